@@ -1,0 +1,111 @@
+# Makefile -- bouncer, for GNU make
+#
+# configure writes config.mk (paths, compiler, library flags); this file
+# holds the rules. Run ./autogen.sh on a fresh clone, then ./configure.
+#
+#   make            build bouncerctl
+#   make check      build and run the tests in t/
+#   make bench      measure classifier throughput (see BENCHMARKS.md)
+#   make install    install programs, rules, sample config and man pages
+
+ifeq ($(wildcard config.mk),)
+$(error config.mk is missing: run ./autogen.sh (fresh clone) and ./configure first)
+endif
+include config.mk
+
+WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	    -Wmissing-prototypes -Wno-unused-parameter
+XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
+	    $(PCRE2_CFLAGS) \
+	    -DRULES_DIR='"$(sysconfdir)/bouncer/rules"' \
+	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
+XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
+
+LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/verdict.c \
+	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c
+LIB_OBJS  = $(LIB_SRCS:.c=.o)
+LIB       = daemon/libbouncer.a
+LIB_LIBS  = $(PCRE2_LIBS)
+
+PROGS     = bouncerctl
+TESTS     = $(patsubst %.c,%,$(wildcard t/check_*.c))
+TEST_LIB  = t/lib/testlib.o
+SCRIPTS   = $(wildcard t/*.sh)
+MANS      = man/bouncerctl.8 man/bouncer-rules.5
+
+all: $(PROGS) $(MANS)
+
+daemon/%.o: daemon/%.c $(wildcard daemon/*.h) config.mk
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+bouncerctl: daemon/bouncerctl.o $(LIB)
+	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerctl.o $(LIB) $(LIB_LIBS) $(LIBS)
+
+man/%: man/%.in config.mk
+	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
+	       -e 's|@localstatedir@|$(localstatedir)|g' \
+	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
+
+# --- tests ------------------------------------------------------------
+
+t/lib/%.o: t/lib/%.c t/lib/testlib.h config.mk
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(XCFLAGS) $(CHECK_CFLAGS) -Idaemon -c -o $@ $<
+
+t/check_%: t/check_%.c $(TEST_LIB) $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(XCFLAGS) $(CHECK_CFLAGS) -Idaemon -It/lib \
+	    -o $@ $< $(TEST_LIB) $(LIB) $(LIB_LIBS) $(CHECK_LIBS) $(XLDFLAGS) $(LIBS)
+
+# Tests find the source tree, the rules and ../shared through these.
+TEST_ENV  = BOUNCER_SRCDIR=$(CURDIR) BOUNCER_RULES=$(CURDIR)/rules \
+	    BOUNCER_SHARED=$(abspath $(CURDIR)/../shared) \
+	    BOUNCERCTL=$(CURDIR)/bouncerctl CK_DEFAULT_TIMEOUT=120
+
+check: all $(TESTS)
+	@fail=0; \
+	for t in $(TESTS); do \
+		echo "== $$t"; \
+		$(TEST_ENV) ./$$t || fail=1; \
+	done; \
+	for s in $(SCRIPTS); do \
+		echo "== $$s"; \
+		$(TEST_ENV) sh $$s || fail=1; \
+	done; \
+	if [ $$fail = 0 ]; then echo "make check: all tests passed"; \
+	else echo "make check: FAILED"; exit 1; fi
+
+# --- benchmarks -------------------------------------------------------
+
+bench/bench_classify: bench/bench_classify.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(XCFLAGS) -Idaemon -o $@ $< $(LIB) \
+	    $(LIB_LIBS) $(XLDFLAGS) $(LIBS)
+
+bench: bench/bench_classify
+	./bench/bench_classify -r rules -n 2000000
+
+# --- install ----------------------------------------------------------
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/bouncer/rules \
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
+	$(INSTALL) -m 755 bouncerctl $(DESTDIR)$(sbindir)/bouncerctl
+	$(INSTALL) -m 644 rules/*.rules $(DESTDIR)$(sysconfdir)/bouncer/rules/
+	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/bouncerctl \
+	    $(DESTDIR)$(mandir)/man8/bouncerctl.8 \
+	    $(DESTDIR)$(mandir)/man5/bouncer-rules.5
+
+clean:
+	rm -f $(PROGS) $(LIB) daemon/*.o t/lib/*.o $(TESTS) $(MANS) \
+	    bench/bench_classify
+
+distclean: clean
+	rm -f config.mk config.log config.status
+
+.PHONY: all check bench install uninstall clean distclean

@@ -1,0 +1,559 @@
+/*
+ * bouncerctl.c -- the command-line tool: classify replies, test rules
+ *
+ *   bouncerctl classify [-r DIR] [--json]		recipient<TAB>reply lines
+ *   bouncerctl classify [-r DIR] [--json] --maillog [--summary] [FILE...]
+ *   bouncerctl rules test [-r DIR]
+ *   bouncerctl rules list [-r DIR] [--maillog FILE...]
+ *
+ * Exit status as postmap(1): 0 ok, 1 usage (or failed test vectors), 2
+ * configuration or rules error. See bouncerctl(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "lineio.h"
+#include "log.h"
+#include "maillog.h"
+#include "rules.h"
+#include "xalloc.h"
+
+#ifndef RULES_DIR
+#define RULES_DIR "/etc/bouncer/rules"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define EX_OK_		0
+#define EX_USAGE_	1
+#define EX_CONFIG_	2
+
+#define LINE_MAX_IN	(64 * 1024)
+#define MAILLOG_LINE_MAX (256 * 1024)
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: bouncerctl classify [-r rulesdir] [--json] < recipient-TAB-reply lines\n"
+	    "       bouncerctl classify [-r rulesdir] [--json] --maillog [--summary] [file ...]\n"
+	    "       bouncerctl rules test [-r rulesdir]\n"
+	    "       bouncerctl rules list [-r rulesdir] [--maillog file ...]\n"
+	    "       bouncerctl --version\n");
+}
+
+static struct ruleset *
+load_rules(const char *dir)
+{
+	struct ruleset *rs;
+	char *err = NULL;
+
+	if ((rs = ruleset_load(dir, &err)) == NULL) {
+		fputs(err, stderr);
+		fprintf(stderr, "bouncerctl: rules in %s not loaded\n", dir);
+		free(err);
+		exit(EX_CONFIG_);
+	}
+	return rs;
+}
+
+/* --- output ---------------------------------------------------------- */
+
+static void
+json_str(FILE *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	putc('"', out);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			putc('\\', out);
+			putc(c, out);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+		} else
+			putc(c, out);
+	}
+	putc('"', out);
+}
+
+/* A field for the TSV form: tabs and newlines would break the line. */
+static void
+tsv_str(FILE *out, const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0) {
+		putc('-', out);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		putc(s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i],
+		    out);
+}
+
+struct result {
+	const char		*rcpt;
+	size_t			 rcptlen;
+	enum reason		 reason;
+	unsigned		 decision;
+	const char		*status;
+	int			 code;
+	const char		*provider;
+	const char		*rule;
+	const char		*details;
+};
+
+static void
+print_result(FILE *out, const struct result *r, int json)
+{
+	char dec[64];
+	const char *p, *w, *eq;
+	int first;
+
+	decision_format(r->decision, dec, sizeof(dec));
+	if (!json) {
+		tsv_str(out, r->rcpt, r->rcptlen);
+		fprintf(out, "\t%s\t%s\t%s\t", reason_name(r->reason), dec,
+		    *r->status ? r->status : "-");
+		if (r->code)
+			fprintf(out, "%d", r->code);
+		else
+			putc('-', out);
+		fprintf(out, "\t%s\t%s\t", r->provider, r->rule);
+		tsv_str(out, r->details, strlen(r->details));
+		putc('\n', out);
+		return;
+	}
+	fputs("{\"recipient\":", out);
+	json_str(out, r->rcpt, r->rcptlen);
+	fprintf(out, ",\"reason\":\"%s\",\"decision\":[", reason_name(r->reason));
+	for (p = dec, first = 1; r->decision && *p; first = 0) {
+		for (w = p; *p && *p != ','; p++)
+			;
+		fprintf(out, "%s\"%.*s\"", first ? "" : ",", (int)(p - w), w);
+		if (*p)
+			p++;
+	}
+	fputs("],\"status\":", out);
+	if (*r->status)
+		json_str(out, r->status, strlen(r->status));
+	else
+		fputs("null", out);
+	if (r->code)
+		fprintf(out, ",\"code\":%d", r->code);
+	else
+		fputs(",\"code\":null", out);
+	fputs(",\"provider\":", out);
+	if (strcmp(r->provider, "-") != 0)
+		json_str(out, r->provider, strlen(r->provider));
+	else
+		fputs("null", out);
+	fputs(",\"rule\":", out);
+	if (strcmp(r->rule, "-") != 0)
+		json_str(out, r->rule, strlen(r->rule));
+	else
+		fputs("null", out);
+	fputs(",\"details\":{", out);
+	for (p = r->details, first = 1; *p; first = 0) {
+		while (*p == ' ')
+			p++;
+		for (w = p; *p && *p != ' '; p++)
+			;
+		if (p == w)
+			break;
+		if (!first)
+			putc(',', out);
+		if ((eq = memchr(w, '=', (size_t)(p - w))) != NULL) {
+			json_str(out, w, (size_t)(eq - w));
+			putc(':', out);
+			json_str(out, eq + 1, (size_t)(p - eq - 1));
+		} else {
+			json_str(out, w, (size_t)(p - w));
+			fputs(":true", out);
+		}
+	}
+	fputs("}}\n", out);
+}
+
+static void
+print_classification(FILE *out, const char *rcpt, size_t rcptlen,
+    const struct classification *cl, int json)
+{
+	struct result r;
+	char rule[300];
+
+	r.rcpt = rcpt;
+	r.rcptlen = rcptlen;
+	r.reason = cl->reason;
+	r.decision = cl->decision;
+	r.status = cl->status;
+	r.code = cl->code;
+	r.provider = provider_name(cl->provider);
+	r.rule = classification_rule(cl, rule, sizeof(rule));
+	r.details = cl->details;
+	print_result(out, &r, json);
+}
+
+static void
+print_error(FILE *out, const char *rcpt, size_t rcptlen, const char *error,
+    int json)
+{
+	struct result r;
+	char details[64];
+
+	snprintf(details, sizeof(details), "error=%s", error);
+	memset(&r, 0, sizeof(r));
+	r.rcpt = rcpt;
+	r.rcptlen = rcptlen;
+	r.reason = R_UNDEFINED;
+	r.status = "";
+	r.provider = "-";
+	r.rule = "-";
+	r.details = details;
+	print_result(out, &r, json);
+}
+
+/* --- classify --------------------------------------------------------- */
+
+static int
+classify_stdin(const struct ruleset *rs, int json)
+{
+	struct classification cl;
+	struct classifier *c;
+	struct lineio *in;
+	const char *line, *tab;
+	unsigned long lineno = 0;
+	size_t len;
+	int overlong;
+
+	if ((c = classifier_new(rs)) == NULL) {
+		fprintf(stderr, "bouncerctl: out of memory\n");
+		return EX_CONFIG_;
+	}
+	in = lineio_open(stdin, LINE_MAX_IN);
+	while ((line = lineio_read(in, &len, &overlong)) != NULL) {
+		lineno++;
+		tab = memchr(line, '\t', len);
+		if (overlong) {
+			fprintf(stderr, "bouncerctl: stdin:%lu: line longer "
+			    "than %d bytes\n", lineno, LINE_MAX_IN);
+			print_error(stdout, line, tab ? (size_t)(tab - line) :
+			    0, "too-long", json);
+		} else if (!utf8_valid(line, len)) {
+			fprintf(stderr, "bouncerctl: stdin:%lu: invalid "
+			    "UTF-8\n", lineno);
+			print_error(stdout, "", 0, "invalid-utf8", json);
+		} else if (tab == NULL) {
+			fprintf(stderr, "bouncerctl: stdin:%lu: no tab between "
+			    "recipient and reply\n", lineno);
+			print_error(stdout, "", 0, "no-tab", json);
+		} else {
+			char rcpt[1024];
+			size_t rn = (size_t)(tab - line);
+
+			snprintf(rcpt, sizeof(rcpt), "%.*s", (int)rn, line);
+			classify(c, rs, rcpt, tab + 1, len - rn - 1, NULL, NULL,
+			    &cl);
+			print_classification(stdout, line, rn, &cl, json);
+		}
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "bouncerctl: stdin: %s\n", strerror(errno));
+		lineio_close(in);
+		classifier_free(c);
+		return EX_CONFIG_;
+	}
+	lineio_close(in);
+	classifier_free(c);
+	fflush(stdout);
+	return EX_OK_;
+}
+
+/* Counts of (provider, reason, decision) for --summary. */
+struct tally {
+	const char	*provider;
+	enum reason	 reason;
+	unsigned	 decision;
+	unsigned long	 count;
+};
+
+struct maillog_job {
+	const struct ruleset	*rs;
+	struct classifier	*c;
+	int			 json;
+	int			 summary;
+	struct tally		*tallies;
+	size_t			 ntallies;
+	unsigned long		*hits;		/* per rule index, or NULL */
+	unsigned long		 nohit;
+};
+
+static void
+tally(struct maillog_job *job, const struct classification *cl)
+{
+	const char *prov = provider_name(cl->provider);
+	size_t i;
+
+	for (i = 0; i < job->ntallies; i++) {
+		struct tally *t = &job->tallies[i];
+
+		if (t->provider == prov && t->reason == cl->reason &&
+		    t->decision == cl->decision) {
+			t->count++;
+			return;
+		}
+	}
+	job->tallies = xreallocarray(job->tallies, job->ntallies + 1,
+	    sizeof(*job->tallies));
+	job->tallies[job->ntallies++] = (struct tally){ prov, cl->reason,
+	    cl->decision, 1 };
+}
+
+static int
+tally_cmp(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	int c;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	if ((c = strcmp(x->provider, y->provider)) != 0)
+		return c;
+	return strcmp(reason_name(x->reason), reason_name(y->reason));
+}
+
+static int
+maillog_fp(struct maillog_job *job, FILE *fp, const char *name)
+{
+	struct maillog_entry e;
+	struct classification cl;
+	struct lineio *in;
+	const char *line;
+	char rcpt[1024], dsn[16], relay[256];
+	size_t len, pos;
+	int overlong;
+
+	in = lineio_open(fp, MAILLOG_LINE_MAX);
+	while ((line = lineio_read(in, &len, &overlong)) != NULL) {
+		if (!maillog_parse(line, len, &e) ||
+		    (e.status != ML_DEFERRED && e.status != ML_BOUNCED))
+			continue;
+		snprintf(dsn, sizeof(dsn), "%.*s", (int)e.dsn.n, e.dsn.p);
+		snprintf(relay, sizeof(relay), "%.*s", (int)e.relay.n,
+		    e.relay.p);
+		for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
+			classify(job->c, job->rs, rcpt, e.text.p, e.text.n,
+			    dsn[0] ? dsn : NULL, relay, &cl);
+			if (job->hits != NULL) {
+				if (cl.rule != NULL)
+					job->hits[cl.rule->index]++;
+				else
+					job->nohit++;
+			} else if (job->summary)
+				tally(job, &cl);
+			else
+				print_classification(stdout, rcpt,
+				    strlen(rcpt), &cl, job->json);
+		}
+	}
+	lineio_close(in);
+	if (ferror(fp)) {
+		fprintf(stderr, "bouncerctl: %s: %s\n", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+maillog_files(struct maillog_job *job, char **files, int nfiles)
+{
+	int i, rc = 0;
+	FILE *fp;
+
+	if ((job->c = classifier_new(job->rs)) == NULL)
+		return -1;
+	if (nfiles == 0)
+		rc = maillog_fp(job, stdin, "stdin");
+	for (i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0) {
+			rc |= maillog_fp(job, stdin, "stdin");
+			continue;
+		}
+		if ((fp = fopen(files[i], "r")) == NULL) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", files[i],
+			    strerror(errno));
+			rc = -1;
+			continue;
+		}
+		rc |= maillog_fp(job, fp, files[i]);
+		fclose(fp);
+	}
+	classifier_free(job->c);
+	job->c = NULL;
+	return rc;
+}
+
+static int
+cmd_classify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "maillog", no_argument, NULL, 'm' },
+		{ "summary", no_argument, NULL, 'S' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct maillog_job job;
+	const char *dir = RULES_DIR;
+	struct ruleset *rs;
+	int ch, maillog = 0, json = 0, summary = 0, rc;
+	size_t i;
+
+	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': dir = optarg; break;
+		case 'j': json = 1; break;
+		case 'm': maillog = 1; break;
+		case 'S': summary = 1; break;
+		default: usage(stderr); return EX_USAGE_;
+		}
+	}
+	if ((summary && !maillog) || (!maillog && optind < argc)) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	rs = load_rules(dir);
+	if (!maillog) {
+		rc = classify_stdin(rs, json);
+		ruleset_unref(rs);
+		return rc;
+	}
+	memset(&job, 0, sizeof(job));
+	job.rs = rs;
+	job.json = json;
+	job.summary = summary;
+	rc = maillog_files(&job, argv + optind, argc - optind);
+	if (summary) {
+		char dec[64];
+
+		qsort(job.tallies, job.ntallies, sizeof(*job.tallies),
+		    tally_cmp);
+		for (i = 0; i < job.ntallies; i++)
+			printf("%lu\t%s\t%s\t%s\n", job.tallies[i].count,
+			    job.tallies[i].provider,
+			    reason_name(job.tallies[i].reason),
+			    decision_format(job.tallies[i].decision, dec,
+			    sizeof(dec)));
+		free(job.tallies);
+	}
+	ruleset_unref(rs);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/* --- rules ------------------------------------------------------------ */
+
+static int
+cmd_rules(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "maillog", no_argument, NULL, 'm' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct rule *const *rules;
+	struct maillog_job job;
+	const char *dir = RULES_DIR, *sub;
+	struct ruleset *rs;
+	size_t n, i, failed, ntests;
+	int ch, maillog = 0, rc = EX_OK_;
+	char dec[64];
+
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	sub = argv[1];
+	argc--;
+	argv++;
+	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': dir = optarg; break;
+		case 'm': maillog = 1; break;
+		default: usage(stderr); return EX_USAGE_;
+		}
+	}
+	if (strcmp(sub, "test") == 0) {
+		if (maillog || optind < argc) {
+			usage(stderr);
+			return EX_USAGE_;
+		}
+		rs = load_rules(dir);
+		failed = classify_run_tests(rs, stdout, &ntests);
+		fprintf(failed ? stdout : stderr, "bouncerctl: %zu of %zu "
+		    "test vectors failed\n", failed, ntests);
+		ruleset_unref(rs);
+		return failed ? EX_USAGE_ : EX_OK_;
+	}
+	if (strcmp(sub, "list") != 0 || (!maillog && optind < argc)) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	rs = load_rules(dir);
+	rules = ruleset_rules(rs, &n);
+	memset(&job, 0, sizeof(job));
+	if (maillog) {
+		job.rs = rs;
+		job.hits = xcalloc(n ? n : 1, sizeof(*job.hits));
+		if (maillog_files(&job, argv + optind, argc - optind) < 0)
+			rc = EX_CONFIG_;
+	}
+	for (i = 0; i < n; i++) {
+		const struct rule *r = rules[i];
+
+		printf("%s:%d\t%s\t%s\t%s\t%s", r->file, r->line,
+		    provider_name(r->provider), r->name, reason_name(r->reason),
+		    decision_format(r->decision, dec, sizeof(dec)));
+		if (maillog)
+			printf("\t%lu", job.hits[r->index]);
+		putchar('\n');
+	}
+	if (maillog)
+		printf("-\t-\t(no rule)\tundefined\t-\t%lu\n", job.nohit);
+	free(job.hits);
+	ruleset_unref(rs);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("bouncerctl", 0, 0);
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("bouncerctl %s\n", PACKAGE_VERSION);
+		return EX_OK_;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return EX_OK_;
+	}
+	if (strcmp(argv[1], "classify") == 0)
+		return cmd_classify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rules") == 0)
+		return cmd_rules(argc - 1, argv + 1);
+	fprintf(stderr, "bouncerctl: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE_;
+}

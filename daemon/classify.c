@@ -1,0 +1,413 @@
+/*
+ * classify.c -- decide what one SMTP reply means
+ *
+ * Order: the rules of the provider that owns the recipient's domain
+ * (or, failing that, the remote MX host), then the generic rules; the
+ * first rule whose constraints (code, status, stage) hold and whose
+ * pattern matches the reply text decides. A reply no rule knows gets
+ * reason "undefined": retry when temporary, none otherwise.
+ *
+ * Then the guards, in code so that no rule file can get around them:
+ * only recipient-side reasons suppress; a temporary reply never
+ * suppresses by itself (the store escalates repeated soft failures);
+ * a reply at the connect, HELO or MAIL stage says nothing about the
+ * recipient, so it can only throttle, alert or be recorded; and a
+ * "no such user" for a quoted local part is an alert about the
+ * quoting, since the address may exist.
+ *
+ * Nothing here does I/O or keeps state between calls beyond buffers.
+ *
+ * See also: rules.h, reply.h, bouncer-rules(5).
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "xalloc.h"
+
+struct classifier {
+	struct reply		 reply;
+	pcre2_match_data	*md;
+};
+
+struct classifier *
+classifier_new(const struct ruleset *rs)
+{
+	struct classifier *c;
+
+	c = xcalloc(1, sizeof(*c));
+	reply_init(&c->reply);
+	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
+	if (c->md == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+classifier_free(struct classifier *c)
+{
+	if (c == NULL)
+		return;
+	pcre2_match_data_free(c->md);
+	reply_free(&c->reply);
+	free(c);
+}
+
+/* A status split into fields; cls 0 when there is none. */
+struct status_num {
+	short	cls, subj, det;
+};
+
+static void
+status_split(const char *s, struct status_num *n)
+{
+	char *e;
+
+	n->cls = n->subj = n->det = 0;
+	if (s == NULL || status_at(s, s + strlen(s)) == 0)
+		return;
+	n->cls = (short)(s[0] - '0');
+	n->subj = (short)strtol(s + 2, &e, 10);
+	n->det = (short)strtol(e + 1, NULL, 10);
+}
+
+static int
+code_ok(const struct rule *r, int code)
+{
+	char c[3];
+	size_t i;
+
+	if (r->ncodes == 0)
+		return 1;
+	if (code == 0)
+		return 0;
+	c[0] = (char)('0' + code / 100);
+	c[1] = (char)('0' + code / 10 % 10);
+	c[2] = (char)('0' + code % 10);
+	for (i = 0; i < r->ncodes; i++) {
+		const char *p = r->codes[i];
+
+		if (p[0] == c[0] && (p[1] == 'x' || p[1] == c[1]) &&
+		    (p[2] == 'x' || p[2] == c[2]))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+status_ok(const struct rule *r, const struct status_num *st)
+{
+	size_t i;
+
+	if (r->nstatuses == 0)
+		return 1;
+	if (st->cls == 0)
+		return 0;
+	for (i = 0; i < r->nstatuses; i++) {
+		const struct status_pat *p = &r->statuses[i];
+
+		if ((p->cls == -1 || p->cls == st->cls) &&
+		    (p->subj == -1 || p->subj == st->subj) &&
+		    (p->det == -1 || p->det == st->det))
+			return 1;
+	}
+	return 0;
+}
+
+/* Appends " key=value" (value up to its first space) within bounds. */
+static void
+detail_add(struct classification *out, const char *key, size_t klen,
+    const char *val, size_t vlen)
+{
+	size_t off = strlen(out->details), i, need;
+	char *d;
+
+	if (key != NULL) {
+		/* An earlier detail of the same key wins. */
+		for (d = out->details; (d = strstr(d, key)) != NULL; d++)
+			if ((d == out->details || d[-1] == ' ') && d[klen] == '=')
+				return;
+	}
+	need = (off ? 1 : 0) + (key ? klen + 1 : 0) + vlen;
+	if (off + need + 1 > sizeof(out->details))
+		return;
+	d = out->details + off;
+	if (off)
+		*d++ = ' ';
+	if (key != NULL) {
+		memcpy(d, key, klen);
+		d += klen;
+		*d++ = '=';
+	}
+	for (i = 0; i < vlen; i++)
+		*d++ = val[i] == ' ' || val[i] == '\t' ? '_' : val[i];
+	*d = '\0';
+}
+
+static void
+details_static(struct classification *out, const char *s)
+{
+	const char *w, *eq;
+	size_t n;
+
+	while (*s != '\0') {
+		while (*s == ' ')
+			s++;
+		for (w = s; *s != '\0' && *s != ' '; s++)
+			;
+		if ((n = (size_t)(s - w)) == 0)
+			break;
+		if ((eq = memchr(w, '=', n)) != NULL)
+			detail_add(out, w, (size_t)(eq - w), eq + 1,
+			    n - (size_t)(eq - w) - 1);
+		else
+			detail_add(out, NULL, 0, w, n);
+	}
+}
+
+static void
+details_groups(struct classification *out, const struct rule *r,
+    const char *text, pcre2_match_data *md)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	uint32_t npairs = pcre2_get_ovector_count(md);
+	char val[256], num[32];
+	size_t i, j, len;
+
+	for (i = 0; i < r->ngroups; i++) {
+		const struct rule_group *g = &r->groups[i];
+
+		if ((uint32_t)g->num >= npairs || ov[2 * g->num] == PCRE2_UNSET)
+			continue;
+		len = ov[2 * g->num + 1] - ov[2 * g->num];
+		if (len == 0)
+			continue;
+		if (len >= sizeof(val))
+			len = sizeof(val) - 1;
+		memcpy(val, text + ov[2 * g->num], len);
+		val[len] = '\0';
+		if (g->lower)
+			for (j = 0; j < len; j++)
+				val[j] = (char)tolower((unsigned char)val[j]);
+		if (g->scale) {
+			unsigned long v = strtoul(val, NULL, 10);
+
+			len = (size_t)snprintf(num, sizeof(num), "%lu",
+			    v * g->scale);
+			detail_add(out, g->key, strlen(g->key), num, len);
+		} else
+			detail_add(out, g->key, strlen(g->key), val, len);
+	}
+}
+
+static int
+rule_matches(const struct rule *r, struct classifier *c, const char *text,
+    size_t len)
+{
+	int rc;
+
+	if (r->re == NULL)
+		return 1;
+	if (r->jit)
+		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
+		    c->md, NULL);
+	else
+		rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, 0, c->md,
+		    NULL);
+	return rc >= 0;
+}
+
+/* Lowercased domain of rcpt (after the last @, without a closing >). */
+static void
+rcpt_domain(const char *rcpt, char *buf, size_t bufsz)
+{
+	const char *at, *e;
+	size_t i, n;
+
+	buf[0] = '\0';
+	if (rcpt == NULL || (at = strrchr(rcpt, '@')) == NULL)
+		return;
+	at++;
+	for (e = at; *e != '\0' && *e != '>' && *e != ' '; e++)
+		;
+	n = (size_t)(e - at);
+	if (n >= bufsz)
+		return;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)at[i]);
+	buf[n] = '\0';
+}
+
+static int
+rcpt_quoted(const char *rcpt)
+{
+	if (rcpt == NULL)
+		return 0;
+	if (*rcpt == '<')
+		rcpt++;
+	return *rcpt == '"';
+}
+
+void
+classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
+    const char *text, size_t len, const char *dsn, const char *relay,
+    struct classification *out)
+{
+	const struct rule *const *chain;
+	const struct reply *rp = &c->reply;
+	struct status_num st;
+	char domain[256];
+	size_t nchain, i;
+	const unsigned early = 1u << STAGE_CONNECT | 1u << STAGE_HELO |
+	    1u << STAGE_MAIL;
+
+	reply_parse(&c->reply, text, len);
+	memset(out, 0, offsetof(struct classification, details));
+	out->details[0] = '\0';
+	out->reply = rp;
+	out->code = rp->code;
+	out->stage = rp->stage;
+
+	/* The status that constraints see: the reply's, else the MTA's. */
+	status_split(rp->status[0] ? rp->status : dsn, &st);
+	if (rp->code)
+		out->temporary = rp->code / 100 == 4;
+	else if (st.cls)
+		out->temporary = st.cls == 4;
+	else
+		out->temporary = -1;
+
+	rcpt_domain(rcpt, domain, sizeof(domain));
+	out->provider = ruleset_provider(rs, domain,
+	    relay != NULL && *relay ? relay : rp->host);
+	chain = ruleset_chain(rs, out->provider, &nchain);
+	for (i = 0; i < nchain; i++) {
+		const struct rule *r = chain[i];
+
+		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
+		    (r->stages && !(r->stages & 1u << rp->stage)))
+			continue;
+		if (rule_matches(r, c, rp->text, rp->textlen)) {
+			out->rule = r;
+			break;
+		}
+	}
+
+	if (out->rule != NULL) {
+		out->reason = out->rule->reason;
+		out->decision = out->rule->decision;
+		details_static(out, out->rule->details);
+		if (out->rule->re != NULL)
+			details_groups(out, out->rule, rp->text, c->md);
+	} else {
+		out->reason = R_UNDEFINED;
+		out->decision = out->temporary == 1 ? D_RETRY : 0;
+	}
+
+	if (rp->status[0])
+		snprintf(out->status, sizeof(out->status), "%s", rp->status);
+	else if (st.cls)
+		snprintf(out->status, sizeof(out->status), "%s", dsn);
+	else
+		snprintf(out->status, sizeof(out->status), "%s",
+		    reason_status(out->reason, out->temporary == 1));
+
+	/* Guards. */
+	if ((out->decision & D_SUPPRESS) && !reason_may_suppress(out->reason))
+		out->decision &= ~D_SUPPRESS;
+	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
+		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
+		detail_add(out, "guard", 5, "temporary", 9);
+	}
+	if ((out->decision & (D_SUPPRESS | D_RETRY)) &&
+	    (early & 1u << rp->stage)) {
+		out->decision &= ~(D_SUPPRESS | D_RETRY);
+		if (out->decision == 0)
+			out->decision = out->temporary == 1 ? D_THROTTLE :
+			    D_ALERT;
+		detail_add(out, "guard", 5, "stage", 5);
+	}
+	if (rcpt_quoted(rcpt)) {
+		if ((out->decision & D_SUPPRESS) &&
+		    out->reason == R_USERUNKNOWN)
+			out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
+		detail_add(out, NULL, 0, "quoted-local-part", 17);
+	}
+}
+
+const char *
+classification_rule(const struct classification *cl, char *buf,
+    size_t bufsz)
+{
+	if (cl->rule == NULL)
+		snprintf(buf, bufsz, "-");
+	else
+		snprintf(buf, bufsz, "%s:%d", cl->rule->file, cl->rule->line);
+	return buf;
+}
+
+/* Is token (a word) among the space-separated words of s? */
+static int
+has_token(const char *s, const char *tok, size_t n)
+{
+	const char *p;
+
+	for (p = s; (p = strstr(p, tok)) != NULL; p++)
+		if ((p == s || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ') &&
+		    strncmp(p, tok, n) == 0)
+			return 1;
+	return 0;
+}
+
+size_t
+classify_run_tests(const struct ruleset *rs, FILE *out, size_t *ntests)
+{
+	const struct rule_test *t;
+	struct classification cl;
+	struct classifier *c;
+	char want[64], got[64], rule[300], tok[256];
+	size_t n, i, failed = 0, tn;
+	const char *p, *w;
+
+	t = ruleset_tests(rs, &n);
+	*ntests = n;
+	if ((c = classifier_new(rs)) == NULL)
+		return n;
+	for (i = 0; i < n; i++, t++) {
+		int bad = 0;
+
+		classify(c, rs, t->rcpt, t->reply, strlen(t->reply), NULL,
+		    NULL, &cl);
+		if (cl.reason != t->reason || cl.decision != t->decision)
+			bad = 1;
+		for (p = t->tokens; !bad && *p != '\0'; p = w + tn) {
+			while (*p == ' ')
+				p++;
+			for (w = p; *w != '\0' && *w != ' '; w++)
+				;
+			tn = (size_t)(w - p);
+			w = p;
+			if (tn == 0)
+				break;
+			snprintf(tok, sizeof(tok), "%.*s", (int)tn, p);
+			if (!has_token(cl.details, tok, strlen(tok)))
+				bad = 1;
+		}
+		if (!bad)
+			continue;
+		failed++;
+		fprintf(out, "%s:%d: want %s %s%s%s, got %s %s%s%s (rule %s)\n",
+		    t->file, t->line, reason_name(t->reason),
+		    decision_format(t->decision, want, sizeof(want)),
+		    *t->tokens ? " " : "", t->tokens, reason_name(cl.reason),
+		    decision_format(cl.decision, got, sizeof(got)),
+		    *cl.details ? " " : "", cl.details,
+		    classification_rule(&cl, rule, sizeof(rule)));
+	}
+	classifier_free(c);
+	return failed;
+}

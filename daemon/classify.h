@@ -1,0 +1,63 @@
+/*
+ * classify.h -- decide what one SMTP reply means
+ *
+ * Given a rule set, a recipient and the reply a server gave for it,
+ * name a reason from Sisimai's vocabulary and a decision (suppress,
+ * retry, throttle, alert, or none), with the details the reply holds
+ * (blocklist, ip, url, retry_after).
+ *
+ * A struct classifier is per thread: it holds the PCRE2 match data and
+ * the reply buffer, so classifying allocates nothing after the first
+ * few calls. The rule set is shared and read-only.
+ */
+#ifndef BOUNCER_CLASSIFY_H
+#define BOUNCER_CLASSIFY_H
+
+#include <stdio.h>
+
+#include "reply.h"
+#include "rules.h"
+#include "verdict.h"
+
+struct classifier;
+
+struct classification {
+	enum reason		 reason;
+	unsigned		 decision;	/* D_* bits; 0 is none */
+	char			 status[16];	/* as given, or derived */
+	int			 code;		/* 0 when none */
+	enum smtp_stage		 stage;
+	int			 temporary;	/* 1 4xx, 0 5xx, -1 unknown */
+	const struct provider	*provider;	/* NULL: none known */
+	const struct rule	*rule;		/* NULL: no rule matched */
+	char			 details[1024];	/* "k=v k=v flag" or "" */
+	const struct reply	*reply;		/* the parsed reply */
+};
+
+/* Returns a classifier for rules sized like rs; it keeps no reference. */
+struct classifier *classifier_new(const struct ruleset *rs);
+void		 classifier_free(struct classifier *);	/* NULL is fine */
+
+/*
+ * Classifies reply text (len bytes) for rcpt. dsn and relay are what an
+ * MTA logged beside the reply (Postfix's dsn= and relay= host), or
+ * NULL. Everything *out points at stays valid until the next call on c
+ * or until rs is released.
+ */
+void		 classify(struct classifier *c, const struct ruleset *rs,
+		    const char *rcpt, const char *text, size_t len,
+		    const char *dsn, const char *relay,
+		    struct classification *out);
+
+/*
+ * Runs every test vector of rs; prints each failure to out as
+ * "file:line: ..." and returns the number that failed.
+ */
+size_t		 classify_run_tests(const struct ruleset *rs, FILE *out,
+		    size_t *ntests);
+
+/* "file:line" of the rule that decided, or "-". */
+const char	*classification_rule(const struct classification *,
+		    char *buf, size_t bufsz);
+
+#endif

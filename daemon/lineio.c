@@ -1,0 +1,96 @@
+/*
+ * lineio.c -- read lines of bounded length; check UTF-8
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lineio.h"
+#include "xalloc.h"
+
+struct lineio {
+	FILE	*fp;
+	size_t	 limit;
+	char	*buf;		/* limit + 1 */
+};
+
+struct lineio *
+lineio_open(FILE *fp, size_t limit)
+{
+	struct lineio *l;
+
+	l = xcalloc(1, sizeof(*l));
+	l->fp = fp;
+	l->limit = limit;
+	l->buf = xmalloc(limit + 1);
+	return l;
+}
+
+void
+lineio_close(struct lineio *l)
+{
+	if (l == NULL)
+		return;
+	free(l->buf);
+	free(l);
+}
+
+const char *
+lineio_read(struct lineio *l, size_t *len, int *overlong)
+{
+	size_t n = 0;
+	int c, any = 0;
+
+	*overlong = 0;
+	while ((c = getc_unlocked(l->fp)) != EOF) {
+		any = 1;
+		if (c == '\n')
+			break;
+		if (n < l->limit)
+			l->buf[n++] = (char)c;
+		else
+			*overlong = 1;
+	}
+	if (!any)
+		return NULL;
+	if (n > 0 && l->buf[n - 1] == '\r' && !*overlong)
+		n--;
+	l->buf[n] = '\0';
+	*len = n;
+	return l->buf;
+}
+
+int
+utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str, *e = s + n;
+
+	while (s < e) {
+		unsigned c = *s;
+		size_t need;
+		unsigned min, cp;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1; min = 0x80; cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2; min = 0x800; cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3; min = 0x10000; cp = c & 0x07;
+		} else
+			return 0;
+		if ((size_t)(e - s) <= need)
+			return 0;
+		for (size_t i = 1; i <= need; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		s += need + 1;
+	}
+	return 1;
+}

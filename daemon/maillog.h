@@ -1,0 +1,59 @@
+/*
+ * maillog.h -- pick delivery attempts out of Postfix and Sendmail logs
+ *
+ * A delivery line names a queue id, a recipient, the relay, the DSN
+ * status and the outcome, with the remote reply in parentheses
+ * (Postfix) or after stat= (Sendmail):
+ *
+ *   Nov 25 03:00:01 mta postfix/smtp[123]: 4Bc1x2: to=<a@example.net>,
+ *     relay=mx.example.net[192.0.2.5]:25, delay=1, delays=0/0/0/1,
+ *     dsn=5.1.1, status=bounced (host mx.example.net[192.0.2.5] said:
+ *     550 5.1.1 ... (in reply to RCPT TO command))
+ *   Nov 25 03:00:01 mta sm-mta[77]: xAB12345: to=<a@example.net>, ...,
+ *     relay=mx.example.net. [192.0.2.5], dsn=5.1.1, stat=User unknown
+ *
+ * Other lines are refused after a cheap scan. Nothing is allocated:
+ * the entry's pointers point into the line.
+ */
+#ifndef BOUNCER_MAILLOG_H
+#define BOUNCER_MAILLOG_H
+
+#include <stddef.h>
+
+enum maillog_status {
+	ML_SENT, ML_DEFERRED, ML_BOUNCED, ML_EXPIRED, ML_OTHER
+};
+
+/* A field of the line: n bytes at p (not NUL-terminated). */
+struct mlfield {
+	const char	*p;
+	size_t		 n;
+};
+
+struct maillog_entry {
+	struct mlfield		 time;		/* the syslog timestamp */
+	struct mlfield		 program;	/* "postfix/smtp", "sm-mta" */
+	struct mlfield		 queue_id;
+	struct mlfield		 to;		/* recipient(s), no <> */
+	struct mlfield		 orig_to;	/* or n == 0 */
+	struct mlfield		 relay;		/* host only, no [ip]:port */
+	struct mlfield		 dsn;		/* "5.1.1", or n == 0 */
+	enum maillog_status	 status;
+	struct mlfield		 text;		/* the reply or stat= text */
+	int			 sendmail;	/* 1 for Sendmail's format */
+};
+
+/* Returns 1 and fills *e for a delivery line, 0 for any other line. */
+int		 maillog_parse(const char *line, size_t n,
+		    struct maillog_entry *e);
+const char	*maillog_status_name(enum maillog_status);
+
+/*
+ * Iterates the recipients of e->to (Sendmail lists several, comma
+ * separated): copies the next one, without <>, into buf and returns 1;
+ * returns 0 when there are no more. *pos starts at 0.
+ */
+int		 maillog_next_rcpt(const struct maillog_entry *e, size_t *pos,
+		    char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * reply.c -- parse one SMTP reply, in any of the forms MTAs log it
+ *
+ * The work happens in place in the reply's own buffer: fold the
+ * whitespace, then peel wrappers off the front ("host X[ip] said:",
+ * Exim's "SMTP error from remote mail server after ...:", qmail's "...
+ * Remote host said:") and the back ("(in reply to RCPT TO command)",
+ * "Giving up on 192.0.2.1."), then take the reply code and enhanced
+ * status, and finally drop the "550-5.1.1 " prefixes Postfix keeps when
+ * it joins a multi-line reply.
+ *
+ * See also: reply.h, classify.c.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reply.h"
+#include "xalloc.h"
+
+static const char *const stage_names[STAGE_COUNT] = {
+	"-", "connect", "helo", "mail", "rcpt", "data", "eod"
+};
+
+const char *
+stage_name(enum smtp_stage st)
+{
+	return (unsigned)st < STAGE_COUNT ? stage_names[st] : "-";
+}
+
+int
+stage_parse(const char *s, size_t n)
+{
+	int i;
+
+	for (i = 1; i < STAGE_COUNT; i++)
+		if (strlen(stage_names[i]) == n &&
+		    memcmp(stage_names[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
+void
+reply_init(struct reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->text = "";
+}
+
+void
+reply_free(struct reply *r)
+{
+	free(r->buf);
+	reply_init(r);
+}
+
+/* A cursor over the text being parsed: [p, e). */
+struct span {
+	char	*p;
+	char	*e;
+};
+
+static size_t
+prefix_ci(const struct span *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(s->e - s->p) < n || strncasecmp(s->p, lit, n) != 0)
+		return 0;
+	return n;
+}
+
+static size_t
+suffix_ci(const struct span *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(s->e - s->p) < n || strncasecmp(s->e - n, lit, n) != 0)
+		return 0;
+	return n;
+}
+
+/* Finds lit (case-insensitive) in [p, e); NULL if absent. */
+static char *
+find_ci(char *p, char *e, const char *lit)
+{
+	size_t n = strlen(lit);
+	int c0 = tolower((unsigned char)lit[0]);
+
+	for (; p + n <= e; p++)
+		if (tolower((unsigned char)*p) == c0 &&
+		    strncasecmp(p, lit, n) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+trim(struct span *s)
+{
+	while (s->p < s->e && *s->p == ' ')
+		s->p++;
+	while (s->e > s->p && s->e[-1] == ' ')
+		s->e--;
+}
+
+static void
+copy_field(char *dst, size_t dstsz, const char *p, size_t n)
+{
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+static int
+is_ip_char(int c)
+{
+	return isxdigit(c) || c == '.' || c == ':';
+}
+
+/*
+ * Reads "name[ip]" or "name [ip]" at p into the reply's host and ip.
+ * Returns the end of what was read, or NULL if p holds neither.
+ */
+static char *
+host_at(struct reply *r, char *p, char *e)
+{
+	char *n = p, *b, *c;
+
+	while (p < e && *p != '[' && *p != ' ' && *p != ':' && *p != ',')
+		p++;
+	if (p == n)
+		return NULL;
+	b = p;
+	if (b + 1 < e && *b == ' ' && b[1] == '[')
+		b++;
+	if (b >= e || *b != '[')
+		return NULL;
+	for (c = b + 1; c < e && c - b < 64 && *c != ']'; c++)
+		if (!is_ip_char((unsigned char)*c) && !isalpha((unsigned char)*c))
+			break;
+	if (c >= e || *c != ']')
+		return NULL;
+	copy_field(r->host, sizeof(r->host), n, (size_t)(p - n));
+	copy_field(r->ip, sizeof(r->ip), b + 1, (size_t)(c - b - 1));
+	return c + 1;
+}
+
+/* Reads a dotted IPv4 address at p into r->ip; returns its end or NULL. */
+static char *
+ipv4_at(struct reply *r, char *p, char *e)
+{
+	char *q = p;
+	int dots = 0;
+
+	while (q < e && (isdigit((unsigned char)*q) || *q == '.')) {
+		if (*q == '.')
+			dots++;
+		q++;
+	}
+	if (dots != 3 || q == p || q[-1] == '.')
+		return NULL;
+	copy_field(r->ip, sizeof(r->ip), p, (size_t)(q - p));
+	return q;
+}
+
+size_t
+status_at(const char *s, const char *end)
+{
+	const char *p = s;
+	int field, digits;
+
+	if (p >= end || (*p != '2' && *p != '4' && *p != '5'))
+		return 0;
+	p++;
+	for (field = 0; field < 2; field++) {
+		if (p >= end || *p != '.')
+			return 0;
+		p++;
+		for (digits = 0; p < end && isdigit((unsigned char)*p);
+		    p++, digits++)
+			;
+		if (digits < 1 || digits > 3)
+			return 0;
+	}
+	/* Not the head of an IP address or a version number. */
+	if (p + 1 < end && *p == '.' && isdigit((unsigned char)p[1]))
+		return 0;
+	if (p < end && isalnum((unsigned char)*p))
+		return 0;
+	return (size_t)(p - s);
+}
+
+/* The stage a command named in a wrapper refers to. */
+static enum smtp_stage
+stage_of_command(const char *p, const char *e)
+{
+	static const struct {
+		const char	*cmd;
+		enum smtp_stage	 stage;
+	} cmds[] = {
+		{ "end of data", STAGE_EOD },
+		{ "end of DATA", STAGE_EOD },
+		{ "RCPT", STAGE_RCPT },
+		{ "pipelined RCPT", STAGE_RCPT },
+		{ "MAIL", STAGE_MAIL },
+		{ "pipelined MAIL", STAGE_MAIL },
+		{ "DATA", STAGE_DATA },
+		{ "pipelined DATA", STAGE_DATA },
+		{ "BDAT", STAGE_EOD },
+		{ "EHLO", STAGE_HELO },
+		{ "HELO", STAGE_HELO },
+		{ "LHLO", STAGE_HELO },
+		{ "STARTTLS", STAGE_HELO },
+		{ "AUTH", STAGE_HELO },
+		{ "XFORWARD", STAGE_HELO },
+		{ "initial connection", STAGE_CONNECT },
+		{ "the initial server greeting", STAGE_CONNECT },
+		{ "initial server greeting", STAGE_CONNECT },
+		{ "the initial greeting", STAGE_CONNECT },
+		{ "sending message", STAGE_EOD },
+		{ "sending end of data", STAGE_EOD },
+		{ "sending RCPT", STAGE_RCPT },
+		{ "sending MAIL", STAGE_MAIL },
+		{ "sending DATA", STAGE_DATA },
+		{ "performing the EHLO", STAGE_HELO },
+		{ "performing the HELO", STAGE_HELO },
+		{ "performing the LHLO", STAGE_HELO },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		n = strlen(cmds[i].cmd);
+		if ((size_t)(e - p) >= n && strncasecmp(p, cmds[i].cmd, n) == 0)
+			return cmds[i].stage;
+	}
+	return STAGE_UNKNOWN;
+}
+
+/*
+ * Peels one wrapper off the front of s. Returns 1 if it did, 0 when
+ * the front is the reply itself.
+ */
+static int
+strip_front(struct reply *r, struct span *s)
+{
+	char *q, *t;
+	size_t n;
+
+	/* DSN diagnostic type: "smtp; 550 ...", "X-Postfix; ..." */
+	for (q = s->p; q < s->e && q - s->p < 16 &&
+	    (isalnum((unsigned char)*q) || *q == '-'); q++)
+		;
+	if (q > s->p && q < s->e && *q == ';' &&
+	    (strncasecmp(s->p, "smtp;", 5) == 0 ||
+	    strncasecmp(s->p, "x-", 2) == 0)) {
+		s->p = q + 1;
+		return 1;
+	}
+	/* Sendmail's stat=: "Deferred: 421 ..." */
+	if ((n = prefix_ci(s, "Deferred: ")) != 0) {
+		s->p += n;
+		return 1;
+	}
+	/* Postfix: "host mx.example[192.0.2.5] said: " */
+	if ((n = prefix_ci(s, "host ")) != 0 &&
+	    (q = host_at(r, s->p + n, s->e)) != NULL) {
+		if (q < s->e && *q == ':') {
+			/* Exim DSN: "host mx.example [192.0.2.5]: 550 ..." */
+			s->p = q + 1;
+			return 1;
+		}
+		if (strncasecmp(q, " said: ", 7) == 0) {
+			s->p = q + 7;
+			return 1;
+		}
+		if (strncasecmp(q, " refused to talk to me: ", 24) == 0) {
+			r->stage = STAGE_CONNECT;
+			s->p = q + 24;
+			return 1;
+		}
+		return 0;
+	}
+	/* Exim's log: "H=mx.example [192.0.2.5]: " */
+	if ((n = prefix_ci(s, "H=")) != 0 &&
+	    (q = host_at(r, s->p + n, s->e)) != NULL && q < s->e && *q == ':') {
+		s->p = q + 1;
+		return 1;
+	}
+	/* Exim: "SMTP error from remote mail server after RCPT TO:<x>: " */
+	if ((n = prefix_ci(s, "SMTP error from remote mail server after ")) ||
+	    (n = prefix_ci(s, "SMTP error from remote mailer after ")) ||
+	    (n = prefix_ci(s, "SMTP timeout after "))) {
+		q = s->p + n;
+		if (r->stage == STAGE_UNKNOWN)
+			r->stage = stage_of_command(q, s->e);
+		if (strncasecmp(s->p, "SMTP timeout", 12) == 0)
+			return 0;
+		/* Skip the command and its argument up to ": " */
+		if ((t = find_ci(q, s->e, ">: ")) != NULL)
+			s->p = t + 3;
+		else if ((t = find_ci(q, s->e, ": ")) != NULL)
+			s->p = t + 2;
+		else
+			s->p = s->e;
+		return 1;
+	}
+	/* Google's relay: "PERM_FAILURE: SMTP Error (state 12): 550 ..." */
+	if ((q = find_ci(s->p, s->e, "SMTP Error (state ")) != NULL &&
+	    q - s->p < 32 && (t = find_ci(q, s->e, "): ")) != NULL) {
+		s->p = t + 3;
+		return 1;
+	}
+	/* qmail: "rcpt@example.net: " in front of everything */
+	for (q = s->p; q < s->e && *q != ' ' && *q != ':'; q++)
+		;
+	if (q + 1 < s->e && q[0] == ':' && q[1] == ' ' &&
+	    memchr(s->p, '@', (size_t)(q - s->p)) != NULL &&
+	    *s->p != '<') {
+		s->p = q + 2;
+		return 1;
+	}
+	/* qmail: "192.0.2.1 does not like recipient. Remote host said: " */
+	if ((q = ipv4_at(r, s->p, s->e)) != NULL && *q == ' ') {
+		static const struct {
+			const char	*lit;
+			enum smtp_stage	 stage;
+		} qm[] = {
+			{ " does not like recipient.", STAGE_RCPT },
+			{ " does not like sender.", STAGE_MAIL },
+			{ " failed after I sent the message.", STAGE_EOD },
+			{ " failed on DATA command.", STAGE_DATA },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(qm) / sizeof(qm[0]); i++) {
+			n = strlen(qm[i].lit);
+			if ((size_t)(s->e - q) >= n &&
+			    strncasecmp(q, qm[i].lit, n) == 0) {
+				r->stage = qm[i].stage;
+				s->p = q + n;
+				return 1;
+			}
+		}
+	}
+	/* qmail: "Connected to 192.0.2.1 but sender was rejected." */
+	if ((n = prefix_ci(s, "Connected to ")) != 0 &&
+	    (q = ipv4_at(r, s->p + n, s->e)) != NULL) {
+		if ((t = find_ci(q, s->e, "sender was rejected")) != NULL)
+			r->stage = STAGE_MAIL;
+		else if (find_ci(q, s->e, "greeting failed") != NULL)
+			r->stage = STAGE_CONNECT;
+		else if (find_ci(q, s->e, "my name was rejected") != NULL)
+			r->stage = STAGE_HELO;
+		if ((t = find_ci(q, s->e, ". ")) != NULL) {
+			s->p = t + 2;
+			return 1;
+		}
+	}
+	if ((n = prefix_ci(s, "Remote host said: ")) != 0) {
+		s->p += n;
+		return 1;
+	}
+	/* Sendmail transcript: ">>> RCPT To:<x> <<< 550 5.1.1 ..." */
+	if ((n = prefix_ci(s, ">>> ")) != 0) {
+		r->stage = stage_of_command(s->p + n, s->e);
+		if ((t = find_ci(s->p, s->e, "<<< ")) != NULL) {
+			s->p = t + 4;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Peels one wrapper off the back of s; returns 1 if it did. */
+static int
+strip_back(struct reply *r, struct span *s)
+{
+	char *q;
+	size_t n;
+
+	/* Postfix: " (in reply to RCPT TO command)" */
+	if ((n = suffix_ci(s, " command)")) != 0 &&
+	    (q = find_ci(s->p, s->e, "(in reply to ")) != NULL) {
+		r->stage = stage_of_command(q + 13, s->e - n);
+		s->e = q;
+		return 1;
+	}
+	/* qmail: " Giving up on 192.0.2.1." */
+	if (suffix_ci(s, ".") &&
+	    (q = find_ci(s->p, s->e, " Giving up on ")) != NULL &&
+	    ipv4_at(r, q + 14, s->e) == s->e - 1) {
+		s->e = q;
+		return 1;
+	}
+	return 0;
+}
+
+/* Where in a text with no leading code the reply itself starts. */
+static void
+find_embedded_reply(struct reply *r, struct span *s)
+{
+	static const char *const marks[] = {
+		"Remote host said: ", " said: ", " reply: ", "<<< ",
+	};
+	size_t i, n;
+	char *q;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
+			continue;
+		n = strlen(marks[i]);
+		if (s->e - (q + n) >= 3 && isdigit((unsigned char)q[n]) &&
+		    isdigit((unsigned char)q[n + 1]) &&
+		    isdigit((unsigned char)q[n + 2])) {
+			if (*marks[i] == '<') {
+				/* Sendmail: ">>> RCPT To:<x>" before it */
+				char *c = find_ci(s->p, q, ">>> ");
+
+				if (c != NULL)
+					r->stage = stage_of_command(c + 4, q);
+			}
+			s->p = q + n;
+			return;
+		}
+	}
+}
+
+/* The host and IP of Postfix's own "connect to x[ip]:25: ..." texts. */
+static void
+postfix_own_host(struct reply *r, struct span *s)
+{
+	static const struct {
+		const char	*lit;
+		enum smtp_stage	 stage;
+	} own[] = {
+		{ "connect to ", STAGE_CONNECT },
+		{ "lost connection with ", STAGE_UNKNOWN },
+		{ "conversation with ", STAGE_UNKNOWN },
+	};
+	size_t i, n;
+	char *q, *w;
+
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		if ((q = find_ci(s->p, s->e, own[i].lit)) == NULL)
+			continue;
+		n = strlen(own[i].lit);
+		if (host_at(r, q + n, s->e) == NULL)
+			continue;
+		if (own[i].stage != STAGE_UNKNOWN)
+			r->stage = own[i].stage;
+		else if ((w = find_ci(q, s->e, " while ")) != NULL)
+			r->stage = stage_of_command(w + 7, s->e);
+		return;
+	}
+}
+
+static int
+is_code(const char *p, const char *e)
+{
+	return e - p >= 3 && (p[0] >= '2' && p[0] <= '5') &&
+	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    (e - p == 3 || p[3] == ' ' || p[3] == '-');
+}
+
+/*
+ * Removes the per-line prefixes of a joined multi-line reply: every
+ * " 550-5.1.1 ", " 550-", and the last line's " 550 5.1.1 ".
+ */
+static void
+strip_continuations(struct reply *r, struct span *s)
+{
+	char code[4], *rd, *wr;
+	size_t slen = strlen(r->status), n;
+	int joined = 0;
+
+	snprintf(code, sizeof(code), "%03d", r->code);
+	for (rd = wr = s->p; rd < s->e; ) {
+		if ((rd == s->p || rd[-1] == ' ') && memcmp(rd, code, 3) == 0 &&
+		    is_code(rd, s->e) && rd + 3 < s->e) {
+			n = 0;
+			if (rd[3] == '-') {
+				n = 4;
+				joined = 1;
+			} else if (slen && (size_t)(s->e - rd) > 4 + slen &&
+			    memcmp(rd + 4, r->status, slen) == 0 &&
+			    rd[4 + slen] == ' ') {
+				n = 4;
+			} else if (joined) {
+				n = 4;
+			}
+			if (n && slen && (size_t)(s->e - rd) >= n + slen &&
+			    memcmp(rd + n, r->status, slen) == 0 &&
+			    (rd + n + slen == s->e || rd[n + slen] == ' '))
+				n += slen + (rd + n + slen < s->e);
+			if (n) {
+				rd += n;
+				continue;
+			}
+		}
+		*wr++ = *rd++;
+	}
+	s->e = wr;
+}
+
+void
+reply_parse(struct reply *r, const char *in, size_t n)
+{
+	struct span s;
+	char *w, *q;
+	size_t i, len;
+	int space = 0, guard;
+
+	r->code = 0;
+	r->status[0] = '\0';
+	r->stage = STAGE_UNKNOWN;
+	r->host[0] = r->ip[0] = '\0';
+	if (r->bufsz < n + 1) {
+		r->bufsz = n + 1 < 256 ? 256 : n + 1;
+		free(r->buf);
+		r->buf = xmalloc(r->bufsz);
+	}
+
+	/* Fold whitespace; control characters count as space. */
+	for (w = r->buf, i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c <= ' ' || c == 0x7f) {
+			space = 1;
+			continue;
+		}
+		if (space && w != r->buf)
+			*w++ = ' ';
+		space = 0;
+		*w++ = (char)c;
+	}
+	*w = '\0';
+	s.p = r->buf;
+	s.e = w;
+
+	for (guard = 0; guard < 16; guard++) {
+		trim(&s);
+		if (!strip_front(r, &s) && !strip_back(r, &s))
+			break;
+	}
+	trim(&s);
+	postfix_own_host(r, &s);
+	if (!is_code(s.p, s.e))
+		find_embedded_reply(r, &s);
+
+	if (is_code(s.p, s.e)) {
+		r->code = (s.p[0] - '0') * 100 + (s.p[1] - '0') * 10 +
+		    (s.p[2] - '0');
+		s.p += 3;
+		if (s.p < s.e)
+			s.p++;
+		q = s.p < s.e && *s.p == '#' ? s.p + 1 : s.p;
+		if ((len = status_at(q, s.e)) != 0 && q[0] == s.p[-4]) {
+			copy_field(r->status, sizeof(r->status), q, len);
+			s.p = q + len;
+		}
+		trim(&s);
+		strip_continuations(r, &s);
+		/* Trailing wrappers may sit after a code-led reply too. */
+		for (guard = 0; guard < 4 && strip_back(r, &s); guard++)
+			trim(&s);
+	}
+	trim(&s);
+
+	/* A status elsewhere in the text: "(#4.4.1)", "... 5.1.1 ...". */
+	if (r->status[0] == '\0') {
+		for (q = s.p; q < s.e; q++) {
+			if (q > s.p && (isalnum((unsigned char)q[-1]) ||
+			    q[-1] == '.' || q[-1] == '-' || q[-1] == '/' ||
+			    q[-1] == '='))
+				continue;
+			if ((len = status_at(q, s.e)) == 0)
+				continue;
+			if (r->code && q[0] != '0' + r->code / 100)
+				continue;
+			copy_field(r->status, sizeof(r->status), q, len);
+			break;
+		}
+	}
+
+	*s.e = '\0';
+	r->text = s.p;
+	r->textlen = (size_t)(s.e - s.p);
+}

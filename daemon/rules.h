@@ -1,0 +1,104 @@
+/*
+ * rules.h -- provider rule sets, loaded from rules/ and compiled once
+ *
+ * A rule set is every "*.rules" file of a directory, read in name
+ * order. Each file names a provider and the recipient domains and MX
+ * hosts it answers for; a file that names neither is generic and
+ * applies to every reply. The format is bouncer-rules(5).
+ *
+ * A loaded set is immutable and reference counted, so a daemon can load
+ * a new one on SIGHUP while sessions finish with the old. Everything a
+ * rule set hands out (rules, names, providers) lives as long as the set.
+ */
+#ifndef BOUNCER_RULES_H
+#define BOUNCER_RULES_H
+
+#include <stddef.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "verdict.h"
+
+struct ruleset;
+struct provider;
+
+/* One named capture group that becomes a detail. */
+struct rule_group {
+	char		 key[32];	/* detail key: "ip", "retry_after" */
+	int		 num;		/* capture group number */
+	unsigned	 scale;		/* seconds per unit for retry_after */
+	int		 lower;		/* lowercase the value */
+};
+
+/* One "status" constraint: -1 in a field means "x", any. */
+struct status_pat {
+	short		 cls, subj, det;
+};
+
+/* Read-only outside rules.c. */
+struct rule {
+	const char		*name;
+	const char		*file;		/* "gmail.rules" */
+	int			 line;
+	const struct provider	*provider;
+	pcre2_code		*re;		/* NULL: constraints only */
+	int			 jit;		/* re was JIT-compiled */
+	char			(*codes)[4];	/* "550", "5x0"; x any */
+	size_t			 ncodes;
+	struct status_pat	*statuses;
+	size_t			 nstatuses;
+	unsigned		 stages;	/* 1 << stage; 0 = any */
+	enum reason		 reason;
+	unsigned		 decision;
+	const char		*details;	/* "blocklist=spamhaus", or "" */
+	struct rule_group	*groups;
+	size_t			 ngroups;
+	unsigned long		 index;		/* position in the whole set */
+};
+
+/* One inline test vector. */
+struct rule_test {
+	const char	*file;
+	int		 line;
+	const struct provider *provider;
+	const char	*rcpt;
+	const char	*reply;
+	enum reason	 reason;
+	unsigned	 decision;
+	const char	*tokens;		/* "blocklist=x ip=y", or "" */
+};
+
+/*
+ * Loads every *.rules file in dir. On error returns NULL and sets *errp
+ * to all the problems found, one "file:line: message" per line; the
+ * caller frees it.
+ */
+struct ruleset	*ruleset_load(const char *dir, char **errp);
+struct ruleset	*ruleset_ref(struct ruleset *);
+void		 ruleset_unref(struct ruleset *);	/* NULL is fine */
+
+/*
+ * The provider answering for a recipient domain (exact or "*.suffix"),
+ * or, failing that, for the remote host; NULL if neither is known.
+ * Either argument may be NULL or "".
+ */
+const struct provider *ruleset_provider(const struct ruleset *,
+		    const char *domain, const char *host);
+const char	*provider_name(const struct provider *);	/* "-" for NULL */
+const char	*provider_first_domain(const struct provider *); /* or NULL */
+
+/*
+ * The rules to try for a provider, in order: its own, then every generic
+ * rule. provider may be NULL (generic only). *nrules is set.
+ */
+const struct rule *const *ruleset_chain(const struct ruleset *,
+		    const struct provider *, size_t *nrules);
+
+/* All rules in load order (for listing), and all test vectors. */
+const struct rule *const *ruleset_rules(const struct ruleset *, size_t *n);
+const struct rule_test *ruleset_tests(const struct ruleset *, size_t *n);
+/* The most capture pairs any pattern needs, for match data. */
+unsigned	 ruleset_max_captures(const struct ruleset *);
+
+#endif
