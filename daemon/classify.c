@@ -57,6 +57,15 @@ classifier_free(struct classifier *c)
 	free(c);
 }
 
+static void
+strlcpy_(char *dst, const char *src, size_t dstsz)
+{
+	size_t n = strnlen(src, dstsz - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* A status split into fields; cls 0 when there is none. */
 struct status_num {
 	short	cls, subj, det;
@@ -309,12 +318,12 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	}
 
 	if (rp->status[0])
-		snprintf(out->status, sizeof(out->status), "%s", rp->status);
+		strlcpy_(out->status, rp->status, sizeof(out->status));
 	else if (st.cls)
-		snprintf(out->status, sizeof(out->status), "%s", dsn);
+		strlcpy_(out->status, dsn, sizeof(out->status));
 	else
-		snprintf(out->status, sizeof(out->status), "%s",
-		    reason_status(out->reason, out->temporary == 1));
+		strlcpy_(out->status, reason_status(out->reason,
+		    out->temporary == 1), sizeof(out->status));
 
 	/* Guards. */
 	if ((out->decision & D_SUPPRESS) && !reason_may_suppress(out->reason))

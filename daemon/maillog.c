@@ -127,7 +127,6 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 
 	attrs = to + 2;
 	attr(attrs, end, "to=", &e->to);
-	unbracket(&e->to);
 	attr(attrs, end, "orig_to=", &e->orig_to);
 	unbracket(&e->orig_to);
 	if (attr(attrs, end, "relay=", &e->relay))
@@ -191,10 +190,12 @@ maillog_next_rcpt(const struct maillog_entry *e, size_t *pos, char *buf,
 		;
 	*pos = (size_t)(p - e->to.p);
 	n = (size_t)(p - w);
-	if (n >= 2 && w[0] == '<' && w[n - 1] == '>') {
+	if (n > 0 && w[0] == '<') {
 		w++;
-		n -= 2;
+		n--;
 	}
+	if (n > 0 && w[n - 1] == '>')
+		n--;
 	if (n >= bufsz)
 		n = bufsz - 1;
 	memcpy(buf, w, n);

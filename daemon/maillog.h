@@ -34,7 +34,7 @@ struct maillog_entry {
 	struct mlfield		 time;		/* the syslog timestamp */
 	struct mlfield		 program;	/* "postfix/smtp", "sm-mta" */
 	struct mlfield		 queue_id;
-	struct mlfield		 to;		/* recipient(s), no <> */
+	struct mlfield		 to;		/* as logged: "<a@x>,<b@x>" */
 	struct mlfield		 orig_to;	/* or n == 0 */
 	struct mlfield		 relay;		/* host only, no [ip]:port */
 	struct mlfield		 dsn;		/* "5.1.1", or n == 0 */

@@ -66,7 +66,9 @@ prefix_ci(const struct span *s, const char *lit)
 {
 	size_t n = strlen(lit);
 
-	if ((size_t)(s->e - s->p) < n || strncasecmp(s->p, lit, n) != 0)
+	if ((size_t)(s->e - s->p) < n ||
+	    tolower((unsigned char)*s->p) != tolower((unsigned char)*lit) ||
+	    strncasecmp(s->p, lit, n) != 0)
 		return 0;
 	return n;
 }
@@ -81,18 +83,37 @@ suffix_ci(const struct span *s, const char *lit)
 	return n;
 }
 
-/* Finds lit (case-insensitive) in [p, e); NULL if absent. */
+/*
+ * Finds lit (case-insensitive; its first character must not be a
+ * letter of a different case) in [p, e); NULL if absent.
+ */
 static char *
 find_ci(char *p, char *e, const char *lit)
 {
 	size_t n = strlen(lit);
-	int c0 = tolower((unsigned char)lit[0]);
+	unsigned char c0 = (unsigned char)tolower((unsigned char)lit[0]);
+	unsigned char fold = isalpha(c0) ? 0x20 : 0;
 
-	for (; p + n <= e; p++)
-		if (tolower((unsigned char)*p) == c0 &&
-		    strncasecmp(p, lit, n) == 0)
+	if ((size_t)(e - p) < n)
+		return NULL;
+	for (e -= n - 1; p < e; p++)
+		if (((unsigned char)*p | fold) == c0 &&
+		    strncasecmp(p + 1, lit + 1, n - 1) == 0)
 			return p;
 	return NULL;
+}
+
+/* The same, within the first or last `lim` bytes of [p, e). */
+static char *
+find_ci_head(char *p, char *e, size_t lim, const char *lit)
+{
+	return find_ci(p, (size_t)(e - p) > lim ? p + lim : e, lit);
+}
+
+static char *
+find_ci_tail(char *p, char *e, size_t lim, const char *lit)
+{
+	return find_ci((size_t)(e - p) > lim ? e - lim : p, e, lit);
 }
 
 static void
@@ -231,6 +252,8 @@ stage_of_command(const char *p, const char *e)
 	size_t i, n;
 
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if ((*p | 0x20) != (cmds[i].cmd[0] | 0x20))
+			continue;
 		n = strlen(cmds[i].cmd);
 		if ((size_t)(e - p) >= n && strncasecmp(p, cmds[i].cmd, n) == 0)
 			return cmds[i].stage;
@@ -258,8 +281,12 @@ strip_front(struct reply *r, struct span *s)
 		s->p = q + 1;
 		return 1;
 	}
-	/* Sendmail's stat=: "Deferred: 421 ..." */
-	if ((n = prefix_ci(s, "Deferred: ")) != 0) {
+	/*
+	 * Sendmail's stat=: "Deferred: 421 ..."; Postfix's dead-destination
+	 * note, which is followed by the reply that made it so.
+	 */
+	if ((n = prefix_ci(s, "Deferred: ")) != 0 ||
+	    (n = prefix_ci(s, "delivery temporarily suspended: ")) != 0) {
 		s->p += n;
 		return 1;
 	}
@@ -307,8 +334,8 @@ strip_front(struct reply *r, struct span *s)
 		return 1;
 	}
 	/* Google's relay: "PERM_FAILURE: SMTP Error (state 12): 550 ..." */
-	if ((q = find_ci(s->p, s->e, "SMTP Error (state ")) != NULL &&
-	    q - s->p < 32 && (t = find_ci(q, s->e, "): ")) != NULL) {
+	if ((q = find_ci_head(s->p, s->e, 48, "SMTP Error (state ")) != NULL &&
+	    (t = find_ci_head(q, s->e, 24, "): ")) != NULL) {
 		s->p = t + 3;
 		return 1;
 	}
@@ -382,14 +409,14 @@ strip_back(struct reply *r, struct span *s)
 
 	/* Postfix: " (in reply to RCPT TO command)" */
 	if ((n = suffix_ci(s, " command)")) != 0 &&
-	    (q = find_ci(s->p, s->e, "(in reply to ")) != NULL) {
+	    (q = find_ci_tail(s->p, s->e, 64, "(in reply to ")) != NULL) {
 		r->stage = stage_of_command(q + 13, s->e - n);
 		s->e = q;
 		return 1;
 	}
 	/* qmail: " Giving up on 192.0.2.1." */
 	if (suffix_ci(s, ".") &&
-	    (q = find_ci(s->p, s->e, " Giving up on ")) != NULL &&
+	    (q = find_ci_tail(s->p, s->e, 64, " Giving up on ")) != NULL &&
 	    ipv4_at(r, q + 14, s->e) == s->e - 1) {
 		s->e = q;
 		return 1;
@@ -471,13 +498,16 @@ is_code(const char *p, const char *e)
 static void
 strip_continuations(struct reply *r, struct span *s)
 {
-	char code[4], *rd, *wr;
+	char code[3], *rd, *wr;
 	size_t slen = strlen(r->status), n;
 	int joined = 0;
 
-	snprintf(code, sizeof(code), "%03d", r->code);
+	code[0] = (char)('0' + r->code / 100);
+	code[1] = (char)('0' + r->code / 10 % 10);
+	code[2] = (char)('0' + r->code % 10);
 	for (rd = wr = s->p; rd < s->e; ) {
-		if ((rd == s->p || rd[-1] == ' ') && memcmp(rd, code, 3) == 0 &&
+		if (*rd == code[0] && (rd == s->p || rd[-1] == ' ') &&
+		    memcmp(rd, code, 3) == 0 &&
 		    is_code(rd, s->e) && rd + 3 < s->e) {
 			n = 0;
 			if (rd[3] == '-') {
@@ -545,9 +575,10 @@ reply_parse(struct reply *r, const char *in, size_t n)
 			break;
 	}
 	trim(&s);
-	postfix_own_host(r, &s);
-	if (!is_code(s.p, s.e))
+	if (!is_code(s.p, s.e)) {
+		postfix_own_host(r, &s);
 		find_embedded_reply(r, &s);
+	}
 
 	if (is_code(s.p, s.e)) {
 		r->code = (s.p[0] - '0') * 100 + (s.p[1] - '0') * 10 +
