@@ -30,6 +30,8 @@
 struct classifier {
 	struct reply		 reply;
 	pcre2_match_data	*md;
+	char			*lower;		/* the text, lowercased */
+	size_t			 lowersz;
 };
 
 struct classifier *
@@ -54,6 +56,7 @@ classifier_free(struct classifier *c)
 		return;
 	pcre2_match_data_free(c->md);
 	reply_free(&c->reply);
+	free(c->lower);
 	free(c);
 }
 
@@ -90,10 +93,10 @@ code_ok(const struct rule *r, int code)
 	char c[3];
 	size_t i;
 
-	if (r->ncodes == 0)
+	if (r->ncodes == 0 && !r->nocode)
 		return 1;
 	if (code == 0)
-		return 0;
+		return r->nocode;
 	c[0] = (char)('0' + code / 100);
 	c[1] = (char)('0' + code / 10 % 10);
 	c[2] = (char)('0' + code % 10);
@@ -217,10 +220,18 @@ static int
 rule_matches(const struct rule *r, struct classifier *c, const char *text,
     size_t len)
 {
+	size_t i;
 	int rc;
 
 	if (r->re == NULL)
 		return 1;
+	if (r->nlits) {
+		for (i = 0; i < r->nlits; i++)
+			if (memmem(c->lower, len, r->lits[i], r->litlens[i]))
+				break;
+		if (i == r->nlits)
+			return 0;
+	}
 	if (r->jit)
 		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
 		    c->md, NULL);
@@ -290,10 +301,19 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
+	if (c->lowersz < rp->textlen + 1) {
+		free(c->lower);
+		c->lowersz = rp->textlen + 1 < 256 ? 256 : rp->textlen + 1;
+		c->lower = xmalloc(c->lowersz);
+	}
+	for (i = 0; i < rp->textlen; i++)
+		c->lower[i] = (char)tolower((unsigned char)rp->text[i]);
+
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,
 	    relay != NULL && *relay ? relay : rp->host);
-	chain = ruleset_chain(rs, out->provider, &nchain);
+	chain = ruleset_candidates(rs, out->provider, rp->code, st.cls,
+	    st.subj, &nchain);
 	for (i = 0; i < nchain; i++) {
 		const struct rule *r = chain[i];
 

@@ -27,6 +27,21 @@
 #include "rules.h"
 #include "xalloc.h"
 
+/*
+ * Candidate lists by reply shape: the first digit of the reply code (0
+ * when none) and the subject of the enhanced status (0-7, 8 for higher,
+ * 9 when none). Each list is the chain, in order, minus the rules whose
+ * code or status constraints rule that shape out.
+ */
+#define CODE_SLOTS	6
+#define SUBJ_SLOTS	10
+#define NBUCKETS	(CODE_SLOTS * SUBJ_SLOTS)
+
+struct bucket {
+	const struct rule	**rules;
+	size_t			  n;
+};
+
 struct provider {
 	const char		 *name;
 	int			  generic;
@@ -35,6 +50,7 @@ struct provider {
 	size_t			  nown;
 	const struct rule	**chain;	/* own, then generic */
 	size_t			  nchain;
+	struct bucket		  buckets[NBUCKETS];
 };
 
 /* Open addressing, keys lowercased; "*.x" is stored as ".x". */
@@ -53,6 +69,7 @@ struct ruleset {
 	size_t			  nrules;
 	const struct rule	**generic;
 	size_t			  ngeneric;
+	struct bucket		  gbuckets[NBUCKETS];	/* generic only */
 	struct rule_test	 *tests;
 	size_t			  ntests;
 	struct hostmap		  domains;
@@ -353,6 +370,118 @@ rule_end(struct loader *ld)
 	ld->rule = NULL;
 }
 
+/*
+ * The prefilter of a pattern: for each top-level alternative, its
+ * longest run of characters that every match must contain, lowercased.
+ * If any alternative has no such run of 3 or more, there is no
+ * prefilter: a rule without one is always tried.
+ *
+ * Only plain characters and escaped punctuation count as literal;
+ * groups, classes, dots, anchors and escapes like \s end a run, and a
+ * character made optional by ?, * or {0 is dropped from it.
+ */
+static void
+prefilter(struct ruleset *rs, struct rule *r, const char *pat)
+{
+	const char *p = pat, *q;
+	char run[256], best[256];
+	size_t nrun = 0, nbest = 0;
+	int depth;
+	const char **lits = NULL;
+	size_t *lens = NULL, nlits = 0;
+
+	/* Extended mode makes spaces insignificant; \\Q quotes. */
+	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
+		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x"))
+			return;
+	if (strstr(pat, "\\Q") != NULL)
+		return;
+	for (;;) {
+		int c = (unsigned char)*p, lit = -1;
+
+		if (c == '\0' || c == '|') {
+			if (nrun > nbest) {
+				memcpy(best, run, nrun);
+				nbest = nrun;
+			}
+			if (nbest < 3)
+				goto none;
+			lits = xreallocarray(lits, nlits + 1, sizeof(*lits));
+			lens = xreallocarray(lens, nlits + 1, sizeof(*lens));
+			lits[nlits] = keepstr(rs, best, nbest);
+			lens[nlits++] = nbest;
+			nrun = nbest = 0;
+			if (c == '\0')
+				break;
+			p++;
+			continue;
+		}
+		if (c == '\\' && p[1] != '\0' && !isalnum((unsigned char)p[1])) {
+			lit = (unsigned char)p[1];
+			p += 2;
+		} else if (c == '\\' && p[1] == 'x')
+			goto none;	/* hex escapes: not worth decoding */
+		else if (c == '\\' && p[1] != '\0') {
+			p += 2;	/* \s, \d, \b, \Q...: not literal */
+		} else if (c == '[') {
+			for (q = p + 1, q += *q == '^', q += *q == ']';
+			    *q != '\0' && *q != ']'; q++)
+				if (*q == '\\' && q[1] != '\0')
+					q++;
+			p = *q ? q + 1 : q;
+		} else if (c == '(') {
+			for (depth = 0, q = p; *q != '\0'; q++) {
+				if (*q == '\\' && q[1] != '\0')
+					q++;
+				else if (*q == '(')
+					depth++;
+				else if (*q == ')' && --depth == 0)
+					break;
+			}
+			p = *q ? q + 1 : q;
+		} else if (strchr(".^$)", c) != NULL) {
+			p++;
+		} else if (c == '?' || c == '*' || c == '+' || c == '{') {
+			/* A quantifier on the last character of the run. */
+			if (c != '+' && !(c == '{' && p[1] >= '1' && p[1] <= '9') &&
+			    nrun > 0)
+				nrun--;
+			if (c == '{')
+				while (*p != '\0' && *p != '}')
+					p++;
+			if (*p != '\0')
+				p++;
+			if (*p == '?' || *p == '+')	/* lazy, possessive */
+				p++;
+		} else {
+			lit = c;
+			p++;
+		}
+		if (lit >= 0 && nrun < sizeof(run)) {
+			/* "x?" and the like: only literal if not quantified */
+			if (*p == '?' || *p == '*' || (*p == '{' && p[1] == '0'))
+				lit = -1;
+			else
+				run[nrun++] = (char)tolower(lit);
+		}
+		if (lit < 0) {
+			if (nrun > nbest) {
+				memcpy(best, run, nrun);
+				nbest = nrun;
+			}
+			nrun = 0;
+		}
+	}
+	r->lits = keep(rs, lits);
+	r->litlens = keep(rs, lens);
+	r->nlits = nlits;
+	return;
+none:
+	/* The strings themselves already belong to rs. */
+	free(lits);
+	free(lens);
+}
+
 static void
 rule_match(struct loader *ld, struct rule *r, const char *v)
 {
@@ -371,6 +500,7 @@ rule_match(struct loader *ld, struct rule *r, const char *v)
 		return;
 	}
 	r->jit = pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0;
+	prefilter(ld->rs, r, v);
 	pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &cap);
 	if (cap + 1 > ld->rs->maxcap)
 		ld->rs->maxcap = cap + 1;
@@ -416,11 +546,15 @@ rule_codes(struct loader *ld, struct rule *r, const char *v)
 	while ((w = word(&v, &n)) != NULL) {
 		int ok = n == 3 && w[0] >= '2' && w[0] <= '5';
 
+		if (n == 4 && memcmp(w, "none", 4) == 0) {
+			r->nocode = 1;
+			continue;
+		}
 		for (i = 1; ok && i < 3; i++)
 			ok = isdigit((unsigned char)w[i]) || w[i] == 'x';
 		if (!ok) {
 			lerr(ld, "bad code \"%.*s\": want three digits, "
-			    "as 550, 55x or 5xx", (int)n, w);
+			    "as 550, 55x or 5xx, or none", (int)n, w);
 			continue;
 		}
 		r->codes = xreallocarray(r->codes, r->ncodes + 1,
@@ -430,7 +564,7 @@ rule_codes(struct loader *ld, struct rule *r, const char *v)
 	}
 	if (r->codes != NULL)
 		keep(ld->rs, r->codes);
-	if (r->ncodes == 0)
+	if (r->ncodes == 0 && !r->nocode)
 		lerr(ld, "code needs at least one code");
 }
 
@@ -751,6 +885,50 @@ rules_file(const struct dirent *d)
 	    strcmp(d->d_name + n - 6, ".rules") == 0;
 }
 
+/* Can rule r hold for replies of bucket b? */
+static int
+bucket_fits(const struct rule *r, int b)
+{
+	int digit = b / SUBJ_SLOTS, subj = b % SUBJ_SLOTS;
+	size_t i;
+	int ok;
+
+	if (r->ncodes || r->nocode) {
+		ok = digit == 0 && r->nocode;
+		for (i = 0; !ok && i < r->ncodes; i++)
+			ok = r->codes[i][0] - '0' == digit;
+		if (!ok)
+			return 0;
+	}
+	if (r->nstatuses) {
+		if (subj == 9)
+			return 0;
+		for (i = 0, ok = 0; !ok && i < r->nstatuses; i++)
+			ok = r->statuses[i].subj == -1 ||
+			    r->statuses[i].subj == subj ||
+			    (subj == 8 && r->statuses[i].subj >= 8);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+fill_buckets(struct ruleset *rs, struct bucket *bk,
+    const struct rule **chain, size_t n)
+{
+	size_t i;
+	int b;
+
+	for (b = 0; b < NBUCKETS; b++) {
+		bk[b].rules = keep(rs, xcalloc(n ? n : 1, sizeof(*bk[b].rules)));
+		bk[b].n = 0;
+		for (i = 0; i < n; i++)
+			if (bucket_fits(chain[i], b))
+				bk[b].rules[bk[b].n++] = chain[i];
+	}
+}
+
 static void
 link_chains(struct ruleset *rs)
 {
@@ -782,7 +960,9 @@ link_chains(struct ruleset *rs)
 		if (rs->ngeneric)
 			memcpy(p->chain + p->nown, rs->generic,
 			    rs->ngeneric * sizeof(*p->chain));
+		fill_buckets(rs, p->buckets, p->chain, p->nchain);
 	}
+	fill_buckets(rs, rs->gbuckets, rs->generic, rs->ngeneric);
 }
 
 struct ruleset *
@@ -893,6 +1073,26 @@ ruleset_chain(const struct ruleset *rs, const struct provider *p,
 	}
 	*n = p->nchain;
 	return p->chain;
+}
+
+const struct rule *const *
+ruleset_candidates(const struct ruleset *rs, const struct provider *p,
+    int code, int cls, int subj, size_t *n)
+{
+	const struct bucket *bk;
+	int digit = code / 100, b;
+
+	(void)cls;
+	if (digit < 0 || digit >= CODE_SLOTS)
+		digit = 0;
+	if (subj < 0 || cls == 0)
+		subj = 9;
+	else if (subj > 7)
+		subj = 8;
+	b = digit * SUBJ_SLOTS + subj;
+	bk = p == NULL || p->generic ? &rs->gbuckets[b] : &p->buckets[b];
+	*n = bk->n;
+	return bk->rules;
 }
 
 const struct rule *const *

@@ -54,6 +54,14 @@ struct rule {
 	const char		*details;	/* "blocklist=spamhaus", or "" */
 	struct rule_group	*groups;
 	size_t			 ngroups;
+	/*
+	 * Prefilter: lowercase literals of which the text must hold at
+	 * least one for the pattern to match; none known when nlits is 0.
+	 */
+	const char		**lits;
+	size_t			*litlens;
+	size_t			 nlits;
+	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */
 };
 
@@ -94,6 +102,14 @@ const char	*provider_first_domain(const struct provider *); /* or NULL */
  */
 const struct rule *const *ruleset_chain(const struct ruleset *,
 		    const struct provider *, size_t *nrules);
+/*
+ * The same chain cut down to the rules whose code and status
+ * constraints can hold for a reply with this code (0 if none) and
+ * enhanced status class and subject (0 if none), still in order.
+ */
+const struct rule *const *ruleset_candidates(const struct ruleset *,
+		    const struct provider *, int code, int cls, int subj,
+		    size_t *nrules);
 
 /* All rules in load order (for listing), and all test vectors. */
 const struct rule *const *ruleset_rules(const struct ruleset *, size_t *n);

@@ -1,0 +1,150 @@
+/*
+ * testlib.c -- helpers shared by the Check tests in t/
+ *
+ * See testlib.h. The log capture keeps every message in memory until
+ * the next testlib_log_start(); tests log little, so this stays small.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "testlib.h"
+#include "xalloc.h"
+
+char *
+testlib_tmpdir(const char *tag)
+{
+	const char *base = testlib_env("TMPDIR", "/tmp");
+	char *path;
+
+	path = xasprintf("%s/bouncer-%s.XXXXXX", base, tag ? tag : "test");
+	if (mkdtemp(path) == NULL)
+		ck_abort_msg("mkdtemp %s: %s", path, strerror(errno));
+	return path;
+}
+
+char *
+testlib_write(const char *dir, const char *name, const char *content)
+{
+	char *path;
+	FILE *fp;
+	size_t n = strlen(content);
+
+	path = xasprintf("%s/%s", dir, name);
+	if ((fp = fopen(path, "w")) == NULL)
+		ck_abort_msg("open %s: %s", path, strerror(errno));
+	if (fwrite(content, 1, n, fp) != n || fclose(fp) != 0)
+		ck_abort_msg("write %s: %s", path, strerror(errno));
+	return path;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+int
+testlib_rmtree(const char *path)
+{
+	if (path == NULL || access(path, F_OK) != 0)
+		return 0;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+/* --- log capture ------------------------------------------------------ */
+
+struct logmsg {
+	enum log_level	 lvl;
+	char		*msg;
+};
+
+static struct logmsg	*captured;
+static size_t		 ncaptured;
+static char		*captured_text;
+
+static void
+capture_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < ncaptured; i++)
+		free(captured[i].msg);
+	free(captured);
+	captured = NULL;
+	ncaptured = 0;
+	free(captured_text);
+	captured_text = NULL;
+}
+
+static void
+capture_hook(enum log_level lvl, const char *msg, void *arg)
+{
+	(void)arg;
+	captured = xreallocarray(captured, ncaptured + 1, sizeof(*captured));
+	captured[ncaptured].lvl = lvl;
+	captured[ncaptured].msg = xstrdup(msg);
+	ncaptured++;
+}
+
+void
+testlib_log_start(void)
+{
+	capture_clear();
+	log_set_hook(capture_hook, NULL);
+}
+
+void
+testlib_log_stop(void)
+{
+	log_set_hook(NULL, NULL);
+}
+
+size_t
+testlib_log_count(enum log_level lvl, const char *substr)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ncaptured; i++)
+		if (captured[i].lvl == lvl &&
+		    strstr(captured[i].msg, substr) != NULL)
+			n++;
+	return n;
+}
+
+const char *
+testlib_log_text(void)
+{
+	static const char *const names[] = {
+		"debug", "info", "warning", "error"
+	};
+	size_t i, len = 1;
+	char *p;
+
+	for (i = 0; i < ncaptured; i++)
+		len += strlen(names[captured[i].lvl]) + 2 +
+		    strlen(captured[i].msg) + 1;
+	free(captured_text);
+	p = captured_text = xmalloc(len);
+	*p = '\0';
+	for (i = 0; i < ncaptured; i++)
+		p += sprintf(p, "%s: %s\n", names[captured[i].lvl],
+		    captured[i].msg);
+	return captured_text;
+}
+
+const char *
+testlib_env(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : def;
+}

@@ -1,0 +1,52 @@
+/*
+ * testlib.h -- helpers shared by the Check tests in t/
+ *
+ * Temporary directories (make one, write files into it, remove it with
+ * everything inside), a capture of what the code under test logs, so
+ * that a test can assert that a warning was logged (Postfix's
+ * want_log), and environment lookups with defaults.
+ *
+ * Everything here aborts the test with ck_abort_msg() when the system
+ * fails it (mkdtemp, write): a test cannot go on without its files.
+ */
+#ifndef BOUNCER_TESTLIB_H
+#define BOUNCER_TESTLIB_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+/*
+ * Makes a fresh directory under $TMPDIR (or /tmp), named after tag.
+ * The caller removes it with testlib_rmtree() and frees the path.
+ */
+char		*testlib_tmpdir(const char *tag);
+/*
+ * Writes content (as is, no newline added) to dir/name, creating or
+ * truncating it. Returns the path; the caller frees it.
+ */
+char		*testlib_write(const char *dir, const char *name,
+		    const char *content);
+/*
+ * Removes path and, if it is a directory, everything below it; does not
+ * follow symbolic links. Returns 0, or -1 if anything was left behind.
+ * A NULL or missing path is fine.
+ */
+int		 testlib_rmtree(const char *path);
+
+/*
+ * Starts capturing log messages at or above LOG_LVL_INFO through
+ * log_set_hook(), forgetting what an earlier capture held; stops with
+ * testlib_log_stop(). Messages still go to stderr as usual.
+ */
+void		 testlib_log_start(void);
+void		 testlib_log_stop(void);
+/* The number of captured messages at level lvl containing substr. */
+size_t		 testlib_log_count(enum log_level lvl, const char *substr);
+/* All captured messages, one "level: message" per line; static. */
+const char	*testlib_log_text(void);
+
+/* getenv(name), or def when it is unset or empty. */
+const char	*testlib_env(const char *name, const char *def);
+
+#endif
