@@ -21,7 +21,8 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
 
-LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/verdict.c \
+LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
+	    daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a

@@ -11,7 +11,7 @@
  * only recipient-side reasons suppress; a temporary reply never
  * suppresses by itself (the store escalates repeated soft failures);
  * a reply at the connect, HELO or MAIL stage says nothing about the
- * recipient, so it can only throttle, alert or be recorded; and a
+ * recipient's existence, so it never suppresses; and a
  * "no such user" for a quoted local part is an alert about the
  * quoting, since the address may exist.
  *
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acmatch.h"
 #include "classify.h"
 #include "xalloc.h"
 
@@ -32,6 +33,7 @@ struct classifier {
 	pcre2_match_data	*md;
 	char			*lower;		/* the text, lowercased */
 	size_t			 lowersz;
+	uint64_t		*lits;		/* literals present in it */
 };
 
 struct classifier *
@@ -41,6 +43,7 @@ classifier_new(const struct ruleset *rs)
 
 	c = xcalloc(1, sizeof(*c));
 	reply_init(&c->reply);
+	c->lits = xcalloc(acmatch_words(ruleset_ac(rs)), sizeof(*c->lits));
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	if (c->md == NULL) {
 		free(c);
@@ -57,6 +60,7 @@ classifier_free(struct classifier *c)
 	pcre2_match_data_free(c->md);
 	reply_free(&c->reply);
 	free(c->lower);
+	free(c->lits);
 	free(c);
 }
 
@@ -227,7 +231,8 @@ rule_matches(const struct rule *r, struct classifier *c, const char *text,
 		return 1;
 	if (r->nlits) {
 		for (i = 0; i < r->nlits; i++)
-			if (memmem(c->lower, len, r->lits[i], r->litlens[i]))
+			if (c->lits[r->litids[i] / 64] &
+			    UINT64_C(1) << (r->litids[i] % 64))
 				break;
 		if (i == r->nlits)
 			return 0;
@@ -308,6 +313,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	}
 	for (i = 0; i < rp->textlen; i++)
 		c->lower[i] = (char)tolower((unsigned char)rp->text[i]);
+	acmatch_scan(ruleset_ac(rs), c->lower, rp->textlen, c->lits);
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,
@@ -352,9 +358,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "temporary", 9);
 	}
-	if ((out->decision & (D_SUPPRESS | D_RETRY)) &&
-	    (early & 1u << rp->stage)) {
-		out->decision &= ~(D_SUPPRESS | D_RETRY);
+	if ((out->decision & D_SUPPRESS) && (early & 1u << rp->stage)) {
+		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = out->temporary == 1 ? D_THROTTLE :
 			    D_ALERT;

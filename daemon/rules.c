@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acmatch.h"
 #include "reply.h"
 #include "rules.h"
 #include "xalloc.h"
@@ -75,6 +76,7 @@ struct ruleset {
 	struct hostmap		  domains;
 	struct hostmap		  mxs;
 	unsigned		  maxcap;
+	struct acmatch		 *ac;		/* every rule's literals */
 	void			**mem;		/* everything else to free */
 	size_t			  nmem;
 };
@@ -965,6 +967,32 @@ link_chains(struct ruleset *rs)
 	fill_buckets(rs, rs->gbuckets, rs->generic, rs->ngeneric);
 }
 
+/* One automaton for the literals of every rule, numbered in order. */
+static void
+build_prefilter(struct ruleset *rs)
+{
+	const char **lits = NULL;
+	size_t *lens = NULL, n = 0, i, j;
+
+	for (i = 0; i < rs->nrules; i++) {
+		struct rule *r = (struct rule *)rs->rules[i];
+
+		if (r->nlits == 0)
+			continue;
+		r->litids = keep(rs, xcalloc(r->nlits, sizeof(*r->litids)));
+		lits = xreallocarray(lits, n + r->nlits, sizeof(*lits));
+		lens = xreallocarray(lens, n + r->nlits, sizeof(*lens));
+		for (j = 0; j < r->nlits; j++, n++) {
+			lits[n] = r->lits[j];
+			lens[n] = r->litlens[j];
+			r->litids[j] = (uint32_t)n;
+		}
+	}
+	rs->ac = acmatch_build(lits, lens, n);
+	free(lits);
+	free(lens);
+}
+
 struct ruleset *
 ruleset_load(const char *dir, char **errp)
 {
@@ -1005,6 +1033,7 @@ ruleset_load(const char *dir, char **errp)
 	}
 	free(errbuf);
 	link_chains(ld.rs);
+	build_prefilter(ld.rs);
 	return ld.rs;
 }
 
@@ -1026,6 +1055,7 @@ ruleset_unref(struct ruleset *rs)
 		pcre2_code_free(((struct rule *)rs->rules[i])->re);
 	for (i = 0; i < rs->nprovs; i++)
 		free(rs->provs[i]->own);
+	acmatch_free(rs->ac);
 	for (i = 0; i < rs->nmem; i++)
 		free(rs->mem[i]);
 	free(rs->mem);
@@ -1107,6 +1137,12 @@ ruleset_tests(const struct ruleset *rs, size_t *n)
 {
 	*n = rs->ntests;
 	return rs->tests;
+}
+
+const struct acmatch *
+ruleset_ac(const struct ruleset *rs)
+{
+	return rs->ac;
 }
 
 unsigned

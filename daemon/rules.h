@@ -14,12 +14,14 @@
 #define BOUNCER_RULES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
 #include "verdict.h"
 
+struct acmatch;
 struct ruleset;
 struct provider;
 
@@ -61,6 +63,7 @@ struct rule {
 	const char		**lits;
 	size_t			*litlens;
 	size_t			 nlits;
+	uint32_t		*litids;	/* their bits in ruleset_ac() */
 	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */
 };
@@ -114,6 +117,8 @@ const struct rule *const *ruleset_candidates(const struct ruleset *,
 /* All rules in load order (for listing), and all test vectors. */
 const struct rule *const *ruleset_rules(const struct ruleset *, size_t *n);
 const struct rule_test *ruleset_tests(const struct ruleset *, size_t *n);
+/* The automaton that finds every rule's prefilter literals at once. */
+const struct acmatch *ruleset_ac(const struct ruleset *);
 /* The most capture pairs any pattern needs, for match data. */
 unsigned	 ruleset_max_captures(const struct ruleset *);
 

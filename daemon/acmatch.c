@@ -1,0 +1,143 @@
+/*
+ * acmatch.c -- find which of many literals occur in a text, in one pass
+ *
+ * Built in three steps: the trie of the literals over a reduced
+ * alphabet; the failure links, breadth first; then every missing
+ * transition filled in from the failure state's, which makes the trie a
+ * DFA. A state's matches are its own literals plus those of its
+ * "dictionary link", the nearest state down its failure chain that ends
+ * a literal.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acmatch.h"
+#include "xalloc.h"
+
+struct acmatch {
+	unsigned char	 cls[256];	/* byte -> class; 0 = no literal has it */
+	size_t		 nclass;
+	uint32_t	*next;		/* nstates * nclass */
+	size_t		 nstates;
+	uint32_t	*out;		/* first literal ending here, or ~0 */
+	uint32_t	*outnext;	/* per literal: next one ending here */
+	uint32_t	*dict;		/* dictionary link, or 0 */
+	size_t		 nlits;
+};
+
+#define NONE	UINT32_MAX
+
+struct acmatch *
+acmatch_build(const char *const *lits, const size_t *lens, size_t n)
+{
+	struct acmatch *ac;
+	uint32_t *fail, *queue, s, t, f;
+	size_t i, j, c, cap, head, tail;
+
+	if (n == 0)
+		return NULL;
+	ac = xcalloc(1, sizeof(*ac));
+	ac->nlits = n;
+	ac->nclass = 1;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < lens[i]; j++) {
+			unsigned char b = (unsigned char)lits[i][j];
+
+			if (ac->cls[b] == 0)
+				ac->cls[b] = (unsigned char)ac->nclass++;
+		}
+	/* States: at most the number of literal bytes, plus the root. */
+	for (cap = 1, i = 0; i < n; i++)
+		cap += lens[i];
+	ac->next = xcalloc(cap * ac->nclass, sizeof(*ac->next));
+	for (i = 0; i < cap * ac->nclass; i++)
+		ac->next[i] = NONE;
+	ac->out = xmalloc(cap * sizeof(*ac->out));
+	ac->outnext = xmalloc(n * sizeof(*ac->outnext));
+	ac->nstates = 1;
+	ac->out[0] = NONE;
+
+	for (i = 0; i < n; i++) {
+		for (s = 0, j = 0; j < lens[i]; j++) {
+			uint32_t *e = &ac->next[s * ac->nclass +
+			    ac->cls[(unsigned char)lits[i][j]]];
+
+			if (*e == NONE) {
+				*e = (uint32_t)ac->nstates;
+				ac->out[ac->nstates++] = NONE;
+			}
+			s = *e;
+		}
+		ac->outnext[i] = ac->out[s];
+		ac->out[s] = (uint32_t)i;
+	}
+
+	fail = xcalloc(ac->nstates, sizeof(*fail));
+	ac->dict = xcalloc(ac->nstates, sizeof(*ac->dict));
+	queue = xmalloc(ac->nstates * sizeof(*queue));
+	head = tail = 0;
+	for (c = 0; c < ac->nclass; c++) {
+		t = ac->next[c];
+		if (t == NONE)
+			ac->next[c] = 0;
+		else if (t != 0) {
+			fail[t] = 0;
+			queue[tail++] = t;
+		}
+	}
+	while (head < tail) {
+		s = queue[head++];
+		f = fail[s];
+		ac->dict[s] = ac->out[f] != NONE ? f : ac->dict[f];
+		for (c = 0; c < ac->nclass; c++) {
+			uint32_t *e = &ac->next[s * ac->nclass + c];
+
+			if (*e == NONE)
+				*e = ac->next[f * ac->nclass + c];
+			else {
+				fail[*e] = ac->next[f * ac->nclass + c];
+				queue[tail++] = *e;
+			}
+		}
+	}
+	free(queue);
+	free(fail);
+	return ac;
+}
+
+void
+acmatch_free(struct acmatch *ac)
+{
+	if (ac == NULL)
+		return;
+	free(ac->next);
+	free(ac->out);
+	free(ac->outnext);
+	free(ac->dict);
+	free(ac);
+}
+
+size_t
+acmatch_words(const struct acmatch *ac)
+{
+	return ac == NULL ? 1 : (ac->nlits + 63) / 64;
+}
+
+void
+acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
+    uint64_t *bits)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	const unsigned char *e = p + len;
+	uint32_t s = 0, d, l;
+
+	memset(bits, 0, acmatch_words(ac) * sizeof(*bits));
+	if (ac == NULL)
+		return;
+	for (; p < e; p++) {
+		s = ac->next[s * ac->nclass + ac->cls[*p]];
+		for (d = s; d != 0; d = ac->dict[d])
+			for (l = ac->out[d]; l != NONE; l = ac->outnext[l])
+				bits[l / 64] |= UINT64_C(1) << (l % 64);
+	}
+}
