@@ -14,6 +14,14 @@
 #include "acmatch.h"
 #include "xalloc.h"
 
+/*
+ * In the finished table a transition holds the target state's row
+ * offset (state * nclass), with OUTBIT set when that state ends a
+ * literal or has one down its dictionary chain: the scan loop is one
+ * load and one test per byte.
+ */
+#define OUTBIT	0x80000000u
+
 struct acmatch {
 	unsigned char	 cls[256];	/* byte -> class; 0 = no literal has it */
 	size_t		 nclass;
@@ -46,6 +54,9 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 			if (ac->cls[b] == 0)
 				ac->cls[b] = (unsigned char)ac->nclass++;
 		}
+	/* The text is not lowercased: its capitals map to the same class. */
+	for (i = 'A'; i <= 'Z'; i++)
+		ac->cls[i] = ac->cls[i - 'A' + 'a'];
 	/* States: at most the number of literal bytes, plus the root. */
 	for (cap = 1, i = 0; i < n; i++)
 		cap += lens[i];
@@ -102,6 +113,13 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	}
 	free(queue);
 	free(fail);
+
+	/* Row offsets and output flags, as acmatch_scan() wants them. */
+	for (i = 0; i < ac->nstates * ac->nclass; i++) {
+		t = ac->next[i];
+		ac->next[i] = (uint32_t)(t * ac->nclass) |
+		    (ac->out[t] != NONE || ac->dict[t] != 0 ? OUTBIT : 0);
+	}
 	return ac;
 }
 
@@ -129,14 +147,21 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 {
 	const unsigned char *p = (const unsigned char *)text;
 	const unsigned char *e = p + len;
+	const uint32_t *next;
+	const unsigned char *cls;
 	uint32_t s = 0, d, l;
 
 	memset(bits, 0, acmatch_words(ac) * sizeof(*bits));
 	if (ac == NULL)
 		return;
+	next = ac->next;
+	cls = ac->cls;
 	for (; p < e; p++) {
-		s = ac->next[s * ac->nclass + ac->cls[*p]];
-		for (d = s; d != 0; d = ac->dict[d])
+		s = next[(s & ~OUTBIT) + cls[*p]];
+		if (!(s & OUTBIT))
+			continue;
+		for (d = (uint32_t)((s & ~OUTBIT) / ac->nclass); d != 0;
+		    d = ac->dict[d])
 			for (l = ac->out[d]; l != NONE; l = ac->outnext[l])
 				bits[l / 64] |= UINT64_C(1) << (l % 64);
 	}

@@ -7,10 +7,10 @@
  * the rule prefilter uses it to learn, before any regex runs, which
  * rules can possibly match.
  *
- * Literals are matched as given, byte for byte: callers lowercase both
- * the literals and the text. An automaton is immutable once built and
- * may be shared between threads; the bitset a scan fills is the
- * caller's.
+ * Literals are given in lowercase (ASCII); the text is matched ignoring
+ * ASCII case, so it need not be lowercased first. An automaton is
+ * immutable once built and may be shared between threads; the bitset a
+ * scan fills is the caller's.
  */
 #ifndef BOUNCER_ACMATCH_H
 #define BOUNCER_ACMATCH_H

@@ -31,8 +31,6 @@
 struct classifier {
 	struct reply		 reply;
 	pcre2_match_data	*md;
-	char			*lower;		/* the text, lowercased */
-	size_t			 lowersz;
 	uint64_t		*lits;		/* literals present in it */
 };
 
@@ -59,7 +57,6 @@ classifier_free(struct classifier *c)
 		return;
 	pcre2_match_data_free(c->md);
 	reply_free(&c->reply);
-	free(c->lower);
 	free(c->lits);
 	free(c);
 }
@@ -224,18 +221,21 @@ static int
 rule_matches(const struct rule *r, struct classifier *c, const char *text,
     size_t len)
 {
-	size_t i;
+	size_t i, set;
 	int rc;
 
 	if (r->re == NULL)
 		return 1;
-	if (r->nlits) {
-		for (i = 0; i < r->nlits; i++)
+	for (i = 0, set = 0; set < r->nsets; set++) {
+		size_t end = r->setend[set];
+
+		for (; i < end; i++)
 			if (c->lits[r->litids[i] / 64] &
 			    UINT64_C(1) << (r->litids[i] % 64))
 				break;
-		if (i == r->nlits)
-			return 0;
+		if (i == end)
+			return 0;	/* no literal of this set */
+		i = end;
 	}
 	if (r->jit)
 		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
@@ -306,14 +306,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
-	if (c->lowersz < rp->textlen + 1) {
-		free(c->lower);
-		c->lowersz = rp->textlen + 1 < 256 ? 256 : rp->textlen + 1;
-		c->lower = xmalloc(c->lowersz);
-	}
-	for (i = 0; i < rp->textlen; i++)
-		c->lower[i] = (char)tolower((unsigned char)rp->text[i]);
-	acmatch_scan(ruleset_ac(rs), c->lower, rp->textlen, c->lits);
+	acmatch_scan(ruleset_ac(rs), rp->text, rp->textlen, c->lits);
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,

@@ -12,6 +12,7 @@
  * See also: reply.h, classify.c.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +63,17 @@ struct span {
 };
 
 static size_t
-prefix_ci(const struct span *s, const char *lit)
+prefix_ci_n(const struct span *s, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-
 	if ((size_t)(s->e - s->p) < n ||
-	    tolower((unsigned char)*s->p) != tolower((unsigned char)*lit) ||
+	    ((unsigned char)*s->p | 0x20) != ((unsigned char)*lit | 0x20) ||
 	    strncasecmp(s->p, lit, n) != 0)
 		return 0;
 	return n;
 }
+
+/* lit must be a string literal. */
+#define prefix_ci(s, lit)	prefix_ci_n((s), (lit), sizeof(lit) - 1)
 
 static size_t
 suffix_ci(const struct span *s, const char *lit)
@@ -180,6 +182,11 @@ ipv4_at(struct reply *r, char *p, char *e)
 			dots++;
 		q++;
 	}
+	/* The full stop of a sentence: "Giving up on 192.0.2.1." */
+	if (dots == 4 && q[-1] == '.') {
+		q--;
+		dots--;
+	}
 	if (dots != 3 || q == p || q[-1] == '.')
 		return NULL;
 	copy_field(r->ip, sizeof(r->ip), p, (size_t)(q - p));
@@ -238,6 +245,7 @@ stage_of_command(const char *p, const char *e)
 		{ "XFORWARD", STAGE_HELO },
 		{ "initial connection", STAGE_CONNECT },
 		{ "the initial server greeting", STAGE_CONNECT },
+		{ "receiving the initial server greeting", STAGE_CONNECT },
 		{ "initial server greeting", STAGE_CONNECT },
 		{ "the initial greeting", STAGE_CONNECT },
 		{ "sending message", STAGE_EOD },
@@ -334,7 +342,8 @@ strip_front(struct reply *r, struct span *s)
 		return 1;
 	}
 	/* Google's relay: "PERM_FAILURE: SMTP Error (state 12): 550 ..." */
-	if ((q = find_ci_head(s->p, s->e, 48, "SMTP Error (state ")) != NULL &&
+	if ((q = memmem(s->p, (size_t)(s->e - s->p) < 48 ?
+	    (size_t)(s->e - s->p) : 48, "SMTP Error (state ", 18)) != NULL &&
 	    (t = find_ci_head(q, s->e, 24, "): ")) != NULL) {
 		s->p = t + 3;
 		return 1;
@@ -400,6 +409,15 @@ strip_front(struct reply *r, struct span *s)
 	return 0;
 }
 
+/* The last "(" in the final lim bytes of [p, e), or NULL. */
+static char *
+last_paren(char *p, char *e, size_t lim)
+{
+	if ((size_t)(e - p) > lim)
+		p = e - lim;
+	return memrchr(p, '(', (size_t)(e - p));
+}
+
 /* Peels one wrapper off the back of s; returns 1 if it did. */
 static int
 strip_back(struct reply *r, struct span *s)
@@ -409,13 +427,15 @@ strip_back(struct reply *r, struct span *s)
 
 	/* Postfix: " (in reply to RCPT TO command)" */
 	if ((n = suffix_ci(s, " command)")) != 0 &&
-	    (q = find_ci_tail(s->p, s->e, 64, "(in reply to ")) != NULL) {
+	    (q = last_paren(s->p, s->e, 64)) != NULL &&
+	    (size_t)(s->e - q) > 13 && strncasecmp(q, "(in reply to ", 13) == 0) {
 		r->stage = stage_of_command(q + 13, s->e - n);
 		s->e = q;
 		return 1;
 	}
 	/* qmail: " Giving up on 192.0.2.1." */
-	if (suffix_ci(s, ".") &&
+	if (s->e - s->p > 20 && s->e[-1] == '.' &&
+	    isdigit((unsigned char)s->e[-2]) &&
 	    (q = find_ci_tail(s->p, s->e, 64, " Giving up on ")) != NULL &&
 	    ipv4_at(r, q + 14, s->e) == s->e - 1) {
 		s->e = q;
@@ -506,8 +526,17 @@ strip_continuations(struct reply *r, struct span *s)
 	code[1] = (char)('0' + r->code / 10 % 10);
 	code[2] = (char)('0' + r->code % 10);
 	for (rd = wr = s->p; rd < s->e; ) {
-		if (*rd == code[0] && (rd == s->p || rd[-1] == ' ') &&
-		    memcmp(rd, code, 3) == 0 &&
+		char *hit = memchr(rd, code[0], (size_t)(s->e - rd));
+
+		if (hit == NULL)
+			hit = s->e;
+		if (wr != rd)
+			memmove(wr, rd, (size_t)(hit - rd));
+		wr += hit - rd;
+		rd = hit;
+		if (rd == s->e)
+			break;
+		if ((rd == s->p || rd[-1] == ' ') && memcmp(rd, code, 3) == 0 &&
 		    is_code(rd, s->e) && rd + 3 < s->e) {
 			n = 0;
 			if (rd[3] == '-') {
@@ -534,13 +563,68 @@ strip_continuations(struct reply *r, struct span *s)
 	s->e = wr;
 }
 
+#define ONES	UINT64_C(0x0101010101010101)
+#define HIGHS	UINT64_C(0x8080808080808080)
+
+/* 0x80 in each byte of x that is zero, 0 elsewhere; exact. */
+static inline uint64_t
+zero_bytes(uint64_t x)
+{
+	return ~(((x & ~HIGHS) + ~HIGHS) | x | ~HIGHS);
+}
+
+/*
+ * Copies n bytes of in to out with every run of whitespace and control
+ * characters made one space, none at either end; returns the end of
+ * out. Eight bytes at a time where they hold nothing to fold (no
+ * control character, no two spaces together), which is most of a
+ * reply; byte by byte elsewhere.
+ */
+static char *
+fold(char *out, const char *in, size_t n)
+{
+	const char *e = in + n;
+	char *w = out;
+	uint64_t x, sp;
+	int last_space = 1;	/* nothing written yet counts as a space */
+
+	while (in < e) {
+		if (e - in >= 8) {
+			memcpy(&x, in, 8);
+			sp = zero_bytes(x ^ (ONES * ' '));
+			if ((zero_bytes(x & (ONES * 0xe0)) |
+			    zero_bytes(x ^ (ONES * 0x7f)) | (sp & sp << 8) |
+			    (last_space ? sp & 0x80 : 0)) == 0) {
+				memcpy(w, in, 8);
+				w += 8;
+				in += 8;
+				last_space = (sp >> 56) != 0;
+				continue;
+			}
+		}
+		if ((unsigned char)*in <= ' ' || *in == 0x7f) {
+			if (!last_space)
+				*w++ = ' ';
+			last_space = 1;
+		} else {
+			*w++ = *in;
+			last_space = 0;
+		}
+		in++;
+	}
+	if (w > out && w[-1] == ' ')
+		w--;
+	*w = '\0';
+	return w;
+}
+
 void
 reply_parse(struct reply *r, const char *in, size_t n)
 {
 	struct span s;
 	char *w, *q;
-	size_t i, len;
-	int space = 0, guard;
+	size_t len;
+	int guard;
 
 	r->code = 0;
 	r->status[0] = '\0';
@@ -552,20 +636,7 @@ reply_parse(struct reply *r, const char *in, size_t n)
 		r->buf = xmalloc(r->bufsz);
 	}
 
-	/* Fold whitespace; control characters count as space. */
-	for (w = r->buf, i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c <= ' ' || c == 0x7f) {
-			space = 1;
-			continue;
-		}
-		if (space && w != r->buf)
-			*w++ = ' ';
-		space = 0;
-		*w++ = (char)c;
-	}
-	*w = '\0';
+	w = fold(r->buf, in, n);
 	s.p = r->buf;
 	s.e = w;
 

@@ -373,58 +373,144 @@ rule_end(struct loader *ld)
 }
 
 /*
- * The prefilter of a pattern: for each top-level alternative, its
- * longest run of characters that every match must contain, lowercased.
- * If any alternative has no such run of 3 or more, there is no
- * prefilter: a rule without one is always tried.
- *
- * Only plain characters and escaped punctuation count as literal;
- * groups, classes, dots, anchors and escapes like \s end a run, and a
- * character made optional by ?, * or {0 is dropped from it.
+ * The prefilter of a pattern: sets of lowercase literals such that any
+ * text the pattern matches contains at least one literal of every set.
+ * Found by a small recursive walk over the pattern. A sequence needs
+ * all its elements, so each element gives a set of its own (the walk
+ * keeps the LS_SETS best: those whose shortest literal is longest); an
+ * alternation needs one of its branches, so it gives one set, the
+ * union of each branch's best. Plain characters and escaped
+ * punctuation join into runs; classes, dots and escapes like \s end a
+ * run; anything made optional by ?, * or {0 gives nothing; lookarounds
+ * give nothing. Literals shorter than 3 bytes are not kept; a rule
+ * left with no set has no prefilter and is always tried.
  */
-static void
-prefilter(struct ruleset *rs, struct rule *r, const char *pat)
-{
-	const char *p = pat, *q;
-	char run[256], best[256];
-	size_t nrun = 0, nbest = 0;
-	int depth;
-	const char **lits = NULL;
-	size_t *lens = NULL, nlits = 0;
+#define LS_MAX		48	/* alternatives in a set */
+#define LS_LEN		32	/* bytes kept of a literal: any part will do */
+#define LS_SETS		4	/* sets kept for a sequence */
 
-	/* Extended mode makes spaces insignificant; \\Q quotes. */
-	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
-		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x"))
-			return;
-	if (strstr(pat, "\\Q") != NULL)
+struct litset {
+	size_t	n;
+	size_t	len[LS_MAX];
+	char	lit[LS_MAX][LS_LEN];
+};
+
+/* Sets that must all be satisfied; best (longest shortest) first. */
+struct litcnf {
+	size_t		n;
+	struct litset	set[LS_SETS];
+};
+
+static size_t
+ls_min(const struct litset *ls)
+{
+	size_t i, m = SIZE_MAX;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->len[i] < m)
+			m = ls->len[i];
+	return ls->n ? m : 0;
+}
+
+/* Adds a set to a conjunction, keeping the best LS_SETS. */
+static void
+cnf_add(struct litcnf *c, const struct litset *ls)
+{
+	size_t i, m = ls_min(ls);
+
+	if (m < 3)
 		return;
-	for (;;) {
+	for (i = c->n; i > 0 && ls_min(&c->set[i - 1]) < m; i--)
+		;
+	if (i >= LS_SETS)
+		return;
+	if (c->n < LS_SETS)
+		c->n++;
+	memmove(&c->set[i + 1], &c->set[i], (c->n - 1 - i) * sizeof(c->set[0]));
+	c->set[i] = *ls;
+}
+
+static void
+cnf_run(struct litcnf *c, const char *run, size_t n)
+{
+	struct litset one;
+
+	if (n < 3)
+		return;
+	/* The middle of a long run is as good as all of it. */
+	if (n > LS_LEN) {
+		run += (n - LS_LEN) / 2;
+		n = LS_LEN;
+	}
+	one.n = 1;
+	one.len[0] = n;
+	memcpy(one.lit[0], run, n);
+	cnf_add(c, &one);
+}
+
+/* Is the atom just ended made optional by the quantifier at p? */
+static int
+quant_optional(const char *p)
+{
+	return *p == '?' || *p == '*' || (*p == '{' && p[1] == '0') ||
+	    (*p == '{' && p[1] == ',');
+}
+
+/* Skips a quantifier (with its lazy or possessive mark) at p. */
+static const char *
+quant_skip(const char *p)
+{
+	if (*p == '{') {
+		const char *q = p + 1;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (*q == ',')
+			for (q++; *q >= '0' && *q <= '9'; q++)
+				;
+		if (*q != '}' || q == p + 1)
+			return p;	/* a literal brace */
+		p = q + 1;
+	} else if (*p == '?' || *p == '*' || *p == '+')
+		p++;
+	else
+		return p;
+	if (*p == '?' || *p == '+')
+		p++;
+	return p;
+}
+
+static const char *ls_alt(const char *, struct litcnf *, int);
+
+/* A sequence, up to '|', ')' or the end. */
+static const char *
+ls_seq(const char *p, struct litcnf *out, int depth)
+{
+	char run[256];
+	size_t nrun = 0, i;
+	struct litcnf sub;
+	const char *q;
+
+	out->n = 0;
+	while (*p != '\0' && *p != '|' && *p != ')') {
 		int c = (unsigned char)*p, lit = -1;
 
-		if (c == '\0' || c == '|') {
-			if (nrun > nbest) {
-				memcpy(best, run, nrun);
-				nbest = nrun;
-			}
-			if (nbest < 3)
-				goto none;
-			lits = xreallocarray(lits, nlits + 1, sizeof(*lits));
-			lens = xreallocarray(lens, nlits + 1, sizeof(*lens));
-			lits[nlits] = keepstr(rs, best, nbest);
-			lens[nlits++] = nbest;
-			nrun = nbest = 0;
-			if (c == '\0')
-				break;
-			p++;
-			continue;
-		}
 		if (c == '\\' && p[1] != '\0' && !isalnum((unsigned char)p[1])) {
 			lit = (unsigned char)p[1];
 			p += 2;
-		} else if (c == '\\' && p[1] == 'x')
-			goto none;	/* hex escapes: not worth decoding */
-		else if (c == '\\' && p[1] != '\0') {
-			p += 2;	/* \s, \d, \b, \Q...: not literal */
+		} else if (c == '\\' && (p[1] == 'b' || p[1] == 'B' ||
+		    p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')) {
+			p += 2;		/* zero width: the run goes on */
+			continue;
+		} else if (c == '\\' && p[1] != '\0') {
+			/* \s, \d, \x{..}, \p{..}: not a literal */
+			p += 2;
+			if (*p == '{')
+				while (*p != '\0' && *p++ != '}')
+					;
+		} else if (c == '^' || c == '$') {
+			p++;
+			continue;
 		} else if (c == '[') {
 			for (q = p + 1, q += *q == '^', q += *q == ']';
 			    *q != '\0' && *q != ']'; q++)
@@ -432,56 +518,149 @@ prefilter(struct ruleset *rs, struct rule *r, const char *pat)
 					q++;
 			p = *q ? q + 1 : q;
 		} else if (c == '(') {
-			for (depth = 0, q = p; *q != '\0'; q++) {
-				if (*q == '\\' && q[1] != '\0')
-					q++;
-				else if (*q == '(')
-					depth++;
-				else if (*q == ')' && --depth == 0)
-					break;
-			}
-			p = *q ? q + 1 : q;
-		} else if (strchr(".^$)", c) != NULL) {
+			int look = p[1] == '?' && (p[2] == '=' || p[2] == '!' ||
+			    (p[2] == '<' && (p[3] == '=' || p[3] == '!')));
+			int opts = p[1] == '?' && !look && p[2] != ':' &&
+			    p[2] != '<' && p[2] != 'P' && p[2] != '\'' &&
+			    p[2] != '>' && p[2] != '|';
+
+			if (opts) {
+				/* (?i) or (?i:...) */
+				for (q = p + 2; *q != '\0' && *q != ')' &&
+				    *q != ':'; q++)
+					;
+				if (*q == ')') {
+					p = q + 1;
+					continue;
+				}
+				p = q;
+			} else if (p[1] == '?') {
+				for (q = p + 2; *q != '\0' && *q != ':' &&
+				    *q != '>' && *q != '\'' && *q != ')' &&
+				    !(look && (*q == '=' || *q == '!')); q++)
+					;
+				p = q;
+			} else
+				p++;
+			if (*p == ':' || *p == '>' || *p == '\'' || *p == '=' ||
+			    *p == '!')
+				p++;
+			p = ls_alt(p, &sub, depth + 1);
+			if (*p == ')')
+				p++;
+			cnf_run(out, run, nrun);
+			nrun = 0;
+			if (!look && !quant_optional(p))
+				for (i = 0; i < sub.n; i++)
+					cnf_add(out, &sub.set[i]);
+			p = quant_skip(p);
+			continue;
+		} else if (c == '.') {
 			p++;
 		} else if (c == '?' || c == '*' || c == '+' || c == '{') {
-			/* A quantifier on the last character of the run. */
-			if (c != '+' && !(c == '{' && p[1] >= '1' && p[1] <= '9') &&
-			    nrun > 0)
-				nrun--;
-			if (c == '{')
-				while (*p != '\0' && *p != '}')
-					p++;
-			if (*p != '\0')
+			q = quant_skip(p);
+			if (q == p) {		/* "{" that is not a quantifier */
+				lit = c;
 				p++;
-			if (*p == '?' || *p == '+')	/* lazy, possessive */
-				p++;
+			} else
+				p = q;
 		} else {
 			lit = c;
 			p++;
 		}
+		if (lit >= 0 && quant_optional(p))
+			lit = -1;		/* "x?": not required */
 		if (lit >= 0 && nrun < sizeof(run)) {
-			/* "x?" and the like: only literal if not quantified */
-			if (*p == '?' || *p == '*' || (*p == '{' && p[1] == '0'))
-				lit = -1;
-			else
-				run[nrun++] = (char)tolower(lit);
-		}
-		if (lit < 0) {
-			if (nrun > nbest) {
-				memcpy(best, run, nrun);
-				nbest = nrun;
+			run[nrun++] = (char)tolower(lit);
+			if (quant_skip(p) != p) {
+				/* "x+", "x{2}": x is there; the run ends */
+				cnf_run(out, run, nrun);
+				nrun = 0;
+				p = quant_skip(p);
 			}
-			nrun = 0;
+			continue;
 		}
+		cnf_run(out, run, nrun);
+		nrun = 0;
+		p = quant_skip(p);
 	}
-	r->lits = keep(rs, lits);
-	r->litlens = keep(rs, lens);
-	r->nlits = nlits;
-	return;
-none:
-	/* The strings themselves already belong to rs. */
-	free(lits);
-	free(lens);
+	cnf_run(out, run, nrun);
+	return p;
+}
+
+/*
+ * Alternatives up to ')' or the end. One branch: its sets. Several:
+ * one set, the union of each branch's best, or none if a branch has
+ * nothing to offer.
+ */
+static const char *
+ls_alt(const char *p, struct litcnf *out, int depth)
+{
+	struct litcnf br;
+	struct litset u;
+	size_t i;
+	int nbranch = 0, ok = 1;
+
+	u.n = 0;
+	out->n = 0;
+	for (;;) {
+		if (depth >= 16) {
+			p += strcspn(p, ")");
+			ok = 0;
+			break;
+		}
+		p = ls_seq(p, &br, depth);
+		if (nbranch++ == 0)
+			*out = br;
+		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
+			ok = 0;
+		for (i = 0; ok && i < br.set[0].n; i++) {
+			u.len[u.n] = br.set[0].len[i];
+			memcpy(u.lit[u.n++], br.set[0].lit[i], br.set[0].len[i]);
+		}
+		if (*p != '|')
+			break;
+		p++;
+	}
+	if (nbranch > 1) {
+		out->n = 0;
+		if (ok)
+			cnf_add(out, &u);
+	} else if (!ok && depth >= 16)
+		out->n = 0;
+	return p;
+}
+
+static void
+prefilter(struct ruleset *rs, struct rule *r, const char *pat)
+{
+	struct litcnf cnf;
+	const char *q;
+	size_t i, j, k;
+
+	/* Extended mode makes spaces insignificant; \Q quotes. */
+	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
+		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x"))
+			return;
+	if (strstr(pat, "\\Q") != NULL)
+		return;
+	q = ls_alt(pat, &cnf, 0);
+	if (*q != '\0' || cnf.n == 0)
+		return;		/* an unbalanced ")": compile rejects it */
+	for (i = 0; i < cnf.n; i++)
+		r->nlits += cnf.set[i].n;
+	r->nsets = cnf.n;
+	r->lits = keep(rs, xcalloc(r->nlits, sizeof(*r->lits)));
+	r->litlens = keep(rs, xcalloc(r->nlits, sizeof(*r->litlens)));
+	r->setend = keep(rs, xcalloc(cnf.n, sizeof(*r->setend)));
+	for (i = 0, k = 0; i < cnf.n; i++) {
+		for (j = 0; j < cnf.set[i].n; j++, k++) {
+			r->lits[k] = keepstr(rs, cnf.set[i].lit[j],
+			    cnf.set[i].len[j]);
+			r->litlens[k] = cnf.set[i].len[j];
+		}
+		r->setend[i] = k;
+	}
 }
 
 static void

@@ -57,12 +57,15 @@ struct rule {
 	struct rule_group	*groups;
 	size_t			 ngroups;
 	/*
-	 * Prefilter: lowercase literals of which the text must hold at
-	 * least one for the pattern to match; none known when nlits is 0.
+	 * Prefilter: sets of lowercase literals; the pattern can only
+	 * match a text that holds a literal of every set. Set i is
+	 * lits[setend[i - 1] .. setend[i]). Nothing known if nsets is 0.
 	 */
 	const char		**lits;
 	size_t			*litlens;
 	size_t			 nlits;
+	size_t			*setend;
+	size_t			 nsets;
 	uint32_t		*litids;	/* their bits in ruleset_ac() */
 	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */

@@ -24,21 +24,32 @@ static const struct pcase {
 	{ "does not exist", "does not exist" },
 	{ "tried to reach does not exist|p=NoSuchUser",
 	  "tried to reach does not exist|p=nosuchuser" },
-	{ "user (is )?unknown", "unknown" },
-	{ "mailbox\\s+full", "mailbox" },
-	{ "over ?quota", "quota" },
+	{ "user (is )?unknown", "unknown&user " },
+	{ "mailbox\\s+full", "mailbox&full" },
+	{ "over ?quota", "quota&over" },
 	{ "quota exceeded|ab", "" },
 	{ "spamhaus\\.org/query", "spamhaus.org/query" },
 	{ "[0-9]+ spam", " spam" },
-	{ "colou?r scheme", "r scheme" },
+	{ "colou?r scheme", "r scheme&colo" },
 	{ "x{0,3}yz{2}abc", "abc" },
 	{ "a+bcd", "bcd" },
 	{ "(?<ip>\\d+\\.\\d+) blocked", " blocked" },
 	{ "(?x) spaced out", "" },
 	{ "\\Qa.b\\E", "" },
 	{ "(a|b)|cdef", "" },
-	{ "^550 .*rejected$", "rejected" },
+	{ "^550 .*rejected$", "rejected&550 " },
 	{ "banned sending IP", "banned sending ip" },
+	{ "(?<url>https?://(?:www\\.)?spamhaus\\.org/query)",
+	  "spamhaus.org/query&http&://" },
+	{ "(?:mailbox|inbox) is full", " is full&mailbox|inbox" },
+	{ "(?:mailbox|inbox)\\s+full", "mailbox|inbox&full" },
+	{ "(?:quota|storage) (?:exceeded|full)", "quota|storage&exceeded|full" },
+	{ "(?:ab|cd)e", "" },
+	{ "(?=.*spam)x", "" },
+	{ "(?!spam)abcdef", "abcdef" },
+	{ "(?:exceeded)?limit", "limit" },
+	{ "(?i)no such user", "no such user" },
+	{ "x(?:one|two(?:three|four))", "one|three|four" },
 };
 
 START_TEST(test_extract)
@@ -47,7 +58,7 @@ START_TEST(test_extract)
 	const struct rule *const *rules;
 	char *dir, *body, *err = NULL, got[512];
 	struct ruleset *rs;
-	size_t n, i, off = 0;
+	size_t n, i, off = 0, set;
 
 	dir = testlib_tmpdir("prefilter");
 	body = NULL;
@@ -60,9 +71,16 @@ START_TEST(test_extract)
 	rules = ruleset_rules(rs, &n);
 	ck_assert_uint_eq(n, 1);
 	got[0] = '\0';
-	for (i = 0; i < rules[0]->nlits; i++)
+	for (i = 0, set = 0; i < rules[0]->nlits; i++) {
+		const char *sep = i == 0 ? "" : "|";
+
+		if (i > 0 && i == rules[0]->setend[set]) {
+			sep = "&";
+			set++;
+		}
 		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s",
-		    i ? "|" : "", rules[0]->lits[i]);
+		    sep, rules[0]->lits[i]);
+	}
 	ck_assert_msg(strcmp(got, pc->lits) == 0, "pattern %s: literals "
 	    "\"%s\", want \"%s\"", pc->pattern, got, pc->lits);
 	ruleset_unref(rs);
@@ -96,18 +114,25 @@ START_TEST(test_sound_on_rule_set)
 			lower[k] = (char)tolower((unsigned char)lower[k]);
 		for (i = 0; i < nrules; i++) {
 			const struct rule *r = rules[i];
-			int found = 0;
+			size_t set, from = 0;
 
-			if (r->re == NULL || r->nlits == 0)
+			if (r->re == NULL || r->nsets == 0)
 				continue;
 			if (pcre2_match(r->re, (PCRE2_SPTR)rp.text, rp.textlen,
 			    0, 0, md, NULL) < 0)
 				continue;
-			for (k = 0; k < r->nlits; k++)
-				found |= strstr(lower, r->lits[k]) != NULL;
-			ck_assert_msg(found, "%s:%d matches \"%s\" (test at "
-			    "%s:%d) but its prefilter would skip it", r->file,
-			    r->line, rp.text, tests[j].file, tests[j].line);
+			for (set = 0; set < r->nsets; set++) {
+				int found = 0;
+
+				for (k = from; k < r->setend[set]; k++)
+					found |= strstr(lower, r->lits[k]) !=
+					    NULL;
+				from = r->setend[set];
+				ck_assert_msg(found, "%s:%d matches \"%s\" "
+				    "(test at %s:%d) but its prefilter set %zu "
+				    "would skip it", r->file, r->line, rp.text,
+				    tests[j].file, tests[j].line, set);
+			}
 			checked++;
 		}
 		free(lower);

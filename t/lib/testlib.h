@@ -41,8 +41,8 @@ int		 testlib_rmtree(const char *path);
  */
 void		 testlib_log_start(void);
 void		 testlib_log_stop(void);
-/* The number of captured messages at level lvl containing substr. */
-size_t		 testlib_log_count(enum log_level lvl, const char *substr);
+/* How many captured messages at that level contain substr. */
+size_t		 testlib_log_count(enum log_level, const char *substr);
 /* All captured messages, one "level: message" per line; static. */
 const char	*testlib_log_text(void);
 

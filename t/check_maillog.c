@@ -1,0 +1,399 @@
+/*
+ * check_maillog.c -- delivery lines out of Postfix and Sendmail logs
+ *
+ * Each case is one log line and every field maillog_parse() must find
+ * in it; lines that are not deliveries must give 0. Garbage and every
+ * prefix of a real line must give 0 or fields inside the line, and
+ * never a read outside it (ASan watches: the lines are copied into
+ * buffers of their exact length).
+ *
+ * See also: maillog.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "maillog.h"
+#include "testlib.h"
+#include "xalloc.h"
+
+#define MAXRCPT		4
+
+struct ml_case {
+	const char		*name;
+	const char		*line;
+	const char		*time;
+	const char		*program;
+	const char		*queue_id;
+	const char		*to;
+	const char		*orig_to;	/* "" for none */
+	const char		*relay;		/* "" for none */
+	const char		*dsn;		/* "" for none */
+	enum maillog_status	 status;
+	const char		*text;		/* "" for none */
+	int			 sendmail;
+	const char		*rcpts[MAXRCPT];
+};
+
+#define PFX	"Nov 25 09:14:03 mta "
+
+static const struct ml_case cases[] = {
+	{ "postfix smtp bounced",
+	  PFX "postfix/smtp[2110]: 4Bc1x2Yz5Fz1: to=<nosuchuser@gmail.com>, "
+	  "relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1.2, "
+	  "delays=0.05/0.01/0.4/0.7, dsn=5.1.1, status=bounced (host "
+	  "gmail-smtp-in.l.google.com[142.250.4.27] said: 550-5.1.1 The email "
+	  "account that you tried to reach does not exist. 550 5.1.1 "
+	  "https://support.google.com/mail/?p=NoSuchUser a1si3921pgb.41 - "
+	  "gsmtp (in reply to RCPT TO command))",
+	  "Nov 25 09:14:03", "postfix/smtp", "4Bc1x2Yz5Fz1",
+	  "<nosuchuser@gmail.com>", "", "gmail-smtp-in.l.google.com", "5.1.1",
+	  ML_BOUNCED,
+	  "host gmail-smtp-in.l.google.com[142.250.4.27] said: 550-5.1.1 The "
+	  "email account that you tried to reach does not exist. 550 5.1.1 "
+	  "https://support.google.com/mail/?p=NoSuchUser a1si3921pgb.41 - "
+	  "gsmtp (in reply to RCPT TO command)",
+	  0, { "nosuchuser@gmail.com" } },
+	{ "postfix smtp deferred",
+	  PFX "postfix/smtp[2110]: 4Bc1x2Yz5Fz1: to=<full@gmail.com>, "
+	  "relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1.2, "
+	  "delays=0.05/0.01/0.4/0.7, dsn=4.2.2, status=deferred (host "
+	  "gmail-smtp-in.l.google.com[142.250.4.27] said: 452 4.2.2 Over "
+	  "quota (in reply to RCPT TO command))",
+	  "Nov 25 09:14:03", "postfix/smtp", "4Bc1x2Yz5Fz1", "<full@gmail.com>",
+	  "", "gmail-smtp-in.l.google.com", "4.2.2", ML_DEFERRED,
+	  "host gmail-smtp-in.l.google.com[142.250.4.27] said: 452 4.2.2 Over "
+	  "quota (in reply to RCPT TO command)",
+	  0, { "full@gmail.com" } },
+	{ "postfix smtp sent",
+	  PFX "postfix/smtp[2110]: 4Bc1x2Yz5Fz1: to=<friend@gmail.com>, "
+	  "relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=2.1, "
+	  "delays=0.05/0.01/0.4/1.6, dsn=2.0.0, status=sent (250 2.0.0 OK  "
+	  "1764062044 a1si3921pgb.42 - gsmtp)",
+	  "Nov 25 09:14:03", "postfix/smtp", "4Bc1x2Yz5Fz1",
+	  "<friend@gmail.com>", "", "gmail-smtp-in.l.google.com", "2.0.0",
+	  ML_SENT, "250 2.0.0 OK  1764062044 a1si3921pgb.42 - gsmtp",
+	  0, { "friend@gmail.com" } },
+	{ "postfix expired",
+	  PFX "postfix/qmgr[1002]: 4Bc9: to=<late@example.org>, relay=none, "
+	  "delay=432000, delays=432000/0/0/0, dsn=4.4.1, status=expired, "
+	  "returned to sender",
+	  "Nov 25 09:14:03", "postfix/qmgr", "4Bc9", "<late@example.org>", "",
+	  "none", "4.4.1", ML_EXPIRED, "", 0, { "late@example.org" } },
+	{ "postfix orig_to, local",
+	  PFX "postfix/local[2133]: 4Bc3Mm1Rt2z3: "
+	  "to=<helpdesk@mta.example.net>, orig_to=<support@example.net>, "
+	  "relay=local, delay=0.1, delays=0.05/0/0/0.05, dsn=5.3.0, "
+	  "status=bounced (Command died with status 1: "
+	  "\"/usr/local/bin/ticket-hook\". Command output: cannot parse "
+	  "message )",
+	  "Nov 25 09:14:03", "postfix/local", "4Bc3Mm1Rt2z3",
+	  "<helpdesk@mta.example.net>", "support@example.net", "local", "5.3.0",
+	  ML_BOUNCED, "Command died with status 1: \"/usr/local/bin/ticket-hook"
+	  "\". Command output: cannot parse message ",
+	  0, { "helpdesk@mta.example.net" } },
+	{ "postfix local mailbox full",
+	  PFX "postfix/local[2134]: 4Bd1: to=<u@mta.example.net>, relay=local, "
+	  "delay=0.2, delays=0.1/0/0/0.1, dsn=5.2.2, status=bounced (cannot "
+	  "update mailbox /var/mail/u for user u. error writing message: File "
+	  "too large)",
+	  "Nov 25 09:14:03", "postfix/local", "4Bd1", "<u@mta.example.net>", "",
+	  "local", "5.2.2", ML_BOUNCED, "cannot update mailbox /var/mail/u for "
+	  "user u. error writing message: File too large",
+	  0, { "u@mta.example.net" } },
+	{ "postfix lmtp",
+	  PFX "postfix/lmtp[2140]: 4Bd2: to=<u@example.org>, relay=mail.example"
+	  ".org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, "
+	  "status=bounced (host mail.example.org[private/dovecot-lmtp] said: "
+	  "550 5.1.1 <u@example.org> User doesn't exist: u@example.org (in "
+	  "reply to RCPT TO command))",
+	  "Nov 25 09:14:03", "postfix/lmtp", "4Bd2", "<u@example.org>", "",
+	  "mail.example.org", "5.1.1", ML_BOUNCED, "host mail.example.org"
+	  "[private/dovecot-lmtp] said: 550 5.1.1 <u@example.org> User doesn't "
+	  "exist: u@example.org (in reply to RCPT TO command)",
+	  0, { "u@example.org" } },
+	{ "postfix error, relay none",
+	  PFX "postfix/error[2150]: 4Bd3: to=<x@slow.example.org>, relay=none, "
+	  "delay=300, delays=299/1/0/0, dsn=4.4.1, status=deferred (delivery "
+	  "temporarily suspended: connect to mx.slow.example.org"
+	  "[203.0.113.50]:25: Connection timed out)",
+	  "Nov 25 09:14:03", "postfix/error", "4Bd3", "<x@slow.example.org>",
+	  "", "none", "4.4.1", ML_DEFERRED, "delivery temporarily suspended: "
+	  "connect to mx.slow.example.org[203.0.113.50]:25: Connection "
+	  "timed out",
+	  0, { "x@slow.example.org" } },
+	{ "relay with port 587 and ipv6",
+	  PFX "postfix/smtp[2160]: 4Bd4: to=<a@example.com>, "
+	  "relay=mx.example.com[2001:db8::25]:587, delay=1, "
+	  "delays=0/0/0.5/0.5, dsn=5.7.1, status=bounced (host "
+	  "mx.example.com[2001:db8::25] said: 554 5.7.1 Rejected (in reply "
+	  "to end of DATA command))",
+	  "Nov 25 09:14:03", "postfix/smtp", "4Bd4", "<a@example.com>", "",
+	  "mx.example.com", "5.7.1", ML_BOUNCED, "host mx.example.com"
+	  "[2001:db8::25] said: 554 5.7.1 Rejected (in reply to end of DATA "
+	  "command)", 0, { "a@example.com" } },
+	{ "rfc 3339 time, submission instance",
+	  "2026-11-25T09:14:03.123456+09:00 mta postfix-out/smtp[2110]: "
+	  "4Bc1x2Yz5Fz1: to=<ken@yahoo.co.jp>, relay=mx.mail.yahoo.co.jp"
+	  "[183.79.57.198]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.0.0, "
+	  "status=bounced (host mx.mail.yahoo.co.jp[183.79.57.198] said: 554 "
+	  "delivery error: dd This user doesn't have a yahoo.co.jp account "
+	  "(ken@yahoo.co.jp) [0] - mta1234.mail.kks.yahoo.co.jp (in reply to "
+	  "end of DATA command))",
+	  "2026-11-25T09:14:03.123456+09:00", "postfix-out/smtp",
+	  "4Bc1x2Yz5Fz1", "<ken@yahoo.co.jp>", "", "mx.mail.yahoo.co.jp",
+	  "5.0.0", ML_BOUNCED, "host mx.mail.yahoo.co.jp[183.79.57.198] said: "
+	  "554 delivery error: dd This user doesn't have a yahoo.co.jp account "
+	  "(ken@yahoo.co.jp) [0] - mta1234.mail.kks.yahoo.co.jp (in reply to "
+	  "end of DATA command)", 0, { "ken@yahoo.co.jp" } },
+	{ "crlf at the end",
+	  PFX "postfix/smtp[1]: ABC: to=<a@example.com>, relay=mx.example.com"
+	  "[192.0.2.1]:25, dsn=4.0.0, status=deferred (lost connection)\r\n",
+	  "Nov 25 09:14:03", "postfix/smtp", "ABC", "<a@example.com>", "",
+	  "mx.example.com", "4.0.0", ML_DEFERRED, "lost connection",
+	  0, { "a@example.com" } },
+	{ "sendmail, two recipients",
+	  PFX "sm-mta[3301]: 5APAHKx3012345: to=<nobody@example.com>,"
+	  "<other@example.com>, delay=00:00:01, xdelay=00:00:01, "
+	  "mailer=esmtp, pri=120000, relay=mx.example.com. [198.51.100.30], "
+	  "dsn=5.1.1, stat=User unknown",
+	  "Nov 25 09:14:03", "sm-mta", "5APAHKx3012345",
+	  "<nobody@example.com>,<other@example.com>", "", "mx.example.com",
+	  "5.1.1", ML_BOUNCED, "User unknown",
+	  1, { "nobody@example.com", "other@example.com" } },
+	{ "sendmail deferred",
+	  PFX "sm-mta[3302]: 5APAHLx4012346: to=<later@example.com>, "
+	  "delay=00:00:02, xdelay=00:00:02, mailer=esmtp, pri=120000, "
+	  "relay=mx.example.com. [198.51.100.30], dsn=4.7.0, stat=Deferred: "
+	  "421 4.7.0 Try again later, closing connection.",
+	  "Nov 25 09:14:03", "sm-mta", "5APAHLx4012346", "<later@example.com>",
+	  "", "mx.example.com", "4.7.0", ML_DEFERRED,
+	  "Deferred: 421 4.7.0 Try again later, closing connection.",
+	  1, { "later@example.com" } },
+	{ "sendmail sent",
+	  PFX "sendmail[3303]: 5APAHMx5012347: to=<ok@example.com>, "
+	  "delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=30000, "
+	  "relay=mx.example.com. [198.51.100.30], dsn=2.0.0, stat=Sent "
+	  "(5APAHMx5012347 Message accepted for delivery)",
+	  "Nov 25 09:14:03", "sendmail", "5APAHMx5012347", "<ok@example.com>",
+	  "", "mx.example.com", "2.0.0", ML_SENT,
+	  "Sent (5APAHMx5012347 Message accepted for delivery)",
+	  1, { "ok@example.com" } },
+	{ "sendmail, no dsn, no brackets, three recipients",
+	  PFX "sm-mta[3304]: 5APAHNx6: to=a@example.com,b@example.com,"
+	  "c@example.com, delay=00:05:00, mailer=esmtp, pri=120000, "
+	  "relay=mx.example.com., stat=Deferred: Connection refused by "
+	  "mx.example.com.",
+	  "Nov 25 09:14:03", "sm-mta", "5APAHNx6",
+	  "a@example.com,b@example.com,c@example.com", "", "mx.example.com",
+	  "", ML_DEFERRED, "Deferred: Connection refused by mx.example.com.",
+	  1, { "a@example.com", "b@example.com", "c@example.com" } },
+	{ "sendmail, other outcome",
+	  PFX "sm-mta[3305]: 5APAHOx7: to=<q@example.com>, delay=00:00:00, "
+	  "mailer=esmtp, pri=30000, stat=queued",
+	  "Nov 25 09:14:03", "sm-mta", "5APAHOx7", "<q@example.com>", "", "",
+	  "", ML_OTHER, "queued", 1, { "q@example.com" } },
+};
+
+static int
+field_is(const struct mlfield *f, const char *want)
+{
+	return f->n == strlen(want) && (f->n == 0 || memcmp(f->p, want,
+	    f->n) == 0);
+}
+
+#define FIELD(e, k, f) \
+	ck_assert_msg(field_is(&(e)->f, (k)->f), "%s: " #f " \"%.*s\", " \
+	    "want \"%s\"", (k)->name, (int)(e)->f.n, (e)->f.p ? (e)->f.p : "", \
+	    (k)->f)
+
+START_TEST(test_delivery)
+{
+	const struct ml_case *k = &cases[_i];
+	struct maillog_entry e;
+	char rcpt[256], *line;
+	size_t n = strlen(k->line), pos = 0, i;
+
+	line = xmalloc(n);		/* no NUL: ASan sees overruns */
+	memcpy(line, k->line, n);
+	ck_assert_msg(maillog_parse(line, n, &e) == 1, "%s: refused", k->name);
+	FIELD(&e, k, time);
+	FIELD(&e, k, program);
+	FIELD(&e, k, queue_id);
+	FIELD(&e, k, to);
+	FIELD(&e, k, orig_to);
+	FIELD(&e, k, relay);
+	FIELD(&e, k, dsn);
+	FIELD(&e, k, text);
+	ck_assert_msg(e.status == k->status, "%s: status %s, want %s",
+	    k->name, maillog_status_name(e.status),
+	    maillog_status_name(k->status));
+	ck_assert_int_eq(e.sendmail, k->sendmail);
+	for (i = 0; i < MAXRCPT && k->rcpts[i] != NULL; i++) {
+		ck_assert_msg(maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt)),
+		    "%s: recipient %zu missing", k->name, i);
+		ck_assert_str_eq(rcpt, k->rcpts[i]);
+	}
+	ck_assert_msg(!maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt)),
+	    "%s: extra recipient \"%s\"", k->name, rcpt);
+	ck_assert(!maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt)));
+	free(line);
+}
+END_TEST
+
+/* Lines that are not deliveries, and garbage. */
+static const char *const other_lines[] = {
+	PFX "postfix/smtpd[2101]: connect from client.example.net"
+	"[198.51.100.20]",
+	PFX "postfix/smtpd[2101]: 4Bc1x2Yz5Fz1: client=client.example.net"
+	"[198.51.100.20]",
+	PFX "postfix/cleanup[2104]: 4Bc1x2Yz5Fz1: message-id=<2026.A1@news"
+	".example.com>",
+	PFX "postfix/qmgr[1002]: 4Bc1x2Yz5Fz1: from=<bounce@news.example.com>, "
+	"size=4212, nrcpt=4 (queue active)",
+	PFX "postfix/qmgr[1002]: 4Bc1x2Yz5Fz1: from=<bounce@news.example.com>, "
+	"status=expired, returned to sender",
+	PFX "postfix/qmgr[1002]: 4Bc1x2Yz5Fz1: removed",
+	PFX "postfix/bounce[2200]: 4Bc1x2Yz5Fz1: sender non-delivery "
+	"notification: 4Bc5Zz",
+	PFX "postfix/smtpd[2101]: NOQUEUE: reject: RCPT from unknown"
+	"[198.51.100.9]: 554 5.7.1 <x@example.com>: Relay access denied; "
+	"from=<a@b.example> to=<x@example.com> proto=ESMTP helo=<h>",
+	PFX "sm-mta[3301]: 5APAHKx3012345: from=<a@example.com>, size=1000, "
+	"class=0, nrcpts=2, msgid=<1@example.com>, relay=localhost [127.0.0.1]",
+	PFX "postfix/smtp[1]: ABC: to=<a@example.com>, relay=none, delay=1",
+	"",
+	"\n",
+	"hello",
+	": to=",
+	"x: to=",
+	" : to=<a@b>",
+	"to=<a@b>, status=bounced (x)",
+	"a: to=<a@b>, status=bounced (x)",
+	":: to=<a@b>, stat=x",
+	"\xff\xfe: to=\x01",
+};
+
+START_TEST(test_other)
+{
+	const char *s = other_lines[_i];
+	struct maillog_entry e;
+	size_t n = strlen(s);
+	char *line;
+
+	line = xmalloc(n ? n : 1);
+	memcpy(line, s, n);
+	ck_assert_msg(maillog_parse(line, n, &e) == 0, "took \"%s\"", s);
+	free(line);
+}
+END_TEST
+
+static void
+field_inside(const struct mlfield *f, const char *line, size_t n,
+    const char *what, size_t cut)
+{
+	if (f->n == 0)
+		return;
+	ck_assert_msg(f->p >= line && f->p + f->n <= line + n,
+	    "prefix %zu: %s outside the line", cut, what);
+}
+
+/* Every prefix of every delivery line: 0, or fields inside it. */
+START_TEST(test_truncated)
+{
+	const struct ml_case *k = &cases[_i];
+	struct maillog_entry e;
+	size_t n = strlen(k->line), cut, pos;
+	char *line, rcpt[8];
+	int ok;
+
+	for (cut = 0; cut <= n; cut++) {
+		line = xmalloc(cut ? cut : 1);
+		memcpy(line, k->line, cut);
+		ok = maillog_parse(line, cut, &e);
+		if (ok) {
+			field_inside(&e.time, line, cut, "time", cut);
+			field_inside(&e.program, line, cut, "program", cut);
+			field_inside(&e.queue_id, line, cut, "queue_id", cut);
+			field_inside(&e.to, line, cut, "to", cut);
+			field_inside(&e.orig_to, line, cut, "orig_to", cut);
+			field_inside(&e.relay, line, cut, "relay", cut);
+			field_inside(&e.dsn, line, cut, "dsn", cut);
+			field_inside(&e.text, line, cut, "text", cut);
+			/* A small buffer: truncated, still terminated. */
+			for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt,
+			    sizeof(rcpt)); )
+				ck_assert_uint_lt(strlen(rcpt), sizeof(rcpt));
+		}
+		free(line);
+	}
+}
+END_TEST
+
+START_TEST(test_status_names)
+{
+	ck_assert_str_eq(maillog_status_name(ML_SENT), "sent");
+	ck_assert_str_eq(maillog_status_name(ML_DEFERRED), "deferred");
+	ck_assert_str_eq(maillog_status_name(ML_BOUNCED), "bounced");
+	ck_assert_str_eq(maillog_status_name(ML_EXPIRED), "expired");
+	ck_assert_str_eq(maillog_status_name(ML_OTHER), "other");
+	ck_assert_str_eq(maillog_status_name((enum maillog_status)99),
+	    "other");
+}
+END_TEST
+
+/* maillog_next_rcpt() on an entry with no recipient, and a short buffer. */
+START_TEST(test_next_rcpt_edges)
+{
+	struct maillog_entry e;
+	char buf[6];
+	size_t pos = 0;
+	static const char line[] = PFX "sm-mta[1]: Q1: "
+	    "to=<abcdefgh@example.com>,<b@x>, stat=User unknown";
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(maillog_next_rcpt(&e, &pos, buf, sizeof(buf)), 0);
+
+	ck_assert_int_eq(maillog_parse(line, sizeof(line) - 1, &e), 1);
+	ck_assert_int_eq(maillog_next_rcpt(&e, &pos, buf, sizeof(buf)), 1);
+	ck_assert_str_eq(buf, "abcde");
+	ck_assert_int_eq(maillog_next_rcpt(&e, &pos, buf, sizeof(buf)), 1);
+	ck_assert_str_eq(buf, "b@x");
+	ck_assert_int_eq(maillog_next_rcpt(&e, &pos, buf, sizeof(buf)), 0);
+}
+END_TEST
+
+#define NCASES(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+maillog_suite(void)
+{
+	Suite *s = suite_create("maillog");
+	TCase *tc;
+
+	tc = tcase_create("delivery");
+	tcase_add_loop_test(tc, test_delivery, 0, NCASES(cases));
+	tcase_add_test(tc, test_status_names);
+	tcase_add_test(tc, test_next_rcpt_edges);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("other");
+	tcase_add_loop_test(tc, test_other, 0, NCASES(other_lines));
+	tcase_add_loop_test(tc, test_truncated, 0, NCASES(cases));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(maillog_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

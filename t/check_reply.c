@@ -1,0 +1,634 @@
+/*
+ * check_reply.c -- the reply parser, for every form MTAs log a reply in
+ *
+ * Each case gives one input and every field reply_parse() must fill
+ * in: code, enhanced status, stage, remote host and address, and the
+ * text with wrappers and continuation prefixes removed. The cases are
+ * grouped by the MTA that writes the form.
+ *
+ * See also: reply.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "reply.h"
+#include "testlib.h"
+#include "xalloc.h"
+
+struct reply_case {
+	const char	*name;
+	const char	*in;
+	int		 code;
+	const char	*status;
+	enum smtp_stage	 stage;
+	const char	*host;
+	const char	*ip;
+	const char	*text;
+};
+
+/* Postfix's "host X[ip] said: ... (in reply to C command)", every stage. */
+static const struct reply_case postfix_cases[] = {
+	{ "multi-line rcpt",
+	  "host mx.example[192.0.2.5] said: 550-5.1.1 A 550-5.1.1 B "
+	  "550 5.1.1 C (in reply to RCPT TO command)",
+	  550, "5.1.1", STAGE_RCPT, "mx.example", "192.0.2.5", "A B C" },
+	{ "rcpt 4xx",
+	  "host mx.example.com[192.0.2.5] said: 450 4.2.1 Slow down "
+	  "(in reply to RCPT TO command)",
+	  450, "4.2.1", STAGE_RCPT, "mx.example.com", "192.0.2.5",
+	  "Slow down" },
+	{ "mail from",
+	  "host mx.example.com[192.0.2.5] said: 553 5.7.1 <a@b.example>: "
+	  "Sender address rejected (in reply to MAIL FROM command)",
+	  553, "5.7.1", STAGE_MAIL, "mx.example.com", "192.0.2.5",
+	  "<a@b.example>: Sender address rejected" },
+	{ "data",
+	  "host mx.example.com[192.0.2.5] said: 554 5.5.1 Error: no valid "
+	  "recipients (in reply to DATA command)",
+	  554, "5.5.1", STAGE_DATA, "mx.example.com", "192.0.2.5",
+	  "Error: no valid recipients" },
+	{ "end of data",
+	  "host mx.example.com[192.0.2.5] said: 552 5.3.4 Message size "
+	  "exceeds fixed limit (in reply to end of DATA command)",
+	  552, "5.3.4", STAGE_EOD, "mx.example.com", "192.0.2.5",
+	  "Message size exceeds fixed limit" },
+	{ "ehlo",
+	  "host mx.example.com[192.0.2.5] said: 501 5.5.2 <x>: Helo command "
+	  "rejected (in reply to EHLO command)",
+	  501, "5.5.2", STAGE_HELO, "mx.example.com", "192.0.2.5",
+	  "<x>: Helo command rejected" },
+	{ "helo",
+	  "host mx.example.com[192.0.2.5] said: 504 5.5.2 Need fully-"
+	  "qualified hostname (in reply to HELO command)",
+	  504, "5.5.2", STAGE_HELO, "mx.example.com", "192.0.2.5",
+	  "Need fully-qualified hostname" },
+	{ "greeting refused",
+	  "host mx.example.com[192.0.2.5] refused to talk to me: 554 5.7.1 "
+	  "Client host blocked",
+	  554, "5.7.1", STAGE_CONNECT, "mx.example.com", "192.0.2.5",
+	  "Client host blocked" },
+	{ "greeting refused, no status",
+	  "host mx.example.com[192.0.2.5] refused to talk to me: 421 "
+	  "mx.example.com Service not available",
+	  421, "", STAGE_CONNECT, "mx.example.com", "192.0.2.5",
+	  "mx.example.com Service not available" },
+	{ "ipv6 address",
+	  "host mx.example.com[2001:db8::25] said: 550 5.1.1 No such user "
+	  "(in reply to RCPT TO command)",
+	  550, "5.1.1", STAGE_RCPT, "mx.example.com", "2001:db8::25",
+	  "No such user" },
+	{ "multi-line, no status",
+	  "host mx.example.com[192.0.2.5] said: 550-Line one 550-line two "
+	  "550 line three (in reply to RCPT TO command)",
+	  550, "", STAGE_RCPT, "mx.example.com", "192.0.2.5",
+	  "Line one line two line three" },
+};
+
+/* Postfix's own texts: no remote reply, or one behind a note. */
+static const struct reply_case postfix_own_cases[] = {
+	{ "host not found",
+	  "Host or domain name not found. Name service error for "
+	  "name=nonexistent.example type=MX: Host not found, try again",
+	  0, "", STAGE_UNKNOWN, "", "",
+	  "Host or domain name not found. Name service error for "
+	  "name=nonexistent.example type=MX: Host not found, try again" },
+	{ "connect timed out",
+	  "connect to mx.slow.example.net[192.0.2.50]:25: Connection timed out",
+	  0, "", STAGE_CONNECT, "mx.slow.example.net", "192.0.2.50",
+	  "connect to mx.slow.example.net[192.0.2.50]:25: Connection "
+	  "timed out" },
+	{ "lost connection at greeting",
+	  "lost connection with mx.example.com[192.0.2.5] while receiving "
+	  "the initial server greeting",
+	  0, "", STAGE_CONNECT, "mx.example.com", "192.0.2.5",
+	  "lost connection with mx.example.com[192.0.2.5] while receiving "
+	  "the initial server greeting" },
+	{ "lost connection at rcpt",
+	  "lost connection with mx.example.com[192.0.2.5] while sending "
+	  "RCPT TO",
+	  0, "", STAGE_RCPT, "mx.example.com", "192.0.2.5",
+	  "lost connection with mx.example.com[192.0.2.5] while sending "
+	  "RCPT TO" },
+	{ "lost connection at ehlo",
+	  "lost connection with mx.example.com[192.0.2.5] while performing "
+	  "the EHLO handshake",
+	  0, "", STAGE_HELO, "mx.example.com", "192.0.2.5",
+	  "lost connection with mx.example.com[192.0.2.5] while performing "
+	  "the EHLO handshake" },
+	{ "timed out at end of data",
+	  "conversation with mx.example.com[192.0.2.5] timed out while "
+	  "sending end of data -- message may be sent more than once",
+	  0, "", STAGE_EOD, "mx.example.com", "192.0.2.5",
+	  "conversation with mx.example.com[192.0.2.5] timed out while "
+	  "sending end of data -- message may be sent more than once" },
+	{ "suspended, connect",
+	  "delivery temporarily suspended: connect to mx.example.com"
+	  "[192.0.2.5]:25: Connection refused",
+	  0, "", STAGE_CONNECT, "mx.example.com", "192.0.2.5",
+	  "connect to mx.example.com[192.0.2.5]:25: Connection refused" },
+	{ "suspended, refused to talk",
+	  "delivery temporarily suspended: host mx.example.com[192.0.2.5] "
+	  "refused to talk to me: 421 4.7.0 Try again later",
+	  421, "4.7.0", STAGE_CONNECT, "mx.example.com", "192.0.2.5",
+	  "Try again later" },
+	{ "loops back",
+	  "mail for example.com loops back to myself",
+	  0, "", STAGE_UNKNOWN, "", "",
+	  "mail for example.com loops back to myself" },
+};
+
+static const struct reply_case exim_cases[] = {
+	{ "rcpt",
+	  "SMTP error from remote mail server after RCPT TO:<x@example.org>: "
+	  "550 5.1.1 <x@example.org>: Recipient address rejected: User unknown",
+	  550, "5.1.1", STAGE_RCPT, "", "",
+	  "<x@example.org>: Recipient address rejected: User unknown" },
+	{ "mail from with parameters",
+	  "SMTP error from remote mail server after MAIL FROM:<a@b.example> "
+	  "SIZE=1234: 550 5.7.1 Sender denied",
+	  550, "5.7.1", STAGE_MAIL, "", "", "Sender denied" },
+	{ "pipelined mail from, no status",
+	  "SMTP error from remote mail server after pipelined MAIL "
+	  "FROM:<a@b.example>: 550 No",
+	  550, "", STAGE_MAIL, "", "", "No" },
+	{ "end of data",
+	  "SMTP error from remote mail server after end of data: "
+	  "550 5.7.1 Message rejected as spam",
+	  550, "5.7.1", STAGE_EOD, "", "", "Message rejected as spam" },
+	{ "initial connection",
+	  "SMTP error from remote mail server after initial connection: "
+	  "554 mx.example.org ESMTP not accepting messages",
+	  554, "", STAGE_CONNECT, "", "",
+	  "mx.example.org ESMTP not accepting messages" },
+	{ "ehlo",
+	  "SMTP error from remote mail server after EHLO client.example: "
+	  "550 Bad HELO",
+	  550, "", STAGE_HELO, "", "", "Bad HELO" },
+	{ "dsn host form",
+	  "host mx.example.org [192.0.2.1]: 550 5.1.1 <x@example.org>: "
+	  "Recipient address rejected",
+	  550, "5.1.1", STAGE_UNKNOWN, "mx.example.org", "192.0.2.1",
+	  "<x@example.org>: Recipient address rejected" },
+	{ "after rcpt, dsn host form",
+	  "SMTP error from remote mail server after RCPT TO:<x@example.org>: "
+	  "host mx.example.org [192.0.2.1]: 550 5.1.1 <x@example.org>: "
+	  "User unknown",
+	  550, "5.1.1", STAGE_RCPT, "mx.example.org", "192.0.2.1",
+	  "<x@example.org>: User unknown" },
+	{ "log H= form",
+	  "H=mx.example.org [192.0.2.1]: SMTP error from remote mail server "
+	  "after RCPT TO:<x@example.org>: 452 4.2.2 Mailbox full",
+	  452, "4.2.2", STAGE_RCPT, "mx.example.org", "192.0.2.1",
+	  "Mailbox full" },
+};
+
+static const struct reply_case sendmail_cases[] = {
+	{ "reply:",
+	  "SMTP reply: 550 5.1.1 <bob@example.org>... User unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "<bob@example.org>... User unknown" },
+	{ "transcript rcpt",
+	  ">>> RCPT To:<bob@example.org> <<< 550 5.1.1 <bob@example.org>... "
+	  "User unknown",
+	  550, "5.1.1", STAGE_RCPT, "", "",
+	  "<bob@example.org>... User unknown" },
+	{ "transcript after a note",
+	  "... while talking to mx.example.org.: >>> DATA <<< 554 5.7.1 "
+	  "Content rejected",
+	  554, "5.7.1", STAGE_DATA, "", "", "Content rejected" },
+	{ "transcript mail",
+	  ">>> MAIL From:<a@b.example> SIZE=1234 <<< 553 5.1.8 Domain of "
+	  "sender address does not exist",
+	  553, "5.1.8", STAGE_MAIL, "", "",
+	  "Domain of sender address does not exist" },
+	{ "deferred",
+	  "Deferred: 421 4.7.0 Try again later",
+	  421, "4.7.0", STAGE_UNKNOWN, "", "", "Try again later" },
+	{ "deferred, no status",
+	  "Deferred: 451 Temporary local problem",
+	  451, "", STAGE_UNKNOWN, "", "", "Temporary local problem" },
+};
+
+static const struct reply_case qmail_cases[] = {
+	{ "does not like recipient",
+	  "x@example.org: 192.0.2.20 does not like recipient. Remote host "
+	  "said: 550 5.1.1 No such user Giving up on 192.0.2.20.",
+	  550, "5.1.1", STAGE_RCPT, "", "192.0.2.20", "No such user" },
+	{ "does not like recipient, no status",
+	  "mai@yahoo.co.jp: 192.0.2.20 does not like recipient. Remote host "
+	  "said: 550 Requested action not taken: mailbox unavailable "
+	  "Giving up on 192.0.2.20.",
+	  550, "", STAGE_RCPT, "", "192.0.2.20",
+	  "Requested action not taken: mailbox unavailable" },
+	{ "sender rejected",
+	  "bounce@news.example.com: Connected to 192.0.2.20 but sender was "
+	  "rejected. Remote host said: 550 Access denied",
+	  550, "", STAGE_MAIL, "", "192.0.2.20", "Access denied" },
+	{ "greeting failed",
+	  "x@example.org: Connected to 192.0.2.20 but greeting failed. "
+	  "Remote host said: 421 busy",
+	  421, "", STAGE_CONNECT, "", "192.0.2.20", "busy" },
+	{ "name rejected",
+	  "x@example.org: Connected to 192.0.2.20 but my name was rejected. "
+	  "Remote host said: 550 Bad HELO",
+	  550, "", STAGE_HELO, "", "192.0.2.20", "Bad HELO" },
+	{ "after the message",
+	  "x@example.org: 192.0.2.20 failed after I sent the message. Remote "
+	  "host said: 554 5.7.1 Spam Giving up on 192.0.2.20.",
+	  554, "5.7.1", STAGE_EOD, "", "192.0.2.20", "Spam" },
+	{ "(#4.4.1)",
+	  "ken@yahoo.co.jp: Sorry, I wasn't able to establish an SMTP "
+	  "connection. (#4.4.1) I'm not going to try again; this message has "
+	  "been in the queue too long.",
+	  0, "4.4.1", STAGE_UNKNOWN, "", "",
+	  "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) "
+	  "I'm not going to try again; this message has been in the queue "
+	  "too long." },
+};
+
+/* DSN diagnostic codes, bare replies, and what must not confuse them. */
+static const struct reply_case bare_cases[] = {
+	{ "dsn smtp;",
+	  "smtp; 550 5.1.1 <bob@example.org>: User unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "<bob@example.org>: User unknown" },
+	{ "dsn SMTP; no space",
+	  "SMTP;550 5.1.1 User unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "User unknown" },
+	{ "dsn multi-line",
+	  "smtp; 550-5.1.1 A 550 5.1.1 B",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "A B" },
+	{ "dsn X-Postfix",
+	  "X-Postfix; host mx.example.com[192.0.2.5] said: 550 5.1.1 unknown "
+	  "(in reply to RCPT TO command)",
+	  550, "5.1.1", STAGE_RCPT, "mx.example.com", "192.0.2.5", "unknown" },
+	{ "bare",
+	  "550 5.1.1 user not found",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "user not found" },
+	{ "bare, #status",
+	  "550 #5.1.1 Address rejected",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "Address rejected" },
+	{ "bare, long status",
+	  "550 5.7.26 Unauthenticated email",
+	  550, "5.7.26", STAGE_UNKNOWN, "", "", "Unauthenticated email" },
+	{ "no status",
+	  "550 Requested action not taken: mailbox unavailable",
+	  550, "", STAGE_UNKNOWN, "", "",
+	  "Requested action not taken: mailbox unavailable" },
+	{ "no status, 4xx",
+	  "421 Service not available, closing transmission channel",
+	  421, "", STAGE_UNKNOWN, "", "",
+	  "Service not available, closing transmission channel" },
+	{ "no code",
+	  "Delay reason: mailbox is full",
+	  0, "", STAGE_UNKNOWN, "", "", "Delay reason: mailbox is full" },
+	{ "status only later in the text",
+	  "Mailbox full (#5.2.2)",
+	  0, "5.2.2", STAGE_UNKNOWN, "", "", "Mailbox full (#5.2.2)" },
+	{ "crlf and tabs folded",
+	  "550-5.1.1 First\r\n550-5.1.1\tsecond  line\r\n550 5.1.1 third\r\n",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "First second line third" },
+	{ "tabs in a wrapper",
+	  "host\tmx.example.com[192.0.2.5] said:\t550 5.1.1 One\r\n\t Two "
+	  "(in reply to RCPT\tTO command)",
+	  550, "5.1.1", STAGE_RCPT, "mx.example.com", "192.0.2.5", "One Two" },
+	{ "ip is not a status",
+	  "550 Mail from 5.1.1.1 rejected",
+	  550, "", STAGE_UNKNOWN, "", "", "Mail from 5.1.1.1 rejected" },
+	{ "ip of the reply's class is not a status",
+	  "451 Your address 4.4.1.20 is listed",
+	  451, "", STAGE_UNKNOWN, "", "", "Your address 4.4.1.20 is listed" },
+	{ "ip after a status",
+	  "550 5.7.1 Mail from IP 192.0.2.11 was rejected",
+	  550, "5.7.1", STAGE_UNKNOWN, "", "",
+	  "Mail from IP 192.0.2.11 was rejected" },
+	{ "ip after the status",
+	  "421 4.3.2 Try 4.2.1.5 later",
+	  421, "4.3.2", STAGE_UNKNOWN, "", "", "Try 4.2.1.5 later" },
+	{ "version number is not a status",
+	  "554 Filter 5.7.1.3 rejected it",
+	  554, "", STAGE_UNKNOWN, "", "", "Filter 5.7.1.3 rejected it" },
+	{ "status of another class ignored",
+	  "550 Mail from 4.4.1 rejected",
+	  550, "", STAGE_UNKNOWN, "", "", "Mail from 4.4.1 rejected" },
+	{ "google relay",
+	  "PERM_FAILURE: SMTP Error (state 12): 550 5.7.1 Blocked",
+	  550, "5.7.1", STAGE_UNKNOWN, "", "", "Blocked" },
+	{ "code only", "550", 550, "", STAGE_UNKNOWN, "", "", "" },
+	{ "code and status only", "550 5.1.1 ",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "" },
+	{ "empty", "", 0, "", STAGE_UNKNOWN, "", "", "" },
+	{ "blank", " \t\r\n ", 0, "", STAGE_UNKNOWN, "", "", "" },
+	{ "half a wrapper", "host mx[",
+	  0, "", STAGE_UNKNOWN, "", "", "host mx[" },
+	{ "empty dsn", "smtp;", 0, "", STAGE_UNKNOWN, "", "", "" },
+};
+
+static void
+check_case(const struct reply_case *c, const char *group)
+{
+	struct reply r;
+
+	reply_init(&r);
+	reply_parse(&r, c->in, strlen(c->in));
+	ck_assert_msg(r.code == c->code, "%s/%s: code %d, want %d", group,
+	    c->name, r.code, c->code);
+	ck_assert_msg(strcmp(r.status, c->status) == 0,
+	    "%s/%s: status \"%s\", want \"%s\"", group, c->name, r.status,
+	    c->status);
+	ck_assert_msg(r.stage == c->stage, "%s/%s: stage %s, want %s", group,
+	    c->name, stage_name(r.stage), stage_name(c->stage));
+	ck_assert_msg(strcmp(r.host, c->host) == 0,
+	    "%s/%s: host \"%s\", want \"%s\"", group, c->name, r.host,
+	    c->host);
+	ck_assert_msg(strcmp(r.ip, c->ip) == 0,
+	    "%s/%s: ip \"%s\", want \"%s\"", group, c->name, r.ip, c->ip);
+	ck_assert_msg(strcmp(r.text, c->text) == 0,
+	    "%s/%s: text\n  \"%s\", want\n  \"%s\"", group, c->name, r.text,
+	    c->text);
+	ck_assert_msg(r.textlen == strlen(r.text),
+	    "%s/%s: textlen %zu, strlen %zu", group, c->name, r.textlen,
+	    strlen(r.text));
+	reply_free(&r);
+}
+
+#define NCASES(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+START_TEST(test_postfix)
+{
+	check_case(&postfix_cases[_i], "postfix");
+}
+END_TEST
+
+START_TEST(test_postfix_own)
+{
+	check_case(&postfix_own_cases[_i], "postfix-own");
+}
+END_TEST
+
+START_TEST(test_exim)
+{
+	check_case(&exim_cases[_i], "exim");
+}
+END_TEST
+
+START_TEST(test_sendmail)
+{
+	check_case(&sendmail_cases[_i], "sendmail");
+}
+END_TEST
+
+START_TEST(test_qmail)
+{
+	check_case(&qmail_cases[_i], "qmail");
+}
+END_TEST
+
+START_TEST(test_bare)
+{
+	check_case(&bare_cases[_i], "bare");
+}
+END_TEST
+
+/* One struct reply parses every case in turn: nothing leaks across. */
+START_TEST(test_reuse)
+{
+	static const struct reply_case *const seq[] = {
+		&postfix_cases[0], &bare_cases[4], &qmail_cases[2],
+		&postfix_own_cases[1], &bare_cases[22], &exim_cases[7],
+	};
+	struct reply r;
+	size_t i;
+
+	reply_init(&r);
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		const struct reply_case *c = seq[i];
+
+		reply_parse(&r, c->in, strlen(c->in));
+		ck_assert_msg(r.code == c->code && r.stage == c->stage &&
+		    strcmp(r.status, c->status) == 0 &&
+		    strcmp(r.host, c->host) == 0 && strcmp(r.ip, c->ip) == 0 &&
+		    strcmp(r.text, c->text) == 0,
+		    "reuse %zu (%s): code %d status \"%s\" stage %s "
+		    "host \"%s\" ip \"%s\" text \"%s\"", i, c->name, r.code,
+		    r.status, stage_name(r.stage), r.host, r.ip, r.text);
+	}
+	reply_free(&r);
+	ck_assert_ptr_null(r.buf);
+	reply_free(&r);		/* twice is fine */
+}
+END_TEST
+
+/* n bytes, no NUL after them: ASan catches a read past the end. */
+START_TEST(test_not_terminated)
+{
+	static const char s[] = "550 5.1.1 User unknown";
+	struct reply r;
+	char *p;
+	size_t n = strlen(s);
+
+	p = xmalloc(n);
+	memcpy(p, s, n);
+	reply_init(&r);
+	reply_parse(&r, p, n);
+	ck_assert_int_eq(r.code, 550);
+	ck_assert_str_eq(r.text, "User unknown");
+	/* Only the first n bytes count. */
+	reply_parse(&r, p, 13);
+	ck_assert_int_eq(r.code, 550);
+	ck_assert_str_eq(r.status, "5.1.1");
+	ck_assert_str_eq(r.text, "Use");
+	reply_free(&r);
+	free(p);
+}
+END_TEST
+
+#define BIG	(1024 * 1024)
+
+/* A 1 MB reply in a few shapes: parsed whole, no crash, sane fields. */
+START_TEST(test_huge)
+{
+	struct reply r;
+	char *s;
+	size_t i, n;
+
+	s = xmalloc(BIG + 1);
+	reply_init(&r);
+
+	/* Words after a code: kept whole. */
+	n = (size_t)snprintf(s, BIG, "550 5.1.1 ");
+	for (i = n; i + 2 <= BIG; i += 2)
+		memcpy(s + i, "x ", 2);
+	s[i] = '\0';
+	reply_parse(&r, s, i);
+	ck_assert_int_eq(r.code, 550);
+	ck_assert_str_eq(r.status, "5.1.1");
+	ck_assert_uint_eq(r.textlen, i - n - 1);	/* no trailing space */
+
+	/* Continuation lines all the way: their prefixes go. */
+	for (i = 0; i + 12 <= BIG; i += 12)
+		memcpy(s + i, "550-5.1.1 A ", 12);
+	memcpy(s + i - 12, "550 5.1.1 A ", 12);
+	reply_parse(&r, s, i);
+	ck_assert_int_eq(r.code, 550);
+	ck_assert_str_eq(r.status, "5.1.1");
+	ck_assert_uint_eq(r.textlen, (i / 12) * 2 - 1);
+	ck_assert_int_eq(r.text[0], 'A');
+	ck_assert_ptr_null(strchr(r.text, '5'));
+
+	/* One word, no spaces, no code. */
+	memset(s, 'a', BIG);
+	reply_parse(&r, s, BIG);
+	ck_assert_int_eq(r.code, 0);
+	ck_assert_uint_eq(r.textlen, BIG);
+
+	/* Wrapper fragments over and over. */
+	for (i = 0; i + 24 <= BIG; i += 24)
+		memcpy(s + i, "host mx[1.2.3.4] said:  ", 24);
+	reply_parse(&r, s, i);
+	ck_assert_uint_lt(r.textlen, i);
+	ck_assert_str_eq(r.host, "mx");
+	ck_assert_str_eq(r.ip, "1.2.3.4");
+
+	/* Unclosed "(in reply to" and dotted numbers, over and over. */
+	for (i = 0; i + 24 <= BIG; i += 24)
+		memcpy(s + i, "(in reply to RCPT 1.2.3 ", 24);
+	reply_parse(&r, s, i);
+	ck_assert_int_eq(r.code, 0);
+	ck_assert_str_eq(r.status, "");
+	ck_assert_uint_eq(r.textlen, i - 1);
+
+	reply_free(&r);
+	free(s);
+}
+END_TEST
+
+struct status_case {
+	const char	*in;
+	size_t		 len;
+};
+
+static const struct status_case status_cases[] = {
+	{ "5.1.1", 5 },
+	{ "4.7.0 Try", 5 },
+	{ "2.0.0,", 5 },
+	{ "5.7.26", 6 },
+	{ "5.123.456", 9 },
+	{ "5.1.10)", 6 },
+	{ "3.1.1", 0 },
+	{ "6.1.1", 0 },
+	{ "5.1", 0 },
+	{ "5.1.", 0 },
+	{ "5..1", 0 },
+	{ "5.1234.1", 0 },
+	{ "5.1.1234", 0 },
+	{ "5.1.1.1", 0 },
+	{ "5.1.1a", 0 },
+	{ "5.1.1.", 5 },	/* a sentence ending in a status */
+	{ "", 0 },
+};
+
+START_TEST(test_status_at)
+{
+	const struct status_case *c = &status_cases[_i];
+	size_t n = strlen(c->in);
+
+	ck_assert_msg(status_at(c->in, c->in + n) == c->len,
+	    "status_at(\"%s\") = %zu, want %zu", c->in,
+	    status_at(c->in, c->in + n), c->len);
+}
+END_TEST
+
+/* status_at() stops at end, not at the NUL. */
+START_TEST(test_status_at_end)
+{
+	static const char s[] = "5.1.10";
+
+	ck_assert_uint_eq(status_at(s, s + 5), 5);
+	ck_assert_uint_eq(status_at(s, s + 4), 0);
+	ck_assert_uint_eq(status_at(s, s), 0);
+}
+END_TEST
+
+START_TEST(test_stages)
+{
+	static const char *const names[STAGE_COUNT] = {
+		"-", "connect", "helo", "mail", "rcpt", "data", "eod"
+	};
+	int st = _i;
+
+	ck_assert_str_eq(stage_name((enum smtp_stage)st), names[st]);
+	if (st == STAGE_UNKNOWN)
+		ck_assert_int_eq(stage_parse("-", 1), -1);
+	else
+		ck_assert_int_eq(stage_parse(names[st], strlen(names[st])), st);
+}
+END_TEST
+
+START_TEST(test_stage_bad)
+{
+	ck_assert_str_eq(stage_name(STAGE_COUNT), "-");
+	ck_assert_str_eq(stage_name((enum smtp_stage)-1), "-");
+	ck_assert_int_eq(stage_parse("rcp", 3), -1);
+	ck_assert_int_eq(stage_parse("rcpt", 3), -1);
+	ck_assert_int_eq(stage_parse("rcptx", 5), -1);
+	ck_assert_int_eq(stage_parse("RCPT", 4), -1);
+	ck_assert_int_eq(stage_parse("", 0), -1);
+	ck_assert_int_eq(stage_parse("rcpt to", 4), STAGE_RCPT);
+}
+END_TEST
+
+static Suite *
+reply_suite(void)
+{
+	Suite *s = suite_create("reply");
+	TCase *tc;
+
+	tc = tcase_create("postfix");
+	tcase_add_loop_test(tc, test_postfix, 0, NCASES(postfix_cases));
+	tcase_add_loop_test(tc, test_postfix_own, 0,
+	    NCASES(postfix_own_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exim");
+	tcase_add_loop_test(tc, test_exim, 0, NCASES(exim_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sendmail");
+	tcase_add_loop_test(tc, test_sendmail, 0, NCASES(sendmail_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("qmail");
+	tcase_add_loop_test(tc, test_qmail, 0, NCASES(qmail_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bare");
+	tcase_add_loop_test(tc, test_bare, 0, NCASES(bare_cases));
+	tcase_add_test(tc, test_reuse);
+	tcase_add_test(tc, test_not_terminated);
+	tcase_add_test(tc, test_huge);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("helpers");
+	tcase_add_loop_test(tc, test_status_at, 0, NCASES(status_cases));
+	tcase_add_test(tc, test_status_at_end);
+	tcase_add_loop_test(tc, test_stages, 0, STAGE_COUNT);
+	tcase_add_test(tc, test_stage_bad);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(reply_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
