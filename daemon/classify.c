@@ -336,21 +336,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->decision = out->temporary == 1 ? D_RETRY : 0;
 	}
 
-	if (rp->status[0])
-		strlcpy_(out->status, rp->status, sizeof(out->status));
-	else if (st.cls)
-		strlcpy_(out->status, dsn, sizeof(out->status));
-	else
-		strlcpy_(out->status, reason_status(out->reason,
-		    out->temporary == 1), sizeof(out->status));
-
-	/* Guards. */
+	/*
+	 * Guards. The stage comes first: a temporary refusal of MAIL FROM
+	 * is about the destination's view of us, so it throttles rather
+	 * than retrying one recipient.
+	 */
 	if ((out->decision & D_SUPPRESS) && !reason_may_suppress(out->reason))
 		out->decision &= ~D_SUPPRESS;
-	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
-		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
-		detail_add(out, "guard", 5, "temporary", 9);
-	}
 	if ((out->decision & D_SUPPRESS) && (early & 1u << rp->stage)) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
@@ -358,12 +350,31 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			    D_ALERT;
 		detail_add(out, "guard", 5, "stage", 5);
 	}
+	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
+		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
+		detail_add(out, "guard", 5, "temporary", 9);
+	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&
 		    out->reason == R_USERUNKNOWN)
 			out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
 		detail_add(out, NULL, 0, "quoted-local-part", 17);
 	}
+
+	/*
+	 * The status: the reply's, else the one the MTA logged, else
+	 * Sisimai's for the reason. With neither a code nor a status to
+	 * tell, a reply we would retry or throttle is taken as temporary.
+	 */
+	if (rp->status[0])
+		strlcpy_(out->status, rp->status, sizeof(out->status));
+	else if (st.cls)
+		strlcpy_(out->status, dsn, sizeof(out->status));
+	else
+		strlcpy_(out->status, reason_status(out->reason,
+		    out->temporary == 1 || (out->temporary == -1 &&
+		    (out->decision & (D_RETRY | D_THROTTLE)) &&
+		    !(out->decision & D_SUPPRESS))), sizeof(out->status));
 }
 
 const char *

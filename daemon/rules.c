@@ -297,8 +297,9 @@ host_list(struct loader *ld, const char *v, struct hostmap *m, int isdomain)
 		key[n] = '\0';
 		if ((other = hostmap_add(ld->rs, m, key, ld->prov)) != NULL &&
 		    other != ld->prov)
-			lerr(ld, "%s %s already belongs to provider %s",
-			    isdomain ? "domain" : "mx", key, other->name);
+			lerr(ld, "%s %s%s already belongs to provider %s",
+			    isdomain ? "domain" : "mx", key[0] == '.' ? "*" : "",
+			    key, other->name);
 		ld->prov->generic = 0;
 		if (isdomain && ld->prov->first_domain == NULL && key[0] != '.')
 			ld->prov->first_domain = keepstr(ld->rs, key, n);
@@ -745,8 +746,6 @@ rule_codes(struct loader *ld, struct rule *r, const char *v)
 	}
 	if (r->codes != NULL)
 		keep(ld->rs, r->codes);
-	if (r->ncodes == 0 && !r->nocode)
-		lerr(ld, "code needs at least one code");
 }
 
 static int
@@ -796,8 +795,6 @@ rule_statuses(struct loader *ld, struct rule *r, const char *v)
 	}
 	if (r->statuses != NULL)
 		keep(ld->rs, r->statuses);
-	if (r->nstatuses == 0)
-		lerr(ld, "status needs at least one status");
 }
 
 static void
@@ -815,8 +812,6 @@ rule_stages(struct loader *ld, struct rule *r, const char *v)
 		}
 		r->stages |= 1u << st;
 	}
-	if (r->stages == 0)
-		lerr(ld, "stage needs at least one stage");
 }
 
 static int
@@ -1007,10 +1002,14 @@ parse_line(struct loader *ld, char *line)
 			const char *p = v, *w;
 			size_t wn;
 
-			while ((w = word(&p, &wn)) != NULL)
+			while ((w = word(&p, &wn)) != NULL) {
 				if (memchr(w, '=', wn) == NULL || *w == '=')
 					lerr(ld, "detail \"%.*s\" is not "
 					    "key=value", (int)wn, w);
+				else if (wn > 6 && memcmp(w, "guard=", 6) == 0)
+					lerr(ld, "detail key \"guard\" is "
+					    "reserved for the classifier");
+			}
 			r->details = keepstr(ld->rs, v, strlen(v));
 		}
 	} else if (KW("test")) {

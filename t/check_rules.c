@@ -402,11 +402,14 @@ static const struct err_case err_cases[] = {
 	      "reason userunknown\ndecision suppress,alert\n" } },
 	  { "a.rules:2: rule r: a reply at the connect, helo or mail stage "
 	    "may not suppress the recipient (decision suppress,alert)" } },
+	{ "guard is a reserved detail",
+	  { { "a.rules", "provider a\nrule r\nmatch x\nreason blocked\n"
+	      "decision alert\ndetail guard=none\n" } },
+	  { "a.rules:6: detail key \"guard\" is reserved for the classifier" } },
 	{ "bad code, two digits",
 	  { { "a.rules", "provider a\nrule r\ncode 55\nreason blocked\n"
 	      "decision alert\n" } },
-	  { "a.rules:3: bad code \"55\"",
-	    "a.rules:3: code needs at least one code" } },
+	  { "a.rules:3: bad code \"55\"" } },
 	{ "bad code, class 6",
 	  { { "a.rules", "provider a\nrule r\ncode 550 650\nreason blocked\n"
 	      "decision alert\n" } },
@@ -414,28 +417,23 @@ static const struct err_case err_cases[] = {
 	{ "bad code, letter",
 	  { { "a.rules", "provider a\nrule r\ncode 5a0\nreason blocked\n"
 	      "decision alert\n" } },
-	  { "a.rules:3: bad code \"5a0\"",
-	    "a.rules:3: code needs at least one code" } },
+	  { "a.rules:3: bad code \"5a0\"" } },
 	{ "bad code, a word",
 	  { { "a.rules", "provider a\nrule r\nmatch x\ncode nothing\n"
 	      "reason blocked\ndecision alert\n" } },
-	  { "a.rules:4: bad code \"nothing\"",
-	    "a.rules:4: code needs at least one code" } },
+	  { "a.rules:4: bad code \"nothing\"" } },
 	{ "bad code, x first",
 	  { { "a.rules", "provider a\nrule r\ncode x50\nreason blocked\n"
 	      "decision alert\n" } },
-	  { "a.rules:3: bad code \"x50\"",
-	    "a.rules:3: code needs at least one code" } },
+	  { "a.rules:3: bad code \"x50\"" } },
 	{ "bad status, two fields",
 	  { { "a.rules", "provider a\nrule r\nstatus 5.1\nreason blocked\n"
 	      "decision alert\n" } },
-	  { "a.rules:3: bad status \"5.1\"",
-	    "a.rules:3: status needs at least one status" } },
+	  { "a.rules:3: bad status \"5.1\"" } },
 	{ "bad status, class 3",
 	  { { "a.rules", "provider a\nrule r\nstatus 3.1.1\n"
 	      "reason blocked\ndecision alert\n" } },
-	  { "a.rules:3: bad status \"3.1.1\"",
-	    "a.rules:3: status needs at least one status" } },
+	  { "a.rules:3: bad status \"3.1.1\"" } },
 	{ "bad status, four fields",
 	  { { "a.rules", "provider a\nrule r\nstatus 5.7.1 5.1.1.1\n"
 	      "reason blocked\ndecision alert\n" } },
@@ -443,13 +441,11 @@ static const struct err_case err_cases[] = {
 	{ "bad status, letter",
 	  { { "a.rules", "provider a\nrule r\nstatus 5.a.1\n"
 	      "reason blocked\ndecision alert\n" } },
-	  { "a.rules:3: bad status \"5.a.1\"",
-	    "a.rules:3: status needs at least one status" } },
+	  { "a.rules:3: bad status \"5.a.1\"" } },
 	{ "bad status, long field",
 	  { { "a.rules", "provider a\nrule r\nstatus 5.1.1000\n"
 	      "reason blocked\ndecision alert\n" } },
-	  { "a.rules:3: bad status \"5.1.1000\"",
-	    "a.rules:3: status needs at least one status" } },
+	  { "a.rules:3: bad status \"5.1.1000\"" } },
 	{ "bad stage",
 	  { { "a.rules", "provider a\nrule r\nmatch x\nstage rcpt to\n"
 	      "reason blocked\ndecision alert\n" } },
@@ -457,8 +453,7 @@ static const struct err_case err_cases[] = {
 	{ "bad stage, upper case",
 	  { { "a.rules", "provider a\nrule r\nmatch x\nstage RCPT\n"
 	      "reason blocked\ndecision alert\n" } },
-	  { "a.rules:4: unknown stage \"RCPT\"",
-	    "a.rules:4: stage needs at least one stage" } },
+	  { "a.rules:4: unknown stage \"RCPT\"" } },
 	{ "not starting with provider",
 	  { { "a.rules", "# comment\n\ndomain a.example\nprovider a\n" } },
 	  { "a.rules:3: the first keyword must be \"provider\"",
