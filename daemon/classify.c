@@ -78,14 +78,22 @@ struct status_num {
 static void
 status_split(const char *s, struct status_num *n)
 {
-	char *e;
+	size_t len;
+	int field = 0, v = 0;
 
 	n->cls = n->subj = n->det = 0;
-	if (s == NULL || status_at(s, s + strlen(s)) == 0)
+	if (s == NULL || (len = status_at(s, s + strlen(s))) == 0)
 		return;
 	n->cls = (short)(s[0] - '0');
-	n->subj = (short)strtol(s + 2, &e, 10);
-	n->det = (short)strtol(e + 1, NULL, 10);
+	for (s += 2, len -= 2; len > 0; s++, len--) {
+		if (*s == '.') {
+			n->subj = (short)v;
+			v = 0;
+			field++;
+		} else
+			v = v * 10 + (*s - '0');
+	}
+	n->det = (short)v;
 }
 
 static int

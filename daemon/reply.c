@@ -342,8 +342,9 @@ strip_front(struct reply *r, struct span *s)
 		return 1;
 	}
 	/* Google's relay: "PERM_FAILURE: SMTP Error (state 12): 550 ..." */
-	if ((q = memmem(s->p, (size_t)(s->e - s->p) < 48 ?
-	    (size_t)(s->e - s->p) : 48, "SMTP Error (state ", 18)) != NULL &&
+	if ((q = memchr(s->p, '(', (size_t)(s->e - s->p) < 48 ?
+	    (size_t)(s->e - s->p) : 48)) != NULL && q - s->p >= 11 &&
+	    strncmp(q - 11, "SMTP Error (state ", 18) == 0 &&
 	    (t = find_ci_head(q, s->e, 24, "): ")) != NULL) {
 		s->p = t + 3;
 		return 1;
