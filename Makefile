@@ -23,7 +23,8 @@ XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
 	    daemon/verdict.c \
-	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c
+	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
+	    daemon/arena.c daemon/mime.c daemon/dsn.c
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a
 LIB_LIBS  = $(PCRE2_LIBS)
@@ -87,10 +88,17 @@ BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(PCRE2_CFLAGS) -Idaemon
 bench/bench_classify: bench/bench_classify.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench: bench/bench_classify
+bench/bench_mail: bench/bench_mail.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
+
+bench: bench/bench_classify bench/bench_mail
 	@echo "== classify: one core, realistic mix (bench/mix.tsv)"
 	@uname -srm; grep -m1 'model name' /proc/cpuinfo || true
 	./bench/bench_classify -r rules -m bench/mix.tsv -n 2000000
+	@echo "== bounce e-mails: one core, the corpus repeated"
+	@if [ -d ../shared/corpus/maildir ]; then \
+		./bench/bench_mail -r rules -d ../shared/corpus/maildir -n 200000; \
+	else echo "bench_mail: SKIP: ../shared/corpus is absent"; fi
 
 # --- install ----------------------------------------------------------
 
@@ -109,7 +117,7 @@ uninstall:
 
 clean:
 	rm -f $(PROGS) $(LIB) daemon/*.o t/lib/*.o $(TESTS) $(MANS) \
-	    bench/bench_classify
+	    bench/bench_classify bench/bench_mail
 
 distclean: clean
 	rm -f config.mk config.log config.status

@@ -3,6 +3,7 @@
  *
  *   bouncerctl classify [-r DIR] [--json]		recipient<TAB>reply lines
  *   bouncerctl classify [-r DIR] [--json] --maillog [--summary] [FILE...]
+ *   bouncerctl classify-mail [-r DIR] [--json] [-h|-H] FILE...	bounce e-mails
  *   bouncerctl rules test [-r DIR]
  *   bouncerctl rules list [-r DIR] [--maillog FILE...]
  *
@@ -16,9 +17,11 @@
 #include <string.h>
 
 #include "classify.h"
+#include "dsn.h"
 #include "lineio.h"
 #include "log.h"
 #include "maillog.h"
+#include "mime.h"
 #include "rules.h"
 #include "xalloc.h"
 
@@ -42,6 +45,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: bouncerctl classify [-r rulesdir] [--json] < recipient-TAB-reply lines\n"
 	    "       bouncerctl classify [-r rulesdir] [--json] --maillog [--summary] [file ...]\n"
+	    "       bouncerctl classify-mail [-r rulesdir] [--json] [-h|-H] [--max-size n] file ...\n"
 	    "       bouncerctl rules test [-r rulesdir]\n"
 	    "       bouncerctl rules list [-r rulesdir] [--maillog file ...]\n"
 	    "       bouncerctl --version\n");
@@ -459,6 +463,274 @@ cmd_classify(int argc, char **argv)
 	return rc < 0 ? EX_CONFIG_ : EX_OK_;
 }
 
+/* --- classify-mail ---------------------------------------------------- */
+
+#define MAIL_MAX_DEFAULT	(10 * 1024 * 1024)
+
+/*
+ * Reads at most max bytes of fp into *bufp (grown as needed). Sets
+ * *truncated when more was there. Returns the length, or -1 on a read
+ * error.
+ */
+static long
+read_bounded(FILE *fp, char **bufp, size_t *bufszp, size_t max,
+    int *truncated)
+{
+	size_t len = 0, n;
+
+	*truncated = 0;
+	for (;;) {
+		if (len == *bufszp) {
+			if (*bufszp >= max + 1)
+				break;
+			*bufszp = *bufszp ? *bufszp * 2 : 64 * 1024;
+			if (*bufszp > max + 1)
+				*bufszp = max + 1;
+			*bufp = xrealloc(*bufp, *bufszp);
+		}
+		n = fread(*bufp + len, 1, *bufszp - len, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp))
+		return -1;
+	if (len > max) {
+		*truncated = 1;
+		len = max;
+	}
+	return (long)len;
+}
+
+/* Parses a size: "10485760", "512k", "10M", "1G". */
+static int
+parse_size(const char *s, size_t *out)
+{
+	char *e;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (errno || e == s)
+		return -1;
+	switch (*e) {
+	case 'k': case 'K': v <<= 10; e++; break;
+	case 'm': case 'M': v <<= 20; e++; break;
+	case 'g': case 'G': v <<= 30; e++; break;
+	}
+	if (*e != '\0' || v == 0 || v > (1ULL << 32))
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static void
+print_mail_result(FILE *out, const char *prefix, const struct dsn_rcpt *r,
+    const struct dsn_report *rep, const struct dsn_result *res, int json)
+{
+	const struct classification *cl = &res->cl;
+	char dec[64], rule[300];
+	const char *p, *w, *eq;
+	int first;
+
+	decision_format(cl->decision, dec, sizeof(dec));
+	classification_rule(cl, rule, sizeof(rule));
+	if (!json) {
+		if (prefix != NULL)
+			fprintf(out, "%s\t", prefix);
+		tsv_str(out, r->rcpt, strlen(r->rcpt));
+		fprintf(out, "\t%s\t%s\t", *cl->status ? cl->status : "-",
+		    reason_name(cl->reason));
+		if (cl->code)
+			fprintf(out, "%d", cl->code);
+		else
+			putc('-', out);
+		fprintf(out, "\t%d\t%s\t%s\n", res->hardbounce, dec, rule);
+		return;
+	}
+	putc('{', out);
+	if (prefix != NULL) {
+		fputs("\"file\":", out);
+		json_str(out, prefix, strlen(prefix));
+		putc(',', out);
+	}
+	fputs("\"recipient\":", out);
+	json_str(out, r->rcpt, strlen(r->rcpt));
+	fputs(",\"status\":", out);
+	if (*cl->status)
+		json_str(out, cl->status, strlen(cl->status));
+	else
+		fputs("null", out);
+	fprintf(out, ",\"reason\":\"%s\"", reason_name(cl->reason));
+	if (cl->code)
+		fprintf(out, ",\"replycode\":%d", cl->code);
+	else
+		fputs(",\"replycode\":null", out);
+	fprintf(out, ",\"hardbounce\":%s,\"decision\":[",
+	    res->hardbounce ? "true" : "false");
+	for (p = dec, first = 1; cl->decision && *p; first = 0) {
+		for (w = p; *p && *p != ','; p++)
+			;
+		fprintf(out, "%s\"%.*s\"", first ? "" : ",", (int)(p - w), w);
+		if (*p)
+			p++;
+	}
+	fputs("],\"rule\":", out);
+	if (strcmp(rule, "-") != 0)
+		json_str(out, rule, strlen(rule));
+	else
+		fputs("null", out);
+	fprintf(out, ",\"kind\":\"%s\"", dsn_kind_name(rep->kind));
+	fputs(",\"action\":", out);
+	if (r->action != NULL)
+		json_str(out, r->action, strlen(r->action));
+	else
+		fputs("null", out);
+#define JSON_OPT(key, v) do {						\
+	fputs(",\"" key "\":", out);					\
+	if ((v) != NULL)						\
+		json_str(out, (v), strlen(v));				\
+	else								\
+		fputs("null", out);					\
+} while (0)
+	JSON_OPT("remote_mta", r->remote_mta);
+	JSON_OPT("reporting_mta", rep->reporting_mta);
+	JSON_OPT("queue_id", rep->queue_id);
+	JSON_OPT("arrival_date", rep->arrival_date);
+	JSON_OPT("message_id", rep->message_id);
+#undef JSON_OPT
+	fputs(",\"diagnostic\":", out);
+	json_str(out, r->diag, r->diaglen > 1024 ? 1024 : r->diaglen);
+	fputs(",\"details\":{", out);
+	for (p = cl->details, first = 1; *p; first = 0) {
+		while (*p == ' ')
+			p++;
+		for (w = p; *p && *p != ' '; p++)
+			;
+		if (p == w)
+			break;
+		if (!first)
+			putc(',', out);
+		if ((eq = memchr(w, '=', (size_t)(p - w))) != NULL) {
+			json_str(out, w, (size_t)(eq - w));
+			putc(':', out);
+			json_str(out, eq + 1, (size_t)(p - eq - 1));
+		} else {
+			json_str(out, w, (size_t)(p - w));
+			fputs(":true", out);
+		}
+	}
+	fputs("}}\n", out);
+}
+
+/*
+ * bouncerctl classify-mail [-r DIR] [--json] [-h|-H] [--max-size N]
+ * FILE...: one line per bounced recipient of each bounce e-mail.
+ */
+static int
+cmd_classify_mail(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "max-size", required_argument, NULL, 'M' },
+		{ "no-filename", no_argument, NULL, 'h' },
+		{ "with-filename", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = RULES_DIR, *name;
+	struct dsn_parser *dp;
+	struct dsn_report rep;
+	struct dsn_result res;
+	struct classifier *c;
+	struct ruleset *rs;
+	size_t max = MAIL_MAX_DEFAULT, bufsz = 0, i;
+	char *buf = NULL;
+	int ch, json = 0, prefix = -1, nfiles, f, rc = EX_OK_, truncated;
+	long len;
+	FILE *fp;
+
+	while ((ch = getopt_long(argc, argv, "r:hHM:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'r': dir = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': prefix = 0; break;
+		case 'H': prefix = 1; break;
+		case 'M':
+			if (parse_size(optarg, &max) < 0) {
+				fprintf(stderr, "bouncerctl: bad size \"%s\"\n",
+				    optarg);
+				return EX_USAGE_;
+			}
+			break;
+		default: usage(stderr); return EX_USAGE_;
+		}
+	}
+	nfiles = argc - optind;
+	if (nfiles == 0) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if (prefix == -1)
+		prefix = nfiles > 1;
+	rs = load_rules(dir);
+	if ((c = classifier_new(rs)) == NULL) {
+		fprintf(stderr, "bouncerctl: out of memory\n");
+		ruleset_unref(rs);
+		return EX_CONFIG_;
+	}
+	dp = dsn_parser_new();
+	for (f = optind; f < argc; f++) {
+		int is_stdin = strcmp(argv[f], "-") == 0;
+
+		name = is_stdin ? "(standard input)" : argv[f];
+		if (is_stdin)
+			fp = stdin;
+		else if ((fp = fopen(argv[f], "r")) == NULL) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", argv[f],
+			    strerror(errno));
+			rc = EX_USAGE_;
+			continue;
+		}
+		len = read_bounded(fp, &buf, &bufsz, max, &truncated);
+		if (len < 0) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", name,
+			    strerror(errno));
+			rc = EX_USAGE_;
+			if (!is_stdin)
+				fclose(fp);
+			continue;
+		}
+		if (!is_stdin)
+			fclose(fp);
+		if (truncated)
+			fprintf(stderr, "bouncerctl: %s: larger than %zu "
+			    "bytes; parsing the first %zu\n", name, max, max);
+		dsn_parse(dp, buf, (size_t)len, &rep);
+		if (len == 0)
+			fprintf(stderr, "bouncerctl: %s: empty message\n",
+			    name);
+		else if (rep.nheaders == 0)
+			fprintf(stderr, "bouncerctl: %s: malformed message: "
+			    "no header fields\n", name);
+		else if (rep.mimeflags & MIME_F_NOBOUNDARY)
+			fprintf(stderr, "bouncerctl: %s: malformed MIME: "
+			    "multipart without its boundary\n", name);
+		for (i = 0; i < rep.nrcpts; i++) {
+			dsn_classify(c, rs, &rep, i, &res);
+			print_mail_result(stdout, prefix ? name : NULL,
+			    &rep.rcpts[i], &rep, &res, json);
+		}
+	}
+	free(buf);
+	dsn_parser_free(dp);
+	classifier_free(c);
+	ruleset_unref(rs);
+	fflush(stdout);
+	return rc;
+}
+
 /* --- rules ------------------------------------------------------------ */
 
 static int
@@ -551,6 +823,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "classify") == 0)
 		return cmd_classify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "classify-mail") == 0)
+		return cmd_classify_mail(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
 	fprintf(stderr, "bouncerctl: unknown command \"%s\"\n", argv[1]);

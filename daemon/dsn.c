@@ -1,0 +1,1556 @@
+/*
+ * dsn.c -- one bounce e-mail to per-recipient results
+ *
+ * The order of the questions asked of a message:
+ *
+ *   1. Is it a feedback report? A message/feedback-report part, a
+ *      report-type of feedback-report, or an attached original that
+ *      carries Hotmail's X-HmXmrOriginalRecipient.
+ *   2. Does it carry RFC 3464 fields? A message/delivery-status part
+ *      (base64 or not), or "Final-Recipient:" lines in its text.
+ *   3. Is it an Amazon SES JSON notification?
+ *   4. Is it an auto-reply (RFC 3834 Auto-Submitted, X-Autoreply,
+ *      Precedence: auto_reply, or an out-of-office subject) from a
+ *      person rather than a mailer daemon?
+ *   5. Does it look like a bounce at all (a mailer-daemon sender, a
+ *      bounce subject, X-Failed-Recipients, a null Return-Path)? If
+ *      so, read its text: every address that starts a line (or is
+ *      named by X-Failed-Recipients) is a recipient, and the text
+ *      after it, up to the next recipient, is its failure text.
+ *
+ * The text of a bounce ends where the copy of the original begins: at
+ * the attached part, or, in a single-part bounce, at a separator line
+ * ("--- Below this line is a copy of the message.") or at the first
+ * run of header lines. Addresses of the sender (the bounce's To, the
+ * original's From) are never recipients.
+ *
+ * Nothing here keys on a particular MTA: the extractors are generic,
+ * and what a failure text means is for the rules to say.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "dsn.h"
+#include "mime.h"
+#include "xalloc.h"
+
+#define MAX_TEXT	(64 * 1024)	/* of the bounce's own text */
+#define MAX_DIAG	(4 * 1024)	/* of one recipient's failure text */
+#define MAX_TEXTPARTS	8
+#define MAX_DSPARTS	8
+#define MAX_EXCLUDE	16
+
+struct dsn_parser {
+	struct mime		*m;
+	struct arena		*a;
+	size_t			 cap;		/* of the report's rcpts */
+};
+
+/* What a walk over the tree found. */
+struct found {
+	struct mime_part	*ds[MAX_DSPARTS];
+	size_t			 nds;
+	struct mime_part	*fb;		/* message/feedback-report */
+	struct mime_part	*text[MAX_TEXTPARTS];
+	size_t			 ntext;
+	struct mime_part	*html;
+	struct mime_part	*orig;		/* headers of the original */
+	unsigned		 flags;
+};
+
+static const char *const kind_names[] = {
+	"none", "rfc3464", "text", "arf", "autoreply", "json"
+};
+
+const char *
+dsn_kind_name(enum dsn_kind k)
+{
+	return (unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]) ?
+	    kind_names[k] : "none";
+}
+
+struct dsn_parser *
+dsn_parser_new(void)
+{
+	struct dsn_parser *p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->m = mime_new();
+	p->a = mime_arena(p->m);
+	return p;
+}
+
+void
+dsn_parser_free(struct dsn_parser *p)
+{
+	if (p == NULL)
+		return;
+	mime_free(p->m);
+	free(p);
+}
+
+/* --- small helpers --------------------------------------------------- */
+
+static int
+is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static const char *
+line_end(const char *p, const char *e)
+{
+	const char *nl = memchr(p, '\n', (size_t)(e - p));
+
+	return nl ? nl : e;
+}
+
+/* Is lit (lowercase) in s, ignoring case? */
+static int
+has_ci(const char *s, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+	const char *p = s, *e = s + n, *q, *r;
+	unsigned char lo = (unsigned char)lit[0],
+	    up = (unsigned char)toupper(lo);
+
+	if (n < k)
+		return 0;
+	e -= k - 1;
+	while (p < e) {
+		q = memchr(p, lo, (size_t)(e - p));
+		if (lo != up && (r = memchr(p, up, (size_t)((q ? q : e) -
+		    p))) != NULL)
+			q = r;
+		if (q == NULL)
+			return 0;
+		if (strncasecmp(q + 1, lit + 1, k - 1) == 0)
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+static int
+local_char(int c)
+{
+	return isalnum(c) || (c != 0 && strchr(".!#$%&'*+/=?^_`{|}~-", c)) ||
+	    c >= 0x80;
+}
+
+static int
+domain_char(int c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80;
+}
+
+/*
+ * Finds the next address at or after p: local@domain, the domain with a
+ * dot or a [literal]. Sets [*as, *ae); returns 1, or 0 when none.
+ */
+static int
+addr_next(const char *p, const char *e, const char **as, const char **ae)
+{
+	const char *at, *l, *r;
+	int dot;
+
+	while (p < e && (at = memchr(p, '@', (size_t)(e - p))) != NULL) {
+		for (l = at; l > p && local_char((unsigned char)l[-1]); l--)
+			;
+		/* A quoted local part: "john doe"@example.com */
+		if (l == at && at > p && at[-1] == '"') {
+			const char *q = at - 1;
+
+			while (q > p && q[-1] != '"' && q[-1] != '\n')
+				q--;
+			if (q > p && q[-1] == '"')
+				l = q - 1;
+		}
+		while (l < at && *l == '.')
+			l++;
+		r = at + 1;
+		dot = 0;
+		if (r < e && *r == '[') {
+			while (r < e && *r != ']' && r - at < 64)
+				r++;
+			if (r < e && *r == ']')
+				r++, dot = 1;
+		} else {
+			for (; r < e && domain_char((unsigned char)*r); r++)
+				if (*r == '.')
+					dot = 1;
+			while (r > at + 1 && (r[-1] == '.' || r[-1] == '-'))
+				r--;
+		}
+		if (l < at && r > at + 1 && dot && r - l < 256) {
+			*as = l;
+			*ae = r;
+			return 1;
+		}
+		p = at + 1;
+	}
+	return 0;
+}
+
+/* A lowercase copy of the address in [s, e) (first one found). */
+static const char *
+addr_dup(struct arena *a, const char *s, const char *e)
+{
+	const char *as, *ae;
+	char *d;
+	size_t i, n;
+
+	if (!addr_next(s, e, &as, &ae))
+		return NULL;
+	n = (size_t)(ae - as);
+	d = arena_strndup(a, as, n);
+	for (i = 0; i < n; i++)
+		d[i] = (char)tolower((unsigned char)d[i]);
+	return d;
+}
+
+static int
+addr_eq(const char *a, const char *s, size_t n)
+{
+	return strlen(a) == n && strncasecmp(a, s, n) == 0;
+}
+
+/* Strips a DSN type prefix ("rfc822;", "dns;", "smtp;"). */
+static const char *
+after_type(const char *v)
+{
+	const char *p = v;
+
+	while (isalnum((unsigned char)*p) || *p == '-' || *p == '_')
+		p++;
+	if (*p == ';' && p > v) {
+		p++;
+		while (is_wsp(*p))
+			p++;
+		return p;
+	}
+	return v;
+}
+
+static struct dsn_rcpt *
+rcpt_add(struct dsn_parser *p, struct dsn_report *rep)
+{
+	struct dsn_rcpt *r;
+
+	if (rep->nrcpts == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 8;
+
+		r = arena_alloc(p->a, ncap * sizeof(*r));
+		if (rep->nrcpts)
+			memcpy(r, rep->rcpts, rep->nrcpts * sizeof(*r));
+		rep->rcpts = r;
+		p->cap = ncap;
+	}
+	r = &rep->rcpts[rep->nrcpts++];
+	memset(r, 0, sizeof(*r));
+	r->diag = "";
+	return r;
+}
+
+/* FNV-1a of an address, case-folded. */
+static unsigned long
+addr_hash(const char *s, size_t n)
+{
+	unsigned long h = 2166136261UL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)tolower((unsigned char)s[i])) *
+		    16777619UL;
+	return h;
+}
+
+/*
+ * A set of addresses in the arena, for finding repeats in O(1): open
+ * addressing over indices into rep->rcpts (0 is empty, i + 1 is i).
+ */
+struct addrset {
+	size_t	*slot;
+	size_t	 mask;
+};
+
+static void
+addrset_init(struct arena *a, struct addrset *set, size_t n)
+{
+	size_t sz = 16;
+
+	while (sz < n * 2)
+		sz <<= 1;
+	set->slot = arena_alloc(a, sz * sizeof(*set->slot));
+	memset(set->slot, 0, sz * sizeof(*set->slot));
+	set->mask = sz - 1;
+}
+
+/* The index of the recipient with address s, or -1 (and its slot). */
+static long
+addrset_find(const struct addrset *set, const struct dsn_report *rep,
+    const char *s, size_t n, size_t **slotp)
+{
+	size_t h = addr_hash(s, n) & set->mask;
+
+	for (;; h = (h + 1) & set->mask) {
+		size_t v = set->slot[h];
+
+		if (v == 0) {
+			*slotp = &set->slot[h];
+			return -1;
+		}
+		if (addr_eq(rep->rcpts[v - 1].rcpt, s, n))
+			return (long)(v - 1);
+	}
+}
+
+static int
+rcpt_known(const struct dsn_report *rep, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nrcpts; i++)
+		if (addr_eq(rep->rcpts[i].rcpt, s, n))
+			return 1;
+	return 0;
+}
+
+/* --- the walk -------------------------------------------------------- */
+
+static int
+is_orig_type(const char *t)
+{
+	return strcmp(t, "message/rfc822") == 0 ||
+	    strcmp(t, "message/global") == 0 ||
+	    strcmp(t, "text/rfc822-headers") == 0 ||
+	    strcmp(t, "text/rfc822-header") == 0 ||
+	    strcmp(t, "message/rfc822-headers") == 0 ||
+	    strcmp(t, "message/global-headers") == 0;
+}
+
+static void
+walk(struct dsn_parser *p, struct mime_part *part, struct found *f)
+{
+	struct mime_part *c;
+	const char *t = part->type;
+
+	f->flags |= part->flags;
+	if (strncmp(t, "multipart/", 10) == 0) {
+		for (c = part->child; c != NULL; c = c->next)
+			walk(p, c, f);
+		return;
+	}
+	if (strcmp(t, "message/delivery-status") == 0 ||
+	    strcmp(t, "message/global-delivery-status") == 0) {
+		if (f->nds < MAX_DSPARTS)
+			f->ds[f->nds++] = part;
+		return;
+	}
+	if (strcmp(t, "message/feedback-report") == 0) {
+		if (f->fb == NULL)
+			f->fb = part;
+		return;
+	}
+	if (is_orig_type(t)) {
+		if (f->orig == NULL && part->child != NULL)
+			f->orig = part->child;
+		return;
+	}
+	if (strcmp(t, "text/html") == 0) {
+		if (f->html == NULL && f->orig == NULL)
+			f->html = part;
+		return;
+	}
+	if (strncmp(t, "text/", 5) == 0 && f->orig == NULL &&
+	    f->ntext < MAX_TEXTPARTS) {
+		/* Text after the original is not the bounce's own. */
+		f->text[f->ntext++] = part;
+	}
+}
+
+/* --- the bounce's own text ------------------------------------------- */
+
+/* Is the line a header field ("Name: value")? */
+static int
+header_line(const char *s, const char *le)
+{
+	const char *p;
+
+	for (p = s; p < le && p - s < 40; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ':')
+			return p > s && p + 1 <= le;
+		if (!(isalnum(c) || c == '-'))
+			return 0;
+	}
+	return 0;
+}
+
+static const char *const orig_headers[] = {
+	"return-path:", "received:", "message-id:", "from:", "to:",
+	"subject:", "date:", "mime-version:", "dkim-signature:",
+	"content-type:", "x-", "reply-to:", "delivered-to:", NULL
+};
+
+static int
+orig_header_line(const char *s, const char *le)
+{
+	size_t i, n;
+
+	if (!header_line(s, le))
+		return 0;
+	for (i = 0; orig_headers[i] != NULL; i++) {
+		n = strlen(orig_headers[i]);
+		if ((size_t)(le - s) >= n && strncasecmp(s, orig_headers[i],
+		    n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *const separators[] = {
+	"copy of the message", "copy of your message",
+	"original message follows", "original message below",
+	"original message:", "original message --", "original message ==",
+	"returned message", "unsent message", "message follows",
+	"original mail", "headers of the original", "header of the original",
+	"undelivered message", "message header follows", "attached message",
+	"included message", "original message is attached",
+	"original message headers", NULL
+};
+
+/*
+ * Where the copy of the original begins in a single-part bounce: a
+ * separator line (a line of mostly dashes with words such as "copy of
+ * the message"), or the first run of three header lines that starts
+ * with a header a message has.
+ */
+static const char *
+text_cut(const char *s, const char *e)
+{
+	const char *p, *le, *l2, *l3;
+	size_t i, n;
+	int dashes;
+
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		n = (size_t)(le - p);
+		for (i = 0, dashes = 0; i < n && i < 8; i++)
+			if (p[i] == '-' || p[i] == '=' || p[i] == '*' ||
+			    p[i] == '_')
+				dashes++;
+		if ((dashes >= 3 || n < 100) && n >= 6) {
+			char low[128];
+			size_t m = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
+
+			for (i = 0; i < m; i++)
+				low[i] = (char)tolower((unsigned char)p[i]);
+			low[m] = '\0';
+			/* Every separator holds one of these words. */
+			if (strstr(low, "messag") != NULL ||
+			    strstr(low, "mail") != NULL ||
+			    strstr(low, "rfc822") != NULL ||
+			    strstr(low, "header") != NULL)
+				for (i = 0; separators[i] != NULL; i++)
+					if (strstr(low, separators[i]) != NULL)
+						return p;
+		}
+		if (orig_header_line(p, le) && le < e) {
+			l2 = line_end(le + 1, e);
+			if (!header_line(le + 1, l2) && !is_wsp(le[1]))
+				continue;
+			if (l2 >= e)
+				continue;
+			l3 = line_end(l2 + 1, e);
+			if (header_line(l2 + 1, l3) || is_wsp(l2[1]))
+				return p;
+		}
+	}
+	return e;
+}
+
+/* Strips tags and a few entities from HTML; crude, but bounded. */
+static const char *
+html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
+{
+	char *out = arena_alloc(a, n + 1), *d = out;
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		if (*p == '<') {
+			int br = e - p > 3 && (strncasecmp(p, "<br", 3) == 0 ||
+			    strncasecmp(p, "<p", 2) == 0 ||
+			    strncasecmp(p, "<div", 4) == 0 ||
+			    strncasecmp(p, "<tr", 3) == 0);
+			const char *q = memchr(p, '>', (size_t)(e - p));
+
+			/* An address in angle brackets is text. */
+			if (q != NULL && memchr(p, '@', (size_t)(q - p)) &&
+			    !memchr(p, ' ', (size_t)(q - p))) {
+				memcpy(d, p, (size_t)(q + 1 - p));
+				d += q + 1 - p;
+				p = q + 1;
+				continue;
+			}
+			p = q ? q + 1 : e;
+			if (br)
+				*d++ = '\n';
+			continue;
+		}
+		if (*p == '&') {
+			static const struct { const char *ent; char c; } ents[] = {
+				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+				{ "&nbsp;", ' ' }, { "&quot;", '"' }, { "&#39;", '\'' },
+			};
+			size_t i, k;
+
+			for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+				k = strlen(ents[i].ent);
+				if ((size_t)(e - p) >= k &&
+				    strncasecmp(p, ents[i].ent, k) == 0)
+					break;
+			}
+			if (i < sizeof(ents) / sizeof(ents[0])) {
+				*d++ = ents[i].c;
+				p += k;
+				continue;
+			}
+		}
+		*d++ = *p++;
+	}
+	*d = '\0';
+	*lenp = (size_t)(d - out);
+	return out;
+}
+
+/*
+ * The bounce's own text: its text parts up to the original (each cut
+ * at a copy of the original), joined, bounded by MAX_TEXT.
+ */
+static const char *
+own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
+{
+	const char *parts[MAX_TEXTPARTS], *s;
+	size_t lens[MAX_TEXTPARTS], i, n, total = 0, np = 0;
+	char *out, *d;
+
+	for (i = 0; i < f->ntext; i++) {
+		s = mime_body(p->m, f->text[i], &n);
+		n = (size_t)(text_cut(s, s + n) - s);
+		parts[np] = s;
+		lens[np++] = n;
+		total += n + 1;
+	}
+	if (np == 0 && f->html != NULL) {
+		s = mime_body(p->m, f->html, &n);
+		s = html_text(p->a, s, n, &n);
+		n = (size_t)(text_cut(s, s + n) - s);
+		parts[np] = s;
+		lens[np++] = n;
+		total += n + 1;
+	}
+	if (np == 1 && lens[0] <= MAX_TEXT) {
+		*lenp = lens[0];
+		return parts[0];
+	}
+	if (total > MAX_TEXT)
+		total = MAX_TEXT;
+	out = d = arena_alloc(p->a, total + 1);
+	for (i = 0; i < np; i++) {
+		n = lens[i];
+		if ((size_t)(d - out) + n + 1 > total)
+			n = total - (size_t)(d - out) - (total > 0 ? 1 : 0);
+		memcpy(d, parts[i], n);
+		d += n;
+		if ((size_t)(d - out) < total)
+			*d++ = '\n';
+		if ((size_t)(d - out) >= total)
+			break;
+	}
+	*d = '\0';
+	*lenp = (size_t)(d - out);
+	return out;
+}
+
+/* --- RFC 3464 fields ------------------------------------------------- */
+
+static const char *
+field_dup(struct arena *a, const struct mime_header *h)
+{
+	const char *v = after_type(h->value);
+
+	return arena_strndup(a, v, strlen(v));
+}
+
+static const char *
+status_dup(struct arena *a, const char *v)
+{
+	size_t n;
+
+	while (is_wsp(*v))
+		v++;
+	if ((n = status_at(v, v + strlen(v))) == 0)
+		return NULL;
+	return arena_strndup(a, v, n);
+}
+
+/* Host of "dns; mx.example.net" (up to a blank or bracket). */
+static const char *
+host_dup(struct arena *a, const char *v)
+{
+	const char *e;
+
+	v = after_type(v);
+	for (e = v; *e != '\0' && !is_wsp(*e) && *e != '[' && *e != '('; e++)
+		;
+	return e > v ? arena_strndup(a, v, (size_t)(e - v)) : NULL;
+}
+
+/* Sets one per-recipient field of r from h. */
+static void
+ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
+    const struct mime_header *h)
+{
+	const char *name = h->name, *v = h->value, *a;
+
+	if (strcasecmp(name, "Final-Recipient") == 0 ||
+	    strcasecmp(name, "Original-Recipient") == 0) {
+		if ((a = addr_dup(p->a, v, v + h->len)) == NULL) {
+			v = after_type(v);
+			if (*v == '\0' || strchr(v, '@') == v)
+				return;		/* "@host": no address */
+			a = arena_strndup(p->a, v, strlen(v));
+		}
+		if (tolower((unsigned char)*name) == 'f')
+			r->rcpt = a;
+		else {
+			r->orig_rcpt = a;
+			if (r->rcpt == NULL)
+				r->rcpt = a;
+		}
+	} else if (strcasecmp(name, "Action") == 0) {
+		char *d = (char *)field_dup(p->a, h);
+		size_t k;
+
+		for (k = 0; d[k]; k++)
+			d[k] = (char)tolower((unsigned char)d[k]);
+		r->action = d;
+	} else if (strcasecmp(name, "Status") == 0) {
+		r->status = status_dup(p->a, v);
+	} else if (strcasecmp(name, "Remote-MTA") == 0) {
+		r->remote_mta = host_dup(p->a, v);
+	} else if (strcasecmp(name, "Diagnostic-Code") == 0) {
+		v = after_type(v);
+		r->diag = v;
+		r->diaglen = strlen(v);
+	} else if (strcasecmp(name, "Last-Attempt-Date") == 0) {
+		r->last_attempt = field_dup(p->a, h);
+	}
+}
+
+/* The recipient for address a, merging with one already reported. */
+static struct dsn_rcpt *
+rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
+    const struct dsn_rcpt *t)
+{
+	struct dsn_rcpt *r;
+	size_t i;
+
+	/* A repeat comes right after the first: look back a little. */
+	for (i = rep->nrcpts > 8 ? rep->nrcpts - 8 : 0; i < rep->nrcpts;
+	    i++) {
+		r = &rep->rcpts[i];
+		if (strcasecmp(r->rcpt, t->rcpt) != 0)
+			continue;
+		if (r->status == NULL)
+			r->status = t->status;
+		if (r->diaglen == 0) {
+			r->diag = t->diag;
+			r->diaglen = t->diaglen;
+		}
+		if (r->action == NULL)
+			r->action = t->action;
+		if (r->remote_mta == NULL)
+			r->remote_mta = t->remote_mta;
+		return r;
+	}
+	r = rcpt_add(p, rep);
+	*r = *t;
+	return r;
+}
+
+/*
+ * Reads the fields of a delivery-status body (or of text that holds
+ * them). Each group of fields (separated by an empty line) that names
+ * a recipient is one recipient; a group that names several (no empty
+ * lines between them) is split at each Final-Recipient. Per-message
+ * fields count wherever they are. A recipient reported twice is merged.
+ */
+static void
+ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
+    size_t n)
+{
+	struct mime_header *h;
+	struct dsn_rcpt t;
+	const char *e = s + n, *le, *v;
+	size_t nh, i, used, nfinal;
+	int have;
+
+	while (s < e) {
+		used = mime_fields(p->m, s, (size_t)(e - s), &h, &nh);
+		if (used == 0) {
+			le = line_end(s, e);
+			s = le < e ? le + 1 : e;
+			continue;
+		}
+		s += used;
+		for (i = 0, nfinal = 0; i < nh; i++)
+			if (strcasecmp(h[i].name, "Final-Recipient") == 0)
+				nfinal++;
+		memset(&t, 0, sizeof(t));
+		t.diag = "";
+		have = 0;
+		for (i = 0; i < nh; i++) {
+			const char *name = h[i].name;
+
+			v = h[i].value;
+			if (strcasecmp(name, "Reporting-MTA") == 0) {
+				if (rep->reporting_mta == NULL)
+					rep->reporting_mta = host_dup(p->a, v);
+				continue;
+			}
+			if (strcasecmp(name, "X-Postfix-Queue-ID") == 0) {
+				if (rep->queue_id == NULL)
+					rep->queue_id = field_dup(p->a, &h[i]);
+				continue;
+			}
+			if (strcasecmp(name, "Arrival-Date") == 0) {
+				if (rep->arrival_date == NULL)
+					rep->arrival_date = field_dup(p->a,
+					    &h[i]);
+				continue;
+			}
+			if (nfinal > 1 && t.rcpt != NULL && have &&
+			    strcasecmp(name, "Final-Recipient") == 0 &&
+			    strcasecmp(t.rcpt, t.orig_rcpt ? t.orig_rcpt :
+			    "") != 0) {
+				rcpt_merge(p, rep, &t);
+				memset(&t, 0, sizeof(t));
+				t.diag = "";
+			}
+			ds_rcpt_field(p, &t, &h[i]);
+			if (strcasecmp(name, "Final-Recipient") == 0)
+				have = 1;
+		}
+		if (t.rcpt != NULL)
+			rcpt_merge(p, rep, &t);
+	}
+}
+
+/* "Final-Recipient:" at a line start in s? Returns that group's start. */
+static const char *
+ds_in_text(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n, *le, *first = NULL;
+
+	for (; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if ((size_t)(le - p) >= 16 && (strncasecmp(p,
+		    "Reporting-MTA:", 14) == 0 || strncasecmp(p,
+		    "Final-Recipient:", 16) == 0 || strncasecmp(p,
+		    "Original-Recipient:", 19) == 0)) {
+			if (first == NULL)
+				first = p;
+			if (tolower((unsigned char)*p) != 'r')
+				return first;
+		}
+	}
+	return NULL;
+}
+
+/* --- failure text from the bounce's own text ------------------------- */
+
+struct cand {
+	const char	*as, *ae;	/* the address */
+	const char	*after;		/* the start of its line */
+	int		 lead;		/* it starts its line */
+};
+
+#define MAX_CANDS	100000
+
+/* Does the address at as start its line (after blanks, <, ", ')? */
+static int
+addr_leads(const char *line, const char *as)
+{
+	const char *p = line;
+
+	while (p < as && (is_wsp(*p) || *p == '<' || *p == '"' ||
+	    *p == '\'' || *p == '(' || *p == '*' || *p == '-' || *p == '>'))
+		p++;
+	if (p == as)
+		return 1;
+	/* "RCPT TO:<x>", "To: x", "Recipient: x", "Failed to deliver to x" */
+	return 0;
+}
+
+static int
+excluded(const char *const *ex, size_t nex, const char *as, size_t n)
+{
+	size_t i;
+
+	if (n > 14 && strncasecmp(as, "mailer-daemon@", 14) == 0)
+		return 1;
+	for (i = 0; i < nex; i++)
+		if (ex[i] != NULL && addr_eq(ex[i], as, n))
+			return 1;
+	return 0;
+}
+
+/* Adds the addresses of a header value to the exclusion list. */
+static void
+exclude_add(struct arena *a, const char **ex, size_t *nex, const char *v)
+{
+	const char *as, *ae, *e;
+
+	if (v == NULL)
+		return;
+	e = v + strlen(v);
+	while (*nex < MAX_EXCLUDE && addr_next(v, e, &as, &ae)) {
+		ex[(*nex)++] = arena_strndup(a, as, (size_t)(ae - as));
+		v = ae;
+	}
+}
+
+/* Trims [*s, *e) of blanks, newlines and leading punctuation. */
+static void
+trim_span(const char **s, const char **e)
+{
+	while (*s < *e && (isspace((unsigned char)**s) || **s == '>' ||
+	    **s == ':' || **s == ',' || **s == ';' || **s == '.'))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+static int
+has_alnum(const char *s, const char *e)
+{
+	for (; s < e; s++)
+		if (isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+/*
+ * Finds the recipients in a bounce's text and the failure text of each:
+ * the line of its address (the reason often precedes the address on
+ * it) and the lines after it, up to the next recipient's line. When
+ * some addresses start their lines, only those are recipients (the
+ * others are mentioned in passing). With only_known, text is attached
+ * to the recipients already known instead.
+ */
+static void
+text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
+    size_t n, const char **ex, size_t nex, int only_known)
+{
+	const char *e = s + n, *ls, *le, *as, *ae, *q;
+	struct cand *c = NULL;
+	struct addrset set;
+	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
+
+	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
+		le = line_end(ls, e);
+		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
+			if (excluded(ex, nex, as, (size_t)(ae - as)))
+				continue;
+			if (nc == cap) {
+				struct cand *nc2;
+
+				if (cap >= MAX_CANDS)
+					break;
+				cap = cap ? cap * 2 : 16;
+				nc2 = arena_alloc(p->a, cap * sizeof(*nc2));
+				if (nc)
+					memcpy(nc2, c, nc * sizeof(*c));
+				c = nc2;
+			}
+			c[nc].as = as;
+			c[nc].ae = ae;
+			c[nc].after = ls;	/* its line */
+			c[nc].lead = addr_leads(ls, as);
+			nlead += c[nc].lead;
+			nc++;
+		}
+	}
+	addrset_init(p->a, &set, rep->nrcpts + nc);
+	for (k = 0; k < rep->nrcpts; k++) {
+		size_t *slot;
+
+		if (addrset_find(&set, rep, rep->rcpts[k].rcpt,
+		    strlen(rep->rcpts[k].rcpt), &slot) < 0)
+			*slot = k + 1;
+	}
+	for (i = 0; i < nc; i++) {
+		const char *ts, *te;
+		struct dsn_rcpt *r;
+		size_t an = (size_t)(c[i].ae - c[i].as), *slot;
+		long found;
+
+		if (nlead > 0 && !c[i].lead)
+			continue;
+		found = addrset_find(&set, rep, c[i].as, an, &slot);
+		if (only_known) {
+			if (found < 0 || rep->rcpts[found].ctx != NULL)
+				continue;
+			r = &rep->rcpts[found];
+		} else {
+			if (found >= 0)
+				continue;
+			r = NULL;
+		}
+		/* The text runs to the next recipient's line. */
+		te = e;
+		for (j = i + 1; j < nc; j++) {
+			if (nlead > 0 && !c[j].lead)
+				continue;
+			if (c[j].after == c[i].after)
+				continue;	/* the same line */
+			te = c[j].after;
+			break;
+		}
+		ts = c[i].after;
+		if ((size_t)(te - ts) > MAX_DIAG)
+			te = ts + MAX_DIAG;
+		trim_span(&ts, &te);
+		if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
+			/* Nothing but the address: the text before says why. */
+			ts = s;
+			te = c[i].as;
+			if ((size_t)(te - ts) > MAX_DIAG)
+				ts = te - MAX_DIAG;
+			trim_span(&ts, &te);
+		}
+		if (r == NULL) {
+			char *d;
+
+			r = rcpt_add(p, rep);
+			d = arena_strndup(p->a, c[i].as, an);
+			for (k = 0; k < an; k++)
+				d[k] = (char)tolower((unsigned char)d[k]);
+			r->rcpt = d;
+			*slot = rep->nrcpts;
+		}
+		r->ctx = ts;
+		r->ctxlen = (size_t)(te - ts);
+		if (r->diaglen == 0) {
+			r->diag = ts;
+			r->diaglen = (size_t)(te - ts);
+		}
+	}
+}
+
+/* --- Amazon SES JSON ------------------------------------------------- */
+
+/*
+ * The string value of "key" at or after p in [p, e), unescaped into the
+ * arena; NULL if absent. *next is set past it.
+ */
+/* Unescapes the JSON string that starts after the quote at p. */
+static const char *
+json_string_at(struct arena *a, const char *p, const char *e,
+    const char **next)
+{
+	char *out, *d;
+	size_t cap = (size_t)(e - p) + 1 > MAX_DIAG ? MAX_DIAG + 1 :
+	    (size_t)(e - p) + 1;
+
+	out = d = arena_alloc(a, cap);
+	while (p < e && *p != '"') {
+		if (*p == '\\' && p + 1 < e) {
+			p++;
+			if (*p == 'u') {
+				p += e - p >= 5 ? 5 : e - p;
+				if ((size_t)(d - out) < cap - 1)
+					*d++ = '?';
+				continue;
+			}
+			if ((size_t)(d - out) < cap - 1)
+				*d++ = *p == 'n' || *p == 't' || *p == 'r' ?
+				    ' ' : *p;
+			p++;
+			continue;
+		}
+		if ((size_t)(d - out) < cap - 1)
+			*d++ = *p;
+		p++;
+	}
+	*d = '\0';
+	if (next)
+		*next = p < e ? p + 1 : e;
+	return out;
+}
+
+/*
+ * The string value of "key" in [p, e), unescaped into the arena; NULL
+ * if absent. *next, if not NULL, is set past the value.
+ */
+static const char *
+json_str(struct arena *a, const char *p, const char *e, const char *key,
+    const char **next)
+{
+	char pat[64];
+	size_t kn;
+	const char *q;
+
+	kn = (size_t)snprintf(pat, sizeof(pat), "\"%s\"", key);
+	while (p < e && (q = memmem(p, (size_t)(e - p), pat, kn)) != NULL) {
+		p = q + kn;
+		while (p < e && (isspace((unsigned char)*p) || *p == ':'))
+			p++;
+		if (p >= e || *p != '"')
+			continue;
+		return json_string_at(a, p + 1, e, next);
+	}
+	return NULL;
+}
+
+/* Reads an SES notification; returns 1 if it was one. */
+static int
+ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
+    size_t n)
+{
+	const char *e = s + n, *q, *obj, *oe, *v, *type, *resp;
+	struct dsn_rcpt *r;
+
+	if ((q = memmem(s, n, "\"notificationType\"", 18)) == NULL &&
+	    (q = memmem(s, n, "\"eventType\"", 11)) == NULL)
+		return 0;
+	if ((type = json_str(p->a, s, e, "notificationType", NULL)) == NULL &&
+	    (type = json_str(p->a, s, e, "eventType", NULL)) == NULL)
+		return 0;
+	if (strcmp(type, "Bounce") == 0 &&
+	    (q = memmem(s, n, "\"bouncedRecipients\"", 19)) != NULL) {
+		/* One object per recipient, up to the closing bracket. */
+		for (obj = memchr(q, '{', (size_t)(e - q)); obj != NULL;
+		    obj = oe < e ? memchr(oe, '{', (size_t)(e - oe)) : NULL) {
+			const char *close = memchr(q, ']', (size_t)(e - q));
+
+			if (close != NULL && obj > close)
+				break;
+			oe = memchr(obj, '}', (size_t)(e - obj));
+			if (oe == NULL)
+				oe = e;
+			if ((v = json_str(p->a, obj, oe, "emailAddress",
+			    NULL)) == NULL)
+				continue;
+			r = rcpt_add(p, rep);
+			r->rcpt = addr_dup(p->a, v, v + strlen(v));
+			if (r->rcpt == NULL)
+				r->rcpt = v;
+			if ((v = json_str(p->a, obj, oe, "action", NULL)))
+				r->action = v;
+			if ((v = json_str(p->a, obj, oe, "status", NULL)))
+				r->status = status_dup(p->a, v);
+			if ((v = json_str(p->a, obj, oe, "diagnosticCode",
+			    NULL))) {
+				r->diag = after_type(v);
+				r->diaglen = strlen(r->diag);
+			}
+		}
+	} else if (strcmp(type, "Delivery") == 0 &&
+	    (q = memmem(s, n, "\"delivery\"", 10)) != NULL) {
+		resp = json_str(p->a, q, e, "smtpResponse", NULL);
+		if ((q = memmem(q, (size_t)(e - q), "\"recipients\"", 12)) ==
+		    NULL)
+			return 0;
+		oe = memchr(q, ']', (size_t)(e - q));
+		if (oe == NULL)
+			oe = e;
+		for (q += 12; q < oe && (q = memchr(q, '"',
+		    (size_t)(oe - q))) != NULL;) {
+			v = json_string_at(p->a, q + 1, oe, &q);
+			if (strchr(v, '@') == NULL)
+				continue;
+			r = rcpt_add(p, rep);
+			r->rcpt = addr_dup(p->a, v, v + strlen(v));
+			r->action = "delivered";
+			if (resp != NULL) {
+				r->diag = resp;
+				r->diaglen = strlen(resp);
+			}
+		}
+	} else if (strcmp(type, "Complaint") == 0 &&
+	    (q = memmem(s, n, "\"complainedRecipients\"", 22)) != NULL) {
+		oe = memchr(q, ']', (size_t)(e - q));
+		if (oe == NULL)
+			oe = e;
+		while ((v = json_str(p->a, q, oe, "emailAddress", &q))) {
+			r = rcpt_add(p, rep);
+			r->rcpt = addr_dup(p->a, v, v + strlen(v));
+		}
+		rep->kind = DSN_ARF;
+		rep->feedback_type = json_str(p->a, s, e,
+		    "complaintFeedbackType", NULL);
+		if (rep->feedback_type == NULL)
+			rep->feedback_type = "abuse";
+		return 1;
+	}
+	for (size_t i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].rcpt == NULL)
+			rep->rcpts[i].rcpt = "";
+	if (rep->nrcpts == 0)
+		return 0;
+	rep->kind = DSN_JSON;
+	return 1;
+}
+
+/* --- what kind of message -------------------------------------------- */
+
+static const char *const daemon_locals[] = {
+	"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster",
+	"mail-daemon", "maildaemon", "mmdf", "double-bounce", "bounce",
+	"bounces", "bounce-notification", "mail.delivery.system",
+	"mail-delivery-system", "mdaemon", "root", "nobody", "mailadmin",
+	"mailmaster", "mail-error", "auto-reply", NULL
+};
+
+/* Is the address in v a mailer daemon's? */
+static int
+from_daemon(const char *v)
+{
+	const char *as, *ae, *at;
+	size_t i, n;
+
+	if (v == NULL)
+		return 0;
+	if (has_ci(v, strlen(v), "mailer-daemon") ||
+	    has_ci(v, strlen(v), "mail delivery"))
+		return 1;
+	if (!addr_next(v, v + strlen(v), &as, &ae))
+		return 0;
+	at = memchr(as, '@', (size_t)(ae - as));
+	n = (size_t)(at - as);
+	for (i = 0; daemon_locals[i] != NULL; i++)
+		if (strlen(daemon_locals[i]) == n &&
+		    strncasecmp(as, daemon_locals[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const bounce_subjects[] = {
+	"undeliver", "undelivered", "delivery fail", "failure notice",
+	"failure delivery", "delivery failure", "returned mail",
+	"return mail", "returned to sender", "delivery status",
+	"delivery notification", "not delivered", "could not be delivered",
+	"couldn't be delivered", "mail delivery", "non-delivery",
+	"nondeliver", "non delivery", "mail system error", "delivery error",
+	"mail error", "error sending", "bounce", "rejected", "failed",
+	"failure", "permanent error", "delivery problem", "warning: could",
+	"delayed mail", "delivery delayed", "unzustellbar", "no entregado",
+	"non recapitabile", "non remis", "message not deliverable",
+	"\xe4\xb8\x8d\xe9\x81\x94",			/* 不達 */
+	"\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc",		/* エラー */
+	"\xe9\x85\x8d\xe4\xbf\xa1",			/* 配信 */
+	"\xe8\xbf\x94\xe9\x80\x81",			/* 返送 */
+	"\xe9\x80\x81\xe4\xbf\xa1\xe5\xa4\xb1\xe6\x95\x97", /* 送信失敗 */
+	NULL
+};
+
+static const char *const autoreply_subjects[] = {
+	"auto:", "automatic reply", "autoreply", "auto-reply", "auto reply",
+	"autorespon", "auto response", "out of office", "out of the office",
+	"away from", "on vacation", "vacation", "on leave", "absence",
+	"abwesen", "abwesenheit", "automatische antwort", "r\xc3\xa9ponse "
+	"automatique", "respuesta autom", "risposta automatica",
+	"\xe8\x87\xaa\xe5\x8b\x95\xe5\xbf\x9c\xe7\xad\x94",	/* 自動応答 */
+	"\xe8\x87\xaa\xe5\x8b\x95\xe8\xbf\x94\xe4\xbf\xa1",	/* 自動返信 */
+	"\xe4\xb8\x8d\xe5\x9c\xa8",				/* 不在 */
+	NULL
+};
+
+static int
+matches_any(const char *s, const char *const *list)
+{
+	size_t i, n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	for (i = 0; list[i] != NULL; i++)
+		if (has_ci(s, n, list[i]))
+			return 1;
+	return 0;
+}
+
+static int
+is_autoreply(struct mime_part *root, const char *subject, const char *from)
+{
+	const char *v;
+
+	if (from_daemon(from) || matches_any(subject, bounce_subjects))
+		return 0;
+	if ((v = mime_header_value(root, "Auto-Submitted")) != NULL &&
+	    strncasecmp(v, "auto-replied", 12) == 0)
+		return 1;
+	if (mime_header(root, "X-Autoreply") != NULL ||
+	    mime_header(root, "X-Autorespond") != NULL ||
+	    mime_header(root, "X-Autoresponder") != NULL)
+		return 1;
+	if ((v = mime_header_value(root, "Precedence")) != NULL &&
+	    strcasecmp(v, "auto_reply") == 0)
+		return 1;
+	return matches_any(subject, autoreply_subjects);
+}
+
+static int
+is_bounce(struct mime_part *root, const char *subject, const char *from)
+{
+	const char *v;
+
+	if (root->report_type != NULL &&
+	    strcmp(root->report_type, "delivery-status") == 0)
+		return 1;
+	if (mime_header(root, "X-Failed-Recipients") != NULL)
+		return 1;
+	if (from_daemon(from) || matches_any(subject, bounce_subjects))
+		return 1;
+	if ((v = mime_header_value(root, "Return-Path")) != NULL &&
+	    strcmp(v, "<>") == 0)
+		return 1;
+	return 0;
+}
+
+/* --- feedback reports ------------------------------------------------ */
+
+static int
+arf(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *root,
+    struct found *f)
+{
+	struct mime_header *h = NULL;
+	struct dsn_rcpt *r;
+	const char *body, *v, *removal = NULL;
+	size_t n, nh = 0, i;
+
+	if (f->fb == NULL && !(root->report_type != NULL &&
+	    strcmp(root->report_type, "feedback-report") == 0) &&
+	    !(f->orig != NULL &&
+	    mime_header(f->orig, "X-HmXmrOriginalRecipient") != NULL))
+		return 0;
+	rep->kind = DSN_ARF;
+	if (f->fb != NULL) {
+		body = mime_body(p->m, f->fb, &n);
+		mime_fields(p->m, body, n, &h, &nh);
+	}
+	for (i = 0; i < nh; i++) {
+		v = h[i].value;
+		if (strcasecmp(h[i].name, "Feedback-Type") == 0) {
+			char *d = arena_strndup(p->a, v, strcspn(v, " \t;"));
+			size_t k;
+
+			for (k = 0; d[k]; k++)
+				d[k] = (char)tolower((unsigned char)d[k]);
+			rep->feedback_type = d;
+		} else if (strcasecmp(h[i].name, "Original-Rcpt-To") == 0) {
+			const char *a = addr_dup(p->a, v, v + h[i].len);
+
+			if (a != NULL && !rcpt_known(rep, a, strlen(a)))
+				rcpt_add(p, rep)->rcpt = a;
+		} else if (strcasecmp(h[i].name, "Removal-Recipient") == 0) {
+			removal = addr_dup(p->a, v, v + h[i].len);
+		} else if (strcasecmp(h[i].name, "Reporting-MTA") == 0) {
+			rep->reporting_mta = host_dup(p->a, v);
+		} else if (strcasecmp(h[i].name, "Arrival-Date") == 0 ||
+		    strcasecmp(h[i].name, "Received-Date") == 0) {
+			rep->arrival_date = field_dup(p->a, &h[i]);
+		}
+	}
+	if (rep->feedback_type == NULL)
+		rep->feedback_type = "abuse";
+	if (rep->nrcpts == 0 && removal != NULL)
+		rcpt_add(p, rep)->rcpt = removal;
+	if (rep->nrcpts == 0 && f->orig != NULL) {
+		v = mime_header_value(f->orig, "X-HmXmrOriginalRecipient");
+		if (v == NULL)
+			v = mime_header_value(f->orig, "To");
+		if (v != NULL && (v = addr_dup(p->a, v, v + strlen(v))))
+			rcpt_add(p, rep)->rcpt = v;
+	}
+	if (rep->nrcpts == 0) {
+		/* A complaint about a message to nobody we can name. */
+		r = rcpt_add(p, rep);
+		r->rcpt = "undisclosed-recipient-in-headers@"
+		    "libsisimai.org.invalid";
+	}
+	return 1;
+}
+
+/* --- the message ----------------------------------------------------- */
+
+/* Message-ID of the original, from its headers or from the text. */
+static const char *
+orig_message_id(struct dsn_parser *p, struct mime_part *root,
+    struct found *f)
+{
+	const char *v, *s, *e, *q, *le;
+	size_t n;
+
+	if (f->orig != NULL &&
+	    (v = mime_header_value(f->orig, "Message-ID")) != NULL)
+		return v;
+	/* A copy of the original inline: look after the own text. */
+	if (f->ntext == 0)
+		return NULL;
+	s = mime_body(p->m, f->text[f->ntext - 1], &n);
+	e = s + n;
+	for (q = text_cut(s, e); q < e; q = le < e ? le + 1 : e) {
+		le = line_end(q, e);
+		if ((size_t)(le - q) > 11 && strncasecmp(q, "Message-ID:",
+		    11) == 0) {
+			v = q + 11;
+			while (v < le && is_wsp(*v))
+				v++;
+			while (le > v && isspace((unsigned char)le[-1]))
+				le--;
+			return arena_strndup(p->a, v, (size_t)(le - v));
+		}
+	}
+	(void)root;
+	return NULL;
+}
+
+/*
+ * The To: of a copy of the original inline in the text (after the cut),
+ * lowercased; NULL if none.
+ */
+static const char *
+tail_to(struct dsn_parser *p, struct found *f)
+{
+	const char *s, *e, *q, *le;
+	size_t n, i;
+
+	for (i = 0; i < f->ntext; i++) {
+		s = mime_body(p->m, f->text[i], &n);
+		e = s + n;
+		for (q = text_cut(s, e); q < e; q = le < e ? le + 1 : e) {
+			le = line_end(q, e);
+			if ((size_t)(le - q) > 3 && strncasecmp(q, "To:", 3) == 0)
+				return addr_dup(p->a, q + 3, le);
+		}
+	}
+	return NULL;
+}
+
+size_t
+dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
+    struct dsn_report *rep)
+{
+	struct mime_part *root;
+	struct found f;
+	const char *subject, *from, *text, *ex[MAX_EXCLUDE], *v, *g;
+	size_t textlen, nex = 0, i, n;
+
+	memset(rep, 0, sizeof(*rep));
+	p->cap = 0;
+	root = mime_parse(p->m, msg, len);
+	memset(&f, 0, sizeof(f));
+	walk(p, root, &f);
+	rep->mimeflags = f.flags;
+	rep->nheaders = root->nhdrs;
+	rep->message_id = orig_message_id(p, root, &f);
+	text = own_text(p, &f, &textlen);
+	rep->context = text;
+	rep->contextlen = textlen;
+
+	if (arf(p, rep, root, &f))
+		return rep->nrcpts;
+
+	/* RFC 3464 fields in a part, or in the text. */
+	if (f.nds == 0 && f.orig != NULL) {
+		/* A forwarded bounce: the report is in the attachment. */
+		struct found f2;
+
+		memset(&f2, 0, sizeof(f2));
+		walk(p, f.orig, &f2);
+		memcpy(f.ds, f2.ds, sizeof(f.ds));
+		f.nds = f2.nds;
+	}
+	for (i = 0; i < f.nds; i++) {
+		v = mime_body(p->m, f.ds[i], &n);
+		ds_fields(p, rep, v, n);
+	}
+	if (rep->nrcpts == 0 && (g = ds_in_text(text, textlen)) != NULL)
+		ds_fields(p, rep, g, textlen - (size_t)(g - text));
+	subject = mime_header_text(p->m, root, "Subject");
+	from = mime_header_value(root, "From");
+	if (rep->nrcpts > 0) {
+		rep->kind = DSN_RFC3464;
+		/*
+		 * What the text says about each recipient: the failure
+		 * text when there is no Diagnostic-Code, and the command
+		 * that failed ("in reply to end of DATA command").
+		 */
+		if (textlen < MAX_TEXT) {
+			exclude_add(p->a, ex, &nex, mime_header_value(root,
+			    "To"));
+			text_rcpts(p, rep, text, textlen, ex, nex, 1);
+		}
+		return rep->nrcpts;
+	}
+	if (ses_json(p, rep, text, textlen))
+		return rep->nrcpts;
+
+	if (is_autoreply(root, subject, from)) {
+		if (from != NULL && (v = addr_dup(p->a, from,
+		    from + strlen(from))) != NULL) {
+			rep->kind = DSN_AUTOREPLY;
+			rcpt_add(p, rep)->rcpt = v;
+		}
+		return rep->nrcpts;
+	}
+	if (!is_bounce(root, subject, from))
+		return 0;
+
+	/* A bounce in words: find the addresses and what follows them. */
+	rep->kind = DSN_TEXT;
+	exclude_add(p->a, ex, &nex, mime_header_value(root, "To"));
+	exclude_add(p->a, ex, &nex, from);
+	exclude_add(p->a, ex, &nex, mime_header_value(root, "Reply-To"));
+	if (f.orig != NULL) {
+		exclude_add(p->a, ex, &nex, mime_header_value(f.orig, "From"));
+		exclude_add(p->a, ex, &nex, mime_header_value(f.orig,
+		    "Return-Path"));
+	}
+	if ((v = mime_header_value(root, "X-Failed-Recipients")) != NULL) {
+		const char *as, *ae, *e = v + strlen(v);
+		struct dsn_rcpt *r;
+		size_t k;
+
+		while (addr_next(v, e, &as, &ae)) {
+			if (!rcpt_known(rep, as, (size_t)(ae - as))) {
+				char *d = arena_strndup(p->a, as,
+				    (size_t)(ae - as));
+
+				for (k = 0; d[k]; k++)
+					d[k] = (char)tolower((unsigned char)d[k]);
+				r = rcpt_add(p, rep);
+				r->rcpt = d;
+			}
+			v = ae;
+		}
+		text_rcpts(p, rep, text, textlen, ex, nex, 1);
+	} else {
+		text_rcpts(p, rep, text, textlen, ex, nex, 0);
+		/* The sender may be the recipient (a redacted bounce). */
+		if (rep->nrcpts == 0)
+			text_rcpts(p, rep, text, textlen, ex, 0, 0);
+	}
+	if (rep->nrcpts == 0 && (v = tail_to(p, &f)) != NULL)
+		rcpt_add(p, rep)->rcpt = v;
+	if (rep->nrcpts == 0 && f.orig != NULL &&
+	    (v = mime_header_value(f.orig, "To")) != NULL &&
+	    (v = addr_dup(p->a, v, v + strlen(v))) != NULL) {
+		/* No address in the text: the original's recipient. */
+		rcpt_add(p, rep)->rcpt = v;
+	}
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].diaglen == 0) {
+			rep->rcpts[i].diag = text;
+			rep->rcpts[i].diaglen = textlen > MAX_DIAG ? MAX_DIAG :
+			    textlen;
+		}
+	return rep->nrcpts;
+}
+
+/* --- classification -------------------------------------------------- */
+
+static int
+hard_reason(enum reason r)
+{
+	return r == R_USERUNKNOWN || r == R_HOSTUNKNOWN || r == R_HASMOVED ||
+	    r == R_NOTACCEPT;
+}
+
+void
+dsn_classify(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_report *rep, size_t i, struct dsn_result *out)
+{
+	const struct dsn_rcpt *r = &rep->rcpts[i];
+	struct classification *cl = &out->cl;
+	size_t n;
+
+	out->hardbounce = 0;
+	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
+		memset(cl, 0, offsetof(struct classification, details));
+		cl->temporary = -1;
+		if (rep->kind == DSN_AUTOREPLY) {
+			cl->reason = R_VACATION;
+			snprintf(cl->details, sizeof(cl->details),
+			    "auto-reply");
+		} else {
+			cl->reason = R_FEEDBACK;
+			cl->decision = D_SUPPRESS;
+			snprintf(cl->details, sizeof(cl->details),
+			    "feedback_type=%s", rep->feedback_type);
+		}
+		return;
+	}
+	classify(c, rs, r->rcpt, r->diag, r->diaglen, r->status,
+	    r->remote_mta, cl);
+	if (cl->rule == NULL && rep->context != NULL &&
+	    r->diag != rep->context) {
+		/* The recipient's own text says nothing: try all of it. */
+		struct classification whole;
+
+		n = rep->contextlen > MAX_DIAG ? MAX_DIAG : rep->contextlen;
+		classify(c, rs, r->rcpt, rep->context, n, r->status,
+		    r->remote_mta, &whole);
+		if (whole.rule != NULL) {
+			int code = cl->code;
+			char st[16];
+
+			memcpy(st, cl->status, sizeof(st));
+			*cl = whole;
+			if (code != 0 || r->status != NULL) {
+				cl->code = code;
+				memcpy(cl->status, st, sizeof(st));
+			}
+		} else
+			classify(c, rs, r->rcpt, r->diag, r->diaglen,
+			    r->status, r->remote_mta, cl);
+	}
+	/*
+	 * "No such user" after DATA is a content filter's answer on the
+	 * recipient side (Sisimai's "filtered"), not proof of absence.
+	 */
+	if (cl->reason == R_USERUNKNOWN && (cl->stage == STAGE_DATA ||
+	    cl->stage == STAGE_EOD || (r->ctx != NULL &&
+	    (has_ci(r->ctx, r->ctxlen, "in reply to end of data") ||
+	    has_ci(r->ctx, r->ctxlen, "in reply to data command") ||
+	    has_ci(r->ctx, r->ctxlen, "after end of data"))))) {
+		cl->reason = R_FILTERED;
+		cl->decision &= ~D_SUPPRESS;
+	}
+	/*
+	 * A status made up from the reason (Sisimai's x.0.9nn codes) is
+	 * permanent unless the report says delivery is only delayed: a
+	 * bounce e-mail is sent when the MTA has given up.
+	 */
+	if (strncmp(cl->status + 1, ".0.9", 4) == 0 && strlen(cl->status) == 7)
+		snprintf(cl->status, sizeof(cl->status), "%s",
+		    reason_status(cl->reason, r->action != NULL &&
+		    strcmp(r->action, "delayed") == 0));
+	if (r->action != NULL && (strcmp(r->action, "delivered") == 0 ||
+	    strcmp(r->action, "relayed") == 0 ||
+	    strcmp(r->action, "expanded") == 0)) {
+		cl->reason = R_DELIVERED;
+		cl->decision = 0;
+		cl->temporary = 0;
+	}
+	if (!cl->temporary && cl->status[0] != '4')
+		out->hardbounce = hard_reason(cl->reason);
+}

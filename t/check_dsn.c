@@ -1,0 +1,469 @@
+/*
+ * check_dsn.c -- bounce e-mails to per-recipient results
+ *
+ * One small synthetic sample per format (RFC 3464 as Postfix, Sendmail
+ * and Courier write it; the text bounces of qmail, Exim, Exchange,
+ * Gmail, Yahoo, Domino and a Japanese carrier; Amazon SES JSON), ARF,
+ * an auto-reply and a non-bounce: what dsn_parse() must find in each,
+ * and, with the rules of the tree, what dsn_classify() makes of it.
+ * Then the limits (100,000 recipients, a 1 MB line) and, when
+ * ../shared is there, a few real bounces from the corpus.
+ *
+ * See also: dsn.h, t/corpus-accuracy.sh.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+
+#include "dsn.h"
+#include "rules.h"
+#include "testlib.h"
+#include "xalloc.h"
+
+#define NCASES(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+struct dsn_case {
+	const char	*name;
+	const char	*msg;
+	enum dsn_kind	 kind;
+	size_t		 nrcpts;
+	const char	*rcpt;		/* the first recipient */
+	const char	*status;	/* its Status field, or NULL */
+	const char	*diag;		/* in its failure text, or NULL */
+	const char	*msgid;		/* of the original, or NULL */
+	const char	*reason;	/* after classification, or NULL */
+	int		 hard;		/* hardbounce, when reason is set */
+};
+
+static const struct dsn_case cases[] = {
+	{ "postfix dsn",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"ABC.123/mx.example.net\"\n\n"
+	  "--ABC.123/mx.example.net\nContent-Description: Notification\n"
+	  "Content-Type: text/plain; charset=us-ascii\n\n"
+	  "<user@example.org>: host mx.example.org[192.0.2.1] said: 550 "
+	  "5.1.1\n    <user@example.org>: Recipient address rejected: User "
+	  "unknown (in reply\n    to RCPT TO command)\n\n"
+	  "--ABC.123/mx.example.net\nContent-Description: Delivery report\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\nX-Postfix-Queue-ID: 4Bc1x2\n"
+	  "Arrival-Date: Mon,  1 Jan 2024 10:00:00 +0000 (UTC)\n\n"
+	  "Final-Recipient: rfc822; user@example.org\n"
+	  "Original-Recipient: rfc822;user@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nRemote-MTA: dns; mx.example.org\n"
+	  "Diagnostic-Code: smtp; 550 5.1.1 <user@example.org>: Recipient\n"
+	  "    address rejected: User unknown\n\n"
+	  "--ABC.123/mx.example.net\nContent-Description: Undelivered "
+	  "Message Headers\nContent-Type: text/rfc822-headers\n\n"
+	  "From: sender@example.net\nTo: user@example.org\n"
+	  "Message-Id: <20240101100000.AB@mx.example.net>\n\n"
+	  "--ABC.123/mx.example.net--\n",
+	  DSN_RFC3464, 1, "user@example.org", "5.1.1", "address rejected",
+	  "<20240101100000.AB@mx.example.net>", "userunknown", 1 },
+	{ "sendmail dsn, two recipients, crlf",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@a.example>\r\n"
+	  "Subject: Returned mail: see transcript for details\r\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	  "\tboundary=\"q1/a.example\"\r\n\r\n--q1/a.example\r\n\r\n"
+	  "   ----- The following addresses had permanent fatal errors "
+	  "-----\r\n<x@b.example>\r\n    (reason: 550 5.1.1 User unknown)"
+	  "\r\n\r\n--q1/a.example\r\nContent-Type: message/delivery-status"
+	  "\r\n\r\nReporting-MTA: dns; a.example\r\n\r\n"
+	  "Final-Recipient: RFC822; x@b.example\r\nAction: failed\r\n"
+	  "Status: 5.1.1\r\nDiagnostic-Code: SMTP; 550 5.1.1 <x@b.example>"
+	  "... User unknown\r\n\r\nFinal-Recipient: RFC822; Y@B.example\r\n"
+	  "Action: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: SMTP; 552 "
+	  "5.2.2 Mailbox full\r\n\r\n--q1/a.example--\r\n",
+	  DSN_RFC3464, 2, "x@b.example", "5.1.1", "User unknown", NULL,
+	  "userunknown", 1 },
+	{ "courier dsn, base64 report",
+	  "From: Courier mail server at c.example <@>\n"
+	  "Subject: NOTICE: mail delivery status.\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"=_courier_0\"\n\n--=_courier_0\n"
+	  "Content-Type: text/plain; charset=us-ascii\n\n"
+	  "Your message to the following recipients cannot be delivered:\n"
+	  "\n--=_courier_0\nContent-Type: message/delivery-status\n"
+	  "Content-Transfer-Encoding: base64\n\n"
+	  "UmVwb3J0aW5nLU1UQTogZG5zOyBteC5leGFtcGxlLm5ldAoKRmluYWwtUmVjaXBp"
+	  "ZW50OiByZmM4MjI7IGFAZXhhbXBsZS5vcmcKQWN0aW9uOiBmYWlsZWQKU3RhdHVz"
+	  "OiA1LjEuMQpEaWFnbm9zdGljLUNvZGU6IHNtdHA7IDU1MCA1LjEuMSB1c2VyIHVu"
+	  "a25vd24K\n--=_courier_0--\n",
+	  DSN_RFC3464, 1, "a@example.org", "5.1.1", "user unknown", NULL,
+	  "userunknown", 1 },
+	{ "qmail",
+	  "From: MAILER-DAEMON@q.example\nTo: s@example.jp\n"
+	  "Subject: failure notice\n\n"
+	  "Hi. This is the qmail-send program at q.example.\n"
+	  "I'm afraid I wasn't able to deliver your message to the "
+	  "following addresses.\nThis is a permanent error; I've given up."
+	  "\n\n<u1@example.jp>:\n192.0.2.153 does not like recipient.\n"
+	  "Remote host said: 550 5.1.1 <u1@example.jp>... User Unknown\n"
+	  "Giving up on 192.0.2.153.\n\n<u2@example.jp>:\n"
+	  "Sorry, I couldn't find any host named example.jp. (#5.1.2)\n\n"
+	  "--- Below this line is a copy of the message.\n\n"
+	  "Return-Path: <s@example.jp>\nMessage-ID: <q1@example.jp>\n"
+	  "To: u1@example.jp, u2@example.jp\n\nTEST\n",
+	  DSN_TEXT, 2, "u1@example.jp", NULL, "User Unknown", "<q1@example.jp>",
+	  "userunknown", 1 },
+	{ "exim with X-Failed-Recipients",
+	  "From: Mail Delivery System <Mailer-Daemon@e.example>\n"
+	  "To: s@example.com\nSubject: Mail delivery failed: returning "
+	  "message to sender\nX-Failed-Recipients: k@example.org\n\n"
+	  "This message was created automatically by mail delivery "
+	  "software.\n\nA message that you sent could not be delivered to "
+	  "one or more of its\nrecipients. This is a permanent error. The "
+	  "following address(es) failed:\n\n  k@example.org\n"
+	  "    SMTP error from remote mail server after RCPT TO:"
+	  "<k@example.org>:\n    host mx.example.org [192.0.2.2]: 550 5.1.1 "
+	  "<k@example.org>: Recipient address rejected: User unknown\n\n"
+	  "------ This is a copy of the message, including all the headers."
+	  " ------\n\nReturn-path: <s@example.com>\nMessage-Id: <e1@x>\n\n",
+	  DSN_TEXT, 1, "k@example.org", NULL, "Recipient address rejected",
+	  "<e1@x>", "userunknown", 1 },
+	{ "exchange 2003",
+	  "From: System Administrator <postmaster@ex.example>\n"
+	  "Subject: Undeliverable: hello\nContent-Type: multipart/mixed; "
+	  "boundary=\"--b\"\n\n----b\nContent-Type: text/plain\n\n"
+	  "Your message\n\n  To:      k@ex.example\n  Subject: hello\n\n"
+	  "did not reach the following recipient(s):\n\n"
+	  "k@ex.example on Thu, 29 Apr 2007 16:51:51 -0500\n"
+	  "    The recipient name is not recognized\n\n----b\n"
+	  "Content-Type: message/rfc822\n\nMessage-ID: <x1@ex.example>\n"
+	  "From: s@example.jp\nTo: k@ex.example\n\nhi\n----b--\n",
+	  DSN_TEXT, 1, "k@ex.example", NULL, "not recognized",
+	  "<x1@ex.example>", NULL, 0 },
+	{ "gmail",
+	  "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+	  "Subject: Delivery Status Notification (Failure)\n\n"
+	  "Delivery to the following recipient failed permanently:\n\n"
+	  "     nobody@example.jp\n\nTechnical details of permanent failure:"
+	  "\nGoogle tried to deliver your message, but it was rejected by "
+	  "the server for the recipient domain example.jp by "
+	  "mx.example.jp. [192.0.2.1].\n\nThe error that the other server "
+	  "returned was:\n550 5.1.1 <nobody@example.jp>... User Unknown\n\n"
+	  "----- Original message -----\n\nMessage-ID: <g1@mail.gmail.com>\n"
+	  "To: nobody@example.jp\n\nx\n",
+	  DSN_TEXT, 1, "nobody@example.jp", NULL, "User Unknown",
+	  "<g1@mail.gmail.com>", "userunknown", 1 },
+	{ "yahoo",
+	  "From: MAILER-DAEMON@yahoo.com\nSubject: Failure Notice\n\n"
+	  "Sorry, we were unable to deliver your message to the following "
+	  "address.\n\n<k@example.org>:\nRemote host said: 550 5.2.2 "
+	  "<k@example.org>... Mailbox Full [RCPT_TO]\n\n"
+	  "--- Below this line is a copy of the message.\n\nTo: "
+	  "k@example.org\n\n",
+	  DSN_TEXT, 1, "k@example.org", NULL, "Mailbox Full", NULL,
+	  "mailboxfull", 0 },
+	{ "domino, iso-2022-jp diagnostic",
+	  "From: Postmaster@d.example\nSubject: DELIVERY FAILURE: x\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"==0\"\n\n--==0\nContent-Type: text/plain; "
+	  "charset=ISO-2022-JP\n\nYour message\n\nwas not delivered to:\n\n"
+	  "  k@d.example\n\n--==0\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns;mx.d.example\n\n"
+	  "Final-Recipient: rfc822;k@d.example\nAction: failed\n"
+	  "Status: 5.0.0\nDiagnostic-Code: X-Notes; \x1b$B%f!<%6!<\x1b(B k "
+	  "\x1b$B$O8+$D$+$j$^$;$s\x1b(B\n\n--==0--\n",
+	  DSN_RFC3464, 1, "k@d.example", "5.0.0",
+	  "\xe3\x83\xa6\xe3\x83\xbc\xe3\x82\xb6\xe3\x83\xbc", NULL, NULL, 0 },
+	{ "japanese carrier, iso-2022-jp text",
+	  "From: <Postmaster@ezweb.ne.jp>\nTo: <s@example.or.jp>\n"
+	  "Subject: Mail System Error - Returned Mail\n"
+	  "Content-Type: text/plain; charset=iso-2022-jp\n\n"
+	  "<u@ezweb.ne.jp>\n\n\x1b$B%(%i!<\x1b(B: user unknown\n\n"
+	  "---------------------------------------------------\n"
+	  "Received: from x\nFrom: s@example.or.jp\nTo: u@ezweb.ne.jp\n"
+	  "Message-Id: <j1@example.or.jp>\n\n",
+	  DSN_TEXT, 1, "u@ezweb.ne.jp", NULL, "user unknown",
+	  "<j1@example.or.jp>", NULL, 0 },
+	{ "amazon ses json",
+	  "From: no-reply@sns.amazonaws.com\nSubject: AWS Notification "
+	  "Message\nContent-Type: text/plain; charset=UTF-8\n\n"
+	  "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":"
+	  "\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":"
+	  "\"b@example.com\",\"action\":\"failed\",\"status\":\"5.1.1\","
+	  "\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}\n",
+	  DSN_JSON, 1, "b@example.com", "5.1.1", "550 5.1.1 user unknown",
+	  NULL, "userunknown", 1 },
+	{ "arf",
+	  "From: feedback@fbl.example\nSubject: FW: spam\n"
+	  "Content-Type: multipart/report; report-type=feedback-report; "
+	  "boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nA complaint."
+	  "\n--b\nContent-Type: message/feedback-report\n\n"
+	  "Feedback-Type: abuse\nUser-Agent: x/1.0\nVersion: 1\n"
+	  "Original-Rcpt-To: <c@example.net>\n\n--b\n"
+	  "Content-Type: message/rfc822\n\nFrom: s@example.com\n"
+	  "To: c@example.net\nMessage-ID: <a1@example.com>\n\nbuy\n--b--\n",
+	  DSN_ARF, 1, "c@example.net", NULL, NULL, "<a1@example.com>",
+	  "feedback", 0 },
+	{ "arf without Original-Rcpt-To",
+	  "From: fbl@example.net\nSubject: report\n"
+	  "Content-Type: multipart/report; report-type=feedback-report; "
+	  "boundary=b\n\n--b\nContent-Type: message/feedback-report\n\n"
+	  "Feedback-Type: fraud\n\n--b\nContent-Type: text/rfc822-headers\n"
+	  "\nTo: <d@example.net>\n--b--\n",
+	  DSN_ARF, 1, "d@example.net", NULL, NULL, NULL, "feedback", 0 },
+	{ "vacation",
+	  "From: Kijitora <k@example.net>\nTo: s@example.org\n"
+	  "Subject: Out of Office: hello\nAuto-Submitted: auto-replied\n\n"
+	  "I am away until Monday. Write to b@example.net instead.\n",
+	  DSN_AUTOREPLY, 1, "k@example.net", NULL, NULL, NULL, "vacation",
+	  0 },
+	{ "not a bounce",
+	  "From: Friend <f@example.com>\nTo: me@example.jp\n"
+	  "Subject: lunch?\n\nAre you free at noon? f@example.com\n",
+	  DSN_NONE, 0, NULL, NULL, NULL, NULL, NULL, 0 },
+	{ "bounce subject but no address",
+	  "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n"
+	  "Something went wrong.\n",
+	  DSN_TEXT, 0, NULL, NULL, NULL, NULL, NULL, 0 },
+	{ "no headers at all", "", DSN_NONE, 0, NULL, NULL, NULL, NULL,
+	  NULL, 0 },
+};
+
+static struct ruleset *rules;
+
+static void
+load_rules(void)
+{
+	char *err = NULL;
+	const char *dir = testlib_env("BOUNCER_RULES", "rules");
+
+	rules = ruleset_load(dir, &err);
+	if (rules == NULL) {
+		fprintf(stderr, "check_dsn: no rules from %s: %s", dir,
+		    err ? err : "?");
+		free(err);
+	}
+}
+
+static void
+unload_rules(void)
+{
+	ruleset_unref(rules);
+	rules = NULL;
+}
+
+START_TEST(test_formats)
+{
+	const struct dsn_case *c = &cases[_i];
+	struct dsn_parser *p = dsn_parser_new();
+	struct dsn_report rep;
+	size_t n, len = strlen(c->msg);
+	char *msg = xmalloc(len ? len : 1);	/* not NUL-terminated */
+
+	memcpy(msg, c->msg, len);
+	n = dsn_parse(p, msg, len, &rep);
+	ck_assert_msg(n == c->nrcpts, "%s: %zu recipients", c->name, n);
+	ck_assert_msg(n == 0 || rep.kind == c->kind, "%s: kind %s", c->name,
+	    dsn_kind_name(rep.kind));
+	if (c->rcpt != NULL)
+		ck_assert_str_eq(rep.rcpts[0].rcpt, c->rcpt);
+	if (c->status != NULL)
+		ck_assert_msg(rep.rcpts[0].status != NULL &&
+		    strcmp(rep.rcpts[0].status, c->status) == 0,
+		    "%s: status %s", c->name, rep.rcpts[0].status);
+	if (c->diag != NULL)
+		ck_assert_msg(memmem(rep.rcpts[0].diag, rep.rcpts[0].diaglen,
+		    c->diag, strlen(c->diag)) != NULL, "%s: diag \"%.*s\"",
+		    c->name, (int)rep.rcpts[0].diaglen, rep.rcpts[0].diag);
+	if (c->msgid != NULL)
+		ck_assert_msg(rep.message_id != NULL &&
+		    strcmp(rep.message_id, c->msgid) == 0,
+		    "%s: message-id %s", c->name, rep.message_id);
+	if (c->reason != NULL && rules != NULL) {
+		struct classifier *cl = classifier_new(rules);
+		struct dsn_result res;
+
+		dsn_classify(cl, rules, &rep, 0, &res);
+		ck_assert_msg(strcmp(reason_name(res.cl.reason), c->reason)
+		    == 0, "%s: reason %s", c->name,
+		    reason_name(res.cl.reason));
+		ck_assert_int_eq(res.hardbounce, c->hard);
+		if (res.cl.reason == R_FEEDBACK) {
+			ck_assert(res.cl.decision == D_SUPPRESS);
+			ck_assert(strstr(res.cl.details, "feedback_type=") !=
+			    NULL);
+		}
+		if (res.cl.reason == R_VACATION)
+			ck_assert(res.cl.decision == 0);
+		classifier_free(cl);
+	}
+	free(msg);
+	dsn_parser_free(p);
+}
+END_TEST
+
+/* Postfix's report fields reach the report. */
+START_TEST(test_fields)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct dsn_report rep;
+
+	dsn_parse(p, cases[0].msg, strlen(cases[0].msg), &rep);
+	ck_assert_str_eq(rep.reporting_mta, "mx.example.net");
+	ck_assert_str_eq(rep.queue_id, "4Bc1x2");
+	ck_assert_str_eq(rep.arrival_date,
+	    "Mon,  1 Jan 2024 10:00:00 +0000 (UTC)");
+	ck_assert_str_eq(rep.rcpts[0].remote_mta, "mx.example.org");
+	ck_assert_str_eq(rep.rcpts[0].action, "failed");
+	ck_assert_str_eq(rep.rcpts[0].orig_rcpt, "user@example.org");
+	/* The folded Diagnostic-Code is one line. */
+	ck_assert(strstr(rep.rcpts[0].diag, "Recipient    address") != NULL);
+	dsn_parser_free(p);
+}
+END_TEST
+
+/* 100,000 recipients in one report: all found, in linear time. */
+START_TEST(test_many_rcpts)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct dsn_report rep;
+	size_t i, n = 100000, cap = n * 128 + 512, off = 0;
+	char *msg = xmalloc(cap);
+	clock_t t0 = clock();
+
+	off += (size_t)snprintf(msg, cap, "From: MAILER-DAEMON@x.example\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; "
+	    "boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; x.example\n\n");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(msg + off, cap - off,
+		    "Final-Recipient: rfc822; u%zu@example.org\n"
+		    "Action: failed\nStatus: 5.1.1\n\n", i);
+	off += (size_t)snprintf(msg + off, cap - off, "--b--\n");
+	ck_assert_uint_eq(dsn_parse(p, msg, off, &rep), n);
+	ck_assert_str_eq(rep.rcpts[n - 1].rcpt, "u99999@example.org");
+	ck_assert_str_eq(rep.rcpts[n - 1].status, "5.1.1");
+	ck_assert_msg((double)(clock() - t0) / CLOCKS_PER_SEC < 60,
+	    "too slow");
+	free(msg);
+	dsn_parser_free(p);
+}
+END_TEST
+
+/* A 1 MB line in a text bounce: parsed, bounded text. */
+START_TEST(test_long_line)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct dsn_report rep;
+	size_t n = 1024 * 1024;
+	char *msg = xmalloc(n + 256), *q = msg;
+
+	q += sprintf(q, "From: MAILER-DAEMON@x.example\nSubject: failure "
+	    "notice\n\n<k@example.org>:\n");
+	memset(q, 'x', n);
+	q += n;
+	ck_assert_uint_eq(dsn_parse(p, msg, (size_t)(q - msg), &rep), 1);
+	ck_assert_str_eq(rep.rcpts[0].rcpt, "k@example.org");
+	ck_assert_uint_le(rep.rcpts[0].diaglen, 64 * 1024);
+	free(msg);
+	dsn_parser_free(p);
+}
+END_TEST
+
+/* Real bounces from ../shared/corpus, when it is there. */
+struct corpus_case {
+	const char	*path;
+	const char	*rcpt;
+	const char	*reason;
+};
+
+static const struct corpus_case corpus_cases[] = {
+	{ "maildir/bsd/lhost-postfix-02.eml", "userunknown@example.co.jp",
+	  "userunknown" },
+	{ "maildir/bsd/lhost-qmail-02.eml", "userunknown@example.jp",
+	  "userunknown" },
+	{ "maildir/bsd/lhost-sendmail-02.eml", "userunknown@example.org",
+	  "userunknown" },
+	{ "maildir/dos/lhost-exim-08.eml", NULL, NULL },
+	{ "maildir/bsd/arf-01.eml", "redacted@example.net", "feedback" },
+	{ "maildir/bsd/rfc3834-01.eml", "kijitora@example.net", "vacation" },
+	{ "maildir/not/is-not-bounce-01.eml", NULL, NULL },
+};
+
+START_TEST(test_corpus)
+{
+	const struct corpus_case *c = &corpus_cases[_i];
+	const char *shared = testlib_env("BOUNCER_SHARED", "../shared");
+	struct dsn_parser *p;
+	struct dsn_report rep;
+	struct dsn_result res;
+	struct classifier *cl;
+	char path[1024], *buf;
+	size_t len, i;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/corpus/%s", shared, c->path);
+	if ((fp = fopen(path, "r")) == NULL || rules == NULL) {
+		if (fp != NULL)
+			fclose(fp);
+		return;		/* no corpus here: nothing to check */
+	}
+	buf = xmalloc(4 * 1024 * 1024);
+	len = fread(buf, 1, 4 * 1024 * 1024, fp);
+	fclose(fp);
+	p = dsn_parser_new();
+	cl = classifier_new(rules);
+	dsn_parse(p, buf, len, &rep);
+	if (c->rcpt == NULL) {
+		if (strstr(c->path, "not/") != NULL)
+			ck_assert_uint_eq(rep.nrcpts, 0);
+	} else {
+		for (i = 0; i < rep.nrcpts; i++)
+			if (strcmp(rep.rcpts[i].rcpt, c->rcpt) == 0)
+				break;
+		ck_assert_msg(i < rep.nrcpts, "%s: %s not found", c->path,
+		    c->rcpt);
+		dsn_classify(cl, rules, &rep, i, &res);
+		ck_assert_str_eq(reason_name(res.cl.reason), c->reason);
+	}
+	classifier_free(cl);
+	dsn_parser_free(p);
+	free(buf);
+}
+END_TEST
+
+static Suite *
+dsn_suite(void)
+{
+	Suite *s = suite_create("dsn");
+	TCase *tc;
+
+	tc = tcase_create("formats");
+	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
+	tcase_add_loop_test(tc, test_formats, 0, NCASES(cases));
+	tcase_add_test(tc, test_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_many_rcpts);
+	tcase_add_test(tc, test_long_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("corpus");
+	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
+	tcase_add_loop_test(tc, test_corpus, 0, NCASES(corpus_cases));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(dsn_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
