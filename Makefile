@@ -16,7 +16,7 @@ include config.mk
 WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wno-unused-parameter
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
-	    $(PCRE2_CFLAGS) \
+	    $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS) \
 	    -DRULES_DIR='"$(sysconfdir)/bouncer/rules"' \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
@@ -24,10 +24,11 @@ XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
 	    daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
-	    daemon/arena.c daemon/mime.c daemon/dsn.c
+	    daemon/arena.c daemon/mime.c daemon/dsn.c \
+	    daemon/listener.c daemon/policy.c
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a
-LIB_LIBS  = $(PCRE2_LIBS)
+LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS)
 
 PROGS     = bouncerctl
 TESTS     = $(patsubst %.c,%,$(wildcard t/check_*.c))

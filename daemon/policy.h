@@ -1,0 +1,71 @@
+/*
+ * policy.h -- the Postfix policy delegation protocol, server side
+ *
+ * Postfix's smtpd (check_policy_service) sends "name=value" lines ended
+ * by an empty line and reads back "action=..." and an empty line, many
+ * times over one persistent connection (SMTPD_POLICY_README). This
+ * module speaks that protocol on a libevent base and asks a callback
+ * for each answer; what the answer is belongs to the caller.
+ *
+ * Unknown attributes are ignored. A request that is over-long or not
+ * "name=value" lines closes that connection only. A callback that
+ * cannot decide makes the answer DUNNO, so mail never waits on us.
+ */
+#ifndef BOUNCER_POLICY_H
+#define BOUNCER_POLICY_H
+
+#include <stddef.h>
+
+struct event_base;
+struct policy;
+
+/* The attributes bouncer uses; NULL when a request did not send one. */
+struct policy_request {
+	const char	*request;		/* "smtpd_access_policy" */
+	const char	*protocol_state;	/* "RCPT", "DATA", ... */
+	const char	*recipient;
+	const char	*sender;
+	const char	*client_address;
+	const char	*queue_id;
+	const char	*instance;
+};
+
+/*
+ * Writes the action for req into buf ("DUNNO", "REJECT 5.1.1 <x>: ...",
+ * "DEFER_IF_PERMIT 4.2.2 ..."): no newline. Returns 0, or -1 when it
+ * could not tell (the store failed): the answer is then DUNNO.
+ */
+typedef int policy_answer_fn(const struct policy_request *req, char *buf,
+		    size_t bufsz, void *arg);
+
+struct policy_limits {
+	size_t		 max_request;	/* bytes in one request */
+	unsigned	 max_conns;	/* more are closed at once */
+	int		 idle_timeout;	/* seconds with no request */
+};
+
+/* Counters, for /metrics. Only the event loop's thread changes them. */
+struct policy_stats {
+	unsigned long	 connections;	/* accepted, ever */
+	unsigned long	 open;		/* open now */
+	unsigned long	 refused;	/* closed at once: too many */
+	unsigned long	 requests;
+	unsigned long	 dunno, reject, defer, other;
+	unsigned long	 errors;	/* callback failed: answered DUNNO */
+	unsigned long	 bad;		/* malformed or over-long: closed */
+	unsigned long	 latency_us_sum;	/* callback time, total */
+};
+
+/*
+ * Serves the listening socket fd (which it takes over) on base. Returns
+ * NULL with a message in *errp on failure. The callback runs on the
+ * loop's thread.
+ */
+struct policy	*policy_new(struct event_base *base, int fd,
+		    const struct policy_limits *, policy_answer_fn *, void *arg,
+		    char **errp);
+/* Closes the listener and every connection. NULL is fine. */
+void		 policy_free(struct policy *);
+const struct policy_stats *policy_stats(const struct policy *);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * check_policy.c -- the policy protocol over a real socket
+ *
+ * A policy server runs on its own event loop thread, on a unix socket
+ * in a temporary directory; the test talks to it as Postfix's smtpd
+ * would, and as a careless client would. The answers come from a small
+ * table, so what is checked is the protocol: framing, pipelining,
+ * garbage, over-long requests, many connections, and failing open.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "listener.h"
+#include "policy.h"
+#include "testlib.h"
+
+static char		*dir, *spec, *path;
+static struct event_base *base;
+static struct policy	*srv;
+static pthread_t	 loop;
+
+/* The table: recipient -> action; "fail@" makes the callback fail. */
+static int
+answer(const struct policy_request *req, char *buf, size_t bufsz, void *arg)
+{
+	(void)arg;
+	if (req->recipient == NULL || req->protocol_state == NULL ||
+	    strcmp(req->protocol_state, "RCPT") != 0)
+		snprintf(buf, bufsz, "DUNNO");
+	else if (strcmp(req->recipient, "gone@example.com") == 0)
+		snprintf(buf, bufsz, "REJECT 5.1.1 <%s>: recipient suppressed",
+		    req->recipient);
+	else if (strcmp(req->recipient, "full@example.com") == 0)
+		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.2.2 back off");
+	else if (strncmp(req->recipient, "fail@", 5) == 0)
+		return -1;
+	else
+		snprintf(buf, bufsz, "DUNNO");
+	return 0;
+}
+
+static void *
+run_loop(void *arg)
+{
+	(void)arg;
+	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static void
+setup(void)
+{
+	struct policy_limits lim = { 4096, 2000, 60 };
+	char *err = NULL;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	dir = testlib_tmpdir("policy");
+	ck_assert_int_ge(asprintf(&path, "%s/policy.sock", dir), 0);
+	ck_assert_int_ge(asprintf(&spec, "unix:%s", path), 0);
+	fd = listener_open(spec, 512, &err);
+	ck_assert_msg(fd >= 0, "%s", err ? err : "");
+	base = event_base_new();
+	srv = policy_new(base, fd, &lim, answer, NULL, &err);
+	ck_assert_msg(srv != NULL, "%s", err ? err : "");
+	pthread_create(&loop, NULL, run_loop, NULL);
+}
+
+static void
+teardown(void)
+{
+	event_base_loopbreak(base);
+	pthread_join(loop, NULL);
+	policy_free(srv);
+	event_base_free(base);
+	testlib_rmtree(dir);
+	free(dir);
+	free(spec);
+	free(path);
+}
+
+static int
+dial(void)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { 5, 0 };
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "connect: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void
+send_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return;		/* the server may close on us */
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Reads one answer ("action=...\n\n"); returns "" when the peer closed. */
+static const char *
+recv_answer(int fd)
+{
+	static char buf[1024];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(buf) - 1) {
+		r = read(fd, buf + n, 1);
+		if (r <= 0)
+			break;
+		n++;
+		if (n >= 2 && buf[n - 1] == '\n' && buf[n - 2] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static char *
+request(const char *rcpt)
+{
+	char *s;
+
+	ck_assert_int_ge(asprintf(&s,
+	    "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+	    "protocol_name=ESMTP\nhelo_name=client.example.net\n"
+	    "queue_id=\nsender=news@example.net\nrecipient=%s\n"
+	    "recipient_count=0\nclient_address=192.0.2.1\n"
+	    "client_name=client.example.net\ninstance=1a2b.3c4d.0\n"
+	    "some_future_attribute=ignored\n\n", rcpt), 0);
+	return s;
+}
+
+static const struct acase {
+	const char	*rcpt;
+	const char	*want;
+} answers[] = {
+	{ "gone@example.com",
+	  "action=REJECT 5.1.1 <gone@example.com>: recipient suppressed\n\n" },
+	{ "full@example.com", "action=DEFER_IF_PERMIT 4.2.2 back off\n\n" },
+	{ "ok@example.com", "action=DUNNO\n\n" },
+	{ "fail@example.com", "action=DUNNO\n\n" },
+};
+
+START_TEST(test_answers)
+{
+	int fd = dial();
+	char *req = request(answers[_i].rcpt);
+
+	send_all(fd, req, strlen(req));
+	ck_assert_str_eq(recv_answer(fd), answers[_i].want);
+	/* The connection stays open for the next request. */
+	send_all(fd, req, strlen(req));
+	ck_assert_str_eq(recv_answer(fd), answers[_i].want);
+	free(req);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_pipelined)
+{
+	char *a = request("gone@example.com"), *b = request("ok@example.com");
+	char *both;
+	int fd = dial(), i;
+
+	ck_assert_int_ge(asprintf(&both, "%s%s%s", a, b, a), 0);
+	send_all(fd, both, strlen(both));
+	ck_assert_str_eq(recv_answer(fd), answers[0].want);
+	ck_assert_str_eq(recv_answer(fd), "action=DUNNO\n\n");
+	ck_assert_str_eq(recv_answer(fd), answers[0].want);
+	/* One byte at a time works too. */
+	for (i = 0; b[i] != '\0'; i++)
+		send_all(fd, b + i, 1);
+	ck_assert_str_eq(recv_answer(fd), "action=DUNNO\n\n");
+	free(a);
+	free(b);
+	free(both);
+	close(fd);
+}
+END_TEST
+
+static const char nul_line[] = "request=smtpd_access_policy\nbad\0line=x\n\n";
+
+static const struct gcase {
+	const char	*bytes;
+	size_t		 len;
+} garbage[] = {
+	{ "GET / HTTP/1.0\r\n\r\n", 18 },		/* not name=value */
+	{ "=novalue\n\n", 10 },			/* empty name */
+	{ "recipient=a@b\n\n", 15 },		/* no request= */
+	{ nul_line, sizeof(nul_line) - 1 },	/* a NUL in a line */
+};
+
+START_TEST(test_garbage_closes_only_that_connection)
+{
+	int bad = dial(), good = dial();
+	char *req = request("gone@example.com");
+	send_all(bad, garbage[_i].bytes, garbage[_i].len);
+	ck_assert_str_eq(recv_answer(bad), "");		/* closed */
+	send_all(good, req, strlen(req));
+	ck_assert_str_eq(recv_answer(good), answers[0].want);
+	free(req);
+	close(bad);
+	close(good);
+}
+END_TEST
+
+START_TEST(test_huge_line)
+{
+	size_t n = 1024 * 1024;
+	char *big = malloc(n + 2);
+	int fd = dial(), good = dial();
+	char *req = request("full@example.com");
+
+	memset(big, 'a', n);
+	memcpy(big, "recipient=", 10);
+	big[n] = '\n';
+	big[n + 1] = '\0';
+	send_all(fd, big, n + 1);
+	ck_assert_str_eq(recv_answer(fd), "");
+	send_all(good, req, strlen(req));
+	ck_assert_str_eq(recv_answer(good), answers[1].want);
+	free(big);
+	free(req);
+	close(fd);
+	close(good);
+}
+END_TEST
+
+START_TEST(test_thousand_connections)
+{
+	enum { N = 1000 };
+	static int fds[N];
+	char *req = request("gone@example.com");
+	int i;
+
+	for (i = 0; i < N; i++)
+		fds[i] = dial();
+	for (i = 0; i < N; i++)
+		send_all(fds[i], req, strlen(req));
+	for (i = 0; i < N; i++)
+		ck_assert_str_eq(recv_answer(fds[i]), answers[0].want);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	free(req);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("protocol");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_answers, 0,
+	    sizeof(answers) / sizeof(answers[0]));
+	tcase_add_test(tc, test_pipelined);
+	tcase_add_loop_test(tc, test_garbage_closes_only_that_connection, 0,
+	    sizeof(garbage) / sizeof(garbage[0]));
+	tcase_add_test(tc, test_huge_line);
+	tcase_add_test(tc, test_thousand_connections);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(policy_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
