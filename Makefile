@@ -25,7 +25,8 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
 	    daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
-	    daemon/listener.c daemon/policy.c daemon/logtail.c
+	    daemon/listener.c daemon/policy.c daemon/logtail.c \
+	    daemon/alert.c daemon/metrics.c
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a
 LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS)
