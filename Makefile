@@ -26,10 +26,10 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
-	    daemon/alert.c daemon/metrics.c
+	    daemon/alert.c daemon/metrics.c daemon/milter.c
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a
-LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS)
+LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS) $(MILTER_LIBS)
 
 PROGS     = bouncerctl
 TESTS     = $(patsubst %.c,%,$(wildcard t/check_*.c))

@@ -1,0 +1,311 @@
+/*
+ * milter.c -- libmilter glue
+ *
+ * Per connection, a context (smfi_setpriv) that, for a null-sender
+ * message, collects the raw message: each header as "Name: value\r\n"
+ * (libmilter gives folds as bare LF; they are kept), an empty line,
+ * then the body chunks. Everything else returns SMFIS_ACCEPT as soon
+ * as nothing more is needed from it.
+ *
+ * Fail open: on any error the answer is SMFIS_CONTINUE, and the MTA's
+ * milter_default_action = accept covers the daemon being down.
+ *
+ * A message the MTA makes itself (Postfix's own DSNs, passed through
+ * non_smtpd_milters) comes with a MAIL FROM argument of "" rather than
+ * SMTP's "<>": that is what marks it internal, and so trusted.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmilter/mfapi.h>
+
+#include "log.h"
+#include "milter.h"
+#include "xalloc.h"
+
+struct mctx {
+	char		*client;
+	int		 bounce;	/* null sender */
+	int		 internal;
+	char		*buf;
+	size_t		 len, cap;
+	int		 truncated;
+};
+
+static struct milter_conf	 mconf;
+static pthread_t		 mthread;
+static int			 started;
+static pthread_mutex_t		 stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct milter_stats	 stats;
+
+#define COUNT(field) do {				\
+	pthread_mutex_lock(&stats_lock);		\
+	stats.field++;					\
+	pthread_mutex_unlock(&stats_lock);		\
+} while (0)
+
+static void
+append(struct mctx *m, const char *p, size_t n)
+{
+	if (m->len + n > mconf.max_size) {
+		m->truncated = 1;
+		n = mconf.max_size > m->len ? mconf.max_size - m->len : 0;
+	}
+	if (n == 0)
+		return;
+	if (m->len + n > m->cap) {
+		m->cap = m->cap ? m->cap : 16384;
+		while (m->cap < m->len + n)
+			m->cap *= 2;
+		m->buf = xrealloc(m->buf, m->cap);
+	}
+	memcpy(m->buf + m->len, p, n);
+	m->len += n;
+}
+
+static void
+reset_message(struct mctx *m)
+{
+	m->bounce = m->internal = m->truncated = 0;
+	m->len = 0;
+}
+
+static sfsistat
+m_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	struct mctx *m = xcalloc(1, sizeof(*m));
+
+	(void)sa;
+	m->client = xstrdup(host != NULL ? host : "");
+	smfi_setpriv(ctx, m);
+	COUNT(connections);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+	const char *from = argv != NULL && argv[0] != NULL ? argv[0] : "";
+
+	if (m == NULL)
+		return SMFIS_CONTINUE;
+	reset_message(m);
+	m->internal = strcmp(from, "") == 0;
+	m->bounce = m->internal || strcmp(from, "<>") == 0;
+	if (!m->bounce && !mconf.check_rcpt)
+		return SMFIS_ACCEPT;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+	char code[8] = "550", xcode[16] = "5.1.1", text[400], rcpt[512];
+	const char *a = argv != NULL && argv[0] != NULL ? argv[0] : "";
+	size_t n;
+
+	/* Mail the MTA makes itself cannot be refused per recipient. */
+	if (m == NULL || !mconf.check_rcpt || m->internal ||
+	    mconf.rcpt_fn == NULL)
+		return SMFIS_CONTINUE;
+	if (*a == '<')
+		a++;
+	n = strcspn(a, ">");
+	if (n >= sizeof(rcpt))
+		return SMFIS_CONTINUE;
+	memcpy(rcpt, a, n);
+	rcpt[n] = '\0';
+	text[0] = '\0';
+	switch (mconf.rcpt_fn(rcpt, code, xcode, text, sizeof(text),
+	    mconf.arg)) {
+	case 1:
+		if (smfi_setreply(ctx, code, xcode, text) != MI_SUCCESS)
+			log_warn("milter: smfi_setreply failed for <%s>", rcpt);
+		COUNT(rejected);
+		return code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+	case -1:
+		COUNT(errors);
+		return SMFIS_CONTINUE;
+	default:
+		return SMFIS_CONTINUE;
+	}
+}
+
+static sfsistat
+m_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+
+	if (m == NULL || !m->bounce)
+		return SMFIS_ACCEPT;
+	append(m, name, strlen(name));
+	append(m, ": ", 2);
+	append(m, value, strlen(value));
+	append(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_eoh(SMFICTX *ctx)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+
+	if (m == NULL || !m->bounce)
+		return SMFIS_ACCEPT;
+	append(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+
+	if (m == NULL || !m->bounce)
+		return SMFIS_ACCEPT;
+	append(m, (const char *)chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_eom(SMFICTX *ctx)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+	struct milter_msg msg;
+	const char *qid;
+	int discard = 0;
+
+	if (m == NULL || !m->bounce || mconf.msg_fn == NULL)
+		return SMFIS_CONTINUE;
+	qid = smfi_getsymval(ctx, "i");
+	msg.raw = m->buf != NULL ? m->buf : "";
+	msg.len = m->len;
+	msg.truncated = m->truncated;
+	msg.internal = m->internal;
+	msg.queue_id = qid != NULL ? qid : "";
+	msg.client = m->client;
+	COUNT(messages);
+	discard = mconf.msg_fn(&msg, mconf.arg) == 1;
+	reset_message(m);
+	if (discard) {
+		COUNT(discarded);
+		return SMFIS_DISCARD;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_abort(SMFICTX *ctx)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+
+	if (m != NULL)
+		reset_message(m);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_close(SMFICTX *ctx)
+{
+	struct mctx *m = smfi_getpriv(ctx);
+
+	if (m != NULL) {
+		free(m->buf);
+		free(m->client);
+		free(m);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "bouncer",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_NONE,
+	.xxfi_connect = m_connect,
+	.xxfi_envfrom = m_envfrom,
+	.xxfi_envrcpt = m_envrcpt,
+	.xxfi_header = m_header,
+	.xxfi_eoh = m_eoh,
+	.xxfi_body = m_body,
+	.xxfi_eom = m_eom,
+	.xxfi_abort = m_abort,
+	.xxfi_close = m_close,
+};
+
+static void *
+run(void *arg)
+{
+	(void)arg;
+	if (smfi_main() != MI_SUCCESS)
+		log_error("milter: smfi_main failed");
+	return NULL;
+}
+
+int
+milter_start(const struct milter_conf *mc, char **errp)
+{
+	char *conn;
+	const char *hp, *colon;
+
+	mconf = *mc;
+	if (mconf.max_size == 0)
+		mconf.max_size = 10 * 1024 * 1024;
+	/* Our "inet:host:port" is libmilter's "inet:port@host". */
+	if (strncmp(mc->listen, "inet:", 5) == 0) {
+		hp = mc->listen + 5;
+		if ((colon = strrchr(hp, ':')) == NULL) {
+			*errp = xasprintf("milter_listen: %s: want "
+			    "inet:host:port or unix:/path", mc->listen);
+			return -1;
+		}
+		conn = xasprintf("inet:%s@%.*s", colon + 1, (int)(colon - hp),
+		    hp);
+	} else if (strncmp(mc->listen, "unix:", 5) == 0)
+		conn = xstrdup(mc->listen);
+	else {
+		*errp = xasprintf("milter_listen: %s: want inet:host:port or "
+		    "unix:/path", mc->listen);
+		return -1;
+	}
+	if (smfi_register(desc) != MI_SUCCESS ||
+	    smfi_setconn(conn) != MI_SUCCESS ||
+	    smfi_settimeout(mconf.timeout > 0 ? mconf.timeout : 60) !=
+	    MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
+		*errp = xasprintf("milter_listen: cannot listen on %s",
+		    mc->listen);
+		free(conn);
+		return -1;
+	}
+	/* libmilter keeps the pointer given to smfi_setconn. */
+	if (pthread_create(&mthread, NULL, run, NULL) != 0) {
+		*errp = xasprintf("milter: pthread_create: %s",
+		    strerror(errno));
+		return -1;
+	}
+	started = 1;
+	return 0;
+}
+
+void
+milter_stop(void)
+{
+	if (!started)
+		return;
+	smfi_stop();
+	pthread_join(mthread, NULL);
+	started = 0;
+}
+
+void
+milter_get_stats(struct milter_stats *out)
+{
+	pthread_mutex_lock(&stats_lock);
+	*out = stats;
+	pthread_mutex_unlock(&stats_lock);
+}

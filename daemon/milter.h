@@ -1,0 +1,76 @@
+/*
+ * milter.h -- libmilter glue: see bounce e-mails, refuse suppressed
+ * recipients at RCPT
+ *
+ * libmilter runs its own threads (smfi_main), one per MTA connection;
+ * this module starts them in a thread of their own and calls back:
+ *  - for every RCPT TO of mail received over SMTP, to ask whether the
+ *    recipient is to be refused (the Sendmail side of the policy
+ *    server);
+ *  - for every message with a null sender (a bounce, a DSN, an
+ *    auto-reply), once it is complete, with its raw text.
+ * Both callbacks run on milter threads: they must be thread safe, and
+ * should hand heavy work to the event loop. Mail that is not a bounce
+ * is let through as early as possible and cheaply.
+ *
+ * libmilter holds global state: one milter per process.
+ */
+#ifndef BOUNCER_MILTER_H
+#define BOUNCER_MILTER_H
+
+#include <stddef.h>
+
+/*
+ * Should rcpt be refused? Returns 1 and fills code ("550"), xcode
+ * ("5.1.1") and text to refuse it; 0 to let it through; -1 on failure
+ * (let through).
+ */
+typedef int milter_rcpt_fn(const char *rcpt, char *code, char *xcode,
+		    char *text, size_t textsz, void *arg);
+
+/* A complete null-sender message. Strings are the callback's for the
+ * call only; raw is CRLF or LF text, headers then body. */
+struct milter_msg {
+	const char	*raw;
+	size_t		 len;
+	int		 truncated;	/* longer than max_size: cut */
+	int		 internal;	/* made by the MTA itself */
+	const char	*queue_id;	/* the MTA's {i}, or "" */
+	const char	*client;	/* "host [addr]", or "" */
+};
+
+/*
+ * Returns 1 to discard the message (it was recorded and the operator
+ * asked for bounces to be swallowed), 0 to let it through.
+ */
+typedef int milter_msg_fn(const struct milter_msg *, void *arg);
+
+struct milter_conf {
+	const char	*listen;	/* "inet:127.0.0.1:8891", "unix:/p" */
+	size_t		 max_size;	/* bytes kept of one message */
+	int		 timeout;	/* seconds, for the MTA's replies */
+	int		 check_rcpt;	/* call rcpt_fn at RCPT TO */
+	milter_rcpt_fn	*rcpt_fn;
+	milter_msg_fn	*msg_fn;
+	void		*arg;
+};
+
+struct milter_stats {
+	unsigned long	 connections;
+	unsigned long	 messages;	/* null-sender messages seen */
+	unsigned long	 rejected;	/* recipients refused */
+	unsigned long	 discarded;
+	unsigned long	 errors;
+};
+
+/*
+ * Opens the socket and starts libmilter in a thread of its own.
+ * Returns 0, or -1 with a message in *errp.
+ */
+int		 milter_start(const struct milter_conf *, char **errp);
+/* Stops accepting, waits for the thread; safe if never started. */
+void		 milter_stop(void);
+/* A snapshot of the counters. */
+void		 milter_get_stats(struct milter_stats *);
+
+#endif
