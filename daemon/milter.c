@@ -36,6 +36,7 @@ struct mctx {
 };
 
 static struct milter_conf	 mconf;
+static char			*mconn;		/* libmilter keeps it */
 static pthread_t		 mthread;
 static int			 started;
 static pthread_mutex_t		 stats_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -250,7 +251,6 @@ run(void *arg)
 int
 milter_start(const struct milter_conf *mc, char **errp)
 {
-	char *conn;
 	const char *hp, *colon;
 
 	mconf = *mc;
@@ -264,25 +264,23 @@ milter_start(const struct milter_conf *mc, char **errp)
 			    "inet:host:port or unix:/path", mc->listen);
 			return -1;
 		}
-		conn = xasprintf("inet:%s@%.*s", colon + 1, (int)(colon - hp),
-		    hp);
+		mconn = xasprintf("inet:%s@%.*s", colon + 1,
+		    (int)(colon - hp), hp);
 	} else if (strncmp(mc->listen, "unix:", 5) == 0)
-		conn = xstrdup(mc->listen);
+		mconn = xstrdup(mc->listen);
 	else {
 		*errp = xasprintf("milter_listen: %s: want inet:host:port or "
 		    "unix:/path", mc->listen);
 		return -1;
 	}
 	if (smfi_register(desc) != MI_SUCCESS ||
-	    smfi_setconn(conn) != MI_SUCCESS ||
+	    smfi_setconn(mconn) != MI_SUCCESS ||
 	    smfi_settimeout(mconf.timeout > 0 ? mconf.timeout : 60) !=
 	    MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
 		*errp = xasprintf("milter_listen: cannot listen on %s",
 		    mc->listen);
-		free(conn);
 		return -1;
 	}
-	/* libmilter keeps the pointer given to smfi_setconn. */
 	if (pthread_create(&mthread, NULL, run, NULL) != 0) {
 		*errp = xasprintf("milter: pthread_create: %s",
 		    strerror(errno));
@@ -300,6 +298,8 @@ milter_stop(void)
 	smfi_stop();
 	pthread_join(mthread, NULL);
 	started = 0;
+	free(mconn);
+	mconn = NULL;
 }
 
 void
