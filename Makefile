@@ -18,20 +18,32 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS) \
 	    -DRULES_DIR='"$(sysconfdir)/bouncer/rules"' \
+	    $(STORE_CFLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
+
+# The store (issue 5): SQLite always, Redis when configure found hiredis.
+STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
+	    $(if $(strip $(HIREDIS_LIBS)),-DHAVE_HIREDIS) \
+	    -DCONF_FILE='"$(sysconfdir)/bouncer/bouncer.conf"' \
+	    -DSTORE_DEFAULT='"sqlite:$(localstatedir)/lib/bouncer/state.db"' \
+	    -DSTATE_DIR='"$(localstatedir)/lib/bouncer"'
+STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
+	    daemon/store_redis.c daemon/engine.c daemon/storecmd.c
+STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
 	    daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
-	    daemon/alert.c daemon/metrics.c daemon/milter.c
+	    daemon/alert.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
+	    $(STORE_SRCS)
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a
-LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS) $(MILTER_LIBS)
+LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS) $(MILTER_LIBS) $(STORE_LIBS)
 
-PROGS     = bouncerctl
+PROGS     = bouncerctl bouncerd
 TESTS     = $(patsubst %.c,%,$(wildcard t/check_*.c))
 TEST_LIB  = t/lib/testlib.o
 SCRIPTS   = $(wildcard t/*.sh)
@@ -45,6 +57,9 @@ daemon/%.o: daemon/%.c $(wildcard daemon/*.h) config.mk
 $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJS)
+
+bouncerd: daemon/bouncerd.o $(LIB)
+	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerd.o $(LIB) $(LIB_LIBS) $(LIBS)
 
 bouncerctl: daemon/bouncerctl.o $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerctl.o $(LIB) $(LIB_LIBS) $(LIBS)
@@ -85,7 +100,8 @@ check: all $(TESTS)
 
 # Benchmarks build from source with -O2 and never with sanitizers, so
 # that a sanitizer build for the tests does not skew the figures.
-BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(PCRE2_CFLAGS) -Idaemon
+BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS) \
+	       $(STORE_CFLAGS) -Idaemon
 
 bench/bench_classify: bench/bench_classify.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)

@@ -23,6 +23,7 @@
 #include "maillog.h"
 #include "mime.h"
 #include "rules.h"
+#include "storecmd.h"
 #include "xalloc.h"
 
 #ifndef RULES_DIR
@@ -49,6 +50,7 @@ usage(FILE *fp)
 	    "       bouncerctl rules test [-r rulesdir]\n"
 	    "       bouncerctl rules list [-r rulesdir] [--maillog file ...]\n"
 	    "       bouncerctl --version\n");
+	storecmd_usage(fp);
 }
 
 static struct ruleset *
@@ -808,7 +810,21 @@ cmd_rules(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	struct storecmd_globals g;
+	int cmd, rc;
+
 	log_init("bouncerctl", 0, 0);
+	/* Global options (-c, -o, -s) come before the command. */
+	if ((cmd = storecmd_globals(argc, argv, &g)) < 0)
+		return EX_USAGE_;
+	if (cmd < argc && storecmd_known(argv[cmd])) {
+		rc = storecmd_run(argc - cmd, argv + cmd, &g);
+		free(g.overrides);
+		return rc;
+	}
+	free(g.overrides);
+	argc -= cmd - 1;
+	argv += cmd - 1;
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE_;

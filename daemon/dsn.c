@@ -457,7 +457,10 @@ text_cut(const char *s, const char *e)
 			    strstr(low, "rfc822") != NULL ||
 			    strstr(low, "header") != NULL)
 				for (i = 0; separators[i] != NULL; i++)
-					if (strstr(low, separators[i]) != NULL)
+					if (strstr(low, separators[i]) != NULL &&
+					    (dashes >= 3 || (strstr(low,
+					    "your own text") == NULL &&
+					    strstr(low, "transcript") == NULL)))
 						return p;
 		}
 		if (orig_header_line(p, le) && le < e) {
@@ -645,7 +648,16 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 	} else if (strcasecmp(name, "Remote-MTA") == 0) {
 		r->remote_mta = host_dup(p->a, v);
 	} else if (strcasecmp(name, "Diagnostic-Code") == 0) {
-		v = after_type(v);
+		a = after_type(v);
+		if (a != v) {
+			char *d = arena_strndup(p->a, v, strcspn(v, "; \t"));
+			size_t k;
+
+			for (k = 0; d[k]; k++)
+				d[k] = (char)tolower((unsigned char)d[k]);
+			r->diagtype = d;
+		}
+		v = a;
 		r->diag = v;
 		r->diaglen = strlen(v);
 	} else if (strcasecmp(name, "Last-Attempt-Date") == 0) {
@@ -735,13 +747,19 @@ ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 					    &h[i]);
 				continue;
 			}
+			/*
+			 * After the group's Final-Recipient, another one
+			 * starts the next recipient; so does another
+			 * Original-Recipient once the group has one.
+			 */
 			if (nfinal > 1 && t.rcpt != NULL && have &&
-			    strcasecmp(name, "Final-Recipient") == 0 &&
-			    strcasecmp(t.rcpt, t.orig_rcpt ? t.orig_rcpt :
-			    "") != 0) {
+			    (strcasecmp(name, "Final-Recipient") == 0 ||
+			    (t.orig_rcpt != NULL && strcasecmp(name,
+			    "Original-Recipient") == 0))) {
 				rcpt_merge(p, rep, &t);
 				memset(&t, 0, sizeof(t));
 				t.diag = "";
+				have = 0;
 			}
 			ds_rcpt_field(p, &t, &h[i]);
 			if (strcasecmp(name, "Final-Recipient") == 0)
@@ -773,6 +791,44 @@ ds_in_text(const char *s, size_t n)
 	return NULL;
 }
 
+/*
+ * A copy of s with one level of "> " quoting removed from every line,
+ * when most of its lines are quoted; NULL otherwise.
+ */
+static const char *
+dequote(struct arena *a, const char *s, size_t n, size_t *lenp)
+{
+	const char *p, *e = s + n, *le;
+	size_t lines = 0, quoted = 0;
+	char *out, *d;
+
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (le == p || (le - p == 1 && *p == '\r'))
+			continue;
+		lines++;
+		quoted += *p == '>';
+	}
+	if (quoted < 8 || quoted * 2 < lines)
+		return NULL;
+	out = d = arena_alloc(a, n + 1);
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (p < le && *p == '>') {
+			p++;
+			if (p < le && *p == ' ')
+				p++;
+		}
+		memcpy(d, p, (size_t)(le - p));
+		d += le - p;
+		if (le < e)
+			*d++ = '\n';
+	}
+	*d = '\0';
+	*lenp = (size_t)(d - out);
+	return out;
+}
+
 /* --- failure text from the bounce's own text ------------------------- */
 
 struct cand {
@@ -795,6 +851,40 @@ addr_leads(const char *line, const char *as)
 	if (p == as)
 		return 1;
 	/* "RCPT TO:<x>", "To: x", "Recipient: x", "Failed to deliver to x" */
+	return 0;
+}
+
+/*
+ * Is the address at as named as a sender on its line ("From: x",
+ * "MAIL FROM:<x>", "Sender: x", "Reply-To: x")? Then it is no
+ * recipient.
+ */
+static int
+after_from(const char *line, const char *as)
+{
+	static const char *const marks[] = {
+		"from:", "sender:", "reply-to:", "return-path:"
+	};
+	const char *p = line;
+	size_t i, k;
+
+	while (p < as && is_wsp(*p))
+		p++;
+	if (p < as && *p == '>')
+		return 0;		/* a quoted line: ">>> MAIL From:" */
+	if (as - p >= 10 && strncasecmp(p, "MAIL FROM:", 10) == 0)
+		p += 5;
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		k = strlen(marks[i]);
+		if ((size_t)(as - p) >= k && strncasecmp(p, marks[i], k) == 0) {
+			for (p += k; p < as && (is_wsp(*p) || *p == '<' ||
+			    *p == '"'); p++)
+				;
+			/* "From: Name <x>" too */
+			return p == as || memchr(p, '\n', (size_t)(as - p)) ==
+			    NULL;
+		}
+	}
 	return 0;
 }
 
@@ -862,11 +952,13 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 	struct cand *c = NULL;
 	struct addrset set;
 	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
+	int general;
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
 		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
-			if (excluded(ex, nex, as, (size_t)(ae - as)))
+			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
+			    after_from(ls, as))
 				continue;
 			if (nc == cap) {
 				struct cand *nc2;
@@ -920,6 +1012,9 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 				continue;
 			if (c[j].after == c[i].after)
 				continue;	/* the same line */
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0)
+				continue;	/* the same recipient again */
 			te = c[j].after;
 			break;
 		}
@@ -927,8 +1022,10 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		if ((size_t)(te - ts) > MAX_DIAG)
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
+		general = 0;
 		if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
 			/* Nothing but the address: the text before says why. */
+			general = 1;
 			ts = s;
 			te = c[i].as;
 			if ((size_t)(te - ts) > MAX_DIAG)
@@ -950,6 +1047,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		if (r->diaglen == 0) {
 			r->diag = ts;
 			r->diaglen = (size_t)(te - ts);
+			r->diag_in_text = 1;
+			r->diag_general = general;
 		}
 	}
 }
@@ -1113,6 +1212,7 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 
 static const char *const daemon_locals[] = {
 	"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster",
+	"post_master",
 	"mail-daemon", "maildaemon", "mmdf", "double-bounce", "bounce",
 	"bounces", "bounce-notification", "mail.delivery.system",
 	"mail-delivery-system", "mdaemon", "root", "nobody", "mailadmin",
@@ -1385,6 +1485,16 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	}
 	if (rep->nrcpts == 0 && (g = ds_in_text(text, textlen)) != NULL)
 		ds_fields(p, rep, g, textlen - (size_t)(g - text));
+	if (rep->nrcpts == 0 && f.ntext > 0) {
+		/* A bounce forwarded with "> " quoting ("Begin forwarded message:") */
+		const char *dq;
+		size_t dqn;
+
+		v = mime_body(p->m, f.text[0], &n);
+		if ((dq = dequote(p->a, v, n > MAX_TEXT ? MAX_TEXT : n,
+		    &dqn)) != NULL && (g = ds_in_text(dq, dqn)) != NULL)
+			ds_fields(p, rep, g, dqn - (size_t)(g - dq));
+	}
 	subject = mime_header_text(p->m, root, "Subject");
 	from = mime_header_value(root, "From");
 	if (rep->nrcpts > 0) {
@@ -1462,6 +1572,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 			rep->rcpts[i].diag = text;
 			rep->rcpts[i].diaglen = textlen > MAX_DIAG ? MAX_DIAG :
 			    textlen;
+			rep->rcpts[i].diag_in_text = 1;
+			rep->rcpts[i].diag_general = 1;
 		}
 	return rep->nrcpts;
 }
@@ -1475,13 +1587,175 @@ hard_reason(enum reason r)
 	    r == R_NOTACCEPT;
 }
 
+/* Is the case-sensitive literal lit in [s, s + n)? */
+static int
+has_cs(const char *s, size_t n, const char *lit)
+{
+	return s != NULL && memmem(s, n, lit, strlen(lit)) != NULL;
+}
+
+/*
+ * Is a "no such user" known to be the answer to RCPT TO? Either the
+ * reply's stage says so, or the bounce names the command (Sisimai reads
+ * "RCPT" anywhere in the text; qmail says "does not like recipient"),
+ * or the status is an address status (x.1.x) that by itself means "no
+ * such mailbox".
+ */
+static int
+rcpt_evident(const struct dsn_rcpt *r, const struct classification *cl)
+{
+	const char *st = cl->status;
+
+	if (cl->stage == STAGE_RCPT)
+		return 1;
+	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
+		return 1;
+	if (has_cs(r->diag, r->diaglen, "RCPT") ||
+	    has_cs(r->ctx, r->ctxlen, "RCPT") ||
+	    has_ci(r->ctx, r->ctxlen, "does not like recipient"))
+		return 1;
+	return 0;
+}
+
+/*
+ * The first SMTP reply code in [s, s + n): three digits, the first 2,
+ * 4 or 5, standing alone (not part of a number, a status or a word).
+ * Returns 0 when there is none.
+ */
+static int
+first_code(const char *s, size_t n)
+{
+	const char *p, *e = s + n;
+
+	for (p = s; p + 3 <= e; p++) {
+		if ((*p != '2' && *p != '4' && *p != '5') ||
+		    !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]))
+			continue;
+		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
+		    p[-1] == '-' || p[-1] == '#' || p[-1] == '/' ||
+		    p[-1] == '='))
+			continue;
+		if (p + 3 < e && (isalnum((unsigned char)p[3]) ||
+		    p[3] == '.' || p[3] == '/' || p[3] == '@'))
+			continue;
+		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Postfix's text part repeats the reply of the Diagnostic-Code with
+ * the command it answered: "<rcpt>: host mx[ip] said: 550 ... (in
+ * reply to end of DATA command)". When the recipient's text holds
+ * that, it is the better reply to classify: it has the stage.
+ */
+static void
+staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
+{
+	const char *s = r->ctx, *e, *q, *said, *end;
+
+	if (s == NULL || r->ctxlen == 0 || r->diaglen == 0)
+		return;
+	e = s + r->ctxlen;
+	if ((q = memmem(s, r->ctxlen, "(in reply to ", 13)) == NULL ||
+	    (end = memmem(q, (size_t)(e - q), "command)", 8)) == NULL ||
+	    (said = memmem(s, (size_t)(q - s), " said:", 6)) == NULL)
+		return;
+	end += 8;
+	/* Skip the recipient's address and its colon. */
+	q = memchr(s, ':', (size_t)(said - s));
+	if (q == NULL || memchr(s, '@', (size_t)(q - s)) == NULL)
+		return;
+	for (q++; q < said && isspace((unsigned char)*q); q++)
+		;
+	*sp = q;
+	*np = (size_t)(end - q);
+}
+
+/* Did the MTA give up delivering after a network failure? */
+static int
+gave_up(const struct dsn_rcpt *r, const struct classification *cl)
+{
+	const char *st = cl->status;
+
+	if (st[0] != '\0' && strncmp(st + 1, ".4.", 3) == 0 &&
+	    (strcmp(st + 4, "1") == 0 || strcmp(st + 4, "7") == 0))
+		return 1;
+	if (r->action != NULL && (strcmp(r->action, "expired") == 0 ||
+	    strcmp(r->action, "delayed") == 0))
+		return 1;
+	/* Gmail: "Technical details of permanent failure:" */
+	return r->status == NULL && r->ctx != NULL &&
+	    has_ci(r->ctx, r->ctxlen, "permanent failure");
+}
+
+/* "SMTP command" and, after blanks, "DATA" (m-FILTER's report). */
+static int
+command_data(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n, *q;
+
+	while (p < e && (q = memmem(p, (size_t)(e - p), "SMTP command",
+	    12)) != NULL) {
+		for (q += 12; q < e && (isspace((unsigned char)*q) ||
+		    *q == ':'); q++)
+			;
+		if (e - q >= 4 && strncmp(q, "DATA", 4) == 0)
+			return 1;
+		p = q;
+	}
+	return 0;
+}
+
+/*
+ * Was a "no such user" given after the message, or at a stage nobody
+ * can tell, in a report that carries its own status? Then it may be
+ * the answer of a filter on the recipient's side: Sisimai's
+ * "filtered". A rule of the recipient's provider that knows its
+ * server's wording keeps its reason unless the status is a mailbox
+ * status (x.2.x, "mailbox disabled"); a bounce with no status at all
+ * (Exchange 2003, IMail, McAfee, ... say what they mean in words) keeps
+ * it too.
+ */
+static int
+unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
+{
+	const char *st = cl->status;
+
+	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
+		return 0;		/* the status says "no such address" */
+	if (cl->stage == STAGE_DATA || cl->stage == STAGE_EOD)
+		return 1;
+	if (r->ctx != NULL &&
+	    (has_ci(r->ctx, r->ctxlen, "in reply to end of data") ||
+	    has_ci(r->ctx, r->ctxlen, "in reply to data command") ||
+	    has_ci(r->ctx, r->ctxlen, "after end of data") ||
+	    command_data(r->ctx, r->ctxlen)))
+		return 1;
+	if (rcpt_evident(r, cl))
+		return 0;
+	if (r->diagtype != NULL && strcmp(r->diagtype, "smtp") != 0)
+		return 0;		/* a mailer's own words, not a reply */
+	if (!(st[2] == '0' || st[2] == '2' || st[2] == '7') || st[3] != '.')
+		return 0;		/* x.5.x protocol, x.4.x network ... */
+	if (r->status == NULL && (cl->reply == NULL ||
+	    cl->reply->status[0] == '\0'))
+		return 0;		/* no status to go by */
+	if (cl->rule != NULL && cl->provider != NULL &&
+	    cl->rule->provider == cl->provider)
+		return st[2] == '2' && st[3] == '.';
+	return 1;
+}
+
 void
 dsn_classify(struct classifier *c, const struct ruleset *rs,
     const struct dsn_report *rep, size_t i, struct dsn_result *out)
 {
 	const struct dsn_rcpt *r = &rep->rcpts[i];
 	struct classification *cl = &out->cl;
-	size_t n;
+	const char *d;
+	size_t n, dn;
 
 	out->hardbounce = 0;
 	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
@@ -1499,8 +1773,11 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		}
 		return;
 	}
-	classify(c, rs, r->rcpt, r->diag, r->diaglen, r->status,
-	    r->remote_mta, cl);
+	d = r->diag;
+	dn = r->diaglen;
+	if (!r->diag_in_text)
+		staged_reply(r, &d, &dn);
+	classify(c, rs, r->rcpt, d, dn, r->status, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context) {
 		/* The recipient's own text says nothing: try all of it. */
@@ -1527,13 +1804,32 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * "No such user" after DATA is a content filter's answer on the
 	 * recipient side (Sisimai's "filtered"), not proof of absence.
 	 */
-	if (cl->reason == R_USERUNKNOWN && (cl->stage == STAGE_DATA ||
-	    cl->stage == STAGE_EOD || (r->ctx != NULL &&
-	    (has_ci(r->ctx, r->ctxlen, "in reply to end of data") ||
-	    has_ci(r->ctx, r->ctxlen, "in reply to data command") ||
-	    has_ci(r->ctx, r->ctxlen, "after end of data"))))) {
+	if (cl->reason == R_USERUNKNOWN && unknown_is_filtered(r, cl)) {
 		cl->reason = R_FILTERED;
 		cl->decision &= ~D_SUPPRESS;
+	}
+	/*
+	 * A failure text of the recipient's own that no rule knows is
+	 * Sisimai's "onhold" (it cannot decide); "undefined" is left for
+	 * a bounce that says nothing about the recipient at all.
+	 */
+	if (cl->rule == NULL && cl->reason == R_UNDEFINED && r->diaglen > 0 &&
+	    !r->diag_general && has_alnum(r->diag, r->diag + r->diaglen)) {
+		cl->reason = R_ONHOLD;
+		if (strncmp(cl->status + 1, ".0.900", 6) == 0)
+			cl->status[4] = '1';
+	}
+	/*
+	 * A network failure the MTA has given up on (the report is final,
+	 * its status says "no answer from host" or "delivery time
+	 * expired", or the MTA says so) is Sisimai's "expired"; so is a
+	 * delay report that says nothing else.
+	 */
+	if ((cl->reason == R_NETWORKERROR && gave_up(r, cl)) ||
+	    (cl->reason == R_UNDEFINED && r->action != NULL &&
+	    strcmp(r->action, "delayed") == 0)) {
+		cl->reason = R_EXPIRED;
+		cl->decision = D_RETRY;
 	}
 	/*
 	 * A status made up from the reason (Sisimai's x.0.9nn codes) is
@@ -1542,8 +1838,22 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 */
 	if (strncmp(cl->status + 1, ".0.9", 4) == 0 && strlen(cl->status) == 7)
 		snprintf(cl->status, sizeof(cl->status), "%s",
-		    reason_status(cl->reason, r->action != NULL &&
-		    strcmp(r->action, "delayed") == 0));
+		    reason_status(cl->reason, (r->action != NULL &&
+		    strcmp(r->action, "delayed") == 0) ||
+		    first_code(r->diag, r->diaglen) / 100 == 4));
+	/*
+	 * A report whose Status is only "x.0.0" and that has no
+	 * Diagnostic-Code (OpenSMTPD) says what happened in its text; when
+	 * a rule read it there, the status is the reason's, temporary only
+	 * if the text gives a 4xx reply.
+	 */
+	else if (r->diag_in_text && cl->rule != NULL &&
+	    cl->reason != R_UNDEFINED && r->status != NULL &&
+	    strcmp(r->status + 1, ".0.0") == 0 &&
+	    strcmp(cl->status, r->status) == 0)
+		snprintf(cl->status, sizeof(cl->status), "%s",
+		    reason_status(cl->reason,
+		    first_code(r->diag, r->diaglen) / 100 == 4));
 	if (r->action != NULL && (strcmp(r->action, "delivered") == 0 ||
 	    strcmp(r->action, "relayed") == 0 ||
 	    strcmp(r->action, "expanded") == 0)) {

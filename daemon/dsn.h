@@ -50,8 +50,11 @@ struct dsn_rcpt {
 	const char	*orig_rcpt;	/* Original-Recipient, or NULL */
 	const char	*action;	/* lowercase Action, or NULL */
 	const char	*status;	/* valid Status "5.1.1", or NULL */
+	const char	*diagtype;	/* "smtp", "x-notes", ...; or NULL */
 	const char	*diag;		/* failure text (UTF-8), never NULL */
 	size_t		 diaglen;
+	int		 diag_in_text;	/* diag is from the text, no field */
+	int		 diag_general;	/* ... and not about this recipient */
 	const char	*remote_mta;	/* host name, or NULL */
 	const char	*last_attempt;	/* Last-Attempt-Date, or NULL */
 	const char	*ctx;		/* its part of the bounce's text */

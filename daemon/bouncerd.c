@@ -1,0 +1,1030 @@
+/*
+ * bouncerd.c -- the daemon: hooks into the MTA, decides, answers
+ *
+ * Wiring only. One libevent loop runs the log follower, the policy
+ * server, the metrics listener, alerts and timers; libmilter runs in
+ * threads of its own (milter.c). Every thread that touches the store
+ * has its own handle, engine and classifier, built from the current
+ * snapshot of configuration and rules; SIGHUP makes a new snapshot and
+ * each thread picks it up before its next piece of work, so a reload
+ * drops no connection. A rule set that does not load is refused and
+ * the running one kept.
+ *
+ * Fail open, always: a policy lookup that fails answers DUNNO, a
+ * milter callback that fails continues, and the MTA's own settings
+ * (conf/postfix-main.cf) cover the daemon being down.
+ *
+ * See also: bouncerd(8), bouncer.conf(5).
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "alert.h"
+#include "classify.h"
+#include "conf.h"
+#include "dsn.h"
+#include "engine.h"
+#include "listener.h"
+#include "log.h"
+#include "logtail.h"
+#include "maillog.h"
+#include "metrics.h"
+#include "milter.h"
+#include "policy.h"
+#include "rules.h"
+#include "socketmap.h"
+#include "store.h"
+#include "xalloc.h"
+
+#ifndef CONF_FILE
+#define CONF_FILE "/etc/bouncer/bouncer.conf"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+/* What a reload replaces: configuration and rules, together. */
+struct snapshot {
+	int		 refs;
+	unsigned	 gen;
+	struct conf	*conf;
+	struct ruleset	*rs;
+};
+
+/* Per thread: the store handle and what is built on the snapshot. */
+struct worker {
+	struct snapshot		*snap;
+	struct store		*store;
+	struct engine		*engine;
+	struct classifier	*cl;
+	struct dsn_parser	*dsnp;
+};
+
+/* Events by (source, reason, provider, decision), for /metrics. */
+struct tally {
+	enum event_source	 src;
+	enum reason		 reason;
+	char			 provider[32];
+	unsigned		 decision;
+	unsigned long		 n;
+};
+
+struct pending_alert {
+	struct pending_alert	*next;
+	struct store_alert	 rec;
+	char			 provider[32];
+	char			 url[256];
+	char			 domain[STORE_DEST_MAX];
+	char			 reason[32];
+	char			 kind[32];
+};
+
+static struct {
+	pthread_mutex_t		 lock;		/* snap, tallies, alerts */
+	struct snapshot		*snap;
+	unsigned		 gen;
+	const char		*conf_path;
+	int			 conf_missing_ok;
+	char			**overrides;
+	int			 noverrides;
+
+	struct event_base	*base;
+	struct worker		 loop;		/* the loop thread's */
+	struct policy		*policy;
+	struct socketmap	*smap;
+	struct metrics		*metrics;
+	struct logtail		*tail;
+	struct logtail		*socktail;
+	struct alerter		*alerter;
+	struct event		*alert_ev;
+	struct pending_alert	*alerts;
+
+	struct tally		*tallies;
+	size_t			 ntallies;
+	unsigned long		 store_errors;
+	unsigned long		 unverified;	/* bounces not ours */
+	unsigned long		 dup_dsn;	/* bounces the log had */
+	unsigned long		 reloads, reload_failures;
+	time_t			 started;
+} d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_key_t worker_key;
+
+/* --- snapshots ------------------------------------------------------ */
+
+static void
+snapshot_unref(struct snapshot *s)
+{
+	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	conf_unref(s->conf);
+	ruleset_unref(s->rs);
+	free(s);
+}
+
+static struct snapshot *
+snapshot_get(void)
+{
+	struct snapshot *s;
+
+	pthread_mutex_lock(&d.lock);
+	s = d.snap;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&d.lock);
+	return s;
+}
+
+/* Reads configuration and rules; NULL with every error in *errp. */
+static struct snapshot *
+snapshot_load(char **errp)
+{
+	struct snapshot *s;
+	struct conf *conf;
+	struct ruleset *rs;
+	char *err = NULL;
+	int i;
+
+	conf = conf_new();
+	if (conf_load(conf, d.conf_path, d.conf_missing_ok, &err) < 0) {
+		*errp = err;
+		conf_unref(conf);
+		return NULL;
+	}
+	for (i = 0; i < d.noverrides; i++)
+		if (conf_set(conf, "-o", d.overrides[i], NULL, &err) < 0) {
+			*errp = err;
+			conf_unref(conf);
+			return NULL;
+		}
+	if ((rs = ruleset_load(conf_str(conf, "rules_dir"), &err)) == NULL) {
+		*errp = err;
+		conf_unref(conf);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->refs = 1;
+	s->conf = conf;
+	s->rs = rs;
+	return s;
+}
+
+/* --- workers --------------------------------------------------------- */
+
+static void
+worker_clear(struct worker *w)
+{
+	engine_free(w->engine);
+	classifier_free(w->cl);
+	dsn_parser_free(w->dsnp);
+	store_close(w->store);
+	snapshot_unref(w->snap);
+	memset(w, 0, sizeof(*w));
+}
+
+/*
+ * Brings w up to the current snapshot. Returns 0, or -1 when the store
+ * cannot be opened (the caller fails open; the next call tries again).
+ */
+static int
+worker_ready(struct worker *w)
+{
+	struct snapshot *s;
+	char *err = NULL;
+
+	if (w->snap != NULL && w->store != NULL && w->snap->gen == d.gen)
+		return 0;
+	s = snapshot_get();
+	if (w->snap != NULL && w->store != NULL && w->snap == s) {
+		snapshot_unref(s);
+		return 0;
+	}
+	worker_clear(w);
+	w->snap = s;
+	w->store = store_open(conf_str(s->conf, "store"), s->conf, &err);
+	if (w->store == NULL) {
+		log_warn("store: %s", err ? err : "cannot open");
+		free(err);
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	w->engine = engine_new(s->conf, w->store);
+	w->cl = classifier_new(s->rs);
+	w->dsnp = dsn_parser_new();
+	return 0;
+}
+
+static void
+worker_destroy(void *arg)
+{
+	struct worker *w = arg;
+
+	worker_clear(w);
+	free(w);
+}
+
+/* The calling milter thread's worker. */
+static struct worker *
+thread_worker(void)
+{
+	struct worker *w = pthread_getspecific(worker_key);
+
+	if (w == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		pthread_setspecific(worker_key, w);
+	}
+	return w;
+}
+
+/* --- recording --------------------------------------------------------- */
+
+static void
+tally(enum event_source src, enum reason reason, const char *provider,
+    unsigned decision)
+{
+	size_t i;
+
+	pthread_mutex_lock(&d.lock);
+	for (i = 0; i < d.ntallies; i++) {
+		struct tally *t = &d.tallies[i];
+
+		if (t->src == src && t->reason == reason &&
+		    t->decision == decision &&
+		    strcmp(t->provider, provider) == 0) {
+			t->n++;
+			pthread_mutex_unlock(&d.lock);
+			return;
+		}
+	}
+	d.tallies = xreallocarray(d.tallies, d.ntallies + 1,
+	    sizeof(*d.tallies));
+	d.tallies[d.ntallies] = (struct tally){ src, reason, "", decision, 1 };
+	snprintf(d.tallies[d.ntallies].provider,
+	    sizeof(d.tallies[d.ntallies].provider), "%s", provider);
+	d.ntallies++;
+	pthread_mutex_unlock(&d.lock);
+}
+
+/* Hands an alert to the loop thread, which owns the alerter. */
+static void
+queue_alert(const struct engine_result *res, const char *provider,
+    const char *details, enum reason reason)
+{
+	struct pending_alert *pa = xcalloc(1, sizeof(*pa));
+
+	pa->rec = res->alert_rec;
+	snprintf(pa->provider, sizeof(pa->provider), "%s", provider);
+	details_get(details, "url", pa->url, sizeof(pa->url));
+	snprintf(pa->domain, sizeof(pa->domain), "%s", res->dest);
+	snprintf(pa->reason, sizeof(pa->reason), "%s", reason_name(reason));
+	snprintf(pa->kind, sizeof(pa->kind), "%s", pa->rec.blocklist[0] ?
+	    "blocklist" : pa->rec.kind);
+	pthread_mutex_lock(&d.lock);
+	pa->next = d.alerts;
+	d.alerts = pa;
+	pthread_mutex_unlock(&d.lock);
+	event_active(d.alert_ev, EV_READ, 0);
+}
+
+static void
+on_alerts(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending_alert *list, *pa;
+	struct alert a;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pthread_mutex_lock(&d.lock);
+	list = d.alerts;
+	d.alerts = NULL;
+	pthread_mutex_unlock(&d.lock);
+	while ((pa = list) != NULL) {
+		list = pa->next;
+		memset(&a, 0, sizeof(a));
+		a.kind = pa->kind;
+		a.blocklist = pa->rec.blocklist;
+		a.ip = pa->rec.ip;
+		a.provider = pa->provider;
+		a.url = pa->url;
+		a.domain = pa->domain;
+		a.reason = pa->reason;
+		a.rule = pa->rec.rule;
+		a.reply = pa->rec.reply;
+		a.first_seen = (time_t)pa->rec.first;
+		a.count = (unsigned long)pa->rec.count;
+		alerter_raise(d.alerter, &a);
+		free(pa);
+	}
+}
+
+/*
+ * Records one classified result for rcpt, logs the decision, tallies
+ * it and raises what alert it brings. Returns the engine's result.
+ */
+static int
+record(struct worker *w, const char *rcpt, const struct classification *cl,
+    enum event_source src, const char *queue_id, long long when,
+    const char *reply)
+{
+	struct engine_event ev;
+	struct engine_result res;
+	char rule[300], dec[64];
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.rcpt = rcpt;
+	ev.reason = cl->reason;
+	ev.decision = cl->decision;
+	ev.details = cl->details;
+	ev.status = cl->status;
+	ev.code = cl->code;
+	ev.stage = cl->stage;
+	ev.provider = provider_name(cl->provider);
+	ev.rule = classification_rule(cl, rule, sizeof(rule));
+	ev.reply = reply;
+	ev.source = src;
+	ev.queue_id = queue_id;
+	ev.time = when;
+	rc = engine_record(w->engine, &ev, &res);
+	if (rc < 0) {
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	if (res.duplicate)
+		return 0;
+	tally(src, cl->reason, ev.provider, cl->decision);
+	log_info("queue=%s rcpt=<%s> reason=%s action=%s status=%s "
+	    "provider=%s rule=%s src=%s%s%s%s", queue_id && *queue_id ?
+	    queue_id : "-", rcpt, reason_name(cl->reason),
+	    decision_format(cl->decision, dec, sizeof(dec)), cl->status,
+	    ev.provider, ev.rule, event_source_name(src),
+	    res.changed ? " state=" : "",
+	    res.changed ? rcpt_state_name(res.new_state) : "",
+	    res.throttled ? " throttled" : "");
+	if (res.alert)
+		queue_alert(&res, ev.provider, cl->details, cl->reason);
+	return rc;
+}
+
+static void
+record_sent(struct worker *w, const char *rcpt, const char *queue_id,
+    long long when)
+{
+	struct engine_event ev;
+	struct engine_result res;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.rcpt = rcpt;
+	ev.sent = 1;
+	ev.source = SRC_LOG;
+	ev.queue_id = queue_id;
+	ev.time = when;
+	if (engine_record(w->engine, &ev, &res) < 0)
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+}
+
+/* --- the log ------------------------------------------------------------ */
+
+/* "Nov 25 09:14:03" (this year, local time) or RFC 3339; else now. */
+static long long
+log_time(const struct maillog_entry *e)
+{
+	char buf[64];
+	struct tm tm, now;
+	time_t t = time(NULL);
+	const char *end;
+
+	if (e->time.n == 0 || e->time.n >= sizeof(buf))
+		return (long long)t;
+	memcpy(buf, e->time.p, e->time.n);
+	buf[e->time.n] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
+		long long sec = (long long)timegm(&tm);
+		int sign, hh, mm;
+
+		while (*end == '.' || (*end >= '0' && *end <= '9'))
+			end++;
+		if ((*end == '+' || *end == '-') &&
+		    sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2) {
+			sign = *end == '+' ? 1 : -1;
+			sec -= sign * (hh * 3600 + mm * 60);
+		}
+		return sec;
+	}
+	localtime_r(&t, &now);
+	if (strptime(buf, "%b %d %H:%M:%S", &tm) == NULL)
+		return (long long)t;
+	tm.tm_year = now.tm_year;
+	tm.tm_isdst = -1;
+	/* A December line read in January belongs to last year. */
+	if (tm.tm_mon > now.tm_mon + 1)
+		tm.tm_year--;
+	return (long long)mktime(&tm);
+}
+
+/* Marks "kind:a:b" as seen at when; used to match bounces to the log. */
+static void
+mark(struct worker *w, const char *kind, const char *a, size_t alen,
+    const char *b, long long when)
+{
+	char id[STORE_ID_MAX];
+
+	snprintf(id, sizeof(id), "%s:%.*s%s%s", kind, (int)alen, a,
+	    b ? ":" : "", b ? b : "");
+	if (store_event_mark(w->store, id, when) < 0)
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+}
+
+static int
+seen(struct worker *w, const char *kind, const char *a, const char *b)
+{
+	char id[STORE_ID_MAX];
+
+	snprintf(id, sizeof(id), "%s:%s%s%s", kind, a, b ? ":" : "",
+	    b ? b : "");
+	return store_event_seen(w->store, id);
+}
+
+static void
+on_log_line(const char *line, size_t len, void *arg)
+{
+	struct worker *w = &d.loop;
+	struct maillog_entry e;
+	struct classification cl;
+	char rcpt[STORE_ADDR_MAX], qid[64], dsn[16], relay[256], reply[512];
+	const char *mid;
+	long long when;
+	size_t pos;
+
+	(void)arg;
+	if (worker_ready(w) < 0)
+		return;
+	if (!maillog_parse(line, len, &e)) {
+		/* cleanup: "QID: message-id=<...>", for bounce checks */
+		if ((mid = strstr(line, ": message-id=<")) != NULL &&
+		    strstr(line, "/cleanup[") != NULL) {
+			const char *s = mid + 14, *end = strchr(s, '>');
+
+			if (end != NULL && end > s)
+				mark(w, "m", s, (size_t)(end - s), NULL,
+				    (long long)time(NULL));
+		}
+		return;
+	}
+	snprintf(qid, sizeof(qid), "%.*s", (int)e.queue_id.n, e.queue_id.p);
+	snprintf(dsn, sizeof(dsn), "%.*s", (int)e.dsn.n, e.dsn.p);
+	snprintf(relay, sizeof(relay), "%.*s", (int)e.relay.n, e.relay.p);
+	snprintf(reply, sizeof(reply), "%.*s", (int)e.text.n, e.text.p);
+	when = log_time(&e);
+	for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
+		store_normalise(rcpt, rcpt, sizeof(rcpt));
+		/* A delivery of ours, for matching a bounce later. */
+		mark(w, "q", qid, strlen(qid), rcpt, when);
+		if (e.status == ML_SENT) {
+			record_sent(w, rcpt, qid, when);
+			continue;
+		}
+		if (e.status != ML_DEFERRED && e.status != ML_BOUNCED)
+			continue;
+		/* A bounce the milter recorded first from Postfix's DSN. */
+		if (e.status == ML_BOUNCED && seen(w, "f", qid, rcpt) == 1)
+			continue;
+		classify(w->cl, w->snap->rs, rcpt, e.text.p, e.text.n,
+		    dsn[0] ? dsn : NULL, relay, &cl);
+		if (record(w, rcpt, &cl, SRC_LOG, qid, when, reply) >= 0 &&
+		    e.status == ML_BOUNCED)
+			mark(w, "f", qid, strlen(qid), rcpt, when);
+	}
+}
+
+/* --- the milter -------------------------------------------------------- */
+
+static int
+milter_rcpt(const char *rcpt, char *code, char *xcode, char *text,
+    size_t textsz, void *arg)
+{
+	struct worker *w = thread_worker();
+	struct store_answer ans;
+	struct store_rcpt rec;
+	char action[512], *sp;
+	int rc;
+
+	(void)arg;
+	if (worker_ready(w) < 0)
+		return -1;
+	rc = store_lookup(w->store, rcpt, (long long)time(NULL), &ans);
+	if (rc <= 0) {
+		if (rc < 0)
+			__atomic_add_fetch(&d.store_errors, 1,
+			    __ATOMIC_RELAXED);
+		return rc;
+	}
+	if (store_get_rcpt(w->store, rcpt, &rec) != 1)
+		rec.status[0] = '\0';
+	engine_action(&ans, rec.status, action, sizeof(action));
+	/* "REJECT 5.1.1 text" or "DEFER_IF_PERMIT 4.2.2 text" */
+	if (strncmp(action, "DUNNO", 5) == 0 ||
+	    (sp = strchr(action, ' ')) == NULL)
+		return 0;
+	snprintf(code, 4, "%s", action[0] == 'R' ? "550" : "450");
+	snprintf(xcode, 16, "%.*s", (int)strcspn(sp + 1, " "), sp + 1);
+	snprintf(text, textsz, "%s", sp + 1 + strcspn(sp + 1, " ") +
+	    (sp[1 + strcspn(sp + 1, " ")] == ' '));
+	return 1;
+}
+
+static int
+milter_message(const struct milter_msg *m, void *arg)
+{
+	struct worker *w = thread_worker();
+	struct dsn_report rep;
+	struct dsn_result res;
+	long long now = (long long)time(NULL);
+	size_t i, n;
+	int verified, discard;
+
+	(void)arg;
+	if (worker_ready(w) < 0)
+		return 0;
+	n = dsn_parse(w->dsnp, m->raw, m->len, &rep);
+	if (n == 0)
+		return 0;
+	/*
+	 * Only the MTA's own DSNs are trusted as they are; a bounce from
+	 * outside must be about a message this MTA sent, or anybody could
+	 * suppress a customer's address with a forged "user unknown".
+	 */
+	verified = m->internal || (rep.message_id != NULL &&
+	    seen(w, "m", rep.message_id, NULL) == 1);
+	for (i = 0; i < n && !verified; i++)
+		if (rep.queue_id != NULL &&
+		    seen(w, "q", rep.queue_id, rep.rcpts[i].rcpt) == 1)
+			verified = 1;
+	if (!verified && rep.kind != DSN_AUTOREPLY) {
+		__atomic_add_fetch(&d.unverified, 1, __ATOMIC_RELAXED);
+		log_info("milter: unverified %s bounce from %s about %zu "
+		    "recipient(s), message-id <%s>: recorded nothing",
+		    dsn_kind_name(rep.kind), m->client, n,
+		    rep.message_id ? rep.message_id : "-");
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		const char *rcpt = rep.rcpts[i].rcpt;
+		const char *qid = rep.queue_id ? rep.queue_id : m->queue_id;
+		char diag[STORE_REPLY_MAX];
+
+		snprintf(diag, sizeof(diag), "%.*s", (int)rep.rcpts[i].diaglen,
+		    rep.rcpts[i].diag);
+		dsn_classify(w->cl, w->snap->rs, &rep, i, &res);
+		/* The log may have had this bounce already. */
+		if (rep.queue_id != NULL && seen(w, "f", rep.queue_id, rcpt) ==
+		    1) {
+			__atomic_add_fetch(&d.dup_dsn, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (record(w, rcpt, &res.cl, m->internal ? SRC_MILTER :
+		    SRC_DSN, qid, now, diag) >= 0 &&
+		    rep.queue_id != NULL)
+			mark(w, "f", rep.queue_id, strlen(rep.queue_id), rcpt,
+			    now);
+	}
+	discard = strcmp(conf_str(w->snap->conf, "milter_bounce_action"),
+	    "discard") == 0;
+	return discard;
+}
+
+/* --- the policy server ---------------------------------------------- */
+
+static int
+policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
+    void *arg)
+{
+	struct worker *w = &d.loop;
+	struct store_answer ans;
+	struct store_rcpt rec;
+	int rc;
+
+	(void)arg;
+	if (req->recipient == NULL || *req->recipient == '\0' ||
+	    (req->protocol_state != NULL &&
+	    strcmp(req->protocol_state, "RCPT") != 0)) {
+		snprintf(buf, bufsz, "DUNNO");
+		return 0;
+	}
+	if (worker_ready(w) < 0)
+		return -1;
+	rc = store_lookup(w->store, req->recipient, (long long)time(NULL),
+	    &ans);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		snprintf(buf, bufsz, "DUNNO");
+		return 0;
+	}
+	if (ans.kind == ANS_THROTTLED || store_get_rcpt(w->store,
+	    req->recipient, &rec) != 1)
+		rec.status[0] = '\0';
+	engine_action(&ans, rec.status, buf, bufsz);
+	return 0;
+}
+
+/*
+ * The socketmap for transport_maps: a suppressed address routes to
+ * error: (bounced), one in back-off to retry: (deferred); anything
+ * else, and every partial key Postfix also asks (the domain), is not
+ * found and takes the usual route.
+ */
+static int
+transport_lookup(const char *name, const char *key, char *buf, size_t bufsz,
+    void *arg)
+{
+	struct worker *w = &d.loop;
+	struct store_answer ans;
+	struct store_rcpt rec;
+	char action[512], *sp;
+	int rc;
+
+	(void)name;
+	(void)arg;
+	if (strchr(key, '@') == NULL)
+		return 0;
+	if (worker_ready(w) < 0)
+		return -1;
+	if ((rc = store_lookup(w->store, key, (long long)time(NULL),
+	    &ans)) <= 0)
+		return rc;
+	if (ans.kind == ANS_THROTTLED ||
+	    store_get_rcpt(w->store, key, &rec) != 1)
+		rec.status[0] = '\0';
+	engine_action(&ans, rec.status, action, sizeof(action));
+	if ((sp = strchr(action, ' ')) == NULL)
+		return 0;
+	snprintf(buf, bufsz, "%s:%s", action[0] == 'R' ? "error" : "retry",
+	    sp + 1);
+	return 1;
+}
+
+/* --- metrics ---------------------------------------------------------- */
+
+static void
+render_metrics(struct evbuffer *out, void *arg)
+{
+	const struct policy_stats *ps = d.policy ? policy_stats(d.policy) :
+	    NULL;
+	const struct logtail_stats *ls = d.tail ? logtail_stats(d.tail) :
+	    NULL;
+	const struct alert_stats *as = alerter_stats(d.alerter);
+	struct milter_stats ms;
+	char dec[64];
+	size_t i;
+
+	(void)arg;
+	milter_get_stats(&ms);
+	evbuffer_add_printf(out,
+	    "# HELP bouncer_events_total Events recorded, by source, "
+	    "reason, provider and decision.\n"
+	    "# TYPE bouncer_events_total counter\n");
+	pthread_mutex_lock(&d.lock);
+	for (i = 0; i < d.ntallies; i++) {
+		const struct tally *t = &d.tallies[i];
+
+		evbuffer_add_printf(out, "bouncer_events_total{source=\"%s\","
+		    "reason=\"%s\",provider=\"%s\",decision=\"%s\"} %lu\n",
+		    event_source_name(t->src), reason_name(t->reason),
+		    t->provider, decision_format(t->decision, dec,
+		    sizeof(dec)), t->n);
+	}
+	pthread_mutex_unlock(&d.lock);
+	if (ps != NULL)
+		evbuffer_add_printf(out,
+		    "# HELP bouncer_policy_answers_total Policy answers, by "
+		    "action.\n# TYPE bouncer_policy_answers_total counter\n"
+		    "bouncer_policy_answers_total{action=\"DUNNO\"} %lu\n"
+		    "bouncer_policy_answers_total{action=\"REJECT\"} %lu\n"
+		    "bouncer_policy_answers_total{action=\"DEFER\"} %lu\n"
+		    "bouncer_policy_answers_total{action=\"other\"} %lu\n"
+		    "# TYPE bouncer_policy_errors_total counter\n"
+		    "bouncer_policy_errors_total %lu\n"
+		    "# TYPE bouncer_policy_bad_requests_total counter\n"
+		    "bouncer_policy_bad_requests_total %lu\n"
+		    "# TYPE bouncer_policy_connections gauge\n"
+		    "bouncer_policy_connections %lu\n"
+		    "# HELP bouncer_policy_latency_seconds Time spent deciding "
+		    "policy answers.\n"
+		    "# TYPE bouncer_policy_latency_seconds summary\n"
+		    "bouncer_policy_latency_seconds_sum %.6f\n"
+		    "bouncer_policy_latency_seconds_count %lu\n",
+		    ps->dunno, ps->reject, ps->defer, ps->other, ps->errors,
+		    ps->bad, ps->open, (double)ps->latency_us_sum / 1e6,
+		    ps->requests);
+	evbuffer_add_printf(out,
+	    "# TYPE bouncer_store_errors_total counter\n"
+	    "bouncer_store_errors_total %lu\n"
+	    "# TYPE bouncer_alerts_total counter\n"
+	    "bouncer_alerts_total %lu\n"
+	    "# TYPE bouncer_alert_hooks_failed_total counter\n"
+	    "bouncer_alert_hooks_failed_total %lu\n"
+	    "# TYPE bouncer_milter_messages_total counter\n"
+	    "bouncer_milter_messages_total %lu\n"
+	    "# TYPE bouncer_milter_rejected_total counter\n"
+	    "bouncer_milter_rejected_total %lu\n"
+	    "# TYPE bouncer_bounces_unverified_total counter\n"
+	    "bouncer_bounces_unverified_total %lu\n"
+	    "# TYPE bouncer_bounces_duplicate_total counter\n"
+	    "bouncer_bounces_duplicate_total %lu\n"
+	    "# TYPE bouncer_reloads_total counter\n"
+	    "bouncer_reloads_total %lu\n"
+	    "# TYPE bouncer_reload_failures_total counter\n"
+	    "bouncer_reload_failures_total %lu\n",
+	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
+	    as->raised, as->hooks_failed, ms.messages, ms.rejected,
+	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED), d.reloads,
+	    d.reload_failures);
+	if (ls != NULL)
+		evbuffer_add_printf(out,
+		    "# HELP bouncer_log_lag_bytes Bytes of the maillog not "
+		    "read yet.\n# TYPE bouncer_log_lag_bytes gauge\n"
+		    "bouncer_log_lag_bytes %llu\n"
+		    "# TYPE bouncer_log_lines_total counter\n"
+		    "bouncer_log_lines_total %lu\n"
+		    "# TYPE bouncer_log_rotations_total counter\n"
+		    "bouncer_log_rotations_total %lu\n",
+		    (unsigned long long)ls->lag, ls->lines, ls->rotations);
+}
+
+static int
+health(struct evbuffer *out, void *arg)
+{
+	(void)arg;
+	if (worker_ready(&d.loop) < 0) {
+		evbuffer_add_printf(out, "store unavailable\n");
+		return 0;
+	}
+	evbuffer_add_printf(out, "ok\n");
+	return 1;
+}
+
+/* --- signals and timers ------------------------------------------------ */
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct snapshot *s, *old;
+	char *err = NULL;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if ((s = snapshot_load(&err)) == NULL) {
+		d.reload_failures++;
+		log_error("reload refused, keeping the running configuration "
+		    "and rules:\n%s", err ? err : "");
+		free(err);
+		return;
+	}
+	pthread_mutex_lock(&d.lock);
+	old = d.snap;
+	s->gen = ++d.gen;
+	d.snap = s;
+	pthread_mutex_unlock(&d.lock);
+	snapshot_unref(old);
+	d.reloads++;
+	log_info("reloaded configuration and rules");
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	log_info("signal %d: draining and stopping", (int)sig);
+	event_base_loopexit(d.base, NULL);
+}
+
+static void
+on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_expired n;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (worker_ready(&d.loop) < 0)
+		return;
+	if (store_expire(d.loop.store, (long long)time(NULL),
+	    conf_time(d.loop.snap->conf, "alert_window"), &n) < 0)
+		d.store_errors++;
+	else if (n.rcpts + n.dests + n.alerts)
+		log_info("expired rcpts=%lu dests=%lu alerts=%lu events=%lu",
+		    n.rcpts, n.dests, n.alerts, n.events);
+}
+
+/* --- start-up ------------------------------------------------------------ */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bouncerd [-fnv] [-c config] "
+	    "[-o name=value ...]\n");
+	exit(1);
+}
+
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || *user == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		log_fatal(2, "user %s does not exist: create it (useradd "
+		    "--system %s) or set user in bouncer.conf", user, user);
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		log_fatal(2, "cannot become user %s: %s", user,
+		    strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct policy_limits lim;
+	struct milter_conf mc;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_expire;
+	struct timeval tv;
+	const struct conf *c;
+	const char *spec;
+	char *err = NULL, *statefile;
+	int ch, foreground = 0, print = 0, verbose = 0, fd;
+
+	d.conf_path = CONF_FILE;
+	d.conf_missing_ok = 1;
+	while ((ch = getopt(argc, argv, "c:fno:vV")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.conf_path = optarg;
+			d.conf_missing_ok = 0;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			print = 1;
+			break;
+		case 'o':
+			d.overrides = xreallocarray(d.overrides,
+			    (size_t)d.noverrides + 1, sizeof(*d.overrides));
+			d.overrides[d.noverrides++] = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("bouncerd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("bouncerd", !foreground, verbose);
+
+	if ((d.snap = snapshot_load(&err)) == NULL) {
+		fprintf(stderr, "%s", err ? err : "");
+		log_fatal(2, "configuration or rules not loaded; not starting");
+	}
+	c = d.snap->conf;
+	if (print) {
+		conf_print(c, stdout, 0, NULL, 0);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* Every smtpd process keeps a policy connection: allow many. */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	evthread_use_pthreads();
+	pthread_key_create(&worker_key, worker_destroy);
+	d.base = event_base_new();
+	d.started = time(NULL);
+	if (worker_ready(&d.loop) < 0)
+		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
+
+	/* Sockets first, as root; then the unprivileged user. */
+	if (*(spec = conf_str(c, "policy_listen")) != '\0') {
+		lim.max_request = 16384;
+		lim.max_conns = (unsigned)conf_int(c, "policy_max_conns");
+		lim.idle_timeout = (int)conf_time(c, "policy_idle_timeout");
+		if ((fd = listener_open(spec, 1024, &err)) < 0 ||
+		    (d.policy = policy_new(d.base, fd, &lim, policy_answer,
+		    NULL, &err)) == NULL)
+			log_fatal(2, "policy_listen: %s", err);
+	}
+	if (*(spec = conf_str(c, "socketmap_listen")) != '\0' &&
+	    ((fd = listener_open(spec, 256, &err)) < 0 ||
+	    (d.smap = socketmap_new(d.base, fd, transport_lookup, NULL,
+	    &err)) == NULL))
+		log_fatal(2, "socketmap_listen: %s", err);
+	if (*(spec = conf_str(c, "metrics_listen")) != '\0' &&
+	    (d.metrics = metrics_new(d.base, spec, render_metrics, health,
+	    NULL, &err)) == NULL)
+		log_fatal(2, "metrics_listen: %s", err);
+	if (*(spec = conf_str(c, "syslog_socket")) != '\0' &&
+	    (d.socktail = logtail_socket(d.base, spec, on_log_line, NULL,
+	    &err)) == NULL)
+		log_fatal(2, "%s", err);
+	if ((d.alerter = alerter_new(d.base, conf_str(c, "alert_command"),
+	    (int)conf_time(c, "alert_timeout"), &err)) == NULL)
+		log_fatal(2, "%s", err);
+	d.alert_ev = event_new(d.base, -1, 0, on_alerts, NULL);
+	if (*(spec = conf_str(c, "milter_listen")) != '\0') {
+		memset(&mc, 0, sizeof(mc));
+		mc.listen = spec;
+		mc.max_size = (size_t)conf_int(c, "milter_max_size");
+		mc.timeout = 60;
+		mc.check_rcpt = conf_bool(c, "milter_check_rcpt");
+		mc.rcpt_fn = milter_rcpt;
+		mc.msg_fn = milter_message;
+		if (milter_start(&mc, &err) < 0)
+			log_fatal(2, "%s", err);
+	}
+	drop_privileges(conf_str(c, "user"));
+	if (*(spec = conf_str(c, "maillog_file")) != '\0') {
+		statefile = xasprintf("%s/maillog.pos",
+		    conf_str(c, "state_dir"));
+		d.tail = logtail_file(d.base, spec, statefile,
+		    (int)conf_int(c, "maillog_poll_ms"), on_log_line, NULL,
+		    &err);
+		free(statefile);
+		if (d.tail == NULL)
+			log_fatal(2, "%s", err);
+		logtail_poll(d.tail);
+	}
+
+	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, NULL);
+	ev_term = evsignal_new(d.base, SIGTERM, on_term, NULL);
+	ev_int = evsignal_new(d.base, SIGINT, on_term, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	ev_expire = event_new(d.base, -1, EV_PERSIST, on_expire, NULL);
+	tv.tv_sec = conf_time(c, "expire_interval");
+	tv.tv_usec = 0;
+	event_add(ev_expire, &tv);
+
+	log_info("started: store=%s policy=%s milter=%s maillog=%s "
+	    "metrics=%s", conf_str(c, "store"), conf_str(c, "policy_listen"),
+	    conf_str(c, "milter_listen"), conf_str(c, "maillog_file"),
+	    conf_str(c, "metrics_listen"));
+	event_base_dispatch(d.base);
+
+	/* Drain: stop taking work, finish what is read, save positions. */
+	milter_stop();
+	if (d.tail != NULL)
+		logtail_poll(d.tail);
+	on_alerts(-1, 0, NULL);
+	logtail_free(d.tail);
+	logtail_free(d.socktail);
+	policy_free(d.policy);
+	socketmap_free(d.smap);
+	metrics_free(d.metrics);
+	alerter_free(d.alerter);
+	event_free(d.alert_ev);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_expire);
+	worker_clear(&d.loop);
+	snapshot_unref(d.snap);
+	free(d.tallies);
+	free(d.overrides);
+	event_base_free(d.base);
+	log_info("stopped");
+	return 0;
+}

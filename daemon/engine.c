@@ -1,0 +1,578 @@
+/*
+ * engine.c -- classified events in, lasting decisions out
+ *
+ * For each event, in one store transaction (retried on a Redis
+ * conflict): skip it if its identity was seen; apply the scope guard;
+ * then
+ *   suppress  the recipient is suppressed until the reason's expiry;
+ *   retry     one more soft failure: deferred for base * factor^(n-1)
+ *             (capped), or suppressed once the reason's escalation
+ *             rule is met (n failures spanning at least the period);
+ *   throttle  the destination (domain, and the hosting provider when
+ *             one is known) is deferred until retry_after or a
+ *             back-off that grows while throttles keep coming;
+ *   alert     counted per (kind, blocklist, ip); raised once a window;
+ *   sent      soft failures and back-off are reset, and (by default)
+ *             a suppression lifted, except feedback and manual ones.
+ * Every change of a recipient's state goes to its audit trail.
+ *
+ * Scope guard: only a reply about the recipient (RCPT or DATA stage,
+ * or a bounce or feedback report naming it) with a reason that may
+ * suppress (verdict.h) can suppress or defer it. Connection, HELO and
+ * MAIL-stage replies and sender-side reasons only throttle, alert, or
+ * are dropped.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define MAX_TRIES	16	/* Redis conflicts before giving up */
+
+struct reason_rule {
+	long long	 expiry;	/* 0: never */
+	int		 esc_count;	/* 0: never escalates */
+	long long	 esc_period;
+};
+
+struct engine {
+	struct store		*st;
+	struct reason_rule	 rr[R_COUNT];
+	long long		 base, cap, thr_base, thr_cap, window;
+	double			 factor;
+	int			 success_unsuppress;
+	int			 throttle_provider;
+};
+
+struct engine *
+engine_new(const struct conf *conf, struct store *st)
+{
+	struct conf *def = NULL;
+	struct engine *e;
+	char name[64];
+	int r;
+
+	if (conf == NULL)
+		conf = def = conf_new();
+	e = xcalloc(1, sizeof(*e));
+	e->st = st;
+	for (r = 0; r < R_COUNT; r++) {
+		snprintf(name, sizeof(name), "%s_expiry", reason_name(r));
+		e->rr[r].expiry = conf_known(name) ? conf_time(conf, name) :
+		    conf_time(conf, "suppress_expiry");
+		snprintf(name, sizeof(name), "%s_escalate_count",
+		    reason_name(r));
+		if (conf_known(name)) {
+			e->rr[r].esc_count = (int)conf_int(conf, name);
+			snprintf(name, sizeof(name), "%s_escalate_period",
+			    reason_name(r));
+			e->rr[r].esc_period = conf_time(conf, name);
+		}
+	}
+	e->base = conf_time(conf, "retry_backoff_base");
+	e->factor = conf_num(conf, "retry_backoff_factor");
+	e->cap = conf_time(conf, "retry_backoff_max");
+	e->thr_base = conf_time(conf, "throttle_backoff");
+	e->thr_cap = conf_time(conf, "throttle_backoff_max");
+	e->window = conf_time(conf, "alert_window");
+	e->success_unsuppress = conf_bool(conf, "success_unsuppress");
+	e->throttle_provider = conf_bool(conf, "throttle_provider");
+	conf_unref(def);
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	free(e);
+}
+
+static const char *const source_names[] = { "log", "milter", "dsn",
+    "manual" };
+
+const char *
+event_source_name(enum event_source s)
+{
+	return (unsigned)s <= SRC_MANUAL ? source_names[s] : "log";
+}
+
+int
+event_source_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i <= SRC_MANUAL; i++)
+		if (strcmp(source_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+int
+details_get(const char *details, const char *key, char *buf, size_t bufsz)
+{
+	const char *p, *w, *eq;
+	size_t kn = strlen(key);
+
+	buf[0] = '\0';
+	for (p = details ? details : ""; *p;) {
+		while (*p == ' ')
+			p++;
+		for (w = p; *p && *p != ' '; p++)
+			;
+		if (p == w)
+			break;
+		eq = memchr(w, '=', (size_t)(p - w));
+		if (eq != NULL && (size_t)(eq - w) == kn &&
+		    memcmp(w, key, kn) == 0) {
+			snprintf(buf, bufsz, "%.*s", (int)(p - eq - 1),
+			    eq + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+copy(char *dst, size_t dstsz, const char *src)
+{
+	snprintf(dst, dstsz, "%s", src ? src : "");
+}
+
+/* base * factor^(n-1), capped, for n >= 1. */
+static long long
+backoff(long long base, double factor, long long cap, int n)
+{
+	double d = (double)base * pow(factor, n > 1 ? n - 1 : 0);
+
+	return d >= (double)cap ? cap : (long long)d;
+}
+
+static void
+state_text(const struct store_rcpt *r, int have, char *buf, size_t bufsz)
+{
+	if (!have || (r->state == RS_NONE && r->soft_count == 0))
+		snprintf(buf, bufsz, "none");
+	else if (r->soft_count > 0)
+		snprintf(buf, bufsz, "%s:%s/%d", rcpt_state_name(r->state),
+		    reason_name(r->reason), r->soft_count);
+	else
+		snprintf(buf, bufsz, "%s:%s", rcpt_state_name(r->state),
+		    reason_name(r->reason));
+}
+
+/* Sets r's description fields from the event. */
+static void
+describe(struct store_rcpt *r, const struct engine_event *ev)
+{
+	r->reason = ev->reason;
+	copy(r->source, sizeof(r->source), event_source_name(ev->source));
+	copy(r->rule, sizeof(r->rule), ev->rule ? ev->rule : "-");
+	copy(r->status, sizeof(r->status), ev->status);
+	r->code = ev->code;
+	copy(r->provider, sizeof(r->provider), ev->provider);
+	copy(r->queue_id, sizeof(r->queue_id), ev->queue_id);
+	copy(r->reply, sizeof(r->reply), ev->reply);
+}
+
+static int
+recipient_scope(const struct engine_event *ev)
+{
+	if (ev->source == SRC_MANUAL)
+		return 1;
+	if (!reason_may_suppress(ev->reason))
+		return 0;
+	switch (ev->stage) {
+	case STAGE_CONNECT:
+	case STAGE_HELO:
+	case STAGE_MAIL:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Applies ev to the recipient record. Returns 1 if r changed. */
+static int
+apply_rcpt(struct engine *e, const struct engine_event *ev, unsigned dec,
+    struct store_rcpt *r, int have, struct engine_result *res)
+{
+	const struct reason_rule *rr = &e->rr[ev->reason < R_COUNT ?
+	    ev->reason : 0];
+	long long t = ev->time, until;
+	struct store_rcpt old = *r;
+
+	if (ev->sent) {
+		if (!have || t < r->last_event)
+			return 0;	/* nothing to reset, or stale */
+		r->soft_count = 0;
+		r->soft_first = 0;
+		if (r->state == RS_DEFERRED ||
+		    (r->state == RS_SUPPRESSED && e->success_unsuppress &&
+		    r->reason != R_FEEDBACK && strcmp(r->source,
+		    "manual") != 0)) {
+			r->state = RS_NONE;
+			r->since = t;
+			r->until = 0;
+			copy(r->queue_id, sizeof(r->queue_id), ev->queue_id);
+			copy(r->source, sizeof(r->source),
+			    event_source_name(ev->source));
+			copy(r->reply, sizeof(r->reply), ev->reply);
+		}
+		if (memcmp(&old, r, sizeof(old)) == 0)
+			return 0;
+		r->last_event = t;
+		return 1;
+	}
+	if (dec & D_SUPPRESS) {
+		if (ev->until > 0)
+			until = ev->until;
+		else if (ev->until < 0 || rr->expiry == 0)
+			until = 0;
+		else
+			until = t + rr->expiry;
+		if (r->state != RS_SUPPRESSED || r->reason != ev->reason)
+			r->since = t;
+		r->state = RS_SUPPRESSED;
+		r->until = until;
+		describe(r, ev);
+	} else if (dec & D_RETRY) {
+		if (r->soft_count == 0)
+			r->soft_first = t;
+		r->soft_count++;
+		if (rr->esc_count > 0 && r->soft_count >= rr->esc_count &&
+		    t - r->soft_first >= rr->esc_period) {
+			if (r->state != RS_SUPPRESSED)
+				r->since = t;
+			r->state = RS_SUPPRESSED;
+			r->until = rr->expiry ? t + rr->expiry : 0;
+			res->escalated = 1;
+			describe(r, ev);
+		} else if (r->state != RS_SUPPRESSED) {
+			if (r->state != RS_DEFERRED)
+				r->since = t;
+			r->state = RS_DEFERRED;
+			r->until = t + backoff(e->base, e->factor, e->cap,
+			    r->soft_count);
+			describe(r, ev);
+		}
+	} else
+		return 0;
+	if (t > r->last_event)
+		r->last_event = t;
+	return 1;
+}
+
+/* Throttles one destination; returns its new until. */
+static int
+apply_dest(struct engine *e, const struct engine_event *ev,
+    struct store_dest *d, int have, const char *name, long long retry_after)
+{
+	long long t = ev->time, until;
+
+	if (!have) {
+		memset(d, 0, sizeof(*d));
+		copy(d->dest, sizeof(d->dest), name);
+	}
+	if (have && d->until > t)
+		d->count++;
+	else {
+		d->count = 1;
+		d->since = t;
+	}
+	until = t + (retry_after > 0 ? retry_after : backoff(e->thr_base, 2,
+	    e->thr_cap, d->count));
+	if (until > d->until)
+		d->until = until;
+	d->last = t;
+	d->reason = ev->reason;
+	if (strncmp(name, "provider:", 9) != 0)
+		copy(d->provider, sizeof(d->provider), ev->provider);
+	copy(d->rule, sizeof(d->rule), ev->rule ? ev->rule : "-");
+	copy(d->reply, sizeof(d->reply), ev->reply);
+	return 1;
+}
+
+static void
+apply_alert(struct engine *e, const struct engine_event *ev,
+    struct store_alert *a, int have, const char *key, const char *bl,
+    const char *ip, struct engine_result *res)
+{
+	long long t = ev->time;
+
+	if (!have) {
+		memset(a, 0, sizeof(*a));
+		copy(a->key, sizeof(a->key), key);
+		copy(a->kind, sizeof(a->kind), reason_name(ev->reason));
+		copy(a->blocklist, sizeof(a->blocklist), bl);
+		copy(a->ip, sizeof(a->ip), ip);
+		a->first = t;
+	}
+	a->count++;
+	if (t > a->last)
+		a->last = t;
+	if (!have || t - a->notified >= e->window) {
+		a->notified = t;
+		res->alert = 1;
+	}
+	copy(a->rule, sizeof(a->rule), ev->rule ? ev->rule : "-");
+	copy(a->reply, sizeof(a->reply), ev->reply);
+	res->alert_rec = *a;
+}
+
+int
+engine_record(struct engine *e, const struct engine_event *ev,
+    struct engine_result *resp)
+{
+	struct engine_result res0, *res = resp ? resp : &res0;
+	struct store_rcpt r, oldr;
+	struct store_dest d[2];
+	struct store_alert a;
+	char rcpt[STORE_ADDR_MAX], kid[STORE_ID_MAX + 2];
+	char kr[STORE_ADDR_MAX + 2], kd[2][2 * STORE_DEST_MAX + 2];
+	char ka[STORE_DEST_MAX + 2], akey[STORE_DEST_MAX];
+	char dname[2][STORE_DEST_MAX], bl[64], ip[64], ra[32];
+	const char *keys[6], *at;
+	long long retry_after = 0;
+	unsigned dec = ev->decision;
+	size_t nkeys = 0, nd = 0, i;
+	int have_r, have_d[2], have_a = 0, rc, tries, chg, dchg;
+
+	memset(res, 0, sizeof(*res));
+	store_normalise(ev->rcpt, rcpt, sizeof(rcpt));
+	at = strrchr(rcpt, '@');
+	snprintf(res->id, sizeof(res->id), "%s|%s|%lld",
+	    ev->queue_id && *ev->queue_id ? ev->queue_id :
+	    ev->source == SRC_MANUAL ? "manual" : "-", rcpt, ev->time);
+	if (!ev->sent && (dec & (D_SUPPRESS | D_RETRY)) &&
+	    !recipient_scope(ev)) {
+		res->scoped_out = 1;
+		dec &= ~(unsigned)(D_SUPPRESS | D_RETRY);
+	}
+	if (ev->sent)
+		dec = 0;
+	if (!ev->sent && dec == 0)
+		return 0;
+	snprintf(kid, sizeof(kid), "e:%s", res->id);
+	snprintf(kr, sizeof(kr), "r:%s", rcpt);
+	keys[nkeys++] = kid;
+	keys[nkeys++] = kr;
+	if ((dec & D_THROTTLE) && at != NULL && at[1] != '\0') {
+		copy(dname[nd++], sizeof(dname[0]), at + 1);
+		if (e->throttle_provider && ev->provider && *ev->provider &&
+		    strcmp(ev->provider, "-") != 0)
+			snprintf(dname[nd++], sizeof(dname[0]), "provider:%s",
+			    ev->provider);
+		if (details_get(ev->details, "retry_after", ra, sizeof(ra)))
+			retry_after = atoll(ra);
+		for (i = 0; i < nd; i++) {
+			snprintf(kd[i], sizeof(kd[i]), "d:%s", dname[i]);
+			keys[nkeys++] = kd[i];
+		}
+	}
+	if (dec & D_ALERT) {
+		details_get(ev->details, "blocklist", bl, sizeof(bl));
+		details_get(ev->details, "ip", ip, sizeof(ip));
+		snprintf(akey, sizeof(akey), "%s|%s|%s",
+		    reason_name(ev->reason), bl, ip);
+		snprintf(ka, sizeof(ka), "a:%s", akey);
+		keys[nkeys++] = ka;
+	}
+	for (tries = 0; tries < MAX_TRIES; tries++) {
+		if (store_begin(e->st, keys, nkeys) < 0)
+			return -1;
+		if ((rc = store_event_seen(e->st, res->id)) != 0) {
+			store_rollback(e->st);
+			if (rc < 0)
+				return -1;
+			res->duplicate = 1;
+			return 0;
+		}
+		if ((have_r = store_get_rcpt(e->st, rcpt, &r)) < 0)
+			goto fail;
+		if (!have_r) {
+			memset(&r, 0, sizeof(r));
+			copy(r.rcpt, sizeof(r.rcpt), rcpt);
+		}
+		oldr = r;
+		res->old_state = have_r ? r.state : RS_NONE;
+		chg = apply_rcpt(e, ev, dec, &r, have_r, res);
+		dchg = 0;
+		for (i = 0; i < nd; i++) {
+			if ((have_d[i] = store_get_dest(e->st, dname[i],
+			    &d[i])) < 0)
+				goto fail;
+			dchg |= apply_dest(e, ev, &d[i], have_d[i], dname[i],
+			    retry_after);
+		}
+		if (dec & D_ALERT) {
+			if ((have_a = store_get_alert(e->st, akey, &a)) < 0)
+				goto fail;
+			apply_alert(e, ev, &a, have_a, akey, bl, ip, res);
+		}
+		if (!chg && !dchg && !(dec & D_ALERT)) {
+			store_rollback(e->st);
+			res->new_state = res->old_state;
+			return 0;
+		}
+		if (store_event_mark(e->st, res->id, ev->time) < 0)
+			goto fail;
+		if (chg && store_put_rcpt(e->st, &r) < 0)
+			goto fail;
+		if (chg && (oldr.state != r.state || oldr.reason != r.reason ||
+		    oldr.until != r.until || oldr.soft_count !=
+		    r.soft_count)) {
+			struct store_audit au;
+
+			memset(&au, 0, sizeof(au));
+			au.time = ev->time;
+			state_text(&oldr, have_r, au.old, sizeof(au.old));
+			state_text(&r, 1, au.new, sizeof(au.new));
+			copy(au.event, sizeof(au.event), res->id);
+			copy(au.rule, sizeof(au.rule), ev->rule ? ev->rule :
+			    "-");
+			copy(au.reply, sizeof(au.reply), ev->reply);
+			if (store_audit_add(e->st, rcpt, &au) < 0)
+				goto fail;
+		}
+		for (i = 0; i < nd; i++)
+			if (store_put_dest(e->st, &d[i]) < 0)
+				goto fail;
+		if ((dec & D_ALERT) && store_put_alert(e->st, &a) < 0)
+			goto fail;
+		if ((rc = store_commit(e->st)) < 0)
+			return -1;
+		if (rc == 0) {
+			res->alert = 0;
+			res->escalated = 0;
+			continue;	/* a Redis conflict: again */
+		}
+		res->changed = chg;
+		res->new_state = r.state;
+		res->reason = r.reason;
+		res->until = r.until;
+		if (nd > 0) {
+			res->throttled = 1;
+			copy(res->dest, sizeof(res->dest), d[0].dest);
+			res->dest_until = d[0].until;
+		}
+		return 1;
+	}
+	log_warn("engine: %s: gave up after %d conflicting updates", res->id,
+	    MAX_TRIES);
+	return -1;
+fail:
+	store_rollback(e->st);
+	return -1;
+}
+
+int
+engine_unsuppress(struct engine *e, const char *addr, long long now)
+{
+	struct store_rcpt r, old;
+	struct store_audit au;
+	char rcpt[STORE_ADDR_MAX], kr[STORE_ADDR_MAX + 2];
+	const char *keys[1];
+	int rc, tries;
+
+	store_normalise(addr, rcpt, sizeof(rcpt));
+	snprintf(kr, sizeof(kr), "r:%s", rcpt);
+	keys[0] = kr;
+	for (tries = 0; tries < MAX_TRIES; tries++) {
+		if (store_begin(e->st, keys, 1) < 0)
+			return -1;
+		if ((rc = store_get_rcpt(e->st, rcpt, &r)) <= 0 ||
+		    (r.state == RS_NONE && r.soft_count == 0)) {
+			store_rollback(e->st);
+			return rc < 0 ? -1 : 0;
+		}
+		old = r;
+		r.state = RS_NONE;
+		r.until = 0;
+		r.since = now;
+		r.soft_count = 0;
+		r.soft_first = 0;
+		copy(r.source, sizeof(r.source), "manual");
+		copy(r.rule, sizeof(r.rule), "-");
+		copy(r.reply, sizeof(r.reply), "removed by hand");
+		memset(&au, 0, sizeof(au));
+		au.time = now;
+		state_text(&old, 1, au.old, sizeof(au.old));
+		copy(au.new, sizeof(au.new), "none");
+		snprintf(au.event, sizeof(au.event), "manual|%s|%lld", rcpt,
+		    now);
+		copy(au.rule, sizeof(au.rule), "-");
+		copy(au.reply, sizeof(au.reply), "removed by hand");
+		if (store_put_rcpt(e->st, &r) < 0 ||
+		    store_audit_add(e->st, rcpt, &au) < 0) {
+			store_rollback(e->st);
+			return -1;
+		}
+		if ((rc = store_commit(e->st)) < 0)
+			return -1;
+		if (rc == 1)
+			return 1;
+	}
+	return -1;
+}
+
+/* The status a policy answer gives for each reason, 5.x.x form. */
+static const char *
+answer_status(enum reason r)
+{
+	switch (r) {
+	case R_USERUNKNOWN:	return "5.1.1";
+	case R_HOSTUNKNOWN:	return "5.1.2";
+	case R_HASMOVED:	return "5.1.6";
+	case R_MAILBOXFULL:	return "5.2.2";
+	case R_SUSPEND:		return "5.2.1";
+	case R_FILTERED:	return "5.2.0";
+	case R_NOTACCEPT:	return "5.1.10";
+	default:		return "5.7.1";
+	}
+}
+
+char *
+engine_action(const struct store_answer *a, const char *status, char *buf,
+    size_t bufsz)
+{
+	char st[16], when[32];
+	struct tm tm;
+	time_t t = (time_t)a->until;
+
+	if (status != NULL && (status[0] == '4' || status[0] == '5') &&
+	    status[1] == '.')
+		snprintf(st, sizeof(st), "%s", status);
+	else
+		snprintf(st, sizeof(st), "%s", answer_status(a->reason));
+	when[0] = '\0';
+	if (a->until > 0) {
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	switch (a->kind) {
+	case ANS_SUPPRESSED:
+		st[0] = '5';
+		snprintf(buf, bufsz, "REJECT %s recipient suppressed (%s)%s%s",
+		    st, reason_name(a->reason), *when ? " until " : "", when);
+		break;
+	case ANS_DEFERRED:
+		st[0] = '4';
+		snprintf(buf, bufsz, "DEFER_IF_PERMIT %s recipient deferred "
+		    "(%s) until %s", st, reason_name(a->reason), when);
+		break;
+	case ANS_THROTTLED:
+		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.7.0 destination "
+		    "throttled (%s) until %s", reason_name(a->reason), when);
+		break;
+	default:
+		snprintf(buf, bufsz, "DUNNO");
+		break;
+	}
+	return buf;
+}

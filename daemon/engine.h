@@ -1,0 +1,108 @@
+/*
+ * engine.h -- classified events in, lasting decisions out
+ *
+ * engine_record() turns one event (a classified reply, a delivery
+ * success, or an operator's command) into state changes in the store:
+ * a recipient suppressed or backed off, a destination throttled, an
+ * alert raised once per window. It is pure logic over the store
+ * interface: the time comes with the event, so tests control the
+ * clock, and nothing here does I/O of its own.
+ *
+ * Every parameter (expiry per reason, back-off base, factor and cap,
+ * escalation count and period per reason, throttle back-off, alert
+ * window, audit size) comes from the conf given to engine_new(); see
+ * bouncer.conf(5).
+ *
+ * One engine per store handle, so one per thread.
+ */
+#ifndef BOUNCER_ENGINE_H
+#define BOUNCER_ENGINE_H
+
+#include "reply.h"
+#include "store.h"
+#include "verdict.h"
+
+struct conf;
+struct engine;
+
+enum event_source { SRC_LOG, SRC_MILTER, SRC_DSN, SRC_MANUAL };
+
+/* One event. Pointers are only read during the call; NULL means none. */
+struct engine_event {
+	const char		*rcpt;
+	enum reason		 reason;
+	unsigned		 decision;	/* D_* bits */
+	int			 sent;		/* a delivery success */
+	const char		*details;	/* "k=v k=v flag" */
+	const char		*status;	/* "5.1.1" */
+	int			 code;
+	enum smtp_stage		 stage;
+	const char		*provider;
+	const char		*rule;		/* "gmail.rules:18" */
+	const char		*reply;
+	enum event_source	 source;
+	const char		*queue_id;
+	long long		 time;		/* of the attempt, epoch s */
+	long long		 until;		/* manual: expiry; 0 default,
+						   -1 never */
+};
+
+struct engine_result {
+	int		 duplicate;	/* seen before: nothing done */
+	int		 scoped_out;	/* the scope guard dropped
+					   suppress or retry */
+	int		 changed;	/* the recipient's record changed */
+	enum rcpt_state	 old_state, new_state;
+	enum reason	 reason;
+	long long	 until;
+	int		 escalated;	/* soft failures became suppress */
+	int		 throttled;	/* dest is deferred until dest_until */
+	char		 dest[STORE_DEST_MAX];
+	long long	 dest_until;
+	int		 alert;		/* raise an alert now: new window */
+	struct store_alert alert_rec;	/* its record, after the event */
+	char		 id[STORE_ID_MAX];	/* the event's identity */
+};
+
+/* Reads the parameters of conf (NULL: defaults); keeps no reference. */
+struct engine	*engine_new(const struct conf *, struct store *);
+void		 engine_free(struct engine *);	/* NULL is fine */
+
+/*
+ * Records one event. Returns 1 when something changed, 0 when nothing
+ * did (a duplicate, or an event the scope guard reduced to nothing),
+ * -1 when the store failed (logged there). *res may be NULL.
+ *
+ * Identity: queue id + recipient + attempt time. Only events that
+ * change something are remembered, which is enough: one that changed
+ * nothing changes nothing when replayed either (a success older than
+ * the recipient's latest event is ignored for this reason).
+ */
+int		 engine_record(struct engine *, const struct engine_event *,
+		    struct engine_result *res);
+
+/*
+ * Lifts a suppression or deferral by hand (bouncerctl suppress
+ * remove), resetting soft failures, with an audit entry. Returns 1
+ * if the recipient had a state, 0 if not, -1 on failure.
+ */
+int		 engine_unsuppress(struct engine *, const char *rcpt,
+		    long long now);
+
+/*
+ * What the policy server answers for a lookup result: "REJECT 5.1.1
+ * ...", "DEFER_IF_PERMIT 4.2.2 ..." or "DUNNO", into buf. The status
+ * is the stored reply's, forced to the 5 or 4 class. Returns buf.
+ */
+char		*engine_action(const struct store_answer *, const char *status,
+		    char *buf, size_t bufsz);
+
+/* "log", "milter", "dsn", "manual"; parse returns -1 if unknown. */
+const char	*event_source_name(enum event_source);
+int		 event_source_parse(const char *);
+
+/* Value of key in "k=v k=v" details into buf; 1 if present, 0 if not. */
+int		 details_get(const char *details, const char *key, char *buf,
+		    size_t bufsz);
+
+#endif

@@ -1,0 +1,549 @@
+/*
+ * store.c -- open a store by URI and dispatch to its back end
+ *
+ * Also the record layouts (field tables) both back ends share, address
+ * normalisation, and store_expire(), written once over the interface.
+ *
+ * See also: store.h, store_impl.h, store_sqlite.c, store_redis.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "store_impl.h"
+#include "xalloc.h"
+
+extern const struct store_ops store_sqlite_ops;
+#ifdef HAVE_HIREDIS
+extern const struct store_ops store_redis_ops;
+extern const struct store_ops store_redis_unix_ops;
+#endif
+
+static const struct store_ops *backends[] = {
+	&store_sqlite_ops,
+#ifdef HAVE_HIREDIS
+	&store_redis_ops,
+	&store_redis_unix_ops,
+#endif
+};
+
+#define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
+
+#define FS(s, f)	{ #f, F_STR, offsetof(struct s, f), \
+			    sizeof(((struct s *)0)->f) }
+#define FI(s, f)	{ #f, F_INT, offsetof(struct s, f), 0 }
+#define FL(s, f)	{ #f, F_LL, offsetof(struct s, f), 0 }
+#define FR(s, f)	{ #f, F_REASON, offsetof(struct s, f), 0 }
+
+static const struct field rcpt_fields[] = {
+	FS(store_rcpt, rcpt),
+	{ "state", F_STATE, offsetof(struct store_rcpt, state), 0 },
+	FR(store_rcpt, reason),
+	FL(store_rcpt, since),
+	FL(store_rcpt, until),
+	FI(store_rcpt, soft_count),
+	FL(store_rcpt, soft_first),
+	FL(store_rcpt, last_event),
+	FS(store_rcpt, source),
+	FS(store_rcpt, rule),
+	FS(store_rcpt, status),
+	FI(store_rcpt, code),
+	FS(store_rcpt, provider),
+	FS(store_rcpt, queue_id),
+	FS(store_rcpt, reply),
+};
+
+static const struct field dest_fields[] = {
+	FS(store_dest, dest),
+	FR(store_dest, reason),
+	FL(store_dest, since),
+	FL(store_dest, until),
+	FL(store_dest, last),
+	FI(store_dest, count),
+	FS(store_dest, provider),
+	FS(store_dest, rule),
+	FS(store_dest, reply),
+};
+
+static const struct field alert_fields[] = {
+	FS(store_alert, key),
+	FS(store_alert, kind),
+	FS(store_alert, blocklist),
+	FS(store_alert, ip),
+	FL(store_alert, first),
+	FL(store_alert, last),
+	FL(store_alert, notified),
+	FL(store_alert, count),
+	FS(store_alert, rule),
+	FS(store_alert, reply),
+};
+
+#define NF(a)	(sizeof(a) / sizeof(a[0]))
+
+const struct kind_desc store_kinds[3] = {
+	[SK_RCPT] = { "rcpt", "r:", sizeof(struct store_rcpt), rcpt_fields,
+	    NF(rcpt_fields) },
+	[SK_DEST] = { "dest", "d:", sizeof(struct store_dest), dest_fields,
+	    NF(dest_fields) },
+	[SK_ALERT] = { "alert", "a:", sizeof(struct store_alert),
+	    alert_fields, NF(alert_fields) },
+};
+
+static const char *const state_names[] = { "none", "deferred", "suppressed" };
+
+const char *
+rcpt_state_name(enum rcpt_state s)
+{
+	return (unsigned)s <= RS_SUPPRESSED ? state_names[s] : "none";
+}
+
+int
+rcpt_state_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i <= RS_SUPPRESSED; i++)
+		if (strcmp(state_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+field_get(const struct field *f, const void *rec, char *buf, size_t bufsz)
+{
+	const char *p = (const char *)rec + f->off;
+	int i;
+	long long ll;
+
+	switch (f->type) {
+	case F_STR:
+		return p;
+	case F_INT:
+		memcpy(&i, p, sizeof(i));
+		snprintf(buf, bufsz, "%d", i);
+		break;
+	case F_LL:
+		memcpy(&ll, p, sizeof(ll));
+		snprintf(buf, bufsz, "%lld", ll);
+		break;
+	case F_REASON:
+		memcpy(&i, p, sizeof(i));
+		return reason_name((enum reason)i);
+	case F_STATE:
+		memcpy(&i, p, sizeof(i));
+		return rcpt_state_name((enum rcpt_state)i);
+	}
+	return buf;
+}
+
+int
+field_set(const struct field *f, void *rec, const char *s, size_t n)
+{
+	char *p = (char *)rec + f->off, num[32], *end;
+	long long ll;
+	int i;
+
+	switch (f->type) {
+	case F_STR:
+		if (n >= f->size)
+			n = f->size - 1;
+		memcpy(p, s, n);
+		p[n] = '\0';
+		return 0;
+	case F_INT:
+	case F_LL:
+		if (n == 0) {
+			ll = 0;
+		} else {
+			if (n >= sizeof(num))
+				return -1;
+			memcpy(num, s, n);
+			num[n] = '\0';
+			errno = 0;
+			ll = strtoll(num, &end, 10);
+			if (errno || *end != '\0')
+				return -1;
+		}
+		if (f->type == F_INT) {
+			if (ll < -2147483647LL || ll > 2147483647LL)
+				return -1;
+			i = (int)ll;
+			memcpy(p, &i, sizeof(i));
+		} else
+			memcpy(p, &ll, sizeof(ll));
+		return 0;
+	case F_REASON:
+		if (n == 0 || (i = reason_parse(s, n)) < 0)
+			return n == 0 ? (i = 0, memcpy(p, &i, sizeof(i)), 0) :
+			    -1;
+		memcpy(p, &i, sizeof(i));
+		return 0;
+	case F_STATE:
+		if (n >= sizeof(num))
+			return -1;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		if (n == 0)
+			i = RS_NONE;
+		else if ((i = rcpt_state_parse(num)) < 0)
+			return -1;
+		memcpy(p, &i, sizeof(i));
+		return 0;
+	}
+	return -1;
+}
+
+char *
+store_normalise(const char *addr, char *buf, size_t bufsz)
+{
+	size_t i, n;
+
+	while (*addr == ' ' || *addr == '\t' || *addr == '<')
+		addr++;
+	n = strlen(addr);
+	while (n > 0 && (addr[n - 1] == '>' || addr[n - 1] == ' ' ||
+	    addr[n - 1] == '\t' || addr[n - 1] == '.'))
+		n--;
+	if (n >= bufsz)
+		n = bufsz - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)addr[i]);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Reads the first line of a password file; NULL with *errp on failure. */
+static char *
+read_password(const char *path, char **errp)
+{
+	FILE *fp;
+	char buf[1024];
+	size_t n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+struct store *
+store_open(const char *uri, const struct conf *conf, char **errp)
+{
+	struct store_params p;
+	struct conf *def = NULL;
+	struct store *st;
+	const char *colon, *pwfile;
+	size_t i, n;
+
+	*errp = NULL;
+	if (conf == NULL)
+		conf = def = conf_new();
+	memset(&p, 0, sizeof(p));
+	p.timeout = conf_time(conf, "store_timeout");
+	p.busy_timeout = conf_time(conf, "store_busy_timeout");
+	p.audit_max = (int)conf_int(conf, "audit_max");
+	p.event_retention = conf_time(conf, "event_retention");
+	pwfile = conf_str(conf, "store_password_file");
+	if (*pwfile != '\0' && (p.password = read_password(pwfile, errp)) ==
+	    NULL) {
+		conf_unref(def);
+		return NULL;
+	}
+	conf_unref(def);
+	if ((colon = strchr(uri, ':')) == NULL) {
+		*errp = xasprintf("%s: not a store URI (sqlite:PATH, "
+		    "redis://HOST:PORT/DB or redis+unix:PATH)", uri);
+		free(p.password);
+		return NULL;
+	}
+	n = (size_t)(colon - uri);
+	for (i = 0; i < NBACKENDS; i++)
+		if (strlen(backends[i]->scheme) == n &&
+		    strncmp(backends[i]->scheme, uri, n) == 0)
+			break;
+	if (i == NBACKENDS) {
+		*errp = xasprintf("%s: unknown store type \"%.*s\"%s", uri,
+		    (int)n, uri,
+#ifdef HAVE_HIREDIS
+		    ""
+#else
+		    strncmp(uri, "redis", 5) == 0 ?
+		    " (built without hiredis)" : ""
+#endif
+		    );
+		free(p.password);
+		return NULL;
+	}
+	if ((st = backends[i]->open(uri, colon + 1, &p, errp)) == NULL) {
+		free(p.password);
+		return NULL;
+	}
+	st->ops = backends[i];
+	st->uri = xstrdup(uri);
+	st->p = p;
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	char *uri, *pw;
+
+	if (st == NULL)
+		return;
+	uri = st->uri;
+	pw = st->p.password;
+	st->ops->close(st);
+	free(uri);
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+}
+
+const char *
+store_uri(const struct store *st)
+{
+	return st->uri;
+}
+
+int
+store_lookup(struct store *st, const char *rcpt, long long now,
+    struct store_answer *out)
+{
+	char key[STORE_ADDR_MAX];
+	const char *at;
+
+	memset(out, 0, sizeof(*out));
+	store_normalise(rcpt, key, sizeof(key));
+	at = strrchr(key, '@');
+	return st->ops->lookup(st, key, at ? at + 1 : "", now, out);
+}
+
+int
+store_begin(struct store *st, const char *const *keys, size_t nkeys)
+{
+	return st->ops->begin(st, keys, nkeys);
+}
+
+int
+store_commit(struct store *st)
+{
+	return st->ops->commit(st);
+}
+
+void
+store_rollback(struct store *st)
+{
+	st->ops->rollback(st);
+}
+
+int
+store_batch_begin(struct store *st)
+{
+	return st->ops->batch(st, 1);
+}
+
+int
+store_batch_end(struct store *st)
+{
+	return st->ops->batch(st, 0);
+}
+
+int
+store_get_rcpt(struct store *st, const char *rcpt, struct store_rcpt *out)
+{
+	char key[STORE_ADDR_MAX];
+
+	return st->ops->get(st, SK_RCPT, store_normalise(rcpt, key,
+	    sizeof(key)), out);
+}
+
+int
+store_get_dest(struct store *st, const char *dest, struct store_dest *out)
+{
+	return st->ops->get(st, SK_DEST, dest, out);
+}
+
+int
+store_get_alert(struct store *st, const char *key, struct store_alert *out)
+{
+	return st->ops->get(st, SK_ALERT, key, out);
+}
+
+int
+store_put_rcpt(struct store *st, const struct store_rcpt *r)
+{
+	struct store_rcpt n = *r;
+
+	store_normalise(r->rcpt, n.rcpt, sizeof(n.rcpt));
+	return st->ops->put(st, SK_RCPT, &n);
+}
+
+int
+store_put_dest(struct store *st, const struct store_dest *d)
+{
+	return st->ops->put(st, SK_DEST, d);
+}
+
+int
+store_put_alert(struct store *st, const struct store_alert *a)
+{
+	return st->ops->put(st, SK_ALERT, a);
+}
+
+int
+store_del(struct store *st, enum store_kind kind, const char *key)
+{
+	char buf[STORE_ADDR_MAX];
+
+	if (kind == SK_RCPT)
+		key = store_normalise(key, buf, sizeof(buf));
+	return st->ops->del(st, kind, key);
+}
+
+int
+store_event_seen(struct store *st, const char *id)
+{
+	return st->ops->event_seen(st, id);
+}
+
+int
+store_event_mark(struct store *st, const char *id, long long time)
+{
+	return st->ops->event_mark(st, id, time);
+}
+
+int
+store_audit_add(struct store *st, const char *rcpt,
+    const struct store_audit *a)
+{
+	char key[STORE_ADDR_MAX];
+
+	return st->ops->audit_add(st, store_normalise(rcpt, key, sizeof(key)),
+	    a);
+}
+
+int
+store_audit_list(struct store *st, const char *rcpt, store_audit_fn *fn,
+    void *arg)
+{
+	char key[STORE_ADDR_MAX];
+
+	return st->ops->audit_list(st, store_normalise(rcpt, key,
+	    sizeof(key)), fn, arg);
+}
+
+int
+store_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
+    void *arg)
+{
+	return st->ops->iterate(st, kind, fn, arg);
+}
+
+/* --- expiry ----------------------------------------------------------- */
+
+struct expire_job {
+	long long	 now, window, retention;
+	char		**keys;
+	size_t		 n, cap;
+};
+
+static void
+keep_key(struct expire_job *j, const char *key)
+{
+	if (j->n == j->cap) {
+		j->cap = j->cap ? j->cap * 2 : 256;
+		j->keys = xreallocarray(j->keys, j->cap, sizeof(*j->keys));
+	}
+	j->keys[j->n++] = xstrdup(key);
+}
+
+static int
+expired_rcpt(const void *rec, void *arg)
+{
+	const struct store_rcpt *r = rec;
+	struct expire_job *j = arg;
+	int ended;
+
+	ended = r->state == RS_NONE || (r->until != 0 && r->until <= j->now);
+	if (ended && (r->soft_count == 0 ||
+	    r->last_event < j->now - j->retention))
+		keep_key(j, r->rcpt);
+	return 0;
+}
+
+static int
+expired_dest(const void *rec, void *arg)
+{
+	const struct store_dest *d = rec;
+	struct expire_job *j = arg;
+
+	if (d->until <= j->now)
+		keep_key(j, d->dest);
+	return 0;
+}
+
+static int
+expired_alert(const void *rec, void *arg)
+{
+	const struct store_alert *a = rec;
+	struct expire_job *j = arg;
+
+	if (a->last < j->now - j->window)
+		keep_key(j, a->key);
+	return 0;
+}
+
+int
+store_expire(struct store *st, long long now, long long alert_window,
+    struct store_expired *np)
+{
+	static store_iter_fn *const fns[3] = {
+		[SK_RCPT] = expired_rcpt,
+		[SK_DEST] = expired_dest,
+		[SK_ALERT] = expired_alert,
+	};
+	struct store_expired n;
+	unsigned long *counts[3] = { &n.rcpts, &n.dests, &n.alerts };
+	struct expire_job j;
+	size_t i;
+	int kind, rc = 0;
+
+	memset(&n, 0, sizeof(n));
+	for (kind = SK_RCPT; kind <= SK_ALERT; kind++) {
+		memset(&j, 0, sizeof(j));
+		j.now = now;
+		j.window = alert_window;
+		j.retention = st->p.event_retention;
+		if (store_iterate(st, kind, fns[kind], &j) < 0)
+			rc = -1;
+		if (j.n > 0 && store_batch_begin(st) < 0)
+			rc = -1;
+		for (i = 0; i < j.n; i++) {
+			if (rc == 0 && st->ops->del(st, kind, j.keys[i]) == 1)
+				(*counts[kind])++;
+			free(j.keys[i]);
+		}
+		if (j.n > 0 && store_batch_end(st) < 0)
+			rc = -1;
+		free(j.keys);
+	}
+	if (st->ops->event_expire(st, now - st->p.event_retention,
+	    &n.events) < 0)
+		rc = -1;
+	if (np != NULL)
+		*np = n;
+	return rc;
+}

@@ -1,0 +1,222 @@
+/*
+ * store.h -- the state that outlives one delivery: recipients,
+ * destinations, alerts, seen events and the audit trail
+ *
+ * One small interface with two back ends, chosen by URI:
+ *
+ *   sqlite:/var/lib/bouncer/state.db		the default
+ *   redis://[user:pass@]host:port/db		several MTAs, one state
+ *   redis+unix:/run/redis.sock?db=N
+ *
+ * Records are plain structs with fixed-size fields: a get copies into
+ * the caller's struct, so nothing returned points into the store.
+ *
+ * Updates go through a transaction: store_begin() names the keys it
+ * will read and write, reads come back consistent, writes are applied
+ * together by store_commit(). SQLite takes its write lock at begin;
+ * Redis WATCHes the keys and applies the writes in MULTI/EXEC, so a
+ * commit may report a conflict (0) and the caller starts over. Two
+ * processes updating one recipient therefore lose no count on either
+ * back end.
+ *
+ * Contracts in the manner of Dovecot's lib-dict: actions return 0 or
+ * -1, lookups 1 (found), 0 (not found) or -1 (the back end failed).
+ * A failure is logged once, here; callers only branch on it.
+ *
+ * One handle per thread: a handle is not safe to share.
+ */
+#ifndef BOUNCER_STORE_H
+#define BOUNCER_STORE_H
+
+#include "verdict.h"
+
+struct conf;
+struct store;
+
+#define STORE_ADDR_MAX	320	/* local@domain, RFC 5321 bounds */
+#define STORE_DEST_MAX	256
+#define STORE_RULE_MAX	128
+#define STORE_REPLY_MAX	512
+#define STORE_ID_MAX	(STORE_ADDR_MAX + 96)
+
+enum rcpt_state {
+	RS_NONE = 0,		/* known, nothing in force */
+	RS_DEFERRED,		/* soft failures: back off until `until` */
+	RS_SUPPRESSED		/* reject until `until` (0: for ever) */
+};
+
+/* A recipient: its state and the event behind it. */
+struct store_rcpt {
+	char		 rcpt[STORE_ADDR_MAX];	/* normalised: lower case */
+	enum rcpt_state	 state;
+	enum reason	 reason;
+	long long	 since;		/* this state began */
+	long long	 until;		/* 0: no end */
+	int		 soft_count;	/* soft failures since success */
+	long long	 soft_first;	/* the first of them */
+	long long	 last_event;	/* time of the latest event */
+	char		 source[8];	/* log, milter, dsn, manual */
+	char		 rule[STORE_RULE_MAX];	/* "gmail.rules:18" or "-" */
+	char		 status[16];
+	int		 code;
+	char		 provider[32];
+	char		 queue_id[64];
+	char		 reply[STORE_REPLY_MAX];
+};
+
+/* A destination (domain, or "provider:NAME") being throttled. */
+struct store_dest {
+	char		 dest[STORE_DEST_MAX];
+	enum reason	 reason;
+	long long	 since;
+	long long	 until;
+	long long	 last;
+	int		 count;		/* throttles since it was last clear */
+	char		 provider[32];	/* who hosts it, or "" */
+	char		 rule[STORE_RULE_MAX];
+	char		 reply[STORE_REPLY_MAX];
+};
+
+/* One alert key: kind (a reason), blocklist and IP. */
+struct store_alert {
+	char		 key[STORE_DEST_MAX];	/* "kind|blocklist|ip" */
+	char		 kind[32];
+	char		 blocklist[64];
+	char		 ip[64];
+	long long	 first;
+	long long	 last;
+	long long	 notified;	/* start of the current window */
+	long long	 count;
+	char		 rule[STORE_RULE_MAX];
+	char		 reply[STORE_REPLY_MAX];
+};
+
+/* One change of a recipient's state. */
+struct store_audit {
+	long long	 time;
+	char		 old[64];	/* "none", "deferred:mailboxfull" */
+	char		 new[64];
+	char		 event[STORE_ID_MAX];
+	char		 rule[STORE_RULE_MAX];
+	char		 reply[STORE_REPLY_MAX];
+};
+
+/* What the policy server answers from: see store_lookup(). */
+enum answer_kind {
+	ANS_NONE = 0,
+	ANS_SUPPRESSED,		/* recipient: reject */
+	ANS_DEFERRED,		/* recipient: defer until `until` */
+	ANS_THROTTLED		/* its destination: defer until `until` */
+};
+
+struct store_answer {
+	enum answer_kind kind;
+	enum reason	 reason;
+	long long	 until;	/* 0 with ANS_SUPPRESSED: for ever */
+};
+
+enum store_kind { SK_RCPT, SK_DEST, SK_ALERT };
+
+/*
+ * Opens the store at uri. Parameters come from conf (NULL: defaults):
+ * store_password_file, store_timeout, store_busy_timeout, audit_max,
+ * event_retention. A SQLite file is created, or migrated to the
+ * current schema, as needed. NULL on failure, with a message in *errp
+ * that the caller frees.
+ */
+struct store	*store_open(const char *uri, const struct conf *conf,
+		    char **errp);
+void		 store_close(struct store *);	/* NULL does nothing */
+/* The URI it was opened with; belongs to the handle. */
+const char	*store_uri(const struct store *);
+
+/*
+ * store_lookup -- the live decision for one recipient, fast
+ *
+ * The policy server's hot path. rcpt need not be normalised. Looks at
+ * the recipient, then its domain (and the provider that hosts it).
+ * Returns 1 with *out filled in, 0 when nothing is in force at `now`,
+ * -1 when the back end failed (callers fail open).
+ *
+ * On SQLite an exact in-memory index of every recipient and
+ * destination with a state answers it; the index catches up with the
+ * writes of other processes within a millisecond (it checks SQLite's
+ * data_version at most once per millisecond) and with this handle's
+ * own writes at once.
+ */
+int		 store_lookup(struct store *, const char *rcpt, long long now,
+		    struct store_answer *out);
+
+/*
+ * Transactions. keys are the record keys to be read and written,
+ * as "r:ADDR", "d:DEST", "a:KEY", "e:EVENT". store_commit returns 1
+ * when the writes were applied, 0 on a conflict (Redis: a watched key
+ * changed; start over from store_begin), -1 on failure. Reads and
+ * writes outside a transaction apply at once.
+ */
+int		 store_begin(struct store *, const char *const *keys,
+		    size_t nkeys);
+int		 store_commit(struct store *);
+void		 store_rollback(struct store *);
+/*
+ * Batches: between store_batch_begin and store_batch_end, SQLite
+ * commits once at the end (many events, one fsync); Redis is
+ * unaffected. A failed batch is rolled back as a whole and end
+ * returns -1.
+ */
+int		 store_batch_begin(struct store *);
+int		 store_batch_end(struct store *);
+
+/* Records: key is the address, the destination or the alert key. */
+int		 store_get_rcpt(struct store *, const char *rcpt,
+		    struct store_rcpt *out);
+int		 store_get_dest(struct store *, const char *dest,
+		    struct store_dest *out);
+int		 store_get_alert(struct store *, const char *key,
+		    struct store_alert *out);
+int		 store_put_rcpt(struct store *, const struct store_rcpt *);
+int		 store_put_dest(struct store *, const struct store_dest *);
+int		 store_put_alert(struct store *, const struct store_alert *);
+/* Deletes the record and, for a recipient, its audit trail. 1/0/-1. */
+int		 store_del(struct store *, enum store_kind, const char *key);
+
+/* Event identities: 1 if seen, 0 if not, -1. */
+int		 store_event_seen(struct store *, const char *id);
+int		 store_event_mark(struct store *, const char *id,
+		    long long time);
+
+/* Appends to rcpt's audit trail, keeping the newest audit_max. */
+int		 store_audit_add(struct store *, const char *rcpt,
+		    const struct store_audit *);
+/* Calls fn for each entry, oldest first; stops if fn returns non-0. */
+typedef int	 store_audit_fn(const struct store_audit *, void *arg);
+int		 store_audit_list(struct store *, const char *rcpt,
+		    store_audit_fn *, void *arg);
+
+/*
+ * Calls fn for every record of a kind, in no particular order; fn
+ * gets a struct store_rcpt, store_dest or store_alert and may not
+ * use the handle. Stops early if fn returns non-0. Returns 0 or -1.
+ */
+typedef int	 store_iter_fn(const void *rec, void *arg);
+int		 store_iterate(struct store *, enum store_kind,
+		    store_iter_fn *, void *arg);
+
+/*
+ * Purges what has expired at `now`: recipients and destinations whose
+ * state ended and that hold no soft failures, alerts idle for more
+ * than a window, event identities older than event_retention.
+ * Counts go to *n (may be NULL). Returns 0 or -1.
+ */
+struct store_expired {
+	unsigned long	 rcpts, dests, alerts, events;
+};
+int		 store_expire(struct store *, long long now,
+		    long long alert_window, struct store_expired *n);
+
+/* Lower-cases an address into buf (size bufsz); returns buf. */
+char		*store_normalise(const char *addr, char *buf, size_t bufsz);
+const char	*rcpt_state_name(enum rcpt_state);
+int		 rcpt_state_parse(const char *);	/* -1 if unknown */
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * store_impl.h -- what the store back ends share; private to store*.c
+ *
+ * Each back end fills a struct store_ops with designated initializers
+ * and embeds struct store first in its own handle, as Postfix's dict
+ * types embed DICT. store.c does the argument checking, normalising
+ * and logging-free dispatch; back ends log their own failures.
+ *
+ * The record layouts are described once, as field tables, so that
+ * both back ends (SQLite columns, Redis hash fields) and the CSV
+ * export serialise them the same way.
+ */
+#ifndef BOUNCER_STORE_IMPL_H
+#define BOUNCER_STORE_IMPL_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+struct store_params {
+	long long	 timeout;	/* Redis connect and command, seconds */
+	long long	 busy_timeout;	/* SQLite lock wait, seconds */
+	int		 audit_max;
+	long long	 event_retention;
+	char		*password;	/* read from store_password_file */
+};
+
+struct store_ops {
+	const char	*scheme;	/* "sqlite", "redis", "redis+unix" */
+	/* rest: the URI after "scheme:" */
+	struct store	*(*open)(const char *uri, const char *rest,
+			    const struct store_params *, char **errp);
+	void		 (*close)(struct store *);
+	/* rcpt normalised; domain inside it */
+	int		 (*lookup)(struct store *, const char *rcpt,
+			    const char *domain, long long now,
+			    struct store_answer *);
+	int		 (*begin)(struct store *, const char *const *keys,
+			    size_t nkeys);
+	int		 (*commit)(struct store *);
+	void		 (*rollback)(struct store *);
+	int		 (*batch)(struct store *, int begin);
+	int		 (*get)(struct store *, enum store_kind,
+			    const char *key, void *rec);
+	int		 (*put)(struct store *, enum store_kind,
+			    const void *rec);
+	int		 (*del)(struct store *, enum store_kind,
+			    const char *key);
+	int		 (*event_seen)(struct store *, const char *id);
+	int		 (*event_mark)(struct store *, const char *id,
+			    long long time);
+	int		 (*event_expire)(struct store *, long long before,
+			    unsigned long *n);
+	int		 (*audit_add)(struct store *, const char *rcpt,
+			    const struct store_audit *);
+	int		 (*audit_list)(struct store *, const char *rcpt,
+			    store_audit_fn *, void *);
+	int		 (*iterate)(struct store *, enum store_kind,
+			    store_iter_fn *, void *);
+};
+
+struct store {
+	const struct store_ops	*ops;
+	char			*uri;
+	struct store_params	 p;
+};
+
+/* Field tables. */
+enum ftype { F_STR, F_INT, F_LL, F_REASON, F_STATE };
+
+struct field {
+	const char	*name;
+	enum ftype	 type;
+	size_t		 off;
+	size_t		 size;		/* F_STR: the buffer's size */
+};
+
+struct kind_desc {
+	const char		*table;	/* SQLite table, "rcpt" */
+	const char		*prefix;	/* key prefix, "r:" */
+	size_t			 size;	/* sizeof the record */
+	const struct field	*fields;	/* fields[0] is the key */
+	size_t			 nfields;
+};
+
+extern const struct kind_desc store_kinds[3];	/* by enum store_kind */
+
+/* Formats field f of rec as text into buf; returns buf. */
+const char	*field_get(const struct field *, const void *rec, char *buf,
+		    size_t bufsz);
+/* Sets field f of rec from text s (n bytes). Returns 0, or -1. */
+int		 field_set(const struct field *, void *rec, const char *s,
+		    size_t n);
+
+#endif

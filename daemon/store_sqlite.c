@@ -1,0 +1,1216 @@
+/*
+ * store_sqlite.c -- the SQLite back end: "sqlite:/var/lib/bouncer/state.db"
+ *
+ * WAL mode, a busy timeout, prepared statements, and a schema version
+ * (PRAGMA user_version) with forward migrations, so that one daemon
+ * and any number of bouncerctl processes can use one file at once.
+ * Writes take the write lock at store_begin() (BEGIN IMMEDIATE), which
+ * serialises read-modify-write cycles between processes: no count is
+ * lost and no commit ever conflicts.
+ *
+ * store_lookup() answers from an exact in-memory index (a hash of
+ * every recipient with a state and every throttled destination; full
+ * keys, no false positives) because SQLite alone manages about 300,000
+ * point queries a second and the policy server wants more. Every
+ * write of a recipient or destination also appends its key to the
+ * `changes` table; an index notices other processes' commits through
+ * PRAGMA data_version (checked at most once per millisecond) and its
+ * own at once, then re-reads only the changed keys. A gap in the
+ * sequence (the table is pruned) or a large backlog means a full
+ * reload, which is always correct.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_impl.h"
+#include "xalloc.h"
+
+#define CHANGES_BACKLOG	10000	/* more than this: reload everything */
+#define CHANGES_KEEP	100000	/* rows kept when pruning */
+#define CHECK_NS	1000000	/* data_version at most once per ms */
+#define IDX_KEY_MAX	255
+
+/*
+ * The schema, one migration per version. Never edit a migration that
+ * has shipped: add the next one.
+ */
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE rcpt (rcpt TEXT PRIMARY KEY, state TEXT NOT NULL,"
+	" reason TEXT NOT NULL, since INTEGER, until INTEGER,"
+	" soft_count INTEGER, soft_first INTEGER, last_event INTEGER,"
+	" source TEXT, rule TEXT, status TEXT, code INTEGER, provider TEXT,"
+	" queue_id TEXT, reply TEXT) WITHOUT ROWID;"
+	"CREATE TABLE dest (dest TEXT PRIMARY KEY, reason TEXT NOT NULL,"
+	" since INTEGER, until INTEGER, last INTEGER, count INTEGER,"
+	" provider TEXT, rule TEXT, reply TEXT) WITHOUT ROWID;"
+	"CREATE TABLE alert (key TEXT PRIMARY KEY, kind TEXT, blocklist TEXT,"
+	" ip TEXT, first INTEGER, last INTEGER, notified INTEGER,"
+	" count INTEGER, rule TEXT, reply TEXT) WITHOUT ROWID;"
+	"CREATE TABLE event (id TEXT PRIMARY KEY, time INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE INDEX event_time ON event (time);"
+	"CREATE TABLE audit (rcpt TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" time INTEGER, old TEXT, new TEXT, event TEXT, rule TEXT,"
+	" reply TEXT, PRIMARY KEY (rcpt, seq)) WITHOUT ROWID;"
+	"CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" key TEXT NOT NULL);",
+};
+
+#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* --- the in-memory index --------------------------------------------- */
+
+/*
+ * Open addressing over 64-bit slots: the high 32 bits are hash bits,
+ * the low 32 the record's arena offset plus one (0: empty, TOMB:
+ * deleted). A record is [until u32][state][reason][klen][plen][key]
+ * [provider]; replaced records stay in the arena as garbage until a
+ * compaction.
+ */
+#define TOMB		0xffffffffu
+#define REC_HDR		8
+
+struct index {
+	uint64_t	*slots;
+	size_t		 mask;
+	size_t		 used;		/* live and tombstones */
+	size_t		 live;
+	unsigned char	*arena;
+	size_t		 alen, acap;
+	size_t		 garbage;
+};
+
+struct idx_rec {
+	uint32_t	 until;
+	unsigned char	 state, reason, klen, plen;
+	const char	*key;
+	const char	*prov;
+};
+
+static uint64_t
+hash_key(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, k;
+
+	while (n >= 8) {
+		memcpy(&k, s, 8);
+		k *= 0xff51afd7ed558ccdULL;
+		k ^= k >> 32;
+		h = (h ^ k) * 0xc4ceb9fe1a85ec53ULL;
+		s += 8;
+		n -= 8;
+	}
+	k = 0;
+	memcpy(&k, s, n);
+	h = (h ^ k) * 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+static void
+rec_read(const struct index *ix, uint32_t off, struct idx_rec *r)
+{
+	const unsigned char *p = ix->arena + off;
+
+	memcpy(&r->until, p, 4);
+	r->state = p[4];
+	r->reason = p[5];
+	r->klen = p[6];
+	r->plen = p[7];
+	r->key = (const char *)p + REC_HDR;
+	r->prov = r->key + r->klen;
+}
+
+/* Returns the slot holding key, or the slot to insert it at (~). */
+static size_t
+idx_find(const struct index *ix, const char *key, size_t n, uint64_t h,
+    int *found)
+{
+	size_t i, tomb = (size_t)-1;
+	uint32_t tag = (uint32_t)(h >> 32), off;
+	struct idx_rec r;
+
+	*found = 0;
+	for (i = (size_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+		uint64_t s = ix->slots[i];
+
+		off = (uint32_t)s;
+		if (off == 0)
+			return tomb != (size_t)-1 ? tomb : i;
+		if (off == TOMB) {
+			if (tomb == (size_t)-1)
+				tomb = i;
+			continue;
+		}
+		if ((uint32_t)(s >> 32) != tag)
+			continue;
+		rec_read(ix, off - 1, &r);
+		if (r.klen == n && memcmp(r.key, key, n) == 0) {
+			*found = 1;
+			return i;
+		}
+	}
+}
+
+static void idx_put(struct index *, const char *, size_t, uint32_t,
+    int, int, const char *);
+
+static void
+idx_clear(struct index *ix)
+{
+	free(ix->slots);
+	free(ix->arena);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* Rebuilds with room for at least n records, dropping garbage. */
+static void
+idx_rebuild(struct index *ix, size_t n)
+{
+	struct index old = *ix;
+	struct idx_rec r;
+	size_t i, cap = 1024;
+
+	while (cap * 7 / 10 < n)
+		cap <<= 1;
+	memset(ix, 0, sizeof(*ix));
+	ix->slots = xcalloc(cap, sizeof(*ix->slots));
+	ix->mask = cap - 1;
+	ix->acap = old.alen - old.garbage + 4096;
+	ix->arena = xmalloc(ix->acap);
+	for (i = 0; old.slots != NULL && i <= old.mask; i++) {
+		uint32_t off = (uint32_t)old.slots[i];
+
+		if (off == 0 || off == TOMB)
+			continue;
+		rec_read(&old, off - 1, &r);
+		idx_put(ix, r.key, r.klen, r.until, r.state, r.reason,
+		    r.plen ? r.prov : NULL);
+	}
+	free(old.slots);
+	free(old.arena);
+}
+
+static void
+idx_put(struct index *ix, const char *key, size_t n, uint32_t until,
+    int state, int reason, const char *prov)
+{
+	size_t plen = prov ? strlen(prov) : 0, i, need;
+	uint64_t h;
+	unsigned char *p;
+	struct idx_rec r;
+	int found;
+
+	if (plen > 255)
+		plen = 255;
+	if (ix->slots == NULL || (ix->used + 1) * 10 > (ix->mask + 1) * 7)
+		idx_rebuild(ix, (ix->live + 1) * 2);
+	need = REC_HDR + n + plen;
+	if (ix->alen + need > ix->acap) {
+		if (ix->garbage > ix->alen / 2 && ix->garbage > 65536) {
+			idx_rebuild(ix, ix->live * 2);
+			idx_put(ix, key, n, until, state, reason, prov);
+			return;
+		}
+		ix->acap = (ix->acap + need) * 2;
+		if (ix->acap > UINT32_MAX - 1)
+			log_panic("store: in-memory index over 4 GB");
+		ix->arena = xrealloc(ix->arena, ix->acap);
+	}
+	h = hash_key(key, n);
+	i = idx_find(ix, key, n, h, &found);
+	if (found) {
+		rec_read(ix, (uint32_t)ix->slots[i] - 1, &r);
+		ix->garbage += REC_HDR + r.klen + r.plen;
+	} else {
+		if ((uint32_t)ix->slots[i] == 0)
+			ix->used++;
+		ix->live++;
+	}
+	p = ix->arena + ix->alen;
+	memcpy(p, &until, 4);
+	p[4] = (unsigned char)state;
+	p[5] = (unsigned char)reason;
+	p[6] = (unsigned char)n;
+	p[7] = (unsigned char)plen;
+	memcpy(p + REC_HDR, key, n);
+	if (plen)
+		memcpy(p + REC_HDR + n, prov, plen);
+	ix->slots[i] = (h & 0xffffffff00000000ULL) | (uint64_t)(ix->alen + 1);
+	ix->alen += need;
+}
+
+static void
+idx_del(struct index *ix, const char *key, size_t n)
+{
+	struct idx_rec r;
+	size_t i;
+	int found;
+
+	if (ix->slots == NULL)
+		return;
+	i = idx_find(ix, key, n, hash_key(key, n), &found);
+	if (!found)
+		return;
+	rec_read(ix, (uint32_t)ix->slots[i] - 1, &r);
+	ix->garbage += REC_HDR + r.klen + r.plen;
+	ix->slots[i] = TOMB;
+	ix->live--;
+}
+
+static int
+idx_get(const struct index *ix, const char *key, size_t n,
+    struct idx_rec *r)
+{
+	size_t i;
+	int found;
+
+	if (ix->slots == NULL)
+		return 0;
+	i = idx_find(ix, key, n, hash_key(key, n), &found);
+	if (!found)
+		return 0;
+	rec_read(ix, (uint32_t)ix->slots[i] - 1, r);
+	return 1;
+}
+
+static uint32_t
+until32(long long until)
+{
+	if (until <= 0)
+		return 0;
+	return until >= (long long)UINT32_MAX ? UINT32_MAX : (uint32_t)until;
+}
+
+/* --- the handle ------------------------------------------------------ */
+
+enum stmt_id {
+	S_EV_SEEN, S_EV_MARK, S_EV_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS,
+	S_AUDIT_TRIM, S_AUDIT_LIST, S_AUDIT_DEL, S_CHANGE_INS, S_CHANGE_PRUNE,
+	S_DATA_VERSION, S_CHANGES, S_MAXSEQ, S_IDX_RCPT, S_IDX_DEST,
+	S_ALL_RCPT, S_ALL_DEST, S_LOOKUP_RCPT, S_LOOKUP_DEST, S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_EV_SEEN] = "SELECT 1 FROM event WHERE id = ?",
+	[S_EV_MARK] = "INSERT OR IGNORE INTO event (id, time) VALUES (?, ?)",
+	[S_EV_EXPIRE] = "DELETE FROM event WHERE time < ?",
+	[S_AUDIT_SEQ] = "SELECT coalesce(max(seq), 0) FROM audit "
+	    "WHERE rcpt = ?",
+	[S_AUDIT_INS] = "INSERT INTO audit (rcpt, seq, time, old, new, event,"
+	    " rule, reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_AUDIT_TRIM] = "DELETE FROM audit WHERE rcpt = ? AND seq <= ?",
+	[S_AUDIT_LIST] = "SELECT time, old, new, event, rule, reply FROM "
+	    "audit WHERE rcpt = ? ORDER BY seq",
+	[S_AUDIT_DEL] = "DELETE FROM audit WHERE rcpt = ?",
+	[S_CHANGE_INS] = "INSERT INTO changes (key) VALUES (?)",
+	[S_CHANGE_PRUNE] = "DELETE FROM changes WHERE seq <= ?",
+	[S_DATA_VERSION] = "PRAGMA data_version",
+	[S_CHANGES] = "SELECT seq, key FROM changes WHERE seq > ? "
+	    "ORDER BY seq LIMIT 10001",
+	[S_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM changes",
+	[S_IDX_RCPT] = "SELECT rcpt, state, reason, until FROM rcpt "
+	    "WHERE state <> 'none'",
+	[S_IDX_DEST] = "SELECT dest, reason, until, provider FROM dest",
+	[S_ALL_RCPT] = NULL,
+	[S_ALL_DEST] = NULL,
+	[S_LOOKUP_RCPT] = "SELECT state, reason, until FROM rcpt "
+	    "WHERE rcpt = ?",
+	[S_LOOKUP_DEST] = "SELECT reason, until, provider FROM dest "
+	    "WHERE dest = ?",
+};
+
+struct sqlite_store {
+	struct store	 base;
+	sqlite3		*db;
+	char		*path;
+	sqlite3_stmt	*s[S_COUNT];
+	sqlite3_stmt	*get[3], *put[3], *del[3];
+	int		 in_txn;
+	int		 batch, batch_open, batch_failed;
+	int		 writes;
+	/* the index */
+	struct index	 idx;
+	int		 idx_ready;
+	int		 idx_long;	/* a key too long for the index */
+	long long	 last_seq;
+	long long	 last_dv;
+	long long	 last_check;	/* CLOCK_MONOTONIC_COARSE, ns */
+	int		 dirty;
+};
+
+static void
+sq_warn(struct sqlite_store *s, const char *what)
+{
+	log_warn("store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int
+sq_exec(struct sqlite_store *s, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warn("store %s: %s: %s", s->path, sql, err ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Steps a statement that returns no rows and resets it. */
+static int
+sq_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		sq_warn(s, what);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+migrate(struct sqlite_store *s, char **errp)
+{
+	sqlite3_stmt *st;
+	int v = 0;
+	char sql[64];
+
+	if (sq_exec(s, "BEGIN IMMEDIATE") < 0) {
+		*errp = xasprintf("%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (v > SCHEMA_VERSION) {
+		*errp = xasprintf("%s: schema version %d is newer than this "
+		    "bouncer knows (%d)", s->path, v, SCHEMA_VERSION);
+		sq_exec(s, "ROLLBACK");
+		return -1;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (sq_exec(s, migrations[v]) < 0 || sq_exec(s, sql) < 0) {
+			*errp = xasprintf("%s: migrating to schema version "
+			    "%d: %s", s->path, v + 1, sqlite3_errmsg(s->db));
+			sq_exec(s, "ROLLBACK");
+			return -1;
+		}
+	}
+	if (sq_exec(s, "COMMIT") < 0) {
+		*errp = xasprintf("%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **st,
+    char **errp)
+{
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s: %s", s->path, sql,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+columns(const struct kind_desc *k, int placeholders)
+{
+	char *sql = xstrdup(""), *n;
+	size_t i;
+
+	for (i = 0; i < k->nfields; i++) {
+		n = xasprintf("%s%s%s", sql, i ? ", " : "",
+		    placeholders ? "?" : k->fields[i].name);
+		free(sql);
+		sql = n;
+	}
+	return sql;
+}
+
+static int
+prepare_all(struct sqlite_store *s, char **errp)
+{
+	char *cols, *qs, *sql;
+	int i, rc;
+
+	for (i = 0; i < S_COUNT; i++)
+		if (stmt_sql[i] != NULL && prepare(s, stmt_sql[i], &s->s[i],
+		    errp) < 0)
+			return -1;
+	for (i = SK_RCPT; i <= SK_ALERT; i++) {
+		const struct kind_desc *k = &store_kinds[i];
+
+		cols = columns(k, 0);
+		qs = columns(k, 1);
+		sql = xasprintf("SELECT %s FROM %s WHERE %s = ?", cols,
+		    k->table, k->fields[0].name);
+		rc = prepare(s, sql, &s->get[i], errp);
+		free(sql);
+		sql = xasprintf("INSERT OR REPLACE INTO %s (%s) VALUES (%s)",
+		    k->table, cols, qs);
+		if (rc == 0)
+			rc = prepare(s, sql, &s->put[i], errp);
+		free(sql);
+		sql = xasprintf("DELETE FROM %s WHERE %s = ?", k->table,
+		    k->fields[0].name);
+		if (rc == 0)
+			rc = prepare(s, sql, &s->del[i], errp);
+		free(sql);
+		free(cols);
+		free(qs);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void sqlite_close(struct store *);
+
+static struct store *
+sqlite_open(const char *uri, const char *rest, const struct store_params *p,
+    char **errp)
+{
+	struct sqlite_store *s;
+
+	if (strncmp(rest, "//", 2) == 0)
+		rest += 2;
+	if (*rest == '\0') {
+		*errp = xasprintf("%s: no file name", uri);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(rest);
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", s->path, s->db ?
+		    sqlite3_errmsg(s->db) : "cannot open");
+		sqlite_close(&s->base);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, (int)(p->busy_timeout * 1000));
+	if (sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
+	    sq_exec(s, "PRAGMA synchronous = NORMAL") < 0 ||
+	    sq_exec(s, "PRAGMA cache_size = -65536") < 0) {
+		*errp = xasprintf("%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite_close(&s->base);
+		return NULL;
+	}
+	if (migrate(s, errp) < 0 || prepare_all(s, errp) < 0) {
+		sqlite_close(&s->base);
+		return NULL;
+	}
+	s->base.p = *p;
+	return &s->base;
+}
+
+static void
+sqlite_close(struct store *st)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	int i;
+
+	if (s->in_txn || s->batch_open)
+		sq_exec(s, "ROLLBACK");
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->s[i]);
+	for (i = 0; i < 3; i++) {
+		sqlite3_finalize(s->get[i]);
+		sqlite3_finalize(s->put[i]);
+		sqlite3_finalize(s->del[i]);
+	}
+	sqlite3_close(s->db);
+	idx_clear(&s->idx);
+	free(s->path);
+	free(s);
+}
+
+/* --- index upkeep ---------------------------------------------------- */
+
+static void
+idx_load_rcpt(struct sqlite_store *s, const char *rcpt, size_t n,
+    const char *state, const char *reason, long long until)
+{
+	int st = rcpt_state_parse(state), r = reason_parse(reason,
+	    strlen(reason));
+
+	if (n > IDX_KEY_MAX) {
+		s->idx_long = 1;
+		return;
+	}
+	if (st <= RS_NONE)
+		idx_del(&s->idx, rcpt, n);
+	else
+		idx_put(&s->idx, rcpt, n, until32(until), st, r < 0 ? 0 : r,
+		    NULL);
+}
+
+static void
+idx_load_dest(struct sqlite_store *s, const char *dest, const char *reason,
+    long long until, const char *prov)
+{
+	char key[IDX_KEY_MAX + 1];
+	size_t n = strlen(dest);
+	int r = reason_parse(reason, strlen(reason));
+
+	if (n + 1 > IDX_KEY_MAX) {
+		s->idx_long = 1;
+		return;
+	}
+	key[0] = '\001';
+	memcpy(key + 1, dest, n);
+	idx_put(&s->idx, key, n + 1, until32(until), 0, r < 0 ? 0 : r,
+	    prov && *prov ? prov : NULL);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static int
+idx_full(struct sqlite_store *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	idx_clear(&s->idx);
+	s->idx_long = 0;
+	st = s->s[S_MAXSEQ];
+	s->last_seq = sqlite3_step(st) == SQLITE_ROW ?
+	    sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	st = s->s[S_IDX_RCPT];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		idx_load_rcpt(s, col_text(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), col_text(st, 1),
+		    col_text(st, 2), sqlite3_column_int64(st, 3));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	st = s->s[S_IDX_DEST];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		idx_load_dest(s, col_text(st, 0), col_text(st, 1),
+		    sqlite3_column_int64(st, 2), col_text(st, 3));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (s->idx.slots == NULL)
+		idx_rebuild(&s->idx, 16);
+	s->idx_ready = 1;
+	return 0;
+fail:
+	sq_warn(s, "loading the index");
+	idx_clear(&s->idx);
+	s->idx_ready = 0;
+	return -1;
+}
+
+/* Re-reads one changed key ("r:addr" or "d:dest") into the index. */
+static int
+idx_reload_key(struct sqlite_store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	char k[IDX_KEY_MAX + 2];
+	size_t n;
+	int rc;
+
+	if (strncmp(key, "r:", 2) == 0) {
+		st = s->s[S_LOOKUP_RCPT];
+		sqlite3_bind_text(st, 1, key + 2, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			idx_load_rcpt(s, key + 2, strlen(key + 2),
+			    col_text(st, 0), col_text(st, 1),
+			    sqlite3_column_int64(st, 2));
+		else if (rc == SQLITE_DONE && strlen(key + 2) <= IDX_KEY_MAX)
+			idx_del(&s->idx, key + 2, strlen(key + 2));
+	} else if (strncmp(key, "d:", 2) == 0) {
+		st = s->s[S_LOOKUP_DEST];
+		sqlite3_bind_text(st, 1, key + 2, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			idx_load_dest(s, key + 2, col_text(st, 0),
+			    sqlite3_column_int64(st, 1), col_text(st, 2));
+		else if (rc == SQLITE_DONE &&
+		    (n = strlen(key + 2)) + 1 <= IDX_KEY_MAX) {
+			k[0] = '\001';
+			memcpy(k + 1, key + 2, n);
+			idx_del(&s->idx, k, n + 1);
+		}
+	} else
+		return 1;	/* unknown: reload everything */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_warn(s, "refreshing the index");
+		return -1;
+	}
+	return 0;
+}
+
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Brings the index up to date. Returns 0, or -1 (the index is dropped). */
+static int
+idx_refresh(struct sqlite_store *s)
+{
+	sqlite3_stmt *st;
+	long long now = mono_ns(), dv, seq, first = -1, last = s->last_seq;
+	int rc, n = 0, full = 0, txn = 0;
+
+	if (s->idx_ready && !s->dirty && now - s->last_check < CHECK_NS)
+		return 0;
+	s->last_check = now;
+	st = s->s[S_DATA_VERSION];
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		sq_warn(s, "data_version");
+		return -1;
+	}
+	dv = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (s->idx_ready && !s->dirty && dv == s->last_dv)
+		return 0;
+	if (!s->in_txn && !s->batch_open) {
+		if (sq_exec(s, "BEGIN") < 0)
+			return -1;
+		txn = 1;
+	}
+	s->last_dv = dv;
+	s->dirty = 0;
+	if (!s->idx_ready) {
+		rc = idx_full(s);
+		goto out;
+	}
+	st = s->s[S_CHANGES];
+	sqlite3_bind_int64(st, 1, s->last_seq);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if (first < 0)
+			first = seq;
+		if (first != s->last_seq + 1 || ++n > CHANGES_BACKLOG) {
+			full = 1;
+			break;
+		}
+		if ((rc = idx_reload_key(s, col_text(st, 1))) != 0) {
+			full = 1;
+			break;
+		}
+		last = seq;
+	}
+	sqlite3_reset(st);
+	if (full)
+		rc = idx_full(s);
+	else if (rc != SQLITE_DONE) {
+		sq_warn(s, "reading changes");
+		rc = -1;
+	} else {
+		s->last_seq = last;
+		rc = 0;
+	}
+out:
+	if (txn)
+		sq_exec(s, "COMMIT");
+	if (rc < 0) {
+		idx_clear(&s->idx);
+		s->idx_ready = 0;
+	}
+	return rc;
+}
+
+static int
+change(struct sqlite_store *s, enum store_kind kind, const char *key)
+{
+	sqlite3_stmt *st = s->s[S_CHANGE_INS];
+	char buf[STORE_ADDR_MAX + 3];
+	long long seq;
+
+	if (kind == SK_ALERT)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s%s", store_kinds[kind].prefix, key);
+	sqlite3_bind_text(st, 1, buf, -1, SQLITE_STATIC);
+	if (sq_done(s, st, "recording a change") < 0)
+		return -1;
+	s->dirty = 1;
+	seq = sqlite3_last_insert_rowid(s->db);
+	if (seq % 4096 == 0 && seq > CHANGES_KEEP) {
+		st = s->s[S_CHANGE_PRUNE];
+		sqlite3_bind_int64(st, 1, seq - CHANGES_KEEP);
+		return sq_done(s, st, "pruning changes");
+	}
+	return 0;
+}
+
+/* --- operations ------------------------------------------------------ */
+
+static int
+sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
+    long long now, struct store_answer *out)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	struct store_rcpt r;
+	struct store_dest d;
+	struct idx_rec ir;
+	char key[IDX_KEY_MAX + 1], prov[STORE_DEST_MAX];
+	size_t n = strlen(rcpt), dn = strlen(domain);
+	int rc;
+
+	if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
+	    idx_refresh(s) < 0) {
+		/* The slow path: straight from the tables. */
+		if ((rc = st->ops->get(st, SK_RCPT, rcpt, &r)) < 0)
+			return -1;
+		if (rc == 1 && r.state == RS_SUPPRESSED &&
+		    (r.until == 0 || r.until > now)) {
+			*out = (struct store_answer){ ANS_SUPPRESSED,
+			    r.reason, r.until };
+			return 1;
+		}
+		if (rc == 1 && r.state == RS_DEFERRED && r.until > now) {
+			*out = (struct store_answer){ ANS_DEFERRED, r.reason,
+			    r.until };
+			return 1;
+		}
+		if ((rc = st->ops->get(st, SK_DEST, domain, &d)) < 0)
+			return -1;
+		if (rc == 1 && d.until > now) {
+			*out = (struct store_answer){ ANS_THROTTLED, d.reason,
+			    d.until };
+			return 1;
+		}
+		if (rc == 1 && d.provider[0] != '\0') {
+			snprintf(prov, sizeof(prov), "provider:%s",
+			    d.provider);
+			if ((rc = st->ops->get(st, SK_DEST, prov, &d)) < 0)
+				return -1;
+			if (rc == 1 && d.until > now) {
+				*out = (struct store_answer){ ANS_THROTTLED,
+				    d.reason, d.until };
+				return 1;
+			}
+		}
+		return 0;
+	}
+	if (idx_get(&s->idx, rcpt, n, &ir)) {
+		if (ir.state == RS_SUPPRESSED && (ir.until == 0 ||
+		    ir.until > now)) {
+			*out = (struct store_answer){ ANS_SUPPRESSED,
+			    (enum reason)ir.reason, ir.until };
+			return 1;
+		}
+		if (ir.state == RS_DEFERRED && ir.until > now) {
+			*out = (struct store_answer){ ANS_DEFERRED,
+			    (enum reason)ir.reason, ir.until };
+			return 1;
+		}
+	}
+	key[0] = '\001';
+	memcpy(key + 1, domain, dn);
+	if (!idx_get(&s->idx, key, dn + 1, &ir))
+		return 0;
+	if (ir.until > now) {
+		*out = (struct store_answer){ ANS_THROTTLED,
+		    (enum reason)ir.reason, ir.until };
+		return 1;
+	}
+	if (ir.plen == 0)
+		return 0;
+	n = (size_t)snprintf(key + 1, sizeof(key) - 1, "provider:%.*s",
+	    (int)ir.plen, ir.prov) + 1;
+	if (n < sizeof(key) && idx_get(&s->idx, key, n, &ir) &&
+	    ir.until > now) {
+		*out = (struct store_answer){ ANS_THROTTLED,
+		    (enum reason)ir.reason, ir.until };
+		return 1;
+	}
+	return 0;
+}
+
+static int
+sqlite_begin(struct store *st, const char *const *keys, size_t nkeys)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	s->writes = 0;
+	if (s->batch) {
+		if (!s->batch_open) {
+			if (sq_exec(s, "BEGIN IMMEDIATE") < 0)
+				return -1;
+			s->batch_open = 1;
+		}
+		s->in_txn = 1;
+		return 0;
+	}
+	if (sq_exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	s->in_txn = 1;
+	return 0;
+}
+
+static int
+sqlite_commit(struct store *st)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	s->in_txn = 0;
+	if (s->batch)
+		return 1;
+	if (sq_exec(s, "COMMIT") < 0) {
+		sq_exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 1;
+}
+
+static void
+sqlite_rollback(struct store *st)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	s->in_txn = 0;
+	if (s->batch) {
+		if (s->writes > 0 && s->batch_open) {
+			sq_exec(s, "ROLLBACK");
+			s->batch_open = 0;
+			s->batch_failed = 1;
+			s->idx_ready = 0;
+		}
+		return;
+	}
+	sq_exec(s, "ROLLBACK");
+	/*
+	 * A lookup inside the transaction may have read rows that are
+	 * gone now, and their sequence numbers will be used again.
+	 */
+	if (s->writes > 0)
+		s->idx_ready = 0;
+}
+
+static int
+sqlite_batch(struct store *st, int begin)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	int rc = 0;
+
+	if (begin) {
+		s->batch = 1;
+		s->batch_failed = 0;
+		if (sq_exec(s, "BEGIN IMMEDIATE") < 0)
+			return -1;
+		s->batch_open = 1;
+		return 0;
+	}
+	if (s->batch_open && sq_exec(s, "COMMIT") < 0) {
+		sq_exec(s, "ROLLBACK");
+		rc = -1;
+	}
+	s->batch = s->batch_open = 0;
+	s->dirty = 1;
+	return s->batch_failed ? -1 : rc;
+}
+
+static void
+row_to_rec(sqlite3_stmt *st, const struct kind_desc *k, void *rec)
+{
+	size_t i;
+
+	memset(rec, 0, k->size);
+	for (i = 0; i < k->nfields; i++) {
+		const struct field *f = &k->fields[i];
+		long long ll;
+		int v;
+
+		switch (f->type) {
+		case F_INT:
+			v = sqlite3_column_int(st, (int)i);
+			memcpy((char *)rec + f->off, &v, sizeof(v));
+			break;
+		case F_LL:
+			ll = sqlite3_column_int64(st, (int)i);
+			memcpy((char *)rec + f->off, &ll, sizeof(ll));
+			break;
+		default:
+			if (field_set(f, rec, col_text(st, (int)i),
+			    (size_t)sqlite3_column_bytes(st, (int)i)) < 0)
+				log_warn("store: bad %s in %s", f->name,
+				    k->table);
+			break;
+		}
+	}
+}
+
+static int
+sqlite_get(struct store *st, enum store_kind kind, const char *key,
+    void *rec)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->get[kind];
+	int rc;
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		row_to_rec(q, &store_kinds[kind], rec);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	sq_warn(s, "get");
+	return -1;
+}
+
+static int
+sqlite_put(struct store *st, enum store_kind kind, const void *rec)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	const struct kind_desc *k = &store_kinds[kind];
+	sqlite3_stmt *q = s->put[kind];
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < k->nfields; i++) {
+		const struct field *f = &k->fields[i];
+		const char *p = (const char *)rec + f->off;
+		long long ll;
+		int v;
+
+		switch (f->type) {
+		case F_INT:
+			memcpy(&v, p, sizeof(v));
+			sqlite3_bind_int(q, (int)i + 1, v);
+			break;
+		case F_LL:
+			memcpy(&ll, p, sizeof(ll));
+			sqlite3_bind_int64(q, (int)i + 1, ll);
+			break;
+		default:
+			sqlite3_bind_text(q, (int)i + 1, field_get(f, rec, buf,
+			    sizeof(buf)), -1, SQLITE_TRANSIENT);
+			break;
+		}
+	}
+	if (sq_done(s, q, "put") < 0)
+		return -1;
+	s->writes++;
+	return change(s, kind, (const char *)rec + k->fields[0].off);
+}
+
+static int
+sqlite_del(struct store *st, enum store_kind kind, const char *key)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->del[kind];
+	int n;
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if (sq_done(s, q, "delete") < 0)
+		return -1;
+	n = sqlite3_changes(s->db);
+	s->writes++;
+	if (kind == SK_RCPT) {
+		q = s->s[S_AUDIT_DEL];
+		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+		if (sq_done(s, q, "deleting the audit trail") < 0)
+			return -1;
+	}
+	if (n > 0 && change(s, kind, key) < 0)
+		return -1;
+	return n > 0;
+}
+
+static int
+sqlite_event_seen(struct store *st, const char *id)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_EV_SEEN];
+	int rc;
+
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	sq_warn(s, "event lookup");
+	return -1;
+}
+
+static int
+sqlite_event_mark(struct store *st, const char *id, long long time)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_EV_MARK];
+
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, time);
+	s->writes++;
+	return sq_done(s, q, "recording an event");
+}
+
+static int
+sqlite_event_expire(struct store *st, long long before, unsigned long *n)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_EV_EXPIRE];
+
+	sqlite3_bind_int64(q, 1, before);
+	if (sq_done(s, q, "expiring events") < 0)
+		return -1;
+	*n = (unsigned long)sqlite3_changes(s->db);
+	return 0;
+}
+
+static int
+sqlite_audit_add(struct store *st, const char *rcpt,
+    const struct store_audit *a)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_AUDIT_SEQ];
+	long long seq = 0;
+
+	sqlite3_bind_text(q, 1, rcpt, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		seq = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	seq++;
+	q = s->s[S_AUDIT_INS];
+	sqlite3_bind_text(q, 1, rcpt, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	sqlite3_bind_int64(q, 3, a->time);
+	sqlite3_bind_text(q, 4, a->old, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, a->new, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, a->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, a->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 8, a->reply, -1, SQLITE_STATIC);
+	if (sq_done(s, q, "adding to the audit trail") < 0)
+		return -1;
+	s->writes++;
+	if (seq <= st->p.audit_max)
+		return 0;
+	q = s->s[S_AUDIT_TRIM];
+	sqlite3_bind_text(q, 1, rcpt, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq - st->p.audit_max);
+	return sq_done(s, q, "trimming the audit trail");
+}
+
+static int
+sqlite_audit_list(struct store *st, const char *rcpt, store_audit_fn *fn,
+    void *arg)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_AUDIT_LIST];
+	struct store_audit a;
+	int rc;
+
+	sqlite3_bind_text(q, 1, rcpt, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		a.time = sqlite3_column_int64(q, 0);
+		snprintf(a.old, sizeof(a.old), "%s", col_text(q, 1));
+		snprintf(a.new, sizeof(a.new), "%s", col_text(q, 2));
+		snprintf(a.event, sizeof(a.event), "%s", col_text(q, 3));
+		snprintf(a.rule, sizeof(a.rule), "%s", col_text(q, 4));
+		snprintf(a.reply, sizeof(a.reply), "%s", col_text(q, 5));
+		if (fn(&a, arg) != 0)
+			break;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_warn(s, "reading the audit trail");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sqlite_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
+    void *arg)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	const struct kind_desc *k = &store_kinds[kind];
+	sqlite3_stmt *q;
+	char *cols, *sql;
+	void *rec = xmalloc(k->size);
+	int rc;
+
+	cols = columns(k, 0);
+	sql = xasprintf("SELECT %s FROM %s", cols, k->table);
+	free(cols);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		sq_warn(s, "iterate");
+		free(rec);
+		return -1;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		row_to_rec(q, k, rec);
+		if (fn(rec, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		sq_warn(s, "iterate");
+	sqlite3_finalize(q);
+	free(rec);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.lookup = sqlite_lookup,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.batch = sqlite_batch,
+	.get = sqlite_get,
+	.put = sqlite_put,
+	.del = sqlite_del,
+	.event_seen = sqlite_event_seen,
+	.event_mark = sqlite_event_mark,
+	.event_expire = sqlite_event_expire,
+	.audit_add = sqlite_audit_add,
+	.audit_list = sqlite_audit_list,
+	.iterate = sqlite_iterate,
+};

@@ -1,0 +1,1459 @@
+/*
+ * storecmd.c -- bouncerctl's commands on the configuration and the store
+ *
+ * Exit status in the manner of postmap(1) and postqueue(1): 0 success;
+ * 1 bad usage or bad input (a bad address, a bad CSV row: reported
+ * with its line number, the rest still done); 2 a configuration error
+ * or a store that cannot be opened or fails.
+ *
+ * BOUNCERCTL_NOW (seconds since the epoch), when set, replaces the
+ * clock: tests use it to look at the store from the future.
+ *
+ * See also: storecmd.h, bouncerctl(8), bouncer.conf(5).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "classify.h"
+#include "conf.h"
+#include "engine.h"
+#include "lineio.h"
+#include "log.h"
+#include "maillog.h"
+#include "rules.h"
+#include "store.h"
+#include "store_impl.h"
+#include "storecmd.h"
+#include "xalloc.h"
+
+#ifndef CONF_FILE
+#define CONF_FILE "/etc/bouncer/bouncer.conf"
+#endif
+
+#define EX_OK_		0
+#define EX_USAGE_	1
+#define EX_CONFIG_	2
+
+#define BATCH_EVENTS	1000	/* events per transaction when ingesting */
+#define BATCH_ROWS	10000	/* rows per transaction when importing */
+#define LINE_MAX_IN	(256 * 1024)
+
+static const char *const commands[] = {
+	"config", "query", "ingest", "explain", "suppress", "unsuppress",
+	"list", "export", "import", "stats", "expire",
+};
+
+void
+storecmd_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "       bouncerctl [-c file] [-o name=value] [-s store] command ...\n"
+	    "       bouncerctl config [-n] [name ...]\n"
+	    "       bouncerctl query address ...\n"
+	    "       bouncerctl ingest [-r rulesdir] [--maillog] [file ...]\n"
+	    "       bouncerctl explain address\n"
+	    "       bouncerctl suppress add [--reason r] [--until time] address ...\n"
+	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
+	    "       bouncerctl list [--state s] [--reason r] [--domain d] [--json]\n"
+	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
+	    "       bouncerctl stats;  bouncerctl expire\n");
+}
+
+int
+storecmd_known(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i], cmd) == 0)
+			return 1;
+	return 0;
+}
+
+int
+storecmd_globals(int argc, char **argv, struct storecmd_globals *g)
+{
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-c") != 0 && strcmp(a, "-o") != 0 &&
+		    strcmp(a, "-s") != 0)
+			break;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "bouncerctl: %s needs a value\n", a);
+			return -1;
+		}
+		if (a[1] == 'c')
+			g->conf_file = argv[++i];
+		else if (a[1] == 's')
+			g->store_uri = argv[++i];
+		else {
+			g->overrides = xreallocarray(g->overrides,
+			    (size_t)g->noverrides + 1, sizeof(char *));
+			g->overrides[g->noverrides++] = argv[++i];
+		}
+	}
+	return i;
+}
+
+/* --- helpers --------------------------------------------------------- */
+
+static long long
+now_time(void)
+{
+	const char *s = getenv("BOUNCERCTL_NOW");
+
+	if (s != NULL && *s != '\0')
+		return atoll(s);
+	return (long long)time(NULL);
+}
+
+static struct conf *
+load_conf(const struct storecmd_globals *g)
+{
+	struct conf *c = conf_new();
+	char *err = NULL;
+	int i, rc;
+
+	rc = conf_load(c, g->conf_file ? g->conf_file : CONF_FILE,
+	    g->conf_file == NULL, &err);
+	for (i = 0; i < g->noverrides; i++) {
+		char *e2 = NULL;
+
+		if (conf_set(c, "-o", g->overrides[i], NULL, &e2) < 0) {
+			fputs(e2, stderr);
+			rc = -1;
+		}
+		free(e2);
+	}
+	if (rc < 0) {
+		if (err != NULL)
+			fputs(err, stderr);
+		fprintf(stderr, "bouncerctl: configuration not loaded\n");
+		free(err);
+		conf_unref(c);
+		exit(EX_CONFIG_);
+	}
+	free(err);
+	return c;
+}
+
+static struct store *
+open_store(const struct storecmd_globals *g, const struct conf *c)
+{
+	const char *uri = g->store_uri ? g->store_uri : conf_str(c, "store");
+	struct store *st;
+	char *err = NULL;
+
+	if ((st = store_open(uri, c, &err)) == NULL) {
+		fprintf(stderr, "bouncerctl: store: %s\n", err);
+		free(err);
+		exit(EX_CONFIG_);
+	}
+	return st;
+}
+
+static char *
+fmt_time(long long t, char *buf, size_t bufsz)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0) {
+		snprintf(buf, bufsz, "-");
+		return buf;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/*
+ * Parses a time for --until: "never", a duration from now ("30d"),
+ * seconds since the epoch (10 digits or more), "YYYY-MM-DD" or
+ * "YYYY-MM-DDTHH:MM:SSZ" (UTC). Returns 0 or -1.
+ */
+static int
+parse_when(const char *s, long long now, long long *out)
+{
+	struct tm tm;
+	const char *e;
+	long long d;
+
+	if (strcmp(s, "never") == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (strlen(s) >= 10 && strspn(s, "0123456789") == strlen(s)) {
+		*out = atoll(s);
+		return 0;
+	}
+	if (conf_parse_time(s, &d) == 0) {
+		*out = now + d;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
+		if (*e == 'Z')
+			e++;
+	} else if ((e = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return -1;
+	if (*e != '\0')
+		return -1;
+	*out = (long long)timegm(&tm);
+	return 0;
+}
+
+/* A plausible address: local@domain, no blanks or controls. */
+static int
+addr_ok(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	size_t n = strlen(s), i;
+
+	if (at == NULL || at == s || at[1] == '\0' || n >= STORE_ADDR_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == '<' || c == '>' ||
+		    c == ',')
+			return 0;
+	}
+	if (strchr(at + 1, '.') == NULL && strcmp(at + 1, "localhost") != 0)
+		return 0;
+	return 1;
+}
+
+static void
+json_str(FILE *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	putc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			putc('\\', out);
+			putc(c, out);
+		} else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+		else
+			putc(c, out);
+	}
+	putc('"', out);
+}
+
+static int
+bad_usage(const char *cmd)
+{
+	fprintf(stderr, "bouncerctl: %s: bad usage\n", cmd);
+	storecmd_usage(stderr);
+	return EX_USAGE_;
+}
+
+/* --- config ---------------------------------------------------------- */
+
+static int
+cmd_config(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct conf *c;
+	int ch, nondefault = 0, rc;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "n")) != -1) {
+		switch (ch) {
+		case 'n': nondefault = 1; break;
+		default: return bad_usage("config");
+		}
+	}
+	c = load_conf(g);
+	rc = conf_print(c, stdout, nondefault, argv + optind, argc - optind);
+	conf_unref(c);
+	return rc < 0 ? EX_USAGE_ : EX_OK_;
+}
+
+/* --- query and explain ------------------------------------------------ */
+
+static void
+print_why(const struct store_answer *a, const struct store_rcpt *r,
+    int have_r, const struct store_dest *d, int have_d)
+{
+	char t1[32], t2[32];
+
+	if (a->kind == ANS_THROTTLED && have_d) {
+		printf("destination=%s reason=%s since=%s until=%s count=%d "
+		    "rule=%s", d->dest, reason_name(d->reason),
+		    fmt_time(d->since, t1, sizeof(t1)),
+		    fmt_time(d->until, t2, sizeof(t2)), d->count,
+		    *d->rule ? d->rule : "-");
+		return;
+	}
+	if ((a->kind == ANS_SUPPRESSED || a->kind == ANS_DEFERRED) &&
+	    have_r) {
+		printf("state=%s reason=%s since=%s until=%s",
+		    rcpt_state_name(r->state), reason_name(r->reason),
+		    fmt_time(r->since, t1, sizeof(t1)),
+		    r->until ? fmt_time(r->until, t2, sizeof(t2)) : "never");
+		if (r->soft_count)
+			printf(" soft_failures=%d", r->soft_count);
+		printf(" rule=%s src=%s", *r->rule ? r->rule : "-",
+		    *r->source ? r->source : "-");
+		if (*r->queue_id)
+			printf(" queue=%s", r->queue_id);
+		return;
+	}
+	printf("no state in force");
+}
+
+/* Finds the destination record that throttles rcpt's domain. */
+static int
+throttle_rec(struct store *st, const char *rcpt, long long now,
+    struct store_dest *d)
+{
+	const char *at = strrchr(rcpt, '@');
+	char prov[STORE_DEST_MAX];
+	int rc;
+
+	if (at == NULL)
+		return 0;
+	if ((rc = store_get_dest(st, at + 1, d)) <= 0)
+		return rc;
+	if (d->until > now || d->provider[0] == '\0')
+		return 1;
+	snprintf(prov, sizeof(prov), "provider:%s", d->provider);
+	return store_get_dest(st, prov, d);
+}
+
+static int
+cmd_query(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct store_answer a;
+	struct store_rcpt r;
+	struct store_dest d;
+	struct store *st;
+	struct conf *c;
+	char action[512], key[STORE_ADDR_MAX];
+	long long now = now_time();
+	int i, rc = EX_OK_, have_r, have_d;
+
+	if (argc < 2)
+		return bad_usage("query");
+	c = load_conf(g);
+	st = open_store(g, c);
+	for (i = 1; i < argc; i++) {
+		store_normalise(argv[i], key, sizeof(key));
+		if (!addr_ok(key)) {
+			fprintf(stderr, "bouncerctl: query: argument %d: bad "
+			    "address \"%s\"\n", i, argv[i]);
+			printf("%s\tDUNNO\tnot an address\n", argv[i]);
+			continue;
+		}
+		if (store_lookup(st, key, now, &a) < 0) {
+			printf("%s\tDUNNO\tstore failed: failing open\n", key);
+			rc = EX_CONFIG_;
+			continue;
+		}
+		have_r = store_get_rcpt(st, key, &r) == 1;
+		have_d = a.kind == ANS_THROTTLED &&
+		    throttle_rec(st, key, now, &d) == 1;
+		engine_action(&a, have_r && a.kind != ANS_THROTTLED ?
+		    r.status : NULL, action, sizeof(action));
+		printf("%s\t%s\t", key, action);
+		print_why(&a, &r, have_r, &d, have_d);
+		putchar('\n');
+	}
+	store_close(st);
+	conf_unref(c);
+	return rc;
+}
+
+static int
+print_audit(const struct store_audit *a, void *arg)
+{
+	char t[32];
+
+	(void)arg;
+	printf("  %s  %s -> %s  rule=%s  event=%s\n", fmt_time(a->time, t,
+	    sizeof(t)), a->old, a->new, a->rule, a->event);
+	if (*a->reply)
+		printf("      reply: %s\n", a->reply);
+	return 0;
+}
+
+static int
+cmd_explain(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct store_answer a;
+	struct store_rcpt r;
+	struct store_dest d;
+	struct store *st;
+	struct conf *c;
+	char key[STORE_ADDR_MAX], action[512], t[32];
+	long long now = now_time();
+	int have, rc = EX_OK_;
+
+	if (argc != 2)
+		return bad_usage("explain");
+	store_normalise(argv[1], key, sizeof(key));
+	if (!addr_ok(key)) {
+		fprintf(stderr, "bouncerctl: explain: bad address \"%s\"\n",
+		    argv[1]);
+		return EX_USAGE_;
+	}
+	c = load_conf(g);
+	st = open_store(g, c);
+	if (store_lookup(st, key, now, &a) < 0 ||
+	    (have = store_get_rcpt(st, key, &r)) < 0) {
+		store_close(st);
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	engine_action(&a, have && a.kind != ANS_THROTTLED ? r.status : NULL,
+	    action, sizeof(action));
+	printf("recipient: %s\nanswer:    %s\n", key, action);
+	if (have) {
+		printf("state:     %s", rcpt_state_name(r.state));
+		if (r.state != RS_NONE)
+			printf(" (%s) since %s until %s", reason_name(r.reason),
+			    fmt_time(r.since, t, sizeof(t)), r.until ?
+			    fmt_time(r.until, action, sizeof(action)) :
+			    "never");
+		putchar('\n');
+		printf("soft failures: %d", r.soft_count);
+		if (r.soft_count)
+			printf(" since %s", fmt_time(r.soft_first, t,
+			    sizeof(t)));
+		printf("\nrule:      %s\nsource:    %s\nstatus:    %s",
+		    *r.rule ? r.rule : "-", *r.source ? r.source : "-",
+		    *r.status ? r.status : "-");
+		if (r.code)
+			printf(" (%d)", r.code);
+		printf("\nprovider:  %s\nqueue id:  %s\nlast event: %s\n",
+		    *r.provider ? r.provider : "-",
+		    *r.queue_id ? r.queue_id : "-",
+		    fmt_time(r.last_event, t, sizeof(t)));
+		printf("reply:     %s\n", *r.reply ? r.reply : "-");
+	} else
+		printf("state:     unknown (no record)\n");
+	if (throttle_rec(st, key, now, &d) == 1)
+		printf("destination: %s %s until %s (%s, %d throttles, "
+		    "rule %s)\n", d.dest, d.until > now ? "throttled" :
+		    "was throttled", fmt_time(d.until, t, sizeof(t)),
+		    reason_name(d.reason), d.count, *d.rule ? d.rule : "-");
+	printf("history (oldest first):\n");
+	if (store_audit_list(st, key, print_audit, NULL) < 0)
+		rc = EX_CONFIG_;
+	store_close(st);
+	conf_unref(c);
+	return rc;
+}
+
+/* --- ingest ------------------------------------------------------------ */
+
+struct ingest {
+	struct engine	*eng;
+	struct store	*st;
+	unsigned long	 events, changed, dups, scoped, bad, failed;
+	unsigned long	 inbatch;
+};
+
+static void
+ingest_one(struct ingest *in, const struct engine_event *ev)
+{
+	struct engine_result res;
+	int rc;
+
+	if (in->inbatch == 0)
+		store_batch_begin(in->st);
+	rc = engine_record(in->eng, ev, &res);
+	in->events++;
+	if (rc < 0)
+		in->failed++;
+	else if (res.duplicate)
+		in->dups++;
+	else if (rc == 1)
+		in->changed++;
+	if (res.scoped_out)
+		in->scoped++;
+	if (++in->inbatch >= BATCH_EVENTS) {
+		if (store_batch_end(in->st) < 0)
+			in->failed++;
+		in->inbatch = 0;
+	}
+}
+
+static void
+ingest_flush(struct ingest *in)
+{
+	if (in->inbatch > 0 && store_batch_end(in->st) < 0)
+		in->failed++;
+	in->inbatch = 0;
+}
+
+/*
+ * The time of a syslog line: "Nov 25 03:00:01" (no year: this year,
+ * or last year if that would be more than a day ahead of now) or
+ * RFC 3339 "2026-11-25T03:00:01.123+01:00". -1 if neither.
+ */
+static long long
+log_time(const char *s, size_t n, long long now)
+{
+	char buf[64], *e;
+	struct tm tm, nowtm;
+	time_t t, nt = (time_t)now;
+	long off;
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
+		if (*e == '.')
+			for (e++; isdigit((unsigned char)*e); e++)
+				;
+		t = timegm(&tm);
+		if (*e == '+' || *e == '-') {
+			off = strtol(e + 1, NULL, 10) * 3600;
+			if (e[3] == ':')
+				off += strtol(e + 4, NULL, 10) * 60;
+			t -= *e == '+' ? off : -off;
+		}
+		return (long long)t;
+	}
+	if (strptime(buf, "%b %d %H:%M:%S", &tm) == NULL)
+		return -1;
+	localtime_r(&nt, &nowtm);
+	tm.tm_year = nowtm.tm_year;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	if ((long long)t > now + 86400) {
+		tm.tm_year--;
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	}
+	return (long long)t;
+}
+
+static void
+ingest_maillog(struct ingest *in, const struct ruleset *rs,
+    struct classifier *cl, FILE *fp, const char *name)
+{
+	struct maillog_entry e;
+	struct classification c;
+	struct engine_event ev;
+	struct lineio *lio;
+	const char *line;
+	char rcpt[STORE_ADDR_MAX], dsn[16], relay[256], qid[64], rule[300];
+	char reply[STORE_REPLY_MAX];
+	size_t len, pos;
+	unsigned long lineno = 0;
+	long long t, now = now_time();
+	int overlong;
+
+	lio = lineio_open(fp, LINE_MAX_IN);
+	while ((line = lineio_read(lio, &len, &overlong)) != NULL) {
+		lineno++;
+		if (!maillog_parse(line, len, &e) || e.status == ML_OTHER)
+			continue;
+		if ((t = log_time(e.time.p, e.time.n, now)) < 0) {
+			fprintf(stderr, "bouncerctl: %s:%lu: bad time stamp\n",
+			    name, lineno);
+			in->bad++;
+			continue;
+		}
+		snprintf(dsn, sizeof(dsn), "%.*s", (int)e.dsn.n, e.dsn.p);
+		snprintf(relay, sizeof(relay), "%.*s", (int)e.relay.n,
+		    e.relay.p);
+		snprintf(qid, sizeof(qid), "%.*s", (int)e.queue_id.n,
+		    e.queue_id.p);
+		snprintf(reply, sizeof(reply), "%.*s", (int)e.text.n,
+		    e.text.p);
+		for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
+			memset(&ev, 0, sizeof(ev));
+			ev.rcpt = rcpt;
+			ev.source = SRC_LOG;
+			ev.queue_id = qid;
+			ev.time = t;
+			ev.reply = reply;
+			if (e.status == ML_SENT) {
+				ev.sent = 1;
+				ev.reason = R_DELIVERED;
+				ev.status = dsn;
+				ingest_one(in, &ev);
+				continue;
+			}
+			classify(cl, rs, rcpt, e.text.p, e.text.n,
+			    dsn[0] ? dsn : NULL, relay, &c);
+			ev.reason = c.reason;
+			ev.decision = c.decision;
+			ev.details = c.details;
+			ev.status = c.status;
+			ev.code = c.code;
+			ev.stage = c.stage;
+			ev.provider = c.provider ? provider_name(c.provider) :
+			    NULL;
+			ev.rule = classification_rule(&c, rule, sizeof(rule));
+			ingest_one(in, &ev);
+		}
+	}
+	if (ferror(fp))
+		fprintf(stderr, "bouncerctl: %s: %s\n", name, strerror(errno));
+	lineio_close(lio);
+}
+
+/* Splits line at tabs into at most max fields; returns the count. */
+static int
+split_tabs(char *line, char **f, int max)
+{
+	int n = 0;
+
+	f[n++] = line;
+	while (n < max && (line = strchr(line, '\t')) != NULL) {
+		*line++ = '\0';
+		f[n++] = line;
+	}
+	return n;
+}
+
+/*
+ * One line of `bouncerctl classify` output: recipient, reason,
+ * decision, status, code, provider, rule, details; optionally then
+ * the time (epoch or ISO), queue id and stage.
+ */
+static void
+ingest_tsv(struct ingest *in, FILE *fp, const char *name)
+{
+	struct engine_event ev;
+	struct lineio *lio;
+	const char *line;
+	char *copy, *f[11], bad[64], rcpt[STORE_ADDR_MAX];
+	size_t len;
+	unsigned long lineno = 0;
+	long long now = now_time(), t;
+	int n, r, overlong, stage;
+	unsigned dec;
+
+	lio = lineio_open(fp, LINE_MAX_IN);
+	while ((line = lineio_read(lio, &len, &overlong)) != NULL) {
+		lineno++;
+		if (len == 0 || line[0] == '#')
+			continue;
+		copy = xstrdup(line);
+		n = split_tabs(copy, f, 11);
+		store_normalise(f[0], rcpt, sizeof(rcpt));
+		if (n < 8 || overlong) {
+			fprintf(stderr, "bouncerctl: %s:%lu: expected the 8 "
+			    "columns of bouncerctl classify\n", name, lineno);
+			goto bad;
+		}
+		if (!addr_ok(rcpt)) {
+			fprintf(stderr, "bouncerctl: %s:%lu: bad address "
+			    "\"%s\"\n", name, lineno, f[0]);
+			goto bad;
+		}
+		if ((r = reason_parse(f[1], strlen(f[1]))) < 0) {
+			fprintf(stderr, "bouncerctl: %s:%lu: unknown reason "
+			    "\"%s\"\n", name, lineno, f[1]);
+			goto bad;
+		}
+		if (decision_parse(f[2], strlen(f[2]), &dec, bad,
+		    sizeof(bad)) < 0) {
+			fprintf(stderr, "bouncerctl: %s:%lu: unknown decision "
+			    "\"%s\"\n", name, lineno, bad);
+			goto bad;
+		}
+		t = now;
+		if (n > 8 && *f[8] && parse_when(f[8], now, &t) < 0) {
+			fprintf(stderr, "bouncerctl: %s:%lu: bad time \"%s\"\n",
+			    name, lineno, f[8]);
+			goto bad;
+		}
+		stage = STAGE_UNKNOWN;
+		if (n > 10 && *f[10] && strcmp(f[10], "-") != 0 &&
+		    (stage = stage_parse(f[10], strlen(f[10]))) < 0) {
+			fprintf(stderr, "bouncerctl: %s:%lu: unknown stage "
+			    "\"%s\"\n", name, lineno, f[10]);
+			goto bad;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.rcpt = rcpt;
+		ev.reason = r;
+		ev.decision = dec;
+		ev.sent = r == R_DELIVERED;
+		ev.status = strcmp(f[3], "-") ? f[3] : NULL;
+		ev.code = atoi(f[4]);
+		ev.provider = strcmp(f[5], "-") ? f[5] : NULL;
+		ev.rule = f[6];
+		ev.details = strcmp(f[7], "-") ? f[7] : NULL;
+		ev.time = t;
+		ev.queue_id = n > 9 && strcmp(f[9], "-") ? f[9] : NULL;
+		ev.stage = stage;
+		ev.source = SRC_LOG;
+		ingest_one(in, &ev);
+		free(copy);
+		continue;
+bad:
+		in->bad++;
+		free(copy);
+	}
+	lineio_close(lio);
+}
+
+static int
+cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "maillog", no_argument, NULL, 'm' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ingest in;
+	struct ruleset *rs = NULL;
+	struct classifier *cl = NULL;
+	struct conf *c;
+	const char *dir = NULL;
+	char *err = NULL;
+	int ch, maillog = 0, i, rc = EX_OK_;
+	FILE *fp;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': maillog = 1; break;
+		case 'r': dir = optarg; break;
+		default: return bad_usage("ingest");
+		}
+	}
+	c = load_conf(g);
+	if (maillog) {
+		if (dir == NULL)
+			dir = conf_str(c, "rules_dir");
+		if ((rs = ruleset_load(dir, &err)) == NULL) {
+			fputs(err, stderr);
+			fprintf(stderr, "bouncerctl: rules in %s not loaded\n",
+			    dir);
+			free(err);
+			conf_unref(c);
+			return EX_CONFIG_;
+		}
+		cl = classifier_new(rs);
+	}
+	memset(&in, 0, sizeof(in));
+	in.st = open_store(g, c);
+	in.eng = engine_new(c, in.st);
+	for (i = optind; i < argc || i == optind; i++) {
+		const char *name = i < argc ? argv[i] : "-";
+
+		if (strcmp(name, "-") == 0) {
+			fp = stdin;
+			name = "stdin";
+		} else if ((fp = fopen(name, "r")) == NULL) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", name,
+			    strerror(errno));
+			rc = EX_USAGE_;
+			continue;
+		}
+		if (maillog)
+			ingest_maillog(&in, rs, cl, fp, name);
+		else
+			ingest_tsv(&in, fp, name);
+		if (fp != stdin)
+			fclose(fp);
+		if (i >= argc)
+			break;
+	}
+	ingest_flush(&in);
+	fprintf(stderr, "bouncerctl: ingest: %lu events, %lu changed the "
+	    "state, %lu seen before, %lu limited by the scope guard, %lu bad "
+	    "lines, %lu failed\n", in.events, in.changed, in.dups, in.scoped,
+	    in.bad, in.failed);
+	engine_free(in.eng);
+	store_close(in.st);
+	classifier_free(cl);
+	ruleset_unref(rs);
+	conf_unref(c);
+	if (in.failed)
+		return EX_CONFIG_;
+	return in.bad ? EX_USAGE_ : rc;
+}
+
+/* --- suppress ---------------------------------------------------------- */
+
+static int
+cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "reason", required_argument, NULL, 'R' },
+		{ "until", required_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct engine_event ev;
+	struct engine *eng;
+	struct store *st;
+	struct conf *c;
+	const char *until = NULL;
+	char key[STORE_ADDR_MAX];
+	long long now = now_time(), u = 0;
+	int ch, i, reason = R_UNDEFINED, rc = EX_OK_;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'R':
+			if ((reason = reason_parse(optarg, strlen(optarg))) <
+			    0) {
+				fprintf(stderr, "bouncerctl: unknown reason "
+				    "\"%s\"\n", optarg);
+				return EX_USAGE_;
+			}
+			break;
+		case 'U': until = optarg; break;
+		default: return bad_usage("suppress add");
+		}
+	}
+	if (optind >= argc)
+		return bad_usage("suppress add");
+	if (until != NULL && parse_when(until, now, &u) < 0) {
+		fprintf(stderr, "bouncerctl: bad time \"%s\" (never, 30d, "
+		    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n", until);
+		return EX_USAGE_;
+	}
+	c = load_conf(g);
+	st = open_store(g, c);
+	eng = engine_new(c, st);
+	for (i = optind; i < argc; i++) {
+		store_normalise(argv[i], key, sizeof(key));
+		if (!addr_ok(key)) {
+			fprintf(stderr, "bouncerctl: suppress add: argument "
+			    "%d: bad address \"%s\"\n", i - optind + 1,
+			    argv[i]);
+			rc = EX_USAGE_;
+			continue;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.rcpt = key;
+		ev.reason = reason;
+		ev.decision = D_SUPPRESS;
+		ev.source = SRC_MANUAL;
+		ev.rule = "manual";
+		ev.reply = "suppressed by hand";
+		ev.time = now;
+		ev.until = u;
+		ev.stage = STAGE_UNKNOWN;
+		if (engine_record(eng, &ev, NULL) < 0)
+			rc = EX_CONFIG_;
+	}
+	engine_free(eng);
+	store_close(st);
+	conf_unref(c);
+	return rc;
+}
+
+static int
+cmd_unsuppress(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct engine *eng;
+	struct store *st;
+	struct conf *c;
+	char key[STORE_ADDR_MAX];
+	int i, rc = EX_OK_, r;
+
+	if (argc < 2)
+		return bad_usage("unsuppress");
+	c = load_conf(g);
+	st = open_store(g, c);
+	eng = engine_new(c, st);
+	for (i = 1; i < argc; i++) {
+		store_normalise(argv[i], key, sizeof(key));
+		if (!addr_ok(key)) {
+			fprintf(stderr, "bouncerctl: unsuppress: argument %d: "
+			    "bad address \"%s\"\n", i, argv[i]);
+			rc = EX_USAGE_;
+			continue;
+		}
+		if ((r = engine_unsuppress(eng, key, now_time())) < 0)
+			rc = EX_CONFIG_;
+		else if (r == 0)
+			fprintf(stderr, "bouncerctl: %s: not suppressed\n",
+			    key);
+	}
+	engine_free(eng);
+	store_close(st);
+	conf_unref(c);
+	return rc;
+}
+
+static int
+cmd_suppress(int argc, char **argv, const struct storecmd_globals *g)
+{
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return cmd_suppress_add(argc - 1, argv + 1, g);
+	if (argc >= 2 && strcmp(argv[1], "remove") == 0)
+		return cmd_unsuppress(argc - 1, argv + 1, g);
+	return bad_usage("suppress");
+}
+
+/* --- list -------------------------------------------------------------- */
+
+struct list_job {
+	int		 state;		/* -1 any; -2 any but none */
+	int		 reason;	/* -1 any */
+	const char	*domain;
+	int		 json;
+	unsigned long	 n;
+};
+
+static int
+list_one(const void *rec, void *arg)
+{
+	const struct store_rcpt *r = rec;
+	struct list_job *j = arg;
+	const char *at = strrchr(r->rcpt, '@');
+	char t1[32], t2[32];
+
+	if ((j->state == -2 && r->state == RS_NONE) ||
+	    (j->state >= 0 && (int)r->state != j->state))
+		return 0;
+	if (j->reason >= 0 && (int)r->reason != j->reason)
+		return 0;
+	if (j->domain != NULL && (at == NULL || strcmp(at + 1,
+	    j->domain) != 0))
+		return 0;
+	j->n++;
+	fmt_time(r->since, t1, sizeof(t1));
+	if (r->until)
+		fmt_time(r->until, t2, sizeof(t2));
+	else
+		snprintf(t2, sizeof(t2), "%s", r->state == RS_NONE ? "-" :
+		    "never");
+	if (!j->json) {
+		printf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r->rcpt,
+		    rcpt_state_name(r->state), reason_name(r->reason), t1, t2,
+		    r->soft_count, *r->rule ? r->rule : "-",
+		    *r->provider ? r->provider : "-");
+		return 0;
+	}
+	fputs("{\"recipient\":", stdout);
+	json_str(stdout, r->rcpt);
+	printf(",\"state\":\"%s\",\"reason\":\"%s\",\"since\":%lld,"
+	    "\"until\":%lld,\"soft_failures\":%d,\"rule\":",
+	    rcpt_state_name(r->state), reason_name(r->reason), r->since,
+	    r->until, r->soft_count);
+	json_str(stdout, r->rule);
+	fputs(",\"provider\":", stdout);
+	json_str(stdout, r->provider);
+	fputs(",\"status\":", stdout);
+	json_str(stdout, r->status);
+	fputs(",\"source\":", stdout);
+	json_str(stdout, r->source);
+	fputs("}\n", stdout);
+	return 0;
+}
+
+static int
+cmd_list(int argc, char **argv, const struct storecmd_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 'S' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct list_job j = { -2, -1, NULL, 0, 0 };
+	char dom[STORE_DEST_MAX];
+	struct store *st;
+	struct conf *c;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+			if (strcmp(optarg, "all") == 0)
+				j.state = -1;
+			else if ((j.state = rcpt_state_parse(optarg)) < 0) {
+				fprintf(stderr, "bouncerctl: unknown state "
+				    "\"%s\" (suppressed, deferred, none, "
+				    "all)\n", optarg);
+				return EX_USAGE_;
+			}
+			break;
+		case 'R':
+			if ((j.reason = reason_parse(optarg,
+			    strlen(optarg))) < 0) {
+				fprintf(stderr, "bouncerctl: unknown reason "
+				    "\"%s\"\n", optarg);
+				return EX_USAGE_;
+			}
+			break;
+		case 'D':
+			j.domain = store_normalise(optarg, dom, sizeof(dom));
+			break;
+		case 'j': j.json = 1; break;
+		default: return bad_usage("list");
+		}
+	}
+	if (optind < argc)
+		return bad_usage("list");
+	c = load_conf(g);
+	st = open_store(g, c);
+	rc = store_iterate(st, SK_RCPT, list_one, &j);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/* --- export and import ------------------------------------------------- */
+
+static void
+csv_field(FILE *out, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, out);
+		return;
+	}
+	putc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			putc('"', out);
+		putc(*s, out);
+	}
+	putc('"', out);
+}
+
+static int
+export_one(const void *rec, void *arg)
+{
+	const struct kind_desc *k = &store_kinds[SK_RCPT];
+	char buf[32];
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < k->nfields; i++) {
+		if (i)
+			putchar(',');
+		csv_field(stdout, field_get(&k->fields[i], rec, buf,
+		    sizeof(buf)));
+	}
+	putchar('\n');
+	return 0;
+}
+
+static int
+cmd_export(int argc, char **argv, const struct storecmd_globals *g)
+{
+	const struct kind_desc *k = &store_kinds[SK_RCPT];
+	struct store *st;
+	struct conf *c;
+	size_t i;
+	int rc;
+
+	if (argc != 1)
+		return bad_usage("export");
+	c = load_conf(g);
+	st = open_store(g, c);
+	for (i = 0; i < k->nfields; i++)
+		printf("%s%s", i ? "," : "", k->fields[i].name);
+	putchar('\n');
+	rc = store_iterate(st, SK_RCPT, export_one, NULL);
+	store_close(st);
+	conf_unref(c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "bouncerctl: export: %s\n", strerror(errno));
+		return EX_CONFIG_;
+	}
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/*
+ * Reads one CSV record (RFC 4180: quoted fields may hold commas,
+ * doubled quotes and line breaks) into fields[], pointing into *buf.
+ * Returns the number of fields, 0 at end of input, -1 for a quote
+ * left open at the end. *lineno advances by the lines consumed.
+ */
+static int
+csv_read(FILE *fp, char **buf, size_t *cap, char **fields, int max,
+    unsigned long *lineno)
+{
+	char *line = NULL, *o;
+	size_t lcap = 0, len = 0;
+	ssize_t n;
+	int nf = 0, inq = 0, c;
+	const char *p;
+
+	for (;;) {
+		if ((n = getline(&line, &lcap, fp)) < 0) {
+			free(line);
+			if (len == 0 && !inq)
+				return 0;
+			if (inq)
+				return -1;
+			break;
+		}
+		(*lineno)++;
+		if (len + (size_t)n + 2 > *cap) {
+			*cap = (len + (size_t)n + 2) * 2;
+			*buf = xrealloc(*buf, *cap);
+		}
+		memcpy(*buf + len, line, (size_t)n);
+		len += (size_t)n;
+		(*buf)[len] = '\0';
+		/* Count quotes to see whether the record continues. */
+		for (p = line; *p; p++)
+			if (*p == '"')
+				inq = !inq;
+		if (!inq)
+			break;
+	}
+	free(line);
+	while (len > 0 && ((*buf)[len - 1] == '\n' || (*buf)[len - 1] == '\r'))
+		(*buf)[--len] = '\0';
+	/* Unquote in place. */
+	o = *buf;
+	p = *buf;
+	fields[nf++] = o;
+	inq = 0;
+	while ((c = *p++) != '\0') {
+		if (inq) {
+			if (c == '"' && *p == '"') {
+				*o++ = '"';
+				p++;
+			} else if (c == '"')
+				inq = 0;
+			else
+				*o++ = (char)c;
+		} else if (c == '"')
+			inq = 1;
+		else if (c == ',') {
+			*o++ = '\0';
+			if (nf == max)
+				return max + 1;
+			fields[nf++] = o;
+		} else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return nf;
+}
+
+#define CSV_MAX	32
+
+static int
+cmd_import(int argc, char **argv, const struct storecmd_globals *g)
+{
+	const struct kind_desc *k = &store_kinds[SK_RCPT];
+	const struct field *cols[CSV_MAX];
+	struct store_rcpt r;
+	struct store *st;
+	struct conf *c;
+	FILE *fp = stdin;
+	const char *name = "stdin";
+	char *buf = NULL, *f[CSV_MAX + 1];
+	size_t cap = 0, i;
+	unsigned long lineno = 0, start, good = 0, bad = 0, inbatch = 0;
+	long long now = now_time(), expiry;
+	int n, ncols, j, have_state = 0, have_until = 0, rc = EX_OK_;
+	int failed = 0;
+
+	if (argc > 2)
+		return bad_usage("import");
+	if (argc == 2 && strcmp(argv[1], "-") != 0) {
+		name = argv[1];
+		if ((fp = fopen(name, "r")) == NULL) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", name,
+			    strerror(errno));
+			return EX_USAGE_;
+		}
+	}
+	ncols = csv_read(fp, &buf, &cap, f, CSV_MAX, &lineno);
+	if (ncols <= 0 || ncols > CSV_MAX) {
+		fprintf(stderr, "bouncerctl: %s:1: expected a header line "
+		    "naming the columns (rcpt,state,reason,...)\n", name);
+		free(buf);
+		if (fp != stdin)
+			fclose(fp);
+		return EX_USAGE_;
+	}
+	for (j = 0; j < ncols; j++) {
+		for (i = 0; i < k->nfields; i++)
+			if (strcmp(k->fields[i].name, f[j]) == 0)
+				break;
+		if (i == k->nfields) {
+			fprintf(stderr, "bouncerctl: %s:1: unknown column "
+			    "\"%s\"\n", name, f[j]);
+			free(buf);
+			if (fp != stdin)
+				fclose(fp);
+			return EX_USAGE_;
+		}
+		cols[j] = &k->fields[i];
+		have_state |= i == 1;
+		have_until |= strcmp(f[j], "until") == 0;
+	}
+	if (cols[0] != &k->fields[0]) {
+		fprintf(stderr, "bouncerctl: %s:1: the first column must be "
+		    "rcpt\n", name);
+		free(buf);
+		if (fp != stdin)
+			fclose(fp);
+		return EX_USAGE_;
+	}
+	c = load_conf(g);
+	expiry = conf_time(c, "suppress_expiry");
+	st = open_store(g, c);
+	for (;;) {
+		start = lineno + 1;
+		if ((n = csv_read(fp, &buf, &cap, f, CSV_MAX, &lineno)) == 0)
+			break;
+		if (n < 0) {
+			fprintf(stderr, "bouncerctl: %s:%lu: quote not "
+			    "closed\n", name, start);
+			bad++;
+			break;
+		}
+		if (n == 1 && f[0][0] == '\0')
+			continue;	/* blank line */
+		if (n != ncols) {
+			fprintf(stderr, "bouncerctl: %s:%lu: %d fields, the "
+			    "header has %d\n", name, start, n, ncols);
+			bad++;
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.state = RS_SUPPRESSED;
+		r.since = now;
+		snprintf(r.source, sizeof(r.source), "import");
+		for (j = 0; j < ncols; j++)
+			if (field_set(cols[j], &r, f[j], strlen(f[j])) < 0)
+				break;
+		if (j < ncols) {
+			fprintf(stderr, "bouncerctl: %s:%lu: bad %s \"%s\"\n",
+			    name, start, cols[j]->name, f[j]);
+			bad++;
+			continue;
+		}
+		store_normalise(r.rcpt, r.rcpt, sizeof(r.rcpt));
+		if (!addr_ok(r.rcpt)) {
+			fprintf(stderr, "bouncerctl: %s:%lu: bad address "
+			    "\"%s\"\n", name, start, f[0]);
+			bad++;
+			continue;
+		}
+		if (!have_state)
+			r.state = RS_SUPPRESSED;
+		if (!have_until && r.state == RS_SUPPRESSED && expiry)
+			r.until = now + expiry;
+		if (inbatch == 0 && store_batch_begin(st) < 0) {
+			failed = 1;
+			break;
+		}
+		if (store_put_rcpt(st, &r) < 0) {
+			failed = 1;
+			break;
+		}
+		good++;
+		if (++inbatch >= BATCH_ROWS) {
+			inbatch = 0;
+			if (store_batch_end(st) < 0) {
+				failed = 1;
+				break;
+			}
+		}
+	}
+	if (inbatch > 0 && store_batch_end(st) < 0)
+		failed = 1;
+	fprintf(stderr, "bouncerctl: import: %lu rows imported, %lu "
+	    "rejected\n", failed ? 0 : good, bad);
+	free(buf);
+	if (fp != stdin)
+		fclose(fp);
+	store_close(st);
+	conf_unref(c);
+	if (failed)
+		return EX_CONFIG_;
+	return bad ? EX_USAGE_ : rc;
+}
+
+/* --- stats and expire -------------------------------------------------- */
+
+struct count {
+	char		 name[STORE_RULE_MAX];
+	unsigned long	 n;
+};
+
+struct counts {
+	struct count	*v;
+	size_t		 n, cap;
+};
+
+static void
+count_add(struct counts *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].name, name) == 0) {
+			c->v[i].n++;
+			return;
+		}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 32;
+		c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
+	}
+	snprintf(c->v[c->n].name, sizeof(c->v[c->n].name), "%s", name);
+	c->v[c->n++].n = 1;
+}
+
+static int
+count_cmp(const void *a, const void *b)
+{
+	const struct count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+struct stats_job {
+	struct counts	 state, reason, provider, rule, dest, alert;
+	long long	 now;
+};
+
+static int
+stats_rcpt(const void *rec, void *arg)
+{
+	const struct store_rcpt *r = rec;
+	struct stats_job *j = arg;
+	int live = r->state != RS_NONE && (r->until == 0 || r->until > j->now);
+
+	count_add(&j->state, live ? rcpt_state_name(r->state) :
+	    r->state == RS_NONE ? "none" : "expired");
+	if (!live)
+		return 0;
+	count_add(&j->reason, reason_name(r->reason));
+	count_add(&j->provider, *r->provider ? r->provider : "-");
+	count_add(&j->rule, *r->rule ? r->rule : "-");
+	return 0;
+}
+
+static int
+stats_dest(const void *rec, void *arg)
+{
+	const struct store_dest *d = rec;
+	struct stats_job *j = arg;
+
+	count_add(&j->dest, d->until > j->now ? "throttled" : "expired");
+	return 0;
+}
+
+static int
+stats_alert(const void *rec, void *arg)
+{
+	const struct store_alert *a = rec;
+	struct stats_job *j = arg;
+
+	count_add(&j->alert, a->kind);
+	return 0;
+}
+
+static void
+print_counts(const char *kind, struct counts *c)
+{
+	size_t i;
+
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), count_cmp);
+	for (i = 0; i < c->n; i++)
+		printf("%s\t%s\t%lu\n", kind, c->v[i].name, c->v[i].n);
+	free(c->v);
+}
+
+static int
+cmd_stats(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct stats_job j;
+	struct store *st;
+	struct conf *c;
+	int rc = 0;
+
+	if (argc != 1)
+		return bad_usage("stats");
+	memset(&j, 0, sizeof(j));
+	j.now = now_time();
+	c = load_conf(g);
+	st = open_store(g, c);
+	rc |= store_iterate(st, SK_RCPT, stats_rcpt, &j);
+	rc |= store_iterate(st, SK_DEST, stats_dest, &j);
+	rc |= store_iterate(st, SK_ALERT, stats_alert, &j);
+	print_counts("state", &j.state);
+	print_counts("reason", &j.reason);
+	print_counts("provider", &j.provider);
+	print_counts("rule", &j.rule);
+	print_counts("destination", &j.dest);
+	print_counts("alert", &j.alert);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+static int
+cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct store_expired n;
+	struct store *st;
+	struct conf *c;
+	int rc;
+
+	if (argc != 1)
+		return bad_usage("expire");
+	c = load_conf(g);
+	st = open_store(g, c);
+	rc = store_expire(st, now_time(), conf_time(c, "alert_window"), &n);
+	printf("expired: %lu recipients, %lu destinations, %lu alerts, %lu "
+	    "events\n", n.rcpts, n.dests, n.alerts, n.events);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+int
+storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
+{
+	const char *cmd = argv[0];
+
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc, argv, g);
+	if (strcmp(cmd, "query") == 0)
+		return cmd_query(argc, argv, g);
+	if (strcmp(cmd, "ingest") == 0)
+		return cmd_ingest(argc, argv, g);
+	if (strcmp(cmd, "explain") == 0)
+		return cmd_explain(argc, argv, g);
+	if (strcmp(cmd, "suppress") == 0)
+		return cmd_suppress(argc, argv, g);
+	if (strcmp(cmd, "unsuppress") == 0)
+		return cmd_unsuppress(argc, argv, g);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc, argv, g);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(argc, argv, g);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc, argv, g);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(argc, argv, g);
+	if (strcmp(cmd, "expire") == 0)
+		return cmd_expire(argc, argv, g);
+	return bad_usage(cmd);
+}

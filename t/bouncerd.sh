@@ -1,0 +1,279 @@
+#!/bin/sh
+# bouncerd.sh -- the daemon end to end on its own sockets
+#
+# Starts a real bouncerd (SQLite store in a temporary directory, policy
+# and milter on unix sockets, metrics on a free loopback port, a maillog
+# file it follows, an alert hook) and drives it as the MTA would: log
+# lines appended, policy requests, milter conversations. Every wait is
+# a bounded poll. Everything started is stopped, also on failure.
+set -u
+SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
+CTL=${BOUNCERCTL:-$SRC/bouncerctl}
+RULES=${BOUNCER_RULES:-$SRC/rules}
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/bouncerd-test.XXXXXX)
+PID=
+pass=0
+fail=0
+
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# wait_for SECONDS CMD...: run CMD until it succeeds, at most SECONDS.
+wait_for() {
+	n=$(($1 * 10)); shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+MPORT=$(free_port)
+cat > "$T/hook.sh" <<HOOK
+#!/bin/sh
+echo "\$BOUNCER_KIND \${BOUNCER_BLOCKLIST:-} \${BOUNCER_IP:-} \${BOUNCER_DELIST_URL:-}" >> $T/alerts
+HOOK
+chmod +x "$T/hook.sh"
+: > "$T/maillog"
+
+start() {
+	"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
+	    -o rules_dir=$RULES -o state_dir=$T \
+	    -o policy_listen=unix:$T/policy.sock \
+	    -o milter_listen=unix:$T/milter.sock \
+	    -o socketmap_listen=unix:$T/socketmap.sock \
+	    -o metrics_listen=127.0.0.1:$MPORT \
+	    -o maillog_file=$T/maillog -o maillog_poll_ms=50 \
+	    -o alert_command=$T/hook.sh "$@" 2>>"$T/bouncerd.log" &
+	PID=$!
+	wait_for 10 $PY -c "
+import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
+	    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+}
+
+stop() {
+	kill -TERM "$PID"
+	wait "$PID"
+	rc=$?
+	PID=
+	[ $rc = 0 ] || bad "bouncerd exited with $rc on SIGTERM"
+}
+
+policy() { $PY "$SRC/t/lib/policyq.py" "unix:$T/policy.sock" "$@"; }
+metrics() { $PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics', timeout=5).read().decode())"; }
+metric() { metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+
+LOGPFX='Nov 25 09:14:03 mta postfix/smtp[2110]:'
+GMAIL_550="host gmail-smtp-in.l.google.com[142.250.4.27] said: 550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser a1si3921pgb.41 - gsmtp (in reply to RCPT TO command)"
+GMAIL_452="host gmail-smtp-in.l.google.com[142.250.4.27] said: 452-4.2.2 The email account that you tried to reach is over quota. Please direct 452-4.2.2 the recipient to 452 4.2.2 https://support.google.com/mail/?p=OverQuotaTemp x74si3925543pgx.490 - gsmtp (in reply to RCPT TO command)"
+SPAMHAUS="host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Service unavailable, Client host [192.0.2.12] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.12 (in reply to MAIL FROM command)"
+
+start
+
+# 1. A bounce in the log suppresses; the policy server refuses.
+echo "$LOGPFX 4BAA0001: to=<nosuchuser@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock nosuchuser@gmail.com | grep -q '^REJECT 5.1.1'"; then ok
+else bad "no REJECT for a suppressed recipient: $(policy nosuchuser@gmail.com)"; fi
+a=$(policy friend@gmail.com)
+[ "$a" = DUNNO ] && ok || bad "friend@gmail.com: $a, want DUNNO"
+
+# The socketmap answers transport_maps the same way.
+sm=$($PY - "$T/socketmap.sock" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+for key in ("nosuchuser@gmail.com", "gmail.com", "friend@gmail.com"):
+    q = ("transport " + key).encode()
+    s.sendall(str(len(q)).encode() + b":" + q + b",")
+    data = b""
+    while not data.endswith(b","):
+        data += s.recv(4096)
+    print(data.decode())
+PYEOF
+)
+echo "$sm" | sed -n 1p | grep -q '^[0-9]*:OK error:5\.1\.1 ' && ok || bad "socketmap for a suppressed address: $sm"
+[ "$(echo "$sm" | sed -n 2p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for a domain: $sm"
+[ "$(echo "$sm" | sed -n 3p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for another address: $sm"
+
+# 2. Over quota: deferred, not suppressed.
+echo "$LOGPFX 4BAA0002: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=4.2.2, status=deferred ($GMAIL_452)" >> "$T/maillog"
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock full@gmail.com | grep -q '^DEFER_IF_PERMIT 4\.'"; then ok
+else bad "no DEFER_IF_PERMIT for over quota: $(policy full@gmail.com)"; fi
+# ... and a success resets it.
+echo "$LOGPFX 4BAA0003: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)" >> "$T/maillog"
+if wait_for 10 sh -c "[ \"\$($PY $SRC/t/lib/policyq.py unix:$T/policy.sock full@gmail.com)\" = DUNNO ]"; then ok
+else bad "success did not reset full@gmail.com: $(policy full@gmail.com)"; fi
+
+# 3. A blocklist listing: one alert, no suppression.
+for q in 4BAA0004 4BAA0005; do
+	echo "$LOGPFX $q: to=<someone@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced ($SPAMHAUS)" >> "$T/maillog"
+done
+if wait_for 10 test -s "$T/alerts"; then ok; else bad "alert hook did not run"; fi
+sleep 0.5
+n=$(wc -l < "$T/alerts")
+[ "$n" = 1 ] && ok || bad "alert hook ran $n times, want 1"
+grep -q '^blocklist spamhaus 192.0.2.12 https://www.spamhaus.org/query/ip/192.0.2.12$' "$T/alerts" && ok ||
+    bad "alert hook saw: $(cat "$T/alerts")"
+a=$(policy someone@outlook.com)
+[ "$a" = DUNNO ] && ok || bad "blocklisted send suppressed someone@outlook.com: $a"
+[ "$(metric bouncer_alerts_total)" = 1 ] && ok || bad "bouncer_alerts_total: $(metric bouncer_alerts_total)"
+
+# 4. Garbage on the policy socket closes only that connection.
+$PY - "$T/policy.sock" <<'PYEOF' && ok || bad "garbage handling"
+import socket, sys
+g = socket.socket(socket.AF_UNIX); g.connect(sys.argv[1]); g.settimeout(5)
+data = b""
+try:
+    g.sendall(b"GET / HTTP/1.0\r\n\r\n" + b"x" * 100000)
+    while True:
+        c = g.recv(4096)
+        if not c: break
+        data += c
+except (BrokenPipeError, ConnectionResetError):
+    pass                    # closed on us: what we want
+except socket.timeout:
+    sys.exit(1)             # left open: wrong
+sys.exit(0 if data == b"" else 1)
+PYEOF
+a=$(policy nosuchuser@gmail.com)
+case $a in REJECT*) ok ;; *) bad "after garbage: $a" ;; esac
+
+# Pipelined requests, a 1 MB line and 1,000 connections at once.
+$PY - "$T/policy.sock" <<'PYEOF' && ok || bad "pipelining, 1 MB line or 1,000 connections"
+import socket, sys
+path = sys.argv[1]
+def req(r):
+    return ("request=smtpd_access_policy\nprotocol_state=RCPT\n"
+            "recipient=%s\n\n" % r).encode()
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(10)
+    return s
+def answers(s, n):
+    data = b""
+    while data.count(b"\n\n") < n:
+        c = s.recv(65536)
+        if not c: break
+        data += c
+    return data.split(b"\n\n")[:n]
+s = conn()
+s.sendall(req("nosuchuser@gmail.com") + req("friend@gmail.com") * 3 +
+          req("nosuchuser@gmail.com"))
+a = answers(s, 5)
+assert a[0].startswith(b"action=REJECT 5.1.1"), a
+assert a[1:4] == [b"action=DUNNO"] * 3, a
+assert a[4].startswith(b"action=REJECT"), a
+big = conn()
+try:
+    big.sendall(b"request=smtpd_access_policy\nrecipient=" + b"a" * (1 << 20))
+    assert big.recv(10) == b""
+except (BrokenPipeError, ConnectionResetError):
+    pass
+many = [conn() for _ in range(1000)]
+for c in many:
+    c.sendall(req("nosuchuser@gmail.com"))
+for c in many:
+    assert answers(c, 1)[0].startswith(b"action=REJECT"), "many"
+    c.close()
+s.sendall(req("friend@gmail.com"))
+assert answers(s, 1) == [b"action=DUNNO"]
+PYEOF
+
+# The log follower across rotation: the old file's tail, then the new.
+mv "$T/maillog" "$T/maillog.1"
+echo "$LOGPFX 4BAA0006: to=<rotated1@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog.1"
+echo "$LOGPFX 4BAA0007: to=<rotated2@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock rotated1@gmail.com rotated2@gmail.com | grep -c '^REJECT' | grep -qx 2"; then ok
+else bad "rotation: $(policy rotated1@gmail.com rotated2@gmail.com)"; fi
+
+# 5. The milter: Postfix's own DSN is recorded; a forged remote one is not.
+cat > "$T/dsn.eml" <<'EML'
+From: Mail Delivery System <MAILER-DAEMON@mta.example.net>
+Subject: Undelivered Mail Returned to Sender
+To: news@example.net
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+	boundary="B1"
+
+--B1
+Content-Type: text/plain
+
+This is the mail system at host mta.example.net.
+
+--B1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mta.example.net
+X-Postfix-Queue-ID: 4BAA0009
+
+Final-Recipient: rfc822; gone@icloud.com
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx01.mail.icloud.com
+Diagnostic-Code: smtp; 550 5.1.1 <gone@icloud.com>: user does not exist
+
+--B1--
+EML
+sed -e 's/gone@icloud.com/victim@icloud.com/g' -e 's/4BAA0009/FORGED01/' \
+    -e '/^Reporting-MTA/a Arrival-Date: Wed, 25 Nov 2026 09:00:00 +0000' \
+    "$T/dsn.eml" > "$T/forged.eml"
+out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --internal \
+    --rcpt news@example.net --message "$T/dsn.eml")
+echo "$out" | grep -q '^eom continue$' && ok || bad "milter on a DSN: $out"
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock gone@icloud.com | grep -q '^REJECT'"; then ok
+else bad "DSN through the milter did not suppress gone@icloud.com"; fi
+out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" \
+    --from '<>' --rcpt news@example.net --message "$T/forged.eml")
+echo "$out" | grep -q '^eom continue$' && ok || bad "milter on a forged DSN: $out"
+a=$(policy victim@icloud.com)
+[ "$a" = DUNNO ] && ok || bad "a forged bounce suppressed victim@icloud.com: $a"
+[ "$(metric bouncer_bounces_unverified_total)" = 1 ] && ok ||
+    bad "unverified: $(metric bouncer_bounces_unverified_total)"
+# The milter refuses a suppressed recipient at RCPT (Sendmail's path).
+out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" \
+    --from '<news@example.net>' --rcpt nosuchuser@gmail.com --rcpt friend@gmail.com)
+echo "$out" | grep -q '^rcpt <nosuchuser@gmail.com> reject 550 5.1.1' && ok ||
+    bad "milter RCPT for a suppressed recipient: $out"
+echo "$out" | grep -q '^rcpt <friend@gmail.com> continue$' && ok ||
+    bad "milter RCPT for another recipient: $out"
+
+# 6. A broken rule set on SIGHUP is refused; the daemon goes on.
+mkdir "$T/badrules"
+printf 'provider x\nrule r\nmatch (\n' > "$T/badrules/x.rules"
+kill -HUP "$PID"
+sleep 0.3
+kill -0 "$PID" && ok || bad "bouncerd died on SIGHUP"
+a=$(policy nosuchuser@gmail.com)
+case $a in REJECT*) ok ;; *) bad "after SIGHUP: $a" ;; esac
+
+# 7. Restart: what was read is not counted again; what was missed is.
+before=$(metrics | grep -c '^bouncer_events_total')
+stop
+echo "$LOGPFX 4BAA0010: to=<later@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
+start
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock later@gmail.com | grep -q '^REJECT'"; then ok
+else bad "a line written while bouncerd was down was not caught up"; fi
+n=$(metrics | awk '/^bouncer_events_total/ { s += $2 } END { print s + 0 }')
+[ "$n" = 1 ] && ok || bad "after restart, $n events counted, want 1 (the missed line only)"
+[ "$before" -ge 1 ] || bad "no events before the restart"
+
+# 8. Health.
+$PY -c "import urllib.request; assert urllib.request.urlopen('http://127.0.0.1:$MPORT/healthz', timeout=5).read() == b'ok\n'" && ok ||
+    bad "/healthz"
+stop
+
+echo "bouncerd.sh: $pass passed, $fail failed"
+[ $fail = 0 ] || { echo "--- bouncerd log"; tail -n 30 "$T/bouncerd.log"; }
+[ $fail = 0 ]

@@ -1,0 +1,516 @@
+/*
+ * check_engine.c -- events in, lasting decisions out
+ *
+ * Each case is a configuration, a sequence of events (times relative
+ * to T0, so the test owns the clock) with what each must do, and
+ * lookups afterwards at chosen times: each decision kind, expiry per
+ * reason, back-off growth and its cap, escalation of soft failures,
+ * success resetting them, throttle extension, the alert window, the
+ * scope guard and duplicate events. The store is a SQLite file in a
+ * temporary directory; check_store.c holds the back ends to the same
+ * contract, so the engine's logic needs only one.
+ *
+ * See also: engine.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "store.h"
+#include "testlib.h"
+#include "xalloc.h"
+
+#define NCASES(a)	(sizeof(a) / sizeof(a[0]))
+#define T0		1800000000LL
+#define MIN		60LL
+#define HOUR		3600LL
+#define DAY		86400LL
+#define ANY		(-99)
+#define NEVER		(-T0)	/* want_until: 0 (no end) */
+
+struct step {
+	const char		*rcpt;
+	const char		*reason;
+	const char		*decision;	/* "suppress,alert"; "sent" */
+	enum smtp_stage		 stage;
+	enum event_source	 source;
+	const char		*details;
+	const char		*qid;
+	long long		 t;		/* T0 + t */
+	int			 want_rc;
+	int			 want_state;	/* RS_*, or ANY */
+	long long		 want_until;	/* T0 + x; NEVER; ANY */
+	int			 want_soft;	/* or ANY */
+	int			 want_alert;	/* or ANY */
+	int			 want_dup;	/* or ANY */
+	int			 want_scoped;	/* or ANY */
+};
+
+struct look {
+	const char		*rcpt;
+	long long		 t;
+	enum answer_kind	 kind;
+	long long		 until;		/* T0 + x, NEVER, or ANY */
+};
+
+struct ecase {
+	const char	*name;
+	const char	*conf[4];
+	struct step	 steps[8];
+	struct look	 looks[4];
+};
+
+#define R	STAGE_RCPT
+#define LOG	SRC_LOG
+/* A step's expectations, in order: rc, state, until, soft, alert, dup, scoped */
+#define WANT(rc, st, u, soft)	rc, st, u, soft, ANY, ANY, ANY
+
+static const struct ecase cases[] = {
+	{ "userunknown suppresses for a year", { NULL },
+	  { { "a@gmail.com", "userunknown", "suppress", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_SUPPRESSED, 365 * DAY, 0) } },
+	  { { "a@gmail.com", 364 * DAY, ANS_SUPPRESSED, 365 * DAY },
+	    { "A@GMAIL.COM", 1, ANS_SUPPRESSED, ANY },
+	    { "a@gmail.com", 366 * DAY, ANS_NONE, ANY },
+	    { "b@gmail.com", 1, ANS_NONE, ANY } } },
+	{ "hostunknown suppresses for days", { NULL },
+	  { { "a@gone.example", "hostunknown", "suppress", R, LOG, NULL, "Q1",
+	      0, WANT(1, RS_SUPPRESSED, 3 * DAY, 0) } },
+	  { { "a@gone.example", 2 * DAY, ANS_SUPPRESSED, 3 * DAY },
+	    { "a@gone.example", 4 * DAY, ANS_NONE, ANY } } },
+	{ "feedback never expires", { NULL },
+	  { { "a@x.example", "feedback", "suppress", STAGE_UNKNOWN, SRC_DSN,
+	      NULL, "Q1", 0, WANT(1, RS_SUPPRESSED, NEVER, 0) } },
+	  { { "a@x.example", 3000 * DAY, ANS_SUPPRESSED, NEVER } } },
+	{ "expiry is configurable", { "userunknown_expiry=7d", NULL },
+	  { { "a@x.example", "userunknown", "suppress", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_SUPPRESSED, 7 * DAY, 0) } },
+	  { { "a@x.example", 8 * DAY, ANS_NONE, ANY } } },
+	{ "retry backs off: base, factor", { NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, HOUR, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2",
+	      2 * HOUR, WANT(1, RS_DEFERRED, 4 * HOUR, 2) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q3",
+	      5 * HOUR, WANT(1, RS_DEFERRED, 9 * HOUR, 3) } },
+	  { { "a@x.example", 6 * HOUR, ANS_DEFERRED, 9 * HOUR },
+	    { "a@x.example", 10 * HOUR, ANS_NONE, ANY } } },
+	{ "back-off is capped",
+	  { "retry_backoff_factor=10", "retry_backoff_max=1d",
+	    "mailboxfull_escalate_count=0", NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, HOUR, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2", HOUR,
+	      WANT(1, RS_DEFERRED, 11 * HOUR, 2) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q3",
+	      2 * HOUR, WANT(1, RS_DEFERRED, 26 * HOUR, 3) } },
+	  { { NULL } } },
+	{ "mailboxfull 5 times over 14 days escalates", { NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, ANY, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2",
+	      4 * DAY, WANT(1, RS_DEFERRED, ANY, 2) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q3",
+	      8 * DAY, WANT(1, RS_DEFERRED, ANY, 3) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q4",
+	      12 * DAY, WANT(1, RS_DEFERRED, ANY, 4) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q5",
+	      16 * DAY, WANT(1, RS_SUPPRESSED, 46 * DAY, 5) } },
+	  { { "a@x.example", 20 * DAY, ANS_SUPPRESSED, 46 * DAY } } },
+	{ "5 times in 2 days does not escalate", { NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, ANY, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2",
+	      12 * HOUR, WANT(1, RS_DEFERRED, ANY, 2) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q3",
+	      DAY, WANT(1, RS_DEFERRED, ANY, 3) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q4",
+	      36 * HOUR, WANT(1, RS_DEFERRED, ANY, 4) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q5",
+	      2 * DAY, WANT(1, RS_DEFERRED, ANY, 5) } },
+	  { { NULL } } },
+	{ "a success in between resets the count",
+	  { "mailboxfull_escalate_count=3", "mailboxfull_escalate_period=1d",
+	    NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, ANY, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2",
+	      2 * DAY, WANT(1, RS_DEFERRED, ANY, 2) },
+	    { "a@x.example", "delivered", "sent", R, LOG, NULL, "Q3",
+	      3 * DAY, WANT(1, RS_NONE, ANY, 0) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q4",
+	      4 * DAY, WANT(1, RS_DEFERRED, ANY, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q5",
+	      6 * DAY, WANT(1, RS_DEFERRED, ANY, 2) } },
+	  { { "a@x.example", 7 * DAY, ANS_NONE, ANY } } },
+	{ "a success lifts a suppression, but not feedback", { NULL },
+	  { { "a@x.example", "userunknown", "suppress", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_SUPPRESSED, ANY, 0) },
+	    { "a@x.example", "delivered", "sent", R, LOG, NULL, "Q2", DAY,
+	      WANT(1, RS_NONE, ANY, 0) },
+	    { "f@x.example", "feedback", "suppress", STAGE_UNKNOWN, SRC_DSN,
+	      NULL, "Q3", 0, WANT(1, RS_SUPPRESSED, NEVER, 0) },
+	    { "f@x.example", "delivered", "sent", R, LOG, NULL, "Q4", DAY,
+	      WANT(0, ANY, ANY, ANY) } },
+	  { { "a@x.example", 2 * DAY, ANS_NONE, ANY },
+	    { "f@x.example", 2 * DAY, ANS_SUPPRESSED, ANY } } },
+	{ "success_unsuppress = no keeps it", { "success_unsuppress=no", NULL },
+	  { { "a@x.example", "userunknown", "suppress", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_SUPPRESSED, ANY, 0) },
+	    { "a@x.example", "delivered", "sent", R, LOG, NULL, "Q2", DAY,
+	      WANT(0, ANY, ANY, ANY) } },
+	  { { "a@x.example", 2 * DAY, ANS_SUPPRESSED, ANY } } },
+	{ "a success older than the latest event is stale", { NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 100,
+	      WANT(1, RS_DEFERRED, ANY, 1) },
+	    { "a@x.example", "delivered", "sent", R, LOG, NULL, "Q0", 50,
+	      WANT(0, ANY, ANY, ANY) } },
+	  { { "a@x.example", 200, ANS_DEFERRED, ANY } } },
+	{ "a success for an unknown recipient is nothing", { NULL },
+	  { { "a@x.example", "delivered", "sent", R, LOG, NULL, "Q1", 0,
+	      WANT(0, ANY, ANY, ANY) } },
+	  { { "a@x.example", 1, ANS_NONE, ANY } } },
+	{ "throttle: default back-off, repeated throttles extend it", { NULL },
+	  { { "a@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 0, WANT(1, ANY, ANY, ANY) },
+	    { "b@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q2", 5 * MIN, WANT(1, ANY, ANY, ANY) } },
+	  { { "c@gmail.com", 6 * MIN, ANS_THROTTLED, 25 * MIN },
+	    { "c@gmail.com", 26 * MIN, ANS_NONE, ANY },
+	    { "c@yahoo.com", 6 * MIN, ANS_NONE, ANY } } },
+	{ "throttle: retry_after from the reply", { NULL },
+	  { { "a@gmail.com", "toomanyconn", "throttle", STAGE_CONNECT, LOG,
+	      "retry_after=7200", "Q1", 0, WANT(1, ANY, ANY, ANY) } },
+	  { { "c@gmail.com", HOUR, ANS_THROTTLED, 2 * HOUR },
+	    { "c@gmail.com", 2 * HOUR, ANS_NONE, ANY } } },
+	{ "throttle: the provider covers its other domains", { NULL },
+	  { { "a@hotmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 0, WANT(1, ANY, ANY, ANY) },
+	    { "a@outlook.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q2", 9 * MIN, WANT(1, ANY, ANY, ANY) } },
+	  { { "z@hotmail.com", 15 * MIN, ANS_THROTTLED, 29 * MIN },
+	    { "z@outlook.com", 15 * MIN, ANS_THROTTLED, 19 * MIN },
+	    { "z@outlook.com", 20 * MIN, ANS_THROTTLED, 29 * MIN },
+	    { "z@live.com", 15 * MIN, ANS_NONE, ANY } } },
+	{ "scope guard: MAIL-stage replies cannot suppress", { NULL },
+	  { { "a@x.example", "userunknown", "suppress", STAGE_MAIL, LOG, NULL,
+	      "Q1", 0, 0, ANY, ANY, ANY, ANY, 0, 1 },
+	    { "a@x.example", "userunknown", "retry", STAGE_CONNECT, LOG, NULL,
+	      "Q2", 0, 0, ANY, ANY, ANY, ANY, 0, 1 } },
+	  { { "a@x.example", 1, ANS_NONE, ANY } } },
+	{ "scope guard: sender-side reasons only throttle", { NULL },
+	  { { "a@gmail.com", "blocked", "suppress,throttle", R, LOG, NULL,
+	      "Q1", 0, 1, ANY, ANY, ANY, ANY, 0, 1 },
+	    { "b@gmail.com", "spamdetected", "retry", R, LOG, NULL, "Q2", 0,
+	      0, ANY, ANY, ANY, ANY, 0, 1 } },
+	  { { "a@gmail.com", 1, ANS_THROTTLED, ANY },
+	    { "b@yahoo.com", 1, ANS_NONE, ANY } } },
+	{ "scope guard: DATA-stage and bounce e-mails may suppress", { NULL },
+	  { { "a@x.example", "userunknown", "suppress", STAGE_DATA, LOG, NULL,
+	      "Q1", 0, WANT(1, RS_SUPPRESSED, ANY, 0) },
+	    { "b@x.example", "suspend", "suppress", STAGE_UNKNOWN, SRC_DSN,
+	      NULL, "Q2", 0, WANT(1, RS_SUPPRESSED, 90 * DAY, 0) } },
+	  { { "b@x.example", 1, ANS_SUPPRESSED, 90 * DAY } } },
+	{ "alerts: once per window per (kind, blocklist, ip)", { NULL },
+	  { { "a@x.example", "blocked", "alert", STAGE_CONNECT, LOG,
+	      "blocklist=spamhaus ip=192.0.2.1", "Q1", 0,
+	      1, ANY, ANY, ANY, 1, 0, ANY },
+	    { "b@x.example", "blocked", "alert", STAGE_CONNECT, LOG,
+	      "blocklist=spamhaus ip=192.0.2.1", "Q2", 10 * MIN,
+	      1, ANY, ANY, ANY, 0, 0, ANY },
+	    { "c@x.example", "blocked", "alert", STAGE_CONNECT, LOG,
+	      "blocklist=spamhaus ip=192.0.2.2", "Q3", 11 * MIN,
+	      1, ANY, ANY, ANY, 1, 0, ANY },
+	    { "d@x.example", "blocked", "alert", STAGE_CONNECT, LOG,
+	      "blocklist=spamhaus ip=192.0.2.1", "Q4", 61 * MIN,
+	      1, ANY, ANY, ANY, 1, 0, ANY },
+	    { "e@x.example", "blocked", "alert", STAGE_CONNECT, LOG,
+	      "blocklist=barracuda ip=192.0.2.1", "Q5", 62 * MIN,
+	      1, ANY, ANY, ANY, 1, 0, ANY } },
+	  { { "a@x.example", 1, ANS_NONE, ANY } } },
+	{ "the same event twice counts once", { NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, HOUR, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      0, ANY, ANY, ANY, ANY, 1, ANY },
+	    { "A@X.EXAMPLE", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      0, ANY, ANY, ANY, ANY, 1, ANY },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 1,
+	      WANT(1, RS_DEFERRED, 1 + 2 * HOUR, 2) } },
+	  { { NULL } } },
+	{ "manual suppression with an end, and for ever", { NULL },
+	  { { "m@x.example", "undefined", "suppress", STAGE_UNKNOWN,
+	      SRC_MANUAL, NULL, NULL, 0, WANT(1, RS_SUPPRESSED, 365 * DAY,
+	      0) } },
+	  { { "m@x.example", 10 * DAY, ANS_SUPPRESSED, ANY } } },
+};
+
+static char		*tmpdir;
+static struct store	*st;
+static struct engine	*eng;
+
+static void
+open_case(const char *const *overrides)
+{
+	struct conf *c = conf_new();
+	char *uri, *err = NULL;
+	int i;
+
+	for (i = 0; overrides[i] != NULL; i++) {
+		ck_assert_msg(conf_set(c, "test", overrides[i], NULL, &err) ==
+		    0, "%s", err);
+	}
+	tmpdir = testlib_tmpdir("engine");
+	uri = xasprintf("sqlite:%s/state.db", tmpdir);
+	st = store_open(uri, c, &err);
+	ck_assert_msg(st != NULL, "%s", err ? err : "");
+	eng = engine_new(c, st);
+	free(uri);
+	conf_unref(c);
+}
+
+static void
+close_case(void)
+{
+	engine_free(eng);
+	store_close(st);
+	testlib_rmtree(tmpdir);
+	free(tmpdir);
+}
+
+static void
+event_of(const struct step *s, struct engine_event *ev)
+{
+	char bad[64];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->rcpt = s->rcpt;
+	ev->reason = reason_parse(s->reason, strlen(s->reason));
+	ck_assert_int_ge(ev->reason, 0);
+	if (strcmp(s->decision, "sent") == 0)
+		ev->sent = 1;
+	else
+		ck_assert_int_eq(decision_parse(s->decision,
+		    strlen(s->decision), &ev->decision, bad, sizeof(bad)), 0);
+	ev->stage = s->stage;
+	ev->source = s->source;
+	ev->details = s->details;
+	ev->queue_id = s->qid;
+	ev->time = T0 + s->t;
+	ev->rule = "test.rules:1";
+	ev->reply = "550 5.1.1 test";
+	ev->status = "5.1.1";
+	ev->provider = strstr(s->rcpt, "hotmail") || strstr(s->rcpt,
+	    "outlook") ? "microsoft" : NULL;
+}
+
+static long long
+want_time(long long x)
+{
+	return x == NEVER ? 0 : T0 + x;
+}
+
+START_TEST(test_case)
+{
+	const struct ecase *ec = &cases[_i];
+	struct engine_event ev;
+	struct engine_result res;
+	struct store_answer a;
+	struct store_rcpt r;
+	size_t i;
+	int rc;
+
+	open_case(ec->conf);
+	for (i = 0; i < 8 && ec->steps[i].rcpt != NULL; i++) {
+		const struct step *s = &ec->steps[i];
+
+		event_of(s, &ev);
+		rc = engine_record(eng, &ev, &res);
+		ck_assert_msg(rc == s->want_rc, "%s: step %zu: rc %d, want %d",
+		    ec->name, i + 1, rc, s->want_rc);
+		if (s->want_dup != ANY)
+			ck_assert_msg(res.duplicate == s->want_dup,
+			    "%s: step %zu: duplicate %d", ec->name, i + 1,
+			    res.duplicate);
+		if (s->want_scoped != ANY)
+			ck_assert_msg(res.scoped_out == s->want_scoped,
+			    "%s: step %zu: scoped_out %d", ec->name, i + 1,
+			    res.scoped_out);
+		if (s->want_alert != ANY)
+			ck_assert_msg(res.alert == s->want_alert,
+			    "%s: step %zu: alert %d", ec->name, i + 1,
+			    res.alert);
+		if (s->want_state == ANY && s->want_soft == ANY &&
+		    s->want_until == ANY)
+			continue;
+		ck_assert_int_eq(store_get_rcpt(st, s->rcpt, &r), 1);
+		if (s->want_state != ANY)
+			ck_assert_msg((int)r.state == s->want_state,
+			    "%s: step %zu: state %s", ec->name, i + 1,
+			    rcpt_state_name(r.state));
+		if (s->want_soft != ANY)
+			ck_assert_msg(r.soft_count == s->want_soft,
+			    "%s: step %zu: soft %d", ec->name, i + 1,
+			    r.soft_count);
+		if (s->want_until != ANY)
+			ck_assert_msg(r.until == want_time(s->want_until),
+			    "%s: step %zu: until T0%+lld, want T0%+lld",
+			    ec->name, i + 1, r.until - T0,
+			    want_time(s->want_until) - T0);
+	}
+	for (i = 0; i < 4 && ec->looks[i].rcpt != NULL; i++) {
+		const struct look *l = &ec->looks[i];
+
+		ck_assert_int_ge(store_lookup(st, l->rcpt, T0 + l->t, &a), 0);
+		ck_assert_msg(a.kind == l->kind, "%s: lookup %zu (%s): kind "
+		    "%d, want %d", ec->name, i + 1, l->rcpt, a.kind, l->kind);
+		if (l->until != ANY)
+			ck_assert_msg(a.until == want_time(l->until),
+			    "%s: lookup %zu: until T0%+lld", ec->name, i + 1,
+			    a.until - T0);
+	}
+	close_case();
+}
+END_TEST
+
+static int
+count_audit(const struct store_audit *a, void *arg)
+{
+	long long *n = arg;
+
+	(void)a;
+	(*n)++;
+	return 0;
+}
+
+START_TEST(test_audit_bounded)
+{
+	static const char *const none[] = { "mailboxfull_escalate_count=0",
+	    NULL };
+	struct engine_event ev;
+	char qid[16];
+	long long n = 0;
+	int i;
+
+	open_case(none);
+	memset(&ev, 0, sizeof(ev));
+	ev.rcpt = "a@x.example";
+	ev.reason = R_MAILBOXFULL;
+	ev.decision = D_RETRY;
+	ev.stage = STAGE_RCPT;
+	ev.queue_id = qid;
+	for (i = 0; i < 25; i++) {
+		snprintf(qid, sizeof(qid), "Q%d", i);
+		ev.time = T0 + i * HOUR;
+		ck_assert_int_eq(engine_record(eng, &ev, NULL), 1);
+	}
+	ck_assert_int_eq(store_audit_list(st, "a@x.example", count_audit, &n),
+	    0);
+	ck_assert_int_eq(n, 20);
+	close_case();
+}
+END_TEST
+
+static int
+first_audit(const struct store_audit *a, void *arg)
+{
+	struct store_audit *out = arg;
+
+	*out = *a;
+	return 1;
+}
+
+START_TEST(test_audit_content)
+{
+	static const char *const none[] = { NULL };
+	struct engine_event ev;
+	struct store_audit a;
+
+	open_case(none);
+	memset(&ev, 0, sizeof(ev));
+	ev.rcpt = "a@x.example";
+	ev.reason = R_USERUNKNOWN;
+	ev.decision = D_SUPPRESS;
+	ev.stage = STAGE_RCPT;
+	ev.queue_id = "4Bc1x2";
+	ev.time = T0;
+	ev.rule = "gmail.rules:18";
+	ev.reply = "550 5.1.1 no such user";
+	ck_assert_int_eq(engine_record(eng, &ev, NULL), 1);
+	ck_assert_int_eq(store_audit_list(st, "a@x.example", first_audit, &a),
+	    0);
+	ck_assert_int_eq(a.time, T0);
+	ck_assert_str_eq(a.old, "none");
+	ck_assert_str_eq(a.new, "suppressed:userunknown");
+	ck_assert_str_eq(a.rule, "gmail.rules:18");
+	ck_assert_str_eq(a.reply, "550 5.1.1 no such user");
+	ck_assert_str_eq(a.event, "4Bc1x2|a@x.example|1800000000");
+	/* Removing it by hand is audited too. */
+	ck_assert_int_eq(engine_unsuppress(eng, "A@x.example", T0 + 5), 1);
+	ck_assert_int_eq(engine_unsuppress(eng, "a@x.example", T0 + 6), 0);
+	close_case();
+}
+END_TEST
+
+struct action_case {
+	struct store_answer	 a;
+	const char		*status;
+	const char		*want;
+};
+
+static const struct action_case actions[] = {
+	{ { ANS_NONE, 0, 0 }, NULL, "DUNNO" },
+	{ { ANS_SUPPRESSED, R_USERUNKNOWN, 0 }, "5.1.1",
+	  "REJECT 5.1.1 recipient suppressed (userunknown)" },
+	{ { ANS_SUPPRESSED, R_MAILBOXFULL, T0 }, "4.2.2",
+	  "REJECT 5.2.2 recipient suppressed (mailboxfull) until "
+	  "2027-01-15T08:00:00Z" },
+	{ { ANS_SUPPRESSED, R_HOSTUNKNOWN, 0 }, NULL,
+	  "REJECT 5.1.2 recipient suppressed (hostunknown)" },
+	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "4.2.2",
+	  "DEFER_IF_PERMIT 4.2.2 recipient deferred (mailboxfull) until "
+	  "2027-01-15T08:00:00Z" },
+	{ { ANS_THROTTLED, R_SPEEDING, T0 }, NULL,
+	  "DEFER_IF_PERMIT 4.7.0 destination throttled (speeding) until "
+	  "2027-01-15T08:00:00Z" },
+};
+
+START_TEST(test_action)
+{
+	const struct action_case *ac = &actions[_i];
+	char buf[256];
+
+	ck_assert_str_eq(engine_action(&ac->a, ac->status, buf, sizeof(buf)),
+	    ac->want);
+}
+END_TEST
+
+static Suite *
+engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("engine");
+
+	tcase_add_loop_test(tc, test_case, 0, NCASES(cases));
+	tcase_add_test(tc, test_audit_bounded);
+	tcase_add_test(tc, test_audit_content);
+	tcase_add_loop_test(tc, test_action, 0, NCASES(actions));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(engine_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,785 @@
+/*
+ * check_store.c -- one contract, every back end
+ *
+ * Every test runs once per back end: a SQLite file in a temporary
+ * directory, and a Redis that this program starts itself
+ * (redis-server --port 0 --unixsocket DIR/redis.sock, no persistence)
+ * and kills by its PID when done. Redis's database is flushed before
+ * each test. Covered: records round trip, lookups (recipient,
+ * destination, provider; expiry; another handle's writes), the audit
+ * bound, event identities, iteration, batches, expiry, and two
+ * processes incrementing one recipient's count without losing any.
+ * Redis alone: a password read from a file, and a server that goes
+ * away and comes back (the store fails, logs it, reconnects).
+ *
+ * See also: store.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <hiredis.h>
+
+#include "conf.h"
+#include "store.h"
+#include "testlib.h"
+#include "xalloc.h"
+
+#define NCASES(a)	(sizeof(a) / sizeof(a[0]))
+#define T0		1800000000LL
+
+enum { B_SQLITE, B_REDIS, NBACKENDS };
+static const char *const backend_names[NBACKENDS] = { "sqlite", "redis" };
+
+static char	*redis_dir;	/* the shared server's */
+static pid_t	 redis_pid;
+static char	*tmpdir;	/* per test */
+
+/* --- a private redis-server ---------------------------------------- */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Starts redis-server on dir/redis.sock; extra is NULL or 2 more args. */
+static pid_t
+redis_start(const char *dir, const char *extra1, const char *extra2)
+{
+	char *sock = xasprintf("%s/redis.sock", dir);
+	redisContext *c;
+	pid_t pid;
+	int i;
+
+	unlink(sock);
+	if ((pid = fork()) < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			_exit(127);
+		execlp("redis-server", "redis-server", "--port", "0",
+		    "--unixsocket", sock, "--save", "", "--appendonly", "no",
+		    "--daemonize", "no", "--dir", dir,
+		    extra1 ? extra1 : NULL, extra2, (char *)NULL);
+		fprintf(stderr, "redis-server: %s\n", strerror(errno));
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		c = redisConnectUnix(sock);
+		if (c != NULL && !c->err) {
+			redisFree(c);
+			free(sock);
+			return pid;
+		}
+		if (c != NULL)
+			redisFree(c);
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(sock);
+	ck_abort_msg("redis-server did not start in %s (is it installed? "
+	    "scripts/setup-deps)", dir);
+	return -1;
+}
+
+static void
+redis_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+static void
+redis_flush(void)
+{
+	char *sock = xasprintf("%s/redis.sock", redis_dir);
+	redisContext *c = redisConnectUnix(sock);
+	redisReply *r;
+
+	ck_assert_msg(c != NULL && !c->err, "cannot reach the test redis");
+	r = redisCommand(c, "FLUSHALL");
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+	redisFree(c);
+	free(sock);
+}
+
+/* --- fixtures ------------------------------------------------------- */
+
+static char *
+uri_for(int backend)
+{
+	if (backend == B_SQLITE)
+		return xasprintf("sqlite:%s/state.db", tmpdir);
+	return xasprintf("redis+unix:%s/redis.sock?db=0", redis_dir);
+}
+
+static struct store *
+open_backend(int backend, struct conf *c)
+{
+	struct store *st;
+	char *uri = uri_for(backend), *err = NULL;
+
+	st = store_open(uri, c, &err);
+	ck_assert_msg(st != NULL, "%s: %s", uri, err ? err : "");
+	free(uri);
+	return st;
+}
+
+static struct store *
+setup(int backend)
+{
+	tmpdir = testlib_tmpdir("store");
+	if (backend == B_REDIS)
+		redis_flush();
+	return open_backend(backend, NULL);
+}
+
+static void
+teardown(struct store *st)
+{
+	store_close(st);
+	testlib_rmtree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
+}
+
+static struct store_rcpt
+rcpt(const char *addr, enum rcpt_state s, enum reason r, long long until)
+{
+	struct store_rcpt x;
+
+	memset(&x, 0, sizeof(x));
+	snprintf(x.rcpt, sizeof(x.rcpt), "%s", addr);
+	x.state = s;
+	x.reason = r;
+	x.since = T0;
+	x.until = until;
+	x.last_event = T0;
+	snprintf(x.rule, sizeof(x.rule), "gmail.rules:18");
+	snprintf(x.status, sizeof(x.status), "5.1.1");
+	x.code = 550;
+	snprintf(x.provider, sizeof(x.provider), "gmail");
+	snprintf(x.source, sizeof(x.source), "log");
+	snprintf(x.queue_id, sizeof(x.queue_id), "4Bc1x2");
+	snprintf(x.reply, sizeof(x.reply), "550-5.1.1 a \"quoted\", tab\there");
+	return x;
+}
+
+static struct store_dest
+dest(const char *name, long long until, const char *provider)
+{
+	struct store_dest d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dest, sizeof(d.dest), "%s", name);
+	d.reason = R_SPEEDING;
+	d.since = T0;
+	d.until = until;
+	d.count = 1;
+	snprintf(d.provider, sizeof(d.provider), "%s", provider);
+	return d;
+}
+
+/* --- records -------------------------------------------------------- */
+
+START_TEST(test_roundtrip)
+{
+	struct store *st = setup(_i);
+	struct store_rcpt in = rcpt("A@Example.NET", RS_SUPPRESSED,
+	    R_USERUNKNOWN, T0 + 100), out;
+	struct store_dest d = dest("example.net", T0 + 5, "gmail"), d2;
+	struct store_alert a, a2;
+
+	in.soft_count = 3;
+	in.soft_first = T0 - 7;
+	ck_assert_int_eq(store_get_rcpt(st, "a@example.net", &out), 0);
+	ck_assert_int_eq(store_put_rcpt(st, &in), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "a@EXAMPLE.net", &out), 1);
+	ck_assert_str_eq(out.rcpt, "a@example.net");
+	ck_assert_int_eq(out.state, RS_SUPPRESSED);
+	ck_assert_int_eq(out.reason, R_USERUNKNOWN);
+	ck_assert_int_eq(out.until, T0 + 100);
+	ck_assert_int_eq(out.soft_count, 3);
+	ck_assert_int_eq(out.soft_first, T0 - 7);
+	ck_assert_int_eq(out.code, 550);
+	ck_assert_str_eq(out.rule, in.rule);
+	ck_assert_str_eq(out.reply, in.reply);
+	ck_assert_str_eq(out.queue_id, "4Bc1x2");
+	/* A put replaces the whole record. */
+	in.soft_count = 0;
+	in.state = RS_NONE;
+	ck_assert_int_eq(store_put_rcpt(st, &in), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "a@example.net", &out), 1);
+	ck_assert_int_eq(out.soft_count, 0);
+	ck_assert_int_eq(out.state, RS_NONE);
+
+	ck_assert_int_eq(store_put_dest(st, &d), 0);
+	ck_assert_int_eq(store_get_dest(st, "example.net", &d2), 1);
+	ck_assert_int_eq(d2.until, T0 + 5);
+	ck_assert_str_eq(d2.provider, "gmail");
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.key, sizeof(a.key), "blocked|spamhaus|192.0.2.1");
+	snprintf(a.blocklist, sizeof(a.blocklist), "spamhaus");
+	a.count = 12345678901LL;
+	ck_assert_int_eq(store_put_alert(st, &a), 0);
+	ck_assert_int_eq(store_get_alert(st, a.key, &a2), 1);
+	ck_assert_int_eq(a2.count, 12345678901LL);
+	ck_assert_str_eq(a2.blocklist, "spamhaus");
+
+	ck_assert_int_eq(store_del(st, SK_RCPT, "a@example.net"), 1);
+	ck_assert_int_eq(store_get_rcpt(st, "a@example.net", &out), 0);
+	ck_assert_int_eq(store_del(st, SK_RCPT, "a@example.net"), 0);
+	ck_assert_int_eq(store_del(st, SK_DEST, "example.net"), 1);
+	ck_assert_int_eq(store_del(st, SK_ALERT, a.key), 1);
+	teardown(st);
+}
+END_TEST
+
+/* --- lookups -------------------------------------------------------- */
+
+struct lookup_case {
+	const char		*name;
+	const char		*query;
+	long long		 now;
+	enum answer_kind	 kind;
+	enum reason		 reason;
+	long long		 until;
+};
+
+/* Against the fixture loaded by load_lookups(). */
+static const struct lookup_case lookups[] = {
+	{ "suppressed for ever", "gone@a.example", T0 + 1000000,
+	  ANS_SUPPRESSED, R_USERUNKNOWN, 0 },
+	{ "normalised", " <GONE@A.Example> ", T0, ANS_SUPPRESSED,
+	  R_USERUNKNOWN, 0 },
+	{ "suppressed, not yet expired", "brief@a.example", T0 + 99,
+	  ANS_SUPPRESSED, R_HOSTUNKNOWN, T0 + 100 },
+	{ "suppressed, expired", "brief@a.example", T0 + 100, ANS_NONE, 0, 0 },
+	{ "deferred", "full@a.example", T0 + 10, ANS_DEFERRED, R_MAILBOXFULL,
+	  T0 + 3600 },
+	{ "deferred, over", "full@a.example", T0 + 3600, ANS_NONE, 0, 0 },
+	{ "known, no state", "fine@a.example", T0, ANS_NONE, 0, 0 },
+	{ "unknown", "who@a.example", T0, ANS_NONE, 0, 0 },
+	{ "destination throttled", "anyone@slow.example", T0 + 1,
+	  ANS_THROTTLED, R_SPEEDING, T0 + 600 },
+	{ "destination, over", "anyone@slow.example", T0 + 600, ANS_NONE, 0,
+	  0 },
+	{ "the recipient before its destination", "gone@slow.example", T0,
+	  ANS_SUPPRESSED, R_USERUNKNOWN, 0 },
+	{ "the provider of a known domain", "x@customer.example", T0 + 1,
+	  ANS_THROTTLED, R_SPEEDING, T0 + 900 },
+	{ "no domain", "nodomain", T0, ANS_NONE, 0, 0 },
+};
+
+static void
+load_lookups(struct store *st)
+{
+	struct store_rcpt r;
+	struct store_dest d;
+
+	r = rcpt("gone@a.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	r = rcpt("gone@slow.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	r = rcpt("brief@a.example", RS_SUPPRESSED, R_HOSTUNKNOWN, T0 + 100);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	r = rcpt("full@a.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 3600);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	r = rcpt("fine@a.example", RS_NONE, R_MAILBOXFULL, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	d = dest("slow.example", T0 + 600, "");
+	ck_assert_int_eq(store_put_dest(st, &d), 0);
+	/* customer.example is hosted by microsoft, which is throttled. */
+	d = dest("customer.example", T0 - 5, "microsoft");
+	ck_assert_int_eq(store_put_dest(st, &d), 0);
+	d = dest("provider:microsoft", T0 + 900, "");
+	ck_assert_int_eq(store_put_dest(st, &d), 0);
+}
+
+START_TEST(test_lookup)
+{
+	int backend = _i / (int)NCASES(lookups);
+	const struct lookup_case *lc = &lookups[_i % NCASES(lookups)];
+	struct store *st = setup(backend);
+	struct store_answer a;
+
+	load_lookups(st);
+	ck_assert_int_ge(store_lookup(st, lc->query, lc->now, &a), 0);
+	ck_assert_msg(a.kind == lc->kind, "%s/%s: kind %d, want %d",
+	    backend_names[backend], lc->name, a.kind, lc->kind);
+	if (lc->kind != ANS_NONE) {
+		ck_assert_int_eq(a.reason, lc->reason);
+		ck_assert_int_eq(a.until, lc->until);
+	}
+	teardown(st);
+}
+END_TEST
+
+START_TEST(test_lookup_other_handle)
+{
+	struct store *st = setup(_i), *other = open_backend(_i, NULL);
+	struct store_rcpt r = rcpt("late@a.example", RS_SUPPRESSED,
+	    R_USERUNKNOWN, 0);
+	struct store_dest d = dest("b.example", T0 + 60, "");
+	struct store_answer a;
+	int i;
+
+	/* The first lookup builds SQLite's index; later writes by
+	 * another handle must show within a few milliseconds. */
+	ck_assert_int_eq(store_lookup(st, "late@a.example", T0, &a), 0);
+	ck_assert_int_eq(store_put_rcpt(other, &r), 0);
+	ck_assert_int_eq(store_put_dest(other, &d), 0);
+	for (i = 0; i < 100; i++) {
+		if (store_lookup(st, "late@a.example", T0, &a) == 1)
+			break;
+		sleep_ms(1);
+	}
+	ck_assert_int_eq(a.kind, ANS_SUPPRESSED);
+	ck_assert_int_eq(store_lookup(st, "x@b.example", T0, &a), 1);
+	ck_assert_int_eq(a.kind, ANS_THROTTLED);
+	ck_assert_int_eq(store_del(other, SK_RCPT, "late@a.example"), 1);
+	for (i = 0; i < 100; i++) {
+		if (store_lookup(st, "late@a.example", T0, &a) == 0)
+			break;
+		sleep_ms(1);
+	}
+	ck_assert_int_eq(a.kind, ANS_NONE);
+	/* This handle's own writes show at once. */
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_lookup(st, "late@a.example", T0, &a), 1);
+	r.state = RS_NONE;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_lookup(st, "late@a.example", T0, &a), 0);
+	store_close(other);
+	teardown(st);
+}
+END_TEST
+
+/* Many records, then changes: the index stays exact. */
+START_TEST(test_lookup_many)
+{
+	struct store *st = setup(_i);
+	struct store_rcpt r;
+	struct store_answer a;
+	char addr[64];
+	int i, n = _i == B_SQLITE ? 20000 : 2000;
+
+	ck_assert_int_eq(store_batch_begin(st), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "user%d@d%d.example", i, i % 97);
+		r = rcpt(addr, i % 3 ? RS_SUPPRESSED : RS_NONE, R_USERUNKNOWN,
+		    0);
+		ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	}
+	ck_assert_int_eq(store_batch_end(st), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "user%d@d%d.example", i, i % 97);
+		ck_assert_int_eq(store_lookup(st, addr, T0, &a), i % 3 != 0);
+		snprintf(addr, sizeof(addr), "user%d@d%d.example", i,
+		    i % 97 + 1);
+		ck_assert_int_eq(store_lookup(st, addr, T0, &a), 0);
+	}
+	/* Delete half, re-add some: every answer still right. */
+	for (i = 0; i < n; i += 2) {
+		snprintf(addr, sizeof(addr), "user%d@d%d.example", i, i % 97);
+		store_del(st, SK_RCPT, addr);
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "user%d@d%d.example", i, i % 97);
+		ck_assert_int_eq(store_lookup(st, addr, T0, &a),
+		    i % 2 != 0 && i % 3 != 0);
+	}
+	teardown(st);
+}
+END_TEST
+
+/* --- audit, events, iteration, expiry -------------------------------- */
+
+struct audit_seen {
+	int		 n;
+	long long	 first, last;
+};
+
+static int
+audit_cb(const struct store_audit *a, void *arg)
+{
+	struct audit_seen *s = arg;
+
+	if (s->n++ == 0)
+		s->first = a->time;
+	s->last = a->time;
+	return 0;
+}
+
+START_TEST(test_audit)
+{
+	struct conf *c = conf_new();
+	struct store *st;
+	struct store_audit a;
+	struct audit_seen seen = { 0, 0, 0 };
+	char *err = NULL;
+	int i;
+
+	ck_assert_int_eq(conf_set(c, "test", "audit_max=3", NULL, &err), 0);
+	tmpdir = testlib_tmpdir("store");
+	if (_i == B_REDIS)
+		redis_flush();
+	st = open_backend(_i, c);
+	conf_unref(c);
+	memset(&a, 0, sizeof(a));
+	snprintf(a.old, sizeof(a.old), "none");
+	snprintf(a.new, sizeof(a.new), "suppressed:userunknown");
+	snprintf(a.reply, sizeof(a.reply), "with\ttab");
+	for (i = 1; i <= 5; i++) {
+		a.time = T0 + i;
+		ck_assert_int_eq(store_audit_add(st, "a@x.example", &a), 0);
+	}
+	ck_assert_int_eq(store_audit_list(st, "A@x.example", audit_cb, &seen),
+	    0);
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert_int_eq(seen.first, T0 + 3);
+	ck_assert_int_eq(seen.last, T0 + 5);
+	teardown(st);
+}
+END_TEST
+
+START_TEST(test_events)
+{
+	struct store *st = setup(_i);
+	struct store_expired n;
+
+	ck_assert_int_eq(store_event_seen(st, "Q1|a@x.example|1"), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q1|a@x.example|1", T0), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q1|a@x.example|1"), 1);
+	ck_assert_int_eq(store_event_seen(st, "Q1|a@x.example|2"), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q1|a@x.example|1", T0), 0);
+	ck_assert_int_eq(store_expire(st, T0 + 31 * 86400, 3600, &n), 0);
+	if (_i == B_SQLITE) {	/* Redis keys expire by themselves */
+		ck_assert_int_eq(n.events, 1);
+		ck_assert_int_eq(store_event_seen(st, "Q1|a@x.example|1"), 0);
+	}
+	teardown(st);
+}
+END_TEST
+
+static int
+count_cb(const void *rec, void *arg)
+{
+	(void)rec;
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(test_iterate_expire)
+{
+	struct store *st = setup(_i);
+	struct store_rcpt r;
+	struct store_dest d;
+	struct store_alert a;
+	struct store_expired n;
+	char addr[64];
+	int i, count = 0;
+
+	for (i = 0; i < 250; i++) {
+		snprintf(addr, sizeof(addr), "u%d@x.example", i);
+		/* 100 expired at T0+10, 150 live */
+		r = rcpt(addr, RS_SUPPRESSED, R_USERUNKNOWN, i < 100 ?
+		    T0 + 10 : 0);
+		ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	}
+	/* Expired, but soft failures still count towards escalation. */
+	r = rcpt("soft@x.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 10);
+	r.soft_count = 2;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	d = dest("x.example", T0 + 5, "");
+	ck_assert_int_eq(store_put_dest(st, &d), 0);
+	d = dest("y.example", T0 + 500, "");
+	ck_assert_int_eq(store_put_dest(st, &d), 0);
+	memset(&a, 0, sizeof(a));
+	snprintf(a.key, sizeof(a.key), "blocked||");
+	a.last = T0 - 7200;
+	ck_assert_int_eq(store_put_alert(st, &a), 0);
+	ck_assert_int_eq(store_iterate(st, SK_RCPT, count_cb, &count), 0);
+	ck_assert_int_eq(count, 251);
+	ck_assert_int_eq(store_expire(st, T0 + 20, 3600, &n), 0);
+	ck_assert_int_eq(n.rcpts, 100);
+	ck_assert_int_eq(n.dests, 1);
+	ck_assert_int_eq(n.alerts, 1);
+	count = 0;
+	ck_assert_int_eq(store_iterate(st, SK_RCPT, count_cb, &count), 0);
+	ck_assert_int_eq(count, 151);
+	ck_assert_int_eq(store_get_rcpt(st, "soft@x.example", &r), 1);
+	teardown(st);
+}
+END_TEST
+
+/* --- transactions ---------------------------------------------------- */
+
+/* Adds one to soft_count of key in a transaction, retrying conflicts. */
+static int
+increment(struct store *st, const char *addr)
+{
+	struct store_rcpt r;
+	char key[STORE_ADDR_MAX + 2];
+	const char *keys[1];
+	int rc, tries;
+
+	snprintf(key, sizeof(key), "r:%s", addr);
+	keys[0] = key;
+	for (tries = 0; tries < 1000; tries++) {
+		if (store_begin(st, keys, 1) < 0)
+			return -1;
+		if ((rc = store_get_rcpt(st, addr, &r)) < 0) {
+			store_rollback(st);
+			return -1;
+		}
+		if (rc == 0) {
+			memset(&r, 0, sizeof(r));
+			snprintf(r.rcpt, sizeof(r.rcpt), "%s", addr);
+			r.state = RS_DEFERRED;
+		}
+		r.soft_count++;
+		if (store_put_rcpt(st, &r) < 0) {
+			store_rollback(st);
+			return -1;
+		}
+		if ((rc = store_commit(st)) != 0)
+			return rc < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+#define PER_CHILD	300
+
+START_TEST(test_two_processes)
+{
+	struct store *st = setup(_i);
+	struct store_rcpt r;
+	pid_t kids[2];
+	int k, status, i;
+
+	store_close(st);	/* each process opens its own */
+	for (k = 0; k < 2; k++) {
+		if ((kids[k] = fork()) == 0) {
+			struct store *mine = open_backend(_i, NULL);
+
+			for (i = 0; i < PER_CHILD; i++)
+				if (increment(mine, "hot@x.example") < 0)
+					_exit(1);
+			store_close(mine);
+			_exit(0);
+		}
+		ck_assert_int_gt(kids[k], 0);
+	}
+	for (k = 0; k < 2; k++) {
+		ck_assert_int_eq(waitpid(kids[k], &status, 0), kids[k]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "%s: a writer failed", backend_names[_i]);
+	}
+	st = open_backend(_i, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "hot@x.example", &r), 1);
+	ck_assert_int_eq(r.soft_count, 2 * PER_CHILD);
+	teardown(st);
+}
+END_TEST
+
+START_TEST(test_rollback)
+{
+	struct store *st = setup(_i);
+	struct store_rcpt r = rcpt("a@x.example", RS_SUPPRESSED, R_USERUNKNOWN,
+	    0), out;
+	struct store_answer a;
+	const char *keys[] = { "r:a@x.example" };
+
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	store_rollback(st);
+	ck_assert_int_eq(store_get_rcpt(st, "a@x.example", &out), 0);
+	ck_assert_int_eq(store_lookup(st, "a@x.example", T0, &a), 0);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(store_lookup(st, "a@x.example", T0, &a), 1);
+	teardown(st);
+}
+END_TEST
+
+/* --- opening ---------------------------------------------------------- */
+
+struct uri_case {
+	const char	*uri;
+	const char	*error;
+};
+
+static const struct uri_case bad_uris[] = {
+	{ "state.db", "not a store URI" },
+	{ "nosuch:/x", "unknown store type \"nosuch\"" },
+	{ "sqlite:", "no file name" },
+	{ "sqlite:/nonexistent/dir/state.db", "unable to open" },
+	{ "redis://127.0.0.1:99999/0", "bad port" },
+	{ "redis://127.0.0.1:6379/x", "bad database number" },
+	{ "redis:127.0.0.1", "expected redis://host:port/db" },
+	{ "redis+unix:relative.sock", "expected redis+unix:/path?db=N" },
+	{ "redis+unix:/nonexistent/redis.sock?db=0", "No such file" },
+	{ "redis+unix:/tmp/x.sock?database=1", "expected ?db=N" },
+};
+
+START_TEST(test_bad_uri)
+{
+	const struct uri_case *uc = &bad_uris[_i];
+	char *err = NULL;
+
+	ck_assert_ptr_null(store_open(uc->uri, NULL, &err));
+	ck_assert_msg(err != NULL && strstr(err, uc->error) != NULL,
+	    "%s: want \"%s\", got \"%s\"", uc->uri, uc->error,
+	    err ? err : "(null)");
+	free(err);
+}
+END_TEST
+
+START_TEST(test_sqlite_schema)
+{
+	struct store *st = setup(B_SQLITE);
+	char *cmd, *uri, *err = NULL;
+
+	store_close(st);
+	/* A file from a newer bouncer is refused, not damaged. */
+	cmd = xasprintf("sqlite3 %s/state.db 'PRAGMA user_version = 99'",
+	    tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	uri = xasprintf("sqlite:%s/state.db", tmpdir);
+	ck_assert_ptr_null(store_open(uri, NULL, &err));
+	ck_assert_ptr_nonnull(strstr(err, "schema version 99 is newer"));
+	free(err);
+	free(uri);
+	free(cmd);
+	testlib_rmtree(tmpdir);
+	free(tmpdir);
+}
+END_TEST
+
+START_TEST(test_redis_password)
+{
+	char *dir = testlib_tmpdir("redis-pw"), *pwfile, *uri, *err = NULL;
+	struct conf *c = conf_new();
+	struct store *st;
+	pid_t pid;
+
+	pid = redis_start(dir, "--requirepass", "s3cret word");
+	pwfile = testlib_write(dir, "password", "s3cret word\n");
+	uri = xasprintf("redis+unix:%s/redis.sock", dir);
+	ck_assert_ptr_null(store_open(uri, NULL, &err));
+	ck_assert_msg(strstr(err, "NOAUTH") != NULL ||
+	    strstr(err, "Authentication") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(conf_set(c, "test", "store_password_file", pwfile,
+	    &err), 0);
+	st = store_open(uri, c, &err);
+	ck_assert_msg(st != NULL, "%s", err ? err : "");
+	store_close(st);
+	redis_stop(pid);
+	conf_unref(c);
+	free(uri);
+	free(pwfile);
+	testlib_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_redis_reconnect)
+{
+	char *dir = testlib_tmpdir("redis-rc"), *uri, *err = NULL;
+	struct store_rcpt r = rcpt("a@x.example", RS_SUPPRESSED, R_USERUNKNOWN,
+	    0);
+	struct store_answer a;
+	struct store *st;
+	pid_t pid;
+	int i, rc = -1;
+
+	pid = redis_start(dir, NULL, NULL);
+	uri = xasprintf("redis+unix:%s/redis.sock?db=0", dir);
+	st = store_open(uri, NULL, &err);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	redis_stop(pid);
+	testlib_log_start();
+	/* The server is gone: operations fail, they do not crash. */
+	ck_assert_int_eq(store_lookup(st, "a@x.example", T0, &a), -1);
+	ck_assert_int_eq(store_put_rcpt(st, &r), -1);
+	ck_assert_int_eq(testlib_log_count(LOG_LVL_WARN, "connection lost"),
+	    1);
+	pid = redis_start(dir, NULL, NULL);
+	for (i = 0; i < 300 && rc < 0; i++) {
+		rc = store_put_rcpt(st, &r);
+		if (rc < 0)
+			sleep_ms(10);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(store_lookup(st, "a@x.example", T0, &a), 1);
+	ck_assert_int_eq(testlib_log_count(LOG_LVL_INFO, "reconnected"), 1);
+	testlib_log_stop();
+	store_close(st);
+	redis_stop(pid);
+	free(uri);
+	testlib_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_roundtrip, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_lookup, 0,
+	    NBACKENDS * (int)NCASES(lookups));
+	tcase_add_loop_test(tc, test_lookup_other_handle, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_lookup_many, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_audit, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_events, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_iterate_expire, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_two_processes, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_rollback, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_bad_uri, 0, NCASES(bad_uris));
+	tcase_add_test(tc, test_sqlite_schema);
+	tcase_add_test(tc, test_redis_password);
+	tcase_add_test(tc, test_redis_reconnect);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	redis_dir = testlib_tmpdir("redis");
+	redis_pid = redis_start(redis_dir, NULL, NULL);
+	sr = srunner_create(store_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	redis_stop(redis_pid);
+	testlib_rmtree(redis_dir);
+	free(redis_dir);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
