@@ -1,10 +1,10 @@
 /*
  * policy.c -- the Postfix policy delegation protocol, server side
  *
- * One bufferevent per connection. Requests are read line by line into
- * a per-connection buffer (no allocation per request); an empty line
- * dispatches. Several requests already in the input buffer (pipelined)
- * are answered in order before reading more.
+ * One bufferevent per connection. The requests in its input buffer are
+ * parsed in place, attributes pointing into the buffer, and answered in
+ * order (pipelined or not); an empty line dispatches. Nothing is
+ * allocated per request.
  *
  * See also: SMTPD_POLICY_README, bouncerd(8).
  */
@@ -29,9 +29,7 @@ struct pconn {
 	struct policy		*srv;
 	struct bufferevent	*bev;
 	struct pconn		*prev, *next;
-	size_t			 len;		/* bytes of req in use */
-	struct policy_request	 attrs;
-	char			*req;		/* max_request + 1 */
+	struct policy_request	 attrs;		/* into the input buffer */
 };
 
 struct policy {
@@ -55,7 +53,6 @@ pconn_free(struct pconn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	bufferevent_free(c->bev);
-	free(c->req);
 	free(c);
 	srv->stats.open--;
 }
@@ -109,51 +106,67 @@ dispatch(struct pconn *c)
 	else
 		srv->stats.other++;
 	evbuffer_add_printf(out, "action=%s\n\n", action);
-	memset(&c->attrs, 0, sizeof(c->attrs));
-	c->len = 0;
 }
 
-/* Reads whole lines; returns -1 when the connection must close. */
+/*
+ * Answers every whole request in the input buffer, parsing it in place
+ * (one pullup, one drain); returns -1 when the connection must close.
+ * A partial request stays in the buffer and is parsed again, whole,
+ * when the rest arrives.
+ */
 static int
 read_requests(struct pconn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct policy *srv = c->srv;
-	struct evbuffer_ptr eol;
-	size_t eol_len, linelen;
-	char *line, *eq;
+	size_t len = evbuffer_get_length(in), linelen;
+	char *buf, *p, *e, *nl, *end, *next, *line, *eq;
 
+	if (len == 0)
+		return 0;
+	if ((buf = (char *)evbuffer_pullup(in, -1)) == NULL)
+		return -1;
+	p = buf;
+	e = buf + len;
 	for (;;) {
-		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (eol.pos < 0) {
-			/* An unfinished line must still fit. */
-			if (c->len + evbuffer_get_length(in) >
-			    srv->lim.max_request)
+		/* The end of the next whole request: an empty line. */
+		for (end = p; end < e; end = nl + 1) {
+			if ((nl = memchr(end, '\n', (size_t)(e - end))) == NULL) {
+				end = NULL;
+				break;
+			}
+			if (nl == end || (nl == end + 1 && *end == '\r'))
+				break;
+		}
+		if (end == NULL || end >= e)
+			break;
+		next = nl + 1;
+		if ((size_t)(next - p) > srv->lim.max_request)
+			return -1;
+		/* Now it may be cut up in place. */
+		memset(&c->attrs, 0, sizeof(c->attrs));
+		for (line = p; line < end; line = nl + 1) {
+			nl = memchr(line, '\n', (size_t)(end - line));
+			linelen = (size_t)(nl - line);
+			if (linelen > 0 && line[linelen - 1] == '\r')
+				linelen--;
+			line[linelen] = '\0';
+			if (memchr(line, '\0', linelen) != NULL ||
+			    (eq = memchr(line, '=', linelen)) == NULL ||
+			    eq == line)
 				return -1;
-			return 0;
+			*eq = '\0';
+			attr_set(&c->attrs, line, (size_t)(eq - line), eq + 1);
 		}
-		linelen = (size_t)eol.pos;
-		if (c->len + linelen + 1 > srv->lim.max_request)
-			return -1;
-		line = c->req + c->len;
-		evbuffer_remove(in, line, linelen);
-		evbuffer_drain(in, eol_len);
-		if (linelen > 0 && line[linelen - 1] == '\r')
-			linelen--;
-		line[linelen] = '\0';
-		if (linelen == 0) {
-			if (c->attrs.request == NULL)
-				return -1;	/* no "request=": not Postfix */
-			dispatch(c);
-			continue;
-		}
-		if (memchr(line, '\0', linelen) != NULL ||
-		    (eq = memchr(line, '=', linelen)) == NULL || eq == line)
-			return -1;
-		*eq = '\0';
-		attr_set(&c->attrs, line, (size_t)(eq - line), eq + 1);
-		c->len += linelen + 1;
+		if (c->attrs.request == NULL)
+			return -1;	/* no "request=": not Postfix */
+		dispatch(c);
+		p = next;
 	}
+	if ((size_t)(e - p) > srv->lim.max_request)
+		return -1;
+	evbuffer_drain(in, (size_t)(p - buf));
+	return 0;
 }
 
 static void
@@ -198,11 +211,9 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
-	c->req = xmalloc(srv->lim.max_request + 1);
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
-		free(c->req);
 		free(c);
 		return;
 	}
