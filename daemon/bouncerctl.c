@@ -91,6 +91,35 @@ json_str(FILE *out, const char *s, size_t n)
 	putc('"', out);
 }
 
+/* ,"details":{...} from "k=v k=v flag" (a flag is true). */
+static void
+json_details(FILE *out, const char *details)
+{
+	const char *p, *w, *eq;
+	int first;
+
+	fputs(",\"details\":{", out);
+	for (p = details, first = 1; *p; first = 0) {
+		while (*p == ' ')
+			p++;
+		for (w = p; *p && *p != ' '; p++)
+			;
+		if (p == w)
+			break;
+		if (!first)
+			putc(',', out);
+		if ((eq = memchr(w, '=', (size_t)(p - w))) != NULL) {
+			json_str(out, w, (size_t)(eq - w));
+			putc(':', out);
+			json_str(out, eq + 1, (size_t)(p - eq - 1));
+		} else {
+			json_str(out, w, (size_t)(p - w));
+			fputs(":true", out);
+		}
+	}
+	putc('}', out);
+}
+
 /* A field for the TSV form: tabs and newlines would break the line. */
 static void
 tsv_str(FILE *out, const char *s, size_t n)
@@ -122,7 +151,7 @@ static void
 print_result(FILE *out, const struct result *r, int json)
 {
 	char dec[64];
-	const char *p, *w, *eq;
+	const char *p, *w;
 	int first;
 
 	decision_format(r->decision, dec, sizeof(dec));
@@ -168,26 +197,8 @@ print_result(FILE *out, const struct result *r, int json)
 		json_str(out, r->rule, strlen(r->rule));
 	else
 		fputs("null", out);
-	fputs(",\"details\":{", out);
-	for (p = r->details, first = 1; *p; first = 0) {
-		while (*p == ' ')
-			p++;
-		for (w = p; *p && *p != ' '; p++)
-			;
-		if (p == w)
-			break;
-		if (!first)
-			putc(',', out);
-		if ((eq = memchr(w, '=', (size_t)(p - w))) != NULL) {
-			json_str(out, w, (size_t)(eq - w));
-			putc(':', out);
-			json_str(out, eq + 1, (size_t)(p - eq - 1));
-		} else {
-			json_str(out, w, (size_t)(p - w));
-			fputs(":true", out);
-		}
-	}
-	fputs("}}\n", out);
+	json_details(out, r->details);
+	fputs("}\n", out);
 }
 
 static void
@@ -532,7 +543,7 @@ print_mail_result(FILE *out, const char *prefix, const struct dsn_rcpt *r,
 {
 	const struct classification *cl = &res->cl;
 	char dec[64], rule[300];
-	const char *p, *w, *eq;
+	const char *p, *w;
 	int first;
 
 	decision_format(cl->decision, dec, sizeof(dec));
@@ -603,26 +614,8 @@ print_mail_result(FILE *out, const char *prefix, const struct dsn_rcpt *r,
 #undef JSON_OPT
 	fputs(",\"diagnostic\":", out);
 	json_str(out, r->diag, r->diaglen > 1024 ? 1024 : r->diaglen);
-	fputs(",\"details\":{", out);
-	for (p = cl->details, first = 1; *p; first = 0) {
-		while (*p == ' ')
-			p++;
-		for (w = p; *p && *p != ' '; p++)
-			;
-		if (p == w)
-			break;
-		if (!first)
-			putc(',', out);
-		if ((eq = memchr(w, '=', (size_t)(p - w))) != NULL) {
-			json_str(out, w, (size_t)(eq - w));
-			putc(':', out);
-			json_str(out, eq + 1, (size_t)(p - eq - 1));
-		} else {
-			json_str(out, w, (size_t)(p - w));
-			fputs(":true", out);
-		}
-	}
-	fputs("}}\n", out);
+	json_details(out, cl->details);
+	fputs("}\n", out);
 }
 
 /*

@@ -771,6 +771,41 @@ render_metrics(struct evbuffer *out, void *arg)
 		    (unsigned long long)ls->lag, ls->lines, ls->rotations);
 }
 
+static void
+render_status(struct evbuffer *out, void *arg)
+{
+	const struct policy_stats *ps = d.policy ? policy_stats(d.policy) :
+	    NULL;
+	const struct logtail_stats *ls = d.tail ? logtail_stats(d.tail) :
+	    NULL;
+	struct snapshot *s = snapshot_get();
+	size_t nrules;
+
+	(void)arg;
+	ruleset_rules(s->rs, &nrules);
+	evbuffer_add_printf(out, "version=%s\npid=%ld\nstarted=%lld\n"
+	    "uptime=%lld\nconfig=%s\nstore=%s\nrules_dir=%s\nrules=%zu\n"
+	    "reloads=%lu\nreload_failures=%lu\nstore_errors=%lu\n",
+	    PACKAGE_VERSION, (long)getpid(), (long long)d.started,
+	    (long long)(time(NULL) - d.started), d.conf_path,
+	    conf_str(s->conf, "store"), conf_str(s->conf, "rules_dir"),
+	    nrules, d.reloads, d.reload_failures,
+	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
+	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
+	    "socketmap_listen=%s\nmaillog_file=%s\n",
+	    conf_str(s->conf, "policy_listen"),
+	    conf_str(s->conf, "milter_listen"),
+	    conf_str(s->conf, "socketmap_listen"),
+	    conf_str(s->conf, "maillog_file"));
+	if (ps != NULL)
+		evbuffer_add_printf(out, "policy_requests=%lu\n"
+		    "policy_connections=%lu\n", ps->requests, ps->open);
+	if (ls != NULL)
+		evbuffer_add_printf(out, "log_lines=%lu\nlog_lag_bytes=%llu\n",
+		    ls->lines, (unsigned long long)ls->lag);
+	snapshot_unref(s);
+}
+
 static int
 health(struct evbuffer *out, void *arg)
 {
@@ -952,8 +987,8 @@ main(int argc, char **argv)
 	    &err)) == NULL))
 		log_fatal(2, "socketmap_listen: %s", err);
 	if (*(spec = conf_str(c, "metrics_listen")) != '\0' &&
-	    (d.metrics = metrics_new(d.base, spec, render_metrics, health,
-	    NULL, &err)) == NULL)
+	    (d.metrics = metrics_new(d.base, spec, render_metrics,
+	    render_status, health, NULL, &err)) == NULL)
 		log_fatal(2, "metrics_listen: %s", err);
 	if (*(spec = conf_str(c, "syslog_socket")) != '\0' &&
 	    (d.socktail = logtail_socket(d.base, spec, on_log_line, NULL,

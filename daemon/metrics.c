@@ -15,6 +15,7 @@
 struct metrics {
 	struct evhttp		*http;
 	metrics_render_fn	*render;
+	metrics_render_fn	*status;
 	metrics_health_fn	*health;
 	void			*arg;
 };
@@ -33,7 +34,7 @@ on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	out = evbuffer_new();
-	if (strcmp(uri, "/metrics") == 0) {
+	if (strcmp(uri, "/metrics") == 0 && m->render != NULL) {
 		m->render(out, m->arg);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Type", "text/plain; version=0.0.4");
@@ -46,15 +47,20 @@ on_request(struct evhttp_request *req, void *arg)
 		    "Content-Type", "text/plain");
 		evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" :
 		    "Service Unavailable", out);
+	} else if (strcmp(uri, "/status") == 0 && m->status != NULL) {
+		m->status(out, m->arg);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "text/plain");
+		evhttp_send_reply(req, 200, "OK", out);
 	} else
-		evhttp_send_error(req, 404, "try /metrics or /healthz");
+		evhttp_send_error(req, 404, "try /metrics, /healthz or /status");
 	evbuffer_free(out);
 }
 
 struct metrics *
 metrics_new(struct event_base *base, const char *spec,
-    metrics_render_fn *render, metrics_health_fn *health, void *arg,
-    char **errp)
+    metrics_render_fn *render, metrics_render_fn *status,
+    metrics_health_fn *health, void *arg, char **errp)
 {
 	struct metrics *m;
 	char *full = NULL;
@@ -68,6 +74,7 @@ metrics_new(struct event_base *base, const char *spec,
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->render = render;
+	m->status = status;
 	m->health = health;
 	m->arg = arg;
 	m->http = evhttp_new(base);

@@ -4,6 +4,8 @@
  * libevent's evhttp on a loopback address. What the metrics are is the
  * caller's: a callback writes them into the response. /healthz answers
  * "ok" while the callback says the daemon is healthy, 503 otherwise.
+ * /status gives "name=value" lines about the running daemon, for
+ * bouncerctl status.
  */
 #ifndef BOUNCER_METRICS_H
 #define BOUNCER_METRICS_H
@@ -17,10 +19,13 @@ typedef void metrics_render_fn(struct evbuffer *out, void *arg);
 /* Returns 1 when healthy; may write a one-line reason into out. */
 typedef int metrics_health_fn(struct evbuffer *out, void *arg);
 
-/* spec: "host:port" or "inet:host:port". NULL with *errp on failure. */
+/*
+ * spec: "host:port" or "inet:host:port". render writes /metrics, status
+ * writes /status (either may be NULL). NULL with *errp on failure.
+ */
 struct metrics	*metrics_new(struct event_base *base, const char *spec,
-		    metrics_render_fn *, metrics_health_fn *, void *arg,
-		    char **errp);
+		    metrics_render_fn *render, metrics_render_fn *status,
+		    metrics_health_fn *, void *arg, char **errp);
 void		 metrics_free(struct metrics *);	/* NULL is fine */
 
 #endif
