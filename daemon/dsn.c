@@ -413,6 +413,26 @@ orig_header_line(const char *s, const char *le)
 	return 0;
 }
 
+/* Is the line a field of a delivery-status report? */
+static int
+ds_field_line(const char *s, const char *le)
+{
+	static const char *const names[] = {
+		"action:", "status:", "final-recipient:",
+		"original-recipient:", "x-actual-recipient:",
+		"diagnostic-code:", "remote-mta:", "reporting-mta:",
+		"last-attempt-date:", "will-retry-until:", NULL
+	};
+	size_t i, n;
+
+	for (i = 0; names[i] != NULL; i++) {
+		n = strlen(names[i]);
+		if ((size_t)(le - s) >= n && strncasecmp(s, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static const char *const separators[] = {
 	"copy of the message", "copy of your message",
 	"original message follows", "original message below",
@@ -463,14 +483,16 @@ text_cut(const char *s, const char *e)
 					    strstr(low, "transcript") == NULL)))
 						return p;
 		}
-		if (orig_header_line(p, le) && le < e) {
+		if (orig_header_line(p, le) && !ds_field_line(p, le) &&
+		    le < e) {
 			l2 = line_end(le + 1, e);
 			if (!header_line(le + 1, l2) && !is_wsp(le[1]))
 				continue;
-			if (l2 >= e)
+			if (l2 >= e || ds_field_line(le + 1, l2))
 				continue;
 			l3 = line_end(l2 + 1, e);
-			if (header_line(l2 + 1, l3) || is_wsp(l2[1]))
+			if ((header_line(l2 + 1, l3) &&
+			    !ds_field_line(l2 + 1, l3)) || is_wsp(l2[1]))
 				return p;
 		}
 	}
@@ -958,7 +980,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		le = line_end(ls, e);
 		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
 			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
-			    after_from(ls, as))
+			    after_from(ls, as) || ds_field_line(ls, le))
 				continue;
 			if (nc == cap) {
 				struct cand *nc2;
@@ -1673,6 +1695,76 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 	*np = (size_t)(end - q);
 }
 
+/* The status at the first place after p in [p, e) where one starts. */
+static const char *
+next_status(const char *p, const char *e, size_t *lenp)
+{
+	for (; p < e; p++) {
+		if ((*p == '2' || *p == '4' || *p == '5') && p + 1 < e &&
+		    p[1] == '.' && !isdigit((unsigned char)p[-1]) &&
+		    p[-1] != '.' && (*lenp = status_at(p, e)) != 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * Chooses between the statuses a bounce gives. The reply's status
+ * stands, except:
+ *  - when it is a generic "x.y.0" and the report's Status field is of
+ *    the same class and subject but says more (x.y.z, z > 0);
+ *  - when it is a generic "x.y.0" and the remote reply it quotes
+ *    ("550-'5.2.2 ... Mailbox Full'") names another subject: the
+ *    relay's wrapper guessed the subject wrong;
+ *  - when it is "x.4.7" (delivery time expired) and the bracketed last
+ *    reply ("<421 4.4.2 Connection timed out>") says what kept failing.
+ */
+static void
+better_status(const struct dsn_rcpt *r, struct classification *cl)
+{
+	char *st = cl->status;
+	const char *p, *e = r->diag + r->diaglen, *q;
+	size_t n, sn = strlen(st);
+
+	if (sn < 5 || st[1] != '.')
+		return;
+	if (strcmp(st + sn - 2, ".0") == 0 && cl->reply != NULL &&
+	    cl->reply->status[0] != '\0') {
+		if (r->status != NULL && r->status[0] == st[0] &&
+		    strncmp(r->status, st, sn - 1) == 0 &&
+		    strlen(r->status) > sn - 1 &&
+		    strcmp(r->status + sn - 2, ".0") != 0) {
+			snprintf(cl->status, sizeof(cl->status), "%s",
+			    r->status);
+			return;
+		}
+		/* The first status after this one, inside a quote. */
+		if ((p = memmem(r->diag, r->diaglen, st, sn)) == NULL)
+			return;
+		if ((q = next_status(p + sn, e, &n)) != NULL && q[0] == st[0] &&
+		    q - p < 80 && (q[-1] == '\'' || q[-1] == '"') &&
+		    q[2] != st[2] && q[n - 1] != '0' && n < sizeof(cl->status))
+			snprintf(cl->status, sizeof(cl->status), "%.*s",
+			    (int)n, q);
+		return;
+	}
+	if (strcmp(st + 1, ".4.7") == 0 &&
+	    (p = memmem(r->diag, r->diaglen, st, sn)) != NULL) {
+		for (q = p + sn; q < e && (q = memchr(q, '<',
+		    (size_t)(e - q))) != NULL; q++) {
+			if (e - q > 10 && isdigit((unsigned char)q[1]) &&
+			    isdigit((unsigned char)q[2]) &&
+			    isdigit((unsigned char)q[3]) && q[4] == ' ' &&
+			    (n = status_at(q + 5, e)) != 0 &&
+			    n < sizeof(cl->status)) {
+				snprintf(cl->status, sizeof(cl->status),
+				    "%.*s", (int)n, q + 5);
+				return;
+			}
+		}
+	}
+}
+
 /* Did the MTA give up delivering after a network failure? */
 static int
 gave_up(const struct dsn_rcpt *r, const struct classification *cl)
@@ -1731,6 +1823,7 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 	    (has_ci(r->ctx, r->ctxlen, "in reply to end of data") ||
 	    has_ci(r->ctx, r->ctxlen, "in reply to data command") ||
 	    has_ci(r->ctx, r->ctxlen, "after end of data") ||
+	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
 	    command_data(r->ctx, r->ctxlen)))
 		return 1;
 	if (rcpt_evident(r, cl))
@@ -1817,7 +1910,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	    !r->diag_general && has_alnum(r->diag, r->diag + r->diaglen)) {
 		cl->reason = R_ONHOLD;
 		if (strncmp(cl->status + 1, ".0.900", 6) == 0)
-			cl->status[4] = '1';
+			cl->status[6] = '1';
 	}
 	/*
 	 * A network failure the MTA has given up on (the report is final,
@@ -1831,6 +1924,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		cl->reason = R_EXPIRED;
 		cl->decision = D_RETRY;
 	}
+	better_status(r, cl);
 	/*
 	 * A status made up from the reason (Sisimai's x.0.9nn codes) is
 	 * permanent unless the report says delivery is only delayed: a

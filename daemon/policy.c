@@ -97,11 +97,12 @@ dispatch(struct pconn *c)
 			srv->stats.errors++;
 		snprintf(action, sizeof(action), "DUNNO");
 	}
+	/* "550 5.1.1 ..." rejects and "450 ..." defers, as access(5) says. */
 	if (strncmp(action, "DUNNO", 5) == 0)
 		srv->stats.dunno++;
-	else if (strncmp(action, "REJECT", 6) == 0)
+	else if (strncmp(action, "REJECT", 6) == 0 || action[0] == '5')
 		srv->stats.reject++;
-	else if (strncmp(action, "DEFER", 5) == 0)
+	else if (strncmp(action, "DEFER", 5) == 0 || action[0] == '4')
 		srv->stats.defer++;
 	else
 		srv->stats.other++;

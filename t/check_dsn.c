@@ -226,6 +226,77 @@ static const struct dsn_case cases[] = {
 	  DSN_TEXT, 0, NULL, NULL, NULL, NULL, NULL, 0 },
 	{ "no headers at all", "", DSN_NONE, 0, NULL, NULL, NULL, NULL,
 	  NULL, 0 },
+	{ "dsn fields without blank lines between recipients",
+	  "From: Postmaster <Postmaster@a.example>\nSubject: Undeliverable\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=b\n\n--b\nContent-Type: text/plain\n\nSorry.\n\n--b\n"
+	  "Content-Type: message/delivery-status\n\nReporting-MTA: dns; "
+	  "a.example\nFinal-Recipient: rfc822; p@b.example\n"
+	  "Original-Recipient: rfc822;p@b.example\nAction: failed\n"
+	  "Status: 5.2.2\nDiagnostic-Code: smtp; 550 5.2.2 <p@b.example>... "
+	  "Mailbox Full\nFinal-Recipient: rfc822; q@b.example\n"
+	  "Original-Recipient: rfc822;q@b.example\nAction: failed\n"
+	  "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <q@b.example>... "
+	  "User Unknown\n\n--b--\n",
+	  DSN_RFC3464, 2, "p@b.example", "5.2.2", "Mailbox Full", NULL,
+	  "mailboxfull", 0 },
+	{ "postfix text names the stage: no such user after DATA",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "Subject: Undelivered Mail Returned to Sender\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+	  "If you do so, please include this problem report. You can\n"
+	  "delete your own text from the attached returned message.\n\n"
+	  "<u@example.org>: host mx.example.org[192.0.2.7] said:\n"
+	  "    550 Unknown user u@example.org (in reply to end of DATA\n"
+	  "    command)\n\n--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; u@example.org\nAction: failed\n"
+	  "Status: 5.0.0\nDiagnostic-Code: smtp; 550 Unknown user "
+	  "u@example.org\n\n--b--\n",
+	  DSN_RFC3464, 1, "u@example.org", "5.0.0", "Unknown user", NULL,
+	  "filtered", 0 },
+	{ "no such user at RCPT stays userunknown",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "Subject: Undelivered Mail Returned to Sender\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+	  "<u@example.org>: host mx.example.org[192.0.2.7] said: 550 User\n"
+	  "    not found (in reply to RCPT TO command)\n\n--b\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; u@example.org\nAction: failed\n"
+	  "Status: 5.0.0\nDiagnostic-Code: smtp; 550 User not found\n\n"
+	  "--b--\n",
+	  DSN_RFC3464, 1, "u@example.org", "5.0.0", "User not found", NULL,
+	  "userunknown", 1 },
+	{ "connection failure given up on: expired",
+	  "From: MAILER-DAEMON@a.example\nSubject: Undelivered Mail\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; k@c.example\nAction: failed\n"
+	  "Status: 4.4.1\nDiagnostic-Code: X-Postfix; connect to "
+	  "c.example[192.0.2.79]:25: Connection timed out\n\n--b--\n",
+	  DSN_RFC3464, 1, "k@c.example", "4.4.1", "timed out", NULL,
+	  "expired", 0 },
+	{ "forwarded bounce quoted with >",
+	  "From: Someone <s@a.example>\nSubject: Fwd: Returned mail\n\n"
+	  "Begin forwarded message:\n\n"
+	  "> From: Mail Delivery Subsystem <MAILER-DAEMON>\n"
+	  "> Subject: Returned mail: see transcript for details\n>\n"
+	  ">    ----- The following addresses had permanent fatal errors\n"
+	  "> <n@docomo.ne.jp>\n>     (reason: 550 Unknown user "
+	  "n@docomo.ne.jp)\n>\n> Reporting-MTA: dns; smtp.a.example\n>\n"
+	  "> Final-Recipient: RFC822; n@docomo.ne.jp\n> Action: failed\n"
+	  "> Status: 5.2.0\n> Remote-MTA: DNS; mfsmax.docomo.ne.jp\n"
+	  "> Diagnostic-Code: SMTP; 550 Unknown user n@docomo.ne.jp\n>\n",
+	  DSN_RFC3464, 1, "n@docomo.ne.jp", "5.2.0", "Unknown user", NULL,
+	  NULL, 0 },
+	{ "sender named in a text bounce is no recipient",
+	  "From: post_master@vtext.example\nTo: s@a.example\n"
+	  "Subject: Re: hello\n\nError: Invalid user address\n\n"
+	  "Error message below:\n550 - Requested action not taken: no such "
+	  "user here\n\nMessage details:\n  MAIL FROM: s@a.example\n"
+	  "  RCPT TO: m@vtext.example\n  From: other@b.example\n",
+	  DSN_TEXT, 1, "m@vtext.example", NULL, NULL, NULL, NULL, 0 },
 };
 
 static struct ruleset *rules;
