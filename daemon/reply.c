@@ -349,12 +349,19 @@ strip_front(struct reply *r, struct span *s)
 		s->p = t + 3;
 		return 1;
 	}
-	/* qmail: "rcpt@example.net: " in front of everything */
+	/*
+	 * qmail: "rcpt@example.net: " in front of everything. With angle
+	 * brackets only before qmail's own sentences, since "<x@y>: ..."
+	 * also starts Postfix's "Recipient address rejected" texts.
+	 */
 	for (q = s->p; q < s->e && *q != ' ' && *q != ':'; q++)
 		;
 	if (q + 1 < s->e && q[0] == ':' && q[1] == ' ' &&
 	    memchr(s->p, '@', (size_t)(q - s->p)) != NULL &&
-	    *s->p != '<') {
+	    (*s->p != '<' || (q[-1] == '>' && q + 2 < s->e &&
+	    (isdigit((unsigned char)q[2]) ||
+	    strncasecmp(q + 2, "Connected to ", 13) == 0 ||
+	    strncasecmp(q + 2, "Sorry, ", 7) == 0)))) {
 		s->p = q + 2;
 		return 1;
 	}

@@ -213,6 +213,10 @@ static const struct reply_case sendmail_cases[] = {
 };
 
 static const struct reply_case qmail_cases[] = {
+	{ "bracketed address in front",
+	  "<x@example.org>: 192.0.2.20 does not like recipient. Remote host "
+	  "said: 550 5.1.1 No such user Giving up on 192.0.2.20.",
+	  550, "5.1.1", STAGE_RCPT, "", "192.0.2.20", "No such user" },
 	{ "does not like recipient",
 	  "x@example.org: 192.0.2.20 does not like recipient. Remote host "
 	  "said: 550 5.1.1 No such user Giving up on 192.0.2.20.",
