@@ -22,7 +22,7 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
 
-# The store (issue 5): SQLite always, Redis when configure found hiredis.
+# The store: SQLite always, Redis when configure found hiredis.
 STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
 	    $(if $(strip $(HIREDIS_LIBS)),-DHAVE_HIREDIS) \
 	    -DCONF_FILE='"$(sysconfdir)/bouncer/bouncer.conf"' \
@@ -46,8 +46,9 @@ LIB_LIBS  = $(PCRE2_LIBS) $(LIBEVENT_LIBS) $(MILTER_LIBS) $(STORE_LIBS)
 PROGS     = bouncerctl bouncerd
 TESTS     = $(patsubst %.c,%,$(wildcard t/check_*.c))
 TEST_LIB  = t/lib/testlib.o
-SCRIPTS   = $(wildcard t/*.sh)
-MANS      = man/bouncerctl.8 man/bouncer-rules.5
+SCRIPTS   = $(wildcard t/*.sh) t/e2e/run.sh
+MANS      = man/bouncerd.8 man/bouncerctl.8 man/bouncer-rules.5 \
+	    man/bouncer.conf.5
 
 all: $(PROGS) $(MANS)
 
@@ -109,7 +110,20 @@ bench/bench_classify: bench/bench_classify.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench/bench_mail: bench/bench_mail.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench: bench/bench_classify bench/bench_mail
+bench/bench_store: bench/bench_store.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
+
+# The daemon and CLI as the policy bench runs them: -O2, no sanitizers.
+bench/bouncerd: daemon/bouncerd.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
+
+bench/bouncerctl: daemon/bouncerctl.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
+
+bench-policy: bench/bouncerd bench/bouncerctl
+	sh bench/bench_policy.sh
+
+bench: bench/bench_classify bench/bench_mail bench/bench_store
 	@echo "== classify: one core, realistic mix (bench/mix.tsv)"
 	@uname -srm; grep -m1 'model name' /proc/cpuinfo || true
 	./bench/bench_classify -r rules -m bench/mix.tsv -n 2000000
@@ -117,27 +131,45 @@ bench: bench/bench_classify bench/bench_mail
 	@if [ -d ../shared/corpus/maildir ]; then \
 		./bench/bench_mail -r rules -d ../shared/corpus/maildir -n 200000; \
 	else echo "bench_mail: SKIP: ../shared/corpus is absent"; fi
+	@echo "== store: 1,000,000 suppressed addresses, SQLite and Redis"
+	./bench/bench_store -n 1000000
 
 # --- install ----------------------------------------------------------
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/bouncer/rules \
 	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
+	$(INSTALL) -m 755 bouncerd $(DESTDIR)$(sbindir)/bouncerd
 	$(INSTALL) -m 755 bouncerctl $(DESTDIR)$(sbindir)/bouncerctl
 	$(INSTALL) -m 644 rules/*.rules $(DESTDIR)$(sysconfdir)/bouncer/rules/
+	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/hooks $(DESTDIR)$(datadir)/bouncer/conf
+	$(INSTALL) -m 755 scripts/hooks/* $(DESTDIR)$(datadir)/bouncer/hooks/
+	$(INSTALL) -m 644 conf/postfix-main.cf conf/sendmail.mc \
+	    conf/bouncerd.service $(DESTDIR)$(datadir)/bouncer/conf/
+	$(INSTALL) -m 644 man/bouncerd.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/
+	$(INSTALL) -m 644 man/bouncer.conf.5 $(DESTDIR)$(mandir)/man5/
+	$(INSTALL) -d $(DESTDIR)$(localstatedir)/lib/bouncer
+	@# The sample is all comments; never overwrite a real configuration.
+	if [ ! -e $(DESTDIR)$(sysconfdir)/bouncer/bouncer.conf ]; then \
+		$(INSTALL) -m 644 conf/bouncer.conf \
+		    $(DESTDIR)$(sysconfdir)/bouncer/bouncer.conf; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/bouncerctl \
+	rm -rf $(DESTDIR)$(datadir)/bouncer
+	rm -f $(DESTDIR)$(sbindir)/bouncerctl $(DESTDIR)$(sbindir)/bouncerd \
 	    $(DESTDIR)$(mandir)/man8/bouncerctl.8 \
-	    $(DESTDIR)$(mandir)/man5/bouncer-rules.5
+	    $(DESTDIR)$(mandir)/man8/bouncerd.8 \
+	    $(DESTDIR)$(mandir)/man5/bouncer-rules.5 \
+	    $(DESTDIR)$(mandir)/man5/bouncer.conf.5
 
 clean:
 	rm -f $(PROGS) $(LIB) daemon/*.o t/lib/*.o $(TESTS) $(MANS) \
-	    bench/bench_classify bench/bench_mail
+	    bench/bench_classify bench/bench_mail bench/bench_store
 
 distclean: clean
 	rm -f config.mk config.log config.status
 
-.PHONY: all check bench install uninstall clean distclean
+.PHONY: all check bench bench-policy install uninstall clean distclean

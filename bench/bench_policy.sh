@@ -62,7 +62,7 @@ for c in 1 8 64; do
 	for s in bouncerd:$P1 min-policy:$P2; do
 		name=${s%%:*}; port=${s#*:}
 		out=$("$W/policy-load" -s 127.0.0.1:$port -c $c -t "$SECS" \
-		    -n 100000000 -S "$W/suppressed" -p 0.1 -x REJECT -R 7 || true)
+		    -n 100000000 -S "$W/suppressed" -p 0.1 -x 550 -R 7 || true)
 		get() { echo "$out" | sed -n "s/^$1=//p"; }
 		printf '%-10s %5s %10s %8s %8s %6s %10s\n' "$name" $c \
 		    "$(get rps)" "$(get p50_us)" "$(get p99_us)" "$(get errors)" \

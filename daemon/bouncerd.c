@@ -453,6 +453,23 @@ mark(struct worker *w, const char *kind, const char *a, size_t alen,
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * A Message-ID as the log and the bounce both give it: without white
+ * space or angle brackets ("<x@y>" and "x@y" are the same), so that
+ * the two sides meet.
+ */
+static const char *
+msgid_bare(const char *id, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	while (*id == ' ' || *id == '\t' || *id == '<')
+		id++;
+	n = strcspn(id, "> \t");
+	snprintf(buf, bufsz, "%.*s", (int)n, id);
+	return buf;
+}
+
 static int
 seen(struct worker *w, const char *kind, const char *a, const char *b)
 {
@@ -479,12 +496,13 @@ on_log_line(const char *line, size_t len, void *arg)
 		return;
 	if (!maillog_parse(line, len, &e)) {
 		/* cleanup: "QID: message-id=<...>", for bounce checks */
-		if ((mid = strstr(line, ": message-id=<")) != NULL &&
+		if ((mid = strstr(line, ": message-id=")) != NULL &&
 		    strstr(line, "/cleanup[") != NULL) {
-			const char *s = mid + 14, *end = strchr(s, '>');
+			char bare[512];
 
-			if (end != NULL && end > s)
-				mark(w, "m", s, (size_t)(end - s), NULL,
+			msgid_bare(mid + 13, bare, sizeof(bare));
+			if (*bare != '\0')
+				mark(w, "m", bare, strlen(bare), NULL,
 				    (long long)time(NULL));
 		}
 		return;
@@ -537,17 +555,17 @@ milter_rcpt(const char *rcpt, char *code, char *xcode, char *text,
 			    __ATOMIC_RELAXED);
 		return rc;
 	}
-	if (store_get_rcpt(w->store, rcpt, &rec) != 1)
-		rec.status[0] = '\0';
-	engine_action(&ans, rec.status, action, sizeof(action));
-	/* "REJECT 5.1.1 text" or "DEFER_IF_PERMIT 4.2.2 text" */
+	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
+	    w->store, rcpt, &rec) == 1 ? &rec : NULL, (long long)time(NULL),
+	    action, sizeof(action));
+	/* "550 5.1.1 text" or "DEFER_IF_PERMIT 4.2.2 text" */
 	if (strncmp(action, "DUNNO", 5) == 0 ||
 	    (sp = strchr(action, ' ')) == NULL)
 		return 0;
-	snprintf(code, 4, "%s", action[0] == 'R' ? "550" : "450");
+	snprintf(code, 4, "%s", action[0] == '5' ? "550" : "450");
 	snprintf(xcode, 16, "%.*s", (int)strcspn(sp + 1, " "), sp + 1);
-	snprintf(text, textsz, "%s", sp + 1 + strcspn(sp + 1, " ") +
-	    (sp[1 + strcspn(sp + 1, " ")] == ' '));
+	snprintf(text, textsz, "<%s>: %s", rcpt, sp + 1 +
+	    strcspn(sp + 1, " ") + (sp[1 + strcspn(sp + 1, " ")] == ' '));
 	return 1;
 }
 
@@ -557,6 +575,7 @@ milter_message(const struct milter_msg *m, void *arg)
 	struct worker *w = thread_worker();
 	struct dsn_report rep;
 	struct dsn_result res;
+	char mid[512];
 	long long now = (long long)time(NULL);
 	size_t i, n;
 	int verified, discard;
@@ -573,7 +592,8 @@ milter_message(const struct milter_msg *m, void *arg)
 	 * suppress a customer's address with a forged "user unknown".
 	 */
 	verified = m->internal || (rep.message_id != NULL &&
-	    seen(w, "m", rep.message_id, NULL) == 1);
+	    seen(w, "m", msgid_bare(rep.message_id, mid, sizeof(mid)),
+	    NULL) == 1);
 	for (i = 0; i < n && !verified; i++)
 		if (rep.queue_id != NULL &&
 		    seen(w, "q", rep.queue_id, rep.rcpts[i].rcpt) == 1)
@@ -583,7 +603,8 @@ milter_message(const struct milter_msg *m, void *arg)
 		log_info("milter: unverified %s bounce from %s about %zu "
 		    "recipient(s), message-id <%s>: recorded nothing",
 		    dsn_kind_name(rep.kind), m->client, n,
-		    rep.message_id ? rep.message_id : "-");
+		    rep.message_id ? msgid_bare(rep.message_id, mid,
+		    sizeof(mid)) : "-");
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
@@ -639,10 +660,9 @@ policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
 		snprintf(buf, bufsz, "DUNNO");
 		return 0;
 	}
-	if (ans.kind == ANS_THROTTLED || store_get_rcpt(w->store,
-	    req->recipient, &rec) != 1)
-		rec.status[0] = '\0';
-	engine_action(&ans, rec.status, buf, bufsz);
+	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
+	    w->store, req->recipient, &rec) == 1 ? &rec : NULL,
+	    (long long)time(NULL), buf, bufsz);
 	return 0;
 }
 
@@ -671,13 +691,12 @@ transport_lookup(const char *name, const char *key, char *buf, size_t bufsz,
 	if ((rc = store_lookup(w->store, key, (long long)time(NULL),
 	    &ans)) <= 0)
 		return rc;
-	if (ans.kind == ANS_THROTTLED ||
-	    store_get_rcpt(w->store, key, &rec) != 1)
-		rec.status[0] = '\0';
-	engine_action(&ans, rec.status, action, sizeof(action));
+	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
+	    w->store, key, &rec) == 1 ? &rec : NULL, (long long)time(NULL),
+	    action, sizeof(action));
 	if ((sp = strchr(action, ' ')) == NULL)
 		return 0;
-	snprintf(buf, bufsz, "%s:%s", action[0] == 'R' ? "error" : "retry",
+	snprintf(buf, bufsz, "%s:%s", action[0] == '5' ? "error" : "retry",
 	    sp + 1);
 	return 1;
 }

@@ -370,7 +370,7 @@ conf_load(struct conf *c, const char *path, int missing_ok, char **errp)
 		for (p = line; isspace((unsigned char)*p); p++)
 			;
 		if (*p == '#' || *p == '\0')
-			continue;	/* comments end nothing, as in main.cf */
+			continue;	/* as in main.cf: ends nothing */
 		if (p != line && logical != NULL) {
 			p = xasprintf("%s %s", logical, p);
 			free(logical);

@@ -22,7 +22,7 @@
 
 struct conf;
 
-struct conf	*conf_new(void);		/* every parameter at its default */
+struct conf	*conf_new(void);	/* every parameter at its default */
 struct conf	*conf_ref(struct conf *);
 void		 conf_unref(struct conf *);	/* NULL is fine */
 

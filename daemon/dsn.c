@@ -47,6 +47,7 @@ struct dsn_parser {
 	struct mime		*m;
 	struct arena		*a;
 	size_t			 cap;		/* of the report's rcpts */
+	int			 inner;		/* parsing an inlined report */
 };
 
 /* What a walk over the tree found. */
@@ -132,6 +133,13 @@ has_ci(const char *s, size_t n, const char *lit)
 		p = q + 1;
 	}
 	return 0;
+}
+
+/* Is the case-sensitive literal lit in [s, s + n)? */
+static int
+has_cs(const char *s, size_t n, const char *lit)
+{
+	return s != NULL && memmem(s, n, lit, strlen(lit)) != NULL;
 }
 
 static int
@@ -684,6 +692,10 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 		r->diaglen = strlen(v);
 	} else if (strcasecmp(name, "Last-Attempt-Date") == 0) {
 		r->last_attempt = field_dup(p->a, h);
+	} else if (strcasecmp(name, "X-Actual-Recipient") == 0) {
+		/* Sendmail: an alias that pipes to a program, "|prog ..." */
+		a = after_type(v);
+		r->to_program = *a == '|' || (*a == '"' && a[1] == '|');
 	}
 }
 
@@ -711,6 +723,7 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 			r->action = t->action;
 		if (r->remote_mta == NULL)
 			r->remote_mta = t->remote_mta;
+		r->to_program |= t->to_program;
 		return r;
 	}
 	r = rcpt_add(p, rep);
@@ -959,6 +972,50 @@ has_alnum(const char *s, const char *e)
 }
 
 /*
+ * Is the line at ls Sendmail's verdict on the recipient at [as, ae):
+ * "554 <rcpt>... Remote protocol error"?
+ */
+static int
+sendmail_rcpt_line(const char *ls, const char *as, const char *ae,
+    const char *e)
+{
+	return as - ls == 5 && isdigit((unsigned char)ls[0]) &&
+	    isdigit((unsigned char)ls[1]) && isdigit((unsigned char)ls[2]) &&
+	    ls[3] == ' ' && ls[4] == '<' && e - ae >= 4 &&
+	    memcmp(ae, ">...", 4) == 0;
+}
+
+/*
+ * Sendmail's verdict line is the recipient's text by itself (the next
+ * line is about another host or recipient), and when the transcript
+ * shows the exchange it came from ("While talking to x:", ">>> MAIL
+ * From:<s>", "<<< 501 ... open relay"), the remote reply above it is
+ * the reason: Sendmail v5 says only "Remote protocol error".
+ */
+static void
+sendmail_reply(const char *s, const char **ts, const char **te,
+    const char *e)
+{
+	const char *b = *ts, *q, *pe;
+	int replies = 0;
+
+	*te = line_end(*ts, e);
+	while (b > s) {
+		pe = b - 1;
+		for (q = pe; q > s && q[-1] != '\n'; q--)
+			;
+		if (pe - q >= 4 && strncmp(q, "<<< ", 4) == 0)
+			replies++;
+		else if (!(pe - q >= 4 && strncmp(q, ">>> ", 4) == 0 &&
+		    replies > 0))
+			break;
+		b = q;
+	}
+	if (replies > 0)
+		*ts = b;
+}
+
+/*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
  * it) and the lines after it, up to the next recipient's line. When
@@ -1041,18 +1098,46 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			break;
 		}
 		ts = c[i].after;
+		if (!only_known && sendmail_rcpt_line(ts, c[i].as, c[i].ae, e))
+			sendmail_reply(s, &ts, &te, e);
 		if ((size_t)(te - ts) > MAX_DIAG)
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
 		general = 0;
 		if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
 			/* Nothing but the address: the text before says why. */
+			const char *ps, *pe;
+
 			general = 1;
 			ts = s;
 			te = c[i].as;
 			if ((size_t)(te - ts) > MAX_DIAG)
 				ts = te - MAX_DIAG;
 			trim_span(&ts, &te);
+			/*
+			 * A line of words right above the address, not a
+			 * heading ("...failed:", "to the following
+			 * address") nor a separator, is the
+			 * reason given for it (Lotus Notes: "------- Failure
+			 * Reasons --------", then each reason above its
+			 * address).
+			 */
+			if (c[i].after > s && (pe = c[i].after - 1) > s) {
+				for (ps = pe; ps > s && ps[-1] != '\n'; ps--)
+					;
+				while (pe > ps && isspace((unsigned char)pe[-1]))
+					pe--;
+				while (ps < pe && is_wsp(*ps))
+					ps++;
+				if (pe > ps && has_alnum(ps, pe) &&
+				    pe[-1] != ':' && *ps != '-' && *ps != '=' &&
+				    *ps != '*' && *ps != '_' &&
+				    !has_ci(ps, (size_t)(pe - ps), "following")) {
+					ts = ps;
+					te = pe;
+					general = 0;
+				}
+			}
 		}
 		if (r == NULL) {
 			char *d;
@@ -1347,6 +1432,71 @@ is_bounce(struct mime_part *root, const char *subject, const char *from)
 	return 0;
 }
 
+/*
+ * A notice of the fml mailing-list manager to a poster ("You are not a
+ * member of this mailing list <list@x>.", "Duplicated Message-ID in
+ * <list@x>."): X-MLServer: fml, from the list's -admin address or with
+ * fml's own Message-ID. No MAILER-DAEMON, no bounce subject: the list
+ * refused the post.
+ */
+static int
+fml_notice(struct mime_part *root, const char *from)
+{
+	const char *v, *as, *ae, *at;
+
+	if ((v = mime_header_value(root, "X-MLServer")) == NULL ||
+	    !has_ci(v, strlen(v), "fml"))
+		return 0;
+	if ((v = mime_header_value(root, "Message-ID")) != NULL &&
+	    has_cs(v, strlen(v), ".FML"))
+		return 1;
+	if (from == NULL || !addr_next(from, from + strlen(from), &as, &ae))
+		return 0;
+	at = memchr(as, '@', (size_t)(ae - as));
+	return at - as > 6 && strncasecmp(at - 6, "-admin", 6) == 0;
+}
+
+/*
+ * The list an fml notice is about: an address in angle brackets that
+ * ends its line (before a "." or ":"). The subject names the problem
+ * too ("You x are not member (list ML)", "Loop Alert: ..."); it leads
+ * the failure text.
+ */
+static void
+fml_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *subject,
+    const char *s, size_t n)
+{
+	const char *e = s + n, *ls, *le, *t, *as, *ae, *lt;
+	struct dsn_rcpt *r;
+	char *d;
+	size_t sn = subject != NULL ? strlen(subject) : 0, k;
+
+	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
+		le = line_end(ls, e);
+		for (t = le; t > ls && isspace((unsigned char)t[-1]); t--)
+			;
+		if (t > ls && (t[-1] == '.' || t[-1] == ':'))
+			t--;
+		if (t == ls || t[-1] != '>' ||
+		    (lt = memrchr(ls, '<', (size_t)(t - ls))) == NULL ||
+		    !addr_next(lt, t, &as, &ae) || ae != t - 1 ||
+		    rcpt_known(rep, as, (size_t)(ae - as)))
+			continue;
+		r = rcpt_add(p, rep);
+		r->rcpt = d = arena_strndup(p->a, as, (size_t)(ae - as));
+		for (k = 0; d[k]; k++)
+			d[k] = (char)tolower((unsigned char)d[k]);
+		d = arena_alloc(p->a, sn + n + 2);
+		memcpy(d, subject != NULL ? subject : "", sn);
+		d[sn] = '\n';
+		memcpy(d + sn + 1, s, n);
+		d[sn + 1 + n] = '\0';
+		r->diag = r->ctx = d;
+		r->diaglen = r->ctxlen = sn + 1 + (n > MAX_DIAG ? MAX_DIAG : n);
+		r->diag_in_text = 1;
+	}
+}
+
 /* --- feedback reports ------------------------------------------------ */
 
 static int
@@ -1409,6 +1559,48 @@ arf(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *root,
 		    "libsisimai.org.invalid";
 	}
 	return 1;
+}
+
+/*
+ * A whole delivery report pasted into a single-part text bounce (a
+ * relay that returns the bounce it got to its own sender: "From
+ * MAILER-DAEMON ..." and the report's headers, its "Content-Type:
+ * multipart/report" and its parts, as text). Returns where the pasted
+ * message's header block begins and sets *lenp to the rest of the
+ * body; NULL if there is none.
+ */
+static const char *
+inlined_report(const struct mime_part *root, size_t *lenp)
+{
+	const char *s = root->raw, *e, *p, *le, *q, *b, *pe;
+
+	if (s == NULL || root->child != NULL || root->cte != CTE_IDENTITY ||
+	    strncmp(root->type, "text/", 5) != 0)
+		return NULL;
+	e = s + root->rawlen;
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (le - p < 30 || strncasecmp(p, "Content-Type:", 13) != 0)
+			continue;
+		for (q = p + 13; q < le && is_wsp(*q); q++)
+			;
+		if (le - q < 16 || strncasecmp(q, "multipart/report", 16) != 0)
+			continue;
+		/* Back to the first line of its header block. */
+		for (b = p; b > s; b = q) {
+			pe = b - 1;
+			for (q = pe; q > s && q[-1] != '\n'; q--)
+				;
+			if (!(header_line(q, pe) || (q < pe && is_wsp(*q) &&
+			    has_alnum(q, pe))))
+				break;
+		}
+		if (b == p)
+			continue;	/* no other header: not a message */
+		*lenp = (size_t)(e - b);
+		return b;
+	}
+	return NULL;
 }
 
 /* --- the message ----------------------------------------------------- */
@@ -1533,6 +1725,18 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		}
 		return rep->nrcpts;
 	}
+	if (!p->inner && (v = inlined_report(root, &n)) != NULL) {
+		/* Parse the pasted report instead; if it says nothing, parse
+		 * this message again, as text. */
+		size_t k;
+
+		p->inner = 1;
+		k = dsn_parse(p, v, n, rep);
+		if (k == 0)
+			k = dsn_parse(p, msg, len, rep);
+		p->inner = 0;
+		return k;
+	}
 	if (ses_json(p, rep, text, textlen))
 		return rep->nrcpts;
 
@@ -1544,8 +1748,13 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		}
 		return rep->nrcpts;
 	}
-	if (!is_bounce(root, subject, from))
-		return 0;
+	if (!is_bounce(root, subject, from)) {
+		if (!fml_notice(root, from))
+			return 0;
+		rep->kind = DSN_TEXT;
+		fml_rcpts(p, rep, subject, text, textlen);
+		return rep->nrcpts;
+	}
 
 	/* A bounce in words: find the addresses and what follows them. */
 	rep->kind = DSN_TEXT;
@@ -1609,12 +1818,6 @@ hard_reason(enum reason r)
 	    r == R_NOTACCEPT;
 }
 
-/* Is the case-sensitive literal lit in [s, s + n)? */
-static int
-has_cs(const char *s, size_t n, const char *lit)
-{
-	return s != NULL && memmem(s, n, lit, strlen(lit)) != NULL;
-}
 
 /*
  * Is a "no such user" known to be the answer to RCPT TO? Either the
@@ -1670,7 +1873,8 @@ first_code(const char *s, size_t n)
  * Postfix's text part repeats the reply of the Diagnostic-Code with
  * the command it answered: "<rcpt>: host mx[ip] said: 550 ... (in
  * reply to end of DATA command)". When the recipient's text holds
- * that, it is the better reply to classify: it has the stage.
+ * that, it is the better reply to classify: it has the stage. So is
+ * Exim's "SMTP error from remote mail server after <command>:".
  */
 static void
 staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
@@ -1680,6 +1884,16 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 	if (s == NULL || r->ctxlen == 0 || r->diaglen == 0)
 		return;
 	e = s + r->ctxlen;
+	/*
+	 * Exim's text names the command too: "SMTP error from remote mail
+	 * server after EHLO x:\n 550 Rejected".
+	 */
+	if ((q = memmem(s, r->ctxlen, "SMTP error from remote mail", 27)) !=
+	    NULL && memmem(q, (size_t)(e - q), " after ", 7) != NULL) {
+		*sp = q;
+		*np = (size_t)(e - q);
+		return;
+	}
 	if ((q = memmem(s, r->ctxlen, "(in reply to ", 13)) == NULL ||
 	    (end = memmem(q, (size_t)(e - q), "command)", 8)) == NULL ||
 	    (said = memmem(s, (size_t)(q - s), " said:", 6)) == NULL)
@@ -1708,6 +1922,16 @@ next_status(const char *p, const char *e, size_t *lenp)
 	return NULL;
 }
 
+/* The first of the characters of set in [p, e), or NULL. */
+static const char *
+strpbrk_n(const char *p, const char *e, const char *set)
+{
+	for (; p < e; p++)
+		if (strchr(set, *p) != NULL && *p != '\0')
+			return p;
+	return NULL;
+}
+
 /*
  * Chooses between the statuses a bounce gives. The reply's status
  * stands, except:
@@ -1717,14 +1941,15 @@ next_status(const char *p, const char *e, size_t *lenp)
  *    ("550-'5.2.2 ... Mailbox Full'") names another subject: the
  *    relay's wrapper guessed the subject wrong;
  *  - when it is "x.4.7" (delivery time expired) and the bracketed last
- *    reply ("<421 4.4.2 Connection timed out>") says what kept failing.
+ *    reply ("<421 4.4.2 Connection timed out>", Exchange's "returned
+ *    '441 4.4.1 ...'" of an attempt) says what kept failing.
  */
 static void
 better_status(const struct dsn_rcpt *r, struct classification *cl)
 {
 	char *st = cl->status;
 	const char *p, *e = r->diag + r->diaglen, *q;
-	size_t n, sn = strlen(st);
+	size_t n, sn = strlen(st), i;
 
 	if (sn < 5 || st[1] != '.')
 		return;
@@ -1748,10 +1973,18 @@ better_status(const struct dsn_rcpt *r, struct classification *cl)
 			    (int)n, q);
 		return;
 	}
-	if (strcmp(st + 1, ".4.7") == 0 &&
-	    (p = memmem(r->diag, r->diaglen, st, sn)) != NULL) {
-		for (q = p + sn; q < e && (q = memchr(q, '<',
-		    (size_t)(e - q))) != NULL; q++) {
+	if (strcmp(st + 1, ".4.7") != 0)
+		return;
+	/* In the reply, then in the recipient's text (Exchange). */
+	for (i = 0; i < 2; i++) {
+		const char *s = i == 0 ? r->diag : r->ctx;
+		size_t sl = i == 0 ? r->diaglen : r->ctxlen;
+
+		if (s == NULL || (p = memmem(s, sl, st, sn)) == NULL)
+			continue;
+		e = s + sl;
+		for (q = p + sn; q < e && (q = strpbrk_n(q, e, "<'")) !=
+		    NULL; q++) {
 			if (e - q > 10 && isdigit((unsigned char)q[1]) &&
 			    isdigit((unsigned char)q[2]) &&
 			    isdigit((unsigned char)q[3]) && q[4] == ' ' &&
@@ -1894,6 +2127,20 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			    r->status, r->remote_mta, cl);
 	}
 	/*
+	 * A Diagnostic-Code of type X-Unix is the local delivery program's
+	 * own report (its exit status or its words), and a recipient whose
+	 * X-Actual-Recipient is a program ("|procmail ...") was being
+	 * delivered to one: when no rule knows the words, the failure is
+	 * the mailer's, whatever the Status ("x-unix; temporary failure"
+	 * with 4.3.0).
+	 */
+	if (((r->diagtype != NULL && strcasecmp(r->diagtype, "x-unix") == 0 &&
+	    r->diaglen > 0) || r->to_program) &&
+	    (cl->rule == NULL || cl->rule->re == NULL)) {
+		cl->reason = R_MAILERERROR;
+		cl->decision = 0;
+	}
+	/*
 	 * "No such user" after DATA is a content filter's answer on the
 	 * recipient side (Sisimai's "filtered"), not proof of absence.
 	 */
@@ -1930,11 +2177,22 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * permanent unless the report says delivery is only delayed: a
 	 * bounce e-mail is sent when the MTA has given up.
 	 */
-	if (strncmp(cl->status + 1, ".0.9", 4) == 0 && strlen(cl->status) == 7)
+	if (strncmp(cl->status + 1, ".0.9", 4) == 0 && strlen(cl->status) == 7) {
 		snprintf(cl->status, sizeof(cl->status), "%s",
 		    reason_status(cl->reason, (r->action != NULL &&
 		    strcmp(r->action, "delayed") == 0) ||
 		    first_code(r->diag, r->diaglen) / 100 == 4));
+		/*
+		 * Exim's own text of a sender refused at MAIL FROM, with no
+		 * status anywhere: Sisimai settles the status while the
+		 * reason is still open (onhold's x.0.901) and names the
+		 * reason later; its made-up status is kept as it is.
+		 */
+		if (rep->kind == DSN_TEXT && r->status == NULL &&
+		    r->ctx != NULL && has_cs(r->ctx, r->ctxlen,
+		    "SMTP error from remote mail server after MAIL FROM:"))
+			memcpy(cl->status + 4, "901", 3);
+	}
 	/*
 	 * A report whose Status is only "x.0.0" and that has no
 	 * Diagnostic-Code (OpenSMTPD) says what happened in its text; when

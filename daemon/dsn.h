@@ -57,6 +57,7 @@ struct dsn_rcpt {
 	int		 diag_general;	/* ... and not about this recipient */
 	const char	*remote_mta;	/* host name, or NULL */
 	const char	*last_attempt;	/* Last-Attempt-Date, or NULL */
+	int		 to_program;	/* X-Actual-Recipient "|prog" */
 	const char	*ctx;		/* its part of the bounce's text */
 	size_t		 ctxlen;
 };

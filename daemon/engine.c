@@ -346,9 +346,15 @@ engine_record(struct engine *e, const struct engine_event *ev,
 	memset(res, 0, sizeof(*res));
 	store_normalise(ev->rcpt, rcpt, sizeof(rcpt));
 	at = strrchr(rcpt, '@');
-	snprintf(res->id, sizeof(res->id), "%s|%s|%lld",
+	/*
+	 * The outcome is part of the identity: a deferral and the success
+	 * of a retry can share queue id, recipient and second, while a
+	 * re-read line always has the outcome it had.
+	 */
+	snprintf(res->id, sizeof(res->id), "%s|%s|%lld|%s",
 	    ev->queue_id && *ev->queue_id ? ev->queue_id :
-	    ev->source == SRC_MANUAL ? "manual" : "-", rcpt, ev->time);
+	    ev->source == SRC_MANUAL ? "manual" : "-", rcpt, ev->time,
+	    ev->sent ? "sent" : ev->status && *ev->status ? ev->status : "-");
 	if (!ev->sent && (dec & (D_SUPPRESS | D_RETRY)) &&
 	    !recipient_scope(ev)) {
 		res->scoped_out = 1;
@@ -537,38 +543,69 @@ answer_status(enum reason r)
 	}
 }
 
-char *
-engine_action(const struct store_answer *a, const char *status, char *buf,
-    size_t bufsz)
+/* "3d4h", "1h20m", "9m", "30s": the time left, two units at most. */
+static void
+time_left(long long secs, char *buf, size_t bufsz)
 {
-	char st[16], when[32];
+	static const struct {
+		long long	 n;
+		char		 c;
+	} u[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	size_t i;
+	int off;
+
+	if (secs < 1)
+		secs = 1;
+	for (i = 0; secs < u[i].n; i++)
+		;
+	off = snprintf(buf, bufsz, "%lld%c", secs / u[i].n, u[i].c);
+	secs %= u[i].n;
+	if (i + 1 < sizeof(u) / sizeof(u[0]) && secs / u[i + 1].n > 0 &&
+	    off > 0 && (size_t)off < bufsz)
+		snprintf(buf + off, bufsz - (size_t)off, "%lld%c",
+		    secs / u[i + 1].n, u[i + 1].c);
+}
+
+char *
+engine_action(const struct store_answer *a, const struct store_rcpt *rec,
+    long long now, char *buf, size_t bufsz)
+{
+	const char *status = rec != NULL ? rec->status : NULL;
+	char st[16], since[32], left[32];
 	struct tm tm;
-	time_t t = (time_t)a->until;
+	time_t t;
 
 	if (status != NULL && (status[0] == '4' || status[0] == '5') &&
 	    status[1] == '.')
 		snprintf(st, sizeof(st), "%s", status);
 	else
 		snprintf(st, sizeof(st), "%s", answer_status(a->reason));
-	when[0] = '\0';
-	if (a->until > 0) {
+	since[0] = '\0';
+	if (rec != NULL && rec->since > 0) {
+		t = (time_t)rec->since;
 		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		strftime(since, sizeof(since), " since %Y-%m-%d", &tm);
 	}
+	time_left(a->until - now, left, sizeof(left));
 	switch (a->kind) {
 	case ANS_SUPPRESSED:
+		/*
+		 * A numeric action (access(5)) so that the client sees 550,
+		 * not access_map_reject_code's 554; smtpd puts "<rcpt>:
+		 * Recipient address rejected:" in front of the text.
+		 */
 		st[0] = '5';
-		snprintf(buf, bufsz, "REJECT %s recipient suppressed (%s)%s%s",
-		    st, reason_name(a->reason), *when ? " until " : "", when);
+		snprintf(buf, bufsz, "550 %s recipient suppressed: %s%s", st,
+		    reason_name(a->reason), since);
 		break;
 	case ANS_DEFERRED:
 		st[0] = '4';
-		snprintf(buf, bufsz, "DEFER_IF_PERMIT %s recipient deferred "
-		    "(%s) until %s", st, reason_name(a->reason), when);
+		snprintf(buf, bufsz, "DEFER_IF_PERMIT %s recipient in back-off: "
+		    "%s, retry in %s", st, reason_name(a->reason), left);
 		break;
 	case ANS_THROTTLED:
 		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.7.0 destination "
-		    "throttled (%s) until %s", reason_name(a->reason), when);
+		    "throttled: %s, retry in %s", reason_name(a->reason), left);
 		break;
 	default:
 		snprintf(buf, bufsz, "DUNNO");

@@ -90,12 +90,19 @@ int		 engine_unsuppress(struct engine *, const char *rcpt,
 		    long long now);
 
 /*
- * What the policy server answers for a lookup result: "REJECT 5.1.1
- * ...", "DEFER_IF_PERMIT 4.2.2 ..." or "DUNNO", into buf. The status
- * is the stored reply's, forced to the 5 or 4 class. Returns buf.
+ * What the policy server answers for a lookup result:
+ *   "550 5.1.1 recipient suppressed: userunknown since 2026-11-25"
+ *   "DEFER_IF_PERMIT 4.2.2 recipient in back-off: mailboxfull, retry in 1h20m"
+ *   "DEFER_IF_PERMIT 4.7.0 destination throttled: blocked, retry in 9m"
+ *   "DUNNO"
+ * into buf. rec (may be NULL) is the recipient's record: its stored
+ * status, forced to the 5 or 4 class, and the date its state began;
+ * without one the reason's usual status is used. now gives the time
+ * left. Returns buf.
  */
-char		*engine_action(const struct store_answer *, const char *status,
-		    char *buf, size_t bufsz);
+char		*engine_action(const struct store_answer *,
+		    const struct store_rcpt *rec, long long now, char *buf,
+		    size_t bufsz);
 
 /* "log", "milter", "dsn", "manual"; parse returns -1 if unknown. */
 const char	*event_source_name(enum event_source);

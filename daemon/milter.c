@@ -30,6 +30,7 @@ struct mctx {
 	char		*client;
 	int		 bounce;	/* null sender */
 	int		 internal;
+	int		 nonsmtp;	/* sendmail(1), pickup: no <> */
 	char		*buf;
 	size_t		 len, cap;
 	int		 truncated;
@@ -70,7 +71,7 @@ append(struct mctx *m, const char *p, size_t n)
 static void
 reset_message(struct mctx *m)
 {
-	m->bounce = m->internal = m->truncated = 0;
+	m->bounce = m->internal = m->nonsmtp = m->truncated = 0;
 	m->len = 0;
 }
 
@@ -96,6 +97,7 @@ m_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	reset_message(m);
 	m->internal = strcmp(from, "") == 0;
+	m->nonsmtp = from[0] != '<';
 	m->bounce = m->internal || strcmp(from, "<>") == 0;
 	if (!m->bounce && !mconf.check_rcpt)
 		return SMFIS_ACCEPT;
@@ -110,8 +112,13 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	const char *a = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	size_t n;
 
-	/* Mail the MTA makes itself cannot be refused per recipient. */
-	if (m == NULL || !mconf.check_rcpt || m->internal ||
+	/*
+	 * Mail that did not come over SMTP (Postfix's own DSNs, sendmail(1)
+	 * through pickup: its envelope has no angle brackets) cannot be
+	 * refused per recipient: cleanup would hold the whole message in
+	 * maildrop. The socketmap transport lookup is for that mail.
+	 */
+	if (m == NULL || !mconf.check_rcpt || m->nonsmtp ||
 	    mconf.rcpt_fn == NULL)
 		return SMFIS_CONTINUE;
 	if (*a == '<')

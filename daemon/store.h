@@ -24,6 +24,9 @@
  * A failure is logged once, here; callers only branch on it.
  *
  * One handle per thread: a handle is not safe to share.
+ *
+ * Opening a Redis store sets SIGPIPE to be ignored if it was at its
+ * default, so that a server going away is an error, not a death.
  */
 #ifndef BOUNCER_STORE_H
 #define BOUNCER_STORE_H
@@ -139,10 +142,12 @@ const char	*store_uri(const struct store *);
  * -1 when the back end failed (callers fail open).
  *
  * On SQLite an exact in-memory index of every recipient and
- * destination with a state answers it; the index catches up with the
- * writes of other processes within a millisecond (it checks SQLite's
- * data_version at most once per millisecond) and with this handle's
- * own writes at once.
+ * destination with a state answers it, one per file per process,
+ * shared by all the process's handles (about 50 bytes an address);
+ * it catches up with the writes of other connections within a
+ * millisecond (it checks SQLite's data_version at most once per
+ * millisecond) and with this handle's own writes at once. The first
+ * lookup in a process loads it (about 0.6 s for 1,000,000 addresses).
  */
 int		 store_lookup(struct store *, const char *rcpt, long long now,
 		    struct store_answer *out);

@@ -25,6 +25,7 @@
  * server stays away.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ struct redis_store {
 	int		 down;		/* the loss has been logged */
 	/* transaction */
 	int		 in_txn;
+	char		*pre_key[MAXARGS];	/* prefetched at begin */
+	redisReply	*pre_rep[MAXARGS];
+	size_t		 npre;
 	char		**queue;	/* formatted commands */
 	size_t		*qlen;
 	size_t		 nq, qcap;
@@ -88,6 +92,33 @@ where(struct redis_store *r, char *buf, size_t bufsz)
 }
 
 static void
+pre_clear(struct redis_store *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->npre; i++) {
+		free(r->pre_key[i]);
+		if (r->pre_rep[i] != NULL)
+			freeReplyObject(r->pre_rep[i]);
+	}
+	r->npre = 0;
+}
+
+/* The reply prefetched for key ("bouncer:r:..."), or NULL. */
+static const redisReply *
+pre_find(struct redis_store *r, const char *key)
+{
+	size_t i;
+
+	if (!r->in_txn)
+		return NULL;
+	for (i = 0; i < r->npre; i++)
+		if (r->pre_rep[i] != NULL && strcmp(r->pre_key[i], key) == 0)
+			return r->pre_rep[i];
+	return NULL;
+}
+
+static void
 drop(struct redis_store *r, const char *why)
 {
 	char w[300];
@@ -100,6 +131,7 @@ drop(struct redis_store *r, const char *why)
 		redisFree(r->c);
 	r->c = NULL;
 	r->in_txn = 0;
+	pre_clear(r);
 	r->pending = 0;
 	if (r->batch)
 		r->batch_failed = 1;
@@ -162,14 +194,13 @@ connect_now(struct redis_store *r, char **errp)
 			return -1;
 		}
 	}
-	if (r->db != 0) {
-		snprintf(db, sizeof(db), "%d", r->db);
-		argv[0] = "SELECT";
-		argv[1] = db;
-		if (setup_cmd(c, 2, argv, errp) < 0) {
-			redisFree(c);
-			return -1;
-		}
+	snprintf(db, sizeof(db), "%d", r->db);
+	argv[0] = "SELECT";
+	argv[1] = db;
+	/* Also proves the server answers and the password was right. */
+	if (setup_cmd(c, 2, argv, errp) < 0) {
+		redisFree(c);
+		return -1;
 	}
 	r->c = c;
 	return 0;
@@ -340,7 +371,20 @@ static struct store *
 redis_finish(struct redis_store *r, const char *uri,
     const struct store_params *p, char **errp)
 {
+	struct sigaction sa;
 	char *err = NULL;
+
+	/*
+	 * hiredis writes with write(2): a server that went away would
+	 * kill the process with SIGPIPE. Ignore it unless the program
+	 * has chosen a handler of its own.
+	 */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = 0;
+		sigaction(SIGPIPE, &sa, NULL);
+	}
 
 	if (p->password != NULL) {
 		free(r->pass);
@@ -461,6 +505,7 @@ redis_close(struct store *st)
 			redisFree(r->c);
 	}
 	queue_clear(r);
+	pre_clear(r);
 	free(r->queue);
 	free(r->qlen);
 	free(r->host);
@@ -521,11 +566,16 @@ redis_get(struct store *st, enum store_kind kind, const char *key,
 {
 	struct redis_store *r = (struct redis_store *)st;
 	const struct kind_desc *k = &store_kinds[kind];
+	const redisReply *pre;
 	redisReply *rep;
 	const char *argv[2];
 	char *rkey = key_of(k->prefix, key);
 	int rc;
 
+	if ((pre = pre_find(r, rkey)) != NULL) {
+		free(rkey);
+		return hash_to_rec(k, pre, rec);
+	}
 	argv[0] = "HGETALL";
 	argv[1] = rkey;
 	rep = run(r, 2, argv, NULL);
@@ -592,11 +642,16 @@ static int
 redis_event_seen(struct store *st, const char *id)
 {
 	struct redis_store *r = (struct redis_store *)st;
+	const redisReply *pre;
 	redisReply *rep;
 	const char *argv[2];
 	char *k = key_of("e:", id);
 	int rc;
 
+	if ((pre = pre_find(r, k)) != NULL) {
+		free(k);
+		return pre->type == REDIS_REPLY_INTEGER && pre->integer > 0;
+	}
 	argv[0] = "EXISTS";
 	argv[1] = k;
 	rep = run(r, 2, argv, NULL);
@@ -872,25 +927,58 @@ redis_lookup(struct store *st, const char *rcpt, const char *domain,
 	return rc;
 }
 
+/*
+ * WATCHes the keys and, in the same round trip, reads each of them
+ * (EXISTS for an event, HGETALL for a record): the gets and
+ * event_seen calls of the transaction are then answered from those
+ * replies. Two round trips per update (this, and MULTI/EXEC) instead
+ * of one per read.
+ */
 static int
 redis_begin(struct store *st, const char *const *keys, size_t nkeys)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	const char *argv[MAXARGS];
-	char *pk[MAXARGS];
+	const char *argv[MAXARGS], *rd[2];
 	redisReply *rep;
 	size_t i, n = nkeys < MAXARGS - 1 ? nkeys : MAXARGS - 1;
+	int rc = 0;
 
 	queue_clear(r);
-	argv[0] = "WATCH";
-	for (i = 0; i < n; i++)
-		argv[i + 1] = pk[i] = key_of("", keys[i]);
-	rep = run(r, (int)n + 1, argv, NULL);
-	for (i = 0; i < n; i++)
-		free(pk[i]);
-	if (rep == NULL)
+	pre_clear(r);
+	if (ensure(r) < 0 || drain(r) < 0)
 		return -1;
-	freeReplyObject(rep);
+	argv[0] = "WATCH";
+	for (i = 0; i < n; i++) {
+		r->pre_key[i] = key_of("", keys[i]);
+		r->pre_rep[i] = NULL;
+		argv[i + 1] = r->pre_key[i];
+	}
+	r->npre = n;
+	redisAppendCommandArgv(r->c, (int)n + 1, argv, NULL);
+	for (i = 0; i < n; i++) {
+		rd[0] = strncmp(keys[i], "e:", 2) == 0 ? "EXISTS" : "HGETALL";
+		rd[1] = r->pre_key[i];
+		redisAppendCommandArgv(r->c, 2, rd, NULL);
+	}
+	for (i = 0; i <= n; i++) {
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+			drop(r, r->c->errstr);
+			return -1;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_warn("store redis: %s: %s", i ? "read" : "WATCH",
+			    rep->str);
+			rc = -1;
+		}
+		if (i == 0 || rep->type == REDIS_REPLY_ERROR)
+			freeReplyObject(rep);
+		else
+			r->pre_rep[i - 1] = rep;
+	}
+	if (rc < 0) {
+		pre_clear(r);
+		return -1;
+	}
 	r->in_txn = 1;
 	return 0;
 }
@@ -904,6 +992,7 @@ redis_commit(struct store *st)
 	int rc = 1;
 
 	r->in_txn = 0;
+	pre_clear(r);
 	if (r->c == NULL) {
 		queue_clear(r);
 		return -1;
@@ -952,6 +1041,7 @@ redis_rollback(struct store *st)
 
 	r->in_txn = 0;
 	queue_clear(r);
+	pre_clear(r);
 	if (r->c == NULL)
 		return;
 	if ((rep = redisCommand(r->c, "UNWATCH")) == NULL)

@@ -11,15 +11,22 @@
  * store_lookup() answers from an exact in-memory index (a hash of
  * every recipient with a state and every throttled destination; full
  * keys, no false positives) because SQLite alone manages about 300,000
- * point queries a second and the policy server wants more. Every
- * write of a recipient or destination also appends its key to the
- * `changes` table; an index notices other processes' commits through
- * PRAGMA data_version (checked at most once per millisecond) and its
- * own at once, then re-reads only the changed keys. A gap in the
+ * point queries a second and the policy server wants more. One index
+ * per file per process, shared by all its handles (so by the daemon's
+ * threads) under a read-write lock. Every write of a recipient or
+ * destination also appends its key to the `changes` table; a handle
+ * notices other connections' commits through PRAGMA data_version
+ * (checked at most once per millisecond) and its own at once, then
+ * re-reads only the changed keys into the index. A gap in the
  * sequence (the table is pruned) or a large backlog means a full
- * reload, which is always correct.
+ * reload, which is always correct. Inside a handle's own write
+ * transaction its lookups go to SQL, so the shared index never holds
+ * uncommitted rows.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,16 +221,17 @@ idx_put(struct index *ix, const char *key, size_t n, uint32_t until,
 
 	if (plen > 255)
 		plen = 255;
+	/* A third more room than is live: doubling would waste half. */
 	if (ix->slots == NULL || (ix->used + 1) * 10 > (ix->mask + 1) * 7)
-		idx_rebuild(ix, (ix->live + 1) * 2);
+		idx_rebuild(ix, ix->live + 1 + (ix->live + 1) / 3);
 	need = REC_HDR + n + plen;
 	if (ix->alen + need > ix->acap) {
 		if (ix->garbage > ix->alen / 2 && ix->garbage > 65536) {
-			idx_rebuild(ix, ix->live * 2);
+			idx_rebuild(ix, ix->live + 1 + ix->live / 3);
 			idx_put(ix, key, n, until, state, reason, prov);
 			return;
 		}
-		ix->acap = (ix->acap + need) * 2;
+		ix->acap = (ix->acap + need) * 3 / 2;
 		if (ix->acap > UINT32_MAX - 1)
 			log_panic("store: in-memory index over 4 GB");
 		ix->arena = xrealloc(ix->arena, ix->acap);
@@ -299,7 +307,8 @@ enum stmt_id {
 	S_EV_SEEN, S_EV_MARK, S_EV_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS,
 	S_AUDIT_TRIM, S_AUDIT_LIST, S_AUDIT_DEL, S_CHANGE_INS, S_CHANGE_PRUNE,
 	S_DATA_VERSION, S_CHANGES, S_MAXSEQ, S_IDX_RCPT, S_IDX_DEST,
-	S_ALL_RCPT, S_ALL_DEST, S_LOOKUP_RCPT, S_LOOKUP_DEST, S_COUNT
+	S_ALL_RCPT, S_ALL_DEST, S_LOOKUP_RCPT, S_LOOKUP_DEST, S_IDX_SIZE,
+	S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -329,6 +338,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "WHERE rcpt = ?",
 	[S_LOOKUP_DEST] = "SELECT reason, until, provider FROM dest "
 	    "WHERE dest = ?",
+	[S_IDX_SIZE] = "SELECT count(*), coalesce(sum(length(CAST(rcpt AS "
+	    "BLOB))), 0) FROM rcpt WHERE state <> 'none'",
 };
 
 struct sqlite_store {
@@ -340,15 +351,85 @@ struct sqlite_store {
 	int		 in_txn;
 	int		 batch, batch_open, batch_failed;
 	int		 writes;
-	/* the index */
-	struct index	 idx;
-	int		 idx_ready;
-	int		 idx_long;	/* a key too long for the index */
-	long long	 last_seq;
+	/* the index, shared with the process's other handles on the file */
+	struct shidx	*sh;
 	long long	 last_dv;
 	long long	 last_check;	/* CLOCK_MONOTONIC_COARSE, ns */
-	int		 dirty;
+	int		 dirty;		/* this handle wrote since */
 };
+
+/*
+ * One index per database file per process, shared by every handle on
+ * it (the daemon's threads each have a handle; one copy of a million
+ * addresses is enough). Lookups hold the read lock; a refresh takes
+ * the write lock only to apply what it read, so a full reload builds
+ * the new index unlocked and swaps it in.
+ */
+struct shidx {
+	struct shidx	*next;
+	dev_t		 dev;
+	ino_t		 ino;
+	int		 refs;
+	pthread_rwlock_t lock;
+	struct index	 idx;
+	int		 ready;		/* under lock, or atomic reads */
+	long long	 last_seq;	/* changes applied up to here */
+};
+
+static pthread_mutex_t	 shidx_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct shidx	*shidx_list;
+
+static struct shidx *
+shidx_get(const char *path)
+{
+	struct shidx *sh;
+	struct stat sb;
+	int have = stat(path, &sb) == 0;
+
+	pthread_mutex_lock(&shidx_mu);
+	for (sh = shidx_list; have && sh != NULL; sh = sh->next)
+		if (sh->dev == sb.st_dev && sh->ino == sb.st_ino) {
+			sh->refs++;
+			pthread_mutex_unlock(&shidx_mu);
+			return sh;
+		}
+	sh = xcalloc(1, sizeof(*sh));
+	sh->refs = 1;
+	pthread_rwlock_init(&sh->lock, NULL);
+	if (have) {
+		sh->dev = sb.st_dev;
+		sh->ino = sb.st_ino;
+		sh->next = shidx_list;
+		shidx_list = sh;
+	}
+	pthread_mutex_unlock(&shidx_mu);
+	return sh;
+}
+
+static void idx_clear(struct index *);
+
+static void
+shidx_put(struct shidx *sh)
+{
+	struct shidx **pp;
+
+	if (sh == NULL)
+		return;
+	pthread_mutex_lock(&shidx_mu);
+	if (--sh->refs > 0) {
+		pthread_mutex_unlock(&shidx_mu);
+		return;
+	}
+	for (pp = &shidx_list; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == sh) {
+			*pp = sh->next;
+			break;
+		}
+	pthread_mutex_unlock(&shidx_mu);
+	pthread_rwlock_destroy(&sh->lock);
+	idx_clear(&sh->idx);
+	free(sh);
+}
 
 static void
 sq_warn(struct sqlite_store *s, const char *what)
@@ -514,7 +595,7 @@ sqlite_open(const char *uri, const char *rest, const struct store_params *p,
 	sqlite3_busy_timeout(s->db, (int)(p->busy_timeout * 1000));
 	if (sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
 	    sq_exec(s, "PRAGMA synchronous = NORMAL") < 0 ||
-	    sq_exec(s, "PRAGMA cache_size = -65536") < 0) {
+	    sq_exec(s, "PRAGMA cache_size = -8192") < 0) {
 		*errp = xasprintf("%s: %s", s->path, sqlite3_errmsg(s->db));
 		sqlite_close(&s->base);
 		return NULL;
@@ -523,6 +604,7 @@ sqlite_open(const char *uri, const char *rest, const struct store_params *p,
 		sqlite_close(&s->base);
 		return NULL;
 	}
+	s->sh = shidx_get(s->path);
 	s->base.p = *p;
 	return &s->base;
 }
@@ -543,46 +625,42 @@ sqlite_close(struct store *st)
 		sqlite3_finalize(s->del[i]);
 	}
 	sqlite3_close(s->db);
-	idx_clear(&s->idx);
+	shidx_put(s->sh);
 	free(s->path);
 	free(s);
 }
 
 /* --- index upkeep ---------------------------------------------------- */
 
+/* Keys longer than IDX_KEY_MAX are not indexed; their lookups use SQL. */
 static void
-idx_load_rcpt(struct sqlite_store *s, const char *rcpt, size_t n,
+idx_load_rcpt(struct index *ix, const char *rcpt, size_t n,
     const char *state, const char *reason, long long until)
 {
 	int st = rcpt_state_parse(state), r = reason_parse(reason,
 	    strlen(reason));
 
-	if (n > IDX_KEY_MAX) {
-		s->idx_long = 1;
+	if (n > IDX_KEY_MAX)
 		return;
-	}
 	if (st <= RS_NONE)
-		idx_del(&s->idx, rcpt, n);
+		idx_del(ix, rcpt, n);
 	else
-		idx_put(&s->idx, rcpt, n, until32(until), st, r < 0 ? 0 : r,
-		    NULL);
+		idx_put(ix, rcpt, n, until32(until), st, r < 0 ? 0 : r, NULL);
 }
 
 static void
-idx_load_dest(struct sqlite_store *s, const char *dest, const char *reason,
+idx_load_dest(struct index *ix, const char *dest, const char *reason,
     long long until, const char *prov)
 {
 	char key[IDX_KEY_MAX + 1];
 	size_t n = strlen(dest);
 	int r = reason_parse(reason, strlen(reason));
 
-	if (n + 1 > IDX_KEY_MAX) {
-		s->idx_long = 1;
+	if (n + 1 > IDX_KEY_MAX)
 		return;
-	}
 	key[0] = '\001';
 	memcpy(key + 1, dest, n);
-	idx_put(&s->idx, key, n + 1, until32(until), 0, r < 0 ? 0 : r,
+	idx_put(ix, key, n + 1, until32(until), 0, r < 0 ? 0 : r,
 	    prov && *prov ? prov : NULL);
 }
 
@@ -594,21 +672,42 @@ col_text(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
+/*
+ * Builds a whole new index from the tables, unlocked, and swaps it in.
+ * Runs inside a read transaction, so the rows and the change sequence
+ * agree.
+ */
 static int
 idx_full(struct sqlite_store *s)
 {
+	struct index ix, old;
 	sqlite3_stmt *st;
+	long long seq;
 	int rc;
 
-	idx_clear(&s->idx);
-	s->idx_long = 0;
+	memset(&ix, 0, sizeof(ix));
+	/*
+	 * Size it once: no rehash while loading, and the peak memory is
+	 * what stays, not half as much again.
+	 */
+	st = s->s[S_IDX_SIZE];
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		long long n = sqlite3_column_int64(st, 0);
+		long long bytes = sqlite3_column_int64(st, 1);
+
+		idx_rebuild(&ix, (size_t)n + 1024 + (size_t)n / 8);
+		if (bytes + n * REC_HDR < (long long)UINT32_MAX - 65536) {
+			ix.acap = (size_t)(bytes + n * REC_HDR) + 65536;
+			ix.arena = xrealloc(ix.arena, ix.acap);
+		}
+	}
+	sqlite3_reset(st);
 	st = s->s[S_MAXSEQ];
-	s->last_seq = sqlite3_step(st) == SQLITE_ROW ?
-	    sqlite3_column_int64(st, 0) : 0;
+	seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	st = s->s[S_IDX_RCPT];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		idx_load_rcpt(s, col_text(st, 0),
+		idx_load_rcpt(&ix, col_text(st, 0),
 		    (size_t)sqlite3_column_bytes(st, 0), col_text(st, 1),
 		    col_text(st, 2), sqlite3_column_int64(st, 3));
 	sqlite3_reset(st);
@@ -616,25 +715,36 @@ idx_full(struct sqlite_store *s)
 		goto fail;
 	st = s->s[S_IDX_DEST];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		idx_load_dest(s, col_text(st, 0), col_text(st, 1),
+		idx_load_dest(&ix, col_text(st, 0), col_text(st, 1),
 		    sqlite3_column_int64(st, 2), col_text(st, 3));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto fail;
-	if (s->idx.slots == NULL)
-		idx_rebuild(&s->idx, 16);
-	s->idx_ready = 1;
+	if (ix.slots == NULL)
+		idx_rebuild(&ix, 16);
+	/* Give back the slack of the arena's growth. */
+	ix.acap = ix.alen + 65536;
+	ix.arena = xrealloc(ix.arena, ix.acap);
+	pthread_rwlock_wrlock(&s->sh->lock);
+	old = s->sh->idx;
+	s->sh->idx = ix;
+	s->sh->last_seq = seq;
+	__atomic_store_n(&s->sh->ready, 1, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&s->sh->lock);
+	idx_clear(&old);
 	return 0;
 fail:
 	sq_warn(s, "loading the index");
-	idx_clear(&s->idx);
-	s->idx_ready = 0;
+	idx_clear(&ix);
 	return -1;
 }
 
-/* Re-reads one changed key ("r:addr" or "d:dest") into the index. */
+/*
+ * Re-reads one changed key ("r:addr" or "d:dest") into the index.
+ * Returns 0, 1 for a key it does not know (reload everything), -1.
+ */
 static int
-idx_reload_key(struct sqlite_store *s, const char *key)
+idx_reload_key(struct sqlite_store *s, struct index *ix, const char *key)
 {
 	sqlite3_stmt *st;
 	char k[IDX_KEY_MAX + 2];
@@ -645,25 +755,25 @@ idx_reload_key(struct sqlite_store *s, const char *key)
 		st = s->s[S_LOOKUP_RCPT];
 		sqlite3_bind_text(st, 1, key + 2, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			idx_load_rcpt(s, key + 2, strlen(key + 2),
+			idx_load_rcpt(ix, key + 2, strlen(key + 2),
 			    col_text(st, 0), col_text(st, 1),
 			    sqlite3_column_int64(st, 2));
 		else if (rc == SQLITE_DONE && strlen(key + 2) <= IDX_KEY_MAX)
-			idx_del(&s->idx, key + 2, strlen(key + 2));
+			idx_del(ix, key + 2, strlen(key + 2));
 	} else if (strncmp(key, "d:", 2) == 0) {
 		st = s->s[S_LOOKUP_DEST];
 		sqlite3_bind_text(st, 1, key + 2, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			idx_load_dest(s, key + 2, col_text(st, 0),
+			idx_load_dest(ix, key + 2, col_text(st, 0),
 			    sqlite3_column_int64(st, 1), col_text(st, 2));
 		else if (rc == SQLITE_DONE &&
 		    (n = strlen(key + 2)) + 1 <= IDX_KEY_MAX) {
 			k[0] = '\001';
 			memcpy(k + 1, key + 2, n);
-			idx_del(&s->idx, k, n + 1);
+			idx_del(ix, k, n + 1);
 		}
 	} else
-		return 1;	/* unknown: reload everything */
+		return 1;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -682,15 +792,25 @@ mono_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Brings the index up to date. Returns 0, or -1 (the index is dropped). */
+/*
+ * Brings the shared index up to date, as this handle's connection
+ * sees the file. Returns 0, or -1 when the index cannot be used now:
+ * inside this handle's own write transaction (the index must never
+ * hold uncommitted rows, which other threads would see), or after a
+ * failure (logged). The caller then answers with SQL.
+ */
 static int
 idx_refresh(struct sqlite_store *s)
 {
+	struct shidx *sh = s->sh;
 	sqlite3_stmt *st;
-	long long now = mono_ns(), dv, seq, first = -1, last = s->last_seq;
-	int rc, n = 0, full = 0, txn = 0;
+	long long now = mono_ns(), dv, seq, first = -1, last;
+	int rc, n = 0, full = 0, ready;
 
-	if (s->idx_ready && !s->dirty && now - s->last_check < CHECK_NS)
+	if (s->in_txn || s->batch_open)
+		return -1;
+	ready = __atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE);
+	if (ready && !s->dirty && now - s->last_check < CHECK_NS)
 		return 0;
 	s->last_check = now;
 	st = s->s[S_DATA_VERSION];
@@ -701,53 +821,52 @@ idx_refresh(struct sqlite_store *s)
 	}
 	dv = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (s->idx_ready && !s->dirty && dv == s->last_dv)
+	if (ready && !s->dirty && dv == s->last_dv)
 		return 0;
-	if (!s->in_txn && !s->batch_open) {
-		if (sq_exec(s, "BEGIN") < 0)
-			return -1;
-		txn = 1;
-	}
-	s->last_dv = dv;
-	s->dirty = 0;
-	if (!s->idx_ready) {
+	if (sq_exec(s, "BEGIN") < 0)
+		return -1;
+	if (!ready) {
 		rc = idx_full(s);
 		goto out;
 	}
+	pthread_rwlock_wrlock(&sh->lock);
+	last = sh->last_seq;
 	st = s->s[S_CHANGES];
-	sqlite3_bind_int64(st, 1, s->last_seq);
+	sqlite3_bind_int64(st, 1, sh->last_seq);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
 		if (first < 0)
 			first = seq;
-		if (first != s->last_seq + 1 || ++n > CHANGES_BACKLOG) {
+		/* A gap (pruned) or a backlog: start over. */
+		if (first != sh->last_seq + 1 || ++n > CHANGES_BACKLOG) {
 			full = 1;
 			break;
 		}
-		if ((rc = idx_reload_key(s, col_text(st, 1))) != 0) {
+		if ((rc = idx_reload_key(s, &sh->idx, col_text(st, 1))) !=
+		    0) {
 			full = 1;
 			break;
 		}
 		last = seq;
 	}
 	sqlite3_reset(st);
-	if (full)
-		rc = idx_full(s);
-	else if (rc != SQLITE_DONE) {
+	if (!full && rc != SQLITE_DONE) {
 		sq_warn(s, "reading changes");
 		rc = -1;
-	} else {
-		s->last_seq = last;
+	} else if (!full) {
+		sh->last_seq = last;
 		rc = 0;
 	}
+	pthread_rwlock_unlock(&sh->lock);
+	if (full)
+		rc = idx_full(s);
 out:
-	if (txn)
-		sq_exec(s, "COMMIT");
-	if (rc < 0) {
-		idx_clear(&s->idx);
-		s->idx_ready = 0;
+	sq_exec(s, "COMMIT");
+	if (rc == 0) {
+		s->last_dv = dv;
+		s->dirty = 0;
 	}
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -775,6 +894,48 @@ change(struct sqlite_store *s, enum store_kind kind, const char *key)
 
 /* --- operations ------------------------------------------------------ */
 
+/* The lookup itself, from the index; the caller holds its read lock. */
+static int
+idx_answer(const struct index *ix, const char *rcpt, size_t n,
+    const char *domain, size_t dn, long long now, struct store_answer *out)
+{
+	struct idx_rec ir;
+	char key[IDX_KEY_MAX + 1];
+
+	if (idx_get(ix, rcpt, n, &ir)) {
+		if (ir.state == RS_SUPPRESSED && (ir.until == 0 ||
+		    ir.until > now)) {
+			*out = (struct store_answer){ ANS_SUPPRESSED,
+			    (enum reason)ir.reason, ir.until };
+			return 1;
+		}
+		if (ir.state == RS_DEFERRED && ir.until > now) {
+			*out = (struct store_answer){ ANS_DEFERRED,
+			    (enum reason)ir.reason, ir.until };
+			return 1;
+		}
+	}
+	key[0] = '\001';
+	memcpy(key + 1, domain, dn);
+	if (!idx_get(ix, key, dn + 1, &ir))
+		return 0;
+	if (ir.until > now) {
+		*out = (struct store_answer){ ANS_THROTTLED,
+		    (enum reason)ir.reason, ir.until };
+		return 1;
+	}
+	if (ir.plen == 0)
+		return 0;
+	n = (size_t)snprintf(key + 1, sizeof(key) - 1, "provider:%.*s",
+	    (int)ir.plen, ir.prov) + 1;
+	if (n < sizeof(key) && idx_get(ix, key, n, &ir) && ir.until > now) {
+		*out = (struct store_answer){ ANS_THROTTLED,
+		    (enum reason)ir.reason, ir.until };
+		return 1;
+	}
+	return 0;
+}
+
 static int
 sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
     long long now, struct store_answer *out)
@@ -782,8 +943,7 @@ sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
 	struct sqlite_store *s = (struct sqlite_store *)st;
 	struct store_rcpt r;
 	struct store_dest d;
-	struct idx_rec ir;
-	char key[IDX_KEY_MAX + 1], prov[STORE_DEST_MAX];
+	char prov[STORE_DEST_MAX];
 	size_t n = strlen(rcpt), dn = strlen(domain);
 	int rc;
 
@@ -823,39 +983,10 @@ sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
 		}
 		return 0;
 	}
-	if (idx_get(&s->idx, rcpt, n, &ir)) {
-		if (ir.state == RS_SUPPRESSED && (ir.until == 0 ||
-		    ir.until > now)) {
-			*out = (struct store_answer){ ANS_SUPPRESSED,
-			    (enum reason)ir.reason, ir.until };
-			return 1;
-		}
-		if (ir.state == RS_DEFERRED && ir.until > now) {
-			*out = (struct store_answer){ ANS_DEFERRED,
-			    (enum reason)ir.reason, ir.until };
-			return 1;
-		}
-	}
-	key[0] = '\001';
-	memcpy(key + 1, domain, dn);
-	if (!idx_get(&s->idx, key, dn + 1, &ir))
-		return 0;
-	if (ir.until > now) {
-		*out = (struct store_answer){ ANS_THROTTLED,
-		    (enum reason)ir.reason, ir.until };
-		return 1;
-	}
-	if (ir.plen == 0)
-		return 0;
-	n = (size_t)snprintf(key + 1, sizeof(key) - 1, "provider:%.*s",
-	    (int)ir.plen, ir.prov) + 1;
-	if (n < sizeof(key) && idx_get(&s->idx, key, n, &ir) &&
-	    ir.until > now) {
-		*out = (struct store_answer){ ANS_THROTTLED,
-		    (enum reason)ir.reason, ir.until };
-		return 1;
-	}
-	return 0;
+	pthread_rwlock_rdlock(&s->sh->lock);
+	rc = idx_answer(&s->sh->idx, rcpt, n, domain, dn, now, out);
+	pthread_rwlock_unlock(&s->sh->lock);
+	return rc;
 }
 
 static int
@@ -905,17 +1036,10 @@ sqlite_rollback(struct store *st)
 			sq_exec(s, "ROLLBACK");
 			s->batch_open = 0;
 			s->batch_failed = 1;
-			s->idx_ready = 0;
 		}
 		return;
 	}
 	sq_exec(s, "ROLLBACK");
-	/*
-	 * A lookup inside the transaction may have read rows that are
-	 * gone now, and their sequence numbers will be used again.
-	 */
-	if (s->writes > 0)
-		s->idx_ready = 0;
 }
 
 static int

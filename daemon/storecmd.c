@@ -366,8 +366,8 @@ cmd_query(int argc, char **argv, const struct storecmd_globals *g)
 		have_r = store_get_rcpt(st, key, &r) == 1;
 		have_d = a.kind == ANS_THROTTLED &&
 		    throttle_rec(st, key, now, &d) == 1;
-		engine_action(&a, have_r && a.kind != ANS_THROTTLED ?
-		    r.status : NULL, action, sizeof(action));
+		engine_action(&a, have_r && a.kind != ANS_THROTTLED ? &r :
+		    NULL, now, action, sizeof(action));
 		printf("%s\t%s\t", key, action);
 		print_why(&a, &r, have_r, &d, have_d);
 		putchar('\n');
@@ -418,7 +418,7 @@ cmd_explain(int argc, char **argv, const struct storecmd_globals *g)
 		conf_unref(c);
 		return EX_CONFIG_;
 	}
-	engine_action(&a, have && a.kind != ANS_THROTTLED ? r.status : NULL,
+	engine_action(&a, have && a.kind != ANS_THROTTLED ? &r : NULL, now,
 	    action, sizeof(action));
 	printf("recipient: %s\nanswer:    %s\n", key, action);
 	if (have) {
@@ -579,7 +579,8 @@ ingest_maillog(struct ingest *in, const struct ruleset *rs,
 		    e.queue_id.p);
 		snprintf(reply, sizeof(reply), "%.*s", (int)e.text.n,
 		    e.text.p);
-		for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
+		for (pos = 0;
+		    maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
 			memset(&ev, 0, sizeof(ev));
 			ev.rcpt = rcpt;
 			ev.source = SRC_LOG;

@@ -85,8 +85,8 @@ start
 
 # 1. A bounce in the log suppresses; the policy server refuses.
 echo "$LOGPFX 4BAA0001: to=<nosuchuser@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
-if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock nosuchuser@gmail.com | grep -q '^REJECT 5.1.1'"; then ok
-else bad "no REJECT for a suppressed recipient: $(policy nosuchuser@gmail.com)"; fi
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock nosuchuser@gmail.com | grep -q '^550 5.1.1'"; then ok
+else bad "no 550 for a suppressed recipient: $(policy nosuchuser@gmail.com)"; fi
 a=$(policy friend@gmail.com)
 [ "$a" = DUNNO ] && ok || bad "friend@gmail.com: $a, want DUNNO"
 
@@ -148,7 +148,7 @@ except socket.timeout:
 sys.exit(0 if data == b"" else 1)
 PYEOF
 a=$(policy nosuchuser@gmail.com)
-case $a in REJECT*) ok ;; *) bad "after garbage: $a" ;; esac
+case $a in 550*) ok ;; *) bad "after garbage: $a" ;; esac
 
 # Pipelined requests, a 1 MB line and 1,000 connections at once.
 $PY - "$T/policy.sock" <<'PYEOF' && ok || bad "pipelining, 1 MB line or 1,000 connections"
@@ -171,9 +171,9 @@ s = conn()
 s.sendall(req("nosuchuser@gmail.com") + req("friend@gmail.com") * 3 +
           req("nosuchuser@gmail.com"))
 a = answers(s, 5)
-assert a[0].startswith(b"action=REJECT 5.1.1"), a
+assert a[0].startswith(b"action=550 5.1.1"), a
 assert a[1:4] == [b"action=DUNNO"] * 3, a
-assert a[4].startswith(b"action=REJECT"), a
+assert a[4].startswith(b"action=550 "), a
 big = conn()
 try:
     big.sendall(b"request=smtpd_access_policy\nrecipient=" + b"a" * (1 << 20))
@@ -184,7 +184,7 @@ many = [conn() for _ in range(1000)]
 for c in many:
     c.sendall(req("nosuchuser@gmail.com"))
 for c in many:
-    assert answers(c, 1)[0].startswith(b"action=REJECT"), "many"
+    assert answers(c, 1)[0].startswith(b"action=550 "), "many"
     c.close()
 s.sendall(req("friend@gmail.com"))
 assert answers(s, 1) == [b"action=DUNNO"]
@@ -194,7 +194,7 @@ PYEOF
 mv "$T/maillog" "$T/maillog.1"
 echo "$LOGPFX 4BAA0006: to=<rotated1@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog.1"
 echo "$LOGPFX 4BAA0007: to=<rotated2@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
-if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock rotated1@gmail.com rotated2@gmail.com | grep -c '^REJECT' | grep -qx 2"; then ok
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock rotated1@gmail.com rotated2@gmail.com | grep -c '^550 ' | grep -qx 2"; then ok
 else bad "rotation: $(policy rotated1@gmail.com rotated2@gmail.com)"; fi
 
 # 5. The milter: Postfix's own DSN is recorded; a forged remote one is not.
@@ -232,7 +232,7 @@ sed -e 's/gone@icloud.com/victim@icloud.com/g' -e 's/4BAA0009/FORGED01/' \
 out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --internal \
     --rcpt news@example.net --message "$T/dsn.eml")
 echo "$out" | grep -q '^eom continue$' && ok || bad "milter on a DSN: $out"
-if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock gone@icloud.com | grep -q '^REJECT'"; then ok
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock gone@icloud.com | grep -q '^550 '"; then ok
 else bad "DSN through the milter did not suppress gone@icloud.com"; fi
 out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" \
     --from '<>' --rcpt news@example.net --message "$T/forged.eml")
@@ -256,14 +256,14 @@ kill -HUP "$PID"
 sleep 0.3
 kill -0 "$PID" && ok || bad "bouncerd died on SIGHUP"
 a=$(policy nosuchuser@gmail.com)
-case $a in REJECT*) ok ;; *) bad "after SIGHUP: $a" ;; esac
+case $a in 550*) ok ;; *) bad "after SIGHUP: $a" ;; esac
 
 # 7. Restart: what was read is not counted again; what was missed is.
 before=$(metrics | grep -c '^bouncer_events_total')
 stop
 echo "$LOGPFX 4BAA0010: to=<later@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
 start
-if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock later@gmail.com | grep -q '^REJECT'"; then ok
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock later@gmail.com | grep -q '^550 '"; then ok
 else bad "a line written while bouncerd was down was not caught up"; fi
 n=$(metrics | awk '/^bouncer_events_total/ { s += $2 } END { print s + 0 }')
 [ "$n" = 1 ] && ok || bad "after restart, $n events counted, want 1 (the missed line only)"

@@ -144,7 +144,8 @@ static const struct override_case overrides[] = {
 	  { "store", "redis+unix:/tmp/r.sock", 0 } },
 	{ "policy_listen=", NULL, { "policy_listen", "", 0 } },
 	{ "alert_window=1d", NULL, { "alert_window", NULL, 86400 } },
-	{ "audit_max", "-o: audit_max: expected name=value", { NULL, NULL, 0 } },
+	{ "audit_max", "-o: audit_max: expected name=value",
+	  { NULL, NULL, 0 } },
 	{ "nosuch=1", "-o: nosuch: unknown parameter", { NULL, NULL, 0 } },
 	{ "audit_max=1001", "-o: audit_max: bad value \"1001\": out of range",
 	  { NULL, NULL, 0 } },
@@ -215,7 +216,8 @@ START_TEST(test_print)
 	ck_assert_ptr_nonnull(strstr(buf, "\nmetrics_listen = "
 	    "127.0.0.1:9150\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nmilter_listen = \n"));
-	ck_assert_ptr_nonnull(strstr(buf, "\nmailboxfull_escalate_count = 5\n"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "\nmailboxfull_escalate_count = 5\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nalert_window = 60m\n"));
 	free(buf);
 	conf_unref(c);

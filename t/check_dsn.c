@@ -297,6 +297,89 @@ static const struct dsn_case cases[] = {
 	  "user here\n\nMessage details:\n  MAIL FROM: s@a.example\n"
 	  "  RCPT TO: m@vtext.example\n  From: other@b.example\n",
 	  DSN_TEXT, 1, "m@vtext.example", NULL, NULL, NULL, NULL, 0 },
+	{ "fml notice: not a member of the list",
+	  "From: ml-admin@example.org\nTo: s@a.example\n"
+	  "Subject: You s@a.example are not member (ml ML)\n"
+	  "Message-ID: <200504292334.FMLFFFFFF0.ml@example.org>\n"
+	  "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n\n"
+	  "You are not a member of this mailing list <ml@example.org>.\n\n"
+	  "If you know the general guide of this list, please send mail "
+	  "to\n\n\tml-ctl@example.org\n",
+	  DSN_TEXT, 1, "ml@example.org", NULL, "not a member", NULL,
+	  "rejected", 0 },
+	{ "a list post is no bounce",
+	  "From: ann@example.org\nTo: ml@example.org\nSubject: Hello\n"
+	  "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n"
+	  "Message-ID: <20050429.1234@example.org>\n\nHello <bob@b.example>.\n",
+	  DSN_NONE, 0, NULL, NULL, NULL, NULL, NULL, 0 },
+	{ "lotus notes: the reason above the address",
+	  "From: postmaster@n.example.co.jp\nTo: s@a.example\n"
+	  "Subject: Undeliverable message\n\n"
+	  "------- Failure Reasons  --------\n\n"
+	  "User not listed in public Name & Address Book\n"
+	  "k@u1.example.co.jp\n\n------- Returned Message --------\n"
+	  "To: k@example.co.jp\nFrom: s@a.example\nSubject: x\n\nx\n",
+	  DSN_TEXT, 1, "k@u1.example.co.jp", NULL, "not listed", NULL,
+	  "userunknown", 0 },
+	{ "sendmail v5: the reply above the recipient's line",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@a.example>\n"
+	  "To: s@a.example\nSubject: Returned mail: Remote protocol error\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "While talking to mx.b.example:\n>>> MAIL From:<s@a.example>\n"
+	  "<<< 550 Insecure Mail Relay\n"
+	  "554 <k@b.example>... Remote protocol error\n"
+	  "421 c.example (smtp)... Deferred: Connection timed out\n\n"
+	  "   ----- Unsent message follows -----\n",
+	  DSN_TEXT, 1, "k@b.example", NULL, "Insecure Mail Relay", NULL,
+	  "norelaying", 0 },
+	{ "exim text names the stage of a bare dsn reply",
+	  "From: Mail Delivery System <Mailer-Daemon@a.example>\n"
+	  "Subject: Mail delivery failed: returning message to sender\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+	  "  k@b.example\n    host mx.b.example [192.0.2.2]\n"
+	  "    SMTP error from remote mail server after EHLO a.example:\n"
+	  "    550 Rejected\n\n--b\nContent-Type: message/delivery-status\n\n"
+	  "Action: failed\nFinal-Recipient: rfc822;k@b.example\n"
+	  "Status: 5.0.0\nDiagnostic-Code: smtp; 550 Rejected\n\n--b--\n",
+	  DSN_RFC3464, 1, "k@b.example", "5.0.0", "Rejected", NULL,
+	  "blocked", 0 },
+	{ "delivery to a program: the mailer's failure",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@a.example>\n"
+	  "Subject: Returned mail: Service unavailable\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=b\n\n--b\n\n"
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "\"|exec /usr/local/bin/procmail -f- || exit 75 #k\"\n"
+	  "    (expanded from: <k@a.example>)\n\n--b\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; a.example\n\n"
+	  "Final-Recipient: RFC822; k@host.a.example\n"
+	  "X-Actual-Recipient: RFC822; |exec /usr/local/bin/procmail -f- || "
+	  "exit 75 #k@host.a.example\nAction: failed\nStatus: 5.5.0\n\n--b--\n",
+	  DSN_RFC3464, 1, "k@host.a.example", "5.5.0", NULL, NULL,
+	  "mailererror", 0 },
+	{ "a report pasted into a text bounce",
+	  "From: MAILER-DAEMON@a.example\nTo: s@a.example\n"
+	  "Subject: Undelivered Mail Returned to Sender\n"
+	  "Content-Type: text/plain; charset=us-ascii\n\n"
+	  "For further assistance, please contact <support@a.example>\n\n"
+	  "---------------------------------\n"
+	  "From MAILER-DAEMON  Thu Apr 29 23:34:45 2015\nReturn-Path: <>\n"
+	  "From: MAILER-DAEMON@relay.a.example (Mail Delivery System)\n"
+	  "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"q/relay\"\n\n--q/relay\nContent-Type: text/plain\n\n"
+	  "<k@c.example>: host mx.c.example[192.0.2.3] refused to talk to "
+	  "me:\n    421 Service not available, closing transmission "
+	  "channel\n\n--q/relay\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; k@c.example\nAction: failed\n"
+	  "Status: 4.0.0\nDiagnostic-Code: X-Postfix; delivery temporarily "
+	  "suspended: host\n    mx.c.example[192.0.2.3] refused to talk to "
+	  "me: 421 Service not\n    available, closing transmission channel"
+	  "\n\n--q/relay--\n",
+	  DSN_RFC3464, 1, "k@c.example", "4.0.0", "refused to talk", NULL,
+	  "blocked", 0 },
 };
 
 static struct ruleset *rules;

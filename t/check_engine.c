@@ -6,9 +6,9 @@
  * lookups afterwards at chosen times: each decision kind, expiry per
  * reason, back-off growth and its cap, escalation of soft failures,
  * success resetting them, throttle extension, the alert window, the
- * scope guard and duplicate events. The store is a SQLite file in a
- * temporary directory; check_store.c holds the back ends to the same
- * contract, so the engine's logic needs only one.
+ * scope guard and duplicate events. Every case runs on both back
+ * ends: a SQLite file in a temporary directory, and a Redis this
+ * program starts on a unix socket (flushed before each case).
  *
  * See also: engine.h.
  */
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <hiredis.h>
 
 #include "conf.h"
 #include "engine.h"
@@ -66,7 +67,7 @@ struct ecase {
 
 #define R	STAGE_RCPT
 #define LOG	SRC_LOG
-/* A step's expectations, in order: rc, state, until, soft, alert, dup, scoped */
+/* Expectations, in order: rc, state, until, soft, alert, dup, scoped. */
 #define WANT(rc, st, u, soft)	rc, st, u, soft, ANY, ANY, ANY
 
 static const struct ecase cases[] = {
@@ -249,12 +250,30 @@ static const struct ecase cases[] = {
 	  { { "m@x.example", 10 * DAY, ANS_SUPPRESSED, ANY } } },
 };
 
+enum { B_SQLITE, B_REDIS, NBACKENDS };
+
+static char		*redis_dir;
 static char		*tmpdir;
 static struct store	*st;
 static struct engine	*eng;
 
 static void
-open_case(const char *const *overrides)
+redis_flush(void)
+{
+	char *sock = xasprintf("%s/redis.sock", redis_dir);
+	redisContext *c = redisConnectUnix(sock);
+	redisReply *r;
+
+	ck_assert_msg(c != NULL && !c->err, "cannot reach the test redis");
+	r = redisCommand(c, "FLUSHALL");
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+	redisFree(c);
+	free(sock);
+}
+
+static void
+open_case(int backend, const char *const *overrides)
 {
 	struct conf *c = conf_new();
 	char *uri, *err = NULL;
@@ -265,7 +284,11 @@ open_case(const char *const *overrides)
 		    0, "%s", err);
 	}
 	tmpdir = testlib_tmpdir("engine");
-	uri = xasprintf("sqlite:%s/state.db", tmpdir);
+	if (backend == B_REDIS) {
+		redis_flush();
+		uri = xasprintf("redis+unix:%s/redis.sock?db=0", redis_dir);
+	} else
+		uri = xasprintf("sqlite:%s/state.db", tmpdir);
 	st = store_open(uri, c, &err);
 	ck_assert_msg(st != NULL, "%s", err ? err : "");
 	eng = engine_new(c, st);
@@ -316,7 +339,8 @@ want_time(long long x)
 
 START_TEST(test_case)
 {
-	const struct ecase *ec = &cases[_i];
+	const struct ecase *ec = &cases[_i % NCASES(cases)];
+	int backend = _i / (int)NCASES(cases);
 	struct engine_event ev;
 	struct engine_result res;
 	struct store_answer a;
@@ -324,7 +348,7 @@ START_TEST(test_case)
 	size_t i;
 	int rc;
 
-	open_case(ec->conf);
+	open_case(backend, ec->conf);
 	for (i = 0; i < 8 && ec->steps[i].rcpt != NULL; i++) {
 		const struct step *s = &ec->steps[i];
 
@@ -396,7 +420,7 @@ START_TEST(test_audit_bounded)
 	long long n = 0;
 	int i;
 
-	open_case(none);
+	open_case(_i, none);
 	memset(&ev, 0, sizeof(ev));
 	ev.rcpt = "a@x.example";
 	ev.reason = R_MAILBOXFULL;
@@ -430,7 +454,7 @@ START_TEST(test_audit_content)
 	struct engine_event ev;
 	struct store_audit a;
 
-	open_case(none);
+	open_case(_i, none);
 	memset(&ev, 0, sizeof(ev));
 	ev.rcpt = "a@x.example";
 	ev.reason = R_USERUNKNOWN;
@@ -448,7 +472,7 @@ START_TEST(test_audit_content)
 	ck_assert_str_eq(a.new, "suppressed:userunknown");
 	ck_assert_str_eq(a.rule, "gmail.rules:18");
 	ck_assert_str_eq(a.reply, "550 5.1.1 no such user");
-	ck_assert_str_eq(a.event, "4Bc1x2|a@x.example|1800000000");
+	ck_assert_str_eq(a.event, "4Bc1x2|a@x.example|1800000000|-");
 	/* Removing it by hand is audited too. */
 	ck_assert_int_eq(engine_unsuppress(eng, "A@x.example", T0 + 5), 1);
 	ck_assert_int_eq(engine_unsuppress(eng, "a@x.example", T0 + 6), 0);
@@ -456,36 +480,83 @@ START_TEST(test_audit_content)
 }
 END_TEST
 
+/*
+ * A deferral and the success of a retry in the same second, for the
+ * same message: two events, not one seen twice.
+ */
+START_TEST(test_same_second_outcomes)
+{
+	static const char *const none[] = { NULL };
+	struct engine_event ev;
+	struct store_answer ans;
+
+	open_case(_i, none);
+	memset(&ev, 0, sizeof(ev));
+	ev.rcpt = "full@x.example";
+	ev.reason = R_MAILBOXFULL;
+	ev.decision = D_RETRY;
+	ev.status = "4.2.2";
+	ev.stage = STAGE_RCPT;
+	ev.queue_id = "4Bc1x3";
+	ev.time = T0;
+	ck_assert_int_eq(engine_record(eng, &ev, NULL), 1);
+	ck_assert_int_eq(store_lookup(st, "full@x.example", T0, &ans), 1);
+	ck_assert_int_eq(ans.kind, ANS_DEFERRED);
+	memset(&ev, 0, sizeof(ev));
+	ev.rcpt = "full@x.example";
+	ev.sent = 1;
+	ev.queue_id = "4Bc1x3";
+	ev.time = T0;
+	ck_assert_int_eq(engine_record(eng, &ev, NULL), 1);
+	ck_assert_int_eq(store_lookup(st, "full@x.example", T0, &ans), 0);
+	/* Read again, both lines change nothing. */
+	ck_assert_int_eq(engine_record(eng, &ev, NULL), 0);
+	close_case();
+}
+END_TEST
+
 struct action_case {
 	struct store_answer	 a;
-	const char		*status;
+	const char		*status;	/* the record's, or NULL */
+	long long		 since;
+	long long		 now;
 	const char		*want;
 };
 
 static const struct action_case actions[] = {
-	{ { ANS_NONE, 0, 0 }, NULL, "DUNNO" },
-	{ { ANS_SUPPRESSED, R_USERUNKNOWN, 0 }, "5.1.1",
-	  "REJECT 5.1.1 recipient suppressed (userunknown)" },
-	{ { ANS_SUPPRESSED, R_MAILBOXFULL, T0 }, "4.2.2",
-	  "REJECT 5.2.2 recipient suppressed (mailboxfull) until "
-	  "2027-01-15T08:00:00Z" },
-	{ { ANS_SUPPRESSED, R_HOSTUNKNOWN, 0 }, NULL,
-	  "REJECT 5.1.2 recipient suppressed (hostunknown)" },
-	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "4.2.2",
-	  "DEFER_IF_PERMIT 4.2.2 recipient deferred (mailboxfull) until "
-	  "2027-01-15T08:00:00Z" },
-	{ { ANS_THROTTLED, R_SPEEDING, T0 }, NULL,
-	  "DEFER_IF_PERMIT 4.7.0 destination throttled (speeding) until "
-	  "2027-01-15T08:00:00Z" },
+	{ { ANS_NONE, 0, 0 }, NULL, 0, T0, "DUNNO" },
+	{ { ANS_SUPPRESSED, R_USERUNKNOWN, 0 }, "5.1.1", 1764062044, T0,
+	  "550 5.1.1 recipient suppressed: userunknown since 2025-11-25" },
+	{ { ANS_SUPPRESSED, R_MAILBOXFULL, T0 }, "4.2.2", 0, T0 - 60,
+	  "550 5.2.2 recipient suppressed: mailboxfull" },
+	{ { ANS_SUPPRESSED, R_HOSTUNKNOWN, 0 }, NULL, 0, T0,
+	  "550 5.1.2 recipient suppressed: hostunknown" },
+	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "4.2.2", 0, T0 - 4800,
+	  "DEFER_IF_PERMIT 4.2.2 recipient in back-off: mailboxfull, "
+	  "retry in 1h20m" },
+	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "5.2.2", 0, T0 - 2 * 86400 - 7,
+	  "DEFER_IF_PERMIT 4.2.2 recipient in back-off: mailboxfull, "
+	  "retry in 2d" },
+	{ { ANS_THROTTLED, R_SPEEDING, T0 }, NULL, 0, T0 - 540,
+	  "DEFER_IF_PERMIT 4.7.0 destination throttled: speeding, "
+	  "retry in 9m" },
+	{ { ANS_THROTTLED, R_BLOCKED, T0 }, NULL, 0, T0 + 5,
+	  "DEFER_IF_PERMIT 4.7.0 destination throttled: blocked, "
+	  "retry in 1s" },
 };
 
 START_TEST(test_action)
 {
 	const struct action_case *ac = &actions[_i];
+	struct store_rcpt rec;
 	char buf[256];
 
-	ck_assert_str_eq(engine_action(&ac->a, ac->status, buf, sizeof(buf)),
-	    ac->want);
+	memset(&rec, 0, sizeof(rec));
+	if (ac->status != NULL)
+		snprintf(rec.status, sizeof(rec.status), "%s", ac->status);
+	rec.since = ac->since;
+	ck_assert_str_eq(engine_action(&ac->a, ac->status || ac->since ?
+	    &rec : NULL, ac->now, buf, sizeof(buf)), ac->want);
 }
 END_TEST
 
@@ -495,9 +566,10 @@ engine_suite(void)
 	Suite *s = suite_create("engine");
 	TCase *tc = tcase_create("engine");
 
-	tcase_add_loop_test(tc, test_case, 0, NCASES(cases));
-	tcase_add_test(tc, test_audit_bounded);
-	tcase_add_test(tc, test_audit_content);
+	tcase_add_loop_test(tc, test_case, 0, NBACKENDS * (int)NCASES(cases));
+	tcase_add_loop_test(tc, test_audit_bounded, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_audit_content, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_same_second_outcomes, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_action, 0, NCASES(actions));
 	suite_add_tcase(s, tc);
 	return s;
@@ -506,11 +578,18 @@ engine_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(engine_suite());
+	SRunner *sr;
+	pid_t pid;
 	int failed;
 
+	redis_dir = testlib_tmpdir("engine-redis");
+	pid = testlib_redis_start(redis_dir, NULL, NULL);
+	sr = srunner_create(engine_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	testlib_redis_stop(pid);
+	testlib_rmtree(redis_dir);
+	free(redis_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -7,19 +7,27 @@
  * and kills by its PID when done. Redis's database is flushed before
  * each test. Covered: records round trip, lookups (recipient,
  * destination, provider; expiry; another handle's writes), the audit
- * bound, event identities, iteration, batches, expiry, and two
- * processes incrementing one recipient's count without losing any.
+ * bound, event identities, iteration, batches, expiry, two
+ * processes incrementing one recipient's count without losing any,
+ * and four threads looking up while another handle writes.
  * Redis alone: a password read from a file, and a server that goes
- * away and comes back (the store fails, logs it, reconnects).
+ * away and comes back (the store fails, logs it, reconnects), and a
+ * redis:// URI over TCP with an ACL user and a percent-encoded password.
  *
  * See also: store.h.
  */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,56 +57,6 @@ sleep_ms(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 
 	nanosleep(&ts, NULL);
-}
-
-/* Starts redis-server on dir/redis.sock; extra is NULL or 2 more args. */
-static pid_t
-redis_start(const char *dir, const char *extra1, const char *extra2)
-{
-	char *sock = xasprintf("%s/redis.sock", dir);
-	redisContext *c;
-	pid_t pid;
-	int i;
-
-	unlink(sock);
-	if ((pid = fork()) < 0)
-		ck_abort_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execlp("redis-server", "redis-server", "--port", "0",
-		    "--unixsocket", sock, "--save", "", "--appendonly", "no",
-		    "--daemonize", "no", "--dir", dir,
-		    extra1 ? extra1 : NULL, extra2, (char *)NULL);
-		fprintf(stderr, "redis-server: %s\n", strerror(errno));
-		_exit(127);
-	}
-	for (i = 0; i < 500; i++) {
-		c = redisConnectUnix(sock);
-		if (c != NULL && !c->err) {
-			redisFree(c);
-			free(sock);
-			return pid;
-		}
-		if (c != NULL)
-			redisFree(c);
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	free(sock);
-	ck_abort_msg("redis-server did not start in %s (is it installed? "
-	    "scripts/setup-deps)", dir);
-	return -1;
-}
-
-static void
-redis_stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
 }
 
 static void
@@ -407,6 +365,81 @@ START_TEST(test_lookup_many)
 }
 END_TEST
 
+/* Threads, each with its own handle, while another writes. */
+#define NTHREADS	4
+
+struct reader {
+	int		 backend;
+	int		 failures;
+	int		 saw_final;
+};
+
+static int		 writer_done;	/* atomic */
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct store *st = open_backend(rd->backend, NULL);
+	struct store_answer a;
+	char addr[64];
+	int i, rc;
+
+	for (i = 0; !__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE) ||
+	    i < 100; i++) {
+		snprintf(addr, sizeof(addr), "t%d@x.example", i % 50);
+		if (store_lookup(st, addr, T0, &a) < 0)
+			rd->failures++;
+	}
+	/* The writer's last word: t0 suppressed, t1 not. */
+	for (i = 0; i < 1000; i++) {
+		rc = store_lookup(st, "t0@x.example", T0, &a);
+		if (rc == 1 && store_lookup(st, "t1@x.example", T0, &a) == 0) {
+			rd->saw_final = 1;
+			break;
+		}
+		sleep_ms(1);
+	}
+	store_close(st);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct store *st = setup(_i);
+	struct reader rd[NTHREADS];
+	pthread_t tid[NTHREADS];
+	struct store_rcpt r;
+	char addr[64];
+	int i, k;
+
+	__atomic_store_n(&writer_done, 0, __ATOMIC_RELEASE);
+	for (k = 0; k < NTHREADS; k++) {
+		rd[k] = (struct reader){ _i, 0, 0 };
+		ck_assert_int_eq(pthread_create(&tid[k], NULL, reader_main,
+		    &rd[k]), 0);
+	}
+	for (i = 0; i < 300; i++) {
+		snprintf(addr, sizeof(addr), "t%d@x.example", i % 50);
+		r = rcpt(addr, i % 2 ? RS_SUPPRESSED : RS_NONE, R_USERUNKNOWN,
+		    0);
+		ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	}
+	r = rcpt("t0@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	r = rcpt("t1@x.example", RS_NONE, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+	for (k = 0; k < NTHREADS; k++) {
+		pthread_join(tid[k], NULL);
+		ck_assert_int_eq(rd[k].failures, 0);
+		ck_assert_msg(rd[k].saw_final, "thread %d never saw the "
+		    "final state", k);
+	}
+	teardown(st);
+}
+END_TEST
+
 /* --- audit, events, iteration, expiry -------------------------------- */
 
 struct audit_seen {
@@ -679,7 +712,7 @@ START_TEST(test_redis_password)
 	struct store *st;
 	pid_t pid;
 
-	pid = redis_start(dir, "--requirepass", "s3cret word");
+	pid = testlib_redis_start(dir, "--requirepass", "s3cret word");
 	pwfile = testlib_write(dir, "password", "s3cret word\n");
 	uri = xasprintf("redis+unix:%s/redis.sock", dir);
 	ck_assert_ptr_null(store_open(uri, NULL, &err));
@@ -692,7 +725,7 @@ START_TEST(test_redis_password)
 	st = store_open(uri, c, &err);
 	ck_assert_msg(st != NULL, "%s", err ? err : "");
 	store_close(st);
-	redis_stop(pid);
+	testlib_redis_stop(pid);
 	conf_unref(c);
 	free(uri);
 	free(pwfile);
@@ -711,19 +744,19 @@ START_TEST(test_redis_reconnect)
 	pid_t pid;
 	int i, rc = -1;
 
-	pid = redis_start(dir, NULL, NULL);
+	pid = testlib_redis_start(dir, NULL, NULL);
 	uri = xasprintf("redis+unix:%s/redis.sock?db=0", dir);
 	st = store_open(uri, NULL, &err);
 	ck_assert_ptr_nonnull(st);
 	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
-	redis_stop(pid);
+	testlib_redis_stop(pid);
 	testlib_log_start();
 	/* The server is gone: operations fail, they do not crash. */
 	ck_assert_int_eq(store_lookup(st, "a@x.example", T0, &a), -1);
 	ck_assert_int_eq(store_put_rcpt(st, &r), -1);
 	ck_assert_int_eq(testlib_log_count(LOG_LVL_WARN, "connection lost"),
 	    1);
-	pid = redis_start(dir, NULL, NULL);
+	pid = testlib_redis_start(dir, NULL, NULL);
 	for (i = 0; i < 300 && rc < 0; i++) {
 		rc = store_put_rcpt(st, &r);
 		if (rc < 0)
@@ -734,8 +767,64 @@ START_TEST(test_redis_reconnect)
 	ck_assert_int_eq(testlib_log_count(LOG_LVL_INFO, "reconnected"), 1);
 	testlib_log_stop();
 	store_close(st);
-	redis_stop(pid);
+	testlib_redis_stop(pid);
 	free(uri);
+	testlib_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A free TCP port on 127.0.0.1, or 0. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, port = 0;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* redis://user:pass@host:port/db over TCP, with an ACL user. */
+START_TEST(test_redis_tcp)
+{
+	char *dir = testlib_tmpdir("redis-tcp"), *uri, *err = NULL, p[16];
+	struct store_rcpt r = rcpt("tcp@x.example", RS_SUPPRESSED,
+	    R_USERUNKNOWN, 0), out;
+	struct store *st;
+	pid_t pid;
+	int port = free_port();
+
+	ck_assert_int_gt(port, 0);
+	snprintf(p, sizeof(p), "%d", port);
+	/* The unix socket is only for the start-up probe. */
+	pid = testlib_redis_start(dir, "--port", p);
+	uri = xasprintf("redis-cli -p %d ACL SETUSER mta on '>p@ss:w' '~*' "
+	    "'+@all' >/dev/null", port);
+	ck_assert_int_eq(system(uri), 0);
+	free(uri);
+	uri = xasprintf("redis://mta:p%%40ss%%3aw@127.0.0.1:%d/2", port);
+	st = store_open(uri, NULL, &err);
+	ck_assert_msg(st != NULL, "%s: %s", uri, err ? err : "");
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "tcp@x.example", &out), 1);
+	store_close(st);
+	free(uri);
+	uri = xasprintf("redis://mta:wrong@127.0.0.1:%d/2", port);
+	ck_assert_ptr_null(store_open(uri, NULL, &err));
+	ck_assert_msg(strstr(err, "AUTH") != NULL, "%s", err);
+	free(err);
+	free(uri);
+	testlib_redis_stop(pid);
 	testlib_rmtree(dir);
 	free(dir);
 }
@@ -753,6 +842,7 @@ store_suite(void)
 	    NBACKENDS * (int)NCASES(lookups));
 	tcase_add_loop_test(tc, test_lookup_other_handle, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_lookup_many, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_threads, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_audit, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_events, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_iterate_expire, 0, NBACKENDS);
@@ -762,6 +852,7 @@ store_suite(void)
 	tcase_add_test(tc, test_sqlite_schema);
 	tcase_add_test(tc, test_redis_password);
 	tcase_add_test(tc, test_redis_reconnect);
+	tcase_add_test(tc, test_redis_tcp);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -773,12 +864,12 @@ main(void)
 	int failed;
 
 	redis_dir = testlib_tmpdir("redis");
-	redis_pid = redis_start(redis_dir, NULL, NULL);
+	redis_pid = testlib_redis_start(redis_dir, NULL, NULL);
 	sr = srunner_create(store_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	redis_stop(redis_pid);
+	testlib_redis_stop(redis_pid);
 	testlib_rmtree(redis_dir);
 	free(redis_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;

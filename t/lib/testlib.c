@@ -6,9 +6,14 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -139,6 +144,71 @@ testlib_log_text(void)
 		p += sprintf(p, "%s: %s\n", names[captured[i].lvl],
 		    captured[i].msg);
 	return captured_text;
+}
+
+/* --- a private redis-server ------------------------------------------ */
+
+static int
+unix_connects(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return rc;
+}
+
+pid_t
+testlib_redis_start(const char *dir, const char *arg1, const char *arg2)
+{
+	char *sock = xasprintf("%s/redis.sock", dir);
+	struct timespec ts = { 0, 10 * 1000000 };
+	pid_t pid;
+	int i;
+
+	unlink(sock);
+	if ((pid = fork()) < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			_exit(127);
+		execlp("redis-server", "redis-server", "--port", "0",
+		    "--unixsocket", sock, "--save", "", "--appendonly", "no",
+		    "--daemonize", "no", "--dir", dir, arg1, arg2,
+		    (char *)NULL);
+		fprintf(stderr, "redis-server: %s\n", strerror(errno));
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		if (unix_connects(sock)) {
+			free(sock);
+			return pid;
+		}
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(sock);
+	ck_abort_msg("redis-server did not start in %s (is it installed? "
+	    "scripts/setup-deps)", dir);
+	return -1;
+}
+
+void
+testlib_redis_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 }
 
 const char *

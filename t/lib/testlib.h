@@ -13,6 +13,7 @@
 #define BOUNCER_TESTLIB_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "log.h"
 
@@ -45,6 +46,17 @@ void		 testlib_log_stop(void);
 size_t		 testlib_log_count(enum log_level, const char *substr);
 /* All captured messages, one "level: message" per line; static. */
 const char	*testlib_log_text(void);
+
+/*
+ * Starts a private redis-server (--port 0, no persistence) listening on
+ * dir/redis.sock, with two more arguments (e.g. "--requirepass", "pw")
+ * or NULL, and waits until it accepts connections. Returns its PID;
+ * aborts the test if it does not start. testlib_redis_stop() kills it
+ * by that PID and reaps it; 0 or -1 is ignored.
+ */
+pid_t		 testlib_redis_start(const char *dir, const char *arg1,
+		    const char *arg2);
+void		 testlib_redis_stop(pid_t);
 
 /* getenv(name), or def when it is unset or empty. */
 const char	*testlib_env(const char *name, const char *def);

@@ -1,0 +1,351 @@
+#!/bin/sh
+# store.sh -- bouncerctl(8) on the configuration and the state store, end
+# to end: config, suppress, query, ingest (twice: nothing counted twice),
+# explain, list, stats, export/import (with bad rows, and 1,000,000 rows
+# under 60 s), expire, exit codes; then the same basics on a Redis this
+# script starts itself on a unix socket and kills by PID when done.
+#
+# Run by "make check"; by hand: BOUNCERCTL=./bouncerctl sh t/store.sh
+# Set STORE_SH_ROWS to change the size of the big import (default 1000000).
+#
+# Exits non-zero if anything failed, after running every check.
+
+: "${BOUNCER_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${BOUNCERCTL:=$BOUNCER_SRCDIR/bouncerctl}"
+: "${BOUNCER_RULES:=$BOUNCER_SRCDIR/rules}"
+: "${STORE_SH_ROWS:=1000000}"
+DATA=$BOUNCER_SRCDIR/t/data
+
+failed=0
+passed=0
+redis_pid=
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/store-test.XXXXXX") || exit 1
+cleanup() {
+	if [ -n "$redis_pid" ]; then
+		kill "$redis_pid" 2>/dev/null
+		wait "$redis_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 2' HUP INT TERM
+
+# The sample maillog is from 2026-11-25 10:02-10:04, local time; the
+# clock stands at 10:05 UTC that day.
+TZ=UTC
+BOUNCERCTL_NOW=1795601100
+export TZ BOUNCERCTL_NOW
+
+fail() {
+	echo "FAIL: $*" >&2
+	failed=$((failed + 1))
+}
+
+ok() {
+	passed=$((passed + 1))
+}
+
+DB="sqlite:$tmp/state.db"
+ctl() {
+	"$BOUNCERCTL" -s "$DB" -o "rules_dir=$BOUNCER_RULES" "$@"
+}
+
+# expect NAME WANT-EXIT COMMAND...: runs it, output in $tmp/out, $tmp/err
+expect() {
+	name=$1
+	want=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name: exit $rc, want $want"
+		cat "$tmp/out" "$tmp/err" >&2
+		return 1
+	fi
+	return 0
+}
+
+# has NAME FILE REGEX: FILE must have a line matching REGEX
+has() {
+	if grep -q -- "$3" "$2"; then
+		ok
+	else
+		fail "$1: no line matching /$3/ in:"
+		cat "$2" >&2
+	fi
+}
+
+# --- config -----------------------------------------------------------
+
+expect "config, missing -c file" 2 "$BOUNCERCTL" -c /nonexistent/bouncer.conf \
+    config && has "config: missing -c file" "$tmp/err" "/nonexistent/bouncer.conf"
+expect "config defaults" 0 "$BOUNCERCTL" config && {
+	for p in store rules_dir maillog_file syslog_socket policy_listen \
+	    milter_listen socketmap_listen metrics_listen alert_command \
+	    audit_max alert_window userunknown_expiry \
+	    mailboxfull_escalate_count retry_backoff_base; do
+		has "config lists $p" "$tmp/out" "^$p = "
+	done
+}
+# With no file at the default path, built-in defaults apply.
+if [ ! -e /usr/local/etc/bouncer/bouncer.conf ] &&
+    [ ! -e /etc/bouncer/bouncer.conf ]; then
+	expect "config -n, no file" 0 "$BOUNCERCTL" config -n &&
+	    if [ -s "$tmp/out" ]; then
+		fail "config -n: want nothing without a file"
+	    else ok; fi
+fi
+cat >"$tmp/good.conf" <<'EOF'
+# a comment
+audit_max = 7
+alert_window = 2h
+EOF
+expect "config -c -n" 0 "$BOUNCERCTL" -c "$tmp/good.conf" -o \
+    userunknown_expiry=30d config -n &&
+    printf 'audit_max = 7\nuserunknown_expiry = 30d\nalert_window = 2h\n' |
+    diff -u - "$tmp/out" >"$tmp/diff" && ok ||
+    { fail "config -c -n -o:"; cat "$tmp/diff" >&2; }
+expect "config NAME" 0 "$BOUNCERCTL" -c "$tmp/good.conf" config audit_max \
+    policy_listen &&
+    has "config NAME" "$tmp/out" "^audit_max = 7$"
+cat >"$tmp/bad.conf" <<'EOF'
+audit_max = 7
+store_timeout = soon
+bogus = 1
+EOF
+expect "config bad file" 2 "$BOUNCERCTL" -c "$tmp/bad.conf" config && {
+	has "bad value names file:line:parameter" "$tmp/err" \
+	    "bad.conf:2: store_timeout: bad value \"soon\""
+	has "unknown parameter names file:line" "$tmp/err" \
+	    "bad.conf:3: bogus: unknown parameter"
+}
+expect "bad -o" 2 "$BOUNCERCTL" -o audit_max=0 config &&
+    has "bad -o" "$tmp/err" "^-o: audit_max: bad value"
+expect "bad store" 2 "$BOUNCERCTL" -s "nosuch:/x" query a@b.example &&
+    has "bad store" "$tmp/err" "unknown store type"
+expect "-s without a value" 1 "$BOUNCERCTL" -s
+
+# Every parameter is in the sample configuration, at its default, and in
+# bouncer.conf(5).
+"$BOUNCERCTL" config >"$tmp/params"
+while read -r name eq value; do
+	case $name in
+	store|rules_dir|state_dir) pat="^#$name = " ;;
+	*)			pat="^#$name = *$value\$" ;;
+	esac
+	grep -q -- "$pat" "$BOUNCER_SRCDIR/conf/bouncer.conf" ||
+	    fail "conf/bouncer.conf: no line \"#$name = $value\""
+	case $name in
+	*_expiry|*_escalate_count|*_escalate_period)
+		word=${name%%_*}
+		[ "$word" = suppress ] && word=$name ;;
+	*)	word=$name ;;
+	esac
+	grep -q -- "^\.BR* $word \|^\.B $word\$" \
+	    "$BOUNCER_SRCDIR/man/bouncer.conf.5.in" ||
+	    fail "man/bouncer.conf.5.in: $name is not documented"
+done <"$tmp/params"
+ok
+
+# --- suppress, query, unsuppress ---------------------------------------
+
+expect "suppress add" 0 ctl suppress add --reason userunknown \
+    Manual@Example.COM other@example.com && ok
+expect "query" 0 ctl query manual@example.com nobody@else.example bad-address &&
+{
+	has "query suppressed" "$tmp/out" \
+	    "^manual@example.com	550 5\.1\.1 recipient suppressed: userunknown since"
+	has "query unknown" "$tmp/out" "^nobody@else.example	DUNNO	"
+	has "query bad address" "$tmp/out" "^bad-address	DUNNO	not an address"
+	has "query bad address on stderr" "$tmp/err" "argument 3: bad address"
+}
+expect "suppress add --until" 0 ctl suppress add --until 2026-11-25 \
+    past@example.com && ok
+expect "query past --until" 0 ctl query past@example.com &&
+    has "--until in the past" "$tmp/out" "	DUNNO	"
+expect "suppress add --until never" 0 ctl suppress add --until never \
+    forever@example.com &&
+    expect "query forever" 0 ctl query forever@example.com &&
+    has "--until never" "$tmp/out" "until=never"
+expect "suppress add bad address" 1 ctl suppress add "a b@example.com" &&
+    has "suppress add bad address" "$tmp/err" "argument 1: bad address"
+expect "suppress add bad reason" 1 ctl suppress add --reason nosuch x@y.example
+expect "unsuppress" 0 ctl suppress remove other@example.com &&
+    expect "query after remove" 0 ctl query other@example.com &&
+    has "query after remove" "$tmp/out" "	DUNNO	"
+expect "unsuppress again" 0 ctl unsuppress other@example.com &&
+    has "unsuppress again" "$tmp/err" "not suppressed"
+
+# --- ingest --maillog, twice ------------------------------------------
+
+expect "ingest --maillog" 0 ctl ingest --maillog "$DATA/sample.maillog" &&
+    has "ingest counts" "$tmp/err" "ingest: 15 events, 10 changed the state, 0 seen before"
+expect "ingest --maillog again" 0 ctl ingest --maillog "$DATA/sample.maillog" &&
+    has "ingest again counts nothing" "$tmp/err" "0 changed the state, 10 seen before"
+expect "query after ingest" 0 ctl query old.friend@gmail.com \
+    packrat@gmail.com subscriber@hotmail.com info@slow.example.org && {
+	has "ingested userunknown" "$tmp/out" \
+	    "^old.friend@gmail.com	550 5\.1\.1 .*rule=gmail.rules:"
+	has "ingested mailboxfull" "$tmp/out" \
+	    "^packrat@gmail.com	DEFER_IF_PERMIT 4\.2\.2 recipient in back-off: mailboxfull, retry in"
+	has "ingested throttle" "$tmp/out" \
+	    "^subscriber@hotmail.com	DEFER_IF_PERMIT 4\.7\.0 destination throttled"
+	has "scope guard: networkerror only recorded" "$tmp/out" \
+	    "^info@slow.example.org	DUNNO	"
+}
+expect "explain" 0 ctl explain Old.Friend@gmail.com && {
+	has "explain state" "$tmp/out" "^state: *suppressed (userunknown)"
+	has "explain rule" "$tmp/out" "^rule: *gmail.rules:"
+	has "explain reply" "$tmp/out" "^reply: .*5\.1\.1"
+	has "explain history" "$tmp/out" "none -> suppressed:userunknown"
+}
+expect "explain bad" 1 ctl explain nonsense
+
+# Classified lines, as `bouncerctl classify` prints them.
+printf 'tsv@gmail.com\t550 5.1.1 The email account that you tried to reach does not exist\n' |
+    "$BOUNCERCTL" classify -r "$BOUNCER_RULES" >"$tmp/classified"
+printf 'broken line\n' >>"$tmp/classified"
+expect "ingest classified" 1 ctl ingest "$tmp/classified" && {
+	has "ingest classified: bad line numbered" "$tmp/err" \
+	    "classified:2: expected the 8 columns"
+	expect "query classified" 0 ctl query tsv@gmail.com &&
+	    has "ingest classified" "$tmp/out" "550 5\.1\.1"
+}
+
+# --- list, stats --------------------------------------------------------
+
+expect "list" 0 ctl list && has "list" "$tmp/out" \
+    "^old.friend@gmail.com	suppressed	userunknown	"
+expect "list --state" 0 ctl list --state deferred &&
+    [ "$(cut -f1 "$tmp/out")" = "packrat@gmail.com" ] && ok ||
+    fail "list --state deferred: want packrat@gmail.com only"
+expect "list --reason" 0 ctl list --reason hostunknown &&
+    [ "$(cut -f1 "$tmp/out")" = "user@nonexistent.example" ] && ok ||
+    fail "list --reason hostunknown"
+expect "list --domain" 0 ctl list --domain GMAIL.com &&
+    [ "$(wc -l <"$tmp/out" | tr -d ' ')" = 4 ] && ok ||
+    { fail "list --domain gmail.com: want 4 lines"; cat "$tmp/out" >&2; }
+expect "list --json" 0 ctl list --json && {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import json, sys
+for l in sys.stdin: json.loads(l)' <"$tmp/out" && ok ||
+		    fail "list --json: not one JSON object per line"
+	fi
+}
+expect "list bad state" 1 ctl list --state sideways
+expect "stats" 0 ctl stats && {
+	has "stats state" "$tmp/out" "^state	suppressed	1[0-9]$"
+	has "stats reason" "$tmp/out" "^reason	userunknown	"
+	has "stats provider" "$tmp/out" "^provider	gmail	"
+	has "stats rule" "$tmp/out" "^rule	gmail.rules:[0-9]*	"
+	has "stats destination" "$tmp/out" "^destination	throttled	"
+}
+
+# --- export, import -----------------------------------------------------
+
+expect "export" 0 ctl export && cp "$tmp/out" "$tmp/export.csv" &&
+    has "export header" "$tmp/export.csv" "^rcpt,state,reason,since,until,"
+DB2="sqlite:$tmp/copy.db"
+expect "import" 0 "$BOUNCERCTL" -s "$DB2" import "$tmp/export.csv" &&
+    expect "export the copy" 0 "$BOUNCERCTL" -s "$DB2" export &&
+    if sort "$tmp/export.csv" | diff -u - "$(sort "$tmp/out" >"$tmp/s2";
+	echo "$tmp/s2")" >"$tmp/diff"; then ok; else
+	    fail "export | import | export differs:"; cat "$tmp/diff" >&2; fi
+cat >"$tmp/bad.csv" <<'EOF'
+rcpt,reason,until
+good1@example.com,userunknown,
+not an address,userunknown,
+good2@example.com,nosuchreason,
+"quoted,comma@example.com",userunknown,
+good3@example.com,hostunknown,1900000000
+too,many,fields,here
+"good4@example.com","userunknown",""
+EOF
+expect "import bad rows" 1 "$BOUNCERCTL" -s "$DB2" import "$tmp/bad.csv" && {
+	has "bad address numbered" "$tmp/err" "bad.csv:3: bad address"
+	has "bad reason numbered" "$tmp/err" "bad.csv:4: bad reason"
+	has "comma in address numbered" "$tmp/err" "bad.csv:5: bad address"
+	has "field count numbered" "$tmp/err" "bad.csv:7: 4 fields, the header has 3"
+	has "good rows imported" "$tmp/err" "import: 3 rows imported, 4 rejected"
+}
+expect "query imported" 0 "$BOUNCERCTL" -s "$DB2" query good1@example.com \
+    good3@example.com good4@example.com && {
+	has "imported row" "$tmp/out" "^good1@example.com	550 5\.1\.1"
+	has "imported until" "$tmp/out" \
+	    "^good3@example.com	550 5\.1\.2 .*until=2030-03-17"
+}
+printf 'address,state\n' >"$tmp/badhdr.csv"
+expect "import bad header" 1 "$BOUNCERCTL" -s "$DB2" import "$tmp/badhdr.csv" &&
+    has "bad header" "$tmp/err" "unknown column \"address\""
+
+# 1,000,000 rows in under 60 seconds.
+awk -v n="$STORE_SH_ROWS" 'BEGIN {
+	print "rcpt,state,reason,since,until,rule"
+	for (i = 0; i < n; i++)
+		printf "user%d@d%d.example,suppressed,userunknown,1795600000,0,import:%d\n", i, i % 5000, i % 7
+}' >"$tmp/big.csv"
+start=$(date +%s)
+expect "import $STORE_SH_ROWS rows" 0 "$BOUNCERCTL" -s "sqlite:$tmp/big.db" \
+    import "$tmp/big.csv"
+secs=$(($(date +%s) - start))
+echo "store.sh: imported $STORE_SH_ROWS rows in ${secs}s"
+if [ "$secs" -ge 60 ]; then
+	fail "import of $STORE_SH_ROWS rows took ${secs}s (limit 60s)"
+else
+	ok
+fi
+last=$((STORE_SH_ROWS - 1))
+expect "query big" 0 "$BOUNCERCTL" -s "sqlite:$tmp/big.db" query \
+    "user$last@d$((last % 5000)).example" nobody@d1.example && {
+	has "big: last row" "$tmp/out" "550 5\.1\.1"
+	has "big: absent" "$tmp/out" "^nobody@d1.example	DUNNO"
+}
+expect "stats big" 0 "$BOUNCERCTL" -s "sqlite:$tmp/big.db" stats &&
+    has "big: every row" "$tmp/out" "^state	suppressed	$STORE_SH_ROWS$"
+rm -f "$tmp/big.csv" "$tmp/big.db"*
+
+# --- expire ---------------------------------------------------------------
+
+BOUNCERCTL_NOW=2000000000 expect "expire" 0 ctl expire &&
+    has "expire counts" "$tmp/out" "^expired: 1[0-9] recipients, 2 destinations, 0 alerts, [0-9]* events$"
+expect "list after expire" 0 ctl list --state all &&
+    [ "$(cut -f1 "$tmp/out")" = "forever@example.com" ] && ok ||
+    { fail "expire: want only forever@example.com left"; cat "$tmp/out" >&2; }
+
+# --- Redis ------------------------------------------------------------------
+
+if ! command -v redis-server >/dev/null 2>&1; then
+	fail "redis-server is not installed (scripts/setup-deps)"
+else
+	redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' \
+	    --appendonly no --daemonize no --dir "$tmp" >/dev/null 2>&1 &
+	redis_pid=$!
+	i=0
+	while [ ! -S "$tmp/redis.sock" ] && [ $i -lt 200 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	DB="redis+unix:$tmp/redis.sock?db=3"
+	expect "redis: suppress add" 0 ctl suppress add r@example.com && ok
+	expect "redis: ingest" 0 ctl ingest --maillog "$DATA/sample.maillog" &&
+	    has "redis: ingest" "$tmp/err" "10 changed the state"
+	expect "redis: ingest again" 0 ctl ingest --maillog "$DATA/sample.maillog" &&
+	    has "redis: ingest again" "$tmp/err" "0 changed the state, 10 seen before"
+	expect "redis: query" 0 ctl query r@example.com packrat@gmail.com &&
+	{
+		has "redis: query suppressed" "$tmp/out" "^r@example.com	550 "
+		has "redis: query deferred" "$tmp/out" "^packrat@gmail.com	DEFER_IF_PERMIT"
+	}
+	expect "redis: import" 0 ctl import "$tmp/export.csv" && ok
+	expect "redis: export" 0 ctl export &&
+	    [ "$(wc -l <"$tmp/out")" -ge "$(wc -l <"$tmp/export.csv")" ] &&
+	    ok || fail "redis: export shorter than what was imported"
+	expect "redis: explain" 0 ctl explain r@example.com &&
+	    has "redis: explain" "$tmp/out" "none -> suppressed:undefined"
+	expect "redis: stats" 0 ctl stats && has "redis: stats" "$tmp/out" \
+	    "^state	suppressed	"
+	kill "$redis_pid"; wait "$redis_pid" 2>/dev/null; redis_pid=
+	expect "redis: server gone" 2 ctl query r@example.com
+fi
+
+echo "store.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
