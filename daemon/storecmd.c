@@ -11,6 +11,8 @@
  *
  * See also: storecmd.h, bouncerctl(8), bouncer.conf(5).
  */
+#include <sys/socket.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "classify.h"
 #include "conf.h"
 #include "engine.h"
 #include "lineio.h"
+#include "listener.h"
 #include "log.h"
 #include "maillog.h"
 #include "rules.h"
@@ -45,7 +49,7 @@
 
 static const char *const commands[] = {
 	"config", "query", "ingest", "explain", "suppress", "unsuppress",
-	"list", "export", "import", "stats", "expire",
+	"list", "export", "import", "stats", "expire", "status",
 };
 
 void
@@ -61,7 +65,7 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
 	    "       bouncerctl list [--state s] [--reason r] [--domain d] [--json]\n"
 	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
-	    "       bouncerctl stats;  bouncerctl expire\n");
+	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n");
 }
 
 int
@@ -1429,6 +1433,71 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 	return rc < 0 ? EX_CONFIG_ : EX_OK_;
 }
 
+/*
+ * bouncerctl status: asks the running bouncerd, at its metrics_listen
+ * address, for /status ("name=value" lines) and prints them. Exit 0
+ * when it answered, 2 when it could not be reached.
+ */
+static int
+cmd_status(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct conf *c;
+	struct timeval tv = { 5, 0 };
+	const char *spec, *body;
+	char *full, *err = NULL, buf[8192];
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc = EX_CONFIG_;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("status");
+	c = load_conf(g);
+	spec = conf_str(c, "metrics_listen");
+	if (*spec == '\0') {
+		fprintf(stderr, "bouncerctl: status: metrics_listen is empty: "
+		    "bouncerd has no status endpoint\n");
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	full = strncmp(spec, "inet:", 5) == 0 ? xstrdup(spec) :
+	    xasprintf("inet:%s", spec);
+	if (listener_parse(full, &ss, &sslen, &err) < 0 ||
+	    (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		fprintf(stderr, "bouncerctl: status: %s\n", err ? err :
+		    strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		fprintf(stderr, "bouncerctl: status: bouncerd is not answering "
+		    "at %s: %s\n", spec, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	dprintf(fd, "GET /status HTTP/1.0\r\nHost: localhost\r\n\r\n");
+	while (n < sizeof(buf) - 1 &&
+	    (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+	if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 9, "200", 3) != 0 ||
+	    (body = strstr(buf, "\r\n\r\n")) == NULL) {
+		fprintf(stderr, "bouncerctl: status: no status from %s\n",
+		    spec);
+		goto out;
+	}
+	fputs(body + 4, stdout);
+	rc = EX_OK_;
+out:
+	free(full);
+	free(err);
+	conf_unref(c);
+	return rc;
+}
+
 int
 storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 {
@@ -1456,5 +1525,7 @@ storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 		return cmd_stats(argc, argv, g);
 	if (strcmp(cmd, "expire") == 0)
 		return cmd_expire(argc, argv, g);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc, argv, g);
 	return bad_usage(cmd);
 }

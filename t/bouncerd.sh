@@ -269,10 +269,17 @@ n=$(metrics | awk '/^bouncer_events_total/ { s += $2 } END { print s + 0 }')
 [ "$n" = 1 ] && ok || bad "after restart, $n events counted, want 1 (the missed line only)"
 [ "$before" -ge 1 ] || bad "no events before the restart"
 
+# bouncerctl status asks the running daemon.
+st=$("$CTL" -c /dev/null -o metrics_listen=127.0.0.1:$MPORT status)
+echo "$st" | grep -q "^store=sqlite:$T/state.db$" && echo "$st" | grep -q '^pid=[0-9]' &&
+    echo "$st" | grep -q '^rules=[1-9]' && ok || bad "bouncerctl status: $st"
+
 # 8. Health.
 $PY -c "import urllib.request; assert urllib.request.urlopen('http://127.0.0.1:$MPORT/healthz', timeout=5).read() == b'ok\n'" && ok ||
     bad "/healthz"
 stop
+"$CTL" -c /dev/null -o metrics_listen=127.0.0.1:$MPORT status >/dev/null 2>&1
+[ $? = 2 ] && ok || bad "bouncerctl status with no daemon: want exit 2"
 
 echo "bouncerd.sh: $pass passed, $fail failed"
 [ $fail = 0 ] || { echo "--- bouncerd log"; tail -n 30 "$T/bouncerd.log"; }
