@@ -161,11 +161,5 @@ alert_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(alert_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testlib_run(alert_suite());
 }

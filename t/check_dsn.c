@@ -613,11 +613,5 @@ dsn_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(dsn_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testlib_run(dsn_suite());
 }

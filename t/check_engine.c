@@ -578,18 +578,14 @@ engine_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
 	pid_t pid;
-	int failed;
+	int rc;
 
 	redis_dir = testlib_tmpdir("engine-redis");
 	pid = testlib_redis_start(redis_dir, NULL, NULL);
-	sr = srunner_create(engine_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = testlib_run(engine_suite());
 	testlib_redis_stop(pid);
 	testlib_rmtree(redis_dir);
 	free(redis_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

@@ -163,11 +163,5 @@ prefilter_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(prefilter_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testlib_run(prefilter_suite());
 }

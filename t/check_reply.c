@@ -628,11 +628,5 @@ reply_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(reply_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testlib_run(reply_suite());
 }

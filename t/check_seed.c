@@ -464,8 +464,7 @@ int
 main(void)
 {
 	const char *shared = testlib_env("BOUNCER_SHARED", "../shared");
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	snprintf(tsv_path, sizeof(tsv_path), "%s/cases/seed-replies.tsv",
 	    shared);
@@ -481,11 +480,8 @@ main(void)
 	/* Loaded once here; each forked test inherits it. */
 	rs = ruleset_load(testlib_env("BOUNCER_RULES", "rules"), &rs_err);
 
-	sr = srunner_create(seed_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = testlib_run(seed_suite());
 	ruleset_unref(rs);
 	free(rs_err);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

@@ -860,17 +860,13 @@ store_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	redis_dir = testlib_tmpdir("redis");
 	redis_pid = testlib_redis_start(redis_dir, NULL, NULL);
-	sr = srunner_create(store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = testlib_run(store_suite());
 	testlib_redis_stop(redis_pid);
 	testlib_rmtree(redis_dir);
 	free(redis_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

@@ -218,3 +218,15 @@ testlib_env(const char *name, const char *def)
 
 	return v != NULL && *v != '\0' ? v : def;
 }
+
+int
+testlib_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -58,6 +58,13 @@ pid_t		 testlib_redis_start(const char *dir, const char *arg1,
 		    const char *arg2);
 void		 testlib_redis_stop(pid_t);
 
+/*
+ * Runs every test of suite s (which it frees) and returns what main()
+ * should: EXIT_SUCCESS when none failed.
+ */
+struct Suite;
+int		 testlib_run(struct Suite *s);
+
 /* getenv(name), or def when it is unset or empty. */
 const char	*testlib_env(const char *name, const char *def);
 
