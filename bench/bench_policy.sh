@@ -45,7 +45,8 @@ P1=$(free_port); P2=$(free_port)
     -o policy_listen=inet:127.0.0.1:$P1 2>"$W/bouncerd.log" &
 BPID=$!
 PIDS="$PIDS $BPID"
-"$W/min-policy" -s 127.0.0.1:$P2 -f "$W/suppressed" 2>"$W/min.log" &
+"$W/min-policy" -s 127.0.0.1:$P2 -f "$W/suppressed" \
+    -a "550 5.1.1 recipient suppressed" 2>"$W/min.log" &
 PIDS="$PIDS $!"
 for p in $P1 $P2; do
 	n=0

@@ -475,8 +475,9 @@ seen(struct worker *w, const char *kind, const char *a, const char *b)
 {
 	char id[STORE_ID_MAX];
 
-	snprintf(id, sizeof(id), "%s:%s%s%s", kind, a, b ? ":" : "",
-	    b ? b : "");
+	/* Both sides cut a long key the same way (see mark()). */
+	snprintf(id, sizeof(id), "%s:%.*s%s%s", kind, (int)strlen(a), a,
+	    b ? ":" : "", b ? b : "");
 	return store_event_seen(w->store, id);
 }
 

@@ -1,10 +1,13 @@
 /*
  * policy.c -- the Postfix policy delegation protocol, server side
  *
- * One bufferevent per connection. The requests in its input buffer are
- * parsed in place, attributes pointing into the buffer, and answered in
- * order (pipelined or not); an empty line dispatches. Nothing is
- * allocated per request.
+ * Per connection, a read event and a fixed input buffer the size of the
+ * largest request. One read() takes what the socket has; every whole
+ * request in the buffer is parsed in place, attributes pointing into
+ * it, and answered in order (pipelined or not); the answers go out in
+ * one write(). Only what the socket does not take at once is held and
+ * finished by a write event. No allocation per request, and two
+ * system calls per request as a smtpd process sends them.
  *
  * See also: SMTPD_POLICY_README, bouncerd(8).
  */
@@ -15,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -27,18 +29,27 @@
 
 struct pconn {
 	struct policy		*srv;
-	struct bufferevent	*bev;
+	struct event		*rev;		/* readable */
+	struct event		*wev;		/* writable, while out is held */
+	int			 fd;
 	struct pconn		*prev, *next;
-	struct policy_request	 attrs;		/* into the input buffer */
+	struct policy_request	 attrs;		/* into in[] */
+	char			*in;		/* max_request + 1 */
+	size_t			 inlen;
+	char			*out;		/* answers not yet written */
+	size_t			 outlen, outcap;
 };
 
 struct policy {
 	struct evconnlistener	*lev;
+	struct event_base	*base;
 	struct policy_limits	 lim;
 	policy_answer_fn	*answer;
 	void			*arg;
 	struct pconn		*conns;
 	struct policy_stats	 stats;
+	char			 ans[65536];	/* one read's answers */
+	size_t			 anslen;
 };
 
 static void
@@ -52,7 +63,11 @@ pconn_free(struct pconn *c)
 		srv->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
 	free(c);
 	srv->stats.open--;
 }
@@ -76,14 +91,68 @@ attr_set(struct policy_request *a, char *name, size_t nlen, char *value)
 #undef ATTR
 }
 
+/* Queues bytes for c behind what is already held. */
+static void
+hold(struct pconn *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (c->outlen + n > c->outcap) {
+		c->outcap = c->outlen + n + 4096;
+		c->out = xrealloc(c->out, c->outcap);
+	}
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+}
+
+/*
+ * Writes held answers, then the new ones in srv->ans. Whatever the
+ * socket does not take now is held, and the write event finishes it.
+ * Returns -1 when the connection is gone.
+ */
+static int
+flush(struct pconn *c, const char *p, size_t n)
+{
+	ssize_t w;
+
+	if (c->outlen > 0 || n == 0) {
+		hold(c, p, n);
+		p = c->out;
+		n = c->outlen;
+	}
+	while (n > 0) {
+		w = write(c->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	if (p != c->out || n != c->outlen) {
+		/* p is in c->out or in srv->ans: keep what is left. */
+		if (c->outlen > 0) {
+			memmove(c->out, p, n);
+			c->outlen = n;
+		} else
+			hold(c, p, n);
+	}
+	if (c->outlen > 0)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+	return 0;
+}
+
 static void
 dispatch(struct pconn *c)
 {
 	struct policy *srv = c->srv;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct timespec t0, t1;
 	char action[512];
-	int rc;
+	int rc, n;
 
 	srv->stats.requests++;
 	action[0] = '\0';
@@ -106,31 +175,32 @@ dispatch(struct pconn *c)
 		srv->stats.defer++;
 	else
 		srv->stats.other++;
-	evbuffer_add_printf(out, "action=%s\n\n", action);
+	if (srv->anslen + sizeof(action) + 16 > sizeof(srv->ans)) {
+		/* A very long pipeline: hand over what is ready. */
+		hold(c, srv->ans, srv->anslen);
+		srv->anslen = 0;
+	}
+	n = snprintf(srv->ans + srv->anslen, sizeof(srv->ans) - srv->anslen,
+	    "action=%s\n\n", action);
+	srv->anslen += (size_t)n;
 }
 
 /*
- * Answers every whole request in the input buffer, parsing it in place
- * (one pullup, one drain); returns -1 when the connection must close.
- * A partial request stays in the buffer and is parsed again, whole,
- * when the rest arrives.
+ * Answers every whole request in c->in, parsing it in place; keeps a
+ * partial one for the next read. A request is found whole (up to its
+ * empty line) before any of it is cut up. Returns -1 when the
+ * connection must close.
  */
 static int
 read_requests(struct pconn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct policy *srv = c->srv;
-	size_t len = evbuffer_get_length(in), linelen;
-	char *buf, *p, *e, *nl, *end, *next, *line, *eq;
+	char *buf = c->in, *p, *e, *nl, *end, *next, *line, *eq;
+	size_t linelen;
 
-	if (len == 0)
-		return 0;
-	if ((buf = (char *)evbuffer_pullup(in, -1)) == NULL)
-		return -1;
 	p = buf;
-	e = buf + len;
+	e = buf + c->inlen;
 	for (;;) {
-		/* The end of the next whole request: an empty line. */
 		for (end = p; end < e; end = nl + 1) {
 			if ((nl = memchr(end, '\n', (size_t)(e - end))) == NULL) {
 				end = NULL;
@@ -142,9 +212,6 @@ read_requests(struct pconn *c)
 		if (end == NULL || end >= e)
 			break;
 		next = nl + 1;
-		if ((size_t)(next - p) > srv->lim.max_request)
-			return -1;
-		/* Now it may be cut up in place. */
 		memset(&c->attrs, 0, sizeof(c->attrs));
 		for (line = p; line < end; line = nl + 1) {
 			nl = memchr(line, '\n', (size_t)(end - line));
@@ -164,33 +231,52 @@ read_requests(struct pconn *c)
 		dispatch(c);
 		p = next;
 	}
-	if ((size_t)(e - p) > srv->lim.max_request)
+	c->inlen = (size_t)(e - p);
+	if (c->inlen >= srv->lim.max_request)
 		return -1;
-	evbuffer_drain(in, (size_t)(p - buf));
+	memmove(buf, p, c->inlen);
 	return 0;
 }
 
 static void
-on_read(struct bufferevent *bev, void *arg)
+on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct pconn *c = arg;
+	struct policy *srv = c->srv;
+	ssize_t n;
 
-	(void)bev;
+	if (what & EV_TIMEOUT) {
+		pconn_free(c);
+		return;
+	}
+	n = read(fd, c->in + c->inlen, srv->lim.max_request - c->inlen);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		pconn_free(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	srv->anslen = 0;
 	if (read_requests(c) < 0) {
-		c->srv->stats.bad++;
+		srv->stats.bad++;
 		log_warn("policy: malformed or over-long request; closing "
 		    "that connection");
 		pconn_free(c);
+		return;
 	}
+	if (srv->anslen > 0 && flush(c, srv->ans, srv->anslen) < 0)
+		pconn_free(c);
 }
 
 static void
-on_event(struct bufferevent *bev, short what, void *arg)
+on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct pconn *c = arg;
 
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+	(void)fd;
+	(void)what;
+	if (flush(c, NULL, 0) < 0)
 		pconn_free(c);
 }
 
@@ -199,10 +285,10 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct policy *srv = arg;
-	struct event_base *base = evconnlistener_get_base(lev);
 	struct timeval idle = { srv->lim.idle_timeout, 0 };
 	struct pconn *c;
 
+	(void)lev;
 	(void)sa;
 	(void)salen;
 	if (srv->stats.open >= srv->lim.max_conns) {
@@ -210,24 +296,20 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
+	evutil_make_socket_nonblocking(fd);
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
-		free(c);
-		return;
-	}
+	c->fd = fd;
+	c->in = xmalloc(srv->lim.max_request + 1);
+	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	c->next = srv->conns;
 	if (c->next != NULL)
 		c->next->prev = c;
 	srv->conns = c;
 	srv->stats.connections++;
 	srv->stats.open++;
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	bufferevent_set_timeouts(c->bev, srv->lim.idle_timeout > 0 ? &idle :
-	    NULL, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	event_add(c->rev, srv->lim.idle_timeout > 0 ? &idle : NULL);
 }
 
 static void
@@ -246,6 +328,7 @@ policy_new(struct event_base *base, int fd, const struct policy_limits *lim,
 	struct policy *srv;
 
 	srv = xcalloc(1, sizeof(*srv));
+	srv->base = base;
 	srv->lim = *lim;
 	if (srv->lim.max_request == 0)
 		srv->lim.max_request = 16384;

@@ -595,7 +595,7 @@ sqlite_open(const char *uri, const char *rest, const struct store_params *p,
 	sqlite3_busy_timeout(s->db, (int)(p->busy_timeout * 1000));
 	if (sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
 	    sq_exec(s, "PRAGMA synchronous = NORMAL") < 0 ||
-	    sq_exec(s, "PRAGMA cache_size = -8192") < 0) {
+	    sq_exec(s, "PRAGMA cache_size = -2048") < 0) {
 		*errp = xasprintf("%s: %s", s->path, sqlite3_errmsg(s->db));
 		sqlite_close(&s->base);
 		return NULL;
