@@ -133,6 +133,8 @@ bench: bench/bench_classify bench/bench_mail bench/bench_store
 	else echo "bench_mail: SKIP: ../shared/corpus is absent"; fi
 	@echo "== store: 1,000,000 suppressed addresses, SQLite and Redis"
 	./bench/bench_store -n 1000000
+	@echo "== policy server beside min-policy, 1,000,000 suppressed"
+	$(MAKE) -s bench-policy
 
 # --- install ----------------------------------------------------------
 
