@@ -481,6 +481,24 @@ seen(struct worker *w, const char *kind, const char *a, const char *b)
 	return store_event_seen(w->store, id);
 }
 
+/*
+ * Did the log show this delivery (kind "q", queue id and recipient) or
+ * message (kind "m", its Message-ID) within the last window seconds?
+ */
+static int
+seen_within(struct worker *w, const char *kind, const char *a,
+    const char *b, long long now, long long window)
+{
+	char id[STORE_ID_MAX];
+	long long t;
+
+	snprintf(id, sizeof(id), "%s:%.*s%s%s", kind, (int)strlen(a), a,
+	    b ? ":" : "", b ? b : "");
+	if (store_event_time(w->store, id, &t) != 1)
+		return 0;
+	return window <= 0 || t >= now - window;
+}
+
 static void
 on_log_line(const char *line, size_t len, void *arg)
 {
@@ -577,7 +595,7 @@ milter_message(const struct milter_msg *m, void *arg)
 	struct dsn_report rep;
 	struct dsn_result res;
 	char mid[512];
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), window;
 	size_t i, n;
 	int verified, discard;
 
@@ -592,12 +610,13 @@ milter_message(const struct milter_msg *m, void *arg)
 	 * outside must be about a message this MTA sent, or anybody could
 	 * suppress a customer's address with a forged "user unknown".
 	 */
+	window = conf_time(w->snap->conf, "bounce_verify_window");
 	verified = m->internal || (rep.message_id != NULL &&
-	    seen(w, "m", msgid_bare(rep.message_id, mid, sizeof(mid)),
-	    NULL) == 1);
+	    seen_within(w, "m", msgid_bare(rep.message_id, mid, sizeof(mid)),
+	    NULL, now, window));
 	for (i = 0; i < n && !verified; i++)
-		if (rep.queue_id != NULL &&
-		    seen(w, "q", rep.queue_id, rep.rcpts[i].rcpt) == 1)
+		if (rep.queue_id != NULL && seen_within(w, "q", rep.queue_id,
+		    rep.rcpts[i].rcpt, now, window))
 			verified = 1;
 	if (!verified && rep.kind != DSN_AUTOREPLY) {
 		__atomic_add_fetch(&d.unverified, 1, __ATOMIC_RELAXED);

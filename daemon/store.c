@@ -420,6 +420,12 @@ store_event_seen(struct store *st, const char *id)
 }
 
 int
+store_event_time(struct store *st, const char *id, long long *time)
+{
+	return st->ops->event_time(st, id, time);
+}
+
+int
 store_event_mark(struct store *st, const char *id, long long time)
 {
 	return st->ops->event_mark(st, id, time);

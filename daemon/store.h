@@ -187,6 +187,9 @@ int		 store_del(struct store *, enum store_kind, const char *key);
 
 /* Event identities: 1 if seen, 0 if not, -1. */
 int		 store_event_seen(struct store *, const char *id);
+/* The time id was marked with: 1 with *time set, 0 if not seen, -1. */
+int		 store_event_time(struct store *, const char *id,
+		    long long *time);
 int		 store_event_mark(struct store *, const char *id,
 		    long long time);
 

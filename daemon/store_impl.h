@@ -47,6 +47,8 @@ struct store_ops {
 	int		 (*del)(struct store *, enum store_kind,
 			    const char *key);
 	int		 (*event_seen)(struct store *, const char *id);
+	int		 (*event_time)(struct store *, const char *id,
+			    long long *time);
 	int		 (*event_mark)(struct store *, const char *id,
 			    long long time);
 	int		 (*event_expire)(struct store *, long long before,

@@ -664,6 +664,29 @@ redis_event_seen(struct store *st, const char *id)
 }
 
 static int
+redis_event_time(struct store *st, const char *id, long long *time)
+{
+	struct redis_store *r = (struct redis_store *)st;
+	const char *argv[2];
+	redisReply *rep;
+	char *k = key_of("e:", id);
+	int rc = 0;
+
+	argv[0] = "GET";
+	argv[1] = k;
+	rep = run(r, 2, argv, NULL);
+	free(k);
+	if (rep == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_STRING) {
+		*time = strtoll(rep->str, NULL, 10);
+		rc = 1;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+static int
 redis_event_mark(struct store *st, const char *id, long long time)
 {
 	struct redis_store *r = (struct redis_store *)st;
@@ -1079,6 +1102,7 @@ const struct store_ops store_redis_ops = {
 	.put = redis_put,
 	.del = redis_del,
 	.event_seen = redis_event_seen,
+	.event_time = redis_event_time,
 	.event_mark = redis_event_mark,
 	.event_expire = redis_event_expire,
 	.audit_add = redis_audit_add,
@@ -1099,6 +1123,7 @@ const struct store_ops store_redis_unix_ops = {
 	.put = redis_put,
 	.del = redis_del,
 	.event_seen = redis_event_seen,
+	.event_time = redis_event_time,
 	.event_mark = redis_event_mark,
 	.event_expire = redis_event_expire,
 	.audit_add = redis_audit_add,

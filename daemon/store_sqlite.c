@@ -304,7 +304,7 @@ until32(long long until)
 /* --- the handle ------------------------------------------------------ */
 
 enum stmt_id {
-	S_EV_SEEN, S_EV_MARK, S_EV_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS,
+	S_EV_SEEN, S_EV_TIME, S_EV_MARK, S_EV_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS,
 	S_AUDIT_TRIM, S_AUDIT_LIST, S_AUDIT_DEL, S_CHANGE_INS, S_CHANGE_PRUNE,
 	S_DATA_VERSION, S_CHANGES, S_MAXSEQ, S_IDX_RCPT, S_IDX_DEST,
 	S_ALL_RCPT, S_ALL_DEST, S_LOOKUP_RCPT, S_LOOKUP_DEST, S_IDX_SIZE,
@@ -313,6 +313,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_EV_SEEN] = "SELECT 1 FROM event WHERE id = ?",
+	[S_EV_TIME] = "SELECT time FROM event WHERE id = ?",
 	[S_EV_MARK] = "INSERT OR IGNORE INTO event (id, time) VALUES (?, ?)",
 	[S_EV_EXPIRE] = "DELETE FROM event WHERE time < ?",
 	[S_AUDIT_SEQ] = "SELECT coalesce(max(seq), 0) FROM audit "
@@ -1196,6 +1197,27 @@ sqlite_event_seen(struct store *st, const char *id)
 }
 
 static int
+sqlite_event_time(struct store *st, const char *id, long long *time)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_EV_TIME];
+	int rc;
+
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*time = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	sq_warn(s, "event lookup");
+	return -1;
+}
+
+static int
 sqlite_event_mark(struct store *st, const char *id, long long time)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
@@ -1332,6 +1354,7 @@ const struct store_ops store_sqlite_ops = {
 	.put = sqlite_put,
 	.del = sqlite_del,
 	.event_seen = sqlite_event_seen,
+	.event_time = sqlite_event_time,
 	.event_mark = sqlite_event_mark,
 	.event_expire = sqlite_event_expire,
 	.audit_add = sqlite_audit_add,

@@ -274,9 +274,36 @@ st=$("$CTL" -c /dev/null -o metrics_listen=127.0.0.1:$MPORT status)
 echo "$st" | grep -q "^store=sqlite:$T/state.db$" && echo "$st" | grep -q '^pid=[0-9]' &&
     echo "$st" | grep -q '^rules=[1-9]' && ok || bad "bouncerctl status: $st"
 
+# A remote bounce about a message the log shows is verified, within
+# bounce_verify_window; once the window has passed, it decides nothing.
+remote_bounce() {	# msgid rcpt file
+	sed -e "s/gone@icloud.com/$2/g" -e 's/4BAA0009/REMOTE01/' \
+	    -e "/^--B1--/i --B1\\nContent-Type: text/rfc822-headers\\n\\nMessage-ID: <$1>\\nSubject: hello\\n" \
+	    "$T/dsn.eml" > "$3"
+}
+echo "Nov 25 09:20:00 mta postfix/cleanup[3001]: 4BAA0020: message-id=<m1@news.example.net>" >> "$T/maillog"
+wait_for 10 sh -c "$PY -c \"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics').read().decode())\" | grep -q '^bouncer_log_lines_total'"
+sleep 0.3
+remote_bounce m1@news.example.net far1@icloud.com "$T/remote1.eml"
+$PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --from '<>' \
+    --rcpt news@example.net --message "$T/remote1.eml" >/dev/null
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock far1@icloud.com | grep -q '^550 '"; then ok
+else bad "a remote bounce about a message in the log was not verified"; fi
+
 # 8. Health.
 $PY -c "import urllib.request; assert urllib.request.urlopen('http://127.0.0.1:$MPORT/healthz', timeout=5).read() == b'ok\n'" && ok ||
     bad "/healthz"
+stop
+start -o bounce_verify_window=1
+echo "Nov 25 09:21:00 mta postfix/cleanup[3002]: 4BAA0021: message-id=<m2@news.example.net>" >> "$T/maillog"
+sleep 2.5
+remote_bounce m2@news.example.net far2@icloud.com "$T/remote2.eml"
+$PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --from '<>' \
+    --rcpt news@example.net --message "$T/remote2.eml" >/dev/null
+[ "$(metric bouncer_bounces_unverified_total)" = 1 ] && ok ||
+    bad "a bounce after bounce_verify_window: unverified=$(metric bouncer_bounces_unverified_total)"
+a=$(policy far2@icloud.com)
+[ "$a" = DUNNO ] && ok || bad "a bounce after the window suppressed far2@icloud.com: $a"
 stop
 "$CTL" -c /dev/null -o metrics_listen=127.0.0.1:$MPORT status >/dev/null 2>&1
 [ $? = 2 ] && ok || bad "bouncerctl status with no daemon: want exit 2"
