@@ -238,9 +238,9 @@ EOF
 	await 20 "pal2@example.com delivered" sent "$d" pal2@example.com
 
 	# The provider accepts again; the queued message goes; back-off ends.
-	# Postfix retries minutes later; a flush right away could fall in
-	# the second of the deferral, which bouncerd takes for the same event
-	# (DAEMON-ISSUES 3): flush in the next second, as a retry would.
+	# Postfix retries minutes later; the flush waits for the next second
+	# at least, as the log's timestamps have whole seconds and bouncerd
+	# tells two attempts of one message apart by them.
 	replies_set "$d" </dev/null
 	after_log_second "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred'
 	pf_flush "$d"
