@@ -3,8 +3,9 @@
 #
 # usage: t/e2e/run.sh [SCENARIO ...]      (numbers 1-9; default: all)
 #
-# Scenarios 1-8 are those of issue 7; 9 checks a path they do not cover
-# (sendmail(1) mail and the milter's RCPT check).
+# Scenarios 1-8: suppression, retry, blocklist alert, throttling, bounces
+# through the milter, fail open, a fleet on Redis, the Sendmail path; 9 checks
+# sendmail(1) mail and the milter's RCPT check.
 #
 # Each scenario builds its own site in a temporary directory (t/e2e/lib.sh):
 # a private Postfix on 127.0.0.1 relaying to a scripted provider
@@ -609,7 +610,7 @@ EOF
 	    test "$(metric "$d" bouncer_policy_answers_total)" = 0
 }
 
-# --- 9 (beyond the issue's eight) -----------------------------------------
+# --- 9 (sendmail(1) submissions) --------------------------------------------
 
 s9_sendmail_submission() {
 	local d=$T/s9 n
