@@ -257,20 +257,6 @@ static char		*tmpdir;
 static struct store	*st;
 static struct engine	*eng;
 
-static void
-redis_flush(void)
-{
-	char *sock = xasprintf("%s/redis.sock", redis_dir);
-	redisContext *c = redisConnectUnix(sock);
-	redisReply *r;
-
-	ck_assert_msg(c != NULL && !c->err, "cannot reach the test redis");
-	r = redisCommand(c, "FLUSHALL");
-	ck_assert_ptr_nonnull(r);
-	freeReplyObject(r);
-	redisFree(c);
-	free(sock);
-}
 
 static void
 open_case(int backend, const char *const *overrides)
@@ -285,7 +271,7 @@ open_case(int backend, const char *const *overrides)
 	}
 	tmpdir = testlib_tmpdir("engine");
 	if (backend == B_REDIS) {
-		redis_flush();
+		testlib_redis_flush(redis_dir);
 		uri = xasprintf("redis+unix:%s/redis.sock?db=0", redis_dir);
 	} else
 		uri = xasprintf("sqlite:%s/state.db", tmpdir);

@@ -59,20 +59,6 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static void
-redis_flush(void)
-{
-	char *sock = xasprintf("%s/redis.sock", redis_dir);
-	redisContext *c = redisConnectUnix(sock);
-	redisReply *r;
-
-	ck_assert_msg(c != NULL && !c->err, "cannot reach the test redis");
-	r = redisCommand(c, "FLUSHALL");
-	ck_assert_ptr_nonnull(r);
-	freeReplyObject(r);
-	redisFree(c);
-	free(sock);
-}
 
 /* --- fixtures ------------------------------------------------------- */
 
@@ -101,7 +87,7 @@ setup(int backend)
 {
 	tmpdir = testlib_tmpdir("store");
 	if (backend == B_REDIS)
-		redis_flush();
+		testlib_redis_flush(redis_dir);
 	return open_backend(backend, NULL);
 }
 
@@ -470,7 +456,7 @@ START_TEST(test_audit)
 	ck_assert_int_eq(conf_set(c, "test", "audit_max=3", NULL, &err), 0);
 	tmpdir = testlib_tmpdir("store");
 	if (_i == B_REDIS)
-		redis_flush();
+		testlib_redis_flush(redis_dir);
 	st = open_backend(_i, c);
 	conf_unref(c);
 	memset(&a, 0, sizeof(a));

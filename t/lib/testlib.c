@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <hiredis/hiredis.h>
 
 #include "testlib.h"
 #include "xalloc.h"
@@ -229,4 +230,20 @@ testlib_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+void
+testlib_redis_flush(const char *dir)
+{
+	char sock[4096];
+	redisContext *c;
+	redisReply *r;
+
+	snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
+	c = redisConnectUnix(sock);
+	ck_assert_msg(c != NULL && !c->err, "cannot reach the test redis");
+	r = redisCommand(c, "FLUSHALL");
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+	redisFree(c);
 }

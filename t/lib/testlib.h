@@ -57,6 +57,8 @@ const char	*testlib_log_text(void);
 pid_t		 testlib_redis_start(const char *dir, const char *arg1,
 		    const char *arg2);
 void		 testlib_redis_stop(pid_t);
+/* Empties the redis of dir (FLUSHALL); aborts the test if unreachable. */
+void		 testlib_redis_flush(const char *dir);
 
 /*
  * Runs every test of suite s (which it frees) and returns what main()
