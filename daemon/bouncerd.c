@@ -552,34 +552,51 @@ on_log_line(const char *line, size_t len, void *arg)
 	}
 }
 
+/*
+ * What the MTA is to be told about rcpt now, as the policy server says
+ * it ("550 5.1.1 ...", "DEFER_IF_PERMIT 4.2.2 ...", "DUNNO"), into
+ * buf. Returns 1 for an answer other than DUNNO, 0 for DUNNO, -1 when
+ * the store could not tell (counted; callers fail open). The milter
+ * and the socketmap translate the same answer into their own terms.
+ */
+static int
+rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
+{
+	struct store_answer ans;
+	struct store_rcpt rec;
+	long long now = (long long)time(NULL);
+	int rc;
+
+	if (worker_ready(w) < 0)
+		return -1;
+	if ((rc = store_lookup(w->store, rcpt, now, &ans)) < 0) {
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	if (rc == 0) {
+		snprintf(buf, bufsz, "DUNNO");
+		return 0;
+	}
+	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
+	    w->store, rcpt, &rec) == 1 ? &rec : NULL, now, buf, bufsz);
+	return strncmp(buf, "DUNNO", 5) != 0;
+}
+
 /* --- the milter -------------------------------------------------------- */
 
 static int
 milter_rcpt(const char *rcpt, char *code, char *xcode, char *text,
     size_t textsz, void *arg)
 {
-	struct worker *w = thread_worker();
-	struct store_answer ans;
-	struct store_rcpt rec;
 	char action[512], *sp;
 	int rc;
 
 	(void)arg;
-	if (worker_ready(w) < 0)
-		return -1;
-	rc = store_lookup(w->store, rcpt, (long long)time(NULL), &ans);
-	if (rc <= 0) {
-		if (rc < 0)
-			__atomic_add_fetch(&d.store_errors, 1,
-			    __ATOMIC_RELAXED);
+	if ((rc = rcpt_answer(thread_worker(), rcpt, action,
+	    sizeof(action))) <= 0)
 		return rc;
-	}
-	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
-	    w->store, rcpt, &rec) == 1 ? &rec : NULL, (long long)time(NULL),
-	    action, sizeof(action));
 	/* "550 5.1.1 text" or "DEFER_IF_PERMIT 4.2.2 text" */
-	if (strncmp(action, "DUNNO", 5) == 0 ||
-	    (sp = strchr(action, ' ')) == NULL)
+	if ((sp = strchr(action, ' ')) == NULL)
 		return 0;
 	snprintf(code, 4, "%s", action[0] == '5' ? "550" : "450");
 	snprintf(xcode, 16, "%.*s", (int)strcspn(sp + 1, " "), sp + 1);
@@ -658,11 +675,6 @@ static int
 policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
     void *arg)
 {
-	struct worker *w = &d.loop;
-	struct store_answer ans;
-	struct store_rcpt rec;
-	int rc;
-
 	(void)arg;
 	if (req->recipient == NULL || *req->recipient == '\0' ||
 	    (req->protocol_state != NULL &&
@@ -670,20 +682,7 @@ policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
 		snprintf(buf, bufsz, "DUNNO");
 		return 0;
 	}
-	if (worker_ready(w) < 0)
-		return -1;
-	rc = store_lookup(w->store, req->recipient, (long long)time(NULL),
-	    &ans);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		snprintf(buf, bufsz, "DUNNO");
-		return 0;
-	}
-	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
-	    w->store, req->recipient, &rec) == 1 ? &rec : NULL,
-	    (long long)time(NULL), buf, bufsz);
-	return 0;
+	return rcpt_answer(&d.loop, req->recipient, buf, bufsz) < 0 ? -1 : 0;
 }
 
 /*
@@ -696,9 +695,6 @@ static int
 transport_lookup(const char *name, const char *key, char *buf, size_t bufsz,
     void *arg)
 {
-	struct worker *w = &d.loop;
-	struct store_answer ans;
-	struct store_rcpt rec;
 	char action[512], *sp;
 	int rc;
 
@@ -706,14 +702,8 @@ transport_lookup(const char *name, const char *key, char *buf, size_t bufsz,
 	(void)arg;
 	if (strchr(key, '@') == NULL)
 		return 0;
-	if (worker_ready(w) < 0)
-		return -1;
-	if ((rc = store_lookup(w->store, key, (long long)time(NULL),
-	    &ans)) <= 0)
+	if ((rc = rcpt_answer(&d.loop, key, action, sizeof(action))) <= 0)
 		return rc;
-	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
-	    w->store, key, &rec) == 1 ? &rec : NULL, (long long)time(NULL),
-	    action, sizeof(action));
 	if ((sp = strchr(action, ' ')) == NULL)
 		return 0;
 	snprintf(buf, bufsz, "%s:%s", action[0] == '5' ? "error" : "retry",
