@@ -24,27 +24,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acmatch.h"
 #include "classify.h"
 #include "xalloc.h"
 
 struct classifier {
 	struct reply		 reply;
 	pcre2_match_data	*md;
-	uint64_t		*lits;		/* literals present in it */
+	uint64_t		*lits;		/* prefilter scratch */
+	uint8_t			*miss;		/* per rule: 0 if it can match */
 };
 
 struct classifier *
 classifier_new(const struct ruleset *rs)
 {
 	struct classifier *c;
+	size_t n;
 
 	c = xcalloc(1, sizeof(*c));
 	reply_init(&c->reply);
-	c->lits = xcalloc(acmatch_words(ruleset_ac(rs)), sizeof(*c->lits));
+	c->lits = xcalloc(ruleset_prefilter_words(rs), sizeof(*c->lits));
+	ruleset_rules(rs, &n);
+	c->miss = xcalloc(n ? n : 1, 1);
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	if (c->md == NULL) {
-		free(c);
+		classifier_free(c);
 		return NULL;
 	}
 	return c;
@@ -58,6 +61,7 @@ classifier_free(struct classifier *c)
 	pcre2_match_data_free(c->md);
 	reply_free(&c->reply);
 	free(c->lits);
+	free(c->miss);
 	free(c);
 }
 
@@ -229,22 +233,10 @@ static int
 rule_matches(const struct rule *r, struct classifier *c, const char *text,
     size_t len)
 {
-	size_t i, set;
 	int rc;
 
 	if (r->re == NULL)
 		return 1;
-	for (i = 0, set = 0; set < r->nsets; set++) {
-		size_t end = r->setend[set];
-
-		for (; i < end; i++)
-			if (c->lits[r->litids[i] / 64] &
-			    UINT64_C(1) << (r->litids[i] % 64))
-				break;
-		if (i == end)
-			return 0;	/* no literal of this set */
-		i = end;
-	}
 	if (r->jit)
 		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
 		    c->md, NULL);
@@ -290,7 +282,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
     const char *text, size_t len, const char *dsn, const char *relay,
     struct classification *out)
 {
-	const struct rule *const *chain;
+	const struct rule *const *rules;
+	const uint32_t *chain;
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
@@ -314,7 +307,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
-	acmatch_scan(ruleset_ac(rs), rp->text, rp->textlen, c->lits);
+	ruleset_prefilter(rs, rp->text, rp->textlen, c->lits, c->miss);
+	rules = ruleset_rules(rs, &nchain);
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,
@@ -322,8 +316,11 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	chain = ruleset_candidates(rs, out->provider, rp->code, st.cls,
 	    st.subj, &nchain);
 	for (i = 0; i < nchain; i++) {
-		const struct rule *r = chain[i];
+		const struct rule *r;
 
+		if (c->miss[chain[i]])
+			continue;
+		r = rules[chain[i]];
 		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
 		    (r->stages && !(r->stages & 1u << rp->stage)))
 			continue;

@@ -39,7 +39,7 @@
 #define NBUCKETS	(CODE_SLOTS * SUBJ_SLOTS)
 
 struct bucket {
-	const struct rule	**rules;
+	uint32_t		 *idx;		/* indexes into rules[] */
 	size_t			  n;
 };
 
@@ -77,6 +77,14 @@ struct ruleset {
 	struct hostmap		  mxs;
 	unsigned		  maxcap;
 	struct acmatch		 *ac;		/* every rule's literals */
+	/*
+	 * Prefilter: need[i] has bit k for each literal set k of rule i;
+	 * a literal clears the bits in its refs, rule << 2 | set, which
+	 * are litref[litstart[lit] .. litstart[lit + 1]).
+	 */
+	uint8_t			 *need;
+	uint32_t		 *litstart;
+	uint32_t		 *litref;
 	void			**mem;		/* everything else to free */
 	size_t			  nmem;
 };
@@ -388,7 +396,7 @@ rule_end(struct loader *ld)
  */
 #define LS_MAX		48	/* alternatives in a set */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
-#define LS_SETS		4	/* sets kept for a sequence */
+#define LS_SETS		4	/* sets kept; at most 4 (need[]) */
 
 struct litset {
 	size_t	n;
@@ -1101,11 +1109,11 @@ fill_buckets(struct ruleset *rs, struct bucket *bk,
 	int b;
 
 	for (b = 0; b < NBUCKETS; b++) {
-		bk[b].rules = keep(rs, xcalloc(n ? n : 1, sizeof(*bk[b].rules)));
+		bk[b].idx = keep(rs, xcalloc(n ? n : 1, sizeof(*bk[b].idx)));
 		bk[b].n = 0;
 		for (i = 0; i < n; i++)
 			if (bucket_fits(chain[i], b))
-				bk[b].rules[bk[b].n++] = chain[i];
+				bk[b].idx[bk[b].n++] = (uint32_t)chain[i]->index;
 	}
 }
 
@@ -1145,30 +1153,74 @@ link_chains(struct ruleset *rs)
 	fill_buckets(rs, rs->gbuckets, rs->generic, rs->ngeneric);
 }
 
-/* One automaton for the literals of every rule, numbered in order. */
+/*
+ * One automaton for the literals of every rule. A literal is cut to
+ * its first AC_LEN bytes (a text holding the literal holds those too,
+ * so the prefilter still never hides a match) and equal literals share
+ * one number: the automaton stays small enough to live in the cache,
+ * and its longest literal bounds what acmatch_scan() reads twice.
+ */
+#define AC_LEN	12
+
 static void
 build_prefilter(struct ruleset *rs)
 {
 	const char **lits = NULL;
-	size_t *lens = NULL, n = 0, i, j;
+	size_t *lens = NULL, n = 0, i, j, k, len, set;
+	uint32_t *ids = NULL, *refs;
+	size_t nids = 0;
 
+	rs->need = keep(rs, xcalloc(rs->nrules ? rs->nrules : 1, 1));
 	for (i = 0; i < rs->nrules; i++) {
-		struct rule *r = (struct rule *)rs->rules[i];
+		const struct rule *r = rs->rules[i];
 
-		if (r->nlits == 0)
+		if (r->re == NULL || r->nsets == 0)
 			continue;
-		r->litids = keep(rs, xcalloc(r->nlits, sizeof(*r->litids)));
+		rs->need[i] = (uint8_t)((1u << r->nsets) - 1);
 		lits = xreallocarray(lits, n + r->nlits, sizeof(*lits));
 		lens = xreallocarray(lens, n + r->nlits, sizeof(*lens));
-		for (j = 0; j < r->nlits; j++, n++) {
-			lits[n] = r->lits[j];
-			lens[n] = r->litlens[j];
-			r->litids[j] = (uint32_t)n;
+		ids = xreallocarray(ids, nids + r->nlits, sizeof(*ids));
+		for (j = 0; j < r->nlits; j++) {
+			len = r->litlens[j] < AC_LEN ? r->litlens[j] : AC_LEN;
+			for (k = 0; k < n; k++)
+				if (lens[k] == len &&
+				    memcmp(lits[k], r->lits[j], len) == 0)
+					break;
+			if (k == n) {
+				lits[n] = r->lits[j];
+				lens[n++] = len;
+			}
+			ids[nids++] = (uint32_t)k;
 		}
 	}
 	rs->ac = acmatch_build(lits, lens, n);
+
+	/* The refs of each literal, counted then placed. */
+	rs->litstart = keep(rs, xcalloc(n + 1, sizeof(*rs->litstart)));
+	refs = keep(rs, xcalloc(nids ? nids : 1, sizeof(*refs)));
+	for (i = 0; i < nids; i++)
+		rs->litstart[ids[i] + 1]++;
+	for (k = 0; k < n; k++)
+		rs->litstart[k + 1] += rs->litstart[k];
+	for (i = 0, nids = 0; i < rs->nrules; i++) {
+		const struct rule *r = rs->rules[i];
+
+		if (rs->need[i] == 0)
+			continue;
+		for (j = 0, set = 0; j < r->nlits; j++, nids++) {
+			while (j >= r->setend[set])
+				set++;
+			refs[rs->litstart[ids[nids]]++] =
+			    (uint32_t)(i << 2 | set);
+		}
+	}
+	for (k = n; k > 0; k--)		/* each start moved to the next's */
+		rs->litstart[k] = rs->litstart[k - 1];
+	rs->litstart[0] = 0;
+	rs->litref = refs;
 	free(lits);
 	free(lens);
+	free(ids);
 }
 
 struct ruleset *
@@ -1283,14 +1335,13 @@ ruleset_chain(const struct ruleset *rs, const struct provider *p,
 	return p->chain;
 }
 
-const struct rule *const *
+const uint32_t *
 ruleset_candidates(const struct ruleset *rs, const struct provider *p,
     int code, int cls, int subj, size_t *n)
 {
 	const struct bucket *bk;
 	int digit = code / 100, b;
 
-	(void)cls;
 	if (digit < 0 || digit >= CODE_SLOTS)
 		digit = 0;
 	if (subj < 0 || cls == 0)
@@ -1300,7 +1351,7 @@ ruleset_candidates(const struct ruleset *rs, const struct provider *p,
 	b = digit * SUBJ_SLOTS + subj;
 	bk = p == NULL || p->generic ? &rs->gbuckets[b] : &p->buckets[b];
 	*n = bk->n;
-	return bk->rules;
+	return bk->idx;
 }
 
 const struct rule *const *
@@ -1317,10 +1368,28 @@ ruleset_tests(const struct ruleset *rs, size_t *n)
 	return rs->tests;
 }
 
-const struct acmatch *
-ruleset_ac(const struct ruleset *rs)
+size_t
+ruleset_prefilter_words(const struct ruleset *rs)
 {
-	return rs->ac;
+	return acmatch_words(rs->ac);
+}
+
+void
+ruleset_prefilter(const struct ruleset *rs, const char *text, size_t len,
+    uint64_t *bits, uint8_t *miss)
+{
+	size_t w, i;
+	uint32_t l;
+
+	memcpy(miss, rs->need, rs->nrules);
+	acmatch_scan(rs->ac, text, len, bits);
+	for (w = 0; w < acmatch_words(rs->ac); w++)
+		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
+			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+			for (i = rs->litstart[l]; i < rs->litstart[l + 1]; i++)
+				miss[rs->litref[i] >> 2] &=
+				    (uint8_t)~(1u << (rs->litref[i] & 3));
+		}
 }
 
 unsigned

@@ -21,7 +21,6 @@
 
 #include "verdict.h"
 
-struct acmatch;
 struct ruleset;
 struct provider;
 
@@ -66,7 +65,6 @@ struct rule {
 	size_t			 nlits;
 	size_t			*setend;
 	size_t			 nsets;
-	uint32_t		*litids;	/* their bits in ruleset_ac() */
 	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */
 };
@@ -111,17 +109,26 @@ const struct rule *const *ruleset_chain(const struct ruleset *,
 /*
  * The same chain cut down to the rules whose code and status
  * constraints can hold for a reply with this code (0 if none) and
- * enhanced status class and subject (0 if none), still in order.
+ * enhanced status class and subject (0 if none), still in order, as
+ * indexes into ruleset_rules().
  */
-const struct rule *const *ruleset_candidates(const struct ruleset *,
+const uint32_t	*ruleset_candidates(const struct ruleset *,
 		    const struct provider *, int code, int cls, int subj,
 		    size_t *nrules);
 
 /* All rules in load order (for listing), and all test vectors. */
 const struct rule *const *ruleset_rules(const struct ruleset *, size_t *n);
 const struct rule_test *ruleset_tests(const struct ruleset *, size_t *n);
-/* The automaton that finds every rule's prefilter literals at once. */
-const struct acmatch *ruleset_ac(const struct ruleset *);
+/*
+ * Which rules can match text (len bytes): one pass finds every rule's
+ * prefilter literals at once, then miss[i] is set to 0 for each rule i
+ * (an index into ruleset_rules()) whose pattern can match, nonzero for
+ * the others. bits is scratch of ruleset_prefilter_words() words; miss
+ * holds one byte per rule. Both are the caller's.
+ */
+size_t		 ruleset_prefilter_words(const struct ruleset *);
+void		 ruleset_prefilter(const struct ruleset *, const char *text,
+		    size_t len, uint64_t *bits, uint8_t *miss);
 /* The most capture pairs any pattern needs, for match data. */
 unsigned	 ruleset_max_captures(const struct ruleset *);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acmatch.h"
 #include "reply.h"
 #include "rules.h"
 #include "testlib.h"
@@ -145,6 +146,115 @@ START_TEST(test_sound_on_rule_set)
 }
 END_TEST
 
+/* Does lit (lowercase) occur in text[0..n), ignoring ASCII case? */
+static int
+naive_has(const char *text, size_t n, const char *lit, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i + len <= n; i++) {
+		for (j = 0; j < len; j++)
+			if (tolower((unsigned char)text[i + j]) != lit[j])
+				break;
+		if (j == len)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The automaton against a naive search, on random literals and texts
+ * over a small alphabet (so that literals overlap, nest and recur) and
+ * of every length around the points where the scan splits the text.
+ */
+START_TEST(test_acmatch_random)
+{
+	static const char alpha[] = "abAB .";
+	char lits[64][16], text[600];
+	const char *lp[64];
+	size_t lens[64], nlit, i, n, round;
+	uint64_t bits[1];
+	struct acmatch *ac;
+
+	srand(7);
+	for (round = 0; round < 200; round++) {
+		nlit = 1 + (size_t)rand() % 64;
+		for (i = 0; i < nlit; i++) {
+			size_t j;
+
+			lens[i] = 1 + (size_t)rand() % 12;
+			for (j = 0; j < lens[i]; j++)
+				lits[i][j] = (char)tolower(alpha[rand() % 6]);
+			lp[i] = lits[i];
+		}
+		ac = acmatch_build(lp, lens, nlit);
+		ck_assert_ptr_nonnull(ac);
+		ck_assert_uint_eq(acmatch_words(ac), 1);
+		for (n = 0; n < sizeof(text); n += 1 + (size_t)rand() % 7) {
+			for (i = 0; i < n; i++)
+				text[i] = alpha[rand() % 6];
+			acmatch_scan(ac, text, n, bits);
+			for (i = 0; i < nlit; i++)
+				ck_assert_msg(!!(bits[0] >> i & 1) ==
+				    naive_has(text, n, lits[i], lens[i]),
+				    "literal \"%.*s\" in \"%.*s\": scan says "
+				    "%d", (int)lens[i], lits[i], (int)n, text,
+				    (int)(bits[0] >> i & 1));
+		}
+		acmatch_free(ac);
+	}
+}
+END_TEST
+
+/*
+ * What the classifier runs, end to end: for every rule whose regex
+ * matches a test vector's text, ruleset_prefilter() must leave it in.
+ */
+START_TEST(test_runtime_sound)
+{
+	const char *dir = testlib_env("BOUNCER_RULES", "rules");
+	const struct rule *const *rules;
+	const struct rule_test *tests;
+	pcre2_match_data *md;
+	struct ruleset *rs;
+	struct reply rp;
+	size_t nrules, ntests, i, j, checked = 0;
+	uint64_t *bits;
+	uint8_t *miss;
+	char *err = NULL;
+
+	rs = ruleset_load(dir, &err);
+	ck_assert_msg(rs != NULL, "rules in %s: %s", dir, err ? err : "");
+	rules = ruleset_rules(rs, &nrules);
+	tests = ruleset_tests(rs, &ntests);
+	md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
+	bits = calloc(ruleset_prefilter_words(rs), sizeof(*bits));
+	miss = calloc(nrules, 1);
+	reply_init(&rp);
+	for (j = 0; j < ntests; j++) {
+		reply_parse(&rp, tests[j].reply, strlen(tests[j].reply));
+		ruleset_prefilter(rs, rp.text, rp.textlen, bits, miss);
+		for (i = 0; i < nrules; i++) {
+			if (rules[i]->re == NULL ||
+			    pcre2_match(rules[i]->re, (PCRE2_SPTR)rp.text,
+			    rp.textlen, 0, 0, md, NULL) < 0)
+				continue;
+			ck_assert_msg(miss[i] == 0, "%s:%d matches \"%s\" "
+			    "(test at %s:%d) but the prefilter skips it",
+			    rules[i]->file, rules[i]->line, rp.text,
+			    tests[j].file, tests[j].line);
+			checked++;
+		}
+	}
+	ck_assert_uint_gt(checked, ntests / 2);
+	reply_free(&rp);
+	free(bits);
+	free(miss);
+	pcre2_match_data_free(md);
+	ruleset_unref(rs);
+}
+END_TEST
+
 static Suite *
 prefilter_suite(void)
 {
@@ -156,6 +266,8 @@ prefilter_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sound");
 	tcase_add_test(tc, test_sound_on_rule_set);
+	tcase_add_test(tc, test_runtime_sound);
+	tcase_add_test(tc, test_acmatch_random);
 	suite_add_tcase(s, tc);
 	return s;
 }
