@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "reply.h"
 #include "xalloc.h"
@@ -56,6 +59,29 @@ reply_free(struct reply *r)
 	reply_init(r);
 }
 
+/* ASCII lowercase: the texts are parsed the same in every locale. */
+static inline unsigned char
+lc(unsigned char c)
+{
+	return (unsigned)(c - 'A') < 26 ? c | 0x20 : c;
+}
+
+/*
+ * Do a and b agree in their first n bytes, ignoring ASCII case? Stops
+ * at the first difference, so a may end (NUL) before n bytes: b, a
+ * literal, holds no NUL.
+ */
+static inline int
+eq_ci(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lc((unsigned char)a[i]) != lc((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
 /* A cursor over the text being parsed: [p, e). */
 struct span {
 	char	*p;
@@ -67,7 +93,7 @@ prefix_ci_n(const struct span *s, const char *lit, size_t n)
 {
 	if ((size_t)(s->e - s->p) < n ||
 	    ((unsigned char)*s->p | 0x20) != ((unsigned char)*lit | 0x20) ||
-	    strncasecmp(s->p, lit, n) != 0)
+	    !eq_ci(s->p, lit, n))
 		return 0;
 	return n;
 }
@@ -80,7 +106,7 @@ suffix_ci(const struct span *s, const char *lit)
 {
 	size_t n = strlen(lit);
 
-	if ((size_t)(s->e - s->p) < n || strncasecmp(s->e - n, lit, n) != 0)
+	if ((size_t)(s->e - s->p) < n || !eq_ci(s->e - n, lit, n))
 		return 0;
 	return n;
 }
@@ -100,7 +126,7 @@ find_ci(char *p, char *e, const char *lit)
 		return NULL;
 	for (e -= n - 1; p < e; p++)
 		if (((unsigned char)*p | fold) == c0 &&
-		    strncasecmp(p + 1, lit + 1, n - 1) == 0)
+		    eq_ci(p + 1, lit + 1, n - 1))
 			return p;
 	return NULL;
 }
@@ -136,10 +162,17 @@ copy_field(char *dst, size_t dstsz, const char *p, size_t n)
 	dst[n] = '\0';
 }
 
-static int
-is_ip_char(int c)
+/* The bytes that end a host name. */
+static const unsigned char host_end[256] = {
+	['['] = 1, [' '] = 1, [':'] = 1, [','] = 1,
+};
+
+/* May c be in the [] after a host: an address, or a word like "unix"? */
+static inline int
+ip_char(unsigned char c)
 {
-	return isxdigit(c) || c == '.' || c == ':';
+	return (unsigned)(c - '0') < 10 || (unsigned)((c | 0x20) - 'a') < 26 ||
+	    c == '.' || c == ':';
 }
 
 /*
@@ -151,7 +184,7 @@ host_at(struct reply *r, char *p, char *e)
 {
 	char *n = p, *b, *c;
 
-	while (p < e && *p != '[' && *p != ' ' && *p != ':' && *p != ',')
+	while (p < e && !host_end[(unsigned char)*p])
 		p++;
 	if (p == n)
 		return NULL;
@@ -161,7 +194,7 @@ host_at(struct reply *r, char *p, char *e)
 	if (b >= e || *b != '[')
 		return NULL;
 	for (c = b + 1; c < e && c - b < 64 && *c != ']'; c++)
-		if (!is_ip_char((unsigned char)*c) && !isalpha((unsigned char)*c))
+		if (!ip_char((unsigned char)*c))
 			break;
 	if (c >= e || *c != ']')
 		return NULL;
@@ -263,10 +296,19 @@ stage_of_command(const char *p, const char *e)
 		if ((*p | 0x20) != (cmds[i].cmd[0] | 0x20))
 			continue;
 		n = strlen(cmds[i].cmd);
-		if ((size_t)(e - p) >= n && strncasecmp(p, cmds[i].cmd, n) == 0)
+		if ((size_t)(e - p) >= n && eq_ci(p, cmds[i].cmd, n))
 			return cmds[i].stage;
 	}
 	return STAGE_UNKNOWN;
+}
+
+/* Does a reply code ("550 ", "550-", or "550" alone) start at p? */
+static int
+is_code(const char *p, const char *e)
+{
+	return e - p >= 3 && (p[0] >= '2' && p[0] <= '5') &&
+	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    (e - p == 3 || p[3] == ' ' || p[3] == '-');
 }
 
 /*
@@ -279,13 +321,17 @@ strip_front(struct reply *r, struct span *s)
 	char *q, *t;
 	size_t n;
 
+	/* Every wrapper starts with a word, a mark or an address. */
+	if (is_code(s->p, s->e))
+		return 0;
+
 	/* DSN diagnostic type: "smtp; 550 ...", "X-Postfix; ..." */
 	for (q = s->p; q < s->e && q - s->p < 16 &&
 	    (isalnum((unsigned char)*q) || *q == '-'); q++)
 		;
 	if (q > s->p && q < s->e && *q == ';' &&
-	    (strncasecmp(s->p, "smtp;", 5) == 0 ||
-	    strncasecmp(s->p, "x-", 2) == 0)) {
+	    (eq_ci(s->p, "smtp;", 5) ||
+	    eq_ci(s->p, "x-", 2))) {
 		s->p = q + 1;
 		return 1;
 	}
@@ -306,11 +352,11 @@ strip_front(struct reply *r, struct span *s)
 			s->p = q + 1;
 			return 1;
 		}
-		if (strncasecmp(q, " said: ", 7) == 0) {
+		if (eq_ci(q, " said: ", 7)) {
 			s->p = q + 7;
 			return 1;
 		}
-		if (strncasecmp(q, " refused to talk to me: ", 24) == 0) {
+		if (eq_ci(q, " refused to talk to me: ", 24)) {
 			r->stage = STAGE_CONNECT;
 			s->p = q + 24;
 			return 1;
@@ -330,7 +376,7 @@ strip_front(struct reply *r, struct span *s)
 		q = s->p + n;
 		if (r->stage == STAGE_UNKNOWN)
 			r->stage = stage_of_command(q, s->e);
-		if (strncasecmp(s->p, "SMTP timeout", 12) == 0)
+		if (eq_ci(s->p, "SMTP timeout", 12))
 			return 0;
 		/* Skip the command and its argument up to ": " */
 		if ((t = find_ci(q, s->e, ">: ")) != NULL)
@@ -360,8 +406,8 @@ strip_front(struct reply *r, struct span *s)
 	    memchr(s->p, '@', (size_t)(q - s->p)) != NULL &&
 	    (*s->p != '<' || (q[-1] == '>' && q + 2 < s->e &&
 	    (isdigit((unsigned char)q[2]) ||
-	    strncasecmp(q + 2, "Connected to ", 13) == 0 ||
-	    strncasecmp(q + 2, "Sorry, ", 7) == 0)))) {
+	    eq_ci(q + 2, "Connected to ", 13) ||
+	    eq_ci(q + 2, "Sorry, ", 7))))) {
 		s->p = q + 2;
 		return 1;
 	}
@@ -381,7 +427,7 @@ strip_front(struct reply *r, struct span *s)
 		for (i = 0; i < sizeof(qm) / sizeof(qm[0]); i++) {
 			n = strlen(qm[i].lit);
 			if ((size_t)(s->e - q) >= n &&
-			    strncasecmp(q, qm[i].lit, n) == 0) {
+			    eq_ci(q, qm[i].lit, n)) {
 				r->stage = qm[i].stage;
 				s->p = q + n;
 				return 1;
@@ -436,7 +482,7 @@ strip_back(struct reply *r, struct span *s)
 	/* Postfix: " (in reply to RCPT TO command)" */
 	if ((n = suffix_ci(s, " command)")) != 0 &&
 	    (q = last_paren(s->p, s->e, 64)) != NULL &&
-	    (size_t)(s->e - q) > 13 && strncasecmp(q, "(in reply to ", 13) == 0) {
+	    (size_t)(s->e - q) > 13 && eq_ci(q, "(in reply to ", 13)) {
 		r->stage = stage_of_command(q + 13, s->e - n);
 		s->e = q;
 		return 1;
@@ -509,14 +555,6 @@ postfix_own_host(struct reply *r, struct span *s)
 			r->stage = stage_of_command(w + 7, s->e);
 		return;
 	}
-}
-
-static int
-is_code(const char *p, const char *e)
-{
-	return e - p >= 3 && (p[0] >= '2' && p[0] <= '5') &&
-	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-	    (e - p == 3 || p[3] == ' ' || p[3] == '-');
 }
 
 /*
@@ -597,6 +635,27 @@ fold(char *out, const char *in, size_t n)
 	int last_space = 1;	/* nothing written yet counts as a space */
 
 	while (in < e) {
+#ifdef __SSE2__
+		/* The same test, sixteen bytes at a time. */
+		if (e - in >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)in);
+			unsigned sp16, ctl;
+
+			sp16 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+			    _mm_set1_epi8(' ')));
+			ctl = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)),
+			    v), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+			if ((ctl | (sp16 & sp16 >> 1) |
+			    (last_space ? sp16 & 1 : 0)) == 0) {
+				_mm_storeu_si128((__m128i *)(void *)w, v);
+				w += 16;
+				in += 16;
+				last_space = (int)(sp16 >> 15);
+				continue;
+			}
+		}
+#endif
 		if (e - in >= 8) {
 			memcpy(&x, in, 8);
 			sp = zero_bytes(x ^ (ONES * ' '));

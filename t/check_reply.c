@@ -510,6 +510,59 @@ START_TEST(test_huge)
 }
 END_TEST
 
+/* Whitespace folded the slow, obvious way. */
+static size_t
+naive_fold(char *out, const char *in, size_t n)
+{
+	size_t i, w = 0;
+	int space = 1;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c <= ' ' || c == 0x7f) {
+			if (!space)
+				out[w++] = ' ';
+			space = 1;
+		} else {
+			out[w++] = (char)c;
+			space = 0;
+		}
+	}
+	if (w > 0 && out[w - 1] == ' ')
+		w--;
+	out[w] = '\0';
+	return w;
+}
+
+/*
+ * Folding on random texts of letters, spaces, control and 8-bit bytes,
+ * of every length up to a few blocks: the word-at-a-time paths must
+ * agree with the obvious loop at every alignment and run of spaces.
+ */
+START_TEST(test_fold_random)
+{
+	static const char alpha[] = "ab   \t\r\n\x01\x7f\x80\xc3\xa9";
+	char in[200], want[201];
+	struct reply r;
+	size_t n, i, round;
+
+	srand(11);
+	reply_init(&r);
+	for (round = 0; round < 4000; round++) {
+		n = (size_t)rand() % sizeof(in);
+		for (i = 0; i < n; i++)
+			in[i] = alpha[rand() % (int)(sizeof(alpha) - 1)];
+		naive_fold(want, in, n);
+		reply_parse(&r, in, n);
+		ck_assert_msg(strcmp(r.text, want) == 0 && r.code == 0,
+		    "round %zu: folded \"%s\", want \"%s\"", round, r.text,
+		    want);
+	}
+	reply_free(&r);
+}
+END_TEST
+
 struct status_case {
 	const char	*in;
 	size_t		 len;
@@ -614,6 +667,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_not_terminated);
 	tcase_add_test(tc, test_huge);
+	tcase_add_test(tc, test_fold_random);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
