@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "classify.h"
 #include "xalloc.h"
 
@@ -263,7 +264,7 @@ rcpt_domain(const char *rcpt, char *buf, size_t bufsz)
 	if (n >= bufsz)
 		return;
 	for (i = 0; i < n; i++)
-		buf[i] = (char)tolower((unsigned char)at[i]);
+		buf[i] = (char)ascii_lower((unsigned char)at[i]);
 	buf[n] = '\0';
 }
 

@@ -20,6 +20,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "ascii.h"
 #include "reply.h"
 #include "xalloc.h"
 
@@ -59,29 +60,6 @@ reply_free(struct reply *r)
 	reply_init(r);
 }
 
-/* ASCII lowercase: the texts are parsed the same in every locale. */
-static inline unsigned char
-lc(unsigned char c)
-{
-	return (unsigned)(c - 'A') < 26 ? c | 0x20 : c;
-}
-
-/*
- * Do a and b agree in their first n bytes, ignoring ASCII case? Stops
- * at the first difference, so a may end (NUL) before n bytes: b, a
- * literal, holds no NUL.
- */
-static inline int
-eq_ci(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (lc((unsigned char)a[i]) != lc((unsigned char)b[i]))
-			return 0;
-	return 1;
-}
-
 /* A cursor over the text being parsed: [p, e). */
 struct span {
 	char	*p;
@@ -93,7 +71,7 @@ prefix_ci_n(const struct span *s, const char *lit, size_t n)
 {
 	if ((size_t)(s->e - s->p) < n ||
 	    ((unsigned char)*s->p | 0x20) != ((unsigned char)*lit | 0x20) ||
-	    !eq_ci(s->p, lit, n))
+	    !ascii_eq_ci(s->p, lit, n))
 		return 0;
 	return n;
 }
@@ -106,7 +84,7 @@ suffix_ci(const struct span *s, const char *lit)
 {
 	size_t n = strlen(lit);
 
-	if ((size_t)(s->e - s->p) < n || !eq_ci(s->e - n, lit, n))
+	if ((size_t)(s->e - s->p) < n || !ascii_eq_ci(s->e - n, lit, n))
 		return 0;
 	return n;
 }
@@ -126,7 +104,7 @@ find_ci(char *p, char *e, const char *lit)
 		return NULL;
 	for (e -= n - 1; p < e; p++)
 		if (((unsigned char)*p | fold) == c0 &&
-		    eq_ci(p + 1, lit + 1, n - 1))
+		    ascii_eq_ci(p + 1, lit + 1, n - 1))
 			return p;
 	return NULL;
 }
@@ -296,7 +274,7 @@ stage_of_command(const char *p, const char *e)
 		if ((*p | 0x20) != (cmds[i].cmd[0] | 0x20))
 			continue;
 		n = strlen(cmds[i].cmd);
-		if ((size_t)(e - p) >= n && eq_ci(p, cmds[i].cmd, n))
+		if ((size_t)(e - p) >= n && ascii_eq_ci(p, cmds[i].cmd, n))
 			return cmds[i].stage;
 	}
 	return STAGE_UNKNOWN;
@@ -330,8 +308,8 @@ strip_front(struct reply *r, struct span *s)
 	    (isalnum((unsigned char)*q) || *q == '-'); q++)
 		;
 	if (q > s->p && q < s->e && *q == ';' &&
-	    (eq_ci(s->p, "smtp;", 5) ||
-	    eq_ci(s->p, "x-", 2))) {
+	    (ascii_eq_ci(s->p, "smtp;", 5) ||
+	    ascii_eq_ci(s->p, "x-", 2))) {
 		s->p = q + 1;
 		return 1;
 	}
@@ -352,11 +330,11 @@ strip_front(struct reply *r, struct span *s)
 			s->p = q + 1;
 			return 1;
 		}
-		if (eq_ci(q, " said: ", 7)) {
+		if (ascii_eq_ci(q, " said: ", 7)) {
 			s->p = q + 7;
 			return 1;
 		}
-		if (eq_ci(q, " refused to talk to me: ", 24)) {
+		if (ascii_eq_ci(q, " refused to talk to me: ", 24)) {
 			r->stage = STAGE_CONNECT;
 			s->p = q + 24;
 			return 1;
@@ -376,7 +354,7 @@ strip_front(struct reply *r, struct span *s)
 		q = s->p + n;
 		if (r->stage == STAGE_UNKNOWN)
 			r->stage = stage_of_command(q, s->e);
-		if (eq_ci(s->p, "SMTP timeout", 12))
+		if (ascii_eq_ci(s->p, "SMTP timeout", 12))
 			return 0;
 		/* Skip the command and its argument up to ": " */
 		if ((t = find_ci(q, s->e, ">: ")) != NULL)
@@ -406,8 +384,8 @@ strip_front(struct reply *r, struct span *s)
 	    memchr(s->p, '@', (size_t)(q - s->p)) != NULL &&
 	    (*s->p != '<' || (q[-1] == '>' && q + 2 < s->e &&
 	    (isdigit((unsigned char)q[2]) ||
-	    eq_ci(q + 2, "Connected to ", 13) ||
-	    eq_ci(q + 2, "Sorry, ", 7))))) {
+	    ascii_eq_ci(q + 2, "Connected to ", 13) ||
+	    ascii_eq_ci(q + 2, "Sorry, ", 7))))) {
 		s->p = q + 2;
 		return 1;
 	}
@@ -427,7 +405,7 @@ strip_front(struct reply *r, struct span *s)
 		for (i = 0; i < sizeof(qm) / sizeof(qm[0]); i++) {
 			n = strlen(qm[i].lit);
 			if ((size_t)(s->e - q) >= n &&
-			    eq_ci(q, qm[i].lit, n)) {
+			    ascii_eq_ci(q, qm[i].lit, n)) {
 				r->stage = qm[i].stage;
 				s->p = q + n;
 				return 1;
@@ -482,7 +460,7 @@ strip_back(struct reply *r, struct span *s)
 	/* Postfix: " (in reply to RCPT TO command)" */
 	if ((n = suffix_ci(s, " command)")) != 0 &&
 	    (q = last_paren(s->p, s->e, 64)) != NULL &&
-	    (size_t)(s->e - q) > 13 && eq_ci(q, "(in reply to ", 13)) {
+	    (size_t)(s->e - q) > 13 && ascii_eq_ci(q, "(in reply to ", 13)) {
 		r->stage = stage_of_command(q + 13, s->e - n);
 		s->e = q;
 		return 1;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "acmatch.h"
+#include "ascii.h"
 #include "reply.h"
 #include "rules.h"
 #include "xalloc.h"
@@ -148,7 +149,7 @@ hash_ci(const char *s, size_t n)
 	uint32_t h = 2166136261u;
 
 	while (n--) {
-		h ^= (unsigned char)tolower((unsigned char)*s++);
+		h ^= ascii_lower((unsigned char)*s++);
 		h *= 16777619u;
 	}
 	return h;
