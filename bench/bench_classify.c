@@ -71,7 +71,7 @@ main(int argc, char **argv)
 	struct classifier *c;
 	struct ruleset *rs;
 	struct rusage ru;
-	char *line = NULL, *err = NULL, *t1, *t2;
+	char *line = NULL, *err = NULL, *t1, *t2, *text;
 	double t0, dt;
 	FILE *fp;
 	int ch;
@@ -135,6 +135,25 @@ main(int argc, char **argv)
 
 		pool[k] = pool[r];
 		pool[r] = tmp;
+	}
+	/*
+	 * Laid out one after the other in one buffer, as the lines of a
+	 * log are when the daemon reads them.
+	 */
+	for (k = 0, j = 0; k < POOL; k++)
+		j += strlen(pool[k].rcpt) + 1 + pool[k].len + 1;
+	text = xmalloc(j);
+	for (k = 0, j = 0; k < POOL; k++) {
+		size_t rl = strlen(pool[k].rcpt) + 1;
+
+		memcpy(text + j, pool[k].rcpt, rl);
+		free(pool[k].rcpt);
+		pool[k].rcpt = text + j;
+		j += rl;
+		memcpy(text + j, pool[k].reply, pool[k].len + 1);
+		free(pool[k].reply);
+		pool[k].reply = text + j;
+		j += pool[k].len + 1;
 	}
 
 	c = classifier_new(rs);

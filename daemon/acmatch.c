@@ -29,10 +29,17 @@ struct acmatch {
 	size_t		 maxlen;	/* of the longest literal */
 	uint32_t	*next;		/* nstates * nclass */
 	size_t		 nstates;
+	size_t		 nlits;
+	/* While building only: */
 	uint32_t	*out;		/* first literal ending here, or ~0 */
 	uint32_t	*outnext;	/* per literal: next one ending here */
 	uint32_t	*dict;		/* dictionary link, or 0 */
-	size_t		 nlits;
+	/*
+	 * Flattened for the scan: the literals state s reports, its own
+	 * and its dictionary chain's, are olist[ostart[s] .. ostart[s+1]).
+	 */
+	uint32_t	*ostart;
+	uint32_t	*olist;
 };
 
 #define NONE	UINT32_MAX
@@ -123,12 +130,30 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	free(queue);
 	free(fail);
 
+	/* Each state's literals, counted, then listed. */
+	ac->ostart = xcalloc(ac->nstates + 1, sizeof(*ac->ostart));
+	for (s = 0; s < ac->nstates; s++) {
+		ac->ostart[s + 1] = ac->ostart[s];
+		for (f = s; f != 0; f = ac->dict[f])
+			for (t = ac->out[f]; t != NONE; t = ac->outnext[t])
+				ac->ostart[s + 1]++;
+	}
+	ac->olist = xcalloc(ac->ostart[ac->nstates] + 1, sizeof(*ac->olist));
+	for (s = 0, i = 0; s < ac->nstates; s++)
+		for (f = s; f != 0; f = ac->dict[f])
+			for (t = ac->out[f]; t != NONE; t = ac->outnext[t])
+				ac->olist[i++] = t;
+
 	/* Row offsets and output flags, as acmatch_scan() wants them. */
 	for (i = 0; i < ac->nstates * ac->nclass; i++) {
 		t = ac->next[i];
 		ac->next[i] = (uint32_t)(t * ac->nclass) |
-		    (ac->out[t] != NONE || ac->dict[t] != 0 ? OUTBIT : 0);
+		    (ac->ostart[t + 1] != ac->ostart[t] ? OUTBIT : 0);
 	}
+	free(ac->out);
+	free(ac->outnext);
+	free(ac->dict);
+	ac->out = ac->outnext = ac->dict = NULL;
 	return ac;
 }
 
@@ -138,9 +163,8 @@ acmatch_free(struct acmatch *ac)
 	if (ac == NULL)
 		return;
 	free(ac->next);
-	free(ac->out);
-	free(ac->outnext);
-	free(ac->dict);
+	free(ac->ostart);
+	free(ac->olist);
 	free(ac);
 }
 
@@ -158,11 +182,12 @@ acmatch_words(const struct acmatch *ac)
 static void __attribute__((noinline, cold))
 report(const struct acmatch *ac, uint32_t row, uint64_t *bits)
 {
-	uint32_t d, l;
+	uint32_t s = (row & ~OUTBIT) >> ac->shift, i, l;
 
-	for (d = (row & ~OUTBIT) >> ac->shift; d != 0; d = ac->dict[d])
-		for (l = ac->out[d]; l != NONE; l = ac->outnext[l])
-			bits[l / 64] |= UINT64_C(1) << (l % 64);
+	for (i = ac->ostart[s]; i < ac->ostart[s + 1]; i++) {
+		l = ac->olist[i];
+		bits[l / 64] |= UINT64_C(1) << (l % 64);
+	}
 }
 
 #define STEP(s, p) do {							\
