@@ -14,14 +14,20 @@
  * non_smtpd_milters) comes with a MAIL FROM argument of "" rather than
  * SMTP's "<>": that is what marks it internal, and so trusted.
  */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
+#include "listener.h"
 #include "log.h"
 #include "milter.h"
 #include "xalloc.h"
@@ -40,6 +46,8 @@ static struct milter_conf	 mconf;
 static char			*mconn;		/* libmilter keeps it */
 static pthread_t		 mthread;
 static int			 started;
+static struct sockaddr_storage	 wake_addr;	/* where to reach ourselves */
+static socklen_t		 wake_len;
 static pthread_mutex_t		 stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_stats	 stats;
 
@@ -255,6 +263,34 @@ run(void *arg)
 	return NULL;
 }
 
+/*
+ * Where a connection of our own reaches the listener: its address,
+ * with a wildcard one made loopback. 0 if there is none to use.
+ */
+static void
+wake_prepare(const char *listen)
+{
+	char *err = NULL;
+
+	wake_len = 0;
+	if (listener_parse(listen, &wake_addr, &wake_len, &err) < 0) {
+		free(err);
+		wake_len = 0;
+		return;
+	}
+	if (wake_addr.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&wake_addr;
+
+		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else if (wake_addr.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&wake_addr;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			sin6->sin6_addr = in6addr_loopback;
+	}
+}
+
 int
 milter_start(const struct milter_conf *mc, char **errp)
 {
@@ -288,6 +324,7 @@ milter_start(const struct milter_conf *mc, char **errp)
 		    mc->listen);
 		return -1;
 	}
+	wake_prepare(mc->listen);
 	if (pthread_create(&mthread, NULL, run, NULL) != 0) {
 		*errp = xasprintf("milter: pthread_create: %s",
 		    strerror(errno));
@@ -297,14 +334,60 @@ milter_start(const struct milter_conf *mc, char **errp)
 	return 0;
 }
 
+/* Connects to the listener and hangs up at once. */
+static void
+wake_listener(void)
+{
+	int fd;
+
+	if (wake_len == 0 ||
+	    (fd = socket(wake_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) < 0)
+		return;
+	(void)connect(fd, (struct sockaddr *)&wake_addr, wake_len);
+	close(fd);
+}
+
+static int	stop_done;
+
+static void *
+stopper(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	__atomic_store_n(&stop_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * smfi_stop() sets libmilter's stop flag and then waits for the
+ * listener to leave its poll, which times out only every five seconds.
+ * So it runs in a thread of its own while this one connects to the
+ * listener until it returns: the connection ends the poll, and the
+ * listener sees the flag at once.
+ */
 void
 milter_stop(void)
 {
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	pthread_t st;
+	int i;
+
 	if (!started)
 		return;
-	smfi_stop();
+	if (pthread_create(&st, NULL, stopper, NULL) != 0)
+		smfi_stop();
+	else {
+		for (i = 0; i < 300 &&
+		    !__atomic_load_n(&stop_done, __ATOMIC_ACQUIRE); i++) {
+			wake_listener();
+			nanosleep(&ts, NULL);
+		}
+		pthread_join(st, NULL);
+	}
 	pthread_join(mthread, NULL);
 	started = 0;
+	stop_done = 0;
 	free(mconn);
 	mconn = NULL;
 }
