@@ -6,7 +6,7 @@
  * transition filled in from the failure state's, which makes the trie a
  * DFA. A state's matches are its own literals plus those of its
  * "dictionary link", the nearest state down its failure chain that ends
- * a literal.
+ * a literal; they are flattened into one list per state for the scan.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +23,13 @@
 #define OUTBIT	0x80000000u
 
 struct acmatch {
-	unsigned char	 cls[256];	/* byte -> class; 0 = no literal has it */
+	uint16_t	 cls[256];	/* byte -> class; 0 = no literal has it */
 	size_t		 nclass;	/* a power of two: 1 << shift */
 	unsigned	 shift;
 	size_t		 maxlen;	/* of the longest literal */
 	uint32_t	*next;		/* nstates * nclass */
 	size_t		 nstates;
 	size_t		 nlits;
-	/* While building only: */
-	uint32_t	*out;		/* first literal ending here, or ~0 */
-	uint32_t	*outnext;	/* per literal: next one ending here */
-	uint32_t	*dict;		/* dictionary link, or 0 */
 	/*
 	 * Flattened for the scan: the literals state s reports, its own
 	 * and its dictionary chain's, are olist[ostart[s] .. ostart[s+1]).
@@ -49,6 +45,9 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 {
 	struct acmatch *ac;
 	uint32_t *fail, *queue, s, t, f;
+	uint32_t *out;		/* per state: first literal ending there */
+	uint32_t *outnext;	/* per literal: the next one ending there */
+	uint32_t *dict;		/* per state: dictionary link, or 0 */
 	size_t i, j, c, cap, head, tail;
 
 	if (n == 0)
@@ -61,7 +60,7 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 			unsigned char b = (unsigned char)lits[i][j];
 
 			if (ac->cls[b] == 0)
-				ac->cls[b] = (unsigned char)ac->nclass++;
+				ac->cls[b] = (uint16_t)ac->nclass++;
 		}
 	/* The text is not lowercased: its capitals map to the same class. */
 	for (i = 'A'; i <= 'Z'; i++)
@@ -79,10 +78,10 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	ac->next = xcalloc(cap * ac->nclass, sizeof(*ac->next));
 	for (i = 0; i < cap * ac->nclass; i++)
 		ac->next[i] = NONE;
-	ac->out = xmalloc(cap * sizeof(*ac->out));
-	ac->outnext = xmalloc(n * sizeof(*ac->outnext));
+	out = xmalloc(cap * sizeof(*out));
+	outnext = xmalloc(n * sizeof(*outnext));
 	ac->nstates = 1;
-	ac->out[0] = NONE;
+	out[0] = NONE;
 
 	for (i = 0; i < n; i++) {
 		for (s = 0, j = 0; j < lens[i]; j++) {
@@ -91,16 +90,16 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 
 			if (*e == NONE) {
 				*e = (uint32_t)ac->nstates;
-				ac->out[ac->nstates++] = NONE;
+				out[ac->nstates++] = NONE;
 			}
 			s = *e;
 		}
-		ac->outnext[i] = ac->out[s];
-		ac->out[s] = (uint32_t)i;
+		outnext[i] = out[s];
+		out[s] = (uint32_t)i;
 	}
 
 	fail = xcalloc(ac->nstates, sizeof(*fail));
-	ac->dict = xcalloc(ac->nstates, sizeof(*ac->dict));
+	dict = xcalloc(ac->nstates, sizeof(*dict));
 	queue = xmalloc(ac->nstates * sizeof(*queue));
 	head = tail = 0;
 	for (c = 0; c < ac->nclass; c++) {
@@ -115,7 +114,7 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	while (head < tail) {
 		s = queue[head++];
 		f = fail[s];
-		ac->dict[s] = ac->out[f] != NONE ? f : ac->dict[f];
+		dict[s] = out[f] != NONE ? f : dict[f];
 		for (c = 0; c < ac->nclass; c++) {
 			uint32_t *e = &ac->next[s * ac->nclass + c];
 
@@ -134,14 +133,14 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	ac->ostart = xcalloc(ac->nstates + 1, sizeof(*ac->ostart));
 	for (s = 0; s < ac->nstates; s++) {
 		ac->ostart[s + 1] = ac->ostart[s];
-		for (f = s; f != 0; f = ac->dict[f])
-			for (t = ac->out[f]; t != NONE; t = ac->outnext[t])
+		for (f = s; f != 0; f = dict[f])
+			for (t = out[f]; t != NONE; t = outnext[t])
 				ac->ostart[s + 1]++;
 	}
 	ac->olist = xcalloc(ac->ostart[ac->nstates] + 1, sizeof(*ac->olist));
 	for (s = 0, i = 0; s < ac->nstates; s++)
-		for (f = s; f != 0; f = ac->dict[f])
-			for (t = ac->out[f]; t != NONE; t = ac->outnext[t])
+		for (f = s; f != 0; f = dict[f])
+			for (t = out[f]; t != NONE; t = outnext[t])
 				ac->olist[i++] = t;
 
 	/* Row offsets and output flags, as acmatch_scan() wants them. */
@@ -150,10 +149,12 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 		ac->next[i] = (uint32_t)(t * ac->nclass) |
 		    (ac->ostart[t + 1] != ac->ostart[t] ? OUTBIT : 0);
 	}
-	free(ac->out);
-	free(ac->outnext);
-	free(ac->dict);
-	ac->out = ac->outnext = ac->dict = NULL;
+	/* The trie had room for every literal byte; prefixes are shared. */
+	ac->next = xreallocarray(ac->next, ac->nstates * ac->nclass,
+	    sizeof(*ac->next));
+	free(out);
+	free(outnext);
+	free(dict);
 	return ac;
 }
 
@@ -209,7 +210,7 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 {
 	const unsigned char *t = (const unsigned char *)text, *e = t + len;
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
-	const unsigned char *cls;
+	const uint16_t *cls;
 	const uint32_t *next;
 	uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 	size_t chunk, over;
