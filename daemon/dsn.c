@@ -114,13 +114,13 @@ static int
 has_ci(const char *s, size_t n, const char *lit)
 {
 	size_t k = strlen(lit);
-	const char *p = s, *e = s + n, *q, *r;
+	const char *p = s, *e, *q, *r;
 	unsigned char lo = (unsigned char)lit[0],
 	    up = (unsigned char)toupper(lo);
 
-	if (n < k)
+	if (s == NULL || n < k)
 		return 0;
-	e -= k - 1;
+	e = s + n - (k - 1);
 	while (p < e) {
 		q = memchr(p, lo, (size_t)(e - p));
 		if (lo != up && (r = memchr(p, up, (size_t)((q ? q : e) -

@@ -560,8 +560,8 @@ strip_continuations(struct reply *r, struct span *s)
 		rd = hit;
 		if (rd == s->e)
 			break;
-		if ((rd == s->p || rd[-1] == ' ') && memcmp(rd, code, 3) == 0 &&
-		    is_code(rd, s->e) && rd + 3 < s->e) {
+		if ((rd == s->p || rd[-1] == ' ') && is_code(rd, s->e) &&
+		    rd + 3 < s->e && memcmp(rd, code, 3) == 0) {
 			n = 0;
 			if (rd[3] == '-') {
 				n = 4;

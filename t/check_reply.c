@@ -450,6 +450,28 @@ START_TEST(test_not_terminated)
 }
 END_TEST
 
+/*
+ * A code's first digit in the last byte: looking for a continuation
+ * prefix there must not read past the parse buffer (sized to the
+ * input when it is longer than the minimum).
+ */
+START_TEST(test_code_digit_at_end)
+{
+	struct reply r;
+	char s[400];
+
+	memset(s, 'a', sizeof(s));
+	memcpy(s, "550 ", 4);
+	memcpy(s + sizeof(s) - 2, " 5", 2);
+	reply_init(&r);
+	reply_parse(&r, s, sizeof(s));
+	ck_assert_int_eq(r.code, 550);
+	ck_assert_uint_eq(r.textlen, sizeof(s) - 4);
+	ck_assert_int_eq(r.text[r.textlen - 1], '5');
+	reply_free(&r);
+}
+END_TEST
+
 #define BIG	(1024 * 1024)
 
 /* A 1 MB reply in a few shapes: parsed whole, no crash, sane fields. */
@@ -666,6 +688,7 @@ reply_suite(void)
 	tcase_add_loop_test(tc, test_bare, 0, NCASES(bare_cases));
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_not_terminated);
+	tcase_add_test(tc, test_code_digit_at_end);
 	tcase_add_test(tc, test_huge);
 	tcase_add_test(tc, test_fold_random);
 	suite_add_tcase(s, tc);
