@@ -31,21 +31,17 @@
 struct classifier {
 	struct reply		 reply;
 	pcre2_match_data	*md;
-	uint64_t		*lits;		/* prefilter scratch */
-	uint8_t			*miss;		/* per rule: 0 if it can match */
+	void			*scratch;	/* the prefilter's */
 };
 
 struct classifier *
 classifier_new(const struct ruleset *rs)
 {
 	struct classifier *c;
-	size_t n;
 
 	c = xcalloc(1, sizeof(*c));
 	reply_init(&c->reply);
-	c->lits = xcalloc(ruleset_prefilter_words(rs), sizeof(*c->lits));
-	ruleset_rules(rs, &n);
-	c->miss = xcalloc(n ? n : 1, 1);
+	c->scratch = xcalloc(1, ruleset_prefilter_size(rs));
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	if (c->md == NULL) {
 		classifier_free(c);
@@ -61,8 +57,7 @@ classifier_free(struct classifier *c)
 		return;
 	pcre2_match_data_free(c->md);
 	reply_free(&c->reply);
-	free(c->lits);
-	free(c->miss);
+	free(c->scratch);
 	free(c);
 }
 
@@ -285,6 +280,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 {
 	const struct rule *const *rules;
 	const uint32_t *chain;
+	const uint8_t *miss;
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
@@ -308,7 +304,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
-	ruleset_prefilter(rs, rp->text, rp->textlen, c->lits, c->miss);
+	miss = ruleset_prefilter(rs, rp->text, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nchain);
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
@@ -319,7 +315,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	for (i = 0; i < nchain; i++) {
 		const struct rule *r;
 
-		if (c->miss[chain[i]])
+		if (miss[chain[i]])
 			continue;
 		r = rules[chain[i]];
 		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||

@@ -79,11 +79,18 @@ struct ruleset {
 	unsigned		  maxcap;
 	struct acmatch		 *ac;		/* every rule's literals */
 	/*
-	 * Prefilter: need[i] has bit k for each literal set k of rule i;
-	 * a literal clears the bits in its refs, rule << 2 | set, which
-	 * are litref[litstart[lit] .. litstart[lit + 1]).
+	 * Prefilter units: uneed[u] has bit k for each literal set k of
+	 * unit u, of rule urule[u]; a literal clears the bits in its
+	 * refs, unit << 2 | set, which are litref[litstart[lit] ..
+	 * litstart[lit + 1]). A rule is a candidate once one of its
+	 * units has none left; rinit[i] is 0 for a rule with no units,
+	 * which always is.
 	 */
-	uint8_t			 *need;
+	uint8_t			 *uneed;
+	uint32_t		 *urule;
+	size_t			  nunits;
+	uint8_t			 *rinit;
+	size_t			  acwords;	/* acmatch_words(ac) */
 	uint32_t		 *litstart;
 	uint32_t		 *litref;
 	void			**mem;		/* everything else to free */
@@ -397,7 +404,8 @@ rule_end(struct loader *ld)
  */
 #define LS_MAX		48	/* alternatives in a set */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
-#define LS_SETS		4	/* sets kept; at most 4 (need[]) */
+#define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
+#define UNIT_SETS	2	/* of them, for one of several branches */
 
 struct litset {
 	size_t	n;
@@ -641,12 +649,17 @@ ls_alt(const char *p, struct litcnf *out, int depth)
 	return p;
 }
 
+/*
+ * A rule's prefilter: one unit per top-level branch of its pattern, so
+ * that "a...b|c...d" needs a and b, or c and d, rather than any of a
+ * and c. A branch with nothing to require leaves the rule without one.
+ */
 static void
 prefilter(struct ruleset *rs, struct rule *r, const char *pat)
 {
-	struct litcnf cnf;
+	struct litcnf *br = NULL;
 	const char *q;
-	size_t i, j, k;
+	size_t nbr = 0, i, j, k, s, u;
 
 	/* Extended mode makes spaces insignificant; \Q quotes. */
 	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
@@ -654,23 +667,43 @@ prefilter(struct ruleset *rs, struct rule *r, const char *pat)
 			return;
 	if (strstr(pat, "\\Q") != NULL)
 		return;
-	q = ls_alt(pat, &cnf, 0);
-	if (*q != '\0' || cnf.n == 0)
-		return;		/* an unbalanced ")": compile rejects it */
-	for (i = 0; i < cnf.n; i++)
-		r->nlits += cnf.set[i].n;
-	r->nsets = cnf.n;
+	for (q = pat;; q++) {
+		br = xreallocarray(br, nbr + 1, sizeof(*br));
+		q = ls_seq(q, &br[nbr], 0);
+		if (br[nbr++].n == 0 || *q != '|')
+			break;
+	}
+	if (*q != '\0' || br[nbr - 1].n == 0) {
+		free(br);	/* nothing required, or a ")" compile rejects */
+		return;
+	}
+	for (u = 0; u < nbr; u++) {
+		/* Two sets a branch say enough; more only cost lookups. */
+		if (nbr > 1 && br[u].n > UNIT_SETS)
+			br[u].n = UNIT_SETS;
+		r->nsets += br[u].n;
+		for (i = 0; i < br[u].n; i++)
+			r->nlits += br[u].set[i].n;
+	}
+	r->nunits = nbr;
 	r->lits = keep(rs, xcalloc(r->nlits, sizeof(*r->lits)));
 	r->litlens = keep(rs, xcalloc(r->nlits, sizeof(*r->litlens)));
-	r->setend = keep(rs, xcalloc(cnf.n, sizeof(*r->setend)));
-	for (i = 0, k = 0; i < cnf.n; i++) {
-		for (j = 0; j < cnf.set[i].n; j++, k++) {
-			r->lits[k] = keepstr(rs, cnf.set[i].lit[j],
-			    cnf.set[i].len[j]);
-			r->litlens[k] = cnf.set[i].len[j];
+	r->setend = keep(rs, xcalloc(r->nsets, sizeof(*r->setend)));
+	r->unitend = keep(rs, xcalloc(nbr, sizeof(*r->unitend)));
+	for (u = 0, s = 0, k = 0; u < nbr; u++) {
+		for (i = 0; i < br[u].n; i++, s++) {
+			const struct litset *ls = &br[u].set[i];
+
+			for (j = 0; j < ls->n; j++, k++) {
+				r->lits[k] = keepstr(rs, ls->lit[j],
+				    ls->len[j]);
+				r->litlens[k] = ls->len[j];
+			}
+			r->setend[s] = k;
 		}
-		r->setend[i] = k;
+		r->unitend[u] = s;
 	}
+	free(br);
 }
 
 static void
@@ -1167,17 +1200,18 @@ static void
 build_prefilter(struct ruleset *rs)
 {
 	const char **lits = NULL;
-	size_t *lens = NULL, n = 0, i, j, k, len, set;
+	size_t *lens = NULL, n = 0, i, j, k, len, set, unit, nunits = 0;
 	uint32_t *ids = NULL, *refs;
 	size_t nids = 0;
 
-	rs->need = keep(rs, xcalloc(rs->nrules ? rs->nrules : 1, 1));
+	rs->rinit = keep(rs, xcalloc(rs->nrules ? rs->nrules : 1, 1));
 	for (i = 0; i < rs->nrules; i++) {
 		const struct rule *r = rs->rules[i];
 
-		if (r->re == NULL || r->nsets == 0)
+		if (r->re == NULL || r->nunits == 0)
 			continue;
-		rs->need[i] = (uint8_t)((1u << r->nsets) - 1);
+		rs->rinit[i] = 1;
+		nunits += r->nunits;
 		lits = xreallocarray(lits, n + r->nlits, sizeof(*lits));
 		lens = xreallocarray(lens, n + r->nlits, sizeof(*lens));
 		ids = xreallocarray(ids, nids + r->nlits, sizeof(*ids));
@@ -1195,24 +1229,35 @@ build_prefilter(struct ruleset *rs)
 		}
 	}
 	rs->ac = acmatch_build(lits, lens, n);
+	rs->acwords = acmatch_words(rs->ac);
 
-	/* The refs of each literal, counted then placed. */
+	/* The units, and the refs of each literal, counted then placed. */
+	rs->nunits = nunits;
+	rs->uneed = keep(rs, xcalloc(nunits ? nunits : 1, 1));
+	rs->urule = keep(rs, xcalloc(nunits ? nunits : 1, sizeof(*rs->urule)));
 	rs->litstart = keep(rs, xcalloc(n + 1, sizeof(*rs->litstart)));
 	refs = keep(rs, xcalloc(nids ? nids : 1, sizeof(*refs)));
 	for (i = 0; i < nids; i++)
 		rs->litstart[ids[i] + 1]++;
 	for (k = 0; k < n; k++)
 		rs->litstart[k + 1] += rs->litstart[k];
-	for (i = 0, nids = 0; i < rs->nrules; i++) {
+	for (i = 0, nids = 0, unit = 0; i < rs->nrules; i++) {
 		const struct rule *r = rs->rules[i];
+		size_t u, first = 0;
 
-		if (rs->need[i] == 0)
+		if (rs->rinit[i] == 0)
 			continue;
-		for (j = 0, set = 0; j < r->nlits; j++, nids++) {
-			while (j >= r->setend[set])
-				set++;
-			refs[rs->litstart[ids[nids]]++] =
-			    (uint32_t)(i << 2 | set);
+		for (u = 0; u < r->nunits; u++, unit++) {
+			rs->urule[unit] = (uint32_t)i;
+			rs->uneed[unit] =
+			    (uint8_t)((1u << (r->unitend[u] - first)) - 1);
+			for (set = first; set < r->unitend[u]; set++)
+				for (j = set ? r->setend[set - 1] : 0;
+				    j < r->setend[set]; j++)
+					refs[rs->litstart[ids[nids++]]++] =
+					    (uint32_t)(unit << 2 |
+					    (set - first));
+			first = r->unitend[u];
 		}
 	}
 	for (k = n; k > 0; k--)		/* each start moved to the next's */
@@ -1370,27 +1415,35 @@ ruleset_tests(const struct ruleset *rs, size_t *n)
 }
 
 size_t
-ruleset_prefilter_words(const struct ruleset *rs)
+ruleset_prefilter_size(const struct ruleset *rs)
 {
-	return acmatch_words(rs->ac);
+	return rs->acwords * sizeof(uint64_t) + rs->nunits + rs->nrules;
 }
 
-void
+const uint8_t *
 ruleset_prefilter(const struct ruleset *rs, const char *text, size_t len,
-    uint64_t *bits, uint8_t *miss)
+    void *scratch)
 {
+	uint64_t *bits = scratch;
+	uint8_t *umiss = (uint8_t *)(bits + rs->acwords);
+	uint8_t *rmiss = umiss + rs->nunits;
 	size_t w, i;
-	uint32_t l;
+	uint32_t l, ref;
 
-	memcpy(miss, rs->need, rs->nrules);
+	memcpy(umiss, rs->uneed, rs->nunits);
+	memcpy(rmiss, rs->rinit, rs->nrules);
 	acmatch_scan(rs->ac, text, len, bits);
-	for (w = 0; w < acmatch_words(rs->ac); w++)
+	for (w = 0; w < rs->acwords; w++)
 		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
 			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-			for (i = rs->litstart[l]; i < rs->litstart[l + 1]; i++)
-				miss[rs->litref[i] >> 2] &=
-				    (uint8_t)~(1u << (rs->litref[i] & 3));
+			for (i = rs->litstart[l]; i < rs->litstart[l + 1]; i++) {
+				ref = rs->litref[i];
+				if ((umiss[ref >> 2] &= (uint8_t)~(1u <<
+				    (ref & 3))) == 0)
+					rmiss[rs->urule[ref >> 2]] = 0;
+			}
 		}
+	return rmiss;
 }
 
 unsigned

@@ -56,15 +56,20 @@ struct rule {
 	struct rule_group	*groups;
 	size_t			 ngroups;
 	/*
-	 * Prefilter: sets of lowercase literals; the pattern can only
-	 * match a text that holds a literal of every set. Set i is
-	 * lits[setend[i - 1] .. setend[i]). Nothing known if nsets is 0.
+	 * Prefilter: sets of lowercase literals, grouped in units (one
+	 * per top-level branch of the pattern). The pattern can only
+	 * match a text that holds, for some unit, a literal of each of
+	 * its sets. Set i is lits[setend[i - 1] .. setend[i]); unit u is
+	 * sets [unitend[u - 1] .. unitend[u]). Nothing known if nunits
+	 * is 0.
 	 */
 	const char		**lits;
 	size_t			*litlens;
 	size_t			 nlits;
 	size_t			*setend;
 	size_t			 nsets;
+	size_t			*unitend;
+	size_t			 nunits;
 	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */
 };
@@ -121,14 +126,14 @@ const struct rule *const *ruleset_rules(const struct ruleset *, size_t *n);
 const struct rule_test *ruleset_tests(const struct ruleset *, size_t *n);
 /*
  * Which rules can match text (len bytes): one pass finds every rule's
- * prefilter literals at once, then miss[i] is set to 0 for each rule i
- * (an index into ruleset_rules()) whose pattern can match, nonzero for
- * the others. bits is scratch of ruleset_prefilter_words() words; miss
- * holds one byte per rule. Both are the caller's.
+ * prefilter literals at once. scratch is the caller's, of
+ * ruleset_prefilter_size() bytes, suitably aligned (malloc's); the
+ * result, inside it, holds one byte per rule (an index into
+ * ruleset_rules()): 0 if the rule's pattern can match, nonzero if not.
  */
-size_t		 ruleset_prefilter_words(const struct ruleset *);
-void		 ruleset_prefilter(const struct ruleset *, const char *text,
-		    size_t len, uint64_t *bits, uint8_t *miss);
+size_t		 ruleset_prefilter_size(const struct ruleset *);
+const uint8_t	*ruleset_prefilter(const struct ruleset *, const char *text,
+		    size_t len, void *scratch);
 /* The most capture pairs any pattern needs, for match data. */
 unsigned	 ruleset_max_captures(const struct ruleset *);
 
