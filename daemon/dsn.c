@@ -1231,6 +1231,7 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n)
 {
 	const char *e = s + n, *q, *obj, *oe, *v, *type, *resp;
+	const char *addr;
 	struct dsn_rcpt *r;
 
 	if ((q = memmem(s, n, "\"notificationType\"", 18)) == NULL &&
@@ -1280,10 +1281,10 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		for (q += 12; q < oe && (q = memchr(q, '"',
 		    (size_t)(oe - q))) != NULL;) {
 			v = json_string_at(p->a, q + 1, oe, &q);
-			if (strchr(v, '@') == NULL)
+			if ((addr = addr_dup(p->a, v, v + strlen(v))) == NULL)
 				continue;
 			r = rcpt_add(p, rep);
-			r->rcpt = addr_dup(p->a, v, v + strlen(v));
+			r->rcpt = addr;
 			r->action = "delivered";
 			if (resp != NULL) {
 				r->diag = resp;
@@ -1296,8 +1297,10 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		if (oe == NULL)
 			oe = e;
 		while ((v = json_str(p->a, q, oe, "emailAddress", &q))) {
+			if ((addr = addr_dup(p->a, v, v + strlen(v))) == NULL)
+				continue;	/* not an address */
 			r = rcpt_add(p, rep);
-			r->rcpt = addr_dup(p->a, v, v + strlen(v));
+			r->rcpt = addr;
 		}
 		rep->kind = DSN_ARF;
 		rep->feedback_type = json_str(p->a, s, e,

@@ -192,6 +192,20 @@ static const struct dsn_case cases[] = {
 	  "\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}\n",
 	  DSN_JSON, 1, "b@example.com", "5.1.1", "550 5.1.1 user unknown",
 	  NULL, "userunknown", 1 },
+	/* Entries that are no address give no recipient, not a NULL one. */
+	{ "amazon ses complaint, no address",
+	  "From: complaints@email-abuse.amazonses.com\nSubject: Complaint\n"
+	  "Content-Type: text/plain\n\n{\"notificationType\":\"Complaint\","
+	  "\"complaint\":{\"complainedRecipients\":[{\"emailAddress\":"
+	  "\"nobody\"},{\"emailAddress\":\"c@example.com\"}],"
+	  "\"complaintFeedbackType\":\"abuse\"}}\n",
+	  DSN_ARF, 1, "c@example.com", NULL, NULL, NULL, NULL, 0 },
+	{ "amazon ses delivery, no address",
+	  "From: no-reply@sns.amazonaws.com\nSubject: AWS Notification\n"
+	  "Content-Type: text/plain\n\n{\"notificationType\":\"Delivery\","
+	  "\"delivery\":{\"smtpResponse\":\"250 ok\",\"recipients\":"
+	  "[\"@\",\"d@example.com\"]}}\n",
+	  DSN_JSON, 1, "d@example.com", NULL, NULL, NULL, NULL, 0 },
 	{ "arf",
 	  "From: feedback@fbl.example\nSubject: FW: spam\n"
 	  "Content-Type: multipart/report; report-type=feedback-report; "
