@@ -675,6 +675,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	r->status[0] = '\0';
 	r->stage = STAGE_UNKNOWN;
 	r->host[0] = r->ip[0] = '\0';
+	if (n == 0)
+		in = "";	/* an absent text (NULL) is an empty one */
 	if (r->bufsz < n + 1) {
 		r->bufsz = n + 1 < 256 ? 256 : n + 1;
 		free(r->buf);

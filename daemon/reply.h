@@ -44,7 +44,10 @@ struct reply {
 
 void		 reply_init(struct reply *);
 void		 reply_free(struct reply *);	/* keeps nothing; may re-init */
-/* Parses n bytes of s (no NUL needed). Never fails. */
+/*
+ * Parses n bytes of s (no NUL needed; s may be NULL when n is 0).
+ * Never fails.
+ */
 void		 reply_parse(struct reply *, const char *s, size_t n);
 
 /* "connect", "helo", ...; "-" for STAGE_UNKNOWN. Static strings. */

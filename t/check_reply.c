@@ -437,6 +437,8 @@ START_TEST(test_not_terminated)
 	p = xmalloc(n);
 	memcpy(p, s, n);
 	reply_init(&r);
+	reply_parse(&r, NULL, 0);	/* a log line with no text */
+	ck_assert_str_eq(r.text, "");
 	reply_parse(&r, p, n);
 	ck_assert_int_eq(r.code, 550);
 	ck_assert_str_eq(r.text, "User unknown");
