@@ -218,7 +218,9 @@ hostmap_find(const struct hostmap *m, const char *name)
 
 	if (name == NULL || *name == '\0' || m->cap == 0)
 		return NULL;
-	n = strlen(name);
+	n = strnlen(name, 256);
+	if (n > 253)			/* no host name is that long */
+		return NULL;
 	if (name[n - 1] == '.')		/* "mx.example.com." */
 		n--;
 	if ((v = hostmap_slot(m, name, n, &i)) != NULL)

@@ -696,6 +696,33 @@ START_TEST(test_provider_names)
 }
 END_TEST
 
+/*
+ * A host name is at most 253 bytes: a longer one (a mangled relay=,
+ * "a.a.a...." for 60 KB) matches nothing and is not walked suffix by
+ * suffix, each hashed whole.
+ */
+START_TEST(test_provider_long_name)
+{
+	struct ruleset *rs = load_good();
+	char name[60001];
+	size_t i;
+
+	for (i = 0; i + 2 <= 60000 - 12; i += 2)
+		memcpy(name + i, "a.", 2);
+	strcpy(name + i, "outlook.jp");
+	ck_assert_ptr_null(ruleset_provider(rs, name, name));
+	/* 253 bytes is still a name. */
+	strcpy(name, "ab.");
+	for (i = 3; i < 243; i += 2)
+		memcpy(name + i, "a.", 2);
+	strcpy(name + i, "outlook.jp");
+	ck_assert_uint_eq(strlen(name), 253);
+	ck_assert_str_eq(provider_first_domain(ruleset_provider(rs, name,
+	    NULL)), "outlook.com");
+	ruleset_unref(rs);
+}
+END_TEST
+
 /* A provider's own rules first, in file order, then the generic ones. */
 START_TEST(test_chain)
 {
@@ -802,6 +829,7 @@ rules_suite(void)
 	tc = tcase_create("lookup");
 	tcase_add_loop_test(tc, test_lookup, 0, NCASES(lookup_cases));
 	tcase_add_test(tc, test_provider_names);
+	tcase_add_test(tc, test_provider_long_name);
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_chain_generic_files);
 	suite_add_tcase(s, tc);
