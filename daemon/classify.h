@@ -30,8 +30,8 @@ struct classification {
 	int			 temporary;	/* 1 4xx, 0 5xx, -1 unknown */
 	const struct provider	*provider;	/* NULL: none known */
 	const struct rule	*rule;		/* NULL: no rule matched */
+	const struct reply	*reply;		/* the parsed reply, or NULL */
 	char			 details[1024];	/* "k=v k=v flag" or "" */
-	const struct reply	*reply;		/* the parsed reply */
 };
 
 /* Returns a classifier for rules sized like rs; it keeps no reference. */

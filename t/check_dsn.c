@@ -450,7 +450,12 @@ START_TEST(test_formats)
 		struct classifier *cl = classifier_new(rules);
 		struct dsn_result res;
 
+		memset(&res, 0xa5, sizeof(res));	/* nothing left over */
 		dsn_classify(cl, rules, &rep, 0, &res);
+		if (rep.kind == DSN_ARF || rep.kind == DSN_AUTOREPLY)
+			ck_assert_ptr_null(res.cl.reply);
+		else
+			ck_assert_ptr_nonnull(res.cl.reply);
 		ck_assert_msg(strcmp(reason_name(res.cl.reason), c->reason)
 		    == 0, "%s: reason %s", c->name,
 		    reason_name(res.cl.reason));
