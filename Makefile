@@ -6,6 +6,7 @@
 #   make            build bouncerctl
 #   make check      build and run the tests in t/
 #   make bench      measure classifier throughput (see BENCHMARKS.md)
+#   make fuzz       run the libFuzzer harnesses in t/fuzz (needs clang)
 #   make install    install programs, rules, sample config and man pages
 
 ifeq ($(wildcard config.mk),)
@@ -136,6 +137,10 @@ bench: bench/bench_classify bench/bench_mail bench/bench_store
 	@echo "== policy server beside min-policy, 1,000,000 suppressed"
 	$(MAKE) -s bench-policy
 
+# The parsers under libFuzzer, FUZZ_SECONDS each (t/fuzz/run.sh).
+fuzz:
+	sh t/fuzz/run.sh
+
 # --- install ----------------------------------------------------------
 
 install: all
@@ -174,4 +179,4 @@ clean:
 distclean: clean
 	rm -f config.mk config.log config.status
 
-.PHONY: all check bench bench-policy install uninstall clean distclean
+.PHONY: all check bench bench-policy fuzz install uninstall clean distclean
