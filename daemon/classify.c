@@ -284,7 +284,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
-	size_t nchain, i;
+	size_t nchain, nrules, i;
 	const unsigned early = 1u << STAGE_CONNECT | 1u << STAGE_HELO |
 	    1u << STAGE_MAIL;
 
@@ -305,7 +305,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->temporary = -1;
 
 	miss = ruleset_prefilter(rs, rp->text, rp->textlen, c->scratch);
-	rules = ruleset_rules(rs, &nchain);
+	rules = ruleset_rules(rs, &nrules);
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,
