@@ -463,16 +463,16 @@ text_cut(const char *s, const char *e)
 {
 	const char *p, *le, *l2, *l3;
 	size_t i, n;
-	int dashes;
+	int dashes, text = 0;	/* a line of the bounce's own seen */
 
-	for (p = s; p < e; p = le < e ? le + 1 : e) {
+	for (p = s; p < e; p = le < e ? le + 1 : e, text |= n > 1) {
 		le = line_end(p, e);
 		n = (size_t)(le - p);
 		for (i = 0, dashes = 0; i < n && i < 8; i++)
 			if (p[i] == '-' || p[i] == '=' || p[i] == '*' ||
 			    p[i] == '_')
 				dashes++;
-		if ((dashes >= 3 || n < 100) && n >= 6) {
+		if ((dashes >= 3 || n < 64) && n >= 6) {
 			char low[128];
 			size_t m = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
 
@@ -485,8 +485,14 @@ text_cut(const char *s, const char *e)
 			    strstr(low, "rfc822") != NULL ||
 			    strstr(low, "header") != NULL)
 				for (i = 0; separators[i] != NULL; i++)
+					/*
+					 * Without dashes, only after some text:
+					 * "The attached message had PERMANENT
+					 * fatal delivery errors!" opens
+					 * MDaemon's bounce.
+					 */
 					if (strstr(low, separators[i]) != NULL &&
-					    (dashes >= 3 || (strstr(low,
+					    (dashes >= 3 || (text && strstr(low,
 					    "your own text") == NULL &&
 					    strstr(low, "transcript") == NULL)))
 						return p;
@@ -1098,8 +1104,20 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			break;
 		}
 		ts = c[i].after;
-		if (!only_known && sendmail_rcpt_line(ts, c[i].as, c[i].ae, e))
-			sendmail_reply(s, &ts, &te, e);
+		/*
+		 * Sendmail lists the addresses first, then a transcript
+		 * with a verdict line for each ("550 <x@y>... User
+		 * unknown"): that line, wherever it is, is the text.
+		 */
+		for (j = 0; !only_known && j < nc; j++)
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0 &&
+			    sendmail_rcpt_line(c[j].after, c[j].as, c[j].ae,
+			    e)) {
+				ts = c[j].after;
+				sendmail_reply(s, &ts, &te, e);
+				break;
+			}
 		if ((size_t)(te - ts) > MAX_DIAG)
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
@@ -1377,6 +1395,10 @@ static const char *const autoreply_subjects[] = {
 	"away from", "on vacation", "vacation", "on leave", "absence",
 	"abwesen", "abwesenheit", "automatische antwort", "r\xc3\xa9ponse "
 	"automatique", "respuesta autom", "risposta automatica",
+	"automatisch antwoord", "automatisk svar", "automatiskt svar",
+	"automaattinen vastaus", "resposta autom",
+	"odpowied\xc5\xba automatyczna",			/* Polish */
+	"automatick\xc3\xa1 odpov\xc4\x9b\xc4\x8f",		/* Czech */
 	"\xe8\x87\xaa\xe5\x8b\x95\xe5\xbf\x9c\xe7\xad\x94",	/* 自動応答 */
 	"\xe8\x87\xaa\xe5\x8b\x95\xe8\xbf\x94\xe4\xbf\xa1",	/* 自動返信 */
 	"\xe4\xb8\x8d\xe5\x9c\xa8",				/* 不在 */
@@ -1406,6 +1428,10 @@ is_autoreply(struct mime_part *root, const char *subject, const char *from)
 		return 0;
 	if ((v = mime_header_value(root, "Auto-Submitted")) != NULL &&
 	    strncasecmp(v, "auto-replied", 12) == 0)
+		return 1;
+	/* Exchange's out-of-office, in any language of its subject. */
+	if (v != NULL && strncasecmp(v, "auto-generated", 14) == 0 &&
+	    mime_header(root, "X-Auto-Response-Suppress") != NULL)
 		return 1;
 	if (mime_header(root, "X-Autoreply") != NULL ||
 	    mime_header(root, "X-Autorespond") != NULL ||

@@ -346,6 +346,37 @@ static const struct dsn_case cases[] = {
 	  "   ----- Unsent message follows -----\n",
 	  DSN_TEXT, 1, "k@b.example", NULL, "Insecure Mail Relay", NULL,
 	  "norelaying", 0 },
+	{ "sendmail: addresses listed first, a verdict line each below",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@a.example>\n"
+	  "To: s@a.example\nSubject: Returned mail: User unknown\n\n"
+	  "   ----- The following addresses had permanent fatal errors "
+	  "-----\n<k@b.example>\n<m@b.example>\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "... while talking to mx.b.example.:\n>>> RCPT To:<k@b.example>\n"
+	  "<<< 550 5.1.1 <k@b.example>... User unknown\n"
+	  "550 <k@b.example>... User unknown\n>>> RCPT To:<m@b.example>\n"
+	  "<<< 552 5.2.2 <m@b.example>... Mailbox full\n"
+	  "554 <m@b.example>... Service unavailable\n\n"
+	  "   ----- Original message follows -----\n",
+	  DSN_TEXT, 2, "k@b.example", NULL, "User unknown", NULL,
+	  "userunknown", 1 },
+	{ "a separator's words in the bounce's own first line",
+	  "From: Mail Delivery System <MDaemon@a.example>\nTo: s@a.example\n"
+	  "Subject: Permanent Delivery Failure\n\n"
+	  "The attached message had PERMANENT fatal delivery errors!\n\n"
+	  "--- Session Transcript ---\n"
+	  " --> RCPT To:<k@b.example>\n"
+	  " <-- 550 5.1.1 <k@b.example>: Recipient address rejected: User "
+	  "unknown in local recipient table\n--- End Transcript ---\n",
+	  DSN_TEXT, 1, "k@b.example", NULL, "User unknown", NULL,
+	  "userunknown", 1 },
+	{ "exchange out-of-office, subject in Dutch",
+	  "From: Jan <jan@b.example>\nTo: s@a.example\n"
+	  "Subject: Automatisch antwoord: Nyaan\n"
+	  "Auto-Submitted: auto-generated\nX-Auto-Response-Suppress: All\n\n"
+	  "Ik ben afwezig tot maandag.\n",
+	  DSN_AUTOREPLY, 1, "jan@b.example", NULL, NULL, NULL, "vacation",
+	  0 },
 	{ "exim text names the stage of a bare dsn reply",
 	  "From: Mail Delivery System <Mailer-Daemon@a.example>\n"
 	  "Subject: Mail delivery failed: returning message to sender\n"
