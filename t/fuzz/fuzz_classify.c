@@ -16,8 +16,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_load_rules();
-	kept = classifier_new(fuzz_rs);
+	kept = fuzz_classifier();
 	return 0;
 }
 

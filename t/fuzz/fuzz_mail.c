@@ -21,8 +21,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_load_rules();
-	cl = classifier_new(fuzz_rs);
+	cl = fuzz_classifier();
 	dp = dsn_parser_new();
 	mm = mime_new();
 	return 0;

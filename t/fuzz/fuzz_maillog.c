@@ -17,8 +17,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_load_rules();
-	cl = classifier_new(fuzz_rs);
+	cl = fuzz_classifier();
 	return 0;
 }
 

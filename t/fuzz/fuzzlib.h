@@ -33,6 +33,14 @@ fuzz_load_rules(void)
 	}
 }
 
+/* The rule set, loaded if need be, and a classifier for it. */
+static inline struct classifier *
+fuzz_classifier(void)
+{
+	fuzz_load_rules();
+	return classifier_new(fuzz_rs);
+}
+
 static volatile unsigned fuzz_sink;
 
 /* Reads n bytes: ASan checks each. */
