@@ -219,10 +219,10 @@ hostmap_find(const struct hostmap *m, const char *name)
 	if (name == NULL || *name == '\0' || m->cap == 0)
 		return NULL;
 	n = strnlen(name, 256);
-	if (n > 253)			/* no host name is that long */
-		return NULL;
 	if (name[n - 1] == '.')		/* "mx.example.com." */
 		n--;
+	if (n > 253)			/* no host name is that long */
+		return NULL;
 	if ((v = hostmap_slot(m, name, n, &i)) != NULL)
 		return *v;
 	for (const char *d = name; (d = memchr(d, '.', n - (size_t)(d - name)))
@@ -523,11 +523,13 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			p += 2;		/* zero width: the run goes on */
 			continue;
 		} else if (c == '\\' && p[1] != '\0') {
-			/* \s, \d, \x{..}, \p{..}: not a literal */
+			/* \s, \d, \p{..}, \pL: not a literal */
 			p += 2;
 			if (*p == '{')
 				while (*p != '\0' && *p++ != '}')
 					;
+			else if ((p[-1] == 'p' || p[-1] == 'P') && *p != '\0')
+				p++;
 		} else if (c == '^' || c == '$') {
 			p++;
 			continue;
@@ -663,12 +665,22 @@ prefilter(struct ruleset *rs, struct rule *r, const char *pat)
 	const char *q;
 	size_t nbr = 0, i, j, k, s, u;
 
-	/* Extended mode makes spaces insignificant; \Q quotes. */
+	/* Extended mode makes spaces insignificant; so do comments. */
 	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
-		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x"))
+		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x") || q[2] == '#')
 			return;
-	if (strstr(pat, "\\Q") != NULL)
+	/* Verbs: (*UTF), (*ACCEPT) ends a match early. */
+	if (strstr(pat, "(*") != NULL)
 		return;
+	/*
+	 * Escapes the walk knows: classes, zero-width assertions and
+	 * properties. Any other (\Q quoting, \x41, \101, \cX, \k<name>)
+	 * stands for text the walk cannot see.
+	 */
+	for (q = pat; (q = strchr(q, '\\')) != NULL && q[1] != '\0'; q += 2)
+		if (isalnum((unsigned char)q[1]) &&
+		    strchr("dDsSwWhHvVRXbBAzZGKpP", q[1]) == NULL)
+			return;
 	for (q = pat;; q++) {
 		br = xreallocarray(br, nbr + 1, sizeof(*br));
 		q = ls_seq(q, &br[nbr], 0);

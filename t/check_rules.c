@@ -719,6 +719,9 @@ START_TEST(test_provider_long_name)
 	ck_assert_uint_eq(strlen(name), 253);
 	ck_assert_str_eq(provider_first_domain(ruleset_provider(rs, name,
 	    NULL)), "outlook.com");
+	strcat(name, ".");		/* the root's dot is no part of it */
+	ck_assert_str_eq(provider_first_domain(ruleset_provider(rs, name,
+	    NULL)), "outlook.com");
 	ruleset_unref(rs);
 }
 END_TEST
