@@ -1089,44 +1089,28 @@ redis_batch(struct store *st, int begin)
 	return r->batch_failed || rc < 0 ? -1 : 0;
 }
 
-const struct store_ops store_redis_ops = {
-	.scheme = "redis",
-	.open = redis_open,
-	.close = redis_close,
-	.lookup = redis_lookup,
-	.begin = redis_begin,
-	.commit = redis_commit,
-	.rollback = redis_rollback,
-	.batch = redis_batch,
-	.get = redis_get,
-	.put = redis_put,
-	.del = redis_del,
-	.event_seen = redis_event_seen,
-	.event_time = redis_event_time,
-	.event_mark = redis_event_mark,
-	.event_expire = redis_event_expire,
-	.audit_add = redis_audit_add,
-	.audit_list = redis_audit_list,
-	.iterate = redis_iterate,
-};
+/* The two schemes differ only in how they connect. */
+#define REDIS_OPS(name, openfn) {					\
+	.scheme = name,							\
+	.open = openfn,							\
+	.close = redis_close,						\
+	.lookup = redis_lookup,						\
+	.begin = redis_begin,						\
+	.commit = redis_commit,						\
+	.rollback = redis_rollback,					\
+	.batch = redis_batch,						\
+	.get = redis_get,						\
+	.put = redis_put,						\
+	.del = redis_del,						\
+	.event_seen = redis_event_seen,					\
+	.event_time = redis_event_time,					\
+	.event_mark = redis_event_mark,					\
+	.event_expire = redis_event_expire,				\
+	.audit_add = redis_audit_add,					\
+	.audit_list = redis_audit_list,					\
+	.iterate = redis_iterate,					\
+}
 
-const struct store_ops store_redis_unix_ops = {
-	.scheme = "redis+unix",
-	.open = redis_unix_open,
-	.close = redis_close,
-	.lookup = redis_lookup,
-	.begin = redis_begin,
-	.commit = redis_commit,
-	.rollback = redis_rollback,
-	.batch = redis_batch,
-	.get = redis_get,
-	.put = redis_put,
-	.del = redis_del,
-	.event_seen = redis_event_seen,
-	.event_time = redis_event_time,
-	.event_mark = redis_event_mark,
-	.event_expire = redis_event_expire,
-	.audit_add = redis_audit_add,
-	.audit_list = redis_audit_list,
-	.iterate = redis_iterate,
-};
+const struct store_ops store_redis_ops = REDIS_OPS("redis", redis_open);
+const struct store_ops store_redis_unix_ops =
+    REDIS_OPS("redis+unix", redis_unix_open);
