@@ -438,6 +438,23 @@ sq_warn(struct sqlite_store *s, const char *what)
 	log_warn("store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+/*
+ * Ends a one-row lookup whose sqlite3_step() gave rc: 1 for a row, 0
+ * for none, -1 (logged as what) for an error.
+ */
+static int
+row_done(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *what)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	sq_warn(s, what);
+	return -1;
+}
+
 static int
 sq_exec(struct sqlite_store *s, const char *sql)
 {
@@ -1108,14 +1125,7 @@ sqlite_get(struct store *st, enum store_kind kind, const char *key,
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		row_to_rec(q, &store_kinds[kind], rec);
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	sq_warn(s, "get");
-	return -1;
+	return row_done(s, q, rc, "get");
 }
 
 static int
@@ -1186,14 +1196,7 @@ sqlite_event_seen(struct store *st, const char *id)
 
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	sq_warn(s, "event lookup");
-	return -1;
+	return row_done(s, q, rc, "event lookup");
 }
 
 static int
@@ -1207,14 +1210,7 @@ sqlite_event_time(struct store *st, const char *id, long long *time)
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		*time = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	sq_warn(s, "event lookup");
-	return -1;
+	return row_done(s, q, rc, "event lookup");
 }
 
 static int
