@@ -898,8 +898,9 @@ on_expire(evutil_socket_t fd, short what, void *arg)
 	    conf_time(d.loop.snap->conf, "alert_window"), &n) < 0)
 		d.store_errors++;
 	else if (n.rcpts + n.dests + n.alerts)
-		log_info("expired rcpts=%lu dests=%lu alerts=%lu events=%lu",
-		    n.rcpts, n.dests, n.alerts, n.events);
+		log_info("expired rcpts=%lu dests=%lu alerts=%lu events=%lu "
+		    "notes=%lu", n.rcpts, n.dests, n.alerts, n.events,
+		    n.notes);
 }
 
 /* --- start-up ------------------------------------------------------------ */

@@ -432,6 +432,33 @@ store_event_mark(struct store *st, const char *id, long long time)
 }
 
 int
+store_note_put(struct store *st, const char *id, const char *value,
+    long long time)
+{
+	char v[STORE_NOTE_MAX];
+
+	snprintf(v, sizeof(v), "%s", value);
+	return st->ops->note_put(st, id, v, time);
+}
+
+int
+store_note_get(struct store *st, const char *id, char *buf, size_t bufsz,
+    long long *time)
+{
+	char v[STORE_NOTE_MAX];
+	long long t = 0;
+	int rc;
+
+	if ((rc = st->ops->note_get(st, id, v, &t)) != 1)
+		v[0] = '\0';
+	else if (time != NULL)
+		*time = t;
+	if (bufsz > 0)
+		snprintf(buf, bufsz, "%s", v);
+	return rc;
+}
+
+int
 store_audit_add(struct store *st, const char *rcpt,
     const struct store_audit *a)
 {
@@ -546,8 +573,7 @@ store_expire(struct store *st, long long now, long long alert_window,
 			rc = -1;
 		free(j.keys);
 	}
-	if (st->ops->event_expire(st, now - st->p.event_retention,
-	    &n.events) < 0)
+	if (st->ops->event_expire(st, now - st->p.event_retention, &n) < 0)
 		rc = -1;
 	if (np != NULL)
 		*np = n;

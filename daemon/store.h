@@ -1,6 +1,6 @@
 /*
  * store.h -- the state that outlives one delivery: recipients,
- * destinations, alerts, seen events and the audit trail
+ * destinations, alerts, seen events, notes and the audit trail
  *
  * One small interface with two back ends, chosen by URI:
  *
@@ -193,6 +193,24 @@ int		 store_event_time(struct store *, const char *id,
 int		 store_event_mark(struct store *, const char *id,
 		    long long time);
 
+/*
+ * Notes: a short text value (at most STORE_NOTE_MAX - 1 bytes; longer
+ * is cut) under an id such as "i:4BAA0001", written at `time`, and
+ * purged like event identities (event_retention; store_expire). put
+ * overwrites. get: 1 with the value in buf (always NUL-terminated) and
+ * *time set when time is not NULL, 0 if there is none, -1 on failure.
+ *
+ * Like store_event_mark, they are written outside transactions (a note
+ * is not a key for store_begin), or inside a batch; they are kept in
+ * the store, so they outlive the process, and are shared by the MTAs
+ * on one Redis.
+ */
+#define STORE_NOTE_MAX	512
+int		 store_note_put(struct store *, const char *id,
+		    const char *value, long long time);
+int		 store_note_get(struct store *, const char *id, char *buf,
+		    size_t bufsz, long long *time);
+
 /* Appends to rcpt's audit trail, keeping the newest audit_max. */
 int		 store_audit_add(struct store *, const char *rcpt,
 		    const struct store_audit *);
@@ -213,11 +231,12 @@ int		 store_iterate(struct store *, enum store_kind,
 /*
  * Purges what has expired at `now`: recipients and destinations whose
  * state ended and that hold no soft failures, alerts idle for more
- * than a window, event identities older than event_retention.
- * Counts go to *n (may be NULL). Returns 0 or -1.
+ * than a window, event identities and notes older than
+ * event_retention. Counts go to *n (may be NULL); on Redis, events
+ * and notes expire by themselves and count 0. Returns 0 or -1.
  */
 struct store_expired {
-	unsigned long	 rcpts, dests, alerts, events;
+	unsigned long	 rcpts, dests, alerts, events, notes;
 };
 int		 store_expire(struct store *, long long now,
 		    long long alert_window, struct store_expired *n);

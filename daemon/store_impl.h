@@ -51,8 +51,18 @@ struct store_ops {
 			    long long *time);
 	int		 (*event_mark)(struct store *, const char *id,
 			    long long time);
+	/* value: at most STORE_NOTE_MAX - 1 bytes, cut by store.c */
+	int		 (*note_put)(struct store *, const char *id,
+			    const char *value, long long time);
+	/* fills value[STORE_NOTE_MAX] and *time on 1 */
+	int		 (*note_get)(struct store *, const char *id,
+			    char *value, long long *time);
+	/*
+	 * Purges event identities and notes written before `before`,
+	 * counting them in n->events and n->notes.
+	 */
 	int		 (*event_expire)(struct store *, long long before,
-			    unsigned long *n);
+			    struct store_expired *n);
 	int		 (*audit_add)(struct store *, const char *rcpt,
 			    const struct store_audit *);
 	int		 (*audit_list)(struct store *, const char *rcpt,

@@ -11,8 +11,10 @@
  * Keys: bouncer:r:ADDR, bouncer:d:DEST and bouncer:a:KEY are hashes
  * with one field per struct member (store.c's field tables);
  * bouncer:h:ADDR is the audit trail (a list, trimmed to audit_max);
- * bouncer:e:ID marks a seen event and expires by itself after
- * event_retention.
+ * bouncer:e:ID marks a seen event (a string: its time) and
+ * bouncer:n:ID holds a note (a string: "TIME VALUE"); both expire by
+ * themselves after event_retention, set in the command that writes
+ * them (SET ... EX).
  *
  * Transactions are optimistic: store_begin() WATCHes the keys, reads
  * go straight to the server, writes are queued and sent as one
@@ -663,13 +665,18 @@ redis_event_seen(struct store *st, const char *id)
 	return rc;
 }
 
+/*
+ * GETs the string at bouncer:KIND ID: 1 with the time it starts with
+ * in *time and what follows the first blank in value (STORE_NOTE_MAX
+ * bytes, or NULL), 0 if there is none, -1.
+ */
 static int
-redis_event_time(struct store *st, const char *id, long long *time)
+get_timed(struct redis_store *r, const char *kind, const char *id,
+    long long *time, char *value)
 {
-	struct redis_store *r = (struct redis_store *)st;
 	const char *argv[2];
 	redisReply *rep;
-	char *k = key_of("e:", id);
+	char *k = key_of(kind, id), *sp;
 	int rc = 0;
 
 	argv[0] = "GET";
@@ -679,37 +686,70 @@ redis_event_time(struct store *st, const char *id, long long *time)
 	if (rep == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_STRING) {
-		*time = strtoll(rep->str, NULL, 10);
+		*time = strtoll(rep->str, &sp, 10);
+		if (value != NULL)
+			snprintf(value, STORE_NOTE_MAX, "%s", *sp == ' ' ?
+			    sp + 1 : sp);
 		rc = 1;
 	}
 	freeReplyObject(rep);
 	return rc;
 }
 
+/* SETs bouncer:KIND ID to "TIME" or "TIME VALUE", expiring with events. */
 static int
-redis_event_mark(struct store *st, const char *id, long long time)
+set_timed(struct redis_store *r, const char *kind, const char *id,
+    long long time, const char *value)
 {
-	struct redis_store *r = (struct redis_store *)st;
 	const char *argv[5];
-	char t[32], ttl[32], *k = key_of("e:", id);
+	char ttl[32], *k = key_of(kind, id), *v;
 	int rc;
 
-	snprintf(t, sizeof(t), "%lld", time);
-	snprintf(ttl, sizeof(ttl), "%lld", st->p.event_retention);
+	v = value != NULL ? xasprintf("%lld %s", time, value) :
+	    xasprintf("%lld", time);
+	snprintf(ttl, sizeof(ttl), "%lld", r->base.p.event_retention);
 	argv[0] = "SET";
 	argv[1] = k;
-	argv[2] = t;
+	argv[2] = v;
 	argv[3] = "EX";
 	argv[4] = ttl;
 	rc = write_cmd(r, 5, argv, NULL);
+	free(v);
 	free(k);
 	return rc;
 }
 
 static int
-redis_event_expire(struct store *st, long long before, unsigned long *n)
+redis_event_time(struct store *st, const char *id, long long *time)
 {
-	*n = 0;		/* the keys expire by themselves */
+	return get_timed((struct redis_store *)st, "e:", id, time, NULL);
+}
+
+static int
+redis_event_mark(struct store *st, const char *id, long long time)
+{
+	return set_timed((struct redis_store *)st, "e:", id, time, NULL);
+}
+
+static int
+redis_note_put(struct store *st, const char *id, const char *value,
+    long long time)
+{
+	return set_timed((struct redis_store *)st, "n:", id, time, value);
+}
+
+static int
+redis_note_get(struct store *st, const char *id, char *value,
+    long long *time)
+{
+	return get_timed((struct redis_store *)st, "n:", id, time, value);
+}
+
+static int
+redis_event_expire(struct store *st, long long before,
+    struct store_expired *n)
+{
+	n->events = n->notes = 0;	/* the keys expire by themselves */
 	return 0;
 }
 
@@ -1105,6 +1145,8 @@ redis_batch(struct store *st, int begin)
 	.event_seen = redis_event_seen,					\
 	.event_time = redis_event_time,					\
 	.event_mark = redis_event_mark,					\
+	.note_put = redis_note_put,					\
+	.note_get = redis_note_get,					\
 	.event_expire = redis_event_expire,				\
 	.audit_add = redis_audit_add,					\
 	.audit_list = redis_audit_list,					\

@@ -8,6 +8,11 @@
  * serialises read-modify-write cycles between processes: no count is
  * lost and no commit ever conflicts.
  *
+ * Tables: rcpt, dest and alert hold the records (one column per field
+ * of store.c's tables); audit the recipients' trails; event the seen
+ * event identities (id, time); note the notes (id, time, value), purged
+ * with the events by time; changes the keys written, for the index.
+ *
  * store_lookup() answers from an exact in-memory index (a hash of
  * every recipient with a state and every throttled destination; full
  * keys, no false positives) because SQLite alone manages about 300,000
@@ -70,6 +75,10 @@ static const char *const migrations[] = {
 	" reply TEXT, PRIMARY KEY (rcpt, seq)) WITHOUT ROWID;"
 	"CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" key TEXT NOT NULL);",
+	/* 2: notes, purged with the events */
+	"CREATE TABLE note (id TEXT PRIMARY KEY, time INTEGER NOT NULL,"
+	" value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX note_time ON note (time);",
 };
 
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -304,11 +313,11 @@ until32(long long until)
 /* --- the handle ------------------------------------------------------ */
 
 enum stmt_id {
-	S_EV_SEEN, S_EV_TIME, S_EV_MARK, S_EV_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS,
-	S_AUDIT_TRIM, S_AUDIT_LIST, S_AUDIT_DEL, S_CHANGE_INS, S_CHANGE_PRUNE,
-	S_DATA_VERSION, S_CHANGES, S_MAXSEQ, S_IDX_RCPT, S_IDX_DEST,
-	S_ALL_RCPT, S_ALL_DEST, S_LOOKUP_RCPT, S_LOOKUP_DEST, S_IDX_SIZE,
-	S_COUNT
+	S_EV_SEEN, S_EV_TIME, S_EV_MARK, S_EV_EXPIRE, S_NOTE_PUT, S_NOTE_GET,
+	S_NOTE_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS, S_AUDIT_TRIM, S_AUDIT_LIST,
+	S_AUDIT_DEL, S_CHANGE_INS, S_CHANGE_PRUNE, S_DATA_VERSION, S_CHANGES,
+	S_MAXSEQ, S_IDX_RCPT, S_IDX_DEST, S_ALL_RCPT, S_ALL_DEST,
+	S_LOOKUP_RCPT, S_LOOKUP_DEST, S_IDX_SIZE, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -316,6 +325,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_EV_TIME] = "SELECT time FROM event WHERE id = ?",
 	[S_EV_MARK] = "INSERT OR IGNORE INTO event (id, time) VALUES (?, ?)",
 	[S_EV_EXPIRE] = "DELETE FROM event WHERE time < ?",
+	[S_NOTE_PUT] = "INSERT OR REPLACE INTO note (id, time, value) "
+	    "VALUES (?, ?, ?)",
+	[S_NOTE_GET] = "SELECT time, value FROM note WHERE id = ?",
+	[S_NOTE_EXPIRE] = "DELETE FROM note WHERE time < ?",
 	[S_AUDIT_SEQ] = "SELECT coalesce(max(seq), 0) FROM audit "
 	    "WHERE rcpt = ?",
 	[S_AUDIT_INS] = "INSERT INTO audit (rcpt, seq, time, old, new, event,"
@@ -1226,15 +1239,60 @@ sqlite_event_mark(struct store *st, const char *id, long long time)
 }
 
 static int
-sqlite_event_expire(struct store *st, long long before, unsigned long *n)
+sqlite_note_put(struct store *st, const char *id, const char *value,
+    long long time)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
-	sqlite3_stmt *q = s->s[S_EV_EXPIRE];
+	sqlite3_stmt *q = s->s[S_NOTE_PUT];
+
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, time);
+	sqlite3_bind_text(q, 3, value, -1, SQLITE_STATIC);
+	s->writes++;
+	return sq_done(s, q, "writing a note");
+}
+
+static int
+sqlite_note_get(struct store *st, const char *id, char *value,
+    long long *time)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q = s->s[S_NOTE_GET];
+	int rc;
+
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*time = sqlite3_column_int64(q, 0);
+		snprintf(value, STORE_NOTE_MAX, "%s", col_text(q, 1));
+	}
+	return row_done(s, q, rc, "note lookup");
+}
+
+/* Deletes the rows of statement id written before `before`; counts them. */
+static int
+purge_before(struct sqlite_store *s, enum stmt_id id, long long before,
+    const char *what, unsigned long *n)
+{
+	sqlite3_stmt *q = s->s[id];
 
 	sqlite3_bind_int64(q, 1, before);
-	if (sq_done(s, q, "expiring events") < 0)
+	if (sq_done(s, q, what) < 0)
 		return -1;
 	*n = (unsigned long)sqlite3_changes(s->db);
+	return 0;
+}
+
+static int
+sqlite_event_expire(struct store *st, long long before,
+    struct store_expired *n)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	if (purge_before(s, S_EV_EXPIRE, before, "expiring events",
+	    &n->events) < 0 || purge_before(s, S_NOTE_EXPIRE, before,
+	    "expiring notes", &n->notes) < 0)
+		return -1;
 	return 0;
 }
 
@@ -1352,6 +1410,8 @@ const struct store_ops store_sqlite_ops = {
 	.event_seen = sqlite_event_seen,
 	.event_time = sqlite_event_time,
 	.event_mark = sqlite_event_mark,
+	.note_put = sqlite_note_put,
+	.note_get = sqlite_note_get,
 	.event_expire = sqlite_event_expire,
 	.audit_add = sqlite_audit_add,
 	.audit_list = sqlite_audit_list,

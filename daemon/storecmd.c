@@ -1427,7 +1427,8 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 	st = open_store(g, c);
 	rc = store_expire(st, now_time(), conf_time(c, "alert_window"), &n);
 	printf("expired: %lu recipients, %lu destinations, %lu alerts, %lu "
-	    "events\n", n.rcpts, n.dests, n.alerts, n.events);
+	    "events, %lu notes\n", n.rcpts, n.dests, n.alerts, n.events,
+	    n.notes);
 	store_close(st);
 	conf_unref(c);
 	return rc < 0 ? EX_CONFIG_ : EX_OK_;

@@ -7,12 +7,14 @@
  * and kills by its PID when done. Redis's database is flushed before
  * each test. Covered: records round trip, lookups (recipient,
  * destination, provider; expiry; another handle's writes), the audit
- * bound, event identities, iteration, batches, expiry, two
+ * bound, event identities, notes, iteration, batches, expiry, two
  * processes incrementing one recipient's count without losing any,
  * and four threads looking up while another handle writes.
- * Redis alone: a password read from a file, and a server that goes
- * away and comes back (the store fails, logs it, reconnects), and a
- * redis:// URI over TCP with an ACL user and a percent-encoded password.
+ * SQLite alone: notes purged by store_expire, a file from a newer
+ * bouncer refused and one from an older bouncer migrated. Redis alone:
+ * a password read from a file, and a server that goes away and comes
+ * back (the store fails, logs it, reconnects), and a redis:// URI over
+ * TCP with an ACL user and a percent-encoded password.
  *
  * See also: store.h.
  */
@@ -495,6 +497,135 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* --- notes ------------------------------------------------------------ */
+
+/* The seconds to live of a note's key on the shared Redis; -2 if none. */
+static long long
+redis_ttl(const char *id)
+{
+	char *sock = xasprintf("%s/redis.sock", redis_dir);
+	redisContext *c = redisConnectUnix(sock);
+	redisReply *rep;
+	long long ttl = -2;
+
+	ck_assert_msg(c != NULL && !c->err, "%s: cannot connect", sock);
+	rep = redisCommand(c, "TTL bouncer:n:%s", id);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+		ttl = rep->integer;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	redisFree(c);
+	free(sock);
+	return ttl;
+}
+
+START_TEST(test_notes)
+{
+	struct store *st = setup(_i);
+	char buf[STORE_NOTE_MAX], small[8], long_value[2 * STORE_NOTE_MAX];
+	long long t = -1;
+	long long ttl;
+
+	/* None yet: 0, an empty string, the time left alone. */
+	snprintf(buf, sizeof(buf), "stale");
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0001", buf, sizeof(buf),
+	    &t), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(t, -1);
+
+	ck_assert_int_eq(store_note_put(st, "i:4BAA0001",
+	    "20261125100211.B7@news.example.com", T0), 0);
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0001", buf, sizeof(buf),
+	    &t), 1);
+	ck_assert_str_eq(buf, "20261125100211.B7@news.example.com");
+	ck_assert_int_eq(t, T0);
+	/* time may be NULL; ids are distinct. */
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0001", buf, sizeof(buf),
+	    NULL), 1);
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0002", buf, sizeof(buf),
+	    NULL), 0);
+
+	/* put overwrites, value and time; blanks are kept. */
+	ck_assert_int_eq(store_note_put(st, "i:4BAA0001", " two  words ",
+	    T0 + 5), 0);
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0001", buf, sizeof(buf),
+	    &t), 1);
+	ck_assert_str_eq(buf, " two  words ");
+	ck_assert_int_eq(t, T0 + 5);
+	ck_assert_int_eq(store_note_put(st, "i:empty", "", T0), 0);
+	ck_assert_int_eq(store_note_get(st, "i:empty", buf, sizeof(buf), &t),
+	    1);
+	ck_assert_str_eq(buf, "");
+
+	/* Longer than the maximum: cut to STORE_NOTE_MAX - 1 bytes. */
+	memset(long_value, 'x', sizeof(long_value) - 1);
+	long_value[sizeof(long_value) - 1] = '\0';
+	ck_assert_int_eq(store_note_put(st, "i:long", long_value, T0), 0);
+	ck_assert_int_eq(store_note_get(st, "i:long", buf, sizeof(buf), &t),
+	    1);
+	ck_assert_uint_eq(strlen(buf), STORE_NOTE_MAX - 1);
+	ck_assert_int_eq(strspn(buf, "x"), STORE_NOTE_MAX - 1);
+	/* A small buffer gets what fits, NUL-terminated. */
+	ck_assert_int_eq(store_note_get(st, "i:long", small, sizeof(small),
+	    &t), 1);
+	ck_assert_str_eq(small, "xxxxxxx");
+
+	/* Inside a batch: seen at once, kept at its end. */
+	ck_assert_int_eq(store_batch_begin(st), 0);
+	ck_assert_int_eq(store_note_put(st, "i:batch", "in a batch", T0), 0);
+	ck_assert_int_eq(store_note_get(st, "i:batch", buf, sizeof(buf), &t),
+	    1);
+	ck_assert_str_eq(buf, "in a batch");
+	ck_assert_int_eq(store_batch_end(st), 0);
+
+	/* Kept in the store: another handle, opened later, reads them. */
+	store_close(st);
+	st = open_backend(_i, NULL);
+	ck_assert_int_eq(store_note_get(st, "i:batch", buf, sizeof(buf), &t),
+	    1);
+	ck_assert_str_eq(buf, "in a batch");
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0001", buf, sizeof(buf),
+	    &t), 1);
+	ck_assert_str_eq(buf, " two  words ");
+
+	if (_i == B_REDIS) {
+		/* The key expires by itself, after event_retention (30d). */
+		ttl = redis_ttl("i:4BAA0001");
+		ck_assert_msg(ttl > 30 * 86400 - 60 && ttl <= 30 * 86400,
+		    "TTL %lld", ttl);
+	}
+	teardown(st);
+}
+END_TEST
+
+/* On SQLite, store_expire purges notes older than event_retention. */
+START_TEST(test_notes_expire)
+{
+	struct store *st = setup(B_SQLITE);
+	struct store_expired n;
+	char buf[STORE_NOTE_MAX];
+
+	ck_assert_int_eq(store_note_put(st, "i:old", "old@x.example", T0), 0);
+	ck_assert_int_eq(store_note_put(st, "i:new", "new@x.example",
+	    T0 + 2 * 86400), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q1|a@x.example|1", T0), 0);
+	ck_assert_int_eq(store_expire(st, T0 + 30 * 86400, 3600, &n), 0);
+	ck_assert_int_eq(n.notes, 0);
+	ck_assert_int_eq(store_expire(st, T0 + 31 * 86400, 3600, &n), 0);
+	ck_assert_int_eq(n.notes, 1);
+	ck_assert_int_eq(n.events, 1);
+	ck_assert_int_eq(store_note_get(st, "i:old", buf, sizeof(buf), NULL),
+	    0);
+	ck_assert_int_eq(store_note_get(st, "i:new", buf, sizeof(buf), NULL),
+	    1);
+	ck_assert_int_eq(store_expire(st, T0 + 33 * 86400, 3600, &n), 0);
+	ck_assert_int_eq(n.notes, 1);
+	ck_assert_int_eq(store_note_get(st, "i:new", buf, sizeof(buf), NULL),
+	    0);
+	teardown(st);
+}
+END_TEST
+
 static int
 count_cb(const void *rec, void *arg)
 {
@@ -691,6 +822,55 @@ START_TEST(test_sqlite_schema)
 }
 END_TEST
 
+/* Runs sql on the test's state.db with the sqlite3 shell; the number
+ * it printed last, or -1. */
+static int
+sqlite_shell(const char *sql)
+{
+	char *cmd = xasprintf("sqlite3 %s/state.db \"%s\"", tmpdir, sql);
+	FILE *fp = popen(cmd, "r");
+	int v, last = -1;
+
+	ck_assert_ptr_nonnull(fp);
+	while (fscanf(fp, "%d", &v) == 1)
+		last = v;
+	ck_assert_int_eq(pclose(fp), 0);
+	free(cmd);
+	return last;
+}
+
+/*
+ * A file of schema version 1 (before notes: the current schema less
+ * the note table, since a shipped migration never changes) is migrated
+ * when opened, and keeps its records.
+ */
+START_TEST(test_sqlite_migrate)
+{
+	struct store *st = setup(B_SQLITE);
+	struct store_rcpt r = rcpt("kept@x.example", RS_SUPPRESSED,
+	    R_USERUNKNOWN, 0), out;
+	char buf[STORE_NOTE_MAX];
+
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	store_close(st);
+	ck_assert_int_eq(sqlite_shell("DROP TABLE note; "
+	    "PRAGMA user_version = 1; PRAGMA user_version"), 1);
+	st = open_backend(B_SQLITE, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "kept@x.example", &out), 1);
+	ck_assert_int_eq(out.state, RS_SUPPRESSED);
+	ck_assert_int_eq(store_note_put(st, "i:4BAA0001", "x@y", T0), 0);
+	ck_assert_int_eq(store_note_get(st, "i:4BAA0001", buf, sizeof(buf),
+	    NULL), 1);
+	store_close(st);
+	ck_assert_int_eq(sqlite_shell("PRAGMA user_version"), 2);
+	ck_assert_int_eq(sqlite_shell("SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('note', 'note_time')"), 2);
+	testlib_rmtree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
+}
+END_TEST
+
 START_TEST(test_redis_password)
 {
 	char *dir = testlib_tmpdir("redis-pw"), *pwfile, *uri, *err = NULL;
@@ -831,11 +1011,14 @@ store_suite(void)
 	tcase_add_loop_test(tc, test_threads, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_audit, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_events, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_notes, 0, NBACKENDS);
+	tcase_add_test(tc, test_notes_expire);
 	tcase_add_loop_test(tc, test_iterate_expire, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_two_processes, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_rollback, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_bad_uri, 0, NCASES(bad_uris));
 	tcase_add_test(tc, test_sqlite_schema);
+	tcase_add_test(tc, test_sqlite_migrate);
 	tcase_add_test(tc, test_redis_password);
 	tcase_add_test(tc, test_redis_reconnect);
 	tcase_add_test(tc, test_redis_tcp);

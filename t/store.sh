@@ -307,7 +307,7 @@ rm -f "$tmp/big.csv" "$tmp/big.db"*
 # --- expire ---------------------------------------------------------------
 
 BOUNCERCTL_NOW=2000000000 expect "expire" 0 ctl expire &&
-    has "expire counts" "$tmp/out" "^expired: 1[0-9] recipients, 2 destinations, 0 alerts, [0-9]* events$"
+    has "expire counts" "$tmp/out" "^expired: 1[0-9] recipients, 2 destinations, 0 alerts, [0-9]* events, 0 notes$"
 expect "list after expire" 0 ctl list --state all &&
     [ "$(cut -f1 "$tmp/out")" = "forever@example.com" ] && ok ||
     { fail "expire: want only forever@example.com left"; cat "$tmp/out" >&2; }
