@@ -30,12 +30,14 @@ STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
 	    -DSTORE_DEFAULT='"sqlite:$(localstatedir)/lib/bouncer/state.db"' \
 	    -DSTATE_DIR='"$(localstatedir)/lib/bouncer"'
 STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
-	    daemon/store_redis.c daemon/engine.c daemon/storecmd.c
+	    daemon/store_redis.c daemon/engine.c daemon/pipeline.c \
+	    daemon/storecmd.c
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
-LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/lineio.c daemon/acmatch.c \
-	    daemon/verdict.c \
+LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
+	    daemon/acmatch.c daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
+	    daemon/logline.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
 	    daemon/alert.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \

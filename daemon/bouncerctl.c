@@ -17,10 +17,11 @@
 #include <string.h>
 
 #include "classify.h"
+#include "clock.h"
 #include "dsn.h"
 #include "lineio.h"
 #include "log.h"
-#include "maillog.h"
+#include "logline.h"
 #include "mime.h"
 #include "rules.h"
 #include "storecmd.h"
@@ -348,22 +349,30 @@ tally_cmp(const void *a, const void *b)
 	return strcmp(reason_name(x->reason), reason_name(y->reason));
 }
 
+/*
+ * Classifies what bouncerd would take as evidence: failures a remote
+ * server answered (logline.h), whatever their time stamp.
+ */
 static int
 maillog_fp(struct maillog_job *job, FILE *fp, const char *name)
 {
+	struct logline ll;
 	struct maillog_entry e;
 	struct classification cl;
 	struct lineio *in;
 	const char *line;
 	char rcpt[1024], dsn[16], relay[256];
 	size_t len, pos;
+	long long now = clock_now();
 	int overlong;
 
 	in = lineio_open(fp, MAILLOG_LINE_MAX);
 	while ((line = lineio_read(in, &len, &overlong)) != NULL) {
-		if (!maillog_parse(line, len, &e) ||
-		    (e.status != ML_DEFERRED && e.status != ML_BOUNCED))
+		if (logline_read(line, len, now, &ll) != LL_FAILED &&
+		    !(ll.kind == LL_BADTIME && ll.why == NULL &&
+		    ll.e.status != ML_SENT))
 			continue;
+		e = ll.e;
 		snprintf(dsn, sizeof(dsn), "%.*s", (int)e.dsn.n, e.dsn.p);
 		snprintf(relay, sizeof(relay), "%.*s", (int)e.relay.n,
 		    e.relay.p);

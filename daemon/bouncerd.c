@@ -37,16 +37,15 @@
 #include <event2/thread.h>
 
 #include "alert.h"
-#include "classify.h"
+#include "clock.h"
 #include "conf.h"
-#include "dsn.h"
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
 #include "logtail.h"
-#include "maillog.h"
 #include "metrics.h"
 #include "milter.h"
+#include "pipeline.h"
 #include "policy.h"
 #include "rules.h"
 #include "socketmap.h"
@@ -72,9 +71,8 @@ struct snapshot {
 struct worker {
 	struct snapshot		*snap;
 	struct store		*store;
-	struct engine		*engine;
-	struct classifier	*cl;
-	struct dsn_parser	*dsnp;
+	struct pipeline		*pipe;
+	unsigned long		 unverified;	/* of the current e-mail */
 };
 
 /* Events by (source, reason, provider, decision), for /metrics. */
@@ -119,10 +117,12 @@ static struct {
 	struct tally		*tallies;
 	size_t			 ntallies;
 	unsigned long		 store_errors;
-	unsigned long		 unverified;	/* bounces not ours */
+	unsigned long		 unverified;	/* bounce recipients not ours */
 	unsigned long		 dup_dsn;	/* bounces the log had */
+	unsigned long		 not_evidence;	/* failures nobody remote said */
+	unsigned long		 bad_time;	/* lines without a time stamp */
 	unsigned long		 reloads, reload_failures;
-	time_t			 started;
+	long long		 started;
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static pthread_key_t worker_key;
@@ -187,12 +187,12 @@ snapshot_load(char **errp)
 
 /* --- workers --------------------------------------------------------- */
 
+static void on_report(const struct pipeline_report *, void *);
+
 static void
 worker_clear(struct worker *w)
 {
-	engine_free(w->engine);
-	classifier_free(w->cl);
-	dsn_parser_free(w->dsnp);
+	pipeline_free(w->pipe);
 	store_close(w->store);
 	snapshot_unref(w->snap);
 	memset(w, 0, sizeof(*w));
@@ -224,9 +224,7 @@ worker_ready(struct worker *w)
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
-	w->engine = engine_new(s->conf, w->store);
-	w->cl = classifier_new(s->rs);
-	w->dsnp = dsn_parser_new();
+	w->pipe = pipeline_new(s->conf, s->rs, w->store, on_report, w);
 	return 0;
 }
 
@@ -335,221 +333,69 @@ on_alerts(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Records one classified result for rcpt, logs the decision, tallies
- * it and raises what alert it brings. Returns the engine's result.
+ * What became of one recipient of a log line or a bounce: the decision
+ * logged, tallied and its alert raised; everything else counted.
  */
-static int
-record(struct worker *w, const char *rcpt, const struct classification *cl,
-    enum event_source src, const char *queue_id, long long when,
-    const char *reply)
-{
-	struct engine_event ev;
-	struct engine_result res;
-	char rule[300], dec[64];
-	int rc;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.rcpt = rcpt;
-	ev.reason = cl->reason;
-	ev.decision = cl->decision;
-	ev.details = cl->details;
-	ev.status = cl->status;
-	ev.code = cl->code;
-	ev.stage = cl->stage;
-	ev.provider = provider_name(cl->provider);
-	ev.rule = classification_rule(cl, rule, sizeof(rule));
-	ev.reply = reply;
-	ev.source = src;
-	ev.queue_id = queue_id;
-	ev.time = when;
-	rc = engine_record(w->engine, &ev, &res);
-	if (rc < 0) {
-		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
-		return -1;
-	}
-	if (res.duplicate)
-		return 0;
-	tally(src, cl->reason, ev.provider, cl->decision);
-	log_info("queue=%s rcpt=<%s> reason=%s action=%s status=%s "
-	    "provider=%s rule=%s src=%s%s%s%s", queue_id && *queue_id ?
-	    queue_id : "-", rcpt, reason_name(cl->reason),
-	    decision_format(cl->decision, dec, sizeof(dec)), cl->status,
-	    ev.provider, ev.rule, event_source_name(src),
-	    res.changed ? " state=" : "",
-	    res.changed ? rcpt_state_name(res.new_state) : "",
-	    res.throttled ? " throttled" : "");
-	if (res.alert)
-		queue_alert(&res, ev.provider, cl->details, cl->reason);
-	return rc;
-}
-
 static void
-record_sent(struct worker *w, const char *rcpt, const char *queue_id,
-    long long when)
+on_report(const struct pipeline_report *r, void *arg)
 {
-	struct engine_event ev;
-	struct engine_result res;
+	struct worker *w = arg;
+	const struct classification *cl = r->cl;
+	char dec[64];
 
-	memset(&ev, 0, sizeof(ev));
-	ev.rcpt = rcpt;
-	ev.sent = 1;
-	ev.source = SRC_LOG;
-	ev.queue_id = queue_id;
-	ev.time = when;
-	if (engine_record(w->engine, &ev, &res) < 0)
+	switch (r->outcome) {
+	case PO_FAILED:
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		return;
+	case PO_DUPLICATE:
+		__atomic_add_fetch(&d.dup_dsn, 1, __ATOMIC_RELAXED);
+		return;
+	case PO_NOT_EVIDENCE:
+		__atomic_add_fetch(&d.not_evidence, 1, __ATOMIC_RELAXED);
+		log_debug("queue=%s rcpt=<%s> src=%s not evidence: %s",
+		    *r->queue_id ? r->queue_id : "-", r->rcpt,
+		    event_source_name(r->source), r->why);
+		return;
+	case PO_BADTIME:
+		if (__atomic_add_fetch(&d.bad_time, 1, __ATOMIC_RELAXED) == 1)
+			log_warn("queue=%s: a delivery line with no usable "
+			    "time stamp, ignored (counted from now on in "
+			    "bouncer_log_bad_time_total)", r->queue_id);
+		return;
+	case PO_UNVERIFIED:
+		__atomic_add_fetch(&d.unverified, 1, __ATOMIC_RELAXED);
+		w->unverified++;
+		log_info("queue=%s rcpt=<%s> src=%s unverified %s bounce: %s; "
+		    "recorded nothing", *r->queue_id ? r->queue_id : "-",
+		    r->rcpt, event_source_name(r->source), r->kind, r->why);
+		return;
+	case PO_RECORDED:
+		break;
+	}
+	if (cl == NULL || r->res == NULL || r->res->duplicate)
+		return;
+	tally(r->source, cl->reason, r->provider, cl->decision);
+	log_info("queue=%s rcpt=<%s> reason=%s action=%s status=%s "
+	    "provider=%s rule=%s src=%s%s%s%s", *r->queue_id ? r->queue_id :
+	    "-", r->rcpt, reason_name(cl->reason),
+	    decision_format(cl->decision, dec, sizeof(dec)), cl->status,
+	    r->provider, r->rule, event_source_name(r->source),
+	    r->res->changed ? " state=" : "",
+	    r->res->changed ? rcpt_state_name(r->res->new_state) : "",
+	    r->res->throttled ? " throttled" : "");
+	if (r->res->alert)
+		queue_alert(r->res, r->provider, cl->details, cl->reason);
 }
 
 /* --- the log ------------------------------------------------------------ */
 
-/* "Nov 25 09:14:03" (this year, local time) or RFC 3339; else now. */
-static long long
-log_time(const struct maillog_entry *e)
-{
-	char buf[64];
-	struct tm tm, now;
-	time_t t = time(NULL);
-	const char *end;
-
-	if (e->time.n == 0 || e->time.n >= sizeof(buf))
-		return (long long)t;
-	memcpy(buf, e->time.p, e->time.n);
-	buf[e->time.n] = '\0';
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
-		long long sec = (long long)timegm(&tm);
-		int sign, hh, mm;
-
-		while (*end == '.' || (*end >= '0' && *end <= '9'))
-			end++;
-		if ((*end == '+' || *end == '-') &&
-		    sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2) {
-			sign = *end == '+' ? 1 : -1;
-			sec -= sign * (hh * 3600 + mm * 60);
-		}
-		return sec;
-	}
-	localtime_r(&t, &now);
-	if (strptime(buf, "%b %d %H:%M:%S", &tm) == NULL)
-		return (long long)t;
-	tm.tm_year = now.tm_year;
-	tm.tm_isdst = -1;
-	/* A December line read in January belongs to last year. */
-	if (tm.tm_mon > now.tm_mon + 1)
-		tm.tm_year--;
-	return (long long)mktime(&tm);
-}
-
-/* Marks "kind:a:b" as seen at when; used to match bounces to the log. */
-static void
-mark(struct worker *w, const char *kind, const char *a, size_t alen,
-    const char *b, long long when)
-{
-	char id[STORE_ID_MAX];
-
-	snprintf(id, sizeof(id), "%s:%.*s%s%s", kind, (int)alen, a,
-	    b ? ":" : "", b ? b : "");
-	if (store_event_mark(w->store, id, when) < 0)
-		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
-}
-
-/*
- * A Message-ID as the log and the bounce both give it: without white
- * space or angle brackets ("<x@y>" and "x@y" are the same), so that
- * the two sides meet.
- */
-static const char *
-msgid_bare(const char *id, char *buf, size_t bufsz)
-{
-	size_t n;
-
-	while (*id == ' ' || *id == '\t' || *id == '<')
-		id++;
-	n = strcspn(id, "> \t");
-	snprintf(buf, bufsz, "%.*s", (int)n, id);
-	return buf;
-}
-
-static int
-seen(struct worker *w, const char *kind, const char *a, const char *b)
-{
-	char id[STORE_ID_MAX];
-
-	/* Both sides cut a long key the same way (see mark()). */
-	snprintf(id, sizeof(id), "%s:%.*s%s%s", kind, (int)strlen(a), a,
-	    b ? ":" : "", b ? b : "");
-	return store_event_seen(w->store, id);
-}
-
-/*
- * Did the log show this delivery (kind "q", queue id and recipient) or
- * message (kind "m", its Message-ID) within the last window seconds?
- */
-static int
-seen_within(struct worker *w, const char *kind, const char *a,
-    const char *b, long long now, long long window)
-{
-	char id[STORE_ID_MAX];
-	long long t;
-
-	snprintf(id, sizeof(id), "%s:%.*s%s%s", kind, (int)strlen(a), a,
-	    b ? ":" : "", b ? b : "");
-	if (store_event_time(w->store, id, &t) != 1)
-		return 0;
-	return window <= 0 || t >= now - window;
-}
-
 static void
 on_log_line(const char *line, size_t len, void *arg)
 {
-	struct worker *w = &d.loop;
-	struct maillog_entry e;
-	struct classification cl;
-	char rcpt[STORE_ADDR_MAX], qid[64], dsn[16], relay[256], reply[512];
-	const char *mid;
-	long long when;
-	size_t pos;
-
 	(void)arg;
-	if (worker_ready(w) < 0)
+	if (worker_ready(&d.loop) < 0)
 		return;
-	if (!maillog_parse(line, len, &e)) {
-		/* cleanup: "QID: message-id=<...>", for bounce checks */
-		if ((mid = strstr(line, ": message-id=")) != NULL &&
-		    strstr(line, "/cleanup[") != NULL) {
-			char bare[512];
-
-			msgid_bare(mid + 13, bare, sizeof(bare));
-			if (*bare != '\0')
-				mark(w, "m", bare, strlen(bare), NULL,
-				    (long long)time(NULL));
-		}
-		return;
-	}
-	snprintf(qid, sizeof(qid), "%.*s", (int)e.queue_id.n, e.queue_id.p);
-	snprintf(dsn, sizeof(dsn), "%.*s", (int)e.dsn.n, e.dsn.p);
-	snprintf(relay, sizeof(relay), "%.*s", (int)e.relay.n, e.relay.p);
-	snprintf(reply, sizeof(reply), "%.*s", (int)e.text.n, e.text.p);
-	when = log_time(&e);
-	for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
-		store_normalise(rcpt, rcpt, sizeof(rcpt));
-		/* A delivery of ours, for matching a bounce later. */
-		mark(w, "q", qid, strlen(qid), rcpt, when);
-		if (e.status == ML_SENT) {
-			record_sent(w, rcpt, qid, when);
-			continue;
-		}
-		if (e.status != ML_DEFERRED && e.status != ML_BOUNCED)
-			continue;
-		/* A bounce the milter recorded first from Postfix's DSN. */
-		if (e.status == ML_BOUNCED && seen(w, "f", qid, rcpt) == 1)
-			continue;
-		classify(w->cl, w->snap->rs, rcpt, e.text.p, e.text.n,
-		    dsn[0] ? dsn : NULL, relay, &cl);
-		if (record(w, rcpt, &cl, SRC_LOG, qid, when, reply) >= 0 &&
-		    e.status == ML_BOUNCED)
-			mark(w, "f", qid, strlen(qid), rcpt, when);
-	}
+	pipeline_log_line(d.loop.pipe, line, len, clock_now());
 }
 
 /*
@@ -564,7 +410,7 @@ rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
 {
 	struct store_answer ans;
 	struct store_rcpt rec;
-	long long now = (long long)time(NULL);
+	long long now = clock_now();
 	int rc;
 
 	if (worker_ready(w) < 0)
@@ -609,64 +455,27 @@ static int
 milter_message(const struct milter_msg *m, void *arg)
 {
 	struct worker *w = thread_worker();
-	struct dsn_report rep;
-	struct dsn_result res;
-	char mid[512];
-	long long now = (long long)time(NULL), window;
-	size_t i, n;
-	int verified, discard;
+	struct pipeline_mail pm;
+	int n;
 
 	(void)arg;
 	if (worker_ready(w) < 0)
 		return 0;
-	n = dsn_parse(w->dsnp, m->raw, m->len, &rep);
-	if (n == 0)
-		return 0;
-	/*
-	 * Only the MTA's own DSNs are trusted as they are; a bounce from
-	 * outside must be about a message this MTA sent, or anybody could
-	 * suppress a customer's address with a forged "user unknown".
-	 */
-	window = conf_time(w->snap->conf, "bounce_verify_window");
-	verified = m->internal || (rep.message_id != NULL &&
-	    seen_within(w, "m", msgid_bare(rep.message_id, mid, sizeof(mid)),
-	    NULL, now, window));
-	for (i = 0; i < n && !verified; i++)
-		if (rep.queue_id != NULL && seen_within(w, "q", rep.queue_id,
-		    rep.rcpts[i].rcpt, now, window))
-			verified = 1;
-	if (!verified && rep.kind != DSN_AUTOREPLY) {
-		__atomic_add_fetch(&d.unverified, 1, __ATOMIC_RELAXED);
-		log_info("milter: unverified %s bounce from %s about %zu "
-		    "recipient(s), message-id <%s>: recorded nothing",
-		    dsn_kind_name(rep.kind), m->client, n,
-		    rep.message_id ? msgid_bare(rep.message_id, mid,
-		    sizeof(mid)) : "-");
-		return 0;
-	}
-	for (i = 0; i < n; i++) {
-		const char *rcpt = rep.rcpts[i].rcpt;
-		const char *qid = rep.queue_id ? rep.queue_id : m->queue_id;
-		char diag[STORE_REPLY_MAX];
-
-		snprintf(diag, sizeof(diag), "%.*s", (int)rep.rcpts[i].diaglen,
-		    rep.rcpts[i].diag);
-		dsn_classify(w->cl, w->snap->rs, &rep, i, &res);
-		/* The log may have had this bounce already. */
-		if (rep.queue_id != NULL && seen(w, "f", rep.queue_id, rcpt) ==
-		    1) {
-			__atomic_add_fetch(&d.dup_dsn, 1, __ATOMIC_RELAXED);
-			continue;
-		}
-		if (record(w, rcpt, &res.cl, m->internal ? SRC_MILTER :
-		    SRC_DSN, qid, now, diag) >= 0 &&
-		    rep.queue_id != NULL)
-			mark(w, "f", rep.queue_id, strlen(rep.queue_id), rcpt,
-			    now);
-	}
-	discard = strcmp(conf_str(w->snap->conf, "milter_bounce_action"),
+	memset(&pm, 0, sizeof(pm));
+	pm.raw = m->raw;
+	pm.len = m->len;
+	pm.internal = m->internal;
+	pm.queue_id = m->queue_id;
+	w->unverified = 0;
+	n = pipeline_mail(w->pipe, &pm, clock_now());
+	if (w->unverified > 0)
+		log_info("milter: a bounce from %s named %lu recipient(s) "
+		    "bouncer sent nothing to", *m->client ? m->client : "-",
+		    w->unverified);
+	/* Swallow a bounce only when every recipient of it was ours. */
+	return n > 0 && w->unverified == 0 &&
+	    strcmp(conf_str(w->snap->conf, "milter_bounce_action"),
 	    "discard") == 0;
-	return discard;
 }
 
 /* --- the policy server ---------------------------------------------- */
@@ -779,6 +588,13 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "bouncer_bounces_unverified_total %lu\n"
 	    "# TYPE bouncer_bounces_duplicate_total counter\n"
 	    "bouncer_bounces_duplicate_total %lu\n"
+	    "# HELP bouncer_not_evidence_total Failures no remote server "
+	    "said (bouncer's own answers, error and retry transports, "
+	    "suspended deliveries), not counted.\n"
+	    "# TYPE bouncer_not_evidence_total counter\n"
+	    "bouncer_not_evidence_total %lu\n"
+	    "# TYPE bouncer_log_bad_time_total counter\n"
+	    "bouncer_log_bad_time_total %lu\n"
 	    "# TYPE bouncer_reloads_total counter\n"
 	    "bouncer_reloads_total %lu\n"
 	    "# TYPE bouncer_reload_failures_total counter\n"
@@ -786,7 +602,9 @@ render_metrics(struct evbuffer *out, void *arg)
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
 	    as->raised, as->hooks_failed, ms.messages, ms.rejected,
 	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
-	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED), d.reloads,
+	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED), d.reloads,
 	    d.reload_failures);
 	if (ls != NULL)
 		evbuffer_add_printf(out,
@@ -815,8 +633,8 @@ render_status(struct evbuffer *out, void *arg)
 	evbuffer_add_printf(out, "version=%s\npid=%ld\nstarted=%lld\n"
 	    "uptime=%lld\nconfig=%s\nstore=%s\nrules_dir=%s\nrules=%zu\n"
 	    "reloads=%lu\nreload_failures=%lu\nstore_errors=%lu\n",
-	    PACKAGE_VERSION, (long)getpid(), (long long)d.started,
-	    (long long)(time(NULL) - d.started), d.conf_path,
+	    PACKAGE_VERSION, (long)getpid(), d.started,
+	    clock_now() - d.started, d.conf_path,
 	    conf_str(s->conf, "store"), conf_str(s->conf, "rules_dir"),
 	    nrules, d.reloads, d.reload_failures,
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
@@ -894,7 +712,7 @@ on_expire(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (worker_ready(&d.loop) < 0)
 		return;
-	if (store_expire(d.loop.store, (long long)time(NULL),
+	if (store_expire(d.loop.store, clock_now(),
 	    conf_time(d.loop.snap->conf, "alert_window"), &n) < 0)
 		d.store_errors++;
 	else if (n.rcpts + n.dests + n.alerts)
@@ -997,7 +815,7 @@ main(int argc, char **argv)
 	evthread_use_pthreads();
 	pthread_key_create(&worker_key, worker_destroy);
 	d.base = event_base_new();
-	d.started = time(NULL);
+	d.started = clock_now();
 	if (worker_ready(&d.loop) < 0)
 		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
 

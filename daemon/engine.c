@@ -8,9 +8,12 @@
  *   retry     one more soft failure: deferred for base * factor^(n-1)
  *             (capped), or suppressed once the reason's escalation
  *             rule is met (n failures spanning at least the period);
+ *             a retry of the queue file behind the back-off, before
+ *             it ends, is not one more;
  *   throttle  the destination (domain, and the hosting provider when
  *             one is known) is deferred until retry_after or a
- *             back-off that grows while throttles keep coming;
+ *             back-off that grows while throttles keep coming from
+ *             other queue files;
  *   alert     counted per (kind, blocklist, ip); raised once a window;
  *   sent      soft failures and back-off are reset, and (by default)
  *             a suppression lifted, except feedback and manual ones.
@@ -180,6 +183,14 @@ describe(struct store_rcpt *r, const struct engine_event *ev)
 	copy(r->reply, sizeof(r->reply), ev->reply);
 }
 
+/* Do two queue ids name the same queue file (and not "no id")? */
+static int
+same_queue(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && *a != '\0' && strcmp(a, "-") != 0 &&
+	    strcmp(a, b) == 0;
+}
+
 static int
 recipient_scope(const struct engine_event *ev)
 {
@@ -242,6 +253,14 @@ apply_rcpt(struct engine *e, const struct engine_event *ev, unsigned dec,
 		r->until = until;
 		describe(r, ev);
 	} else if (dec & D_RETRY) {
+		/*
+		 * Postfix retrying the same queue file while the back-off
+		 * it caused runs brings no new answer: counting each retry
+		 * would double the back-off at every queue run.
+		 */
+		if (have && r->state == RS_DEFERRED && t < r->until &&
+		    same_queue(r->queue_id, ev->queue_id))
+			return 0;
 		if (r->soft_count == 0)
 			r->soft_first = t;
 		r->soft_count++;
@@ -266,6 +285,37 @@ apply_rcpt(struct engine *e, const struct engine_event *ev, unsigned dec,
 	if (t > r->last_event)
 		r->last_event = t;
 	return 1;
+}
+
+/*
+ * "t:DEST:SINCE:QID": queue file QID counted in DEST's throttle that
+ * began at SINCE; "" without a queue id.
+ */
+static void
+count_mark(char *kt, size_t ktsz, const char *name, long long since,
+    const char *qid)
+{
+	*kt = '\0';
+	if (qid != NULL && *qid != '\0' && strcmp(qid, "-") != 0)
+		snprintf(kt, ktsz, "t:%s:%lld:%s", name, since, qid);
+}
+
+/*
+ * Was ev's queue file counted already in the throttle d is under?
+ * Postfix retries a deferred queue file every few minutes; each retry
+ * meets the same refusal, and counting it as a new one would stretch
+ * the throttle at every queue run. 1 yes, 0 no, -1 on failure.
+ */
+static int
+counted(struct engine *e, const struct engine_event *ev,
+    const struct store_dest *d, int have, const char *name)
+{
+	char kt[STORE_ID_MAX];
+
+	if (!have || d->until <= ev->time)
+		return 0;
+	count_mark(kt, sizeof(kt), name, d->since, ev->queue_id);
+	return *kt ? store_event_seen(e->st, kt) : 0;
 }
 
 /* Throttles one destination; returns its new until. */
@@ -337,11 +387,13 @@ engine_record(struct engine *e, const struct engine_event *ev,
 	char kr[STORE_ADDR_MAX + 2], kd[2][2 * STORE_DEST_MAX + 2];
 	char ka[STORE_DEST_MAX + 2], akey[STORE_DEST_MAX];
 	char dname[2][STORE_DEST_MAX], bl[64], ip[64], ra[32];
+	char kt[2][STORE_ID_MAX];
 	const char *keys[6], *at;
 	long long retry_after = 0;
 	unsigned dec = ev->decision;
 	size_t nkeys = 0, nd = 0, i;
-	int have_r, have_d[2], have_a = 0, rc, tries, chg, dchg;
+	int have_r, have_d[2], put_d[2] = { 0, 0 }, have_a = 0, rc, tries;
+	int chg, dchg;
 
 	memset(res, 0, sizeof(*res));
 	store_normalise(ev->rcpt, rcpt, sizeof(rcpt));
@@ -413,8 +465,16 @@ engine_record(struct engine *e, const struct engine_event *ev,
 			if ((have_d[i] = store_get_dest(e->st, dname[i],
 			    &d[i])) < 0)
 				goto fail;
-			dchg |= apply_dest(e, ev, &d[i], have_d[i], dname[i],
-			    retry_after);
+			/* Each queue file counts once per throttle. */
+			if ((rc = counted(e, ev, &d[i], have_d[i],
+			    dname[i])) < 0)
+				goto fail;
+			if ((put_d[i] = !rc)) {
+				dchg |= apply_dest(e, ev, &d[i], have_d[i],
+				    dname[i], retry_after);
+				count_mark(kt[i], sizeof(kt[i]), dname[i],
+				    d[i].since, ev->queue_id);
+			}
 		}
 		if (dec & D_ALERT) {
 			if ((have_a = store_get_alert(e->st, akey, &a)) < 0)
@@ -447,7 +507,9 @@ engine_record(struct engine *e, const struct engine_event *ev,
 				goto fail;
 		}
 		for (i = 0; i < nd; i++)
-			if (store_put_dest(e->st, &d[i]) < 0)
+			if (put_d[i] && (store_put_dest(e->st, &d[i]) < 0 ||
+			    (*kt[i] && store_event_mark(e->st, kt[i],
+			    ev->time) < 0)))
 				goto fail;
 		if ((dec & D_ALERT) && store_put_alert(e->st, &a) < 0)
 			goto fail;
@@ -462,7 +524,7 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		res->new_state = r.state;
 		res->reason = r.reason;
 		res->until = r.until;
-		if (nd > 0) {
+		if (nd > 0 && put_d[0]) {
 			res->throttled = 1;
 			copy(res->dest, sizeof(res->dest), d[0].dest);
 			res->dest_until = d[0].until;
@@ -595,17 +657,19 @@ engine_action(const struct store_answer *a, const struct store_rcpt *rec,
 		 * Recipient address rejected:" in front of the text.
 		 */
 		st[0] = '5';
-		snprintf(buf, bufsz, "550 %s recipient suppressed: %s%s", st,
-		    reason_name(a->reason), since);
+		snprintf(buf, bufsz, "550 %s " ANSWER_TAG ANSWER_SUPPRESSED
+		    ": %s%s", st, reason_name(a->reason), since);
 		break;
 	case ANS_DEFERRED:
 		st[0] = '4';
-		snprintf(buf, bufsz, "DEFER_IF_PERMIT %s recipient in back-off: "
-		    "%s, retry in %s", st, reason_name(a->reason), left);
+		snprintf(buf, bufsz, "DEFER_IF_PERMIT %s " ANSWER_TAG
+		    ANSWER_BACKOFF ": %s, retry in %s", st,
+		    reason_name(a->reason), left);
 		break;
 	case ANS_THROTTLED:
-		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.7.0 destination "
-		    "throttled: %s, retry in %s", reason_name(a->reason), left);
+		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.7.0 " ANSWER_TAG
+		    ANSWER_THROTTLED ": %s, retry in %s",
+		    reason_name(a->reason), left);
 		break;
 	default:
 		snprintf(buf, bufsz, "DUNNO");

@@ -77,6 +77,12 @@ void		 engine_free(struct engine *);	/* NULL is fine */
  * change something are remembered, which is enough: one that changed
  * nothing changes nothing when replayed either (a success older than
  * the recipient's latest event is ignored for this reason).
+ *
+ * Counting is per distinct remote answer, not per Postfix retry: a
+ * soft failure of the queue file behind a recipient's back-off, while
+ * that back-off runs, changes nothing; and a queue file adds to a
+ * destination's throttle once while the throttle runs (event
+ * identities "t:DEST:SINCE:QID" remember which did).
  */
 int		 engine_record(struct engine *, const struct engine_event *,
 		    struct engine_result *res);
@@ -91,9 +97,11 @@ int		 engine_unsuppress(struct engine *, const char *rcpt,
 
 /*
  * What the policy server answers for a lookup result:
- *   "550 5.1.1 recipient suppressed: userunknown since 2026-11-25"
- *   "DEFER_IF_PERMIT 4.2.2 recipient in back-off: mailboxfull, retry in 1h20m"
- *   "DEFER_IF_PERMIT 4.7.0 destination throttled: blocked, retry in 9m"
+ *   "550 5.1.1 bouncer: recipient suppressed: userunknown since 2026-11-25"
+ *   "DEFER_IF_PERMIT 4.2.2 bouncer: recipient in back-off: mailboxfull,
+ *	retry in 1h20m"
+ *   "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: blocked,
+ *	retry in 9m"
  *   "DUNNO"
  * into buf. rec (may be NULL) is the recipient's record: its stored
  * status, forced to the 5 or 4 class, and the date its state began;

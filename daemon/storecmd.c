@@ -6,8 +6,7 @@
  * with its line number, the rest still done); 2 a configuration error
  * or a store that cannot be opened or fails.
  *
- * BOUNCERCTL_NOW (seconds since the epoch), when set, replaces the
- * clock: tests use it to look at the store from the future.
+ * The time is clock_now()'s: BOUNCER_NOW moves it for tests (clock.h).
  *
  * See also: storecmd.h, bouncerctl(8), bouncer.conf(5).
  */
@@ -23,12 +22,13 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "clock.h"
 #include "conf.h"
 #include "engine.h"
 #include "lineio.h"
 #include "listener.h"
 #include "log.h"
-#include "maillog.h"
+#include "pipeline.h"
 #include "rules.h"
 #include "store.h"
 #include "store_impl.h"
@@ -109,16 +109,6 @@ storecmd_globals(int argc, char **argv, struct storecmd_globals *g)
 }
 
 /* --- helpers --------------------------------------------------------- */
-
-static long long
-now_time(void)
-{
-	const char *s = getenv("BOUNCERCTL_NOW");
-
-	if (s != NULL && *s != '\0')
-		return atoll(s);
-	return (long long)time(NULL);
-}
 
 static struct conf *
 load_conf(const struct storecmd_globals *g)
@@ -347,7 +337,7 @@ cmd_query(int argc, char **argv, const struct storecmd_globals *g)
 	struct store *st;
 	struct conf *c;
 	char action[512], key[STORE_ADDR_MAX];
-	long long now = now_time();
+	long long now = clock_now();
 	int i, rc = EX_OK_, have_r, have_d;
 
 	if (argc < 2)
@@ -403,7 +393,7 @@ cmd_explain(int argc, char **argv, const struct storecmd_globals *g)
 	struct store *st;
 	struct conf *c;
 	char key[STORE_ADDR_MAX], action[512], t[32];
-	long long now = now_time();
+	long long now = clock_now();
 	int have, rc = EX_OK_;
 
 	if (argc != 2)
@@ -467,9 +457,41 @@ cmd_explain(int argc, char **argv, const struct storecmd_globals *g)
 struct ingest {
 	struct engine	*eng;
 	struct store	*st;
+	struct pipeline	*pipe;
 	unsigned long	 events, changed, dups, scoped, bad, failed;
+	unsigned long	 not_evidence;
 	unsigned long	 inbatch;
+	const char	*name;		/* where the line being read is */
+	unsigned long	 lineno;
 };
+
+/* One transaction per BATCH_EVENTS events (SQLite: one fsync). */
+static void
+ingest_batch(struct ingest *in)
+{
+	if (in->inbatch == 0)
+		store_batch_begin(in->st);
+	if (++in->inbatch >= BATCH_EVENTS) {
+		if (store_batch_end(in->st) < 0)
+			in->failed++;
+		in->inbatch = 0;
+	}
+}
+
+/* Counts what became of an engine event. */
+static void
+ingest_count(struct ingest *in, int rc, const struct engine_result *res)
+{
+	in->events++;
+	if (rc < 0)
+		in->failed++;
+	else if (res->duplicate)
+		in->dups++;
+	else if (rc == 1)
+		in->changed++;
+	if (rc >= 0 && res->scoped_out)
+		in->scoped++;
+}
 
 static void
 ingest_one(struct ingest *in, const struct engine_event *ev)
@@ -477,23 +499,9 @@ ingest_one(struct ingest *in, const struct engine_event *ev)
 	struct engine_result res;
 	int rc;
 
-	if (in->inbatch == 0)
-		store_batch_begin(in->st);
+	ingest_batch(in);
 	rc = engine_record(in->eng, ev, &res);
-	in->events++;
-	if (rc < 0)
-		in->failed++;
-	else if (res.duplicate)
-		in->dups++;
-	else if (rc == 1)
-		in->changed++;
-	if (res.scoped_out)
-		in->scoped++;
-	if (++in->inbatch >= BATCH_EVENTS) {
-		if (store_batch_end(in->st) < 0)
-			in->failed++;
-		in->inbatch = 0;
-	}
+	ingest_count(in, rc, &res);
 }
 
 static void
@@ -504,113 +512,49 @@ ingest_flush(struct ingest *in)
 	in->inbatch = 0;
 }
 
-/*
- * The time of a syslog line: "Nov 25 03:00:01" (no year: this year,
- * or last year if that would be more than a day ahead of now) or
- * RFC 3339 "2026-11-25T03:00:01.123+01:00". -1 if neither.
- */
-static long long
-log_time(const char *s, size_t n, long long now)
+/* The pipeline's word on each recipient of a maillog line. */
+static void
+ingest_report(const struct pipeline_report *r, void *arg)
 {
-	char buf[64], *e;
-	struct tm tm, nowtm;
-	time_t t, nt = (time_t)now;
-	long off;
+	struct ingest *in = arg;
 
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
-		if (*e == '.')
-			for (e++; isdigit((unsigned char)*e); e++)
-				;
-		t = timegm(&tm);
-		if (*e == '+' || *e == '-') {
-			off = strtol(e + 1, NULL, 10) * 3600;
-			if (e[3] == ':')
-				off += strtol(e + 4, NULL, 10) * 60;
-			t -= *e == '+' ? off : -off;
-		}
-		return (long long)t;
+	switch (r->outcome) {
+	case PO_RECORDED:
+		ingest_count(in, r->res != NULL && (r->res->changed ||
+		    r->res->throttled || r->res->alert) ? 1 : 0, r->res);
+		break;
+	case PO_FAILED:
+		ingest_count(in, -1, NULL);
+		break;
+	case PO_NOT_EVIDENCE:
+		in->not_evidence++;
+		break;
+	case PO_BADTIME:
+		fprintf(stderr, "bouncerctl: %s:%lu: bad time stamp\n",
+		    in->name, in->lineno);
+		in->bad++;
+		break;
+	default:
+		break;
 	}
-	if (strptime(buf, "%b %d %H:%M:%S", &tm) == NULL)
-		return -1;
-	localtime_r(&nt, &nowtm);
-	tm.tm_year = nowtm.tm_year;
-	tm.tm_isdst = -1;
-	t = mktime(&tm);
-	if ((long long)t > now + 86400) {
-		tm.tm_year--;
-		tm.tm_isdst = -1;
-		t = mktime(&tm);
-	}
-	return (long long)t;
 }
 
 static void
-ingest_maillog(struct ingest *in, const struct ruleset *rs,
-    struct classifier *cl, FILE *fp, const char *name)
+ingest_maillog(struct ingest *in, FILE *fp, const char *name)
 {
-	struct maillog_entry e;
-	struct classification c;
-	struct engine_event ev;
 	struct lineio *lio;
 	const char *line;
-	char rcpt[STORE_ADDR_MAX], dsn[16], relay[256], qid[64], rule[300];
-	char reply[STORE_REPLY_MAX];
-	size_t len, pos;
-	unsigned long lineno = 0;
-	long long t, now = now_time();
+	size_t len;
+	long long now = clock_now();
 	int overlong;
 
+	in->name = name;
+	in->lineno = 0;
 	lio = lineio_open(fp, LINE_MAX_IN);
 	while ((line = lineio_read(lio, &len, &overlong)) != NULL) {
-		lineno++;
-		if (!maillog_parse(line, len, &e) || e.status == ML_OTHER)
-			continue;
-		if ((t = log_time(e.time.p, e.time.n, now)) < 0) {
-			fprintf(stderr, "bouncerctl: %s:%lu: bad time stamp\n",
-			    name, lineno);
-			in->bad++;
-			continue;
-		}
-		snprintf(dsn, sizeof(dsn), "%.*s", (int)e.dsn.n, e.dsn.p);
-		snprintf(relay, sizeof(relay), "%.*s", (int)e.relay.n,
-		    e.relay.p);
-		snprintf(qid, sizeof(qid), "%.*s", (int)e.queue_id.n,
-		    e.queue_id.p);
-		snprintf(reply, sizeof(reply), "%.*s", (int)e.text.n,
-		    e.text.p);
-		for (pos = 0;
-		    maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
-			memset(&ev, 0, sizeof(ev));
-			ev.rcpt = rcpt;
-			ev.source = SRC_LOG;
-			ev.queue_id = qid;
-			ev.time = t;
-			ev.reply = reply;
-			if (e.status == ML_SENT) {
-				ev.sent = 1;
-				ev.reason = R_DELIVERED;
-				ev.status = dsn;
-				ingest_one(in, &ev);
-				continue;
-			}
-			classify(cl, rs, rcpt, e.text.p, e.text.n,
-			    dsn[0] ? dsn : NULL, relay, &c);
-			ev.reason = c.reason;
-			ev.decision = c.decision;
-			ev.details = c.details;
-			ev.status = c.status;
-			ev.code = c.code;
-			ev.stage = c.stage;
-			ev.provider = c.provider ? provider_name(c.provider) :
-			    NULL;
-			ev.rule = classification_rule(&c, rule, sizeof(rule));
-			ingest_one(in, &ev);
-		}
+		in->lineno++;
+		ingest_batch(in);
+		pipeline_log_line(in->pipe, line, len, now);
 	}
 	if (ferror(fp))
 		fprintf(stderr, "bouncerctl: %s: %s\n", name, strerror(errno));
@@ -645,7 +589,7 @@ ingest_tsv(struct ingest *in, FILE *fp, const char *name)
 	char *copy, *f[11], bad[64], rcpt[STORE_ADDR_MAX];
 	size_t len;
 	unsigned long lineno = 0;
-	long long now = now_time(), t;
+	long long now = clock_now(), t;
 	int n, r, overlong, stage;
 	unsigned dec;
 
@@ -725,7 +669,6 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	};
 	struct ingest in;
 	struct ruleset *rs = NULL;
-	struct classifier *cl = NULL;
 	struct conf *c;
 	const char *dir = NULL;
 	char *err = NULL;
@@ -752,11 +695,12 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 			conf_unref(c);
 			return EX_CONFIG_;
 		}
-		cl = classifier_new(rs);
 	}
 	memset(&in, 0, sizeof(in));
 	in.st = open_store(g, c);
 	in.eng = engine_new(c, in.st);
+	if (maillog)
+		in.pipe = pipeline_new(c, rs, in.st, ingest_report, &in);
 	for (i = optind; i < argc || i == optind; i++) {
 		const char *name = i < argc ? argv[i] : "-";
 
@@ -770,7 +714,7 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 			continue;
 		}
 		if (maillog)
-			ingest_maillog(&in, rs, cl, fp, name);
+			ingest_maillog(&in, fp, name);
 		else
 			ingest_tsv(&in, fp, name);
 		if (fp != stdin)
@@ -781,11 +725,12 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	ingest_flush(&in);
 	fprintf(stderr, "bouncerctl: ingest: %lu events, %lu changed the "
 	    "state, %lu seen before, %lu limited by the scope guard, %lu bad "
-	    "lines, %lu failed\n", in.events, in.changed, in.dups, in.scoped,
-	    in.bad, in.failed);
+	    "lines, %lu failed; %lu failures no remote server said\n",
+	    in.events, in.changed, in.dups, in.scoped, in.bad, in.failed,
+	    in.not_evidence);
+	pipeline_free(in.pipe);
 	engine_free(in.eng);
 	store_close(in.st);
-	classifier_free(cl);
 	ruleset_unref(rs);
 	conf_unref(c);
 	if (in.failed)
@@ -809,7 +754,7 @@ cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
 	struct conf *c;
 	const char *until = NULL;
 	char key[STORE_ADDR_MAX];
-	long long now = now_time(), u = 0;
+	long long now = clock_now(), u = 0;
 	int ch, i, reason = R_UNDEFINED, rc = EX_OK_;
 
 	optind = 1;
@@ -887,7 +832,7 @@ cmd_unsuppress(int argc, char **argv, const struct storecmd_globals *g)
 			rc = EX_USAGE_;
 			continue;
 		}
-		if ((r = engine_unsuppress(eng, key, now_time())) < 0)
+		if ((r = engine_unsuppress(eng, key, clock_now())) < 0)
 			rc = EX_CONFIG_;
 		else if (r == 0)
 			fprintf(stderr, "bouncerctl: %s: not suppressed\n",
@@ -1168,7 +1113,7 @@ cmd_import(int argc, char **argv, const struct storecmd_globals *g)
 	char *buf = NULL, *f[CSV_MAX + 1];
 	size_t cap = 0, i;
 	unsigned long lineno = 0, start, good = 0, bad = 0, inbatch = 0;
-	long long now = now_time(), expiry;
+	long long now = clock_now(), expiry;
 	int n, ncols, j, have_state = 0, have_until = 0, rc = EX_OK_;
 	int failed = 0;
 
@@ -1396,7 +1341,7 @@ cmd_stats(int argc, char **argv, const struct storecmd_globals *g)
 	if (argc != 1)
 		return bad_usage("stats");
 	memset(&j, 0, sizeof(j));
-	j.now = now_time();
+	j.now = clock_now();
 	c = load_conf(g);
 	st = open_store(g, c);
 	rc |= store_iterate(st, SK_RCPT, stats_rcpt, &j);
@@ -1425,7 +1370,7 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 		return bad_usage("expire");
 	c = load_conf(g);
 	st = open_store(g, c);
-	rc = store_expire(st, now_time(), conf_time(c, "alert_window"), &n);
+	rc = store_expire(st, clock_now(), conf_time(c, "alert_window"), &n);
 	printf("expired: %lu recipients, %lu destinations, %lu alerts, %lu "
 	    "events, %lu notes\n", n.rcpts, n.dests, n.alerts, n.events,
 	    n.notes);

@@ -150,3 +150,27 @@ decision_format(unsigned set, char *buf, size_t bufsz)
 	}
 	return buf;
 }
+
+int
+answer_is_ours(const char *text, size_t n)
+{
+	static const char *const phrases[] = { ANSWER_SUPPRESSED ": ",
+	    ANSWER_BACKOFF ": ", ANSWER_THROTTLED ": " };
+	const char *p, *w, *end = text + n;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++) {
+		len = strlen(phrases[i]);
+		for (p = text; (size_t)(end - p) >= len &&
+		    (p = memmem(p, (size_t)(end - p), phrases[i], len)) !=
+		    NULL; p += len) {
+			/* ... followed by a reason name */
+			for (w = p + len; w < end && *w >= 'a' && *w <= 'z';
+			    w++)
+				;
+			if (reason_parse(p + len, (size_t)(w - p - len)) >= 0)
+				return 1;
+		}
+	}
+	return 0;
+}

@@ -55,4 +55,23 @@ int		 decision_parse(const char *s, size_t n, unsigned *set,
 /* Writes "suppress,retry" or "none" into buf; returns buf. */
 char		*decision_format(unsigned set, char *buf, size_t bufsz);
 
+/*
+ * What bouncer itself tells the MTA (engine_action): ANSWER_TAG, one
+ * of the three phrases, ": " and a reason name, as in "bouncer:
+ * recipient suppressed: userunknown since 2026-11-25". The MTA logs
+ * these answers back (its error and retry transports, its own DSNs,
+ * another MTA of the fleet refusing at RCPT), and none of them is
+ * evidence about a recipient.
+ */
+#define ANSWER_TAG		"bouncer: "
+#define ANSWER_SUPPRESSED	"recipient suppressed"
+#define ANSWER_BACKOFF		"recipient in back-off"
+#define ANSWER_THROTTLED	"destination throttled"
+
+/*
+ * 1 if the n bytes of text hold one of those answers (with or without
+ * the tag, which older versions did not write), 0 if not.
+ */
+int		 answer_is_ours(const char *text, size_t n);
+
 #endif

@@ -76,7 +76,18 @@ policy() { $PY "$SRC/t/lib/policyq.py" "unix:$T/policy.sock" "$@"; }
 metrics() { $PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics', timeout=5).read().decode())"; }
 metric() { metrics | awk -v m="$1" '$1 == m { print $2 }'; }
 
-LOGPFX='Nov 25 09:14:03 mta postfix/smtp[2110]:'
+# The daemon's clock and this script's are one: BOUNCER_NOW=+N or -N
+# (clock.h) shifts both, so t/dates.sh can run all of this at other
+# dates. Every time stamp is built from that clock, in syslog's own
+# form (no year, English month, space-padded day).
+case ${BOUNCER_NOW:-} in
+[+-][0-9]*) SHIFT=$BOUNCER_NOW ;;
+'') SHIFT=0 ;;
+*) echo "bouncerd.sh: BOUNCER_NOW must be +seconds or -seconds"; exit 1 ;;
+esac
+now() { echo $(( $(date +%s) + SHIFT )); }
+stamp() { LC_ALL=C date -d "@${1:-$(now)}" '+%b %e %H:%M:%S'; }
+logpfx() { echo "$(stamp "$@") mta postfix/smtp[2110]:"; }
 GMAIL_550="host gmail-smtp-in.l.google.com[142.250.4.27] said: 550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser a1si3921pgb.41 - gsmtp (in reply to RCPT TO command)"
 GMAIL_452="host gmail-smtp-in.l.google.com[142.250.4.27] said: 452-4.2.2 The email account that you tried to reach is over quota. Please direct 452-4.2.2 the recipient to 452 4.2.2 https://support.google.com/mail/?p=OverQuotaTemp x74si3925543pgx.490 - gsmtp (in reply to RCPT TO command)"
 SPAMHAUS="host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Service unavailable, Client host [192.0.2.12] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.12 (in reply to MAIL FROM command)"
@@ -84,7 +95,7 @@ SPAMHAUS="host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7
 start
 
 # 1. A bounce in the log suppresses; the policy server refuses.
-echo "$LOGPFX 4BAA0001: to=<nosuchuser@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
+echo "$(logpfx) 4BAA0001: to=<nosuchuser@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
 if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock nosuchuser@gmail.com | grep -q '^550 5.1.1'"; then ok
 else bad "no 550 for a suppressed recipient: $(policy nosuchuser@gmail.com)"; fi
 a=$(policy friend@gmail.com)
@@ -108,17 +119,28 @@ echo "$sm" | sed -n 1p | grep -q '^[0-9]*:OK error:5\.1\.1 ' && ok || bad "socke
 [ "$(echo "$sm" | sed -n 3p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for another address: $sm"
 
 # 2. Over quota: deferred, not suppressed.
-echo "$LOGPFX 4BAA0002: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=4.2.2, status=deferred ($GMAIL_452)" >> "$T/maillog"
+echo "$(logpfx) 4BAA0002: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=4.2.2, status=deferred ($GMAIL_452)" >> "$T/maillog"
 if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock full@gmail.com | grep -q '^DEFER_IF_PERMIT 4\.'"; then ok
 else bad "no DEFER_IF_PERMIT for over quota: $(policy full@gmail.com)"; fi
 # ... and a success resets it.
-echo "$LOGPFX 4BAA0003: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)" >> "$T/maillog"
+echo "$(logpfx) 4BAA0003: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)" >> "$T/maillog"
 if wait_for 10 sh -c "[ \"\$($PY $SRC/t/lib/policyq.py unix:$T/policy.sock full@gmail.com)\" = DUNNO ]"; then ok
 else bad "success did not reset full@gmail.com: $(policy full@gmail.com)"; fi
 
+# A deferral stamped a day and a half ago: at t/dates.sh's 2 January,
+# a syslog stamp of 31 December, which carries no year. It is last
+# year's (explain shows its date), so its hour of back-off is over.
+t36=$(( $(now) - 129600 ))
+echo "$(logpfx $t36) 4BAA0008: to=<old@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=4.2.2, status=deferred ($GMAIL_452)" >> "$T/maillog"
+want=$(date -u -d "@$t36" +%Y-%m-%dT%H:%M)
+if wait_for 10 sh -c "'$CTL' -s sqlite:$T/state.db explain old@gmail.com | grep -q '^last event: $want'"; then ok
+else bad "a stamp of $(stamp $t36) not read as $want: $("$CTL" -s sqlite:$T/state.db explain old@gmail.com | grep '^last event')"; fi
+a=$(policy old@gmail.com)
+[ "$a" = DUNNO ] && ok || bad "a back-off that ended a day ago is in force: $a"
+
 # 3. A blocklist listing: one alert, no suppression.
 for q in 4BAA0004 4BAA0005; do
-	echo "$LOGPFX $q: to=<someone@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced ($SPAMHAUS)" >> "$T/maillog"
+	echo "$(logpfx) $q: to=<someone@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced ($SPAMHAUS)" >> "$T/maillog"
 done
 if wait_for 10 test -s "$T/alerts"; then ok; else bad "alert hook did not run"; fi
 sleep 0.5
@@ -192,12 +214,17 @@ PYEOF
 
 # The log follower across rotation: the old file's tail, then the new.
 mv "$T/maillog" "$T/maillog.1"
-echo "$LOGPFX 4BAA0006: to=<rotated1@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog.1"
-echo "$LOGPFX 4BAA0007: to=<rotated2@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
+echo "$(logpfx) 4BAA0006: to=<rotated1@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog.1"
+echo "$(logpfx) 4BAA0007: to=<rotated2@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
 if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock rotated1@gmail.com rotated2@gmail.com | grep -c '^550 ' | grep -qx 2"; then ok
 else bad "rotation: $(policy rotated1@gmail.com rotated2@gmail.com)"; fi
 
-# 5. The milter: Postfix's own DSN is recorded; a forged remote one is not.
+# 5. The milter. Postfix's own DSN repeats the log line of the failure:
+# a duplicate. A forged DSN, made by anyone with sendmail -f '' (the
+# milter sees it as internal) or sent from outside, changes nothing.
+echo "$(logpfx) 4BAA0009: to=<gone@icloud.com>, relay=mx01.mail.icloud.com[17.57.154.6]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx01.mail.icloud.com[17.57.154.6] said: 550 5.1.1 <gone@icloud.com>: user does not exist (in reply to RCPT TO command))" >> "$T/maillog"
+if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock gone@icloud.com | grep -q '^550 '"; then ok
+else bad "the log line did not suppress gone@icloud.com"; fi
 cat > "$T/dsn.eml" <<'EML'
 From: Mail Delivery System <MAILER-DAEMON@mta.example.net>
 Subject: Undelivered Mail Returned to Sender
@@ -227,19 +254,21 @@ Diagnostic-Code: smtp; 550 5.1.1 <gone@icloud.com>: user does not exist
 --B1--
 EML
 sed -e 's/gone@icloud.com/victim@icloud.com/g' -e 's/4BAA0009/FORGED01/' \
-    -e '/^Reporting-MTA/a Arrival-Date: Wed, 25 Nov 2026 09:00:00 +0000' \
     "$T/dsn.eml" > "$T/forged.eml"
 out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --internal \
     --rcpt news@example.net --message "$T/dsn.eml")
 echo "$out" | grep -q '^eom continue$' && ok || bad "milter on a DSN: $out"
-if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock gone@icloud.com | grep -q '^550 '"; then ok
-else bad "DSN through the milter did not suppress gone@icloud.com"; fi
-out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" \
-    --from '<>' --rcpt news@example.net --message "$T/forged.eml")
-echo "$out" | grep -q '^eom continue$' && ok || bad "milter on a forged DSN: $out"
+[ "$(metric bouncer_bounces_duplicate_total)" = 1 ] && ok ||
+    bad "Postfix's DSN of a logged bounce: duplicates=$(metric bouncer_bounces_duplicate_total)"
+for how in --internal "--from <>"; do
+	out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" $how \
+	    --rcpt news@example.net --message "$T/forged.eml")
+	echo "$out" | grep -q '^eom continue$' && ok ||
+	    bad "milter on a forged DSN ($how): $out"
+done
 a=$(policy victim@icloud.com)
 [ "$a" = DUNNO ] && ok || bad "a forged bounce suppressed victim@icloud.com: $a"
-[ "$(metric bouncer_bounces_unverified_total)" = 1 ] && ok ||
+[ "$(metric bouncer_bounces_unverified_total)" = 2 ] && ok ||
     bad "unverified: $(metric bouncer_bounces_unverified_total)"
 # The milter refuses a suppressed recipient at RCPT (Sendmail's path).
 out=$($PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" \
@@ -261,7 +290,7 @@ case $a in 550*) ok ;; *) bad "after SIGHUP: $a" ;; esac
 # 7. Restart: what was read is not counted again; what was missed is.
 before=$(metrics | grep -c '^bouncer_events_total')
 stop
-echo "$LOGPFX 4BAA0010: to=<later@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
+echo "$(logpfx) 4BAA0010: to=<later@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
 start
 if wait_for 10 sh -c "$PY $SRC/t/lib/policyq.py unix:$T/policy.sock later@gmail.com | grep -q '^550 '"; then ok
 else bad "a line written while bouncerd was down was not caught up"; fi
@@ -281,7 +310,8 @@ remote_bounce() {	# msgid rcpt file
 	    -e "/^--B1--/i --B1\\nContent-Type: text/rfc822-headers\\n\\nMessage-ID: <$1>\\nSubject: hello\\n" \
 	    "$T/dsn.eml" > "$3"
 }
-echo "Nov 25 09:20:00 mta postfix/cleanup[3001]: 4BAA0020: message-id=<m1@news.example.net>" >> "$T/maillog"
+echo "$(stamp) mta postfix/cleanup[3001]: 4BAA0020: message-id=<m1@news.example.net>" >> "$T/maillog"
+echo "$(logpfx) 4BAA0020: to=<far1@icloud.com>, relay=mx01.mail.icloud.com[17.57.154.6]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)" >> "$T/maillog"
 wait_for 10 sh -c "$PY -c \"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics').read().decode())\" | grep -q '^bouncer_log_lines_total'"
 sleep 0.3
 remote_bounce m1@news.example.net far1@icloud.com "$T/remote1.eml"
@@ -295,7 +325,8 @@ $PY -c "import urllib.request; assert urllib.request.urlopen('http://127.0.0.1:$
     bad "/healthz"
 stop
 start -o bounce_verify_window=1
-echo "Nov 25 09:21:00 mta postfix/cleanup[3002]: 4BAA0021: message-id=<m2@news.example.net>" >> "$T/maillog"
+echo "$(stamp) mta postfix/cleanup[3002]: 4BAA0021: message-id=<m2@news.example.net>" >> "$T/maillog"
+echo "$(logpfx) 4BAA0021: to=<far2@icloud.com>, relay=mx01.mail.icloud.com[17.57.154.6]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)" >> "$T/maillog"
 sleep 2.5
 remote_bounce m2@news.example.net far2@icloud.com "$T/remote2.eml"
 $PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --from '<>' \

@@ -240,9 +240,40 @@ static const struct ecase cases[] = {
 	      0, ANY, ANY, ANY, ANY, 1, ANY },
 	    { "A@X.EXAMPLE", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
 	      0, ANY, ANY, ANY, ANY, 1, ANY },
-	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 1,
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2", 1,
 	      WANT(1, RS_DEFERRED, 1 + 2 * HOUR, 2) } },
 	  { { NULL } } },
+	{ "Postfix retrying one queue file in its back-off counts once",
+	  { NULL },
+	  { { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1", 0,
+	      WANT(1, RS_DEFERRED, HOUR, 1) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1",
+	      5 * MIN, WANT(0, ANY, ANY, ANY) },
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1",
+	      40 * MIN, WANT(0, ANY, ANY, ANY) },
+	    /* after the back-off, the same queue file's answer is new */
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q1",
+	      HOUR + 6 * MIN, WANT(1, RS_DEFERRED, 3 * HOUR + 6 * MIN, 2) },
+	    /* another message to the same recipient is an answer too */
+	    { "a@x.example", "mailboxfull", "retry", R, LOG, NULL, "Q2",
+	      HOUR + 7 * MIN, WANT(1, RS_DEFERRED, 5 * HOUR + 7 * MIN, 3) } },
+	  { { "a@x.example", 2 * HOUR, ANS_DEFERRED, 5 * HOUR + 7 * MIN } } },
+	{ "a throttle counts each queue file once", { NULL },
+	  { { "a@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 0, WANT(1, ANY, ANY, ANY) },
+	    { "a@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 5 * MIN, WANT(0, ANY, ANY, ANY) },
+	    { "a@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 8 * MIN, WANT(0, ANY, ANY, ANY) },
+	    { "b@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q2", 9 * MIN, WANT(1, ANY, ANY, ANY) } },
+	  { { "c@gmail.com", 9 * MIN + 30, ANS_THROTTLED, 29 * MIN } } },
+	{ "a throttle that ended counts the same queue file anew", { NULL },
+	  { { "a@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 0, WANT(1, ANY, ANY, ANY) },
+	    { "a@gmail.com", "speeding", "throttle", STAGE_MAIL, LOG, NULL,
+	      "Q1", 11 * MIN, WANT(1, ANY, ANY, ANY) } },
+	  { { "c@gmail.com", 12 * MIN, ANS_THROTTLED, 21 * MIN } } },
 	{ "manual suppression with an end, and for ever", { NULL },
 	  { { "m@x.example", "undefined", "suppress", STAGE_UNKNOWN,
 	      SRC_MANUAL, NULL, NULL, 0, WANT(1, RS_SUPPRESSED, 365 * DAY,
@@ -512,22 +543,22 @@ struct action_case {
 static const struct action_case actions[] = {
 	{ { ANS_NONE, 0, 0 }, NULL, 0, T0, "DUNNO" },
 	{ { ANS_SUPPRESSED, R_USERUNKNOWN, 0 }, "5.1.1", 1764062044, T0,
-	  "550 5.1.1 recipient suppressed: userunknown since 2025-11-25" },
+	  "550 5.1.1 bouncer: recipient suppressed: userunknown since 2025-11-25" },
 	{ { ANS_SUPPRESSED, R_MAILBOXFULL, T0 }, "4.2.2", 0, T0 - 60,
-	  "550 5.2.2 recipient suppressed: mailboxfull" },
+	  "550 5.2.2 bouncer: recipient suppressed: mailboxfull" },
 	{ { ANS_SUPPRESSED, R_HOSTUNKNOWN, 0 }, NULL, 0, T0,
-	  "550 5.1.2 recipient suppressed: hostunknown" },
+	  "550 5.1.2 bouncer: recipient suppressed: hostunknown" },
 	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "4.2.2", 0, T0 - 4800,
-	  "DEFER_IF_PERMIT 4.2.2 recipient in back-off: mailboxfull, "
+	  "DEFER_IF_PERMIT 4.2.2 bouncer: recipient in back-off: mailboxfull, "
 	  "retry in 1h20m" },
 	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "5.2.2", 0, T0 - 2 * 86400 - 7,
-	  "DEFER_IF_PERMIT 4.2.2 recipient in back-off: mailboxfull, "
+	  "DEFER_IF_PERMIT 4.2.2 bouncer: recipient in back-off: mailboxfull, "
 	  "retry in 2d" },
 	{ { ANS_THROTTLED, R_SPEEDING, T0 }, NULL, 0, T0 - 540,
-	  "DEFER_IF_PERMIT 4.7.0 destination throttled: speeding, "
+	  "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: speeding, "
 	  "retry in 9m" },
 	{ { ANS_THROTTLED, R_BLOCKED, T0 }, NULL, 0, T0 + 5,
-	  "DEFER_IF_PERMIT 4.7.0 destination throttled: blocked, "
+	  "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: blocked, "
 	  "retry in 1s" },
 };
 

@@ -33,8 +33,8 @@ trap 'exit 2' HUP INT TERM
 # The sample maillog is from 2026-11-25 10:02-10:04, local time; the
 # clock stands at 10:05 UTC that day.
 TZ=UTC
-BOUNCERCTL_NOW=1795601100
-export TZ BOUNCERCTL_NOW
+BOUNCER_NOW=1795601100
+export TZ BOUNCER_NOW
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -154,7 +154,7 @@ expect "suppress add" 0 ctl suppress add --reason userunknown \
 expect "query" 0 ctl query manual@example.com nobody@else.example bad-address &&
 {
 	has "query suppressed" "$tmp/out" \
-	    "^manual@example.com	550 5\.1\.1 recipient suppressed: userunknown since"
+	    "^manual@example.com	550 5\.1\.1 bouncer: recipient suppressed: userunknown since"
 	has "query unknown" "$tmp/out" "^nobody@else.example	DUNNO	"
 	has "query bad address" "$tmp/out" "^bad-address	DUNNO	not an address"
 	has "query bad address on stderr" "$tmp/err" "argument 3: bad address"
@@ -187,9 +187,9 @@ expect "query after ingest" 0 ctl query old.friend@gmail.com \
 	has "ingested userunknown" "$tmp/out" \
 	    "^old.friend@gmail.com	550 5\.1\.1 .*rule=gmail.rules:"
 	has "ingested mailboxfull" "$tmp/out" \
-	    "^packrat@gmail.com	DEFER_IF_PERMIT 4\.2\.2 recipient in back-off: mailboxfull, retry in"
+	    "^packrat@gmail.com	DEFER_IF_PERMIT 4\.2\.2 bouncer: recipient in back-off: mailboxfull, retry in"
 	has "ingested throttle" "$tmp/out" \
-	    "^subscriber@hotmail.com	DEFER_IF_PERMIT 4\.7\.0 destination throttled"
+	    "^subscriber@hotmail.com	DEFER_IF_PERMIT 4\.7\.0 bouncer: destination throttled"
 	has "scope guard: networkerror only recorded" "$tmp/out" \
 	    "^info@slow.example.org	DUNNO	"
 }
@@ -306,8 +306,8 @@ rm -f "$tmp/big.csv" "$tmp/big.db"*
 
 # --- expire ---------------------------------------------------------------
 
-BOUNCERCTL_NOW=2000000000 expect "expire" 0 ctl expire &&
-    has "expire counts" "$tmp/out" "^expired: 1[0-9] recipients, 2 destinations, 0 alerts, [0-9]* events, 0 notes$"
+BOUNCER_NOW=2000000000 expect "expire" 0 ctl expire &&
+    has "expire counts" "$tmp/out" "^expired: 1[0-9] recipients, 2 destinations, 0 alerts, [0-9]* events, [0-9]* notes$"
 expect "list after expire" 0 ctl list --state all &&
     [ "$(cut -f1 "$tmp/out")" = "forever@example.com" ] && ok ||
     { fail "expire: want only forever@example.com left"; cat "$tmp/out" >&2; }

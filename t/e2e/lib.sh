@@ -183,7 +183,7 @@ site_init() {
 	local d=$1 p
 	mkdir -p "$d/state"
 	chmod 755 "$d"
-	read -ra p <<<"$(free_ports 8)"
+	read -ra p <<<"$(free_ports 9)"
 	cat >"$d/env" <<EOF
 SMTPD_PORT=${p[0]}
 POLICY_PORT=${p[1]}
@@ -193,6 +193,7 @@ PROV_DEFAULT=${p[4]}
 PROV_GMAIL=${p[5]}
 PROV_OUTLOOK=${p[6]}
 PROV_ICLOUD=${p[7]}
+SOCKETMAP_PORT=${p[8]}
 EOF
 	# The alert hook: one line per run, what a test checks.
 	cat >"$d/hook" <<EOF
@@ -238,7 +239,8 @@ bouncerd_start() {
 	    -o state_dir="$d/state" \
 	    -o policy_listen="inet:127.0.0.1:$POLICY_PORT" \
 	    -o milter_listen="inet:127.0.0.1:$MILTER_PORT" \
-	    -o socketmap_listen= \
+	    -o socketmap_listen="$([ "${SOCKETMAP:-0}" = 1 ] &&
+	    echo "inet:127.0.0.1:$SOCKETMAP_PORT")" \
 	    -o metrics_listen="127.0.0.1:$METRICS_PORT" \
 	    -o maillog_file="$d/pf/maillog" -o maillog_poll_ms=50 \
 	    -o alert_command="$d/hook" "$@"
@@ -310,7 +312,8 @@ ctl() {
 # site's provider: gmail.com, outlook.com and icloud.com each on their own
 # port (their own qmgr queue), everything else to the default port.
 # Environment: POLICY=0 leaves check_policy_service out, MILTER=0 the
-# milters. The name=value arguments go into main.cf last.
+# milters, SOCKETMAP=1 puts bouncerd's socketmap in transport_maps (and
+# bouncerd_start listens for it). The name=value arguments go into main.cf last.
 pf_start() {
 	local d=$1 pf conf
 	shift
@@ -397,6 +400,10 @@ postlog    unix-dgram n - n -   1  postlogd
 EOF
 	[ "${POLICY:-1}" = 1 ] ||
 	    postconf -c "$conf" -e "smtpd_recipient_restrictions ="
+	# SOCKETMAP=1: bouncerd's socketmap first in transport_maps, as
+	# conf/postfix-main.cf shows it.
+	[ "${SOCKETMAP:-0}" = 1 ] && postconf -c "$conf" -e \
+	    "transport_maps = socketmap:inet:127.0.0.1:$SOCKETMAP_PORT:transport, $(postconf -c "$conf" -h transport_maps)"
 	[ "${MILTER:-1}" = 1 ] || postconf -c "$conf" -e "smtpd_milters =" \
 	    "non_smtpd_milters =" "internal_mail_filter_classes ="
 	[ $# -gt 0 ] && postconf -c "$conf" -e "$@"

@@ -1,11 +1,14 @@
 #!/bin/bash
 # run.sh -- bouncer end to end: real Postfix, scripted providers, bouncerd
 #
-# usage: t/e2e/run.sh [SCENARIO ...]      (numbers 1-9; default: all)
+# usage: t/e2e/run.sh [SCENARIO ...]      (numbers 1-11; default: all)
 #
 # Scenarios 1-8: suppression, retry, blocklist alert, throttling, bounces
 # through the milter, fail open, a fleet on Redis, the Sendmail path; 9 checks
-# sendmail(1) mail and the milter's RCPT check.
+# sendmail(1) mail and the milter's RCPT check; 10, that forged bounces and
+# complaints (sendmail -f '', or quoting a real Message-ID) change nothing;
+# 11, that bouncer's own answers, logged back by Postfix's retry transport
+# when the socketmap is in use, are never evidence.
 #
 # Each scenario builds its own site in a temporary directory (t/e2e/lib.sh):
 # a private Postfix on 127.0.0.1 relaying to a scripted provider
@@ -205,7 +208,7 @@ EOF
 	expect "RCPT TO:<nosuchuser@gmail.com> refused with 550 5.1.1 (got: $(reply_to "$d/m2.out" nosuchuser@gmail.com))" \
 	    refused "$d/m2.out" nosuchuser@gmail.com '550 5\.1\.1' 'Recipient address rejected: .*suppressed'
 	expect "the refusal came from the policy server (smtpd NOQUEUE reject)" \
-	    has "$(ML "$d")" 'NOQUEUE: reject: RCPT from .*: 5[0-9][0-9] 5\.1\.1 <nosuchuser@gmail\.com>: Recipient address rejected: recipient suppressed'
+	    has "$(ML "$d")" 'NOQUEUE: reject: RCPT from .*: 5[0-9][0-9] 5\.1\.1 <nosuchuser@gmail\.com>: Recipient address rejected: bouncer: recipient suppressed'
 	expect "friend2@gmail.com accepted at RCPT" accepted "$d/m2.out" friend2@gmail.com
 	await 20 "friend2@gmail.com delivered" sent "$d" friend2@gmail.com
 	await 20 "ok2@example.com delivered" sent "$d" ok2@example.com
@@ -251,9 +254,9 @@ EOF
 	    policy_is "$d" overquota@gmail.com '^DUNNO$' || return 1
 
 	# Over quota again, for longer: a new message meets the 452, then
-	# Postfix's retries do (flushed, one a second, as if minutes apart).
-	# The third soft failure since the success passes
-	# mailboxfull_escalate_count=3 and suppresses.
+	# Postfix's retries of that queue file do (flushed, one a second, as
+	# if minutes apart). They are the same answer to the same message
+	# while its back-off runs: the back-off stays what the first set.
 	replies_set "$d" <<EOF
 overquota@gmail.com
     $GMAIL_452
@@ -264,6 +267,8 @@ EOF
 	    accepted "$d/m3.out" overquota@gmail.com
 	must 20 "over quota again" test_ge "count '$(ML "$d")' 'to=<overquota@gmail.com>, .*status=deferred'" $((n + 1)) ||
 	    return 1
+	must 10 "back-off again" policy_is "$d" overquota@gmail.com '^DEFER_IF_PERMIT 4\.2\.2 ' ||
+	    return 1
 	for i in 2 3; do
 		after_log_second "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred'
 		pf_flush "$d"
@@ -271,6 +276,16 @@ EOF
 		    test_ge "count '$(ML "$d")' 'to=<overquota@gmail.com>, .*status=deferred'" $((n + i)) ||
 		    return 1
 	done
+	must 10 "bouncerd read the whole log" caught_up "$d" || return 1
+	expect "Postfix's retries of one queue file did not escalate ($(answer "$d" overquota@gmail.com))" \
+	    policy_is "$d" overquota@gmail.com '^DEFER_IF_PERMIT 4\.2\.2 '
+	# Two more messages (sendmail(1) skips the policy check) meet the
+	# 452: distinct answers. The third soft failure since the success
+	# passes mailboxfull_escalate_count=3 and suppresses.
+	sendmail_to "$d" $SENDER overquota@gmail.com
+	sendmail_to "$d" $SENDER overquota@gmail.com
+	must 20 "two new messages deferred" test_ge "count '$(ML "$d")' 'to=<overquota@gmail.com>, .*status=deferred'" $((n + 5)) ||
+	    return 1
 	await 10 "escalated: policy answers 550 for overquota@gmail.com" \
 	    policy_is "$d" overquota@gmail.com '^550 5\.2\.2 '
 	expect "the store says suppressed/mailboxfull" \
@@ -635,9 +650,177 @@ EOF
 	    sh -c "! grep -q \"can't reject recipient in non-smtpd\" '$(ML "$d")'"
 }
 
+# --- 10 (forged bounces) ---------------------------------------------------
+
+# postfix_dsn QID RCPT: a DSN as Postfix writes one, for RCPT of QID.
+postfix_dsn() {
+	cat <<EOF
+From: MAILER-DAEMON@mta.example.net (Mail Delivery System)
+To: $SENDER
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+	boundary="F0RGED.1/mta.example.net"
+
+--F0RGED.1/mta.example.net
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mta.example.net.
+
+<$2>: host mx.example[192.0.2.5] said: 550 5.1.1 user unknown (in
+    reply to RCPT TO command)
+
+--F0RGED.1/mta.example.net
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mta.example.net
+X-Postfix-Queue-ID: $1
+Arrival-Date: $(date -R)
+
+Final-Recipient: rfc822; $2
+Original-Recipient: rfc822;$2
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+--F0RGED.1/mta.example.net--
+EOF
+}
+
+# arf MSGID RCPT: a feedback-loop complaint about MSGID, naming RCPT.
+arf() {
+	cat <<EOF
+From: feedback@fbl.example.org
+To: $SENDER
+Subject: FW: complaint
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report;
+	boundary="ARF.1"
+
+--ARF.1
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--ARF.1
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: fbl/1.0
+Version: 1
+Original-Rcpt-To: <$2>
+
+--ARF.1
+Content-Type: text/rfc822-headers
+
+From: $SENDER
+To: $2
+Subject: newsletter
+Message-Id: <$1>
+
+--ARF.1--
+EOF
+}
+
+s10_forged_bounces() {
+	local d=$T/s10 qid unv
+	site s10 <<EOF || return 1
+gone@icloud.com
+    $ICLOUD_550
+EOF
+	# A real bounce still suppresses.
+	send "$d" "$d/m1.out" $SENDER gone@icloud.com,reader@example.org \
+	    --header 'Message-Id: <e2e-news-10@example.net>'
+	must 20 "gone@icloud.com bounced" maillog_status "$d" gone@icloud.com bounced || return 1
+	must 20 "reader@example.org delivered" sent "$d" reader@example.org || return 1
+	must 10 "gone@icloud.com suppressed" policy_is "$d" gone@icloud.com '^550 5\.1\.1 ' || return 1
+	must 20 "Postfix's DSN delivered to the sender" \
+	    has "$(ML "$d")" "to=<$SENDER>, .*status=sent" || return 1
+	must 10 "bouncerd read the whole log" caught_up "$d" || return 1
+	qid=$(grep -oE '[0-9A-F]+: to=<gone@icloud\.com>' "$(ML "$d")" | head -n 1 | cut -d: -f1)
+	expect "Postfix's own DSN was a duplicate of the log line" \
+	    test_ge "metric '$d' bouncer_bounces_duplicate_total" 1
+
+	# A local user forges a Postfix DSN with sendmail -f '': the milter
+	# sees it as Postfix's own (non_smtpd_milters); it names the real
+	# queue id, but a victim it was never for.
+	unv=$(metric "$d" bouncer_bounces_unverified_total)
+	postfix_dsn "$qid" victim@customer.example >"$d/forged.eml"
+	# (Any local user can; here root, as this private instance's
+	# configuration directory is not among alternate_config_directories.)
+	expect "the forged DSN submitted with sendmail -f ''" \
+	    sh -c "sendmail -C '$d/pf/etc' -f '' -t <'$d/forged.eml'"
+	await 20 "the forged DSN passed the milter, unverified" \
+	    test_ge "metric '$d' bouncer_bounces_unverified_total" $((unv + 1))
+	expect "the forged DSN suppressed nobody ($(answer "$d" victim@customer.example))" \
+	    policy_is "$d" victim@customer.example '^DUNNO$'
+
+	# Whoever received the newsletter quotes its real Message-ID, in a
+	# bounce and in a complaint naming others: nothing changes.
+	remote_dsn e2e-news-10@example.net victim2@example.org >"$d/dsn2.eml"
+	send "$d" "$d/m2.out" '<>' $SENDER --data "@$d/dsn2.eml"
+	arf e2e-news-10@example.net victim3@example.org >"$d/arf3.eml"
+	send "$d" "$d/m3.out" '<>' $SENDER --data "@$d/arf3.eml"
+	await 20 "both counted as unverified" \
+	    test_ge "metric '$d' bouncer_bounces_unverified_total" $((unv + 3))
+	expect "the DSN quoting a real Message-ID suppressed nobody" \
+	    policy_is "$d" victim2@example.org '^DUNNO$'
+	expect "the complaint quoting a real Message-ID suppressed nobody" \
+	    policy_is "$d" victim3@example.org '^DUNNO$'
+	expect "nothing but gone@icloud.com in the store" \
+	    test "$(ctl "$d" list | grep -c @)" = 1
+	# The newsletter's own recipient complaining is heard.
+	arf e2e-news-10@example.net reader@example.org >"$d/arf4.eml"
+	send "$d" "$d/m4.out" '<>' $SENDER --data "@$d/arf4.eml"
+	await 20 "a complaint from the message's own recipient suppresses it" \
+	    policy_is "$d" reader@example.org '^550 '
+}
+
+# --- 11 (bouncer's own answers) ---------------------------------------------
+
+s11_own_answers() {
+	local d=$T/s11 until0 i n
+	SOCKETMAP=1 site s11 <<EOF || return 1
+overquota@gmail.com
+    $GMAIL_452
+EOF
+	send "$d" "$d/m1.out" $SENDER overquota@gmail.com
+	must 20 "overquota@gmail.com deferred with 452-4.2.2" \
+	    has "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred \(host .* said: 452-4\.2\.2' ||
+	    return 1
+	must 10 "in back-off" policy_is "$d" overquota@gmail.com '^DEFER_IF_PERMIT 4\.2\.2 ' ||
+	    return 1
+	until0=$(ctl "$d" query overquota@gmail.com | grep -o 'until=[^ 	]*')
+	# Postfix retries the queue five times; the socketmap routes the
+	# message to retry: each time, and Postfix logs bouncer's answer.
+	for i in 1 2 3 4 5; do
+		n=$(count "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred')
+		after_log_second "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred'
+		pf_flush "$d"
+		must 20 "queue run $i" test_ge "count '$(ML "$d")' 'to=<overquota@gmail.com>, .*status=deferred'" $((n + 1)) ||
+		    return 1
+	done
+	must 10 "bouncerd read the whole log" caught_up "$d" || return 1
+	expect "the retries logged bouncer's own answer (relay=none)" \
+	    has "$(ML "$d")" 'to=<overquota@gmail.com>, relay=none, .*status=deferred \(bouncer: recipient in back-off: mailboxfull'
+	expect "the provider saw overquota@gmail.com once" \
+	    test "$(provider_rcpts "$d" overquota@gmail.com)" = 1
+	expect "the back-off is still what the first reply set ($until0, now $(ctl "$d" query overquota@gmail.com | grep -o 'until=[^ 	]*'))" \
+	    test "$(ctl "$d" query overquota@gmail.com | grep -o 'until=[^ 	]*')" = "$until0"
+	expect "one decision for overquota@gmail.com" \
+	    test "$(decisions "$d" overquota@gmail.com)" = 1
+	expect "no destination throttled ($(ctl "$d" throttle list | tr '\n' '|'))" \
+	    test -z "$(ctl "$d" throttle list | grep -v '^destination')"
+	expect "gmail.com not throttled" policy_is "$d" newcomer@gmail.com '^DUNNO$'
+	expect "bouncer's answers counted as no evidence" \
+	    test_ge "metric '$d' bouncer_not_evidence_total" 5
+}
+
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- 1 2 3 4 5 6 7 8 9
+[ $# -gt 0 ] || set -- 1 2 3 4 5 6 7 8 9 10 11
 t_start=$(date +%s)
 for n in "$@"; do
 	case $n in
@@ -650,6 +833,8 @@ for n in "$@"; do
 	7) run 7 "fleet: two Postfix, two bouncerd, one Redis" s7_fleet ;;
 	8) run 8 "sendmail path: the milter refuses at RCPT" s8_milter_rcpt ;;
 	9) run 9 "(extra) sendmail(1) submissions pass the milter" s9_sendmail_submission ;;
+	10) run 10 "forged bounces and complaints change nothing" s10_forged_bounces ;;
+	11) run 11 "bouncer's own answers are not evidence" s11_own_answers ;;
 	*) echo "e2e: no scenario $n"; FAILED+=("$n") ;;
 	esac
 done

@@ -1,0 +1,284 @@
+/*
+ * check_logline.c -- a maillog line, read for what it is worth
+ *
+ * Time stamps with and without a year, around the turn of the year and
+ * at the clock's own instant (every "now" here is built from a date,
+ * never taken from the clock); Message-ID lines of Postfix and
+ * Sendmail; and which failures are evidence: bouncer's own answers,
+ * Postfix's error and retry transports and suspended deliveries are
+ * not, every remote reply is.
+ *
+ * See also: logline.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+
+#include "logline.h"
+#include "testlib.h"
+#include "verdict.h"
+
+/* Local time y-m-d h:m:s as epoch seconds. */
+static long long
+local(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	tm.tm_isdst = -1;
+	return (long long)mktime(&tm);
+}
+
+static long long
+ts(const char *s, long long now)
+{
+	return logline_time(s, strlen(s), now);
+}
+
+START_TEST(syslog_stamp_this_year)
+{
+	long long now = local(2031, 3, 15, 12, 0, 0);
+
+	ck_assert_int_eq(ts("Mar 15 11:59:00", now), now - 60);
+	ck_assert_int_eq(ts("Mar  1 12:00:00", now),
+	    local(2031, 3, 1, 12, 0, 0));
+	ck_assert_int_eq(ts("Jan  2 00:00:01", now),
+	    local(2031, 1, 2, 0, 0, 1));
+	/* A little ahead of now (clock skew between hosts): this year. */
+	ck_assert_int_eq(ts("Mar 15 18:00:00", now),
+	    local(2031, 3, 15, 18, 0, 0));
+}
+END_TEST
+
+START_TEST(syslog_stamp_year_rollover)
+{
+	long long jan2 = local(2031, 1, 2, 10, 0, 0);
+	long long dec31 = local(2030, 12, 31, 23, 0, 0);
+
+	/* Read on 2 January, a December line is last year's. */
+	ck_assert_int_eq(ts("Dec 31 23:00:00", jan2), dec31);
+	ck_assert_int_eq(ts("Nov 25 09:14:03", jan2),
+	    local(2030, 11, 25, 9, 14, 3));
+	ck_assert_int_eq(ts("Jan  2 09:00:00", jan2), jan2 - 3600);
+	/* Read on 31 December, a line of 1 January 00:30 is not next year. */
+	ck_assert_int_eq(ts("Jan  1 00:30:00", dec31),
+	    local(2030, 1, 1, 0, 30, 0));
+	/* New Year's Eve read just after midnight. */
+	ck_assert_int_eq(ts("Dec 31 23:59:59", local(2031, 1, 1, 0, 0, 5)),
+	    local(2030, 12, 31, 23, 59, 59));
+}
+END_TEST
+
+START_TEST(rfc3339_stamp)
+{
+	long long now = 1900000000LL;
+
+	ck_assert_int_eq(ts("2030-03-15T12:00:00Z", now), 1899806400LL);
+	ck_assert_int_eq(ts("2030-03-15T12:00:00+00:00", now), 1899806400LL);
+	ck_assert_int_eq(ts("2030-03-15T21:00:00.123456+09:00", now),
+	    1899806400LL);
+	ck_assert_int_eq(ts("2030-03-15T07:30:00-04:30", now), 1899806400LL);
+	/* The year is the line's, whatever now says. */
+	ck_assert_int_eq(ts("2030-03-15T12:00:00Z", 1000000000LL),
+	    1899806400LL);
+}
+END_TEST
+
+START_TEST(bad_stamps)
+{
+	static const char *const bad[] = { "", "yesterday", "Foo 25 09:14:03",
+	    "Nov 25", "Nov 25 09:14:03 junk", "2030-03-15", "2030-03-15T12:00",
+	    "2030-03-15T12:00:00x" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ts(bad[i], 1900000000LL) == -1, "%s", bad[i]);
+}
+END_TEST
+
+#define PFX	"Nov 25 09:14:03 mta "
+#define GMAIL_452 "host gmail-smtp-in.l.google.com[142.250.4.27] said: " \
+	"452-4.2.2 The email account that you tried to reach is over quota." \
+	" (in reply to RCPT TO command)"
+
+static enum logline_kind
+rd(const char *line, struct logline *ll)
+{
+	return logline_read(line, strlen(line), local(2030, 11, 25, 10, 0, 0),
+	    ll);
+}
+
+START_TEST(msgid_lines)
+{
+	struct logline ll;
+
+	ck_assert_int_eq(rd(PFX "postfix/cleanup[2104]: 4Bc1x2Yz5Fz1: "
+	    "message-id=<2030.A1@news.example.net>", &ll), LL_MSGID);
+	ck_assert_str_eq(ll.qid, "4Bc1x2Yz5Fz1");
+	ck_assert_str_eq(ll.msgid, "2030.A1@news.example.net");
+	ck_assert_int_eq(ll.time, local(2030, 11, 25, 9, 14, 3));
+	ck_assert_int_eq(rd("2030-11-25T09:14:03+00:00 mta postfix/cleanup"
+	    "[1]: 4Bd: message-id=odd-but-bare", &ll), LL_MSGID);
+	ck_assert_str_eq(ll.msgid, "odd-but-bare");
+	ck_assert_int_eq(rd(PFX "sm-mta[77]: 5APAHKx3012345: from=<news@"
+	    "example.net>, size=1234, class=0, nrcpts=2, msgid=<s1@example."
+	    "net>, proto=ESMTP, daemon=MTA, relay=localhost [127.0.0.1]",
+	    &ll), LL_MSGID);
+	ck_assert_str_eq(ll.qid, "5APAHKx3012345");
+	ck_assert_str_eq(ll.msgid, "s1@example.net");
+	/* An empty one, and a line that only mentions the words. */
+	ck_assert_int_eq(rd(PFX "postfix/cleanup[2104]: 4Bc: message-id=<>",
+	    &ll), LL_OTHER);
+	ck_assert_int_eq(rd("message-id=<x@y>", &ll), LL_OTHER);
+}
+END_TEST
+
+START_TEST(evidence)
+{
+	struct logline ll;
+
+	ck_assert_int_eq(rd(PFX "postfix/smtp[2110]: 4BAA0002: to=<full@gmail"
+	    ".com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, "
+	    "delay=1, delays=0/0/0/1, dsn=4.2.2, status=deferred (" GMAIL_452
+	    ")", &ll), LL_FAILED);
+	ck_assert_str_eq(ll.qid, "4BAA0002");
+	ck_assert_ptr_null(ll.why);
+	ck_assert_int_eq(rd(PFX "postfix/smtp[2110]: 4BAA0003: to=<ok@gmail"
+	    ".com>, relay=x[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+	    "status=sent (250 2.0.0 OK)", &ll), LL_SENT);
+	/* Name service and connection failures say something real. */
+	ck_assert_int_eq(rd(PFX "postfix/smtp[2110]: 4BAA0004: to=<a@nx."
+	    "example>, relay=none, delay=1, delays=0/0/0/1, dsn=5.4.4, "
+	    "status=bounced (Host or domain name not found. Name service "
+	    "error for name=nx.example type=A: Host not found)", &ll),
+	    LL_FAILED);
+	ck_assert_int_eq(rd(PFX "postfix/smtp[2110]: 4BAA0005: to=<a@slow."
+	    "example>, relay=none, delay=30, delays=0/0/30/0, dsn=4.4.1, "
+	    "status=deferred (connect to mx.slow.example[192.0.2.9]:25: "
+	    "Connection timed out)", &ll), LL_FAILED);
+}
+END_TEST
+
+START_TEST(not_evidence)
+{
+	static const char *const lines[] = {
+		/* bouncer's back-off, routed by the socketmap to retry: */
+		PFX "postfix/error[3001]: 4BAA0010: to=<full@gmail.com>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.2.2, "
+		"status=deferred (bouncer: recipient in back-off: mailboxfull, "
+		"retry in 59m39s)",
+		/* ... as older versions worded it, from the retry service */
+		PFX "postfix/retry[3001]: 4BAA0011: to=<full@gmail.com>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.2.2, "
+		"status=deferred (recipient in back-off: mailboxfull, retry "
+		"in 59m39s)",
+		PFX "postfix/error[3002]: 4BAA0012: to=<x@gmail.com>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.7.0, "
+		"status=deferred (destination throttled: blocked, retry in 9m)",
+		PFX "postfix/error[3003]: 4BAA0013: to=<gone@icloud.com>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=5.1.1, "
+		"status=bounced (bouncer: recipient suppressed: userunknown "
+		"since 2030-11-24)",
+		/* a transport map's own error: text, no remote server */
+		PFX "postfix/error[3004]: 4BAA0014: to=<a@old.example>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=5.0.0, "
+		"status=bounced (this domain is no longer served)",
+		/* the queue manager repeating an earlier failure */
+		PFX "postfix/smtp[2110]: 4BAA0015: to=<b@gmail.com>, "
+		"relay=none, delay=600, delays=600/0/0/0, dsn=4.7.0, "
+		"status=deferred (delivery temporarily suspended: host "
+		"gmail-smtp-in.l.google.com[142.250.4.27] refused to talk to "
+		"me: 421 4.7.0 Try again later)",
+		/* another MTA of the fleet refusing at RCPT on bouncer's word */
+		PFX "postfix/smtp[2110]: 4BAA0016: to=<full@gmail.com>, "
+		"relay=relay2.example.net[10.0.0.2]:25, delay=1, delays=0/0/0/1, "
+		"dsn=4.2.2, status=deferred (host relay2.example.net[10.0.0.2] "
+		"said: 450 4.2.2 <full@gmail.com>: Recipient address rejected: "
+		"bouncer: recipient in back-off: mailboxfull, retry in 1h (in "
+		"reply to RCPT TO command))",
+	};
+	struct logline ll;
+	size_t i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		ck_assert_msg(rd(lines[i], &ll) == LL_NOT_EVIDENCE, "%s",
+		    lines[i]);
+		ck_assert_ptr_nonnull(ll.why);
+	}
+}
+END_TEST
+
+START_TEST(answers)
+{
+	static const char *const ours[] = {
+		"bouncer: recipient suppressed: userunknown since 2030-11-24",
+		"550 5.1.1 <a@b>: Recipient address rejected: recipient "
+		"suppressed: hostunknown since 2030-11-24",
+		"x destination throttled: blocked, retry in 9m",
+	};
+	static const char *const theirs[] = {
+		"550 5.1.1 recipient suppressed by the administrator",
+		"550 recipient suppressed: yes",
+		"421 destination throttled: too many connections",
+		"recipient in back-off:",
+		"",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		ck_assert_msg(answer_is_ours(ours[i], strlen(ours[i])), "%s",
+		    ours[i]);
+	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		ck_assert_msg(!answer_is_ours(theirs[i], strlen(theirs[i])),
+		    "%s", theirs[i]);
+}
+END_TEST
+
+START_TEST(bad_time_line)
+{
+	struct logline ll;
+
+	ck_assert_int_eq(rd("garbage-stamp mta postfix/smtp[2110]: 4BAA0020: "
+	    "to=<a@gmail.com>, relay=x[1.2.3.4]:25, delay=1, delays=0/0/0/1, "
+	    "dsn=5.1.1, status=bounced (550 5.1.1 user unknown)", &ll),
+	    LL_BADTIME);
+	ck_assert_int_eq(ll.time, -1);
+}
+END_TEST
+
+static Suite *
+logline_suite(void)
+{
+	Suite *s = suite_create("logline");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, syslog_stamp_this_year);
+	tcase_add_test(tc, syslog_stamp_year_rollover);
+	tcase_add_test(tc, rfc3339_stamp);
+	tcase_add_test(tc, bad_stamps);
+	tcase_add_test(tc, msgid_lines);
+	tcase_add_test(tc, evidence);
+	tcase_add_test(tc, not_evidence);
+	tcase_add_test(tc, answers);
+	tcase_add_test(tc, bad_time_line);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	/* A zone with summer time, so that mktime's choice of it shows. */
+	setenv("TZ", testlib_env("BOUNCER_TEST_TZ", "Europe/Paris"), 1);
+	tzset();
+	return testlib_run(logline_suite());
+}

@@ -1,0 +1,483 @@
+/*
+ * check_pipeline.c -- log lines and bounce e-mails to decisions, and
+ * what may not decide anything
+ *
+ * Drives pipeline_log_line() and pipeline_mail() with real text over a
+ * real store (a SQLite file, and a Redis this program starts, flushed
+ * before each test), as bouncerd and bouncerctl ingest do:
+ *  - a forged DSN, internal or remote, suppresses nobody; a DSN or an
+ *    ARF report quoting a real Message-ID changes only the recipients
+ *    that message was delivered to; Postfix's own DSN of a failure the
+ *    log had is a duplicate;
+ *  - bouncer's own answers, logged back by Postfix's error and retry
+ *    transports, count for nothing, and Postfix retrying one queue file
+ *    neither stretches a back-off nor a throttle;
+ *  - syslog stamps without a year across New Year.
+ * Times are built from a fixed T0 or from a date, never from the clock.
+ *
+ * See also: pipeline.h, logline.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+
+#include "conf.h"
+#include "pipeline.h"
+#include "rules.h"
+#include "store.h"
+#include "testlib.h"
+#include "xalloc.h"
+
+#define T0	1800000000LL	/* 2027-01-15T08:00:00Z */
+#define MIN	60LL
+#define HOUR	3600LL
+
+enum { B_SQLITE, B_REDIS, NBACKENDS };
+
+static char		*redis_dir;
+static char		*tmpdir;
+static struct ruleset	*rs;
+static struct conf	*conf;
+static struct store	*st;
+static struct pipeline	*pipe_;
+
+/* What the pipeline reported, per outcome, since open_case(). */
+static unsigned		 seen[PO_FAILED + 1];
+static char		 last_why[128];
+
+static void
+on_report(const struct pipeline_report *r, void *arg)
+{
+	(void)arg;
+	seen[r->outcome]++;
+	snprintf(last_why, sizeof(last_why), "%s", r->why ? r->why : "");
+}
+
+static void
+open_case(int backend, const char *const *opts)
+{
+	char *uri, *err = NULL;
+
+	conf = conf_new();
+	for (; opts != NULL && *opts != NULL; opts++)
+		ck_assert_int_eq(conf_set(conf, "-o", *opts, NULL, &err), 0);
+	tmpdir = testlib_tmpdir("pipeline");
+	if (backend == B_REDIS) {
+		testlib_redis_flush(redis_dir);
+		uri = xasprintf("redis+unix:%s/redis.sock", redis_dir);
+	} else
+		uri = xasprintf("sqlite:%s/state.db", tmpdir);
+	st = store_open(uri, conf, &err);
+	ck_assert_msg(st != NULL, "%s: %s", uri, err ? err : "");
+	free(uri);
+	pipe_ = pipeline_new(conf, rs, st, on_report, NULL);
+	memset(seen, 0, sizeof(seen));
+}
+
+static void
+close_case(void)
+{
+	pipeline_free(pipe_);
+	store_close(st);
+	conf_unref(conf);
+	testlib_rmtree(tmpdir);
+	free(tmpdir);
+}
+
+/* "2027-01-15T08:00:00Z" for T0 + dt. */
+static const char *
+stamp(long long t, char *buf, size_t bufsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* Feeds "STAMP mta PROGRAM[1]: REST" to the pipeline, at t. */
+static void
+log_at(long long t, const char *program, const char *rest)
+{
+	char line[2048], sb[32];
+
+	snprintf(line, sizeof(line), "%s mta %s[4242]: %s",
+	    stamp(t, sb, sizeof(sb)), program, rest);
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), t), 0);
+}
+
+static void
+delivery(long long t, const char *qid, const char *rcpt, const char *status,
+    const char *text)
+{
+	char rest[1536];
+
+	snprintf(rest, sizeof(rest), "%s: to=<%s>, relay=mx.example[192.0.2."
+	    "5]:25, delay=1, delays=0/0/0/1, dsn=%s, status=%s (%s)", qid, rcpt,
+	    strcmp(status, "sent") == 0 ? "2.0.0" : strcmp(status,
+	    "deferred") == 0 ? "4.2.2" : "5.1.1", status, text);
+	log_at(t, "postfix/smtp", rest);
+}
+
+static void
+msgid_line(long long t, const char *qid, const char *msgid)
+{
+	char rest[512];
+
+	snprintf(rest, sizeof(rest), "%s: message-id=<%s>", qid, msgid);
+	log_at(t, "postfix/cleanup", rest);
+}
+
+/* A Postfix DSN; qid and msgid may be NULL; rcpts end with NULL. */
+static char *
+dsn_mail(const char *qid, const char *msgid, const char *const *rcpts)
+{
+	char *m = xasprintf("From: MAILER-DAEMON@mta.example.net\nSubject: "
+	    "Undelivered Mail Returned to Sender\nTo: news@example.net\n"
+	    "MIME-Version: 1.0\nContent-Type: multipart/report; report-type="
+	    "delivery-status; boundary=\"B1\"\n\n--B1\nContent-Type: text/"
+	    "plain\n\nThis is the mail system at host mta.example.net.\n\n"
+	    "--B1\nContent-Type: message/delivery-status\n\nReporting-MTA: "
+	    "dns; mta.example.net\n%s%s%s\n", qid ? "X-Postfix-Queue-ID: " :
+	    "", qid ? qid : "", qid ? "\n" : ""), *n;
+
+	for (; *rcpts != NULL; rcpts++) {
+		n = xasprintf("%sFinal-Recipient: rfc822; %s\nAction: failed\n"
+		    "Status: 5.1.1\nRemote-MTA: dns; mx.example\n"
+		    "Diagnostic-Code: smtp; 550 5.1.1 <%s>: user does not "
+		    "exist\n\n", m, *rcpts, *rcpts);
+		free(m);
+		m = n;
+	}
+	n = xasprintf("%s--B1\nContent-Type: text/rfc822-headers\n\n%s%s%s"
+	    "Subject: news\n\n--B1--\n", m, msgid ? "Message-ID: <" : "",
+	    msgid ? msgid : "", msgid ? ">\n" : "");
+	free(m);
+	return n;
+}
+
+static char *
+arf_mail(const char *msgid, const char *rcpt)
+{
+	return xasprintf("From: feedback@fbl.example\nSubject: FW: spam\n"
+	    "Content-Type: multipart/report; report-type=feedback-report; "
+	    "boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nA complaint."
+	    "\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type: "
+	    "abuse\nUser-Agent: x/1.0\nVersion: 1\nOriginal-Rcpt-To: <%s>\n\n"
+	    "--b\nContent-Type: message/rfc822\n\nFrom: news@example.net\n"
+	    "To: %s\nMessage-ID: <%s>\n\nbuy\n--b--\n", rcpt, rcpt, msgid);
+}
+
+static int
+mail(char *raw, int internal, long long now)
+{
+	struct pipeline_mail m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.raw = raw;
+	m.len = strlen(raw);
+	m.internal = internal;
+	m.queue_id = "BOUNCE01";
+	rc = pipeline_mail(pipe_, &m, now);
+	free(raw);
+	return rc;
+}
+
+static enum answer_kind
+look(const char *rcpt, long long now, long long *until)
+{
+	struct store_answer a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_ge(store_lookup(st, rcpt, now, &a), 0);
+	if (until != NULL)
+		*until = a.until;
+	return a.kind;
+}
+
+#define USER_UNKNOWN	"host mx.example[192.0.2.5] said: 550 5.1.1 " \
+	"<gone@icloud.com>: user does not exist (in reply to RCPT TO command)"
+#define GMAIL_452	"host gmail-smtp-in.l.google.com[142.250.4.27] said: " \
+	"452-4.2.2 The email account that you tried to reach is over quota. " \
+	"Please direct 452-4.2.2 the recipient to 452 4.2.2 https://support" \
+	".google.com/mail/?p=OverQuotaTemp x74si3925543pgx.490 - gsmtp " \
+	"(in reply to RCPT TO command)"
+#define GMAIL_421	"host gmail-smtp-in.l.google.com[142.250.4.27] said: " \
+	"421-4.7.0 [192.0.2.1      15] Our system has detected an unusual " \
+	"rate of 421-4.7.0 unsolicited mail originating from your IP " \
+	"address. To protect our users from spam, mail sent from your IP " \
+	"address has been temporarily rate limited. (in reply to end of " \
+	"DATA command)"
+
+START_TEST(forged_internal_dsn)
+{
+	static const char *const victim[] = { "victim@customer.example",
+	    NULL };
+
+	open_case(_i, NULL);
+	/* sendmail -f '' by anyone: no delivery of that queue id logged */
+	ck_assert_int_eq(mail(dsn_mail("4BAA0009", NULL, victim), 1, T0), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 1);
+	ck_assert_uint_eq(seen[PO_RECORDED], 0);
+	ck_assert_int_eq(look("victim@customer.example", T0 + 1, NULL),
+	    ANS_NONE);
+	close_case();
+}
+END_TEST
+
+START_TEST(real_internal_dsn_is_a_duplicate)
+{
+	static const char *const gone[] = { "gone@icloud.com", NULL };
+	static const char *const both[] = { "gone@icloud.com",
+	    "victim@icloud.com", NULL };
+
+	open_case(_i, NULL);
+	delivery(T0, "4BAA0009", "gone@icloud.com", "bounced", USER_UNKNOWN);
+	ck_assert_uint_eq(seen[PO_RECORDED], 1);
+	ck_assert_int_eq(look("gone@icloud.com", T0 + 1, NULL), ANS_SUPPRESSED);
+	ck_assert_int_eq(mail(dsn_mail("4BAA0009", NULL, gone), 1, T0 + 1), 1);
+	ck_assert_uint_eq(seen[PO_DUPLICATE], 1);
+	/* The same queue id with a recipient it was never for. */
+	ck_assert_int_eq(mail(dsn_mail("4BAA0009", NULL, both), 1, T0 + 2), 2);
+	ck_assert_uint_eq(seen[PO_DUPLICATE], 2);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 1);
+	ck_assert_int_eq(look("victim@icloud.com", T0 + 3, NULL), ANS_NONE);
+	close_case();
+}
+END_TEST
+
+START_TEST(remote_dsn_per_recipient)
+{
+	static const char *const a[] = { "a@remote.example", NULL };
+	static const char *const many[] = { "b@remote.example",
+	    "victim@remote.example", "victim@gmail.com", NULL };
+
+	open_case(_i, NULL);
+	msgid_line(T0, "4BAA0020", "m1@news.example.net");
+	delivery(T0 + 1, "4BAA0020", "a@remote.example", "sent", "250 ok");
+	delivery(T0 + 1, "4BAA0020", "b@remote.example", "sent", "250 ok");
+	/* Later, the remote server bounces what it had accepted. */
+	ck_assert_int_eq(mail(dsn_mail(NULL, "m1@news.example.net", a), 0,
+	    T0 + HOUR), 1);
+	ck_assert_int_eq(look("a@remote.example", T0 + HOUR, NULL),
+	    ANS_SUPPRESSED);
+	/* Whoever got the newsletter can quote its Message-ID ... */
+	memset(seen, 0, sizeof(seen));
+	ck_assert_int_eq(mail(dsn_mail("FORGED01", "m1@news.example.net",
+	    many), 0, T0 + HOUR), 3);
+	ck_assert_uint_eq(seen[PO_RECORDED], 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 2);
+	/* ... but only the message's own recipients are touched. */
+	ck_assert_int_eq(look("b@remote.example", T0 + HOUR, NULL),
+	    ANS_SUPPRESSED);
+	ck_assert_int_eq(look("victim@remote.example", T0 + HOUR, NULL),
+	    ANS_NONE);
+	ck_assert_int_eq(look("victim@gmail.com", T0 + HOUR, NULL), ANS_NONE);
+	/* A bounce naming nothing of ours. */
+	ck_assert_int_eq(mail(dsn_mail(NULL, NULL, a), 0, T0 + HOUR), 1);
+	ck_assert_str_eq(last_why, "names no queue id or Message-ID of ours");
+	close_case();
+}
+END_TEST
+
+START_TEST(verify_window)
+{
+	static const char *const opts[] = { "bounce_verify_window=1h", NULL };
+	static const char *const a[] = { "a@remote.example", NULL };
+
+	open_case(_i, opts);
+	msgid_line(T0, "4BAA0021", "m2@news.example.net");
+	delivery(T0, "4BAA0021", "a@remote.example", "sent", "250 ok");
+	ck_assert_int_eq(mail(dsn_mail(NULL, "m2@news.example.net", a), 0,
+	    T0 + 2 * HOUR), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 1);
+	ck_assert_int_eq(look("a@remote.example", T0 + 2 * HOUR, NULL),
+	    ANS_NONE);
+	close_case();
+}
+END_TEST
+
+START_TEST(arf_per_recipient)
+{
+	open_case(_i, NULL);
+	msgid_line(T0, "4BAA0030", "m3@news.example.net");
+	delivery(T0, "4BAA0030", "reader@mail.example", "sent", "250 ok");
+	ck_assert_int_eq(mail(arf_mail("m3@news.example.net",
+	    "victim@mail.example"), 0, T0 + HOUR), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 1);
+	ck_assert_int_eq(look("victim@mail.example", T0 + HOUR, NULL),
+	    ANS_NONE);
+	ck_assert_int_eq(mail(arf_mail("m3@news.example.net",
+	    "reader@mail.example"), 0, T0 + HOUR), 1);
+	ck_assert_uint_eq(seen[PO_RECORDED], 2);	/* sent, feedback */
+	ck_assert_int_eq(look("reader@mail.example", T0 + HOUR, NULL),
+	    ANS_SUPPRESSED);
+	close_case();
+}
+END_TEST
+
+START_TEST(own_answers_count_for_nothing)
+{
+	long long until, until2;
+	int i;
+
+	open_case(_i, NULL);
+	delivery(T0, "4BAA0040", "full@gmail.com", "deferred", GMAIL_452);
+	ck_assert_int_eq(look("full@gmail.com", T0 + 1, &until),
+	    ANS_DEFERRED);
+	ck_assert_int_eq(until, T0 + HOUR);
+	/*
+	 * The socketmap routes the queued message to retry:, five queue
+	 * runs in a row; and a fleet peer refuses a new one at RCPT.
+	 */
+	for (i = 1; i <= 5; i++)
+		log_at(T0 + i * 5 * MIN, "postfix/retry", "4BAA0040: to=<full@"
+		    "gmail.com>, relay=none, delay=300, delays=300/0/0/0, "
+		    "dsn=4.2.2, status=deferred (bouncer: recipient in "
+		    "back-off: mailboxfull, retry in 55m)");
+	log_at(T0 + 30 * MIN, "postfix/smtp", "4BAA0041: to=<full@gmail.com>, "
+	    "relay=relay2.example.net[10.0.0.2]:25, delay=1, delays=0/0/0/1, "
+	    "dsn=4.2.2, status=deferred (host relay2.example.net[10.0.0.2] "
+	    "said: 450 4.2.2 <full@gmail.com>: Recipient address rejected: "
+	    "bouncer: recipient in back-off: mailboxfull, retry in 30m (in "
+	    "reply to RCPT TO command))");
+	log_at(T0 + 31 * MIN, "postfix/error", "4BAA0042: to=<other@yahoo.com>, "
+	    "relay=none, delay=0, delays=0/0/0/0, dsn=4.7.0, status=deferred "
+	    "(bouncer: destination throttled: blocked, retry in 9m)");
+	ck_assert_uint_eq(seen[PO_NOT_EVIDENCE], 7);
+	ck_assert_int_eq(look("full@gmail.com", T0 + 31 * MIN, &until2),
+	    ANS_DEFERRED);
+	ck_assert_int_eq(until2, until);
+	ck_assert_int_eq(look("x@yahoo.com", T0 + 31 * MIN, NULL), ANS_NONE);
+	close_case();
+}
+END_TEST
+
+START_TEST(postfix_retries_do_not_stretch)
+{
+	long long until;
+	int i;
+
+	open_case(_i, NULL);
+	/* Postfix retrying one queue file without a socketmap. */
+	for (i = 0; i < 6; i++) {
+		delivery(T0 + i * 5 * MIN, "4BAA0050", "full@gmail.com",
+		    "deferred", GMAIL_452);
+		delivery(T0 + i * 5 * MIN, "4BAA0051", "a@gmail.com",
+		    "deferred", GMAIL_421);
+	}
+	ck_assert_int_eq(look("full@gmail.com", T0 + 26 * MIN, &until),
+	    ANS_DEFERRED);
+	ck_assert_int_eq(until, T0 + HOUR);
+	ck_assert_int_eq(look("z@gmail.com", T0 + 26 * MIN, &until),
+	    ANS_THROTTLED);
+	ck_assert_int_le(until, T0 + 25 * MIN + 10 * MIN);
+	close_case();
+}
+END_TEST
+
+START_TEST(syslog_new_year)
+{
+	static const char *const a[] = { "a@remote.example", NULL };
+	char line[1024], sb[32];
+	struct tm tm;
+	time_t jan2;
+	long long until;
+
+	open_case(_i, NULL);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = 2031 - 1900;
+	tm.tm_mday = 2;
+	tm.tm_hour = 10;
+	tm.tm_isdst = -1;
+	jan2 = mktime(&tm);
+	/* A deferral of 31 December, 23:30, read on 2 January. */
+	snprintf(line, sizeof(line), "Dec 31 23:30:00 mta postfix/smtp[1]: "
+	    "4BAA0060: to=<full@gmail.com>, relay=gmail-smtp-in.l.google.com"
+	    "[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=4.2.2, "
+	    "status=deferred (%s)", GMAIL_452);
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line),
+	    (long long)jan2), 0);
+	/* Last year's: its back-off ended long ago. */
+	ck_assert_int_eq(look("full@gmail.com", (long long)jan2, &until),
+	    ANS_NONE);
+	/* And a message sent on 31 December is bounced on 2 January. */
+	snprintf(line, sizeof(line), "Dec 31 23:31:00 mta postfix/cleanup[1]: "
+	    "4BAA0061: message-id=<ny@news.example.net>");
+	pipeline_log_line(pipe_, line, strlen(line), (long long)jan2);
+	snprintf(line, sizeof(line), "Dec 31 23:31:01 mta postfix/smtp[1]: "
+	    "4BAA0061: to=<a@remote.example>, relay=mx.example[192.0.2.5]:25, "
+	    "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)");
+	pipeline_log_line(pipe_, line, strlen(line), (long long)jan2);
+	ck_assert_int_eq(mail(dsn_mail(NULL, "ny@news.example.net", a), 0,
+	    (long long)jan2), 1);
+	ck_assert_int_eq(look("a@remote.example", (long long)jan2, NULL),
+	    ANS_SUPPRESSED);
+	(void)sb;
+	close_case();
+}
+END_TEST
+
+START_TEST(bad_time_stamp)
+{
+	const char *line = "yesterday mta postfix/smtp[1]: 4BAA0070: to=<gone"
+	    "@icloud.com>, relay=mx.example[192.0.2.5]:25, delay=1, "
+	    "delays=0/0/0/1, dsn=5.1.1, status=bounced (" USER_UNKNOWN ")";
+
+	open_case(_i, NULL);
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), T0), 0);
+	ck_assert_uint_eq(seen[PO_BADTIME], 1);
+	ck_assert_int_eq(look("gone@icloud.com", T0, NULL), ANS_NONE);
+	close_case();
+}
+END_TEST
+
+static Suite *
+pipeline_suite(void)
+{
+	Suite *s = suite_create("pipeline");
+	TCase *tc = tcase_create("pipeline");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, forged_internal_dsn, 0, NBACKENDS);
+	tcase_add_loop_test(tc, real_internal_dsn_is_a_duplicate, 0,
+	    NBACKENDS);
+	tcase_add_loop_test(tc, remote_dsn_per_recipient, 0, NBACKENDS);
+	tcase_add_loop_test(tc, verify_window, 0, NBACKENDS);
+	tcase_add_loop_test(tc, arf_per_recipient, 0, NBACKENDS);
+	tcase_add_loop_test(tc, own_answers_count_for_nothing, 0, NBACKENDS);
+	tcase_add_loop_test(tc, postfix_retries_do_not_stretch, 0, NBACKENDS);
+	tcase_add_loop_test(tc, syslog_new_year, 0, NBACKENDS);
+	tcase_add_loop_test(tc, bad_time_stamp, 0, NBACKENDS);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	char *err = NULL;
+	pid_t pid;
+	int rc;
+
+	setenv("TZ", testlib_env("BOUNCER_TEST_TZ", "Europe/Paris"), 1);
+	tzset();
+	if ((rs = ruleset_load(testlib_env("BOUNCER_RULES", "rules"),
+	    &err)) == NULL) {
+		fprintf(stderr, "%s", err ? err : "rules not loaded\n");
+		return EXIT_FAILURE;
+	}
+	redis_dir = testlib_tmpdir("pipeline-redis");
+	pid = testlib_redis_start(redis_dir, NULL, NULL);
+	rc = testlib_run(pipeline_suite());
+	testlib_redis_stop(pid);
+	testlib_rmtree(redis_dir);
+	free(redis_dir);
+	ruleset_unref(rs);
+	return rc;
+}
