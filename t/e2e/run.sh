@@ -795,8 +795,13 @@ EOF
 	until0=$(ctl "$d" query overquota@gmail.com | grep -o 'until=[^ 	]*')
 	# Postfix retries the queue five times; the socketmap routes the
 	# message to retry: each time, and Postfix logs bouncer's answer.
+	# (A message to someone else first each time: qmgr keeps the last
+	# address it resolved, and would not ask again for the same one.)
 	for i in 1 2 3 4 5; do
 		n=$(count "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred')
+		send "$d" "$d/p$i.out" $SENDER pal$i@example.com
+		must 20 "pal$i@example.com delivered" sent "$d" pal$i@example.com ||
+		    return 1
 		after_log_second "$(ML "$d")" 'to=<overquota@gmail.com>, .*status=deferred'
 		pf_flush "$d"
 		must 20 "queue run $i" test_ge "count '$(ML "$d")' 'to=<overquota@gmail.com>, .*status=deferred'" $((n + 1)) ||
