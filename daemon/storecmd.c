@@ -29,6 +29,7 @@
 #include "listener.h"
 #include "log.h"
 #include "pipeline.h"
+#include "reply.h"
 #include "rules.h"
 #include "store.h"
 #include "store_impl.h"
@@ -49,7 +50,7 @@
 
 static const char *const commands[] = {
 	"config", "query", "ingest", "explain", "suppress", "unsuppress",
-	"list", "export", "import", "stats", "expire", "status",
+	"list", "throttle", "export", "import", "stats", "expire", "status",
 };
 
 void
@@ -64,6 +65,8 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl suppress add [--reason r] [--until time] address ...\n"
 	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
 	    "       bouncerctl list [--state s] [--reason r] [--domain d] [--json]\n"
+	    "       bouncerctl throttle list [--all] [--json]\n"
+	    "       bouncerctl throttle remove destination ...\n"
 	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
 	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n");
 }
@@ -206,25 +209,49 @@ parse_when(const char *s, long long now, long long *out)
 	return 0;
 }
 
-/* A plausible address: local@domain, no blanks or controls. */
+/* No blanks, controls, angle brackets or commas. */
 static int
-addr_ok(const char *s)
+word_ok(const char *s)
 {
-	const char *at = strrchr(s, '@');
-	size_t n = strlen(s), i;
-
-	if (at == NULL || at == s || at[1] == '\0' || n >= STORE_ADDR_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
 
 		if (c <= ' ' || c == 0x7f || c == '<' || c == '>' ||
 		    c == ',')
 			return 0;
 	}
-	if (strchr(at + 1, '.') == NULL && strcmp(at + 1, "localhost") != 0)
-		return 0;
 	return 1;
+}
+
+/* A domain has a dot, or is localhost. */
+static int
+domain_ok(const char *d)
+{
+	return strchr(d, '.') != NULL || strcmp(d, "localhost") == 0;
+}
+
+/* A plausible address: local@domain, no blanks or controls. */
+static int
+addr_ok(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0' ||
+	    strlen(s) >= STORE_ADDR_MAX)
+		return 0;
+	return word_ok(s) && domain_ok(at + 1);
+}
+
+/* A destination as the store keys it: a domain, or "provider:NAME". */
+static int
+dest_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) >= STORE_DEST_MAX || strchr(s, '@') ||
+	    !word_ok(s))
+		return 0;
+	if (strncmp(s, "provider:", 9) == 0)
+		return s[9] != '\0';
+	return domain_ok(s);
 }
 
 static void
@@ -245,6 +272,14 @@ json_str(FILE *out, const char *s)
 			putc(c, out);
 	}
 	putc('"', out);
+}
+
+/* Writes ,"name":"value" (value JSON-escaped). */
+static void
+json_field(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, ",\"%s\":", name);
+	json_str(out, value);
 }
 
 static int
@@ -810,34 +845,67 @@ cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
 	return rc;
 }
 
+/*
+ * A command that lifts what its arguments name (argv[1..]). Each is
+ * normalised and checked by ok, else reported with its position (exit
+ * status 1); then del lifts it: 1 done, 0 there was nothing (reported
+ * as absent; the status stays 0), -1 failed (status 2).
+ */
+struct remover {
+	const char	*cmd;		/* "unsuppress" */
+	const char	*what;		/* "address" */
+	const char	*hint;		/* after a bad one, or "" */
+	const char	*absent;	/* "not suppressed" */
+	int		 (*ok)(const char *);
+	int		 (*del)(void *arg, const char *key);
+};
+
+static int
+remove_each(const struct remover *rm, int argc, char **argv, void *arg)
+{
+	char key[STORE_ADDR_MAX];
+	int i, rc = EX_OK_, r;
+
+	for (i = 1; i < argc; i++) {
+		store_normalise(argv[i], key, sizeof(key));
+		if (!rm->ok(key)) {
+			fprintf(stderr, "bouncerctl: %s: argument %d: bad %s "
+			    "\"%s\"%s\n", rm->cmd, i, rm->what, argv[i],
+			    rm->hint);
+			rc = EX_USAGE_;
+			continue;
+		}
+		if ((r = rm->del(arg, key)) < 0)
+			rc = EX_CONFIG_;
+		else if (r == 0)
+			fprintf(stderr, "bouncerctl: %s: %s\n", key,
+			    rm->absent);
+	}
+	return rc;
+}
+
+static int
+unsuppress_one(void *eng, const char *key)
+{
+	return engine_unsuppress(eng, key, clock_now());
+}
+
 static int
 cmd_unsuppress(int argc, char **argv, const struct storecmd_globals *g)
 {
+	static const struct remover rm = { "unsuppress", "address", "",
+	    "not suppressed", addr_ok, unsuppress_one };
 	struct engine *eng;
 	struct store *st;
 	struct conf *c;
-	char key[STORE_ADDR_MAX];
-	int i, rc = EX_OK_, r;
+	int rc;
 
 	if (argc < 2)
 		return bad_usage("unsuppress");
 	c = load_conf(g);
 	st = open_store(g, c);
 	eng = engine_new(c, st);
-	for (i = 1; i < argc; i++) {
-		store_normalise(argv[i], key, sizeof(key));
-		if (!addr_ok(key)) {
-			fprintf(stderr, "bouncerctl: unsuppress: argument %d: "
-			    "bad address \"%s\"\n", i, argv[i]);
-			rc = EX_USAGE_;
-			continue;
-		}
-		if ((r = engine_unsuppress(eng, key, clock_now())) < 0)
-			rc = EX_CONFIG_;
-		else if (r == 0)
-			fprintf(stderr, "bouncerctl: %s: not suppressed\n",
-			    key);
-	}
+	rc = remove_each(&rm, argc, argv, eng);
 	engine_free(eng);
 	store_close(st);
 	conf_unref(c);
@@ -901,12 +969,9 @@ list_one(const void *rec, void *arg)
 	    rcpt_state_name(r->state), reason_name(r->reason), r->since,
 	    r->until, r->soft_count);
 	json_str(stdout, r->rule);
-	fputs(",\"provider\":", stdout);
-	json_str(stdout, r->provider);
-	fputs(",\"status\":", stdout);
-	json_str(stdout, r->status);
-	fputs(",\"source\":", stdout);
-	json_str(stdout, r->source);
+	json_field(stdout, "provider", r->provider);
+	json_field(stdout, "status", r->status);
+	json_field(stdout, "source", r->source);
 	fputs("}\n", stdout);
 	return 0;
 }
@@ -963,6 +1028,171 @@ cmd_list(int argc, char **argv, const struct storecmd_globals *g)
 	store_close(st);
 	conf_unref(c);
 	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/* --- throttle ---------------------------------------------------------- */
+
+#define REPLY_SHORT	60	/* bytes of a reply in a list line */
+
+/*
+ * The reply raw, short, for a list line: code, status and text without
+ * the MTA's wrapping (rp parses it; white space is folded to single
+ * spaces), cut after REPLY_SHORT bytes, not inside a UTF-8 character,
+ * with "..." added. Returns buf (REPLY_SHORT + 4 bytes), or "-" when
+ * there is no reply.
+ */
+static const char *
+short_reply(struct reply *rp, const char *raw, char *buf)
+{
+	char code[16] = "", full[STORE_REPLY_MAX + 32];
+	size_t n;
+
+	reply_parse(rp, raw, strlen(raw));
+	if (rp->code)
+		snprintf(code, sizeof(code), "%d ", rp->code);
+	snprintf(full, sizeof(full), "%s%s%s%s", code, rp->status,
+	    *rp->status ? " " : "", rp->text);
+	if ((n = strlen(full)) > REPLY_SHORT) {
+		n = REPLY_SHORT;
+		while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
+			n--;
+	}
+	snprintf(buf, REPLY_SHORT + 4, "%.*s%s", (int)n, full,
+	    full[n] != '\0' ? "..." : "");
+	return *buf != '\0' ? buf : "-";
+}
+
+struct throttle_job {
+	long long	 now;
+	int		 all;		/* also those that have ended */
+	struct store_dest *v;
+	size_t		 n, cap;
+};
+
+static int
+throttle_keep(const void *rec, void *arg)
+{
+	const struct store_dest *d = rec;
+	struct throttle_job *j = arg;
+
+	if (!j->all && d->until <= j->now)
+		return 0;
+	if (j->n == j->cap) {
+		j->cap = j->cap ? j->cap * 2 : 16;
+		j->v = xreallocarray(j->v, j->cap, sizeof(*j->v));
+	}
+	j->v[j->n++] = *d;
+	return 0;
+}
+
+static int
+dest_cmp(const void *a, const void *b)
+{
+	const struct store_dest *x = a, *y = b;
+
+	return strcmp(x->dest, y->dest);
+}
+
+static void
+throttle_print(const struct store_dest *d, int json, struct reply *rp)
+{
+	char t[32], reply[REPLY_SHORT + 4];
+
+	if (!json) {
+		printf("%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d->dest,
+		    reason_name(d->reason), fmt_time(d->until, t, sizeof(t)),
+		    d->count, *d->provider ? d->provider : "-",
+		    *d->rule ? d->rule : "-", short_reply(rp, d->reply,
+		    reply));
+		return;
+	}
+	fputs("{\"destination\":", stdout);
+	json_str(stdout, d->dest);
+	printf(",\"reason\":\"%s\",\"since\":%lld,\"until\":%lld,"
+	    "\"last\":%lld,\"count\":%d", reason_name(d->reason), d->since,
+	    d->until, d->last, d->count);
+	json_field(stdout, "provider", d->provider);
+	json_field(stdout, "rule", d->rule);
+	json_field(stdout, "reply", d->reply);
+	fputs("}\n", stdout);
+}
+
+static int
+cmd_throttle_list(int argc, char **argv, const struct storecmd_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct throttle_job j;
+	struct reply rp;
+	struct store *st;
+	struct conf *c;
+	size_t i;
+	int ch, json = 0, rc;
+
+	memset(&j, 0, sizeof(j));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': j.all = 1; break;
+		case 'j': json = 1; break;
+		default: return bad_usage("throttle list");
+		}
+	}
+	if (optind < argc)
+		return bad_usage("throttle list");
+	j.now = clock_now();
+	c = load_conf(g);
+	st = open_store(g, c);
+	rc = store_iterate(st, SK_DEST, throttle_keep, &j);
+	if (j.n > 1)
+		qsort(j.v, j.n, sizeof(*j.v), dest_cmp);
+	reply_init(&rp);
+	for (i = 0; rc == 0 && i < j.n; i++)
+		throttle_print(&j.v[i], json, &rp);
+	reply_free(&rp);
+	free(j.v);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+static int
+throttle_del(void *st, const char *key)
+{
+	return store_del(st, SK_DEST, key);
+}
+
+static int
+cmd_throttle_remove(int argc, char **argv, const struct storecmd_globals *g)
+{
+	static const struct remover rm = { "throttle remove", "destination",
+	    " (a domain, or provider:NAME)", "not throttled", dest_ok,
+	    throttle_del };
+	struct store *st;
+	struct conf *c;
+	int rc;
+
+	if (argc < 2)
+		return bad_usage("throttle remove");
+	c = load_conf(g);
+	st = open_store(g, c);
+	rc = remove_each(&rm, argc, argv, st);
+	store_close(st);
+	conf_unref(c);
+	return rc;
+}
+
+static int
+cmd_throttle(int argc, char **argv, const struct storecmd_globals *g)
+{
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return cmd_throttle_list(argc - 1, argv + 1, g);
+	if (argc >= 2 && strcmp(argv[1], "remove") == 0)
+		return cmd_throttle_remove(argc - 1, argv + 1, g);
+	return bad_usage("throttle");
 }
 
 /* --- export and import ------------------------------------------------- */
@@ -1463,6 +1693,8 @@ storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 		return cmd_unsuppress(argc, argv, g);
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(argc, argv, g);
+	if (strcmp(cmd, "throttle") == 0)
+		return cmd_throttle(argc, argv, g);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export(argc, argv, g);
 	if (strcmp(cmd, "import") == 0)

@@ -6,6 +6,7 @@
  *   ingest [--maillog] [FILE ...]	explain ADDRESS
  *   suppress add|remove ADDRESS ...	unsuppress ADDRESS ...
  *   list [filters] [--json]		export, import [FILE]
+ *   throttle list [--all] [--json]	throttle remove DEST ...
  *   stats				expire
  *
  * Programs layer: only wiring of conf, store, engine and classify.

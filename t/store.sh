@@ -1,9 +1,10 @@
 #!/bin/sh
 # store.sh -- bouncerctl(8) on the configuration and the state store, end
 # to end: config, suppress, query, ingest (twice: nothing counted twice),
-# explain, list, stats, export/import (with bad rows, and 1,000,000 rows
-# under 60 s), expire, exit codes; then the same basics on a Redis this
-# script starts itself on a unix socket and kills by PID when done.
+# explain, list, stats, throttle list/remove, export/import (with bad
+# rows, and 1,000,000 rows under 60 s), expire, exit codes; then the same
+# basics on a Redis this script starts itself on a unix socket and kills
+# by PID when done.
 #
 # Run by "make check"; by hand: BOUNCERCTL=./bouncerctl sh t/store.sh
 # Set STORE_SH_ROWS to change the size of the big import (default 1000000).
@@ -241,6 +242,82 @@ expect "stats" 0 ctl stats && {
 	has "stats destination" "$tmp/out" "^destination	throttled	"
 }
 
+# --- throttle list, throttle remove -------------------------------------
+
+# In a store of their own, with times relative to BOUNCER_NOW: Gmail
+# rate-limits us a minute ago (gmail.com and provider:gmail throttled for
+# throttle_backoff, 10m), Hotmail did two hours ago (over by now).
+iso() {
+	date -u -d "@$1" +%Y-%m-%dT%H:%M:%S+00:00
+}
+TDB="sqlite:$tmp/throttle.db"
+tctl() {
+	"$BOUNCERCTL" -s "$TDB" -o "rules_dir=$BOUNCER_RULES" \
+	    -o throttle_backoff=10m "$@"
+}
+t1=$((BOUNCER_NOW - 60))
+until1=$(date -u -d "@$((t1 + 600))" +%Y-%m-%dT%H:%M:%SZ)
+cat >"$tmp/throttle.log" <<EOF
+$(iso "$t1") mta postfix/smtp[4120]: 4Bd8Aa1Bb2c3: to=<bulk@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0.05/0.01/0.4/0.5, dsn=4.7.0, status=deferred (host gmail-smtp-in.l.google.com[142.250.4.27] said: 421-4.7.0 [198.51.100.20] Our system has detected an unusual rate of 421-4.7.0 unsolicited mail originating from your IP address. To protect our 421-4.7.0 users from spam, mail sent from your IP address has been temporarily 421-4.7.0 rate limited. Please visit 421 4.7.0 https://support.google.com/mail/?p=UnsolicitedRateLimitError a1si123pgb.12 - gsmtp (in reply to RCPT TO command))
+$(iso $((BOUNCER_NOW - 7200))) mta postfix/smtp[4112]: 4Bd6Qv1Xk2z1: to=<subscriber@hotmail.com>, relay=hotmail-com.olc.protection.outlook.com[52.101.8.35]:25, delay=2, delays=0.05/0.01/1/0.9, dsn=4.7.0, status=deferred (host hotmail-com.olc.protection.outlook.com[52.101.8.35] refused to talk to me: 421 RP-001 (COL004-MC1F26) Unfortunately, some messages from 198.51.100.20 weren't sent. Please try again.)
+EOF
+expect "throttle: ingest" 0 tctl ingest --maillog "$tmp/throttle.log" &&
+    has "throttle: ingest" "$tmp/err" "2 changed the state"
+expect "throttle list" 0 tctl throttle list && {
+	[ "$(cut -f1 "$tmp/out" | tr '\n' ' ')" = "gmail.com provider:gmail " ] &&
+	    ok || { fail "throttle list: want gmail.com, provider:gmail:"
+		cat "$tmp/out" >&2; }
+	has "throttle list: a line" "$tmp/out" \
+	    "^gmail\.com	blocked	$until1	1	gmail	gmail\.rules:[0-9]*	421 4\.7\.0 \[198\.51\.100\.20\] Our system .*\.\.\.$"
+	has "throttle list: a provider" "$tmp/out" \
+	    "^provider:gmail	blocked	$until1	1	-	gmail\.rules:"
+}
+expect "throttle list --all" 0 tctl throttle list --all &&
+    [ "$(cut -f1 "$tmp/out" | tr '\n' ' ')" = \
+    "gmail.com hotmail.com provider:gmail provider:microsoft " ] && ok ||
+    { fail "throttle list --all: want the ended ones too, sorted"
+      cat "$tmp/out" >&2; }
+expect "throttle list --json" 0 tctl throttle list --all --json && {
+	has "throttle list --json" "$tmp/out" \
+	    '^{"destination":"gmail.com","reason":"blocked","since":'"$t1"',"until":'"$((t1 + 600))"','
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import json, sys
+n = 0
+for l in sys.stdin:
+    o = json.loads(l)
+    assert o["reply"].endswith(("(in reply to RCPT TO command)", "again."))
+    n += 1
+assert n == 4' <"$tmp/out" && ok ||
+		    fail "throttle list --json: want 4 objects with whole replies"
+	fi
+}
+expect "query throttled" 0 tctl query bulk@gmail.com &&
+    has "query throttled" "$tmp/out" "destination throttled"
+expect "throttle remove" 0 tctl throttle remove GMAIL.com provider:Gmail &&
+    expect "throttle list after remove" 0 tctl throttle list &&
+    if [ -s "$tmp/out" ]; then
+	fail "throttle remove: still listed:"; cat "$tmp/out" >&2
+    else ok; fi
+expect "query after throttle remove" 0 tctl query bulk@gmail.com &&
+    has "query after throttle remove" "$tmp/out" "^bulk@gmail.com	DUNNO	"
+expect "throttle remove, an ended one" 0 tctl throttle remove hotmail.com &&
+    expect "throttle list --all after remove" 0 tctl throttle list --all &&
+    [ "$(cut -f1 "$tmp/out")" = "provider:microsoft" ] && ok ||
+    fail "throttle remove hotmail.com: want provider:microsoft left"
+expect "throttle remove, none" 0 tctl throttle remove gmail.com &&
+    has "throttle remove, none" "$tmp/err" "gmail.com: not throttled"
+expect "throttle remove, bad names" 1 tctl throttle remove "bad name" gmail \
+    provider: && {
+	has "throttle remove: blank" "$tmp/err" "argument 1: bad destination"
+	has "throttle remove: no dot" "$tmp/err" "argument 2: bad destination"
+	has "throttle remove: no provider" "$tmp/err" \
+	    "argument 3: bad destination"
+}
+expect "throttle alone" 1 tctl throttle
+expect "throttle remove alone" 1 tctl throttle remove
+expect "throttle list extra" 1 tctl throttle list gmail.com
+expect "throttle list bad option" 1 tctl throttle list --bogus
+
 # --- export, import -----------------------------------------------------
 
 expect "export" 0 ctl export && cp "$tmp/out" "$tmp/export.csv" &&
@@ -343,6 +420,17 @@ else
 	    has "redis: explain" "$tmp/out" "none -> suppressed:undefined"
 	expect "redis: stats" 0 ctl stats && has "redis: stats" "$tmp/out" \
 	    "^state	suppressed	"
+	expect "redis: throttle list" 0 ctl throttle list &&
+	    [ "$(cut -f1 "$tmp/out" | tr '\n' ' ')" = \
+	    "hotmail.com provider:microsoft " ] && ok ||
+	    { fail "redis: throttle list"; cat "$tmp/out" >&2; }
+	expect "redis: throttle remove" 0 ctl throttle remove Hotmail.com &&
+	    expect "redis: throttle list after remove" 0 ctl throttle list &&
+	    [ "$(cut -f1 "$tmp/out")" = "provider:microsoft" ] && ok ||
+	    { fail "redis: throttle remove"; cat "$tmp/out" >&2; }
+	expect "redis: throttle remove, none" 0 ctl throttle remove \
+	    hotmail.com && has "redis: throttle remove, none" "$tmp/err" \
+	    "hotmail.com: not throttled"
 	kill "$redis_pid"; wait "$redis_pid" 2>/dev/null; redis_pid=
 	expect "redis: server gone" 2 ctl query r@example.com
 fi
