@@ -399,6 +399,61 @@ on_log_line(const char *line, size_t len, void *arg)
 }
 
 /*
+ * Catching up with the log on a milter thread's behalf. Postfix logs a
+ * failure before its bounce daemon writes the DSN, which can reach the
+ * milter before the follower's next poll: the DSN is checked against
+ * the log once the loop has read what the file holds now.
+ */
+static struct {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	unsigned long	 asked, done;
+	struct event	*ev;
+} catchup = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
+    NULL };
+
+static void
+on_catchup(evutil_socket_t fd, short what, void *arg)
+{
+	unsigned long gen;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pthread_mutex_lock(&catchup.lock);
+	gen = catchup.asked;
+	pthread_mutex_unlock(&catchup.lock);
+	if (d.tail != NULL)
+		logtail_poll(d.tail);
+	pthread_mutex_lock(&catchup.lock);
+	catchup.done = gen;
+	pthread_cond_broadcast(&catchup.cond);
+	pthread_mutex_unlock(&catchup.lock);
+}
+
+/* Waits, two seconds at most, until the loop has read the log to its end. */
+static void
+log_catch_up(void)
+{
+	struct timespec until;
+	unsigned long gen;
+
+	if (d.tail == NULL || catchup.ev == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&catchup.lock);
+	gen = ++catchup.asked;
+	pthread_mutex_unlock(&catchup.lock);
+	event_active(catchup.ev, EV_READ, 0);
+	pthread_mutex_lock(&catchup.lock);
+	while (catchup.done < gen && pthread_cond_timedwait(&catchup.cond,
+	    &catchup.lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&catchup.lock);
+}
+
+/*
  * What the MTA is to be told about rcpt now, as the policy server says
  * it ("550 5.1.1 ...", "DEFER_IF_PERMIT 4.2.2 ...", "DUNNO"), into
  * buf. Returns 1 for an answer other than DUNNO, 0 for DUNNO, -1 when
@@ -466,6 +521,9 @@ milter_message(const struct milter_msg *m, void *arg)
 	pm.len = m->len;
 	pm.internal = m->internal;
 	pm.queue_id = m->queue_id;
+	/* The MTA's own DSN follows the log line of its failure. */
+	if (m->internal)
+		log_catch_up();
 	w->unverified = 0;
 	n = pipeline_mail(w->pipe, &pm, clock_now());
 	if (w->unverified > 0)
@@ -846,6 +904,7 @@ main(int argc, char **argv)
 	    (int)conf_time(c, "alert_timeout"), &err)) == NULL)
 		log_fatal(2, "%s", err);
 	d.alert_ev = event_new(d.base, -1, 0, on_alerts, NULL);
+	catchup.ev = event_new(d.base, -1, 0, on_catchup, NULL);
 	if (*(spec = conf_str(c, "milter_listen")) != '\0') {
 		memset(&mc, 0, sizeof(mc));
 		mc.listen = spec;
@@ -899,6 +958,7 @@ main(int argc, char **argv)
 	metrics_free(d.metrics);
 	alerter_free(d.alerter);
 	event_free(d.alert_ev);
+	event_free(catchup.ev);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
