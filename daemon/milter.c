@@ -8,7 +8,8 @@
  * as nothing more is needed from it.
  *
  * Fail open: on any error the answer is SMFIS_CONTINUE, and the MTA's
- * milter_default_action = accept covers the daemon being down.
+ * default_action=accept for this milter (conf/postfix-main.cf) covers
+ * the daemon being down.
  *
  * A message the MTA makes itself (Postfix's own DSNs, passed through
  * non_smtpd_milters) comes with a MAIL FROM argument of "" rather than
