@@ -789,19 +789,39 @@ usage(void)
 	exit(1);
 }
 
+/*
+ * Who the sockets belong to: the user to become (user), when started
+ * as root, and socket_group. Fatal if that user does not exist.
+ */
 static void
-drop_privileges(const char *user)
+socket_perm(const struct conf *c, struct listener_perm *perm)
 {
+	const char *user = conf_str(c, "user");
 	struct passwd *pw;
 
-	if (geteuid() != 0 || user == NULL || *user == '\0')
+	memset(perm, 0, sizeof(*perm));
+	perm->uid = (uid_t)-1;
+	perm->gid = (gid_t)-1;
+	perm->group = conf_str(c, "socket_group");
+	if (geteuid() != 0 || *user == '\0')
 		return;
 	if ((pw = getpwnam(user)) == NULL)
 		log_fatal(2, "user %s does not exist: create it (useradd "
 		    "--system %s) or set user in bouncer.conf", user, user);
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		log_fatal(2, "cannot become user %s: %s", user,
+	perm->user = user;
+	perm->uid = pw->pw_uid;
+	perm->gid = pw->pw_gid;
+}
+
+/* Becomes the user socket_perm() found, if any. */
+static void
+drop_privileges(const struct listener_perm *perm)
+{
+	if (perm->user == NULL)
+		return;
+	if (setgroups(1, &perm->gid) < 0 || setgid(perm->gid) < 0 ||
+	    setuid(perm->uid) < 0)
+		log_fatal(2, "cannot become user %s: %s", perm->user,
 		    strerror(errno));
 }
 
@@ -809,6 +829,7 @@ int
 main(int argc, char **argv)
 {
 	struct policy_limits lim;
+	struct listener_perm perm;
 	struct milter_conf mc;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_expire;
 	struct timeval tv;
@@ -878,17 +899,18 @@ main(int argc, char **argv)
 		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
 
 	/* Sockets first, as root; then the unprivileged user. */
+	socket_perm(c, &perm);
 	if (*(spec = conf_str(c, "policy_listen")) != '\0') {
 		lim.max_request = 16384;
 		lim.max_conns = (unsigned)conf_int(c, "policy_max_conns");
 		lim.idle_timeout = (int)conf_time(c, "policy_idle_timeout");
-		if ((fd = listener_open(spec, 1024, &err)) < 0 ||
+		if ((fd = listener_open(spec, 1024, &perm, &err)) < 0 ||
 		    (d.policy = policy_new(d.base, fd, &lim, policy_answer,
 		    NULL, &err)) == NULL)
 			log_fatal(2, "policy_listen: %s", err);
 	}
 	if (*(spec = conf_str(c, "socketmap_listen")) != '\0' &&
-	    ((fd = listener_open(spec, 256, &err)) < 0 ||
+	    ((fd = listener_open(spec, 256, &perm, &err)) < 0 ||
 	    (d.smap = socketmap_new(d.base, fd, transport_lookup, NULL,
 	    &err)) == NULL))
 		log_fatal(2, "socketmap_listen: %s", err);
@@ -897,8 +919,8 @@ main(int argc, char **argv)
 	    render_status, health, NULL, &err)) == NULL)
 		log_fatal(2, "metrics_listen: %s", err);
 	if (*(spec = conf_str(c, "syslog_socket")) != '\0' &&
-	    (d.socktail = logtail_socket(d.base, spec, on_log_line, NULL,
-	    &err)) == NULL)
+	    (d.socktail = logtail_socket(d.base, spec, &perm, on_log_line,
+	    NULL, &err)) == NULL)
 		log_fatal(2, "%s", err);
 	if ((d.alerter = alerter_new(d.base, conf_str(c, "alert_command"),
 	    (int)conf_time(c, "alert_timeout"), &err)) == NULL)
@@ -908,6 +930,7 @@ main(int argc, char **argv)
 	if (*(spec = conf_str(c, "milter_listen")) != '\0') {
 		memset(&mc, 0, sizeof(mc));
 		mc.listen = spec;
+		mc.perm = &perm;
 		mc.max_size = (size_t)conf_int(c, "milter_max_size");
 		mc.timeout = 60;
 		mc.check_rcpt = conf_bool(c, "milter_check_rcpt");
@@ -916,7 +939,7 @@ main(int argc, char **argv)
 		if (milter_start(&mc, &err) < 0)
 			log_fatal(2, "%s", err);
 	}
-	drop_privileges(conf_str(c, "user"));
+	drop_privileges(&perm);
 	if (*(spec = conf_str(c, "maillog_file")) != '\0') {
 		statefile = xasprintf("%s/maillog.pos",
 		    conf_str(c, "state_dir"));

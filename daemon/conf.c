@@ -69,6 +69,7 @@ static const struct param params[] = {
 	{ "alert_command",		P_STR,	"", 0, 0 },
 	{ "alert_timeout",		P_TIME,	"10s", 1, 3600 },
 	{ "user",			P_STR,	"bouncer", 0, 0 },
+	{ "socket_group",		P_STR,	"postfix", 0, 0 },
 	{ "state_dir",			P_STR,	STATE_DIR, 0, 0 },
 	{ "maillog_poll_ms",		P_INT,	"250", 10, 60000 },
 	{ "policy_max_conns",		P_INT,	"4096", 1, 1000000 },

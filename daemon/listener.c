@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,12 +89,118 @@ bad:
 	return -1;
 }
 
+/*
+ * The user the process runs as, for a message: its name, or its uid
+ * in buf if it has none.
+ */
+static const char *
+user_name(char *buf, size_t bufsz)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwuid(geteuid())) != NULL)
+		return pw->pw_name;
+	snprintf(buf, bufsz, "uid %lu", (unsigned long)geteuid());
+	return buf;
+}
+
 int
-listener_open(const char *spec, int backlog, char **errp)
+listener_perm_apply(const char *path, const struct listener_perm *perm,
+    char **errp)
+{
+	const char *group = NULL, *me;
+	struct group *gr;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	char buf[32];
+	int e;
+
+	if (perm != NULL && perm->user != NULL) {
+		uid = perm->uid;
+		gid = perm->gid;
+	}
+	if (perm != NULL && perm->group != NULL && *perm->group != '\0') {
+		group = perm->group;
+		if ((gr = getgrnam(group)) == NULL) {
+			*errp = xasprintf("socket_group %s: no such group; "
+			    "set socket_group to a group Postfix's "
+			    "mail_owner is in, or to nothing (socket_group =) "
+			    "to keep bouncerd's own", group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	/* lchown: whatever is at path now, it is not followed. */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    lchown(path, uid, gid) < 0) {
+		e = errno;
+		if (e == EPERM && geteuid() != 0 && group != NULL) {
+			me = user_name(buf, sizeof(buf));
+			*errp = xasprintf("socket_group %s: cannot give the "
+			    "socket to that group: %s; bouncerd runs as %s, "
+			    "who is not in it: add %s to group %s "
+			    "(usermod -aG %s %s), or set socket_group = to "
+			    "keep bouncerd's own group", group, strerror(e),
+			    me, me, group, group, me);
+		} else
+			*errp = xasprintf("cannot give the socket to user %s, "
+			    "group %s: %s",
+			    perm->user != NULL ? perm->user : "(unchanged)",
+			    group != NULL ? group : perm->user != NULL ?
+			    "(the user's)" : "(unchanged)", strerror(e));
+		return -1;
+	}
+	if (chmod(path, 0660) < 0) {
+		*errp = xasprintf("chmod 0660: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+listener_bind_unix(int fd, const char *path,
+    const struct listener_perm *perm, char **errp)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int rc, e;
+
+	if (*path != '/' || strlen(path) >= sizeof(sun.sun_path)) {
+		*errp = xasprintf("want an absolute path shorter than %zu "
+		    "bytes", sizeof(sun.sun_path));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	unlink(path);
+	/*
+	 * The umask is the process's: this runs at start-up, before the
+	 * milter's threads, so nothing else makes a file meanwhile.
+	 */
+	old = umask(LISTENER_UMASK);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	e = errno;
+	umask(old);
+	if (rc < 0) {
+		*errp = xstrdup(strerror(e));
+		return -1;
+	}
+	if (listener_perm_apply(path, perm, errp) < 0) {
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+listener_open(const char *spec, int backlog,
+    const struct listener_perm *perm, char **errp)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int fd, on = 1;
+	char *e = NULL;
+	int fd, rc, on = 1;
 
 	if (listener_parse(spec, &ss, &sslen, errp) < 0)
 		return -1;
@@ -102,16 +211,20 @@ listener_open(const char *spec, int backlog, char **errp)
 		return -1;
 	}
 	if (ss.ss_family == AF_UNIX)
-		unlink(((struct sockaddr_un *)&ss)->sun_path);
-	else
+		rc = listener_bind_unix(fd,
+		    ((struct sockaddr_un *)&ss)->sun_path, perm, &e);
+	else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 ||
-	    listen(fd, backlog) < 0) {
-		*errp = xasprintf("%s: %s", spec, strerror(errno));
+		if ((rc = bind(fd, (struct sockaddr *)&ss, sslen)) < 0)
+			e = xstrdup(strerror(errno));
+	}
+	if (rc == 0 && (rc = listen(fd, backlog)) < 0)
+		e = xstrdup(strerror(errno));
+	if (rc < 0) {
+		*errp = xasprintf("%s: %s", spec, e);
+		free(e);
 		close(fd);
 		return -1;
 	}
-	if (ss.ss_family == AF_UNIX)
-		chmod(((struct sockaddr_un *)&ss)->sun_path, 0666);
 	return fd;
 }

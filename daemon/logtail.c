@@ -15,7 +15,6 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "listener.h"
 #include "log.h"
 #include "logtail.h"
 #include "xalloc.h"
@@ -361,14 +361,14 @@ on_dgram(evutil_socket_t fd, short what, void *arg)
 
 struct logtail *
 logtail_socket(struct event_base *base, const char *path,
-    logtail_line_fn *fn, void *arg, char **errp)
+    const struct listener_perm *perm, logtail_line_fn *fn, void *arg,
+    char **errp)
 {
-	struct sockaddr_un sun;
 	struct logtail *lt;
+	char *e = NULL;
 	int fd, size = 1 << 20;
 
-	if (path == NULL || *path != '/' ||
-	    strlen(path) >= sizeof(sun.sun_path)) {
+	if (path == NULL || *path != '/') {
 		*errp = xasprintf("syslog_socket: \"%s\": want an absolute "
 		    "path", path ? path : "");
 		return NULL;
@@ -378,17 +378,12 @@ logtail_socket(struct event_base *base, const char *path,
 		*errp = xasprintf("syslog_socket: %s", strerror(errno));
 		return NULL;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		*errp = xasprintf("syslog_socket %s: %s", path,
-		    strerror(errno));
+	if (listener_bind_unix(fd, path, perm, &e) < 0) {
+		*errp = xasprintf("syslog_socket %s: %s", path, e);
+		free(e);
 		close(fd);
 		return NULL;
 	}
-	chmod(path, 0666);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	lt = lt_new(path, fn, arg);
 	lt->sock = fd;

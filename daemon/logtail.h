@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct listener_perm;
 struct logtail;
 
 typedef void logtail_line_fn(const char *line, size_t len, void *arg);
@@ -42,10 +43,12 @@ struct logtail	*logtail_file(struct event_base *base, const char *path,
 		    logtail_line_fn *fn, void *arg, char **errp);
 /*
  * Reads syslog datagrams from a unix datagram socket at path (made
- * here); each message, without its "<PRI>" head, is one line.
+ * here, with perm as listener_bind_unix() gives it); each message,
+ * without its "<PRI>" head, is one line.
  */
 struct logtail	*logtail_socket(struct event_base *base, const char *path,
-		    logtail_line_fn *fn, void *arg, char **errp);
+		    const struct listener_perm *perm, logtail_line_fn *fn,
+		    void *arg, char **errp);
 /* Reads what is there now (the timer does this too). */
 void		 logtail_poll(struct logtail *);
 /* Saves the position; done on every poll that read something, too. */

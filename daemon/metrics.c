@@ -68,7 +68,7 @@ metrics_new(struct event_base *base, const char *spec,
 
 	if (strncmp(spec, "inet:", 5) != 0)
 		spec = full = xasprintf("inet:%s", spec);
-	fd = listener_open(spec, 64, errp);
+	fd = listener_open(spec, 64, NULL, errp);
 	free(full);
 	if (fd < 0)
 		return NULL;

@@ -8,7 +8,8 @@
  * as nothing more is needed from it.
  *
  * Fail open: on any error the answer is SMFIS_CONTINUE, and the MTA's
- * milter_default_action = accept covers the daemon being down.
+ * default_action=accept for this milter (conf/postfix-main.cf) covers
+ * the daemon being down.
  *
  * A message the MTA makes itself (Postfix's own DSNs, passed through
  * non_smtpd_milters) comes with a MAIL FROM argument of "" rather than
@@ -16,6 +17,7 @@
  */
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -291,10 +293,28 @@ wake_prepare(const char *listen)
 	}
 }
 
+/*
+ * libmilter binds a unix socket with the process's umask: under
+ * LISTENER_UMASK it is made 0600, for listener_perm_apply() to open it
+ * as far as it should go. No thread of ours runs yet to mind the umask.
+ */
+static int
+open_socket(void)
+{
+	mode_t old;
+	int rc;
+
+	old = umask(LISTENER_UMASK);
+	rc = smfi_opensocket(1);
+	umask(old);
+	return rc;
+}
+
 int
 milter_start(const struct milter_conf *mc, char **errp)
 {
 	const char *hp, *colon;
+	char *err = NULL;
 
 	mconf = *mc;
 	if (mconf.max_size == 0)
@@ -319,9 +339,16 @@ milter_start(const struct milter_conf *mc, char **errp)
 	if (smfi_register(desc) != MI_SUCCESS ||
 	    smfi_setconn(mconn) != MI_SUCCESS ||
 	    smfi_settimeout(mconf.timeout > 0 ? mconf.timeout : 60) !=
-	    MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
+	    MI_SUCCESS || open_socket() != MI_SUCCESS) {
 		*errp = xasprintf("milter_listen: cannot listen on %s",
 		    mc->listen);
+		return -1;
+	}
+	if (strncmp(mc->listen, "unix:", 5) == 0 &&
+	    listener_perm_apply(mc->listen + 5, mc->perm, &err) < 0) {
+		*errp = xasprintf("milter_listen: %s: %s", mc->listen, err);
+		free(err);
+		unlink(mc->listen + 5);
 		return -1;
 	}
 	wake_prepare(mc->listen);

@@ -45,8 +45,11 @@ struct milter_msg {
  */
 typedef int milter_msg_fn(const struct milter_msg *, void *arg);
 
+struct listener_perm;
+
 struct milter_conf {
 	const char	*listen;	/* "inet:127.0.0.1:8891", "unix:/p" */
+	const struct listener_perm *perm;	/* for a unix socket */
 	size_t		 max_size;	/* bytes kept of one message */
 	int		 timeout;	/* seconds, for the MTA's replies */
 	int		 check_rcpt;	/* call rcpt_fn at RCPT TO */

@@ -49,12 +49,18 @@ HOOK
 chmod +x "$T/hook.sh"
 : > "$T/maillog"
 
+# The sockets go to the group of whoever runs the test: the default
+# socket_group, postfix, may not exist here, and an unprivileged user
+# can give a file only to a group of its own.
+GROUP=$(id -gn)
+
 start() {
 	"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
-	    -o rules_dir=$RULES -o state_dir=$T \
+	    -o rules_dir=$RULES -o state_dir=$T -o socket_group=$GROUP \
 	    -o policy_listen=unix:$T/policy.sock \
 	    -o milter_listen=unix:$T/milter.sock \
 	    -o socketmap_listen=unix:$T/socketmap.sock \
+	    -o syslog_socket=$T/syslog.sock \
 	    -o metrics_listen=127.0.0.1:$MPORT \
 	    -o maillog_file=$T/maillog -o maillog_poll_ms=50 \
 	    -o alert_command=$T/hook.sh "$@" 2>>"$T/bouncerd.log" &
@@ -93,6 +99,21 @@ GMAIL_452="host gmail-smtp-in.l.google.com[142.250.4.27] said: 452-4.2.2 The ema
 SPAMHAUS="host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Service unavailable, Client host [192.0.2.12] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.12 (in reply to MAIL FROM command)"
 
 start
+
+# 0. Every unix socket is 0660 and in socket_group: no other local user
+# may feed bouncerd log lines or bounces.
+for s in policy socketmap milter syslog; do
+	m=$(stat -c '%a %G' "$T/$s.sock" 2>&1)
+	[ "$m" = "660 $GROUP" ] && ok || bad "$s.sock: $m, want 660 $GROUP"
+done
+# A socket_group that does not exist stops the start, and says which.
+out=$("$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
+    -o rules_dir=$RULES -o state_dir=$T -o socket_group=no-such-group-here \
+    -o policy_listen=unix:$T/other.sock -o metrics_listen= 2>&1)
+rc=$?
+[ $rc = 2 ] && ok || bad "a missing socket_group: exit $rc, want 2"
+case $out in *"policy_listen: unix:$T/other.sock: socket_group no-such-group-here: no such group"*) ok ;;
+*) bad "a missing socket_group: $out" ;; esac
 
 # 1. A bounce in the log suppresses; the policy server refuses.
 echo "$(logpfx) 4BAA0001: to=<nosuchuser@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"

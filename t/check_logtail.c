@@ -163,7 +163,7 @@ START_TEST(test_syslog_socket)
 
 	ck_assert_int_ge(asprintf(&path, "%s/syslog.sock", dir), 0);
 	reset();
-	lt = logtail_socket(base, path, collect, NULL, &err);
+	lt = logtail_socket(base, path, NULL, collect, NULL, &err);
 	ck_assert_msg(lt != NULL, "%s", err ? err : "");
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	memset(&sun, 0, sizeof(sun));

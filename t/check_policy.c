@@ -71,7 +71,7 @@ setup(void)
 	dir = testlib_tmpdir("policy");
 	ck_assert_int_ge(asprintf(&path, "%s/policy.sock", dir), 0);
 	ck_assert_int_ge(asprintf(&spec, "unix:%s", path), 0);
-	fd = listener_open(spec, 512, &err);
+	fd = listener_open(spec, 512, NULL, &err);
 	ck_assert_msg(fd >= 0, "%s", err ? err : "");
 	base = event_base_new();
 	srv = policy_new(base, fd, &lim, answer, NULL, &err);
