@@ -11,9 +11,11 @@
  * default_action=accept for this milter (conf/postfix-main.cf) covers
  * the daemon being down.
  *
- * A message the MTA makes itself (Postfix's own DSNs, passed through
- * non_smtpd_milters) comes with a MAIL FROM argument of "" rather than
- * SMTP's "<>": that is what marks it internal, and so trusted.
+ * A message that did not come over SMTP (Postfix's own DSNs, passed
+ * through non_smtpd_milters, but also anything sendmail(1) was given)
+ * comes with a MAIL FROM argument of "" rather than SMTP's "<>": that
+ * marks it internal. Internal is not trusted: any local user can run
+ * sendmail -f '' (pipeline.h checks every bounce against the log).
  */
 #include <netinet/in.h>
 #include <sys/socket.h>

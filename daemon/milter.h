@@ -34,7 +34,8 @@ struct milter_msg {
 	const char	*raw;
 	size_t		 len;
 	int		 truncated;	/* longer than max_size: cut */
-	int		 internal;	/* made by the MTA itself */
+	int		 internal;	/* not over SMTP: the MTA's own,
+					   or sendmail(1)'s */
 	const char	*queue_id;	/* the MTA's {i}, or "" */
 	const char	*client;	/* "host [addr]", or "" */
 };
