@@ -438,7 +438,9 @@ log_catch_up(void)
 	struct timespec until;
 	unsigned long gen;
 
-	if (d.tail == NULL || catchup.ev == NULL)
+	/* d.tail is set after the milter starts; the socket's before. */
+	if ((__atomic_load_n(&d.tail, __ATOMIC_ACQUIRE) == NULL &&
+	    d.socktail == NULL) || catchup.ev == NULL)
 		return;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2;
@@ -832,6 +834,7 @@ main(int argc, char **argv)
 	struct listener_perm perm;
 	struct milter_conf mc;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_expire;
+	struct logtail *tail;
 	struct timeval tv;
 	const struct conf *c;
 	const char *spec;
@@ -895,6 +898,9 @@ main(int argc, char **argv)
 	pthread_key_create(&worker_key, worker_destroy);
 	d.base = event_base_new();
 	d.started = clock_now();
+	if (getenv("BOUNCER_NOW") != NULL && *getenv("BOUNCER_NOW") != '\0')
+		log_warn("BOUNCER_NOW=%s: the clock is moved (for tests)",
+		    getenv("BOUNCER_NOW"));
 	if (worker_ready(&d.loop) < 0)
 		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
 
@@ -943,12 +949,13 @@ main(int argc, char **argv)
 	if (*(spec = conf_str(c, "maillog_file")) != '\0') {
 		statefile = xasprintf("%s/maillog.pos",
 		    conf_str(c, "state_dir"));
-		d.tail = logtail_file(d.base, spec, statefile,
+		tail = logtail_file(d.base, spec, statefile,
 		    (int)conf_int(c, "maillog_poll_ms"), on_log_line, NULL,
 		    &err);
 		free(statefile);
-		if (d.tail == NULL)
+		if (tail == NULL)
 			log_fatal(2, "%s", err);
+		__atomic_store_n(&d.tail, tail, __ATOMIC_RELEASE);
 		logtail_poll(d.tail);
 	}
 

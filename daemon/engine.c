@@ -183,12 +183,24 @@ describe(struct store_rcpt *r, const struct engine_event *ev)
 	copy(r->reply, sizeof(r->reply), ev->reply);
 }
 
-/* Do two queue ids name the same queue file (and not "no id")? */
+/* A queue id that names a queue file (not "no id"). */
 static int
-same_queue(const char *a, const char *b)
+real_queue(const char *qid)
 {
-	return a != NULL && b != NULL && *a != '\0' && strcmp(a, "-") != 0 &&
-	    strcmp(a, b) == 0;
+	return qid != NULL && *qid != '\0' && strcmp(qid, "-") != 0;
+}
+
+/*
+ * "b:RCPT:SINCE:QID": queue file QID counted a soft failure of RCPT in
+ * the back-off that began at SINCE; "" without a queue id.
+ */
+static void
+retry_mark(char *kb, size_t kbsz, const char *rcpt, long long since,
+    const char *qid)
+{
+	*kb = '\0';
+	if (real_queue(qid))
+		snprintf(kb, kbsz, "b:%s:%lld:%s", rcpt, since, qid);
 }
 
 static int
@@ -211,7 +223,7 @@ recipient_scope(const struct engine_event *ev)
 /* Applies ev to the recipient record. Returns 1 if r changed. */
 static int
 apply_rcpt(struct engine *e, const struct engine_event *ev, unsigned dec,
-    struct store_rcpt *r, int have, struct engine_result *res)
+    int retried, struct store_rcpt *r, int have, struct engine_result *res)
 {
 	const struct reason_rule *rr = &e->rr[ev->reason < R_COUNT ?
 	    ev->reason : 0];
@@ -258,8 +270,7 @@ apply_rcpt(struct engine *e, const struct engine_event *ev, unsigned dec,
 		 * it caused runs brings no new answer: counting each retry
 		 * would double the back-off at every queue run.
 		 */
-		if (have && r->state == RS_DEFERRED && t < r->until &&
-		    same_queue(r->queue_id, ev->queue_id))
+		if (retried)
 			return 0;
 		if (r->soft_count == 0)
 			r->soft_first = t;
@@ -296,7 +307,7 @@ count_mark(char *kt, size_t ktsz, const char *name, long long since,
     const char *qid)
 {
 	*kt = '\0';
-	if (qid != NULL && *qid != '\0' && strcmp(qid, "-") != 0)
+	if (real_queue(qid))
 		snprintf(kt, ktsz, "t:%s:%lld:%s", name, since, qid);
 }
 
@@ -387,13 +398,13 @@ engine_record(struct engine *e, const struct engine_event *ev,
 	char kr[STORE_ADDR_MAX + 2], kd[2][2 * STORE_DEST_MAX + 2];
 	char ka[STORE_DEST_MAX + 2], akey[STORE_DEST_MAX];
 	char dname[2][STORE_DEST_MAX], bl[64], ip[64], ra[32];
-	char kt[2][STORE_ID_MAX];
+	char kt[2][STORE_ID_MAX], kb[STORE_ID_MAX];
 	const char *keys[6], *at;
 	long long retry_after = 0;
 	unsigned dec = ev->decision;
 	size_t nkeys = 0, nd = 0, i;
 	int have_r, have_d[2], put_d[2] = { 0, 0 }, have_a = 0, rc, tries;
-	int chg, dchg;
+	int chg, dchg, retried;
 
 	memset(res, 0, sizeof(*res));
 	store_normalise(ev->rcpt, rcpt, sizeof(rcpt));
@@ -459,7 +470,19 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		}
 		oldr = r;
 		res->old_state = have_r ? r.state : RS_NONE;
-		chg = apply_rcpt(e, ev, dec, &r, have_r, res);
+		/* Each queue file counts once while its back-off runs. */
+		retried = 0;
+		if ((dec & D_RETRY) && have_r && r.state == RS_DEFERRED &&
+		    ev->time < r.until) {
+			retry_mark(kb, sizeof(kb), rcpt, r.since, ev->queue_id);
+			if (*kb && (retried = store_event_seen(e->st, kb)) < 0)
+				goto fail;
+		}
+		chg = apply_rcpt(e, ev, dec, retried, &r, have_r, res);
+		*kb = '\0';
+		if (chg && (dec & D_RETRY) && !(dec & D_SUPPRESS) &&
+		    r.soft_count > oldr.soft_count)
+			retry_mark(kb, sizeof(kb), rcpt, r.since, ev->queue_id);
 		dchg = 0;
 		for (i = 0; i < nd; i++) {
 			if ((have_d[i] = store_get_dest(e->st, dname[i],
@@ -474,6 +497,13 @@ engine_record(struct engine *e, const struct engine_event *ev,
 				    dname[i], retry_after);
 				count_mark(kt[i], sizeof(kt[i]), dname[i],
 				    d[i].since, ev->queue_id);
+			} else if (retry_after > 0 && ev->time + retry_after >
+			    d[i].until) {
+				/* No new count, but a longer wait asked. */
+				d[i].until = ev->time + retry_after;
+				d[i].last = ev->time;
+				*kt[i] = '\0';
+				put_d[i] = dchg = 1;
 			}
 		}
 		if (dec & D_ALERT) {
@@ -489,6 +519,8 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		if (store_event_mark(e->st, res->id, ev->time) < 0)
 			goto fail;
 		if (chg && store_put_rcpt(e->st, &r) < 0)
+			goto fail;
+		if (*kb && store_event_mark(e->st, kb, ev->time) < 0)
 			goto fail;
 		if (chg && (oldr.state != r.state || oldr.reason != r.reason ||
 		    oldr.until != r.until || oldr.soft_count !=

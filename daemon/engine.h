@@ -78,11 +78,13 @@ void		 engine_free(struct engine *);	/* NULL is fine */
  * nothing changes nothing when replayed either (a success older than
  * the recipient's latest event is ignored for this reason).
  *
- * Counting is per distinct remote answer, not per Postfix retry: a
- * soft failure of the queue file behind a recipient's back-off, while
- * that back-off runs, changes nothing; and a queue file adds to a
- * destination's throttle once while the throttle runs (event
- * identities "t:DEST:SINCE:QID" remember which did).
+ * Counting is per distinct remote answer, not per Postfix retry: while
+ * a recipient's back-off runs, each queue file adds one soft failure
+ * at most, and while a destination's throttle runs, each queue file
+ * counts once (event identities "b:RCPT:SINCE:QID" and
+ * "t:DEST:SINCE:QID" remember which did, so re-reading a log counts
+ * nothing twice); a retry that asks for a longer wait (retry_after)
+ * still lengthens the throttle.
  */
 int		 engine_record(struct engine *, const struct engine_event *,
 		    struct engine_result *res);

@@ -8,14 +8,46 @@
 #include "logline.h"
 #include "verdict.h"
 
+/* Two digits at p, or -1. */
+static int
+two(const char *p)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* An RFC 3339 zone at e ("Z", "+09:00", "-0430"); -1 if it is none. */
+static int
+zone(const char *e, long *off)
+{
+	int sign, hh, mm;
+
+	*off = 0;
+	if (e[0] == 'Z' && e[1] == '\0')
+		return 0;
+	if (e[0] != '+' && e[0] != '-')
+		return -1;
+	sign = e[0] == '-' ? -1 : 1;
+	if ((hh = two(e + 1)) < 0 || hh > 23)
+		return -1;
+	e += 3;
+	if (*e == ':')
+		e++;
+	if ((mm = two(e)) < 0 || mm > 59 || e[2] != '\0')
+		return -1;
+	*off = sign * (hh * 3600L + mm * 60L);
+	return 0;
+}
+
 long long
 logline_time(const char *s, size_t n, long long now)
 {
 	char buf[64], *e;
-	struct tm tm, nowtm;
+	struct tm tm, want, try;
 	time_t t, nt = (time_t)now;
 	long off;
-	int i;
+	int y;
 
 	if (n == 0 || n >= sizeof(buf))
 		return -1;
@@ -26,31 +58,33 @@ logline_time(const char *s, size_t n, long long now)
 		if (*e == '.')
 			for (e++; *e >= '0' && *e <= '9'; e++)
 				;
-		t = timegm(&tm);
-		if ((*e == '+' || *e == '-') && e[1] >= '0' && e[1] <= '9' &&
-		    e[2] >= '0' && e[2] <= '9') {
-			off = ((e[1] - '0') * 10 + (e[2] - '0')) * 3600L;
-			if (e[3] == ':' && e[4] >= '0' && e[4] <= '9' &&
-			    e[5] >= '0' && e[5] <= '9')
-				off += ((e[4] - '0') * 10 + (e[5] - '0')) * 60L;
-			t -= *e == '+' ? off : -off;
-		} else if (*e != 'Z' && *e != '\0')
+		/* No zone would be local time; none is written so. */
+		if (zone(e, &off) < 0)
 			return -1;
-		return (long long)t;
+		return (long long)timegm(&tm) - off;
 	}
 	memset(&tm, 0, sizeof(tm));
 	if ((e = strptime(buf, "%b %d %H:%M:%S", &tm)) == NULL || *e != '\0')
 		return -1;
-	localtime_r(&nt, &nowtm);
-	/* This year, or the year before when that would be in the future. */
-	for (i = 0; i < 2; i++) {
-		tm.tm_year = nowtm.tm_year - i;
-		tm.tm_isdst = -1;
-		t = mktime(&tm);
+	/*
+	 * No year: of next year, this one and the last, the latest that is
+	 * no more than a day ahead of now. A December line read in January
+	 * is last year's, a 1 January line read on New Year's Eve (clock
+	 * skew, another time zone) next year's. A date some year lacks
+	 * (29 February) is only taken in a year that has it.
+	 */
+	localtime_r(&nt, &want);
+	for (y = want.tm_year + 1; y >= want.tm_year - 1; y--) {
+		try = tm;
+		try.tm_year = y;
+		try.tm_isdst = -1;
+		if ((t = mktime(&try)) == (time_t)-1 || try.tm_mon != tm.tm_mon ||
+		    try.tm_mday != tm.tm_mday)
+			continue;
 		if ((long long)t <= now + 86400)
-			break;
+			return (long long)t;
 	}
-	return (long long)t;
+	return -1;
 }
 
 char *
@@ -59,6 +93,8 @@ logline_msgid(const char *id, size_t n, char *buf, size_t bufsz)
 	const char *end = id + n;
 	size_t len;
 
+	if (bufsz == 0)
+		return buf;
 	while (id < end && (*id == ' ' || *id == '\t' || *id == '<'))
 		id++;
 	for (len = 0; id + len < end && id[len] != '>' && id[len] != ' ' &&
@@ -71,34 +107,52 @@ logline_msgid(const char *id, size_t n, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* The word that ends at `end` (exclusive), after a space. */
+/* The last n-byte lit in [p, end), or NULL. */
 static const char *
-word_before(const char *line, const char *end, size_t *n)
+last_of(const char *p, const char *end, const char *lit, size_t n)
 {
-	const char *w = end;
+	const char *hit = NULL, *f;
 
-	while (w > line && w[-1] != ' ')
-		w--;
-	*n = (size_t)(end - w);
-	return w;
+	while ((size_t)(end - p) >= n && (f = memmem(p, (size_t)(end - p),
+	    lit, n)) != NULL) {
+		hit = f;
+		p = f + 1;
+	}
+	return hit;
 }
 
-/* "QID: message-id=<x>" (Postfix) or "QID: from=<..>, ..., msgid=<x>". */
+/*
+ * "... postfix/cleanup[PID]: QID: message-id=<x>" (Postfix) or "...
+ * sm-mta[PID]: QID: from=<..>, size=.., class=.., nrcpts=.., msgid=<x>"
+ * (Sendmail), anchored from the left as maillog_parse() is: the first
+ * "]: " ends the program. Sendmail's msgid= is looked for after the
+ * last ", nrcpts=", beyond what a sender could write into from=<>.
+ */
 static int
 msgid_line(const char *line, size_t n, struct logline *ll)
 {
-	const char *end = line + n, *p, *v, *qid;
+	const char *end = line + n, *prog, *qid, *p, *v;
 	size_t qn;
 
-	if ((p = memmem(line, n, ": message-id=", 13)) != NULL)
+	if ((p = memmem(line, n, "]: ", 3)) == NULL)
+		return 0;
+	for (prog = p; prog > line && prog[-1] != ' '; prog--)
+		;
+	qid = p + 3;
+	for (p = qid; p < end && *p != ':' && *p != ' '; p++)
+		;
+	qn = (size_t)(p - qid);
+	if (qn == 0 || qn >= sizeof(ll->qid))
+		return 0;
+	if ((size_t)(end - p) > 13 && memcmp(p, ": message-id=", 13) == 0 &&
+	    memmem(prog, (size_t)(qid - prog), "cleanup[", 8) != NULL)
 		v = p + 13;
-	else if ((p = memmem(line, n, ": from=", 7)) != NULL &&
-	    (v = memmem(p, (size_t)(end - p), ", msgid=", 8)) != NULL)
+	else if ((size_t)(end - p) > 7 && memcmp(p, ": from=", 7) == 0 &&
+	    memmem(prog, (size_t)(qid - prog), "postfix", 7) == NULL &&
+	    (v = last_of(p, end, ", nrcpts=", 9)) != NULL &&
+	    (v = memmem(v, (size_t)(end - v), ", msgid=", 8)) != NULL)
 		v += 8;
 	else
-		return 0;
-	qid = word_before(line, p, &qn);
-	if (qn == 0 || qn >= sizeof(ll->qid) || qid == line || qid[-1] != ' ')
 		return 0;
 	memcpy(ll->qid, qid, qn);
 	ll->qid[qn] = '\0';
@@ -134,6 +188,8 @@ not_evidence(const struct maillog_entry *e)
 	if ((pn == 5 && memcmp(prog, "error", 5) == 0) ||
 	    (pn == 5 && memcmp(prog, "retry", 5) == 0))
 		return "Postfix's error or retry transport";
+	if (e->text.n == 0)
+		return NULL;
 	if (answer_is_ours(e->text.p, e->text.n))
 		return "bouncer's own answer";
 	if (memmem(e->text.p, e->text.n, "delivery temporarily suspended",

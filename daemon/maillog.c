@@ -92,18 +92,27 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	/* The cheap test: every delivery line has ": to=". */
-	if ((to = memmem_lit(line, end, ": to=")) == NULL)
+	if (memmem_lit(line, end, ": to=") == NULL)
 		return 0;
 	memset(e, 0, sizeof(*e));
 
-	/* Queue id: the word before ": to=", after "program[pid]: ". */
-	for (q = to; q > line && q[-1] != ' '; q--)
+	/*
+	 * From the left: "STAMP HOST PROGRAM[PID]: QID: to=". The first
+	 * "]: " ends the program; what follows, up to ": to=", must be one
+	 * word. Searching for ": to=" anywhere would take one that a
+	 * client wrote into its envelope sender, which the queue manager
+	 * logs ("QID: from=<...: to=<victim>, ...>").
+	 */
+	if ((colon = memmem_lit(line, end, "]: ")) == NULL)
+		return 0;
+	q = colon + 3;
+	for (to = q; to < end && *to != ' ' && *to != ':'; to++)
 		;
+	if (to == q || end - to < 5 || memcmp(to, ": to=", 5) != 0)
+		return 0;
 	e->queue_id.p = q;
 	e->queue_id.n = (size_t)(to - q);
-	if (e->queue_id.n == 0 || q < line + 3 || q[-2] != ':')
-		return 0;
-	colon = q - 2;
+	colon++;
 	for (q = colon; q > line && q[-1] != ' '; q--)
 		;
 	e->program.p = q;

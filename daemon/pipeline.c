@@ -78,33 +78,45 @@ mark_id(char *buf, size_t bufsz, const char *kind, const char *a,
 		snprintf(buf, bufsz, "%s:%s:%.*s", kind, a, STORE_ADDR_MAX, b);
 		return buf;
 	}
+	/* "#" and the length set it apart from any id of 64 bytes. */
 	for (p = a; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	snprintf(buf, bufsz, "%s:%.47s#%016llx:%.*s", kind, a, h,
+	snprintf(buf, bufsz, "%s:%.40s#%zu#%016llx:%.*s", kind, a, n, h,
 	    STORE_ADDR_MAX, b);
 	return buf;
 }
 
+/*
+ * Keeps value under note kind:a:b at when, unless a later one is there:
+ * re-reading an older log must not move what is known back.
+ */
 static int
-mark(struct pipeline *p, const char *kind, const char *a, const char *b,
-    long long when)
+note_latest(struct pipeline *p, const char *kind, const char *a,
+    const char *b, const char *value, long long when)
 {
-	char id[STORE_ID_MAX];
+	char id[STORE_ID_MAX], old[STORE_NOTE_MAX];
+	long long t;
+	int rc;
 
-	return store_event_mark(p->st, mark_id(id, sizeof(id), kind, a, b),
-	    when);
+	mark_id(id, sizeof(id), kind, a, b);
+	if ((rc = store_note_get(p->st, id, old, sizeof(old), &t)) < 0)
+		return -1;
+	if (rc == 1 && t > when)
+		return 0;
+	return store_note_put(p->st, id, value, when);
 }
 
-/* 1 if marked at or after since, 0 if not, -1 on failure. */
+/* Note kind:a:b into buf if written at or after since: 1, 0, or -1. */
 static int
-marked_since(struct pipeline *p, const char *kind, const char *a,
-    const char *b, long long since)
+noted_since(struct pipeline *p, const char *kind, const char *a,
+    const char *b, long long since, char *buf, size_t bufsz)
 {
 	char id[STORE_ID_MAX];
 	long long t;
 	int rc;
 
-	rc = store_event_time(p->st, mark_id(id, sizeof(id), kind, a, b), &t);
+	rc = store_note_get(p->st, mark_id(id, sizeof(id), kind, a, b), buf,
+	    bufsz, &t);
 	return rc <= 0 ? rc : t >= since;
 }
 
@@ -141,6 +153,17 @@ record(struct pipeline *p, const struct engine_event *ev,
 	return rc < 0 ? -1 : 0;
 }
 
+/* Reports a store failure for r's recipient. */
+static void
+failed(struct pipeline *p, struct pipeline_report *r)
+{
+	enum pipeline_outcome o = r->outcome;
+
+	r->outcome = PO_FAILED;
+	report(p, r);
+	r->outcome = o;
+}
+
 /* --- the log -------------------------------------------------------- */
 
 int
@@ -164,9 +187,15 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	case LL_OTHER:
 		return 0;
 	case LL_MSGID:
+		/* The first word on a queue id stands. */
 		snprintf(id, sizeof(id), "i:%s", ll.qid);
-		return store_note_put(p->st, id, ll.msgid, ll.time < 0 ? now :
-		    ll.time);
+		if ((rc = store_note_get(p->st, id, msgid, sizeof(msgid),
+		    NULL)) == 0)
+			rc = store_note_put(p->st, id, ll.msgid, ll.time < 0 ?
+			    now : ll.time);
+		if (rc < 0)
+			failed(p, &r);
+		return rc < 0 ? -1 : 0;
 	case LL_BADTIME:
 		r.outcome = PO_BADTIME;
 		r.queue_id = ll.qid;
@@ -178,8 +207,10 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	}
 	snprintf(id, sizeof(id), "i:%s", ll.qid);
 	if ((have_msgid = store_note_get(p->st, id, msgid, sizeof(msgid),
-	    NULL)) < 0)
+	    NULL)) < 0) {
+		failed(p, &r);
 		rc = -1;
+	}
 	snprintf(dsn, sizeof(dsn), "%.*s", (int)ll.e.dsn.n, ll.e.dsn.p);
 	snprintf(relay, sizeof(relay), "%.*s", (int)ll.e.relay.n,
 	    ll.e.relay.p);
@@ -191,14 +222,17 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	for (pos = 0; maillog_next_rcpt(&ll.e, &pos, raw, sizeof(raw));) {
 		store_normalise(raw, rcpt, sizeof(rcpt));
 		r.rcpt = rcpt;
-		/* What was delivered to whom: bounces are checked on it. */
-		if (mark(p, "q", ll.qid, rcpt, ll.time) < 0 ||
-		    (have_msgid == 1 && mark(p, "m", msgid, rcpt, ll.time) < 0))
+		/*
+		 * What was tried with whom, and how it went last: bounces
+		 * are checked on it, and one about a failure the log had is
+		 * a duplicate.
+		 */
+		if (note_latest(p, "q", ll.qid, rcpt, ll.kind == LL_SENT ?
+		    "sent" : "failed", ll.time) < 0 || (have_msgid == 1 &&
+		    note_latest(p, "m", msgid, rcpt, ll.qid, ll.time) < 0)) {
+			failed(p, &r);
 			rc = -1;
-		/* Postfix's DSN of a failure repeats it: a duplicate. */
-		if (ll.kind != LL_SENT && mark(p, "f", ll.qid, rcpt,
-		    ll.time) < 0)
-			rc = -1;
+		}
 		memset(&ev, 0, sizeof(ev));
 		ev.rcpt = rcpt;
 		ev.source = SRC_LOG;
@@ -231,22 +265,35 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 /* --- bounce e-mails ------------------------------------------------------ */
 
 /*
- * Is rcpt of rep tied to a delivery the log showed within the window?
- * 1 yes, 0 no (*why says what is missing), -1 the store failed.
+ * Ties rcpt of rep to a delivery the log showed within the window: the
+ * bounce's queue id with that recipient, or its Message-ID with that
+ * recipient. Returns 1 with the log's queue id in qid and how its last
+ * attempt went in last ("sent", "failed"); 0 when there is no tie (*why
+ * says what is missing); -1 when the store failed.
  */
 static int
-verified(struct pipeline *p, const struct dsn_report *rep, const char *msgid,
-    const char *rcpt, long long now, const char **why)
+tie(struct pipeline *p, const struct dsn_report *rep, const char *msgid,
+    const char *rcpt, long long now, char *qid, size_t qidsz, char *last,
+    size_t lastsz, const char **why)
 {
 	long long since = p->window > 0 ? now - p->window : 0;
 	int rc;
 
-	if (rep->queue_id != NULL && (rc = marked_since(p, "q", rep->queue_id,
-	    rcpt, since)) != 0)
+	if (rep->queue_id != NULL && (rc = noted_since(p, "q", rep->queue_id,
+	    rcpt, since, last, lastsz)) != 0) {
+		snprintf(qid, qidsz, "%s", rep->queue_id);
 		return rc;
-	if (*msgid != '\0' && (rc = marked_since(p, "m", msgid, rcpt,
-	    since)) != 0)
-		return rc;
+	}
+	if (*msgid != '\0' && (rc = noted_since(p, "m", msgid, rcpt, since,
+	    qid, qidsz)) != 0) {
+		if (rc < 0)
+			return -1;
+		if ((rc = noted_since(p, "q", qid, rcpt, 0, last, lastsz)) < 0)
+			return -1;
+		if (rc == 0)
+			snprintf(last, lastsz, "sent");
+		return 1;
+	}
 	if (rep->queue_id == NULL && *msgid == '\0')
 		*why = "names no queue id or Message-ID of ours";
 	else
@@ -263,8 +310,7 @@ pipeline_mail(struct pipeline *p, const struct pipeline_mail *m,
 	struct pipeline_report r;
 	struct engine_event ev;
 	char rcpt[STORE_ADDR_MAX], msgid[LOGLINE_MSGID_MAX], rule[300];
-	char diag[STORE_REPLY_MAX];
-	const char *qid;
+	char diag[STORE_REPLY_MAX], qid[LOGLINE_QID_MAX], last[16];
 	size_t i, n;
 	int rc = 0, v;
 
@@ -274,8 +320,6 @@ pipeline_mail(struct pipeline *p, const struct pipeline_mail *m,
 	if (rep.message_id != NULL)
 		logline_msgid(rep.message_id, strlen(rep.message_id), msgid,
 		    sizeof(msgid));
-	qid = rep.queue_id != NULL ? rep.queue_id : m->queue_id ?
-	    m->queue_id : "";
 	for (i = 0; i < n; i++) {
 		memset(&r, 0, sizeof(r));
 		store_normalise(rep.rcpts[i].rcpt, rcpt, sizeof(rcpt));
@@ -283,24 +327,37 @@ pipeline_mail(struct pipeline *p, const struct pipeline_mail *m,
 		    (int)rep.rcpts[i].diaglen, rep.rcpts[i].diag);
 		r.source = m->internal ? SRC_MILTER : SRC_DSN;
 		r.rcpt = rcpt;
-		r.queue_id = qid;
+		r.queue_id = rep.queue_id ? rep.queue_id : "";
 		r.time = now;
 		r.provider = r.rule = "-";
 		r.reply = diag;
 		r.kind = dsn_kind_name(rep.kind);
-		if ((v = verified(p, &rep, msgid, rcpt, now, &r.why)) <= 0) {
-			r.outcome = v < 0 ? PO_FAILED : PO_UNVERIFIED;
-			report(p, &r);
-			if (v < 0)
-				rc = -1;
+		v = tie(p, &rep, msgid, rcpt, now, qid, sizeof(qid), last,
+		    sizeof(last), &r.why);
+		if (v < 0) {
+			failed(p, &r);
+			rc = -1;
 			continue;
 		}
-		if (rep.queue_id != NULL && (v = marked_since(p, "f",
-		    rep.queue_id, rcpt, 0)) != 0) {
-			r.outcome = v < 0 ? PO_FAILED : PO_DUPLICATE;
+		if (v == 1)
+			r.queue_id = qid;
+		/* A failure the log had, repeated: the MTA's own DSN. */
+		if (v == 1 && strcmp(last, "failed") == 0) {
+			r.outcome = PO_DUPLICATE;
 			report(p, &r);
-			if (v < 0)
-				rc = -1;
+			continue;
+		}
+		/*
+		 * A message that did not come over SMTP with a null sender
+		 * is the MTA's own DSN, which the log had, or anybody's
+		 * sendmail -f '': it never decides anything itself.
+		 */
+		if (v == 0 || m->internal) {
+			r.outcome = PO_UNVERIFIED;
+			if (v == 1)
+				r.why = "not over SMTP, and about no failure "
+				    "the log showed";
+			report(p, &r);
 			continue;
 		}
 		if (answer_is_ours(rep.rcpts[i].diag, rep.rcpts[i].diaglen)) {
@@ -310,6 +367,13 @@ pipeline_mail(struct pipeline *p, const struct pipeline_mail *m,
 			continue;
 		}
 		dsn_classify(p->cl, p->rs, &rep, i, &res);
+		/*
+		 * A bounce speaks for its recipient only: throttling the
+		 * destination or alerting on the sending IP is the log's
+		 * to do, as a recipient of one message could otherwise
+		 * throttle a whole provider.
+		 */
+		res.cl.decision &= D_SUPPRESS | D_RETRY;
 		memset(&ev, 0, sizeof(ev));
 		ev.rcpt = rcpt;
 		ev.source = r.source;
@@ -318,9 +382,6 @@ pipeline_mail(struct pipeline *p, const struct pipeline_mail *m,
 		ev.reply = diag;
 		event_from(&ev, &res.cl, rule, sizeof(rule));
 		if (record(p, &ev, &res.cl, &r) < 0)
-			rc = -1;
-		else if (rep.queue_id != NULL &&
-		    mark(p, "f", rep.queue_id, rcpt, now) < 0)
 			rc = -1;
 	}
 	return rc < 0 ? -1 : (int)n;

@@ -14,20 +14,22 @@
  * recipient is tied to a delivery bouncer saw in the log, within
  * bounce_verify_window: the bounce's queue id (X-Postfix-Queue-ID)
  * with that recipient, or the bounce's original Message-ID with that
- * recipient (the log ties Message-IDs to queue ids). This holds for
- * the MTA's own DSNs as well, which anybody can imitate with
- * sendmail -f '' and which repeat a log line anyway; a DSN about a
- * failure the log already accounted for is a duplicate. Anything else
- * is reported as unverified and changes nothing. And no answer bouncer
- * gave (answer_is_ours()), nor a failure no remote server said
- * (logline.h), is ever evidence.
+ * recipient (the log ties Message-IDs to queue ids). A bounce about an
+ * attempt whose last outcome the log showed as a failure repeats the
+ * log: a duplicate. A message that did not come over SMTP (the MTA's
+ * own DSN, or anybody's sendmail -f '') never decides anything: it is
+ * a duplicate or unverified. A bounce decides only for its recipient
+ * (suppress, retry), never throttles a destination nor raises an
+ * alert. Anything else is reported as unverified and changes nothing.
+ * And no answer bouncer gave (answer_is_ours()), nor a failure no
+ * remote server said (logline.h), is ever evidence.
  *
  * What the log leaves in the store for this, beside the engine's
- * records, all purged after event_retention:
- *   note  i:QID           the queue id's Message-ID
- *   event q:QID:RCPT      a delivery attempt to RCPT was logged
- *   event m:MSGID:RCPT    ... of the message with that Message-ID
- *   event f:QID:RCPT      a failure of it was logged (and handled)
+ * records, as notes purged after event_retention (each keeps the
+ * latest, so that re-reading an older log moves nothing back):
+ *   i:QID           the queue id's Message-ID (the first one logged)
+ *   q:QID:RCPT      "sent" or "failed": the last attempt to RCPT
+ *   m:MSGID:RCPT    the queue id that delivered MSGID to RCPT
  *
  * Every outcome, per recipient, goes to the report function given to
  * pipeline_new(), which does the logging and counting: the module

@@ -69,12 +69,32 @@ START_TEST(syslog_stamp_year_rollover)
 	ck_assert_int_eq(ts("Nov 25 09:14:03", jan2),
 	    local(2030, 11, 25, 9, 14, 3));
 	ck_assert_int_eq(ts("Jan  2 09:00:00", jan2), jan2 - 3600);
-	/* Read on 31 December, a line of 1 January 00:30 is not next year. */
+	/*
+	 * Read on 31 December, a line of 1 January 00:30 is next year's
+	 * (the syslog host's clock a little ahead), not one from a year ago.
+	 */
 	ck_assert_int_eq(ts("Jan  1 00:30:00", dec31),
-	    local(2030, 1, 1, 0, 30, 0));
+	    local(2031, 1, 1, 0, 30, 0));
+	ck_assert_int_eq(ts("Jan  1 00:00:05", local(2030, 12, 31, 23, 59, 50)),
+	    local(2031, 1, 1, 0, 0, 5));
+	/* A year and a day ahead is no stamp of now's. */
+	ck_assert_int_eq(ts("Jan  3 00:00:00", dec31),
+	    local(2030, 1, 3, 0, 0, 0));
 	/* New Year's Eve read just after midnight. */
 	ck_assert_int_eq(ts("Dec 31 23:59:59", local(2031, 1, 1, 0, 0, 5)),
 	    local(2030, 12, 31, 23, 59, 59));
+}
+END_TEST
+
+START_TEST(syslog_stamp_leap_day)
+{
+	/* 29 February only in a year that has one. */
+	ck_assert_int_eq(ts("Feb 29 10:00:00", local(2029, 1, 1, 12, 0, 0)),
+	    local(2028, 2, 29, 10, 0, 0));
+	ck_assert_int_eq(ts("Feb 29 10:00:00", local(2028, 3, 1, 12, 0, 0)),
+	    local(2028, 2, 29, 10, 0, 0));
+	ck_assert_int_eq(ts("Feb 30 10:00:00", local(2028, 3, 1, 12, 0, 0)),
+	    -1);
 }
 END_TEST
 
@@ -87,6 +107,7 @@ START_TEST(rfc3339_stamp)
 	ck_assert_int_eq(ts("2030-03-15T21:00:00.123456+09:00", now),
 	    1899806400LL);
 	ck_assert_int_eq(ts("2030-03-15T07:30:00-04:30", now), 1899806400LL);
+	ck_assert_int_eq(ts("2030-03-15T06:30:00-0530", now), 1899806400LL);
 	/* The year is the line's, whatever now says. */
 	ck_assert_int_eq(ts("2030-03-15T12:00:00Z", 1000000000LL),
 	    1899806400LL);
@@ -97,7 +118,9 @@ START_TEST(bad_stamps)
 {
 	static const char *const bad[] = { "", "yesterday", "Foo 25 09:14:03",
 	    "Nov 25", "Nov 25 09:14:03 junk", "2030-03-15", "2030-03-15T12:00",
-	    "2030-03-15T12:00:00x" };
+	    "2030-03-15T12:00:00x", "2030-03-15T12:00:00", "2030-03-15T12:00:00Zx",
+	    "2030-03-15T12:00:00+01:00x", "2030-03-15T12:00:00+99:00",
+	    "2030-03-15T12:00:00+01:" };
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -139,6 +162,18 @@ START_TEST(msgid_lines)
 	ck_assert_int_eq(rd(PFX "postfix/cleanup[2104]: 4Bc: message-id=<>",
 	    &ll), LL_OTHER);
 	ck_assert_int_eq(rd("message-id=<x@y>", &ll), LL_OTHER);
+	/* What a client writes into its envelope sender is no msgid line. */
+	ck_assert_int_eq(rd(PFX "postfix/smtpd[77]: NOQUEUE: reject: RCPT from"
+	    " unknown[203.0.113.9]: 554 5.7.1 <x@gmail.com>: Relay access "
+	    "denied; from=<\"z 4BAA0001: message-id=<evil@attacker>\"@e.example>"
+	    " to=<x@gmail.com> proto=ESMTP helo=<h>", &ll), LL_OTHER);
+	ck_assert_int_eq(rd(PFX "postfix/qmgr[812]: 4BAA0001: from=<\"a, "
+	    "nrcpts=1, msgid=<evil@attacker>\"@e.example>, size=1, nrcpt=1 "
+	    "(queue active)", &ll), LL_OTHER);
+	ck_assert_int_eq(rd(PFX "sm-mta[77]: 5APAHKx3012346: from=<\"a, "
+	    "nrcpts=1, msgid=<evil@attacker>\"@e.example>, size=1, class=0, "
+	    "nrcpts=1, msgid=<real@example.net>, proto=ESMTP", &ll), LL_MSGID);
+	ck_assert_str_eq(ll.msgid, "real@example.net");
 }
 END_TEST
 
@@ -263,6 +298,7 @@ logline_suite(void)
 
 	tcase_add_test(tc, syslog_stamp_this_year);
 	tcase_add_test(tc, syslog_stamp_year_rollover);
+	tcase_add_test(tc, syslog_stamp_leap_day);
 	tcase_add_test(tc, rfc3339_stamp);
 	tcase_add_test(tc, bad_stamps);
 	tcase_add_test(tc, msgid_lines);

@@ -274,6 +274,14 @@ static const char *const other_lines[] = {
 	"a: to=<a@b>, status=bounced (x)",
 	":: to=<a@b>, stat=x",
 	"\xff\xfe: to=\x01",
+	/* a delivery line written into an envelope sender, logged by qmgr */
+	PFX "postfix/qmgr[812]: 4BAA0001: from=<\"a: 5ZZZ: to=<victim@gmail"
+	".com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, dsn=5.1.1,"
+	" status=bounced (550 5.1.1 no such user)\"@evil.example>, size=1234,"
+	" nrcpt=1 (queue active)",
+	"2027-01-15T08:00:00+01:00 relay postfix/smtpd[77]: NOQUEUE: reject: "
+	"RCPT from unknown[203.0.113.9]: 554 5.7.1 <x@gmail.com>: Relay access "
+	"denied; from=<\"z 5ZZZ: to=<v@gmail.com>, status=bounced (550 x)\"@e>",
 };
 
 START_TEST(test_other)

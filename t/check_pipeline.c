@@ -160,6 +160,18 @@ dsn_mail(const char *qid, const char *msgid, const char *const *rcpts)
 	return n;
 }
 
+/* raw with its first `from` replaced by `to`; frees raw. */
+static char *
+swap(char *raw, const char *from, const char *to)
+{
+	char *p = strstr(raw, from), *n;
+
+	ck_assert_msg(p != NULL, "no \"%s\" in the bounce", from);
+	n = xasprintf("%.*s%s%s", (int)(p - raw), raw, to, p + strlen(from));
+	free(raw);
+	return n;
+}
+
 static char *
 arf_mail(const char *msgid, const char *rcpt)
 {
@@ -384,7 +396,7 @@ END_TEST
 START_TEST(syslog_new_year)
 {
 	static const char *const a[] = { "a@remote.example", NULL };
-	char line[1024], sb[32];
+	char line[1024];
 	struct tm tm;
 	time_t jan2;
 	long long until;
@@ -418,7 +430,6 @@ START_TEST(syslog_new_year)
 	    (long long)jan2), 1);
 	ck_assert_int_eq(look("a@remote.example", (long long)jan2, NULL),
 	    ANS_SUPPRESSED);
-	(void)sb;
 	close_case();
 }
 END_TEST
@@ -433,6 +444,172 @@ START_TEST(bad_time_stamp)
 	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), T0), 0);
 	ck_assert_uint_eq(seen[PO_BADTIME], 1);
 	ck_assert_int_eq(look("gone@icloud.com", T0, NULL), ANS_NONE);
+	close_case();
+}
+END_TEST
+
+/* The sender of a message forges a DSN for it with sendmail -f ''. */
+START_TEST(internal_dsn_never_decides)
+{
+	static const char *const v[] = { "victim@gmail.com", NULL };
+
+	open_case(_i, NULL);
+	msgid_line(T0, "4BAA0080", "chosen-by-sender@local");
+	delivery(T0 + 1, "4BAA0080", "victim@gmail.com", "sent", "250 ok");
+	ck_assert_int_eq(mail(dsn_mail("4BAA0080", "chosen-by-sender@local",
+	    v), 1, T0 + HOUR), 1);
+	ck_assert_int_eq(mail(dsn_mail(NULL, "chosen-by-sender@local", v), 1,
+	    T0 + HOUR), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 2);
+	ck_assert_int_eq(look("victim@gmail.com", T0 + HOUR, NULL), ANS_NONE);
+	close_case();
+}
+END_TEST
+
+/* A recipient of one message bounces a rate limit back: no throttle. */
+START_TEST(bounce_never_throttles)
+{
+	char *raw;
+	int i;
+
+	open_case(_i, NULL);
+	msgid_line(T0, "4BAA0090", "news-1@relay.example");
+	delivery(T0 + 1, "4BAA0090", "attacker@gmail.com", "sent", "250 ok");
+	for (i = 0; i < 6; i++) {
+		static const char *const a[] = { "attacker@gmail.com", NULL };
+		char q[16];
+
+		snprintf(q, sizeof(q), "FAKE%04d", i);
+		/* Gmail's rate limit as the diagnostic */
+		raw = swap(dsn_mail(q, "news-1@relay.example", a),
+		    "Status: 5.1.1", "Status: 4.7.0");
+		raw = swap(raw, "550 5.1.1 <attacker@gmail.com>: user does not "
+		    "exist", "421-4.7.0 [192.0.2.1      15] Our system has "
+		    "detected an unusual rate of 421-4.7.0 unsolicited mail "
+		    "originating from your IP address.");
+		ck_assert_int_eq(mail(raw, 0, T0 + HOUR + i * 60), 1);
+	}
+	ck_assert_int_eq(look("anyone@gmail.com", T0 + HOUR + 6 * 60, NULL),
+	    ANS_NONE);
+	close_case();
+}
+END_TEST
+
+/* Reading the same log twice changes nothing the first did not. */
+START_TEST(log_read_twice)
+{
+	long long until, until2;
+	int pass;
+
+	open_case(_i, NULL);
+	for (pass = 0; pass < 3; pass++) {
+		delivery(T0, "4BAA00A0", "full@gmail.com", "deferred",
+		    GMAIL_452);
+		delivery(T0 + 5 * MIN, "4BAA00A0", "full@gmail.com",
+		    "deferred", GMAIL_452);
+		delivery(T0 + 10 * MIN, "4BAA00A1", "full@gmail.com",
+		    "deferred", GMAIL_452);
+		/* two queue files retrying in turn */
+		delivery(T0 + 15 * MIN, "4BAA00A0", "full@gmail.com",
+		    "deferred", GMAIL_452);
+		delivery(T0 + 20 * MIN, "4BAA00A1", "full@gmail.com",
+		    "deferred", GMAIL_452);
+		ck_assert_int_eq(look("full@gmail.com", T0 + 21 * MIN,
+		    pass ? &until2 : &until), ANS_DEFERRED);
+	}
+	/* Two queue files, two soft failures: 2 h from the second. */
+	ck_assert_int_eq(until, T0 + 10 * MIN + 2 * HOUR);
+	ck_assert_int_eq(until2, until);
+	close_case();
+}
+END_TEST
+
+/* A client's envelope sender written as a delivery line or a msgid. */
+START_TEST(injected_lines)
+{
+	static const char *const real[] = { "a@remote.example", NULL };
+
+	open_case(_i, NULL);
+	log_at(T0, "postfix/qmgr", "4BAA00B0: from=<\"a: 5ZZZ: to=<victim@"
+	    "gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, "
+	    "dsn=5.1.1, status=bounced (550 5.1.1 The email account that you "
+	    "tried to reach does not exist. gsmtp)\"@evil.example>, size=1234,"
+	    " nrcpt=1 (queue active)");
+	ck_assert_int_eq(look("victim@gmail.com", T0 + 1, NULL), ANS_NONE);
+	msgid_line(T0, "4BAA00B1", "real-1@relay.example");
+	log_at(T0 + 1, "postfix/smtpd", "NOQUEUE: reject: RCPT from unknown"
+	    "[203.0.113.9]: 554 5.7.1 <x@gmail.com>: Relay access denied; "
+	    "from=<\"z 4BAA00B1: message-id=<evil@attacker>\"@evil.example> "
+	    "to=<x@gmail.com> proto=ESMTP helo=<h>");
+	delivery(T0 + 2, "4BAA00B1", "a@remote.example", "sent", "250 ok");
+	ck_assert_int_eq(mail(dsn_mail(NULL, "real-1@relay.example", real), 0,
+	    T0 + HOUR), 1);
+	ck_assert_int_eq(look("a@remote.example", T0 + HOUR, NULL),
+	    ANS_SUPPRESSED);
+	close_case();
+}
+END_TEST
+
+/* Deferred, sent days later, bounced by the remote side after that. */
+START_TEST(latest_delivery_counts)
+{
+	static const char *const a[] = { "a@remote.example", NULL };
+
+	open_case(_i, NULL);
+	msgid_line(T0, "4BAA00C0", "slow-1@relay.example");
+	delivery(T0, "4BAA00C0", "a@remote.example", "deferred",
+	    "connect to mx.example[192.0.2.5]:25: Connection timed out");
+	delivery(T0 + 4 * 86400, "4BAA00C0", "a@remote.example", "sent",
+	    "250 ok");
+	/* The deferral is a failure the log had; the bounce is new. */
+	ck_assert_int_eq(mail(dsn_mail(NULL, "slow-1@relay.example", a), 0,
+	    T0 + 8 * 86400), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED] + seen[PO_DUPLICATE], 0);
+	ck_assert_int_eq(look("a@remote.example", T0 + 8 * 86400, NULL),
+	    ANS_SUPPRESSED);
+	close_case();
+}
+END_TEST
+
+/* A fleet peer's refusal, bounced back by a remote MTA. */
+START_TEST(own_answer_in_a_bounce)
+{
+	static const char *const a[] = { "full@gmail.com", NULL };
+	char *raw;
+
+	open_case(_i, NULL);
+	msgid_line(T0, "4BAA00D0", "m5@news.example.net");
+	delivery(T0, "4BAA00D0", "full@gmail.com", "sent", "250 ok");
+	raw = swap(dsn_mail(NULL, "m5@news.example.net", a), "550 5.1.1 "
+	    "<full@gmail.com>: user does not exist", "550 5.1.1 <full@gmail."
+	    "com>: Recipient address rejected: bouncer: recipient suppressed: "
+	    "userunknown since 2027-01-10");
+	ck_assert_int_eq(mail(raw, 0, T0 + HOUR), 1);
+	ck_assert_uint_eq(seen[PO_NOT_EVIDENCE], 1);
+	ck_assert_int_eq(look("full@gmail.com", T0 + HOUR, NULL), ANS_NONE);
+	close_case();
+}
+END_TEST
+
+/* A Message-ID longer than a key holds: still one per recipient. */
+START_TEST(long_message_id)
+{
+	static const char *const a[] = { "a@remote.example", NULL };
+	static const char *const b[] = { "b@remote.example", NULL };
+	char mid[301];
+
+	open_case(_i, NULL);
+	memset(mid, 'x', sizeof(mid) - 1);
+	mid[sizeof(mid) - 1] = '\0';
+	mid[150] = '@';
+	msgid_line(T0, "4BAA00E0", mid);
+	delivery(T0 + 1, "4BAA00E0", "a@remote.example", "sent", "250 ok");
+	ck_assert_int_eq(mail(dsn_mail(NULL, mid, b), 0, T0 + HOUR), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED], 1);
+	ck_assert_int_eq(mail(dsn_mail(NULL, mid, a), 0, T0 + HOUR), 1);
+	ck_assert_int_eq(look("a@remote.example", T0 + HOUR, NULL),
+	    ANS_SUPPRESSED);
+	ck_assert_int_eq(look("b@remote.example", T0 + HOUR, NULL), ANS_NONE);
 	close_case();
 }
 END_TEST
@@ -454,6 +631,13 @@ pipeline_suite(void)
 	tcase_add_loop_test(tc, postfix_retries_do_not_stretch, 0, NBACKENDS);
 	tcase_add_loop_test(tc, syslog_new_year, 0, NBACKENDS);
 	tcase_add_loop_test(tc, bad_time_stamp, 0, NBACKENDS);
+	tcase_add_loop_test(tc, internal_dsn_never_decides, 0, NBACKENDS);
+	tcase_add_loop_test(tc, bounce_never_throttles, 0, NBACKENDS);
+	tcase_add_loop_test(tc, log_read_twice, 0, NBACKENDS);
+	tcase_add_loop_test(tc, injected_lines, 0, NBACKENDS);
+	tcase_add_loop_test(tc, latest_delivery_counts, 0, NBACKENDS);
+	tcase_add_loop_test(tc, own_answer_in_a_bounce, 0, NBACKENDS);
+	tcase_add_loop_test(tc, long_message_id, 0, NBACKENDS);
 	suite_add_tcase(s, tc);
 	return s;
 }
