@@ -191,16 +191,30 @@ real_queue(const char *qid)
 }
 
 /*
- * "b:RCPT:SINCE:QID": queue file QID counted a soft failure of RCPT in
- * the back-off that began at SINCE; "" without a queue id.
+ * "KIND:WHO:SINCE:QID": queue file QID was counted for WHO in the
+ * back-off ("b", a recipient) or throttle ("t", a destination) that
+ * began at SINCE; "" without a queue id. Postfix retries a deferred
+ * queue file every few minutes and meets the same refusal each time:
+ * counting each retry would stretch the wait at every queue run.
  */
 static void
-retry_mark(char *kb, size_t kbsz, const char *rcpt, long long since,
-    const char *qid)
+queue_mark(char *buf, size_t bufsz, const char *kind, const char *who,
+    long long since, const char *qid)
 {
-	*kb = '\0';
+	*buf = '\0';
 	if (real_queue(qid))
-		snprintf(kb, kbsz, "b:%s:%lld:%s", rcpt, since, qid);
+		snprintf(buf, bufsz, "%s:%s:%lld:%s", kind, who, since, qid);
+}
+
+/* Was qid counted already for who since since? 1 yes, 0 no, -1. */
+static int
+queue_counted(struct engine *e, const char *kind, const char *who,
+    long long since, const char *qid)
+{
+	char id[STORE_ID_MAX];
+
+	queue_mark(id, sizeof(id), kind, who, since, qid);
+	return *id ? store_event_seen(e->st, id) : 0;
 }
 
 static int
@@ -296,37 +310,6 @@ apply_rcpt(struct engine *e, const struct engine_event *ev, unsigned dec,
 	if (t > r->last_event)
 		r->last_event = t;
 	return 1;
-}
-
-/*
- * "t:DEST:SINCE:QID": queue file QID counted in DEST's throttle that
- * began at SINCE; "" without a queue id.
- */
-static void
-count_mark(char *kt, size_t ktsz, const char *name, long long since,
-    const char *qid)
-{
-	*kt = '\0';
-	if (real_queue(qid))
-		snprintf(kt, ktsz, "t:%s:%lld:%s", name, since, qid);
-}
-
-/*
- * Was ev's queue file counted already in the throttle d is under?
- * Postfix retries a deferred queue file every few minutes; each retry
- * meets the same refusal, and counting it as a new one would stretch
- * the throttle at every queue run. 1 yes, 0 no, -1 on failure.
- */
-static int
-counted(struct engine *e, const struct engine_event *ev,
-    const struct store_dest *d, int have, const char *name)
-{
-	char kt[STORE_ID_MAX];
-
-	if (!have || d->until <= ev->time)
-		return 0;
-	count_mark(kt, sizeof(kt), name, d->since, ev->queue_id);
-	return *kt ? store_event_seen(e->st, kt) : 0;
 }
 
 /* Throttles one destination; returns its new until. */
@@ -473,29 +456,30 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		/* Each queue file counts once while its back-off runs. */
 		retried = 0;
 		if ((dec & D_RETRY) && have_r && r.state == RS_DEFERRED &&
-		    ev->time < r.until) {
-			retry_mark(kb, sizeof(kb), rcpt, r.since, ev->queue_id);
-			if (*kb && (retried = store_event_seen(e->st, kb)) < 0)
-				goto fail;
-		}
+		    ev->time < r.until && (retried = queue_counted(e, "b",
+		    rcpt, r.since, ev->queue_id)) < 0)
+			goto fail;
 		chg = apply_rcpt(e, ev, dec, retried, &r, have_r, res);
 		*kb = '\0';
 		if (chg && (dec & D_RETRY) && !(dec & D_SUPPRESS) &&
 		    r.soft_count > oldr.soft_count)
-			retry_mark(kb, sizeof(kb), rcpt, r.since, ev->queue_id);
+			queue_mark(kb, sizeof(kb), "b", rcpt, r.since,
+			    ev->queue_id);
 		dchg = 0;
 		for (i = 0; i < nd; i++) {
 			if ((have_d[i] = store_get_dest(e->st, dname[i],
 			    &d[i])) < 0)
 				goto fail;
 			/* Each queue file counts once per throttle. */
-			if ((rc = counted(e, ev, &d[i], have_d[i],
-			    dname[i])) < 0)
+			rc = 0;
+			if (have_d[i] && ev->time < d[i].until &&
+			    (rc = queue_counted(e, "t", dname[i], d[i].since,
+			    ev->queue_id)) < 0)
 				goto fail;
 			if ((put_d[i] = !rc)) {
 				dchg |= apply_dest(e, ev, &d[i], have_d[i],
 				    dname[i], retry_after);
-				count_mark(kt[i], sizeof(kt[i]), dname[i],
+				queue_mark(kt[i], sizeof(kt[i]), "t", dname[i],
 				    d[i].since, ev->queue_id);
 			} else if (retry_after > 0 && ev->time + retry_after >
 			    d[i].until) {

@@ -61,13 +61,13 @@ report(struct pipeline *p, struct pipeline_report *r)
 }
 
 /*
- * "kind:a:b" as an event identity; both sides of a match build it
+ * "kind:a:b" as a note id; both sides of a match build it
  * here. A long a (a Message-ID is the sender's to choose) is kept as
  * its head and a hash of the whole, so that b, the recipient, always
  * fits: a cut must never make two recipients one.
  */
 static const char *
-mark_id(char *buf, size_t bufsz, const char *kind, const char *a,
+note_id(char *buf, size_t bufsz, const char *kind, const char *a,
     const char *b)
 {
 	unsigned long long h = 14695981039346656037ULL;
@@ -98,7 +98,7 @@ note_latest(struct pipeline *p, const char *kind, const char *a,
 	long long t;
 	int rc;
 
-	mark_id(id, sizeof(id), kind, a, b);
+	note_id(id, sizeof(id), kind, a, b);
 	if ((rc = store_note_get(p->st, id, old, sizeof(old), &t)) < 0)
 		return -1;
 	if (rc == 1 && t > when)
@@ -115,7 +115,7 @@ noted_since(struct pipeline *p, const char *kind, const char *a,
 	long long t;
 	int rc;
 
-	rc = store_note_get(p->st, mark_id(id, sizeof(id), kind, a, b), buf,
+	rc = store_note_get(p->st, note_id(id, sizeof(id), kind, a, b), buf,
 	    bufsz, &t);
 	return rc <= 0 ? rc : t >= since;
 }
