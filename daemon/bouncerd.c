@@ -40,6 +40,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "engine.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "logtail.h"
@@ -72,8 +73,17 @@ struct worker {
 	struct snapshot		*snap;
 	struct store		*store;
 	struct pipeline		*pipe;
+	int			 failed;	/* the store failed it */
+	time_t			 opened;	/* (monotonic) */
 	unsigned long		 unverified;	/* of the current e-mail */
 };
+
+/*
+ * A handle the store failed is opened again, at most this often: a
+ * SQLite file opened while it could not be written stays read-only
+ * for that handle's life, and a new handle sees a mended file.
+ */
+#define STORE_REOPEN_SECS	2
 
 /* Events by (source, reason, provider, decision), for /metrics. */
 struct tally {
@@ -108,6 +118,7 @@ static struct {
 	struct policy		*policy;
 	struct socketmap	*smap;
 	struct metrics		*metrics;
+	struct health		*health;
 	struct logtail		*tail;
 	struct logtail		*socktail;
 	struct alerter		*alerter;
@@ -206,8 +217,14 @@ static int
 worker_ready(struct worker *w)
 {
 	struct snapshot *s;
+	struct timespec mono;
 	char *err = NULL;
 
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	if (w->failed && mono.tv_sec - w->opened >= STORE_REOPEN_SECS)
+		worker_clear(w);
+	else if (w->failed && w->store == NULL)
+		return -1;
 	if (w->snap != NULL && w->store != NULL && w->snap->gen == d.gen)
 		return 0;
 	s = snapshot_get();
@@ -217,11 +234,13 @@ worker_ready(struct worker *w)
 	}
 	worker_clear(w);
 	w->snap = s;
+	w->opened = mono.tv_sec;
 	w->store = store_open(conf_str(s->conf, "store"), s->conf, &err);
 	if (w->store == NULL) {
 		log_warn("store: %s", err ? err : "cannot open");
 		free(err);
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		w->failed = 1;
 		return -1;
 	}
 	w->pipe = pipeline_new(s->conf, s->rs, w->store, on_report, w);
@@ -346,6 +365,7 @@ on_report(const struct pipeline_report *r, void *arg)
 	switch (r->outcome) {
 	case PO_FAILED:
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		w->failed = 1;
 		return;
 	case PO_DUPLICATE:
 		__atomic_add_fetch(&d.dup_dsn, 1, __ATOMIC_RELAXED);
@@ -474,6 +494,7 @@ rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
 		return -1;
 	if ((rc = store_lookup(w->store, rcpt, now, &ans)) < 0) {
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		w->failed = 1;
 		return -1;
 	}
 	if (rc == 0) {
@@ -666,6 +687,7 @@ render_metrics(struct evbuffer *out, void *arg)
 	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED), d.reloads,
 	    d.reload_failures);
+	health_metrics(d.health, out);
 	if (ls != NULL)
 		evbuffer_add_printf(out,
 		    "# HELP bouncer_log_lag_bytes Bytes of the maillog not "
@@ -717,12 +739,53 @@ static int
 health(struct evbuffer *out, void *arg)
 {
 	(void)arg;
+	health_write(d.health, out);
+	return health_ok(d.health);
+}
+
+/*
+ * Every HEALTH_INTERVAL seconds: can the store be written, are rules
+ * loaded? A failing store is otherwise seen only by the next event,
+ * which may come hours later; the probe writes one note ("h:probe"),
+ * the smallest write there is.
+ */
+#define HEALTH_INTERVAL	2
+
+static void
+check_health(void)
+{
+	struct snapshot *s;
+	long long now = clock_now();
+	char why[HEALTH_WHY_MAX];
+	size_t nrules;
+
+	s = snapshot_get();
 	if (worker_ready(&d.loop) < 0) {
-		evbuffer_add_printf(out, "store unavailable\n");
-		return 0;
-	}
-	evbuffer_add_printf(out, "ok\n");
-	return 1;
+		snprintf(why, sizeof(why), "cannot open %s (see the log)",
+		    conf_str(s->conf, "store"));
+		health_set(d.health, "store", 0, why, now);
+	} else if (store_note_put(d.loop.store, "h:probe", "", now) < 0) {
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		d.loop.failed = 1;
+		snprintf(why, sizeof(why), "writing to %s fails (see the log)",
+		    store_uri(d.loop.store));
+		health_set(d.health, "store", 0, why, now);
+	} else
+		health_set(d.health, "store", 1, NULL, now);
+	ruleset_rules(s->rs, &nrules);
+	snprintf(why, sizeof(why), "no rules in %s",
+	    conf_str(s->conf, "rules_dir"));
+	health_set(d.health, "rules", nrules > 0, why, now);
+	snapshot_unref(s);
+}
+
+static void
+on_health(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	check_health();
 }
 
 /* --- signals and timers ------------------------------------------------ */
@@ -833,7 +896,7 @@ main(int argc, char **argv)
 	struct policy_limits lim;
 	struct listener_perm perm;
 	struct milter_conf mc;
-	struct event *ev_hup, *ev_term, *ev_int, *ev_expire;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_expire, *ev_health;
 	struct logtail *tail;
 	struct timeval tv;
 	const struct conf *c;
@@ -897,6 +960,7 @@ main(int argc, char **argv)
 	evthread_use_pthreads();
 	pthread_key_create(&worker_key, worker_destroy);
 	d.base = event_base_new();
+	d.health = health_new();
 	d.started = clock_now();
 	if (getenv("BOUNCER_NOW") != NULL && *getenv("BOUNCER_NOW") != '\0')
 		log_warn("BOUNCER_NOW=%s: the clock is moved (for tests)",
@@ -969,6 +1033,10 @@ main(int argc, char **argv)
 	tv.tv_sec = conf_time(c, "expire_interval");
 	tv.tv_usec = 0;
 	event_add(ev_expire, &tv);
+	ev_health = event_new(d.base, -1, EV_PERSIST, on_health, NULL);
+	tv.tv_sec = HEALTH_INTERVAL;
+	event_add(ev_health, &tv);
+	check_health();
 
 	log_info("started: store=%s policy=%s milter=%s maillog=%s "
 	    "metrics=%s", conf_str(c, "store"), conf_str(c, "policy_listen"),
@@ -993,10 +1061,12 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_expire);
+	event_free(ev_health);
 	worker_clear(&d.loop);
 	snapshot_unref(d.snap);
 	free(d.tallies);
 	free(d.overrides);
+	health_free(d.health);
 	event_base_free(d.base);
 	log_info("stopped");
 	return 0;
