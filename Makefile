@@ -7,6 +7,7 @@
 #   make check      build and run the tests in t/
 #   make bench      measure classifier throughput (see BENCHMARKS.md)
 #   make fuzz       run the libFuzzer harnesses in t/fuzz (needs clang)
+#   make soak       10 minutes of traffic and faults (t/soak/soak.py)
 #   make install    install programs, rules, sample config and man pages
 
 ifeq ($(wildcard config.mk),)
@@ -139,6 +140,14 @@ bench: bench/bench_classify bench/bench_mail bench/bench_store
 	@echo "== policy server beside min-policy, 1,000,000 suppressed"
 	$(MAKE) -s bench-policy
 
+# bouncerd for SOAK_SECONDS (default 600) under policy, milter and log
+# traffic with faults injected (t/soak/soak.py); not part of check.
+SOAK_SECONDS = 600
+soak: bench/bouncerd bench/bouncerctl
+	$(TEST_ENV) BOUNCERD=$(CURDIR)/bench/bouncerd \
+	    BOUNCERCTL=$(CURDIR)/bench/bouncerctl \
+	    python3 t/soak/soak.py --seconds $(SOAK_SECONDS)
+
 # The parsers under libFuzzer, FUZZ_SECONDS each (t/fuzz/run.sh).
 fuzz:
 	sh t/fuzz/run.sh
@@ -181,4 +190,4 @@ clean:
 distclean: clean
 	rm -f config.mk config.log config.status
 
-.PHONY: all check bench bench-policy fuzz install uninstall clean distclean
+.PHONY: all check bench bench-policy soak fuzz install uninstall clean distclean
