@@ -529,6 +529,12 @@ milter_rcpt(const char *rcpt, char *code, char *xcode, char *text,
 	return 1;
 }
 
+/*
+ * A bounce that came over SMTP and could not be recorded because the
+ * store failed is refused for now (-1: 451 4.3.0): the remote MTA
+ * keeps it and tries again. The MTA's own DSNs repeat its log, which
+ * the follower holds until the store is back: those pass.
+ */
 static int
 milter_message(const struct milter_msg *m, void *arg)
 {
@@ -538,7 +544,7 @@ milter_message(const struct milter_msg *m, void *arg)
 
 	(void)arg;
 	if (worker_ready(w) < 0)
-		return 0;
+		return m->internal ? 0 : -1;
 	memset(&pm, 0, sizeof(pm));
 	pm.raw = m->raw;
 	pm.len = m->len;
@@ -549,6 +555,8 @@ milter_message(const struct milter_msg *m, void *arg)
 		log_catch_up();
 	w->unverified = 0;
 	n = pipeline_mail(w->pipe, &pm, clock_now());
+	if (n < 0)
+		return m->internal ? 0 : -1;
 	if (w->unverified > 0)
 		log_info("milter: a bounce from %s named %lu recipient(s) "
 		    "bouncer sent nothing to", *m->client ? m->client : "-",
@@ -665,6 +673,10 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "bouncer_milter_messages_total %lu\n"
 	    "# TYPE bouncer_milter_rejected_total counter\n"
 	    "bouncer_milter_rejected_total %lu\n"
+	    "# HELP bouncer_milter_tempfailed_total Bounces refused for "
+	    "now (451) because the store failed.\n"
+	    "# TYPE bouncer_milter_tempfailed_total counter\n"
+	    "bouncer_milter_tempfailed_total %lu\n"
 	    "# TYPE bouncer_bounces_unverified_total counter\n"
 	    "bouncer_bounces_unverified_total %lu\n"
 	    "# TYPE bouncer_bounces_duplicate_total counter\n"
@@ -682,6 +694,7 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "bouncer_reload_failures_total %lu\n",
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
 	    as->raised, as->hooks_failed, ms.messages, ms.rejected,
+	    ms.tempfailed,
 	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),

@@ -34,6 +34,7 @@
 #include "listener.h"
 #include "log.h"
 #include "milter.h"
+#include "verdict.h"
 #include "xalloc.h"
 
 struct mctx {
@@ -198,7 +199,7 @@ m_eom(SMFICTX *ctx)
 	struct mctx *m = smfi_getpriv(ctx);
 	struct milter_msg msg;
 	const char *qid;
-	int discard = 0;
+	int rc;
 
 	if (m == NULL || !m->bounce || mconf.msg_fn == NULL)
 		return SMFIS_CONTINUE;
@@ -210,11 +211,18 @@ m_eom(SMFICTX *ctx)
 	msg.queue_id = qid != NULL ? qid : "";
 	msg.client = m->client;
 	COUNT(messages);
-	discard = mconf.msg_fn(&msg, mconf.arg) == 1;
+	rc = mconf.msg_fn(&msg, mconf.arg);
 	reset_message(m);
-	if (discard) {
+	if (rc == 1) {
 		COUNT(discarded);
 		return SMFIS_DISCARD;
+	}
+	if (rc < 0) {
+		COUNT(tempfailed);
+		if (smfi_setreply(ctx, "451", "4.3.0", ANSWER_TAG
+		    "bounce not recorded now, try again later") != MI_SUCCESS)
+			log_warn("milter: smfi_setreply failed");
+		return SMFIS_TEMPFAIL;
 	}
 	return SMFIS_CONTINUE;
 }

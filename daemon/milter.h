@@ -42,7 +42,10 @@ struct milter_msg {
 
 /*
  * Returns 1 to discard the message (it was recorded and the operator
- * asked for bounces to be swallowed), 0 to let it through.
+ * asked for bounces to be swallowed), 0 to let it through, -1 when it
+ * could not be recorded for now (the store failed): the message is
+ * then refused with 451 4.3.0, so that the sending MTA keeps it and
+ * tries again, and no bounce is lost while the store is away.
  */
 typedef int milter_msg_fn(const struct milter_msg *, void *arg);
 
@@ -64,6 +67,7 @@ struct milter_stats {
 	unsigned long	 messages;	/* null-sender messages seen */
 	unsigned long	 rejected;	/* recipients refused */
 	unsigned long	 discarded;
+	unsigned long	 tempfailed;	/* not recorded: try again */
 	unsigned long	 errors;
 };
 

@@ -60,7 +60,8 @@ metric() {
 
 start() {
 	"$BOUNCERD" -f -c /dev/null -o user= -o rules_dir=$RULES \
-	    -o state_dir=$T -o policy_listen= \
+	    -o state_dir=$T -o policy_listen= -o socket_group=$(id -gn) \
+	    -o milter_listen=unix:$T/milter.sock \
 	    -o metrics_listen=127.0.0.1:$MPORT "$@" 2>>"$T/bouncerd.log" &
 	PID=$!
 	wait_for 10 healthz 200 || wait_for 1 healthz 503 ||
@@ -71,6 +72,36 @@ stop() {
 	kill -TERM "$PID"
 	wait "$PID"
 	PID=
+}
+
+# dsn: a remote DSN through the milter; prints the milter's replies.
+dsn() {
+	cat > "$T/dsn.eml" <<MSG
+From: MAILER-DAEMON@mx.remote.example
+To: news@example.net
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.remote.example
+
+Final-Recipient: rfc822; gone@remote.example
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+--B--
+MSG
+	$PY "$SRC/t/lib/miltertest.py" "unix:$T/milter.sock" --from '<>' \
+	    --rcpt news@example.net --message "$T/dsn.eml"
 }
 
 redis_start() {
@@ -103,11 +134,20 @@ else
 	n2=$(grep -c 'health: store failing' "$T/bouncerd.log")
 	[ "$n1" -ge 1 ] && [ "$n1" -le 2 ] && [ "$n1" = "$n2" ] && ok ||
 	    { bad "store failing logged $n1 then $n2 times"; grep health "$T/bouncerd.log"; }
+	# A bounce from a remote MTA cannot be recorded now: refused for
+	# now (451), so that it is sent again, not lost.
+	out=$(dsn)
+	case $out in *"eom tempfail 451 4.3.0 bouncer: "*) ok ;;
+	*) bad "a remote bounce with the store down: $out" ;; esac
 	redis_start
 	wait_for 10 healthz 200 "ok" && ok ||
 	    bad "/healthz not 200 again with Redis back"
 	grep -q 'health: store ok again' "$T/bouncerd.log" && ok ||
 	    bad "recovery not logged"
+	# (a handle that failed is opened again within 2 seconds)
+	dsn_passes() { dsn | grep -q 'eom continue'; }
+	wait_for 5 dsn_passes && ok ||
+	    bad "a remote bounce with the store back: $(dsn)"
 	stop
 fi
 
