@@ -62,7 +62,7 @@ run_loop(void *arg)
 static void
 setup(void)
 {
-	struct policy_limits lim = { 4096, 2000, 60 };
+	struct policy_limits lim = { 4096, 2000, 60, 10 };
 	char *err = NULL;
 	int fd;
 
