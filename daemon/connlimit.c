@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,7 +43,8 @@ struct connlimit {
 	struct connlimit_conn	*head, *tail;
 	struct connlimit_stats	 stats;
 	struct event		*resume;	/* the listener, after EMFILE */
-	struct event		*logtimer;	/* the end of a log interval */
+	struct event		*logtimer;	/* logs what was counted */
+	time_t			 logged[K_NKINDS];	/* last line, or 0 */
 	unsigned long		 unlogged[K_NKINDS];
 };
 
@@ -111,7 +113,7 @@ log_kind(struct connlimit *cl, int kind, unsigned long n, int first)
 			    name, name, cl->conf.max_conns, name);
 		else
 			log_warn("%s: %lu more connection(s) closed to make "
-			    "room in the last %ds", name, n,
+			    "room in the last %ds or so", name, n,
 			    CONNLIMIT_LOG_INTERVAL);
 		break;
 	case K_TIMED_OUT:
@@ -123,7 +125,7 @@ log_kind(struct connlimit *cl, int kind, unsigned long n, int first)
 			    cl->conf.request_timeout);
 		else
 			log_info("%s: %lu more connection(s) timed out in the "
-			    "last %ds", name, n, CONNLIMIT_LOG_INTERVAL);
+			    "last %ds or so", name, n, CONNLIMIT_LOG_INTERVAL);
 		break;
 	case K_REFUSED:
 		if (first)
@@ -131,35 +133,49 @@ log_kind(struct connlimit *cl, int kind, unsigned long n, int first)
 			    "the open files limit)", name, strerror(errno));
 		else
 			log_warn("%s: %lu more accept(s) failed for want of a "
-			    "descriptor in the last %ds", name, n,
+			    "descriptor in the last %ds or so", name, n,
 			    CONNLIMIT_LOG_INTERVAL);
 		break;
 	}
 }
 
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /*
- * Counts one event of kind and logs it: at once if no line was logged
- * in the last interval, otherwise as a count when the interval ends.
+ * Counts one event of kind and logs it: at once if no line of its kind
+ * was logged in the last interval, otherwise as a count at the end of
+ * the interval.
  */
 static void
 note(struct connlimit *cl, int kind)
 {
 	struct timeval tv = { CONNLIMIT_LOG_INTERVAL, 0 };
+	time_t now = mono_now();
 
-	if (evtimer_pending(cl->logtimer, NULL)) {
-		cl->unlogged[kind]++;
+	if (cl->logged[kind] == 0 ||
+	    now - cl->logged[kind] >= CONNLIMIT_LOG_INTERVAL) {
+		log_kind(cl, kind, 1, 1);
+		cl->logged[kind] = now;
 		return;
 	}
-	log_kind(cl, kind, 1, 1);
-	evtimer_add(cl->logtimer, &tv);
+	cl->unlogged[kind]++;
+	if (!evtimer_pending(cl->logtimer, NULL))
+		evtimer_add(cl->logtimer, &tv);
 }
 
 static void
 on_logtimer(evutil_socket_t fd, short what, void *arg)
 {
 	struct connlimit *cl = arg;
-	struct timeval tv = { CONNLIMIT_LOG_INTERVAL, 0 };
-	int k, any = 0;
+	time_t now = mono_now();
+	int k;
 
 	(void)fd;
 	(void)what;
@@ -167,10 +183,8 @@ on_logtimer(evutil_socket_t fd, short what, void *arg)
 		if (cl->unlogged[k] > 0) {
 			log_kind(cl, k, cl->unlogged[k], 0);
 			cl->unlogged[k] = 0;
-			any = 1;
+			cl->logged[k] = now;
 		}
-	if (any)
-		evtimer_add(cl->logtimer, &tv);
 }
 
 /* Closes h, the caller's connection with it. */

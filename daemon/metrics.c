@@ -3,7 +3,7 @@
  *
  * A scraper sends a short GET. Anything bigger is refused before it is
  * read whole, so that what evhttp holds per connection is bounded:
- * headers over METRICS_MAX_HEADERS (431/400 and closed), a body over
+ * headers over METRICS_MAX_HEADERS (400, and closed), a body over
  * METRICS_MAX_BODY (413), methods other than GET and HEAD (405), and
  * a connection that does not finish its request in METRICS_TIMEOUT.
  */

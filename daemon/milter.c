@@ -120,9 +120,10 @@ over_memory(struct mctx *m)
 	if (say)
 		log_warn("milter: milter_max_memory (%zu bytes) reached: a "
 		    "bounce from %s is classified from its first %zu bytes "
-		    "only (%lu more since the last such line; all counted in "
-		    "bouncer_milter_over_memory_total)", mconf.max_memory,
-		    *m->client ? m->client : "-", m->len, more);
+		    "only; %lu more since the last such line (all are "
+		    "counted in bouncer_milter_over_memory_total)",
+		    mconf.max_memory, *m->client ? m->client : "-", m->len,
+		    more);
 }
 
 static void
