@@ -99,8 +99,10 @@ arm(struct connlimit_conn *h, int seconds)
 		event_del(h->timer);
 }
 
+/* One log line for kind: the first (with h, when there is one), or n more. */
 static void
-log_kind(struct connlimit *cl, int kind, unsigned long n, int first)
+log_kind(struct connlimit *cl, int kind, unsigned long n, int first,
+    const struct connlimit_conn *h)
 {
 	const char *name = cl->conf.name;
 
@@ -117,12 +119,16 @@ log_kind(struct connlimit *cl, int kind, unsigned long n, int first)
 			    CONNLIMIT_LOG_INTERVAL);
 		break;
 	case K_TIMED_OUT:
-		if (first)
-			log_info("%s: closed a connection idle for %s_idle_"
-			    "timeout (%ds) or slower than %s_request_timeout "
-			    "(%ds) with a request", name, name,
-			    cl->conf.idle_timeout, name,
-			    cl->conf.request_timeout);
+		if (first && h != NULL && h->in_request)
+			log_info("%s: closed a connection whose request took "
+			    "longer than %s_request_timeout (%ds); more are "
+			    "counted in bouncer_%s_connections_timed_out_total",
+			    name, name, cl->conf.request_timeout, name);
+		else if (first)
+			log_info("%s: closed a connection idle for longer than "
+			    "%s_idle_timeout (%ds); more are counted in "
+			    "bouncer_%s_connections_timed_out_total", name,
+			    name, cl->conf.idle_timeout, name);
 		else
 			log_info("%s: %lu more connection(s) timed out in the "
 			    "last %ds or so", name, n, CONNLIMIT_LOG_INTERVAL);
@@ -154,14 +160,14 @@ mono_now(void)
  * the interval.
  */
 static void
-note(struct connlimit *cl, int kind)
+note(struct connlimit *cl, int kind, const struct connlimit_conn *h)
 {
 	struct timeval tv = { CONNLIMIT_LOG_INTERVAL, 0 };
 	time_t now = mono_now();
 
 	if (cl->logged[kind] == 0 ||
 	    now - cl->logged[kind] >= CONNLIMIT_LOG_INTERVAL) {
-		log_kind(cl, kind, 1, 1);
+		log_kind(cl, kind, 1, 1, h);
 		cl->logged[kind] = now;
 		return;
 	}
@@ -181,7 +187,7 @@ on_logtimer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (k = 0; k < K_NKINDS; k++)
 		if (cl->unlogged[k] > 0) {
-			log_kind(cl, k, cl->unlogged[k], 0);
+			log_kind(cl, k, cl->unlogged[k], 0, NULL);
 			cl->unlogged[k] = 0;
 			cl->logged[k] = now;
 		}
@@ -207,7 +213,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	cl->stats.timed_out++;
-	note(cl, K_TIMED_OUT);
+	note(cl, K_TIMED_OUT, h);
 	close_conn(h);
 }
 
@@ -218,7 +224,7 @@ evict(struct connlimit *cl)
 	if (cl->head == NULL)
 		return -1;
 	cl->stats.evicted++;
-	note(cl, K_EVICTED);
+	note(cl, K_EVICTED, cl->head);
 	close_conn(cl->head);
 	return 0;
 }
@@ -275,7 +281,7 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 		return;
 	}
 	cl->stats.refused++;
-	note(cl, K_REFUSED);
+	note(cl, K_REFUSED, NULL);
 	if (evict(cl) < 0) {
 		evconnlistener_disable(cl->lev);
 		evtimer_add(cl->resume, &tv);
