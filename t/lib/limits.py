@@ -195,23 +195,27 @@ def milter_session(spec, mbytes, done, lock):
         mreply(s)
         s.sendall(packet(b"R", b"<postmaster@example.net>\0"))
         mreply(s)
+        code = b"c"
         for n, v in ((b"From", b"MAILER-DAEMON@remote.example"),
                      (b"Subject", b"Undelivered Mail Returned to Sender")):
             s.sendall(packet(b"L", n + b"\0" + v + b"\0"))
-            if mreply(s) != b"c":
+            code = mreply(s)
+            if code != b"c":
                 break
-        else:
+        if code == b"c":
             s.sendall(packet(b"N"))
             code = mreply(s)
-            line = b"x" * 76 + b"\r\n"
-            chunk = line * (65535 // len(line))
-            left = int(mbytes) * 1024 * 1024
-            while code == b"c" and left > 0:
-                s.sendall(packet(b"B", chunk[:left]))
-                left -= min(left, len(chunk))
-                code = mreply(s)
-        s.sendall(packet(b"E"))
-        mreply(s)
+        line = b"x" * 76 + b"\r\n"
+        chunk = line * (65535 // len(line))
+        left = int(mbytes) * 1024 * 1024
+        while code == b"c" and left > 0:
+            s.sendall(packet(b"B", chunk[:left]))
+            left -= min(left, len(chunk))
+            code = mreply(s)
+        # As an MTA does: once the filter has accepted, no more events.
+        if code == b"c":
+            s.sendall(packet(b"E"))
+            mreply(s)
         s.sendall(packet(b"Q"))
         s.close()
         with lock:
