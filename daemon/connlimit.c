@@ -135,8 +135,10 @@ log_kind(struct connlimit *cl, int kind, unsigned long n, int first,
 		break;
 	case K_REFUSED:
 		if (first)
-			log_warn("%s: accept: %s: out of descriptors (raise "
-			    "the open files limit)", name, strerror(errno));
+			log_warn("%s: accept: no descriptor left: closed the "
+			    "longest idle connection, if any, to make room "
+			    "(raise the open files limit); more are counted in "
+			    "bouncer_%s_connections_refused_total", name, name);
 		else
 			log_warn("%s: %lu more accept(s) failed for want of a "
 			    "descriptor in the last %ds or so", name, n,

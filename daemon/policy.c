@@ -2,13 +2,13 @@
  * policy.c -- the Postfix policy delegation protocol, server side
  *
  * Per connection, a read event and an input buffer that grows, as
- * requests need it, to the size of the largest. One read() takes what
- * the socket has; every whole
- * request in the buffer is parsed in place, attributes pointing into
- * it, and answered in order (pipelined or not); the answers go out in
- * one write(). Only what the socket does not take at once is held and
- * finished by a write event. No allocation per request, and two
- * system calls per request as a smtpd process sends them.
+ * requests need it, to the size of the largest (an idle connection has
+ * none). One read() takes what the socket has; every whole request in
+ * the buffer is parsed in place, attributes pointing into it, and
+ * answered in order (pipelined or not); the answers go out in one
+ * write(). Only what the socket does not take at once is held and
+ * finished by a write event. No allocation per request, and two system
+ * calls per request as a smtpd process sends them.
  *
  * A client that sends and does not read is answered until
  * CONNLIMIT_WATERMARK bytes of answers wait for it; then its requests
