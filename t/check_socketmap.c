@@ -6,8 +6,8 @@
  * socketmap client would, and as a careless one would: netstrings,
  * pipelining, garbage; then the limits (connlimit.h): a client that
  * does not read its answers is not read either, a full table closes
- * the longest idle connection, and a request that trickles in is cut
- * off by the request timeout.
+ * the longest idle connection, a request that trickles in is cut off
+ * by the request timeout, and an idle connection by the idle one.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -87,11 +87,11 @@ setup(void)
 	setup_with(&lim);
 }
 
-/* Four connections at most, idle for 60s, a request in 1s. */
+/* Four connections at most, idle for 2s, a request in 1s. */
 static void
 setup_small(void)
 {
-	struct socketmap_limits lim = { 4, 60, 1 };
+	struct socketmap_limits lim = { 4, 2, 1 };
 
 	setup_with(&lim);
 }
@@ -370,6 +370,24 @@ START_TEST(test_slow_request_times_out)
 }
 END_TEST
 
+/* Requests that arrive whole keep a connection open; idleness closes it. */
+START_TEST(test_idle_timeout)
+{
+	int fd = dial(), i;
+	double took;
+
+	for (i = 0; i < 10; i++) {
+		send_str(fd, answers[1].req);
+		ck_assert_str_eq(recv_netstring(fd), answers[1].want);
+		ck_assert(closed_within(fd, 0.3) < 0);
+	}
+	took = closed_within(fd, 5);
+	ck_assert_msg(took > 1.0 && took < 3.5, "closed after %.1fs idle, "
+	    "want about 2s", took);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 socketmap_suite(void)
 {
@@ -391,6 +409,7 @@ socketmap_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_full_closes_longest_idle);
 	tcase_add_test(tc, test_slow_request_times_out);
+	tcase_add_test(tc, test_idle_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
