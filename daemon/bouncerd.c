@@ -611,6 +611,30 @@ transport_lookup(const char *name, const char *key, char *buf, size_t bufsz,
 
 /* --- metrics ---------------------------------------------------------- */
 
+/* The connection counters of one listener (connlimit.h). */
+static void
+render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
+    unsigned long evicted, unsigned long timed_out, unsigned long refused)
+{
+	evbuffer_add_printf(out,
+	    "# TYPE bouncer_%s_connections_total counter\n"
+	    "bouncer_%s_connections_total %lu\n"
+	    "# HELP bouncer_%s_connections_evicted_total Longest idle "
+	    "connections closed to make room (%s_max_conns).\n"
+	    "# TYPE bouncer_%s_connections_evicted_total counter\n"
+	    "bouncer_%s_connections_evicted_total %lu\n"
+	    "# HELP bouncer_%s_connections_timed_out_total Connections "
+	    "closed by the idle or the request timeout.\n"
+	    "# TYPE bouncer_%s_connections_timed_out_total counter\n"
+	    "bouncer_%s_connections_timed_out_total %lu\n"
+	    "# HELP bouncer_%s_connections_refused_total Connections not "
+	    "accepted for want of a descriptor.\n"
+	    "# TYPE bouncer_%s_connections_refused_total counter\n"
+	    "bouncer_%s_connections_refused_total %lu\n",
+	    name, name, accepted, name, name, name, name, evicted, name, name,
+	    name, timed_out, name, name, name, refused);
+}
+
 static void
 render_metrics(struct evbuffer *out, void *arg)
 {
@@ -618,6 +642,8 @@ render_metrics(struct evbuffer *out, void *arg)
 	    NULL;
 	const struct logtail_stats *ls = d.tail ? logtail_stats(d.tail) :
 	    NULL;
+	const struct socketmap_stats *ss = d.smap ?
+	    socketmap_stats(d.smap) : NULL;
 	const struct alert_stats *as = alerter_stats(d.alerter);
 	struct milter_stats ms;
 	char dec[64];
@@ -662,6 +688,16 @@ render_metrics(struct evbuffer *out, void *arg)
 		    ps->dunno, ps->reject, ps->defer, ps->other, ps->errors,
 		    ps->bad, ps->open, (double)ps->latency_us_sum / 1e6,
 		    ps->requests);
+	if (ps != NULL)
+		render_conns(out, "policy", ps->connections, ps->evicted,
+		    ps->timed_out, ps->refused);
+	if (ss != NULL) {
+		evbuffer_add_printf(out,
+		    "# TYPE bouncer_socketmap_connections gauge\n"
+		    "bouncer_socketmap_connections %lu\n", ss->open);
+		render_conns(out, "socketmap", ss->connections, ss->evicted,
+		    ss->timed_out, ss->refused);
+	}
 	evbuffer_add_printf(out,
 	    "# TYPE bouncer_store_errors_total counter\n"
 	    "bouncer_store_errors_total %lu\n"
@@ -677,6 +713,14 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "now (451) because the store failed.\n"
 	    "# TYPE bouncer_milter_tempfailed_total counter\n"
 	    "bouncer_milter_tempfailed_total %lu\n"
+	    "# HELP bouncer_milter_buffered_bytes Bytes of bounces the milter "
+	    "holds now, against milter_max_memory.\n"
+	    "# TYPE bouncer_milter_buffered_bytes gauge\n"
+	    "bouncer_milter_buffered_bytes %zu\n"
+	    "# HELP bouncer_milter_over_memory_total Bounces cut short: "
+	    "milter_max_memory was reached.\n"
+	    "# TYPE bouncer_milter_over_memory_total counter\n"
+	    "bouncer_milter_over_memory_total %lu\n"
 	    "# TYPE bouncer_bounces_unverified_total counter\n"
 	    "bouncer_bounces_unverified_total %lu\n"
 	    "# TYPE bouncer_bounces_duplicate_total counter\n"
@@ -695,6 +739,7 @@ render_metrics(struct evbuffer *out, void *arg)
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
 	    as->raised, as->hooks_failed, ms.messages, ms.rejected,
 	    ms.tempfailed,
+	    ms.buffered, ms.over_memory,
 	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),
@@ -907,6 +952,7 @@ int
 main(int argc, char **argv)
 {
 	struct policy_limits lim;
+	struct socketmap_limits slim;
 	struct listener_perm perm;
 	struct milter_conf mc;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_expire, *ev_health;
@@ -987,16 +1033,24 @@ main(int argc, char **argv)
 		lim.max_request = 16384;
 		lim.max_conns = (unsigned)conf_int(c, "policy_max_conns");
 		lim.idle_timeout = (int)conf_time(c, "policy_idle_timeout");
+		lim.request_timeout = (int)conf_time(c,
+		    "policy_request_timeout");
 		if ((fd = listener_open(spec, 1024, &perm, &err)) < 0 ||
 		    (d.policy = policy_new(d.base, fd, &lim, policy_answer,
 		    NULL, &err)) == NULL)
 			log_fatal(2, "policy_listen: %s", err);
 	}
-	if (*(spec = conf_str(c, "socketmap_listen")) != '\0' &&
-	    ((fd = listener_open(spec, 256, &perm, &err)) < 0 ||
-	    (d.smap = socketmap_new(d.base, fd, transport_lookup, NULL,
-	    &err)) == NULL))
-		log_fatal(2, "socketmap_listen: %s", err);
+	if (*(spec = conf_str(c, "socketmap_listen")) != '\0') {
+		slim.max_conns = (unsigned)conf_int(c, "socketmap_max_conns");
+		slim.idle_timeout = (int)conf_time(c,
+		    "socketmap_idle_timeout");
+		slim.request_timeout = (int)conf_time(c,
+		    "socketmap_request_timeout");
+		if ((fd = listener_open(spec, 256, &perm, &err)) < 0 ||
+		    (d.smap = socketmap_new(d.base, fd, &slim,
+		    transport_lookup, NULL, &err)) == NULL)
+			log_fatal(2, "socketmap_listen: %s", err);
+	}
 	if (*(spec = conf_str(c, "metrics_listen")) != '\0' &&
 	    (d.metrics = metrics_new(d.base, spec, render_metrics,
 	    render_status, health, NULL, &err)) == NULL)
@@ -1015,6 +1069,7 @@ main(int argc, char **argv)
 		mc.listen = spec;
 		mc.perm = &perm;
 		mc.max_size = (size_t)conf_int(c, "milter_max_size");
+		mc.max_memory = (size_t)conf_int(c, "milter_max_memory");
 		mc.timeout = 60;
 		mc.check_rcpt = conf_bool(c, "milter_check_rcpt");
 		mc.rcpt_fn = milter_rcpt;

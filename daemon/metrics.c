@@ -1,5 +1,11 @@
 /*
  * metrics.c -- /metrics (Prometheus text format) and /healthz over HTTP
+ *
+ * A scraper sends a short GET. Anything bigger is refused before it is
+ * read whole, so that what evhttp holds per connection is bounded:
+ * headers over METRICS_MAX_HEADERS (400, and closed), a body over
+ * METRICS_MAX_BODY (413), methods other than GET and HEAD (405), and
+ * a connection that does not finish its request in METRICS_TIMEOUT.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +17,10 @@
 #include "listener.h"
 #include "metrics.h"
 #include "xalloc.h"
+
+#define METRICS_MAX_HEADERS	8192	/* bytes, request line included */
+#define METRICS_MAX_BODY	1024	/* bytes */
+#define METRICS_TIMEOUT		10	/* seconds */
 
 struct metrics {
 	struct evhttp		*http;
@@ -86,7 +96,9 @@ metrics_new(struct event_base *base, const char *spec,
 		return NULL;
 	}
 	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(m->http, 10);
+	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
+	evhttp_set_max_body_size(m->http, METRICS_MAX_BODY);
+	evhttp_set_timeout(m->http, METRICS_TIMEOUT);
 	evhttp_set_gencb(m->http, on_request, m);
 	return m;
 }

@@ -7,6 +7,14 @@
  * then the body chunks. Everything else returns SMFIS_ACCEPT as soon
  * as nothing more is needed from it.
  *
+ * Memory: one message is kept up to max_size, and all the sessions
+ * together hold at most max_memory (a budget shared by the threads;
+ * what a buffer has allocated counts). A bounce whose buffer would go
+ * past the budget keeps what it has, the rest is read and dropped, and
+ * it is classified from that beginning at the end of the message, as
+ * an over-long one is; one that has nothing yet is let through unread.
+ * The mail goes on either way: this is only about what bouncer learns.
+ *
  * Fail open: on any error the answer is SMFIS_CONTINUE, and the MTA's
  * default_action=accept for this milter (conf/postfix-main.cf) covers
  * the daemon being down.
@@ -43,8 +51,9 @@ struct mctx {
 	int		 internal;
 	int		 nonsmtp;	/* sendmail(1), pickup: no <> */
 	char		*buf;
-	size_t		 len, cap;
+	size_t		 len, cap;	/* cap: taken from the budget */
 	int		 truncated;
+	int		 over;		/* the budget ran out: keep no more */
 };
 
 static struct milter_conf	 mconf;
@@ -55,6 +64,12 @@ static struct sockaddr_storage	 wake_addr;	/* where to reach ourselves */
 static socklen_t		 wake_len;
 static pthread_mutex_t		 stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_stats	 stats;
+static size_t			 budget_used;	/* atomic */
+static struct timespec		 over_logged;	/* under stats_lock */
+static unsigned long		 over_unlogged;
+
+/* Seconds between two log lines about max_memory. */
+#define OVER_LOG_INTERVAL	60
 
 #define COUNT(field) do {				\
 	pthread_mutex_lock(&stats_lock);		\
@@ -62,9 +77,63 @@ static struct milter_stats	 stats;
 	pthread_mutex_unlock(&stats_lock);		\
 } while (0)
 
+/* Takes n bytes from the budget: 0, or -1 if that would exceed it. */
+static int
+budget_take(size_t n)
+{
+	size_t cur = __atomic_load_n(&budget_used, __ATOMIC_RELAXED);
+
+	do {
+		if (n > mconf.max_memory || cur > mconf.max_memory - n)
+			return -1;
+	} while (!__atomic_compare_exchange_n(&budget_used, &cur, cur + n, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	return 0;
+}
+
+static void
+budget_give(size_t n)
+{
+	__atomic_sub_fetch(&budget_used, n, __ATOMIC_ACQ_REL);
+}
+
+/* Counts a message cut by the budget; logs once per interval. */
+static void
+over_memory(struct mctx *m)
+{
+	struct timespec now;
+	unsigned long more = 0;
+	int say = 0;
+
+	m->over = m->truncated = 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&stats_lock);
+	stats.over_memory++;
+	if (over_logged.tv_sec == 0 ||
+	    now.tv_sec - over_logged.tv_sec >= OVER_LOG_INTERVAL) {
+		say = 1;
+		more = over_unlogged;
+		over_unlogged = 0;
+		over_logged = now;
+	} else
+		over_unlogged++;
+	pthread_mutex_unlock(&stats_lock);
+	if (say)
+		log_warn("milter: milter_max_memory (%zu bytes) reached: a "
+		    "bounce from %s is classified from its first %zu bytes "
+		    "only; %lu more since the last such line (all are "
+		    "counted in bouncer_milter_over_memory_total)",
+		    mconf.max_memory, *m->client ? m->client : "-", m->len,
+		    more);
+}
+
 static void
 append(struct mctx *m, const char *p, size_t n)
 {
+	size_t want;
+
+	if (m->over)
+		return;
 	if (m->len + n > mconf.max_size) {
 		m->truncated = 1;
 		n = mconf.max_size > m->len ? mconf.max_size - m->len : 0;
@@ -72,20 +141,43 @@ append(struct mctx *m, const char *p, size_t n)
 	if (n == 0)
 		return;
 	if (m->len + n > m->cap) {
-		m->cap = m->cap ? m->cap : 16384;
-		while (m->cap < m->len + n)
-			m->cap *= 2;
-		m->buf = xrealloc(m->buf, m->cap);
+		want = m->cap ? m->cap : 16384;
+		while (want < m->len + n)
+			want *= 2;
+		if (want > mconf.max_size)
+			want = mconf.max_size;
+		/* The doubling first; if that is too much, what it needs. */
+		if (budget_take(want - m->cap) < 0) {
+			want = m->len + n;
+			if (budget_take(want - m->cap) < 0) {
+				over_memory(m);
+				return;
+			}
+		}
+		m->buf = xrealloc(m->buf, want);
+		m->cap = want;
 	}
 	memcpy(m->buf + m->len, p, n);
 	m->len += n;
 }
 
+/* Forgets the message, and gives its buffer back to the budget. */
 static void
 reset_message(struct mctx *m)
 {
-	m->bounce = m->internal = m->nonsmtp = m->truncated = 0;
+	m->bounce = m->internal = m->nonsmtp = m->truncated = m->over = 0;
 	m->len = 0;
+	free(m->buf);
+	m->buf = NULL;
+	budget_give(m->cap);
+	m->cap = 0;
+}
+
+/* A bounce the budget cut before anything of it was kept: let it go. */
+static int
+nothing_kept(const struct mctx *m)
+{
+	return m->over && m->len == 0;
 }
 
 static sfsistat
@@ -168,6 +260,10 @@ m_header(SMFICTX *ctx, char *name, char *value)
 	append(m, ": ", 2);
 	append(m, value, strlen(value));
 	append(m, "\r\n", 2);
+	if (nothing_kept(m)) {
+		reset_message(m);
+		return SMFIS_ACCEPT;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -190,6 +286,10 @@ m_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (m == NULL || !m->bounce)
 		return SMFIS_ACCEPT;
 	append(m, (const char *)chunk, len);
+	if (nothing_kept(m)) {
+		reset_message(m);
+		return SMFIS_ACCEPT;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -243,7 +343,7 @@ m_close(SMFICTX *ctx)
 	struct mctx *m = smfi_getpriv(ctx);
 
 	if (m != NULL) {
-		free(m->buf);
+		reset_message(m);
 		free(m->client);
 		free(m);
 		smfi_setpriv(ctx, NULL);
@@ -329,6 +429,8 @@ milter_start(const struct milter_conf *mc, char **errp)
 	mconf = *mc;
 	if (mconf.max_size == 0)
 		mconf.max_size = 10 * 1024 * 1024;
+	if (mconf.max_memory == 0)
+		mconf.max_memory = 64 * 1024 * 1024;
 	/* Our "inet:host:port" is libmilter's "inet:port@host". */
 	if (strncmp(mc->listen, "inet:", 5) == 0) {
 		hp = mc->listen + 5;
@@ -435,4 +537,5 @@ milter_get_stats(struct milter_stats *out)
 	pthread_mutex_lock(&stats_lock);
 	*out = stats;
 	pthread_mutex_unlock(&stats_lock);
+	out->buffered = __atomic_load_n(&budget_used, __ATOMIC_RELAXED);
 }

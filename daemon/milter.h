@@ -33,7 +33,8 @@ typedef int milter_rcpt_fn(const char *rcpt, char *code, char *xcode,
 struct milter_msg {
 	const char	*raw;
 	size_t		 len;
-	int		 truncated;	/* longer than max_size: cut */
+	int		 truncated;	/* longer than max_size, or
+					   max_memory reached: cut */
 	int		 internal;	/* not over SMTP: the MTA's own,
 					   or sendmail(1)'s */
 	const char	*queue_id;	/* the MTA's {i}, or "" */
@@ -55,6 +56,7 @@ struct milter_conf {
 	const char	*listen;	/* "inet:127.0.0.1:8891", "unix:/p" */
 	const struct listener_perm *perm;	/* for a unix socket */
 	size_t		 max_size;	/* bytes kept of one message */
+	size_t		 max_memory;	/* bytes kept of all, at once */
 	int		 timeout;	/* seconds, for the MTA's replies */
 	int		 check_rcpt;	/* call rcpt_fn at RCPT TO */
 	milter_rcpt_fn	*rcpt_fn;
@@ -69,6 +71,8 @@ struct milter_stats {
 	unsigned long	 discarded;
 	unsigned long	 tempfailed;	/* not recorded: try again */
 	unsigned long	 errors;
+	size_t		 buffered;	/* bytes held now, of max_memory */
+	unsigned long	 over_memory;	/* messages cut: max_memory */
 };
 
 /*

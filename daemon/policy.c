@@ -1,13 +1,19 @@
 /*
  * policy.c -- the Postfix policy delegation protocol, server side
  *
- * Per connection, a read event and a fixed input buffer the size of the
- * largest request. One read() takes what the socket has; every whole
- * request in the buffer is parsed in place, attributes pointing into
- * it, and answered in order (pipelined or not); the answers go out in
- * one write(). Only what the socket does not take at once is held and
- * finished by a write event. No allocation per request, and two
- * system calls per request as a smtpd process sends them.
+ * Per connection, a read event and an input buffer that grows, as
+ * requests need it, to the size of the largest (an idle connection has
+ * none). One read() takes what the socket has; every whole request in
+ * the buffer is parsed in place, attributes pointing into it, and
+ * answered in order (pipelined or not); the answers go out in one
+ * write(). Only what the socket does not take at once is held and
+ * finished by a write event. No allocation per request, and two system
+ * calls per request as a smtpd process sends them.
+ *
+ * A client that sends and does not read is answered until
+ * CONNLIMIT_WATERMARK bytes of answers wait for it; then its requests
+ * stay unparsed and its socket unread until it takes them. Which
+ * connections stay open, and for how long, is connlimit.c's.
  *
  * See also: SMTPD_POLICY_README, bouncerd(8).
  */
@@ -21,55 +27,56 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "policy.h"
 #include "xalloc.h"
 
 struct pconn {
 	struct policy		*srv;
+	struct connlimit_conn	*h;
 	struct event		*rev;		/* readable */
 	struct event		*wev;		/* writable, while out is held */
 	int			 fd;
-	struct pconn		*prev, *next;
+	int			 paused;	/* out is over the watermark */
 	struct policy_request	 attrs;		/* into in[] */
-	char			*in;		/* max_request + 1 */
-	size_t			 inlen;
+	char			*in;		/* up to max_request + 1 */
+	size_t			 inlen, incap;
 	char			*out;		/* answers not yet written */
 	size_t			 outlen, outcap;
 };
 
 struct policy {
-	struct evconnlistener	*lev;
+	struct connlimit	*cl;
 	struct event_base	*base;
 	struct policy_limits	 lim;
 	policy_answer_fn	*answer;
 	void			*arg;
-	struct pconn		*conns;
 	struct policy_stats	 stats;
 	char			 ans[65536];	/* one read's answers */
 	size_t			 anslen;
 };
 
+/* connlimit's close callback: the table has forgotten c already. */
 static void
-pconn_free(struct pconn *c)
+pconn_free(void *arg)
 {
-	struct policy *srv = c->srv;
+	struct pconn *c = arg;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
 	event_free(c->rev);
 	event_free(c->wev);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	free(c);
-	srv->stats.open--;
+}
+
+static void
+pconn_close(struct pconn *c)
+{
+	connlimit_drop(c->h);
+	pconn_free(c);
 }
 
 /* Points the attribute a line names at its value, if we want it. */
@@ -188,19 +195,29 @@ dispatch(struct pconn *c)
 /*
  * Answers every whole request in c->in, parsing it in place; keeps a
  * partial one for the next read. A request is found whole (up to its
- * empty line) before any of it is cut up. Returns -1 when the
- * connection must close.
+ * empty line) before any of it is cut up. Stops, leaving the rest in
+ * c->in, once the answers waiting for the client reach the watermark.
+ * Adds the requests answered to *answered. Returns 1 when it stopped
+ * so, 0 when only a partial request is left, -1 when the connection
+ * must close.
  */
 static int
-read_requests(struct pconn *c)
+read_requests(struct pconn *c, unsigned *answered)
 {
 	struct policy *srv = c->srv;
 	char *buf = c->in, *p, *e, *nl, *end, *next, *line, *eq;
 	size_t linelen;
+	int full = 0;
 
+	if (buf == NULL)
+		return 0;
 	p = buf;
 	e = buf + c->inlen;
 	for (;;) {
+		if (c->outlen + srv->anslen >= CONNLIMIT_WATERMARK) {
+			full = 1;
+			break;
+		}
 		for (end = p; end < e; end = nl + 1) {
 			if ((nl = memchr(end, '\n', (size_t)(e - end))) == NULL) {
 				end = NULL;
@@ -229,12 +246,44 @@ read_requests(struct pconn *c)
 		if (c->attrs.request == NULL)
 			return -1;	/* no "request=": not Postfix */
 		dispatch(c);
+		(*answered)++;
 		p = next;
 	}
 	c->inlen = (size_t)(e - p);
-	if (c->inlen >= srv->lim.max_request)
+	if (!full && c->inlen >= srv->lim.max_request)
 		return -1;
 	memmove(buf, p, c->inlen);
+	return full;
+}
+
+/*
+ * Answers what c->in holds and writes the answers; stops reading c
+ * while they wait over the watermark. Returns -1 when c must close.
+ */
+static int
+serve(struct pconn *c)
+{
+	struct policy *srv = c->srv;
+	unsigned answered = 0;
+	int rc;
+
+	do {
+		srv->anslen = 0;
+		if ((rc = read_requests(c, &answered)) < 0) {
+			srv->stats.bad++;
+			log_warn("policy: malformed or over-long request; "
+			    "closing that connection");
+			return -1;
+		}
+		if (srv->anslen > 0 && flush(c, srv->ans, srv->anslen) < 0)
+			return -1;
+		/* Stopped at the watermark, but the socket took it all. */
+	} while (rc == 1 && c->outlen < CONNLIMIT_WATERMARK);
+	if (c->outlen >= CONNLIMIT_WATERMARK && !c->paused) {
+		c->paused = 1;
+		event_del(c->rev);
+	}
+	connlimit_progress(c->h, answered, c->inlen > 0);
 	return 0;
 }
 
@@ -243,30 +292,27 @@ on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct pconn *c = arg;
 	struct policy *srv = c->srv;
+	size_t room;
 	ssize_t n;
 
-	if (what & EV_TIMEOUT) {
-		pconn_free(c);
-		return;
+	(void)what;
+	if (c->inlen == c->incap && c->incap < srv->lim.max_request) {
+		c->incap = c->incap == 0 ? 2048 : c->incap * 2;
+		if (c->incap > srv->lim.max_request)
+			c->incap = srv->lim.max_request;
+		c->in = xrealloc(c->in, c->incap + 1);
 	}
-	n = read(fd, c->in + c->inlen, srv->lim.max_request - c->inlen);
+	room = c->incap - c->inlen;
+	n = read(fd, c->in + c->inlen, room);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		pconn_free(c);
+		pconn_close(c);
 		return;
 	}
 	c->inlen += (size_t)n;
-	srv->anslen = 0;
-	if (read_requests(c) < 0) {
-		srv->stats.bad++;
-		log_warn("policy: malformed or over-long request; closing "
-		    "that connection");
-		pconn_free(c);
-		return;
-	}
-	if (srv->anslen > 0 && flush(c, srv->ans, srv->anslen) < 0)
-		pconn_free(c);
+	if (serve(c) < 0)
+		pconn_close(c);
 }
 
 static void
@@ -276,55 +322,43 @@ on_write(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (flush(c, NULL, 0) < 0)
-		pconn_free(c);
-}
-
-static void
-on_accept(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct policy *srv = arg;
-	struct timeval idle = { srv->lim.idle_timeout, 0 };
-	struct pconn *c;
-
-	(void)lev;
-	(void)sa;
-	(void)salen;
-	if (srv->stats.open >= srv->lim.max_conns) {
-		srv->stats.refused++;
-		evutil_closesocket(fd);
+	if (flush(c, NULL, 0) < 0) {
+		pconn_close(c);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
-	c = xcalloc(1, sizeof(*c));
-	c->srv = srv;
-	c->fd = fd;
-	c->in = xmalloc(srv->lim.max_request + 1);
-	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
-	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
-	c->next = srv->conns;
-	if (c->next != NULL)
-		c->next->prev = c;
-	srv->conns = c;
-	srv->stats.connections++;
-	srv->stats.open++;
-	event_add(c->rev, srv->lim.idle_timeout > 0 ? &idle : NULL);
+	/* Drained: answer what was left waiting, then read again. */
+	if (c->paused && c->outlen < CONNLIMIT_WATERMARK / 2) {
+		c->paused = 0;
+		if (serve(c) < 0) {
+			pconn_close(c);
+			return;
+		}
+		if (!c->paused)
+			event_add(c->rev, NULL);
+	}
 }
 
-static void
-on_accept_error(struct evconnlistener *lev, void *arg)
+static void *
+on_accept(int fd, struct connlimit_conn *h, void *arg)
 {
-	(void)lev;
-	(void)arg;
-	/* EMFILE and friends: the listener retries on the next event. */
-	log_warn("policy: accept: %s", strerror(errno));
+	struct policy *srv = arg;
+	struct pconn *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	c->h = h;
+	c->fd = fd;
+	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	event_add(c->rev, NULL);
+	return c;
 }
 
 struct policy *
 policy_new(struct event_base *base, int fd, const struct policy_limits *lim,
     policy_answer_fn *answer, void *arg, char **errp)
 {
+	struct connlimit_conf cc;
 	struct policy *srv;
 
 	srv = xcalloc(1, sizeof(*srv));
@@ -336,14 +370,15 @@ policy_new(struct event_base *base, int fd, const struct policy_limits *lim,
 		srv->lim.max_conns = 4096;
 	srv->answer = answer;
 	srv->arg = arg;
-	srv->lev = evconnlistener_new(base, on_accept, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (srv->lev == NULL) {
-		*errp = xasprintf("policy: cannot listen: %s", strerror(errno));
+	cc.name = "policy";
+	cc.max_conns = srv->lim.max_conns;
+	cc.idle_timeout = srv->lim.idle_timeout;
+	cc.request_timeout = srv->lim.request_timeout;
+	if ((srv->cl = connlimit_new(base, fd, &cc, on_accept, pconn_free,
+	    srv, errp)) == NULL) {
 		free(srv);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(srv->lev, on_accept_error);
 	return srv;
 }
 
@@ -352,14 +387,19 @@ policy_free(struct policy *srv)
 {
 	if (srv == NULL)
 		return;
-	evconnlistener_free(srv->lev);
-	while (srv->conns != NULL)
-		pconn_free(srv->conns);
+	connlimit_free(srv->cl);
 	free(srv);
 }
 
 const struct policy_stats *
-policy_stats(const struct policy *srv)
+policy_stats(struct policy *srv)
 {
+	const struct connlimit_stats *cs = connlimit_stats(srv->cl);
+
+	srv->stats.connections = cs->accepted;
+	srv->stats.open = cs->open;
+	srv->stats.evicted = cs->evicted;
+	srv->stats.timed_out = cs->timed_out;
+	srv->stats.refused = cs->refused;
 	return &srv->stats;
 }

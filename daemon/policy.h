@@ -10,6 +10,11 @@
  * Unknown attributes are ignored. A request that is over-long or not
  * "name=value" lines closes that connection only. A callback that
  * cannot decide makes the answer DUNNO, so mail never waits on us.
+ *
+ * Connections are capped, timed and evicted by connlimit.h. Memory is
+ * bounded per connection: the input by max_request, the answers not
+ * yet taken by CONNLIMIT_WATERMARK (and one read's worth), past which
+ * the connection is not read until its client reads.
  */
 #ifndef BOUNCER_POLICY_H
 #define BOUNCER_POLICY_H
@@ -40,15 +45,18 @@ typedef int policy_answer_fn(const struct policy_request *req, char *buf,
 
 struct policy_limits {
 	size_t		 max_request;	/* bytes in one request */
-	unsigned	 max_conns;	/* more are closed at once */
-	int		 idle_timeout;	/* seconds with no request */
+	unsigned	 max_conns;	/* more close the longest idle */
+	int		 idle_timeout;	/* seconds with no request answered */
+	int		 request_timeout;	/* seconds for one to arrive */
 };
 
 /* Counters, for /metrics. Only the event loop's thread changes them. */
 struct policy_stats {
 	unsigned long	 connections;	/* accepted, ever */
 	unsigned long	 open;		/* open now */
-	unsigned long	 refused;	/* closed at once: too many */
+	unsigned long	 evicted;	/* closed to make room */
+	unsigned long	 timed_out;	/* idle or request timeout */
+	unsigned long	 refused;	/* accept failed: no descriptor */
 	unsigned long	 requests;
 	unsigned long	 dunno, reject, defer, other;
 	unsigned long	 errors;	/* callback failed: answered DUNNO */
@@ -66,6 +74,7 @@ struct policy	*policy_new(struct event_base *base, int fd,
 		    char **errp);
 /* Closes the listener and every connection. NULL is fine. */
 void		 policy_free(struct policy *);
-const struct policy_stats *policy_stats(const struct policy *);
+/* The counters, as of now; valid until the next call. */
+const struct policy_stats *policy_stats(struct policy *);
 
 #endif

@@ -4,6 +4,12 @@
  * Netstrings: "LEN:DATA,". Requests are small (a map name and an
  * address); anything over 10,000 bytes, or not a netstring, closes the
  * connection.
+ *
+ * A bufferevent per connection. Its input is never read past one
+ * whole request (a read high watermark); its output, once
+ * CONNLIMIT_WATERMARK bytes wait, stops the reading until the client
+ * has taken half of them. Which connections stay open, and for how
+ * long, is connlimit.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,19 +19,29 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "socketmap.h"
 #include "xalloc.h"
 
 #define MAX_REQUEST	10000
+/* "10000:" and "," around the largest request. */
+#define MAX_NETSTRING	(MAX_REQUEST + 8)
 
 struct socketmap {
-	struct evconnlistener	*lev;
+	struct event_base	*base;
+	struct connlimit	*cl;
 	socketmap_fn		*fn;
 	void			*arg;
 	struct socketmap_stats	 stats;
+};
+
+struct smconn {
+	struct socketmap	*sm;
+	struct connlimit_conn	*h;
+	struct bufferevent	*bev;
+	int			 paused;	/* output over the watermark */
 };
 
 static void
@@ -35,11 +51,15 @@ reply(struct bufferevent *bev, const char *s)
 	    strlen(s), s);
 }
 
-/* Answers every whole netstring in the input; -1 to close. */
+/*
+ * Answers every whole netstring in the input, or until the output
+ * reaches the watermark; adds them to *answered. -1 to close.
+ */
 static int
-serve(struct socketmap *sm, struct bufferevent *bev)
+serve(struct socketmap *sm, struct bufferevent *bev, unsigned *answered)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *outb = bufferevent_get_output(bev);
 	char head[8], req[MAX_REQUEST + 2], val[1024], out[1100];
 	size_t have, i, len;
 	char *sp;
@@ -47,7 +67,8 @@ serve(struct socketmap *sm, struct bufferevent *bev)
 
 	for (;;) {
 		have = evbuffer_get_length(in);
-		if (have == 0)
+		if (have == 0 ||
+		    evbuffer_get_length(outb) >= CONNLIMIT_WATERMARK)
 			return 0;
 		len = 0;
 		evbuffer_copyout(in, head, have < sizeof(head) ? have :
@@ -67,6 +88,7 @@ serve(struct socketmap *sm, struct bufferevent *bev)
 			return -1;
 		req[len] = '\0';
 		sm->stats.requests++;
+		(*answered)++;
 		if ((sp = strchr(req, ' ')) == NULL ||
 		    memchr(req, '\0', len) != NULL) {
 			sm->stats.bad++;
@@ -89,60 +111,116 @@ serve(struct socketmap *sm, struct bufferevent *bev)
 	}
 }
 
+/* connlimit's close callback, and ours. */
 static void
-on_read(struct bufferevent *bev, void *arg)
+smconn_free(void *arg)
 {
-	struct socketmap *sm = arg;
+	struct smconn *c = arg;
 
-	if (serve(sm, bev) < 0) {
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+smconn_close(struct smconn *c)
+{
+	connlimit_drop(c->h);
+	smconn_free(c);
+}
+
+/* Answers what the input holds; stops reading over the watermark. */
+static void
+process(struct smconn *c)
+{
+	struct socketmap *sm = c->sm;
+	unsigned answered = 0;
+
+	if (serve(sm, c->bev, &answered) < 0) {
 		sm->stats.bad++;
 		log_warn("socketmap: malformed request; closing that "
 		    "connection");
-		bufferevent_free(bev);
+		smconn_close(c);
+		return;
 	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
+	    CONNLIMIT_WATERMARK && !c->paused) {
+		c->paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+	connlimit_progress(c->h, answered,
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process(arg);
+}
+
+/* The output is down to the low watermark: read again. */
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct smconn *c = arg;
+
+	(void)bev;
+	if (!c->paused)
+		return;
+	c->paused = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	process(c);
 }
 
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
-	(void)arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		bufferevent_free(bev);
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		smconn_close(arg);
 }
 
-static void
-on_accept(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+static void *
+on_accept(int fd, struct connlimit_conn *h, void *arg)
 {
-	struct bufferevent *bev;
-	struct timeval idle = { 600, 0 };
+	struct socketmap *sm = arg;
+	struct smconn *c;
 
-	(void)sa;
-	(void)salen;
-	bev = bufferevent_socket_new(evconnlistener_get_base(lev), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	c = xcalloc(1, sizeof(*c));
+	c->sm = sm;
+	c->h = h;
+	c->bev = bufferevent_socket_new(sm->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
 		evutil_closesocket(fd);
-		return;
+		free(c);
+		return NULL;
 	}
-	bufferevent_setcb(bev, on_read, NULL, on_event, arg);
-	bufferevent_set_timeouts(bev, &idle, NULL);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, MAX_NETSTRING);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONNLIMIT_WATERMARK / 2,
+	    0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
 }
 
 struct socketmap *
-socketmap_new(struct event_base *base, int fd, socketmap_fn *fn, void *arg,
+socketmap_new(struct event_base *base, int fd,
+    const struct socketmap_limits *lim, socketmap_fn *fn, void *arg,
     char **errp)
 {
 	struct socketmap *sm = xcalloc(1, sizeof(*sm));
+	struct connlimit_conf cc;
 
 	sm->fn = fn;
 	sm->arg = arg;
-	sm->lev = evconnlistener_new(base, on_accept, sm,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (sm->lev == NULL) {
-		*errp = xasprintf("socketmap: cannot listen: %s",
-		    strerror(errno));
+	sm->base = base;
+	cc.name = "socketmap";
+	cc.max_conns = lim != NULL && lim->max_conns > 0 ? lim->max_conns :
+	    1024;
+	cc.idle_timeout = lim != NULL ? lim->idle_timeout : 600;
+	cc.request_timeout = lim != NULL ? lim->request_timeout : 10;
+	if ((sm->cl = connlimit_new(base, fd, &cc, on_accept, smconn_free,
+	    sm, errp)) == NULL) {
 		free(sm);
 		return NULL;
 	}
@@ -154,12 +232,19 @@ socketmap_free(struct socketmap *sm)
 {
 	if (sm == NULL)
 		return;
-	evconnlistener_free(sm->lev);
+	connlimit_free(sm->cl);
 	free(sm);
 }
 
 const struct socketmap_stats *
-socketmap_stats(const struct socketmap *sm)
+socketmap_stats(struct socketmap *sm)
 {
+	const struct connlimit_stats *cs = connlimit_stats(sm->cl);
+
+	sm->stats.connections = cs->accepted;
+	sm->stats.open = cs->open;
+	sm->stats.evicted = cs->evicted;
+	sm->stats.timed_out = cs->timed_out;
+	sm->stats.refused = cs->refused;
 	return &sm->stats;
 }

@@ -9,6 +9,10 @@
  *
  * This lookup fails closed: while the server is down, Postfix defers
  * the mail it would route through the map. See bouncerd(8).
+ *
+ * Connections are capped, timed and evicted by connlimit.h; a client
+ * that does not read its answers is not read either once
+ * CONNLIMIT_WATERMARK bytes of them wait.
  */
 #ifndef BOUNCER_SOCKETMAP_H
 #define BOUNCER_SOCKETMAP_H
@@ -25,14 +29,30 @@ struct socketmap;
 typedef int socketmap_fn(const char *name, const char *key, char *buf,
 		    size_t bufsz, void *arg);
 
-struct socketmap_stats {
-	unsigned long	 requests, found, notfound, temp, bad;
+struct socketmap_limits {
+	unsigned	 max_conns;	/* more close the longest idle */
+	int		 idle_timeout;	/* seconds with no request answered */
+	int		 request_timeout;	/* seconds for one to arrive */
 };
 
-/* Serves the listening socket fd (taken over). NULL with *errp. */
-struct socketmap *socketmap_new(struct event_base *, int fd, socketmap_fn *,
+struct socketmap_stats {
+	unsigned long	 requests, found, notfound, temp, bad;
+	unsigned long	 connections;	/* accepted, ever */
+	unsigned long	 open;		/* open now */
+	unsigned long	 evicted;	/* closed to make room */
+	unsigned long	 timed_out;	/* idle or request timeout */
+	unsigned long	 refused;	/* accept failed: no descriptor */
+};
+
+/*
+ * Serves the listening socket fd (taken over). lim NULL: the
+ * defaults. NULL with *errp.
+ */
+struct socketmap *socketmap_new(struct event_base *, int fd,
+		    const struct socketmap_limits *lim, socketmap_fn *,
 		    void *arg, char **errp);
 void		 socketmap_free(struct socketmap *);	/* NULL is fine */
-const struct socketmap_stats *socketmap_stats(const struct socketmap *);
+/* The counters, as of now; valid until the next call. */
+const struct socketmap_stats *socketmap_stats(struct socketmap *);
 
 #endif

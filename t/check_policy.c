@@ -5,10 +5,15 @@
  * in a temporary directory; the test talks to it as Postfix's smtpd
  * would, and as a careless client would. The answers come from a small
  * table, so what is checked is the protocol: framing, pipelining,
- * garbage, over-long requests, many connections, and failing open.
+ * garbage, over-long requests, many connections, and failing open;
+ * then the limits (connlimit.h): a client that does not read its
+ * answers is not read either, a full table closes the longest idle
+ * connection, and the idle and request timeouts.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <poll.h>
+#include <time.h>
 
 #include <check.h>
 #include <errno.h>
@@ -60,9 +65,8 @@ run_loop(void *arg)
 }
 
 static void
-setup(void)
+setup_with(const struct policy_limits *lim)
 {
-	struct policy_limits lim = { 4096, 2000, 60 };
 	char *err = NULL;
 	int fd;
 
@@ -74,9 +78,26 @@ setup(void)
 	fd = listener_open(spec, 512, NULL, &err);
 	ck_assert_msg(fd >= 0, "%s", err ? err : "");
 	base = event_base_new();
-	srv = policy_new(base, fd, &lim, answer, NULL, &err);
+	srv = policy_new(base, fd, lim, answer, NULL, &err);
 	ck_assert_msg(srv != NULL, "%s", err ? err : "");
 	pthread_create(&loop, NULL, run_loop, NULL);
+}
+
+static void
+setup(void)
+{
+	struct policy_limits lim = { 4096, 2000, 60, 10 };
+
+	setup_with(&lim);
+}
+
+/* Four connections at most, idle for 2s, a request in 1s. */
+static void
+setup_small(void)
+{
+	struct policy_limits lim = { 4096, 4, 2, 1 };
+
+	setup_with(&lim);
 }
 
 static void
@@ -276,6 +297,181 @@ START_TEST(test_thousand_connections)
 }
 END_TEST
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Sends `chunk` over and over without reading, until `limit` bytes or
+ * until the server has taken nothing for a second. Returns the bytes
+ * sent; *stalled says which.
+ */
+static size_t
+flood(int fd, const char *chunk, size_t len, size_t limit, int *stalled)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	size_t sent = 0, off = 0;
+	ssize_t w;
+
+	*stalled = 0;
+	while (sent < limit) {
+		if (poll(&pfd, 1, 1000) == 0) {
+			*stalled = 1;
+			break;
+		}
+		w = send(fd, chunk + off, len - off, MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		ck_assert_msg(w > 0, "send: %s", strerror(errno));
+		sent += (size_t)w;
+		off = (off + (size_t)w) % len;
+	}
+	return sent;
+}
+
+/* Reads answers until want of them have come, or 10 seconds pass. */
+static size_t
+count_answers(int fd, size_t want)
+{
+	static char buf[65536];
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	size_t got = 0, i;
+	double until = now_s() + 10;
+	char last = 0;
+	ssize_t r;
+
+	while (got < want && now_s() < until) {
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		if ((r = read(fd, buf, sizeof(buf))) <= 0)
+			break;
+		for (i = 0; i < (size_t)r; i++) {
+			if (buf[i] == '\n' && last == '\n')
+				got++;
+			last = buf[i];
+		}
+	}
+	return got;
+}
+
+/*
+ * A client that pipelines and never reads: the server stops reading it
+ * once its answers wait over the watermark, rather than hold them all;
+ * once the client reads, every whole request is answered.
+ */
+START_TEST(test_unread_answers_stop_reading)
+{
+	enum { NREQ = 4096 };
+	static const char one[] = "request=x\n\n";
+	size_t rlen = sizeof(one) - 1, sent, i;
+	char *chunk = malloc(rlen * NREQ);
+	int fd = dial(), stalled;
+
+	for (i = 0; i < NREQ; i++)
+		memcpy(chunk + i * rlen, one, rlen);
+	sent = flood(fd, chunk, rlen * NREQ, 8 * 1024 * 1024, &stalled);
+	ck_assert_msg(stalled, "the server read %zu bytes of requests "
+	    "whose answers nobody read", sent);
+	ck_assert_uint_eq(count_answers(fd, sent / rlen), sent / rlen);
+	free(chunk);
+	close(fd);
+}
+END_TEST
+
+/* Closed by the server within `seconds`? Returns how long it took. */
+static double
+closed_within(int fd, double seconds)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	double t0 = now_s();
+	char c;
+
+	while (now_s() - t0 < seconds) {
+		if (poll(&pfd, 1, 100) > 0 && read(fd, &c, 1) <= 0)
+			return now_s() - t0;
+	}
+	return -1;
+}
+
+/*
+ * The table is full: a new client closes the connection idle longest,
+ * which is not the one that asked something last.
+ */
+START_TEST(test_full_closes_longest_idle)
+{
+	char *req = request("gone@example.com");
+	int fds[4], late, i;
+
+	for (i = 0; i < 4; i++)
+		fds[i] = dial();
+	/* Answered in the order 1, 2, 3, 0: 1 is now the longest idle. */
+	for (i = 1; i <= 4; i++) {
+		send_all(fds[i % 4], req, strlen(req));
+		ck_assert_str_eq(recv_answer(fds[i % 4]), answers[0].want);
+	}
+	late = dial();
+	send_all(late, req, strlen(req));
+	ck_assert_str_eq(recv_answer(late), answers[0].want);
+	ck_assert_msg(closed_within(fds[1], 1.5) >= 0,
+	    "the longest idle connection is still open");
+	for (i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		send_all(fds[i], req, strlen(req));
+		ck_assert_str_eq(recv_answer(fds[i]), answers[0].want);
+	}
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	close(late);
+	free(req);
+}
+END_TEST
+
+/* One byte at a time does not keep a request open past its timeout. */
+START_TEST(test_slow_request_times_out)
+{
+	static const char head[] = "request=smtpd_access_policy\nrecipient=";
+	int fd = dial(), closed = 0, i;
+	double t0 = now_s(), took;
+
+	send_all(fd, head, sizeof(head) - 1);
+	for (i = 0; i < 40 && !closed; i++) {
+		send(fd, "x", 1, MSG_NOSIGNAL);
+		closed = closed_within(fd, 0.2) >= 0;
+	}
+	took = now_s() - t0;
+	ck_assert_msg(closed, "a request trickling in for %.1fs is still "
+	    "open", took);
+	ck_assert_msg(took < 3.5, "closed after %.1fs, want about 1s", took);
+	close(fd);
+}
+END_TEST
+
+/* Requests that arrive whole keep a connection open; idleness closes it. */
+START_TEST(test_idle_timeout)
+{
+	char *req = request("ok@example.com");
+	int fd = dial(), i;
+	double took;
+
+	for (i = 0; i < 10; i++) {
+		send_all(fd, req, strlen(req));
+		ck_assert_str_eq(recv_answer(fd), "action=DUNNO\n\n");
+		ck_assert(closed_within(fd, 0.3) < 0);
+	}
+	took = closed_within(fd, 5);
+	ck_assert_msg(took > 1.0 && took < 3.5, "closed after %.1fs idle, "
+	    "want about 2s", took);
+	close(fd);
+	free(req);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -291,6 +487,15 @@ policy_suite(void)
 	    sizeof(garbage) / sizeof(garbage[0]));
 	tcase_add_test(tc, test_huge_line);
 	tcase_add_test(tc, test_thousand_connections);
+	tcase_add_test(tc, test_unread_answers_stop_reading);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_full_closes_longest_idle);
+	tcase_add_test(tc, test_slow_request_times_out);
+	tcase_add_test(tc, test_idle_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
