@@ -66,7 +66,7 @@
 #define LINE_MAX_BYTES	(256 * 1024)
 #define READ_CHUNK	(64 * 1024)
 #define SLICE_BYTES	(256 * 1024)
-#define SLICE_USEC	20000
+#define SLICE_USEC	10000
 #define BACKOFF_MAX_MS	30000
 #define STALL_MS	10000		/* no progress this long: unhealthy */
 #define QUEUE_MAX	16		/* rotated files waiting to be read */
@@ -204,6 +204,9 @@ set_state(struct logtail *lt, enum lt_state s)
 	if (s == ST_OK)
 		log_info("%s: following again", lt->sock >= 0 ? "syslog" :
 		    lt->path);
+	else if (s == ST_HELD)
+		log_warn("%s: the store fails; lines held, to be offered "
+		    "again", lt->sock >= 0 ? "syslog" : lt->path);
 	else {
 		enum lt_state old = lt->state;
 
