@@ -72,6 +72,7 @@
 #define QUEUE_MAX	16		/* rotated files waiting to be read */
 #define DONE_MAX	16		/* inodes finished, remembered */
 #define DGRAM_BATCH	256		/* datagrams per read event */
+#define SAVE_MS		1000		/* saves while reading a backlog */
 
 enum lt_state {
 	ST_OK,
@@ -115,6 +116,7 @@ struct logtail {
 	char			 sig[64];	/* the bytes just before pos */
 	size_t			 siglen;
 	int			 dirty;		/* lpos not saved yet */
+	long long		 saved_at;	/* monotonic ms */
 
 	/* Rotated files still to read, oldest first; then the log. */
 	struct fileid		 queue[QUEUE_MAX + 1];
@@ -771,7 +773,8 @@ done:
 		set_state(lt, ST_STALLED);
 	else
 		set_state(lt, ST_OK);
-	if (lt->dirty)
+	/* While a backlog is read, not at every slice: once a second. */
+	if (lt->dirty && (!more || mono_ms() - lt->saved_at >= SAVE_MS))
 		logtail_save(lt);
 	return more;
 }
@@ -842,6 +845,7 @@ logtail_save(struct logtail *lt)
 		log_warn("%s: %s", lt->statefile, strerror(errno));
 	else
 		lt->dirty = 0;
+	lt->saved_at = mono_ms();
 	free(tmp);
 }
 

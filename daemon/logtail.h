@@ -77,7 +77,10 @@ struct logtail	*logtail_socket(struct event_base *base, const char *path,
  * waiting (held lines, no file).
  */
 int		 logtail_poll(struct logtail *);
-/* Saves the position; done on every poll that read something, too. */
+/*
+ * Saves the position; done by polls that read something, too (while a
+ * backlog is read, once a second), and by logtail_free().
+ */
 void		 logtail_save(struct logtail *);
 void		 logtail_free(struct logtail *);	/* saves; NULL is fine */
 /* Valid as long as the follower; updated by each poll. */
