@@ -651,6 +651,63 @@ START_TEST(test_syslog_held_and_nul)
 }
 END_TEST
 
+/*
+ * Held syslog lines are bounded: past LOGTAIL_HELD_MAX bytes, lines are
+ * dropped, counted, and warned about once; the ones held all come out.
+ */
+START_TEST(test_syslog_held_bound)
+{
+	char *dir = testlib_tmpdir("logtail"), *path, *err = NULL;
+	struct event_base *base = event_base_new();
+	size_t len = 8000, n = LOGTAIL_HELD_MAX / len + 50, i;
+	struct sockaddr_un sun;
+	struct logtail *lt;
+	char *msg;
+	int fd, k;
+
+	ck_assert_int_ge(asprintf(&path, "%s/syslog.sock", dir), 0);
+	reset();
+	refuse = 1;
+	offered = 0;
+	msg = malloc(len);
+	memset(msg, 'm', len);
+	lt = logtail_socket(base, path, NULL, collect_or_refuse, NULL, &err);
+	ck_assert_msg(lt != NULL, "%s", err ? err : "");
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	testlib_log_start();
+	for (i = 0; i < n; i++)
+		for (k = 0; sendto(fd, msg, len, MSG_DONTWAIT,
+		    (struct sockaddr *)&sun, sizeof(sun)) < 0; k++) {
+			ck_assert_int_lt(k, 10000);
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		}
+	for (k = 0; k < 100; k++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(logtail_stats(lt)->held, LOGTAIL_HELD_MAX / len);
+	ck_assert_uint_eq(logtail_stats(lt)->dropped,
+	    n - LOGTAIL_HELD_MAX / len);
+	ck_assert_uint_eq(testlib_log_count(LOG_LVL_WARN, "dropping"), 1);
+	testlib_log_stop();
+	refuse = 0;
+	for (k = 0; k < 2000 && nlines < LOGTAIL_HELD_MAX / len; k++) {
+		usleep(5 * 1000);
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+	ck_assert_uint_eq(nlines, LOGTAIL_HELD_MAX / len);
+	ck_assert_uint_eq(logtail_stats(lt)->held, 0);
+	close(fd);
+	free(msg);
+	logtail_free(lt);
+	event_base_free(base);
+	testlib_rmtree(dir);
+	free(dir);
+	free(path);
+}
+END_TEST
+
 static Suite *
 logtail_suite(void)
 {
@@ -667,6 +724,7 @@ logtail_suite(void)
 	tcase_add_test(tc, test_nul_line);
 	tcase_add_test(tc, test_syslog_socket);
 	tcase_add_test(tc, test_syslog_held_and_nul);
+	tcase_add_test(tc, test_syslog_held_bound);
 	suite_add_tcase(s, tc);
 	return s;
 }
