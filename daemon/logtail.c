@@ -959,7 +959,8 @@ logtail_file(struct event_base *base, const char *path,
 	resume(lt);
 	if (base != NULL) {
 		lt->timer = event_new(base, -1, 0, on_timer, lt);
-		event_add(lt->timer, &tv);	/* the first slice, from the loop */
+		/* The first slice is read from the loop, not here. */
+		event_add(lt->timer, &tv);
 	}
 	return lt;
 }

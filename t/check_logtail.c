@@ -220,10 +220,10 @@ START_TEST(test_line_across_reads_saved_whole)
 	lt = logtail_file(NULL, path, state, 100, collect, NULL, &err);
 	poll_all(lt);
 	ck_assert_str_eq(got, "next|");
-	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "reading from the start"),
-	    0);
-	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "resuming at byte 46"),
-	    1);
+	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO,
+	    "reading from the start"), 0);
+	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO,
+	    "resuming at byte 46"), 1);
 	testlib_log_stop();
 	logtail_free(lt);
 	testlib_rmtree(dir);
@@ -307,7 +307,8 @@ START_TEST(test_refused_line_held)
 	ck_assert_str_eq(got, "a|b|c|d|e|");
 	ck_assert_int_eq(saved_offset(state, NULL), 10);
 	ck_assert_int_eq(logtail_health(lt, why, sizeof(why)), 1);
-	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "following again"), 1);
+	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "following again"),
+	    1);
 	testlib_log_stop();
 	logtail_free(lt);
 	testlib_rmtree(dir);
@@ -412,8 +413,8 @@ START_TEST(test_rotations_between_polls)
 	lt = logtail_file(NULL, path, state, 100, collect, NULL, &err);
 	poll_all(lt);
 	ck_assert_str_eq(got, "h0|h1|i0|i1|j0|j1|");
-	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "reading from the start"),
-	    0);
+	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO,
+	    "reading from the start"), 0);
 	testlib_log_stop();
 	/* And nothing more on later polls. */
 	poll_all(lt);
@@ -510,7 +511,8 @@ START_TEST(test_not_a_file)
 	poll_all(lt);
 	ck_assert_str_eq(got, "fine|");
 	ck_assert_int_eq(logtail_health(lt, why, sizeof(why)), 1);
-	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "following again"), 1);
+	ck_assert_uint_eq(testlib_log_count(LOG_LVL_INFO, "following again"),
+	    1);
 	testlib_log_stop();
 	logtail_free(lt);
 
