@@ -249,12 +249,10 @@ hold(struct logtail *lt)
 	lt->retry_at = now + lt->backoff_ms;
 }
 
+/* The held line was taken: the next hold starts a new back-off. */
 static void
 unhold(struct logtail *lt)
 {
-	if (lt->held)
-		log_info("%s: the store takes lines again",
-		    lt->sock >= 0 ? "syslog" : lt->path);
 	lt->held = 0;
 	lt->backoff_ms = 0;
 }
