@@ -409,13 +409,19 @@ on_report(const struct pipeline_report *r, void *arg)
 
 /* --- the log ------------------------------------------------------------ */
 
-static void
+/*
+ * A line the store could not take is refused: the follower holds it and
+ * offers it again (a repeat is harmless: a note is rewritten with the
+ * same value, and an event's identity is marked in the transaction
+ * that records it).
+ */
+static int
 on_log_line(const char *line, size_t len, void *arg)
 {
 	(void)arg;
 	if (worker_ready(&d.loop) < 0)
-		return;
-	pipeline_log_line(d.loop.pipe, line, len, clock_now());
+		return -1;
+	return pipeline_log_line(d.loop.pipe, line, len, clock_now());
 }
 
 /*
@@ -435,6 +441,7 @@ static struct {
 static void
 on_catchup(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval now = { 0, 0 };
 	unsigned long gen;
 
 	(void)fd;
@@ -443,8 +450,11 @@ on_catchup(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&catchup.lock);
 	gen = catchup.asked;
 	pthread_mutex_unlock(&catchup.lock);
-	if (d.tail != NULL)
-		logtail_poll(d.tail);
+	/* One slice a turn; the next after the loop has served its sockets. */
+	if (d.tail != NULL && logtail_poll(d.tail) > 0) {
+		event_add(catchup.ev, &now);
+		return;
+	}
 	pthread_mutex_lock(&catchup.lock);
 	catchup.done = gen;
 	pthread_cond_broadcast(&catchup.cond);
@@ -635,6 +645,38 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
 	    name, timed_out, name, name, name, refused);
 }
 
+/* The followers' own troubles: held, refused and dropped lines. */
+static void
+render_log_metrics(struct evbuffer *out)
+{
+	const struct logtail_stats *f = d.tail ? logtail_stats(d.tail) : NULL;
+	const struct logtail_stats *s = d.socktail ?
+	    logtail_stats(d.socktail) : NULL;
+	char why[8];
+
+	if (f == NULL && s == NULL)
+		return;
+	evbuffer_add_printf(out,
+	    "# HELP bouncer_log_held_lines Log lines waiting for the store.\n"
+	    "# TYPE bouncer_log_held_lines gauge\n"
+	    "bouncer_log_held_lines %lu\n"
+	    "# HELP bouncer_log_nul_lines_total Log lines refused: a NUL "
+	    "byte inside.\n# TYPE bouncer_log_nul_lines_total counter\n"
+	    "bouncer_log_nul_lines_total %lu\n"
+	    "# HELP bouncer_log_dropped_lines_total Syslog lines lost: more "
+	    "held than the bound.\n"
+	    "# TYPE bouncer_log_dropped_lines_total counter\n"
+	    "bouncer_log_dropped_lines_total %lu\n",
+	    (f ? f->held : 0) + (s ? s->held : 0),
+	    (f ? f->nul : 0) + (s ? s->nul : 0), s ? s->dropped : 0);
+	if (d.tail != NULL)
+		evbuffer_add_printf(out,
+		    "# HELP bouncer_log_ok Whether the maillog is followed "
+		    "(1) or not (0).\n# TYPE bouncer_log_ok gauge\n"
+		    "bouncer_log_ok %d\n",
+		    logtail_health(d.tail, why, sizeof(why)));
+}
+
 static void
 render_metrics(struct evbuffer *out, void *arg)
 {
@@ -756,6 +798,7 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "# TYPE bouncer_log_rotations_total counter\n"
 		    "bouncer_log_rotations_total %lu\n",
 		    (unsigned long long)ls->lag, ls->lines, ls->rotations);
+	render_log_metrics(out);
 }
 
 static void
@@ -835,6 +878,12 @@ check_health(void)
 	    conf_str(s->conf, "rules_dir"));
 	health_set(d.health, "rules", nrules > 0, why, now);
 	snapshot_unref(s);
+	if (d.tail != NULL)
+		health_set(d.health, "log", logtail_health(d.tail, why,
+		    sizeof(why)), why, now);
+	if (d.socktail != NULL)
+		health_set(d.health, "syslog", logtail_health(d.socktail, why,
+		    sizeof(why)), why, now);
 }
 
 static void
@@ -1088,7 +1137,6 @@ main(int argc, char **argv)
 		if (tail == NULL)
 			log_fatal(2, "%s", err);
 		__atomic_store_n(&d.tail, tail, __ATOMIC_RELEASE);
-		logtail_poll(d.tail);
 	}
 
 	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, NULL);

@@ -72,11 +72,12 @@ health_set(struct health *h, const char *name, int ok, const char *why,
 		c->since = now;
 		return;
 	}
-	if (!c->ok && strcmp(c->why, buf) == 0)
-		return;
-	log_warn("health: %s failing: %s", name, buf);
-	if (c->ok)
+	/* A new reason while failing (a count in it, say) is shown, not
+	   logged: the part that fails logs its own details. */
+	if (c->ok) {
+		log_warn("health: %s failing: %s", name, buf);
 		c->since = now;
+	}
 	c->ok = 0;
 	memcpy(c->why, buf, sizeof(c->why));
 }

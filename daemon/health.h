@@ -6,9 +6,9 @@
  * that decisions have stopped being made. Each part that can fail
  * ("store", "log", "rules") is a check whose state its owner sets,
  * with a one-line reason when it is not ok. A change of state is
- * logged once (a warning when a check fails or its reason changes, a
- * notice when it is ok again), never at every evaluation; /healthz and
- * /metrics show the states.
+ * logged once (a warning when a check fails, a notice when it is ok
+ * again), never at every evaluation nor when only the reason changes;
+ * /healthz and /metrics show the states and the latest reasons.
  *
  * Not thread-safe: one thread (the event loop's) sets and reads.
  */

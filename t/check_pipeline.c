@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <check.h>
+#include <sqlite3.h>
 
 #include "conf.h"
 #include "pipeline.h"
@@ -614,6 +615,84 @@ START_TEST(long_message_id)
 }
 END_TEST
 
+/* Runs sql on the SQLite file of the open case, on its own connection. */
+static void
+sql(const char *q)
+{
+	char *path = xasprintf("%s/state.db", tmpdir), *err = NULL;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, &err) == SQLITE_OK,
+	    "%s: %s", q, err ? err : "");
+	sqlite3_close(db);
+	free(path);
+}
+
+/* The first column of the first row of q, as a number. */
+static long long
+sql_num(const char *q)
+{
+	char *path = xasprintf("%s/state.db", tmpdir);
+	sqlite3_stmt *stmt;
+	long long n = -1;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &stmt, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	return n;
+}
+
+/*
+ * The log follower offers a line again when the store failed for part
+ * of it. Here the notes of a bounce line are written but its event is
+ * not: offered again, the event is recorded once; offered a third time,
+ * it is a repeat that changes nothing.
+ */
+START_TEST(line_offered_again_after_a_failure)
+{
+	char line[2048], sb[32];
+	unsigned recorded;
+
+	open_case(B_SQLITE, NULL);
+	snprintf(line, sizeof(line), "%s mta postfix/smtp[4242]: 4BAA00F0: "
+	    "to=<again@gmail.com>, relay=mx.example[192.0.2.5]:25, delay=1, "
+	    "delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.example"
+	    "[192.0.2.5] said: 550 5.1.1 <again@gmail.com>: user unknown "
+	    "(in reply to RCPT TO command))", stamp(T0, sb, sizeof(sb)));
+	sql("CREATE TRIGGER no_event BEFORE INSERT ON event BEGIN "
+	    "SELECT RAISE(ABORT, 'no events now'); END");
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), T0 + 1),
+	    -1);
+	ck_assert_uint_eq(seen[PO_FAILED], 1);
+	ck_assert_int_eq(look("again@gmail.com", T0 + 2, NULL), ANS_NONE);
+	ck_assert_int_eq(sql_num("SELECT count(*) FROM note WHERE id LIKE "
+	    "'q:4BAA00F0:%'"), 1);
+	ck_assert_int_eq(sql_num("SELECT count(*) FROM event"), 0);
+	sql("DROP TRIGGER no_event");
+	recorded = seen[PO_RECORDED];
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), T0 + 3),
+	    0);
+	ck_assert_uint_eq(seen[PO_RECORDED], recorded + 1);
+	ck_assert_int_eq(look("again@gmail.com", T0 + 4, NULL),
+	    ANS_SUPPRESSED);
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), T0 + 5),
+	    0);
+	ck_assert_int_eq(look("again@gmail.com", T0 + 6, NULL),
+	    ANS_SUPPRESSED);
+	ck_assert_int_eq(sql_num("SELECT count(*) FROM audit WHERE rcpt = "
+	    "'again@gmail.com'"), 1);
+	ck_assert_uint_eq(seen[PO_FAILED], 1);
+	close_case();
+}
+END_TEST
+
 static Suite *
 pipeline_suite(void)
 {
@@ -638,6 +717,7 @@ pipeline_suite(void)
 	tcase_add_loop_test(tc, latest_delivery_counts, 0, NBACKENDS);
 	tcase_add_loop_test(tc, own_answer_in_a_bounce, 0, NBACKENDS);
 	tcase_add_loop_test(tc, long_message_id, 0, NBACKENDS);
+	tcase_add_test(tc, line_offered_again_after_a_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
