@@ -112,7 +112,8 @@ static struct {
 	struct logtail		*socktail;
 	struct alerter		*alerter;
 	struct event		*alert_ev;
-	struct pending_alert	*alerts;
+	struct pending_alert	*alerts;	/* oldest first */
+	struct pending_alert	**alerts_tail;
 
 	struct tally		*tallies;
 	size_t			 ntallies;
@@ -123,7 +124,7 @@ static struct {
 	unsigned long		 bad_time;	/* lines without a time stamp */
 	unsigned long		 reloads, reload_failures;
 	long long		 started;
-} d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} d = { .lock = PTHREAD_MUTEX_INITIALIZER, .alerts_tail = &d.alerts };
 
 static pthread_key_t worker_key;
 
@@ -279,7 +280,11 @@ tally(enum event_source src, enum reason reason, const char *provider,
 	pthread_mutex_unlock(&d.lock);
 }
 
-/* Hands an alert to the loop thread, which owns the alerter. */
+/*
+ * Hands an alert to the loop thread, which owns the alerter. Alerts
+ * are raised in the order they came: appended here, taken from the
+ * head by on_alerts().
+ */
 static void
 queue_alert(const struct engine_result *res, const char *provider,
     const char *details, enum reason reason)
@@ -294,8 +299,8 @@ queue_alert(const struct engine_result *res, const char *provider,
 	snprintf(pa->kind, sizeof(pa->kind), "%s", pa->rec.blocklist[0] ?
 	    "blocklist" : pa->rec.kind);
 	pthread_mutex_lock(&d.lock);
-	pa->next = d.alerts;
-	d.alerts = pa;
+	*d.alerts_tail = pa;
+	d.alerts_tail = &pa->next;
 	pthread_mutex_unlock(&d.lock);
 	event_active(d.alert_ev, EV_READ, 0);
 }
@@ -312,6 +317,7 @@ on_alerts(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&d.lock);
 	list = d.alerts;
 	d.alerts = NULL;
+	d.alerts_tail = &d.alerts;
 	pthread_mutex_unlock(&d.lock);
 	while ((pa = list) != NULL) {
 		list = pa->next;
@@ -640,6 +646,14 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "bouncer_alerts_total %lu\n"
 	    "# TYPE bouncer_alert_hooks_failed_total counter\n"
 	    "bouncer_alert_hooks_failed_total %lu\n"
+	    "# HELP bouncer_alert_hooks_dropped_total Alerts whose hook "
+	    "was not run: the hooks' queue was full.\n"
+	    "# TYPE bouncer_alert_hooks_dropped_total counter\n"
+	    "bouncer_alert_hooks_dropped_total %lu\n"
+	    "# HELP bouncer_alert_hooks_queued Alerts waiting for a hook "
+	    "to end.\n"
+	    "# TYPE bouncer_alert_hooks_queued gauge\n"
+	    "bouncer_alert_hooks_queued %lu\n"
 	    "# TYPE bouncer_milter_messages_total counter\n"
 	    "bouncer_milter_messages_total %lu\n"
 	    "# TYPE bouncer_milter_rejected_total counter\n"
@@ -660,7 +674,8 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "# TYPE bouncer_reload_failures_total counter\n"
 	    "bouncer_reload_failures_total %lu\n",
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
-	    as->raised, as->hooks_failed, ms.messages, ms.rejected,
+	    as->raised, as->hooks_failed, as->hooks_dropped,
+	    as->hooks_queued, ms.messages, ms.rejected,
 	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),
