@@ -209,7 +209,8 @@ worker_ready(struct worker *w)
 	struct snapshot *s;
 	char *err = NULL;
 
-	if (w->snap != NULL && w->store != NULL && w->snap->gen == d.gen)
+	if (w->snap != NULL && w->store != NULL &&
+	    w->snap->gen == __atomic_load_n(&d.gen, __ATOMIC_ACQUIRE))
 		return 0;
 	s = snapshot_get();
 	if (w->snap != NULL && w->store != NULL && w->snap == s) {
@@ -679,8 +680,9 @@ render_metrics(struct evbuffer *out, void *arg)
 	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),
-	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED), d.reloads,
-	    d.reload_failures);
+	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED));
 	if (ls != NULL)
 		evbuffer_add_printf(out,
 		    "# HELP bouncer_log_lag_bytes Bytes of the maillog not "
@@ -711,7 +713,8 @@ render_status(struct evbuffer *out, void *arg)
 	    PACKAGE_VERSION, (long)getpid(), d.started,
 	    clock_now() - d.started, d.conf_path,
 	    conf_str(s->conf, "store"), conf_str(s->conf, "rules_dir"),
-	    nrules, d.reloads, d.reload_failures,
+	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
 	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
 	    "socketmap_listen=%s\nmaillog_file=%s\n",
@@ -742,30 +745,118 @@ health(struct evbuffer *out, void *arg)
 
 /* --- signals and timers ------------------------------------------------ */
 
+/*
+ * Reloading. Reading the configuration and compiling the rules (PCRE2
+ * JIT, the prefilter) takes long with a large rule set, and the loop
+ * answers the policy server meanwhile: so a thread of its own builds
+ * the new snapshot, and the loop only swaps it in. One reload runs at
+ * a time; a SIGHUP during one asks for one more after it, so that the
+ * files as they are after the last signal are what is loaded.
+ *
+ * All of reload.* but result and err belongs to the loop thread; the
+ * builder writes those two and then wakes the loop, which reads them
+ * after pthread_join().
+ */
+static struct {
+	pthread_t		 thread;
+	int			 running;
+	int			 again;
+	struct event		*done_ev;
+	struct snapshot		*result;	/* NULL: refused, see err */
+	char			*err;
+} reload;
+
+static void *
+reload_build(void *arg)
+{
+	(void)arg;
+	reload.err = NULL;
+	reload.result = snapshot_load(&reload.err);
+	event_active(reload.done_ev, EV_READ, 0);
+	return NULL;
+}
+
+static void
+reload_start(void)
+{
+	sigset_t all, old;
+	int rc;
+
+	reload.again = 0;
+	/* Signals are the loop's: the builder starts with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&reload.thread, NULL, reload_build, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		__atomic_add_fetch(&d.reload_failures, 1, __ATOMIC_RELAXED);
+		log_error("reload: cannot start a thread: %s", strerror(rc));
+		return;
+	}
+	reload.running = 1;
+}
+
+/* Waits for a reload still building (at exit) and forgets its result. */
+static void
+reload_cancel(void)
+{
+	if (!reload.running)
+		return;
+	pthread_join(reload.thread, NULL);
+	reload.running = 0;
+	snapshot_unref(reload.result);
+	free(reload.err);
+	reload.result = NULL;
+	reload.err = NULL;
+}
+
+/* On the loop: the builder is done; swap its snapshot in. */
+static void
+on_reload_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct snapshot *s, *old;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!reload.running)
+		return;
+	pthread_join(reload.thread, NULL);
+	reload.running = 0;
+	s = reload.result;
+	reload.result = NULL;
+	if (s == NULL) {
+		__atomic_add_fetch(&d.reload_failures, 1, __ATOMIC_RELAXED);
+		log_error("reload refused, keeping the running configuration "
+		    "and rules:\n%s", reload.err ? reload.err : "");
+	} else {
+		pthread_mutex_lock(&d.lock);
+		old = d.snap;
+		s->gen = d.gen + 1;
+		d.snap = s;
+		__atomic_store_n(&d.gen, s->gen, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&d.lock);
+		snapshot_unref(old);
+		__atomic_add_fetch(&d.reloads, 1, __ATOMIC_RELAXED);
+		log_info("reloaded configuration and rules");
+	}
+	free(reload.err);
+	reload.err = NULL;
+	if (reload.again)
+		reload_start();
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct snapshot *s, *old;
-	char *err = NULL;
-
 	(void)sig;
 	(void)what;
 	(void)arg;
-	if ((s = snapshot_load(&err)) == NULL) {
-		d.reload_failures++;
-		log_error("reload refused, keeping the running configuration "
-		    "and rules:\n%s", err ? err : "");
-		free(err);
+	if (reload.running) {
+		reload.again = 1;
 		return;
 	}
-	pthread_mutex_lock(&d.lock);
-	old = d.snap;
-	s->gen = ++d.gen;
-	d.snap = s;
-	pthread_mutex_unlock(&d.lock);
-	snapshot_unref(old);
-	d.reloads++;
-	log_info("reloaded configuration and rules");
+	reload_start();
 }
 
 static void
@@ -948,6 +1039,7 @@ main(int argc, char **argv)
 		log_fatal(2, "%s", err);
 	d.alert_ev = event_new(d.base, -1, 0, on_alerts, NULL);
 	catchup.ev = event_new(d.base, -1, 0, on_catchup, NULL);
+	reload.done_ev = event_new(d.base, -1, 0, on_reload_done, NULL);
 	if (*(spec = conf_str(c, "milter_listen")) != '\0') {
 		memset(&mc, 0, sizeof(mc));
 		mc.listen = spec;
@@ -992,6 +1084,7 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	/* Drain: stop taking work, finish what is read, save positions. */
+	reload_cancel();
 	milter_stop();
 	if (d.tail != NULL)
 		logtail_poll(d.tail);
@@ -1004,6 +1097,7 @@ main(int argc, char **argv)
 	alerter_free(d.alerter);
 	event_free(d.alert_ev);
 	event_free(catchup.ev);
+	event_free(reload.done_ev);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
