@@ -41,6 +41,7 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
 	    daemon/alert.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
+	    daemon/daemonize.c \
 	    $(STORE_SRCS)
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a

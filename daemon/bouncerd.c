@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
@@ -39,6 +41,7 @@
 #include "alert.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemonize.h"
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
@@ -921,16 +924,105 @@ socket_perm(const struct conf *c, struct listener_perm *perm)
 	perm->gid = pw->pw_gid;
 }
 
-/* Becomes the user socket_perm() found, if any. */
+/*
+ * Becomes the user socket_perm() found, if any, with the groups that
+ * user is in (initgroups): group adm is what reads Debian's
+ * /var/log/mail.log.
+ */
 static void
 drop_privileges(const struct listener_perm *perm)
 {
 	if (perm->user == NULL)
 		return;
-	if (setgroups(1, &perm->gid) < 0 || setgid(perm->gid) < 0 ||
+	if (initgroups(perm->user, perm->gid) < 0 || setgid(perm->gid) < 0 ||
 	    setuid(perm->uid) < 0)
 		log_fatal(2, "cannot become user %s: %s", perm->user,
 		    strerror(errno));
+}
+
+/*
+ * A file of state_dir that root left (a store made by an earlier
+ * version, bouncerctl run as root) goes to the user, mode 0640, so
+ * that the daemon can write it once it is that user. Regular files
+ * only, never through a symbolic link; other users' files are left.
+ */
+static void
+state_file_give(int dirfd, const char *name, const char *dir,
+    const struct listener_perm *perm)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_uid == 0 || st.st_uid == perm->uid) &&
+	    (st.st_uid != perm->uid || st.st_gid != perm->gid ||
+	    (st.st_mode & 07777) != 0640)) {
+		if (fchown(fd, perm->uid, perm->gid) < 0 ||
+		    fchmod(fd, 0640) < 0)
+			log_warn("state_dir: %s/%s: %s", dir, name,
+			    strerror(errno));
+		else
+			log_info("state_dir: %s/%s given to %s, mode 0640",
+			    dir, name, perm->user);
+	}
+	close(fd);
+}
+
+/*
+ * Started as root: state_dir is made if missing and given to the user
+ * (and the user's login group), mode 0750, with the files in it. The
+ * installation cannot do this, not knowing whether the user exists.
+ * Fatal if state_dir cannot be made.
+ */
+static void
+state_dir_prepare(const struct conf *c, const struct listener_perm *perm)
+{
+	const char *dir = conf_str(c, "state_dir");
+	struct dirent *de;
+	struct stat st;
+	DIR *dp;
+	int fd;
+
+	if (geteuid() != 0 || *dir == '\0')
+		return;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		log_fatal(2, "state_dir %s: %s", dir, strerror(errno));
+	if (perm->user == NULL)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
+		log_fatal(2, "state_dir %s: %s", dir, strerror(errno));
+	if ((st.st_uid != perm->uid || st.st_gid != perm->gid ||
+	    (st.st_mode & 07777) != 0750) &&
+	    (fchown(fd, perm->uid, perm->gid) < 0 || fchmod(fd, 0750) < 0))
+		log_fatal(2, "state_dir %s: cannot give it to %s: %s", dir,
+		    perm->user, strerror(errno));
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL)
+		if (de->d_name[0] != '.')
+			state_file_give(dirfd(dp), de->d_name, dir, perm);
+	closedir(dp);
+}
+
+/*
+ * The pid file: pid_file, or else state_dir/bouncerd.pid when
+ * detaching; in the foreground, only pid_file. NULL for none; the
+ * caller frees.
+ */
+static char *
+pid_file_path(const struct conf *c, int foreground)
+{
+	if (*conf_str(c, "pid_file") != '\0')
+		return xstrdup(conf_str(c, "pid_file"));
+	if (foreground)
+		return NULL;
+	return xasprintf("%s/bouncerd.pid", conf_str(c, "state_dir"));
 }
 
 int
@@ -944,8 +1036,8 @@ main(int argc, char **argv)
 	struct timeval tv;
 	const struct conf *c;
 	const char *spec;
-	char *err = NULL, *statefile;
-	int ch, foreground = 0, print = 0, verbose = 0, fd;
+	char *err = NULL, *statefile, *pidfile;
+	int ch, foreground = 0, print = 0, verbose = 0, fd, pidfd = -1;
 
 	d.conf_path = CONF_FILE;
 	d.conf_missing_ok = 1;
@@ -989,6 +1081,20 @@ main(int argc, char **argv)
 		conf_print(c, stdout, 0, NULL, 0);
 		return 0;
 	}
+	/* State files are the user's and its group's to read: 0640. */
+	umask(027);
+	/* Before any thread: the parent waits until start-up is done. */
+	if (!foreground && daemonize_begin(&err) < 0)
+		log_fatal(2, "cannot detach: %s", err);
+	socket_perm(c, &perm);
+	state_dir_prepare(c, &perm);
+	if ((pidfile = pid_file_path(c, foreground)) != NULL) {
+		if ((pidfd = daemonize_pidfile(pidfile, &err)) < 0)
+			log_fatal(2, "pid_file %s", err);
+		if (perm.user != NULL &&
+		    fchown(pidfd, perm.uid, perm.gid) < 0)
+			log_warn("pid_file %s: %s", pidfile, strerror(errno));
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Every smtpd process keeps a policy connection: allow many. */
 	{
@@ -1007,11 +1113,8 @@ main(int argc, char **argv)
 	if (getenv("BOUNCER_NOW") != NULL && *getenv("BOUNCER_NOW") != '\0')
 		log_warn("BOUNCER_NOW=%s: the clock is moved (for tests)",
 		    getenv("BOUNCER_NOW"));
-	if (worker_ready(&d.loop) < 0)
-		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
 
 	/* Sockets first, as root; then the unprivileged user. */
-	socket_perm(c, &perm);
 	if (*(spec = conf_str(c, "policy_listen")) != '\0') {
 		lim.max_request = 16384;
 		lim.max_conns = (unsigned)conf_int(c, "policy_max_conns");
@@ -1049,10 +1152,16 @@ main(int argc, char **argv)
 		mc.check_rcpt = conf_bool(c, "milter_check_rcpt");
 		mc.rcpt_fn = milter_rcpt;
 		mc.msg_fn = milter_message;
-		if (milter_start(&mc, &err) < 0)
+		if (milter_open(&mc, &err) < 0)
 			log_fatal(2, "%s", err);
 	}
 	drop_privileges(&perm);
+	/* Opened as the user, so that a store it creates is the user's. */
+	if (worker_ready(&d.loop) < 0)
+		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
+	/* libmilter's threads never run as root. */
+	if (*conf_str(c, "milter_listen") != '\0' && milter_run(&err) < 0)
+		log_fatal(2, "%s", err);
 	if (*(spec = conf_str(c, "maillog_file")) != '\0') {
 		statefile = xasprintf("%s/maillog.pos",
 		    conf_str(c, "state_dir"));
@@ -1081,6 +1190,7 @@ main(int argc, char **argv)
 	    "metrics=%s", conf_str(c, "store"), conf_str(c, "policy_listen"),
 	    conf_str(c, "milter_listen"), conf_str(c, "maillog_file"),
 	    conf_str(c, "metrics_listen"));
+	daemonize_ready();
 	event_base_dispatch(d.base);
 
 	/* Drain: stop taking work, finish what is read, save positions. */
@@ -1107,6 +1217,8 @@ main(int argc, char **argv)
 	free(d.tallies);
 	free(d.overrides);
 	event_base_free(d.base);
+	daemonize_pidfile_remove(pidfile, pidfd);
+	free(pidfile);
 	log_info("stopped");
 	return 0;
 }
