@@ -160,6 +160,8 @@ install: all
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/
 	$(INSTALL) -m 644 man/bouncer.conf.5 $(DESTDIR)$(mandir)/man5/
+	@# Owned by root here: bouncerd gives it to its user (mode 0750)
+	@# at its first start as root; install cannot know the user exists.
 	$(INSTALL) -d $(DESTDIR)$(localstatedir)/lib/bouncer
 	@# The sample is all comments; never overwrite a real configuration.
 	if [ ! -e $(DESTDIR)$(sysconfdir)/bouncer/bouncer.conf ]; then \
