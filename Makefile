@@ -42,7 +42,7 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
 	    daemon/alert.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
-	    daemon/connlimit.c \
+	    daemon/connlimit.c daemon/daemonize.c \
 	    $(STORE_SRCS)
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
 LIB       = daemon/libbouncer.a
@@ -169,6 +169,8 @@ install: all
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/
 	$(INSTALL) -m 644 man/bouncer.conf.5 $(DESTDIR)$(mandir)/man5/
+	@# Owned by root here: bouncerd gives it to its user (mode 0750)
+	@# at its first start as root; install cannot know the user exists.
 	$(INSTALL) -d $(DESTDIR)$(localstatedir)/lib/bouncer
 	@# The sample is all comments; never overwrite a real configuration.
 	if [ ! -e $(DESTDIR)$(sysconfdir)/bouncer/bouncer.conf ]; then \

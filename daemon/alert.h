@@ -5,13 +5,24 @@
  * authentication failure, a destination throttling us), the daemon
  * raises an alert: one syslog line, and the configured hook program
  * run with the facts in its environment. The program is run without
- * a shell, with a clean environment, stdin from /dev/null, and killed
- * if it outlives its timeout; the event loop never waits for it.
+ * a shell, with a clean environment, stdin from /dev/null, in a
+ * process group of its own; the event loop never waits for it.
+ *
+ * A hook that outlives its timeout is sent SIGTERM, with everything
+ * it started (its process group), then SIGKILL ALERT_KILL_GRACE
+ * seconds later. At most ALERT_MAX_HOOKS run at once; later alerts
+ * wait, in the order they were raised, up to ALERT_QUEUE_MAX of them,
+ * and each starts as a running hook ends. An alert beyond that is
+ * still logged, but its hook is dropped and counted.
  */
 #ifndef BOUNCER_ALERT_H
 #define BOUNCER_ALERT_H
 
 #include <time.h>
+
+#define ALERT_MAX_HOOKS		8	/* hooks running at once */
+#define ALERT_QUEUE_MAX		1000	/* alerts waiting for a hook */
+#define ALERT_KILL_GRACE	2	/* seconds from SIGTERM to SIGKILL */
 
 struct event_base;
 struct alerter;
@@ -35,7 +46,9 @@ struct alert_stats {
 	unsigned long	 raised;
 	unsigned long	 hooks_run;
 	unsigned long	 hooks_failed;	/* exit status not 0, or killed */
-	unsigned long	 hooks_dropped;	/* too many running at once */
+	unsigned long	 hooks_dropped;	/* the queue was full */
+	unsigned long	 hooks_running;	/* now */
+	unsigned long	 hooks_queued;	/* now, waiting for a free slot */
 };
 
 /*
@@ -44,10 +57,17 @@ struct alert_stats {
  */
 struct alerter	*alerter_new(struct event_base *base, const char *command,
 		    int timeout, char **errp);
-/* Logs the alert and starts the hook. Never blocks. */
+/*
+ * Logs the alert and starts its hook, or queues it while
+ * ALERT_MAX_HOOKS run. Never blocks. The strings of a are copied.
+ */
 void		 alerter_raise(struct alerter *, const struct alert *);
-/* Kills hooks still running and frees. NULL is fine. */
+/*
+ * Kills the hooks still running, with their process groups, reaps
+ * them, forgets the queued alerts and frees. NULL is fine.
+ */
 void		 alerter_free(struct alerter *);
+/* The counters; valid until alerter_free(). Read on the loop thread. */
 const struct alert_stats *alerter_stats(const struct alerter *);
 
 #endif

@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
@@ -39,6 +41,7 @@
 #include "alert.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemonize.h"
 #include "engine.h"
 #include "health.h"
 #include "listener.h"
@@ -123,7 +126,8 @@ static struct {
 	struct logtail		*socktail;
 	struct alerter		*alerter;
 	struct event		*alert_ev;
-	struct pending_alert	*alerts;
+	struct pending_alert	*alerts;	/* oldest first */
+	struct pending_alert	**alerts_tail;
 
 	struct tally		*tallies;
 	size_t			 ntallies;
@@ -134,7 +138,7 @@ static struct {
 	unsigned long		 bad_time;	/* lines without a time stamp */
 	unsigned long		 reloads, reload_failures;
 	long long		 started;
-} d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} d = { .lock = PTHREAD_MUTEX_INITIALIZER, .alerts_tail = &d.alerts };
 
 static pthread_key_t worker_key;
 
@@ -225,7 +229,8 @@ worker_ready(struct worker *w)
 		worker_clear(w);
 	else if (w->failed && w->store == NULL)
 		return -1;
-	if (w->snap != NULL && w->store != NULL && w->snap->gen == d.gen)
+	if (w->snap != NULL && w->store != NULL &&
+	    w->snap->gen == __atomic_load_n(&d.gen, __ATOMIC_ACQUIRE))
 		return 0;
 	s = snapshot_get();
 	if (w->snap != NULL && w->store != NULL && w->snap == s) {
@@ -298,7 +303,11 @@ tally(enum event_source src, enum reason reason, const char *provider,
 	pthread_mutex_unlock(&d.lock);
 }
 
-/* Hands an alert to the loop thread, which owns the alerter. */
+/*
+ * Hands an alert to the loop thread, which owns the alerter. Alerts
+ * are raised in the order they came: appended here, taken from the
+ * head by on_alerts().
+ */
 static void
 queue_alert(const struct engine_result *res, const char *provider,
     const char *details, enum reason reason)
@@ -313,8 +322,8 @@ queue_alert(const struct engine_result *res, const char *provider,
 	snprintf(pa->kind, sizeof(pa->kind), "%s", pa->rec.blocklist[0] ?
 	    "blocklist" : pa->rec.kind);
 	pthread_mutex_lock(&d.lock);
-	pa->next = d.alerts;
-	d.alerts = pa;
+	*d.alerts_tail = pa;
+	d.alerts_tail = &pa->next;
 	pthread_mutex_unlock(&d.lock);
 	event_active(d.alert_ev, EV_READ, 0);
 }
@@ -331,6 +340,7 @@ on_alerts(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&d.lock);
 	list = d.alerts;
 	d.alerts = NULL;
+	d.alerts_tail = &d.alerts;
 	pthread_mutex_unlock(&d.lock);
 	while ((pa = list) != NULL) {
 		list = pa->next;
@@ -747,6 +757,14 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "bouncer_alerts_total %lu\n"
 	    "# TYPE bouncer_alert_hooks_failed_total counter\n"
 	    "bouncer_alert_hooks_failed_total %lu\n"
+	    "# HELP bouncer_alert_hooks_dropped_total Alerts whose hook "
+	    "was not run: the hooks' queue was full.\n"
+	    "# TYPE bouncer_alert_hooks_dropped_total counter\n"
+	    "bouncer_alert_hooks_dropped_total %lu\n"
+	    "# HELP bouncer_alert_hooks_queued Alerts waiting for a hook "
+	    "to end.\n"
+	    "# TYPE bouncer_alert_hooks_queued gauge\n"
+	    "bouncer_alert_hooks_queued %lu\n"
 	    "# TYPE bouncer_milter_messages_total counter\n"
 	    "bouncer_milter_messages_total %lu\n"
 	    "# TYPE bouncer_milter_rejected_total counter\n"
@@ -779,14 +797,16 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "# TYPE bouncer_reload_failures_total counter\n"
 	    "bouncer_reload_failures_total %lu\n",
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
-	    as->raised, as->hooks_failed, ms.messages, ms.rejected,
+	    as->raised, as->hooks_failed, as->hooks_dropped,
+	    as->hooks_queued, ms.messages, ms.rejected,
 	    ms.tempfailed,
 	    ms.buffered, ms.over_memory,
 	    __atomic_load_n(&d.unverified, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.dup_dsn, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.not_evidence, __ATOMIC_RELAXED),
-	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED), d.reloads,
-	    d.reload_failures);
+	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED));
 	health_metrics(d.health, out);
 	if (ls != NULL)
 		evbuffer_add_printf(out,
@@ -819,7 +839,8 @@ render_status(struct evbuffer *out, void *arg)
 	    PACKAGE_VERSION, (long)getpid(), d.started,
 	    clock_now() - d.started, d.conf_path,
 	    conf_str(s->conf, "store"), conf_str(s->conf, "rules_dir"),
-	    nrules, d.reloads, d.reload_failures,
+	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
 	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
 	    "socketmap_listen=%s\nmaillog_file=%s\n",
@@ -897,30 +918,118 @@ on_health(evutil_socket_t fd, short what, void *arg)
 
 /* --- signals and timers ------------------------------------------------ */
 
+/*
+ * Reloading. Reading the configuration and compiling the rules (PCRE2
+ * JIT, the prefilter) takes long with a large rule set, and the loop
+ * answers the policy server meanwhile: so a thread of its own builds
+ * the new snapshot, and the loop only swaps it in. One reload runs at
+ * a time; a SIGHUP during one asks for one more after it, so that the
+ * files as they are after the last signal are what is loaded.
+ *
+ * All of reload.* but result and err belongs to the loop thread; the
+ * builder writes those two and then wakes the loop, which reads them
+ * after pthread_join().
+ */
+static struct {
+	pthread_t		 thread;
+	int			 running;
+	int			 again;
+	struct event		*done_ev;
+	struct snapshot		*result;	/* NULL: refused, see err */
+	char			*err;
+} reload;
+
+static void *
+reload_build(void *arg)
+{
+	(void)arg;
+	reload.err = NULL;
+	reload.result = snapshot_load(&reload.err);
+	event_active(reload.done_ev, EV_READ, 0);
+	return NULL;
+}
+
+static void
+reload_start(void)
+{
+	sigset_t all, old;
+	int rc;
+
+	reload.again = 0;
+	/* Signals are the loop's: the builder starts with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&reload.thread, NULL, reload_build, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		__atomic_add_fetch(&d.reload_failures, 1, __ATOMIC_RELAXED);
+		log_error("reload: cannot start a thread: %s", strerror(rc));
+		return;
+	}
+	reload.running = 1;
+}
+
+/* Waits for a reload still building (at exit) and forgets its result. */
+static void
+reload_cancel(void)
+{
+	if (!reload.running)
+		return;
+	pthread_join(reload.thread, NULL);
+	reload.running = 0;
+	snapshot_unref(reload.result);
+	free(reload.err);
+	reload.result = NULL;
+	reload.err = NULL;
+}
+
+/* On the loop: the builder is done; swap its snapshot in. */
+static void
+on_reload_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct snapshot *s, *old;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!reload.running)
+		return;
+	pthread_join(reload.thread, NULL);
+	reload.running = 0;
+	s = reload.result;
+	reload.result = NULL;
+	if (s == NULL) {
+		__atomic_add_fetch(&d.reload_failures, 1, __ATOMIC_RELAXED);
+		log_error("reload refused, keeping the running configuration "
+		    "and rules:\n%s", reload.err ? reload.err : "");
+	} else {
+		pthread_mutex_lock(&d.lock);
+		old = d.snap;
+		s->gen = d.gen + 1;
+		d.snap = s;
+		__atomic_store_n(&d.gen, s->gen, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&d.lock);
+		snapshot_unref(old);
+		__atomic_add_fetch(&d.reloads, 1, __ATOMIC_RELAXED);
+		log_info("reloaded configuration and rules");
+	}
+	free(reload.err);
+	reload.err = NULL;
+	if (reload.again)
+		reload_start();
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct snapshot *s, *old;
-	char *err = NULL;
-
 	(void)sig;
 	(void)what;
 	(void)arg;
-	if ((s = snapshot_load(&err)) == NULL) {
-		d.reload_failures++;
-		log_error("reload refused, keeping the running configuration "
-		    "and rules:\n%s", err ? err : "");
-		free(err);
+	if (reload.running) {
+		reload.again = 1;
 		return;
 	}
-	pthread_mutex_lock(&d.lock);
-	old = d.snap;
-	s->gen = ++d.gen;
-	d.snap = s;
-	pthread_mutex_unlock(&d.lock);
-	snapshot_unref(old);
-	d.reloads++;
-	log_info("reloaded configuration and rules");
+	reload_start();
 }
 
 static void
@@ -985,16 +1094,105 @@ socket_perm(const struct conf *c, struct listener_perm *perm)
 	perm->gid = pw->pw_gid;
 }
 
-/* Becomes the user socket_perm() found, if any. */
+/*
+ * Becomes the user socket_perm() found, if any, with the groups that
+ * user is in (initgroups): group adm is what reads Debian's
+ * /var/log/mail.log.
+ */
 static void
 drop_privileges(const struct listener_perm *perm)
 {
 	if (perm->user == NULL)
 		return;
-	if (setgroups(1, &perm->gid) < 0 || setgid(perm->gid) < 0 ||
+	if (initgroups(perm->user, perm->gid) < 0 || setgid(perm->gid) < 0 ||
 	    setuid(perm->uid) < 0)
 		log_fatal(2, "cannot become user %s: %s", perm->user,
 		    strerror(errno));
+}
+
+/*
+ * A file of state_dir that root left (a store made by an earlier
+ * version, bouncerctl run as root) goes to the user, mode 0640, so
+ * that the daemon can write it once it is that user. Regular files
+ * only, never through a symbolic link; other users' files are left.
+ */
+static void
+state_file_give(int dirfd, const char *name, const char *dir,
+    const struct listener_perm *perm)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_uid == 0 || st.st_uid == perm->uid) &&
+	    (st.st_uid != perm->uid || st.st_gid != perm->gid ||
+	    (st.st_mode & 07777) != 0640)) {
+		if (fchown(fd, perm->uid, perm->gid) < 0 ||
+		    fchmod(fd, 0640) < 0)
+			log_warn("state_dir: %s/%s: %s", dir, name,
+			    strerror(errno));
+		else
+			log_info("state_dir: %s/%s given to %s, mode 0640",
+			    dir, name, perm->user);
+	}
+	close(fd);
+}
+
+/*
+ * Started as root: state_dir is made if missing and given to the user
+ * (and the user's login group), mode 0750, with the files in it. The
+ * installation cannot do this, not knowing whether the user exists.
+ * Fatal if state_dir cannot be made.
+ */
+static void
+state_dir_prepare(const struct conf *c, const struct listener_perm *perm)
+{
+	const char *dir = conf_str(c, "state_dir");
+	struct dirent *de;
+	struct stat st;
+	DIR *dp;
+	int fd;
+
+	if (geteuid() != 0 || *dir == '\0')
+		return;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		log_fatal(2, "state_dir %s: %s", dir, strerror(errno));
+	if (perm->user == NULL)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
+		log_fatal(2, "state_dir %s: %s", dir, strerror(errno));
+	if ((st.st_uid != perm->uid || st.st_gid != perm->gid ||
+	    (st.st_mode & 07777) != 0750) &&
+	    (fchown(fd, perm->uid, perm->gid) < 0 || fchmod(fd, 0750) < 0))
+		log_fatal(2, "state_dir %s: cannot give it to %s: %s", dir,
+		    perm->user, strerror(errno));
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL)
+		if (de->d_name[0] != '.')
+			state_file_give(dirfd(dp), de->d_name, dir, perm);
+	closedir(dp);
+}
+
+/*
+ * The pid file: pid_file, or else state_dir/bouncerd.pid when
+ * detaching; in the foreground, only pid_file. NULL for none; the
+ * caller frees.
+ */
+static char *
+pid_file_path(const struct conf *c, int foreground)
+{
+	if (*conf_str(c, "pid_file") != '\0')
+		return xstrdup(conf_str(c, "pid_file"));
+	if (foreground)
+		return NULL;
+	return xasprintf("%s/bouncerd.pid", conf_str(c, "state_dir"));
 }
 
 int
@@ -1009,8 +1207,8 @@ main(int argc, char **argv)
 	struct timeval tv;
 	const struct conf *c;
 	const char *spec;
-	char *err = NULL, *statefile;
-	int ch, foreground = 0, print = 0, verbose = 0, fd;
+	char *err = NULL, *statefile, *pidfile;
+	int ch, foreground = 0, print = 0, verbose = 0, fd, pidfd = -1;
 
 	d.conf_path = CONF_FILE;
 	d.conf_missing_ok = 1;
@@ -1054,6 +1252,20 @@ main(int argc, char **argv)
 		conf_print(c, stdout, 0, NULL, 0);
 		return 0;
 	}
+	/* State files are the user's and its group's to read: 0640. */
+	umask(027);
+	/* Before any thread: the parent waits until start-up is done. */
+	if (!foreground && daemonize_begin(&err) < 0)
+		log_fatal(2, "cannot detach: %s", err);
+	socket_perm(c, &perm);
+	state_dir_prepare(c, &perm);
+	if ((pidfile = pid_file_path(c, foreground)) != NULL) {
+		if ((pidfd = daemonize_pidfile(pidfile, &err)) < 0)
+			log_fatal(2, "pid_file %s", err);
+		if (perm.user != NULL &&
+		    fchown(pidfd, perm.uid, perm.gid) < 0)
+			log_warn("pid_file %s: %s", pidfile, strerror(errno));
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Every smtpd process keeps a policy connection: allow many. */
 	{
@@ -1073,11 +1285,8 @@ main(int argc, char **argv)
 	if (getenv("BOUNCER_NOW") != NULL && *getenv("BOUNCER_NOW") != '\0')
 		log_warn("BOUNCER_NOW=%s: the clock is moved (for tests)",
 		    getenv("BOUNCER_NOW"));
-	if (worker_ready(&d.loop) < 0)
-		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
 
 	/* Sockets first, as root; then the unprivileged user. */
-	socket_perm(c, &perm);
 	if (*(spec = conf_str(c, "policy_listen")) != '\0') {
 		lim.max_request = 16384;
 		lim.max_conns = (unsigned)conf_int(c, "policy_max_conns");
@@ -1113,6 +1322,7 @@ main(int argc, char **argv)
 		log_fatal(2, "%s", err);
 	d.alert_ev = event_new(d.base, -1, 0, on_alerts, NULL);
 	catchup.ev = event_new(d.base, -1, 0, on_catchup, NULL);
+	reload.done_ev = event_new(d.base, -1, 0, on_reload_done, NULL);
 	if (*(spec = conf_str(c, "milter_listen")) != '\0') {
 		memset(&mc, 0, sizeof(mc));
 		mc.listen = spec;
@@ -1123,10 +1333,16 @@ main(int argc, char **argv)
 		mc.check_rcpt = conf_bool(c, "milter_check_rcpt");
 		mc.rcpt_fn = milter_rcpt;
 		mc.msg_fn = milter_message;
-		if (milter_start(&mc, &err) < 0)
+		if (milter_open(&mc, &err) < 0)
 			log_fatal(2, "%s", err);
 	}
 	drop_privileges(&perm);
+	/* Opened as the user, so that a store it creates is the user's. */
+	if (worker_ready(&d.loop) < 0)
+		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
+	/* libmilter's threads never run as root. */
+	if (*conf_str(c, "milter_listen") != '\0' && milter_run(&err) < 0)
+		log_fatal(2, "%s", err);
 	if (*(spec = conf_str(c, "maillog_file")) != '\0') {
 		statefile = xasprintf("%s/maillog.pos",
 		    conf_str(c, "state_dir"));
@@ -1158,9 +1374,11 @@ main(int argc, char **argv)
 	    "metrics=%s", conf_str(c, "store"), conf_str(c, "policy_listen"),
 	    conf_str(c, "milter_listen"), conf_str(c, "maillog_file"),
 	    conf_str(c, "metrics_listen"));
+	daemonize_ready();
 	event_base_dispatch(d.base);
 
 	/* Drain: stop taking work, finish what is read, save positions. */
+	reload_cancel();
 	milter_stop();
 	if (d.tail != NULL)
 		logtail_poll(d.tail);
@@ -1173,6 +1391,7 @@ main(int argc, char **argv)
 	alerter_free(d.alerter);
 	event_free(d.alert_ev);
 	event_free(catchup.ev);
+	event_free(reload.done_ev);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
@@ -1184,6 +1403,8 @@ main(int argc, char **argv)
 	free(d.overrides);
 	health_free(d.health);
 	event_base_free(d.base);
+	daemonize_pidfile_remove(pidfile, pidfd);
+	free(pidfile);
 	log_info("stopped");
 	return 0;
 }

@@ -71,6 +71,7 @@ static const struct param params[] = {
 	{ "user",			P_STR,	"bouncer", 0, 0 },
 	{ "socket_group",		P_STR,	"postfix", 0, 0 },
 	{ "state_dir",			P_STR,	STATE_DIR, 0, 0 },
+	{ "pid_file",			P_STR,	"", 0, 0 },
 	{ "maillog_poll_ms",		P_INT,	"250", 10, 60000 },
 	{ "policy_max_conns",		P_INT,	"4096", 1, 1000000 },
 	{ "policy_idle_timeout",	P_TIME,	"10m", 1, 86400 },

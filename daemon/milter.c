@@ -421,7 +421,7 @@ open_socket(void)
 }
 
 int
-milter_start(const struct milter_conf *mc, char **errp)
+milter_open(const struct milter_conf *mc, char **errp)
 {
 	const char *hp, *colon;
 	char *err = NULL;
@@ -464,6 +464,12 @@ milter_start(const struct milter_conf *mc, char **errp)
 		return -1;
 	}
 	wake_prepare(mc->listen);
+	return 0;
+}
+
+int
+milter_run(char **errp)
+{
 	if (pthread_create(&mthread, NULL, run, NULL) != 0) {
 		*errp = xasprintf("milter: pthread_create: %s",
 		    strerror(errno));
@@ -471,6 +477,14 @@ milter_start(const struct milter_conf *mc, char **errp)
 	}
 	started = 1;
 	return 0;
+}
+
+int
+milter_start(const struct milter_conf *mc, char **errp)
+{
+	if (milter_open(mc, errp) < 0)
+		return -1;
+	return milter_run(errp);
 }
 
 /* Connects to the listener and hangs up at once. */

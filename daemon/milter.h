@@ -80,6 +80,14 @@ struct milter_stats {
  * Returns 0, or -1 with a message in *errp.
  */
 int		 milter_start(const struct milter_conf *, char **errp);
+/*
+ * milter_start() in two steps, for a daemon that binds as root and
+ * runs as another user: milter_open() binds the socket and starts no
+ * thread; milter_run() then starts libmilter's threads. Each returns
+ * 0, or -1 with a message in *errp.
+ */
+int		 milter_open(const struct milter_conf *, char **errp);
+int		 milter_run(char **errp);
 /* Stops accepting, waits for the thread; safe if never started. */
 void		 milter_stop(void);
 /* A snapshot of the counters. */
