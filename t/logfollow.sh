@@ -89,6 +89,14 @@ policy() { $PY "$SRC/t/lib/policyq.py" "unix:$D/policy.sock" "$@"; }
 metrics() { $PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics', timeout=5).read().decode())"; }
 metric() { metrics | awk -v m="$1" '$1 == m { print $2 }'; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
+# reload: SIGHUP, and wait until the new snapshot is in force (the
+# reload is built off the loop, and takes seconds under ASan).
+reload() {
+	r=$(metric bouncer_reloads_total)
+	kill -HUP "$PID"
+	wait_for 60 metric_is bouncer_reloads_total $((r + 1)) ||
+	    bad "SIGHUP: no reload after 60 s"
+}
 suppressed() { $AS "$CTL" -s "$STORE" list 2>/dev/null | grep -c "$1"; }
 suppressed_is() { [ "$(suppressed "$1")" = "$2" ]; }
 saved_offset() { cut -d' ' -f2 "$D/maillog.pos"; }
@@ -388,8 +396,7 @@ chmod 644 "$LOG"
 start
 wait_for 10 suppressed_is '^rofirst-' 5 && ok || bad "read-only: first bounces not read"
 chmod 444 "$D/state.db"
-kill -HUP "$PID"
-sleep 0.5
+reload
 before=$(size "$LOG")
 bounces ro 50
 wait_for 10 metric_is bouncer_log_held_lines 1 && ok ||
@@ -403,7 +410,7 @@ for i in 1 2 3 4 5; do
 done
 # SQLite made its -shm and -wal files read-only too, like the database.
 chmod 644 "$D"/state.db*
-kill -HUP "$PID"
+reload
 wait_for 60 suppressed_is '^ro-' 50 && ok ||
     bad "store writable again: $(suppressed '^ro-') of 50 recipients suppressed"
 wait_for 10 metric_is bouncer_log_held_lines 0 && ok ||
@@ -416,7 +423,8 @@ chmod 000 "$LOG"
 wait_for 5 metric_is bouncer_log_ok 0 && ok ||
     bad "an unreadable log: bouncer_log_ok=$(metric bouncer_log_ok)"
 sleep 1
-n=$(grep -c 'maillog: cannot be read: Permission denied' "$T/bouncerd.log")
+n=$(grep -v 'health: ' "$T/bouncerd.log" |
+    grep -c 'maillog: cannot be read: Permission denied')
 [ "$n" = 1 ] && ok || bad "an unreadable log: $n warnings, want 1"
 chmod 644 "$LOG"
 wait_for 5 metric_is bouncer_log_ok 1 && ok ||
