@@ -34,6 +34,8 @@ struct classifier {
 	struct reply		 reply;
 	pcre2_match_data	*md;
 	void			*scratch;	/* the prefilter's */
+	const char *const	*senders;	/* see classifier_senders() */
+	size_t			 nsenders;
 };
 
 struct classifier *
@@ -61,6 +63,13 @@ classifier_free(struct classifier *c)
 	reply_free(&c->reply);
 	free(c->scratch);
 	free(c);
+}
+
+void
+classifier_senders(struct classifier *c, const char *const *addrs, size_t n)
+{
+	c->senders = n ? addrs : NULL;
+	c->nsenders = addrs ? n : 0;
 }
 
 static void
@@ -309,15 +318,16 @@ contact_local(const char *p, size_t n)
 
 /*
  * Does text name a mailbox (local@domain.tld) other than rcpt, and not
- * rcpt itself? Returns 2 when it names another mailbox of rcpt's
+ * rcpt itself (nor one of the senders)? Returns 2 when it names another mailbox of rcpt's
  * domain, 1 when it names only mailboxes of other domains, and 0 when
  * it names rcpt or no mailbox at all (or rcpt has no domain).
  */
 static int
-names_other_address(const char *rcpt, const char *text, size_t len)
+names_other_address(const char *rcpt, const char *text, size_t len,
+    const char *const *senders, size_t nsenders)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
-	size_t rlen, rdlen;
+	size_t rlen, rdlen, i;
 	int other = 0;
 
 	if (rcpt == NULL)
@@ -347,6 +357,12 @@ names_other_address(const char *rcpt, const char *text, size_t len)
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
 			return 0;
 		if (contact_local(l, (size_t)(p - l)))
+			continue;
+		for (i = 0; i < nsenders; i++)
+			if (strlen(senders[i]) == (size_t)(de - l) &&
+			    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
+				break;
+		if (i < nsenders)
 			continue;
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
@@ -463,7 +479,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * names its new address.
 	 */
 	if ((out->decision & D_SUPPRESS) && out->reason != R_HASMOVED &&
-	    (other = names_other_address(rcpt, rp->text, rp->textlen)) != 0 &&
+	    (other = names_other_address(rcpt, rp->text, rp->textlen,
+	    c->senders, c->nsenders)) != 0 &&
 	    (other == 2 || reason_names_mailbox(out->reason))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);

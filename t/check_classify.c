@@ -586,6 +586,34 @@ static const char vector_rules[] =
 	"\ttest 554 something else => undefined none\n"
 	"\ttest 554 something else => blocked alert\n";
 
+/* The sender's address beside the recipient's does not name someone else. */
+START_TEST(test_senders)
+{
+	struct classifier *c = classifier_new(rs);
+	struct classification cl;
+	static const char *const snd[] = { "s@sender.example" };
+	const char *reply = "550 No such user; mail from s@sender.example";
+
+	ck_assert_ptr_nonnull(c);
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	ck_assert_str_eq(cl.details, "guard=other-address");
+	classifier_senders(c, snd, 1);
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, D_SUPPRESS);
+	ck_assert_str_eq(cl.details, "");
+	/* A fellow recipient still counts. */
+	reply = "550 No such user v@mail.example; mail from s@sender.example";
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	classifier_senders(c, NULL, 0);
+	reply = "550 No such user; mail from s@sender.example";
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	classifier_free(c);
+}
+END_TEST
+
 START_TEST(test_run_tests)
 {
 	struct ruleset *vrs;
@@ -632,6 +660,7 @@ classify_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_cases, 0, NCASES(cases));
 	tcase_add_test(tc, test_reuse);
+	tcase_add_test(tc, test_senders);
 	tcase_add_test(tc, test_rule_position);
 	tcase_add_test(tc, test_length);
 	tcase_add_test(tc, test_odd_recipients);
