@@ -2169,6 +2169,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	struct classification *cl = &out->cl;
 	const char *d;
 	size_t n, dn;
+	int free_text;
 
 	out->hardbounce = 0;
 	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
@@ -2188,6 +2189,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	}
 	d = r->diag;
 	dn = r->diaglen;
+	free_text = r->diag_in_text;
 	if (!r->diag_in_text)
 		staged_reply(r, &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
@@ -2204,6 +2206,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			int code = cl->code;
 			char st[16];
 
+			free_text = 1;
 			memcpy(st, cl->status, sizeof(st));
 			*cl = whole;
 			if (code != 0 || r->status != NULL) {
@@ -2213,6 +2216,24 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		} else
 			classify(c, rs, r->rcpt, r->diag, r->diaglen,
 			    r->status, r->remote_mta, cl);
+	}
+	/*
+	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
+	 * outranks words about the message or the sender found in the
+	 * bounce's free text: without a Diagnostic-Code that text holds the
+	 * notice's boilerplate too ("This email has been scanned for
+	 * viruses by ..."). The status rules decide then, if one does.
+	 */
+	if (free_text && r->status != NULL && (r->status[2] == '1' ||
+	    r->status[2] == '2') && r->status[3] == '.' && cl->rule != NULL &&
+	    !reason_may_suppress(cl->reason)) {
+		struct classification by_status;
+
+		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
+		    &by_status);
+		if (by_status.rule != NULL &&
+		    reason_may_suppress(by_status.reason))
+			*cl = by_status;
 	}
 	/*
 	 * A Diagnostic-Code of type X-Unix is the local delivery program's

@@ -38,6 +38,19 @@ struct dsn_case {
 	int		 hard;		/* hardbounce, when reason is set */
 };
 
+#define MESSAGELABS(status, reason) \
+	"From: Mail Delivery System <MAILER-DAEMON@messagelabs.example>\n" \
+	"To: <kim@sender.example>\nSubject: Mail Delivery Failure\n" \
+	"MIME-Version: 1.0\nContent-Type: multipart/report; " \
+	"report-type=delivery-status; boundary=\"d\"\n\n--d\n" \
+	"Content-Type: text/plain\n\nI was unable to deliver your message " \
+	"to the following addresses:\n\nann@example.com\n\nReason: " reason \
+	"\n\n____________\nThis email has been scanned for viruses by the " \
+	"MessageLabs Email Security System.\n____________\n\n--d\n" \
+	"Content-Type: message/delivery-status\n\nReporting-MTA: dns; " \
+	"mx.messagelabs.example\n\nAction: failed\nFinal-Recipient: " \
+	"rfc822; ann@example.com\nStatus: " status "\n\n--d--\n"
+
 static const struct dsn_case cases[] = {
 	{ "postfix dsn",
 	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
@@ -404,6 +417,16 @@ static const struct dsn_case cases[] = {
 	  "exit 75 #k@host.a.example\nAction: failed\nStatus: 5.5.0\n\n--b--\n",
 	  DSN_RFC3464, 1, "k@host.a.example", "5.5.0", NULL, NULL,
 	  "mailererror", 0 },
+	/* A footer about viruses does not outrank a Status of 5.1.1 ... */
+	{ "virus footer and status 5.1.1",
+	  MESSAGELABS("5.1.1", "550 ann@example.com Recipient rejected"),
+	  DSN_RFC3464, 1, "ann@example.com", "5.1.1", NULL, NULL,
+	  "userunknown", 1 },
+	/* ... but a refusal of a virus with its own status stays one. */
+	{ "virus refused, status 5.7.1",
+	  MESSAGELABS("5.7.1", "554 5.7.1 Message rejected: virus found"),
+	  DSN_RFC3464, 1, "ann@example.com", "5.7.1", NULL, NULL,
+	  "virusdetected", 0 },
 	{ "a report pasted into a text bounce",
 	  "From: MAILER-DAEMON@a.example\nTo: s@a.example\n"
 	  "Subject: Undelivered Mail Returned to Sender\n"
