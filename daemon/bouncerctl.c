@@ -719,8 +719,8 @@ cmd_classify_mail(int argc, char **argv)
 			fprintf(stderr, "bouncerctl: %s: malformed message: "
 			    "no header fields\n", name);
 		else if (rep.mimeflags & MIME_F_NOBOUNDARY)
-			fprintf(stderr, "bouncerctl: %s: malformed MIME: "
-			    "multipart without its boundary\n", name);
+			fprintf(stderr, "bouncerctl: %s: multipart without "
+			    "its boundary; read as one text part\n", name);
 		for (i = 0; i < rep.nrcpts; i++) {
 			dsn_classify(c, rs, &rep, i, &res);
 			print_mail_result(stdout, prefix ? name : NULL,

@@ -11,7 +11,9 @@
  * only recipient-side reasons suppress; a temporary reply never
  * suppresses by itself (the store escalates repeated soft failures);
  * a reply at the connect, HELO or MAIL stage says nothing about the
- * recipient's existence, so it never suppresses; and a
+ * recipient's existence, so it never suppresses; a reply that names
+ * another address than the recipient's is not about the recipient and
+ * never suppresses it; and a
  * "no such user" for a quoted local part is an alert about the
  * quoting, since the address may exist.
  *
@@ -32,6 +34,8 @@ struct classifier {
 	struct reply		 reply;
 	pcre2_match_data	*md;
 	void			*scratch;	/* the prefilter's */
+	const char *const	*senders;	/* see classifier_senders() */
+	size_t			 nsenders;
 };
 
 struct classifier *
@@ -59,6 +63,13 @@ classifier_free(struct classifier *c)
 	reply_free(&c->reply);
 	free(c->scratch);
 	free(c);
+}
+
+void
+classifier_senders(struct classifier *c, const char *const *addrs, size_t n)
+{
+	c->senders = n ? addrs : NULL;
+	c->nsenders = addrs ? n : 0;
 }
 
 static void
@@ -273,6 +284,106 @@ rcpt_quoted(const char *rcpt)
 	return *rcpt == '"';
 }
 
+/* Characters of an address's local part and domain, as servers quote them. */
+static int
+local_char(unsigned char ch)
+{
+	return isalnum(ch) || (ch != '\0' && strchr(".!#$%&'*+-/=?^_`{|}~",
+	    ch) != NULL);
+}
+
+static int
+domain_char(unsigned char ch)
+{
+	return isalnum(ch) || ch == '.' || ch == '-';
+}
+
+/*
+ * Mailboxes that a reply names as a contact, not as the subject of the
+ * reply ("contact postmaster@example.net").
+ */
+static int
+contact_local(const char *p, size_t n)
+{
+	static const char *const names[] = { "postmaster", "abuse",
+	    "hostmaster", "webmaster", "mailer-daemon", "helpdesk",
+	    "support", "security" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && ascii_eq_ci(p, names[i], n))
+			return 1;
+	return 0;
+}
+
+/*
+ * Does text name a mailbox (local@domain.tld) other than rcpt, and not
+ * rcpt itself (nor one of the senders)? Returns 2 when it names another mailbox of rcpt's
+ * domain, 1 when it names only mailboxes of other domains, and 0 when
+ * it names rcpt or no mailbox at all (or rcpt has no domain).
+ */
+static int
+names_other_address(const char *rcpt, const char *text, size_t len,
+    const char *const *senders, size_t nsenders)
+{
+	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
+	size_t rlen, rdlen, i;
+	int other = 0;
+
+	if (rcpt == NULL)
+		return 0;
+	r = rcpt;
+	if (*r == '<')
+		r++;
+	for (re = r; *re != '\0' && *re != '>' && *re != ' '; re++)
+		;
+	rlen = (size_t)(re - r);
+	for (rd = re; rd > r && rd[-1] != '@'; rd--)
+		;
+	if (rd == r || rd == re)
+		return 0;
+	rdlen = (size_t)(re - rd);
+	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
+	    p++) {
+		for (l = p; l > text && local_char((unsigned char)l[-1]); l--)
+			;
+		for (d = p + 1; d < e && domain_char((unsigned char)*d); d++)
+			;
+		for (de = d; de > p + 1 && de[-1] == '.'; de--)
+			;
+		if (l == p || de == p + 1 ||
+		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
+			continue;
+		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
+			return 0;
+		if (contact_local(l, (size_t)(p - l)))
+			continue;
+		for (i = 0; i < nsenders; i++)
+			if (strlen(senders[i]) == (size_t)(de - l) &&
+			    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
+				break;
+		if (i < nsenders)
+			continue;
+		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
+		    rdlen))
+			other = 2;
+		else if (other == 0)
+			other = 1;
+	}
+	return other;
+}
+
+/*
+ * The reasons that say a named mailbox is gone, full or closed; a
+ * rejection of "rejected" or "filtered" often names the sender instead.
+ */
+static int
+reason_names_mailbox(enum reason r)
+{
+	return r == R_USERUNKNOWN || r == R_MAILBOXFULL || r == R_SUSPEND ||
+	    r == R_HOSTUNKNOWN || r == R_NOTACCEPT;
+}
+
 void
 classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
     const char *text, size_t len, const char *dsn, const char *relay,
@@ -285,6 +396,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	struct status_num st;
 	char domain[256];
 	size_t nchain, nrules, i;
+	int other;
 	const unsigned early = 1u << STAGE_CONNECT | 1u << STAGE_HELO |
 	    1u << STAGE_MAIL;
 
@@ -355,6 +467,23 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "temporary", 9);
+	}
+	/*
+	 * A reply that names someone else is not about this recipient: a
+	 * refusal at the end of DATA answers for every recipient of the
+	 * transaction and names one of them, and a forwarded message is
+	 * refused for the address it was forwarded to. Another mailbox of
+	 * the recipient's own domain always counts; one elsewhere only for
+	 * a reason about a mailbox's existence, since a list's or a
+	 * recipient's refusal often names the sender. A moved mailbox
+	 * names its new address.
+	 */
+	if ((out->decision & D_SUPPRESS) && out->reason != R_HASMOVED &&
+	    (other = names_other_address(rcpt, rp->text, rp->textlen,
+	    c->senders, c->nsenders)) != 0 &&
+	    (other == 2 || reason_names_mailbox(out->reason))) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-address", 13);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&

@@ -39,6 +39,15 @@ struct classifier *classifier_new(const struct ruleset *rs);
 void		 classifier_free(struct classifier *);	/* NULL is fine */
 
 /*
+ * The sending side's addresses (n of them, or none with NULL, 0) for the
+ * calls that follow on c: a reply that names one of them besides the
+ * recipient is not taken to name someone else (see the other-address
+ * guard). c keeps the pointers; they must stay valid while set.
+ */
+void		 classifier_senders(struct classifier *c,
+		    const char *const *addrs, size_t n);
+
+/*
  * Classifies reply text (len bytes) for rcpt. dsn and relay are what an
  * MTA logged beside the reply (Postfix's dsn= and relay= host), or
  * NULL. Everything *out points at stays valid until the next call on c

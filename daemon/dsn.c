@@ -22,7 +22,8 @@
  * the attached part, or, in a single-part bounce, at a separator line
  * ("--- Below this line is a copy of the message.") or at the first
  * run of header lines. Addresses of the sender (the bounce's To, the
- * original's From) are never recipients.
+ * original's From and Reply-To) are never recipients when there is
+ * anyone else; and whatever a bounce says, they are never suppressed.
  *
  * Nothing here keys on a particular MTA: the extractors are generic,
  * and what a failure text means is for the rules to say.
@@ -1688,6 +1689,50 @@ tail_to(struct dsn_parser *p, struct found *f)
 	return NULL;
 }
 
+/* Adds the addresses of a header value to the report's senders. */
+static void
+sender_add(struct dsn_parser *p, struct dsn_report *rep, const char *v)
+{
+	const char *as, *ae, *e;
+	char *d;
+	size_t i, n;
+
+	if (v == NULL)
+		return;
+	e = v + strlen(v);
+	while (rep->nsenders < DSN_MAX_SENDERS && addr_next(v, e, &as, &ae)) {
+		n = (size_t)(ae - as);
+		d = arena_strndup(p->a, as, n);
+		for (i = 0; i < n; i++)
+			d[i] = (char)tolower((unsigned char)d[i]);
+		rep->senders[rep->nsenders++] = d;
+		v = ae;
+	}
+}
+
+/*
+ * The addresses of the sending side, from the bounce's headers and the
+ * original's (the envelope sender the bounce went to, the author and
+ * where replies go). A bounce may name them in its text ("Sorry
+ * <sender>.") as if they had failed; they never did.
+ */
+static void
+senders(struct dsn_parser *p, struct dsn_report *rep,
+    const struct mime_part *root, const struct mime_part *orig)
+{
+	static const char *const own[] = { "To", "Return-Path" };
+	static const char *const theirs[] = { "From", "Reply-To", "Sender",
+	    "Return-Path" };
+	size_t i;
+
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		sender_add(p, rep, mime_header_value(root, own[i]));
+	if (orig == NULL)
+		return;
+	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		sender_add(p, rep, mime_header_value(orig, theirs[i]));
+}
+
 size_t
 dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
     struct dsn_report *rep)
@@ -1705,6 +1750,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	rep->mimeflags = f.flags;
 	rep->nheaders = root->nhdrs;
 	rep->message_id = orig_message_id(p, root, &f);
+	senders(p, rep, root, f.orig);
 	text = own_text(p, &f, &textlen);
 	rep->context = text;
 	rep->contextlen = textlen;
@@ -1793,6 +1839,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	if (f.orig != NULL) {
 		exclude_add(p->a, ex, &nex, mime_header_value(f.orig, "From"));
 		exclude_add(p->a, ex, &nex, mime_header_value(f.orig,
+		    "Reply-To"));
+		exclude_add(p->a, ex, &nex, mime_header_value(f.orig,
 		    "Return-Path"));
 	}
 	if ((v = mime_header_value(root, "X-Failed-Recipients")) != NULL) {
@@ -1815,6 +1863,16 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		text_rcpts(p, rep, text, textlen, ex, nex, 1);
 	} else {
 		text_rcpts(p, rep, text, textlen, ex, nex, 0);
+		/*
+		 * The text names only the sender ("Sorry <sender>."): the
+		 * original's recipient, when it is someone else, is the
+		 * one that failed.
+		 */
+		if (rep->nrcpts == 0 && f.orig != NULL &&
+		    (v = mime_header_value(f.orig, "To")) != NULL &&
+		    (v = addr_dup(p->a, v, v + strlen(v))) != NULL &&
+		    !excluded(ex, nex, v, strlen(v)))
+			rcpt_add(p, rep)->rcpt = v;
 		/* The sender may be the recipient (a redacted bounce). */
 		if (rep->nrcpts == 0)
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
@@ -2111,6 +2169,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	struct classification *cl = &out->cl;
 	const char *d;
 	size_t n, dn;
+	int free_text;
 
 	out->hardbounce = 0;
 	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
@@ -2130,8 +2189,10 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	}
 	d = r->diag;
 	dn = r->diaglen;
+	free_text = r->diag_in_text;
 	if (!r->diag_in_text)
 		staged_reply(r, &d, &dn);
+	classifier_senders(c, rep->senders, rep->nsenders);
 	classify(c, rs, r->rcpt, d, dn, r->status, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context) {
@@ -2145,6 +2206,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			int code = cl->code;
 			char st[16];
 
+			free_text = 1;
 			memcpy(st, cl->status, sizeof(st));
 			*cl = whole;
 			if (code != 0 || r->status != NULL) {
@@ -2154,6 +2216,24 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		} else
 			classify(c, rs, r->rcpt, r->diag, r->diaglen,
 			    r->status, r->remote_mta, cl);
+	}
+	/*
+	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
+	 * outranks words about the message or the sender found in the
+	 * bounce's free text: without a Diagnostic-Code that text holds the
+	 * notice's boilerplate too ("This email has been scanned for
+	 * viruses by ..."). The status rules decide then, if one does.
+	 */
+	if (free_text && r->status != NULL && (r->status[2] == '1' ||
+	    r->status[2] == '2') && r->status[3] == '.' && cl->rule != NULL &&
+	    !reason_may_suppress(cl->reason)) {
+		struct classification by_status;
+
+		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
+		    &by_status);
+		if (by_status.rule != NULL &&
+		    reason_may_suppress(by_status.reason))
+			*cl = by_status;
 	}
 	/*
 	 * A Diagnostic-Code of type X-Unix is the local delivery program's
@@ -2241,6 +2321,23 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		cl->reason = R_DELIVERED;
 		cl->decision = 0;
 		cl->temporary = 0;
+	}
+	classifier_senders(c, NULL, 0);
+	/*
+	 * The sending side's own address is never suppressed, whatever a
+	 * notice seems to say of it ("Sorry <sender>. ... does not exist").
+	 */
+	for (n = 0; n < rep->nsenders; n++) {
+		if (strcmp(rep->senders[n], r->rcpt) != 0)
+			continue;
+		if (cl->decision & D_SUPPRESS) {
+			size_t off = strlen(cl->details);
+
+			cl->decision &= ~D_SUPPRESS;
+			snprintf(cl->details + off, sizeof(cl->details) - off,
+			    "%sguard=sender", off ? " " : "");
+		}
+		break;
 	}
 	if (!cl->temporary && cl->status[0] != '4')
 		out->hardbounce = hard_reason(cl->reason);

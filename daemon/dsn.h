@@ -62,6 +62,13 @@ struct dsn_rcpt {
 	size_t		 ctxlen;
 };
 
+/*
+ * The sending side's addresses: the bounce's To and Return-Path, and
+ * the From, Reply-To, Sender and Return-Path of the original. None of
+ * them is ever suppressed, whatever the bounce seems to say of it.
+ */
+#define DSN_MAX_SENDERS	16
+
 struct dsn_report {
 	enum dsn_kind	 kind;
 	const char	*reporting_mta;	/* or NULL */
@@ -73,6 +80,8 @@ struct dsn_report {
 	size_t		 contextlen;
 	struct dsn_rcpt	*rcpts;
 	size_t		 nrcpts;
+	const char	*senders[DSN_MAX_SENDERS];	/* lowercase, no <> */
+	size_t		 nsenders;	/* the sending side's addresses */
 	unsigned	 mimeflags;	/* MIME_F_* seen anywhere */
 	size_t		 nheaders;	/* of the message itself */
 };

@@ -64,6 +64,22 @@ logline_time(const char *s, size_t n, long long now)
 		return (long long)timegm(&tm) - off;
 	}
 	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(buf, "%Y-%m-%d %H:%M:%S", &tm)) != NULL) {
+		/* Exim: milliseconds and a zone are optional. */
+		if (*e == '.')
+			for (e++; *e >= '0' && *e <= '9'; e++)
+				;
+		if (*e == ' ') {
+			if (zone(e + 1, &off) < 0)
+				return -1;
+			return (long long)timegm(&tm) - off;
+		}
+		if (*e != '\0')
+			return -1;
+		tm.tm_isdst = -1;
+		return (t = mktime(&tm)) == (time_t)-1 ? -1 : (long long)t;
+	}
+	memset(&tm, 0, sizeof(tm));
 	if ((e = strptime(buf, "%b %d %H:%M:%S", &tm)) == NULL || *e != '\0')
 		return -1;
 	/*
@@ -160,6 +176,62 @@ msgid_line(const char *line, size_t n, struct logline *ll)
 	return ll->msgid[0] != '\0';
 }
 
+static size_t	stamp_len(const char *, size_t);
+
+/*
+ * Exim's arrival line: "STAMP [PID] ID <= sender H=... P=esmtp S=1234
+ * id=x@y ...". The id= is the one right after S=, looked for after the
+ * sender (which may be a quoted local part holding spaces), so that
+ * nothing a sender writes can stand for it.
+ */
+static int
+exim_msgid_line(const char *line, size_t n, struct logline *ll)
+{
+	const char *end = line + n, *p, *q, *v;
+	size_t qn, sl;
+
+	if ((sl = stamp_len(line, n)) < 19 || sl >= n || line[sl] != ' ' ||
+	    line[10] != ' ')
+		return 0;
+	p = line + sl + 1;
+	if (p < end && *p == '[') {
+		while (p < end && *p != ' ')
+			p++;
+		p++;
+	}
+	for (q = p; q < end && *q != ' '; q++)
+		;
+	qn = (size_t)(q - p);
+	if (qn == 0 || qn >= sizeof(ll->qid) || end - q < 4 ||
+	    memcmp(q, " <= ", 4) != 0)
+		return 0;
+	memcpy(ll->qid, p, qn);
+	ll->qid[qn] = '\0';
+	v = q + 4;
+	if (v < end && *v == '"') {
+		for (v++; v < end && *v != '"'; v++)
+			if (*v == '\\' && v + 1 < end)
+				v++;
+		if (v < end)
+			v++;
+	}
+	while (v < end && *v != ' ')
+		v++;
+	for (; (v = memmem(v, (size_t)(end - v), " S=", 3)) != NULL; v++) {
+		for (q = v + 3; q < end && *q >= '0' && *q <= '9'; q++)
+			;
+		if (q > v + 3 && end - q > 4 && memcmp(q, " id=", 4) == 0)
+			break;
+	}
+	if (v == NULL) {
+		ll->qid[0] = '\0';
+		return 0;
+	}
+	q += 4;
+	logline_msgid(q, (size_t)(end - q), ll->msgid, sizeof(ll->msgid));
+	return ll->msgid[0] != '\0';
+}
+
 /* The stamp in front of a line: one RFC 3339 word, or "Mmm dd hh:mm:ss". */
 static size_t
 stamp_len(const char *line, size_t n)
@@ -167,6 +239,18 @@ stamp_len(const char *line, size_t n)
 	const char *sp = memchr(line, ' ', n);
 	size_t w = sp != NULL ? (size_t)(sp - line) : n;
 
+	if (w == 10 && line[4] == '-' && n >= 19 && line[13] == ':') {
+		/* Exim: "2026-12-05 10:00:00[.123][ +0100]" */
+		w = 19;
+		if (w < n && line[w] == '.')
+			for (w++; w < n && line[w] >= '0' && line[w] <= '9'; w++)
+				;
+		if (w + 6 <= n && line[w] == ' ' && (line[w + 1] == '+' ||
+		    line[w + 1] == '-') && line[w + 2] >= '0' &&
+		    line[w + 2] <= '9')
+			w += 6;
+		return w;
+	}
 	if (w > 10 && line[4] == '-')
 		return w;
 	return n >= 15 ? 15 : 0;
@@ -181,7 +265,7 @@ not_evidence(const struct maillog_entry *e)
 
 	if (e->status == ML_EXPIRED)
 		return "expired, no reply";
-	if ((slash = memrchr(prog, '/', pn)) != NULL) {
+	if (pn > 0 && (slash = memrchr(prog, '/', pn)) != NULL) {
 		pn -= (size_t)(slash + 1 - prog);
 		prog = slash + 1;
 	}
@@ -195,6 +279,10 @@ not_evidence(const struct maillog_entry *e)
 	if (memmem(e->text.p, e->text.n, "delivery temporarily suspended",
 	    30) != NULL)
 		return "delivery temporarily suspended";
+	/* Exim's queue runner skipping an address: no new attempt. */
+	if (memmem(e->text.p, e->text.n, "retry time not reached", 22) !=
+	    NULL)
+		return "retry time not reached";
 	return NULL;
 }
 
@@ -206,7 +294,7 @@ logline_read(const char *line, size_t n, long long now, struct logline *ll)
 	ll->qid[0] = ll->msgid[0] = '\0';
 	ll->why = NULL;
 	if (!maillog_parse(line, n, &ll->e)) {
-		if (msgid_line(line, n, ll)) {
+		if (msgid_line(line, n, ll) || exim_msgid_line(line, n, ll)) {
 			ll->kind = LL_MSGID;
 			ll->time = logline_time(line, stamp_len(line, n), now);
 		}

@@ -8,14 +8,17 @@
  *  - the time of the line, from its own stamp: "Nov 25 03:00:01"
  *    (syslog, no year: the year that puts it no more than a day ahead
  *    of now, so a December line read in January is last year's) or
- *    RFC 3339 "2026-11-25T03:00:01.123+01:00". A delivery line whose
+ *    RFC 3339 "2026-11-25T03:00:01.123+01:00", or Exim's "2026-11-25
+ *    03:00:01" (local time, or with Exim's zone " +0100"). A delivery
+ *    line whose
  *    stamp cannot be read is LL_BADTIME, never guessed;
  *  - whether a failure is evidence. It is not when nothing remote
  *    said it: bouncer's own answer logged back (answer_is_ours()),
  *    Postfix's error and retry transports (which deliver nothing and
  *    log what a transport map told them), "delivery temporarily
  *    suspended" (the queue manager repeating an earlier failure
- *    without a new attempt), and Sendmail's or Postfix's "expired"
+ *    without a new attempt), Exim's "retry time not reached" (the
+ *    same), and Sendmail's or Postfix's "expired"
  *    (a give-up, not an answer);
  *  - the Message-ID of a queue id: Postfix's cleanup line
  *    "QID: message-id=<x@y>" and Sendmail's "QID: from=<...>, ...,

@@ -1,5 +1,6 @@
 /*
- * maillog.c -- pick delivery attempts out of Postfix and Sendmail logs
+ * maillog.c -- pick delivery attempts out of Postfix, Sendmail and Exim
+ * logs
  */
 #include <ctype.h>
 #include <string.h>
@@ -83,6 +84,146 @@ relay_host(struct mlfield *f)
 		f->n--;
 }
 
+static int
+is_digit_at(const char *p, const char *e, const char *pat)
+{
+	/* pat: 'd' a digit, any other byte itself */
+	for (; *pat != '\0'; pat++, p++) {
+		if (p >= e)
+			return 0;
+		if (*pat == 'd' ? !isdigit((unsigned char)*p) : *p != *pat)
+			return 0;
+	}
+	return 1;
+}
+
+/* A run of 6 to 16 letters and digits and "-" ending at a space. */
+static size_t
+exim_id_len(const char *p, const char *e)
+{
+	const char *q = p;
+	int parts = 0, n;
+
+	for (;;) {
+		for (n = 0; q < e && isalnum((unsigned char)*q); q++, n++)
+			;
+		if (n < 2 || n > 11)
+			return 0;
+		parts++;
+		if (q < e && *q == '-' && parts < 3) {
+			q++;
+			continue;
+		}
+		break;
+	}
+	if (parts != 3 || q >= e || *q != ' ')
+		return 0;
+	return (size_t)(q - p);
+}
+
+/*
+ * Exim's main log:
+ *
+ *   2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.net R=dnslookup
+ *     T=remote_smtp H=mx.example.net [192.0.2.5]: SMTP error from remote
+ *     mail server after RCPT TO:<a@example.net>: 550 5.1.1 No such user
+ *   2026-12-05 10:00:00 1abcDE-0001xY-AB == a@example.net R=dnslookup
+ *     T=remote_smtp defer (-44) H=mx.example.net [192.0.2.5]: SMTP error
+ *     from remote mail server after RCPT TO:<a@example.net>: 451 ...
+ *   2026-12-05 10:00:00 1abcDE-0001xY-AB => a@example.net R=dnslookup
+ *     T=remote_smtp H=mx.example.net [192.0.2.5] C="250 OK"
+ *
+ * "**" is a bounce, "==" a deferral, "=>" a delivery and "->" another
+ * address of the same delivery. The stamp may carry milliseconds and a
+ * zone ("2026-12-05 10:00:00.123 +0100"), and the id a "[pid] " before
+ * it. The address may be followed by its original "<b@example.net>";
+ * the text is what follows the first ": " after the address.
+ */
+static int
+exim_parse(const char *line, const char *end, struct maillog_entry *e)
+{
+	const char *p, *a, *t, *w;
+	size_t idn;
+
+	if (!is_digit_at(line, end, "dddd-dd-dd dd:dd:dd"))
+		return 0;
+	p = line + 19;
+	if (p < end && *p == '.')
+		for (p++; p < end && isdigit((unsigned char)*p); p++)
+			;
+	if (is_digit_at(p, end, " +dddd") || is_digit_at(p, end, " -dddd"))
+		p += 6;
+	memset(e, 0, sizeof(*e));
+	e->time.p = line;
+	e->time.n = (size_t)(p - line);
+	if (p >= end || *p++ != ' ')
+		return 0;
+	if (p < end && *p == '[') {
+		for (p++; p < end && isdigit((unsigned char)*p); p++)
+			;
+		if (p + 1 >= end || p[0] != ']' || p[1] != ' ')
+			return 0;
+		p += 2;
+	}
+	if ((idn = exim_id_len(p, end)) == 0)
+		return 0;
+	e->queue_id.p = p;
+	e->queue_id.n = idn;
+	p += idn + 1;
+	if (end - p < 4 || p[2] != ' ')
+		return 0;
+	if (p[0] == '*' && p[1] == '*')
+		e->status = ML_BOUNCED;
+	else if (p[0] == '=' && p[1] == '=')
+		e->status = ML_DEFERRED;
+	else if ((p[0] == '=' || p[0] == '-') && p[1] == '>')
+		e->status = ML_SENT;
+	else
+		return 0;
+	e->exim = 1;		/* no program is named */
+
+	/* The address, and the original one in <> after it. */
+	a = p + 3;
+	for (t = a; t < end && *t != ' ' && *t != ':'; t++)
+		;
+	if (t == a)
+		return 0;
+	e->to.p = a;
+	e->to.n = (size_t)(t - a);
+	if (end - t > 2 && t[0] == ' ' && t[1] == '<') {
+		for (w = t + 2; w < end && *w != '>' && *w != ' '; w++)
+			;
+		if (w < end && *w == '>') {
+			e->orig_to.p = t + 2;
+			e->orig_to.n = (size_t)(w - t - 2);
+			/* A pipe or file: the address it was for. */
+			if (*a == '|' || *a == '/')
+				e->to = e->orig_to;
+		}
+	}
+
+	/* H=host, before the text. */
+	for (w = t; (w = memmem_lit(w, end, " H=")) != NULL; w += 3) {
+		const char *c = memmem_lit(t, end, ": ");
+
+		if (c != NULL && c < w)
+			break;
+		e->relay.p = w + 3;
+		e->relay.n = (size_t)(end - e->relay.p);
+		relay_host(&e->relay);
+		break;
+	}
+	if (e->status != ML_SENT && (w = memmem_lit(t, end, ": ")) != NULL) {
+		e->text.p = w + 2;
+		e->text.n = (size_t)(end - e->text.p);
+		/* A give-up, not an answer: as Postfix's "expired". */
+		if (e->status == ML_BOUNCED && e->text.n >= 22 &&
+		    memcmp(e->text.p, "retry timeout exceeded", 22) == 0)
+			e->status = ML_EXPIRED;
+	}
+	return 1;
+}
+
 int
 maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 {
@@ -91,7 +232,9 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 
 	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
-	/* The cheap test: every delivery line has ": to=". */
+	if (exim_parse(line, end, e))
+		return 1;
+	/* The cheap test: every Postfix or Sendmail delivery has ": to=". */
 	if (memmem_lit(line, end, ": to=") == NULL)
 		return 0;
 	memset(e, 0, sizeof(*e));

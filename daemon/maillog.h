@@ -1,5 +1,6 @@
 /*
- * maillog.h -- pick delivery attempts out of Postfix and Sendmail logs
+ * maillog.h -- pick delivery attempts out of Postfix, Sendmail and Exim
+ * logs
  *
  * A delivery line names a queue id, a recipient, the relay, the DSN
  * status and the outcome, with the remote reply in parentheses
@@ -11,6 +12,13 @@
  *     550 5.1.1 ... (in reply to RCPT TO command))
  *   Nov 25 03:00:01 mta sm-mta[77]: xAB12345: to=<a@example.net>, ...,
  *     relay=mx.example.net. [192.0.2.5], dsn=5.1.1, stat=User unknown
+ *
+ * Exim's main log has no program and no dsn=; "**" bounced, "=="
+ * deferred, "=>" and "->" delivered, the reply after the first ": ":
+ *
+ *   2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.net R=dnslookup
+ *     T=remote_smtp H=mx.example.net [192.0.2.5]: SMTP error from remote
+ *     mail server after RCPT TO:<a@example.net>: 550 5.1.1 No such user
  *
  * Other lines are refused after a cheap scan. Nothing is allocated:
  * the entry's pointers point into the line.
@@ -41,6 +49,7 @@ struct maillog_entry {
 	enum maillog_status	 status;
 	struct mlfield		 text;		/* the reply or stat= text */
 	int			 sendmail;	/* 1 for Sendmail's format */
+	int			 exim;		/* 1 for Exim's (no program) */
 };
 
 /* Returns 1 and fills *e for a delivery line, 0 for any other line. */

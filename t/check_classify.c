@@ -243,6 +243,38 @@ static const struct cl_case cases[] = {
 	  R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
 	  "mail", "nouser", "" },
 
+	/* A reply that names another mailbox is not about the recipient. */
+	{ "other mailbox of the same domain", U,
+	  MX " said: 550 No such user v@mail.example (in reply to end of "
+	  "DATA command)", NULL, NULL, R_USERUNKNOWN, 0, "5.0.911", 550,
+	  STAGE_EOD, 0, "mail", "nouser", "guard=other-address" },
+	{ "other mailbox, same domain, any reason", U,
+	  "550 Go away <v@MAIL.example>", NULL, NULL, R_REJECTED, 0,
+	  "5.0.918", 550, STAGE_UNKNOWN, 0, "mail", "goaway",
+	  "guard=other-address" },
+	{ "other domain, existence reason", U,
+	  "550 No such user <v@forward.example>", NULL, NULL, R_USERUNKNOWN,
+	  0, "5.0.911", 550, STAGE_UNKNOWN, 0, "mail", "nouser",
+	  "guard=other-address" },
+	{ "other domain names the sender of a refusal", U,
+	  "550 Go away, s@sender.example", NULL, NULL, R_REJECTED,
+	  D_SUPPRESS, "5.0.918", 550, STAGE_UNKNOWN, 0, "mail", "goaway", "" },
+	{ "the recipient named among others", U,
+	  "550 No such user U@Mail.Example (from s@mail.example)", NULL, NULL,
+	  R_USERUNKNOWN, D_SUPPRESS, "5.0.911", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "a contact address is not another mailbox", "<u@mail.example>",
+	  "550 No such user; write to postmaster@mail.example.", NULL, NULL,
+	  R_USERUNKNOWN, D_SUPPRESS, "5.0.911", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "a local part alone names nobody", U, "550 No such user [v]", NULL,
+	  NULL, R_USERUNKNOWN, D_SUPPRESS, "5.0.911", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "a moved mailbox names its new address", U,
+	  "551 5.1.6 Constrained, now at v@mail.example", NULL, NULL,
+	  R_HASMOVED, D_SUPPRESS, "5.1.6", 551, STAGE_UNKNOWN, 0,
+	  "mail", "code-constrained", "" },
+
 	/* No rule matches. */
 	{ "undefined 4xx retries", U, "451 4.3.0 Something odd", NULL, NULL,
 	  R_UNDEFINED, D_RETRY, "4.3.0", 451, STAGE_UNKNOWN, 1,
@@ -554,6 +586,34 @@ static const char vector_rules[] =
 	"\ttest 554 something else => undefined none\n"
 	"\ttest 554 something else => blocked alert\n";
 
+/* The sender's address beside the recipient's does not name someone else. */
+START_TEST(test_senders)
+{
+	struct classifier *c = classifier_new(rs);
+	struct classification cl;
+	static const char *const snd[] = { "s@sender.example" };
+	const char *reply = "550 No such user; mail from s@sender.example";
+
+	ck_assert_ptr_nonnull(c);
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	ck_assert_str_eq(cl.details, "guard=other-address");
+	classifier_senders(c, snd, 1);
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, D_SUPPRESS);
+	ck_assert_str_eq(cl.details, "");
+	/* A fellow recipient still counts. */
+	reply = "550 No such user v@mail.example; mail from s@sender.example";
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	classifier_senders(c, NULL, 0);
+	reply = "550 No such user; mail from s@sender.example";
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	classifier_free(c);
+}
+END_TEST
+
 START_TEST(test_run_tests)
 {
 	struct ruleset *vrs;
@@ -600,6 +660,7 @@ classify_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_cases, 0, NCASES(cases));
 	tcase_add_test(tc, test_reuse);
+	tcase_add_test(tc, test_senders);
 	tcase_add_test(tc, test_rule_position);
 	tcase_add_test(tc, test_length);
 	tcase_add_test(tc, test_odd_recipients);

@@ -38,6 +38,19 @@ struct dsn_case {
 	int		 hard;		/* hardbounce, when reason is set */
 };
 
+#define MESSAGELABS(status, reason) \
+	"From: Mail Delivery System <MAILER-DAEMON@messagelabs.example>\n" \
+	"To: <kim@sender.example>\nSubject: Mail Delivery Failure\n" \
+	"MIME-Version: 1.0\nContent-Type: multipart/report; " \
+	"report-type=delivery-status; boundary=\"d\"\n\n--d\n" \
+	"Content-Type: text/plain\n\nI was unable to deliver your message " \
+	"to the following addresses:\n\nann@example.com\n\nReason: " reason \
+	"\n\n____________\nThis email has been scanned for viruses by the " \
+	"MessageLabs Email Security System.\n____________\n\n--d\n" \
+	"Content-Type: message/delivery-status\n\nReporting-MTA: dns; " \
+	"mx.messagelabs.example\n\nAction: failed\nFinal-Recipient: " \
+	"rfc822; ann@example.com\nStatus: " status "\n\n--d--\n"
+
 static const struct dsn_case cases[] = {
 	{ "postfix dsn",
 	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
@@ -404,6 +417,16 @@ static const struct dsn_case cases[] = {
 	  "exit 75 #k@host.a.example\nAction: failed\nStatus: 5.5.0\n\n--b--\n",
 	  DSN_RFC3464, 1, "k@host.a.example", "5.5.0", NULL, NULL,
 	  "mailererror", 0 },
+	/* A footer about viruses does not outrank a Status of 5.1.1 ... */
+	{ "virus footer and status 5.1.1",
+	  MESSAGELABS("5.1.1", "550 ann@example.com Recipient rejected"),
+	  DSN_RFC3464, 1, "ann@example.com", "5.1.1", NULL, NULL,
+	  "userunknown", 1 },
+	/* ... but a refusal of a virus with its own status stays one. */
+	{ "virus refused, status 5.7.1",
+	  MESSAGELABS("5.7.1", "554 5.7.1 Message rejected: virus found"),
+	  DSN_RFC3464, 1, "ann@example.com", "5.7.1", NULL, NULL,
+	  "virusdetected", 0 },
 	{ "a report pasted into a text bounce",
 	  "From: MAILER-DAEMON@a.example\nTo: s@a.example\n"
 	  "Subject: Undelivered Mail Returned to Sender\n"
@@ -502,6 +525,76 @@ START_TEST(test_formats)
 	}
 	free(msg);
 	dsn_parser_free(p);
+}
+END_TEST
+
+/*
+ * An AOL-style notice: "Sorry <sender>." names the sender before the
+ * failure. The original's recipient is the one that failed; and when
+ * the notice gives no other address (or the text is reworded), the
+ * sender's own addresses (the bounce's To, the original's From and
+ * Reply-To) are never suppressed.
+ */
+static const char aol_head[] =
+	"Return-Path: <>\n"
+	"From: Mail Delivery Subsystem <MAILER-DAEMON@aol.example>\n"
+	"To: kim@sender.example\nSubject: Mail Delivery Problem\n"
+	"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n"
+	"--b1\nContent-Type: text/plain; charset=us-ascii\n\n";
+
+static void
+sender_case(const char *text, const char *orig, const char *want_rcpt,
+    int want_suppress)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct classifier *cl = classifier_new(rules);
+	struct dsn_report rep;
+	struct dsn_result res;
+	char *msg = xasprintf("%s%s\n--b1\nContent-Type: message/rfc822\n\n"
+	    "%s\nhi\n--b1--\n", aol_head, text, orig);
+	size_t n;
+
+	n = dsn_parse(p, msg, strlen(msg), &rep);
+	ck_assert_msg(n == 1, "%zu recipients", n);
+	ck_assert_str_eq(rep.rcpts[0].rcpt, want_rcpt);
+	dsn_classify(cl, rules, &rep, 0, &res);
+	ck_assert_msg(res.cl.reason == R_USERUNKNOWN, "reason %s",
+	    reason_name(res.cl.reason));
+	ck_assert_msg(!!(res.cl.decision & D_SUPPRESS) == want_suppress,
+	    "%s: decision %u, details \"%s\"", want_rcpt, res.cl.decision,
+	    res.cl.details);
+	if (!want_suppress)
+		ck_assert(strstr(res.cl.details, "guard=sender") != NULL);
+	classifier_free(cl);
+	free(msg);
+	dsn_parser_free(p);
+}
+
+START_TEST(test_sender_never_suppressed)
+{
+	if (rules == NULL)
+		return;
+	/* The notice names the sender and the failed recipient. */
+	sender_case("Sorry <kim@sender.example>. Your message to "
+	    "ann@aol.example could not be\ndelivered: the user does not "
+	    "exist.\n", "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
+	    "Subject: hello\n", "ann@aol.example", 1);
+	/* Only the sender: the original's To is the recipient. */
+	sender_case("Sorry <kim@sender.example>. Your message could not be\n"
+	    "delivered: the user does not exist.\n",
+	    "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
+	    "Subject: hello\n", "ann@aol.example", 1);
+	/* Nothing else to go by: the sender is read, never suppressed. */
+	sender_case("Sorry <kim@sender.example>. Your message could not be\n"
+	    "delivered: the user does not exist.\n",
+	    "From: Kim <kim@sender.example>\nSubject: hello\n",
+	    "kim@sender.example", 0);
+	/* The original's Reply-To is the sending side too. */
+	sender_case("Sorry <news@sender.example>. Your message could not be\n"
+	    "delivered: the user does not exist.\n",
+	    "From: Kim <kim@sender.example>\nReply-To: news@sender.example\n"
+	    "To: news@sender.example\nSubject: hello\n",
+	    "news@sender.example", 0);
 }
 END_TEST
 
@@ -645,6 +738,7 @@ dsn_suite(void)
 	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
 	tcase_add_loop_test(tc, test_formats, 0, NCASES(cases));
 	tcase_add_test(tc, test_fields);
+	tcase_add_test(tc, test_sender_never_suppressed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

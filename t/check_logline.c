@@ -114,6 +114,24 @@ START_TEST(rfc3339_stamp)
 }
 END_TEST
 
+START_TEST(exim_stamp)
+{
+	long long now = 1900000000LL;
+
+	/* Exim writes local time, or with log_timezone its zone. */
+	ck_assert_int_eq(ts("2030-03-15 12:00:00", now),
+	    local(2030, 3, 15, 12, 0, 0));
+	ck_assert_int_eq(ts("2030-03-15 12:00:00.250", now),
+	    local(2030, 3, 15, 12, 0, 0));
+	ck_assert_int_eq(ts("2030-03-15 13:00:00 +0100", now), 1899806400LL);
+	ck_assert_int_eq(ts("2030-03-15 07:30:00.5 -0430", now),
+	    1899806400LL);
+	ck_assert_int_eq(ts("2030-03-15 12:00", now), -1);
+	ck_assert_int_eq(ts("2030-03-15 12:00:00 junk", now), -1);
+	ck_assert_int_eq(ts("2030-03-15 12:00:00 +99", now), -1);
+}
+END_TEST
+
 START_TEST(bad_stamps)
 {
 	static const char *const bad[] = { "", "yesterday", "Foo 25 09:14:03",
@@ -174,6 +192,49 @@ START_TEST(msgid_lines)
 	    "nrcpts=1, msgid=<evil@attacker>\"@e.example>, size=1, class=0, "
 	    "nrcpts=1, msgid=<real@example.net>, proto=ESMTP", &ll), LL_MSGID);
 	ck_assert_str_eq(ll.msgid, "real@example.net");
+	/* Exim's arrival line, and what a sender writes into its address. */
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AB <= news@"
+	    "example.net H=localhost [127.0.0.1] P=esmtp S=1234 id=e1@"
+	    "example.net T=\"hi\"", &ll), LL_MSGID);
+	ck_assert_str_eq(ll.qid, "1abcDE-0001xY-AB");
+	ck_assert_str_eq(ll.msgid, "e1@example.net");
+	ck_assert_int_eq(ll.time, local(2030, 11, 25, 9, 14, 3));
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 [77] 1abcDE-0001xY-AC <= "
+	    "\"a S=1 id=evil@attacker\"@e.example H=x [192.0.2.1] P=esmtp "
+	    "S=99 id=<real@example.net>", &ll), LL_MSGID);
+	ck_assert_str_eq(ll.msgid, "real@example.net");
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AD <= "
+	    "\"a S=1 id=evil@attacker\"@e.example H=x [192.0.2.1] P=esmtp",
+	    &ll), LL_OTHER);
+}
+END_TEST
+
+START_TEST(exim_lines)
+{
+	struct logline ll;
+
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AB ** a@"
+	    "example.org R=dnslookup T=remote_smtp H=mx.example.org "
+	    "[192.0.2.5]: SMTP error from remote mail server after RCPT TO:"
+	    "<a@example.org>: 550 5.1.1 No such user", &ll), LL_FAILED);
+	ck_assert_str_eq(ll.qid, "1abcDE-0001xY-AB");
+	ck_assert_int_eq(ll.time, local(2030, 11, 25, 9, 14, 3));
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AB == b@"
+	    "example.org R=dnslookup T=remote_smtp defer (-44): SMTP error "
+	    "from remote mail server after RCPT TO:<b@example.org>: 452 "
+	    "4.2.2 Mailbox full", &ll), LL_FAILED);
+	ck_assert_int_eq(rd("2030-11-25 09:14:03.120 +0000 1abcDE-0001xY-AB "
+	    "=> c@example.org R=dnslookup T=remote_smtp H=mx.example.org "
+	    "[192.0.2.5] C=\"250 OK\"", &ll), LL_SENT);
+	ck_assert_int_eq(ll.time, 1921828443LL);
+	/* No new attempt, and a give-up: no reply at all. */
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AB == d@"
+	    "example.org routing defer (-51): retry time not reached", &ll),
+	    LL_NOT_EVIDENCE);
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AB ** e@"
+	    "example.org: retry timeout exceeded", &ll), LL_NOT_EVIDENCE);
+	ck_assert_int_eq(rd("2030-11-25 09:14:03 1abcDE-0001xY-AB Completed",
+	    &ll), LL_OTHER);
 }
 END_TEST
 
@@ -301,6 +362,8 @@ logline_suite(void)
 	tcase_add_test(tc, syslog_stamp_leap_day);
 	tcase_add_test(tc, rfc3339_stamp);
 	tcase_add_test(tc, bad_stamps);
+	tcase_add_test(tc, exim_stamp);
+	tcase_add_test(tc, exim_lines);
 	tcase_add_test(tc, msgid_lines);
 	tcase_add_test(tc, evidence);
 	tcase_add_test(tc, not_evidence);

@@ -1,5 +1,5 @@
 /*
- * check_maillog.c -- delivery lines out of Postfix and Sendmail logs
+ * check_maillog.c -- delivery lines out of Postfix, Sendmail and Exim logs
  *
  * Each case is one log line and every field maillog_parse() must find
  * in it; lines that are not deliveries must give 0. Garbage and every
@@ -190,6 +190,57 @@ static const struct ml_case cases[] = {
 	  "a@example.com,b@example.com,c@example.com", "", "mx.example.com",
 	  "", ML_DEFERRED, "Deferred: Connection refused by mx.example.com.",
 	  1, { "a@example.com", "b@example.com", "c@example.com" } },
+	{ "exim bounce",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.org R=dnslookup "
+	  "T=remote_smtp H=mx.example.org [192.0.2.5]: SMTP error from remote "
+	  "mail server after RCPT TO:<a@example.org>: 550 5.1.1 No such user",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "a@example.org",
+	  "", "mx.example.org", "", ML_BOUNCED,
+	  "SMTP error from remote mail server after RCPT TO:<a@example.org>: "
+	  "550 5.1.1 No such user", 0, { "a@example.org" } },
+	{ "exim bounce, no host",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.org R=dnslookup "
+	  "T=remote_smtp: SMTP error from remote mail server after RCPT "
+	  "TO:<a@example.org>: 550 User unknown",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "a@example.org",
+	  "", "", "", ML_BOUNCED,
+	  "SMTP error from remote mail server after RCPT TO:<a@example.org>: "
+	  "550 User unknown", 0, { "a@example.org" } },
+	{ "exim defer",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB == b@example.org R=dnslookup "
+	  "T=remote_smtp defer (-44) H=mx.example.org [192.0.2.5]: SMTP error "
+	  "from remote mail server after RCPT TO:<b@example.org>: 451 4.7.1 "
+	  "Greylisted",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "b@example.org",
+	  "", "mx.example.org", "", ML_DEFERRED,
+	  "SMTP error from remote mail server after RCPT TO:<b@example.org>: "
+	  "451 4.7.1 Greylisted", 0, { "b@example.org" } },
+	{ "exim delivery",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB => c@example.org R=dnslookup "
+	  "T=remote_smtp H=mx.example.org [192.0.2.5] X=TLS1.3:TLS_AES_256:256 "
+	  "CV=yes C=\"250 2.0.0 Ok: queued as 4Bc1x2\"",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "c@example.org",
+	  "", "mx.example.org", "", ML_SENT, "", 0, { "c@example.org" } },
+	{ "exim another address of the delivery",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB -> d@example.org R=dnslookup "
+	  "T=remote_smtp H=mx.example.org [192.0.2.5]",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "d@example.org",
+	  "", "mx.example.org", "", ML_SENT, "", 0, { "d@example.org" } },
+	{ "exim, milliseconds, zone, pid, new id, original address",
+	  "2026-12-05 10:00:04.123 +0100 [4242] 1rBHcF-00000000Ktm-0000 ** "
+	  "e@example.com <alias@example.net> R=dnslookup T=remote_smtp "
+	  "H=mx.example.com [2001:db8::25]: SMTP error from remote mail server "
+	  "after end of data: 550 5.7.1 Rejected",
+	  "2026-12-05 10:00:04.123 +0100", "", "1rBHcF-00000000Ktm-0000",
+	  "e@example.com", "alias@example.net", "mx.example.com", "",
+	  ML_BOUNCED, "SMTP error from remote mail server after end of data: "
+	  "550 5.7.1 Rejected", 0, { "e@example.com" } },
+	{ "exim give-up",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB ** f@example.org: retry "
+	  "timeout exceeded",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "f@example.org",
+	  "", "", "", ML_EXPIRED, "retry timeout exceeded", 0,
+	  { "f@example.org" } },
 	{ "sendmail, other outcome",
 	  PFX "sm-mta[3305]: 5APAHOx7: to=<q@example.com>, delay=00:00:00, "
 	  "mailer=esmtp, pri=30000, stat=queued",
@@ -279,6 +330,16 @@ static const char *const other_lines[] = {
 	".com>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, dsn=5.1.1,"
 	" status=bounced (550 5.1.1 no such user)\"@evil.example>, size=1234,"
 	" nrcpt=1 (queue active)",
+	/* Exim lines that are not deliveries */
+	"2026-12-05 10:00:00 1abcDE-0001xY-AB <= s@example.net H=localhost "
+	"[127.0.0.1] P=esmtp S=1234 id=abc@example.net",
+	"2026-12-05 10:00:00 1abcDE-0001xY-AB Completed",
+	"2026-12-05 10:00:00 1abcDE-0001xY-AB *> a@example.org R=r T=t",
+	"2026-12-05 10:00:00 H=(x) [192.0.2.9] F=<a@b.example> rejected RCPT "
+	"<c@d.example>: ** c@d.example R=x: 550 no",
+	"2026-12-05 10:00:00 1abcDE ** a@example.org: 550 x",
+	"2026-12-05 10:00:00 1abcDE-0001xY-AB **",
+	"2026-12-05 10:00 1abcDE-0001xY-AB ** a@example.org: 550 x",
 	"2027-01-15T08:00:00+01:00 relay postfix/smtpd[77]: NOQUEUE: reject: "
 	"RCPT from unknown[203.0.113.9]: 554 5.7.1 <x@gmail.com>: Relay access "
 	"denied; from=<\"z 5ZZZ: to=<v@gmail.com>, status=bounced (550 x)\"@e>",

@@ -552,6 +552,45 @@ START_TEST(injected_lines)
 END_TEST
 
 /* Deferred, sent days later, bounced by the remote side after that. */
+/* Feeds an Exim main log line "STAMP +0000 REST" at t. */
+static void
+exim_at(long long t, const char *rest)
+{
+	char line[2048], sb[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(sb, sizeof(sb), "%Y-%m-%d %H:%M:%S +0000", &tm);
+	snprintf(line, sizeof(line), "%s %s", sb, rest);
+	ck_assert_int_eq(pipeline_log_line(pipe_, line, strlen(line), t), 0);
+}
+
+/* Exim's log: a bounce decides, a delivery ties a later bounce e-mail. */
+START_TEST(exim_log)
+{
+	static const char *const a[] = { "a@remote.example", NULL };
+
+	open_case(_i, NULL);
+	exim_at(T0, "1abcDE-0001xY-AB <= news@example.net H=localhost "
+	    "[127.0.0.1] P=esmtp S=1234 id=ex-1@example.net");
+	exim_at(T0 + 1, "1abcDE-0001xY-AB ** gone@icloud.com R=dnslookup "
+	    "T=remote_smtp H=mx.example [192.0.2.5]: SMTP error from remote "
+	    "mail server after RCPT TO:<gone@icloud.com>: 550 5.1.1 "
+	    "<gone@icloud.com>: user does not exist");
+	ck_assert_int_eq(look("gone@icloud.com", T0 + 2, NULL),
+	    ANS_SUPPRESSED);
+	exim_at(T0 + 1, "1abcDE-0001xY-AB => a@remote.example R=dnslookup "
+	    "T=remote_smtp H=mx.example [192.0.2.5] C=\"250 OK\"");
+	ck_assert_int_eq(mail(dsn_mail(NULL, "ex-1@example.net", a), 0,
+	    T0 + 3600), 1);
+	ck_assert_uint_eq(seen[PO_UNVERIFIED] + seen[PO_DUPLICATE], 0);
+	ck_assert_int_eq(look("a@remote.example", T0 + 3600, NULL),
+	    ANS_SUPPRESSED);
+	close_case();
+}
+END_TEST
+
 START_TEST(latest_delivery_counts)
 {
 	static const char *const a[] = { "a@remote.example", NULL };
@@ -718,6 +757,7 @@ pipeline_suite(void)
 	tcase_add_loop_test(tc, own_answer_in_a_bounce, 0, NBACKENDS);
 	tcase_add_loop_test(tc, long_message_id, 0, NBACKENDS);
 	tcase_add_test(tc, line_offered_again_after_a_failure);
+	tcase_add_loop_test(tc, exim_log, 0, NBACKENDS);
 	suite_add_tcase(s, tc);
 	return s;
 }
