@@ -12,34 +12,15 @@ BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 CTL=${BOUNCERCTL:-$SRC/bouncerctl}
 RULES=${BOUNCER_RULES:-$SRC/rules}
 PY=/usr/bin/python3
+. "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncerd-test.XXXXXX)
 PID=
-pass=0
-fail=0
 
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# wait_for SECONDS CMD...: run CMD until it succeeds, at most SECONDS.
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 MPORT=$(free_port)
 cat > "$T/hook.sh" <<HOOK

@@ -16,13 +16,12 @@ BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 CTL=${BOUNCERCTL:-$SRC/bouncerctl}
 RULES=${BOUNCER_RULES:-$SRC/rules}
 PY=/usr/bin/python3
+. "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncer-daemon.XXXXXX)
 TUSER=bouncertest
 made_user=
 DPID=
 FPID=
-pass=0
-fail=0
 
 cleanup() {
 	[ -n "$FPID" ] && kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
@@ -35,22 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 healthz() { $PY -c "import urllib.request; assert urllib.request.urlopen('http://127.0.0.1:$1/healthz', timeout=5).read() == b'ok\n'"; }
 stamp() { LC_ALL=C date '+%b %e %H:%M:%S'; }
 GMAIL_550="host gmail-smtp-in.l.google.com[142.250.4.27] said: 550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser a1si3921pgb.41 - gsmtp (in reply to RCPT TO command)"

@@ -12,10 +12,9 @@ SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 RULES=${BOUNCER_RULES:-$SRC/rules}
 PY=/usr/bin/python3
+. "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncer-health.XXXXXX)
 PID= RPID=
-pass=0
-fail=0
 
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
@@ -25,20 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-MPORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MPORT=$(free_port)
 
 # healthz CODE [TEXT]: /healthz answers CODE, its body containing TEXT.
 healthz() {

@@ -28,11 +28,10 @@ SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 RULES=${BOUNCER_RULES:-$SRC/rules}
 PY=/usr/bin/python3
+. "$SRC/t/lib/sh.sh"
 LIM="$PY $SRC/t/lib/limits.py"
 T=$(mktemp -d /tmp/bouncer-limits.XXXXXX)
 PID=
-pass=0
-fail=0
 
 # The bounds, in kB of VmRSS over what the daemon had just before.
 FLOOD_KB=32768
@@ -43,23 +42,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 export ASAN_OPTIONS

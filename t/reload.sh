@@ -16,10 +16,9 @@ BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 CTL=${BOUNCERCTL:-$SRC/bouncerctl}
 RULES=${BOUNCER_RULES:-$SRC/rules}
 PY=/usr/bin/python3
+. "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncer-reload.XXXXXX)
 PID=
-pass=0
-fail=0
 
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
@@ -27,23 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-wait_for() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
 N=10000
 grep -q '^SANITIZE_FLAGS *= *-fsanitize' "$SRC/config.mk" 2>/dev/null && N=500
 
-MPORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MPORT=$(free_port)
 mkdir "$T/rules"
 cp "$RULES"/*.rules "$T/rules/"
 "$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
