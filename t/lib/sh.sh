@@ -1,0 +1,25 @@
+# sh.sh -- what the shell tests in t/ share; sourced, after PY is set
+#
+# ok and bad count checks (pass, fail); bad says what failed. Every
+# wait is a bounded poll: wait_for SECONDS CMD... runs CMD until it
+# succeeds, at most SECONDS. free_port prints a loopback TCP port no
+# one listens on now.
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+wait_for() {
+	n=$(($1 * 10)); shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
