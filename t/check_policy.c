@@ -56,14 +56,6 @@ answer(const struct policy_request *req, char *buf, size_t bufsz, void *arg)
 	return 0;
 }
 
-static void *
-run_loop(void *arg)
-{
-	(void)arg;
-	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
-	return NULL;
-}
-
 static void
 setup_with(const struct policy_limits *lim)
 {
@@ -80,7 +72,7 @@ setup_with(const struct policy_limits *lim)
 	base = event_base_new();
 	srv = policy_new(base, fd, lim, answer, NULL, &err);
 	ck_assert_msg(srv != NULL, "%s", err ? err : "");
-	pthread_create(&loop, NULL, run_loop, NULL);
+	loop = testlib_loop_start(base);
 }
 
 static void
@@ -103,32 +95,13 @@ setup_small(void)
 static void
 teardown(void)
 {
-	event_base_loopbreak(base);
-	pthread_join(loop, NULL);
+	testlib_loop_stop(base, loop);
 	policy_free(srv);
 	event_base_free(base);
 	testlib_rmtree(dir);
 	free(dir);
 	free(spec);
 	free(path);
-}
-
-static int
-dial(void)
-{
-	struct sockaddr_un sun;
-	struct timeval tv = { 5, 0 };
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
-	    "connect: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
 }
 
 static void
@@ -195,7 +168,7 @@ static const struct acase {
 
 START_TEST(test_answers)
 {
-	int fd = dial();
+	int fd = testlib_dial_unix(path);
 	char *req = request(answers[_i].rcpt);
 
 	send_all(fd, req, strlen(req));
@@ -212,7 +185,7 @@ START_TEST(test_pipelined)
 {
 	char *a = request("gone@example.com"), *b = request("ok@example.com");
 	char *both;
-	int fd = dial(), i;
+	int fd = testlib_dial_unix(path), i;
 
 	ck_assert_int_ge(asprintf(&both, "%s%s%s", a, b, a), 0);
 	send_all(fd, both, strlen(both));
@@ -244,7 +217,7 @@ static const struct gcase {
 
 START_TEST(test_garbage_closes_only_that_connection)
 {
-	int bad = dial(), good = dial();
+	int bad = testlib_dial_unix(path), good = testlib_dial_unix(path);
 	char *req = request("gone@example.com");
 	send_all(bad, garbage[_i].bytes, garbage[_i].len);
 	ck_assert_str_eq(recv_answer(bad), "");		/* closed */
@@ -260,7 +233,7 @@ START_TEST(test_huge_line)
 {
 	size_t n = 1024 * 1024;
 	char *big = malloc(n + 2);
-	int fd = dial(), good = dial();
+	int fd = testlib_dial_unix(path), good = testlib_dial_unix(path);
 	char *req = request("full@example.com");
 
 	memset(big, 'a', n);
@@ -286,7 +259,7 @@ START_TEST(test_thousand_connections)
 	int i;
 
 	for (i = 0; i < N; i++)
-		fds[i] = dial();
+		fds[i] = testlib_dial_unix(path);
 	for (i = 0; i < N; i++)
 		send_all(fds[i], req, strlen(req));
 	for (i = 0; i < N; i++)
@@ -297,43 +270,6 @@ START_TEST(test_thousand_connections)
 }
 END_TEST
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Sends `chunk` over and over without reading, until `limit` bytes or
- * until the server has taken nothing for a second. Returns the bytes
- * sent; *stalled says which.
- */
-static size_t
-flood(int fd, const char *chunk, size_t len, size_t limit, int *stalled)
-{
-	struct pollfd pfd = { fd, POLLOUT, 0 };
-	size_t sent = 0, off = 0;
-	ssize_t w;
-
-	*stalled = 0;
-	while (sent < limit) {
-		if (poll(&pfd, 1, 1000) == 0) {
-			*stalled = 1;
-			break;
-		}
-		w = send(fd, chunk + off, len - off, MSG_DONTWAIT);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		ck_assert_msg(w > 0, "send: %s", strerror(errno));
-		sent += (size_t)w;
-		off = (off + (size_t)w) % len;
-	}
-	return sent;
-}
-
 /* Reads answers until want of them have come, or 10 seconds pass. */
 static size_t
 count_answers(int fd, size_t want)
@@ -341,11 +277,11 @@ count_answers(int fd, size_t want)
 	static char buf[65536];
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	size_t got = 0, i;
-	double until = now_s() + 10;
+	double until = testlib_now() + 10;
 	char last = 0;
 	ssize_t r;
 
-	while (got < want && now_s() < until) {
+	while (got < want && testlib_now() < until) {
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
 		if ((r = read(fd, buf, sizeof(buf))) <= 0)
@@ -370,11 +306,11 @@ START_TEST(test_unread_answers_stop_reading)
 	static const char one[] = "request=x\n\n";
 	size_t rlen = sizeof(one) - 1, sent, i;
 	char *chunk = malloc(rlen * NREQ);
-	int fd = dial(), stalled;
+	int fd = testlib_dial_unix(path), stalled;
 
 	for (i = 0; i < NREQ; i++)
 		memcpy(chunk + i * rlen, one, rlen);
-	sent = flood(fd, chunk, rlen * NREQ, 8 * 1024 * 1024, &stalled);
+	sent = testlib_flood(fd, chunk, rlen * NREQ, 8 * 1024 * 1024, &stalled);
 	ck_assert_msg(stalled, "the server read %zu bytes of requests "
 	    "whose answers nobody read", sent);
 	ck_assert_uint_eq(count_answers(fd, sent / rlen), sent / rlen);
@@ -382,21 +318,6 @@ START_TEST(test_unread_answers_stop_reading)
 	close(fd);
 }
 END_TEST
-
-/* Closed by the server within `seconds`? Returns how long it took. */
-static double
-closed_within(int fd, double seconds)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	double t0 = now_s();
-	char c;
-
-	while (now_s() - t0 < seconds) {
-		if (poll(&pfd, 1, 100) > 0 && read(fd, &c, 1) <= 0)
-			return now_s() - t0;
-	}
-	return -1;
-}
 
 /*
  * The table is full: a new client closes the connection idle longest,
@@ -408,16 +329,16 @@ START_TEST(test_full_closes_longest_idle)
 	int fds[4], late, i;
 
 	for (i = 0; i < 4; i++)
-		fds[i] = dial();
+		fds[i] = testlib_dial_unix(path);
 	/* Answered in the order 1, 2, 3, 0: 1 is now the longest idle. */
 	for (i = 1; i <= 4; i++) {
 		send_all(fds[i % 4], req, strlen(req));
 		ck_assert_str_eq(recv_answer(fds[i % 4]), answers[0].want);
 	}
-	late = dial();
+	late = testlib_dial_unix(path);
 	send_all(late, req, strlen(req));
 	ck_assert_str_eq(recv_answer(late), answers[0].want);
-	ck_assert_msg(closed_within(fds[1], 1.5) >= 0,
+	ck_assert_msg(testlib_closed_within(fds[1], 1.5) >= 0,
 	    "the longest idle connection is still open");
 	for (i = 0; i < 4; i++) {
 		if (i == 1)
@@ -436,15 +357,15 @@ END_TEST
 START_TEST(test_slow_request_times_out)
 {
 	static const char head[] = "request=smtpd_access_policy\nrecipient=";
-	int fd = dial(), closed = 0, i;
-	double t0 = now_s(), took;
+	int fd = testlib_dial_unix(path), closed = 0, i;
+	double t0 = testlib_now(), took;
 
 	send_all(fd, head, sizeof(head) - 1);
 	for (i = 0; i < 40 && !closed; i++) {
 		send(fd, "x", 1, MSG_NOSIGNAL);
-		closed = closed_within(fd, 0.2) >= 0;
+		closed = testlib_closed_within(fd, 0.2) >= 0;
 	}
-	took = now_s() - t0;
+	took = testlib_now() - t0;
 	ck_assert_msg(closed, "a request trickling in for %.1fs is still "
 	    "open", took);
 	ck_assert_msg(took < 3.5, "closed after %.1fs, want about 1s", took);
@@ -456,15 +377,15 @@ END_TEST
 START_TEST(test_idle_timeout)
 {
 	char *req = request("ok@example.com");
-	int fd = dial(), i;
+	int fd = testlib_dial_unix(path), i;
 	double took;
 
 	for (i = 0; i < 10; i++) {
 		send_all(fd, req, strlen(req));
 		ck_assert_str_eq(recv_answer(fd), "action=DUNNO\n\n");
-		ck_assert(closed_within(fd, 0.3) < 0);
+		ck_assert(testlib_closed_within(fd, 0.3) < 0);
 	}
-	took = closed_within(fd, 5);
+	took = testlib_closed_within(fd, 5);
 	ck_assert_msg(took > 1.0 && took < 3.5, "closed after %.1fs idle, "
 	    "want about 2s", took);
 	close(fd);

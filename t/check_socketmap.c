@@ -52,14 +52,6 @@ lookup(const char *name, const char *key, char *buf, size_t bufsz,
 	return 0;
 }
 
-static void *
-run_loop(void *arg)
-{
-	(void)arg;
-	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
-	return NULL;
-}
-
 static void
 setup_with(const struct socketmap_limits *lim)
 {
@@ -76,7 +68,7 @@ setup_with(const struct socketmap_limits *lim)
 	base = event_base_new();
 	srv = socketmap_new(base, fd, lim, lookup, NULL, &err);
 	ck_assert_msg(srv != NULL, "%s", err ? err : "");
-	pthread_create(&loop, NULL, run_loop, NULL);
+	loop = testlib_loop_start(base);
 }
 
 static void
@@ -99,41 +91,13 @@ setup_small(void)
 static void
 teardown(void)
 {
-	event_base_loopbreak(base);
-	pthread_join(loop, NULL);
+	testlib_loop_stop(base, loop);
 	socketmap_free(srv);
 	event_base_free(base);
 	testlib_rmtree(dir);
 	free(dir);
 	free(spec);
 	free(path);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-dial(void)
-{
-	struct sockaddr_un sun;
-	struct timeval tv = { 5, 0 };
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
-	    "connect: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
 }
 
 static void
@@ -194,7 +158,7 @@ static const struct acase {
 
 START_TEST(test_answers)
 {
-	int fd = dial();
+	int fd = testlib_dial_unix(path);
 
 	send_str(fd, answers[_i].req);
 	ck_assert_str_eq(recv_netstring(fd), answers[_i].want);
@@ -207,7 +171,7 @@ END_TEST
 
 START_TEST(test_pipelined)
 {
-	int fd = dial();
+	int fd = testlib_dial_unix(path);
 	size_t i;
 
 	for (i = 0; i < 4; i++)
@@ -226,7 +190,7 @@ static const char *const garbage[] = {
 
 START_TEST(test_garbage_closes_only_that_connection)
 {
-	int bad = dial(), good = dial();
+	int bad = testlib_dial_unix(path), good = testlib_dial_unix(path);
 
 	send_str(bad, garbage[_i]);
 	ck_assert_str_eq(recv_netstring(bad), "");
@@ -237,44 +201,17 @@ START_TEST(test_garbage_closes_only_that_connection)
 }
 END_TEST
 
-/*
- * Sends chunk over and over without reading, until limit bytes or
- * until the server has taken nothing for a second.
- */
-static size_t
-flood(int fd, const char *chunk, size_t len, size_t limit, int *stalled)
-{
-	struct pollfd pfd = { fd, POLLOUT, 0 };
-	size_t sent = 0, off = 0;
-	ssize_t w;
-
-	*stalled = 0;
-	while (sent < limit) {
-		if (poll(&pfd, 1, 1000) == 0) {
-			*stalled = 1;
-			break;
-		}
-		w = send(fd, chunk + off, len - off, MSG_DONTWAIT);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		ck_assert_msg(w > 0, "send: %s", strerror(errno));
-		sent += (size_t)w;
-		off = (off + (size_t)w) % len;
-	}
-	return sent;
-}
-
 /* Reads netstrings until want of them have come, or 10 seconds pass. */
 static size_t
 count_answers(int fd, size_t want)
 {
 	static char buf[65536];
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	double until = now_s() + 10;
+	double until = testlib_now() + 10;
 	size_t got = 0, i;
 	ssize_t r;
 
-	while (got < want && now_s() < until) {
+	while (got < want && testlib_now() < until) {
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
 		if ((r = read(fd, buf, sizeof(buf))) <= 0)
@@ -296,11 +233,11 @@ START_TEST(test_unread_answers_stop_reading)
 	static const char one[] = "11:transport x,";
 	size_t rlen = sizeof(one) - 1, sent, i;
 	char *chunk = malloc(rlen * NREQ);
-	int fd = dial(), stalled;
+	int fd = testlib_dial_unix(path), stalled;
 
 	for (i = 0; i < NREQ; i++)
 		memcpy(chunk + i * rlen, one, rlen);
-	sent = flood(fd, chunk, rlen * NREQ, 8 * 1024 * 1024, &stalled);
+	sent = testlib_flood(fd, chunk, rlen * NREQ, 8 * 1024 * 1024, &stalled);
 	ck_assert_msg(stalled, "the server read %zu bytes of requests "
 	    "whose answers nobody read", sent);
 	ck_assert_uint_eq(count_answers(fd, sent / rlen), sent / rlen);
@@ -309,36 +246,21 @@ START_TEST(test_unread_answers_stop_reading)
 }
 END_TEST
 
-/* Closed by the server within `seconds`? Returns how long it took. */
-static double
-closed_within(int fd, double seconds)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	double t0 = now_s();
-	char c;
-
-	while (now_s() - t0 < seconds) {
-		if (poll(&pfd, 1, 100) > 0 && read(fd, &c, 1) <= 0)
-			return now_s() - t0;
-	}
-	return -1;
-}
-
 START_TEST(test_full_closes_longest_idle)
 {
 	int fds[4], late, i;
 
 	for (i = 0; i < 4; i++)
-		fds[i] = dial();
+		fds[i] = testlib_dial_unix(path);
 	/* Answered in the order 1, 2, 3, 0: 1 is now the longest idle. */
 	for (i = 1; i <= 4; i++) {
 		send_str(fds[i % 4], answers[1].req);
 		ck_assert_str_eq(recv_netstring(fds[i % 4]), answers[1].want);
 	}
-	late = dial();
+	late = testlib_dial_unix(path);
 	send_str(late, answers[0].req);
 	ck_assert_str_eq(recv_netstring(late), answers[0].want);
-	ck_assert_msg(closed_within(fds[1], 1.5) >= 0,
+	ck_assert_msg(testlib_closed_within(fds[1], 1.5) >= 0,
 	    "the longest idle connection is still open");
 	for (i = 0; i < 4; i++) {
 		if (i == 1)
@@ -354,15 +276,15 @@ END_TEST
 
 START_TEST(test_slow_request_times_out)
 {
-	int fd = dial(), closed = 0, i;
-	double t0 = now_s(), took;
+	int fd = testlib_dial_unix(path), closed = 0, i;
+	double t0 = testlib_now(), took;
 
 	send_str(fd, "9000:transport ");
 	for (i = 0; i < 40 && !closed; i++) {
 		send(fd, "x", 1, MSG_NOSIGNAL);
-		closed = closed_within(fd, 0.2) >= 0;
+		closed = testlib_closed_within(fd, 0.2) >= 0;
 	}
-	took = now_s() - t0;
+	took = testlib_now() - t0;
 	ck_assert_msg(closed, "a request trickling in for %.1fs is still "
 	    "open", took);
 	ck_assert_msg(took < 3.5, "closed after %.1fs, want about 1s", took);
@@ -373,15 +295,15 @@ END_TEST
 /* Requests that arrive whole keep a connection open; idleness closes it. */
 START_TEST(test_idle_timeout)
 {
-	int fd = dial(), i;
+	int fd = testlib_dial_unix(path), i;
 	double took;
 
 	for (i = 0; i < 10; i++) {
 		send_str(fd, answers[1].req);
 		ck_assert_str_eq(recv_netstring(fd), answers[1].want);
-		ck_assert(closed_within(fd, 0.3) < 0);
+		ck_assert(testlib_closed_within(fd, 0.3) < 0);
 	}
-	took = closed_within(fd, 5);
+	took = testlib_closed_within(fd, 5);
 	ck_assert_msg(took > 1.0 && took < 3.5, "closed after %.1fs idle, "
 	    "want about 2s", took);
 	close(fd);

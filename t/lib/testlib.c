@@ -5,6 +5,8 @@
  * the next testlib_log_start(); tests log little, so this stays small.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 
 #include "testlib.h"
@@ -246,4 +249,94 @@ testlib_redis_flush(const char *dir)
 	ck_assert_ptr_nonnull(r);
 	freeReplyObject(r);
 	redisFree(c);
+}
+
+/* --- clients of the servers ------------------------------------------ */
+
+double
+testlib_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+testlib_dial_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { 5, 0 };
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "connect %s: %s", path, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+size_t
+testlib_flood(int fd, const char *chunk, size_t len, size_t limit,
+    int *stalled)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	size_t sent = 0, off = 0;
+	ssize_t w;
+
+	*stalled = 0;
+	while (sent < limit) {
+		if (poll(&pfd, 1, 1000) == 0) {
+			*stalled = 1;
+			break;
+		}
+		w = send(fd, chunk + off, len - off, MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		ck_assert_msg(w > 0, "send: %s", strerror(errno));
+		sent += (size_t)w;
+		off = (off + (size_t)w) % len;
+	}
+	return sent;
+}
+
+double
+testlib_closed_within(int fd, double seconds)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	double t0 = testlib_now();
+	char c;
+
+	while (testlib_now() - t0 < seconds) {
+		if (poll(&pfd, 1, 100) > 0 && read(fd, &c, 1) <= 0)
+			return testlib_now() - t0;
+	}
+	return -1;
+}
+
+static void *
+run_loop(void *arg)
+{
+	event_base_loop(arg, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+pthread_t
+testlib_loop_start(struct event_base *base)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, run_loop, base), 0);
+	return t;
+}
+
+void
+testlib_loop_stop(struct event_base *base, pthread_t t)
+{
+	event_base_loopbreak(base);
+	pthread_join(t, NULL);
 }

@@ -12,6 +12,7 @@
 #ifndef BOUNCER_TESTLIB_H
 #define BOUNCER_TESTLIB_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -59,6 +60,31 @@ pid_t		 testlib_redis_start(const char *dir, const char *arg1,
 void		 testlib_redis_stop(pid_t);
 /* Empties the redis of dir (FLUSHALL); aborts the test if unreachable. */
 void		 testlib_redis_flush(const char *dir);
+
+/*
+ * Clients of the daemon's servers, over real sockets.
+ * testlib_dial_unix connects to a unix stream socket (aborting the
+ * test if it cannot), with reads timing out after 5 seconds.
+ * testlib_flood sends chunk (len bytes) over and over without reading,
+ * until limit bytes are sent or the server has taken nothing for a
+ * second; returns the bytes sent, *stalled saying which it was.
+ * testlib_closed_within returns how many seconds it took the server to
+ * close fd, or -1 if it did not within `seconds`.
+ */
+int		 testlib_dial_unix(const char *path);
+size_t		 testlib_flood(int fd, const char *chunk, size_t len,
+		    size_t limit, int *stalled);
+double		 testlib_closed_within(int fd, double seconds);
+/* The monotonic clock, in seconds. */
+double		 testlib_now(void);
+
+/*
+ * Runs base's loop on a thread of its own until testlib_loop_stop()
+ * (which breaks the loop and joins the thread).
+ */
+struct event_base;
+pthread_t	 testlib_loop_start(struct event_base *);
+void		 testlib_loop_stop(struct event_base *, pthread_t);
 
 /*
  * Runs every test of suite s (which it frees) and returns what main()
