@@ -217,15 +217,23 @@ worker_clear(struct worker *w)
  * Brings w up to the current snapshot. Returns 0, or -1 when the store
  * cannot be opened (the caller fails open; the next call tries again).
  */
+static time_t
+mono_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static int
 worker_ready(struct worker *w)
 {
 	struct snapshot *s;
-	struct timespec mono;
 	char *err = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	if (w->failed && mono.tv_sec - w->opened >= STORE_REOPEN_SECS)
+	/* Only a failed handle pays for reading the clock. */
+	if (w->failed && mono_secs() - w->opened >= STORE_REOPEN_SECS)
 		worker_clear(w);
 	else if (w->failed && w->store == NULL)
 		return -1;
@@ -239,7 +247,7 @@ worker_ready(struct worker *w)
 	}
 	worker_clear(w);
 	w->snap = s;
-	w->opened = mono.tv_sec;
+	w->opened = mono_secs();
 	w->store = store_open(conf_str(s->conf, "store"), s->conf, &err);
 	if (w->store == NULL) {
 		log_warn("store: %s", err ? err : "cannot open");
