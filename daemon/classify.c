@@ -28,6 +28,7 @@
 
 #include "ascii.h"
 #include "classify.h"
+#include "senderside.h"
 #include "xalloc.h"
 
 struct classifier {
@@ -36,6 +37,7 @@ struct classifier {
 	void			*scratch;	/* the prefilter's */
 	const char *const	*senders;	/* see classifier_senders() */
 	size_t			 nsenders;
+	struct senderside	*side;		/* the sender-side guard's */
 };
 
 struct classifier *
@@ -47,7 +49,8 @@ classifier_new(const struct ruleset *rs)
 	reply_init(&c->reply);
 	c->scratch = xcalloc(1, ruleset_prefilter_size(rs));
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
-	if (c->md == NULL) {
+	c->side = senderside_new();
+	if (c->md == NULL || c->side == NULL) {
 		classifier_free(c);
 		return NULL;
 	}
@@ -60,6 +63,7 @@ classifier_free(struct classifier *c)
 	if (c == NULL)
 		return;
 	pcre2_match_data_free(c->md);
+	senderside_free(c->side);
 	reply_free(&c->reply);
 	free(c->scratch);
 	free(c);
@@ -484,6 +488,18 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    (other == 2 || reason_names_mailbox(out->reason))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
+	 * Words about a mailbox said of the sending side (our envelope
+	 * sender, our IP, the unknown addresses we tried): whatever rule
+	 * decided, the recipient is not known to be gone. See senderside.h.
+	 */
+	if ((out->decision & D_SUPPRESS) &&
+	    senderside_match(c->side, rp->text, rp->textlen)) {
+		out->decision &= ~D_SUPPRESS;
+		if (out->decision == 0)
+			out->decision = D_ALERT;
+		detail_add(out, "guard", 5, "sender-side", 11);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&
