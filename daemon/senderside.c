@@ -10,17 +10,21 @@
  *      host", "IP address 192.0.2.1 ... blocked";
  *   3. the unknown addresses we tried, counted: "too many invalid
  *      recipients", "number of unknown users", "directory harvest";
- *   4. the envelope or the headers we wrote: "MAIL FROM:<...>" (the
- *      command, not "accepting mail from specific senders"), "envelope
- *      sender", "return path", "reverse path", "originator";
- *   5. a sender, from address, reply-to or "your address/account"
- *      given a recipient-side predicate within a few words: "sender
- *      unknown", "no such sender", "From address does not exist",
- *      "your account has been disabled", "sender mailbox is full".
+ *   4. the MAIL FROM command: "MAIL FROM address", "MAIL FROM:<...>
+ *      unknown" (not a bare "MAIL FROM: x", which a bounce lists among
+ *      the message's details, nor "accepting mail from specific
+ *      senders");
+ *   5. the sender, the envelope sender, the return path, the From or
+ *      Reply-To address, "your address/account/domain", given a
+ *      recipient-side predicate within a few words: "sender unknown",
+ *      "no such sender", "From address does not exist", "invalid
+ *      return path", "your account has been disabled", "sender
+ *      mailbox is full".
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
- * about the recipient.
+ * about the recipient, and not right after a header line that a bounce
+ * quotes ("Sender: <x@y>", "Return-Path: <x@y>").
  */
 #include <stdlib.h>
 
@@ -63,16 +67,18 @@ static const char pattern[] =
 	"|rejections)"
 	"|directory harvest|\\bharvest(?:ing)? attack"
 	/* 4 */
-	"|\\bMAIL FROM(?: ?:| ?<| (?:command|address|domain))|\\benvelope[- ](?:sender|from)\\b"
-	"|\\breturn[- ]path\\b|\\breverse[- ]path\\b|\\boriginator\\b"
+	"|\\bMAIL FROM (?:command|address|domain)\\b"
+	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server)"
-	"|from address|from header|reply-to"
+	"|from address|from header|reply-to|envelope[- ](?:sender|from)"
+	"|return[- ]path|reverse[- ]path|originator"
 	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
-	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?:[^.;]|\\.(?=\\S))"
-	"{0,40}?\\b" PREDICATE
+	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
+	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:no such|unknown|invalid|non-?existent|disabled|suspended"
-	"|inactive) (?:sender|from address|originator)\\b";
+	"|inactive|bad) (?:sender|from address|originator|envelope sender"
+	"|return[- ]path|reverse[- ]path)\\b";
 
 struct senderside *
 senderside_new(void)
