@@ -495,8 +495,8 @@ main(void)
 	size_t n, i;
 	int rc;
 
-	snprintf(tsv_path, sizeof(tsv_path), "%s/sender-side.tsv",
-	    testlib_env("BOUNCER_TDATA", "t/data"));
+	snprintf(tsv_path, sizeof(tsv_path), "%s/t/data/sender-side.tsv",
+	    testlib_env("BOUNCER_SRCDIR", "."));
 	if (!read_sentences(tsv_path)) {
 		fprintf(stderr, "check_property: %s is missing\n", tsv_path);
 		return EXIT_FAILURE;
