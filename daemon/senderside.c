@@ -38,8 +38,10 @@ struct senderside {
 
 #define PREDICATE \
 	"(?:unknown|invalid|not (?:a )?valid|(?:does not|doesn't|did not" \
-	"|not) exist|non-?existent|not found|not listed|no longer" \
-	"|disabled|suspended|inactive|deactivated|closed|(?:has )?moved" \
+	"|not) exist|non-?existent|not found|not listed|not known" \
+	"|isn't known|not recogni[sz]ed|not registered|no longer" \
+	"|disabled|suspended|inactive|deactivated|closed|terminated" \
+	"|deleted|(?:has )?moved" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
 	"|blocklisted|banned))\\b"
@@ -76,8 +78,9 @@ static const char pattern[] =
 	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
 	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
-	"|\\b(?:no such|unknown|invalid|non-?existent|disabled|suspended"
-	"|inactive|bad) (?:sender|from address|originator|envelope sender"
+	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
+	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
+	"|bad) (?:sender|from address|originator|envelope sender"
 	"|return[- ]path|reverse[- ]path)\\b";
 
 struct senderside *
