@@ -80,7 +80,7 @@ static const char pattern[] =
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
-	"|bad) (?:sender|from address|originator|envelope sender"
+	"|bad|blocked|blacklisted|blocklisted|banned|denied) (?:sender|from address|originator|envelope sender"
 	"|return[- ]path|reverse[- ]path)\\b";
 
 struct senderside *
