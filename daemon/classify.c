@@ -13,7 +13,8 @@
  * a reply at the connect, HELO or MAIL stage says nothing about the
  * recipient's existence, so it never suppresses; a reply that names
  * another address than the recipient's is not about the recipient and
- * never suppresses it; and a
+ * never suppresses it; nor does a reply that speaks of the sending side
+ * (senderside.h); and a
  * "no such user" for a quoted local part is an alert about the
  * quoting, since the address may exist.
  *
