@@ -24,7 +24,9 @@
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
  * about the recipient, and not right after a header line that a bounce
- * quotes ("Sender: <x@y>", "Return-Path: <x@y>").
+ * quotes ("Sender: <x@y>", "Return-Path: <x@y>"); nor is a header line
+ * the subject of a predicate before it ("User unknown Sender: <x@y>",
+ * told apart from "Unknown sender: <x@y>" by the header's capitals).
  */
 #include <stdlib.h>
 
@@ -80,8 +82,10 @@ static const char pattern[] =
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
-	"|bad|blocked|blacklisted|blocklisted|banned|denied) (?:sender|from address|originator|envelope sender"
-	"|return[- ]path|reverse[- ]path)\\b";
+	"|bad|blocked|blacklisted|blocklisted|banned|denied)"
+	" (?!(?-i:Sender|Return-Path|Reverse-Path): )(?:sender"
+	"|from address|originator|envelope sender|return[- ]path"
+	"|reverse[- ]path)\\b";
 
 struct senderside *
 senderside_new(void)

@@ -21,6 +21,8 @@
  *             rejected: ";
  *   ip        the text after "Your IP address 192.0.2.1 has been
  *             blocked: ";
+ *   domain    the text after "Mail from your domain news.example.com
+ *             is rejected: ";
  *   harvest   the text after "Too many invalid recipients: " (a block
  *             of our IP for the addresses it tried);
  *   words     the text with "user", "recipient", "mailbox", "account",
@@ -100,12 +102,13 @@ buf_str(struct buf *b, const char *s)
 /* --- making the sentences ---------------------------------------------- */
 
 enum variant {
-	V_MAIL, V_EXIM, V_CONNECT, V_SENDER, V_IP, V_HARVEST, V_WORDS,
-	V_OTHER, V_COUNT
+	V_MAIL, V_EXIM, V_CONNECT, V_SENDER, V_IP, V_DOMAIN, V_HARVEST,
+	V_WORDS, V_OTHER, V_COUNT
 };
 
 static const char *const variant_names[V_COUNT] = {
-	"mail", "exim", "connect", "sender", "ip", "harvest", "words", "other"
+	"mail", "exim", "connect", "sender", "ip", "domain", "harvest",
+	"words", "other"
 };
 
 /* The words said of the sender instead in the "words" variant. */
@@ -237,6 +240,9 @@ make_variant(enum variant v, const struct reply *r, const char *rcpt,
 	case V_IP:
 		return xasprintf("%sYour IP address 192.0.2.1 has been "
 		    "blocked: %s", head, r->text);
+	case V_DOMAIN:
+		return xasprintf("%sMail from your domain news.example.com is "
+		    "rejected: %s", head, r->text);
 	case V_HARVEST:
 		return xasprintf("%sToo many invalid recipients: %s", head,
 		    r->text);
