@@ -17,6 +17,8 @@
  *   exim      the same as Exim logs it ("SMTP error from remote mail
  *             server after MAIL FROM:<...>: ...");
  *   connect   the reply as the greeting ("refused to talk to me");
+ *   temp      the same reply, temporary (4xx, 4.x.x): one soft failure
+ *             never suppresses by itself;
  *   sender    the text after Postfix's "<bounce@...>: Sender address
  *             rejected: ";
  *   ip        the text after "Your IP address 192.0.2.1 has been
@@ -102,13 +104,13 @@ buf_str(struct buf *b, const char *s)
 /* --- making the sentences ---------------------------------------------- */
 
 enum variant {
-	V_MAIL, V_EXIM, V_CONNECT, V_SENDER, V_IP, V_DOMAIN, V_HARVEST,
-	V_WORDS, V_OTHER, V_COUNT
+	V_MAIL, V_EXIM, V_CONNECT, V_TEMP, V_SENDER, V_IP, V_DOMAIN,
+	V_HARVEST, V_WORDS, V_OTHER, V_COUNT
 };
 
 static const char *const variant_names[V_COUNT] = {
-	"mail", "exim", "connect", "sender", "ip", "domain", "harvest",
-	"words", "other"
+	"mail", "exim", "connect", "temp", "sender", "ip", "domain",
+	"harvest", "words", "other"
 };
 
 /* The words said of the sender instead in the "words" variant. */
@@ -234,6 +236,14 @@ make_variant(enum variant v, const struct reply *r, const char *rcpt,
 			return NULL;
 		return xasprintf("host %s[192.0.2.1] refused to talk to me: "
 		    "%s%s", host, head, r->text);
+	case V_TEMP:
+		if (r->code / 100 != 5)
+			return NULL;
+		/* The status, if any, is of the code's class: 5.x.y. */
+		if (r->status[0])
+			return xasprintf("%d 4%s %s", r->code - 100,
+			    r->status + 1, r->text);
+		return xasprintf("%d %s", r->code - 100, r->text);
 	case V_SENDER:
 		return xasprintf("%s<" SENDER ">: Sender address rejected: %s",
 		    head, r->text);
@@ -414,10 +424,15 @@ START_TEST(test_makers)
 	ck_assert_str_eq(s, "550 5.1.1 <" SENDER ">: Sender address "
 	    "rejected: User unknown");
 	free(s);
-	ck_assert_ptr_null(make_variant(V_OTHER, &r, "bob@example.org", R_USERUNKNOWN));
+	ck_assert_ptr_null(make_variant(V_OTHER, &r, "bob@example.org",
+	    R_USERUNKNOWN));
+	s = make_variant(V_TEMP, &r, "bob@example.org", R_USERUNKNOWN);
+	ck_assert_str_eq(s, "450 4.1.1 User unknown");
+	free(s);
 	r.code = 0;
 	r.status[0] = '\0';
-	ck_assert_ptr_null(make_variant(V_MAIL, &r, "bob@example.org", R_USERUNKNOWN));
+	ck_assert_ptr_null(make_variant(V_MAIL, &r, "bob@example.org",
+	    R_USERUNKNOWN));
 }
 END_TEST
 
