@@ -46,7 +46,9 @@ struct senderside {
 	"|deleted|(?:has )?moved" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
-	"|blocklisted|banned))\\b"
+	"|blocklisted|banned)|has no (?:MX|DNS|A|valid|mail)" \
+	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolve" \
+	"|unresolvable)\\b"
 
 static const char pattern[] =
 	/* 1 */
@@ -80,6 +82,8 @@ static const char pattern[] =
 	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
 	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
+	" (?:from|for) sending\\b"
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
 	"|bad|blocked|blacklisted|blocklisted|banned|denied)"
