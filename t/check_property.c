@@ -38,7 +38,8 @@
  * original are tried. Then t/data/sender-side.tsv, written by hand,
  * holds real-looking sender-side sentences for each family of wording
  * (user unknown, disabled, moved, full, size, rate, reputation,
- * blocklist, authentication, content); none may suppress either.
+ * blocklist, authentication, content); none may suppress either, as
+ * they stand or as Postfix and Exim log them at RCPT TO.
  *
  * Each failure names the vector (file:line), the variant, the
  * sentence, what came and which rule decided.
@@ -375,10 +376,22 @@ START_TEST(test_sender_side)
 	ck_assert_uint_gt(nsents, 0);
 	c = classifier_new(rs);
 	for (i = 0; i < nsents; i++) {
-		snprintf(from, sizeof(from), "%s:%d", tsv_path,
-		    sents[i].lineno);
-		never_suppress(c, sents[i].rcpt, sents[i].reply, from,
-		    sents[i].family);
+		const struct sentence *t = &sents[i];
+		char *w;
+
+		snprintf(from, sizeof(from), "%s:%d", tsv_path, t->lineno);
+		never_suppress(c, t->rcpt, t->reply, from, t->family);
+		/* A reply as Postfix and Exim log it at RCPT: the same. */
+		if (!isdigit((unsigned char)t->reply[0]))
+			continue;
+		w = xasprintf("host mx.example.net[192.0.2.1] said: %s (in "
+		    "reply to RCPT TO command)", t->reply);
+		never_suppress(c, t->rcpt, w, from, t->family);
+		free(w);
+		w = xasprintf("SMTP error from remote mail server after RCPT "
+		    "TO:<%s>: %s", t->rcpt, t->reply);
+		never_suppress(c, t->rcpt, w, from, t->family);
+		free(w);
 	}
 	classifier_free(c);
 	report();
