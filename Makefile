@@ -37,7 +37,8 @@ STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/acmatch.c daemon/verdict.c \
-	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/maillog.c \
+	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
+	    daemon/maillog.c \
 	    daemon/logline.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \

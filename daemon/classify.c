@@ -13,7 +13,8 @@
  * a reply at the connect, HELO or MAIL stage says nothing about the
  * recipient's existence, so it never suppresses; a reply that names
  * another address than the recipient's is not about the recipient and
- * never suppresses it; and a
+ * never suppresses it; nor does a reply that speaks of the sending side
+ * (senderside.h); and a
  * "no such user" for a quoted local part is an alert about the
  * quoting, since the address may exist.
  *
@@ -28,6 +29,7 @@
 
 #include "ascii.h"
 #include "classify.h"
+#include "senderside.h"
 #include "xalloc.h"
 
 struct classifier {
@@ -37,6 +39,7 @@ struct classifier {
 	const char *const	*senders;	/* see classifier_senders() */
 	size_t			 nsenders;
 	size_t			 nrcpt;		/* classifier_transaction() */
+	struct senderside	*side;		/* the sender-side guard's */
 };
 
 struct classifier *
@@ -48,7 +51,8 @@ classifier_new(const struct ruleset *rs)
 	reply_init(&c->reply);
 	c->scratch = xcalloc(1, ruleset_prefilter_size(rs));
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
-	if (c->md == NULL) {
+	c->side = senderside_new();
+	if (c->md == NULL || c->side == NULL) {
 		classifier_free(c);
 		return NULL;
 	}
@@ -61,6 +65,7 @@ classifier_free(struct classifier *c)
 	if (c == NULL)
 		return;
 	pcre2_match_data_free(c->md);
+	senderside_free(c->side);
 	reply_free(&c->reply);
 	free(c->scratch);
 	free(c);
@@ -522,6 +527,18 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			out->decision &= ~D_SUPPRESS;
 			detail_add(out, "guard", 5, "data-stage", 10);
 		}
+	}
+	/*
+	 * Words about a mailbox said of the sending side (our envelope
+	 * sender, our IP, the unknown addresses we tried): whatever rule
+	 * decided, the recipient is not known to be gone. See senderside.h.
+	 */
+	if ((out->decision & D_SUPPRESS) &&
+	    senderside_match(c->side, rp->text, rp->textlen)) {
+		out->decision &= ~D_SUPPRESS;
+		if (out->decision == 0)
+			out->decision = D_ALERT;
+		detail_add(out, "guard", 5, "sender-side", 11);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&

@@ -6,8 +6,8 @@
 #
 # Needs clang (libFuzzer, ASan, UBSan). Each target runs FUZZ_SECONDS
 # (default 60) from a seed corpus made of rules/samples, bench/mix.tsv,
-# the rules' own test vectors and, when ../shared is there, the bounce
-# corpus. Work goes to FUZZ_DIR (default /tmp/bouncer-fuzz); a crash
+# the rules' own test vectors, t/data/sender-side.tsv and, when
+# ../shared is there, the bounce corpus. Work goes to FUZZ_DIR (default /tmp/bouncer-fuzz); a crash
 # leaves its input there and the script exits 1.
 
 set -u
@@ -26,7 +26,7 @@ cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -I$d $(pkg-config --cflags libpcre2-8)"
 core="$d/xalloc.c $d/log.c $d/lineio.c $d/acmatch.c $d/verdict.c
-    $d/reply.c $d/rules.c $d/classify.c"
+    $d/reply.c $d/rules.c $d/classify.c $d/senderside.c"
 mkdir -p "$work" || exit 1
 
 seeds() {	# target dir
@@ -38,6 +38,7 @@ seeds() {	# target dir
 		  grep -v '^#' "$srcdir/bench/mix.tsv" | cut -f2,3
 		  sed -n 's/^[[:space:]]*test[[:space:]]\{1,\}\(.*\) => .*/\1/p' \
 		      "$srcdir"/rules/*.rules
+		  grep -v '^#' "$srcdir/t/data/sender-side.tsv" | cut -f2,3
 		} | while IFS= read -r l; do
 			n=$((n + 1))
 			if [ "$1" = reply ]; then

@@ -1,0 +1,130 @@
+/*
+ * senderside.c -- does a reply speak of the sending side?
+ *
+ * One case-insensitive pattern, compiled once per handle, in five parts:
+ *
+ *   1. the sender refused by name: Postfix's "Sender address rejected",
+ *      a failed sender verification ("Sender verify failed",
+ *      "Verification failed for <...>");
+ *   2. our IP or host: "your IP", "this IP", "the sending IP", "client
+ *      host", "IP address 192.0.2.1 ... blocked";
+ *   3. the unknown addresses we tried, counted: "too many invalid
+ *      recipients", "number of unknown users", "directory harvest";
+ *   4. the MAIL FROM command: "MAIL FROM address", "MAIL FROM:<...>
+ *      unknown" (not a bare "MAIL FROM: x", which a bounce lists among
+ *      the message's details, nor "accepting mail from specific
+ *      senders");
+ *   5. the sender, the envelope sender, the return path, the From or
+ *      Reply-To address, "your address/account/domain", given a
+ *      recipient-side predicate within a few words: "sender unknown",
+ *      "no such sender", "From address does not exist", "invalid
+ *      return path", "your account has been disabled", "sender
+ *      mailbox is full".
+ *
+ * Part 5 asks for the predicate in the same clause (no ". " or ";"
+ * between), so that "User unknown; sender bounce@example.com" stays
+ * about the recipient, and not right after a header line that a bounce
+ * quotes ("Sender: <x@y>", "Return-Path: <x@y>"); nor is a header line
+ * the subject of a predicate before it ("User unknown Sender: <x@y>",
+ * told apart from "Unknown sender: <x@y>" by the header's capitals).
+ */
+#include <stdlib.h>
+
+#include "rules.h"	/* PCRE2 with the code unit width set */
+#include "senderside.h"
+
+struct senderside {
+	pcre2_code		*re;
+	pcre2_match_data	*md;
+};
+
+#define PREDICATE \
+	"(?:unknown|invalid|not (?:a )?valid|(?:does not|doesn't|did not" \
+	"|not) exist|non-?existent|not found|not listed|not known" \
+	"|isn't known|not recogni[sz]ed|not registered|no longer" \
+	"|disabled|suspended|inactive|deactivated|closed|terminated" \
+	"|deleted|(?:has )?moved" \
+	"|not local|is full|mailbox full|over ?quota|unavailable" \
+	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
+	"|blocklisted|banned)|has no (?:MX|DNS|A|valid|mail)" \
+	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolve" \
+	"|unresolvable)\\b"
+
+static const char pattern[] =
+	/* 1 */
+	"\\bsender address rejected\\b"
+	"|\\bsender verif(?:y|ication) failed\\b"
+	"|\\bverification failed for\\b"
+	"|\\b(?:could not|unable to|cannot) verify (?:the )?sender\\b"
+	/* 2 */
+	"|\\b(?:your|this|the sending|sending|client) IP\\b"
+	"|\\bclient host\\b"
+	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
+	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
+	"|rejected)"
+	/* 3 */
+	"|too many (?:invalid|unknown|bad|non-?existent|non-?existing"
+	"|undeliverable|wrong|unverified|failed|rejected) (?:recipients?"
+	"|rcpts?|addresses|users|mailboxes)\\b"
+	"|\\b(?:number of|many|multiple|excessive|repeated) (?:invalid"
+	"|unknown|bad|non-?existent) (?:recipients|rcpts|addresses|users"
+	"|mailboxes)\\b"
+	"|too many (?:recipient|rcpt|address|user) (?:errors|failures"
+	"|rejections)"
+	"|directory harvest|\\bharvest(?:ing)? attack"
+	/* 4 */
+	"|\\bMAIL FROM (?:command|address|domain)\\b"
+	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
+	/* 5 */
+	"|\\b(?:sender|sending (?:account|domain|address|host|server)"
+	"|from address|from header|reply-to|envelope[- ](?:sender|from)"
+	"|return[- ]path|reverse[- ]path|originator"
+	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
+	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
+	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
+	" (?:from|for) sending\\b"
+	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
+	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
+	"|bad|blocked|blacklisted|blocklisted|banned|denied)"
+	" (?!(?-i:Sender|Return-Path|Reverse-Path): )(?:sender"
+	"|from address|originator|envelope sender|return[- ]path"
+	"|reverse[- ]path)\\b";
+
+struct senderside *
+senderside_new(void)
+{
+	struct senderside *s;
+	int err;
+	PCRE2_SIZE off;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	    PCRE2_CASELESS, &err, &off, NULL);
+	if (s->re == NULL ||
+	    (s->md = pcre2_match_data_create_from_pattern(s->re, NULL)) ==
+	    NULL) {
+		senderside_free(s);
+		return NULL;
+	}
+	(void)pcre2_jit_compile(s->re, PCRE2_JIT_COMPLETE);
+	return s;
+}
+
+void
+senderside_free(struct senderside *s)
+{
+	if (s == NULL)
+		return;
+	pcre2_match_data_free(s->md);
+	pcre2_code_free(s->re);
+	free(s);
+}
+
+int
+senderside_match(struct senderside *s, const char *text, size_t len)
+{
+	return pcre2_match(s->re, (PCRE2_SPTR)text, len, 0, 0, s->md,
+	    NULL) >= 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * check_senderside.c -- the words of the sender-side guard
+ *
+ * Each case is a reply text (as rules see it, without code, status or
+ * wrappers) and whether it speaks of the sending side. The texts that
+ * do not are recipient-side wordings that merely hold a word the
+ * pattern looks for ("sender", "MAIL FROM", "Return-Path", "your"):
+ * the guard must leave them alone, or it would keep dead addresses.
+ *
+ * See also: senderside.h, check_property.c (the guard with the real
+ * rules), bouncer-rules(5) GUARDS.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "senderside.h"
+#include "testlib.h"
+
+struct ss_case {
+	const char	*text;
+	int		 want;
+};
+
+static const struct ss_case cases[] = {
+	/* 1. the sender refused by name */
+	{ "<bounce@news.example.com>: Sender address rejected: User unknown "
+	  "in local recipient table", 1 },
+	{ "Sender verify failed", 1 },
+	{ "Verification failed for <bounce@news.example.com>", 1 },
+	{ "Could not verify sender: mailbox unavailable", 1 },
+	/* 2. our IP or host */
+	{ "Your IP address 192.0.2.1 has been blocked: No such user here", 1 },
+	{ "This IP has been temporarily blocked", 1 },
+	{ "Client host rejected: Access denied", 1 },
+	{ "IP 192.0.2.1 is blacklisted", 1 },
+	/* 3. the unknown addresses we tried */
+	{ "Too many invalid recipients", 1 },
+	{ "You have exceeded the number of unknown users allowed", 1 },
+	{ "Directory harvest attack detected", 1 },
+	/* 4. the MAIL FROM command */
+	{ "MAIL FROM address: unknown user", 1 },
+	{ "MAIL FROM:<bounce@news.example.com> does not exist", 1 },
+	/* 5. a sending-side subject and a predicate */
+	{ "The sender's mailbox does not exist", 1 },
+	{ "No such sender", 1 },
+	{ "Invalid return path", 1 },
+	{ "Your account has been disabled", 1 },
+	{ "Sender mailbox is full", 1 },
+	{ "Reply-To address does not exist", 1 },
+	{ "Your domain news.example.com is blacklisted", 1 },
+	{ "Unknown or invalid recipient: blocked sender", 1 },
+	{ "Unknown sender: <bounce@news.example.com>", 1 },
+	/* recipient-side texts with the same words: not the sender's */
+	{ "User unknown", 0 },
+	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
+	{ "The email account that you tried to reach does not exist. "
+	  "Please try double-checking the recipient's email address", 0 },
+	{ "Because the recipient is only accepting mail from specific "
+	  "email addresses", 0 },
+	{ "no such user here MAIL FROM: bounce@news.example.com RCPT TO: "
+	  "x@example.org", 0 },
+	{ "User unknown Return-Path: <bounce@news.example.com> Received: "
+	  "from unknown", 0 },
+	{ "User unknown Sender: <bounce@news.example.com> invalid", 0 },
+	{ "User unknown; please update your address book", 0 },
+	{ "is not an active address at this host", 0 },
+	{ "Requested action not taken: mailbox unavailable", 0 },
+	{ "sorry, your message to x@example.org cannot be delivered. This "
+	  "account has been disabled or discontinued", 0 },
+	{ "Error sending to x@example.org: user unknown", 0 },
+};
+
+START_TEST(test_case)
+{
+	const struct ss_case *c = &cases[_i];
+	struct senderside *s;
+
+	s = senderside_new();
+	ck_assert_ptr_nonnull(s);
+	ck_assert_msg(senderside_match(s, c->text, strlen(c->text)) ==
+	    c->want, "\"%s\": want %d", c->text, c->want);
+	senderside_free(s);
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+	senderside_free(NULL);
+}
+END_TEST
+
+static Suite *
+senderside_suite(void)
+{
+	Suite *s = suite_create("senderside");
+	TCase *tc = tcase_create("cases");
+
+	tcase_add_loop_test(tc, test_case, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_free_null);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testlib_run(senderside_suite());
+}
