@@ -1241,7 +1241,8 @@ main(int argc, char **argv)
 			verbose = 1;
 			break;
 		case 'V':
-			printf("bouncerd %s\n", PACKAGE_VERSION);
+			printf("bouncerd %s\nstores: %s\n",
+			    PACKAGE_VERSION, store_types());
 			return 0;
 		default:
 			usage();

@@ -34,6 +34,16 @@ static const struct store_ops *backends[] = {
 
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
+const char *
+store_types(void)
+{
+#ifdef HAVE_HIREDIS
+	return "sqlite redis redis+unix";
+#else
+	return "sqlite";
+#endif
+}
+
 #define FS(s, f)	{ #f, F_STR, offsetof(struct s, f), \
 			    sizeof(((struct s *)0)->f) }
 #define FI(s, f)	{ #f, F_INT, offsetof(struct s, f), 0 }
@@ -273,15 +283,15 @@ store_open(const char *uri, const struct conf *conf, char **errp)
 		    strncmp(backends[i]->scheme, uri, n) == 0)
 			break;
 	if (i == NBACKENDS) {
-		*errp = xasprintf("%s: unknown store type \"%.*s\"%s", uri,
-		    (int)n, uri,
-#ifdef HAVE_HIREDIS
-		    ""
-#else
-		    strncmp(uri, "redis", 5) == 0 ?
-		    " (built without hiredis)" : ""
+#ifndef HAVE_HIREDIS
+		if (strncmp(uri, "redis", 5) == 0)
+			*errp = xasprintf("%s: this bouncer was built without "
+			    "Redis support (configure found no hiredis, or "
+			    "was given --without-hiredis)", uri);
+		else
 #endif
-		    );
+			*errp = xasprintf("%s: unknown store type \"%.*s\"",
+			    uri, (int)n, uri);
 		free(p.password);
 		return NULL;
 	}
