@@ -260,11 +260,11 @@ store_open(const char *uri, const struct conf *conf, char **errp)
 	if (conf == NULL)
 		conf = def = conf_new();
 	memset(&p, 0, sizeof(p));
-	p.timeout = conf_time(conf, "store_timeout");
-	p.busy_timeout = conf_time(conf, "store_busy_timeout");
-	p.audit_max = (int)conf_int(conf, "audit_max");
-	p.event_retention = conf_time(conf, "event_retention");
-	pwfile = conf_str(conf, "store_password_file");
+	p.timeout = conf_time(conf, CONF_STORE_TIMEOUT);
+	p.busy_timeout = conf_time(conf, CONF_STORE_BUSY_TIMEOUT);
+	p.audit_max = (int)conf_int(conf, CONF_AUDIT_MAX);
+	p.event_retention = conf_time(conf, CONF_EVENT_RETENTION);
+	pwfile = conf_str(conf, CONF_STORE_PASSWORD_FILE);
 	if (*pwfile != '\0' && (p.password = read_password(pwfile, errp)) ==
 	    NULL) {
 		conf_unref(def);
