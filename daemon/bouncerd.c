@@ -996,6 +996,7 @@ static void
 on_reload_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct snapshot *s, *old;
+	char *changed = NULL;
 
 	(void)fd;
 	(void)what;
@@ -1017,6 +1018,11 @@ on_reload_done(evutil_socket_t fd, short what, void *arg)
 		d.snap = s;
 		__atomic_store_n(&d.gen, s->gen, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&d.lock);
+		/* Listeners, the user, ...: say so rather than seem to apply. */
+		if ((changed = conf_start_changes(old->conf, s->conf)) != NULL)
+			log_warn("reload: changed but read at start only, so "
+			    "in force after a restart: %s", changed);
+		free(changed);
 		snapshot_unref(old);
 		__atomic_add_fetch(&d.reloads, 1, __ATOMIC_RELAXED);
 		log_info("reloaded configuration and rules");
