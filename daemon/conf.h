@@ -1,8 +1,8 @@
 /*
  * conf.h -- bouncer.conf: "name = value" lines, as in Postfix's main.cf
  *
- * One keyword table (conf.c) gives every parameter its type, default
- * and bounds; an unknown name or a bad value is an error that names
+ * One list (CONF_PARAMS, below) gives every parameter its type,
+ * default and bounds; an unknown name or a bad value is an error that names
  * where it came from: "bouncer.conf:12: store_timeout: bad time
  * \"5x\"", or "-o: audit_max: ..." for a command-line override.
  *
