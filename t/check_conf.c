@@ -33,6 +33,7 @@ struct want {
 #define WI(id, n)	{ W_INT, CONF_##id, NULL, n }
 #define WT(id, n)	{ W_TIME, CONF_##id, NULL, n }
 #define WB(id, n)	{ W_BOOL, CONF_##id, NULL, n }
+#define WNONE		{ W_NONE, 0, NULL, 0 }
 
 struct file_case {
 	const char	*name;
@@ -77,15 +78,15 @@ static const struct file_case file_cases[] = {
 	{ "every error is reported",
 	  "store_timeout = 5x\naudit_max = 0\nalert_window = -1\n"
 	  "just words\nretry_backoff_factor = 0.5\n",
-	  { { W_NONE } },
+	  { WNONE },
 	  { "FILE:1: store_timeout: bad value \"5x\"",
 	    "FILE:2: audit_max: bad value \"0\": out of range (1 to 1000)",
 	    "FILE:4: expected \"name = value\"",
 	    "FILE:5: retry_backoff_factor: bad value \"0.5\": out of range" } },
-	{ "bad boolean", "success_unsuppress = maybe\n", { { W_NONE } },
+	{ "bad boolean", "success_unsuppress = maybe\n", { WNONE },
 	  { "FILE:1: success_unsuppress: bad value \"maybe\": expected yes "
 	    "or no" } },
-	{ "continuation first", "  audit_max = 3\n", { { W_NONE } },
+	{ "continuation first", "  audit_max = 3\n", { WNONE },
 	  { "FILE:1: continuation line with nothing to continue" } },
 };
 
@@ -165,12 +166,12 @@ static const struct override_case overrides[] = {
 	{ "policy_listen=", NULL, WS(POLICY_LISTEN, "") },
 	{ "alert_window=1d", NULL, WT(ALERT_WINDOW, 86400) },
 	{ "audit_max", "-o: audit_max: expected name=value",
-	  { W_NONE } },
-	{ "nosuch=1", "-o: nosuch: unknown parameter", { W_NONE } },
+	  WNONE },
+	{ "nosuch=1", "-o: nosuch: unknown parameter", WNONE },
 	{ "audit_max=1001", "-o: audit_max: bad value \"1001\": out of range",
-	  { W_NONE } },
+	  WNONE },
 	{ "retry_backoff_factor=abc", "-o: retry_backoff_factor: bad value",
-	  { W_NONE } },
+	  WNONE },
 };
 
 START_TEST(test_override)
@@ -270,6 +271,17 @@ struct row {
 #define R_T(id, name, def, min, max, when)	{ #id, #name, "time", def },
 #define R_B(id, name, def, when)		{ #id, #name, "boolean", def },
 #define R_N(id, name, def, min, max, when)	{ #id, #name, "number", def },
+
+/* As conf.c has them when the Makefile does not say. */
+#ifndef RULES_DIR
+#define RULES_DIR "/etc/bouncer/rules"
+#endif
+#ifndef STATE_DIR
+#define STATE_DIR "/var/lib/bouncer"
+#endif
+#ifndef STORE_DEFAULT
+#define STORE_DEFAULT "sqlite:/var/lib/bouncer/state.db"
+#endif
 
 static const struct row rows[] = {
 	CONF_PARAMS(R_S, R_I, R_T, R_B, R_N)
