@@ -24,15 +24,16 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
 
-# The store: SQLite always, Redis when configure found hiredis.
+# The store: SQLite always, Redis when configure found hiredis (and
+# was not given --without-hiredis).
 STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
-	    $(if $(strip $(HIREDIS_LIBS)),-DHAVE_HIREDIS) \
+	    $(if $(HAVE_HIREDIS),-DHAVE_HIREDIS) \
 	    -DCONF_FILE='"$(sysconfdir)/bouncer/bouncer.conf"' \
 	    -DSTORE_DEFAULT='"sqlite:$(localstatedir)/lib/bouncer/state.db"' \
 	    -DSTATE_DIR='"$(localstatedir)/lib/bouncer"'
 STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
-	    daemon/store_redis.c daemon/engine.c daemon/pipeline.c \
-	    daemon/storecmd.c
+	    $(if $(HAVE_HIREDIS),daemon/store_redis.c) \
+	    daemon/engine.c daemon/pipeline.c daemon/storecmd.c
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \

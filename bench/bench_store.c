@@ -296,7 +296,11 @@ main(int argc, char **argv)
 		run("sqlite", uri, rows, lookups, events, 1);
 		free(uri);
 	}
-	if (strcmp(which, "redis") == 0 || strcmp(which, "all") == 0) {
+	if ((strcmp(which, "redis") == 0 || strcmp(which, "all") == 0) &&
+	    strstr(store_types(), "redis") == NULL)
+		fprintf(stderr, "bench_store: SKIP redis: built without Redis "
+		    "support\n");
+	else if (strcmp(which, "redis") == 0 || strcmp(which, "all") == 0) {
 		pid = redis_start(dir);
 		uri = xasprintf("redis+unix:%s/redis.sock?db=0", dir);
 		/* Redis answers over a socket: fewer lookups do. */

@@ -24,6 +24,7 @@
 #include "logline.h"
 #include "mime.h"
 #include "rules.h"
+#include "store.h"
 #include "storecmd.h"
 #include "xalloc.h"
 
@@ -832,7 +833,8 @@ main(int argc, char **argv)
 		return EX_USAGE_;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("bouncerctl %s\n", PACKAGE_VERSION);
+		printf("bouncerctl %s\nstores: %s\n", PACKAGE_VERSION,
+		    store_types());
 		return EX_OK_;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

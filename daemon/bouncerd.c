@@ -144,14 +144,50 @@ static pthread_key_t worker_key;
 
 /* --- snapshots ------------------------------------------------------ */
 
-static void
-snapshot_unref(struct snapshot *s)
+static unsigned snapshots_freeing;	/* frees still running (atomic) */
+
+static void *
+snapshot_free(void *arg)
 {
-	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
-		return;
+	struct snapshot *s = arg;
+
 	conf_unref(s->conf);
 	ruleset_unref(s->rs);
 	free(s);
+	__atomic_sub_fetch(&snapshots_freeing, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Freeing a large rule set takes long (130 ms for 10,000 rules, a
+ * plain build), and the last reference to an old snapshot is often
+ * dropped on the event loop, by its worker at the first request after
+ * a reload. So a thread of its own does the freeing, and the loop goes
+ * on answering; snapshots_wait() waits for such threads at exit.
+ */
+static void
+snapshot_unref(struct snapshot *s)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_add_fetch(&snapshots_freeing, 1, __ATOMIC_ACQ_REL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, snapshot_free, s) != 0)
+		snapshot_free(s);
+	pthread_attr_destroy(&attr);
+}
+
+static void
+snapshots_wait(void)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	while (__atomic_load_n(&snapshots_freeing, __ATOMIC_ACQUIRE) > 0)
+		nanosleep(&ts, NULL);
 }
 
 static struct snapshot *
@@ -188,7 +224,7 @@ snapshot_load(char **errp)
 			conf_unref(conf);
 			return NULL;
 		}
-	if ((rs = ruleset_load(conf_str(conf, "rules_dir"), &err)) == NULL) {
+	if ((rs = ruleset_load(conf_str(conf, CONF_RULES_DIR), &err)) == NULL) {
 		*errp = err;
 		conf_unref(conf);
 		return NULL;
@@ -248,7 +284,7 @@ worker_ready(struct worker *w)
 	worker_clear(w);
 	w->snap = s;
 	w->opened = mono_secs();
-	w->store = store_open(conf_str(s->conf, "store"), s->conf, &err);
+	w->store = store_open(conf_str(s->conf, CONF_STORE), s->conf, &err);
 	if (w->store == NULL) {
 		log_warn("store: %s", err ? err : "cannot open");
 		free(err);
@@ -591,7 +627,7 @@ milter_message(const struct milter_msg *m, void *arg)
 		    w->unverified);
 	/* Swallow a bounce only when every recipient of it was ours. */
 	return n > 0 && w->unverified == 0 &&
-	    strcmp(conf_str(w->snap->conf, "milter_bounce_action"),
+	    strcmp(conf_str(w->snap->conf, CONF_MILTER_BOUNCE_ACTION),
 	    "discard") == 0;
 }
 
@@ -846,16 +882,16 @@ render_status(struct evbuffer *out, void *arg)
 	    "reloads=%lu\nreload_failures=%lu\nstore_errors=%lu\n",
 	    PACKAGE_VERSION, (long)getpid(), d.started,
 	    clock_now() - d.started, d.conf_path,
-	    conf_str(s->conf, "store"), conf_str(s->conf, "rules_dir"),
+	    conf_str(s->conf, CONF_STORE), conf_str(s->conf, CONF_RULES_DIR),
 	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
 	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
 	    "socketmap_listen=%s\nmaillog_file=%s\n",
-	    conf_str(s->conf, "policy_listen"),
-	    conf_str(s->conf, "milter_listen"),
-	    conf_str(s->conf, "socketmap_listen"),
-	    conf_str(s->conf, "maillog_file"));
+	    conf_str(s->conf, CONF_POLICY_LISTEN),
+	    conf_str(s->conf, CONF_MILTER_LISTEN),
+	    conf_str(s->conf, CONF_SOCKETMAP_LISTEN),
+	    conf_str(s->conf, CONF_MAILLOG_FILE));
 	if (ps != NULL)
 		evbuffer_add_printf(out, "policy_requests=%lu\n"
 		    "policy_connections=%lu\n", ps->requests, ps->open);
@@ -892,7 +928,7 @@ check_health(void)
 	s = snapshot_get();
 	if (worker_ready(&d.loop) < 0) {
 		snprintf(why, sizeof(why), "cannot open %s (see the log)",
-		    conf_str(s->conf, "store"));
+		    conf_str(s->conf, CONF_STORE));
 		health_set(d.health, "store", 0, why, now);
 	} else if (store_note_put(d.loop.store, "h:probe", "", now) < 0) {
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
@@ -904,7 +940,7 @@ check_health(void)
 		health_set(d.health, "store", 1, NULL, now);
 	ruleset_rules(s->rs, &nrules);
 	snprintf(why, sizeof(why), "no rules in %s",
-	    conf_str(s->conf, "rules_dir"));
+	    conf_str(s->conf, CONF_RULES_DIR));
 	health_set(d.health, "rules", nrules > 0, why, now);
 	snapshot_unref(s);
 	if (d.tail != NULL)
@@ -996,6 +1032,7 @@ static void
 on_reload_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct snapshot *s, *old;
+	char *changed = NULL;
 
 	(void)fd;
 	(void)what;
@@ -1017,6 +1054,11 @@ on_reload_done(evutil_socket_t fd, short what, void *arg)
 		d.snap = s;
 		__atomic_store_n(&d.gen, s->gen, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&d.lock);
+		/* Listeners, the user, ...: say so rather than seem to apply. */
+		if ((changed = conf_start_changes(old->conf, s->conf)) != NULL)
+			log_warn("reload: changed but read at start only, so "
+			    "in force after a restart: %s", changed);
+		free(changed);
 		snapshot_unref(old);
 		__atomic_add_fetch(&d.reloads, 1, __ATOMIC_RELAXED);
 		log_info("reloaded configuration and rules");
@@ -1060,7 +1102,7 @@ on_expire(evutil_socket_t fd, short what, void *arg)
 	if (worker_ready(&d.loop) < 0)
 		return;
 	if (store_expire(d.loop.store, clock_now(),
-	    conf_time(d.loop.snap->conf, "alert_window"), &n) < 0)
+	    conf_time(d.loop.snap->conf, CONF_ALERT_WINDOW), &n) < 0)
 		d.store_errors++;
 	else if (n.rcpts + n.dests + n.alerts)
 		log_info("expired rcpts=%lu dests=%lu alerts=%lu events=%lu "
@@ -1085,13 +1127,13 @@ usage(void)
 static void
 socket_perm(const struct conf *c, struct listener_perm *perm)
 {
-	const char *user = conf_str(c, "user");
+	const char *user = conf_str(c, CONF_USER);
 	struct passwd *pw;
 
 	memset(perm, 0, sizeof(*perm));
 	perm->uid = (uid_t)-1;
 	perm->gid = (gid_t)-1;
-	perm->group = conf_str(c, "socket_group");
+	perm->group = conf_str(c, CONF_SOCKET_GROUP);
 	if (geteuid() != 0 || *user == '\0')
 		return;
 	if ((pw = getpwnam(user)) == NULL)
@@ -1158,7 +1200,7 @@ state_file_give(int dirfd, const char *name, const char *dir,
 static void
 state_dir_prepare(const struct conf *c, const struct listener_perm *perm)
 {
-	const char *dir = conf_str(c, "state_dir");
+	const char *dir = conf_str(c, CONF_STATE_DIR);
 	struct dirent *de;
 	struct stat st;
 	DIR *dp;
@@ -1196,11 +1238,11 @@ state_dir_prepare(const struct conf *c, const struct listener_perm *perm)
 static char *
 pid_file_path(const struct conf *c, int foreground)
 {
-	if (*conf_str(c, "pid_file") != '\0')
-		return xstrdup(conf_str(c, "pid_file"));
+	if (*conf_str(c, CONF_PID_FILE) != '\0')
+		return xstrdup(conf_str(c, CONF_PID_FILE));
 	if (foreground)
 		return NULL;
-	return xasprintf("%s/bouncerd.pid", conf_str(c, "state_dir"));
+	return xasprintf("%s/bouncerd.pid", conf_str(c, CONF_STATE_DIR));
 }
 
 int
@@ -1241,7 +1283,8 @@ main(int argc, char **argv)
 			verbose = 1;
 			break;
 		case 'V':
-			printf("bouncerd %s\n", PACKAGE_VERSION);
+			printf("bouncerd %s\nstores: %s\n",
+			    PACKAGE_VERSION, store_types());
 			return 0;
 		default:
 			usage();
@@ -1295,50 +1338,51 @@ main(int argc, char **argv)
 		    getenv("BOUNCER_NOW"));
 
 	/* Sockets first, as root; then the unprivileged user. */
-	if (*(spec = conf_str(c, "policy_listen")) != '\0') {
+	if (*(spec = conf_str(c, CONF_POLICY_LISTEN)) != '\0') {
 		lim.max_request = 16384;
-		lim.max_conns = (unsigned)conf_int(c, "policy_max_conns");
-		lim.idle_timeout = (int)conf_time(c, "policy_idle_timeout");
+		lim.max_conns = (unsigned)conf_int(c, CONF_POLICY_MAX_CONNS);
+		lim.idle_timeout = (int)conf_time(c, CONF_POLICY_IDLE_TIMEOUT);
 		lim.request_timeout = (int)conf_time(c,
-		    "policy_request_timeout");
+		    CONF_POLICY_REQUEST_TIMEOUT);
 		if ((fd = listener_open(spec, 1024, &perm, &err)) < 0 ||
 		    (d.policy = policy_new(d.base, fd, &lim, policy_answer,
 		    NULL, &err)) == NULL)
 			log_fatal(2, "policy_listen: %s", err);
 	}
-	if (*(spec = conf_str(c, "socketmap_listen")) != '\0') {
-		slim.max_conns = (unsigned)conf_int(c, "socketmap_max_conns");
+	if (*(spec = conf_str(c, CONF_SOCKETMAP_LISTEN)) != '\0') {
+		slim.max_conns = (unsigned)conf_int(c,
+		    CONF_SOCKETMAP_MAX_CONNS);
 		slim.idle_timeout = (int)conf_time(c,
-		    "socketmap_idle_timeout");
+		    CONF_SOCKETMAP_IDLE_TIMEOUT);
 		slim.request_timeout = (int)conf_time(c,
-		    "socketmap_request_timeout");
+		    CONF_SOCKETMAP_REQUEST_TIMEOUT);
 		if ((fd = listener_open(spec, 256, &perm, &err)) < 0 ||
 		    (d.smap = socketmap_new(d.base, fd, &slim,
 		    transport_lookup, NULL, &err)) == NULL)
 			log_fatal(2, "socketmap_listen: %s", err);
 	}
-	if (*(spec = conf_str(c, "metrics_listen")) != '\0' &&
+	if (*(spec = conf_str(c, CONF_METRICS_LISTEN)) != '\0' &&
 	    (d.metrics = metrics_new(d.base, spec, render_metrics,
 	    render_status, health, NULL, &err)) == NULL)
 		log_fatal(2, "metrics_listen: %s", err);
-	if (*(spec = conf_str(c, "syslog_socket")) != '\0' &&
+	if (*(spec = conf_str(c, CONF_SYSLOG_SOCKET)) != '\0' &&
 	    (d.socktail = logtail_socket(d.base, spec, &perm, on_log_line,
 	    NULL, &err)) == NULL)
 		log_fatal(2, "%s", err);
-	if ((d.alerter = alerter_new(d.base, conf_str(c, "alert_command"),
-	    (int)conf_time(c, "alert_timeout"), &err)) == NULL)
+	if ((d.alerter = alerter_new(d.base, conf_str(c, CONF_ALERT_COMMAND),
+	    (int)conf_time(c, CONF_ALERT_TIMEOUT), &err)) == NULL)
 		log_fatal(2, "%s", err);
 	d.alert_ev = event_new(d.base, -1, 0, on_alerts, NULL);
 	catchup.ev = event_new(d.base, -1, 0, on_catchup, NULL);
 	reload.done_ev = event_new(d.base, -1, 0, on_reload_done, NULL);
-	if (*(spec = conf_str(c, "milter_listen")) != '\0') {
+	if (*(spec = conf_str(c, CONF_MILTER_LISTEN)) != '\0') {
 		memset(&mc, 0, sizeof(mc));
 		mc.listen = spec;
 		mc.perm = &perm;
-		mc.max_size = (size_t)conf_int(c, "milter_max_size");
-		mc.max_memory = (size_t)conf_int(c, "milter_max_memory");
+		mc.max_size = (size_t)conf_int(c, CONF_MILTER_MAX_SIZE);
+		mc.max_memory = (size_t)conf_int(c, CONF_MILTER_MAX_MEMORY);
 		mc.timeout = 60;
-		mc.check_rcpt = conf_bool(c, "milter_check_rcpt");
+		mc.check_rcpt = conf_bool(c, CONF_MILTER_CHECK_RCPT);
 		mc.rcpt_fn = milter_rcpt;
 		mc.msg_fn = milter_message;
 		if (milter_open(&mc, &err) < 0)
@@ -1347,15 +1391,15 @@ main(int argc, char **argv)
 	drop_privileges(&perm);
 	/* Opened as the user, so that a store it creates is the user's. */
 	if (worker_ready(&d.loop) < 0)
-		log_fatal(2, "store %s: cannot open", conf_str(c, "store"));
+		log_fatal(2, "store %s: cannot open", conf_str(c, CONF_STORE));
 	/* libmilter's threads never run as root. */
-	if (*conf_str(c, "milter_listen") != '\0' && milter_run(&err) < 0)
+	if (*conf_str(c, CONF_MILTER_LISTEN) != '\0' && milter_run(&err) < 0)
 		log_fatal(2, "%s", err);
-	if (*(spec = conf_str(c, "maillog_file")) != '\0') {
+	if (*(spec = conf_str(c, CONF_MAILLOG_FILE)) != '\0') {
 		statefile = xasprintf("%s/maillog.pos",
-		    conf_str(c, "state_dir"));
+		    conf_str(c, CONF_STATE_DIR));
 		tail = logtail_file(d.base, spec, statefile,
-		    (int)conf_int(c, "maillog_poll_ms"), on_log_line, NULL,
+		    (int)conf_int(c, CONF_MAILLOG_POLL_MS), on_log_line, NULL,
 		    &err);
 		free(statefile);
 		if (tail == NULL)
@@ -1370,7 +1414,7 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	ev_expire = event_new(d.base, -1, EV_PERSIST, on_expire, NULL);
-	tv.tv_sec = conf_time(c, "expire_interval");
+	tv.tv_sec = conf_time(c, CONF_EXPIRE_INTERVAL);
 	tv.tv_usec = 0;
 	event_add(ev_expire, &tv);
 	ev_health = event_new(d.base, -1, EV_PERSIST, on_health, NULL);
@@ -1379,9 +1423,10 @@ main(int argc, char **argv)
 	check_health();
 
 	log_info("started: store=%s policy=%s milter=%s maillog=%s "
-	    "metrics=%s", conf_str(c, "store"), conf_str(c, "policy_listen"),
-	    conf_str(c, "milter_listen"), conf_str(c, "maillog_file"),
-	    conf_str(c, "metrics_listen"));
+	    "metrics=%s", conf_str(c, CONF_STORE),
+	    conf_str(c, CONF_POLICY_LISTEN),
+	    conf_str(c, CONF_MILTER_LISTEN), conf_str(c, CONF_MAILLOG_FILE),
+	    conf_str(c, CONF_METRICS_LISTEN));
 	daemonize_ready();
 	event_base_dispatch(d.base);
 
@@ -1407,6 +1452,7 @@ main(int argc, char **argv)
 	event_free(ev_health);
 	worker_clear(&d.loop);
 	snapshot_unref(d.snap);
+	snapshots_wait();
 	free(d.tallies);
 	free(d.overrides);
 	health_free(d.health);

@@ -1,10 +1,9 @@
 /*
  * conf.c -- bouncer.conf: the keyword table and its parser
  *
- * To add a parameter, add one line to params[] below (name, type,
- * default, bounds), document it in man/bouncer.conf.5.in and in
- * conf/bouncer.conf, and read it with conf_str()/conf_time()/... by
- * name. Defaults go through the same parser as the file, so a bad
+ * The parameters are listed once, in conf.h (CONF_PARAMS), which also
+ * says how to add one; params[] below is that list as a table, for the
+ * parser. Defaults go through the same parser as the file, so a bad
  * default is caught by the first test that calls conf_new().
  *
  * Syntax as Postfix's main.cf: "name = value"; "#" starts a comment
@@ -40,75 +39,52 @@ struct param {
 	enum ptype	 type;
 	const char	*def;
 	double		 min, max;	/* bounds for P_INT, P_TIME, P_NUM */
+	int		 start;		/* read at start only */
 };
 
-#define DAY	86400.0
-#define YEAR	(3650 * DAY)	/* the largest time anything may take */
+#define W_RELOAD	0
+#define W_START		1
 
-/* Per-reason suppression expiry and escalation of soft failures. */
-#define REASON_PARAMS(r, expiry, count)					\
-	{ #r "_expiry", P_TIME, expiry, 0, YEAR },			\
-	{ #r "_escalate_count", P_INT, count, 0, 1000 },		\
-	{ #r "_escalate_period", P_TIME, "14d", 0, YEAR }
+/* conf.h's list, as one table in its order. */
+#define P_S_(id, name, def, when)				\
+	{ #name, P_STR, def, 0, 0, W_##when },
+#define P_I_(id, name, def, min, max, when)			\
+	{ #name, P_INT, def, min, max, W_##when },
+#define P_T_(id, name, def, min, max, when)			\
+	{ #name, P_TIME, def, min, max, W_##when },
+#define P_B_(id, name, def, when)				\
+	{ #name, P_BOOL, def, 0, 0, W_##when },
+#define P_N_(id, name, def, min, max, when)			\
+	{ #name, P_NUM, def, min, max, W_##when },
 
 static const struct param params[] = {
-	/* the store */
-	{ "store",			P_STR,	STORE_DEFAULT, 0, 0 },
-	{ "store_password_file",	P_STR,	"", 0, 0 },
-	{ "store_timeout",		P_TIME,	"2s", 1, 300 },
-	{ "store_busy_timeout",		P_TIME,	"5s", 0, 3600 },
-	/* rules */
-	{ "rules_dir",			P_STR,	RULES_DIR, 0, 0 },
-	/* the daemon, bouncerd(8) */
-	{ "maillog_file",		P_STR,	"", 0, 0 },
-	{ "syslog_socket",		P_STR,	"", 0, 0 },
-	{ "policy_listen",		P_STR,	"inet:127.0.0.1:10040", 0, 0 },
-	{ "milter_listen",		P_STR,	"", 0, 0 },
-	{ "socketmap_listen",		P_STR,	"", 0, 0 },
-	{ "metrics_listen",		P_STR,	"127.0.0.1:9150", 0, 0 },
-	{ "alert_command",		P_STR,	"", 0, 0 },
-	{ "alert_timeout",		P_TIME,	"10s", 1, 3600 },
-	{ "user",			P_STR,	"bouncer", 0, 0 },
-	{ "socket_group",		P_STR,	"postfix", 0, 0 },
-	{ "state_dir",			P_STR,	STATE_DIR, 0, 0 },
-	{ "pid_file",			P_STR,	"", 0, 0 },
-	{ "maillog_poll_ms",		P_INT,	"250", 10, 60000 },
-	{ "policy_max_conns",		P_INT,	"4096", 1, 1000000 },
-	{ "policy_idle_timeout",	P_TIME,	"10m", 1, 86400 },
-	{ "policy_request_timeout",	P_TIME,	"10s", 1, 3600 },
-	{ "socketmap_max_conns",	P_INT,	"1024", 1, 1000000 },
-	{ "socketmap_idle_timeout",	P_TIME,	"10m", 1, 86400 },
-	{ "socketmap_request_timeout",	P_TIME,	"10s", 1, 3600 },
-	{ "milter_check_rcpt",		P_BOOL,	"yes", 0, 0 },
-	{ "milter_bounce_action",	P_STR,	"pass", 0, 0 },
-	{ "milter_max_size",		P_INT,	"10485760", 4096,
-	    1073741824 },
-	{ "milter_max_memory",		P_INT,	"67108864", 65536,
-	    17179869184.0 },
-	{ "bounce_verify_window",	P_TIME,	"7d", 0, YEAR },
-	{ "expire_interval",		P_TIME,	"10m", 10, 86400 },
-	/* the engine */
-	{ "audit_max",			P_INT,	"20", 1, 1000 },
-	{ "event_retention",		P_TIME,	"30d", 3600, YEAR },
-	{ "suppress_expiry",		P_TIME,	"365d", 0, YEAR },
-	REASON_PARAMS(userunknown, "365d", "0"),
-	REASON_PARAMS(hostunknown, "3d", "0"),
-	REASON_PARAMS(mailboxfull, "30d", "5"),
-	REASON_PARAMS(feedback, "0", "0"),
-	REASON_PARAMS(filtered, "30d", "0"),
-	REASON_PARAMS(hasmoved, "365d", "0"),
-	REASON_PARAMS(notaccept, "30d", "0"),
-	REASON_PARAMS(rejected, "30d", "0"),
-	REASON_PARAMS(suspend, "90d", "0"),
-	{ "success_unsuppress",		P_BOOL,	"yes", 0, 0 },
-	{ "retry_backoff_base",		P_TIME,	"1h", 1, YEAR },
-	{ "retry_backoff_factor",	P_NUM,	"2", 1, 100 },
-	{ "retry_backoff_max",		P_TIME,	"3d", 1, YEAR },
-	{ "throttle_backoff",		P_TIME,	"10m", 1, YEAR },
-	{ "throttle_backoff_max",	P_TIME,	"6h", 1, YEAR },
-	{ "throttle_provider",		P_BOOL,	"yes", 0, 0 },
-	{ "alert_window",		P_TIME,	"1h", 1, YEAR },
+	CONF_PARAMS(P_S_, P_I_, P_T_, P_B_, P_N_)
 };
+
+/* Each parameter's place in params[], by its typed enum. */
+enum {
+#define A_(id, ...)	A_##id,
+	CONF_PARAMS(A_, A_, A_, A_, A_)
+#undef A_
+	A_COUNT
+};
+#define AT_(id, ...)	A_##id,
+static const unsigned short str_at[] = {
+	CONF_PARAMS(AT_, CONF_SKIP_, CONF_SKIP_, CONF_SKIP_, CONF_SKIP_)
+};
+static const unsigned short int_at[] = {
+	CONF_PARAMS(CONF_SKIP_, AT_, CONF_SKIP_, CONF_SKIP_, CONF_SKIP_)
+};
+static const unsigned short time_at[] = {
+	CONF_PARAMS(CONF_SKIP_, CONF_SKIP_, AT_, CONF_SKIP_, CONF_SKIP_)
+};
+static const unsigned short bool_at[] = {
+	CONF_PARAMS(CONF_SKIP_, CONF_SKIP_, CONF_SKIP_, AT_, CONF_SKIP_)
+};
+static const unsigned short num_at[] = {
+	CONF_PARAMS(CONF_SKIP_, CONF_SKIP_, CONF_SKIP_, CONF_SKIP_, AT_)
+};
+#undef AT_
 
 #define NPARAMS	(sizeof(params) / sizeof(params[0]))
 
@@ -134,12 +110,6 @@ param_index(const char *name, size_t n)
 		    memcmp(params[i].name, name, n) == 0)
 			return (int)i;
 	return -1;
-}
-
-int
-conf_known(const char *name)
-{
-	return param_index(name, strlen(name)) >= 0;
 }
 
 int
@@ -443,46 +413,52 @@ conf_set(struct conf *c, const char *where, const char *name,
 	return rc;
 }
 
-static const struct cval *
-get(const struct conf *c, const char *name, enum ptype type)
-{
-	int i;
-
-	if ((i = param_index(name, strlen(name))) < 0)
-		log_panic("conf: no parameter %s", name);
-	if (params[i].type != type)
-		log_panic("conf: parameter %s read with the wrong type", name);
-	return &c->v[i];
-}
-
 const char *
-conf_str(const struct conf *c, const char *name)
+conf_str(const struct conf *c, enum conf_str_param id)
 {
-	return get(c, name, P_STR)->raw;
+	return c->v[str_at[id]].raw;
 }
 
 long long
-conf_int(const struct conf *c, const char *name)
+conf_int(const struct conf *c, enum conf_int_param id)
 {
-	return get(c, name, P_INT)->i;
+	return c->v[int_at[id]].i;
 }
 
 long long
-conf_time(const struct conf *c, const char *name)
+conf_time(const struct conf *c, enum conf_time_param id)
 {
-	return get(c, name, P_TIME)->i;
+	return c->v[time_at[id]].i;
 }
 
 int
-conf_bool(const struct conf *c, const char *name)
+conf_bool(const struct conf *c, enum conf_bool_param id)
 {
-	return (int)get(c, name, P_BOOL)->i;
+	return (int)c->v[bool_at[id]].i;
 }
 
 double
-conf_num(const struct conf *c, const char *name)
+conf_num(const struct conf *c, enum conf_num_param id)
 {
-	return get(c, name, P_NUM)->d;
+	return c->v[num_at[id]].d;
+}
+
+char *
+conf_start_changes(const struct conf *a, const struct conf *b)
+{
+	char *list = NULL, *s;
+	size_t i;
+
+	for (i = 0; i < NPARAMS; i++) {
+		if (!params[i].start ||
+		    strcmp(a->v[i].raw, b->v[i].raw) == 0)
+			continue;
+		s = xasprintf("%s%s%s", list ? list : "", list ? ", " : "",
+		    params[i].name);
+		free(list);
+		list = s;
+	}
+	return list;
 }
 
 const char *

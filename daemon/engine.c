@@ -53,39 +53,61 @@ struct engine {
 	int			 throttle_provider;
 };
 
+/* The reasons with an expiry and an escalation of their own. */
+struct reason_params {
+	enum reason		 r;
+	enum conf_time_param	 expiry;
+	enum conf_int_param	 esc_count;
+	enum conf_time_param	 esc_period;
+};
+
+#define REASON_PARAMS(R)						\
+	{ R_##R, CONF_##R##_EXPIRY, CONF_##R##_ESCALATE_COUNT,		\
+	  CONF_##R##_ESCALATE_PERIOD }
+
+static const struct reason_params reason_params[] = {
+	REASON_PARAMS(USERUNKNOWN),
+	REASON_PARAMS(HOSTUNKNOWN),
+	REASON_PARAMS(MAILBOXFULL),
+	REASON_PARAMS(FEEDBACK),
+	REASON_PARAMS(FILTERED),
+	REASON_PARAMS(HASMOVED),
+	REASON_PARAMS(NOTACCEPT),
+	REASON_PARAMS(REJECTED),
+	REASON_PARAMS(SUSPEND),
+};
+
 struct engine *
 engine_new(const struct conf *conf, struct store *st)
 {
+	const struct reason_params *rp;
 	struct conf *def = NULL;
 	struct engine *e;
-	char name[64];
+	size_t i;
 	int r;
 
 	if (conf == NULL)
 		conf = def = conf_new();
 	e = xcalloc(1, sizeof(*e));
 	e->st = st;
-	for (r = 0; r < R_COUNT; r++) {
-		snprintf(name, sizeof(name), "%s_expiry", reason_name(r));
-		e->rr[r].expiry = conf_known(name) ? conf_time(conf, name) :
-		    conf_time(conf, "suppress_expiry");
-		snprintf(name, sizeof(name), "%s_escalate_count",
-		    reason_name(r));
-		if (conf_known(name)) {
-			e->rr[r].esc_count = (int)conf_int(conf, name);
-			snprintf(name, sizeof(name), "%s_escalate_period",
-			    reason_name(r));
-			e->rr[r].esc_period = conf_time(conf, name);
-		}
+	/* No parameters of its own: suppress_expiry, never escalated. */
+	for (r = 0; r < R_COUNT; r++)
+		e->rr[r].expiry = conf_time(conf, CONF_SUPPRESS_EXPIRY);
+	for (i = 0; i < sizeof(reason_params) / sizeof(reason_params[0]);
+	    i++) {
+		rp = &reason_params[i];
+		e->rr[rp->r].expiry = conf_time(conf, rp->expiry);
+		e->rr[rp->r].esc_count = (int)conf_int(conf, rp->esc_count);
+		e->rr[rp->r].esc_period = conf_time(conf, rp->esc_period);
 	}
-	e->base = conf_time(conf, "retry_backoff_base");
-	e->factor = conf_num(conf, "retry_backoff_factor");
-	e->cap = conf_time(conf, "retry_backoff_max");
-	e->thr_base = conf_time(conf, "throttle_backoff");
-	e->thr_cap = conf_time(conf, "throttle_backoff_max");
-	e->window = conf_time(conf, "alert_window");
-	e->success_unsuppress = conf_bool(conf, "success_unsuppress");
-	e->throttle_provider = conf_bool(conf, "throttle_provider");
+	e->base = conf_time(conf, CONF_RETRY_BACKOFF_BASE);
+	e->factor = conf_num(conf, CONF_RETRY_BACKOFF_FACTOR);
+	e->cap = conf_time(conf, CONF_RETRY_BACKOFF_MAX);
+	e->thr_base = conf_time(conf, CONF_THROTTLE_BACKOFF);
+	e->thr_cap = conf_time(conf, CONF_THROTTLE_BACKOFF_MAX);
+	e->window = conf_time(conf, CONF_ALERT_WINDOW);
+	e->success_unsuppress = conf_bool(conf, CONF_SUCCESS_UNSUPPRESS);
+	e->throttle_provider = conf_bool(conf, CONF_THROTTLE_PROVIDER);
 	conf_unref(def);
 	return e;
 }

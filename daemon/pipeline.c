@@ -35,7 +35,7 @@ pipeline_new(const struct conf *conf, const struct ruleset *rs,
 	p->eng = engine_new(conf, st);
 	p->cl = classifier_new(rs);
 	p->dsnp = dsn_parser_new();
-	p->window = conf != NULL ? conf_time(conf, "bounce_verify_window") :
+	p->window = conf != NULL ? conf_time(conf, CONF_BOUNCE_VERIFY_WINDOW) :
 	    7 * 86400;
 	p->report = report;
 	p->arg = arg;

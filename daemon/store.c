@@ -34,6 +34,16 @@ static const struct store_ops *backends[] = {
 
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
+const char *
+store_types(void)
+{
+#ifdef HAVE_HIREDIS
+	return "sqlite redis redis+unix";
+#else
+	return "sqlite";
+#endif
+}
+
 #define FS(s, f)	{ #f, F_STR, offsetof(struct s, f), \
 			    sizeof(((struct s *)0)->f) }
 #define FI(s, f)	{ #f, F_INT, offsetof(struct s, f), 0 }
@@ -250,11 +260,11 @@ store_open(const char *uri, const struct conf *conf, char **errp)
 	if (conf == NULL)
 		conf = def = conf_new();
 	memset(&p, 0, sizeof(p));
-	p.timeout = conf_time(conf, "store_timeout");
-	p.busy_timeout = conf_time(conf, "store_busy_timeout");
-	p.audit_max = (int)conf_int(conf, "audit_max");
-	p.event_retention = conf_time(conf, "event_retention");
-	pwfile = conf_str(conf, "store_password_file");
+	p.timeout = conf_time(conf, CONF_STORE_TIMEOUT);
+	p.busy_timeout = conf_time(conf, CONF_STORE_BUSY_TIMEOUT);
+	p.audit_max = (int)conf_int(conf, CONF_AUDIT_MAX);
+	p.event_retention = conf_time(conf, CONF_EVENT_RETENTION);
+	pwfile = conf_str(conf, CONF_STORE_PASSWORD_FILE);
 	if (*pwfile != '\0' && (p.password = read_password(pwfile, errp)) ==
 	    NULL) {
 		conf_unref(def);
@@ -273,15 +283,15 @@ store_open(const char *uri, const struct conf *conf, char **errp)
 		    strncmp(backends[i]->scheme, uri, n) == 0)
 			break;
 	if (i == NBACKENDS) {
-		*errp = xasprintf("%s: unknown store type \"%.*s\"%s", uri,
-		    (int)n, uri,
-#ifdef HAVE_HIREDIS
-		    ""
-#else
-		    strncmp(uri, "redis", 5) == 0 ?
-		    " (built without hiredis)" : ""
+#ifndef HAVE_HIREDIS
+		if (strncmp(uri, "redis", 5) == 0)
+			*errp = xasprintf("%s: this bouncer was built without "
+			    "Redis support (configure found no hiredis, or "
+			    "was given --without-hiredis)", uri);
+		else
 #endif
-		    );
+			*errp = xasprintf("%s: unknown store type \"%.*s\"",
+			    uri, (int)n, uri);
 		free(p.password);
 		return NULL;
 	}

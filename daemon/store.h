@@ -130,6 +130,12 @@ enum store_kind { SK_RCPT, SK_DEST, SK_ALERT };
 struct store	*store_open(const char *uri, const struct conf *conf,
 		    char **errp);
 void		 store_close(struct store *);	/* NULL does nothing */
+
+/*
+ * The store types this build has, as "sqlite redis redis+unix" (Redis
+ * only when built with hiredis). A static string.
+ */
+const char	*store_types(void);
 /* The URI it was opened with; belongs to the handle. */
 const char	*store_uri(const struct store *);
 

@@ -146,7 +146,7 @@ load_conf(const struct storecmd_globals *g)
 static struct store *
 open_store(const struct storecmd_globals *g, const struct conf *c)
 {
-	const char *uri = g->store_uri ? g->store_uri : conf_str(c, "store");
+	const char *uri = g->store_uri ? g->store_uri : conf_str(c, CONF_STORE);
 	struct store *st;
 	char *err = NULL;
 
@@ -721,7 +721,7 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	c = load_conf(g);
 	if (maillog) {
 		if (dir == NULL)
-			dir = conf_str(c, "rules_dir");
+			dir = conf_str(c, CONF_RULES_DIR);
 		if ((rs = ruleset_load(dir, &err)) == NULL) {
 			fputs(err, stderr);
 			fprintf(stderr, "bouncerctl: rules in %s not loaded\n",
@@ -1391,7 +1391,7 @@ cmd_import(int argc, char **argv, const struct storecmd_globals *g)
 		return EX_USAGE_;
 	}
 	c = load_conf(g);
-	expiry = conf_time(c, "suppress_expiry");
+	expiry = conf_time(c, CONF_SUPPRESS_EXPIRY);
 	st = open_store(g, c);
 	for (;;) {
 		start = lineno + 1;
@@ -1600,7 +1600,7 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 		return bad_usage("expire");
 	c = load_conf(g);
 	st = open_store(g, c);
-	rc = store_expire(st, clock_now(), conf_time(c, "alert_window"), &n);
+	rc = store_expire(st, clock_now(), conf_time(c, CONF_ALERT_WINDOW), &n);
 	printf("expired: %lu recipients, %lu destinations, %lu alerts, %lu "
 	    "events, %lu notes\n", n.rcpts, n.dests, n.alerts, n.events,
 	    n.notes);
@@ -1631,7 +1631,7 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	if (argc != 1)
 		return bad_usage("status");
 	c = load_conf(g);
-	spec = conf_str(c, "metrics_listen");
+	spec = conf_str(c, CONF_METRICS_LISTEN);
 	if (*spec == '\0') {
 		fprintf(stderr, "bouncerctl: status: metrics_listen is empty: "
 		    "bouncerd has no status endpoint\n");

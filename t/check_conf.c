@@ -19,11 +19,21 @@
 
 #define NCASES(a)	(sizeof(a) / sizeof(a[0]))
 
+/* A value to find, by its typed parameter: WT(STORE_TIMEOUT, 30). */
+enum wtype { W_NONE, W_STR, W_INT, W_TIME, W_BOOL };
+
 struct want {
-	const char	*name;
-	const char	*str;		/* for strings, or NULL */
+	enum wtype	 type;
+	int		 id;		/* in the enum of its type */
+	const char	*str;		/* for strings */
 	long long	 num;		/* ints, times (s), bools */
 };
+
+#define WS(id, s)	{ W_STR, CONF_##id, s, 0 }
+#define WI(id, n)	{ W_INT, CONF_##id, NULL, n }
+#define WT(id, n)	{ W_TIME, CONF_##id, NULL, n }
+#define WB(id, n)	{ W_BOOL, CONF_##id, NULL, n }
+#define WNONE		{ W_NONE, 0, NULL, 0 }
 
 struct file_case {
 	const char	*name;
@@ -33,65 +43,76 @@ struct file_case {
 };
 
 static const struct file_case file_cases[] = {
-	{ "empty file", "", { { "audit_max", NULL, 20 },
-	    { "store_timeout", NULL, 2 }, { "alert_window", NULL, 3600 } },
+	{ "empty file", "", { WI(AUDIT_MAX, 20),
+	    WT(STORE_TIMEOUT, 2), WT(ALERT_WINDOW, 3600) },
 	    { NULL } },
 	{ "comments and blanks",
 	  "# a comment\n\n   # indented comment\naudit_max = 7\n",
-	  { { "audit_max", NULL, 7 } }, { NULL } },
+	  { WI(AUDIT_MAX, 7) }, { NULL } },
 	{ "times in every unit",
 	  "store_timeout = 30\nalert_window = 10m\nretry_backoff_base=2h\n"
 	  "userunknown_expiry = 2w\n",
-	  { { "store_timeout", NULL, 30 }, { "alert_window", NULL, 600 },
-	    { "retry_backoff_base", NULL, 7200 },
-	    { "userunknown_expiry", NULL, 14 * 86400 } }, { NULL } },
+	  { WT(STORE_TIMEOUT, 30), WT(ALERT_WINDOW, 600),
+	    WT(RETRY_BACKOFF_BASE, 7200),
+	    WT(USERUNKNOWN_EXPIRY, 14 * 86400) }, { NULL } },
 	{ "strings keep inner blanks, lose outer ones",
 	  "alert_command =   /usr/bin/logger -t bouncer   \nstore=sqlite:/x\n",
-	  { { "alert_command", "/usr/bin/logger -t bouncer", 0 },
-	    { "store", "sqlite:/x", 0 } }, { NULL } },
+	  { WS(ALERT_COMMAND, "/usr/bin/logger -t bouncer"),
+	    WS(STORE, "sqlite:/x") }, { NULL } },
 	{ "empty string value", "maillog_file =\n",
-	  { { "maillog_file", "", 0 } }, { NULL } },
+	  { WS(MAILLOG_FILE, "") }, { NULL } },
 	{ "continuation line",
 	  "alert_command = /bin/echo\n  one two\n# comment between\n"
 	  "audit_max = 3\n",
-	  { { "alert_command", "/bin/echo one two", 0 },
-	    { "audit_max", NULL, 3 } }, { NULL } },
+	  { WS(ALERT_COMMAND, "/bin/echo one two"),
+	    WI(AUDIT_MAX, 3) }, { NULL } },
 	{ "last one wins", "audit_max = 3\naudit_max = 4\n",
-	  { { "audit_max", NULL, 4 } }, { NULL } },
+	  { WI(AUDIT_MAX, 4) }, { NULL } },
 	{ "booleans", "success_unsuppress = no\nthrottle_provider = on\n",
-	  { { "success_unsuppress", NULL, 0 },
-	    { "throttle_provider", NULL, 1 } }, { NULL } },
+	  { WB(SUCCESS_UNSUPPRESS, 0),
+	    WB(THROTTLE_PROVIDER, 1) }, { NULL } },
 	{ "unknown parameter",
 	  "audit_max = 3\nno_such_thing = 1\n",
-	  { { "audit_max", NULL, 3 } },
+	  { WI(AUDIT_MAX, 3) },
 	  { "FILE:2: no_such_thing: unknown parameter" } },
 	{ "every error is reported",
 	  "store_timeout = 5x\naudit_max = 0\nalert_window = -1\n"
 	  "just words\nretry_backoff_factor = 0.5\n",
-	  { { NULL } },
+	  { WNONE },
 	  { "FILE:1: store_timeout: bad value \"5x\"",
 	    "FILE:2: audit_max: bad value \"0\": out of range (1 to 1000)",
 	    "FILE:4: expected \"name = value\"",
 	    "FILE:5: retry_backoff_factor: bad value \"0.5\": out of range" } },
-	{ "bad boolean", "success_unsuppress = maybe\n", { { NULL } },
+	{ "bad boolean", "success_unsuppress = maybe\n", { WNONE },
 	  { "FILE:1: success_unsuppress: bad value \"maybe\": expected yes "
 	    "or no" } },
-	{ "continuation first", "  audit_max = 3\n", { { NULL } },
+	{ "continuation first", "  audit_max = 3\n", { WNONE },
 	  { "FILE:1: continuation line with nothing to continue" } },
 };
 
 static void
 check_want(const struct conf *c, const struct want *w)
 {
-	if (w->str != NULL)
-		ck_assert_str_eq(conf_str(c, w->name), w->str);
-	else if (strcmp(w->name, "success_unsuppress") == 0 ||
-	    strcmp(w->name, "throttle_provider") == 0)
-		ck_assert_int_eq(conf_bool(c, w->name), w->num);
-	else if (strcmp(w->name, "audit_max") == 0)
-		ck_assert_int_eq(conf_int(c, w->name), w->num);
-	else
-		ck_assert_int_eq(conf_time(c, w->name), w->num);
+	switch (w->type) {
+	case W_NONE:
+		break;
+	case W_STR:
+		ck_assert_str_eq(conf_str(c, (enum conf_str_param)w->id),
+		    w->str);
+		break;
+	case W_INT:
+		ck_assert_int_eq(conf_int(c, (enum conf_int_param)w->id),
+		    w->num);
+		break;
+	case W_TIME:
+		ck_assert_int_eq(conf_time(c, (enum conf_time_param)w->id),
+		    w->num);
+		break;
+	case W_BOOL:
+		ck_assert_int_eq(conf_bool(c, (enum conf_bool_param)w->id),
+		    w->num);
+		break;
+	}
 }
 
 START_TEST(test_file)
@@ -122,7 +143,7 @@ START_TEST(test_file)
 			    "%s: want \"%s\" in:\n%s", fc->name, want, err);
 		}
 	}
-	for (i = 0; i < 4 && fc->want[i].name != NULL; i++)
+	for (i = 0; i < 4 && fc->want[i].type != W_NONE; i++)
 		check_want(c, &fc->want[i]);
 	free(err);
 	conf_unref(c);
@@ -139,18 +160,18 @@ struct override_case {
 };
 
 static const struct override_case overrides[] = {
-	{ "audit_max=5", NULL, { "audit_max", NULL, 5 } },
+	{ "audit_max=5", NULL, WI(AUDIT_MAX, 5) },
 	{ "store = redis+unix:/tmp/r.sock", NULL,
-	  { "store", "redis+unix:/tmp/r.sock", 0 } },
-	{ "policy_listen=", NULL, { "policy_listen", "", 0 } },
-	{ "alert_window=1d", NULL, { "alert_window", NULL, 86400 } },
+	  WS(STORE, "redis+unix:/tmp/r.sock") },
+	{ "policy_listen=", NULL, WS(POLICY_LISTEN, "") },
+	{ "alert_window=1d", NULL, WT(ALERT_WINDOW, 86400) },
 	{ "audit_max", "-o: audit_max: expected name=value",
-	  { NULL, NULL, 0 } },
-	{ "nosuch=1", "-o: nosuch: unknown parameter", { NULL, NULL, 0 } },
+	  WNONE },
+	{ "nosuch=1", "-o: nosuch: unknown parameter", WNONE },
 	{ "audit_max=1001", "-o: audit_max: bad value \"1001\": out of range",
-	  { NULL, NULL, 0 } },
+	  WNONE },
 	{ "retry_backoff_factor=abc", "-o: retry_backoff_factor: bad value",
-	  { NULL, NULL, 0 } },
+	  WNONE },
 };
 
 START_TEST(test_override)
@@ -230,9 +251,149 @@ START_TEST(test_refcount)
 
 	ck_assert_ptr_eq(conf_ref(c), c);
 	conf_unref(c);
-	ck_assert_int_eq(conf_int(c, "audit_max"), 20);
+	ck_assert_int_eq(conf_int(c, CONF_AUDIT_MAX), 20);
 	conf_unref(c);
 	conf_unref(NULL);
+}
+END_TEST
+
+/* --- the table ------------------------------------------------------- */
+
+struct row {
+	const char	*id;		/* "STORE_TIMEOUT" */
+	const char	*name;
+	const char	*type;		/* as bouncer.conf(5) writes it */
+	const char	*def;
+};
+
+#define R_S(id, name, def, when)		{ #id, #name, "string", def },
+#define R_I(id, name, def, min, max, when)	{ #id, #name, "integer", def },
+#define R_T(id, name, def, min, max, when)	{ #id, #name, "time", def },
+#define R_B(id, name, def, when)		{ #id, #name, "boolean", def },
+#define R_N(id, name, def, min, max, when)	{ #id, #name, "number", def },
+
+/* As conf.c has them when the Makefile does not say. */
+#ifndef RULES_DIR
+#define RULES_DIR "/etc/bouncer/rules"
+#endif
+#ifndef STATE_DIR
+#define STATE_DIR "/var/lib/bouncer"
+#endif
+#ifndef STORE_DEFAULT
+#define STORE_DEFAULT "sqlite:/var/lib/bouncer/state.db"
+#endif
+
+static const struct row rows[] = {
+	CONF_PARAMS(R_S, R_I, R_T, R_B, R_N)
+};
+
+static char *
+slurp(const char *rel)
+{
+	char *path = xasprintf("%s/%s", testlib_env("BOUNCER_SRCDIR", "."),
+	    rel), *buf = NULL;
+	size_t len = 0;
+	FILE *fp, *out;
+	int ch;
+
+	fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s: cannot read", path);
+	out = open_memstream(&buf, &len);
+	while ((ch = getc(fp)) != EOF)
+		putc(ch, out);
+	fclose(out);
+	fclose(fp);
+	free(path);
+	return buf;
+}
+
+/* Each enumerator is its parameter's name in capitals. */
+START_TEST(test_table_ids)
+{
+	const struct row *r = &rows[_i];
+	size_t i;
+
+	ck_assert_uint_eq(strlen(r->id), strlen(r->name));
+	for (i = 0; r->name[i] != '\0'; i++)
+		ck_assert_msg(r->id[i] == (r->name[i] >= 'a' &&
+		    r->name[i] <= 'z' ? r->name[i] - 'a' + 'A' : r->name[i]),
+		    "CONF_%s for %s", r->id, r->name);
+	ck_assert_uint_eq(NCASES(rows), CONF_NSTR + CONF_NINT + CONF_NTIME +
+	    CONF_NBOOL + CONF_NNUM);
+}
+END_TEST
+
+/*
+ * Every parameter is in bouncer.conf(5), with its type, either on its
+ * own (".BR name \" (type") or as one of a reason's (".IB reason
+ * _expiry" with the reason listed), and in the sample conf/bouncer.conf
+ * at its default (unless that depends on configure's paths).
+ */
+START_TEST(test_table_documented)
+{
+	const struct row *r = &rows[_i];
+	static const char *const families[] = { "_expiry",
+	    "_escalate_count", "_escalate_period" };
+	char *man = slurp("man/bouncer.conf.5.in");
+	char *sample = slurp("conf/bouncer.conf");
+	char *want;
+	size_t i, n;
+
+	want = xasprintf("\n.BR %s \" (%s", r->name, r->type);
+	if (strstr(man, want) == NULL) {
+		for (i = 0; i < NCASES(families); i++) {
+			n = strlen(r->name);
+			if (n > strlen(families[i]) && strcmp(r->name + n -
+			    strlen(families[i]), families[i]) == 0)
+				break;
+		}
+		ck_assert_msg(i < NCASES(families), "bouncer.conf(5) lacks "
+		    "\"%s\"", want + 1);
+		free(want);
+		want = xasprintf("\n.IB reason %s \" \\fR(%s", families[i],
+		    r->type);
+		ck_assert_msg(strstr(man, want) != NULL, "bouncer.conf(5) "
+		    "lacks \"%s\" for %s", want + 1, r->name);
+		free(want);
+		want = xasprintf("\n.B %.*s\n", (int)(strlen(r->name) -
+		    strlen(families[i])), r->name);
+		ck_assert_msg(strstr(man, want) != NULL, "bouncer.conf(5) "
+		    "does not list the reason of %s", r->name);
+	}
+	free(want);
+	if (strchr(r->def, '/') != NULL)
+		want = xasprintf("\n#%s = ", r->name);
+	else if (*r->def == '\0')
+		want = xasprintf("\n#%s =\n", r->name);
+	else
+		want = xasprintf("\n#%s = %s\n", r->name, r->def);
+	ck_assert_msg(strstr(sample, want) != NULL, "conf/bouncer.conf lacks "
+	    "\"%s\"", want + 1);
+	free(want);
+	free(sample);
+	free(man);
+}
+END_TEST
+
+/* Only what a reload cannot apply is reported. */
+START_TEST(test_start_changes)
+{
+	struct conf *a = conf_new(), *b = conf_new();
+	char *err = NULL, *changed;
+
+	ck_assert_ptr_null(conf_start_changes(a, b));
+	ck_assert_int_eq(conf_set(b, "-o", "audit_max=5", NULL, &err), 0);
+	ck_assert_int_eq(conf_set(b, "-o", "store=sqlite:/x", NULL, &err), 0);
+	ck_assert_ptr_null(conf_start_changes(a, b));
+	ck_assert_int_eq(conf_set(b, "-o", "policy_listen=unix:/p", NULL,
+	    &err), 0);
+	ck_assert_int_eq(conf_set(b, "-o", "milter_max_size=8192", NULL,
+	    &err), 0);
+	changed = conf_start_changes(a, b);
+	ck_assert_str_eq(changed, "policy_listen, milter_max_size");
+	free(changed);
+	conf_unref(a);
+	conf_unref(b);
 }
 END_TEST
 
@@ -247,6 +408,9 @@ conf_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_refcount);
+	tcase_add_loop_test(tc, test_table_ids, 0, NCASES(rows));
+	tcase_add_loop_test(tc, test_table_documented, 0, NCASES(rows));
+	tcase_add_test(tc, test_start_changes);
 	suite_add_tcase(s, tc);
 	return s;
 }

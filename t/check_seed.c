@@ -240,9 +240,10 @@ ipmap_get(struct ipmap *m, const char *ip, size_t n)
 	ck_assert_uint_lt(m->n, MAXIPS);
 	snprintf(m->from[m->n], sizeof(m->from[0]), "%.*s", (int)n, ip);
 	/* Never the same address: 203.0.113.x can be in the table too. */
-	snprintf(m->to[m->n], sizeof(m->to[0]), "203.0.113.%d",
-	    strncmp(ip, "203.0.113.", 10) == 0 ? 200 + (int)m->n :
-	    101 + (int)m->n);
+	/* An unsigned char, so that the compiler sees it fits. */
+	snprintf(m->to[m->n], sizeof(m->to[0]), "203.0.113.%u",
+	    (unsigned)(unsigned char)(strncmp(ip, "203.0.113.", 10) == 0 ?
+	    200 + m->n : 101 + m->n));
 	return m->to[m->n++];
 }
 

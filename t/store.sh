@@ -391,7 +391,10 @@ expect "list after expire" 0 ctl list --state all &&
 
 # --- Redis ------------------------------------------------------------------
 
-if ! command -v redis-server >/dev/null 2>&1; then
+if ! "$BOUNCERCTL" --version | grep -q '^stores:.* redis'; then
+	echo "t/store.sh: SKIP the Redis part: built without Redis support" \
+	    "(configure --without-hiredis, or no hiredis)"
+elif ! command -v redis-server >/dev/null 2>&1; then
 	fail "redis-server is not installed (scripts/setup-deps)"
 else
 	redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' \

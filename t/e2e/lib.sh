@@ -45,7 +45,10 @@ e2e_requirements() {
 	[ "$(id -u)" = 0 ] || miss="$miss root"
 	command -v postfix >/dev/null 2>&1 || miss="$miss postfix"
 	command -v swaks >/dev/null 2>&1 || miss="$miss swaks"
-	command -v redis-server >/dev/null 2>&1 || miss="$miss redis-server"
+	# redis-server only for a bouncer built with the Redis store
+	"$BOUNCERCTL" --version 2>/dev/null | grep -q '^stores:.* redis' &&
+	    ! command -v redis-server >/dev/null 2>&1 &&
+	    miss="$miss redis-server"
 	$PY -c 'import aiosmtpd' 2>/dev/null || miss="$miss python3-aiosmtpd"
 	id "$MAIL_OWNER" >/dev/null 2>&1 || miss="$miss user:$MAIL_OWNER"
 	getent group "$SETGID_GROUP" >/dev/null 2>&1 ||

@@ -3,7 +3,8 @@
 # ok and bad count checks (pass, fail); bad says what failed. Every
 # wait is a bounded poll: wait_for SECONDS CMD... runs CMD until it
 # succeeds, at most SECONDS. free_port prints a loopback TCP port no
-# one listens on now.
+# one listens on now. have_redis NAME is true when bouncerctl has the
+# Redis store, and otherwise says that NAME skips its Redis part.
 pass=0
 fail=0
 
@@ -22,4 +23,12 @@ wait_for() {
 
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+have_redis() {
+	"${BOUNCERCTL:-${SRC:-.}/bouncerctl}" --version 2>/dev/null |
+	    grep -q '^stores:.* redis' && return 0
+	echo "$1: SKIP the Redis part: built without Redis support" \
+	    "(configure --without-hiredis, or no hiredis)"
+	return 1
 }

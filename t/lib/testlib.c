@@ -20,7 +20,9 @@
 
 #include <check.h>
 #include <event2/event.h>
+#ifdef HAVE_HIREDIS
 #include <hiredis/hiredis.h>
+#endif
 
 #include "testlib.h"
 #include "xalloc.h"
@@ -235,6 +237,7 @@ testlib_run(Suite *s)
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+#ifdef HAVE_HIREDIS
 void
 testlib_redis_flush(const char *dir)
 {
@@ -249,6 +252,30 @@ testlib_redis_flush(const char *dir)
 	ck_assert_ptr_nonnull(r);
 	freeReplyObject(r);
 	redisFree(c);
+}
+#else
+void
+testlib_redis_flush(const char *dir)
+{
+	ck_abort_msg("%s: no Redis in a build without hiredis", dir);
+}
+#endif
+
+int
+testlib_have_redis(const char *prog)
+{
+#ifdef HAVE_HIREDIS
+	(void)prog;
+	return 1;
+#else
+	static int said;
+
+	if (!said++)
+		fprintf(stderr, "%s: SKIP the Redis cases: built without Redis "
+		    "support (configure --without-hiredis, or no hiredis)\n",
+		    prog);
+	return 0;
+#endif
 }
 
 /* --- clients of the servers ------------------------------------------ */

@@ -58,8 +58,16 @@ const char	*testlib_log_text(void);
 pid_t		 testlib_redis_start(const char *dir, const char *arg1,
 		    const char *arg2);
 void		 testlib_redis_stop(pid_t);
-/* Empties the redis of dir (FLUSHALL); aborts the test if unreachable. */
+/*
+ * Empties the redis of dir (FLUSHALL); aborts the test if unreachable.
+ */
 void		 testlib_redis_flush(const char *dir);
+/*
+ * 1 in a build with Redis (HAVE_HIREDIS). Otherwise 0, once saying on
+ * stderr that prog skips its Redis cases; testlib_redis_flush() then
+ * aborts the test.
+ */
+int		 testlib_have_redis(const char *prog);
 
 /*
  * Clients of the daemon's servers, over real sockets.

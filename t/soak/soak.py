@@ -410,6 +410,12 @@ def main():
                     help="log lines a second")
     ap.add_argument("--fault-every", type=int, default=20)
     a = ap.parse_args()
+    stores = subprocess.run([CTL, "--version"], capture_output=True,
+                            text=True).stdout
+    if " redis" not in stores:
+        print("soak: SKIP: built without Redis support; the soak runs "
+              "over Redis")
+        return 0
     s = Soak(a)
     try:
         return s.run()
