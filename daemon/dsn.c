@@ -2161,13 +2161,37 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 	return 1;
 }
 
+/*
+ * The Status to classify with. Postfix and Exim write "5.0.0" (or
+ * "4.0.0") when the remote reply had no enhanced status of its own:
+ * that says nothing the reply code does not, and as a hint it would
+ * outrank the rule for the code (x.0.0 is "undefined"). So a
+ * Diagnostic-Code reply with a code and no status is classified as
+ * the reply alone, as the MTA's log line would be. NULL: no hint.
+ */
+static const char *
+status_hint(const struct dsn_rcpt *r)
+{
+	const char *st = r->status;
+	size_t len;
+
+	if (st == NULL || (st[0] != '4' && st[0] != '5') ||
+	    strcmp(st + 1, ".0.0") != 0)
+		return st;
+	if (r->diag_in_text || r->diaglen == 0 ||
+	    first_code(r->diag, r->diaglen) == 0 ||
+	    next_status(r->diag, r->diag + r->diaglen, &len) != NULL)
+		return st;
+	return NULL;
+}
+
 void
 dsn_classify(struct classifier *c, const struct ruleset *rs,
     const struct dsn_report *rep, size_t i, struct dsn_result *out)
 {
 	const struct dsn_rcpt *r = &rep->rcpts[i];
 	struct classification *cl = &out->cl;
-	const char *d;
+	const char *d, *hint = status_hint(r);
 	size_t n, dn;
 	int free_text;
 
@@ -2193,14 +2217,14 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (!r->diag_in_text)
 		staged_reply(r, &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
-	classify(c, rs, r->rcpt, d, dn, r->status, r->remote_mta, cl);
+	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context) {
 		/* The recipient's own text says nothing: try all of it. */
 		struct classification whole;
 
 		n = rep->contextlen > MAX_DIAG ? MAX_DIAG : rep->contextlen;
-		classify(c, rs, r->rcpt, rep->context, n, r->status,
+		classify(c, rs, r->rcpt, rep->context, n, hint,
 		    r->remote_mta, &whole);
 		if (whole.rule != NULL) {
 			int code = cl->code;
@@ -2215,8 +2239,11 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			}
 		} else
 			classify(c, rs, r->rcpt, r->diag, r->diaglen,
-			    r->status, r->remote_mta, cl);
+			    hint, r->remote_mta, cl);
 	}
+	/* The report's own Status is the one to show. */
+	if (hint == NULL && r->status != NULL)
+		snprintf(cl->status, sizeof(cl->status), "%s", r->status);
 	/*
 	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
 	 * outranks words about the message or the sender found in the

@@ -448,6 +448,26 @@ static const struct dsn_case cases[] = {
 	  "\n\n--q/relay--\n",
 	  DSN_RFC3464, 1, "k@c.example", "4.0.0", "refused to talk", NULL,
 	  "blocked", 0 },
+	/*
+	 * A reply with a code and no enhanced status: Postfix (and Exim)
+	 * write Status 5.0.0 of their own, which must not outrank the rule
+	 * for the code ("552": mailboxfull) with x.0.0's "undefined", as
+	 * the log line of the same reply is classified by its code.
+	 */
+	{ "postfix dsn, made-up status",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"B/mx\"\n\n--B/mx\n"
+	  "Content-Type: text/plain\n\n<ann@example.org>: host 127.0.0.1"
+	  "[127.0.0.1] said: 552\n    Nope (in reply to RCPT TO command)\n\n"
+	  "--B/mx\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; 127.0.0.1\n"
+	  "Diagnostic-Code: smtp; 552 Nope\n\n--B/mx--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "552 Nope", NULL,
+	  "mailboxfull", 0 },
 };
 
 static struct ruleset *rules;
