@@ -10,7 +10,6 @@ ${BOUNCER_MTA_CACHE:-/var/tmp/bouncer-mta}. Everything runs as root.
     m = make("exim", rundir, provider_port); m.start()
     m.submit(sender, [rcpt, ...]); m.flush(); m.stop()
 """
-import fcntl
 import os
 import shutil
 import signal
@@ -274,39 +273,41 @@ begin rewrite
 
 class OpenSMTPD(MTA):
     name = "opensmtpd"
-    # The spool (/var/spool/smtpd) and control socket are compiled in: one
-    # instance on the machine at a time, behind this lock.
-    LOCK = CACHE + "/opensmtpd.lock"
 
     def start(self):
         d = self.run
-        self.lockf = open(self.LOCK, "w")
-        fcntl.flock(self.lockf, fcntl.LOCK_EX)
         self.conf = d + "/smtpd.conf"
         with open(self.conf, "w") as f:
-            f.write(f"""# bounce lab: relay everything to the provider, never retry long
-queue ttl 2s
+            f.write(f"""# bounce lab: relay everything to the provider, give up at once
+queue ttl 1s
 listen on 127.0.0.1 port {self.port} hostname smtpd.lab.example.net
-action "lab" relay host smtp://127.0.0.1:{self.pport} helo smtpd.lab.example.net
+action "lab" relay host smtp://127.0.0.1:{self.pport} \\
+    helo smtpd.lab.example.net
 match from any for any action "lab"
 """)
-        os.makedirs("/var/empty", exist_ok=True)
-        os.makedirs("/var/spool/smtpd", exist_ok=True)
         self.bin = BINARIES["opensmtpd"]
-        chk = subprocess.run([self.bin, "-n", "-f", self.conf],
-                             capture_output=True, text=True)
-        if chk.returncode:
-            raise RuntimeError("smtpd -n: " + chk.stderr.strip()[-300:])
-        p = subprocess.Popen([self.bin, "-d", "-f", self.conf],
+        # Its spool, chroot and control socket are compiled in
+        # (/var/spool/smtpd, /var/lib/opensmtpd/empty, /run/smtpd.sock):
+        # give it empty ones of its own in a mount namespace.
+        setup = ("mount -t tmpfs lab /var/spool && "
+                 "mkdir -m 711 /var/spool/smtpd && "
+                 "mount -t tmpfs lab /var/lib && "
+                 "mkdir -p /var/lib/opensmtpd/empty && "
+                 "mount -t tmpfs lab /run && "
+                 'exec "$0" "$@"')
+        p = subprocess.Popen(["unshare", "--mount", "--propagation",
+                              "private", "sh", "-c", setup, self.bin, "-d",
+                              "-f", self.conf],
                              stdout=open(d + "/smtpd.out", "w"),
                              stderr=subprocess.STDOUT)
         self.procs.append(p)
         wait_port(self.port, 15, p)
+        self.pid = p.pid
 
-    def stop(self):
-        super().stop()
-        fcntl.flock(self.lockf, fcntl.LOCK_UN)
-        self.lockf.close()
+    def flush(self):
+        subprocess.run(["nsenter", "-t", str(self.pid), "-m",
+                        os.path.dirname(self.bin) + "/smtpctl",
+                        "schedule", "all"], capture_output=True, timeout=30)
 
 
 # Sendmail sleeps a minute at start when the machine's name has no dot and
