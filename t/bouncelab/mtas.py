@@ -279,7 +279,7 @@ class OpenSMTPD(MTA):
         self.conf = d + "/smtpd.conf"
         with open(self.conf, "w") as f:
             f.write(f"""# bounce lab: relay everything to the provider, give up at once
-queue ttl 1s
+queue ttl 60s
 listen on 127.0.0.1 port {self.port} hostname smtpd.lab.example.net
 action "lab" relay host smtp://127.0.0.1:{self.pport} \\
     helo smtpd.lab.example.net
@@ -344,7 +344,7 @@ define(`confSERVICE_SWITCH_FILE', `{d}/service.switch')dnl
 define(`confHOSTS_FILE', `{d}/hosts')dnl
 define(`STATUS_FILE', `{d}/statistics')dnl
 define(`confPID_FILE', `{d}/sendmail.pid')dnl
-define(`confTO_QUEUERETURN', `1s')dnl
+define(`confTO_QUEUERETURN', `20s')dnl
 define(`confTO_QUEUEWARN', `1h')dnl
 define(`confDELIVERY_MODE', `background')dnl
 define(`confPRIVACY_FLAGS', `goaway')dnl
