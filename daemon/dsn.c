@@ -1023,6 +1023,34 @@ sendmail_reply(const char *s, const char **ts, const char **te,
 }
 
 /*
+ * Is the line at lj a continuation of the paragraph whose first line is
+ * at li: indented deeper, with no blank line between them? Postfix folds
+ * a long reply under its recipient's line that way, and a folded line
+ * may begin with another address ("550 Unknown user\n    aaa@x (in
+ * reply to end of DATA command)"): that is still the same recipient's
+ * text, not the next recipient's.
+ */
+static int
+continues(const char *li, const char *lj, const char *e)
+{
+	const char *q, *le;
+	size_t ii = 0, ij = 0;
+
+	while (li + ii < e && is_wsp(li[ii]))
+		ii++;
+	while (lj + ij < e && is_wsp(lj[ij]))
+		ij++;
+	if (ij <= ii)
+		return 0;
+	for (q = li; q < lj; q = le + 1) {
+		le = line_end(q, e);
+		if (!has_alnum(q, le) && le < lj)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
  * it) and the lines after it, up to the next recipient's line. When
@@ -1098,6 +1126,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 				continue;
 			if (c[j].after == c[i].after)
 				continue;	/* the same line */
+			if (continues(c[i].after, c[j].after, e))
+				continue;	/* its folded text */
 			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
 			    strncasecmp(c[j].as, c[i].as, an) == 0)
 				continue;	/* the same recipient again */

@@ -468,6 +468,28 @@ static const struct dsn_case cases[] = {
 	  "Diagnostic-Code: smtp; 552 Nope\n\n--B/mx--\n",
 	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "552 Nope", NULL,
 	  "mailboxfull", 0 },
+	/*
+	 * Postfix folds a long reply under the recipient's line, and the
+	 * folded line may begin with another address: the text, and the
+	 * stage in it, still belong to this recipient (docomo's DATA-stage
+	 * "Unknown user" is rejected, not userunknown).
+	 */
+	{ "postfix dsn, folded line starting with an address",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"B/mx\"\n\n--B/mx\n"
+	  "Content-Type: text/plain\n\n<ccc@docomo.ne.jp>: host 127.0.0.1"
+	  "[127.0.0.1] said: 550 Unknown user\n    aaa@docomo.ne.jp (in "
+	  "reply to end of DATA command)\n\n--B/mx\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ccc@docomo.ne.jp\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; 127.0.0.1\n"
+	  "Diagnostic-Code: smtp; 550 Unknown user aaa@docomo.ne.jp\n\n"
+	  "--B/mx--\n",
+	  DSN_RFC3464, 1, "ccc@docomo.ne.jp", "5.0.0", "Unknown user", NULL,
+	  "rejected", 0 },
 };
 
 static struct ruleset *rules;
