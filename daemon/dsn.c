@@ -143,6 +143,40 @@ has_cs(const char *s, size_t n, const char *lit)
 	return s != NULL && memmem(s, n, lit, strlen(lit)) != NULL;
 }
 
+/*
+ * Where lit starts in [s, s + n), case-insensitive, each space of lit
+ * matching any run of white space, newlines included (a folded line);
+ * *endp is set past the match. NULL when it is not there.
+ */
+static const char *
+find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
+{
+	const char *p, *q, *e = s + n, *l;
+
+	if (s == NULL)
+		return NULL;
+	for (p = s; p < e; p++) {
+		for (q = p, l = lit; *l != '\0' && q < e; l++) {
+			if (*l == ' ') {
+				if (!isspace((unsigned char)*q))
+					break;
+				while (q < e && isspace((unsigned char)*q))
+					q++;
+			} else if (tolower((unsigned char)*q) ==
+			    tolower((unsigned char)*l))
+				q++;
+			else
+				break;
+		}
+		if (*l == '\0') {
+			if (endp != NULL)
+				*endp = q;
+			return p;
+		}
+	}
+	return NULL;
+}
+
 static int
 local_char(int c)
 {
@@ -2011,9 +2045,9 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 		*np = (size_t)(e - q);
 		return;
 	}
-	if ((q = memmem(s, r->ctxlen, "(in reply to ", 13)) == NULL ||
+	if ((q = find_ws_ci(s, r->ctxlen, "(in reply to ", NULL)) == NULL ||
 	    (end = memmem(q, (size_t)(e - q), "command)", 8)) == NULL ||
-	    (said = memmem(s, (size_t)(q - s), " said:", 6)) == NULL)
+	    (said = find_ws_ci(s, (size_t)(q - s), " said:", NULL)) == NULL)
 		return;
 	end += 8;
 	/* Skip the recipient's address and its colon. */
@@ -2170,9 +2204,11 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 	if (cl->stage == STAGE_DATA || cl->stage == STAGE_EOD)
 		return 1;
 	if (r->ctx != NULL &&
-	    (has_ci(r->ctx, r->ctxlen, "in reply to end of data") ||
-	    has_ci(r->ctx, r->ctxlen, "in reply to data command") ||
-	    has_ci(r->ctx, r->ctxlen, "after end of data") ||
+	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "in reply to data command",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "after end of data", NULL) != NULL ||
 	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
 	    command_data(r->ctx, r->ctxlen)))
 		return 1;

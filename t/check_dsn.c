@@ -490,6 +490,26 @@ static const struct dsn_case cases[] = {
 	  "--B/mx--\n",
 	  DSN_RFC3464, 1, "ccc@docomo.ne.jp", "5.0.0", "Unknown user", NULL,
 	  "rejected", 0 },
+	/*
+	 * Postfix may fold "(in reply to ...)" itself: "(in\n    reply to
+	 * end of DATA command)". The stage is still found.
+	 */
+	{ "postfix dsn, stage folded",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"B/mx\"\n\n--B/mx\n"
+	  "Content-Type: text/plain\n\n<aaa@docomo.ne.jp>: host "
+	  "mfsmax.docomo.ne.jp[192.0.2.1] said: 550 Unknown user "
+	  "aaa@docomo.ne.jp (in\n    reply to end of DATA command)\n\n"
+	  "--B/mx\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; aaa@docomo.ne.jp\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; mfsmax.docomo.ne.jp\n"
+	  "Diagnostic-Code: smtp; 550 Unknown user aaa@docomo.ne.jp\n\n"
+	  "--B/mx--\n",
+	  DSN_RFC3464, 1, "aaa@docomo.ne.jp", "5.0.0", "Unknown user", NULL,
+	  "rejected", 0 },
 };
 
 static struct ruleset *rules;
