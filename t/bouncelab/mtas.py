@@ -26,6 +26,9 @@ BINARIES = {
     "opensmtpd": CACHE + "/opensmtpd/usr/sbin/smtpd",
 }
 
+# MTAs that are given no 421 replies (see lab.py).
+NO_421 = {"opensmtpd"}
+
 
 def missing(name):
     """Why name cannot run here, or "" when it can."""
@@ -279,7 +282,7 @@ class OpenSMTPD(MTA):
         self.conf = d + "/smtpd.conf"
         with open(self.conf, "w") as f:
             f.write(f"""# bounce lab: relay everything to the provider, give up at once
-queue ttl 60s
+queue ttl 90s
 listen on 127.0.0.1 port {self.port} hostname smtpd.lab.example.net
 action "lab" relay host smtp://127.0.0.1:{self.pport} \\
     helo smtpd.lab.example.net
