@@ -2060,6 +2060,57 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 	*np = (size_t)(end - q);
 }
 
+/*
+ * Sendmail's Diagnostic-Code keeps only the first line of a multi-line
+ * reply ("550-Requested action not taken: mailbox unavailable"), while
+ * its transcript has them all ("<<< 550-...", "<<< 550 invalid DNS MX
+ * ..."). Then the reply is those lines joined, as Postfix logs one:
+ * written to buf (size bufsz) and pointed at by *sp, *np.
+ */
+static void
+transcript_reply(const struct dsn_rcpt *r, char *buf, size_t bufsz,
+    const char **sp, size_t *np)
+{
+	const char *d = r->diag, *p, *e, *le, *q;
+	size_t len = 0, k;
+
+	if (r->diag_in_text || r->diaglen < 4 || r->ctx == NULL ||
+	    !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
+	    !isdigit((unsigned char)d[2]) || d[3] != '-')
+		return;
+	e = r->ctx + r->ctxlen;
+	for (p = r->ctx; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
+		    strncmp(p + 4, d, 4) == 0)
+			break;
+	}
+	if (p >= e)
+		return;
+	for (; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0 ||
+		    strncmp(p + 4, d, 3) != 0)
+			break;
+		q = p + 4;
+		k = (size_t)(le - q);
+		while (k > 0 && isspace((unsigned char)q[k - 1]))
+			k--;
+		if (len + k + 2 > bufsz)
+			break;
+		if (len > 0)
+			buf[len++] = ' ';
+		memcpy(buf + len, q, k);
+		len += k;
+		if (q[3] == ' ')	/* the last line */
+			break;
+	}
+	if (len > 0) {
+		*sp = buf;
+		*np = len;
+	}
+}
+
 /* The status at the first place after p in [p, e) where one starts. */
 static const char *
 next_status(const char *p, const char *e, size_t *lenp)
@@ -2258,6 +2309,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	const struct dsn_rcpt *r = &rep->rcpts[i];
 	struct classification *cl = &out->cl;
 	const char *d, *hint = status_hint(r);
+	char full[MAX_DIAG];
 	size_t n, dn;
 	int free_text;
 
@@ -2282,6 +2334,8 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	free_text = r->diag_in_text;
 	if (!r->diag_in_text)
 		staged_reply(r, &d, &dn);
+	if (d == r->diag)
+		transcript_reply(r, full, sizeof(full), &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&

@@ -510,6 +510,32 @@ static const struct dsn_case cases[] = {
 	  "--B/mx--\n",
 	  DSN_RFC3464, 1, "aaa@docomo.ne.jp", "5.0.0", "Unknown user", NULL,
 	  "rejected", 0 },
+	/*
+	 * Sendmail keeps the first line of a multi-line reply in the
+	 * Diagnostic-Code and makes up Status 5.1.1 for a 550 at RCPT; the
+	 * transcript has the whole reply, which is about the sender's
+	 * domain: never a suppression.
+	 */
+	{ "sendmail dsn, multi-line reply in the transcript",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: sender@example.net\nSubject: Returned mail: see transcript "
+	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
+	  "\n\n   ----- The following addresses had permanent fatal errors "
+	  "-----\n<ann@example.org>\n    (reason: 550-Requested action not "
+	  "taken: mailbox unavailable)\n\n   ----- Transcript of session "
+	  "follows -----\n... while talking to [192.0.2.1]:\n>>> RCPT "
+	  "To:<ann@example.org>\n<<< 550-Requested action not taken: mailbox "
+	  "unavailable\n<<< 550 invalid DNS MX or A/AAAA resource record\n"
+	  "550 5.1.1 <ann@example.org>... User unknown\n\n--S/mta\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mta.example.net\n\n"
+	  "Final-Recipient: RFC822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nRemote-MTA: DNS; [192.0.2.1]\n"
+	  "Diagnostic-Code: SMTP; 550-Requested action not taken: mailbox "
+	  "unavailable\n\n--S/mta--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "mailbox unavailable",
+	  NULL, "rejected", 0 },
 };
 
 static struct ruleset *rules;
