@@ -314,6 +314,24 @@ def norm(addr):
     return addr.strip("<>").lower()
 
 
+def load_known(path):
+    """known.tsv: "mta TAB stage TAB case TAB why" -> {(mta, stage, case):
+    why}; disagreements listed there are reported, not failed."""
+    known = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                mta, stage, case, why = line.rstrip("\n").split("\t", 3)
+                known[(mta, stage, case)] = why
+    return known
+
+
+KNOWN = load_known(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "known.tsv"))
+
+
 def check(bouncerctl, rules, mta, txs, out):
     """Compares every bounce of mta with its replies; returns (bounces,
     recipients, agreeing, [problem lines])."""
@@ -368,6 +386,10 @@ def check(bouncerctl, rules, mta, txs, out):
                 # does not apply it yet: reported, not failed.
                 known.append(f"{where}: reply {reason} {decision}, bounce "
                              f"{lines[0][0]} {lines[0][1]} ({lines[0][2]})")
+            elif (mta, tx.stage, cid) in KNOWN:
+                known.append(f"{where}: reply {reason} {decision}, bounce "
+                             f"{lines[0][0]} {lines[0][1]}: "
+                             f"{KNOWN[(mta, tx.stage, cid)]}")
             else:
                 problems.append(f"{where}: reply {reason} {decision}, bounce "
                                 f"{lines[0][0]} {lines[0][1]} ({lines[0][2]})"
@@ -442,9 +464,10 @@ def main():
 
     runs, status, mine = {}, 0, {}
     for name in names:
-        # OpenSMTPD takes a connection the server closes (after a 421)
-        # as a failure of the whole route and backs off from it for
-        # minutes: 421 replies are left out for it.
+        # OpenSMTPD and Sendmail take a connection the server closes
+        # (after a 421) as the host being down, for every message queued
+        # to it and for the bounces too: 421 replies are left out for
+        # them.
         mine[name] = [tx for tx in txs if not (
             name in mtas.NO_421 and
             any(r[1].startswith("421") for r in tx.rcpts))]

@@ -27,7 +27,7 @@ BINARIES = {
 }
 
 # MTAs that are given no 421 replies (see lab.py).
-NO_421 = {"opensmtpd"}
+NO_421 = {"opensmtpd", "sendmail"}
 
 
 def missing(name):
