@@ -14,6 +14,16 @@
 # of DATA one reply answers for every recipient of the message. The driver
 # is t/bouncelab/lab.py, the MTAs' configurations t/bouncelab/mtas.py.
 #
+# Two allowances, both from ../shared/cases/REASONS.md: a temporary reply
+# bounces only because the MTA gave up, so the bounce may say "expired,
+# retry" instead; and "no such user" at DATA is filtered there while
+# classify does not apply the stage yet, so userunknown/filtered at DATA
+# is reported as known. Disagreements understood but not fixed are listed
+# in t/bouncelab/known.tsv (reported, not failed). Sendmail and OpenSMTPD
+# get no 421 replies: they take the closed connection as the host being
+# down for every queued message. 140 replies by default, about 240
+# messages per MTA, all four MTAs at once: about 3 minutes.
+#
 # First, without any MTA, the same check runs on the sample of real
 # bounces in t/data/bounces/ (index.tsv: file, recipient, stage, reply).
 #
