@@ -25,7 +25,6 @@ Prints one line per MTA: "bouncelab: MTA: N bounces, R recipients, A agree"
 skipped), 1 a disagreement or a missing bounce, 2 a lab failure.
 """
 import argparse
-import asyncio
 import os
 import re
 import subprocess

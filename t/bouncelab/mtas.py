@@ -12,7 +12,6 @@ ${BOUNCER_MTA_CACHE:-/var/tmp/bouncer-mta}. Everything runs as root.
 """
 import os
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
@@ -391,6 +390,3 @@ def make(name, run, provider_port):
            "opensmtpd": OpenSMTPD}[name]
     return cls(run, provider_port)
 
-
-def stop_signal():
-    return signal.SIGTERM
