@@ -143,6 +143,40 @@ has_cs(const char *s, size_t n, const char *lit)
 	return s != NULL && memmem(s, n, lit, strlen(lit)) != NULL;
 }
 
+/*
+ * Where lit starts in [s, s + n), case-insensitive, each space of lit
+ * matching any run of white space, newlines included (a folded line);
+ * *endp is set past the match. NULL when it is not there.
+ */
+static const char *
+find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
+{
+	const char *p, *q, *e = s + n, *l;
+
+	if (s == NULL)
+		return NULL;
+	for (p = s; p < e; p++) {
+		for (q = p, l = lit; *l != '\0' && q < e; l++) {
+			if (*l == ' ') {
+				if (!isspace((unsigned char)*q))
+					break;
+				while (q < e && isspace((unsigned char)*q))
+					q++;
+			} else if (tolower((unsigned char)*q) ==
+			    tolower((unsigned char)*l))
+				q++;
+			else
+				break;
+		}
+		if (*l == '\0') {
+			if (endp != NULL)
+				*endp = q;
+			return p;
+		}
+	}
+	return NULL;
+}
+
 static int
 local_char(int c)
 {
@@ -1023,6 +1057,34 @@ sendmail_reply(const char *s, const char **ts, const char **te,
 }
 
 /*
+ * Is the line at lj a continuation of the paragraph whose first line is
+ * at li: indented deeper, with no blank line between them? Postfix folds
+ * a long reply under its recipient's line that way, and a folded line
+ * may begin with another address ("550 Unknown user\n    aaa@x (in
+ * reply to end of DATA command)"): that is still the same recipient's
+ * text, not the next recipient's.
+ */
+static int
+continues(const char *li, const char *lj, const char *e)
+{
+	const char *q, *le;
+	size_t ii = 0, ij = 0;
+
+	while (li + ii < e && is_wsp(li[ii]))
+		ii++;
+	while (lj + ij < e && is_wsp(lj[ij]))
+		ij++;
+	if (ij <= ii)
+		return 0;
+	for (q = li; q < lj; q = le + 1) {
+		le = line_end(q, e);
+		if (!has_alnum(q, le) && le < lj)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
  * it) and the lines after it, up to the next recipient's line. When
@@ -1098,6 +1160,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 				continue;
 			if (c[j].after == c[i].after)
 				continue;	/* the same line */
+			if (continues(c[i].after, c[j].after, e))
+				continue;	/* its folded text */
 			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
 			    strncasecmp(c[j].as, c[i].as, an) == 0)
 				continue;	/* the same recipient again */
@@ -1981,9 +2045,9 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 		*np = (size_t)(e - q);
 		return;
 	}
-	if ((q = memmem(s, r->ctxlen, "(in reply to ", 13)) == NULL ||
+	if ((q = find_ws_ci(s, r->ctxlen, "(in reply to ", NULL)) == NULL ||
 	    (end = memmem(q, (size_t)(e - q), "command)", 8)) == NULL ||
-	    (said = memmem(s, (size_t)(q - s), " said:", 6)) == NULL)
+	    (said = find_ws_ci(s, (size_t)(q - s), " said:", NULL)) == NULL)
 		return;
 	end += 8;
 	/* Skip the recipient's address and its colon. */
@@ -1994,6 +2058,57 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 		;
 	*sp = q;
 	*np = (size_t)(end - q);
+}
+
+/*
+ * Sendmail's Diagnostic-Code keeps only the first line of a multi-line
+ * reply ("550-Requested action not taken: mailbox unavailable"), while
+ * its transcript has them all ("<<< 550-...", "<<< 550 invalid DNS MX
+ * ..."). Then the reply is those lines joined, as Postfix logs one:
+ * written to buf (size bufsz) and pointed at by *sp, *np.
+ */
+static void
+transcript_reply(const struct dsn_rcpt *r, char *buf, size_t bufsz,
+    const char **sp, size_t *np)
+{
+	const char *d = r->diag, *p, *e, *le, *q;
+	size_t len = 0, k;
+
+	if (r->diag_in_text || r->diaglen < 4 || r->ctx == NULL ||
+	    !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
+	    !isdigit((unsigned char)d[2]) || d[3] != '-')
+		return;
+	e = r->ctx + r->ctxlen;
+	for (p = r->ctx; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
+		    strncmp(p + 4, d, 4) == 0)
+			break;
+	}
+	if (p >= e)
+		return;
+	for (; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0 ||
+		    strncmp(p + 4, d, 3) != 0)
+			break;
+		q = p + 4;
+		k = (size_t)(le - q);
+		while (k > 0 && isspace((unsigned char)q[k - 1]))
+			k--;
+		if (len + k + 2 > bufsz)
+			break;
+		if (len > 0)
+			buf[len++] = ' ';
+		memcpy(buf + len, q, k);
+		len += k;
+		if (q[3] == ' ')	/* the last line */
+			break;
+	}
+	if (len > 0) {
+		*sp = buf;
+		*np = len;
+	}
 }
 
 /* The status at the first place after p in [p, e) where one starts. */
@@ -2140,9 +2255,11 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 	if (cl->stage == STAGE_DATA || cl->stage == STAGE_EOD)
 		return 1;
 	if (r->ctx != NULL &&
-	    (has_ci(r->ctx, r->ctxlen, "in reply to end of data") ||
-	    has_ci(r->ctx, r->ctxlen, "in reply to data command") ||
-	    has_ci(r->ctx, r->ctxlen, "after end of data") ||
+	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "in reply to data command",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "after end of data", NULL) != NULL ||
 	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
 	    command_data(r->ctx, r->ctxlen)))
 		return 1;
@@ -2161,13 +2278,38 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 	return 1;
 }
 
+/*
+ * The Status to classify with. Postfix and Exim write "5.0.0" (or
+ * "4.0.0") when the remote reply had no enhanced status of its own:
+ * that says nothing the reply code does not, and as a hint it would
+ * outrank the rule for the code (x.0.0 is "undefined"). So a
+ * Diagnostic-Code reply with a code and no status is classified as
+ * the reply alone, as the MTA's log line would be. NULL: no hint.
+ */
+static const char *
+status_hint(const struct dsn_rcpt *r)
+{
+	const char *st = r->status;
+	size_t len;
+
+	if (st == NULL || (st[0] != '4' && st[0] != '5') ||
+	    strcmp(st + 1, ".0.0") != 0)
+		return st;
+	if (r->diag_in_text || r->diaglen == 0 ||
+	    first_code(r->diag, r->diaglen) == 0 ||
+	    next_status(r->diag, r->diag + r->diaglen, &len) != NULL)
+		return st;
+	return NULL;
+}
+
 void
 dsn_classify(struct classifier *c, const struct ruleset *rs,
     const struct dsn_report *rep, size_t i, struct dsn_result *out)
 {
 	const struct dsn_rcpt *r = &rep->rcpts[i];
 	struct classification *cl = &out->cl;
-	const char *d;
+	const char *d, *hint = status_hint(r);
+	char full[MAX_DIAG];
 	size_t n, dn;
 	int free_text;
 
@@ -2192,15 +2334,17 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	free_text = r->diag_in_text;
 	if (!r->diag_in_text)
 		staged_reply(r, &d, &dn);
+	if (d == r->diag)
+		transcript_reply(r, full, sizeof(full), &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
-	classify(c, rs, r->rcpt, d, dn, r->status, r->remote_mta, cl);
+	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context) {
 		/* The recipient's own text says nothing: try all of it. */
 		struct classification whole;
 
 		n = rep->contextlen > MAX_DIAG ? MAX_DIAG : rep->contextlen;
-		classify(c, rs, r->rcpt, rep->context, n, r->status,
+		classify(c, rs, r->rcpt, rep->context, n, hint,
 		    r->remote_mta, &whole);
 		if (whole.rule != NULL) {
 			int code = cl->code;
@@ -2215,8 +2359,11 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			}
 		} else
 			classify(c, rs, r->rcpt, r->diag, r->diaglen,
-			    r->status, r->remote_mta, cl);
+			    hint, r->remote_mta, cl);
 	}
+	/* The report's own Status is the one to show. */
+	if (hint == NULL && r->status != NULL)
+		snprintf(cl->status, sizeof(cl->status), "%s", r->status);
 	/*
 	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
 	 * outranks words about the message or the sender found in the

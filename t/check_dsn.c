@@ -448,6 +448,94 @@ static const struct dsn_case cases[] = {
 	  "\n\n--q/relay--\n",
 	  DSN_RFC3464, 1, "k@c.example", "4.0.0", "refused to talk", NULL,
 	  "blocked", 0 },
+	/*
+	 * A reply with a code and no enhanced status: Postfix (and Exim)
+	 * write Status 5.0.0 of their own, which must not outrank the rule
+	 * for the code ("552": mailboxfull) with x.0.0's "undefined", as
+	 * the log line of the same reply is classified by its code.
+	 */
+	{ "postfix dsn, made-up status",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"B/mx\"\n\n--B/mx\n"
+	  "Content-Type: text/plain\n\n<ann@example.org>: host 127.0.0.1"
+	  "[127.0.0.1] said: 552\n    Nope (in reply to RCPT TO command)\n\n"
+	  "--B/mx\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; 127.0.0.1\n"
+	  "Diagnostic-Code: smtp; 552 Nope\n\n--B/mx--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "552 Nope", NULL,
+	  "mailboxfull", 0 },
+	/*
+	 * Postfix folds a long reply under the recipient's line, and the
+	 * folded line may begin with another address: the text, and the
+	 * stage in it, still belong to this recipient (docomo's DATA-stage
+	 * "Unknown user" is rejected, not userunknown).
+	 */
+	{ "postfix dsn, folded line starting with an address",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"B/mx\"\n\n--B/mx\n"
+	  "Content-Type: text/plain\n\n<ccc@docomo.ne.jp>: host 127.0.0.1"
+	  "[127.0.0.1] said: 550 Unknown user\n    aaa@docomo.ne.jp (in "
+	  "reply to end of DATA command)\n\n--B/mx\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ccc@docomo.ne.jp\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; 127.0.0.1\n"
+	  "Diagnostic-Code: smtp; 550 Unknown user aaa@docomo.ne.jp\n\n"
+	  "--B/mx--\n",
+	  DSN_RFC3464, 1, "ccc@docomo.ne.jp", "5.0.0", "Unknown user", NULL,
+	  "rejected", 0 },
+	/*
+	 * Postfix may fold "(in reply to ...)" itself: "(in\n    reply to
+	 * end of DATA command)". The stage is still found.
+	 */
+	{ "postfix dsn, stage folded",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"B/mx\"\n\n--B/mx\n"
+	  "Content-Type: text/plain\n\n<aaa@docomo.ne.jp>: host "
+	  "mfsmax.docomo.ne.jp[192.0.2.1] said: 550 Unknown user "
+	  "aaa@docomo.ne.jp (in\n    reply to end of DATA command)\n\n"
+	  "--B/mx\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; aaa@docomo.ne.jp\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; mfsmax.docomo.ne.jp\n"
+	  "Diagnostic-Code: smtp; 550 Unknown user aaa@docomo.ne.jp\n\n"
+	  "--B/mx--\n",
+	  DSN_RFC3464, 1, "aaa@docomo.ne.jp", "5.0.0", "Unknown user", NULL,
+	  "rejected", 0 },
+	/*
+	 * Sendmail keeps the first line of a multi-line reply in the
+	 * Diagnostic-Code and makes up Status 5.1.1 for a 550 at RCPT; the
+	 * transcript has the whole reply, which is about the sender's
+	 * domain: never a suppression.
+	 */
+	{ "sendmail dsn, multi-line reply in the transcript",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: sender@example.net\nSubject: Returned mail: see transcript "
+	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
+	  "\n\n   ----- The following addresses had permanent fatal errors "
+	  "-----\n<ann@example.org>\n    (reason: 550-Requested action not "
+	  "taken: mailbox unavailable)\n\n   ----- Transcript of session "
+	  "follows -----\n... while talking to [192.0.2.1]:\n>>> RCPT "
+	  "To:<ann@example.org>\n<<< 550-Requested action not taken: mailbox "
+	  "unavailable\n<<< 550 invalid DNS MX or A/AAAA resource record\n"
+	  "550 5.1.1 <ann@example.org>... User unknown\n\n--S/mta\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mta.example.net\n\n"
+	  "Final-Recipient: RFC822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nRemote-MTA: DNS; [192.0.2.1]\n"
+	  "Diagnostic-Code: SMTP; 550-Requested action not taken: mailbox "
+	  "unavailable\n\n--S/mta--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "mailbox unavailable",
+	  NULL, "rejected", 0 },
 };
 
 static struct ruleset *rules;

@@ -1,0 +1,554 @@
+#!/usr/bin/python3
+"""lab.py -- real MTAs bounce scripted replies; their bounces must agree with the replies
+
+usage: lab.py --out DIR [--mta NAME ...] [--limit N] [--keep]
+
+For each MTA (postfix, exim, sendmail, opensmtpd) a private instance runs
+on 127.0.0.1 (t/bouncelab/mtas.py) and relays every message to a scripted
+provider in this process, which answers each recipient with a reply from
+../shared/cases/seed-replies.tsv or a test vector of rules/*.rules, at RCPT
+TO or at the end of DATA, for one recipient or several per transaction.
+The MTA's bounce goes back to the envelope sender, which the provider also
+is (a sink for bounce.example.net), and is kept as DIR/MTA/TXID.eml.
+
+Then `bouncerctl classify-mail` reads every bounce, and each recipient's
+reason and decision must equal what `bouncerctl classify` gives for that
+recipient and the reply it got, at the stage it got it (the reply as
+Postfix logs it, "... (in reply to RCPT TO command)" or "(in reply to end
+of DATA command)"). A reply at the end of DATA answers for every
+recipient of the transaction, so each of them is compared with that one
+reply classified for itself. Every recipient of a transaction must be in
+its bounce, and nobody else.
+
+Prints one line per MTA: "bouncelab: MTA: N bounces, R recipients, A agree"
+(or "SKIP: why"), then each disagreement. Exit status: 0 all agree (or
+skipped), 1 a disagreement or a missing bounce, 2 a lab failure.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mtas  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.smtp import SMTP  # noqa: E402
+
+BOUNCE_DOMAIN = "bounce.example.net"
+STAGE_TEXT = {"rcpt": "RCPT TO", "data": "end of DATA"}
+
+
+# --- the cases -----------------------------------------------------------
+
+def split_reply(reply):
+    """A reply joined as Postfix logs it ("550-5.1.1 a 550-5.1.1 b 550 5.1.1
+    c") -> its SMTP lines; a one-line reply -> [reply]."""
+    m = re.match(r"([2-5][0-9][0-9])-", reply)
+    if not m:
+        return [reply]
+    code = m.group(1)
+    cuts = [0] + [x.start() + 1 for x in
+                  re.finditer(r" (?=%s-)" % code, reply)]
+    last = None
+    for x in re.finditer(r" (?=%s( |$))" % code, reply):
+        if x.start() > cuts[-1]:
+            last = x.start() + 1
+    if last is None:
+        return None
+    cuts.append(last)
+    lines = [reply[a:b].strip() for a, b in zip(cuts, cuts[1:] + [len(reply)])]
+    if not all(re.match(r"%s-" % code, l) for l in lines[:-1]):
+        return None
+    return lines
+
+
+def usable(reply):
+    if not re.match(r"[45][0-9][0-9]([ -]|$)", reply):
+        return False
+    if any(ord(c) < 32 or ord(c) > 126 for c in reply):
+        return False
+    lines = split_reply(reply)
+    return lines is not None and all(len(l) <= 500 for l in lines)
+
+
+def seed_cases(shared):
+    path = os.path.join(shared, "cases", "seed-replies.tsv")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            col = line.rstrip("\n").split("\t")
+            if len(col) >= 4:
+                out.append((col[0], col[2], col[3]))
+    return out
+
+
+VECTOR = re.compile(r"^\s*test\s+(.*) => \S+ \S+.*$")
+WRAPPED = [
+    # Postfix: host H said: REPLY (in reply to X command)
+    re.compile(r"said: (.*?) \(in reply to .* command\)$"),
+    # Exim: SMTP error from remote mail server after RCPT TO:<a>: REPLY
+    re.compile(r"SMTP error from remote mail server after [^:]*(?::<[^>]*>)?: (.*)$"),
+]
+
+
+def vector_cases(rules):
+    out = []
+    for name in sorted(os.listdir(rules)):
+        if not name.endswith(".rules"):
+            continue
+        domain = "example.org"
+        with open(os.path.join(rules, name), encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                m = re.match(r"domain\s+(\S+)", line)
+                if m and domain == "example.org" and "*" not in m.group(1):
+                    domain = m.group(1)
+                m = VECTOR.match(line)
+                if not m:
+                    continue
+                text, rcpt = m.group(1), "test@" + domain
+                r = re.match(r"<([^>]*)>\s*(.*)$", text)
+                if r:
+                    rcpt, text = r.group(1), r.group(2)
+                for w in WRAPPED:
+                    x = w.search(text)
+                    if x:
+                        text = x.group(1)
+                        break
+                out.append((f"{name[:-6]}:{n}", rcpt, text.strip()))
+    return out
+
+
+def load_cases(shared, rules, limit):
+    """[(id, rcpt, reply)], unique by reply, usable as SMTP replies: all
+    the seed replies, and the rules' vectors spread evenly to make at
+    most limit in all (0: all of them)."""
+    seen = set()
+
+    def keep(rows):
+        out = []
+        for cid, rcpt, reply in rows:
+            reply = re.sub(r"\s+", " ", reply)
+            if (reply in seen or not usable(reply) or "@" not in rcpt or
+                    re.search(r"\s", rcpt)):
+                continue
+            seen.add(reply)
+            out.append((cid, rcpt, reply))
+        return out
+
+    seeds = keep(seed_cases(shared))
+    vectors = keep(vector_cases(rules))
+    if limit:
+        room = max(limit - len(seeds), 0)
+        if room < len(vectors):
+            vectors = [vectors[i * len(vectors) // room]
+                       for i in range(room)] if room else []
+        seeds = seeds[:limit]
+    return seeds + vectors
+
+
+class Tx:
+    """One message: its recipients, and the reply each gets at the stage."""
+
+    def __init__(self, txid, stage, rcpts):
+        self.txid, self.stage = txid, stage
+        self.rcpts = rcpts          # [(rcpt, reply, case id)]
+
+    def sender(self, mta):
+        return f"lab-{mta}-{self.txid}@{BOUNCE_DOMAIN}"
+
+
+def plan(cases):
+    """Every case at RCPT and at DATA, every other one alone. At RCPT the
+    rest go in groups of up to four recipients, each with its own reply
+    (a 421 closes the session, so it is always alone); at DATA each of the
+    rest is the answer to a message for its recipient and two others,
+    which all get that one reply."""
+    txs = []
+
+    def add(stage, items):
+        txs.append(Tx(f"{len(txs) + 1:04d}", stage, items))
+
+    alone = [c for i, c in enumerate(cases) if i % 2 == 0 or
+             c[2].startswith("421")]
+    items = [c for c in cases if c not in alone]
+    for cid, r, reply in alone:
+        add("rcpt", [(r, reply, cid)])
+    while items:
+        batch, rest, addrs = [], [], set()
+        for it in items:
+            if len(batch) < 4 and it[1].lower() not in addrs:
+                batch.append(it)
+                addrs.add(it[1].lower())
+            else:
+                rest.append(it)
+        add("rcpt", [(r, reply, cid) for cid, r, reply in batch])
+        items = rest
+    for i, (cid, r, reply) in enumerate(cases):
+        if i % 2 == 0:
+            add("data", [(r, reply, cid)])
+            continue
+        group, addrs = [(r, reply, cid)], {r.lower()}
+        for k in range(1, len(cases)):
+            other = cases[(i + k) % len(cases)][1]
+            if other.lower() not in addrs:
+                group.append((other, reply, cid))
+                addrs.add(other.lower())
+            if len(group) == 3:
+                break
+        add("data", group)
+    return txs
+
+
+# --- the provider --------------------------------------------------------
+
+class Provider:
+    """aiosmtpd handler: answers from the transactions' scripts, keeps
+    whatever comes for bounce.example.net as a bounce."""
+
+    def __init__(self, out):
+        self.out = out
+        self.script = {}        # sender -> Tx
+        self.bounces = {}       # mta -> count
+        self.lock = threading.Lock()
+
+    def add(self, mta, tx):
+        self.script[tx.sender(mta).lower()] = tx
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        tx = self.script.get(envelope.mail_from.lower())
+        if address.lower().endswith("@" + BOUNCE_DOMAIN):
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
+        if tx is not None and tx.stage == "rcpt":
+            for rcpt, reply, _ in tx.rcpts:
+                if rcpt.lower() == address.lower():
+                    return "\r\n".join(split_reply(reply))
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        tx = self.script.get(envelope.mail_from.lower())
+        if tx is not None and tx.stage == "data":
+            return "\r\n".join(split_reply(tx.rcpts[0][1]))
+        for rcpt in envelope.rcpt_tos:
+            m = re.match(r"lab-([a-z]+)-([0-9]+)@", rcpt.lower())
+            if not m:
+                continue
+            d = os.path.join(self.out, m.group(1))
+            os.makedirs(d, exist_ok=True)
+            with self.lock:
+                k = 0
+                while True:
+                    path = os.path.join(d, f"{m.group(2)}"
+                                        f"{'.%d' % k if k else ''}.eml")
+                    if not os.path.exists(path):
+                        break
+                    k += 1
+                with open(path, "wb") as f:
+                    f.write(envelope.original_content)
+                self.bounces[m.group(1)] = self.bounces.get(m.group(1), 0) + 1
+        return "250 2.0.0 Ok: queued"
+
+
+class LabSMTP(SMTP):
+    async def push(self, status):
+        await super().push(status)
+        if str(status).startswith("421") and self.transport is not None:
+            self.transport.close()
+
+
+class LabController(Controller):
+    def factory(self):
+        return LabSMTP(self.handler, hostname="mx.provider.test",
+                       ident="provider ESMTP")
+
+
+# --- classification --------------------------------------------------------
+
+def classify(bouncerctl, rules, items):
+    """items: [(rcpt, reply, stage)] -> [(reason, decision)]"""
+    text = "".join(f"{r}\t{reply} (in reply to {STAGE_TEXT[st]} command)\n"
+                   for r, reply, st in items)
+    p = subprocess.run([bouncerctl, "classify", "-r", rules], input=text,
+                       capture_output=True, text=True, check=True)
+    out = []
+    for (_, _, stage), line in zip(items, p.stdout.splitlines()):
+        col = line.split("\t")
+        reason, decision = col[1], col[2]
+        # ../shared/cases/REASONS.md, rule 2: "no such user" at or after
+        # DATA is filtered, never a suppression (the bounce parser says
+        # so already; classify may not apply the stage yet).
+        if stage == "data" and reason == "userunknown":
+            reason = "filtered"
+            decision = ",".join(x for x in decision.split(",")
+                                if x != "suppress") or "none"
+        out.append((reason, decision))
+    if len(out) != len(items):
+        raise RuntimeError("classify: %d lines for %d" % (len(out), len(items)))
+    return out
+
+
+def classify_mail(bouncerctl, rules, files):
+    """-> {file: [(rcpt, reason, decision)]}"""
+    res = {f: [] for f in files}
+    for i in range(0, len(files), 200):
+        chunk = files[i:i + 200]
+        p = subprocess.run([bouncerctl, "classify-mail", "-H", "-r", rules]
+                           + chunk, capture_output=True, text=True)
+        if p.returncode not in (0, 1):
+            raise RuntimeError("classify-mail: exit %d: %s" %
+                               (p.returncode, p.stderr.strip()))
+        for line in p.stdout.splitlines():
+            col = line.split("\t")
+            res.setdefault(col[0], []).append((col[1], col[3], col[6]))
+    return res
+
+
+def norm(addr):
+    return addr.strip("<>").lower()
+
+
+def load_known(path):
+    """known.tsv: "mta TAB stage TAB case TAB why" -> {(mta, stage, case):
+    why}; disagreements listed there are reported, not failed."""
+    known = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                mta, stage, case, why = line.rstrip("\n").split("\t", 3)
+                known[(mta, stage, case)] = why
+    return known
+
+
+KNOWN = load_known(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "known.tsv"))
+
+
+def check(bouncerctl, rules, mta, txs, out):
+    """Compares every bounce of mta with its replies; returns (bounces,
+    recipients, agreeing, [problem lines])."""
+    d = os.path.join(out, mta)
+    files = sorted(os.path.join(d, f) for f in os.listdir(d)) \
+        if os.path.isdir(d) else []
+    by_tx = {}
+    for f in files:
+        by_tx.setdefault(os.path.basename(f).split(".")[0], []).append(f)
+    got = classify_mail(bouncerctl, rules, files)
+    items = [(r, reply, tx.stage) for tx in txs for r, reply, _ in tx.rcpts]
+    want = iter(classify(bouncerctl, rules, items))
+    nrcpt = agree = expired = 0
+    problems, known = [], []
+    strict = []                 # (tx, files) that agree in every way
+    for tx in txs:
+        seen = {}
+        before = (agree, expired, len(known), len(problems))
+        for f in by_tx.get(tx.txid, []):
+            for r, reason, decision in got.get(f, []):
+                seen.setdefault(norm(r), []).append((reason, decision, f))
+        names = {norm(r) for r, _, _ in tx.rcpts}
+        for r in seen:
+            if r not in names:
+                problems.append(f"{mta} tx {tx.txid}: bounce names "
+                                f"<{r}>, not a recipient ({seen[r][0][2]})")
+        for r, reply, cid in tx.rcpts:
+            reason, decision = next(want)
+            nrcpt += 1
+            lines = seen.get(norm(r))
+            where = f"{mta} tx {tx.txid} {tx.stage} {cid} <{r}>"
+            if not lines:
+                problems.append(f"{where}: no bounce line"
+                                f" ({len(by_tx.get(tx.txid, []))} bounce"
+                                " files)")
+                continue
+            verdicts = {(x[0], x[1]) for x in lines}
+            if verdicts == {(reason, decision)}:
+                agree += 1
+            elif reply[0] == "4" and verdicts <= {(reason, decision),
+                                                  ("expired", "retry")}:
+                # A temporary reply bounces only because the MTA gave up
+                # on it ("retry timeout exceeded", "Envelope expired"):
+                # ../shared/cases/REASONS.md calls that expired, retry.
+                agree += 1
+                expired += 1
+            elif (tx.stage == "data" and
+                  {reason, lines[0][0]} == {"userunknown", "filtered"}):
+                # REASONS.md rule 2: "no such user" at or after DATA is
+                # filtered. The bounce parser applies it unless the
+                # status says x.1.x (as Sisimai's labels do), classify
+                # does not apply it yet: reported, not failed.
+                known.append(f"{where}: reply {reason} {decision}, bounce "
+                             f"{lines[0][0]} {lines[0][1]} ({lines[0][2]})")
+            elif (mta, tx.stage, cid) in KNOWN:
+                known.append(f"{where}: reply {reason} {decision}, bounce "
+                             f"{lines[0][0]} {lines[0][1]}: "
+                             f"{KNOWN[(mta, tx.stage, cid)]}")
+            else:
+                problems.append(f"{where}: reply {reason} {decision}, bounce "
+                                f"{lines[0][0]} {lines[0][1]} ({lines[0][2]})"
+                                f"\n    reply: {reply[:200]}")
+        if (agree - before[0] == len(tx.rcpts) and expired == before[1] and
+                (len(known), len(problems)) == before[2:] and
+                len(by_tx.get(tx.txid, [])) == 1):
+            strict.append((tx, by_tx[tx.txid][0]))
+    return len(files), nrcpt, agree, expired, known, problems, strict
+
+
+def save_sample(sample, mta, strict):
+    """Copies a few bounces that agree into sample/MTA/ and appends their
+    rows to sample/index.tsv: one alone and one of several recipients at
+    each stage, a multi-line reply first where there is one."""
+    chosen = []
+    for stage in ("rcpt", "data"):
+        for several in (False, True):
+            fit = [(tx, f) for tx, f in strict if tx.stage == stage and
+                   (len(tx.rcpts) > 1) == several]
+            fit.sort(key=lambda x: -max(len(split_reply(r[1]))
+                                        for r in x[0].rcpts))
+            chosen += fit[:1]
+    os.makedirs(os.path.join(sample, mta), exist_ok=True)
+    with open(os.path.join(sample, "index.tsv"), "a", encoding="utf-8") as out:
+        for tx, f in chosen:
+            name = f"{mta}/{tx.stage}-{len(tx.rcpts)}-{tx.txid}.eml"
+            with open(f, "rb") as src, \
+                    open(os.path.join(sample, name), "wb") as dst:
+                dst.write(src.read())
+            for r, reply, _ in tx.rcpts:
+                out.write(f"{name}\t{r}\t{tx.stage}\t{reply}\n")
+
+
+# --- main ----------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mta", action="append",
+                    help="postfix, exim, sendmail, opensmtpd (default: all)")
+    ap.add_argument("--limit", type=int, default=140,
+                    help="at most N replies: the seeds, then the rules' "
+                    "test vectors spread evenly (0: all; default 140)")
+    ap.add_argument("--timeout", type=float, default=170,
+                    help="seconds to wait for the bounces (default 170)")
+    ap.add_argument("--save-sample", metavar="DIR",
+                    help="copy a few agreeing bounces of each MTA to DIR "
+                    "(t/data/bounces) and list them in DIR/index.tsv")
+    args = ap.parse_args()
+
+    src = os.environ.get("BOUNCER_SRCDIR") or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rules = os.environ.get("BOUNCER_RULES") or os.path.join(src, "rules")
+    shared = os.environ.get("BOUNCER_SHARED") or os.path.join(src, "..",
+                                                              "shared")
+    bouncerctl = os.environ.get("BOUNCERCTL") or os.path.join(src,
+                                                              "bouncerctl")
+    names = args.mta or ["postfix", "exim", "sendmail", "opensmtpd"]
+
+    cases = load_cases(shared, rules, args.limit)
+    txs = plan(cases)
+    os.makedirs(args.out, exist_ok=True)
+    os.chmod(args.out, 0o755)
+    print(f"bouncelab: {len(cases)} replies, {len(txs)} messages per MTA",
+          flush=True)
+
+    provider = Provider(os.path.join(args.out, "bounces"))
+    pport = mtas.free_port()
+    ctl = LabController(provider, hostname="127.0.0.1", port=pport)
+    ctl.start()
+
+    runs, status, mine = {}, 0, {}
+    for name in names:
+        # OpenSMTPD and Sendmail take a connection the server closes
+        # (after a 421) as the host being down, for every message queued
+        # to it and for the bounces too: 421 replies are left out for
+        # them.
+        mine[name] = [tx for tx in txs if not (
+            name in mtas.NO_421 and
+            any(r[1].startswith("421") for r in tx.rcpts))]
+        for tx in mine[name]:
+            provider.add(name, tx)
+        why = mtas.missing(name)
+        if why:
+            runs[name] = None
+            print(f"bouncelab: {name}: SKIP: {why}", flush=True)
+            if os.environ.get("CI") == "true":
+                print(f"bouncelab: {name}: FAIL: CI=true and it is missing")
+                status = 1
+            continue
+        try:
+            m = mtas.make(name, os.path.join(args.out, name + ".run"), pport)
+            m.start()
+            runs[name] = m
+        except Exception as e:  # noqa: BLE001
+            print(f"bouncelab: {name}: FAIL: cannot start: {e}", flush=True)
+            runs[name] = None
+            status = 2
+            continue
+
+    def feed(name, m):
+        for tx in mine[name]:
+            try:
+                m.submit(tx.sender(name), [r for r, _, _ in tx.rcpts])
+            except Exception as e:  # noqa: BLE001
+                print(f"bouncelab: {name}: submit {tx.txid}: {e}", flush=True)
+
+    started = time.time()
+    threads = [threading.Thread(target=feed, args=(n, m))
+               for n, m in runs.items() if m is not None]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Wait for one bounce per message from every MTA (or the timeout).
+    deadline = started + args.timeout
+    last_flush = 0
+    while time.time() < deadline:
+        waiting = [n for n, m in runs.items() if m is not None and
+                   len(bounced(args.out, n)) < len(mine[n])]
+        if not waiting:
+            break
+        if time.time() - last_flush > 5:
+            for n in waiting:
+                runs[n].flush()
+            last_flush = time.time()
+        time.sleep(0.5)
+    for n, m in runs.items():
+        if m is not None:
+            m.stop()
+    ctl.stop()
+
+    for n, m in runs.items():
+        if m is None:
+            continue
+        nb, nr, agree, expired, known, problems, strict = check(
+            bouncerctl, rules, n, mine[n], os.path.join(args.out, "bounces"))
+        if args.save_sample:
+            save_sample(args.save_sample, n, strict)
+        print(f"bouncelab: {n}: {nb} bounces for {len(mine[n])} messages, "
+              f"{nr} recipients, {agree} agree ({expired} of them as "
+              f"expired), {len(known)} known, {len(problems)} disagree",
+              flush=True)
+        if os.environ.get("BOUNCELAB_VERBOSE") == "1":
+            for p in known:
+                print("  known: " + p)
+        for p in problems:
+            print("  " + p)
+        if problems:
+            status = max(status, 1)
+    return status
+
+
+def bounced(out, mta):
+    d = os.path.join(out, "bounces", mta)
+    if not os.path.isdir(d):
+        return set()
+    return {f.split(".")[0] for f in os.listdir(d)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,392 @@
+"""mtas.py -- private instances of Postfix, Exim, Sendmail and OpenSMTPD on loopback
+
+Each class writes its own configuration into a run directory, listens on a
+free port of 127.0.0.1, relays everything (bounces included) to the
+provider's port, and never retries: a temporary failure bounces at once
+(or after a second), so that 4xx replies give bounces too. Postfix is the
+installed one; the others come from scripts/setup-mtas, unpacked in
+${BOUNCER_MTA_CACHE:-/var/tmp/bouncer-mta}. Everything runs as root.
+
+    m = make("exim", rundir, provider_port); m.start()
+    m.submit(sender, [rcpt, ...]); m.flush(); m.stop()
+"""
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import time
+
+CACHE = os.environ.get("BOUNCER_MTA_CACHE", "/var/tmp/bouncer-mta")
+BINARIES = {
+    "postfix": "/usr/sbin/postfix",
+    "exim": CACHE + "/exim/usr/sbin/exim4",
+    "sendmail": CACHE + "/sendmail/usr/libexec/sendmail/sendmail",
+    "opensmtpd": CACHE + "/opensmtpd/usr/sbin/smtpd",
+}
+
+# MTAs that are given no 421 replies (see lab.py).
+NO_421 = {"opensmtpd", "sendmail"}
+
+
+def missing(name):
+    """Why name cannot run here, or "" when it can."""
+    if os.geteuid() != 0:
+        return "not root"
+    b = BINARIES[name]
+    if not os.access(b, os.X_OK):
+        return f"no {b} (run scripts/setup-mtas)"
+    p = subprocess.run(["ldd", b], capture_output=True, text=True)
+    if "not found" in p.stdout:
+        return f"{b} lacks libraries (run scripts/setup-mtas)"
+    users = {"postfix": ["postfix"], "exim": ["Debian-exim"],
+             "sendmail": [], "opensmtpd": ["opensmtpd", "opensmtpq"]}[name]
+    for u in users:
+        if subprocess.run(["id", u], capture_output=True).returncode:
+            return f"no user {u} (run scripts/setup-mtas)"
+    return ""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, secs, proc=None):
+    end = time.time() + secs
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"exited with status {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {secs} s")
+
+
+MESSAGE = """From: Lab Sender <{sender}>
+To: {to}
+Subject: bounce lab {txid}
+Message-ID: <{txid}.{mta}@lab.example.net>
+Date: Sat, 05 Dec 2026 20:00:00 +0000
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+A message of the bounce lab ({mta}, {txid}).
+"""
+
+
+class MTA:
+    name = "?"
+
+    def __init__(self, run, provider_port):
+        self.run, self.pport = os.path.abspath(run), provider_port
+        self.port = free_port()
+        self.procs = []
+        shutil.rmtree(self.run, ignore_errors=True)
+        os.makedirs(self.run)
+        os.chmod(self.run, 0o755)
+
+    def submit(self, sender, rcpts):
+        txid = sender.split("-")[2].split("@")[0]
+        body = MESSAGE.format(sender=sender, to=", ".join(rcpts), txid=txid,
+                              mta=self.name).replace("\n", "\r\n")
+        for attempt in range(3):
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=30,
+                                  local_hostname="client.example.net") as s:
+                    s.sendmail(sender, rcpts, body)
+                return
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                if attempt == 2:
+                    raise
+                time.sleep(1)
+
+    def flush(self):
+        pass
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+class Postfix(MTA):
+    name = "postfix"
+
+    def start(self):
+        conf, d = self.run + "/etc", self.run
+        os.makedirs(conf)
+        os.makedirs(d + "/queue")
+        with open(conf + "/main.cf", "w") as f:
+            f.write(f"""compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+myhostname = postfix.lab.example.net
+mydomain = lab.example.net
+myorigin = $mydomain
+mydestination =
+local_recipient_maps =
+local_transport = error:5.1.1 local delivery is disabled here
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtp_bind_address = 127.0.0.1
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:{self.pport}
+bounce_queue_lifetime = 0
+maximal_queue_lifetime = 0
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtp_connection_cache_on_demand = no
+""")
+        with open(conf + "/master.cf", "w") as f:
+            f.write(f"""127.0.0.1:{self.port} inet n - n - - smtpd
+pickup     unix  n  -  n  60    1  pickup
+cleanup    unix  n  -  n  -     0  cleanup
+qmgr       unix  n  -  n  1     1  qmgr
+rewrite    unix  -  -  n  -     -  trivial-rewrite
+bounce     unix  -  -  n  -     0  bounce
+defer      unix  -  -  n  -     0  bounce
+trace      unix  -  -  n  -     0  bounce
+verify     unix  -  -  n  -     1  verify
+flush      unix  n  -  n  1000? 0  flush
+proxymap   unix  -  -  n  -     -  proxymap
+proxywrite unix  -  -  n  -     1  proxymap
+smtp       unix  -  -  n  -     -  smtp
+relay      unix  -  -  n  -     -  smtp
+showq      unix  n  -  n  -     -  showq
+error      unix  -  -  n  -     -  error
+retry      unix  -  -  n  -     -  error
+discard    unix  -  -  n  -     -  discard
+anvil      unix  -  -  n  -     1  anvil
+scache     unix  -  -  n  -     1  scache
+postlog    unix-dgram n - n -   1  postlogd
+""")
+        p = subprocess.run(["postfix", "-c", conf, "start"],
+                           capture_output=True, text=True)
+        if p.returncode:
+            p = subprocess.run(["script", "-qec", f"postfix -c {conf} check",
+                                "/dev/null"], capture_output=True, text=True)
+            raise RuntimeError("postfix start failed: " + p.stdout[-300:])
+        wait_port(self.port, 10)
+
+    def flush(self):
+        subprocess.run(["postqueue", "-c", self.run + "/etc", "-f"],
+                       capture_output=True)
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.run + "/etc", "stop"],
+                       capture_output=True)
+        pidf = self.run + "/queue/pid/master.pid"
+        for _ in range(100):
+            try:
+                pid = int(open(pidf).read().strip())
+                os.kill(pid, 0)
+            except (OSError, ValueError):
+                return
+            time.sleep(0.1)
+
+
+class Exim(MTA):
+    name = "exim"
+
+    def start(self):
+        d = self.run
+        for sub in ("spool", "log"):
+            os.makedirs(f"{d}/{sub}")
+            shutil.chown(f"{d}/{sub}", "Debian-exim", "Debian-exim")
+        self.conf = d + "/exim.conf"
+        self.bin = BINARIES["exim"]
+        with open(self.conf, "w") as f:
+            f.write(f"""exim_path = {self.bin}
+keep_environment =
+primary_hostname = exim.lab.example.net
+qualify_domain = lab.example.net
+exim_user = Debian-exim
+exim_group = Debian-exim
+daemon_smtp_ports = {self.port}
+local_interfaces = 127.0.0.1
+spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+pid_file_path = {d}/exim.pid
+host_lookup =
+rfc1413_hosts =
+tls_advertise_hosts =
+acl_smtp_rcpt = acl_rcpt
+never_users =
+bounce_return_message = true
+# Deliver at once: no queueing of incoming mail.
+queue_only = false
+
+begin acl
+acl_rcpt:
+  accept hosts = 127.0.0.1
+
+begin routers
+lab:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = lab_smtp
+
+begin transports
+lab_smtp:
+  driver = smtp
+  port = {self.pport}
+  allow_localhost
+  hosts_avoid_tls = *
+
+# No retry rules: a temporary error is final at the first attempt.
+begin retry
+
+begin rewrite
+""")
+        self.bin = BINARIES["exim"]
+        p = subprocess.Popen([self.bin, "-C", self.conf, "-bdf", "-q5s"],
+                             stdout=open(d + "/daemon.out", "w"),
+                             stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        wait_port(self.port, 15, p)
+
+    def flush(self):
+        subprocess.run([self.bin, "-C", self.conf, "-qff"],
+                       capture_output=True, timeout=60)
+
+
+class OpenSMTPD(MTA):
+    name = "opensmtpd"
+
+    def start(self):
+        d = self.run
+        self.conf = d + "/smtpd.conf"
+        with open(self.conf, "w") as f:
+            f.write(f"""# bounce lab: relay everything to the provider, give up at once
+queue ttl 90s
+listen on 127.0.0.1 port {self.port} hostname smtpd.lab.example.net
+action "lab" relay host smtp://127.0.0.1:{self.pport} \\
+    helo smtpd.lab.example.net
+match from any for any action "lab"
+""")
+        self.bin = BINARIES["opensmtpd"]
+        # Its spool, chroot and control socket are compiled in
+        # (/var/spool/smtpd, /var/lib/opensmtpd/empty, /run/smtpd.sock):
+        # give it empty ones of its own in a mount namespace.
+        setup = ("mount -t tmpfs lab /var/spool && "
+                 "mkdir -m 711 /var/spool/smtpd && "
+                 "mount -t tmpfs lab /var/lib && "
+                 "mkdir -p /var/lib/opensmtpd/empty && "
+                 "mount -t tmpfs lab /run && "
+                 'exec "$0" "$@"')
+        p = subprocess.Popen(["unshare", "--mount", "--propagation",
+                              "private", "sh", "-c", setup, self.bin, "-d",
+                              "-f", self.conf],
+                             stdout=open(d + "/smtpd.out", "w"),
+                             stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        wait_port(self.port, 15, p)
+        self.pid = p.pid
+
+    def flush(self):
+        subprocess.run(["nsenter", "-t", str(self.pid), "-m",
+                        os.path.dirname(self.bin) + "/smtpctl",
+                        "schedule", "all"], capture_output=True, timeout=30)
+
+
+# Sendmail sleeps a minute at start when the machine's name has no dot and
+# does not resolve to one: give it a name of its own in a UTS namespace.
+UTS = ["unshare", "--uts", "sh", "-c",
+       'hostname sendmail.lab.example.net && exec "$0" "$@"']
+
+
+class Sendmail(MTA):
+    name = "sendmail"
+
+    def start(self):
+        d = self.run
+        cf = CACHE + "/sendmail/usr/share/sendmail/cf"
+        for sub in ("queue", "mqueue-client"):
+            os.makedirs(f"{d}/{sub}", mode=0o700)
+        open(d + "/aliases", "w").close()
+        with open(d + "/hosts", "w") as f:
+            f.write("127.0.0.1 localhost sendmail.lab.example.net\n")
+        with open(d + "/service.switch", "w") as f:
+            f.write("hosts files\naliases files\n")
+        mc = f"""divert(-1)
+divert(0)dnl
+include(`{cf}/m4/cf.m4')dnl
+VERSIONID(`bounce lab')dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `sendmail.lab.example.net')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confQUEUE_DIR'dnl
+)dnl
+define(`QUEUE_DIR', `{d}/queue')dnl
+define(`ALIAS_FILE', `{d}/aliases')dnl
+define(`confSERVICE_SWITCH_FILE', `{d}/service.switch')dnl
+define(`confHOSTS_FILE', `{d}/hosts')dnl
+define(`STATUS_FILE', `{d}/statistics')dnl
+define(`confPID_FILE', `{d}/sendmail.pid')dnl
+define(`confTO_QUEUERETURN', `20s')dnl
+define(`confTO_QUEUEWARN', `1h')dnl
+define(`confDELIVERY_MODE', `background')dnl
+define(`confPRIVACY_FLAGS', `goaway')dnl
+define(`confCON_EXPENSIVE', `False')dnl
+define(`confBIND_OPTS', `-DNSRCH -DEFNAMES')dnl
+define(`SMART_HOST', `relay:[127.0.0.1]')dnl
+define(`RELAY_MAILER_ARGS', `TCP $h {self.pport}')dnl
+define(`confRUN_AS_USER', `root')dnl
+FEATURE(`nocanonify')dnl
+FEATURE(`no_default_msa')dnl
+FEATURE(`promiscuous_relay')dnl
+FEATURE(`accept_unresolvable_domains')dnl
+FEATURE(`accept_unqualified_senders')dnl
+DAEMON_OPTIONS(`Port={self.port}, Addr=127.0.0.1, Name=MTA')dnl
+MAILER(`smtp')dnl
+"""
+        with open(d + "/lab.mc", "w") as f:
+            f.write(mc)
+        with open(d + "/sendmail.cf", "w") as f:
+            p = subprocess.run(["m4", d + "/lab.mc"], stdout=f,
+                               stderr=subprocess.PIPE, text=True)
+        if p.returncode:
+            raise RuntimeError("m4: " + p.stderr[-300:])
+        self.cf = d + "/sendmail.cf"
+        self.bin = BINARIES["sendmail"]
+        p = subprocess.Popen(UTS + [self.bin, "-C", self.cf, "-bD", "-q2s",
+                              "-OPidFile=" + d + "/sendmail.pid"],
+                             stdout=open(d + "/sendmail.out", "w"),
+                             stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        wait_port(self.port, 20, p)
+
+    def flush(self):
+        subprocess.run(UTS + [self.bin, "-C", self.cf, "-q"],
+                       capture_output=True,
+                       timeout=60)
+
+
+def make(name, run, provider_port):
+    cls = {"postfix": Postfix, "exim": Exim, "sendmail": Sendmail,
+           "opensmtpd": OpenSMTPD}[name]
+    return cls(run, provider_port)
+
