@@ -77,29 +77,12 @@ static struct sentence		*sents;
 static size_t			 nsents;
 static char			 tsv_path[4096];
 
-/* --- a growing string -------------------------------------------------- */
-
-struct buf {
-	char	*s;
-	size_t	 n, cap;
-};
+/* --- a growing string (testlib_buf) -------------------------------------- */
 
 static void
-buf_add(struct buf *b, const char *s, size_t n)
+buf_str(struct testlib_buf *b, const char *s)
 {
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
+	testlib_buf_add(b, s, strlen(s));
 }
 
 /* --- making the sentences ---------------------------------------------- */
@@ -135,17 +118,17 @@ word_char(int c)
 static char *
 sender_words(const char *text, size_t *n)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct testlib_buf b = { NULL, 0, 0 };
 	const char *p = text, *w;
 	size_t i, len;
 
 	*n = 0;
-	buf_add(&b, "", 0);
+	testlib_buf_add(&b, "", 0);
 	while (*p != '\0') {
 		if (!isalpha((unsigned char)*p) || (p > text &&
 		    (word_char((unsigned char)p[-1]) || strchr("@.-/=?&",
 		    p[-1]) != NULL))) {
-			buf_add(&b, p++, 1);
+			testlib_buf_add(&b, p++, 1);
 			continue;
 		}
 		for (w = p; word_char((unsigned char)*w); w++)
@@ -161,7 +144,7 @@ sender_words(const char *text, size_t *n)
 			    "sender");
 			(*n)++;
 		} else
-			buf_add(&b, p, len);
+			testlib_buf_add(&b, p, len);
 		p = w;
 	}
 	return b.s;
@@ -175,14 +158,14 @@ sender_words(const char *text, size_t *n)
 static char *
 other_mailbox(const char *text, const char *rcpt)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct testlib_buf b = { NULL, 0, 0 };
 	const char *at = strrchr(rcpt, '@'), *p = text;
 	size_t rn = strlen(rcpt);
 	int found = 0;
 
 	if (at == NULL || *rcpt == '"')
 		return NULL;
-	buf_add(&b, "", 0);
+	testlib_buf_add(&b, "", 0);
 	while (*p != '\0') {
 		if (strncasecmp(p, rcpt, rn) == 0 && (p == text ||
 		    !word_char((unsigned char)p[-1])) &&
@@ -193,7 +176,7 @@ other_mailbox(const char *text, const char *rcpt)
 			p += rn;
 			found = 1;
 		} else
-			buf_add(&b, p++, 1);
+			testlib_buf_add(&b, p++, 1);
 	}
 	if (!found) {
 		free(b.s);
@@ -285,7 +268,7 @@ make_variant(enum variant v, const struct reply *r, const char *rcpt,
 /* --- checking ---------------------------------------------------------- */
 
 /* The failures found so far, reported together at the end of a test. */
-static struct buf	failures;
+static struct testlib_buf	failures;
 static size_t		nfailures;
 
 /*

@@ -126,23 +126,6 @@ read_rows(const char *path)
 
 /* --- making variants --------------------------------------------------- */
 
-/* A growing string. */
-struct buf {
-	char	*s;
-	size_t	 n, cap;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-}
 
 static int
 is_local_char(int c)
@@ -158,19 +141,19 @@ is_local_char(int c)
 static char *
 replace_addr(const char *s, const char *from, const char *to)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct testlib_buf b = { NULL, 0, 0 };
 	size_t fn = strlen(from);
 	const char *p = s;
 
-	buf_add(&b, "", 0);
+	testlib_buf_add(&b, "", 0);
 	while (*p != '\0') {
 		if (strncasecmp(p, from, fn) == 0 && (p == s ||
 		    !is_local_char((unsigned char)p[-1])) &&
 		    !isalnum((unsigned char)p[fn])) {
-			buf_add(&b, to, strlen(to));
+			testlib_buf_add(&b, to, strlen(to));
 			p += fn;
 		} else
-			buf_add(&b, p++, 1);
+			testlib_buf_add(&b, p++, 1);
 	}
 	return b.s;
 }
@@ -251,19 +234,19 @@ ipmap_get(struct ipmap *m, const char *ip, size_t n)
 static char *
 replace_ips(const char *s, struct ipmap *m)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct testlib_buf b = { NULL, 0, 0 };
 	const char *p = s, *to;
 	size_t n;
 
-	buf_add(&b, "", 0);
+	testlib_buf_add(&b, "", 0);
 	while (*p != '\0') {
 		if ((p == s || (!isdigit((unsigned char)p[-1]) &&
 		    p[-1] != '.')) && (n = ipv4_len(p)) != 0) {
 			to = ipmap_get(m, p, n);
-			buf_add(&b, to, strlen(to));
+			testlib_buf_add(&b, to, strlen(to));
 			p += n;
 		} else
-			buf_add(&b, p++, 1);
+			testlib_buf_add(&b, p++, 1);
 	}
 	return b.s;
 }

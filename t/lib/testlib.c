@@ -367,3 +367,15 @@ testlib_loop_stop(struct event_base *base, pthread_t t)
 	event_base_loopbreak(base);
 	pthread_join(t, NULL);
 }
+
+void
+testlib_buf_add(struct testlib_buf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		b->cap = (b->n + n + 1) * 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}

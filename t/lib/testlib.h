@@ -104,4 +104,12 @@ int		 testlib_run(struct Suite *s);
 /* getenv(name), or def when it is unset or empty. */
 const char	*testlib_env(const char *name, const char *def);
 
+/* A growing NUL-terminated string; s is the caller's to free. */
+struct testlib_buf {
+	char	*s;
+	size_t	 n, cap;
+};
+
+void	testlib_buf_add(struct testlib_buf *, const char *s, size_t n);
+
 #endif
