@@ -38,7 +38,6 @@ struct classifier {
 	void			*scratch;	/* the prefilter's */
 	const char *const	*senders;	/* see classifier_senders() */
 	size_t			 nsenders;
-	size_t			 nrcpt;		/* classifier_transaction() */
 	struct senderside	*side;		/* the sender-side guard's */
 };
 
@@ -76,12 +75,6 @@ classifier_senders(struct classifier *c, const char *const *addrs, size_t n)
 {
 	c->senders = n ? addrs : NULL;
 	c->nsenders = addrs ? n : 0;
-}
-
-void
-classifier_transaction(struct classifier *c, size_t nrcpt)
-{
-	c->nrcpt = nrcpt;
 }
 
 static void
@@ -328,29 +321,22 @@ contact_local(const char *p, size_t n)
 	return 0;
 }
 
-/* What a reply's text says of mailboxes, for the guards below. */
-enum mention {
-	MENTION_NONE,		/* no mailbox, or rcpt has no domain */
-	MENTION_OTHER_DOMAIN,	/* only mailboxes of other domains */
-	MENTION_SAME_DOMAIN,	/* another mailbox of rcpt's domain */
-	MENTION_RCPT		/* rcpt itself */
-};
-
 /*
- * Which mailboxes (local@domain.tld) does text name? The recipient
- * itself wins over any other; contact addresses and the senders' own
- * do not count.
+ * Does text name a mailbox (local@domain.tld) other than rcpt, and not
+ * rcpt itself (nor one of the senders)? Returns 2 when it names another mailbox of rcpt's
+ * domain, 1 when it names only mailboxes of other domains, and 0 when
+ * it names rcpt or no mailbox at all (or rcpt has no domain).
  */
-static enum mention
-mentions(const char *rcpt, const char *text, size_t len,
+static int
+names_other_address(const char *rcpt, const char *text, size_t len,
     const char *const *senders, size_t nsenders)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
 	size_t rlen, rdlen, i;
-	enum mention other = MENTION_NONE;
+	int other = 0;
 
 	if (rcpt == NULL)
-		return MENTION_NONE;
+		return 0;
 	r = rcpt;
 	if (*r == '<')
 		r++;
@@ -360,7 +346,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 	for (rd = re; rd > r && rd[-1] != '@'; rd--)
 		;
 	if (rd == r || rd == re)
-		return MENTION_NONE;
+		return 0;
 	rdlen = (size_t)(re - rd);
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
@@ -374,7 +360,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
-			return MENTION_RCPT;
+			return 0;
 		if (contact_local(l, (size_t)(p - l)))
 			continue;
 		for (i = 0; i < nsenders; i++)
@@ -385,9 +371,9 @@ mentions(const char *rcpt, const char *text, size_t len,
 			continue;
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
-			other = MENTION_SAME_DOMAIN;
-		else if (other == MENTION_NONE)
-			other = MENTION_OTHER_DOMAIN;
+			other = 2;
+		else if (other == 0)
+			other = 1;
 	}
 	return other;
 }
@@ -415,7 +401,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	struct status_num st;
 	char domain[256];
 	size_t nchain, nrules, i;
-	enum mention named;
+	int other;
 	const unsigned early = 1u << STAGE_CONNECT | 1u << STAGE_HELO |
 	    1u << STAGE_MAIL;
 
@@ -497,36 +483,12 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * recipient's refusal often names the sender. A moved mailbox
 	 * names its new address.
 	 */
-	named = mentions(rcpt, rp->text, rp->textlen, c->senders,
-	    c->nsenders);
 	if ((out->decision & D_SUPPRESS) && out->reason != R_HASMOVED &&
-	    (named == MENTION_SAME_DOMAIN || (named == MENTION_OTHER_DOMAIN &&
-	    reason_names_mailbox(out->reason)))) {
+	    (other = names_other_address(rcpt, rp->text, rp->textlen,
+	    c->senders, c->nsenders)) != 0 &&
+	    (other == 2 || reason_names_mailbox(out->reason))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
-	}
-	/*
-	 * A reply to DATA or to the message answers for every recipient
-	 * of the transaction at once. Its "no such user" is not the
-	 * RCPT-stage verdict on one address but the refusal of something
-	 * that read the message (Sisimai's "filtered"), unless the
-	 * enhanced status itself says "bad mailbox" (x.1.x). It says a
-	 * recipient is gone when it names that recipient, when the
-	 * recipient was alone in the transaction, or, when nobody knows,
-	 * in the words of the recipient's own provider, who documents
-	 * what its servers mean at that stage; generic words are not
-	 * enough.
-	 */
-	if (rp->stage == STAGE_DATA || rp->stage == STAGE_EOD) {
-		if (out->reason == R_USERUNKNOWN && st.subj != 1)
-			out->reason = R_FILTERED;
-		if ((out->decision & D_SUPPRESS) && named != MENTION_RCPT &&
-		    c->nrcpt != 1 && !(c->nrcpt == 0 && out->rule != NULL &&
-		    out->provider != NULL &&
-		    out->rule->provider == out->provider)) {
-			out->decision &= ~D_SUPPRESS;
-			detail_add(out, "guard", 5, "data-stage", 10);
-		}
 	}
 	/*
 	 * Words about a mailbox said of the sending side (our envelope

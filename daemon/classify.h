@@ -48,14 +48,6 @@ void		 classifier_senders(struct classifier *c,
 		    const char *const *addrs, size_t n);
 
 /*
- * How many recipients the transaction that drew the replies to come
- * had: 1 when it was this recipient alone, more when a reply to DATA
- * answered for several at once, 0 (the default) when nobody knows.
- * See the data-stage guard.
- */
-void		 classifier_transaction(struct classifier *c, size_t nrcpt);
-
-/*
  * Classifies reply text (len bytes) for rcpt. dsn and relay are what an
  * MTA logged beside the reply (Postfix's dsn= and relay= host), or
  * NULL. Everything *out points at stays valid until the next call on c
