@@ -433,8 +433,8 @@ def main():
     ap.add_argument("--limit", type=int, default=140,
                     help="at most N replies: the seeds, then the rules' "
                     "test vectors spread evenly (0: all; default 140)")
-    ap.add_argument("--timeout", type=float, default=170,
-                    help="seconds to wait for the bounces (default 170)")
+    ap.add_argument("--timeout", type=float, default=240,
+                    help="seconds to wait for the bounces (default 240)")
     ap.add_argument("--save-sample", metavar="DIR",
                     help="copy a few agreeing bounces of each MTA to DIR "
                     "(t/data/bounces) and list them in DIR/index.tsv")

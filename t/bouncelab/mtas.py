@@ -281,7 +281,9 @@ class OpenSMTPD(MTA):
         self.conf = d + "/smtpd.conf"
         with open(self.conf, "w") as f:
             f.write(f"""# bounce lab: relay everything to the provider, give up at once
-queue ttl 90s
+# (150 s: on a loaded 2-core box a first delivery attempt can take a
+# minute, and a permanent reply must not expire before it is tried)
+queue ttl 150s
 listen on 127.0.0.1 port {self.port} hostname smtpd.lab.example.net
 action "lab" relay host smtp://127.0.0.1:{self.pport} \\
     helo smtpd.lab.example.net
