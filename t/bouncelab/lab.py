@@ -214,6 +214,7 @@ class Provider:
         self.out = out
         self.script = {}        # sender -> Tx
         self.bounces = {}       # mta -> count
+        self.answered = set()   # (sender, rcpt) given its scripted reply
         self.lock = threading.Lock()
 
     def add(self, mta, tx):
@@ -227,6 +228,8 @@ class Provider:
         if tx is not None and tx.stage == "rcpt":
             for rcpt, reply, _ in tx.rcpts:
                 if rcpt.lower() == address.lower():
+                    self.answered.add((envelope.mail_from.lower(),
+                                       rcpt.lower()))
                     return "\r\n".join(split_reply(reply))
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"
@@ -234,6 +237,8 @@ class Provider:
     async def handle_DATA(self, server, session, envelope):
         tx = self.script.get(envelope.mail_from.lower())
         if tx is not None and tx.stage == "data":
+            for rcpt in envelope.rcpt_tos:
+                self.answered.add((envelope.mail_from.lower(), rcpt.lower()))
             return "\r\n".join(split_reply(tx.rcpts[0][1]))
         for rcpt in envelope.rcpt_tos:
             m = re.match(r"lab-([a-z]+)-([0-9]+)@", rcpt.lower())
@@ -331,7 +336,7 @@ KNOWN = load_known(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "known.tsv"))
 
 
-def check(bouncerctl, rules, mta, txs, out):
+def check(bouncerctl, rules, mta, txs, out, answered):
     """Compares every bounce of mta with its replies; returns (bounces,
     recipients, agreeing, [problem lines])."""
     d = os.path.join(out, mta)
@@ -385,6 +390,13 @@ def check(bouncerctl, rules, mta, txs, out):
                 # does not apply it yet: reported, not failed.
                 known.append(f"{where}: reply {reason} {decision}, bounce "
                              f"{lines[0][0]} {lines[0][1]} ({lines[0][2]})")
+            elif (verdicts == {("expired", "retry")} and
+                  (tx.sender(mta).lower(), norm(r)) not in answered):
+                # The MTA gave up before it ever put this recipient to
+                # the provider: the bounce is about its queue, not about
+                # the reply, and there is nothing to compare.
+                known.append(f"{where}: never tried before the queue "
+                             f"lifetime ran out ({lines[0][2]})")
             elif (mta, tx.stage, cid) in KNOWN:
                 known.append(f"{where}: reply {reason} {decision}, bounce "
                              f"{lines[0][0]} {lines[0][1]}: "
@@ -526,7 +538,8 @@ def main():
         if m is None:
             continue
         nb, nr, agree, expired, known, problems, strict = check(
-            bouncerctl, rules, n, mine[n], os.path.join(args.out, "bounces"))
+            bouncerctl, rules, n, mine[n], os.path.join(args.out, "bounces"),
+            provider.answered)
         if args.save_sample:
             save_sample(args.save_sample, n, strict)
         print(f"bouncelab: {n}: {nb} bounces for {len(mine[n])} messages, "
