@@ -2279,12 +2279,39 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 }
 
 /*
+ * Is the recipient's Diagnostic-Code a reply its bounce's transcript
+ * shows the remote server giving ("<<< 550 ...", Sendmail)? Sendmail's
+ * Status then is its own, made from the reply code and the stage
+ * (5.1.1 for any 5xx at RCPT, with a "... User unknown" line of its
+ * own; 5.2.0 at DATA), whatever the reply's own status said.
+ */
+static int
+in_transcript(const struct dsn_rcpt *r)
+{
+	const char *p, *e, *le;
+
+	if (r->ctx == NULL || r->diaglen < 4)
+		return 0;
+	e = r->ctx + r->ctxlen;
+	for (p = r->ctx; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
+		    strncmp(p + 4, r->diag, 4) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The Status to classify with. Postfix and Exim write "5.0.0" (or
  * "4.0.0") when the remote reply had no enhanced status of its own:
  * that says nothing the reply code does not, and as a hint it would
  * outrank the rule for the code (x.0.0 is "undefined"). So a
  * Diagnostic-Code reply with a code and no status is classified as
- * the reply alone, as the MTA's log line would be. NULL: no hint.
+ * the reply alone, as the MTA's log line would be. So is a reply the
+ * transcript shows when the Status names the address or the mailbox
+ * (x.1.x, x.2.x): Sendmail's stand-in, which would otherwise suppress
+ * on a block it knows nothing of. NULL: no hint.
  */
 static const char *
 status_hint(const struct dsn_rcpt *r)
@@ -2292,14 +2319,17 @@ status_hint(const struct dsn_rcpt *r)
 	const char *st = r->status;
 	size_t len;
 
-	if (st == NULL || (st[0] != '4' && st[0] != '5') ||
-	    strcmp(st + 1, ".0.0") != 0)
+	if (st == NULL || (st[0] != '4' && st[0] != '5'))
 		return st;
 	if (r->diag_in_text || r->diaglen == 0 ||
-	    first_code(r->diag, r->diaglen) == 0 ||
-	    next_status(r->diag, r->diag + r->diaglen, &len) != NULL)
+	    first_code(r->diag, r->diaglen) == 0)
 		return st;
-	return NULL;
+	if (strcmp(st + 1, ".0.0") == 0)
+		return next_status(r->diag, r->diag + r->diaglen, &len) !=
+		    NULL ? st : NULL;
+	if ((st[2] == '1' || st[2] == '2') && st[3] == '.' && in_transcript(r))
+		return NULL;
+	return st;
 }
 
 void
@@ -2361,8 +2391,12 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			classify(c, rs, r->rcpt, r->diag, r->diaglen,
 			    hint, r->remote_mta, cl);
 	}
-	/* The report's own Status is the one to show. */
-	if (hint == NULL && r->status != NULL)
+	/*
+	 * The report's own Status is the one to show, unless it is
+	 * Sendmail's stand-in for the reply's own.
+	 */
+	if (hint == NULL && r->status != NULL && (strcmp(r->status + 1,
+	    ".0.0") == 0 || cl->reply == NULL || cl->reply->status[0] == '\0'))
 		snprintf(cl->status, sizeof(cl->status), "%s", r->status);
 	/*
 	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)

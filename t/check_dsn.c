@@ -536,6 +536,49 @@ static const struct dsn_case cases[] = {
 	  "unavailable\n\n--S/mta--\n",
 	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "mailbox unavailable",
 	  NULL, "rejected", 0 },
+	/*
+	 * Sendmail's Status for any 5xx at RCPT is 5.1.1 with "User
+	 * unknown" of its own, whatever the server said: the transcript
+	 * shows the reply, and the reply alone decides. A gateway's block
+	 * of the recipient is not a dead address.
+	 */
+	{ "sendmail dsn, its own 5.1.1 for a reply no rule knows",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: sender@example.net\nSubject: Returned mail: see transcript "
+	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
+	  "\n\n   ----- The following addresses had permanent fatal errors "
+	  "-----\n<ann@example.org>\n    (reason: 550 Go away)\n\n"
+	  "   ----- Transcript of session follows -----\n... while talking "
+	  "to [192.0.2.1]:\n>>> RCPT To:<ann@example.org>\n<<< 550 Go away\n"
+	  "550 5.1.1 <ann@example.org>... User unknown\n\n--S/mta\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mta.example.net\n\n"
+	  "Final-Recipient: RFC822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nRemote-MTA: DNS; [192.0.2.1]\n"
+	  "Diagnostic-Code: SMTP; 550 Go away\n\n--S/mta--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "Go away",
+	  NULL, "onhold", 0 },
+	/*
+	 * ... and Sendmail's 5.1.1 stands in for the reply's own status,
+	 * which is the one to go by (and to show).
+	 */
+	{ "sendmail dsn, its own 5.1.1 over the reply's 5.7.1",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: sender@example.net\nSubject: Returned mail: see transcript "
+	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
+	  "\n\n   ----- Transcript of session follows -----\n... while "
+	  "talking to [192.0.2.1]:\n>>> RCPT To:<ann@example.org>\n"
+	  "<<< 550 5.7.1 Go away\n"
+	  "550 5.1.1 <ann@example.org>... User unknown\n\n--S/mta\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mta.example.net\n\n"
+	  "Final-Recipient: RFC822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nRemote-MTA: DNS; [192.0.2.1]\n"
+	  "Diagnostic-Code: SMTP; 550 5.7.1 Go away\n\n--S/mta--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "Go away",
+	  NULL, "securityerror", 0 },
 };
 
 static struct ruleset *rules;

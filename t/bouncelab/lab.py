@@ -101,15 +101,19 @@ def vector_cases(rules):
     for name in sorted(os.listdir(rules)):
         if not name.endswith(".rules"):
             continue
-        domain = "example.org"
+        domain, rule, n = "example.org", "-", 0
         with open(os.path.join(rules, name), encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
+            for line in f:
                 m = re.match(r"domain\s+(\S+)", line)
                 if m and domain == "example.org" and "*" not in m.group(1):
                     domain = m.group(1)
+                m = re.match(r"rule\s+(\S+)", line)
+                if m:
+                    rule, n = m.group(1), 0
                 m = VECTOR.match(line)
                 if not m:
                     continue
+                n += 1
                 text, rcpt = m.group(1), "test@" + domain
                 r = re.match(r"<([^>]*)>\s*(.*)$", text)
                 if r:
@@ -119,7 +123,7 @@ def vector_cases(rules):
                     if x:
                         text = x.group(1)
                         break
-                out.append((f"{name[:-6]}:{n}", rcpt, text.strip()))
+                out.append((f"{name[:-6]}:{rule}.{n}", rcpt, text.strip()))
     return out
 
 
