@@ -1,7 +1,7 @@
 /*
  * bouncerctl.c -- the command-line tool: classify replies, test rules
  *
- *   bouncerctl classify [-r DIR] [--json]		recipient<TAB>reply lines
+ *   bouncerctl classify [-r DIR] [--json] [--recipients N]	recipient<TAB>reply lines
  *   bouncerctl classify [-r DIR] [--json] --maillog [--summary] [FILE...]
  *   bouncerctl classify-mail [-r DIR] [--json] [-h|-H] FILE...	bounce e-mails
  *   bouncerctl rules test [-r DIR]
@@ -46,7 +46,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: bouncerctl classify [-r rulesdir] [--json] < recipient-TAB-reply lines\n"
+	    "usage: bouncerctl classify [-r rulesdir] [--json] [--recipients n] < recipient-TAB-reply lines\n"
 	    "       bouncerctl classify [-r rulesdir] [--json] --maillog [--summary] [file ...]\n"
 	    "       bouncerctl classify-mail [-r rulesdir] [--json] [-h|-H] [--max-size n] file ...\n"
 	    "       bouncerctl rules test [-r rulesdir]\n"
@@ -244,7 +244,7 @@ print_error(FILE *out, const char *rcpt, size_t rcptlen, const char *error,
 /* --- classify --------------------------------------------------------- */
 
 static int
-classify_stdin(const struct ruleset *rs, int json)
+classify_stdin(const struct ruleset *rs, int json, size_t nrcpt)
 {
 	struct classification cl;
 	struct classifier *c;
@@ -258,6 +258,7 @@ classify_stdin(const struct ruleset *rs, int json)
 		fprintf(stderr, "bouncerctl: out of memory\n");
 		return EX_CONFIG_;
 	}
+	classifier_transaction(c, nrcpt, STAGE_UNKNOWN);
 	in = lineio_open(stdin, LINE_MAX_IN);
 	while ((line = lineio_read(in, &len, &overlong)) != NULL) {
 		lineno++;
@@ -437,13 +438,15 @@ cmd_classify(int argc, char **argv)
 		{ "maillog", no_argument, NULL, 'm' },
 		{ "summary", no_argument, NULL, 'S' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "recipients", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct maillog_job job;
 	const char *dir = RULES_DIR;
 	struct ruleset *rs;
 	int ch, maillog = 0, json = 0, summary = 0, rc;
-	size_t i;
+	size_t i, nrcpt = 0;
+	char *end;
 
 	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -451,16 +454,28 @@ cmd_classify(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'm': maillog = 1; break;
 		case 'S': summary = 1; break;
+		case 'n':
+			errno = 0;
+			nrcpt = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end != '\0' ||
+			    *optarg == '-' || nrcpt == 0) {
+				fprintf(stderr, "bouncerctl: --recipients: "
+				    "want a count of 1 or more, not \"%s\"\n",
+				    optarg);
+				return EX_USAGE_;
+			}
+			break;
 		default: usage(stderr); return EX_USAGE_;
 		}
 	}
-	if ((summary && !maillog) || (!maillog && optind < argc)) {
+	if ((summary && !maillog) || (!maillog && optind < argc) ||
+	    (maillog && nrcpt)) {
 		usage(stderr);
 		return EX_USAGE_;
 	}
 	rs = load_rules(dir);
 	if (!maillog) {
-		rc = classify_stdin(rs, json);
+		rc = classify_stdin(rs, json, nrcpt);
 		ruleset_unref(rs);
 		return rc;
 	}

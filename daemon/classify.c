@@ -38,6 +38,8 @@ struct classifier {
 	void			*scratch;	/* the prefilter's */
 	const char *const	*senders;	/* see classifier_senders() */
 	size_t			 nsenders;
+	size_t			 nrcpt;		/* classifier_transaction() */
+	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
 };
 
@@ -75,6 +77,14 @@ classifier_senders(struct classifier *c, const char *const *addrs, size_t n)
 {
 	c->senders = n ? addrs : NULL;
 	c->nsenders = addrs ? n : 0;
+}
+
+void
+classifier_transaction(struct classifier *c, size_t nrcpt,
+    enum smtp_stage stage)
+{
+	c->nrcpt = nrcpt;
+	c->stage = stage;
 }
 
 static void
@@ -321,22 +331,29 @@ contact_local(const char *p, size_t n)
 	return 0;
 }
 
+/* What a reply's text says of mailboxes, for the guards below. */
+enum mention {
+	MENTION_NONE,		/* no mailbox, or rcpt has no domain */
+	MENTION_OTHER_DOMAIN,	/* only mailboxes of other domains */
+	MENTION_SAME_DOMAIN,	/* another mailbox of rcpt's domain */
+	MENTION_RCPT		/* rcpt itself */
+};
+
 /*
- * Does text name a mailbox (local@domain.tld) other than rcpt, and not
- * rcpt itself (nor one of the senders)? Returns 2 when it names another mailbox of rcpt's
- * domain, 1 when it names only mailboxes of other domains, and 0 when
- * it names rcpt or no mailbox at all (or rcpt has no domain).
+ * Which mailboxes (local@domain.tld) does text name? The recipient
+ * itself wins over any other; contact addresses and the senders' own
+ * do not count.
  */
-static int
-names_other_address(const char *rcpt, const char *text, size_t len,
+static enum mention
+mentions(const char *rcpt, const char *text, size_t len,
     const char *const *senders, size_t nsenders)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
 	size_t rlen, rdlen, i;
-	int other = 0;
+	enum mention other = MENTION_NONE;
 
 	if (rcpt == NULL)
-		return 0;
+		return MENTION_NONE;
 	r = rcpt;
 	if (*r == '<')
 		r++;
@@ -346,7 +363,7 @@ names_other_address(const char *rcpt, const char *text, size_t len,
 	for (rd = re; rd > r && rd[-1] != '@'; rd--)
 		;
 	if (rd == r || rd == re)
-		return 0;
+		return MENTION_NONE;
 	rdlen = (size_t)(re - rd);
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
@@ -360,7 +377,7 @@ names_other_address(const char *rcpt, const char *text, size_t len,
 		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
-			return 0;
+			return MENTION_RCPT;
 		if (contact_local(l, (size_t)(p - l)))
 			continue;
 		for (i = 0; i < nsenders; i++)
@@ -371,9 +388,9 @@ names_other_address(const char *rcpt, const char *text, size_t len,
 			continue;
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
-			other = 2;
-		else if (other == 0)
-			other = 1;
+			other = MENTION_SAME_DOMAIN;
+		else if (other == MENTION_NONE)
+			other = MENTION_OTHER_DOMAIN;
 	}
 	return other;
 }
@@ -401,11 +418,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	struct status_num st;
 	char domain[256];
 	size_t nchain, nrules, i;
-	int other;
+	enum mention named;
 	const unsigned early = 1u << STAGE_CONNECT | 1u << STAGE_HELO |
 	    1u << STAGE_MAIL;
 
 	reply_parse(&c->reply, text, len);
+	if (c->reply.stage == STAGE_UNKNOWN)
+		c->reply.stage = c->stage;
 	memset(out, 0, offsetof(struct classification, details));
 	out->details[0] = '\0';
 	out->reply = rp;
@@ -483,12 +502,36 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * recipient's refusal often names the sender. A moved mailbox
 	 * names its new address.
 	 */
+	named = mentions(rcpt, rp->text, rp->textlen, c->senders,
+	    c->nsenders);
 	if ((out->decision & D_SUPPRESS) && out->reason != R_HASMOVED &&
-	    (other = names_other_address(rcpt, rp->text, rp->textlen,
-	    c->senders, c->nsenders)) != 0 &&
-	    (other == 2 || reason_names_mailbox(out->reason))) {
+	    (named == MENTION_SAME_DOMAIN || (named == MENTION_OTHER_DOMAIN &&
+	    reason_names_mailbox(out->reason)))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
+	 * A reply to DATA or to the message answers for every recipient
+	 * of the transaction at once. Its "no such user" is not the
+	 * RCPT-stage verdict on one address but the refusal of something
+	 * that read the message (Sisimai's "filtered"), unless the
+	 * enhanced status itself says "bad mailbox" (x.1.x). It says a
+	 * recipient is gone when it names that recipient, when the
+	 * recipient was alone in the transaction, or, when nobody knows,
+	 * in the words of the recipient's own provider, who documents
+	 * what its servers mean at that stage; generic words are not
+	 * enough.
+	 */
+	if (rp->stage == STAGE_DATA || rp->stage == STAGE_EOD) {
+		if (out->reason == R_USERUNKNOWN && st.subj != 1)
+			out->reason = R_FILTERED;
+		if ((out->decision & D_SUPPRESS) && named != MENTION_RCPT &&
+		    c->nrcpt != 1 && !(c->nrcpt == 0 && out->rule != NULL &&
+		    out->provider != NULL &&
+		    out->rule->provider == out->provider)) {
+			out->decision &= ~D_SUPPRESS;
+			detail_add(out, "guard", 5, "data-stage", 10);
+		}
 	}
 	/*
 	 * Words about a mailbox said of the sending side (our envelope

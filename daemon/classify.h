@@ -48,6 +48,18 @@ void		 classifier_senders(struct classifier *c,
 		    const char *const *addrs, size_t n);
 
 /*
+ * What is known of the transaction that drew the replies to come, from
+ * around them (a bounce's text, a log): nrcpt, how many recipients it
+ * had (1 when it was this recipient alone, more when a reply to DATA
+ * answered for several at once, 0 when nobody knows), and stage, the
+ * stage the replies were given at when they do not say it themselves
+ * (STAGE_UNKNOWN when nobody knows). Both are 0 until set. See the
+ * data-stage guard.
+ */
+void		 classifier_transaction(struct classifier *c, size_t nrcpt,
+		    enum smtp_stage stage);
+
+/*
  * Classifies reply text (len bytes) for rcpt. dsn and relay are what an
  * MTA logged beside the reply (Postfix's dsn= and relay= host), or
  * NULL. Everything *out points at stays valid until the next call on c

@@ -2252,17 +2252,8 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 
 	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
 		return 0;		/* the status says "no such address" */
-	if (cl->stage == STAGE_DATA || cl->stage == STAGE_EOD)
-		return 1;
-	if (r->ctx != NULL &&
-	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
-	    NULL) != NULL ||
-	    find_ws_ci(r->ctx, r->ctxlen, "in reply to data command",
-	    NULL) != NULL ||
-	    find_ws_ci(r->ctx, r->ctxlen, "after end of data", NULL) != NULL ||
-	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
-	    command_data(r->ctx, r->ctxlen)))
-		return 1;
+	if (cl->stage != STAGE_UNKNOWN)
+		return 0;		/* classify() has settled it */
 	if (rcpt_evident(r, cl))
 		return 0;
 	if (r->diagtype != NULL && strcmp(r->diagtype, "smtp") != 0)
@@ -2309,9 +2300,9 @@ in_transcript(const struct dsn_rcpt *r)
  * outrank the rule for the code (x.0.0 is "undefined"). So a
  * Diagnostic-Code reply with a code and no status is classified as
  * the reply alone, as the MTA's log line would be. So is a reply the
- * transcript shows when the Status names the address or the mailbox
- * (x.1.x, x.2.x): Sendmail's stand-in, which would otherwise suppress
- * on a block it knows nothing of. NULL: no hint.
+ * transcript shows when the Status says the address is bad (x.1.x):
+ * Sendmail's stand-in, which would otherwise suppress on a block it
+ * knows nothing of. NULL: no hint.
  */
 static const char *
 status_hint(const struct dsn_rcpt *r)
@@ -2327,9 +2318,79 @@ status_hint(const struct dsn_rcpt *r)
 	if (strcmp(st + 1, ".0.0") == 0)
 		return next_status(r->diag, r->diag + r->diaglen, &len) !=
 		    NULL ? st : NULL;
-	if ((st[2] == '1' || st[2] == '2') && st[3] == '.' && in_transcript(r))
+	if (st[2] == '1' && st[3] == '.' && in_transcript(r))
 		return NULL;
 	return st;
+}
+
+/*
+ * Does the recipient's text have Sendmail's verdict line on it ("550
+ * 5.1.1 <rcpt>... User unknown")? Sendmail writes one for a refusal
+ * of RCPT TO, also when pipelining puts ">>> DATA" before the reply
+ * in the transcript; a refusal of the message is "554 5.0.0 Service
+ * unavailable" with no address.
+ */
+static int
+sendmail_names(const struct dsn_rcpt *r)
+{
+	const char *p, *e, *le, *q;
+	size_t n = strlen(r->rcpt);
+
+	if (r->ctx == NULL)
+		return 0;
+	e = r->ctx + r->ctxlen;
+	for (p = r->ctx; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 6 || !isdigit((unsigned char)p[0]) ||
+		    !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) || p[3] != ' ')
+			continue;
+		q = memchr(p, '<', (size_t)(le - p));
+		if (q != NULL && (size_t)(le - q) >= n + 5 &&
+		    strncasecmp(q + 1, r->rcpt, n) == 0 &&
+		    memcmp(q + 1 + n, ">...", 4) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The stage the recipient's text says its reply came at, when the reply
+ * does not say it itself: only the message stage is looked for (the
+ * data-stage guard's), in Postfix's, Exim's and Sendmail's words.
+ */
+static enum smtp_stage
+context_stage(const struct dsn_rcpt *r)
+{
+	if (sendmail_names(r))
+		return STAGE_RCPT;
+	if (r->ctx != NULL &&
+	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "in reply to data command",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "after end of data", NULL) != NULL ||
+	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
+	    command_data(r->ctx, r->ctxlen)))
+		return STAGE_EOD;
+	return STAGE_UNKNOWN;
+}
+
+/*
+ * How many recipients of the report failed with r's very text: one
+ * reply to DATA refuses every recipient of its transaction alike, so
+ * that is the transaction's size as far as the report can tell.
+ */
+static size_t
+same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].diaglen == r->diaglen &&
+		    memcmp(rep->rcpts[i].diag, r->diag, r->diaglen) == 0)
+			n++;
+	return n;
 }
 
 void
@@ -2367,6 +2428,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (d == r->diag)
 		transcript_reply(r, full, sizeof(full), &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
+	classifier_transaction(c, same_failure(rep, r), context_stage(r));
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context) {
@@ -2504,6 +2566,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		cl->temporary = 0;
 	}
 	classifier_senders(c, NULL, 0);
+	classifier_transaction(c, 0, STAGE_UNKNOWN);
 	/*
 	 * The sending side's own address is never suppressed, whatever a
 	 * notice seems to say of it ("Sorry <sender>. ... does not exist").

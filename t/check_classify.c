@@ -246,7 +246,7 @@ static const struct cl_case cases[] = {
 	/* A reply that names another mailbox is not about the recipient. */
 	{ "other mailbox of the same domain", U,
 	  MX " said: 550 No such user v@mail.example (in reply to end of "
-	  "DATA command)", NULL, NULL, R_USERUNKNOWN, 0, "5.0.911", 550,
+	  "DATA command)", NULL, NULL, R_FILTERED, 0, "5.0.910", 550,
 	  STAGE_EOD, 0, "mail", "nouser", "guard=other-address" },
 	{ "other mailbox, same domain, any reason", U,
 	  "550 Go away <v@MAIL.example>", NULL, NULL, R_REJECTED, 0,

@@ -40,6 +40,9 @@ from aiosmtpd.smtp import SMTP  # noqa: E402
 
 BOUNCE_DOMAIN = "bounce.example.net"
 STAGE_TEXT = {"rcpt": "RCPT TO", "data": "end of DATA"}
+OTHER_STAGE = {"rcpt": "data", "data": "rcpt"}
+# MTAs whose bounces do not say at which stage the server replied.
+STAGELESS = {"opensmtpd"}
 
 
 # --- the cases -----------------------------------------------------------
@@ -280,25 +283,24 @@ class LabController(Controller):
 # --- classification --------------------------------------------------------
 
 def classify(bouncerctl, rules, items):
-    """items: [(rcpt, reply, stage)] -> [(reason, decision)]"""
-    text = "".join(f"{r}\t{reply} (in reply to {STAGE_TEXT[st]} command)\n"
-                   for r, reply, st in items)
-    p = subprocess.run([bouncerctl, "classify", "-r", rules], input=text,
-                       capture_output=True, text=True, check=True)
-    out = []
-    for (_, _, stage), line in zip(items, p.stdout.splitlines()):
-        col = line.split("\t")
-        reason, decision = col[1], col[2]
-        # ../shared/cases/REASONS.md, rule 2: "no such user" at or after
-        # DATA is filtered, never a suppression (the bounce parser says
-        # so already; classify may not apply the stage yet).
-        if stage == "data" and reason == "userunknown":
-            reason = "filtered"
-            decision = ",".join(x for x in decision.split(",")
-                                if x != "suppress") or "none"
-        out.append((reason, decision))
-    if len(out) != len(items):
-        raise RuntimeError("classify: %d lines for %d" % (len(out), len(items)))
+    """items: [(rcpt, reply, stage, nrcpt)] -> [(reason, decision)], each
+    reply classified at its stage for a transaction of nrcpt recipients
+    (what the bounce tells classify-mail)."""
+    out = [None] * len(items)
+    for n in sorted({it[3] for it in items}):
+        idx = [i for i, it in enumerate(items) if it[3] == n]
+        text = "".join(f"{items[i][0]}\t{items[i][1]} (in reply to "
+                       f"{STAGE_TEXT[items[i][2]]} command)\n" for i in idx)
+        p = subprocess.run([bouncerctl, "classify", "-r", rules,
+                            "--recipients", str(n)], input=text,
+                           capture_output=True, text=True, check=True)
+        lines = p.stdout.splitlines()
+        if len(lines) != len(idx):
+            raise RuntimeError("classify: %d lines for %d" %
+                               (len(lines), len(idx)))
+        for i, line in zip(idx, lines):
+            col = line.split("\t")
+            out[i] = (col[1], col[2])
     return out
 
 
@@ -350,8 +352,13 @@ def check(bouncerctl, rules, mta, txs, out, answered):
     for f in files:
         by_tx.setdefault(os.path.basename(f).split(".")[0], []).append(f)
     got = classify_mail(bouncerctl, rules, files)
-    items = [(r, reply, tx.stage) for tx in txs for r, reply, _ in tx.rcpts]
+    items = [(r, reply, tx.stage, len(tx.rcpts)) for tx in txs
+             for r, reply, _ in tx.rcpts]
     want = iter(classify(bouncerctl, rules, items))
+    # For an MTA whose bounces carry no stage: the verdicts at the other.
+    others = iter(classify(bouncerctl, rules, [
+        (r, reply, OTHER_STAGE[st], n) for r, reply, st, n in items])
+        if mta in STAGELESS else [])
     nrcpt = agree = expired = 0
     problems, known = [], []
     strict = []                 # (tx, files) that agree in every way
@@ -368,6 +375,7 @@ def check(bouncerctl, rules, mta, txs, out, answered):
                                 f"<{r}>, not a recipient ({seen[r][0][2]})")
         for r, reply, cid in tx.rcpts:
             reason, decision = next(want)
+            other = next(others, None)
             nrcpt += 1
             lines = seen.get(norm(r))
             where = f"{mta} tx {tx.txid} {tx.stage} {cid} <{r}>"
@@ -386,14 +394,6 @@ def check(bouncerctl, rules, mta, txs, out, answered):
                 # ../shared/cases/REASONS.md calls that expired, retry.
                 agree += 1
                 expired += 1
-            elif (tx.stage == "data" and
-                  {reason, lines[0][0]} == {"userunknown", "filtered"}):
-                # REASONS.md rule 2: "no such user" at or after DATA is
-                # filtered. The bounce parser applies it unless the
-                # status says x.1.x (as Sisimai's labels do), classify
-                # does not apply it yet: reported, not failed.
-                known.append(f"{where}: reply {reason} {decision}, bounce "
-                             f"{lines[0][0]} {lines[0][1]} ({lines[0][2]})")
             elif (verdicts == {("expired", "retry")} and
                   (tx.sender(mta).lower(), norm(r)) not in answered):
                 # The MTA gave up before it ever put this recipient to
@@ -401,6 +401,15 @@ def check(bouncerctl, rules, mta, txs, out, answered):
                 # the reply, and there is nothing to compare.
                 known.append(f"{where}: never tried before the queue "
                              f"lifetime ran out ({lines[0][2]})")
+            elif (mta in STAGELESS and
+                  verdicts <= {(reason, decision), other}):
+                # The MTA's bounce does not say at which stage the reply
+                # came, and the reply means something else at the other
+                # one (REASONS.md rule 2): the bounce can only agree
+                # with one of them.
+                known.append(f"{where}: reply {reason} {decision}, bounce "
+                             f"{lines[0][0]} {lines[0][1]}, the reply's "
+                             f"verdict at the other stage ({lines[0][2]})")
             elif (mta, tx.stage, cid) in KNOWN:
                 known.append(f"{where}: reply {reason} {decision}, bounce "
                              f"{lines[0][0]} {lines[0][1]}: "

@@ -28,7 +28,12 @@ def main():
                 continue
             file, rcpt, stage, reply = line.rstrip("\n").split("\t", 3)
             rows.append((os.path.join(d, file), rcpt, stage, reply))
-    want = lab.classify(ctl, rules, [(r, reply, st) for _, r, st, reply in rows])
+    # Each kept bounce is of one transaction, and lists all of it.
+    size = {}
+    for f, _, _, _ in rows:
+        size[f] = size.get(f, 0) + 1
+    want = lab.classify(ctl, rules, [(r, reply, st, size[f])
+                                     for f, r, st, reply in rows])
     got = lab.classify_mail(ctl, rules, sorted({f for f, _, _, _ in rows}))
     bad = 0
     for (f, rcpt, stage, reply), w in zip(rows, want):
