@@ -340,13 +340,40 @@ enum mention {
 };
 
 /*
+ * Is the mailbox at l, in text, given as the new address of a moved one
+ * ("please try <new@...>", "has been replaced by new@...", "forwarded
+ * to new@...", "new address is ...")? The word before it says so.
+ */
+static int
+new_address(const char *text, const char *l)
+{
+	static const char *const words[] = {
+		"try", "to", "by", "is", "at", "use", "address", NULL
+	};
+	const char *we, *w;
+	size_t i, n;
+
+	for (we = l; we > text && (we[-1] == ' ' || we[-1] == '<' ||
+	    we[-1] == '"' || we[-1] == '\'' || we[-1] == ':'); we--)
+		;
+	for (w = we; w > text && isalpha((unsigned char)w[-1]); w--)
+		;
+	n = (size_t)(we - w);
+	for (i = 0; words[i] != NULL; i++)
+		if (strlen(words[i]) == n && ascii_eq_ci(w, words[i], n))
+			return 1;
+	return 0;
+}
+
+/*
  * Which mailboxes (local@domain.tld) does text name? The recipient
  * itself wins over any other; contact addresses and the senders' own
- * do not count.
+ * do not count, nor, with moved set, the new address of a moved
+ * mailbox (see new_address()).
  */
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
-    const char *const *senders, size_t nsenders)
+    const char *const *senders, size_t nsenders, int moved)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
 	size_t rlen, rdlen, i;
@@ -378,7 +405,8 @@ mentions(const char *rcpt, const char *text, size_t len,
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
 			return MENTION_RCPT;
-		if (contact_local(l, (size_t)(p - l)))
+		if (contact_local(l, (size_t)(p - l)) ||
+		    (moved && new_address(text, l)))
 			continue;
 		for (i = 0; i < nsenders; i++)
 			if (strlen(senders[i]) == (size_t)(de - l) &&
@@ -500,13 +528,14 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * the recipient's own domain always counts; one elsewhere only for
 	 * a reason about a mailbox's existence, since a list's or a
 	 * recipient's refusal often names the sender. A moved mailbox
-	 * names its new address.
+	 * names its new address, which does not count; the old one does.
 	 */
 	named = mentions(rcpt, rp->text, rp->textlen, c->senders,
-	    c->nsenders);
-	if ((out->decision & D_SUPPRESS) && out->reason != R_HASMOVED &&
+	    c->nsenders, out->reason == R_HASMOVED);
+	if ((out->decision & D_SUPPRESS) &&
 	    (named == MENTION_SAME_DOMAIN || (named == MENTION_OTHER_DOMAIN &&
-	    reason_names_mailbox(out->reason)))) {
+	    (reason_names_mailbox(out->reason) ||
+	    out->reason == R_HASMOVED)))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
