@@ -12,6 +12,10 @@
  * hash tables, so that finding a reply's provider costs a few probes
  * whatever the number of providers.
  *
+ * ruleset_load_without() leaves named files unread and named rules out
+ * (bouncerctl -x), to measure what the other rules make of the replies
+ * those were written for (t/corpus-lofo.sh).
+ *
  * See also: bouncer-rules(5), classify.c.
  */
 #include <ctype.h>
