@@ -7,6 +7,9 @@
  *   bouncerctl rules test [-r DIR]
  *   bouncerctl rules list [-r DIR] [--maillog FILE...]
  *
+ * Each command that loads rules also takes -x FILE.rules|PROVIDER:RULE
+ * (repeatable) to leave those rules out.
+ *
  * Exit status as postmap(1): 0 ok, 1 usage (or failed test vectors), 2
  * configuration or rules error. See bouncerctl(8).
  */
@@ -46,22 +49,48 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: bouncerctl classify [-r rulesdir] [--json] [--recipients n] < recipient-TAB-reply lines\n"
-	    "       bouncerctl classify [-r rulesdir] [--json] --maillog [--summary] [file ...]\n"
-	    "       bouncerctl classify-mail [-r rulesdir] [--json] [-h|-H] [--max-size n] file ...\n"
-	    "       bouncerctl rules test [-r rulesdir]\n"
-	    "       bouncerctl rules list [-r rulesdir] [--maillog file ...]\n"
+	    "usage: bouncerctl classify [-r rulesdir] [-x rule] [--json] [--recipients n] < recipient-TAB-reply lines\n"
+	    "       bouncerctl classify [-r rulesdir] [-x rule] [--json] --maillog [--summary] [file ...]\n"
+	    "       bouncerctl classify-mail [-r rulesdir] [-x rule] [--json] [-h|-H] [--max-size n] file ...\n"
+	    "       bouncerctl rules test [-r rulesdir] [-x rule]\n"
+	    "       bouncerctl rules list [-r rulesdir] [-x rule] [--maillog file ...]\n"
+	    "       (-x file.rules or -x provider:rule, repeatable: leave it out)\n"
 	    "       bouncerctl --version\n");
 	storecmd_usage(fp);
 }
 
+/*
+ * The rules the -x options leave out. The names point into argv; the
+ * array is the command's, freed with without_free().
+ */
+struct without {
+	const char	**names;
+	size_t		  n;
+};
+
+static void
+without_add(struct without *wo, const char *name)
+{
+	wo->names = xreallocarray(wo->names, wo->n + 1, sizeof(*wo->names));
+	wo->names[wo->n++] = name;
+}
+
+static void
+without_free(struct without *wo)
+{
+	free(wo->names);
+	wo->names = NULL;
+	wo->n = 0;
+}
+
 static struct ruleset *
-load_rules(const char *dir)
+load_rules(const char *dir, const struct without *wo)
 {
 	struct ruleset *rs;
 	char *err = NULL;
 
-	if ((rs = ruleset_load(dir, &err)) == NULL) {
+	if ((rs = ruleset_load_without(dir, wo->names, wo->n, &err)) ==
+	    NULL) {
 		fputs(err, stderr);
 		fprintf(stderr, "bouncerctl: rules in %s not loaded\n", dir);
 		free(err);
@@ -439,18 +468,21 @@ cmd_classify(int argc, char **argv)
 		{ "summary", no_argument, NULL, 'S' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "recipients", required_argument, NULL, 'n' },
+		{ "without", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct maillog_job job;
+	struct without wo = { NULL, 0 };
 	const char *dir = RULES_DIR;
 	struct ruleset *rs;
 	int ch, maillog = 0, json = 0, summary = 0, rc;
 	size_t i, nrcpt = 0;
 	char *end;
 
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:x:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': dir = optarg; break;
+		case 'x': without_add(&wo, optarg); break;
 		case 'j': json = 1; break;
 		case 'm': maillog = 1; break;
 		case 'S': summary = 1; break;
@@ -462,18 +494,24 @@ cmd_classify(int argc, char **argv)
 				fprintf(stderr, "bouncerctl: --recipients: "
 				    "want a count of 1 or more, not \"%s\"\n",
 				    optarg);
+				without_free(&wo);
 				return EX_USAGE_;
 			}
 			break;
-		default: usage(stderr); return EX_USAGE_;
+		default:
+			without_free(&wo);
+			usage(stderr);
+			return EX_USAGE_;
 		}
 	}
 	if ((summary && !maillog) || (!maillog && optind < argc) ||
 	    (maillog && nrcpt)) {
+		without_free(&wo);
 		usage(stderr);
 		return EX_USAGE_;
 	}
-	rs = load_rules(dir);
+	rs = load_rules(dir, &wo);
+	without_free(&wo);
 	if (!maillog) {
 		rc = classify_stdin(rs, json, nrcpt);
 		ruleset_unref(rs);
@@ -656,8 +694,10 @@ cmd_classify_mail(int argc, char **argv)
 		{ "max-size", required_argument, NULL, 'M' },
 		{ "no-filename", no_argument, NULL, 'h' },
 		{ "with-filename", no_argument, NULL, 'H' },
+		{ "without", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct without wo = { NULL, 0 };
 	const char *dir = RULES_DIR, *name;
 	struct dsn_parser *dp;
 	struct dsn_report rep;
@@ -670,10 +710,11 @@ cmd_classify_mail(int argc, char **argv)
 	long len;
 	FILE *fp;
 
-	while ((ch = getopt_long(argc, argv, "r:hHM:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "r:x:hHM:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'r': dir = optarg; break;
+		case 'x': without_add(&wo, optarg); break;
 		case 'j': json = 1; break;
 		case 'h': prefix = 0; break;
 		case 'H': prefix = 1; break;
@@ -681,20 +722,26 @@ cmd_classify_mail(int argc, char **argv)
 			if (parse_size(optarg, &max) < 0) {
 				fprintf(stderr, "bouncerctl: bad size \"%s\"\n",
 				    optarg);
+				without_free(&wo);
 				return EX_USAGE_;
 			}
 			break;
-		default: usage(stderr); return EX_USAGE_;
+		default:
+			without_free(&wo);
+			usage(stderr);
+			return EX_USAGE_;
 		}
 	}
 	nfiles = argc - optind;
 	if (nfiles == 0) {
+		without_free(&wo);
 		usage(stderr);
 		return EX_USAGE_;
 	}
 	if (prefix == -1)
 		prefix = nfiles > 1;
-	rs = load_rules(dir);
+	rs = load_rules(dir, &wo);
+	without_free(&wo);
 	if ((c = classifier_new(rs)) == NULL) {
 		fprintf(stderr, "bouncerctl: out of memory\n");
 		ruleset_unref(rs);
@@ -759,10 +806,12 @@ cmd_rules(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "maillog", no_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "without", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct rule *const *rules;
 	struct maillog_job job;
+	struct without wo = { NULL, 0 };
 	const char *dir = RULES_DIR, *sub;
 	struct ruleset *rs;
 	size_t n, i, failed, ntests;
@@ -776,19 +825,25 @@ cmd_rules(int argc, char **argv)
 	sub = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:x:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': dir = optarg; break;
+		case 'x': without_add(&wo, optarg); break;
 		case 'm': maillog = 1; break;
-		default: usage(stderr); return EX_USAGE_;
+		default:
+			without_free(&wo);
+			usage(stderr);
+			return EX_USAGE_;
 		}
 	}
 	if (strcmp(sub, "test") == 0) {
 		if (maillog || optind < argc) {
+			without_free(&wo);
 			usage(stderr);
 			return EX_USAGE_;
 		}
-		rs = load_rules(dir);
+		rs = load_rules(dir, &wo);
+		without_free(&wo);
 		failed = classify_run_tests(rs, stdout, &ntests);
 		fprintf(failed ? stdout : stderr, "bouncerctl: %zu of %zu "
 		    "test vectors failed\n", failed, ntests);
@@ -796,10 +851,12 @@ cmd_rules(int argc, char **argv)
 		return failed ? EX_USAGE_ : EX_OK_;
 	}
 	if (strcmp(sub, "list") != 0 || (!maillog && optind < argc)) {
+		without_free(&wo);
 		usage(stderr);
 		return EX_USAGE_;
 	}
-	rs = load_rules(dir);
+	rs = load_rules(dir, &wo);
+	without_free(&wo);
 	rules = ruleset_rules(rs, &n);
 	memset(&job, 0, sizeof(job));
 	if (maillog) {

@@ -12,6 +12,10 @@
  * hash tables, so that finding a reply's provider costs a few probes
  * whatever the number of providers.
  *
+ * ruleset_load_without() leaves named files unread and named rules out
+ * (bouncerctl -x), to measure what the other rules make of the replies
+ * those were written for (t/corpus-lofo.sh).
+ *
  * See also: bouncer-rules(5), classify.c.
  */
 #include <ctype.h>
@@ -107,6 +111,10 @@ struct loader {
 	struct provider		*prov;		/* of the current file */
 	struct rule		*rule;		/* being read */
 	unsigned		 seen;		/* keywords seen in rule */
+	size_t			 ntests0;	/* rs->ntests before rule */
+	const char *const	*without;	/* files and rules to leave out */
+	size_t			 nwithout;
+	unsigned char		*used;		/* per without[]: matched */
 };
 
 #define SEEN_MATCH	0x01
@@ -357,6 +365,49 @@ rule_begin(struct loader *ld, const char *v)
 	ld->prov->own[ld->prov->nown++] = r;
 	ld->rule = r;
 	ld->seen = 0;
+	ld->ntests0 = rs->ntests;
+}
+
+/*
+ * Is rule r among the rules to leave out, named "provider:rule"? Marks
+ * the name used.
+ */
+static int
+rule_without(struct loader *ld, const struct rule *r)
+{
+	const char *w, *colon;
+	size_t i, pn;
+	int hit = 0;
+
+	pn = strlen(r->provider->name);
+	for (i = 0; i < ld->nwithout; i++) {
+		w = ld->without[i];
+		if ((colon = strchr(w, ':')) == NULL ||
+		    (size_t)(colon - w) != pn ||
+		    memcmp(w, r->provider->name, pn) != 0 ||
+		    strcmp(colon + 1, r->name) != 0)
+			continue;
+		ld->used[i] = 1;
+		hit = 1;
+	}
+	return hit;
+}
+
+/*
+ * Drops rule r, the last one read, with its test vectors: it is the
+ * last of the set's rules and of its provider's, and its tests are the
+ * last ones.
+ */
+static void
+rule_drop(struct loader *ld, struct rule *r)
+{
+	struct ruleset *rs = ld->rs;
+
+	rs->nrules--;
+	ld->prov->nown--;
+	rs->ntests = ld->ntests0;
+	pcre2_code_free(r->re);
+	r->re = NULL;
 }
 
 /* Checks a finished rule; the line number is the rule's own. */
@@ -387,6 +438,8 @@ rule_end(struct loader *ld)
 		lerr(ld, "rule %s: a reply at the connect, helo or mail stage "
 		    "may not suppress the recipient (decision %s)", r->name,
 		    decision_format(r->decision, buf, sizeof(buf)));
+	if (ld->nwithout && rule_without(ld, r))
+		rule_drop(ld, r);
 	ld->line = line;
 	ld->rule = NULL;
 }
@@ -1283,23 +1336,59 @@ build_prefilter(struct ruleset *rs)
 	free(ids);
 }
 
+/* Is file name among the files to leave out? Marks the name used. */
+static int
+file_without(struct loader *ld, const char *name)
+{
+	size_t i;
+	int hit = 0;
+
+	for (i = 0; i < ld->nwithout; i++)
+		if (strcmp(ld->without[i], name) == 0) {
+			ld->used[i] = 1;
+			hit = 1;
+		}
+	return hit;
+}
+
 struct ruleset *
 ruleset_load(const char *dir, char **errp)
+{
+	return ruleset_load_without(dir, NULL, 0, errp);
+}
+
+struct ruleset *
+ruleset_load_without(const char *dir, const char *const *without,
+    size_t nwithout, char **errp)
 {
 	struct dirent **names;
 	struct loader ld;
 	char *errbuf = NULL;
-	size_t errlen = 0;
+	size_t errlen = 0, j, len;
 	int n, i;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.rs = xcalloc(1, sizeof(*ld.rs));
 	ld.rs->refs = 1;
 	ld.rs->maxcap = 1;
+	ld.without = without;
+	ld.nwithout = nwithout;
+	ld.used = xcalloc(nwithout ? nwithout : 1, 1);
 	if ((ld.err = open_memstream(&errbuf, &errlen)) == NULL) {
 		*errp = xasprintf("open_memstream: %s", strerror(errno));
+		free(ld.used);
 		ruleset_unref(ld.rs);
 		return NULL;
+	}
+	for (j = 0; j < nwithout; j++) {
+		len = strlen(without[j]);
+		if (strchr(without[j], ':') == NULL && (len <= 6 ||
+		    strcmp(without[j] + len - 6, ".rules") != 0)) {
+			fprintf(ld.err, "without %s: want a FILE.rules or a "
+			    "PROVIDER:RULE\n", without[j]);
+			ld.nerr++;
+			ld.used[j] = 1;
+		}
 	}
 	if ((n = scandir(dir, &names, rules_file, alphasort)) < 0) {
 		fprintf(ld.err, "%s: %s\n", dir, strerror(errno));
@@ -1310,11 +1399,20 @@ ruleset_load(const char *dir, char **errp)
 			ld.nerr++;
 		}
 		for (i = 0; i < n; i++) {
-			load_file(&ld, dir, names[i]->d_name);
+			if (!file_without(&ld, names[i]->d_name))
+				load_file(&ld, dir, names[i]->d_name);
 			free(names[i]);
 		}
 		free(names);
+		for (j = 0; j < nwithout; j++)
+			if (!ld.used[j]) {
+				fprintf(ld.err, "without %s: no such %s in "
+				    "%s\n", without[j], strchr(without[j],
+				    ':') ? "rule" : "file", dir);
+				ld.nerr++;
+			}
 	}
+	free(ld.used);
 	fclose(ld.err);
 	if (ld.nerr) {
 		*errp = errbuf;

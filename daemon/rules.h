@@ -92,6 +92,18 @@ struct rule_test {
  * caller frees it.
  */
 struct ruleset	*ruleset_load(const char *dir, char **errp);
+/*
+ * The same without some rules, to see how the others do on their own.
+ * Each of without[0 .. nwithout) names a rule file of dir
+ * ("gmail.rules"), which is then not read at all, so that its domains
+ * and MX hosts belong to no provider; or one rule as PROVIDER:RULE
+ * ("generic:greylisted"), which is read and checked like any other and
+ * then left out of the set with its test vectors. A name that matches
+ * nothing is an error like a bad rule. The strings stay the caller's:
+ * the set keeps no pointer to them.
+ */
+struct ruleset	*ruleset_load_without(const char *dir,
+		    const char *const *without, size_t nwithout, char **errp);
 struct ruleset	*ruleset_ref(struct ruleset *);
 void		 ruleset_unref(struct ruleset *);	/* NULL is fine */
 

@@ -374,6 +374,94 @@ else
 	ok
 fi
 
+# --- -x: leave a rule file or one rule out ------------------------------
+
+# Two providers: a file owning lofo.example, and a generic file with a
+# specific rule before a general one. Leaving the file out hands its
+# domain to the generic rules; leaving a rule out hands its replies to
+# the next rule; each left-out rule takes its test vectors with it.
+mkdir "$tmp/without"
+cat >"$tmp/without/own.rules" <<'EOF'
+provider own
+domain lofo.example
+rule own-nouser
+	match	no such user here
+	reason	userunknown
+	decision suppress
+	test	550 5.1.1 No such user here => userunknown suppress
+EOF
+cat >"$tmp/without/zz-generic.rules" <<'EOF'
+provider generic
+rule vendor-full
+	match	frobmail quota exhausted
+	reason	mailboxfull
+	decision retry
+	test	<a@example.net> 552 frobmail quota exhausted => mailboxfull retry
+rule code-55x
+	code	55x
+	reason	onhold
+	decision none
+	test	<a@example.net> 550 nothing said => onhold none
+EOF
+printf 'a@lofo.example\t550 5.1.1 No such user here\n%s\n' \
+    'b@example.net	552 frobmail quota exhausted' >"$tmp/without.in"
+without_case() {	# description want-output -x args...
+	what=$1
+	want=$2
+	shift 2
+	got=$(ctl classify -r "$tmp/without" "$@" <"$tmp/without.in" 2>&1 |
+	    cut -f1,2,6,7 | tr '\t\n' ' ,')
+	if [ "$got" = "$want" ]; then
+		ok
+	else
+		fail "classify $what: got \"$got\", want \"$want\""
+	fi
+}
+a_own="a@lofo.example userunknown own own.rules:3,"
+a_gen="a@lofo.example onhold - zz-generic.rules:7,"
+b_own="b@example.net mailboxfull - zz-generic.rules:2,"
+b_gen="b@example.net onhold - zz-generic.rules:7,"
+without_case "with all rules" "$a_own$b_own"
+without_case "-x own.rules" "$a_gen$b_own" -x own.rules
+without_case "--without=generic:vendor-full" "$a_own$b_gen" \
+    --without=generic:vendor-full
+without_case "-x both" "$a_gen$b_gen" -x generic:vendor-full -x own.rules
+expect_rc 0 "rules test -x own.rules -x generic:vendor-full" \
+    ctl rules test -r "$tmp/without" -x own.rules -x generic:vendor-full
+if grep -q ' 0 of 1 test vectors' "$tmp/rc.err"; then
+	ok
+else
+	fail "rules test -x: the left-out rules' vectors still run:"
+	cat "$tmp/rc.err" >&2
+fi
+expect_rc 0 "rules list -x generic:vendor-full" \
+    ctl rules list -r "$tmp/without" -x generic:vendor-full
+got=$(cut -f3 "$tmp/rc.out" | tr '\n' ' ')
+if [ "$got" = "own-nouser code-55x " ]; then
+	ok
+else
+	fail "rules list -x generic:vendor-full: got \"$got\""
+fi
+# A name that matches nothing refuses the set, as a bad rule does.
+for x in nosuch.rules generic:nosuch own:vendor-full own; do
+	expect_rc 2 "-x $x" ctl classify -r "$tmp/without" -x "$x"
+	if grep -q "^without $x: " "$tmp/rc.err"; then
+		ok
+	else
+		fail "-x $x: no \"without $x:\" on stderr:"
+		cat "$tmp/rc.err" >&2
+	fi
+done
+expect_rc 1 "-x without its argument" ctl classify -r "$tmp/without" -x
+# The real rules without generic.rules: the providers' rules only.
+expect_rc 0 "rules list -x generic.rules" \
+    ctl rules list -r "$BOUNCER_RULES" -x generic.rules
+if [ ! -s "$tmp/rc.out" ] || cut -f2 "$tmp/rc.out" | grep -qx generic; then
+	fail "rules list -x generic.rules: generic rules listed, or none"
+else
+	ok
+fi
+
 # --- done ---------------------------------------------------------------
 
 echo "bouncerctl.sh: $passed passed, $failed failed"

@@ -1,5 +1,6 @@
 /*
- * check_rules.c -- loading rule sets, their errors, provider lookup
+ * check_rules.c -- loading rule sets, their errors, provider lookup,
+ * and loading one without some files or rules
  *
  * Every case writes its own small set of *.rules files into a fresh
  * temporary directory and loads that, so nothing here depends on the
@@ -806,6 +807,90 @@ START_TEST(test_same_name_other_provider)
 }
 END_TEST
 
+/* --- leaving rules out ------------------------------------------------- */
+
+/*
+ * good_set less some files or rules: the chain for gmail.com (its
+ * provider's rules and the generic ones, or the generic ones alone when
+ * 10-gmail.rules is left out) and the number of test vectors left; or
+ * the error that refuses the set.
+ */
+static const struct without_case {
+	const char	*without[3];
+	const char	*provider;	/* of gmail.com; "-" for none */
+	const char	*chain;		/* rule names, space-separated */
+	size_t		 ntests;
+	const char	*err;		/* substring of the error, or NULL */
+} without_cases[] = {
+	{ { NULL }, "gmail", "nosuchuser ratelimit rfc-550 rfc-5-7", 3,
+	  NULL },
+	{ { "10-gmail.rules" }, "-", "rfc-550 rfc-5-7", 1, NULL },
+	{ { "gmail:ratelimit" }, "gmail", "nosuchuser rfc-550 rfc-5-7", 2,
+	  NULL },
+	{ { "gmail:ratelimit", "gmail:ratelimit" }, "gmail",
+	  "nosuchuser rfc-550 rfc-5-7", 2, NULL },
+	{ { "generic:rfc-5-7", "gmail:nosuchuser" }, "gmail",
+	  "ratelimit rfc-550", 1, NULL },
+	{ { "20-outlook.rules", "generic:rfc-550" }, "gmail",
+	  "nosuchuser ratelimit rfc-5-7", 3, NULL },
+	{ { "nosuch.rules" }, NULL, NULL, 0,
+	  "without nosuch.rules: no such file in " },
+	{ { "gmail:nosuch" }, NULL, NULL, 0,
+	  "without gmail:nosuch: no such rule in " },
+	{ { "outlook:nosuchuser" }, NULL, NULL, 0,
+	  "without outlook:nosuchuser: no such rule" },
+	{ { "gmail" }, NULL, NULL, 0,
+	  "without gmail: want a FILE.rules or a PROVIDER:RULE" },
+	/* A rule of a file left out is not read, so not found either. */
+	{ { "10-gmail.rules", "gmail:nosuchuser" }, NULL, NULL, 0,
+	  "without gmail:nosuchuser: no such rule" },
+};
+
+START_TEST(test_without)
+{
+	const struct without_case *c = &without_cases[_i];
+	const struct rule *const *chain, *const *rules;
+	struct ruleset *rs;
+	char *dir, *err = NULL, names[256];
+	size_t i, n, nw;
+
+	for (nw = 0; nw < 3 && c->without[nw] != NULL; nw++)
+		;
+	dir = testlib_tmpdir("rules");
+	for (i = 0; i < MAXFILES; i++)
+		free(testlib_write(dir, good_set[i].name, good_set[i].text));
+	rs = ruleset_load_without(dir, c->without, nw, &err);
+	ck_assert_int_eq(testlib_rmtree(dir), 0);
+	free(dir);
+	if (c->err != NULL) {
+		ck_assert_msg(rs == NULL, "case %d: loaded", _i);
+		ck_assert_msg(err != NULL && strstr(err, c->err) != NULL,
+		    "case %d: want \"%s\" in \"%s\"", _i, c->err,
+		    err ? err : "(null)");
+		free(err);
+		return;
+	}
+	ck_assert_msg(rs != NULL, "case %d: refused: %s", _i, err ? err : "");
+	ck_assert_str_eq(provider_name(ruleset_provider(rs, "gmail.com", NULL)),
+	    c->provider);
+	chain = ruleset_chain(rs, ruleset_provider(rs, "gmail.com", NULL), &n);
+	names[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(names, " ");
+		strcat(names, chain[i]->name);
+	}
+	ck_assert_str_eq(names, c->chain);
+	ruleset_tests(rs, &n);
+	ck_assert_uint_eq(n, c->ntests);
+	/* What is left is numbered without gaps. */
+	rules = ruleset_rules(rs, &n);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(rules[i]->index, i);
+	ruleset_unref(rs);
+}
+END_TEST
+
 #define NCASES(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -835,6 +920,10 @@ rules_suite(void)
 	tcase_add_test(tc, test_provider_long_name);
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_chain_generic_files);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("without");
+	tcase_add_loop_test(tc, test_without, 0, NCASES(without_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
