@@ -15,11 +15,14 @@
  *      the message's details, nor "accepting mail from specific
  *      senders");
  *   5. the sender, the envelope sender, the return path, the From or
- *      Reply-To address, "your address/account/domain", given a
- *      recipient-side predicate within a few words: "sender unknown",
- *      "no such sender", "From address does not exist", "invalid
- *      return path", "your account has been disabled", "sender
- *      mailbox is full".
+ *      Reply-To address, "your address/account/domain", sending or
+ *      outgoing mail "for this/your account", given a recipient-side
+ *      predicate within a few words: "sender unknown", "no such
+ *      sender", "From address does not exist", "invalid return path",
+ *      "your account has been disabled", "sender mailbox is full",
+ *      "sending for this account is disabled" (a relay that locked our
+ *      account: provider rules that suppress on "account is disabled"
+ *      come before the generic rule that knows it).
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
@@ -80,10 +83,16 @@ static const char pattern[] =
 	"|from address|from header|reply-to|envelope[- ](?:sender|from)"
 	"|return[- ]path|reverse[- ]path|originator"
 	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
-	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
+	"|domain)(?! ?book)(?! ?list)"
+	"|(?:sending|(?:outgoing|outbound) (?:mail|e-?mail|messages?))"
+	" (?:for|from|of|on) (?:this|your) (?:e-?mail )?(?:account|mailbox"
+	"|address|domain))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
+	"|\\bsending (?:is |has been |was )?(?:disabled|blocked|restricted"
+	"|suspended|deactivated|not allowed|prohibited) (?:for|on|from)"
+	" (?:this|your) (?:e-?mail )?(?:account|mailbox|address|domain)\\b"
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
 	"|bad|blocked|blacklisted|blocklisted|banned|denied)"

@@ -52,6 +52,10 @@ static const struct ss_case cases[] = {
 	{ "Your domain news.example.com is blacklisted", 1 },
 	{ "Unknown or invalid recipient: blocked sender", 1 },
 	{ "Unknown sender: <bounce@news.example.com>", 1 },
+	{ "Message sending for this account is disabled", 1 },
+	{ "Sending from your account has been suspended", 1 },
+	{ "Outgoing mail for this account is blocked", 1 },
+	{ "Sending is disabled for this account", 1 },
 	/* recipient-side texts with the same words: not the sender's */
 	{ "User unknown", 0 },
 	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
@@ -70,6 +74,10 @@ static const struct ss_case cases[] = {
 	{ "sorry, your message to x@example.org cannot be delivered. This "
 	  "account has been disabled or discontinued", 0 },
 	{ "Error sending to x@example.org: user unknown", 0 },
+	{ "The account you are sending to is disabled", 0 },
+	{ "Local mailbox x@mail.ru is unavailable: account is disabled", 0 },
+	{ "Amazon SES has suppressed sending to this address because it "
+	  "has a recent history of bouncing as an invalid address", 0 },
 };
 
 START_TEST(test_case)
