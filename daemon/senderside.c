@@ -8,7 +8,8 @@
  *      "Verification failed for <...>");
  *   2. our IP or host: "your IP", "this IP", "the sending IP", "client
  *      host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
- *      allowed", "connections from 192.0.2.1 not accepted";
+ *      allowed", "connections from 192.0.2.1 not accepted", "your
+ *      server (network, MTA) is not permitted";
  *   3. the unknown addresses we tried, counted: "too many invalid
  *      recipients", "number of unknown users", "directory harvest";
  *   4. the MAIL FROM command: "MAIL FROM address", "MAIL FROM:<...>
@@ -76,6 +77,12 @@ static const char pattern[] =
 	"\\]? (?:is |are |was |were |has been |have been )?(?:temporarily )?"
 	"(?:not allowed|not accepted|refused|rejected|denied|blocked"
 	"|blacklisted|banned|suspended)\\b"
+	"|\\b(?:your (?:network|server|mail ?server|host|MTA|relay)"
+	"|(?:this|the sending) network)\\b(?! (?:administrator|admin"
+	"|postmaster|provider|operator|support|team|logs?)\\b)"
+	"(?:[^.;:]|\\.(?=\\S)){0,40}?"
+	"\\b(?:not (?:allowed|permitted|accepted|authori[sz]ed)|refused"
+	"|rejected|denied|blocked|blacklisted|blocklisted|banned|listed)\\b"
 	/* 3 */
 	"|too many (?:invalid|unknown|bad|non-?existent|non-?existing"
 	"|undeliverable|wrong|unverified|failed|rejected) (?:recipients?"

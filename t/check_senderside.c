@@ -38,6 +38,8 @@ static const struct ss_case cases[] = {
 	{ "Host 192.0.2.1 is not allowed; mailbox unavailable", 1 },
 	{ "Connections from 192.0.2.1 not accepted: user unknown", 1 },
 	{ "Mail from [192.0.2.1] refused: mailbox unavailable", 1 },
+	{ "Your network is not allowed to send mail: user unknown", 1 },
+	{ "Your mail server is not permitted: recipient unknown", 1 },
 	/* 3. the unknown addresses we tried */
 	{ "Too many invalid recipients", 1 },
 	{ "You have exceeded the number of unknown users allowed", 1 },
@@ -84,6 +86,9 @@ static const struct ss_case cases[] = {
 	{ "Error sending to x@example.org: user unknown", 0 },
 	{ "The account you are sending to is disabled", 0 },
 	{ "The address you sent the message to does not exist", 0 },
+	{ "This server rejected the recipient: user unknown", 0 },
+	{ "User unknown. Please contact your mail server administrator if "
+	  "this was rejected in error", 0 },
 	{ "Remote host 192.0.2.1 rejected recipient <x@example.org>: user "
 	  "unknown", 0 },
 	{ "Mail for x@example.org from 192.0.2.9 (the last relay): no such "
