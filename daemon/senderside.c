@@ -7,7 +7,9 @@
  *      a failed sender verification ("Sender verify failed",
  *      "Verification failed for <...>");
  *   2. our IP or host: "your IP", "this IP", "the sending IP", "client
- *      host", "IP address 192.0.2.1 ... blocked";
+ *      host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
+ *      allowed", "connections from 192.0.2.1 not accepted", "your
+ *      server (network, MTA) is not permitted";
  *   3. the unknown addresses we tried, counted: "too many invalid
  *      recipients", "number of unknown users", "directory harvest";
  *   4. the MAIL FROM command: "MAIL FROM address", "MAIL FROM:<...>
@@ -15,11 +17,16 @@
  *      the message's details, nor "accepting mail from specific
  *      senders");
  *   5. the sender, the envelope sender, the return path, the From or
- *      Reply-To address, "your address/account/domain", given a
- *      recipient-side predicate within a few words: "sender unknown",
- *      "no such sender", "From address does not exist", "invalid
- *      return path", "your account has been disabled", "sender
- *      mailbox is full".
+ *      Reply-To address, "your address/account/domain", sending or
+ *      outgoing mail "for this/your account", the account "you are
+ *      sending from" (or "used to send", the "authenticated" one),
+ *      given a recipient-side predicate within a few words: "sender
+ *      unknown", "no such sender", "From address does not exist",
+ *      "invalid return path", "your account has been disabled",
+ *      "sender mailbox is full", "sending for this account is
+ *      disabled" (a relay that locked our account: provider rules that
+ *      suppress on "account is disabled" come before the generic rule
+ *      that knows it).
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
@@ -62,6 +69,20 @@ static const char pattern[] =
 	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
 	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
 	"|rejected)"
+	"|\\b(?:host|client|server|mail server) \\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]?"
+	" (?:is|was|has been) (?:temporarily )?(?:not allowed|not accepted"
+	"|refused|rejected|denied|blocked|blacklisted|banned|listed"
+	"|suspended)\\b"
+	"|\\b(?:connections?|mail|messages?) from \\[?\\d{1,3}(?:\\.\\d{1,3}){3}"
+	"\\]? (?:is |are |was |were |has been |have been )?(?:temporarily )?"
+	"(?:not allowed|not accepted|refused|rejected|denied|blocked"
+	"|blacklisted|banned|suspended)\\b"
+	"|\\b(?:your (?:network|server|mail ?server|host|MTA|relay)"
+	"|(?:this|the sending) network)\\b(?! (?:administrator|admin"
+	"|postmaster|provider|operator|support|team|logs?)\\b)"
+	"(?:[^.;:]|\\.(?=\\S)){0,40}?"
+	"\\b(?:not (?:allowed|permitted|accepted|authori[sz]ed)|refused"
+	"|rejected|denied|blocked|blacklisted|blocklisted|banned|listed)\\b"
 	/* 3 */
 	"|too many (?:invalid|unknown|bad|non-?existent|non-?existing"
 	"|undeliverable|wrong|unverified|failed|rejected) (?:recipients?"
@@ -76,14 +97,29 @@ static const char pattern[] =
 	"|\\bMAIL FROM (?:command|address|domain)\\b"
 	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
-	"|\\b(?:sender|sending (?:account|domain|address|host|server)"
+	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
+	"|mailbox)"
 	"|from address|from header|reply-to|envelope[- ](?:sender|from)"
 	"|return[- ]path|reverse[- ]path|originator"
 	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
-	"|domain)(?! ?book)(?! ?list))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
+	"|domain)(?! ?book)(?! ?list)"
+	"|(?:sending|(?:outgoing|outbound) (?:mail|e-?mail|messages?))"
+	" (?:for|from|of|on) (?:this|your) (?:e-?mail )?(?:account|mailbox"
+	"|address|domain)"
+	"|(?:e-?mail |user )?(?:account|mailbox|address|user|domain|identity)"
+	" (?:that |which )?you (?:are |were |have been )?(?:trying to "
+	"|attempting to )?(?:send(?:ing)?|sent|mail(?:ing)?) (?:from|as|with)"
+	"|(?:account|mailbox|address|user|domain) (?:used to send|that sent"
+	"|which sent|who sent)(?: this| the)?(?: message| mail| e-?mail)?"
+	"|authenticated (?:user|account|sender)"
+	"|(?:account|user|identity) you (?:are )?(?:authenticated|logged in)"
+	" (?:with|as))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
+	"|\\bsending (?:is |has been |was )?(?:disabled|blocked|restricted"
+	"|suspended|deactivated|not allowed|prohibited) (?:for|on|from)"
+	" (?:this|your) (?:e-?mail )?(?:account|mailbox|address|domain)\\b"
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
 	"|bad|blocked|blacklisted|blocklisted|banned|denied)"

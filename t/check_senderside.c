@@ -35,6 +35,11 @@ static const struct ss_case cases[] = {
 	{ "This IP has been temporarily blocked", 1 },
 	{ "Client host rejected: Access denied", 1 },
 	{ "IP 192.0.2.1 is blacklisted", 1 },
+	{ "Host 192.0.2.1 is not allowed; mailbox unavailable", 1 },
+	{ "Connections from 192.0.2.1 not accepted: user unknown", 1 },
+	{ "Mail from [192.0.2.1] refused: mailbox unavailable", 1 },
+	{ "Your network is not allowed to send mail: user unknown", 1 },
+	{ "Your mail server is not permitted: recipient unknown", 1 },
 	/* 3. the unknown addresses we tried */
 	{ "Too many invalid recipients", 1 },
 	{ "You have exceeded the number of unknown users allowed", 1 },
@@ -52,6 +57,15 @@ static const struct ss_case cases[] = {
 	{ "Your domain news.example.com is blacklisted", 1 },
 	{ "Unknown or invalid recipient: blocked sender", 1 },
 	{ "Unknown sender: <bounce@news.example.com>", 1 },
+	{ "Message sending for this account is disabled", 1 },
+	{ "Sending from your account has been suspended", 1 },
+	{ "Outgoing mail for this account is blocked", 1 },
+	{ "Sending is disabled for this account", 1 },
+	{ "The account you are sending from has been disabled", 1 },
+	{ "The address you sent from does not exist", 1 },
+	{ "The user who sent this message is unknown", 1 },
+	{ "Authenticated user does not exist", 1 },
+	{ "Mailbox of the sending user is disabled", 1 },
 	/* recipient-side texts with the same words: not the sender's */
 	{ "User unknown", 0 },
 	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
@@ -70,6 +84,18 @@ static const struct ss_case cases[] = {
 	{ "sorry, your message to x@example.org cannot be delivered. This "
 	  "account has been disabled or discontinued", 0 },
 	{ "Error sending to x@example.org: user unknown", 0 },
+	{ "The account you are sending to is disabled", 0 },
+	{ "The address you sent the message to does not exist", 0 },
+	{ "This server rejected the recipient: user unknown", 0 },
+	{ "User unknown. Please contact your mail server administrator if "
+	  "this was rejected in error", 0 },
+	{ "Remote host 192.0.2.1 rejected recipient <x@example.org>: user "
+	  "unknown", 0 },
+	{ "Mail for x@example.org from 192.0.2.9 (the last relay): no such "
+	  "user", 0 },
+	{ "Local mailbox x@mail.ru is unavailable: account is disabled", 0 },
+	{ "Amazon SES has suppressed sending to this address because it "
+	  "has a recent history of bouncing as an invalid address", 0 },
 };
 
 START_TEST(test_case)
