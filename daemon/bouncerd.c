@@ -575,8 +575,11 @@ rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
 		answer_dunno(buf, bufsz);
 		return 0;
 	}
-	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
-	    w->store, rcpt, &rec) == 1 ? &rec : NULL, now, buf, bufsz);
+	/* The record is read only when the lookup did not bring its words. */
+	engine_action(&ans, ans.kind != ANS_THROTTLED &&
+	    (store_lookup_detail(w->store, &rec) == 1 ||
+	    store_get_rcpt(w->store, rcpt, &rec) == 1) ? &rec : NULL, now, buf,
+	    bufsz);
 	return strncmp(buf, "DUNNO", 5) != 0;
 }
 
