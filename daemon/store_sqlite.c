@@ -106,7 +106,7 @@ static const char *const migrations[] = {
 
 struct index {
 	uint64_t	*slots;
-	size_t		 mask;
+	size_t		 cap;		/* slots: any multiple of 1024 */
 	size_t		 used;		/* live and tombstones */
 	size_t		 live;
 	unsigned char	*arena;
@@ -222,6 +222,18 @@ status_unpack(uint16_t code, char *buf)
 	    v % 1000);
 }
 
+/*
+ * The first slot to probe for h: its low 32 bits scaled to cap (the
+ * high 32 are the tag), so that the table need not be a power of two
+ * in size. Rounding 1.1 million up to 2^21 slots cost 4 MB at
+ * 1,000,000 addresses.
+ */
+static size_t
+home(uint64_t h, size_t cap)
+{
+	return (size_t)(((h & 0xffffffffULL) * cap) >> 32);
+}
+
 /* Returns the slot holding key, or the slot to insert it at (~). */
 static size_t
 idx_find(const struct index *ix, const char *key, size_t n, uint64_t h,
@@ -232,7 +244,7 @@ idx_find(const struct index *ix, const char *key, size_t n, uint64_t h,
 	struct idx_rec r;
 
 	*found = 0;
-	for (i = (size_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+	for (i = home(h, ix->cap);; i = i + 1 == ix->cap ? 0 : i + 1) {
 		uint64_t s = ix->slots[i];
 
 		off = (uint32_t)s;
@@ -270,16 +282,16 @@ idx_rebuild(struct index *ix, size_t n)
 {
 	struct index old = *ix;
 	struct idx_rec r;
-	size_t i, cap = 1024;
+	size_t i, cap;
 
-	while (cap * 7 / 10 < n)
-		cap <<= 1;
+	/* At most 70% full, as before; in steps of 1024 slots. */
+	cap = (n * 10 / 7 + 1024) / 1024 * 1024;
 	memset(ix, 0, sizeof(*ix));
 	ix->slots = xcalloc(cap, sizeof(*ix->slots));
-	ix->mask = cap - 1;
+	ix->cap = cap;
 	ix->acap = old.alen - old.garbage + 4096;
 	ix->arena = xmalloc(ix->acap);
-	for (i = 0; old.slots != NULL && i <= old.mask; i++) {
+	for (i = 0; old.slots != NULL && i < old.cap; i++) {
 		uint32_t off = (uint32_t)old.slots[i];
 
 		if (off == 0 || off == TOMB)
@@ -305,7 +317,7 @@ idx_put(struct index *ix, const char *key, size_t n, const struct idx_rec *v)
 	int found;
 
 	/* A third more room than is live: doubling would waste half. */
-	if (ix->slots == NULL || (ix->used + 1) * 10 > (ix->mask + 1) * 7)
+	if (ix->slots == NULL || (ix->used + 1) * 10 > ix->cap * 7)
 		idx_rebuild(ix, ix->live + 1 + (ix->live + 1) / 3);
 	need = REC_HDR + n + (v->flags & R_SINCE ? 2 : 0) +
 	    (v->flags & R_STATUS ? 2 : 0) + (v->flags & R_PROV ? 1 + plen : 0);
