@@ -539,6 +539,16 @@ log_catch_up(void)
 	pthread_mutex_unlock(&catchup.lock);
 }
 
+/* "DUNNO" into buf: most answers, so no printf. */
+static void
+answer_dunno(char *buf, size_t bufsz)
+{
+	if (bufsz >= sizeof("DUNNO"))
+		memcpy(buf, "DUNNO", sizeof("DUNNO"));
+	else if (bufsz > 0)
+		buf[0] = '\0';
+}
+
 /*
  * What the MTA is to be told about rcpt now, as the policy server says
  * it ("550 5.1.1 ...", "DEFER_IF_PERMIT 4.2.2 ...", "DUNNO"), into
@@ -562,11 +572,14 @@ rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
 		return -1;
 	}
 	if (rc == 0) {
-		snprintf(buf, bufsz, "DUNNO");
+		answer_dunno(buf, bufsz);
 		return 0;
 	}
-	engine_action(&ans, ans.kind != ANS_THROTTLED && store_get_rcpt(
-	    w->store, rcpt, &rec) == 1 ? &rec : NULL, now, buf, bufsz);
+	/* The record is read only when the lookup did not bring its words. */
+	engine_action(&ans, ans.kind != ANS_THROTTLED &&
+	    (store_lookup_detail(w->store, &rec) == 1 ||
+	    store_get_rcpt(w->store, rcpt, &rec) == 1) ? &rec : NULL, now, buf,
+	    bufsz);
 	return strncmp(buf, "DUNNO", 5) != 0;
 }
 
@@ -641,7 +654,7 @@ policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
 	if (req->recipient == NULL || *req->recipient == '\0' ||
 	    (req->protocol_state != NULL &&
 	    strcmp(req->protocol_state, "RCPT") != 0)) {
-		snprintf(buf, bufsz, "DUNNO");
+		answer_dunno(buf, bufsz);
 		return 0;
 	}
 	return rcpt_answer(&d.loop, req->recipient, buf, bufsz) < 0 ? -1 : 0;

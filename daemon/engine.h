@@ -106,8 +106,9 @@ int		 engine_unsuppress(struct engine *, const char *rcpt,
  *	retry in 9m"
  *   "DUNNO"
  * into buf. rec (may be NULL) is the recipient's record: its stored
- * status, forced to the 5 or 4 class, and the date its state began;
- * without one the reason's usual status is used. now gives the time
+ * status, forced to the 5 or 4 class, and the date its state began
+ * (only rec->status and rec->since are read: store_lookup_detail()
+ * fills just those); without one the reason's usual status is used. now gives the time
  * left. Returns buf.
  */
 char		*engine_action(const struct store_answer *,

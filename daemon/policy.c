@@ -40,6 +40,7 @@ struct pconn {
 	struct event		*wev;		/* writable, while out is held */
 	int			 fd;
 	int			 paused;	/* out is over the watermark */
+	int			 writing;	/* wev is added */
 	struct policy_request	 attrs;		/* into in[] */
 	char			*in;		/* up to max_request + 1 */
 	size_t			 inlen, incap;
@@ -79,23 +80,44 @@ pconn_close(struct pconn *c)
 	pconn_free(c);
 }
 
-/* Points the attribute a line names at its value, if we want it. */
-static void
-attr_set(struct policy_request *a, char *name, size_t nlen, char *value)
+/* The attributes bouncer uses, as struct policy_request has them. */
+enum {
+	A_REQUEST, A_STATE, A_RCPT, A_SENDER, A_CLIENT, A_QUEUE_ID,
+	A_INSTANCE, A_N
+};
+
+/*
+ * Which attribute name (nlen bytes) is, or -1 when bouncer does not
+ * use it. By length first: most of the two dozen attributes Postfix
+ * sends fail there.
+ */
+static int
+attr_index(const char *name, size_t nlen)
 {
-#define ATTR(s, f)							\
-	if (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0) {	\
-		a->f = value;						\
-		return;							\
+#define ATTR(s, i)							\
+	if (memcmp(name, s, sizeof(s) - 1) == 0)			\
+		return i;
+	switch (nlen) {
+	case 6:
+		ATTR("sender", A_SENDER)
+		break;
+	case 7:
+		ATTR("request", A_REQUEST)
+		break;
+	case 8:
+		ATTR("queue_id", A_QUEUE_ID)
+		ATTR("instance", A_INSTANCE)
+		break;
+	case 9:
+		ATTR("recipient", A_RCPT)
+		break;
+	case 14:
+		ATTR("protocol_state", A_STATE)
+		ATTR("client_address", A_CLIENT)
+		break;
 	}
-	ATTR("request", request)
-	ATTR("protocol_state", protocol_state)
-	ATTR("recipient", recipient)
-	ATTR("sender", sender)
-	ATTR("client_address", client_address)
-	ATTR("queue_id", queue_id)
-	ATTR("instance", instance)
 #undef ATTR
+	return -1;
 }
 
 /* Queues bytes for c behind what is already held. */
@@ -146,10 +168,14 @@ flush(struct pconn *c, const char *p, size_t n)
 		} else
 			hold(c, p, n);
 	}
-	if (c->outlen > 0)
+	/* Touch the write event only when that changes: not per answer. */
+	if (c->outlen > 0 && !c->writing) {
 		event_add(c->wev, NULL);
-	else
+		c->writing = 1;
+	} else if (c->outlen == 0 && c->writing) {
 		event_del(c->wev);
+		c->writing = 0;
+	}
 	return 0;
 }
 
@@ -158,8 +184,9 @@ dispatch(struct pconn *c)
 {
 	struct policy *srv = c->srv;
 	struct timespec t0, t1;
-	char action[512];
-	int rc, n;
+	char action[512], *p;
+	size_t n;
+	int rc;
 
 	srv->stats.requests++;
 	action[0] = '\0';
@@ -168,10 +195,12 @@ dispatch(struct pconn *c)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	srv->stats.latency_us_sum += (unsigned long)((t1.tv_sec - t0.tv_sec) *
 	    1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
-	if (rc < 0 || action[0] == '\0' || strpbrk(action, "\r\n") != NULL) {
+	n = strnlen(action, sizeof(action) - 1);
+	if (rc < 0 || n == 0 || memchr(action, '\n', n) != NULL ||
+	    memchr(action, '\r', n) != NULL) {
 		if (rc < 0)
 			srv->stats.errors++;
-		snprintf(action, sizeof(action), "DUNNO");
+		memcpy(action, "DUNNO", n = 5);
 	}
 	/* "550 5.1.1 ..." rejects and "450 ..." defers, as access(5) says. */
 	if (strncmp(action, "DUNNO", 5) == 0)
@@ -187,27 +216,84 @@ dispatch(struct pconn *c)
 		hold(c, srv->ans, srv->anslen);
 		srv->anslen = 0;
 	}
-	n = snprintf(srv->ans + srv->anslen, sizeof(srv->ans) - srv->anslen,
-	    "action=%s\n\n", action);
-	srv->anslen += (size_t)n;
+	/* "action=%s\n\n", without a printf per answer. */
+	p = srv->ans + srv->anslen;
+	memcpy(p, "action=", 7);
+	memcpy(p + 7, action, n);
+	memcpy(p + 7 + n, "\n\n", 2);
+	srv->anslen += 7 + n + 2;
+}
+
+/*
+ * Parses the request that starts at p, if it is whole before e: one
+ * pass over its lines, two memchr() calls a line. Points c->attrs
+ * into the buffer, each value cut off with a NUL, and *next at the
+ * byte after the empty line. Nothing is written to the buffer before
+ * the request is known whole and sound, so a partial one stays as it
+ * came. Returns 1, 0 when the request is not whole yet, or -1 when it
+ * is malformed: a line that is not "name=value", a NUL, or no
+ * "request=".
+ */
+static int
+parse_request(struct pconn *c, char *p, char *e, char **next)
+{
+	struct policy_request *a = &c->attrs;
+	char *line, *nl, *eq, *val[A_N], *end[A_N];
+	size_t len;
+	int bad = 0, i;
+
+	memset(val, 0, sizeof(val));
+	for (line = p;; line = nl + 1) {
+		if (line >= e ||
+		    (nl = memchr(line, '\n', (size_t)(e - line))) == NULL)
+			return 0;
+		len = (size_t)(nl - line);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len == 0)
+			break;
+		if (bad)
+			continue;
+		if ((eq = memchr(line, '=', len)) == NULL || eq == line) {
+			bad = 1;
+			continue;
+		}
+		if ((i = attr_index(line, (size_t)(eq - line))) >= 0) {
+			val[i] = eq + 1;
+			end[i] = line + len;
+		}
+	}
+	if (bad || val[A_REQUEST] == NULL ||
+	    memchr(p, '\0', (size_t)(line - p)) != NULL)
+		return -1;
+	for (i = 0; i < A_N; i++)
+		if (val[i] != NULL)
+			*end[i] = '\0';
+	a->request = val[A_REQUEST];
+	a->protocol_state = val[A_STATE];
+	a->recipient = val[A_RCPT];
+	a->sender = val[A_SENDER];
+	a->client_address = val[A_CLIENT];
+	a->queue_id = val[A_QUEUE_ID];
+	a->instance = val[A_INSTANCE];
+	*next = nl + 1;
+	return 1;
 }
 
 /*
  * Answers every whole request in c->in, parsing it in place; keeps a
- * partial one for the next read. A request is found whole (up to its
- * empty line) before any of it is cut up. Stops, leaving the rest in
- * c->in, once the answers waiting for the client reach the watermark.
- * Adds the requests answered to *answered. Returns 1 when it stopped
- * so, 0 when only a partial request is left, -1 when the connection
- * must close.
+ * partial one for the next read. Stops, leaving the rest in c->in,
+ * once the answers waiting for the client reach the watermark. Adds
+ * the requests answered to *answered. Returns 1 when it stopped so, 0
+ * when only a partial request is left, -1 when the connection must
+ * close.
  */
 static int
 read_requests(struct pconn *c, unsigned *answered)
 {
 	struct policy *srv = c->srv;
-	char *buf = c->in, *p, *e, *nl, *end, *next, *line, *eq;
-	size_t linelen;
-	int full = 0;
+	char *buf = c->in, *p, *e, *next;
+	int full = 0, rc;
 
 	if (buf == NULL)
 		return 0;
@@ -218,33 +304,10 @@ read_requests(struct pconn *c, unsigned *answered)
 			full = 1;
 			break;
 		}
-		for (end = p; end < e; end = nl + 1) {
-			if ((nl = memchr(end, '\n', (size_t)(e - end))) == NULL) {
-				end = NULL;
-				break;
-			}
-			if (nl == end || (nl == end + 1 && *end == '\r'))
-				break;
-		}
-		if (end == NULL || end >= e)
+		if ((rc = parse_request(c, p, e, &next)) < 0)
+			return -1;
+		if (rc == 0)
 			break;
-		next = nl + 1;
-		memset(&c->attrs, 0, sizeof(c->attrs));
-		for (line = p; line < end; line = nl + 1) {
-			nl = memchr(line, '\n', (size_t)(end - line));
-			linelen = (size_t)(nl - line);
-			if (linelen > 0 && line[linelen - 1] == '\r')
-				linelen--;
-			line[linelen] = '\0';
-			if (memchr(line, '\0', linelen) != NULL ||
-			    (eq = memchr(line, '=', linelen)) == NULL ||
-			    eq == line)
-				return -1;
-			*eq = '\0';
-			attr_set(&c->attrs, line, (size_t)(eq - line), eq + 1);
-		}
-		if (c->attrs.request == NULL)
-			return -1;	/* no "request=": not Postfix */
 		dispatch(c);
 		(*answered)++;
 		p = next;
@@ -252,7 +315,8 @@ read_requests(struct pconn *c, unsigned *answered)
 	c->inlen = (size_t)(e - p);
 	if (!full && c->inlen >= srv->lim.max_request)
 		return -1;
-	memmove(buf, p, c->inlen);
+	if (p != buf)
+		memmove(buf, p, c->inlen);
 	return full;
 }
 

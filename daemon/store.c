@@ -342,6 +342,14 @@ store_lookup(struct store *st, const char *rcpt, long long now,
 }
 
 int
+store_lookup_detail(struct store *st, struct store_rcpt *out)
+{
+	if (st->ops->lookup_detail == NULL)
+		return 0;
+	return st->ops->lookup_detail(st, out);
+}
+
+int
 store_begin(struct store *st, const char *const *keys, size_t nkeys)
 {
 	return st->ops->begin(st, keys, nkeys);

@@ -157,6 +157,16 @@ const char	*store_uri(const struct store *);
  */
 int		 store_lookup(struct store *, const char *rcpt, long long now,
 		    struct store_answer *out);
+/*
+ * After store_lookup() gave 1 with ANS_SUPPRESSED or ANS_DEFERRED: the
+ * two fields of the recipient's record that engine_action() words the
+ * answer with, when the back end has them at hand, so that the record
+ * need not be read. Fills out->since (a time on the day the state
+ * began: only the date is kept; 0: none) and out->status, and leaves
+ * the rest of *out alone. Returns 1, or 0 when the record must be
+ * read with store_get_rcpt().
+ */
+int		 store_lookup_detail(struct store *, struct store_rcpt *out);
 
 /*
  * Transactions. keys are the record keys to be read and written,

@@ -35,6 +35,8 @@ struct store_ops {
 	int		 (*lookup)(struct store *, const char *rcpt,
 			    const char *domain, long long now,
 			    struct store_answer *);
+	/* optional (NULL: 0): see store_lookup_detail() */
+	int		 (*lookup_detail)(struct store *, struct store_rcpt *);
 	int		 (*begin)(struct store *, const char *const *keys,
 			    size_t nkeys);
 	int		 (*commit)(struct store *);

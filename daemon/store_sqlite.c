@@ -88,16 +88,25 @@ static const char *const migrations[] = {
 /*
  * Open addressing over 64-bit slots: the high 32 bits are hash bits,
  * the low 32 the record's arena offset plus one (0: empty, TOMB:
- * deleted). A record is [until u32][state][reason][klen][plen][key]
- * [provider]; replaced records stay in the arena as garbage until a
- * compaction.
+ * deleted). A record is [until u32][state][reason][klen][flags][key],
+ * then what flags say is there: the day a recipient's state began
+ * (u16, days since 1970 plus one), its enhanced status (u16, packed by
+ * status_pack()), a destination's provider ([plen][name]). With the
+ * first two the policy server words a REJECT without reading the
+ * recipient's row: that read, a B-tree walk, two file locks and a
+ * page read most times, was the dearest part of a refused request.
+ * Replaced records stay in the arena as garbage until a compaction.
  */
 #define TOMB		0xffffffffu
 #define REC_HDR		8
+#define R_SINCE		0x01	/* the day its state began */
+#define R_STATUS	0x02	/* its enhanced status */
+#define R_PROV		0x04	/* a destination's provider */
+#define R_ASK		0x08	/* since or status do not fit: read the row */
 
 struct index {
 	uint64_t	*slots;
-	size_t		 mask;
+	size_t		 cap;		/* slots: any multiple of 1024 */
 	size_t		 used;		/* live and tombstones */
 	size_t		 live;
 	unsigned char	*arena;
@@ -107,7 +116,10 @@ struct index {
 
 struct idx_rec {
 	uint32_t	 until;
-	unsigned char	 state, reason, klen, plen;
+	unsigned char	 state, reason, klen, plen, flags;
+	uint16_t	 since_day;	/* with R_SINCE */
+	uint16_t	 status;	/* with R_STATUS */
+	size_t		 size;		/* bytes in the arena */
 	const char	*key;
 	const char	*prov;
 };
@@ -137,15 +149,89 @@ hash_key(const char *s, size_t n)
 static void
 rec_read(const struct index *ix, uint32_t off, struct idx_rec *r)
 {
-	const unsigned char *p = ix->arena + off;
+	const unsigned char *p = ix->arena + off, *q;
 
 	memcpy(&r->until, p, 4);
 	r->state = p[4];
 	r->reason = p[5];
 	r->klen = p[6];
-	r->plen = p[7];
+	r->flags = p[7];
 	r->key = (const char *)p + REC_HDR;
-	r->prov = r->key + r->klen;
+	q = p + REC_HDR + r->klen;
+	r->since_day = r->status = 0;
+	r->plen = 0;
+	r->prov = NULL;
+	if (r->flags & R_SINCE) {
+		memcpy(&r->since_day, q, 2);
+		q += 2;
+	}
+	if (r->flags & R_STATUS) {
+		memcpy(&r->status, q, 2);
+		q += 2;
+	}
+	if (r->flags & R_PROV) {
+		r->plen = *q++;
+		r->prov = (const char *)q;
+		q += r->plen;
+	}
+	r->size = (size_t)(q - p);
+}
+
+/*
+ * An enhanced status as engine_action() words it ("5.1.1"), in 16
+ * bits: bit 15 the class (5 or 4), below it 1 + subject * 1000 +
+ * detail. Returns 1 with *out set (0 when the status is not a 4 or 5
+ * one: the reason's usual status is used then), or 0 when it is not
+ * in that plain form or too large, and the row must be read.
+ */
+static int
+status_pack(const char *s, uint16_t *out)
+{
+	unsigned v[2], i, n;
+	const char *p = s + 2;
+
+	*out = 0;
+	if ((s[0] != '4' && s[0] != '5') || s[1] != '.')
+		return 1;
+	for (i = 0; i < 2; i++) {
+		for (v[i] = 0, n = 0; *p >= '0' && *p <= '9' && n < 4; n++)
+			v[i] = v[i] * 10 + (unsigned)(*p++ - '0');
+		/* Digits as printed back: no leading zero, at most three. */
+		if (n == 0 || n > 3 || (n > 1 && p[-(int)n] == '0'))
+			return 0;
+		if (*p++ != (i == 0 ? '.' : '\0'))
+			return 0;
+	}
+	if (v[0] > 31)
+		return 0;
+	*out = (uint16_t)((s[0] == '5' ? 0x8000 : 0) + 1 + v[0] * 1000 + v[1]);
+	return 1;
+}
+
+/* The status status_pack() packed into buf (16 bytes), or "". */
+static void
+status_unpack(uint16_t code, char *buf)
+{
+	unsigned v = (code & 0x7fffu) - 1;
+
+	if (code == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, 16, "%c.%u.%u", code & 0x8000 ? '5' : '4', v / 1000,
+	    v % 1000);
+}
+
+/*
+ * The first slot to probe for h: its low 32 bits scaled to cap (the
+ * high 32 are the tag), so that the table need not be a power of two
+ * in size. Rounding 1.1 million up to 2^21 slots cost 4 MB at
+ * 1,000,000 addresses.
+ */
+static size_t
+home(uint64_t h, size_t cap)
+{
+	return (size_t)(((h & 0xffffffffULL) * cap) >> 32);
 }
 
 /* Returns the slot holding key, or the slot to insert it at (~). */
@@ -158,7 +244,7 @@ idx_find(const struct index *ix, const char *key, size_t n, uint64_t h,
 	struct idx_rec r;
 
 	*found = 0;
-	for (i = (size_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+	for (i = home(h, ix->cap);; i = i + 1 == ix->cap ? 0 : i + 1) {
 		uint64_t s = ix->slots[i];
 
 		off = (uint32_t)s;
@@ -179,8 +265,8 @@ idx_find(const struct index *ix, const char *key, size_t n, uint64_t h,
 	}
 }
 
-static void idx_put(struct index *, const char *, size_t, uint32_t,
-    int, int, const char *);
+static void idx_put(struct index *, const char *, size_t,
+    const struct idx_rec *);
 
 static void
 idx_clear(struct index *ix)
@@ -196,48 +282,49 @@ idx_rebuild(struct index *ix, size_t n)
 {
 	struct index old = *ix;
 	struct idx_rec r;
-	size_t i, cap = 1024;
+	size_t i, cap;
 
-	while (cap * 7 / 10 < n)
-		cap <<= 1;
+	/* At most 70% full, as before; in steps of 1024 slots. */
+	cap = (n * 10 / 7 + 1024) / 1024 * 1024;
 	memset(ix, 0, sizeof(*ix));
 	ix->slots = xcalloc(cap, sizeof(*ix->slots));
-	ix->mask = cap - 1;
+	ix->cap = cap;
 	ix->acap = old.alen - old.garbage + 4096;
 	ix->arena = xmalloc(ix->acap);
-	for (i = 0; old.slots != NULL && i <= old.mask; i++) {
+	for (i = 0; old.slots != NULL && i < old.cap; i++) {
 		uint32_t off = (uint32_t)old.slots[i];
 
 		if (off == 0 || off == TOMB)
 			continue;
 		rec_read(&old, off - 1, &r);
-		idx_put(ix, r.key, r.klen, r.until, r.state, r.reason,
-		    r.plen ? r.prov : NULL);
+		idx_put(ix, r.key, r.klen, &r);
 	}
 	free(old.slots);
 	free(old.arena);
 }
 
+/*
+ * Puts key with v's until, state, reason, flags and what they say is
+ * there (v's key and size are not used).
+ */
 static void
-idx_put(struct index *ix, const char *key, size_t n, uint32_t until,
-    int state, int reason, const char *prov)
+idx_put(struct index *ix, const char *key, size_t n, const struct idx_rec *v)
 {
-	size_t plen = prov ? strlen(prov) : 0, i, need;
+	size_t plen = v->flags & R_PROV ? v->plen : 0, i, need;
 	uint64_t h;
 	unsigned char *p;
 	struct idx_rec r;
 	int found;
 
-	if (plen > 255)
-		plen = 255;
 	/* A third more room than is live: doubling would waste half. */
-	if (ix->slots == NULL || (ix->used + 1) * 10 > (ix->mask + 1) * 7)
+	if (ix->slots == NULL || (ix->used + 1) * 10 > ix->cap * 7)
 		idx_rebuild(ix, ix->live + 1 + (ix->live + 1) / 3);
-	need = REC_HDR + n + plen;
+	need = REC_HDR + n + (v->flags & R_SINCE ? 2 : 0) +
+	    (v->flags & R_STATUS ? 2 : 0) + (v->flags & R_PROV ? 1 + plen : 0);
 	if (ix->alen + need > ix->acap) {
 		if (ix->garbage > ix->alen / 2 && ix->garbage > 65536) {
 			idx_rebuild(ix, ix->live + 1 + ix->live / 3);
-			idx_put(ix, key, n, until, state, reason, prov);
+			idx_put(ix, key, n, v);
 			return;
 		}
 		ix->acap = (ix->acap + need) * 3 / 2;
@@ -249,21 +336,32 @@ idx_put(struct index *ix, const char *key, size_t n, uint32_t until,
 	i = idx_find(ix, key, n, h, &found);
 	if (found) {
 		rec_read(ix, (uint32_t)ix->slots[i] - 1, &r);
-		ix->garbage += REC_HDR + r.klen + r.plen;
+		ix->garbage += r.size;
 	} else {
 		if ((uint32_t)ix->slots[i] == 0)
 			ix->used++;
 		ix->live++;
 	}
 	p = ix->arena + ix->alen;
-	memcpy(p, &until, 4);
-	p[4] = (unsigned char)state;
-	p[5] = (unsigned char)reason;
+	memcpy(p, &v->until, 4);
+	p[4] = v->state;
+	p[5] = v->reason;
 	p[6] = (unsigned char)n;
-	p[7] = (unsigned char)plen;
+	p[7] = v->flags;
 	memcpy(p + REC_HDR, key, n);
-	if (plen)
-		memcpy(p + REC_HDR + n, prov, plen);
+	p += REC_HDR + n;
+	if (v->flags & R_SINCE) {
+		memcpy(p, &v->since_day, 2);
+		p += 2;
+	}
+	if (v->flags & R_STATUS) {
+		memcpy(p, &v->status, 2);
+		p += 2;
+	}
+	if (v->flags & R_PROV) {
+		*p++ = (unsigned char)plen;
+		memcpy(p, v->prov, plen);
+	}
 	ix->slots[i] = (h & 0xffffffff00000000ULL) | (uint64_t)(ix->alen + 1);
 	ix->alen += need;
 }
@@ -281,7 +379,7 @@ idx_del(struct index *ix, const char *key, size_t n)
 	if (!found)
 		return;
 	rec_read(ix, (uint32_t)ix->slots[i] - 1, &r);
-	ix->garbage += REC_HDR + r.klen + r.plen;
+	ix->garbage += r.size;
 	ix->slots[i] = TOMB;
 	ix->live--;
 }
@@ -343,13 +441,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CHANGES] = "SELECT seq, key FROM changes WHERE seq > ? "
 	    "ORDER BY seq LIMIT 10001",
 	[S_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM changes",
-	[S_IDX_RCPT] = "SELECT rcpt, state, reason, until FROM rcpt "
-	    "WHERE state <> 'none'",
+	[S_IDX_RCPT] = "SELECT rcpt, state, reason, until, since, status "
+	    "FROM rcpt WHERE state <> 'none'",
 	[S_IDX_DEST] = "SELECT dest, reason, until, provider FROM dest",
 	[S_ALL_RCPT] = NULL,
 	[S_ALL_DEST] = NULL,
-	[S_LOOKUP_RCPT] = "SELECT state, reason, until FROM rcpt "
-	    "WHERE rcpt = ?",
+	[S_LOOKUP_RCPT] = "SELECT state, reason, until, since, status FROM "
+	    "rcpt WHERE rcpt = ?",
 	[S_LOOKUP_DEST] = "SELECT reason, until, provider FROM dest "
 	    "WHERE dest = ?",
 	[S_IDX_SIZE] = "SELECT count(*), coalesce(sum(length(CAST(rcpt AS "
@@ -370,6 +468,10 @@ struct sqlite_store {
 	long long	 last_dv;
 	long long	 last_check;	/* CLOCK_MONOTONIC_COARSE, ns */
 	int		 dirty;		/* this handle wrote since */
+	/* the last lookup's recipient: store_lookup_detail() */
+	int		 det_known;
+	long long	 det_since;
+	char		 det_status[16];
 };
 
 /*
@@ -663,36 +765,67 @@ sqlite_close(struct store *st)
 
 /* --- index upkeep ---------------------------------------------------- */
 
-/* Keys longer than IDX_KEY_MAX are not indexed; their lookups use SQL. */
+/*
+ * Keys longer than IDX_KEY_MAX are not indexed; their lookups use SQL.
+ * since and status are what engine_action() words a refusal with.
+ */
 static void
 idx_load_rcpt(struct index *ix, const char *rcpt, size_t n,
-    const char *state, const char *reason, long long until)
+    const char *state, const char *reason, long long until,
+    long long since, const char *status)
 {
+	struct idx_rec v;
 	int st = rcpt_state_parse(state), r = reason_parse(reason,
 	    strlen(reason));
+	long long day = since / 86400;
 
 	if (n > IDX_KEY_MAX)
 		return;
-	if (st <= RS_NONE)
+	if (st <= RS_NONE) {
 		idx_del(ix, rcpt, n);
-	else
-		idx_put(ix, rcpt, n, until32(until), st, r < 0 ? 0 : r, NULL);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.until = until32(until);
+	v.state = (unsigned char)st;
+	v.reason = (unsigned char)(r < 0 ? 0 : r);
+	/* Day 0 would read back as no date at all: ask the row. */
+	if (since > 0 && (day < 1 || day >= 65535))
+		v.flags |= R_ASK;
+	else if (since > 0) {
+		v.flags |= R_SINCE;
+		v.since_day = (uint16_t)(day + 1);
+	}
+	if (!status_pack(status, &v.status))
+		v.flags |= R_ASK;
+	else if (v.status != 0)
+		v.flags |= R_STATUS;
+	idx_put(ix, rcpt, n, &v);
 }
 
 static void
 idx_load_dest(struct index *ix, const char *dest, const char *reason,
     long long until, const char *prov)
 {
+	struct idx_rec v;
 	char key[IDX_KEY_MAX + 1];
-	size_t n = strlen(dest);
+	size_t n = strlen(dest), plen;
 	int r = reason_parse(reason, strlen(reason));
 
 	if (n + 1 > IDX_KEY_MAX)
 		return;
 	key[0] = '\001';
 	memcpy(key + 1, dest, n);
-	idx_put(ix, key, n + 1, until32(until), 0, r < 0 ? 0 : r,
-	    prov && *prov ? prov : NULL);
+	memset(&v, 0, sizeof(v));
+	v.until = until32(until);
+	v.reason = (unsigned char)(r < 0 ? 0 : r);
+	if (prov != NULL && *prov != '\0') {
+		v.flags = R_PROV;
+		v.prov = prov;
+		plen = strlen(prov);
+		v.plen = (unsigned char)(plen > 255 ? 255 : plen);
+	}
+	idx_put(ix, key, n + 1, &v);
 }
 
 static const char *
@@ -727,8 +860,9 @@ idx_full(struct sqlite_store *s)
 		long long bytes = sqlite3_column_int64(st, 1);
 
 		idx_rebuild(&ix, (size_t)n + 1024 + (size_t)n / 8);
-		if (bytes + n * REC_HDR < (long long)UINT32_MAX - 65536) {
-			ix.acap = (size_t)(bytes + n * REC_HDR) + 65536;
+		if (bytes + n * (REC_HDR + 4) < (long long)UINT32_MAX -
+		    65536) {
+			ix.acap = (size_t)(bytes + n * (REC_HDR + 4)) + 65536;
 			ix.arena = xrealloc(ix.arena, ix.acap);
 		}
 	}
@@ -740,7 +874,8 @@ idx_full(struct sqlite_store *s)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		idx_load_rcpt(&ix, col_text(st, 0),
 		    (size_t)sqlite3_column_bytes(st, 0), col_text(st, 1),
-		    col_text(st, 2), sqlite3_column_int64(st, 3));
+		    col_text(st, 2), sqlite3_column_int64(st, 3),
+		    sqlite3_column_int64(st, 4), col_text(st, 5));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto fail;
@@ -788,7 +923,8 @@ idx_reload_key(struct sqlite_store *s, struct index *ix, const char *key)
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			idx_load_rcpt(ix, key + 2, strlen(key + 2),
 			    col_text(st, 0), col_text(st, 1),
-			    sqlite3_column_int64(st, 2));
+			    sqlite3_column_int64(st, 2),
+			    sqlite3_column_int64(st, 3), col_text(st, 4));
 		else if (rc == SQLITE_DONE && strlen(key + 2) <= IDX_KEY_MAX)
 			idx_del(ix, key + 2, strlen(key + 2));
 	} else if (strncmp(key, "d:", 2) == 0) {
@@ -925,10 +1061,23 @@ change(struct sqlite_store *s, enum store_kind kind, const char *key)
 
 /* --- operations ------------------------------------------------------ */
 
+/* Keeps a recipient's since and status, when the index has them. */
+static void
+rec_detail(struct sqlite_store *s, const struct idx_rec *r)
+{
+	if (r->flags & R_ASK)
+		return;
+	s->det_known = 1;
+	s->det_since = r->flags & R_SINCE ?
+	    (long long)(r->since_day - 1) * 86400 : 0;
+	status_unpack(r->flags & R_STATUS ? r->status : 0, s->det_status);
+}
+
 /* The lookup itself, from the index; the caller holds its read lock. */
 static int
-idx_answer(const struct index *ix, const char *rcpt, size_t n,
-    const char *domain, size_t dn, long long now, struct store_answer *out)
+idx_answer(struct sqlite_store *s, const struct index *ix, const char *rcpt,
+    size_t n, const char *domain, size_t dn, long long now,
+    struct store_answer *out)
 {
 	struct idx_rec ir;
 	char key[IDX_KEY_MAX + 1];
@@ -938,11 +1087,13 @@ idx_answer(const struct index *ix, const char *rcpt, size_t n,
 		    ir.until > now)) {
 			*out = (struct store_answer){ ANS_SUPPRESSED,
 			    (enum reason)ir.reason, ir.until };
+			rec_detail(s, &ir);
 			return 1;
 		}
 		if (ir.state == RS_DEFERRED && ir.until > now) {
 			*out = (struct store_answer){ ANS_DEFERRED,
 			    (enum reason)ir.reason, ir.until };
+			rec_detail(s, &ir);
 			return 1;
 		}
 	}
@@ -955,7 +1106,7 @@ idx_answer(const struct index *ix, const char *rcpt, size_t n,
 		    (enum reason)ir.reason, ir.until };
 		return 1;
 	}
-	if (ir.plen == 0)
+	if (!(ir.flags & R_PROV) || ir.plen == 0)
 		return 0;
 	n = (size_t)snprintf(key + 1, sizeof(key) - 1, "provider:%.*s",
 	    (int)ir.plen, ir.prov) + 1;
@@ -965,6 +1116,27 @@ idx_answer(const struct index *ix, const char *rcpt, size_t n,
 		return 1;
 	}
 	return 0;
+}
+
+/* The same from the row itself. */
+static void
+row_detail(struct sqlite_store *s, const struct store_rcpt *r)
+{
+	s->det_known = 1;
+	s->det_since = r->since;
+	snprintf(s->det_status, sizeof(s->det_status), "%s", r->status);
+}
+
+static int
+sqlite_lookup_detail(struct store *st, struct store_rcpt *out)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	if (!s->det_known)
+		return 0;
+	out->since = s->det_since;
+	snprintf(out->status, sizeof(out->status), "%s", s->det_status);
+	return 1;
 }
 
 static int
@@ -978,6 +1150,7 @@ sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
 	size_t n = strlen(rcpt), dn = strlen(domain);
 	int rc;
 
+	s->det_known = 0;
 	if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
 	    idx_refresh(s) < 0) {
 		/* The slow path: straight from the tables. */
@@ -987,11 +1160,13 @@ sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
 		    (r.until == 0 || r.until > now)) {
 			*out = (struct store_answer){ ANS_SUPPRESSED,
 			    r.reason, r.until };
+			row_detail(s, &r);
 			return 1;
 		}
 		if (rc == 1 && r.state == RS_DEFERRED && r.until > now) {
 			*out = (struct store_answer){ ANS_DEFERRED, r.reason,
 			    r.until };
+			row_detail(s, &r);
 			return 1;
 		}
 		if ((rc = st->ops->get(st, SK_DEST, domain, &d)) < 0)
@@ -1015,7 +1190,7 @@ sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
 		return 0;
 	}
 	pthread_rwlock_rdlock(&s->sh->lock);
-	rc = idx_answer(&s->sh->idx, rcpt, n, domain, dn, now, out);
+	rc = idx_answer(s, &s->sh->idx, rcpt, n, domain, dn, now, out);
 	pthread_rwlock_unlock(&s->sh->lock);
 	return rc;
 }
@@ -1400,6 +1575,7 @@ const struct store_ops store_sqlite_ops = {
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.lookup = sqlite_lookup,
+	.lookup_detail = sqlite_lookup_detail,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,

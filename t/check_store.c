@@ -39,6 +39,7 @@
 #endif
 
 #include "conf.h"
+#include "engine.h"
 #include "store.h"
 #include "testlib.h"
 #include "xalloc.h"
@@ -318,6 +319,63 @@ START_TEST(test_lookup_other_handle)
 	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
 	ck_assert_int_eq(store_lookup(st, "late@a.example", T0, &a), 0);
 	store_close(other);
+	teardown(st);
+}
+END_TEST
+
+/*
+ * What store_lookup_detail() hands over words an answer exactly as the
+ * record itself does, or it says to read the record.
+ */
+static const struct detail_case {
+	const char	*status;
+	long long	 since;
+	enum rcpt_state	 state;
+	int		 kept;		/* the index has them */
+} details[] = {
+	{ "5.1.1", T0, RS_SUPPRESSED, 1 },
+	{ "4.2.2", T0 + 86399, RS_DEFERRED, 1 },
+	{ "5.7.26", T0, RS_SUPPRESSED, 1 },
+	{ "5.31.999", T0, RS_SUPPRESSED, 1 },
+	{ "5.32.0", T0, RS_SUPPRESSED, 0 },
+	{ "5.1.01", T0, RS_SUPPRESSED, 0 },
+	{ "5.1.1.", T0, RS_SUPPRESSED, 0 },
+	{ "5.1", T0, RS_SUPPRESSED, 0 },
+	{ "2.0.0", T0, RS_SUPPRESSED, 1 },
+	{ "", T0, RS_SUPPRESSED, 1 },
+	{ "5.1.1", 0, RS_SUPPRESSED, 1 },
+	{ "5.1.1", 3600, RS_SUPPRESSED, 0 },
+	{ "5.1.1", 86400LL * 70000, RS_SUPPRESSED, 0 },
+};
+
+START_TEST(test_lookup_detail)
+{
+	const struct detail_case *dc = &details[_i];
+	struct store *st = setup(0);
+	struct store_rcpt r = rcpt("d@a.example", dc->state, R_USERUNKNOWN,
+	    dc->state == RS_DEFERRED ? T0 + 3600 : 0), row, det;
+	struct store_answer a;
+	char want[512], got[512];
+	int pass;
+
+	snprintf(r.status, sizeof(r.status), "%s", dc->status);
+	r.since = dc->since;
+	/* Before the index is built (a full load), then after a change. */
+	for (pass = 0; pass < 2; pass++) {
+		ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+		ck_assert_int_eq(store_lookup(st, "d@a.example", T0, &a), 1);
+		memset(&det, 0, sizeof(det));
+		ck_assert_int_eq(store_lookup_detail(st, &det), dc->kept);
+		ck_assert_int_eq(store_get_rcpt(st, "d@a.example", &row), 1);
+		engine_action(&a, &row, T0, want, sizeof(want));
+		if (dc->kept) {
+			engine_action(&a, &det, T0, got, sizeof(got));
+			ck_assert_str_eq(got, want);
+		}
+		r.reason = R_MAILBOXFULL;
+	}
+	ck_assert_int_eq(store_lookup(st, "other@a.example", T0, &a), 0);
+	ck_assert_int_eq(store_lookup_detail(st, &det), 0);
 	teardown(st);
 }
 END_TEST
@@ -1025,6 +1083,7 @@ store_suite(void)
 	    NBACKENDS * (int)NCASES(lookups));
 	tcase_add_loop_test(tc, test_lookup_other_handle, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_lookup_many, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_lookup_detail, 0, NCASES(details));
 	tcase_add_loop_test(tc, test_threads, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_audit, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_events, 0, NBACKENDS);
