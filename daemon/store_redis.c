@@ -35,18 +35,19 @@
  * a second connection subscribes to __redis__:invalidate and the first
  * turns on CLIENT TRACKING (REDIRECT to it, OPTIN: only lookup reads
  * are tracked). A recipient or destination looked up once is kept in
- * the view (at most VIEW_MAX of them, with the "absent" answers),
- * and the server sends its name on the second connection whenever
- * anyone in the fleet changes or deletes it; each lookup first reads
- * what has arrived and forgets those keys. The view is trusted only
- * while the channel is known to deliver: it is pinged every
- * TRACK_PING_MS, and when no PONG has answered a PING sent in the last
- * TRACK_FRESH_MS the lookups ask the server again. So a decision that
- * another MTA writes is seen after the time its invalidation takes to
- * arrive, and never later than TRACK_FRESH_MS; this handle's own
- * writes are seen at once. Without tracking (a server or an ACL that
- * refuses it), each lookup asks the server in one round trip, two
- * when the domain's provider is looked up too.
+ * the view (at most VIEW_MAX of them, "absent" answers included), and
+ * the server sends its name on the second connection whenever anyone
+ * in the fleet changes or deletes it; a lookup first reads what has
+ * arrived (unless it did so in the last TRACK_POLL_US) and forgets
+ * those keys. The view is trusted only while the channel is known to
+ * deliver: it is pinged every TRACK_PING_MS, and when no PONG has
+ * answered a PING sent in the last TRACK_FRESH_MS the lookups ask the
+ * server again. So a decision that another MTA writes is seen once
+ * its invalidation has arrived (and TRACK_POLL_US at most after), never
+ * later than TRACK_FRESH_MS; this handle's own writes are seen at
+ * once. Without tracking (a server or an ACL that refuses it), each
+ * lookup asks the server in one round trip, two when the domain's
+ * provider is looked up too.
  *
  * Losing the connection is never fatal: the operation fails (-1, the
  * caller fails open), the loss is logged once, the local view is
@@ -78,6 +79,7 @@
 #define PIPELINE_MAX	1000		/* queued batch writes */
 #define MAXARGS		48
 #define LOOKUP_TIMEOUT_MS 250		/* a lookup's wait for the server */
+#define TRACK_POLL_US	1000		/* read the channel at most this often */
 #define TRACK_PING_MS	100		/* ping the invalidation channel */
 #define TRACK_FRESH_MS	500		/* trust the view this long after */
 #define TRACK_RETRY_MS	60000		/* after tracking was refused */
@@ -421,8 +423,9 @@ struct redis_store {
 	int		 tracking;
 	int		 track_down;	/* its failure has been logged */
 	long long	 track_next;	/* ms: try to set it up again */
-	long long	 ping_sent;	/* ms, the PING outstanding; 0 none */
-	long long	 fresh_at;	/* ms: the view is current as of */
+	long long	 ping_sent;	/* us, the PING outstanding; 0 none */
+	long long	 fresh_at;	/* us: the view is current as of */
+	long long	 polled_at;	/* us: the channel was last read */
 	struct kmap	 view;		/* key -> struct view */
 };
 
@@ -433,6 +436,15 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *
@@ -1469,7 +1481,8 @@ track_start(struct redis_store *r)
 	r->sub = sub;
 	r->tracking = 1;
 	r->ping_sent = 0;
-	r->fresh_at = mono_ms();	/* subscribed: delivering now */
+	r->fresh_at = mono_us();	/* subscribed: delivering now */
+	r->polled_at = 0;
 	kmap_clear(&r->view);
 	if (r->track_down)
 		log_info("store redis %s: local view of decisions back",
@@ -1530,18 +1543,22 @@ track_msg(struct redis_store *r, const redisReply *m)
 }
 
 /*
- * Reads what the channel holds, without waiting, and pings it when
- * due. The view is current as of r->fresh_at afterwards.
+ * Reads what the channel holds, without waiting, at most once every
+ * TRACK_POLL_US (a system call per lookup would cost more than the
+ * lookup), and pings it when due. now: mono_us(). The view is current
+ * as of r->fresh_at afterwards.
  */
 static void
-track_poll(struct redis_store *r)
+track_poll(struct redis_store *r, long long now)
 {
 	struct pollfd pfd;
 	redisReply *m;
-	long long now;
 	char tok[32];
 	int done;
 
+	if (now - r->polled_at < TRACK_POLL_US)
+		return;
+	r->polled_at = now;
 	for (;;) {
 		pfd.fd = r->sub->fd;
 		pfd.events = POLLIN;
@@ -1565,13 +1582,12 @@ track_poll(struct redis_store *r)
 			freeReplyObject(m);
 		}
 	}
-	now = mono_ms();
 	if (r->ping_sent != 0) {
-		if (now - r->ping_sent > r->tv.tv_sec * 1000)
+		if (now - r->ping_sent > r->tv.tv_sec * 1000000)
 			track_lost(r, "no answer to PING");
 		return;
 	}
-	if (now - r->fresh_at < TRACK_PING_MS)
+	if (now - r->fresh_at < TRACK_PING_MS * 1000)
 		return;
 	/* The time is the token: a PONG names the PING it answers. */
 	if (now == r->fresh_at)
@@ -1732,55 +1748,46 @@ redis_lookup(struct store *st, const char *rcpt, const char *domain,
 {
 	struct redis_store *r = (struct redis_store *)st;
 	struct view v[3], got[2];
-	char *keys[3], *fk[2];
-	int fresh, have[2], fd[2], rc = 0;
+	char kr[STORE_ADDR_MAX + 16], kd[STORE_ADDR_MAX + 16];
+	char kp[STORE_DEST_MAX + 32], *keys[3] = { kr, kd, kp }, *fk[2];
+	long long us;
+	int fresh, have[2], fd[2];
 	size_t n = 0, i;
 
 	if (ensure_tv(r, &r->ltv) < 0 || drain(r) < 0)
 		return -1;
 	if (!r->tracking)
 		track_start(r);
+	us = mono_us();
 	if (r->tracking)
-		track_poll(r);
-	fresh = r->tracking && mono_ms() - r->fresh_at <= TRACK_FRESH_MS;
-	keys[0] = key_of("r:", rcpt);
-	keys[1] = key_of("d:", domain);
-	keys[2] = NULL;
-	have[0] = view_get(r, fresh, keys[0], &v[0]);
-	if (have[0] && answer_rcpt(&v[0], now, out)) {
-		rc = 1;
-		goto done;
-	}
-	have[1] = view_get(r, fresh, keys[1], &v[1]);
+		track_poll(r, us);
+	fresh = r->tracking && us - r->fresh_at <= TRACK_FRESH_MS * 1000;
+	snprintf(kr, sizeof(kr), PREFIX "r:%s", rcpt);
+	snprintf(kd, sizeof(kd), PREFIX "d:%s", domain);
+	have[0] = view_get(r, fresh, kr, &v[0]);
+	if (have[0] && answer_rcpt(&v[0], now, out))
+		return 1;
+	have[1] = view_get(r, fresh, kd, &v[1]);
 	for (i = 0; i < 2; i++)
 		if (!have[i]) {
 			fk[n] = keys[i];
 			fd[n++] = i == 1;
 		}
-	if (n > 0 && view_fetch(r, n, fk, fd, got) < 0) {
-		rc = -1;
-		goto done;
-	}
+	if (n > 0 && view_fetch(r, n, fk, fd, got) < 0)
+		return -1;
 	for (i = 0, n = 0; i < 2; i++)
 		if (!have[i])
 			v[i] = got[n++];
-	if (answer_rcpt(&v[0], now, out) || answer_dest(&v[1], now, out)) {
-		rc = 1;
-		goto done;
-	}
+	if (answer_rcpt(&v[0], now, out) || answer_dest(&v[1], now, out))
+		return 1;
 	if (v[1].provider[0] == '\0')
-		goto done;
-	keys[2] = xasprintf(PREFIX "d:provider:%s", v[1].provider);
+		return 0;
+	snprintf(kp, sizeof(kp), PREFIX "d:provider:%s", v[1].provider);
 	fd[0] = 1;
-	if (!view_get(r, fresh, keys[2], &v[2]) &&
+	if (!view_get(r, fresh, kp, &v[2]) &&
 	    view_fetch(r, 1, &keys[2], fd, &v[2]) < 0)
-		rc = -1;
-	else
-		rc = answer_dest(&v[2], now, out);
-done:
-	for (i = 0; i < 3; i++)
-		free(keys[i]);
-	return rc;
+		return -1;
+	return answer_dest(&v[2], now, out);
 }
 
 /* --- transactions ----------------------------------------------------- */
