@@ -53,8 +53,9 @@
  * caller fails open), the loss is logged once, the local view is
  * dropped, and the next operation reconnects, with a back-off that
  * grows from 100 ms to 30 s while the server stays away. A lookup
- * waits at most LOOKUP_TIMEOUT_MS for the server, whatever
- * store_timeout says, so the policy server answers DUNNO quickly.
+ * waits at most LOOKUP_TIMEOUT_MS for an answer from the server,
+ * whatever store_timeout says, so the policy server answers DUNNO
+ * quickly.
  */
 #include <errno.h>
 #include <poll.h>
@@ -1445,6 +1446,7 @@ track_start(struct redis_store *r)
 	const char *argv[6];
 	char *err = NULL, id[32], w[300];
 	long long retry = TRACK_RETRY_MS;
+	int rc;
 
 	if (r->c == NULL || mono_ms() < r->track_next)
 		return -1;
@@ -1469,7 +1471,11 @@ track_start(struct redis_store *r)
 	argv[3] = "REDIRECT";
 	argv[4] = id;
 	argv[5] = "OPTIN";
-	if (setup_cmd(r->c, 6, argv, &err, NULL) < 0) {
+	set_timeout(r->c, &r->ltv);
+	rc = setup_cmd(r->c, 6, argv, &err, NULL);
+	if (r->c->err == 0)
+		set_timeout(r->c, &r->tv);
+	if (rc < 0) {
 		if (r->c->err) {
 			redisFree(sub);
 			drop(r, r->c->errstr);
