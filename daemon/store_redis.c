@@ -712,9 +712,9 @@ is_record_key(const char *key)
 /*
  * A write is on its way: the local view forgets the keys it touches,
  * so this handle's lookups see its own writes at once (the server's
- * invalidation follows), and with `learn`, `known` records what the
- * keys will hold once it applies. That is a guess only: a commit
- * checks it.
+ * invalidation follows). With `learn`, `known` records what the keys
+ * will hold once it applies (a guess only: a commit checks it);
+ * without, `known` forgets them.
  */
 static void
 note_write(struct redis_store *r, int argc, const char *const *argv,
@@ -729,8 +729,8 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 		for (i = 1; i < argc; i++) {
 			kmap_del(&r->view, argv[i]);
 			if (!learn)
-				continue;
-			if (is_record_key(argv[i]))
+				kmap_del(&r->known, argv[i]);
+			else if (is_record_key(argv[i]))
 				kmap_put(&r->known, argv[i], known_new(0));
 			else
 				kmap_del(&r->known, argv[i]);
@@ -738,8 +738,10 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 		return;
 	}
 	kmap_del(&r->view, argv[1]);
-	if (!learn)
+	if (!learn) {
+		kmap_del(&r->known, argv[1]);
 		return;
+	}
 	if (strcmp(argv[0], "HSET") == 0) {
 		o = kmap_get(&r->known, argv[1]);
 		k = o != NULL && o->exists ? known_dup(o) : known_new(1);
@@ -786,7 +788,8 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 	if (r->batch) {
 		if (ensure(r) < 0)
 			return -1;
-		note_write(r, argc, argv, lens, 1);
+		/* Bulk writes (imports, expiry): not worth remembering. */
+		note_write(r, argc, argv, lens, 0);
 		if (redisAppendCommandArgv(r->c, argc, argv, lens) !=
 		    REDIS_OK) {
 			drop(r, r->c->errstr);
