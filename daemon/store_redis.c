@@ -107,12 +107,15 @@ static const char commit_lua[] =
 "  else\n"
 "    local n = tonumber(ARGV[i + 2])\n"
 "    i = i + 3\n"
-"    if ok and redis.call('HLEN', k) ~= n then ok = false end\n"
-"    for f = 1, n do\n"
-"      if ok and redis.call('HGET', k, ARGV[i]) ~= ARGV[i + 1] then\n"
-"        ok = false end\n"
-"      i = i + 2\n"
+"    if ok then\n"
+"      local h, t = redis.call('HGETALL', k), {}\n"
+"      if #h ~= 2 * n then ok = false end\n"
+"      for j = 1, #h, 2 do t[h[j]] = h[j + 1] end\n"
+"      for f = i, i + 2 * n - 1, 2 do\n"
+"        if t[ARGV[f]] ~= ARGV[f + 1] then ok = false end\n"
+"      end\n"
 "    end\n"
+"    i = i + 2 * n\n"
 "  end\n"
 "end\n"
 "if not ok then\n"
@@ -223,14 +226,15 @@ kmap_put(struct kmap *m, const char *key, void *val)
 
 	kmap_del(m, key);
 	/* Full: evict whole chains, round robin, down to 7/8. */
-	while (m->n >= m->max && m->n > m->max - m->max / 8) {
-		i = m->sweep++ & m->mask;
-		for (e = m->b[i]; e != NULL; e = next) {
-			next = e->next;
-			kent_free(m, e);
+	if (m->n >= m->max)
+		while (m->n > m->max - m->max / 8) {
+			i = m->sweep++ & m->mask;
+			for (e = m->b[i]; e != NULL; e = next) {
+				next = e->next;
+				kent_free(m, e);
+			}
+			m->b[i] = NULL;
 		}
-		m->b[i] = NULL;
-	}
 	e = xmalloc(sizeof(*e));
 	e->key = xstrdup(key);
 	e->val = val;
@@ -1707,10 +1711,10 @@ view_fetch(struct redis_store *r, size_t n, char *const *keys,
 	struct view *e;
 	redisReply *rep;
 	size_t i, j;
-	int rc = 0;
+	int rc = 0, tracked = r->tracking;
 
 	for (i = 0; i < n; i++) {
-		if (r->tracking)	/* OPTIN: track this read */
+		if (tracked)	/* OPTIN: track this read */
 			redisAppendCommand(r->c, "CLIENT CACHING yes");
 		argv[0] = "HMGET";
 		argv[1] = keys[i];
@@ -1720,9 +1724,12 @@ view_fetch(struct redis_store *r, size_t n, char *const *keys,
 	}
 	set_timeout(r->c, &r->ltv);
 	for (i = 0; i < n; i++) {
-		if (r->tracking) {
+		if (tracked) {
 			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
 				goto lost;
+			/* Not tracked: the answer must not be kept. */
+			if (rep->type == REDIS_REPLY_ERROR && r->tracking)
+				track_lost(r, rep->str);
 			freeReplyObject(rep);
 		}
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
