@@ -408,6 +408,7 @@ struct redis_store {
 	char		*pass;		/* from the URI, or the file */
 	struct timeval	 tv;
 	struct timeval	 ltv;		/* a lookup's: the shorter */
+	const struct timeval *cur_tv;	/* tv or ltv: what r->c has */
 	long long	 next_try;	/* ms, CLOCK_MONOTONIC */
 	long long	 backoff;
 	int		 down;		/* the loss has been logged */
@@ -622,17 +623,27 @@ connect_now(struct redis_store *r, const struct timeval *tv, char **errp)
 	}
 	redisSetTimeout(c, r->tv);
 	r->c = c;
+	r->cur_tv = &r->tv;
 	return 0;
 }
 
-/* A connection, or -1 while the back-off runs. tv: connect timeout. */
+/*
+ * A connection, or -1 while the back-off runs. tv (r->tv, or r->ltv
+ * for a lookup) bounds the connect and the commands that follow;
+ * switched only when it changes, since it costs two system calls.
+ */
 static int
 ensure_tv(struct redis_store *r, const struct timeval *tv)
 {
 	char *err = NULL, w[300];
 
-	if (r->c != NULL)
+	if (r->c != NULL) {
+		if (r->cur_tv != tv) {
+			redisSetTimeout(r->c, *tv);
+			r->cur_tv = tv;
+		}
 		return 0;
+	}
 	if (mono_ms() < r->next_try)
 		return -1;
 	if (connect_now(r, tv, &err) < 0) {
@@ -652,6 +663,10 @@ ensure_tv(struct redis_store *r, const struct timeval *tv)
 		    sizeof(w)));
 	r->down = 0;
 	r->backoff = 0;
+	if (tv != r->cur_tv) {
+		redisSetTimeout(r->c, *tv);
+		r->cur_tv = tv;
+	}
 	return 0;
 }
 
@@ -1434,12 +1449,6 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 
 /* --- the local view: tracking and lookups ----------------------------- */
 
-static void
-set_timeout(redisContext *c, const struct timeval *tv)
-{
-	redisSetTimeout(c, *tv);
-}
-
 /*
  * Connects the invalidation channel and turns tracking on for the
  * main connection; 0, or -1 (logged once) and lookups ask the server
@@ -1478,10 +1487,7 @@ track_start(struct redis_store *r)
 	argv[3] = "REDIRECT";
 	argv[4] = id;
 	argv[5] = "OPTIN";
-	set_timeout(r->c, &r->ltv);
-	rc = setup_cmd(r->c, 6, argv, &err, NULL);
-	if (r->c->err == 0)
-		set_timeout(r->c, &r->tv);
+	rc = setup_cmd(r->c, 6, argv, &err, NULL);	/* under ltv */
 	if (rc < 0) {
 		if (r->c->err) {
 			redisFree(sub);
@@ -1698,8 +1704,8 @@ view_get(struct redis_store *r, int fresh, const char *key, struct view *v)
 
 /*
  * Asks the server for n keys (dest[i]: a destination) in one round
- * trip, waiting at most LOOKUP_TIMEOUT_MS, and keeps the answers in
- * the view when it is tracked. 0 or -1.
+ * trip, under the lookup timeout (set by ensure_tv), and keeps the
+ * answers in the view when it is tracked. 0 or -1.
  */
 static int
 view_fetch(struct redis_store *r, size_t n, char *const *keys,
@@ -1722,7 +1728,6 @@ view_fetch(struct redis_store *r, size_t n, char *const *keys,
 			argv[j + 2] = dest[i] ? df[j] : rf[j];
 		redisAppendCommandArgv(r->c, 5, argv, NULL);
 	}
-	set_timeout(r->c, &r->ltv);
 	for (i = 0; i < n; i++) {
 		if (tracked) {
 			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
@@ -1746,7 +1751,6 @@ view_fetch(struct redis_store *r, size_t n, char *const *keys,
 			kmap_put(&r->view, keys[i], e);
 		}
 	}
-	set_timeout(r->c, &r->tv);
 	return rc;
 lost:
 	drop(r, r->c->errstr);
