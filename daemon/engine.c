@@ -460,10 +460,19 @@ engine_record(struct engine *e, const struct engine_event *ev,
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		if (store_begin(e->st, keys, nkeys) < 0)
 			return -1;
-		if ((rc = store_event_seen(e->st, res->id)) != 0) {
-			store_rollback(e->st);
-			if (rc < 0)
+		/*
+		 * A transaction that writes nothing still ends in a
+		 * commit: on Redis its reads may come from what the
+		 * handle knew, and the commit checks them (0: they were
+		 * stale, start over). See store_begin().
+		 */
+		if ((rc = store_event_seen(e->st, res->id)) < 0)
+			goto fail;
+		if (rc > 0) {
+			if ((rc = store_commit(e->st)) < 0)
 				return -1;
+			if (rc == 0)
+				continue;
 			res->duplicate = 1;
 			return 0;
 		}
@@ -518,7 +527,10 @@ engine_record(struct engine *e, const struct engine_event *ev,
 			apply_alert(e, ev, &a, have_a, akey, bl, ip, res);
 		}
 		if (!chg && !dchg && !(dec & D_ALERT)) {
-			store_rollback(e->st);
+			if ((rc = store_commit(e->st)) < 0)
+				return -1;
+			if (rc == 0)
+				continue;
 			res->new_state = res->old_state;
 			return 0;
 		}
@@ -592,10 +604,17 @@ engine_unsuppress(struct engine *e, const char *addr, long long now)
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		if (store_begin(e->st, keys, 1) < 0)
 			return -1;
-		if ((rc = store_get_rcpt(e->st, rcpt, &r)) <= 0 ||
-		    (r.state == RS_NONE && r.soft_count == 0)) {
+		if ((rc = store_get_rcpt(e->st, rcpt, &r)) < 0) {
 			store_rollback(e->st);
-			return rc < 0 ? -1 : 0;
+			return -1;
+		}
+		if (rc == 0 || (r.state == RS_NONE && r.soft_count == 0)) {
+			/* Nothing to lift, if what was read holds. */
+			if ((rc = store_commit(e->st)) < 0)
+				return -1;
+			if (rc == 1)
+				return 0;
+			continue;
 		}
 		old = r;
 		r.state = RS_NONE;

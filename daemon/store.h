@@ -12,12 +12,16 @@
  * the caller's struct, so nothing returned points into the store.
  *
  * Updates go through a transaction: store_begin() names the keys it
- * will read and write, reads come back consistent, writes are applied
- * together by store_commit(). SQLite takes its write lock at begin;
- * Redis WATCHes the keys and applies the writes in MULTI/EXEC, so a
- * commit may report a conflict (0) and the caller starts over. Two
- * processes updating one recipient therefore lose no count on either
- * back end.
+ * will read and write, writes are applied together by store_commit(),
+ * and the reads are consistent once the commit returns 1. SQLite
+ * takes its write lock at begin. Redis answers the reads from what
+ * the handle last knew of each key, and the commit, one round trip,
+ * checks every answer and applies the writes only if all still hold;
+ * otherwise it reports a conflict (0) and the caller starts over (the
+ * handle has learnt the keys' values by then). Two processes updating
+ * one recipient therefore lose no count on either back end. A
+ * transaction whose outcome depends on what it read commits even when
+ * it writes nothing: store_rollback() discards without checking.
  *
  * Contracts in the manner of Dovecot's lib-dict: actions return 0 or
  * -1, lookups 1 (found), 0 (not found) or -1 (the back end failed).
@@ -154,6 +158,14 @@ const char	*store_uri(const struct store *);
  * millisecond (it checks SQLite's data_version at most once per
  * millisecond) and with this handle's own writes at once. The first
  * lookup in a process loads it (about 0.6 s for 1,000,000 addresses).
+ *
+ * On Redis each handle keeps a local view of the recipients and
+ * destinations it has looked up, which Redis's invalidation messages
+ * (CLIENT TRACKING) keep current: a repeated lookup answers from
+ * memory, another MTA's write shows once its invalidation arrives
+ * (within 0.5 s at worst, or the view is not used), this handle's own
+ * writes at once. Anything else costs one round trip, which waits
+ * 0.25 s at most.
  */
 int		 store_lookup(struct store *, const char *rcpt, long long now,
 		    struct store_answer *out);
@@ -171,8 +183,9 @@ int		 store_lookup_detail(struct store *, struct store_rcpt *out);
 /*
  * Transactions. keys are the record keys to be read and written,
  * as "r:ADDR", "d:DEST", "a:KEY", "e:EVENT". store_commit returns 1
- * when the writes were applied, 0 on a conflict (Redis: a watched key
- * changed; start over from store_begin), -1 on failure. Reads and
+ * when the writes were applied and what was read still held, 0 on a
+ * conflict (Redis: a key read had changed, or was not known to the
+ * handle; start over from store_begin), -1 on failure. Reads and
  * writes outside a transaction apply at once.
  */
 int		 store_begin(struct store *, const char *const *keys,

@@ -16,18 +16,51 @@
  * themselves after event_retention, set in the command that writes
  * them (SET ... EX).
  *
- * Transactions are optimistic: store_begin() WATCHes the keys, reads
- * go straight to the server, writes are queued and sent as one
- * MULTI ... EXEC at commit; EXEC answers nil when another client
- * changed a watched key, and the caller starts over. No count is lost.
+ * Transactions cost one round trip. store_begin() sends nothing; the
+ * reads of a transaction are answered from what this handle last knew
+ * of each key (its own writes, or the server's answer to an earlier
+ * transaction), or as "absent" when it knows nothing, and each answer
+ * given is remembered. store_commit() sends the answers and the queued
+ * writes to a Lua script (SCRIPT LOAD at connect, EVALSHA, loaded again
+ * on NOSCRIPT) that compares every key with what was answered and
+ * applies the writes only if all still match, atomically. When one
+ * does not, the script writes nothing and returns what the keys hold
+ * now; the handle learns it and store_commit() returns 0, so the
+ * caller starts over, now with the right answers. No count is lost,
+ * as with WATCH and MULTI/EXEC, and a guess costs at most one more
+ * round trip. A transaction that ends in store_rollback() has its
+ * reads unchecked: a caller acting on what it read commits instead.
+ *
+ * Lookups answer from a local view when they can. At the first lookup
+ * a second connection subscribes to __redis__:invalidate and the first
+ * turns on CLIENT TRACKING (REDIRECT to it, OPTIN: only lookup reads
+ * are tracked). A recipient or destination looked up once is kept in
+ * the view (at most VIEW_MAX of them, "absent" answers included), and
+ * the server sends its name on the second connection whenever anyone
+ * in the fleet changes or deletes it; a lookup first reads what has
+ * arrived (unless it did so in the last TRACK_POLL_US) and forgets
+ * those keys. The view is trusted only while the channel is known to
+ * deliver: it is pinged every TRACK_PING_MS, and when no PONG has
+ * answered a PING sent in the last TRACK_FRESH_MS the lookups ask the
+ * server again. So a decision that another MTA writes is seen once
+ * its invalidation has arrived (and TRACK_POLL_US at most after), never
+ * later than TRACK_FRESH_MS; this handle's own writes are seen at
+ * once. Without tracking (a server or an ACL that refuses it), each
+ * lookup asks the server in one round trip, two when the domain's
+ * provider is looked up too.
  *
  * Losing the connection is never fatal: the operation fails (-1, the
- * caller fails open), the loss is logged once, and the next operation
- * reconnects, with a back-off that grows from 100 ms to 30 s while the
- * server stays away.
+ * caller fails open), the loss is logged once, the local view is
+ * dropped, and the next operation reconnects, with a back-off that
+ * grows from 100 ms to 30 s while the server stays away. A lookup
+ * waits at most LOOKUP_TIMEOUT_MS for an answer from the server,
+ * whatever store_timeout says, so the policy server answers DUNNO
+ * quickly.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +79,323 @@
 #define BACKOFF_MAX	30000
 #define PIPELINE_MAX	1000		/* queued batch writes */
 #define MAXARGS		48
+#define LOOKUP_TIMEOUT_MS 250		/* a lookup's wait for the server */
+#define TRACK_POLL_US	1000		/* read the channel at most this often */
+#define TRACK_PING_MS	100		/* ping the invalidation channel */
+#define TRACK_FRESH_MS	500		/* trust the view this long after */
+#define TRACK_RETRY_MS	60000		/* after tracking was refused */
+#define VIEW_MAX	65536		/* keys in the local view */
+#define KNOWN_MAX	8192		/* records remembered for commits */
+
+/*
+ * The script behind store_commit(). ARGV: the number of checks, then
+ * for each the key, "x" and "0" or "1" (EXISTS), or "h", the number
+ * of fields and field-value pairs (the whole hash; 0 pairs: absent);
+ * then the number of writes, each as its argument count and
+ * arguments. Returns {1} when applied, or {0, now...} with each
+ * checked key's EXISTS or HGETALL, in order, when one differed.
+ */
+static const char commit_lua[] =
+"local i, ok, chk = 2, true, {}\n"
+"for c = 1, tonumber(ARGV[1]) do\n"
+"  local k, t = ARGV[i], ARGV[i + 1]\n"
+"  chk[c] = {k, t}\n"
+"  if t == 'x' then\n"
+"    if redis.call('EXISTS', k) ~= tonumber(ARGV[i + 2]) then\n"
+"      ok = false end\n"
+"    i = i + 3\n"
+"  else\n"
+"    local n = tonumber(ARGV[i + 2])\n"
+"    i = i + 3\n"
+"    if ok then\n"
+"      local h, t = redis.call('HGETALL', k), {}\n"
+"      if #h ~= 2 * n then ok = false end\n"
+"      for j = 1, #h, 2 do t[h[j]] = h[j + 1] end\n"
+"      for f = i, i + 2 * n - 1, 2 do\n"
+"        if t[ARGV[f]] ~= ARGV[f + 1] then ok = false end\n"
+"      end\n"
+"    end\n"
+"    i = i + 2 * n\n"
+"  end\n"
+"end\n"
+"if not ok then\n"
+"  local out = {0}\n"
+"  for c = 1, #chk do\n"
+"    if chk[c][2] == 'x' then\n"
+"      out[c + 1] = redis.call('EXISTS', chk[c][1])\n"
+"    else\n"
+"      out[c + 1] = redis.call('HGETALL', chk[c][1]) end\n"
+"  end\n"
+"  return out\n"
+"end\n"
+"local w = tonumber(ARGV[i])\n"
+"i = i + 1\n"
+"for c = 1, w do\n"
+"  local n = tonumber(ARGV[i])\n"
+"  redis.call(unpack(ARGV, i + 1, i + n))\n"
+"  i = i + n + 1\n"
+"end\n"
+"return {1}\n";
+
+/* --- a small map of keys -------------------------------------------- */
+
+struct kent {
+	struct kent	*next;
+	char		*key;
+	void		*val;
+};
+
+/* Keys to values it owns; at most max, evicting a few chains when full. */
+struct kmap {
+	struct kent	**b;
+	size_t		 mask;		/* buckets - 1 */
+	size_t		 n, max;
+	size_t		 sweep;		/* the next chain to evict */
+	void		 (*free_val)(void *);
+};
+
+static uint32_t
+khash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void
+kmap_init(struct kmap *m, size_t max, void (*free_val)(void *))
+{
+	size_t nb = 64;
+
+	while (nb < max)
+		nb *= 2;
+	m->b = xcalloc(nb, sizeof(*m->b));
+	m->mask = nb - 1;
+	m->n = 0;
+	m->max = max;
+	m->sweep = 0;
+	m->free_val = free_val;
+}
+
+static void
+kent_free(struct kmap *m, struct kent *e)
+{
+	m->free_val(e->val);
+	free(e->key);
+	free(e);
+	m->n--;
+}
+
+static void *
+kmap_get(struct kmap *m, const char *key)
+{
+	struct kent *e;
+
+	if (m->n == 0)
+		return NULL;
+	for (e = m->b[khash(key) & m->mask]; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e->val;
+	return NULL;
+}
+
+static void
+kmap_del(struct kmap *m, const char *key)
+{
+	struct kent **ep, *e;
+
+	if (m->n == 0)
+		return;
+	for (ep = &m->b[khash(key) & m->mask]; (e = *ep) != NULL;
+	    ep = &e->next)
+		if (strcmp(e->key, key) == 0) {
+			*ep = e->next;
+			kent_free(m, e);
+			return;
+		}
+}
+
+/* Takes val; replaces what key had. */
+static void
+kmap_put(struct kmap *m, const char *key, void *val)
+{
+	struct kent *e, *next;
+	size_t i;
+
+	kmap_del(m, key);
+	/* Full: evict whole chains, round robin, down to 7/8. */
+	if (m->n >= m->max)
+		while (m->n > m->max - m->max / 8) {
+			i = m->sweep++ & m->mask;
+			for (e = m->b[i]; e != NULL; e = next) {
+				next = e->next;
+				kent_free(m, e);
+			}
+			m->b[i] = NULL;
+		}
+	e = xmalloc(sizeof(*e));
+	e->key = xstrdup(key);
+	e->val = val;
+	i = khash(key) & m->mask;
+	e->next = m->b[i];
+	m->b[i] = e;
+	m->n++;
+}
+
+static void
+kmap_clear(struct kmap *m)
+{
+	struct kent *e, *next;
+	size_t i;
+
+	for (i = 0; m->n > 0 && i <= m->mask; i++) {
+		for (e = m->b[i]; e != NULL; e = next) {
+			next = e->next;
+			kent_free(m, e);
+		}
+		m->b[i] = NULL;
+	}
+}
+
+static void
+kmap_free(struct kmap *m)
+{
+	if (m->b == NULL)
+		return;
+	kmap_clear(m);
+	free(m->b);
+	m->b = NULL;
+}
+
+/* --- what the handle knows of a key ----------------------------------- */
+
+/*
+ * A key as the server last showed it, or as this handle last wrote it:
+ * a hash's fields and values, or only whether it exists. Used as the
+ * answer to a read inside a transaction; the commit checks it.
+ */
+struct known {
+	int		 exists;
+	size_t		 n;		/* field-value pairs */
+	char		**kv;		/* 2n strings */
+	size_t		*len;
+};
+
+static struct known *
+known_new(int exists)
+{
+	struct known *k = xcalloc(1, sizeof(*k));
+
+	k->exists = exists;
+	return k;
+}
+
+static void
+known_free(void *p)
+{
+	struct known *k = p;
+	size_t i;
+
+	if (k == NULL)
+		return;
+	for (i = 0; i < 2 * k->n; i++)
+		free(k->kv[i]);
+	free(k->kv);
+	free(k->len);
+	free(k);
+}
+
+/* Sets field f (n bytes) to v (vn bytes), adding it if new. */
+static void
+known_set(struct known *k, const char *f, size_t fn, const char *v,
+    size_t vn)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (k->len[2 * i] == fn && memcmp(k->kv[2 * i], f, fn) == 0)
+			break;
+	if (i == k->n) {
+		k->kv = xreallocarray(k->kv, 2 * (k->n + 1), sizeof(*k->kv));
+		k->len = xreallocarray(k->len, 2 * (k->n + 1),
+		    sizeof(*k->len));
+		k->kv[2 * i] = xstrndup(f, fn);
+		k->len[2 * i] = fn;
+		k->n++;
+	} else
+		free(k->kv[2 * i + 1]);
+	k->kv[2 * i + 1] = xmalloc(vn + 1);
+	memcpy(k->kv[2 * i + 1], v, vn);
+	k->kv[2 * i + 1][vn] = '\0';
+	k->len[2 * i + 1] = vn;
+	k->exists = 1;
+}
+
+static struct known *
+known_dup(const struct known *o)
+{
+	struct known *k = known_new(o->exists);
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		known_set(k, o->kv[2 * i], o->len[2 * i], o->kv[2 * i + 1],
+		    o->len[2 * i + 1]);
+	k->exists = o->exists;
+	return k;
+}
+
+/* From an EXISTS or HGETALL reply. */
+static struct known *
+known_from(const redisReply *rep)
+{
+	struct known *k;
+	size_t i;
+
+	if (rep->type == REDIS_REPLY_INTEGER)
+		return known_new(rep->integer > 0);
+	k = known_new(0);
+	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements;
+	    i += 2)
+		if (rep->element[i]->type == REDIS_REPLY_STRING &&
+		    rep->element[i + 1]->type == REDIS_REPLY_STRING)
+			known_set(k, rep->element[i]->str,
+			    rep->element[i]->len, rep->element[i + 1]->str,
+			    rep->element[i + 1]->len);
+	return k;
+}
+
+/* --- the local view for lookups --------------------------------------- */
+
+/* The fields a lookup reads: r: state, reason, until; d: + provider. */
+struct view {
+	int		 exists;
+	int		 state;
+	int		 reason;
+	long long	 until;
+	char		 provider[32];
+};
+
+static void
+view_free(void *p)
+{
+	free(p);
+}
+
+/* A write command in a transaction: argv[0] the command, owned. */
+struct wcmd {
+	int		 argc;
+	char		**argv;
+	size_t		*len;
+};
+
+/* A read answered inside a transaction, to be checked at commit. */
+struct check {
+	char		*key;
+	int		 hash;		/* HGETALL, or EXISTS */
+	struct known	*k;
+};
 
 struct redis_store {
 	struct store	 base;
@@ -57,21 +407,32 @@ struct redis_store {
 	char		*user;
 	char		*pass;		/* from the URI, or the file */
 	struct timeval	 tv;
+	struct timeval	 ltv;		/* a lookup's: the shorter */
+	const struct timeval *cur_tv;	/* tv or ltv: what r->c has */
 	long long	 next_try;	/* ms, CLOCK_MONOTONIC */
 	long long	 backoff;
 	int		 down;		/* the loss has been logged */
+	char		 sha[48];	/* of commit_lua */
 	/* transaction */
 	int		 in_txn;
-	char		*pre_key[MAXARGS];	/* prefetched at begin */
-	redisReply	*pre_rep[MAXARGS];
-	size_t		 npre;
-	char		**queue;	/* formatted commands */
-	size_t		*qlen;
-	size_t		 nq, qcap;
+	struct check	*chk;
+	size_t		 nchk, chkcap;
+	struct wcmd	*w;
+	size_t		 nw, wcap;
+	struct kmap	 known;		/* key -> struct known */
 	/* batch: writes outside a transaction are pipelined */
 	int		 batch;
 	size_t		 pending;
 	int		 batch_failed;
+	/* the local view */
+	redisContext	*sub;		/* subscribed to invalidations */
+	int		 tracking;
+	int		 track_down;	/* its failure has been logged */
+	long long	 track_next;	/* ms: try to set it up again */
+	long long	 ping_sent;	/* us, the PING outstanding; 0 none */
+	long long	 fresh_at;	/* us: the view is current as of */
+	long long	 polled_at;	/* us: the channel was last read */
+	struct kmap	 view;		/* key -> struct view */
 };
 
 static long long
@@ -81,6 +442,15 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *
@@ -94,30 +464,35 @@ where(struct redis_store *r, char *buf, size_t bufsz)
 }
 
 static void
-pre_clear(struct redis_store *r)
+txn_clear(struct redis_store *r)
 {
 	size_t i;
+	int j;
 
-	for (i = 0; i < r->npre; i++) {
-		free(r->pre_key[i]);
-		if (r->pre_rep[i] != NULL)
-			freeReplyObject(r->pre_rep[i]);
+	for (i = 0; i < r->nchk; i++) {
+		free(r->chk[i].key);
+		known_free(r->chk[i].k);
 	}
-	r->npre = 0;
+	r->nchk = 0;
+	for (i = 0; i < r->nw; i++) {
+		for (j = 0; j < r->w[i].argc; j++)
+			free(r->w[i].argv[j]);
+		free(r->w[i].argv);
+		free(r->w[i].len);
+	}
+	r->nw = 0;
 }
 
-/* The reply prefetched for key ("bouncer:r:..."), or NULL. */
-static const redisReply *
-pre_find(struct redis_store *r, const char *key)
+/* Drops the local view and its channel; lookups then ask the server. */
+static void
+track_stop(struct redis_store *r)
 {
-	size_t i;
-
-	if (!r->in_txn)
-		return NULL;
-	for (i = 0; i < r->npre; i++)
-		if (r->pre_rep[i] != NULL && strcmp(r->pre_key[i], key) == 0)
-			return r->pre_rep[i];
-	return NULL;
+	if (r->sub != NULL)
+		redisFree(r->sub);
+	r->sub = NULL;
+	r->tracking = 0;
+	r->ping_sent = 0;
+	kmap_clear(&r->view);
 }
 
 static void
@@ -133,7 +508,9 @@ drop(struct redis_store *r, const char *why)
 		redisFree(r->c);
 	r->c = NULL;
 	r->in_txn = 0;
-	pre_clear(r);
+	txn_clear(r);
+	track_stop(r);
+	r->track_next = 0;	/* with the next connection, at once */
 	r->pending = 0;
 	if (r->batch)
 		r->batch_failed = 1;
@@ -143,9 +520,10 @@ drop(struct redis_store *r, const char *why)
 	r->next_try = mono_ms() + r->backoff;
 }
 
-/* Runs a command on a fresh context during connect; 0 on +OK. */
+/* Runs a command on a fresh context during connect; 0 on success. */
 static int
-setup_cmd(redisContext *c, int argc, const char **argv, char **errp)
+setup_cmd(redisContext *c, int argc, const char **argv, char **errp,
+    redisReply **repp)
 {
 	redisReply *rep;
 	int rc = 0;
@@ -159,31 +537,35 @@ setup_cmd(redisContext *c, int argc, const char **argv, char **errp)
 		*errp = xasprintf("%s: %s", argv[0], rep->str);
 		rc = -1;
 	}
-	freeReplyObject(rep);
+	if (rc == 0 && repp != NULL)
+		*repp = rep;
+	else
+		freeReplyObject(rep);
 	return rc;
 }
 
-static int
-connect_now(struct redis_store *r, char **errp)
+/* A new connection, authenticated and on the database; NULL with *errp. */
+static redisContext *
+connect_ctx(struct redis_store *r, const struct timeval *tv, char **errp)
 {
 	redisContext *c;
 	const char *argv[3];
 	char db[16];
 
 	if (r->host != NULL)
-		c = redisConnectWithTimeout(r->host, r->port, r->tv);
+		c = redisConnectWithTimeout(r->host, r->port, *tv);
 	else
-		c = redisConnectUnixWithTimeout(r->path, r->tv);
+		c = redisConnectUnixWithTimeout(r->path, *tv);
 	if (c == NULL) {
 		*errp = xstrdup("out of memory");
-		return -1;
+		return NULL;
 	}
 	if (c->err) {
 		*errp = xstrdup(c->errstr);
 		redisFree(c);
-		return -1;
+		return NULL;
 	}
-	redisSetTimeout(c, r->tv);
+	redisSetTimeout(c, *tv);
 	if (r->pass != NULL && *r->pass != '\0') {
 		argv[0] = "AUTH";
 		if (r->user != NULL) {
@@ -191,34 +573,80 @@ connect_now(struct redis_store *r, char **errp)
 			argv[2] = r->pass;
 		} else
 			argv[1] = r->pass;
-		if (setup_cmd(c, r->user ? 3 : 2, argv, errp) < 0) {
+		if (setup_cmd(c, r->user ? 3 : 2, argv, errp, NULL) < 0) {
 			redisFree(c);
-			return -1;
+			return NULL;
 		}
 	}
 	snprintf(db, sizeof(db), "%d", r->db);
 	argv[0] = "SELECT";
 	argv[1] = db;
 	/* Also proves the server answers and the password was right. */
-	if (setup_cmd(c, 2, argv, errp) < 0) {
+	if (setup_cmd(c, 2, argv, errp, NULL) < 0) {
 		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Loads the commit script into the server's cache; 0 or -1. */
+static int
+load_script(redisContext *c, char *sha, size_t shasz, char **errp)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", commit_lua };
+	redisReply *rep = NULL;
+
+	if (setup_cmd(c, 3, argv, errp, &rep) < 0)
+		return -1;
+	if (rep->type != REDIS_REPLY_STRING) {
+		*errp = xstrdup("SCRIPT LOAD: unexpected reply");
+		freeReplyObject(rep);
 		return -1;
 	}
-	r->c = c;
+	snprintf(sha, shasz, "%s", rep->str);
+	freeReplyObject(rep);
 	return 0;
 }
 
-/* A connection, or -1 while the back-off runs. */
 static int
-ensure(struct redis_store *r)
+connect_now(struct redis_store *r, const struct timeval *tv, char **errp)
+{
+	redisContext *c;
+
+	if ((c = connect_ctx(r, tv, errp)) == NULL)
+		return -1;
+	/* Every transaction needs it; a server without scripting is
+	 * refused here, not at the first event. */
+	if (load_script(c, r->sha, sizeof(r->sha), errp) < 0) {
+		redisFree(c);
+		return -1;
+	}
+	redisSetTimeout(c, r->tv);
+	r->c = c;
+	r->cur_tv = &r->tv;
+	return 0;
+}
+
+/*
+ * A connection, or -1 while the back-off runs. tv (r->tv, or r->ltv
+ * for a lookup) bounds the connect and the commands that follow;
+ * switched only when it changes, since it costs two system calls.
+ */
+static int
+ensure_tv(struct redis_store *r, const struct timeval *tv)
 {
 	char *err = NULL, w[300];
 
-	if (r->c != NULL)
+	if (r->c != NULL) {
+		if (r->cur_tv != tv) {
+			redisSetTimeout(r->c, *tv);
+			r->cur_tv = tv;
+		}
 		return 0;
+	}
 	if (mono_ms() < r->next_try)
 		return -1;
-	if (connect_now(r, &err) < 0) {
+	if (connect_now(r, tv, &err) < 0) {
 		r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN;
 		if (r->backoff > BACKOFF_MAX)
 			r->backoff = BACKOFF_MAX;
@@ -235,7 +663,17 @@ ensure(struct redis_store *r)
 		    sizeof(w)));
 	r->down = 0;
 	r->backoff = 0;
+	if (tv != r->cur_tv) {
+		redisSetTimeout(r->c, *tv);
+		r->cur_tv = tv;
+	}
 	return 0;
+}
+
+static int
+ensure(struct redis_store *r)
+{
+	return ensure_tv(r, &r->tv);
 }
 
 /* Reads the replies of pipelined batch writes. */
@@ -282,6 +720,59 @@ run(struct redis_store *r, int argc, const char **argv, const size_t *lens)
 	return rep;
 }
 
+static int
+is_record_key(const char *key)
+{
+	return strncmp(key, PREFIX "r:", sizeof(PREFIX "r:") - 1) == 0 ||
+	    strncmp(key, PREFIX "d:", sizeof(PREFIX "d:") - 1) == 0 ||
+	    strncmp(key, PREFIX "a:", sizeof(PREFIX "a:") - 1) == 0;
+}
+
+/*
+ * A write is on its way: the local view forgets the keys it touches,
+ * so this handle's lookups see its own writes at once (the server's
+ * invalidation follows). With `learn`, `known` records what the keys
+ * will hold once it applies (a guess only: a commit checks it);
+ * without, `known` forgets them.
+ */
+static void
+note_write(struct redis_store *r, int argc, const char *const *argv,
+    const size_t *lens, int learn)
+{
+	struct known *k, *o;
+	int i;
+
+	if (argc < 2)
+		return;
+	if (strcmp(argv[0], "DEL") == 0) {
+		for (i = 1; i < argc; i++) {
+			kmap_del(&r->view, argv[i]);
+			if (!learn)
+				kmap_del(&r->known, argv[i]);
+			else if (is_record_key(argv[i]))
+				kmap_put(&r->known, argv[i], known_new(0));
+			else
+				kmap_del(&r->known, argv[i]);
+		}
+		return;
+	}
+	kmap_del(&r->view, argv[1]);
+	if (!learn) {
+		kmap_del(&r->known, argv[1]);
+		return;
+	}
+	if (strcmp(argv[0], "HSET") == 0) {
+		o = kmap_get(&r->known, argv[1]);
+		k = o != NULL && o->exists ? known_dup(o) : known_new(1);
+		for (i = 2; i + 1 < argc; i += 2)
+			known_set(k, argv[i], lens ? lens[i] : strlen(argv[i]),
+			    argv[i + 1], lens ? lens[i + 1] :
+			    strlen(argv[i + 1]));
+		kmap_put(&r->known, argv[1], k);
+	} else if (strcmp(argv[0], "SET") == 0)
+		kmap_put(&r->known, argv[1], known_new(1));
+}
+
 /*
  * A write: queued inside a transaction, pipelined in a batch, run at
  * once otherwise. Returns 0 or -1.
@@ -291,26 +782,33 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
     const size_t *lens)
 {
 	redisReply *rep;
-	char *cmd;
-	long long n;
+	struct wcmd *w;
+	size_t n;
+	int i;
 
 	if (r->in_txn) {
-		if ((n = redisFormatCommandArgv(&cmd, argc, argv, lens)) < 0)
-			return -1;
-		if (r->nq == r->qcap) {
-			r->qcap = r->qcap ? r->qcap * 2 : 16;
-			r->queue = xreallocarray(r->queue, r->qcap,
-			    sizeof(*r->queue));
-			r->qlen = xreallocarray(r->qlen, r->qcap,
-			    sizeof(*r->qlen));
+		if (r->nw == r->wcap) {
+			r->wcap = r->wcap ? r->wcap * 2 : 16;
+			r->w = xreallocarray(r->w, r->wcap, sizeof(*r->w));
 		}
-		r->queue[r->nq] = cmd;
-		r->qlen[r->nq++] = (size_t)n;
+		w = &r->w[r->nw++];
+		w->argc = argc;
+		w->argv = xreallocarray(NULL, (size_t)argc, sizeof(*w->argv));
+		w->len = xreallocarray(NULL, (size_t)argc, sizeof(*w->len));
+		for (i = 0; i < argc; i++) {
+			n = lens ? lens[i] : strlen(argv[i]);
+			w->argv[i] = xmalloc(n + 1);
+			memcpy(w->argv[i], argv[i], n);
+			w->argv[i][n] = '\0';
+			w->len[i] = n;
+		}
 		return 0;
 	}
 	if (r->batch) {
 		if (ensure(r) < 0)
 			return -1;
+		/* Bulk writes (imports, expiry): not worth remembering. */
+		note_write(r, argc, argv, lens, 0);
 		if (redisAppendCommandArgv(r->c, argc, argv, lens) !=
 		    REDIS_OK) {
 			drop(r, r->c->errstr);
@@ -320,20 +818,11 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 			return drain(r);
 		return 0;
 	}
+	note_write(r, argc, argv, lens, 1);
 	if ((rep = run(r, argc, argv, lens)) == NULL)
 		return -1;
 	freeReplyObject(rep);
 	return 0;
-}
-
-static void
-queue_clear(struct redis_store *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nq; i++)
-		redisFreeCommand(r->queue[i]);
-	r->nq = 0;
 }
 
 /* --- open and close -------------------------------------------------- */
@@ -366,6 +855,13 @@ redis_new(const struct store_params *p)
 
 	r->tv.tv_sec = p->timeout;
 	r->tv.tv_usec = 0;
+	r->ltv = r->tv;
+	if ((long long)p->timeout * 1000 > LOOKUP_TIMEOUT_MS) {
+		r->ltv.tv_sec = LOOKUP_TIMEOUT_MS / 1000;
+		r->ltv.tv_usec = LOOKUP_TIMEOUT_MS % 1000 * 1000;
+	}
+	kmap_init(&r->known, KNOWN_MAX, known_free);
+	kmap_init(&r->view, VIEW_MAX, view_free);
 	return r;
 }
 
@@ -392,7 +888,7 @@ redis_finish(struct redis_store *r, const char *uri,
 		free(r->pass);
 		r->pass = xstrdup(p->password);
 	}
-	if (connect_now(r, &err) < 0) {
+	if (connect_now(r, &r->tv, &err) < 0) {
 		*errp = xasprintf("%s: %s", uri, err);
 		free(err);
 		redis_close(&r->base);
@@ -506,10 +1002,12 @@ redis_close(struct store *st)
 		if (r->c != NULL)
 			redisFree(r->c);
 	}
-	queue_clear(r);
-	pre_clear(r);
-	free(r->queue);
-	free(r->qlen);
+	track_stop(r);
+	txn_clear(r);
+	free(r->chk);
+	free(r->w);
+	kmap_free(&r->known);
+	kmap_free(&r->view);
 	free(r->host);
 	free(r->path);
 	free(r->user);
@@ -562,21 +1060,70 @@ hash_to_rec(const struct kind_desc *k, const redisReply *rep, void *rec)
 	return 1;
 }
 
+/* Fills rec from what is known of its key; 1 if it exists. */
+static int
+known_to_rec(const struct kind_desc *k, const struct known *kn, void *rec)
+{
+	const struct field *f;
+	size_t i;
+
+	memset(rec, 0, k->size);
+	if (!kn->exists)
+		return 0;
+	for (i = 0; i < kn->n; i++)
+		if ((f = field_named(k, kn->kv[2 * i], kn->len[2 * i])) !=
+		    NULL)
+			field_set(f, rec, kn->kv[2 * i + 1],
+			    kn->len[2 * i + 1]);
+	return 1;
+}
+
+/*
+ * A read inside a transaction: what the handle knows of rkey (a hash,
+ * or only whether it exists), "absent" if nothing; remembered so that
+ * the commit checks it, and answered the same way if read again.
+ */
+static const struct known *
+txn_read(struct redis_store *r, const char *rkey, int hash)
+{
+	const struct known *kn;
+	struct check *c;
+	size_t i;
+
+	for (i = 0; i < r->nchk; i++)
+		if (strcmp(r->chk[i].key, rkey) == 0)
+			return r->chk[i].k;
+	if (r->nchk == r->chkcap) {
+		r->chkcap = r->chkcap ? r->chkcap * 2 : 8;
+		r->chk = xreallocarray(r->chk, r->chkcap, sizeof(*r->chk));
+	}
+	c = &r->chk[r->nchk++];
+	c->key = xstrdup(rkey);
+	c->hash = hash;
+	kn = kmap_get(&r->known, rkey);
+	c->k = kn != NULL ? known_dup(kn) : known_new(0);
+	if (!hash && c->k->n > 0) {	/* only whether it exists */
+		known_free(c->k);
+		c->k = known_new(1);
+	}
+	return c->k;
+}
+
 static int
 redis_get(struct store *st, enum store_kind kind, const char *key,
     void *rec)
 {
 	struct redis_store *r = (struct redis_store *)st;
 	const struct kind_desc *k = &store_kinds[kind];
-	const redisReply *pre;
 	redisReply *rep;
 	const char *argv[2];
 	char *rkey = key_of(k->prefix, key);
 	int rc;
 
-	if ((pre = pre_find(r, rkey)) != NULL) {
+	if (r->in_txn) {
+		rc = known_to_rec(k, txn_read(r, rkey, 1), rec);
 		free(rkey);
-		return hash_to_rec(k, pre, rec);
+		return rc;
 	}
 	argv[0] = "HGETALL";
 	argv[1] = rkey;
@@ -619,21 +1166,24 @@ redis_del(struct store *st, enum store_kind kind, const char *key)
 	redisReply *rep;
 	const char *argv[3];
 	char *k1 = key_of(store_kinds[kind].prefix, key), *k2 = NULL;
-	int rc;
+	int argc, rc;
 
 	argv[0] = "DEL";
 	argv[1] = k1;
 	if (kind == SK_RCPT)
 		argv[2] = k2 = key_of("h:", key);
-	if (r->in_txn || r->batch) {
-		rc = write_cmd(r, kind == SK_RCPT ? 3 : 2, argv, NULL);
-		rc = rc < 0 ? -1 : 1;
-	} else if ((rep = run(r, kind == SK_RCPT ? 3 : 2, argv, NULL)) ==
-	    NULL)
-		rc = -1;
+	argc = kind == SK_RCPT ? 3 : 2;
+	if (r->in_txn || r->batch)
+		rc = write_cmd(r, argc, argv, NULL) < 0 ? -1 : 1;
 	else {
-		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
-		freeReplyObject(rep);
+		note_write(r, argc, argv, NULL, 1);
+		if ((rep = run(r, argc, argv, NULL)) == NULL)
+			rc = -1;
+		else {
+			rc = rep->type == REDIS_REPLY_INTEGER &&
+			    rep->integer > 0;
+			freeReplyObject(rep);
+		}
 	}
 	free(k1);
 	free(k2);
@@ -644,15 +1194,15 @@ static int
 redis_event_seen(struct store *st, const char *id)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	const redisReply *pre;
 	redisReply *rep;
 	const char *argv[2];
 	char *k = key_of("e:", id);
 	int rc;
 
-	if ((pre = pre_find(r, k)) != NULL) {
+	if (r->in_txn) {
+		rc = txn_read(r, k, 0)->exists;
 		free(k);
-		return pre->type == REDIS_REPLY_INTEGER && pre->integer > 0;
+		return rc;
 	}
 	argv[0] = "EXISTS";
 	argv[1] = k;
@@ -897,220 +1447,535 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	return rc;
 }
 
-/* --- lookups and transactions ---------------------------------------- */
+/* --- the local view: tracking and lookups ----------------------------- */
 
+/*
+ * Connects the invalidation channel and turns tracking on for the
+ * main connection; 0, or -1 (logged once) and lookups ask the server
+ * until TRACK_RETRY_MS have passed.
+ */
 static int
-answer_from(const redisReply *a, int dest, long long now,
-    struct store_answer *out)
+track_start(struct redis_store *r)
+{
+	redisContext *sub;
+	redisReply *rep = NULL;
+	const char *argv[6];
+	char *err = NULL, id[32], w[300];
+	long long retry = TRACK_RETRY_MS;
+	int rc;
+
+	if (r->c == NULL || mono_ms() < r->track_next)
+		return -1;
+	if ((sub = connect_ctx(r, &r->ltv, &err)) == NULL) {
+		retry = 1000;	/* the server, not a refusal: soon */
+		goto fail;
+	}
+	argv[0] = "CLIENT";
+	argv[1] = "ID";
+	if (setup_cmd(sub, 2, argv, &err, &rep) < 0)
+		goto fail;
+	snprintf(id, sizeof(id), "%lld", rep->type == REDIS_REPLY_INTEGER ?
+	    rep->integer : -1);
+	freeReplyObject(rep);
+	argv[0] = "SUBSCRIBE";
+	argv[1] = "__redis__:invalidate";
+	if (setup_cmd(sub, 2, argv, &err, NULL) < 0)
+		goto fail;
+	argv[0] = "CLIENT";
+	argv[1] = "TRACKING";
+	argv[2] = "on";
+	argv[3] = "REDIRECT";
+	argv[4] = id;
+	argv[5] = "OPTIN";
+	rc = setup_cmd(r->c, 6, argv, &err, NULL);	/* under ltv */
+	if (rc < 0) {
+		if (r->c->err) {
+			redisFree(sub);
+			drop(r, r->c->errstr);
+			free(err);
+			return -1;
+		}
+		goto fail;
+	}
+	r->sub = sub;
+	r->tracking = 1;
+	r->ping_sent = 0;
+	r->fresh_at = mono_us();	/* subscribed: delivering now */
+	r->polled_at = 0;
+	kmap_clear(&r->view);
+	if (r->track_down)
+		log_info("store redis %s: local view of decisions back",
+		    where(r, w, sizeof(w)));
+	r->track_down = 0;
+	return 0;
+fail:
+	if (sub != NULL)
+		redisFree(sub);
+	if (!r->track_down)
+		log_warn("store redis %s: no local view of decisions (%s): "
+		    "lookups ask the server; trying again in %lld s",
+		    where(r, w, sizeof(w)), err, retry / 1000);
+	r->track_down = 1;
+	r->track_next = mono_ms() + retry;
+	free(err);
+	return -1;
+}
+
+/* The channel failed: the view can no longer be trusted. */
+static void
+track_lost(struct redis_store *r, const char *why)
+{
+	char w[300];
+
+	log_warn("store redis %s: invalidation channel: %s; dropping the "
+	    "local view", where(r, w, sizeof(w)), why);
+	track_stop(r);
+}
+
+/* One message on the channel: an invalidation, or a PONG. */
+static void
+track_msg(struct redis_store *r, const redisReply *m)
+{
+	const redisReply *keys;
+	size_t i;
+
+	if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+	    m->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(m->element[0]->str, "message") == 0 &&
+	    m->elements == 3) {
+		keys = m->element[2];
+		if (keys->type != REDIS_REPLY_ARRAY) {	/* a flush */
+			kmap_clear(&r->view);
+			return;
+		}
+		for (i = 0; i < keys->elements; i++)
+			if (keys->element[i]->type == REDIS_REPLY_STRING)
+				kmap_del(&r->view, keys->element[i]->str);
+	} else if (strcmp(m->element[0]->str, "pong") == 0 &&
+	    m->element[1]->type == REDIS_REPLY_STRING &&
+	    r->ping_sent != 0 && atoll(m->element[1]->str) == r->ping_sent) {
+		/* Everything sent before that PING has been read. */
+		r->fresh_at = r->ping_sent;
+		r->ping_sent = 0;
+	}
+}
+
+/*
+ * Reads what the channel holds, without waiting, at most once every
+ * TRACK_POLL_US (a system call per lookup would cost more than the
+ * lookup), and pings it when due. now: mono_us(). The view is current
+ * as of r->fresh_at afterwards.
+ */
+static void
+track_poll(struct redis_store *r, long long now)
+{
+	struct pollfd pfd;
+	redisReply *m;
+	char tok[32];
+	int done;
+
+	if (now - r->polled_at < TRACK_POLL_US)
+		return;
+	r->polled_at = now;
+	for (;;) {
+		pfd.fd = r->sub->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0)
+			break;
+		if (redisBufferRead(r->sub) != REDIS_OK) {
+			track_lost(r, r->sub->errstr);
+			return;
+		}
+		for (;;) {
+			m = NULL;
+			if (redisGetReplyFromReader(r->sub, (void **)&m) !=
+			    REDIS_OK) {
+				track_lost(r, r->sub->errstr);
+				return;
+			}
+			if (m == NULL)
+				break;
+			track_msg(r, m);
+			freeReplyObject(m);
+		}
+	}
+	if (r->ping_sent != 0) {
+		if (now - r->ping_sent > r->tv.tv_sec * 1000000)
+			track_lost(r, "no answer to PING");
+		return;
+	}
+	if (now - r->fresh_at < TRACK_PING_MS * 1000)
+		return;
+	/* The time is the token: a PONG names the PING it answers. */
+	if (now == r->fresh_at)
+		now++;
+	snprintf(tok, sizeof(tok), "%lld", now);
+	if (redisAppendCommand(r->sub, "PING %s", tok) != REDIS_OK)
+		goto lost;
+	do {
+		if (redisBufferWrite(r->sub, &done) != REDIS_OK)
+			goto lost;
+	} while (!done);
+	r->ping_sent = now;
+	return;
+lost:
+	track_lost(r, r->sub->errstr);
+}
+
+/* Fills v from an HMGET reply: r: state reason until, d: reason until
+ * provider. */
+static void
+view_from(const redisReply *a, int dest, struct view *v)
 {
 	const redisReply *f0, *f1, *f2;
-	long long until;
-	int state, reason;
+	int n;
 
+	memset(v, 0, sizeof(*v));
 	if (a->type != REDIS_REPLY_ARRAY || a->elements != 3)
-		return 0;
+		return;
 	f0 = a->element[0];
 	f1 = a->element[1];
 	f2 = a->element[2];
-	if (dest) {		/* reason, until, provider */
-		if (f1->type != REDIS_REPLY_STRING)
-			return 0;
-		until = atoll(f1->str);
-		reason = f0->type == REDIS_REPLY_STRING ?
-		    reason_parse(f0->str, f0->len) : 0;
-		if (until > now) {
-			*out = (struct store_answer){ ANS_THROTTLED,
-			    reason < 0 ? 0 : reason, until };
-			return 1;
+	if (dest) {
+		if (f1->type == REDIS_REPLY_STRING) {
+			v->exists = 1;
+			v->until = atoll(f1->str);
+			n = f0->type == REDIS_REPLY_STRING ?
+			    reason_parse(f0->str, f0->len) : 0;
+			v->reason = n < 0 ? 0 : n;
 		}
-		return 0;
+		if (f2->type == REDIS_REPLY_STRING)
+			snprintf(v->provider, sizeof(v->provider), "%s",
+			    f2->str);
+		return;
 	}
-	/* state, reason, until */
 	if (f0->type != REDIS_REPLY_STRING)
+		return;
+	v->exists = 1;
+	v->state = rcpt_state_parse(f0->str);
+	n = f1->type == REDIS_REPLY_STRING ? reason_parse(f1->str, f1->len) :
+	    0;
+	v->reason = n < 0 ? 0 : n;
+	v->until = f2->type == REDIS_REPLY_STRING ? atoll(f2->str) : 0;
+}
+
+static int
+answer_rcpt(const struct view *v, long long now, struct store_answer *out)
+{
+	if (!v->exists)
 		return 0;
-	state = rcpt_state_parse(f0->str);
-	reason = f1->type == REDIS_REPLY_STRING ? reason_parse(f1->str,
-	    f1->len) : 0;
-	until = f2->type == REDIS_REPLY_STRING ? atoll(f2->str) : 0;
-	if (reason < 0)
-		reason = 0;
-	if (state == RS_SUPPRESSED && (until == 0 || until > now)) {
-		*out = (struct store_answer){ ANS_SUPPRESSED, reason, until };
+	if (v->state == RS_SUPPRESSED && (v->until == 0 || v->until > now)) {
+		*out = (struct store_answer){ ANS_SUPPRESSED, v->reason,
+		    v->until };
 		return 1;
 	}
-	if (state == RS_DEFERRED && until > now) {
-		*out = (struct store_answer){ ANS_DEFERRED, reason, until };
+	if (v->state == RS_DEFERRED && v->until > now) {
+		*out = (struct store_answer){ ANS_DEFERRED, v->reason,
+		    v->until };
 		return 1;
 	}
 	return 0;
 }
 
+static int
+answer_dest(const struct view *v, long long now, struct store_answer *out)
+{
+	if (v->exists && v->until > now) {
+		*out = (struct store_answer){ ANS_THROTTLED, v->reason,
+		    v->until };
+		return 1;
+	}
+	return 0;
+}
+
+/* From the view when it is current: 1 with *v, 0 if not there. */
+static int
+view_get(struct redis_store *r, int fresh, const char *key, struct view *v)
+{
+	const struct view *e;
+
+	if (!fresh || (e = kmap_get(&r->view, key)) == NULL)
+		return 0;
+	*v = *e;
+	return 1;
+}
+
+/*
+ * Asks the server for n keys (dest[i]: a destination) in one round
+ * trip, under the lookup timeout (set by ensure_tv), and keeps the
+ * answers in the view when it is tracked. 0 or -1.
+ */
+static int
+view_fetch(struct redis_store *r, size_t n, char *const *keys,
+    const int *dest, struct view *v)
+{
+	static const char *const rf[] = { "state", "reason", "until" };
+	static const char *const df[] = { "reason", "until", "provider" };
+	const char *argv[5];
+	struct view *e;
+	redisReply *rep;
+	size_t i, j;
+	int rc = 0, tracked = r->tracking;
+
+	for (i = 0; i < n; i++) {
+		if (tracked)	/* OPTIN: track this read */
+			redisAppendCommand(r->c, "CLIENT CACHING yes");
+		argv[0] = "HMGET";
+		argv[1] = keys[i];
+		for (j = 0; j < 3; j++)
+			argv[j + 2] = dest[i] ? df[j] : rf[j];
+		redisAppendCommandArgv(r->c, 5, argv, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		if (tracked) {
+			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
+				goto lost;
+			/* Not tracked: the answer must not be kept. */
+			if (rep->type == REDIS_REPLY_ERROR && r->tracking)
+				track_lost(r, rep->str);
+			freeReplyObject(rep);
+		}
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
+			goto lost;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_warn("store redis: HMGET: %s", rep->str);
+			rc = -1;
+		}
+		view_from(rep, dest[i], &v[i]);
+		freeReplyObject(rep);
+		if (rc == 0 && r->tracking) {
+			e = xmalloc(sizeof(*e));
+			*e = v[i];
+			kmap_put(&r->view, keys[i], e);
+		}
+	}
+	return rc;
+lost:
+	drop(r, r->c->errstr);
+	return -1;
+}
+
+/*
+ * The recipient, then its domain, then the domain's provider: from the
+ * view for what it holds, from the server in one round trip for the
+ * rest (a second one for a provider not known before).
+ */
 static int
 redis_lookup(struct store *st, const char *rcpt, const char *domain,
     long long now, struct store_answer *out)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	redisReply *a = NULL, *b = NULL, *c;
-	char *kr, *kd, *kp;
-	int rc = 0;
+	struct view v[3], got[2];
+	char kr[STORE_ADDR_MAX + 16], kd[STORE_ADDR_MAX + 16];
+	char kp[STORE_DEST_MAX + 32], *keys[3] = { kr, kd, kp }, *fk[2];
+	long long us;
+	int fresh, have[2], fd[2];
+	size_t n = 0, i;
 
-	if (ensure(r) < 0 || drain(r) < 0)
+	if (ensure_tv(r, &r->ltv) < 0 || drain(r) < 0)
 		return -1;
-	kr = key_of("r:", rcpt);
-	kd = key_of("d:", domain);
-	redisAppendCommand(r->c, "HMGET %s state reason until", kr);
-	redisAppendCommand(r->c, "HMGET %s reason until provider", kd);
-	free(kr);
-	free(kd);
-	if (redisGetReply(r->c, (void **)&a) != REDIS_OK ||
-	    redisGetReply(r->c, (void **)&b) != REDIS_OK) {
-		if (a != NULL)
-			freeReplyObject(a);
-		drop(r, r->c->errstr);
-		return -1;
-	}
-	if (answer_from(a, 0, now, out) || answer_from(b, 1, now, out))
-		rc = 1;
-	else if (b->type == REDIS_REPLY_ARRAY && b->elements == 3 &&
-	    b->element[2]->type == REDIS_REPLY_STRING &&
-	    b->element[2]->len > 0) {
-		kp = xasprintf(PREFIX "d:provider:%s", b->element[2]->str);
-		c = redisCommand(r->c, "HMGET %s reason until provider", kp);
-		free(kp);
-		if (c == NULL) {
-			drop(r, r->c->errstr);
-			rc = -1;
-		} else {
-			rc = answer_from(c, 1, now, out);
-			freeReplyObject(c);
+	if (!r->tracking)
+		track_start(r);
+	us = mono_us();
+	if (r->tracking)
+		track_poll(r, us);
+	fresh = r->tracking && us - r->fresh_at <= TRACK_FRESH_MS * 1000;
+	snprintf(kr, sizeof(kr), PREFIX "r:%s", rcpt);
+	snprintf(kd, sizeof(kd), PREFIX "d:%s", domain);
+	have[0] = view_get(r, fresh, kr, &v[0]);
+	if (have[0] && answer_rcpt(&v[0], now, out))
+		return 1;
+	have[1] = view_get(r, fresh, kd, &v[1]);
+	for (i = 0; i < 2; i++)
+		if (!have[i]) {
+			fk[n] = keys[i];
+			fd[n++] = i == 1;
 		}
-	}
-	freeReplyObject(a);
-	freeReplyObject(b);
-	return rc;
+	if (n > 0 && view_fetch(r, n, fk, fd, got) < 0)
+		return -1;
+	for (i = 0, n = 0; i < 2; i++)
+		if (!have[i])
+			v[i] = got[n++];
+	if (answer_rcpt(&v[0], now, out) || answer_dest(&v[1], now, out))
+		return 1;
+	if (v[1].provider[0] == '\0')
+		return 0;
+	snprintf(kp, sizeof(kp), PREFIX "d:provider:%s", v[1].provider);
+	fd[0] = 1;
+	if (!view_get(r, fresh, kp, &v[2]) &&
+	    view_fetch(r, 1, &keys[2], fd, &v[2]) < 0)
+		return -1;
+	return answer_dest(&v[2], now, out);
 }
 
+/* --- transactions ----------------------------------------------------- */
+
 /*
- * WATCHes the keys and, in the same round trip, reads each of them
- * (EXISTS for an event, HGETALL for a record): the gets and
- * event_seen calls of the transaction are then answered from those
- * replies. Two round trips per update (this, and MULTI/EXEC) instead
- * of one per read.
+ * Sends nothing: reads are answered from what the handle knows (see
+ * txn_read) and checked by the commit. keys name what the caller will
+ * touch; the commit checks exactly what was read instead.
  */
 static int
 redis_begin(struct store *st, const char *const *keys, size_t nkeys)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	const char *argv[MAXARGS], *rd[2];
-	redisReply *rep;
-	size_t i, n = nkeys < MAXARGS - 1 ? nkeys : MAXARGS - 1;
-	int rc = 0;
 
-	queue_clear(r);
-	pre_clear(r);
+	(void)keys;
+	(void)nkeys;
+	txn_clear(r);
+	r->in_txn = 0;
 	if (ensure(r) < 0 || drain(r) < 0)
 		return -1;
-	argv[0] = "WATCH";
-	for (i = 0; i < n; i++) {
-		r->pre_key[i] = key_of("", keys[i]);
-		r->pre_rep[i] = NULL;
-		argv[i + 1] = r->pre_key[i];
-	}
-	r->npre = n;
-	redisAppendCommandArgv(r->c, (int)n + 1, argv, NULL);
-	for (i = 0; i < n; i++) {
-		rd[0] = strncmp(keys[i], "e:", 2) == 0 ? "EXISTS" : "HGETALL";
-		rd[1] = r->pre_key[i];
-		redisAppendCommandArgv(r->c, 2, rd, NULL);
-	}
-	for (i = 0; i <= n; i++) {
-		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
-			drop(r, r->c->errstr);
-			return -1;
-		}
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_warn("store redis: %s: %s", i ? "read" : "WATCH",
-			    rep->str);
-			rc = -1;
-		}
-		if (i == 0 || rep->type == REDIS_REPLY_ERROR)
-			freeReplyObject(rep);
-		else
-			r->pre_rep[i - 1] = rep;
-	}
-	if (rc < 0) {
-		pre_clear(r);
-		return -1;
-	}
 	r->in_txn = 1;
 	return 0;
 }
 
+/* Appends a decimal number to argv, its text kept in nums. */
+static void
+arg_num(const char **argv, size_t *lens, size_t *argc, char (*nums)[24],
+    size_t *nnum, long long v)
+{
+	snprintf(nums[*nnum], sizeof(nums[0]), "%lld", v);
+	argv[*argc] = nums[*nnum];
+	lens[(*argc)++] = strlen(nums[(*nnum)++]);
+}
+
+static void
+arg_str(const char **argv, size_t *lens, size_t *argc, const char *s,
+    size_t len)
+{
+	argv[*argc] = s;
+	lens[(*argc)++] = len;
+}
+
+/*
+ * One round trip: EVALSHA of the commit script with what was read and
+ * what is to be written. 1 applied, 0 a read was stale (the handle now
+ * knows better; start over), -1 failure.
+ */
 static int
 redis_commit(struct store *st)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	redisReply *rep;
-	size_t i;
-	int rc = 1;
+	const char **argv;
+	size_t *lens, argc = 0, cap, nnum = 0, i, j;
+	char (*nums)[24], *err = NULL, w[300];
+	redisReply *rep = NULL;
+	int rc = -1, tries;
 
 	r->in_txn = 0;
-	pre_clear(r);
-	if (r->c == NULL) {
-		queue_clear(r);
+	if (r->nchk == 0 && r->nw == 0)
+		return 1;
+	if (ensure(r) < 0 || drain(r) < 0) {
+		txn_clear(r);
 		return -1;
 	}
-	if (r->nq == 0) {
-		rep = redisCommand(r->c, "UNWATCH");
+	cap = 5 + 5 * r->nchk;
+	for (i = 0; i < r->nchk; i++)
+		cap += 2 * r->chk[i].k->n;
+	for (i = 0; i < r->nw; i++)
+		cap += 1 + (size_t)r->w[i].argc;
+	argv = xreallocarray(NULL, cap, sizeof(*argv));
+	lens = xreallocarray(NULL, cap, sizeof(*lens));
+	nums = xreallocarray(NULL, 2 + r->nchk + r->nw, sizeof(*nums));
+	arg_str(argv, lens, &argc, "EVALSHA", 7);
+	arg_str(argv, lens, &argc, r->sha, strlen(r->sha));
+	arg_str(argv, lens, &argc, "0", 1);
+	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nchk);
+	for (i = 0; i < r->nchk; i++) {
+		const struct known *k = r->chk[i].k;
+
+		arg_str(argv, lens, &argc, r->chk[i].key,
+		    strlen(r->chk[i].key));
+		if (!r->chk[i].hash) {
+			arg_str(argv, lens, &argc, "x", 1);
+			arg_str(argv, lens, &argc, k->exists ? "1" : "0", 1);
+			continue;
+		}
+		arg_str(argv, lens, &argc, "h", 1);
+		arg_num(argv, lens, &argc, nums, &nnum, (long long)k->n);
+		for (j = 0; j < 2 * k->n; j++)
+			arg_str(argv, lens, &argc, k->kv[j], k->len[j]);
+	}
+	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nw);
+	for (i = 0; i < r->nw; i++) {
+		arg_num(argv, lens, &argc, nums, &nnum,
+		    (long long)r->w[i].argc);
+		for (j = 0; j < (size_t)r->w[i].argc; j++)
+			arg_str(argv, lens, &argc, r->w[i].argv[j],
+			    r->w[i].len[j]);
+		/* The view forgets what is about to change. */
+		note_write(r, r->w[i].argc, (const char *const *)r->w[i].argv,
+		    r->w[i].len, 0);
+	}
+	for (tries = 0; tries < 2; tries++) {
+		rep = redisCommandArgv(r->c, (int)argc, argv, lens);
 		if (rep == NULL) {
 			drop(r, r->c->errstr);
-			return -1;
+			goto out;
 		}
+		if (tries > 0 || rep->type != REDIS_REPLY_ERROR ||
+		    strncmp(rep->str, "NOSCRIPT", 8) != 0)
+			break;
+		/* The server forgot it (a restart, SCRIPT FLUSH). */
 		freeReplyObject(rep);
-		return 1;
+		rep = NULL;
+		if (load_script(r->c, r->sha, sizeof(r->sha), &err) < 0) {
+			log_warn("store redis %s: %s", where(r, w, sizeof(w)),
+			    err);
+			free(err);
+			goto out;
+		}
 	}
-	redisAppendCommand(r->c, "MULTI");
-	for (i = 0; i < r->nq; i++)
-		redisAppendFormattedCommand(r->c, r->queue[i], r->qlen[i]);
-	redisAppendCommand(r->c, "EXEC");
-	queue_clear(r);
-	/* MULTI, each command, EXEC: read them all. */
-	for (;;) {
-		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
-			drop(r, r->c->errstr);
-			return -1;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[0]->integer == 1) {
+		/* Applied: what was read held, the writes now hold. */
+		for (i = 0; i < r->nchk; i++) {
+			kmap_put(&r->known, r->chk[i].key, r->chk[i].k);
+			r->chk[i].k = NULL;
 		}
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_warn("store redis: transaction: %s", rep->str);
-			rc = -1;
-		}
-		if (rep->type == REDIS_REPLY_NIL) {	/* EXEC: conflict */
-			freeReplyObject(rep);
-			return rc < 0 ? -1 : 0;
-		}
-		if (rep->type == REDIS_REPLY_ARRAY) {	/* EXEC: done */
-			freeReplyObject(rep);
-			return rc;
-		}
+		for (i = 0; i < r->nw; i++)
+			note_write(r, r->w[i].argc,
+			    (const char *const *)r->w[i].argv, r->w[i].len, 1);
+		rc = 1;
+	} else if (rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 1 + r->nchk &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
+		/* Stale: learn what the keys hold now. */
+		for (i = 0; i < r->nchk; i++)
+			kmap_put(&r->known, r->chk[i].key,
+			    known_from(rep->element[i + 1]));
+		rc = 0;
+	} else {
+		log_warn("store redis: transaction: %s",
+		    rep->type == REDIS_REPLY_ERROR ? rep->str :
+		    "unexpected reply");
+		for (i = 0; i < r->nchk; i++)
+			kmap_del(&r->known, r->chk[i].key);
+		for (i = 0; i < r->nw; i++)
+			kmap_del(&r->known, r->w[i].argv[1]);
+	}
+out:
+	if (rep != NULL)
 		freeReplyObject(rep);
-	}
+	free(argv);
+	free(lens);
+	free(nums);
+	txn_clear(r);
+	return rc;
 }
 
+/* Discards the writes; nothing was sent, nothing is checked. */
 static void
 redis_rollback(struct store *st)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	redisReply *rep;
 
 	r->in_txn = 0;
-	queue_clear(r);
-	pre_clear(r);
-	if (r->c == NULL)
-		return;
-	if ((rep = redisCommand(r->c, "UNWATCH")) == NULL)
-		drop(r, r->c->errstr);
-	else
-		freeReplyObject(rep);
+	txn_clear(r);
 }
 
 static int

@@ -13,8 +13,10 @@
  * SQLite alone: notes purged by store_expire, a file from a newer
  * bouncer refused and one from an older bouncer migrated. Redis alone:
  * a password read from a file, and a server that goes away and comes
- * back (the store fails, logs it, reconnects), and a redis:// URI over
- * TCP with an ACL user and a percent-encoded password.
+ * back (the store fails, logs it, reconnects), a redis:// URI over
+ * TCP with an ACL user and a percent-encoded password, another MTA's
+ * writes reaching a handle's local view (and the view answering while
+ * the server is stopped), and commits that check what was read.
  *
  * See also: store.h.
  */
@@ -1015,6 +1017,217 @@ START_TEST(test_redis_reconnect)
 }
 END_TEST
 
+#ifdef HAVE_HIREDIS
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Another MTA's raw connection to the Redis in dir. */
+static redisContext *
+redis_other(const char *dir)
+{
+	char *sock = xasprintf("%s/redis.sock", dir);
+	redisContext *c = redisConnectUnix(sock);
+
+	ck_assert_msg(c != NULL && !c->err, "%s: cannot connect", sock);
+	free(sock);
+	return c;
+}
+
+/* Runs line (words split at blanks) on c; the reply's text or number. */
+static char *
+redis_cmd(redisContext *c, const char *line)
+{
+	char *copy = xstrdup(line), *argv[32], *p, *out;
+	redisReply *rep;
+	int argc = 0;
+
+	for (p = strtok(copy, " "); p != NULL && argc < 32;
+	    p = strtok(NULL, " "))
+		argv[argc++] = p;
+	rep = redisCommandArgv(c, argc, (const char **)argv, NULL);
+	ck_assert_msg(rep != NULL && rep->type != REDIS_REPLY_ERROR,
+	    "%s: %s", line, rep ? rep->str : c->errstr);
+	if (rep->type == REDIS_REPLY_STRING ||
+	    rep->type == REDIS_REPLY_STATUS)
+		out = xstrdup(rep->str);
+	else if (rep->type == REDIS_REPLY_INTEGER)
+		out = xasprintf("%lld", rep->integer);
+	else
+		out = xstrdup("");
+	freeReplyObject(rep);
+	free(copy);
+	return out;
+}
+
+static void
+redis_do(redisContext *c, const char *line)
+{
+	free(redis_cmd(c, line));
+}
+
+/*
+ * Another MTA suppresses a recipient this handle has looked up: the
+ * lookup shows it within the bound (0.5 s), answers from memory while
+ * the server is stopped, fails open quickly once the view is too old
+ * to trust, and shows the removal.
+ */
+START_TEST(test_redis_view)
+{
+	char *dir = testlib_tmpdir("redis-view"), *uri, *err = NULL;
+	struct store_answer a;
+	struct store *st;
+	redisContext *mta;
+	double t;
+	pid_t pid;
+	int i, rc;
+
+	pid = testlib_redis_start(dir, NULL, NULL);
+	uri = xasprintf("redis+unix:%s/redis.sock?db=0", dir);
+	st = store_open(uri, NULL, &err);
+	ck_assert_msg(st != NULL, "%s", err ? err : "");
+	mta = redis_other(dir);
+	ck_assert_int_eq(store_lookup(st, "far@x.example", T0, &a), 0);
+	ck_assert_int_eq(store_lookup(st, "far@x.example", T0, &a), 0);
+	redis_do(mta, "HSET bouncer:r:far@x.example rcpt far@x.example "
+	    "state suppressed reason userunknown until 0");
+	t = now_s();
+	for (i = 0; (rc = store_lookup(st, "far@x.example", T0, &a)) == 0 &&
+	    i < 1000; i++)
+		sleep_ms(1);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_int_eq(a.kind, ANS_SUPPRESSED);
+	ck_assert_msg(now_s() - t < 0.5, "seen after %.3f s", now_s() - t);
+
+	/* From memory: the server is stopped, the answer comes. */
+	ck_assert_int_eq(store_lookup(st, "far@x.example", T0, &a), 1);
+	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	t = now_s();
+	ck_assert_int_eq(store_lookup(st, "far@x.example", T0, &a), 1);
+	ck_assert_int_eq(a.kind, ANS_SUPPRESSED);
+	ck_assert_msg(now_s() - t < 0.05, "took %.3f s", now_s() - t);
+	/* Past the bound the view is not trusted: fail open, quickly,
+	 * although store_timeout is 2 s. */
+	sleep_ms(600);
+	testlib_log_start();
+	t = now_s();
+	ck_assert_int_eq(store_lookup(st, "far@x.example", T0, &a), -1);
+	ck_assert_msg(now_s() - t < 1.0, "took %.3f s", now_s() - t);
+	testlib_log_stop();
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	for (i = 0; i < 300 && (rc = store_lookup(st, "far@x.example", T0,
+	    &a)) < 0; i++)
+		sleep_ms(10);
+	ck_assert_int_eq(rc, 1);
+
+	/* The other MTA lifts it. */
+	redis_do(mta, "DEL bouncer:r:far@x.example");
+	t = now_s();
+	for (i = 0; (rc = store_lookup(st, "far@x.example", T0, &a)) == 1 &&
+	    i < 1000; i++)
+		sleep_ms(1);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(now_s() - t < 0.5, "seen after %.3f s", now_s() - t);
+	/* A flush empties the view too. */
+	ck_assert_int_eq(store_lookup(st, "x@slow.example", T0, &a), 0);
+	redis_do(mta, "HSET bouncer:d:slow.example dest slow.example "
+	    "reason speeding until 1800000600");
+	redis_do(mta, "FLUSHDB");
+	for (i = 0; (rc = store_lookup(st, "x@slow.example", T0, &a)) != 0 &&
+	    i < 1000; i++)
+		sleep_ms(1);
+	ck_assert_int_eq(rc, 0);
+	redisFree(mta);
+	store_close(st);
+	testlib_redis_stop(pid);
+	free(uri);
+	testlib_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A commit checks what its transaction read: an answer the handle
+ * guessed, or that another writer made stale, makes it write nothing
+ * and return 0; the handle has learnt the value, and the next try
+ * commits. A read-only transaction is checked too, and a script the
+ * server forgot is loaded again.
+ */
+START_TEST(test_redis_commit)
+{
+	struct store *st = setup(B_REDIS);
+	redisContext *mta = redis_other(redis_dir);
+	const char *keys[] = { "r:c@x.example" };
+	struct store_rcpt r;
+	char *v;
+
+	redis_do(mta, "HSET bouncer:r:c@x.example rcpt c@x.example "
+	    "state deferred soft_count 3");
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 0);
+	r = rcpt("c@x.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 60);
+	r.soft_count = 1;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	v = redis_cmd(mta, "HGET bouncer:r:c@x.example soft_count");
+	ck_assert_str_eq(v, "3");
+	free(v);
+
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	ck_assert_int_eq(r.soft_count, 3);
+	ck_assert_int_eq(r.state, RS_DEFERRED);
+	r.soft_count++;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+	v = redis_cmd(mta, "HGET bouncer:r:c@x.example soft_count");
+	ck_assert_str_eq(v, "4");
+	free(v);
+
+	/* Known from its own write; another writer comes in between. */
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	ck_assert_int_eq(r.soft_count, 4);
+	redis_do(mta, "HSET bouncer:r:c@x.example soft_count 10");
+	r.soft_count++;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	ck_assert_int_eq(r.soft_count, 10);
+	r.soft_count++;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+
+	/* Read only: still checked. */
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	redis_do(mta, "DEL bouncer:r:c@x.example");
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+
+	/* The server forgot the script. */
+	redis_do(mta, "SCRIPT FLUSH");
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 0);
+	r = rcpt("c@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	redisFree(mta);
+	teardown(st);
+}
+END_TEST
+#endif
+
 /* A free TCP port on 127.0.0.1, or 0. */
 static int
 free_port(void)
@@ -1099,6 +1312,10 @@ store_suite(void)
 		tcase_add_test(tc, test_redis_password);
 		tcase_add_test(tc, test_redis_reconnect);
 		tcase_add_test(tc, test_redis_tcp);
+#ifdef HAVE_HIREDIS
+		tcase_add_test(tc, test_redis_view);
+		tcase_add_test(tc, test_redis_commit);
+#endif
 	}
 	suite_add_tcase(s, tc);
 	return s;
