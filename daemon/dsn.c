@@ -2061,6 +2061,28 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 }
 
 /*
+ * The line of the recipient's text where its bounce's transcript shows
+ * the remote server giving the Diagnostic-Code's reply ("<<< 550 ...",
+ * Sendmail), matched by the reply's first four bytes; NULL if none.
+ */
+static const char *
+transcript_line(const struct dsn_rcpt *r)
+{
+	const char *p, *e, *le;
+
+	if (r->ctx == NULL || r->diaglen < 4)
+		return NULL;
+	e = r->ctx + r->ctxlen;
+	for (p = r->ctx; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
+		    strncmp(p + 4, r->diag, 4) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
  * Sendmail's Diagnostic-Code keeps only the first line of a multi-line
  * reply ("550-Requested action not taken: mailbox unavailable"), while
  * its transcript has them all ("<<< 550-...", "<<< 550 invalid DNS MX
@@ -2074,20 +2096,12 @@ transcript_reply(const struct dsn_rcpt *r, char *buf, size_t bufsz,
 	const char *d = r->diag, *p, *e, *le, *q;
 	size_t len = 0, k;
 
-	if (r->diag_in_text || r->diaglen < 4 || r->ctx == NULL ||
+	if (r->diag_in_text || r->diaglen < 4 ||
 	    !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
-	    !isdigit((unsigned char)d[2]) || d[3] != '-')
+	    !isdigit((unsigned char)d[2]) || d[3] != '-' ||
+	    (p = transcript_line(r)) == NULL)
 		return;
-	e = r->ctx + r->ctxlen;
-	for (p = r->ctx; p < e; p = le + 1) {
-		le = line_end(p, e);
-		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
-		    strncmp(p + 4, d, 4) == 0)
-			break;
-	}
-	if (p >= e)
-		return;
-	for (; p < e; p = le + 1) {
+	for (e = r->ctx + r->ctxlen; p < e; p = le + 1) {
 		le = line_end(p, e);
 		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0 ||
 		    strncmp(p + 4, d, 3) != 0)
@@ -2270,30 +2284,6 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 }
 
 /*
- * Is the recipient's Diagnostic-Code a reply its bounce's transcript
- * shows the remote server giving ("<<< 550 ...", Sendmail)? Sendmail's
- * Status then is its own, made from the reply code and the stage
- * (5.1.1 for any 5xx at RCPT, with a "... User unknown" line of its
- * own; 5.2.0 at DATA), whatever the reply's own status said.
- */
-static int
-in_transcript(const struct dsn_rcpt *r)
-{
-	const char *p, *e, *le;
-
-	if (r->ctx == NULL || r->diaglen < 4)
-		return 0;
-	e = r->ctx + r->ctxlen;
-	for (p = r->ctx; p < e; p = le + 1) {
-		le = line_end(p, e);
-		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
-		    strncmp(p + 4, r->diag, 4) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/*
  * The Status to classify with. Postfix and Exim write "5.0.0" (or
  * "4.0.0") when the remote reply had no enhanced status of its own:
  * that says nothing the reply code does not, and as a hint it would
@@ -2301,8 +2291,10 @@ in_transcript(const struct dsn_rcpt *r)
  * Diagnostic-Code reply with a code and no status is classified as
  * the reply alone, as the MTA's log line would be. So is a reply the
  * transcript shows when the Status says the address is bad (x.1.x):
- * Sendmail's stand-in, which would otherwise suppress on a block it
- * knows nothing of. NULL: no hint.
+ * Sendmail's Status then is its own, made from the reply code and the
+ * stage (5.1.1 for any 5xx at RCPT, with a "... User unknown" line of
+ * its own), whatever the reply's own status said, and it would
+ * otherwise suppress on a block it knows nothing of. NULL: no hint.
  */
 static const char *
 status_hint(const struct dsn_rcpt *r)
@@ -2318,7 +2310,7 @@ status_hint(const struct dsn_rcpt *r)
 	if (strcmp(st + 1, ".0.0") == 0)
 		return next_status(r->diag, r->diag + r->diaglen, &len) !=
 		    NULL ? st : NULL;
-	if (st[2] == '1' && st[3] == '.' && in_transcript(r))
+	if (st[2] == '1' && st[3] == '.' && transcript_line(r) != NULL)
 		return NULL;
 	return st;
 }
