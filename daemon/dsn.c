@@ -2250,6 +2250,18 @@ command_data(const char *s, size_t n)
 }
 
 /*
+ * Does the report carry a Status of its own for r? OpenSMTPD's "5.0.0"
+ * over a reply it gives only in its text ("rcpt: 553 Requested action
+ * not taken ...") is made up: the class of the reply code, nothing more.
+ */
+static int
+status_of_its_own(const struct dsn_rcpt *r)
+{
+	return r->status != NULL && !(r->diag_in_text &&
+	    strcmp(r->status + 1, ".0.0") == 0);
+}
+
+/*
  * Was a "no such user" given after the message, or at a stage nobody
  * can tell, in a report that carries its own status? Then it may be
  * the answer of a filter on the recipient's side: Sisimai's
@@ -2274,8 +2286,9 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 		return 0;		/* a mailer's own words, not a reply */
 	if (!(st[2] == '0' || st[2] == '2' || st[2] == '7') || st[3] != '.')
 		return 0;		/* x.5.x protocol, x.4.x network ... */
-	if (r->status == NULL && (cl->reply == NULL ||
-	    cl->reply->status[0] == '\0'))
+	if (!status_of_its_own(r) && (cl->reply == NULL ||
+	    cl->reply->status[0] == '\0' ||
+	    strcmp(cl->reply->status + 1, ".0.0") == 0))
 		return 0;		/* no status to go by */
 	if (cl->rule != NULL && cl->provider != NULL &&
 	    cl->rule->provider == cl->provider)
@@ -2284,12 +2297,13 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
 }
 
 /*
- * The Status to classify with. Postfix and Exim write "5.0.0" (or
- * "4.0.0") when the remote reply had no enhanced status of its own:
- * that says nothing the reply code does not, and as a hint it would
- * outrank the rule for the code (x.0.0 is "undefined"). So a
- * Diagnostic-Code reply with a code and no status is classified as
- * the reply alone, as the MTA's log line would be. So is a reply the
+ * The Status to classify with. Postfix, Exim and OpenSMTPD write
+ * "5.0.0" (or "4.0.0") when the remote reply had no enhanced status of
+ * its own: that says nothing the reply code does not, and as a hint it
+ * would outrank the rule for the code (x.0.0 is "undefined"). So a
+ * reply with a code and no status, in a Diagnostic-Code or (OpenSMTPD)
+ * only in the text, is classified as the reply alone, as the MTA's log
+ * line would be. So is a reply the
  * transcript shows when the Status says the address is bad (x.1.x):
  * Sendmail's Status then is its own, made from the reply code and the
  * stage (5.1.1 for any 5xx at RCPT, with a "... User unknown" line of
@@ -2304,34 +2318,35 @@ status_hint(const struct dsn_rcpt *r)
 
 	if (st == NULL || (st[0] != '4' && st[0] != '5'))
 		return st;
-	if (r->diag_in_text || r->diaglen == 0 ||
-	    first_code(r->diag, r->diaglen) == 0)
+	if (r->diaglen == 0 || first_code(r->diag, r->diaglen) == 0)
 		return st;
 	if (strcmp(st + 1, ".0.0") == 0)
 		return next_status(r->diag, r->diag + r->diaglen, &len) !=
 		    NULL ? st : NULL;
+	if (r->diag_in_text)
+		return st;
 	if (st[2] == '1' && st[3] == '.' && transcript_line(r) != NULL)
 		return NULL;
 	return st;
 }
 
 /*
- * Does the recipient's text have Sendmail's verdict line on it ("550
- * 5.1.1 <rcpt>... User unknown")? Sendmail writes one for a refusal
- * of RCPT TO, also when pipelining puts ">>> DATA" before the reply
- * in the transcript; a refusal of the message is "554 5.0.0 Service
+ * Does text have Sendmail's verdict line for r on it ("550 5.1.1
+ * <rcpt>... User unknown")? Sendmail writes one for a refusal of RCPT
+ * TO, also when pipelining puts ">>> DATA" before the reply in the
+ * transcript; a refusal of the message is "554 5.0.0 Service
  * unavailable" with no address.
  */
 static int
-sendmail_names(const struct dsn_rcpt *r)
+sendmail_names(const struct dsn_rcpt *r, const char *text, size_t len)
 {
 	const char *p, *e, *le, *q;
 	size_t n = strlen(r->rcpt);
 
-	if (r->ctx == NULL)
+	if (text == NULL)
 		return 0;
-	e = r->ctx + r->ctxlen;
-	for (p = r->ctx; p < e; p = le + 1) {
+	e = text + len;
+	for (p = text; p < e; p = le + 1) {
 		le = line_end(p, e);
 		if (le - p < 6 || !isdigit((unsigned char)p[0]) ||
 		    !isdigit((unsigned char)p[1]) ||
@@ -2347,14 +2362,53 @@ sendmail_names(const struct dsn_rcpt *r)
 }
 
 /*
- * The stage the recipient's text says its reply came at, when the reply
- * does not say it itself: only the message stage is looked for (the
- * data-stage guard's), in Postfix's, Exim's and Sendmail's words.
+ * Does the report's shared text hold a Sendmail transcript in which
+ * the recipient's Diagnostic-Code reply comes after ">>> DATA"?
+ * Sendmail writes one transcript for all the recipients of a
+ * transaction, above the report, and each recipient's own text is
+ * only its "(reason: ...)" line.
+ */
+static int
+transcript_after_data(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	const char *p, *e, *le;
+	size_t n;
+	int data = 0;
+
+	if (rep->context == NULL || r->diag_in_text || r->diaglen < 4 ||
+	    first_code(r->diag, r->diaglen) == 0)
+		return 0;
+	e = rep->context + rep->contextlen;
+	for (p = rep->context; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 8 && strncmp(p, ">>> DATA", 8) == 0) {
+			data = 1;
+			continue;
+		}
+		if (!data || le - p < 8 || strncmp(p, "<<< ", 4) != 0)
+			continue;
+		n = (size_t)(le - p - 4);
+		while (n > 0 && isspace((unsigned char)p[4 + n - 1]))
+			n--;
+		if (n > r->diaglen)
+			n = r->diaglen;
+		if (n >= 4 && memcmp(p + 4, r->diag, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The stage the bounce says the recipient's reply came at, when the
+ * reply does not say it itself: only the message stage is looked for
+ * (the data-stage guard's), in Postfix's, Exim's and Sendmail's words,
+ * in the recipient's own text and in Sendmail's shared transcript.
  */
 static enum smtp_stage
-context_stage(const struct dsn_rcpt *r)
+context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 {
-	if (sendmail_names(r))
+	if (sendmail_names(r, r->ctx, r->ctxlen) ||
+	    sendmail_names(r, rep->context, rep->contextlen))
 		return STAGE_RCPT;
 	if (r->ctx != NULL &&
 	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
@@ -2364,6 +2418,8 @@ context_stage(const struct dsn_rcpt *r)
 	    find_ws_ci(r->ctx, r->ctxlen, "after end of data", NULL) != NULL ||
 	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
 	    command_data(r->ctx, r->ctxlen)))
+		return STAGE_EOD;
+	if (transcript_after_data(rep, r))
 		return STAGE_EOD;
 	return STAGE_UNKNOWN;
 }
@@ -2420,7 +2476,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (d == r->diag)
 		transcript_reply(r, full, sizeof(full), &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
-	classifier_transaction(c, same_failure(rep, r), context_stage(r));
+	classifier_transaction(c, same_failure(rep, r), context_stage(rep, r));
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context) {
@@ -2487,6 +2543,9 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	/*
 	 * "No such user" after DATA is a content filter's answer on the
 	 * recipient side (Sisimai's "filtered"), not proof of absence.
+	 * Not even when the recipient is the report's only one: OpenSMTPD
+	 * writes a report per domain, so that does not make it the only
+	 * one of its transaction.
 	 */
 	if (cl->reason == R_USERUNKNOWN && unknown_is_filtered(r, cl)) {
 		cl->reason = R_FILTERED;

@@ -356,10 +356,17 @@ strip_front(struct reply *r, struct span *s)
 			r->stage = stage_of_command(q, s->e);
 		if (ascii_eq_ci(s->p, "SMTP timeout", 12))
 			return 0;
-		/* Skip the command and its argument up to ": " */
-		if ((t = find_ci(q, s->e, ">: ")) != NULL)
-			s->p = t + 3;
-		else if ((t = find_ci(q, s->e, ": ")) != NULL)
+		/*
+		 * Skip the command, and its argument if it has one, up to
+		 * ": ": "end of data: 550 ...", "RCPT TO:<x>: 550 ...",
+		 * "MAIL FROM:<x> SIZE=1234: 550 ...". The reply may name
+		 * an address itself ("550 5.1.1 <x>: user unknown").
+		 */
+		if ((t = memchr(q, ':', (size_t)(s->e - q))) != NULL &&
+		    t + 1 < s->e && t[1] == '<' &&
+		    (t = memchr(t, '>', (size_t)(s->e - t))) != NULL)
+			q = t;
+		if ((t = find_ci(q, s->e, ": ")) != NULL)
 			s->p = t + 2;
 		else
 			s->p = s->e;

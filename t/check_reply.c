@@ -158,6 +158,15 @@ static const struct reply_case exim_cases[] = {
 	  "SMTP error from remote mail server after end of data: "
 	  "550 5.7.1 Message rejected as spam",
 	  550, "5.7.1", STAGE_EOD, "", "", "Message rejected as spam" },
+	{ "end of data, the reply naming the recipient",
+	  "SMTP error from remote mail server after end of data: "
+	  "550 5.1.1 <x@example.org>: user does not exist",
+	  550, "5.1.1", STAGE_EOD, "", "",
+	  "<x@example.org>: user does not exist" },
+	{ "mail from with parameters, the reply naming the sender",
+	  "SMTP error from remote mail server after MAIL FROM:<a@b.example> "
+	  "SIZE=1234: 550 5.7.1 <a@b.example>: Sender denied",
+	  550, "5.7.1", STAGE_MAIL, "", "", "<a@b.example>: Sender denied" },
 	{ "initial connection",
 	  "SMTP error from remote mail server after initial connection: "
 	  "554 mx.example.org ESMTP not accepting messages",

@@ -25,6 +25,7 @@ Prints one line per MTA: "bouncelab: MTA: N bounces, R recipients, A agree"
 skipped), 1 a disagreement or a missing bounce, 2 a lab failure.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -450,37 +451,20 @@ def save_sample(sample, mta, strict):
 
 # --- main ----------------------------------------------------------------
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--mta", action="append",
-                    help="postfix, exim, sendmail, opensmtpd (default: all)")
-    ap.add_argument("--limit", type=int, default=140,
-                    help="at most N replies: the seeds, then the rules' "
-                    "test vectors spread evenly (0: all; default 140)")
-    ap.add_argument("--timeout", type=float, default=240,
-                    help="seconds to wait for the bounces (default 240)")
-    ap.add_argument("--save-sample", metavar="DIR",
-                    help="copy a few agreeing bounces of each MTA to DIR "
-                    "(t/data/bounces) and list them in DIR/index.tsv")
-    args = ap.parse_args()
+def txs_for(name, txs):
+    """The transactions the MTA name is given. OpenSMTPD and Sendmail
+    take a connection the server closes (after a 421) as the host being
+    down, for every message queued to it and for the bounces too: 421
+    replies are left out for them."""
+    return [tx for tx in txs if not (
+        name in mtas.NO_421 and
+        any(r[1].startswith("421") for r in tx.rcpts))]
 
-    src = os.environ.get("BOUNCER_SRCDIR") or os.path.dirname(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    rules = os.environ.get("BOUNCER_RULES") or os.path.join(src, "rules")
-    shared = os.environ.get("BOUNCER_SHARED") or os.path.join(src, "..",
-                                                              "shared")
-    bouncerctl = os.environ.get("BOUNCERCTL") or os.path.join(src,
-                                                              "bouncerctl")
-    names = args.mta or ["postfix", "exim", "sendmail", "opensmtpd"]
 
-    cases = load_cases(shared, rules, args.limit)
-    txs = plan(cases)
-    os.makedirs(args.out, exist_ok=True)
-    os.chmod(args.out, 0o755)
-    print(f"bouncelab: {len(cases)} replies, {len(txs)} messages per MTA",
-          flush=True)
-
+def run_mtas(args, names, txs):
+    """Runs the MTAs against the scripted provider; returns ({mta: its
+    transactions, or None if it did not run}, (sender, rcpt) pairs the
+    provider answered, exit status so far)."""
     provider = Provider(os.path.join(args.out, "bounces"))
     pport = mtas.free_port()
     ctl = LabController(provider, hostname="127.0.0.1", port=pport)
@@ -488,13 +472,7 @@ def main():
 
     runs, status, mine = {}, 0, {}
     for name in names:
-        # OpenSMTPD and Sendmail take a connection the server closes
-        # (after a 421) as the host being down, for every message queued
-        # to it and for the bounces too: 421 replies are left out for
-        # them.
-        mine[name] = [tx for tx in txs if not (
-            name in mtas.NO_421 and
-            any(r[1].startswith("421") for r in tx.rcpts))]
+        mine[name] = txs_for(name, txs)
         for tx in mine[name]:
             provider.add(name, tx)
         why = mtas.missing(name)
@@ -546,16 +524,65 @@ def main():
         if m is not None:
             m.stop()
     ctl.stop()
+    return ({n: (mine[n] if m is not None else None)
+             for n, m in runs.items()}, provider.answered, status)
 
-    for n, m in runs.items():
-        if m is None:
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mta", action="append",
+                    help="postfix, exim, sendmail, opensmtpd (default: all)")
+    ap.add_argument("--limit", type=int, default=140,
+                    help="at most N replies: the seeds, then the rules' "
+                    "test vectors spread evenly (0: all; default 140)")
+    ap.add_argument("--timeout", type=float, default=240,
+                    help="seconds to wait for the bounces (default 240)")
+    ap.add_argument("--save-sample", metavar="DIR",
+                    help="copy a few agreeing bounces of each MTA to DIR "
+                    "(t/data/bounces) and list them in DIR/index.tsv")
+    ap.add_argument("--recheck", action="store_true",
+                    help="run no MTA: check again the bounces an earlier "
+                    "run left in --out (after a change to the classifier)")
+    args = ap.parse_args()
+
+    src = os.environ.get("BOUNCER_SRCDIR") or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rules = os.environ.get("BOUNCER_RULES") or os.path.join(src, "rules")
+    shared = os.environ.get("BOUNCER_SHARED") or os.path.join(src, "..",
+                                                              "shared")
+    bouncerctl = os.environ.get("BOUNCERCTL") or os.path.join(src,
+                                                              "bouncerctl")
+    names = args.mta or ["postfix", "exim", "sendmail", "opensmtpd"]
+
+    cases = load_cases(shared, rules, args.limit)
+    txs = plan(cases)
+    os.makedirs(args.out, exist_ok=True)
+    os.chmod(args.out, 0o755)
+    print(f"bouncelab: {len(cases)} replies, {len(txs)} messages per MTA",
+          flush=True)
+
+    answered_file = os.path.join(args.out, "answered.json")
+    if args.recheck:
+        with open(answered_file) as f:
+            answered = {tuple(x) for x in json.load(f)}
+        runs = {n: txs_for(n, txs) for n in names
+                if os.path.isdir(os.path.join(args.out, "bounces", n))}
+        status = 0
+    else:
+        runs, answered, status = run_mtas(args, names, txs)
+        with open(answered_file, "w") as f:
+            json.dump(sorted(answered), f)
+    for n, mine in runs.items():
+        if mine is None:
             continue
         nb, nr, agree, expired, known, problems, strict = check(
-            bouncerctl, rules, n, mine[n], os.path.join(args.out, "bounces"),
-            provider.answered)
+            bouncerctl, rules, n, mine, os.path.join(args.out, "bounces"),
+            answered)
         if args.save_sample:
             save_sample(args.save_sample, n, strict)
-        print(f"bouncelab: {n}: {nb} bounces for {len(mine[n])} messages, "
+        print(f"bouncelab: {n}: {nb} bounces for {len(mine)} messages, "
               f"{nr} recipients, {agree} agree ({expired} of them as "
               f"expired), {len(known)} known, {len(problems)} disagree",
               flush=True)
