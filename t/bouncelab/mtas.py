@@ -121,6 +121,18 @@ class MTA:
                 p.wait()
 
 
+def postfix_template(name, subst):
+    """t/lib/postfix/name with each @NAME@ replaced from subst: the
+    private Postfix that t/e2e/lib.sh writes too."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "lib", "postfix", name)
+    with open(path) as f:
+        text = f.read()
+    for k, v in subst.items():
+        text = text.replace("@" + k + "@", str(v))
+    return text
+
+
 class Postfix(MTA):
     name = "postfix"
 
@@ -128,60 +140,22 @@ class Postfix(MTA):
         conf, d = self.run + "/etc", self.run
         os.makedirs(conf)
         os.makedirs(d + "/queue")
+        subst = {"DIR": d, "MAIL_OWNER": "postfix",
+                 "SETGID_GROUP": "postdrop",
+                 "MYHOSTNAME": "postfix.lab.example.net",
+                 "MYDOMAIN": "lab.example.net", "RELAY_PORT": self.pport,
+                 "SMTPD_PORT": self.port, "QMGR_WAKEUP": 1}
         with open(conf + "/main.cf", "w") as f:
-            f.write(f"""compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
-myhostname = postfix.lab.example.net
-mydomain = lab.example.net
-myorigin = $mydomain
-mydestination =
-local_recipient_maps =
-local_transport = error:5.1.1 local delivery is disabled here
-alias_maps =
-alias_database =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-smtp_bind_address = 127.0.0.1
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:{self.pport}
+            f.write(postfix_template("main.cf.in", subst))
+            f.write("""smtpd_relay_restrictions = permit_mynetworks, reject
 bounce_queue_lifetime = 0
 maximal_queue_lifetime = 0
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
-smtp_connection_cache_on_demand = no
 """)
         with open(conf + "/master.cf", "w") as f:
-            f.write(f"""127.0.0.1:{self.port} inet n - n - - smtpd
-pickup     unix  n  -  n  60    1  pickup
-cleanup    unix  n  -  n  -     0  cleanup
-qmgr       unix  n  -  n  1     1  qmgr
-rewrite    unix  -  -  n  -     -  trivial-rewrite
-bounce     unix  -  -  n  -     0  bounce
-defer      unix  -  -  n  -     0  bounce
-trace      unix  -  -  n  -     0  bounce
-verify     unix  -  -  n  -     1  verify
-flush      unix  n  -  n  1000? 0  flush
-proxymap   unix  -  -  n  -     -  proxymap
-proxywrite unix  -  -  n  -     1  proxymap
-smtp       unix  -  -  n  -     -  smtp
-relay      unix  -  -  n  -     -  smtp
-showq      unix  n  -  n  -     -  showq
-error      unix  -  -  n  -     -  error
-retry      unix  -  -  n  -     -  error
-discard    unix  -  -  n  -     -  discard
-anvil      unix  -  -  n  -     1  anvil
-scache     unix  -  -  n  -     1  scache
-postlog    unix-dgram n - n -   1  postlogd
-""")
+            f.write(postfix_template("master.cf.in", subst))
         p = subprocess.run(["postfix", "-c", conf, "start"],
                            capture_output=True, text=True)
         if p.returncode:

@@ -317,6 +317,17 @@ ctl() {
 # Environment: POLICY=0 leaves check_policy_service out, MILTER=0 the
 # milters, SOCKETMAP=1 puts bouncerd's socketmap in transport_maps (and
 # bouncerd_start listens for it). The name=value arguments go into main.cf last.
+# pf_template FILE DIR RELAY_PORT SMTPD_PORT QMGR_WAKEUP MYHOSTNAME MYDOMAIN:
+# t/lib/postfix/FILE with its @NAME@s replaced, on stdout. The bounce lab
+# (t/bouncelab/mtas.py) writes its Postfix from the same files.
+pf_template() {
+	sed -e "s|@DIR@|$2|g" -e "s|@RELAY_PORT@|$3|g" \
+	    -e "s|@SMTPD_PORT@|$4|g" -e "s|@QMGR_WAKEUP@|$5|g" \
+	    -e "s|@MYHOSTNAME@|$6|g" -e "s|@MYDOMAIN@|$7|g" \
+	    -e "s|@MAIL_OWNER@|$MAIL_OWNER|g" \
+	    -e "s|@SETGID_GROUP@|$SETGID_GROUP|g" "$SRC/t/lib/postfix/$1"
+}
+
 pf_start() {
 	local d=$1 pf conf
 	shift
@@ -332,32 +343,9 @@ pf_start() {
 	[ -f "$SRC/conf/postfix-main.cf" ] ||
 	    { e2e_say "no $SRC/conf/postfix-main.cf"; return 1; }
 
-	cat >"$conf/main.cf" <<EOF
-# A private Postfix for bouncer's end-to-end tests (t/e2e/lib.sh).
-# No trailing comments: main.cf would keep them as part of the value.
-compatibility_level = 3.6
-queue_directory = $pf/queue
-# owned by the mail owner: "postfix check" makes it
-data_directory = $pf/data
-mail_owner = $MAIL_OWNER
-setgid_group = $SETGID_GROUP
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
-myhostname = mta.example.net
-mydomain = example.net
-myorigin = \$mydomain
-mydestination =
-local_recipient_maps =
-local_transport = error:5.1.1 local delivery is disabled here
-alias_maps =
-alias_database =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-smtp_bind_address = 127.0.0.1
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:$PROV_DEFAULT
+	pf_template main.cf.in "$pf" "$PROV_DEFAULT" "$SMTPD_PORT" 300 \
+	    mta.example.net example.net >"$conf/main.cf"
+	cat >>"$conf/main.cf" <<EOF
 transport_maps = inline:{ gmail.com=smtp:[127.0.0.1]:$PROV_GMAIL, outlook.com=smtp:[127.0.0.1]:$PROV_OUTLOOK, icloud.com=smtp:[127.0.0.1]:$PROV_ICLOUD }
 milter_connect_timeout = 5s
 milter_command_timeout = 10s
@@ -374,33 +362,9 @@ EOF
 queue_run_delay = 10s
 minimal_backoff_time = 10s
 maximal_backoff_time = 60s
-# No connection cache: each delivery reads the provider's replies afresh.
-smtp_connection_cache_on_demand = no
 EOF
-	cat >"$conf/master.cf" <<EOF
-# No chroot anywhere: a chroot would need copies of /etc files.
-127.0.0.1:$SMTPD_PORT inet n - n - - smtpd
-pickup     unix  n  -  n  60    1  pickup
-cleanup    unix  n  -  n  -     0  cleanup
-qmgr       unix  n  -  n  300   1  qmgr
-rewrite    unix  -  -  n  -     -  trivial-rewrite
-bounce     unix  -  -  n  -     0  bounce
-defer      unix  -  -  n  -     0  bounce
-trace      unix  -  -  n  -     0  bounce
-verify     unix  -  -  n  -     1  verify
-flush      unix  n  -  n  1000? 0  flush
-proxymap   unix  -  -  n  -     -  proxymap
-proxywrite unix  -  -  n  -     1  proxymap
-smtp       unix  -  -  n  -     -  smtp
-relay      unix  -  -  n  -     -  smtp
-showq      unix  n  -  n  -     -  showq
-error      unix  -  -  n  -     -  error
-retry      unix  -  -  n  -     -  error
-discard    unix  -  -  n  -     -  discard
-anvil      unix  -  -  n  -     1  anvil
-scache     unix  -  -  n  -     1  scache
-postlog    unix-dgram n - n -   1  postlogd
-EOF
+	pf_template master.cf.in "$pf" "$PROV_DEFAULT" "$SMTPD_PORT" 300 \
+	    mta.example.net example.net >"$conf/master.cf"
 	[ "${POLICY:-1}" = 1 ] ||
 	    postconf -c "$conf" -e "smtpd_recipient_restrictions ="
 	# SOCKETMAP=1: bouncerd's socketmap first in transport_maps, as
