@@ -2061,23 +2061,60 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 }
 
 /*
- * The line of the recipient's text where its bounce's transcript shows
- * the remote server giving the Diagnostic-Code's reply ("<<< 550 ...",
- * Sendmail), matched by the reply's first four bytes; NULL if none.
+ * The "<<< " line of a Sendmail transcript in [p, e) that gives the
+ * recipient's Diagnostic-Code reply: its first n bytes must be the
+ * reply's (n = 4 in the recipient's own text, which holds its own
+ * transcript only; n = 0, all of it, in a transcript shared by several,
+ * or as much of it as the Diagnostic-Code has).
  */
 static const char *
-transcript_line(const struct dsn_rcpt *r)
+transcript_find(const struct dsn_rcpt *r, const char *p, const char *e,
+    size_t n)
 {
-	const char *p, *e, *le;
+	const char *le;
+	size_t k;
 
-	if (r->ctx == NULL || r->diaglen < 4)
-		return NULL;
-	e = r->ctx + r->ctxlen;
-	for (p = r->ctx; p < e; p = le + 1) {
+	for (; p < e; p = le + 1) {
 		le = line_end(p, e);
-		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 &&
-		    strncmp(p + 4, r->diag, 4) == 0)
+		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0)
+			continue;
+		k = (size_t)(le - p - 4);
+		while (k > 0 && isspace((unsigned char)p[4 + k - 1]))
+			k--;
+		if (n != 0 && k > n)
+			k = n;
+		if (k > r->diaglen)
+			k = r->diaglen;	/* one is the head of the other */
+		if (k >= 4 && memcmp(p + 4, r->diag, k) == 0)
 			return p;
+	}
+	return NULL;
+}
+
+/*
+ * The line where the bounce's transcript shows the remote server giving
+ * the recipient's Diagnostic-Code reply ("<<< 550 ...", Sendmail): in
+ * the recipient's own text, else in the report's shared text, where
+ * Sendmail puts one transcript for all the recipients of a transaction.
+ * *ep: the end of the text it is in. NULL if none.
+ */
+static const char *
+transcript_line(const struct dsn_report *rep, const struct dsn_rcpt *r,
+    const char **ep)
+{
+	const char *p;
+
+	if (r->diaglen < 4)
+		return NULL;
+	if (r->ctx != NULL && (p = transcript_find(r, r->ctx,
+	    r->ctx + r->ctxlen, 4)) != NULL) {
+		*ep = r->ctx + r->ctxlen;
+		return p;
+	}
+	if (rep->context != NULL && (p = transcript_find(r, rep->context,
+	    rep->context + rep->contextlen, 0)) != NULL) {
+		*ep = rep->context + rep->contextlen;
+		return p;
 	}
 	return NULL;
 }
@@ -2090,8 +2127,8 @@ transcript_line(const struct dsn_rcpt *r)
  * written to buf (size bufsz) and pointed at by *sp, *np.
  */
 static void
-transcript_reply(const struct dsn_rcpt *r, char *buf, size_t bufsz,
-    const char **sp, size_t *np)
+transcript_reply(const struct dsn_report *rep, const struct dsn_rcpt *r,
+    char *buf, size_t bufsz, const char **sp, size_t *np)
 {
 	const char *d = r->diag, *p, *e, *le, *q;
 	size_t len = 0, k;
@@ -2099,9 +2136,9 @@ transcript_reply(const struct dsn_rcpt *r, char *buf, size_t bufsz,
 	if (r->diag_in_text || r->diaglen < 4 ||
 	    !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
 	    !isdigit((unsigned char)d[2]) || d[3] != '-' ||
-	    (p = transcript_line(r)) == NULL)
+	    (p = transcript_line(rep, r, &e)) == NULL)
 		return;
-	for (e = r->ctx + r->ctxlen; p < e; p = le + 1) {
+	for (; p < e; p = le + 1) {
 		le = line_end(p, e);
 		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0 ||
 		    strncmp(p + 4, d, 3) != 0)
@@ -2311,9 +2348,9 @@ unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
  * otherwise suppress on a block it knows nothing of. NULL: no hint.
  */
 static const char *
-status_hint(const struct dsn_rcpt *r)
+status_hint(const struct dsn_report *rep, const struct dsn_rcpt *r)
 {
-	const char *st = r->status;
+	const char *st = r->status, *e;
 	size_t len;
 
 	if (st == NULL || (st[0] != '4' && st[0] != '5'))
@@ -2325,7 +2362,7 @@ status_hint(const struct dsn_rcpt *r)
 		    NULL ? st : NULL;
 	if (r->diag_in_text)
 		return st;
-	if (st[2] == '1' && st[3] == '.' && transcript_line(r) != NULL)
+	if (st[2] == '1' && st[3] == '.' && transcript_line(rep, r, &e) != NULL)
 		return NULL;
 	return st;
 }
@@ -2371,31 +2408,16 @@ sendmail_names(const struct dsn_rcpt *r, const char *text, size_t len)
 static int
 transcript_after_data(const struct dsn_report *rep, const struct dsn_rcpt *r)
 {
-	const char *p, *e, *le;
-	size_t n;
-	int data = 0;
+	const char *p, *e;
 
-	if (rep->context == NULL || r->diag_in_text || r->diaglen < 4 ||
+	if (rep->context == NULL || r->diag_in_text ||
 	    first_code(r->diag, r->diaglen) == 0)
 		return 0;
 	e = rep->context + rep->contextlen;
-	for (p = rep->context; p < e; p = le + 1) {
-		le = line_end(p, e);
-		if (le - p >= 8 && strncmp(p, ">>> DATA", 8) == 0) {
-			data = 1;
-			continue;
-		}
-		if (!data || le - p < 8 || strncmp(p, "<<< ", 4) != 0)
-			continue;
-		n = (size_t)(le - p - 4);
-		while (n > 0 && isspace((unsigned char)p[4 + n - 1]))
-			n--;
-		if (n > r->diaglen)
-			n = r->diaglen;
-		if (n >= 4 && memcmp(p + 4, r->diag, n) == 0)
-			return 1;
-	}
-	return 0;
+	if ((p = memmem(rep->context, rep->contextlen, "\n>>> DATA", 9)) ==
+	    NULL)
+		return 0;
+	return transcript_find(r, p + 9, e, 0) != NULL;
 }
 
 /*
@@ -2447,7 +2469,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 {
 	const struct dsn_rcpt *r = &rep->rcpts[i];
 	struct classification *cl = &out->cl;
-	const char *d, *hint = status_hint(r);
+	const char *d, *hint = status_hint(rep, r);
 	char full[MAX_DIAG];
 	size_t n, dn;
 	int free_text;
@@ -2474,7 +2496,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (!r->diag_in_text)
 		staged_reply(r, &d, &dn);
 	if (d == r->diag)
-		transcript_reply(r, full, sizeof(full), &d, &dn);
+		transcript_reply(rep, r, full, sizeof(full), &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
 	classifier_transaction(c, same_failure(rep, r), context_stage(rep, r));
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);

@@ -44,6 +44,13 @@ STAGE_TEXT = {"rcpt": "RCPT TO", "data": "end of DATA"}
 OTHER_STAGE = {"rcpt": "data", "data": "rcpt"}
 # MTAs whose bounces do not say at which stage the server replied.
 STAGELESS = {"opensmtpd"}
+# MTAs whose Status for a refusal after DATA is their own, whatever the
+# reply said: Sendmail writes 5.2.0 for any 5xx there. By the order of
+# ../shared/cases/REASONS.md an enhanced status code settles what the
+# words do not, and X.2.0 is "filtered" (Sisimai reads such bounces so:
+# the corpus's rhost-nttdocomo-01), where the reply alone may be onhold
+# or a provider's reason. The decision must still agree.
+DATA_STATUS_OWN = {"sendmail"}
 
 
 # --- the cases -----------------------------------------------------------
@@ -411,6 +418,19 @@ def check(bouncerctl, rules, mta, txs, out, answered):
                 known.append(f"{where}: reply {reason} {decision}, bounce "
                              f"{lines[0][0]} {lines[0][1]}, the reply's "
                              f"verdict at the other stage ({lines[0][2]})")
+            elif (mta in STAGELESS and lines[0][:2] == ("filtered", "none")
+                  and reason in ("userunknown", "filtered")):
+                # Nor can it say whether the recipient was alone: a "no
+                # such user" at no known stage reads filtered and does
+                # not suppress (REASONS.md rule 2).
+                known.append(f"{where}: reply {reason} {decision}, bounce "
+                             "filtered none, the verdict at no known stage "
+                             f"({lines[0][2]})")
+            elif (mta in DATA_STATUS_OWN and tx.stage == "data" and
+                  verdicts == {("filtered", decision)}):
+                known.append(f"{where}: reply {reason} {decision}, bounce "
+                             f"filtered {decision}: the MTA's own X.2.0 "
+                             f"status after DATA ({lines[0][2]})")
             elif (mta, tx.stage, cid) in KNOWN:
                 known.append(f"{where}: reply {reason} {decision}, bounce "
                              f"{lines[0][0]} {lines[0][1]}: "
@@ -544,7 +564,8 @@ def main():
                     "(t/data/bounces) and list them in DIR/index.tsv")
     ap.add_argument("--recheck", action="store_true",
                     help="run no MTA: check again the bounces an earlier "
-                    "run left in --out (after a change to the classifier)")
+                    "run left in --out (after a change to the classifier), "
+                    "with that run's --limit")
     args = ap.parse_args()
 
     src = os.environ.get("BOUNCER_SRCDIR") or os.path.dirname(
@@ -556,6 +577,13 @@ def main():
                                                               "bouncerctl")
     names = args.mta or ["postfix", "exim", "sendmail", "opensmtpd"]
 
+    # What a run leaves beside its bounces for --recheck: its --limit
+    # and the (sender, rcpt) pairs the provider answered.
+    run_file = os.path.join(args.out, "run.json")
+    if args.recheck:
+        with open(run_file) as f:
+            run = json.load(f)
+        args.limit = run["limit"]
     cases = load_cases(shared, rules, args.limit)
     txs = plan(cases)
     os.makedirs(args.out, exist_ok=True)
@@ -563,17 +591,15 @@ def main():
     print(f"bouncelab: {len(cases)} replies, {len(txs)} messages per MTA",
           flush=True)
 
-    answered_file = os.path.join(args.out, "answered.json")
     if args.recheck:
-        with open(answered_file) as f:
-            answered = {tuple(x) for x in json.load(f)}
+        answered = {tuple(x) for x in run["answered"]}
         runs = {n: txs_for(n, txs) for n in names
                 if os.path.isdir(os.path.join(args.out, "bounces", n))}
         status = 0
     else:
         runs, answered, status = run_mtas(args, names, txs)
-        with open(answered_file, "w") as f:
-            json.dump(sorted(answered), f)
+        with open(run_file, "w") as f:
+            json.dump({"limit": args.limit, "answered": sorted(answered)}, f)
     for n, mine in runs.items():
         if mine is None:
             continue
