@@ -35,7 +35,7 @@
  * union of each branch's best. Plain characters and escaped
  * punctuation join into runs; classes, dots and escapes like \s end a
  * run; anything made optional by ?, * or {0 gives nothing; lookarounds
- * give nothing. Literals shorter than 3 bytes are not kept; a rule
+ * give nothing. Literals shorter than 3 bytes are not kept; a pattern
  * left with no set has no prefilter and is always tried.
  */
 #define LS_MAX		48	/* alternatives in a set */
@@ -371,7 +371,7 @@ prefilter_need(const char *pat)
 
 /*
  * The scan's tables. uneed[u] has bit k for each literal set k of unit
- * u, of pattern urule[u]; a literal clears the bits in its refs, unit
+ * u, of pattern upat[u]; a literal clears the bits in its refs, unit
  * << 2 | set, which are litref[litstart[lit] .. litstart[lit + 1]). A
  * pattern is a candidate once one of its units has none left; rinit[i]
  * is 0 for a pattern with no units, which always is.
@@ -380,7 +380,7 @@ struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
 	size_t			  acwords;	/* acmatch_words(ac) */
 	uint8_t			 *uneed;
-	uint32_t		 *urule;
+	uint32_t		 *upat;
 	size_t			  nunits;
 	uint8_t			 *rinit;
 	size_t			  npats;
@@ -438,7 +438,7 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 	/* The units, and the refs of each literal, counted then placed. */
 	pf->nunits = nunits;
 	pf->uneed = xcalloc(nunits ? nunits : 1, 1);
-	pf->urule = xcalloc(nunits ? nunits : 1, sizeof(*pf->urule));
+	pf->upat = xcalloc(nunits ? nunits : 1, sizeof(*pf->upat));
 	pf->litstart = xcalloc(n + 1, sizeof(*pf->litstart));
 	pf->litref = xcalloc(nids ? nids : 1, sizeof(*pf->litref));
 	for (i = 0; i < nids; i++)
@@ -452,7 +452,7 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 		if (pf->rinit[i] == 0)
 			continue;
 		for (u = 0; u < r->nunits; u++, unit++) {
-			pf->urule[unit] = (uint32_t)i;
+			pf->upat[unit] = (uint32_t)i;
 			pf->uneed[unit] =
 			    (uint8_t)((1u << (r->unitend[u] - first)) - 1);
 			for (set = first; set < r->unitend[u]; set++)
@@ -480,7 +480,7 @@ prefilter_free(struct prefilter *pf)
 		return;
 	acmatch_free(pf->ac);
 	free(pf->uneed);
-	free(pf->urule);
+	free(pf->upat);
 	free(pf->rinit);
 	free(pf->litstart);
 	free(pf->litref);
@@ -513,7 +513,7 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
 				ref = pf->litref[i];
 				if ((umiss[ref >> 2] &= (uint8_t)~(1u <<
 				    (ref & 3))) == 0)
-					rmiss[pf->urule[ref >> 2]] = 0;
+					rmiss[pf->upat[ref >> 2]] = 0;
 			}
 		}
 	return rmiss;

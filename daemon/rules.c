@@ -12,11 +12,16 @@
  * hash tables, so that finding a reply's provider costs a few probes
  * whatever the number of providers.
  *
+ * Each pattern's prefilter need (the literals it cannot match without)
+ * comes from prefilter_need() as the rule is read; once the whole set
+ * is read, prefilter_build() makes one scan for all of them, which
+ * ruleset_prefilter() runs.
+ *
  * ruleset_load_without() leaves named files unread and named rules out
  * (bouncerctl -x), to measure what the other rules make of the replies
  * those were written for (t/corpus-lofo.sh).
  *
- * See also: bouncer-rules(5), classify.c.
+ * See also: bouncer-rules(5), classify.c, prefilter.h.
  */
 #include <ctype.h>
 #include <dirent.h>
