@@ -33,11 +33,11 @@ STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
 	    -DSTATE_DIR='"$(localstatedir)/lib/bouncer"'
 STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
 	    $(if $(HAVE_HIREDIS),daemon/store_redis.c) \
-	    daemon/engine.c daemon/pipeline.c daemon/storecmd.c
+	    daemon/engine.c daemon/pipeline.c
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
-	    daemon/acmatch.c daemon/verdict.c \
+	    daemon/acmatch.c daemon/prefilter.c daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
 	    daemon/maillog.c \
 	    daemon/logline.c \
@@ -69,8 +69,11 @@ $(LIB): $(LIB_OBJS)
 bouncerd: daemon/bouncerd.o $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerd.o $(LIB) $(LIB_LIBS) $(LIBS)
 
-bouncerctl: daemon/bouncerctl.o $(LIB)
-	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerctl.o $(LIB) $(LIB_LIBS) $(LIBS)
+# The CLI's own code: its commands on the store stay out of the library.
+CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o
+
+bouncerctl: $(CTL_OBJS) $(LIB)
+	$(CC) $(XLDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LIB_LIBS) $(LIBS)
 
 man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
@@ -124,8 +127,10 @@ bench/bench_store: bench/bench_store.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench/bouncerd: daemon/bouncerd.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench/bouncerctl: daemon/bouncerctl.c $(LIB_SRCS) $(wildcard daemon/*.h)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
+bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c $(LIB_SRCS) \
+	    $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c $(LIB_SRCS) \
+	    $(LIB_LIBS) $(LIBS)
 
 bench-policy: bench/bouncerd bench/bouncerctl
 	sh bench/bench_policy.sh

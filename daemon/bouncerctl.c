@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,20 +84,49 @@ without_free(struct without *wo)
 	wo->n = 0;
 }
 
+/* Loads the rules of dir less those of wo, then frees wo; exits if not. */
 static struct ruleset *
-load_rules(const char *dir, const struct without *wo)
+load_rules(const char *dir, struct without *wo)
 {
 	struct ruleset *rs;
 	char *err = NULL;
 
-	if ((rs = ruleset_load_without(dir, wo->names, wo->n, &err)) ==
-	    NULL) {
+	rs = ruleset_load_without(dir, wo->names, wo->n, &err);
+	without_free(wo);
+	if (rs == NULL) {
 		fputs(err, stderr);
 		fprintf(stderr, "bouncerctl: rules in %s not loaded\n", dir);
 		free(err);
 		exit(EX_CONFIG_);
 	}
 	return rs;
+}
+
+/*
+ * A usage error in a command that reads rules: says fmt (printf style)
+ * after "bouncerctl: ", or with fmt NULL prints the usage, and frees
+ * wo. Returns EX_USAGE_, the command's exit status.
+ */
+static int
+usage_error(struct without *wo, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(struct without *wo, const char *fmt, ...)
+{
+	va_list ap;
+
+	without_free(wo);
+	if (fmt == NULL) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	fputs("bouncerctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EX_USAGE_;
 }
 
 /* --- output ---------------------------------------------------------- */
@@ -491,27 +521,18 @@ cmd_classify(int argc, char **argv)
 			nrcpt = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end != '\0' ||
 			    *optarg == '-' || nrcpt == 0) {
-				fprintf(stderr, "bouncerctl: --recipients: "
-				    "want a count of 1 or more, not \"%s\"\n",
-				    optarg);
-				without_free(&wo);
-				return EX_USAGE_;
+				return usage_error(&wo, "--recipients: want "
+				    "a count of 1 or more, not \"%s\"", optarg);
 			}
 			break;
 		default:
-			without_free(&wo);
-			usage(stderr);
-			return EX_USAGE_;
+			return usage_error(&wo, NULL);
 		}
 	}
 	if ((summary && !maillog) || (!maillog && optind < argc) ||
-	    (maillog && nrcpt)) {
-		without_free(&wo);
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	    (maillog && nrcpt))
+		return usage_error(&wo, NULL);
 	rs = load_rules(dir, &wo);
-	without_free(&wo);
 	if (!maillog) {
 		rc = classify_stdin(rs, json, nrcpt);
 		ruleset_unref(rs);
@@ -720,28 +741,20 @@ cmd_classify_mail(int argc, char **argv)
 		case 'H': prefix = 1; break;
 		case 'M':
 			if (parse_size(optarg, &max) < 0) {
-				fprintf(stderr, "bouncerctl: bad size \"%s\"\n",
+				return usage_error(&wo, "bad size \"%s\"",
 				    optarg);
-				without_free(&wo);
-				return EX_USAGE_;
 			}
 			break;
 		default:
-			without_free(&wo);
-			usage(stderr);
-			return EX_USAGE_;
+			return usage_error(&wo, NULL);
 		}
 	}
 	nfiles = argc - optind;
-	if (nfiles == 0) {
-		without_free(&wo);
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (nfiles == 0)
+		return usage_error(&wo, NULL);
 	if (prefix == -1)
 		prefix = nfiles > 1;
 	rs = load_rules(dir, &wo);
-	without_free(&wo);
 	if ((c = classifier_new(rs)) == NULL) {
 		fprintf(stderr, "bouncerctl: out of memory\n");
 		ruleset_unref(rs);
@@ -831,32 +844,22 @@ cmd_rules(int argc, char **argv)
 		case 'x': without_add(&wo, optarg); break;
 		case 'm': maillog = 1; break;
 		default:
-			without_free(&wo);
-			usage(stderr);
-			return EX_USAGE_;
+			return usage_error(&wo, NULL);
 		}
 	}
 	if (strcmp(sub, "test") == 0) {
-		if (maillog || optind < argc) {
-			without_free(&wo);
-			usage(stderr);
-			return EX_USAGE_;
-		}
+		if (maillog || optind < argc)
+			return usage_error(&wo, NULL);
 		rs = load_rules(dir, &wo);
-		without_free(&wo);
 		failed = classify_run_tests(rs, stdout, &ntests);
 		fprintf(failed ? stdout : stderr, "bouncerctl: %zu of %zu "
 		    "test vectors failed\n", failed, ntests);
 		ruleset_unref(rs);
 		return failed ? EX_USAGE_ : EX_OK_;
 	}
-	if (strcmp(sub, "list") != 0 || (!maillog && optind < argc)) {
-		without_free(&wo);
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (strcmp(sub, "list") != 0 || (!maillog && optind < argc))
+		return usage_error(&wo, NULL);
 	rs = load_rules(dir, &wo);
-	without_free(&wo);
 	rules = ruleset_rules(rs, &n);
 	memset(&job, 0, sizeof(job));
 	if (maillog) {

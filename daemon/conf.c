@@ -197,6 +197,23 @@ parse_value(size_t i, const char *value, struct cval *cv)
 	return NULL;
 }
 
+int
+conf_param(size_t i, struct conf_param *out)
+{
+	static const char *const types[] = {
+		[P_STR] = "string", [P_INT] = "integer", [P_TIME] = "time",
+		[P_BOOL] = "boolean", [P_NUM] = "number",
+	};
+
+	if (i >= NPARAMS)
+		return 0;
+	out->name = params[i].name;
+	out->type = types[params[i].type];
+	out->def = params[i].def;
+	out->start = params[i].start == W_START;
+	return 1;
+}
+
 static void
 range_text(size_t i, char *buf, size_t bufsz)
 {

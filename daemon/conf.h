@@ -193,6 +193,18 @@ char		*conf_start_changes(const struct conf *a, const struct conf *b);
 int		 conf_print(const struct conf *, FILE *, int nondefault,
 		    char **names, int nnames);
 
+/*
+ * The parameters in table order, for documentation checks: fills *out
+ * for parameter i and returns 1, or returns 0 past the last one. The
+ * strings are static.
+ */
+struct conf_param {
+	const char	*name;		/* "store_timeout" */
+	const char	*type;		/* "time": as bouncer.conf(5) says */
+	const char	*def;		/* the default, as written */
+	int		 start;		/* read at start only */
+};
+int		 conf_param(size_t i, struct conf_param *out);
 /* Where the file that was loaded came from, or NULL. */
 const char	*conf_path(const struct conf *);
 

@@ -12,11 +12,16 @@
  * hash tables, so that finding a reply's provider costs a few probes
  * whatever the number of providers.
  *
+ * Each pattern's prefilter need (the literals it cannot match without)
+ * comes from prefilter_need() as the rule is read; once the whole set
+ * is read, prefilter_build() makes one scan for all of them, which
+ * ruleset_prefilter() runs.
+ *
  * ruleset_load_without() leaves named files unread and named rules out
  * (bouncerctl -x), to measure what the other rules make of the replies
  * those were written for (t/corpus-lofo.sh).
  *
- * See also: bouncer-rules(5), classify.c.
+ * See also: bouncer-rules(5), classify.c, prefilter.h.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -27,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acmatch.h"
 #include "ascii.h"
+#include "prefilter.h"
 #include "reply.h"
 #include "rules.h"
 #include "xalloc.h"
@@ -81,22 +86,7 @@ struct ruleset {
 	struct hostmap		  domains;
 	struct hostmap		  mxs;
 	unsigned		  maxcap;
-	struct acmatch		 *ac;		/* every rule's literals */
-	/*
-	 * Prefilter units: uneed[u] has bit k for each literal set k of
-	 * unit u, of rule urule[u]; a literal clears the bits in its
-	 * refs, unit << 2 | set, which are litref[litstart[lit] ..
-	 * litstart[lit + 1]). A rule is a candidate once one of its
-	 * units has none left; rinit[i] is 0 for a rule with no units,
-	 * which always is.
-	 */
-	uint8_t			 *uneed;
-	uint32_t		 *urule;
-	size_t			  nunits;
-	uint8_t			 *rinit;
-	size_t			  acwords;	/* acmatch_words(ac) */
-	uint32_t		 *litstart;
-	uint32_t		 *litref;
+	struct prefilter	 *pf;		/* indexed as rules[] */
 	void			**mem;		/* everything else to free */
 	size_t			  nmem;
 };
@@ -444,338 +434,10 @@ rule_end(struct loader *ld)
 	ld->rule = NULL;
 }
 
-/*
- * The prefilter of a pattern: sets of lowercase literals such that any
- * text the pattern matches contains at least one literal of every set.
- * Found by a small recursive walk over the pattern. A sequence needs
- * all its elements, so each element gives a set of its own (the walk
- * keeps the LS_SETS best: those whose shortest literal is longest); an
- * alternation needs one of its branches, so it gives one set, the
- * union of each branch's best. Plain characters and escaped
- * punctuation join into runs; classes, dots and escapes like \s end a
- * run; anything made optional by ?, * or {0 gives nothing; lookarounds
- * give nothing. Literals shorter than 3 bytes are not kept; a rule
- * left with no set has no prefilter and is always tried.
- */
-#define LS_MAX		48	/* alternatives in a set */
-#define LS_LEN		32	/* bytes kept of a literal: any part will do */
-#define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
-#define UNIT_SETS	2	/* of them, for one of several branches */
-
-struct litset {
-	size_t	n;
-	size_t	len[LS_MAX];
-	char	lit[LS_MAX][LS_LEN];
-};
-
-/* Sets that must all be satisfied; best (longest shortest) first. */
-struct litcnf {
-	size_t		n;
-	struct litset	set[LS_SETS];
-};
-
-static size_t
-ls_min(const struct litset *ls)
-{
-	size_t i, m = SIZE_MAX;
-
-	for (i = 0; i < ls->n; i++)
-		if (ls->len[i] < m)
-			m = ls->len[i];
-	return ls->n ? m : 0;
-}
-
-/* Adds a set to a conjunction, keeping the best LS_SETS. */
-static void
-cnf_add(struct litcnf *c, const struct litset *ls)
-{
-	size_t i, m = ls_min(ls);
-
-	if (m < 3)
-		return;
-	for (i = c->n; i > 0 && ls_min(&c->set[i - 1]) < m; i--)
-		;
-	if (i >= LS_SETS)
-		return;
-	if (c->n < LS_SETS)
-		c->n++;
-	memmove(&c->set[i + 1], &c->set[i], (c->n - 1 - i) * sizeof(c->set[0]));
-	c->set[i] = *ls;
-}
-
-static void
-cnf_run(struct litcnf *c, const char *run, size_t n)
-{
-	struct litset one;
-
-	if (n < 3)
-		return;
-	/* The middle of a long run is as good as all of it. */
-	if (n > LS_LEN) {
-		run += (n - LS_LEN) / 2;
-		n = LS_LEN;
-	}
-	one.n = 1;
-	one.len[0] = n;
-	memcpy(one.lit[0], run, n);
-	cnf_add(c, &one);
-}
-
-/* Is the atom just ended made optional by the quantifier at p? */
-static int
-quant_optional(const char *p)
-{
-	return *p == '?' || *p == '*' || (*p == '{' && p[1] == '0') ||
-	    (*p == '{' && p[1] == ',');
-}
-
-/* Skips a quantifier (with its lazy or possessive mark) at p. */
-static const char *
-quant_skip(const char *p)
-{
-	if (*p == '{') {
-		const char *q = p + 1;
-
-		while (*q >= '0' && *q <= '9')
-			q++;
-		if (*q == ',')
-			for (q++; *q >= '0' && *q <= '9'; q++)
-				;
-		if (*q != '}' || q == p + 1)
-			return p;	/* a literal brace */
-		p = q + 1;
-	} else if (*p == '?' || *p == '*' || *p == '+')
-		p++;
-	else
-		return p;
-	if (*p == '?' || *p == '+')
-		p++;
-	return p;
-}
-
-static const char *ls_alt(const char *, struct litcnf *, int);
-
-/* A sequence, up to '|', ')' or the end. */
-static const char *
-ls_seq(const char *p, struct litcnf *out, int depth)
-{
-	char run[256];
-	size_t nrun = 0, i;
-	struct litcnf sub;
-	const char *q;
-
-	out->n = 0;
-	while (*p != '\0' && *p != '|' && *p != ')') {
-		int c = (unsigned char)*p, lit = -1;
-
-		if (c == '\\' && p[1] != '\0' && !isalnum((unsigned char)p[1])) {
-			lit = (unsigned char)p[1];
-			p += 2;
-		} else if (c == '\\' && (p[1] == 'b' || p[1] == 'B' ||
-		    p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')) {
-			p += 2;		/* zero width: the run goes on */
-			continue;
-		} else if (c == '\\' && p[1] != '\0') {
-			/* \s, \d, \p{..}, \pL: not a literal */
-			p += 2;
-			if (*p == '{')
-				while (*p != '\0' && *p++ != '}')
-					;
-			else if ((p[-1] == 'p' || p[-1] == 'P') && *p != '\0')
-				p++;
-		} else if (c == '^' || c == '$') {
-			p++;
-			continue;
-		} else if (c == '[') {
-			for (q = p + 1, q += *q == '^', q += *q == ']';
-			    *q != '\0' && *q != ']'; q++)
-				if (*q == '\\' && q[1] != '\0')
-					q++;
-			p = *q ? q + 1 : q;
-		} else if (c == '(') {
-			int look = p[1] == '?' && (p[2] == '=' || p[2] == '!' ||
-			    (p[2] == '<' && (p[3] == '=' || p[3] == '!')));
-			int opts = p[1] == '?' && !look && p[2] != ':' &&
-			    p[2] != '<' && p[2] != 'P' && p[2] != '\'' &&
-			    p[2] != '>' && p[2] != '|';
-
-			if (opts) {
-				/* (?i) or (?i:...) */
-				for (q = p + 2; *q != '\0' && *q != ')' &&
-				    *q != ':'; q++)
-					;
-				if (*q == ')') {
-					p = q + 1;
-					continue;
-				}
-				p = q;
-			} else if (p[1] == '?') {
-				for (q = p + 2; *q != '\0' && *q != ':' &&
-				    *q != '>' && *q != '\'' && *q != ')' &&
-				    !(look && (*q == '=' || *q == '!')); q++)
-					;
-				p = q;
-			} else
-				p++;
-			if (*p == ':' || *p == '>' || *p == '\'' || *p == '=' ||
-			    *p == '!')
-				p++;
-			p = ls_alt(p, &sub, depth + 1);
-			if (*p == ')')
-				p++;
-			cnf_run(out, run, nrun);
-			nrun = 0;
-			if (!look && !quant_optional(p))
-				for (i = 0; i < sub.n; i++)
-					cnf_add(out, &sub.set[i]);
-			p = quant_skip(p);
-			continue;
-		} else if (c == '.') {
-			p++;
-		} else if (c == '?' || c == '*' || c == '+' || c == '{') {
-			q = quant_skip(p);
-			if (q == p) {		/* "{" that is not a quantifier */
-				lit = c;
-				p++;
-			} else
-				p = q;
-		} else {
-			lit = c;
-			p++;
-		}
-		if (lit >= 0 && quant_optional(p))
-			lit = -1;		/* "x?": not required */
-		if (lit >= 0 && nrun < sizeof(run)) {
-			run[nrun++] = (char)tolower(lit);
-			if (quant_skip(p) != p) {
-				/* "x+", "x{2}": x is there; the run ends */
-				cnf_run(out, run, nrun);
-				nrun = 0;
-				p = quant_skip(p);
-			}
-			continue;
-		}
-		cnf_run(out, run, nrun);
-		nrun = 0;
-		p = quant_skip(p);
-	}
-	cnf_run(out, run, nrun);
-	return p;
-}
-
-/*
- * Alternatives up to ')' or the end. One branch: its sets. Several:
- * one set, the union of each branch's best, or none if a branch has
- * nothing to offer.
- */
-static const char *
-ls_alt(const char *p, struct litcnf *out, int depth)
-{
-	struct litcnf br;
-	struct litset u;
-	size_t i;
-	int nbranch = 0, ok = 1;
-
-	u.n = 0;
-	out->n = 0;
-	for (;;) {
-		if (depth >= 16) {
-			p += strcspn(p, ")");
-			ok = 0;
-			break;
-		}
-		p = ls_seq(p, &br, depth);
-		if (nbranch++ == 0)
-			*out = br;
-		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
-			ok = 0;
-		for (i = 0; ok && i < br.set[0].n; i++) {
-			u.len[u.n] = br.set[0].len[i];
-			memcpy(u.lit[u.n++], br.set[0].lit[i], br.set[0].len[i]);
-		}
-		if (*p != '|')
-			break;
-		p++;
-	}
-	if (nbranch > 1) {
-		out->n = 0;
-		if (ok)
-			cnf_add(out, &u);
-	} else if (!ok && depth >= 16)
-		out->n = 0;
-	return p;
-}
-
-/*
- * A rule's prefilter: one unit per top-level branch of its pattern, so
- * that "a...b|c...d" needs a and b, or c and d, rather than any of a
- * and c. A branch with nothing to require leaves the rule without one.
- */
-static void
-prefilter(struct ruleset *rs, struct rule *r, const char *pat)
-{
-	struct litcnf *br = NULL;
-	const char *q;
-	size_t nbr = 0, i, j, k, s, u;
-
-	/* Extended mode makes spaces insignificant; so do comments. */
-	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
-		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x") || q[2] == '#')
-			return;
-	/* Verbs: (*UTF), (*ACCEPT) ends a match early. */
-	if (strstr(pat, "(*") != NULL)
-		return;
-	/*
-	 * Escapes the walk knows: classes, zero-width assertions and
-	 * properties. Any other (\Q quoting, \x41, \101, \cX, \k<name>)
-	 * stands for text the walk cannot see.
-	 */
-	for (q = pat; (q = strchr(q, '\\')) != NULL && q[1] != '\0'; q += 2)
-		if (isalnum((unsigned char)q[1]) &&
-		    strchr("dDsSwWhHvVRXbBAzZGKpP", q[1]) == NULL)
-			return;
-	for (q = pat;; q++) {
-		br = xreallocarray(br, nbr + 1, sizeof(*br));
-		q = ls_seq(q, &br[nbr], 0);
-		if (br[nbr++].n == 0 || *q != '|')
-			break;
-	}
-	if (*q != '\0' || br[nbr - 1].n == 0) {
-		free(br);	/* nothing required, or a ")" compile rejects */
-		return;
-	}
-	for (u = 0; u < nbr; u++) {
-		/* Two sets a branch say enough; more only cost lookups. */
-		if (nbr > 1 && br[u].n > UNIT_SETS)
-			br[u].n = UNIT_SETS;
-		r->nsets += br[u].n;
-		for (i = 0; i < br[u].n; i++)
-			r->nlits += br[u].set[i].n;
-	}
-	r->nunits = nbr;
-	r->lits = keep(rs, xcalloc(r->nlits, sizeof(*r->lits)));
-	r->litlens = keep(rs, xcalloc(r->nlits, sizeof(*r->litlens)));
-	r->setend = keep(rs, xcalloc(r->nsets, sizeof(*r->setend)));
-	r->unitend = keep(rs, xcalloc(nbr, sizeof(*r->unitend)));
-	for (u = 0, s = 0, k = 0; u < nbr; u++) {
-		for (i = 0; i < br[u].n; i++, s++) {
-			const struct litset *ls = &br[u].set[i];
-
-			for (j = 0; j < ls->n; j++, k++) {
-				r->lits[k] = keepstr(rs, ls->lit[j],
-				    ls->len[j]);
-				r->litlens[k] = ls->len[j];
-			}
-			r->setend[s] = k;
-		}
-		r->unitend[u] = s;
-	}
-	free(br);
-}
-
 static void
 rule_match(struct loader *ld, struct rule *r, const char *v)
 {
+	struct prefilter_need *need;
 	PCRE2_UCHAR msg[256];
 	PCRE2_SIZE off;
 	PCRE2_SPTR table;
@@ -791,7 +453,8 @@ rule_match(struct loader *ld, struct rule *r, const char *v)
 		return;
 	}
 	r->jit = pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0;
-	prefilter(ld->rs, r, v);
+	if ((need = prefilter_need(v)) != NULL)
+		r->need = keep(ld->rs, need);
 	pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &cap);
 	if (cap + 1 > ld->rs->maxcap)
 		ld->rs->maxcap = cap + 1;
@@ -1254,86 +917,18 @@ link_chains(struct ruleset *rs)
 	fill_buckets(rs, rs->gbuckets, rs->generic, rs->ngeneric);
 }
 
-/*
- * One automaton for the literals of every rule. A literal is cut to
- * its first AC_LEN bytes (a text holding the literal holds those too,
- * so the prefilter still never hides a match) and equal literals share
- * one number: the automaton stays small enough to live in the cache,
- * and its longest literal bounds what acmatch_scan() reads twice.
- */
-#define AC_LEN	12
-
+/* One prefilter for every rule, indexed as rules[]. */
 static void
 build_prefilter(struct ruleset *rs)
 {
-	const char **lits = NULL;
-	size_t *lens = NULL, n = 0, i, j, k, len, set, unit, nunits = 0;
-	uint32_t *ids = NULL, *refs;
-	size_t nids = 0;
+	const struct prefilter_need **needs;
+	size_t i;
 
-	rs->rinit = keep(rs, xcalloc(rs->nrules ? rs->nrules : 1, 1));
-	for (i = 0; i < rs->nrules; i++) {
-		const struct rule *r = rs->rules[i];
-
-		if (r->re == NULL || r->nunits == 0)
-			continue;
-		rs->rinit[i] = 1;
-		nunits += r->nunits;
-		lits = xreallocarray(lits, n + r->nlits, sizeof(*lits));
-		lens = xreallocarray(lens, n + r->nlits, sizeof(*lens));
-		ids = xreallocarray(ids, nids + r->nlits, sizeof(*ids));
-		for (j = 0; j < r->nlits; j++) {
-			len = r->litlens[j] < AC_LEN ? r->litlens[j] : AC_LEN;
-			for (k = 0; k < n; k++)
-				if (lens[k] == len &&
-				    memcmp(lits[k], r->lits[j], len) == 0)
-					break;
-			if (k == n) {
-				lits[n] = r->lits[j];
-				lens[n++] = len;
-			}
-			ids[nids++] = (uint32_t)k;
-		}
-	}
-	rs->ac = acmatch_build(lits, lens, n);
-	rs->acwords = acmatch_words(rs->ac);
-
-	/* The units, and the refs of each literal, counted then placed. */
-	rs->nunits = nunits;
-	rs->uneed = keep(rs, xcalloc(nunits ? nunits : 1, 1));
-	rs->urule = keep(rs, xcalloc(nunits ? nunits : 1, sizeof(*rs->urule)));
-	rs->litstart = keep(rs, xcalloc(n + 1, sizeof(*rs->litstart)));
-	refs = keep(rs, xcalloc(nids ? nids : 1, sizeof(*refs)));
-	for (i = 0; i < nids; i++)
-		rs->litstart[ids[i] + 1]++;
-	for (k = 0; k < n; k++)
-		rs->litstart[k + 1] += rs->litstart[k];
-	for (i = 0, nids = 0, unit = 0; i < rs->nrules; i++) {
-		const struct rule *r = rs->rules[i];
-		size_t u, first = 0;
-
-		if (rs->rinit[i] == 0)
-			continue;
-		for (u = 0; u < r->nunits; u++, unit++) {
-			rs->urule[unit] = (uint32_t)i;
-			rs->uneed[unit] =
-			    (uint8_t)((1u << (r->unitend[u] - first)) - 1);
-			for (set = first; set < r->unitend[u]; set++)
-				for (j = set ? r->setend[set - 1] : 0;
-				    j < r->setend[set]; j++)
-					refs[rs->litstart[ids[nids++]]++] =
-					    (uint32_t)(unit << 2 |
-					    (set - first));
-			first = r->unitend[u];
-		}
-	}
-	for (k = n; k > 0; k--)		/* each start moved to the next's */
-		rs->litstart[k] = rs->litstart[k - 1];
-	rs->litstart[0] = 0;
-	rs->litref = refs;
-	free(lits);
-	free(lens);
-	free(ids);
+	needs = xcalloc(rs->nrules ? rs->nrules : 1, sizeof(*needs));
+	for (i = 0; i < rs->nrules; i++)
+		needs[i] = rs->rules[i]->re != NULL ? rs->rules[i]->need : NULL;
+	rs->pf = prefilter_build(needs, rs->nrules);
+	free(needs);
 }
 
 /* Is file name among the files to leave out? Marks the name used. */
@@ -1443,7 +1038,7 @@ ruleset_unref(struct ruleset *rs)
 		pcre2_code_free(((struct rule *)rs->rules[i])->re);
 	for (i = 0; i < rs->nprovs; i++)
 		free(rs->provs[i]->own);
-	acmatch_free(rs->ac);
+	prefilter_free(rs->pf);
 	for (i = 0; i < rs->nmem; i++)
 		free(rs->mem[i]);
 	free(rs->mem);
@@ -1529,33 +1124,14 @@ ruleset_tests(const struct ruleset *rs, size_t *n)
 size_t
 ruleset_prefilter_size(const struct ruleset *rs)
 {
-	return rs->acwords * sizeof(uint64_t) + rs->nunits + rs->nrules;
+	return prefilter_scratch_size(rs->pf);
 }
 
 const uint8_t *
 ruleset_prefilter(const struct ruleset *rs, const char *text, size_t len,
     void *scratch)
 {
-	uint64_t *bits = scratch;
-	uint8_t *umiss = (uint8_t *)(bits + rs->acwords);
-	uint8_t *rmiss = umiss + rs->nunits;
-	size_t w, i;
-	uint32_t l, ref;
-
-	memcpy(umiss, rs->uneed, rs->nunits);
-	memcpy(rmiss, rs->rinit, rs->nrules);
-	acmatch_scan(rs->ac, text, len, bits);
-	for (w = 0; w < rs->acwords; w++)
-		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
-			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-			for (i = rs->litstart[l]; i < rs->litstart[l + 1]; i++) {
-				ref = rs->litref[i];
-				if ((umiss[ref >> 2] &= (uint8_t)~(1u <<
-				    (ref & 3))) == 0)
-					rmiss[rs->urule[ref >> 2]] = 0;
-			}
-		}
-	return rmiss;
+	return prefilter_scan(rs->pf, text, len, scratch);
 }
 
 unsigned

@@ -23,6 +23,7 @@
 
 struct ruleset;
 struct provider;
+struct prefilter_need;
 
 /* One named capture group that becomes a detail. */
 struct rule_group {
@@ -55,21 +56,8 @@ struct rule {
 	const char		*details;	/* "blocklist=spamhaus", or "" */
 	struct rule_group	*groups;
 	size_t			 ngroups;
-	/*
-	 * Prefilter: sets of lowercase literals, grouped in units (one
-	 * per top-level branch of the pattern). The pattern can only
-	 * match a text that holds, for some unit, a literal of each of
-	 * its sets. Set i is lits[setend[i - 1] .. setend[i]); unit u is
-	 * sets [unitend[u - 1] .. unitend[u]). Nothing known if nunits
-	 * is 0.
-	 */
-	const char		**lits;
-	size_t			*litlens;
-	size_t			 nlits;
-	size_t			*setend;
-	size_t			 nsets;
-	size_t			*unitend;
-	size_t			 nunits;
+	/* The literals the pattern needs; NULL: none known, always try. */
+	const struct prefilter_need *need;
 	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */
 };

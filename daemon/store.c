@@ -597,3 +597,26 @@ store_expire(struct store *st, long long now, long long alert_window,
 		*np = n;
 	return rc;
 }
+
+/* --- fields as text, for bouncerctl's CSV -------------------------- */
+
+const char *
+store_field_name(enum store_kind k, size_t i)
+{
+	return i < store_kinds[k].nfields ? store_kinds[k].fields[i].name :
+	    NULL;
+}
+
+const char *
+store_field_get(enum store_kind k, size_t i, const void *rec, char *buf,
+    size_t bufsz)
+{
+	return field_get(&store_kinds[k].fields[i], rec, buf, bufsz);
+}
+
+int
+store_field_set(enum store_kind k, size_t i, void *rec, const char *s,
+    size_t n)
+{
+	return field_set(&store_kinds[k].fields[i], rec, s, n);
+}

@@ -275,4 +275,18 @@ char		*store_normalise(const char *addr, char *buf, size_t bufsz);
 const char	*rcpt_state_name(enum rcpt_state);
 int		 rcpt_state_parse(const char *);	/* -1 if unknown */
 
+/*
+ * A record's fields as text, for the CSV export and import of
+ * bouncerctl; field 0 is the key. store_field_name() is NULL past the
+ * last field. store_field_get() returns the text, in buf (bufsz bytes,
+ * 32 are enough) or in the record or a static string: valid while both
+ * are. store_field_set() parses s (n bytes) into rec; 0, or -1 if s
+ * is not a value of the field's type.
+ */
+const char	*store_field_name(enum store_kind, size_t i);
+const char	*store_field_get(enum store_kind, size_t i, const void *rec,
+		    char *buf, size_t bufsz);
+int		 store_field_set(enum store_kind, size_t i, void *rec,
+		    const char *s, size_t n);
+
 #endif

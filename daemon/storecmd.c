@@ -32,7 +32,6 @@
 #include "reply.h"
 #include "rules.h"
 #include "store.h"
-#include "store_impl.h"
 #include "storecmd.h"
 #include "xalloc.h"
 
@@ -1216,15 +1215,14 @@ csv_field(FILE *out, const char *s)
 static int
 export_one(const void *rec, void *arg)
 {
-	const struct kind_desc *k = &store_kinds[SK_RCPT];
 	char buf[32];
 	size_t i;
 
 	(void)arg;
-	for (i = 0; i < k->nfields; i++) {
+	for (i = 0; store_field_name(SK_RCPT, i) != NULL; i++) {
 		if (i)
 			putchar(',');
-		csv_field(stdout, field_get(&k->fields[i], rec, buf,
+		csv_field(stdout, store_field_get(SK_RCPT, i, rec, buf,
 		    sizeof(buf)));
 	}
 	putchar('\n');
@@ -1234,7 +1232,7 @@ export_one(const void *rec, void *arg)
 static int
 cmd_export(int argc, char **argv, const struct storecmd_globals *g)
 {
-	const struct kind_desc *k = &store_kinds[SK_RCPT];
+	const char *col;
 	struct store *st;
 	struct conf *c;
 	size_t i;
@@ -1244,8 +1242,8 @@ cmd_export(int argc, char **argv, const struct storecmd_globals *g)
 		return bad_usage("export");
 	c = load_conf(g);
 	st = open_store(g, c);
-	for (i = 0; i < k->nfields; i++)
-		printf("%s%s", i ? "," : "", k->fields[i].name);
+	for (i = 0; (col = store_field_name(SK_RCPT, i)) != NULL; i++)
+		printf("%s%s", i ? "," : "", col);
 	putchar('\n');
 	rc = store_iterate(st, SK_RCPT, export_one, NULL);
 	store_close(st);
@@ -1333,8 +1331,8 @@ csv_read(FILE *fp, char **buf, size_t *cap, char **fields, int max,
 static int
 cmd_import(int argc, char **argv, const struct storecmd_globals *g)
 {
-	const struct kind_desc *k = &store_kinds[SK_RCPT];
-	const struct field *cols[CSV_MAX];
+	size_t cols[CSV_MAX];	/* field numbers */
+	const char *col;
 	struct store_rcpt r;
 	struct store *st;
 	struct conf *c;
@@ -1367,10 +1365,10 @@ cmd_import(int argc, char **argv, const struct storecmd_globals *g)
 		return EX_USAGE_;
 	}
 	for (j = 0; j < ncols; j++) {
-		for (i = 0; i < k->nfields; i++)
-			if (strcmp(k->fields[i].name, f[j]) == 0)
+		for (i = 0; (col = store_field_name(SK_RCPT, i)) != NULL; i++)
+			if (strcmp(col, f[j]) == 0)
 				break;
-		if (i == k->nfields) {
+		if (col == NULL) {
 			fprintf(stderr, "bouncerctl: %s:1: unknown column "
 			    "\"%s\"\n", name, f[j]);
 			free(buf);
@@ -1378,11 +1376,11 @@ cmd_import(int argc, char **argv, const struct storecmd_globals *g)
 				fclose(fp);
 			return EX_USAGE_;
 		}
-		cols[j] = &k->fields[i];
+		cols[j] = i;
 		have_state |= i == 1;
 		have_until |= strcmp(f[j], "until") == 0;
 	}
-	if (cols[0] != &k->fields[0]) {
+	if (cols[0] != 0) {
 		fprintf(stderr, "bouncerctl: %s:1: the first column must be "
 		    "rcpt\n", name);
 		free(buf);
@@ -1416,11 +1414,13 @@ cmd_import(int argc, char **argv, const struct storecmd_globals *g)
 		r.since = now;
 		snprintf(r.source, sizeof(r.source), "import");
 		for (j = 0; j < ncols; j++)
-			if (field_set(cols[j], &r, f[j], strlen(f[j])) < 0)
+			if (store_field_set(SK_RCPT, cols[j], &r, f[j],
+			    strlen(f[j])) < 0)
 				break;
 		if (j < ncols) {
 			fprintf(stderr, "bouncerctl: %s:%lu: bad %s \"%s\"\n",
-			    name, start, cols[j]->name, f[j]);
+			    name, start, store_field_name(SK_RCPT, cols[j]),
+			    f[j]);
 			bad++;
 			continue;
 		}

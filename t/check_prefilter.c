@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "acmatch.h"
+#include "prefilter.h"
 #include "reply.h"
 #include "rules.h"
 #include "testlib.h"
@@ -74,41 +75,28 @@ static const struct pcase {
 START_TEST(test_extract)
 {
 	const struct pcase *pc = &pcases[_i];
-	const struct rule *const *rules;
-	char *dir, *body, *err = NULL, got[512];
-	struct ruleset *rs;
-	size_t n, i, off = 0, set, unit;
+	struct prefilter_need *pn;
+	char got[512];
+	size_t i, off = 0, set, unit;
 
-	dir = testlib_tmpdir("prefilter");
-	body = NULL;
-	ck_assert_int_ge(asprintf(&body, "provider generic\nrule r\n"
-	    "\tmatch %s\n\treason userunknown\n\tdecision none\n",
-	    pc->pattern), 0);
-	free(testlib_write(dir, "generic.rules", body));
-	rs = ruleset_load(dir, &err);
-	ck_assert_msg(rs != NULL, "%s: %s", pc->pattern, err ? err : "");
-	rules = ruleset_rules(rs, &n);
-	ck_assert_uint_eq(n, 1);
+	pn = prefilter_need(pc->pattern);
 	got[0] = '\0';
-	for (i = 0, set = 0, unit = 0; i < rules[0]->nlits; i++) {
+	for (i = 0, set = 0, unit = 0; pn != NULL && i < pn->nlits; i++) {
 		const char *sep = i == 0 ? "" : "|";
 
-		if (i > 0 && i == rules[0]->setend[set]) {
+		if (i > 0 && i == pn->setend[set]) {
 			sep = "&";
-			if (++set == rules[0]->unitend[unit]) {
+			if (++set == pn->unitend[unit]) {
 				sep = " || ";
 				unit++;
 			}
 		}
 		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s",
-		    sep, rules[0]->lits[i]);
+		    sep, pn->lits[i]);
 	}
 	ck_assert_msg(strcmp(got, pc->lits) == 0, "pattern %s: literals "
 	    "\"%s\", want \"%s\"", pc->pattern, got, pc->lits);
-	ruleset_unref(rs);
-	free(body);
-	testlib_rmtree(dir);
-	free(dir);
+	free(pn);
 }
 END_TEST
 
@@ -116,22 +104,25 @@ END_TEST
 static int
 unit_holds(const struct rule *r, const char *lower)
 {
+	const struct prefilter_need *pn = r->need;
 	size_t unit, set = 0, k = 0;
 
-	for (unit = 0; unit < r->nunits; unit++) {
+	if (pn == NULL)
+		return 1;
+	for (unit = 0; unit < pn->nunits; unit++) {
 		int all = 1;
 
-		for (; set < r->unitend[unit]; set++) {
+		for (; set < pn->unitend[unit]; set++) {
 			int found = 0;
 
-			for (; k < r->setend[set]; k++)
-				found |= strstr(lower, r->lits[k]) != NULL;
+			for (; k < pn->setend[set]; k++)
+				found |= strstr(lower, pn->lits[k]) != NULL;
 			all &= found;
 		}
 		if (all)
 			return 1;
 	}
-	return r->nunits == 0;
+	return 0;
 }
 
 START_TEST(test_sound_on_rule_set)

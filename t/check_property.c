@@ -48,7 +48,6 @@
  * the same answer), bouncer-rules(5) GUARDS.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,55 +435,27 @@ END_TEST
 
 /*
  * t/data/sender-side.tsv: family, recipient, reply; '#' lines and empty
- * lines are comments. Returns 1 with the rows read, 0 if the file is
- * absent; exits on a malformed one.
+ * lines are comments. Exits on a malformed line.
  */
-static int
-read_sentences(const char *path)
+static void
+read_sentence(char **f, size_t nf, int lineno, void *arg)
 {
-	FILE *fp;
-	char *line = NULL, *f, *rc, *rp;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0;
+	const char *path = arg;
+	struct sentence s;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "check_property: %s: %s\n", path,
-		    strerror(errno));
+	if (f[0][0] == '#')
+		return;
+	if (nf != 3 || f[2][0] == '\0') {
+		fprintf(stderr, "check_property: %s:%d: want family, "
+		    "recipient and reply, tab-separated\n", path, lineno);
 		exit(EXIT_FAILURE);
 	}
-	while ((len = getline(&line, &cap, fp)) != -1) {
-		struct sentence s;
-
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' ||
-		    line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0 || line[0] == '#')
-			continue;
-		f = line;
-		if ((rc = strchr(f, '\t')) == NULL ||
-		    (rp = strchr(rc + 1, '\t')) == NULL ||
-		    strchr(rp + 1, '\t') != NULL || rp[1] == '\0') {
-			fprintf(stderr, "check_property: %s:%d: want family, "
-			    "recipient and reply, tab-separated\n", path,
-			    lineno);
-			exit(EXIT_FAILURE);
-		}
-		*rc++ = '\0';
-		*rp++ = '\0';
-		s.family = xstrdup(f);
-		s.rcpt = xstrdup(rc);
-		s.reply = xstrdup(rp);
-		s.lineno = lineno;
-		sents = xreallocarray(sents, nsents + 1, sizeof(*sents));
-		sents[nsents++] = s;
-	}
-	free(line);
-	fclose(fp);
-	return 1;
+	s.family = xstrdup(f[0]);
+	s.rcpt = xstrdup(f[1]);
+	s.reply = xstrdup(f[2]);
+	s.lineno = lineno;
+	sents = xreallocarray(sents, nsents + 1, sizeof(*sents));
+	sents[nsents++] = s;
 }
 
 static Suite *
@@ -514,7 +485,7 @@ main(void)
 
 	snprintf(tsv_path, sizeof(tsv_path), "%s/t/data/sender-side.tsv",
 	    testlib_env("BOUNCER_SRCDIR", "."));
-	if (!read_sentences(tsv_path)) {
+	if (!testlib_tsv_read(tsv_path, read_sentence, tsv_path)) {
 		fprintf(stderr, "check_property: %s is missing\n", tsv_path);
 		return EXIT_FAILURE;
 	}

@@ -24,7 +24,6 @@
  * See also: shared/cases/README.md, check_classify.c.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,74 +53,31 @@ static char		 tsv_path[4096];
 
 /* --- reading the table ------------------------------------------------- */
 
-static char *
-next_field(char **sp)
+/* A row of the table (7 columns); line 1 is the header. */
+static void
+read_row(char **f, size_t nf, int lineno, void *arg)
 {
-	char *s = *sp, *t;
+	const char *path = arg;
+	struct row r;
 
-	if (s == NULL)
-		return NULL;
-	if ((t = strchr(s, '\t')) != NULL) {
-		*t = '\0';
-		*sp = t + 1;
-	} else
-		*sp = NULL;
-	return s;
-}
-
-/* Returns 1 with the rows read, 0 if the file is absent; aborts else. */
-static int
-read_rows(const char *path)
-{
-	FILE *fp;
-	char *line = NULL, *p;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "check_seed: %s: %s\n", path, strerror(errno));
+	if (lineno == 1)
+		return;
+	if (nf != 7) {
+		fprintf(stderr, "check_seed: %s:%d: want 7 columns\n", path,
+		    lineno);
 		exit(EXIT_FAILURE);
 	}
-	while ((len = getline(&line, &cap, fp)) != -1) {
-		struct row r;
-
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' ||
-		    line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (lineno == 1 || len == 0)
-			continue;	/* the header */
-		p = line;
-		memset(&r, 0, sizeof(r));
-		r.lineno = lineno;
-		r.id = next_field(&p);
-		r.provider = next_field(&p);
-		r.rcpt = next_field(&p);
-		r.reply = next_field(&p);
-		r.reason = next_field(&p);
-		r.decision = next_field(&p);
-		r.detail = next_field(&p);
-		if (r.detail == NULL || p != NULL) {
-			fprintf(stderr, "check_seed: %s:%d: want 7 columns\n",
-			    path, lineno);
-			exit(EXIT_FAILURE);
-		}
-		r.id = xstrdup(r.id);
-		r.provider = xstrdup(r.provider);
-		r.rcpt = xstrdup(r.rcpt);
-		r.reply = xstrdup(r.reply);
-		r.reason = xstrdup(r.reason);
-		r.decision = xstrdup(r.decision);
-		r.detail = xstrdup(r.detail);
-		rows = xreallocarray(rows, nrows + 1, sizeof(*rows));
-		rows[nrows++] = r;
-	}
-	free(line);
-	fclose(fp);
-	return 1;
+	memset(&r, 0, sizeof(r));
+	r.lineno = lineno;
+	r.id = xstrdup(f[0]);
+	r.provider = xstrdup(f[1]);
+	r.rcpt = xstrdup(f[2]);
+	r.reply = xstrdup(f[3]);
+	r.reason = xstrdup(f[4]);
+	r.decision = xstrdup(f[5]);
+	r.detail = xstrdup(f[6]);
+	rows = xreallocarray(rows, nrows + 1, sizeof(*rows));
+	rows[nrows++] = r;
 }
 
 /* --- making variants --------------------------------------------------- */
@@ -452,7 +408,7 @@ main(void)
 
 	snprintf(tsv_path, sizeof(tsv_path), "%s/cases/seed-replies.tsv",
 	    shared);
-	if (!read_rows(tsv_path)) {
+	if (!testlib_tsv_read(tsv_path, read_row, tsv_path)) {
 		printf("check_seed: SKIP: %s is absent; set BOUNCER_SHARED to "
 		    "the shared/ directory to run the seed cases\n", tsv_path);
 		return EXIT_SUCCESS;

@@ -118,6 +118,42 @@ START_TEST(test_env)
 }
 END_TEST
 
+/* What testlib_tsv_read() hands over, one "lineno:f1|f2" per line. */
+static void
+tsv_collect(char **f, size_t nf, int lineno, void *arg)
+{
+	struct testlib_buf *b = arg;
+	char num[16];
+	size_t i;
+
+	snprintf(num, sizeof(num), "%d:", lineno);
+	testlib_buf_add(b, num, strlen(num));
+	for (i = 0; i < nf; i++) {
+		if (i)
+			testlib_buf_add(b, "|", 1);
+		testlib_buf_add(b, f[i], strlen(f[i]));
+	}
+	testlib_buf_add(b, "\n", 1);
+}
+
+START_TEST(test_tsv_read)
+{
+	struct testlib_buf b = { 0 };
+	char *dir = testlib_tmpdir("tsv"), *path, *missing;
+
+	path = testlib_write(dir, "t.tsv", "a\tb\tc\r\n\n# x\n\t\nlast");
+	ck_assert_int_eq(testlib_tsv_read(path, tsv_collect, &b), 1);
+	ck_assert_str_eq(b.s, "1:a|b|c\n3:# x\n4:|\n5:last\n");
+	missing = xasprintf("%s/none.tsv", dir);
+	ck_assert_int_eq(testlib_tsv_read(missing, tsv_collect, &b), 0);
+	free(missing);
+	free(path);
+	free(b.s);
+	testlib_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 testlib_suite(void)
 {
@@ -128,6 +164,7 @@ testlib_suite(void)
 	tcase_add_test(tc, test_tmpdir_unique);
 	tcase_add_test(tc, test_log_capture);
 	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_tsv_read);
 	suite_add_tcase(s, tc);
 	return s;
 }

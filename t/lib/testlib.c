@@ -379,3 +379,47 @@ testlib_buf_add(struct testlib_buf *b, const char *s, size_t n)
 	b->n += n;
 	b->s[b->n] = '\0';
 }
+
+int
+testlib_tsv_read(const char *path, testlib_tsv_fn *fn, void *arg)
+{
+	FILE *fp;
+	char *line = NULL, **f = NULL, *t;
+	size_t cap = 0, nf, fcap = 0;
+	ssize_t len;
+	int lineno = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		exit(EXIT_FAILURE);
+	}
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		for (nf = 0, t = line;; nf++) {
+			if (nf == fcap) {
+				fcap = fcap ? fcap * 2 : 8;
+				f = xreallocarray(f, fcap, sizeof(*f));
+			}
+			f[nf] = t;
+			if ((t = strchr(t, '\t')) == NULL)
+				break;
+			*t++ = '\0';
+		}
+		fn(f, nf + 1, lineno, arg);
+	}
+	if (ferror(fp)) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		exit(EXIT_FAILURE);
+	}
+	free(f);
+	free(line);
+	fclose(fp);
+	return 1;
+}

@@ -112,4 +112,16 @@ struct testlib_buf {
 
 void	testlib_buf_add(struct testlib_buf *, const char *s, size_t n);
 
+/*
+ * Reads the tab-separated table at path: for each line that is not
+ * empty, CR and LF cut off, calls fn with its fields split at every
+ * tab (nf of them, at least 1) and its line number. The fields lie in
+ * a buffer of the reader's, valid during the call only. Returns 1 once
+ * the file is read, 0 if it does not exist; any other failure to read
+ * it is said on stderr and exits, as fn may on a malformed line.
+ */
+typedef void	 testlib_tsv_fn(char **f, size_t nf, int lineno, void *arg);
+int		 testlib_tsv_read(const char *path, testlib_tsv_fn *fn,
+		    void *arg);
+
 #endif
