@@ -26,7 +26,7 @@
 # as the host being down for every queued message, and Courier, which
 # reuses its connection, reports the next message's failed RSET instead of
 # its reply. 140 replies by default, about 240 messages per MTA, all five
-# MTAs at once: about 3 minutes.
+# MTAs at once: 3 to 8 minutes on 2 cores (the sanitizer build is slower).
 #
 # First, without any MTA, the same check runs on the sample of real
 # bounces in t/data/bounces/ (index.tsv: file, recipient, stage, reply).
