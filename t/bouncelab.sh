@@ -1,13 +1,15 @@
 #!/bin/sh
 # bouncelab.sh -- real MTAs' bounces must say what the replies they got say
 #
-# The bounce lab. Postfix, Exim, Sendmail and OpenSMTPD (each a private
-# instance on 127.0.0.1, its own configuration in a temporary directory)
+# The bounce lab. Postfix, Exim, Sendmail, OpenSMTPD and Courier (each a
+# private instance on 127.0.0.1, its own configuration in a temporary
+# directory; Courier's compiled-in paths are its own in a mount namespace)
 # relay messages to a scripted provider that answers with every usable
 # reply of ../shared/cases/seed-replies.tsv and of the rules' test vectors,
 # at RCPT TO and at the end of DATA, for one recipient and for several per
 # message, one-line and multi-line ("550-...") alike. Temporary replies
-# bounce at once (no retries). The bounces come back to the provider and
+# bounce at once (no retries; Courier retries every 5 s and gives up after
+# a minute). The bounces come back to the provider and
 # `bouncerctl classify-mail` must give each recipient the reason and the
 # decision that `bouncerctl classify` gives for that recipient and that
 # reply at that stage ("... (in reply to end of DATA command)"): at the end
@@ -19,15 +21,18 @@
 # retry" instead; and "no such user" at DATA is filtered there while
 # classify does not apply the stage yet, so userunknown/filtered at DATA
 # is reported as known. Disagreements understood but not fixed are listed
-# in t/bouncelab/known.tsv (reported, not failed). Sendmail and OpenSMTPD
-# get no 421 replies: they take the closed connection as the host being
-# down for every queued message. 140 replies by default, about 240
-# messages per MTA, all four MTAs at once: about 3 minutes.
+# in t/bouncelab/known.tsv (reported, not failed). Sendmail, OpenSMTPD
+# and Courier get no 421 replies: the first two take the closed connection
+# as the host being down for every queued message, and Courier, which
+# reuses its connection, reports the next message's failed RSET instead of
+# its reply. 140 replies by default, about 240 messages per MTA, all five
+# MTAs at once: 3 to 8 minutes on 2 cores (the sanitizer build is slower).
 #
 # First, without any MTA, the same check runs on the sample of real
 # bounces in t/data/bounces/ (index.tsv: file, recipient, stage, reply).
 #
-# Exim, Sendmail and OpenSMTPD conflict with Postfix as Debian packages:
+# Exim, Sendmail, OpenSMTPD and Courier conflict with Postfix as Debian
+# packages:
 # scripts/setup-mtas (run by scripts/setup-deps) unpacks them into
 # ${BOUNCER_MTA_CACHE:-/var/tmp/bouncer-mta}. An MTA that is not there is
 # a SKIP, said so for each; with CI=true it is a failure. Needs root.

@@ -3,11 +3,12 @@
 
 usage: lab.py --out DIR [--mta NAME ...] [--limit N] [--keep]
 
-For each MTA (postfix, exim, sendmail, opensmtpd) a private instance runs
-on 127.0.0.1 (t/bouncelab/mtas.py) and relays every message to a scripted
-provider in this process, which answers each recipient with a reply from
-../shared/cases/seed-replies.tsv or a test vector of rules/*.rules, at RCPT
-TO or at the end of DATA, for one recipient or several per transaction.
+For each MTA (postfix, exim, sendmail, opensmtpd, courier) a private
+instance runs on 127.0.0.1 (t/bouncelab/mtas.py) and relays every message
+to a scripted provider in this process, which answers each recipient with
+a reply from ../shared/cases/seed-replies.tsv or a test vector of
+rules/*.rules, at RCPT TO or at the end of DATA, for one recipient or
+several per transaction.
 The MTA's bounce goes back to the envelope sender, which the provider also
 is (a sink for bounce.example.net), and is kept as DIR/MTA/TXID.eml.
 
@@ -474,8 +475,12 @@ def save_sample(sample, mta, strict):
 def txs_for(name, txs):
     """The transactions the MTA name is given. OpenSMTPD and Sendmail
     take a connection the server closes (after a 421) as the host being
-    down, for every message queued to it and for the bounces too: 421
-    replies are left out for them."""
+    down, for every message queued to it and for the bounces too; Courier
+    keeps its connection to the provider open from one message to the
+    next, and once a 421 has closed it, the next message's RSET fails and
+    its bounce (for a reply that was temporary, when that was its last
+    try) says "<<< <command failed>" instead of the reply: 421 replies are
+    left out for them."""
     return [tx for tx in txs if not (
         name in mtas.NO_421 and
         any(r[1].startswith("421") for r in tx.rcpts))]
@@ -553,7 +558,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--mta", action="append",
-                    help="postfix, exim, sendmail, opensmtpd (default: all)")
+                    help="postfix, exim, sendmail, opensmtpd, courier "
+                    "(default: all)")
     ap.add_argument("--limit", type=int, default=140,
                     help="at most N replies: the seeds, then the rules' "
                     "test vectors spread evenly (0: all; default 140)")
@@ -575,7 +581,8 @@ def main():
                                                               "shared")
     bouncerctl = os.environ.get("BOUNCERCTL") or os.path.join(src,
                                                               "bouncerctl")
-    names = args.mta or ["postfix", "exim", "sendmail", "opensmtpd"]
+    names = args.mta or ["postfix", "exim", "sendmail", "opensmtpd",
+                         "courier"]
 
     # What a run leaves beside its bounces for --recheck: its --limit
     # and the (sender, rcpt) pairs the provider answered.

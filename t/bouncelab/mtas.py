@@ -1,15 +1,17 @@
-"""mtas.py -- private instances of Postfix, Exim, Sendmail and OpenSMTPD on loopback
+"""mtas.py -- private instances of Postfix, Exim, Sendmail, OpenSMTPD and Courier on loopback
 
 Each class writes its own configuration into a run directory, listens on a
 free port of 127.0.0.1, relays everything (bounces included) to the
 provider's port, and never retries: a temporary failure bounces at once
-(or after a second), so that 4xx replies give bounces too. Postfix is the
+(or after a second; Courier, which cannot be told not to retry, after a
+minute), so that 4xx replies give bounces too. Postfix is the
 installed one; the others come from scripts/setup-mtas, unpacked in
 ${BOUNCER_MTA_CACHE:-/var/tmp/bouncer-mta}. Everything runs as root.
 
     m = make("exim", rundir, provider_port); m.start()
     m.submit(sender, [rcpt, ...]); m.flush(); m.stop()
 """
+import grp
 import os
 import shutil
 import smtplib
@@ -23,10 +25,11 @@ BINARIES = {
     "exim": CACHE + "/exim/usr/sbin/exim4",
     "sendmail": CACHE + "/sendmail/usr/libexec/sendmail/sendmail",
     "opensmtpd": CACHE + "/opensmtpd/usr/sbin/smtpd",
+    "courier": CACHE + "/courier/usr/lib/courier/courier/courierd",
 }
 
 # MTAs that are given no 421 replies (see lab.py).
-NO_421 = {"opensmtpd", "sendmail"}
+NO_421 = {"opensmtpd", "sendmail", "courier"}
 
 
 def missing(name):
@@ -36,11 +39,15 @@ def missing(name):
     b = BINARIES[name]
     if not os.access(b, os.X_OK):
         return f"no {b} (run scripts/setup-mtas)"
-    p = subprocess.run(["ldd", b], capture_output=True, text=True)
+    # Courier's own libraries (libcourierauth) are in its unpacked tree.
+    env = dict(os.environ, LD_LIBRARY_PATH=CACHE + "/courier/usr/lib")
+    p = subprocess.run(["ldd", b], capture_output=True, text=True,
+                       env=env if name == "courier" else None)
     if "not found" in p.stdout:
         return f"{b} lacks libraries (run scripts/setup-mtas)"
     users = {"postfix": ["postfix"], "exim": ["Debian-exim"],
-             "sendmail": [], "opensmtpd": ["opensmtpd", "opensmtpq"]}[name]
+             "sendmail": [], "opensmtpd": ["opensmtpd", "opensmtpq"],
+             "courier": ["courier"]}[name]
     for u in users:
         if subprocess.run(["id", u], capture_output=True).returncode:
             return f"no user {u} (run scripts/setup-mtas)"
@@ -361,8 +368,140 @@ MAILER(`smtp')dnl
                        timeout=60)
 
 
+# Courier's paths are compiled in: /etc/courier (configuration),
+# /usr/lib/courier (its programs and modules), /var/lib/courier (the
+# queue), /run/courier. In a mount namespace of its own, /usr is the
+# machine's with the unpacked tree laid over it (read-only overlays), and
+# the run directory's etc/ and spool/ are bound on /etc/courier and
+# /var/lib/courier, which read-only overlays of /etc and /var/lib with an
+# empty courier/ in them give a place to. Nothing outside the namespace
+# changes. courierd and the SMTP listener (couriertcpd) run in the
+# background; the shell that started them then waits as `sleep`, and stop()
+# ends every process of its session.
+COURIER_SETUP = r"""set -e
+C=$0 R=$1
+mount -t overlay lab -o "lowerdir=$C/usr:/usr" /usr
+mount -t overlay lab -o "lowerdir=$R/stub/etc:/etc" /etc
+mount --bind "$R/etc" /etc/courier
+mount -t overlay lab -o "lowerdir=$R/stub/varlib:/var/lib" /var/lib
+mount --bind "$R/spool" /var/lib/courier
+mount -t tmpfs lab /run
+mkdir -m 775 /run/courier
+chgrp courier /run/courier
+/usr/lib/courier/makedat -src=/etc/courier/smtpaccess \
+    -file=/etc/courier/smtpaccess.dat -tmp=/etc/courier/smtpaccess.tmp
+(cd /usr && set -a && . /etc/courier/courierd &&
+    exec /usr/lib/courier/courier/courierd) </dev/null &
+/usr/sbin/esmtpd start
+exec sleep infinity
+"""
+
+
+class Courier(MTA):
+    name = "courier"
+
+    def start(self):
+        d, tree = self.run, CACHE + "/courier"
+        for sub in ("stub/etc/courier", "stub/varlib/courier"):
+            os.makedirs(f"{d}/{sub}")
+        shutil.copytree(tree + "/etc/courier", d + "/etc", symlinks=True)
+        shutil.copytree(tree + "/var/lib/courier", d + "/spool",
+                        symlinks=True)
+        etc = d + "/etc"
+        files = {
+            "me": "courier.lab.example.net",
+            "defaultdomain": "lab.example.net",
+            # Everything, bounces included, to the provider.
+            "esmtproutes": f":[127.0.0.1],{self.pport}",
+            # Retry a temporary failure every few seconds and give up
+            # after a minute; no delay warnings.
+            "queuetime": "60s",
+            "warntime": "1w",
+            "retryalpha": "5s",
+            "retrybeta": "1",
+            "retrygamma": "5s",
+            "retrymaxdelta": "1",
+        }
+        for name, text in files.items():
+            with open(f"{etc}/{name}", "w") as f:
+                f.write(text + "\n")
+        shutil.rmtree(etc + "/smtpaccess")
+        with open(etc + "/smtpaccess", "w") as f:
+            f.write("127.0.0.1\tallow,RELAYCLIENT\n")
+        with open(etc + "/esmtpd", "a") as f:
+            f.write(f"""
+# bounce lab
+BOFHCHECKDNS=0
+TARPIT=0
+PORT={self.port}
+ADDRESS=127.0.0.1
+PIDFILE=/run/courier/esmtpd.pid
+TCPDOPTS="-noidentlookup -nodnslookup"
+""")
+        with open(etc + "/courierd", "a") as f:
+            # Debian's courierd blocks DSNs to remote hosts (backscatter)
+            # and tries STARTTLS, which the provider does not offer.
+            f.write("""
+# bounce lab
+ESMTP_BLOCKBACKSCATTER=
+ESMTP_USE_STARTTLS=0
+""")
+        gid = grp.getgrnam("courier").gr_gid
+        for root, dirs, names in os.walk(etc):
+            for n in dirs + names:
+                os.lchown(os.path.join(root, n), 0, gid)
+        os.chown(etc, 0, gid)
+        for root, dirs, names in os.walk(d + "/spool"):
+            for n in dirs + names:
+                shutil.chown(os.path.join(root, n), "courier", "courier")
+        shutil.chown(d + "/spool", "courier", "courier")
+        os.chmod(d + "/spool", 0o750)
+        os.chmod(d + "/spool/tmp", 0o770)
+        p = subprocess.Popen(["unshare", "--mount", "--propagation",
+                              "private", "sh", "-c", COURIER_SETUP, tree, d],
+                             stdout=open(d + "/courier.out", "w"),
+                             stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        self.procs.append(p)
+        self.pid = p.pid
+        wait_port(self.port, 20, p)
+
+    def flush(self):
+        subprocess.run(["nsenter", "-t", str(self.pid), "-m",
+                        "/usr/sbin/courier", "flush"],
+                       capture_output=True, timeout=30)
+
+    def session(self):
+        """The processes of the lab's Courier: its session's."""
+        pids = []
+        for e in os.listdir("/proc"):
+            if not e.isdigit():
+                continue
+            try:
+                with open(f"/proc/{e}/stat") as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(st[3]) == self.pid and st[0] != "Z":
+                pids.append(int(e))
+        return pids
+
+    def stop(self):
+        for sig in (15, 9):
+            for pid in self.session():
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            for _ in range(50):
+                if not self.session():
+                    break
+                time.sleep(0.1)
+        super().stop()
+
+
 def make(name, run, provider_port):
     cls = {"postfix": Postfix, "exim": Exim, "sendmail": Sendmail,
-           "opensmtpd": OpenSMTPD}[name]
+           "opensmtpd": OpenSMTPD, "courier": Courier}[name]
     return cls(run, provider_port)
 
