@@ -1,0 +1,176 @@
+/*
+ * dsn_json.c -- Amazon SES notifications
+ *
+ * A Bounce, Delivery or Complaint notification (SNS's notificationType
+ * or an event destination's eventType) found in a message's text.
+ * The JSON is not parsed as a whole: each value is looked for by its
+ * key, which is all these flat objects need. Strings go into the
+ * parser's arena.
+ */
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "dsn.h"
+#include "dsn_impl.h"
+#include "mime.h"
+#include "xalloc.h"
+
+/*
+ * The string value of "key" at or after p in [p, e), unescaped into the
+ * arena; NULL if absent. *next is set past it.
+ */
+/* Unescapes the JSON string that starts after the quote at p. */
+static const char *
+json_string_at(struct arena *a, const char *p, const char *e,
+    const char **next)
+{
+	char *out, *d;
+	size_t cap = (size_t)(e - p) + 1 > MAX_DIAG ? MAX_DIAG + 1 :
+	    (size_t)(e - p) + 1;
+
+	out = d = arena_alloc(a, cap);
+	while (p < e && *p != '"') {
+		if (*p == '\\' && p + 1 < e) {
+			p++;
+			if (*p == 'u') {
+				p += e - p >= 5 ? 5 : e - p;
+				if ((size_t)(d - out) < cap - 1)
+					*d++ = '?';
+				continue;
+			}
+			if ((size_t)(d - out) < cap - 1)
+				*d++ = *p == 'n' || *p == 't' || *p == 'r' ?
+				    ' ' : *p;
+			p++;
+			continue;
+		}
+		if ((size_t)(d - out) < cap - 1)
+			*d++ = *p;
+		p++;
+	}
+	*d = '\0';
+	if (next)
+		*next = p < e ? p + 1 : e;
+	return out;
+}
+
+/*
+ * The string value of "key" in [p, e), unescaped into the arena; NULL
+ * if absent. *next, if not NULL, is set past the value.
+ */
+static const char *
+json_str(struct arena *a, const char *p, const char *e, const char *key,
+    const char **next)
+{
+	char pat[64];
+	size_t kn;
+	const char *q;
+
+	kn = (size_t)snprintf(pat, sizeof(pat), "\"%s\"", key);
+	while (p < e && (q = memmem(p, (size_t)(e - p), pat, kn)) != NULL) {
+		p = q + kn;
+		while (p < e && (isspace((unsigned char)*p) || *p == ':'))
+			p++;
+		if (p >= e || *p != '"')
+			continue;
+		return json_string_at(a, p + 1, e, next);
+	}
+	return NULL;
+}
+
+/* Reads an SES notification; returns 1 if it was one. */
+int
+ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
+    size_t n)
+{
+	const char *e = s + n, *q, *obj, *oe, *v, *type, *resp;
+	const char *addr;
+	struct dsn_rcpt *r;
+
+	if ((q = memmem(s, n, "\"notificationType\"", 18)) == NULL &&
+	    (q = memmem(s, n, "\"eventType\"", 11)) == NULL)
+		return 0;
+	if ((type = json_str(p->a, s, e, "notificationType", NULL)) == NULL &&
+	    (type = json_str(p->a, s, e, "eventType", NULL)) == NULL)
+		return 0;
+	if (strcmp(type, "Bounce") == 0 &&
+	    (q = memmem(s, n, "\"bouncedRecipients\"", 19)) != NULL) {
+		/* One object per recipient, up to the closing bracket. */
+		for (obj = memchr(q, '{', (size_t)(e - q)); obj != NULL;
+		    obj = oe < e ? memchr(oe, '{', (size_t)(e - oe)) : NULL) {
+			const char *close = memchr(q, ']', (size_t)(e - q));
+
+			if (close != NULL && obj > close)
+				break;
+			oe = memchr(obj, '}', (size_t)(e - obj));
+			if (oe == NULL)
+				oe = e;
+			if ((v = json_str(p->a, obj, oe, "emailAddress",
+			    NULL)) == NULL)
+				continue;
+			r = rcpt_add(p, rep);
+			r->rcpt = addr_dup(p->a, v, v + strlen(v));
+			if (r->rcpt == NULL)
+				r->rcpt = v;
+			if ((v = json_str(p->a, obj, oe, "action", NULL)))
+				r->action = v;
+			if ((v = json_str(p->a, obj, oe, "status", NULL)))
+				r->status = status_dup(p->a, v);
+			if ((v = json_str(p->a, obj, oe, "diagnosticCode",
+			    NULL))) {
+				r->diag = after_type(v);
+				r->diaglen = strlen(r->diag);
+			}
+		}
+	} else if (strcmp(type, "Delivery") == 0 &&
+	    (q = memmem(s, n, "\"delivery\"", 10)) != NULL) {
+		resp = json_str(p->a, q, e, "smtpResponse", NULL);
+		if ((q = memmem(q, (size_t)(e - q), "\"recipients\"", 12)) ==
+		    NULL)
+			return 0;
+		oe = memchr(q, ']', (size_t)(e - q));
+		if (oe == NULL)
+			oe = e;
+		for (q += 12; q < oe && (q = memchr(q, '"',
+		    (size_t)(oe - q))) != NULL;) {
+			v = json_string_at(p->a, q + 1, oe, &q);
+			if ((addr = addr_dup(p->a, v, v + strlen(v))) == NULL)
+				continue;
+			r = rcpt_add(p, rep);
+			r->rcpt = addr;
+			r->action = "delivered";
+			if (resp != NULL) {
+				r->diag = resp;
+				r->diaglen = strlen(resp);
+			}
+		}
+	} else if (strcmp(type, "Complaint") == 0 &&
+	    (q = memmem(s, n, "\"complainedRecipients\"", 22)) != NULL) {
+		oe = memchr(q, ']', (size_t)(e - q));
+		if (oe == NULL)
+			oe = e;
+		while ((v = json_str(p->a, q, oe, "emailAddress", &q))) {
+			if ((addr = addr_dup(p->a, v, v + strlen(v))) == NULL)
+				continue;	/* not an address */
+			r = rcpt_add(p, rep);
+			r->rcpt = addr;
+		}
+		rep->kind = DSN_ARF;
+		rep->feedback_type = json_str(p->a, s, e,
+		    "complaintFeedbackType", NULL);
+		if (rep->feedback_type == NULL)
+			rep->feedback_type = "abuse";
+		return 1;
+	}
+	for (size_t i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].rcpt == NULL)
+			rep->rcpts[i].rcpt = "";
+	if (rep->nrcpts == 0)
+		return 0;
+	rep->kind = DSN_JSON;
+	return 1;
+}
