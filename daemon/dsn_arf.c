@@ -7,7 +7,6 @@
  * a mailer daemon) names its sender. Strings go into the parser's
  * arena.
  */
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

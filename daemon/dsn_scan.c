@@ -6,7 +6,6 @@
  * text, and the report's list of recipients. Copies go into the arena
  * passed in; nothing here allocates otherwise or keeps state.
  */
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,6 @@
  * each. Also the fml list manager's notices and a whole report pasted
  * into a text bounce. Everything it keeps is in the parser's arena.
  */
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
