@@ -494,10 +494,13 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	memset(rep, 0, sizeof(*rep));
 	p->cap = 0;
 	root = mime_parse(p->m, msg, len);
+	rep->nheaders = root->nhdrs;
+	/* An SES notification as it came, with no mail around it. */
+	if (ses_bare(p, rep, msg, len))
+		return rep->nrcpts;
 	memset(&f, 0, sizeof(f));
 	walk(p, root, &f);
 	rep->mimeflags = f.flags;
-	rep->nheaders = root->nhdrs;
 	rep->message_id = orig_message_id(p, root, &f);
 	senders(p, rep, root, f.orig);
 	text = own_text(p, &f, &textlen);

@@ -9,7 +9,6 @@
  * reply: its Status, the mailer's own failures, "no such user" after
  * DATA read as filtered, expiry, delivery. No I/O, no state kept.
  */
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +499,15 @@ same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r)
 }
 
 void
+detail_add(struct classification *cl, const char *kv)
+{
+	size_t off = strlen(cl->details);
+
+	snprintf(cl->details + off, sizeof(cl->details) - off, "%s%s",
+	    off ? " " : "", kv);
+}
+
+void
 dsn_classify(struct classifier *c, const struct ruleset *rs,
     const struct dsn_report *rep, size_t i, struct dsn_result *out)
 {
@@ -537,8 +545,12 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	classifier_transaction(c, same_failure(rep, r), context_stage(rep, r));
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
-	    r->diag != rep->context) {
-		/* The recipient's own text says nothing: try all of it. */
+	    r->diag != rep->context && rep->kind != DSN_JSON) {
+		/*
+		 * The recipient's own text says nothing: try all of it.
+		 * (Not a notification's: its other fields are SES's own,
+		 * and ses_verdict() reads those.)
+		 */
 		struct classification whole;
 
 		n = rep->contextlen > MAX_DIAG ? MAX_DIAG : rep->contextlen;
@@ -667,6 +679,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		snprintf(cl->status, sizeof(cl->status), "%s",
 		    reason_status(cl->reason,
 		    first_code(r->diag, r->diaglen) / 100 == 4));
+	ses_verdict(rep, r, cl);
 	if (r->action != NULL && (strcmp(r->action, "delivered") == 0 ||
 	    strcmp(r->action, "relayed") == 0 ||
 	    strcmp(r->action, "expanded") == 0)) {
@@ -684,11 +697,8 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		if (strcmp(rep->senders[n], r->rcpt) != 0)
 			continue;
 		if (cl->decision & D_SUPPRESS) {
-			size_t off = strlen(cl->details);
-
 			cl->decision &= ~D_SUPPRESS;
-			snprintf(cl->details + off, sizeof(cl->details) - off,
-			    "%sguard=sender", off ? " " : "");
+			detail_add(cl, "guard=sender");
 		}
 		break;
 	}

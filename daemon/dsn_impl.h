@@ -101,6 +101,20 @@ const char	*inlined_report(const struct mime_part *root, size_t *lenp);
 /* dsn_json.c: Amazon SES notifications */
 int		 ses_json(struct dsn_parser *p, struct dsn_report *rep,
 		    const char *s, size_t n);
+/* The whole input is a notification (bare or in an SNS envelope)? */
+int		 ses_bare(struct dsn_parser *p, struct dsn_report *rep,
+		    const char *msg, size_t len);
+/*
+ * SES's bounceType and bounceSubType, where no rule knew r's reply;
+ * a Transient bounce never suppresses. Adds "ses=Type/SubType" or
+ * "guard=ses-transient" to cl's details when it changed cl.
+ */
+void		 ses_verdict(const struct dsn_report *rep,
+		    const struct dsn_rcpt *r, struct classification *cl);
+
+/* dsn_classify.c */
+/* Appends "k=v" (or a flag) to cl->details, space-separated. */
+void		 detail_add(struct classification *cl, const char *kv);
 
 /* dsn_arf.c: feedback reports and auto-replies */
 int		 is_autoreply(struct mime_part *root, const char *subject,
