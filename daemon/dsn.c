@@ -185,26 +185,16 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 				r->rcpt = a;
 		}
 	} else if (strcasecmp(name, "Action") == 0) {
-		char *d = (char *)field_dup(p->a, h);
-		size_t k;
-
-		for (k = 0; d[k]; k++)
-			d[k] = (char)tolower((unsigned char)d[k]);
-		r->action = d;
+		v = after_type(v);
+		r->action = lower_dup(p->a, v, strlen(v));
 	} else if (strcasecmp(name, "Status") == 0) {
 		r->status = status_dup(p->a, v);
 	} else if (strcasecmp(name, "Remote-MTA") == 0) {
 		r->remote_mta = host_dup(p->a, v);
 	} else if (strcasecmp(name, "Diagnostic-Code") == 0) {
 		a = after_type(v);
-		if (a != v) {
-			char *d = arena_strndup(p->a, v, strcspn(v, "; \t"));
-			size_t k;
-
-			for (k = 0; d[k]; k++)
-				d[k] = (char)tolower((unsigned char)d[k]);
-			r->diagtype = d;
-		}
+		if (a != v)
+			r->diagtype = lower_dup(p->a, v, strcspn(v, "; \t"));
 		v = a;
 		r->diag = v;
 		r->diaglen = strlen(v);
@@ -443,18 +433,13 @@ static void
 sender_add(struct dsn_parser *p, struct dsn_report *rep, const char *v)
 {
 	const char *as, *ae, *e;
-	char *d;
-	size_t i, n;
 
 	if (v == NULL)
 		return;
 	e = v + strlen(v);
 	while (rep->nsenders < DSN_MAX_SENDERS && addr_next(v, e, &as, &ae)) {
-		n = (size_t)(ae - as);
-		d = arena_strndup(p->a, as, n);
-		for (i = 0; i < n; i++)
-			d[i] = (char)tolower((unsigned char)d[i]);
-		rep->senders[rep->nsenders++] = d;
+		rep->senders[rep->nsenders++] = lower_dup(p->a, as,
+		    (size_t)(ae - as));
 		v = ae;
 	}
 }
@@ -597,19 +582,11 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	}
 	if ((v = mime_header_value(root, "X-Failed-Recipients")) != NULL) {
 		const char *as, *ae, *e = v + strlen(v);
-		struct dsn_rcpt *r;
-		size_t k;
 
 		while (addr_next(v, e, &as, &ae)) {
-			if (!rcpt_known(rep, as, (size_t)(ae - as))) {
-				char *d = arena_strndup(p->a, as,
+			if (!rcpt_known(rep, as, (size_t)(ae - as)))
+				rcpt_add(p, rep)->rcpt = lower_dup(p->a, as,
 				    (size_t)(ae - as));
-
-				for (k = 0; d[k]; k++)
-					d[k] = (char)tolower((unsigned char)d[k]);
-				r = rcpt_add(p, rep);
-				r->rcpt = d;
-			}
 			v = ae;
 		}
 		text_rcpts(p, rep, text, textlen, ex, nex, 1);

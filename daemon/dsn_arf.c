@@ -84,12 +84,8 @@ arf(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *root,
 	for (i = 0; i < nh; i++) {
 		v = h[i].value;
 		if (strcasecmp(h[i].name, "Feedback-Type") == 0) {
-			char *d = arena_strndup(p->a, v, strcspn(v, " \t;"));
-			size_t k;
-
-			for (k = 0; d[k]; k++)
-				d[k] = (char)tolower((unsigned char)d[k]);
-			rep->feedback_type = d;
+			rep->feedback_type = lower_dup(p->a, v,
+			    strcspn(v, " \t;"));
 		} else if (strcasecmp(h[i].name, "Original-Rcpt-To") == 0) {
 			const char *a = addr_dup(p->a, v, v + h[i].len);
 

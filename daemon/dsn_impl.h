@@ -66,6 +66,8 @@ const char	*find_ws_ci(const char *s, size_t n, const char *lit,
 int		 addr_next(const char *p, const char *e, const char **as,
 		    const char **ae);
 const char	*addr_dup(struct arena *a, const char *s, const char *e);
+/* A lowercase copy of [s, s + n) in the arena. */
+char		*lower_dup(struct arena *a, const char *s, size_t n);
 int		 addr_eq(const char *a, const char *s, size_t n);
 const char	*after_type(const char *v);
 struct dsn_rcpt	*rcpt_add(struct dsn_parser *p, struct dsn_report *rep);

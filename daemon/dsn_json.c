@@ -2,10 +2,14 @@
  * dsn_json.c -- Amazon SES notifications
  *
  * A Bounce, Delivery or Complaint notification (SNS's notificationType
- * or an event destination's eventType) found in a message's text.
- * The JSON is not parsed as a whole: each value is looked for by its
- * key, which is all these flat objects need. Strings go into the
- * parser's arena.
+ * or an event destination's eventType): in a message's text (SNS's
+ * e-mail subscription), or the whole input, bare or as the "Message"
+ * string of an SNS envelope. The JSON is not parsed as a whole: each
+ * value is looked for by its key, which is all these flat objects
+ * need. Strings go into the parser's arena.
+ *
+ * ses_verdict() reads SES's own bounceType and bounceSubType where the
+ * recipient's reply gave classify() nothing to go by.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -234,14 +238,14 @@ static const struct ses_subtype {
 	enum reason	 reason;
 	unsigned	 decision;
 } ses_subtypes[] = {
-	{ "General",			R_ONHOLD,		0 },
-	{ "NoEmail",			R_USERUNKNOWN,		D_SUPPRESS },
-	{ "Suppressed",			R_USERUNKNOWN,		D_SUPPRESS },
-	{ "OnAccountSuppressionList",	R_ONHOLD,		0 },
-	{ "MailboxFull",		R_MAILBOXFULL,		D_RETRY },
-	{ "MessageTooLarge",		R_MESGTOOBIG,		0 },
-	{ "ContentRejected",		R_CONTENTERROR,		D_ALERT },
-	{ "AttachmentRejected",		R_POLICYVIOLATION,	D_ALERT },
+	{ "General",		R_ONHOLD,	   0 },
+	{ "NoEmail",		R_USERUNKNOWN,	   D_SUPPRESS },
+	{ "Suppressed",		R_USERUNKNOWN,	   D_SUPPRESS },
+	{ "OnAccountSuppressionList", R_ONHOLD,	   0 },
+	{ "MailboxFull",	R_MAILBOXFULL,	   D_RETRY },
+	{ "MessageTooLarge",	R_MESGTOOBIG,	   0 },
+	{ "ContentRejected",	R_CONTENTERROR,	   D_ALERT },
+	{ "AttachmentRejected",	R_POLICYVIOLATION, D_ALERT },
 };
 
 void
@@ -257,7 +261,7 @@ ses_verdict(const struct dsn_report *rep, const struct dsn_rcpt *r,
 		return;
 	transient = strcasecmp(rep->bounce_type, "Transient") == 0;
 	if (!transient && strcasecmp(rep->bounce_type, "Permanent") != 0)
-		return;			/* Undetermined: the reply alone */
+		return;		/* Undetermined: the reply alone */
 	for (i = 0; rep->bounce_subtype != NULL &&
 	    i < sizeof(ses_subtypes) / sizeof(ses_subtypes[0]); i++)
 		if (strcasecmp(rep->bounce_subtype, ses_subtypes[i].name) == 0)
@@ -279,7 +283,7 @@ ses_verdict(const struct dsn_report *rep, const struct dsn_rcpt *r,
 		    "Transient" : "Permanent", st->name);
 		detail_add(cl, kv);
 	}
-	/* SES will try a Transient bounce's address again itself. */
+	/* SES judged the failure temporary: the address may work again. */
 	if (transient && (cl->decision & D_SUPPRESS)) {
 		cl->decision &= ~D_SUPPRESS;
 		detail_add(cl, "guard=ses-transient");

@@ -166,14 +166,19 @@ const char *
 addr_dup(struct arena *a, const char *s, const char *e)
 {
 	const char *as, *ae;
-	char *d;
-	size_t i, n;
 
 	if (!addr_next(s, e, &as, &ae))
 		return NULL;
-	n = (size_t)(ae - as);
-	d = arena_strndup(a, as, n);
-	for (i = 0; i < n; i++)
+	return lower_dup(a, as, (size_t)(ae - as));
+}
+
+char *
+lower_dup(struct arena *a, const char *s, size_t n)
+{
+	char *d = arena_strndup(a, s, n);
+	size_t i;
+
+	for (i = 0; d[i] != '\0'; i++)
 		d[i] = (char)tolower((unsigned char)d[i]);
 	return d;
 }

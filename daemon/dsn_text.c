@@ -619,13 +619,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			}
 		}
 		if (r == NULL) {
-			char *d;
-
 			r = rcpt_add(p, rep);
-			d = arena_strndup(p->a, c[i].as, an);
-			for (k = 0; k < an; k++)
-				d[k] = (char)tolower((unsigned char)d[k]);
-			r->rcpt = d;
+			r->rcpt = lower_dup(p->a, c[i].as, an);
 			*slot = rep->nrcpts;
 		}
 		r->ctx = ts;
@@ -761,7 +756,7 @@ fml_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *subject,
 	const char *e = s + n, *ls, *le, *t, *as, *ae, *lt;
 	struct dsn_rcpt *r;
 	char *d;
-	size_t sn = subject != NULL ? strlen(subject) : 0, k;
+	size_t sn = subject != NULL ? strlen(subject) : 0;
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
@@ -775,9 +770,7 @@ fml_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *subject,
 		    rcpt_known(rep, as, (size_t)(ae - as)))
 			continue;
 		r = rcpt_add(p, rep);
-		r->rcpt = d = arena_strndup(p->a, as, (size_t)(ae - as));
-		for (k = 0; d[k]; k++)
-			d[k] = (char)tolower((unsigned char)d[k]);
+		r->rcpt = lower_dup(p->a, as, (size_t)(ae - as));
 		d = arena_alloc(p->a, sn + n + 2);
 		memcpy(d, subject != NULL ? subject : "", sn);
 		d[sn] = '\n';

@@ -748,6 +748,12 @@ END_TEST
 	"{\"emailAddress\":\"" addr "\",\"action\":\"failed\"," \
 	"\"diagnosticCode\":\"smtp; " diag "\"}"
 
+/* A bounce of a@example.com with no reply: SES's subtype decides. */
+#define SES_SUBTYPE(type, sub, reason, decision, hard) \
+	{ "bare, " type "/" sub, \
+	  SES_BOUNCE(type, sub, SES_RCPT("a@example.com")), DSN_JSON, \
+	  "a@example.com", reason, decision, hard, "ses=" type "/" sub }
+
 struct ses_case {
 	const char	*name;
 	const char	*msg;
@@ -760,23 +766,31 @@ struct ses_case {
 };
 
 static const struct ses_case ses_cases[] = {
-	{ "bare, permanent, no such address",
+	{ "bare, after white space",
 	  "\n  " SES_BOUNCE("Permanent", "NoEmail", SES_RCPT("a@example.com")),
 	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1,
 	  "ses=Permanent/NoEmail" },
-	{ "bare, permanent, on SES's suppression list",
-	  SES_BOUNCE("Permanent", "Suppressed", SES_RCPT("a@example.com")),
+	/* Each subtype, where there is no reply. */
+	SES_SUBTYPE("Permanent", "NoEmail", "userunknown", D_SUPPRESS, 1),
+	SES_SUBTYPE("Permanent", "Suppressed", "userunknown", D_SUPPRESS, 1),
+	SES_SUBTYPE("Permanent", "OnAccountSuppressionList", "onhold", 0, 0),
+	SES_SUBTYPE("Permanent", "General", "onhold", 0, 0),
+	SES_SUBTYPE("Transient", "MailboxFull", "mailboxfull", D_RETRY, 0),
+	SES_SUBTYPE("Transient", "General", "onhold", D_RETRY, 0),
+	SES_SUBTYPE("Transient", "MessageTooLarge", "mesgtoobig", 0, 0),
+	SES_SUBTYPE("Transient", "ContentRejected", "contenterror", D_ALERT, 0),
+	SES_SUBTYPE("Transient", "AttachmentRejected", "policyviolation",
+	    D_ALERT, 0),
+	/* A reply whose words no rule knows: the subtype names the cause. */
+	{ "bare, permanent, no such address, an unknown reply",
+	  SES_BOUNCE("Permanent", "NoEmail", SES_DIAG("a@example.com",
+	  "550 zz top")),
 	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1,
-	  "ses=Permanent/Suppressed" },
-	{ "bare, permanent, on the account's suppression list",
-	  SES_BOUNCE("Permanent", "OnAccountSuppressionList",
-	  SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "onhold", 0, 0,
-	  "ses=Permanent/OnAccountSuppressionList" },
-	{ "bare, permanent, general, no reply",
-	  SES_BOUNCE("Permanent", "General", SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "onhold", 0, 0,
-	  "ses=Permanent/General" },
+	  "ses=Permanent/NoEmail" },
+	{ "bare, permanent, general, an unknown reply",
+	  SES_BOUNCE("Permanent", "General", SES_DIAG("a@example.com",
+	  "550 zz top")),
+	  DSN_JSON, "a@example.com", "onhold", 0, 0, NULL },
 	/* The rule for the reply says more than "General". */
 	{ "bare, permanent, general, a blocklist reply",
 	  SES_BOUNCE("Permanent", "General", SES_DIAG("a@example.com",
@@ -787,27 +801,6 @@ static const struct ses_case ses_cases[] = {
 	  SES_BOUNCE("Permanent", "General", SES_DIAG("a@example.com",
 	  "550 5.1.1 user unknown")),
 	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1, NULL },
-	{ "bare, transient, mailbox full",
-	  SES_BOUNCE("Transient", "MailboxFull", SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "mailboxfull", D_RETRY, 0,
-	  "ses=Transient/MailboxFull" },
-	{ "bare, transient, general",
-	  SES_BOUNCE("Transient", "General", SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "onhold", D_RETRY, 0,
-	  "ses=Transient/General" },
-	{ "bare, transient, too large",
-	  SES_BOUNCE("Transient", "MessageTooLarge", SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "mesgtoobig", 0, 0,
-	  "ses=Transient/MessageTooLarge" },
-	{ "bare, transient, content",
-	  SES_BOUNCE("Transient", "ContentRejected", SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "contenterror", D_ALERT, 0,
-	  "ses=Transient/ContentRejected" },
-	{ "bare, transient, attachment",
-	  SES_BOUNCE("Transient", "AttachmentRejected",
-	  SES_RCPT("a@example.com")),
-	  DSN_JSON, "a@example.com", "policyviolation", D_ALERT, 0,
-	  "ses=Transient/AttachmentRejected" },
 	/* Whatever the reply says, a Transient bounce does not suppress. */
 	{ "bare, transient, an unknown-user reply",
 	  SES_BOUNCE("Transient", "General", SES_DIAG("a@example.com",
