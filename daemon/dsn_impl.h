@@ -108,7 +108,8 @@ int		 ses_bare(struct dsn_parser *p, struct dsn_report *rep,
 		    const char *msg, size_t len);
 /*
  * SES's bounceType and bounceSubType, where no rule knew r's reply;
- * a Transient bounce never suppresses. Adds "ses=Type/SubType" or
+ * a Transient bounce never suppresses and is never a hard bounce
+ * (cl->temporary is set). Adds "ses=Type/SubType" or
  * "guard=ses-transient" to cl's details when it changed cl.
  */
 void		 ses_verdict(const struct dsn_report *rep,

@@ -283,9 +283,15 @@ ses_verdict(const struct dsn_report *rep, const struct dsn_rcpt *r,
 		    "Transient" : "Permanent", st->name);
 		detail_add(cl, kv);
 	}
-	/* SES judged the failure temporary: the address may work again. */
-	if (transient && (cl->decision & D_SUPPRESS)) {
-		cl->decision &= ~D_SUPPRESS;
-		detail_add(cl, "guard=ses-transient");
+	/*
+	 * SES judged the failure temporary: the address may work again,
+	 * whatever the reply seemed to say. No suppression, no hard bounce.
+	 */
+	if (transient) {
+		cl->temporary = 1;
+		if (cl->decision & D_SUPPRESS) {
+			cl->decision &= ~D_SUPPRESS;
+			detail_add(cl, "guard=ses-transient");
+		}
 	}
 }

@@ -805,7 +805,7 @@ static const struct ses_case ses_cases[] = {
 	{ "bare, transient, an unknown-user reply",
 	  SES_BOUNCE("Transient", "General", SES_DIAG("a@example.com",
 	  "550 5.1.1 user unknown")),
-	  DSN_JSON, "a@example.com", "userunknown", 0, 1,
+	  DSN_JSON, "a@example.com", "userunknown", 0, 0,
 	  "guard=ses-transient" },
 	{ "bare, transient, no such address",
 	  SES_BOUNCE("Transient", "NoEmail", SES_RCPT("a@example.com")),
