@@ -41,7 +41,8 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
 	    daemon/maillog.c \
 	    daemon/logline.c \
-	    daemon/arena.c daemon/mime.c daemon/dsn.c \
+	    daemon/arena.c daemon/mime.c daemon/dsn.c daemon/dsn_scan.c \
+	    daemon/dsn_text.c daemon/dsn_json.c daemon/dsn_arf.c daemon/dsn_classify.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
 	    daemon/alert.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
 	    daemon/connlimit.c daemon/daemonize.c \

@@ -791,7 +791,7 @@ cmd_classify_mail(int argc, char **argv)
 		if (len == 0)
 			fprintf(stderr, "bouncerctl: %s: empty message\n",
 			    name);
-		else if (rep.nheaders == 0)
+		else if (rep.nheaders == 0 && !rep.bare)
 			fprintf(stderr, "bouncerctl: %s: malformed message: "
 			    "no header fields\n", name);
 		else if (rep.mimeflags & MIME_F_NOBOUNDARY)

@@ -10,7 +10,8 @@
  * the failure text that follows the recipient's address in the
  * human-readable part. It also recognises ARF feedback reports (RFC
  * 5965, and Hotmail's JMRP form), RFC 3834 auto-replies and Amazon SES
- * JSON notifications, and finds the Message-ID of the attached original
+ * JSON notifications (in a mail, or the whole input: bare, or in an SNS
+ * envelope), and finds the Message-ID of the attached original
  * (to match a bounce against the mail log). A message that is none of
  * these yields no recipients.
  *
@@ -18,7 +19,8 @@
  * same function `bouncerctl classify` and the daemon use, with the DSN
  * Status as hint and the Remote-MTA as relay, and adds what only a
  * bounce e-mail knows: vacation and feedback, "delivered" for positive
- * DSNs, a Sisimai-style status when the bounce gives none, and the
+ * DSNs, SES's bounceType and bounceSubType where no rule knows the
+ * reply, a Sisimai-style status when the bounce gives none, and the
  * hardbounce flag.
  *
  * Memory: a struct dsn_parser owns a MIME parser and its arena. Every
@@ -84,6 +86,10 @@ struct dsn_report {
 	size_t		 nsenders;	/* the sending side's addresses */
 	unsigned	 mimeflags;	/* MIME_F_* seen anywhere */
 	size_t		 nheaders;	/* of the message itself */
+	int		 bare;		/* no mail: a bare JSON notification */
+	/* Amazon SES's own verdict (DSN_JSON), as given; or NULL. */
+	const char	*bounce_type;	/* "Permanent", "Transient", ... */
+	const char	*bounce_subtype; /* "NoEmail", "MailboxFull", ... */
 };
 
 struct dsn_result {

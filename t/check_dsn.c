@@ -3,7 +3,8 @@
  *
  * One small synthetic sample per format (RFC 3464 as Postfix, Sendmail
  * and Courier write it; the text bounces of qmail, Exim, Exchange,
- * Gmail, Yahoo, Domino and a Japanese carrier; Amazon SES JSON), ARF,
+ * Gmail, Yahoo, Domino and a Japanese carrier; Amazon SES JSON, in a
+ * mail, bare and in an SNS envelope, with SES's own verdict), ARF,
  * an auto-reply and a non-bounce: what dsn_parse() must find in each,
  * and, with the rules of the tree, what dsn_classify() makes of it.
  * Then the limits (100,000 recipients, a 1 MB line) and, when
@@ -729,6 +730,176 @@ START_TEST(test_sender_never_suppressed)
 }
 END_TEST
 
+/*
+ * Amazon SES notifications without mail around them: bare, as saved
+ * from SNS's HTTP delivery or an event destination, and in the SNS
+ * envelope that carries one as the string "Message". SES's bounceType
+ * and bounceSubType decide where no rule knows the diagnosticCode (or
+ * there is none); a rule that knows it stays first; a Transient bounce
+ * never suppresses; "Undetermined" decides nothing.
+ */
+#define SES_BOUNCE(type, sub, rcpts) \
+	"{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"" \
+	type "\",\"bounceSubType\":\"" sub "\",\"bouncedRecipients\":[" \
+	rcpts "],\"timestamp\":\"2026-01-01T00:00:00.000Z\"},\"mail\":" \
+	"{\"source\":\"s@sender.example\",\"destination\":[\"a@example.com\"]}}"
+#define SES_RCPT(addr)		"{\"emailAddress\":\"" addr "\"}"
+#define SES_DIAG(addr, diag) \
+	"{\"emailAddress\":\"" addr "\",\"action\":\"failed\"," \
+	"\"diagnosticCode\":\"smtp; " diag "\"}"
+
+/* A bounce of a@example.com with no reply: SES's subtype decides. */
+#define SES_SUBTYPE(type, sub, reason, decision, hard) \
+	{ "bare, " type "/" sub, \
+	  SES_BOUNCE(type, sub, SES_RCPT("a@example.com")), DSN_JSON, \
+	  "a@example.com", reason, decision, hard, "ses=" type "/" sub }
+
+struct ses_case {
+	const char	*name;
+	const char	*msg;
+	enum dsn_kind	 kind;
+	const char	*rcpt;
+	const char	*reason;
+	unsigned	 decision;
+	int		 hard;
+	const char	*detail;	/* in the details, or NULL: no ses= */
+};
+
+static const struct ses_case ses_cases[] = {
+	{ "bare, after white space",
+	  "\n  " SES_BOUNCE("Permanent", "NoEmail", SES_RCPT("a@example.com")),
+	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1,
+	  "ses=Permanent/NoEmail" },
+	/* Each subtype, where there is no reply. */
+	SES_SUBTYPE("Permanent", "NoEmail", "userunknown", D_SUPPRESS, 1),
+	SES_SUBTYPE("Permanent", "Suppressed", "userunknown", D_SUPPRESS, 1),
+	SES_SUBTYPE("Permanent", "OnAccountSuppressionList", "onhold", 0, 0),
+	SES_SUBTYPE("Permanent", "General", "onhold", 0, 0),
+	SES_SUBTYPE("Transient", "MailboxFull", "mailboxfull", D_RETRY, 0),
+	SES_SUBTYPE("Transient", "General", "onhold", D_RETRY, 0),
+	SES_SUBTYPE("Transient", "MessageTooLarge", "mesgtoobig", 0, 0),
+	SES_SUBTYPE("Transient", "ContentRejected", "contenterror", D_ALERT, 0),
+	SES_SUBTYPE("Transient", "AttachmentRejected", "policyviolation",
+	    D_ALERT, 0),
+	/* A reply whose words no rule knows: the subtype names the cause. */
+	{ "bare, permanent, no such address, an unknown reply",
+	  SES_BOUNCE("Permanent", "NoEmail", SES_DIAG("a@example.com",
+	  "550 zz top")),
+	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1,
+	  "ses=Permanent/NoEmail" },
+	{ "bare, permanent, general, an unknown reply",
+	  SES_BOUNCE("Permanent", "General", SES_DIAG("a@example.com",
+	  "550 zz top")),
+	  DSN_JSON, "a@example.com", "onhold", 0, 0, NULL },
+	/* The rule for the reply says more than "General". */
+	{ "bare, permanent, general, a blocklist reply",
+	  SES_BOUNCE("Permanent", "General", SES_DIAG("a@example.com",
+	  "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked "
+	  "using zen.spamhaus.org")),
+	  DSN_JSON, "a@example.com", "blocked", D_ALERT, 0, NULL },
+	{ "bare, permanent, general, an unknown-user reply",
+	  SES_BOUNCE("Permanent", "General", SES_DIAG("a@example.com",
+	  "550 5.1.1 user unknown")),
+	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1, NULL },
+	/* Whatever the reply says, a Transient bounce does not suppress. */
+	{ "bare, transient, an unknown-user reply",
+	  SES_BOUNCE("Transient", "General", SES_DIAG("a@example.com",
+	  "550 5.1.1 user unknown")),
+	  DSN_JSON, "a@example.com", "userunknown", 0, 0,
+	  "guard=ses-transient" },
+	{ "bare, transient, no such address",
+	  SES_BOUNCE("Transient", "NoEmail", SES_RCPT("a@example.com")),
+	  DSN_JSON, "a@example.com", "userunknown", 0, 0,
+	  "guard=ses-transient" },
+	/* Undetermined: the reply alone decides, or nothing does. */
+	{ "bare, undetermined, no reply",
+	  SES_BOUNCE("Undetermined", "Undetermined",
+	  SES_RCPT("a@example.com")),
+	  DSN_JSON, "a@example.com", "undefined", 0, 0, NULL },
+	{ "bare, undetermined, an unknown-user reply",
+	  SES_BOUNCE("Undetermined", "Undetermined", SES_DIAG("a@example.com",
+	  "550 5.1.1 user unknown")),
+	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1, NULL },
+	{ "sns envelope, transient, mailbox full",
+	  "{\n  \"Type\" : \"Notification\",\n  \"MessageId\" : \"m-1\",\n"
+	  "  \"TopicArn\" : \"arn:aws:sns:us-east-1:123456789012:bounces\",\n"
+	  "  \"Message\" : \"{\\\"notificationType\\\":\\\"Bounce\\\","
+	  "\\\"bounce\\\":{\\\"bounceType\\\":\\\"Transient\\\","
+	  "\\\"bounceSubType\\\":\\\"MailboxFull\\\",\\\"bouncedRecipients"
+	  "\\\":[{\\\"emailAddress\\\":\\\"Full@Example.com\\\"}]}}\",\n"
+	  "  \"Timestamp\" : \"2026-01-01T00:00:00.000Z\"\n}\n",
+	  DSN_JSON, "full@example.com", "mailboxfull", D_RETRY, 0,
+	  "ses=Transient/MailboxFull" },
+	{ "sns envelope, complaint",
+	  "{\"Type\":\"Notification\",\"Message\":\"{\\\"notificationType"
+	  "\\\":\\\"Complaint\\\",\\\"complaint\\\":{\\\"complainedRecipients"
+	  "\\\":[{\\\"emailAddress\\\":\\\"c@example.com\\\"}]}}\"}",
+	  DSN_ARF, "c@example.com", "feedback", D_SUPPRESS, 0, NULL },
+	{ "bare, event publishing",
+	  "{\"eventType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\","
+	  "\"bounceSubType\":\"NoEmail\",\"bouncedRecipients\":"
+	  "[{\"emailAddress\":\"e@example.com\"}]}}",
+	  DSN_JSON, "e@example.com", "userunknown", D_SUPPRESS, 1,
+	  "ses=Permanent/NoEmail" },
+	/* In a mail, as SNS's e-mail subscription sends it. */
+	{ "in a mail, permanent, no such address",
+	  "From: no-reply@sns.amazonaws.com\nSubject: AWS Notification "
+	  "Message\nContent-Type: text/plain; charset=UTF-8\n\n"
+	  SES_BOUNCE("Permanent", "NoEmail", SES_RCPT("a@example.com")) "\n",
+	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1,
+	  "ses=Permanent/NoEmail" },
+	/* Not a notification: nothing. */
+	{ "bare, other JSON", "{\"Type\":\"Notification\",\"Message\":"
+	  "\"hello\"}", DSN_NONE, NULL, NULL, 0, 0, NULL },
+	{ "bare, a subscription confirmation",
+	  "{\"Type\":\"SubscriptionConfirmation\",\"Message\":\"You have "
+	  "chosen to subscribe to the topic\"}",
+	  DSN_NONE, NULL, NULL, 0, 0, NULL },
+};
+
+START_TEST(test_ses)
+{
+	const struct ses_case *c = &ses_cases[_i];
+	struct dsn_parser *p = dsn_parser_new();
+	struct classifier *cl;
+	struct dsn_report rep;
+	struct dsn_result res;
+	size_t n;
+
+	n = dsn_parse(p, c->msg, strlen(c->msg), &rep);
+	if (c->rcpt == NULL) {
+		ck_assert_msg(n == 0, "%s: %zu recipients", c->name, n);
+		dsn_parser_free(p);
+		return;
+	}
+	ck_assert_msg(n == 1, "%s: %zu recipients", c->name, n);
+	ck_assert_msg(rep.kind == c->kind, "%s: kind %s", c->name,
+	    dsn_kind_name(rep.kind));
+	ck_assert_str_eq(rep.rcpts[0].rcpt, c->rcpt);
+	ck_assert_int_eq(rep.bare, c->msg[0] != 'F');
+	if (rules == NULL) {
+		dsn_parser_free(p);
+		return;
+	}
+	cl = classifier_new(rules);
+	dsn_classify(cl, rules, &rep, 0, &res);
+	ck_assert_msg(strcmp(reason_name(res.cl.reason), c->reason) == 0,
+	    "%s: reason %s", c->name, reason_name(res.cl.reason));
+	ck_assert_msg(res.cl.decision == c->decision, "%s: decision %u",
+	    c->name, res.cl.decision);
+	ck_assert_msg(res.hardbounce == c->hard, "%s: hardbounce %d",
+	    c->name, res.hardbounce);
+	if (c->detail != NULL)
+		ck_assert_msg(strstr(res.cl.details, c->detail) != NULL,
+		    "%s: details \"%s\"", c->name, res.cl.details);
+	else
+		ck_assert_msg(strstr(res.cl.details, "ses=") == NULL,
+		    "%s: details \"%s\"", c->name, res.cl.details);
+	classifier_free(cl);
+	dsn_parser_free(p);
+}
+END_TEST
+
 /* Postfix's report fields reach the report. */
 START_TEST(test_fields)
 {
@@ -870,6 +1041,7 @@ dsn_suite(void)
 	tcase_add_loop_test(tc, test_formats, 0, NCASES(cases));
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_sender_never_suppressed);
+	tcase_add_loop_test(tc, test_ses, 0, NCASES(ses_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -68,7 +68,7 @@ for t in $targets; do
 	reply)		srcs="$d/xalloc.c $d/reply.c"; max=70000 ;;
 	classify)	srcs=$core; max=70000 ;;
 	maillog)	srcs="$core $d/maillog.c"; max=70000 ;;
-	mail)		srcs="$core $d/arena.c $d/mime.c $d/dsn.c"; max=262144 ;;
+	mail)		srcs="$core $d/arena.c $d/mime.c $d/dsn*.c"; max=262144 ;;
 	*)		echo "fuzz: unknown target $t"; exit 2 ;;
 	esac
 	bin=$work/fuzz_$t

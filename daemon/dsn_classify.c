@@ -1,0 +1,729 @@
+/*
+ * dsn_classify.c -- one recipient of a bounce report to a decision
+ *
+ * dsn_classify() picks the reply to classify (the staged one Postfix
+ * and Exim quote, Sendmail's whole multi-line reply from its
+ * transcript), tells classify() what the report knows of the
+ * transaction (its stage, how many recipients failed alike, the
+ * sender's own addresses), and then applies what a report adds to a
+ * reply: its Status, the mailer's own failures, "no such user" after
+ * DATA read as filtered, expiry, delivery. No I/O, no state kept.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "dsn.h"
+#include "dsn_impl.h"
+#include "mime.h"
+#include "xalloc.h"
+
+static int
+hard_reason(enum reason r)
+{
+	return r == R_USERUNKNOWN || r == R_HOSTUNKNOWN || r == R_HASMOVED ||
+	    r == R_NOTACCEPT;
+}
+
+/*
+ * Is a "no such user" known to be the answer to RCPT TO? Either the
+ * reply's stage says so, or the bounce names the command (Sisimai reads
+ * "RCPT" anywhere in the text; qmail says "does not like recipient"),
+ * or the status is an address status (x.1.x) that by itself means "no
+ * such mailbox".
+ */
+static int
+rcpt_evident(const struct dsn_rcpt *r, const struct classification *cl)
+{
+	const char *st = cl->status;
+
+	if (cl->stage == STAGE_RCPT)
+		return 1;
+	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
+		return 1;
+	if (has_cs(r->diag, r->diaglen, "RCPT") ||
+	    has_cs(r->ctx, r->ctxlen, "RCPT") ||
+	    has_ci(r->ctx, r->ctxlen, "does not like recipient"))
+		return 1;
+	return 0;
+}
+
+/*
+ * The first SMTP reply code in [s, s + n): three digits, the first 2,
+ * 4 or 5, standing alone (not part of a number, a status or a word).
+ * Returns 0 when there is none.
+ */
+static int
+first_code(const char *s, size_t n)
+{
+	const char *p, *e = s + n;
+
+	for (p = s; p + 3 <= e; p++) {
+		if ((*p != '2' && *p != '4' && *p != '5') ||
+		    !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]))
+			continue;
+		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
+		    p[-1] == '-' || p[-1] == '#' || p[-1] == '/' ||
+		    p[-1] == '='))
+			continue;
+		if (p + 3 < e && (isalnum((unsigned char)p[3]) ||
+		    p[3] == '.' || p[3] == '/' || p[3] == '@'))
+			continue;
+		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Postfix's text part repeats the reply of the Diagnostic-Code with
+ * the command it answered: "<rcpt>: host mx[ip] said: 550 ... (in
+ * reply to end of DATA command)". When the recipient's text holds
+ * that, it is the better reply to classify: it has the stage. So is
+ * Exim's "SMTP error from remote mail server after <command>:".
+ */
+static void
+staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
+{
+	const char *s = r->ctx, *e, *q, *said, *end;
+
+	if (s == NULL || r->ctxlen == 0 || r->diaglen == 0)
+		return;
+	e = s + r->ctxlen;
+	/*
+	 * Exim's text names the command too: "SMTP error from remote mail
+	 * server after EHLO x:\n 550 Rejected".
+	 */
+	if ((q = memmem(s, r->ctxlen, "SMTP error from remote mail", 27)) !=
+	    NULL && memmem(q, (size_t)(e - q), " after ", 7) != NULL) {
+		*sp = q;
+		*np = (size_t)(e - q);
+		return;
+	}
+	if ((q = find_ws_ci(s, r->ctxlen, "(in reply to ", NULL)) == NULL ||
+	    (end = memmem(q, (size_t)(e - q), "command)", 8)) == NULL ||
+	    (said = find_ws_ci(s, (size_t)(q - s), " said:", NULL)) == NULL)
+		return;
+	end += 8;
+	/* Skip the recipient's address and its colon. */
+	q = memchr(s, ':', (size_t)(said - s));
+	if (q == NULL || memchr(s, '@', (size_t)(q - s)) == NULL)
+		return;
+	for (q++; q < said && isspace((unsigned char)*q); q++)
+		;
+	*sp = q;
+	*np = (size_t)(end - q);
+}
+
+/*
+ * The "<<< " line of a Sendmail transcript in [p, e) that gives the
+ * recipient's Diagnostic-Code reply: its first n bytes must be the
+ * reply's (n = 4 in the recipient's own text, which holds its own
+ * transcript only; n = 0, all of it, in a transcript shared by several,
+ * or as much of it as the Diagnostic-Code has).
+ */
+static const char *
+transcript_find(const struct dsn_rcpt *r, const char *p, const char *e,
+    size_t n)
+{
+	const char *le;
+	size_t k;
+
+	for (; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0)
+			continue;
+		k = (size_t)(le - p - 4);
+		while (k > 0 && isspace((unsigned char)p[4 + k - 1]))
+			k--;
+		if (n != 0 && k > n)
+			k = n;
+		if (k > r->diaglen)
+			k = r->diaglen;	/* one is the head of the other */
+		if (k >= 4 && memcmp(p + 4, r->diag, k) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * The line where the bounce's transcript shows the remote server giving
+ * the recipient's Diagnostic-Code reply ("<<< 550 ...", Sendmail): in
+ * the recipient's own text, else in the report's shared text, where
+ * Sendmail puts one transcript for all the recipients of a transaction.
+ * *ep: the end of the text it is in. NULL if none.
+ */
+static const char *
+transcript_line(const struct dsn_report *rep, const struct dsn_rcpt *r,
+    const char **ep)
+{
+	const char *p;
+
+	if (r->diaglen < 4)
+		return NULL;
+	if (r->ctx != NULL && (p = transcript_find(r, r->ctx,
+	    r->ctx + r->ctxlen, 4)) != NULL) {
+		*ep = r->ctx + r->ctxlen;
+		return p;
+	}
+	if (rep->context != NULL && (p = transcript_find(r, rep->context,
+	    rep->context + rep->contextlen, 0)) != NULL) {
+		*ep = rep->context + rep->contextlen;
+		return p;
+	}
+	return NULL;
+}
+
+/*
+ * Sendmail's Diagnostic-Code keeps only the first line of a multi-line
+ * reply ("550-Requested action not taken: mailbox unavailable"), while
+ * its transcript has them all ("<<< 550-...", "<<< 550 invalid DNS MX
+ * ..."). Then the reply is those lines joined, as Postfix logs one:
+ * written to buf (size bufsz) and pointed at by *sp, *np.
+ */
+static void
+transcript_reply(const struct dsn_report *rep, const struct dsn_rcpt *r,
+    char *buf, size_t bufsz, const char **sp, size_t *np)
+{
+	const char *d = r->diag, *p, *e, *le, *q;
+	size_t len = 0, k;
+
+	if (r->diag_in_text || r->diaglen < 4 ||
+	    !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
+	    !isdigit((unsigned char)d[2]) || d[3] != '-' ||
+	    (p = transcript_line(rep, r, &e)) == NULL)
+		return;
+	for (; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0 ||
+		    strncmp(p + 4, d, 3) != 0)
+			break;
+		q = p + 4;
+		k = (size_t)(le - q);
+		while (k > 0 && isspace((unsigned char)q[k - 1]))
+			k--;
+		if (len + k + 2 > bufsz)
+			break;
+		if (len > 0)
+			buf[len++] = ' ';
+		memcpy(buf + len, q, k);
+		len += k;
+		if (q[3] == ' ')	/* the last line */
+			break;
+	}
+	if (len > 0) {
+		*sp = buf;
+		*np = len;
+	}
+}
+
+/* The status at the first place after p in [p, e) where one starts. */
+static const char *
+next_status(const char *p, const char *e, size_t *lenp)
+{
+	for (; p < e; p++) {
+		if ((*p == '2' || *p == '4' || *p == '5') && p + 1 < e &&
+		    p[1] == '.' && !isdigit((unsigned char)p[-1]) &&
+		    p[-1] != '.' && (*lenp = status_at(p, e)) != 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* The first of the characters of set in [p, e), or NULL. */
+static const char *
+strpbrk_n(const char *p, const char *e, const char *set)
+{
+	for (; p < e; p++)
+		if (strchr(set, *p) != NULL && *p != '\0')
+			return p;
+	return NULL;
+}
+
+/*
+ * Chooses between the statuses a bounce gives. The reply's status
+ * stands, except:
+ *  - when it is a generic "x.y.0" and the report's Status field is of
+ *    the same class and subject but says more (x.y.z, z > 0);
+ *  - when it is a generic "x.y.0" and the remote reply it quotes
+ *    ("550-'5.2.2 ... Mailbox Full'") names another subject: the
+ *    relay's wrapper guessed the subject wrong;
+ *  - when it is "x.4.7" (delivery time expired) and the bracketed last
+ *    reply ("<421 4.4.2 Connection timed out>", Exchange's "returned
+ *    '441 4.4.1 ...'" of an attempt) says what kept failing.
+ */
+static void
+better_status(const struct dsn_rcpt *r, struct classification *cl)
+{
+	char *st = cl->status;
+	const char *p, *e = r->diag + r->diaglen, *q;
+	size_t n, sn = strlen(st), i;
+
+	if (sn < 5 || st[1] != '.')
+		return;
+	if (strcmp(st + sn - 2, ".0") == 0 && cl->reply != NULL &&
+	    cl->reply->status[0] != '\0') {
+		if (r->status != NULL && r->status[0] == st[0] &&
+		    strncmp(r->status, st, sn - 1) == 0 &&
+		    strlen(r->status) > sn - 1 &&
+		    strcmp(r->status + sn - 2, ".0") != 0) {
+			snprintf(cl->status, sizeof(cl->status), "%s",
+			    r->status);
+			return;
+		}
+		/* The first status after this one, inside a quote. */
+		if ((p = memmem(r->diag, r->diaglen, st, sn)) == NULL)
+			return;
+		if ((q = next_status(p + sn, e, &n)) != NULL && q[0] == st[0] &&
+		    q - p < 80 && (q[-1] == '\'' || q[-1] == '"') &&
+		    q[2] != st[2] && q[n - 1] != '0' && n < sizeof(cl->status))
+			snprintf(cl->status, sizeof(cl->status), "%.*s",
+			    (int)n, q);
+		return;
+	}
+	if (strcmp(st + 1, ".4.7") != 0)
+		return;
+	/* In the reply, then in the recipient's text (Exchange). */
+	for (i = 0; i < 2; i++) {
+		const char *s = i == 0 ? r->diag : r->ctx;
+		size_t sl = i == 0 ? r->diaglen : r->ctxlen;
+
+		if (s == NULL || (p = memmem(s, sl, st, sn)) == NULL)
+			continue;
+		e = s + sl;
+		for (q = p + sn; q < e && (q = strpbrk_n(q, e, "<'")) !=
+		    NULL; q++) {
+			if (e - q > 10 && isdigit((unsigned char)q[1]) &&
+			    isdigit((unsigned char)q[2]) &&
+			    isdigit((unsigned char)q[3]) && q[4] == ' ' &&
+			    (n = status_at(q + 5, e)) != 0 &&
+			    n < sizeof(cl->status)) {
+				snprintf(cl->status, sizeof(cl->status),
+				    "%.*s", (int)n, q + 5);
+				return;
+			}
+		}
+	}
+}
+
+/* Did the MTA give up delivering after a network failure? */
+static int
+gave_up(const struct dsn_rcpt *r, const struct classification *cl)
+{
+	const char *st = cl->status;
+
+	if (st[0] != '\0' && strncmp(st + 1, ".4.", 3) == 0 &&
+	    (strcmp(st + 4, "1") == 0 || strcmp(st + 4, "7") == 0))
+		return 1;
+	if (r->action != NULL && (strcmp(r->action, "expired") == 0 ||
+	    strcmp(r->action, "delayed") == 0))
+		return 1;
+	/* Gmail: "Technical details of permanent failure:" */
+	return r->status == NULL && r->ctx != NULL &&
+	    has_ci(r->ctx, r->ctxlen, "permanent failure");
+}
+
+/* "SMTP command" and, after blanks, "DATA" (m-FILTER's report). */
+static int
+command_data(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n, *q;
+
+	while (p < e && (q = memmem(p, (size_t)(e - p), "SMTP command",
+	    12)) != NULL) {
+		for (q += 12; q < e && (isspace((unsigned char)*q) ||
+		    *q == ':'); q++)
+			;
+		if (e - q >= 4 && strncmp(q, "DATA", 4) == 0)
+			return 1;
+		p = q;
+	}
+	return 0;
+}
+
+/*
+ * Does the report carry a Status of its own for r? OpenSMTPD's "5.0.0"
+ * over a reply it gives only in its text ("rcpt: 553 Requested action
+ * not taken ...") is made up: the class of the reply code, nothing more.
+ */
+static int
+status_of_its_own(const struct dsn_rcpt *r)
+{
+	return r->status != NULL && !(r->diag_in_text &&
+	    strcmp(r->status + 1, ".0.0") == 0);
+}
+
+/*
+ * Was a "no such user" given after the message, or at a stage nobody
+ * can tell, in a report that carries its own status? Then it may be
+ * the answer of a filter on the recipient's side: Sisimai's
+ * "filtered". A rule of the recipient's provider that knows its
+ * server's wording keeps its reason unless the status is a mailbox
+ * status (x.2.x, "mailbox disabled"); a bounce with no status at all
+ * (Exchange 2003, IMail, McAfee, ... say what they mean in words) keeps
+ * it too.
+ */
+static int
+unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
+{
+	const char *st = cl->status;
+
+	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
+		return 0;		/* the status says "no such address" */
+	if (cl->stage != STAGE_UNKNOWN)
+		return 0;		/* classify() has settled it */
+	if (rcpt_evident(r, cl))
+		return 0;
+	if (r->diagtype != NULL && strcmp(r->diagtype, "smtp") != 0)
+		return 0;		/* a mailer's own words, not a reply */
+	if (!(st[2] == '0' || st[2] == '2' || st[2] == '7') || st[3] != '.')
+		return 0;		/* x.5.x protocol, x.4.x network ... */
+	if (!status_of_its_own(r) && (cl->reply == NULL ||
+	    cl->reply->status[0] == '\0' ||
+	    strcmp(cl->reply->status + 1, ".0.0") == 0))
+		return 0;		/* no status to go by */
+	if (cl->rule != NULL && cl->provider != NULL &&
+	    cl->rule->provider == cl->provider)
+		return st[2] == '2' && st[3] == '.';
+	return 1;
+}
+
+/*
+ * The Status to classify with. Postfix, Exim and OpenSMTPD write
+ * "5.0.0" (or "4.0.0") when the remote reply had no enhanced status of
+ * its own: that says nothing the reply code does not, and as a hint it
+ * would outrank the rule for the code (x.0.0 is "undefined"). So a
+ * reply with a code and no status, in a Diagnostic-Code or (OpenSMTPD)
+ * only in the text, is classified as the reply alone, as the MTA's log
+ * line would be. So is a reply the
+ * transcript shows when the Status says the address is bad (x.1.x):
+ * Sendmail's Status then is its own, made from the reply code and the
+ * stage (5.1.1 for any 5xx at RCPT, with a "... User unknown" line of
+ * its own), whatever the reply's own status said, and it would
+ * otherwise suppress on a block it knows nothing of. NULL: no hint.
+ */
+static const char *
+status_hint(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	const char *st = r->status, *e;
+	size_t len;
+
+	if (st == NULL || (st[0] != '4' && st[0] != '5'))
+		return st;
+	if (r->diaglen == 0 || first_code(r->diag, r->diaglen) == 0)
+		return st;
+	if (strcmp(st + 1, ".0.0") == 0)
+		return next_status(r->diag, r->diag + r->diaglen, &len) !=
+		    NULL ? st : NULL;
+	if (r->diag_in_text)
+		return st;
+	if (st[2] == '1' && st[3] == '.' && transcript_line(rep, r, &e) != NULL)
+		return NULL;
+	return st;
+}
+
+/*
+ * Does text have Sendmail's verdict line for r on it ("550 5.1.1
+ * <rcpt>... User unknown")? Sendmail writes one for a refusal of RCPT
+ * TO, also when pipelining puts ">>> DATA" before the reply in the
+ * transcript; a refusal of the message is "554 5.0.0 Service
+ * unavailable" with no address.
+ */
+static int
+sendmail_names(const struct dsn_rcpt *r, const char *text, size_t len)
+{
+	const char *p, *e, *le, *q;
+	size_t n = strlen(r->rcpt);
+
+	if (text == NULL)
+		return 0;
+	e = text + len;
+	for (p = text; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 6 || !isdigit((unsigned char)p[0]) ||
+		    !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) || p[3] != ' ')
+			continue;
+		q = memchr(p, '<', (size_t)(le - p));
+		if (q != NULL && (size_t)(le - q) >= n + 5 &&
+		    strncasecmp(q + 1, r->rcpt, n) == 0 &&
+		    memcmp(q + 1 + n, ">...", 4) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Does the report's shared text hold a Sendmail transcript in which
+ * the recipient's Diagnostic-Code reply comes after ">>> DATA"?
+ * Sendmail writes one transcript for all the recipients of a
+ * transaction, above the report, and each recipient's own text is
+ * only its "(reason: ...)" line.
+ */
+static int
+transcript_after_data(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	const char *p, *e;
+
+	if (rep->context == NULL || r->diag_in_text ||
+	    first_code(r->diag, r->diaglen) == 0)
+		return 0;
+	e = rep->context + rep->contextlen;
+	if ((p = memmem(rep->context, rep->contextlen, "\n>>> DATA", 9)) ==
+	    NULL)
+		return 0;
+	return transcript_find(r, p + 9, e, 0) != NULL;
+}
+
+/*
+ * The stage the bounce says the recipient's reply came at, when the
+ * reply does not say it itself: only the message stage is looked for
+ * (the data-stage guard's), in Postfix's, Exim's and Sendmail's words,
+ * in the recipient's own text and in Sendmail's shared transcript.
+ */
+static enum smtp_stage
+context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	if (sendmail_names(r, r->ctx, r->ctxlen) ||
+	    sendmail_names(r, rep->context, rep->contextlen))
+		return STAGE_RCPT;
+	if (r->ctx != NULL &&
+	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "in reply to data command",
+	    NULL) != NULL ||
+	    find_ws_ci(r->ctx, r->ctxlen, "after end of data", NULL) != NULL ||
+	    has_cs(r->ctx, r->ctxlen, ">>> DATA") ||
+	    command_data(r->ctx, r->ctxlen)))
+		return STAGE_EOD;
+	if (transcript_after_data(rep, r))
+		return STAGE_EOD;
+	return STAGE_UNKNOWN;
+}
+
+/*
+ * How many recipients of the report failed with r's very text: one
+ * reply to DATA refuses every recipient of its transaction alike, so
+ * that is the transaction's size as far as the report can tell.
+ */
+static size_t
+same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].diaglen == r->diaglen &&
+		    memcmp(rep->rcpts[i].diag, r->diag, r->diaglen) == 0)
+			n++;
+	return n;
+}
+
+void
+detail_add(struct classification *cl, const char *kv)
+{
+	size_t off = strlen(cl->details);
+
+	snprintf(cl->details + off, sizeof(cl->details) - off, "%s%s",
+	    off ? " " : "", kv);
+}
+
+void
+dsn_classify(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_report *rep, size_t i, struct dsn_result *out)
+{
+	const struct dsn_rcpt *r = &rep->rcpts[i];
+	struct classification *cl = &out->cl;
+	const char *d, *hint = status_hint(rep, r);
+	char full[MAX_DIAG];
+	size_t n, dn;
+	int free_text;
+
+	out->hardbounce = 0;
+	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
+		memset(cl, 0, offsetof(struct classification, details));
+		cl->temporary = -1;
+		if (rep->kind == DSN_AUTOREPLY) {
+			cl->reason = R_VACATION;
+			snprintf(cl->details, sizeof(cl->details),
+			    "auto-reply");
+		} else {
+			cl->reason = R_FEEDBACK;
+			cl->decision = D_SUPPRESS;
+			snprintf(cl->details, sizeof(cl->details),
+			    "feedback_type=%s", rep->feedback_type);
+		}
+		return;
+	}
+	d = r->diag;
+	dn = r->diaglen;
+	free_text = r->diag_in_text;
+	if (!r->diag_in_text)
+		staged_reply(r, &d, &dn);
+	if (d == r->diag)
+		transcript_reply(rep, r, full, sizeof(full), &d, &dn);
+	classifier_senders(c, rep->senders, rep->nsenders);
+	classifier_transaction(c, same_failure(rep, r), context_stage(rep, r));
+	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
+	if (cl->rule == NULL && rep->context != NULL &&
+	    r->diag != rep->context && rep->kind != DSN_JSON) {
+		/*
+		 * The recipient's own text says nothing: try all of it.
+		 * (Not a notification's: its other fields are SES's own,
+		 * and ses_verdict() reads those.)
+		 */
+		struct classification whole;
+
+		n = rep->contextlen > MAX_DIAG ? MAX_DIAG : rep->contextlen;
+		classify(c, rs, r->rcpt, rep->context, n, hint,
+		    r->remote_mta, &whole);
+		if (whole.rule != NULL) {
+			int code = cl->code;
+			char st[16];
+
+			free_text = 1;
+			memcpy(st, cl->status, sizeof(st));
+			*cl = whole;
+			if (code != 0 || r->status != NULL) {
+				cl->code = code;
+				memcpy(cl->status, st, sizeof(st));
+			}
+		} else
+			classify(c, rs, r->rcpt, r->diag, r->diaglen,
+			    hint, r->remote_mta, cl);
+	}
+	/*
+	 * The report's own Status is the one to show, unless it is
+	 * Sendmail's stand-in for the reply's own.
+	 */
+	if (hint == NULL && r->status != NULL && (strcmp(r->status + 1,
+	    ".0.0") == 0 || cl->reply == NULL || cl->reply->status[0] == '\0'))
+		snprintf(cl->status, sizeof(cl->status), "%s", r->status);
+	/*
+	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
+	 * outranks words about the message or the sender found in the
+	 * bounce's free text: without a Diagnostic-Code that text holds the
+	 * notice's boilerplate too ("This email has been scanned for
+	 * viruses by ..."). The status rules decide then, if one does.
+	 */
+	if (free_text && r->status != NULL && (r->status[2] == '1' ||
+	    r->status[2] == '2') && r->status[3] == '.' && cl->rule != NULL &&
+	    !reason_may_suppress(cl->reason)) {
+		struct classification by_status;
+
+		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
+		    &by_status);
+		if (by_status.rule != NULL &&
+		    reason_may_suppress(by_status.reason))
+			*cl = by_status;
+	}
+	/*
+	 * A Diagnostic-Code of type X-Unix is the local delivery program's
+	 * own report (its exit status or its words), and a recipient whose
+	 * X-Actual-Recipient is a program ("|procmail ...") was being
+	 * delivered to one: when no rule knows the words, the failure is
+	 * the mailer's, whatever the Status ("x-unix; temporary failure"
+	 * with 4.3.0).
+	 */
+	if (((r->diagtype != NULL && strcasecmp(r->diagtype, "x-unix") == 0 &&
+	    r->diaglen > 0) || r->to_program) &&
+	    (cl->rule == NULL || cl->rule->re == NULL)) {
+		cl->reason = R_MAILERERROR;
+		cl->decision = 0;
+	}
+	/*
+	 * "No such user" after DATA is a content filter's answer on the
+	 * recipient side (Sisimai's "filtered"), not proof of absence.
+	 * Not even when the recipient is the report's only one: OpenSMTPD
+	 * writes a report per domain, so that does not make it the only
+	 * one of its transaction.
+	 */
+	if (cl->reason == R_USERUNKNOWN && unknown_is_filtered(r, cl)) {
+		cl->reason = R_FILTERED;
+		cl->decision &= ~D_SUPPRESS;
+	}
+	/*
+	 * A failure text of the recipient's own that no rule knows is
+	 * Sisimai's "onhold" (it cannot decide); "undefined" is left for
+	 * a bounce that says nothing about the recipient at all.
+	 */
+	if (cl->rule == NULL && cl->reason == R_UNDEFINED && r->diaglen > 0 &&
+	    !r->diag_general && has_alnum(r->diag, r->diag + r->diaglen)) {
+		cl->reason = R_ONHOLD;
+		if (strncmp(cl->status + 1, ".0.900", 6) == 0)
+			cl->status[6] = '1';
+	}
+	/*
+	 * A network failure the MTA has given up on (the report is final,
+	 * its status says "no answer from host" or "delivery time
+	 * expired", or the MTA says so) is Sisimai's "expired"; so is a
+	 * delay report that says nothing else.
+	 */
+	if ((cl->reason == R_NETWORKERROR && gave_up(r, cl)) ||
+	    (cl->reason == R_UNDEFINED && r->action != NULL &&
+	    strcmp(r->action, "delayed") == 0)) {
+		cl->reason = R_EXPIRED;
+		cl->decision = D_RETRY;
+	}
+	better_status(r, cl);
+	/*
+	 * A status made up from the reason (Sisimai's x.0.9nn codes) is
+	 * permanent unless the report says delivery is only delayed: a
+	 * bounce e-mail is sent when the MTA has given up.
+	 */
+	if (strncmp(cl->status + 1, ".0.9", 4) == 0 && strlen(cl->status) == 7) {
+		snprintf(cl->status, sizeof(cl->status), "%s",
+		    reason_status(cl->reason, (r->action != NULL &&
+		    strcmp(r->action, "delayed") == 0) ||
+		    first_code(r->diag, r->diaglen) / 100 == 4));
+		/*
+		 * Exim's own text of a sender refused at MAIL FROM, with no
+		 * status anywhere: Sisimai settles the status while the
+		 * reason is still open (onhold's x.0.901) and names the
+		 * reason later; its made-up status is kept as it is.
+		 */
+		if (rep->kind == DSN_TEXT && r->status == NULL &&
+		    r->ctx != NULL && has_cs(r->ctx, r->ctxlen,
+		    "SMTP error from remote mail server after MAIL FROM:"))
+			memcpy(cl->status + 4, "901", 3);
+	}
+	/*
+	 * A report whose Status is only "x.0.0" and that has no
+	 * Diagnostic-Code (OpenSMTPD) says what happened in its text; when
+	 * a rule read it there, the status is the reason's, temporary only
+	 * if the text gives a 4xx reply.
+	 */
+	else if (r->diag_in_text && cl->rule != NULL &&
+	    cl->reason != R_UNDEFINED && r->status != NULL &&
+	    strcmp(r->status + 1, ".0.0") == 0 &&
+	    strcmp(cl->status, r->status) == 0)
+		snprintf(cl->status, sizeof(cl->status), "%s",
+		    reason_status(cl->reason,
+		    first_code(r->diag, r->diaglen) / 100 == 4));
+	ses_verdict(rep, r, cl);
+	if (r->action != NULL && (strcmp(r->action, "delivered") == 0 ||
+	    strcmp(r->action, "relayed") == 0 ||
+	    strcmp(r->action, "expanded") == 0)) {
+		cl->reason = R_DELIVERED;
+		cl->decision = 0;
+		cl->temporary = 0;
+	}
+	classifier_senders(c, NULL, 0);
+	classifier_transaction(c, 0, STAGE_UNKNOWN);
+	/*
+	 * The sending side's own address is never suppressed, whatever a
+	 * notice seems to say of it ("Sorry <sender>. ... does not exist").
+	 */
+	for (n = 0; n < rep->nsenders; n++) {
+		if (strcmp(rep->senders[n], r->rcpt) != 0)
+			continue;
+		if (cl->decision & D_SUPPRESS) {
+			cl->decision &= ~D_SUPPRESS;
+			detail_add(cl, "guard=sender");
+		}
+		break;
+	}
+	if (!cl->temporary && cl->status[0] != '4')
+		out->hardbounce = hard_reason(cl->reason);
+}

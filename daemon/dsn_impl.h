@@ -1,0 +1,128 @@
+/*
+ * dsn_impl.h -- what the parts of the bounce parser share; private to
+ * dsn*.c
+ *
+ * dsn_parse() asks its questions in dsn.c (the walk over the MIME
+ * tree, the RFC 3464 fields, the order of the questions); the answers
+ * for other shapes of bounce live beside it: dsn_text.c reads a bounce
+ * in words, dsn_json.c an Amazon SES notification, dsn_arf.c feedback
+ * reports and auto-replies, and dsn_classify.c turns one recipient of a
+ * report into a classification. dsn_scan.c has the scanning helpers
+ * they all use (lines, literals, addresses).
+ *
+ * They are stages of one parser over one struct dsn_parser, not
+ * modules of their own: nothing outside dsn*.c includes this header,
+ * and dsn.h stays the only interface.
+ *
+ * Memory: every string these functions return or store in a report is
+ * in the parser's arena (p->a, or the arena passed in), valid until the
+ * next dsn_parse() on the parser or dsn_parser_free(); none is freed by
+ * the caller. Text pointers into the message ([s, e) spans) point into
+ * the MIME parser's decoded bodies, which live as long.
+ */
+#ifndef BOUNCER_DSN_IMPL_H
+#define BOUNCER_DSN_IMPL_H
+
+#include <stddef.h>
+
+#include "dsn.h"
+
+struct arena;
+struct mime_header;
+struct mime_part;
+
+#define MAX_TEXT	(64 * 1024)	/* of the bounce's own text */
+#define MAX_DIAG	(4 * 1024)	/* of one recipient's failure text */
+#define MAX_TEXTPARTS	8
+#define MAX_DSPARTS	8
+#define MAX_EXCLUDE	16
+
+struct dsn_parser {
+	struct mime		*m;
+	struct arena		*a;
+	size_t			 cap;		/* of the report's rcpts */
+	int			 inner;		/* parsing an inlined report */
+};
+
+/* What a walk over the tree found. */
+struct found {
+	struct mime_part	*ds[MAX_DSPARTS];
+	size_t			 nds;
+	struct mime_part	*fb;		/* message/feedback-report */
+	struct mime_part	*text[MAX_TEXTPARTS];
+	size_t			 ntext;
+	struct mime_part	*html;
+	struct mime_part	*orig;		/* headers of the original */
+	unsigned		 flags;
+};
+
+/* dsn_scan.c: lines, literals and addresses in [s, e) spans */
+int		 is_wsp(int c);
+const char	*line_end(const char *p, const char *e);
+int		 has_ci(const char *s, size_t n, const char *lit);
+int		 has_cs(const char *s, size_t n, const char *lit);
+const char	*find_ws_ci(const char *s, size_t n, const char *lit,
+		    const char **endp);
+int		 addr_next(const char *p, const char *e, const char **as,
+		    const char **ae);
+const char	*addr_dup(struct arena *a, const char *s, const char *e);
+/* A lowercase copy of [s, s + n) in the arena. */
+char		*lower_dup(struct arena *a, const char *s, size_t n);
+int		 addr_eq(const char *a, const char *s, size_t n);
+const char	*after_type(const char *v);
+struct dsn_rcpt	*rcpt_add(struct dsn_parser *p, struct dsn_report *rep);
+int		 rcpt_known(const struct dsn_report *rep, const char *s,
+		    size_t n);
+int		 has_alnum(const char *s, const char *e);
+
+/* dsn.c: values of RFC 3464 fields */
+const char	*field_dup(struct arena *a, const struct mime_header *h);
+const char	*status_dup(struct arena *a, const char *v);
+const char	*host_dup(struct arena *a, const char *v);
+
+/* dsn_text.c: a bounce in words */
+const char	*text_cut(const char *s, const char *e);
+const char	*own_text(struct dsn_parser *p, struct found *f, size_t *lenp);
+int		 excluded(const char *const *ex, size_t nex, const char *as,
+		    size_t n);
+void		 exclude_add(struct arena *a, const char **ex, size_t *nex,
+		    const char *v);
+void		 text_rcpts(struct dsn_parser *p, struct dsn_report *rep,
+		    const char *s, size_t n, const char **ex, size_t nex,
+		    int only_known);
+int		 from_daemon(const char *v);
+extern const char *const bounce_subjects[];
+int		 matches_any(const char *s, const char *const *list);
+int		 is_bounce(struct mime_part *root, const char *subject,
+		    const char *from);
+int		 fml_notice(struct mime_part *root, const char *from);
+void		 fml_rcpts(struct dsn_parser *p, struct dsn_report *rep,
+		    const char *subject, const char *s, size_t n);
+const char	*inlined_report(const struct mime_part *root, size_t *lenp);
+
+/* dsn_json.c: Amazon SES notifications */
+int		 ses_json(struct dsn_parser *p, struct dsn_report *rep,
+		    const char *s, size_t n);
+/* The whole input is a notification (bare or in an SNS envelope)? */
+int		 ses_bare(struct dsn_parser *p, struct dsn_report *rep,
+		    const char *msg, size_t len);
+/*
+ * SES's bounceType and bounceSubType, where no rule knew r's reply;
+ * a Transient bounce never suppresses and is never a hard bounce
+ * (cl->temporary is set). Adds "ses=Type/SubType" or
+ * "guard=ses-transient" to cl's details when it changed cl.
+ */
+void		 ses_verdict(const struct dsn_report *rep,
+		    const struct dsn_rcpt *r, struct classification *cl);
+
+/* dsn_classify.c */
+/* Appends "k=v" (or a flag) to cl->details, space-separated. */
+void		 detail_add(struct classification *cl, const char *kv);
+
+/* dsn_arf.c: feedback reports and auto-replies */
+int		 is_autoreply(struct mime_part *root, const char *subject,
+		    const char *from);
+int		 arf(struct dsn_parser *p, struct dsn_report *rep,
+		    struct mime_part *root, struct found *f);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * dsn_scan.c -- the scanning helpers of the bounce parser
+ *
+ * Lines, literals (case-sensitive, case-insensitive, across folded
+ * white space) and e-mail addresses in a [s, e) span of a bounce's
+ * text, and the report's list of recipients. Copies go into the arena
+ * passed in; nothing here allocates otherwise or keeps state.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "dsn.h"
+#include "dsn_impl.h"
+#include "mime.h"
+#include "xalloc.h"
+
+/* --- small helpers --------------------------------------------------- */
+
+int
+is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+const char *
+line_end(const char *p, const char *e)
+{
+	const char *nl = memchr(p, '\n', (size_t)(e - p));
+
+	return nl ? nl : e;
+}
+
+/* Is lit (lowercase) in s, ignoring case? */
+int
+has_ci(const char *s, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+	const char *p = s, *e, *q, *r;
+	unsigned char lo = (unsigned char)lit[0],
+	    up = (unsigned char)toupper(lo);
+
+	if (s == NULL || n < k)
+		return 0;
+	e = s + n - (k - 1);
+	while (p < e) {
+		q = memchr(p, lo, (size_t)(e - p));
+		if (lo != up && (r = memchr(p, up, (size_t)((q ? q : e) -
+		    p))) != NULL)
+			q = r;
+		if (q == NULL)
+			return 0;
+		if (strncasecmp(q + 1, lit + 1, k - 1) == 0)
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* Is the case-sensitive literal lit in [s, s + n)? */
+int
+has_cs(const char *s, size_t n, const char *lit)
+{
+	return s != NULL && memmem(s, n, lit, strlen(lit)) != NULL;
+}
+
+/*
+ * Where lit starts in [s, s + n), case-insensitive, each space of lit
+ * matching any run of white space, newlines included (a folded line);
+ * *endp is set past the match. NULL when it is not there.
+ */
+const char *
+find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
+{
+	const char *p, *q, *e = s + n, *l;
+
+	if (s == NULL)
+		return NULL;
+	for (p = s; p < e; p++) {
+		for (q = p, l = lit; *l != '\0' && q < e; l++) {
+			if (*l == ' ') {
+				if (!isspace((unsigned char)*q))
+					break;
+				while (q < e && isspace((unsigned char)*q))
+					q++;
+			} else if (tolower((unsigned char)*q) ==
+			    tolower((unsigned char)*l))
+				q++;
+			else
+				break;
+		}
+		if (*l == '\0') {
+			if (endp != NULL)
+				*endp = q;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static int
+local_char(int c)
+{
+	return isalnum(c) || (c != 0 && strchr(".!#$%&'*+/=?^_`{|}~-", c)) ||
+	    c >= 0x80;
+}
+
+static int
+domain_char(int c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80;
+}
+
+/*
+ * Finds the next address at or after p: local@domain, the domain with a
+ * dot or a [literal]. Sets [*as, *ae); returns 1, or 0 when none.
+ */
+int
+addr_next(const char *p, const char *e, const char **as, const char **ae)
+{
+	const char *at, *l, *r;
+	int dot;
+
+	while (p < e && (at = memchr(p, '@', (size_t)(e - p))) != NULL) {
+		for (l = at; l > p && local_char((unsigned char)l[-1]); l--)
+			;
+		/* A quoted local part: "john doe"@example.com */
+		if (l == at && at > p && at[-1] == '"') {
+			const char *q = at - 1;
+
+			while (q > p && q[-1] != '"' && q[-1] != '\n')
+				q--;
+			if (q > p && q[-1] == '"')
+				l = q - 1;
+		}
+		while (l < at && *l == '.')
+			l++;
+		r = at + 1;
+		dot = 0;
+		if (r < e && *r == '[') {
+			while (r < e && *r != ']' && r - at < 64)
+				r++;
+			if (r < e && *r == ']')
+				r++, dot = 1;
+		} else {
+			for (; r < e && domain_char((unsigned char)*r); r++)
+				if (*r == '.')
+					dot = 1;
+			while (r > at + 1 && (r[-1] == '.' || r[-1] == '-'))
+				r--;
+		}
+		if (l < at && r > at + 1 && dot && r - l < 256) {
+			*as = l;
+			*ae = r;
+			return 1;
+		}
+		p = at + 1;
+	}
+	return 0;
+}
+
+/* A lowercase copy of the address in [s, e) (first one found). */
+const char *
+addr_dup(struct arena *a, const char *s, const char *e)
+{
+	const char *as, *ae;
+
+	if (!addr_next(s, e, &as, &ae))
+		return NULL;
+	return lower_dup(a, as, (size_t)(ae - as));
+}
+
+char *
+lower_dup(struct arena *a, const char *s, size_t n)
+{
+	char *d = arena_strndup(a, s, n);
+	size_t i;
+
+	for (i = 0; d[i] != '\0'; i++)
+		d[i] = (char)tolower((unsigned char)d[i]);
+	return d;
+}
+
+int
+addr_eq(const char *a, const char *s, size_t n)
+{
+	return strlen(a) == n && strncasecmp(a, s, n) == 0;
+}
+
+/* Strips a DSN type prefix ("rfc822;", "dns;", "smtp;"). */
+const char *
+after_type(const char *v)
+{
+	const char *p = v;
+
+	while (isalnum((unsigned char)*p) || *p == '-' || *p == '_')
+		p++;
+	if (*p == ';' && p > v) {
+		p++;
+		while (is_wsp(*p))
+			p++;
+		return p;
+	}
+	return v;
+}
+
+struct dsn_rcpt *
+rcpt_add(struct dsn_parser *p, struct dsn_report *rep)
+{
+	struct dsn_rcpt *r;
+
+	if (rep->nrcpts == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 8;
+
+		r = arena_alloc(p->a, ncap * sizeof(*r));
+		if (rep->nrcpts)
+			memcpy(r, rep->rcpts, rep->nrcpts * sizeof(*r));
+		rep->rcpts = r;
+		p->cap = ncap;
+	}
+	r = &rep->rcpts[rep->nrcpts++];
+	memset(r, 0, sizeof(*r));
+	r->diag = "";
+	return r;
+}
+
+int
+rcpt_known(const struct dsn_report *rep, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nrcpts; i++)
+		if (addr_eq(rep->rcpts[i].rcpt, s, n))
+			return 1;
+	return 0;
+}
+
+int
+has_alnum(const char *s, const char *e)
+{
+	for (; s < e; s++)
+		if (isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,827 @@
+/*
+ * dsn_text.c -- a bounce in words: its own text and its recipients
+ *
+ * Where the bounce's own text ends (at the copy of the original),
+ * whether a message is a bounce at all (a mailer-daemon sender, a
+ * bounce subject, ...), and, for a bounce without RFC 3464 fields,
+ * which addresses of its text are recipients and what text belongs to
+ * each. Also the fml list manager's notices and a whole report pasted
+ * into a text bounce. Everything it keeps is in the parser's arena.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "dsn.h"
+#include "dsn_impl.h"
+#include "mime.h"
+#include "xalloc.h"
+
+/* --- a set of addresses ---------------------------------------------- */
+
+/* FNV-1a of an address, case-folded. */
+static unsigned long
+addr_hash(const char *s, size_t n)
+{
+	unsigned long h = 2166136261UL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)tolower((unsigned char)s[i])) *
+		    16777619UL;
+	return h;
+}
+
+/*
+ * A set of addresses in the arena, for finding repeats in O(1): open
+ * addressing over indices into rep->rcpts (0 is empty, i + 1 is i).
+ */
+struct addrset {
+	size_t	*slot;
+	size_t	 mask;
+};
+
+static void
+addrset_init(struct arena *a, struct addrset *set, size_t n)
+{
+	size_t sz = 16;
+
+	while (sz < n * 2)
+		sz <<= 1;
+	set->slot = arena_alloc(a, sz * sizeof(*set->slot));
+	memset(set->slot, 0, sz * sizeof(*set->slot));
+	set->mask = sz - 1;
+}
+
+/* The index of the recipient with address s, or -1 (and its slot). */
+static long
+addrset_find(const struct addrset *set, const struct dsn_report *rep,
+    const char *s, size_t n, size_t **slotp)
+{
+	size_t h = addr_hash(s, n) & set->mask;
+
+	for (;; h = (h + 1) & set->mask) {
+		size_t v = set->slot[h];
+
+		if (v == 0) {
+			*slotp = &set->slot[h];
+			return -1;
+		}
+		if (addr_eq(rep->rcpts[v - 1].rcpt, s, n))
+			return (long)(v - 1);
+	}
+}
+
+/* --- the bounce's own text ------------------------------------------- */
+
+/* Is the line a header field ("Name: value")? */
+static int
+header_line(const char *s, const char *le)
+{
+	const char *p;
+
+	for (p = s; p < le && p - s < 40; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ':')
+			return p > s && p + 1 <= le;
+		if (!(isalnum(c) || c == '-'))
+			return 0;
+	}
+	return 0;
+}
+
+static const char *const orig_headers[] = {
+	"return-path:", "received:", "message-id:", "from:", "to:",
+	"subject:", "date:", "mime-version:", "dkim-signature:",
+	"content-type:", "x-", "reply-to:", "delivered-to:", NULL
+};
+
+static int
+orig_header_line(const char *s, const char *le)
+{
+	size_t i, n;
+
+	if (!header_line(s, le))
+		return 0;
+	for (i = 0; orig_headers[i] != NULL; i++) {
+		n = strlen(orig_headers[i]);
+		if ((size_t)(le - s) >= n && strncasecmp(s, orig_headers[i],
+		    n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Is the line a field of a delivery-status report? */
+static int
+ds_field_line(const char *s, const char *le)
+{
+	static const char *const names[] = {
+		"action:", "status:", "final-recipient:",
+		"original-recipient:", "x-actual-recipient:",
+		"diagnostic-code:", "remote-mta:", "reporting-mta:",
+		"last-attempt-date:", "will-retry-until:", NULL
+	};
+	size_t i, n;
+
+	for (i = 0; names[i] != NULL; i++) {
+		n = strlen(names[i]);
+		if ((size_t)(le - s) >= n && strncasecmp(s, names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *const separators[] = {
+	"copy of the message", "copy of your message",
+	"original message follows", "original message below",
+	"original message:", "original message --", "original message ==",
+	"returned message", "unsent message", "message follows",
+	"original mail", "headers of the original", "header of the original",
+	"undelivered message", "message header follows", "attached message",
+	"included message", "original message is attached",
+	"original message headers", NULL
+};
+
+/*
+ * Where the copy of the original begins in a single-part bounce: a
+ * separator line (a line of mostly dashes with words such as "copy of
+ * the message"), or the first run of three header lines that starts
+ * with a header a message has.
+ */
+const char *
+text_cut(const char *s, const char *e)
+{
+	const char *p, *le, *l2, *l3;
+	size_t i, n;
+	int dashes, text = 0;	/* a line of the bounce's own seen */
+
+	for (p = s; p < e; p = le < e ? le + 1 : e, text |= n > 1) {
+		le = line_end(p, e);
+		n = (size_t)(le - p);
+		for (i = 0, dashes = 0; i < n && i < 8; i++)
+			if (p[i] == '-' || p[i] == '=' || p[i] == '*' ||
+			    p[i] == '_')
+				dashes++;
+		if ((dashes >= 3 || n < 64) && n >= 6) {
+			char low[128];
+			size_t m = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
+
+			for (i = 0; i < m; i++)
+				low[i] = (char)tolower((unsigned char)p[i]);
+			low[m] = '\0';
+			/* Every separator holds one of these words. */
+			if (strstr(low, "messag") != NULL ||
+			    strstr(low, "mail") != NULL ||
+			    strstr(low, "rfc822") != NULL ||
+			    strstr(low, "header") != NULL)
+				for (i = 0; separators[i] != NULL; i++)
+					/*
+					 * Without dashes, only after some text:
+					 * "The attached message had PERMANENT
+					 * fatal delivery errors!" opens
+					 * MDaemon's bounce.
+					 */
+					if (strstr(low, separators[i]) != NULL &&
+					    (dashes >= 3 || (text && strstr(low,
+					    "your own text") == NULL &&
+					    strstr(low, "transcript") == NULL)))
+						return p;
+		}
+		if (orig_header_line(p, le) && !ds_field_line(p, le) &&
+		    le < e) {
+			l2 = line_end(le + 1, e);
+			if (!header_line(le + 1, l2) && !is_wsp(le[1]))
+				continue;
+			if (l2 >= e || ds_field_line(le + 1, l2))
+				continue;
+			l3 = line_end(l2 + 1, e);
+			if ((header_line(l2 + 1, l3) &&
+			    !ds_field_line(l2 + 1, l3)) || is_wsp(l2[1]))
+				return p;
+		}
+	}
+	return e;
+}
+
+/* Strips tags and a few entities from HTML; crude, but bounded. */
+static const char *
+html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
+{
+	char *out = arena_alloc(a, n + 1), *d = out;
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		if (*p == '<') {
+			int br = e - p > 3 && (strncasecmp(p, "<br", 3) == 0 ||
+			    strncasecmp(p, "<p", 2) == 0 ||
+			    strncasecmp(p, "<div", 4) == 0 ||
+			    strncasecmp(p, "<tr", 3) == 0);
+			const char *q = memchr(p, '>', (size_t)(e - p));
+
+			/* An address in angle brackets is text. */
+			if (q != NULL && memchr(p, '@', (size_t)(q - p)) &&
+			    !memchr(p, ' ', (size_t)(q - p))) {
+				memcpy(d, p, (size_t)(q + 1 - p));
+				d += q + 1 - p;
+				p = q + 1;
+				continue;
+			}
+			p = q ? q + 1 : e;
+			if (br)
+				*d++ = '\n';
+			continue;
+		}
+		if (*p == '&') {
+			static const struct { const char *ent; char c; } ents[] = {
+				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+				{ "&nbsp;", ' ' }, { "&quot;", '"' }, { "&#39;", '\'' },
+			};
+			size_t i, k;
+
+			for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+				k = strlen(ents[i].ent);
+				if ((size_t)(e - p) >= k &&
+				    strncasecmp(p, ents[i].ent, k) == 0)
+					break;
+			}
+			if (i < sizeof(ents) / sizeof(ents[0])) {
+				*d++ = ents[i].c;
+				p += k;
+				continue;
+			}
+		}
+		*d++ = *p++;
+	}
+	*d = '\0';
+	*lenp = (size_t)(d - out);
+	return out;
+}
+
+/*
+ * The bounce's own text: its text parts up to the original (each cut
+ * at a copy of the original), joined, bounded by MAX_TEXT.
+ */
+const char *
+own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
+{
+	const char *parts[MAX_TEXTPARTS], *s;
+	size_t lens[MAX_TEXTPARTS], i, n, total = 0, np = 0;
+	char *out, *d;
+
+	for (i = 0; i < f->ntext; i++) {
+		s = mime_body(p->m, f->text[i], &n);
+		n = (size_t)(text_cut(s, s + n) - s);
+		parts[np] = s;
+		lens[np++] = n;
+		total += n + 1;
+	}
+	if (np == 0 && f->html != NULL) {
+		s = mime_body(p->m, f->html, &n);
+		s = html_text(p->a, s, n, &n);
+		n = (size_t)(text_cut(s, s + n) - s);
+		parts[np] = s;
+		lens[np++] = n;
+		total += n + 1;
+	}
+	if (np == 1 && lens[0] <= MAX_TEXT) {
+		*lenp = lens[0];
+		return parts[0];
+	}
+	if (total > MAX_TEXT)
+		total = MAX_TEXT;
+	out = d = arena_alloc(p->a, total + 1);
+	for (i = 0; i < np; i++) {
+		n = lens[i];
+		if ((size_t)(d - out) + n + 1 > total)
+			n = total - (size_t)(d - out) - (total > 0 ? 1 : 0);
+		memcpy(d, parts[i], n);
+		d += n;
+		if ((size_t)(d - out) < total)
+			*d++ = '\n';
+		if ((size_t)(d - out) >= total)
+			break;
+	}
+	*d = '\0';
+	*lenp = (size_t)(d - out);
+	return out;
+}
+
+/* --- failure text from the bounce's own text ------------------------- */
+
+struct cand {
+	const char	*as, *ae;	/* the address */
+	const char	*after;		/* the start of its line */
+	int		 lead;		/* it starts its line */
+};
+
+#define MAX_CANDS	100000
+
+/* Does the address at as start its line (after blanks, <, ", ')? */
+static int
+addr_leads(const char *line, const char *as)
+{
+	const char *p = line;
+
+	while (p < as && (is_wsp(*p) || *p == '<' || *p == '"' ||
+	    *p == '\'' || *p == '(' || *p == '*' || *p == '-' || *p == '>'))
+		p++;
+	if (p == as)
+		return 1;
+	/* "RCPT TO:<x>", "To: x", "Recipient: x", "Failed to deliver to x" */
+	return 0;
+}
+
+/*
+ * Is the address at as named as a sender on its line ("From: x",
+ * "MAIL FROM:<x>", "Sender: x", "Reply-To: x")? Then it is no
+ * recipient.
+ */
+static int
+after_from(const char *line, const char *as)
+{
+	static const char *const marks[] = {
+		"from:", "sender:", "reply-to:", "return-path:"
+	};
+	const char *p = line;
+	size_t i, k;
+
+	while (p < as && is_wsp(*p))
+		p++;
+	if (p < as && *p == '>')
+		return 0;		/* a quoted line: ">>> MAIL From:" */
+	if (as - p >= 10 && strncasecmp(p, "MAIL FROM:", 10) == 0)
+		p += 5;
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		k = strlen(marks[i]);
+		if ((size_t)(as - p) >= k && strncasecmp(p, marks[i], k) == 0) {
+			for (p += k; p < as && (is_wsp(*p) || *p == '<' ||
+			    *p == '"'); p++)
+				;
+			/* "From: Name <x>" too */
+			return p == as || memchr(p, '\n', (size_t)(as - p)) ==
+			    NULL;
+		}
+	}
+	return 0;
+}
+
+int
+excluded(const char *const *ex, size_t nex, const char *as, size_t n)
+{
+	size_t i;
+
+	if (n > 14 && strncasecmp(as, "mailer-daemon@", 14) == 0)
+		return 1;
+	for (i = 0; i < nex; i++)
+		if (ex[i] != NULL && addr_eq(ex[i], as, n))
+			return 1;
+	return 0;
+}
+
+/* Adds the addresses of a header value to the exclusion list. */
+void
+exclude_add(struct arena *a, const char **ex, size_t *nex, const char *v)
+{
+	const char *as, *ae, *e;
+
+	if (v == NULL)
+		return;
+	e = v + strlen(v);
+	while (*nex < MAX_EXCLUDE && addr_next(v, e, &as, &ae)) {
+		ex[(*nex)++] = arena_strndup(a, as, (size_t)(ae - as));
+		v = ae;
+	}
+}
+
+/* Trims [*s, *e) of blanks, newlines and leading punctuation. */
+static void
+trim_span(const char **s, const char **e)
+{
+	while (*s < *e && (isspace((unsigned char)**s) || **s == '>' ||
+	    **s == ':' || **s == ',' || **s == ';' || **s == '.'))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+/*
+ * Is the line at ls Sendmail's verdict on the recipient at [as, ae):
+ * "554 <rcpt>... Remote protocol error"?
+ */
+static int
+sendmail_rcpt_line(const char *ls, const char *as, const char *ae,
+    const char *e)
+{
+	return as - ls == 5 && isdigit((unsigned char)ls[0]) &&
+	    isdigit((unsigned char)ls[1]) && isdigit((unsigned char)ls[2]) &&
+	    ls[3] == ' ' && ls[4] == '<' && e - ae >= 4 &&
+	    memcmp(ae, ">...", 4) == 0;
+}
+
+/*
+ * Sendmail's verdict line is the recipient's text by itself (the next
+ * line is about another host or recipient), and when the transcript
+ * shows the exchange it came from ("While talking to x:", ">>> MAIL
+ * From:<s>", "<<< 501 ... open relay"), the remote reply above it is
+ * the reason: Sendmail v5 says only "Remote protocol error".
+ */
+static void
+sendmail_reply(const char *s, const char **ts, const char **te,
+    const char *e)
+{
+	const char *b = *ts, *q, *pe;
+	int replies = 0;
+
+	*te = line_end(*ts, e);
+	while (b > s) {
+		pe = b - 1;
+		for (q = pe; q > s && q[-1] != '\n'; q--)
+			;
+		if (pe - q >= 4 && strncmp(q, "<<< ", 4) == 0)
+			replies++;
+		else if (!(pe - q >= 4 && strncmp(q, ">>> ", 4) == 0 &&
+		    replies > 0))
+			break;
+		b = q;
+	}
+	if (replies > 0)
+		*ts = b;
+}
+
+/*
+ * Is the line at lj a continuation of the paragraph whose first line is
+ * at li: indented deeper, with no blank line between them? Postfix folds
+ * a long reply under its recipient's line that way, and a folded line
+ * may begin with another address ("550 Unknown user\n    aaa@x (in
+ * reply to end of DATA command)"): that is still the same recipient's
+ * text, not the next recipient's.
+ */
+static int
+continues(const char *li, const char *lj, const char *e)
+{
+	const char *q, *le;
+	size_t ii = 0, ij = 0;
+
+	while (li + ii < e && is_wsp(li[ii]))
+		ii++;
+	while (lj + ij < e && is_wsp(lj[ij]))
+		ij++;
+	if (ij <= ii)
+		return 0;
+	for (q = li; q < lj; q = le + 1) {
+		le = line_end(q, e);
+		if (!has_alnum(q, le) && le < lj)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Finds the recipients in a bounce's text and the failure text of each:
+ * the line of its address (the reason often precedes the address on
+ * it) and the lines after it, up to the next recipient's line. When
+ * some addresses start their lines, only those are recipients (the
+ * others are mentioned in passing). With only_known, text is attached
+ * to the recipients already known instead.
+ */
+void
+text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
+    size_t n, const char **ex, size_t nex, int only_known)
+{
+	const char *e = s + n, *ls, *le, *as, *ae, *q;
+	struct cand *c = NULL;
+	struct addrset set;
+	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
+	int general;
+
+	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
+		le = line_end(ls, e);
+		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
+			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
+			    after_from(ls, as) || ds_field_line(ls, le))
+				continue;
+			if (nc == cap) {
+				struct cand *nc2;
+
+				if (cap >= MAX_CANDS)
+					break;
+				cap = cap ? cap * 2 : 16;
+				nc2 = arena_alloc(p->a, cap * sizeof(*nc2));
+				if (nc)
+					memcpy(nc2, c, nc * sizeof(*c));
+				c = nc2;
+			}
+			c[nc].as = as;
+			c[nc].ae = ae;
+			c[nc].after = ls;	/* its line */
+			c[nc].lead = addr_leads(ls, as);
+			nlead += c[nc].lead;
+			nc++;
+		}
+	}
+	addrset_init(p->a, &set, rep->nrcpts + nc);
+	for (k = 0; k < rep->nrcpts; k++) {
+		size_t *slot;
+
+		if (addrset_find(&set, rep, rep->rcpts[k].rcpt,
+		    strlen(rep->rcpts[k].rcpt), &slot) < 0)
+			*slot = k + 1;
+	}
+	for (i = 0; i < nc; i++) {
+		const char *ts, *te;
+		struct dsn_rcpt *r;
+		size_t an = (size_t)(c[i].ae - c[i].as), *slot;
+		long found;
+
+		if (nlead > 0 && !c[i].lead)
+			continue;
+		found = addrset_find(&set, rep, c[i].as, an, &slot);
+		if (only_known) {
+			if (found < 0 || rep->rcpts[found].ctx != NULL)
+				continue;
+			r = &rep->rcpts[found];
+		} else {
+			if (found >= 0)
+				continue;
+			r = NULL;
+		}
+		/* The text runs to the next recipient's line. */
+		te = e;
+		for (j = i + 1; j < nc; j++) {
+			if (nlead > 0 && !c[j].lead)
+				continue;
+			if (c[j].after == c[i].after)
+				continue;	/* the same line */
+			if (continues(c[i].after, c[j].after, e))
+				continue;	/* its folded text */
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0)
+				continue;	/* the same recipient again */
+			te = c[j].after;
+			break;
+		}
+		ts = c[i].after;
+		/*
+		 * Sendmail lists the addresses first, then a transcript
+		 * with a verdict line for each ("550 <x@y>... User
+		 * unknown"): that line, wherever it is, is the text.
+		 */
+		for (j = 0; !only_known && j < nc; j++)
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0 &&
+			    sendmail_rcpt_line(c[j].after, c[j].as, c[j].ae,
+			    e)) {
+				ts = c[j].after;
+				sendmail_reply(s, &ts, &te, e);
+				break;
+			}
+		if ((size_t)(te - ts) > MAX_DIAG)
+			te = ts + MAX_DIAG;
+		trim_span(&ts, &te);
+		general = 0;
+		if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
+			/* Nothing but the address: the text before says why. */
+			const char *ps, *pe;
+
+			general = 1;
+			ts = s;
+			te = c[i].as;
+			if ((size_t)(te - ts) > MAX_DIAG)
+				ts = te - MAX_DIAG;
+			trim_span(&ts, &te);
+			/*
+			 * A line of words right above the address, not a
+			 * heading ("...failed:", "to the following
+			 * address") nor a separator, is the
+			 * reason given for it (Lotus Notes: "------- Failure
+			 * Reasons --------", then each reason above its
+			 * address).
+			 */
+			if (c[i].after > s && (pe = c[i].after - 1) > s) {
+				for (ps = pe; ps > s && ps[-1] != '\n'; ps--)
+					;
+				while (pe > ps && isspace((unsigned char)pe[-1]))
+					pe--;
+				while (ps < pe && is_wsp(*ps))
+					ps++;
+				if (pe > ps && has_alnum(ps, pe) &&
+				    pe[-1] != ':' && *ps != '-' && *ps != '=' &&
+				    *ps != '*' && *ps != '_' &&
+				    !has_ci(ps, (size_t)(pe - ps), "following")) {
+					ts = ps;
+					te = pe;
+					general = 0;
+				}
+			}
+		}
+		if (r == NULL) {
+			r = rcpt_add(p, rep);
+			r->rcpt = lower_dup(p->a, c[i].as, an);
+			*slot = rep->nrcpts;
+		}
+		r->ctx = ts;
+		r->ctxlen = (size_t)(te - ts);
+		if (r->diaglen == 0) {
+			r->diag = ts;
+			r->diaglen = (size_t)(te - ts);
+			r->diag_in_text = 1;
+			r->diag_general = general;
+		}
+	}
+}
+
+/* --- what kind of message -------------------------------------------- */
+
+static const char *const daemon_locals[] = {
+	"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster",
+	"post_master",
+	"mail-daemon", "maildaemon", "mmdf", "double-bounce", "bounce",
+	"bounces", "bounce-notification", "mail.delivery.system",
+	"mail-delivery-system", "mdaemon", "root", "nobody", "mailadmin",
+	"mailmaster", "mail-error", "auto-reply", NULL
+};
+
+/* Is the address in v a mailer daemon's? */
+int
+from_daemon(const char *v)
+{
+	const char *as, *ae, *at;
+	size_t i, n;
+
+	if (v == NULL)
+		return 0;
+	if (has_ci(v, strlen(v), "mailer-daemon") ||
+	    has_ci(v, strlen(v), "mail delivery"))
+		return 1;
+	if (!addr_next(v, v + strlen(v), &as, &ae))
+		return 0;
+	at = memchr(as, '@', (size_t)(ae - as));
+	n = (size_t)(at - as);
+	for (i = 0; daemon_locals[i] != NULL; i++)
+		if (strlen(daemon_locals[i]) == n &&
+		    strncasecmp(as, daemon_locals[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+const char *const bounce_subjects[] = {
+	"undeliver", "undelivered", "delivery fail", "failure notice",
+	"failure delivery", "delivery failure", "returned mail",
+	"return mail", "returned to sender", "delivery status",
+	"delivery notification", "not delivered", "could not be delivered",
+	"couldn't be delivered", "mail delivery", "non-delivery",
+	"nondeliver", "non delivery", "mail system error", "delivery error",
+	"mail error", "error sending", "bounce", "rejected", "failed",
+	"failure", "permanent error", "delivery problem", "warning: could",
+	"delayed mail", "delivery delayed", "unzustellbar", "no entregado",
+	"non recapitabile", "non remis", "message not deliverable",
+	"\xe4\xb8\x8d\xe9\x81\x94",			/* 不達 */
+	"\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc",		/* エラー */
+	"\xe9\x85\x8d\xe4\xbf\xa1",			/* 配信 */
+	"\xe8\xbf\x94\xe9\x80\x81",			/* 返送 */
+	"\xe9\x80\x81\xe4\xbf\xa1\xe5\xa4\xb1\xe6\x95\x97", /* 送信失敗 */
+	NULL
+};
+
+int
+matches_any(const char *s, const char *const *list)
+{
+	size_t i, n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	for (i = 0; list[i] != NULL; i++)
+		if (has_ci(s, n, list[i]))
+			return 1;
+	return 0;
+}
+
+int
+is_bounce(struct mime_part *root, const char *subject, const char *from)
+{
+	const char *v;
+
+	if (root->report_type != NULL &&
+	    strcmp(root->report_type, "delivery-status") == 0)
+		return 1;
+	if (mime_header(root, "X-Failed-Recipients") != NULL)
+		return 1;
+	if (from_daemon(from) || matches_any(subject, bounce_subjects))
+		return 1;
+	if ((v = mime_header_value(root, "Return-Path")) != NULL &&
+	    strcmp(v, "<>") == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * A notice of the fml mailing-list manager to a poster ("You are not a
+ * member of this mailing list <list@x>.", "Duplicated Message-ID in
+ * <list@x>."): X-MLServer: fml, from the list's -admin address or with
+ * fml's own Message-ID. No MAILER-DAEMON, no bounce subject: the list
+ * refused the post.
+ */
+int
+fml_notice(struct mime_part *root, const char *from)
+{
+	const char *v, *as, *ae, *at;
+
+	if ((v = mime_header_value(root, "X-MLServer")) == NULL ||
+	    !has_ci(v, strlen(v), "fml"))
+		return 0;
+	if ((v = mime_header_value(root, "Message-ID")) != NULL &&
+	    has_cs(v, strlen(v), ".FML"))
+		return 1;
+	if (from == NULL || !addr_next(from, from + strlen(from), &as, &ae))
+		return 0;
+	at = memchr(as, '@', (size_t)(ae - as));
+	return at - as > 6 && strncasecmp(at - 6, "-admin", 6) == 0;
+}
+
+/*
+ * The list an fml notice is about: an address in angle brackets that
+ * ends its line (before a "." or ":"). The subject names the problem
+ * too ("You x are not member (list ML)", "Loop Alert: ..."); it leads
+ * the failure text.
+ */
+void
+fml_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *subject,
+    const char *s, size_t n)
+{
+	const char *e = s + n, *ls, *le, *t, *as, *ae, *lt;
+	struct dsn_rcpt *r;
+	char *d;
+	size_t sn = subject != NULL ? strlen(subject) : 0;
+
+	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
+		le = line_end(ls, e);
+		for (t = le; t > ls && isspace((unsigned char)t[-1]); t--)
+			;
+		if (t > ls && (t[-1] == '.' || t[-1] == ':'))
+			t--;
+		if (t == ls || t[-1] != '>' ||
+		    (lt = memrchr(ls, '<', (size_t)(t - ls))) == NULL ||
+		    !addr_next(lt, t, &as, &ae) || ae != t - 1 ||
+		    rcpt_known(rep, as, (size_t)(ae - as)))
+			continue;
+		r = rcpt_add(p, rep);
+		r->rcpt = lower_dup(p->a, as, (size_t)(ae - as));
+		d = arena_alloc(p->a, sn + n + 2);
+		memcpy(d, subject != NULL ? subject : "", sn);
+		d[sn] = '\n';
+		memcpy(d + sn + 1, s, n);
+		d[sn + 1 + n] = '\0';
+		r->diag = r->ctx = d;
+		r->diaglen = r->ctxlen = sn + 1 + (n > MAX_DIAG ? MAX_DIAG : n);
+		r->diag_in_text = 1;
+	}
+}
+
+/* --- a report pasted into the text ----------------------------------- */
+
+/*
+ * A whole delivery report pasted into a single-part text bounce (a
+ * relay that returns the bounce it got to its own sender: "From
+ * MAILER-DAEMON ..." and the report's headers, its "Content-Type:
+ * multipart/report" and its parts, as text). Returns where the pasted
+ * message's header block begins and sets *lenp to the rest of the
+ * body; NULL if there is none.
+ */
+const char *
+inlined_report(const struct mime_part *root, size_t *lenp)
+{
+	const char *s = root->raw, *e, *p, *le, *q, *b, *pe;
+
+	if (s == NULL || root->child != NULL || root->cte != CTE_IDENTITY ||
+	    strncmp(root->type, "text/", 5) != 0)
+		return NULL;
+	e = s + root->rawlen;
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (le - p < 30 || strncasecmp(p, "Content-Type:", 13) != 0)
+			continue;
+		for (q = p + 13; q < le && is_wsp(*q); q++)
+			;
+		if (le - q < 16 || strncasecmp(q, "multipart/report", 16) != 0)
+			continue;
+		/* Back to the first line of its header block. */
+		for (b = p; b > s; b = q) {
+			pe = b - 1;
+			for (q = pe; q > s && q[-1] != '\n'; q--)
+				;
+			if (!(header_line(q, pe) || (q < pe && is_wsp(*q) &&
+			    has_alnum(q, pe))))
+				break;
+		}
+		if (b == p)
+			continue;	/* no other header: not a message */
+		*lenp = (size_t)(e - b);
+		return b;
+	}
+	return NULL;
+}
