@@ -34,6 +34,7 @@ struct classification {
 	const struct reply	*reply;		/* the parsed reply, or NULL */
 	struct reply_facts	 facts;		/* what the engine and the
 						   alerts act on */
+	/* Last: producers clear what is before it with offsetof(). */
 	char			 details[1024];	/* "k=v k=v flag" or "": for
 						   people (logs, bouncerctl) */
 };

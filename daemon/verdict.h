@@ -9,7 +9,13 @@
  * a reply about the sender (its IP, its domain, its content, its rate)
  * says nothing about whether the recipient exists.
  *
- * All strings returned are static.
+ * Here too: the scope guard (verdict_scope()), the typed answer that
+ * bouncer gives the MTA (struct answer, answer_text()) and the typed
+ * facts of a reply (struct reply_facts). Those structs are plain
+ * values, owned by whoever declares them.
+ *
+ * All strings returned are static; functions that write text write it
+ * into the caller's buffer.
  */
 #ifndef BOUNCER_VERDICT_H
 #define BOUNCER_VERDICT_H
