@@ -354,13 +354,13 @@ tally(enum event_source src, enum reason reason, const char *provider,
  */
 static void
 queue_alert(const struct engine_result *res, const char *provider,
-    const char *details, enum reason reason)
+    const struct reply_facts *facts, enum reason reason)
 {
 	struct pending_alert *pa = xcalloc(1, sizeof(*pa));
 
 	pa->rec = res->alert_rec;
 	snprintf(pa->provider, sizeof(pa->provider), "%s", provider);
-	details_get(details, "url", pa->url, sizeof(pa->url));
+	snprintf(pa->url, sizeof(pa->url), "%s", facts->url);
 	snprintf(pa->domain, sizeof(pa->domain), "%s", res->dest);
 	snprintf(pa->reason, sizeof(pa->reason), "%s", reason_name(reason));
 	snprintf(pa->kind, sizeof(pa->kind), "%s", pa->rec.blocklist[0] ?
@@ -458,7 +458,7 @@ on_report(const struct pipeline_report *r, void *arg)
 	    r->res->changed ? rcpt_state_name(r->res->new_state) : "",
 	    r->res->throttled ? " throttled" : "");
 	if (r->res->alert)
-		queue_alert(r->res, r->provider, cl->details, cl->reason);
+		queue_alert(r->res, r->provider, &cl->facts, cl->reason);
 }
 
 /* --- the log ------------------------------------------------------------ */
@@ -539,25 +539,14 @@ log_catch_up(void)
 	pthread_mutex_unlock(&catchup.lock);
 }
 
-/* "DUNNO" into buf: most answers, so no printf. */
-static void
-answer_dunno(char *buf, size_t bufsz)
-{
-	if (bufsz >= sizeof("DUNNO"))
-		memcpy(buf, "DUNNO", sizeof("DUNNO"));
-	else if (bufsz > 0)
-		buf[0] = '\0';
-}
-
 /*
- * What the MTA is to be told about rcpt now, as the policy server says
- * it ("550 5.1.1 ...", "DEFER_IF_PERMIT 4.2.2 ...", "DUNNO"), into
- * buf. Returns 1 for an answer other than DUNNO, 0 for DUNNO, -1 when
- * the store could not tell (counted; callers fail open). The milter
- * and the socketmap translate the same answer into their own terms.
+ * What the MTA is to be told about rcpt now, typed, into *out (left at
+ * ACT_DUNNO when nothing is in force). Returns 0, or -1 when the store
+ * could not tell (counted; callers fail open). The policy server, the
+ * milter and the socketmap each word it in their own terms.
  */
 static int
-rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
+rcpt_answer(struct worker *w, const char *rcpt, struct answer *out)
 {
 	struct store_answer ans;
 	struct store_rcpt rec;
@@ -571,39 +560,22 @@ rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
 		w->failed = 1;
 		return -1;
 	}
-	if (rc == 0) {
-		answer_dunno(buf, bufsz);
+	if (rc == 0)
 		return 0;
-	}
 	/* The record is read only when the lookup did not bring its words. */
-	engine_action(&ans, ans.kind != ANS_THROTTLED &&
+	engine_answer(&ans, ans.kind != ANS_THROTTLED &&
 	    (store_lookup_detail(w->store, &rec) == 1 ||
-	    store_get_rcpt(w->store, rcpt, &rec) == 1) ? &rec : NULL, now, buf,
-	    bufsz);
-	return strncmp(buf, "DUNNO", 5) != 0;
+	    store_get_rcpt(w->store, rcpt, &rec) == 1) ? &rec : NULL, now, out);
+	return 0;
 }
 
 /* --- the milter -------------------------------------------------------- */
 
 static int
-milter_rcpt(const char *rcpt, char *code, char *xcode, char *text,
-    size_t textsz, void *arg)
+milter_rcpt(const char *rcpt, struct answer *out, void *arg)
 {
-	char action[512], *sp;
-	int rc;
-
 	(void)arg;
-	if ((rc = rcpt_answer(thread_worker(), rcpt, action,
-	    sizeof(action))) <= 0)
-		return rc;
-	/* "550 5.1.1 text" or "DEFER_IF_PERMIT 4.2.2 text" */
-	if ((sp = strchr(action, ' ')) == NULL)
-		return 0;
-	snprintf(code, 4, "%s", action[0] == '5' ? "550" : "450");
-	snprintf(xcode, 16, "%.*s", (int)strcspn(sp + 1, " "), sp + 1);
-	snprintf(text, textsz, "<%s>: %s", rcpt, sp + 1 +
-	    strcspn(sp + 1, " ") + (sp[1 + strcspn(sp + 1, " ")] == ' '));
-	return 1;
+	return rcpt_answer(thread_worker(), rcpt, out);
 }
 
 /*
@@ -647,17 +619,15 @@ milter_message(const struct milter_msg *m, void *arg)
 /* --- the policy server ---------------------------------------------- */
 
 static int
-policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
+policy_answer(const struct policy_request *req, struct answer *out,
     void *arg)
 {
 	(void)arg;
 	if (req->recipient == NULL || *req->recipient == '\0' ||
 	    (req->protocol_state != NULL &&
-	    strcmp(req->protocol_state, "RCPT") != 0)) {
-		answer_dunno(buf, bufsz);
+	    strcmp(req->protocol_state, "RCPT") != 0))
 		return 0;
-	}
-	return rcpt_answer(&d.loop, req->recipient, buf, bufsz) < 0 ? -1 : 0;
+	return rcpt_answer(&d.loop, req->recipient, out);
 }
 
 /*
@@ -667,23 +637,14 @@ policy_answer(const struct policy_request *req, char *buf, size_t bufsz,
  * found and takes the usual route.
  */
 static int
-transport_lookup(const char *name, const char *key, char *buf, size_t bufsz,
+transport_lookup(const char *name, const char *key, struct answer *out,
     void *arg)
 {
-	char action[512], *sp;
-	int rc;
-
 	(void)name;
 	(void)arg;
 	if (strchr(key, '@') == NULL)
 		return 0;
-	if ((rc = rcpt_answer(&d.loop, key, action, sizeof(action))) <= 0)
-		return rc;
-	if ((sp = strchr(action, ' ')) == NULL)
-		return 0;
-	snprintf(buf, bufsz, "%s:%s", action[0] == '5' ? "error" : "retry",
-	    sp + 1);
-	return 1;
+	return rcpt_answer(&d.loop, key, out);
 }
 
 /* --- metrics ---------------------------------------------------------- */

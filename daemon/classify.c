@@ -171,7 +171,7 @@ detail_add(struct classification *out, const char *key, size_t klen,
     const char *val, size_t vlen)
 {
 	size_t off = strlen(out->details), i, need;
-	char *d;
+	char *d, *v;
 
 	if (key != NULL) {
 		/* An earlier detail of the same key wins. */
@@ -190,9 +190,13 @@ detail_add(struct classification *out, const char *key, size_t klen,
 		d += klen;
 		*d++ = '=';
 	}
+	v = d;
 	for (i = 0; i < vlen; i++)
 		*d++ = val[i] == ' ' || val[i] == '\t' ? '_' : val[i];
 	*d = '\0';
+	/* The same value, typed, for the facts bouncer acts on. */
+	if (key != NULL)
+		facts_set(&out->facts, key, klen, v, vlen);
 }
 
 static void
@@ -447,8 +451,6 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	char domain[256];
 	size_t nchain, nrules, i;
 	enum mention named;
-	const unsigned early = 1u << STAGE_CONNECT | 1u << STAGE_HELO |
-	    1u << STAGE_MAIL;
 
 	reply_parse(&c->reply, text, len);
 	if (c->reply.stage == STAGE_UNKNOWN)
@@ -507,14 +509,21 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * is about the destination's view of us, so it throttles rather
 	 * than retrying one recipient.
 	 */
-	if ((out->decision & D_SUPPRESS) && !reason_may_suppress(out->reason))
-		out->decision &= ~D_SUPPRESS;
-	if ((out->decision & D_SUPPRESS) && (early & 1u << rp->stage)) {
-		out->decision &= ~D_SUPPRESS;
-		if (out->decision == 0)
-			out->decision = out->temporary == 1 ? D_THROTTLE :
-			    D_ALERT;
-		detail_add(out, "guard", 5, "stage", 5);
+	if (out->decision & D_SUPPRESS) {
+		switch (verdict_scope(rp->stage, out->reason)) {
+		case GUARD_REASON:
+			out->decision &= ~D_SUPPRESS;
+			break;
+		case GUARD_STAGE:
+			out->decision &= ~D_SUPPRESS;
+			if (out->decision == 0)
+				out->decision = out->temporary == 1 ?
+				    D_THROTTLE : D_ALERT;
+			detail_add(out, "guard", 5, "stage", 5);
+			break;
+		case GUARD_NONE:
+			break;
+		}
 	}
 	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;

@@ -3,8 +3,9 @@
  *
  * Given a rule set, a recipient and the reply a server gave for it,
  * name a reason from Sisimai's vocabulary and a decision (suppress,
- * retry, throttle, alert, or none), with the details the reply holds
- * (blocklist, ip, url, retry_after).
+ * retry, throttle, alert, or none), with the details the reply holds:
+ * typed where bouncer acts on them (struct reply_facts: blocklist, ip,
+ * url, retry_after), and all of them as "k=v" text for display.
  *
  * A struct classifier is per thread: it holds the PCRE2 match data and
  * the reply buffer, so classifying allocates nothing after the first
@@ -31,7 +32,11 @@ struct classification {
 	const struct provider	*provider;	/* NULL: none known */
 	const struct rule	*rule;		/* NULL: no rule matched */
 	const struct reply	*reply;		/* the parsed reply, or NULL */
-	char			 details[1024];	/* "k=v k=v flag" or "" */
+	struct reply_facts	 facts;		/* what the engine and the
+						   alerts act on */
+	/* Last: producers clear what is before it with offsetof(). */
+	char			 details[1024];	/* "k=v k=v flag" or "": for
+						   people (logs, bouncerctl) */
 };
 
 /* Returns a classifier for rules sized like rs; it keeps no reference. */

@@ -19,9 +19,10 @@
  *             a suppression lifted, except feedback and manual ones.
  * Every change of a recipient's state goes to its audit trail.
  *
- * Scope guard: only a reply about the recipient (RCPT or DATA stage,
- * or a bounce or feedback report naming it) with a reason that may
- * suppress (verdict.h) can suppress or defer it. Connection, HELO and
+ * Scope guard (verdict_scope(), shared with classify()): only a reply
+ * about the recipient (RCPT or DATA stage, or a bounce or feedback
+ * report naming it) with a reason that may suppress (verdict.h) can
+ * suppress or defer it. Connection, HELO and
  * MAIL-stage replies and sender-side reasons only throttle, alert, or
  * are dropped.
  */
@@ -29,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conf.h"
 #include "engine.h"
@@ -138,31 +138,6 @@ event_source_parse(const char *s)
 	return -1;
 }
 
-int
-details_get(const char *details, const char *key, char *buf, size_t bufsz)
-{
-	const char *p, *w, *eq;
-	size_t kn = strlen(key);
-
-	buf[0] = '\0';
-	for (p = details ? details : ""; *p;) {
-		while (*p == ' ')
-			p++;
-		for (w = p; *p && *p != ' '; p++)
-			;
-		if (p == w)
-			break;
-		eq = memchr(w, '=', (size_t)(p - w));
-		if (eq != NULL && (size_t)(eq - w) == kn &&
-		    memcmp(w, key, kn) == 0) {
-			snprintf(buf, bufsz, "%.*s", (int)(p - eq - 1),
-			    eq + 1);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void
 copy(char *dst, size_t dstsz, const char *src)
 {
@@ -239,21 +214,12 @@ queue_counted(struct engine *e, const char *kind, const char *who,
 	return *id ? store_event_seen(e->st, id) : 0;
 }
 
+/* 1 if ev may suppress or retry its recipient (verdict_scope()). */
 static int
 recipient_scope(const struct engine_event *ev)
 {
-	if (ev->source == SRC_MANUAL)
-		return 1;
-	if (!reason_may_suppress(ev->reason))
-		return 0;
-	switch (ev->stage) {
-	case STAGE_CONNECT:
-	case STAGE_HELO:
-	case STAGE_MAIL:
-		return 0;
-	default:
-		return 1;
-	}
+	return ev->source == SRC_MANUAL ||
+	    verdict_scope(ev->stage, ev->reason) == GUARD_NONE;
 }
 
 /* Applies ev to the recipient record. Returns 1 if r changed. */
@@ -402,9 +368,9 @@ engine_record(struct engine *e, const struct engine_event *ev,
 	char rcpt[STORE_ADDR_MAX], kid[STORE_ID_MAX + 2];
 	char kr[STORE_ADDR_MAX + 2], kd[2][2 * STORE_DEST_MAX + 2];
 	char ka[STORE_DEST_MAX + 2], akey[STORE_DEST_MAX];
-	char dname[2][STORE_DEST_MAX], bl[64], ip[64], ra[32];
+	char dname[2][STORE_DEST_MAX];
 	char kt[2][STORE_ID_MAX], kb[STORE_ID_MAX];
-	const char *keys[6], *at;
+	const char *keys[6], *at, *bl = "", *ip = "";
 	long long retry_after = 0;
 	unsigned dec = ev->decision;
 	size_t nkeys = 0, nd = 0, i;
@@ -442,16 +408,16 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		    strcmp(ev->provider, "-") != 0)
 			snprintf(dname[nd++], sizeof(dname[0]), "provider:%s",
 			    ev->provider);
-		if (details_get(ev->details, "retry_after", ra, sizeof(ra)))
-			retry_after = atoll(ra);
+		if (ev->facts != NULL)
+			retry_after = ev->facts->retry_after;
 		for (i = 0; i < nd; i++) {
 			snprintf(kd[i], sizeof(kd[i]), "d:%s", dname[i]);
 			keys[nkeys++] = kd[i];
 		}
 	}
 	if (dec & D_ALERT) {
-		details_get(ev->details, "blocklist", bl, sizeof(bl));
-		details_get(ev->details, "ip", ip, sizeof(ip));
+		bl = ev->facts != NULL ? ev->facts->blocklist : "";
+		ip = ev->facts != NULL ? ev->facts->ip : "";
 		snprintf(akey, sizeof(akey), "%s|%s|%s",
 		    reason_name(ev->reason), bl, ip);
 		snprintf(ka, sizeof(ka), "a:%s", akey);
@@ -662,75 +628,50 @@ answer_status(enum reason r)
 	}
 }
 
-/* "3d4h", "1h20m", "9m", "30s": the time left, two units at most. */
-static void
-time_left(long long secs, char *buf, size_t bufsz)
-{
-	static const struct {
-		long long	 n;
-		char		 c;
-	} u[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
-	size_t i;
-	int off;
-
-	if (secs < 1)
-		secs = 1;
-	for (i = 0; secs < u[i].n; i++)
-		;
-	off = snprintf(buf, bufsz, "%lld%c", secs / u[i].n, u[i].c);
-	secs %= u[i].n;
-	if (i + 1 < sizeof(u) / sizeof(u[0]) && secs / u[i + 1].n > 0 &&
-	    off > 0 && (size_t)off < bufsz)
-		snprintf(buf + off, bufsz - (size_t)off, "%lld%c",
-		    secs / u[i + 1].n, u[i + 1].c);
-}
-
-char *
-engine_action(const struct store_answer *a, const struct store_rcpt *rec,
-    long long now, char *buf, size_t bufsz)
+void
+engine_answer(const struct store_answer *a, const struct store_rcpt *rec,
+    long long now, struct answer *out)
 {
 	const char *status = rec != NULL ? rec->status : NULL;
-	char st[16], since[32], left[32];
-	struct tm tm;
-	time_t t;
 
-	if (status != NULL && (status[0] == '4' || status[0] == '5') &&
-	    status[1] == '.')
-		snprintf(st, sizeof(st), "%s", status);
-	else
-		snprintf(st, sizeof(st), "%s", answer_status(a->reason));
-	since[0] = '\0';
-	if (rec != NULL && rec->since > 0) {
-		t = (time_t)rec->since;
-		gmtime_r(&t, &tm);
-		strftime(since, sizeof(since), " since %Y-%m-%d", &tm);
-	}
-	time_left(a->until - now, left, sizeof(left));
+	out->reason = a->reason;
+	out->until = a->until;
+	out->now = now;
+	out->since = 0;
+	out->scope = SCOPE_RECIPIENT;
 	switch (a->kind) {
 	case ANS_SUPPRESSED:
-		/*
-		 * A numeric action (access(5)) so that the client sees 550,
-		 * not access_map_reject_code's 554; smtpd puts "<rcpt>:
-		 * Recipient address rejected:" in front of the text.
-		 */
-		st[0] = '5';
-		snprintf(buf, bufsz, "550 %s " ANSWER_TAG ANSWER_SUPPRESSED
-		    ": %s%s", st, reason_name(a->reason), since);
-		break;
 	case ANS_DEFERRED:
-		st[0] = '4';
-		snprintf(buf, bufsz, "DEFER_IF_PERMIT %s " ANSWER_TAG
-		    ANSWER_BACKOFF ": %s, retry in %s", st,
-		    reason_name(a->reason), left);
+		/*
+		 * The record's own status, forced to the answer's class
+		 * (a mailbox full for good is "5.2.2", in back-off
+		 * "4.2.2"), else the reason's usual one.
+		 */
+		if (status != NULL && (status[0] == '4' || status[0] == '5') &&
+		    status[1] == '.')
+			snprintf(out->status, sizeof(out->status), "%s",
+			    status);
+		else
+			snprintf(out->status, sizeof(out->status), "%s",
+			    answer_status(a->reason));
+		if (a->kind == ANS_SUPPRESSED) {
+			out->action = ACT_REJECT;
+			out->status[0] = '5';
+		} else {
+			out->action = ACT_DEFER;
+			out->status[0] = '4';
+		}
+		if (rec != NULL && rec->since > 0)
+			out->since = rec->since;
 		break;
 	case ANS_THROTTLED:
-		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.7.0 " ANSWER_TAG
-		    ANSWER_THROTTLED ": %s, retry in %s",
-		    reason_name(a->reason), left);
+		out->action = ACT_DEFER;
+		out->scope = SCOPE_DESTINATION;
+		memcpy(out->status, "4.7.0", sizeof("4.7.0"));
 		break;
 	default:
-		snprintf(buf, bufsz, "DUNNO");
+		out->action = ACT_DUNNO;
+		out->status[0] = '\0';
 		break;
 	}
-	return buf;
 }

@@ -33,7 +33,8 @@ struct engine_event {
 	enum reason		 reason;
 	unsigned		 decision;	/* D_* bits */
 	int			 sent;		/* a delivery success */
-	const char		*details;	/* "k=v k=v flag" */
+	const struct reply_facts *facts;	/* retry_after, blocklist,
+						   ip; NULL: none */
 	const char		*status;	/* "5.1.1" */
 	int			 code;
 	enum smtp_stage		 stage;
@@ -98,29 +99,21 @@ int		 engine_unsuppress(struct engine *, const char *rcpt,
 		    long long now);
 
 /*
- * What the policy server answers for a lookup result:
- *   "550 5.1.1 bouncer: recipient suppressed: userunknown since 2026-11-25"
- *   "DEFER_IF_PERMIT 4.2.2 bouncer: recipient in back-off: mailboxfull,
- *	retry in 1h20m"
- *   "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: blocked,
- *	retry in 9m"
- *   "DUNNO"
- * into buf. rec (may be NULL) is the recipient's record: its stored
- * status, forced to the 5 or 4 class, and the date its state began
- * (only rec->status and rec->since are read: store_lookup_detail()
- * fills just those); without one the reason's usual status is used. now gives the time
- * left. Returns buf.
+ * The answer for a lookup result, typed, into *out (every field set;
+ * each protocol edge words it: policy.h, milter.h, socketmap.h).
+ * rec (may be NULL) is the recipient's record: its stored status,
+ * forced to the 5 or 4 class, and the date its state began (only
+ * rec->status and rec->since are read: store_lookup_detail() fills
+ * just those); without one the reason's usual status is used. now is
+ * when the question was asked: the time left counts from it. Neither
+ * a nor rec is kept.
  */
-char		*engine_action(const struct store_answer *,
-		    const struct store_rcpt *rec, long long now, char *buf,
-		    size_t bufsz);
+void		 engine_answer(const struct store_answer *,
+		    const struct store_rcpt *rec, long long now,
+		    struct answer *out);
 
 /* "log", "milter", "dsn", "manual"; parse returns -1 if unknown. */
 const char	*event_source_name(enum event_source);
 int		 event_source_parse(const char *);
-
-/* Value of key in "k=v k=v" details into buf; 1 if present, 0 if not. */
-int		 details_get(const char *details, const char *key, char *buf,
-		    size_t bufsz);
 
 #endif

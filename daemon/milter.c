@@ -213,7 +213,9 @@ static sfsistat
 m_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct mctx *m = smfi_getpriv(ctx);
-	char code[8] = "550", xcode[16] = "5.1.1", text[400], rcpt[512];
+	char text[400], rcpt[512];
+	struct answer ans;
+	size_t off;
 	const char *a = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	size_t n;
 
@@ -233,20 +235,22 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	memcpy(rcpt, a, n);
 	rcpt[n] = '\0';
-	text[0] = '\0';
-	switch (mconf.rcpt_fn(rcpt, code, xcode, text, sizeof(text),
-	    mconf.arg)) {
-	case 1:
-		if (smfi_setreply(ctx, code, xcode, text) != MI_SUCCESS)
-			log_warn("milter: smfi_setreply failed for <%s>", rcpt);
-		COUNT(rejected);
-		return code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
-	case -1:
+	ans.action = ACT_DUNNO;
+	if (mconf.rcpt_fn(rcpt, &ans, mconf.arg) < 0) {
 		COUNT(errors);
 		return SMFIS_CONTINUE;
-	default:
-		return SMFIS_CONTINUE;
 	}
+	if (ans.action != ACT_REJECT && ans.action != ACT_DEFER)
+		return SMFIS_CONTINUE;
+	/* "550 5.1.1 <a@b>: bouncer: recipient suppressed: ..." */
+	off = (size_t)snprintf(text, sizeof(text), "<%s>: ", rcpt);
+	if (off < sizeof(text))
+		answer_text(&ans, text + off, sizeof(text) - off);
+	if (smfi_setreply(ctx, ans.action == ACT_REJECT ? "550" : "450",
+	    ans.status, text) != MI_SUCCESS)
+		log_warn("milter: smfi_setreply failed for <%s>", rcpt);
+	COUNT(rejected);
+	return ans.action == ACT_DEFER ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 }
 
 static sfsistat

@@ -20,13 +20,17 @@
 
 #include <stddef.h>
 
+#include "verdict.h"
+
 /*
- * Should rcpt be refused? Returns 1 and fills code ("550"), xcode
- * ("5.1.1") and text to refuse it; 0 to let it through; -1 on failure
- * (let through).
+ * Should rcpt be refused? Fills *out (it comes with ACT_DUNNO set; a
+ * callback with nothing to say may leave it) and returns 0, or -1 on
+ * failure (let through). This module words the refusal: ACT_REJECT
+ * as 550 and ACT_DEFER as 450, with the answer's status and "<rcpt>:
+ * " before answer_text() (verdict.h).
  */
-typedef int milter_rcpt_fn(const char *rcpt, char *code, char *xcode,
-		    char *text, size_t textsz, void *arg);
+typedef int milter_rcpt_fn(const char *rcpt, struct answer *out,
+		    void *arg);
 
 /* A complete null-sender message. Strings are the callback's for the
  * call only; raw is CRLF or LF text, headers then body. */

@@ -127,7 +127,7 @@ event_from(struct engine_event *ev, const struct classification *cl,
 {
 	ev->reason = cl->reason;
 	ev->decision = cl->decision;
-	ev->details = cl->details;
+	ev->facts = &cl->facts;
 	ev->status = cl->status;
 	ev->code = cl->code;
 	ev->stage = cl->stage;

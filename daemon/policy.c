@@ -33,6 +33,8 @@
 #include "policy.h"
 #include "xalloc.h"
 
+#define POLICY_ACTION_MAX	512	/* bytes of one action, NUL included */
+
 struct pconn {
 	struct policy		*srv;
 	struct connlimit_conn	*h;
@@ -179,47 +181,87 @@ flush(struct pconn *c, const char *p, size_t n)
 	return 0;
 }
 
+size_t
+policy_action(const struct answer *a, char *buf, size_t bufsz)
+{
+	static const char dunno[] = "DUNNO";
+	const char *verb;
+	size_t n, vn, sn;
+
+	if (bufsz == 0)
+		return 0;
+	switch (a->action) {
+	case ACT_REJECT:
+		verb = "550 ";
+		break;
+	case ACT_DEFER:
+		verb = "DEFER_IF_PERMIT ";
+		break;
+	default:
+		/* Most answers: no printf. */
+		n = sizeof(dunno) - 1 < bufsz ? sizeof(dunno) - 1 : bufsz - 1;
+		memcpy(buf, dunno, n);
+		buf[n] = '\0';
+		return n;
+	}
+	vn = strlen(verb);
+	sn = strnlen(a->status, sizeof(a->status));
+	if (vn + sn + 1 >= bufsz) {
+		buf[0] = '\0';
+		return 0;
+	}
+	memcpy(buf, verb, vn);
+	memcpy(buf + vn, a->status, sn);
+	buf[vn + sn] = ' ';
+	n = vn + sn + 1;
+	return n + answer_text(a, buf + n, bufsz - n);
+}
+
 static void
 dispatch(struct pconn *c)
 {
 	struct policy *srv = c->srv;
 	struct timespec t0, t1;
-	char action[512], *p;
+	struct answer ans;
+	char *p;
 	size_t n;
 	int rc;
 
 	srv->stats.requests++;
-	action[0] = '\0';
+	ans.action = ACT_DUNNO;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = srv->answer(&c->attrs, action, sizeof(action), srv->arg);
+	rc = srv->answer(&c->attrs, &ans, srv->arg);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	srv->stats.latency_us_sum += (unsigned long)((t1.tv_sec - t0.tv_sec) *
 	    1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
-	n = strnlen(action, sizeof(action) - 1);
-	if (rc < 0 || n == 0 || memchr(action, '\n', n) != NULL ||
-	    memchr(action, '\r', n) != NULL) {
-		if (rc < 0)
-			srv->stats.errors++;
-		memcpy(action, "DUNNO", n = 5);
+	if (rc < 0) {
+		srv->stats.errors++;
+		ans.action = ACT_DUNNO;
 	}
-	/* "550 5.1.1 ..." rejects and "450 ..." defers, as access(5) says. */
-	if (strncmp(action, "DUNNO", 5) == 0)
-		srv->stats.dunno++;
-	else if (strncmp(action, "REJECT", 6) == 0 || action[0] == '5')
+	switch (ans.action) {
+	case ACT_REJECT:
 		srv->stats.reject++;
-	else if (strncmp(action, "DEFER", 5) == 0 || action[0] == '4')
+		break;
+	case ACT_DEFER:
 		srv->stats.defer++;
-	else
+		break;
+	case ACT_DUNNO:
+		srv->stats.dunno++;
+		break;
+	default:
 		srv->stats.other++;
-	if (srv->anslen + sizeof(action) + 16 > sizeof(srv->ans)) {
+		ans.action = ACT_DUNNO;
+		break;
+	}
+	if (srv->anslen + POLICY_ACTION_MAX + 16 > sizeof(srv->ans)) {
 		/* A very long pipeline: hand over what is ready. */
 		hold(c, srv->ans, srv->anslen);
 		srv->anslen = 0;
 	}
-	/* "action=%s\n\n", without a printf per answer. */
+	/* "action=%s\n\n", worded in place. */
 	p = srv->ans + srv->anslen;
 	memcpy(p, "action=", 7);
-	memcpy(p + 7, action, n);
+	n = policy_action(&ans, p + 7, POLICY_ACTION_MAX);
 	memcpy(p + 7 + n, "\n\n", 2);
 	srv->anslen += 7 + n + 2;
 }

@@ -5,7 +5,8 @@
  * by an empty line and reads back "action=..." and an empty line, many
  * times over one persistent connection (SMTPD_POLICY_README). This
  * module speaks that protocol on a libevent base and asks a callback
- * for each answer; what the answer is belongs to the caller.
+ * for each answer, as a struct answer (verdict.h); what the answer is
+ * belongs to the caller, how Postfix is told it to this module.
  *
  * Unknown attributes are ignored. A request that is over-long or not
  * "name=value" lines closes that connection only. A callback that
@@ -20,6 +21,8 @@
 #define BOUNCER_POLICY_H
 
 #include <stddef.h>
+
+#include "verdict.h"
 
 struct event_base;
 struct policy;
@@ -36,12 +39,13 @@ struct policy_request {
 };
 
 /*
- * Writes the action for req into buf ("DUNNO", "REJECT 5.1.1 <x>: ...",
- * "DEFER_IF_PERMIT 4.2.2 ..."): no newline. Returns 0, or -1 when it
- * could not tell (the store failed): the answer is then DUNNO.
+ * Fills *out with the answer for req (out comes with ACT_DUNNO set; a
+ * callback with nothing to say may leave it). Returns 0, or -1 when it
+ * could not tell (the store failed): the answer is then DUNNO. This
+ * module words it (policy_action()).
  */
-typedef int policy_answer_fn(const struct policy_request *req, char *buf,
-		    size_t bufsz, void *arg);
+typedef int policy_answer_fn(const struct policy_request *req,
+		    struct answer *out, void *arg);
 
 struct policy_limits {
 	size_t		 max_request;	/* bytes in one request */
@@ -72,6 +76,19 @@ struct policy_stats {
 struct policy	*policy_new(struct event_base *base, int fd,
 		    const struct policy_limits *, policy_answer_fn *, void *arg,
 		    char **errp);
+/*
+ * The action Postfix is given for a (access(5) form, no newline) into
+ * buf, cut to bufsz and terminated: "DUNNO", "550 5.1.1 bouncer:
+ * recipient suppressed: userunknown since 2026-11-25" (a numeric
+ * action, so that the client sees 550 and not
+ * access_map_reject_code's 554; smtpd puts "<rcpt>: Recipient address
+ * rejected:" in front of the text), "DEFER_IF_PERMIT 4.2.2 bouncer:
+ * recipient in back-off: mailboxfull, retry in 1h20m",
+ * "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: blocked,
+ * retry in 9m". Returns the length written.
+ */
+size_t		 policy_action(const struct answer *a, char *buf,
+		    size_t bufsz);
 /* Closes the listener and every connection. NULL is fine. */
 void		 policy_free(struct policy *);
 /* The counters, as of now; valid until the next call. */

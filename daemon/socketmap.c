@@ -61,6 +61,7 @@ serve(struct socketmap *sm, struct bufferevent *bev, unsigned *answered)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *outb = bufferevent_get_output(bev);
 	char head[8], req[MAX_REQUEST + 2], val[1024], out[1100];
+	struct answer ans;
 	size_t have, i, len;
 	char *sp;
 	int rc;
@@ -96,8 +97,9 @@ serve(struct socketmap *sm, struct bufferevent *bev, unsigned *answered)
 			continue;
 		}
 		*sp = '\0';
-		rc = sm->fn(req, sp + 1, val, sizeof(val), sm->arg);
-		if (rc > 0) {
+		ans.action = ACT_DUNNO;
+		rc = sm->fn(req, sp + 1, &ans, sm->arg);
+		if (rc == 0 && socketmap_value(&ans, val, sizeof(val)) > 0) {
 			sm->stats.found++;
 			snprintf(out, sizeof(out), "OK %s", val);
 			reply(bev, out);
@@ -109,6 +111,26 @@ serve(struct socketmap *sm, struct bufferevent *bev, unsigned *answered)
 			reply(bev, "TEMP lookup failed");
 		}
 	}
+}
+
+size_t
+socketmap_value(const struct answer *a, char *buf, size_t bufsz)
+{
+	int n;
+
+	if (bufsz == 0)
+		return 0;
+	if (a->action != ACT_REJECT && a->action != ACT_DEFER) {
+		buf[0] = '\0';
+		return 0;
+	}
+	n = snprintf(buf, bufsz, "%s:%s ", a->action == ACT_REJECT ?
+	    "error" : "retry", a->status);
+	if (n < 0 || (size_t)n >= bufsz) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return (size_t)n + answer_text(a, buf + n, bufsz - (size_t)n);
 }
 
 /* connlimit's close callback, and ours. */

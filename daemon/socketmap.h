@@ -19,15 +19,19 @@
 
 #include <stddef.h>
 
+#include "verdict.h"
+
 struct event_base;
 struct socketmap;
 
 /*
- * Looks key up in the map called name. Writes the value into buf and
- * returns 1; returns 0 for not found, -1 for a temporary failure.
+ * Looks key up in the map called name: fills *out (it comes with
+ * ACT_DUNNO set, which is "not found") and returns 0, or returns -1
+ * for a temporary failure. This module words the value as
+ * transport_maps wants it (socketmap_value()).
  */
-typedef int socketmap_fn(const char *name, const char *key, char *buf,
-		    size_t bufsz, void *arg);
+typedef int socketmap_fn(const char *name, const char *key,
+		    struct answer *out, void *arg);
 
 struct socketmap_limits {
 	unsigned	 max_conns;	/* more close the longest idle */
@@ -52,6 +56,15 @@ struct socketmap *socketmap_new(struct event_base *, int fd,
 		    const struct socketmap_limits *lim, socketmap_fn *,
 		    void *arg, char **errp);
 void		 socketmap_free(struct socketmap *);	/* NULL is fine */
+/*
+ * The transport_maps value for a (no "OK "), into buf, cut to bufsz
+ * and terminated: ACT_REJECT routes to the error(8) transport
+ * ("error:5.1.1 bouncer: recipient suppressed: ..."), ACT_DEFER to
+ * retry ("retry:4.2.2 bouncer: recipient in back-off: ..."); "" for
+ * ACT_DUNNO (not found). Returns the length written.
+ */
+size_t		 socketmap_value(const struct answer *a, char *buf,
+		    size_t bufsz);
 /* The counters, as of now; valid until the next call. */
 const struct socketmap_stats *socketmap_stats(struct socketmap *);
 

@@ -29,6 +29,7 @@
 #include "listener.h"
 #include "log.h"
 #include "pipeline.h"
+#include "policy.h"
 #include "reply.h"
 #include "rules.h"
 #include "store.h"
@@ -371,6 +372,7 @@ cmd_query(int argc, char **argv, const struct storecmd_globals *g)
 	struct store *st;
 	struct conf *c;
 	char action[512], key[STORE_ADDR_MAX];
+	struct answer ans;
 	long long now = clock_now();
 	int i, rc = EX_OK_, have_r, have_d;
 
@@ -394,8 +396,9 @@ cmd_query(int argc, char **argv, const struct storecmd_globals *g)
 		have_r = store_get_rcpt(st, key, &r) == 1;
 		have_d = a.kind == ANS_THROTTLED &&
 		    throttle_rec(st, key, now, &d) == 1;
-		engine_action(&a, have_r && a.kind != ANS_THROTTLED ? &r :
-		    NULL, now, action, sizeof(action));
+		engine_answer(&a, have_r && a.kind != ANS_THROTTLED ? &r :
+		    NULL, now, &ans);
+		policy_action(&ans, action, sizeof(action));
 		printf("%s\t%s\t", key, action);
 		print_why(&a, &r, have_r, &d, have_d);
 		putchar('\n');
@@ -427,6 +430,7 @@ cmd_explain(int argc, char **argv, const struct storecmd_globals *g)
 	struct store *st;
 	struct conf *c;
 	char key[STORE_ADDR_MAX], action[512], t[32];
+	struct answer ans;
 	long long now = clock_now();
 	int have, rc = EX_OK_;
 
@@ -446,8 +450,9 @@ cmd_explain(int argc, char **argv, const struct storecmd_globals *g)
 		conf_unref(c);
 		return EX_CONFIG_;
 	}
-	engine_action(&a, have && a.kind != ANS_THROTTLED ? &r : NULL, now,
-	    action, sizeof(action));
+	engine_answer(&a, have && a.kind != ANS_THROTTLED ? &r : NULL, now,
+	    &ans);
+	policy_action(&ans, action, sizeof(action));
 	printf("recipient: %s\nanswer:    %s\n", key, action);
 	if (have) {
 		printf("state:     %s", rcpt_state_name(r.state));
@@ -618,6 +623,7 @@ static void
 ingest_tsv(struct ingest *in, FILE *fp, const char *name)
 {
 	struct engine_event ev;
+	struct reply_facts facts;
 	struct lineio *lio;
 	const char *line;
 	char *copy, *f[11], bad[64], rcpt[STORE_ADDR_MAX];
@@ -678,7 +684,8 @@ ingest_tsv(struct ingest *in, FILE *fp, const char *name)
 		ev.code = atoi(f[4]);
 		ev.provider = strcmp(f[5], "-") ? f[5] : NULL;
 		ev.rule = f[6];
-		ev.details = strcmp(f[7], "-") ? f[7] : NULL;
+		facts_parse(&facts, strcmp(f[7], "-") ? f[7] : NULL);
+		ev.facts = &facts;
 		ev.time = t;
 		ev.queue_id = n > 9 && strcmp(f[9], "-") ? f[9] : NULL;
 		ev.stage = stage;

@@ -2,7 +2,9 @@
  * verdict.c -- reasons and decisions
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "verdict.h"
 
@@ -173,4 +175,129 @@ answer_is_ours(const char *text, size_t n)
 		}
 	}
 	return 0;
+}
+
+enum scope_guard
+verdict_scope(enum smtp_stage stage, enum reason reason)
+{
+	if (!reason_may_suppress(reason))
+		return GUARD_REASON;
+	switch (stage) {
+	case STAGE_CONNECT:
+	case STAGE_HELO:
+	case STAGE_MAIL:
+		return GUARD_STAGE;
+	default:
+		return GUARD_NONE;
+	}
+}
+
+/* "3d4h", "1h20m", "9m", "30s": the time left, two units at most. */
+static void
+time_left(long long secs, char *buf, size_t bufsz)
+{
+	static const struct {
+		long long	 n;
+		char		 c;
+	} u[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	size_t i;
+	int off;
+
+	if (secs < 1)
+		secs = 1;
+	for (i = 0; secs < u[i].n; i++)
+		;
+	off = snprintf(buf, bufsz, "%lld%c", secs / u[i].n, u[i].c);
+	secs %= u[i].n;
+	if (i + 1 < sizeof(u) / sizeof(u[0]) && secs / u[i + 1].n > 0 &&
+	    off > 0 && (size_t)off < bufsz)
+		snprintf(buf + off, bufsz - (size_t)off, "%lld%c",
+		    secs / u[i + 1].n, u[i + 1].c);
+}
+
+size_t
+answer_text(const struct answer *a, char *buf, size_t bufsz)
+{
+	char since[32], left[32];
+	struct tm tm;
+	time_t t;
+	int n;
+
+	if (bufsz == 0)
+		return 0;
+	switch (a->action) {
+	case ACT_REJECT:
+		since[0] = '\0';
+		if (a->since > 0) {
+			t = (time_t)a->since;
+			gmtime_r(&t, &tm);
+			strftime(since, sizeof(since), " since %Y-%m-%d", &tm);
+		}
+		n = snprintf(buf, bufsz, ANSWER_TAG ANSWER_SUPPRESSED ": %s%s",
+		    reason_name(a->reason), since);
+		break;
+	case ACT_DEFER:
+		time_left(a->until - a->now, left, sizeof(left));
+		n = snprintf(buf, bufsz, "%s: %s, retry in %s",
+		    a->scope == SCOPE_DESTINATION ? ANSWER_TAG ANSWER_THROTTLED :
+		    ANSWER_TAG ANSWER_BACKOFF, reason_name(a->reason), left);
+		break;
+	default:
+		buf[0] = '\0';
+		return 0;
+	}
+	if (n < 0)
+		n = 0;
+	return (size_t)n < bufsz ? (size_t)n : bufsz - 1;
+}
+
+int
+facts_set(struct reply_facts *f, const char *key, size_t klen,
+    const char *val, size_t vlen)
+{
+	char num[32], *dst;
+	size_t dstsz;
+
+#define IS(k)	(klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+	if (IS("retry_after")) {
+		if (f->retry_after == 0) {
+			snprintf(num, sizeof(num), "%.*s", (int)vlen, val);
+			f->retry_after = atoll(num);
+		}
+		return 1;
+	}
+	if (IS("blocklist")) {
+		dst = f->blocklist;
+		dstsz = sizeof(f->blocklist);
+	} else if (IS("ip")) {
+		dst = f->ip;
+		dstsz = sizeof(f->ip);
+	} else if (IS("url")) {
+		dst = f->url;
+		dstsz = sizeof(f->url);
+	} else
+		return 0;
+#undef IS
+	if (*dst == '\0')
+		snprintf(dst, dstsz, "%.*s", (int)vlen, val);
+	return 1;
+}
+
+void
+facts_parse(struct reply_facts *f, const char *details)
+{
+	const char *p, *w, *eq;
+
+	memset(f, 0, sizeof(*f));
+	for (p = details ? details : ""; *p;) {
+		while (*p == ' ')
+			p++;
+		for (w = p; *p && *p != ' '; p++)
+			;
+		if (p == w)
+			break;
+		if ((eq = memchr(w, '=', (size_t)(p - w))) != NULL)
+			facts_set(f, w, (size_t)(eq - w), eq + 1,
+			    (size_t)(p - eq - 1));
+	}
 }

@@ -444,6 +444,7 @@ same_tokens(const char *a, const char *b)
 static void
 check_case(struct classifier *c, const struct cl_case *k)
 {
+	struct reply_facts facts;
 	struct classification cl;
 	char got[64], want[64];
 
@@ -472,6 +473,15 @@ check_case(struct classifier *c, const struct cl_case *k)
 	ck_assert_msg(same_tokens(cl.details, k->details),
 	    "%s: details \"%s\", want \"%s\"", k->name, cl.details,
 	    k->details);
+	/* The typed facts say what the details text says. */
+	facts_parse(&facts, k->details);
+	ck_assert_msg(facts.retry_after == cl.facts.retry_after &&
+	    strcmp(facts.blocklist, cl.facts.blocklist) == 0 &&
+	    strcmp(facts.ip, cl.facts.ip) == 0 &&
+	    strcmp(facts.url, cl.facts.url) == 0,
+	    "%s: facts %lld \"%s\" \"%s\" \"%s\", want those of \"%s\"",
+	    k->name, cl.facts.retry_after, cl.facts.blocklist, cl.facts.ip,
+	    cl.facts.url, k->details);
 	ck_assert_ptr_nonnull(cl.reply);
 	ck_assert_int_eq(cl.reply->code, cl.code);
 }
@@ -650,6 +660,56 @@ END_TEST
 
 #define NCASES(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
+/*
+ * The scope guard that classify() and the engine share: the reason
+ * first, then the stage.
+ */
+static const struct scope_case {
+	enum smtp_stage		 stage;
+	enum reason		 reason;
+	enum scope_guard	 want;
+} scopes[] = {
+	{ STAGE_RCPT, R_USERUNKNOWN, GUARD_NONE },
+	{ STAGE_DATA, R_USERUNKNOWN, GUARD_NONE },
+	{ STAGE_EOD, R_FILTERED, GUARD_NONE },
+	{ STAGE_UNKNOWN, R_MAILBOXFULL, GUARD_NONE },
+	{ STAGE_CONNECT, R_USERUNKNOWN, GUARD_STAGE },
+	{ STAGE_HELO, R_HOSTUNKNOWN, GUARD_STAGE },
+	{ STAGE_MAIL, R_SUSPEND, GUARD_STAGE },
+	{ STAGE_RCPT, R_BLOCKED, GUARD_REASON },
+	{ STAGE_MAIL, R_SPEEDING, GUARD_REASON },
+	{ STAGE_RCPT, R_COUNT, GUARD_REASON },
+};
+
+START_TEST(test_scope)
+{
+	const struct scope_case *sc = &scopes[_i];
+
+	ck_assert_int_eq(verdict_scope(sc->stage, sc->reason), sc->want);
+}
+END_TEST
+
+/* facts_parse(): the first of a key wins; flags and others are skipped. */
+START_TEST(test_facts_parse)
+{
+	struct reply_facts f;
+
+	facts_parse(&f, "guard=stage blocklist=spamhaus flag ip=192.0.2.1 "
+	    "retry_after=600 blocklist=other url=http://x.example/?a=b "
+	    "retry_after=60");
+	ck_assert_int_eq(f.retry_after, 600);
+	ck_assert_str_eq(f.blocklist, "spamhaus");
+	ck_assert_str_eq(f.ip, "192.0.2.1");
+	ck_assert_str_eq(f.url, "http://x.example/?a=b");
+	facts_parse(&f, NULL);
+	ck_assert_int_eq(f.retry_after, 0);
+	ck_assert_str_eq(f.blocklist, "");
+	ck_assert_int_eq(facts_set(&f, "ipx", 2, "192.0.2.7", 9), 1);
+	ck_assert_str_eq(f.ip, "192.0.2.7");
+	ck_assert_int_eq(facts_set(&f, "source", 6, "x", 1), 0);
+}
+END_TEST
+
 static Suite *
 classify_suite(void)
 {
@@ -666,7 +726,12 @@ classify_suite(void)
 	tcase_add_test(tc, test_odd_recipients);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("vectors");
+	tc = tcase_create("verdict");
+	tcase_add_loop_test(tc, test_scope, 0, NCASES(scopes));
+	tcase_add_test(tc, test_facts_parse);
+	suite_add_tcase(s, tc);
+
+		tc = tcase_create("vectors");
 	tcase_add_test(tc, test_run_tests);
 	suite_add_tcase(s, tc);
 	return s;

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "policy.h"
 #include "store.h"
 #include "testlib.h"
 #include "xalloc.h"
@@ -329,6 +330,7 @@ close_case(void)
 static void
 event_of(const struct step *s, struct engine_event *ev)
 {
+	static struct reply_facts facts;	/* ev points to it */
 	char bad[64];
 
 	memset(ev, 0, sizeof(*ev));
@@ -342,7 +344,8 @@ event_of(const struct step *s, struct engine_event *ev)
 		    strlen(s->decision), &ev->decision, bad, sizeof(bad)), 0);
 	ev->stage = s->stage;
 	ev->source = s->source;
-	ev->details = s->details;
+	facts_parse(&facts, s->details);
+	ev->facts = &facts;
 	ev->queue_id = s->qid;
 	ev->time = T0 + s->t;
 	ev->rule = "test.rules:1";
@@ -541,43 +544,58 @@ struct action_case {
 	const char		*status;	/* the record's, or NULL */
 	long long		 since;
 	long long		 now;
-	const char		*want;
+	const char		*want;		/* as the policy server says it */
+	enum answer_action	 action;
+	enum answer_scope	 scope;
+	const char		*want_status;
 };
 
 static const struct action_case actions[] = {
-	{ { ANS_NONE, 0, 0 }, NULL, 0, T0, "DUNNO" },
+	{ { ANS_NONE, 0, 0 }, NULL, 0, T0, "DUNNO", ACT_DUNNO,
+	  SCOPE_RECIPIENT, "" },
 	{ { ANS_SUPPRESSED, R_USERUNKNOWN, 0 }, "5.1.1", 1764062044, T0,
-	  "550 5.1.1 bouncer: recipient suppressed: userunknown since 2025-11-25" },
+	  "550 5.1.1 bouncer: recipient suppressed: userunknown since 2025-11-25",
+	  ACT_REJECT, SCOPE_RECIPIENT, "5.1.1" },
 	{ { ANS_SUPPRESSED, R_MAILBOXFULL, T0 }, "4.2.2", 0, T0 - 60,
-	  "550 5.2.2 bouncer: recipient suppressed: mailboxfull" },
+	  "550 5.2.2 bouncer: recipient suppressed: mailboxfull",
+	  ACT_REJECT, SCOPE_RECIPIENT, "5.2.2" },
 	{ { ANS_SUPPRESSED, R_HOSTUNKNOWN, 0 }, NULL, 0, T0,
-	  "550 5.1.2 bouncer: recipient suppressed: hostunknown" },
+	  "550 5.1.2 bouncer: recipient suppressed: hostunknown",
+	  ACT_REJECT, SCOPE_RECIPIENT, "5.1.2" },
 	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "4.2.2", 0, T0 - 4800,
 	  "DEFER_IF_PERMIT 4.2.2 bouncer: recipient in back-off: mailboxfull, "
-	  "retry in 1h20m" },
+	  "retry in 1h20m", ACT_DEFER, SCOPE_RECIPIENT, "4.2.2" },
 	{ { ANS_DEFERRED, R_MAILBOXFULL, T0 }, "5.2.2", 0, T0 - 2 * 86400 - 7,
 	  "DEFER_IF_PERMIT 4.2.2 bouncer: recipient in back-off: mailboxfull, "
-	  "retry in 2d" },
+	  "retry in 2d", ACT_DEFER, SCOPE_RECIPIENT, "4.2.2" },
 	{ { ANS_THROTTLED, R_SPEEDING, T0 }, NULL, 0, T0 - 540,
 	  "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: speeding, "
-	  "retry in 9m" },
+	  "retry in 9m", ACT_DEFER, SCOPE_DESTINATION, "4.7.0" },
 	{ { ANS_THROTTLED, R_BLOCKED, T0 }, NULL, 0, T0 + 5,
 	  "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: blocked, "
-	  "retry in 1s" },
+	  "retry in 1s", ACT_DEFER, SCOPE_DESTINATION, "4.7.0" },
 };
 
 START_TEST(test_action)
 {
 	const struct action_case *ac = &actions[_i];
 	struct store_rcpt rec;
+	struct answer ans;
 	char buf[256];
 
 	memset(&rec, 0, sizeof(rec));
 	if (ac->status != NULL)
 		snprintf(rec.status, sizeof(rec.status), "%s", ac->status);
 	rec.since = ac->since;
-	ck_assert_str_eq(engine_action(&ac->a, ac->status || ac->since ?
-	    &rec : NULL, ac->now, buf, sizeof(buf)), ac->want);
+	engine_answer(&ac->a, ac->status || ac->since ? &rec : NULL, ac->now,
+	    &ans);
+	ck_assert_int_eq(ans.action, ac->action);
+	ck_assert_int_eq(ans.scope, ac->scope);
+	ck_assert_int_eq(ans.reason, ac->a.reason);
+	ck_assert_str_eq(ans.status, ac->want_status);
+	ck_assert_uint_eq(policy_action(&ans, buf, sizeof(buf)),
+	    strlen(ac->want));
+	ck_assert_str_eq(buf, ac->want);
 }
 END_TEST
 

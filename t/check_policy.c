@@ -36,23 +36,27 @@ static struct event_base *base;
 static struct policy	*srv;
 static pthread_t	 loop;
 
-/* The table: recipient -> action; "fail@" makes the callback fail. */
+#define T0	1764062044LL	/* 2025-11-25 */
+
+/* The table: recipient -> answer; "fail@" makes the callback fail. */
 static int
-answer(const struct policy_request *req, char *buf, size_t bufsz, void *arg)
+answer(const struct policy_request *req, struct answer *out, void *arg)
 {
 	(void)arg;
 	if (req->recipient == NULL || req->protocol_state == NULL ||
 	    strcmp(req->protocol_state, "RCPT") != 0)
-		snprintf(buf, bufsz, "DUNNO");
-	else if (strcmp(req->recipient, "gone@example.com") == 0)
-		snprintf(buf, bufsz, "REJECT 5.1.1 <%s>: recipient suppressed",
-		    req->recipient);
+		return 0;
+	if (strcmp(req->recipient, "gone@example.com") == 0)
+		*out = (struct answer){ ACT_REJECT, SCOPE_RECIPIENT,
+		    R_USERUNKNOWN, "5.1.1", T0, 0, T0 };
 	else if (strcmp(req->recipient, "full@example.com") == 0)
-		snprintf(buf, bufsz, "DEFER_IF_PERMIT 4.2.2 back off");
+		*out = (struct answer){ ACT_DEFER, SCOPE_RECIPIENT,
+		    R_MAILBOXFULL, "4.2.2", T0, T0 + 4800, T0 };
+	else if (strcmp(req->recipient, "slow@example.com") == 0)
+		*out = (struct answer){ ACT_DEFER, SCOPE_DESTINATION,
+		    R_SPEEDING, "4.7.0", 0, T0 + 540, T0 };
 	else if (strncmp(req->recipient, "fail@", 5) == 0)
 		return -1;
-	else
-		snprintf(buf, bufsz, "DUNNO");
 	return 0;
 }
 
@@ -159,12 +163,48 @@ static const struct acase {
 	const char	*rcpt;
 	const char	*want;
 } answers[] = {
-	{ "gone@example.com",
-	  "action=REJECT 5.1.1 <gone@example.com>: recipient suppressed\n\n" },
-	{ "full@example.com", "action=DEFER_IF_PERMIT 4.2.2 back off\n\n" },
+	{ "gone@example.com", "action=550 5.1.1 bouncer: recipient suppressed: "
+	  "userunknown since 2025-11-25\n\n" },
+	{ "full@example.com", "action=DEFER_IF_PERMIT 4.2.2 bouncer: recipient "
+	  "in back-off: mailboxfull, retry in 1h20m\n\n" },
 	{ "ok@example.com", "action=DUNNO\n\n" },
 	{ "fail@example.com", "action=DUNNO\n\n" },
+	{ "slow@example.com", "action=DEFER_IF_PERMIT 4.7.0 bouncer: "
+	  "destination throttled: speeding, retry in 9m\n\n" },
 };
+
+/* policy_action() on its own: each kind, and a buffer too small. */
+static const struct wcase {
+	struct answer	 a;
+	size_t		 bufsz;
+	const char	*want;
+} wordings[] = {
+	{ { ACT_DUNNO, SCOPE_RECIPIENT, 0, "", 0, 0, T0 }, 512, "DUNNO" },
+	{ { ACT_REJECT, SCOPE_RECIPIENT, R_HOSTUNKNOWN, "5.1.2", 0, 0, T0 },
+	  512, "550 5.1.2 bouncer: recipient suppressed: hostunknown" },
+	{ { ACT_DEFER, SCOPE_RECIPIENT, R_MAILBOXFULL, "4.2.2", 0,
+	  T0 + 2 * 86400 + 7, T0 }, 512, "DEFER_IF_PERMIT 4.2.2 bouncer: "
+	  "recipient in back-off: mailboxfull, retry in 2d" },
+	{ { ACT_DEFER, SCOPE_DESTINATION, R_BLOCKED, "4.7.0", 0, T0 - 5, T0 },
+	  512, "DEFER_IF_PERMIT 4.7.0 bouncer: destination throttled: "
+	  "blocked, retry in 1s" },
+	{ { ACT_REJECT, SCOPE_RECIPIENT, R_USERUNKNOWN, "5.1.1", 0, 0, T0 },
+	  30, "550 5.1.1 bouncer: recipient " },
+	{ { ACT_DUNNO, SCOPE_RECIPIENT, 0, "", 0, 0, T0 }, 3, "DU" },
+	{ { ACT_REJECT, SCOPE_RECIPIENT, R_USERUNKNOWN, "5.1.1", 0, 0, T0 },
+	  8, "" },
+};
+
+START_TEST(test_wording)
+{
+	const struct wcase *w = &wordings[_i];
+	char buf[512];
+
+	ck_assert_uint_eq(policy_action(&w->a, buf, w->bufsz),
+	    strlen(w->want));
+	ck_assert_str_eq(buf, w->want);
+}
+END_TEST
 
 START_TEST(test_answers)
 {
@@ -417,6 +457,12 @@ policy_suite(void)
 	tcase_add_test(tc, test_full_closes_longest_idle);
 	tcase_add_test(tc, test_slow_request_times_out);
 	tcase_add_test(tc, test_idle_timeout);
+	suite_add_tcase(s, tc);
+
+	/* The wording alone: no server. */
+	tc = tcase_create("wording");
+	tcase_add_loop_test(tc, test_wording, 0,
+	    sizeof(wordings) / sizeof(wordings[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

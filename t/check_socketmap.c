@@ -35,17 +35,24 @@ static struct event_base *base;
 static struct socketmap	*srv;
 static pthread_t	 loop;
 
-/* gone@ is found, fail@ fails, anything else is not found. */
+/* gone@ and full@ are found, fail@ fails, anything else is not found. */
+#define T0	1764062044LL	/* 2025-11-25 */
+
 static int
-lookup(const char *name, const char *key, char *buf, size_t bufsz,
-    void *arg)
+lookup(const char *name, const char *key, struct answer *out, void *arg)
 {
 	(void)arg;
 	if (strcmp(name, "transport") != 0)
 		return 0;
 	if (strncmp(key, "gone@", 5) == 0) {
-		snprintf(buf, bufsz, "error:5.1.1 suppressed");
-		return 1;
+		*out = (struct answer){ ACT_REJECT, SCOPE_RECIPIENT,
+		    R_USERUNKNOWN, "5.1.1", T0, 0, T0 };
+		return 0;
+	}
+	if (strncmp(key, "full@", 5) == 0) {
+		*out = (struct answer){ ACT_DEFER, SCOPE_RECIPIENT,
+		    R_MAILBOXFULL, "4.2.2", T0, T0 + 4800, T0 };
+		return 0;
 	}
 	if (strncmp(key, "fail@", 5) == 0)
 		return -1;
@@ -150,11 +157,41 @@ static const struct acase {
 	const char	*req;
 	const char	*want;
 } answers[] = {
-	{ "26:transport gone@example.com,", "OK error:5.1.1 suppressed" },
+	{ "26:transport gone@example.com,", "OK error:5.1.1 bouncer: recipient "
+	  "suppressed: userunknown since 2025-11-25" },
 	{ "24:transport ok@example.com,", "NOTFOUND " },
 	{ "26:transport fail@example.com,", "TEMP lookup failed" },
 	{ "11:transportxx,", "PERM malformed request" },
+	{ "26:transport full@example.com,", "OK retry:4.2.2 bouncer: recipient "
+	  "in back-off: mailboxfull, retry in 1h20m" },
 };
+
+/* socketmap_value() on its own, down to a buffer too small. */
+static const struct vcase {
+	struct answer	 a;
+	size_t		 bufsz;
+	const char	*want;
+} values[] = {
+	{ { ACT_DUNNO, SCOPE_RECIPIENT, 0, "", 0, 0, T0 }, 512, "" },
+	{ { ACT_DEFER, SCOPE_DESTINATION, R_BLOCKED, "4.7.0", 0, T0 + 540,
+	  T0 }, 512, "retry:4.7.0 bouncer: destination throttled: blocked, "
+	  "retry in 9m" },
+	{ { ACT_REJECT, SCOPE_RECIPIENT, R_HOSTUNKNOWN, "5.1.2", 0, 0, T0 },
+	  25, "error:5.1.2 bouncer: rec" },
+	{ { ACT_REJECT, SCOPE_RECIPIENT, R_HOSTUNKNOWN, "5.1.2", 0, 0, T0 },
+	  10, "" },
+};
+
+START_TEST(test_value)
+{
+	const struct vcase *v = &values[_i];
+	char buf[512];
+
+	ck_assert_uint_eq(socketmap_value(&v->a, buf, v->bufsz),
+	    strlen(v->want));
+	ck_assert_str_eq(buf, v->want);
+}
+END_TEST
 
 START_TEST(test_answers)
 {
@@ -332,6 +369,12 @@ socketmap_suite(void)
 	tcase_add_test(tc, test_full_closes_longest_idle);
 	tcase_add_test(tc, test_slow_request_times_out);
 	tcase_add_test(tc, test_idle_timeout);
+	suite_add_tcase(s, tc);
+
+	/* The wording alone: no server. */
+	tc = tcase_create("wording");
+	tcase_add_loop_test(tc, test_value, 0,
+	    sizeof(values) / sizeof(values[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

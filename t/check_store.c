@@ -42,6 +42,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "policy.h"
 #include "store.h"
 #include "testlib.h"
 #include "xalloc.h"
@@ -357,6 +358,7 @@ START_TEST(test_lookup_detail)
 	struct store_rcpt r = rcpt("d@a.example", dc->state, R_USERUNKNOWN,
 	    dc->state == RS_DEFERRED ? T0 + 3600 : 0), row, det;
 	struct store_answer a;
+	struct answer ans;
 	char want[512], got[512];
 	int pass;
 
@@ -369,9 +371,11 @@ START_TEST(test_lookup_detail)
 		memset(&det, 0, sizeof(det));
 		ck_assert_int_eq(store_lookup_detail(st, &det), dc->kept);
 		ck_assert_int_eq(store_get_rcpt(st, "d@a.example", &row), 1);
-		engine_action(&a, &row, T0, want, sizeof(want));
+		engine_answer(&a, &row, T0, &ans);
+		policy_action(&ans, want, sizeof(want));
 		if (dc->kept) {
-			engine_action(&a, &det, T0, got, sizeof(got));
+			engine_answer(&a, &det, T0, &ans);
+			policy_action(&ans, got, sizeof(got));
 			ck_assert_str_eq(got, want);
 		}
 		r.reason = R_MAILBOXFULL;
