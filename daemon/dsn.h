@@ -87,7 +87,12 @@ struct dsn_report {
 	unsigned	 mimeflags;	/* MIME_F_* seen anywhere */
 	size_t		 nheaders;	/* of the message itself */
 	int		 bare;		/* no mail: a bare JSON notification */
-	/* Amazon SES's own verdict (DSN_JSON), as given; or NULL. */
+	/*
+	 * A sending service's own verdict (DSN_JSON), as given; or NULL.
+	 * Amazon SES's bounceType and bounceSubType; Mailgun's severity
+	 * (as "Permanent" or "Transient") and reason ("bounce", ...).
+	 */
+	const char	*service;	/* "ses", "mailgun" */
 	const char	*bounce_type;	/* "Permanent", "Transient", ... */
 	const char	*bounce_subtype; /* "NoEmail", "MailboxFull", ... */
 };

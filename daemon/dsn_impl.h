@@ -100,7 +100,7 @@ void		 fml_rcpts(struct dsn_parser *p, struct dsn_report *rep,
 		    const char *subject, const char *s, size_t n);
 const char	*inlined_report(const struct mime_part *root, size_t *lenp);
 
-/* dsn_json.c: Amazon SES notifications */
+/* dsn_json.c: Amazon SES notifications, Mailgun events */
 int		 ses_json(struct dsn_parser *p, struct dsn_report *rep,
 		    const char *s, size_t n);
 /* The whole input is a notification (bare or in an SNS envelope)? */

@@ -1,5 +1,5 @@
 /*
- * dsn_json.c -- Amazon SES notifications
+ * dsn_json.c -- Amazon SES notifications and Mailgun events
  *
  * A Bounce, Delivery or Complaint notification (SNS's notificationType
  * or an event destination's eventType): in a message's text (SNS's
@@ -10,6 +10,13 @@
  *
  * ses_verdict() reads SES's own bounceType and bounceSubType where the
  * recipient's reply gave classify() nothing to go by.
+ *
+ * Mailgun's failure events (its webhooks' "event-data", its events
+ * API's items) are read here too: the reply is in "delivery-status",
+ * and Mailgun's own "severity" and "reason" are kept as the report's
+ * bounce_type and bounce_subtype, for ses_verdict() to weigh the same
+ * way (what Mailgun's payloads mean is known only from client code
+ * that reads them: they never suppress on their own).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -112,7 +119,87 @@ sns_message(struct arena *a, const char *s, size_t n)
 	return *v == '{' ? v : NULL;
 }
 
-/* Reads an SES notification; returns 1 if it was one. */
+/* The number value of "key" in [p, e); 0 if absent or not a number. */
+static long
+json_int(const char *p, const char *e, const char *key)
+{
+	char pat[64];
+	size_t kn;
+	const char *q;
+	long v = 0;
+
+	kn = (size_t)snprintf(pat, sizeof(pat), "\"%s\"", key);
+	if ((q = memmem(p, (size_t)(e - p), pat, kn)) == NULL)
+		return 0;
+	for (q += kn; q < e && (isspace((unsigned char)*q) || *q == ':'); q++)
+		;
+	for (; q < e && isdigit((unsigned char)*q) && v < 100000; q++)
+		v = v * 10 + (*q - '0');
+	return v;
+}
+
+/*
+ * Reads a Mailgun failure event ({"event": "failed", "severity":
+ * "permanent", "reason": "bounce", "recipient": ..., "delivery-status":
+ * {"code": 550, "message": ..., "description": ...}}); returns 1 if it
+ * was one. The reply is "code message", or Mailgun's description when
+ * the server's message is empty.
+ */
+static int
+mailgun_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
+    size_t n)
+{
+	const char *e = s + n, *ev, *q, *qe, *v, *addr, *sev, *msg = NULL;
+	struct dsn_rcpt *r;
+	long code = 0;
+	char *d;
+	size_t len;
+
+	if ((ev = json_str(p->a, s, e, "event", NULL)) == NULL ||
+	    (strcmp(ev, "failed") != 0 && strcmp(ev, "bounced") != 0 &&
+	    strcmp(ev, "dropped") != 0))
+		return 0;
+	if ((v = json_str(p->a, s, e, "recipient", NULL)) == NULL ||
+	    (addr = addr_dup(p->a, v, v + strlen(v))) == NULL)
+		return 0;
+	r = rcpt_add(p, rep);
+	r->rcpt = addr;
+	r->action = "failed";
+	if ((q = memmem(s, n, "\"delivery-status\"", 17)) != NULL) {
+		if ((qe = memchr(q, '}', (size_t)(e - q))) == NULL)
+			qe = e;
+		code = json_int(q, qe, "code");
+		if ((msg = json_str(p->a, q, qe, "message", NULL)) == NULL ||
+		    !has_alnum(msg, msg + strlen(msg)))
+			msg = json_str(p->a, q, qe, "description", NULL);
+	}
+	if (msg != NULL && has_alnum(msg, msg + strlen(msg))) {
+		/* The code in front, unless the message starts with one. */
+		if (code >= 200 && code < 600 && !(isdigit((unsigned char)
+		    msg[0]) && isdigit((unsigned char)msg[1]) &&
+		    isdigit((unsigned char)msg[2]) && (msg[3] == ' ' ||
+		    msg[3] == '-' || msg[3] == '\0'))) {
+			len = strlen(msg) + 5;
+			d = arena_alloc(p->a, len);
+			snprintf(d, len, "%ld %s", code, msg);
+			msg = d;
+		}
+		r->diag = msg;
+		r->diaglen = strlen(msg);
+	}
+	sev = json_str(p->a, s, e, "severity", NULL);
+	if (sev != NULL && strcmp(sev, "temporary") == 0)
+		rep->bounce_type = "Transient";
+	else if ((sev != NULL && strcmp(sev, "permanent") == 0) ||
+	    strcmp(ev, "bounced") == 0)
+		rep->bounce_type = "Permanent";
+	rep->bounce_subtype = json_str(p->a, s, e, "reason", NULL);
+	rep->service = "mailgun";
+	rep->kind = DSN_JSON;
+	return 1;
+}
+
+/* Reads an SES notification or a Mailgun event; 1 if it was one. */
 int
 ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n)
@@ -123,6 +210,8 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 
 	if ((q = memmem(s, n, "\"notificationType\"", 18)) == NULL &&
 	    (q = memmem(s, n, "\"eventType\"", 11)) == NULL) {
+		if (mailgun_json(p, rep, s, n))
+			return 1;
 		if ((v = sns_message(p->a, s, n)) == NULL)
 			return 0;
 		return ses_json(p, rep, v, strlen(v));
@@ -209,6 +298,7 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		rep->bounce_type = rep->bounce_subtype = NULL;
 		return 0;
 	}
+	rep->service = "ses";
 	rep->kind = DSN_JSON;
 	return 1;
 }
@@ -257,7 +347,21 @@ ses_verdict(const struct dsn_report *rep, const struct dsn_rcpt *r,
 	size_t i;
 	int transient;
 
-	if (rep->kind != DSN_JSON || rep->bounce_type == NULL)
+	if (rep->kind != DSN_JSON)
+		return;
+	/*
+	 * Mailgun's "suppress-bounce": not sent at all, because Mailgun's
+	 * list holds an earlier bounce of the address. That is no reply of
+	 * a remote server, and nothing bouncer saw: it does not suppress.
+	 */
+	if (rep->bounce_subtype != NULL && rep->service != NULL &&
+	    strcmp(rep->service, "mailgun") == 0 &&
+	    strcmp(rep->bounce_subtype, "suppress-bounce") == 0 &&
+	    (cl->decision & D_SUPPRESS)) {
+		cl->decision &= ~D_SUPPRESS;
+		detail_add(cl, "guard=mailgun-suppress-bounce");
+	}
+	if (rep->bounce_type == NULL)
 		return;
 	transient = strcasecmp(rep->bounce_type, "Transient") == 0;
 	if (!transient && strcasecmp(rep->bounce_type, "Permanent") != 0)
@@ -279,7 +383,7 @@ ses_verdict(const struct dsn_report *rep, const struct dsn_rcpt *r,
 		if (r->status == NULL)
 			snprintf(cl->status, sizeof(cl->status), "%s",
 			    reason_status(cl->reason, transient));
-		snprintf(kv, sizeof(kv), "ses=%s/%s", transient ?
+		snprintf(kv, sizeof(kv), "%s=%s/%s", rep->service, transient ?
 		    "Transient" : "Permanent", st->name);
 		detail_add(cl, kv);
 	}
@@ -291,7 +395,8 @@ ses_verdict(const struct dsn_report *rep, const struct dsn_rcpt *r,
 		cl->temporary = 1;
 		if (cl->decision & D_SUPPRESS) {
 			cl->decision &= ~D_SUPPRESS;
-			detail_add(cl, "guard=ses-transient");
+			detail_add(cl, strcmp(rep->service, "ses") == 0 ?
+			    "guard=ses-transient" : "guard=transient");
 		}
 	}
 }

@@ -736,7 +736,8 @@ END_TEST
  * envelope that carries one as the string "Message". SES's bounceType
  * and bounceSubType decide where no rule knows the diagnosticCode (or
  * there is none); a rule that knows it stays first; a Transient bounce
- * never suppresses; "Undetermined" decides nothing.
+ * never suppresses; "Undetermined" decides nothing. Mailgun's events
+ * alike.
  */
 #define SES_BOUNCE(type, sub, rcpts) \
 	"{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"" \
@@ -848,6 +849,35 @@ static const struct ses_case ses_cases[] = {
 	  SES_BOUNCE("Permanent", "NoEmail", SES_RCPT("a@example.com")) "\n",
 	  DSN_JSON, "a@example.com", "userunknown", D_SUPPRESS, 1,
 	  "ses=Permanent/NoEmail" },
+	/*
+	 * Mailgun's failure events: the reply in "delivery-status", its
+	 * code in front; "temporary" never suppresses, nor does Mailgun's
+	 * own list of earlier bounces ("suppress-bounce").
+	 */
+	{ "mailgun, permanent, no such user",
+	  "{\"signature\":{\"token\":\"t\"},\"event-data\":{\"event\":"
+	  "\"failed\",\"severity\":\"permanent\",\"reason\":\"bounce\","
+	  "\"recipient\":\"Gone@Example.com\",\"delivery-status\":"
+	  "{\"code\":550,\"message\":\"5.1.1 The email account that you "
+	  "tried to reach does not exist.\",\"description\":\"\"},"
+	  "\"message\":{\"headers\":{\"to\":\"gone@example.com\"}}}}",
+	  DSN_JSON, "gone@example.com", "userunknown", D_SUPPRESS, 1, NULL },
+	{ "mailgun, temporary, no such user",
+	  "{\"event-data\":{\"event\":\"failed\",\"severity\":"
+	  "\"temporary\",\"reason\":\"generic\",\"recipient\":"
+	  "\"u@example.com\",\"delivery-status\":{\"code\":550,"
+	  "\"message\":\"5.1.1 user unknown\"}}}",
+	  DSN_JSON, "u@example.com", "userunknown", 0, 0, "guard=transient" },
+	{ "mailgun, an earlier bounce on its own list",
+	  "{\"event-data\":{\"event\":\"failed\",\"severity\":"
+	  "\"permanent\",\"reason\":\"suppress-bounce\",\"recipient\":"
+	  "\"old@example.com\",\"delivery-status\":{\"code\":605,"
+	  "\"message\":\"\",\"description\":\"550 5.1.1 user unknown\"}}}",
+	  DSN_JSON, "old@example.com", "userunknown", 0, 1,
+	  "guard=mailgun-suppress-bounce" },
+	{ "mailgun, not a failure", "{\"event-data\":{\"event\":"
+	  "\"delivered\",\"recipient\":\"a@example.com\"}}",
+	  DSN_NONE, NULL, NULL, 0, 0, NULL },
 	/* Not a notification: nothing. */
 	{ "bare, other JSON", "{\"Type\":\"Notification\",\"Message\":"
 	  "\"hello\"}", DSN_NONE, NULL, NULL, 0, 0, NULL },
