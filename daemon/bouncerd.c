@@ -797,8 +797,12 @@ rcpt_answer(struct worker *w, const char *rcpt, char *buf, size_t bufsz)
 	if (worker_ready(w) < 0)
 		return -1;
 	if ((rc = store_lookup(w->store, rcpt, now, &ans)) < 0) {
+		/*
+		 * Not w->failed: a view-only handle is not opened again
+		 * (a Redis handle reconnects by itself, and opening one
+		 * would wait on the server).
+		 */
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
-		w->failed = 1;
 		return -1;
 	}
 	if (rc == 0) {

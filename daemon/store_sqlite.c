@@ -970,6 +970,19 @@ mono_ns(void)
 }
 
 /*
+ * Can k more keys go in without a rehash or a compaction, which would
+ * hold the write lock for as long as the whole index takes to copy?
+ * If not, a refresh reloads everything, aside, instead.
+ */
+static int
+idx_room(const struct index *ix, size_t k)
+{
+	if (ix->slots == NULL || (ix->used + k) * 10 > ix->cap * 7)
+		return 0;
+	return !(ix->garbage > ix->alen / 2 && ix->garbage > 65536);
+}
+
+/*
  * Brings the shared index up to date, as this handle's connection
  * sees the file. Returns 0, or -1 when the index cannot be used now:
  * inside this handle's own write transaction (the index must never
@@ -1012,6 +1025,10 @@ idx_refresh(struct sqlite_store *s)
 	sqlite3_bind_int64(st, 1, sh->last_seq);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
+		if (n % CHUNK_KEYS == 0 && !idx_room(&sh->idx, CHUNK_KEYS)) {
+			full = 1;
+			break;
+		}
 		if (first < 0)
 			first = seq;
 		/* A gap (pruned) or a backlog: start over. */
