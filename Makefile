@@ -130,6 +130,12 @@ bench/bouncerctl: daemon/bouncerctl.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench-policy: bench/bouncerd bench/bouncerctl
 	sh bench/bench_policy.sh
 
+# Policy answers (p50, p99) while a 1,000,000-row import and a paused
+# Redis stall the store (t/stall.sh with the -O2 daemon).
+bench-stall: bench/bouncerd bench/bouncerctl
+	BOUNCERD=$(CURDIR)/bench/bouncerd BOUNCERCTL=$(CURDIR)/bench/bouncerctl \
+	    BOUNCER_RULES=$(CURDIR)/rules sh t/stall.sh
+
 bench: bench/bench_classify bench/bench_mail bench/bench_store
 	@echo "== classify: one core, realistic mix (bench/mix.tsv)"
 	@uname -srm; grep -m1 'model name' /proc/cpuinfo || true
@@ -195,4 +201,4 @@ clean:
 distclean: clean
 	rm -f config.mk config.log config.status
 
-.PHONY: all check bench bench-policy soak fuzz install uninstall clean distclean
+.PHONY: all check bench bench-policy bench-stall soak fuzz install uninstall clean distclean

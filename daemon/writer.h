@@ -24,8 +24,9 @@
  *
  * Batches: consecutive jobs submitted with WRITER_BATCHABLE are run
  * between hooks.begin() and hooks.end() (one SQLite commit for many
- * log lines; pipelined Redis commands). When end() fails, the writer
- * runs those jobs again one by one, outside a batch.
+ * log lines; pipelined Redis commits). When end() fails, the writer
+ * runs the batch once more, then, failing again, its jobs one by one
+ * outside a batch.
  *
  * hooks.after() runs after each job or batch and hooks.idle() when the
  * queue has been empty for idle_ms: the daemon brings the in-memory

@@ -303,19 +303,41 @@ START_TEST(test_batches)
 	g.end_fails = 1;	/* the first batch fails as a whole */
 	__atomic_store_n(&g.gate, 1, __ATOMIC_RELEASE);
 	writer_free(w, 10000);
-	/* 40 in batches of 16, 16, 8; the first ran twice. */
-	ck_assert_int_eq(g.begins, 3);
-	ck_assert_int_eq(g.ends, 3);
+	/* 40 in batches of 16, 16, 8; the first ran twice, as a batch. */
+	ck_assert_int_eq(g.begins, 4);
+	ck_assert_int_eq(g.ends, 4);
 	ck_assert_int_eq(g.n, 1 + 16 + 40);
 	ck_assert_int_eq(g.order[0], 500);
 	for (i = 0; i < 16; i++) {
 		ck_assert_int_eq(g.order[1 + i], i);	/* the failed batch */
-		ck_assert_int_eq(g.order[17 + i], i);	/* one by one */
+		ck_assert_int_eq(g.order[17 + i], i);	/* again */
 	}
 	for (i = 16; i < 40; i++)
 		ck_assert_int_eq(g.order[17 + i], i);
 	ck_assert_int_eq(g.freed, 41);
 	ck_assert_int_ge(g.afters, 4);
+}
+END_TEST
+
+/* A batch that fails twice runs one job at a time. */
+START_TEST(test_batch_fails)
+{
+	struct writer *w = start(1000, 1);
+	struct job *j = job_new(500);
+	int i;
+
+	j->gated = 1;
+	ck_assert_int_eq(writer_submit(w, job_run, j, job_free, 0), 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(writer_submit(w, job_run, job_new(i),
+		    job_free, WRITER_BATCHABLE), 0);
+	g.end_fails = 2;
+	__atomic_store_n(&g.gate, 1, __ATOMIC_RELEASE);
+	writer_free(w, 10000);
+	ck_assert_int_eq(g.begins, 2);
+	ck_assert_int_eq(g.n, 1 + 3 * 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(g.order[9 + i], i);
 }
 END_TEST
 
@@ -344,6 +366,7 @@ writer_suite(void)
 	tcase_add_test(tc, test_call);
 	tcase_add_test(tc, test_call_threads);
 	tcase_add_test(tc, test_batches);
+	tcase_add_test(tc, test_batch_fails);
 	tcase_add_test(tc, test_idle);
 	suite_add_tcase(s, tc);
 	return s;
