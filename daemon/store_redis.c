@@ -16,14 +16,6 @@
  * themselves after event_retention, set in the command that writes
  * them (SET ... EX).
  *
- * Inside a batch (store_batch_begin()), commits are pipelined: sent
- * without waiting, up to PIPELINE_MAX of them a round trip, each
- * counted as applied until the batch's end reads the answers; if one
- * was not applied (a key changed meanwhile, or the server failed), the
- * batch end returns -1 and the caller runs the batch again without
- * one (bouncerd's writer does, writer.h: a log line recorded twice
- * changes nothing, its events being marked in their transactions).
- *
  * Transactions cost one round trip. store_begin() sends nothing; the
  * reads of a transaction are answered from what this handle last knew
  * of each key (its own writes, or the server's answer to an earlier
@@ -423,16 +415,6 @@ struct redis_store {
 	long long	 backoff;
 	int		 down;		/* the loss has been logged */
 	char		 sha[48];	/* of commit_lua */
-	/*
-	 * What each pipelined reply of a batch answers, in order: a
-	 * plain write (nkeys 0) or a commit and the keys it checked, to
-	 * learn from its answer when it was not applied.
-	 */
-	struct pend {
-		char	**keys;
-		size_t	 nkeys;
-	}		*pq;
-	size_t		 pq_head, pq_len, pq_cap;
 	/* transaction */
 	int		 in_txn;
 	struct check	*chk;
@@ -512,40 +494,6 @@ txn_clear(struct redis_store *r)
 	r->nw = 0;
 }
 
-static void
-pend_push(struct redis_store *r, char **keys, size_t nkeys)
-{
-	if (r->pq_head == r->pq_len)
-		r->pq_head = r->pq_len = 0;
-	if (r->pq_len == r->pq_cap) {
-		r->pq_cap = r->pq_cap ? r->pq_cap * 2 : 64;
-		r->pq = xreallocarray(r->pq, r->pq_cap, sizeof(*r->pq));
-	}
-	r->pq[r->pq_len].keys = keys;
-	r->pq[r->pq_len].nkeys = nkeys;
-	r->pq_len++;
-}
-
-static void
-pend_free(struct pend *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nkeys; i++)
-		free(p->keys[i]);
-	free(p->keys);
-	p->keys = NULL;
-	p->nkeys = 0;
-}
-
-static void
-pend_clear(struct redis_store *r)
-{
-	while (r->pq_head < r->pq_len)
-		pend_free(&r->pq[r->pq_head++]);
-	r->pq_head = r->pq_len = 0;
-}
-
 /* Drops the local view and its channel; lookups then ask the server. */
 static void
 track_stop(struct redis_store *r)
@@ -578,7 +526,6 @@ drop(struct redis_store *r, const char *why)
 	track_stop(r);
 	r->track_next = 0;	/* with the next connection, at once */
 	r->pending = 0;
-	pend_clear(r);
 	if (r->batch)
 		r->batch_failed = 1;
 	r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN;
@@ -748,8 +695,6 @@ static int
 drain(struct redis_store *r)
 {
 	redisReply *rep;
-	struct pend p = { NULL, 0 };
-	size_t i;
 	int rc = 0;
 
 	while (r->pending > 0) {
@@ -758,40 +703,9 @@ drain(struct redis_store *r)
 			return -1;
 		}
 		r->pending--;
-		if (r->pq_head < r->pq_len)
-			p = r->pq[r->pq_head++];
-		/* A commit not applied answers what its keys hold now. */
-		if (rep->type == REDIS_REPLY_ARRAY && p.nkeys > 0 &&
-		    rep->elements == 1 + p.nkeys &&
-		    rep->element[0]->type == REDIS_REPLY_INTEGER &&
-		    rep->element[0]->integer == 0) {
-			for (i = 0; i < p.nkeys; i++)
-				kmap_put(&r->known, p.keys[i],
-				    known_from(rep->element[i + 1]));
-			/* The batch's failure, reported at its end. */
-			r->batch_failed = 1;
-			pend_free(&p);
-			freeReplyObject(rep);
-			continue;
-		}
-		pend_free(&p);
 		if (rep->type == REDIS_REPLY_ERROR) {
-			/* NOSCRIPT too: the batch, run again, loads it. */
 			log_warn("store redis: %s", rep->str);
 			r->batch_failed = 1;
-			kmap_clear(&r->known);
-			rc = -1;
-		} else if (rep->type == REDIS_REPLY_ARRAY &&
-		    (rep->elements < 1 ||
-		    rep->element[0]->type != REDIS_REPLY_INTEGER ||
-		    rep->element[0]->integer != 1)) {
-			/*
-			 * A pipelined commit found a key changed: nothing
-			 * of it was written. What the handle learnt from
-			 * the batch cannot be trusted now.
-			 */
-			r->batch_failed = 1;
-			kmap_clear(&r->known);
 			rc = -1;
 		}
 		freeReplyObject(rep);
@@ -914,10 +828,8 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 			drop(r, r->c->errstr);
 			return -1;
 		}
-		pend_push(r, NULL, 0);
-		if (++r->pending >= PIPELINE_MAX && drain(r) < 0 &&
-		    r->c == NULL)
-			return -1;
+		if (++r->pending >= PIPELINE_MAX)
+			return drain(r);
 		return 0;
 	}
 	note_write(r, argc, argv, lens, 1);
@@ -1106,8 +1018,6 @@ redis_close(struct store *st)
 	}
 	track_stop(r);
 	txn_clear(r);
-	pend_clear(r);
-	free(r->pq);
 	free(r->chk);
 	free(r->w);
 	kmap_free(&r->known);
@@ -2012,7 +1922,7 @@ redis_commit(struct store *st)
 	struct redis_store *r = (struct redis_store *)st;
 	const char **argv;
 	size_t *lens, argc = 0, cap, nnum = 0, i, j;
-	char (*nums)[24], *err = NULL, w[300], **keys;
+	char (*nums)[24], *err = NULL, w[300];
 	redisReply *rep = NULL;
 	int rc = -1, tries;
 
@@ -2060,38 +1970,6 @@ redis_commit(struct store *st)
 		/* The view forgets what is about to change. */
 		note_write(r, r->w[i].argc, (const char *const *)r->w[i].argv,
 		    r->w[i].len, 0);
-	}
-	if (r->batch) {
-		/*
-		 * In a batch: pipelined, not waited for. The commit
-		 * counts as applied (what was read and written is
-		 * learnt, so that the batch's next transactions check
-		 * against it); batch end reads every answer, and one
-		 * that was not applied fails the batch as a whole, for
-		 * the caller to run again (see redis_batch()).
-		 */
-		if (redisAppendCommandArgv(r->c, (int)argc, argv, lens) !=
-		    REDIS_OK) {
-			drop(r, r->c->errstr);
-			goto out;
-		}
-		keys = r->nchk ? xreallocarray(NULL, r->nchk, sizeof(*keys)) :
-		    NULL;
-		for (i = 0; i < r->nchk; i++) {
-			keys[i] = xstrdup(r->chk[i].key);
-			kmap_put(&r->known, r->chk[i].key, r->chk[i].k);
-			r->chk[i].k = NULL;
-		}
-		pend_push(r, keys, r->nchk);
-		for (i = 0; i < r->nw; i++)
-			note_write(r, r->w[i].argc,
-			    (const char *const *)r->w[i].argv, r->w[i].len, 1);
-		rc = 1;
-		/* A failure inside is the batch's: its end reports it. */
-		if (++r->pending >= PIPELINE_MAX && drain(r) < 0 &&
-		    r->c == NULL)
-			rc = -1;
-		goto out;
 	}
 	for (tries = 0; tries < 2; tries++) {
 		rep = redisCommandArgv(r->c, (int)argc, argv, lens);
