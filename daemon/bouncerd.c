@@ -1068,6 +1068,21 @@ render_metrics(struct evbuffer *out, void *arg)
 		render_conns(out, "socketmap", ss->connections, ss->evicted,
 		    ss->timed_out, ss->refused);
 	}
+	if (d.writer != NULL) {
+		struct writer_stats ws;
+
+		writer_stats(d.writer, &ws);
+		evbuffer_add_printf(out,
+		    "# HELP bouncer_writer_queued Log lines and bounces "
+		    "waiting for the writer thread.\n"
+		    "# TYPE bouncer_writer_queued gauge\n"
+		    "bouncer_writer_queued %lu\n"
+		    "# HELP bouncer_writer_refused_total Hand-overs refused: "
+		    "the queue was full (writer_queue_size).\n"
+		    "# TYPE bouncer_writer_refused_total counter\n"
+		    "bouncer_writer_refused_total %lu\n",
+		    ws.queued, ws.refused);
+	}
 	evbuffer_add_printf(out,
 	    "# TYPE bouncer_store_errors_total counter\n"
 	    "bouncer_store_errors_total %lu\n"
@@ -1225,7 +1240,10 @@ check_health(void)
 		snprintf(why, sizeof(why), "the writer's queue is full (%lu)",
 		    ws.max);
 		health_set(d.health, "store", 0, why, now);
-	} else
+	} else if (ws.retrying)
+		health_set(d.health, "store", 0, "writes fail; the writer "
+		    "tries again (see the log)", now);
+	else
 		health_set(d.health, "store", ok, ok ? NULL : why, now);
 	ruleset_rules(s->rs, &nrules);
 	snprintf(why, sizeof(why), "no rules in %s",
