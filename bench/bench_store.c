@@ -146,7 +146,7 @@ run(const char *name, const char *uri, long rows, long lookups, long events,
 	struct store *st;
 	char *err = NULL, buf[128], qid[32];
 	double t, tl;
-	long i, hits = 0;
+	long i, hits = 0, failed = 0;
 
 	if ((st = store_open(uri, NULL, &err)) == NULL) {
 		fprintf(stderr, "bench_store: %s\n", err);
@@ -263,14 +263,15 @@ run(const char *name, const char *uri, long rows, long lookups, long events,
 			fprintf(stderr, "bench_store: engine_record failed\n");
 			exit(1);
 		}
-		if (i % 1000 == 999)
-			store_batch_end(st);
+		if (i % 1000 == 999 && store_batch_end(st) < 0)
+			failed++;
 	}
-	if (events % 1000 != 0)
-		store_batch_end(st);
+	if (events % 1000 != 0 && store_batch_end(st) < 0)
+		failed++;
 	t = now() - t;
 	printf("%s: events recorded (batches of 1,000): %.0f/s (%.1f us "
-	    "each)\n", name, events / t, t * 1e6 / events);
+	    "each), %ld batch(es) failed\n", name, events / t,
+	    t * 1e6 / events, failed);
 	engine_free(eng);
 	store_close(st);
 }

@@ -3,12 +3,19 @@
  *
  * Wiring only. One libevent loop runs the log follower, the policy
  * server, the metrics listener, alerts and timers; libmilter runs in
- * threads of its own (milter.c). Every thread that touches the store
- * has its own handle, engine and classifier, built from the current
- * snapshot of configuration and rules; SIGHUP makes a new snapshot and
- * each thread picks it up before its next piece of work, so a reload
- * drops no connection. A rule set that does not load is refused and
- * the running one kept.
+ * threads of its own (milter.c). Every write to the store happens on
+ * one writer thread (writer.h), with its own handle, engine and
+ * classifier: the loop hands it the log's lines, a milter thread its
+ * bounces (and waits for the outcome), so the loop never waits on a
+ * disk or on Redis. The loop and the milter threads answer lookups
+ * from the in-memory view (store_view_only()), which the writer keeps
+ * current after each commit and, when idle, every WRITER_IDLE_MS (so
+ * that another process's writes, a bouncerctl import, show too). Each
+ * of these threads has its own handle, built from the current snapshot
+ * of configuration and rules; SIGHUP makes a new snapshot and each
+ * thread picks it up before its next piece of work, so a reload drops
+ * no connection. A rule set that does not load is refused and the
+ * running one kept.
  *
  * Fail open, always: a policy lookup that fails answers DUNNO, a
  * milter callback that fails continues, and the MTA's own settings
@@ -54,6 +61,7 @@
 #include "rules.h"
 #include "socketmap.h"
 #include "store.h"
+#include "writer.h"
 #include "xalloc.h"
 
 #ifndef CONF_FILE
@@ -77,6 +85,7 @@ struct worker {
 	struct store		*store;
 	struct pipeline		*pipe;
 	int			 failed;	/* the store failed it */
+	int			 view_only;	/* lookups only: no pipeline */
 	time_t			 opened;	/* (monotonic) */
 	unsigned long		 unverified;	/* of the current e-mail */
 };
@@ -87,6 +96,19 @@ struct worker {
  * for that handle's life, and a new handle sees a mended file.
  */
 #define STORE_REOPEN_SECS	2
+
+/*
+ * The writer: how often it looks at the store when idle (another
+ * process's writes), how long it waits before trying a failed log
+ * line again, how many log lines go in one batch (one commit), how
+ * long a milter thread waits for its bounce to be recorded, and how
+ * long the writer may drain its queue at exit.
+ */
+#define WRITER_IDLE_MS		10
+#define WRITER_RETRY_MS		200
+#define WRITER_BATCH		256
+#define WRITER_MAIL_WAIT_MS	20000
+#define WRITER_DRAIN_MS		10000
 
 /* Events by (source, reason, provider, decision), for /metrics. */
 struct tally {
@@ -117,7 +139,13 @@ static struct {
 	int			 noverrides;
 
 	struct event_base	*base;
-	struct worker		 loop;		/* the loop thread's */
+	struct worker		 loop;		/* the loop thread's: view only */
+	struct worker		 wr;		/* the writer thread's */
+	struct writer		*writer;
+	/* the writer's last health probe, under lock */
+	int			 probe_ok, probe_running;
+	int			 lines_failing;	/* atomic: the writer holds */
+	char			 probe_why[256];
 	struct policy		*policy;
 	struct socketmap	*smap;
 	struct metrics		*metrics;
@@ -243,10 +271,13 @@ static void on_report(const struct pipeline_report *, void *);
 static void
 worker_clear(struct worker *w)
 {
+	int view_only = w->view_only;
+
 	pipeline_free(w->pipe);
 	store_close(w->store);
 	snapshot_unref(w->snap);
 	memset(w, 0, sizeof(*w));
+	w->view_only = view_only;
 }
 
 /*
@@ -267,17 +298,18 @@ worker_ready(struct worker *w)
 {
 	struct snapshot *s;
 	char *err = NULL;
+	int reopen = 0;
 
 	/* Only a failed handle pays for reading the clock. */
 	if (w->failed && mono_secs() - w->opened >= STORE_REOPEN_SECS)
-		worker_clear(w);
+		reopen = 1;
 	else if (w->failed && w->store == NULL)
 		return -1;
-	if (w->snap != NULL && w->store != NULL &&
+	if (!reopen && w->snap != NULL && w->store != NULL &&
 	    w->snap->gen == __atomic_load_n(&d.gen, __ATOMIC_ACQUIRE))
 		return 0;
 	s = snapshot_get();
-	if (w->snap != NULL && w->store != NULL && w->snap == s) {
+	if (!reopen && w->snap != NULL && w->store != NULL && w->snap == s) {
 		snapshot_unref(s);
 		return 0;
 	}
@@ -292,7 +324,10 @@ worker_ready(struct worker *w)
 		w->failed = 1;
 		return -1;
 	}
-	w->pipe = pipeline_new(s->conf, s->rs, w->store, on_report, w);
+	if (w->view_only)
+		store_view_only(w->store);
+	else
+		w->pipe = pipeline_new(s->conf, s->rs, w->store, on_report, w);
 	return 0;
 }
 
@@ -313,6 +348,7 @@ thread_worker(void)
 
 	if (w == NULL) {
 		w = xcalloc(1, sizeof(*w));
+		w->view_only = 1;
 		pthread_setspecific(worker_key, w);
 	}
 	return w;
@@ -463,19 +499,213 @@ on_report(const struct pipeline_report *r, void *arg)
 
 /* --- the log ------------------------------------------------------------ */
 
+/* --- the writer's jobs ------------------------------------------------ */
+
+struct line_job {
+	long long	 now;
+	size_t		 len;
+	char		 line[];
+};
+
 /*
- * A line the store could not take is refused: the follower holds it and
- * offers it again (a repeat is harmless: a note is rewritten with the
- * same value, and an event's identity is marked in the transaction
- * that records it).
+ * On the writer: one log line. A line the store could not take is
+ * tried again (writer.h) until it can; a repeat is harmless: a note is
+ * rewritten with the same value, and an event's identity is marked in
+ * the transaction that records it.
+ */
+static enum writer_rc
+line_run(void *job, void *arg)
+{
+	struct line_job *lj = job;
+
+	(void)arg;
+	if (worker_ready(&d.wr) < 0 ||
+	    pipeline_log_line(d.wr.pipe, lj->line, lj->len, lj->now) < 0) {
+		if (!__atomic_exchange_n(&d.lines_failing, 1,
+		    __ATOMIC_RELAXED))
+			log_warn("maillog: the store fails; lines held, to be "
+			    "written when it is back");
+		return WRITER_RETRY;
+	}
+	if (__atomic_exchange_n(&d.lines_failing, 0, __ATOMIC_RELAXED))
+		log_info("maillog: the store is back; held lines written");
+	return WRITER_DONE;
+}
+
+struct mail_job {
+	int		 internal;
+	char		 queue_id[64];
+	long long	 now;
+	int		 n;		/* out: pipeline_mail() */
+	unsigned long	 unverified;	/* out */
+	size_t		 len;
+	char		 raw[];
+};
+
+/* On the writer: one e-mail the milter read. Not tried again. */
+static enum writer_rc
+mail_run(void *job, void *arg)
+{
+	struct mail_job *mj = job;
+	struct pipeline_mail pm;
+
+	(void)arg;
+	if (worker_ready(&d.wr) < 0) {
+		mj->n = -1;
+		return WRITER_DONE;
+	}
+	memset(&pm, 0, sizeof(pm));
+	pm.raw = mj->raw;
+	pm.len = mj->len;
+	pm.internal = mj->internal;
+	pm.queue_id = mj->queue_id;
+	d.wr.unverified = 0;
+	mj->n = pipeline_mail(d.wr.pipe, &pm, mj->now);
+	mj->unverified = d.wr.unverified;
+	return WRITER_DONE;
+}
+
+/* On the writer: can the store be written? See check_health(). */
+static enum writer_rc
+probe_run(void *job, void *arg)
+{
+	char why[256] = "";
+	int ok = 1;
+
+	(void)job;
+	(void)arg;
+	if (worker_ready(&d.wr) < 0) {
+		ok = 0;
+		snprintf(why, sizeof(why), "cannot open the store (see the "
+		    "log)");
+	} else if (store_note_put(d.wr.store, "h:probe", "",
+	    clock_now()) < 0) {
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+		d.wr.failed = 1;
+		ok = 0;
+		snprintf(why, sizeof(why), "writing to %s fails (see the log)",
+		    store_uri(d.wr.store));
+	}
+	pthread_mutex_lock(&d.lock);
+	d.probe_ok = ok;
+	d.probe_running = 0;
+	memcpy(d.probe_why, why, sizeof(why));
+	pthread_mutex_unlock(&d.lock);
+	return WRITER_DONE;
+}
+
+/* On the writer: purges what expired. */
+static enum writer_rc
+expire_run(void *job, void *arg)
+{
+	struct store_expired n;
+
+	(void)job;
+	(void)arg;
+	if (worker_ready(&d.wr) < 0)
+		return WRITER_DONE;
+	if (store_expire(d.wr.store, clock_now(),
+	    conf_time(d.wr.snap->conf, CONF_ALERT_WINDOW), &n) < 0)
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+	else if (n.rcpts + n.dests + n.alerts)
+		log_info("expired rcpts=%lu dests=%lu alerts=%lu events=%lu "
+		    "notes=%lu", n.rcpts, n.dests, n.alerts, n.events,
+		    n.notes);
+	return WRITER_DONE;
+}
+
+/* On the writer: the view brought up to date (also the first load). */
+static enum writer_rc
+refresh_run(void *job, void *arg)
+{
+	int *ok = job;
+
+	(void)arg;
+	*ok = worker_ready(&d.wr) == 0 && store_refresh(d.wr.store) == 0;
+	return WRITER_DONE;
+}
+
+/* On the writer: nothing; what was queued before it is done. */
+static enum writer_rc
+drain_run(void *job, void *arg)
+{
+	(void)job;
+	(void)arg;
+	return WRITER_DONE;
+}
+
+/* The writer's hooks: log lines in batches, the view kept current. */
+static int
+writer_begin(void *arg)
+{
+	(void)arg;
+	if (worker_ready(&d.wr) < 0)
+		return -1;
+	return store_batch_begin(d.wr.store);
+}
+
+static int
+writer_end(void *arg)
+{
+	(void)arg;
+	if (d.wr.store == NULL)
+		return -1;
+	return store_batch_end(d.wr.store);
+}
+
+static void
+writer_after(void *arg)
+{
+	(void)arg;
+	if (d.wr.store != NULL && !d.wr.failed)
+		store_refresh(d.wr.store);
+}
+
+/*
+ * Has the writer stored every line handed to it? The follower saves
+ * its position only then (logtail_set_sync()).
+ */
+static int
+log_synced(void *arg)
+{
+	struct writer_stats ws;
+
+	(void)arg;
+	if (d.writer == NULL)
+		return 1;
+	writer_stats(d.writer, &ws);
+	return ws.queued == 0;
+}
+
+/*
+ * A line goes to the writer's queue; when the queue is full, or the
+ * store fails, it is refused, and the follower holds it and offers it
+ * again later.
  */
 static int
 on_log_line(const char *line, size_t len, void *arg)
 {
+	struct line_job *lj;
+	struct writer_stats ws;
+
 	(void)arg;
-	if (worker_ready(&d.loop) < 0)
+	if (d.writer == NULL)
 		return -1;
-	return pipeline_log_line(d.loop.pipe, line, len, clock_now());
+	/* While the store fails, the follower holds its lines itself. */
+	writer_stats(d.writer, &ws);
+	if (ws.retrying)
+		return -1;
+	lj = xmalloc(sizeof(*lj) + len + 1);
+	lj->now = clock_now();
+	lj->len = len;
+	memcpy(lj->line, line, len);
+	lj->line[len] = '\0';
+	if (writer_submit(d.writer, line_run, lj, free,
+	    WRITER_BATCHABLE) < 0) {
+		free(lj);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -556,8 +786,12 @@ rcpt_answer(struct worker *w, const char *rcpt, struct answer *out)
 	if (worker_ready(w) < 0)
 		return -1;
 	if ((rc = store_lookup(w->store, rcpt, now, &ans)) < 0) {
+		/*
+		 * Not w->failed: a view-only handle is not opened again
+		 * (a Redis handle reconnects by itself, and opening one
+		 * would wait on the server).
+		 */
 		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
-		w->failed = 1;
 		return -1;
 	}
 	if (rc == 0)
@@ -587,33 +821,52 @@ milter_rcpt(const char *rcpt, struct answer *out, void *arg)
 static int
 milter_message(const struct milter_msg *m, void *arg)
 {
-	struct worker *w = thread_worker();
-	struct pipeline_mail pm;
-	int n;
+	struct snapshot *s;
+	struct mail_job *mj;
+	unsigned long unverified;
+	int n, rc;
 
 	(void)arg;
-	if (worker_ready(w) < 0)
+	if (d.writer == NULL)
 		return m->internal ? 0 : -1;
-	memset(&pm, 0, sizeof(pm));
-	pm.raw = m->raw;
-	pm.len = m->len;
-	pm.internal = m->internal;
-	pm.queue_id = m->queue_id;
 	/* The MTA's own DSN follows the log line of its failure. */
 	if (m->internal)
 		log_catch_up();
-	w->unverified = 0;
-	n = pipeline_mail(w->pipe, &pm, clock_now());
+	/* Recorded by the writer, after the log lines queued before it. */
+	mj = xmalloc(sizeof(*mj) + m->len + 1);
+	memset(mj, 0, sizeof(*mj));
+	mj->internal = m->internal;
+	snprintf(mj->queue_id, sizeof(mj->queue_id), "%s",
+	    m->queue_id ? m->queue_id : "");
+	mj->now = clock_now();
+	mj->len = m->len;
+	memcpy(mj->raw, m->raw, m->len);
+	mj->raw[m->len] = '\0';
+	rc = writer_call(d.writer, mail_run, mj, free, WRITER_MAIL_WAIT_MS);
+	if (rc < 0) {
+		if (rc == -1)
+			free(mj);
+		log_warn("milter: a bounce from %s not recorded now: the "
+		    "writer's queue is %s", *m->client ? m->client : "-",
+		    rc == -1 ? "full" : "slow");
+		return m->internal ? 0 : -1;
+	}
+	n = mj->n;
+	unverified = mj->unverified;
+	free(mj);
 	if (n < 0)
 		return m->internal ? 0 : -1;
-	if (w->unverified > 0)
+	if (unverified > 0)
 		log_info("milter: a bounce from %s named %lu recipient(s) "
 		    "bouncer sent nothing to", *m->client ? m->client : "-",
-		    w->unverified);
+		    unverified);
 	/* Swallow a bounce only when every recipient of it was ours. */
-	return n > 0 && w->unverified == 0 &&
-	    strcmp(conf_str(w->snap->conf, CONF_MILTER_BOUNCE_ACTION),
+	s = snapshot_get();
+	rc = n > 0 && unverified == 0 &&
+	    strcmp(conf_str(s->conf, CONF_MILTER_BOUNCE_ACTION),
 	    "discard") == 0;
+	snapshot_unref(s);
+	return rc;
 }
 
 /* --- the policy server ---------------------------------------------- */
@@ -680,10 +933,18 @@ render_log_metrics(struct evbuffer *out)
 	const struct logtail_stats *f = d.tail ? logtail_stats(d.tail) : NULL;
 	const struct logtail_stats *s = d.socktail ?
 	    logtail_stats(d.socktail) : NULL;
+	struct writer_stats ws;
+	unsigned long wheld = 0;
+	int failing = __atomic_load_n(&d.lines_failing, __ATOMIC_RELAXED);
 	char why[8];
 
 	if (f == NULL && s == NULL)
 		return;
+	/* Lines the writer took and cannot store yet are held too. */
+	if (failing && d.writer != NULL) {
+		writer_stats(d.writer, &ws);
+		wheld = ws.queued;
+	}
 	evbuffer_add_printf(out,
 	    "# HELP bouncer_log_held_lines Log lines waiting for the store.\n"
 	    "# TYPE bouncer_log_held_lines gauge\n"
@@ -695,14 +956,14 @@ render_log_metrics(struct evbuffer *out)
 	    "held than the bound.\n"
 	    "# TYPE bouncer_log_dropped_lines_total counter\n"
 	    "bouncer_log_dropped_lines_total %lu\n",
-	    (f ? f->held : 0) + (s ? s->held : 0),
+	    (f ? f->held || wheld > 0 : 0) + (s ? s->held : 0),
 	    (f ? f->nul : 0) + (s ? s->nul : 0), s ? s->dropped : 0);
 	if (d.tail != NULL)
 		evbuffer_add_printf(out,
 		    "# HELP bouncer_log_ok Whether the maillog is followed "
 		    "(1) or not (0).\n# TYPE bouncer_log_ok gauge\n"
 		    "bouncer_log_ok %d\n",
-		    logtail_health(d.tail, why, sizeof(why)));
+		    logtail_health(d.tail, why, sizeof(why)) && !failing);
 }
 
 static void
@@ -767,6 +1028,21 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "bouncer_socketmap_connections %lu\n", ss->open);
 		render_conns(out, "socketmap", ss->connections, ss->evicted,
 		    ss->timed_out, ss->refused);
+	}
+	if (d.writer != NULL) {
+		struct writer_stats ws;
+
+		writer_stats(d.writer, &ws);
+		evbuffer_add_printf(out,
+		    "# HELP bouncer_writer_queued Log lines and bounces "
+		    "waiting for the writer thread.\n"
+		    "# TYPE bouncer_writer_queued gauge\n"
+		    "bouncer_writer_queued %lu\n"
+		    "# HELP bouncer_writer_refused_total Hand-overs refused: "
+		    "the queue was full (writer_queue_size).\n"
+		    "# TYPE bouncer_writer_refused_total counter\n"
+		    "bouncer_writer_refused_total %lu\n",
+		    ws.queued, ws.refused);
 	}
 	evbuffer_add_printf(out,
 	    "# TYPE bouncer_store_errors_total counter\n"
@@ -899,25 +1175,47 @@ check_health(void)
 	char why[HEALTH_WHY_MAX];
 	size_t nrules;
 
+	struct writer_stats ws;
+	int ok, queue;
+
 	s = snapshot_get();
-	if (worker_ready(&d.loop) < 0) {
-		snprintf(why, sizeof(why), "cannot open %s (see the log)",
-		    conf_str(s->conf, CONF_STORE));
+	/*
+	 * The writer probes; this reports the last probe's outcome, and a
+	 * writer whose queue is full (or that has not finished the last
+	 * probe) as failing.
+	 */
+	writer_stats(d.writer, &ws);
+	pthread_mutex_lock(&d.lock);
+	ok = d.probe_ok;
+	snprintf(why, sizeof(why), "%s", d.probe_why);
+	queue = d.probe_running;
+	if (!queue)
+		d.probe_running = 1;
+	pthread_mutex_unlock(&d.lock);
+	if (!queue && writer_submit(d.writer, probe_run, NULL, NULL, 0) < 0) {
+		pthread_mutex_lock(&d.lock);
+		d.probe_running = 0;
+		pthread_mutex_unlock(&d.lock);
+	}
+	if (ws.queued >= ws.max) {
+		snprintf(why, sizeof(why), "the writer's queue is full (%lu)",
+		    ws.max);
 		health_set(d.health, "store", 0, why, now);
-	} else if (store_note_put(d.loop.store, "h:probe", "", now) < 0) {
-		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
-		d.loop.failed = 1;
-		snprintf(why, sizeof(why), "writing to %s fails (see the log)",
-		    store_uri(d.loop.store));
-		health_set(d.health, "store", 0, why, now);
-	} else
-		health_set(d.health, "store", 1, NULL, now);
+	} else if (ws.retrying)
+		health_set(d.health, "store", 0, "writes fail; the writer "
+		    "tries again (see the log)", now);
+	else
+		health_set(d.health, "store", ok, ok ? NULL : why, now);
 	ruleset_rules(s->rs, &nrules);
 	snprintf(why, sizeof(why), "no rules in %s",
 	    conf_str(s->conf, CONF_RULES_DIR));
 	health_set(d.health, "rules", nrules > 0, why, now);
 	snapshot_unref(s);
-	if (d.tail != NULL)
+	if (d.tail != NULL && __atomic_load_n(&d.lines_failing,
+	    __ATOMIC_RELAXED))
+		health_set(d.health, "log", 0, "lines held: the store fails",
+		    now);
+	else if (d.tail != NULL)
 		health_set(d.health, "log", logtail_health(d.tail, why,
 		    sizeof(why)), why, now);
 	if (d.socktail != NULL)
@@ -1068,20 +1366,11 @@ on_term(evutil_socket_t sig, short what, void *arg)
 static void
 on_expire(evutil_socket_t fd, short what, void *arg)
 {
-	struct store_expired n;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (worker_ready(&d.loop) < 0)
-		return;
-	if (store_expire(d.loop.store, clock_now(),
-	    conf_time(d.loop.snap->conf, CONF_ALERT_WINDOW), &n) < 0)
-		d.store_errors++;
-	else if (n.rcpts + n.dests + n.alerts)
-		log_info("expired rcpts=%lu dests=%lu alerts=%lu events=%lu "
-		    "notes=%lu", n.rcpts, n.dests, n.alerts, n.events,
-		    n.notes);
+	/* A full queue: the next interval's turn. */
+	writer_submit(d.writer, expire_run, NULL, NULL, 0);
 }
 
 /* --- start-up ------------------------------------------------------------ */
@@ -1364,8 +1653,35 @@ main(int argc, char **argv)
 	}
 	drop_privileges(&perm);
 	/* Opened as the user, so that a store it creates is the user's. */
+	d.loop.view_only = 1;
 	if (worker_ready(&d.loop) < 0)
 		log_fatal(2, "store %s: cannot open", conf_str(c, CONF_STORE));
+	{
+		struct writer_hooks wh = {
+			.begin = writer_begin, .end = writer_end,
+			.after = writer_after, .idle = writer_after,
+			.idle_ms = WRITER_IDLE_MS,
+			.retry_ms = WRITER_RETRY_MS,
+			.batch_max = WRITER_BATCH,
+		};
+		int *loaded = xcalloc(1, sizeof(*loaded));
+
+		if ((d.writer = writer_new((size_t)conf_int(c,
+		    CONF_WRITER_QUEUE_SIZE), &wh, &err)) == NULL)
+			log_fatal(2, "%s", err);
+		/* The view is loaded before the first answer. */
+		if (writer_call(d.writer, refresh_run, loaded, free,
+		    600000) == 0) {
+			if (!*loaded)
+				log_warn("store %s: the in-memory view did not "
+				    "load; lookups fail open until it does",
+				    conf_str(c, CONF_STORE));
+			free(loaded);
+		}
+		/* And the health report starts from a probe. */
+		d.probe_running = 1;
+		writer_call(d.writer, probe_run, NULL, NULL, 600000);
+	}
 	/* libmilter's threads never run as root. */
 	if (*conf_str(c, CONF_MILTER_LISTEN) != '\0' && milter_run(&err) < 0)
 		log_fatal(2, "%s", err);
@@ -1378,6 +1694,7 @@ main(int argc, char **argv)
 		free(statefile);
 		if (tail == NULL)
 			log_fatal(2, "%s", err);
+		logtail_set_sync(tail, log_synced, NULL);
 		__atomic_store_n(&d.tail, tail, __ATOMIC_RELEASE);
 	}
 
@@ -1409,9 +1726,21 @@ main(int argc, char **argv)
 	milter_stop();
 	if (d.tail != NULL)
 		logtail_poll(d.tail);
+	/*
+	 * What the follower handed over is written before its position
+	 * is saved; if the store fails that long, the position stays
+	 * before those lines and they are read again at the next start.
+	 */
+	if (writer_call(d.writer, drain_run, NULL, NULL,
+	    WRITER_DRAIN_MS) < 0)
+		log_warn("store: lines still not written at exit; they are "
+		    "read again at the next start");
 	on_alerts(-1, 0, NULL);
 	logtail_free(d.tail);
 	logtail_free(d.socktail);
+	writer_free(d.writer, 0);
+	d.writer = NULL;
+	worker_clear(&d.wr);
 	policy_free(d.policy);
 	socketmap_free(d.smap);
 	metrics_free(d.metrics);

@@ -73,6 +73,7 @@ int		 conf_set(struct conf *, const char *where, const char *name,
 	S(STORE_PASSWORD_FILE, store_password_file, "", RELOAD)		\
 	T(STORE_TIMEOUT, store_timeout, "2s", 1, 300, RELOAD)		\
 	T(STORE_BUSY_TIMEOUT, store_busy_timeout, "5s", 0, 3600, RELOAD) \
+	I(WRITER_QUEUE_SIZE, writer_queue_size, "10000", 16, 10000000, START) \
 	/* rules */							\
 	S(RULES_DIR, rules_dir, RULES_DIR, RELOAD)			\
 	/* the daemon, bouncerd(8) */					\

@@ -116,6 +116,8 @@ struct logtail {
 	char			 sig[64];	/* the bytes just before pos */
 	size_t			 siglen;
 	int			 dirty;		/* lpos not saved yet */
+	int			(*synced)(void *);	/* logtail_set_sync() */
+	void			*sync_arg;
 	long long		 saved_at;	/* monotonic ms */
 
 	/* Rotated files still to read, oldest first; then the log. */
@@ -832,6 +834,8 @@ logtail_save(struct logtail *lt)
 
 	if (lt->statefile == NULL || lt->fd < 0)
 		return;
+	if (lt->synced != NULL && !lt->synced(lt->sync_arg))
+		return;		/* a later poll saves */
 	tmp = xasprintf("%s.tmp", lt->statefile);
 	if ((fp = fopen(tmp, "w")) == NULL) {
 		log_warn("%s: %s", tmp, strerror(errno));
@@ -1060,6 +1064,13 @@ logtail_socket(struct event_base *base, const char *path,
 	lt->timer = event_new(base, -1, 0, on_timer, lt);
 	event_add(lt->rev, NULL);
 	return lt;
+}
+
+void
+logtail_set_sync(struct logtail *lt, int (*synced)(void *), void *arg)
+{
+	lt->synced = synced;
+	lt->sync_arg = arg;
 }
 
 void

@@ -82,6 +82,15 @@ int		 logtail_poll(struct logtail *);
  * backlog is read, once a second), and by logtail_free().
  */
 void		 logtail_save(struct logtail *);
+/*
+ * For a callback that takes a line before it is stored (bouncerd hands
+ * lines to its writer thread): the position is saved only when
+ * synced(arg) returns 1, meaning that every line taken so far is
+ * stored; otherwise the save waits for a later poll. So a crash never
+ * leaves the saved position past a line that was not stored.
+ */
+void		 logtail_set_sync(struct logtail *, int (*synced)(void *),
+		    void *arg);
 void		 logtail_free(struct logtail *);	/* saves; NULL is fine */
 /* Valid as long as the follower; updated by each poll. */
 const struct logtail_stats *logtail_stats(const struct logtail *);

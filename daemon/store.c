@@ -349,33 +349,59 @@ store_lookup_detail(struct store *st, struct store_rcpt *out)
 	return st->ops->lookup_detail(st, out);
 }
 
+void
+store_view_only(struct store *st)
+{
+	st->view_only = 1;
+	if (st->ops->view_only != NULL)
+		st->ops->view_only(st);
+}
+
+int
+store_refresh(struct store *st)
+{
+	if (st->ops->refresh == NULL)
+		return 0;
+	return st->ops->refresh(st);
+}
+
 int
 store_begin(struct store *st, const char *const *keys, size_t nkeys)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->begin(st, keys, nkeys);
 }
 
 int
 store_commit(struct store *st)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->commit(st);
 }
 
 void
 store_rollback(struct store *st)
 {
+	if (st->view_only)
+		return;
 	st->ops->rollback(st);
 }
 
 int
 store_batch_begin(struct store *st)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->batch(st, 1);
 }
 
 int
 store_batch_end(struct store *st)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->batch(st, 0);
 }
 
@@ -384,6 +410,8 @@ store_get_rcpt(struct store *st, const char *rcpt, struct store_rcpt *out)
 {
 	char key[STORE_ADDR_MAX];
 
+	if (st->view_only)
+		return -1;
 	return st->ops->get(st, SK_RCPT, store_normalise(rcpt, key,
 	    sizeof(key)), out);
 }
@@ -391,12 +419,16 @@ store_get_rcpt(struct store *st, const char *rcpt, struct store_rcpt *out)
 int
 store_get_dest(struct store *st, const char *dest, struct store_dest *out)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->get(st, SK_DEST, dest, out);
 }
 
 int
 store_get_alert(struct store *st, const char *key, struct store_alert *out)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->get(st, SK_ALERT, key, out);
 }
 
@@ -406,18 +438,24 @@ store_put_rcpt(struct store *st, const struct store_rcpt *r)
 	struct store_rcpt n = *r;
 
 	store_normalise(r->rcpt, n.rcpt, sizeof(n.rcpt));
+	if (st->view_only)
+		return -1;
 	return st->ops->put(st, SK_RCPT, &n);
 }
 
 int
 store_put_dest(struct store *st, const struct store_dest *d)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->put(st, SK_DEST, d);
 }
 
 int
 store_put_alert(struct store *st, const struct store_alert *a)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->put(st, SK_ALERT, a);
 }
 
@@ -428,24 +466,32 @@ store_del(struct store *st, enum store_kind kind, const char *key)
 
 	if (kind == SK_RCPT)
 		key = store_normalise(key, buf, sizeof(buf));
+	if (st->view_only)
+		return -1;
 	return st->ops->del(st, kind, key);
 }
 
 int
 store_event_seen(struct store *st, const char *id)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->event_seen(st, id);
 }
 
 int
 store_event_time(struct store *st, const char *id, long long *time)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->event_time(st, id, time);
 }
 
 int
 store_event_mark(struct store *st, const char *id, long long time)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->event_mark(st, id, time);
 }
 
@@ -456,6 +502,8 @@ store_note_put(struct store *st, const char *id, const char *value,
 	char v[STORE_NOTE_MAX];
 
 	snprintf(v, sizeof(v), "%s", value);
+	if (st->view_only)
+		return -1;
 	return st->ops->note_put(st, id, v, time);
 }
 
@@ -467,6 +515,8 @@ store_note_get(struct store *st, const char *id, char *buf, size_t bufsz,
 	long long t = 0;
 	int rc;
 
+	if (st->view_only)
+		return -1;
 	if ((rc = st->ops->note_get(st, id, v, &t)) != 1)
 		v[0] = '\0';
 	else if (time != NULL)
@@ -482,6 +532,8 @@ store_audit_add(struct store *st, const char *rcpt,
 {
 	char key[STORE_ADDR_MAX];
 
+	if (st->view_only)
+		return -1;
 	return st->ops->audit_add(st, store_normalise(rcpt, key, sizeof(key)),
 	    a);
 }
@@ -492,6 +544,8 @@ store_audit_list(struct store *st, const char *rcpt, store_audit_fn *fn,
 {
 	char key[STORE_ADDR_MAX];
 
+	if (st->view_only)
+		return -1;
 	return st->ops->audit_list(st, store_normalise(rcpt, key,
 	    sizeof(key)), fn, arg);
 }
@@ -500,6 +554,8 @@ int
 store_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
     void *arg)
 {
+	if (st->view_only)
+		return -1;
 	return st->ops->iterate(st, kind, fn, arg);
 }
 
@@ -572,6 +628,8 @@ store_expire(struct store *st, long long now, long long alert_window,
 	size_t i;
 	int kind, rc = 0;
 
+	if (st->view_only)
+		return -1;
 	memset(&n, 0, sizeof(n));
 	for (kind = SK_RCPT; kind <= SK_ALERT; kind++) {
 		memset(&j, 0, sizeof(j));

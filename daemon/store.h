@@ -170,6 +170,34 @@ const char	*store_uri(const struct store *);
 int		 store_lookup(struct store *, const char *rcpt, long long now,
 		    struct store_answer *out);
 /*
+ * The view and the writer. bouncerd writes with one handle, on its
+ * writer thread (writer.h), and answers with others, which must never
+ * wait on a disk or a network:
+ *
+ * store_view_only() makes a handle's store_lookup() answer from the
+ * process's in-memory view only, never bringing it up to date itself
+ * (SQLite: the handle closes its connection and never touches the
+ * file; until the view is first loaded, and for keys too long to be
+ * in it (over 254 bytes), lookups return -1 and the caller fails
+ * open). Every other operation on such a handle, store_get_rcpt()
+ * included, returns -1 (store_lookup_detail() still works). Call it
+ * right after store_open(). On Redis the handle keeps its connection:
+ * its local view (CLIENT TRACKING) answers what it holds, and a miss
+ * asks the server under the lookup timeout.
+ *
+ * store_refresh() brings the view up to date with what the file holds
+ * now, this handle's commits and other processes' alike (SQLite:
+ * PRAGMA data_version, then the changed keys, or everything after a
+ * large import). The writer calls it after each commit and when idle.
+ * Lookups wait for it at most while it applies 64 changed keys (a
+ * full reload is built aside and swapped in). Returns 0, or -1
+ * (logged). On Redis: 0, nothing to do (invalidations keep each
+ * handle's view).
+ */
+void		 store_view_only(struct store *);
+int		 store_refresh(struct store *);
+
+/*
  * After store_lookup() gave 1 with ANS_SUPPRESSED or ANS_DEFERRED: the
  * two fields of the recipient's record that engine_action() words the
  * answer with, when the back end has them at hand, so that the record

@@ -35,6 +35,10 @@ struct store_ops {
 	int		 (*lookup)(struct store *, const char *rcpt,
 			    const char *domain, long long now,
 			    struct store_answer *);
+	/* optional (NULL: nothing to do): see store_view_only() */
+	void		 (*view_only)(struct store *);
+	/* optional (NULL: 0): see store_refresh() */
+	int		 (*refresh)(struct store *);
 	/* optional (NULL: 0): see store_lookup_detail() */
 	int		 (*lookup_detail)(struct store *, struct store_rcpt *);
 	int		 (*begin)(struct store *, const char *const *keys,
@@ -77,6 +81,8 @@ struct store {
 	const struct store_ops	*ops;
 	char			*uri;
 	struct store_params	 p;
+	int			 view_only;	/* store.c refuses all but
+						   lookups (-1) */
 };
 
 /* Field tables. */

@@ -86,6 +86,8 @@
 #define TRACK_RETRY_MS	60000		/* after tracking was refused */
 #define VIEW_MAX	65536		/* keys in the local view */
 #define KNOWN_MAX	8192		/* records remembered for commits */
+#define STALL_MS	1000		/* view-only: the view alone, after
+					   the server failed to answer */
 
 /*
  * The script behind store_commit(). ARGV: the number of checks, then
@@ -433,6 +435,15 @@ struct redis_store {
 	long long	 fresh_at;	/* us: the view is current as of */
 	long long	 polled_at;	/* us: the channel was last read */
 	struct kmap	 view;		/* key -> struct view */
+	/*
+	 * store_view_only(): when the server does not answer, the view
+	 * is kept (stale: no invalidation can arrive, and no one can
+	 * write either while the server stalls) and answers alone until
+	 * stall_until; a key it does not hold fails open at once.
+	 */
+	int		 view_only;
+	int		 view_stale;	/* kept across a lost connection */
+	long long	 stall_until;	/* ms */
 };
 
 static long long
@@ -492,7 +503,10 @@ track_stop(struct redis_store *r)
 	r->sub = NULL;
 	r->tracking = 0;
 	r->ping_sent = 0;
-	kmap_clear(&r->view);
+	if (r->view_only && r->view.n > 0)
+		r->view_stale = 1;	/* see struct redis_store */
+	else
+		kmap_clear(&r->view);
 }
 
 static void
@@ -1503,6 +1517,7 @@ track_start(struct redis_store *r)
 	r->fresh_at = mono_us();	/* subscribed: delivering now */
 	r->polled_at = 0;
 	kmap_clear(&r->view);
+	r->view_stale = 0;
 	if (r->track_down)
 		log_info("store redis %s: local view of decisions back",
 		    where(r, w, sizeof(w)));
@@ -1758,6 +1773,40 @@ lost:
 }
 
 /*
+ * While the server stalls (a view-only handle): what the view holds,
+ * stale or not; -1 (fail open) for what it does not.
+ */
+static int
+stale_lookup(struct redis_store *r, const char *rcpt, const char *domain,
+    long long now, struct store_answer *out)
+{
+	char kr[STORE_ADDR_MAX + 16], kd[STORE_ADDR_MAX + 16];
+	char kp[STORE_DEST_MAX + 32];
+	struct view v;
+
+	snprintf(kr, sizeof(kr), PREFIX "r:%s", rcpt);
+	snprintf(kd, sizeof(kd), PREFIX "d:%s", domain);
+	if (view_get(r, 1, kr, &v) && answer_rcpt(&v, now, out))
+		return 1;
+	if (!view_get(r, 1, kd, &v))
+		return -1;
+	if (answer_dest(&v, now, out))
+		return 1;
+	if (v.provider[0] == '\0')
+		return view_get(r, 1, kr, &v) ? 0 : -1;
+	snprintf(kp, sizeof(kp), PREFIX "d:provider:%s", v.provider);
+	if (!view_get(r, 1, kp, &v))
+		return -1;
+	return answer_dest(&v, now, out);
+}
+
+static void
+redis_view_only(struct store *st)
+{
+	((struct redis_store *)st)->view_only = 1;
+}
+
+/*
  * The recipient, then its domain, then the domain's provider: from the
  * view for what it holds, from the server in one round trip for the
  * rest (a second one for a provider not known before).
@@ -1774,8 +1823,15 @@ redis_lookup(struct store *st, const char *rcpt, const char *domain,
 	int fresh, have[2], fd[2];
 	size_t n = 0, i;
 
-	if (ensure_tv(r, &r->ltv) < 0 || drain(r) < 0)
+	if (r->view_only && mono_ms() < r->stall_until)
+		return stale_lookup(r, rcpt, domain, now, out);
+	if (ensure_tv(r, &r->ltv) < 0 || drain(r) < 0) {
+		if (r->view_only) {
+			r->stall_until = mono_ms() + STALL_MS;
+			return stale_lookup(r, rcpt, domain, now, out);
+		}
 		return -1;
+	}
 	if (!r->tracking)
 		track_start(r);
 	us = mono_us();
@@ -1793,8 +1849,13 @@ redis_lookup(struct store *st, const char *rcpt, const char *domain,
 			fk[n] = keys[i];
 			fd[n++] = i == 1;
 		}
-	if (n > 0 && view_fetch(r, n, fk, fd, got) < 0)
+	if (n > 0 && view_fetch(r, n, fk, fd, got) < 0) {
+		if (r->view_only && r->c == NULL) {
+			r->stall_until = mono_ms() + STALL_MS;
+			return stale_lookup(r, rcpt, domain, now, out);
+		}
 		return -1;
+	}
 	for (i = 0, n = 0; i < 2; i++)
 		if (!have[i])
 			v[i] = got[n++];
@@ -2004,6 +2065,7 @@ redis_batch(struct store *st, int begin)
 	.commit = redis_commit,						\
 	.rollback = redis_rollback,					\
 	.batch = redis_batch,						\
+	.view_only = redis_view_only,					\
 	.get = redis_get,						\
 	.put = redis_put,						\
 	.del = redis_del,						\

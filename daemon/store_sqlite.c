@@ -49,6 +49,7 @@
 #define CHANGES_KEEP	100000	/* rows kept when pruning */
 #define CHECK_NS	1000000	/* data_version at most once per ms */
 #define IDX_KEY_MAX	255
+#define CHUNK_KEYS	64	/* changes applied per write lock */
 
 /*
  * The schema, one migration per version. Never edit a migration that
@@ -468,6 +469,7 @@ struct sqlite_store {
 	long long	 last_dv;
 	long long	 last_check;	/* CLOCK_MONOTONIC_COARSE, ns */
 	int		 dirty;		/* this handle wrote since */
+	int		 view_only;	/* store_view_only() */
 	/* the last lookup's recipient: store_lookup_detail() */
 	int		 det_known;
 	long long	 det_since;
@@ -478,8 +480,13 @@ struct sqlite_store {
  * One index per database file per process, shared by every handle on
  * it (the daemon's threads each have a handle; one copy of a million
  * addresses is enough). Lookups hold the read lock; a refresh takes
- * the write lock only to apply what it read, so a full reload builds
- * the new index unlocked and swaps it in.
+ * the write lock only to apply changes, CHUNK_KEYS keys at a time (a
+ * fraction of a millisecond: a reader waits no longer than that), and
+ * a full reload builds the new index unlocked and swaps it in. One
+ * refresh at a time (refresh_mu): bouncerd's writer thread refreshes,
+ * its other threads' handles are view-only (store_view_only()) and
+ * only read; a handle that is not view-only and finds a refresh
+ * running answers from the index as it stands.
  */
 struct shidx {
 	struct shidx	*next;
@@ -487,6 +494,7 @@ struct shidx {
 	ino_t		 ino;
 	int		 refs;
 	pthread_rwlock_t lock;
+	pthread_mutex_t	 refresh_mu;
 	struct index	 idx;
 	int		 ready;		/* under lock, or atomic reads */
 	long long	 last_seq;	/* changes applied up to here */
@@ -512,6 +520,7 @@ shidx_get(const char *path)
 	sh = xcalloc(1, sizeof(*sh));
 	sh->refs = 1;
 	pthread_rwlock_init(&sh->lock, NULL);
+	pthread_mutex_init(&sh->refresh_mu, NULL);
 	if (have) {
 		sh->dev = sb.st_dev;
 		sh->ino = sb.st_ino;
@@ -543,6 +552,7 @@ shidx_put(struct shidx *sh)
 		}
 	pthread_mutex_unlock(&shidx_mu);
 	pthread_rwlock_destroy(&sh->lock);
+	pthread_mutex_destroy(&sh->refresh_mu);
 	idx_clear(&sh->idx);
 	free(sh);
 }
@@ -748,7 +758,7 @@ sqlite_close(struct store *st)
 	struct sqlite_store *s = (struct sqlite_store *)st;
 	int i;
 
-	if (s->in_txn || s->batch_open)
+	if (s->db != NULL && (s->in_txn || s->batch_open))
 		sq_exec(s, "ROLLBACK");
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->s[i]);
@@ -960,6 +970,19 @@ mono_ns(void)
 }
 
 /*
+ * Can k more keys go in without a rehash or a compaction, which would
+ * hold the write lock for as long as the whole index takes to copy?
+ * If not, a refresh reloads everything, aside, instead.
+ */
+static int
+idx_room(const struct index *ix, size_t k)
+{
+	if (ix->slots == NULL || (ix->used + k) * 10 > ix->cap * 7)
+		return 0;
+	return !(ix->garbage > ix->alen / 2 && ix->garbage > 65536);
+}
+
+/*
  * Brings the shared index up to date, as this handle's connection
  * sees the file. Returns 0, or -1 when the index cannot be used now:
  * inside this handle's own write transaction (the index must never
@@ -1002,6 +1025,10 @@ idx_refresh(struct sqlite_store *s)
 	sqlite3_bind_int64(st, 1, sh->last_seq);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
+		if (n % CHUNK_KEYS == 0 && !idx_room(&sh->idx, CHUNK_KEYS)) {
+			full = 1;
+			break;
+		}
 		if (first < 0)
 			first = seq;
 		/* A gap (pruned) or a backlog: start over. */
@@ -1015,6 +1042,12 @@ idx_refresh(struct sqlite_store *s)
 			break;
 		}
 		last = seq;
+		/* Let the readers in now and then. */
+		if (n % CHUNK_KEYS == 0) {
+			sh->last_seq = last;
+			pthread_rwlock_unlock(&sh->lock);
+			pthread_rwlock_wrlock(&sh->lock);
+		}
 	}
 	sqlite3_reset(st);
 	if (!full && rc != SQLITE_DONE) {
@@ -1034,6 +1067,65 @@ out:
 		s->dirty = 0;
 	}
 	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * On the lookup path of a handle that is not view-only: a refresh
+ * unless another handle is doing one, in which case the index as it
+ * stands answers. 0 (use the index) or -1 (use SQL).
+ */
+static int
+idx_refresh_try(struct sqlite_store *s)
+{
+	int rc;
+
+	if (pthread_mutex_trylock(&s->sh->refresh_mu) != 0)
+		return s->in_txn || s->batch_open ||
+		    !__atomic_load_n(&s->sh->ready, __ATOMIC_ACQUIRE) ? -1 : 0;
+	rc = idx_refresh(s);
+	pthread_mutex_unlock(&s->sh->refresh_mu);
+	return rc;
+}
+
+static int
+sqlite_refresh(struct store *st)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	int rc;
+
+	pthread_mutex_lock(&s->sh->refresh_mu);
+	rc = idx_refresh(s);
+	pthread_mutex_unlock(&s->sh->refresh_mu);
+	/* Inside a transaction there is nothing to do yet. */
+	return s->in_txn || s->batch_open ? 0 : rc;
+}
+
+/*
+ * A view-only handle keeps no connection: it reads the shared index
+ * only, so it never touches the file, and the writer's connection is
+ * the process's only one (SQLite hands a closed connection's
+ * descriptor to the next one opened while another holds a lock: a
+ * file made read-only since would still be written through it).
+ */
+static void
+sqlite_view_only(struct store *st)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	int i;
+
+	s->view_only = 1;
+	for (i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(s->s[i]);
+		s->s[i] = NULL;
+	}
+	for (i = 0; i < 3; i++) {
+		sqlite3_finalize(s->get[i]);
+		sqlite3_finalize(s->put[i]);
+		sqlite3_finalize(s->del[i]);
+		s->get[i] = s->put[i] = s->del[i] = NULL;
+	}
+	sqlite3_close(s->db);
+	s->db = NULL;
 }
 
 static int
@@ -1151,8 +1243,13 @@ sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
 	int rc;
 
 	s->det_known = 0;
-	if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
-	    idx_refresh(s) < 0) {
+	if (s->view_only) {
+		/* From memory only; the writer keeps it current. */
+		if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
+		    !__atomic_load_n(&s->sh->ready, __ATOMIC_ACQUIRE))
+			return -1;
+	} else if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
+	    idx_refresh_try(s) < 0) {
 		/* The slow path: straight from the tables. */
 		if ((rc = st->ops->get(st, SK_RCPT, rcpt, &r)) < 0)
 			return -1;
@@ -1576,6 +1673,8 @@ const struct store_ops store_sqlite_ops = {
 	.close = sqlite_close,
 	.lookup = sqlite_lookup,
 	.lookup_detail = sqlite_lookup_detail,
+	.view_only = sqlite_view_only,
+	.refresh = sqlite_refresh,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,

@@ -11,7 +11,9 @@
  * processes incrementing one recipient's count without losing any,
  * and four threads looking up while another handle writes.
  * SQLite alone: notes purged by store_expire, a file from a newer
- * bouncer refused and one from an older bouncer migrated. Redis alone:
+ * bouncer refused and one from an older bouncer migrated, and the
+ * view-only handles the daemon answers with (store_view_only()), kept
+ * current by another handle's store_refresh(). Redis alone:
  * a password read from a file, and a server that goes away and comes
  * back (the store fails, logs it, reconnects), a redis:// URI over
  * TCP with an ACL user and a percent-encoded password, another MTA's
@@ -1288,6 +1290,96 @@ START_TEST(test_redis_tcp)
 }
 END_TEST
 
+/*
+ * The view the daemon answers from (SQLite): a view-only handle reads
+ * the shared index and nothing else; the writer's store_refresh()
+ * brings its own commits and another connection's into it.
+ */
+START_TEST(test_sqlite_view)
+{
+	struct store *w = setup(B_SQLITE), *v, *other;
+	struct store_answer a;
+	struct store_rcpt r, got;
+	char longaddr[300];
+
+	/* Not loaded yet: the view-only handle fails open. */
+	v = open_backend(B_SQLITE, NULL);
+	store_view_only(v);
+	ck_assert_int_eq(store_lookup(v, "gone@a.example", T0, &a), -1);
+	ck_assert_int_eq(store_refresh(w), 0);
+	ck_assert_int_eq(store_lookup(v, "gone@a.example", T0, &a), 0);
+
+	/* The writer's commit shows after its refresh. */
+	r = rcpt("gone@a.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(w, &r), 0);
+	ck_assert_int_eq(store_refresh(w), 0);
+	ck_assert_int_eq(store_lookup(v, "Gone@A.example", T0, &a), 1);
+	ck_assert_int_eq(a.kind, ANS_SUPPRESSED);
+	ck_assert_int_eq(store_lookup_detail(v, &got), 1);
+	ck_assert_str_eq(got.status, "5.1.1");
+
+	/* Another connection (as bouncerctl would be) writes. */
+	other = open_backend(B_SQLITE, NULL);
+	r = rcpt("full@a.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 3600);
+	ck_assert_int_eq(store_put_rcpt(other, &r), 0);
+	ck_assert_int_eq(store_del(other, SK_RCPT, "gone@a.example"), 1);
+	store_close(other);
+	sleep_ms(2);	/* data_version is read at most once per ms */
+	ck_assert_int_eq(store_refresh(w), 0);
+	ck_assert_int_eq(store_lookup(v, "full@a.example", T0, &a), 1);
+	ck_assert_int_eq(a.kind, ANS_DEFERRED);
+	ck_assert_int_eq(store_lookup(v, "gone@a.example", T0, &a), 0);
+
+	/* Everything but lookups is refused; a key too long fails open. */
+	ck_assert_int_eq(store_get_rcpt(v, "full@a.example", &got), -1);
+	ck_assert_int_eq(store_put_rcpt(v, &r), -1);
+	ck_assert_int_eq(store_begin(v, NULL, 0), -1);
+	memset(longaddr, 'a', sizeof(longaddr) - 1);
+	longaddr[sizeof(longaddr) - 1] = '\0';
+	longaddr[10] = '@';
+	ck_assert_int_eq(store_lookup(v, longaddr, T0, &a), -1);
+	store_close(v);
+	teardown(w);
+}
+END_TEST
+
+/*
+ * A large import by another connection: the writer's refresh loads
+ * everything aside and swaps it in, and the view answers for every
+ * row without the view-only handle doing anything.
+ */
+START_TEST(test_sqlite_view_bulk)
+{
+	struct store *w = setup(B_SQLITE), *v, *other;
+	struct store_answer a;
+	struct store_rcpt r;
+	char addr[64];
+	int i;
+
+	v = open_backend(B_SQLITE, NULL);
+	store_view_only(v);
+	ck_assert_int_eq(store_refresh(w), 0);
+	other = open_backend(B_SQLITE, NULL);
+	ck_assert_int_eq(store_batch_begin(other), 0);
+	for (i = 0; i < 20000; i++) {
+		snprintf(addr, sizeof(addr), "u%d@bulk.example", i);
+		r = rcpt(addr, RS_SUPPRESSED, R_USERUNKNOWN, 0);
+		ck_assert_int_eq(store_put_rcpt(other, &r), 0);
+	}
+	ck_assert_int_eq(store_batch_end(other), 0);
+	store_close(other);
+	sleep_ms(2);
+	ck_assert_int_eq(store_refresh(w), 0);
+	for (i = 0; i < 20000; i += 997) {
+		snprintf(addr, sizeof(addr), "u%d@bulk.example", i);
+		ck_assert_int_eq(store_lookup(v, addr, T0, &a), 1);
+	}
+	ck_assert_int_eq(store_lookup(v, "u19999@bulk.example", T0, &a), 1);
+	store_close(v);
+	teardown(w);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1312,6 +1404,8 @@ store_suite(void)
 	tcase_add_loop_test(tc, test_bad_uri, 0, NCASES(bad_uris));
 	tcase_add_test(tc, test_sqlite_schema);
 	tcase_add_test(tc, test_sqlite_migrate);
+	tcase_add_test(tc, test_sqlite_view);
+	tcase_add_test(tc, test_sqlite_view_bulk);
 	if (testlib_have_redis("check_store")) {
 		tcase_add_test(tc, test_redis_password);
 		tcase_add_test(tc, test_redis_reconnect);
