@@ -199,7 +199,7 @@ int		 store_refresh(struct store *);
 
 /*
  * After store_lookup() gave 1 with ANS_SUPPRESSED or ANS_DEFERRED: the
- * two fields of the recipient's record that engine_action() words the
+ * two fields of the recipient's record that engine_answer() words the
  * answer with, when the back end has them at hand, so that the record
  * need not be read. Fills out->since (a time on the day the state
  * began: only the date is kept; 0: none) and out->status, and leaves

@@ -179,7 +179,7 @@ rec_read(const struct index *ix, uint32_t off, struct idx_rec *r)
 }
 
 /*
- * An enhanced status as engine_action() words it ("5.1.1"), in 16
+ * An enhanced status as engine_answer() words it ("5.1.1"), in 16
  * bits: bit 15 the class (5 or 4), below it 1 + subject * 1000 +
  * detail. Returns 1 with *out set (0 when the status is not a 4 or 5
  * one: the reason's usual status is used then), or 0 when it is not
@@ -777,7 +777,7 @@ sqlite_close(struct store *st)
 
 /*
  * Keys longer than IDX_KEY_MAX are not indexed; their lookups use SQL.
- * since and status are what engine_action() words a refusal with.
+ * since and status are what engine_answer() words a refusal with.
  */
 static void
 idx_load_rcpt(struct index *ix, const char *rcpt, size_t n,
