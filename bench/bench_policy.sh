@@ -154,7 +154,7 @@ for _ in range(int($SECS * 6 + 30)):
 	echo "bouncerd peak RSS ($load): $(awk '/VmHWM/ { print $2, $3 }' \
 	    /proc/$BPID/status)"
 	for p in $BPID $MPID $SCRAPER; do
-		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true
 	done
 	rm -rf "$D"
 done
