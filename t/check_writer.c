@@ -288,21 +288,33 @@ START_TEST(test_call_threads)
 }
 END_TEST
 
-START_TEST(test_batches)
+/*
+ * Queues n batchable jobs (0 .. n-1) behind a gated job (500), so that
+ * they wait together; lets the first end_fails batch ends fail, opens
+ * the gate and waits for all of it.
+ */
+static void
+run_batches(int n, int end_fails)
 {
 	struct writer *w = start(1000, 1);
 	struct job *j = job_new(500);
 	int i;
 
-	/* Held back by a gated job, so that the rest queue up. */
 	j->gated = 1;
 	ck_assert_int_eq(writer_submit(w, job_run, j, job_free, 0), 0);
-	for (i = 0; i < 40; i++)
+	for (i = 0; i < n; i++)
 		ck_assert_int_eq(writer_submit(w, job_run, job_new(i),
 		    job_free, WRITER_BATCHABLE), 0);
-	g.end_fails = 1;	/* the first batch fails as a whole */
+	g.end_fails = end_fails;
 	__atomic_store_n(&g.gate, 1, __ATOMIC_RELEASE);
 	writer_free(w, 10000);
+}
+
+START_TEST(test_batches)
+{
+	int i;
+
+	run_batches(40, 1);	/* the first batch fails as a whole */
 	/* 40 in batches of 16, 16, 8; the first ran twice, as a batch. */
 	ck_assert_int_eq(g.begins, 4);
 	ck_assert_int_eq(g.ends, 4);
@@ -322,18 +334,9 @@ END_TEST
 /* A batch that fails twice runs one job at a time. */
 START_TEST(test_batch_fails)
 {
-	struct writer *w = start(1000, 1);
-	struct job *j = job_new(500);
 	int i;
 
-	j->gated = 1;
-	ck_assert_int_eq(writer_submit(w, job_run, j, job_free, 0), 0);
-	for (i = 0; i < 4; i++)
-		ck_assert_int_eq(writer_submit(w, job_run, job_new(i),
-		    job_free, WRITER_BATCHABLE), 0);
-	g.end_fails = 2;
-	__atomic_store_n(&g.gate, 1, __ATOMIC_RELEASE);
-	writer_free(w, 10000);
+	run_batches(4, 2);
 	ck_assert_int_eq(g.begins, 2);
 	ck_assert_int_eq(g.n, 1 + 3 * 4);
 	for (i = 0; i < 4; i++)
