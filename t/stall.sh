@@ -131,6 +131,27 @@ check() {
 	    bad "$1: an answer took ${5:-?} ms (want < 1000)"
 }
 
+# refused WHAT: the suppressed recipient is refused now.
+refused() {
+	case $(ask known@stall.example) in
+	"action=550 5.1.1"*) ok ;;
+	*) bad "$1: the suppressed recipient is not refused" ;;
+	esac
+}
+
+# probe_start; (the stall); probe_end WHAT: the probe asks in the
+# background meanwhile, and check WHAT reads what it saw.
+probe_start() {
+	rm -f "$T/stop"
+	probe "$T/stop" > "$T/probe.out" &
+	PROBE=$!
+}
+probe_end() {
+	touch "$T/stop"
+	wait "$PROBE"
+	check "$1" "$(cat "$T/probe.out")"
+}
+
 # --- 1. SQLite: a large import into the daemon's file ---------------------
 DB=sqlite:$T/state.db
 "$BOUNCERCTL" -s "$DB" suppress add --reason userunknown \
@@ -141,20 +162,13 @@ awk -v n="$STALL_ROWS" 'BEGIN {
 		printf "user%d@d%d.stall.example,suppressed,userunknown,1795600000,0,import\n", i, i % 5000
 }' > "$T/big.csv"
 start "$DB"
-case $(ask known@stall.example) in
-"action=550 5.1.1"*) ok ;;
-*) bad "sqlite: the suppressed recipient is not refused before the import" ;;
-esac
-rm -f "$T/stop"
-probe "$T/stop" > "$T/probe.out" &
-PROBE=$!
+refused "sqlite, before the import"
+probe_start
 t0=$(date +%s)
 "$BOUNCERCTL" -s "$DB" import "$T/big.csv" > "$T/import.out" 2>&1 ||
     bad "import: $(cat "$T/import.out")"
 echo "stall.sh: imported $STALL_ROWS rows in $(($(date +%s) - t0)) s" >&2
-touch "$T/stop"
-wait "$PROBE"
-check "sqlite import" "$(cat "$T/probe.out")"
+probe_end "sqlite import"
 # The rows imported by another process show without a restart.
 last=$((STALL_ROWS - 1))
 imported() { ask "user$last@d$((last % 5000)).stall.example" |
@@ -179,22 +193,15 @@ else
 	"$BOUNCERCTL" -s "$STORE" suppress add --reason userunknown \
 	    known@stall.example >/dev/null || bad "redis: suppress add"
 	start "$STORE"
-	case $(ask known@stall.example) in
-	"action=550 5.1.1"*) ok ;;
-	*) bad "redis: the suppressed recipient is not refused before the pause" ;;
-	esac
-	rm -f "$T/stop"
-	probe "$T/stop" > "$T/probe.out" &
-	PROBE=$!
+	refused "redis, before the pause"
+	probe_start
 	sleep 0.5
 	t0=$(date +%s)
 	[ "$(redis-cli -p "$RPORT" DEBUG SLEEP 3)" = OK ] && ok ||
 	    bad "redis: DEBUG SLEEP refused"
 	[ $(($(date +%s) - t0)) -ge 2 ] && ok || bad "redis: did not sleep"
 	sleep 0.5
-	touch "$T/stop"
-	wait "$PROBE"
-	check "redis paused" "$(cat "$T/probe.out")"
+	probe_end "redis paused"
 	stop
 	kill "$RPID"
 	wait "$RPID" 2>/dev/null
