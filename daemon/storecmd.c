@@ -1621,8 +1621,10 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 
 /*
  * bouncerctl status: asks the running bouncerd, at its metrics_listen
- * address, for /status ("name=value" lines) and prints them. Exit 0
- * when it answered, 2 when it could not be reached.
+ * address, for /status ("name=value" lines: the listeners on, and the
+ * parameters its configuration file now sets otherwise, each with
+ * sighup or restart) and prints them. Exit 0 when it answered, 2 when
+ * it could not be reached.
  */
 static int
 cmd_status(int argc, char **argv, const struct storecmd_globals *g)
@@ -1632,7 +1634,7 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	struct conf *c;
 	struct timeval tv = { 5, 0 };
 	const char *spec, *body;
-	char *full, *err = NULL, buf[8192];
+	char *full, *err = NULL, buf[65536];
 	size_t n = 0;
 	ssize_t r;
 	int fd, rc = EX_CONFIG_;
@@ -1640,7 +1642,27 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("status");
-	c = load_conf(g);
+	/*
+	 * A file with errors is reported, and what it holds that is good
+	 * (metrics_listen most of all) is used: bouncerd's answer says
+	 * whether a SIGHUP would take the file.
+	 */
+	c = conf_new();
+	if (conf_load(c, g->conf_file ? g->conf_file : CONF_FILE,
+	    g->conf_file == NULL, &err) < 0) {
+		fprintf(stderr, "%sbouncerctl: status: the configuration has "
+		    "errors; asking bouncerd all the same\n", err ? err : "");
+	}
+	free(err);
+	err = NULL;
+	for (n = 0; n < (size_t)g->noverrides; n++)
+		if (conf_set(c, "-o", g->overrides[n], NULL, &err) < 0) {
+			fputs(err, stderr);
+			free(err);
+			conf_unref(c);
+			return EX_CONFIG_;
+		}
+	n = 0;
 	spec = conf_str(c, CONF_METRICS_LISTEN);
 	if (*spec == '\0') {
 		fprintf(stderr, "bouncerctl: status: metrics_listen is empty: "
