@@ -28,6 +28,7 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS) \
 	    -DRULES_DIR='"$(sysconfdir)/bouncer/rules"' \
+	    -DRULES_LOCAL_DIR='"$(sysconfdir)/bouncer/rules.d"' \
 	    $(STORE_CFLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
@@ -196,6 +197,9 @@ install: all
 	$(INSTALL) -m 755 scripts/bouncerd-configured \
 	    $(DESTDIR)$(libexecdir)/bouncer/bouncerd-configured
 	$(INSTALL) -m 644 rules/*.rules $(DESTDIR)$(sysconfdir)/bouncer/rules/
+	@# The operator's own rules (rules_local_dir): empty, and never
+	@# touched by an install.
+	$(INSTALL) -d $(DESTDIR)$(sysconfdir)/bouncer/rules.d
 	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/hooks $(DESTDIR)$(datadir)/bouncer/conf
 	$(INSTALL) -m 755 scripts/hooks/* $(DESTDIR)$(datadir)/bouncer/hooks/
 	$(INSTALL) -m 644 conf/postfix-main.cf conf/sendmail.mc \

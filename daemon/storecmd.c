@@ -60,7 +60,7 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl [-c file] [-o name=value] [-s store] command ...\n"
 	    "       bouncerctl config [-n] [name ...]\n"
 	    "       bouncerctl query address ...\n"
-	    "       bouncerctl ingest [-r rulesdir] [--maillog] [file ...]\n"
+	    "       bouncerctl ingest [-r rulesdir] [-l localdir] [--maillog] [file ...]\n"
 	    "       bouncerctl explain address\n"
 	    "       bouncerctl suppress add [--reason r] [--until time] address ...\n"
 	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
@@ -706,32 +706,44 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	static const struct option longopts[] = {
 		{ "maillog", no_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "local", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ingest in;
 	struct ruleset *rs = NULL;
 	struct conf *c;
-	const char *dir = NULL;
+	const char *dir = NULL, *local = NULL;
 	char *err = NULL;
 	int ch, maillog = 0, i, rc = EX_OK_;
 	FILE *fp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:l:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': maillog = 1; break;
 		case 'r': dir = optarg; break;
+		case 'l': local = optarg; break;
 		default: return bad_usage("ingest");
 		}
 	}
+	if (local != NULL && *local != '\0' && access(local, F_OK) < 0) {
+		fprintf(stderr, "bouncerctl: -l %s: %s\n", local,
+		    strerror(errno));
+		return EX_CONFIG_;
+	}
 	c = load_conf(g);
 	if (maillog) {
+		/* As bouncerd reads them, unless -r or -l says otherwise. */
+		if (local == NULL)
+			local = dir == NULL ? conf_str(c,
+			    CONF_RULES_LOCAL_DIR) : "";
 		if (dir == NULL)
 			dir = conf_str(c, CONF_RULES_DIR);
-		if ((rs = ruleset_load(dir, &err)) == NULL) {
+		if ((rs = ruleset_load_local(local, dir, NULL, 0, &err)) ==
+		    NULL) {
 			fputs(err, stderr);
-			fprintf(stderr, "bouncerctl: rules in %s not loaded\n",
-			    dir);
+			fprintf(stderr, "bouncerctl: rules in %s%s%s not "
+			    "loaded\n", local, *local ? " and " : "", dir);
 			free(err);
 			conf_unref(c);
 			return EX_CONFIG_;
