@@ -46,6 +46,7 @@ STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
+	    daemon/histo.c \
 	    daemon/acmatch.c daemon/prefilter.c daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
 	    daemon/maillog.c \
