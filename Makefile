@@ -40,7 +40,7 @@ STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
 	    -DCONF_FILE='"$(sysconfdir)/bouncer/bouncer.conf"' \
 	    -DSTORE_DEFAULT='"sqlite:$(localstatedir)/lib/bouncer/state.db"' \
 	    -DSTATE_DIR='"$(localstatedir)/lib/bouncer"'
-STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
+STORE_SRCS = daemon/conf.c daemon/store.c daemon/view.c daemon/store_sqlite.c \
 	    $(if $(HAVE_HIREDIS),daemon/store_redis.c) \
 	    daemon/engine.c daemon/pipeline.c
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
