@@ -89,6 +89,8 @@ bouncerctl: $(CTL_OBJS) $(LIB)
 man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	       -e 's|@localstatedir@|$(localstatedir)|g' \
+	       -e 's|@datadir@|$(datadir)|g' \
+	       -e 's|@libexecdir@|$(libexecdir)|g' \
 	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
 
 # --- tests ------------------------------------------------------------
