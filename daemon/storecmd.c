@@ -51,6 +51,7 @@
 static const char *const commands[] = {
 	"config", "query", "ingest", "explain", "suppress", "unsuppress",
 	"list", "throttle", "export", "import", "stats", "expire", "status",
+	"backup", "restore",
 };
 
 void
@@ -68,7 +69,8 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl throttle list [--all] [--json]\n"
 	    "       bouncerctl throttle remove destination ...\n"
 	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
-	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n");
+	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n"
+	    "       bouncerctl backup file;  bouncerctl restore file\n");
 }
 
 int
@@ -1830,6 +1832,75 @@ out:
 	return rc;
 }
 
+/* --- backup and restore ------------------------------------------------ */
+
+/*
+ * bouncerctl backup FILE: a consistent copy of the store while the
+ * daemon runs (store_backup()). bouncerctl restore FILE: the store
+ * replaced by such a copy, bouncerd stopped (store_restore()), then
+ * opened once so that an older copy is migrated to the schema of this
+ * bouncer.
+ */
+static int
+cmd_backup(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct store *st;
+	struct conf *c;
+	char *err = NULL;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '\0')
+		return bad_usage("backup");
+	c = load_conf(g);
+	st = open_store(g, c);
+	if ((rc = store_backup(st, argv[1], &err)) < 0)
+		fprintf(stderr, "bouncerctl: backup: %s\n", err);
+	free(err);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+static int
+count_one(const void *rec, void *arg)
+{
+	(void)rec;
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+static int
+cmd_restore(int argc, char **argv, const struct storecmd_globals *g)
+{
+	const char *uri;
+	struct store *st;
+	struct conf *c;
+	char *err = NULL;
+	unsigned long n[3] = { 0, 0, 0 };
+	int kind, rc = 0;
+
+	if (argc != 2 || argv[1][0] == '\0')
+		return bad_usage("restore");
+	c = load_conf(g);
+	uri = g->store_uri ? g->store_uri : conf_str(c, CONF_STORE);
+	if (store_restore(uri, c, argv[1], &err) < 0) {
+		fprintf(stderr, "bouncerctl: restore: %s\n", err);
+		free(err);
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	st = open_store(g, c);
+	for (kind = SK_RCPT; kind <= SK_ALERT; kind++)
+		rc |= store_iterate(st, kind, count_one, &n[kind]);
+	if (rc == 0)
+		printf("restored %s from %s: %lu recipients, %lu destinations, "
+		    "%lu alerts\n", uri, argv[1], n[SK_RCPT], n[SK_DEST],
+		    n[SK_ALERT]);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
 int
 storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 {
@@ -1861,5 +1932,9 @@ storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 		return cmd_expire(argc, argv, g);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(argc, argv, g);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(argc, argv, g);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(argc, argv, g);
 	return bad_usage(cmd);
 }
