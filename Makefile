@@ -89,6 +89,7 @@ bouncerctl: $(CTL_OBJS) $(LIB)
 man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	       -e 's|@localstatedir@|$(localstatedir)|g' \
+	       -e 's|@datadir@|$(datadir)|g' \
 	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
 
 # --- tests ------------------------------------------------------------
