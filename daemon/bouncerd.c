@@ -133,6 +133,7 @@ static struct {
 	pthread_mutex_t		 lock;		/* snap, tallies, alerts */
 	struct snapshot		*snap;
 	unsigned		 gen;
+	struct conf		*start_conf;	/* what START parameters are */
 	const char		*conf_path;
 	int			 conf_missing_ok;
 	char			**overrides;
@@ -230,13 +231,14 @@ snapshot_get(void)
 	return s;
 }
 
-/* Reads configuration and rules; NULL with every error in *errp. */
-static struct snapshot *
-snapshot_load(char **errp)
+/*
+ * Reads the configuration as a reload would: the file, then the -o
+ * overrides of the command line. NULL with every error in *errp.
+ */
+static struct conf *
+conf_read(char **errp)
 {
-	struct snapshot *s;
 	struct conf *conf;
-	struct ruleset *rs;
 	char *err = NULL;
 	int i;
 
@@ -252,6 +254,20 @@ snapshot_load(char **errp)
 			conf_unref(conf);
 			return NULL;
 		}
+	return conf;
+}
+
+/* Reads configuration and rules; NULL with every error in *errp. */
+static struct snapshot *
+snapshot_load(char **errp)
+{
+	struct snapshot *s;
+	struct conf *conf;
+	struct ruleset *rs;
+	char *err = NULL;
+
+	if ((conf = conf_read(errp)) == NULL)
+		return NULL;
 	if ((rs = ruleset_load_local(conf_str(conf, CONF_RULES_LOCAL_DIR),
 	    conf_str(conf, CONF_RULES_DIR), NULL, 0, &err)) == NULL) {
 		*errp = err;
@@ -1132,6 +1148,45 @@ render_metrics(struct evbuffer *out, void *arg)
 }
 
 static void
+status_change(const char *name, const char *running, const char *file,
+    int start, void *arg)
+{
+	evbuffer_add_printf(arg, "changed.%s=%s %s -> %s\n", name, start ?
+	    "restart" : "sighup", *running ? running : "\"\"",
+	    *file ? file : "\"\"");
+}
+
+/*
+ * The configuration file as it is now, read as a SIGHUP would read it,
+ * against what runs: "config_file=ok" and the number of parameters
+ * that differ, then one "changed.NAME=sighup|restart OLD -> NEW" line
+ * each; or "config_file=error" and the first error, which a SIGHUP
+ * would refuse. The file is read here, on the loop: a few kilobytes,
+ * on an operator's request (the rules, which take long, are not).
+ */
+static void
+status_changes(struct evbuffer *out, const struct snapshot *s)
+{
+	struct conf *file;
+	char *err = NULL;
+	size_t n;
+	int changed;
+
+	if ((file = conf_read(&err)) == NULL) {
+		n = err != NULL ? strcspn(err, "\n") : 0;
+		evbuffer_add_printf(out, "config_file=error %.*s\n", (int)n,
+		    err != NULL ? err : "");
+		free(err);
+		return;
+	}
+	changed = conf_changes(d.start_conf, s->conf, file, NULL, NULL);
+	evbuffer_add_printf(out, "config_file=ok\nconfig_changes=%d\n",
+	    changed);
+	conf_changes(d.start_conf, s->conf, file, status_change, out);
+	conf_unref(file);
+}
+
+static void
 render_status(struct evbuffer *out, void *arg)
 {
 	const struct policy_stats *ps = d.policy ? policy_stats(d.policy) :
@@ -1139,6 +1194,8 @@ render_status(struct evbuffer *out, void *arg)
 	const struct logtail_stats *ls = d.tail ? logtail_stats(d.tail) :
 	    NULL;
 	struct snapshot *s = snapshot_get();
+	const struct conf *sc = d.start_conf;
+	char on[64];
 	size_t nrules;
 
 	(void)arg;
@@ -1152,18 +1209,29 @@ render_status(struct evbuffer *out, void *arg)
 	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
-	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
-	    "socketmap_listen=%s\nmaillog_file=%s\n",
-	    conf_str(s->conf, CONF_POLICY_LISTEN),
-	    conf_str(s->conf, CONF_MILTER_LISTEN),
-	    conf_str(s->conf, CONF_SOCKETMAP_LISTEN),
-	    conf_str(s->conf, CONF_MAILLOG_FILE));
+	/*
+	 * What listens is what the start configuration opened: a reload
+	 * changes none of it.
+	 */
+	snprintf(on, sizeof(on), "%s%s%s%s%s%s", d.policy ? " policy" : "",
+	    *conf_str(sc, CONF_MILTER_LISTEN) ? " milter" : "",
+	    d.smap ? " socketmap" : "", d.metrics ? " metrics" : "",
+	    d.socktail ? " syslog" : "", d.tail ? " maillog" : "");
+	evbuffer_add_printf(out, "listeners=%s\n"
+	    "policy_listen=%s\nmilter_listen=%s\nsocketmap_listen=%s\n"
+	    "metrics_listen=%s\nsyslog_socket=%s\nmaillog_file=%s\n",
+	    on[0] ? on + 1 : "", conf_str(sc, CONF_POLICY_LISTEN),
+	    conf_str(sc, CONF_MILTER_LISTEN),
+	    conf_str(sc, CONF_SOCKETMAP_LISTEN),
+	    conf_str(sc, CONF_METRICS_LISTEN),
+	    conf_str(sc, CONF_SYSLOG_SOCKET), conf_str(sc, CONF_MAILLOG_FILE));
 	if (ps != NULL)
 		evbuffer_add_printf(out, "policy_requests=%lu\n"
 		    "policy_connections=%lu\n", ps->requests, ps->open);
 	if (ls != NULL)
 		evbuffer_add_printf(out, "log_lines=%lu\nlog_lag_bytes=%llu\n",
 		    ls->lines, (unsigned long long)ls->lag);
+	status_changes(out, s);
 	snapshot_unref(s);
 }
 
@@ -1578,6 +1646,7 @@ main(int argc, char **argv)
 		log_fatal(2, "configuration or rules not loaded; not starting");
 	}
 	c = d.snap->conf;
+	d.start_conf = conf_ref(d.snap->conf);
 	if (print) {
 		conf_print(c, stdout, 0, NULL, 0);
 		return 0;
@@ -1771,6 +1840,7 @@ main(int argc, char **argv)
 	event_free(ev_health);
 	worker_clear(&d.loop);
 	snapshot_unref(d.snap);
+	conf_unref(d.start_conf);
 	snapshots_wait();
 	free(d.tallies);
 	free(d.overrides);
