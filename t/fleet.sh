@@ -12,7 +12,8 @@
 #     the fleet, not one per host (alert_window);
 #  4. another Redis database number is another fleet: it sees nothing;
 #  5. Redis killed (SIGKILL): answers come at once, from what each
-#     daemon had looked up (550) or DUNNO; a bounce logged meanwhile is
+#     daemon had looked up (550) or DUNNO (the socketmap: TEMP, so
+#     Postfix defers); a bounce logged meanwhile is
 #     held, and recorded once Redis is back (catch-up); what was
 #     written before the kill is still there, from the append-only file.
 set -u
@@ -69,6 +70,7 @@ HOOK
 	"$BOUNCERD" -f -c /dev/null -o user= -o "store=$STORE" \
 	    -o rules_dir=$RULES -o state_dir=$T/$h -o socket_group=$GROUP \
 	    -o policy_listen=unix:$T/$h/policy.sock \
+	    -o socketmap_listen=unix:$T/$h/socketmap.sock \
 	    -o metrics_listen=127.0.0.1:$port \
 	    -o maillog_file=$T/$h/maillog -o maillog_poll_ms=50 \
 	    -o alert_command=$T/$h/hook.sh 2>>"$T/$h/bouncerd.log" &
@@ -85,6 +87,21 @@ answer_is() { policy "$1" "$2" | grep -Eq "$3"; }
 metric() {
 	$PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$(cat "$T/$1/mport")/metrics', timeout=5).read().decode())" |
 	    awk -v m="$2" '$1 == m { print $2 }'
+}
+# smap X KEY...: host X's socketmap replies, one a line.
+smap() {
+	h=$1; shift
+	$PY - "$T/$h/socketmap.sock" "$@" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+for key in sys.argv[2:]:
+    q = ("transport " + key).encode()
+    s.sendall(str(len(q)).encode() + b":" + q + b",")
+    data = b""
+    while not data.endswith(b","):
+        data += s.recv(4096)
+    print(data.decode())
+PYEOF
 }
 metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
 stamp() { LC_ALL=C date '+%b %e %H:%M:%S'; }
@@ -151,6 +168,12 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 case $a in "550 5.1.1 "*) ok ;; *) bad "A, Redis down: $a for a recipient it looked up" ;; esac
 [ "$u" = DUNNO ] && ok || bad "A, Redis down: $u for an unknown recipient"
 [ $ms -lt 2000 ] && ok || bad "A, Redis down: two answers took $ms ms"
+# The socketmap: from the same view, TEMP (Postfix defers) for the rest.
+sm=$(smap a nosuchuser@gmail.com unknown2@example.org)
+echo "$sm" | sed -n 1p | grep -q '^[0-9]*:OK error:5\.1\.1 ' && ok ||
+    bad "A's socketmap, Redis down, a recipient looked up: $sm"
+echo "$sm" | sed -n 2p | grep -q '^[0-9]*:TEMP ' && ok ||
+    bad "A's socketmap, Redis down, an unknown recipient: $sm"
 logline b 4BBB0003 gone@gmail.com "$GMAIL" 5.1.1 bounced "$GMAIL_550"
 wait_for 10 metric_is b bouncer_log_held_lines 1 &&
     ok || bad "B, Redis down: bouncer_log_held_lines $(metric b bouncer_log_held_lines), want 1"
