@@ -6,7 +6,8 @@
 # requests. Checks that:
 #  - the latency histograms (policy, socketmap, milter RCPT) count
 #    exactly the requests made, with cumulative buckets, +Inf equal to
-#    _count, and a sum that is time and not nonsense;
+#    _count, and a sum that is time and not nonsense; and an answer
+#    that waited for a paused Redis lands above le="0.1";
 #  - bouncer_socketmap_lookups_total counts by result, and
 #    bouncer_writer_queue_size is writer_queue_size;
 #  - the whole exposition is well formed (t/lib/promtext.py check, and
@@ -21,7 +22,7 @@ RULES=${BOUNCER_RULES:-$SRC/rules}
 PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncer-metrics.XXXXXX)
-PID=
+PID= RPID=
 PT="$PY $SRC/t/lib/promtext.py"
 
 # Metrics that the dashboard or the rules use and bouncerd does not
@@ -30,6 +31,7 @@ ABSENT_OK=$(sed -e '/^#/d' -e 's/[[:space:]].*//' "$SRC/t/data/metrics-absent-ok
 
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -133,13 +135,10 @@ n=$(val "$T/m4" bouncer_writer_queue_size)
 # 5. The whole exposition, after traffic.
 $PT check "$T/m4" && ok || bad "the exposition after traffic is not well formed"
 if command -v promtool >/dev/null 2>&1; then
-	# promtool reads the exposition as Prometheus does. It exits 1 on
-	# a parse error; 3 on lint only (style: a counter without HELP).
-	promtool check metrics < "$T/m4" > "$T/lint" 2>&1
-	rc=$?
-	if [ $rc = 1 ] || grep -q 'error while linting' "$T/lint"; then
-		bad "promtool cannot parse /metrics: $(cat "$T/lint")"
-	else ok; fi
+	# promtool reads the exposition as Prometheus does, and lints it
+	# (a HELP for every metric, counters named _total, units).
+	promtool check metrics < "$T/m4" > "$T/lint" 2>&1 && ok ||
+	    bad "promtool check metrics: $(cat "$T/lint")"
 else
 	echo "metrics.sh: promtool not installed (prometheus): its parse skipped"
 fi
@@ -165,5 +164,44 @@ for m in $ABSENT_OK; do
 done
 
 kill -TERM "$PID"; wait "$PID"; PID=
+
+# 7. The histogram measures time: with Redis paused (DEBUG SLEEP), a
+# lookup waits for it (at most 0.25 s) and lands above le="0.1".
+if ! have_redis t/metrics.sh; then
+	:
+elif ! command -v redis-server >/dev/null 2>&1; then
+	bad "redis-server is not installed (scripts/setup-deps)"
+else
+	redis-server --port 0 --unixsocket "$T/redis.sock" --save '' \
+	    --appendonly no --enable-debug-command local >/dev/null 2>&1 &
+	RPID=$!
+	wait_for 10 test -S "$T/redis.sock" || bad "redis-server did not start"
+	"$BOUNCERD" -f -c /dev/null -o user= \
+	    -o "store=redis+unix:$T/redis.sock?db=5" -o rules_dir=$RULES \
+	    -o state_dir=$T -o socket_group=$GROUP \
+	    -o policy_listen=unix:$T/policy.sock \
+	    -o metrics_listen=127.0.0.1:$MPORT 2>>"$T/bouncerd.log" &
+	PID=$!
+	wait_for 10 $PY -c "
+import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
+	    { bad "bouncerd on Redis did not start"; cat "$T/bouncerd.log"; }
+	policy warm@example.org > /dev/null
+	redis-cli -s "$T/redis.sock" DEBUG SLEEP 2 > /dev/null &
+	sleep 0.3
+	a=$(policy slow@example.org)
+	[ "$a" = DUNNO ] && ok || bad "Redis paused: $a, want DUNNO"
+	wait $!
+	scrape "$T/m5"
+	c=$(val "$T/m5" bouncer_policy_latency_seconds_count)
+	b=$(val "$T/m5" 'bouncer_policy_latency_seconds_bucket{le="0.1"}')
+	[ "$c" = 2 ] && ok || bad "Redis: $c policy answers counted, want 2"
+	[ "$b" -lt "$c" ] && ok ||
+	    bad "the answer that waited for Redis is in le=0.1 ($b of $c)"
+	s=$(val "$T/m5" bouncer_policy_latency_seconds_sum)
+	$PY -c "import sys; sys.exit(0 if 0.2 <= float('$s') < 5 else 1)" &&
+	    ok || bad "policy latency _sum $s, want about 0.25 s"
+	kill -TERM "$PID"; wait "$PID"; PID=
+	kill "$RPID"; wait "$RPID" 2>/dev/null; RPID=
+fi
 echo "metrics.sh: $pass passed, $fail failed"
 [ $fail = 0 ]
