@@ -925,6 +925,7 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
     unsigned long evicted, unsigned long timed_out, unsigned long refused)
 {
 	evbuffer_add_printf(out,
+	    "# HELP bouncer_%s_connections_total Connections accepted.\n"
 	    "# TYPE bouncer_%s_connections_total counter\n"
 	    "bouncer_%s_connections_total %lu\n"
 	    "# HELP bouncer_%s_connections_evicted_total Longest idle "
@@ -939,8 +940,8 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
 	    "accepted for want of a descriptor.\n"
 	    "# TYPE bouncer_%s_connections_refused_total counter\n"
 	    "bouncer_%s_connections_refused_total %lu\n",
-	    name, name, accepted, name, name, name, name, evicted, name, name,
-	    name, timed_out, name, name, name, refused);
+	    name, name, name, accepted, name, name, name, name, evicted, name,
+	    name, name, timed_out, name, name, name, refused);
 }
 
 /* The followers' own troubles: held, refused and dropped lines. */
@@ -1022,10 +1023,16 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "bouncer_policy_answers_total{action=\"REJECT\"} %lu\n"
 		    "bouncer_policy_answers_total{action=\"DEFER\"} %lu\n"
 		    "bouncer_policy_answers_total{action=\"other\"} %lu\n"
+		    "# HELP bouncer_policy_errors_total Policy lookups that "
+		    "failed (the store): answered DUNNO.\n"
 		    "# TYPE bouncer_policy_errors_total counter\n"
 		    "bouncer_policy_errors_total %lu\n"
+		    "# HELP bouncer_policy_bad_requests_total Policy requests "
+		    "malformed or too long: connection closed.\n"
 		    "# TYPE bouncer_policy_bad_requests_total counter\n"
 		    "bouncer_policy_bad_requests_total %lu\n"
+		    "# HELP bouncer_policy_connections Policy connections "
+		    "open now.\n"
 		    "# TYPE bouncer_policy_connections gauge\n"
 		    "bouncer_policy_connections %lu\n",
 		    ps->dunno, ps->reject, ps->defer, ps->other, ps->errors,
@@ -1045,6 +1052,8 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "bouncer_socketmap_lookups_total{result=\"notfound\"} %lu\n"
 		    "bouncer_socketmap_lookups_total{result=\"temp\"} %lu\n"
 		    "bouncer_socketmap_lookups_total{result=\"bad\"} %lu\n"
+		    "# HELP bouncer_socketmap_connections Socketmap "
+		    "connections open now.\n"
 		    "# TYPE bouncer_socketmap_connections gauge\n"
 		    "bouncer_socketmap_connections %lu\n", ss->found,
 		    ss->notfound, ss->temp, ss->bad, ss->open);
@@ -1074,10 +1083,16 @@ render_metrics(struct evbuffer *out, void *arg)
 		    ws.queued, ws.refused, ws.max);
 	}
 	evbuffer_add_printf(out,
+	    "# HELP bouncer_store_errors_total Store operations that failed; "
+	    "the daemon failed open.\n"
 	    "# TYPE bouncer_store_errors_total counter\n"
 	    "bouncer_store_errors_total %lu\n"
+	    "# HELP bouncer_alerts_total Alerts raised by this daemon (hooks "
+	    "run or queued).\n"
 	    "# TYPE bouncer_alerts_total counter\n"
 	    "bouncer_alerts_total %lu\n"
+	    "# HELP bouncer_alert_hooks_failed_total Alert hooks that failed "
+	    "or timed out.\n"
 	    "# TYPE bouncer_alert_hooks_failed_total counter\n"
 	    "bouncer_alert_hooks_failed_total %lu\n"
 	    "# HELP bouncer_alert_hooks_dropped_total Alerts whose hook "
@@ -1088,8 +1103,12 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "to end.\n"
 	    "# TYPE bouncer_alert_hooks_queued gauge\n"
 	    "bouncer_alert_hooks_queued %lu\n"
+	    "# HELP bouncer_milter_messages_total Null-sender messages the "
+	    "milter read.\n"
 	    "# TYPE bouncer_milter_messages_total counter\n"
 	    "bouncer_milter_messages_total %lu\n"
+	    "# HELP bouncer_milter_rejected_total Recipients the milter "
+	    "refused or deferred at RCPT TO.\n"
 	    "# TYPE bouncer_milter_rejected_total counter\n"
 	    "bouncer_milter_rejected_total %lu\n"
 	    "# HELP bouncer_milter_tempfailed_total Bounces refused for "
@@ -1104,8 +1123,12 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "milter_max_memory was reached.\n"
 	    "# TYPE bouncer_milter_over_memory_total counter\n"
 	    "bouncer_milter_over_memory_total %lu\n"
+	    "# HELP bouncer_bounces_unverified_total Bounce recipients not "
+	    "recorded: the bounce was not verified (bouncerd(8), TRUST).\n"
 	    "# TYPE bouncer_bounces_unverified_total counter\n"
 	    "bouncer_bounces_unverified_total %lu\n"
+	    "# HELP bouncer_bounces_duplicate_total Bounce recipients seen "
+	    "before, not counted again.\n"
 	    "# TYPE bouncer_bounces_duplicate_total counter\n"
 	    "bouncer_bounces_duplicate_total %lu\n"
 	    "# HELP bouncer_not_evidence_total Failures no remote server "
@@ -1113,10 +1136,15 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "suspended deliveries), not counted.\n"
 	    "# TYPE bouncer_not_evidence_total counter\n"
 	    "bouncer_not_evidence_total %lu\n"
+	    "# HELP bouncer_log_bad_time_total Delivery lines without a "
+	    "usable time stamp, ignored.\n"
 	    "# TYPE bouncer_log_bad_time_total counter\n"
 	    "bouncer_log_bad_time_total %lu\n"
+	    "# HELP bouncer_reloads_total Reloads (SIGHUP) applied.\n"
 	    "# TYPE bouncer_reloads_total counter\n"
 	    "bouncer_reloads_total %lu\n"
+	    "# HELP bouncer_reload_failures_total Reloads (SIGHUP) refused: "
+	    "the running set stays.\n"
 	    "# TYPE bouncer_reload_failures_total counter\n"
 	    "bouncer_reload_failures_total %lu\n",
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
@@ -1139,8 +1167,11 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "# HELP bouncer_log_lag_bytes Bytes of the maillog not "
 		    "read yet.\n# TYPE bouncer_log_lag_bytes gauge\n"
 		    "bouncer_log_lag_bytes %llu\n"
+		    "# HELP bouncer_log_lines_total Maillog lines read.\n"
 		    "# TYPE bouncer_log_lines_total counter\n"
 		    "bouncer_log_lines_total %lu\n"
+		    "# HELP bouncer_log_rotations_total Maillog rotations "
+		    "followed.\n"
 		    "# TYPE bouncer_log_rotations_total counter\n"
 		    "bouncer_log_rotations_total %lu\n",
 		    (unsigned long long)ls->lag, ls->lines, ls->rotations);
