@@ -525,6 +525,14 @@ struct dnsbl {
 	unsigned long		 queries, checks, errors[E_COUNT];
 };
 
+/* evdns's own messages ("Nameserver ... has failed"): debug only. */
+static void
+evdns_log(int severity, const char *msg)
+{
+	(void)severity;
+	log_debug("evdns: %s", msg);
+}
+
 static long long
 mono_ms(void)
 {
@@ -585,7 +593,7 @@ report(struct item *it, enum dnsbl_what what, const char *meaning,
 static void
 item_state(struct item *it, enum ekind k, const char *why)
 {
-	if (it->failing == (int)k)
+	if (it->failing == (int)k || it->mon->once)
 		return;
 	if (k == E_NONE)
 		log_info("dnsbl: %s answers again about %s", it->zc->shown,
@@ -855,6 +863,7 @@ dnsbl_new(struct event_base *base, const struct dnsbl_params *p,
 	mon->interval_ms = (p->interval > 0 ? p->interval : 600) * 1000;
 	mon->timeout_ms = (p->timeout > 0 ? p->timeout : 5) * 1000;
 	pthread_mutex_init(&mon->lock, NULL);
+	evdns_set_log_fn(evdns_log);
 	if ((mon->nzones = dnsbl_zones_parse(p->zones, p->dqs_key,
 	    &mon->zones, errp)) < 0) {
 		mon->nzones = 0;

@@ -139,6 +139,31 @@ grep -q 'asking about 192.0.2.4: no answer in' "$T/log" && ok ||
 [ "$(hook_count 192.0.2.3 zen.spamhaus.org)$(hook_count 192.0.2.4 zen.spamhaus.org)" = 00 ] &&
     ok || bad "an error raised an alert"
 
+# 4b. bouncerctl blocklist list: the listing from the store, with since
+# and the last check; bouncerctl blocklist check: a table, exit 3.
+out=$("$CTL" -c /dev/null -o store=sqlite:"$T/state.db" blocklist list)
+rc=$?
+echo "$out" | grep -q '^192\.0\.2\.1  *spamhaus  *zen\.spamhaus\.org  *dnsbl  *20[0-9-]*T[0-9:]*Z  *20[0-9-]*T[0-9:]*Z  *127\.0\.0\.2 SBL: ' &&
+    [ $rc = 0 ] && ok || bad "blocklist list (exit $rc): $out"
+echo "$out" | grep -q '192\.0\.2\.2' && bad "blocklist list shows the refused 192.0.2.2" || ok
+out=$("$CTL" -c /dev/null -o blocklist_resolver=127.0.0.1:$DPORT \
+    -o blocklist_timeout=1s -o blocklist_zones=zen.spamhaus.org \
+    blocklist check 192.0.2.1 192.0.2.2 192.0.2.9 2>&1)
+rc=$?
+[ $rc = 3 ] && ok || bad "blocklist check of a listed IP: exit $rc"
+echo "$out" | grep -q '^192\.0\.2\.1  *spamhaus  *zen\.spamhaus\.org  *listed  *127\.0\.0\.2 SBL: ' &&
+    echo "$out" | grep -q '^  *delisting: https://check\.spamhaus\.org/results/?query=192\.0\.2\.1$' &&
+    echo "$out" | grep -q '^192\.0\.2\.2  *spamhaus  *zen\.spamhaus\.org  *refused  *127\.255\.255\.254 query refused' &&
+    echo "$out" | grep -q '^192\.0\.2\.9  *spamhaus  *zen\.spamhaus\.org  *clean  *-$' &&
+    ok || bad "blocklist check printed: $out"
+out=$("$CTL" -c /dev/null -o blocklist_resolver=127.0.0.1:$DPORT \
+    -o blocklist_zones=zen.spamhaus.org blocklist check 192.0.2.9 2>&1)
+rc=$?
+[ $rc = 0 ] && ok || bad "blocklist check of a clean IP: exit $rc: $out"
+"$CTL" -c /dev/null blocklist check 192.0.2 >/dev/null 2>&1
+rc=$?
+[ $rc = 1 ] && ok || bad "blocklist check of a bad IP: exit $rc"
+
 # 5. The TTL: 4 s for .5 on SpamCop, none for its NXDOMAIN neighbours.
 q1=$(grep -c '^5.2.0.192.bl.spamcop.net$' "$T/queries")
 c1=$(grep -c '^1.2.0.192.bl.spamcop.net$' "$T/queries")
