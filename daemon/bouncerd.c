@@ -259,7 +259,8 @@ snapshot_load(char **errp)
 			conf_unref(conf);
 			return NULL;
 		}
-	if ((rs = ruleset_load(conf_str(conf, CONF_RULES_DIR), &err)) == NULL) {
+	if ((rs = ruleset_load_local(conf_str(conf, CONF_RULES_LOCAL_DIR),
+	    conf_str(conf, CONF_RULES_DIR), NULL, 0, &err)) == NULL) {
 		*errp = err;
 		conf_unref(conf);
 		return NULL;
@@ -1215,22 +1216,30 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "# TYPE bouncer_policy_bad_requests_total counter\n"
 		    "bouncer_policy_bad_requests_total %lu\n"
 		    "# TYPE bouncer_policy_connections gauge\n"
-		    "bouncer_policy_connections %lu\n"
-		    "# HELP bouncer_policy_latency_seconds Time spent deciding "
-		    "policy answers.\n"
-		    "# TYPE bouncer_policy_latency_seconds summary\n"
-		    "bouncer_policy_latency_seconds_sum %.6f\n"
-		    "bouncer_policy_latency_seconds_count %lu\n",
+		    "bouncer_policy_connections %lu\n",
 		    ps->dunno, ps->reject, ps->defer, ps->other, ps->errors,
-		    ps->bad, ps->open, (double)ps->latency_us_sum / 1e6,
-		    ps->requests);
-	if (ps != NULL)
+		    ps->bad, ps->open);
+	if (ps != NULL) {
+		metrics_histogram(out, "bouncer_policy_latency_seconds",
+		    "Time spent deciding each policy answer.", &ps->latency);
 		render_conns(out, "policy", ps->connections, ps->evicted,
 		    ps->timed_out, ps->refused);
+	}
 	if (ss != NULL) {
 		evbuffer_add_printf(out,
+		    "# HELP bouncer_socketmap_lookups_total Socketmap lookups, "
+		    "by result.\n"
+		    "# TYPE bouncer_socketmap_lookups_total counter\n"
+		    "bouncer_socketmap_lookups_total{result=\"found\"} %lu\n"
+		    "bouncer_socketmap_lookups_total{result=\"notfound\"} %lu\n"
+		    "bouncer_socketmap_lookups_total{result=\"temp\"} %lu\n"
+		    "bouncer_socketmap_lookups_total{result=\"bad\"} %lu\n"
 		    "# TYPE bouncer_socketmap_connections gauge\n"
-		    "bouncer_socketmap_connections %lu\n", ss->open);
+		    "bouncer_socketmap_connections %lu\n", ss->found,
+		    ss->notfound, ss->temp, ss->bad, ss->open);
+		metrics_histogram(out, "bouncer_socketmap_latency_seconds",
+		    "Time spent answering each socketmap lookup.",
+		    &ss->latency);
 		render_conns(out, "socketmap", ss->connections, ss->evicted,
 		    ss->timed_out, ss->refused);
 	}
@@ -1246,8 +1255,12 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "# HELP bouncer_writer_refused_total Hand-overs refused: "
 		    "the queue was full (writer_queue_size).\n"
 		    "# TYPE bouncer_writer_refused_total counter\n"
-		    "bouncer_writer_refused_total %lu\n",
-		    ws.queued, ws.refused);
+		    "bouncer_writer_refused_total %lu\n"
+		    "# HELP bouncer_writer_queue_size The writer queue's "
+		    "capacity (writer_queue_size).\n"
+		    "# TYPE bouncer_writer_queue_size gauge\n"
+		    "bouncer_writer_queue_size %lu\n",
+		    ws.queued, ws.refused, ws.max);
 	}
 	evbuffer_add_printf(out,
 	    "# TYPE bouncer_store_errors_total counter\n"
@@ -1306,6 +1319,9 @@ render_metrics(struct evbuffer *out, void *arg)
 	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED));
+	metrics_histogram(out, "bouncer_milter_rcpt_latency_seconds",
+	    "Time spent checking each recipient at RCPT TO.",
+	    milter_rcpt_latency());
 	health_metrics(d.health, out);
 	if (ls != NULL)
 		evbuffer_add_printf(out,
