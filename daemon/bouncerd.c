@@ -616,7 +616,7 @@ bl_run(void *job, void *arg)
 	snprintf(key, sizeof(key), "dnsbl|%.100s|%.140s", j->zone,
 	    j->target);
 	if (worker_ready(&d.wr) < 0) {
-		if (j->what != DNSBL_EV_STILL)
+		if (j->what == DNSBL_EV_LISTED || j->what == DNSBL_EV_CLEARED)
 			bl_alert(j, j->what == DNSBL_EV_CLEARED ?
 			    "blocklist-cleared" : "blocklist", j->since);
 		return WRITER_DONE;
@@ -626,6 +626,27 @@ bl_run(void *job, void *arg)
 			__atomic_add_fetch(&d.store_errors, 1,
 			    __ATOMIC_RELAXED);
 		bl_alert(j, "blocklist-cleared", j->since);
+		return WRITER_DONE;
+	}
+	/*
+	 * The first clean answer since the start: a listing recorded
+	 * before it (the daemon was down when it ended) is cleared now.
+	 */
+	if (j->what == DNSBL_EV_CLEAN) {
+		if ((have = store_get_alert(d.wr.store, key, &a)) < 0)
+			__atomic_add_fetch(&d.store_errors, 1,
+			    __ATOMIC_RELAXED);
+		if (have > 0) {
+			if (store_del(d.wr.store, SK_ALERT, key) < 0)
+				__atomic_add_fetch(&d.store_errors, 1,
+				    __ATOMIC_RELAXED);
+			log_info("dnsbl: %s is no longer listed on %s (%s), "
+			    "as recorded before the start", j->target,
+			    j->zone, j->list);
+			snprintf(j->meaning, sizeof(j->meaning), "%s",
+			    a.reply);
+			bl_alert(j, "blocklist-cleared", a.first);
+		}
 		return WRITER_DONE;
 	}
 	if ((have = store_get_alert(d.wr.store, key, &a)) < 0)
@@ -675,8 +696,7 @@ on_dnsbl(const struct dnsbl_event *ev, void *arg)
 	struct bl_job *j;
 
 	(void)arg;
-	if (ev->what != DNSBL_EV_LISTED && ev->what != DNSBL_EV_STILL &&
-	    ev->what != DNSBL_EV_CLEARED)
+	if (ev->what == DNSBL_EV_ERROR)
 		return;
 	j = xcalloc(1, sizeof(*j));
 	j->what = ev->what;
@@ -697,7 +717,7 @@ on_dnsbl(const struct dnsbl_event *ev, void *arg)
 	    0) == 0)
 		return;
 	/* The writer's queue is full: the alert at least, unrecorded. */
-	if (ev->what != DNSBL_EV_STILL)
+	if (ev->what == DNSBL_EV_LISTED || ev->what == DNSBL_EV_CLEARED)
 		bl_alert(j, ev->what == DNSBL_EV_CLEARED ?
 		    "blocklist-cleared" : "blocklist", j->since);
 	free(j);

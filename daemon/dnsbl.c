@@ -504,6 +504,7 @@ struct item {
 	long long		 since;
 	char			 meaning[512];
 	int			 failing;	/* logged; E_NONE: fine */
+	int			 answered;	/* a clean answer was reported */
 };
 
 struct dnsbl {
@@ -709,8 +710,9 @@ clean:
 		it->listed = 0;
 		report(it, DNSBL_EV_CLEARED, it->meaning, NULL);
 		*it->meaning = '\0';
-	} else if (mon->once)
+	} else if (mon->once || !it->answered)
 		report(it, DNSBL_EV_CLEAN, "", NULL);
+	it->answered = 1;
 	finish(it, ttl);
 	return;
 error:

@@ -204,6 +204,30 @@ metric_ge $MPORT bouncer_blocklist_checks_total 20 && ok ||
     bad "bouncer_blocklist_checks_total: $(metric $MPORT bouncer_blocklist_checks_total)"
 
 kill -TERM $BPID; wait $BPID; BPID=
+
+# 8b. A restart: a listing recorded before it raises nothing again; one
+# that ended while the daemon was down is cleared at the first answer.
+zone "$(echo "$ZEN1" | grep -v '^1.2.0.192.zen' | grep -v '^5.2.0.192.bl.spamcop')"
+lines=$(wc -l < "$T/alerts")
+# shellcheck disable=SC2086
+"$BOUNCERD" -f -c /dev/null -o rules_dir="$RULES" \
+    -o metrics_listen=127.0.0.1:$MPORT -o user= -o state_dir="$T" \
+    -o store=sqlite:"$T/state.db" -o socket_group="$(id -gn)" \
+    -o policy_listen=unix:"$T/policy.sock" -o alert_command="$T/hook.sh" $BL \
+    -o "blocklist_watch_ips=192.0.2.1 192.0.2.5" \
+    -o blocklist_watch_domains=example.net 2>>"$T/log" &
+BPID=$!
+wait_for 120 healthz $MPORT || bad "bouncerd did not start again"
+wait_for 30 grep -q 'dnsbl: 192.0.2.5 is no longer listed on bl.spamcop.net (spamcop), as recorded before the start' "$T/log" &&
+    ok || bad "the listing that ended during the restart was not cleared"
+wait_for 30 sh -c "grep -q '^blocklist-cleared|.*|bl.spamcop.net|192.0.2.5|' '$T/alerts'" &&
+    ok || bad "no cleared alert for 192.0.2.5 after the restart"
+wait_for 30 metric_ge $MPORT 'bouncer_blocklist_listed{list="spamhaus",zone="dbl.spamhaus.org",target="example.net"}' 1 ||
+    bad "example.net is not listed after the restart"
+sleep 2
+[ "$(tail -n +$((lines + 1)) "$T/alerts" | grep -c .)" = 1 ] && ok ||
+    bad "alerts after the restart: $(tail -n +$((lines + 1)) "$T/alerts")"
+kill -TERM $BPID; wait $BPID; BPID=
 if grep -q 'runtime error\|AddressSanitizer' "$T/log"; then
 	bad "sanitizer report: $(grep -A5 'runtime error\|AddressSanitizer' "$T/log")"
 else
