@@ -125,6 +125,17 @@ struct store_answer {
 enum store_kind { SK_RCPT, SK_DEST, SK_ALERT };
 
 /*
+ * The names of keys, in store_begin() and in the back ends: "r:" and
+ * an address, "d:" and a destination (a domain, or "provider:" and a
+ * provider's name), "a:" and an alert key, "e:" and an event id.
+ */
+#define KEY_RCPT	"r:"
+#define KEY_DEST	"d:"
+#define KEY_ALERT	"a:"
+#define KEY_EVENT	"e:"
+#define KEY_PROVIDER	"provider:"
+
+/*
  * Opens the store at uri. Parameters come from conf (NULL: defaults):
  * store_password_file, store_timeout, store_busy_timeout, audit_max,
  * event_retention. A SQLite file is created, or migrated to the

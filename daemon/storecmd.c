@@ -61,9 +61,9 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl [-c file] [-o name=value] [-s store] command ...\n"
 	    "       bouncerctl config [-n] [name ...]\n"
 	    "       bouncerctl query address ...\n"
-	    "       bouncerctl ingest [-r rulesdir] [--maillog] [file ...]\n"
+	    "       bouncerctl ingest [-r rulesdir] [-l localdir] [--maillog] [file ...]\n"
 	    "       bouncerctl explain address\n"
-	    "       bouncerctl suppress add [--reason r] [--until time] address ...\n"
+	    "       bouncerctl suppress add [--reason r] [--until time] [-f file|-] [address ...]\n"
 	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
 	    "       bouncerctl list [--state s] [--reason r] [--domain d] [--json]\n"
 	    "       bouncerctl throttle list [--all] [--json]\n"
@@ -709,32 +709,44 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	static const struct option longopts[] = {
 		{ "maillog", no_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "local", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ingest in;
 	struct ruleset *rs = NULL;
 	struct conf *c;
-	const char *dir = NULL;
+	const char *dir = NULL, *local = NULL;
 	char *err = NULL;
 	int ch, maillog = 0, i, rc = EX_OK_;
 	FILE *fp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:l:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': maillog = 1; break;
 		case 'r': dir = optarg; break;
+		case 'l': local = optarg; break;
 		default: return bad_usage("ingest");
 		}
 	}
+	if (local != NULL && *local != '\0' && access(local, F_OK) < 0) {
+		fprintf(stderr, "bouncerctl: -l %s: %s\n", local,
+		    strerror(errno));
+		return EX_CONFIG_;
+	}
 	c = load_conf(g);
 	if (maillog) {
+		/* As bouncerd reads them, unless -r or -l says otherwise. */
+		if (local == NULL)
+			local = dir == NULL ? conf_str(c,
+			    CONF_RULES_LOCAL_DIR) : "";
 		if (dir == NULL)
 			dir = conf_str(c, CONF_RULES_DIR);
-		if ((rs = ruleset_load(dir, &err)) == NULL) {
+		if ((rs = ruleset_load_local(local, dir, NULL, 0, &err)) ==
+		    NULL) {
 			fputs(err, stderr);
-			fprintf(stderr, "bouncerctl: rules in %s not loaded\n",
-			    dir);
+			fprintf(stderr, "bouncerctl: rules in %s%s%s not "
+			    "loaded\n", local, *local ? " and " : "", dir);
 			free(err);
 			conf_unref(c);
 			return EX_CONFIG_;
@@ -784,26 +796,136 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 
 /* --- suppress ---------------------------------------------------------- */
 
+/* What suppress add made of its addresses. */
+struct suppress_counts {
+	unsigned long	 added, already, bad, failed;
+	unsigned long	 inbatch;
+};
+
+/*
+ * Suppresses key as ev (a template) says and counts it; st is batched
+ * BATCH_EVENTS at a time, as ingest does. Returns -1 if the store
+ * failed.
+ */
+static int
+suppress_one(struct engine *eng, struct store *st, struct engine_event *ev,
+    const char *key, struct suppress_counts *n)
+{
+	struct engine_result res;
+	int r;
+
+	if (n->inbatch++ == 0)
+		store_batch_begin(st);
+	ev->rcpt = key;
+	memset(&res, 0, sizeof(res));
+	if ((r = engine_record(eng, ev, &res)) < 0)
+		n->failed++;
+	else if (res.changed && res.old_state != RS_SUPPRESSED)
+		n->added++;
+	else
+		n->already++;
+	if (n->inbatch >= BATCH_EVENTS) {
+		n->inbatch = 0;
+		if (store_batch_end(st) < 0) {
+			n->failed++;
+			return -1;
+		}
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Reads a list of addresses, one a line, from fp (named name in
+ * messages): blank lines and lines whose first word begins with "#"
+ * are skipped, as is a "#" comment after the address; a CR before the
+ * newline is dropped. A line that is not one address is reported with
+ * its number and counted bad; the others are still suppressed.
+ */
+static void
+suppress_list(struct engine *eng, struct store *st, struct engine_event *ev,
+    FILE *fp, const char *name, struct suppress_counts *n)
+{
+	struct lineio *lio;
+	const char *line, *p, *e, *w;
+	char key[STORE_ADDR_MAX], *word;
+	unsigned long lineno = 0;
+	size_t len;
+	int overlong;
+
+	lio = lineio_open(fp, LINE_MAX_IN);
+	while ((line = lineio_read(lio, &len, &overlong)) != NULL) {
+		lineno++;
+		if (overlong) {
+			fprintf(stderr, "bouncerctl: %s:%lu: line longer than "
+			    "%d bytes\n", name, lineno, LINE_MAX_IN);
+			n->bad++;
+			continue;
+		}
+		for (p = line, e = line + len; p < e && (*p == ' ' ||
+		    *p == '\t'); p++)
+			;
+		for (w = p; w < e && *w != ' ' && *w != '\t'; w++)
+			;
+		if (p == e || *p == '#')
+			continue;
+		word = xstrndup(p, (size_t)(w - p));
+		while (w < e && (*w == ' ' || *w == '\t'))
+			w++;
+		store_normalise(word, key, sizeof(key));
+		if (memchr(line, '\0', len) != NULL || !utf8_valid(line, len))
+			fprintf(stderr, "bouncerctl: %s:%lu: not UTF-8 "
+			    "text\n", name, lineno);
+		else if (w < e && *w != '#')
+			fprintf(stderr, "bouncerctl: %s:%lu: one address a "
+			    "line, not \"%.*s\"\n", name, lineno,
+			    (int)(e - p > 200 ? 200 : e - p), p);
+		else if (!addr_ok(key))
+			fprintf(stderr, "bouncerctl: %s:%lu: bad address "
+			    "\"%s\"\n", name, lineno, word);
+		else {
+			free(word);
+			suppress_one(eng, st, ev, key, n);
+			continue;
+		}
+		free(word);
+		n->bad++;
+	}
+	if (ferror(fp)) {
+		fprintf(stderr, "bouncerctl: %s: %s\n", name, strerror(errno));
+		n->bad++;
+	}
+	lineio_close(lio);
+}
+
 static int
 cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
 {
 	static const struct option longopts[] = {
 		{ "reason", required_argument, NULL, 'R' },
 		{ "until", required_argument, NULL, 'U' },
+		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct suppress_counts n;
 	struct engine_event ev;
 	struct engine *eng;
 	struct store *st;
 	struct conf *c;
-	const char *until = NULL;
+	const char *until = NULL, **files = NULL;
 	char key[STORE_ADDR_MAX];
 	long long now = clock_now(), u = 0;
-	int ch, i, reason = R_UNDEFINED, rc = EX_OK_;
+	int ch, i, reason = R_UNDEFINED, rc = EX_OK_, nfiles = 0, nstdin = 0;
+	FILE *fp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'f':
+			files = xreallocarray(files, (size_t)nfiles + 1,
+			    sizeof(*files));
+			files[nfiles++] = optarg;
+			nstdin += strcmp(optarg, "-") == 0;
+			break;
 		case 'R':
 			if ((reason = reason_parse(optarg, strlen(optarg))) <
 			    0) {
@@ -813,41 +935,68 @@ cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
 			}
 			break;
 		case 'U': until = optarg; break;
-		default: return bad_usage("suppress add");
+		default:
+			free(files);
+			return bad_usage("suppress add");
 		}
 	}
-	if (optind >= argc)
+	if ((optind >= argc && nfiles == 0) || nstdin > 1) {
+		free(files);
 		return bad_usage("suppress add");
+	}
 	if (until != NULL && parse_when(until, now, &u) < 0) {
 		fprintf(stderr, "bouncerctl: bad time \"%s\" (never, 30d, "
 		    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n", until);
+		free(files);
 		return EX_USAGE_;
 	}
 	c = load_conf(g);
 	st = open_store(g, c);
 	eng = engine_new(c, st);
+	memset(&ev, 0, sizeof(ev));
+	ev.reason = reason;
+	ev.decision = D_SUPPRESS;
+	ev.source = SRC_MANUAL;
+	ev.rule = "manual";
+	ev.reply = "suppressed by hand";
+	ev.time = now;
+	ev.until = u;
+	ev.stage = STAGE_UNKNOWN;
+	memset(&n, 0, sizeof(n));
 	for (i = optind; i < argc; i++) {
 		store_normalise(argv[i], key, sizeof(key));
 		if (!addr_ok(key)) {
 			fprintf(stderr, "bouncerctl: suppress add: argument "
 			    "%d: bad address \"%s\"\n", i - optind + 1,
 			    argv[i]);
-			rc = EX_USAGE_;
+			n.bad++;
 			continue;
 		}
-		memset(&ev, 0, sizeof(ev));
-		ev.rcpt = key;
-		ev.reason = reason;
-		ev.decision = D_SUPPRESS;
-		ev.source = SRC_MANUAL;
-		ev.rule = "manual";
-		ev.reply = "suppressed by hand";
-		ev.time = now;
-		ev.until = u;
-		ev.stage = STAGE_UNKNOWN;
-		if (engine_record(eng, &ev, NULL) < 0)
-			rc = EX_CONFIG_;
+		suppress_one(eng, st, &ev, key, &n);
 	}
+	for (i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0)
+			suppress_list(eng, st, &ev, stdin, "stdin", &n);
+		else if ((fp = fopen(files[i], "r")) == NULL) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", files[i],
+			    strerror(errno));
+			n.bad++;
+		} else {
+			suppress_list(eng, st, &ev, fp, files[i], &n);
+			fclose(fp);
+		}
+	}
+	if (n.inbatch > 0 && store_batch_end(st) < 0)
+		n.failed++;
+	if (nfiles > 0)
+		fprintf(stderr, "bouncerctl: suppress add: %lu suppressed, "
+		    "%lu already suppressed, %lu bad, %lu failed\n", n.added,
+		    n.already, n.bad, n.failed);
+	if (n.failed)
+		rc = EX_CONFIG_;
+	else if (n.bad)
+		rc = EX_USAGE_;
+	free(files);
 	engine_free(eng);
 	store_close(st);
 	conf_unref(c);
