@@ -6,8 +6,9 @@
 # requests. Checks that:
 #  - the latency histograms (policy, socketmap, milter RCPT) count
 #    exactly the requests made, with cumulative buckets, +Inf equal to
-#    _count, and a sum that is time and not nonsense; and an answer
-#    that waited for a paused Redis lands above le="0.1";
+#    _count, and a sum that is time and not nonsense; with Redis paused
+#    the answers, from the in-memory view, still land in le="0.1"
+#    (t/check_histo shows that 150 ms slept lands above it);
 #  - bouncer_socketmap_lookups_total counts by result, and
 #    bouncer_writer_queue_size is writer_queue_size;
 #  - the whole exposition is well formed (t/lib/promtext.py check, and
@@ -165,8 +166,8 @@ done
 
 kill -TERM "$PID"; wait "$PID"; PID=
 
-# 7. The histogram measures time: with Redis paused (DEBUG SLEEP), a
-# lookup waits for it (at most 0.25 s) and lands above le="0.1".
+# 7. With Redis paused (DEBUG SLEEP), answers come from the in-memory
+# view and do not wait for it: the histogram shows them under 0.1 s.
 if ! have_redis t/metrics.sh; then
 	:
 elif ! command -v redis-server >/dev/null 2>&1; then
@@ -195,11 +196,8 @@ import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
 	c=$(val "$T/m5" bouncer_policy_latency_seconds_count)
 	b=$(val "$T/m5" 'bouncer_policy_latency_seconds_bucket{le="0.1"}')
 	[ "$c" = 2 ] && ok || bad "Redis: $c policy answers counted, want 2"
-	[ "$b" -lt "$c" ] && ok ||
-	    bad "the answer that waited for Redis is in le=0.1 ($b of $c)"
-	s=$(val "$T/m5" bouncer_policy_latency_seconds_sum)
-	$PY -c "import sys; sys.exit(0 if 0.2 <= float('$s') < 5 else 1)" &&
-	    ok || bad "policy latency _sum $s, want about 0.25 s"
+	[ "$b" = "$c" ] && ok ||
+	    bad "an answer waited for the paused Redis: $b of $c in le=0.1"
 	kill -TERM "$PID"; wait "$PID"; PID=
 	kill "$RPID"; wait "$RPID" 2>/dev/null; RPID=
 fi
