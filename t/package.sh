@@ -205,6 +205,13 @@ condition
 rc=$?
 check "unconfigured: ExecCondition says not to start (1, got $rc)" test "$rc" = 1
 check "and says what to set" grep -q 'set maillog_file' "$T/condition.err"
+cp /etc/bouncer/bouncer.conf "$T/bouncer.conf.orig"
+echo "no_such_parameter = 1" >>/etc/bouncer/bouncer.conf
+condition
+rc=$?
+check "a bad bouncer.conf: ExecCondition fails the unit (255, got $rc)" test "$rc" = 255
+check "and says where" grep -q 'bouncer.conf:[0-9]*: no_such_parameter' "$T/condition.err"
+cp "$T/bouncer.conf.orig" /etc/bouncer/bouncer.conf
 
 D=$T/site
 site_init "$D"
@@ -224,7 +231,6 @@ provider_start "$D" || fatal "the scripted provider starts"
 mkdir -p "$D/pf"
 chmod 755 "$D/pf"
 install -m 0640 -o root -g adm /dev/null "$D/pf/maillog"
-cp /etc/bouncer/bouncer.conf "$T/bouncer.conf.orig"
 cat >>/etc/bouncer/bouncer.conf <<EOF
 
 # --- set by t/package.sh ---
