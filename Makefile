@@ -28,6 +28,7 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS) \
 	    -DRULES_DIR='"$(sysconfdir)/bouncer/rules"' \
+	    -DRULES_LOCAL_DIR='"$(sysconfdir)/bouncer/rules.d"' \
 	    $(STORE_CFLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
@@ -39,12 +40,13 @@ STORE_CFLAGS = $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
 	    -DCONF_FILE='"$(sysconfdir)/bouncer/bouncer.conf"' \
 	    -DSTORE_DEFAULT='"sqlite:$(localstatedir)/lib/bouncer/state.db"' \
 	    -DSTATE_DIR='"$(localstatedir)/lib/bouncer"'
-STORE_SRCS = daemon/conf.c daemon/store.c daemon/store_sqlite.c \
+STORE_SRCS = daemon/conf.c daemon/store.c daemon/view.c daemon/store_sqlite.c \
 	    $(if $(HAVE_HIREDIS),daemon/store_redis.c) \
 	    daemon/engine.c daemon/pipeline.c
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
+	    daemon/histo.c \
 	    daemon/acmatch.c daemon/prefilter.c daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
 	    daemon/maillog.c \
@@ -52,7 +54,7 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c daemon/dsn_scan.c \
 	    daemon/dsn_text.c daemon/dsn_json.c daemon/dsn_arf.c daemon/dsn_classify.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
-	    daemon/alert.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
+	    daemon/alert.c daemon/dnsbl.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
 	    daemon/connlimit.c daemon/daemonize.c daemon/writer.c \
 	    $(STORE_SRCS)
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
@@ -79,7 +81,7 @@ bouncerd: daemon/bouncerd.o $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerd.o $(LIB) $(LIB_LIBS) $(LIBS)
 
 # The CLI's own code: its commands on the store stay out of the library.
-CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o
+CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o daemon/blocklistcmd.o
 
 bouncerctl: $(CTL_OBJS) $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LIB_LIBS) $(LIBS)
@@ -148,10 +150,10 @@ bench/bench_store: bench/bench_store.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench/bouncerd: daemon/bouncerd.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c $(LIB_SRCS) \
-	    $(wildcard daemon/*.h)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c $(LIB_SRCS) \
-	    $(LIB_LIBS) $(LIBS)
+bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
 bench-policy: bench/bouncerd bench/bouncerctl
 	sh bench/bench_policy.sh
@@ -198,10 +200,21 @@ install: all
 	$(INSTALL) -m 755 scripts/bouncerd-configured \
 	    $(DESTDIR)$(libexecdir)/bouncer/bouncerd-configured
 	$(INSTALL) -m 644 rules/*.rules $(DESTDIR)$(sysconfdir)/bouncer/rules/
+	@# The operator's own rules (rules_local_dir): empty, and never
+	@# touched by an install.
+	$(INSTALL) -d $(DESTDIR)$(sysconfdir)/bouncer/rules.d
 	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/hooks $(DESTDIR)$(datadir)/bouncer/conf
 	$(INSTALL) -m 755 scripts/hooks/* $(DESTDIR)$(datadir)/bouncer/hooks/
 	$(INSTALL) -m 644 conf/postfix-main.cf conf/sendmail.mc \
 	    conf/bouncerd.service $(DESTDIR)$(datadir)/bouncer/conf/
+	@# The Grafana dashboard and the Prometheus alerts, with their tests.
+	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/grafana \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus
+	$(INSTALL) -m 644 conf/grafana/bouncer.json \
+	    $(DESTDIR)$(datadir)/bouncer/grafana/
+	$(INSTALL) -m 644 conf/prometheus/bouncer-alerts.yml \
+	    conf/prometheus/bouncer-alerts.test.yml \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus/
 	$(INSTALL) -m 644 man/bouncerd.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/
