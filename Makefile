@@ -81,7 +81,7 @@ bouncerd: daemon/bouncerd.o $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerd.o $(LIB) $(LIB_LIBS) $(LIBS)
 
 # The CLI's own code: its commands on the store stay out of the library.
-CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o
+CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o daemon/blocklistcmd.o
 
 bouncerctl: $(CTL_OBJS) $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LIB_LIBS) $(LIBS)
@@ -90,6 +90,7 @@ man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	       -e 's|@localstatedir@|$(localstatedir)|g' \
 	       -e 's|@datadir@|$(datadir)|g' \
+	       -e 's|@libexecdir@|$(libexecdir)|g' \
 	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
 
 # --- tests ------------------------------------------------------------
@@ -149,10 +150,10 @@ bench/bench_store: bench/bench_store.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench/bouncerd: daemon/bouncerd.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c $(LIB_SRCS) \
-	    $(wildcard daemon/*.h)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c $(LIB_SRCS) \
-	    $(LIB_LIBS) $(LIBS)
+bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
 bench-policy: bench/bouncerd bench/bouncerctl
 	sh bench/bench_policy.sh
@@ -206,6 +207,14 @@ install: all
 	$(INSTALL) -m 755 scripts/hooks/* $(DESTDIR)$(datadir)/bouncer/hooks/
 	$(INSTALL) -m 644 conf/postfix-main.cf conf/sendmail.mc \
 	    conf/bouncerd.service $(DESTDIR)$(datadir)/bouncer/conf/
+	@# The Grafana dashboard and the Prometheus alerts, with their tests.
+	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/grafana \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus
+	$(INSTALL) -m 644 conf/grafana/bouncer.json \
+	    $(DESTDIR)$(datadir)/bouncer/grafana/
+	$(INSTALL) -m 644 conf/prometheus/bouncer-alerts.yml \
+	    conf/prometheus/bouncer-alerts.test.yml \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus/
 	$(INSTALL) -m 644 man/bouncerd.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/

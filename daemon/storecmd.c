@@ -51,7 +51,7 @@
 static const char *const commands[] = {
 	"config", "query", "ingest", "explain", "suppress", "unsuppress",
 	"list", "throttle", "export", "import", "stats", "expire", "status",
-	"backup", "restore",
+	"backup", "restore", "migrate", "dump",
 };
 
 void
@@ -70,7 +70,8 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl throttle remove destination ...\n"
 	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
 	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n"
-	    "       bouncerctl backup file;  bouncerctl restore file\n");
+	    "       bouncerctl backup file;  bouncerctl restore file\n"
+	    "       bouncerctl migrate from-uri to-uri;  bouncerctl dump\n");
 }
 
 int
@@ -1769,8 +1770,10 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 
 /*
  * bouncerctl status: asks the running bouncerd, at its metrics_listen
- * address, for /status ("name=value" lines) and prints them. Exit 0
- * when it answered, 2 when it could not be reached.
+ * address, for /status ("name=value" lines: the listeners on, and the
+ * parameters its configuration file now sets otherwise, each with
+ * sighup or restart) and prints them. Exit 0 when it answered, 2 when
+ * it could not be reached.
  */
 static int
 cmd_status(int argc, char **argv, const struct storecmd_globals *g)
@@ -1780,7 +1783,7 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	struct conf *c;
 	struct timeval tv = { 5, 0 };
 	const char *spec, *body;
-	char *full, *err = NULL, buf[8192];
+	char *full, *err = NULL, buf[65536];
 	size_t n = 0;
 	ssize_t r;
 	int fd, rc = EX_CONFIG_;
@@ -1788,7 +1791,27 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("status");
-	c = load_conf(g);
+	/*
+	 * A file with errors is reported, and what it holds that is good
+	 * (metrics_listen most of all) is used: bouncerd's answer says
+	 * whether a SIGHUP would take the file.
+	 */
+	c = conf_new();
+	if (conf_load(c, g->conf_file ? g->conf_file : CONF_FILE,
+	    g->conf_file == NULL, &err) < 0) {
+		fprintf(stderr, "%sbouncerctl: status: the configuration has "
+		    "errors; asking bouncerd all the same\n", err ? err : "");
+	}
+	free(err);
+	err = NULL;
+	for (n = 0; n < (size_t)g->noverrides; n++)
+		if (conf_set(c, "-o", g->overrides[n], NULL, &err) < 0) {
+			fputs(err, stderr);
+			free(err);
+			conf_unref(c);
+			return EX_CONFIG_;
+		}
+	n = 0;
 	spec = conf_str(c, CONF_METRICS_LISTEN);
 	if (*spec == '\0') {
 		fprintf(stderr, "bouncerctl: status: metrics_listen is empty: "
@@ -1901,6 +1924,374 @@ cmd_restore(int argc, char **argv, const struct storecmd_globals *g)
 	return rc < 0 ? EX_CONFIG_ : EX_OK_;
 }
 
+/* --- migrate and dump ---------------------------------------------------- */
+
+/*
+ * The time that decides which of two records of one key is newer:
+ * a recipient's latest event, a destination's latest throttle, an
+ * alert's latest sighting.
+ */
+static long long
+rec_last(enum store_kind kind, const void *rec)
+{
+	switch (kind) {
+	case SK_RCPT:
+		return ((const struct store_rcpt *)rec)->last_event;
+	case SK_DEST:
+		return ((const struct store_dest *)rec)->last;
+	case SK_ALERT:
+		return ((const struct store_alert *)rec)->last;
+	}
+	return 0;
+}
+
+struct keyed {
+	char		*key;
+	long long	 last;
+};
+
+struct keyset {
+	enum store_kind	 kind;
+	struct keyed	*v;
+	size_t		 n, cap;
+};
+
+static int
+keyset_add(const void *rec, void *arg)
+{
+	struct keyset *ks = arg;
+
+	if (ks->n == ks->cap) {
+		ks->cap = ks->cap ? ks->cap * 2 : 256;
+		ks->v = xreallocarray(ks->v, ks->cap, sizeof(*ks->v));
+	}
+	ks->v[ks->n].key = xstrdup(store_field_get(ks->kind, 0, rec, NULL,
+	    0));
+	ks->v[ks->n++].last = rec_last(ks->kind, rec);
+	return 0;
+}
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed *)a)->key,
+	    ((const struct keyed *)b)->key);
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+	size_t i;
+
+	for (i = 0; i < ks->n; i++)
+		free(ks->v[i].key);
+	free(ks->v);
+	memset(ks, 0, sizeof(*ks));
+}
+
+struct audit_list {
+	struct store_audit	*v;
+	size_t			 n, cap;
+};
+
+static int
+audit_keep(const struct store_audit *a, void *arg)
+{
+	struct audit_list *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = *a;
+	return 0;
+}
+
+struct migration {
+	struct store	*from, *to;
+	long long	 oldest;	/* events and notes before: gone */
+	unsigned long	 inbatch;	/* writes in the open batch */
+	int		 open;		/* a batch is open */
+	int		 failed;
+	unsigned long	 copied[3], kept[3], audit, events, notes, stale;
+};
+
+/* Opens and closes the destination's batches, BATCH_ROWS writes each. */
+static void
+mig_wrote(struct migration *m, int rc)
+{
+	if (rc < 0)
+		m->failed = 1;
+	if (++m->inbatch >= BATCH_ROWS) {
+		if (store_batch_end(m->to) < 0)
+			m->failed = 1;
+		m->inbatch = 0;
+		m->open = 0;
+	}
+}
+
+static void
+mig_batch(struct migration *m)
+{
+	if (m->open)
+		return;
+	if (store_batch_begin(m->to) < 0)
+		m->failed = 1;
+	m->open = 1;
+}
+
+/*
+ * Copies the records of one kind whose key the destination lacks or
+ * holds an older record of (by rec_last(): the newer one wins, so that
+ * several MTAs' stores merge into one, and a second run changes
+ * nothing). A recipient comes with its audit trail, which replaces
+ * the destination's.
+ */
+static int
+mig_kind(struct migration *m, enum store_kind kind)
+{
+	struct keyset have = { kind, NULL, 0, 0 }, src = { kind, NULL, 0, 0 };
+	struct audit_list al;
+	struct keyed *k;
+	size_t i, j;
+	union {
+		struct store_rcpt	r;
+		struct store_dest	d;
+		struct store_alert	a;
+	} rec;
+	int rc = 0;
+
+	if (store_iterate(m->to, kind, keyset_add, &have) < 0 ||
+	    store_iterate(m->from, kind, keyset_add, &src) < 0) {
+		keyset_free(&have);
+		keyset_free(&src);
+		return -1;
+	}
+	if (have.n > 1)
+		qsort(have.v, have.n, sizeof(*have.v), keyed_cmp);
+	memset(&al, 0, sizeof(al));
+	for (i = 0; i < src.n && !m->failed; i++) {
+		k = have.n ? bsearch(&src.v[i], have.v, have.n,
+		    sizeof(*have.v), keyed_cmp) : NULL;
+		if (k != NULL && k->last > src.v[i].last) {
+			m->kept[kind]++;
+			continue;
+		}
+		switch (kind) {
+		case SK_RCPT:
+			rc = store_get_rcpt(m->from, src.v[i].key, &rec.r);
+			break;
+		case SK_DEST:
+			rc = store_get_dest(m->from, src.v[i].key, &rec.d);
+			break;
+		case SK_ALERT:
+			rc = store_get_alert(m->from, src.v[i].key, &rec.a);
+			break;
+		}
+		if (rc < 0) {
+			m->failed = 1;
+			break;
+		}
+		if (rc == 0)		/* gone since it was listed */
+			continue;
+		al.n = 0;
+		if (kind == SK_RCPT && store_audit_list(m->from, src.v[i].key,
+		    audit_keep, &al) < 0) {
+			m->failed = 1;
+			break;
+		}
+		mig_batch(m);
+		if (k != NULL && kind == SK_RCPT)
+			mig_wrote(m, store_del(m->to, kind, src.v[i].key));
+		mig_batch(m);	/* del may have ended one */
+		mig_wrote(m, kind == SK_RCPT ? store_put_rcpt(m->to, &rec.r) :
+		    kind == SK_DEST ? store_put_dest(m->to, &rec.d) :
+		    store_put_alert(m->to, &rec.a));
+		for (j = 0; j < al.n; j++) {
+			mig_batch(m);
+			mig_wrote(m, store_audit_add(m->to, src.v[i].key,
+			    &al.v[j]));
+			m->audit++;
+		}
+		m->copied[kind]++;
+	}
+	free(al.v);
+	keyset_free(&have);
+	keyset_free(&src);
+	return m->failed ? -1 : 0;
+}
+
+/* Event identities and notes, unless older than event_retention. */
+static int
+mig_id(const char *id, long long time, const char *value, void *arg)
+{
+	struct migration *m = arg;
+
+	if (time < m->oldest) {
+		m->stale++;
+		return 0;
+	}
+	mig_batch(m);
+	if (value == NULL) {
+		mig_wrote(m, store_event_mark(m->to, id, time));
+		m->events++;
+	} else {
+		mig_wrote(m, store_note_put(m->to, id, value, time));
+		m->notes++;
+	}
+	return m->failed;
+}
+
+/*
+ * bouncerctl migrate FROM TO: copies every kind of state from one
+ * store to another (recipients with their audit trails, destinations,
+ * alerts, event identities, notes), e.g. from SQLite to Redis.
+ */
+static int
+cmd_migrate(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct migration m;
+	struct conf *c;
+	char *err = NULL;
+	int rc = 0;
+
+	if (argc != 3)
+		return bad_usage("migrate");
+	if (strcmp(argv[1], argv[2]) == 0) {
+		fprintf(stderr, "bouncerctl: migrate: %s: the same store twice\n",
+		    argv[1]);
+		return EX_USAGE_;
+	}
+	memset(&m, 0, sizeof(m));
+	c = load_conf(g);
+	m.oldest = clock_now() - conf_time(c, CONF_EVENT_RETENTION);
+	if ((m.from = store_open(argv[1], c, &err)) == NULL ||
+	    (m.to = store_open(argv[2], c, &err)) == NULL) {
+		fprintf(stderr, "bouncerctl: migrate: %s\n", err);
+		free(err);
+		store_close(m.from);
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	if (mig_kind(&m, SK_DEST) < 0 || mig_kind(&m, SK_ALERT) < 0 ||
+	    mig_kind(&m, SK_RCPT) < 0 ||
+	    store_iterate_ids(m.from, SI_EVENT, mig_id, &m) < 0 ||
+	    store_iterate_ids(m.from, SI_NOTE, mig_id, &m) < 0 || m.failed)
+		rc = -1;
+	if (m.open && store_batch_end(m.to) < 0)
+		rc = -1;
+	printf("migrated %s to %s: %lu recipients (%lu audit entries), "
+	    "%lu destinations, %lu alerts, %lu events, %lu notes; kept as "
+	    "newer at the destination: %lu recipients, %lu destinations, "
+	    "%lu alerts; past event_retention: %lu\n", argv[1], argv[2],
+	    m.copied[SK_RCPT], m.audit, m.copied[SK_DEST], m.copied[SK_ALERT],
+	    m.events, m.notes, m.kept[SK_RCPT], m.kept[SK_DEST],
+	    m.kept[SK_ALERT], m.stale);
+	if (rc < 0)
+		fprintf(stderr, "bouncerctl: migrate: failed; what was copied "
+		    "stays, and running it again completes it\n");
+	store_close(m.to);
+	store_close(m.from);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/* One CSV line: the kind's name, then each field of rec. */
+static int
+dump_rec(const void *rec, void *arg)
+{
+	enum store_kind kind = *(enum store_kind *)arg;
+	char buf[32];
+	size_t i;
+
+	fputs(kind == SK_RCPT ? "rcpt" : kind == SK_DEST ? "dest" : "alert",
+	    stdout);
+	for (i = 0; store_field_name(kind, i) != NULL; i++) {
+		putchar(',');
+		csv_field(stdout, store_field_get(kind, i, rec, buf,
+		    sizeof(buf)));
+	}
+	putchar('\n');
+	return 0;
+}
+
+static int
+dump_audit_one(const struct store_audit *a, void *arg)
+{
+	const char *rcpt = arg;
+
+	fputs("audit,", stdout);
+	csv_field(stdout, rcpt);
+	printf(",%lld,", a->time);
+	csv_field(stdout, a->old);
+	putchar(',');
+	csv_field(stdout, a->new);
+	putchar(',');
+	csv_field(stdout, a->event);
+	putchar(',');
+	csv_field(stdout, a->rule);
+	putchar(',');
+	csv_field(stdout, a->reply);
+	putchar('\n');
+	return 0;
+}
+
+static int
+dump_id(const char *id, long long time, const char *value, void *arg)
+{
+	(void)arg;
+	fputs(value == NULL ? "event," : "note,", stdout);
+	csv_field(stdout, id);
+	printf(",%lld", time);
+	if (value != NULL) {
+		putchar(',');
+		csv_field(stdout, value);
+	}
+	putchar('\n');
+	return 0;
+}
+
+/*
+ * bouncerctl dump: everything in the store, one CSV line per item,
+ * the kind first; for reading and comparing (sort it), not for import.
+ */
+static int
+cmd_dump(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct keyset rc_keys = { SK_RCPT, NULL, 0, 0 };
+	struct store *st;
+	struct conf *c;
+	enum store_kind kind;
+	size_t i;
+	int rc = 0;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("dump");
+	c = load_conf(g);
+	st = open_store(g, c);
+	for (kind = SK_RCPT; kind <= SK_ALERT; kind++)
+		if (store_iterate(st, kind, dump_rec, &kind) < 0)
+			rc = -1;
+	if (store_iterate(st, SK_RCPT, keyset_add, &rc_keys) < 0)
+		rc = -1;
+	for (i = 0; i < rc_keys.n; i++)
+		if (store_audit_list(st, rc_keys.v[i].key, dump_audit_one,
+		    rc_keys.v[i].key) < 0)
+			rc = -1;
+	keyset_free(&rc_keys);
+	if (store_iterate_ids(st, SI_EVENT, dump_id, NULL) < 0 ||
+	    store_iterate_ids(st, SI_NOTE, dump_id, NULL) < 0)
+		rc = -1;
+	store_close(st);
+	conf_unref(c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "bouncerctl: dump: %s\n", strerror(errno));
+		return EX_CONFIG_;
+	}
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
 int
 storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 {
@@ -1936,5 +2327,9 @@ storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 		return cmd_backup(argc, argv, g);
 	if (strcmp(cmd, "restore") == 0)
 		return cmd_restore(argc, argv, g);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc, argv, g);
+	if (strcmp(cmd, "dump") == 0)
+		return cmd_dump(argc, argv, g);
 	return bad_usage(cmd);
 }
