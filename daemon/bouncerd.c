@@ -252,7 +252,8 @@ snapshot_load(char **errp)
 			conf_unref(conf);
 			return NULL;
 		}
-	if ((rs = ruleset_load(conf_str(conf, CONF_RULES_DIR), &err)) == NULL) {
+	if ((rs = ruleset_load_local(conf_str(conf, CONF_RULES_LOCAL_DIR),
+	    conf_str(conf, CONF_RULES_DIR), NULL, 0, &err)) == NULL) {
 		*errp = err;
 		conf_unref(conf);
 		return NULL;

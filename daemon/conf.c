@@ -25,6 +25,9 @@
 #ifndef RULES_DIR
 #define RULES_DIR "/etc/bouncer/rules"
 #endif
+#ifndef RULES_LOCAL_DIR
+#define RULES_LOCAL_DIR "/etc/bouncer/rules.d"
+#endif
 #ifndef STATE_DIR
 #define STATE_DIR "/var/lib/bouncer"
 #endif

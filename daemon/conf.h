@@ -76,6 +76,7 @@ int		 conf_set(struct conf *, const char *where, const char *name,
 	I(WRITER_QUEUE_SIZE, writer_queue_size, "10000", 16, 10000000, START) \
 	/* rules */							\
 	S(RULES_DIR, rules_dir, RULES_DIR, RELOAD)			\
+	S(RULES_LOCAL_DIR, rules_local_dir, RULES_LOCAL_DIR, RELOAD)	\
 	/* the daemon, bouncerd(8) */					\
 	S(MAILLOG_FILE, maillog_file, "", START)			\
 	S(SYSLOG_SOCKET, syslog_socket, "", START)			\

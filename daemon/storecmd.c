@@ -51,6 +51,7 @@
 static const char *const commands[] = {
 	"config", "query", "ingest", "explain", "suppress", "unsuppress",
 	"list", "throttle", "export", "import", "stats", "expire", "status",
+	"backup", "restore",
 };
 
 void
@@ -60,7 +61,7 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl [-c file] [-o name=value] [-s store] command ...\n"
 	    "       bouncerctl config [-n] [name ...]\n"
 	    "       bouncerctl query address ...\n"
-	    "       bouncerctl ingest [-r rulesdir] [--maillog] [file ...]\n"
+	    "       bouncerctl ingest [-r rulesdir] [-l localdir] [--maillog] [file ...]\n"
 	    "       bouncerctl explain address\n"
 	    "       bouncerctl suppress add [--reason r] [--until time] address ...\n"
 	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
@@ -68,7 +69,8 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl throttle list [--all] [--json]\n"
 	    "       bouncerctl throttle remove destination ...\n"
 	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
-	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n");
+	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n"
+	    "       bouncerctl backup file;  bouncerctl restore file\n");
 }
 
 int
@@ -706,32 +708,44 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	static const struct option longopts[] = {
 		{ "maillog", no_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "local", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ingest in;
 	struct ruleset *rs = NULL;
 	struct conf *c;
-	const char *dir = NULL;
+	const char *dir = NULL, *local = NULL;
 	char *err = NULL;
 	int ch, maillog = 0, i, rc = EX_OK_;
 	FILE *fp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:l:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': maillog = 1; break;
 		case 'r': dir = optarg; break;
+		case 'l': local = optarg; break;
 		default: return bad_usage("ingest");
 		}
 	}
+	if (local != NULL && *local != '\0' && access(local, F_OK) < 0) {
+		fprintf(stderr, "bouncerctl: -l %s: %s\n", local,
+		    strerror(errno));
+		return EX_CONFIG_;
+	}
 	c = load_conf(g);
 	if (maillog) {
+		/* As bouncerd reads them, unless -r or -l says otherwise. */
+		if (local == NULL)
+			local = dir == NULL ? conf_str(c,
+			    CONF_RULES_LOCAL_DIR) : "";
 		if (dir == NULL)
 			dir = conf_str(c, CONF_RULES_DIR);
-		if ((rs = ruleset_load(dir, &err)) == NULL) {
+		if ((rs = ruleset_load_local(local, dir, NULL, 0, &err)) ==
+		    NULL) {
 			fputs(err, stderr);
-			fprintf(stderr, "bouncerctl: rules in %s not loaded\n",
-			    dir);
+			fprintf(stderr, "bouncerctl: rules in %s%s%s not "
+			    "loaded\n", local, *local ? " and " : "", dir);
 			free(err);
 			conf_unref(c);
 			return EX_CONFIG_;
@@ -1681,6 +1695,75 @@ out:
 	return rc;
 }
 
+/* --- backup and restore ------------------------------------------------ */
+
+/*
+ * bouncerctl backup FILE: a consistent copy of the store while the
+ * daemon runs (store_backup()). bouncerctl restore FILE: the store
+ * replaced by such a copy, bouncerd stopped (store_restore()), then
+ * opened once so that an older copy is migrated to the schema of this
+ * bouncer.
+ */
+static int
+cmd_backup(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct store *st;
+	struct conf *c;
+	char *err = NULL;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '\0')
+		return bad_usage("backup");
+	c = load_conf(g);
+	st = open_store(g, c);
+	if ((rc = store_backup(st, argv[1], &err)) < 0)
+		fprintf(stderr, "bouncerctl: backup: %s\n", err);
+	free(err);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+static int
+count_one(const void *rec, void *arg)
+{
+	(void)rec;
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+static int
+cmd_restore(int argc, char **argv, const struct storecmd_globals *g)
+{
+	const char *uri;
+	struct store *st;
+	struct conf *c;
+	char *err = NULL;
+	unsigned long n[3] = { 0, 0, 0 };
+	int kind, rc = 0;
+
+	if (argc != 2 || argv[1][0] == '\0')
+		return bad_usage("restore");
+	c = load_conf(g);
+	uri = g->store_uri ? g->store_uri : conf_str(c, CONF_STORE);
+	if (store_restore(uri, c, argv[1], &err) < 0) {
+		fprintf(stderr, "bouncerctl: restore: %s\n", err);
+		free(err);
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	st = open_store(g, c);
+	for (kind = SK_RCPT; kind <= SK_ALERT; kind++)
+		rc |= store_iterate(st, kind, count_one, &n[kind]);
+	if (rc == 0)
+		printf("restored %s from %s: %lu recipients, %lu destinations, "
+		    "%lu alerts\n", uri, argv[1], n[SK_RCPT], n[SK_DEST],
+		    n[SK_ALERT]);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
 int
 storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 {
@@ -1712,5 +1795,9 @@ storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 		return cmd_expire(argc, argv, g);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(argc, argv, g);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(argc, argv, g);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(argc, argv, g);
 	return bad_usage(cmd);
 }

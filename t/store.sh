@@ -48,7 +48,7 @@ ok() {
 
 DB="sqlite:$tmp/state.db"
 ctl() {
-	"$BOUNCERCTL" -s "$DB" -o "rules_dir=$BOUNCER_RULES" "$@"
+	"$BOUNCERCTL" -s "$DB" -o "rules_dir=$BOUNCER_RULES" -o rules_local_dir= "$@"
 }
 
 # expect NAME WANT-EXIT COMMAND...: runs it, output in $tmp/out, $tmp/err
@@ -131,7 +131,7 @@ expect "-s without a value" 1 "$BOUNCERCTL" -s
 "$BOUNCERCTL" config >"$tmp/params"
 while read -r name eq value; do
 	case $name in
-	store|rules_dir|state_dir) pat="^#$name = " ;;
+	store|rules_dir|rules_local_dir|state_dir) pat="^#$name = " ;;
 	*)			pat="^#$name = *$value\$" ;;
 	esac
 	grep -q -- "$pat" "$BOUNCER_SRCDIR/conf/bouncer.conf" ||
