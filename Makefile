@@ -81,7 +81,7 @@ bouncerd: daemon/bouncerd.o $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerd.o $(LIB) $(LIB_LIBS) $(LIBS)
 
 # The CLI's own code: its commands on the store stay out of the library.
-CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o
+CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o daemon/blocklistcmd.o
 
 bouncerctl: $(CTL_OBJS) $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LIB_LIBS) $(LIBS)
@@ -89,6 +89,8 @@ bouncerctl: $(CTL_OBJS) $(LIB)
 man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	       -e 's|@localstatedir@|$(localstatedir)|g' \
+	       -e 's|@datadir@|$(datadir)|g' \
+	       -e 's|@libexecdir@|$(libexecdir)|g' \
 	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
 
 # --- tests ------------------------------------------------------------
@@ -148,10 +150,10 @@ bench/bench_store: bench/bench_store.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench/bouncerd: daemon/bouncerd.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c $(LIB_SRCS) \
-	    $(wildcard daemon/*.h)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c $(LIB_SRCS) \
-	    $(LIB_LIBS) $(LIBS)
+bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
 bench-policy: bench/bouncerd bench/bouncerctl
 	sh bench/bench_policy.sh

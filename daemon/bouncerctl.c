@@ -6,6 +6,7 @@
  *   bouncerctl classify-mail [-r DIR] [--json] [-h|-H] FILE...	bounce e-mails
  *   bouncerctl rules test [-r DIR]
  *   bouncerctl rules list [-r DIR] [--maillog FILE...]
+ *   bouncerctl blocklist check|list	(blocklistcmd.c)
  *
  * Each command that loads rules also takes -l DIR, the local rules read
  * first (by default RULES_LOCAL_DIR, unless -r is given), and -x
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocklistcmd.h"
 #include "classify.h"
 #include "clock.h"
 #include "dsn.h"
@@ -65,6 +67,7 @@ usage(FILE *fp)
 	    "        -x file.rules or -x provider:rule, repeatable: leave it out)\n"
 	    "       bouncerctl --version\n");
 	storecmd_usage(fp);
+	blocklistcmd_usage(fp);
 }
 
 /*
@@ -940,6 +943,11 @@ main(int argc, char **argv)
 		return EX_USAGE_;
 	if (cmd < argc && storecmd_known(argv[cmd])) {
 		rc = storecmd_run(argc - cmd, argv + cmd, &g);
+		free(g.overrides);
+		return rc;
+	}
+	if (cmd < argc && strcmp(argv[cmd], "blocklist") == 0) {
+		rc = blocklistcmd_run(argc - cmd, argv + cmd, &g);
 		free(g.overrides);
 		return rc;
 	}

@@ -503,17 +503,14 @@ struct item {
 	int			 listed;
 	long long		 since;
 	char			 meaning[512];
-};
-
-struct zstate {
-	enum ekind		 failing;	/* logged; E_NONE: fine */
+	int			 failing;	/* logged; E_NONE: fine */
+	int			 answered;	/* a clean answer was reported */
 };
 
 struct dnsbl {
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	struct dnsbl_zcfg	*zones;
-	struct zstate		*zst;
 	int			 nzones;
 	struct item		**items;
 	size_t			 nitems, ndiscovered, pending;
@@ -528,6 +525,14 @@ struct dnsbl {
 	struct event		*wake;
 	unsigned long		 queries, checks, errors[E_COUNT];
 };
+
+/* evdns's own messages ("Nameserver ... has failed"): debug only. */
+static void
+evdns_log(int severity, const char *msg)
+{
+	(void)severity;
+	log_debug("evdns: %s", msg);
+}
 
 static long long
 mono_ms(void)
@@ -582,21 +587,23 @@ report(struct item *it, enum dnsbl_what what, const char *meaning,
 	it->mon->fn(&ev, it->mon->arg);
 }
 
-/* The zone answered, or failed with k: log the changes only. */
+/*
+ * The pair's check answered, or failed with k: log the changes only,
+ * not every failure of a zone that stays down.
+ */
 static void
-zone_state(struct item *it, enum ekind k, const char *why)
+item_state(struct item *it, enum ekind k, const char *why)
 {
-	struct zstate *zs = &it->mon->zst[it->zc - it->mon->zones];
-
-	if (zs->failing == k)
+	if (it->failing == (int)k || it->mon->once)
 		return;
 	if (k == E_NONE)
-		log_info("dnsbl: %s answers again", it->zc->shown);
+		log_info("dnsbl: %s answers again about %s", it->zc->shown,
+		    it->target);
 	else
-		log_warn("dnsbl: %s: %s (asking about %s); counted in "
+		log_warn("dnsbl: %s, asking about %s: %s; counted in "
 		    "bouncer_blocklist_errors_total{kind=\"%s\"}",
-		    it->zc->shown, why, it->target, ekind_names[k]);
-	zs->failing = k;
+		    it->zc->shown, it->target, why, ekind_names[k]);
+	it->failing = (int)k;
 }
 
 static void
@@ -637,6 +644,8 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 		return;
 	it->req = NULL;
 	took = mono_ms() - it->sent_ms;
+	log_debug("dnsbl: %s: %s, %d address(es), ttl %d, %lld ms",
+	    it->qname, evdns_err_to_string(result), count, ttl, took);
 	if (ttl < 0)
 		ttl = 0;
 	switch (result) {
@@ -660,7 +669,7 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 		case DNSBL_LISTED:
 			break;
 		}
-		zone_state(it, E_NONE, NULL);
+		item_state(it, E_NONE, NULL);
 		snprintf(it->meaning, sizeof(it->meaning), "%s", meaning);
 		if (!it->listed) {
 			it->listed = 1;
@@ -696,19 +705,20 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 		goto error;
 	}
 clean:
-	zone_state(it, E_NONE, NULL);
+	item_state(it, E_NONE, NULL);
 	if (it->listed) {
 		it->listed = 0;
 		report(it, DNSBL_EV_CLEARED, it->meaning, NULL);
 		*it->meaning = '\0';
-	} else if (mon->once)
+	} else if (mon->once || !it->answered)
 		report(it, DNSBL_EV_CLEAN, "", NULL);
+	it->answered = 1;
 	finish(it, ttl);
 	return;
 error:
 	mon->errors[k]++;
 	snprintf(why, sizeof(why), "%s", ekind_names[k]);
-	zone_state(it, k, meaning);
+	item_state(it, k, meaning);
 	report(it, DNSBL_EV_ERROR, meaning, why);
 	finish(it, 0);
 }
@@ -729,7 +739,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	    DNS_QUERY_NO_SEARCH, on_answer, it);
 	if (it->req == NULL) {
 		mon->errors[E_OTHER]++;
-		zone_state(it, E_OTHER, "the query could not be sent");
+		item_state(it, E_OTHER, "the query could not be sent");
 		report(it, DNSBL_EV_ERROR, "the query could not be sent",
 		    ekind_names[E_OTHER]);
 		finish(it, 0);
@@ -760,6 +770,7 @@ add_target(struct dnsbl *mon, const char *target, int discovered,
 		it->zc = &mon->zones[z];
 		it->type = t;
 		it->discovered = discovered;
+		it->failing = E_NONE;
 		snprintf(it->target, sizeof(it->target), "%s", norm);
 		if (dnsbl_query_name(norm, it->zc->query, it->qname,
 		    sizeof(it->qname)) == DNSBL_BAD) {
@@ -844,7 +855,6 @@ dnsbl_new(struct event_base *base, const struct dnsbl_params *p,
 {
 	struct dnsbl *mon;
 	char v[32];
-	int i;
 
 	mon = xcalloc(1, sizeof(*mon));
 	mon->base = base;
@@ -855,14 +865,12 @@ dnsbl_new(struct event_base *base, const struct dnsbl_params *p,
 	mon->interval_ms = (p->interval > 0 ? p->interval : 600) * 1000;
 	mon->timeout_ms = (p->timeout > 0 ? p->timeout : 5) * 1000;
 	pthread_mutex_init(&mon->lock, NULL);
+	evdns_set_log_fn(evdns_log);
 	if ((mon->nzones = dnsbl_zones_parse(p->zones, p->dqs_key,
 	    &mon->zones, errp)) < 0) {
 		mon->nzones = 0;
 		goto fail;
 	}
-	mon->zst = xcalloc((size_t)mon->nzones + 1, sizeof(*mon->zst));
-	for (i = 0; i < mon->nzones; i++)
-		mon->zst[i].failing = E_NONE;
 	if (p->resolver != NULL && *p->resolver != '\0') {
 		mon->dns = evdns_base_new(base, 0);
 		if (mon->dns == NULL || evdns_base_nameserver_ip_add(mon->dns,
@@ -1025,7 +1033,6 @@ dnsbl_free(struct dnsbl *mon)
 	if (mon->wake != NULL)
 		event_free(mon->wake);
 	pthread_mutex_destroy(&mon->lock);
-	free(mon->zst);
 	free(mon->zones);
 	free(mon);
 }

@@ -149,7 +149,8 @@ enum dnsbl_what {
 	DNSBL_EV_LISTED,	/* newly listed (or first seen listed) */
 	DNSBL_EV_STILL,		/* listed, checked again */
 	DNSBL_EV_CLEARED,	/* was listed, is not any more */
-	DNSBL_EV_CLEAN,		/* not listed (reported in once mode) */
+	DNSBL_EV_CLEAN,		/* not listed: the pair's first answer,
+				   and every one in once mode */
 	DNSBL_EV_ERROR		/* the check failed; nothing changed */
 };
 

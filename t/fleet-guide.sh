@@ -1,5 +1,5 @@
 #!/bin/sh
-# fleet-guide.sh -- what the fleet guide says of two bouncerd on one Redis
+# fleet-guide.sh -- two bouncerd, each following its own maillog, on one Redis
 #
 # What bouncer.conf(5) FLEET and the README say of a fleet, checked
 # with two real daemons (A and B, each with its own maillog, state_dir,
