@@ -498,7 +498,7 @@ struct item {
 	int			 discovered;
 	int			 done;		/* once mode: reported */
 	struct event		*timer;
-	struct evdns_request	*req;
+	int			 inflight;	/* a query is out */
 	long long		 sent_ms;	/* monotonic */
 	int			 listed;
 	long long		 since;
@@ -642,7 +642,7 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 
 	if (result == DNS_ERR_SHUTDOWN || result == DNS_ERR_CANCEL)
 		return;
-	it->req = NULL;
+	it->inflight = 0;
 	took = mono_ms() - it->sent_ms;
 	log_debug("dnsbl: %s: %s, %d address(es), ttl %d, %lld ms",
 	    it->qname, evdns_err_to_string(result), count, ttl, took);
@@ -731,13 +731,18 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (it->req != NULL)
-		return;		/* still waiting (cannot happen: timeouts) */
+	/* Still out (evdns's own timeouts end it first): wait more. */
+	if (it->inflight) {
+		schedule(it, mon->interval_ms);
+		return;
+	}
 	it->sent_ms = mono_ms();
 	mon->queries++;
-	it->req = evdns_base_resolve_ipv4(mon->dns, it->qname,
-	    DNS_QUERY_NO_SEARCH, on_answer, it);
-	if (it->req == NULL) {
+	it->inflight = 1;
+	/* The answer always comes later, from the loop (never in here). */
+	if (evdns_base_resolve_ipv4(mon->dns, it->qname, DNS_QUERY_NO_SEARCH,
+	    on_answer, it) == NULL) {
+		it->inflight = 0;
 		mon->errors[E_OTHER]++;
 		item_state(it, E_OTHER, "the query could not be sent");
 		report(it, DNSBL_EV_ERROR, "the query could not be sent",

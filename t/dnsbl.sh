@@ -65,6 +65,8 @@ ZEN1=$(cat <<'EOF'
 # .6 on the SBL too, but only a bounce names it
 6.2.0.192.zen.spamhaus.org A 127.0.0.2 ttl=1
 example.net.dbl.spamhaus.org A 127.0.1.2 ttl=1
+# 2001:db8::1, its 32 nibbles reversed
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.spamhaus.org A 127.0.0.3
 EOF
 )
 zone "$ZEN1"
@@ -90,7 +92,7 @@ BL="-o blocklist_resolver=127.0.0.1:$DPORT -o blocklist_interval=1s \
     -o store=sqlite:"$T/state.db" -o socket_group="$(id -gn)" \
     -o policy_listen=unix:"$T/policy.sock" -o maillog_file="$T/maillog" \
     -o maillog_poll_ms=50 -o alert_command="$T/hook.sh" $BL \
-    -o "blocklist_watch_ips=192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5" \
+    -o "blocklist_watch_ips=192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 2001:DB8:0::1" \
     -o blocklist_watch_domains=example.net,example.com 2>"$T/log" &
 BPID=$!
 wait_for 120 healthz $MPORT || { bad "bouncerd did not start"; cat "$T/log"; exit 1; }
@@ -116,6 +118,12 @@ wait_for 30 sh -c "grep -q '|example.net|' '$T/alerts'" &&
     ok || bad "the DBL alert for example.net: $(hook_lines example.net dbl.spamhaus.org)"
 [ "$(hook_count example.com dbl.spamhaus.org)" = 0 ] && ok ||
     bad "an alert for example.com, which no zone lists"
+
+# 2b. An IPv6 address, asked by its nibbles.
+wait_for 30 sh -c "grep -q '|2001:db8::1|' '$T/alerts'" &&
+    [ "$(hook_count 2001:db8::1 zen.spamhaus.org)" = 1 ] &&
+    hook_lines 2001:db8::1 zen.spamhaus.org | grep -q '|127.0.0.3 CSS: ' &&
+    ok || bad "the alert for 2001:db8::1: $(hook_lines 2001:db8::1 zen.spamhaus.org)"
 
 # 3. Refused: a monitor error that says what to do, never an alert.
 wait_for 30 metric_ge $MPORT 'bouncer_blocklist_errors_total{kind="refused"}' 1 &&
