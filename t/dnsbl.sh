@@ -171,6 +171,19 @@ rc=$?
 "$CTL" -c /dev/null blocklist check 192.0.2 >/dev/null 2>&1
 rc=$?
 [ $rc = 1 ] && ok || bad "blocklist check of a bad IP: exit $rc"
+# Bad settings: a clear error, exit 2.
+out=$("$CTL" -c /dev/null -o blocklist_watch_ips=mail.example.com blocklist check 2>&1)
+rc=$?
+[ $rc = 2 ] && [ "$out" = 'bouncerctl: blocklist_watch_ips: "mail.example.com" is not an IP address' ] &&
+    ok || bad "a domain in blocklist_watch_ips: exit $rc: $out"
+out=$("$CTL" -c /dev/null -o blocklist_zones=zen.dq.spamhaus.net blocklist check 192.0.2.1 2>&1)
+rc=$?
+[ $rc = 2 ] && [ "$out" = 'bouncerctl: blocklist_zones: zen.dq.spamhaus.net needs blocklist_dqs_key' ] &&
+    ok || bad "a DQS zone without a key: exit $rc: $out"
+out=$("$CTL" -c /dev/null -o blocklist_resolver=not-an-ip blocklist check 192.0.2.1 2>&1)
+rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'blocklist_resolver: "not-an-ip" is not an address' &&
+    ok || bad "a bad resolver: exit $rc: $out"
 
 # 5. The TTL: 4 s for .5 on SpamCop, none for its NXDOMAIN neighbours.
 q1=$(grep -c '^5.2.0.192.bl.spamcop.net$' "$T/queries")
