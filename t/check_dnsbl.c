@@ -12,6 +12,7 @@
 
 #include <check.h>
 
+#include "conf.h"
 #include "dnsbl.h"
 #include "testlib.h"
 
@@ -90,7 +91,8 @@ START_TEST(test_name_long)
 }
 END_TEST
 
-#define A(a, b, c, d)	(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
+#define A(a, b, c, d)	(((uint32_t)(a) << 24) | ((b) << 16) | \
+			    ((c) << 8) | (d))
 
 struct answer_case {
 	const char		*zone;
@@ -250,12 +252,15 @@ START_TEST(test_zones)
 }
 END_TEST
 
-/* Every known zone is whole, and the default list parses. */
+/*
+ * Every known zone is whole, they all parse, and the default of
+ * blocklist_zones is the zones marked for it, in table order.
+ */
 START_TEST(test_known)
 {
 	const struct dnsbl_zone *z;
 	struct dnsbl_zcfg *zs;
-	char spec[1024] = "", url[256], *err = NULL;
+	char spec[1024] = "", dflt[1024] = "", url[256], *err = NULL;
 	int n = 0;
 
 	for (z = dnsbl_known_zones(); z->zone != NULL; z++) {
@@ -267,9 +272,14 @@ START_TEST(test_known)
 		ck_assert_ptr_null(strstr(url, "%s"));
 		strcat(spec, z->zone);
 		strcat(spec, " ");
+		if (z->dflt) {
+			strcat(dflt, *dflt ? " " : "");
+			strcat(dflt, z->zone);
+		}
 		n++;
 	}
 	ck_assert_int_ge(n, 9);
+	ck_assert_str_eq(dflt, BLOCKLIST_ZONES_DEFAULT);
 	ck_assert_int_eq(dnsbl_zones_parse(spec, "", &zs, &err), n);
 	free(zs);
 }
