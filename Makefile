@@ -89,6 +89,8 @@ bouncerctl: $(CTL_OBJS) $(LIB)
 man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	       -e 's|@localstatedir@|$(localstatedir)|g' \
+	       -e 's|@datadir@|$(datadir)|g' \
+	       -e 's|@libexecdir@|$(libexecdir)|g' \
 	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
 
 # --- tests ------------------------------------------------------------
@@ -205,6 +207,14 @@ install: all
 	$(INSTALL) -m 755 scripts/hooks/* $(DESTDIR)$(datadir)/bouncer/hooks/
 	$(INSTALL) -m 644 conf/postfix-main.cf conf/sendmail.mc \
 	    conf/bouncerd.service $(DESTDIR)$(datadir)/bouncer/conf/
+	@# The Grafana dashboard and the Prometheus alerts, with their tests.
+	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/grafana \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus
+	$(INSTALL) -m 644 conf/grafana/bouncer.json \
+	    $(DESTDIR)$(datadir)/bouncer/grafana/
+	$(INSTALL) -m 644 conf/prometheus/bouncer-alerts.yml \
+	    conf/prometheus/bouncer-alerts.test.yml \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus/
 	$(INSTALL) -m 644 man/bouncerd.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/

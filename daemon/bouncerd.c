@@ -139,6 +139,7 @@ static struct {
 	pthread_mutex_t		 lock;		/* snap, tallies, alerts */
 	struct snapshot		*snap;
 	unsigned		 gen;
+	struct conf		*start_conf;	/* what START parameters are */
 	const char		*conf_path;
 	int			 conf_missing_ok;
 	char			**overrides;
@@ -237,13 +238,14 @@ snapshot_get(void)
 	return s;
 }
 
-/* Reads configuration and rules; NULL with every error in *errp. */
-static struct snapshot *
-snapshot_load(char **errp)
+/*
+ * Reads the configuration as a reload would: the file, then the -o
+ * overrides of the command line. NULL with every error in *errp.
+ */
+static struct conf *
+conf_read(char **errp)
 {
-	struct snapshot *s;
 	struct conf *conf;
-	struct ruleset *rs;
 	char *err = NULL;
 	int i;
 
@@ -259,6 +261,20 @@ snapshot_load(char **errp)
 			conf_unref(conf);
 			return NULL;
 		}
+	return conf;
+}
+
+/* Reads configuration and rules; NULL with every error in *errp. */
+static struct snapshot *
+snapshot_load(char **errp)
+{
+	struct snapshot *s;
+	struct conf *conf;
+	struct ruleset *rs;
+	char *err = NULL;
+
+	if ((conf = conf_read(errp)) == NULL)
+		return NULL;
 	if ((rs = ruleset_load_local(conf_str(conf, CONF_RULES_LOCAL_DIR),
 	    conf_str(conf, CONF_RULES_DIR), NULL, 0, &err)) == NULL) {
 		*errp = err;
@@ -1134,6 +1150,7 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
     unsigned long evicted, unsigned long timed_out, unsigned long refused)
 {
 	evbuffer_add_printf(out,
+	    "# HELP bouncer_%s_connections_total Connections accepted.\n"
 	    "# TYPE bouncer_%s_connections_total counter\n"
 	    "bouncer_%s_connections_total %lu\n"
 	    "# HELP bouncer_%s_connections_evicted_total Longest idle "
@@ -1148,8 +1165,8 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
 	    "accepted for want of a descriptor.\n"
 	    "# TYPE bouncer_%s_connections_refused_total counter\n"
 	    "bouncer_%s_connections_refused_total %lu\n",
-	    name, name, accepted, name, name, name, name, evicted, name, name,
-	    name, timed_out, name, name, name, refused);
+	    name, name, name, accepted, name, name, name, name, evicted, name,
+	    name, name, timed_out, name, name, name, refused);
 }
 
 /* The followers' own troubles: held, refused and dropped lines. */
@@ -1231,10 +1248,16 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "bouncer_policy_answers_total{action=\"REJECT\"} %lu\n"
 		    "bouncer_policy_answers_total{action=\"DEFER\"} %lu\n"
 		    "bouncer_policy_answers_total{action=\"other\"} %lu\n"
+		    "# HELP bouncer_policy_errors_total Policy lookups that "
+		    "failed (the store): answered DUNNO.\n"
 		    "# TYPE bouncer_policy_errors_total counter\n"
 		    "bouncer_policy_errors_total %lu\n"
+		    "# HELP bouncer_policy_bad_requests_total Policy requests "
+		    "malformed or too long: connection closed.\n"
 		    "# TYPE bouncer_policy_bad_requests_total counter\n"
 		    "bouncer_policy_bad_requests_total %lu\n"
+		    "# HELP bouncer_policy_connections Policy connections "
+		    "open now.\n"
 		    "# TYPE bouncer_policy_connections gauge\n"
 		    "bouncer_policy_connections %lu\n",
 		    ps->dunno, ps->reject, ps->defer, ps->other, ps->errors,
@@ -1254,6 +1277,8 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "bouncer_socketmap_lookups_total{result=\"notfound\"} %lu\n"
 		    "bouncer_socketmap_lookups_total{result=\"temp\"} %lu\n"
 		    "bouncer_socketmap_lookups_total{result=\"bad\"} %lu\n"
+		    "# HELP bouncer_socketmap_connections Socketmap "
+		    "connections open now.\n"
 		    "# TYPE bouncer_socketmap_connections gauge\n"
 		    "bouncer_socketmap_connections %lu\n", ss->found,
 		    ss->notfound, ss->temp, ss->bad, ss->open);
@@ -1283,10 +1308,16 @@ render_metrics(struct evbuffer *out, void *arg)
 		    ws.queued, ws.refused, ws.max);
 	}
 	evbuffer_add_printf(out,
+	    "# HELP bouncer_store_errors_total Store operations that failed; "
+	    "the daemon failed open.\n"
 	    "# TYPE bouncer_store_errors_total counter\n"
 	    "bouncer_store_errors_total %lu\n"
+	    "# HELP bouncer_alerts_total Alerts raised by this daemon (hooks "
+	    "run or queued).\n"
 	    "# TYPE bouncer_alerts_total counter\n"
 	    "bouncer_alerts_total %lu\n"
+	    "# HELP bouncer_alert_hooks_failed_total Alert hooks that failed "
+	    "or timed out.\n"
 	    "# TYPE bouncer_alert_hooks_failed_total counter\n"
 	    "bouncer_alert_hooks_failed_total %lu\n"
 	    "# HELP bouncer_alert_hooks_dropped_total Alerts whose hook "
@@ -1297,8 +1328,12 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "to end.\n"
 	    "# TYPE bouncer_alert_hooks_queued gauge\n"
 	    "bouncer_alert_hooks_queued %lu\n"
+	    "# HELP bouncer_milter_messages_total Null-sender messages the "
+	    "milter read.\n"
 	    "# TYPE bouncer_milter_messages_total counter\n"
 	    "bouncer_milter_messages_total %lu\n"
+	    "# HELP bouncer_milter_rejected_total Recipients the milter "
+	    "refused or deferred at RCPT TO.\n"
 	    "# TYPE bouncer_milter_rejected_total counter\n"
 	    "bouncer_milter_rejected_total %lu\n"
 	    "# HELP bouncer_milter_tempfailed_total Bounces refused for "
@@ -1313,8 +1348,12 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "milter_max_memory was reached.\n"
 	    "# TYPE bouncer_milter_over_memory_total counter\n"
 	    "bouncer_milter_over_memory_total %lu\n"
+	    "# HELP bouncer_bounces_unverified_total Bounce recipients not "
+	    "recorded: the bounce was not verified (bouncerd(8), TRUST).\n"
 	    "# TYPE bouncer_bounces_unverified_total counter\n"
 	    "bouncer_bounces_unverified_total %lu\n"
+	    "# HELP bouncer_bounces_duplicate_total Bounce recipients seen "
+	    "before, not counted again.\n"
 	    "# TYPE bouncer_bounces_duplicate_total counter\n"
 	    "bouncer_bounces_duplicate_total %lu\n"
 	    "# HELP bouncer_not_evidence_total Failures no remote server "
@@ -1322,10 +1361,15 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "suspended deliveries), not counted.\n"
 	    "# TYPE bouncer_not_evidence_total counter\n"
 	    "bouncer_not_evidence_total %lu\n"
+	    "# HELP bouncer_log_bad_time_total Delivery lines without a "
+	    "usable time stamp, ignored.\n"
 	    "# TYPE bouncer_log_bad_time_total counter\n"
 	    "bouncer_log_bad_time_total %lu\n"
+	    "# HELP bouncer_reloads_total Reloads (SIGHUP) applied.\n"
 	    "# TYPE bouncer_reloads_total counter\n"
 	    "bouncer_reloads_total %lu\n"
+	    "# HELP bouncer_reload_failures_total Reloads (SIGHUP) refused: "
+	    "the running set stays.\n"
 	    "# TYPE bouncer_reload_failures_total counter\n"
 	    "bouncer_reload_failures_total %lu\n",
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
@@ -1348,14 +1392,56 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "# HELP bouncer_log_lag_bytes Bytes of the maillog not "
 		    "read yet.\n# TYPE bouncer_log_lag_bytes gauge\n"
 		    "bouncer_log_lag_bytes %llu\n"
+		    "# HELP bouncer_log_lines_total Maillog lines read.\n"
 		    "# TYPE bouncer_log_lines_total counter\n"
 		    "bouncer_log_lines_total %lu\n"
+		    "# HELP bouncer_log_rotations_total Maillog rotations "
+		    "followed.\n"
 		    "# TYPE bouncer_log_rotations_total counter\n"
 		    "bouncer_log_rotations_total %lu\n",
 		    (unsigned long long)ls->lag, ls->lines, ls->rotations);
 	render_log_metrics(out);
 	if (d.dnsbl != NULL)
 		dnsbl_metrics(d.dnsbl, out);
+}
+
+static void
+status_change(const char *name, const char *running, const char *file,
+    int start, void *arg)
+{
+	evbuffer_add_printf(arg, "changed.%s=%s %s -> %s\n", name, start ?
+	    "restart" : "sighup", *running ? running : "\"\"",
+	    *file ? file : "\"\"");
+}
+
+/*
+ * The configuration file as it is now, read as a SIGHUP would read it,
+ * against what runs: "config_file=ok" and the number of parameters
+ * that differ, then one "changed.NAME=sighup|restart OLD -> NEW" line
+ * each; or "config_file=error" and the first error, which a SIGHUP
+ * would refuse. The file is read here, on the loop: a few kilobytes,
+ * on an operator's request (the rules, which take long, are not).
+ */
+static void
+status_changes(struct evbuffer *out, const struct snapshot *s)
+{
+	struct conf *file;
+	char *err = NULL;
+	size_t n;
+	int changed;
+
+	if ((file = conf_read(&err)) == NULL) {
+		n = err != NULL ? strcspn(err, "\n") : 0;
+		evbuffer_add_printf(out, "config_file=error %.*s\n", (int)n,
+		    err != NULL ? err : "");
+		free(err);
+		return;
+	}
+	changed = conf_changes(d.start_conf, s->conf, file, NULL, NULL);
+	evbuffer_add_printf(out, "config_file=ok\nconfig_changes=%d\n",
+	    changed);
+	conf_changes(d.start_conf, s->conf, file, status_change, out);
+	conf_unref(file);
 }
 
 static void
@@ -1366,6 +1452,8 @@ render_status(struct evbuffer *out, void *arg)
 	const struct logtail_stats *ls = d.tail ? logtail_stats(d.tail) :
 	    NULL;
 	struct snapshot *s = snapshot_get();
+	const struct conf *sc = d.start_conf;
+	char on[64];
 	size_t nrules;
 
 	(void)arg;
@@ -1379,18 +1467,29 @@ render_status(struct evbuffer *out, void *arg)
 	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
-	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
-	    "socketmap_listen=%s\nmaillog_file=%s\n",
-	    conf_str(s->conf, CONF_POLICY_LISTEN),
-	    conf_str(s->conf, CONF_MILTER_LISTEN),
-	    conf_str(s->conf, CONF_SOCKETMAP_LISTEN),
-	    conf_str(s->conf, CONF_MAILLOG_FILE));
+	/*
+	 * What listens is what the start configuration opened: a reload
+	 * changes none of it.
+	 */
+	snprintf(on, sizeof(on), "%s%s%s%s%s%s", d.policy ? " policy" : "",
+	    *conf_str(sc, CONF_MILTER_LISTEN) ? " milter" : "",
+	    d.smap ? " socketmap" : "", d.metrics ? " metrics" : "",
+	    d.socktail ? " syslog" : "", d.tail ? " maillog" : "");
+	evbuffer_add_printf(out, "listeners=%s\n"
+	    "policy_listen=%s\nmilter_listen=%s\nsocketmap_listen=%s\n"
+	    "metrics_listen=%s\nsyslog_socket=%s\nmaillog_file=%s\n",
+	    on[0] ? on + 1 : "", conf_str(sc, CONF_POLICY_LISTEN),
+	    conf_str(sc, CONF_MILTER_LISTEN),
+	    conf_str(sc, CONF_SOCKETMAP_LISTEN),
+	    conf_str(sc, CONF_METRICS_LISTEN),
+	    conf_str(sc, CONF_SYSLOG_SOCKET), conf_str(sc, CONF_MAILLOG_FILE));
 	if (ps != NULL)
 		evbuffer_add_printf(out, "policy_requests=%lu\n"
 		    "policy_connections=%lu\n", ps->requests, ps->open);
 	if (ls != NULL)
 		evbuffer_add_printf(out, "log_lines=%lu\nlog_lag_bytes=%llu\n",
 		    ls->lines, (unsigned long long)ls->lag);
+	status_changes(out, s);
 	snapshot_unref(s);
 }
 
@@ -1805,6 +1904,7 @@ main(int argc, char **argv)
 		log_fatal(2, "configuration or rules not loaded; not starting");
 	}
 	c = d.snap->conf;
+	d.start_conf = conf_ref(d.snap->conf);
 	if (print) {
 		conf_print(c, stdout, 0, NULL, 0);
 		return 0;
@@ -2019,6 +2119,7 @@ main(int argc, char **argv)
 	event_free(ev_health);
 	worker_clear(&d.loop);
 	snapshot_unref(d.snap);
+	conf_unref(d.start_conf);
 	snapshots_wait();
 	free(d.tallies);
 	free(d.overrides);

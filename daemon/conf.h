@@ -201,6 +201,22 @@ double		 conf_num(const struct conf *, enum conf_num_param);
 char		*conf_start_changes(const struct conf *a, const struct conf *b);
 
 /*
+ * What a SIGHUP or a restart would change: compares the configuration
+ * a process runs with to `file`, a configuration just read, by value
+ * ("60m" and "1h" are one time). A parameter that is read at start
+ * only is compared in `started`, the configuration the process started
+ * with, the others in `now`, the one in force since the last reload.
+ * Calls fn (may be NULL) for each that differs, in table order, with
+ * the values as written (valid during the call) and start set for a
+ * parameter only a restart applies. Returns how many differ.
+ */
+typedef void	 conf_change_fn(const char *name, const char *running,
+		    const char *file, int start, void *arg);
+int		 conf_changes(const struct conf *started,
+		    const struct conf *now, const struct conf *file,
+		    conf_change_fn *fn, void *arg);
+
+/*
  * Prints "name = value" for every parameter (or, with nondefault,
  * only those that differ from their default), in table order, or
  * only the names given in names[0..nnames). Returns -1 if a name is

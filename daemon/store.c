@@ -604,7 +604,9 @@ store_backup(struct store *st, const char *path, char **errp)
 		*errp = xasprintf("%s: a %s store is not copied to a file by "
 		    "bouncer: use the server's own persistence (RDB "
 		    "snapshots or the AOF, BGSAVE) and back those files "
-		    "up", st->uri, st->ops->scheme);
+		    "up, or copy the store into a SQLite file with "
+		    "\"bouncerctl migrate %s sqlite:FILE\"", st->uri,
+		    st->ops->scheme, st->uri);
 		return -1;
 	}
 	return st->ops->backup(st, path, errp);
@@ -624,8 +626,9 @@ store_restore(const char *uri, const struct conf *conf, const char *path,
 		return -1;
 	if (ops->restore == NULL) {
 		*errp = xasprintf("%s: a %s store is restored with the "
-		    "server's own tools (its RDB or AOF files)", uri,
-		    ops->scheme);
+		    "server's own tools (its RDB or AOF files), or filled "
+		    "from a SQLite copy with \"bouncerctl migrate "
+		    "sqlite:FILE %s\"", uri, ops->scheme, uri);
 		return -1;
 	}
 	if (store_params(conf, &p, errp) < 0)

@@ -335,8 +335,10 @@ int		 store_backup(struct store *, const char *path, char **errp);
  * open, bouncerd or a bouncerctl (the message names its pid): a
  * running daemon's view would not follow the change. The store's file
  * keeps its owner and mode and is created if missing; its contents
- * are replaced in one transaction. conf gives the parameters as for
- * store_open (NULL: defaults). Returns 0, or -1 with *errp.
+ * are replaced in one transaction, or, when the file is too damaged
+ * for that, it is replaced by a new one (renamed over it, its stale
+ * -wal and -shm removed). conf gives the parameters as for store_open
+ * (NULL: defaults). Returns 0, or -1 with *errp.
  */
 int		 store_restore(const char *uri, const struct conf *,
 		    const char *path, char **errp);

@@ -34,7 +34,9 @@
  * The view (view.h): every write of a recipient or a destination, in
  * the commit script or alone, also appends the key to the stream
  * bouncer:changes (XADD, trimmed to about CHANGES_MAXLEN entries), in
- * the same script, so atomically with the write. store_refresh() (the
+ * the same script, so atomically with the write. The plain writes of a
+ * batch (imports, expiry) are pipelined as they are, and one XADD
+ * naming all their keys follows them (see drain()). store_refresh() (the
  * writer thread, after each commit and every few milliseconds when
  * idle) reads the stream from where it last stopped (XREAD), re-reads
  * the keys named (HMGET) and applies them to the process's view, which
@@ -424,6 +426,8 @@ struct redis_store {
 	/* batch: writes outside a transaction are pipelined */
 	int		 batch;
 	size_t		 pending;
+	char		**bkeys;	/* changed keys, for one XADD */
+	size_t		 nbkeys, bkeycap;
 	int		 batch_failed;
 	/* the view (view.h), shared with the process's other handles */
 	struct view	*view;
@@ -472,6 +476,16 @@ txn_clear(struct redis_store *r)
 }
 
 static void
+bkeys_clear(struct redis_store *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nbkeys; i++)
+		free(r->bkeys[i]);
+	r->nbkeys = 0;
+}
+
+static void
 drop(struct redis_store *r, const char *why)
 {
 	char w[300];
@@ -486,6 +500,7 @@ drop(struct redis_store *r, const char *why)
 	r->in_txn = 0;
 	txn_clear(r);
 	r->pending = 0;
+	bkeys_clear(r);
 	if (r->batch)
 		r->batch_failed = 1;
 	r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN;
@@ -650,13 +665,49 @@ ensure(struct redis_store *r)
 	return ensure_tv(r, r->in_lookup ? &r->ltv : &r->tv);
 }
 
-/* Reads the replies of pipelined batch writes. */
+/*
+ * Reads the replies of pipelined batch writes, after appending one XADD
+ * that names every recipient and destination they changed (so a batch
+ * of 1,000 costs the stream one entry, not 1,000 script calls). The
+ * XADD follows the writes on the one connection, so a reader that sees
+ * it sees them; it is not atomic with them: a client that dies between
+ * leaves its last writes to the other daemons' next full load.
+ */
 static int
 drain(struct redis_store *r)
 {
 	redisReply *rep;
+	const char **argv;
+	size_t *lens, i, n = 0;
 	int rc = 0;
 
+	if (r->nbkeys > 0) {
+		argv = xreallocarray(NULL, 6 + 2 * r->nbkeys, sizeof(*argv));
+		lens = xreallocarray(NULL, 6 + 2 * r->nbkeys, sizeof(*lens));
+		argv[n++] = "XADD";
+		argv[n++] = CHANGES;
+		argv[n++] = "MAXLEN";
+		argv[n++] = "~";
+		argv[n++] = CHANGES_MAXLEN;
+		argv[n++] = "*";
+		for (i = 0; i < n; i++)
+			lens[i] = strlen(argv[i]);
+		for (i = 0; i < r->nbkeys; i++) {
+			argv[n] = "k";
+			lens[n++] = 1;
+			argv[n] = r->bkeys[i];
+			lens[n++] = strlen(r->bkeys[i]);
+		}
+		i = redisAppendCommandArgv(r->c, (int)n, argv, lens);
+		free(argv);
+		free(lens);
+		bkeys_clear(r);
+		if (i != REDIS_OK) {
+			drop(r, r->c->errstr);
+			return -1;
+		}
+		r->pending++;
+	}
 	while (r->pending > 0) {
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
 			drop(r, r->c->errstr);
@@ -837,13 +888,10 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
     const size_t *lens)
 {
 	const redisReply *wr;
-	const char *av[MAXARGS + 8];
-	size_t al[MAXARGS + 8];
-	char num[16];
 	redisReply *rep;
 	struct wcmd *w;
 	size_t n;
-	int i, ac;
+	int i;
 
 	if (r->in_txn) {
 		if (r->nw == r->wcap) {
@@ -868,13 +916,21 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 			return -1;
 		/* Bulk writes (imports, expiry): not worth remembering. */
 		note_write(r, argc, argv, lens, 0);
-		if (is_change_key(argv[1]) && argc <= MAXARGS) {
-			ac = script_args(r, argc, argv, lens, av, al, num,
-			    sizeof(num));
-			i = redisAppendCommandArgv(r->c, ac, av, al);
-		} else
-			i = redisAppendCommandArgv(r->c, argc, argv, lens);
-		if (i != REDIS_OK) {
+		/* The keys go to the stream when the batch drains. */
+		for (i = 1; i < argc && (i == 1 ||
+		    strcmp(argv[0], "DEL") == 0); i++) {
+			if (!is_change_key(argv[i]))
+				continue;
+			if (r->nbkeys == r->bkeycap) {
+				r->bkeycap = r->bkeycap ? r->bkeycap * 2 : 64;
+				r->bkeys = xreallocarray(r->bkeys, r->bkeycap,
+				    sizeof(*r->bkeys));
+			}
+			r->bkeys[r->nbkeys++] = xstrdup(argv[i] +
+			    sizeof(PREFIX) - 1);
+		}
+		if (redisAppendCommandArgv(r->c, argc, argv, lens) !=
+		    REDIS_OK) {
 			drop(r, r->c->errstr);
 			return -1;
 		}
@@ -1076,6 +1132,8 @@ redis_close(struct store *st)
 	free(r->chk);
 	free(r->w);
 	kmap_free(&r->known);
+	bkeys_clear(r);
+	free(r->bkeys);
 	view_put(r->view);
 	free(r->host);
 	free(r->path);
@@ -1761,8 +1819,9 @@ view_catch_up(struct redis_store *r)
 	struct view_index *ix;
 	redisReply *xr = NULL, *rd = NULL, *ents, **facts = NULL;
 	const redisReply *e, *kv;
+	const char **kk = NULL;
 	char count[16], *pos = view_pos(v);
-	size_t i, n;
+	size_t i, j, n, nk, kcap = 0;
 	int round, rc = 0;
 
 	snprintf(count, sizeof(count), "%d", CHANGES_READ);
@@ -1789,58 +1848,66 @@ view_catch_up(struct redis_store *r)
 			break;
 		}
 		ents = rd->element[0]->element[1];
-		facts = xcalloc(ents->elements + 1, sizeof(*facts));
+		/* Each entry names one key or more ("k" fields); an anchor
+		 * ("load") none. */
+		nk = 0;
 		for (i = 0; i < ents->elements; i++) {
 			e = ents->element[i];
-			kv = e->type == REDIS_REPLY_ARRAY && e->elements == 2 ?
-			    e->element[1] : NULL;
-			/* An anchor ("load") names no key. */
-			if (kv != NULL && kv->type == REDIS_REPLY_ARRAY &&
-			    kv->elements == 2 &&
-			    kv->element[0]->type == REDIS_REPLY_STRING &&
-			    kv->element[1]->type == REDIS_REPLY_STRING &&
-			    strcmp(kv->element[0]->str, "k") == 0 &&
-			    ask_fact(r, kv->element[1]->str,
-			    kv->element[1]->len) == 0)
-				facts[i] = (redisReply *)1;	/* asked */
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+			    e->element[1]->type != REDIS_REPLY_ARRAY)
+				continue;
+			kv = e->element[1];
+			for (j = 0; j + 1 < kv->elements; j += 2) {
+				if (kv->element[j]->type != REDIS_REPLY_STRING ||
+				    kv->element[j + 1]->type !=
+				    REDIS_REPLY_STRING ||
+				    strcmp(kv->element[j]->str, "k") != 0 ||
+				    ask_fact(r, kv->element[j + 1]->str,
+				    kv->element[j + 1]->len) < 0)
+					continue;
+				if (nk == kcap) {
+					kcap = kcap ? kcap * 2 : 256;
+					kk = xreallocarray(kk, kcap,
+					    sizeof(*kk));
+				}
+				kk[nk++] = kv->element[j + 1]->str;
+			}
 		}
-		for (i = 0; i < ents->elements; i++)
-			if (facts[i] != NULL &&
-			    redisGetReply(r->c, (void **)&facts[i]) != REDIS_OK) {
+		facts = xcalloc(nk + 1, sizeof(*facts));
+		for (i = 0; i < nk; i++)
+			if (redisGetReply(r->c, (void **)&facts[i]) !=
+			    REDIS_OK) {
 				facts[i] = NULL;
 				for (n = 0; n < i; n++)
-					if (facts[n] != NULL)
-						freeReplyObject(facts[n]);
+					freeReplyObject(facts[n]);
 				free(facts);
 				facts = NULL;
 				goto lost;
 			}
 		view_wrlock(v);
 		ix = view_live(v);
-		for (i = 0, n = 0; i < ents->elements; i++) {
-			e = ents->element[i];
-			if (n % APPLY_CHUNK == 0 && !view_room(ix, APPLY_CHUNK)) {
-				rc = 1;
-				break;
-			}
-			if (facts[i] != NULL) {
-				apply_fact(ix, e->element[1]->element[1]->str,
-				    facts[i]);
-				if (++n % APPLY_CHUNK == 0) {
+		for (i = 0; i < nk; i++) {
+			if (i % APPLY_CHUNK == 0) {
+				if (i > 0) {
 					/* Let the readers in now and then. */
 					view_unlock(v);
 					view_wrlock(v);
 				}
+				if (!view_room(ix, APPLY_CHUNK)) {
+					rc = 1;
+					break;
+				}
 			}
-			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-			    e->element[0]->type == REDIS_REPLY_STRING)
-				snprintf(pos, VIEW_POS_MAX, "%s",
-				    e->element[0]->str);
+			apply_fact(ix, kk[i], facts[i]);
 		}
+		e = ents->elements > 0 ? ents->element[ents->elements - 1] :
+		    NULL;
+		if (rc == 0 && e != NULL && e->type == REDIS_REPLY_ARRAY &&
+		    e->elements == 2 && e->element[0]->type == REDIS_REPLY_STRING)
+			snprintf(pos, VIEW_POS_MAX, "%s", e->element[0]->str);
 		view_unlock(v);
-		for (i = 0; i < ents->elements; i++)
-			if (facts[i] != NULL)
-				freeReplyObject(facts[i]);
+		for (i = 0; i < nk; i++)
+			freeReplyObject(facts[i]);
 		free(facts);
 		facts = NULL;
 		n = ents->elements;
@@ -1848,16 +1915,18 @@ view_catch_up(struct redis_store *r)
 		freeReplyObject(rd);
 		xr = rd = NULL;
 		if (rc != 0 || n < CHANGES_READ)
-			return rc;
+			break;
 	}
 	if (round == CHANGES_ROUNDS)
 		rc = 1;
+	free(kk);
 	if (xr != NULL)
 		freeReplyObject(xr);
 	if (rd != NULL)
 		freeReplyObject(rd);
 	return rc;
 lost:
+	free(kk);
 	if (xr != NULL)
 		freeReplyObject(xr);
 	if (rd != NULL)

@@ -1330,6 +1330,73 @@ check_store_file(sqlite3 *db, const char *path, char **errp)
 	return 0;
 }
 
+/*
+ * When the store's file is damaged beyond opening: the copy goes to a
+ * new file beside it, with the old one's mode (and owner, when this
+ * process may give it), and is renamed over it, its stale -wal and
+ * -shm removed first (SQLite would replay that WAL into the new file).
+ * No other process has the file open: the caller made sure.
+ */
+static int
+replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
+{
+	struct stat sb;
+	sqlite3 *dst = NULL;
+	char *tmp, *side;
+	int fd, rc = -1;
+
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (stat(path, &sb) == 0) {
+		(void)fchmod(fd, sb.st_mode & 07777);
+		(void)fchown(fd, sb.st_uid, sb.st_gid);	/* as root only */
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (copy_db(dst, src, busy, path, errp) < 0)
+		goto out;
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, sqlite3_errmsg(dst));
+		goto out;
+	}
+	dst = NULL;
+	side = xasprintf("%s-wal", path);
+	(void)unlink(side);
+	free(side);
+	side = xasprintf("%s-shm", path);
+	(void)unlink(side);
+	free(side);
+	if (rename(tmp, path) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* Does SQLite's error on db say the file is damaged? */
+static int
+damaged(sqlite3 *db)
+{
+	int e = sqlite3_errcode(db);
+
+	return e == SQLITE_NOTADB || e == SQLITE_CORRUPT;
+}
+
 static int
 sqlite_restore(const char *uri, const char *rest,
     const struct store_params *p, const char *from, char **errp)
@@ -1381,14 +1448,26 @@ sqlite_restore(const char *uri, const char *rest,
 	if (sqlite3_exec(dst, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL,
 	    NULL) != SQLITE_OK || sqlite3_exec(dst, "BEGIN EXCLUSIVE; COMMIT",
 	    NULL, NULL, NULL) != SQLITE_OK) {
+		if (damaged(dst))
+			goto replace;
 		*errp = xasprintf("%s: %s", rest, sqlite3_errcode(dst) ==
 		    SQLITE_BUSY ? "in use by another process: stop bouncerd "
 		    "before a restore" : sqlite3_errmsg(dst));
 		goto out;
 	}
-	if (copy_db(dst, src, p->busy_timeout, rest, errp) < 0)
-		goto out;
+	if (copy_db(dst, src, p->busy_timeout, rest, errp) < 0) {
+		if (!damaged(dst))
+			goto out;
+		free(*errp);
+		*errp = NULL;
+		goto replace;
+	}
 	rc = 0;
+	goto out;
+replace:
+	sqlite3_close(dst);
+	dst = NULL;
+	rc = replace_file(src, rest, p->busy_timeout, errp);
 out:
 	sqlite3_close(src);
 	if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == 0) {

@@ -197,6 +197,19 @@ stop
     [ "$(suppressed "$T/fresh.db" | wc -l)" = "$(wc -l < "$T/after2")" ] && ok ||
     bad "restore into a new file: $(cat "$T/err")"
 
+# 10. A store damaged beyond opening (what a restore is for) is replaced
+# whole, its stale WAL dropped, its mode kept.
+head -c 8192 "$T/copy2.db" > "$T/broken.db"
+echo "frames of another database" > "$T/broken.db-wal"
+chmod 640 "$T/broken.db"
+"$CTL" -c /dev/null -s "sqlite:$T/broken.db" list >/dev/null 2>&1 &&
+    bad "the test is void: the broken store opens"
+"$CTL" -c /dev/null -s "sqlite:$T/broken.db" restore "$T/copy2.db" >/dev/null 2>"$T/err" &&
+    [ "$(q "$T/broken.db" 'PRAGMA integrity_check')" = ok ] &&
+    [ "$(suppressed "$T/broken.db" | wc -l)" = "$(wc -l < "$T/after2")" ] &&
+    [ "$(stat -c %a "$T/broken.db")" = 640 ] && ok ||
+    bad "restore over a damaged store: $(cat "$T/err")"
+
 echo "backup.sh: $pass passed, $fail failed"
 [ $fail = 0 ] || { echo "--- bouncerd log"; tail -n 30 "$T/bouncerd.log"; }
 [ $fail = 0 ]

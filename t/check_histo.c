@@ -236,7 +236,8 @@ START_TEST(test_render_empty)
 
 	memset(&h, 0, sizeof(h));
 	s = render("x_seconds", &h);
-	ck_assert_ptr_nonnull(strstr(s, "x_seconds_bucket{le=\"0.00005\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(s,
+	    "x_seconds_bucket{le=\"0.00005\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(s, "x_seconds_bucket{le=\"+Inf\"} 0\n"
 	    "x_seconds_sum 0.000000000\nx_seconds_count 0\n"));
 	free(s);

@@ -1080,7 +1080,8 @@ redis_do(redisContext *c, const char *line)
 /*
  * The view a fleet answers from: another MTA's writes (a single put, a
  * transaction, a delete) reach a view-only handle through the stream
- * of changes at the next refresh; until the first refresh the view
+ * of changes at the next refresh (a batch's keys in one entry, at its
+ * end); until the first refresh the view
  * cannot tell (-1); it answers from memory while the server is
  * stopped; when its place in the stream is gone (trimmed, flushed) a
  * refresh loads everything again, writes made around bouncer included.
@@ -1096,6 +1097,7 @@ START_TEST(test_redis_view)
 	redisContext *raw;
 	double t;
 	pid_t pid;
+	int i;
 
 	pid = testlib_redis_start(dir, NULL, NULL);
 	uri = xasprintf("redis+unix:%s/redis.sock?db=0", dir);
@@ -1159,6 +1161,23 @@ START_TEST(test_redis_view)
 	ck_assert_int_eq(a.kind, ANS_THROTTLED);
 	ck_assert_int_eq(a.until, T0 + 600);
 
+	/* A batch (an import) names its keys in one stream entry. */
+	ck_assert_int_eq(store_batch_begin(other), 0);
+	for (i = 0; i < 2500; i++) {
+		snprintf(r.rcpt, sizeof(r.rcpt), "bulk%d@x.example", i);
+		r.state = RS_SUPPRESSED;
+		r.until = 0;
+		ck_assert_int_eq(store_put_rcpt(other, &r), 0);
+	}
+	ck_assert_int_eq(store_del(other, SK_DEST, "provider:bigmail"), 1);
+	ck_assert_int_eq(store_batch_end(other), 0);
+	ck_assert_int_eq(store_refresh(w), 0);
+	for (i = 0; i < 2500; i += 499) {
+		snprintf(r.rcpt, sizeof(r.rcpt), "bulk%d@x.example", i);
+		ck_assert_int_eq(store_lookup(v, r.rcpt, T0, &a), 1);
+	}
+	ck_assert_int_eq(store_lookup(v, "x@slow.example", T0, &a), 0);
+
 	/* Lifted. */
 	ck_assert_int_eq(store_del(other, SK_RCPT, "far@x.example"), 1);
 	ck_assert_int_eq(store_refresh(w), 0);
@@ -1180,6 +1199,9 @@ START_TEST(test_redis_view)
 	ck_assert_int_eq(store_lookup(v, "x@slow.example", T0, &a), 0);
 
 	/* From memory, at once, while the server is stopped. */
+	snprintf(r.rcpt, sizeof(r.rcpt), "txn@x.example");
+	r.state = RS_DEFERRED;
+	r.until = T0 + 3600;
 	ck_assert_int_eq(store_put_rcpt(other, &r), 0);
 	ck_assert_int_eq(store_refresh(w), 0);
 	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
