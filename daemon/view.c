@@ -238,7 +238,8 @@ idx_rebuild(struct view_index *ix, size_t n)
  * there (v's key and size are not used).
  */
 static void
-idx_put(struct view_index *ix, const char *key, size_t n, const struct idx_rec *v)
+idx_put(struct view_index *ix, const char *key, size_t n,
+    const struct idx_rec *v)
 {
 	size_t plen = v->flags & R_PROV ? v->plen : 0, i, need;
 	uint64_t h;
