@@ -2175,6 +2175,21 @@ cmd_migrate(int argc, char **argv, const struct storecmd_globals *g)
 		    "twice\n", argv[1]);
 		return EX_USAGE_;
 	}
+	/*
+	 * Opening a SQLite store creates it: a misspelt source would not
+	 * be an error, only an empty store.
+	 */
+	if (strncmp(argv[1], "sqlite:", 7) == 0) {
+		const char *path = argv[1] + 7;
+
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;
+		if (access(path, F_OK) < 0) {
+			fprintf(stderr, "bouncerctl: migrate: %s: %s\n", path,
+			    strerror(errno));
+			return EX_CONFIG_;
+		}
+	}
 	memset(&m, 0, sizeof(m));
 	c = load_conf(g);
 	m.oldest = clock_now() - conf_time(c, CONF_EVENT_RETENTION);
