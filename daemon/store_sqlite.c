@@ -469,35 +469,56 @@ fail:
 	return -1;
 }
 
+/* One changed key as read from the tables, to apply under the lock. */
+struct idx_change {
+	int		 dest;		/* a destination, else a recipient */
+	int		 found;		/* 0: the row is gone */
+	char		 key[VIEW_KEY_MAX + 1];
+	enum rcpt_state	 state;
+	enum reason	 reason;
+	long long	 until, since;
+	char		 status[16];
+	char		 prov[STORE_DEST_MAX];
+};
+
 /*
- * Re-reads one changed key ("r:addr" or "d:dest") into the index.
- * Returns 0, 1 for a key it does not know (reload everything), -1.
+ * Reads one changed key ("r:addr" or "d:dest") from the tables into
+ * *c, without touching the view. Returns 0, 1 for a key it does not
+ * know or cannot hold (reload everything), -1.
  */
 static int
-idx_reload_key(struct sqlite_store *s, struct view_index *ix,
-    const char *key)
+idx_read_key(struct sqlite_store *s, const char *key, struct idx_change *c)
 {
 	sqlite3_stmt *st;
-	const char *k = key + 2;
-	int rc;
+	const char *k;
+	int rc, state;
 
-	if (strncmp(key, KEY_RCPT, 2) == 0) {
-		st = s->s[S_LOOKUP_RCPT];
-		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			load_rcpt(ix, st, k, 0);
-		else if (rc == SQLITE_DONE)
-			view_del_rcpt(ix, k);
-	} else if (strncmp(key, KEY_DEST, 2) == 0) {
-		st = s->s[S_LOOKUP_DEST];
-		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			view_set_dest(ix, k, col_reason(st, 0),
-			    sqlite3_column_int64(st, 1), col_text(st, 2));
-		else if (rc == SQLITE_DONE)
-			view_del_dest(ix, k);
-	} else
+	if (strncmp(key, KEY_RCPT, 2) == 0)
+		c->dest = 0;
+	else if (strncmp(key, KEY_DEST, 2) == 0)
+		c->dest = 1;
+	else
 		return 1;
+	k = key + 2;
+	if (strlen(k) > VIEW_KEY_MAX)
+		return 1;
+	snprintf(c->key, sizeof(c->key), "%s", k);
+	st = s->s[c->dest ? S_LOOKUP_DEST : S_LOOKUP_RCPT];
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	c->found = rc == SQLITE_ROW;
+	if (c->found && c->dest) {
+		c->reason = col_reason(st, 0);
+		c->until = sqlite3_column_int64(st, 1);
+		snprintf(c->prov, sizeof(c->prov), "%s", col_text(st, 2));
+	} else if (c->found) {
+		state = rcpt_state_parse(col_text(st, 0));
+		c->state = state < 0 ? RS_NONE : (enum rcpt_state)state;
+		c->reason = col_reason(st, 1);
+		c->until = sqlite3_column_int64(st, 2);
+		c->since = sqlite3_column_int64(st, 3);
+		snprintf(c->status, sizeof(c->status), "%s", col_text(st, 4));
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -505,6 +526,21 @@ idx_reload_key(struct sqlite_store *s, struct view_index *ix,
 		return -1;
 	}
 	return 0;
+}
+
+/* Applies what idx_read_key() read; the caller holds the write lock. */
+static void
+idx_apply(struct view_index *ix, const struct idx_change *c)
+{
+	if (c->dest && c->found)
+		view_set_dest(ix, c->key, c->reason, c->until, c->prov);
+	else if (c->dest)
+		view_del_dest(ix, c->key);
+	else if (c->found)
+		view_set_rcpt(ix, c->key, strlen(c->key), c->state,
+		    c->reason, c->until, c->since, c->status);
+	else
+		view_del_rcpt(ix, c->key);
 }
 
 static long long
@@ -530,8 +566,10 @@ idx_refresh(struct sqlite_store *s)
 	struct view *v = s->view;
 	struct view_index *ix;
 	sqlite3_stmt *st;
+	struct idx_change *chg;
 	long long now = mono_ns(), dv, seq, first = -1, last, done;
 	int rc, n = 0, full = 0, ready;
+	size_t i, k;
 
 	if (s->in_txn || s->batch_open)
 		return -1;
@@ -555,46 +593,53 @@ idx_refresh(struct sqlite_store *s)
 		rc = idx_full(s);
 		goto out;
 	}
+	/*
+	 * A chunk of changes is read from the tables unlocked, then applied
+	 * under the write lock, so readers never wait for the disk.
+	 */
 	done = strtoll(view_pos(v), NULL, 10);
-	view_wrlock(v);
-	ix = view_live(v);
 	last = done;
 	st = s->s[S_CHANGES];
 	sqlite3_bind_int64(st, 1, done);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0);
-		if (n % CHUNK_KEYS == 0 && !view_room(ix, CHUNK_KEYS)) {
-			full = 1;
-			break;
+	chg = xcalloc(CHUNK_KEYS, sizeof(*chg));
+	rc = SQLITE_ROW;
+	while (!full && rc == SQLITE_ROW) {
+		k = 0;
+		while (k < CHUNK_KEYS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			seq = sqlite3_column_int64(st, 0);
+			if (first < 0)
+				first = seq;
+			/* A gap (pruned) or a backlog: start over. */
+			if (first != done + 1 || ++n > CHANGES_BACKLOG ||
+			    idx_read_key(s, col_text(st, 1), &chg[k]) != 0) {
+				full = 1;
+				break;
+			}
+			k++;
+			last = seq;
 		}
-		if (first < 0)
-			first = seq;
-		/* A gap (pruned) or a backlog: start over. */
-		if (first != done + 1 || ++n > CHANGES_BACKLOG) {
-			full = 1;
+		if (full || (rc != SQLITE_ROW && rc != SQLITE_DONE))
 			break;
-		}
-		if ((rc = idx_reload_key(s, ix, col_text(st, 1))) != 0) {
+		if (k == 0)
+			continue;
+		view_wrlock(v);
+		ix = view_live(v);
+		if (!view_room(ix, k))
 			full = 1;
-			break;
-		}
-		last = seq;
-		/* Let the readers in now and then. */
-		if (n % CHUNK_KEYS == 0) {
+		else {
+			for (i = 0; i < k; i++)
+				idx_apply(ix, &chg[i]);
 			snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
-			view_unlock(v);
-			view_wrlock(v);
 		}
+		view_unlock(v);
 	}
+	free(chg);
 	sqlite3_reset(st);
 	if (!full && rc != SQLITE_DONE) {
 		sq_warn(s, "reading changes");
 		rc = -1;
-	} else if (!full) {
-		snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
+	} else if (!full)
 		rc = 0;
-	}
-	view_unlock(v);
 	if (full)
 		rc = idx_full(s);
 out:
