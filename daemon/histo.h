@@ -2,9 +2,10 @@
  * histo.h -- a fixed-bucket latency histogram, safe to record into
  * from any thread
  *
- * The buckets are the same for every histogram: from 50 microseconds
- * to 10 seconds, roughly 1-2.5-5 per decade, then +Inf, so that a
- * dashboard can sum or compare any two of them. Prometheus wants
+ * The buckets are the same for every histogram: from 1 microsecond
+ * (an answer from memory takes a few) to 10 seconds, 1-2.5-5 per
+ * decade, then +Inf, so that a dashboard can sum or compare any two of
+ * them. Prometheus wants
  * cumulative buckets ("le", less than or equal); a histogram keeps
  * one count per bucket and histo_snapshot() adds them up.
  *
@@ -27,7 +28,7 @@
 #include <stdint.h>
 
 /* Finite buckets; the last one, +Inf, is extra. */
-#define HISTO_FINITE	16
+#define HISTO_FINITE	21
 #define HISTO_NBUCKETS	(HISTO_FINITE + 1)
 
 struct histo {
