@@ -2,7 +2,7 @@
  * histo.c -- a fixed-bucket latency histogram, safe to record into
  * from any thread
  *
- * Recording is a search over 16 bounds and two relaxed atomic
+ * Recording is a search over 21 bounds and two relaxed atomic
  * additions: no lock, so a milter thread never waits for the metrics
  * handler or for another milter thread. Reading copies the counts one
  * by one; see histo.h for what a snapshot may miss.
@@ -17,6 +17,11 @@ static const struct {
 	uint64_t	 ns;
 	const char	*label;
 } bounds[HISTO_NBUCKETS] = {
+	{ 1000ULL,		"0.000001" },
+	{ 2500ULL,		"0.0000025" },
+	{ 5000ULL,		"0.000005" },
+	{ 10000ULL,		"0.00001" },
+	{ 25000ULL,		"0.000025" },
 	{ 50000ULL,		"0.00005" },
 	{ 100000ULL,		"0.0001" },
 	{ 250000ULL,		"0.00025" },

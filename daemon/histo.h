@@ -2,11 +2,12 @@
  * histo.h -- a fixed-bucket latency histogram, safe to record into
  * from any thread
  *
- * The buckets are the same for every histogram: from 50 microseconds
- * to 10 seconds, roughly 1-2.5-5 per decade, then +Inf, so that a
- * dashboard can sum or compare any two of them. Prometheus wants
- * cumulative buckets ("le", less than or equal); a histogram keeps
- * one count per bucket and histo_snapshot() adds them up.
+ * The buckets are the same for every histogram, so that a dashboard
+ * can sum or compare any two: 1, 2.5 and 5 a decade from 1 microsecond
+ * (an answer from the in-memory view takes about one) to 2.5 seconds,
+ * then 10 seconds and +Inf. Prometheus wants cumulative buckets ("le",
+ * less than or equal); a histogram keeps one count per bucket and
+ * histo_snapshot() adds them up.
  *
  * Ownership and threads: a struct histo belongs to whoever declares
  * it (a server's stats, a module's static). All-zero is an empty
@@ -27,7 +28,7 @@
 #include <stdint.h>
 
 /* Finite buckets; the last one, +Inf, is extra. */
-#define HISTO_FINITE	16
+#define HISTO_FINITE	21
 #define HISTO_NBUCKETS	(HISTO_FINITE + 1)
 
 struct histo {

@@ -24,17 +24,19 @@ static const struct bucket_case {
 } bucket_cases[] = {
 	{ 0, 0 },
 	{ 1, 0 },
-	{ 50000, 0 },			/* le is "less than or equal" */
-	{ 50001, 1 },
-	{ 100000, 1 },
-	{ 999999, 4 },
-	{ 1000000, 4 },			/* 1 ms */
-	{ 1000001, 5 },
-	{ 99999999, 10 },
-	{ 100000000, 10 },		/* 0.1 s */
-	{ 1000000000, 13 },		/* 1 s */
-	{ 2500000001ULL, 15 },
-	{ 10000000000ULL, 15 },		/* 10 s, the last finite bound */
+	{ 1000, 0 },			/* le is "less than or equal" */
+	{ 1001, 1 },
+	{ 50000, 5 },			/* 50 us */
+	{ 50001, 6 },
+	{ 100000, 6 },
+	{ 999999, 9 },
+	{ 1000000, 9 },			/* 1 ms */
+	{ 1000001, 10 },
+	{ 99999999, 15 },
+	{ 100000000, 15 },		/* 0.1 s */
+	{ 1000000000, 18 },		/* 1 s */
+	{ 2500000001ULL, 20 },
+	{ 10000000000ULL, 20 },		/* 10 s, the last finite bound */
 	{ 10000000001ULL, HISTO_FINITE },	/* +Inf */
 	{ 3600000000000ULL, HISTO_FINITE },	/* an hour */
 };
@@ -134,9 +136,9 @@ writer(void *arg)
 	uint64_t base = (uint64_t)(uintptr_t)arg;
 	int i;
 
-	/* Each writer has its own bucket pattern: 1 us, 2 ms, 20 s. */
+	/* Each writer the same pattern: under 1 us, 2 ms, 20 s. */
 	for (i = 0; i < PER_WRITER; i++)
-		histo_record(&shared, i % 3 == 0 ? 1000 + base :
+		histo_record(&shared, i % 3 == 0 ? 500 + base :
 		    i % 3 == 1 ? 2000000 : 20000000000ULL);
 	return NULL;
 }
@@ -174,14 +176,15 @@ START_TEST(test_threads)
 	ck_assert_uint_eq(hs.count, (uint64_t)WRITERS * PER_WRITER);
 	for (k = 0; k < WRITERS; k++)
 		for (i = 0; i < PER_WRITER; i++)
-			want_sum += i % 3 == 0 ? 1000 + k : i % 3 == 1 ?
+			want_sum += i % 3 == 0 ? 500 + k : i % 3 == 1 ?
 			    2000000 : 20000000000ULL;
 	ck_assert_uint_eq(shared.sum_ns, want_sum);
-	/* 1 us: bucket 0; 2 ms: le 0.0025; 20 s: +Inf only. */
+	/* Under 1 us: bucket 0; 2 ms: le 0.0025 (10); 20 s: +Inf only. */
 	ck_assert_uint_eq(hs.cum[0], WRITERS * ((PER_WRITER + 2) / 3));
-	ck_assert_uint_eq(hs.cum[5], WRITERS * ((PER_WRITER + 2) / 3 +
+	ck_assert_uint_eq(hs.cum[9], hs.cum[0]);
+	ck_assert_uint_eq(hs.cum[10], WRITERS * ((PER_WRITER + 2) / 3 +
 	    (PER_WRITER + 1) / 3));
-	ck_assert_uint_eq(hs.cum[HISTO_FINITE - 1], hs.cum[5]);
+	ck_assert_uint_eq(hs.cum[HISTO_FINITE - 1], hs.cum[10]);
 }
 END_TEST
 
@@ -229,7 +232,7 @@ START_TEST(test_render)
 			continue;
 		}
 		if (i < HISTO_NBUCKETS) {
-			unsigned n = i < 3 ? 0 : i < 8 ? 2 : i < HISTO_FINITE ?
+			unsigned n = i < 8 ? 0 : i < 13 ? 2 : i < HISTO_FINITE ?
 			    3 : 4;
 
 			snprintf(want, sizeof(want),
@@ -261,8 +264,8 @@ START_TEST(test_render_empty)
 
 	memset(&h, 0, sizeof(h));
 	s = render("x_seconds", &h);
-	ck_assert_ptr_nonnull(strstr(s,
-	    "x_seconds_bucket{le=\"0.00005\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE x_seconds histogram\n"
+	    "x_seconds_bucket{le=\"0.000001\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(s, "x_seconds_bucket{le=\"+Inf\"} 0\n"
 	    "x_seconds_sum 0.000000000\nx_seconds_count 0\n"));
 	free(s);
