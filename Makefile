@@ -296,7 +296,8 @@ distcheck: dist
 	echo "make distcheck: $(DISTNAME).tar.gz is ready for release"
 
 # dpkg-buildpackage in an unpacked tarball, so that its clean step leaves
-# this tree's build alone; the .deb and .buildinfo land here.
+# this tree's build alone; the .deb, .buildinfo and .changes land here.
+# DEB_FLAGS: more dpkg-buildpackage options (make deb DEB_FLAGS=-j2).
 deb: dist
 	@set -e; d=$$(mktemp -d /tmp/bouncer-deb.XXXXXX); \
 	trap 'rm -rf "$$d"' EXIT; \

@@ -197,6 +197,17 @@ condition() {
 	# shellcheck disable=SC2046
 	as_unit $(unit_cmd ExecCondition) 2>"$T/condition.err"
 }
+# systemd-analyze needs no running systemd. Its man(1) lookups of the
+# Documentation= pages are left out: they say how man is set up here.
+if command -v systemd-analyze >/dev/null 2>&1; then
+	systemd-analyze verify "$UNIT" >"$T/verify.out" 2>&1
+	if grep -v "Command 'man " "$T/verify.out" | grep -q .; then
+		cat "$T/verify.out"
+		no "systemd-analyze verify $UNIT"
+	else
+		ok "systemd-analyze verify $UNIT"
+	fi
+fi
 check "the unit runs as bouncer, group bouncer, in adm" \
     test "$UNIT_USER:$UNIT_GROUP:$UNIT_GROUPS" = bouncer:bouncer:adm
 check "the unit: StateDirectory=bouncer, StateDirectoryMode=0750" \
@@ -205,6 +216,13 @@ condition
 rc=$?
 check "unconfigured: ExecCondition says not to start (1, got $rc)" test "$rc" = 1
 check "and says what to set" grep -q 'set maillog_file' "$T/condition.err"
+cp /etc/bouncer/bouncer.conf "$T/bouncer.conf.orig"
+echo "no_such_parameter = 1" >>/etc/bouncer/bouncer.conf
+condition
+rc=$?
+check "a bad bouncer.conf: ExecCondition fails the unit (255, got $rc)" test "$rc" = 255
+check "and says where" grep -q 'bouncer.conf:[0-9]*: no_such_parameter' "$T/condition.err"
+cp "$T/bouncer.conf.orig" /etc/bouncer/bouncer.conf
 
 D=$T/site
 site_init "$D"
@@ -224,7 +242,6 @@ provider_start "$D" || fatal "the scripted provider starts"
 mkdir -p "$D/pf"
 chmod 755 "$D/pf"
 install -m 0640 -o root -g adm /dev/null "$D/pf/maillog"
-cp /etc/bouncer/bouncer.conf "$T/bouncer.conf.orig"
 cat >>/etc/bouncer/bouncer.conf <<EOF
 
 # --- set by t/package.sh ---
