@@ -145,7 +145,7 @@ static const char pattern[] =
 	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
 	 * after it in the same clause (no 、 or 。 between): does not exist,
 	 * cannot be found, unknown, invalid, not registered, stopped,
-	 * blocked, refused. Matched byte by byte (no UTF mode).
+	 * blocked, refused, not in use. Matched byte by byte (no UTF mode).
 	 */
 	"|(?:\u9001\u4fe1\u8005"
 	"|\u5dee\u51fa\u4eba"
@@ -157,7 +157,8 @@ static const char pattern[] =
 	"|\u898b\u3064\u304b\u308a\u307e\u305b\u3093"
 	"|\u4e0d\u660e|\u7121\u52b9"
 	"|\u767b\u9332\u3055\u308c\u3066\u3044\u307e\u305b\u3093"
-	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426)";
+	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426"
+	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066|\u4f7f\u7528\u3055\u308c\u3066)";
 
 struct senderside *
 senderside_new(void)
