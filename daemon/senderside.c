@@ -60,7 +60,8 @@ struct senderside {
 	"|deleted|(?:has )?moved" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
-	"|blocklisted|banned)|has no (?:MX|DNS|A|valid|mail)" \
+	"|blocklisted|banned|not (?:allowed|permitted|authori[sz]ed))" \
+	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX)\\b"
 
