@@ -14,7 +14,11 @@
 # other recipients over 1,000 domains, 10,000 throttled destinations
 # that no recipient is at, so every lookup also probes a destination
 # that is there for other domains, and metrics on and scraped once a
-# second). BENCH_LOADS picks them (default: "one-domain spread").
+# second), and "redis": the one-domain load with the store in a Redis
+# this script starts on a unix socket (bouncerd answers from its view,
+# loaded from Redis and kept by the stream of changes; skipped when
+# redis-server or Redis support is missing). BENCH_LOADS picks them
+# (default: "one-domain spread redis").
 set -eu
 cd "$(dirname "$0")/.."
 SHARED=${BOUNCER_SHARED:-../shared}
@@ -23,7 +27,9 @@ SECS=${BENCH_SECS:-10}
 	echo "bench_policy: SKIP: $SHARED/bench is absent"; exit 0; }
 W=$(mktemp -d /tmp/bench-policy.XXXXXX)
 PIDS=
+RPID=
 cleanup() {
+	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
 	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$W"
 }
@@ -36,7 +42,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-LOADS=${BENCH_LOADS:-one-domain spread}
+LOADS=${BENCH_LOADS:-one-domain spread redis}
 
 # make_store NAME: the suppressed list, the other recipients (spread
 # only) and a store for NAME in $W/NAME.
@@ -58,9 +64,21 @@ if name == "spread":
 PY
 	{ echo rcpt,state,reason; sed 's/$/,suppressed,userunknown/' \
 	    "$W/$1/suppressed"; } > "$W/$1/import.csv"
+	STORE=sqlite:$W/$1/state.db
+	if [ "$1" = redis ]; then
+		redis-server --port 0 --unixsocket "$W/$1/redis.sock" \
+		    --save "" --appendonly no --dir "$W/$1" >/dev/null 2>&1 &
+		RPID=$!
+		n=0
+		until redis-cli -s "$W/$1/redis.sock" ping >/dev/null 2>&1; do
+			n=$((n + 1)); [ $n -lt 100 ] || {
+			    echo "redis-server did not start"; exit 1; }
+			sleep 0.1
+		done
+		STORE=redis+unix:$W/$1/redis.sock?db=0
+	fi
 	t0=$(date +%s.%N)
-	./bench/bouncerctl -s "sqlite:$W/$1/state.db" import \
-	    "$W/$1/import.csv" >/dev/null
+	./bench/bouncerctl -s "$STORE" import "$W/$1/import.csv" >/dev/null
 	t1=$(date +%s.%N)
 	echo "$1: import: 1,000,000 rows in $(echo "$t1 - $t0" | bc) s"
 	rm -f "$W/$1/import.csv"
@@ -91,6 +109,13 @@ wait_port() {
 }
 
 for load in $LOADS; do
+	if [ "$load" = redis ] && { ! command -v redis-server >/dev/null ||
+	    ! ./bench/bouncerctl --version | grep -q '^stores:.* redis'; }
+	then
+		echo "bench_policy: SKIP the redis load: no redis-server, or" \
+		    "built without Redis"
+		continue
+	fi
 	make_store "$load"
 	D=$W/$load
 	P1=$(free_port); P2=$(free_port); MP=
@@ -99,7 +124,7 @@ for load in $LOADS; do
 		MP=$(free_port)
 		METRICS=inet:127.0.0.1:$MP
 	fi
-	./bench/bouncerd -f -c /dev/null -o user= -o store=sqlite:$D/state.db \
+	./bench/bouncerd -f -c /dev/null -o user= -o store="$STORE" \
 	    -o rules_dir=rules -o state_dir=$D -o metrics_listen=$METRICS \
 	    -o policy_listen=inet:127.0.0.1:$P1 2>"$D/bouncerd.log" &
 	BPID=$!
@@ -110,10 +135,17 @@ for load in $LOADS; do
 	PIDS="$PIDS $MPID"
 	wait_port $P1
 	wait_port $P2
-	# The first lookup builds bouncerd's in-memory index: do it before
-	# timing.
-	python3 t/lib/policyq.py inet:127.0.0.1:$P1 "$(head -1 "$D/suppressed")" \
-	    >/dev/null
+	# bouncerd loads its in-memory view before it refuses anything:
+	# wait for that before timing.
+	t0=$(date +%s.%N)
+	n=0
+	until python3 t/lib/policyq.py inet:127.0.0.1:$P1 \
+	    "$(head -1 "$D/suppressed")" | grep -q '^550'; do
+		n=$((n + 1)); [ $n -lt 1200 ] || {
+		    echo "bouncerd did not load its view"; exit 1; }
+		sleep 0.1
+	done
+	echo "$load: view loaded in $(echo "$(date +%s.%N) - $t0" | bc) s"
 	SCRAPER=
 	if [ -n "$MP" ]; then
 		# One scrape a second for as long as the runs take, at most.
@@ -153,8 +185,9 @@ for _ in range(int($SECS * 6 + 30)):
 	done
 	echo "bouncerd peak RSS ($load): $(awk '/VmHWM/ { print $2, $3 }' \
 	    /proc/$BPID/status)"
-	for p in $BPID $MPID $SCRAPER; do
+	for p in $BPID $MPID $SCRAPER $RPID; do
 		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true
 	done
+	RPID=
 	rm -rf "$D"
 done

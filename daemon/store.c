@@ -96,11 +96,11 @@ static const struct field alert_fields[] = {
 #define NF(a)	(sizeof(a) / sizeof(a[0]))
 
 const struct kind_desc store_kinds[3] = {
-	[SK_RCPT] = { "rcpt", "r:", sizeof(struct store_rcpt), rcpt_fields,
+	[SK_RCPT] = { "rcpt", KEY_RCPT, sizeof(struct store_rcpt), rcpt_fields,
 	    NF(rcpt_fields) },
-	[SK_DEST] = { "dest", "d:", sizeof(struct store_dest), dest_fields,
+	[SK_DEST] = { "dest", KEY_DEST, sizeof(struct store_dest), dest_fields,
 	    NF(dest_fields) },
-	[SK_ALERT] = { "alert", "a:", sizeof(struct store_alert),
+	[SK_ALERT] = { "alert", KEY_ALERT, sizeof(struct store_alert),
 	    alert_fields, NF(alert_fields) },
 };
 
@@ -247,59 +247,81 @@ read_password(const char *path, char **errp)
 	return xstrdup(buf);
 }
 
-struct store *
-store_open(const char *uri, const struct conf *conf, char **errp)
+/*
+ * The store parameters from conf (NULL: defaults) into *p; 0, or -1
+ * with *errp when the password file cannot be read.
+ */
+static int
+store_params(const struct conf *conf, struct store_params *p, char **errp)
 {
-	struct store_params p;
 	struct conf *def = NULL;
-	struct store *st;
-	const char *colon, *pwfile;
-	size_t i, n;
+	const char *pwfile;
 
-	*errp = NULL;
 	if (conf == NULL)
 		conf = def = conf_new();
-	memset(&p, 0, sizeof(p));
-	p.timeout = conf_time(conf, CONF_STORE_TIMEOUT);
-	p.busy_timeout = conf_time(conf, CONF_STORE_BUSY_TIMEOUT);
-	p.audit_max = (int)conf_int(conf, CONF_AUDIT_MAX);
-	p.event_retention = conf_time(conf, CONF_EVENT_RETENTION);
+	memset(p, 0, sizeof(*p));
+	p->timeout = conf_time(conf, CONF_STORE_TIMEOUT);
+	p->busy_timeout = conf_time(conf, CONF_STORE_BUSY_TIMEOUT);
+	p->audit_max = (int)conf_int(conf, CONF_AUDIT_MAX);
+	p->event_retention = conf_time(conf, CONF_EVENT_RETENTION);
 	pwfile = conf_str(conf, CONF_STORE_PASSWORD_FILE);
-	if (*pwfile != '\0' && (p.password = read_password(pwfile, errp)) ==
+	if (*pwfile != '\0' && (p->password = read_password(pwfile, errp)) ==
 	    NULL) {
 		conf_unref(def);
-		return NULL;
+		return -1;
 	}
 	conf_unref(def);
+	return 0;
+}
+
+/* The back end for uri's scheme, with *rest after the colon; NULL, *errp. */
+static const struct store_ops *
+store_backend(const char *uri, const char **rest, char **errp)
+{
+	const char *colon;
+	size_t i, n;
+
 	if ((colon = strchr(uri, ':')) == NULL) {
 		*errp = xasprintf("%s: not a store URI (sqlite:PATH, "
 		    "redis://HOST:PORT/DB or redis+unix:PATH)", uri);
-		free(p.password);
 		return NULL;
 	}
 	n = (size_t)(colon - uri);
 	for (i = 0; i < NBACKENDS; i++)
 		if (strlen(backends[i]->scheme) == n &&
-		    strncmp(backends[i]->scheme, uri, n) == 0)
-			break;
-	if (i == NBACKENDS) {
+		    strncmp(backends[i]->scheme, uri, n) == 0) {
+			*rest = colon + 1;
+			return backends[i];
+		}
 #ifndef HAVE_HIREDIS
-		if (strncmp(uri, "redis", 5) == 0)
-			*errp = xasprintf("%s: this bouncer was built without "
-			    "Redis support (configure found no hiredis, or "
-			    "was given --without-hiredis)", uri);
-		else
+	if (strncmp(uri, "redis", 5) == 0)
+		*errp = xasprintf("%s: this bouncer was built without Redis "
+		    "support (configure found no hiredis, or was given "
+		    "--without-hiredis)", uri);
+	else
 #endif
-			*errp = xasprintf("%s: unknown store type \"%.*s\"",
-			    uri, (int)n, uri);
+		*errp = xasprintf("%s: unknown store type \"%.*s\"", uri,
+		    (int)n, uri);
+	return NULL;
+}
+
+struct store *
+store_open(const char *uri, const struct conf *conf, char **errp)
+{
+	const struct store_ops *ops;
+	struct store_params p;
+	struct store *st;
+	const char *rest;
+
+	*errp = NULL;
+	if (store_params(conf, &p, errp) < 0)
+		return NULL;
+	if ((ops = store_backend(uri, &rest, errp)) == NULL ||
+	    (st = ops->open(uri, rest, &p, errp)) == NULL) {
 		free(p.password);
 		return NULL;
 	}
-	if ((st = backends[i]->open(uri, colon + 1, &p, errp)) == NULL) {
-		free(p.password);
-		return NULL;
-	}
-	st->ops = backends[i];
+	st->ops = ops;
 	st->uri = xstrdup(uri);
 	st->p = p;
 	return st;
@@ -557,6 +579,218 @@ store_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	if (st->view_only)
 		return -1;
 	return st->ops->iterate(st, kind, fn, arg);
+}
+
+int
+store_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
+    void *arg)
+{
+	if (st->view_only)
+		return -1;
+	return st->ops->iterate_ids(st, kind, fn, arg);
+}
+
+/* --- backup and restore --------------------------------------------- */
+
+int
+store_backup(struct store *st, const char *path, char **errp)
+{
+	*errp = NULL;
+	if (st->view_only) {
+		*errp = xstrdup("a view-only handle cannot be copied");
+		return -1;
+	}
+	if (st->ops->backup == NULL) {
+		*errp = xasprintf("%s: a %s store is not copied to a file by "
+		    "bouncer: use the server's own persistence (RDB "
+		    "snapshots or the AOF, BGSAVE) and back those files "
+		    "up, or copy the store into a SQLite file with "
+		    "\"bouncerctl migrate %s sqlite:FILE\"", st->uri,
+		    st->ops->scheme, st->uri);
+		return -1;
+	}
+	return st->ops->backup(st, path, errp);
+}
+
+int
+store_restore(const char *uri, const struct conf *conf, const char *path,
+    char **errp)
+{
+	const struct store_ops *ops;
+	struct store_params p;
+	const char *rest;
+	int rc;
+
+	*errp = NULL;
+	if ((ops = store_backend(uri, &rest, errp)) == NULL)
+		return -1;
+	if (ops->restore == NULL) {
+		*errp = xasprintf("%s: a %s store is restored with the "
+		    "server's own tools (its RDB or AOF files), or filled "
+		    "from a SQLite copy with \"bouncerctl migrate "
+		    "sqlite:FILE %s\"", uri, ops->scheme, uri);
+		return -1;
+	}
+	if (store_params(conf, &p, errp) < 0)
+		return -1;
+	rc = ops->restore(uri, rest, &p, path, errp);
+	if (p.password != NULL) {
+		explicit_bzero(p.password, strlen(p.password));
+		free(p.password);
+	}
+	return rc;
+}
+
+/* --- the decision ------------------------------------------------------ */
+
+/*
+ * The order of the checks: the first that holds answers. A recipient
+ * check holds when the recipient is in that state and until is to come
+ * (or 0, where `forever` says it may be: a suppression for ever); a
+ * destination check when until is to come. A new kind of decision is a
+ * line here (and its enum answer_kind), with the answer engine_answer()
+ * words for it.
+ */
+enum decide_on { ON_RCPT, ON_DOMAIN, ON_PROVIDER };
+
+static const struct decide_step {
+	enum decide_on	 on;
+	enum rcpt_state	 state;		/* ON_RCPT: the state it needs */
+	int		 forever;	/* until 0: no end */
+	enum answer_kind answer;
+} decide_steps[] = {
+	{ ON_RCPT, RS_SUPPRESSED, 1, ANS_SUPPRESSED },
+	{ ON_RCPT, RS_DEFERRED, 0, ANS_DEFERRED },
+	{ ON_DOMAIN, RS_NONE, 0, ANS_THROTTLED },
+	{ ON_PROVIDER, RS_NONE, 0, ANS_THROTTLED },
+};
+
+int
+store_decide(const struct store_src *src, const char *rcpt,
+    const char *domain, long long now, struct store_answer *out,
+    struct view_fact *rf)
+{
+	struct view_fact f[3];
+	char prov[STORE_DEST_MAX];
+	int have[3] = { -2, -2, -2 };	/* -2: not asked yet */
+	size_t i;
+	int on;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < sizeof(decide_steps) / sizeof(decide_steps[0]);
+	    i++) {
+		const struct decide_step *s = &decide_steps[i];
+
+		on = s->on;
+		if (have[on] == -2) {
+			switch (s->on) {
+			case ON_RCPT:
+				have[on] = src->rcpt(src->arg, rcpt, &f[on]);
+				break;
+			case ON_DOMAIN:
+				have[on] = src->dest(src->arg, domain, &f[on]);
+				break;
+			case ON_PROVIDER:
+				if (have[ON_DOMAIN] == -2)
+					have[ON_DOMAIN] = src->dest(src->arg,
+					    domain, &f[ON_DOMAIN]);
+				if (have[ON_DOMAIN] != 1 ||
+				    f[ON_DOMAIN].provider[0] == '\0') {
+					have[on] = have[ON_DOMAIN] < 0 ?
+					    -1 : 0;
+					break;
+				}
+				snprintf(prov, sizeof(prov), KEY_PROVIDER "%s",
+				    f[ON_DOMAIN].provider);
+				have[on] = src->dest(src->arg, prov, &f[on]);
+				break;
+			}
+		}
+		if (have[on] < 0)
+			return -1;
+		if (have[on] == 0)
+			continue;
+		if (s->on == ON_RCPT && f[on].state != s->state)
+			continue;
+		if (!(f[on].until > now || (s->forever && f[on].until == 0)))
+			continue;
+		out->kind = s->answer;
+		out->reason = f[on].reason;
+		out->until = f[on].until;
+		if (s->on == ON_RCPT && rf != NULL)
+			*rf = f[on];
+		return 1;
+	}
+	return 0;
+}
+
+static int
+get_rcpt(void *arg, const char *rcpt, struct view_fact *f)
+{
+	struct store *st = arg;
+	struct store_rcpt r;
+	int rc;
+
+	if ((rc = st->ops->get(st, SK_RCPT, rcpt, &r)) != 1)
+		return rc;
+	memset(f, 0, sizeof(*f));
+	f->state = r.state;
+	f->reason = r.reason;
+	f->until = r.until;
+	f->detail = 1;
+	f->since = r.since;
+	snprintf(f->status, sizeof(f->status), "%s", r.status);
+	return 1;
+}
+
+static int
+get_dest(void *arg, const char *dest, struct view_fact *f)
+{
+	struct store *st = arg;
+	struct store_dest d;
+	int rc;
+
+	if ((rc = st->ops->get(st, SK_DEST, dest, &d)) != 1)
+		return rc;
+	memset(f, 0, sizeof(*f));
+	f->reason = d.reason;
+	f->until = d.until;
+	snprintf(f->provider, sizeof(f->provider), "%s", d.provider);
+	return 1;
+}
+
+int
+store_decide_get(struct store *st, const char *rcpt, const char *domain,
+    long long now, struct store_answer *out, struct view_fact *rf)
+{
+	const struct store_src src = { get_rcpt, get_dest, st };
+
+	return store_decide(&src, rcpt, domain, now, out, rf);
+}
+
+static int
+view_src_rcpt(void *arg, const char *rcpt, struct view_fact *f)
+{
+	return view_rcpt(arg, rcpt, f);
+}
+
+static int
+view_src_dest(void *arg, const char *dest, struct view_fact *f)
+{
+	return view_dest(arg, dest, f);
+}
+
+int
+store_decide_view(struct view *v, const char *rcpt, const char *domain,
+    long long now, struct store_answer *out, struct view_fact *rf)
+{
+	const struct store_src src = { view_src_rcpt, view_src_dest, v };
+	int rc;
+
+	view_rdlock(v);
+	rc = store_decide(&src, rcpt, domain, now, out, rf);
+	view_unlock(v);
+	return rc;
 }
 
 /* --- expiry ----------------------------------------------------------- */

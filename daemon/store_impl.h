@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "store.h"
+#include "view.h"
 
 struct store_params {
 	long long	 timeout;	/* Redis connect and command, seconds */
@@ -75,6 +76,15 @@ struct store_ops {
 			    store_audit_fn *, void *);
 	int		 (*iterate)(struct store *, enum store_kind,
 			    store_iter_fn *, void *);
+	int		 (*iterate_ids)(struct store *, enum store_idkind,
+			    store_id_fn *, void *);
+	/* optional (NULL: the back end has none): see store_backup() */
+	int		 (*backup)(struct store *, const char *path,
+			    char **errp);
+	/* optional: see store_restore(); rest as for open */
+	int		 (*restore)(const char *uri, const char *rest,
+			    const struct store_params *, const char *path,
+			    char **errp);
 };
 
 struct store {
@@ -111,5 +121,35 @@ const char	*field_get(const struct field *, const void *rec, char *buf,
 /* Sets field f of rec from text s (n bytes). Returns 0, or -1. */
 int		 field_set(const struct field *, void *rec, const char *s,
 		    size_t n);
+
+/*
+ * The decision, in one place: store_decide() asks src for the
+ * recipient, its domain and the domain's provider, as the checks of
+ * store.c's table need them, and answers from the first check that
+ * holds. src's functions return 1 with *f filled in, 0 when there is
+ * no such record, -1 when they cannot tell (the back end failed, or a
+ * view does not hold such a key): store_decide() then returns -1 and
+ * the caller fails open. *rf gets the recipient's fact when the answer
+ * came from the recipient (rf may be NULL), for store_lookup_detail().
+ */
+struct store_src {
+	int		 (*rcpt)(void *arg, const char *rcpt,
+			    struct view_fact *f);
+	int		 (*dest)(void *arg, const char *dest,
+			    struct view_fact *f);
+	void		*arg;
+};
+
+int		 store_decide(const struct store_src *, const char *rcpt,
+		    const char *domain, long long now,
+		    struct store_answer *out, struct view_fact *rf);
+/* store_decide() over the back end's own get operation. */
+int		 store_decide_get(struct store *, const char *rcpt,
+		    const char *domain, long long now,
+		    struct store_answer *out, struct view_fact *rf);
+/* store_decide() over a view, under its read lock (taken here). */
+int		 store_decide_view(struct view *, const char *rcpt,
+		    const char *domain, long long now,
+		    struct store_answer *out, struct view_fact *rf);
 
 #endif

@@ -31,34 +31,40 @@
  * round trip. A transaction that ends in store_rollback() has its
  * reads unchecked: a caller acting on what it read commits instead.
  *
- * Lookups answer from a local view when they can. At the first lookup
- * a second connection subscribes to __redis__:invalidate and the first
- * turns on CLIENT TRACKING (REDIRECT to it, OPTIN: only lookup reads
- * are tracked). A recipient or destination looked up once is kept in
- * the view (at most VIEW_MAX of them, "absent" answers included), and
- * the server sends its name on the second connection whenever anyone
- * in the fleet changes or deletes it; a lookup first reads what has
- * arrived (unless it did so in the last TRACK_POLL_US) and forgets
- * those keys. The view is trusted only while the channel is known to
- * deliver: it is pinged every TRACK_PING_MS, and when no PONG has
- * answered a PING sent in the last TRACK_FRESH_MS the lookups ask the
- * server again. So a decision that another MTA writes is seen once
- * its invalidation has arrived (and TRACK_POLL_US at most after), never
- * later than TRACK_FRESH_MS; this handle's own writes are seen at
- * once. Without tracking (a server or an ACL that refuses it), each
- * lookup asks the server in one round trip, two when the domain's
- * provider is looked up too.
+ * The view (view.h): every write of a recipient or a destination, in
+ * the commit script or alone, also appends the key to the stream
+ * bouncer:changes (XADD, trimmed to about CHANGES_MAXLEN entries), in
+ * the same script, so atomically with the write. The plain writes of a
+ * batch (imports, expiry) are pipelined as they are, and one XADD
+ * naming all their keys follows them (see drain()). store_refresh() (the
+ * writer thread, after each commit and every few milliseconds when
+ * idle) reads the stream from where it last stopped (XREAD), re-reads
+ * the keys named (HMGET) and applies them to the process's view, which
+ * the view-only handles answer from without a round trip. The first
+ * refresh loads the whole view: an anchor entry is appended first,
+ * then every bouncer:r:* and bouncer:d:* hash is read (SCAN), and the
+ * stream is read on from the anchor. Each refresh first checks that
+ * the entry it stopped at is still in the stream (XRANGE): when it is
+ * not (trimmed past it, a FLUSHDB, a server restarted without its
+ * data), changes may have been missed and the whole view is loaded
+ * again, aside, and swapped in. So every MTA on one Redis sees the
+ * others' writes within one refresh. Writes made to the hashes by
+ * anything but bouncer (redis-cli HSET) are not in the stream and are
+ * seen only at the next full load.
+ *
+ * A handle that is not view-only (bouncerctl, the tests) answers
+ * store_lookup() from the server: the recipient, its domain, the
+ * domain's provider, one round trip each, as store_decide() asks.
  *
  * Losing the connection is never fatal: the operation fails (-1, the
  * caller fails open), the loss is logged once, the local view is
  * dropped, and the next operation reconnects, with a back-off that
- * grows from 100 ms to 30 s while the server stays away. A lookup
- * waits at most LOOKUP_TIMEOUT_MS for an answer from the server,
- * whatever store_timeout says, so the policy server answers DUNNO
- * quickly.
+ * grows from 100 ms to 30 s while the server stays away. A lookup on
+ * a handle that is not view-only waits at most LOOKUP_TIMEOUT_MS for
+ * an answer from the server, whatever store_timeout says. The view
+ * stays as it was while the server is away, and answers.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,22 +86,23 @@
 #define PIPELINE_MAX	1000		/* queued batch writes */
 #define MAXARGS		48
 #define LOOKUP_TIMEOUT_MS 250		/* a lookup's wait for the server */
-#define TRACK_POLL_US	1000		/* read the channel at most this often */
-#define TRACK_PING_MS	100		/* ping the invalidation channel */
-#define TRACK_FRESH_MS	500		/* trust the view this long after */
-#define TRACK_RETRY_MS	60000		/* after tracking was refused */
-#define VIEW_MAX	65536		/* keys in the local view */
 #define KNOWN_MAX	8192		/* records remembered for commits */
-#define STALL_MS	1000		/* view-only: the view alone, after
-					   the server failed to answer */
+#define CHANGES		PREFIX "changes"	/* the stream of changed keys */
+#define CHANGES_MAXLEN	"100000"	/* entries kept, about */
+#define CHANGES_READ	1000		/* entries read at a time */
+#define CHANGES_ROUNDS	20		/* reads in one refresh, at most */
+#define APPLY_CHUNK	64		/* keys applied per write lock */
 
 /*
  * The script behind store_commit(). ARGV: the number of checks, then
  * for each the key, "x" and "0" or "1" (EXISTS), or "h", the number
  * of fields and field-value pairs (the whole hash; 0 pairs: absent);
  * then the number of writes, each as its argument count and
- * arguments. Returns {1} when applied, or {0, now...} with each
- * checked key's EXISTS or HGETALL, in order, when one differed.
+ * arguments. Returns {1, reply...} with each write's reply when
+ * applied, or {0, now...} with each checked key's EXISTS or HGETALL,
+ * in order, when one differed. Each recipient or destination written
+ * (the key of an HSET, every key of a DEL) is appended to the stream
+ * of changes.
  */
 static const char commit_lua[] =
 "local i, ok, chk = 2, true, {}\n"
@@ -132,12 +139,23 @@ static const char commit_lua[] =
 "end\n"
 "local w = tonumber(ARGV[i])\n"
 "i = i + 1\n"
+"local out = {1}\n"
 "for c = 1, w do\n"
 "  local n = tonumber(ARGV[i])\n"
-"  redis.call(unpack(ARGV, i + 1, i + n))\n"
+"  out[c + 1] = redis.call(unpack(ARGV, i + 1, i + n))\n"
+"  local last = 2\n"
+"  if ARGV[i + 1] == 'DEL' then last = n end\n"
+"  for a = 2, last do\n"
+"    local k = ARGV[i + a]\n"
+"    local p = string.sub(k, 1, 10)\n"
+"    if p == '" PREFIX "r:' or p == '" PREFIX "d:' then\n"
+"      redis.call('XADD', '" CHANGES "', 'MAXLEN', '~', "
+    "'" CHANGES_MAXLEN "', '*', 'k', string.sub(k, 9))\n"
+"    end\n"
+"  end\n"
 "  i = i + n + 1\n"
 "end\n"
-"return {1}\n";
+"return out\n";
 
 /* --- a small map of keys -------------------------------------------- */
 
@@ -368,23 +386,6 @@ known_from(const redisReply *rep)
 	return k;
 }
 
-/* --- the local view for lookups --------------------------------------- */
-
-/* The fields a lookup reads: r: state, reason, until; d: + provider. */
-struct view {
-	int		 exists;
-	int		 state;
-	int		 reason;
-	long long	 until;
-	char		 provider[32];
-};
-
-static void
-view_free(void *p)
-{
-	free(p);
-}
-
 /* A write command in a transaction: argv[0] the command, owned. */
 struct wcmd {
 	int		 argc;
@@ -425,25 +426,14 @@ struct redis_store {
 	/* batch: writes outside a transaction are pipelined */
 	int		 batch;
 	size_t		 pending;
+	char		**bkeys;	/* changed keys, for one XADD */
+	size_t		 nbkeys, bkeycap;
 	int		 batch_failed;
-	/* the local view */
-	redisContext	*sub;		/* subscribed to invalidations */
-	int		 tracking;
-	int		 track_down;	/* its failure has been logged */
-	long long	 track_next;	/* ms: try to set it up again */
-	long long	 ping_sent;	/* us, the PING outstanding; 0 none */
-	long long	 fresh_at;	/* us: the view is current as of */
-	long long	 polled_at;	/* us: the channel was last read */
-	struct kmap	 view;		/* key -> struct view */
-	/*
-	 * store_view_only(): when the server does not answer, the view
-	 * is kept (stale: no invalidation can arrive, and no one can
-	 * write either while the server stalls) and answers alone until
-	 * stall_until; a key it does not hold fails open at once.
-	 */
+	/* the view (view.h), shared with the process's other handles */
+	struct view	*view;
 	int		 view_only;
-	int		 view_stale;	/* kept across a lost connection */
-	long long	 stall_until;	/* ms */
+	int		 in_lookup;	/* under ltv */
+	struct view_fact det;	/* the last lookup's recipient */
 };
 
 static long long
@@ -453,15 +443,6 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *
@@ -494,19 +475,14 @@ txn_clear(struct redis_store *r)
 	r->nw = 0;
 }
 
-/* Drops the local view and its channel; lookups then ask the server. */
 static void
-track_stop(struct redis_store *r)
+bkeys_clear(struct redis_store *r)
 {
-	if (r->sub != NULL)
-		redisFree(r->sub);
-	r->sub = NULL;
-	r->tracking = 0;
-	r->ping_sent = 0;
-	if (r->view_only && r->view.n > 0)
-		r->view_stale = 1;	/* see struct redis_store */
-	else
-		kmap_clear(&r->view);
+	size_t i;
+
+	for (i = 0; i < r->nbkeys; i++)
+		free(r->bkeys[i]);
+	r->nbkeys = 0;
 }
 
 static void
@@ -523,9 +499,8 @@ drop(struct redis_store *r, const char *why)
 	r->c = NULL;
 	r->in_txn = 0;
 	txn_clear(r);
-	track_stop(r);
-	r->track_next = 0;	/* with the next connection, at once */
 	r->pending = 0;
+	bkeys_clear(r);
 	if (r->batch)
 		r->batch_failed = 1;
 	r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN;
@@ -687,16 +662,52 @@ ensure_tv(struct redis_store *r, const struct timeval *tv)
 static int
 ensure(struct redis_store *r)
 {
-	return ensure_tv(r, &r->tv);
+	return ensure_tv(r, r->in_lookup ? &r->ltv : &r->tv);
 }
 
-/* Reads the replies of pipelined batch writes. */
+/*
+ * Reads the replies of pipelined batch writes, after appending one XADD
+ * that names every recipient and destination they changed (so a batch
+ * of 1,000 costs the stream one entry, not 1,000 script calls). The
+ * XADD follows the writes on the one connection, so a reader that sees
+ * it sees them; it is not atomic with them: a client that dies between
+ * leaves its last writes to the other daemons' next full load.
+ */
 static int
 drain(struct redis_store *r)
 {
 	redisReply *rep;
+	const char **argv;
+	size_t *lens, i, n = 0;
 	int rc = 0;
 
+	if (r->nbkeys > 0) {
+		argv = xreallocarray(NULL, 6 + 2 * r->nbkeys, sizeof(*argv));
+		lens = xreallocarray(NULL, 6 + 2 * r->nbkeys, sizeof(*lens));
+		argv[n++] = "XADD";
+		argv[n++] = CHANGES;
+		argv[n++] = "MAXLEN";
+		argv[n++] = "~";
+		argv[n++] = CHANGES_MAXLEN;
+		argv[n++] = "*";
+		for (i = 0; i < n; i++)
+			lens[i] = strlen(argv[i]);
+		for (i = 0; i < r->nbkeys; i++) {
+			argv[n] = "k";
+			lens[n++] = 1;
+			argv[n] = r->bkeys[i];
+			lens[n++] = strlen(r->bkeys[i]);
+		}
+		i = redisAppendCommandArgv(r->c, (int)n, argv, lens);
+		free(argv);
+		free(lens);
+		bkeys_clear(r);
+		if (i != REDIS_OK) {
+			drop(r, r->c->errstr);
+			return -1;
+		}
+		r->pending++;
+	}
 	while (r->pending > 0) {
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
 			drop(r, r->c->errstr);
@@ -743,9 +754,7 @@ is_record_key(const char *key)
 }
 
 /*
- * A write is on its way: the local view forgets the keys it touches,
- * so this handle's lookups see its own writes at once (the server's
- * invalidation follows). With `learn`, `known` records what the keys
+ * A write is on its way. With `learn`, `known` records what the keys
  * will hold once it applies (a guess only: a commit checks it);
  * without, `known` forgets them.
  */
@@ -760,7 +769,6 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 		return;
 	if (strcmp(argv[0], "DEL") == 0) {
 		for (i = 1; i < argc; i++) {
-			kmap_del(&r->view, argv[i]);
 			if (!learn)
 				kmap_del(&r->known, argv[i]);
 			else if (is_record_key(argv[i]))
@@ -770,7 +778,6 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 		}
 		return;
 	}
-	kmap_del(&r->view, argv[1]);
 	if (!learn) {
 		kmap_del(&r->known, argv[1]);
 		return;
@@ -787,6 +794,92 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 		kmap_put(&r->known, argv[1], known_new(1));
 }
 
+/* Is rkey a recipient or a destination, whose writes go to the stream? */
+static int
+is_change_key(const char *key)
+{
+	return strncmp(key, PREFIX KEY_RCPT, sizeof(PREFIX KEY_RCPT) - 1) ==
+	    0 || strncmp(key, PREFIX KEY_DEST,
+	    sizeof(PREFIX KEY_DEST) - 1) == 0;
+}
+
+/*
+ * One write as an EVALSHA of the commit script that checks nothing, so
+ * that it reaches the stream of changes with the write. av and al have
+ * room for argc + 6; num holds a number's text. Returns the count.
+ */
+static int
+script_args(struct redis_store *r, int argc, const char **argv,
+    const size_t *lens, const char **av, size_t *al, char *num,
+    size_t numsz)
+{
+	int n = 0, i;
+
+	av[n] = "EVALSHA";
+	al[n++] = 7;
+	av[n] = r->sha;
+	al[n++] = strlen(r->sha);
+	av[n] = "0";		/* keys */
+	al[n++] = 1;
+	av[n] = "0";		/* checks */
+	al[n++] = 1;
+	av[n] = "1";		/* writes */
+	al[n++] = 1;
+	snprintf(num, numsz, "%d", argc);
+	av[n] = num;
+	al[n++] = strlen(num);
+	for (i = 0; i < argc; i++) {
+		av[n] = argv[i];
+		al[n++] = lens ? lens[i] : strlen(argv[i]);
+	}
+	return n;
+}
+
+/*
+ * Runs one write now, through the script when it changes a recipient
+ * or a destination. Returns the write's own reply in *wr (inside the
+ * reply returned, which the caller frees), or NULL (logged).
+ */
+static redisReply *
+write_now(struct redis_store *r, int argc, const char **argv,
+    const size_t *lens, const redisReply **wr)
+{
+	const char *av[MAXARGS + 8];
+	size_t al[MAXARGS + 8];
+	char num[16], *err = NULL, w[300];
+	redisReply *rep;
+	int n, tries;
+
+	if (!is_change_key(argv[1]) || argc > MAXARGS) {
+		rep = run(r, argc, argv, lens);
+		*wr = rep;
+		return rep;
+	}
+	n = script_args(r, argc, argv, lens, av, al, num, sizeof(num));
+	for (tries = 0; tries < 2; tries++) {
+		if ((rep = run(r, n, av, al)) != NULL || r->c == NULL ||
+		    tries > 0)
+			break;
+		/* NOSCRIPT: the server forgot it (a restart, SCRIPT FLUSH). */
+		if (load_script(r->c, r->sha, sizeof(r->sha), &err) < 0) {
+			log_warn("store redis %s: %s", where(r, w, sizeof(w)),
+			    err);
+			free(err);
+			return NULL;
+		}
+		av[1] = r->sha;
+	}
+	if (rep == NULL)
+		return NULL;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+		log_warn("store redis: %s: unexpected reply", argv[0]);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	*wr = rep->element[1];
+	return rep;
+}
+
 /*
  * A write: queued inside a transaction, pipelined in a batch, run at
  * once otherwise. Returns 0 or -1.
@@ -795,6 +888,7 @@ static int
 write_cmd(struct redis_store *r, int argc, const char **argv,
     const size_t *lens)
 {
+	const redisReply *wr;
 	redisReply *rep;
 	struct wcmd *w;
 	size_t n;
@@ -823,6 +917,19 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 			return -1;
 		/* Bulk writes (imports, expiry): not worth remembering. */
 		note_write(r, argc, argv, lens, 0);
+		/* The keys go to the stream when the batch drains. */
+		for (i = 1; i < argc && (i == 1 ||
+		    strcmp(argv[0], "DEL") == 0); i++) {
+			if (!is_change_key(argv[i]))
+				continue;
+			if (r->nbkeys == r->bkeycap) {
+				r->bkeycap = r->bkeycap ? r->bkeycap * 2 : 64;
+				r->bkeys = xreallocarray(r->bkeys, r->bkeycap,
+				    sizeof(*r->bkeys));
+			}
+			r->bkeys[r->nbkeys++] = xstrdup(argv[i] +
+			    sizeof(PREFIX) - 1);
+		}
 		if (redisAppendCommandArgv(r->c, argc, argv, lens) !=
 		    REDIS_OK) {
 			drop(r, r->c->errstr);
@@ -833,7 +940,7 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 		return 0;
 	}
 	note_write(r, argc, argv, lens, 1);
-	if ((rep = run(r, argc, argv, lens)) == NULL)
+	if ((rep = write_now(r, argc, argv, lens, &wr)) == NULL)
 		return -1;
 	freeReplyObject(rep);
 	return 0;
@@ -875,7 +982,6 @@ redis_new(const struct store_params *p)
 		r->ltv.tv_usec = LOOKUP_TIMEOUT_MS % 1000 * 1000;
 	}
 	kmap_init(&r->known, KNOWN_MAX, known_free);
-	kmap_init(&r->view, VIEW_MAX, view_free);
 	return r;
 }
 
@@ -908,6 +1014,13 @@ redis_finish(struct redis_store *r, const char *uri,
 		redis_close(&r->base);
 		return NULL;
 	}
+	/* One view per server and database per process. */
+	if (r->host != NULL)
+		err = xasprintf("redis:%s:%d/%d", r->host, r->port, r->db);
+	else
+		err = xasprintf("redis+unix:%s?db=%d", r->path, r->db);
+	r->view = view_get(err);
+	free(err);
 	r->base.p = *p;
 	return &r->base;
 }
@@ -1016,12 +1129,13 @@ redis_close(struct store *st)
 		if (r->c != NULL)
 			redisFree(r->c);
 	}
-	track_stop(r);
 	txn_clear(r);
 	free(r->chk);
 	free(r->w);
 	kmap_free(&r->known);
-	kmap_free(&r->view);
+	bkeys_clear(r);
+	free(r->bkeys);
+	view_put(r->view);
 	free(r->host);
 	free(r->path);
 	free(r->user);
@@ -1177,6 +1291,7 @@ static int
 redis_del(struct store *st, enum store_kind kind, const char *key)
 {
 	struct redis_store *r = (struct redis_store *)st;
+	const redisReply *wr;
 	redisReply *rep;
 	const char *argv[3];
 	char *k1 = key_of(store_kinds[kind].prefix, key), *k2 = NULL;
@@ -1191,11 +1306,11 @@ redis_del(struct store *st, enum store_kind kind, const char *key)
 		rc = write_cmd(r, argc, argv, NULL) < 0 ? -1 : 1;
 	else {
 		note_write(r, argc, argv, NULL, 1);
-		if ((rep = run(r, argc, argv, NULL)) == NULL)
+		if ((rep = write_now(r, argc, argv, NULL, &wr)) == NULL)
 			rc = -1;
 		else {
-			rc = rep->type == REDIS_REPLY_INTEGER &&
-			    rep->integer > 0;
+			rc = wr->type == REDIS_REPLY_INTEGER &&
+			    wr->integer > 0;
 			freeReplyObject(rep);
 		}
 	}
@@ -1210,7 +1325,7 @@ redis_event_seen(struct store *st, const char *id)
 	struct redis_store *r = (struct redis_store *)st;
 	redisReply *rep;
 	const char *argv[2];
-	char *k = key_of("e:", id);
+	char *k = key_of(KEY_EVENT, id);
 	int rc;
 
 	if (r->in_txn) {
@@ -1286,13 +1401,13 @@ set_timed(struct redis_store *r, const char *kind, const char *id,
 static int
 redis_event_time(struct store *st, const char *id, long long *time)
 {
-	return get_timed((struct redis_store *)st, "e:", id, time, NULL);
+	return get_timed((struct redis_store *)st, KEY_EVENT, id, time, NULL);
 }
 
 static int
 redis_event_mark(struct store *st, const char *id, long long time)
 {
-	return set_timed((struct redis_store *)st, "e:", id, time, NULL);
+	return set_timed((struct redis_store *)st, KEY_EVENT, id, time, NULL);
 }
 
 static int
@@ -1461,414 +1576,436 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	return rc;
 }
 
-/* --- the local view: tracking and lookups ----------------------------- */
-
 /*
- * Connects the invalidation channel and turns tracking on for the
- * main connection; 0, or -1 (logged once) and lookups ask the server
- * until TRACK_RETRY_MS have passed.
+ * SCANs bouncer:e:* or bouncer:n:* and GETs each in one pipeline per
+ * batch of keys; a value is "TIME" or "TIME VALUE".
  */
 static int
-track_start(struct redis_store *r)
+redis_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
+    void *arg)
 {
-	redisContext *sub;
-	redisReply *rep = NULL;
+	struct redis_store *r = (struct redis_store *)st;
+	const char *pfx = kind == SI_NOTE ? "n:" : "e:";
+	size_t plen = strlen(PREFIX) + strlen(pfx), i, n;
+	redisReply *rep, *keys, *v;
 	const char *argv[6];
-	char *err = NULL, id[32], w[300];
-	long long retry = TRACK_RETRY_MS;
-	int rc;
+	char cursor[32] = "0", *match = key_of(pfx, "*"), *sp;
+	int stop = 0, rc = 0;
+	long long t;
 
-	if (r->c == NULL || mono_ms() < r->track_next)
-		return -1;
-	if ((sub = connect_ctx(r, &r->ltv, &err)) == NULL) {
-		retry = 1000;	/* the server, not a refusal: soon */
-		goto fail;
-	}
-	argv[0] = "CLIENT";
-	argv[1] = "ID";
-	if (setup_cmd(sub, 2, argv, &err, &rep) < 0)
-		goto fail;
-	snprintf(id, sizeof(id), "%lld", rep->type == REDIS_REPLY_INTEGER ?
-	    rep->integer : -1);
-	freeReplyObject(rep);
-	argv[0] = "SUBSCRIBE";
-	argv[1] = "__redis__:invalidate";
-	if (setup_cmd(sub, 2, argv, &err, NULL) < 0)
-		goto fail;
-	argv[0] = "CLIENT";
-	argv[1] = "TRACKING";
-	argv[2] = "on";
-	argv[3] = "REDIRECT";
-	argv[4] = id;
-	argv[5] = "OPTIN";
-	rc = setup_cmd(r->c, 6, argv, &err, NULL);	/* under ltv */
-	if (rc < 0) {
-		if (r->c->err) {
-			redisFree(sub);
-			drop(r, r->c->errstr);
-			free(err);
-			return -1;
-		}
-		goto fail;
-	}
-	r->sub = sub;
-	r->tracking = 1;
-	r->ping_sent = 0;
-	r->fresh_at = mono_us();	/* subscribed: delivering now */
-	r->polled_at = 0;
-	kmap_clear(&r->view);
-	r->view_stale = 0;
-	if (r->track_down)
-		log_info("store redis %s: local view of decisions back",
-		    where(r, w, sizeof(w)));
-	r->track_down = 0;
-	return 0;
-fail:
-	if (sub != NULL)
-		redisFree(sub);
-	if (!r->track_down)
-		log_warn("store redis %s: no local view of decisions (%s): "
-		    "lookups ask the server; trying again in %lld s",
-		    where(r, w, sizeof(w)), err, retry / 1000);
-	r->track_down = 1;
-	r->track_next = mono_ms() + retry;
-	free(err);
-	return -1;
-}
-
-/* The channel failed: the view can no longer be trusted. */
-static void
-track_lost(struct redis_store *r, const char *why)
-{
-	char w[300];
-
-	log_warn("store redis %s: invalidation channel: %s; dropping the "
-	    "local view", where(r, w, sizeof(w)), why);
-	track_stop(r);
-}
-
-/* One message on the channel: an invalidation, or a PONG. */
-static void
-track_msg(struct redis_store *r, const redisReply *m)
-{
-	const redisReply *keys;
-	size_t i;
-
-	if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
-	    m->element[0]->type != REDIS_REPLY_STRING)
-		return;
-	if (strcmp(m->element[0]->str, "message") == 0 &&
-	    m->elements == 3) {
-		keys = m->element[2];
-		if (keys->type != REDIS_REPLY_ARRAY) {	/* a flush */
-			kmap_clear(&r->view);
-			return;
-		}
-		for (i = 0; i < keys->elements; i++)
-			if (keys->element[i]->type == REDIS_REPLY_STRING)
-				kmap_del(&r->view, keys->element[i]->str);
-	} else if (strcmp(m->element[0]->str, "pong") == 0 &&
-	    m->element[1]->type == REDIS_REPLY_STRING &&
-	    r->ping_sent != 0 && atoll(m->element[1]->str) == r->ping_sent) {
-		/* Everything sent before that PING has been read. */
-		r->fresh_at = r->ping_sent;
-		r->ping_sent = 0;
-	}
-}
-
-/*
- * Reads what the channel holds, without waiting, at most once every
- * TRACK_POLL_US (a system call per lookup would cost more than the
- * lookup), and pings it when due. now: mono_us(). The view is current
- * as of r->fresh_at afterwards.
- */
-static void
-track_poll(struct redis_store *r, long long now)
-{
-	struct pollfd pfd;
-	redisReply *m;
-	char tok[32];
-	int done;
-
-	if (now - r->polled_at < TRACK_POLL_US)
-		return;
-	r->polled_at = now;
-	for (;;) {
-		pfd.fd = r->sub->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) <= 0)
-			break;
-		if (redisBufferRead(r->sub) != REDIS_OK) {
-			track_lost(r, r->sub->errstr);
-			return;
-		}
-		for (;;) {
-			m = NULL;
-			if (redisGetReplyFromReader(r->sub, (void **)&m) !=
-			    REDIS_OK) {
-				track_lost(r, r->sub->errstr);
-				return;
-			}
-			if (m == NULL)
-				break;
-			track_msg(r, m);
-			freeReplyObject(m);
-		}
-	}
-	if (r->ping_sent != 0) {
-		if (now - r->ping_sent > r->tv.tv_sec * 1000000)
-			track_lost(r, "no answer to PING");
-		return;
-	}
-	if (now - r->fresh_at < TRACK_PING_MS * 1000)
-		return;
-	/* The time is the token: a PONG names the PING it answers. */
-	if (now == r->fresh_at)
-		now++;
-	snprintf(tok, sizeof(tok), "%lld", now);
-	if (redisAppendCommand(r->sub, "PING %s", tok) != REDIS_OK)
-		goto lost;
 	do {
-		if (redisBufferWrite(r->sub, &done) != REDIS_OK)
-			goto lost;
-	} while (!done);
-	r->ping_sent = now;
-	return;
-lost:
-	track_lost(r, r->sub->errstr);
-}
-
-/* Fills v from an HMGET reply: r: state reason until, d: reason until
- * provider. */
-static void
-view_from(const redisReply *a, int dest, struct view *v)
-{
-	const redisReply *f0, *f1, *f2;
-	int n;
-
-	memset(v, 0, sizeof(*v));
-	if (a->type != REDIS_REPLY_ARRAY || a->elements != 3)
-		return;
-	f0 = a->element[0];
-	f1 = a->element[1];
-	f2 = a->element[2];
-	if (dest) {
-		if (f1->type == REDIS_REPLY_STRING) {
-			v->exists = 1;
-			v->until = atoll(f1->str);
-			n = f0->type == REDIS_REPLY_STRING ?
-			    reason_parse(f0->str, f0->len) : 0;
-			v->reason = n < 0 ? 0 : n;
+		argv[0] = "SCAN";
+		argv[1] = cursor;
+		argv[2] = "MATCH";
+		argv[3] = match;
+		argv[4] = "COUNT";
+		argv[5] = "1000";
+		if ((rep = run(r, 6, argv, NULL)) == NULL) {
+			rc = -1;
+			break;
 		}
-		if (f2->type == REDIS_REPLY_STRING)
-			snprintf(v->provider, sizeof(v->provider), "%s",
-			    f2->str);
-		return;
-	}
-	if (f0->type != REDIS_REPLY_STRING)
-		return;
-	v->exists = 1;
-	v->state = rcpt_state_parse(f0->str);
-	n = f1->type == REDIS_REPLY_STRING ? reason_parse(f1->str, f1->len) :
-	    0;
-	v->reason = n < 0 ? 0 : n;
-	v->until = f2->type == REDIS_REPLY_STRING ? atoll(f2->str) : 0;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			freeReplyObject(rep);
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		keys = rep->element[1];
+		for (i = 0; i < keys->elements; i++)
+			redisAppendCommand(r->c, "GET %b",
+			    keys->element[i]->str,
+			    (size_t)keys->element[i]->len);
+		for (n = 0; n < keys->elements; n++) {
+			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
+				drop(r, r->c->errstr);
+				rc = -1;
+				break;
+			}
+			if (!stop && v->type == REDIS_REPLY_STRING &&
+			    keys->element[n]->len > plen) {
+				t = strtoll(v->str, &sp, 10);
+				if (fn(keys->element[n]->str + plen, t,
+				    kind == SI_NOTE ? (*sp == ' ' ? sp + 1 :
+				    sp) : NULL, arg))
+					stop = 1;
+			}
+			freeReplyObject(v);
+		}
+		freeReplyObject(rep);
+	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	free(match);
+	return rc;
 }
 
+/* --- the view: the stream of changes, lookups -------------------------- */
+
+/* What the view holds, in the order HMGET asks for it. */
+static const char *const rcpt_facts[] = {
+	"state", "reason", "until", "since", "status"
+};
+static const char *const dest_facts[] = { "reason", "until", "provider" };
+
+/*
+ * Appends an HMGET of what the view needs of key ("r:ADDR" or
+ * "d:DEST"); 0, or -1 for a key of another kind (not asked).
+ */
 static int
-answer_rcpt(const struct view *v, long long now, struct store_answer *out)
+ask_fact(struct redis_store *r, const char *key, size_t n)
 {
-	if (!v->exists)
-		return 0;
-	if (v->state == RS_SUPPRESSED && (v->until == 0 || v->until > now)) {
-		*out = (struct store_answer){ ANS_SUPPRESSED, v->reason,
-		    v->until };
-		return 1;
+	const char *argv[7];
+	size_t lens[7], i, nf;
+	char rkey[STORE_ADDR_MAX + 32];
+	int dest;
+
+	if (n < 2 || n + sizeof(PREFIX) > sizeof(rkey) ||
+	    (strncmp(key, KEY_RCPT, 2) != 0 && strncmp(key, KEY_DEST, 2) != 0))
+		return -1;
+	dest = key[0] == KEY_DEST[0];
+	memcpy(rkey, PREFIX, sizeof(PREFIX) - 1);
+	memcpy(rkey + sizeof(PREFIX) - 1, key, n);
+	argv[0] = "HMGET";
+	lens[0] = 5;
+	argv[1] = rkey;
+	lens[1] = sizeof(PREFIX) - 1 + n;
+	nf = dest ? 3 : 5;
+	for (i = 0; i < nf; i++) {
+		argv[i + 2] = dest ? dest_facts[i] : rcpt_facts[i];
+		lens[i + 2] = strlen(argv[i + 2]);
 	}
-	if (v->state == RS_DEFERRED && v->until > now) {
-		*out = (struct store_answer){ ANS_DEFERRED, v->reason,
-		    v->until };
-		return 1;
-	}
+	if (redisAppendCommandArgv(r->c, (int)nf + 2, argv, lens) != REDIS_OK)
+		return -1;
 	return 0;
 }
 
-static int
-answer_dest(const struct view *v, long long now, struct store_answer *out)
+static const char *
+rep_str(const redisReply *a, size_t i)
 {
-	if (v->exists && v->until > now) {
-		*out = (struct store_answer){ ANS_THROTTLED, v->reason,
-		    v->until };
-		return 1;
-	}
-	return 0;
+	return a->element[i]->type == REDIS_REPLY_STRING ?
+	    a->element[i]->str : NULL;
 }
 
-/* From the view when it is current: 1 with *v, 0 if not there. */
-static int
-view_get(struct redis_store *r, int fresh, const char *key, struct view *v)
+static enum reason
+rep_reason(const redisReply *a, size_t i)
 {
-	const struct view *e;
+	const char *s = rep_str(a, i);
+	int n = s != NULL ? reason_parse(s, strlen(s)) : 0;
 
-	if (!fresh || (e = kmap_get(&r->view, key)) == NULL)
-		return 0;
-	*v = *e;
-	return 1;
+	return n < 0 ? 0 : (enum reason)n;
+}
+
+/* Applies the HMGET reply a for key ("r:..." or "d:...") to ix. */
+static void
+apply_fact(struct view_index *ix, const char *key, const redisReply *a)
+{
+	const char *s, *k = key + 2;
+	int st;
+
+	if (key[0] == KEY_RCPT[0]) {
+		if (a->type != REDIS_REPLY_ARRAY || a->elements != 5 ||
+		    (s = rep_str(a, 0)) == NULL ||
+		    (st = rcpt_state_parse(s)) < 0) {
+			view_del_rcpt(ix, k);
+			return;
+		}
+		view_set_rcpt(ix, k, strlen(k), (enum rcpt_state)st,
+		    rep_reason(a, 1), rep_str(a, 2) ? atoll(rep_str(a, 2)) : 0,
+		    rep_str(a, 3) ? atoll(rep_str(a, 3)) : 0,
+		    rep_str(a, 4) ? rep_str(a, 4) : "");
+		return;
+	}
+	if (a->type != REDIS_REPLY_ARRAY || a->elements != 3 ||
+	    rep_str(a, 1) == NULL) {
+		view_del_dest(ix, k);
+		return;
+	}
+	view_set_dest(ix, k, rep_reason(a, 0), atoll(rep_str(a, 1)),
+	    rep_str(a, 2) ? rep_str(a, 2) : "");
 }
 
 /*
- * Asks the server for n keys (dest[i]: a destination) in one round
- * trip, under the lookup timeout (set by ensure_tv), and keeps the
- * answers in the view when it is tracked. 0 or -1.
+ * Loads the whole view aside and swaps it in: an anchor in the stream
+ * first, so that whatever changes while the hashes are read is read
+ * again from the stream afterwards. 0 or -1 (logged).
  */
 static int
-view_fetch(struct redis_store *r, size_t n, char *const *keys,
-    const int *dest, struct view *v)
+view_load(struct redis_store *r)
 {
-	static const char *const rf[] = { "state", "reason", "until" };
-	static const char *const df[] = { "reason", "until", "provider" };
-	const char *argv[5];
-	struct view *e;
-	redisReply *rep;
-	size_t i, j;
-	int rc = 0, tracked = r->tracking;
+	const char *argv[10];
+	struct view_index *ix;
+	redisReply *rep, *keys, *h;
+	char cursor[32] = "0", anchor[VIEW_POS_MAX], *asked;
+	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < n; i++) {
-		if (tracked)	/* OPTIN: track this read */
-			redisAppendCommand(r->c, "CLIENT CACHING yes");
-		argv[0] = "HMGET";
-		argv[1] = keys[i];
-		for (j = 0; j < 3; j++)
-			argv[j + 2] = dest[i] ? df[j] : rf[j];
-		redisAppendCommandArgv(r->c, 5, argv, NULL);
-	}
-	for (i = 0; i < n; i++) {
-		if (tracked) {
-			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
-				goto lost;
-			/* Not tracked: the answer must not be kept. */
-			if (rep->type == REDIS_REPLY_ERROR && r->tracking)
-				track_lost(r, rep->str);
-			freeReplyObject(rep);
-		}
-		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
-			goto lost;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_warn("store redis: HMGET: %s", rep->str);
-			rc = -1;
-		}
-		view_from(rep, dest[i], &v[i]);
+	argv[0] = "XADD";
+	argv[1] = CHANGES;
+	argv[2] = "MAXLEN";
+	argv[3] = "~";
+	argv[4] = CHANGES_MAXLEN;
+	argv[5] = "*";
+	argv[6] = "load";
+	argv[7] = "1";
+	if ((rep = run(r, 8, argv, NULL)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_STRING) {
 		freeReplyObject(rep);
-		if (rc == 0 && r->tracking) {
-			e = xmalloc(sizeof(*e));
-			*e = v[i];
-			kmap_put(&r->view, keys[i], e);
-		}
+		return -1;
 	}
+	snprintf(anchor, sizeof(anchor), "%s", rep->str);
+	freeReplyObject(rep);
+	ix = view_index_new(0, 0);
+	do {
+		argv[0] = "SCAN";
+		argv[1] = cursor;
+		argv[2] = "MATCH";
+		argv[3] = PREFIX "[rd]:*";
+		argv[4] = "COUNT";
+		argv[5] = "1000";
+		argv[6] = "TYPE";
+		argv[7] = "hash";
+		if ((rep = run(r, 8, argv, NULL)) == NULL) {
+			rc = -1;
+			break;
+		}
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		keys = rep->element[1];
+		asked = xcalloc(keys->elements + 1, 1);
+		for (i = 0; i < keys->elements; i++)
+			if (keys->element[i]->type == REDIS_REPLY_STRING &&
+			    keys->element[i]->len > sizeof(PREFIX) - 1 &&
+			    ask_fact(r, keys->element[i]->str +
+			    sizeof(PREFIX) - 1, keys->element[i]->len -
+			    (sizeof(PREFIX) - 1)) == 0)
+				asked[i] = 1;
+		for (i = 0; i < keys->elements && rc == 0; i++) {
+			if (!asked[i])
+				continue;
+			if (redisGetReply(r->c, (void **)&h) != REDIS_OK) {
+				drop(r, r->c->errstr);
+				rc = -1;
+				break;
+			}
+			apply_fact(ix, keys->element[i]->str + sizeof(PREFIX) -
+			    1, h);
+			freeReplyObject(h);
+		}
+		free(asked);
+		freeReplyObject(rep);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	if (rc < 0) {
+		view_index_free(ix);
+		return -1;
+	}
+	view_swap(r->view, ix, anchor);
+	return 0;
+}
+
+/*
+ * Reads the stream on from the view's position and applies what it
+ * names. 0 when the view is current, 1 when it must be loaded whole
+ * (the position is gone from the stream, or too much changed), -1 on
+ * failure (logged).
+ */
+static int
+view_catch_up(struct redis_store *r)
+{
+	struct view *v = r->view;
+	struct view_index *ix;
+	redisReply *xr = NULL, *rd = NULL, *ents, **facts = NULL;
+	const redisReply *e, *kv;
+	const char **kk = NULL;
+	char count[16], *pos = view_pos(v);
+	size_t i, j, n, nk, kcap = 0;
+	int round, rc = 0;
+
+	snprintf(count, sizeof(count), "%d", CHANGES_READ);
+	for (round = 0; round < CHANGES_ROUNDS; round++) {
+		/* Is the entry we stopped at still there? And what follows. */
+		if (redisAppendCommand(r->c, "XRANGE %s %s %s", CHANGES, pos,
+		    pos) != REDIS_OK || redisAppendCommand(r->c,
+		    "XREAD COUNT %s STREAMS %s %s", count, CHANGES, pos) !=
+		    REDIS_OK || redisGetReply(r->c, (void **)&xr) != REDIS_OK ||
+		    redisGetReply(r->c, (void **)&rd) != REDIS_OK)
+			goto lost;
+		if (xr->type != REDIS_REPLY_ARRAY || xr->elements == 0) {
+			rc = 1;
+			break;
+		}
+		if (rd->type == REDIS_REPLY_NIL)
+			break;		/* nothing new */
+		if (rd->type != REDIS_REPLY_ARRAY || rd->elements != 1 ||
+		    rd->element[0]->type != REDIS_REPLY_ARRAY ||
+		    rd->element[0]->elements != 2 ||
+		    rd->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+			log_warn("store redis: XREAD: unexpected reply");
+			rc = -1;
+			break;
+		}
+		ents = rd->element[0]->element[1];
+		/* Each entry names one key or more ("k" fields); an anchor
+		 * ("load") none. */
+		nk = 0;
+		for (i = 0; i < ents->elements; i++) {
+			e = ents->element[i];
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+			    e->element[1]->type != REDIS_REPLY_ARRAY)
+				continue;
+			kv = e->element[1];
+			for (j = 0; j + 1 < kv->elements; j += 2) {
+				if (kv->element[j]->type !=
+				    REDIS_REPLY_STRING ||
+				    kv->element[j + 1]->type !=
+				    REDIS_REPLY_STRING ||
+				    strcmp(kv->element[j]->str, "k") != 0 ||
+				    ask_fact(r, kv->element[j + 1]->str,
+				    kv->element[j + 1]->len) < 0)
+					continue;
+				if (nk == kcap) {
+					kcap = kcap ? kcap * 2 : 256;
+					kk = xreallocarray(kk, kcap,
+					    sizeof(*kk));
+				}
+				kk[nk++] = kv->element[j + 1]->str;
+			}
+		}
+		facts = xcalloc(nk + 1, sizeof(*facts));
+		for (i = 0; i < nk; i++)
+			if (redisGetReply(r->c, (void **)&facts[i]) !=
+			    REDIS_OK) {
+				facts[i] = NULL;
+				for (n = 0; n < i; n++)
+					freeReplyObject(facts[n]);
+				free(facts);
+				facts = NULL;
+				goto lost;
+			}
+		view_wrlock(v);
+		ix = view_live(v);
+		for (i = 0; i < nk; i++) {
+			if (i % APPLY_CHUNK == 0) {
+				if (i > 0) {
+					/* Let the readers in now and then. */
+					view_unlock(v);
+					view_wrlock(v);
+				}
+				if (!view_room(ix, APPLY_CHUNK)) {
+					rc = 1;
+					break;
+				}
+			}
+			apply_fact(ix, kk[i], facts[i]);
+		}
+		e = ents->elements > 0 ? ents->element[ents->elements - 1] :
+		    NULL;
+		if (rc == 0 && e != NULL && e->type == REDIS_REPLY_ARRAY &&
+		    e->elements == 2 &&
+		    e->element[0]->type == REDIS_REPLY_STRING)
+			snprintf(pos, VIEW_POS_MAX, "%s", e->element[0]->str);
+		view_unlock(v);
+		for (i = 0; i < nk; i++)
+			freeReplyObject(facts[i]);
+		free(facts);
+		facts = NULL;
+		n = ents->elements;
+		freeReplyObject(xr);
+		freeReplyObject(rd);
+		xr = rd = NULL;
+		if (rc != 0 || n < CHANGES_READ)
+			break;
+	}
+	if (round == CHANGES_ROUNDS)
+		rc = 1;
+	free(kk);
+	if (xr != NULL)
+		freeReplyObject(xr);
+	if (rd != NULL)
+		freeReplyObject(rd);
 	return rc;
 lost:
+	free(kk);
+	if (xr != NULL)
+		freeReplyObject(xr);
+	if (rd != NULL)
+		freeReplyObject(rd);
 	drop(r, r->c->errstr);
 	return -1;
 }
 
 /*
- * While the server stalls (a view-only handle): what the view holds,
- * stale or not; -1 (fail open) for what it does not.
+ * Brings the process's view up to date: the changes since the last
+ * refresh, or everything at first and when changes may have been
+ * missed. 0, or -1 (logged; the view stays as it was).
  */
 static int
-stale_lookup(struct redis_store *r, const char *rcpt, const char *domain,
-    long long now, struct store_answer *out)
+redis_refresh(struct store *st)
 {
-	char kr[STORE_ADDR_MAX + 16], kd[STORE_ADDR_MAX + 16];
-	char kp[STORE_DEST_MAX + 32];
-	struct view v;
+	struct redis_store *r = (struct redis_store *)st;
+	int rc;
 
-	snprintf(kr, sizeof(kr), PREFIX "r:%s", rcpt);
-	snprintf(kd, sizeof(kd), PREFIX "d:%s", domain);
-	if (view_get(r, 1, kr, &v) && answer_rcpt(&v, now, out))
-		return 1;
-	if (!view_get(r, 1, kd, &v))
-		return -1;
-	if (answer_dest(&v, now, out))
-		return 1;
-	if (v.provider[0] == '\0')
-		return view_get(r, 1, kr, &v) ? 0 : -1;
-	snprintf(kp, sizeof(kp), PREFIX "d:provider:%s", v.provider);
-	if (!view_get(r, 1, kp, &v))
-		return -1;
-	return answer_dest(&v, now, out);
-}
-
-static void
-redis_view_only(struct store *st)
-{
-	((struct redis_store *)st)->view_only = 1;
+	if (r->view_only || r->in_txn || r->batch)
+		return 0;
+	view_refresh_lock(r->view);
+	if (ensure(r) < 0 || drain(r) < 0)
+		rc = -1;
+	else if (!view_ready(r->view) || (rc = view_catch_up(r)) == 1)
+		rc = view_load(r);
+	view_refresh_unlock(r->view);
+	return rc;
 }
 
 /*
- * The recipient, then its domain, then the domain's provider: from the
- * view for what it holds, from the server in one round trip for the
- * rest (a second one for a provider not known before).
+ * A view-only handle never uses its connection again: it answers from
+ * the view, which another handle keeps current.
+ */
+static void
+redis_view_only(struct store *st)
+{
+	struct redis_store *r = (struct redis_store *)st;
+
+	r->view_only = 1;
+	if (r->c != NULL)
+		redisFree(r->c);
+	r->c = NULL;
+}
+
+/*
+ * View-only: from the view (-1 until it is first loaded). Otherwise
+ * from the server, under the lookup timeout.
  */
 static int
 redis_lookup(struct store *st, const char *rcpt, const char *domain,
     long long now, struct store_answer *out)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	struct view v[3], got[2];
-	char kr[STORE_ADDR_MAX + 16], kd[STORE_ADDR_MAX + 16];
-	char kp[STORE_DEST_MAX + 32], *keys[3] = { kr, kd, kp }, *fk[2];
-	long long us;
-	int fresh, have[2], fd[2];
-	size_t n = 0, i;
+	int rc;
 
-	if (r->view_only && mono_ms() < r->stall_until)
-		return stale_lookup(r, rcpt, domain, now, out);
-	if (ensure_tv(r, &r->ltv) < 0 || drain(r) < 0) {
-		if (r->view_only) {
-			r->stall_until = mono_ms() + STALL_MS;
-			return stale_lookup(r, rcpt, domain, now, out);
-		}
-		return -1;
-	}
-	if (!r->tracking)
-		track_start(r);
-	us = mono_us();
-	if (r->tracking)
-		track_poll(r, us);
-	fresh = r->tracking && us - r->fresh_at <= TRACK_FRESH_MS * 1000;
-	snprintf(kr, sizeof(kr), PREFIX "r:%s", rcpt);
-	snprintf(kd, sizeof(kd), PREFIX "d:%s", domain);
-	have[0] = view_get(r, fresh, kr, &v[0]);
-	if (have[0] && answer_rcpt(&v[0], now, out))
-		return 1;
-	have[1] = view_get(r, fresh, kd, &v[1]);
-	for (i = 0; i < 2; i++)
-		if (!have[i]) {
-			fk[n] = keys[i];
-			fd[n++] = i == 1;
-		}
-	if (n > 0 && view_fetch(r, n, fk, fd, got) < 0) {
-		if (r->view_only && r->c == NULL) {
-			r->stall_until = mono_ms() + STALL_MS;
-			return stale_lookup(r, rcpt, domain, now, out);
-		}
-		return -1;
-	}
-	for (i = 0, n = 0; i < 2; i++)
-		if (!have[i])
-			v[i] = got[n++];
-	if (answer_rcpt(&v[0], now, out) || answer_dest(&v[1], now, out))
-		return 1;
-	if (v[1].provider[0] == '\0')
+	r->det.detail = 0;
+	if (r->view_only)
+		return store_decide_view(r->view, rcpt, domain, now, out,
+		    &r->det);
+	r->in_lookup = 1;
+	rc = store_decide_get(st, rcpt, domain, now, out, &r->det);
+	r->in_lookup = 0;
+	return rc;
+}
+
+static int
+redis_lookup_detail(struct store *st, struct store_rcpt *out)
+{
+	struct redis_store *r = (struct redis_store *)st;
+
+	if (!r->det.detail)
 		return 0;
-	snprintf(kp, sizeof(kp), PREFIX "d:provider:%s", v[1].provider);
-	fd[0] = 1;
-	if (!view_get(r, fresh, kp, &v[2]) &&
-	    view_fetch(r, 1, &keys[2], fd, &v[2]) < 0)
-		return -1;
-	return answer_dest(&v[2], now, out);
+	out->since = r->det.since;
+	snprintf(out->status, sizeof(out->status), "%s", r->det.status);
+	return 1;
 }
 
 /* --- transactions ----------------------------------------------------- */
@@ -2066,6 +2203,8 @@ redis_batch(struct store *st, int begin)
 	.rollback = redis_rollback,					\
 	.batch = redis_batch,						\
 	.view_only = redis_view_only,					\
+	.refresh = redis_refresh,					\
+	.lookup_detail = redis_lookup_detail,				\
 	.get = redis_get,						\
 	.put = redis_put,						\
 	.del = redis_del,						\
@@ -2078,6 +2217,7 @@ redis_batch(struct store *st, int begin)
 	.audit_add = redis_audit_add,					\
 	.audit_list = redis_audit_list,					\
 	.iterate = redis_iterate,					\
+	.iterate_ids = redis_iterate_ids,				\
 }
 
 const struct store_ops store_redis_ops = REDIS_OPS("redis", redis_open);

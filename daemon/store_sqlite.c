@@ -31,12 +31,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -48,7 +50,6 @@
 #define CHANGES_BACKLOG	10000	/* more than this: reload everything */
 #define CHANGES_KEEP	100000	/* rows kept when pruning */
 #define CHECK_NS	1000000	/* data_version at most once per ms */
-#define IDX_KEY_MAX	255
 #define CHUNK_KEYS	64	/* changes applied per write lock */
 
 /*
@@ -85,329 +86,6 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* --- the in-memory index --------------------------------------------- */
-
-/*
- * Open addressing over 64-bit slots: the high 32 bits are hash bits,
- * the low 32 the record's arena offset plus one (0: empty, TOMB:
- * deleted). A record is [until u32][state][reason][klen][flags][key],
- * then what flags say is there: the day a recipient's state began
- * (u16, days since 1970 plus one), its enhanced status (u16, packed by
- * status_pack()), a destination's provider ([plen][name]). With the
- * first two the policy server words a REJECT without reading the
- * recipient's row: that read, a B-tree walk, two file locks and a
- * page read most times, was the dearest part of a refused request.
- * Replaced records stay in the arena as garbage until a compaction.
- */
-#define TOMB		0xffffffffu
-#define REC_HDR		8
-#define R_SINCE		0x01	/* the day its state began */
-#define R_STATUS	0x02	/* its enhanced status */
-#define R_PROV		0x04	/* a destination's provider */
-#define R_ASK		0x08	/* since or status do not fit: read the row */
-
-struct index {
-	uint64_t	*slots;
-	size_t		 cap;		/* slots: any multiple of 1024 */
-	size_t		 used;		/* live and tombstones */
-	size_t		 live;
-	unsigned char	*arena;
-	size_t		 alen, acap;
-	size_t		 garbage;
-};
-
-struct idx_rec {
-	uint32_t	 until;
-	unsigned char	 state, reason, klen, plen, flags;
-	uint16_t	 since_day;	/* with R_SINCE */
-	uint16_t	 status;	/* with R_STATUS */
-	size_t		 size;		/* bytes in the arena */
-	const char	*key;
-	const char	*prov;
-};
-
-static uint64_t
-hash_key(const char *s, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, k;
-
-	while (n >= 8) {
-		memcpy(&k, s, 8);
-		k *= 0xff51afd7ed558ccdULL;
-		k ^= k >> 32;
-		h = (h ^ k) * 0xc4ceb9fe1a85ec53ULL;
-		s += 8;
-		n -= 8;
-	}
-	k = 0;
-	memcpy(&k, s, n);
-	h = (h ^ k) * 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
-	return h;
-}
-
-static void
-rec_read(const struct index *ix, uint32_t off, struct idx_rec *r)
-{
-	const unsigned char *p = ix->arena + off, *q;
-
-	memcpy(&r->until, p, 4);
-	r->state = p[4];
-	r->reason = p[5];
-	r->klen = p[6];
-	r->flags = p[7];
-	r->key = (const char *)p + REC_HDR;
-	q = p + REC_HDR + r->klen;
-	r->since_day = r->status = 0;
-	r->plen = 0;
-	r->prov = NULL;
-	if (r->flags & R_SINCE) {
-		memcpy(&r->since_day, q, 2);
-		q += 2;
-	}
-	if (r->flags & R_STATUS) {
-		memcpy(&r->status, q, 2);
-		q += 2;
-	}
-	if (r->flags & R_PROV) {
-		r->plen = *q++;
-		r->prov = (const char *)q;
-		q += r->plen;
-	}
-	r->size = (size_t)(q - p);
-}
-
-/*
- * An enhanced status as engine_answer() words it ("5.1.1"), in 16
- * bits: bit 15 the class (5 or 4), below it 1 + subject * 1000 +
- * detail. Returns 1 with *out set (0 when the status is not a 4 or 5
- * one: the reason's usual status is used then), or 0 when it is not
- * in that plain form or too large, and the row must be read.
- */
-static int
-status_pack(const char *s, uint16_t *out)
-{
-	unsigned v[2], i, n;
-	const char *p = s + 2;
-
-	*out = 0;
-	if ((s[0] != '4' && s[0] != '5') || s[1] != '.')
-		return 1;
-	for (i = 0; i < 2; i++) {
-		for (v[i] = 0, n = 0; *p >= '0' && *p <= '9' && n < 4; n++)
-			v[i] = v[i] * 10 + (unsigned)(*p++ - '0');
-		/* Digits as printed back: no leading zero, at most three. */
-		if (n == 0 || n > 3 || (n > 1 && p[-(int)n] == '0'))
-			return 0;
-		if (*p++ != (i == 0 ? '.' : '\0'))
-			return 0;
-	}
-	if (v[0] > 31)
-		return 0;
-	*out = (uint16_t)((s[0] == '5' ? 0x8000 : 0) + 1 + v[0] * 1000 + v[1]);
-	return 1;
-}
-
-/* The status status_pack() packed into buf (16 bytes), or "". */
-static void
-status_unpack(uint16_t code, char *buf)
-{
-	unsigned v = (code & 0x7fffu) - 1;
-
-	if (code == 0) {
-		buf[0] = '\0';
-		return;
-	}
-	snprintf(buf, 16, "%c.%u.%u", code & 0x8000 ? '5' : '4', v / 1000,
-	    v % 1000);
-}
-
-/*
- * The first slot to probe for h: its low 32 bits scaled to cap (the
- * high 32 are the tag), so that the table need not be a power of two
- * in size. Rounding 1.1 million up to 2^21 slots cost 4 MB at
- * 1,000,000 addresses.
- */
-static size_t
-home(uint64_t h, size_t cap)
-{
-	return (size_t)(((h & 0xffffffffULL) * cap) >> 32);
-}
-
-/* Returns the slot holding key, or the slot to insert it at (~). */
-static size_t
-idx_find(const struct index *ix, const char *key, size_t n, uint64_t h,
-    int *found)
-{
-	size_t i, tomb = (size_t)-1;
-	uint32_t tag = (uint32_t)(h >> 32), off;
-	struct idx_rec r;
-
-	*found = 0;
-	for (i = home(h, ix->cap);; i = i + 1 == ix->cap ? 0 : i + 1) {
-		uint64_t s = ix->slots[i];
-
-		off = (uint32_t)s;
-		if (off == 0)
-			return tomb != (size_t)-1 ? tomb : i;
-		if (off == TOMB) {
-			if (tomb == (size_t)-1)
-				tomb = i;
-			continue;
-		}
-		if ((uint32_t)(s >> 32) != tag)
-			continue;
-		rec_read(ix, off - 1, &r);
-		if (r.klen == n && memcmp(r.key, key, n) == 0) {
-			*found = 1;
-			return i;
-		}
-	}
-}
-
-static void idx_put(struct index *, const char *, size_t,
-    const struct idx_rec *);
-
-static void
-idx_clear(struct index *ix)
-{
-	free(ix->slots);
-	free(ix->arena);
-	memset(ix, 0, sizeof(*ix));
-}
-
-/* Rebuilds with room for at least n records, dropping garbage. */
-static void
-idx_rebuild(struct index *ix, size_t n)
-{
-	struct index old = *ix;
-	struct idx_rec r;
-	size_t i, cap;
-
-	/* At most 70% full, as before; in steps of 1024 slots. */
-	cap = (n * 10 / 7 + 1024) / 1024 * 1024;
-	memset(ix, 0, sizeof(*ix));
-	ix->slots = xcalloc(cap, sizeof(*ix->slots));
-	ix->cap = cap;
-	ix->acap = old.alen - old.garbage + 4096;
-	ix->arena = xmalloc(ix->acap);
-	for (i = 0; old.slots != NULL && i < old.cap; i++) {
-		uint32_t off = (uint32_t)old.slots[i];
-
-		if (off == 0 || off == TOMB)
-			continue;
-		rec_read(&old, off - 1, &r);
-		idx_put(ix, r.key, r.klen, &r);
-	}
-	free(old.slots);
-	free(old.arena);
-}
-
-/*
- * Puts key with v's until, state, reason, flags and what they say is
- * there (v's key and size are not used).
- */
-static void
-idx_put(struct index *ix, const char *key, size_t n, const struct idx_rec *v)
-{
-	size_t plen = v->flags & R_PROV ? v->plen : 0, i, need;
-	uint64_t h;
-	unsigned char *p;
-	struct idx_rec r;
-	int found;
-
-	/* A third more room than is live: doubling would waste half. */
-	if (ix->slots == NULL || (ix->used + 1) * 10 > ix->cap * 7)
-		idx_rebuild(ix, ix->live + 1 + (ix->live + 1) / 3);
-	need = REC_HDR + n + (v->flags & R_SINCE ? 2 : 0) +
-	    (v->flags & R_STATUS ? 2 : 0) + (v->flags & R_PROV ? 1 + plen : 0);
-	if (ix->alen + need > ix->acap) {
-		if (ix->garbage > ix->alen / 2 && ix->garbage > 65536) {
-			idx_rebuild(ix, ix->live + 1 + ix->live / 3);
-			idx_put(ix, key, n, v);
-			return;
-		}
-		ix->acap = (ix->acap + need) * 3 / 2;
-		if (ix->acap > UINT32_MAX - 1)
-			log_panic("store: in-memory index over 4 GB");
-		ix->arena = xrealloc(ix->arena, ix->acap);
-	}
-	h = hash_key(key, n);
-	i = idx_find(ix, key, n, h, &found);
-	if (found) {
-		rec_read(ix, (uint32_t)ix->slots[i] - 1, &r);
-		ix->garbage += r.size;
-	} else {
-		if ((uint32_t)ix->slots[i] == 0)
-			ix->used++;
-		ix->live++;
-	}
-	p = ix->arena + ix->alen;
-	memcpy(p, &v->until, 4);
-	p[4] = v->state;
-	p[5] = v->reason;
-	p[6] = (unsigned char)n;
-	p[7] = v->flags;
-	memcpy(p + REC_HDR, key, n);
-	p += REC_HDR + n;
-	if (v->flags & R_SINCE) {
-		memcpy(p, &v->since_day, 2);
-		p += 2;
-	}
-	if (v->flags & R_STATUS) {
-		memcpy(p, &v->status, 2);
-		p += 2;
-	}
-	if (v->flags & R_PROV) {
-		*p++ = (unsigned char)plen;
-		memcpy(p, v->prov, plen);
-	}
-	ix->slots[i] = (h & 0xffffffff00000000ULL) | (uint64_t)(ix->alen + 1);
-	ix->alen += need;
-}
-
-static void
-idx_del(struct index *ix, const char *key, size_t n)
-{
-	struct idx_rec r;
-	size_t i;
-	int found;
-
-	if (ix->slots == NULL)
-		return;
-	i = idx_find(ix, key, n, hash_key(key, n), &found);
-	if (!found)
-		return;
-	rec_read(ix, (uint32_t)ix->slots[i] - 1, &r);
-	ix->garbage += r.size;
-	ix->slots[i] = TOMB;
-	ix->live--;
-}
-
-static int
-idx_get(const struct index *ix, const char *key, size_t n,
-    struct idx_rec *r)
-{
-	size_t i;
-	int found;
-
-	if (ix->slots == NULL)
-		return 0;
-	i = idx_find(ix, key, n, hash_key(key, n), &found);
-	if (!found)
-		return 0;
-	rec_read(ix, (uint32_t)ix->slots[i] - 1, r);
-	return 1;
-}
-
-static uint32_t
-until32(long long until)
-{
-	if (until <= 0)
-		return 0;
-	return until >= (long long)UINT32_MAX ? UINT32_MAX : (uint32_t)until;
-}
 
 /* --- the handle ------------------------------------------------------ */
 
@@ -464,98 +142,25 @@ struct sqlite_store {
 	int		 in_txn;
 	int		 batch, batch_open, batch_failed;
 	int		 writes;
-	/* the index, shared with the process's other handles on the file */
-	struct shidx	*sh;
+	/*
+	 * The view, shared with the process's other handles on the file
+	 * (view.h): lookups hold its read lock; a refresh takes the write
+	 * lock only to apply changes, CHUNK_KEYS keys at a time (a
+	 * fraction of a millisecond: a reader waits no longer than that),
+	 * and a full reload builds the new index unlocked and swaps it
+	 * in. One refresh at a time: bouncerd's writer thread refreshes,
+	 * its other threads' handles are view-only and only read; a
+	 * handle that is not view-only and finds a refresh running
+	 * answers from the view as it stands.
+	 */
+	struct view	*view;
 	long long	 last_dv;
 	long long	 last_check;	/* CLOCK_MONOTONIC_COARSE, ns */
 	int		 dirty;		/* this handle wrote since */
 	int		 view_only;	/* store_view_only() */
 	/* the last lookup's recipient: store_lookup_detail() */
-	int		 det_known;
-	long long	 det_since;
-	char		 det_status[16];
+	struct view_fact det;
 };
-
-/*
- * One index per database file per process, shared by every handle on
- * it (the daemon's threads each have a handle; one copy of a million
- * addresses is enough). Lookups hold the read lock; a refresh takes
- * the write lock only to apply changes, CHUNK_KEYS keys at a time (a
- * fraction of a millisecond: a reader waits no longer than that), and
- * a full reload builds the new index unlocked and swaps it in. One
- * refresh at a time (refresh_mu): bouncerd's writer thread refreshes,
- * its other threads' handles are view-only (store_view_only()) and
- * only read; a handle that is not view-only and finds a refresh
- * running answers from the index as it stands.
- */
-struct shidx {
-	struct shidx	*next;
-	dev_t		 dev;
-	ino_t		 ino;
-	int		 refs;
-	pthread_rwlock_t lock;
-	pthread_mutex_t	 refresh_mu;
-	struct index	 idx;
-	int		 ready;		/* under lock, or atomic reads */
-	long long	 last_seq;	/* changes applied up to here */
-};
-
-static pthread_mutex_t	 shidx_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct shidx	*shidx_list;
-
-static struct shidx *
-shidx_get(const char *path)
-{
-	struct shidx *sh;
-	struct stat sb;
-	int have = stat(path, &sb) == 0;
-
-	pthread_mutex_lock(&shidx_mu);
-	for (sh = shidx_list; have && sh != NULL; sh = sh->next)
-		if (sh->dev == sb.st_dev && sh->ino == sb.st_ino) {
-			sh->refs++;
-			pthread_mutex_unlock(&shidx_mu);
-			return sh;
-		}
-	sh = xcalloc(1, sizeof(*sh));
-	sh->refs = 1;
-	pthread_rwlock_init(&sh->lock, NULL);
-	pthread_mutex_init(&sh->refresh_mu, NULL);
-	if (have) {
-		sh->dev = sb.st_dev;
-		sh->ino = sb.st_ino;
-		sh->next = shidx_list;
-		shidx_list = sh;
-	}
-	pthread_mutex_unlock(&shidx_mu);
-	return sh;
-}
-
-static void idx_clear(struct index *);
-
-static void
-shidx_put(struct shidx *sh)
-{
-	struct shidx **pp;
-
-	if (sh == NULL)
-		return;
-	pthread_mutex_lock(&shidx_mu);
-	if (--sh->refs > 0) {
-		pthread_mutex_unlock(&shidx_mu);
-		return;
-	}
-	for (pp = &shidx_list; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == sh) {
-			*pp = sh->next;
-			break;
-		}
-	pthread_mutex_unlock(&shidx_mu);
-	pthread_rwlock_destroy(&sh->lock);
-	pthread_mutex_destroy(&sh->refresh_mu);
-	idx_clear(&sh->idx);
-	free(sh);
-}
 
 static void
 sq_warn(struct sqlite_store *s, const char *what)
@@ -714,6 +319,20 @@ prepare_all(struct sqlite_store *s, char **errp)
 
 static void sqlite_close(struct store *);
 
+/* One view per file (device and inode) per process. */
+static struct view *
+view_of(const char *path)
+{
+	struct stat sb;
+	char name[96];
+
+	if (stat(path, &sb) < 0)
+		return view_get(NULL);
+	snprintf(name, sizeof(name), "sqlite:%llu:%llu",
+	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
+	return view_get(name);
+}
+
 static struct store *
 sqlite_open(const char *uri, const char *rest, const struct store_params *p,
     char **errp)
@@ -747,7 +366,7 @@ sqlite_open(const char *uri, const char *rest, const struct store_params *p,
 		sqlite_close(&s->base);
 		return NULL;
 	}
-	s->sh = shidx_get(s->path);
+	s->view = view_of(s->path);
 	s->base.p = *p;
 	return &s->base;
 }
@@ -768,75 +387,12 @@ sqlite_close(struct store *st)
 		sqlite3_finalize(s->del[i]);
 	}
 	sqlite3_close(s->db);
-	shidx_put(s->sh);
+	view_put(s->view);
 	free(s->path);
 	free(s);
 }
 
-/* --- index upkeep ---------------------------------------------------- */
-
-/*
- * Keys longer than IDX_KEY_MAX are not indexed; their lookups use SQL.
- * since and status are what engine_answer() words a refusal with.
- */
-static void
-idx_load_rcpt(struct index *ix, const char *rcpt, size_t n,
-    const char *state, const char *reason, long long until,
-    long long since, const char *status)
-{
-	struct idx_rec v;
-	int st = rcpt_state_parse(state), r = reason_parse(reason,
-	    strlen(reason));
-	long long day = since / 86400;
-
-	if (n > IDX_KEY_MAX)
-		return;
-	if (st <= RS_NONE) {
-		idx_del(ix, rcpt, n);
-		return;
-	}
-	memset(&v, 0, sizeof(v));
-	v.until = until32(until);
-	v.state = (unsigned char)st;
-	v.reason = (unsigned char)(r < 0 ? 0 : r);
-	/* Day 0 would read back as no date at all: ask the row. */
-	if (since > 0 && (day < 1 || day >= 65535))
-		v.flags |= R_ASK;
-	else if (since > 0) {
-		v.flags |= R_SINCE;
-		v.since_day = (uint16_t)(day + 1);
-	}
-	if (!status_pack(status, &v.status))
-		v.flags |= R_ASK;
-	else if (v.status != 0)
-		v.flags |= R_STATUS;
-	idx_put(ix, rcpt, n, &v);
-}
-
-static void
-idx_load_dest(struct index *ix, const char *dest, const char *reason,
-    long long until, const char *prov)
-{
-	struct idx_rec v;
-	char key[IDX_KEY_MAX + 1];
-	size_t n = strlen(dest), plen;
-	int r = reason_parse(reason, strlen(reason));
-
-	if (n + 1 > IDX_KEY_MAX)
-		return;
-	key[0] = '\001';
-	memcpy(key + 1, dest, n);
-	memset(&v, 0, sizeof(v));
-	v.until = until32(until);
-	v.reason = (unsigned char)(r < 0 ? 0 : r);
-	if (prov != NULL && *prov != '\0') {
-		v.flags = R_PROV;
-		v.prov = prov;
-		plen = strlen(prov);
-		v.plen = (unsigned char)(plen > 255 ? 255 : plen);
-	}
-	idx_put(ix, key, n + 1, &v);
-}
+/* --- the view's upkeep ------------------------------------------------ */
 
 static const char *
 col_text(sqlite3_stmt *st, int i)
@@ -844,6 +400,27 @@ col_text(sqlite3_stmt *st, int i)
 	const unsigned char *t = sqlite3_column_text(st, i);
 
 	return t ? (const char *)t : "";
+}
+
+static enum reason
+col_reason(sqlite3_stmt *st, int i)
+{
+	const char *t = col_text(st, i);
+	int r = reason_parse(t, strlen(t));
+
+	return r < 0 ? 0 : (enum reason)r;
+}
+
+/* A recipient row (rcpt, state, reason, until, since, status) from i. */
+static void
+load_rcpt(struct view_index *ix, sqlite3_stmt *st, const char *rcpt, int i)
+{
+	int state = rcpt_state_parse(col_text(st, i));
+
+	view_set_rcpt(ix, rcpt, strlen(rcpt), state < 0 ? RS_NONE :
+	    (enum rcpt_state)state, col_reason(st, i + 1),
+	    sqlite3_column_int64(st, i + 2), sqlite3_column_int64(st, i + 3),
+	    col_text(st, i + 4));
 }
 
 /*
@@ -854,64 +431,41 @@ col_text(sqlite3_stmt *st, int i)
 static int
 idx_full(struct sqlite_store *s)
 {
-	struct index ix, old;
+	struct view_index *ix;
 	sqlite3_stmt *st;
-	long long seq;
+	long long seq, n = 0, bytes = 0;
+	char pos[32];
 	int rc;
 
-	memset(&ix, 0, sizeof(ix));
-	/*
-	 * Size it once: no rehash while loading, and the peak memory is
-	 * what stays, not half as much again.
-	 */
 	st = s->s[S_IDX_SIZE];
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		long long n = sqlite3_column_int64(st, 0);
-		long long bytes = sqlite3_column_int64(st, 1);
-
-		idx_rebuild(&ix, (size_t)n + 1024 + (size_t)n / 8);
-		if (bytes + n * (REC_HDR + 4) < (long long)UINT32_MAX -
-		    65536) {
-			ix.acap = (size_t)(bytes + n * (REC_HDR + 4)) + 65536;
-			ix.arena = xrealloc(ix.arena, ix.acap);
-		}
+		n = sqlite3_column_int64(st, 0);
+		bytes = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
+	ix = view_index_new((size_t)n, (size_t)bytes);
 	st = s->s[S_MAXSEQ];
 	seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	st = s->s[S_IDX_RCPT];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		idx_load_rcpt(&ix, col_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), col_text(st, 1),
-		    col_text(st, 2), sqlite3_column_int64(st, 3),
-		    sqlite3_column_int64(st, 4), col_text(st, 5));
+		load_rcpt(ix, st, col_text(st, 0), 1);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	st = s->s[S_IDX_DEST];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		idx_load_dest(&ix, col_text(st, 0), col_text(st, 1),
+		view_set_dest(ix, col_text(st, 0), col_reason(st, 1),
 		    sqlite3_column_int64(st, 2), col_text(st, 3));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto fail;
-	if (ix.slots == NULL)
-		idx_rebuild(&ix, 16);
-	/* Give back the slack of the arena's growth. */
-	ix.acap = ix.alen + 65536;
-	ix.arena = xrealloc(ix.arena, ix.acap);
-	pthread_rwlock_wrlock(&s->sh->lock);
-	old = s->sh->idx;
-	s->sh->idx = ix;
-	s->sh->last_seq = seq;
-	__atomic_store_n(&s->sh->ready, 1, __ATOMIC_RELEASE);
-	pthread_rwlock_unlock(&s->sh->lock);
-	idx_clear(&old);
+	snprintf(pos, sizeof(pos), "%lld", seq);
+	view_swap(s->view, ix, pos);
 	return 0;
 fail:
 	sq_warn(s, "loading the index");
-	idx_clear(&ix);
+	view_index_free(ix);
 	return -1;
 }
 
@@ -920,35 +474,28 @@ fail:
  * Returns 0, 1 for a key it does not know (reload everything), -1.
  */
 static int
-idx_reload_key(struct sqlite_store *s, struct index *ix, const char *key)
+idx_reload_key(struct sqlite_store *s, struct view_index *ix,
+    const char *key)
 {
 	sqlite3_stmt *st;
-	char k[IDX_KEY_MAX + 2];
-	size_t n;
+	const char *k = key + 2;
 	int rc;
 
-	if (strncmp(key, "r:", 2) == 0) {
+	if (strncmp(key, KEY_RCPT, 2) == 0) {
 		st = s->s[S_LOOKUP_RCPT];
-		sqlite3_bind_text(st, 1, key + 2, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			idx_load_rcpt(ix, key + 2, strlen(key + 2),
-			    col_text(st, 0), col_text(st, 1),
-			    sqlite3_column_int64(st, 2),
-			    sqlite3_column_int64(st, 3), col_text(st, 4));
-		else if (rc == SQLITE_DONE && strlen(key + 2) <= IDX_KEY_MAX)
-			idx_del(ix, key + 2, strlen(key + 2));
-	} else if (strncmp(key, "d:", 2) == 0) {
+			load_rcpt(ix, st, k, 0);
+		else if (rc == SQLITE_DONE)
+			view_del_rcpt(ix, k);
+	} else if (strncmp(key, KEY_DEST, 2) == 0) {
 		st = s->s[S_LOOKUP_DEST];
-		sqlite3_bind_text(st, 1, key + 2, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			idx_load_dest(ix, key + 2, col_text(st, 0),
+			view_set_dest(ix, k, col_reason(st, 0),
 			    sqlite3_column_int64(st, 1), col_text(st, 2));
-		else if (rc == SQLITE_DONE &&
-		    (n = strlen(key + 2)) + 1 <= IDX_KEY_MAX) {
-			k[0] = '\001';
-			memcpy(k + 1, key + 2, n);
-			idx_del(ix, k, n + 1);
-		}
+		else if (rc == SQLITE_DONE)
+			view_del_dest(ix, k);
 	} else
 		return 1;
 	sqlite3_reset(st);
@@ -970,36 +517,25 @@ mono_ns(void)
 }
 
 /*
- * Can k more keys go in without a rehash or a compaction, which would
- * hold the write lock for as long as the whole index takes to copy?
- * If not, a refresh reloads everything, aside, instead.
- */
-static int
-idx_room(const struct index *ix, size_t k)
-{
-	if (ix->slots == NULL || (ix->used + k) * 10 > ix->cap * 7)
-		return 0;
-	return !(ix->garbage > ix->alen / 2 && ix->garbage > 65536);
-}
-
-/*
  * Brings the shared index up to date, as this handle's connection
  * sees the file. Returns 0, or -1 when the index cannot be used now:
  * inside this handle's own write transaction (the index must never
  * hold uncommitted rows, which other threads would see), or after a
- * failure (logged). The caller then answers with SQL.
+ * failure (logged). The caller then answers with SQL. The caller
+ * holds the view's refresh lock.
  */
 static int
 idx_refresh(struct sqlite_store *s)
 {
-	struct shidx *sh = s->sh;
+	struct view *v = s->view;
+	struct view_index *ix;
 	sqlite3_stmt *st;
-	long long now = mono_ns(), dv, seq, first = -1, last;
+	long long now = mono_ns(), dv, seq, first = -1, last, done;
 	int rc, n = 0, full = 0, ready;
 
 	if (s->in_txn || s->batch_open)
 		return -1;
-	ready = __atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE);
+	ready = view_ready(v);
 	if (ready && !s->dirty && now - s->last_check < CHECK_NS)
 		return 0;
 	s->last_check = now;
@@ -1019,34 +555,35 @@ idx_refresh(struct sqlite_store *s)
 		rc = idx_full(s);
 		goto out;
 	}
-	pthread_rwlock_wrlock(&sh->lock);
-	last = sh->last_seq;
+	done = strtoll(view_pos(v), NULL, 10);
+	view_wrlock(v);
+	ix = view_live(v);
+	last = done;
 	st = s->s[S_CHANGES];
-	sqlite3_bind_int64(st, 1, sh->last_seq);
+	sqlite3_bind_int64(st, 1, done);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
-		if (n % CHUNK_KEYS == 0 && !idx_room(&sh->idx, CHUNK_KEYS)) {
+		if (n % CHUNK_KEYS == 0 && !view_room(ix, CHUNK_KEYS)) {
 			full = 1;
 			break;
 		}
 		if (first < 0)
 			first = seq;
 		/* A gap (pruned) or a backlog: start over. */
-		if (first != sh->last_seq + 1 || ++n > CHANGES_BACKLOG) {
+		if (first != done + 1 || ++n > CHANGES_BACKLOG) {
 			full = 1;
 			break;
 		}
-		if ((rc = idx_reload_key(s, &sh->idx, col_text(st, 1))) !=
-		    0) {
+		if ((rc = idx_reload_key(s, ix, col_text(st, 1))) != 0) {
 			full = 1;
 			break;
 		}
 		last = seq;
 		/* Let the readers in now and then. */
 		if (n % CHUNK_KEYS == 0) {
-			sh->last_seq = last;
-			pthread_rwlock_unlock(&sh->lock);
-			pthread_rwlock_wrlock(&sh->lock);
+			snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
+			view_unlock(v);
+			view_wrlock(v);
 		}
 	}
 	sqlite3_reset(st);
@@ -1054,10 +591,10 @@ idx_refresh(struct sqlite_store *s)
 		sq_warn(s, "reading changes");
 		rc = -1;
 	} else if (!full) {
-		sh->last_seq = last;
+		snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
 		rc = 0;
 	}
-	pthread_rwlock_unlock(&sh->lock);
+	view_unlock(v);
 	if (full)
 		rc = idx_full(s);
 out:
@@ -1079,11 +616,11 @@ idx_refresh_try(struct sqlite_store *s)
 {
 	int rc;
 
-	if (pthread_mutex_trylock(&s->sh->refresh_mu) != 0)
-		return s->in_txn || s->batch_open ||
-		    !__atomic_load_n(&s->sh->ready, __ATOMIC_ACQUIRE) ? -1 : 0;
+	if (view_refresh_trylock(s->view) < 0)
+		return s->in_txn || s->batch_open || !view_ready(s->view) ?
+		    -1 : 0;
 	rc = idx_refresh(s);
-	pthread_mutex_unlock(&s->sh->refresh_mu);
+	view_refresh_unlock(s->view);
 	return rc;
 }
 
@@ -1093,9 +630,9 @@ sqlite_refresh(struct store *st)
 	struct sqlite_store *s = (struct sqlite_store *)st;
 	int rc;
 
-	pthread_mutex_lock(&s->sh->refresh_mu);
+	view_refresh_lock(s->view);
 	rc = idx_refresh(s);
-	pthread_mutex_unlock(&s->sh->refresh_mu);
+	view_refresh_unlock(s->view);
 	/* Inside a transaction there is nothing to do yet. */
 	return s->in_txn || s->batch_open ? 0 : rc;
 }
@@ -1153,143 +690,37 @@ change(struct sqlite_store *s, enum store_kind kind, const char *key)
 
 /* --- operations ------------------------------------------------------ */
 
-/* Keeps a recipient's since and status, when the index has them. */
-static void
-rec_detail(struct sqlite_store *s, const struct idx_rec *r)
-{
-	if (r->flags & R_ASK)
-		return;
-	s->det_known = 1;
-	s->det_since = r->flags & R_SINCE ?
-	    (long long)(r->since_day - 1) * 86400 : 0;
-	status_unpack(r->flags & R_STATUS ? r->status : 0, s->det_status);
-}
-
-/* The lookup itself, from the index; the caller holds its read lock. */
-static int
-idx_answer(struct sqlite_store *s, const struct index *ix, const char *rcpt,
-    size_t n, const char *domain, size_t dn, long long now,
-    struct store_answer *out)
-{
-	struct idx_rec ir;
-	char key[IDX_KEY_MAX + 1];
-
-	if (idx_get(ix, rcpt, n, &ir)) {
-		if (ir.state == RS_SUPPRESSED && (ir.until == 0 ||
-		    ir.until > now)) {
-			*out = (struct store_answer){ ANS_SUPPRESSED,
-			    (enum reason)ir.reason, ir.until };
-			rec_detail(s, &ir);
-			return 1;
-		}
-		if (ir.state == RS_DEFERRED && ir.until > now) {
-			*out = (struct store_answer){ ANS_DEFERRED,
-			    (enum reason)ir.reason, ir.until };
-			rec_detail(s, &ir);
-			return 1;
-		}
-	}
-	key[0] = '\001';
-	memcpy(key + 1, domain, dn);
-	if (!idx_get(ix, key, dn + 1, &ir))
-		return 0;
-	if (ir.until > now) {
-		*out = (struct store_answer){ ANS_THROTTLED,
-		    (enum reason)ir.reason, ir.until };
-		return 1;
-	}
-	if (!(ir.flags & R_PROV) || ir.plen == 0)
-		return 0;
-	n = (size_t)snprintf(key + 1, sizeof(key) - 1, "provider:%.*s",
-	    (int)ir.plen, ir.prov) + 1;
-	if (n < sizeof(key) && idx_get(ix, key, n, &ir) && ir.until > now) {
-		*out = (struct store_answer){ ANS_THROTTLED,
-		    (enum reason)ir.reason, ir.until };
-		return 1;
-	}
-	return 0;
-}
-
-/* The same from the row itself. */
-static void
-row_detail(struct sqlite_store *s, const struct store_rcpt *r)
-{
-	s->det_known = 1;
-	s->det_since = r->since;
-	snprintf(s->det_status, sizeof(s->det_status), "%s", r->status);
-}
-
 static int
 sqlite_lookup_detail(struct store *st, struct store_rcpt *out)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
 
-	if (!s->det_known)
+	if (!s->det.detail)
 		return 0;
-	out->since = s->det_since;
-	snprintf(out->status, sizeof(out->status), "%s", s->det_status);
+	out->since = s->det.since;
+	snprintf(out->status, sizeof(out->status), "%s", s->det.status);
 	return 1;
 }
 
+/*
+ * From the view (view-only handles always: -1 for what it cannot
+ * tell); from the tables inside this handle's own transaction, for
+ * keys too long for the view, or when it cannot be brought up to date.
+ */
 static int
 sqlite_lookup(struct store *st, const char *rcpt, const char *domain,
     long long now, struct store_answer *out)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
-	struct store_rcpt r;
-	struct store_dest d;
-	char prov[STORE_DEST_MAX];
-	size_t n = strlen(rcpt), dn = strlen(domain);
-	int rc;
 
-	s->det_known = 0;
-	if (s->view_only) {
-		/* From memory only; the writer keeps it current. */
-		if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
-		    !__atomic_load_n(&s->sh->ready, __ATOMIC_ACQUIRE))
-			return -1;
-	} else if (n > IDX_KEY_MAX || dn + 1 > IDX_KEY_MAX ||
-	    idx_refresh_try(s) < 0) {
-		/* The slow path: straight from the tables. */
-		if ((rc = st->ops->get(st, SK_RCPT, rcpt, &r)) < 0)
-			return -1;
-		if (rc == 1 && r.state == RS_SUPPRESSED &&
-		    (r.until == 0 || r.until > now)) {
-			*out = (struct store_answer){ ANS_SUPPRESSED,
-			    r.reason, r.until };
-			row_detail(s, &r);
-			return 1;
-		}
-		if (rc == 1 && r.state == RS_DEFERRED && r.until > now) {
-			*out = (struct store_answer){ ANS_DEFERRED, r.reason,
-			    r.until };
-			row_detail(s, &r);
-			return 1;
-		}
-		if ((rc = st->ops->get(st, SK_DEST, domain, &d)) < 0)
-			return -1;
-		if (rc == 1 && d.until > now) {
-			*out = (struct store_answer){ ANS_THROTTLED, d.reason,
-			    d.until };
-			return 1;
-		}
-		if (rc == 1 && d.provider[0] != '\0') {
-			snprintf(prov, sizeof(prov), "provider:%s",
-			    d.provider);
-			if ((rc = st->ops->get(st, SK_DEST, prov, &d)) < 0)
-				return -1;
-			if (rc == 1 && d.until > now) {
-				*out = (struct store_answer){ ANS_THROTTLED,
-				    d.reason, d.until };
-				return 1;
-			}
-		}
-		return 0;
-	}
-	pthread_rwlock_rdlock(&s->sh->lock);
-	rc = idx_answer(s, &s->sh->idx, rcpt, n, domain, dn, now, out);
-	pthread_rwlock_unlock(&s->sh->lock);
-	return rc;
+	s->det.detail = 0;
+	if (s->view_only)
+		return store_decide_view(s->view, rcpt, domain, now, out,
+		    &s->det);
+	if (strlen(rcpt) > VIEW_KEY_MAX || strlen(domain) + 1 > VIEW_KEY_MAX ||
+	    idx_refresh_try(s) < 0)
+		return store_decide_get(st, rcpt, domain, now, out, &s->det);
+	return store_decide_view(s->view, rcpt, domain, now, out, &s->det);
 }
 
 static int
@@ -1667,6 +1098,396 @@ sqlite_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int
+sqlite_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
+    void *arg)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, kind == SI_NOTE ?
+	    "SELECT id, time, value FROM note" : "SELECT id, time FROM event",
+	    -1, &q, NULL) != SQLITE_OK) {
+		sq_warn(s, "iterate");
+		return -1;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn(col_text(q, 0), sqlite3_column_int64(q, 1),
+		    kind == SI_NOTE ? col_text(q, 2) : NULL, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		sq_warn(s, "iterate");
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- backup and restore ---------------------------------------------- */
+
+/* 1 if a and b name one file, 0 if not (or either is missing). */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Copies all of src into dst with SQLite's online backup, in one step
+ * (one read transaction on src: a consistent snapshot, WAL included),
+ * retrying while a lock is busy for at most busy seconds. 0, or -1
+ * with *errp naming what.
+ */
+static int
+copy_db(sqlite3 *dst, sqlite3 *src, long long busy, const char *what,
+    char **errp)
+{
+	sqlite3_backup *bk;
+	long long waited = 0;
+	int rc;
+
+	if ((bk = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		*errp = xasprintf("%s: %s", what, sqlite3_errmsg(dst));
+		return -1;
+	}
+	for (;;) {
+		rc = sqlite3_backup_step(bk, -1);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+		    waited >= busy * 1000)
+			break;
+		sqlite3_sleep(50);
+		waited += 50;
+	}
+	sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE) {
+		*errp = xasprintf("%s: %s", what, rc == SQLITE_BUSY ||
+		    rc == SQLITE_LOCKED ? "the store stayed locked" :
+		    sqlite3_errmsg(dst));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs PRAGMA quick_check on db: 0 if "ok", else -1 with *errp. */
+static int
+quick_check(sqlite3 *db, const char *path, char **errp)
+{
+	sqlite3_stmt *q;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			ok = strcmp(col_text(q, 0), "ok") == 0;
+		if (!ok)
+			*errp = xasprintf("%s: not a sound database: %s", path,
+			    sqlite3_column_type(q, 0) == SQLITE_TEXT ?
+			    col_text(q, 0) : sqlite3_errmsg(db));
+		sqlite3_finalize(q);
+	} else
+		*errp = xasprintf("%s: %s", path, sqlite3_errmsg(db));
+	return ok ? 0 : -1;
+}
+
+static int
+sqlite_backup(struct store *st, const char *path, char **errp)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	struct stat sb;
+	sqlite3 *dst = NULL;
+	char *tmp, *err = NULL;
+	int fd, rc = -1;
+
+	if (same_file(path, s->path)) {
+		*errp = xasprintf("%s: is the store itself", path);
+		return -1;
+	}
+	/* It is renamed over: never over a device, a directory, ... */
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		*errp = xasprintf("%s: exists and is not a regular file", path);
+		return -1;
+	}
+	if (s->in_txn || s->batch_open) {
+		*errp = xstrdup("a transaction is open on the handle");
+		return -1;
+	}
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (copy_db(dst, s->db, st->p.busy_timeout, s->path, errp) < 0)
+		goto out;
+	/* One file, readable without its -wal and -shm companions. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    &err) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", path, err ? err : "?");
+		sqlite3_free(err);
+		goto out;
+	}
+	if (quick_check(dst, path, errp) < 0)
+		goto out;
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	dst = NULL;
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/*
+ * The pid of a process that has the WAL database at path open, or 0.
+ * Every SQLite connection in WAL mode holds a shared lock on byte 128
+ * of the -shm file (the "DMS" lock of SQLite's WAL-index format) for
+ * as long as it is open. This process must not have the file open
+ * itself: closing the descriptor would drop its own POSIX locks.
+ */
+static long
+shm_holder(const char *path)
+{
+	struct flock fl;
+	char *shm = xasprintf("%s-shm", path);
+	int fd;
+
+	if ((fd = open(shm, O_RDWR | O_CLOEXEC)) < 0)
+		fd = open(shm, O_RDONLY | O_CLOEXEC);
+	free(shm);
+	if (fd < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 128;
+	fl.l_len = 1;
+	if (fcntl(fd, F_GETLK, &fl) < 0)
+		fl.l_type = F_UNLCK;
+	close(fd);
+	return fl.l_type == F_UNLCK ? 0 : (long)fl.l_pid;
+}
+
+/* Is db a bouncer store this program can open? 0, or -1 with *errp. */
+static int
+check_store_file(sqlite3 *db, const char *path, char **errp)
+{
+	static const char *const tables[] = {
+		"rcpt", "dest", "alert", "event", "audit", "changes"
+	};
+	sqlite3_stmt *q;
+	size_t i;
+	int v = -1, n = 0;
+
+	if (quick_check(db, path, errp) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			v = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+	}
+	if (v > SCHEMA_VERSION) {
+		*errp = xasprintf("%s: schema version %d is newer than this "
+		    "bouncer knows (%d)", path, v, SCHEMA_VERSION);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'table' AND name = ?", -1, &q, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", path, sqlite3_errmsg(db));
+		return -1;
+	}
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		sqlite3_bind_text(q, 1, tables[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			n += sqlite3_column_int(q, 0);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (v < 1 || n != (int)(sizeof(tables) / sizeof(tables[0]))) {
+		*errp = xasprintf("%s: not a bouncer store (schema version "
+		    "%d, %d of its %zu tables)", path, v, n,
+		    sizeof(tables) / sizeof(tables[0]));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * When the store's file is damaged beyond opening: the copy goes to a
+ * new file beside it, with the old one's mode (and owner, when this
+ * process may give it), and is renamed over it, its stale -wal and
+ * -shm removed first (SQLite would replay that WAL into the new file).
+ * No other process has the file open: the caller made sure.
+ */
+static int
+replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
+{
+	struct stat sb;
+	sqlite3 *dst = NULL;
+	char *tmp, *side;
+	int fd, rc = -1;
+
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (stat(path, &sb) == 0) {
+		(void)fchmod(fd, sb.st_mode & 07777);
+		(void)fchown(fd, sb.st_uid, sb.st_gid);	/* as root only */
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (copy_db(dst, src, busy, path, errp) < 0)
+		goto out;
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, sqlite3_errmsg(dst));
+		goto out;
+	}
+	dst = NULL;
+	side = xasprintf("%s-wal", path);
+	(void)unlink(side);
+	free(side);
+	side = xasprintf("%s-shm", path);
+	(void)unlink(side);
+	free(side);
+	if (rename(tmp, path) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* Does SQLite's error on db say the file is damaged? */
+static int
+damaged(sqlite3 *db)
+{
+	int e = sqlite3_errcode(db);
+
+	return e == SQLITE_NOTADB || e == SQLITE_CORRUPT;
+}
+
+static int
+sqlite_restore(const char *uri, const char *rest,
+    const struct store_params *p, const char *from, char **errp)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	struct stat sb;
+	long pid;
+	int rc = -1;
+
+	(void)uri;
+	if (strncmp(rest, "//", 2) == 0)
+		rest += 2;
+	if (*rest == '\0') {
+		*errp = xasprintf("%s: no file name", uri);
+		return -1;
+	}
+	if (same_file(from, rest)) {
+		*errp = xasprintf("%s: is the store itself", from);
+		return -1;
+	}
+	if (access(from, R_OK) < 0 || stat(from, &sb) < 0) {
+		*errp = xasprintf("%s: %s", from, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*errp = xasprintf("%s: not a regular file", from);
+		return -1;
+	}
+	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", from, src ? sqlite3_errmsg(src) :
+		    "cannot open");
+		goto out;
+	}
+	if (check_store_file(src, from, errp) < 0)
+		goto out;
+	if ((pid = shm_holder(rest)) != 0) {
+		*errp = xasprintf("%s: in use by process %ld (bouncerd, or "
+		    "another bouncerctl): stop bouncerd before a restore",
+		    rest, pid);
+		goto out;
+	}
+	/*
+	 * Exclusive locking: no other connection can open the file until
+	 * the copy is in, and one that appeared since the check above
+	 * makes this fail rather than see the contents change under it.
+	 */
+	if (sqlite3_open_v2(rest, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", rest, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (sqlite3_exec(dst, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL,
+	    NULL) != SQLITE_OK || sqlite3_exec(dst, "BEGIN EXCLUSIVE; COMMIT",
+	    NULL, NULL, NULL) != SQLITE_OK) {
+		if (damaged(dst))
+			goto replace;
+		*errp = xasprintf("%s: %s", rest, sqlite3_errcode(dst) ==
+		    SQLITE_BUSY ? "in use by another process: stop bouncerd "
+		    "before a restore" : sqlite3_errmsg(dst));
+		goto out;
+	}
+	if (copy_db(dst, src, p->busy_timeout, rest, errp) < 0) {
+		if (!damaged(dst))
+			goto out;
+		free(*errp);
+		*errp = NULL;
+		goto replace;
+	}
+	rc = 0;
+	goto out;
+replace:
+	sqlite3_close(dst);
+	dst = NULL;
+	rc = replace_file(src, rest, p->busy_timeout, errp);
+out:
+	sqlite3_close(src);
+	if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == 0) {
+		*errp = xasprintf("%s: %s", rest, sqlite3_errmsg(dst));
+		rc = -1;
+	}
+	return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = sqlite_open,
@@ -1691,4 +1512,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_add = sqlite_audit_add,
 	.audit_list = sqlite_audit_list,
 	.iterate = sqlite_iterate,
+	.iterate_ids = sqlite_iterate_ids,
+	.backup = sqlite_backup,
+	.restore = sqlite_restore,
 };
