@@ -29,7 +29,9 @@
  *      that knows it);
  *   6. our HELO name, our reverse DNS (PTR) or "your host name" with
  *      a predicate in the same clause: "Helo command rejected: Host not
- *      found", "reverse DNS lookup failed: host name unknown";
+ *      found", "reverse DNS lookup failed: host name unknown"; the
+ *      domain, host, MX or address "of the sender" (of the return path,
+ *      of the envelope sender): "no MX for the sender's domain";
  *   7. the sender in Japanese (送信者, 差出人, 送信元) with a
  *      predicate after it in the same clause:
  *      "送信者のメールアドレスが存在しません" (the sender's address
@@ -142,6 +144,10 @@ static const char pattern[] =
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\byour (?:host ?name|host|server name|domain name)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
+	"|account) (?:of|for|on) (?:the |your |this )?(?:sender|sending"
+	"|envelope sender|return[- ]path|reverse[- ]path|originator"
+	"|from address|MAIL FROM)\\b"
 	/*
 	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
 	 * after it in the same clause (no 、 or 。 between): does not exist,
