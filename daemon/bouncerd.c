@@ -139,7 +139,7 @@ static struct {
 	pthread_mutex_t		 lock;		/* snap, tallies, alerts */
 	struct snapshot		*snap;
 	unsigned		 gen;
-	struct conf		*start_conf;	/* what START parameters are */
+	struct conf		*start_conf;	/* as started */
 	const char		*conf_path;
 	int			 conf_missing_ok;
 	char			**overrides;

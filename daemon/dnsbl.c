@@ -903,6 +903,12 @@ dnsbl_new(struct event_base *base, const struct dnsbl_params *p,
 	mon->wake = event_new(base, -1, 0, on_wake, mon);
 	if (mon->once && mon->pending == 0)
 		event_base_loopexit(base, NULL);
+	if (!mon->once)
+		log_info("dnsbl: %zu target and zone pair(s) on %d zone(s), "
+		    "every %llds, through %s%s", mon->nitems, mon->nzones,
+		    mon->interval_ms / 1000, p->resolver != NULL &&
+		    *p->resolver != '\0' ? p->resolver : "/etc/resolv.conf",
+		    mon->discover ? "; discovering sending IPs" : "");
 	return mon;
 fail:
 	dnsbl_free(mon);

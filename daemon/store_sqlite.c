@@ -1359,7 +1359,8 @@ replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
 	}
 	if (stat(path, &sb) == 0) {
 		(void)fchmod(fd, sb.st_mode & 07777);
-		(void)fchown(fd, sb.st_uid, sb.st_gid);	/* as root only */
+		/* The owner too, when run as root. */
+		(void)fchown(fd, sb.st_uid, sb.st_gid);
 	}
 	close(fd);
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |

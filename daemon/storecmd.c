@@ -2043,8 +2043,8 @@ mig_batch(struct migration *m)
 struct mig_job {
 	struct migration	*m;
 	enum store_kind		 kind;
-	struct keyset		 have;		/* the destination's, sorted */
-	struct keyset		 trails;	/* recipients copied */
+	struct keyset		 have;	/* the destination's, sorted */
+	struct keyset		 trails; /* the recipients copied */
 };
 
 /* One record of the source, as the walk gives it: copied, or kept. */
@@ -2171,9 +2171,24 @@ cmd_migrate(int argc, char **argv, const struct storecmd_globals *g)
 	if (argc != 3)
 		return bad_usage("migrate");
 	if (strcmp(argv[1], argv[2]) == 0) {
-		fprintf(stderr, "bouncerctl: migrate: %s: the same store twice\n",
-		    argv[1]);
+		fprintf(stderr, "bouncerctl: migrate: %s: the same store "
+		    "twice\n", argv[1]);
 		return EX_USAGE_;
+	}
+	/*
+	 * Opening a SQLite store creates it: a misspelt source would not
+	 * be an error, only an empty store.
+	 */
+	if (strncmp(argv[1], "sqlite:", 7) == 0) {
+		const char *path = argv[1] + 7;
+
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;
+		if (access(path, F_OK) < 0) {
+			fprintf(stderr, "bouncerctl: migrate: %s: %s\n", path,
+			    strerror(errno));
+			return EX_CONFIG_;
+		}
 	}
 	memset(&m, 0, sizeof(m));
 	c = load_conf(g);

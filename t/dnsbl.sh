@@ -228,6 +228,14 @@ wait_for 30 sh -c "grep -q '^blocklist-cleared|blocklist-cleared|dnsbl|spamhaus|
     ok || bad "bouncer_blocklist_listed is not 0 after the clear"
 metric_ge $MPORT bouncer_blocklist_checks_total 20 && ok ||
     bad "bouncer_blocklist_checks_total: $(metric $MPORT bouncer_blocklist_checks_total)"
+# The exposition with the monitor's families stays well formed.
+metrics $MPORT > "$T/metrics"
+$PY "$SRC/t/lib/promtext.py" check "$T/metrics" > "$T/lint" 2>&1 && ok ||
+    bad "promtext.py check: $(cat "$T/lint")"
+if command -v promtool >/dev/null 2>&1; then
+	promtool check metrics < "$T/metrics" > "$T/lint" 2>&1 && ok ||
+	    bad "promtool check metrics: $(cat "$T/lint")"
+fi
 
 kill -TERM $BPID; wait $BPID; BPID=
 

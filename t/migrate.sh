@@ -53,6 +53,9 @@ ctl migrate "$SQ" "$SQ" 2>"$T/err"
     bad "migrate onto itself: $(cat "$T/err")"
 ctl migrate "$SQ" 2>/dev/null
 [ $? = 1 ] && ok || bad "migrate with one store: want exit 1"
+ctl migrate "sqlite:$T/misspelt.db" "sqlite:$T/x.db" 2>"$T/err"
+[ $? = 2 ] && grep -q 'misspelt.db: No such file' "$T/err" && [ ! -e "$T/misspelt.db" ] &&
+    ok || bad "migrate from a missing SQLite file: $(cat "$T/err")"
 ctl migrate "$SQ" "nosuch:x" 2>"$T/err"
 [ $? = 2 ] && grep -q 'unknown store type' "$T/err" && ok ||
     bad "migrate to a bad URI: $(cat "$T/err")"

@@ -77,7 +77,14 @@ sighup() {	# waits until the reload count passes $1
 	wait_for 30 sh -c "'$CTL' -c '$T/bouncer.conf' status | grep -qx 'reloads=$(($1 + 1))'" ||
 	    bad "the SIGHUP was not done within 30 s"
 }
-stamp() { LC_ALL=C date '+%b %e %H:%M:%S'; }
+# Time stamps from the daemon's clock: BOUNCER_NOW=+N or -N (clock.h)
+# shifts both, as in t/bouncerd.sh.
+case ${BOUNCER_NOW:-} in
+[+-][0-9]*) SHIFT=$BOUNCER_NOW ;;
+'') SHIFT=0 ;;
+*) echo "$(basename "$0"): BOUNCER_NOW must be +seconds or -seconds"; exit 1 ;;
+esac
+stamp() { LC_ALL=C date -d "@$(( $(date +%s) + SHIFT ))" '+%b %e %H:%M:%S'; }
 GMAIL_550="host gmail-smtp-in.l.google.com[142.250.4.27] said: 550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser a1si3921pgb.41 - gsmtp (in reply to RCPT TO command)"
 bounce() {	# queue-id rcpt
 	echo "$(stamp) mta postfix/smtp[2110]: $1: to=<$2>, relay=gmail-smtp-in.l.google.com[142.250.4.27]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced ($GMAIL_550)" >> "$T/maillog"
