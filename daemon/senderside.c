@@ -29,7 +29,9 @@
  *      that knows it);
  *   6. our HELO name, our reverse DNS (PTR) or "your host name" with
  *      a predicate in the same clause: "Helo command rejected: Host not
- *      found", "reverse DNS lookup failed: host name unknown";
+ *      found", "reverse DNS lookup failed: host name unknown"; the
+ *      domain, host, MX or address "of the sender" (of the return path,
+ *      of the envelope sender): "no MX for the sender's domain";
  *   7. the sender in Japanese (送信者, 差出人, 送信元) with a
  *      predicate after it in the same clause:
  *      "送信者のメールアドレスが存在しません" (the sender's address
@@ -60,7 +62,8 @@ struct senderside {
 	"|deleted|(?:has )?moved" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
-	"|blocklisted|banned)|has no (?:MX|DNS|A|valid|mail)" \
+	"|blocklisted|banned|not (?:allowed|permitted|authori[sz]ed))" \
+	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX)\\b"
 
@@ -141,11 +144,15 @@ static const char pattern[] =
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\byour (?:host ?name|host|server name|domain name)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
+	"|account) (?:of|for|on) (?:the |your |this )?(?:sender|sending"
+	"|envelope sender|return[- ]path|reverse[- ]path|originator"
+	"|from address|MAIL FROM)\\b"
 	/*
 	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
 	 * after it in the same clause (no 、 or 。 between): does not exist,
 	 * cannot be found, unknown, invalid, not registered, stopped,
-	 * blocked, refused. Matched byte by byte (no UTF mode).
+	 * blocked, refused, not in use. Matched byte by byte (no UTF mode).
 	 */
 	"|(?:\u9001\u4fe1\u8005"
 	"|\u5dee\u51fa\u4eba"
@@ -157,7 +164,8 @@ static const char pattern[] =
 	"|\u898b\u3064\u304b\u308a\u307e\u305b\u3093"
 	"|\u4e0d\u660e|\u7121\u52b9"
 	"|\u767b\u9332\u3055\u308c\u3066\u3044\u307e\u305b\u3093"
-	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426)";
+	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426"
+	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066|\u4f7f\u7528\u3055\u308c\u3066)";
 
 struct senderside *
 senderside_new(void)

@@ -71,6 +71,9 @@ static const struct ss_case cases[] = {
 	  "does not exist", 1 },
 	{ "The domain of your address could not be resolved", 1 },
 	{ "Sender address domain publishes a null MX", 1 },
+	{ "The sending domain is not allowed to send to this recipient", 1 },
+	{ "There is no MX for the sender's domain", 1 },
+	{ "Could not resolve the domain of the sender", 1 },
 	/* our HELO name, reverse DNS, host name */
 	{ "Helo command rejected: Host not found", 1 },
 	{ "HELO domain unknown", 1 },
