@@ -94,17 +94,17 @@ fmt_time(long long t, char *buf, size_t bufsz)
 /* --- check --------------------------------------------------------- */
 
 struct row {
-	int		 rank;		/* the target's order, then the zone's */
+	int		 rank;		/* by target, then zone */
 	char		 target[256];
 	char		 list[64];
 	char		 zone[256];
-	char		 result[16];	/* listed, clean, or the error kind */
+	char		 result[16];	/* listed, clean, or the error */
 	char		 meaning[512];
 	char		 url[512];
 };
 
 struct check {
-	char		**targets;	/* normalised, in the order given */
+	char		**targets;	/* normalised, as given */
 	int		 ntargets;
 	struct dnsbl_zcfg *zones;
 	int		 nzones;

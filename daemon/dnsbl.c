@@ -40,8 +40,9 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define IP(a, b, c, d_)	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | \
-			    ((uint32_t)(c) << 8) | (uint32_t)(d_))
+#define IP(a, b, c, d_)	(((uint32_t)(a) << 24) | \
+			    ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | \
+			    (uint32_t)(d_))
 
 /* --- what the lists' answers mean ---------------------------------- */
 
@@ -79,7 +80,8 @@ static const struct dnsbl_code dbl_codes[] = {
 };
 
 static const struct dnsbl_code sorbs_codes[] = {
-	{ IP(127, 0, 0, 2), IP(127, 0, 0, 2), "SORBS HTTP: an open HTTP proxy" },
+	{ IP(127, 0, 0, 2), IP(127, 0, 0, 2), "SORBS HTTP: an open HTTP "
+	    "proxy" },
 	{ IP(127, 0, 0, 3), IP(127, 0, 0, 3), "SORBS SOCKS: an open SOCKS "
 	    "proxy" },
 	{ IP(127, 0, 0, 4), IP(127, 0, 0, 4), "SORBS MISC: an open proxy" },
@@ -282,7 +284,7 @@ dnsbl_zones_parse(const char *spec, const char *dqs_key,
 				snprintf(zc->list, sizeof(zc->list), "%s",
 				    k->list);
 		} else {
-			/* Unknown (or renamed): any 127/8 answer is a listing. */
+			/* Unknown: any 127/8 answer is a listing. */
 			zc->z.types = T4 | T6;
 			zc->z.url = "";
 			if (*zc->list == '\0')
@@ -496,15 +498,15 @@ struct item {
 	char			 qname[512];
 	enum dnsbl_type		 type;
 	int			 discovered;
-	int			 done;		/* once mode: reported */
+	int			 done;	/* once mode: reported */
 	struct event		*timer;
-	struct evdns_request	*req;
+	int			 inflight;	/* a query is out */
 	long long		 sent_ms;	/* monotonic */
 	int			 listed;
 	long long		 since;
 	char			 meaning[512];
 	int			 failing;	/* logged; E_NONE: fine */
-	int			 answered;	/* a clean answer was reported */
+	int			 answered;	/* a clean answer reported */
 };
 
 struct dnsbl {
@@ -642,7 +644,7 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 
 	if (result == DNS_ERR_SHUTDOWN || result == DNS_ERR_CANCEL)
 		return;
-	it->req = NULL;
+	it->inflight = 0;
 	took = mono_ms() - it->sent_ms;
 	log_debug("dnsbl: %s: %s, %d address(es), ttl %d, %lld ms",
 	    it->qname, evdns_err_to_string(result), count, ttl, took);
@@ -651,7 +653,7 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 	switch (result) {
 	case DNS_ERR_NONE:
 		if (type != DNS_IPv4_A || count <= 0)
-			goto clean;	/* NOERROR, no A record: not listed */
+			goto clean;	/* NOERROR, no A record */
 		if (count > 32)
 			count = 32;
 		for (i = 0; i < count; i++)
@@ -731,13 +733,18 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (it->req != NULL)
-		return;		/* still waiting (cannot happen: timeouts) */
+	/* Still out (evdns's own timeouts end it first): wait more. */
+	if (it->inflight) {
+		schedule(it, mon->interval_ms);
+		return;
+	}
 	it->sent_ms = mono_ms();
 	mon->queries++;
-	it->req = evdns_base_resolve_ipv4(mon->dns, it->qname,
-	    DNS_QUERY_NO_SEARCH, on_answer, it);
-	if (it->req == NULL) {
+	it->inflight = 1;
+	/* The answer always comes later, from the loop (never in here). */
+	if (evdns_base_resolve_ipv4(mon->dns, it->qname, DNS_QUERY_NO_SEARCH,
+	    on_answer, it) == NULL) {
+		it->inflight = 0;
 		mon->errors[E_OTHER]++;
 		item_state(it, E_OTHER, "the query could not be sent");
 		report(it, DNSBL_EV_ERROR, "the query could not be sent",
@@ -934,7 +941,8 @@ not_public(const char *ip)
 	}
 	if (inet_pton(AF_INET6, ip, &a6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&a6) ||
-		    IN6_IS_ADDR_LINKLOCAL(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6) ||
+		    IN6_IS_ADDR_LINKLOCAL(&a6) ||
+		    IN6_IS_ADDR_UNSPECIFIED(&a6) ||
 		    (a6.s6_addr[0] & 0xfe) == 0xfc;
 	return 1;
 }

@@ -54,13 +54,13 @@ struct dnsbl_code {
 
 /* A zone bouncer knows, with what its answers mean. */
 struct dnsbl_zone {
-	const char	*list;	/* "spamhaus": as rules/ name blocklists */
+	const char	*list;	/* "spamhaus", as rules/ name lists */
 	const char	*zone;	/* "zen.spamhaus.org" */
 	unsigned	 types;	/* DNSBL_T(DNSBL_IP4) | ... */
-	const char	*url;	/* delisting; "%s" stands for the target */
+	const char	*url;	/* delisting; "%s": the target */
 	const struct dnsbl_code *codes;	/* ends with a NULL meaning */
-	int		 spamhaus;	/* has the refusal codes, and DQS */
-	int		 dflt;		/* in the default blocklist_zones */
+	int		 spamhaus;	/* refusal codes, and DQS */
+	int		 dflt;		/* in blocklist_zones' default */
 };
 
 /* The table of known zones, ending with a NULL zone. Static. */
@@ -98,7 +98,8 @@ int		 dnsbl_zones_parse(const char *spec, const char *dqs_key,
  * lowercased into norm (which may be NULL), addresses written in
  * their usual form. DNSBL_BAD when it is none of these.
  */
-enum dnsbl_type	 dnsbl_target(const char *target, char *norm, size_t size);
+enum dnsbl_type	 dnsbl_target(const char *target, char *norm,
+		    size_t size);
 
 /*
  * The name to look up for target in zone ("4.3.2.1.zone"; IPv6 as 32
@@ -142,7 +143,7 @@ struct dnsbl_params {
 	const char	*resolver;	/* "ip[:port]"; "": resolv.conf */
 	long long	 interval;	/* seconds */
 	long long	 timeout;	/* seconds, one attempt */
-	int		 once;		/* check each pair once, no more */
+	int		 once;		/* check each pair once */
 };
 
 enum dnsbl_what {
@@ -161,9 +162,9 @@ struct dnsbl_event {
 	const char	*zone;		/* as shown: never with a key */
 	const char	*target;
 	int		 discovered;	/* not from the configuration */
-	const char	*meaning;	/* codes and meanings, or the error */
+	const char	*meaning;	/* the codes' meaning, or error */
 	const char	*url;		/* delisting, or "" */
-	const char	*error_kind;	/* DNSBL_EV_ERROR: "timeout", ... */
+	const char	*error_kind;	/* with an error: "timeout" */
 	long long	 since;		/* listed since (clock_now()) */
 	long long	 checked;	/* this check */
 };

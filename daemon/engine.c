@@ -323,7 +323,7 @@ apply_dest(struct engine *e, const struct engine_event *ev,
 		d->until = until;
 	d->last = t;
 	d->reason = ev->reason;
-	if (strncmp(name, "provider:", 9) != 0)
+	if (strncmp(name, KEY_PROVIDER, sizeof(KEY_PROVIDER) - 1) != 0)
 		copy(d->provider, sizeof(d->provider), ev->provider);
 	copy(d->rule, sizeof(d->rule), ev->rule ? ev->rule : "-");
 	copy(d->reply, sizeof(d->reply), ev->reply);
@@ -398,20 +398,20 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		dec = 0;
 	if (!ev->sent && dec == 0)
 		return 0;
-	snprintf(kid, sizeof(kid), "e:%s", res->id);
-	snprintf(kr, sizeof(kr), "r:%s", rcpt);
+	snprintf(kid, sizeof(kid), KEY_EVENT "%s", res->id);
+	snprintf(kr, sizeof(kr), KEY_RCPT "%s", rcpt);
 	keys[nkeys++] = kid;
 	keys[nkeys++] = kr;
 	if ((dec & D_THROTTLE) && at != NULL && at[1] != '\0') {
 		copy(dname[nd++], sizeof(dname[0]), at + 1);
 		if (e->throttle_provider && ev->provider && *ev->provider &&
 		    strcmp(ev->provider, "-") != 0)
-			snprintf(dname[nd++], sizeof(dname[0]), "provider:%s",
-			    ev->provider);
+			snprintf(dname[nd++], sizeof(dname[0]),
+			    KEY_PROVIDER "%s", ev->provider);
 		if (ev->facts != NULL)
 			retry_after = ev->facts->retry_after;
 		for (i = 0; i < nd; i++) {
-			snprintf(kd[i], sizeof(kd[i]), "d:%s", dname[i]);
+			snprintf(kd[i], sizeof(kd[i]), KEY_DEST "%s", dname[i]);
 			keys[nkeys++] = kd[i];
 		}
 	}
@@ -420,7 +420,7 @@ engine_record(struct engine *e, const struct engine_event *ev,
 		ip = ev->facts != NULL ? ev->facts->ip : "";
 		snprintf(akey, sizeof(akey), "%s|%s|%s",
 		    reason_name(ev->reason), bl, ip);
-		snprintf(ka, sizeof(ka), "a:%s", akey);
+		snprintf(ka, sizeof(ka), KEY_ALERT "%s", akey);
 		keys[nkeys++] = ka;
 	}
 	for (tries = 0; tries < MAX_TRIES; tries++) {
@@ -565,7 +565,7 @@ engine_unsuppress(struct engine *e, const char *addr, long long now)
 	int rc, tries;
 
 	store_normalise(addr, rcpt, sizeof(rcpt));
-	snprintf(kr, sizeof(kr), "r:%s", rcpt);
+	snprintf(kr, sizeof(kr), KEY_RCPT "%s", rcpt);
 	keys[0] = kr;
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		if (store_begin(e->st, keys, 1) < 0)

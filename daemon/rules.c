@@ -105,7 +105,7 @@ struct loader {
 	FILE			*err;
 	int			 nerr;
 	const char		*file;		/* base name */
-	const char		*path;		/* dir/file, for messages */
+	const char		*path;		/* dir/file */
 	int			 line;
 	struct provider		*prov;		/* of the current file */
 	struct rule		*rule;		/* being read */

@@ -46,7 +46,7 @@ struct status_pat {
 struct rule {
 	const char		*name;
 	const char		*file;		/* "gmail.rules" */
-	const char		*path;		/* "/etc/bouncer/rules/gmail.rules" */
+	const char		*path;		/* dir/file, for messages */
 	int			 line;
 	const struct provider	*provider;
 	pcre2_code		*re;		/* NULL: constraints only */

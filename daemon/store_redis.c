@@ -799,7 +799,8 @@ static int
 is_change_key(const char *key)
 {
 	return strncmp(key, PREFIX KEY_RCPT, sizeof(PREFIX KEY_RCPT) - 1) ==
-	    0 || strncmp(key, PREFIX KEY_DEST, sizeof(PREFIX KEY_DEST) - 1) == 0;
+	    0 || strncmp(key, PREFIX KEY_DEST,
+	    sizeof(PREFIX KEY_DEST) - 1) == 0;
 }
 
 /*
@@ -1324,7 +1325,7 @@ redis_event_seen(struct store *st, const char *id)
 	struct redis_store *r = (struct redis_store *)st;
 	redisReply *rep;
 	const char *argv[2];
-	char *k = key_of("e:", id);
+	char *k = key_of(KEY_EVENT, id);
 	int rc;
 
 	if (r->in_txn) {
@@ -1400,13 +1401,13 @@ set_timed(struct redis_store *r, const char *kind, const char *id,
 static int
 redis_event_time(struct store *st, const char *id, long long *time)
 {
-	return get_timed((struct redis_store *)st, "e:", id, time, NULL);
+	return get_timed((struct redis_store *)st, KEY_EVENT, id, time, NULL);
 }
 
 static int
 redis_event_mark(struct store *st, const char *id, long long time)
 {
-	return set_timed((struct redis_store *)st, "e:", id, time, NULL);
+	return set_timed((struct redis_store *)st, KEY_EVENT, id, time, NULL);
 }
 
 static int
@@ -1858,7 +1859,8 @@ view_catch_up(struct redis_store *r)
 				continue;
 			kv = e->element[1];
 			for (j = 0; j + 1 < kv->elements; j += 2) {
-				if (kv->element[j]->type != REDIS_REPLY_STRING ||
+				if (kv->element[j]->type !=
+				    REDIS_REPLY_STRING ||
 				    kv->element[j + 1]->type !=
 				    REDIS_REPLY_STRING ||
 				    strcmp(kv->element[j]->str, "k") != 0 ||
@@ -1903,7 +1905,8 @@ view_catch_up(struct redis_store *r)
 		e = ents->elements > 0 ? ents->element[ents->elements - 1] :
 		    NULL;
 		if (rc == 0 && e != NULL && e->type == REDIS_REPLY_ARRAY &&
-		    e->elements == 2 && e->element[0]->type == REDIS_REPLY_STRING)
+		    e->elements == 2 &&
+		    e->element[0]->type == REDIS_REPLY_STRING)
 			snprintf(pos, VIEW_POS_MAX, "%s", e->element[0]->str);
 		view_unlock(v);
 		for (i = 0; i < nk; i++)

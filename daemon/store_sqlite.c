@@ -1197,12 +1197,18 @@ static int
 sqlite_backup(struct store *st, const char *path, char **errp)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
+	struct stat sb;
 	sqlite3 *dst = NULL;
 	char *tmp, *err = NULL;
 	int fd, rc = -1;
 
 	if (same_file(path, s->path)) {
 		*errp = xasprintf("%s: is the store itself", path);
+		return -1;
+	}
+	/* It is renamed over: never over a device, a directory, ... */
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		*errp = xasprintf("%s: exists and is not a regular file", path);
 		return -1;
 	}
 	if (s->in_txn || s->batch_open) {
@@ -1406,6 +1412,7 @@ sqlite_restore(const char *uri, const char *rest,
     const struct store_params *p, const char *from, char **errp)
 {
 	sqlite3 *src = NULL, *dst = NULL;
+	struct stat sb;
 	long pid;
 	int rc = -1;
 
@@ -1420,8 +1427,12 @@ sqlite_restore(const char *uri, const char *rest,
 		*errp = xasprintf("%s: is the store itself", from);
 		return -1;
 	}
-	if (access(from, R_OK) < 0) {
+	if (access(from, R_OK) < 0 || stat(from, &sb) < 0) {
 		*errp = xasprintf("%s: %s", from, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*errp = xasprintf("%s: not a regular file", from);
 		return -1;
 	}
 	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY |

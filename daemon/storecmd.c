@@ -2040,84 +2040,97 @@ mig_batch(struct migration *m)
 	m->open = 1;
 }
 
+struct mig_job {
+	struct migration	*m;
+	enum store_kind		 kind;
+	struct keyset		 have;		/* the destination's, sorted */
+	struct keyset		 trails;	/* recipients copied */
+};
+
+/* One record of the source, as the walk gives it: copied, or kept. */
+static int
+mig_rec(const void *rec, void *arg)
+{
+	struct mig_job *j = arg;
+	struct migration *m = j->m;
+	struct keyed key, *k = NULL;
+
+	key.key = (char *)store_field_get(j->kind, 0, rec, NULL, 0);
+	key.last = rec_last(j->kind, rec);
+	if (j->have.n > 0)
+		k = bsearch(&key, j->have.v, j->have.n, sizeof(*j->have.v),
+		    keyed_cmp);
+	if (k != NULL && k->last > key.last) {
+		m->kept[j->kind]++;
+		return 0;
+	}
+	mig_batch(m);
+	switch (j->kind) {
+	case SK_RCPT:
+		/* Its trail goes too, and replaces the destination's. */
+		if (k != NULL) {
+			mig_wrote(m, store_del(m->to, SK_RCPT, key.key));
+			mig_batch(m);
+		}
+		mig_wrote(m, store_put_rcpt(m->to, rec));
+		keyset_add(rec, &j->trails);
+		break;
+	case SK_DEST:
+		mig_wrote(m, store_put_dest(m->to, rec));
+		break;
+	case SK_ALERT:
+		mig_wrote(m, store_put_alert(m->to, rec));
+		break;
+	}
+	m->copied[j->kind]++;
+	return m->failed;
+}
+
 /*
  * Copies the records of one kind whose key the destination lacks or
  * holds an older record of (by rec_last(): the newer one wins, so that
  * several MTAs' stores merge into one, and a second run changes
- * nothing). A recipient comes with its audit trail, which replaces
- * the destination's.
+ * nothing), writing them as the walk of the source gives them; then
+ * the audit trails of the recipients copied, which the walk's
+ * callback may not read (the source's handle is busy walking).
  */
 static int
 mig_kind(struct migration *m, enum store_kind kind)
 {
-	struct keyset have = { kind, NULL, 0, 0 }, src = { kind, NULL, 0, 0 };
+	struct mig_job j;
 	struct audit_list al;
-	struct keyed *k;
-	size_t i, j;
-	union {
-		struct store_rcpt	r;
-		struct store_dest	d;
-		struct store_alert	a;
-	} rec;
-	int rc = 0;
+	size_t i, n;
 
-	if (store_iterate(m->to, kind, keyset_add, &have) < 0 ||
-	    store_iterate(m->from, kind, keyset_add, &src) < 0) {
-		keyset_free(&have);
-		keyset_free(&src);
-		return -1;
+	memset(&j, 0, sizeof(j));
+	j.m = m;
+	j.kind = j.have.kind = j.trails.kind = kind;
+	if (store_iterate(m->to, kind, keyset_add, &j.have) < 0)
+		m->failed = 1;
+	else {
+		if (j.have.n > 1)
+			qsort(j.have.v, j.have.n, sizeof(*j.have.v),
+			    keyed_cmp);
+		if (store_iterate(m->from, kind, mig_rec, &j) < 0)
+			m->failed = 1;
 	}
-	if (have.n > 1)
-		qsort(have.v, have.n, sizeof(*have.v), keyed_cmp);
 	memset(&al, 0, sizeof(al));
-	for (i = 0; i < src.n && !m->failed; i++) {
-		k = have.n ? bsearch(&src.v[i], have.v, have.n,
-		    sizeof(*have.v), keyed_cmp) : NULL;
-		if (k != NULL && k->last > src.v[i].last) {
-			m->kept[kind]++;
-			continue;
-		}
-		switch (kind) {
-		case SK_RCPT:
-			rc = store_get_rcpt(m->from, src.v[i].key, &rec.r);
-			break;
-		case SK_DEST:
-			rc = store_get_dest(m->from, src.v[i].key, &rec.d);
-			break;
-		case SK_ALERT:
-			rc = store_get_alert(m->from, src.v[i].key, &rec.a);
-			break;
-		}
-		if (rc < 0) {
-			m->failed = 1;
-			break;
-		}
-		if (rc == 0)		/* gone since it was listed */
-			continue;
+	for (i = 0; i < j.trails.n && !m->failed; i++) {
 		al.n = 0;
-		if (kind == SK_RCPT && store_audit_list(m->from, src.v[i].key,
-		    audit_keep, &al) < 0) {
+		if (store_audit_list(m->from, j.trails.v[i].key, audit_keep,
+		    &al) < 0) {
 			m->failed = 1;
 			break;
 		}
-		mig_batch(m);
-		if (k != NULL && kind == SK_RCPT)
-			mig_wrote(m, store_del(m->to, kind, src.v[i].key));
-		mig_batch(m);	/* del may have ended one */
-		mig_wrote(m, kind == SK_RCPT ? store_put_rcpt(m->to, &rec.r) :
-		    kind == SK_DEST ? store_put_dest(m->to, &rec.d) :
-		    store_put_alert(m->to, &rec.a));
-		for (j = 0; j < al.n; j++) {
+		for (n = 0; n < al.n; n++) {
 			mig_batch(m);
-			mig_wrote(m, store_audit_add(m->to, src.v[i].key,
-			    &al.v[j]));
+			mig_wrote(m, store_audit_add(m->to, j.trails.v[i].key,
+			    &al.v[n]));
 			m->audit++;
 		}
-		m->copied[kind]++;
 	}
 	free(al.v);
-	keyset_free(&have);
-	keyset_free(&src);
+	keyset_free(&j.have);
+	keyset_free(&j.trails);
 	return m->failed ? -1 : 0;
 }
 

@@ -234,11 +234,43 @@ idx_rebuild(struct view_index *ix, size_t n)
 }
 
 /*
+ * New slots with room for at least n records, over the same arena:
+ * tombstones go, the records stay where they are.
+ */
+static void
+idx_reslot(struct view_index *ix, size_t n)
+{
+	uint64_t *old = ix->slots, *ns;
+	size_t i, j, oldcap = ix->cap, cap;
+	struct idx_rec r;
+
+	cap = (n * 10 / 7 + 1024) / 1024 * 1024;
+	ns = xcalloc(cap, sizeof(*ns));
+	for (i = 0; i < oldcap; i++) {
+		uint32_t off = (uint32_t)old[i];
+		uint64_t h;
+
+		if (off == 0 || off == TOMB)
+			continue;
+		rec_read(ix, off - 1, &r);
+		h = hash_key(r.key, r.klen);
+		for (j = home(h, cap); ns[j] != 0; j = j + 1 == cap ? 0 : j + 1)
+			;
+		ns[j] = (h & 0xffffffff00000000ULL) | (uint64_t)off;
+	}
+	free(old);
+	ix->slots = ns;
+	ix->cap = cap;
+	ix->used = ix->live;
+}
+
+/*
  * Puts key with v's until, state, reason, flags and what they say is
  * there (v's key and size are not used).
  */
 static void
-idx_put(struct view_index *ix, const char *key, size_t n, const struct idx_rec *v)
+idx_put(struct view_index *ix, const char *key, size_t n,
+    const struct idx_rec *v)
 {
 	size_t plen = v->flags & R_PROV ? v->plen : 0, i, need;
 	uint64_t h;
@@ -246,9 +278,17 @@ idx_put(struct view_index *ix, const char *key, size_t n, const struct idx_rec *
 	struct idx_rec r;
 	int found;
 
-	/* A third more room than is live: doubling would waste half. */
-	if (ix->slots == NULL || (ix->used + 1) * 10 > ix->cap * 7)
-		idx_rebuild(ix, ix->live + 1 + (ix->live + 1) / 3);
+	/*
+	 * A third more room than is live: doubling would waste half.
+	 * With little garbage only the slots are made again, so that
+	 * growing never holds two copies of the records.
+	 */
+	if (ix->slots == NULL || (ix->used + 1) * 10 > ix->cap * 7) {
+		if (ix->slots != NULL && ix->garbage <= ix->alen / 4)
+			idx_reslot(ix, ix->live + 1 + (ix->live + 1) / 3);
+		else
+			idx_rebuild(ix, ix->live + 1 + (ix->live + 1) / 3);
+	}
 	need = REC_HDR + n + (v->flags & R_SINCE ? 2 : 0) +
 	    (v->flags & R_STATUS ? 2 : 0) + (v->flags & R_PROV ? 1 + plen : 0);
 	if (ix->alen + need > ix->acap) {

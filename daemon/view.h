@@ -35,7 +35,7 @@
 
 #include "store.h"
 
-#define VIEW_KEY_MAX	255	/* bytes of an address; a destination: one less */
+#define VIEW_KEY_MAX	255	/* an address; a destination: 254 */
 #define VIEW_POS_MAX	64	/* a back end's position in its changes */
 
 struct view;

@@ -141,6 +141,17 @@ ctl backup "$T/no/such/dir/x.db" 2>"$T/err"
     bad "backup into a missing directory: $(cat "$T/err")"
 ctl backup 2>/dev/null
 [ $? = 1 ] && ok || bad "backup without a file: want exit 1"
+# The copy is renamed over its file: never over a device or a directory.
+mkdir "$T/adir"
+mknod "$T/fifo" p 2>/dev/null || mkfifo "$T/fifo"
+for f in "$T/adir" "$T/fifo"; do
+	ctl backup "$f" 2>"$T/err"
+	[ $? = 2 ] && grep -q 'is not a regular file' "$T/err" && [ ! -f "$f" ] && ok ||
+	    bad "backup onto $f: $(cat "$T/err")"
+	ctl restore "$f" 2>"$T/err"
+	[ $? = 2 ] && grep -q 'not a regular file' "$T/err" && ok ||
+	    bad "restore from $f: $(cat "$T/err")"
+done
 
 # 5. restore refuses while bouncerd has the store open, and says who.
 ctl restore "$T/copy1.db" 2>"$T/err"

@@ -2,16 +2,27 @@
  * check_dnsbl.c -- the DNSBL monitor's pure parts: query names (IPv4,
  * IPv6 nibbles, domains), what answers mean, blocklist_zones, URLs
  *
- * The monitor itself, against a real DNS server, is t/dnsbl.sh.
+ * The monitor, once over, against a small DNS responder on a UDP
+ * socket of this process (listed, clean, refused, SERVFAIL, timeout);
+ * against t/lib/dnsd.py and inside bouncerd, t/dnsbl.sh.
  *
  * See also: dnsbl.h.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
+#include <event2/event.h>
 
+#include "conf.h"
 #include "dnsbl.h"
 #include "testlib.h"
 
@@ -90,7 +101,8 @@ START_TEST(test_name_long)
 }
 END_TEST
 
-#define A(a, b, c, d)	(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
+#define A(a, b, c, d)	(((uint32_t)(a) << 24) | ((b) << 16) | \
+			    ((c) << 8) | (d))
 
 struct answer_case {
 	const char		*zone;
@@ -250,12 +262,15 @@ START_TEST(test_zones)
 }
 END_TEST
 
-/* Every known zone is whole, and the default list parses. */
+/*
+ * Every known zone is whole, they all parse, and the default of
+ * blocklist_zones is the zones marked for it, in table order.
+ */
 START_TEST(test_known)
 {
 	const struct dnsbl_zone *z;
 	struct dnsbl_zcfg *zs;
-	char spec[1024] = "", url[256], *err = NULL;
+	char spec[1024] = "", dflt[1024] = "", url[256], *err = NULL;
 	int n = 0;
 
 	for (z = dnsbl_known_zones(); z->zone != NULL; z++) {
@@ -267,9 +282,14 @@ START_TEST(test_known)
 		ck_assert_ptr_null(strstr(url, "%s"));
 		strcat(spec, z->zone);
 		strcat(spec, " ");
+		if (z->dflt) {
+			strcat(dflt, *dflt ? " " : "");
+			strcat(dflt, z->zone);
+		}
 		n++;
 	}
 	ck_assert_int_ge(n, 9);
+	ck_assert_str_eq(dflt, BLOCKLIST_ZONES_DEFAULT);
 	ck_assert_int_eq(dnsbl_zones_parse(spec, "", &zs, &err), n);
 	free(zs);
 }
@@ -310,6 +330,224 @@ START_TEST(test_wanted)
 }
 END_TEST
 
+/* --- the monitor, against a responder on this process's loop ------- */
+
+/* What the responder answers: an address, an rcode, or nothing. */
+struct rr {
+	const char	*name;
+	int		 rcode;		/* -1: never answer */
+	uint32_t	 addr;		/* with rcode 0; 0: none */
+};
+
+static const struct rr zone[] = {
+	{ "1.2.0.192.zen.spamhaus.org", 0, A(127, 0, 0, 2) },
+	{ "2.2.0.192.zen.spamhaus.org", 0, A(127, 255, 255, 255) },
+	{ "3.2.0.192.zen.spamhaus.org", 2, 0 },
+	{ "4.2.0.192.zen.spamhaus.org", -1, 0 },
+	{ "5.2.0.192.zen.spamhaus.org", 0, A(10, 0, 0, 1) },
+	{ NULL, 0, 0 }
+};
+
+static void
+on_query(evutil_socket_t fd, short what, void *arg)
+{
+	unsigned char q[512], r[600];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	char name[300];
+	const struct rr *rr;
+	size_t off = 12, n = 0, len;
+	ssize_t got;
+	uint32_t a;
+
+	(void)what;
+	(void)arg;
+	if ((got = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from,
+	    &flen)) < 17)
+		return;
+	while (off < (size_t)got && q[off] != 0 && n + q[off] + 1 <
+	    sizeof(name)) {
+		len = q[off++];
+		if (n > 0)
+			name[n++] = '.';
+		while (len-- > 0 && off < (size_t)got)
+			name[n++] = (char)tolower(q[off++]);
+	}
+	name[n] = '\0';
+	off += 5;		/* the root label, type and class */
+	for (rr = zone; rr->name != NULL; rr++)
+		if (strcmp(rr->name, name) == 0)
+			break;
+	if (rr->name != NULL && rr->rcode < 0)
+		return;
+	memcpy(r, q, off);
+	r[2] = 0x84 | (q[2] & 0x01);	/* QR, AA, RD as asked */
+	r[3] = rr->name == NULL ? 3 : (unsigned char)rr->rcode;
+	r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+	if (rr->name != NULL && rr->rcode == 0 && rr->addr != 0) {
+		static const unsigned char ans[] = { 0xc0, 0x0c, 0, 1, 0, 1,
+		    0, 0, 0, 60, 0, 4 };
+
+		r[7] = 1;
+		memcpy(r + off, ans, sizeof(ans));
+		off += sizeof(ans);
+		a = htonl(rr->addr);
+		memcpy(r + off, &a, 4);
+		off += 4;
+	}
+	sendto(fd, r, off, 0, (struct sockaddr *)&from, flen);
+}
+
+struct seen {
+	char		 target[64];
+	enum dnsbl_what	 what;
+	char		 meaning[512];
+	char		 url[256];
+	char		 ekind[16];
+};
+
+struct seen_all {
+	struct seen	 v[16];
+	int		 n;
+};
+
+static void
+on_event(const struct dnsbl_event *ev, void *arg)
+{
+	struct seen_all *sa = arg;
+	struct seen *s;
+
+	ck_assert_int_lt(sa->n, 16);
+	s = &sa->v[sa->n++];
+	snprintf(s->target, sizeof(s->target), "%s", ev->target);
+	s->what = ev->what;
+	snprintf(s->meaning, sizeof(s->meaning), "%s", ev->meaning);
+	snprintf(s->url, sizeof(s->url), "%s", ev->url);
+	snprintf(s->ekind, sizeof(s->ekind), "%s", ev->error_kind ?
+	    ev->error_kind : "");
+	ck_assert_str_eq(ev->list, "spamhaus");
+	ck_assert_str_eq(ev->zone, "zen.spamhaus.org");
+}
+
+static const struct seen *
+seen_for(const struct seen_all *sa, const char *target)
+{
+	int i;
+
+	for (i = 0; i < sa->n; i++)
+		if (strcmp(sa->v[i].target, target) == 0)
+			return &sa->v[i];
+	ck_abort_msg("no outcome for %s", target);
+	return NULL;
+}
+
+START_TEST(test_monitor_once)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	struct event_base *base = event_base_new();
+	struct event *ev;
+	struct dnsbl_params p;
+	struct dnsbl *mon;
+	struct seen_all sa;
+	const struct seen *s;
+	char resolver[64], *err = NULL;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	snprintf(resolver, sizeof(resolver), "127.0.0.1:%d",
+	    ntohs(sin.sin_port));
+	ev = event_new(base, fd, EV_READ | EV_PERSIST, on_query, NULL);
+	event_add(ev, NULL);
+
+	memset(&p, 0, sizeof(p));
+	memset(&sa, 0, sizeof(sa));
+	p.watch_ips = "192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 "
+	    "192.0.2.9";
+	p.zones = "zen.spamhaus.org";
+	p.resolver = resolver;
+	p.timeout = 1;
+	p.once = 1;
+	mon = dnsbl_new(base, &p, on_event, &sa, &err);
+	ck_assert_msg(mon != NULL, "%s", err ? err : "");
+	ck_assert_uint_eq(dnsbl_pending(mon), 6);
+	event_base_dispatch(base);
+	ck_assert_uint_eq(dnsbl_pending(mon), 0);
+	ck_assert_int_eq(sa.n, 6);
+
+	s = seen_for(&sa, "192.0.2.1");
+	ck_assert_int_eq(s->what, DNSBL_EV_LISTED);
+	ck_assert_ptr_nonnull(strstr(s->meaning, "127.0.0.2 SBL: "));
+	ck_assert_str_eq(s->url, "https://check.spamhaus.org/results/"
+	    "?query=192.0.2.1");
+	ck_assert_int_eq(dnsbl_listed(mon, "spamhaus", "192.0.2.1"), 1);
+	s = seen_for(&sa, "192.0.2.2");
+	ck_assert_int_eq(s->what, DNSBL_EV_ERROR);
+	ck_assert_str_eq(s->ekind, "refused");
+	ck_assert_ptr_nonnull(strstr(s->meaning, "excessive number"));
+	ck_assert_int_eq(dnsbl_listed(mon, "spamhaus", "192.0.2.2"), 0);
+	s = seen_for(&sa, "192.0.2.3");
+	ck_assert_int_eq(s->what, DNSBL_EV_ERROR);
+	ck_assert_str_eq(s->ekind, "servfail");
+	s = seen_for(&sa, "192.0.2.4");
+	ck_assert_int_eq(s->what, DNSBL_EV_ERROR);
+	ck_assert_str_eq(s->ekind, "timeout");
+	s = seen_for(&sa, "192.0.2.5");
+	ck_assert_int_eq(s->what, DNSBL_EV_ERROR);
+	ck_assert_str_eq(s->ekind, "badanswer");
+	s = seen_for(&sa, "192.0.2.9");
+	ck_assert_int_eq(s->what, DNSBL_EV_CLEAN);
+
+	dnsbl_free(mon);
+	event_free(ev);
+	close(fd);
+	event_base_free(base);
+}
+END_TEST
+
+/* Bad parameters: an error that names them, no monitor. */
+START_TEST(test_monitor_bad)
+{
+	static const struct {
+		const char	*ips, *domains, *zones, *resolver, *error;
+	} bad[] = {
+		{ "192.0.2.1 example.com", "", "zen.spamhaus.org", "127.0.0.1",
+		  "blocklist_watch_ips: \"example.com\" is not an IP address" },
+		{ "", "192.0.2.1", "zen.spamhaus.org", "127.0.0.1",
+		  "blocklist_watch_domains: \"192.0.2.1\" is not a domain" },
+		{ "192.0.2.1", "", "zen spam/haus", "127.0.0.1",
+		  "blocklist_zones: \"spam/haus\" is not a zone name" },
+		{ "192.0.2.1", "", "zen.spamhaus.org", "resolver",
+		  "blocklist_resolver: \"resolver\" is not an address" },
+	};
+	struct event_base *base = event_base_new();
+	struct dnsbl_params p;
+	char *err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.watch_ips = bad[i].ips;
+		p.watch_domains = bad[i].domains;
+		p.zones = bad[i].zones;
+		p.resolver = bad[i].resolver;
+		err = NULL;
+		ck_assert_ptr_null(dnsbl_new(base, &p, on_event, NULL, &err));
+		ck_assert_ptr_nonnull(err);
+		ck_assert_msg(strstr(err, bad[i].error) != NULL, "\"%s\" "
+		    "lacks \"%s\"", err, bad[i].error);
+		free(err);
+	}
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 dnsbl_suite(void)
 {
@@ -331,6 +569,12 @@ dnsbl_suite(void)
 	tcase_add_test(tc, test_known);
 	tcase_add_test(tc, test_url);
 	tcase_add_test(tc, test_wanted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("monitor");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_monitor_once);
+	tcase_add_test(tc, test_monitor_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -94,6 +95,30 @@ START_TEST(test_since)
 	ck_assert_uint_eq(hs.count, 2);
 	ck_assert(hs.sum < 1.0);
 	ck_assert(histo_now() >= t0);
+}
+END_TEST
+
+/* histo_now() is a real clock: 150 ms slept land above le="0.1". */
+START_TEST(test_real_time)
+{
+	struct timespec ts = { 0, 150 * 1000 * 1000 };
+	struct histo h;
+	struct histo_snap hs;
+	uint64_t t0;
+	size_t i;
+
+	memset(&h, 0, sizeof(h));
+	t0 = histo_now();
+	while (nanosleep(&ts, &ts) == -1)
+		;
+	histo_since(&h, t0);
+	histo_snapshot(&h, &hs);
+	ck_assert_uint_eq(hs.count, 1);
+	ck_assert(hs.sum >= 0.15 && hs.sum < 60);
+	for (i = 0; i < HISTO_FINITE; i++)
+		if (histo_bound_ns(i) <= 100000000ULL)
+			ck_assert_uint_eq(hs.cum[i], 0);
+	ck_assert_uint_eq(hs.cum[HISTO_FINITE], 1);
 }
 END_TEST
 
@@ -254,6 +279,7 @@ main(void)
 	    (int)(sizeof(bucket_cases) / sizeof(bucket_cases[0])));
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_since);
+	tcase_add_test(tc, test_real_time);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_render);
 	tcase_add_test(tc, test_render_empty);

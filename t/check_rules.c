@@ -962,14 +962,14 @@ static const struct rfile local_bad[] = {
 static const struct local_case {
 	const char		*name;
 	const struct rfile	*stock;		/* good_set if NULL */
-	const struct rfile	*local;		/* NULL: no directory */
+	const struct rfile	*local;		/* NULL: none */
 	size_t			 nlocal;
 	const char		*without;
-	const char		*chain;		/* gmail.com's rule names */
+	const char		*chain;		/* gmail.com's rules */
 	const char		*first;		/* first rule's file */
 	size_t			 ntests;	/* vectors in all */
-	size_t			 nover;		/* of them overridden */
-	const char		*err;		/* "L/" is the local dir */
+	size_t			 nover;		/* overridden */
+	const char		*err;		/* L/: local dir */
 } local_cases[] = {
 	{ "no local directory", NULL, NULL, 0, NULL,
 	  "nosuchuser ratelimit rfc-550 rfc-5-7", "10-gmail.rules", 3, 0,

@@ -65,6 +65,8 @@ ZEN1=$(cat <<'EOF'
 # .6 on the SBL too, but only a bounce names it
 6.2.0.192.zen.spamhaus.org A 127.0.0.2 ttl=1
 example.net.dbl.spamhaus.org A 127.0.1.2 ttl=1
+# 2001:db8::1, its 32 nibbles reversed
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.spamhaus.org A 127.0.0.3
 EOF
 )
 zone "$ZEN1"
@@ -90,7 +92,7 @@ BL="-o blocklist_resolver=127.0.0.1:$DPORT -o blocklist_interval=1s \
     -o store=sqlite:"$T/state.db" -o socket_group="$(id -gn)" \
     -o policy_listen=unix:"$T/policy.sock" -o maillog_file="$T/maillog" \
     -o maillog_poll_ms=50 -o alert_command="$T/hook.sh" $BL \
-    -o "blocklist_watch_ips=192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5" \
+    -o "blocklist_watch_ips=192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 2001:DB8:0::1" \
     -o blocklist_watch_domains=example.net,example.com 2>"$T/log" &
 BPID=$!
 wait_for 120 healthz $MPORT || { bad "bouncerd did not start"; cat "$T/log"; exit 1; }
@@ -117,13 +119,24 @@ wait_for 30 sh -c "grep -q '|example.net|' '$T/alerts'" &&
 [ "$(hook_count example.com dbl.spamhaus.org)" = 0 ] && ok ||
     bad "an alert for example.com, which no zone lists"
 
+# 2b. An IPv6 address, asked by its nibbles.
+wait_for 30 sh -c "grep -q '|2001:db8::1|' '$T/alerts'" &&
+    [ "$(hook_count 2001:db8::1 zen.spamhaus.org)" = 1 ] &&
+    hook_lines 2001:db8::1 zen.spamhaus.org | grep -q '|127.0.0.3 CSS: ' &&
+    ok || bad "the alert for 2001:db8::1: $(hook_lines 2001:db8::1 zen.spamhaus.org)"
+
 # 3. Refused: a monitor error that says what to do, never an alert.
 wait_for 30 metric_ge $MPORT 'bouncer_blocklist_errors_total{kind="refused"}' 1 &&
     ok || bad "the refusal was not counted"
 grep -q 'zen.spamhaus.org, asking about 192.0.2.2: 127.255.255.254 query refused: .*set blocklist_resolver' "$T/log" &&
     ok || bad "the refusal was not logged with what to do"
-[ "$(grep -c 'asking about 192.0.2.2: 127.255.255.254' "$T/log")" = 1 ] &&
-    ok || bad "the refusal was logged more than once"
+# Logged when it starts (and again only if another error came between),
+# not at every check.
+wait_for 30 metric_ge $MPORT 'bouncer_blocklist_errors_total{kind="refused"}' 4 ||
+    bad "the refusal was not counted at each check"
+n=$(grep -c 'asking about 192.0.2.2: 127.255.255.254' "$T/log")
+[ "$n" -ge 1 ] && [ "$n" -le 2 ] && ok ||
+    bad "the refusal was logged $n times"
 [ "$(hook_count 192.0.2.2 zen.spamhaus.org)" = 0 ] && ok ||
     bad "the refusal raised an alert"
 
@@ -163,6 +176,19 @@ rc=$?
 "$CTL" -c /dev/null blocklist check 192.0.2 >/dev/null 2>&1
 rc=$?
 [ $rc = 1 ] && ok || bad "blocklist check of a bad IP: exit $rc"
+# Bad settings: a clear error, exit 2.
+out=$("$CTL" -c /dev/null -o blocklist_watch_ips=mail.example.com blocklist check 2>&1)
+rc=$?
+[ $rc = 2 ] && [ "$out" = 'bouncerctl: blocklist_watch_ips: "mail.example.com" is not an IP address' ] &&
+    ok || bad "a domain in blocklist_watch_ips: exit $rc: $out"
+out=$("$CTL" -c /dev/null -o blocklist_zones=zen.dq.spamhaus.net blocklist check 192.0.2.1 2>&1)
+rc=$?
+[ $rc = 2 ] && [ "$out" = 'bouncerctl: blocklist_zones: zen.dq.spamhaus.net needs blocklist_dqs_key' ] &&
+    ok || bad "a DQS zone without a key: exit $rc: $out"
+out=$("$CTL" -c /dev/null -o blocklist_resolver=not-an-ip blocklist check 192.0.2.1 2>&1)
+rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'blocklist_resolver: "not-an-ip" is not an address' &&
+    ok || bad "a bad resolver: exit $rc: $out"
 
 # 5. The TTL: 4 s for .5 on SpamCop, none for its NXDOMAIN neighbours.
 q1=$(grep -c '^5.2.0.192.bl.spamcop.net$' "$T/queries")

@@ -11,9 +11,10 @@
 #  3. the same blocklist listing in both logs runs one alert hook in
 #     the fleet, not one per host (alert_window);
 #  4. another Redis database number is another fleet: it sees nothing;
-#  5. Redis killed (SIGKILL): answers come at once, from what each
-#     daemon had looked up (550) or DUNNO (the socketmap: TEMP, so
-#     Postfix defers); a bounce logged meanwhile is
+#  5. Redis killed (SIGKILL): answers come at once, from each daemon's
+#     view of the whole fleet's decisions as they stood (550 for a
+#     suppressed recipient, even on the host that never asked about
+#     it; DUNNO and NOTFOUND for the rest); a bounce logged meanwhile is
 #     held, and recorded once Redis is back (catch-up); what was
 #     written before the kill is still there, from the append-only file.
 set -u
@@ -159,20 +160,27 @@ q=$("$BOUNCERCTL" -s "$STORE" query nosuchuser@gmail.com 2>&1)
 case $q in *"state=suppressed"*) ok ;; *) bad "db 3 query: $q" ;; esac
 
 # 5. Redis dies. Both keep answering at once; B holds what it logs.
+logline a 4BAA0003 unasked@gmail.com "$GMAIL" 5.1.1 bounced "$GMAIL_550"
+wait_for 10 answer_is a unasked@gmail.com '^550 5\.1\.1' && ok ||
+    bad "A: $(policy a unasked@gmail.com) for a recipient bounced in A's log"
 sleep 1.5	# past appendfsync everysec, for what is written so far
 kill -KILL "$RPID"; wait "$RPID" 2>/dev/null; RPID=
 t0=$(date +%s%N)
 a=$(policy a nosuchuser@gmail.com)
 u=$(policy a unknown@example.org)
 ms=$((($(date +%s%N) - t0) / 1000000))
-case $a in "550 5.1.1 "*) ok ;; *) bad "A, Redis down: $a for a recipient it looked up" ;; esac
+case $a in "550 5.1.1 "*) ok ;; *) bad "A, Redis down: $a for a suppressed recipient" ;; esac
 [ "$u" = DUNNO ] && ok || bad "A, Redis down: $u for an unknown recipient"
 [ $ms -lt 2000 ] && ok || bad "A, Redis down: two answers took $ms ms"
-# The socketmap: from the same view, TEMP (Postfix defers) for the rest.
+# B never asked about unasked@gmail.com: its view has the whole
+# fleet's decisions.
+b=$(policy b unasked@gmail.com)
+case $b in "550 5.1.1 "*) ok ;; *) bad "B, Redis down: $b for a recipient A suppressed" ;; esac
+# The socketmap: from the same view.
 sm=$(smap a nosuchuser@gmail.com unknown2@example.org)
 echo "$sm" | sed -n 1p | grep -q '^[0-9]*:OK error:5\.1\.1 ' && ok ||
-    bad "A's socketmap, Redis down, a recipient looked up: $sm"
-echo "$sm" | sed -n 2p | grep -q '^[0-9]*:TEMP ' && ok ||
+    bad "A's socketmap, Redis down, a suppressed recipient: $sm"
+[ "$(echo "$sm" | sed -n 2p)" = "9:NOTFOUND ," ] && ok ||
     bad "A's socketmap, Redis down, an unknown recipient: $sm"
 logline b 4BBB0003 gone@gmail.com "$GMAIL" 5.1.1 bounced "$GMAIL_550"
 wait_for 10 metric_is b bouncer_log_held_lines 1 &&

@@ -31,7 +31,7 @@ fi
 
 PAGES="bouncerd.8 bouncerctl.8 bouncer.conf.5 bouncer-rules.5"
 for p in $PAGES; do
-	[ -f "$SRC/man/$p" ] && [ "$SRC/man/$p" -nt "$SRC/man/$p.in" ] || {
+	[ -f "$SRC/man/$p" ] && ! [ "$SRC/man/$p.in" -nt "$SRC/man/$p" ] || {
 		bad "man/$p is not built from man/$p.in (run make)"; continue; }
 done
 

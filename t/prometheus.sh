@@ -13,16 +13,18 @@
 # source writes (or listed in t/data/metrics-absent-ok). t/metrics.sh
 # checks those names against a running bouncerd's /metrics.
 # Then a real Prometheus scrapes a real bouncerd with the rules loaded:
-# every dashboard query runs and returns data, and a blocklist refusal
-# in the log fires BouncerBlocklistRefusals and nothing else.
+# every dashboard query runs and returns data, a blocklist refusal in
+# the log fires BouncerBlocklistRefusals and nothing else, and the
+# blocklist monitor's listing (a local DNS server) makes
+# BouncerBlocklistListed pending.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncer-prometheus.XXXXXX)
-BPID= PPID_=
+BPID= PPID_= DPID=
 cleanup() {
-	for p in $BPID $PPID_; do
+	for p in $BPID $PPID_ $DPID; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	rm -rf "$T"
@@ -189,13 +191,22 @@ else
 	MPORT=$(free_port)
 	PPORT=$(free_port)
 	: > "$T/maillog"
+	# A DNS server that lists 192.0.2.12 on zen.spamhaus.org, for the
+	# blocklist monitor.
+	echo "12.2.0.192.zen.spamhaus.org A 127.0.0.2 ttl=1" > "$T/zone"
+	$PY "$SRC/t/lib/dnsd.py" "$T/zone" "$T/dport" "$T/dq" &
+	DPID=$!
+	wait_for 10 test -s "$T/dport" || bad "dnsd.py did not start"
 	"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
 	    -o rules_dir=${BOUNCER_RULES:-$SRC/rules} -o state_dir=$T \
 	    -o socket_group=$(id -gn) -o policy_listen=unix:$T/policy.sock \
 	    -o milter_listen=unix:$T/milter.sock \
 	    -o socketmap_listen=unix:$T/socketmap.sock \
 	    -o metrics_listen=127.0.0.1:$MPORT -o maillog_file=$T/maillog \
-	    -o maillog_poll_ms=50 2>>"$T/bouncerd.log" &
+	    -o maillog_poll_ms=50 -o blocklist_watch_ips=192.0.2.12 \
+	    -o blocklist_zones=zen.spamhaus.org -o blocklist_interval=1s \
+	    -o "blocklist_resolver=127.0.0.1:$(cat "$T/dport")" \
+	    2>>"$T/bouncerd.log" &
 	BPID=$!
 	wait_for 10 $PY -c "
 import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
@@ -284,12 +295,19 @@ r = query('ALERTS{alertname="BouncerBlocklistRefusals"}')["data"]["result"]
 if r and r[0]["metric"].get("provider") != "microsoft":
     print("BouncerBlocklistRefusals: %s" % r[0]["metric"])
     bad += 1
+# The monitor's listing: pending (for: 5m), with its labels.
+r = query('ALERTS{alertname="BouncerBlocklistListed",alertstate="pending"}')
+r = r["data"]["result"]
+if [(a["metric"].get("list"), a["metric"].get("target")) for a in r] != [
+        ("spamhaus", "192.0.2.12")]:
+    print("BouncerBlocklistListed pending: %s" % [a["metric"] for a in r])
+    bad += 1
 sys.exit(1 if bad else 0)
 PYEOF
 	[ $? = 0 ] && ok || bad "live Prometheus: $(cat "$T/live")"
-	kill "$PPID_" "$BPID"
-	wait "$PPID_" "$BPID" 2>/dev/null
-	PPID_= BPID=
+	kill "$PPID_" "$BPID" "$DPID"
+	wait "$PPID_" "$BPID" "$DPID" 2>/dev/null
+	PPID_= BPID= DPID=
 fi
 
 echo "prometheus.sh: $pass passed, $fail failed"

@@ -105,6 +105,11 @@ run "classify -l" 0 "$CTL" classify -r "$RULES" -l "$L" <"$T/replies" && {
 	has "local provider" "$T/out" \
 	    "b@mycorp.example	suspend	suppress	5.2.1	550	corp	corp.rules:4	"
 }
+run "classify -l ''" 0 "$CTL" classify -r "$RULES" -l '' <"$T/replies" &&
+    has "an empty -l reads no local rules" "$T/out" \
+	"a@gmail.com	userunknown	suppress	"
+run "config rules_local_dir" 0 "$CTL" -c /dev/null config rules_local_dir &&
+    has "rules_local_dir's default" "$T/out" "rules_local_dir = /"
 run "classify --maillog -l" 0 "$CTL" classify -r "$RULES" -l "$L" \
     --maillog "$SRC/t/data/sample.maillog" &&
     has "maillog through local rules" "$T/out" \
