@@ -244,7 +244,8 @@ uninstall:
 			echo "uninstall: $$i was changed: kept"; \
 		else rm -f "$$i"; fi; \
 	done
-	-rmdir $(DESTDIR)$(sysconfdir)/bouncer/rules $(DESTDIR)$(sysconfdir)/bouncer 2>/dev/null
+	-rmdir $(DESTDIR)$(sysconfdir)/bouncer/rules $(DESTDIR)$(sysconfdir)/bouncer/rules.d \
+	    $(DESTDIR)$(sysconfdir)/bouncer 2>/dev/null
 
 # --- release ----------------------------------------------------------
 
