@@ -1829,19 +1829,17 @@ view_catch_up(struct redis_store *r)
 				facts = NULL;
 				goto lost;
 			}
-		view_wrlock(v);
+		/* Room first (aside), so that applying never rehashes. */
 		ix = view_live(v);
-		for (i = 0; i < nk; i++) {
-			if (i % APPLY_CHUNK == 0) {
-				if (i > 0) {
-					/* Let the readers in now and then. */
-					view_unlock(v);
-					view_wrlock(v);
-				}
-				if (!view_room(ix, APPLY_CHUNK)) {
-					rc = 1;
-					break;
-				}
+		if (!view_room(ix, nk) && (view_grow(v, nk) < 0 ||
+		    !view_room(ix, nk)))
+			rc = 1;
+		view_wrlock(v);
+		for (i = 0; rc == 0 && i < nk; i++) {
+			/* Let the readers in now and then. */
+			if (i > 0 && i % APPLY_CHUNK == 0) {
+				view_unlock(v);
+				view_wrlock(v);
 			}
 			apply_fact(ix, kk[i], facts[i]);
 		}

@@ -529,7 +529,7 @@ idx_refresh(struct sqlite_store *s)
 	struct view_index *ix;
 	sqlite3_stmt *st;
 	long long now = mono_ns(), dv, seq, first = -1, last, done;
-	int rc, n = 0, full = 0, ready;
+	int rc, n = 0, full = 0, ready, grown;
 
 	if (s->in_txn || s->batch_open)
 		return -1;
@@ -562,8 +562,14 @@ idx_refresh(struct sqlite_store *s)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
 		if (n % CHUNK_KEYS == 0 && !view_room(ix, CHUNK_KEYS)) {
-			full = 1;
-			break;
+			/* More slots, built aside; or compact: reload. */
+			view_unlock(v);
+			grown = view_grow(v, CHUNK_KEYS) == 0;
+			view_wrlock(v);
+			if (!grown || !view_room(ix, CHUNK_KEYS)) {
+				full = 1;
+				break;
+			}
 		}
 		if (first < 0)
 			first = seq;
