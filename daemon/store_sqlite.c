@@ -467,41 +467,105 @@ fail:
 	return -1;
 }
 
+/* A changed key's record, read before the view's write lock is taken. */
+struct chg {
+	char		 key[VIEW_KEY_MAX + 1];
+	int		 dest;		/* a destination, or a recipient */
+	int		 gone;		/* no such record now */
+	struct view_fact f;
+};
+
 /*
- * Re-reads one changed key ("r:addr" or "d:dest") into the index.
- * Returns 0, 1 for a key it does not know (reload everything), -1.
+ * Reads one changed key ("r:addr" or "d:dest") into *c. Returns 0, 1
+ * for a key it does not know (reload everything), -1.
  */
 static int
-idx_reload_key(struct sqlite_store *s, struct view_index *ix,
-    const char *key)
+read_change(struct sqlite_store *s, const char *key, struct chg *c)
 {
 	sqlite3_stmt *st;
-	const char *k = key + 2;
-	int rc;
+	const char *k;
+	int rc, state;
 
+	if (strncmp(key, KEY_RCPT, 2) != 0 && strncmp(key, KEY_DEST, 2) != 0)
+		return 1;
+	k = key + 2;
+	memset(c, 0, sizeof(*c));
+	snprintf(c->key, sizeof(c->key), "%s", k);
+	if (strlen(k) >= sizeof(c->key))
+		c->key[0] = '\0';	/* too long for the view: skipped */
 	if (strncmp(key, KEY_RCPT, 2) == 0) {
 		st = s->s[S_LOOKUP_RCPT];
 		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			load_rcpt(ix, st, k, 0);
-		else if (rc == SQLITE_DONE)
-			view_del_rcpt(ix, k);
-	} else if (strncmp(key, KEY_DEST, 2) == 0) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			state = rcpt_state_parse(col_text(st, 0));
+			c->f.state = state < 0 ? RS_NONE :
+			    (enum rcpt_state)state;
+			c->f.reason = col_reason(st, 1);
+			c->f.until = sqlite3_column_int64(st, 2);
+			c->f.since = sqlite3_column_int64(st, 3);
+			snprintf(c->f.status, sizeof(c->f.status), "%s",
+			    col_text(st, 4));
+		}
+	} else {
+		c->dest = 1;
 		st = s->s[S_LOOKUP_DEST];
 		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			view_set_dest(ix, k, col_reason(st, 0),
-			    sqlite3_column_int64(st, 1), col_text(st, 2));
-		else if (rc == SQLITE_DONE)
-			view_del_dest(ix, k);
-	} else
-		return 1;
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			c->f.reason = col_reason(st, 0);
+			c->f.until = sqlite3_column_int64(st, 1);
+			snprintf(c->f.provider, sizeof(c->f.provider), "%s",
+			    col_text(st, 2));
+		}
+	}
+	c->gone = rc == SQLITE_DONE;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		sq_warn(s, "refreshing the index");
 		return -1;
 	}
+	return 0;
+}
+
+/* Applies what read_change() read; the caller holds the write lock. */
+static void
+apply_change(struct view_index *ix, const struct chg *c)
+{
+	if (c->key[0] == '\0')
+		return;
+	if (c->dest && c->gone)
+		view_del_dest(ix, c->key);
+	else if (c->dest)
+		view_set_dest(ix, c->key, c->f.reason, c->f.until,
+		    c->f.provider);
+	else if (c->gone)
+		view_del_rcpt(ix, c->key);
+	else
+		view_set_rcpt(ix, c->key, strlen(c->key), c->f.state,
+		    c->f.reason, c->f.until, c->f.since, c->f.status);
+}
+
+/*
+ * Applies n changes read aside, under the write lock for no longer
+ * than that takes; the position moves to last. 0, or 1 when the index
+ * has no room and the records need compacting (reload).
+ */
+static int
+apply_chunk(struct view *v, const struct chg *c, size_t n, long long last)
+{
+	struct view_index *ix = view_live(v);
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	/* More slots, built aside; or compact: reload. */
+	if (!view_room(ix, n) && (view_grow(v, n) < 0 || !view_room(ix, n)))
+		return 1;
+	view_wrlock(v);
+	for (i = 0; i < n; i++)
+		apply_change(ix, &c[i]);
+	snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
+	view_unlock(v);
 	return 0;
 }
 
@@ -526,10 +590,11 @@ static int
 idx_refresh(struct sqlite_store *s)
 {
 	struct view *v = s->view;
-	struct view_index *ix;
+	struct chg chg[CHUNK_KEYS];
 	sqlite3_stmt *st;
 	long long now = mono_ns(), dv, seq, first = -1, last, done;
-	int rc, n = 0, full = 0, ready, grown;
+	size_t nc = 0;
+	int rc, n = 0, full = 0, ready;
 
 	if (s->in_txn || s->batch_open)
 		return -1;
@@ -553,24 +618,17 @@ idx_refresh(struct sqlite_store *s)
 		rc = idx_full(s);
 		goto out;
 	}
+	/*
+	 * The rows are read with no lock held, CHUNK_KEYS at a time, and
+	 * only applying them takes the write lock: readers never wait on
+	 * SQLite's I/O.
+	 */
 	done = strtoll(view_pos(v), NULL, 10);
-	view_wrlock(v);
-	ix = view_live(v);
 	last = done;
 	st = s->s[S_CHANGES];
 	sqlite3_bind_int64(st, 1, done);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
-		if (n % CHUNK_KEYS == 0 && !view_room(ix, CHUNK_KEYS)) {
-			/* More slots, built aside; or compact: reload. */
-			view_unlock(v);
-			grown = view_grow(v, CHUNK_KEYS) == 0;
-			view_wrlock(v);
-			if (!grown || !view_room(ix, CHUNK_KEYS)) {
-				full = 1;
-				break;
-			}
-		}
 		if (first < 0)
 			first = seq;
 		/* A gap (pruned) or a backlog: start over. */
@@ -578,16 +636,17 @@ idx_refresh(struct sqlite_store *s)
 			full = 1;
 			break;
 		}
-		if ((rc = idx_reload_key(s, ix, col_text(st, 1))) != 0) {
+		if ((rc = read_change(s, col_text(st, 1), &chg[nc])) != 0) {
 			full = 1;
 			break;
 		}
 		last = seq;
-		/* Let the readers in now and then. */
-		if (n % CHUNK_KEYS == 0) {
-			snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
-			view_unlock(v);
-			view_wrlock(v);
+		if (++nc == CHUNK_KEYS) {
+			if (apply_chunk(v, chg, nc, last) != 0) {
+				full = 1;
+				break;
+			}
+			nc = 0;
 		}
 	}
 	sqlite3_reset(st);
@@ -595,10 +654,10 @@ idx_refresh(struct sqlite_store *s)
 		sq_warn(s, "reading changes");
 		rc = -1;
 	} else if (!full) {
-		snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
+		if (apply_chunk(v, chg, nc, last) != 0)
+			full = 1;
 		rc = 0;
 	}
-	view_unlock(v);
 	if (full)
 		rc = idx_full(s);
 out:
