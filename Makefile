@@ -9,17 +9,26 @@
 #   make fuzz       run the libFuzzer harnesses in t/fuzz (needs clang)
 #   make soak       10 minutes of traffic and faults (t/soak/soak.py)
 #   make install    install programs, rules, sample config and man pages
+#   make dist       bouncer-VERSION.tar.gz, which builds without autotools
+#   make distcheck  build, test, install and uninstall that tarball
+#   make deb        the Debian package, built from that tarball (debian/)
 
+# clean and distclean work without it (dpkg-buildpackage cleans first).
+CLEAN_ONLY = $(if $(MAKECMDGOALS),$(if $(filter-out clean distclean,$(MAKECMDGOALS)),,yes))
 ifeq ($(wildcard config.mk),)
+ifeq ($(CLEAN_ONLY),)
 $(error config.mk is missing: run ./autogen.sh (fresh clone) and ./configure first)
 endif
+else
 include config.mk
+endif
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wno-unused-parameter
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(SANITIZE_FLAGS) \
 	    $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS) \
 	    -DRULES_DIR='"$(sysconfdir)/bouncer/rules"' \
+	    -DRULES_LOCAL_DIR='"$(sysconfdir)/bouncer/rules.d"' \
 	    $(STORE_CFLAGS) \
 	    -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 XLDFLAGS  = $(SANITIZE_FLAGS) $(LDFLAGS)
@@ -37,6 +46,7 @@ STORE_SRCS = daemon/conf.c daemon/store.c daemon/view.c daemon/store_sqlite.c \
 STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
+	    daemon/histo.c \
 	    daemon/acmatch.c daemon/prefilter.c daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
 	    daemon/maillog.c \
@@ -44,7 +54,7 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c daemon/dsn_scan.c \
 	    daemon/dsn_text.c daemon/dsn_json.c daemon/dsn_arf.c daemon/dsn_classify.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
-	    daemon/alert.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
+	    daemon/alert.c daemon/dnsbl.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
 	    daemon/connlimit.c daemon/daemonize.c daemon/writer.c \
 	    $(STORE_SRCS)
 LIB_OBJS  = $(LIB_SRCS:.c=.o)
@@ -71,7 +81,7 @@ bouncerd: daemon/bouncerd.o $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ daemon/bouncerd.o $(LIB) $(LIB_LIBS) $(LIBS)
 
 # The CLI's own code: its commands on the store stay out of the library.
-CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o
+CTL_OBJS  = daemon/bouncerctl.o daemon/storecmd.o daemon/blocklistcmd.o
 
 bouncerctl: $(CTL_OBJS) $(LIB)
 	$(CC) $(XLDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LIB_LIBS) $(LIBS)
@@ -79,6 +89,8 @@ bouncerctl: $(CTL_OBJS) $(LIB)
 man/%: man/%.in config.mk
 	$(SED) -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	       -e 's|@localstatedir@|$(localstatedir)|g' \
+	       -e 's|@datadir@|$(datadir)|g' \
+	       -e 's|@libexecdir@|$(libexecdir)|g' \
 	       -e 's|@VERSION@|$(PACKAGE_VERSION)|g' $< > $@
 
 # --- tests ------------------------------------------------------------
@@ -108,6 +120,16 @@ check: all $(TESTS)
 	if [ $$fail = 0 ]; then echo "make check: all tests passed"; \
 	else echo "make check: FAILED"; exit 1; fi
 
+# The Check unit tests alone: what make distcheck runs on the tarball.
+check-unit: all $(TESTS)
+	@fail=0; \
+	for t in $(TESTS); do \
+		echo "== $$t"; \
+		$(TEST_ENV) ./$$t || fail=1; \
+	done; \
+	if [ $$fail = 0 ]; then echo "make check-unit: all tests passed"; \
+	else echo "make check-unit: FAILED"; exit 1; fi
+
 # --- benchmarks -------------------------------------------------------
 
 # Benchmarks build from source with -O2 and never with sanitizers, so
@@ -128,10 +150,10 @@ bench/bench_store: bench/bench_store.c $(LIB_SRCS) $(wildcard daemon/*.h)
 bench/bouncerd: daemon/bouncerd.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
-bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c $(LIB_SRCS) \
-	    $(wildcard daemon/*.h)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c $(LIB_SRCS) \
-	    $(LIB_LIBS) $(LIBS)
+bench/bouncerctl: daemon/bouncerctl.c daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< daemon/storecmd.c \
+	    daemon/blocklistcmd.c $(LIB_SRCS) $(LIB_LIBS) $(LIBS)
 
 bench-policy: bench/bouncerd bench/bouncerctl
 	sh bench/bench_policy.sh
@@ -171,14 +193,28 @@ fuzz:
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/bouncer/rules \
+	    $(DESTDIR)$(libexecdir)/bouncer \
 	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
 	$(INSTALL) -m 755 bouncerd $(DESTDIR)$(sbindir)/bouncerd
 	$(INSTALL) -m 755 bouncerctl $(DESTDIR)$(sbindir)/bouncerctl
+	$(INSTALL) -m 755 scripts/bouncerd-configured \
+	    $(DESTDIR)$(libexecdir)/bouncer/bouncerd-configured
 	$(INSTALL) -m 644 rules/*.rules $(DESTDIR)$(sysconfdir)/bouncer/rules/
+	@# The operator's own rules (rules_local_dir): empty, and never
+	@# touched by an install.
+	$(INSTALL) -d $(DESTDIR)$(sysconfdir)/bouncer/rules.d
 	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/hooks $(DESTDIR)$(datadir)/bouncer/conf
 	$(INSTALL) -m 755 scripts/hooks/* $(DESTDIR)$(datadir)/bouncer/hooks/
 	$(INSTALL) -m 644 conf/postfix-main.cf conf/sendmail.mc \
 	    conf/bouncerd.service $(DESTDIR)$(datadir)/bouncer/conf/
+	@# The Grafana dashboard and the Prometheus alerts, with their tests.
+	$(INSTALL) -d $(DESTDIR)$(datadir)/bouncer/grafana \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus
+	$(INSTALL) -m 644 conf/grafana/bouncer.json \
+	    $(DESTDIR)$(datadir)/bouncer/grafana/
+	$(INSTALL) -m 644 conf/prometheus/bouncer-alerts.yml \
+	    conf/prometheus/bouncer-alerts.test.yml \
+	    $(DESTDIR)$(datadir)/bouncer/prometheus/
 	$(INSTALL) -m 644 man/bouncerd.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncerctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 644 man/bouncer-rules.5 $(DESTDIR)$(mandir)/man5/
@@ -192,19 +228,90 @@ install: all
 		    $(DESTDIR)$(sysconfdir)/bouncer/bouncer.conf; \
 	fi
 
+# Removes what install put there, but not the state, nor a rule file or a
+# bouncer.conf that differs from the one shipped (an operator's edit).
 uninstall:
-	rm -rf $(DESTDIR)$(datadir)/bouncer
+	rm -rf $(DESTDIR)$(datadir)/bouncer $(DESTDIR)$(libexecdir)/bouncer
 	rm -f $(DESTDIR)$(sbindir)/bouncerctl $(DESTDIR)$(sbindir)/bouncerd \
 	    $(DESTDIR)$(mandir)/man8/bouncerctl.8 \
 	    $(DESTDIR)$(mandir)/man8/bouncerd.8 \
 	    $(DESTDIR)$(mandir)/man5/bouncer-rules.5 \
 	    $(DESTDIR)$(mandir)/man5/bouncer.conf.5
+	@for f in rules/*.rules conf/bouncer.conf; do \
+		case $$f in rules/*) i=rules/$${f#rules/} ;; *) i=bouncer.conf ;; esac; \
+		i=$(DESTDIR)$(sysconfdir)/bouncer/$$i; \
+		if [ -f "$$i" ] && ! cmp -s "$$f" "$$i"; then \
+			echo "uninstall: $$i was changed: kept"; \
+		else rm -f "$$i"; fi; \
+	done
+	-rmdir $(DESTDIR)$(sysconfdir)/bouncer/rules $(DESTDIR)$(sysconfdir)/bouncer 2>/dev/null
+
+# --- release ----------------------------------------------------------
+
+# The tarball holds every file git tracks, as in the working tree, and the
+# generated configure with build-aux/: it builds with ./configure && make,
+# without autoconf. Its files carry the time of the last commit.
+DISTNAME  = bouncer-$(PACKAGE_VERSION)
+
+dist:
+	@[ -e .git ] || { echo "make dist: needs a git checkout" >&2; exit 1; }
+	@[ configure -nt configure.ac ] || \
+	    { echo "make dist: configure is older than configure.ac: run ./autogen.sh" >&2; exit 1; }
+	rm -rf $(DISTNAME) $(DISTNAME).tar.gz
+	mkdir $(DISTNAME)
+	git ls-files -z | xargs -0 cp -p --parents -t $(DISTNAME)
+	cp -p configure $(DISTNAME)/
+	cp -pR build-aux $(DISTNAME)/
+	tar --sort=name --owner=0 --group=0 --numeric-owner \
+	    --mtime="@$$(git log -1 --format=%ct)" \
+	    -czf $(DISTNAME).tar.gz $(DISTNAME)
+	rm -rf $(DISTNAME)
+	@echo "make dist: $(DISTNAME).tar.gz"
+
+# Unpacks the tarball in a temporary directory, builds it (no sanitizers),
+# runs the unit tests, installs it into a DESTDIR and uninstalls it: no
+# file may be left. Then distclean must leave exactly the tarball's files.
+distcheck: dist
+	@set -e; d=$$(mktemp -d /tmp/bouncer-distcheck.XXXXXX); \
+	trap 'chmod -R u+w "$$d"; rm -rf "$$d"' EXIT; \
+	tar -xzf $(DISTNAME).tar.gz -C "$$d"; \
+	(cd "$$d" && find $(DISTNAME) | sort) >"$$d/before"; \
+	cd "$$d/$(DISTNAME)"; \
+	./configure -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var; \
+	$(MAKE) -s -j2; \
+	$(MAKE) -s check-unit; \
+	$(MAKE) -s install DESTDIR="$$d/inst"; \
+	[ -x "$$d/inst/usr/sbin/bouncerd" ] && \
+	    [ -f "$$d/inst/etc/bouncer/rules/gmail.rules" ]; \
+	$(MAKE) -s uninstall DESTDIR="$$d/inst"; \
+	left=$$(find "$$d/inst" ! -type d); \
+	if [ -n "$$left" ]; then \
+		echo "make distcheck: uninstall left:"; echo "$$left"; exit 1; \
+	fi; \
+	$(MAKE) -s distclean; \
+	(cd "$$d" && find $(DISTNAME) | sort) >"$$d/after"; \
+	if ! diff -u "$$d/before" "$$d/after"; then \
+		echo "make distcheck: distclean left the files above (+)"; exit 1; \
+	fi; \
+	echo "make distcheck: $(DISTNAME).tar.gz is ready for release"
+
+# dpkg-buildpackage in an unpacked tarball, so that its clean step leaves
+# this tree's build alone; the .deb, .buildinfo and .changes land here.
+# DEB_FLAGS: more dpkg-buildpackage options (make deb DEB_FLAGS=-j2).
+deb: dist
+	@set -e; d=$$(mktemp -d /tmp/bouncer-deb.XXXXXX); \
+	trap 'rm -rf "$$d"' EXIT; \
+	tar -xzf $(DISTNAME).tar.gz -C "$$d"; \
+	(cd "$$d/$(DISTNAME)" && dpkg-buildpackage -us -uc -b $(DEB_FLAGS)); \
+	cp "$$d"/*.deb "$$d"/*.buildinfo "$$d"/*.changes .; \
+	ls -1 "$$d"/*.deb | sed 's|.*/|make deb: |'
 
 clean:
 	rm -f $(PROGS) $(LIB) daemon/*.o t/lib/*.o $(TESTS) $(MANS) \
-	    bench/bench_classify bench/bench_mail bench/bench_store
+	    bench/bench_classify bench/bench_mail bench/bench_store \
+	    bench/bouncerd bench/bouncerctl
 
 distclean: clean
 	rm -f config.mk config.log config.status
 
-.PHONY: all check bench bench-policy bench-stall soak fuzz install uninstall clean distclean
+.PHONY: all check check-unit dist distcheck deb bench bench-policy bench-stall soak fuzz install uninstall clean distclean

@@ -33,7 +33,7 @@
 #include "xalloc.h"
 
 #define MAX_ARGS	16
-#define MAX_ENV		16
+#define MAX_ENV		24
 #define DROP_LOG_SECS	60	/* at most one line about drops per minute */
 
 /* An alert waiting for a free slot: what its hook will be given. */
@@ -239,6 +239,10 @@ job_new(const struct alert *a)
 	env_add(j->env, &n, "BOUNCER_REASON", a->reason);
 	env_add(j->env, &n, "BOUNCER_RULE", a->rule);
 	env_add(j->env, &n, "BOUNCER_REPLY", a->reply);
+	env_add(j->env, &n, "BOUNCER_SOURCE", a->source);
+	env_add(j->env, &n, "BOUNCER_ZONE", a->zone);
+	env_add(j->env, &n, "BOUNCER_TARGET", a->target);
+	env_add(j->env, &n, "BOUNCER_MEANING", a->meaning);
 	env_add(j->env, &n, "BOUNCER_FIRST_SEEN", first);
 	env_add(j->env, &n, "BOUNCER_COUNT", count);
 	j->env[n] = NULL;
@@ -343,12 +347,21 @@ alerter_raise(struct alerter *al, const struct alert *a)
 	struct job *j;
 
 	al->stats.raised++;
-	log_info("alert kind=%s blocklist=%s ip=%s provider=%s domain=%s "
-	    "reason=%s rule=%s url=%s count=%lu", a->kind ? a->kind : "-",
-	    a->blocklist ? a->blocklist : "-", a->ip ? a->ip : "-",
-	    a->provider ? a->provider : "-", a->domain ? a->domain : "-",
-	    a->reason ? a->reason : "-", a->rule ? a->rule : "-",
-	    a->url ? a->url : "-", a->count);
+	/* The monitor's alerts (dnsbl.h) name zone and meaning instead. */
+	if (a->source != NULL && *a->source != '\0')
+		log_info("alert kind=%s source=%s list=%s zone=%s target=%s "
+		    "url=%s meaning=\"%s\"", a->kind ? a->kind : "-",
+		    a->source, a->blocklist ? a->blocklist : "-",
+		    a->zone ? a->zone : "-", a->target ? a->target : "-",
+		    a->url && *a->url ? a->url : "-",
+		    a->meaning ? a->meaning : "-");
+	else
+		log_info("alert kind=%s blocklist=%s ip=%s provider=%s "
+		    "domain=%s reason=%s rule=%s url=%s count=%lu",
+		    a->kind ? a->kind : "-", a->blocklist ? a->blocklist : "-",
+		    a->ip ? a->ip : "-", a->provider ? a->provider : "-",
+		    a->domain ? a->domain : "-", a->reason ? a->reason : "-",
+		    a->rule ? a->rule : "-", a->url ? a->url : "-", a->count);
 	if (al->argv[0] == NULL)
 		return;
 	if (al->head == NULL && (h = free_slot(al)) != NULL) {

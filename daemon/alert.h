@@ -29,7 +29,8 @@ struct alerter;
 
 /* What an alert is about; a NULL or empty field is left out. */
 struct alert {
-	const char	*kind;		/* "blocklist", "authfailure", "throttle" */
+	const char	*kind;		/* "blocklist", "blocklist-cleared",
+					   "authfailure", "throttle" */
 	const char	*blocklist;	/* "spamhaus" */
 	const char	*ip;		/* the listed address */
 	const char	*provider;	/* "microsoft" */
@@ -38,6 +39,10 @@ struct alert {
 	const char	*reason;
 	const char	*rule;		/* "generic.rules:31" */
 	const char	*reply;		/* the reply that showed it */
+	const char	*source;	/* "dnsbl": found by the monitor */
+	const char	*zone;		/* "zen.spamhaus.org" */
+	const char	*target;	/* the listed IP or domain */
+	const char	*meaning;	/* "127.0.0.2 SBL: ..." */
 	time_t		 first_seen;
 	unsigned long	 count;
 };

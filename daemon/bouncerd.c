@@ -49,6 +49,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "daemonize.h"
+#include "dnsbl.h"
 #include "engine.h"
 #include "health.h"
 #include "listener.h"
@@ -123,16 +124,22 @@ struct pending_alert {
 	struct pending_alert	*next;
 	struct store_alert	 rec;
 	char			 provider[32];
-	char			 url[256];
+	char			 url[512];
 	char			 domain[STORE_DEST_MAX];
 	char			 reason[32];
 	char			 kind[32];
+	/* The blocklist monitor's (source "dnsbl"); "" for the others. */
+	char			 source[16];
+	char			 zone[256];
+	char			 target[256];
+	char			 meaning[512];
 };
 
 static struct {
 	pthread_mutex_t		 lock;		/* snap, tallies, alerts */
 	struct snapshot		*snap;
 	unsigned		 gen;
+	struct conf		*start_conf;	/* what START parameters are */
 	const char		*conf_path;
 	int			 conf_missing_ok;
 	char			**overrides;
@@ -156,6 +163,7 @@ static struct {
 	struct event		*alert_ev;
 	struct pending_alert	*alerts;	/* oldest first */
 	struct pending_alert	**alerts_tail;
+	struct dnsbl		*dnsbl;		/* the blocklist monitor */
 
 	struct tally		*tallies;
 	size_t			 ntallies;
@@ -230,13 +238,14 @@ snapshot_get(void)
 	return s;
 }
 
-/* Reads configuration and rules; NULL with every error in *errp. */
-static struct snapshot *
-snapshot_load(char **errp)
+/*
+ * Reads the configuration as a reload would: the file, then the -o
+ * overrides of the command line. NULL with every error in *errp.
+ */
+static struct conf *
+conf_read(char **errp)
 {
-	struct snapshot *s;
 	struct conf *conf;
-	struct ruleset *rs;
 	char *err = NULL;
 	int i;
 
@@ -252,7 +261,22 @@ snapshot_load(char **errp)
 			conf_unref(conf);
 			return NULL;
 		}
-	if ((rs = ruleset_load(conf_str(conf, CONF_RULES_DIR), &err)) == NULL) {
+	return conf;
+}
+
+/* Reads configuration and rules; NULL with every error in *errp. */
+static struct snapshot *
+snapshot_load(char **errp)
+{
+	struct snapshot *s;
+	struct conf *conf;
+	struct ruleset *rs;
+	char *err = NULL;
+
+	if ((conf = conf_read(errp)) == NULL)
+		return NULL;
+	if ((rs = ruleset_load_local(conf_str(conf, CONF_RULES_LOCAL_DIR),
+	    conf_str(conf, CONF_RULES_DIR), NULL, 0, &err)) == NULL) {
 		*errp = err;
 		conf_unref(conf);
 		return NULL;
@@ -389,6 +413,16 @@ tally(enum event_source src, enum reason reason, const char *provider,
  * head by on_alerts().
  */
 static void
+append_alert(struct pending_alert *pa)
+{
+	pthread_mutex_lock(&d.lock);
+	*d.alerts_tail = pa;
+	d.alerts_tail = &pa->next;
+	pthread_mutex_unlock(&d.lock);
+	event_active(d.alert_ev, EV_READ, 0);
+}
+
+static void
 queue_alert(const struct engine_result *res, const char *provider,
     const struct reply_facts *facts, enum reason reason)
 {
@@ -401,11 +435,7 @@ queue_alert(const struct engine_result *res, const char *provider,
 	snprintf(pa->reason, sizeof(pa->reason), "%s", reason_name(reason));
 	snprintf(pa->kind, sizeof(pa->kind), "%s", pa->rec.blocklist[0] ?
 	    "blocklist" : pa->rec.kind);
-	pthread_mutex_lock(&d.lock);
-	*d.alerts_tail = pa;
-	d.alerts_tail = &pa->next;
-	pthread_mutex_unlock(&d.lock);
-	event_active(d.alert_ev, EV_READ, 0);
+	append_alert(pa);
 }
 
 static void
@@ -424,6 +454,18 @@ on_alerts(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&d.lock);
 	while ((pa = list) != NULL) {
 		list = pa->next;
+		/*
+		 * A bounce naming a list and an IP that the monitor found
+		 * listed: it raised (or found raised) that alert already.
+		 */
+		if (*pa->source == '\0' && pa->rec.blocklist[0] != '\0' &&
+		    dnsbl_listed(d.dnsbl, pa->rec.blocklist, pa->rec.ip)) {
+			log_info("alert kind=%s blocklist=%s ip=%s: known to "
+			    "the blocklist monitor already; not raised again",
+			    pa->kind, pa->rec.blocklist, pa->rec.ip);
+			free(pa);
+			continue;
+		}
 		memset(&a, 0, sizeof(a));
 		a.kind = pa->kind;
 		a.blocklist = pa->rec.blocklist;
@@ -436,6 +478,13 @@ on_alerts(evutil_socket_t fd, short what, void *arg)
 		a.reply = pa->rec.reply;
 		a.first_seen = (time_t)pa->rec.first;
 		a.count = (unsigned long)pa->rec.count;
+		if (*pa->source != '\0') {
+			a.source = pa->source;
+			a.zone = pa->zone;
+			a.target = pa->target;
+			a.meaning = pa->meaning;
+			a.reason = NULL;
+		}
 		alerter_raise(d.alerter, &a);
 		free(pa);
 	}
@@ -484,6 +533,9 @@ on_report(const struct pipeline_report *r, void *arg)
 	}
 	if (cl == NULL || r->res == NULL || r->res->duplicate)
 		return;
+	/* A reply that names our IP ("Client host [ip] blocked"). */
+	if (cl->facts.ip[0] != '\0')
+		dnsbl_discover(d.dnsbl, cl->facts.ip);
 	tally(r->source, cl->reason, r->provider, cl->decision);
 	log_info("queue=%s rcpt=<%s> reason=%s action=%s status=%s "
 	    "provider=%s rule=%s src=%s%s%s%s", *r->queue_id ? r->queue_id :
@@ -495,6 +547,196 @@ on_report(const struct pipeline_report *r, void *arg)
 	    r->res->throttled ? " throttled" : "");
 	if (r->res->alert)
 		queue_alert(r->res, r->provider, &cl->facts, cl->reason);
+}
+
+/* --- the blocklist monitor -------------------------------------------- */
+
+/*
+ * A listing is kept in the store as an alert record, key
+ * "dnsbl|ZONE|TARGET", kind "dnsbl": first is since when, last the
+ * last check that saw it, notified when its alert was raised (0: a
+ * bounce had raised it), rule "dnsbl:ZONE" and reply the meaning.
+ * "bouncerctl blocklist list" reads them; a clear deletes it.
+ */
+struct bl_job {
+	enum dnsbl_what	 what;
+	char		 list[64];
+	char		 zone[256];
+	char		 target[256];
+	char		 meaning[512];
+	char		 url[512];
+	long long	 since, checked;
+};
+
+struct bl_dup {
+	const char	*list, *target;
+	long long	 after;
+	int		 found;
+};
+
+/* A bounce's alert for the same list and IP, raised within a window? */
+static int
+bl_dup_fn(const void *rec, void *arg)
+{
+	const struct store_alert *a = rec;
+	struct bl_dup *dup = arg;
+
+	if (strcmp(a->kind, "dnsbl") != 0 &&
+	    strcmp(a->blocklist, dup->list) == 0 &&
+	    strcmp(a->ip, dup->target) == 0 && a->notified >= dup->after) {
+		dup->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+bl_alert(const struct bl_job *j, const char *kind, long long first)
+{
+	struct pending_alert *pa = xcalloc(1, sizeof(*pa));
+
+	snprintf(pa->kind, sizeof(pa->kind), "%s", kind);
+	snprintf(pa->source, sizeof(pa->source), "dnsbl");
+	snprintf(pa->rec.blocklist, sizeof(pa->rec.blocklist), "%s", j->list);
+	snprintf(pa->zone, sizeof(pa->zone), "%s", j->zone);
+	snprintf(pa->target, sizeof(pa->target), "%s", j->target);
+	snprintf(pa->meaning, sizeof(pa->meaning), "%s", j->meaning);
+	snprintf(pa->url, sizeof(pa->url), "%s", j->url);
+	if (dnsbl_target(j->target, NULL, 0) == DNSBL_DOMAIN)
+		snprintf(pa->domain, sizeof(pa->domain), "%s", j->target);
+	else
+		snprintf(pa->rec.ip, sizeof(pa->rec.ip), "%.63s",
+		    j->target);
+	pa->rec.first = first;
+	pa->rec.count = 1;
+	append_alert(pa);
+}
+
+/*
+ * On the writer: a listing recorded (and its alert raised, unless a
+ * bounce raised it within alert_window, or it was raised before a
+ * restart), or a clear (the record deleted, the cleared alert
+ * raised). The store failing does not stop an alert: better twice
+ * than never.
+ */
+static enum writer_rc
+bl_run(void *job, void *arg)
+{
+	struct bl_job *j = job;
+	struct store_alert a;
+	struct bl_dup dup;
+	char key[STORE_DEST_MAX];
+	int have = -1, raise;
+
+	(void)arg;
+	snprintf(key, sizeof(key), "dnsbl|%.100s|%.140s", j->zone,
+	    j->target);
+	if (worker_ready(&d.wr) < 0) {
+		if (j->what == DNSBL_EV_LISTED || j->what == DNSBL_EV_CLEARED)
+			bl_alert(j, j->what == DNSBL_EV_CLEARED ?
+			    "blocklist-cleared" : "blocklist", j->since);
+		return WRITER_DONE;
+	}
+	if (j->what == DNSBL_EV_CLEARED) {
+		if (store_del(d.wr.store, SK_ALERT, key) < 0)
+			__atomic_add_fetch(&d.store_errors, 1,
+			    __ATOMIC_RELAXED);
+		bl_alert(j, "blocklist-cleared", j->since);
+		return WRITER_DONE;
+	}
+	/*
+	 * The first clean answer since the start: a listing recorded
+	 * before it (the daemon was down when it ended) is cleared now.
+	 */
+	if (j->what == DNSBL_EV_CLEAN) {
+		if ((have = store_get_alert(d.wr.store, key, &a)) < 0)
+			__atomic_add_fetch(&d.store_errors, 1,
+			    __ATOMIC_RELAXED);
+		if (have > 0) {
+			if (store_del(d.wr.store, SK_ALERT, key) < 0)
+				__atomic_add_fetch(&d.store_errors, 1,
+				    __ATOMIC_RELAXED);
+			log_info("dnsbl: %s is no longer listed on %s (%s), "
+			    "as recorded before the start", j->target,
+			    j->zone, j->list);
+			snprintf(j->meaning, sizeof(j->meaning), "%s",
+			    a.reply);
+			bl_alert(j, "blocklist-cleared", a.first);
+		}
+		return WRITER_DONE;
+	}
+	if ((have = store_get_alert(d.wr.store, key, &a)) < 0)
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+	if (have <= 0) {
+		memset(&a, 0, sizeof(a));
+		snprintf(a.key, sizeof(a.key), "%s", key);
+		snprintf(a.kind, sizeof(a.kind), "dnsbl");
+		snprintf(a.blocklist, sizeof(a.blocklist), "%s", j->list);
+		snprintf(a.ip, sizeof(a.ip), "%.63s", j->target);
+		a.first = j->since;
+	}
+	/* Raised before a restart: the record says so. */
+	raise = j->what == DNSBL_EV_LISTED && have <= 0;
+	if (raise) {
+		memset(&dup, 0, sizeof(dup));
+		dup.list = j->list;
+		dup.target = j->target;
+		dup.after = j->checked - conf_time(d.wr.snap->conf,
+		    CONF_ALERT_WINDOW);
+		if (store_iterate(d.wr.store, SK_ALERT, bl_dup_fn, &dup) < 0)
+			__atomic_add_fetch(&d.store_errors, 1,
+			    __ATOMIC_RELAXED);
+		else if (dup.found) {
+			log_info("alert kind=blocklist source=dnsbl list=%s "
+			    "zone=%s target=%s: raised from a bounce already; "
+			    "not raised again", j->list, j->zone, j->target);
+			raise = 0;
+		}
+		a.notified = raise ? j->checked : 0;
+	}
+	a.last = j->checked;
+	a.count++;
+	snprintf(a.rule, sizeof(a.rule), "dnsbl:%.120s", j->zone);
+	snprintf(a.reply, sizeof(a.reply), "%s", j->meaning);
+	if (store_put_alert(d.wr.store, &a) < 0)
+		__atomic_add_fetch(&d.store_errors, 1, __ATOMIC_RELAXED);
+	if (raise)
+		bl_alert(j, "blocklist", a.first);
+	return WRITER_DONE;
+}
+
+/* On the loop: what a check found. Errors are the monitor's to log. */
+static void
+on_dnsbl(const struct dnsbl_event *ev, void *arg)
+{
+	struct bl_job *j;
+
+	(void)arg;
+	if (ev->what == DNSBL_EV_ERROR)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	j->what = ev->what;
+	snprintf(j->list, sizeof(j->list), "%s", ev->list);
+	snprintf(j->zone, sizeof(j->zone), "%s", ev->zone);
+	snprintf(j->target, sizeof(j->target), "%s", ev->target);
+	snprintf(j->meaning, sizeof(j->meaning), "%s", ev->meaning);
+	snprintf(j->url, sizeof(j->url), "%s", ev->url);
+	j->since = ev->since;
+	j->checked = ev->checked;
+	if (ev->what == DNSBL_EV_LISTED)
+		log_info("dnsbl: %s is listed on %s (%s): %s", ev->target,
+		    ev->zone, ev->list, ev->meaning);
+	else if (ev->what == DNSBL_EV_CLEARED)
+		log_info("dnsbl: %s is no longer listed on %s (%s)",
+		    ev->target, ev->zone, ev->list);
+	if (d.writer != NULL && writer_submit(d.writer, bl_run, j, free,
+	    0) == 0)
+		return;
+	/* The writer's queue is full: the alert at least, unrecorded. */
+	if (ev->what == DNSBL_EV_LISTED || ev->what == DNSBL_EV_CLEARED)
+		bl_alert(j, ev->what == DNSBL_EV_CLEARED ?
+		    "blocklist-cleared" : "blocklist", j->since);
+	free(j);
 }
 
 /* --- the log ------------------------------------------------------------ */
@@ -908,6 +1150,7 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
     unsigned long evicted, unsigned long timed_out, unsigned long refused)
 {
 	evbuffer_add_printf(out,
+	    "# HELP bouncer_%s_connections_total Connections accepted.\n"
 	    "# TYPE bouncer_%s_connections_total counter\n"
 	    "bouncer_%s_connections_total %lu\n"
 	    "# HELP bouncer_%s_connections_evicted_total Longest idle "
@@ -922,8 +1165,8 @@ render_conns(struct evbuffer *out, const char *name, unsigned long accepted,
 	    "accepted for want of a descriptor.\n"
 	    "# TYPE bouncer_%s_connections_refused_total counter\n"
 	    "bouncer_%s_connections_refused_total %lu\n",
-	    name, name, accepted, name, name, name, name, evicted, name, name,
-	    name, timed_out, name, name, name, refused);
+	    name, name, name, accepted, name, name, name, name, evicted, name,
+	    name, name, timed_out, name, name, name, refused);
 }
 
 /* The followers' own troubles: held, refused and dropped lines. */
@@ -1005,27 +1248,43 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "bouncer_policy_answers_total{action=\"REJECT\"} %lu\n"
 		    "bouncer_policy_answers_total{action=\"DEFER\"} %lu\n"
 		    "bouncer_policy_answers_total{action=\"other\"} %lu\n"
+		    "# HELP bouncer_policy_errors_total Policy lookups that "
+		    "failed (the store): answered DUNNO.\n"
 		    "# TYPE bouncer_policy_errors_total counter\n"
 		    "bouncer_policy_errors_total %lu\n"
+		    "# HELP bouncer_policy_bad_requests_total Policy requests "
+		    "malformed or too long: connection closed.\n"
 		    "# TYPE bouncer_policy_bad_requests_total counter\n"
 		    "bouncer_policy_bad_requests_total %lu\n"
+		    "# HELP bouncer_policy_connections Policy connections "
+		    "open now.\n"
 		    "# TYPE bouncer_policy_connections gauge\n"
-		    "bouncer_policy_connections %lu\n"
-		    "# HELP bouncer_policy_latency_seconds Time spent deciding "
-		    "policy answers.\n"
-		    "# TYPE bouncer_policy_latency_seconds summary\n"
-		    "bouncer_policy_latency_seconds_sum %.6f\n"
-		    "bouncer_policy_latency_seconds_count %lu\n",
+		    "bouncer_policy_connections %lu\n",
 		    ps->dunno, ps->reject, ps->defer, ps->other, ps->errors,
-		    ps->bad, ps->open, (double)ps->latency_us_sum / 1e6,
-		    ps->requests);
-	if (ps != NULL)
+		    ps->bad, ps->open);
+	if (ps != NULL) {
+		metrics_histogram(out, "bouncer_policy_latency_seconds",
+		    "Time spent deciding each policy answer.", &ps->latency);
 		render_conns(out, "policy", ps->connections, ps->evicted,
 		    ps->timed_out, ps->refused);
+	}
 	if (ss != NULL) {
 		evbuffer_add_printf(out,
+		    "# HELP bouncer_socketmap_lookups_total Socketmap lookups, "
+		    "by result.\n"
+		    "# TYPE bouncer_socketmap_lookups_total counter\n"
+		    "bouncer_socketmap_lookups_total{result=\"found\"} %lu\n"
+		    "bouncer_socketmap_lookups_total{result=\"notfound\"} %lu\n"
+		    "bouncer_socketmap_lookups_total{result=\"temp\"} %lu\n"
+		    "bouncer_socketmap_lookups_total{result=\"bad\"} %lu\n"
+		    "# HELP bouncer_socketmap_connections Socketmap "
+		    "connections open now.\n"
 		    "# TYPE bouncer_socketmap_connections gauge\n"
-		    "bouncer_socketmap_connections %lu\n", ss->open);
+		    "bouncer_socketmap_connections %lu\n", ss->found,
+		    ss->notfound, ss->temp, ss->bad, ss->open);
+		metrics_histogram(out, "bouncer_socketmap_latency_seconds",
+		    "Time spent answering each socketmap lookup.",
+		    &ss->latency);
 		render_conns(out, "socketmap", ss->connections, ss->evicted,
 		    ss->timed_out, ss->refused);
 	}
@@ -1041,14 +1300,24 @@ render_metrics(struct evbuffer *out, void *arg)
 		    "# HELP bouncer_writer_refused_total Hand-overs refused: "
 		    "the queue was full (writer_queue_size).\n"
 		    "# TYPE bouncer_writer_refused_total counter\n"
-		    "bouncer_writer_refused_total %lu\n",
-		    ws.queued, ws.refused);
+		    "bouncer_writer_refused_total %lu\n"
+		    "# HELP bouncer_writer_queue_size The writer queue's "
+		    "capacity (writer_queue_size).\n"
+		    "# TYPE bouncer_writer_queue_size gauge\n"
+		    "bouncer_writer_queue_size %lu\n",
+		    ws.queued, ws.refused, ws.max);
 	}
 	evbuffer_add_printf(out,
+	    "# HELP bouncer_store_errors_total Store operations that failed; "
+	    "the daemon failed open.\n"
 	    "# TYPE bouncer_store_errors_total counter\n"
 	    "bouncer_store_errors_total %lu\n"
+	    "# HELP bouncer_alerts_total Alerts raised by this daemon (hooks "
+	    "run or queued).\n"
 	    "# TYPE bouncer_alerts_total counter\n"
 	    "bouncer_alerts_total %lu\n"
+	    "# HELP bouncer_alert_hooks_failed_total Alert hooks that failed "
+	    "or timed out.\n"
 	    "# TYPE bouncer_alert_hooks_failed_total counter\n"
 	    "bouncer_alert_hooks_failed_total %lu\n"
 	    "# HELP bouncer_alert_hooks_dropped_total Alerts whose hook "
@@ -1059,8 +1328,12 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "to end.\n"
 	    "# TYPE bouncer_alert_hooks_queued gauge\n"
 	    "bouncer_alert_hooks_queued %lu\n"
+	    "# HELP bouncer_milter_messages_total Null-sender messages the "
+	    "milter read.\n"
 	    "# TYPE bouncer_milter_messages_total counter\n"
 	    "bouncer_milter_messages_total %lu\n"
+	    "# HELP bouncer_milter_rejected_total Recipients the milter "
+	    "refused or deferred at RCPT TO.\n"
 	    "# TYPE bouncer_milter_rejected_total counter\n"
 	    "bouncer_milter_rejected_total %lu\n"
 	    "# HELP bouncer_milter_tempfailed_total Bounces refused for "
@@ -1075,8 +1348,12 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "milter_max_memory was reached.\n"
 	    "# TYPE bouncer_milter_over_memory_total counter\n"
 	    "bouncer_milter_over_memory_total %lu\n"
+	    "# HELP bouncer_bounces_unverified_total Bounce recipients not "
+	    "recorded: the bounce was not verified (bouncerd(8), TRUST).\n"
 	    "# TYPE bouncer_bounces_unverified_total counter\n"
 	    "bouncer_bounces_unverified_total %lu\n"
+	    "# HELP bouncer_bounces_duplicate_total Bounce recipients seen "
+	    "before, not counted again.\n"
 	    "# TYPE bouncer_bounces_duplicate_total counter\n"
 	    "bouncer_bounces_duplicate_total %lu\n"
 	    "# HELP bouncer_not_evidence_total Failures no remote server "
@@ -1084,10 +1361,15 @@ render_metrics(struct evbuffer *out, void *arg)
 	    "suspended deliveries), not counted.\n"
 	    "# TYPE bouncer_not_evidence_total counter\n"
 	    "bouncer_not_evidence_total %lu\n"
+	    "# HELP bouncer_log_bad_time_total Delivery lines without a "
+	    "usable time stamp, ignored.\n"
 	    "# TYPE bouncer_log_bad_time_total counter\n"
 	    "bouncer_log_bad_time_total %lu\n"
+	    "# HELP bouncer_reloads_total Reloads (SIGHUP) applied.\n"
 	    "# TYPE bouncer_reloads_total counter\n"
 	    "bouncer_reloads_total %lu\n"
+	    "# HELP bouncer_reload_failures_total Reloads (SIGHUP) refused: "
+	    "the running set stays.\n"
 	    "# TYPE bouncer_reload_failures_total counter\n"
 	    "bouncer_reload_failures_total %lu\n",
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED),
@@ -1101,18 +1383,65 @@ render_metrics(struct evbuffer *out, void *arg)
 	    __atomic_load_n(&d.bad_time, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED));
+	metrics_histogram(out, "bouncer_milter_rcpt_latency_seconds",
+	    "Time spent checking each recipient at RCPT TO.",
+	    milter_rcpt_latency());
 	health_metrics(d.health, out);
 	if (ls != NULL)
 		evbuffer_add_printf(out,
 		    "# HELP bouncer_log_lag_bytes Bytes of the maillog not "
 		    "read yet.\n# TYPE bouncer_log_lag_bytes gauge\n"
 		    "bouncer_log_lag_bytes %llu\n"
+		    "# HELP bouncer_log_lines_total Maillog lines read.\n"
 		    "# TYPE bouncer_log_lines_total counter\n"
 		    "bouncer_log_lines_total %lu\n"
+		    "# HELP bouncer_log_rotations_total Maillog rotations "
+		    "followed.\n"
 		    "# TYPE bouncer_log_rotations_total counter\n"
 		    "bouncer_log_rotations_total %lu\n",
 		    (unsigned long long)ls->lag, ls->lines, ls->rotations);
 	render_log_metrics(out);
+	if (d.dnsbl != NULL)
+		dnsbl_metrics(d.dnsbl, out);
+}
+
+static void
+status_change(const char *name, const char *running, const char *file,
+    int start, void *arg)
+{
+	evbuffer_add_printf(arg, "changed.%s=%s %s -> %s\n", name, start ?
+	    "restart" : "sighup", *running ? running : "\"\"",
+	    *file ? file : "\"\"");
+}
+
+/*
+ * The configuration file as it is now, read as a SIGHUP would read it,
+ * against what runs: "config_file=ok" and the number of parameters
+ * that differ, then one "changed.NAME=sighup|restart OLD -> NEW" line
+ * each; or "config_file=error" and the first error, which a SIGHUP
+ * would refuse. The file is read here, on the loop: a few kilobytes,
+ * on an operator's request (the rules, which take long, are not).
+ */
+static void
+status_changes(struct evbuffer *out, const struct snapshot *s)
+{
+	struct conf *file;
+	char *err = NULL;
+	size_t n;
+	int changed;
+
+	if ((file = conf_read(&err)) == NULL) {
+		n = err != NULL ? strcspn(err, "\n") : 0;
+		evbuffer_add_printf(out, "config_file=error %.*s\n", (int)n,
+		    err != NULL ? err : "");
+		free(err);
+		return;
+	}
+	changed = conf_changes(d.start_conf, s->conf, file, NULL, NULL);
+	evbuffer_add_printf(out, "config_file=ok\nconfig_changes=%d\n",
+	    changed);
+	conf_changes(d.start_conf, s->conf, file, status_change, out);
+	conf_unref(file);
 }
 
 static void
@@ -1123,6 +1452,8 @@ render_status(struct evbuffer *out, void *arg)
 	const struct logtail_stats *ls = d.tail ? logtail_stats(d.tail) :
 	    NULL;
 	struct snapshot *s = snapshot_get();
+	const struct conf *sc = d.start_conf;
+	char on[64];
 	size_t nrules;
 
 	(void)arg;
@@ -1136,18 +1467,29 @@ render_status(struct evbuffer *out, void *arg)
 	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
-	evbuffer_add_printf(out, "policy_listen=%s\nmilter_listen=%s\n"
-	    "socketmap_listen=%s\nmaillog_file=%s\n",
-	    conf_str(s->conf, CONF_POLICY_LISTEN),
-	    conf_str(s->conf, CONF_MILTER_LISTEN),
-	    conf_str(s->conf, CONF_SOCKETMAP_LISTEN),
-	    conf_str(s->conf, CONF_MAILLOG_FILE));
+	/*
+	 * What listens is what the start configuration opened: a reload
+	 * changes none of it.
+	 */
+	snprintf(on, sizeof(on), "%s%s%s%s%s%s", d.policy ? " policy" : "",
+	    *conf_str(sc, CONF_MILTER_LISTEN) ? " milter" : "",
+	    d.smap ? " socketmap" : "", d.metrics ? " metrics" : "",
+	    d.socktail ? " syslog" : "", d.tail ? " maillog" : "");
+	evbuffer_add_printf(out, "listeners=%s\n"
+	    "policy_listen=%s\nmilter_listen=%s\nsocketmap_listen=%s\n"
+	    "metrics_listen=%s\nsyslog_socket=%s\nmaillog_file=%s\n",
+	    on[0] ? on + 1 : "", conf_str(sc, CONF_POLICY_LISTEN),
+	    conf_str(sc, CONF_MILTER_LISTEN),
+	    conf_str(sc, CONF_SOCKETMAP_LISTEN),
+	    conf_str(sc, CONF_METRICS_LISTEN),
+	    conf_str(sc, CONF_SYSLOG_SOCKET), conf_str(sc, CONF_MAILLOG_FILE));
 	if (ps != NULL)
 		evbuffer_add_printf(out, "policy_requests=%lu\n"
 		    "policy_connections=%lu\n", ps->requests, ps->open);
 	if (ls != NULL)
 		evbuffer_add_printf(out, "log_lines=%lu\nlog_lag_bytes=%llu\n",
 		    ls->lines, (unsigned long long)ls->lag);
+	status_changes(out, s);
 	snapshot_unref(s);
 }
 
@@ -1562,6 +1904,7 @@ main(int argc, char **argv)
 		log_fatal(2, "configuration or rules not loaded; not starting");
 	}
 	c = d.snap->conf;
+	d.start_conf = conf_ref(d.snap->conf);
 	if (print) {
 		conf_print(c, stdout, 0, NULL, 0);
 		return 0;
@@ -1636,6 +1979,24 @@ main(int argc, char **argv)
 	    (int)conf_time(c, CONF_ALERT_TIMEOUT), &err)) == NULL)
 		log_fatal(2, "%s", err);
 	d.alert_ev = event_new(d.base, -1, 0, on_alerts, NULL);
+	{
+		struct dnsbl_params bp = {
+			.watch_ips = conf_str(c, CONF_BLOCKLIST_WATCH_IPS),
+			.watch_domains = conf_str(c,
+			    CONF_BLOCKLIST_WATCH_DOMAINS),
+			.discover = conf_bool(c, CONF_BLOCKLIST_DISCOVER),
+			.zones = conf_str(c, CONF_BLOCKLIST_ZONES),
+			.dqs_key = conf_str(c, CONF_BLOCKLIST_DQS_KEY),
+			.resolver = conf_str(c, CONF_BLOCKLIST_RESOLVER),
+			.interval = conf_time(c, CONF_BLOCKLIST_INTERVAL),
+			.timeout = conf_time(c, CONF_BLOCKLIST_TIMEOUT),
+		};
+
+		/* Before the writer: on_report() reads d.dnsbl there. */
+		if (dnsbl_wanted(&bp) && (d.dnsbl = dnsbl_new(d.base, &bp,
+		    on_dnsbl, NULL, &err)) == NULL)
+			log_fatal(2, "%s", err);
+	}
 	catchup.ev = event_new(d.base, -1, 0, on_catchup, NULL);
 	reload.done_ev = event_new(d.base, -1, 0, on_reload_done, NULL);
 	if (*(spec = conf_str(c, CONF_MILTER_LISTEN)) != '\0') {
@@ -1740,6 +2101,9 @@ main(int argc, char **argv)
 	logtail_free(d.socktail);
 	writer_free(d.writer, 0);
 	d.writer = NULL;
+	on_alerts(-1, 0, NULL);
+	dnsbl_free(d.dnsbl);
+	d.dnsbl = NULL;
 	worker_clear(&d.wr);
 	policy_free(d.policy);
 	socketmap_free(d.smap);
@@ -1755,6 +2119,7 @@ main(int argc, char **argv)
 	event_free(ev_health);
 	worker_clear(&d.loop);
 	snapshot_unref(d.snap);
+	conf_unref(d.start_conf);
 	snapshots_wait();
 	free(d.tallies);
 	free(d.overrides);

@@ -631,7 +631,8 @@ has_token(const char *s, const char *tok, size_t n)
 }
 
 size_t
-classify_run_tests(const struct ruleset *rs, FILE *out, size_t *ntests)
+classify_run_tests(const struct ruleset *rs, FILE *out, size_t *ntests,
+    size_t *ndiffer)
 {
 	const struct rule_test *t;
 	struct classification cl;
@@ -642,6 +643,8 @@ classify_run_tests(const struct ruleset *rs, FILE *out, size_t *ntests)
 
 	t = ruleset_tests(rs, &n);
 	*ntests = n;
+	if (ndiffer != NULL)
+		*ndiffer = 0;
 	if ((c = classifier_new(rs)) == NULL)
 		return n;
 	for (i = 0; i < n; i++, t++) {
@@ -666,9 +669,17 @@ classify_run_tests(const struct ruleset *rs, FILE *out, size_t *ntests)
 		}
 		if (!bad)
 			continue;
-		failed++;
-		fprintf(out, "%s:%d: want %s %s%s%s, got %s %s%s%s (rule %s)\n",
-		    t->file, t->line, reason_name(t->reason),
+		if (t->overridden != NULL) {
+			if (ndiffer != NULL)
+				(*ndiffer)++;
+			fprintf(out, "%s:%d: overridden by %s: ", t->path,
+			    t->line, t->overridden);
+		} else {
+			failed++;
+			fprintf(out, "%s:%d: ", t->path, t->line);
+		}
+		fprintf(out, "want %s %s%s%s, got %s %s%s%s (rule %s)\n",
+		    reason_name(t->reason),
 		    decision_format(t->decision, want, sizeof(want)),
 		    *t->tokens ? " " : "", t->tokens, reason_name(cl.reason),
 		    decision_format(cl.decision, got, sizeof(got)),

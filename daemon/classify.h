@@ -77,10 +77,14 @@ void		 classify(struct classifier *c, const struct ruleset *rs,
 
 /*
  * Runs every test vector of rs; prints each failure to out as
- * "file:line: ..." and returns the number that failed.
+ * "dir/file:line: ..." and returns the number that failed. A vector of
+ * a stock file that a local file replaces (rule_test.overridden) is
+ * not a failure when it comes out otherwise: it is printed as
+ * "dir/file:line: overridden by PATH: ..." and counted in *ndiffer
+ * (which may be NULL). *ntests is set to the number of vectors run.
  */
 size_t		 classify_run_tests(const struct ruleset *rs, FILE *out,
-		    size_t *ntests);
+		    size_t *ntests, size_t *ndiffer);
 
 /* "file:line" of the rule that decided, or "-". */
 const char	*classification_rule(const struct classification *,

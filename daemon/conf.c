@@ -25,6 +25,9 @@
 #ifndef RULES_DIR
 #define RULES_DIR "/etc/bouncer/rules"
 #endif
+#ifndef RULES_LOCAL_DIR
+#define RULES_LOCAL_DIR "/etc/bouncer/rules.d"
+#endif
 #ifndef STATE_DIR
 #define STATE_DIR "/var/lib/bouncer"
 #endif
@@ -476,6 +479,40 @@ conf_start_changes(const struct conf *a, const struct conf *b)
 		list = s;
 	}
 	return list;
+}
+
+/* Do a and b hold the same value of parameter i? */
+static int
+same_value(const struct conf *a, const struct conf *b, size_t i)
+{
+	switch (params[i].type) {
+	case P_STR:
+		return strcmp(a->v[i].raw, b->v[i].raw) == 0;
+	case P_NUM:
+		return a->v[i].d == b->v[i].d;
+	default:
+		return a->v[i].i == b->v[i].i;
+	}
+}
+
+int
+conf_changes(const struct conf *started, const struct conf *now,
+    const struct conf *file, conf_change_fn *fn, void *arg)
+{
+	const struct conf *run;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < NPARAMS; i++) {
+		run = params[i].start ? started : now;
+		if (same_value(run, file, i))
+			continue;
+		n++;
+		if (fn != NULL)
+			fn(params[i].name, run->v[i].raw, file->v[i].raw,
+			    params[i].start, arg);
+	}
+	return n;
 }
 
 const char *

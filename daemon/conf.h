@@ -64,6 +64,11 @@ int		 conf_set(struct conf *, const char *where, const char *name,
  * To add a parameter: one line here, its entry in
  * man/bouncer.conf.5.in and conf/bouncer.conf, and the reading of it.
  */
+/* The blocklists checked unless blocklist_zones says otherwise. */
+#define BLOCKLIST_ZONES_DEFAULT	"zen.spamhaus.org dbl.spamhaus.org "	\
+	"b.barracudacentral.org bl.spamcop.net dnsbl-1.uceprotect.net "	\
+	"bl.mailspike.net psbl.surriel.com all.s5h.net"
+
 #define CONF_DAY	86400.0
 #define CONF_YEAR	(3650 * CONF_DAY)	/* the most any time may be */
 
@@ -76,6 +81,7 @@ int		 conf_set(struct conf *, const char *where, const char *name,
 	I(WRITER_QUEUE_SIZE, writer_queue_size, "10000", 16, 10000000, START) \
 	/* rules */							\
 	S(RULES_DIR, rules_dir, RULES_DIR, RELOAD)			\
+	S(RULES_LOCAL_DIR, rules_local_dir, RULES_LOCAL_DIR, RELOAD)	\
 	/* the daemon, bouncerd(8) */					\
 	S(MAILLOG_FILE, maillog_file, "", START)			\
 	S(SYSLOG_SOCKET, syslog_socket, "", START)			\
@@ -110,6 +116,15 @@ int		 conf_set(struct conf *, const char *where, const char *name,
 	T(BOUNCE_VERIFY_WINDOW, bounce_verify_window, "7d", 0, CONF_YEAR, \
 	    RELOAD)							\
 	T(EXPIRE_INTERVAL, expire_interval, "10m", 10, 86400, START)	\
+	/* the blocklist monitor, dnsbl.h */				\
+	S(BLOCKLIST_WATCH_IPS, blocklist_watch_ips, "", START)		\
+	S(BLOCKLIST_WATCH_DOMAINS, blocklist_watch_domains, "", START)	\
+	B(BLOCKLIST_DISCOVER, blocklist_discover, "no", START)		\
+	S(BLOCKLIST_ZONES, blocklist_zones, BLOCKLIST_ZONES_DEFAULT, START) \
+	T(BLOCKLIST_INTERVAL, blocklist_interval, "10m", 1, 86400, START) \
+	S(BLOCKLIST_RESOLVER, blocklist_resolver, "", START)		\
+	T(BLOCKLIST_TIMEOUT, blocklist_timeout, "5s", 1, 60, START)	\
+	S(BLOCKLIST_DQS_KEY, blocklist_dqs_key, "", START)		\
 	/* the engine */						\
 	I(AUDIT_MAX, audit_max, "20", 1, 1000, RELOAD)			\
 	T(EVENT_RETENTION, event_retention, "30d", 3600, CONF_YEAR, RELOAD) \
@@ -184,6 +199,22 @@ double		 conf_num(const struct conf *, enum conf_num_param);
  * between a and b, as "name, name", or NULL if none; caller frees.
  */
 char		*conf_start_changes(const struct conf *a, const struct conf *b);
+
+/*
+ * What a SIGHUP or a restart would change: compares the configuration
+ * a process runs with to `file`, a configuration just read, by value
+ * ("60m" and "1h" are one time). A parameter that is read at start
+ * only is compared in `started`, the configuration the process started
+ * with, the others in `now`, the one in force since the last reload.
+ * Calls fn (may be NULL) for each that differs, in table order, with
+ * the values as written (valid during the call) and start set for a
+ * parameter only a restart applies. Returns how many differ.
+ */
+typedef void	 conf_change_fn(const char *name, const char *running,
+		    const char *file, int start, void *arg);
+int		 conf_changes(const struct conf *started,
+		    const struct conf *now, const struct conf *file,
+		    conf_change_fn *fn, void *arg);
 
 /*
  * Prints "name = value" for every parameter (or, with nondefault,

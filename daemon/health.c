@@ -120,6 +120,8 @@ health_metrics(const struct health *h, struct evbuffer *out)
 	for (i = 0; i < h->n; i++)
 		evbuffer_add_printf(out, "bouncer_health{check=\"%s\"} %d\n",
 		    h->checks[i].name, h->checks[i].ok);
-	evbuffer_add_printf(out, "# TYPE bouncer_healthy gauge\n"
+	evbuffer_add_printf(out, "# HELP bouncer_healthy 1 while /healthz "
+	    "answers 200, 0 while it answers 503.\n"
+	    "# TYPE bouncer_healthy gauge\n"
 	    "bouncer_healthy %d\n", health_ok(h));
 }

@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "histo.h"
 #include "listener.h"
 #include "metrics.h"
 #include "xalloc.h"
@@ -110,4 +111,21 @@ metrics_free(struct metrics *m)
 		return;
 	evhttp_free(m->http);
 	free(m);
+}
+
+void
+metrics_histogram(struct evbuffer *out, const char *name, const char *help,
+    const struct histo *h)
+{
+	struct histo_snap hs;
+	size_t i;
+
+	histo_snapshot(h, &hs);
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n",
+	    name, help, name);
+	for (i = 0; i < HISTO_NBUCKETS; i++)
+		evbuffer_add_printf(out, "%s_bucket{le=\"%s\"} %llu\n", name,
+		    histo_bound_label(i), (unsigned long long)hs.cum[i]);
+	evbuffer_add_printf(out, "%s_sum %.9f\n%s_count %llu\n", name, hs.sum,
+	    name, (unsigned long long)hs.count);
 }

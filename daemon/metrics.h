@@ -12,6 +12,7 @@
 
 struct evbuffer;
 struct event_base;
+struct histo;
 struct metrics;
 
 /* Writes the metrics text into out. */
@@ -27,5 +28,13 @@ struct metrics	*metrics_new(struct event_base *base, const char *spec,
 		    metrics_render_fn *render, metrics_render_fn *status,
 		    metrics_health_fn *, void *arg, char **errp);
 void		 metrics_free(struct metrics *);	/* NULL is fine */
+/*
+ * Writes h as the Prometheus histogram name (HELP, TYPE, one
+ * name_bucket{le="..."} line per bucket, name_sum in seconds and
+ * name_count) into out. name and help are the caller's; help is one
+ * line without a backslash.
+ */
+void		 metrics_histogram(struct evbuffer *out, const char *name,
+		    const char *help, const struct histo *h);
 
 #endif

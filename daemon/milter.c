@@ -66,6 +66,7 @@ static pthread_mutex_t		 stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_stats	 stats;
 static size_t			 budget_used;	/* atomic */
 static struct timespec		 over_logged;	/* under stats_lock */
+static struct histo		 rcpt_latency;	/* atomic (histo.h) */
 static unsigned long		 over_unlogged;
 
 /* Seconds between two log lines about max_memory. */
@@ -217,7 +218,9 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	struct answer ans;
 	size_t off;
 	const char *a = argv != NULL && argv[0] != NULL ? argv[0] : "";
+	uint64_t t0;
 	size_t n;
+	int rc;
 
 	/*
 	 * Mail that did not come over SMTP (Postfix's own DSNs, sendmail(1)
@@ -236,7 +239,10 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	memcpy(rcpt, a, n);
 	rcpt[n] = '\0';
 	ans.action = ACT_DUNNO;
-	if (mconf.rcpt_fn(rcpt, &ans, mconf.arg) < 0) {
+	t0 = histo_now();
+	rc = mconf.rcpt_fn(rcpt, &ans, mconf.arg);
+	histo_since(&rcpt_latency, t0);
+	if (rc < 0) {
 		COUNT(errors);
 		return SMFIS_CONTINUE;
 	}
@@ -556,4 +562,10 @@ milter_get_stats(struct milter_stats *out)
 	*out = stats;
 	pthread_mutex_unlock(&stats_lock);
 	out->buffered = __atomic_load_n(&budget_used, __ATOMIC_RELAXED);
+}
+
+const struct histo *
+milter_rcpt_latency(void)
+{
+	return &rcpt_latency;
 }

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "histo.h"
 #include "verdict.h"
 
 /*
@@ -96,5 +97,11 @@ int		 milter_run(char **errp);
 void		 milter_stop(void);
 /* A snapshot of the counters. */
 void		 milter_get_stats(struct milter_stats *);
+/*
+ * The time each RCPT TO check took (rcpt_fn), recorded by libmilter's
+ * threads without a lock: read it with histo_snapshot(). Static
+ * storage, valid for the life of the process.
+ */
+const struct histo *milter_rcpt_latency(void);
 
 #endif

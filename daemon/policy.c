@@ -221,19 +221,17 @@ static void
 dispatch(struct pconn *c)
 {
 	struct policy *srv = c->srv;
-	struct timespec t0, t1;
 	struct answer ans;
+	uint64_t t0;
 	char *p;
 	size_t n;
 	int rc;
 
 	srv->stats.requests++;
 	ans.action = ACT_DUNNO;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = histo_now();
 	rc = srv->answer(&c->attrs, &ans, srv->arg);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	srv->stats.latency_us_sum += (unsigned long)((t1.tv_sec - t0.tv_sec) *
-	    1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	histo_since(&srv->stats.latency, t0);
 	if (rc < 0) {
 		srv->stats.errors++;
 		ans.action = ACT_DUNNO;

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "histo.h"
 #include "verdict.h"
 
 struct event_base;
@@ -65,7 +66,7 @@ struct policy_stats {
 	unsigned long	 dunno, reject, defer, other;
 	unsigned long	 errors;	/* callback failed: answered DUNNO */
 	unsigned long	 bad;		/* malformed or over-long: closed */
-	unsigned long	 latency_us_sum;	/* callback time, total */
+	struct histo	 latency;	/* time to decide each answer */
 };
 
 /*

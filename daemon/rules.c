@@ -21,8 +21,16 @@
  * (bouncerctl -x), to measure what the other rules make of the replies
  * those were written for (t/corpus-lofo.sh).
  *
+ * ruleset_load_local() reads the operator's directory (rules_local_dir)
+ * before the stock one. A local file named as a stock file replaces it:
+ * the stock file is then read on its own, in a throw-away set, only for
+ * its test vectors, which join the set marked as overridden so that
+ * "bouncerctl rules test" can say what the replacement changed.
+ *
  * See also: bouncer-rules(5), classify.c, prefilter.h.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -97,6 +105,7 @@ struct loader {
 	FILE			*err;
 	int			 nerr;
 	const char		*file;		/* base name */
+	const char		*path;		/* dir/file */
 	int			 line;
 	struct provider		*prov;		/* of the current file */
 	struct rule		*rule;		/* being read */
@@ -138,7 +147,7 @@ lerr(struct loader *ld, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(ld->err, "%s:%d: ", ld->file, ld->line);
+	fprintf(ld->err, "%s:%d: ", ld->path, ld->line);
 	va_start(ap, fmt);
 	vfprintf(ld->err, fmt, ap);
 	va_end(ap);
@@ -339,11 +348,12 @@ rule_begin(struct loader *ld, const char *v)
 		if (strlen(ld->prov->own[i]->name) == n &&
 		    memcmp(ld->prov->own[i]->name, w, n) == 0)
 			lerr(ld, "duplicate rule name \"%.*s\" (first at %s:%d)",
-			    (int)n, w, ld->prov->own[i]->file,
+			    (int)n, w, ld->prov->own[i]->path,
 			    ld->prov->own[i]->line);
 	r = keep(rs, xcalloc(1, sizeof(*r)));
 	r->name = keepstr(rs, w, n);
 	r->file = ld->file;
+	r->path = ld->path;
 	r->line = ld->line;
 	r->provider = ld->prov;
 	r->details = "";
@@ -629,6 +639,7 @@ rule_test(struct loader *ld, const char *v)
 	}
 	memset(&t, 0, sizeof(t));
 	t.file = ld->file;
+	t.path = ld->path;
 	t.line = ld->line;
 	t.provider = ld->prov;
 	if (*v == '<' && (p = memchr(v, '>', (size_t)(arrow - v))) != NULL) {
@@ -799,14 +810,14 @@ load_file(struct loader *ld, const char *dir, const char *name)
 	size_t cap = 0;
 	FILE *fp;
 
-	path = xasprintf("%s/%s", dir, name);
+	path = keep(ld->rs, xasprintf("%s/%s", dir, name));
 	ld->file = keepstr(ld->rs, name, strlen(name));
+	ld->path = path;
 	ld->line = 0;
 	ld->prov = NULL;
 	ld->rule = NULL;
 	if ((fp = fopen(path, "r")) == NULL) {
-		lerr(ld, "cannot open %s: %s", path, strerror(errno));
-		free(path);
+		lerr(ld, "cannot open: %s", strerror(errno));
 		return;
 	}
 	while (getline(&line, &cap, fp) != -1) {
@@ -825,7 +836,6 @@ load_file(struct loader *ld, const char *dir, const char *name)
 		lerr(ld, "empty file: no provider");
 	free(line);
 	fclose(fp);
-	free(path);
 }
 
 static int
@@ -946,21 +956,104 @@ file_without(struct loader *ld, const char *name)
 	return hit;
 }
 
+/* Are a and b the same directory? */
+static int
+same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Is name among the n files of names[]? They are in alphasort order. */
+static int
+file_in(struct dirent **names, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i]->d_name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The test vectors of dir/name, a stock file that the local file bypath
+ * replaces. The file is read into a set of its own, thrown away after;
+ * its vectors join ld's set, marked as overridden. A file that does not
+ * load gives no vectors: it is not in the set, so its errors are not
+ * the set's.
+ */
+static void
+load_overridden(struct loader *ld, const char *dir, const char *name,
+    const char *bypath)
+{
+	struct ruleset *rs = ld->rs;
+	struct loader sub;
+	struct rule_test t;
+	const char *by;
+	char *errbuf = NULL;
+	size_t errlen = 0, i, j;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.rs = xcalloc(1, sizeof(*sub.rs));
+	sub.rs->refs = 1;
+	sub.rs->maxcap = 1;
+	if ((sub.err = open_memstream(&errbuf, &errlen)) == NULL) {
+		ruleset_unref(sub.rs);
+		return;
+	}
+	load_file(&sub, dir, name);
+	fclose(sub.err);
+	free(errbuf);
+	if (sub.nerr == 0 && sub.rs->ntests > 0) {
+		by = keepstr(rs, bypath, strlen(bypath));
+		rs->tests = xreallocarray(rs->tests, rs->ntests +
+		    sub.rs->ntests, sizeof(*rs->tests));
+		for (i = 0; i < sub.rs->ntests; i++) {
+			const struct rule_test *s = &sub.rs->tests[i];
+
+			t = *s;
+			t.file = keepstr(rs, s->file, strlen(s->file));
+			t.path = keepstr(rs, s->path, strlen(s->path));
+			t.rcpt = keepstr(rs, s->rcpt, strlen(s->rcpt));
+			t.reply = keepstr(rs, s->reply, strlen(s->reply));
+			t.tokens = keepstr(rs, s->tokens, strlen(s->tokens));
+			t.overridden = by;
+			t.provider = NULL;
+			for (j = 0; j < rs->nprovs; j++)
+				if (strcmp(rs->provs[j]->name,
+				    provider_name(s->provider)) == 0)
+					t.provider = rs->provs[j];
+			rs->tests[rs->ntests++] = t;
+		}
+	}
+	ruleset_unref(sub.rs);
+}
+
 struct ruleset *
 ruleset_load(const char *dir, char **errp)
 {
-	return ruleset_load_without(dir, NULL, 0, errp);
+	return ruleset_load_local(NULL, dir, NULL, 0, errp);
 }
 
 struct ruleset *
 ruleset_load_without(const char *dir, const char *const *without,
     size_t nwithout, char **errp)
 {
-	struct dirent **names;
+	return ruleset_load_local(NULL, dir, without, nwithout, errp);
+}
+
+struct ruleset *
+ruleset_load_local(const char *localdir, const char *dir,
+    const char *const *without, size_t nwithout, char **errp)
+{
+	struct dirent **names, **lnames = NULL;
 	struct loader ld;
-	char *errbuf = NULL;
+	char *errbuf = NULL, *bypath;
 	size_t errlen = 0, j, len;
-	int n, i;
+	int n, nl = 0, i;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.rs = xcalloc(1, sizeof(*ld.rs));
@@ -985,6 +1078,24 @@ ruleset_load_without(const char *dir, const char *const *without,
 			ld.used[j] = 1;
 		}
 	}
+	/*
+	 * A local directory that does not exist holds no rules; nor does
+	 * the stock directory named again.
+	 */
+	if (localdir != NULL && same_dir(localdir, dir))
+		localdir = NULL;
+	if (localdir != NULL && *localdir != '\0' &&
+	    (nl = scandir(localdir, &lnames, rules_file, alphasort)) < 0) {
+		if (errno != ENOENT) {
+			fprintf(ld.err, "%s: %s\n", localdir, strerror(errno));
+			ld.nerr++;
+		}
+		nl = 0;
+		lnames = NULL;
+	}
+	for (i = 0; i < nl; i++)
+		if (!file_without(&ld, lnames[i]->d_name))
+			load_file(&ld, localdir, lnames[i]->d_name);
 	if ((n = scandir(dir, &names, rules_file, alphasort)) < 0) {
 		fprintf(ld.err, "%s: %s\n", dir, strerror(errno));
 		ld.nerr++;
@@ -994,7 +1105,15 @@ ruleset_load_without(const char *dir, const char *const *without,
 			ld.nerr++;
 		}
 		for (i = 0; i < n; i++) {
-			if (!file_without(&ld, names[i]->d_name))
+			if (file_without(&ld, names[i]->d_name))
+				;
+			else if (file_in(lnames, nl, names[i]->d_name)) {
+				bypath = xasprintf("%s/%s", localdir,
+				    names[i]->d_name);
+				load_overridden(&ld, dir, names[i]->d_name,
+				    bypath);
+				free(bypath);
+			} else
 				load_file(&ld, dir, names[i]->d_name);
 			free(names[i]);
 		}
@@ -1007,6 +1126,9 @@ ruleset_load_without(const char *dir, const char *const *without,
 				ld.nerr++;
 			}
 	}
+	for (i = 0; i < nl; i++)
+		free(lnames[i]);
+	free(lnames);
 	free(ld.used);
 	fclose(ld.err);
 	if (ld.nerr) {

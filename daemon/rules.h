@@ -6,6 +6,10 @@
  * hosts it answers for; a file that names neither is generic and
  * applies to every reply. The format is bouncer-rules(5).
  *
+ * The operator's own files may sit in a second, local directory
+ * (rules_local_dir): they are read first, and one named as a stock
+ * file replaces it, so that upgrades can replace the stock files.
+ *
  * A loaded set is immutable and reference counted, so a daemon can load
  * a new one on SIGHUP while sessions finish with the old. Everything a
  * rule set hands out (rules, names, providers) lives as long as the set.
@@ -42,6 +46,7 @@ struct status_pat {
 struct rule {
 	const char		*name;
 	const char		*file;		/* "gmail.rules" */
+	const char		*path;		/* dir/file, for messages */
 	int			 line;
 	const struct provider	*provider;
 	pcre2_code		*re;		/* NULL: constraints only */
@@ -62,11 +67,17 @@ struct rule {
 	unsigned long		 index;		/* position in the whole set */
 };
 
-/* One inline test vector. */
+/*
+ * One inline test vector. A vector of a stock file that a local file
+ * replaces has overridden set to that local file's path, and provider
+ * is the provider of the same name in the set, or NULL.
+ */
 struct rule_test {
 	const char	*file;
+	const char	*path;			/* dir/file */
 	int		 line;
 	const struct provider *provider;
+	const char	*overridden;		/* or NULL */
 	const char	*rcpt;
 	const char	*reply;
 	enum reason	 reason;
@@ -76,8 +87,8 @@ struct rule_test {
 
 /*
  * Loads every *.rules file in dir. On error returns NULL and sets *errp
- * to all the problems found, one "file:line: message" per line; the
- * caller frees it.
+ * to all the problems found, one "dir/file:line: message" per line;
+ * the caller frees it.
  */
 struct ruleset	*ruleset_load(const char *dir, char **errp);
 /*
@@ -91,6 +102,17 @@ struct ruleset	*ruleset_load(const char *dir, char **errp);
  * the set keeps no pointer to them.
  */
 struct ruleset	*ruleset_load_without(const char *dir,
+		    const char *const *without, size_t nwithout, char **errp);
+/*
+ * The same with the *.rules files of localdir read first. A local file
+ * with the name of a file of dir replaces it: that one is not part of
+ * the set, and only its test vectors are kept, marked overridden (a
+ * stock file that does not load gives none). localdir may be NULL or
+ * "" (none), or a directory that does not exist (no local files); one
+ * that cannot be read is an error. A name in without leaves out the
+ * file of that name in both directories.
+ */
+struct ruleset	*ruleset_load_local(const char *localdir, const char *dir,
 		    const char *const *without, size_t nwithout, char **errp);
 struct ruleset	*ruleset_ref(struct ruleset *);
 void		 ruleset_unref(struct ruleset *);	/* NULL is fine */

@@ -1,7 +1,7 @@
 /*
  * senderside.c -- does a reply speak of the sending side?
  *
- * One case-insensitive pattern, compiled once per handle, in five parts:
+ * One case-insensitive pattern, compiled once per handle, in seven parts:
  *
  *   1. the sender refused by name: Postfix's "Sender address rejected",
  *      a failed sender verification ("Sender verify failed",
@@ -26,7 +26,14 @@
  *      "sender mailbox is full", "sending for this account is
  *      disabled" (a relay that locked our account: provider rules that
  *      suppress on "account is disabled" come before the generic rule
- *      that knows it).
+ *      that knows it);
+ *   6. our HELO name, our reverse DNS (PTR) or "your host name" with
+ *      a predicate in the same clause: "Helo command rejected: Host not
+ *      found", "reverse DNS lookup failed: host name unknown";
+ *   7. the sender in Japanese (送信者, 差出人, 送信元) with a
+ *      predicate after it in the same clause:
+ *      "送信者のメールアドレスが存在しません" (the sender's address
+ *      does not exist).
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
@@ -54,8 +61,8 @@ struct senderside {
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
 	"|blocklisted|banned)|has no (?:MX|DNS|A|valid|mail)" \
-	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolve" \
-	"|unresolvable)\\b"
+	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
+	"|unresolvable|(?:publishes|has) (?:a )?null MX)\\b"
 
 static const char pattern[] =
 	/* 1 */
@@ -114,7 +121,8 @@ static const char pattern[] =
 	"|authenticated (?:user|account|sender)"
 	"|(?:account|user|identity) you (?:are )?(?:authenticated|logged in)"
 	" (?:with|as))(?:'s)?\\b(?!: ?<?[^\\s<>@]+@)"
-	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"(?:<?[^\\s<>@;]+@[^\\s<>;]+>? ?|[^.;]|\\.(?=\\S)){0,40}?\\b"
+	PREDICATE
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
 	"|\\bsending (?:is |has been |was )?(?:disabled|blocked|restricted"
@@ -125,7 +133,31 @@ static const char pattern[] =
 	"|bad|blocked|blacklisted|blocklisted|banned|denied)"
 	" (?!(?-i:Sender|Return-Path|Reverse-Path): )(?:sender"
 	"|from address|originator|envelope sender|return[- ]path"
-	"|reverse[- ]path)\\b";
+	"|reverse[- ]path)\\b"
+	/* 6 */
+	"|\\b(?:HELO|EHLO)(?: command| name| hostname| host ?name| domain"
+	"| argument| greeting)?\\b(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"|\\b(?:reverse (?:DNS|lookup|host ?name)|PTR(?: record)?|rDNS)\\b"
+	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	"|\\byour (?:host ?name|host|server name|domain name)\\b"
+	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
+	/*
+	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
+	 * after it in the same clause (no 、 or 。 between): does not exist,
+	 * cannot be found, unknown, invalid, not registered, stopped,
+	 * blocked, refused. Matched byte by byte (no UTF mode).
+	 */
+	"|(?:\u9001\u4fe1\u8005"
+	"|\u5dee\u51fa\u4eba"
+	"|\u9001\u4fe1\u5143)"
+	"(?:\u306e)?"
+	"(?:(?!\u3002|\u3001|\u69d8).){0,60}?"
+	"(?:\u5b58\u5728\u3057\u307e\u305b\u3093"
+	"|\u5b58\u5728\u3057\u306a\u3044"
+	"|\u898b\u3064\u304b\u308a\u307e\u305b\u3093"
+	"|\u4e0d\u660e|\u7121\u52b9"
+	"|\u767b\u9332\u3055\u308c\u3066\u3044\u307e\u305b\u3093"
+	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426)";
 
 struct senderside *
 senderside_new(void)

@@ -63,6 +63,7 @@ serve(struct socketmap *sm, struct bufferevent *bev, unsigned *answered)
 	char head[8], req[MAX_REQUEST + 2], val[1024], out[1100];
 	struct answer ans;
 	size_t have, i, len;
+	uint64_t t0;
 	char *sp;
 	int rc;
 
@@ -98,7 +99,9 @@ serve(struct socketmap *sm, struct bufferevent *bev, unsigned *answered)
 		}
 		*sp = '\0';
 		ans.action = ACT_DUNNO;
+		t0 = histo_now();
 		rc = sm->fn(req, sp + 1, &ans, sm->arg);
+		histo_since(&sm->stats.latency, t0);
 		if (rc == 0 && socketmap_value(&ans, val, sizeof(val)) > 0) {
 			sm->stats.found++;
 			snprintf(out, sizeof(out), "OK %s", val);

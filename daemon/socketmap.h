@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "histo.h"
 #include "verdict.h"
 
 struct event_base;
@@ -41,6 +42,7 @@ struct socketmap_limits {
 
 struct socketmap_stats {
 	unsigned long	 requests, found, notfound, temp, bad;
+	struct histo	 latency;	/* time to answer each lookup */
 	unsigned long	 connections;	/* accepted, ever */
 	unsigned long	 open;		/* open now */
 	unsigned long	 evicted;	/* closed to make room */

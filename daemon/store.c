@@ -247,59 +247,81 @@ read_password(const char *path, char **errp)
 	return xstrdup(buf);
 }
 
-struct store *
-store_open(const char *uri, const struct conf *conf, char **errp)
+/*
+ * The store parameters from conf (NULL: defaults) into *p; 0, or -1
+ * with *errp when the password file cannot be read.
+ */
+static int
+store_params(const struct conf *conf, struct store_params *p, char **errp)
 {
-	struct store_params p;
 	struct conf *def = NULL;
-	struct store *st;
-	const char *colon, *pwfile;
-	size_t i, n;
+	const char *pwfile;
 
-	*errp = NULL;
 	if (conf == NULL)
 		conf = def = conf_new();
-	memset(&p, 0, sizeof(p));
-	p.timeout = conf_time(conf, CONF_STORE_TIMEOUT);
-	p.busy_timeout = conf_time(conf, CONF_STORE_BUSY_TIMEOUT);
-	p.audit_max = (int)conf_int(conf, CONF_AUDIT_MAX);
-	p.event_retention = conf_time(conf, CONF_EVENT_RETENTION);
+	memset(p, 0, sizeof(*p));
+	p->timeout = conf_time(conf, CONF_STORE_TIMEOUT);
+	p->busy_timeout = conf_time(conf, CONF_STORE_BUSY_TIMEOUT);
+	p->audit_max = (int)conf_int(conf, CONF_AUDIT_MAX);
+	p->event_retention = conf_time(conf, CONF_EVENT_RETENTION);
 	pwfile = conf_str(conf, CONF_STORE_PASSWORD_FILE);
-	if (*pwfile != '\0' && (p.password = read_password(pwfile, errp)) ==
+	if (*pwfile != '\0' && (p->password = read_password(pwfile, errp)) ==
 	    NULL) {
 		conf_unref(def);
-		return NULL;
+		return -1;
 	}
 	conf_unref(def);
+	return 0;
+}
+
+/* The back end for uri's scheme, with *rest after the colon; NULL, *errp. */
+static const struct store_ops *
+store_backend(const char *uri, const char **rest, char **errp)
+{
+	const char *colon;
+	size_t i, n;
+
 	if ((colon = strchr(uri, ':')) == NULL) {
 		*errp = xasprintf("%s: not a store URI (sqlite:PATH, "
 		    "redis://HOST:PORT/DB or redis+unix:PATH)", uri);
-		free(p.password);
 		return NULL;
 	}
 	n = (size_t)(colon - uri);
 	for (i = 0; i < NBACKENDS; i++)
 		if (strlen(backends[i]->scheme) == n &&
-		    strncmp(backends[i]->scheme, uri, n) == 0)
-			break;
-	if (i == NBACKENDS) {
+		    strncmp(backends[i]->scheme, uri, n) == 0) {
+			*rest = colon + 1;
+			return backends[i];
+		}
 #ifndef HAVE_HIREDIS
-		if (strncmp(uri, "redis", 5) == 0)
-			*errp = xasprintf("%s: this bouncer was built without "
-			    "Redis support (configure found no hiredis, or "
-			    "was given --without-hiredis)", uri);
-		else
+	if (strncmp(uri, "redis", 5) == 0)
+		*errp = xasprintf("%s: this bouncer was built without Redis "
+		    "support (configure found no hiredis, or was given "
+		    "--without-hiredis)", uri);
+	else
 #endif
-			*errp = xasprintf("%s: unknown store type \"%.*s\"",
-			    uri, (int)n, uri);
+		*errp = xasprintf("%s: unknown store type \"%.*s\"", uri,
+		    (int)n, uri);
+	return NULL;
+}
+
+struct store *
+store_open(const char *uri, const struct conf *conf, char **errp)
+{
+	const struct store_ops *ops;
+	struct store_params p;
+	struct store *st;
+	const char *rest;
+
+	*errp = NULL;
+	if (store_params(conf, &p, errp) < 0)
+		return NULL;
+	if ((ops = store_backend(uri, &rest, errp)) == NULL ||
+	    (st = ops->open(uri, rest, &p, errp)) == NULL) {
 		free(p.password);
 		return NULL;
 	}
-	if ((st = backends[i]->open(uri, colon + 1, &p, errp)) == NULL) {
-		free(p.password);
-		return NULL;
-	}
-	st->ops = backends[i];
+	st->ops = ops;
 	st->uri = xstrdup(uri);
 	st->p = p;
 	return st;
@@ -557,6 +579,66 @@ store_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	if (st->view_only)
 		return -1;
 	return st->ops->iterate(st, kind, fn, arg);
+}
+
+int
+store_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
+    void *arg)
+{
+	if (st->view_only)
+		return -1;
+	return st->ops->iterate_ids(st, kind, fn, arg);
+}
+
+/* --- backup and restore --------------------------------------------- */
+
+int
+store_backup(struct store *st, const char *path, char **errp)
+{
+	*errp = NULL;
+	if (st->view_only) {
+		*errp = xstrdup("a view-only handle cannot be copied");
+		return -1;
+	}
+	if (st->ops->backup == NULL) {
+		*errp = xasprintf("%s: a %s store is not copied to a file by "
+		    "bouncer: use the server's own persistence (RDB "
+		    "snapshots or the AOF, BGSAVE) and back those files "
+		    "up, or copy the store into a SQLite file with "
+		    "\"bouncerctl migrate %s sqlite:FILE\"", st->uri,
+		    st->ops->scheme, st->uri);
+		return -1;
+	}
+	return st->ops->backup(st, path, errp);
+}
+
+int
+store_restore(const char *uri, const struct conf *conf, const char *path,
+    char **errp)
+{
+	const struct store_ops *ops;
+	struct store_params p;
+	const char *rest;
+	int rc;
+
+	*errp = NULL;
+	if ((ops = store_backend(uri, &rest, errp)) == NULL)
+		return -1;
+	if (ops->restore == NULL) {
+		*errp = xasprintf("%s: a %s store is restored with the "
+		    "server's own tools (its RDB or AOF files), or filled "
+		    "from a SQLite copy with \"bouncerctl migrate "
+		    "sqlite:FILE %s\"", uri, ops->scheme, uri);
+		return -1;
+	}
+	if (store_params(conf, &p, errp) < 0)
+		return -1;
+	rc = ops->restore(uri, rest, &p, path, errp);
+	if (p.password != NULL) {
+		explicit_bzero(p.password, strlen(p.password));
+		free(p.password);
+	}
+	return rc;
 }
 
 /* --- the decision ------------------------------------------------------ */

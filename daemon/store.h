@@ -297,6 +297,53 @@ int		 store_iterate(struct store *, enum store_kind,
 		    store_iter_fn *, void *arg);
 
 /*
+ * Event identities and notes, for copying a store whole: calls fn for
+ * each, in no particular order, with its id, the time it was marked
+ * with and, for a note, its value (NULL for an event). fn may not use
+ * the handle; it stops the walk by returning non-0. Returns 0 or -1.
+ */
+enum store_idkind { SI_EVENT, SI_NOTE };
+typedef int	 store_id_fn(const char *id, long long time,
+		    const char *value, void *arg);
+int		 store_iterate_ids(struct store *, enum store_idkind,
+		    store_id_fn *, void *arg);
+
+/*
+ * store_backup -- a consistent copy of the whole store in a new file
+ *
+ * SQLite: SQLite's online backup copies the database as one read
+ * transaction sees it, the WAL's committed frames included, while the
+ * daemon goes on writing (a reader never blocks a writer in WAL
+ * mode). The copy is written to a temporary file beside path, with
+ * mode 0600, turned into a single self-contained file (rollback
+ * journal mode), checked (PRAGMA quick_check), and renamed to path,
+ * so path is either the old file or the whole new copy. path may not
+ * be the store itself. Returns 0, or -1 with a message in *errp that
+ * the caller frees; a back end that has no such copy (Redis) says
+ * what to use instead.
+ */
+int		 store_backup(struct store *, const char *path, char **errp);
+
+/*
+ * store_restore -- replace the contents of the store at uri with the
+ * copy in path (a file store_backup() wrote, or any bouncer SQLite
+ * store)
+ *
+ * path must be a bouncer store whose schema version this bouncer knows
+ * (an older one is migrated by the next store_open()) and that passes
+ * PRAGMA quick_check. Refused while another process has the store
+ * open, bouncerd or a bouncerctl (the message names its pid): a
+ * running daemon's view would not follow the change. The store's file
+ * keeps its owner and mode and is created if missing; its contents
+ * are replaced in one transaction, or, when the file is too damaged
+ * for that, it is replaced by a new one (renamed over it, its stale
+ * -wal and -shm removed). conf gives the parameters as for store_open
+ * (NULL: defaults). Returns 0, or -1 with *errp.
+ */
+int		 store_restore(const char *uri, const struct conf *,
+		    const char *path, char **errp);
+
+/*
  * Purges what has expired at `now`: recipients and destinations whose
  * state ended and that hold no soft failures, alerts idle for more
  * than a window, event identities and notes older than

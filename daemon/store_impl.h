@@ -76,6 +76,15 @@ struct store_ops {
 			    store_audit_fn *, void *);
 	int		 (*iterate)(struct store *, enum store_kind,
 			    store_iter_fn *, void *);
+	int		 (*iterate_ids)(struct store *, enum store_idkind,
+			    store_id_fn *, void *);
+	/* optional (NULL: the back end has none): see store_backup() */
+	int		 (*backup)(struct store *, const char *path,
+			    char **errp);
+	/* optional: see store_restore(); rest as for open */
+	int		 (*restore)(const char *uri, const char *rest,
+			    const struct store_params *, const char *path,
+			    char **errp);
 };
 
 struct store {

@@ -1579,6 +1579,67 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	return rc;
 }
 
+/*
+ * SCANs bouncer:e:* or bouncer:n:* and GETs each in one pipeline per
+ * batch of keys; a value is "TIME" or "TIME VALUE".
+ */
+static int
+redis_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
+    void *arg)
+{
+	struct redis_store *r = (struct redis_store *)st;
+	const char *pfx = kind == SI_NOTE ? "n:" : "e:";
+	size_t plen = strlen(PREFIX) + strlen(pfx), i, n;
+	redisReply *rep, *keys, *v;
+	const char *argv[6];
+	char cursor[32] = "0", *match = key_of(pfx, "*"), *sp;
+	int stop = 0, rc = 0;
+	long long t;
+
+	do {
+		argv[0] = "SCAN";
+		argv[1] = cursor;
+		argv[2] = "MATCH";
+		argv[3] = match;
+		argv[4] = "COUNT";
+		argv[5] = "1000";
+		if ((rep = run(r, 6, argv, NULL)) == NULL) {
+			rc = -1;
+			break;
+		}
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			freeReplyObject(rep);
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		keys = rep->element[1];
+		for (i = 0; i < keys->elements; i++)
+			redisAppendCommand(r->c, "GET %b",
+			    keys->element[i]->str,
+			    (size_t)keys->element[i]->len);
+		for (n = 0; n < keys->elements; n++) {
+			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
+				drop(r, r->c->errstr);
+				rc = -1;
+				break;
+			}
+			if (!stop && v->type == REDIS_REPLY_STRING &&
+			    keys->element[n]->len > plen) {
+				t = strtoll(v->str, &sp, 10);
+				if (fn(keys->element[n]->str + plen, t,
+				    kind == SI_NOTE ? (*sp == ' ' ? sp + 1 :
+				    sp) : NULL, arg))
+					stop = 1;
+			}
+			freeReplyObject(v);
+		}
+		freeReplyObject(rep);
+	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	free(match);
+	return rc;
+}
+
 /* --- the view: the stream of changes, lookups -------------------------- */
 
 /* What the view holds, in the order HMGET asks for it. */
@@ -2161,6 +2222,7 @@ redis_batch(struct store *st, int begin)
 	.audit_add = redis_audit_add,					\
 	.audit_list = redis_audit_list,					\
 	.iterate = redis_iterate,					\
+	.iterate_ids = redis_iterate_ids,				\
 }
 
 const struct store_ops store_redis_ops = REDIS_OPS("redis", redis_open);

@@ -31,12 +31,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -1161,6 +1163,396 @@ sqlite_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int
+sqlite_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
+    void *arg)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, kind == SI_NOTE ?
+	    "SELECT id, time, value FROM note" : "SELECT id, time FROM event",
+	    -1, &q, NULL) != SQLITE_OK) {
+		sq_warn(s, "iterate");
+		return -1;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn(col_text(q, 0), sqlite3_column_int64(q, 1),
+		    kind == SI_NOTE ? col_text(q, 2) : NULL, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		sq_warn(s, "iterate");
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- backup and restore ---------------------------------------------- */
+
+/* 1 if a and b name one file, 0 if not (or either is missing). */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Copies all of src into dst with SQLite's online backup, in one step
+ * (one read transaction on src: a consistent snapshot, WAL included),
+ * retrying while a lock is busy for at most busy seconds. 0, or -1
+ * with *errp naming what.
+ */
+static int
+copy_db(sqlite3 *dst, sqlite3 *src, long long busy, const char *what,
+    char **errp)
+{
+	sqlite3_backup *bk;
+	long long waited = 0;
+	int rc;
+
+	if ((bk = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		*errp = xasprintf("%s: %s", what, sqlite3_errmsg(dst));
+		return -1;
+	}
+	for (;;) {
+		rc = sqlite3_backup_step(bk, -1);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+		    waited >= busy * 1000)
+			break;
+		sqlite3_sleep(50);
+		waited += 50;
+	}
+	sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE) {
+		*errp = xasprintf("%s: %s", what, rc == SQLITE_BUSY ||
+		    rc == SQLITE_LOCKED ? "the store stayed locked" :
+		    sqlite3_errmsg(dst));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs PRAGMA quick_check on db: 0 if "ok", else -1 with *errp. */
+static int
+quick_check(sqlite3 *db, const char *path, char **errp)
+{
+	sqlite3_stmt *q;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			ok = strcmp(col_text(q, 0), "ok") == 0;
+		if (!ok)
+			*errp = xasprintf("%s: not a sound database: %s", path,
+			    sqlite3_column_type(q, 0) == SQLITE_TEXT ?
+			    col_text(q, 0) : sqlite3_errmsg(db));
+		sqlite3_finalize(q);
+	} else
+		*errp = xasprintf("%s: %s", path, sqlite3_errmsg(db));
+	return ok ? 0 : -1;
+}
+
+static int
+sqlite_backup(struct store *st, const char *path, char **errp)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+	struct stat sb;
+	sqlite3 *dst = NULL;
+	char *tmp, *err = NULL;
+	int fd, rc = -1;
+
+	if (same_file(path, s->path)) {
+		*errp = xasprintf("%s: is the store itself", path);
+		return -1;
+	}
+	/* It is renamed over: never over a device, a directory, ... */
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		*errp = xasprintf("%s: exists and is not a regular file", path);
+		return -1;
+	}
+	if (s->in_txn || s->batch_open) {
+		*errp = xstrdup("a transaction is open on the handle");
+		return -1;
+	}
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (copy_db(dst, s->db, st->p.busy_timeout, s->path, errp) < 0)
+		goto out;
+	/* One file, readable without its -wal and -shm companions. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    &err) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", path, err ? err : "?");
+		sqlite3_free(err);
+		goto out;
+	}
+	if (quick_check(dst, path, errp) < 0)
+		goto out;
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	dst = NULL;
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/*
+ * The pid of a process that has the WAL database at path open, or 0.
+ * Every SQLite connection in WAL mode holds a shared lock on byte 128
+ * of the -shm file (the "DMS" lock of SQLite's WAL-index format) for
+ * as long as it is open. This process must not have the file open
+ * itself: closing the descriptor would drop its own POSIX locks.
+ */
+static long
+shm_holder(const char *path)
+{
+	struct flock fl;
+	char *shm = xasprintf("%s-shm", path);
+	int fd;
+
+	if ((fd = open(shm, O_RDWR | O_CLOEXEC)) < 0)
+		fd = open(shm, O_RDONLY | O_CLOEXEC);
+	free(shm);
+	if (fd < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 128;
+	fl.l_len = 1;
+	if (fcntl(fd, F_GETLK, &fl) < 0)
+		fl.l_type = F_UNLCK;
+	close(fd);
+	return fl.l_type == F_UNLCK ? 0 : (long)fl.l_pid;
+}
+
+/* Is db a bouncer store this program can open? 0, or -1 with *errp. */
+static int
+check_store_file(sqlite3 *db, const char *path, char **errp)
+{
+	static const char *const tables[] = {
+		"rcpt", "dest", "alert", "event", "audit", "changes"
+	};
+	sqlite3_stmt *q;
+	size_t i;
+	int v = -1, n = 0;
+
+	if (quick_check(db, path, errp) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			v = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+	}
+	if (v > SCHEMA_VERSION) {
+		*errp = xasprintf("%s: schema version %d is newer than this "
+		    "bouncer knows (%d)", path, v, SCHEMA_VERSION);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'table' AND name = ?", -1, &q, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", path, sqlite3_errmsg(db));
+		return -1;
+	}
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		sqlite3_bind_text(q, 1, tables[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			n += sqlite3_column_int(q, 0);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (v < 1 || n != (int)(sizeof(tables) / sizeof(tables[0]))) {
+		*errp = xasprintf("%s: not a bouncer store (schema version "
+		    "%d, %d of its %zu tables)", path, v, n,
+		    sizeof(tables) / sizeof(tables[0]));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * When the store's file is damaged beyond opening: the copy goes to a
+ * new file beside it, with the old one's mode (and owner, when this
+ * process may give it), and is renamed over it, its stale -wal and
+ * -shm removed first (SQLite would replay that WAL into the new file).
+ * No other process has the file open: the caller made sure.
+ */
+static int
+replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
+{
+	struct stat sb;
+	sqlite3 *dst = NULL;
+	char *tmp, *side;
+	int fd, rc = -1;
+
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (stat(path, &sb) == 0) {
+		(void)fchmod(fd, sb.st_mode & 07777);
+		(void)fchown(fd, sb.st_uid, sb.st_gid);	/* as root only */
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (copy_db(dst, src, busy, path, errp) < 0)
+		goto out;
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", tmp, sqlite3_errmsg(dst));
+		goto out;
+	}
+	dst = NULL;
+	side = xasprintf("%s-wal", path);
+	(void)unlink(side);
+	free(side);
+	side = xasprintf("%s-shm", path);
+	(void)unlink(side);
+	free(side);
+	if (rename(tmp, path) < 0) {
+		*errp = xasprintf("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* Does SQLite's error on db say the file is damaged? */
+static int
+damaged(sqlite3 *db)
+{
+	int e = sqlite3_errcode(db);
+
+	return e == SQLITE_NOTADB || e == SQLITE_CORRUPT;
+}
+
+static int
+sqlite_restore(const char *uri, const char *rest,
+    const struct store_params *p, const char *from, char **errp)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	struct stat sb;
+	long pid;
+	int rc = -1;
+
+	(void)uri;
+	if (strncmp(rest, "//", 2) == 0)
+		rest += 2;
+	if (*rest == '\0') {
+		*errp = xasprintf("%s: no file name", uri);
+		return -1;
+	}
+	if (same_file(from, rest)) {
+		*errp = xasprintf("%s: is the store itself", from);
+		return -1;
+	}
+	if (access(from, R_OK) < 0 || stat(from, &sb) < 0) {
+		*errp = xasprintf("%s: %s", from, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*errp = xasprintf("%s: not a regular file", from);
+		return -1;
+	}
+	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", from, src ? sqlite3_errmsg(src) :
+		    "cannot open");
+		goto out;
+	}
+	if (check_store_file(src, from, errp) < 0)
+		goto out;
+	if ((pid = shm_holder(rest)) != 0) {
+		*errp = xasprintf("%s: in use by process %ld (bouncerd, or "
+		    "another bouncerctl): stop bouncerd before a restore",
+		    rest, pid);
+		goto out;
+	}
+	/*
+	 * Exclusive locking: no other connection can open the file until
+	 * the copy is in, and one that appeared since the check above
+	 * makes this fail rather than see the contents change under it.
+	 */
+	if (sqlite3_open_v2(rest, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*errp = xasprintf("%s: %s", rest, dst ? sqlite3_errmsg(dst) :
+		    "cannot open");
+		goto out;
+	}
+	if (sqlite3_exec(dst, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL,
+	    NULL) != SQLITE_OK || sqlite3_exec(dst, "BEGIN EXCLUSIVE; COMMIT",
+	    NULL, NULL, NULL) != SQLITE_OK) {
+		if (damaged(dst))
+			goto replace;
+		*errp = xasprintf("%s: %s", rest, sqlite3_errcode(dst) ==
+		    SQLITE_BUSY ? "in use by another process: stop bouncerd "
+		    "before a restore" : sqlite3_errmsg(dst));
+		goto out;
+	}
+	if (copy_db(dst, src, p->busy_timeout, rest, errp) < 0) {
+		if (!damaged(dst))
+			goto out;
+		free(*errp);
+		*errp = NULL;
+		goto replace;
+	}
+	rc = 0;
+	goto out;
+replace:
+	sqlite3_close(dst);
+	dst = NULL;
+	rc = replace_file(src, rest, p->busy_timeout, errp);
+out:
+	sqlite3_close(src);
+	if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == 0) {
+		*errp = xasprintf("%s: %s", rest, sqlite3_errmsg(dst));
+		rc = -1;
+	}
+	return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = sqlite_open,
@@ -1185,4 +1577,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_add = sqlite_audit_add,
 	.audit_list = sqlite_audit_list,
 	.iterate = sqlite_iterate,
+	.iterate_ids = sqlite_iterate_ids,
+	.backup = sqlite_backup,
+	.restore = sqlite_restore,
 };

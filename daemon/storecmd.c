@@ -51,6 +51,7 @@
 static const char *const commands[] = {
 	"config", "query", "ingest", "explain", "suppress", "unsuppress",
 	"list", "throttle", "export", "import", "stats", "expire", "status",
+	"backup", "restore", "migrate", "dump",
 };
 
 void
@@ -60,15 +61,17 @@ storecmd_usage(FILE *fp)
 	    "       bouncerctl [-c file] [-o name=value] [-s store] command ...\n"
 	    "       bouncerctl config [-n] [name ...]\n"
 	    "       bouncerctl query address ...\n"
-	    "       bouncerctl ingest [-r rulesdir] [--maillog] [file ...]\n"
+	    "       bouncerctl ingest [-r rulesdir] [-l localdir] [--maillog] [file ...]\n"
 	    "       bouncerctl explain address\n"
-	    "       bouncerctl suppress add [--reason r] [--until time] address ...\n"
+	    "       bouncerctl suppress add [--reason r] [--until time] [-f file|-] [address ...]\n"
 	    "       bouncerctl suppress remove address ...  (or: unsuppress address ...)\n"
 	    "       bouncerctl list [--state s] [--reason r] [--domain d] [--json]\n"
 	    "       bouncerctl throttle list [--all] [--json]\n"
 	    "       bouncerctl throttle remove destination ...\n"
 	    "       bouncerctl export > file.csv;  bouncerctl import [file.csv]\n"
-	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n");
+	    "       bouncerctl stats;  bouncerctl expire;  bouncerctl status\n"
+	    "       bouncerctl backup file;  bouncerctl restore file\n"
+	    "       bouncerctl migrate from-uri to-uri;  bouncerctl dump\n");
 }
 
 int
@@ -706,32 +709,44 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 	static const struct option longopts[] = {
 		{ "maillog", no_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "local", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ingest in;
 	struct ruleset *rs = NULL;
 	struct conf *c;
-	const char *dir = NULL;
+	const char *dir = NULL, *local = NULL;
 	char *err = NULL;
 	int ch, maillog = 0, i, rc = EX_OK_;
 	FILE *fp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:l:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': maillog = 1; break;
 		case 'r': dir = optarg; break;
+		case 'l': local = optarg; break;
 		default: return bad_usage("ingest");
 		}
 	}
+	if (local != NULL && *local != '\0' && access(local, F_OK) < 0) {
+		fprintf(stderr, "bouncerctl: -l %s: %s\n", local,
+		    strerror(errno));
+		return EX_CONFIG_;
+	}
 	c = load_conf(g);
 	if (maillog) {
+		/* As bouncerd reads them, unless -r or -l says otherwise. */
+		if (local == NULL)
+			local = dir == NULL ? conf_str(c,
+			    CONF_RULES_LOCAL_DIR) : "";
 		if (dir == NULL)
 			dir = conf_str(c, CONF_RULES_DIR);
-		if ((rs = ruleset_load(dir, &err)) == NULL) {
+		if ((rs = ruleset_load_local(local, dir, NULL, 0, &err)) ==
+		    NULL) {
 			fputs(err, stderr);
-			fprintf(stderr, "bouncerctl: rules in %s not loaded\n",
-			    dir);
+			fprintf(stderr, "bouncerctl: rules in %s%s%s not "
+			    "loaded\n", local, *local ? " and " : "", dir);
 			free(err);
 			conf_unref(c);
 			return EX_CONFIG_;
@@ -781,26 +796,136 @@ cmd_ingest(int argc, char **argv, const struct storecmd_globals *g)
 
 /* --- suppress ---------------------------------------------------------- */
 
+/* What suppress add made of its addresses. */
+struct suppress_counts {
+	unsigned long	 added, already, bad, failed;
+	unsigned long	 inbatch;
+};
+
+/*
+ * Suppresses key as ev (a template) says and counts it; st is batched
+ * BATCH_EVENTS at a time, as ingest does. Returns -1 if the store
+ * failed.
+ */
+static int
+suppress_one(struct engine *eng, struct store *st, struct engine_event *ev,
+    const char *key, struct suppress_counts *n)
+{
+	struct engine_result res;
+	int r;
+
+	if (n->inbatch++ == 0)
+		store_batch_begin(st);
+	ev->rcpt = key;
+	memset(&res, 0, sizeof(res));
+	if ((r = engine_record(eng, ev, &res)) < 0)
+		n->failed++;
+	else if (res.changed && res.old_state != RS_SUPPRESSED)
+		n->added++;
+	else
+		n->already++;
+	if (n->inbatch >= BATCH_EVENTS) {
+		n->inbatch = 0;
+		if (store_batch_end(st) < 0) {
+			n->failed++;
+			return -1;
+		}
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Reads a list of addresses, one a line, from fp (named name in
+ * messages): blank lines and lines whose first word begins with "#"
+ * are skipped, as is a "#" comment after the address; a CR before the
+ * newline is dropped. A line that is not one address is reported with
+ * its number and counted bad; the others are still suppressed.
+ */
+static void
+suppress_list(struct engine *eng, struct store *st, struct engine_event *ev,
+    FILE *fp, const char *name, struct suppress_counts *n)
+{
+	struct lineio *lio;
+	const char *line, *p, *e, *w;
+	char key[STORE_ADDR_MAX], *word;
+	unsigned long lineno = 0;
+	size_t len;
+	int overlong;
+
+	lio = lineio_open(fp, LINE_MAX_IN);
+	while ((line = lineio_read(lio, &len, &overlong)) != NULL) {
+		lineno++;
+		if (overlong) {
+			fprintf(stderr, "bouncerctl: %s:%lu: line longer than "
+			    "%d bytes\n", name, lineno, LINE_MAX_IN);
+			n->bad++;
+			continue;
+		}
+		for (p = line, e = line + len; p < e && (*p == ' ' ||
+		    *p == '\t'); p++)
+			;
+		for (w = p; w < e && *w != ' ' && *w != '\t'; w++)
+			;
+		if (p == e || *p == '#')
+			continue;
+		word = xstrndup(p, (size_t)(w - p));
+		while (w < e && (*w == ' ' || *w == '\t'))
+			w++;
+		store_normalise(word, key, sizeof(key));
+		if (memchr(line, '\0', len) != NULL || !utf8_valid(line, len))
+			fprintf(stderr, "bouncerctl: %s:%lu: not UTF-8 "
+			    "text\n", name, lineno);
+		else if (w < e && *w != '#')
+			fprintf(stderr, "bouncerctl: %s:%lu: one address a "
+			    "line, not \"%.*s\"\n", name, lineno,
+			    (int)(e - p > 200 ? 200 : e - p), p);
+		else if (!addr_ok(key))
+			fprintf(stderr, "bouncerctl: %s:%lu: bad address "
+			    "\"%s\"\n", name, lineno, word);
+		else {
+			free(word);
+			suppress_one(eng, st, ev, key, n);
+			continue;
+		}
+		free(word);
+		n->bad++;
+	}
+	if (ferror(fp)) {
+		fprintf(stderr, "bouncerctl: %s: %s\n", name, strerror(errno));
+		n->bad++;
+	}
+	lineio_close(lio);
+}
+
 static int
 cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
 {
 	static const struct option longopts[] = {
 		{ "reason", required_argument, NULL, 'R' },
 		{ "until", required_argument, NULL, 'U' },
+		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct suppress_counts n;
 	struct engine_event ev;
 	struct engine *eng;
 	struct store *st;
 	struct conf *c;
-	const char *until = NULL;
+	const char *until = NULL, **files = NULL;
 	char key[STORE_ADDR_MAX];
 	long long now = clock_now(), u = 0;
-	int ch, i, reason = R_UNDEFINED, rc = EX_OK_;
+	int ch, i, reason = R_UNDEFINED, rc = EX_OK_, nfiles = 0, nstdin = 0;
+	FILE *fp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'f':
+			files = xreallocarray(files, (size_t)nfiles + 1,
+			    sizeof(*files));
+			files[nfiles++] = optarg;
+			nstdin += strcmp(optarg, "-") == 0;
+			break;
 		case 'R':
 			if ((reason = reason_parse(optarg, strlen(optarg))) <
 			    0) {
@@ -810,41 +935,68 @@ cmd_suppress_add(int argc, char **argv, const struct storecmd_globals *g)
 			}
 			break;
 		case 'U': until = optarg; break;
-		default: return bad_usage("suppress add");
+		default:
+			free(files);
+			return bad_usage("suppress add");
 		}
 	}
-	if (optind >= argc)
+	if ((optind >= argc && nfiles == 0) || nstdin > 1) {
+		free(files);
 		return bad_usage("suppress add");
+	}
 	if (until != NULL && parse_when(until, now, &u) < 0) {
 		fprintf(stderr, "bouncerctl: bad time \"%s\" (never, 30d, "
 		    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n", until);
+		free(files);
 		return EX_USAGE_;
 	}
 	c = load_conf(g);
 	st = open_store(g, c);
 	eng = engine_new(c, st);
+	memset(&ev, 0, sizeof(ev));
+	ev.reason = reason;
+	ev.decision = D_SUPPRESS;
+	ev.source = SRC_MANUAL;
+	ev.rule = "manual";
+	ev.reply = "suppressed by hand";
+	ev.time = now;
+	ev.until = u;
+	ev.stage = STAGE_UNKNOWN;
+	memset(&n, 0, sizeof(n));
 	for (i = optind; i < argc; i++) {
 		store_normalise(argv[i], key, sizeof(key));
 		if (!addr_ok(key)) {
 			fprintf(stderr, "bouncerctl: suppress add: argument "
 			    "%d: bad address \"%s\"\n", i - optind + 1,
 			    argv[i]);
-			rc = EX_USAGE_;
+			n.bad++;
 			continue;
 		}
-		memset(&ev, 0, sizeof(ev));
-		ev.rcpt = key;
-		ev.reason = reason;
-		ev.decision = D_SUPPRESS;
-		ev.source = SRC_MANUAL;
-		ev.rule = "manual";
-		ev.reply = "suppressed by hand";
-		ev.time = now;
-		ev.until = u;
-		ev.stage = STAGE_UNKNOWN;
-		if (engine_record(eng, &ev, NULL) < 0)
-			rc = EX_CONFIG_;
+		suppress_one(eng, st, &ev, key, &n);
 	}
+	for (i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0)
+			suppress_list(eng, st, &ev, stdin, "stdin", &n);
+		else if ((fp = fopen(files[i], "r")) == NULL) {
+			fprintf(stderr, "bouncerctl: %s: %s\n", files[i],
+			    strerror(errno));
+			n.bad++;
+		} else {
+			suppress_list(eng, st, &ev, fp, files[i], &n);
+			fclose(fp);
+		}
+	}
+	if (n.inbatch > 0 && store_batch_end(st) < 0)
+		n.failed++;
+	if (nfiles > 0)
+		fprintf(stderr, "bouncerctl: suppress add: %lu suppressed, "
+		    "%lu already suppressed, %lu bad, %lu failed\n", n.added,
+		    n.already, n.bad, n.failed);
+	if (n.failed)
+		rc = EX_CONFIG_;
+	else if (n.bad)
+		rc = EX_USAGE_;
+	free(files);
 	engine_free(eng);
 	store_close(st);
 	conf_unref(c);
@@ -1618,8 +1770,10 @@ cmd_expire(int argc, char **argv, const struct storecmd_globals *g)
 
 /*
  * bouncerctl status: asks the running bouncerd, at its metrics_listen
- * address, for /status ("name=value" lines) and prints them. Exit 0
- * when it answered, 2 when it could not be reached.
+ * address, for /status ("name=value" lines: the listeners on, and the
+ * parameters its configuration file now sets otherwise, each with
+ * sighup or restart) and prints them. Exit 0 when it answered, 2 when
+ * it could not be reached.
  */
 static int
 cmd_status(int argc, char **argv, const struct storecmd_globals *g)
@@ -1629,7 +1783,7 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	struct conf *c;
 	struct timeval tv = { 5, 0 };
 	const char *spec, *body;
-	char *full, *err = NULL, buf[8192];
+	char *full, *err = NULL, buf[65536];
 	size_t n = 0;
 	ssize_t r;
 	int fd, rc = EX_CONFIG_;
@@ -1637,7 +1791,27 @@ cmd_status(int argc, char **argv, const struct storecmd_globals *g)
 	(void)argv;
 	if (argc != 1)
 		return bad_usage("status");
-	c = load_conf(g);
+	/*
+	 * A file with errors is reported, and what it holds that is good
+	 * (metrics_listen most of all) is used: bouncerd's answer says
+	 * whether a SIGHUP would take the file.
+	 */
+	c = conf_new();
+	if (conf_load(c, g->conf_file ? g->conf_file : CONF_FILE,
+	    g->conf_file == NULL, &err) < 0) {
+		fprintf(stderr, "%sbouncerctl: status: the configuration has "
+		    "errors; asking bouncerd all the same\n", err ? err : "");
+	}
+	free(err);
+	err = NULL;
+	for (n = 0; n < (size_t)g->noverrides; n++)
+		if (conf_set(c, "-o", g->overrides[n], NULL, &err) < 0) {
+			fputs(err, stderr);
+			free(err);
+			conf_unref(c);
+			return EX_CONFIG_;
+		}
+	n = 0;
 	spec = conf_str(c, CONF_METRICS_LISTEN);
 	if (*spec == '\0') {
 		fprintf(stderr, "bouncerctl: status: metrics_listen is empty: "
@@ -1681,6 +1855,456 @@ out:
 	return rc;
 }
 
+/* --- backup and restore ------------------------------------------------ */
+
+/*
+ * bouncerctl backup FILE: a consistent copy of the store while the
+ * daemon runs (store_backup()). bouncerctl restore FILE: the store
+ * replaced by such a copy, bouncerd stopped (store_restore()), then
+ * opened once so that an older copy is migrated to the schema of this
+ * bouncer.
+ */
+static int
+cmd_backup(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct store *st;
+	struct conf *c;
+	char *err = NULL;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '\0')
+		return bad_usage("backup");
+	c = load_conf(g);
+	st = open_store(g, c);
+	if ((rc = store_backup(st, argv[1], &err)) < 0)
+		fprintf(stderr, "bouncerctl: backup: %s\n", err);
+	free(err);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+static int
+count_one(const void *rec, void *arg)
+{
+	(void)rec;
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+static int
+cmd_restore(int argc, char **argv, const struct storecmd_globals *g)
+{
+	const char *uri;
+	struct store *st;
+	struct conf *c;
+	char *err = NULL;
+	unsigned long n[3] = { 0, 0, 0 };
+	int kind, rc = 0;
+
+	if (argc != 2 || argv[1][0] == '\0')
+		return bad_usage("restore");
+	c = load_conf(g);
+	uri = g->store_uri ? g->store_uri : conf_str(c, CONF_STORE);
+	if (store_restore(uri, c, argv[1], &err) < 0) {
+		fprintf(stderr, "bouncerctl: restore: %s\n", err);
+		free(err);
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	st = open_store(g, c);
+	for (kind = SK_RCPT; kind <= SK_ALERT; kind++)
+		rc |= store_iterate(st, kind, count_one, &n[kind]);
+	if (rc == 0)
+		printf("restored %s from %s: %lu recipients, %lu destinations, "
+		    "%lu alerts\n", uri, argv[1], n[SK_RCPT], n[SK_DEST],
+		    n[SK_ALERT]);
+	store_close(st);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/* --- migrate and dump ---------------------------------------------------- */
+
+/*
+ * The time that decides which of two records of one key is newer:
+ * a recipient's latest event, a destination's latest throttle, an
+ * alert's latest sighting.
+ */
+static long long
+rec_last(enum store_kind kind, const void *rec)
+{
+	switch (kind) {
+	case SK_RCPT:
+		return ((const struct store_rcpt *)rec)->last_event;
+	case SK_DEST:
+		return ((const struct store_dest *)rec)->last;
+	case SK_ALERT:
+		return ((const struct store_alert *)rec)->last;
+	}
+	return 0;
+}
+
+struct keyed {
+	char		*key;
+	long long	 last;
+};
+
+struct keyset {
+	enum store_kind	 kind;
+	struct keyed	*v;
+	size_t		 n, cap;
+};
+
+static int
+keyset_add(const void *rec, void *arg)
+{
+	struct keyset *ks = arg;
+
+	if (ks->n == ks->cap) {
+		ks->cap = ks->cap ? ks->cap * 2 : 256;
+		ks->v = xreallocarray(ks->v, ks->cap, sizeof(*ks->v));
+	}
+	ks->v[ks->n].key = xstrdup(store_field_get(ks->kind, 0, rec, NULL,
+	    0));
+	ks->v[ks->n++].last = rec_last(ks->kind, rec);
+	return 0;
+}
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed *)a)->key,
+	    ((const struct keyed *)b)->key);
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+	size_t i;
+
+	for (i = 0; i < ks->n; i++)
+		free(ks->v[i].key);
+	free(ks->v);
+	memset(ks, 0, sizeof(*ks));
+}
+
+struct audit_list {
+	struct store_audit	*v;
+	size_t			 n, cap;
+};
+
+static int
+audit_keep(const struct store_audit *a, void *arg)
+{
+	struct audit_list *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = *a;
+	return 0;
+}
+
+struct migration {
+	struct store	*from, *to;
+	long long	 oldest;	/* events and notes before: gone */
+	unsigned long	 inbatch;	/* writes in the open batch */
+	int		 open;		/* a batch is open */
+	int		 failed;
+	unsigned long	 copied[3], kept[3], audit, events, notes, stale;
+};
+
+/* Opens and closes the destination's batches, BATCH_ROWS writes each. */
+static void
+mig_wrote(struct migration *m, int rc)
+{
+	if (rc < 0)
+		m->failed = 1;
+	if (++m->inbatch >= BATCH_ROWS) {
+		if (store_batch_end(m->to) < 0)
+			m->failed = 1;
+		m->inbatch = 0;
+		m->open = 0;
+	}
+}
+
+static void
+mig_batch(struct migration *m)
+{
+	if (m->open)
+		return;
+	if (store_batch_begin(m->to) < 0)
+		m->failed = 1;
+	m->open = 1;
+}
+
+struct mig_job {
+	struct migration	*m;
+	enum store_kind		 kind;
+	struct keyset		 have;		/* the destination's, sorted */
+	struct keyset		 trails;	/* recipients copied */
+};
+
+/* One record of the source, as the walk gives it: copied, or kept. */
+static int
+mig_rec(const void *rec, void *arg)
+{
+	struct mig_job *j = arg;
+	struct migration *m = j->m;
+	struct keyed key, *k = NULL;
+
+	key.key = (char *)store_field_get(j->kind, 0, rec, NULL, 0);
+	key.last = rec_last(j->kind, rec);
+	if (j->have.n > 0)
+		k = bsearch(&key, j->have.v, j->have.n, sizeof(*j->have.v),
+		    keyed_cmp);
+	if (k != NULL && k->last > key.last) {
+		m->kept[j->kind]++;
+		return 0;
+	}
+	mig_batch(m);
+	switch (j->kind) {
+	case SK_RCPT:
+		/* Its trail goes too, and replaces the destination's. */
+		if (k != NULL) {
+			mig_wrote(m, store_del(m->to, SK_RCPT, key.key));
+			mig_batch(m);
+		}
+		mig_wrote(m, store_put_rcpt(m->to, rec));
+		keyset_add(rec, &j->trails);
+		break;
+	case SK_DEST:
+		mig_wrote(m, store_put_dest(m->to, rec));
+		break;
+	case SK_ALERT:
+		mig_wrote(m, store_put_alert(m->to, rec));
+		break;
+	}
+	m->copied[j->kind]++;
+	return m->failed;
+}
+
+/*
+ * Copies the records of one kind whose key the destination lacks or
+ * holds an older record of (by rec_last(): the newer one wins, so that
+ * several MTAs' stores merge into one, and a second run changes
+ * nothing), writing them as the walk of the source gives them; then
+ * the audit trails of the recipients copied, which the walk's
+ * callback may not read (the source's handle is busy walking).
+ */
+static int
+mig_kind(struct migration *m, enum store_kind kind)
+{
+	struct mig_job j;
+	struct audit_list al;
+	size_t i, n;
+
+	memset(&j, 0, sizeof(j));
+	j.m = m;
+	j.kind = j.have.kind = j.trails.kind = kind;
+	if (store_iterate(m->to, kind, keyset_add, &j.have) < 0)
+		m->failed = 1;
+	else {
+		if (j.have.n > 1)
+			qsort(j.have.v, j.have.n, sizeof(*j.have.v),
+			    keyed_cmp);
+		if (store_iterate(m->from, kind, mig_rec, &j) < 0)
+			m->failed = 1;
+	}
+	memset(&al, 0, sizeof(al));
+	for (i = 0; i < j.trails.n && !m->failed; i++) {
+		al.n = 0;
+		if (store_audit_list(m->from, j.trails.v[i].key, audit_keep,
+		    &al) < 0) {
+			m->failed = 1;
+			break;
+		}
+		for (n = 0; n < al.n; n++) {
+			mig_batch(m);
+			mig_wrote(m, store_audit_add(m->to, j.trails.v[i].key,
+			    &al.v[n]));
+			m->audit++;
+		}
+	}
+	free(al.v);
+	keyset_free(&j.have);
+	keyset_free(&j.trails);
+	return m->failed ? -1 : 0;
+}
+
+/* Event identities and notes, unless older than event_retention. */
+static int
+mig_id(const char *id, long long time, const char *value, void *arg)
+{
+	struct migration *m = arg;
+
+	if (time < m->oldest) {
+		m->stale++;
+		return 0;
+	}
+	mig_batch(m);
+	if (value == NULL) {
+		mig_wrote(m, store_event_mark(m->to, id, time));
+		m->events++;
+	} else {
+		mig_wrote(m, store_note_put(m->to, id, value, time));
+		m->notes++;
+	}
+	return m->failed;
+}
+
+/*
+ * bouncerctl migrate FROM TO: copies every kind of state from one
+ * store to another (recipients with their audit trails, destinations,
+ * alerts, event identities, notes), e.g. from SQLite to Redis.
+ */
+static int
+cmd_migrate(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct migration m;
+	struct conf *c;
+	char *err = NULL;
+	int rc = 0;
+
+	if (argc != 3)
+		return bad_usage("migrate");
+	if (strcmp(argv[1], argv[2]) == 0) {
+		fprintf(stderr, "bouncerctl: migrate: %s: the same store twice\n",
+		    argv[1]);
+		return EX_USAGE_;
+	}
+	memset(&m, 0, sizeof(m));
+	c = load_conf(g);
+	m.oldest = clock_now() - conf_time(c, CONF_EVENT_RETENTION);
+	if ((m.from = store_open(argv[1], c, &err)) == NULL ||
+	    (m.to = store_open(argv[2], c, &err)) == NULL) {
+		fprintf(stderr, "bouncerctl: migrate: %s\n", err);
+		free(err);
+		store_close(m.from);
+		conf_unref(c);
+		return EX_CONFIG_;
+	}
+	if (mig_kind(&m, SK_DEST) < 0 || mig_kind(&m, SK_ALERT) < 0 ||
+	    mig_kind(&m, SK_RCPT) < 0 ||
+	    store_iterate_ids(m.from, SI_EVENT, mig_id, &m) < 0 ||
+	    store_iterate_ids(m.from, SI_NOTE, mig_id, &m) < 0 || m.failed)
+		rc = -1;
+	if (m.open && store_batch_end(m.to) < 0)
+		rc = -1;
+	printf("migrated %s to %s: %lu recipients (%lu audit entries), "
+	    "%lu destinations, %lu alerts, %lu events, %lu notes; kept as "
+	    "newer at the destination: %lu recipients, %lu destinations, "
+	    "%lu alerts; past event_retention: %lu\n", argv[1], argv[2],
+	    m.copied[SK_RCPT], m.audit, m.copied[SK_DEST], m.copied[SK_ALERT],
+	    m.events, m.notes, m.kept[SK_RCPT], m.kept[SK_DEST],
+	    m.kept[SK_ALERT], m.stale);
+	if (rc < 0)
+		fprintf(stderr, "bouncerctl: migrate: failed; what was copied "
+		    "stays, and running it again completes it\n");
+	store_close(m.to);
+	store_close(m.from);
+	conf_unref(c);
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
+/* One CSV line: the kind's name, then each field of rec. */
+static int
+dump_rec(const void *rec, void *arg)
+{
+	enum store_kind kind = *(enum store_kind *)arg;
+	char buf[32];
+	size_t i;
+
+	fputs(kind == SK_RCPT ? "rcpt" : kind == SK_DEST ? "dest" : "alert",
+	    stdout);
+	for (i = 0; store_field_name(kind, i) != NULL; i++) {
+		putchar(',');
+		csv_field(stdout, store_field_get(kind, i, rec, buf,
+		    sizeof(buf)));
+	}
+	putchar('\n');
+	return 0;
+}
+
+static int
+dump_audit_one(const struct store_audit *a, void *arg)
+{
+	const char *rcpt = arg;
+
+	fputs("audit,", stdout);
+	csv_field(stdout, rcpt);
+	printf(",%lld,", a->time);
+	csv_field(stdout, a->old);
+	putchar(',');
+	csv_field(stdout, a->new);
+	putchar(',');
+	csv_field(stdout, a->event);
+	putchar(',');
+	csv_field(stdout, a->rule);
+	putchar(',');
+	csv_field(stdout, a->reply);
+	putchar('\n');
+	return 0;
+}
+
+static int
+dump_id(const char *id, long long time, const char *value, void *arg)
+{
+	(void)arg;
+	fputs(value == NULL ? "event," : "note,", stdout);
+	csv_field(stdout, id);
+	printf(",%lld", time);
+	if (value != NULL) {
+		putchar(',');
+		csv_field(stdout, value);
+	}
+	putchar('\n');
+	return 0;
+}
+
+/*
+ * bouncerctl dump: everything in the store, one CSV line per item,
+ * the kind first; for reading and comparing (sort it), not for import.
+ */
+static int
+cmd_dump(int argc, char **argv, const struct storecmd_globals *g)
+{
+	struct keyset rc_keys = { SK_RCPT, NULL, 0, 0 };
+	struct store *st;
+	struct conf *c;
+	enum store_kind kind;
+	size_t i;
+	int rc = 0;
+
+	(void)argv;
+	if (argc != 1)
+		return bad_usage("dump");
+	c = load_conf(g);
+	st = open_store(g, c);
+	for (kind = SK_RCPT; kind <= SK_ALERT; kind++)
+		if (store_iterate(st, kind, dump_rec, &kind) < 0)
+			rc = -1;
+	if (store_iterate(st, SK_RCPT, keyset_add, &rc_keys) < 0)
+		rc = -1;
+	for (i = 0; i < rc_keys.n; i++)
+		if (store_audit_list(st, rc_keys.v[i].key, dump_audit_one,
+		    rc_keys.v[i].key) < 0)
+			rc = -1;
+	keyset_free(&rc_keys);
+	if (store_iterate_ids(st, SI_EVENT, dump_id, NULL) < 0 ||
+	    store_iterate_ids(st, SI_NOTE, dump_id, NULL) < 0)
+		rc = -1;
+	store_close(st);
+	conf_unref(c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "bouncerctl: dump: %s\n", strerror(errno));
+		return EX_CONFIG_;
+	}
+	return rc < 0 ? EX_CONFIG_ : EX_OK_;
+}
+
 int
 storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 {
@@ -1712,5 +2336,13 @@ storecmd_run(int argc, char **argv, const struct storecmd_globals *g)
 		return cmd_expire(argc, argv, g);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(argc, argv, g);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(argc, argv, g);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(argc, argv, g);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc, argv, g);
+	if (strcmp(cmd, "dump") == 0)
+		return cmd_dump(argc, argv, g);
 	return bad_usage(cmd);
 }

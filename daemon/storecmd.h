@@ -8,6 +8,9 @@
  *   list [filters] [--json]		export, import [FILE]
  *   throttle list [--all] [--json]	throttle remove DEST ...
  *   stats				expire
+ *   status				dump
+ *   backup FILE			restore FILE
+ *   migrate FROM-URI TO-URI
  *
  * Programs layer: only wiring of conf, store, engine and classify.
  * bouncerctl.c parses the global options (-c FILE, -o name=value,

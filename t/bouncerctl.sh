@@ -297,10 +297,10 @@ rule bad-pattern
 	decision suppress
 EOF
 expect_rc 2 "broken rules dir" ctl classify -r "$tmp/broken"
-if grep -q '^broken.rules:4: ' "$tmp/rc.err"; then
+if grep -qF "$tmp/broken/broken.rules:4: " "$tmp/rc.err"; then
 	ok
 else
-	fail "broken rules dir: no \"broken.rules:4:\" on stderr:"
+	fail "broken rules dir: no \"$tmp/broken/broken.rules:4:\" on stderr:"
 	cat "$tmp/rc.err" >&2
 fi
 if [ -s "$tmp/rc.out" ]; then
@@ -322,7 +322,7 @@ rule nouser
 	test	550 5.1.1 No such user => mailboxfull retry
 EOF
 expect_rc 1 "rules test with a failing vector" ctl rules test -r "$tmp/failing"
-if grep -q '^f.rules:8: ' "$tmp/rc.out"; then
+if grep -qF "$tmp/failing/f.rules:8: " "$tmp/rc.out"; then
 	ok
 else
 	fail "rules test: failing vector f.rules:8 not named:"

@@ -29,25 +29,44 @@ struct rfile {
 	const char	*text;
 };
 
+/* Writes files into dir. */
+static void
+write_files(const char *dir, const struct rfile *files, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && files[i].name != NULL; i++)
+		free(testlib_write(dir, files[i].name, files[i].text));
+}
+
 /*
  * Writes files into a new temporary directory, loads it and removes
- * it. Returns the set, or NULL with *errp set.
+ * it. Returns the set, or NULL with *errp set. If dirp is not NULL,
+ * *dirp is the directory's name (gone by then), which the caller frees.
  */
 static struct ruleset *
-load_files(const struct rfile *files, size_t n, char **errp)
+load_files_at(const struct rfile *files, size_t n, char **errp,
+    char **dirp)
 {
 	struct ruleset *rs;
 	char *dir;
-	size_t i;
 
 	dir = testlib_tmpdir("rules");
-	for (i = 0; i < n && files[i].name != NULL; i++)
-		free(testlib_write(dir, files[i].name, files[i].text));
+	write_files(dir, files, n);
 	*errp = NULL;
 	rs = ruleset_load(dir, errp);
 	ck_assert_int_eq(testlib_rmtree(dir), 0);
-	free(dir);
+	if (dirp != NULL)
+		*dirp = dir;
+	else
+		free(dir);
 	return rs;
+}
+
+static struct ruleset *
+load_files(const struct rfile *files, size_t n, char **errp)
+{
+	return load_files_at(files, n, errp, NULL);
 }
 
 static size_t
@@ -313,7 +332,8 @@ struct err_case {
 	struct rfile	 files[MAXFILES];
 	/*
 	 * The lines of the message, in any order: each is a shell
-	 * pattern for the start of one line.
+	 * pattern for the start of one line, after the directory's path
+	 * and a slash.
 	 */
 	const char	*want[MAXERRS];
 };
@@ -354,7 +374,7 @@ static const struct err_case err_cases[] = {
 	{ "duplicate rule name",
 	  { { "a.rules", "provider a\n" OKRULE("r") OKRULE("s")
 	      OKRULE("r") } },
-	  { "a.rules:10: duplicate rule name \"r\" (first at a.rules:2)" } },
+	  { "a.rules:10: duplicate rule name \"r\" (first at /*/a.rules:2)" } },
 	{ "match outside a rule",
 	  { { "a.rules", "provider a\nmatch x\n" OKRULE("r") } },
 	  { "a.rules:2: \"match\" outside a rule" } },
@@ -528,7 +548,7 @@ static const struct err_case err_cases[] = {
 	  { "a.rules:3: bad pattern at offset 1",
 	    "a.rules:4: bad code \"600\"",
 	    "a.rules:2: rule r: reason blocked is about the sender",
-	    "a.rules:7: duplicate rule name \"r\" (first at a.rules:2)",
+	    "a.rules:7: duplicate rule name \"r\" (first at /*/a.rules:2)",
 	    "b.rules:3: unknown stage \"later\"",
 	    "b.rules:4: unknown reason \"nosuch\"",
 	    "b.rules:2: rule s has no decision",
@@ -557,18 +577,23 @@ START_TEST(test_errors)
 {
 	const struct err_case *c = &err_cases[_i];
 	struct ruleset *rs;
-	char *err;
+	char *err, *dir, *want;
 	size_t i, nwant = 0;
 
-	rs = load_files(c->files, MAXFILES, &err);
+	rs = load_files_at(c->files, MAXFILES, &err, &dir);
 	ck_assert_msg(rs == NULL, "%s: loaded", c->name);
 	ck_assert_msg(err != NULL && *err != '\0', "%s: no message", c->name);
-	for (i = 0; i < MAXERRS && c->want[i] != NULL; i++, nwant++)
-		ck_assert_msg(has_line(err, c->want[i]),
-		    "%s: want a line \"%s\" in:\n%s", c->name, c->want[i], err);
+	/* Each error names its file by its full path. */
+	for (i = 0; i < MAXERRS && c->want[i] != NULL; i++, nwant++) {
+		want = xasprintf("%s/%s", dir, c->want[i]);
+		ck_assert_msg(has_line(err, want),
+		    "%s: want a line \"%s\" in:\n%s", c->name, want, err);
+		free(want);
+	}
 	ck_assert_msg(count_lines(err) == nwant,
 	    "%s: want %zu lines, got:\n%s", c->name, nwant, err);
 	free(err);
+	free(dir);
 }
 END_TEST
 
@@ -891,6 +916,201 @@ START_TEST(test_without)
 }
 END_TEST
 
+/* --- local rules ------------------------------------------------------ */
+
+/* The operator's files, read before good_set's. */
+static const struct rfile local_gmail[] = {
+	{ "10-gmail.rules",
+	  "provider gmail\n"				/* 1 */
+	  "domain gmail.com googlemail.com\n"
+	  "rule mine\n"
+	  "match account that you tried to reach\n"
+	  "reason userunknown\n"			/* 5 */
+	  "decision retry\n"
+	  "test 550 5.1.1 The account that you tried to reach => "
+	  "userunknown retry\n" },
+};
+
+static const struct rfile local_new[] = {
+	{ "05-corp.rules",
+	  "provider corp\n"
+	  "domain corp.example\n"
+	  "rule quota\n"
+	  "match over quota\n"
+	  "reason mailboxfull\n"
+	  "decision retry\n" },
+	{ "95-generic-local.rules",
+	  "provider generic\n"
+	  "rule local-5-1\n"
+	  "status 5.1.x\n"
+	  "reason userunknown\n"
+	  "decision suppress\n" },
+};
+
+/* A stock file that does not load, replaced by a good one. */
+static const struct rfile stock_broken[] = {
+	{ "10-gmail.rules", "provider gmail\nrule r\nmatch (\n" },
+	{ "90-generic.rules", "provider generic\n" OKRULE("g") },
+	{ NULL, NULL },
+};
+
+static const struct rfile local_bad[] = {
+	{ "50-bad.rules", "provider bad\nrule r\nmatch x\nreason nosuch\n"
+	  "decision alert\n" },
+};
+
+static const struct local_case {
+	const char		*name;
+	const struct rfile	*stock;		/* good_set if NULL */
+	const struct rfile	*local;		/* NULL: none */
+	size_t			 nlocal;
+	const char		*without;
+	const char		*chain;		/* gmail.com's rules */
+	const char		*first;		/* first rule's file */
+	size_t			 ntests;	/* vectors in all */
+	size_t			 nover;		/* overridden */
+	const char		*err;		/* L/: local dir */
+} local_cases[] = {
+	{ "no local directory", NULL, NULL, 0, NULL,
+	  "nosuchuser ratelimit rfc-550 rfc-5-7", "10-gmail.rules", 3, 0,
+	  NULL },
+	{ "empty local directory", NULL, local_gmail, 0, NULL,
+	  "nosuchuser ratelimit rfc-550 rfc-5-7", "10-gmail.rules", 3, 0,
+	  NULL },
+	{ "a local file replaces the stock one", NULL, local_gmail, 1, NULL,
+	  "mine rfc-550 rfc-5-7", "L/10-gmail.rules", 4, 2, NULL },
+	{ "new local files come first", NULL, local_new, 2, NULL,
+	  "nosuchuser ratelimit local-5-1 rfc-550 rfc-5-7",
+	  "L/05-corp.rules", 3, 0, NULL },
+	{ "-x leaves out the local file and the stock one", NULL,
+	  local_gmail, 1, "10-gmail.rules", "rfc-550 rfc-5-7",
+	  "20-outlook.rules", 1, 0, NULL },
+	{ "a broken stock file replaced", stock_broken, local_gmail, 1,
+	  NULL, "mine g", "L/10-gmail.rules", 1, 0, NULL },
+	{ "an error in a local file names its path", NULL, local_bad, 1,
+	  NULL, NULL, NULL, 0, 0, "L/50-bad.rules:4: unknown reason" },
+};
+
+/* s with a leading "L/" made local's path. */
+static char *
+local_path(const char *local, const char *s)
+{
+	if (strncmp(s, "L/", 2) == 0)
+		return xasprintf("%s/%s", local, s + 2);
+	return xstrdup(s);
+}
+
+START_TEST(test_local)
+{
+	const struct local_case *c = &local_cases[_i];
+	const struct rule *const *chain, *const *rules;
+	const struct rule_test *t;
+	const struct provider *gmail;
+	struct ruleset *rs;
+	char *stock, *local, *want, *err = NULL, names[256];
+	size_t i, n, nover;
+
+	stock = testlib_tmpdir("stock");
+	local = testlib_tmpdir("local");
+	write_files(stock, c->stock ? c->stock : good_set, MAXFILES);
+	write_files(local, c->local, c->nlocal);
+	if (c->local == NULL)
+		ck_assert_int_eq(testlib_rmtree(local), 0);
+	rs = ruleset_load_local(local, stock, &c->without, c->without ? 1 : 0,
+	    &err);
+	if (c->err != NULL) {
+		want = local_path(local, c->err);
+		ck_assert_msg(rs == NULL, "%s: loaded", c->name);
+		ck_assert_msg(err != NULL && strncmp(err, want,
+		    strlen(want)) == 0, "%s: want \"%s\" in \"%s\"", c->name,
+		    want, err ? err : "(null)");
+		free(want);
+		free(err);
+		goto out;
+	}
+	ck_assert_msg(rs != NULL, "%s: refused: %s", c->name, err ? err : "");
+	gmail = ruleset_provider(rs, "gmail.com", NULL);
+	chain = ruleset_chain(rs, gmail, &n);
+	names[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s", i > 0 ? " " : "", chain[i]->name);
+	ck_assert_msg(strcmp(names, c->chain) == 0, "%s: chain \"%s\"",
+	    c->name, names);
+	rules = ruleset_rules(rs, &n);
+	want = local_path(local, c->first);
+	ck_assert_msg(strcmp(rules[0]->path, want) == 0 ||
+	    (strchr(want, '/') == NULL && strcmp(rules[0]->file, want) == 0 &&
+	    strncmp(rules[0]->path, stock, strlen(stock)) == 0),
+	    "%s: first rule from %s", c->name, rules[0]->path);
+	free(want);
+	/* Overridden vectors are the stock file's, under the local path. */
+	t = ruleset_tests(rs, &n);
+	ck_assert_msg(n == c->ntests, "%s: %zu vectors", c->name, n);
+	for (i = 0, nover = 0; i < n; i++) {
+		if (t[i].overridden == NULL)
+			continue;
+		nover++;
+		want = xasprintf("%s/%s", local, t[i].file);
+		ck_assert_str_eq(t[i].overridden, want);
+		free(want);
+		want = xasprintf("%s/%s", stock, t[i].file);
+		ck_assert_str_eq(t[i].path, want);
+		free(want);
+		ck_assert_ptr_eq(t[i].provider, gmail);
+	}
+	ck_assert_msg(nover == c->nover, "%s: %zu overridden", c->name, nover);
+	ruleset_unref(rs);
+out:
+	if (c->local != NULL)
+		ck_assert_int_eq(testlib_rmtree(local), 0);
+	ck_assert_int_eq(testlib_rmtree(stock), 0);
+	free(local);
+	free(stock);
+}
+END_TEST
+
+/* The stock directory named as the local one is read once. */
+START_TEST(test_local_same_dir)
+{
+	struct ruleset *rs;
+	char *dir, *err = NULL;
+	size_t n;
+
+	dir = testlib_tmpdir("rules");
+	write_files(dir, good_set, MAXFILES);
+	rs = ruleset_load_local(dir, dir, NULL, 0, &err);
+	ck_assert_int_eq(testlib_rmtree(dir), 0);
+	free(dir);
+	ck_assert_msg(rs != NULL, "refused: %s", err ? err : "");
+	ruleset_tests(rs, &n);
+	ck_assert_uint_eq(n, 3);
+	ruleset_rules(rs, &n);
+	ck_assert_uint_eq(n, 5);
+	ruleset_unref(rs);
+}
+END_TEST
+
+/* A local "directory" that is a file cannot be read: an error. */
+START_TEST(test_local_not_dir)
+{
+	struct ruleset *rs;
+	char *dir, *file, *err = NULL;
+
+	dir = testlib_tmpdir("rules");
+	write_files(dir, good_set, MAXFILES);
+	file = testlib_write(dir, "notadir", "x\n");
+	rs = ruleset_load_local(file, dir, NULL, 0, &err);
+	ck_assert_int_eq(testlib_rmtree(dir), 0);
+	ck_assert_ptr_null(rs);
+	ck_assert_msg(err != NULL && strstr(err, file) == err &&
+	    strstr(err, "Not a directory") != NULL, "got: %s", err);
+	free(err);
+	free(file);
+	free(dir);
+}
+END_TEST
+
 #define NCASES(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -924,6 +1144,12 @@ rules_suite(void)
 
 	tc = tcase_create("without");
 	tcase_add_loop_test(tc, test_without, 0, NCASES(without_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("local");
+	tcase_add_loop_test(tc, test_local, 0, NCASES(local_cases));
+	tcase_add_test(tc, test_local_same_dir);
+	tcase_add_test(tc, test_local_not_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }

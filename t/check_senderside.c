@@ -66,6 +66,20 @@ static const struct ss_case cases[] = {
 	{ "The user who sent this message is unknown", 1 },
 	{ "Authenticated user does not exist", 1 },
 	{ "Mailbox of the sending user is disabled", 1 },
+	/* a long sender address in the clause counts as one word */
+	{ "Domain of sender address root@build-host-17.internal.example.com "
+	  "does not exist", 1 },
+	{ "The domain of your address could not be resolved", 1 },
+	{ "Sender address domain publishes a null MX", 1 },
+	/* our HELO name, reverse DNS, host name */
+	{ "Helo command rejected: Host not found", 1 },
+	{ "HELO domain unknown", 1 },
+	{ "Reverse DNS lookup failed: host name not found", 1 },
+	{ "PTR record not found for 192.0.2.1", 1 },
+	{ "Your host name is unknown", 1 },
+	/* the sender in Japanese: "the sender's address does not exist" */
+	{ "\u9001\u4fe1\u8005\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u304c\u5b58\u5728\u3057\u307e\u305b\u3093", 1 },
+	{ "\u5dee\u51fa\u4eba\u306e\u30a2\u30c9\u30ec\u30b9\u306f\u7121\u52b9\u3067\u3059", 1 },
 	/* recipient-side texts with the same words: not the sender's */
 	{ "User unknown", 0 },
 	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
@@ -96,6 +110,13 @@ static const struct ss_case cases[] = {
 	{ "Local mailbox x@mail.ru is unavailable: account is disabled", 0 },
 	{ "Amazon SES has suppressed sending to this address because it "
 	  "has a recent history of bouncing as an invalid address", 0 },
+	{ "Host not found", 0 },
+	{ "Recipient domain example.org does not exist", 0 },
+	{ "lost connection with mx.example.org while performing the HELO "
+	  "handshake", 0 },
+	/* "dear sender": the recipient's address does not exist */
+	{ "\u9001\u4fe1\u8005\u69d8\u3001\u5b9b\u5148\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u306f\u5b58\u5728\u3057\u307e\u305b\u3093", 0 },
+	{ "\u5b9b\u5148\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u306f\u5b58\u5728\u3057\u307e\u305b\u3093", 0 },
 };
 
 START_TEST(test_case)

@@ -570,6 +570,90 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* --- walking event identities and notes ----------------------------- */
+
+static const struct id_case {
+	enum store_idkind	 kind;
+	const char		*id;
+	long long		 time;
+	const char		*value;	/* NULL: an event */
+} id_cases[] = {
+	{ SI_EVENT, "Q1|a@x.example|1", T0, NULL },
+	{ SI_EVENT, "b:a@x.example:1:Q1", T0 + 1, NULL },
+	{ SI_EVENT, "t:provider:gmail:2:Q2", T0 + 2, NULL },
+	{ SI_NOTE, "i:4BAA0001", T0 + 3, "msg@news.example" },
+	{ SI_NOTE, "q:4BAA0001:a@x.example", T0 + 4, "failed" },
+	{ SI_NOTE, "m:with space:b@x.example", T0 + 5, "two words, a comma" },
+	{ SI_NOTE, "n:empty", T0 + 6, "" },
+};
+
+struct id_seen {
+	unsigned	 found[sizeof(id_cases) / sizeof(id_cases[0])];
+	unsigned	 other, stop_after, calls;
+};
+
+static int
+id_walk(const char *id, long long time, const char *value, void *arg)
+{
+	struct id_seen *seen = arg;
+	size_t i;
+
+	seen->calls++;
+	for (i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++)
+		if (strcmp(id_cases[i].id, id) == 0) {
+			ck_assert_int_eq(time, id_cases[i].time);
+			if (id_cases[i].value == NULL)
+				ck_assert_ptr_null(value);
+			else {
+				ck_assert_ptr_nonnull(value);
+				ck_assert_str_eq(value, id_cases[i].value);
+			}
+			seen->found[i]++;
+			return seen->stop_after && seen->calls >=
+			    seen->stop_after;
+		}
+	seen->other++;
+	return 0;
+}
+
+START_TEST(test_iterate_ids)
+{
+	struct store *st = setup(_i);
+	struct id_seen seen;
+	const struct id_case *c;
+	size_t i;
+	int kind;
+
+	for (i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++) {
+		c = &id_cases[i];
+		if (c->kind == SI_EVENT)
+			ck_assert_int_eq(store_event_mark(st, c->id, c->time),
+			    0);
+		else
+			ck_assert_int_eq(store_note_put(st, c->id, c->value,
+			    c->time), 0);
+	}
+	/* Each kind gives its own, each once, with its time and value. */
+	for (kind = SI_EVENT; kind <= SI_NOTE; kind++) {
+		memset(&seen, 0, sizeof(seen));
+		ck_assert_int_eq(store_iterate_ids(st, kind, id_walk, &seen),
+		    0);
+		ck_assert_uint_eq(seen.other, 0);
+		for (i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++)
+			ck_assert_msg(seen.found[i] ==
+			    (id_cases[i].kind == (enum store_idkind)kind),
+			    "%s: %s seen %u times", backend_names[_i],
+			    id_cases[i].id, seen.found[i]);
+	}
+	/* A callback that returns non-0 stops the walk. */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = 2;
+	ck_assert_int_eq(store_iterate_ids(st, SI_NOTE, id_walk, &seen), 0);
+	ck_assert_uint_eq(seen.calls, 2);
+	teardown(st);
+}
+END_TEST
+
 /* --- notes ------------------------------------------------------------ */
 
 #ifdef HAVE_HIREDIS
@@ -1464,6 +1548,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, test_threads, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_audit, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_events, 0, NBACKENDS);
+	tcase_add_loop_test(tc, test_iterate_ids, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_notes, 0, NBACKENDS);
 	tcase_add_test(tc, test_notes_expire);
 	tcase_add_loop_test(tc, test_iterate_expire, 0, NBACKENDS);

@@ -48,7 +48,7 @@ ok() {
 
 DB="sqlite:$tmp/state.db"
 ctl() {
-	"$BOUNCERCTL" -s "$DB" -o "rules_dir=$BOUNCER_RULES" "$@"
+	"$BOUNCERCTL" -s "$DB" -o "rules_dir=$BOUNCER_RULES" -o rules_local_dir= "$@"
 }
 
 # expect NAME WANT-EXIT COMMAND...: runs it, output in $tmp/out, $tmp/err
@@ -131,7 +131,7 @@ expect "-s without a value" 1 "$BOUNCERCTL" -s
 "$BOUNCERCTL" config >"$tmp/params"
 while read -r name eq value; do
 	case $name in
-	store|rules_dir|state_dir) pat="^#$name = " ;;
+	store|rules_dir|rules_local_dir|state_dir) pat="^#$name = " ;;
 	*)			pat="^#$name = *$value\$" ;;
 	esac
 	grep -q -- "$pat" "$BOUNCER_SRCDIR/conf/bouncer.conf" ||
@@ -176,6 +176,46 @@ expect "unsuppress" 0 ctl suppress remove other@example.com &&
     has "query after remove" "$tmp/out" "	DUNNO	"
 expect "unsuppress again" 0 ctl unsuppress other@example.com &&
     has "unsuppress again" "$tmp/err" "not suppressed"
+
+# --- suppress add -f: a plain list of addresses ------------------------
+
+# A store of its own, so that the counts further down stay as they are.
+lctl() {
+	"$BOUNCERCTL" -s "sqlite:$tmp/list.db" -o rules_local_dir= "$@"
+}
+printf '%s\n' '# unsubscribed by hand' '' 'One@Example.ORG' \
+    '  two@example.org	# asked on 2026-11-02' 'not-an-address' \
+    'three@example.org four@example.org' '<five@example.org>' \
+    'one@example.org' >"$tmp/list.txt"
+printf 'six@example.org\r\n\377@example.org\r\nseven@example.org\r\n' \
+    >>"$tmp/list.txt"
+expect "suppress add -f" 1 lctl suppress add --reason feedback \
+    -f "$tmp/list.txt" && {
+	has "-f: bad address numbered" "$tmp/err" \
+	    "^bouncerctl: $tmp/list.txt:5: bad address \"not-an-address\""
+	has "-f: two on a line numbered" "$tmp/err" \
+	    "^bouncerctl: $tmp/list.txt:6: one address a line"
+	has "-f: not UTF-8 numbered" "$tmp/err" \
+	    "^bouncerctl: $tmp/list.txt:10: not UTF-8"
+	has "-f: counts" "$tmp/err" \
+	    "suppress add: 5 suppressed, 1 already suppressed, 3 bad, 0 failed"
+}
+expect "list after -f" 0 lctl list && {
+	n=$(grep -c '	suppressed	feedback	' "$tmp/out")
+	[ "$n" -eq 5 ] && ok || { fail "list after -f: $n, want 5"; cat "$tmp/out" >&2; }
+	# CRLF, comments and brackets: the addresses themselves.
+	has "-f: CRLF line" "$tmp/out" "^six@example.org	suppressed"
+	has "-f: after a bad line" "$tmp/out" "^seven@example.org	suppressed"
+	has "-f: commented line" "$tmp/out" "^two@example.org	suppressed"
+	has "-f: angle brackets" "$tmp/out" "^five@example.org	suppressed"
+}
+printf 'eight@example.org\n' >"$tmp/eight.txt"
+expect "suppress add -f - and an argument" 0 \
+    lctl suppress add -f - nine@example.org <"$tmp/eight.txt" &&
+    has "-f -: counts" "$tmp/err" "suppress add: 2 suppressed, 0 already"
+expect "suppress add -f, no file" 1 lctl suppress add -f "$tmp/nosuch" &&
+    has "-f, no file" "$tmp/err" "$tmp/nosuch: No such file"
+expect "suppress add -f - twice" 1 lctl suppress add -f - -f -
 
 # --- ingest --maillog, twice ------------------------------------------
 

@@ -25,6 +25,9 @@ SRC=${BOUNCER_SRCDIR:-$(cd "$E2E_DIR/../.." && pwd)}
 BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 BOUNCERCTL=${BOUNCERCTL:-$SRC/bouncerctl}
 RULES=${BOUNCER_RULES:-$SRC/rules}
+# The lines an operator adds to main.cf: the tree's, or an installed copy
+# (t/package.sh gives the package's).
+PF_SNIPPET=${BOUNCER_POSTFIX_SNIPPET:-$SRC/conf/postfix-main.cf}
 # Debian's python3, where aiosmtpd lives (a pyenv python3 on PATH may not
 # have it).
 PY=/usr/bin/python3
@@ -340,8 +343,7 @@ pf_start() {
 	. "$d/env"
 	port_open "$SMTPD_PORT" && { e2e_say "127.0.0.1:$SMTPD_PORT is busy"; return 1; }
 
-	[ -f "$SRC/conf/postfix-main.cf" ] ||
-	    { e2e_say "no $SRC/conf/postfix-main.cf"; return 1; }
+	[ -f "$PF_SNIPPET" ] || { e2e_say "no $PF_SNIPPET"; return 1; }
 
 	pf_template main.cf.in "$pf" "$PROV_DEFAULT" "$SMTPD_PORT" 300 \
 	    mta.example.net example.net >"$conf/main.cf"
@@ -354,7 +356,7 @@ EOF
 	# site's ports. POLICY=0 and MILTER=0 take one of them out again.
 	sed -e "s/127\.0\.0\.1:10040/127.0.0.1:$POLICY_PORT/g" \
 	    -e "s/127\.0\.0\.1:8891/127.0.0.1:$MILTER_PORT/g" \
-	    "$SRC/conf/postfix-main.cf" >>"$conf/main.cf"
+	    "$PF_SNIPPET" >>"$conf/main.cf"
 	cat >>"$conf/main.cf" <<EOF
 
 # --- the test site ---
