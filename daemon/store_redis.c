@@ -35,8 +35,8 @@
  * the commit script or alone, also appends the key to the stream
  * bouncer:changes (XADD, trimmed to about CHANGES_MAXLEN entries), in
  * the same script, so atomically with the write. The plain writes of a
- * batch (imports, expiry) are pipelined as they are, and one XADD
- * naming all their keys follows them (see drain()). store_refresh() (the
+ * batch (imports, expiry) are pipelined as they are, and XADDs
+ * naming all their keys follow them (see drain()). store_refresh() (the
  * writer thread, after each commit and every few milliseconds when
  * idle) reads the stream from where it last stopped (XREAD), re-reads
  * the keys named (HMGET) and applies them to the process's view, which
@@ -89,8 +89,9 @@
 #define KNOWN_MAX	8192		/* records remembered for commits */
 #define CHANGES		PREFIX "changes"	/* the stream of changed keys */
 #define CHANGES_MAXLEN	"100000"	/* entries kept, about */
-#define CHANGES_READ	1000		/* entries read at a time */
-#define CHANGES_ROUNDS	20		/* reads in one refresh, at most */
+#define CHANGES_READ	100		/* entries read at a time */
+#define CHANGES_KEYS	100		/* keys in one entry, at most */
+#define CHANGES_BACKLOG	200000		/* more keys: load it all again */
 #define APPLY_CHUNK	64		/* keys applied per write lock */
 
 /*
@@ -426,7 +427,7 @@ struct redis_store {
 	/* batch: writes outside a transaction are pipelined */
 	int		 batch;
 	size_t		 pending;
-	char		**bkeys;	/* changed keys, for one XADD */
+	char		**bkeys;	/* changed keys, for the XADDs */
 	size_t		 nbkeys, bkeycap;
 	int		 batch_failed;
 	/* the view (view.h), shared with the process's other handles */
@@ -666,9 +667,9 @@ ensure(struct redis_store *r)
 }
 
 /*
- * Reads the replies of pipelined batch writes, after appending one XADD
- * that names every recipient and destination they changed (so a batch
- * of 1,000 costs the stream one entry, not 1,000 script calls). The
+ * Reads the replies of pipelined batch writes, after appending XADDs
+ * that name every recipient and destination they changed (so a batch
+ * of 1,000 costs the stream ten entries, not 1,000 script calls). The
  * XADD follows the writes on the one connection, so a reader that sees
  * it sees them; it is not atomic with them: a client that dies between
  * leaves its last writes to the other daemons' next full load.
@@ -677,13 +678,16 @@ static int
 drain(struct redis_store *r)
 {
 	redisReply *rep;
-	const char **argv;
-	size_t *lens, i, n = 0;
+	const char *argv[6 + 2 * CHANGES_KEYS];
+	size_t lens[6 + 2 * CHANGES_KEYS], i, k, m, n;
 	int rc = 0;
 
-	if (r->nbkeys > 0) {
-		argv = xreallocarray(NULL, 6 + 2 * r->nbkeys, sizeof(*argv));
-		lens = xreallocarray(NULL, 6 + 2 * r->nbkeys, sizeof(*lens));
+	/* CHANGES_KEYS keys an entry, so that a reader's XREAD of
+	 * CHANGES_READ entries stays small. */
+	for (k = 0; k < r->nbkeys; k += CHANGES_KEYS) {
+		m = r->nbkeys - k < CHANGES_KEYS ? r->nbkeys - k :
+		    CHANGES_KEYS;
+		n = 0;
 		argv[n++] = "XADD";
 		argv[n++] = CHANGES;
 		argv[n++] = "MAXLEN";
@@ -692,22 +696,21 @@ drain(struct redis_store *r)
 		argv[n++] = "*";
 		for (i = 0; i < n; i++)
 			lens[i] = strlen(argv[i]);
-		for (i = 0; i < r->nbkeys; i++) {
+		for (i = k; i < k + m; i++) {
 			argv[n] = "k";
 			lens[n++] = 1;
 			argv[n] = r->bkeys[i];
 			lens[n++] = strlen(r->bkeys[i]);
 		}
-		i = redisAppendCommandArgv(r->c, (int)n, argv, lens);
-		free(argv);
-		free(lens);
-		bkeys_clear(r);
-		if (i != REDIS_OK) {
+		if (redisAppendCommandArgv(r->c, (int)n, argv, lens) !=
+		    REDIS_OK) {
+			bkeys_clear(r);
 			drop(r, r->c->errstr);
 			return -1;
 		}
 		r->pending++;
 	}
+	bkeys_clear(r);
 	while (r->pending > 0) {
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
 			drop(r, r->c->errstr);
@@ -1823,10 +1826,11 @@ view_catch_up(struct redis_store *r)
 	const char **kk = NULL;
 	char count[16], *pos = view_pos(v);
 	size_t i, j, n, nk, kcap = 0;
-	int round, rc = 0;
+	size_t total = 0;
+	int rc = 0;
 
 	snprintf(count, sizeof(count), "%d", CHANGES_READ);
-	for (round = 0; round < CHANGES_ROUNDS; round++) {
+	for (;;) {
 		/* Is the entry we stopped at still there? And what follows. */
 		if (redisAppendCommand(r->c, "XRANGE %s %s %s", CHANGES, pos,
 		    pos) != REDIS_OK || redisAppendCommand(r->c,
@@ -1886,19 +1890,17 @@ view_catch_up(struct redis_store *r)
 				facts = NULL;
 				goto lost;
 			}
-		view_wrlock(v);
+		/* Room first (aside), so that applying never rehashes. */
 		ix = view_live(v);
-		for (i = 0; i < nk; i++) {
-			if (i % APPLY_CHUNK == 0) {
-				if (i > 0) {
-					/* Let the readers in now and then. */
-					view_unlock(v);
-					view_wrlock(v);
-				}
-				if (!view_room(ix, APPLY_CHUNK)) {
-					rc = 1;
-					break;
-				}
+		if (!view_room(ix, nk) && (view_grow(v, nk) < 0 ||
+		    !view_room(ix, nk)))
+			rc = 1;
+		view_wrlock(v);
+		for (i = 0; rc == 0 && i < nk; i++) {
+			/* Let the readers in now and then. */
+			if (i > 0 && i % APPLY_CHUNK == 0) {
+				view_unlock(v);
+				view_wrlock(v);
 			}
 			apply_fact(ix, kk[i], facts[i]);
 		}
@@ -1919,9 +1921,12 @@ view_catch_up(struct redis_store *r)
 		xr = rd = NULL;
 		if (rc != 0 || n < CHANGES_READ)
 			break;
+		/* Far behind: reloading costs less than catching up. */
+		if ((total += nk) > CHANGES_BACKLOG) {
+			rc = 1;
+			break;
+		}
 	}
-	if (round == CHANGES_ROUNDS)
-		rc = 1;
 	free(kk);
 	if (xr != NULL)
 		freeReplyObject(xr);

@@ -469,56 +469,57 @@ fail:
 	return -1;
 }
 
-/* One changed key as read from the tables, to apply under the lock. */
-struct idx_change {
-	int		 dest;		/* a destination, else a recipient */
-	int		 found;		/* 0: the row is gone */
+/* A changed key's record, read before the view's write lock is taken. */
+struct chg {
 	char		 key[VIEW_KEY_MAX + 1];
-	enum rcpt_state	 state;
-	enum reason	 reason;
-	long long	 until, since;
-	char		 status[16];
-	char		 prov[STORE_DEST_MAX];
+	int		 dest;		/* a destination, or a recipient */
+	int		 gone;		/* no such record now */
+	struct view_fact f;
 };
 
 /*
- * Reads one changed key ("r:addr" or "d:dest") from the tables into
- * *c, without touching the view. Returns 0, 1 for a key it does not
- * know or cannot hold (reload everything), -1.
+ * Reads one changed key ("r:addr" or "d:dest") into *c. Returns 0, 1
+ * for a key it does not know (reload everything), -1.
  */
 static int
-idx_read_key(struct sqlite_store *s, const char *key, struct idx_change *c)
+read_change(struct sqlite_store *s, const char *key, struct chg *c)
 {
 	sqlite3_stmt *st;
 	const char *k;
 	int rc, state;
 
-	if (strncmp(key, KEY_RCPT, 2) == 0)
-		c->dest = 0;
-	else if (strncmp(key, KEY_DEST, 2) == 0)
-		c->dest = 1;
-	else
+	if (strncmp(key, KEY_RCPT, 2) != 0 && strncmp(key, KEY_DEST, 2) != 0)
 		return 1;
 	k = key + 2;
-	if (strlen(k) > VIEW_KEY_MAX)
-		return 1;
+	memset(c, 0, sizeof(*c));
 	snprintf(c->key, sizeof(c->key), "%s", k);
-	st = s->s[c->dest ? S_LOOKUP_DEST : S_LOOKUP_RCPT];
-	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	c->found = rc == SQLITE_ROW;
-	if (c->found && c->dest) {
-		c->reason = col_reason(st, 0);
-		c->until = sqlite3_column_int64(st, 1);
-		snprintf(c->prov, sizeof(c->prov), "%s", col_text(st, 2));
-	} else if (c->found) {
-		state = rcpt_state_parse(col_text(st, 0));
-		c->state = state < 0 ? RS_NONE : (enum rcpt_state)state;
-		c->reason = col_reason(st, 1);
-		c->until = sqlite3_column_int64(st, 2);
-		c->since = sqlite3_column_int64(st, 3);
-		snprintf(c->status, sizeof(c->status), "%s", col_text(st, 4));
+	if (strlen(k) >= sizeof(c->key))
+		c->key[0] = '\0';	/* too long for the view: skipped */
+	if (strncmp(key, KEY_RCPT, 2) == 0) {
+		st = s->s[S_LOOKUP_RCPT];
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			state = rcpt_state_parse(col_text(st, 0));
+			c->f.state = state < 0 ? RS_NONE :
+			    (enum rcpt_state)state;
+			c->f.reason = col_reason(st, 1);
+			c->f.until = sqlite3_column_int64(st, 2);
+			c->f.since = sqlite3_column_int64(st, 3);
+			snprintf(c->f.status, sizeof(c->f.status), "%s",
+			    col_text(st, 4));
+		}
+	} else {
+		c->dest = 1;
+		st = s->s[S_LOOKUP_DEST];
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			c->f.reason = col_reason(st, 0);
+			c->f.until = sqlite3_column_int64(st, 1);
+			snprintf(c->f.provider, sizeof(c->f.provider), "%s",
+			    col_text(st, 2));
+		}
 	}
+	c->gone = rc == SQLITE_DONE;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -528,19 +529,46 @@ idx_read_key(struct sqlite_store *s, const char *key, struct idx_change *c)
 	return 0;
 }
 
-/* Applies what idx_read_key() read; the caller holds the write lock. */
+/* Applies what read_change() read; the caller holds the write lock. */
 static void
-idx_apply(struct view_index *ix, const struct idx_change *c)
+apply_change(struct view_index *ix, const struct chg *c)
 {
-	if (c->dest && c->found)
-		view_set_dest(ix, c->key, c->reason, c->until, c->prov);
-	else if (c->dest)
+	if (c->key[0] == '\0')
+		return;
+	if (c->dest && c->gone)
 		view_del_dest(ix, c->key);
-	else if (c->found)
-		view_set_rcpt(ix, c->key, strlen(c->key), c->state,
-		    c->reason, c->until, c->since, c->status);
-	else
+	else if (c->dest)
+		view_set_dest(ix, c->key, c->f.reason, c->f.until,
+		    c->f.provider);
+	else if (c->gone)
 		view_del_rcpt(ix, c->key);
+	else
+		view_set_rcpt(ix, c->key, strlen(c->key), c->f.state,
+		    c->f.reason, c->f.until, c->f.since, c->f.status);
+}
+
+/*
+ * Applies n changes read aside, under the write lock for no longer
+ * than that takes; the position moves to last. 0, or 1 when the index
+ * has no room and the records need compacting (reload).
+ */
+static int
+apply_chunk(struct view *v, const struct chg *c, size_t n, long long last)
+{
+	struct view_index *ix = view_live(v);
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	/* More slots, built aside; or compact: reload. */
+	if (!view_room(ix, n) && (view_grow(v, n) < 0 || !view_room(ix, n)))
+		return 1;
+	view_wrlock(v);
+	for (i = 0; i < n; i++)
+		apply_change(ix, &c[i]);
+	snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
+	view_unlock(v);
+	return 0;
 }
 
 static long long
@@ -564,12 +592,11 @@ static int
 idx_refresh(struct sqlite_store *s)
 {
 	struct view *v = s->view;
-	struct view_index *ix;
+	struct chg chg[CHUNK_KEYS];
 	sqlite3_stmt *st;
-	struct idx_change *chg;
 	long long now = mono_ns(), dv, seq, first = -1, last, done;
+	size_t nc = 0;
 	int rc, n = 0, full = 0, ready;
-	size_t i, k;
 
 	if (s->in_txn || s->batch_open)
 		return -1;
@@ -594,52 +621,45 @@ idx_refresh(struct sqlite_store *s)
 		goto out;
 	}
 	/*
-	 * A chunk of changes is read from the tables unlocked, then applied
-	 * under the write lock, so readers never wait for the disk.
+	 * The rows are read with no lock held, CHUNK_KEYS at a time, and
+	 * only applying them takes the write lock: readers never wait on
+	 * SQLite's I/O.
 	 */
 	done = strtoll(view_pos(v), NULL, 10);
 	last = done;
 	st = s->s[S_CHANGES];
 	sqlite3_bind_int64(st, 1, done);
-	chg = xcalloc(CHUNK_KEYS, sizeof(*chg));
-	rc = SQLITE_ROW;
-	while (!full && rc == SQLITE_ROW) {
-		k = 0;
-		while (k < CHUNK_KEYS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			seq = sqlite3_column_int64(st, 0);
-			if (first < 0)
-				first = seq;
-			/* A gap (pruned) or a backlog: start over. */
-			if (first != done + 1 || ++n > CHANGES_BACKLOG ||
-			    idx_read_key(s, col_text(st, 1), &chg[k]) != 0) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if (first < 0)
+			first = seq;
+		/* A gap (pruned) or a backlog: start over. */
+		if (first != done + 1 || ++n > CHANGES_BACKLOG) {
+			full = 1;
+			break;
+		}
+		if ((rc = read_change(s, col_text(st, 1), &chg[nc])) != 0) {
+			full = 1;
+			break;
+		}
+		last = seq;
+		if (++nc == CHUNK_KEYS) {
+			if (apply_chunk(v, chg, nc, last) != 0) {
 				full = 1;
 				break;
 			}
-			k++;
-			last = seq;
+			nc = 0;
 		}
-		if (full || (rc != SQLITE_ROW && rc != SQLITE_DONE))
-			break;
-		if (k == 0)
-			continue;
-		view_wrlock(v);
-		ix = view_live(v);
-		if (!view_room(ix, k))
-			full = 1;
-		else {
-			for (i = 0; i < k; i++)
-				idx_apply(ix, &chg[i]);
-			snprintf(view_pos(v), VIEW_POS_MAX, "%lld", last);
-		}
-		view_unlock(v);
 	}
-	free(chg);
 	sqlite3_reset(st);
 	if (!full && rc != SQLITE_DONE) {
 		sq_warn(s, "reading changes");
 		rc = -1;
-	} else if (!full)
+	} else if (!full) {
+		if (apply_chunk(v, chg, nc, last) != 0)
+			full = 1;
 		rc = 0;
+	}
 	if (full)
 		rc = idx_full(s);
 out:
@@ -1404,16 +1424,11 @@ replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
 	}
 	if (stat(path, &sb) == 0) {
 		(void)fchmod(fd, sb.st_mode & 07777);
-<<<<<<< ours
-		/* The owner too, when run as root. */
-		(void)fchown(fd, sb.st_uid, sb.st_gid);
-=======
 		/* Only root can give the copy the file's owner; anyone else
 		 * keeps it as its own, as the file was. */
 		if (fchown(fd, sb.st_uid, sb.st_gid) < 0 && geteuid() == 0)
 			log_warn("%s: cannot give the copy the file's owner: %s",
 			    path, strerror(errno));
->>>>>>> theirs
 	}
 	close(fd);
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |

@@ -237,17 +237,17 @@ idx_rebuild(struct view_index *ix, size_t n)
  * New slots with room for at least n records, over the same arena:
  * tombstones go, the records stay where they are.
  */
-static void
-idx_reslot(struct view_index *ix, size_t n)
+static uint64_t *
+idx_slots_for(const struct view_index *ix, size_t n, size_t *capp)
 {
-	uint64_t *old = ix->slots, *ns;
-	size_t i, j, oldcap = ix->cap, cap;
+	uint64_t *ns;
+	size_t i, j, cap;
 	struct idx_rec r;
 
 	cap = (n * 10 / 7 + 1024) / 1024 * 1024;
 	ns = xcalloc(cap, sizeof(*ns));
-	for (i = 0; i < oldcap; i++) {
-		uint32_t off = (uint32_t)old[i];
+	for (i = 0; i < ix->cap; i++) {
+		uint32_t off = (uint32_t)ix->slots[i];
 		uint64_t h;
 
 		if (off == 0 || off == TOMB)
@@ -258,7 +258,17 @@ idx_reslot(struct view_index *ix, size_t n)
 			;
 		ns[j] = (h & 0xffffffff00000000ULL) | (uint64_t)off;
 	}
-	free(old);
+	*capp = cap;
+	return ns;
+}
+
+static void
+idx_reslot(struct view_index *ix, size_t n)
+{
+	size_t cap;
+	uint64_t *ns = idx_slots_for(ix, n, &cap);
+
+	free(ix->slots);
 	ix->slots = ns;
 	ix->cap = cap;
 	ix->used = ix->live;
@@ -684,4 +694,28 @@ view_dest(struct view *v, const char *dest, struct view_fact *f)
 		snprintf(f->provider, sizeof(f->provider), "%.*s",
 		    (int)r.plen, r.prov);
 	return 1;
+}
+
+int
+view_grow(struct view *v, size_t k)
+{
+	struct view_index *ix = &v->idx;
+	uint64_t *ns, *old;
+	size_t cap;
+
+	if (ix->slots == NULL ||
+	    (ix->garbage > ix->alen / 2 && ix->garbage > 65536))
+		return -1;
+	/* Only this thread changes the view: readers may go on. */
+	pthread_rwlock_rdlock(&v->lock);
+	ns = idx_slots_for(ix, ix->live + k + (ix->live + k) / 3, &cap);
+	pthread_rwlock_unlock(&v->lock);
+	pthread_rwlock_wrlock(&v->lock);
+	old = ix->slots;
+	ix->slots = ns;
+	ix->cap = cap;
+	ix->used = ix->live;
+	pthread_rwlock_unlock(&v->lock);
+	free(old);
+	return 0;
 }

@@ -123,6 +123,14 @@ void		 view_del_dest(struct view_index *, const char *dest);
  */
 int		 view_room(struct view_index *, size_t k);
 /*
+ * Makes room in the live index for k more records, as view_room()
+ * asks, without holding the write lock for long: the new slots are
+ * built under the read lock and swapped in. The caller holds the
+ * refresh lock and not the write lock. Returns 0, or -1 when the
+ * records themselves need compacting (load the view again instead).
+ */
+int		 view_grow(struct view *, size_t k);
+/*
  * Swaps ix in (the view takes it; the old index is freed after the
  * write lock is let go), sets the position to pos, and marks the view
  * ready.

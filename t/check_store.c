@@ -1164,8 +1164,8 @@ redis_do(redisContext *c, const char *line)
 /*
  * The view a fleet answers from: another MTA's writes (a single put, a
  * transaction, a delete) reach a view-only handle through the stream
- * of changes at the next refresh (a batch's keys in one entry, at its
- * end); until the first refresh the view
+ * of changes at the next refresh (a batch's keys at its end); until
+ * the first refresh the view
  * cannot tell (-1); it answers from memory while the server is
  * stopped; when its place in the stream is gone (trimmed, flushed) a
  * refresh loads everything again, writes made around bouncer included.
@@ -1245,9 +1245,12 @@ START_TEST(test_redis_view)
 	ck_assert_int_eq(a.kind, ANS_THROTTLED);
 	ck_assert_int_eq(a.until, T0 + 600);
 
-	/* A batch (an import) names its keys in one stream entry. */
+	/*
+	 * A batch (an import) names its keys in stream entries of 100,
+	 * which the refresh reads 100 at a time.
+	 */
 	ck_assert_int_eq(store_batch_begin(other), 0);
-	for (i = 0; i < 2500; i++) {
+	for (i = 0; i < 12000; i++) {
 		snprintf(r.rcpt, sizeof(r.rcpt), "bulk%d@x.example", i);
 		r.state = RS_SUPPRESSED;
 		r.until = 0;
@@ -1256,7 +1259,7 @@ START_TEST(test_redis_view)
 	ck_assert_int_eq(store_del(other, SK_DEST, "provider:bigmail"), 1);
 	ck_assert_int_eq(store_batch_end(other), 0);
 	ck_assert_int_eq(store_refresh(w), 0);
-	for (i = 0; i < 2500; i += 499) {
+	for (i = 0; i < 12000; i += 1999) {
 		snprintf(r.rcpt, sizeof(r.rcpt), "bulk%d@x.example", i);
 		ck_assert_int_eq(store_lookup(v, r.rcpt, T0, &a), 1);
 	}

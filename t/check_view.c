@@ -4,7 +4,8 @@
  * store_decide()'s order (recipient suppressed, deferred, domain
  * throttled, the domain's provider throttled), table-driven over a
  * view; what a view keeps of a record (the day, the status, keys too
- * long to hold); sharing by name; changes to the live index; a reload
+ * long to hold); sharing by name; changes to the live index and room
+ * made for them aside; a reload
  * swapped in while readers keep reading.
  *
  * It includes store_impl.h, the back ends' private header, for
@@ -200,6 +201,10 @@ START_TEST(test_shared)
 	}
 	view_del_rcpt(view_live(a), "u7@x");
 	view_unlock(a);
+	/* Room made aside keeps every record, and then takes no rehash. */
+	ck_assert_int_eq(view_grow(a, 20000), 0);
+	ck_assert_int_eq(view_room(view_live(a), 20000), 1);
+	ck_assert_int_eq(view_rcpt(b, "u4998@x", &f), 1);
 	ck_assert_int_eq(view_rcpt(b, "u4999@x", &f), 1);
 	ck_assert_int_eq(view_rcpt(b, "u7@x", &f), 0);
 	view_put(a);
