@@ -1404,16 +1404,11 @@ replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
 	}
 	if (stat(path, &sb) == 0) {
 		(void)fchmod(fd, sb.st_mode & 07777);
-<<<<<<< ours
-		/* The owner too, when run as root. */
-		(void)fchown(fd, sb.st_uid, sb.st_gid);
-=======
-		/* Only root can give the copy the file's owner; anyone else
-		 * keeps it as its own, as the file was. */
+		/* The owner too, when run as root; anyone else keeps the
+		 * copy as its own, as the file was. */
 		if (fchown(fd, sb.st_uid, sb.st_gid) < 0 && geteuid() == 0)
 			log_warn("%s: cannot give the copy the file's owner: %s",
 			    path, strerror(errno));
->>>>>>> theirs
 	}
 	close(fd);
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
