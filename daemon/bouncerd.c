@@ -1453,20 +1453,21 @@ render_status(struct evbuffer *out, void *arg)
 	    NULL;
 	struct snapshot *s = snapshot_get();
 	const struct conf *sc = d.start_conf;
-	char on[64];
+	char on[64], *uri;
 	size_t nrules;
 
 	(void)arg;
 	ruleset_rules(s->rs, &nrules);
+	uri = store_uri_redact(conf_str(s->conf, CONF_STORE));
 	evbuffer_add_printf(out, "version=%s\npid=%ld\nstarted=%lld\n"
 	    "uptime=%lld\nconfig=%s\nstore=%s\nrules_dir=%s\nrules=%zu\n"
 	    "reloads=%lu\nreload_failures=%lu\nstore_errors=%lu\n",
 	    PACKAGE_VERSION, (long)getpid(), d.started,
 	    clock_now() - d.started, d.conf_path,
-	    conf_str(s->conf, CONF_STORE), conf_str(s->conf, CONF_RULES_DIR),
-	    nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
+	    uri, conf_str(s->conf, CONF_RULES_DIR), nrules, __atomic_load_n(&d.reloads, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.reload_failures, __ATOMIC_RELAXED),
 	    __atomic_load_n(&d.store_errors, __ATOMIC_RELAXED));
+	free(uri);
 	/*
 	 * What listens is what the start configuration opened: a reload
 	 * changes none of it.
@@ -1862,6 +1863,7 @@ main(int argc, char **argv)
 	struct timeval tv;
 	const struct conf *c;
 	const char *spec;
+	char *uri;
 	char *err = NULL, *statefile, *pidfile;
 	int ch, foreground = 0, print = 0, verbose = 0, fd, pidfd = -1;
 
@@ -2074,11 +2076,13 @@ main(int argc, char **argv)
 	event_add(ev_health, &tv);
 	check_health();
 
+	uri = store_uri_redact(conf_str(c, CONF_STORE));
 	log_info("started: store=%s policy=%s milter=%s maillog=%s "
-	    "metrics=%s", conf_str(c, CONF_STORE),
+	    "metrics=%s", uri,
 	    conf_str(c, CONF_POLICY_LISTEN),
 	    conf_str(c, CONF_MILTER_LISTEN), conf_str(c, CONF_MAILLOG_FILE),
 	    conf_str(c, CONF_METRICS_LISTEN));
+	free(uri);
 	daemonize_ready();
 	event_base_dispatch(d.base);
 

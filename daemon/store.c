@@ -305,6 +305,24 @@ store_backend(const char *uri, const char **rest, char **errp)
 	return NULL;
 }
 
+char *
+store_uri_redact(const char *uri)
+{
+	const char *auth, *end, *at, *colon;
+
+	if ((auth = strstr(uri, "://")) == NULL)
+		return xstrdup(uri);
+	auth += 3;
+	end = auth + strcspn(auth, "/?");
+	for (at = NULL, colon = auth; colon < end; colon++)
+		if (*colon == '@')
+			at = colon;
+	if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) ==
+	    NULL)
+		return xstrdup(uri);
+	return xasprintf("%.*s:xxx%s", (int)(colon - uri), uri, at);
+}
+
 struct store *
 store_open(const char *uri, const struct conf *conf, char **errp)
 {
@@ -322,7 +340,7 @@ store_open(const char *uri, const struct conf *conf, char **errp)
 		return NULL;
 	}
 	st->ops = ops;
-	st->uri = xstrdup(uri);
+	st->uri = store_uri_redact(uri);
 	st->p = p;
 	return st;
 }

@@ -151,8 +151,13 @@ void		 store_close(struct store *);	/* NULL does nothing */
  * only when built with hiredis). A static string.
  */
 const char	*store_types(void);
-/* The URI it was opened with; belongs to the handle. */
+/* The URI it was opened with, password hidden; belongs to the handle. */
 const char	*store_uri(const struct store *);
+/*
+ * uri with the password of "scheme://user:password@host..." replaced by
+ * "xxx", for logs and /status; the caller frees it.
+ */
+char		*store_uri_redact(const char *uri);
 
 /*
  * store_lookup -- the live decision for one recipient, fast

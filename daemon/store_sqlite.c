@@ -1424,8 +1424,8 @@ replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
 	}
 	if (stat(path, &sb) == 0) {
 		(void)fchmod(fd, sb.st_mode & 07777);
-		/* Only root can give the copy the file's owner; anyone else
-		 * keeps it as its own, as the file was. */
+		/* The owner too, when run as root; anyone else keeps the
+		 * copy as its own, as the file was. */
 		if (fchown(fd, sb.st_uid, sb.st_gid) < 0 && geteuid() == 0)
 			log_warn("%s: cannot give the copy the file's owner: %s",
 			    path, strerror(errno));

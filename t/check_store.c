@@ -154,6 +154,35 @@ dest(const char *name, long long until, const char *provider)
 
 /* --- records -------------------------------------------------------- */
 
+/* A password in a URI never reaches logs or /status. */
+START_TEST(test_uri_redact)
+{
+	static const char *const cases[][2] = {
+		{ "redis://:s3cret@127.0.0.1:6379/0",
+		    "redis://:xxx@127.0.0.1:6379/0" },
+		{ "redis://bouncer:s3cret@host:6379/2",
+		    "redis://bouncer:xxx@host:6379/2" },
+		{ "redis://bouncer:p@ss@host:6379/2",
+		    "redis://bouncer:xxx@host:6379/2" },
+		{ "redis://bouncer@host:6379/2", "redis://bouncer@host:6379/2" },
+		{ "redis://host:6379/0", "redis://host:6379/0" },
+		{ "redis+unix:/run/redis.sock?db=3",
+		    "redis+unix:/run/redis.sock?db=3" },
+		{ "sqlite:/var/lib/bouncer/state.db",
+		    "sqlite:/var/lib/bouncer/state.db" },
+		{ "redis://host:1/0?x=a:b@c", "redis://host:1/0?x=a:b@c" },
+	};
+	size_t i;
+	char *r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = store_uri_redact(cases[i][0]);
+		ck_assert_str_eq(r, cases[i][1]);
+		free(r);
+	}
+}
+END_TEST
+
 START_TEST(test_roundtrip)
 {
 	struct store *st = setup(_i);
@@ -1539,6 +1568,7 @@ store_suite(void)
 	TCase *tc = tcase_create("store");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_uri_redact);
 	tcase_add_loop_test(tc, test_roundtrip, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_lookup, 0,
 	    NBACKENDS * (int)NCASES(lookups));
