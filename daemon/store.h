@@ -175,13 +175,14 @@ char		*store_uri_redact(const char *uri);
  * millisecond) and with this handle's own writes at once. The first
  * lookup in a process loads it (about 0.6 s for 1,000,000 addresses).
  *
- * On Redis each handle keeps a local view of the recipients and
- * destinations it has looked up, which Redis's invalidation messages
- * (CLIENT TRACKING) keep current: a repeated lookup answers from
- * memory, another MTA's write shows once its invalidation arrives
- * (within 0.5 s at worst, or the view is not used), this handle's own
- * writes at once. Anything else costs one round trip, which waits
- * 0.25 s at most.
+ * On Redis a view-only handle answers from the same kind of view
+ * (view.h), which the writer's store_refresh() loads with a SCAN and
+ * keeps current from the bouncer:changes stream that every write of
+ * the fleet appends to. Another handle asks the server: one round
+ * trip for the recipient, one for its domain (and one for a provider),
+ * each waiting 0.25 s at most.
+ *
+ * Either way the order of the checks is store_decide()'s (store.c).
  */
 int		 store_lookup(struct store *, const char *rcpt, long long now,
 		    struct store_answer *out);
@@ -197,9 +198,8 @@ int		 store_lookup(struct store *, const char *rcpt, long long now,
  * in it (over 254 bytes), lookups return -1 and the caller fails
  * open). Every other operation on such a handle, store_get_rcpt()
  * included, returns -1 (store_lookup_detail() still works). Call it
- * right after store_open(). On Redis the handle keeps its connection:
- * its local view (CLIENT TRACKING) answers what it holds, and a miss
- * asks the server under the lookup timeout.
+ * right after store_open(). On Redis likewise: the handle closes its
+ * connection and answers from the view, -1 until it is loaded.
  *
  * store_refresh() brings the view up to date with what the file holds
  * now, this handle's commits and other processes' alike (SQLite:
@@ -207,8 +207,9 @@ int		 store_lookup(struct store *, const char *rcpt, long long now,
  * large import). The writer calls it after each commit and when idle.
  * Lookups wait for it at most while it applies 64 changed keys (a
  * full reload is built aside and swapped in). Returns 0, or -1
- * (logged). On Redis: 0, nothing to do (invalidations keep each
- * handle's view).
+ * (logged). On Redis: the stream of changes from where the last
+ * refresh stopped, the keys it names read again (HMGET); the whole
+ * view at first, and whenever that place is gone from the stream.
  */
 void		 store_view_only(struct store *);
 int		 store_refresh(struct store *);

@@ -57,8 +57,8 @@
  * domain's provider, one round trip each, as store_decide() asks.
  *
  * Losing the connection is never fatal: the operation fails (-1, the
- * caller fails open), the loss is logged once, the local view is
- * dropped, and the next operation reconnects, with a back-off that
+ * caller fails open), the loss is logged once, and the next
+ * operation reconnects, with a back-off that
  * grows from 100 ms to 30 s while the server stays away. A lookup on
  * a handle that is not view-only waits at most LOOKUP_TIMEOUT_MS for
  * an answer from the server, whatever store_timeout says. The view
