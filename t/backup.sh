@@ -12,23 +12,8 @@
 # from it. Every wait is a bounded poll; all that is started is stopped.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/backup-test.XXXXXX)
-PID=
-WPID=
-RPID=
-
-cleanup() {
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null && wait "$WPID" 2>/dev/null
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp backup-test WPID RPID PID
 
 if ! command -v sqlite3 >/dev/null 2>&1; then
 	echo "backup.sh: FAIL: the sqlite3 program is not installed (scripts/setup-deps)"

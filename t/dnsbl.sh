@@ -14,23 +14,8 @@
 # Every wait is a bounded poll; everything started is stopped.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/bouncer-dnsbl.XXXXXX)
-DNSD=
-DNSD2=
-BPID=
-
-cleanup() {
-	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null && wait "$BPID" 2>/dev/null
-	[ -n "$DNSD" ] && kill "$DNSD" 2>/dev/null && wait "$DNSD" 2>/dev/null
-	[ -n "$DNSD2" ] && kill "$DNSD2" 2>/dev/null && wait "$DNSD2" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp bouncer-dnsbl BPID DNSD DNSD2
 
 healthz() { $PY -c "import urllib.request; assert urllib.request.urlopen('http://127.0.0.1:$1/healthz', timeout=5).read() == b'ok\n'"; }
 metrics() { $PY -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$1/metrics', timeout=5).read().decode())"; }

@@ -12,18 +12,8 @@
 # so the log's times are the same distance from now on any date.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/migrate-test.XXXXXX)
-RPID=
-
-cleanup() {
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp migrate-test RPID
 
 # The sample log is of Nov 25 10:02-10:05, 2026; a day later.
 export BOUNCER_NOW=2026-11-26T10:00:00Z

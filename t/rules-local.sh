@@ -13,19 +13,8 @@
 # Run by "make check"; by hand: sh t/rules-local.sh (in the build tree).
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/bouncer-rules-local.XXXXXX) || exit 1
-PID=
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+t_tmp bouncer-rules-local PID
 trap 'exit 2' HUP INT TERM
 
 # The sample maillog is from 2026-11-25 10:02-10:04; the clock stands at

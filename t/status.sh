@@ -11,19 +11,8 @@
 # still answers (a START one). Every wait is a bounded poll.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/status-test.XXXXXX)
-PID=
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp status-test PID
 
 if ! command -v sqlite3 >/dev/null 2>&1; then
 	echo "status.sh: FAIL: the sqlite3 program is not installed (scripts/setup-deps)"
