@@ -1527,6 +1527,36 @@ redis_audit_list(struct store *st, const char *rcpt, store_audit_fn *fn,
 	return 0;
 }
 
+/*
+ * One SCAN step over match from cursor (updated in place), with cmd
+ * ("HGETALL", "GET") sent for each key found, pipelined: the caller
+ * reads one reply a key, then frees the SCAN reply returned, whose
+ * element[1] holds the keys. NULL on failure.
+ */
+static redisReply *
+scan_step(struct redis_store *r, char *cursor, size_t cursz,
+    const char *match, const char *cmd)
+{
+	const char *argv[6] = { "SCAN", cursor, "MATCH", match, "COUNT",
+	    "1000" };
+	redisReply *rep, *keys;
+	size_t i;
+
+	if ((rep = run(r, 6, argv, NULL)) == NULL)
+		return NULL;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return NULL;
+	}
+	snprintf(cursor, cursz, "%s", rep->element[0]->str);
+	keys = rep->element[1];
+	for (i = 0; i < keys->elements; i++)
+		redisAppendCommand(r->c, "%s %b", cmd, keys->element[i]->str,
+		    (size_t)keys->element[i]->len);
+	return rep;
+}
+
 static int
 redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
     void *arg)
@@ -1534,34 +1564,18 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
 	struct redis_store *r = (struct redis_store *)st;
 	const struct kind_desc *k = &store_kinds[kind];
 	redisReply *rep, *keys, *h;
-	const char *argv[6];
 	char cursor[32] = "0", *match = key_of(k->prefix, "*");
 	void *rec = xmalloc(k->size);
-	size_t i, n;
+	size_t n;
 	int stop = 0, rc = 0;
 
 	do {
-		argv[0] = "SCAN";
-		argv[1] = cursor;
-		argv[2] = "MATCH";
-		argv[3] = match;
-		argv[4] = "COUNT";
-		argv[5] = "1000";
-		if ((rep = run(r, 6, argv, NULL)) == NULL) {
+		if ((rep = scan_step(r, cursor, sizeof(cursor), match,
+		    "HGETALL")) == NULL) {
 			rc = -1;
 			break;
 		}
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-			freeReplyObject(rep);
-			rc = -1;
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		keys = rep->element[1];
-		for (i = 0; i < keys->elements; i++)
-			redisAppendCommand(r->c, "HGETALL %b",
-			    keys->element[i]->str,
-			    (size_t)keys->element[i]->len);
 		for (n = 0; n < keys->elements; n++) {
 			if (redisGetReply(r->c, (void **)&h) != REDIS_OK) {
 				drop(r, r->c->errstr);
@@ -1589,35 +1603,19 @@ redis_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
 {
 	struct redis_store *r = (struct redis_store *)st;
 	const char *pfx = kind == SI_NOTE ? "n:" : "e:";
-	size_t plen = strlen(PREFIX) + strlen(pfx), i, n;
+	size_t plen = strlen(PREFIX) + strlen(pfx), n;
 	redisReply *rep, *keys, *v;
-	const char *argv[6];
 	char cursor[32] = "0", *match = key_of(pfx, "*"), *sp;
 	int stop = 0, rc = 0;
 	long long t;
 
 	do {
-		argv[0] = "SCAN";
-		argv[1] = cursor;
-		argv[2] = "MATCH";
-		argv[3] = match;
-		argv[4] = "COUNT";
-		argv[5] = "1000";
-		if ((rep = run(r, 6, argv, NULL)) == NULL) {
+		if ((rep = scan_step(r, cursor, sizeof(cursor), match,
+		    "GET")) == NULL) {
 			rc = -1;
 			break;
 		}
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-			freeReplyObject(rep);
-			rc = -1;
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		keys = rep->element[1];
-		for (i = 0; i < keys->elements; i++)
-			redisAppendCommand(r->c, "GET %b",
-			    keys->element[i]->str,
-			    (size_t)keys->element[i]->len);
 		for (n = 0; n < keys->elements; n++) {
 			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
 				drop(r, r->c->errstr);
