@@ -48,35 +48,6 @@ blocklistcmd_usage(FILE *fp)
 	    "       bouncerctl blocklist list\n");
 }
 
-static struct conf *
-load_conf(const struct storecmd_globals *g)
-{
-	struct conf *c = conf_new();
-	char *err = NULL, *e2;
-	int i, rc;
-
-	rc = conf_load(c, g->conf_file ? g->conf_file : CONF_FILE,
-	    g->conf_file == NULL, &err);
-	for (i = 0; i < g->noverrides; i++) {
-		e2 = NULL;
-		if (conf_set(c, "-o", g->overrides[i], NULL, &e2) < 0) {
-			fputs(e2, stderr);
-			rc = -1;
-		}
-		free(e2);
-	}
-	if (rc < 0) {
-		if (err != NULL)
-			fputs(err, stderr);
-		fprintf(stderr, "bouncerctl: configuration not loaded\n");
-		free(err);
-		conf_unref(c);
-		return NULL;
-	}
-	free(err);
-	return c;
-}
-
 static void
 fmt_time(long long t, char *buf, size_t bufsz)
 {
@@ -254,7 +225,7 @@ cmd_check(int argc, char **argv, const struct storecmd_globals *g)
 		}
 		list_add(t == DNSBL_DOMAIN ? &doms : &ips, argv[i]);
 	}
-	if ((c = load_conf(g)) == NULL) {
+	if ((c = storecmd_conf(g)) == NULL) {
 		free(ips);
 		free(doms);
 		return EX_CONFIG_;
@@ -388,7 +359,7 @@ cmd_list(int argc, char **argv, const struct storecmd_globals *g)
 		    "arguments\n");
 		return EX_USAGE_;
 	}
-	if ((c = load_conf(g)) == NULL)
+	if ((c = storecmd_conf(g)) == NULL)
 		return EX_CONFIG_;
 	uri = g->store_uri ? g->store_uri : conf_str(c, CONF_STORE);
 	if ((st = store_open(uri, c, &err)) == NULL) {

@@ -116,8 +116,8 @@ storecmd_globals(int argc, char **argv, struct storecmd_globals *g)
 
 /* --- helpers --------------------------------------------------------- */
 
-static struct conf *
-load_conf(const struct storecmd_globals *g)
+struct conf *
+storecmd_conf(const struct storecmd_globals *g)
 {
 	struct conf *c = conf_new();
 	char *err = NULL;
@@ -140,9 +140,19 @@ load_conf(const struct storecmd_globals *g)
 		fprintf(stderr, "bouncerctl: configuration not loaded\n");
 		free(err);
 		conf_unref(c);
-		exit(EX_CONFIG_);
+		return NULL;
 	}
 	free(err);
+	return c;
+}
+
+static struct conf *
+load_conf(const struct storecmd_globals *g)
+{
+	struct conf *c;
+
+	if ((c = storecmd_conf(g)) == NULL)
+		exit(EX_CONFIG_);
 	return c;
 }
 

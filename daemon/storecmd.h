@@ -22,6 +22,8 @@
 
 #include <stdio.h>
 
+struct conf;
+
 struct storecmd_globals {
 	const char	*conf_file;	/* NULL: the default path */
 	char		**overrides;	/* "name=value", from -o */
@@ -46,5 +48,11 @@ int		 storecmd_run(int argc, char **argv,
 
 /* The usage lines of these commands. */
 void		 storecmd_usage(FILE *fp);
+
+/*
+ * The configuration as g names it (-c, -o), for a command; NULL after
+ * printing why to stderr. The caller owns it (conf_unref()).
+ */
+struct conf	*storecmd_conf(const struct storecmd_globals *g);
 
 #endif
