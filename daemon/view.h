@@ -7,7 +7,9 @@
  * what those answers need of every recipient with a state (state,
  * reason, until, the day the state began, its enhanced status) and of
  * every throttled destination (reason, until, its provider): an exact
- * hash with full keys, about 50 bytes an address. The back ends fill
+ * hash over whole keys, each address held as its local part and a
+ * reference to an interned domain, about 35 bytes an address with the
+ * hash's slots (view.c says how). The back ends fill
  * it (store_sqlite.c from its tables and its `changes` table,
  * store_redis.c from a SCAN and the bouncer:changes stream) and
  * store.c decides over it (store_decide()); the view itself knows
