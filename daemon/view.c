@@ -28,9 +28,10 @@
  * asks the domains' own small hash. At 1,000,000 addresses over 1,000
  * domains ("gone0000000@d000.example.net", with an end and a day) a
  * record is 23 bytes where the whole key and an 8-byte header took 37
- * (2026-12-07). An address whose domain no other shares costs 10 to
- * 20 bytes more than if it were held whole (its reference, the
- * domain's entry and its hash slots).
+ * (2026-12-07). The worst case, every address at a domain of its
+ * own, costs about 4 bytes an address more than whole keys once
+ * loaded, 12 at the peak of the load (the domains' hash, which only
+ * inserts ask, is dropped at view_swap()).
  *
  * Replaced records, and domains no record names any more, stay as
  * garbage until a compaction (idx_rebuild()), which interns afresh.
@@ -195,7 +196,10 @@ varint_len(uint32_t v)
 	return n;
 }
 
-/* A hash of the domain table with room for n domains, in *capp slots. */
+/*
+ * A hash of the domain table with room for n domains, in *capp slots:
+ * at most half full, to be grown past three quarters.
+ */
 static uint32_t *
 dom_slots_for(const struct view_index *ix, size_t n, size_t *capp)
 {
@@ -226,8 +230,8 @@ dom_intern(struct view_index *ix, const char *d, size_t n)
 	size_t j, cap;
 	uint32_t s, *ns;
 
-	if ((ix->ndom + 1) * 2 > ix->dscap) {
-		ns = dom_slots_for(ix, ix->ndom + 1 + ix->ndom / 2, &cap);
+	if ((ix->ndom + 1) * 4 > ix->dscap * 3) {
+		ns = dom_slots_for(ix, ix->ndom + 1, &cap);
 		free(ix->dslots);
 		ix->dslots = ns;
 		ix->dscap = cap;
@@ -682,7 +686,7 @@ int
 view_room(struct view_index *ix, size_t k)
 {
 	if (ix->slots == NULL || (ix->used + k) * 10 > ix->cap * 7 ||
-	    (ix->ndom + k) * 2 > ix->dscap)
+	    (ix->ndom + k) * 4 > ix->dscap * 3)
 		return 0;
 	return !(ix->garbage > ix->alen / 2 && ix->garbage > 65536);
 }
@@ -812,11 +816,20 @@ view_swap(struct view *v, struct view_index *ix, const char *pos)
 {
 	struct view_index old;
 
-	/* Give back the slack of the arena's growth. */
+	/*
+	 * Give back the slack of the arena's growth, and the domains'
+	 * hash, which only inserts ask: view_room() says there is no room
+	 * without it, and view_grow() makes it again aside.
+	 */
 	if (ix->slots == NULL)
 		idx_rebuild(ix, 16);
 	ix->acap = ix->alen + 65536;
 	ix->arena = xrealloc(ix->arena, ix->acap);
+	ix->dcap = ix->dlen + 256;
+	ix->dom = xrealloc(ix->dom, ix->dcap);
+	free(ix->dslots);
+	ix->dslots = NULL;
+	ix->dscap = 0;
 	pthread_rwlock_wrlock(&v->lock);
 	old = v->idx;
 	v->idx = *ix;
@@ -888,9 +901,8 @@ view_grow(struct view *v, size_t k)
 	if ((ix->used + k) * 10 > ix->cap * 7)
 		ns = idx_slots_for(ix, ix->live + k + (ix->live + k) / 3,
 		    &cap);
-	if ((ix->ndom + k) * 2 > ix->dscap)
-		nd = dom_slots_for(ix, ix->ndom + k + (ix->ndom + k) / 2,
-		    &dcap);
+	if ((ix->ndom + k) * 4 > ix->dscap * 3)
+		nd = dom_slots_for(ix, ix->ndom + k, &dcap);
 	pthread_rwlock_unlock(&v->lock);
 	pthread_rwlock_wrlock(&v->lock);
 	old = ix->slots;

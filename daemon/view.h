@@ -119,9 +119,11 @@ void		 view_set_dest(struct view_index *, const char *dest,
 void		 view_del_rcpt(struct view_index *, const char *rcpt);
 void		 view_del_dest(struct view_index *, const char *dest);
 /*
- * Can k more records go in without a rehash or a compaction (which
- * would hold the write lock for as long as the whole index takes to
- * copy)? If not, the back end reloads aside instead.
+ * Can k more records go in without a rehash (of the records' slots or
+ * of the domains' hash, which a swapped-in index no longer has) or a
+ * compaction (which would hold the write lock for as long as the
+ * whole index takes to copy)? If not, view_grow(), or the back end
+ * reloads aside instead.
  */
 int		 view_room(struct view_index *, size_t k);
 /*
