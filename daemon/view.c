@@ -57,7 +57,7 @@
 #define R_PROV		0x04	/* a destination's provider */
 #define R_ASK		0x08	/* since or status do not fit: read the row */
 #define R_UNTIL		0x10	/* an end other than 0 */
-#define R_DOM		0x20	/* key is the local part: '@' and a domain */
+#define R_DOM		0x20	/* key is the local part; a domain follows */
 
 struct view_index {
 	uint64_t	*slots;
@@ -80,9 +80,9 @@ struct idx_rec {
 	unsigned char	 state, reason, klen, plen, flags;
 	uint16_t	 since_day;	/* with R_SINCE */
 	uint16_t	 status;	/* with R_STATUS */
-	uint32_t	 doff;		/* with R_DOM: the domain's offset */
+	uint32_t	 doff;		/* with R_DOM: its domain's offset */
 	size_t		 size;		/* bytes in the arena */
-	const char	*key;		/* klen bytes: the local part with R_DOM */
+	const char	*key;		/* klen bytes: R_DOM, the local part */
 	const unsigned char *dom;	/* with R_DOM: [dlen][name] */
 	const char	*prov;
 };

@@ -5,9 +5,9 @@
  * throttled, the domain's provider throttled), table-driven over a
  * view; what a view keeps of a record (the day, the status, keys too
  * long to hold); addresses held as a local part and an interned
- * domain, still matched exactly; sharing by name; changes to the live index and room
- * made for them aside; a reload
- * swapped in while readers keep reading.
+ * domain, still matched exactly; sharing by name; changes to the live
+ * index and room made for them aside; a reload swapped in while
+ * readers keep reading.
  *
  * It includes store_impl.h, the back ends' private header, for
  * store_decide_view().
