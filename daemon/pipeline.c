@@ -15,9 +15,10 @@
 
 /* A report held until its batch ends (pipeline_batch_begin()). */
 struct held {
-	struct pipeline_report	 r;
+	struct pipeline_report	 r;	/* cl and res set when made */
 	struct classification	 cl;
 	struct engine_result	 res;
+	int			 have_cl, have_res;
 	char			*str[5];	/* r's strings, owned */
 };
 
@@ -102,14 +103,17 @@ hold(struct pipeline *p, const struct pipeline_report *r)
 	h->r.provider = h->str[2] = r->provider ? xstrdup(r->provider) : NULL;
 	h->r.rule = h->str[3] = r->rule ? xstrdup(r->rule) : NULL;
 	h->r.reply = h->str[4] = r->reply ? xstrdup(r->reply) : NULL;
+	/* Pointed to when made: the array moves as it grows. */
+	h->r.cl = NULL;
+	h->r.res = NULL;
 	if (r->cl != NULL) {
 		h->cl = *r->cl;
 		h->cl.reply = NULL;	/* the classifier's, reused */
-		h->r.cl = &h->cl;
+		h->have_cl = 1;
 	}
 	if (r->res != NULL) {
 		h->res = *r->res;
-		h->r.res = &h->res;
+		h->have_res = 1;
 		if (r->res->pending > 0) {
 			if (p->nbyev == p->byevcap) {
 				p->byevcap = p->byevcap ? p->byevcap * 2 : 64;
@@ -155,7 +159,7 @@ settle(unsigned long n, int rc, const struct engine_result *res, void *arg)
 	h = &p->held[p->byev[n - 1]];
 	if (rc < 0) {
 		h->r.outcome = PO_FAILED;
-		h->r.res = NULL;
+		h->have_res = 0;
 	} else
 		h->res = *res;
 }
@@ -170,8 +174,13 @@ pipeline_batch_end(struct pipeline *p)
 		return 0;
 	p->batch = 0;
 	rc = engine_batch_end(p->eng, settle, p);
-	for (i = 0; i < p->nheld; i++)
-		p->report(&p->held[i].r, p->arg);
+	for (i = 0; i < p->nheld; i++) {
+		struct held *h = &p->held[i];
+
+		h->r.cl = h->have_cl ? &h->cl : NULL;
+		h->r.res = h->have_res ? &h->res : NULL;
+		p->report(&h->r, p->arg);
+	}
 	held_clear(p);
 	return rc;
 }
