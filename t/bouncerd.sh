@@ -82,18 +82,8 @@ a=$(policy friend@gmail.com)
 [ "$a" = DUNNO ] && ok || bad "friend@gmail.com: $a, want DUNNO"
 
 # The socketmap answers transport_maps the same way.
-sm=$($PY - "$T/socketmap.sock" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-for key in ("nosuchuser@gmail.com", "gmail.com", "friend@gmail.com"):
-    q = ("transport " + key).encode()
-    s.sendall(str(len(q)).encode() + b":" + q + b",")
-    data = b""
-    while not data.endswith(b","):
-        data += s.recv(4096)
-    print(data.decode())
-PYEOF
-)
+sm=$(socketmapq "$T/socketmap.sock" nosuchuser@gmail.com gmail.com \
+    friend@gmail.com)
 echo "$sm" | sed -n 1p | grep -q '^[0-9]*:OK error:5\.1\.1 ' && ok || bad "socketmap for a suppressed address: $sm"
 [ "$(echo "$sm" | sed -n 2p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for a domain: $sm"
 [ "$(echo "$sm" | sed -n 3p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for another address: $sm"

@@ -64,20 +64,7 @@ metric() {
 	    awk -v m="$2" '$1 == m { print $2 }'
 }
 # smap X KEY...: host X's socketmap replies, one a line.
-smap() {
-	h=$1; shift
-	$PY - "$T/$h/socketmap.sock" "$@" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-for key in sys.argv[2:]:
-    q = ("transport " + key).encode()
-    s.sendall(str(len(q)).encode() + b":" + q + b",")
-    data = b""
-    while not data.endswith(b","):
-        data += s.recv(4096)
-    print(data.decode())
-PYEOF
-}
+smap() { h=$1; shift; socketmapq "$T/$h/socketmap.sock" "$@"; }
 metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
 stamp() { LC_ALL=C date '+%b %e %H:%M:%S'; }
 # logline X QID RCPT RELAY DSN STATUS REPLY: one delivery line in X's log.

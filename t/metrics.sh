@@ -83,17 +83,8 @@ $PY -c "import sys; s, c = float('$s'), $c; sys.exit(0 if 1e-8 * c < s < c else 
     ok || bad "policy latency _sum $s for $c answers"
 
 # 2. Socketmap: one found, two not found.
-$PY - "$T/socketmap.sock" > "$T/sm" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-for key in ("nosuchuser@gmail.com", "gmail.com", "friend@gmail.com"):
-    q = ("transport " + key).encode()
-    s.sendall(str(len(q)).encode() + b":" + q + b",")
-    data = b""
-    while not data.endswith(b","):
-        data += s.recv(4096)
-    print(data.decode())
-PYEOF
+socketmapq "$T/socketmap.sock" nosuchuser@gmail.com gmail.com \
+    friend@gmail.com > "$T/sm"
 grep -c NOTFOUND "$T/sm" | grep -qx 2 && ok || bad "socketmap: $(cat "$T/sm")"
 scrape "$T/m3"
 n=$(delta "$T/m2" "$T/m3" bouncer_socketmap_latency_seconds_count)

@@ -11,7 +11,10 @@
 # ok and bad count checks (pass, fail); bad says what failed. Every
 # wait is a bounded poll: wait_for SECONDS CMD... runs CMD until it
 # succeeds, at most SECONDS. free_port prints a loopback TCP port no
-# one listens on now. have_redis NAME is true when bouncerctl has the
+# one listens on now. socketmapq SOCKET KEY... asks the socketmap server
+# on the unix SOCKET for "transport KEY", each KEY in turn on one
+# connection, and prints each reply netstring, one a line.
+# have_redis NAME is true when bouncerctl has the
 # Redis store, and otherwise says that NAME skips its Redis part.
 BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 CTL=${BOUNCERCTL:-$SRC/bouncerctl}
@@ -172,6 +175,20 @@ wait_for() {
 
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+socketmapq() {
+	$PY - "$@" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+for key in sys.argv[2:]:
+    q = ("transport " + key).encode()
+    s.sendall(str(len(q)).encode() + b":" + q + b",")
+    data = b""
+    while not data.endswith(b","):
+        data += s.recv(4096)
+    print(data.decode())
+PYEOF
 }
 
 have_redis() {
