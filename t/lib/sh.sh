@@ -11,11 +11,11 @@
 # ok and bad count checks (pass, fail); bad says what failed. Every
 # wait is a bounded poll: wait_for SECONDS CMD... runs CMD until it
 # succeeds, at most SECONDS. free_port prints a loopback TCP port no
-# one listens on now. socketmapq SOCKET KEY... asks the socketmap server
-# on the unix SOCKET for "transport KEY", each KEY in turn on one
-# connection, and prints each reply netstring, one a line.
-# have_redis NAME is true when bouncerctl has the
-# Redis store, and otherwise says that NAME skips its Redis part.
+# one listens on now. socketmapq SOCKET KEY... asks the socketmap
+# server on the unix SOCKET for "transport KEY", each KEY in turn on one
+# connection, and prints each reply netstring, one a line. have_redis
+# NAME is true when bouncerctl has the Redis store, and otherwise says
+# that NAME skips its Redis part.
 BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
 CTL=${BOUNCERCTL:-$SRC/bouncerctl}
 RULES=${BOUNCER_RULES:-$SRC/rules}
@@ -67,6 +67,7 @@ t_bouncerd() {
 	    -o socket_group="$(id -gn)" "$@" 2>>"$tb_log" &
 	tb_pid=$!
 	eval "$tb_var=\$tb_pid"
+	# shellcheck disable=SC2086
 	while ! $PY - $tb_ready <<'PYEOF' 2>/dev/null
 import socket, sys, urllib.error, urllib.request
 for w in sys.argv[1:]:
