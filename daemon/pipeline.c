@@ -13,6 +13,15 @@
 #include "store.h"
 #include "xalloc.h"
 
+/* A report held until its batch ends (pipeline_batch_begin()). */
+struct held {
+	struct pipeline_report	 r;	/* cl and res set when made */
+	struct classification	 cl;
+	struct engine_result	 res;
+	int			 have_cl, have_res;
+	char			*str[5];	/* r's strings, owned */
+};
+
 struct pipeline {
 	const struct ruleset	*rs;
 	struct store		*st;
@@ -22,6 +31,12 @@ struct pipeline {
 	long long		 window;	/* bounce_verify_window */
 	pipeline_report_fn	*report;
 	void			*arg;
+	int			 batch;
+	struct held		*held;
+	size_t			 nheld, heldcap;
+	size_t			*byev;		/* engine's number - 1 ->
+						   held */
+	size_t			 nbyev, byevcap;
 };
 
 struct pipeline *
@@ -42,11 +57,17 @@ pipeline_new(const struct conf *conf, const struct ruleset *rs,
 	return p;
 }
 
+static void held_clear(struct pipeline *);
+
 void
 pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
+	if (p->batch)
+		pipeline_batch_end(p);
+	free(p->held);
+	free(p->byev);
 	engine_free(p->eng);
 	classifier_free(p->cl);
 	dsn_parser_free(p->dsnp);
@@ -54,10 +75,114 @@ pipeline_free(struct pipeline *p)
 }
 
 static void
+held_clear(struct pipeline *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nheld; i++)
+		for (j = 0; j < 5; j++)
+			free(p->held[i].str[j]);
+	p->nheld = p->nbyev = 0;
+}
+
+/* A copy of r, to report when the batch ends. */
+static void
+hold(struct pipeline *p, const struct pipeline_report *r)
+{
+	struct held *h;
+
+	if (p->nheld == p->heldcap) {
+		p->heldcap = p->heldcap ? p->heldcap * 2 : 64;
+		p->held = xreallocarray(p->held, p->heldcap, sizeof(*p->held));
+	}
+	h = &p->held[p->nheld++];
+	memset(h, 0, sizeof(*h));
+	h->r = *r;
+	h->r.rcpt = h->str[0] = xstrdup(r->rcpt ? r->rcpt : "");
+	h->r.queue_id = h->str[1] = xstrdup(r->queue_id ? r->queue_id : "");
+	h->r.provider = h->str[2] = r->provider ? xstrdup(r->provider) : NULL;
+	h->r.rule = h->str[3] = r->rule ? xstrdup(r->rule) : NULL;
+	h->r.reply = h->str[4] = r->reply ? xstrdup(r->reply) : NULL;
+	/* Pointed to when made: the array moves as it grows. */
+	h->r.cl = NULL;
+	h->r.res = NULL;
+	if (r->cl != NULL) {
+		h->cl = *r->cl;
+		h->cl.reply = NULL;	/* the classifier's, reused */
+		h->have_cl = 1;
+	}
+	if (r->res != NULL) {
+		h->res = *r->res;
+		h->have_res = 1;
+		if (r->res->pending > 0) {
+			if (p->nbyev == p->byevcap) {
+				p->byevcap = p->byevcap ? p->byevcap * 2 : 64;
+				p->byev = xreallocarray(p->byev, p->byevcap,
+				    sizeof(*p->byev));
+			}
+			/* The engine numbers them 1, 2, ... in order. */
+			p->byev[p->nbyev++] = p->nheld - 1;
+		}
+	}
+}
+
+static void
 report(struct pipeline *p, struct pipeline_report *r)
 {
-	if (p->report != NULL)
+	if (p->report == NULL)
+		return;
+	if (p->batch)
+		hold(p, r);
+	else
 		p->report(r, p->arg);
+}
+
+int
+pipeline_batch_begin(struct pipeline *p)
+{
+	held_clear(p);
+	if (engine_batch_begin(p->eng) < 0)
+		return -1;
+	p->batch = 1;
+	return 0;
+}
+
+/* The final outcome of a provisional event, into its held report. */
+static void
+settle(unsigned long n, int rc, const struct engine_result *res, void *arg)
+{
+	struct pipeline *p = arg;
+	struct held *h;
+
+	if (n == 0 || n > p->nbyev)
+		return;
+	h = &p->held[p->byev[n - 1]];
+	if (rc < 0) {
+		h->r.outcome = PO_FAILED;
+		h->have_res = 0;
+	} else
+		h->res = *res;
+}
+
+int
+pipeline_batch_end(struct pipeline *p)
+{
+	size_t i;
+	int rc;
+
+	if (!p->batch)
+		return 0;
+	p->batch = 0;
+	rc = engine_batch_end(p->eng, settle, p);
+	for (i = 0; i < p->nheld; i++) {
+		struct held *h = &p->held[i];
+
+		h->r.cl = h->have_cl ? &h->cl : NULL;
+		h->r.res = h->have_res ? &h->res : NULL;
+		p->report(&h->r, p->arg);
+	}
+	held_clear(p);
+	return rc;
 }
 
 /*

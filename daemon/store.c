@@ -446,6 +446,30 @@ store_batch_end(struct store *st)
 }
 
 int
+store_defer_begin(struct store *st)
+{
+	if (st->view_only)
+		return -1;
+	if (st->ops->defer == NULL)
+		return st->ops->batch(st, 1);
+	return st->ops->defer(st, 1, NULL, NULL);
+}
+
+int
+store_defer_end(struct store *st, const signed char **out, size_t *n)
+{
+	static const signed char none[1];
+
+	*out = none;
+	*n = 0;
+	if (st->view_only)
+		return -1;
+	if (st->ops->defer == NULL)
+		return st->ops->batch(st, 0);
+	return st->ops->defer(st, 0, out, n);
+}
+
+int
 store_get_rcpt(struct store *st, const char *rcpt, struct store_rcpt *out)
 {
 	char key[STORE_ADDR_MAX];

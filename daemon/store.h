@@ -245,6 +245,29 @@ void		 store_rollback(struct store *);
  */
 int		 store_batch_begin(struct store *);
 int		 store_batch_end(struct store *);
+/*
+ * Deferred commits, for many events in a row (bouncerd's writer,
+ * bouncerctl ingest; see engine_batch_begin()): store_defer_begin()
+ * starts a batch in which store_commit() may send a transaction
+ * without waiting for its outcome and return 2 (Redis pipelines the
+ * commits; SQLite never returns 2: its commits take effect in the
+ * batch as they always do). The handle answers the reads that follow
+ * as if each such transaction had applied, and the commits go to the
+ * server in order, so one that read what an earlier one wrote stands
+ * or falls with it.
+ *
+ * store_defer_end() ends the batch, waits for every outcome and points
+ * *out at one value per commit that returned 2, in order (n of them
+ * in *n, valid until the next store_defer_begin() or store_close()):
+ * 1 applied; 0 stale, nothing written (a key read had changed, or the
+ * server had lost the script): the handle now knows what the keys
+ * hold, and the transaction should be run again; -1 unknown (the
+ * connection failed; it may or may not have applied). Returns 0, or
+ * -1 when the batch failed (store_batch_end()), *out and *n still set.
+ */
+int		 store_defer_begin(struct store *);
+int		 store_defer_end(struct store *, const signed char **out,
+		    size_t *n);
 
 /* Records: key is the address, the destination or the alert key. */
 int		 store_get_rcpt(struct store *, const char *rcpt,

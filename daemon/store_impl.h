@@ -47,6 +47,12 @@ struct store_ops {
 	int		 (*commit)(struct store *);
 	void		 (*rollback)(struct store *);
 	int		 (*batch)(struct store *, int begin);
+	/*
+	 * optional (NULL: a plain batch, nothing deferred): see
+	 * store_defer_begin(); out and n only when ending
+	 */
+	int		 (*defer)(struct store *, int begin,
+			    const signed char **out, size_t *n);
 	int		 (*get)(struct store *, enum store_kind,
 			    const char *key, void *rec);
 	int		 (*put)(struct store *, enum store_kind,

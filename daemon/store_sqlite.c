@@ -1258,6 +1258,21 @@ quick_check(sqlite3 *db, const char *path, char **errp)
 	return ok ? 0 : -1;
 }
 
+/*
+ * The end of a copy into tmp, a file beside its destination: closes
+ * dst (NULL: already closed) and frees tmp, removing the file first
+ * unless rc is 0, when it has been renamed into place. Returns rc.
+ */
+static int
+copy_done(sqlite3 *dst, char *tmp, int rc)
+{
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 static int
 sqlite_backup(struct store *st, const char *path, char **errp)
 {
@@ -1319,11 +1334,7 @@ sqlite_backup(struct store *st, const char *path, char **errp)
 	close(fd);
 	rc = 0;
 out:
-	sqlite3_close(dst);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return copy_done(dst, tmp, rc);
 }
 
 /*
@@ -1456,11 +1467,7 @@ replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
 	}
 	rc = 0;
 out:
-	sqlite3_close(dst);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return copy_done(dst, tmp, rc);
 }
 
 /* Does SQLite's error on db say the file is damaged? */
