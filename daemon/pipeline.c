@@ -13,6 +13,14 @@
 #include "store.h"
 #include "xalloc.h"
 
+#define MSGIDS		1024	/* queue ids whose Message-ID is at hand */
+
+/* A queue id and its Message-ID, as the note i:QID has them. */
+struct msgid_ent {
+	char		*qid;
+	char		*msgid;
+};
+
 /* A report held until its batch ends (pipeline_batch_begin()). */
 struct held {
 	struct pipeline_report	 r;	/* cl and res set when made */
@@ -37,6 +45,7 @@ struct pipeline {
 	size_t			*byev;		/* engine's number - 1 ->
 						   held */
 	size_t			 nbyev, byevcap;
+	struct msgid_ent	 msgids[MSGIDS];	/* by hash of qid */
 };
 
 struct pipeline *
@@ -62,12 +71,18 @@ static void held_clear(struct pipeline *);
 void
 pipeline_free(struct pipeline *p)
 {
+	size_t i;
+
 	if (p == NULL)
 		return;
 	if (p->batch)
 		pipeline_batch_end(p);
 	free(p->held);
 	free(p->byev);
+	for (i = 0; i < MSGIDS; i++) {
+		free(p->msgids[i].qid);
+		free(p->msgids[i].msgid);
+	}
 	engine_free(p->eng);
 	classifier_free(p->cl);
 	dsn_parser_free(p->dsnp);
@@ -213,22 +228,63 @@ note_id(char *buf, size_t bufsz, const char *kind, const char *a,
 
 /*
  * Keeps value under note kind:a:b at when, unless a later one is there:
- * re-reading an older log must not move what is known back.
+ * re-reading an older log must not move what is known back. The store
+ * compares, so nothing is read here (no round trip to Redis).
  */
 static int
 note_latest(struct pipeline *p, const char *kind, const char *a,
     const char *b, const char *value, long long when)
 {
-	char id[STORE_ID_MAX], old[STORE_NOTE_MAX];
-	long long t;
-	int rc;
+	char id[STORE_ID_MAX];
 
 	note_id(id, sizeof(id), kind, a, b);
-	if ((rc = store_note_get(p->st, id, old, sizeof(old), &t)) < 0)
-		return -1;
-	if (rc == 1 && t > when)
-		return 0;
-	return store_note_put(p->st, id, value, when);
+	return store_note_put_when(p->st, NOTE_IF_LATER, id, value, when);
+}
+
+static struct msgid_ent *
+msgid_slot(struct pipeline *p, const char *qid)
+{
+	unsigned h = 2166136261u;
+
+	for (; *qid != '\0'; qid++)
+		h = (h ^ (unsigned char)*qid) * 16777619u;
+	return &p->msgids[h % MSGIDS];
+}
+
+/* Remembers qid's Message-ID unless it has one already. */
+static void
+msgid_keep(struct pipeline *p, const char *qid, const char *msgid)
+{
+	struct msgid_ent *e = msgid_slot(p, qid);
+
+	if (e->qid != NULL && strcmp(e->qid, qid) == 0)
+		return;			/* the first word stands */
+	free(e->qid);
+	free(e->msgid);
+	e->qid = xstrdup(qid);
+	e->msgid = xstrdup(msgid);
+}
+
+/*
+ * The Message-ID of queue id qid into buf: 1, 0 if none is known, -1.
+ * Postfix logs it (cleanup) before any delivery of the queue file, so
+ * the last MSGIDS queue ids read answer without asking the store.
+ */
+static int
+msgid_of(struct pipeline *p, const char *qid, char *buf, size_t bufsz)
+{
+	struct msgid_ent *e = msgid_slot(p, qid);
+	char id[STORE_ID_MAX];
+	int rc;
+
+	if (e->qid != NULL && strcmp(e->qid, qid) == 0) {
+		snprintf(buf, bufsz, "%s", e->msgid);
+		return 1;
+	}
+	snprintf(id, sizeof(id), "i:%s", qid);
+	if ((rc = store_note_get(p->st, id, buf, bufsz, NULL)) == 1)
+		msgid_keep(p, qid, buf);
+	return rc;
 }
 
 /* Note kind:a:b into buf if written at or after since: 1, 0, or -1. */
@@ -312,13 +368,15 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	case LL_OTHER:
 		return 0;
 	case LL_MSGID:
-		/* The first word on a queue id stands. */
+		/*
+		 * The first word on a queue id stands: here (kept while
+		 * it is among the last read) and in the store (written
+		 * only when there is none).
+		 */
 		snprintf(id, sizeof(id), "i:%s", ll.qid);
-		if ((rc = store_note_get(p->st, id, msgid, sizeof(msgid),
-		    NULL)) == 0)
-			rc = store_note_put(p->st, id, ll.msgid, ll.time < 0 ?
-			    now : ll.time);
-		if (rc < 0)
+		msgid_keep(p, ll.qid, ll.msgid);
+		if ((rc = store_note_put_when(p->st, NOTE_IF_NONE, id,
+		    ll.msgid, ll.time < 0 ? now : ll.time)) < 0)
 			failed(p, &r);
 		return rc < 0 ? -1 : 0;
 	case LL_BADTIME:
@@ -330,9 +388,7 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	default:
 		break;
 	}
-	snprintf(id, sizeof(id), "i:%s", ll.qid);
-	if ((have_msgid = store_note_get(p->st, id, msgid, sizeof(msgid),
-	    NULL)) < 0) {
+	if ((have_msgid = msgid_of(p, ll.qid, msgid, sizeof(msgid))) < 0) {
 		failed(p, &r);
 		rc = -1;
 	}

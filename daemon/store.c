@@ -563,12 +563,19 @@ int
 store_note_put(struct store *st, const char *id, const char *value,
     long long time)
 {
+	return store_note_put_when(st, NOTE_ALWAYS, id, value, time);
+}
+
+int
+store_note_put_when(struct store *st, enum note_when when, const char *id,
+    const char *value, long long time)
+{
 	char v[STORE_NOTE_MAX];
 
 	snprintf(v, sizeof(v), "%s", value);
 	if (st->view_only)
 		return -1;
-	return st->ops->note_put(st, id, v, time);
+	return st->ops->note_put(st, when, id, v, time);
 }
 
 int

@@ -305,6 +305,16 @@ int		 store_event_mark(struct store *, const char *id,
 #define STORE_NOTE_MAX	512
 int		 store_note_put(struct store *, const char *id,
 		    const char *value, long long time);
+/*
+ * A note written only when what is there allows: NOTE_IF_NONE when
+ * there is none (the first word stands), NOTE_IF_LATER unless the one
+ * there was written at a later time. The store decides, so the writer
+ * reads nothing: in a batch on Redis it is pipelined like any other
+ * write. 0 (written or not), or -1.
+ */
+enum note_when { NOTE_ALWAYS, NOTE_IF_NONE, NOTE_IF_LATER };
+int		 store_note_put_when(struct store *, enum note_when,
+		    const char *id, const char *value, long long time);
 int		 store_note_get(struct store *, const char *id, char *buf,
 		    size_t bufsz, long long *time);
 

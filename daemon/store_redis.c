@@ -1616,24 +1616,55 @@ get_timed(struct redis_store *r, const char *kind, const char *id,
 	return rc;
 }
 
-/* SETs bouncer:KIND ID to "TIME" or "TIME VALUE", expiring with events. */
+/*
+ * NOTE_IF_LATER: sets KEYS[1] to ARGV[2] for ARGV[3] seconds unless
+ * the time it starts with is later than ARGV[1]. EVAL, not EVALSHA:
+ * the server caches it by its digest, and a server that forgot it
+ * cannot fail a pipelined batch.
+ */
+static const char note_later_lua[] =
+"local v = redis.call('GET', KEYS[1])\n"
+"if v then\n"
+"  local t = tonumber(string.match(v, '^%-?%d+'))\n"
+"  if t and t > tonumber(ARGV[1]) then return 0 end\n"
+"end\n"
+"redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+"return 1\n";
+
+/*
+ * SETs bouncer:KIND ID to "TIME" or "TIME VALUE", expiring with events,
+ * when `when` allows (see store_note_put_when()).
+ */
 static int
-set_timed(struct redis_store *r, const char *kind, const char *id,
-    long long time, const char *value)
+set_timed(struct redis_store *r, enum note_when when, const char *kind,
+    const char *id, long long time, const char *value)
 {
-	const char *argv[5];
-	char ttl[32], *k = key_of(kind, id), *v;
-	int rc;
+	const char *argv[7];
+	char ttl[32], tm[32], *k = key_of(kind, id), *v;
+	int rc, argc = 0;
 
 	v = value != NULL ? xasprintf("%lld %s", time, value) :
 	    xasprintf("%lld", time);
 	snprintf(ttl, sizeof(ttl), "%lld", r->base.p.event_retention);
-	argv[0] = "SET";
-	argv[1] = k;
-	argv[2] = v;
-	argv[3] = "EX";
-	argv[4] = ttl;
-	rc = write_cmd(r, 5, argv, NULL);
+	if (when == NOTE_IF_LATER) {
+		snprintf(tm, sizeof(tm), "%lld", time);
+		argv[argc++] = "EVAL";
+		argv[argc++] = note_later_lua;
+		argv[argc++] = "1";
+		argv[argc++] = k;
+		argv[argc++] = tm;
+		argv[argc++] = v;
+		argv[argc++] = ttl;
+	} else {
+		argv[argc++] = "SET";
+		argv[argc++] = k;
+		argv[argc++] = v;
+		argv[argc++] = "EX";
+		argv[argc++] = ttl;
+		if (when == NOTE_IF_NONE)
+			argv[argc++] = "NX";
+	}
+	rc = write_cmd(r, argc, argv, NULL);
 	free(v);
 	free(k);
 	return rc;
@@ -1648,14 +1679,16 @@ redis_event_time(struct store *st, const char *id, long long *time)
 static int
 redis_event_mark(struct store *st, const char *id, long long time)
 {
-	return set_timed((struct redis_store *)st, KEY_EVENT, id, time, NULL);
+	return set_timed((struct redis_store *)st, NOTE_ALWAYS, KEY_EVENT, id,
+	    time, NULL);
 }
 
 static int
-redis_note_put(struct store *st, const char *id, const char *value,
-    long long time)
+redis_note_put(struct store *st, enum note_when when, const char *id,
+    const char *value, long long time)
 {
-	return set_timed((struct redis_store *)st, "n:", id, time, value);
+	return set_timed((struct redis_store *)st, when, "n:", id, time,
+	    value);
 }
 
 static int

@@ -809,6 +809,77 @@ START_TEST(test_notes)
 }
 END_TEST
 
+/* Asserts note id holds value, written at t. */
+static void
+note_is(struct store *st, const char *id, const char *value, long long t)
+{
+	char buf[STORE_NOTE_MAX];
+	long long got = 0;
+
+	ck_assert_int_eq(store_note_get(st, id, buf, sizeof(buf), &got), 1);
+	ck_assert_str_eq(buf, value);
+	ck_assert_int_eq(got, t);
+}
+
+/*
+ * Notes written when what is there allows, the store deciding: the
+ * first word stands (NOTE_IF_NONE); a later word stands, an older one
+ * does not, one of the same time replaces (NOTE_IF_LATER); alone, in
+ * a batch, and in a deferred batch (Redis: pipelined, never read).
+ */
+START_TEST(test_notes_when)
+{
+	struct store *st = setup(_i);
+	const signed char *out;
+	size_t n;
+	int pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		char a[32], b[32];
+
+		snprintf(a, sizeof(a), "i:Q%d", pass);
+		snprintf(b, sizeof(b), "q:Q%d:r@x.example", pass);
+		if (pass == 1)
+			ck_assert_int_eq(store_batch_begin(st), 0);
+		if (pass == 2)
+			ck_assert_int_eq(store_defer_begin(st), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_NONE, a,
+		    "<first@x>", T0), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_NONE, a,
+		    "<second@x>", T0 + 60), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "failed", T0 + 60), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "sent", T0), 0);		/* older: kept out */
+		if (pass == 1)
+			ck_assert_int_eq(store_batch_end(st), 0);
+		if (pass == 2)
+			ck_assert_int_eq(store_defer_end(st, &out, &n), 0);
+		note_is(st, a, "<first@x>", T0);
+		note_is(st, b, "failed", T0 + 60);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "sent", T0 + 60), 0);	/* the same time: replaces */
+		note_is(st, b, "sent", T0 + 60);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "failed", T0 + 3600), 0);
+		note_is(st, b, "failed", T0 + 3600);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_ALWAYS, a,
+		    "<third@x>", T0 - 60), 0);
+		note_is(st, a, "<third@x>", T0 - 60);
+	}
+#ifdef HAVE_HIREDIS
+	if (_i == B_REDIS) {
+		long long ttl = redis_ttl("q:Q0:r@x.example");
+
+		/* Each writing sets the expiry again. */
+		ck_assert_msg(ttl > 30 * 86400 - 60 && ttl <= 30 * 86400,
+		    "TTL %lld", ttl);
+	}
+#endif
+	teardown(st);
+}
+END_TEST
+
 /* On SQLite, store_expire purges notes older than event_retention. */
 START_TEST(test_notes_expire)
 {
@@ -1714,6 +1785,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, test_iterate_ids, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_notes, 0, NBACKENDS);
 	tcase_add_test(tc, test_notes_expire);
+	tcase_add_loop_test(tc, test_notes_when, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_iterate_expire, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_two_processes, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_rollback, 0, NBACKENDS);
