@@ -567,6 +567,18 @@ END_TEST
  * A deferral and the success of a retry in the same second, for the
  * same message: two events, not one seen twice.
  */
+/* A full mailbox at RCPT TO, for full@x.example: queue id and time to set. */
+static void
+full_mailbox(struct engine_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->rcpt = "full@x.example";
+	ev->reason = R_MAILBOXFULL;
+	ev->decision = D_RETRY;
+	ev->status = "4.2.2";
+	ev->stage = STAGE_RCPT;
+}
+
 START_TEST(test_same_second_outcomes)
 {
 	static const char *const none[] = { NULL };
@@ -574,12 +586,7 @@ START_TEST(test_same_second_outcomes)
 	struct store_answer ans;
 
 	open_case(_i, none);
-	memset(&ev, 0, sizeof(ev));
-	ev.rcpt = "full@x.example";
-	ev.reason = R_MAILBOXFULL;
-	ev.decision = D_RETRY;
-	ev.status = "4.2.2";
-	ev.stage = STAGE_RCPT;
+	full_mailbox(&ev);
 	ev.queue_id = "4Bc1x3";
 	ev.time = T0;
 	ck_assert_int_eq(engine_record(eng, &ev, NULL), 1);
@@ -681,12 +688,7 @@ START_TEST(test_batch_conflict)
 	st2 = store_open(uri, NULL, &err);
 	ck_assert_msg(st2 != NULL, "%s", err ? err : "");
 	eng2 = engine_new(NULL, st2);
-	memset(&ev, 0, sizeof(ev));
-	ev.rcpt = "full@x.example";
-	ev.reason = R_MAILBOXFULL;
-	ev.decision = D_RETRY;
-	ev.status = "4.2.2";
-	ev.stage = STAGE_RCPT;
+	full_mailbox(&ev);
 
 	ck_assert_int_eq(engine_batch_begin(eng), 0);
 	ev.queue_id = "Q1";
