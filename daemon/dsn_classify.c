@@ -543,8 +543,17 @@ context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 	    sendmail_names(r, rep->context, rep->contextlen))
 		return STAGE_RCPT;
 	if (!r->diag_in_text && (p = transcript_line(rep, r, &e)) != NULL) {
-		s = e == r->ctx + r->ctxlen && r->ctx != NULL &&
-		    p >= r->ctx && p < e ? r->ctx : rep->context;
+		/*
+		 * The recipient's own text may begin inside the report's
+		 * transcript, after the commands that came before: count
+		 * from the top of the report's text when the line is in it.
+		 */
+		if (rep->context != NULL && p >= rep->context &&
+		    p < rep->context + rep->contextlen) {
+			s = rep->context;
+			e = rep->context + rep->contextlen;
+		} else
+			s = r->ctx;
 		if ((st = transcript_command(s, e, p)) != STAGE_UNKNOWN &&
 		    st != STAGE_MAIL)
 			return st;
