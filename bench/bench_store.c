@@ -274,7 +274,7 @@ run(const char *name, const char *uri, long rows, long lookups, long events,
 	t = now();
 	for (i = 0; i < events; i++) {
 		if (i % 1000 == 0)
-			store_batch_begin(st);
+			engine_batch_begin(eng);
 		snprintf(buf, sizeof(buf), "ev%ld@e%ld.example", i, i % 3000);
 		snprintf(qid, sizeof(qid), "Q%lx", i);
 		ev.rcpt = buf;
@@ -297,14 +297,14 @@ run(const char *name, const char *uri, long rows, long lookups, long events,
 			fprintf(stderr, "bench_store: engine_record failed\n");
 			exit(1);
 		}
-		if (i % 1000 == 999 && store_batch_end(st) < 0)
+		if (i % 1000 == 999 && engine_batch_end(eng, NULL, NULL) < 0)
 			failed++;
 	}
-	if (events % 1000 != 0 && store_batch_end(st) < 0)
+	if (events % 1000 != 0 && engine_batch_end(eng, NULL, NULL) < 0)
 		failed++;
 	t = now() - t;
-	printf("%s: events recorded (batches of 1,000): %.0f/s (%.1f us "
-	    "each), %ld batch(es) failed\n", name, events / t,
+	printf("%s: events recorded (engine batches of 1,000): %.0f/s (%.1f "
+	    "us each), %ld batch(es) failed\n", name, events / t,
 	    t * 1e6 / events, failed);
 	engine_free(eng);
 	store_close(vh);

@@ -883,16 +883,16 @@ writer_begin(void *arg)
 	(void)arg;
 	if (worker_ready(&d.wr) < 0)
 		return -1;
-	return store_batch_begin(d.wr.store);
+	return pipeline_batch_begin(d.wr.pipe);
 }
 
 static int
 writer_end(void *arg)
 {
 	(void)arg;
-	if (d.wr.store == NULL)
+	if (d.wr.pipe == NULL)
 		return -1;
-	return store_batch_end(d.wr.store);
+	return pipeline_batch_end(d.wr.pipe);
 }
 
 static void

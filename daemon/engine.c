@@ -44,6 +44,19 @@ struct reason_rule {
 	long long	 esc_period;
 };
 
+/*
+ * An event whose commit was deferred (engine_batch_begin()): a copy of
+ * it, to run again if the commit proves stale, and its provisional
+ * outcome.
+ */
+struct pend {
+	struct engine_event	 ev;
+	struct reply_facts	 facts;
+	char			*str[6];	/* ev's strings, owned */
+	struct engine_result	 res;
+	int			 rc;
+};
+
 struct engine {
 	struct store		*st;
 	struct reason_rule	 rr[R_COUNT];
@@ -51,6 +64,9 @@ struct engine {
 	double			 factor;
 	int			 success_unsuppress;
 	int			 throttle_provider;
+	int			 batch;
+	struct pend		*pend;
+	size_t			 npend, pendcap;
 };
 
 /* The reasons with an expiry and an escalation of their own. */
@@ -112,9 +128,24 @@ engine_new(const struct conf *conf, struct store *st)
 	return e;
 }
 
+static void
+pend_clear(struct engine *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < e->npend; i++)
+		for (j = 0; j < 6; j++)
+			free(e->pend[i].str[j]);
+	e->npend = 0;
+}
+
 void
 engine_free(struct engine *e)
 {
+	if (e == NULL)
+		return;
+	pend_clear(e);
+	free(e->pend);
 	free(e);
 }
 
@@ -357,11 +388,15 @@ apply_alert(struct engine *e, const struct engine_event *ev,
 	res->alert_rec = *a;
 }
 
-int
-engine_record(struct engine *e, const struct engine_event *ev,
-    struct engine_result *resp)
+/*
+ * engine_record()'s work: *deferred is set when the transaction that
+ * decided the outcome was sent and not yet confirmed (store_commit()
+ * gave 2).
+ */
+static int
+record(struct engine *e, const struct engine_event *ev,
+    struct engine_result *res, int *deferred)
 {
-	struct engine_result res0, *res = resp ? resp : &res0;
 	struct store_rcpt r, oldr;
 	struct store_dest d[2];
 	struct store_alert a;
@@ -439,6 +474,7 @@ engine_record(struct engine *e, const struct engine_event *ev,
 				return -1;
 			if (rc == 0)
 				continue;
+			*deferred = rc == 2;
 			res->duplicate = 1;
 			return 0;
 		}
@@ -497,6 +533,7 @@ engine_record(struct engine *e, const struct engine_event *ev,
 				return -1;
 			if (rc == 0)
 				continue;
+			*deferred = rc == 2;
 			res->new_state = res->old_state;
 			return 0;
 		}
@@ -536,6 +573,7 @@ engine_record(struct engine *e, const struct engine_event *ev,
 			res->escalated = 0;
 			continue;	/* a Redis conflict: again */
 		}
+		*deferred = rc == 2;
 		res->changed = chg;
 		res->new_state = r.state;
 		res->reason = r.reason;
@@ -553,6 +591,105 @@ engine_record(struct engine *e, const struct engine_event *ev,
 fail:
 	store_rollback(e->st);
 	return -1;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Keeps ev and its provisional outcome; returns its number (from 1). */
+static unsigned long
+pend_add(struct engine *e, const struct engine_event *ev,
+    const struct engine_result *res, int rc)
+{
+	struct pend *p;
+
+	if (e->npend == e->pendcap) {
+		e->pendcap = e->pendcap ? e->pendcap * 2 : 64;
+		e->pend = xreallocarray(e->pend, e->pendcap, sizeof(*e->pend));
+	}
+	p = &e->pend[e->npend++];
+	p->ev = *ev;
+	p->ev.rcpt = p->str[0] = dup_or_null(ev->rcpt);
+	p->ev.status = p->str[1] = dup_or_null(ev->status);
+	p->ev.provider = p->str[2] = dup_or_null(ev->provider);
+	p->ev.rule = p->str[3] = dup_or_null(ev->rule);
+	p->ev.reply = p->str[4] = dup_or_null(ev->reply);
+	p->ev.queue_id = p->str[5] = dup_or_null(ev->queue_id);
+	if (ev->facts != NULL) {
+		p->facts = *ev->facts;
+		p->ev.facts = &p->facts;
+	}
+	p->res = *res;
+	p->rc = rc;
+	return (unsigned long)e->npend;
+}
+
+int
+engine_record(struct engine *e, const struct engine_event *ev,
+    struct engine_result *resp)
+{
+	struct engine_result res0, *res = resp ? resp : &res0;
+	int deferred = 0, rc;
+
+	rc = record(e, ev, res, &deferred);
+	res->pending = 0;
+	if (rc >= 0 && deferred)
+		res->pending = pend_add(e, ev, res, rc);
+	return rc;
+}
+
+int
+engine_batch_begin(struct engine *e)
+{
+	pend_clear(e);
+	if (store_defer_begin(e->st) < 0)
+		return -1;
+	e->batch = 1;
+	return 0;
+}
+
+int
+engine_batch_end(struct engine *e, engine_done_fn *done, void *arg)
+{
+	const signed char *out;
+	struct engine_result res;
+	size_t n, i;
+	int rc, frc, deferred;
+
+	if (!e->batch)
+		return 0;
+	e->batch = 0;
+	rc = store_defer_end(e->st, &out, &n);
+	for (i = 0; i < e->npend; i++) {
+		struct pend *p = &e->pend[i];
+
+		switch (i < n ? out[i] : -1) {
+		case 1:
+			res = p->res;
+			frc = p->rc;
+			break;
+		case 0:
+			/* Stale: once more, now that the handle knows. */
+			deferred = 0;
+			frc = record(e, &p->ev, &res, &deferred);
+			break;
+		default:
+			memset(&res, 0, sizeof(res));
+			frc = rc = -1;
+			break;
+		}
+		if (frc < 0)
+			rc = -1;
+		res.pending = 0;
+		if (done != NULL)
+			done((unsigned long)i + 1, frc, frc < 0 ? NULL : &res,
+			    arg);
+	}
+	pend_clear(e);
+	return rc < 0 ? -1 : 0;
 }
 
 int

@@ -63,6 +63,9 @@ struct engine_result {
 	int		 alert;		/* raise an alert now: new window */
 	struct store_alert alert_rec;	/* its record, after the event */
 	char		 id[STORE_ID_MAX];	/* the event's identity */
+	unsigned long	 pending;	/* in a batch: provisional, its
+					   number in engine_batch_end();
+					   0: final */
 };
 
 /* Reads the parameters of conf (NULL: defaults); keeps no reference. */
@@ -89,6 +92,30 @@ void		 engine_free(struct engine *);	/* NULL is fine */
  */
 int		 engine_record(struct engine *, const struct engine_event *,
 		    struct engine_result *res);
+
+/*
+ * Batches: many events in a row with one wait for the store, not one
+ * each (bouncerd's writer; Redis pipelines the commits, see
+ * store_defer_begin()). Between engine_batch_begin() and
+ * engine_batch_end(), engine_record() may return before the store has
+ * confirmed the transaction: its return value and *res are then
+ * provisional, and res->pending numbers the event (1, 2, ... in the
+ * order recorded; 0: final already). engine_batch_end() learns every
+ * outcome, runs again, in order, each event whose transaction proved
+ * stale (another MTA changed a key it read: nothing of it was
+ * written), and calls done(pending, rc, res, arg) for each provisional
+ * event, in order, with its final return value and result (res NULL
+ * when rc is -1: the store failed, and whether it applied is unknown;
+ * a rerun finds it a duplicate if it did). The caller acts on an
+ * event's outcome (logs, alerts) only then. Returns 0, or -1 when the
+ * batch or an event failed. done may be NULL; res is valid for the
+ * call. On SQLite nothing is provisional: the batch is one commit.
+ */
+typedef void	 engine_done_fn(unsigned long pending, int rc,
+		    const struct engine_result *res, void *arg);
+int		 engine_batch_begin(struct engine *);
+int		 engine_batch_end(struct engine *, engine_done_fn *done,
+		    void *arg);
 
 /*
  * Lifts a suppression or deferral by hand (bouncerctl suppress

@@ -13,6 +13,23 @@
 #include "store.h"
 #include "xalloc.h"
 
+#define MSGIDS		1024	/* queue ids whose Message-ID is at hand */
+
+/* A queue id and its Message-ID, as the note i:QID has them. */
+struct msgid_ent {
+	char		*qid;
+	char		*msgid;
+};
+
+/* A report held until its batch ends (pipeline_batch_begin()). */
+struct held {
+	struct pipeline_report	 r;	/* cl and res set when made */
+	struct classification	 cl;
+	struct engine_result	 res;
+	int			 have_cl, have_res;
+	char			*str[5];	/* r's strings, owned */
+};
+
 struct pipeline {
 	const struct ruleset	*rs;
 	struct store		*st;
@@ -22,6 +39,13 @@ struct pipeline {
 	long long		 window;	/* bounce_verify_window */
 	pipeline_report_fn	*report;
 	void			*arg;
+	int			 batch;
+	struct held		*held;
+	size_t			 nheld, heldcap;
+	size_t			*byev;		/* engine's number - 1 ->
+						   held */
+	size_t			 nbyev, byevcap;
+	struct msgid_ent	 msgids[MSGIDS];	/* by hash of qid */
 };
 
 struct pipeline *
@@ -42,11 +66,23 @@ pipeline_new(const struct conf *conf, const struct ruleset *rs,
 	return p;
 }
 
+static void held_clear(struct pipeline *);
+
 void
 pipeline_free(struct pipeline *p)
 {
+	size_t i;
+
 	if (p == NULL)
 		return;
+	if (p->batch)
+		pipeline_batch_end(p);
+	free(p->held);
+	free(p->byev);
+	for (i = 0; i < MSGIDS; i++) {
+		free(p->msgids[i].qid);
+		free(p->msgids[i].msgid);
+	}
 	engine_free(p->eng);
 	classifier_free(p->cl);
 	dsn_parser_free(p->dsnp);
@@ -54,10 +90,114 @@ pipeline_free(struct pipeline *p)
 }
 
 static void
+held_clear(struct pipeline *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nheld; i++)
+		for (j = 0; j < 5; j++)
+			free(p->held[i].str[j]);
+	p->nheld = p->nbyev = 0;
+}
+
+/* A copy of r, to report when the batch ends. */
+static void
+hold(struct pipeline *p, const struct pipeline_report *r)
+{
+	struct held *h;
+
+	if (p->nheld == p->heldcap) {
+		p->heldcap = p->heldcap ? p->heldcap * 2 : 64;
+		p->held = xreallocarray(p->held, p->heldcap, sizeof(*p->held));
+	}
+	h = &p->held[p->nheld++];
+	memset(h, 0, sizeof(*h));
+	h->r = *r;
+	h->r.rcpt = h->str[0] = xstrdup(r->rcpt ? r->rcpt : "");
+	h->r.queue_id = h->str[1] = xstrdup(r->queue_id ? r->queue_id : "");
+	h->r.provider = h->str[2] = r->provider ? xstrdup(r->provider) : NULL;
+	h->r.rule = h->str[3] = r->rule ? xstrdup(r->rule) : NULL;
+	h->r.reply = h->str[4] = r->reply ? xstrdup(r->reply) : NULL;
+	/* Pointed to when made: the array moves as it grows. */
+	h->r.cl = NULL;
+	h->r.res = NULL;
+	if (r->cl != NULL) {
+		h->cl = *r->cl;
+		h->cl.reply = NULL;	/* the classifier's, reused */
+		h->have_cl = 1;
+	}
+	if (r->res != NULL) {
+		h->res = *r->res;
+		h->have_res = 1;
+		if (r->res->pending > 0) {
+			if (p->nbyev == p->byevcap) {
+				p->byevcap = p->byevcap ? p->byevcap * 2 : 64;
+				p->byev = xreallocarray(p->byev, p->byevcap,
+				    sizeof(*p->byev));
+			}
+			/* The engine numbers them 1, 2, ... in order. */
+			p->byev[p->nbyev++] = p->nheld - 1;
+		}
+	}
+}
+
+static void
 report(struct pipeline *p, struct pipeline_report *r)
 {
-	if (p->report != NULL)
+	if (p->report == NULL)
+		return;
+	if (p->batch)
+		hold(p, r);
+	else
 		p->report(r, p->arg);
+}
+
+int
+pipeline_batch_begin(struct pipeline *p)
+{
+	held_clear(p);
+	if (engine_batch_begin(p->eng) < 0)
+		return -1;
+	p->batch = 1;
+	return 0;
+}
+
+/* The final outcome of a provisional event, into its held report. */
+static void
+settle(unsigned long n, int rc, const struct engine_result *res, void *arg)
+{
+	struct pipeline *p = arg;
+	struct held *h;
+
+	if (n == 0 || n > p->nbyev)
+		return;
+	h = &p->held[p->byev[n - 1]];
+	if (rc < 0) {
+		h->r.outcome = PO_FAILED;
+		h->have_res = 0;
+	} else
+		h->res = *res;
+}
+
+int
+pipeline_batch_end(struct pipeline *p)
+{
+	size_t i;
+	int rc;
+
+	if (!p->batch)
+		return 0;
+	p->batch = 0;
+	rc = engine_batch_end(p->eng, settle, p);
+	for (i = 0; i < p->nheld; i++) {
+		struct held *h = &p->held[i];
+
+		h->r.cl = h->have_cl ? &h->cl : NULL;
+		h->r.res = h->have_res ? &h->res : NULL;
+		p->report(&h->r, p->arg);
+	}
+	held_clear(p);
+	return rc;
 }
 
 /*
@@ -88,22 +228,63 @@ note_id(char *buf, size_t bufsz, const char *kind, const char *a,
 
 /*
  * Keeps value under note kind:a:b at when, unless a later one is there:
- * re-reading an older log must not move what is known back.
+ * re-reading an older log must not move what is known back. The store
+ * compares, so nothing is read here (no round trip to Redis).
  */
 static int
 note_latest(struct pipeline *p, const char *kind, const char *a,
     const char *b, const char *value, long long when)
 {
-	char id[STORE_ID_MAX], old[STORE_NOTE_MAX];
-	long long t;
-	int rc;
+	char id[STORE_ID_MAX];
 
 	note_id(id, sizeof(id), kind, a, b);
-	if ((rc = store_note_get(p->st, id, old, sizeof(old), &t)) < 0)
-		return -1;
-	if (rc == 1 && t > when)
-		return 0;
-	return store_note_put(p->st, id, value, when);
+	return store_note_put_when(p->st, NOTE_IF_LATER, id, value, when);
+}
+
+static struct msgid_ent *
+msgid_slot(struct pipeline *p, const char *qid)
+{
+	unsigned h = 2166136261u;
+
+	for (; *qid != '\0'; qid++)
+		h = (h ^ (unsigned char)*qid) * 16777619u;
+	return &p->msgids[h % MSGIDS];
+}
+
+/* Remembers qid's Message-ID unless it has one already. */
+static void
+msgid_keep(struct pipeline *p, const char *qid, const char *msgid)
+{
+	struct msgid_ent *e = msgid_slot(p, qid);
+
+	if (e->qid != NULL && strcmp(e->qid, qid) == 0)
+		return;			/* the first word stands */
+	free(e->qid);
+	free(e->msgid);
+	e->qid = xstrdup(qid);
+	e->msgid = xstrdup(msgid);
+}
+
+/*
+ * The Message-ID of queue id qid into buf: 1, 0 if none is known, -1.
+ * Postfix logs it (cleanup) before any delivery of the queue file, so
+ * the last MSGIDS queue ids read answer without asking the store.
+ */
+static int
+msgid_of(struct pipeline *p, const char *qid, char *buf, size_t bufsz)
+{
+	struct msgid_ent *e = msgid_slot(p, qid);
+	char id[STORE_ID_MAX];
+	int rc;
+
+	if (e->qid != NULL && strcmp(e->qid, qid) == 0) {
+		snprintf(buf, bufsz, "%s", e->msgid);
+		return 1;
+	}
+	snprintf(id, sizeof(id), "i:%s", qid);
+	if ((rc = store_note_get(p->st, id, buf, bufsz, NULL)) == 1)
+		msgid_keep(p, qid, buf);
+	return rc;
 }
 
 /* Note kind:a:b into buf if written at or after since: 1, 0, or -1. */
@@ -187,13 +368,15 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	case LL_OTHER:
 		return 0;
 	case LL_MSGID:
-		/* The first word on a queue id stands. */
+		/*
+		 * The first word on a queue id stands: here (kept while
+		 * it is among the last read) and in the store (written
+		 * only when there is none).
+		 */
 		snprintf(id, sizeof(id), "i:%s", ll.qid);
-		if ((rc = store_note_get(p->st, id, msgid, sizeof(msgid),
-		    NULL)) == 0)
-			rc = store_note_put(p->st, id, ll.msgid, ll.time < 0 ?
-			    now : ll.time);
-		if (rc < 0)
+		msgid_keep(p, ll.qid, ll.msgid);
+		if ((rc = store_note_put_when(p->st, NOTE_IF_NONE, id,
+		    ll.msgid, ll.time < 0 ? now : ll.time)) < 0)
 			failed(p, &r);
 		return rc < 0 ? -1 : 0;
 	case LL_BADTIME:
@@ -205,9 +388,7 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 	default:
 		break;
 	}
-	snprintf(id, sizeof(id), "i:%s", ll.qid);
-	if ((have_msgid = store_note_get(p->st, id, msgid, sizeof(msgid),
-	    NULL)) < 0) {
+	if ((have_msgid = msgid_of(p, ll.qid, msgid, sizeof(msgid))) < 0) {
 		failed(p, &r);
 		rc = -1;
 	}

@@ -99,6 +99,18 @@ void		 pipeline_free(struct pipeline *);	/* NULL is fine */
 int		 pipeline_log_line(struct pipeline *, const char *line,
 		    size_t n, long long now);
 
+/*
+ * Batches (bouncerd's writer, with many log lines queued): between
+ * pipeline_batch_begin() and pipeline_batch_end() the engine's
+ * transactions may be confirmed only at the end (engine_batch_begin(),
+ * store_defer_begin()), so every report is held and made at the end,
+ * in order, with each event's final outcome. Begin: 0 or -1; end: 0,
+ * or -1 when the store failed for something in the batch (its reports
+ * say PO_FAILED).
+ */
+int		 pipeline_batch_begin(struct pipeline *);
+int		 pipeline_batch_end(struct pipeline *);
+
 /* One e-mail the MTA handled, as the milter saw it. */
 struct pipeline_mail {
 	const char	*raw;		/* headers, blank line, body */

@@ -446,6 +446,30 @@ store_batch_end(struct store *st)
 }
 
 int
+store_defer_begin(struct store *st)
+{
+	if (st->view_only)
+		return -1;
+	if (st->ops->defer == NULL)
+		return st->ops->batch(st, 1);
+	return st->ops->defer(st, 1, NULL, NULL);
+}
+
+int
+store_defer_end(struct store *st, const signed char **out, size_t *n)
+{
+	static const signed char none[1];
+
+	*out = none;
+	*n = 0;
+	if (st->view_only)
+		return -1;
+	if (st->ops->defer == NULL)
+		return st->ops->batch(st, 0);
+	return st->ops->defer(st, 0, out, n);
+}
+
+int
 store_get_rcpt(struct store *st, const char *rcpt, struct store_rcpt *out)
 {
 	char key[STORE_ADDR_MAX];
@@ -539,12 +563,19 @@ int
 store_note_put(struct store *st, const char *id, const char *value,
     long long time)
 {
+	return store_note_put_when(st, NOTE_ALWAYS, id, value, time);
+}
+
+int
+store_note_put_when(struct store *st, enum note_when when, const char *id,
+    const char *value, long long time)
+{
 	char v[STORE_NOTE_MAX];
 
 	snprintf(v, sizeof(v), "%s", value);
 	if (st->view_only)
 		return -1;
-	return st->ops->note_put(st, id, v, time);
+	return st->ops->note_put(st, when, id, v, time);
 }
 
 int

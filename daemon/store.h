@@ -245,6 +245,29 @@ void		 store_rollback(struct store *);
  */
 int		 store_batch_begin(struct store *);
 int		 store_batch_end(struct store *);
+/*
+ * Deferred commits, for many events in a row (bouncerd's writer,
+ * bouncerctl ingest; see engine_batch_begin()): store_defer_begin()
+ * starts a batch in which store_commit() may send a transaction
+ * without waiting for its outcome and return 2 (Redis pipelines the
+ * commits; SQLite never returns 2: its commits take effect in the
+ * batch as they always do). The handle answers the reads that follow
+ * as if each such transaction had applied, and the commits go to the
+ * server in order, so one that read what an earlier one wrote stands
+ * or falls with it.
+ *
+ * store_defer_end() ends the batch, waits for every outcome and points
+ * *out at one value per commit that returned 2, in order (n of them
+ * in *n, valid until the next store_defer_begin() or store_close()):
+ * 1 applied; 0 stale, nothing written (a key read had changed, or the
+ * server had lost the script): the handle now knows what the keys
+ * hold, and the transaction should be run again; -1 unknown (the
+ * connection failed; it may or may not have applied). Returns 0, or
+ * -1 when the batch failed (store_batch_end()), *out and *n still set.
+ */
+int		 store_defer_begin(struct store *);
+int		 store_defer_end(struct store *, const signed char **out,
+		    size_t *n);
 
 /* Records: key is the address, the destination or the alert key. */
 int		 store_get_rcpt(struct store *, const char *rcpt,
@@ -282,6 +305,16 @@ int		 store_event_mark(struct store *, const char *id,
 #define STORE_NOTE_MAX	512
 int		 store_note_put(struct store *, const char *id,
 		    const char *value, long long time);
+/*
+ * A note written only when what is there allows: NOTE_IF_NONE when
+ * there is none (the first word stands), NOTE_IF_LATER unless the one
+ * there was written at a later time. The store decides, so the writer
+ * reads nothing: in a batch on Redis it is pipelined like any other
+ * write. 0 (written or not), or -1.
+ */
+enum note_when { NOTE_ALWAYS, NOTE_IF_NONE, NOTE_IF_LATER };
+int		 store_note_put_when(struct store *, enum note_when,
+		    const char *id, const char *value, long long time);
 int		 store_note_get(struct store *, const char *id, char *buf,
 		    size_t bufsz, long long *time);
 

@@ -47,6 +47,12 @@ struct store_ops {
 	int		 (*commit)(struct store *);
 	void		 (*rollback)(struct store *);
 	int		 (*batch)(struct store *, int begin);
+	/*
+	 * optional (NULL: a plain batch, nothing deferred): see
+	 * store_defer_begin(); out and n only when ending
+	 */
+	int		 (*defer)(struct store *, int begin,
+			    const signed char **out, size_t *n);
 	int		 (*get)(struct store *, enum store_kind,
 			    const char *key, void *rec);
 	int		 (*put)(struct store *, enum store_kind,
@@ -59,7 +65,8 @@ struct store_ops {
 	int		 (*event_mark)(struct store *, const char *id,
 			    long long time);
 	/* value: at most STORE_NOTE_MAX - 1 bytes, cut by store.c */
-	int		 (*note_put)(struct store *, const char *id,
+	int		 (*note_put)(struct store *, enum note_when,
+			    const char *id,
 			    const char *value, long long time);
 	/* fills value[STORE_NOTE_MAX] and *time on 1 */
 	int		 (*note_get)(struct store *, const char *id,

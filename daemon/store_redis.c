@@ -91,70 +91,86 @@
 #define CHANGES_MAXLEN	"100000"	/* entries kept, about */
 #define CHANGES_READ	100		/* entries read at a time */
 #define CHANGES_KEYS	100		/* keys in one entry, at most */
+#define CHANGES_KEYS_S	"100"
+#define DEFER_TXNS	64		/* deferred commits in one call */
 #define CHANGES_BACKLOG	200000		/* more keys: load it all again */
 #define APPLY_CHUNK	64		/* keys applied per write lock */
 
 /*
- * The script behind store_commit(). ARGV: the number of checks, then
- * for each the key, "x" and "0" or "1" (EXISTS), or "h", the number
- * of fields and field-value pairs (the whole hash; 0 pairs: absent);
- * then the number of writes, each as its argument count and
- * arguments. Returns {1, reply...} with each write's reply when
- * applied, or {0, now...} with each checked key's EXISTS or HGETALL,
- * in order, when one differed. Each recipient or destination written
- * (the key of an HSET, every key of a DEL) is appended to the stream
- * of changes.
+ * The script behind store_commit(). ARGV: the number of transactions,
+ * then each: the number of checks, and for each check the key, "x" and
+ * "0" or "1" (EXISTS), or "h", the number of fields and field-value
+ * pairs (the whole hash; 0 pairs: absent); then the number of writes,
+ * each as its argument count and arguments. The transactions run in
+ * order, each applied only if all its checks hold. Returns one array a
+ * transaction: {1, reply...} with each write's reply when applied, or
+ * {0, now...} with each checked key's EXISTS or HGETALL, in order,
+ * when one differed (then it wrote nothing). Each recipient or
+ * destination written (the key of an HSET, every key of a DEL) is
+ * appended to the stream of changes: one entry for up to CHANGES_KEYS
+ * of them, so that many transactions in one call cost the stream a
+ * few entries.
  */
 static const char commit_lua[] =
-"local i, ok, chk = 2, true, {}\n"
-"for c = 1, tonumber(ARGV[1]) do\n"
-"  local k, t = ARGV[i], ARGV[i + 1]\n"
-"  chk[c] = {k, t}\n"
-"  if t == 'x' then\n"
-"    if redis.call('EXISTS', k) ~= tonumber(ARGV[i + 2]) then\n"
-"      ok = false end\n"
-"    i = i + 3\n"
-"  else\n"
+"local i, out, chg = 2, {}, {}\n"
+"for t = 1, tonumber(ARGV[1]) do\n"
+"  local ok, chk = true, {}\n"
+"  local nc = tonumber(ARGV[i])\n"
+"  i = i + 1\n"
+"  for c = 1, nc do\n"
+"    local k, ty = ARGV[i], ARGV[i + 1]\n"
 "    local n = tonumber(ARGV[i + 2])\n"
+"    chk[c] = {k, ty}\n"
 "    i = i + 3\n"
-"    if ok then\n"
-"      local h, t = redis.call('HGETALL', k), {}\n"
-"      if #h ~= 2 * n then ok = false end\n"
-"      for j = 1, #h, 2 do t[h[j]] = h[j + 1] end\n"
-"      for f = i, i + 2 * n - 1, 2 do\n"
-"        if t[ARGV[f]] ~= ARGV[f + 1] then ok = false end\n"
-"      end\n"
-"    end\n"
-"    i = i + 2 * n\n"
-"  end\n"
-"end\n"
-"if not ok then\n"
-"  local out = {0}\n"
-"  for c = 1, #chk do\n"
-"    if chk[c][2] == 'x' then\n"
-"      out[c + 1] = redis.call('EXISTS', chk[c][1])\n"
+"    if ty == 'x' then\n"
+"      if ok and redis.call('EXISTS', k) ~= n then ok = false end\n"
 "    else\n"
-"      out[c + 1] = redis.call('HGETALL', chk[c][1]) end\n"
-"  end\n"
-"  return out\n"
-"end\n"
-"local w = tonumber(ARGV[i])\n"
-"i = i + 1\n"
-"local out = {1}\n"
-"for c = 1, w do\n"
-"  local n = tonumber(ARGV[i])\n"
-"  out[c + 1] = redis.call(unpack(ARGV, i + 1, i + n))\n"
-"  local last = 2\n"
-"  if ARGV[i + 1] == 'DEL' then last = n end\n"
-"  for a = 2, last do\n"
-"    local k = ARGV[i + a]\n"
-"    local p = string.sub(k, 1, 10)\n"
-"    if p == '" PREFIX "r:' or p == '" PREFIX "d:' then\n"
-"      redis.call('XADD', '" CHANGES "', 'MAXLEN', '~', "
-    "'" CHANGES_MAXLEN "', '*', 'k', string.sub(k, 9))\n"
+"      if ok and n == 0 then\n"
+"        if redis.call('EXISTS', k) ~= 0 then ok = false end\n"
+"      elseif ok then\n"
+"        local h, m = redis.call('HGETALL', k), {}\n"
+"        if #h ~= 2 * n then ok = false end\n"
+"        for j = 1, #h, 2 do m[h[j]] = h[j + 1] end\n"
+"        for f = i, i + 2 * n - 1, 2 do\n"
+"          if m[ARGV[f]] ~= ARGV[f + 1] then ok = false end\n"
+"        end\n"
+"      end\n"
+"      i = i + 2 * n\n"
 "    end\n"
 "  end\n"
-"  i = i + n + 1\n"
+"  local w = tonumber(ARGV[i])\n"
+"  i = i + 1\n"
+"  local r = {ok and 1 or 0}\n"
+"  if ok then\n"
+"    for c = 1, w do\n"
+"      local n = tonumber(ARGV[i])\n"
+"      r[c + 1] = redis.call(unpack(ARGV, i + 1, i + n))\n"
+"      local last = 2\n"
+"      if ARGV[i + 1] == 'DEL' then last = n end\n"
+"      for a = 2, last do\n"
+"        local k = ARGV[i + a]\n"
+"        local p = string.sub(k, 1, 10)\n"
+"        if p == '" PREFIX "r:' or p == '" PREFIX "d:' then\n"
+"          chg[#chg + 1] = 'k'\n"
+"          chg[#chg + 1] = string.sub(k, 9)\n"
+"        end\n"
+"      end\n"
+"      i = i + n + 1\n"
+"    end\n"
+"  else\n"
+"    for c = 1, #chk do\n"
+"      if chk[c][2] == 'x' then\n"
+"        r[c + 1] = redis.call('EXISTS', chk[c][1])\n"
+"      else\n"
+"        r[c + 1] = redis.call('HGETALL', chk[c][1]) end\n"
+"    end\n"
+"    for c = 1, w do i = i + tonumber(ARGV[i]) + 1 end\n"
+"  end\n"
+"  out[t] = r\n"
+"end\n"
+"for s = 1, #chg, 2 * " CHANGES_KEYS_S " do\n"
+"  redis.call('XADD', '" CHANGES "', 'MAXLEN', '~', '" CHANGES_MAXLEN "',"
+    " '*', unpack(chg, s, math.min(s + 2 * " CHANGES_KEYS_S " - 1, #chg)))\n"
 "end\n"
 "return out\n";
 
@@ -394,6 +410,21 @@ struct wcmd {
 	size_t		*len;
 };
 
+/*
+ * A reply the pipeline owes, in the order the commands went: a plain
+ * write's (seq -1), or a deferred commit's, with the keys it checked
+ * (learnt from the reply when it was stale) and wrote (forgotten then).
+ */
+struct owed {
+	long		 seq;		/* in r->outc; -1: a plain write */
+	size_t		 ncall;		/* the first of a call's commits:
+					   how many share its reply */
+	char		**chk;
+	size_t		 nchk;
+	char		**wkeys;
+	size_t		 nw;
+};
+
 /* A read answered inside a transaction, to be checked at commit. */
 struct check {
 	char		*key;
@@ -426,7 +457,20 @@ struct redis_store {
 	struct kmap	 known;		/* key -> struct known */
 	/* batch: writes outside a transaction are pipelined */
 	int		 batch;
-	size_t		 pending;
+	struct owed	*owed;		/* replies to read, in order */
+	size_t		 nowed, owedcap;
+	/* deferred commits (store_defer_begin): their outcomes */
+	int		 defer;
+	signed char	*outc;
+	size_t		 noutc, outccap;
+	int		 reload;	/* a NOSCRIPT: load it again */
+	/* deferred commits not sent yet: their arguments and keys */
+	char		*dbuf;
+	size_t		 dlen, dcap;
+	size_t		*doff;		/* offset and length of each */
+	size_t		 ndarg, doffcap;
+	struct owed	*stg;
+	size_t		 nstg, stgcap;
 	char		**bkeys;	/* changed keys, for the XADDs */
 	size_t		 nbkeys, bkeycap;
 	int		 batch_failed;
@@ -477,6 +521,66 @@ txn_clear(struct redis_store *r)
 }
 
 static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+owed_free(struct redis_store *r, struct owed *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].seq >= 0 && r->outc[v[i].seq] == 2)
+			r->outc[v[i].seq] = -1;
+		strv_free(v[i].chk, v[i].nchk);
+		strv_free(v[i].wkeys, v[i].nw);
+	}
+}
+
+/*
+ * Forgets the replies owed and the commits not sent; deferred commits
+ * among them end unknown.
+ */
+static void
+owed_clear(struct redis_store *r)
+{
+	owed_free(r, r->owed, r->nowed);
+	r->nowed = 0;
+	owed_free(r, r->stg, r->nstg);
+	r->nstg = 0;
+	r->dlen = r->ndarg = 0;
+}
+
+/* One more entry in *v; returns it, cleared, with seq set. */
+static struct owed *
+owed_add(struct owed **v, size_t *n, size_t *cap, long seq)
+{
+	struct owed *o;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	o = &(*v)[(*n)++];
+	memset(o, 0, sizeof(*o));
+	o->seq = seq;
+	return o;
+}
+
+/* One more reply owed: a plain write's. */
+static void
+owe(struct redis_store *r)
+{
+	owed_add(&r->owed, &r->nowed, &r->owedcap, -1);
+}
+
+static void
 bkeys_clear(struct redis_store *r)
 {
 	size_t i;
@@ -500,7 +604,10 @@ drop(struct redis_store *r, const char *why)
 	r->c = NULL;
 	r->in_txn = 0;
 	txn_clear(r);
-	r->pending = 0;
+	if (r->nowed > 0 || r->nstg > 0)
+		/* Tentative writes of commits that may not have applied. */
+		kmap_clear(&r->known);
+	owed_clear(r);
 	bkeys_clear(r);
 	if (r->batch)
 		r->batch_failed = 1;
@@ -666,13 +773,109 @@ ensure(struct redis_store *r)
 	return ensure_tv(r, r->in_lookup ? &r->ltv : &r->tv);
 }
 
+static int load_script(redisContext *, char *, size_t, char **);
+
 /*
- * Reads the replies of pipelined batch writes, after appending XADDs
- * that name every recipient and destination they changed (so a batch
- * of 1,000 costs the stream ten entries, not 1,000 script calls). The
- * XADD follows the writes on the one connection, so a reader that sees
- * it sees them; it is not atomic with them: a client that dies between
- * leaves its last writes to the other daemons' next full load.
+ * Sends the deferred commits staged so far as one call of the commit
+ * script; their replies are owed. 0, or -1 (the connection is lost;
+ * their outcomes unknown).
+ */
+static int
+flush_defer(struct redis_store *r)
+{
+	const char **argv;
+	size_t *lens, argc, i;
+	char num[24];
+	struct owed *o;
+	int rc = 0;
+
+	if (r->nstg == 0)
+		return 0;
+	argc = 4 + r->ndarg;
+	argv = xreallocarray(NULL, argc, sizeof(*argv));
+	lens = xreallocarray(NULL, argc, sizeof(*lens));
+	snprintf(num, sizeof(num), "%zu", r->nstg);
+	argv[0] = "EVALSHA";
+	argv[1] = r->sha;
+	argv[2] = "0";
+	argv[3] = num;
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(argv[i]);
+	for (i = 0; i < r->ndarg; i++) {
+		argv[4 + i] = r->dbuf + r->doff[2 * i];
+		lens[4 + i] = r->doff[2 * i + 1];
+	}
+	if (redisAppendCommandArgv(r->c, (int)argc, argv, lens) != REDIS_OK)
+		rc = -1;
+	else {
+		/* The staged commits now wait for their reply. */
+		for (i = 0; i < r->nstg; i++) {
+			o = owed_add(&r->owed, &r->nowed, &r->owedcap,
+			    r->stg[i].seq);
+			*o = r->stg[i];
+			o->ncall = i == 0 ? r->nstg : 0;
+		}
+		r->nstg = 0;
+		r->dlen = r->ndarg = 0;
+	}
+	free(argv);
+	free(lens);
+	if (rc < 0)
+		drop(r, r->c->errstr);
+	return rc;
+}
+
+/*
+ * A deferred commit's reply: its outcome, and what the keys hold now
+ * when it was stale (the tentative writes forgotten, the keys read
+ * learnt).
+ */
+static void
+commit_outcome(struct redis_store *r, const struct owed *o,
+    const redisReply *rep)
+{
+	size_t i;
+	int out;
+
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[0]->integer == 1)
+		out = 1;
+	else if (rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 1 + o->nchk &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
+		for (i = 0; i < o->nw; i++)
+			kmap_del(&r->known, o->wkeys[i]);
+		for (i = 0; i < o->nchk; i++)
+			kmap_put(&r->known, o->chk[i],
+			    known_from(rep->element[i + 1]));
+		out = 0;
+	} else if (rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		/* Nothing applied; what was guessed from it is void. */
+		kmap_clear(&r->known);
+		r->reload = 1;
+		out = 0;
+	} else {
+		log_warn("store redis: transaction: %s",
+		    rep->type == REDIS_REPLY_ERROR ? rep->str :
+		    "unexpected reply");
+		kmap_clear(&r->known);
+		r->batch_failed = 1;
+		out = -1;
+	}
+	r->outc[o->seq] = (signed char)out;
+}
+
+/*
+ * Reads the replies owed: pipelined batch writes, after appending
+ * XADDs that name every recipient and destination they changed (so a
+ * batch of 1,000 costs the stream ten entries, not 1,000 script
+ * calls), and deferred commits (their outcomes). The XADD follows the
+ * writes on the one connection, so a reader that sees it sees them;
+ * it is not atomic with them: a client that dies between leaves its
+ * last writes to the other daemons' next full load. A commit's own
+ * XADD is in its script.
  */
 static int
 drain(struct redis_store *r)
@@ -680,8 +883,11 @@ drain(struct redis_store *r)
 	redisReply *rep;
 	const char *argv[6 + 2 * CHANGES_KEYS];
 	size_t lens[6 + 2 * CHANGES_KEYS], i, k, m, n;
+	char *err = NULL, w[300];
 	int rc = 0;
 
+	if (flush_defer(r) < 0)
+		return -1;
 	/* CHANGES_KEYS keys an entry, so that a reader's XREAD of
 	 * CHANGES_READ entries stays small. */
 	for (k = 0; k < r->nbkeys; k += CHANGES_KEYS) {
@@ -708,21 +914,39 @@ drain(struct redis_store *r)
 			drop(r, r->c->errstr);
 			return -1;
 		}
-		r->pending++;
+		owe(r);
 	}
 	bkeys_clear(r);
-	while (r->pending > 0) {
+	for (i = 0; i < r->nowed; i += m) {
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
 			drop(r, r->c->errstr);
 			return -1;
 		}
-		r->pending--;
-		if (rep->type == REDIS_REPLY_ERROR) {
+		m = 1;
+		if (r->owed[i].seq >= 0) {
+			/* A call of m commits: one array each. */
+			m = r->owed[i].ncall;
+			for (k = 0; k < m; k++)
+				commit_outcome(r, &r->owed[i + k],
+				    rep->type == REDIS_REPLY_ARRAY &&
+				    rep->elements == m ? rep->element[k] : rep);
+		} else if (rep->type == REDIS_REPLY_ERROR) {
 			log_warn("store redis: %s", rep->str);
 			r->batch_failed = 1;
 			rc = -1;
 		}
 		freeReplyObject(rep);
+	}
+	owed_clear(r);
+	if (r->reload) {
+		r->reload = 0;
+		if (load_script(r->c, r->sha, sizeof(r->sha), &err) < 0) {
+			log_warn("store redis %s: %s", where(r, w, sizeof(w)),
+			    err);
+			free(err);
+			drop(r, "the commit script cannot be loaded");
+			return -1;
+		}
 	}
 	return rc;
 }
@@ -809,7 +1033,7 @@ is_change_key(const char *key)
 /*
  * One write as an EVALSHA of the commit script that checks nothing, so
  * that it reaches the stream of changes with the write. av and al have
- * room for argc + 6; num holds a number's text. Returns the count.
+ * room for argc + 7; num holds a number's text. Returns the count.
  */
 static int
 script_args(struct redis_store *r, int argc, const char **argv,
@@ -823,6 +1047,8 @@ script_args(struct redis_store *r, int argc, const char **argv,
 	av[n] = r->sha;
 	al[n++] = strlen(r->sha);
 	av[n] = "0";		/* keys */
+	al[n++] = 1;
+	av[n] = "1";		/* transactions */
 	al[n++] = 1;
 	av[n] = "0";		/* checks */
 	al[n++] = 1;
@@ -874,12 +1100,14 @@ write_now(struct redis_store *r, int argc, const char **argv,
 	}
 	if (rep == NULL)
 		return NULL;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
+	    rep->element[0]->type != REDIS_REPLY_ARRAY ||
+	    rep->element[0]->elements != 2) {
 		log_warn("store redis: %s: unexpected reply", argv[0]);
 		freeReplyObject(rep);
 		return NULL;
 	}
-	*wr = rep->element[1];
+	*wr = rep->element[0]->element[1];
 	return rep;
 }
 
@@ -933,12 +1161,16 @@ write_cmd(struct redis_store *r, int argc, const char **argv,
 			r->bkeys[r->nbkeys++] = xstrdup(argv[i] +
 			    sizeof(PREFIX) - 1);
 		}
+		/* In order with the commits staged before it. */
+		if (flush_defer(r) < 0)
+			return -1;
 		if (redisAppendCommandArgv(r->c, argc, argv, lens) !=
 		    REDIS_OK) {
 			drop(r, r->c->errstr);
 			return -1;
 		}
-		if (++r->pending >= PIPELINE_MAX)
+		owe(r);
+		if (r->nowed >= PIPELINE_MAX)
 			return drain(r);
 		return 0;
 	}
@@ -1127,12 +1359,18 @@ redis_close(struct store *st)
 	struct redis_store *r = (struct redis_store *)st;
 
 	if (r->c != NULL) {
-		if (r->pending > 0)
+		if (r->nowed > 0)
 			drain(r);
 		if (r->c != NULL)
 			redisFree(r->c);
 	}
 	txn_clear(r);
+	owed_clear(r);
+	free(r->owed);
+	free(r->stg);
+	free(r->dbuf);
+	free(r->doff);
+	free(r->outc);
 	free(r->chk);
 	free(r->w);
 	kmap_free(&r->known);
@@ -1378,24 +1616,55 @@ get_timed(struct redis_store *r, const char *kind, const char *id,
 	return rc;
 }
 
-/* SETs bouncer:KIND ID to "TIME" or "TIME VALUE", expiring with events. */
+/*
+ * NOTE_IF_LATER: sets KEYS[1] to ARGV[2] for ARGV[3] seconds unless
+ * the time it starts with is later than ARGV[1]. EVAL, not EVALSHA:
+ * the server caches it by its digest, and a server that forgot it
+ * cannot fail a pipelined batch.
+ */
+static const char note_later_lua[] =
+"local v = redis.call('GET', KEYS[1])\n"
+"if v then\n"
+"  local t = tonumber(string.match(v, '^%-?%d+'))\n"
+"  if t and t > tonumber(ARGV[1]) then return 0 end\n"
+"end\n"
+"redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+"return 1\n";
+
+/*
+ * SETs bouncer:KIND ID to "TIME" or "TIME VALUE", expiring with events,
+ * when `when` allows (see store_note_put_when()).
+ */
 static int
-set_timed(struct redis_store *r, const char *kind, const char *id,
-    long long time, const char *value)
+set_timed(struct redis_store *r, enum note_when when, const char *kind,
+    const char *id, long long time, const char *value)
 {
-	const char *argv[5];
-	char ttl[32], *k = key_of(kind, id), *v;
-	int rc;
+	const char *argv[7];
+	char ttl[32], tm[32], *k = key_of(kind, id), *v;
+	int rc, argc = 0;
 
 	v = value != NULL ? xasprintf("%lld %s", time, value) :
 	    xasprintf("%lld", time);
 	snprintf(ttl, sizeof(ttl), "%lld", r->base.p.event_retention);
-	argv[0] = "SET";
-	argv[1] = k;
-	argv[2] = v;
-	argv[3] = "EX";
-	argv[4] = ttl;
-	rc = write_cmd(r, 5, argv, NULL);
+	if (when == NOTE_IF_LATER) {
+		snprintf(tm, sizeof(tm), "%lld", time);
+		argv[argc++] = "EVAL";
+		argv[argc++] = note_later_lua;
+		argv[argc++] = "1";
+		argv[argc++] = k;
+		argv[argc++] = tm;
+		argv[argc++] = v;
+		argv[argc++] = ttl;
+	} else {
+		argv[argc++] = "SET";
+		argv[argc++] = k;
+		argv[argc++] = v;
+		argv[argc++] = "EX";
+		argv[argc++] = ttl;
+		if (when == NOTE_IF_NONE)
+			argv[argc++] = "NX";
+	}
+	rc = write_cmd(r, argc, argv, NULL);
 	free(v);
 	free(k);
 	return rc;
@@ -1410,14 +1679,16 @@ redis_event_time(struct store *st, const char *id, long long *time)
 static int
 redis_event_mark(struct store *st, const char *id, long long time)
 {
-	return set_timed((struct redis_store *)st, KEY_EVENT, id, time, NULL);
+	return set_timed((struct redis_store *)st, NOTE_ALWAYS, KEY_EVENT, id,
+	    time, NULL);
 }
 
 static int
-redis_note_put(struct store *st, const char *id, const char *value,
-    long long time)
+redis_note_put(struct store *st, enum note_when when, const char *id,
+    const char *value, long long time)
 {
-	return set_timed((struct redis_store *)st, "n:", id, time, value);
+	return set_timed((struct redis_store *)st, when, "n:", id, time,
+	    value);
 }
 
 static int
@@ -2027,7 +2298,8 @@ redis_begin(struct store *st, const char *const *keys, size_t nkeys)
 	(void)nkeys;
 	txn_clear(r);
 	r->in_txn = 0;
-	if (ensure(r) < 0 || drain(r) < 0)
+	/* Deferring, the commits' replies are read at the end. */
+	if (ensure(r) < 0 || (!r->defer && drain(r) < 0))
 		return -1;
 	r->in_txn = 1;
 	return 0;
@@ -2052,6 +2324,68 @@ arg_str(const char **argv, size_t *lens, size_t *argc, const char *s,
 }
 
 /*
+ * Stages a transaction (argv: its checks and writes, as the script
+ * reads them) without waiting: up to DEFER_TXNS go to the server in
+ * one call of the commit script, whose reply is read at the end of the
+ * batch, or when the pipeline is full or a command needs an answer
+ * now. Meanwhile the handle takes the transaction as applied (what was
+ * read held, the writes hold), so the transactions after it read what
+ * it wrote, and the server checks them against it in turn. Returns 2,
+ * or -1.
+ */
+static int
+stage_commit(struct redis_store *r, size_t argc, const char **argv,
+    const size_t *lens)
+{
+	struct owed *o;
+	size_t i, need;
+
+	for (i = 0, need = 0; i < argc; i++)
+		need += lens[i];
+	if (r->dlen + need > r->dcap) {
+		while (r->dlen + need > r->dcap)
+			r->dcap = r->dcap ? r->dcap * 2 : 65536;
+		r->dbuf = xrealloc(r->dbuf, r->dcap);
+	}
+	if (r->ndarg + argc > r->doffcap) {
+		while (r->ndarg + argc > r->doffcap)
+			r->doffcap = r->doffcap ? r->doffcap * 2 : 1024;
+		r->doff = xreallocarray(r->doff, r->doffcap,
+		    2 * sizeof(*r->doff));
+	}
+	for (i = 0; i < argc; i++) {
+		memcpy(r->dbuf + r->dlen, argv[i], lens[i]);
+		r->doff[2 * r->ndarg] = r->dlen;
+		r->doff[2 * r->ndarg++ + 1] = lens[i];
+		r->dlen += lens[i];
+	}
+	if (r->noutc == r->outccap) {
+		r->outccap = r->outccap ? r->outccap * 2 : 256;
+		r->outc = xreallocarray(r->outc, r->outccap, 1);
+	}
+	r->outc[r->noutc] = 2;		/* owed */
+	o = owed_add(&r->stg, &r->nstg, &r->stgcap, (long)r->noutc++);
+	o->chk = xreallocarray(NULL, r->nchk + 1, sizeof(*o->chk));
+	for (i = 0; i < r->nchk; i++) {
+		o->chk[o->nchk++] = xstrdup(r->chk[i].key);
+		kmap_put(&r->known, r->chk[i].key, r->chk[i].k);
+		r->chk[i].k = NULL;
+	}
+	o->wkeys = xreallocarray(NULL, r->nw + 1, sizeof(*o->wkeys));
+	for (i = 0; i < r->nw; i++) {
+		o->wkeys[o->nw++] = xstrdup(r->w[i].argv[1]);
+		note_write(r, r->w[i].argc, (const char *const *)r->w[i].argv,
+		    r->w[i].len, 1);
+	}
+	/* A failure shows in the outcomes. */
+	if (r->nstg >= DEFER_TXNS)
+		flush_defer(r);
+	if (r->nowed >= PIPELINE_MAX)
+		drain(r);
+	return 2;
+}
+
+/*
  * One round trip: EVALSHA of the commit script with what was read and
  * what is to be written. 1 applied, 0 a read was stale (the handle now
  * knows better; start over), -1 failure.
@@ -2063,17 +2397,17 @@ redis_commit(struct store *st)
 	const char **argv;
 	size_t *lens, argc = 0, cap, nnum = 0, i, j;
 	char (*nums)[24], *err = NULL, w[300];
-	redisReply *rep = NULL;
+	redisReply *rep = NULL, *t;
 	int rc = -1, tries;
 
 	r->in_txn = 0;
 	if (r->nchk == 0 && r->nw == 0)
 		return 1;
-	if (ensure(r) < 0 || drain(r) < 0) {
+	if (ensure(r) < 0 || (!r->defer && drain(r) < 0)) {
 		txn_clear(r);
 		return -1;
 	}
-	cap = 5 + 5 * r->nchk;
+	cap = 6 + 5 * r->nchk;
 	for (i = 0; i < r->nchk; i++)
 		cap += 2 * r->chk[i].k->n;
 	for (i = 0; i < r->nw; i++)
@@ -2084,6 +2418,7 @@ redis_commit(struct store *st)
 	arg_str(argv, lens, &argc, "EVALSHA", 7);
 	arg_str(argv, lens, &argc, r->sha, strlen(r->sha));
 	arg_str(argv, lens, &argc, "0", 1);
+	arg_str(argv, lens, &argc, "1", 1);	/* one transaction */
 	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nchk);
 	for (i = 0; i < r->nchk; i++) {
 		const struct known *k = r->chk[i].k;
@@ -2111,6 +2446,11 @@ redis_commit(struct store *st)
 		note_write(r, r->w[i].argc, (const char *const *)r->w[i].argv,
 		    r->w[i].len, 0);
 	}
+	if (r->defer) {
+		/* After "EVALSHA sha 0 1": the transaction itself. */
+		rc = stage_commit(r, argc - 4, argv + 4, lens + 4);
+		goto out;
+	}
 	for (tries = 0; tries < 2; tries++) {
 		rep = redisCommandArgv(r->c, (int)argc, argv, lens);
 		if (rep == NULL) {
@@ -2130,9 +2470,12 @@ redis_commit(struct store *st)
 			goto out;
 		}
 	}
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
-	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
-	    rep->element[0]->integer == 1) {
+	/* One transaction: its array. */
+	t = rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+	    rep->element[0]->type == REDIS_REPLY_ARRAY ? rep->element[0] : rep;
+	if (t->type == REDIS_REPLY_ARRAY && t->elements >= 1 &&
+	    t->element[0]->type == REDIS_REPLY_INTEGER &&
+	    t->element[0]->integer == 1) {
 		/* Applied: what was read held, the writes now hold. */
 		for (i = 0; i < r->nchk; i++) {
 			kmap_put(&r->known, r->chk[i].key, r->chk[i].k);
@@ -2142,13 +2485,13 @@ redis_commit(struct store *st)
 			note_write(r, r->w[i].argc,
 			    (const char *const *)r->w[i].argv, r->w[i].len, 1);
 		rc = 1;
-	} else if (rep->type == REDIS_REPLY_ARRAY &&
-	    rep->elements == 1 + r->nchk &&
-	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
+	} else if (t->type == REDIS_REPLY_ARRAY &&
+	    t->elements == 1 + r->nchk &&
+	    t->element[0]->type == REDIS_REPLY_INTEGER) {
 		/* Stale: learn what the keys hold now. */
 		for (i = 0; i < r->nchk; i++)
 			kmap_put(&r->known, r->chk[i].key,
-			    known_from(rep->element[i + 1]));
+			    known_from(t->element[i + 1]));
 		rc = 0;
 	} else {
 		log_warn("store redis: transaction: %s",
@@ -2179,6 +2522,28 @@ redis_rollback(struct store *st)
 	txn_clear(r);
 }
 
+/* A batch whose commits are pipelined: see store_defer_begin(). */
+static int
+redis_defer(struct store *st, int begin, const signed char **out,
+    size_t *n)
+{
+	struct redis_store *r = (struct redis_store *)st;
+	int rc;
+
+	if (begin) {
+		r->batch = r->defer = 1;
+		r->batch_failed = 0;
+		r->noutc = 0;
+		return 0;
+	}
+	rc = r->c != NULL ? drain(r) : 0;
+	owed_clear(r);		/* after a loss: unknown */
+	r->batch = r->defer = 0;
+	*out = r->outc;
+	*n = r->noutc;
+	return r->batch_failed || rc < 0 ? -1 : 0;
+}
+
 static int
 redis_batch(struct store *st, int begin)
 {
@@ -2205,6 +2570,7 @@ redis_batch(struct store *st, int begin)
 	.commit = redis_commit,						\
 	.rollback = redis_rollback,					\
 	.batch = redis_batch,						\
+	.defer = redis_defer,						\
 	.view_only = redis_view_only,					\
 	.refresh = redis_refresh,					\
 	.lookup_detail = redis_lookup_detail,				\

@@ -90,7 +90,8 @@ static const char *const migrations[] = {
 /* --- the handle ------------------------------------------------------ */
 
 enum stmt_id {
-	S_EV_SEEN, S_EV_TIME, S_EV_MARK, S_EV_EXPIRE, S_NOTE_PUT, S_NOTE_GET,
+	S_EV_SEEN, S_EV_TIME, S_EV_MARK, S_EV_EXPIRE, S_NOTE_PUT,
+	S_NOTE_PUT_NONE, S_NOTE_PUT_LATER, S_NOTE_GET,
 	S_NOTE_EXPIRE, S_AUDIT_SEQ, S_AUDIT_INS, S_AUDIT_TRIM, S_AUDIT_LIST,
 	S_AUDIT_DEL, S_CHANGE_INS, S_CHANGE_PRUNE, S_DATA_VERSION, S_CHANGES,
 	S_MAXSEQ, S_IDX_RCPT, S_IDX_DEST, S_ALL_RCPT, S_ALL_DEST,
@@ -104,6 +105,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_EV_EXPIRE] = "DELETE FROM event WHERE time < ?",
 	[S_NOTE_PUT] = "INSERT OR REPLACE INTO note (id, time, value) "
 	    "VALUES (?, ?, ?)",
+	[S_NOTE_PUT_NONE] = "INSERT OR IGNORE INTO note (id, time, value) "
+	    "VALUES (?, ?, ?)",
+	[S_NOTE_PUT_LATER] = "INSERT INTO note (id, time, value) "
+	    "VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+	    "time = excluded.time, value = excluded.value "
+	    "WHERE excluded.time >= note.time",
 	[S_NOTE_GET] = "SELECT time, value FROM note WHERE id = ?",
 	[S_NOTE_EXPIRE] = "DELETE FROM note WHERE time < ?",
 	[S_AUDIT_SEQ] = "SELECT coalesce(max(seq), 0) FROM audit "
@@ -1007,11 +1014,12 @@ sqlite_event_mark(struct store *st, const char *id, long long time)
 }
 
 static int
-sqlite_note_put(struct store *st, const char *id, const char *value,
-    long long time)
+sqlite_note_put(struct store *st, enum note_when when, const char *id,
+    const char *value, long long time)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
-	sqlite3_stmt *q = s->s[S_NOTE_PUT];
+	sqlite3_stmt *q = s->s[when == NOTE_IF_NONE ? S_NOTE_PUT_NONE :
+	    when == NOTE_IF_LATER ? S_NOTE_PUT_LATER : S_NOTE_PUT];
 
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, time);
@@ -1258,6 +1266,21 @@ quick_check(sqlite3 *db, const char *path, char **errp)
 	return ok ? 0 : -1;
 }
 
+/*
+ * The end of a copy into tmp, a file beside its destination: closes
+ * dst (NULL: already closed) and frees tmp, removing the file first
+ * unless rc is 0, when it has been renamed into place. Returns rc.
+ */
+static int
+copy_done(sqlite3 *dst, char *tmp, int rc)
+{
+	sqlite3_close(dst);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 static int
 sqlite_backup(struct store *st, const char *path, char **errp)
 {
@@ -1319,11 +1342,7 @@ sqlite_backup(struct store *st, const char *path, char **errp)
 	close(fd);
 	rc = 0;
 out:
-	sqlite3_close(dst);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return copy_done(dst, tmp, rc);
 }
 
 /*
@@ -1456,11 +1475,7 @@ replace_file(sqlite3 *src, const char *path, long long busy, char **errp)
 	}
 	rc = 0;
 out:
-	sqlite3_close(dst);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return copy_done(dst, tmp, rc);
 }
 
 /* Does SQLite's error on db say the file is damaged? */

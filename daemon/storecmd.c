@@ -517,17 +517,29 @@ struct ingest {
 	unsigned long	 lineno;
 };
 
-/* One transaction per BATCH_EVENTS events (SQLite: one fsync). */
+static void ingest_flush(struct ingest *);
+
+/*
+ * Batches of BATCH_EVENTS lines or events (SQLite: one transaction, one
+ * fsync; Redis: the commits pipelined, engine_batch_begin()). Before a
+ * line or event: opens one if none is open; after: ends it when full.
+ */
 static void
 ingest_batch(struct ingest *in)
 {
-	if (in->inbatch == 0)
-		store_batch_begin(in->st);
-	if (++in->inbatch >= BATCH_EVENTS) {
-		if (store_batch_end(in->st) < 0)
-			in->failed++;
-		in->inbatch = 0;
-	}
+	if (in->inbatch > 0)
+		return;
+	if ((in->pipe != NULL ? pipeline_batch_begin(in->pipe) :
+	    engine_batch_begin(in->eng)) < 0)
+		in->failed++;
+	in->inbatch = 1;
+}
+
+static void
+ingest_batched(struct ingest *in)
+{
+	if (++in->inbatch > BATCH_EVENTS)
+		ingest_flush(in);
 }
 
 /* Counts what became of an engine event. */
@@ -545,6 +557,15 @@ ingest_count(struct ingest *in, int rc, const struct engine_result *res)
 		in->scoped++;
 }
 
+/* A provisional event's final outcome, at the end of its batch. */
+static void
+ingest_settle(unsigned long n, int rc, const struct engine_result *res,
+    void *arg)
+{
+	(void)n;
+	ingest_count(arg, rc, res);
+}
+
 static void
 ingest_one(struct ingest *in, const struct engine_event *ev)
 {
@@ -553,13 +574,17 @@ ingest_one(struct ingest *in, const struct engine_event *ev)
 
 	ingest_batch(in);
 	rc = engine_record(in->eng, ev, &res);
-	ingest_count(in, rc, &res);
+	if (rc < 0 || res.pending == 0)
+		ingest_count(in, rc, &res);
+	ingest_batched(in);
 }
 
 static void
 ingest_flush(struct ingest *in)
 {
-	if (in->inbatch > 0 && store_batch_end(in->st) < 0)
+	if (in->inbatch > 0 && (in->pipe != NULL ?
+	    pipeline_batch_end(in->pipe) : engine_batch_end(in->eng,
+	    ingest_settle, in)) < 0)
 		in->failed++;
 	in->inbatch = 0;
 }
@@ -607,6 +632,7 @@ ingest_maillog(struct ingest *in, FILE *fp, const char *name)
 		in->lineno++;
 		ingest_batch(in);
 		pipeline_log_line(in->pipe, line, len, now);
+		ingest_batched(in);
 	}
 	if (ferror(fp))
 		fprintf(stderr, "bouncerctl: %s: %s\n", name, strerror(errno));

@@ -7,7 +7,9 @@
  * what those answers need of every recipient with a state (state,
  * reason, until, the day the state began, its enhanced status) and of
  * every throttled destination (reason, until, its provider): an exact
- * hash with full keys, about 50 bytes an address. The back ends fill
+ * hash over whole keys, each address held as its local part and a
+ * reference to an interned domain, about 35 bytes an address with the
+ * hash's slots (view.c says how). The back ends fill
  * it (store_sqlite.c from its tables and its `changes` table,
  * store_redis.c from a SCAN and the bouncer:changes stream) and
  * store.c decides over it (store_decide()); the view itself knows
@@ -117,9 +119,11 @@ void		 view_set_dest(struct view_index *, const char *dest,
 void		 view_del_rcpt(struct view_index *, const char *rcpt);
 void		 view_del_dest(struct view_index *, const char *dest);
 /*
- * Can k more records go in without a rehash or a compaction (which
- * would hold the write lock for as long as the whole index takes to
- * copy)? If not, the back end reloads aside instead.
+ * Can k more records go in without a rehash (of the records' slots or
+ * of the domains' hash, which a swapped-in index no longer has) or a
+ * compaction (which would hold the write lock for as long as the
+ * whole index takes to copy)? If not, view_grow(), or the back end
+ * reloads aside instead.
  */
 int		 view_room(struct view_index *, size_t k);
 /*

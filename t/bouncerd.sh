@@ -8,19 +8,8 @@
 # a bounded poll. Everything started is stopped, also on failure.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/bouncerd-test.XXXXXX)
-PID=
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp bouncerd-test PID
 
 MPORT=$(free_port)
 cat > "$T/hook.sh" <<HOOK
@@ -36,28 +25,17 @@ chmod +x "$T/hook.sh"
 GROUP=$(id -gn)
 
 start() {
-	"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
-	    -o rules_dir=$RULES -o state_dir=$T -o socket_group=$GROUP \
+	t_bouncerd PID "$T/bouncerd.log" 10 "unix:$T/policy.sock" \
+	    -o store=sqlite:$T/state.db -o state_dir=$T \
 	    -o policy_listen=unix:$T/policy.sock \
 	    -o milter_listen=unix:$T/milter.sock \
 	    -o socketmap_listen=unix:$T/socketmap.sock \
 	    -o syslog_socket=$T/syslog.sock \
 	    -o metrics_listen=127.0.0.1:$MPORT \
 	    -o maillog_file=$T/maillog -o maillog_poll_ms=50 \
-	    -o alert_command=$T/hook.sh "$@" 2>>"$T/bouncerd.log" &
-	PID=$!
-	wait_for 10 $PY -c "
-import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
-	    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+	    -o alert_command=$T/hook.sh "$@"
 }
-
-stop() {
-	kill -TERM "$PID"
-	wait "$PID"
-	rc=$?
-	PID=
-	[ $rc = 0 ] || bad "bouncerd exited with $rc on SIGTERM"
-}
+stop() { t_stop PID; }
 
 policy() { $PY "$SRC/t/lib/policyq.py" "unix:$T/policy.sock" "$@"; }
 metrics() { $PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics', timeout=5).read().decode())"; }
@@ -104,18 +82,8 @@ a=$(policy friend@gmail.com)
 [ "$a" = DUNNO ] && ok || bad "friend@gmail.com: $a, want DUNNO"
 
 # The socketmap answers transport_maps the same way.
-sm=$($PY - "$T/socketmap.sock" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-for key in ("nosuchuser@gmail.com", "gmail.com", "friend@gmail.com"):
-    q = ("transport " + key).encode()
-    s.sendall(str(len(q)).encode() + b":" + q + b",")
-    data = b""
-    while not data.endswith(b","):
-        data += s.recv(4096)
-    print(data.decode())
-PYEOF
-)
+sm=$(socketmapq "$T/socketmap.sock" nosuchuser@gmail.com gmail.com \
+    friend@gmail.com)
 echo "$sm" | sed -n 1p | grep -q '^[0-9]*:OK error:5\.1\.1 ' && ok || bad "socketmap for a suppressed address: $sm"
 [ "$(echo "$sm" | sed -n 2p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for a domain: $sm"
 [ "$(echo "$sm" | sed -n 3p)" = "9:NOTFOUND ," ] && ok || bad "socketmap for another address: $sm"

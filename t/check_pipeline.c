@@ -53,6 +53,14 @@ static struct pipeline	*pipe_;
 /* What the pipeline reported, per outcome, since open_case(). */
 static unsigned		 seen[PO_FAILED + 1];
 static char		 last_why[128];
+/* The recorded ones, in the order reported. */
+static struct {
+	char		 rcpt[64];
+	enum reason	 reason;
+	int		 changed, duplicate;
+	enum rcpt_state	 state;
+}			 rec[256];
+static size_t		 nrec;
 
 static void
 on_report(const struct pipeline_report *r, void *arg)
@@ -60,6 +68,15 @@ on_report(const struct pipeline_report *r, void *arg)
 	(void)arg;
 	seen[r->outcome]++;
 	snprintf(last_why, sizeof(last_why), "%s", r->why ? r->why : "");
+	if (r->outcome != PO_RECORDED || r->res == NULL || nrec == 256)
+		return;
+	snprintf(rec[nrec].rcpt, sizeof(rec[0].rcpt), "%s", r->rcpt);
+	rec[nrec].reason = r->cl != NULL ? r->cl->reason : R_UNDEFINED;
+	rec[nrec].changed = r->res->changed;
+	rec[nrec].duplicate = r->res->duplicate;
+	rec[nrec].state = r->res->new_state;
+	ck_assert_uint_eq(r->res->pending, 0);	/* final, always */
+	nrec++;
 }
 
 static void
@@ -81,6 +98,7 @@ open_case(int backend, const char *const *opts)
 	free(uri);
 	pipe_ = pipeline_new(conf, rs, st, on_report, NULL);
 	memset(seen, 0, sizeof(seen));
+	nrec = 0;
 }
 
 static void
@@ -530,6 +548,83 @@ START_TEST(log_read_twice)
 }
 END_TEST
 
+static int
+count_entry(const struct store_audit *au, void *arg)
+{
+	(void)au;
+	++*(long long *)arg;
+	return 0;
+}
+
+#define GMAIL_550	"host gmail-smtp-in.l.google.com[142.250.4.27] said: " \
+	"550-5.1.1 The email account that you tried to reach does not " \
+	"exist. (in reply to RCPT TO command)"
+
+/*
+ * A batch (bouncerd's writer): reports are held to its end, then made
+ * in order, each with its final outcome, also for an event another MTA
+ * overtook (Redis: found stale at the end and run again).
+ */
+START_TEST(batch_reports)
+{
+	char a[64], qid[16];
+	struct store *st2 = NULL;
+	struct engine *eng2 = NULL;
+	struct engine_event ev;
+	long long n = 0;
+	size_t i;
+
+	open_case(_i, NULL);
+	ck_assert_int_eq(pipeline_batch_begin(pipe_), 0);
+	for (i = 0; i < 150; i++) {
+		snprintf(a, sizeof(a), "u%03zu@gmail.com", i);
+		snprintf(qid, sizeof(qid), "4BAB%04zX", i);
+		delivery(T0 + (long long)i, qid, a, "bounced", GMAIL_550);
+	}
+	delivery(T0, "4BAB0000", "u000@gmail.com", "bounced", GMAIL_550);
+	ck_assert_uint_eq(seen[PO_RECORDED], 0);	/* held */
+	if (_i == B_REDIS) {
+		char *err = NULL, *uri = xasprintf("redis+unix:%s/redis.sock",
+		    redis_dir);
+
+		st2 = store_open(uri, conf, &err);
+		ck_assert_msg(st2 != NULL, "%s", err ? err : "");
+		free(uri);
+		eng2 = engine_new(conf, st2);
+		memset(&ev, 0, sizeof(ev));
+		ev.rcpt = "u010@gmail.com";
+		ev.reason = R_MAILBOXFULL;
+		ev.decision = D_RETRY;
+		ev.stage = STAGE_RCPT;
+		ev.status = "4.2.2";
+		ev.queue_id = "4BAC0001";
+		ev.time = T0 - MIN;
+		ck_assert_int_eq(engine_record(eng2, &ev, NULL), 1);
+	}
+	ck_assert_int_eq(pipeline_batch_end(pipe_), 0);
+	ck_assert_uint_eq(seen[PO_RECORDED], 151);
+	ck_assert_uint_eq(nrec, 151);
+	for (i = 0; i < 150; i++) {
+		snprintf(a, sizeof(a), "u%03zu@gmail.com", i);
+		ck_assert_str_eq(rec[i].rcpt, a);
+		ck_assert_int_eq(rec[i].reason, R_USERUNKNOWN);
+		ck_assert_int_eq(rec[i].changed, 1);
+		ck_assert_int_eq(rec[i].state, RS_SUPPRESSED);
+		ck_assert_int_eq(look(a, T0 + 200, NULL), ANS_SUPPRESSED);
+	}
+	ck_assert_int_eq(rec[150].duplicate, 1);
+	if (eng2 != NULL) {
+		/* The other MTA's deferral, then the suppression. */
+		ck_assert_int_eq(store_audit_list(st2, "u010@gmail.com",
+		    count_entry, &n), 0);
+		ck_assert_int_eq(n, 2);
+		engine_free(eng2);
+		store_close(st2);
+	}
+	close_case();
+}
+END_TEST
+
 /* A client's envelope sender written as a delivery line or a msgid. */
 START_TEST(injected_lines)
 {
@@ -757,6 +852,7 @@ pipeline_suite(void)
 	tcase_add_loop_test(tc, internal_dsn_never_decides, 0, NBACKENDS);
 	tcase_add_loop_test(tc, bounce_never_throttles, 0, NBACKENDS);
 	tcase_add_loop_test(tc, log_read_twice, 0, NBACKENDS);
+	tcase_add_loop_test(tc, batch_reports, 0, NBACKENDS);
 	tcase_add_loop_test(tc, injected_lines, 0, NBACKENDS);
 	tcase_add_loop_test(tc, latest_delivery_counts, 0, NBACKENDS);
 	tcase_add_loop_test(tc, own_answer_in_a_bounce, 0, NBACKENDS);

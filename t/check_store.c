@@ -809,6 +809,77 @@ START_TEST(test_notes)
 }
 END_TEST
 
+/* Asserts note id holds value, written at t. */
+static void
+note_is(struct store *st, const char *id, const char *value, long long t)
+{
+	char buf[STORE_NOTE_MAX];
+	long long got = 0;
+
+	ck_assert_int_eq(store_note_get(st, id, buf, sizeof(buf), &got), 1);
+	ck_assert_str_eq(buf, value);
+	ck_assert_int_eq(got, t);
+}
+
+/*
+ * Notes written when what is there allows, the store deciding: the
+ * first word stands (NOTE_IF_NONE); a later word stands, an older one
+ * does not, one of the same time replaces (NOTE_IF_LATER); alone, in
+ * a batch, and in a deferred batch (Redis: pipelined, never read).
+ */
+START_TEST(test_notes_when)
+{
+	struct store *st = setup(_i);
+	const signed char *out;
+	size_t n;
+	int pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		char a[32], b[32];
+
+		snprintf(a, sizeof(a), "i:Q%d", pass);
+		snprintf(b, sizeof(b), "q:Q%d:r@x.example", pass);
+		if (pass == 1)
+			ck_assert_int_eq(store_batch_begin(st), 0);
+		if (pass == 2)
+			ck_assert_int_eq(store_defer_begin(st), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_NONE, a,
+		    "<first@x>", T0), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_NONE, a,
+		    "<second@x>", T0 + 60), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "failed", T0 + 60), 0);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "sent", T0), 0);		/* older: kept out */
+		if (pass == 1)
+			ck_assert_int_eq(store_batch_end(st), 0);
+		if (pass == 2)
+			ck_assert_int_eq(store_defer_end(st, &out, &n), 0);
+		note_is(st, a, "<first@x>", T0);
+		note_is(st, b, "failed", T0 + 60);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "sent", T0 + 60), 0);	/* the same time: replaces */
+		note_is(st, b, "sent", T0 + 60);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_IF_LATER, b,
+		    "failed", T0 + 3600), 0);
+		note_is(st, b, "failed", T0 + 3600);
+		ck_assert_int_eq(store_note_put_when(st, NOTE_ALWAYS, a,
+		    "<third@x>", T0 - 60), 0);
+		note_is(st, a, "<third@x>", T0 - 60);
+	}
+#ifdef HAVE_HIREDIS
+	if (_i == B_REDIS) {
+		long long ttl = redis_ttl("q:Q0:r@x.example");
+
+		/* Each writing sets the expiry again. */
+		ck_assert_msg(ttl > 30 * 86400 - 60 && ttl <= 30 * 86400,
+		    "TTL %lld", ttl);
+	}
+#endif
+	teardown(st);
+}
+END_TEST
+
 /* On SQLite, store_expire purges notes older than event_retention. */
 START_TEST(test_notes_expire)
 {
@@ -1435,6 +1506,121 @@ START_TEST(test_redis_commit)
 END_TEST
 #endif
 
+/* One transaction on rcpt: reads it, writes soft_count + 1. */
+static int
+bump(struct store *st, const char *addr)
+{
+	const char *keys[1];
+	char k[STORE_ADDR_MAX + 2];
+	struct store_rcpt r;
+	int have;
+
+	snprintf(k, sizeof(k), "r:%s", addr);
+	keys[0] = k;
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_ge(have = store_get_rcpt(st, addr, &r), 0);
+	if (!have)
+		r = rcpt(addr, RS_DEFERRED, R_MAILBOXFULL, T0 + 60);
+	r.soft_count++;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	return store_commit(st);
+}
+
+static int
+soft_count(redisContext *c, const char *addr)
+{
+	char line[STORE_ADDR_MAX + 64], *v;
+	int n;
+
+	snprintf(line, sizeof(line), "HGET bouncer:r:%s soft_count", addr);
+	v = redis_cmd(c, line);
+	n = atoi(v);
+	free(v);
+	return n;
+}
+
+/*
+ * Deferred commits (store_defer_begin()): sent without waiting, read
+ * on as if applied, each outcome learnt at the end: applied, stale
+ * (another MTA came first; the handle knows the key now), unknown
+ * (the connection died). In order with the batch's plain writes; more
+ * than fit in one call or one pipeline; a server that forgot the
+ * script.
+ */
+START_TEST(test_redis_defer)
+{
+	struct store *st = setup(B_REDIS);
+	redisContext *mta = redis_other(redis_dir);
+	const signed char *out;
+	char a[64];
+	size_t n, i;
+
+	ck_assert_int_eq(store_defer_begin(st), 0);
+	ck_assert_int_eq(bump(st, "d1@x.example"), 2);
+	ck_assert_int_eq(bump(st, "d1@x.example"), 2);	/* reads the first */
+	/* Another MTA writes d2 first: this handle's guess is stale. */
+	redis_do(mta, "HSET bouncer:r:d2@x.example rcpt d2@x.example "
+	    "state deferred soft_count 7");
+	ck_assert_int_eq(bump(st, "d2@x.example"), 2);
+	ck_assert_int_eq(bump(st, "d3@x.example"), 2);
+	ck_assert_int_eq(store_defer_end(st, &out, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(out[0], 1);
+	ck_assert_int_eq(out[1], 1);
+	ck_assert_int_eq(out[2], 0);
+	ck_assert_int_eq(out[3], 1);
+	ck_assert_int_eq(soft_count(mta, "d1@x.example"), 2);
+	ck_assert_int_eq(soft_count(mta, "d2@x.example"), 7);
+	ck_assert_int_eq(soft_count(mta, "d3@x.example"), 1);
+	/* Outside a batch, the stale one again: the handle learnt d2. */
+	ck_assert_int_eq(bump(st, "d2@x.example"), 1);
+	ck_assert_int_eq(soft_count(mta, "d2@x.example"), 8);
+
+	/* Many: several calls and pipelines, a plain write among them. */
+	ck_assert_int_eq(store_defer_begin(st), 0);
+	for (i = 0; i < 2500; i++) {
+		snprintf(a, sizeof(a), "m%zu@x.example", i % 500);
+		ck_assert_int_eq(bump(st, a), 2);
+		if (i == 1234)
+			ck_assert_int_eq(store_note_put(st, "i:Q1", "<m@x>",
+			    T0), 0);
+	}
+	ck_assert_int_eq(store_defer_end(st, &out, &n), 0);
+	ck_assert_uint_eq(n, 2500);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(out[i], 1);
+	for (i = 0; i < 500; i += 99) {
+		snprintf(a, sizeof(a), "m%zu@x.example", i);
+		ck_assert_int_eq(soft_count(mta, a), 5);
+	}
+
+	/* The server forgot the script: nothing applied, run again. */
+	ck_assert_int_eq(store_defer_begin(st), 0);
+	ck_assert_int_eq(bump(st, "d3@x.example"), 2);
+	redis_do(mta, "SCRIPT FLUSH");
+	ck_assert_int_eq(bump(st, "d3@x.example"), 2);
+	ck_assert_int_eq(store_defer_end(st, &out, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(out[0], 0);
+	ck_assert_int_eq(out[1], 0);
+	ck_assert_int_eq(soft_count(mta, "d3@x.example"), 1);
+	/* What it had guessed was forgotten: learnt, then applied. */
+	ck_assert_int_eq(bump(st, "d3@x.example"), 0);
+	ck_assert_int_eq(bump(st, "d3@x.example"), 1);
+	ck_assert_int_eq(soft_count(mta, "d3@x.example"), 2);
+
+	/* The connection dies before the end: unknown, and -1. */
+	ck_assert_int_eq(store_defer_begin(st), 0);
+	ck_assert_int_eq(bump(st, "d4@x.example"), 2);
+	redis_do(mta, "CLIENT KILL TYPE normal SKIPME yes");
+	ck_assert_int_eq(store_defer_end(st, &out, &n), -1);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(out[0], -1);
+	redisFree(mta);
+	teardown(st);
+}
+END_TEST
+
 /* A free TCP port on 127.0.0.1, or 0. */
 static int
 free_port(void)
@@ -1599,6 +1785,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, test_iterate_ids, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_notes, 0, NBACKENDS);
 	tcase_add_test(tc, test_notes_expire);
+	tcase_add_loop_test(tc, test_notes_when, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_iterate_expire, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_two_processes, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_rollback, 0, NBACKENDS);
@@ -1614,6 +1801,7 @@ store_suite(void)
 #ifdef HAVE_HIREDIS
 		tcase_add_test(tc, test_redis_view);
 		tcase_add_test(tc, test_redis_commit);
+		tcase_add_test(tc, test_redis_defer);
 #endif
 	}
 	suite_add_tcase(s, tc);

@@ -4,9 +4,10 @@
  * store_decide()'s order (recipient suppressed, deferred, domain
  * throttled, the domain's provider throttled), table-driven over a
  * view; what a view keeps of a record (the day, the status, keys too
- * long to hold); sharing by name; changes to the live index and room
- * made for them aside; a reload
- * swapped in while readers keep reading.
+ * long to hold); addresses held as a local part and an interned
+ * domain, still matched exactly; sharing by name; changes to the live
+ * index and room made for them aside; a reload swapped in while
+ * readers keep reading.
  *
  * It includes store_impl.h, the back ends' private header, for
  * store_decide_view().
@@ -178,6 +179,119 @@ START_TEST(test_detail)
 }
 END_TEST
 
+/*
+ * Addresses are held as a local part and an interned domain: a lookup
+ * still matches the whole key, byte for byte, whatever its '@'s.
+ */
+static const struct intern_case {
+	const char	*key;
+	int		 rc;		/* view_rcpt() */
+} intern_cases[] = {
+	{ "a@example.net", 1 },
+	{ "a@example.ne", 0 },
+	{ "a@example.nett", 0 },
+	{ "a@Example.net", 0 },
+	{ "a.example.net", 0 },
+	{ "a@@example.net", 0 },
+	{ "@a@example.net", 0 },
+	{ "b@example.net", 0 },
+	{ "\"x@y\"@example.net", 1 },
+	{ "\"x@y\"@example.org", 0 },
+	{ "x@y", 0 },
+	{ "trailing@", 1 },
+	{ "trailing", 0 },
+	{ "@lead.example", 1 },
+	{ "lead.example", 0 },
+	{ "noat", 1 },
+	{ "noat@", 0 },
+	{ "d.example", 0 },		/* a destination's name */
+	{ "", 0 },
+};
+
+START_TEST(test_intern)
+{
+	const struct intern_case *c = &intern_cases[_i];
+	struct view *v = view_get(NULL);
+	struct view_index *ix = view_index_new(0, 0);
+	struct view_fact f;
+	size_t i;
+
+	for (i = 0; i < sizeof(intern_cases) / sizeof(intern_cases[0]); i++)
+		if (intern_cases[i].rc == 1)
+			view_set_rcpt(ix, intern_cases[i].key,
+			    strlen(intern_cases[i].key), RS_SUPPRESSED,
+			    R_USERUNKNOWN, T0 + (long long)i, T0, "5.1.1");
+	view_set_dest(ix, "d.example", R_SPEEDING, T0, "");
+	view_swap(v, ix, "0");
+	ck_assert_msg(view_rcpt(v, c->key, &f) == c->rc, "%s: want %d",
+	    c->key, c->rc);
+	if (c->rc == 1) {
+		ck_assert_int_eq(f.state, RS_SUPPRESSED);
+		ck_assert_str_eq(f.status, "5.1.1");
+		ck_assert_int_eq(f.until, T0 + _i);
+	}
+	ck_assert_int_eq(view_dest(v, "d.example", &f), 1);
+	view_put(v);
+}
+END_TEST
+
+/*
+ * Many domains (references of one to three bytes), records replaced
+ * and deleted until a compaction makes the index again: every live
+ * record still answers, with its own fields, and the deleted do not.
+ */
+START_TEST(test_intern_many)
+{
+	struct view *v = view_get(NULL);
+	struct view_index *ix = view_index_new(0, 0);
+	struct view_fact f;
+	char key[64];
+	int i, round;
+
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < 40000; i++) {
+			snprintf(key, sizeof(key), "u%d@dom%d.example", i,
+			    i % 20000);
+			if (round == 2 && i % 3 == 0)
+				view_del_rcpt(ix, key);
+			else
+				view_set_rcpt(ix, key, strlen(key),
+				    round == 2 ? RS_DEFERRED : RS_SUPPRESSED,
+				    R_USERUNKNOWN, T0 + i, 0, "");
+		}
+	view_swap(v, ix, "0");
+	for (i = 0; i < 40000; i++) {
+		snprintf(key, sizeof(key), "u%d@dom%d.example", i, i % 20000);
+		if (i % 3 == 0) {
+			ck_assert_msg(view_rcpt(v, key, &f) == 0, "%s", key);
+			continue;
+		}
+		ck_assert_msg(view_rcpt(v, key, &f) == 1, "%s", key);
+		ck_assert_int_eq(f.state, RS_DEFERRED);
+		ck_assert_int_eq(f.until, T0 + i);
+		/* The same local part at another domain is another key. */
+		snprintf(key, sizeof(key), "u%d@dom%d.example", i,
+		    (i + 1) % 20000);
+		ck_assert_msg(view_rcpt(v, key, &f) == 0, "%s", key);
+	}
+	/* Changes to the live index after room was made for new domains. */
+	ck_assert_int_eq(view_grow(v, 30000), 0);
+	ck_assert_int_eq(view_room(view_live(v), 30000), 1);
+	view_wrlock(v);
+	for (i = 0; i < 30000; i++) {
+		snprintf(key, sizeof(key), "n%d@new%d.example", i, i);
+		view_set_rcpt(view_live(v), key, strlen(key), RS_SUPPRESSED,
+		    R_USERUNKNOWN, 0, 0, "");
+	}
+	view_unlock(v);
+	ck_assert_int_eq(view_rcpt(v, "n29999@new29999.example", &f), 1);
+	ck_assert_int_eq(f.until, 0);
+	ck_assert_int_eq(view_rcpt(v, "n29999@new29998.example", &f), 0);
+	ck_assert_int_eq(view_rcpt(v, "u1@dom1.example", &f), 1);
+	view_put(v);
+}
+END_TEST
+
 /* Views are shared by name; changes to the live index show at once. */
 START_TEST(test_shared)
 {
@@ -282,6 +396,9 @@ view_suite(void)
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_cannot_tell);
 	tcase_add_test(tc, test_detail);
+	tcase_add_loop_test(tc, test_intern, 0,
+	    (int)(sizeof(intern_cases) / sizeof(intern_cases[0])));
+	tcase_add_test(tc, test_intern_many);
 	tcase_add_test(tc, test_shared);
 	tcase_add_test(tc, test_swap_while_reading);
 	suite_add_tcase(s, tc);

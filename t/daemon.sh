@@ -12,10 +12,6 @@
 # Every wait is a bounded poll; everything started is stopped.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
 T=$(mktemp -d /tmp/bouncer-daemon.XXXXXX)
 TUSER=bouncertest
@@ -100,12 +96,10 @@ exit 0
 HOOK
 chmod +x "$F/hook.sh"
 : > "$F/maillog"
-"$BOUNCERD" -f $COMMON -o user= -o state_dir=$F -o store=sqlite:$F/state.db \
-    -o socket_group=$(id -gn) -o policy_listen=unix:$F/policy.sock \
+t_bouncerd FPID "$F/log" 30 "healthy:$MPORT" $COMMON -o state_dir=$F \
+    -o store=sqlite:$F/state.db -o policy_listen=unix:$F/policy.sock \
     -o maillog_file=$F/maillog -o maillog_poll_ms=50 \
-    -o alert_command=$F/hook.sh 2>"$F/log" &
-FPID=$!
-wait_for 30 healthz $MPORT || bad "bouncerd -f did not start"
+    -o alert_command=$F/hook.sh
 for ip in 192.0.2.12 192.0.2.13 192.0.2.14 192.0.2.15; do
 	q=$(echo $ip | tr -d .)
 	echo "$(stamp) mta postfix/smtp[2110]: 4B$q: to=<someone@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced (host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Service unavailable, Client host [$ip] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/$ip (in reply to MAIL FROM command))"

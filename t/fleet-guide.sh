@@ -19,10 +19,6 @@
 #     written before the kill is still there, from the append-only file.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-BOUNCERCTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
 
 if ! have_redis t/fleet-guide.sh; then
@@ -34,30 +30,17 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	exit 1
 fi
 
-T=$(mktemp -d /tmp/bouncer-fleet.XXXXXX)
-PIDA= PIDB= RPID=
-cleanup() {
-	for p in $PIDA $PIDB $RPID; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp bouncer-fleet PIDA PIDB RPID
 
 mkdir "$T/a" "$T/b" "$T/redis"
 STORE="redis+unix:$T/redis/redis.sock?db=3"
-GROUP=$(id -gn)
 
 redis_start() {
-	redis-server --port 0 --unixsocket "$T/redis/redis.sock" \
-	    --dir "$T/redis" --save '' --appendonly yes \
-	    --appendfsync everysec >>"$T/redis/log" 2>&1 &
-	RPID=$!
-	wait_for 10 sh -c "redis-cli -s '$T/redis/redis.sock' ping | grep -q PONG" ||
-	    { bad "redis-server did not start"; cat "$T/redis/log"; exit 1; }
+	t_redis RPID "$T/redis" --appendonly yes --appendfsync everysec
 }
 
-# start X: bouncerd for host X (a or b), in $T/X.
+# start X: bouncerd for host X (a or b), in $T/X, with its own maillog,
+# socketmap and alert hook.
 start() {
 	h=$1
 	: > "$T/$h/maillog"
@@ -66,19 +49,10 @@ start() {
 echo "$h \$BOUNCER_KIND \${BOUNCER_BLOCKLIST:-} \${BOUNCER_IP:-}" >> $T/alerts
 HOOK
 	chmod +x "$T/$h/hook.sh"
-	port=$(free_port)
-	echo "$port" > "$T/$h/mport"
-	"$BOUNCERD" -f -c /dev/null -o user= -o "store=$STORE" \
-	    -o rules_dir=$RULES -o state_dir=$T/$h -o socket_group=$GROUP \
-	    -o policy_listen=unix:$T/$h/policy.sock \
+	t_fleet_host "$h" "PID$(echo "$h" | tr ab AB)" \
 	    -o socketmap_listen=unix:$T/$h/socketmap.sock \
-	    -o metrics_listen=127.0.0.1:$port \
 	    -o maillog_file=$T/$h/maillog -o maillog_poll_ms=50 \
-	    -o alert_command=$T/$h/hook.sh 2>>"$T/$h/bouncerd.log" &
-	eval "PID$(echo "$h" | tr ab AB)=\$!"
-	wait_for 10 $PY -c "
-import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/$h/policy.sock')" ||
-	    { bad "bouncerd $h did not start"; cat "$T/$h/bouncerd.log"; exit 1; }
+	    -o alert_command=$T/$h/hook.sh
 }
 
 # policy X RCPT...: host X's policy answers.
@@ -90,20 +64,7 @@ metric() {
 	    awk -v m="$2" '$1 == m { print $2 }'
 }
 # smap X KEY...: host X's socketmap replies, one a line.
-smap() {
-	h=$1; shift
-	$PY - "$T/$h/socketmap.sock" "$@" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-for key in sys.argv[2:]:
-    q = ("transport " + key).encode()
-    s.sendall(str(len(q)).encode() + b":" + q + b",")
-    data = b""
-    while not data.endswith(b","):
-        data += s.recv(4096)
-    print(data.decode())
-PYEOF
-}
+smap() { h=$1; shift; socketmapq "$T/$h/socketmap.sock" "$@"; }
 metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
 stamp() { LC_ALL=C date '+%b %e %H:%M:%S'; }
 # logline X QID RCPT RELAY DSN STATUS REPLY: one delivery line in X's log.
@@ -154,9 +115,9 @@ ab=$(( $(metric a bouncer_alerts_total) + $(metric b bouncer_alerts_total) ))
 [ "$ab" = 1 ] && ok || bad "bouncer_alerts_total, A + B: $ab, want 1"
 
 # 4. Database 4 is another fleet: it shares nothing with database 3.
-q=$("$BOUNCERCTL" -s "redis+unix:$T/redis/redis.sock?db=4" query nosuchuser@gmail.com 2>&1)
+q=$("$CTL" -s "redis+unix:$T/redis/redis.sock?db=4" query nosuchuser@gmail.com 2>&1)
 case $q in *DUNNO*) ok ;; *) bad "db 4 sees db 3's suppression: $q" ;; esac
-q=$("$BOUNCERCTL" -s "$STORE" query nosuchuser@gmail.com 2>&1)
+q=$("$CTL" -s "$STORE" query nosuchuser@gmail.com 2>&1)
 case $q in *"state=suppressed"*) ok ;; *) bad "db 3 query: $q" ;; esac
 
 # 5. Redis dies. Both keep answering at once; B holds what it logs.
@@ -186,7 +147,7 @@ logline b 4BBB0003 gone@gmail.com "$GMAIL" 5.1.1 bounced "$GMAIL_550"
 wait_for 10 metric_is b bouncer_log_held_lines 1 &&
     ok || bad "B, Redis down: bouncer_log_held_lines $(metric b bouncer_log_held_lines), want 1"
 redis_start
-q=$("$BOUNCERCTL" -s "$STORE" query nosuchuser@gmail.com 2>&1)
+q=$("$CTL" -s "$STORE" query nosuchuser@gmail.com 2>&1)
 case $q in *"state=suppressed"*) ok ;;
 *) bad "after SIGKILL and restart, with appendonly yes: $q" ;; esac
 # The held line is offered again (back-off up to 30 s), then seen by A.
@@ -195,10 +156,7 @@ wait_for 60 answer_is a gone@gmail.com '^550 5\.1\.1' && ok ||
 wait_for 10 metric_is b bouncer_log_held_lines 0 &&
     ok || bad "B, Redis back: bouncer_log_held_lines $(metric b bouncer_log_held_lines)"
 
-for h in A B; do
-	eval "p=\$PID$h"
-	kill -TERM "$p"; wait "$p" || bad "bouncerd $h exited with $?"
-	eval "PID$h="
-done
+t_stop PIDA
+t_stop PIDB
 echo "fleet-guide.sh: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -17,13 +17,8 @@
 # Nothing here depends on today's date: the log lines carry the time
 # they are written, and the suppressions are for ever.
 
-: "${BOUNCER_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
-SRC=$BOUNCER_SRCDIR
-: "${BOUNCERD:=$SRC/bouncerd}"
-: "${BOUNCERCTL:=$SRC/bouncerctl}"
-: "${BOUNCER_RULES:=$SRC/rules}"
+SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${FLEET_ROUNDS:=5}"
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
 
 have_redis t/fleet.sh || exit 0
@@ -31,50 +26,18 @@ command -v redis-server >/dev/null 2>&1 || {
 	echo "FAIL: redis-server is not installed (scripts/setup-deps)"
 	exit 1; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/fleet-test.XXXXXX") || exit 1
-APID=
-BPID=
-RPID=
-cleanup() {
-	for p in $APID $BPID $RPID; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 2' HUP INT TERM
+t_tmp fleet-test APID BPID RPID
 
 RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --daemonize no --dir "$T" >/dev/null 2>&1 &
-RPID=$!
-redis_up() { [ "$(redis-cli -p "$RPORT" ping)" = PONG ]; }
-wait_for 10 redis_up || { bad "redis-server did not start"; exit 1; }
+t_redis RPID "$T" --port "$RPORT" --bind 127.0.0.1
 STORE=redis://127.0.0.1:$RPORT
 
-"$BOUNCERCTL" -s "$STORE" suppress add --reason userunknown \
+"$CTL" -s "$STORE" suppress add --reason userunknown \
     before@fleet.example >/dev/null || bad "suppress add"
 
-healthz() { $PY -c "
-import urllib.request
-urllib.request.urlopen('http://127.0.0.1:$1/healthz', timeout=2)"; }
-
 : > "$T/maillog"
-start() {	# start NAME [options]
-	name=$1; shift
-	mkdir -p "$T/$name"
-	port=$(free_port)
-	"$BOUNCERD" -f -c /dev/null -o user= -o store="$STORE" \
-	    -o rules_dir="$BOUNCER_RULES" -o state_dir="$T/$name" \
-	    -o policy_listen=unix:"$T/$name/policy.sock" \
-	    -o metrics_listen=127.0.0.1:"$port" "$@" \
-	    2>>"$T/$name/log" &
-	eval "${name}PID=\$!"
-	wait_for 60 healthz "$port" ||
-	    { bad "bouncerd $name did not start"; cat "$T/$name/log"; exit 1; }
-}
-start A -o maillog_file="$T/maillog" -o maillog_poll_ms=50
-start B
+t_fleet_host A APID -o maillog_file="$T/maillog" -o maillog_poll_ms=50
+t_fleet_host B BPID
 
 # ask NAME ADDR: NAME's answer for ADDR, one line, without "action=".
 ask() { $PY "$SRC/t/lib/policyq.py" unix:"$T/$1/policy.sock" "$2"; }
@@ -165,7 +128,7 @@ echo "fleet.sh: suppressed by A, refused by B after at most ${worst} s" \
 # From the moment the command has written it.
 worst=0
 within1 "B, lifted" "$(until_seen 5 passed B gone0@gmail.com run \
-    "$BOUNCERCTL" -s "$STORE" suppress remove gone0@gmail.com)"
+    "$CTL" -s "$STORE" suppress remove gone0@gmail.com)"
 passed A gone0@gmail.com && ok || bad "A still refuses gone0@gmail.com"
 echo "fleet.sh: lifted with bouncerctl, passed by B after" \
     "${worst} s" >&2
@@ -181,7 +144,7 @@ echo "fleet.sh: after FLUSHALL, at most ${worst} s" >&2
 
 for who in A B; do
 	grep -i 'panic\|ERROR: AddressSanitizer\|runtime error' \
-	    "$T/$who/log" && bad "$who logged a crash"
+	    "$T/$who/bouncerd.log" && bad "$who logged a crash"
 done
 echo "fleet.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -9,20 +9,9 @@
 # is 200 again once the store is back.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/bouncer-health.XXXXXX)
-PID= RPID=
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-	chattr -i "$T/state.db" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp bouncer-health PID RPID
+T_ATEXIT='chattr -i "$T/state.db" 2>/dev/null'
 
 MPORT=$(free_port)
 
@@ -44,14 +33,13 @@ metric() {
 	    awk -v m="$1" '$1 == m { print $2 }'
 }
 
+# start [OPTION...]: once /healthz answers, up to 10 s more for a 200
+# (some parts below start it unhealthy on purpose).
 start() {
-	"$BOUNCERD" -f -c /dev/null -o user= -o rules_dir=$RULES \
-	    -o state_dir=$T -o policy_listen= -o socket_group=$(id -gn) \
-	    -o milter_listen=unix:$T/milter.sock \
-	    -o metrics_listen=127.0.0.1:$MPORT "$@" 2>>"$T/bouncerd.log" &
-	PID=$!
-	wait_for 10 healthz 200 || wait_for 1 healthz 503 ||
-	    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+	t_bouncerd PID "$T/bouncerd.log" 11 "http:$MPORT" -o state_dir=$T \
+	    -o policy_listen= -o milter_listen=unix:$T/milter.sock \
+	    -o metrics_listen=127.0.0.1:$MPORT "$@"
+	wait_for 10 healthz 200
 }
 
 stop() {
@@ -90,20 +78,13 @@ MSG
 	    --rcpt news@example.net --message "$T/dsn.eml"
 }
 
-redis_start() {
-	redis-server --port 0 --unixsocket "$T/redis.sock" --save '' \
-	    --appendonly no >/dev/null 2>&1 &
-	RPID=$!
-	wait_for 10 test -S "$T/redis.sock" || bad "redis-server did not start"
-}
-
 # 1. Redis goes away and comes back.
 if ! have_redis t/health.sh; then
 	:
 elif ! command -v redis-server >/dev/null 2>&1; then
 	bad "redis-server is not installed (scripts/setup-deps)"
 else
-	redis_start
+	t_redis RPID "$T"
 	start -o "store=redis+unix:$T/redis.sock?db=2"
 	healthz 200 "ok" && ok || bad "healthy at start over Redis"
 	[ "$(metric 'bouncer_health{check="store"}')" = 1 ] && ok ||
@@ -125,7 +106,7 @@ else
 	out=$(dsn)
 	case $out in *"eom tempfail 451 4.3.0 bouncer: "*) ok ;;
 	*) bad "a remote bounce with the store down: $out" ;; esac
-	redis_start
+	t_redis RPID "$T"
 	wait_for 10 healthz 200 "ok" && ok ||
 	    bad "/healthz not 200 again with Redis back"
 	grep -q 'health: store ok again' "$T/bouncerd.log" && ok ||

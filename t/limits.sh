@@ -25,54 +25,30 @@
 # stopped, also on failure.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
 LIM="$PY $SRC/t/lib/limits.py"
-T=$(mktemp -d /tmp/bouncer-limits.XXXXXX)
-PID=
+t_tmp bouncer-limits PID
 
 # The bounds, in kB of VmRSS over what the daemon had just before.
 FLOOD_KB=32768
 MILTER_KB=262144
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
 
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 export ASAN_OPTIONS
 # 10,000 connections on the client's side; bouncerd raises its own.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 MPORT=$(free_port)
-GROUP=$(id -gn)
 
 start() {
 	rm -f "$T"/*.sock
-	"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
-	    -o rules_dir=$RULES -o state_dir=$T -o socket_group=$GROUP \
+	t_bouncerd PID "$T/bouncerd.log" 20 "unix:$T/policy.sock tcp:$MPORT" \
+	    -o store=sqlite:$T/state.db -o state_dir=$T \
 	    -o policy_listen=unix:$T/policy.sock \
 	    -o milter_listen=unix:$T/milter.sock \
 	    -o socketmap_listen=unix:$T/socketmap.sock \
-	    -o metrics_listen=127.0.0.1:$MPORT "$@" 2>>"$T/bouncerd.log" &
-	PID=$!
-	wait_for 10 $PY -c "
-import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" &&
-	wait_for 10 $PY -c "
-import socket; s=socket.socket(); s.connect(('127.0.0.1', $MPORT))" ||
-	    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+	    -o metrics_listen=127.0.0.1:$MPORT "$@"
 }
-
-stop() {
-	kill -TERM "$PID"
-	wait "$PID"
-	rc=$?
-	PID=
-	[ $rc = 0 ] || bad "bouncerd exited with $rc on SIGTERM"
-}
+stop() { t_stop PID; }
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
 metric() {

@@ -11,52 +11,28 @@
 # failure.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/logfollow-test.XXXXXX)
-PID=
-RPID=
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-	chattr -i "$T"/* 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp logfollow-test PID RPID
+T_ATEXIT='chattr -i "$T"/* 2>/dev/null'
 
 MPORT=$(free_port)
 GROUP=$(id -gn)
 D=$T			# the daemon's directory: state, sockets, log
 STORE=sqlite:$D/state.db
 LOG=$D/maillog
-AS=			# a command prefix to run bouncerd as another user
+T_AS=			# a command prefix to run bouncerd as another user
 
 # start [-o name=value ...]: a bouncerd on $LOG and $STORE, logging to
 # $T/bouncerd.log; waits until it answers on /healthz.
 start() {
 	: > "$T/bouncerd.log"
-	$AS "$BOUNCERD" -f -c /dev/null -o user= -o store=$STORE \
-	    -o rules_dir=$RULES -o state_dir=$D -o socket_group=$GROUP \
+	t_bouncerd PID "$T/bouncerd.log" 20 "http:$MPORT" -o store=$STORE \
+	    -o state_dir=$D -o socket_group=$GROUP \
 	    -o policy_listen=unix:$D/policy.sock \
 	    -o metrics_listen=127.0.0.1:$MPORT \
-	    -o maillog_file=$LOG -o maillog_poll_ms=50 "$@" \
-	    2>>"$T/bouncerd.log" &
-	PID=$!
-	wait_for 20 healthz_answers ||
-	    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+	    -o maillog_file=$LOG -o maillog_poll_ms=50 "$@"
 }
-
-stop() {
-	kill -TERM "$PID"
-	wait "$PID"
-	rc=$?
-	PID=
-	[ $rc = 0 ] || bad "bouncerd exited with $rc on SIGTERM"
-}
+stop() { t_stop PID; }
 
 healthz_answers() {
 	$PY -c "
@@ -78,7 +54,7 @@ reload() {
 	wait_for 60 metric_is bouncer_reloads_total $((r + 1)) ||
 	    bad "SIGHUP: no reload after 60 s"
 }
-suppressed() { $AS "$CTL" -s "$STORE" list 2>/dev/null | grep -c "$1"; }
+suppressed() { $T_AS "$CTL" -s "$STORE" list 2>/dev/null | grep -c "$1"; }
 suppressed_is() { [ "$(suppressed "$1")" = "$2" ]; }
 saved_offset() { cut -d' ' -f2 "$D/maillog.pos"; }
 size() { stat -c %s "$1"; }
@@ -317,14 +293,7 @@ stop
 # --- 6. The store fails: lines are held, not lost -----------------------
 # (a) Redis goes away while 200 bounces are logged, and comes back:
 # all 200 are recorded, and the position was never saved past them.
-redis_start() {
-	redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
-	    --appendonly no --daemonize no --dir "$T" >/dev/null 2>&1 &
-	RPID=$!
-	wait_for 10 $PY -c "
-import socket; s=socket.create_connection(('127.0.0.1', $RPORT), 1)
-s.sendall(b'PING\r\n'); assert s.recv(7) == b'+PONG\r\n'"
-}
+redis_start() { t_redis RPID "$T" --port "$RPORT" --bind 127.0.0.1; }
 redis_stop() { kill "$RPID"; wait "$RPID" 2>/dev/null; RPID=; }
 # held_offset_ok BYTES: the saved position is not past BYTES.
 held_offset_ok() { [ "$(saved_offset)" -le "$1" ]; }
@@ -334,7 +303,7 @@ elif ! command -v redis-server >/dev/null 2>&1; then
 	bad "redis-server is not installed (scripts/setup-deps)"
 else
 	RPORT=$(free_port)
-	redis_start || bad "redis-server did not start"
+	redis_start
 	STORE=redis://127.0.0.1:$RPORT
 	rm -f "$LOG" "$D/maillog.pos"
 	bounces rfirst 5
@@ -349,7 +318,7 @@ else
 	sleep 1
 	held_offset_ok "$before" && ok ||
 	    bad "redis down: maillog.pos at $(saved_offset), past the held line at $before"
-	redis_start || bad "redis-server did not start again"
+	redis_start
 	wait_for 60 suppressed_is '^redis-' 200 && ok ||
 	    bad "redis back: $(suppressed '^redis-') of 200 recipients suppressed"
 	wait_for 10 metric_is bouncer_log_held_lines 0 && ok ||
@@ -370,7 +339,7 @@ D=$T/nb
 mkdir "$D"
 chown nobody:nogroup "$D"
 chmod 711 "$T"
-AS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+T_AS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 GROUP=nogroup
 STORE=sqlite:$D/state.db
 LOG=$D/maillog

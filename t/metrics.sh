@@ -18,43 +18,26 @@
 #    t/data/metrics-absent-ok.
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/bouncer-metrics.XXXXXX)
-PID= RPID=
+t_tmp bouncer-metrics PID RPID
 PT="$PY $SRC/t/lib/promtext.py"
 
 # Metrics that the dashboard or the rules use and bouncerd does not
 # expose, each with the reason there.
 ABSENT_OK=$(sed -e '/^#/d' -e 's/[[:space:]].*//' "$SRC/t/data/metrics-absent-ok" | tr '\n' ' ')
 
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
 MPORT=$(free_port)
-GROUP=$(id -gn)
 : > "$T/maillog"
 
-"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
-    -o rules_dir=$RULES -o state_dir=$T -o socket_group=$GROUP \
+t_bouncerd PID "$T/bouncerd.log" 10 "unix:$T/policy.sock" \
+    -o store=sqlite:$T/state.db -o state_dir=$T \
     -o policy_listen=unix:$T/policy.sock \
     -o milter_listen=unix:$T/milter.sock \
     -o socketmap_listen=unix:$T/socketmap.sock \
     -o metrics_listen=127.0.0.1:$MPORT -o writer_queue_size=4321 \
     -o maillog_file=$T/maillog -o maillog_poll_ms=50 \
     -o blocklist_watch_ips=192.0.2.12 -o blocklist_zones=zen.spamhaus.org \
-    -o blocklist_resolver=127.0.0.1:$(free_port) -o blocklist_timeout=1s \
-    2>>"$T/bouncerd.log" &
-PID=$!
-wait_for 10 $PY -c "
-import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
-    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+    -o blocklist_resolver=127.0.0.1:$(free_port) -o blocklist_timeout=1s
 
 # scrape FILE: /metrics into FILE.
 scrape() {
@@ -100,17 +83,8 @@ $PY -c "import sys; s, c = float('$s'), $c; sys.exit(0 if 1e-8 * c < s < c else 
     ok || bad "policy latency _sum $s for $c answers"
 
 # 2. Socketmap: one found, two not found.
-$PY - "$T/socketmap.sock" > "$T/sm" <<'PYEOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-for key in ("nosuchuser@gmail.com", "gmail.com", "friend@gmail.com"):
-    q = ("transport " + key).encode()
-    s.sendall(str(len(q)).encode() + b":" + q + b",")
-    data = b""
-    while not data.endswith(b","):
-        data += s.recv(4096)
-    print(data.decode())
-PYEOF
+socketmapq "$T/socketmap.sock" nosuchuser@gmail.com gmail.com \
+    friend@gmail.com > "$T/sm"
 grep -c NOTFOUND "$T/sm" | grep -qx 2 && ok || bad "socketmap: $(cat "$T/sm")"
 scrape "$T/m3"
 n=$(delta "$T/m2" "$T/m3" bouncer_socketmap_latency_seconds_count)
@@ -179,19 +153,11 @@ if ! have_redis t/metrics.sh; then
 elif ! command -v redis-server >/dev/null 2>&1; then
 	bad "redis-server is not installed (scripts/setup-deps)"
 else
-	redis-server --port 0 --unixsocket "$T/redis.sock" --save '' \
-	    --appendonly no --enable-debug-command local >/dev/null 2>&1 &
-	RPID=$!
-	wait_for 10 test -S "$T/redis.sock" || bad "redis-server did not start"
-	"$BOUNCERD" -f -c /dev/null -o user= \
-	    -o "store=redis+unix:$T/redis.sock?db=5" -o rules_dir=$RULES \
-	    -o state_dir=$T -o socket_group=$GROUP \
+	t_redis RPID "$T" --enable-debug-command local
+	t_bouncerd PID "$T/bouncerd.log" 10 "unix:$T/policy.sock" \
+	    -o "store=redis+unix:$T/redis.sock?db=5" -o state_dir=$T \
 	    -o policy_listen=unix:$T/policy.sock \
-	    -o metrics_listen=127.0.0.1:$MPORT 2>>"$T/bouncerd.log" &
-	PID=$!
-	wait_for 10 $PY -c "
-import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
-	    { bad "bouncerd on Redis did not start"; cat "$T/bouncerd.log"; }
+	    -o metrics_listen=127.0.0.1:$MPORT
 	policy warm@example.org > /dev/null
 	redis-cli -s "$T/redis.sock" DEBUG SLEEP 2 > /dev/null &
 	sleep 0.3

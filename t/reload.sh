@@ -12,19 +12,8 @@
 # which compiles rules a hundred times slower (still seconds of work).
 set -u
 SRC=${BOUNCER_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-BOUNCERD=${BOUNCERD:-$SRC/bouncerd}
-CTL=${BOUNCERCTL:-$SRC/bouncerctl}
-RULES=${BOUNCER_RULES:-$SRC/rules}
-PY=/usr/bin/python3
 . "$SRC/t/lib/sh.sh"
-T=$(mktemp -d /tmp/bouncer-reload.XXXXXX)
-PID=
-
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+t_tmp bouncer-reload PID
 
 N=10000
 grep -q '^SANITIZE_FLAGS *= *-fsanitize' "$SRC/config.mk" 2>/dev/null && N=500
@@ -32,14 +21,9 @@ grep -q '^SANITIZE_FLAGS *= *-fsanitize' "$SRC/config.mk" 2>/dev/null && N=500
 MPORT=$(free_port)
 mkdir "$T/rules"
 cp "$RULES"/*.rules "$T/rules/"
-"$BOUNCERD" -f -c /dev/null -o user= -o store=sqlite:$T/state.db \
-    -o rules_dir=$T/rules -o state_dir=$T -o socket_group=$(id -gn) \
-    -o policy_listen=unix:$T/policy.sock -o metrics_listen=127.0.0.1:$MPORT \
-    2>>"$T/bouncerd.log" &
-PID=$!
-wait_for 30 $PY -c "
-import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/policy.sock')" ||
-    { bad "bouncerd did not start"; cat "$T/bouncerd.log"; exit 1; }
+t_bouncerd PID "$T/bouncerd.log" 30 "unix:$T/policy.sock" \
+    -o store=sqlite:$T/state.db -o rules_dir=$T/rules -o state_dir=$T \
+    -o policy_listen=unix:$T/policy.sock -o metrics_listen=127.0.0.1:$MPORT
 rules_before=$("$CTL" -c /dev/null -o metrics_listen=127.0.0.1:$MPORT status | sed -n 's/^rules=//p')
 
 # Valid rules of their own provider, each a distinct pattern to compile.
@@ -156,11 +140,7 @@ echo "$st" | grep -q '^reload_failures=0$' && ok || bad "reload failures: $st"
 grep -q 'reloaded configuration and rules' "$T/bouncerd.log" && ok ||
     bad "no reload logged"
 
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
-[ $rc = 0 ] && ok || bad "bouncerd exited with $rc on SIGTERM"
+t_stop PID && ok
 
 echo "reload.sh: $pass passed, $fail failed"
 [ $fail = 0 ] || { echo "--- bouncerd log"; tail -n 30 "$T/bouncerd.log"; }
