@@ -31,6 +31,17 @@
  * round trip. A transaction that ends in store_rollback() has its
  * reads unchecked: a caller acting on what it read commits instead.
  *
+ * Deferred commits (store_defer_begin(), the daemon's writer and
+ * bouncerctl ingest): the commits are staged and sent without waiting,
+ * up to DEFER_TXNS in one call of the script, each checked and applied
+ * on its own, in order. The handle takes each as applied meanwhile, so
+ * the next reads what it wrote; the outcomes are read when the batch
+ * ends (or the pipeline fills, or a command needs an answer now), and a
+ * stale one tells the caller to run that transaction again. What the
+ * handle knows of destinations and alerts is kept apart from what it
+ * knows of recipients and events, so that a flood of new recipients
+ * does not push out the few keys that are written again and again.
+ *
  * The view (view.h): every write of a recipient or a destination, in
  * the commit script or alone, also appends the key to the stream
  * bouncer:changes (XADD, trimmed to about CHANGES_MAXLEN entries), in
@@ -87,6 +98,7 @@
 #define MAXARGS		48
 #define LOOKUP_TIMEOUT_MS 250		/* a lookup's wait for the server */
 #define KNOWN_MAX	8192		/* records remembered for commits */
+#define KNOWN_DEST_MAX	4096		/* of destinations and alerts */
 #define CHANGES		PREFIX "changes"	/* the stream of changed keys */
 #define CHANGES_MAXLEN	"100000"	/* entries kept, about */
 #define CHANGES_READ	100		/* entries read at a time */
@@ -454,7 +466,8 @@ struct redis_store {
 	size_t		 nchk, chkcap;
 	struct wcmd	*w;
 	size_t		 nw, wcap;
-	struct kmap	 known;		/* key -> struct known */
+	/* key -> struct known: recipients, events; destinations, alerts */
+	struct kmap	 known[2];
 	/* batch: writes outside a transaction are pipelined */
 	int		 batch;
 	struct owed	*owed;		/* replies to read, in order */
@@ -480,6 +493,27 @@ struct redis_store {
 	int		 in_lookup;	/* under ltv */
 	struct view_fact det;	/* the last lookup's recipient */
 };
+
+/*
+ * Where what the handle knows of key is kept. Destinations and alerts,
+ * few and written again and again, have a map of their own, so that a
+ * flood of new recipients does not push them out (a wrong guess costs
+ * a stale commit and a round trip).
+ */
+static struct kmap *
+known_of(struct redis_store *r, const char *key)
+{
+	return &r->known[strncmp(key, PREFIX KEY_DEST,
+	    sizeof(PREFIX KEY_DEST) - 1) == 0 || strncmp(key, PREFIX KEY_ALERT,
+	    sizeof(PREFIX KEY_ALERT) - 1) == 0];
+}
+
+static void
+known_clear(struct redis_store *r)
+{
+	kmap_clear(&r->known[0]);
+	kmap_clear(&r->known[1]);
+}
 
 static long long
 mono_ms(void)
@@ -606,7 +640,7 @@ drop(struct redis_store *r, const char *why)
 	txn_clear(r);
 	if (r->nowed > 0 || r->nstg > 0)
 		/* Tentative writes of commits that may not have applied. */
-		kmap_clear(&r->known);
+		known_clear(r);
 	owed_clear(r);
 	bkeys_clear(r);
 	if (r->batch)
@@ -845,22 +879,22 @@ commit_outcome(struct redis_store *r, const struct owed *o,
 	    rep->elements == 1 + o->nchk &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
 		for (i = 0; i < o->nw; i++)
-			kmap_del(&r->known, o->wkeys[i]);
+			kmap_del(known_of(r, o->wkeys[i]), o->wkeys[i]);
 		for (i = 0; i < o->nchk; i++)
-			kmap_put(&r->known, o->chk[i],
+			kmap_put(known_of(r, o->chk[i]), o->chk[i],
 			    known_from(rep->element[i + 1]));
 		out = 0;
 	} else if (rep->type == REDIS_REPLY_ERROR &&
 	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
 		/* Nothing applied; what was guessed from it is void. */
-		kmap_clear(&r->known);
+		known_clear(r);
 		r->reload = 1;
 		out = 0;
 	} else {
 		log_warn("store redis: transaction: %s",
 		    rep->type == REDIS_REPLY_ERROR ? rep->str :
 		    "unexpected reply");
-		kmap_clear(&r->known);
+		known_clear(r);
 		r->batch_failed = 1;
 		out = -1;
 	}
@@ -997,28 +1031,29 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 	if (strcmp(argv[0], "DEL") == 0) {
 		for (i = 1; i < argc; i++) {
 			if (!learn)
-				kmap_del(&r->known, argv[i]);
+				kmap_del(known_of(r, argv[i]), argv[i]);
 			else if (is_record_key(argv[i]))
-				kmap_put(&r->known, argv[i], known_new(0));
+				kmap_put(known_of(r, argv[i]), argv[i],
+				    known_new(0));
 			else
-				kmap_del(&r->known, argv[i]);
+				kmap_del(known_of(r, argv[i]), argv[i]);
 		}
 		return;
 	}
 	if (!learn) {
-		kmap_del(&r->known, argv[1]);
+		kmap_del(known_of(r, argv[1]), argv[1]);
 		return;
 	}
 	if (strcmp(argv[0], "HSET") == 0) {
-		o = kmap_get(&r->known, argv[1]);
+		o = kmap_get(known_of(r, argv[1]), argv[1]);
 		k = o != NULL && o->exists ? known_dup(o) : known_new(1);
 		for (i = 2; i + 1 < argc; i += 2)
 			known_set(k, argv[i], lens ? lens[i] : strlen(argv[i]),
 			    argv[i + 1], lens ? lens[i + 1] :
 			    strlen(argv[i + 1]));
-		kmap_put(&r->known, argv[1], k);
+		kmap_put(known_of(r, argv[1]), argv[1], k);
 	} else if (strcmp(argv[0], "SET") == 0)
-		kmap_put(&r->known, argv[1], known_new(1));
+		kmap_put(known_of(r, argv[1]), argv[1], known_new(1));
 }
 
 /* Is rkey a recipient or a destination, whose writes go to the stream? */
@@ -1216,7 +1251,8 @@ redis_new(const struct store_params *p)
 		r->ltv.tv_sec = LOOKUP_TIMEOUT_MS / 1000;
 		r->ltv.tv_usec = LOOKUP_TIMEOUT_MS % 1000 * 1000;
 	}
-	kmap_init(&r->known, KNOWN_MAX, known_free);
+	kmap_init(&r->known[0], KNOWN_MAX, known_free);
+	kmap_init(&r->known[1], KNOWN_DEST_MAX, known_free);
 	return r;
 }
 
@@ -1373,7 +1409,8 @@ redis_close(struct store *st)
 	free(r->outc);
 	free(r->chk);
 	free(r->w);
-	kmap_free(&r->known);
+	kmap_free(&r->known[0]);
+	kmap_free(&r->known[1]);
 	bkeys_clear(r);
 	free(r->bkeys);
 	view_put(r->view);
@@ -1469,7 +1506,7 @@ txn_read(struct redis_store *r, const char *rkey, int hash)
 	c = &r->chk[r->nchk++];
 	c->key = xstrdup(rkey);
 	c->hash = hash;
-	kn = kmap_get(&r->known, rkey);
+	kn = kmap_get(known_of(r, rkey), rkey);
 	c->k = kn != NULL ? known_dup(kn) : known_new(0);
 	if (!hash && c->k->n > 0) {	/* only whether it exists */
 		known_free(c->k);
@@ -2368,7 +2405,8 @@ stage_commit(struct redis_store *r, size_t argc, const char **argv,
 	o->chk = xreallocarray(NULL, r->nchk + 1, sizeof(*o->chk));
 	for (i = 0; i < r->nchk; i++) {
 		o->chk[o->nchk++] = xstrdup(r->chk[i].key);
-		kmap_put(&r->known, r->chk[i].key, r->chk[i].k);
+		kmap_put(known_of(r, r->chk[i].key), r->chk[i].key,
+		    r->chk[i].k);
 		r->chk[i].k = NULL;
 	}
 	o->wkeys = xreallocarray(NULL, r->nw + 1, sizeof(*o->wkeys));
@@ -2478,7 +2516,8 @@ redis_commit(struct store *st)
 	    t->element[0]->integer == 1) {
 		/* Applied: what was read held, the writes now hold. */
 		for (i = 0; i < r->nchk; i++) {
-			kmap_put(&r->known, r->chk[i].key, r->chk[i].k);
+			kmap_put(known_of(r, r->chk[i].key), r->chk[i].key,
+		    r->chk[i].k);
 			r->chk[i].k = NULL;
 		}
 		for (i = 0; i < r->nw; i++)
@@ -2490,7 +2529,7 @@ redis_commit(struct store *st)
 	    t->element[0]->type == REDIS_REPLY_INTEGER) {
 		/* Stale: learn what the keys hold now. */
 		for (i = 0; i < r->nchk; i++)
-			kmap_put(&r->known, r->chk[i].key,
+			kmap_put(known_of(r, r->chk[i].key), r->chk[i].key,
 			    known_from(t->element[i + 1]));
 		rc = 0;
 	} else {
@@ -2498,9 +2537,9 @@ redis_commit(struct store *st)
 		    rep->type == REDIS_REPLY_ERROR ? rep->str :
 		    "unexpected reply");
 		for (i = 0; i < r->nchk; i++)
-			kmap_del(&r->known, r->chk[i].key);
+			kmap_del(known_of(r, r->chk[i].key), r->chk[i].key);
 		for (i = 0; i < r->nw; i++)
-			kmap_del(&r->known, r->w[i].argv[1]);
+			kmap_del(known_of(r, r->w[i].argv[1]), r->w[i].argv[1]);
 	}
 out:
 	if (rep != NULL)
