@@ -478,17 +478,86 @@ transcript_after_data(const struct dsn_report *rep, const struct dsn_rcpt *r)
 }
 
 /*
+ * The command a session transcript shows the reply at line `at` of
+ * [s, e) to answer: ">>> RCPT To:<x>" then "<<< 554 ...". Replies come
+ * in the order of the commands, also when the client pipelines them
+ * (">>> RCPT To:<a>", ">>> RCPT To:<b>", ">>> DATA", then three
+ * replies), so the reply is paired with the command of its rank, only
+ * the last line of a multi-line reply ("<<< 554 ", not "<<< 554-")
+ * counting. The transcript starts at the last "while talking to" line
+ * before the reply (Sendmail's), else at the top; lines that are
+ * neither ">>> " nor "<<< " (the MTA's own verdicts) are skipped.
+ * Returns STAGE_RCPT, STAGE_EOD (DATA or the final dot: the message
+ * stage of the data-stage guard), STAGE_MAIL, or STAGE_UNKNOWN when the
+ * transcript does not show the command.
+ */
+static enum smtp_stage
+transcript_command(const char *s, const char *e, const char *at)
+{
+	const char *p, *le = NULL, *cmd = NULL;
+	size_t n = 0, rank = 0;
+
+	while ((p = find_ws_ci(s, (size_t)(at - s), "while talking to",
+	    NULL)) != NULL)
+		s = p + 16;
+	/* The rank of the reply at `at` among the replies. */
+	for (p = s; p < at; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 8 && strncmp(p, "<<< ", 4) == 0 && p[7] == ' ')
+			rank++;
+	}
+	/* The command of the same rank, given before the reply. */
+	for (p = s; p < at; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p >= 5 && strncmp(p, ">>> ", 4) == 0 &&
+		    n++ == rank) {
+			cmd = p + 4;
+			break;
+		}
+	}
+	if (cmd == NULL)
+		return STAGE_UNKNOWN;
+	if (strncasecmp(cmd, "RCPT ", 5) == 0)
+		return STAGE_RCPT;
+	if (strncasecmp(cmd, "MAIL ", 5) == 0)
+		return STAGE_MAIL;
+	if (strncasecmp(cmd, "DATA", 4) == 0 || (cmd[0] == '.' &&
+	    (cmd + 1 == le || isspace((unsigned char)cmd[1]))))
+		return STAGE_EOD;
+	return STAGE_UNKNOWN;
+}
+
+/*
  * The stage the bounce says the recipient's reply came at, when the
- * reply does not say it itself: only the message stage is looked for
- * (the data-stage guard's), in Postfix's, Exim's and Sendmail's words,
- * in the recipient's own text and in Sendmail's shared transcript.
+ * reply does not say it itself: in Postfix's, Exim's and Sendmail's
+ * words, in the recipient's own text and in Sendmail's shared
+ * transcript, where the command the reply answers is the surest sign.
  */
 static enum smtp_stage
 context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 {
+	const char *p, *e, *s;
+	enum smtp_stage st;
+
 	if (sendmail_names(r, r->ctx, r->ctxlen) ||
 	    sendmail_names(r, rep->context, rep->contextlen))
 		return STAGE_RCPT;
+	if (!r->diag_in_text && (p = transcript_line(rep, r, &e)) != NULL) {
+		/*
+		 * The recipient's own text may begin inside the report's
+		 * transcript, after the commands that came before: count
+		 * from the top of the report's text when the line is in it.
+		 */
+		if (rep->context != NULL && p >= rep->context &&
+		    p < rep->context + rep->contextlen) {
+			s = rep->context;
+			e = rep->context + rep->contextlen;
+		} else
+			s = r->ctx;
+		if ((st = transcript_command(s, e, p)) != STAGE_UNKNOWN &&
+		    st != STAGE_MAIL)
+			return st;
+	}
 	if (r->ctx != NULL &&
 	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
 	    NULL) != NULL ||

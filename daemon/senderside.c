@@ -1,7 +1,7 @@
 /*
  * senderside.c -- does a reply speak of the sending side?
  *
- * One case-insensitive pattern, compiled once per handle, in seven parts:
+ * One case-insensitive pattern, compiled once per handle, in eight parts:
  *
  *   1. the sender refused by name: Postfix's "Sender address rejected",
  *      a failed sender verification ("Sender verify failed",
@@ -35,7 +35,12 @@
  *   7. the sender in Japanese (送信者, 差出人, 送信元) with a
  *      predicate after it in the same clause:
  *      "送信者のメールアドレスが存在しません" (the sender's address
- *      does not exist).
+ *      does not exist);
+ *   8. the sender in other languages (Absender, expéditeur, remitente,
+ *      remetente, mittente, afzender, nadawca, odesílatel, отправитель,
+ *      发件人, 발신자, gönderen, avsändare ...) with a predicate in one of
+ *      them after it in the same clause: "Absender unbekannt",
+ *      "Adresse de l'expéditeur inconnue" counts from the subject on.
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
@@ -165,7 +170,57 @@ static const char pattern[] =
 	"|\u4e0d\u660e|\u7121\u52b9"
 	"|\u767b\u9332\u3055\u308c\u3066\u3044\u307e\u305b\u3093"
 	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426"
-	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066|\u4f7f\u7528\u3055\u308c\u3066)";
+	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066|\u4f7f\u7528\u3055\u308c\u3066)"
+	/*
+	 * 8: the sender in the other languages servers answer in (German
+	 * Absender, French expediteur, Spanish remitente, Portuguese
+	 * remetente, Italian mittente, Dutch afzender, Polish nadawca, Czech
+	 * odesilatel, Russian and Ukrainian, Chinese, Korean, Turkish,
+	 * Swedish, Danish, Norwegian) and, in the same clause (no ". ", ";",
+	 * ":" or a CJK stop between), a predicate in one of them: unknown,
+	 * does not exist, not found, invalid, blocked, refused.
+	 */
+	"|(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente"
+	"|afzender|nadawc|odes(?:\u00ed|i)latel"
+	"|(?:\u041e|\u043e)\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b"
+	"|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a"
+	"|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba|\u5bc4\u4ef6\u4eba"
+	"|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\u767c\u4fe1\u4eba"
+	"|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c"
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender)"
+	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
+	"(?:unbekannt|existiert nicht|nicht vorhanden|nicht gefunden"
+	"|ung(?:\u00fc|ue)ltig|gesperrt|abgelehnt|blockiert|inconnue?"
+	"|inexistante?|n.existe pas|introuvable|invalide"
+	"|bloqu(?:\u00e9|e)|refus(?:\u00e9|e)|rejet(?:\u00e9|e)"
+	"|desconocid[oa]|no existe|inexistente"
+	"|no (?:es )?v(?:\u00e1|a)lid[oa]|bloquead[oa]|rechazad[oa]"
+	"|desconhecid[oa]|n(?:\u00e3|a)o existe"
+	"|inv(?:\u00e1|a)lid[oa]|rejeitad[oa]|recusad[oa]"
+	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]"
+	"|bloccat[oa]|rifiutat[oa]|onbekend|bestaat niet|ongeldig"
+	"|geblokkeerd|geweigerd|nieznany|nie istnieje"
+	"|nieprawid(?:\u0142|l)owy|zablokowany|odrzucony"
+	"|nezn(?:\u00e1|a)m|neexistuje|neplatn|blokov(?:\u00e1|a)n"
+	"|odm(?:\u00ed|i)tnut"
+	"|\u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d"
+	"|\u043d\u0435 \u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u0435\u0442"
+	"|\u043d\u0435\u0438\u0437\u0432\u0435\u0441\u0442"
+	"|\u043d\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435\u043b"
+	"|\u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d"
+	"|\u043e\u0442\u043a\u043b\u043e\u043d"
+	"|\u043d\u0435 \u0437\u043d\u0430\u0439\u0434\u0435\u043d"
+	"|\u043d\u0435 \u0456\u0441\u043d\u0443\u0454"
+	"|\u043d\u0435\u0432\u0456\u0434\u043e\u043c"
+	"|\u4e0d\u5b58\u5728|\u672a\u627e\u5230|\u627e\u4e0d\u5230"
+	"|\u65e0\u6548|\u7121\u6548|\u88ab\u62d2|\u62d2\u7edd"
+	"|\u62d2\u7d55|\u88ab\u963b\u6b62|\u88ab\u5c01"
+	"|\uc874\uc7ac\ud558\uc9c0 \uc54a|\ucc3e\uc744 \uc218 \uc5c6"
+	"|\uc720\ud6a8\ud558\uc9c0 \uc54a|\ucc28\ub2e8|\uac70\ubd80"
+	"|bulunamad|mevcut de(?:\u011f|g)il|ge(?:\u00e7|c)ersiz"
+	"|engellen|reddedildi|ok(?:\u00e4|a)nd|finns inte|ogiltig"
+	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent"
+	"|finnes ikke|blokkert)";
 
 struct senderside *
 senderside_new(void)

@@ -83,7 +83,25 @@ static const struct ss_case cases[] = {
 	/* the sender in Japanese: "the sender's address does not exist" */
 	{ "\u9001\u4fe1\u8005\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u304c\u5b58\u5728\u3057\u307e\u305b\u3093", 1 },
 	{ "\u5dee\u51fa\u4eba\u306e\u30a2\u30c9\u30ec\u30b9\u306f\u7121\u52b9\u3067\u3059", 1 },
+	/* the sender in other languages: unknown, does not exist, refused */
+	{ "Absender unbekannt", 1 },
+	{ "Absender-Adresse existiert nicht", 1 },
+	{ "Adresse de l'exp\u00e9diteur inconnue", 1 },
+	{ "Exp\u00e9diteur refus\u00e9", 1 },
+	{ "La direcci\u00f3n del remitente no existe", 1 },
+	{ "Remetente desconhecido", 1 },
+	{ "Mittente sconosciuto", 1 },
+	{ "Afzender onbekend", 1 },
+	{ "Nadawca nieznany", 1 },
+	{ "\u0410\u0434\u0440\u0435\u0441 \u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b\u044f \u043d\u0435 \u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u0435\u0442", 1 },
+	{ "\u53d1\u4ef6\u4eba\u5730\u5740\u4e0d\u5b58\u5728", 1 },
+	{ "\ubc1c\uc2e0\uc790 \uba54\uc77c \uc8fc\uc18c\ub97c \ucc3e\uc744 \uc218 \uc5c6\uc2b5\ub2c8\ub2e4", 1 },
+	{ "G\u00f6nderen bulunamad\u0131", 1 },
 	/* recipient-side texts with the same words: not the sender's */
+	/* recipient-side, the sender named in another clause */
+	{ "Empf\u00e4nger unbekannt. Absender: bounce@news.example.com", 0 },
+	{ "Destinataire inconnu; exp\u00e9diteur: bounce@news.example.com", 0 },
+	{ "\u7528\u6237\u4e0d\u5b58\u5728\u3002\u53d1\u4ef6\u4eba\uff1abounce@news.example.com", 0 },
 	{ "User unknown", 0 },
 	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
 	{ "The email account that you tried to reach does not exist. "
