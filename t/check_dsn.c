@@ -52,6 +52,22 @@ struct dsn_case {
 	"mx.messagelabs.example\n\nAction: failed\nFinal-Recipient: " \
 	"rfc822; ann@example.com\nStatus: " status "\n\n--d--\n"
 
+/* A Sendmail bounce for ann@example.org with a session transcript. */
+#define SENDMAIL_TRANSCRIPT_HEAD					\
+	"From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"	\
+	"To: sender@example.net\nSubject: Returned mail: see transcript "	\
+	"for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "	\
+	"report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"	\
+	"\n\n   ----- Transcript of session follows -----\n... while "	\
+	"talking to [192.0.2.1]:\n"
+#define SENDMAIL_TRANSCRIPT_TAIL					\
+	"554 5.0.0 Service unavailable\n\n--S/mta\n"			\
+	"Content-Type: message/delivery-status\n\n"			\
+	"Reporting-MTA: dns; mta.example.net\n\n"				\
+	"Final-Recipient: RFC822; ann@example.org\nAction: failed\n"	\
+	"Status: 5.0.0\nRemote-MTA: DNS; [192.0.2.1]\n"			\
+	"Diagnostic-Code: SMTP; 554 No such user here\n\n--S/mta--\n"
+
 static const struct dsn_case cases[] = {
 	{ "postfix dsn",
 	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
@@ -587,40 +603,20 @@ static const struct dsn_case cases[] = {
 	 * is a dead address.
 	 */
 	{ "sendmail dsn, a pipelined transcript: the reply answers RCPT TO",
-	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
-	  "To: sender@example.net\nSubject: Returned mail: see transcript "
-	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
-	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
-	  "\n\n   ----- Transcript of session follows -----\n... while "
-	  "talking to [192.0.2.1]:\n"
+	  SENDMAIL_TRANSCRIPT_HEAD
 	  ">>> MAIL From:<s@sender.example>\n>>> RCPT To:<ann@example.org>\n"
 	  ">>> DATA\n<<< 250 2.1.0 Ok\n<<< 554 No such user here\n"
 	  "<<< 554 5.5.1 Error: no valid recipients\n"
-	  "554 5.0.0 Service unavailable\n\n--S/mta\n"
-	  "Content-Type: message/delivery-status\n\n"
-	  "Reporting-MTA: dns; mta.example.net\n\n"
-	  "Final-Recipient: RFC822; ann@example.org\nAction: failed\n"
-	  "Status: 5.0.0\nRemote-MTA: DNS; [192.0.2.1]\n"
-	  "Diagnostic-Code: SMTP; 554 No such user here\n\n--S/mta--\n",
+	  SENDMAIL_TRANSCRIPT_TAIL,
 	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "No such user here",
 	  NULL, "userunknown", 1 },
 	/*
 	 * ... and after ">>> ." the same words answer the message: filtered.
 	 */
 	{ "sendmail dsn, a transcript: the reply answers the message",
-	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
-	  "To: sender@example.net\nSubject: Returned mail: see transcript "
-	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
-	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
-	  "\n\n   ----- Transcript of session follows -----\n... while "
-	  "talking to [192.0.2.1]:\n"
+	  SENDMAIL_TRANSCRIPT_HEAD
 	  ">>> DATA\n<<< 354 Go ahead\n>>> .\n<<< 554 No such user here\n"
-	  "554 5.0.0 Service unavailable\n\n--S/mta\n"
-	  "Content-Type: message/delivery-status\n\n"
-	  "Reporting-MTA: dns; mta.example.net\n\n"
-	  "Final-Recipient: RFC822; ann@example.org\nAction: failed\n"
-	  "Status: 5.0.0\nRemote-MTA: DNS; [192.0.2.1]\n"
-	  "Diagnostic-Code: SMTP; 554 No such user here\n\n--S/mta--\n",
+	  SENDMAIL_TRANSCRIPT_TAIL,
 	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "No such user here",
 	  NULL, "filtered", 0 },
 };
