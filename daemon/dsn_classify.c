@@ -442,15 +442,18 @@ sendmail_names(const struct dsn_rcpt *r, const char *text, size_t len)
 	e = text + len;
 	for (p = text; p < e; p = le + 1) {
 		le = line_end(p, e);
-		if (le - p < 6 || !isdigit((unsigned char)p[0]) ||
+		if (le - p < 4 || !isdigit((unsigned char)p[0]) ||
 		    !isdigit((unsigned char)p[1]) ||
 		    !isdigit((unsigned char)p[2]) || p[3] != ' ')
 			continue;
-		q = memchr(p, '<', (size_t)(le - p));
-		if (q != NULL && (size_t)(le - q) >= n + 5 &&
-		    strncasecmp(q + 1, r->rcpt, n) == 0 &&
-		    memcmp(q + 1 + n, ">...", 4) == 0)
-			return 1;
+		/* The line may be folded before the address. */
+		le = folded_end(p, e);
+		for (q = p; (q = memchr(q, '<', (size_t)(le - q))) != NULL;
+		    q++)
+			if ((size_t)(le - q) >= n + 5 &&
+			    strncasecmp(q + 1, r->rcpt, n) == 0 &&
+			    memcmp(q + 1 + n, ">...", 4) == 0)
+				return 1;
 	}
 	return 0;
 }

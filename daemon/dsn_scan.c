@@ -33,6 +33,22 @@ line_end(const char *p, const char *e)
 	return nl ? nl : e;
 }
 
+const char *
+folded_end(const char *p, const char *e)
+{
+	const char *le = line_end(p, e), *q;
+
+	while (le < e) {
+		q = le + 1;
+		if (q == e || !is_wsp((unsigned char)*q))
+			break;
+		if (!has_alnum(q, line_end(q, e)))
+			break;
+		le = line_end(q, e);
+	}
+	return le;
+}
+
 /* Is lit (lowercase) in s, ignoring case? */
 int
 has_ci(const char *s, size_t n, const char *lit)

@@ -619,6 +619,19 @@ static const struct dsn_case cases[] = {
 	  SENDMAIL_TRANSCRIPT_TAIL,
 	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "No such user here",
 	  NULL, "filtered", 0 },
+	/*
+	 * Sendmail's own verdict line for a recipient ("550 5.1.1 <x>...
+	 * User unknown") says RCPT TO refused it, whatever the transcript
+	 * shows before; a mailer that folds long lines may put the address
+	 * on a continuation line.
+	 */
+	{ "sendmail dsn, its verdict line folded before the address",
+	  SENDMAIL_TRANSCRIPT_HEAD
+	  ">>> DATA\n<<< 554 No such user here\n550 5.1.1\n"
+	  "    <ann@example.org>... User unknown\n"
+	  SENDMAIL_TRANSCRIPT_TAIL,
+	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "No such user here",
+	  NULL, "userunknown", 1 },
 };
 
 static struct ruleset *rules;
