@@ -11,7 +11,9 @@ usage:
 Each kind of variant is one function below: same bounce, other incidental
 details. The changes are deterministic for a given SEED (default 1).
 
-  addr   local parts of every address and redacted domains replaced,
+  addr   local parts of every address but role ones (postmaster,
+         post_master, MAILER-DAEMON, list-admin ...) and redacted domains
+         replaced, the local parts also where they stand alone,
          consistently through the whole mail; other IPv4 addresses, queue
          ids and message ids; dates moved
   wrap   Diagnostic-Code unfolded and folded again at another width, and
@@ -33,8 +35,13 @@ import sys
 SEED = "1"
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 # Addresses whose local part is a role, not a person: kept as they are.
-ROLES = {"mailer-daemon", "postmaster", "root", "abuse", "nobody",
-         "double-bounce", "noreply", "no-reply", "mail-daemon", "daemon"}
+# (a bounce's sender, a list's own addresses), whoever sends the bounce.
+ROLE = re.compile(r"post_?master|mailer[-_]?daemon|daemon|bounce|no-?reply|"
+                  r"^(root|abuse|nobody)$|-(admin|request|owner)$|^owner-", re.I)
+
+
+def role(lp):
+    return ROLE.search(lp) is not None
 
 
 def h(*parts):
@@ -74,7 +81,7 @@ def v_addr(text, amap):
     domains = {}
     for m in ADDR.finditer(text):
         lp, dom = m.group(1), m.group(2)
-        if lp.lower() not in ROLES and lp.lower() not in locals_:
+        if not role(lp) and lp.lower() not in locals_:
             locals_[lp.lower()] = "r" + h("lp", lp.lower())[:7]
         if not redacted(dom):
             continue
@@ -99,6 +106,13 @@ def v_addr(text, amap):
         return dom
 
     new = ADDR.sub(lambda m: record(m, addr_sub(m), amap), text)
+    # a local part alone ("<neko-nyaan>", "(neko-nyaan ML)") where it
+    # cannot be a word of the text
+    for lp in sorted(locals_, key=len, reverse=True):
+        if len(lp) >= 6 and re.search(r"[-._0-9]", lp):
+            new = re.sub(r"(?<![A-Za-z0-9._%+=-])" + re.escape(lp) +
+                         r"(?![A-Za-z0-9_%+=-]|\.[A-Za-z0-9]|@)",
+                         locals_[lp], new, flags=re.I)
     # the redacted domains elsewhere: host names, Reporting-MTA, HELO
     for reg in sorted(domains, key=len, reverse=True):
         new = re.sub(r"(?<![A-Za-z0-9-])((?:[A-Za-z0-9-]+\.)*)" + re.escape(reg) +
