@@ -118,6 +118,35 @@ staged_reply(const struct dsn_rcpt *r, const char **sp, size_t *np)
 }
 
 /*
+ * Is one of [a, a + an) and [b, b + bn) the head of the other, at least
+ * 4 bytes of each, taking any run of white space for any other? A
+ * Diagnostic-Code folded at one width and unfolded keeps the folding's
+ * indentation ("550-5.7.1    Unauthenticated"), and a transcript line
+ * has it on one line.
+ */
+static int
+head_eq_ws(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+
+	while (i < an && j < bn) {
+		if (isspace((unsigned char)a[i]) &&
+		    isspace((unsigned char)b[j])) {
+			while (i < an && isspace((unsigned char)a[i]))
+				i++;
+			while (j < bn && isspace((unsigned char)b[j]))
+				j++;
+			continue;
+		}
+		if (a[i] != b[j])
+			return 0;
+		i++;
+		j++;
+	}
+	return i >= 4 && j >= 4;
+}
+
+/*
  * The "<<< " line of a Sendmail transcript in [p, e) that gives the
  * recipient's Diagnostic-Code reply: its first n bytes must be the
  * reply's (n = 4 in the recipient's own text, which holds its own
@@ -140,9 +169,7 @@ transcript_find(const struct dsn_rcpt *r, const char *p, const char *e,
 			k--;
 		if (n != 0 && k > n)
 			k = n;
-		if (k > r->diaglen)
-			k = r->diaglen;	/* one is the head of the other */
-		if (k >= 4 && memcmp(p + 4, r->diag, k) == 0)
+		if (head_eq_ws(p + 4, k, r->diag, r->diaglen))
 			return p;
 	}
 	return NULL;
@@ -188,7 +215,7 @@ transcript_reply(const struct dsn_report *rep, const struct dsn_rcpt *r,
     char *buf, size_t bufsz, const char **sp, size_t *np)
 {
 	const char *d = r->diag, *p, *e, *le, *q;
-	size_t len = 0, k;
+	size_t len = 0, k, i;
 
 	if (r->diag_in_text || r->diaglen < 4 ||
 	    !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
@@ -196,7 +223,8 @@ transcript_reply(const struct dsn_report *rep, const struct dsn_rcpt *r,
 	    (p = transcript_line(rep, r, &e)) == NULL)
 		return;
 	for (; p < e; p = le + 1) {
-		le = line_end(p, e);
+		/* A line may be folded, its continuations indented. */
+		le = folded_end(p, e);
 		if (le - p < 8 || strncmp(p, "<<< ", 4) != 0 ||
 		    strncmp(p + 4, d, 3) != 0)
 			break;
@@ -208,8 +236,16 @@ transcript_reply(const struct dsn_report *rep, const struct dsn_rcpt *r,
 			break;
 		if (len > 0)
 			buf[len++] = ' ';
-		memcpy(buf + len, q, k);
-		len += k;
+		for (i = 0; i < k; i++) {
+			if (q[i] == '\n' || q[i] == '\r') {
+				while (len > 0 && is_wsp(buf[len - 1]))
+					len--;
+				buf[len++] = ' ';
+				while (i + 1 < k && isspace((unsigned char)q[i + 1]))
+					i++;
+			} else
+				buf[len++] = q[i];
+		}
 		if (q[3] == ' ')	/* the last line */
 			break;
 	}

@@ -632,6 +632,49 @@ static const struct dsn_case cases[] = {
 	  SENDMAIL_TRANSCRIPT_TAIL,
 	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "No such user here",
 	  NULL, "userunknown", 1 },
+	/*
+	 * A Diagnostic-Code folded at one width keeps its indentation when
+	 * unfolded ("550-5.7.1    Unauthenticated"), and the transcript may
+	 * be folded at another: the reply is still found in the transcript
+	 * by its words and joined whole, Gmail's DMARC refusal.
+	 */
+	{ "sendmail dsn, diagnostic and transcript folded at other widths",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: sender@example.net\nSubject: Returned mail: see transcript "
+	  "for details\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+	  "report-type=delivery-status;\n\tboundary=\"S/mta\"\n\n--S/mta"
+	  "\n\n   ----- Transcript of session follows -----\n"
+	  "... while talking to gmail-smtp-in.l.google.com.:\n"
+	  ">>> DATA\n"
+	  "<<< 550-5.7.1 Unauthenticated email from sender.example\n"
+	  "    is not accepted due to domain's\n"
+	  "<<< 550-5.7.1 DMARC policy. Please contact the\n"
+	  "    administrator of sender.example domain\n"
+	  "<<< 550-5.7.1 if this was a legitimate mail. Please\n"
+	  "    visit\n"
+	  "<<< 550-5.7.1\n"
+	  "    https://support.google.com/mail/answer/2451690\n"
+	  "    to learn about the\n"
+	  "<<< 550 5.7.1 DMARC initiative. y13si1773519pll.31\n"
+	  "    - gsmtp\n"
+	  "554 5.0.0 Service unavailable\n"
+	  "\n"
+	  "--S/mta\n"
+	  "Content-Type: message/delivery-status\n"
+	  "\n"
+	  "Reporting-MTA: dns; mta.example.net\n"
+	  "\n"
+	  "Final-Recipient: RFC822; ann@example.org\n"
+	  "Action: failed\n"
+	  "Status: 5.7.1\n"
+	  "Remote-MTA: DNS; gmail-smtp-in.l.google.com\n"
+	  "Diagnostic-Code: SMTP; 550-5.7.1\n"
+	  "    Unauthenticated email from sender.example\n"
+	  "    is not accepted due to domain's\n"
+	  "\n"
+	  "--S/mta--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.7.1", "Unauthenticated",
+	  NULL, "authfailure", 0 },
 };
 
 static struct ruleset *rules;
