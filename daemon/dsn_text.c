@@ -441,6 +441,16 @@ sendmail_reply(const char *s, const char **ts, const char **te,
 		pe = b - 1;
 		for (q = pe; q > s && q[-1] != '\n'; q--)
 			;
+		/*
+		 * A line folded at some width: its continuations are
+		 * indented, and it is the line they continue that counts.
+		 */
+		while (q > s && is_wsp(*q) && has_alnum(q, pe)) {
+			pe = q - 1;
+			for (q = pe; q > s && q[-1] != '\n'; q--)
+				;
+		}
+		pe = line_end(q, e);
 		if (pe - q >= 4 && strncmp(q, "<<< ", 4) == 0)
 			replies++;
 		else if (!(pe - q >= 4 && strncmp(q, ">>> ", 4) == 0 &&

@@ -675,6 +675,24 @@ static const struct dsn_case cases[] = {
 	  "--S/mta--\n",
 	  DSN_RFC3464, 1, "ann@example.org", "5.7.1", "Unauthenticated",
 	  NULL, "authfailure", 0 },
+	/*
+	 * Sendmail v5 says only "Remote protocol error"; the remote reply
+	 * above it in the transcript is the reason, also when a mailer
+	 * folded it at some width.
+	 */
+	{ "sendmail v5, the remote reply above its verdict folded",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "Subject: Returned mail: User unknown\nTo: sender@example.net\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "While talking to mx.example.org:\n"
+	  ">>> MAIL From:<sender@example.net>\n"
+	  "<<< 501 <sender@example.net>... no access from\n"
+	  "    mail server [192.0.2.55] which is an open relay.\n"
+	  "554 <ann@example.org>... Remote protocol error\n\n"
+	  "   ----- Unsent message follows -----\n"
+	  "From: sender@example.net\nSubject: hi\n\nhello\n",
+	  DSN_TEXT, 1, "ann@example.org", NULL, "open relay",
+	  NULL, "blocked", 0 },
 };
 
 static struct ruleset *rules;
