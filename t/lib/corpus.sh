@@ -41,11 +41,13 @@ corpus_files() {
 	awk -F'\t' -v list=1 -v only="${1:-}" -f "$scorer" "$manifest" | sort
 }
 
+# corpus_classify LIST OUT [ARG...]: classify-mail on the files LIST names,
+# relative to $corpus_dir (default: the corpus itself), into OUT.
 corpus_classify() {
 	_list=$1
 	_out=$2
 	shift 2
-	(cd "$corpus" && xargs "$ctl" classify-mail -r "$rules" "$@" -H \
+	(cd "${corpus_dir:-$corpus}" && xargs "$ctl" classify-mail -r "$rules" "$@" -H \
 	    < "$_list") > "$_out" 2> "$_out.err"
 	_rc=$?
 	if [ $_rc -ne 0 ]; then
