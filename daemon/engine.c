@@ -678,7 +678,7 @@ engine_batch_end(struct engine *e, engine_done_fn *done, void *arg)
 			break;
 		default:
 			memset(&res, 0, sizeof(res));
-			frc = rc = -1;
+			frc = -1;
 			break;
 		}
 		if (frc < 0)

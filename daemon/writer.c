@@ -128,9 +128,10 @@ run_batch(struct writer *w, struct node **v, size_t n, int *ran)
 	int ok = 0, tries;
 
 	/*
-	 * Twice as a batch: a Redis batch whose pipelined commits met
-	 * keys changed by another MTA has learnt their values by its end,
-	 * and the second try usually holds.
+	 * Twice as a batch: end() fails when the store did (a Redis
+	 * connection lost mid-batch); the second try, reconnected,
+	 * usually holds. Commits another MTA overtook are not failures:
+	 * the end hook runs them again (engine_batch_end()).
 	 */
 	for (tries = 0; tries < 2 && !ok && n > 1 && w->h.begin != NULL;
 	    tries++) {
