@@ -719,6 +719,38 @@ load_script(redisContext *c, char *sha, size_t shasz, char **errp)
 	return 0;
 }
 
+/* A SCAN of match (of type, or NULL: any) from cursor; its count. */
+static int
+scan_argv(const char **argv, const char *cursor, const char *match,
+    const char *type)
+{
+	int n = 0;
+
+	argv[n++] = "SCAN";
+	argv[n++] = cursor;
+	argv[n++] = "MATCH";
+	argv[n++] = match;
+	argv[n++] = "COUNT";
+	argv[n++] = "1000";
+	if (type != NULL) {
+		argv[n++] = "TYPE";
+		argv[n++] = type;
+	}
+	return n;
+}
+
+/* A SCAN's keys, the next cursor copied; NULL if rep is not a SCAN's. */
+static redisReply *
+scan_keys(const redisReply *rep, char *cursor, size_t cursz)
+{
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	snprintf(cursor, cursz, "%s", rep->element[0]->str);
+	return rep->element[1];
+}
+
 /*
  * Records written as hashes (one field a member), as bouncer wrote them
  * before it packed them into strings, are rewritten once: the first
@@ -753,25 +785,14 @@ convert_hashes(redisContext *c, char **errp)
 	if (n)
 		return 0;
 	do {
-		argv[0] = "SCAN";
-		argv[1] = cursor;
-		argv[2] = "MATCH";
-		argv[3] = PREFIX "[rda]:*";
-		argv[4] = "COUNT";
-		argv[5] = "1000";
-		argv[6] = "TYPE";
-		argv[7] = "hash";
-		if (setup_cmd(c, 8, argv, errp, &rep) < 0)
+		if (setup_cmd(c, scan_argv(argv, cursor, PREFIX "[rda]:*",
+		    "hash"), argv, errp, &rep) < 0)
 			return -1;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
 			freeReplyObject(rep);
 			*errp = xstrdup("SCAN: unexpected reply");
 			return -1;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		keys = rep->element[1];
 		for (i = 0; i < keys->elements; i++)
 			redisAppendCommand(c, "HGETALL %b", keys->element[i]->str,
 			    (size_t)keys->element[i]->len);
@@ -1947,20 +1968,17 @@ static redisReply *
 scan_step(struct redis_store *r, char *cursor, size_t cursz,
     const char *match, const char *cmd)
 {
-	const char *argv[6] = { "SCAN", cursor, "MATCH", match, "COUNT",
-	    "1000" };
+	const char *argv[8];
 	redisReply *rep, *keys;
 	size_t i;
 
-	if ((rep = run(r, 6, argv, NULL)) == NULL)
+	if ((rep = run(r, scan_argv(argv, cursor, match, NULL), argv,
+	    NULL)) == NULL)
 		return NULL;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-	    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+	if ((keys = scan_keys(rep, cursor, cursz)) == NULL) {
 		freeReplyObject(rep);
 		return NULL;
 	}
-	snprintf(cursor, cursz, "%s", rep->element[0]->str);
-	keys = rep->element[1];
 	for (i = 0; i < keys->elements; i++)
 		redisAppendCommand(r->c, "%s %b", cmd, keys->element[i]->str,
 		    (size_t)keys->element[i]->len);
@@ -2130,27 +2148,16 @@ view_load(struct redis_store *r)
 	freeReplyObject(rep);
 	ix = view_index_new(0, 0);
 	do {
-		argv[0] = "SCAN";
-		argv[1] = cursor;
-		argv[2] = "MATCH";
-		argv[3] = PREFIX "[rd]:*";
-		argv[4] = "COUNT";
-		argv[5] = "1000";
-		argv[6] = "TYPE";
-		argv[7] = "string";
-		if ((rep = run(r, 8, argv, NULL)) == NULL) {
+		if ((rep = run(r, scan_argv(argv, cursor, PREFIX "[rd]:*",
+		    "string"), argv, NULL)) == NULL) {
 			rc = -1;
 			break;
 		}
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
 			freeReplyObject(rep);
 			rc = -1;
 			break;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		keys = rep->element[1];
 		asked = xcalloc(keys->elements + 1, 1);
 		for (i = 0; i < keys->elements; i++)
 			if (keys->element[i]->type == REDIS_REPLY_STRING &&
