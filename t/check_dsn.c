@@ -693,6 +693,50 @@ static const struct dsn_case cases[] = {
 	  "From: sender@example.net\nSubject: hi\n\nhello\n",
 	  DSN_TEXT, 1, "ann@example.org", NULL, "open relay",
 	  NULL, "blocked", 0 },
+	/*
+	 * A notice that lists the original's envelope and headers, its
+	 * "From:" folded before a long address: that address is the
+	 * sender's, and the recipient is the RCPT TO one.
+	 */
+	{ "text notice, its From: folded before the address",
+	  "From: postmaster@mms.example.net\nTo: s@example.net\n"
+	  "Subject: Undeliverable Message\n\n"
+	  "Error: Invalid user address\n\n"
+	  "Error message below:\n"
+	  "550 - Requested action not taken: no such user here\n\n"
+	  "Message details:\n"
+	  "  Subject: Test message\n"
+	  "  MAIL FROM: s@example.net\n"
+	  "  RCPT TO: ann@mms.example.net\n"
+	  "  From:\n"
+	  "      a-rather-long-display-address@sender.example.org\n"
+	  "  Size (in bytes): 222\n",
+	  DSN_TEXT, 1, "ann@mms.example.net", NULL, "RCPT TO: ann",
+	  NULL, "userunknown", 0 },
+	/*
+	 * A report pasted as text (no MIME boundary), its Final-Recipient
+	 * folded before the address: the address on the continuation is
+	 * the field's, not a recipient's failure text. The recipient was
+	 * being delivered to a program (X-Actual-Recipient).
+	 */
+	{ "report in text, Final-Recipient folded",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: <s@example.com>\nSubject: Returned mail: Service "
+	  "unavailable\n\n"
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "\"|exec /usr/bin/procmail -f- || exit 75 #ann\"\n"
+	  "    (expanded from: <ann@example.edu>)\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "554 \"|exec /usr/bin/procmail -f- || exit 75 #ann\"... "
+	  "Service unavailable\n\n"
+	  "Reporting-MTA: dns; mta.example.net\n\n"
+	  "Final-Recipient: RFC822;\n"
+	  "    ann@mta.example.net\n"
+	  "X-Actual-Recipient: RFC822; |exec /usr/bin/procmail -f- ||\n"
+	  "    exit 75 #ann@mta.example.net\n"
+	  "Action: failed\nStatus: 5.5.0\n",
+	  DSN_RFC3464, 1, "ann@mta.example.net", "5.5.0", NULL,
+	  NULL, "mailererror", 0 },
 };
 
 static struct ruleset *rules;
