@@ -198,6 +198,22 @@ text_cut(const char *s, const char *e)
 				continue;
 			if (l2 >= e || ds_field_line(le + 1, l2))
 				continue;
+			/*
+			 * A line folded at some width is one field with
+			 * its continuations ("From: <x> RCPT:\n    <y>
+			 * 192.0.2.25 does\n    not like recipient."):
+			 * a header block has another field after it.
+			 */
+			if (is_wsp(le[1])) {
+				l2 = folded_end(p, e);
+				if (l2 >= e)
+					continue;
+				l3 = line_end(l2 + 1, e);
+				if (header_line(l2 + 1, l3) &&
+				    !ds_field_line(l2 + 1, l3))
+					return p;
+				continue;
+			}
 			l3 = line_end(l2 + 1, e);
 			if ((header_line(l2 + 1, l3) &&
 			    !ds_field_line(l2 + 1, l3)) || is_wsp(l2[1]))

@@ -694,6 +694,31 @@ static const struct dsn_case cases[] = {
 	  DSN_TEXT, 1, "ann@example.org", NULL, "open relay",
 	  NULL, "blocked", 0 },
 	/*
+	 * qmail's (indimail's) line naming the envelope, folded at some
+	 * width: its continuations are the same line, not the header
+	 * block of the original, and both recipients keep their text.
+	 */
+	{ "qmail, the envelope line folded",
+	  "From: MAILER-DAEMON@q.example\nTo: s@q.example\n"
+	  "Subject: failure notice\n\n"
+	  "Hi. This is the qmail-send program at q.example.\n\n"
+	  "<ann@example.org>:\n"
+	  "From: <s@q.example> RCPT:\n"
+	  "    <ann@example.org> 192.0.2.25 does\n"
+	  "    not like recipient.\n"
+	  "Remote host said: 552 5.2.2 <ann@example.org>: Mailbox full\n"
+	  "Giving up on 192.0.2.25.\n\n"
+	  "<bob@example.org>:\n"
+	  "From: <s@q.example> RCPT:\n"
+	  "    <bob@example.org> 192.0.2.25 does\n"
+	  "    not like recipient.\n"
+	  "Remote host said: 550 5.1.1 <bob@example.org>: User unknown\n"
+	  "Giving up on 192.0.2.25.\n\n"
+	  "--- Enclosed is a copy of the message.\n\n"
+	  "From: s@q.example\nTo: ann@example.org\nSubject: hi\n\nhello\n",
+	  DSN_TEXT, 2, "ann@example.org", NULL, "Mailbox full",
+	  NULL, "mailboxfull", 0 },
+	/*
 	 * A notice that lists the original's envelope and headers, its
 	 * "From:" folded before a long address: that address is the
 	 * sender's, and the recipient is the RCPT TO one.
