@@ -150,7 +150,8 @@ static const char *const separators[] = {
  * Where the copy of the original begins in a single-part bounce: a
  * separator line (a line of mostly dashes with words such as "copy of
  * the message"), or the first run of three header lines that starts
- * with a header a message has.
+ * with a header a message has and holds two fields at least (a field's
+ * folded continuations are its own lines).
  */
 const char *
 text_cut(const char *s, const char *e)
