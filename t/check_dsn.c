@@ -762,6 +762,42 @@ static const struct dsn_case cases[] = {
 	  "Action: failed\nStatus: 5.5.0\n",
 	  DSN_RFC3464, 1, "ann@mta.example.net", "5.5.0", NULL,
 	  NULL, "mailererror", 0 },
+	/*
+	 * A gateway's notice with no reason of its own, the MTA's bounce
+	 * it got attached: the session that bounce shows gives the reason.
+	 */
+	{ "gateway notice wrapping a bounce with its transcript",
+	  "From: postmaster@gw.example.com\nTo: s@example.org\n"
+	  "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	  "--b\nContent-Type: text/plain\n\n"
+	  "The following mail could not be delivered.\n"
+	  "Reason: Unable to deliver message to <ann@example.jp>.\n\n"
+	  "--b\nContent-Type: message/rfc822\n\n"
+	  "From: s@example.org\nTo: ann@example.jp\nSubject: Returned mail"
+	  "\nMIME-Version: 1.0\nContent-Type: text/plain\n\n"
+	  "----- The following addresses had permanent fatal errors -----\n"
+	  "<ann@example.jp>\n\n"
+	  "----- Transcript of the session follows -----\n"
+	  "... while talking to mx.example.jp.:\n"
+	  ">>> RCPT To:<ann@example.jp>\n"
+	  "<<< 550 5.1.1 <ann@example.jp>... User unknown\n\n--b--\n",
+	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
+	  NULL, "userunknown", 1 },
+	/* The same notice over a message a person wrote: never read. */
+	{ "gateway notice over a person's message",
+	  "From: postmaster@gw.example.com\nTo: s@example.org\n"
+	  "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	  "--b\nContent-Type: text/plain\n\n"
+	  "The following mail could not be delivered.\n"
+	  "Reason: Unable to deliver message to <ann@example.jp>.\n\n"
+	  "--b\nContent-Type: message/rfc822\n\n"
+	  "From: s@example.org\nTo: ann@example.jp\nSubject: old address"
+	  "\n\nAnn, your old address ann@example.jp is unknown now, the "
+	  "server said \"User unknown\".\n\n--b--\n",
+	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
+	  NULL, "onhold", 0 },
 };
 
 static struct ruleset *rules;
