@@ -187,7 +187,7 @@ static const char pattern[] =
 	 * "your address") in them, and, in the same clause (no ". ", ";",
 	 * ":" or a CJK stop between), a predicate in one of them: unknown,
 	 * does not exist, not found, invalid, blocked, refused, disabled,
-	 * suspended, deactivated, closed.
+	 * suspended, deactivated, closed, moved, no longer at this address.
 	 */
 	"|(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente"
 	"|afzender|nadawc|odes(?:\u00ed|i)latel"
@@ -271,7 +271,21 @@ static const char pattern[] =
 	"|\u6ce8\u9500|\u8a3b\u92b7|\ube44\ud65c\uc131|\uc815\uc9c0"
 	"|\ud734\uba74|devre d(?:\u0131|i)(?:\u015f|s)(?:\u0131|i)"
 	"|ask(?:\u0131|i)ya|inaktiver|avst(?:\u00e4|a)ng"
-	"|sp(?:\u00e4|a)rra|deaktiver|sp(?:\u00e6|ae)rret|sperret)";
+	"|sp(?:\u00e4|a)rra|deaktiver|sp(?:\u00e6|ae)rret|sperret"
+	/* moved, no longer at this address */
+	"|umgezogen"
+	"|ge(?:\u00e4|ae)ndert"
+	"|nicht mehr unter"
+	"|n.{1,3}est plus (?:joignable |disponible )?(?:\u00e0|a) cette"
+	"|chang(?:\u00e9|e) d.{1,3}adresse"
+	"|ya no (?:est|se encuentra|utiliza|usa)"
+	"|cambiado (?:su |de )direcci"
+	"|n(?:\u00e3|a)o (?:est(?:\u00e1|a)|se encontra|usa|utiliza) mais"
+	"|mudou de endere"
+	"|non (?:\u00e8|e'?) pi(?:\u00f9|u)"
+	"|cambiato indirizzo"
+	"|niet meer (?:bereikbaar|actief)"
+	"|nieuw (?:e-?mail)?adres)";
 
 struct senderside *
 senderside_new(void)

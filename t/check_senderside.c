@@ -109,6 +109,9 @@ static const struct ss_case cases[] = {
 	{ "\u60a8\u7684\u8d26\u6237\u5df2\u88ab\u51bb\u7ed3", 1 },
 	{ "\u9001\u4fe1\u8005\u306e\u30a2\u30ab\u30a6\u30f3\u30c8\u306f"
 	  "\u51cd\u7d50\u3055\u308c\u3066\u3044\u307e\u3059", 1 },
+	/* the sender, or our address, moved */
+	{ "Der Absender ist nicht mehr unter dieser Adresse erreichbar", 1 },
+	{ "L'exp\u00e9diteur n'est plus joignable \u00e0 cette adresse", 1 },
 	/* recipient-side texts with the same words: not the sender's */
 	/* recipient-side, the sender named in another clause */
 	{ "Empf\u00e4nger unbekannt. Absender: bounce@news.example.com", 0 },
@@ -121,6 +124,7 @@ static const struct ss_case cases[] = {
 	  "inataire est d\u00e9sactiv\u00e9", 0 },
 	{ "Ihre Nachricht konnte nicht zugestellt werden, das Konto ist"
 	  " gesperrt", 0 },
+	{ "Der Empf\u00e4nger ist umgezogen", 0 },
 	{ "User unknown", 0 },
 	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
 	{ "The email account that you tried to reach does not exist. "
