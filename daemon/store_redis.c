@@ -1959,30 +1959,61 @@ redis_audit_list(struct store *st, const char *rcpt, store_audit_fn *fn,
 }
 
 /*
- * One SCAN step over match from cursor (updated in place), with cmd
- * ("GET") sent for each key found, pipelined: the caller
- * reads one reply a key, then frees the SCAN reply returned, whose
- * element[1] holds the keys. NULL on failure.
+ * Every key matching match, with its value: SCAN, then a GET of each
+ * key found, pipelined, and each(key, value, arg) for each, until it
+ * returns nonzero. 0, or -1 on failure (logged).
  */
-static redisReply *
-scan_step(struct redis_store *r, char *cursor, size_t cursz,
-    const char *match, const char *cmd)
+static int
+scan_get(struct redis_store *r, const char *match,
+    int (*each)(const redisReply *, const redisReply *, void *), void *arg)
 {
 	const char *argv[8];
-	redisReply *rep, *keys;
+	redisReply *rep, *keys, *v;
+	char cursor[32] = "0";
 	size_t i;
+	int stop = 0, rc = 0;
 
-	if ((rep = run(r, scan_argv(argv, cursor, match, NULL), argv,
-	    NULL)) == NULL)
-		return NULL;
-	if ((keys = scan_keys(rep, cursor, cursz)) == NULL) {
+	do {
+		if ((rep = run(r, scan_argv(argv, cursor, match, NULL), argv,
+		    NULL)) == NULL)
+			return -1;
+		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		for (i = 0; i < keys->elements; i++)
+			redisAppendCommand(r->c, "GET %b",
+			    keys->element[i]->str,
+			    (size_t)keys->element[i]->len);
+		for (i = 0; i < keys->elements; i++) {
+			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
+				drop(r, r->c->errstr);
+				rc = -1;
+				break;
+			}
+			if (!stop && each(keys->element[i], v, arg))
+				stop = 1;
+			freeReplyObject(v);
+		}
 		freeReplyObject(rep);
-		return NULL;
-	}
-	for (i = 0; i < keys->elements; i++)
-		redisAppendCommand(r->c, "%s %b", cmd, keys->element[i]->str,
-		    (size_t)keys->element[i]->len);
-	return rep;
+	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	return rc;
+}
+
+struct iter_arg {
+	const struct kind_desc *k;
+	void		*rec;
+	store_iter_fn	*fn;
+	void		*arg;
+};
+
+static int
+iterate_one(const redisReply *key, const redisReply *v, void *p)
+{
+	struct iter_arg *a = p;
+
+	(void)key;
+	return reply_to_rec(a->k, v, a->rec) && a->fn(a->rec, a->arg);
 }
 
 static int
@@ -1990,35 +2021,36 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
     void *arg)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	const struct kind_desc *k = &store_kinds[kind];
-	redisReply *rep, *keys, *h;
-	char cursor[32] = "0", *match = key_of(k->prefix, "*");
-	void *rec = xmalloc(k->size);
-	size_t n;
-	int stop = 0, rc = 0;
+	struct iter_arg a = { &store_kinds[kind], NULL, fn, arg };
+	char *match = key_of(a.k->prefix, "*");
+	int rc;
 
-	do {
-		if ((rep = scan_step(r, cursor, sizeof(cursor), match,
-		    "GET")) == NULL) {
-			rc = -1;
-			break;
-		}
-		keys = rep->element[1];
-		for (n = 0; n < keys->elements; n++) {
-			if (redisGetReply(r->c, (void **)&h) != REDIS_OK) {
-				drop(r, r->c->errstr);
-				rc = -1;
-				break;
-			}
-			if (!stop && reply_to_rec(k, h, rec) && fn(rec, arg))
-				stop = 1;
-			freeReplyObject(h);
-		}
-		freeReplyObject(rep);
-	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	a.rec = xmalloc(a.k->size);
+	rc = scan_get(r, match, iterate_one, &a);
 	free(match);
-	free(rec);
+	free(a.rec);
 	return rc;
+}
+
+struct ids_arg {
+	size_t		 plen;		/* of "bouncer:e:" */
+	int		 note;
+	store_id_fn	*fn;
+	void		*arg;
+};
+
+static int
+ids_one(const redisReply *key, const redisReply *v, void *p)
+{
+	struct ids_arg *a = p;
+	long long t;
+	char *sp;
+
+	if (v->type != REDIS_REPLY_STRING || key->len <= a->plen)
+		return 0;
+	t = strtoll(v->str, &sp, 10);
+	return a->fn(key->str + a->plen, t, a->note ? (*sp == ' ' ? sp + 1 :
+	    sp) : NULL, a->arg);
 }
 
 /*
@@ -2029,39 +2061,13 @@ static int
 redis_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
     void *arg)
 {
-	struct redis_store *r = (struct redis_store *)st;
 	const char *pfx = kind == SI_NOTE ? "n:" : "e:";
-	size_t plen = strlen(PREFIX) + strlen(pfx), n;
-	redisReply *rep, *keys, *v;
-	char cursor[32] = "0", *match = key_of(pfx, "*"), *sp;
-	int stop = 0, rc = 0;
-	long long t;
+	struct ids_arg a = { strlen(PREFIX) + strlen(pfx), kind == SI_NOTE,
+	    fn, arg };
+	char *match = key_of(pfx, "*");
+	int rc;
 
-	do {
-		if ((rep = scan_step(r, cursor, sizeof(cursor), match,
-		    "GET")) == NULL) {
-			rc = -1;
-			break;
-		}
-		keys = rep->element[1];
-		for (n = 0; n < keys->elements; n++) {
-			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
-				drop(r, r->c->errstr);
-				rc = -1;
-				break;
-			}
-			if (!stop && v->type == REDIS_REPLY_STRING &&
-			    keys->element[n]->len > plen) {
-				t = strtoll(v->str, &sp, 10);
-				if (fn(keys->element[n]->str + plen, t,
-				    kind == SI_NOTE ? (*sp == ' ' ? sp + 1 :
-				    sp) : NULL, arg))
-					stop = 1;
-			}
-			freeReplyObject(v);
-		}
-		freeReplyObject(rep);
-	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	rc = scan_get((struct redis_store *)st, match, ids_one, &a);
 	free(match);
 	return rc;
 }
