@@ -50,6 +50,11 @@ store_types(void)
 #define FL(s, f)	{ #f, F_LL, offsetof(struct s, f), 0 }
 #define FR(s, f)	{ #f, F_REASON, offsetof(struct s, f), 0 }
 
+/*
+ * Append only: Redis keeps a record as its fields in this order
+ * (rec_pack()), so a field moved or removed misreads every record
+ * written before; a field added at the end reads as zero in them.
+ */
 static const struct field rcpt_fields[] = {
 	FS(store_rcpt, rcpt),
 	{ "state", F_STATE, offsetof(struct store_rcpt, state), 0 },
@@ -267,8 +272,13 @@ rec_unpack(const struct kind_desc *k, const char *s, size_t n, void *rec)
 			ok = 0;
 		else
 			s++;
+		/*
+		 * A field that does not parse (a reason a later version
+		 * named) is left zero; the key and the state must.
+		 */
 		if (ok && field_set(&k->fields[i], rec, val,
-		    (size_t)(o - val)) < 0)
+		    (size_t)(o - val)) < 0 && (i == 0 ||
+		    k->fields[i].type == F_STATE))
 			ok = 0;
 	}
 	/* A record names itself; fields added later may follow. */

@@ -138,8 +138,9 @@ char		*rec_pack(const struct kind_desc *, const void *rec,
 		    size_t *lenp);
 /*
  * Fills rec from s (n bytes) as rec_pack() wrote it; fields missing at
- * the end are left zero, fields after the last known are ignored.
- * Returns 1, or 0 (rec zeroed) if s is not such a record.
+ * the end, and fields that do not parse but for the key and the state,
+ * are left zero, fields after the last known are ignored. Returns 1,
+ * or 0 (rec zeroed) if s is not such a record.
  */
 int		 rec_unpack(const struct kind_desc *, const char *s, size_t n,
 		    void *rec);

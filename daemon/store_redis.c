@@ -115,8 +115,11 @@
 /*
  * The script behind store_commit(). ARGV: the number of transactions,
  * then each: the number of checks, and for each check the key, "x" and
- * "0" or "1" (EXISTS), "v" and the value the key must hold, or "a" and
- * "-" (a record that must be absent); then the number of writes, each
+ * "0" or "1" (EXISTS), "v" and the value the key must hold, "a" and "-"
+ * (a record that must be absent: anything but a string counts as
+ * absent, and the write replaces it), or, last, "n", a value and seconds (a
+ * key that must be absent, set to the value for that long as it is
+ * checked: SET NX; see fuse_mark()); then the number of writes, each
  * as its argument count and arguments. The transactions run in order,
  * each applied only if all its checks hold. Returns one array a
  * transaction: {1, reply...} when applied, with each write's reply
@@ -137,15 +140,20 @@ static const char commit_lua[] =
 "  local nc = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
 "  for c = 1, nc do\n"
+"    local ty = ARGV[i + 1]\n"
 "    if ok then\n"
-"      local k, ty, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
+"      local k, v = ARGV[i], ARGV[i + 2]\n"
 "      if ty == 'x' then\n"
 "        if redis.call('EXISTS', k) ~= tonumber(v) then ok = false end\n"
 "      elseif ty == 'a' then\n"
-"        if redis.call('EXISTS', k) ~= 0 then ok = false end\n"
+"        if redis.call('EXISTS', k) ~= 0 and\n"
+"            redis.call('TYPE', k).ok == 'string' then ok = false end\n"
+"      elseif ty == 'n' then\n"
+"        if not redis.call('SET', k, v, 'EX', ARGV[i + 3], 'NX') then\n"
+"          ok = false end\n"
 "      elseif redis.pcall('GET', k) ~= v then ok = false end\n"
 "    end\n"
-"    i = i + 3\n"
+"    if ty == 'n' then i = i + 4 else i = i + 3 end\n"
 "  end\n"
 "  local w = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
@@ -176,11 +184,12 @@ static const char commit_lua[] =
 "    end\n"
 "  else\n"
 "    for c = 1, nc do\n"
-"      local k = ARGV[c0 + 3 * (c - 1)]\n"
-"      if ARGV[c0 + 3 * (c - 1) + 1] == 'x' then\n"
+"      local k, ty = ARGV[c0], ARGV[c0 + 1]\n"
+"      if ty == 'x' or ty == 'n' then\n"
 "        r[c + 1] = redis.call('EXISTS', k)\n"
 "      else\n"
 "        r[c + 1] = redis.pcall('GET', k) end\n"
+"      if ty == 'n' then c0 = c0 + 4 else c0 = c0 + 3 end\n"
 "    end\n"
 "    for c = 1, w do i = i + tonumber(ARGV[i]) + 1 end\n"
 "  end\n"
@@ -754,9 +763,14 @@ scan_keys(const redisReply *rep, char *cursor, size_t cursz)
 /*
  * Records written as hashes (one field a member), as bouncer wrote them
  * before it packed them into strings, are rewritten once: the first
- * connection of a daemon or bouncerctl converts them all and then sets
- * FORMAT_KEY, which every later connection finds at once. 0, or -1
- * with *errp.
+ * connection of a daemon or bouncerctl that finds FORMAT_KEY unset
+ * converts them all and then sets it, and every later connection finds
+ * it at once. Never fatal: a conversion that fails (a user without
+ * EVAL, a read-only replica) is logged and tried again at the next
+ * connection, and a store that says it has another format is left
+ * alone. A record key that still holds a hash reads as absent; its
+ * next change replaces it. 0, or -1 when the connection failed (in
+ * *errp).
  */
 static int
 convert_hashes(redisContext *c, char **errp)
@@ -766,9 +780,9 @@ convert_hashes(redisContext *c, char **errp)
 	    "  redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
 	    "return 0\n";
 	const char *argv[8];
-	size_t lens[5], i, n, converted = 0;
+	size_t lens[5], i, n, converted = 0, failed = 0;
 	redisReply *rep = NULL, *keys, *h, *x;
-	char cursor[32] = "0", *v;
+	char cursor[32] = "0", *v, *err = NULL;
 	union {
 		struct store_rcpt r;
 		struct store_dest d;
@@ -778,20 +792,26 @@ convert_hashes(redisContext *c, char **errp)
 
 	argv[0] = "GET";
 	argv[1] = FORMAT_KEY;
-	if (setup_cmd(c, 2, argv, errp, &rep) < 0)
+	if ((rep = redisCommandArgv(c, 2, argv, NULL)) == NULL) {
+		*errp = xstrdup(c->errstr);
 		return -1;
-	n = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, FORMAT) == 0;
+	}
+	if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, FORMAT) != 0)
+		log_warn("store redis: records kept as \"%s\" (%s), not as "
+		    "\"%s\": a newer version's?", rep->str, FORMAT_KEY,
+		    FORMAT);
+	n = rep->type != REDIS_REPLY_NIL;
 	freeReplyObject(rep);
 	if (n)
 		return 0;
 	do {
 		if (setup_cmd(c, scan_argv(argv, cursor, PREFIX "[rda]:*",
-		    "hash"), argv, errp, &rep) < 0)
-			return -1;
+		    "hash"), argv, &err, &rep) < 0)
+			break;
 		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
 			freeReplyObject(rep);
-			*errp = xstrdup("SCAN: unexpected reply");
-			return -1;
+			err = xstrdup("SCAN: unexpected reply");
+			break;
 		}
 		for (i = 0; i < keys->elements; i++)
 			redisAppendCommand(c, "HGETALL %b", keys->element[i]->str,
@@ -806,6 +826,7 @@ convert_hashes(redisContext *c, char **errp)
 			k = &store_kinds[x->str[sizeof(PREFIX) - 1] == 'r' ?
 			    SK_RCPT : x->str[sizeof(PREFIX) - 1] == 'd' ?
 			    SK_DEST : SK_ALERT];
+			/* Not a hash any more (an error): skipped. */
 			if (hash_to_rec(k, h, &rec)) {
 				v = rec_pack(k, &rec, &lens[4]);
 				argv[0] = "EVAL";
@@ -829,21 +850,30 @@ convert_hashes(redisContext *c, char **errp)
 				*errp = xstrdup(c->errstr);
 				return -1;
 			}
-			converted += h->type == REDIS_REPLY_INTEGER &&
-			    h->integer == 1;
+			if (h->type == REDIS_REPLY_INTEGER)
+				converted += h->integer == 1;
+			else if (failed++ == 0 && h->type ==
+			    REDIS_REPLY_ERROR)
+				err = xasprintf("EVAL: %s", h->str);
 			freeReplyObject(h);
 		}
 		freeReplyObject(rep);
-	} while (strcmp(cursor, "0") != 0);
-	argv[0] = "SET";
-	argv[1] = FORMAT_KEY;
-	argv[2] = FORMAT;
-	if (setup_cmd(c, 3, argv, errp, NULL) < 0)
-		return -1;
+	} while (strcmp(cursor, "0") != 0 && failed == 0);
 	if (converted > 0)
-		log_info("store redis: %zu records rewritten in the packed "
-		    "form", converted);
-	return 0;
+		log_info("store redis: %zu records kept as hashes rewritten "
+		    "as strings", converted);
+	if (err == NULL && failed == 0) {
+		argv[0] = "SET";
+		argv[1] = FORMAT_KEY;
+		argv[2] = FORMAT;
+		if (setup_cmd(c, 3, argv, &err, NULL) == 0)
+			return 0;
+	}
+	log_warn("store redis: records kept as hashes not converted: %s; "
+	    "they read as absent until a connection converts them",
+	    err != NULL ? err : "unexpected reply");
+	free(err);
+	return c->err ? (*errp = xstrdup(c->errstr), -1) : 0;
 }
 
 static int
@@ -1591,21 +1621,42 @@ hash_to_rec(const struct kind_desc *k, const redisReply *rep, void *rec)
 	return 1;
 }
 
-/* Fills rec from what is known of its key; 1 if it is a record. */
+/*
+ * Is rec the record of key (its id, no prefix; NULL: any)? One whose
+ * first field names another key is not: written to, it would change
+ * that one.
+ */
 static int
-known_to_rec(const struct kind_desc *k, const struct known *kn, void *rec)
+rec_is(const struct kind_desc *k, void *rec, const char *key)
 {
-	memset(rec, 0, k->size);
-	return kn->v != NULL && rec_unpack(k, kn->v, kn->n, rec);
+	if (key != NULL && strcmp((const char *)rec + k->fields[0].off,
+	    key) != 0) {
+		log_warn("store redis: %s%s holds the record of %s", k->prefix,
+		    key, (const char *)rec + k->fields[0].off);
+		memset(rec, 0, k->size);
+		return 0;
+	}
+	return 1;
 }
 
-/* Fills rec from a GET reply; 1 if it held a record. */
+/* Fills rec from what is known of key's record; 1 if it is one. */
 static int
-reply_to_rec(const struct kind_desc *k, const redisReply *rep, void *rec)
+known_to_rec(const struct kind_desc *k, const struct known *kn,
+    const char *key, void *rec)
+{
+	memset(rec, 0, k->size);
+	return kn->v != NULL && rec_unpack(k, kn->v, kn->n, rec) &&
+	    rec_is(k, rec, key);
+}
+
+/* Fills rec from a GET reply of key's record; 1 if it held one. */
+static int
+reply_to_rec(const struct kind_desc *k, const redisReply *rep,
+    const char *key, void *rec)
 {
 	memset(rec, 0, k->size);
 	return rep->type == REDIS_REPLY_STRING &&
-	    rec_unpack(k, rep->str, rep->len, rec);
+	    rec_unpack(k, rep->str, rep->len, rec) && rec_is(k, rec, key);
 }
 
 /*
@@ -1652,7 +1703,7 @@ redis_get(struct store *st, enum store_kind kind, const char *key,
 	int rc;
 
 	if (r->in_txn) {
-		rc = known_to_rec(k, txn_read(r, rkey, 1), rec);
+		rc = known_to_rec(k, txn_read(r, rkey, 1), key, rec);
 		free(rkey);
 		return rc;
 	}
@@ -1662,7 +1713,7 @@ redis_get(struct store *st, enum store_kind kind, const char *key,
 	free(rkey);
 	if (rep == NULL)
 		return -1;
-	rc = reply_to_rec(k, rep, rec);
+	rc = reply_to_rec(k, rep, key, rec);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -2002,6 +2053,7 @@ scan_get(struct redis_store *r, const char *match,
 
 struct iter_arg {
 	const struct kind_desc *k;
+	size_t		 plen;		/* of "bouncer:r:" */
 	void		*rec;
 	store_iter_fn	*fn;
 	void		*arg;
@@ -2012,8 +2064,8 @@ iterate_one(const redisReply *key, const redisReply *v, void *p)
 {
 	struct iter_arg *a = p;
 
-	(void)key;
-	return reply_to_rec(a->k, v, a->rec) && a->fn(a->rec, a->arg);
+	return key->len > a->plen && reply_to_rec(a->k, v, key->str + a->plen,
+	    a->rec) && a->fn(a->rec, a->arg);
 }
 
 static int
@@ -2021,10 +2073,11 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
     void *arg)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	struct iter_arg a = { &store_kinds[kind], NULL, fn, arg };
+	struct iter_arg a = { &store_kinds[kind], 0, NULL, fn, arg };
 	char *match = key_of(a.k->prefix, "*");
 	int rc;
 
+	a.plen = strlen(PREFIX) + strlen(a.k->prefix);
 	a.rec = xmalloc(a.k->size);
 	rc = scan_get(r, match, iterate_one, &a);
 	free(match);
@@ -2108,14 +2161,14 @@ apply_fact(struct view_index *ix, const char *key, const redisReply *a)
 	const char *k = key + 2;
 
 	if (key[0] == KEY_RCPT[0]) {
-		if (!reply_to_rec(&store_kinds[SK_RCPT], a, &rc))
+		if (!reply_to_rec(&store_kinds[SK_RCPT], a, k, &rc))
 			view_del_rcpt(ix, k);
 		else
 			view_set_rcpt(ix, k, strlen(k), rc.state, rc.reason,
 			    rc.until, rc.since, rc.status);
 		return;
 	}
-	if (!reply_to_rec(&store_kinds[SK_DEST], a, &d))
+	if (!reply_to_rec(&store_kinds[SK_DEST], a, k, &d))
 		view_del_dest(ix, k);
 	else
 		view_set_dest(ix, k, d.reason, d.until, d.provider);
@@ -2503,6 +2556,40 @@ stage_commit(struct redis_store *r, size_t argc, const char **argv,
 }
 
 /*
+ * A transaction that checks a key absent and then SETs it with an
+ * expiry (an event marked seen: store_event_seen(), store_event_mark())
+ * has the two done by one check, "n" (SET ... NX), made last so that
+ * it writes only when the others held. Moves that check to the end of
+ * r->chk and returns the index of the write it replaces, or -1.
+ */
+static long
+fuse_mark(struct redis_store *r)
+{
+	struct check c;
+	size_t i, j;
+
+	for (i = 0; i < r->nchk; i++) {
+		if (r->chk[i].record || r->chk[i].k->v != NULL ||
+		    r->chk[i].k->exists)
+			continue;
+		for (j = 0; j < r->nw; j++)
+			if (r->w[j].argc == 5 &&
+			    strcmp(r->w[j].argv[0], "SET") == 0 &&
+			    strcmp(r->w[j].argv[1], r->chk[i].key) == 0 &&
+			    strcmp(r->w[j].argv[3], "EX") == 0)
+				break;
+		if (j == r->nw)
+			continue;
+		c = r->chk[i];
+		memmove(&r->chk[i], &r->chk[i + 1], (r->nchk - i - 1) *
+		    sizeof(*r->chk));
+		r->chk[r->nchk - 1] = c;
+		return (long)j;
+	}
+	return -1;
+}
+
+/*
  * One round trip: EVALSHA of the commit script with what was read and
  * what is to be written. 1 applied, 0 a read was stale (the handle now
  * knows better; start over), -1 failure.
@@ -2515,6 +2602,7 @@ redis_commit(struct store *st)
 	size_t *lens, argc = 0, cap, nnum = 0, i, j;
 	char (*nums)[24], *err = NULL, w[300];
 	redisReply *rep = NULL, *t;
+	long fused;
 	int rc = -1, tries;
 
 	r->in_txn = 0;
@@ -2524,7 +2612,7 @@ redis_commit(struct store *st)
 		txn_clear(r);
 		return -1;
 	}
-	cap = 6 + 3 * r->nchk;
+	cap = 7 + 3 * r->nchk;
 	for (i = 0; i < r->nw; i++)
 		cap += 1 + (size_t)r->w[i].argc;
 	argv = xreallocarray(NULL, cap, sizeof(*argv));
@@ -2535,12 +2623,19 @@ redis_commit(struct store *st)
 	arg_str(argv, lens, &argc, "0", 1);
 	arg_str(argv, lens, &argc, "1", 1);	/* one transaction */
 	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nchk);
+	fused = fuse_mark(r);
 	for (i = 0; i < r->nchk; i++) {
 		const struct known *k = r->chk[i].k;
 
 		arg_str(argv, lens, &argc, r->chk[i].key,
 		    strlen(r->chk[i].key));
-		if (r->chk[i].record && k->v == NULL) {
+		if (fused >= 0 && i == r->nchk - 1) {
+			arg_str(argv, lens, &argc, "n", 1);
+			arg_str(argv, lens, &argc, r->w[fused].argv[2],
+			    r->w[fused].len[2]);
+			arg_str(argv, lens, &argc, r->w[fused].argv[4],
+			    r->w[fused].len[4]);
+		} else if (r->chk[i].record && k->v == NULL) {
 			arg_str(argv, lens, &argc, "a", 1);
 			arg_str(argv, lens, &argc, "-", 1);
 		} else if (k->v == NULL) {
@@ -2551,13 +2646,16 @@ redis_commit(struct store *st)
 			arg_str(argv, lens, &argc, k->v, k->n);
 		}
 	}
-	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nw);
+	arg_num(argv, lens, &argc, nums, &nnum,
+	    (long long)r->nw - (fused >= 0));
 	for (i = 0; i < r->nw; i++) {
-		arg_num(argv, lens, &argc, nums, &nnum,
-		    (long long)r->w[i].argc);
-		for (j = 0; j < (size_t)r->w[i].argc; j++)
-			arg_str(argv, lens, &argc, r->w[i].argv[j],
-			    r->w[i].len[j]);
+		if ((long)i != fused) {
+			arg_num(argv, lens, &argc, nums, &nnum,
+			    (long long)r->w[i].argc);
+			for (j = 0; j < (size_t)r->w[i].argc; j++)
+				arg_str(argv, lens, &argc, r->w[i].argv[j],
+				    r->w[i].len[j]);
+		}
 		/* The view forgets what is about to change. */
 		note_write(r, r->w[i].argc, (const char *const *)r->w[i].argv,
 		    r->w[i].len, 0);

@@ -187,10 +187,10 @@ START_TEST(test_rec_pack)
 	    T0 + 60), o;
 	static const char *const bad[] = {
 		"", "p@x.example", "\t", "p@x.example\tbogus\t",
-		"p@x.example\tdeferred\tmailboxfull\tsoon\t",
-		"p@x.example\tdeferred\tnosuchreason\t",
+		"p@x.example\tdeferred", "\tdeferred\t",
 	};
 	size_t n, n2, i;
+	const char *t;
 	char *v, *w;
 
 	snprintf(r.reply, sizeof(r.reply), "550 a\tb\\t c\nd\re\\");
@@ -217,6 +217,14 @@ START_TEST(test_rec_pack)
 	ck_assert_int_eq(rec_unpack(k, v, strlen(v), &o), 1);
 	ck_assert_str_eq(o.reply, r.reply);
 	free(v);
+	/* A field that does not parse is left zero, the rest read. */
+	t = "p@x.example\tdeferred\tnosuchreason\tsoon\t1800000060\t2\t";
+	ck_assert_int_eq(rec_unpack(k, t, strlen(t), &o), 1);
+	ck_assert_int_eq(o.state, RS_DEFERRED);
+	ck_assert_int_eq(o.reason, R_UNDEFINED);
+	ck_assert_int_eq(o.since, 0);
+	ck_assert_int_eq(o.until, T0 + 60);
+	ck_assert_int_eq(o.soft_count, 2);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o.state = RS_SUPPRESSED;
 		ck_assert_msg(rec_unpack(k, bad[i], strlen(bad[i]), &o) == 0,
@@ -1599,6 +1607,48 @@ START_TEST(test_redis_convert)
 	x = redis_cmd(mta, "TYPE bouncer:r:late@x.example");
 	ck_assert_str_eq(x, "hash");
 	free(x);
+	/* Its next change replaces it, at the first try. */
+	ck_assert_int_eq(store_begin(st, NULL, 0), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), 0);
+	r = rcpt("late@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	/* A record that names another key is not read as that key's. */
+	x = redis_cmd(mta, "GET bouncer:r:old@x.example");
+	redis_do(mta, "DEL bouncer:r:other@x.example");
+	{
+		redisReply *rep = redisCommand(mta,
+		    "SET bouncer:r:other@x.example %s", x);
+
+		freeReplyObject(rep);
+	}
+	free(x);
+	ck_assert_int_eq(store_get_rcpt(st, "other@x.example", &r), 0);
+	store_close(st);
+
+	/*
+	 * A connection that cannot convert (no EVAL for its user) says so,
+	 * leaves the format unset for the next one, and works on.
+	 */
+	testlib_redis_flush(redis_dir);
+	redis_do(mta, "HSET bouncer:r:old@x.example rcpt old@x.example "
+	    "state suppressed reason userunknown");
+	redis_do(mta, "ACL SETUSER default -eval");
+	st = open_backend(B_REDIS, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "new@x.example", &r), 0);
+	x = redis_cmd(mta, "EXISTS bouncer:format");
+	ck_assert_str_eq(x, "0");
+	free(x);
+	store_close(st);
+	redis_do(mta, "ACL SETUSER default +eval");
+	st = open_backend(B_REDIS, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "old@x.example", &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	x = redis_cmd(mta, "GET bouncer:format");
+	ck_assert_str_eq(x, "packed");
+	free(x);
 	redisFree(mta);
 	teardown(st);
 }
@@ -1617,6 +1667,7 @@ START_TEST(test_redis_commit)
 	redisContext *mta = redis_other(redis_dir);
 	const char *keys[] = { "r:c@x.example" };
 	struct store_rcpt r, o;
+	char *v;
 
 	o = rcpt("c@x.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 60);
 	o.soft_count = 3;
@@ -1673,6 +1724,58 @@ START_TEST(test_redis_commit)
 	ck_assert_int_eq(store_commit(st), 1);
 	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
 	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+
+	/*
+	 * An event checked unseen and marked in one transaction (one SET
+	 * NX on the server): another writer marks it first, and nothing
+	 * of the transaction is written, the mark included; then the
+	 * handle knows it seen. When another check fails, the mark is not
+	 * written either.
+	 */
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q1|c@x.example|1|5.1.1"), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	r.soft_count = 42;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q1|c@x.example|1|5.1.1", T0),
+	    0);
+	redis_do(mta, "SET bouncer:e:Q1|c@x.example|1|5.1.1 other");
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(soft_count(mta, "c@x.example"), 0);
+	v = redis_cmd(mta, "GET bouncer:e:Q1|c@x.example|1|5.1.1");
+	ck_assert_str_eq(v, "other");
+	free(v);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q1|c@x.example|1|5.1.1"), 1);
+	ck_assert_int_eq(store_commit(st), 1);
+
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q2|c@x.example|2|5.1.1"), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	r.soft_count = 43;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q2|c@x.example|2|5.1.1", T0),
+	    0);
+	o = r;
+	o.soft_count = 7;
+	put_raw(mta, &o);		/* the record changed meanwhile */
+	ck_assert_int_eq(store_commit(st), 0);
+	v = redis_cmd(mta, "EXISTS bouncer:e:Q2|c@x.example|2|5.1.1");
+	ck_assert_str_eq(v, "0");
+	free(v);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q2|c@x.example|2|5.1.1"), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	ck_assert_int_eq(r.soft_count, 7);
+	r.soft_count++;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q2|c@x.example|2|5.1.1", T0),
+	    0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(soft_count(mta, "c@x.example"), 8);
+	v = redis_cmd(mta, "TTL bouncer:e:Q2|c@x.example|2|5.1.1");
+	ck_assert_msg(atoi(v) > 0, "the mark has no expiry: %s", v);
+	free(v);
 	redisFree(mta);
 	teardown(st);
 }
