@@ -117,21 +117,22 @@
  * then each: the number of checks, and for each check the key, "x" and
  * "0" or "1" (EXISTS), "v" and the value the key must hold, "a" and "-"
  * (a record that must be absent: anything but a string counts as
- * absent, and the write replaces it), or, last, "n", a value and seconds (a
- * key that must be absent, set to the value for that long as it is
- * checked: SET NX; see fuse_mark()); then the number of writes, each
- * as its argument count and arguments. The transactions run in order,
- * each applied only if all its checks hold. Returns one array a
- * transaction: {1, reply...} when applied, with each write's reply
- * only when the call has this one transaction, or {0, now...} with
- * each checked key's EXISTS ("x") or GET, in order, when one differed
- * (then it wrote nothing). An LTRIM right after a push onto its list
- * that left it no longer than the trim keeps is not run. Each
+ * absent, and the write replaces it), or, last, "n", a value and
+ * seconds (a key that must be absent, set to the value for that long
+ * as it is checked: SET NX; see fuse_mark()); then the number of
+ * writes, each as its argument count and arguments. The transactions
+ * run in order, each applied only if all its checks hold. Returns one
+ * element a transaction: when applied, 1, or {1, reply...} with each
+ * write's reply when the call has this one transaction; or {0, now...}
+ * with each checked key's EXISTS ("x", "n") or GET, in order, when one
+ * differed (then it wrote nothing). An LTRIM right after a push onto
+ * its list that left it no longer than the trim keeps is not run. Each
  * recipient or destination written (the key of a SET, every key of a
  * DEL) is appended to the stream of changes: one entry for up to
  * CHANGES_KEYS of them, so that many transactions in one call cost the
  * stream a few entries. Written for the server's Lua: no table made
- * for a check, no reply kept that nobody reads.
+ * for a check or an applied transaction, no reply kept that nobody
+ * reads.
  */
 static const char commit_lua[] =
 "local i, out, chg, nt = 2, {}, {}, tonumber(ARGV[1])\n"
@@ -157,7 +158,8 @@ static const char commit_lua[] =
 "  end\n"
 "  local w = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
-"  local r, prev, pkey = {ok and 1 or 0}, nil, nil\n"
+"  local r, prev, pkey\n"
+"  if nt == 1 or not ok then r = {ok and 1 or 0} end\n"
 "  if ok then\n"
 "    for c = 1, w do\n"
 "      local n = tonumber(ARGV[i])\n"
@@ -193,7 +195,7 @@ static const char commit_lua[] =
 "    end\n"
 "    for c = 1, w do i = i + tonumber(ARGV[i]) + 1 end\n"
 "  end\n"
-"  out[t] = r\n"
+"  out[t] = r or 1\n"
 "end\n"
 "for s = 1, #chg, 2 * " CHANGES_KEYS_S " do\n"
 "  redis.call('XADD', '" CHANGES "', 'MAXLEN', '~', '" CHANGES_MAXLEN "',"
@@ -1029,9 +1031,10 @@ commit_outcome(struct redis_store *r, const struct owed *o,
 	size_t i;
 	int out;
 
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+	if ((rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) ||
+	    (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
-	    rep->element[0]->integer == 1)
+	    rep->element[0]->integer == 1))
 		out = 1;
 	else if (rep->type == REDIS_REPLY_ARRAY &&
 	    rep->elements == 1 + o->nchk &&
