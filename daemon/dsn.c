@@ -467,6 +467,65 @@ senders(struct dsn_parser *p, struct dsn_report *rep,
 		sender_add(p, rep, mime_header_value(orig, theirs[i]));
 }
 
+/* Does [s, s + n) show a remote server's reply in a session transcript? */
+static int
+has_transcript(const char *s, size_t n)
+{
+	const char *p, *e = s + n, *le;
+
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (le - p >= 7 && strncmp(p, "<<< ", 4) == 0 &&
+		    (p[4] == '4' || p[4] == '5') &&
+		    isdigit((unsigned char)p[5]) &&
+		    isdigit((unsigned char)p[6]))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A notice that wraps the bounce it was given, attached as the
+ * "original" (a gateway's "The following mail could not be delivered",
+ * with no reason of its own, and the MTA's bounce with the session
+ * transcript behind it): the wrapped bounce's own text joins the
+ * report's text, where dsn_classify() looks when a recipient's own
+ * words say nothing known. Only a bounce that shows the session
+ * ("<<< 550 ...") and names the report's one recipient: an original
+ * written by a person is never read, and a transcript about several
+ * recipients could speak of another.
+ */
+static void
+wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
+    const struct found *f)
+{
+	struct found f2;
+	const char *t;
+	char *out;
+	size_t n, total;
+
+	if (f->orig == NULL || rep->nrcpts != 1 ||
+	    rep->contextlen >= MAX_TEXT)
+		return;
+	memset(&f2, 0, sizeof(f2));
+	walk(p, f->orig, &f2);
+	t = own_text(p, &f2, &n);
+	if (n == 0 || !has_transcript(t, n) ||
+	    !has_ci(t, n, rep->rcpts[0].rcpt))
+		return;
+	total = rep->contextlen + 1 + n;
+	if (total > MAX_TEXT)
+		total = MAX_TEXT;
+	out = arena_alloc(p->a, total + 1);
+	if (rep->contextlen > 0)
+		memcpy(out, rep->context, rep->contextlen);
+	out[rep->contextlen] = '\n';
+	memcpy(out + rep->contextlen + 1, t, total - rep->contextlen - 1);
+	out[total] = '\0';
+	rep->context = out;
+	rep->contextlen = total;
+}
+
 size_t
 dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
     struct dsn_report *rep)
@@ -622,5 +681,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 			rep->rcpts[i].diag_in_text = 1;
 			rep->rcpts[i].diag_general = 1;
 		}
+	if (rep->nrcpts > 0)
+		wrapped_bounce(p, rep, &f);
 	return rep->nrcpts;
 }

@@ -150,7 +150,8 @@ static const char *const separators[] = {
  * Where the copy of the original begins in a single-part bounce: a
  * separator line (a line of mostly dashes with words such as "copy of
  * the message"), or the first run of three header lines that starts
- * with a header a message has.
+ * with a header a message has and holds two fields at least (a field's
+ * folded continuations are its own lines).
  */
 const char *
 text_cut(const char *s, const char *e)
@@ -198,6 +199,22 @@ text_cut(const char *s, const char *e)
 				continue;
 			if (l2 >= e || ds_field_line(le + 1, l2))
 				continue;
+			/*
+			 * A line folded at some width is one field with
+			 * its continuations ("From: <x> RCPT:\n    <y>
+			 * 192.0.2.25 does\n    not like recipient."):
+			 * a header block has another field after it.
+			 */
+			if (is_wsp(le[1])) {
+				l2 = folded_end(p, e);
+				if (l2 >= e)
+					continue;
+				l3 = line_end(l2 + 1, e);
+				if (header_line(l2 + 1, l3) &&
+				    !ds_field_line(l2 + 1, l3))
+					return p;
+				continue;
+			}
 			l3 = line_end(l2 + 1, e);
 			if ((header_line(l2 + 1, l3) &&
 			    !ds_field_line(l2 + 1, l3)) || is_wsp(l2[1]))
@@ -335,10 +352,51 @@ addr_leads(const char *line, const char *as)
 	return 0;
 }
 
+/* The number of blanks that indent the line at ls. */
+static size_t
+indent_of(const char *ls, const char *e)
+{
+	const char *p = ls;
+
+	while (p < e && is_wsp(*p))
+		p++;
+	return (size_t)(p - ls);
+}
+
+/*
+ * The first line of the folded line that the line at ls is part of: up
+ * through the continuations above it (indented alike, no blank line
+ * between) to the first line indented less, which they continue. ls
+ * itself when it continues nothing.
+ */
+static const char *
+logical_start(const char *s, const char *ls, const char *e)
+{
+	const char *cur = ls, *pl;
+	size_t ip, ic;
+	int n;
+
+	for (n = 0; n < 64 && cur > s && is_wsp(*cur); n++) {
+		for (pl = cur - 1; pl > s && pl[-1] != '\n'; pl--)
+			;
+		if (!has_alnum(pl, cur - 1))
+			break;
+		ip = indent_of(pl, cur - 1);
+		ic = indent_of(cur, e);
+		if (ip > ic)
+			break;
+		if (ip < ic)
+			return pl;
+		cur = pl;
+	}
+	return ls;
+}
+
 /*
  * Is the address at as named as a sender on its line ("From: x",
  * "MAIL FROM:<x>", "Sender: x", "Reply-To: x")? Then it is no
- * recipient.
+ * recipient. The line may be folded before the address ("From:\n
+ * x"): as is then on a continuation of the line at `line`.
  */
 static int
 after_from(const char *line, const char *as)
@@ -346,7 +404,7 @@ after_from(const char *line, const char *as)
 	static const char *const marks[] = {
 		"from:", "sender:", "reply-to:", "return-path:"
 	};
-	const char *p = line;
+	const char *p = line, *q;
 	size_t i, k;
 
 	while (p < as && is_wsp(*p))
@@ -358,12 +416,11 @@ after_from(const char *line, const char *as)
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		k = strlen(marks[i]);
 		if ((size_t)(as - p) >= k && strncasecmp(p, marks[i], k) == 0) {
-			for (p += k; p < as && (is_wsp(*p) || *p == '<' ||
-			    *p == '"'); p++)
-				;
-			/* "From: Name <x>" too */
-			return p == as || memchr(p, '\n', (size_t)(as - p)) ==
-			    NULL;
+			/* "From: Name <x>" too, on one line or folded */
+			for (q = p + k; q < as; q++)
+				if (*q == '\n' && !(q + 1 < as && is_wsp(q[1])))
+					return 0;
+			return 1;
 		}
 	}
 	return 0;
@@ -502,7 +559,7 @@ void
 text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n, const char **ex, size_t nex, int only_known)
 {
-	const char *e = s + n, *ls, *le, *as, *ae, *q;
+	const char *e = s + n, *ls, *le, *as, *ae, *q, *fl;
 	struct cand *c = NULL;
 	struct addrset set;
 	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
@@ -510,9 +567,20 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
+		fl = NULL;
 		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
+			if (fl == NULL)
+				fl = logical_start(s, ls, e);
+			/*
+			 * A line folded at some width counts as the line
+			 * it continues: an address on a folded "From:" or
+			 * "Final-Recipient:" line is none of the report's
+			 * recipients.
+			 */
 			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
-			    after_from(ls, as) || ds_field_line(ls, le))
+			    after_from(ls, as) || ds_field_line(ls, le) ||
+			    (fl != ls && (after_from(fl, as) ||
+			    ds_field_line(fl, line_end(fl, e)))))
 				continue;
 			if (nc == cap) {
 				struct cand *nc2;

@@ -693,6 +693,111 @@ static const struct dsn_case cases[] = {
 	  "From: sender@example.net\nSubject: hi\n\nhello\n",
 	  DSN_TEXT, 1, "ann@example.org", NULL, "open relay",
 	  NULL, "blocked", 0 },
+	/*
+	 * qmail's (indimail's) line naming the envelope, folded at some
+	 * width: its continuations are the same line, not the header
+	 * block of the original, and both recipients keep their text.
+	 */
+	{ "qmail, the envelope line folded",
+	  "From: MAILER-DAEMON@q.example\nTo: s@q.example\n"
+	  "Subject: failure notice\n\n"
+	  "Hi. This is the qmail-send program at q.example.\n\n"
+	  "<ann@example.org>:\n"
+	  "From: <s@q.example> RCPT:\n"
+	  "    <ann@example.org> 192.0.2.25 does\n"
+	  "    not like recipient.\n"
+	  "Remote host said: 552 5.2.2 <ann@example.org>: Mailbox full\n"
+	  "Giving up on 192.0.2.25.\n\n"
+	  "<bob@example.org>:\n"
+	  "From: <s@q.example> RCPT:\n"
+	  "    <bob@example.org> 192.0.2.25 does\n"
+	  "    not like recipient.\n"
+	  "Remote host said: 550 5.1.1 <bob@example.org>: User unknown\n"
+	  "Giving up on 192.0.2.25.\n\n"
+	  "--- Enclosed is a copy of the message.\n\n"
+	  "From: s@q.example\nTo: ann@example.org\nSubject: hi\n\nhello\n",
+	  DSN_TEXT, 2, "ann@example.org", NULL, "Mailbox full",
+	  NULL, "mailboxfull", 0 },
+	/*
+	 * A notice that lists the original's envelope and headers, its
+	 * "From:" folded before a long address: that address is the
+	 * sender's, and the recipient is the RCPT TO one.
+	 */
+	{ "text notice, its From: folded before the address",
+	  "From: postmaster@mms.example.net\nTo: s@example.net\n"
+	  "Subject: Undeliverable Message\n\n"
+	  "Error: Invalid user address\n\n"
+	  "Error message below:\n"
+	  "550 - Requested action not taken: no such user here\n\n"
+	  "Message details:\n"
+	  "  Subject: Test message\n"
+	  "  MAIL FROM: s@example.net\n"
+	  "  RCPT TO: ann@mms.example.net\n"
+	  "  From:\n"
+	  "      a-rather-long-display-address@sender.example.org\n"
+	  "  Size (in bytes): 222\n",
+	  DSN_TEXT, 1, "ann@mms.example.net", NULL, "RCPT TO: ann",
+	  NULL, "userunknown", 0 },
+	/*
+	 * A report pasted as text (no MIME boundary), its Final-Recipient
+	 * folded before the address: the address on the continuation is
+	 * the field's, not a recipient's failure text. The recipient was
+	 * being delivered to a program (X-Actual-Recipient).
+	 */
+	{ "report in text, Final-Recipient folded",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "To: <s@example.com>\nSubject: Returned mail: Service "
+	  "unavailable\n\n"
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "\"|exec /usr/bin/procmail -f- || exit 75 #ann\"\n"
+	  "    (expanded from: <ann@example.edu>)\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "554 \"|exec /usr/bin/procmail -f- || exit 75 #ann\"... "
+	  "Service unavailable\n\n"
+	  "Reporting-MTA: dns; mta.example.net\n\n"
+	  "Final-Recipient: RFC822;\n"
+	  "    ann@mta.example.net\n"
+	  "X-Actual-Recipient: RFC822; |exec /usr/bin/procmail -f- ||\n"
+	  "    exit 75 #ann@mta.example.net\n"
+	  "Action: failed\nStatus: 5.5.0\n",
+	  DSN_RFC3464, 1, "ann@mta.example.net", "5.5.0", NULL,
+	  NULL, "mailererror", 0 },
+	/*
+	 * A gateway's notice with no reason of its own, the MTA's bounce
+	 * it got attached: the session that bounce shows gives the reason.
+	 */
+	{ "gateway notice wrapping a bounce with its transcript",
+	  "From: postmaster@gw.example.com\nTo: s@example.org\n"
+	  "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	  "--b\nContent-Type: text/plain\n\n"
+	  "The following mail could not be delivered.\n"
+	  "Reason: Unable to deliver message to <ann@example.jp>.\n\n"
+	  "--b\nContent-Type: message/rfc822\n\n"
+	  "From: s@example.org\nTo: ann@example.jp\nSubject: Returned mail"
+	  "\nMIME-Version: 1.0\nContent-Type: text/plain\n\n"
+	  "----- The following addresses had permanent fatal errors -----\n"
+	  "<ann@example.jp>\n\n"
+	  "----- Transcript of the session follows -----\n"
+	  "... while talking to mx.example.jp.:\n"
+	  ">>> RCPT To:<ann@example.jp>\n"
+	  "<<< 550 5.1.1 <ann@example.jp>... User unknown\n\n--b--\n",
+	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
+	  NULL, "userunknown", 1 },
+	/* The same notice over a message a person wrote: never read. */
+	{ "gateway notice over a person's message",
+	  "From: postmaster@gw.example.com\nTo: s@example.org\n"
+	  "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	  "--b\nContent-Type: text/plain\n\n"
+	  "The following mail could not be delivered.\n"
+	  "Reason: Unable to deliver message to <ann@example.jp>.\n\n"
+	  "--b\nContent-Type: message/rfc822\n\n"
+	  "From: s@example.org\nTo: ann@example.jp\nSubject: old address"
+	  "\n\nAnn, your old address ann@example.jp is unknown now, the "
+	  "server said \"User unknown\".\n\n--b--\n",
+	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
+	  NULL, "onhold", 0 },
 };
 
 static struct ruleset *rules;
