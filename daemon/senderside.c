@@ -197,7 +197,8 @@ static const char pattern[] =
 	 * "your address") in them, and, in the same clause (no ". ", ";",
 	 * ":" or a CJK stop between), a predicate in one of them: unknown,
 	 * does not exist, not found, invalid, blocked, refused, disabled,
-	 * suspended, deactivated, closed, moved, no longer at this address.
+	 * suspended, deactivated, closed, moved, no longer at this address,
+	 * changed.
 	 */
 	"|(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente"
 	"|afzender|nadawc|odes(?:\u00ed|i)latel"
@@ -297,7 +298,12 @@ static const char pattern[] =
 	"|non (?:\u00e8|e'?) pi(?:\u00f9|u)"
 	"|cambiato indirizzo"
 	"|niet meer (?:bereikbaar|actief)"
-	"|nieuw (?:e-?mail)?adres)";
+	"|nieuw (?:e-?mail)?adres"
+	"|nie jest ju(?:\u017c|z) dost|uleg(?:\u0142|l) zmianie"
+	"|nen(?:\u00ed|i) dostupn"
+	"|\u0431\u043e\u043b\u044c\u0448\u0435 \u043d\u0435"
+	" \u0434\u043e\u0441\u0442\u0443\u043f"
+	"|\u0438\u0437\u043c\u0435\u043d\u0438\u043b)";
 
 struct senderside *
 senderside_new(void)
