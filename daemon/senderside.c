@@ -6,8 +6,9 @@
  *   1. the sender refused by name: Postfix's "Sender address rejected",
  *      a failed sender verification ("Sender verify failed",
  *      "Verification failed for <...>");
- *   2. our IP or host: "your IP", "this IP", "the sending IP", "client
- *      host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
+ *   2. our IP or host: "your IP" (also "Ihre IP", "votre adresse IP",
+ *      "su IP", "Ваш IP", "您的IP" ...), "this IP", "the sending IP",
+ *      "client host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
  *      allowed", "connections from 192.0.2.1 not accepted", "your
  *      server (network, MTA) is not permitted";
  *   3. the unknown addresses we tried, counted: "too many invalid
@@ -83,6 +84,15 @@ static const char pattern[] =
 	"|\\b(?:could not|unable to|cannot) verify (?:the )?sender\\b"
 	/* 2 */
 	"|\\b(?:your|this|the sending|sending|client) IP\\b"
+	/* "your IP" in the other languages servers answer in */
+	"|\\b(?:Ihre|deine) IP\\b|\\bvotre (?:adresse )?IP\\b"
+	"|\\b(?:su|tu) (?:direcci(?:\u00f3|o)n )?IP\\b"
+	"|\\b(?:seu|o seu) (?:endere(?:\u00e7|c)o )?IP\\b"
+	"|\\b(?:il tuo|il vostro|vostro) (?:indirizzo )?IP\\b|\\b(?:uw|je) IP\\b"
+	"|\\btw(?:\u00f3|o)j (?:adres )?IP\\b"
+	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
+	" (?:IP|\u0430\u0439\u043f\u0438)"
+	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
 	"|\\bclient host\\b"
 	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
 	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
@@ -187,7 +197,8 @@ static const char pattern[] =
 	 * "your address") in them, and, in the same clause (no ". ", ";",
 	 * ":" or a CJK stop between), a predicate in one of them: unknown,
 	 * does not exist, not found, invalid, blocked, refused, disabled,
-	 * suspended, deactivated, closed, moved, no longer at this address.
+	 * suspended, deactivated, closed, moved, no longer at this address,
+	 * changed.
 	 */
 	"|(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente"
 	"|afzender|nadawc|odes(?:\u00ed|i)latel"
@@ -262,8 +273,10 @@ static const char pattern[] =
 	"|zru(?:\u0161|s)en|pozastaven|zablokowan"
 	"|\u0437\u0430\u0431\u043b\u043e\u043a\u043e\u0432\u0430\u043d"
 	"|\u043e\u0442\u043a\u043b\u044e\u0447"
-	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u0438\u0440\u043e\u0432\u0430\u043d"
-	"|\u043f\u0440\u0438\u043e\u0441\u0442\u0430\u043d\u043e\u0432\u043b\u0435\u043d"
+	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u0438\u0440"
+	"\u043e\u0432\u0430\u043d"
+	"|\u043f\u0440\u0438\u043e\u0441\u0442\u0430\u043d"
+	"\u043e\u0432\u043b\u0435\u043d"
 	"|\u0432\u0438\u043c\u043a\u043d\u0435\u043d"
 	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u043e\u0432\u0430\u043d"
 	"|\u043f\u0440\u0438\u0437\u0443\u043f\u0438\u043d\u0435\u043d"
@@ -285,7 +298,12 @@ static const char pattern[] =
 	"|non (?:\u00e8|e'?) pi(?:\u00f9|u)"
 	"|cambiato indirizzo"
 	"|niet meer (?:bereikbaar|actief)"
-	"|nieuw (?:e-?mail)?adres)";
+	"|nieuw (?:e-?mail)?adres"
+	"|nie jest ju(?:\u017c|z) dost|uleg(?:\u0142|l) zmianie"
+	"|nen(?:\u00ed|i) dostupn"
+	"|\u0431\u043e\u043b\u044c\u0448\u0435 \u043d\u0435"
+	" \u0434\u043e\u0441\u0442\u0443\u043f"
+	"|\u0438\u0437\u043c\u0435\u043d\u0438\u043b)";
 
 struct senderside *
 senderside_new(void)

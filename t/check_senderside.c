@@ -40,6 +40,10 @@ static const struct ss_case cases[] = {
 	{ "Mail from [192.0.2.1] refused: mailbox unavailable", 1 },
 	{ "Your network is not allowed to send mail: user unknown", 1 },
 	{ "Your mail server is not permitted: recipient unknown", 1 },
+	/* "your IP" in other languages */
+	{ "Konto gesperrt: Ihre IP 192.0.2.1 steht auf der Sperrliste", 1 },
+	{ "Compte bloqu\u00e9 : votre adresse IP est sur liste noire", 1 },
+	{ "\u0412\u0430\u0448 IP-\u0430\u0434\u0440\u0435\u0441 \u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d", 1 },
 	/* 3. the unknown addresses we tried */
 	{ "Too many invalid recipients", 1 },
 	{ "You have exceeded the number of unknown users allowed", 1 },
