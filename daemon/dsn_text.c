@@ -76,6 +76,8 @@ addrset_find(const struct addrset *set, const struct dsn_report *rep,
 
 /* --- the bounce's own text ------------------------------------------- */
 
+static const char *logical_start(const char *, const char *, const char *);
+
 /* Is the line a header field ("Name: value")? */
 static int
 header_line(const char *s, const char *le)
@@ -184,12 +186,17 @@ text_cut(const char *s, const char *e)
 					 * Without dashes, only after some text:
 					 * "The attached message had PERMANENT
 					 * fatal delivery errors!" opens
-					 * MDaemon's bounce.
+					 * MDaemon's bounce. And only on a line
+					 * of its own: the continuation of a
+					 * folded sentence ("delete your own
+					 * text from the attached\n    returned
+					 * message.") is prose.
 					 */
 					if (strstr(low, separators[i]) != NULL &&
 					    (dashes >= 3 || (text && strstr(low,
 					    "your own text") == NULL &&
-					    strstr(low, "transcript") == NULL)))
+					    strstr(low, "transcript") == NULL &&
+					    logical_start(s, p, e) == p)))
 						return p;
 		}
 		if (orig_header_line(p, le) && !ds_field_line(p, le) &&

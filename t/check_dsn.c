@@ -763,6 +763,32 @@ static const struct dsn_case cases[] = {
 	  DSN_RFC3464, 1, "ann@mta.example.net", "5.5.0", NULL,
 	  NULL, "mailererror", 0 },
 	/*
+	 * Postfix's notice folded at some width: "returned message" on the
+	 * continuation of a sentence about the report is prose, not the
+	 * line above the original, and the reply keeps its RCPT TO stage.
+	 */
+	{ "postfix dsn, its notice folded",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B/mx\"\n\n"
+	  "--B/mx\nContent-Type: text/plain; charset=us-ascii\n\n"
+	  "This is the mail system at host mx.example.net.\n\n"
+	  "If you do so, please include this problem report. You can\n"
+	  "delete your own text from the attached\n"
+	  "    returned message.\n\n"
+	  "                   The mail system\n\n"
+	  "<ann@example.org>: host mx.example.org[192.0.2.1] said: 550 User\n"
+	  "    not found (in reply to RCPT TO command)\n\n"
+	  "--B/mx\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; mx.example.org\n"
+	  "Diagnostic-Code: smtp; 550 User not found\n\n--B/mx--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "User not found",
+	  NULL, "userunknown", 1 },
+	/*
 	 * A gateway's notice with no reason of its own, the MTA's bounce
 	 * it got attached: the session that bounce shows gives the reason.
 	 */
