@@ -903,6 +903,12 @@ inlined_report(const struct mime_part *root, size_t *lenp)
 			    has_alnum(q, pe))))
 				break;
 		}
+		/*
+		 * Not from a continuation: the line above the block (the
+		 * mbox "From " line) may be folded too.
+		 */
+		while (b < p && is_wsp(*b))
+			b = line_end(b, e) + 1;
 		if (b == p)
 			continue;	/* no other header: not a message */
 		*lenp = (size_t)(e - b);

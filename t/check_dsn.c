@@ -789,6 +789,36 @@ static const struct dsn_case cases[] = {
 	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "User not found",
 	  NULL, "userunknown", 1 },
 	/*
+	 * A bounce returned to its own sender by a relay, pasted whole
+	 * after an mbox "From " line that is folded itself: the pasted
+	 * report is read, from its first header.
+	 */
+	{ "pasted report after a folded mbox From line",
+	  "From: MAILER-DAEMON@relay.example.net\n"
+	  "To: postmaster@relay.example.net\n"
+	  "Subject: Undelivered Mail Returned to Sender\n\n"
+	  "The message returned below could not be delivered. For help,\n"
+	  "    please contact <support@relay.example.net>\n\n"
+	  "---------------------------------\n"
+	  "From MAILER-DAEMON  Thu Apr 29 23:34:45\n"
+	  "    2015\n"
+	  "Return-Path: <>\n"
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "Subject: Undelivered Mail Returned to Sender\n"
+	  "To: s@example.net\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B\"\n\n"
+	  "--B\nContent-Type: text/plain\n\n"
+	  "<ann@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1"
+	  " User unknown (in reply to RCPT TO command)\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n\n"
+	  "--B--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "User unknown",
+	  NULL, "userunknown", 1 },
+	/*
 	 * A gateway's notice with no reason of its own, the MTA's bounce
 	 * it got attached: the session that bounce shows gives the reason.
 	 */
