@@ -500,7 +500,7 @@ sendmail_reply(const char *s, const char **ts, const char **te,
 	const char *b = *ts, *q, *pe;
 	int replies = 0;
 
-	*te = line_end(*ts, e);
+	*te = folded_end(*ts, e);	/* the line, and its continuations */
 	while (b > s) {
 		pe = b - 1;
 		for (q = pe; q > s && q[-1] != '\n'; q--)

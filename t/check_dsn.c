@@ -819,6 +819,21 @@ static const struct dsn_case cases[] = {
 	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "User unknown",
 	  NULL, "userunknown", 1 },
 	/*
+	 * Sendmail's verdict line for a recipient, folded at some width:
+	 * its continuations are the recipient's text too.
+	 */
+	{ "sendmail, the verdict line folded",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "Subject: Returned mail: Host unknown\nTo: sender@example.net\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "554 <ann@example.org>... 550 Host\n"
+	  "    unknown (Authoritative answer from\n"
+	  "    name server)\n\n"
+	  "   ----- Unsent message follows -----\n"
+	  "From: sender@example.net\nSubject: hi\n\nhello\n",
+	  DSN_TEXT, 1, "ann@example.org", NULL, "Host",
+	  NULL, "hostunknown", 1 },
+	/*
 	 * A gateway's notice with no reason of its own, the MTA's bounce
 	 * it got attached: the session that bounce shows gives the reason.
 	 */
