@@ -399,6 +399,17 @@ logical_start(const char *s, const char *ls, const char *e)
 	return ls;
 }
 
+/* Does the line above the one at ls end with a colon? */
+static int
+ends_colon(const char *s, const char *ls)
+{
+	const char *p = ls - 1;
+
+	while (p > s && isspace((unsigned char)p[-1]))
+		p--;
+	return p > s && p[-1] == ':';
+}
+
 /*
  * Is the address at as named as a sender on its line ("From: x",
  * "MAIL FROM:<x>", "Sender: x", "Reply-To: x")? Then it is no
@@ -603,7 +614,14 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			c[nc].as = as;
 			c[nc].ae = ae;
 			c[nc].after = ls;	/* its line */
-			c[nc].lead = addr_leads(ls, as);
+			/*
+			 * An address that begins the continuation of a
+			 * folded line is inside that line ("(generated
+			 * from\n        x@y)"), unless the line above
+			 * announces a list ("failed:").
+			 */
+			c[nc].lead = addr_leads(ls, as) && (fl == ls ||
+			    ends_colon(s, ls));
 			nlead += c[nc].lead;
 			nc++;
 		}

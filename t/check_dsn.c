@@ -834,6 +834,29 @@ static const struct dsn_case cases[] = {
 	  DSN_TEXT, 1, "ann@example.org", NULL, "Host",
 	  NULL, "hostunknown", 1 },
 	/*
+	 * Exim's "(generated from x)", folded before the address: x is
+	 * inside that line, not a recipient of its own.
+	 */
+	{ "exim, generated from folded",
+	  "From: Mail Delivery System <Mailer-Daemon@e.example>\n"
+	  "To: s@example.com\nSubject: Mail delivery failed: returning "
+	  "message to sender\n\n"
+	  "This message was created automatically by mail delivery "
+	  "software.\n\nA message that you sent could not be delivered to "
+	  "one or more of its\nrecipients. This is a permanent error. The "
+	  "following address(es) failed:\n\n"
+	  "  ann@example.org\n"
+	  "    (generated from\n"
+	  "        member@example.net)\n"
+	  "    SMTP error from remote mail server after RCPT "
+	  "TO:<ann@example.org>:\n"
+	  "    550 5.1.1 User unknown\n\n"
+	  "------ This is a copy of the message, including all the headers. "
+	  "------\n\nFrom: s@example.com\nTo: list@example.net\n"
+	  "Subject: hi\n\nhello\n",
+	  DSN_TEXT, 1, "ann@example.org", NULL, "User unknown",
+	  NULL, "userunknown", 1 },
+	/*
 	 * A gateway's notice with no reason of its own, the MTA's bounce
 	 * it got attached: the session that bounce shows gives the reason.
 	 */
