@@ -320,6 +320,7 @@ main(int argc, char **argv)
 	pid_t pid;
 	int ch;
 
+	xalloc_init();		/* as the programs run */
 	log_init("bench_store", 0, 0);
 	self = argv[0];
 	while ((ch = getopt(argc, argv, "n:l:e:b:X:")) != -1) {

@@ -937,6 +937,7 @@ main(int argc, char **argv)
 	struct storecmd_globals g;
 	int cmd, rc;
 
+	xalloc_init();
 	log_init("bouncerctl", 0, 0);
 	/* Global options (-c, -o, -s) come before the command. */
 	if ((cmd = storecmd_globals(argc, argv, &g)) < 0)

@@ -1867,6 +1867,7 @@ main(int argc, char **argv)
 	char *err = NULL, *statefile, *pidfile;
 	int ch, foreground = 0, print = 0, verbose = 0, fd, pidfd = -1;
 
+	xalloc_init();
 	d.conf_path = CONF_FILE;
 	d.conf_missing_ok = 1;
 	while ((ch = getopt(argc, argv, "c:fno:vV")) != -1) {

@@ -38,8 +38,11 @@
  *      does not exist);
  *   8. the sender in other languages (Absender, expéditeur, remitente,
  *      remetente, mittente, afzender, nadawca, odesílatel, отправитель,
- *      发件人, 발신자, gönderen, avsändare ...) with a predicate in one of
- *      them after it in the same clause: "Absender unbekannt",
+ *      发件人, 발신자, gönderen, avsändare ...), or "your account",
+ *      "your mailbox", "your address" in them (Ihr Konto, votre compte,
+ *      su cuenta, sua conta, uw account, Ваш аккаунт, 您的账户,
+ *      hesabınız ...), with a predicate in one of them after it in the
+ *      same clause: "Absender unbekannt", "Ihr Konto wurde gesperrt",
  *      "Adresse de l'expéditeur inconnue" counts from the subject on.
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
@@ -157,7 +160,8 @@ static const char pattern[] =
 	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
 	 * after it in the same clause (no 、 or 。 between): does not exist,
 	 * cannot be found, unknown, invalid, not registered, stopped,
-	 * blocked, refused, not in use. Matched byte by byte (no UTF mode).
+	 * blocked, refused, not in use, frozen, deleted, locked, cancelled,
+	 * dormant. Matched byte by byte (no UTF mode).
 	 */
 	"|(?:\u9001\u4fe1\u8005"
 	"|\u5dee\u51fa\u4eba"
@@ -170,15 +174,20 @@ static const char pattern[] =
 	"|\u4e0d\u660e|\u7121\u52b9"
 	"|\u767b\u9332\u3055\u308c\u3066\u3044\u307e\u305b\u3093"
 	"|\u505c\u6b62|\u30d6\u30ed\u30c3\u30af|\u62d2\u5426"
-	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066|\u4f7f\u7528\u3055\u308c\u3066)"
+	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066"
+	"|\u4f7f\u7528\u3055\u308c\u3066"
+	"|\u51cd\u7d50|\u524a\u9664|\u30ed\u30c3\u30af|\u89e3\u7d04"
+	"|\u4f11\u6b62)"
 	/*
 	 * 8: the sender in the other languages servers answer in (German
 	 * Absender, French expediteur, Spanish remitente, Portuguese
 	 * remetente, Italian mittente, Dutch afzender, Polish nadawca, Czech
 	 * odesilatel, Russian and Ukrainian, Chinese, Korean, Turkish,
-	 * Swedish, Danish, Norwegian) and, in the same clause (no ". ", ";",
+	 * Swedish, Danish, Norwegian), or "your account" ("your mailbox",
+	 * "your address") in them, and, in the same clause (no ". ", ";",
 	 * ":" or a CJK stop between), a predicate in one of them: unknown,
-	 * does not exist, not found, invalid, blocked, refused.
+	 * does not exist, not found, invalid, blocked, refused, disabled,
+	 * suspended, deactivated, closed, moved, no longer at this address.
 	 */
 	"|(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente"
 	"|afzender|nadawc|odes(?:\u00ed|i)latel"
@@ -187,7 +196,31 @@ static const char pattern[] =
 	"|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba|\u5bc4\u4ef6\u4eba"
 	"|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\u767c\u4fe1\u4eba"
 	"|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c"
-	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender)"
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender"
+	/* your account, mailbox or address */
+	"|Ihre? (?:E-Mail-)?(?:Konto|Postfach|Account|Adresse|Absenderadresse)"
+	"|votre (?:compte|adresse|bo(?:\u00ee|i)te)"
+	"|su (?:cuenta|direcci(?:\u00f3|o)n|buz(?:\u00f3|o)n)"
+	"|(?:sua|seu) (?:conta|endere(?:\u00e7|c)o|caixa)"
+	"|(?:il tuo|il vostro|la tua|la vostra) (?:account|indirizzo|casella)"
+	"|(?:uw|je|jouw) (?:account|e-?mailadres|adres|postvak|mailbox)"
+	"|(?:twoje|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)"
+	"|(?:v(?:\u00e1|a)(?:\u0161|s)|tv(?:\u016f|u)j)"
+	" (?:(?:\u00fa|u)(?:\u010d|c)et|adresa)"
+	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0435"
+	"|\u0435\u0433\u043e)? (?:\u0430\u043a\u043a\u0430\u0443\u043d\u0442"
+	"|\u0443\u0447(?:\u0435|\u0451)\u0442\u043d|\u044f\u0449\u0438\u043a"
+	"|\u0430\u0434\u0440\u0435\u0441|\u043f\u043e\u0447\u0442\u043e\u0432)"
+	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0438\u0439"
+	"|\u0435)? (?:\u043e\u0431\u043b\u0456\u043a\u043e\u0432"
+	"|\u0430\u043a\u0430\u0443\u043d\u0442"
+	"|\u0441\u043a\u0440\u0438\u043d\u044c\u043a)"
+	"|(?:\u60a8|\u4f60)\u7684(?:\u8d26\u6237|\u5e10\u6237|\u8d26\u53f7"
+	"|\u5e10\u53f7|\u5e33\u865f|\u5e33\u6236|\u90ae\u7bb1|\u90f5\u7bb1"
+	"|\u5730\u5740)"
+	"|\uadc0\ud558\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)"
+	"|hesab(?:\u0131|i)n(?:\u0131|i)z|posta kutunuz"
+	"|(?:ditt|din) (?:konto|adress|adresse|brevl(?:\u00e5|a)da|postkasse))"
 	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
 	"(?:unbekannt|existiert nicht|nicht vorhanden|nicht gefunden"
 	"|ung(?:\u00fc|ue)ltig|gesperrt|abgelehnt|blockiert|inconnue?"
@@ -220,7 +253,39 @@ static const char pattern[] =
 	"|bulunamad|mevcut de(?:\u011f|g)il|ge(?:\u00e7|c)ersiz"
 	"|engellen|reddedildi|ok(?:\u00e4|a)nd|finns inte|ogiltig"
 	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent"
-	"|finnes ikke|blokkert)";
+	"|finnes ikke|blokkert"
+	/* disabled, suspended, deactivated, closed */
+	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu"
+	"|desactivad|suspendid|deshabilitad|desativad|suspens"
+	"|disattivat|disabilitat|sospes|gedeactiveerd|uitgeschakeld"
+	"|opgeheven|geschorst|dezaktywowan|zawieszon|deaktivov"
+	"|zru(?:\u0161|s)en|pozastaven|zablokowan"
+	"|\u0437\u0430\u0431\u043b\u043e\u043a\u043e\u0432\u0430\u043d"
+	"|\u043e\u0442\u043a\u043b\u044e\u0447"
+	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u0438\u0440\u043e\u0432\u0430\u043d"
+	"|\u043f\u0440\u0438\u043e\u0441\u0442\u0430\u043d\u043e\u0432\u043b\u0435\u043d"
+	"|\u0432\u0438\u043c\u043a\u043d\u0435\u043d"
+	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u043e\u0432\u0430\u043d"
+	"|\u043f\u0440\u0438\u0437\u0443\u043f\u0438\u043d\u0435\u043d"
+	"|\u505c\u7528|\u7981\u7528|\u51bb\u7ed3|\u51cd\u7d50"
+	"|\u6ce8\u9500|\u8a3b\u92b7|\ube44\ud65c\uc131|\uc815\uc9c0"
+	"|\ud734\uba74|devre d(?:\u0131|i)(?:\u015f|s)(?:\u0131|i)"
+	"|ask(?:\u0131|i)ya|inaktiver|avst(?:\u00e4|a)ng"
+	"|sp(?:\u00e4|a)rra|deaktiver|sp(?:\u00e6|ae)rret|sperret"
+	/* moved, no longer at this address */
+	"|umgezogen"
+	"|ge(?:\u00e4|ae)ndert"
+	"|nicht mehr unter"
+	"|n.{1,3}est plus (?:joignable |disponible )?(?:\u00e0|a) cette"
+	"|chang(?:\u00e9|e) d.{1,3}adresse"
+	"|ya no (?:est|se encuentra|utiliza|usa)"
+	"|cambiado (?:su |de )direcci"
+	"|n(?:\u00e3|a)o (?:est(?:\u00e1|a)|se encontra|usa|utiliza) mais"
+	"|mudou de endere"
+	"|non (?:\u00e8|e'?) pi(?:\u00f9|u)"
+	"|cambiato indirizzo"
+	"|niet meer (?:bereikbaar|actief)"
+	"|nieuw (?:e-?mail)?adres)";
 
 struct senderside *
 senderside_new(void)

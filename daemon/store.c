@@ -50,6 +50,11 @@ store_types(void)
 #define FL(s, f)	{ #f, F_LL, offsetof(struct s, f), 0 }
 #define FR(s, f)	{ #f, F_REASON, offsetof(struct s, f), 0 }
 
+/*
+ * Append only: Redis keeps a record as its fields in this order
+ * (rec_pack()), so a field moved or removed misreads every record
+ * written before; a field added at the end reads as zero in them.
+ */
 static const struct field rcpt_fields[] = {
 	FS(store_rcpt, rcpt),
 	{ "state", F_STATE, offsetof(struct store_rcpt, state), 0 },
@@ -206,6 +211,83 @@ field_set(const struct field *f, void *rec, const char *s, size_t n)
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * A record as one string: its fields in table order, each followed by
+ * a tab; a tab, newline, carriage return or backslash inside a value
+ * is written as a backslash and "t", "n", "r" or itself.
+ */
+char *
+rec_pack(const struct kind_desc *k, const void *rec, size_t *lenp)
+{
+	char num[32], *out, *o;
+	const char *v;
+	size_t i, need = 0;
+
+	for (i = 0; i < k->nfields; i++)
+		need += 2 * strlen(field_get(&k->fields[i], rec, num,
+		    sizeof(num))) + 1;
+	o = out = xmalloc(need + 1);
+	for (i = 0; i < k->nfields; i++) {
+		for (v = field_get(&k->fields[i], rec, num, sizeof(num)); *v;
+		    v++)
+			switch (*v) {
+			case '\\': *o++ = '\\'; *o++ = '\\'; break;
+			case '\t': *o++ = '\\'; *o++ = 't'; break;
+			case '\n': *o++ = '\\'; *o++ = 'n'; break;
+			case '\r': *o++ = '\\'; *o++ = 'r'; break;
+			default: *o++ = *v;
+			}
+		*o++ = '\t';
+	}
+	*o = '\0';
+	*lenp = (size_t)(o - out);
+	return out;
+}
+
+int
+rec_unpack(const struct kind_desc *k, const char *s, size_t n, void *rec)
+{
+	const char *end = s + n;
+	char *val = xmalloc(n + 1), *o;
+	size_t i;
+	int ok = 1;
+
+	memset(rec, 0, k->size);
+	for (i = 0; i < k->nfields && s < end; i++) {
+		for (o = val; s < end && *s != '\t'; s++) {
+			if (*s != '\\' || s + 1 == end) {
+				*o++ = *s;
+				continue;
+			}
+			switch (*++s) {
+			case 't': *o++ = '\t'; break;
+			case 'n': *o++ = '\n'; break;
+			case 'r': *o++ = '\r'; break;
+			default: *o++ = *s;
+			}
+		}
+		if (s == end)		/* every field ends in a tab */
+			ok = 0;
+		else
+			s++;
+		/*
+		 * A field that does not parse (a reason a later version
+		 * named) is left zero; the key and the state must.
+		 */
+		if (ok && field_set(&k->fields[i], rec, val,
+		    (size_t)(o - val)) < 0 && (i == 0 ||
+		    k->fields[i].type == F_STATE))
+			ok = 0;
+	}
+	/* A record names itself; fields added later may follow. */
+	if (i == 0 || *((const char *)rec + k->fields[0].off) == '\0')
+		ok = 0;
+	free(val);
+	if (!ok)
+		memset(rec, 0, k->size);
+	return ok;
 }
 
 char *

@@ -130,6 +130,22 @@ int		 field_set(const struct field *, void *rec, const char *s,
 		    size_t n);
 
 /*
+ * rec as one string (Redis keeps records so): its fields in table
+ * order, each ending in a tab, with tab, newline, carriage return and
+ * backslash escaped. The caller frees it; its length in *lenp.
+ */
+char		*rec_pack(const struct kind_desc *, const void *rec,
+		    size_t *lenp);
+/*
+ * Fills rec from s (n bytes) as rec_pack() wrote it; fields missing at
+ * the end, and fields that do not parse but for the key and the state,
+ * are left zero, fields after the last known are ignored. Returns 1,
+ * or 0 (rec zeroed) if s is not such a record.
+ */
+int		 rec_unpack(const struct kind_desc *, const char *s, size_t n,
+		    void *rec);
+
+/*
  * The decision, in one place: store_decide() asks src for the
  * recipient, its domain and the domain's provider, as the checks of
  * store.c's table need them, and answers from the first check that

@@ -8,13 +8,15 @@
  * store_password_file than written in the URI: a URI on a command line
  * is visible to every user of the machine.
  *
- * Keys: bouncer:r:ADDR, bouncer:d:DEST and bouncer:a:KEY are hashes
- * with one field per struct member (store.c's field tables);
- * bouncer:h:ADDR is the audit trail (a list, trimmed to audit_max);
- * bouncer:e:ID marks a seen event (a string: its time) and
- * bouncer:n:ID holds a note (a string: "TIME VALUE"); both expire by
- * themselves after event_retention, set in the command that writes
- * them (SET ... EX).
+ * Keys: bouncer:r:ADDR, bouncer:d:DEST and bouncer:a:KEY are strings,
+ * the record packed by rec_pack() (its fields in the order of store.c's
+ * tables: a quarter of the memory of a hash with a field a member, and
+ * one argument to write instead of thirty; see convert_hashes() for
+ * records kept as hashes); bouncer:h:ADDR is the audit trail (a list,
+ * trimmed to audit_max); bouncer:e:ID marks a seen event (a string:
+ * its time) and bouncer:n:ID holds a note (a string: "TIME VALUE");
+ * both expire by themselves after event_retention, set in the command
+ * that writes them (SET ... EX).
  *
  * Transactions cost one round trip. store_begin() sends nothing; the
  * reads of a transaction are answered from what this handle last knew
@@ -50,17 +52,17 @@
  * naming all their keys follow them (see drain()). store_refresh() (the
  * writer thread, after each commit and every few milliseconds when
  * idle) reads the stream from where it last stopped (XREAD), re-reads
- * the keys named (HMGET) and applies them to the process's view, which
+ * the keys named (GET) and applies them to the process's view, which
  * the view-only handles answer from without a round trip. The first
  * refresh loads the whole view: an anchor entry is appended first,
- * then every bouncer:r:* and bouncer:d:* hash is read (SCAN), and the
+ * then every bouncer:r:* and bouncer:d:* record is read (SCAN), and the
  * stream is read on from the anchor. Each refresh first checks that
  * the entry it stopped at is still in the stream (XRANGE): when it is
  * not (trimmed past it, a FLUSHDB, a server restarted without its
  * data), changes may have been missed and the whole view is loaded
  * again, aside, and swapped in. So every MTA on one Redis sees the
- * others' writes within one refresh. Writes made to the hashes by
- * anything but bouncer (redis-cli HSET) are not in the stream and are
+ * others' writes within one refresh. Writes made to the records by
+ * anything but bouncer (redis-cli SET) are not in the stream and are
  * seen only at the next full load.
  *
  * A handle that is not view-only (bouncerctl, the tests) answers
@@ -107,62 +109,75 @@
 #define DEFER_TXNS	64		/* deferred commits in one call */
 #define CHANGES_BACKLOG	200000		/* more keys: load it all again */
 #define APPLY_CHUNK	64		/* keys applied per write lock */
+#define FORMAT_KEY	PREFIX "format"	/* how records are kept: */
+#define FORMAT		"packed"	/* strings (rec_pack()) */
 
 /*
  * The script behind store_commit(). ARGV: the number of transactions,
  * then each: the number of checks, and for each check the key, "x" and
- * "0" or "1" (EXISTS), or "h", the number of fields and field-value
- * pairs (the whole hash; 0 pairs: absent); then the number of writes,
- * each as its argument count and arguments. The transactions run in
- * order, each applied only if all its checks hold. Returns one array a
- * transaction: {1, reply...} with each write's reply when applied, or
- * {0, now...} with each checked key's EXISTS or HGETALL, in order,
- * when one differed (then it wrote nothing). Each recipient or
- * destination written (the key of an HSET, every key of a DEL) is
- * appended to the stream of changes: one entry for up to CHANGES_KEYS
- * of them, so that many transactions in one call cost the stream a
- * few entries.
+ * "0" or "1" (EXISTS), "v" and the value the key must hold, "a" and "-"
+ * (a record that must be absent: anything but a string counts as
+ * absent, and the write replaces it), or, last, "n", a value and
+ * seconds (a key that must be absent, set to the value for that long
+ * as it is checked: SET NX; see fuse_mark()); then the number of
+ * writes, each as its argument count and arguments. The transactions
+ * run in order, each applied only if all its checks hold. Returns one
+ * element a transaction: when applied, 1, or {1, reply...} with each
+ * write's reply when the call has this one transaction; or {0, now...}
+ * with each checked key's EXISTS ("x", "n") or GET, in order, when one
+ * differed (then it wrote nothing). An LTRIM right after a push onto
+ * its list that left it no longer than the trim keeps is not run. Each
+ * recipient or destination written (the key of a SET, every key of a
+ * DEL) is appended to the stream of changes: one entry for up to
+ * CHANGES_KEYS of them, so that many transactions in one call cost the
+ * stream a few entries. Written for the server's Lua: no table made
+ * for a check or an applied transaction, no reply kept that nobody
+ * reads.
  */
 static const char commit_lua[] =
-"local i, out, chg = 2, {}, {}\n"
-"for t = 1, tonumber(ARGV[1]) do\n"
-"  local ok, chk = true, {}\n"
+"local i, out, chg, nt = 2, {}, {}, tonumber(ARGV[1])\n"
+"for t = 1, nt do\n"
+"  local ok, c0 = true, i + 1\n"
 "  local nc = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
 "  for c = 1, nc do\n"
-"    local k, ty = ARGV[i], ARGV[i + 1]\n"
-"    local n = tonumber(ARGV[i + 2])\n"
-"    chk[c] = {k, ty}\n"
-"    i = i + 3\n"
-"    if ty == 'x' then\n"
-"      if ok and redis.call('EXISTS', k) ~= n then ok = false end\n"
-"    else\n"
-"      if ok and n == 0 then\n"
-"        if redis.call('EXISTS', k) ~= 0 then ok = false end\n"
-"      elseif ok then\n"
-"        local h, m = redis.call('HGETALL', k), {}\n"
-"        if #h ~= 2 * n then ok = false end\n"
-"        for j = 1, #h, 2 do m[h[j]] = h[j + 1] end\n"
-"        for f = i, i + 2 * n - 1, 2 do\n"
-"          if m[ARGV[f]] ~= ARGV[f + 1] then ok = false end\n"
-"        end\n"
-"      end\n"
-"      i = i + 2 * n\n"
+"    local ty = ARGV[i + 1]\n"
+"    if ok then\n"
+"      local k, v = ARGV[i], ARGV[i + 2]\n"
+"      if ty == 'x' then\n"
+"        if redis.call('EXISTS', k) ~= tonumber(v) then ok = false end\n"
+"      elseif ty == 'a' then\n"
+"        if redis.call('EXISTS', k) ~= 0 and\n"
+"            redis.call('TYPE', k).ok == 'string' then ok = false end\n"
+"      elseif ty == 'n' then\n"
+"        if not redis.call('SET', k, v, 'EX', ARGV[i + 3], 'NX') then\n"
+"          ok = false end\n"
+"      elseif redis.pcall('GET', k) ~= v then ok = false end\n"
 "    end\n"
+"    if ty == 'n' then i = i + 4 else i = i + 3 end\n"
 "  end\n"
 "  local w = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
-"  local r = {ok and 1 or 0}\n"
+"  local r, prev, pkey\n"
+"  if nt == 1 or not ok then r = {ok and 1 or 0} end\n"
 "  if ok then\n"
 "    for c = 1, w do\n"
 "      local n = tonumber(ARGV[i])\n"
-"      r[c + 1] = redis.call(unpack(ARGV, i + 1, i + n))\n"
+"      local cmd, k = ARGV[i + 1], ARGV[i + 2]\n"
+"      local x\n"
+"      if cmd == 'LTRIM' and k == pkey and type(prev) == 'number' and\n"
+"          prev <= -tonumber(ARGV[i + 3]) then\n"
+"        x = {ok = 'OK'}\n"
+"      else\n"
+"        x = redis.call(unpack(ARGV, i + 1, i + n))\n"
+"      end\n"
+"      if nt == 1 then r[c + 1] = x end\n"
+"      prev, pkey = x, k\n"
 "      local last = 2\n"
-"      if ARGV[i + 1] == 'DEL' then last = n end\n"
+"      if cmd == 'DEL' then last = n end\n"
 "      for a = 2, last do\n"
-"        local k = ARGV[i + a]\n"
-"        local p = string.sub(k, 1, 10)\n"
-"        if p == '" PREFIX "r:' or p == '" PREFIX "d:' then\n"
+"        k = ARGV[i + a]\n"
+"        if string.find(k, '^" PREFIX "[rd]:') then\n"
 "          chg[#chg + 1] = 'k'\n"
 "          chg[#chg + 1] = string.sub(k, 9)\n"
 "        end\n"
@@ -170,15 +185,17 @@ static const char commit_lua[] =
 "      i = i + n + 1\n"
 "    end\n"
 "  else\n"
-"    for c = 1, #chk do\n"
-"      if chk[c][2] == 'x' then\n"
-"        r[c + 1] = redis.call('EXISTS', chk[c][1])\n"
+"    for c = 1, nc do\n"
+"      local k, ty = ARGV[c0], ARGV[c0 + 1]\n"
+"      if ty == 'x' or ty == 'n' then\n"
+"        r[c + 1] = redis.call('EXISTS', k)\n"
 "      else\n"
-"        r[c + 1] = redis.call('HGETALL', chk[c][1]) end\n"
+"        r[c + 1] = redis.pcall('GET', k) end\n"
+"      if ty == 'n' then c0 = c0 + 4 else c0 = c0 + 3 end\n"
 "    end\n"
 "    for c = 1, w do i = i + tonumber(ARGV[i]) + 1 end\n"
 "  end\n"
-"  out[t] = r\n"
+"  out[t] = r or 1\n"
 "end\n"
 "for s = 1, #chg, 2 * " CHANGES_KEYS_S " do\n"
 "  redis.call('XADD', '" CHANGES "', 'MAXLEN', '~', '" CHANGES_MAXLEN "',"
@@ -322,14 +339,13 @@ kmap_free(struct kmap *m)
 
 /*
  * A key as the server last showed it, or as this handle last wrote it:
- * a hash's fields and values, or only whether it exists. Used as the
- * answer to a read inside a transaction; the commit checks it.
+ * a record's packed value (rec_pack()), or only whether it exists. Used
+ * as the answer to a read inside a transaction; the commit checks it.
  */
 struct known {
 	int		 exists;
-	size_t		 n;		/* field-value pairs */
-	char		**kv;		/* 2n strings */
-	size_t		*len;
+	char		*v;		/* NULL: existence only */
+	size_t		 n;
 };
 
 static struct known *
@@ -341,78 +357,51 @@ known_new(int exists)
 	return k;
 }
 
+/* A record's value, v (n bytes) copied. */
+static struct known *
+known_val(const char *v, size_t n)
+{
+	struct known *k = known_new(1);
+
+	k->v = xmalloc(n + 1);
+	memcpy(k->v, v, n);
+	k->v[n] = '\0';
+	k->n = n;
+	return k;
+}
+
 static void
 known_free(void *p)
 {
 	struct known *k = p;
-	size_t i;
 
 	if (k == NULL)
 		return;
-	for (i = 0; i < 2 * k->n; i++)
-		free(k->kv[i]);
-	free(k->kv);
-	free(k->len);
+	free(k->v);
 	free(k);
-}
-
-/* Sets field f (n bytes) to v (vn bytes), adding it if new. */
-static void
-known_set(struct known *k, const char *f, size_t fn, const char *v,
-    size_t vn)
-{
-	size_t i;
-
-	for (i = 0; i < k->n; i++)
-		if (k->len[2 * i] == fn && memcmp(k->kv[2 * i], f, fn) == 0)
-			break;
-	if (i == k->n) {
-		k->kv = xreallocarray(k->kv, 2 * (k->n + 1), sizeof(*k->kv));
-		k->len = xreallocarray(k->len, 2 * (k->n + 1),
-		    sizeof(*k->len));
-		k->kv[2 * i] = xstrndup(f, fn);
-		k->len[2 * i] = fn;
-		k->n++;
-	} else
-		free(k->kv[2 * i + 1]);
-	k->kv[2 * i + 1] = xmalloc(vn + 1);
-	memcpy(k->kv[2 * i + 1], v, vn);
-	k->kv[2 * i + 1][vn] = '\0';
-	k->len[2 * i + 1] = vn;
-	k->exists = 1;
 }
 
 static struct known *
 known_dup(const struct known *o)
 {
-	struct known *k = known_new(o->exists);
-	size_t i;
-
-	for (i = 0; i < o->n; i++)
-		known_set(k, o->kv[2 * i], o->len[2 * i], o->kv[2 * i + 1],
-		    o->len[2 * i + 1]);
-	k->exists = o->exists;
-	return k;
+	return o->v != NULL ? known_val(o->v, o->n) : known_new(o->exists);
 }
 
-/* From an EXISTS or HGETALL reply. */
+/*
+ * From an EXISTS or GET reply. Anything else at a record's key (a hash
+ * that no bouncer wrote: an error) is taken as absent, and the commit
+ * that wanted it absent is refused again.
+ */
 static struct known *
 known_from(const redisReply *rep)
 {
-	struct known *k;
-	size_t i;
-
 	if (rep->type == REDIS_REPLY_INTEGER)
 		return known_new(rep->integer > 0);
-	k = known_new(0);
-	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements;
-	    i += 2)
-		if (rep->element[i]->type == REDIS_REPLY_STRING &&
-		    rep->element[i + 1]->type == REDIS_REPLY_STRING)
-			known_set(k, rep->element[i]->str,
-			    rep->element[i]->len, rep->element[i + 1]->str,
-			    rep->element[i + 1]->len);
-	return k;
+	if (rep->type == REDIS_REPLY_STRING)
+		return known_val(rep->str, rep->len);
+	if (rep->type == REDIS_REPLY_ERROR)
+		log_warn("store redis: a record: %s", rep->str);
+	return known_new(0);
 }
 
 /* A write command in a transaction: argv[0] the command, owned. */
@@ -440,7 +429,7 @@ struct owed {
 /* A read answered inside a transaction, to be checked at commit. */
 struct check {
 	char		*key;
-	int		 hash;		/* HGETALL, or EXISTS */
+	int		 record;	/* GET, or EXISTS */
 	struct known	*k;
 };
 
@@ -675,6 +664,8 @@ setup_cmd(redisContext *c, int argc, const char **argv, char **errp,
 	return rc;
 }
 
+static int hash_to_rec(const struct kind_desc *, const redisReply *, void *);
+
 /* A new connection, authenticated and on the database; NULL with *errp. */
 static redisContext *
 connect_ctx(struct redis_store *r, const struct timeval *tv, char **errp)
@@ -739,6 +730,154 @@ load_script(redisContext *c, char *sha, size_t shasz, char **errp)
 	return 0;
 }
 
+/* A SCAN of match (of type, or NULL: any) from cursor; its count. */
+static int
+scan_argv(const char **argv, const char *cursor, const char *match,
+    const char *type)
+{
+	int n = 0;
+
+	argv[n++] = "SCAN";
+	argv[n++] = cursor;
+	argv[n++] = "MATCH";
+	argv[n++] = match;
+	argv[n++] = "COUNT";
+	argv[n++] = "1000";
+	if (type != NULL) {
+		argv[n++] = "TYPE";
+		argv[n++] = type;
+	}
+	return n;
+}
+
+/* A SCAN's keys, the next cursor copied; NULL if rep is not a SCAN's. */
+static redisReply *
+scan_keys(const redisReply *rep, char *cursor, size_t cursz)
+{
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	snprintf(cursor, cursz, "%s", rep->element[0]->str);
+	return rep->element[1];
+}
+
+/*
+ * Records written as hashes (one field a member), as bouncer wrote them
+ * before it packed them into strings, are rewritten once: the first
+ * connection of a daemon or bouncerctl that finds FORMAT_KEY unset
+ * converts them all and then sets it, and every later connection finds
+ * it at once. Never fatal: a conversion that fails (a user without
+ * EVAL, a read-only replica) is logged and tried again at the next
+ * connection, and a store that says it has another format is left
+ * alone. A record key that still holds a hash reads as absent; its
+ * next change replaces it. 0, or -1 when the connection failed (in
+ * *errp).
+ */
+static int
+convert_hashes(redisContext *c, char **errp)
+{
+	static const char lua[] =
+	    "if redis.call('TYPE', KEYS[1]).ok == 'hash' then\n"
+	    "  redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
+	    "return 0\n";
+	const char *argv[8];
+	size_t lens[5], i, n, converted = 0, failed = 0;
+	redisReply *rep = NULL, *keys, *h, *x;
+	char cursor[32] = "0", *v, *err = NULL;
+	union {
+		struct store_rcpt r;
+		struct store_dest d;
+		struct store_alert a;
+	} rec;
+	const struct kind_desc *k;
+
+	argv[0] = "GET";
+	argv[1] = FORMAT_KEY;
+	if ((rep = redisCommandArgv(c, 2, argv, NULL)) == NULL) {
+		*errp = xstrdup(c->errstr);
+		return -1;
+	}
+	if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, FORMAT) != 0)
+		log_warn("store redis: records kept as \"%s\" (%s), not as "
+		    "\"%s\": a newer version's?", rep->str, FORMAT_KEY,
+		    FORMAT);
+	n = rep->type != REDIS_REPLY_NIL;
+	freeReplyObject(rep);
+	if (n)
+		return 0;
+	do {
+		if (setup_cmd(c, scan_argv(argv, cursor, PREFIX "[rda]:*",
+		    "hash"), argv, &err, &rep) < 0)
+			break;
+		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
+			freeReplyObject(rep);
+			err = xstrdup("SCAN: unexpected reply");
+			break;
+		}
+		for (i = 0; i < keys->elements; i++)
+			redisAppendCommand(c, "HGETALL %b", keys->element[i]->str,
+			    (size_t)keys->element[i]->len);
+		for (i = 0, n = 0; i < keys->elements; i++) {
+			if (redisGetReply(c, (void **)&h) != REDIS_OK) {
+				freeReplyObject(rep);
+				*errp = xstrdup(c->errstr);
+				return -1;
+			}
+			x = keys->element[i];
+			k = &store_kinds[x->str[sizeof(PREFIX) - 1] == 'r' ?
+			    SK_RCPT : x->str[sizeof(PREFIX) - 1] == 'd' ?
+			    SK_DEST : SK_ALERT];
+			/* Not a hash any more (an error): skipped. */
+			if (hash_to_rec(k, h, &rec)) {
+				v = rec_pack(k, &rec, &lens[4]);
+				argv[0] = "EVAL";
+				argv[1] = lua;
+				argv[2] = "1";
+				argv[3] = x->str;
+				argv[4] = v;
+				lens[0] = 4;
+				lens[1] = sizeof(lua) - 1;
+				lens[2] = 1;
+				lens[3] = x->len;
+				redisAppendCommandArgv(c, 5, argv, lens);
+				free(v);
+				n++;
+			}
+			freeReplyObject(h);
+		}
+		for (i = 0; i < n; i++) {
+			if (redisGetReply(c, (void **)&h) != REDIS_OK) {
+				freeReplyObject(rep);
+				*errp = xstrdup(c->errstr);
+				return -1;
+			}
+			if (h->type == REDIS_REPLY_INTEGER)
+				converted += h->integer == 1;
+			else if (failed++ == 0 && h->type ==
+			    REDIS_REPLY_ERROR)
+				err = xasprintf("EVAL: %s", h->str);
+			freeReplyObject(h);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0 && failed == 0);
+	if (converted > 0)
+		log_info("store redis: %zu records kept as hashes rewritten "
+		    "as strings", converted);
+	if (err == NULL && failed == 0) {
+		argv[0] = "SET";
+		argv[1] = FORMAT_KEY;
+		argv[2] = FORMAT;
+		if (setup_cmd(c, 3, argv, &err, NULL) == 0)
+			return 0;
+	}
+	log_warn("store redis: records kept as hashes not converted: %s; "
+	    "they read as absent until a connection converts them",
+	    err != NULL ? err : "unexpected reply");
+	free(err);
+	return c->err ? (*errp = xstrdup(c->errstr), -1) : 0;
+}
+
 static int
 connect_now(struct redis_store *r, const struct timeval *tv, char **errp)
 {
@@ -748,7 +887,8 @@ connect_now(struct redis_store *r, const struct timeval *tv, char **errp)
 		return -1;
 	/* Every transaction needs it; a server without scripting is
 	 * refused here, not at the first event. */
-	if (load_script(c, r->sha, sizeof(r->sha), errp) < 0) {
+	if (load_script(c, r->sha, sizeof(r->sha), errp) < 0 ||
+	    convert_hashes(c, errp) < 0) {
 		redisFree(c);
 		return -1;
 	}
@@ -810,6 +950,25 @@ ensure(struct redis_store *r)
 static int load_script(redisContext *, char *, size_t, char **);
 
 /*
+ * Writes what hiredis has buffered to the socket now, so that the
+ * server works on a batch's commits while the next ones are built
+ * (else they would all go at the end of the batch, with the first
+ * read, and the two sides would take turns). The server never stops
+ * reading while it works, and keeps its replies until they are read,
+ * so this waits only while the server is that far behind.
+ */
+static int
+push(struct redis_store *r)
+{
+	int done = 0;
+
+	while (!done)
+		if (redisBufferWrite(r->c, &done) != REDIS_OK)
+			return -1;
+	return 0;
+}
+
+/*
  * Sends the deferred commits staged so far as one call of the commit
  * script; their replies are owed. 0, or -1 (the connection is lost;
  * their outcomes unknown).
@@ -839,7 +998,8 @@ flush_defer(struct redis_store *r)
 		argv[4 + i] = r->dbuf + r->doff[2 * i];
 		lens[4 + i] = r->doff[2 * i + 1];
 	}
-	if (redisAppendCommandArgv(r->c, (int)argc, argv, lens) != REDIS_OK)
+	if (redisAppendCommandArgv(r->c, (int)argc, argv, lens) != REDIS_OK ||
+	    push(r) < 0)
 		rc = -1;
 	else {
 		/* The staged commits now wait for their reply. */
@@ -871,9 +1031,10 @@ commit_outcome(struct redis_store *r, const struct owed *o,
 	size_t i;
 	int out;
 
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+	if ((rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) ||
+	    (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
-	    rep->element[0]->integer == 1)
+	    rep->element[0]->integer == 1))
 		out = 1;
 	else if (rep->type == REDIS_REPLY_ARRAY &&
 	    rep->elements == 1 + o->nchk &&
@@ -1023,7 +1184,6 @@ static void
 note_write(struct redis_store *r, int argc, const char *const *argv,
     const size_t *lens, int learn)
 {
-	struct known *k, *o;
 	int i;
 
 	if (argc < 2)
@@ -1044,15 +1204,12 @@ note_write(struct redis_store *r, int argc, const char *const *argv,
 		kmap_del(known_of(r, argv[1]), argv[1]);
 		return;
 	}
-	if (strcmp(argv[0], "HSET") == 0) {
-		o = kmap_get(known_of(r, argv[1]), argv[1]);
-		k = o != NULL && o->exists ? known_dup(o) : known_new(1);
-		for (i = 2; i + 1 < argc; i += 2)
-			known_set(k, argv[i], lens ? lens[i] : strlen(argv[i]),
-			    argv[i + 1], lens ? lens[i + 1] :
-			    strlen(argv[i + 1]));
-		kmap_put(known_of(r, argv[1]), argv[1], k);
-	} else if (strcmp(argv[0], "SET") == 0)
+	if (strcmp(argv[0], "SET") != 0 || argc < 3)
+		return;
+	if (is_record_key(argv[1]))
+		kmap_put(known_of(r, argv[1]), argv[1], known_val(argv[2],
+		    lens ? lens[2] : strlen(argv[2])));
+	else
 		kmap_put(known_of(r, argv[1]), argv[1], known_new(1));
 }
 
@@ -1444,7 +1601,8 @@ field_named(const struct kind_desc *k, const char *name, size_t n)
 	return NULL;
 }
 
-/* Fills rec from an HGETALL reply; 1 if it had fields. */
+/* Fills rec from an HGETALL reply (a record kept as a hash); 1 if it had
+ * fields. */
 static int
 hash_to_rec(const struct kind_desc *k, const redisReply *rep, void *rec)
 {
@@ -1466,31 +1624,52 @@ hash_to_rec(const struct kind_desc *k, const redisReply *rep, void *rec)
 	return 1;
 }
 
-/* Fills rec from what is known of its key; 1 if it exists. */
+/*
+ * Is rec the record of key (its id, no prefix; NULL: any)? One whose
+ * first field names another key is not: written to, it would change
+ * that one.
+ */
 static int
-known_to_rec(const struct kind_desc *k, const struct known *kn, void *rec)
+rec_is(const struct kind_desc *k, void *rec, const char *key)
 {
-	const struct field *f;
-	size_t i;
-
-	memset(rec, 0, k->size);
-	if (!kn->exists)
+	if (key != NULL && strcmp((const char *)rec + k->fields[0].off,
+	    key) != 0) {
+		log_warn("store redis: %s%s holds the record of %s", k->prefix,
+		    key, (const char *)rec + k->fields[0].off);
+		memset(rec, 0, k->size);
 		return 0;
-	for (i = 0; i < kn->n; i++)
-		if ((f = field_named(k, kn->kv[2 * i], kn->len[2 * i])) !=
-		    NULL)
-			field_set(f, rec, kn->kv[2 * i + 1],
-			    kn->len[2 * i + 1]);
+	}
 	return 1;
 }
 
+/* Fills rec from what is known of key's record; 1 if it is one. */
+static int
+known_to_rec(const struct kind_desc *k, const struct known *kn,
+    const char *key, void *rec)
+{
+	memset(rec, 0, k->size);
+	return kn->v != NULL && rec_unpack(k, kn->v, kn->n, rec) &&
+	    rec_is(k, rec, key);
+}
+
+/* Fills rec from a GET reply of key's record; 1 if it held one. */
+static int
+reply_to_rec(const struct kind_desc *k, const redisReply *rep,
+    const char *key, void *rec)
+{
+	memset(rec, 0, k->size);
+	return rep->type == REDIS_REPLY_STRING &&
+	    rec_unpack(k, rep->str, rep->len, rec) && rec_is(k, rec, key);
+}
+
 /*
- * A read inside a transaction: what the handle knows of rkey (a hash,
- * or only whether it exists), "absent" if nothing; remembered so that
+ * A read inside a transaction: what the handle knows of rkey (a
+ * record's value, or only whether it exists), "absent" if nothing;
+ * remembered so that
  * the commit checks it, and answered the same way if read again.
  */
 static const struct known *
-txn_read(struct redis_store *r, const char *rkey, int hash)
+txn_read(struct redis_store *r, const char *rkey, int record)
 {
 	const struct known *kn;
 	struct check *c;
@@ -1505,10 +1684,10 @@ txn_read(struct redis_store *r, const char *rkey, int hash)
 	}
 	c = &r->chk[r->nchk++];
 	c->key = xstrdup(rkey);
-	c->hash = hash;
+	c->record = record;
 	kn = kmap_get(known_of(r, rkey), rkey);
 	c->k = kn != NULL ? known_dup(kn) : known_new(0);
-	if (!hash && c->k->n > 0) {	/* only whether it exists */
+	if (!record && c->k->v != NULL) {	/* only whether it exists */
 		known_free(c->k);
 		c->k = known_new(1);
 	}
@@ -1527,17 +1706,17 @@ redis_get(struct store *st, enum store_kind kind, const char *key,
 	int rc;
 
 	if (r->in_txn) {
-		rc = known_to_rec(k, txn_read(r, rkey, 1), rec);
+		rc = known_to_rec(k, txn_read(r, rkey, 1), key, rec);
 		free(rkey);
 		return rc;
 	}
-	argv[0] = "HGETALL";
+	argv[0] = "GET";
 	argv[1] = rkey;
 	rep = run(r, 2, argv, NULL);
 	free(rkey);
 	if (rep == NULL)
 		return -1;
-	rc = hash_to_rec(k, rep, rec);
+	rc = reply_to_rec(k, rep, key, rec);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -1547,21 +1726,19 @@ redis_put(struct store *st, enum store_kind kind, const void *rec)
 {
 	struct redis_store *r = (struct redis_store *)st;
 	const struct kind_desc *k = &store_kinds[kind];
-	const char *argv[MAXARGS];
-	char nums[MAXARGS][32], *rkey;
-	size_t i;
-	int argc = 0, rc;
+	const char *argv[3];
+	size_t lens[3];
+	char *v;
+	int rc;
 
-	rkey = key_of(k->prefix, (const char *)rec + k->fields[0].off);
-	argv[argc++] = "HSET";
-	argv[argc++] = rkey;
-	for (i = 0; i < k->nfields && argc + 2 <= MAXARGS; i++) {
-		argv[argc++] = k->fields[i].name;
-		argv[argc++] = field_get(&k->fields[i], rec, nums[i],
-		    sizeof(nums[i]));
-	}
-	rc = write_cmd(r, argc, argv, NULL);
-	free(rkey);
+	argv[0] = "SET";
+	argv[1] = key_of(k->prefix, (const char *)rec + k->fields[0].off);
+	argv[2] = v = rec_pack(k, rec, &lens[2]);
+	lens[0] = 3;
+	lens[1] = strlen(argv[1]);
+	rc = write_cmd(r, 3, argv, lens);
+	free((char *)argv[1]);
+	free(v);
 	return rc;
 }
 
@@ -1836,33 +2013,62 @@ redis_audit_list(struct store *st, const char *rcpt, store_audit_fn *fn,
 }
 
 /*
- * One SCAN step over match from cursor (updated in place), with cmd
- * ("HGETALL", "GET") sent for each key found, pipelined: the caller
- * reads one reply a key, then frees the SCAN reply returned, whose
- * element[1] holds the keys. NULL on failure.
+ * Every key matching match, with its value: SCAN, then a GET of each
+ * key found, pipelined, and each(key, value, arg) for each, until it
+ * returns nonzero. 0, or -1 on failure (logged).
  */
-static redisReply *
-scan_step(struct redis_store *r, char *cursor, size_t cursz,
-    const char *match, const char *cmd)
+static int
+scan_get(struct redis_store *r, const char *match,
+    int (*each)(const redisReply *, const redisReply *, void *), void *arg)
 {
-	const char *argv[6] = { "SCAN", cursor, "MATCH", match, "COUNT",
-	    "1000" };
-	redisReply *rep, *keys;
+	const char *argv[8];
+	redisReply *rep, *keys, *v;
+	char cursor[32] = "0";
 	size_t i;
+	int stop = 0, rc = 0;
 
-	if ((rep = run(r, 6, argv, NULL)) == NULL)
-		return NULL;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-	    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+	do {
+		if ((rep = run(r, scan_argv(argv, cursor, match, NULL), argv,
+		    NULL)) == NULL)
+			return -1;
+		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		for (i = 0; i < keys->elements; i++)
+			redisAppendCommand(r->c, "GET %b",
+			    keys->element[i]->str,
+			    (size_t)keys->element[i]->len);
+		for (i = 0; i < keys->elements; i++) {
+			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
+				drop(r, r->c->errstr);
+				rc = -1;
+				break;
+			}
+			if (!stop && each(keys->element[i], v, arg))
+				stop = 1;
+			freeReplyObject(v);
+		}
 		freeReplyObject(rep);
-		return NULL;
-	}
-	snprintf(cursor, cursz, "%s", rep->element[0]->str);
-	keys = rep->element[1];
-	for (i = 0; i < keys->elements; i++)
-		redisAppendCommand(r->c, "%s %b", cmd, keys->element[i]->str,
-		    (size_t)keys->element[i]->len);
-	return rep;
+	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	return rc;
+}
+
+struct iter_arg {
+	const struct kind_desc *k;
+	size_t		 plen;		/* of "bouncer:r:" */
+	void		*rec;
+	store_iter_fn	*fn;
+	void		*arg;
+};
+
+static int
+iterate_one(const redisReply *key, const redisReply *v, void *p)
+{
+	struct iter_arg *a = p;
+
+	return key->len > a->plen && reply_to_rec(a->k, v, key->str + a->plen,
+	    a->rec) && a->fn(a->rec, a->arg);
 }
 
 static int
@@ -1870,35 +2076,37 @@ redis_iterate(struct store *st, enum store_kind kind, store_iter_fn *fn,
     void *arg)
 {
 	struct redis_store *r = (struct redis_store *)st;
-	const struct kind_desc *k = &store_kinds[kind];
-	redisReply *rep, *keys, *h;
-	char cursor[32] = "0", *match = key_of(k->prefix, "*");
-	void *rec = xmalloc(k->size);
-	size_t n;
-	int stop = 0, rc = 0;
+	struct iter_arg a = { &store_kinds[kind], 0, NULL, fn, arg };
+	char *match = key_of(a.k->prefix, "*");
+	int rc;
 
-	do {
-		if ((rep = scan_step(r, cursor, sizeof(cursor), match,
-		    "HGETALL")) == NULL) {
-			rc = -1;
-			break;
-		}
-		keys = rep->element[1];
-		for (n = 0; n < keys->elements; n++) {
-			if (redisGetReply(r->c, (void **)&h) != REDIS_OK) {
-				drop(r, r->c->errstr);
-				rc = -1;
-				break;
-			}
-			if (!stop && hash_to_rec(k, h, rec) && fn(rec, arg))
-				stop = 1;
-			freeReplyObject(h);
-		}
-		freeReplyObject(rep);
-	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	a.plen = strlen(PREFIX) + strlen(a.k->prefix);
+	a.rec = xmalloc(a.k->size);
+	rc = scan_get(r, match, iterate_one, &a);
 	free(match);
-	free(rec);
+	free(a.rec);
 	return rc;
+}
+
+struct ids_arg {
+	size_t		 plen;		/* of "bouncer:e:" */
+	int		 note;
+	store_id_fn	*fn;
+	void		*arg;
+};
+
+static int
+ids_one(const redisReply *key, const redisReply *v, void *p)
+{
+	struct ids_arg *a = p;
+	long long t;
+	char *sp;
+
+	if (v->type != REDIS_REPLY_STRING || key->len <= a->plen)
+		return 0;
+	t = strtoll(v->str, &sp, 10);
+	return a->fn(key->str + a->plen, t, a->note ? (*sp == ' ' ? sp + 1 :
+	    sp) : NULL, a->arg);
 }
 
 /*
@@ -1909,131 +2117,69 @@ static int
 redis_iterate_ids(struct store *st, enum store_idkind kind, store_id_fn *fn,
     void *arg)
 {
-	struct redis_store *r = (struct redis_store *)st;
 	const char *pfx = kind == SI_NOTE ? "n:" : "e:";
-	size_t plen = strlen(PREFIX) + strlen(pfx), n;
-	redisReply *rep, *keys, *v;
-	char cursor[32] = "0", *match = key_of(pfx, "*"), *sp;
-	int stop = 0, rc = 0;
-	long long t;
+	struct ids_arg a = { strlen(PREFIX) + strlen(pfx), kind == SI_NOTE,
+	    fn, arg };
+	char *match = key_of(pfx, "*");
+	int rc;
 
-	do {
-		if ((rep = scan_step(r, cursor, sizeof(cursor), match,
-		    "GET")) == NULL) {
-			rc = -1;
-			break;
-		}
-		keys = rep->element[1];
-		for (n = 0; n < keys->elements; n++) {
-			if (redisGetReply(r->c, (void **)&v) != REDIS_OK) {
-				drop(r, r->c->errstr);
-				rc = -1;
-				break;
-			}
-			if (!stop && v->type == REDIS_REPLY_STRING &&
-			    keys->element[n]->len > plen) {
-				t = strtoll(v->str, &sp, 10);
-				if (fn(keys->element[n]->str + plen, t,
-				    kind == SI_NOTE ? (*sp == ' ' ? sp + 1 :
-				    sp) : NULL, arg))
-					stop = 1;
-			}
-			freeReplyObject(v);
-		}
-		freeReplyObject(rep);
-	} while (rc == 0 && !stop && strcmp(cursor, "0") != 0);
+	rc = scan_get((struct redis_store *)st, match, ids_one, &a);
 	free(match);
 	return rc;
 }
 
 /* --- the view: the stream of changes, lookups -------------------------- */
 
-/* What the view holds, in the order HMGET asks for it. */
-static const char *const rcpt_facts[] = {
-	"state", "reason", "until", "since", "status"
-};
-static const char *const dest_facts[] = { "reason", "until", "provider" };
-
 /*
- * Appends an HMGET of what the view needs of key ("r:ADDR" or
- * "d:DEST"); 0, or -1 for a key of another kind (not asked).
+ * Appends a GET of key ("r:ADDR" or "d:DEST"), for the view; 0, or -1
+ * for a key of another kind (not asked).
  */
 static int
 ask_fact(struct redis_store *r, const char *key, size_t n)
 {
-	const char *argv[7];
-	size_t lens[7], i, nf;
+	const char *argv[2];
+	size_t lens[2];
 	char rkey[STORE_ADDR_MAX + 32];
-	int dest;
 
 	if (n < 2 || n + sizeof(PREFIX) > sizeof(rkey) ||
 	    (strncmp(key, KEY_RCPT, 2) != 0 && strncmp(key, KEY_DEST, 2) != 0))
 		return -1;
-	dest = key[0] == KEY_DEST[0];
 	memcpy(rkey, PREFIX, sizeof(PREFIX) - 1);
 	memcpy(rkey + sizeof(PREFIX) - 1, key, n);
-	argv[0] = "HMGET";
-	lens[0] = 5;
+	argv[0] = "GET";
+	lens[0] = 3;
 	argv[1] = rkey;
 	lens[1] = sizeof(PREFIX) - 1 + n;
-	nf = dest ? 3 : 5;
-	for (i = 0; i < nf; i++) {
-		argv[i + 2] = dest ? dest_facts[i] : rcpt_facts[i];
-		lens[i + 2] = strlen(argv[i + 2]);
-	}
-	if (redisAppendCommandArgv(r->c, (int)nf + 2, argv, lens) != REDIS_OK)
+	if (redisAppendCommandArgv(r->c, 2, argv, lens) != REDIS_OK)
 		return -1;
 	return 0;
 }
 
-static const char *
-rep_str(const redisReply *a, size_t i)
-{
-	return a->element[i]->type == REDIS_REPLY_STRING ?
-	    a->element[i]->str : NULL;
-}
-
-static enum reason
-rep_reason(const redisReply *a, size_t i)
-{
-	const char *s = rep_str(a, i);
-	int n = s != NULL ? reason_parse(s, strlen(s)) : 0;
-
-	return n < 0 ? 0 : (enum reason)n;
-}
-
-/* Applies the HMGET reply a for key ("r:..." or "d:...") to ix. */
+/* Applies the GET reply a for key ("r:..." or "d:...") to ix. */
 static void
 apply_fact(struct view_index *ix, const char *key, const redisReply *a)
 {
-	const char *s, *k = key + 2;
-	int st;
+	struct store_rcpt rc;
+	struct store_dest d;
+	const char *k = key + 2;
 
 	if (key[0] == KEY_RCPT[0]) {
-		if (a->type != REDIS_REPLY_ARRAY || a->elements != 5 ||
-		    (s = rep_str(a, 0)) == NULL ||
-		    (st = rcpt_state_parse(s)) < 0) {
+		if (!reply_to_rec(&store_kinds[SK_RCPT], a, k, &rc))
 			view_del_rcpt(ix, k);
-			return;
-		}
-		view_set_rcpt(ix, k, strlen(k), (enum rcpt_state)st,
-		    rep_reason(a, 1), rep_str(a, 2) ? atoll(rep_str(a, 2)) : 0,
-		    rep_str(a, 3) ? atoll(rep_str(a, 3)) : 0,
-		    rep_str(a, 4) ? rep_str(a, 4) : "");
+		else
+			view_set_rcpt(ix, k, strlen(k), rc.state, rc.reason,
+			    rc.until, rc.since, rc.status);
 		return;
 	}
-	if (a->type != REDIS_REPLY_ARRAY || a->elements != 3 ||
-	    rep_str(a, 1) == NULL) {
+	if (!reply_to_rec(&store_kinds[SK_DEST], a, k, &d))
 		view_del_dest(ix, k);
-		return;
-	}
-	view_set_dest(ix, k, rep_reason(a, 0), atoll(rep_str(a, 1)),
-	    rep_str(a, 2) ? rep_str(a, 2) : "");
+	else
+		view_set_dest(ix, k, d.reason, d.until, d.provider);
 }
 
 /*
  * Loads the whole view aside and swaps it in: an anchor in the stream
- * first, so that whatever changes while the hashes are read is read
+ * first, so that whatever changes while the records are read is read
  * again from the stream afterwards. 0 or -1 (logged).
  */
 static int
@@ -2064,27 +2210,16 @@ view_load(struct redis_store *r)
 	freeReplyObject(rep);
 	ix = view_index_new(0, 0);
 	do {
-		argv[0] = "SCAN";
-		argv[1] = cursor;
-		argv[2] = "MATCH";
-		argv[3] = PREFIX "[rd]:*";
-		argv[4] = "COUNT";
-		argv[5] = "1000";
-		argv[6] = "TYPE";
-		argv[7] = "hash";
-		if ((rep = run(r, 8, argv, NULL)) == NULL) {
+		if ((rep = run(r, scan_argv(argv, cursor, PREFIX "[rd]:*",
+		    "string"), argv, NULL)) == NULL) {
 			rc = -1;
 			break;
 		}
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		if ((keys = scan_keys(rep, cursor, sizeof(cursor))) == NULL) {
 			freeReplyObject(rep);
 			rc = -1;
 			break;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		keys = rep->element[1];
 		asked = xcalloc(keys->elements + 1, 1);
 		for (i = 0; i < keys->elements; i++)
 			if (keys->element[i]->type == REDIS_REPLY_STRING &&
@@ -2424,6 +2559,40 @@ stage_commit(struct redis_store *r, size_t argc, const char **argv,
 }
 
 /*
+ * A transaction that checks a key absent and then SETs it with an
+ * expiry (an event marked seen: store_event_seen(), store_event_mark())
+ * has the two done by one check, "n" (SET ... NX), made last so that
+ * it writes only when the others held. Moves that check to the end of
+ * r->chk and returns the index of the write it replaces, or -1.
+ */
+static long
+fuse_mark(struct redis_store *r)
+{
+	struct check c;
+	size_t i, j;
+
+	for (i = 0; i < r->nchk; i++) {
+		if (r->chk[i].record || r->chk[i].k->v != NULL ||
+		    r->chk[i].k->exists)
+			continue;
+		for (j = 0; j < r->nw; j++)
+			if (r->w[j].argc == 5 &&
+			    strcmp(r->w[j].argv[0], "SET") == 0 &&
+			    strcmp(r->w[j].argv[1], r->chk[i].key) == 0 &&
+			    strcmp(r->w[j].argv[3], "EX") == 0)
+				break;
+		if (j == r->nw)
+			continue;
+		c = r->chk[i];
+		memmove(&r->chk[i], &r->chk[i + 1], (r->nchk - i - 1) *
+		    sizeof(*r->chk));
+		r->chk[r->nchk - 1] = c;
+		return (long)j;
+	}
+	return -1;
+}
+
+/*
  * One round trip: EVALSHA of the commit script with what was read and
  * what is to be written. 1 applied, 0 a read was stale (the handle now
  * knows better; start over), -1 failure.
@@ -2436,6 +2605,7 @@ redis_commit(struct store *st)
 	size_t *lens, argc = 0, cap, nnum = 0, i, j;
 	char (*nums)[24], *err = NULL, w[300];
 	redisReply *rep = NULL, *t;
+	long fused;
 	int rc = -1, tries;
 
 	r->in_txn = 0;
@@ -2445,9 +2615,7 @@ redis_commit(struct store *st)
 		txn_clear(r);
 		return -1;
 	}
-	cap = 6 + 5 * r->nchk;
-	for (i = 0; i < r->nchk; i++)
-		cap += 2 * r->chk[i].k->n;
+	cap = 7 + 3 * r->nchk;
 	for (i = 0; i < r->nw; i++)
 		cap += 1 + (size_t)r->w[i].argc;
 	argv = xreallocarray(NULL, cap, sizeof(*argv));
@@ -2458,28 +2626,39 @@ redis_commit(struct store *st)
 	arg_str(argv, lens, &argc, "0", 1);
 	arg_str(argv, lens, &argc, "1", 1);	/* one transaction */
 	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nchk);
+	fused = fuse_mark(r);
 	for (i = 0; i < r->nchk; i++) {
 		const struct known *k = r->chk[i].k;
 
 		arg_str(argv, lens, &argc, r->chk[i].key,
 		    strlen(r->chk[i].key));
-		if (!r->chk[i].hash) {
+		if (fused >= 0 && i == r->nchk - 1) {
+			arg_str(argv, lens, &argc, "n", 1);
+			arg_str(argv, lens, &argc, r->w[fused].argv[2],
+			    r->w[fused].len[2]);
+			arg_str(argv, lens, &argc, r->w[fused].argv[4],
+			    r->w[fused].len[4]);
+		} else if (r->chk[i].record && k->v == NULL) {
+			arg_str(argv, lens, &argc, "a", 1);
+			arg_str(argv, lens, &argc, "-", 1);
+		} else if (k->v == NULL) {
 			arg_str(argv, lens, &argc, "x", 1);
 			arg_str(argv, lens, &argc, k->exists ? "1" : "0", 1);
-			continue;
+		} else {
+			arg_str(argv, lens, &argc, "v", 1);
+			arg_str(argv, lens, &argc, k->v, k->n);
 		}
-		arg_str(argv, lens, &argc, "h", 1);
-		arg_num(argv, lens, &argc, nums, &nnum, (long long)k->n);
-		for (j = 0; j < 2 * k->n; j++)
-			arg_str(argv, lens, &argc, k->kv[j], k->len[j]);
 	}
-	arg_num(argv, lens, &argc, nums, &nnum, (long long)r->nw);
+	arg_num(argv, lens, &argc, nums, &nnum,
+	    (long long)r->nw - (fused >= 0));
 	for (i = 0; i < r->nw; i++) {
-		arg_num(argv, lens, &argc, nums, &nnum,
-		    (long long)r->w[i].argc);
-		for (j = 0; j < (size_t)r->w[i].argc; j++)
-			arg_str(argv, lens, &argc, r->w[i].argv[j],
-			    r->w[i].len[j]);
+		if ((long)i != fused) {
+			arg_num(argv, lens, &argc, nums, &nnum,
+			    (long long)r->w[i].argc);
+			for (j = 0; j < (size_t)r->w[i].argc; j++)
+				arg_str(argv, lens, &argc, r->w[i].argv[j],
+				    r->w[i].len[j]);
+		}
 		/* The view forgets what is about to change. */
 		note_write(r, r->w[i].argc, (const char *const *)r->w[i].argv,
 		    r->w[i].len, 0);

@@ -6,8 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__			/* known once a libc header is in */
+#include <malloc.h>
+#endif
 
 #include "xalloc.h"
+
+void
+xalloc_init(void)
+{
+#if defined(__GLIBC__) && defined(M_TRIM_THRESHOLD)
+	mallopt(M_TRIM_THRESHOLD, 4 << 20);
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
+}
 
 static void
 oom(size_t n)

@@ -97,11 +97,34 @@ static const struct ss_case cases[] = {
 	{ "\u53d1\u4ef6\u4eba\u5730\u5740\u4e0d\u5b58\u5728", 1 },
 	{ "\ubc1c\uc2e0\uc790 \uba54\uc77c \uc8fc\uc18c\ub97c \ucc3e\uc744 \uc218 \uc5c6\uc2b5\ub2c8\ub2e4", 1 },
 	{ "G\u00f6nderen bulunamad\u0131", 1 },
+	/* our own account in other languages, or the sender's, disabled */
+	{ "Ihr Konto wurde gesperrt", 1 },
+	{ "Votre compte a \u00e9t\u00e9 d\u00e9sactiv\u00e9", 1 },
+	{ "Su cuenta ha sido suspendida", 1 },
+	{ "Het account van de afzender is gedeactiveerd", 1 },
+	{ "Konto nadawcy jest zablokowane", 1 },
+	{ "\u0412\u0430\u0448 \u0430\u043a\u043a\u0430\u0443\u043d"
+	  "\u0442 \u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440"
+	  "\u043e\u0432\u0430\u043d", 1 },
+	{ "\u60a8\u7684\u8d26\u6237\u5df2\u88ab\u51bb\u7ed3", 1 },
+	{ "\u9001\u4fe1\u8005\u306e\u30a2\u30ab\u30a6\u30f3\u30c8\u306f"
+	  "\u51cd\u7d50\u3055\u308c\u3066\u3044\u307e\u3059", 1 },
+	/* the sender, or our address, moved */
+	{ "Der Absender ist nicht mehr unter dieser Adresse erreichbar", 1 },
+	{ "L'exp\u00e9diteur n'est plus joignable \u00e0 cette adresse", 1 },
 	/* recipient-side texts with the same words: not the sender's */
 	/* recipient-side, the sender named in another clause */
 	{ "Empf\u00e4nger unbekannt. Absender: bounce@news.example.com", 0 },
 	{ "Destinataire inconnu; exp\u00e9diteur: bounce@news.example.com", 0 },
 	{ "\u7528\u6237\u4e0d\u5b58\u5728\u3002\u53d1\u4ef6\u4eba\uff1abounce@news.example.com", 0 },
+	/* the recipient's account disabled, our message named beside it */
+	{ "Das Konto des Empf\u00e4ngers ist deaktiviert", 0 },
+	{ "Compte d\u00e9sactiv\u00e9", 0 },
+	{ "Votre message n'a pas pu \u00eatre remis : le compte du dest"
+	  "inataire est d\u00e9sactiv\u00e9", 0 },
+	{ "Ihre Nachricht konnte nicht zugestellt werden, das Konto ist"
+	  " gesperrt", 0 },
+	{ "Der Empf\u00e4nger ist umgezogen", 0 },
 	{ "User unknown", 0 },
 	{ "<x@example.org>: User unknown; sender bounce@example.com", 0 },
 	{ "The email account that you tried to reach does not exist. "

@@ -46,6 +46,7 @@
 #include "engine.h"
 #include "policy.h"
 #include "store.h"
+#include "store_impl.h"
 #include "testlib.h"
 #include "xalloc.h"
 
@@ -175,6 +176,64 @@ dest(const char *name, long long until, const char *provider)
 /* --- records -------------------------------------------------------- */
 
 /* A password in a URI never reaches logs or /status. */
+/*
+ * A packed record (Redis keeps records so) reads back whole whatever
+ * its text holds; anything else at a record's key is not a record.
+ */
+START_TEST(test_rec_pack)
+{
+	const struct kind_desc *k = &store_kinds[SK_RCPT];
+	struct store_rcpt r = rcpt("p@x.example", RS_DEFERRED, R_MAILBOXFULL,
+	    T0 + 60), o;
+	static const char *const bad[] = {
+		"", "p@x.example", "\t", "p@x.example\tbogus\t",
+		"p@x.example\tdeferred", "\tdeferred\t",
+	};
+	size_t n, n2, i;
+	const char *t;
+	char *v, *w;
+
+	snprintf(r.reply, sizeof(r.reply), "550 a\tb\\t c\nd\re\\");
+	r.soft_count = -3;
+	v = rec_pack(k, &r, &n);
+	ck_assert_uint_eq(strlen(v), n);
+	ck_assert_ptr_null(strchr(v, '\n'));
+	ck_assert_int_eq(rec_unpack(k, v, n, &o), 1);
+	ck_assert_str_eq(o.reply, r.reply);
+	ck_assert_int_eq(o.soft_count, -3);
+	ck_assert_int_eq(o.until, T0 + 60);
+	w = rec_pack(k, &o, &n2);	/* every field */
+	ck_assert_str_eq(w, v);
+	free(w);
+	/* A shorter record (fields added later) and a longer one. */
+	ck_assert_int_eq(rec_unpack(k, "p@x.example\tsuppressed\t", 23,
+	    &o), 1);
+	ck_assert_int_eq(o.state, RS_SUPPRESSED);
+	ck_assert_int_eq(o.until, 0);
+	free(v);
+	w = rec_pack(k, &r, &n);
+	v = xasprintf("%sextra\tmore\t", w);
+	free(w);
+	ck_assert_int_eq(rec_unpack(k, v, strlen(v), &o), 1);
+	ck_assert_str_eq(o.reply, r.reply);
+	free(v);
+	/* A field that does not parse is left zero, the rest read. */
+	t = "p@x.example\tdeferred\tnosuchreason\tsoon\t1800000060\t2\t";
+	ck_assert_int_eq(rec_unpack(k, t, strlen(t), &o), 1);
+	ck_assert_int_eq(o.state, RS_DEFERRED);
+	ck_assert_int_eq(o.reason, R_UNDEFINED);
+	ck_assert_int_eq(o.since, 0);
+	ck_assert_int_eq(o.until, T0 + 60);
+	ck_assert_int_eq(o.soft_count, 2);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.state = RS_SUPPRESSED;
+		ck_assert_msg(rec_unpack(k, bad[i], strlen(bad[i]), &o) == 0,
+		    "\"%s\" read as a record", bad[i]);
+		ck_assert_int_eq(o.state, RS_NONE);
+	}
+}
+END_TEST
+
 START_TEST(test_uri_redact)
 {
 	static const char *const cases[][2] = {
@@ -1281,6 +1340,47 @@ redis_do(redisContext *c, const char *line)
 	free(redis_cmd(c, line));
 }
 
+/* Writes r on c as another MTA's bouncer would: the packed record. */
+static void
+put_raw(redisContext *c, const struct store_rcpt *r)
+{
+	redisReply *rep;
+	size_t n;
+	char *v = rec_pack(&store_kinds[SK_RCPT], r, &n);
+
+	rep = redisCommand(c, "SET bouncer:r:%s %b", r->rcpt, v, n);
+	ck_assert_msg(rep != NULL && rep->type == REDIS_REPLY_STATUS,
+	    "SET: %s", rep ? rep->str : c->errstr);
+	freeReplyObject(rep);
+	free(v);
+}
+
+/* The recipient as the server holds it; 0 if it has none. */
+static int
+get_raw(redisContext *c, const char *addr, struct store_rcpt *r)
+{
+	redisReply *rep;
+	int found;
+
+	rep = redisCommand(c, "GET bouncer:r:%s", addr);
+	ck_assert_msg(rep != NULL && rep->type != REDIS_REPLY_ERROR,
+	    "GET: %s", rep ? rep->str : c->errstr);
+	found = rep->type == REDIS_REPLY_STRING;
+	if (found)
+		ck_assert_int_eq(rec_unpack(&store_kinds[SK_RCPT], rep->str,
+		    rep->len, r), 1);
+	freeReplyObject(rep);
+	return found;
+}
+
+static int
+soft_count(redisContext *c, const char *addr)
+{
+	struct store_rcpt r;
+
+	return get_raw(c, addr, &r) ? r.soft_count : 0;
+}
+
 /*
  * The view a fleet answers from: another MTA's writes (a single put, a
  * transaction, a delete) reach a view-only handle through the stream
@@ -1395,8 +1495,8 @@ START_TEST(test_redis_view)
 	 * so a write made around bouncer shows as well.
 	 */
 	redis_do(raw, "DEL bouncer:changes");
-	redis_do(raw, "HSET bouncer:r:raw@x.example rcpt raw@x.example "
-	    "state suppressed reason userunknown until 0");
+	r = rcpt("raw@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	put_raw(raw, &r);
 	ck_assert_int_eq(store_refresh(w), 0);
 	ck_assert_int_eq(store_lookup(v, "raw@x.example", T0, &a), 1);
 	ck_assert_int_eq(store_lookup(v, "txn@x.example", T0, &a), 1);
@@ -1430,6 +1530,131 @@ START_TEST(test_redis_view)
 END_TEST
 
 /*
+ * Records kept as hashes, one field a member (as bouncer wrote them
+ * before it packed them into strings), are rewritten as strings by the
+ * first connection, all of them, with every field; later connections
+ * see the format key and leave the store alone.
+ */
+START_TEST(test_redis_convert)
+{
+	redisContext *mta = redis_other(redis_dir);
+	struct store *st, *v;
+	struct store_rcpt r;
+	struct store_dest d;
+	struct store_alert al;
+	struct store_answer a;
+	char *x;
+	int i;
+
+	tmpdir = testlib_tmpdir("store");
+	testlib_redis_flush(redis_dir);
+	redis_do(mta, "HSET bouncer:r:old@x.example rcpt old@x.example "
+	    "state suppressed reason userunknown since 1800000000 until 0 "
+	    "soft_count 0 last_event 1800000000 source log "
+	    "rule gmail.rules:18 status 5.1.1 code 550 provider gmail "
+	    "queue_id 4Bc1x2 reply 550-5.1.1_gone");
+	redis_do(mta, "HSET bouncer:r:soft@x.example rcpt soft@x.example "
+	    "state deferred reason mailboxfull until 1800003600 "
+	    "soft_count 4");
+	redis_do(mta, "HSET bouncer:d:slow.example dest slow.example "
+	    "reason speeding since 1800000000 until 1800000600 count 2");
+	redis_do(mta, "HSET bouncer:a:blocked|spamhaus|192.0.2.1 "
+	    "key blocked|spamhaus|192.0.2.1 kind blocked blocklist spamhaus "
+	    "ip 192.0.2.1 count 3");
+	for (i = 0; i < 1500; i++) {	/* more than one SCAN step */
+		x = xasprintf("HSET bouncer:r:n%d@y.example rcpt n%d@y.example "
+		    "state suppressed reason userunknown", i, i);
+		redis_do(mta, x);
+		free(x);
+	}
+	st = open_backend(B_REDIS, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "old@x.example", &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	ck_assert_int_eq(r.reason, R_USERUNKNOWN);
+	ck_assert_int_eq(r.since, T0);
+	ck_assert_int_eq(r.code, 550);
+	ck_assert_str_eq(r.reply, "550-5.1.1_gone");
+	ck_assert_str_eq(r.queue_id, "4Bc1x2");
+	ck_assert_int_eq(soft_count(mta, "soft@x.example"), 4);
+	ck_assert_int_eq(store_get_dest(st, "slow.example", &d), 1);
+	ck_assert_int_eq(d.count, 2);
+	ck_assert_int_eq(d.until, T0 + 600);
+	ck_assert_int_eq(store_get_alert(st, "blocked|spamhaus|192.0.2.1",
+	    &al), 1);
+	ck_assert_int_eq(al.count, 3);
+	x = redis_cmd(mta, "TYPE bouncer:r:n1499@y.example");
+	ck_assert_str_eq(x, "string");
+	free(x);
+	x = redis_cmd(mta, "GET bouncer:format");
+	ck_assert_str_eq(x, "packed");
+	free(x);
+	/* The view loads them. */
+	v = open_backend(B_REDIS, NULL);
+	store_view_only(v);
+	ck_assert_int_eq(store_refresh(st), 0);
+	ck_assert_int_eq(store_lookup(v, "n777@y.example", T0, &a), 1);
+	ck_assert_int_eq(a.kind, ANS_SUPPRESSED);
+	ck_assert_int_eq(store_lookup(v, "x@slow.example", T0, &a), 1);
+	ck_assert_int_eq(a.kind, ANS_THROTTLED);
+	store_close(v);
+	/* Done once: a hash written now is not a record. */
+	redis_do(mta, "HSET bouncer:r:late@x.example rcpt late@x.example "
+	    "state suppressed");
+	store_close(st);
+	st = open_backend(B_REDIS, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "old@x.example", &r), 1);
+	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), -1);
+	x = redis_cmd(mta, "TYPE bouncer:r:late@x.example");
+	ck_assert_str_eq(x, "hash");
+	free(x);
+	/* Its next change replaces it, at the first try. */
+	ck_assert_int_eq(store_begin(st, NULL, 0), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), 0);
+	r = rcpt("late@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	/* A record that names another key is not read as that key's. */
+	x = redis_cmd(mta, "GET bouncer:r:old@x.example");
+	redis_do(mta, "DEL bouncer:r:other@x.example");
+	{
+		redisReply *rep = redisCommand(mta,
+		    "SET bouncer:r:other@x.example %s", x);
+
+		freeReplyObject(rep);
+	}
+	free(x);
+	ck_assert_int_eq(store_get_rcpt(st, "other@x.example", &r), 0);
+	store_close(st);
+
+	/*
+	 * A connection that cannot convert (no EVAL for its user) says so,
+	 * leaves the format unset for the next one, and works on.
+	 */
+	testlib_redis_flush(redis_dir);
+	redis_do(mta, "HSET bouncer:r:old@x.example rcpt old@x.example "
+	    "state suppressed reason userunknown");
+	redis_do(mta, "ACL SETUSER default -eval");
+	st = open_backend(B_REDIS, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "new@x.example", &r), 0);
+	x = redis_cmd(mta, "EXISTS bouncer:format");
+	ck_assert_str_eq(x, "0");
+	free(x);
+	store_close(st);
+	redis_do(mta, "ACL SETUSER default +eval");
+	st = open_backend(B_REDIS, NULL);
+	ck_assert_int_eq(store_get_rcpt(st, "old@x.example", &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	x = redis_cmd(mta, "GET bouncer:format");
+	ck_assert_str_eq(x, "packed");
+	free(x);
+	redisFree(mta);
+	teardown(st);
+}
+END_TEST
+
+/*
  * A commit checks what its transaction read: an answer the handle
  * guessed, or that another writer made stale, makes it write nothing
  * and return 0; the handle has learnt the value, and the next try
@@ -1441,20 +1666,19 @@ START_TEST(test_redis_commit)
 	struct store *st = setup(B_REDIS);
 	redisContext *mta = redis_other(redis_dir);
 	const char *keys[] = { "r:c@x.example" };
-	struct store_rcpt r;
+	struct store_rcpt r, o;
 	char *v;
 
-	redis_do(mta, "HSET bouncer:r:c@x.example rcpt c@x.example "
-	    "state deferred soft_count 3");
+	o = rcpt("c@x.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 60);
+	o.soft_count = 3;
+	put_raw(mta, &o);
 	ck_assert_int_eq(store_begin(st, keys, 1), 0);
 	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 0);
 	r = rcpt("c@x.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 60);
 	r.soft_count = 1;
 	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
 	ck_assert_int_eq(store_commit(st), 0);
-	v = redis_cmd(mta, "HGET bouncer:r:c@x.example soft_count");
-	ck_assert_str_eq(v, "3");
-	free(v);
+	ck_assert_int_eq(soft_count(mta, "c@x.example"), 3);
 
 	ck_assert_int_eq(store_begin(st, keys, 1), 0);
 	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
@@ -1463,15 +1687,15 @@ START_TEST(test_redis_commit)
 	r.soft_count++;
 	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
 	ck_assert_int_eq(store_commit(st), 1);
-	v = redis_cmd(mta, "HGET bouncer:r:c@x.example soft_count");
-	ck_assert_str_eq(v, "4");
-	free(v);
+	ck_assert_int_eq(soft_count(mta, "c@x.example"), 4);
 
 	/* Known from its own write; another writer comes in between. */
 	ck_assert_int_eq(store_begin(st, keys, 1), 0);
 	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
 	ck_assert_int_eq(r.soft_count, 4);
-	redis_do(mta, "HSET bouncer:r:c@x.example soft_count 10");
+	ck_assert_int_eq(get_raw(mta, "c@x.example", &o), 1);
+	o.soft_count = 10;
+	put_raw(mta, &o);
 	r.soft_count++;
 	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
 	ck_assert_int_eq(store_commit(st), 0);
@@ -1500,6 +1724,58 @@ START_TEST(test_redis_commit)
 	ck_assert_int_eq(store_commit(st), 1);
 	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
 	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+
+	/*
+	 * An event checked unseen and marked in one transaction (one SET
+	 * NX on the server): another writer marks it first, and nothing
+	 * of the transaction is written, the mark included; then the
+	 * handle knows it seen. When another check fails, the mark is not
+	 * written either.
+	 */
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q1|c@x.example|1|5.1.1"), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	r.soft_count = 42;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q1|c@x.example|1|5.1.1", T0),
+	    0);
+	redis_do(mta, "SET bouncer:e:Q1|c@x.example|1|5.1.1 other");
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(soft_count(mta, "c@x.example"), 0);
+	v = redis_cmd(mta, "GET bouncer:e:Q1|c@x.example|1|5.1.1");
+	ck_assert_str_eq(v, "other");
+	free(v);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q1|c@x.example|1|5.1.1"), 1);
+	ck_assert_int_eq(store_commit(st), 1);
+
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q2|c@x.example|2|5.1.1"), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	r.soft_count = 43;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q2|c@x.example|2|5.1.1", T0),
+	    0);
+	o = r;
+	o.soft_count = 7;
+	put_raw(mta, &o);		/* the record changed meanwhile */
+	ck_assert_int_eq(store_commit(st), 0);
+	v = redis_cmd(mta, "EXISTS bouncer:e:Q2|c@x.example|2|5.1.1");
+	ck_assert_str_eq(v, "0");
+	free(v);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_event_seen(st, "Q2|c@x.example|2|5.1.1"), 0);
+	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
+	ck_assert_int_eq(r.soft_count, 7);
+	r.soft_count++;
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_event_mark(st, "Q2|c@x.example|2|5.1.1", T0),
+	    0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(soft_count(mta, "c@x.example"), 8);
+	v = redis_cmd(mta, "TTL bouncer:e:Q2|c@x.example|2|5.1.1");
+	ck_assert_msg(atoi(v) > 0, "the mark has no expiry: %s", v);
+	free(v);
 	redisFree(mta);
 	teardown(st);
 }
@@ -1526,18 +1802,6 @@ bump(struct store *st, const char *addr)
 	return store_commit(st);
 }
 
-static int
-soft_count(redisContext *c, const char *addr)
-{
-	char line[STORE_ADDR_MAX + 64], *v;
-	int n;
-
-	snprintf(line, sizeof(line), "HGET bouncer:r:%s soft_count", addr);
-	v = redis_cmd(c, line);
-	n = atoi(v);
-	free(v);
-	return n;
-}
 
 /* Ends a deferred batch; its outcomes must be want: "1" "0" "-" each. */
 static void
@@ -1566,14 +1830,16 @@ START_TEST(test_redis_defer)
 	redisContext *mta = redis_other(redis_dir);
 	const signed char *out;
 	char a[64];
+	struct store_rcpt r;
 	size_t n, i;
 
 	ck_assert_int_eq(store_defer_begin(st), 0);
 	ck_assert_int_eq(bump(st, "d1@x.example"), 2);
 	ck_assert_int_eq(bump(st, "d1@x.example"), 2);	/* reads the first */
 	/* Another MTA writes d2 first: this handle's guess is stale. */
-	redis_do(mta, "HSET bouncer:r:d2@x.example rcpt d2@x.example "
-	    "state deferred soft_count 7");
+	r = rcpt("d2@x.example", RS_DEFERRED, R_MAILBOXFULL, T0 + 60);
+	r.soft_count = 7;
+	put_raw(mta, &r);
 	ck_assert_int_eq(bump(st, "d2@x.example"), 2);
 	ck_assert_int_eq(bump(st, "d3@x.example"), 2);
 	defer_end_is(st, 0, "1101");
@@ -1776,6 +2042,7 @@ store_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_uri_redact);
+	tcase_add_test(tc, test_rec_pack);
 	tcase_add_loop_test(tc, test_roundtrip, 0, NBACKENDS);
 	tcase_add_loop_test(tc, test_lookup, 0,
 	    NBACKENDS * (int)NCASES(lookups));
@@ -1804,6 +2071,7 @@ store_suite(void)
 #ifdef HAVE_HIREDIS
 		tcase_add_test(tc, test_redis_view);
 		tcase_add_test(tc, test_redis_commit);
+		tcase_add_test(tc, test_redis_convert);
 		tcase_add_test(tc, test_redis_defer);
 #endif
 	}
