@@ -76,6 +76,8 @@ addrset_find(const struct addrset *set, const struct dsn_report *rep,
 
 /* --- the bounce's own text ------------------------------------------- */
 
+static const char *logical_start(const char *, const char *, const char *);
+
 /* Is the line a header field ("Name: value")? */
 static int
 header_line(const char *s, const char *le)
@@ -184,12 +186,17 @@ text_cut(const char *s, const char *e)
 					 * Without dashes, only after some text:
 					 * "The attached message had PERMANENT
 					 * fatal delivery errors!" opens
-					 * MDaemon's bounce.
+					 * MDaemon's bounce. And only on a line
+					 * of its own: the continuation of a
+					 * folded sentence ("delete your own
+					 * text from the attached\n    returned
+					 * message.") is prose.
 					 */
 					if (strstr(low, separators[i]) != NULL &&
 					    (dashes >= 3 || (text && strstr(low,
 					    "your own text") == NULL &&
-					    strstr(low, "transcript") == NULL)))
+					    strstr(low, "transcript") == NULL &&
+					    logical_start(s, p, e) == p)))
 						return p;
 		}
 		if (orig_header_line(p, le) && !ds_field_line(p, le) &&
@@ -392,6 +399,17 @@ logical_start(const char *s, const char *ls, const char *e)
 	return ls;
 }
 
+/* Does the line above the one at ls end with a colon? */
+static int
+ends_colon(const char *s, const char *ls)
+{
+	const char *p = ls - 1;
+
+	while (p > s && isspace((unsigned char)p[-1]))
+		p--;
+	return p > s && p[-1] == ':';
+}
+
 /*
  * Is the address at as named as a sender on its line ("From: x",
  * "MAIL FROM:<x>", "Sender: x", "Reply-To: x")? Then it is no
@@ -493,7 +511,7 @@ sendmail_reply(const char *s, const char **ts, const char **te,
 	const char *b = *ts, *q, *pe;
 	int replies = 0;
 
-	*te = line_end(*ts, e);
+	*te = folded_end(*ts, e);	/* the line, and its continuations */
 	while (b > s) {
 		pe = b - 1;
 		for (q = pe; q > s && q[-1] != '\n'; q--)
@@ -596,7 +614,14 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			c[nc].as = as;
 			c[nc].ae = ae;
 			c[nc].after = ls;	/* its line */
-			c[nc].lead = addr_leads(ls, as);
+			/*
+			 * An address that begins the continuation of a
+			 * folded line is inside that line ("(generated
+			 * from\n        x@y)"), unless the line above
+			 * announces a list ("failed:").
+			 */
+			c[nc].lead = addr_leads(ls, as) && (fl == ls ||
+			    ends_colon(s, ls));
 			nlead += c[nc].lead;
 			nc++;
 		}
@@ -896,6 +921,12 @@ inlined_report(const struct mime_part *root, size_t *lenp)
 			    has_alnum(q, pe))))
 				break;
 		}
+		/*
+		 * Not from a continuation: the line above the block (the
+		 * mbox "From " line) may be folded too.
+		 */
+		while (b < p && is_wsp(*b))
+			b = line_end(b, e) + 1;
 		if (b == p)
 			continue;	/* no other header: not a message */
 		*lenp = (size_t)(e - b);

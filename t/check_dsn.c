@@ -763,6 +763,100 @@ static const struct dsn_case cases[] = {
 	  DSN_RFC3464, 1, "ann@mta.example.net", "5.5.0", NULL,
 	  NULL, "mailererror", 0 },
 	/*
+	 * Postfix's notice folded at some width: "returned message" on the
+	 * continuation of a sentence about the report is prose, not the
+	 * line above the original, and the reply keeps its RCPT TO stage.
+	 */
+	{ "postfix dsn, its notice folded",
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "To: sender@example.net\nSubject: Undelivered Mail Returned to "
+	  "Sender\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B/mx\"\n\n"
+	  "--B/mx\nContent-Type: text/plain; charset=us-ascii\n\n"
+	  "This is the mail system at host mx.example.net.\n\n"
+	  "If you do so, please include this problem report. You can\n"
+	  "delete your own text from the attached\n"
+	  "    returned message.\n\n"
+	  "                   The mail system\n\n"
+	  "<ann@example.org>: host mx.example.org[192.0.2.1] said: 550 User\n"
+	  "    not found (in reply to RCPT TO command)\n\n"
+	  "--B/mx\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.0.0\nRemote-MTA: dns; mx.example.org\n"
+	  "Diagnostic-Code: smtp; 550 User not found\n\n--B/mx--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.0.0", "User not found",
+	  NULL, "userunknown", 1 },
+	/*
+	 * A bounce returned to its own sender by a relay, pasted whole
+	 * after an mbox "From " line that is folded itself: the pasted
+	 * report is read, from its first header.
+	 */
+	{ "pasted report after a folded mbox From line",
+	  "From: MAILER-DAEMON@relay.example.net\n"
+	  "To: postmaster@relay.example.net\n"
+	  "Subject: Undelivered Mail Returned to Sender\n\n"
+	  "The message returned below could not be delivered. For help,\n"
+	  "    please contact <support@relay.example.net>\n\n"
+	  "---------------------------------\n"
+	  "From MAILER-DAEMON  Thu Apr 29 23:34:45\n"
+	  "    2015\n"
+	  "Return-Path: <>\n"
+	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	  "Subject: Undelivered Mail Returned to Sender\n"
+	  "To: s@example.net\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B\"\n\n"
+	  "--B\nContent-Type: text/plain\n\n"
+	  "<ann@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1"
+	  " User unknown (in reply to RCPT TO command)\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n\n"
+	  "--B--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", "User unknown",
+	  NULL, "userunknown", 1 },
+	/*
+	 * Sendmail's verdict line for a recipient, folded at some width:
+	 * its continuations are the recipient's text too.
+	 */
+	{ "sendmail, the verdict line folded",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\n"
+	  "Subject: Returned mail: Host unknown\nTo: sender@example.net\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "554 <ann@example.org>... 550 Host\n"
+	  "    unknown (Authoritative answer from\n"
+	  "    name server)\n\n"
+	  "   ----- Unsent message follows -----\n"
+	  "From: sender@example.net\nSubject: hi\n\nhello\n",
+	  DSN_TEXT, 1, "ann@example.org", NULL, "Host",
+	  NULL, "hostunknown", 1 },
+	/*
+	 * Exim's "(generated from x)", folded before the address: x is
+	 * inside that line, not a recipient of its own.
+	 */
+	{ "exim, generated from folded",
+	  "From: Mail Delivery System <Mailer-Daemon@e.example>\n"
+	  "To: s@example.com\nSubject: Mail delivery failed: returning "
+	  "message to sender\n\n"
+	  "This message was created automatically by mail delivery "
+	  "software.\n\nA message that you sent could not be delivered to "
+	  "one or more of its\nrecipients. This is a permanent error. The "
+	  "following address(es) failed:\n\n"
+	  "  ann@example.org\n"
+	  "    (generated from\n"
+	  "        member@example.net)\n"
+	  "    SMTP error from remote mail server after RCPT "
+	  "TO:<ann@example.org>:\n"
+	  "    550 5.1.1 User unknown\n\n"
+	  "------ This is a copy of the message, including all the headers. "
+	  "------\n\nFrom: s@example.com\nTo: list@example.net\n"
+	  "Subject: hi\n\nhello\n",
+	  DSN_TEXT, 1, "ann@example.org", NULL, "User unknown",
+	  NULL, "userunknown", 1 },
+	/*
 	 * A gateway's notice with no reason of its own, the MTA's bounce
 	 * it got attached: the session that bounce shows gives the reason.
 	 */
