@@ -125,8 +125,9 @@
  * element a transaction: when applied, 1, or {1, reply...} with each
  * write's reply when the call has this one transaction; or {0, now...}
  * with each checked key's EXISTS ("x", "n") or GET, in order, when one
- * differed (then it wrote nothing). An LTRIM right after a push onto
- * its list that left it no longer than the trim keeps is not run. Each
+ * differed (then it wrote nothing). A write may also be "AUDIT", a
+ * key, a line and a number: RPUSH of the line, then LTRIM of the list
+ * to that many lines if it is longer (redis_audit_add()). Each
  * recipient or destination written (the key of a SET, every key of a
  * DEL) is appended to the stream of changes: one entry for up to
  * CHANGES_KEYS of them, so that many transactions in one call cost the
@@ -158,21 +159,21 @@ static const char commit_lua[] =
 "  end\n"
 "  local w = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
-"  local r, prev, pkey\n"
+"  local r\n"
 "  if nt == 1 or not ok then r = {ok and 1 or 0} end\n"
 "  if ok then\n"
 "    for c = 1, w do\n"
 "      local n = tonumber(ARGV[i])\n"
 "      local cmd, k = ARGV[i + 1], ARGV[i + 2]\n"
 "      local x\n"
-"      if cmd == 'LTRIM' and k == pkey and type(prev) == 'number' and\n"
-"          prev <= -tonumber(ARGV[i + 3]) then\n"
-"        x = {ok = 'OK'}\n"
+"      if cmd == 'AUDIT' then\n"
+"        x = redis.call('RPUSH', k, ARGV[i + 3])\n"
+"        local max = tonumber(ARGV[i + 4])\n"
+"        if x > max then redis.call('LTRIM', k, -max, -1) end\n"
 "      else\n"
 "        x = redis.call(unpack(ARGV, i + 1, i + n))\n"
 "      end\n"
 "      if nt == 1 then r[c + 1] = x end\n"
-"      prev, pkey = x, k\n"
 "      local last = 2\n"
 "      if cmd == 'DEL' then last = n end\n"
 "      for a = 2, last do\n"
@@ -1948,16 +1949,24 @@ redis_audit_add(struct store *st, const char *rcpt,
 	tsv_field(f[4], sizeof(f[4]), a->reply);
 	line = xasprintf("%lld\t%s\t%s\t%s\t%s\t%s", a->time, f[0], f[1], f[2],
 	    f[3], f[4]);
-	argv[0] = "RPUSH";
 	argv[1] = k;
 	argv[2] = line;
-	rc = write_cmd(r, 3, argv, NULL);
-	snprintf(lo, sizeof(lo), "%d", -st->p.audit_max);
-	argv[0] = "LTRIM";
-	argv[2] = lo;
-	argv[3] = "-1";
-	if (rc == 0)
+	if (r->in_txn) {
+		/* The commit script's own: a push, trimmed if need be. */
+		snprintf(lo, sizeof(lo), "%d", st->p.audit_max);
+		argv[0] = "AUDIT";
+		argv[3] = lo;
 		rc = write_cmd(r, 4, argv, NULL);
+	} else {
+		argv[0] = "RPUSH";
+		rc = write_cmd(r, 3, argv, NULL);
+		snprintf(lo, sizeof(lo), "%d", -st->p.audit_max);
+		argv[0] = "LTRIM";
+		argv[2] = lo;
+		argv[3] = "-1";
+		if (rc == 0)
+			rc = write_cmd(r, 4, argv, NULL);
+	}
 	free(line);
 	free(k);
 	return rc;

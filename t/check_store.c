@@ -655,6 +655,22 @@ START_TEST(test_audit)
 	ck_assert_int_eq(seen.n, 3);
 	ck_assert_int_eq(seen.first, T0 + 3);
 	ck_assert_int_eq(seen.last, T0 + 5);
+	/* The same inside transactions (Redis: in the commit script). */
+	for (i = 1; i <= 5; i++) {
+		a.time = T0 + i;
+		ck_assert_int_eq(store_begin(st, NULL, 0), 0);
+		ck_assert_int_eq(store_audit_add(st, "b@x.example", &a), 0);
+		if (i == 5)
+			ck_assert_int_eq(store_audit_add(st, "b@x.example", &a),
+			    0);
+		ck_assert_int_eq(store_commit(st), 1);
+	}
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(store_audit_list(st, "b@x.example", audit_cb, &seen),
+	    0);
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert_int_eq(seen.first, T0 + 4);
+	ck_assert_int_eq(seen.last, T0 + 5);
 	teardown(st);
 }
 END_TEST
