@@ -109,15 +109,18 @@
 #define DEFER_TXNS	64		/* deferred commits in one call */
 #define CHANGES_BACKLOG	200000		/* more keys: load it all again */
 #define APPLY_CHUNK	64		/* keys applied per write lock */
+#define PLEN1		"9"		/* strlen(PREFIX) + 1, for Lua */
+#define PLEN2		"10"
+_Static_assert(sizeof(PREFIX) == 9, "PLEN1 and PLEN2 follow PREFIX");
 #define FORMAT_KEY	PREFIX "format"	/* how records are kept: */
 #define FORMAT		"packed"	/* strings (rec_pack()) */
 
 /*
  * The script behind store_commit(). ARGV: the number of transactions,
  * then each: the number of checks, and for each check the key, "x" and
- * "0" or "1" (EXISTS), "v" and the value the key must hold, "a" and "-"
- * (a record that must be absent: anything but a string counts as
- * absent, and the write replaces it), or, last, "n", a value and
+ * "0" or "1" (EXISTS), "v" and the value the key must hold, "a" (a
+ * record that must be absent: anything but a string counts as absent,
+ * and the write replaces it), or, last, "n", a value and
  * seconds (a key that must be absent, set to the value for that long
  * as it is checked: SET NX; see fuse_mark()); then the number of
  * writes, each as its argument count and arguments. The transactions
@@ -155,7 +158,8 @@ static const char commit_lua[] =
 "          ok = false end\n"
 "      elseif redis.pcall('GET', k) ~= v then ok = false end\n"
 "    end\n"
-"    if ty == 'n' then i = i + 4 else i = i + 3 end\n"
+"    if ty == 'n' then i = i + 4 elseif ty == 'a' then i = i + 2\n"
+"    else i = i + 3 end\n"
 "  end\n"
 "  local w = tonumber(ARGV[i])\n"
 "  i = i + 1\n"
@@ -172,17 +176,19 @@ static const char commit_lua[] =
 "        if x > max then redis.call('LTRIM', k, -max, -1) end\n"
 "      else\n"
 "        x = redis.call(unpack(ARGV, i + 1, i + n))\n"
-"      end\n"
-"      if nt == 1 then r[c + 1] = x end\n"
-"      local last = 2\n"
-"      if cmd == 'DEL' then last = n end\n"
-"      for a = 2, last do\n"
-"        k = ARGV[i + a]\n"
-"        if string.find(k, '^" PREFIX "[rd]:') then\n"
-"          chg[#chg + 1] = 'k'\n"
-"          chg[#chg + 1] = string.sub(k, 9)\n"
+"        local last = 2\n"
+"        if cmd == 'DEL' then last = n end\n"
+"        for a = 2, last do\n"
+"          k = ARGV[i + a]\n"
+"          local b = string.byte(k, " PLEN1 ")\n"
+"          if (b == 114 or b == 100) and\n"
+"              string.byte(k, " PLEN2 ") == 58 then\n"
+"            chg[#chg + 1] = 'k'\n"
+"            chg[#chg + 1] = string.sub(k, " PLEN1 ")\n"
+"          end\n"
 "        end\n"
 "      end\n"
+"      if nt == 1 then r[c + 1] = x end\n"
 "      i = i + n + 1\n"
 "    end\n"
 "  else\n"
@@ -192,7 +198,8 @@ static const char commit_lua[] =
 "        r[c + 1] = redis.call('EXISTS', k)\n"
 "      else\n"
 "        r[c + 1] = redis.pcall('GET', k) end\n"
-"      if ty == 'n' then c0 = c0 + 4 else c0 = c0 + 3 end\n"
+"      if ty == 'n' then c0 = c0 + 4 elseif ty == 'a' then c0 = c0 + 2\n"
+"      else c0 = c0 + 3 end\n"
 "    end\n"
 "    for c = 1, w do i = i + tonumber(ARGV[i]) + 1 end\n"
 "  end\n"
@@ -2649,7 +2656,6 @@ redis_commit(struct store *st)
 			    r->w[fused].len[4]);
 		} else if (r->chk[i].record && k->v == NULL) {
 			arg_str(argv, lens, &argc, "a", 1);
-			arg_str(argv, lens, &argc, "-", 1);
 		} else if (k->v == NULL) {
 			arg_str(argv, lens, &argc, "x", 1);
 			arg_str(argv, lens, &argc, k->exists ? "1" : "0", 1);
