@@ -16,8 +16,7 @@ void
 xalloc_init(void)
 {
 #if defined(__GLIBC__) && defined(M_TRIM_THRESHOLD)
-	mallopt(M_TRIM_THRESHOLD, 4 << 20);
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1 << 20);
 #endif
 }
 
