@@ -225,9 +225,10 @@ rec_pack(const struct kind_desc *k, const void *rec, size_t *lenp)
 	const char *v;
 	size_t i, need = 0;
 
+	/* At most: every byte escaped, and a tab a field. */
 	for (i = 0; i < k->nfields; i++)
-		need += 2 * strlen(field_get(&k->fields[i], rec, num,
-		    sizeof(num))) + 1;
+		need += 2 * (k->fields[i].type == F_STR ? k->fields[i].size :
+		    sizeof(num)) + 1;
 	o = out = xmalloc(need + 1);
 	for (i = 0; i < k->nfields; i++) {
 		for (v = field_get(&k->fields[i], rec, num, sizeof(num)); *v;

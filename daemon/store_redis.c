@@ -397,8 +397,8 @@ known_dup(const struct known *o)
 
 /*
  * From an EXISTS or GET reply. Anything else at a record's key (a hash
- * that no bouncer wrote: an error) is taken as absent, and the commit
- * that wanted it absent is refused again.
+ * left by an older version: an error) is taken as absent, logged; the
+ * commit's "a" check then lets the write replace it.
  */
 static struct known *
 known_from(const redisReply *rep)
@@ -1609,8 +1609,7 @@ field_named(const struct kind_desc *k, const char *name, size_t n)
 	return NULL;
 }
 
-/* Fills rec from an HGETALL reply (a record kept as a hash); 1 if it had
- * fields. */
+/* Fills rec from an HGETALL reply (a record kept as a hash); 1 if any. */
 static int
 hash_to_rec(const struct kind_desc *k, const redisReply *rep, void *rec)
 {
@@ -1673,8 +1672,8 @@ reply_to_rec(const struct kind_desc *k, const redisReply *rep,
 /*
  * A read inside a transaction: what the handle knows of rkey (a
  * record's value, or only whether it exists), "absent" if nothing;
- * remembered so that
- * the commit checks it, and answered the same way if read again.
+ * remembered so that the commit checks it, and answered the same way
+ * if read again.
  */
 static const struct known *
 txn_read(struct redis_store *r, const char *rkey, int record)
@@ -1736,16 +1735,18 @@ redis_put(struct store *st, enum store_kind kind, const void *rec)
 	const struct kind_desc *k = &store_kinds[kind];
 	const char *argv[3];
 	size_t lens[3];
-	char *v;
+	char *rkey, *v;
 	int rc;
 
+	rkey = key_of(k->prefix, (const char *)rec + k->fields[0].off);
+	v = rec_pack(k, rec, &lens[2]);
 	argv[0] = "SET";
-	argv[1] = key_of(k->prefix, (const char *)rec + k->fields[0].off);
-	argv[2] = v = rec_pack(k, rec, &lens[2]);
+	argv[1] = rkey;
+	argv[2] = v;
 	lens[0] = 3;
-	lens[1] = strlen(argv[1]);
+	lens[1] = strlen(rkey);
 	rc = write_cmd(r, 3, argv, lens);
-	free((char *)argv[1]);
+	free(rkey);
 	free(v);
 	return rc;
 }
