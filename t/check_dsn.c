@@ -68,6 +68,16 @@ struct dsn_case {
 	"Status: 5.0.0\nRemote-MTA: DNS; [192.0.2.1]\n"			\
 	"Diagnostic-Code: SMTP; 554 No such user here\n\n--S/mta--\n"
 
+/* A gateway's notice with no reason of its own, its attachment next. */
+#define GW_NOTICE \
+	"From: postmaster@gw.example.com\nTo: s@example.org\n" \
+	"Subject: Mail could not be delivered\nMIME-Version: 1.0\n" \
+	"Content-Type: multipart/mixed; boundary=\"b\"\n\n" \
+	"--b\nContent-Type: text/plain\n\n" \
+	"The following mail could not be delivered.\n" \
+	"Reason: Unable to deliver message to <ann@example.jp>.\n\n" \
+	"--b\nContent-Type: message/rfc822\n\n"
+
 static const struct dsn_case cases[] = {
 	{ "postfix dsn",
 	  "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
@@ -861,13 +871,7 @@ static const struct dsn_case cases[] = {
 	 * it got attached: the session that bounce shows gives the reason.
 	 */
 	{ "gateway notice wrapping a bounce with its transcript",
-	  "From: postmaster@gw.example.com\nTo: s@example.org\n"
-	  "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
-	  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
-	  "--b\nContent-Type: text/plain\n\n"
-	  "The following mail could not be delivered.\n"
-	  "Reason: Unable to deliver message to <ann@example.jp>.\n\n"
-	  "--b\nContent-Type: message/rfc822\n\n"
+	  GW_NOTICE
 	  "From: s@example.org\nTo: ann@example.jp\nSubject: Returned mail"
 	  "\nMIME-Version: 1.0\nContent-Type: text/plain\n\n"
 	  "----- The following addresses had permanent fatal errors -----\n"
@@ -880,13 +884,7 @@ static const struct dsn_case cases[] = {
 	  NULL, "userunknown", 1 },
 	/* The same notice over a message a person wrote: never read. */
 	{ "gateway notice over a person's message",
-	  "From: postmaster@gw.example.com\nTo: s@example.org\n"
-	  "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
-	  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
-	  "--b\nContent-Type: text/plain\n\n"
-	  "The following mail could not be delivered.\n"
-	  "Reason: Unable to deliver message to <ann@example.jp>.\n\n"
-	  "--b\nContent-Type: message/rfc822\n\n"
+	  GW_NOTICE
 	  "From: s@example.org\nTo: ann@example.jp\nSubject: old address"
 	  "\n\nAnn, your old address ann@example.jp is unknown now, the "
 	  "server said \"User unknown\".\n\n--b--\n",

@@ -1546,6 +1546,27 @@ START_TEST(test_redis_view)
 END_TEST
 
 /*
+ * Suppresses addr in one transaction that reads it absent, which must
+ * commit at the first try, and reads it back suppressed.
+ */
+static void
+suppress_absent(struct store *st, const char *addr)
+{
+	struct store_rcpt r;
+	char kr[STORE_ADDR_MAX + 2];
+	const char *keys[1] = { kr };
+
+	snprintf(kr, sizeof(kr), KEY_RCPT "%s", addr);
+	ck_assert_int_eq(store_begin(st, keys, 1), 0);
+	ck_assert_int_eq(store_get_rcpt(st, addr, &r), 0);
+	r = rcpt(addr, RS_SUPPRESSED, R_USERUNKNOWN, 0);
+	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
+	ck_assert_int_eq(store_commit(st), 1);
+	ck_assert_int_eq(store_get_rcpt(st, addr, &r), 1);
+	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+}
+
+/*
  * Records kept as hashes, one field a member (as bouncer wrote them
  * before it packed them into strings), are rewritten as strings by the
  * first connection, all of them, with every field; later connections
@@ -1624,13 +1645,7 @@ START_TEST(test_redis_convert)
 	ck_assert_str_eq(x, "hash");
 	free(x);
 	/* Its next change replaces it, at the first try. */
-	ck_assert_int_eq(store_begin(st, NULL, 0), 0);
-	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), 0);
-	r = rcpt("late@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
-	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
-	ck_assert_int_eq(store_commit(st), 1);
-	ck_assert_int_eq(store_get_rcpt(st, "late@x.example", &r), 1);
-	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	suppress_absent(st, "late@x.example");
 	/* A record that names another key is not read as that key's. */
 	x = redis_cmd(mta, "GET bouncer:r:old@x.example");
 	redis_do(mta, "DEL bouncer:r:other@x.example");
@@ -1733,13 +1748,7 @@ START_TEST(test_redis_commit)
 
 	/* The server forgot the script. */
 	redis_do(mta, "SCRIPT FLUSH");
-	ck_assert_int_eq(store_begin(st, keys, 1), 0);
-	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 0);
-	r = rcpt("c@x.example", RS_SUPPRESSED, R_USERUNKNOWN, 0);
-	ck_assert_int_eq(store_put_rcpt(st, &r), 0);
-	ck_assert_int_eq(store_commit(st), 1);
-	ck_assert_int_eq(store_get_rcpt(st, "c@x.example", &r), 1);
-	ck_assert_int_eq(r.state, RS_SUPPRESSED);
+	suppress_absent(st, "c@x.example");
 
 	/*
 	 * An event checked unseen and marked in one transaction (one SET
