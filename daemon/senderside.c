@@ -7,7 +7,9 @@
  *      a failed sender verification ("Sender verify failed",
  *      "Verification failed for <...>");
  *   2. our IP or host: "your IP" (also "Ihre IP", "votre adresse IP",
- *      "su IP", "Ваш IP", "您的IP" ...), "this IP", "the sending IP",
+ *      "su IP", "Ваш IP", "您的IP", "din IP", "IP-osoitteesi", "az Ön
+ *      IP-címe", "IP của bạn", "IP Anda", "IP ของคุณ", "IP الخاص بك",
+ *      "IP שלך" ...), "this IP", "the sending IP",
  *      "client host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
  *      allowed", "connections from 192.0.2.1 not accepted", "your
  *      server (network, MTA) is not permitted";
@@ -275,6 +277,13 @@ static const char pattern[] =
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
 	" (?:IP|\u0430\u0439\u043f\u0438)"
 	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
+	"|\\b(?:din|ditt) IP\\b|\\bIP-osoitteesi"
+	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m|\\bIP-c(?:\u00ed|i)med"
+	"|\\bIP-ul (?:dvs|dumneavoastr)|\\badresa IP a (?:dvs|dumneavoastr)"
+	"|\\bva(?:\u0161|s)e IP\\b|(?:\u0412|\u0432)\u0430\u0448\u0430 IP"
+	"|IP \u03c3\u03b1\u03c2|IP c\u1ee7a b\u1ea1n|\\bIP (?:Anda|kamu)\\b"
+	"|IP ?\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13"
+	"|IP \u0627\u0644\u062e\u0627\u0635 \u0628\u0643|IP \u05e9\u05dc\u05da"
 	"|\\bclient host\\b"
 	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
 	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
