@@ -151,6 +151,7 @@ static const struct ss_case cases[] = {
 	{ "\u05d4\u05d7\u05e9\u05d1\u05d5\u05df \u05e9\u05dc\u05da \u05d4\u05d5\u05e9\u05d1\u05ea", 1 },
 	{ "Avs\u00e4ndaren har bytt adress", 1 },
 	{ "\u304a\u5ba2\u69d8\u306e\u30a2\u30ab\u30a6\u30f3\u30c8\u306f\u505c\u6b62\u3055\u308c\u3066\u3044\u307e\u3059", 1 },
+	{ "\u0627\u0644\u062d\u0633\u0627\u0628 \u0627\u0644\u062e\u0627\u0635 \u0628\u0643 \u0645\u0639\u0637\u0644", 1 },
 	/* recipient-side texts with the same words: not the sender's */
 	/* recipient-side, the sender named in another clause */
 	{ "Empf\u00e4nger unbekannt. Absender: bounce@news.example.com", 0 },
