@@ -1,7 +1,8 @@
 /*
  * senderside.c -- does a reply speak of the sending side?
  *
- * One case-insensitive pattern, compiled once per handle, in nine parts:
+ * Case-insensitive patterns, compiled once per handle, in ten parts
+ * (1 to 7 in one, 8 to 10 in another):
  *
  *   1. the sender refused by name: Postfix's "Sender address rejected",
  *      a failed sender verification ("Sender verify failed",
@@ -56,7 +57,9 @@
  *   9. the same predicates where those languages put them first, then
  *      the sender or our account in the same clause: "No se encontró
  *      la dirección del remitente", "Не удалось найти адрес
- *      отправителя", "تعذر العثور على عنوان المرسل".
+ *      отправителя", "تعذر العثور على عنوان المرسل";
+ *  10. an adjective (unknown, invalid, blocked) right before the sender
+ *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
@@ -70,8 +73,10 @@
 #include "rules.h"	/* PCRE2 with the code unit width set */
 #include "senderside.h"
 
+#define SS_NRE	2	/* pattern, pattern_l10n */
+
 struct senderside {
-	pcre2_code		*re;
+	pcre2_code		*re[SS_NRE];
 	pcre2_match_data	*md;
 };
 
@@ -135,6 +140,7 @@ struct senderside {
 	"|\u0627\u0644\u0645\u0631\u0633\u0644(?!\u0629|\u064a\u0646" \
 	"| \u0625\u0644\u064a\u0647)" \
 	"|\u0627\u0644\u0634\u0648\u0644\u062d|\u05d4\u05e9\u05d5\u05dc\u05d7" \
+	"|(?<!\\S)(?:\u0645\u0631\u0633\u0644(?!\u0629|\u064a\u0646| \u0625\u0644\u064a\u0647)|\u05e9\u05d5\u05dc\u05d7)" \
 	"|\\b(?:tilisi|osoitteesi|s\u00e4hk\u00f6postiosoitteesi" \
 	"|postilaatikkosi)" \
 	"|(?:\u00d6|\u00f6)n (?:fi(?:\u00f3|o)k|c(?:\u00ed|i)m" \
@@ -356,6 +362,31 @@ struct senderside {
 	"|\u627e\u4e0d\u5230|\u65e0\u6cd5\u627e\u5230" \
 	"|\u7121\u6cd5\u627e\u5230|\u672a\u80fd\u627e\u5230)"
 
+/* An adjective before the sender (part 10): "Unbekannter Absender". */
+#define L10N_ADJ \
+	"(?:unbekannte|ung(?:\u00fc|ue)ltige|gesperrte|falsche|nicht existierende)[rs]?" \
+	"|(?:\u041d|\u043d)(?:\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d|\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435\u043b\u044c\u043d|\u0435\u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u044e\u0449|\u0435\u0432\u0435\u0440\u043d)\\S*" \
+	"|(?:\u0417|\u0437)\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d\u043d\\S*|(?:\u041d|\u043d)(?:\u0435\u0432\u0456\u0434\u043e\u043c|\u0435\u0434\u0456\u0439\u0441\u043d|\u0435\u0456\u0441\u043d\u0443\u044e\u0447)\\S*" \
+	"|\\bniez(?:nany|naleziony)|\\bnieprawid(?:\u0142|l)owy|\\bnieistniej(?:\u0105|a)cy" \
+	"|\\bnezn(?:\u00e1|a)m(?:\u00fd|y)|\\bneplatn(?:\u00fd|y)|\\bneexistuj(?:\u00ed|i)c(?:\u00ed|i)" \
+	"|\u672a\u77e5|\u65e0\u6548\u7684?|\u7121\u6548\u7684?|\u4e0d\u5b58\u5728\u7684|\u4e0d\u660e\u306a|\u7121\u52b9\u306a|\u5b58\u5728\u3057\u306a\u3044" \
+	"|\uc54c \uc218 \uc5c6\ub294|\uc874\uc7ac\ud558\uc9c0 \uc54a\ub294|\uc720\ud6a8\ud558\uc9c0 \uc54a\uc740|\uc798\ubabb\ub41c" \
+	"|\\bbilinmeyen|\\bge(?:\u00e7|c)ersiz|\\bok(?:\u00e4|a)nd|\\bogiltig|\\bukendt|\\bukjent" \
+	"|\\bugyldig|\\btuntematon|\\bvirheellinen|\\bismeretlen|(?:\u00c9|\u00e9|\\be)rv(?:\u00e9|e)nytelen" \
+	"|(?:\u0386|\u03ac)\u03b3\u03bd\u03c9\u03c3\u03c4\u03bf\u03c2|(?:\u0386|\u03ac)\u03ba\u03c5\u03c1\u03bf\u03c2|\u03bc\u03b7 \u03ad\u03b3\u03ba\u03c5\u03c1\u03bf\u03c2"
+
+#define L10N_SENDER_NOUN \
+	"(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente|afzender" \
+	"|nadawc|odes(?:\u00ed|i)latel|\u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba" \
+	"|\u5bc4\u4ef6\u4eba|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c|\u9001\u4fe1\u8005|\u5dee\u51fa\u4eba|\u9001\u4fe1\u5143" \
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender|l(?:\u00e4|a)hett(?:\u00e4|a)j" \
+	"|felad(?:\u00f3|o)|expeditor|\u03b1\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad|ng\u01b0\u1eddi g\u1eedi|pengirim|\u0e1c\u0e39\u0e49\u0e2a\u0e48\u0e07)"
+
+#define L10N_ADDR \
+	"(?:(?:(?:E-Mail-)?Adresse|adres\\S*|(?:\u0410|\u0430)\u0434\u0440\u0435\u0441\\S*|c(?:\u00ed|i)m\\S*" \
+	"|osoite\\S*|\u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7|\u5730\u5740|\u30a2\u30c9\u30ec\u30b9|\uc8fc\uc18c|address|domain\\S*" \
+	"|(?:\u0414|\u0434)\u043e\u043c\u0435\u043d\\S*)\\s*)?"
+
 #define L10N_CLAUSE \
 	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
 
@@ -481,7 +512,13 @@ static const char pattern[] =
 	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066"
 	"|\u4f7f\u7528\u3055\u308c\u3066"
 	"|\u51cd\u7d50|\u524a\u9664|\u30ed\u30c3\u30af|\u89e3\u7d04"
-	"|\u4f11\u6b62)"
+	"|\u4f11\u6b62)";
+
+/*
+ * Parts 8 to 10, the other languages: a pattern of their own, as PCRE2
+ * caps the size of one compiled pattern.
+ */
+static const char pattern_l10n[] =
 	/*
 	 * 8: the sender in the other languages servers answer in (German
 	 * Absender, French expediteur, Spanish remitente, Portuguese
@@ -494,49 +531,72 @@ static const char pattern[] =
 	 * suspended, deactivated, closed, moved, no longer at this address,
 	 * changed.
 	 */
-	"|" L10N_SENDER L10N_CLAUSE L10N_PREDICATE
+	L10N_SENDER L10N_CLAUSE L10N_PREDICATE
 	/*
 	 * 9: a predicate in one of them before the sender or our account,
 	 * as the languages that put the verb first say it: "Impossible de
 	 * trouver l'adresse de l'expéditeur", "ไม่พบที่อยู่ของผู้ส่ง".
 	 */
 	"|" L10N_FIRST
-	"(?:(?!\\. |;|:|\u3002|\uff0c|\uff1a).){0,60}?" L10N_SENDER;
+	"(?:(?!\\. |;|:|\u3002|\uff0c|\uff1a).){0,60}?" L10N_SENDER
+	/*
+	 * 10: "unknown", "invalid" or "blocked" before the sender (and its
+	 * address or domain), as the languages that put the adjective first
+	 * say it: "Unbekannter Absender", "Неизвестный отправитель",
+	 * "Nieznany nadawca", "未知发件人", "알 수 없는 발신자", "Okänd
+	 * avsändare", "Άγνωστος αποστολέας".
+	 */
+	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN;
 
 struct senderside *
 senderside_new(void)
 {
+	static const char *const src[SS_NRE] = { pattern, pattern_l10n };
 	struct senderside *s;
 	int err;
+	size_t i;
 	PCRE2_SIZE off;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	    PCRE2_CASELESS, &err, &off, NULL);
-	if (s->re == NULL ||
-	    (s->md = pcre2_match_data_create_from_pattern(s->re, NULL)) ==
-	    NULL) {
+	for (i = 0; i < SS_NRE; i++) {
+		s->re[i] = pcre2_compile((PCRE2_SPTR)src[i],
+		    PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL);
+		if (s->re[i] == NULL) {
+			senderside_free(s);
+			return NULL;
+		}
+		(void)pcre2_jit_compile(s->re[i], PCRE2_JIT_COMPLETE);
+	}
+	/* Whether it matches is all we ask: one pair of offsets will do. */
+	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
 		senderside_free(s);
 		return NULL;
 	}
-	(void)pcre2_jit_compile(s->re, PCRE2_JIT_COMPLETE);
 	return s;
 }
 
 void
 senderside_free(struct senderside *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	pcre2_match_data_free(s->md);
-	pcre2_code_free(s->re);
+	for (i = 0; i < SS_NRE; i++)
+		pcre2_code_free(s->re[i]);
 	free(s);
 }
 
 int
 senderside_match(struct senderside *s, const char *text, size_t len)
 {
-	return pcre2_match(s->re, (PCRE2_SPTR)text, len, 0, 0, s->md,
-	    NULL) >= 0;
+	size_t i;
+
+	for (i = 0; i < SS_NRE; i++)
+		if (pcre2_match(s->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md,
+		    NULL) >= 0)
+			return 1;
+	return 0;
 }

@@ -182,7 +182,40 @@ static const struct ss_case cases[] = {
 	  "\u505c\u6b62\u3055\u308c\u3066\u3044\u307e\u3059", 1 },
 	{ "\u0627\u0644\u062d\u0633\u0627\u0628 \u0627\u0644\u062e\u0627"
 	  "\u0635 \u0628\u0643 \u0645\u0639\u0637\u0644", 1 },
+	/* an adjective before the sender, or the sender without an article */
+	{ "Unbekannter Absender", 1 },
+	{ "\u041d\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d\u044b\u0439 "
+	  "\u043e\u0442\u043f\u0440\u0430"
+	  "\u0432\u0438\u0442\u0435\u043b\u044c", 1 },
+	{ "Nieznany nadawca", 1 },
+	{ "Nezn\u00e1m\u00fd odes\u00edlatel", 1 },
+	{ "\u041d\u0435\u0432\u0456\u0434\u043e\u043c\u0438\u0439 \u0432"
+	  "\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a", 1 },
+	{ "\u672a\u77e5\u53d1\u4ef6\u4eba", 1 },
+	{ "\uc54c \uc218 \uc5c6\ub294 \ubc1c\uc2e0\uc790", 1 },
+	{ "\u4e0d\u660e\u306a\u9001\u4fe1\u8005", 1 },
+	{ "Bilinmeyen g\u00f6nderen", 1 },
+	{ "Ok\u00e4nd avs\u00e4ndare", 1 },
+	{ "Ukendt afsender", 1 },
+	{ "Ukjent avsender", 1 },
+	{ "Tuntematon l\u00e4hett\u00e4j\u00e4", 1 },
+	{ "Ismeretlen felad\u00f3", 1 },
+	{ "\u0386\u03b3\u03bd\u03c9\u03c3\u03c4\u03bf\u03c2 \u03b1"
+	  "\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad\u03b1\u03c2", 1 },
+	{ "\u0645\u0631\u0633\u0644 \u063a\u064a"
+	  "\u0631 \u0645\u0639\u0631\u0648\u0641", 1 },
+	{ "\u05e9\u05d5\u05dc\u05d7 \u05dc\u05d0 \u05d9\u05d3\u05d5\u05e2", 1 },
+	{ "Ung\u00fcltiger Absender", 1 },
+	{ "\u041d\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435"
+	  "\u043b\u044c\u043d\u044b\u0439 "
+	  "\u0430\u0434\u0440\u0435\u0441 \u043e\u0442\u043f\u0440\u0430"
+	  "\u0432\u0438\u0442\u0435\u043b\u044f", 1 },
 	/* recipient-side texts with the same words: not the sender's */
+	{ "Unbekannter Empf\u00e4nger. Absender: bounce@news.example.com", 0 },
+	{ "\u041d\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d\u044b\u0439"
+	  " \u043f\u043e\u043b\u0443\u0447\u0430\u0442\u0435\u043b\u044c", 0 },
+	{ "Nieznany odbiorca", 0 },
+	{ "\u672a\u77e5\u6536\u4ef6\u4eba", 0 },
 	/* recipient-side, the sender named in another clause */
 	{ "Empf\u00e4nger unbekannt. Absender: bounce@news.example.com", 0 },
 	{ "Destinataire inconnu; exp\u00e9diteur: bounce@news.example.com", 0 },
