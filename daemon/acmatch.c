@@ -33,18 +33,20 @@
 #include "acmatch.h"
 #include "xalloc.h"
 
-/* A target: the state's base, OUTBIT set when the state reports. */
-#define OUTBIT	0x80000000u
 #define NONE	UINT32_MAX
+
+/* cls[]: a byte's class in the low bits, its row of dflt above them. */
+#define CLSBITS	9
+#define CLSMASK	((1u << CLSBITS) - 1)
 
 struct acslot {
 	uint32_t	 owner;		/* the base of the state, or NONE */
-	uint32_t	 next;		/* target */
+	uint32_t	 next;		/* the target's base */
 };
 
 struct acmatch {
-	uint16_t	 cls[256];	/* byte -> class; 0 = no literal has it */
-	size_t		 nclass;
+	uint32_t	 cls[256];	/* byte -> class, row (CLSBITS) */
+	size_t		 nclass;	/* class 0: no literal has the byte */
 	size_t		 maxlen;	/* of the longest literal */
 	/*
 	 * dflt[p * nclass + c]: the target on class c after a byte of
@@ -53,15 +55,18 @@ struct acmatch {
 	 */
 	uint32_t	*dflt;
 	uint32_t	 rootbase;
+	uint32_t	 outmin;	/* the states from here on report */
 	struct acslot	*slot;		/* nslot: the last base + nclass */
 	size_t		 nslot;
 	size_t		 nlits;
 	/*
-	 * For the reports: the bases of the states that report literals,
-	 * ascending; state obase[k] reports olist[ostart[k] ..
-	 * ostart[k+1]), its own literals and its dictionary chain's.
+	 * For the reports. No state has a slot for class 0 (no literal
+	 * has its bytes), so a state that reports literals keeps its slot
+	 * of class 0 for k, its number among them: it reports olist
+	 * [ostart[k] .. ostart[k+1]), its own literals and its dictionary
+	 * chain's. The slot's owner stays NONE, so the scan never takes
+	 * it for a transition.
 	 */
-	uint32_t	*obase;
 	size_t		 nout;
 	uint32_t	*ostart;
 	uint32_t	*olist;
@@ -75,7 +80,7 @@ struct trie {
 	uint32_t	*first;		/* first child, or NONE */
 	uint32_t	*sib;		/* next sibling, or NONE */
 	uint16_t	*ecls;		/* class of the edge into the state */
-	uint16_t	*depth;
+	uint32_t	*depth;
 	uint32_t	*out;		/* first literal ending here, or NONE */
 	uint32_t	*outnext;	/* per literal: the next one ending there */
 	uint32_t	*fail;
@@ -127,7 +132,7 @@ trie_child(const struct trie *tr, uint32_t s, unsigned c)
 }
 
 static void
-trie_add(struct trie *tr, const uint16_t *cls, const char *lit, size_t len,
+trie_add(struct trie *tr, const uint32_t *cls, const char *lit, size_t len,
     uint32_t id)
 {
 	uint32_t s = 0, t;
@@ -141,7 +146,7 @@ trie_add(struct trie *tr, const uint16_t *cls, const char *lit, size_t len,
 			tr->first[t] = NONE;
 			tr->out[t] = NONE;
 			tr->ecls[t] = (uint16_t)c;
-			tr->depth[t] = (uint16_t)(tr->depth[s] + 1);
+			tr->depth[t] = tr->depth[s] + 1;
 			tr->sib[t] = tr->first[s];
 			tr->first[s] = t;
 		}
@@ -297,14 +302,20 @@ pack_use(struct packing *pk, size_t i)
 	pk->free[i] = (uint32_t)(i + 1);
 }
 
-/* Can state s take base b? */
+static int
+reports(const struct trie *tr, uint32_t s)
+{
+	return tr->out[s] != NONE || tr->dict[s] != 0;
+}
+
+/* Can state s take base b? Slot b too if it reports (rep). */
 static int
 pack_fits(const struct packing *pk, const struct rows *r, uint32_t s,
-    size_t b)
+    int rep, size_t b)
 {
 	size_t i;
 
-	if (pk->isbase[b])
+	if (pk->isbase[b] || (rep && pk->used[b]))
 		return 0;
 	for (i = r->rstart[s]; i < r->rstart[s + 1]; i++)
 		if (pk->used[b + r->rcls[i]])
@@ -313,63 +324,83 @@ pack_fits(const struct packing *pk, const struct rows *r, uint32_t s,
 }
 
 /*
- * Gives every state a base of its own, first fit: the lowest base no
- * other state has where the state's classes land on free slots. Those
- * bases put its lowest class on a free slot, so only they are tried.
- * Breadth first, so that the shallow states, where a scan spends most
- * of its time, sit together at the front. Returns the bases; *nslot is
+ * Gives state s a base of its own, first fit: the lowest base from lo
+ * on that no other state has, where the state's classes (and class 0,
+ * for a state that reports) land on free slots. Those bases put the
+ * lowest of them on a free slot, so only they are tried.
+ */
+static size_t
+pack_one(struct packing *pk, const struct trie *tr, const struct rows *r,
+    size_t nclass, uint32_t s, size_t lo)
+{
+	size_t b, f, i, cmin;
+	int rep = reports(tr, s);
+
+	if (r->rstart[s] == r->rstart[s + 1] && !rep) {
+		/* no slots: any base no state has */
+		for (b = lo; pack_grow(pk, b + 1), pk->isbase[b]; b++)
+			;
+	} else {
+		for (cmin = rep ? 0 : nclass, i = r->rstart[s];
+		    i < r->rstart[s + 1]; i++)
+			if (r->rcls[i] < cmin)
+				cmin = r->rcls[i];
+		for (f = pack_free(pk, lo + cmin);; f = pack_free(pk, f + 1)) {
+			b = f - cmin;
+			pack_grow(pk, b + nclass + 1);
+			if (pack_fits(pk, r, s, rep, b))
+				break;
+		}
+	}
+	pk->isbase[b] = 1;
+	if (rep)
+		pack_use(pk, b);
+	for (i = r->rstart[s]; i < r->rstart[s + 1]; i++)
+		pack_use(pk, b + r->rcls[i]);
+	return b;
+}
+
+/*
+ * The bases of all states, breadth first so that the shallow states,
+ * where a scan spends most of its time, sit together at the front;
+ * first the states that report nothing, then those that report, each
+ * above every base of the first: a scan tells them by their base
+ * alone (*outmin, the lowest of theirs). Returns the bases; *nslot is
  * the size the slots need.
  */
 static uint32_t *
 pack(const struct trie *tr, const struct rows *r, size_t nclass,
-    size_t *nslot)
+    size_t *nslot, uint32_t *outmin)
 {
 	uint32_t *base = xmalloc(tr->n * sizeof(*base)), s;
-	struct packing pk = { NULL, NULL, NULL, 0 };
-	size_t fbase = 0, top = 0, b, f, i, k, cmin;
+	struct packing pk = { NULL, NULL, NULL, 1 };
+	size_t top = 0, lo = 0, k;
+	int pass;
 
-	pk.cap = 1;
 	pk.used = xcalloc(1, 1);
 	pk.isbase = xcalloc(1, 1);
 	pk.free = xcalloc(1, sizeof(*pk.free));
-	for (k = 0; k < tr->n; k++) {
-		s = tr->order[k];
-		if (r->rstart[s] == r->rstart[s + 1]) {
-			/* no slots: any base no state has */
-			for (; pack_grow(&pk, fbase + 1), pk.isbase[fbase];
-			    fbase++)
-				;
-			b = fbase;
-		} else {
-			for (cmin = nclass, i = r->rstart[s];
-			    i < r->rstart[s + 1]; i++)
-				if (r->rcls[i] < cmin)
-					cmin = r->rcls[i];
-			for (f = pack_free(&pk, cmin);; f = pack_free(&pk, f + 1)) {
-				b = f - cmin;
-				pack_grow(&pk, b + nclass + 1);
-				if (pack_fits(&pk, r, s, b))
-					break;
-			}
+	for (pass = 0; pass < 2; pass++) {
+		for (k = 0; k < tr->n; k++) {
+			s = tr->order[k];
+			if (reports(tr, s) != pass)
+				continue;
+			base[s] = (uint32_t)pack_one(&pk, tr, r, nclass, s,
+			    pass ? lo : 0);
+			if (base[s] + nclass > top)
+				top = base[s] + nclass;
 		}
-		base[s] = (uint32_t)b;
-		pk.isbase[b] = 1;
-		for (i = r->rstart[s]; i < r->rstart[s + 1]; i++)
-			pack_use(&pk, b + r->rcls[i]);
-		if (b + nclass > top)
-			top = b + nclass;
+		if (pass == 0)
+			for (lo = 0, s = 0; s < tr->n; s++)
+				if (!reports(tr, s) && base[s] >= lo)
+					lo = base[s] + 1;
 	}
+	*outmin = (uint32_t)lo;
 	free(pk.used);
 	free(pk.isbase);
 	free(pk.free);
 	*nslot = top;
 	return base;
-}
-
-static uint32_t
-target(const struct trie *tr, const uint32_t *base, uint32_t t)
-{
-	return base[t] | (tr->out[t] != NONE || tr->dict[t] != 0 ? OUTBIT : 0);
 }
 
 /* The packed slots. */
@@ -390,7 +421,7 @@ fill_slots(struct acmatch *ac, const struct trie *tr, const struct rows *r,
 			struct acslot *e = &ac->slot[base[s] + r->rcls[i]];
 
 			e->owner = base[s];
-			e->next = target(tr, base, r->rto[i]);
+			e->next = base[r->rto[i]];
 		}
 }
 
@@ -409,53 +440,46 @@ fill_dflt(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 	ac->dflt = xmalloc(n * n * sizeof(*ac->dflt));
 	for (c = 0; c < n; c++) {
 		t = trie_child(tr, 0, (unsigned)c);
-		ac->dflt[c] = t == NONE ? base[0] : target(tr, base, t);
+		ac->dflt[c] = t == NONE ? base[0] : base[t];
 	}
 	for (p = 1; p < n; p++) {
 		d1 = trie_child(tr, 0, (unsigned)p);
 		for (c = 0; c < n; c++) {
 			t = d1 == NONE ? NONE : trie_child(tr, d1, (unsigned)c);
 			ac->dflt[p * n + c] = t == NONE ? ac->dflt[c] :
-			    target(tr, base, t);
+			    base[t];
 		}
 	}
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* What each reporting state reports, in the order of their bases. */
+/*
+ * What each reporting state reports, and its number among them in its
+ * slot of class 0 (after fill_slots()).
+ */
 static void
 fill_outputs(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 {
-	uint64_t *key = xmalloc(tr->n * sizeof(*key));
 	uint32_t s, f, l;
 	size_t k, i;
 
 	for (ac->nout = 0, s = 1; s < tr->n; s++)
-		if (tr->out[s] != NONE || tr->dict[s] != 0)
-			key[ac->nout++] = (uint64_t)base[s] << 32 | s;
-	qsort(key, ac->nout, sizeof(*key), cmp_u64);
-	ac->obase = xmalloc((ac->nout + 1) * sizeof(*ac->obase));
+		ac->nout += reports(tr, s);
 	ac->ostart = xcalloc(ac->nout + 1, sizeof(*ac->ostart));
-	for (k = 0; k < ac->nout; k++) {
-		ac->obase[k] = (uint32_t)(key[k] >> 32);
+	for (k = 0, s = 1; s < tr->n; s++) {
+		if (!reports(tr, s))
+			continue;
+		ac->slot[base[s]].next = (uint32_t)k;
 		ac->ostart[k + 1] = ac->ostart[k];
-		for (f = (uint32_t)key[k]; f != 0; f = tr->dict[f])
+		for (f = s; f != 0; f = tr->dict[f])
 			for (l = tr->out[f]; l != NONE; l = tr->outnext[l])
 				ac->ostart[k + 1]++;
+		k++;
 	}
 	ac->olist = xmalloc((ac->ostart[ac->nout] + 1) * sizeof(*ac->olist));
-	for (k = 0, i = 0; k < ac->nout; k++)
-		for (f = (uint32_t)key[k]; f != 0; f = tr->dict[f])
+	for (i = 0, s = 1; s < tr->n; s++)
+		for (f = reports(tr, s) ? s : 0; f != 0; f = tr->dict[f])
 			for (l = tr->out[f]; l != NONE; l = tr->outnext[l])
 				ac->olist[i++] = l;
-	free(key);
 }
 
 struct acmatch *
@@ -477,7 +501,7 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 			unsigned char b = (unsigned char)lits[i][j];
 
 			if (ac->cls[b] == 0)
-				ac->cls[b] = (uint16_t)ac->nclass++;
+				ac->cls[b] = (uint32_t)ac->nclass++;
 		}
 	/* The text is not lowercased: its capitals map to the same class. */
 	for (i = 'A'; i <= 'Z'; i++)
@@ -493,10 +517,12 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 		trie_add(&tr, ac->cls, lits[i], lens[i], (uint32_t)i);
 	trie_links(&tr);
 	rows_build(&r, &tr, ac->nclass);
-	base = pack(&tr, &r, ac->nclass, &ac->nslot);
+	base = pack(&tr, &r, ac->nclass, &ac->nslot, &ac->outmin);
 	fill_slots(ac, &tr, &r, base);
 	fill_dflt(ac, &tr, base);
 	fill_outputs(ac, &tr, base);
+	for (i = 0; i < 256; i++)
+		ac->cls[i] |= (uint32_t)(ac->cls[i] * ac->nclass) << CLSBITS;
 	free(base);
 	rows_free(&r);
 	trie_free(&tr);
@@ -510,7 +536,6 @@ acmatch_free(struct acmatch *ac)
 		return;
 	free(ac->dflt);
 	free(ac->slot);
-	free(ac->obase);
 	free(ac->ostart);
 	free(ac->olist);
 	free(ac);
@@ -529,36 +554,42 @@ acmatch_words(const struct acmatch *ac)
 static void __attribute__((noinline, cold))
 report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
 {
-	uint32_t b = to & ~OUTBIT, i, l;
-	size_t lo = 0, hi = ac->nout, k;
+	uint32_t k = ac->slot[to].next, i, l;
 
-	while (lo + 1 < hi) {		/* the last k with obase[k] <= b */
-		k = (lo + hi) / 2;
-		if (ac->obase[k] <= b)
-			lo = k;
-		else
-			hi = k;
-	}
-	for (i = ac->ostart[lo]; i < ac->ostart[lo + 1]; i++) {
+	for (i = ac->ostart[k]; i < ac->ostart[k + 1]; i++) {
 		l = ac->olist[i];
 		bits[l / 64] |= UINT64_C(1) << (l % 64);
 	}
 }
 
 /*
- * One byte of a lane: state s, the previous byte's row of dflt in r.
- * The slot load is the only one that waits on the state; the choice
- * between it and the default is a conditional move.
+ * Whether a state owns the slot of a byte is as good as random: told
+ * so, the compiler chooses with a conditional move, not a branch that
+ * would often be mispredicted.
  */
-#define STEP(s, r, p) do {						\
-	uint32_t b_ = (s) & ~OUTBIT, c_ = cls[*(p)++];			\
-	const struct acslot *e_ = &slot[b_ + c_];			\
-	uint32_t d_ = dflt[(r) + c_], n_ = e_->next;			\
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_expect_with_probability)
+#define UNPREDICTABLE(x)	__builtin_expect_with_probability((x), 1, 0.5)
+#endif
+#endif
+#ifndef UNPREDICTABLE
+#define UNPREDICTABLE(x)	(x)
+#endif
+
+/*
+ * One byte of a lane in state s, the byte before it at p[-1]. Only
+ * the slot's load waits on the state.
+ */
+#define STEP(s, p) do {							\
+	uint32_t c_ = cls[(p)[0]] & CLSMASK;				\
+	uint32_t d_ = dflt[(cls[(p)[-1]] >> CLSBITS) + c_];		\
+	const struct acslot *e_ = &slot[(s) + c_];			\
+	uint32_t n_ = e_->next;						\
 									\
-	(s) = e_->owner == b_ ? n_ : d_;				\
-	(r) = c_ * nclass;						\
-	if ((s) & OUTBIT)						\
-		report(ac, (s), bits);					\
+	(s) = UNPREDICTABLE(e_->owner == (uint32_t)(s)) ? n_ : d_;	\
+	(p)++;								\
+	if ((s) >= outmin)						\
+		report(ac, (uint32_t)(s), bits);			\
 } while (0)
 
 /*
@@ -566,7 +597,10 @@ report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
  * over the text waits on memory at every byte. The text is cut into
  * four pieces walked side by side, each starting early enough to see
  * a literal that crosses into it (maxlen - 1 bytes): the loads of the
- * lanes overlap and the scan runs several times faster.
+ * lanes overlap and the scan runs several times faster. A lane starts
+ * at the root, and reads its first byte as if the byte before it had
+ * been read too (the default row is that byte's): it may then also
+ * report a literal that begins there, which the text does hold.
  */
 void
 acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
@@ -574,25 +608,29 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 {
 	const unsigned char *t = (const unsigned char *)text, *e = t + len;
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
-	const uint16_t *cls;
+	const uint32_t *cls, *dflt;
 	const struct acslot *slot;
-	const uint32_t *dflt;
-	uint32_t s0, s1, s2, s3, r0 = 0, r1 = 0, r2 = 0, r3 = 0, nclass;
+	size_t s0, s1, s2, s3;		/* wide: no extension in the chain */
+	uint32_t outmin;
 	size_t chunk, over;
 
 	memset(bits, 0, acmatch_words(ac) * sizeof(*bits));
-	if (ac == NULL)
+	if (ac == NULL || len == 0)
 		return;
 	slot = ac->slot;
 	dflt = ac->dflt;
 	cls = ac->cls;
-	nclass = (uint32_t)ac->nclass;
-	s0 = s1 = s2 = s3 = ac->rootbase;
+	outmin = ac->outmin;
+	/* The first byte has none before it: the root's row. */
+	s0 = dflt[cls[t[0]] & CLSMASK];
+	if (s0 >= outmin)
+		report(ac, (uint32_t)s0, bits);
+	s1 = s2 = s3 = ac->rootbase;
 	over = ac->maxlen - 1;
 	chunk = len / 4;
 	if (chunk <= over) {
-		for (p0 = t; p0 < e; )
-			STEP(s0, r0, p0);
+		for (p0 = t + 1; p0 < e; )
+			STEP(s0, p0);
 		return;
 	}
 	/*
@@ -600,20 +638,20 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 	 * start over bytes early. All walk the length of lane 0
 	 * together, then each finishes its own.
 	 */
-	p0 = t;
+	p0 = t + 1;
 	p1 = t + chunk - over;
 	p2 = t + 2 * chunk - over;
 	p3 = t + 3 * chunk - over;
 	for (e0 = t + chunk; p0 < e0; ) {
-		STEP(s0, r0, p0);
-		STEP(s1, r1, p1);
-		STEP(s2, r2, p2);
-		STEP(s3, r3, p3);
+		STEP(s0, p0);
+		STEP(s1, p1);
+		STEP(s2, p2);
+		STEP(s3, p3);
 	}
 	while (p1 < t + 2 * chunk)
-		STEP(s1, r1, p1);
+		STEP(s1, p1);
 	while (p2 < t + 3 * chunk)
-		STEP(s2, r2, p2);
+		STEP(s2, p2);
 	while (p3 < e)
-		STEP(s3, r3, p3);
+		STEP(s3, p3);
 }
