@@ -56,7 +56,8 @@ vary(const char *s, unsigned k)
 			*o++ = *p++;
 	}
 	*o = '\0';
-	return out;
+	/* At its size: the pool is the bench's, not the classifier's. */
+	return xrealloc(out, (size_t)(o - out) + 1);
 }
 
 int

@@ -2,10 +2,11 @@
  * acmatch.h -- find which of many literals occur in a text, in one pass
  *
  * An Aho-Corasick automaton over lowercase literals, compiled to a DFA
- * whose alphabet is only the bytes the literals use. Scanning costs
- * one table lookup per byte of text however many literals there are;
- * the rule prefilter uses it to learn, before any regex runs, which
- * rules can possibly match.
+ * whose alphabet is only the bytes the literals use, with its
+ * transitions stored compressed (see acmatch.c). Scanning costs two
+ * table lookups per byte of text however many literals there are, only
+ * one of them waiting on the byte before; the rule prefilter uses it
+ * to learn, before any regex runs, which rules can possibly match.
  *
  * Literals are given in lowercase (ASCII); the text is matched ignoring
  * ASCII case, so it need not be lowercased first. An automaton is

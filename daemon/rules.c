@@ -875,20 +875,38 @@ bucket_fits(const struct rule *r, int b)
 	return 1;
 }
 
+/*
+ * A provider's candidate lists. Many are alike (a rule without code or
+ * status constraints is in all of them, and the shapes a provider's
+ * rules tell apart are few), so a list equal to one made before for
+ * the same provider is shared, not copied.
+ */
 static void
 fill_buckets(struct ruleset *rs, struct bucket *bk,
     const struct rule **chain, size_t n)
 {
-	size_t i;
-	int b;
+	uint32_t *tmp = xcalloc(n ? n : 1, sizeof(*tmp));
+	size_t i, m;
+	int b, o;
 
 	for (b = 0; b < NBUCKETS; b++) {
-		bk[b].idx = keep(rs, xcalloc(n ? n : 1, sizeof(*bk[b].idx)));
-		bk[b].n = 0;
-		for (i = 0; i < n; i++)
+		for (i = 0, m = 0; i < n; i++)
 			if (bucket_fits(chain[i], b))
-				bk[b].idx[bk[b].n++] = (uint32_t)chain[i]->index;
+				tmp[m++] = (uint32_t)chain[i]->index;
+		for (o = 0; o < b; o++)
+			if (bk[o].n == m &&
+			    memcmp(bk[o].idx, tmp, m * sizeof(*tmp)) == 0)
+				break;
+		bk[b].n = m;
+		if (o < b)
+			bk[b].idx = bk[o].idx;
+		else {
+			bk[b].idx = keep(rs, xcalloc(m ? m : 1,
+			    sizeof(*bk[b].idx)));
+			memcpy(bk[b].idx, tmp, m * sizeof(*tmp));
+		}
 	}
+	free(tmp);
 }
 
 static void

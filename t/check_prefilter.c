@@ -195,7 +195,8 @@ naive_has(const char *text, size_t n, const char *lit, size_t len)
 
 	for (i = 0; i + len <= n; i++) {
 		for (j = 0; j < len; j++)
-			if (tolower((unsigned char)text[i + j]) != lit[j])
+			if (tolower((unsigned char)text[i + j]) !=
+			    (unsigned char)lit[j])
 				break;
 		if (j == len)
 			return 1;
@@ -247,6 +248,65 @@ START_TEST(test_acmatch_random)
 }
 END_TEST
 
+/*
+ * The same over a wider alphabet: ASCII letters and punctuation, and
+ * bytes of UTF-8 (as the literals of other languages bring), with up
+ * to 200 literals, longer texts and literals sharing their first bytes
+ * (a state's transitions are stored apart from the defaults after its
+ * first byte only where the trie goes deeper).
+ */
+START_TEST(test_acmatch_wide)
+{
+	static const char alpha[] = "abcdeABC ,.'\xc3\xa9\xa8\xe2\x80\x99\xd0\xb0\xd1";
+	const size_t nalpha = sizeof(alpha) - 1;
+	char lits[200][16], text[2000];
+	const char *lp[200];
+	size_t lens[200], nlit, i, j, n, round;
+	uint64_t bits[4];
+	struct acmatch *ac;
+
+	srand(11);
+	for (round = 0; round < 60; round++) {
+		nlit = 1 + (size_t)rand() % 200;
+		for (i = 0; i < nlit; i++) {
+			lens[i] = 1 + (size_t)rand() % 12;
+			j = 0;
+			if (i > 0 && rand() % 2) {	/* a prefix of another */
+				size_t o = (size_t)rand() % i;
+
+				for (; j < lens[o] && j < lens[i] - 1; j++)
+					lits[i][j] = lits[o][j];
+			}
+			for (; j < lens[i]; j++)
+				lits[i][j] = (char)tolower(
+				    (unsigned char)alpha[(size_t)rand() % nalpha]);
+			lp[i] = lits[i];
+		}
+		ac = acmatch_build(lp, lens, nlit);
+		ck_assert_ptr_nonnull(ac);
+		ck_assert_uint_eq(acmatch_words(ac), (nlit + 63) / 64);
+		for (n = 0; n < sizeof(text); n += 1 + (size_t)rand() % 41) {
+			for (i = 0; i < n; i++)
+				text[i] = alpha[(size_t)rand() % nalpha];
+			/* plant some literals whole */
+			for (i = 0; i < 3 && n > 12; i++) {
+				size_t l = (size_t)rand() % nlit;
+
+				memcpy(text + (size_t)rand() % (n - 12),
+				    lits[l], lens[l]);
+			}
+			acmatch_scan(ac, text, n, bits);
+			for (i = 0; i < nlit; i++)
+				ck_assert_msg(!!(bits[i / 64] >> (i % 64) & 1) ==
+				    naive_has(text, n, lits[i], lens[i]),
+				    "round %zu, literal %zu of %zu, text of %zu",
+				    round, i, nlit, n);
+		}
+		acmatch_free(ac);
+	}
+}
+END_TEST
+
 static Suite *
 prefilter_suite(void)
 {
@@ -259,6 +319,7 @@ prefilter_suite(void)
 	tc = tcase_create("sound");
 	tcase_add_test(tc, test_sound_on_rule_set);
 	tcase_add_test(tc, test_acmatch_random);
+	tcase_add_test(tc, test_acmatch_wide);
 	suite_add_tcase(s, tc);
 	return s;
 }

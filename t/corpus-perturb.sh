@@ -10,8 +10,8 @@
 #   addr   other local parts and domains of the redacted addresses,
 #          consistently through the whole mail; other IPs, queue ids,
 #          dates
-#   wrap   Diagnostic-Code and long lines of text folded at another width,
-#          with an indented continuation
+#   wrapN  long lines of text folded at N columns (40, 52 and 64), with an
+#          indented continuation, and Diagnostic-Code at N - 8
 #   lower  header and DSN field names, their type keywords (rfc822;,
 #          smtp;) and MIME types in lower case
 #   upper  the same in upper case
@@ -40,7 +40,7 @@ fi
 python3 "$py" make "$corpus" "$tmp/v" "${PERTURB_SEED:-1}" || exit 1
 corpus_files > "$tmp/files"
 corpus_classify "$tmp/files" "$tmp/orig.out" || exit 1
-for kind in addr wrap lower upper eol; do
+for kind in $(python3 "$py" kinds); do
 	corpus_dir=$tmp/v/$kind
 	corpus_classify "$tmp/files" "$tmp/v/$kind.out" || exit 1
 done

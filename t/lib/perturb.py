@@ -7,6 +7,7 @@ usage:
                                           OUTDIR/KIND.map (variant address ->
                                           original address, lower case)
   perturb.py compare OUTDIR ORIG.out N   compare classify-mail -H outputs
+  perturb.py kinds                        list the kinds of variant, one a line
 
 Each kind of variant is one function below: same bounce, other incidental
 details. The changes are deterministic for a given SEED (default 1).
@@ -16,9 +17,11 @@ details. The changes are deterministic for a given SEED (default 1).
          replaced, the local parts also where they stand alone,
          consistently through the whole mail; other IPv4 addresses, queue
          ids and message ids; dates moved
-  wrap   Diagnostic-Code unfolded and folded again at another width, and
-         long lines of text folded at 52 columns with an indented
-         continuation, as some MTAs write them
+  wrapN  long lines of text folded at N columns with an indented
+         continuation, as some MTAs write them, and Diagnostic-Code
+         unfolded and folded again at N - 8; one kind for each N of
+         WRAP_WIDTHS (40, 52 and 64: a parser that reads one width
+         right can still miss where another puts the breaks)
   lower  header names, DSN field names and their type keywords (rfc822;,
          smtp;) and MIME types in lower case
   upper  the same in upper case
@@ -173,7 +176,11 @@ def fold(line, width, indent):
 QP = re.compile(r"=[0-9A-F]{2}|=\r?$")
 
 
-def v_wrap(text, amap):
+# The widths of the wrapN kinds.
+WRAP_WIDTHS = (40, 52, 64)
+
+
+def v_wrap(text, amap, width):
     cr = "\r\n" in text
     lines = text.replace("\r\n", "\n").split("\n")
     out = []
@@ -185,11 +192,11 @@ def v_wrap(text, amap):
             while i + 1 < len(lines) and lines[i + 1][:1] in (" ", "\t") and lines[i + 1].strip():
                 i += 1
                 line = line.rstrip() + " " + lines[i].strip()
-            out.extend(fold(line, 44, "    "))
-        elif (i > 0 and len(line) > 52 and " " in line.strip() and
+            out.extend(fold(line, width - 8, "    "))
+        elif (i > 0 and len(line) > width and " " in line.strip() and
               not QP.search(line) and "boundary=" not in line.lower()):
             lead = line[:len(line) - len(line.lstrip())]
-            out.extend(fold(line, 52, lead + "    "))
+            out.extend(fold(line, width, lead + "    "))
         else:
             out.append(line)
         i += 1
@@ -234,8 +241,13 @@ def v_eol(text, amap):
     return text.replace("\n", "\r\n")
 
 
-KINDS = [("addr", v_addr), ("wrap", v_wrap), ("lower", v_lower),
-         ("upper", v_upper), ("eol", v_eol)]
+def wrap_at(width):
+    return lambda text, amap: v_wrap(text, amap, width)
+
+
+KINDS = [("addr", v_addr)] + \
+    [("wrap%d" % w, wrap_at(w)) for w in WRAP_WIDTHS] + \
+    [("lower", v_lower), ("upper", v_upper), ("eol", v_eol)]
 
 
 def files_of(corpus):
@@ -321,6 +333,9 @@ def main():
         make(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "compare":
         compare(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) == 2 and sys.argv[1] == "kinds":
+        for kind, _ in KINDS:
+            print(kind)
     else:
         sys.exit(__doc__)
 
