@@ -32,4 +32,12 @@ void		 senderside_free(struct senderside *);	/* NULL is fine */
 int		 senderside_match(struct senderside *, const char *text,
 		    size_t len);
 
+/*
+ * The same question with every branch of the guard tried, the
+ * prefilter that skips most of them left out: senderside_match() must
+ * always agree with it (t/check_senderside.c holds it to that).
+ */
+int		 senderside_match_all(struct senderside *, const char *text,
+		    size_t len);
+
 #endif
