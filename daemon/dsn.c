@@ -204,6 +204,9 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 		/* Sendmail: an alias that pipes to a program, "|prog ..." */
 		a = after_type(v);
 		r->to_program = *a == '|' || (*a == '"' && a[1] == '|');
+	} else if (strcasecmp(name, "X-PowerMTA-BounceCategory") == 0) {
+		v = after_type(v);
+		r->category = lower_dup(p->a, v, strcspn(v, " \t;("));
 	}
 }
 
@@ -231,6 +234,8 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 			r->action = t->action;
 		if (r->remote_mta == NULL)
 			r->remote_mta = t->remote_mta;
+		if (r->category == NULL)
+			r->category = t->category;
 		r->to_program |= t->to_program;
 		return r;
 	}
@@ -673,6 +678,11 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		/* No address in the text: the original's recipient. */
 		rcpt_add(p, rep)->rcpt = v;
 	}
+	/* A warning: each recipient's delivery is still being tried. */
+	if (warning_text(subject, text, textlen))
+		for (i = 0; i < rep->nrcpts; i++)
+			if (rep->rcpts[i].action == NULL)
+				rep->rcpts[i].action = "delayed";
 	for (i = 0; i < rep->nrcpts; i++)
 		if (rep->rcpts[i].diaglen == 0) {
 			rep->rcpts[i].diag = text;

@@ -60,6 +60,11 @@ struct dsn_rcpt {
 	const char	*remote_mta;	/* host name, or NULL */
 	const char	*last_attempt;	/* Last-Attempt-Date, or NULL */
 	int		 to_program;	/* X-Actual-Recipient "|prog" */
+	/*
+	 * The sending MTA's own name for the failure, lowercase, or NULL:
+	 * PowerMTA's X-PowerMTA-BounceCategory ("bad-mailbox", ...).
+	 */
+	const char	*category;
 	const char	*ctx;		/* its part of the bounce's text */
 	size_t		 ctxlen;
 };

@@ -444,6 +444,36 @@ after_from(const char *line, const char *as)
 	return 0;
 }
 
+/*
+ * Is the address at as the value of a Message-ID, In-Reply-To or
+ * References label on its line ("*  Message-ID: <x@y>" in MDaemon's
+ * transcript, "The Message-ID was <x@y>")? A message's identifier is
+ * nobody's address.
+ */
+static int
+after_msgid(const char *line, const char *as)
+{
+	static const char *const marks[] = {
+		"message-id", "in-reply-to", "references", "message id"
+	};
+	const char *p = as;
+	size_t i, k;
+
+	while (p > line && (is_wsp(p[-1]) || p[-1] == '<' || p[-1] == ':' ||
+	    p[-1] == '=' || p[-1] == '"'))
+		p--;
+	if (p > line + 4 && strncasecmp(p - 4, " was", 4) == 0)
+		for (p -= 4; p > line && is_wsp(p[-1]); p--)
+			;
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		k = strlen(marks[i]);
+		if ((size_t)(p - line) >= k &&
+		    strncasecmp(p - k, marks[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 excluded(const char *const *ex, size_t nex, const char *as, size_t n)
 {
@@ -566,6 +596,31 @@ continues(const char *li, const char *lj, const char *e)
 }
 
 /*
+ * Is the line at ls a session transcript's "RCPT TO:<x>" for the
+ * address at as, with the server's refusal on the line after it
+ * ("--> RCPT To:<x>" then "<-- 550 5.1.1 ..." in MDaemon's transcript,
+ * "hMailServer sent: RCPT TO:<x>" then "Remote server replied: 550
+ * ...")? Returns the end of that reply's line, or NULL.
+ */
+static const char *
+rcpt_command(const char *ls, const char *as, const char *e)
+{
+	const char *le = line_end(ls, e), *p, *ne;
+
+	if (find_ws_ci(ls, (size_t)(as - ls), "RCPT TO", NULL) == NULL ||
+	    le >= e)
+		return NULL;
+	ne = line_end(le + 1, e);
+	for (p = le + 1; p + 3 <= ne; p++)
+		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && (p == le + 1 ||
+		    !isalnum((unsigned char)p[-1])) && (p + 3 == ne ||
+		    p[3] == ' ' || p[3] == '-'))
+			return ne;
+	return NULL;
+}
+
+/*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
  * it) and the lines after it, up to the next recipient's line. When
@@ -596,7 +651,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * recipients.
 			 */
 			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
-			    after_from(ls, as) || ds_field_line(ls, le) ||
+			    after_from(ls, as) || after_msgid(ls, as) ||
+			    ds_field_line(ls, le) ||
 			    (fl != ls && (after_from(fl, as) ||
 			    ds_field_line(fl, line_end(fl, e)))))
 				continue;
@@ -680,6 +736,22 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			    e)) {
 				ts = c[j].after;
 				sendmail_reply(s, &ts, &te, e);
+				break;
+			}
+		/*
+		 * A transcript that shows the recipient's RCPT TO and the
+		 * refusal after it: that exchange is the text (the lines
+		 * above it are the session's other commands and replies,
+		 * "250 2.1.0 Ok" among them).
+		 */
+		for (j = i; !only_known && ts == c[i].after && j < nc; j++)
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0 &&
+			    (q = rcpt_command(c[j].after, c[j].as, e)) !=
+			    NULL) {
+				ts = c[j].after;
+				if (te < q)
+					te = q;
 				break;
 			}
 		if ((size_t)(te - ts) > MAX_DIAG)
@@ -804,6 +876,18 @@ matches_any(const char *s, const char *const *list)
 	return 0;
 }
 
+/* Does [s, s + n) hold one of the phrases of list, in any case? */
+static int
+any_in(const char *s, size_t n, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && list[i] != NULL; i++)
+		if (has_ci(s, n, list[i]))
+			return 1;
+	return 0;
+}
+
 int
 is_bounce(struct mime_part *root, const char *subject, const char *from)
 {
@@ -883,6 +967,39 @@ fml_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *subject,
 		r->diaglen = r->ctxlen = sn + 1 + (n > MAX_DIAG ? MAX_DIAG : n);
 		r->diag_in_text = 1;
 	}
+}
+
+/* --- a warning: delivery still being tried --------------------------- */
+
+static const char *const warning_phrases[] = {
+	"warning message only", "this is a warning only",
+	"you do not need to resend", "has not yet been delivered",
+	"have not yet been delivered", "delivery has been delayed",
+	"delivery to the following recipients has been delayed",
+	"will keep trying", "still trying", "will be retried until",
+	"delivery attempts will continue", "still undelivered after",
+	"will continue to attempt", "will retry for",
+	"temporary problem delivering", "not yet able to deliver",
+	NULL
+};
+
+static const char *const warning_subjects[] = {
+	"(delay)", "delayed mail", "delivery delayed", "delivery delay",
+	"warning: could not send message", "still being retried",
+	"message delayed", NULL
+};
+
+/*
+ * Is a bounce in words a warning that delivery is still being tried
+ * ("THIS IS A WARNING MESSAGE ONLY", "Delivery has been delayed",
+ * "Will keep trying until message is 5 days old", a "(Delay)"
+ * subject)? The MTA has not given up: the text proves nothing for good.
+ */
+int
+warning_text(const char *subject, const char *s, size_t n)
+{
+	return matches_any(subject, warning_subjects) ||
+	    any_in(s, n, warning_phrases);
 }
 
 /* --- a report pasted into the text ----------------------------------- */
