@@ -474,6 +474,50 @@ after_msgid(const char *line, const char *as)
 	return 0;
 }
 
+/*
+ * Is the address at [as, ae) one a notice gives to write to, not a
+ * recipient: a role's mailbox (postmaster, abuse, helpdesk, ...) at the
+ * domain of an address of the sending or reporting side (ex), or on a
+ * line that asks to write to it ("contact postmaster@x", "please send
+ * mail to helpdesk@x", "For help, ...")?
+ */
+static int
+contact_addr(const char *line, const char *as, const char *ae,
+    const char *const *ex, size_t nex)
+{
+	static const char *const roles[] = {
+		"postmaster", "abuse", "hostmaster", "webmaster", "helpdesk",
+		"help", "support", "noc", "security", "admin",
+		"administrator", "mailadmin", "mailmaster", "it-support",
+		"servicedesk", "service-desk", NULL
+	};
+	static const char *const asks[] = {
+		"contact", "send mail to", "write to", "e-mail to",
+		"email to", "questions", "assistance", "for help",
+		"please", "report", NULL
+	};
+	const char *at = memchr(as, '@', (size_t)(ae - as)), *d;
+	size_t i, n, dn;
+
+	if (at == NULL)
+		return 0;
+	n = (size_t)(at - as);
+	for (i = 0; roles[i] != NULL; i++)
+		if (strlen(roles[i]) == n && strncasecmp(as, roles[i], n) == 0)
+			break;
+	if (roles[i] == NULL)
+		return 0;
+	dn = (size_t)(ae - at - 1);
+	for (i = 0; i < nex; i++)
+		if (ex[i] != NULL && (d = strchr(ex[i], '@')) != NULL &&
+		    strlen(d + 1) == dn && strncasecmp(d + 1, at + 1, dn) == 0)
+			return 1;
+	for (i = 0; asks[i] != NULL; i++)
+		if (has_ci(line, (size_t)(as - line), asks[i]))
+			return 1;
+	return 0;
+}
+
 int
 excluded(const char *const *ex, size_t nex, const char *as, size_t n)
 {
@@ -652,6 +696,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 */
 			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
 			    after_from(ls, as) || after_msgid(ls, as) ||
+			    contact_addr(fl != ls ? fl : ls, as, ae, ex, nex) ||
 			    ds_field_line(ls, le) ||
 			    (fl != ls && (after_from(fl, as) ||
 			    ds_field_line(fl, line_end(fl, e)))))
