@@ -149,6 +149,37 @@ static const char *const separators[] = {
 };
 
 /*
+ * Is the line a virus scanner's footer ("This email has been scanned
+ * for viruses by the MessageLabs Email Security System.")? It ends the
+ * notice's own words: read as the recipient's failure text, it would
+ * say "virus". Not a scanner's verdict ("scanned and found to contain
+ * a virus").
+ */
+static int
+scanner_footer(const char *s, const char *le)
+{
+	static const char *const footers[] = {
+		"has been scanned for viruses by", "scanned by the messagelabs",
+		"email security system", "e-mail security system",
+		"has been checked for viruses by", NULL
+	};
+	static const char *const verdicts[] = {
+		"found", "contain", "infected", "detected", NULL
+	};
+	size_t n = (size_t)(le - s), i;
+
+	for (i = 0; footers[i] != NULL; i++)
+		if (has_ci(s, n, footers[i]))
+			break;
+	if (footers[i] == NULL)
+		return 0;
+	for (i = 0; verdicts[i] != NULL; i++)
+		if (has_ci(s, n, verdicts[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * Where the copy of the original begins in a single-part bounce: a
  * separator line (a line of mostly dashes with words such as "copy of
  * the message"), or the first run of three header lines that starts
@@ -199,6 +230,8 @@ text_cut(const char *s, const char *e)
 					    logical_start(s, p, e) == p)))
 						return p;
 		}
+		if (text && scanner_footer(p, le))
+			return p;
 		if (orig_header_line(p, le) && !ds_field_line(p, le) &&
 		    le < e) {
 			l2 = line_end(le + 1, e);
