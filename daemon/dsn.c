@@ -411,6 +411,16 @@ orig_message_id(struct dsn_parser *p, struct mime_part *root,
 	return NULL;
 }
 
+/* Adds the original's recipient v, which the notice does not name. */
+static void
+rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v)
+{
+	struct dsn_rcpt *r = rcpt_add(p, rep);
+
+	r->rcpt = v;
+	r->unnamed = 1;
+}
+
 /*
  * The To: of a copy of the original inline in the text (after the cut),
  * lowercased; NULL if none.
@@ -665,18 +675,18 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		    (v = mime_header_value(f.orig, "To")) != NULL &&
 		    (v = addr_dup(p->a, v, v + strlen(v))) != NULL &&
 		    !excluded(ex, nex, v, strlen(v)))
-			rcpt_add(p, rep)->rcpt = v;
+			rcpt_unnamed(p, rep, v);
 		/* The sender may be the recipient (a redacted bounce). */
 		if (rep->nrcpts == 0)
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
 	}
 	if (rep->nrcpts == 0 && (v = tail_to(p, &f)) != NULL)
-		rcpt_add(p, rep)->rcpt = v;
+		rcpt_unnamed(p, rep, v);
 	if (rep->nrcpts == 0 && f.orig != NULL &&
 	    (v = mime_header_value(f.orig, "To")) != NULL &&
 	    (v = addr_dup(p->a, v, v + strlen(v))) != NULL) {
 		/* No address in the text: the original's recipient. */
-		rcpt_add(p, rep)->rcpt = v;
+		rcpt_unnamed(p, rep, v);
 	}
 	/* A warning: each recipient's delivery is still being tried. */
 	if (warning_text(subject, text, textlen))

@@ -65,6 +65,12 @@ struct dsn_rcpt {
 	 * PowerMTA's X-PowerMTA-BounceCategory ("bad-mailbox", ...).
 	 */
 	const char	*category;
+	/*
+	 * The notice names no address: this is the original's To, taken
+	 * for want of one. It may be the wrong one of several; it never
+	 * suppresses.
+	 */
+	int		 unnamed;
 	const char	*ctx;		/* its part of the bounce's text */
 	size_t		 ctxlen;
 };

@@ -903,6 +903,15 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		cl->decision = 0;
 		cl->temporary = 0;
 	}
+	/*
+	 * A recipient the notice does not name (the original's To, taken
+	 * for want of an address in its text) may be another of the
+	 * original's recipients than the one that failed.
+	 */
+	if (r->unnamed && (cl->decision & D_SUPPRESS)) {
+		cl->decision &= ~D_SUPPRESS;
+		detail_add(cl, "guard=unnamed");
+	}
 	if (delayed(r)) {
 		cl->temporary = 1;
 		if (cl->decision & D_SUPPRESS) {
