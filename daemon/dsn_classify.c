@@ -659,16 +659,38 @@ static const struct mta_category {
 };
 
 /*
+ * May a "bad-mailbox" category suppress r, whose reply is [d, d + dn)?
+ * Only with a 5xx reply or a 5.1.1 status, and only where the reply
+ * with status 5.1.1 would suppress: the classifier's guards (a reply
+ * about the sender, our IP, another address) still apply. The second
+ * classify() leaves c's reply as it was: it parses the same text.
+ */
+static int
+category_may_suppress(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_rcpt *r, const char *d, size_t dn)
+{
+	struct classification by;
+	int code = first_code(d, dn);
+
+	if (!(code / 100 == 5 || (code == 0 && r->status != NULL &&
+	    strcmp(r->status, "5.1.1") == 0)))
+		return 0;
+	classify(c, rs, r->rcpt, d, dn, "5.1.1", r->remote_mta, &by);
+	return (by.decision & D_SUPPRESS) != 0;
+}
+
+/*
  * The sending MTA's category, where the rules said little: no rule, a
  * rule of the status alone, no reason (undefined, onhold), or a "no
  * such user" of unknown stage read as filtered (weak). A rule that knew
- * the reply's words stands. "bad-mailbox" suppresses only with a 5xx
- * reply or a 5.1.1 status; otherwise the category never suppresses,
- * and a temporary reply is retried. Adds "category=name".
+ * the reply's words stands. "bad-mailbox" suppresses only as
+ * category_may_suppress() says; otherwise the category never
+ * suppresses, and a temporary reply is retried. Adds "category=name".
  */
 static void
-mta_category(const struct dsn_rcpt *r, struct classification *cl,
-    int weak)
+mta_category(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_rcpt *r, const char *d, size_t dn,
+    struct classification *cl, int weak)
 {
 	const struct mta_category *mc = NULL;
 	char kv[64];
@@ -684,11 +706,11 @@ mta_category(const struct dsn_rcpt *r, struct classification *cl,
 	if (mc == NULL || !(weak || cl->rule == NULL || cl->rule->re == NULL ||
 	    cl->reason == R_UNDEFINED || cl->reason == R_ONHOLD))
 		return;
-	code = first_code(r->diag, r->diaglen);
+	code = first_code(d, dn);
 	cl->reason = mc->reason;
 	cl->decision = mc->decision;
-	if (mc->reason == R_USERUNKNOWN && !(code / 100 == 5 ||
-	    (r->status != NULL && strcmp(r->status, "5.1.1") == 0)))
+	if ((mc->decision & D_SUPPRESS) &&
+	    !category_may_suppress(c, rs, r, d, dn))
 		cl->decision = 0;
 	if (code / 100 == 4 || (r->status != NULL && r->status[0] == '4')) {
 		cl->temporary = 1;
@@ -895,7 +917,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		    reason_status(cl->reason,
 		    first_code(r->diag, r->diaglen) / 100 == 4));
 	ses_verdict(rep, r, cl);
-	mta_category(r, cl, weak);
+	mta_category(c, rs, r, d, dn, cl, weak);
 	if (r->action != NULL && (strcmp(r->action, "delivered") == 0 ||
 	    strcmp(r->action, "relayed") == 0 ||
 	    strcmp(r->action, "expanded") == 0)) {
