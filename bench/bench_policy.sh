@@ -186,7 +186,8 @@ for _ in range(int($SECS * 6 + 30)):
 	echo "bouncerd peak RSS ($load): $(awk '/VmHWM/ { print $2, $3 }' \
 	    /proc/$BPID/status)"
 	for p in $BPID $MPID $SCRAPER $RPID; do
-		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
 	done
 	RPID=
 	rm -rf "$D"

@@ -592,16 +592,29 @@ trim_span(const char **s, const char **e)
 
 /*
  * Is the line at ls Sendmail's verdict on the recipient at [as, ae):
- * "554 <rcpt>... Remote protocol error"?
+ * "554 <rcpt>... Remote protocol error", "550 5.1.2 <rcpt>... Host
+ * unknown"?
  */
 static int
 sendmail_rcpt_line(const char *ls, const char *as, const char *ae,
     const char *e)
 {
-	return as - ls == 5 && isdigit((unsigned char)ls[0]) &&
-	    isdigit((unsigned char)ls[1]) && isdigit((unsigned char)ls[2]) &&
-	    ls[3] == ' ' && ls[4] == '<' && e - ae >= 4 &&
-	    memcmp(ae, ">...", 4) == 0;
+	const char *q = ls + 4;
+
+	if (as - ls < 5 || !isdigit((unsigned char)ls[0]) ||
+	    !isdigit((unsigned char)ls[1]) || !isdigit((unsigned char)ls[2]) ||
+	    ls[3] != ' ' || e - ae < 4 || memcmp(ae, ">...", 4) != 0)
+		return 0;
+	/* An enhanced status code may stand between them. */
+	if (q < as - 1 && isdigit((unsigned char)*q)) {
+		while (q < as - 1 && (isdigit((unsigned char)*q) ||
+		    *q == '.'))
+			q++;
+		if (*q != ' ' || q - ls < 9)
+			return 0;
+		q++;
+	}
+	return q == as - 1 && *q == '<';
 }
 
 /*
@@ -694,6 +707,30 @@ rcpt_command(const char *ls, const char *as, const char *e)
 		    !isalnum((unsigned char)p[-1])) && (p + 3 == ne ||
 		    p[3] == ' ' || p[3] == '-'))
 			return ne;
+	return NULL;
+}
+
+/*
+ * The first heading line in [ls, e): dashes, equals signs or stars
+ * around words ("   ----- Transcript of session follows -----"). NULL if
+ * none.
+ */
+static const char *
+heading_line(const char *ls, const char *e)
+{
+	const char *le, *q;
+	int marks;
+
+	for (; ls < e; ls = le + 1) {
+		le = line_end(ls, e);
+		for (q = ls; q < le && is_wsp(*q); q++)
+			;
+		for (marks = 0; q < le && (*q == '-' || *q == '=' ||
+		    *q == '*'); q++)
+			marks++;
+		if (marks >= 3 && has_alnum(q, le))
+			return ls;
+	}
 	return NULL;
 }
 
@@ -802,6 +839,17 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			break;
 		}
 		ts = c[i].after;
+		/*
+		 * The last recipient's text ends at the next section
+		 * ("----- Transcript of session follows -----") when it
+		 * gives a reason of its own before it ("<x@y>\n    (reason:
+		 * 552 5.2.2 Mailbox full)"): the section is about the
+		 * whole transaction, other recipients' replies among them.
+		 */
+		if ((q = heading_line(line_end(ts, e) + 1, te)) != NULL &&
+		    (has_alnum(line_end(ts, e), q) ||
+		    has_alnum(c[i].ae, line_end(ts, e))))
+			te = q;
 		/*
 		 * Sendmail lists the addresses first, then a transcript
 		 * with a verdict line for each ("550 <x@y>... User

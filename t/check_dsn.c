@@ -1290,6 +1290,49 @@ START_TEST(test_many_rcpts)
 }
 END_TEST
 
+/*
+ * Sendmail's text bounce gives each address its reason, then one
+ * transcript for the transaction: the last address's text ends where
+ * the transcript begins, and another recipient's reply there is not its
+ * status. A verdict line with a status ("550 5.1.1 <x>... User
+ * unknown") is its address's own.
+ */
+START_TEST(test_reason_before_transcript)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@a.example\nTo: s@a.example\n"
+	    "Subject: Returned mail: see transcript for details\n\n"
+	    "   ----- The following addresses had permanent fatal errors "
+	    "-----\n<k@b.example>\n    (reason: 550 5.1.1 <k@b.example>... "
+	    "User unknown)\n<m@b.example>\n    (reason: 552 5.2.2 "
+	    "<m@b.example>... Mailbox full)\n\n"
+	    "   ----- Transcript of session follows -----\n"
+	    "... while talking to mx.b.example.:\n>>> RCPT To:<k@b.example>\n"
+	    "<<< 550 5.1.1 <k@b.example>... User unknown\n"
+	    "550 5.1.1 <k@b.example>... User unknown\n"
+	    ">>> RCPT To:<m@b.example>\n"
+	    "<<< 552 5.2.2 <m@b.example>... Mailbox full\n";
+	struct dsn_parser *p = dsn_parser_new();
+	struct classifier *cl = classifier_new(rules);
+	struct dsn_report rep;
+	struct dsn_result res;
+
+	ck_assert_uint_eq(dsn_parse(p, msg, sizeof(msg) - 1, &rep), 2);
+	ck_assert_str_eq(rep.rcpts[1].rcpt, "m@b.example");
+	ck_assert_ptr_null(memmem(rep.rcpts[1].diag, rep.rcpts[1].diaglen,
+	    "User unknown", 12));
+	dsn_classify(cl, rules, &rep, 1, &res);
+	ck_assert_str_eq(reason_name(res.cl.reason), "mailboxfull");
+	ck_assert_str_eq(res.cl.status, "5.2.2");
+	dsn_classify(cl, rules, &rep, 0, &res);
+	ck_assert_str_eq(reason_name(res.cl.reason), "userunknown");
+	ck_assert_str_eq(res.cl.status, "5.1.1");
+	ck_assert_int_eq(res.cl.code, 550);
+	classifier_free(cl);
+	dsn_parser_free(p);
+}
+END_TEST
+
 /* A 1 MB line in a text bounce: parsed, bounded text. */
 START_TEST(test_long_line)
 {
@@ -1383,6 +1426,7 @@ dsn_suite(void)
 	tcase_add_loop_test(tc, test_formats, 0, NCASES(cases));
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_sender_never_suppressed);
+	tcase_add_test(tc, test_reason_before_transcript);
 	tcase_add_loop_test(tc, test_ses, 0, NCASES(ses_cases));
 	suite_add_tcase(s, tc);
 

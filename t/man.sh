@@ -10,7 +10,8 @@
 #     and every file of bouncer's own it names under the installation
 #     paths is there after "make install DESTDIR=..." (or, for a file
 #     the daemon makes, its directory is);
-# and bouncerctl(8)'s examples name only stock rule files; the systemd
+# bouncerctl(8)'s examples name only stock rule files, bouncer-rules(5)
+# lists every stock rule file under FILES; the systemd
 # unit, README and the "user" default agree on the user.
 #
 # Run by "make check" (after make has built the pages); by hand:
@@ -153,6 +154,18 @@ if [ -s "$T/norules" ]; then
 	cat "$T/norules"
 else
 	ok
+fi
+
+# bouncer-rules(5)'s FILES lists the stock rule files: every file of
+# rules/ and no other, so that a new provider's file is not forgotten.
+render bouncer-rules.5 | sed -n '/^FILES/,/^SEE ALSO/p' |
+    grep -oE '[a-z0-9-]+\.rules' | sort -u >"$T/listed"
+(cd "$SRC/rules" && ls -- *.rules) | sort -u >"$T/shipped"
+if cmp -s "$T/listed" "$T/shipped"; then
+	ok
+else
+	bad "bouncer-rules(5) FILES and rules/*.rules differ (< page, > rules/):"
+	diff "$T/listed" "$T/shipped" | grep '^[<>]'
 fi
 
 # --- the user -----------------------------------------------------------
