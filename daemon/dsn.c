@@ -411,6 +411,23 @@ orig_message_id(struct dsn_parser *p, struct mime_part *root,
 	return NULL;
 }
 
+/*
+ * A notice that says delivery is still being tried (a warning in
+ * words): its recipients without an Action of their own are delayed.
+ */
+static void
+mark_delayed(struct dsn_report *rep, const char *subject, const char *text,
+    size_t textlen)
+{
+	size_t i;
+
+	if (!warning_text(subject, text, textlen))
+		return;
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].action == NULL)
+			rep->rcpts[i].action = "delayed";
+}
+
 /* Adds the original's recipient v, which the notice does not name. */
 static void
 rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v)
@@ -609,6 +626,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 			    "To"));
 			text_rcpts(p, rep, text, textlen, ex, nex, 1);
 		}
+		mark_delayed(rep, subject, text, textlen);
 		return rep->nrcpts;
 	}
 	if (!p->inner && (v = inlined_report(root, &n)) != NULL) {
@@ -688,11 +706,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		/* No address in the text: the original's recipient. */
 		rcpt_unnamed(p, rep, v);
 	}
-	/* A warning: each recipient's delivery is still being tried. */
-	if (warning_text(subject, text, textlen))
-		for (i = 0; i < rep->nrcpts; i++)
-			if (rep->rcpts[i].action == NULL)
-				rep->rcpts[i].action = "delayed";
+	mark_delayed(rep, subject, text, textlen);
 	for (i = 0; i < rep->nrcpts; i++)
 		if (rep->rcpts[i].diaglen == 0) {
 			rep->rcpts[i].diag = text;
