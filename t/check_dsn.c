@@ -7,11 +7,13 @@
  * mail, bare and in an SNS envelope, with SES's own verdict), ARF,
  * an auto-reply and a non-bounce: what dsn_parse() must find in each,
  * and, with the rules of the tree, what dsn_classify() makes of it.
- * Then the limits (100,000 recipients, a 1 MB line) and, when
- * ../shared is there, a few real bounces from the corpus.
+ * Then the limits (100,000 recipients, a 1 MB line), the samples of
+ * shapes the corpus lacks (t/data/bounces/shapes/, with their index)
+ * and, when ../shared is there, a few real bounces from the corpus.
  *
  * See also: dsn.h, t/corpus-accuracy.sh.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1353,6 +1355,167 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+/*
+ * t/data/bounces/shapes/: bounces of shapes the corpus lacks, each
+ * with every recipient dsn_parse() must find (and no other), its reason
+ * and its decision, in index.tsv ("file<TAB>recipient<TAB>reason<TAB>
+ * decision"). A warning ("warning-*") or an auto-reply ("vacation-*")
+ * never suppresses, whatever the index says.
+ */
+#define SHAPES_DIR	"t/data/bounces/shapes"
+#define MAX_SHAPE	(256 * 1024)
+
+/* The index's rows for file, one "rcpt\treason\tdecision\n" each. */
+static char *
+shape_rows(const char *index, const char *file)
+{
+	size_t fl = strlen(file), cap = 4096, len = 0;
+	char *out = xmalloc(cap);
+	const char *p = index, *le;
+
+	out[0] = '\0';
+	for (; *p != '\0'; p = *le ? le + 1 : le) {
+		le = strchr(p, '\n');
+		if (le == NULL)
+			le = p + strlen(p);
+		if (*p == '#' || (size_t)(le - p) <= fl + 1 ||
+		    strncmp(p, file, fl) != 0 || p[fl] != '\t')
+			continue;
+		while (len + (size_t)(le - p) + 2 > cap)
+			out = xrealloc(out, cap *= 2);
+		memcpy(out + len, p + fl + 1, (size_t)(le - p) - fl - 1);
+		len += (size_t)(le - p) - fl - 1;
+		out[len++] = '\n';
+		out[len] = '\0';
+	}
+	return out;
+}
+
+static int
+shape_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What dsn_classify() says of every recipient of msg, as shape_rows(). */
+static char *
+shape_got(const char *file, const char *msg, size_t len)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct classifier *cl = classifier_new(rules);
+	struct dsn_report rep;
+	struct dsn_result res;
+	char dec[64], **rows, *out;
+	size_t n, i, total = 1;
+
+	n = dsn_parse(p, msg, len, &rep);
+	rows = xmalloc((n ? n : 1) * sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		dsn_classify(cl, rules, &rep, i, &res);
+		decision_format(res.cl.decision, dec, sizeof(dec));
+		if ((strncmp(file, "warning-", 8) == 0 ||
+		    strncmp(file, "vacation-", 9) == 0))
+			ck_assert_msg(!(res.cl.decision & D_SUPPRESS),
+			    "%s: %s suppressed", file, rep.rcpts[i].rcpt);
+		rows[i] = xasprintf("%s\t%s\t%s\n", rep.rcpts[i].rcpt,
+		    reason_name(res.cl.reason), dec);
+		total += strlen(rows[i]);
+	}
+	qsort(rows, n, sizeof(*rows), shape_cmp);
+	out = xmalloc(total);
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strcat(out, rows[i]);
+		free(rows[i]);
+	}
+	free(rows);
+	classifier_free(cl);
+	dsn_parser_free(p);
+	return out;
+}
+
+static char *
+slurp(const char *path, size_t max, size_t *lenp)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+
+	if (fp == NULL)
+		return NULL;
+	buf = xmalloc(max + 1);
+	*lenp = fread(buf, 1, max, fp);
+	buf[*lenp] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* Every sample in the directory has its rows in the index. */
+static void
+shapes_indexed(const char *src, const char *index)
+{
+	char *dir = xasprintf("%s/" SHAPES_DIR, src), *rows;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	size_t n;
+
+	ck_assert_msg(d != NULL, "no %s", dir);
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".eml") != 0)
+			continue;
+		rows = shape_rows(index, de->d_name);
+		ck_assert_msg(rows[0] != '\0', "%s is not in index.tsv",
+		    de->d_name);
+		free(rows);
+	}
+	closedir(d);
+	free(dir);
+}
+
+START_TEST(test_shapes)
+{
+	const char *src = testlib_env("BOUNCER_SRCDIR", ".");
+	char *path, *index, *msg, *want, *got, *file, *seen = NULL;
+	const char *p, *le;
+	size_t len, n = 0;
+
+	ck_assert_ptr_nonnull(rules);
+	path = xasprintf("%s/" SHAPES_DIR "/index.tsv", src);
+	index = slurp(path, 1024 * 1024, &len);
+	ck_assert_msg(index != NULL, "no %s", path);
+	free(path);
+	for (p = index; *p != '\0'; p = *le ? le + 1 : le) {
+		le = p + strcspn(p, "\n");
+		if (*p == '#' || strchr(p, '\t') == NULL ||
+		    strchr(p, '\t') > le)
+			continue;
+		file = xasprintf("%.*s", (int)strcspn(p, "\t"), p);
+		if (seen != NULL && strcmp(seen, file) == 0) {
+			free(file);
+			continue;	/* the file's next recipient */
+		}
+		free(seen);
+		seen = file;
+		path = xasprintf("%s/" SHAPES_DIR "/%s", src, file);
+		msg = slurp(path, MAX_SHAPE, &len);
+		ck_assert_msg(msg != NULL, "no %s", path);
+		want = shape_rows(index, file);
+		got = shape_got(file, msg, len);
+		ck_assert_msg(strcmp(want, got) == 0,
+		    "%s: want\n%sgot\n%s", file, want, got);
+		free(want);
+		free(got);
+		free(msg);
+		free(path);
+		n++;
+	}
+	free(seen);
+	ck_assert_uint_ge(n, 50);
+	shapes_indexed(src, index);
+	free(index);
+}
+END_TEST
+
 /* Real bounces from ../shared/corpus, when it is there. */
 struct corpus_case {
 	const char	*path;
@@ -1434,6 +1597,11 @@ dsn_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_many_rcpts);
 	tcase_add_test(tc, test_long_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shapes");
+	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
+	tcase_add_test(tc, test_shapes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");
