@@ -76,7 +76,32 @@ autoreply_headers(struct mime_part *root)
 }
 
 /*
- * An auto-reply, not a bounce: never from a mailer daemon, and a
+ * Is the address in v an auto-responder's ("auto-reply@helpdesk.x",
+ * "noreply@x")? It writes auto-replies, not bounces, though
+ * from_daemon() counts "auto-reply" among the daemons.
+ */
+static int
+responder(const char *v)
+{
+	static const char *const locals[] = {
+		"auto-reply", "autoreply", "auto_reply", "autoresponder",
+		"noreply", "no-reply", "do-not-reply", "donotreply", NULL
+	};
+	const char *as, *ae;
+	size_t i, n;
+
+	if (v == NULL || !addr_next(v, v + strlen(v), &as, &ae))
+		return 0;
+	n = (size_t)((const char *)memchr(as, '@', (size_t)(ae - as)) - as);
+	for (i = 0; locals[i] != NULL; i++)
+		if (strlen(locals[i]) == n && strncasecmp(as, locals[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * An auto-reply, not a bounce: never from a mailer daemon (an
+ * auto-responder's address is none), and a
  * subject with a bounce's words ("failed", "undeliverable") counts
  * against it unless the subject begins as an auto-reply's does
  * ("Automatic reply: Your payment failed", "Re: ..." with auto-reply
@@ -87,7 +112,7 @@ is_autoreply(struct mime_part *root, const char *subject, const char *from)
 {
 	int hdrs;
 
-	if (from_daemon(from))
+	if (from_daemon(from) && !responder(from))
 		return 0;
 	hdrs = autoreply_headers(root);
 	if (matches_any(subject, bounce_subjects) &&
