@@ -373,6 +373,7 @@ struct cand {
 	const char	*as, *ae;	/* the address */
 	const char	*after;		/* the start of its line */
 	int		 lead;		/* it starts its line */
+	int		 hdr;		/* on a To:/Cc: line of a header block */
 };
 
 #define MAX_CANDS	100000
@@ -734,6 +735,68 @@ heading_line(const char *ls, const char *e)
 	return NULL;
 }
 
+/* The line at ls without its leading blanks, up to its end le. */
+static int
+header_line_at(const char *ls, const char *le)
+{
+	while (ls < le && is_wsp(*ls))
+		ls++;
+	return header_line(ls, le);
+}
+
+/*
+ * Is the line at ls the To: or Cc: of a block of header fields the
+ * notice quotes ("The message you sent had these header fields:\n
+ * From: ...\n  To: list@x\n  Subject: ...")? Those are the original's
+ * recipients as its headers had them (a list's address, several
+ * people), not the one the notice says failed.
+ */
+static int
+header_rcpt_line(const char *s, const char *ls, const char *e)
+{
+	const char *le = line_end(ls, e), *p = ls, *pl;
+
+	while (p < le && is_wsp(*p))
+		p++;
+	if (!(le - p > 3 && (strncasecmp(p, "To:", 3) == 0 ||
+	    strncasecmp(p, "Cc:", 3) == 0)))
+		return 0;
+	if (le < e && header_line_at(le + 1, line_end(le + 1, e)))
+		return 1;
+	if (ls > s) {
+		for (pl = ls - 1; pl > s && pl[-1] != '\n'; pl--)
+			;
+		if (header_line_at(pl, ls - 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * When the notice names some addresses outside a quoted header block,
+ * the header block's To: and Cc: addresses are none of its recipients:
+ * drops them from c (n of them). Returns the new count; *nlead counts
+ * the leading ones left.
+ */
+static size_t
+drop_header_rcpts(struct cand *c, size_t n, size_t *nlead)
+{
+	size_t i, k, body = 0;
+
+	for (i = 0; i < n; i++)
+		body += !c[i].hdr;
+	if (body == 0 || body == n)
+		return n;
+	for (i = 0, k = 0, *nlead = 0; i < n; i++) {
+		if (c[i].hdr)
+			continue;
+		c[k] = c[i];
+		*nlead += c[k].lead;
+		k++;
+	}
+	return k;
+}
+
 /*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
@@ -793,10 +856,12 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 */
 			c[nc].lead = addr_leads(ls, as) && (fl == ls ||
 			    ends_colon(s, ls));
+			c[nc].hdr = header_rcpt_line(s, ls, e);
 			nlead += c[nc].lead;
 			nc++;
 		}
 	}
+	nc = drop_header_rcpts(c, nc, &nlead);
 	addrset_init(p->a, &set, rep->nrcpts + nc);
 	for (k = 0; k < rep->nrcpts; k++) {
 		size_t *slot;
