@@ -797,6 +797,73 @@ drop_header_rcpts(struct cand *c, size_t n, size_t *nlead)
 	return k;
 }
 
+/* Is candidate j one text_rcpts() reads (all of them, or the leading)? */
+static int
+cand_read(const struct cand *c, size_t j, size_t nlead)
+{
+	return nlead == 0 || c[j].lead;
+}
+
+/*
+ * Is the line of candidate j only its address (and blanks, brackets,
+ * punctuation)?
+ */
+static int
+cand_alone(const struct cand *c, size_t j, const char *e)
+{
+	const char *le = line_end(c[j].after, e);
+
+	return !has_alnum(c[j].after, c[j].as) && !has_alnum(c[j].ae, le);
+}
+
+/*
+ * A list of addresses, one a line, with one reason after the last
+ * ("The following recipients could not be reached:\n\n  a@x\n  b@x\n\n
+ * Reason: 552 5.2.2 Mailbox quota exceeded"): for candidate i, alone on
+ * its line and in such a list, sets [*ts, *te) to the text after the
+ * list, up to the next recipient's line or the next section
+ * ("----- Transcript of session follows -----", whose replies may be
+ * some other recipient's). Returns 0 when i is in no such list or
+ * nothing follows it.
+ */
+static int
+list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
+    const char *e, const char **ts, const char **te)
+{
+	const char *ls, *end = e, *q;
+	size_t k = i, j;
+
+	if (!cand_alone(c, i, e))
+		return 0;
+	for (j = i + 1; j < nc; j++) {
+		if (!cand_read(c, j, nlead) || c[j].after == c[k].after)
+			continue;
+		/* The next line, or after blank lines only. */
+		ls = line_end(c[k].after, e);
+		if (has_alnum(ls, c[j].after) || !cand_alone(c, j, e))
+			break;
+		k = j;
+	}
+	if (k == i)
+		return 0;
+	ls = line_end(c[k].after, e);
+	for (j = k + 1; j < nc; j++)
+		if (cand_read(c, j, nlead) && c[j].after != c[k].after) {
+			end = c[j].after;
+			break;
+		}
+	if ((q = heading_line(ls, end)) != NULL)
+		end = q;
+	if (!has_alnum(ls, end))
+		return 0;
+	*ts = ls;
+	*te = end;
+	if ((size_t)(*te - *ts) > MAX_DIAG)
+		*te = *ts + MAX_DIAG;
+	trim_span(ts, te);
+	return 1;
+}
+
 /*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
@@ -949,7 +1016,11 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
 		general = 0;
-		if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
+		if (!only_known && !has_alnum(ts, c[i].as) &&
+		    !has_alnum(c[i].ae, te) &&
+		    list_reason(c, nc, i, nlead, e, &ts, &te))
+			;	/* the reason after the list it is in */
+		else if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
 			/* Nothing but the address: the text before says why. */
 			const char *ps, *pe;
 
