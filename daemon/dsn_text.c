@@ -1058,6 +1058,11 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		if (r == NULL) {
 			r = rcpt_add(p, rep);
 			r->rcpt = lower_dup(p->a, c[i].as, an);
+			/*
+			 * Only in a quoted header block: the original's
+			 * recipient, which the notice does not name.
+			 */
+			r->unnamed = c[i].hdr;
 			*slot = rep->nrcpts;
 		}
 		r->ctx = ts;
