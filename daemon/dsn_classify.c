@@ -567,6 +567,44 @@ transcript_command(const char *s, const char *e, const char *at)
 }
 
 /*
+ * Where a text bounce's shared transcript shows the reply that a
+ * recipient's own text gives as its reason ("<k@x>\n    (reason: 550
+ * User unknown)", then "<<< 550 User unknown" under ">>> MAIL From:"):
+ * the "<<< " line with the very same words. NULL if none.
+ */
+static const char *
+text_reason_line(const struct dsn_report *rep, const struct dsn_rcpt *r)
+{
+	const char *rs, *re, *p, *le, *q, *e;
+	size_t n;
+
+	if (rep->context == NULL || r->ctx == NULL ||
+	    (rs = find_ws_ci(r->ctx, r->ctxlen, "(reason:", &re)) == NULL)
+		return NULL;
+	rs = re;
+	while (rs < r->ctx + r->ctxlen && is_wsp(*rs))
+		rs++;
+	re = line_end(rs, r->ctx + r->ctxlen);
+	while (re > rs && (isspace((unsigned char)re[-1]) || re[-1] == ')'))
+		re--;
+	n = (size_t)(re - rs);
+	if (n < 5 || !isdigit((unsigned char)rs[0]) ||
+	    !isdigit((unsigned char)rs[1]) || !isdigit((unsigned char)rs[2]))
+		return NULL;
+	e = rep->context + rep->contextlen;
+	for (p = rep->context; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (le - p < 4 || strncmp(p, "<<< ", 4) != 0)
+			continue;
+		for (q = le; q > p + 4 && isspace((unsigned char)q[-1]); q--)
+			;
+		if ((size_t)(q - p - 4) == n && memcmp(p + 4, rs, n) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
  * The stage the bounce says the recipient's reply came at, when the
  * reply does not say it itself: in Postfix's, Exim's and Sendmail's
  * words, in the recipient's own text and in Sendmail's shared
@@ -597,6 +635,10 @@ context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 		    st != STAGE_MAIL)
 			return st;
 	}
+	if (r->diag_in_text && (p = text_reason_line(rep, r)) != NULL &&
+	    (st = transcript_command(rep->context, rep->context +
+	    rep->contextlen, p)) != STAGE_UNKNOWN)
+		return st;
 	if (r->ctx != NULL &&
 	    (find_ws_ci(r->ctx, r->ctxlen, "in reply to end of data",
 	    NULL) != NULL ||

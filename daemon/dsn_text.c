@@ -594,7 +594,8 @@ trim_span(const char **s, const char **e)
 /*
  * Is the line at ls Sendmail's verdict on the recipient at [as, ae):
  * "554 <rcpt>... Remote protocol error", "550 5.1.2 <rcpt>... Host
- * unknown"?
+ * unknown", or the address without brackets ("550 5.1.1 k@x... User
+ * unknown", as Sendmail writes a locally submitted recipient)?
  */
 static int
 sendmail_rcpt_line(const char *ls, const char *as, const char *ae,
@@ -602,20 +603,21 @@ sendmail_rcpt_line(const char *ls, const char *as, const char *ae,
 {
 	const char *q = ls + 4;
 
-	if (as - ls < 5 || !isdigit((unsigned char)ls[0]) ||
+	if (as - ls < 4 || !isdigit((unsigned char)ls[0]) ||
 	    !isdigit((unsigned char)ls[1]) || !isdigit((unsigned char)ls[2]) ||
-	    ls[3] != ' ' || e - ae < 4 || memcmp(ae, ">...", 4) != 0)
+	    ls[3] != ' ')
 		return 0;
 	/* An enhanced status code may stand between them. */
-	if (q < as - 1 && isdigit((unsigned char)*q)) {
-		while (q < as - 1 && (isdigit((unsigned char)*q) ||
-		    *q == '.'))
+	if (q < as && isdigit((unsigned char)*q)) {
+		while (q < as && (isdigit((unsigned char)*q) || *q == '.'))
 			q++;
-		if (*q != ' ' || q - ls < 9)
+		if (q >= as || *q != ' ' || q - ls < 9)
 			return 0;
 		q++;
 	}
-	return q == as - 1 && *q == '<';
+	if (q == as - 1 && *q == '<')
+		return e - ae >= 4 && memcmp(ae, ">...", 4) == 0;
+	return q == as && e - ae >= 3 && memcmp(ae, "...", 3) == 0;
 }
 
 /*
@@ -864,6 +866,75 @@ list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
 	return 1;
 }
 
+/* Does [as, ae) name the address [bs, be)? */
+static int
+same_addr(const char *as, const char *ae, const char *bs, const char *be)
+{
+	return ae - as == be - bs &&
+	    strncasecmp(as, bs, (size_t)(ae - as)) == 0;
+}
+
+/*
+ * A recipient's text with the other recipients' exchanges taken out of
+ * the session transcript below it: Sendmail lists each address with its
+ * reason, then one transcript for the transaction (">>> RCPT
+ * To:<other>", "<<< 550 5.1.1 <other>... User unknown", "550 5.1.1
+ * <other>... User unknown"), and the last address's text runs into it.
+ * What the transcript says of the transaction (">>> MAIL From:", ">>>
+ * DATA" and their replies) stays: it tells the stage. The text at
+ * [ts, te) is for the address [as, ae); returns it (in the arena when
+ * lines were dropped) and its length in *lenp.
+ */
+static const char *
+drop_others(struct arena *a, const char *ts, const char *te,
+    const char *as, const char *ae, size_t *lenp)
+{
+	const char *ls, *le, *q, *bs, *be, *h;
+	char *out = NULL;
+	size_t n = 0;
+	int skip = 0, drop;
+
+	*lenp = (size_t)(te - ts);
+	if ((h = heading_line(ts, te)) == NULL)
+		return ts;
+	for (ls = h; ls < te; ls = le + 1) {
+		le = line_end(ls, te);
+		for (q = ls; q < le && is_wsp(*q); q++)
+			;
+		drop = 0;
+		if (le - q >= 4 && strncmp(q, ">>> ", 4) == 0) {
+			skip = le - q >= 12 &&
+			    strncasecmp(q + 4, "RCPT TO:", 8) == 0 &&
+			    addr_next(q + 12, le, &bs, &be) &&
+			    !same_addr(bs, be, as, ae);
+			drop = skip;
+		} else if (le - q >= 4 && strncmp(q, "<<< ", 4) == 0)
+			drop = skip;
+		else {
+			skip = 0;
+			drop = addr_next(q, le, &bs, &be) &&
+			    sendmail_rcpt_line(q, bs, be, le) &&
+			    !same_addr(bs, be, as, ae);
+		}
+		if (drop && out == NULL) {
+			out = arena_alloc(a, (size_t)(te - ts) + 1);
+			n = (size_t)(ls - ts);
+			memcpy(out, ts, n);
+		} else if (!drop && out != NULL) {
+			memcpy(out + n, ls, (size_t)(le - ls));
+			n += (size_t)(le - ls);
+			if (le < te)
+				out[n++] = '\n';
+		}
+		if (le >= te)
+			break;
+	}
+	if (out == NULL)
+		return ts;
+	*lenp = n;
+	return out;
+}
+
 /*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
@@ -972,24 +1043,17 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		}
 		ts = c[i].after;
 		/*
-		 * The last recipient's text ends at the next section
-		 * ("----- Transcript of session follows -----") when it
-		 * gives a reason of its own before it ("<x@y>\n    (reason:
-		 * 552 5.2.2 Mailbox full)"): the section is about the
-		 * whole transaction, other recipients' replies among them.
-		 */
-		if ((q = heading_line(line_end(ts, e) + 1, te)) != NULL &&
-		    (has_alnum(line_end(ts, e), q) ||
-		    has_alnum(c[i].ae, line_end(ts, e))))
-			te = q;
-		/*
 		 * Sendmail lists the addresses first, then a transcript
 		 * with a verdict line for each ("550 <x@y>... User
 		 * unknown"): that line, wherever it is, is the text.
+		 * Unless it is in the text below the address's own line
+		 * already: then the text around it tells more ("SMTP
+		 * command: DATA").
 		 */
 		for (j = 0; !only_known && j < nc; j++)
 			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
 			    strncasecmp(c[j].as, c[i].as, an) == 0 &&
+			    (c[j].after <= ts || c[j].after >= te) &&
 			    sendmail_rcpt_line(c[j].after, c[j].as, c[j].ae,
 			    e)) {
 				ts = c[j].after;
@@ -1000,7 +1064,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		 * A transcript that shows the recipient's RCPT TO and the
 		 * refusal after it: that exchange is the text (the lines
 		 * above it are the session's other commands and replies,
-		 * "250 2.1.0 Ok" among them).
+		 * "250 2.1.0 Ok" among them; the lines below it, other
+		 * recipients' exchanges).
 		 */
 		for (j = i; !only_known && ts == c[i].after && j < nc; j++)
 			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
@@ -1008,8 +1073,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			    (q = rcpt_command(c[j].after, c[j].as, e)) !=
 			    NULL) {
 				ts = c[j].after;
-				if (te < q)
-					te = q;
+				te = q;
 				break;
 			}
 		if ((size_t)(te - ts) > MAX_DIAG)
@@ -1067,9 +1131,12 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		}
 		r->ctx = ts;
 		r->ctxlen = (size_t)(te - ts);
+		if (!only_known)
+			r->ctx = drop_others(p->a, ts, te, c[i].as, c[i].ae,
+			    &r->ctxlen);
 		if (r->diaglen == 0) {
-			r->diag = ts;
-			r->diaglen = (size_t)(te - ts);
+			r->diag = r->ctx;
+			r->diaglen = r->ctxlen;
 			r->diag_in_text = 1;
 			r->diag_general = general;
 		}

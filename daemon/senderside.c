@@ -1,13 +1,16 @@
 /*
  * senderside.c -- does a reply speak of the sending side?
  *
- * One case-insensitive pattern, compiled once per handle, in eight parts:
+ * Case-insensitive patterns, compiled once per handle, in ten parts
+ * (1 to 7 in one, 8 to 10 in another):
  *
  *   1. the sender refused by name: Postfix's "Sender address rejected",
  *      a failed sender verification ("Sender verify failed",
  *      "Verification failed for <...>");
  *   2. our IP or host: "your IP" (also "Ihre IP", "votre adresse IP",
- *      "su IP", "Ваш IP", "您的IP" ...), "this IP", "the sending IP",
+ *      "su IP", "Ваш IP", "您的IP", "din IP", "IP-osoitteesi", "az Ön
+ *      IP-címe", "IP của bạn", "IP Anda", "IP ของคุณ", "IP الخاص بك",
+ *      "IP שלך" ...), "this IP", "the sending IP",
  *      "client host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
  *      allowed", "connections from 192.0.2.1 not accepted", "your
  *      server (network, MTA) is not permitted";
@@ -33,7 +36,8 @@
  *      found", "reverse DNS lookup failed: host name unknown"; the
  *      domain, host, MX or address "of the sender" (of the return path,
  *      of the envelope sender): "no MX for the sender's domain";
- *   7. the sender in Japanese (送信者, 差出人, 送信元) with a
+ *   7. the sender in Japanese (送信者, 差出人, 送信元, or the
+ *      customer's account, お客様のアカウント) with a
  *      predicate after it in the same clause:
  *      "送信者のメールアドレスが存在しません" (the sender's address
  *      does not exist);
@@ -44,7 +48,18 @@
  *      su cuenta, sua conta, uw account, Ваш аккаунт, 您的账户,
  *      hesabınız ...), with a predicate in one of them after it in the
  *      same clause: "Absender unbekannt", "Ihr Konto wurde gesperrt",
- *      "Adresse de l'expéditeur inconnue" counts from the subject on.
+ *      "Adresse de l'expéditeur inconnue" counts from the subject on;
+ *      also Finnish (lähettäjä, tilisi), Hungarian (feladó, az Ön
+ *      fiókja), Romanian (expeditor, contul dvs.), Greek (αποστολέας,
+ *      ο λογαριασμός σας), Vietnamese (người gửi, tài khoản của bạn),
+ *      Indonesian (pengirim, akun Anda), Thai (ผู้ส่ง, บัญชีของคุณ),
+ *      Arabic (المرسل, حسابك) and Hebrew (השולח, החשבון שלך);
+ *   9. the same predicates where those languages put them first, then
+ *      the sender or our account in the same clause: "No se encontró
+ *      la dirección del remitente", "Не удалось найти адрес
+ *      отправителя", "تعذر العثور على عنوان المرسل";
+ *  10. an adjective (unknown, invalid, blocked) right before the sender
+ *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
  * Part 5 asks for the predicate in the same clause (no ". " or ";"
  * between), so that "User unknown; sender bounce@example.com" stays
@@ -58,8 +73,10 @@
 #include "rules.h"	/* PCRE2 with the code unit width set */
 #include "senderside.h"
 
+#define SS_NRE	2	/* pattern, pattern_l10n */
+
 struct senderside {
-	pcre2_code		*re;
+	pcre2_code		*re[SS_NRE];
 	pcre2_match_data	*md;
 };
 
@@ -75,6 +92,303 @@ struct senderside {
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX)\\b"
+
+/*
+ * The sender, or our account (mailbox, address), in the languages
+ * servers answer in; what is said of them there; and the predicates
+ * that come before their subject ("No se encontró la dirección del
+ * remitente", "Не удалось найти адрес отправителя", "Không tìm thấy địa chỉ của
+ * người gửi"). Parts 8 and 9 below.
+ */
+#define L10N_SENDER \
+	"(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente" \
+	"|afzender|nadawc|odes(?:\u00ed|i)latel" \
+	"|(?:\u041e|\u043e)\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b" \
+	"|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a" \
+	"|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba|\u5bc4\u4ef6\u4eba" \
+	"|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\u767c\u4fe1\u4eba" \
+	"|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c" \
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender" \
+	/* your account, mailbox or address */ \
+	"|Ihre? (?:E-Mail-)?(?:Konto|Postfach|Account|Adresse|Absenderadresse)" \
+	"|votre (?:compte|adresse|bo(?:\u00ee|i)te)" \
+	"|su (?:cuenta|direcci(?:\u00f3|o)n|buz(?:\u00f3|o)n)" \
+	"|(?:sua|seu) (?:conta|endere(?:\u00e7|c)o|caixa)" \
+	"|(?:il tuo|il vostro|la tua|la vostra) (?:account|indirizzo|casella)" \
+	"|(?:uw|je|jouw) (?:account|e-?mailadres|adres|postvak|mailbox)" \
+	"|(?:twoje|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)" \
+	"|(?:v(?:\u00e1|a)(?:\u0161|s)|tv(?:\u016f|u)j)" \
+	" (?:(?:\u00fa|u)(?:\u010d|c)et|adresa)" \
+	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0435" \
+	"|\u0435\u0433\u043e)? (?:\u0430\u043a\u043a\u0430\u0443\u043d\u0442" \
+	"|\u0443\u0447(?:\u0435|\u0451)\u0442\u043d|\u044f\u0449\u0438\u043a" \
+	"|\u0430\u0434\u0440\u0435\u0441|\u043f\u043e\u0447\u0442\u043e\u0432)" \
+	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0438\u0439" \
+	"|\u0435)? (?:\u043e\u0431\u043b\u0456\u043a\u043e\u0432" \
+	"|\u0430\u043a\u0430\u0443\u043d\u0442" \
+	"|\u0441\u043a\u0440\u0438\u043d\u044c\u043a)" \
+	"|(?:\u60a8|\u4f60)\u7684(?:\u8d26\u6237|\u5e10\u6237|\u8d26\u53f7" \
+	"|\u5e10\u53f7|\u5e33\u865f|\u5e33\u6236|\u90ae\u7bb1|\u90f5\u7bb1" \
+	"|\u5730\u5740)" \
+	"|\uadc0\ud558\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)" \
+	"|hesab(?:\u0131|i)n(?:\u0131|i)z|posta kutunuz" \
+	"|(?:ditt|din) (?:konto|adress|adresse|brevl(?:\u00e5|a)da|postkasse)" \
+	"|l\u00e4hett\u00e4j\u00e4|lahettaja|felad(?:\u00f3|o)|expeditor" \
+	"|(?:\u0391|\u03b1)\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad" \
+	"|(?:N|n)g\u01b0\u1eddi g\u1eedi|\\bpengirim" \
+	"|\u0e1c\u0e39\u0e49\u0e2a\u0e48\u0e07" \
+	"|\u0627\u0644\u0645\u0631\u0633\u0644(?!\u0629|\u064a\u0646" \
+	"| \u0625\u0644\u064a\u0647)" \
+	"|\u0627\u0644\u0634\u0648\u0644\u062d|\u05d4\u05e9\u05d5\u05dc\u05d7" \
+	"|(?<!\\S)(?:\u0645\u0631\u0633\u0644(?!\u0629|\u064a\u0646| \u0625\u0644\u064a\u0647)|\u05e9\u05d5\u05dc\u05d7)" \
+	"|\\b(?:tilisi|osoitteesi|s\u00e4hk\u00f6postiosoitteesi" \
+	"|postilaatikkosi)" \
+	"|(?:\u00d6|\u00f6)n (?:fi(?:\u00f3|o)k|c(?:\u00ed|i)m" \
+	"|postafi(?:\u00f3|o)k|e-?mail-?c(?:\u00ed|i)m)" \
+	"|\\b(?:fi(?:\u00f3|o)kod|postafi(?:\u00f3|o)kod)" \
+	"|\\b(?:contul|adresa|c(?:\u0103|a)su(?:\u021b|\u0163" \
+	"|t)a(?: po(?:\u0219|\u015f|s)tal(?:\u0103|a))?) (?:dvs\\.?" \
+	"|dumneavoastr(?:\u0103|a)|t(?:\u0103|a)u|ta)" \
+	"|(?:\u03bb\u03bf\u03b3\u03b1\u03c1\u03b9\u03b1\u03c3\u03bc\u03cc" \
+	"\u03c2|\u03bb\u03bf\u03b3\u03b1\u03c1\u03b9\u03b1\u03c3\u03bc" \
+	"\u03cc|\u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03ae" \
+	"|\u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7" \
+	"|\u03b3\u03c1\u03b1\u03bc\u03bc\u03b1\u03c4\u03bf\u03ba\u03b9" \
+	"\u03b2\u03ce\u03c4\u03b9\u03cc" \
+	"|\u03b3\u03c1\u03b1\u03bc\u03bc\u03b1\u03c4\u03bf\u03ba\u03b9" \
+	"\u03b2\u03ce\u03c4\u03b9\u03bf) \u03c3\u03b1\u03c2" \
+	"|(?:t\u00e0i kho\u1ea3n|(?:\u0110" \
+	"|\u0111)\u1ecba ch\u1ec9(?: email)?" \
+	"|h\u1ed9p th\u01b0) c\u1ee7a b\u1ea1n" \
+	"|\\b(?:akun|alamat(?: email| e-?mail)?|kotak surat) (?:Anda|kamu)\\b" \
+	"|(?:\u0e1a\u0e31\u0e0d\u0e0a\u0e35" \
+	"|\u0e17\u0e35\u0e48\u0e2d\u0e22\u0e39\u0e48(?:\u0e2d\u0e35\u0e40" \
+	"\u0e21\u0e25)?|\u0e01\u0e25\u0e48\u0e2d\u0e07\u0e08\u0e14\u0e2b" \
+	"\u0e21\u0e32\u0e22)\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13" \
+	"|\u062d\u0633\u0627\u0628\u0643" \
+	"|\u0639\u0646\u0648\u0627\u0646\u0643" \
+	"|\u0628\u0631\u064a\u062f\u0643" \
+	"|(?:\u0627\u0644\u062d\u0633\u0627\u0628" \
+	"|\u0627\u0644\u0639\u0646\u0648\u0627\u0646" \
+	"|\u0627\u0644\u0628\u0631\u064a\u062f" \
+	"|\u0635\u0646\u062f\u0648\u0642 \u0627\u0644\u0628\u0631\u064a" \
+	"\u062f|\u0639\u0646\u0648\u0627\u0646 \u0627\u0644\u0628\u0631" \
+	"\u064a\u062f \u0627\u0644\u0625\u0644\u0643\u062a\u0631\u0648" \
+	"\u0646\u064a) \u0627\u0644\u062e\u0627\u0635 \u0628\u0643" \
+	"|(?:\u05d4\u05d7\u05e9\u05d1\u05d5\u05df" \
+	"|\u05d4\u05db\u05ea\u05d5\u05d1\u05ea" \
+	"|\u05ea\u05d9\u05d1\u05ea \u05d4\u05d3\u05d5\u05d0\u05e8) \u05e9" \
+	"\u05dc\u05da|\u05d7\u05e9\u05d1\u05d5\u05e0\u05da" \
+	"|\u05db\u05ea\u05d5\u05d1\u05ea\u05da" \
+	"|\\badresiniz)"
+
+#define L10N_PREDICATE \
+	"(?:unbekannt|existiert nicht|nicht vorhanden|nicht gefunden" \
+	"|ung(?:\u00fc|ue)ltig|gesperrt|abgelehnt|blockiert|inconnue?" \
+	"|inexistante?|n.existe pas|introuvable|invalide" \
+	"|bloqu(?:\u00e9|e)|refus(?:\u00e9|e)|rejet(?:\u00e9|e)" \
+	"|desconocid[oa]|no existe|inexistente" \
+	"|no (?:es )?v(?:\u00e1|a)lid[oa]|bloquead[oa]|rechazad[oa]" \
+	"|desconhecid[oa]|n(?:\u00e3|a)o existe" \
+	"|inv(?:\u00e1|a)lid[oa]|rejeitad[oa]|recusad[oa]" \
+	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]" \
+	"|bloccat[oa]|rifiutat[oa]|onbekend|bestaat niet|ongeldig" \
+	"|geblokkeerd|geweigerd|nieznany|nie istnieje" \
+	"|nieprawid(?:\u0142|l)owy|zablokowany|odrzucony" \
+	"|nezn(?:\u00e1|a)m|neexistuje|neplatn|blokov(?:\u00e1|a)n" \
+	"|odm(?:\u00ed|i)tnut" \
+	"|\u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d" \
+	"|\u043d\u0435 \u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443" \
+	"\u0435\u0442" \
+	"|\u043d\u0435\u0438\u0437\u0432\u0435\u0441\u0442" \
+	"|\u043d\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435\u043b" \
+	"|\u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d" \
+	"|\u043e\u0442\u043a\u043b\u043e\u043d" \
+	"|\u043d\u0435 \u0437\u043d\u0430\u0439\u0434\u0435\u043d" \
+	"|\u043d\u0435 \u0456\u0441\u043d\u0443\u0454" \
+	"|\u043d\u0435\u0432\u0456\u0434\u043e\u043c" \
+	"|\u4e0d\u5b58\u5728|\u672a\u627e\u5230|\u627e\u4e0d\u5230" \
+	"|\u65e0\u6548|\u7121\u6548|\u88ab\u62d2|\u62d2\u7edd" \
+	"|\u62d2\u7d55|\u88ab\u963b\u6b62|\u88ab\u5c01" \
+	"|\uc874\uc7ac\ud558\uc9c0 \uc54a|\ucc3e\uc744 \uc218 \uc5c6" \
+	"|\uc720\ud6a8\ud558\uc9c0 \uc54a|\ucc28\ub2e8|\uac70\ubd80" \
+	"|bulunamad|mevcut de(?:\u011f|g)il|ge(?:\u00e7|c)ersiz" \
+	"|engellen|reddedildi|ok(?:\u00e4|a)nd|finns inte|ogiltig" \
+	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent" \
+	"|finnes ikke|blokkert" \
+	/* disabled, suspended, deactivated, closed */ \
+	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu" \
+	"|desactivad|suspendid|deshabilitad|desativad|suspens" \
+	"|disattivat|disabilitat|sospes|gedeactiveerd|uitgeschakeld" \
+	"|opgeheven|geschorst|dezaktywowan|zawieszon|deaktivov" \
+	"|zru(?:\u0161|s)en|pozastaven|zablokowan" \
+	"|\u0437\u0430\u0431\u043b\u043e\u043a\u043e\u0432\u0430\u043d" \
+	"|\u043e\u0442\u043a\u043b\u044e\u0447" \
+	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u0438\u0440" \
+	"\u043e\u0432\u0430\u043d" \
+	"|\u043f\u0440\u0438\u043e\u0441\u0442\u0430\u043d" \
+	"\u043e\u0432\u043b\u0435\u043d" \
+	"|\u0432\u0438\u043c\u043a\u043d\u0435\u043d" \
+	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u043e\u0432\u0430\u043d" \
+	"|\u043f\u0440\u0438\u0437\u0443\u043f\u0438\u043d\u0435\u043d" \
+	"|\u505c\u7528|\u7981\u7528|\u51bb\u7ed3|\u51cd\u7d50" \
+	"|\u6ce8\u9500|\u8a3b\u92b7|\ube44\ud65c\uc131|\uc815\uc9c0" \
+	"|\ud734\uba74|devre d(?:\u0131|i)(?:\u015f|s)(?:\u0131|i)" \
+	"|ask(?:\u0131|i)ya|inaktiver|avst(?:\u00e4|a)ng" \
+	"|sp(?:\u00e4|a)rra|deaktiver|sp(?:\u00e6|ae)rret|sperret" \
+	/* moved, no longer at this address */ \
+	"|umgezogen" \
+	"|ge(?:\u00e4|ae)ndert" \
+	"|nicht mehr unter" \
+	"|n.{1,3}est plus (?:joignable |disponible )?(?:\u00e0|a) cette" \
+	"|chang(?:\u00e9|e) d.{1,3}adresse" \
+	"|ya no (?:est|se encuentra|utiliza|usa)" \
+	"|cambiado (?:su |de )direcci" \
+	"|n(?:\u00e3|a)o (?:est(?:\u00e1|a)|se encontra|usa|utiliza) mais" \
+	"|mudou de endere" \
+	"|non (?:\u00e8|e'?) pi(?:\u00f9|u)" \
+	"|cambiato indirizzo" \
+	"|niet meer (?:bereikbaar|actief)" \
+	"|nieuw (?:e-?mail)?adres" \
+	"|nie jest ju(?:\u017c|z) dost|uleg(?:\u0142|l) zmianie" \
+	"|nen(?:\u00ed|i) dostupn" \
+	"|\u0431\u043e\u043b\u044c\u0448\u0435 \u043d\u0435" \
+	" \u0434\u043e\u0441\u0442\u0443\u043f" \
+	"|\u0438\u0437\u043c\u0435\u043d\u0438\u043b" \
+	"|ei l(?:\u00f6|o)ytynyt|ei l(?:\u00f6|o)ydy|tuntematon" \
+	"|ei ole olemassa|suljettu" \
+	"|poistettu|j(?:\u00e4\u00e4|aa)dytetty|estetty|hyl(?:\u00e4|a)tty" \
+	"|vaihtanut" \
+	"|nem tal(?:\u00e1|a)lhat|nem l(?:\u00e9|e)tezik|ismeretlen" \
+	"|le van tiltva|letiltva" \
+	"|felf(?:\u00fc|u)ggeszt|megsz(?:\u0171|u)n|t(?:\u00f6" \
+	"|o)r(?:\u00f6|o)lve|elutas(?:\u00ed|i)tva|blokkolva" \
+	"|nu a fost g(?:\u0103|a)sit|nu exist(?:\u0103|a)|necunoscut" \
+	"|inexistent|dezactivat" \
+	"|suspendat|blocat|respins" \
+	"|\u03b4\u03b5\u03bd \u03b2\u03c1\u03ad\u03b8\u03b7\u03ba\u03b5" \
+	"|\u03b4\u03b5\u03bd \u03c5\u03c0\u03ac\u03c1\u03c7\u03b5\u03b9" \
+	"|\u03ac\u03b3\u03bd\u03c9\u03c3\u03c4" \
+	"|\u03b1\u03c0\u03b5\u03bd\u03b5\u03c1\u03b3\u03bf\u03c0\u03bf" \
+	"\u03b9" \
+	"|\u03b1\u03bd\u03b5\u03c3\u03c4\u03ac\u03bb\u03b7" \
+	"|\u03b1\u03bd\u03b1\u03c3\u03c4\u03b1\u03bb\u03b5\u03af" \
+	"|\u03b1\u03c0\u03bf\u03ba\u03bb\u03b5\u03af" \
+	"|\u03b1\u03c0\u03bf\u03c1\u03c1\u03af\u03c6\u03b8\u03b7\u03ba" \
+	"\u03b5" \
+	"|kh\u00f4ng t\u1ed3n t\u1ea1i|kh\u00f4ng t\u00ecm th\u1ea5y" \
+	"|kh\u00f4ng h\u1ee3p l\u1ec7|b\u1ecb ch\u1eb7n" \
+	"|b\u1ecb t\u1eeb ch\u1ed1i|v\u00f4 hi\u1ec7u h" \
+	"|b\u1ecb kh(?:\u00f3a|o\u00e1)|\u0111\u00ecnh ch\u1ec9" \
+	"|b\u1ecb x(?:\u00f3a|o\u00e1)" \
+	"|tidak (?:dapat )?ditemukan|tidak dikenal|tidak terdaftar" \
+	"|tidak valid|diblokir" \
+	"|ditolak|dinonaktifkan|ditangguhkan|ditutup|dihapus" \
+	"|\u0e44\u0e21\u0e48\u0e1e\u0e1a" \
+	"|\u0e44\u0e21\u0e48\u0e21\u0e35\u0e2d\u0e22\u0e39\u0e48" \
+	"|\u0e44\u0e21\u0e48\u0e16\u0e39\u0e01\u0e15\u0e49\u0e2d\u0e07" \
+	"|\u0e16\u0e39\u0e01\u0e1a\u0e25\u0e47\u0e2d\u0e01" \
+	"|\u0e16\u0e39\u0e01\u0e1b\u0e0f\u0e34\u0e40\u0e2a\u0e18" \
+	"|\u0e16\u0e39\u0e01\u0e23\u0e30\u0e07\u0e31\u0e1a" \
+	"|\u0e1b\u0e34\u0e14\u0e43\u0e0a\u0e49\u0e07\u0e32\u0e19" \
+	"|\u0e16\u0e39\u0e01\u0e25\u0e1a" \
+	"|\u063a\u064a\u0631 \u0645\u0648\u062c\u0648\u062f" \
+	"|\u063a\u064a\u0631 \u0645\u0639\u0631\u0648\u0641" \
+	"|\u063a\u064a\u0631 \u0635\u0627\u0644\u062d" \
+	"|\u0645\u062d\u0638\u0648\u0631|\u0645\u0631\u0641\u0648\u0636" \
+	"|\u0645\u0639\u0637\u0644|\u0645\u0648\u0642\u0648\u0641" \
+	"|\u062a\u0645 \u062a\u0639\u0637\u064a\u0644" \
+	"|\u062a\u0645 \u0625\u064a\u0642\u0627\u0641" \
+	"|\u062a\u0645 \u062d\u0638\u0631|\u062a\u0645 \u0631\u0641\u0636" \
+	"|\u05dc\u05d0 \u05e0\u05de\u05e6\u05d0" \
+	"|\u05dc\u05d0 \u05e7\u05d9\u05d9\u05dd" \
+	"|\u05d0\u05d9\u05e0\u05d5 \u05e7\u05d9\u05d9\u05dd" \
+	"|\u05dc\u05d0 \u05d9\u05d3\u05d5\u05e2" \
+	"|\u05dc\u05d0 \u05d7\u05d5\u05e7\u05d9" \
+	"|\u05d7\u05e1\u05d5\u05dd|\u05e0\u05d7\u05e1\u05dd" \
+	"|\u05e0\u05d3\u05d7\u05d4|\u05d4\u05d5\u05e9\u05d1\u05ea" \
+	"|\u05de\u05d5\u05e9\u05d1\u05ea|\u05d4\u05d5\u05e9\u05e2\u05d4" \
+	"|\u05e0\u05e1\u05d2\u05e8|\u05e0\u05de\u05d7\u05e7" \
+	"|bytt (?:e-?post)?adress|byttet (?:e-?post)?adresse" \
+	"|skiftet (?:e-?mail)?adresse" \
+	"|thay \u0111\u1ed5i \u0111\u1ecba ch\u1ec9" \
+	"|\u0111\u1ed5i \u0111\u1ecba ch\u1ec9|(?:berganti|mengganti" \
+	"|mengubah|pindah) alamat" \
+	"|\u0e40\u0e1b\u0e25\u0e35\u0e48\u0e22\u0e19\u0e17\u0e35\u0e48" \
+	"\u0e2d\u0e22\u0e39\u0e48|megv(?:\u00e1|a)ltoztatta" \
+	"|schimbat adresa|\u03ac\u03bb\u03bb\u03b1\u03be\u03b5" \
+	"|\u0628\u062a\u063a\u064a\u064a\u0631 \u0639\u0646\u0648\u0627" \
+	"\u0646|\u063a\u064a\u0651\u0631 \u0639\u0646\u0648\u0627\u0646" \
+	"|\u05e9\u05d9\u05e0\u05d4 \u05d0\u05ea" \
+	"|\u05d4\u05d7\u05dc\u05d9\u05e3 \u05d0\u05ea" \
+	"|\u0437\u043c\u0456\u043d\u0438\u0432 (?:\u0441\u0432\u043e\u044e " \
+	")?\u0430\u0434\u0440\u0435\u0441" \
+	"|\u0437\u043c\u0456\u043d\u0438\u043b" \
+	"|de(?:\u011f|g)i(?:\u015f|s)tir|\u5909\u66f4|\u53d8\u66f4" \
+	"|\u8b8a\u66f4|\u66f4\u6362|\u66f4\u63db|\u66f4\u6539|\ubcc0\uacbd)"
+
+#define L10N_FIRST \
+	"(?:\\bno se (?:ha )?(?:encontr(?:\u00f3|o|ado)|pudo encontrar" \
+	"|puede encontrar)" \
+	"|\\bimpossible de (?:trouver|localiser)|\\bimpossibile (?:trovare" \
+	"|individuare)" \
+	"|\\bn(?:\u00e3|a)o foi poss(?:\u00ed|i)vel (?:encontrar|localizar)" \
+	"|\\bnie (?:mo(?:\u017c|z)na|uda(?:\u0142|l)o si(?:\u0119" \
+	"|e)) (?:znale(?:\u017a|z)(?:\u0107|c)|odnale(?:\u017a|z)(?:\u0107" \
+	"|c))" \
+	"|\\bnie znaleziono|\\bnelze naj(?:\u00ed|i)t" \
+	"|(?:\u041d|\u043d)\u0435 (?:\u0443\u0434\u0430\u043b\u043e\u0441" \
+	"\u044c|\u0443\u0434\u0430(?:\u0435" \
+	"|\u0451)\u0442\u0441\u044f) \u043d\u0430\u0439\u0442\u0438" \
+	"|(?:\u041d|\u043d)\u0435 (?:\u0432\u0434\u0430\u043b\u043e\u0441" \
+	"\u044f|\u0432\u0434\u0430(?:\u0454" \
+	"|\u0435)\u0442\u044c\u0441\u044f) \u0437\u043d\u0430\u0439\u0442" \
+	"\u0438" \
+	"|\\b(?:(?:finner|fant) ikke|kunne ikke finne|kunne ikke finde" \
+	"|det gick inte att hitta|kunde inte hitta)" \
+	"|(?:K|k)h\u00f4ng t\u00ecm th\u1ea5y|\u0e44\u0e21\u0e48\u0e1e\u0e1a" \
+	"|(?:\u062a\u0639\u0630\u0631|\u062a\u0639\u0630\u0651\u0631" \
+	"|\u064a\u062a\u0639\u0630\u0631|\u0644\u0645 \u064a\u062a\u0645" \
+	"|\u0644\u0627 \u064a\u0645\u0643\u0646) \u0627\u0644\u0639\u062b" \
+	"\u0648\u0631 \u0639\u0644\u0649" \
+	"|\u062a\u0645 (?:\u062a\u0639\u0637\u064a\u0644" \
+	"|\u0625\u064a\u0642\u0627\u0641|\u062d\u0638\u0631" \
+	"|\u0631\u0641\u0636)" \
+	"|\u05dc\u05d0 \u05e0\u05d9\u05ea\u05df \u05dc\u05de\u05e6\u05d5" \
+	"\u05d0" \
+	"|(?:\u0394|\u03b4)\u03b5\u03bd (?:\u03ae\u03c4\u03b1\u03bd \u03b4" \
+	"\u03c5\u03bd\u03b1\u03c4\u03ae \u03b7 \u03b5\u03cd\u03c1\u03b5" \
+	"\u03c3\u03b7|\u03b2\u03c1\u03ad\u03b8\u03b7\u03ba\u03b5)" \
+	"|\u627e\u4e0d\u5230|\u65e0\u6cd5\u627e\u5230" \
+	"|\u7121\u6cd5\u627e\u5230|\u672a\u80fd\u627e\u5230)"
+
+/* An adjective before the sender (part 10): "Unbekannter Absender". */
+#define L10N_ADJ \
+	"(?:unbekannte|ung(?:\u00fc|ue)ltige|gesperrte|falsche|nicht existierende)[rs]?" \
+	"|(?:\u041d|\u043d)(?:\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d|\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435\u043b\u044c\u043d|\u0435\u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u044e\u0449|\u0435\u0432\u0435\u0440\u043d)\\S*" \
+	"|(?:\u0417|\u0437)\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d\u043d\\S*|(?:\u041d|\u043d)(?:\u0435\u0432\u0456\u0434\u043e\u043c|\u0435\u0434\u0456\u0439\u0441\u043d|\u0435\u0456\u0441\u043d\u0443\u044e\u0447)\\S*" \
+	"|\\bniez(?:nany|naleziony)|\\bnieprawid(?:\u0142|l)owy|\\bnieistniej(?:\u0105|a)cy" \
+	"|\\bnezn(?:\u00e1|a)m(?:\u00fd|y)|\\bneplatn(?:\u00fd|y)|\\bneexistuj(?:\u00ed|i)c(?:\u00ed|i)" \
+	"|\u672a\u77e5|\u65e0\u6548\u7684?|\u7121\u6548\u7684?|\u4e0d\u5b58\u5728\u7684|\u4e0d\u660e\u306a|\u7121\u52b9\u306a|\u5b58\u5728\u3057\u306a\u3044" \
+	"|\uc54c \uc218 \uc5c6\ub294|\uc874\uc7ac\ud558\uc9c0 \uc54a\ub294|\uc720\ud6a8\ud558\uc9c0 \uc54a\uc740|\uc798\ubabb\ub41c" \
+	"|\\bbilinmeyen|\\bge(?:\u00e7|c)ersiz|\\bok(?:\u00e4|a)nd|\\bogiltig|\\bukendt|\\bukjent" \
+	"|\\bugyldig|\\btuntematon|\\bvirheellinen|\\bismeretlen|(?:\u00c9|\u00e9|\\be)rv(?:\u00e9|e)nytelen" \
+	"|(?:\u0386|\u03ac)\u03b3\u03bd\u03c9\u03c3\u03c4\u03bf\u03c2|(?:\u0386|\u03ac)\u03ba\u03c5\u03c1\u03bf\u03c2|\u03bc\u03b7 \u03ad\u03b3\u03ba\u03c5\u03c1\u03bf\u03c2"
+
+#define L10N_SENDER_NOUN \
+	"(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente|afzender" \
+	"|nadawc|odes(?:\u00ed|i)latel|\u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba" \
+	"|\u5bc4\u4ef6\u4eba|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c|\u9001\u4fe1\u8005|\u5dee\u51fa\u4eba|\u9001\u4fe1\u5143" \
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender|l(?:\u00e4|a)hett(?:\u00e4|a)j" \
+	"|felad(?:\u00f3|o)|expeditor|\u03b1\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad|ng\u01b0\u1eddi g\u1eedi|pengirim|\u0e1c\u0e39\u0e49\u0e2a\u0e48\u0e07)"
+
+#define L10N_ADDR \
+	"(?:(?:(?:E-Mail-)?Adresse|adres\\S*|(?:\u0410|\u0430)\u0434\u0440\u0435\u0441\\S*|c(?:\u00ed|i)m\\S*" \
+	"|osoite\\S*|\u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7|\u5730\u5740|\u30a2\u30c9\u30ec\u30b9|\uc8fc\uc18c|address|domain\\S*" \
+	"|(?:\u0414|\u0434)\u043e\u043c\u0435\u043d\\S*)\\s*)?"
+
+#define L10N_CLAUSE \
+	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
 
 static const char pattern[] =
 	/* 1 */
@@ -93,6 +407,13 @@ static const char pattern[] =
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
 	" (?:IP|\u0430\u0439\u043f\u0438)"
 	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
+	"|\\b(?:din|ditt) IP\\b|\\bIP-osoitteesi"
+	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m|\\bIP-c(?:\u00ed|i)med"
+	"|\\bIP-ul (?:dvs|dumneavoastr)|\\badresa IP a (?:dvs|dumneavoastr)"
+	"|\\bva(?:\u0161|s)e IP\\b|(?:\u0412|\u0432)\u0430\u0448\u0430 IP"
+	"|IP \u03c3\u03b1\u03c2|IP c\u1ee7a b\u1ea1n|\\bIP (?:Anda|kamu)\\b"
+	"|IP ?\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13"
+	"|IP \u0627\u0644\u062e\u0627\u0635 \u0628\u0643|IP \u05e9\u05dc\u05da"
 	"|\\bclient host\\b"
 	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
 	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
@@ -175,7 +496,11 @@ static const char pattern[] =
 	 */
 	"|(?:\u9001\u4fe1\u8005"
 	"|\u5dee\u51fa\u4eba"
-	"|\u9001\u4fe1\u5143)"
+	"|\u9001\u4fe1\u5143"
+	/* your (the customer's) account or address */
+	"|(?:\u304a\u5ba2\u69d8|\u3042\u306a\u305f)\u306e(?:\u30a2\u30ab"
+	"\u30a6\u30f3\u30c8"
+	"|\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9))"
 	"(?:\u306e)?"
 	"(?:(?!\u3002|\u3001|\u69d8).){0,60}?"
 	"(?:\u5b58\u5728\u3057\u307e\u305b\u3093"
@@ -187,7 +512,13 @@ static const char pattern[] =
 	"|\u5b58\u5728\u3057\u3066|\u4f7f\u308f\u308c\u3066"
 	"|\u4f7f\u7528\u3055\u308c\u3066"
 	"|\u51cd\u7d50|\u524a\u9664|\u30ed\u30c3\u30af|\u89e3\u7d04"
-	"|\u4f11\u6b62)"
+	"|\u4f11\u6b62)";
+
+/*
+ * Parts 8 to 10, the other languages: a pattern of their own, as PCRE2
+ * caps the size of one compiled pattern.
+ */
+static const char pattern_l10n[] =
 	/*
 	 * 8: the sender in the other languages servers answer in (German
 	 * Absender, French expediteur, Spanish remitente, Portuguese
@@ -200,145 +531,72 @@ static const char pattern[] =
 	 * suspended, deactivated, closed, moved, no longer at this address,
 	 * changed.
 	 */
-	"|(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente"
-	"|afzender|nadawc|odes(?:\u00ed|i)latel"
-	"|(?:\u041e|\u043e)\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b"
-	"|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a"
-	"|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba|\u5bc4\u4ef6\u4eba"
-	"|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\u767c\u4fe1\u4eba"
-	"|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c"
-	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender"
-	/* your account, mailbox or address */
-	"|Ihre? (?:E-Mail-)?(?:Konto|Postfach|Account|Adresse|Absenderadresse)"
-	"|votre (?:compte|adresse|bo(?:\u00ee|i)te)"
-	"|su (?:cuenta|direcci(?:\u00f3|o)n|buz(?:\u00f3|o)n)"
-	"|(?:sua|seu) (?:conta|endere(?:\u00e7|c)o|caixa)"
-	"|(?:il tuo|il vostro|la tua|la vostra) (?:account|indirizzo|casella)"
-	"|(?:uw|je|jouw) (?:account|e-?mailadres|adres|postvak|mailbox)"
-	"|(?:twoje|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)"
-	"|(?:v(?:\u00e1|a)(?:\u0161|s)|tv(?:\u016f|u)j)"
-	" (?:(?:\u00fa|u)(?:\u010d|c)et|adresa)"
-	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0435"
-	"|\u0435\u0433\u043e)? (?:\u0430\u043a\u043a\u0430\u0443\u043d\u0442"
-	"|\u0443\u0447(?:\u0435|\u0451)\u0442\u043d|\u044f\u0449\u0438\u043a"
-	"|\u0430\u0434\u0440\u0435\u0441|\u043f\u043e\u0447\u0442\u043e\u0432)"
-	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0438\u0439"
-	"|\u0435)? (?:\u043e\u0431\u043b\u0456\u043a\u043e\u0432"
-	"|\u0430\u043a\u0430\u0443\u043d\u0442"
-	"|\u0441\u043a\u0440\u0438\u043d\u044c\u043a)"
-	"|(?:\u60a8|\u4f60)\u7684(?:\u8d26\u6237|\u5e10\u6237|\u8d26\u53f7"
-	"|\u5e10\u53f7|\u5e33\u865f|\u5e33\u6236|\u90ae\u7bb1|\u90f5\u7bb1"
-	"|\u5730\u5740)"
-	"|\uadc0\ud558\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)"
-	"|hesab(?:\u0131|i)n(?:\u0131|i)z|posta kutunuz"
-	"|(?:ditt|din) (?:konto|adress|adresse|brevl(?:\u00e5|a)da|postkasse))"
-	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
-	"(?:unbekannt|existiert nicht|nicht vorhanden|nicht gefunden"
-	"|ung(?:\u00fc|ue)ltig|gesperrt|abgelehnt|blockiert|inconnue?"
-	"|inexistante?|n.existe pas|introuvable|invalide"
-	"|bloqu(?:\u00e9|e)|refus(?:\u00e9|e)|rejet(?:\u00e9|e)"
-	"|desconocid[oa]|no existe|inexistente"
-	"|no (?:es )?v(?:\u00e1|a)lid[oa]|bloquead[oa]|rechazad[oa]"
-	"|desconhecid[oa]|n(?:\u00e3|a)o existe"
-	"|inv(?:\u00e1|a)lid[oa]|rejeitad[oa]|recusad[oa]"
-	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]"
-	"|bloccat[oa]|rifiutat[oa]|onbekend|bestaat niet|ongeldig"
-	"|geblokkeerd|geweigerd|nieznany|nie istnieje"
-	"|nieprawid(?:\u0142|l)owy|zablokowany|odrzucony"
-	"|nezn(?:\u00e1|a)m|neexistuje|neplatn|blokov(?:\u00e1|a)n"
-	"|odm(?:\u00ed|i)tnut"
-	"|\u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d"
-	"|\u043d\u0435 \u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u0435\u0442"
-	"|\u043d\u0435\u0438\u0437\u0432\u0435\u0441\u0442"
-	"|\u043d\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435\u043b"
-	"|\u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d"
-	"|\u043e\u0442\u043a\u043b\u043e\u043d"
-	"|\u043d\u0435 \u0437\u043d\u0430\u0439\u0434\u0435\u043d"
-	"|\u043d\u0435 \u0456\u0441\u043d\u0443\u0454"
-	"|\u043d\u0435\u0432\u0456\u0434\u043e\u043c"
-	"|\u4e0d\u5b58\u5728|\u672a\u627e\u5230|\u627e\u4e0d\u5230"
-	"|\u65e0\u6548|\u7121\u6548|\u88ab\u62d2|\u62d2\u7edd"
-	"|\u62d2\u7d55|\u88ab\u963b\u6b62|\u88ab\u5c01"
-	"|\uc874\uc7ac\ud558\uc9c0 \uc54a|\ucc3e\uc744 \uc218 \uc5c6"
-	"|\uc720\ud6a8\ud558\uc9c0 \uc54a|\ucc28\ub2e8|\uac70\ubd80"
-	"|bulunamad|mevcut de(?:\u011f|g)il|ge(?:\u00e7|c)ersiz"
-	"|engellen|reddedildi|ok(?:\u00e4|a)nd|finns inte|ogiltig"
-	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent"
-	"|finnes ikke|blokkert"
-	/* disabled, suspended, deactivated, closed */
-	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu"
-	"|desactivad|suspendid|deshabilitad|desativad|suspens"
-	"|disattivat|disabilitat|sospes|gedeactiveerd|uitgeschakeld"
-	"|opgeheven|geschorst|dezaktywowan|zawieszon|deaktivov"
-	"|zru(?:\u0161|s)en|pozastaven|zablokowan"
-	"|\u0437\u0430\u0431\u043b\u043e\u043a\u043e\u0432\u0430\u043d"
-	"|\u043e\u0442\u043a\u043b\u044e\u0447"
-	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u0438\u0440"
-	"\u043e\u0432\u0430\u043d"
-	"|\u043f\u0440\u0438\u043e\u0441\u0442\u0430\u043d"
-	"\u043e\u0432\u043b\u0435\u043d"
-	"|\u0432\u0438\u043c\u043a\u043d\u0435\u043d"
-	"|\u0434\u0435\u0430\u043a\u0442\u0438\u0432\u043e\u0432\u0430\u043d"
-	"|\u043f\u0440\u0438\u0437\u0443\u043f\u0438\u043d\u0435\u043d"
-	"|\u505c\u7528|\u7981\u7528|\u51bb\u7ed3|\u51cd\u7d50"
-	"|\u6ce8\u9500|\u8a3b\u92b7|\ube44\ud65c\uc131|\uc815\uc9c0"
-	"|\ud734\uba74|devre d(?:\u0131|i)(?:\u015f|s)(?:\u0131|i)"
-	"|ask(?:\u0131|i)ya|inaktiver|avst(?:\u00e4|a)ng"
-	"|sp(?:\u00e4|a)rra|deaktiver|sp(?:\u00e6|ae)rret|sperret"
-	/* moved, no longer at this address */
-	"|umgezogen"
-	"|ge(?:\u00e4|ae)ndert"
-	"|nicht mehr unter"
-	"|n.{1,3}est plus (?:joignable |disponible )?(?:\u00e0|a) cette"
-	"|chang(?:\u00e9|e) d.{1,3}adresse"
-	"|ya no (?:est|se encuentra|utiliza|usa)"
-	"|cambiado (?:su |de )direcci"
-	"|n(?:\u00e3|a)o (?:est(?:\u00e1|a)|se encontra|usa|utiliza) mais"
-	"|mudou de endere"
-	"|non (?:\u00e8|e'?) pi(?:\u00f9|u)"
-	"|cambiato indirizzo"
-	"|niet meer (?:bereikbaar|actief)"
-	"|nieuw (?:e-?mail)?adres"
-	"|nie jest ju(?:\u017c|z) dost|uleg(?:\u0142|l) zmianie"
-	"|nen(?:\u00ed|i) dostupn"
-	"|\u0431\u043e\u043b\u044c\u0448\u0435 \u043d\u0435"
-	" \u0434\u043e\u0441\u0442\u0443\u043f"
-	"|\u0438\u0437\u043c\u0435\u043d\u0438\u043b)";
+	L10N_SENDER L10N_CLAUSE L10N_PREDICATE
+	/*
+	 * 9: a predicate in one of them before the sender or our account,
+	 * as the languages that put the verb first say it: "Impossible de
+	 * trouver l'adresse de l'expéditeur", "ไม่พบที่อยู่ของผู้ส่ง".
+	 */
+	"|" L10N_FIRST
+	"(?:(?!\\. |;|:|\u3002|\uff0c|\uff1a).){0,60}?" L10N_SENDER
+	/*
+	 * 10: "unknown", "invalid" or "blocked" before the sender (and its
+	 * address or domain), as the languages that put the adjective first
+	 * say it: "Unbekannter Absender", "Неизвестный отправитель",
+	 * "Nieznany nadawca", "未知发件人", "알 수 없는 발신자", "Okänd
+	 * avsändare", "Άγνωστος αποστολέας".
+	 */
+	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN;
 
 struct senderside *
 senderside_new(void)
 {
+	static const char *const src[SS_NRE] = { pattern, pattern_l10n };
 	struct senderside *s;
 	int err;
+	size_t i;
 	PCRE2_SIZE off;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	    PCRE2_CASELESS, &err, &off, NULL);
-	if (s->re == NULL ||
-	    (s->md = pcre2_match_data_create_from_pattern(s->re, NULL)) ==
-	    NULL) {
+	for (i = 0; i < SS_NRE; i++) {
+		s->re[i] = pcre2_compile((PCRE2_SPTR)src[i],
+		    PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL);
+		if (s->re[i] == NULL) {
+			senderside_free(s);
+			return NULL;
+		}
+		(void)pcre2_jit_compile(s->re[i], PCRE2_JIT_COMPLETE);
+	}
+	/* Whether it matches is all we ask: one pair of offsets will do. */
+	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
 		senderside_free(s);
 		return NULL;
 	}
-	(void)pcre2_jit_compile(s->re, PCRE2_JIT_COMPLETE);
 	return s;
 }
 
 void
 senderside_free(struct senderside *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	pcre2_match_data_free(s->md);
-	pcre2_code_free(s->re);
+	for (i = 0; i < SS_NRE; i++)
+		pcre2_code_free(s->re[i]);
 	free(s);
 }
 
 int
 senderside_match(struct senderside *s, const char *text, size_t len)
 {
-	return pcre2_match(s->re, (PCRE2_SPTR)text, len, 0, 0, s->md,
-	    NULL) >= 0;
+	size_t i;
+
+	for (i = 0; i < SS_NRE; i++)
+		if (pcre2_match(s->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md,
+		    NULL) >= 0)
+			return 1;
+	return 0;
 }

@@ -1294,44 +1294,71 @@ END_TEST
 
 /*
  * Sendmail's text bounce gives each address its reason, then one
- * transcript for the transaction: the last address's text ends where
- * the transcript begins, and another recipient's reply there is not its
- * status. A verdict line with a status ("550 5.1.1 <x>... User
- * unknown") is its address's own.
+ * transcript for the transaction. The last address's text runs into
+ * the transcript: the other recipients' exchanges there are not its
+ * reply. A verdict line with a status ("550 5.1.1 <x>... User unknown",
+ * or the address bare) is its address's own; and the command a reason
+ * answers, shown in the transcript, is its stage.
  */
-START_TEST(test_reason_before_transcript)
+#define SM_TEXT_HEAD \
+	"From: MAILER-DAEMON@a.example\nTo: s@a.example\n" \
+	"Subject: Returned mail: see transcript for details\n\n" \
+	"   ----- The following addresses had permanent fatal errors -----\n"
+#define SM_TRANSCRIPT \
+	"\n   ----- Transcript of session follows -----\n" \
+	"... while talking to mx.b.example.:\n"
+
+static void
+sm_text_case(const char *msg, size_t i, const char *reason,
+    const char *status, unsigned decision)
 {
-	static const char msg[] =
-	    "From: MAILER-DAEMON@a.example\nTo: s@a.example\n"
-	    "Subject: Returned mail: see transcript for details\n\n"
-	    "   ----- The following addresses had permanent fatal errors "
-	    "-----\n<k@b.example>\n    (reason: 550 5.1.1 <k@b.example>... "
-	    "User unknown)\n<m@b.example>\n    (reason: 552 5.2.2 "
-	    "<m@b.example>... Mailbox full)\n\n"
-	    "   ----- Transcript of session follows -----\n"
-	    "... while talking to mx.b.example.:\n>>> RCPT To:<k@b.example>\n"
-	    "<<< 550 5.1.1 <k@b.example>... User unknown\n"
-	    "550 5.1.1 <k@b.example>... User unknown\n"
-	    ">>> RCPT To:<m@b.example>\n"
-	    "<<< 552 5.2.2 <m@b.example>... Mailbox full\n";
 	struct dsn_parser *p = dsn_parser_new();
 	struct classifier *cl = classifier_new(rules);
 	struct dsn_report rep;
 	struct dsn_result res;
 
-	ck_assert_uint_eq(dsn_parse(p, msg, sizeof(msg) - 1, &rep), 2);
-	ck_assert_str_eq(rep.rcpts[1].rcpt, "m@b.example");
-	ck_assert_ptr_null(memmem(rep.rcpts[1].diag, rep.rcpts[1].diaglen,
-	    "User unknown", 12));
-	dsn_classify(cl, rules, &rep, 1, &res);
-	ck_assert_str_eq(reason_name(res.cl.reason), "mailboxfull");
-	ck_assert_str_eq(res.cl.status, "5.2.2");
-	dsn_classify(cl, rules, &rep, 0, &res);
-	ck_assert_str_eq(reason_name(res.cl.reason), "userunknown");
-	ck_assert_str_eq(res.cl.status, "5.1.1");
-	ck_assert_int_eq(res.cl.code, 550);
+	ck_assert_uint_eq(dsn_parse(p, msg, strlen(msg), &rep), 2);
+	dsn_classify(cl, rules, &rep, i, &res);
+	ck_assert_msg(strcmp(reason_name(res.cl.reason), reason) == 0 &&
+	    (status == NULL || strcmp(res.cl.status, status) == 0) &&
+	    res.cl.decision == decision,
+	    "%s: %s %s %u", rep.rcpts[i].rcpt, reason_name(res.cl.reason),
+	    res.cl.status, res.cl.decision);
 	classifier_free(cl);
 	dsn_parser_free(p);
+}
+
+START_TEST(test_reason_before_transcript)
+{
+	static const char two[] = SM_TEXT_HEAD
+	    "<k@b.example>\n    (reason: 550 5.1.1 <k@b.example>... "
+	    "User unknown)\n<m@b.example>\n    (reason: 552 5.2.2 "
+	    "<m@b.example>... Mailbox full)\n" SM_TRANSCRIPT
+	    ">>> RCPT To:<k@b.example>\n"
+	    "<<< 550 5.1.1 <k@b.example>... User unknown\n"
+	    "550 5.1.1 <k@b.example>... User unknown\n"
+	    ">>> RCPT To:<m@b.example>\n"
+	    "<<< 552 5.2.2 <m@b.example>... Mailbox full\n";
+	static const char bare[] = SM_TEXT_HEAD
+	    "k@b.example\n    (reason: 550 5.1.1 User unknown)\n"
+	    "m@b.example\n    (reason: Remote protocol error)\n" SM_TRANSCRIPT
+	    ">>> RCPT To:<k@b.example>\n<<< 550 5.1.1 User unknown\n"
+	    "550 5.1.1 k@b.example... User unknown\n>>> DATA\n"
+	    "<<< 552 5.2.2 Mailbox full for m@b.example\n"
+	    "554 5.0.0 m@b.example... Remote protocol error\n";
+	static const char mail[] = SM_TEXT_HEAD
+	    "<k@b.example>\n    (reason: 550 User unknown)\n"
+	    "<m@b.example>\n    (reason: 550 User unknown)\n" SM_TRANSCRIPT
+	    ">>> MAIL From:<s@a.example> SIZE=100\n<<< 550 User unknown\n"
+	    "554 5.0.0 Service unavailable\n";
+
+	sm_text_case(two, 1, "mailboxfull", "5.2.2", D_RETRY);
+	sm_text_case(two, 0, "userunknown", "5.1.1", D_SUPPRESS);
+	sm_text_case(bare, 1, "mailboxfull", "5.2.2", D_RETRY);
+	sm_text_case(bare, 0, "userunknown", "5.1.1", D_SUPPRESS);
+	/* Our sender refused at MAIL FROM: neither address is gone. */
+	sm_text_case(mail, 0, "userunknown", NULL, D_ALERT);
+	sm_text_case(mail, 1, "userunknown", NULL, D_ALERT);
 }
 END_TEST
 

@@ -44,6 +44,26 @@ static const struct ss_case cases[] = {
 	{ "Konto gesperrt: Ihre IP 192.0.2.1 steht auf der Sperrliste", 1 },
 	{ "Compte bloqu\u00e9 : votre adresse IP est sur liste noire", 1 },
 	{ "\u0412\u0430\u0448 IP-\u0430\u0434\u0440\u0435\u0441 \u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d", 1 },
+	{ "Din IP-adress har inte beh\u00f6righet att skicka till gruppen", 1 },
+	{ "IP-osoitteesi on estetty", 1 },
+	{ "Az \u00d6n IP-c\u00edme tilt\u00f3list\u00e1n van", 1 },
+	{ "Adresa IP a dvs. este blocat\u0103", 1 },
+	{ "\u0397 \u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7 IP"
+	  " \u03c3\u03b1\u03c2 \u03ad\u03c7\u03b5\u03b9 \u03b1\u03c0\u03bf"
+	  "\u03ba\u03bb\u03b5\u03b9\u03c3\u03c4\u03b5\u03af", 1 },
+	{ "\u0110\u1ecba ch\u1ec9 IP c\u1ee7a b\u1ea1n \u0111\u00e3 b\u1ecb"
+	  " ch\u1eb7n", 1 },
+	{ "Alamat IP Anda diblokir", 1 },
+	{ "\u0e17\u0e35\u0e48\u0e2d\u0e22\u0e39\u0e48 IP \u0e02\u0e2d\u0e07"
+	  "\u0e04\u0e38\u0e13\u0e16\u0e39\u0e01"
+	  "\u0e1a\u0e25\u0e47\u0e2d\u0e01", 1 },
+	{ "\u062a\u0645 \u062d\u0638\u0631 \u0639\u0646\u0648\u0627\u0646 I"
+	  "P \u0627\u0644\u062e\u0627\u0635 \u0628\u0643", 1 },
+	{ "\u05db\u05ea\u05d5\u05d1\u05ea \u05d4-IP \u05e9\u05dc\u05da "
+	  "\u05d7\u05e1\u05d5\u05de\u05d4", 1 },
+	{ "\u0412\u0430\u0448\u0430 IP-\u0430\u0434\u0440\u0435\u0441\u0430"
+	  " \u0437\u0430\u0431\u043b\u043e\u043a\u043e\u0432\u0430\u043d"
+	  "\u0430", 1 },
 	/* 3. the unknown addresses we tried */
 	{ "Too many invalid recipients", 1 },
 	{ "You have exceeded the number of unknown users allowed", 1 },
@@ -116,7 +136,86 @@ static const struct ss_case cases[] = {
 	/* the sender, or our address, moved */
 	{ "Der Absender ist nicht mehr unter dieser Adresse erreichbar", 1 },
 	{ "L'exp\u00e9diteur n'est plus joignable \u00e0 cette adresse", 1 },
+	/* the sender or our account in more languages, either order */
+	{ "No se encontr\u00f3 la direcci\u00f3n del remitente", 1 },
+	{ "Impossible de trouver l'adresse de l'exp\u00e9diteur", 1 },
+	{ "\u041d\u0435 \u0443\u0434\u0430\u043b\u043e\u0441\u044c \u043d"
+	  "\u0430\u0439\u0442\u0438 \u0430\u0434\u0440\u0435\u0441 \u043e"
+	  "\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b\u044f", 1 },
+	{ "L\u00e4hett\u00e4j\u00e4n osoitetta ei l\u00f6ytynyt", 1 },
+	{ "Tilisi on suljettu", 1 },
+	{ "A felad\u00f3 c\u00edme nem tal\u00e1lhat\u00f3", 1 },
+	{ "Az \u00d6n fi\u00f3kja le van tiltva", 1 },
+	{ "Adresa expeditorului nu exist\u0103", 1 },
+	{ "Contul dvs. a fost dezactivat", 1 },
+	{ "\u0397 \u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7 "
+	  "\u03c4\u03bf\u03c5 \u03b1\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb"
+	  "\u03ad\u03b1 \u03b4\u03b5\u03bd \u03b2\u03c1\u03ad\u03b8\u03b7"
+	  "\u03ba\u03b5", 1 },
+	{ "\u039f \u03bb\u03bf\u03b3\u03b1\u03c1\u03b9\u03b1\u03c3\u03bc"
+	  "\u03cc\u03c2 \u03c3\u03b1\u03c2 \u03ad\u03c7\u03b5\u03b9 \u03b1"
+	  "\u03c0\u03b5\u03bd\u03b5\u03c1\u03b3\u03bf\u03c0\u03bf\u03b9\u03b7"
+	  "\u03b8\u03b5\u03af", 1 },
+	{ "Kh\u00f4ng t\u00ecm th\u1ea5y \u0111\u1ecba ch\u1ec9 c\u1ee7a ng"
+	  "\u01b0\u1eddi g\u1eedi", 1 },
+	{ "T\u00e0i kho\u1ea3n c\u1ee7a b\u1ea1n \u0111\u00e3 b\u1ecb v"
+	  "\u00f4 hi\u1ec7u h\u00f3a", 1 },
+	{ "Alamat pengirim tidak ditemukan", 1 },
+	{ "Akun Anda telah dinonaktifkan", 1 },
+	{ "\u0e44\u0e21\u0e48\u0e1e\u0e1a\u0e17\u0e35\u0e48\u0e2d\u0e22"
+	  "\u0e39\u0e48\u0e02\u0e2d\u0e07\u0e1c"
+	  "\u0e39\u0e49\u0e2a\u0e48\u0e07", 1 },
+	{ "\u0e1a\u0e31\u0e0d\u0e0a\u0e35\u0e02\u0e2d\u0e07\u0e04\u0e38"
+	  "\u0e13\u0e16\u0e39\u0e01\u0e23\u0e30\u0e07\u0e31\u0e1a", 1 },
+	{ "\u062a\u0639\u0630\u0631 \u0627\u0644\u0639\u062b\u0648\u0631 "
+	  "\u0639\u0644\u0649 \u0639\u0646\u0648\u0627\u0646 \u0627\u0644"
+	  "\u0645\u0631\u0633\u0644", 1 },
+	{ "\u062a\u0645 \u062a\u0639\u0637\u064a\u0644 \u062d\u0633\u0627"
+	  "\u0628\u0643", 1 },
+	{ "\u05dc\u05d0 \u05e0\u05d9\u05ea\u05df \u05dc\u05de\u05e6\u05d5"
+	  "\u05d0 \u05d0\u05ea \u05db\u05ea\u05d5\u05d1\u05ea \u05d4\u05e9"
+	  "\u05d5\u05dc\u05d7", 1 },
+	{ "\u05d4\u05d7\u05e9\u05d1\u05d5\u05df \u05e9\u05dc\u05da \u05d4"
+	  "\u05d5\u05e9\u05d1\u05ea", 1 },
+	{ "Avs\u00e4ndaren har bytt adress", 1 },
+	{ "\u304a\u5ba2\u69d8\u306e\u30a2\u30ab\u30a6\u30f3\u30c8\u306f"
+	  "\u505c\u6b62\u3055\u308c\u3066\u3044\u307e\u3059", 1 },
+	{ "\u0627\u0644\u062d\u0633\u0627\u0628 \u0627\u0644\u062e\u0627"
+	  "\u0635 \u0628\u0643 \u0645\u0639\u0637\u0644", 1 },
+	/* an adjective before the sender, or the sender without an article */
+	{ "Unbekannter Absender", 1 },
+	{ "\u041d\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d\u044b\u0439 "
+	  "\u043e\u0442\u043f\u0440\u0430"
+	  "\u0432\u0438\u0442\u0435\u043b\u044c", 1 },
+	{ "Nieznany nadawca", 1 },
+	{ "Nezn\u00e1m\u00fd odes\u00edlatel", 1 },
+	{ "\u041d\u0435\u0432\u0456\u0434\u043e\u043c\u0438\u0439 \u0432"
+	  "\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a", 1 },
+	{ "\u672a\u77e5\u53d1\u4ef6\u4eba", 1 },
+	{ "\uc54c \uc218 \uc5c6\ub294 \ubc1c\uc2e0\uc790", 1 },
+	{ "\u4e0d\u660e\u306a\u9001\u4fe1\u8005", 1 },
+	{ "Bilinmeyen g\u00f6nderen", 1 },
+	{ "Ok\u00e4nd avs\u00e4ndare", 1 },
+	{ "Ukendt afsender", 1 },
+	{ "Ukjent avsender", 1 },
+	{ "Tuntematon l\u00e4hett\u00e4j\u00e4", 1 },
+	{ "Ismeretlen felad\u00f3", 1 },
+	{ "\u0386\u03b3\u03bd\u03c9\u03c3\u03c4\u03bf\u03c2 \u03b1"
+	  "\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad\u03b1\u03c2", 1 },
+	{ "\u0645\u0631\u0633\u0644 \u063a\u064a"
+	  "\u0631 \u0645\u0639\u0631\u0648\u0641", 1 },
+	{ "\u05e9\u05d5\u05dc\u05d7 \u05dc\u05d0 \u05d9\u05d3\u05d5\u05e2", 1 },
+	{ "Ung\u00fcltiger Absender", 1 },
+	{ "\u041d\u0435\u0434\u0435\u0439\u0441\u0442\u0432\u0438\u0442\u0435"
+	  "\u043b\u044c\u043d\u044b\u0439 "
+	  "\u0430\u0434\u0440\u0435\u0441 \u043e\u0442\u043f\u0440\u0430"
+	  "\u0432\u0438\u0442\u0435\u043b\u044f", 1 },
 	/* recipient-side texts with the same words: not the sender's */
+	{ "Unbekannter Empf\u00e4nger. Absender: bounce@news.example.com", 0 },
+	{ "\u041d\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d\u044b\u0439"
+	  " \u043f\u043e\u043b\u0443\u0447\u0430\u0442\u0435\u043b\u044c", 0 },
+	{ "Nieznany odbiorca", 0 },
+	{ "\u672a\u77e5\u6536\u4ef6\u4eba", 0 },
 	/* recipient-side, the sender named in another clause */
 	{ "Empf\u00e4nger unbekannt. Absender: bounce@news.example.com", 0 },
 	{ "Destinataire inconnu; exp\u00e9diteur: bounce@news.example.com", 0 },
@@ -162,6 +261,50 @@ static const struct ss_case cases[] = {
 	{ "Recipient domain example.org does not exist", 0 },
 	{ "lost connection with mx.example.org while performing the HELO "
 	  "handshake", 0 },
+	/* the notices' "address you entered": the recipient's, not ours */
+	{ "Impossible de trouver l'adresse de messagerie que vous avez entr"
+	  "\u00e9e", 0 },
+	{ "No se encontr\u00f3 la direcci\u00f3n de correo electr\u00f3nico"
+	  " que especific\u00f3", 0 },
+	{ "\u041d\u0435 \u0443\u0434\u0430\u043b\u043e\u0441\u044c \u043d"
+	  "\u0430\u0439\u0442\u0438 \u0432\u0432\u0435\u0434\u0435\u043d"
+	  "\u043d\u044b\u0439 \u0432\u0430\u043c\u0438 \u0430\u0434\u0440"
+	  "\u0435\u0441 \u044d\u043b\u0435\u043a\u0442\u0440\u043e\u043d"
+	  "\u043d\u043e\u0439 \u043f\u043e\u0447\u0442\u044b", 0 },
+	{ "Antamaasi s\u00e4hk\u00f6postiosoitetta ei l\u00f6ytynyt", 0 },
+	{ "A megadott e-mail-c\u00edm nem tal\u00e1lhat\u00f3", 0 },
+	{ "Adresa de e-mail pe care a\u021bi introdus-o nu a fost g\u0103si"
+	  "t\u0103", 0 },
+	{ "\u0394\u03b5\u03bd \u03ae\u03c4\u03b1\u03bd \u03b4\u03c5\u03bd"
+	  "\u03b1\u03c4\u03ae \u03b7 \u03b5\u03cd\u03c1\u03b5\u03c3\u03b7 "
+	  "\u03c4\u03b7\u03c2 \u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd"
+	  "\u03c3\u03b7\u03c2 \u03b7\u03bb\u03b5\u03ba\u03c4\u03c1\u03bf"
+	  "\u03bd\u03b9\u03ba\u03bf\u03cd \u03c4\u03b1\u03c7\u03c5\u03b4"
+	  "\u03c1\u03bf\u03bc\u03b5\u03af\u03bf\u03c5 \u03c0\u03bf\u03c5 "
+	  "\u03ba\u03b1\u03c4\u03b1\u03c7\u03c9\u03c1\u03ae\u03c3\u03b1\u03c4"
+	  "\u03b5", 0 },
+	{ "Kh\u00f4ng t\u00ecm th\u1ea5y \u0111\u1ecba ch\u1ec9 email b"
+	  "\u1ea1n \u0111\u00e3 nh\u1eadp", 0 },
+	{ "Alamat email yang Anda masukkan tidak dapat ditemukan", 0 },
+	{ "\u0e44\u0e21\u0e48\u0e1e\u0e1a\u0e17\u0e35\u0e48\u0e2d\u0e22"
+	  "\u0e39\u0e48\u0e2d\u0e35\u0e40\u0e21\u0e25\u0e17\u0e35\u0e48\u0e04"
+	  "\u0e38\u0e13\u0e1b\u0e49\u0e2d\u0e19", 0 },
+	{ "\u062a\u0639\u0630\u0631 \u0627\u0644\u0639\u062b\u0648\u0631 "
+	  "\u0639\u0644\u0649 \u0639\u0646\u0648\u0627\u0646 \u0627\u0644"
+	  "\u0628\u0631\u064a\u062f \u0627\u0644\u0625\u0644\u0643\u062a"
+	  "\u0631\u0648\u0646\u064a \u0627\u0644\u0630\u064a \u0623\u062f"
+	  "\u062e\u0644\u062a\u0647", 0 },
+	{ "\u062a\u0645 \u062a\u0639\u0637\u064a\u0644 \u062d\u0633\u0627"
+	  "\u0628 \u0627\u0644\u0645\u0631\u0633\u0644 \u0625\u0644\u064a"
+	  "\u0647", 0 },
+	{ "\u05dc\u05d0 \u05e0\u05d9\u05ea\u05df \u05dc\u05de\u05e6\u05d5"
+	  "\u05d0 \u05d0\u05ea \u05db\u05ea\u05d5\u05d1\u05ea \u05d4\u05d3"
+	  "\u05d5\u05d0\u05e8 \u05d4\u05d0\u05dc\u05e7\u05d8\u05e8\u05d5"
+	  "\u05e0\u05d9 \u05e9\u05d4\u05d6\u05e0\u05ea", 0 },
+	{ "\u627e\u4e0d\u5230\u60a8\u8f38\u5165\u7684\u96fb\u5b50\u90f5"
+	  "\u4ef6\u5730\u5740", 0 },
+	{ "Tuntematon vastaanottaja", 0 },
+	{ "Vastaanottajan postilaatikko on t\u00e4ynn\u00e4", 0 },
 	/* "dear sender": the recipient's address does not exist */
 	{ "\u9001\u4fe1\u8005\u69d8\u3001\u5b9b\u5148\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u306f\u5b58\u5728\u3057\u307e\u305b\u3093", 0 },
 	{ "\u5b9b\u5148\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u306f\u5b58\u5728\u3057\u307e\u305b\u3093", 0 },
