@@ -204,6 +204,9 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 		/* Sendmail: an alias that pipes to a program, "|prog ..." */
 		a = after_type(v);
 		r->to_program = *a == '|' || (*a == '"' && a[1] == '|');
+	} else if (strcasecmp(name, "X-PowerMTA-BounceCategory") == 0) {
+		v = after_type(v);
+		r->category = lower_dup(p->a, v, strcspn(v, " \t;("));
 	}
 }
 
@@ -231,6 +234,8 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 			r->action = t->action;
 		if (r->remote_mta == NULL)
 			r->remote_mta = t->remote_mta;
+		if (r->category == NULL)
+			r->category = t->category;
 		r->to_program |= t->to_program;
 		return r;
 	}
@@ -404,6 +409,33 @@ orig_message_id(struct dsn_parser *p, struct mime_part *root,
 	}
 	(void)root;
 	return NULL;
+}
+
+/*
+ * A notice that says delivery is still being tried (a warning in
+ * words): its recipients without an Action of their own are delayed.
+ */
+static void
+mark_delayed(struct dsn_report *rep, const char *subject, const char *text,
+    size_t textlen)
+{
+	size_t i;
+
+	if (!warning_text(subject, text, textlen))
+		return;
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].action == NULL)
+			rep->rcpts[i].action = "delayed";
+}
+
+/* Adds the original's recipient v, which the notice does not name. */
+static void
+rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v)
+{
+	struct dsn_rcpt *r = rcpt_add(p, rep);
+
+	r->rcpt = v;
+	r->unnamed = 1;
 }
 
 /*
@@ -594,6 +626,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 			    "To"));
 			text_rcpts(p, rep, text, textlen, ex, nex, 1);
 		}
+		mark_delayed(rep, subject, text, textlen);
 		return rep->nrcpts;
 	}
 	if (!p->inner && (v = inlined_report(root, &n)) != NULL) {
@@ -660,19 +693,20 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		    (v = mime_header_value(f.orig, "To")) != NULL &&
 		    (v = addr_dup(p->a, v, v + strlen(v))) != NULL &&
 		    !excluded(ex, nex, v, strlen(v)))
-			rcpt_add(p, rep)->rcpt = v;
+			rcpt_unnamed(p, rep, v);
 		/* The sender may be the recipient (a redacted bounce). */
 		if (rep->nrcpts == 0)
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
 	}
 	if (rep->nrcpts == 0 && (v = tail_to(p, &f)) != NULL)
-		rcpt_add(p, rep)->rcpt = v;
+		rcpt_unnamed(p, rep, v);
 	if (rep->nrcpts == 0 && f.orig != NULL &&
 	    (v = mime_header_value(f.orig, "To")) != NULL &&
 	    (v = addr_dup(p->a, v, v + strlen(v))) != NULL) {
 		/* No address in the text: the original's recipient. */
-		rcpt_add(p, rep)->rcpt = v;
+		rcpt_unnamed(p, rep, v);
 	}
+	mark_delayed(rep, subject, text, textlen);
 	for (i = 0; i < rep->nrcpts; i++)
 		if (rep->rcpts[i].diaglen == 0) {
 			rep->rcpts[i].diag = text;

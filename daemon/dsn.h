@@ -60,6 +60,17 @@ struct dsn_rcpt {
 	const char	*remote_mta;	/* host name, or NULL */
 	const char	*last_attempt;	/* Last-Attempt-Date, or NULL */
 	int		 to_program;	/* X-Actual-Recipient "|prog" */
+	/*
+	 * The sending MTA's own name for the failure, lowercase, or NULL:
+	 * PowerMTA's X-PowerMTA-BounceCategory ("bad-mailbox", ...).
+	 */
+	const char	*category;
+	/*
+	 * The notice names no address: this is the original's To, taken
+	 * for want of one. It may be the wrong one of several; it never
+	 * suppresses.
+	 */
+	int		 unnamed;
 	const char	*ctx;		/* its part of the bounce's text */
 	size_t		 ctxlen;
 };

@@ -36,13 +36,30 @@ static const char *const autoreply_subjects[] = {
 	NULL
 };
 
-int
-is_autoreply(struct mime_part *root, const char *subject, const char *from)
+/* Does the subject begin with an auto-reply's words ("Automatic reply:")? */
+static int
+autoreply_prefix(const char *subject)
+{
+	size_t i, k;
+
+	if (subject == NULL)
+		return 0;
+	while (*subject == ' ' || *subject == '\t')
+		subject++;
+	for (i = 0; autoreply_subjects[i] != NULL; i++) {
+		k = strlen(autoreply_subjects[i]);
+		if (strncasecmp(subject, autoreply_subjects[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Do the headers mark the message as an auto-reply? */
+static int
+autoreply_headers(struct mime_part *root)
 {
 	const char *v;
 
-	if (from_daemon(from) || matches_any(subject, bounce_subjects))
-		return 0;
 	if ((v = mime_header_value(root, "Auto-Submitted")) != NULL &&
 	    strncasecmp(v, "auto-replied", 12) == 0)
 		return 1;
@@ -54,10 +71,55 @@ is_autoreply(struct mime_part *root, const char *subject, const char *from)
 	    mime_header(root, "X-Autorespond") != NULL ||
 	    mime_header(root, "X-Autoresponder") != NULL)
 		return 1;
-	if ((v = mime_header_value(root, "Precedence")) != NULL &&
-	    strcasecmp(v, "auto_reply") == 0)
-		return 1;
-	return matches_any(subject, autoreply_subjects);
+	return (v = mime_header_value(root, "Precedence")) != NULL &&
+	    strcasecmp(v, "auto_reply") == 0;
+}
+
+/*
+ * Is the address in v an auto-responder's ("auto-reply@helpdesk.x",
+ * "noreply@x")? It writes auto-replies, not bounces, though
+ * from_daemon() counts "auto-reply" among the daemons.
+ */
+static int
+responder(const char *v)
+{
+	static const char *const locals[] = {
+		"auto-reply", "autoreply", "auto_reply", "autoresponder",
+		"noreply", "no-reply", "do-not-reply", "donotreply", NULL
+	};
+	const char *as, *ae;
+	size_t i, n;
+
+	if (v == NULL || !addr_next(v, v + strlen(v), &as, &ae))
+		return 0;
+	n = (size_t)((const char *)memchr(as, '@', (size_t)(ae - as)) - as);
+	for (i = 0; locals[i] != NULL; i++)
+		if (strlen(locals[i]) == n && strncasecmp(as, locals[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * An auto-reply, not a bounce: never from a mailer daemon (an
+ * auto-responder's address is none), and a
+ * subject with a bounce's words ("failed", "undeliverable") counts
+ * against it unless the subject begins as an auto-reply's does
+ * ("Automatic reply: Your payment failed", "Re: ..." with auto-reply
+ * headers): a person's auto-reply quotes the subject it answers.
+ */
+int
+is_autoreply(struct mime_part *root, const char *subject, const char *from)
+{
+	int hdrs;
+
+	if (from_daemon(from) && !responder(from))
+		return 0;
+	hdrs = autoreply_headers(root);
+	if (matches_any(subject, bounce_subjects) &&
+	    !autoreply_prefix(subject) && !(hdrs && subject != NULL &&
+	    strncasecmp(subject, "Re:", 3) == 0))
+		return 0;
+	return hdrs || matches_any(subject, autoreply_subjects);
 }
 
 /* --- feedback reports ------------------------------------------------ */

@@ -670,6 +670,112 @@ same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r)
 	return n;
 }
 
+/*
+ * PowerMTA's X-PowerMTA-BounceCategory, where it names one cause: the
+ * reason it stands for, and the decision it may bring by itself. Only
+ * "bad-mailbox" may suppress, and only with a permanent reply (see
+ * mta_category()); "bad-domain" and "inactive-mailbox" name a cause
+ * that would suppress, but the category is PowerMTA's guess from its
+ * own patterns: it alone does not cut a recipient off. Categories of
+ * no single cause ("routing-errors", "bad-configuration",
+ * "content-related", "protocol-errors", "other") are not here: the
+ * reply alone decides.
+ */
+static const struct mta_category {
+	const char	*name;
+	enum reason	 reason;
+	unsigned	 decision;
+} mta_categories[] = {
+	{ "bad-mailbox",	R_USERUNKNOWN,	   D_SUPPRESS },
+	{ "bad-domain",		R_HOSTUNKNOWN,	   0 },
+	{ "inactive-mailbox",	R_SUSPEND,	   0 },
+	{ "quota-issues",	R_MAILBOXFULL,	   D_RETRY },
+	{ "spam-related",	R_SPAMDETECTED,	   D_ALERT },
+	{ "virus-related",	R_VIRUSDETECTED,   D_ALERT },
+	{ "policy-related",	R_POLICYVIOLATION, D_ALERT },
+	{ "message-expired",	R_EXPIRED,	   D_RETRY },
+	{ "no-answer-from-host", R_NETWORKERROR,   D_RETRY },
+	{ "bad-connection",	R_NETWORKERROR,	   D_RETRY },
+	{ "invalid-sender",	R_REJECTED,	   D_ALERT },
+	{ "relaying-issues",	R_NORELAYING,	   D_ALERT },
+};
+
+/*
+ * May a "bad-mailbox" category suppress r, whose reply is [d, d + dn)?
+ * Only with a 5xx reply or a 5.1.1 status, and only where the reply
+ * with status 5.1.1 would suppress: the classifier's guards (a reply
+ * about the sender, our IP, another address) still apply. The second
+ * classify() leaves c's reply as it was: it parses the same text.
+ */
+static int
+category_may_suppress(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_rcpt *r, const char *d, size_t dn)
+{
+	struct classification by;
+	int code = first_code(d, dn);
+
+	if (!(code / 100 == 5 || (code == 0 && r->status != NULL &&
+	    strcmp(r->status, "5.1.1") == 0)))
+		return 0;
+	classify(c, rs, r->rcpt, d, dn, "5.1.1", r->remote_mta, &by);
+	return (by.decision & D_SUPPRESS) != 0;
+}
+
+/*
+ * The sending MTA's category, where the rules said little: no rule, a
+ * rule of the status alone, no reason (undefined, onhold), or a "no
+ * such user" of unknown stage read as filtered (weak). A rule that knew
+ * the reply's words stands. "bad-mailbox" suppresses only as
+ * category_may_suppress() says; otherwise the category never
+ * suppresses, and a temporary reply is retried. Adds "category=name".
+ */
+static void
+mta_category(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_rcpt *r, const char *d, size_t dn,
+    struct classification *cl, int weak)
+{
+	const struct mta_category *mc = NULL;
+	char kv[64];
+	size_t i;
+	int code;
+
+	if (r->category == NULL)
+		return;
+	for (i = 0; i < sizeof(mta_categories) / sizeof(mta_categories[0]);
+	    i++)
+		if (strcmp(r->category, mta_categories[i].name) == 0)
+			mc = &mta_categories[i];
+	if (mc == NULL || !(weak || cl->rule == NULL || cl->rule->re == NULL ||
+	    cl->reason == R_UNDEFINED || cl->reason == R_ONHOLD))
+		return;
+	code = first_code(d, dn);
+	cl->reason = mc->reason;
+	cl->decision = mc->decision;
+	if ((mc->decision & D_SUPPRESS) &&
+	    !category_may_suppress(c, rs, r, d, dn))
+		cl->decision = 0;
+	if (code / 100 == 4 || (r->status != NULL && r->status[0] == '4')) {
+		cl->temporary = 1;
+		cl->decision = (cl->decision & ~D_SUPPRESS) | D_RETRY;
+	}
+	if (r->status == NULL || strcmp(r->status + 1, ".0.0") == 0)
+		snprintf(cl->status, sizeof(cl->status), "%s",
+		    reason_status(cl->reason, cl->temporary == 1));
+	snprintf(kv, sizeof(kv), "category=%s", mc->name);
+	detail_add(cl, kv);
+}
+
+/*
+ * A report of a delivery still being tried (Action: delayed, or a
+ * warning in words) proves nothing for good: the MTA has not given up.
+ * It never suppresses and is no hard bounce.
+ */
+static int
+delayed(const struct dsn_rcpt *r)
+{
+	return r->action != NULL && strcmp(r->action, "delayed") == 0;
+}
+
 void
 detail_add(struct classification *cl, const char *kv)
 {
@@ -688,7 +794,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	const char *d, *hint = status_hint(rep, r);
 	char full[MAX_DIAG];
 	size_t n, dn;
-	int free_text;
+	int free_text, weak = 0;
 
 	out->hardbounce = 0;
 	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
@@ -792,6 +898,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (cl->reason == R_USERUNKNOWN && unknown_is_filtered(r, cl)) {
 		cl->reason = R_FILTERED;
 		cl->decision &= ~D_SUPPRESS;
+		weak = 1;
 	}
 	/*
 	 * A failure text of the recipient's own that no rule knows is
@@ -852,12 +959,29 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		    reason_status(cl->reason,
 		    first_code(r->diag, r->diaglen) / 100 == 4));
 	ses_verdict(rep, r, cl);
+	mta_category(c, rs, r, d, dn, cl, weak);
 	if (r->action != NULL && (strcmp(r->action, "delivered") == 0 ||
 	    strcmp(r->action, "relayed") == 0 ||
 	    strcmp(r->action, "expanded") == 0)) {
 		cl->reason = R_DELIVERED;
 		cl->decision = 0;
 		cl->temporary = 0;
+	}
+	/*
+	 * A recipient the notice does not name (the original's To, taken
+	 * for want of an address in its text) may be another of the
+	 * original's recipients than the one that failed.
+	 */
+	if (r->unnamed && (cl->decision & D_SUPPRESS)) {
+		cl->decision &= ~D_SUPPRESS;
+		detail_add(cl, "guard=unnamed");
+	}
+	if (delayed(r)) {
+		cl->temporary = 1;
+		if (cl->decision & D_SUPPRESS) {
+			cl->decision = (cl->decision & ~D_SUPPRESS) | D_RETRY;
+			detail_add(cl, "guard=delayed");
+		}
 	}
 	classifier_senders(c, NULL, 0);
 	classifier_transaction(c, 0, STAGE_UNKNOWN);

@@ -104,6 +104,8 @@ int		 is_bounce(struct mime_part *root, const char *subject,
 int		 fml_notice(struct mime_part *root, const char *from);
 void		 fml_rcpts(struct dsn_parser *p, struct dsn_report *rep,
 		    const char *subject, const char *s, size_t n);
+/* A bounce in words that says delivery is still being tried? */
+int		 warning_text(const char *subject, const char *s, size_t n);
 const char	*inlined_report(const struct mime_part *root, size_t *lenp);
 
 /* dsn_json.c: Amazon SES notifications, Mailgun events */

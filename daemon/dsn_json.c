@@ -199,12 +199,50 @@ mailgun_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 	return 1;
 }
 
+
+/*
+ * The recipient objects of a notification's list at q ("bouncedRecipients",
+ * "delayedRecipients": one object per recipient, up to the closing
+ * bracket): address, action (or action when the object has none),
+ * status and diagnosticCode.
+ */
+static void
+ses_recipients(struct dsn_parser *p, struct dsn_report *rep, const char *q,
+    const char *e, const char *action)
+{
+	const char *obj, *oe, *v, *close = memchr(q, ']', (size_t)(e - q));
+	struct dsn_rcpt *r;
+
+	for (obj = memchr(q, '{', (size_t)(e - q)); obj != NULL;
+	    obj = oe < e ? memchr(oe, '{', (size_t)(e - oe)) : NULL) {
+		if (close != NULL && obj > close)
+			break;
+		oe = memchr(obj, '}', (size_t)(e - obj));
+		if (oe == NULL)
+			oe = e;
+		if ((v = json_str(p->a, obj, oe, "emailAddress", NULL)) == NULL)
+			continue;
+		r = rcpt_add(p, rep);
+		r->rcpt = addr_dup(p->a, v, v + strlen(v));
+		if (r->rcpt == NULL)
+			r->rcpt = v;
+		r->action = action;
+		if ((v = json_str(p->a, obj, oe, "action", NULL)))
+			r->action = v;
+		if ((v = json_str(p->a, obj, oe, "status", NULL)))
+			r->status = status_dup(p->a, v);
+		if ((v = json_str(p->a, obj, oe, "diagnosticCode", NULL))) {
+			r->diag = after_type(v);
+			r->diaglen = strlen(r->diag);
+		}
+	}
+}
 /* Reads an SES notification or a Mailgun event; 1 if it was one. */
 int
 ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n)
 {
-	const char *e = s + n, *q, *obj, *oe, *v, *type, *resp;
+	const char *e = s + n, *q, *oe, *v, *type, *resp;
 	const char *addr;
 	struct dsn_rcpt *r;
 
@@ -224,33 +262,11 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		rep->bounce_type = json_str(p->a, s, e, "bounceType", NULL);
 		rep->bounce_subtype = json_str(p->a, s, e, "bounceSubType",
 		    NULL);
-		/* One object per recipient, up to the closing bracket. */
-		for (obj = memchr(q, '{', (size_t)(e - q)); obj != NULL;
-		    obj = oe < e ? memchr(oe, '{', (size_t)(e - oe)) : NULL) {
-			const char *close = memchr(q, ']', (size_t)(e - q));
-
-			if (close != NULL && obj > close)
-				break;
-			oe = memchr(obj, '}', (size_t)(e - obj));
-			if (oe == NULL)
-				oe = e;
-			if ((v = json_str(p->a, obj, oe, "emailAddress",
-			    NULL)) == NULL)
-				continue;
-			r = rcpt_add(p, rep);
-			r->rcpt = addr_dup(p->a, v, v + strlen(v));
-			if (r->rcpt == NULL)
-				r->rcpt = v;
-			if ((v = json_str(p->a, obj, oe, "action", NULL)))
-				r->action = v;
-			if ((v = json_str(p->a, obj, oe, "status", NULL)))
-				r->status = status_dup(p->a, v);
-			if ((v = json_str(p->a, obj, oe, "diagnosticCode",
-			    NULL))) {
-				r->diag = after_type(v);
-				r->diaglen = strlen(r->diag);
-			}
-		}
+		ses_recipients(p, rep, q, e, NULL);
+	} else if (strcmp(type, "DeliveryDelay") == 0 &&
+	    (q = memmem(s, n, "\"delayedRecipients\"", 19)) != NULL) {
+		/* Still being tried: each recipient is delayed. */
+		ses_recipients(p, rep, q, e, "delayed");
 	} else if (strcmp(type, "Delivery") == 0 &&
 	    (q = memmem(s, n, "\"delivery\"", 10)) != NULL) {
 		resp = json_str(p->a, q, e, "smtpResponse", NULL);

@@ -149,6 +149,37 @@ static const char *const separators[] = {
 };
 
 /*
+ * Is the line a virus scanner's footer ("This email has been scanned
+ * for viruses by the MessageLabs Email Security System.")? It ends the
+ * notice's own words: read as the recipient's failure text, it would
+ * say "virus". Not a scanner's verdict ("scanned and found to contain
+ * a virus").
+ */
+static int
+scanner_footer(const char *s, const char *le)
+{
+	static const char *const footers[] = {
+		"has been scanned for viruses by", "scanned by the messagelabs",
+		"email security system", "e-mail security system",
+		"has been checked for viruses by", NULL
+	};
+	static const char *const verdicts[] = {
+		"found", "contain", "infected", "detected", NULL
+	};
+	size_t n = (size_t)(le - s), i;
+
+	for (i = 0; footers[i] != NULL; i++)
+		if (has_ci(s, n, footers[i]))
+			break;
+	if (footers[i] == NULL)
+		return 0;
+	for (i = 0; verdicts[i] != NULL; i++)
+		if (has_ci(s, n, verdicts[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * Where the copy of the original begins in a single-part bounce: a
  * separator line (a line of mostly dashes with words such as "copy of
  * the message"), or the first run of three header lines that starts
@@ -199,6 +230,8 @@ text_cut(const char *s, const char *e)
 					    logical_start(s, p, e) == p)))
 						return p;
 		}
+		if (text && scanner_footer(p, le))
+			return p;
 		if (orig_header_line(p, le) && !ds_field_line(p, le) &&
 		    le < e) {
 			l2 = line_end(le + 1, e);
@@ -340,6 +373,7 @@ struct cand {
 	const char	*as, *ae;	/* the address */
 	const char	*after;		/* the start of its line */
 	int		 lead;		/* it starts its line */
+	int		 hdr;		/* on a To:/Cc: line of a header block */
 };
 
 #define MAX_CANDS	100000
@@ -441,6 +475,80 @@ after_from(const char *line, const char *as)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Is the address at as the value of a Message-ID, In-Reply-To or
+ * References label on its line ("*  Message-ID: <x@y>" in MDaemon's
+ * transcript, "The Message-ID was <x@y>")? A message's identifier is
+ * nobody's address.
+ */
+static int
+after_msgid(const char *line, const char *as)
+{
+	static const char *const marks[] = {
+		"message-id", "in-reply-to", "references", "message id"
+	};
+	const char *p = as;
+	size_t i, k;
+
+	while (p > line && (is_wsp(p[-1]) || p[-1] == '<' || p[-1] == ':' ||
+	    p[-1] == '=' || p[-1] == '"'))
+		p--;
+	if (p > line + 4 && strncasecmp(p - 4, " was", 4) == 0)
+		for (p -= 4; p > line && is_wsp(p[-1]); p--)
+			;
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		k = strlen(marks[i]);
+		if ((size_t)(p - line) >= k &&
+		    strncasecmp(p - k, marks[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is the address at [as, ae) one a notice gives to write to, not a
+ * recipient: a role's mailbox (postmaster, abuse, helpdesk, ...) at the
+ * domain of an address of the sending or reporting side (ex), or on a
+ * line that asks to write to it ("contact postmaster@x", "please send
+ * mail to helpdesk@x", "For help, ...")?
+ */
+static int
+contact_addr(const char *line, const char *as, const char *ae,
+    const char *const *ex, size_t nex)
+{
+	static const char *const roles[] = {
+		"postmaster", "abuse", "hostmaster", "webmaster", "helpdesk",
+		"help", "support", "noc", "security", "admin",
+		"administrator", "mailadmin", "mailmaster", "it-support",
+		"servicedesk", "service-desk", NULL
+	};
+	static const char *const asks[] = {
+		"contact", "send mail to", "write to", "e-mail to",
+		"email to", "questions", "assistance", "for help",
+		"please", "report", NULL
+	};
+	const char *at = memchr(as, '@', (size_t)(ae - as)), *d;
+	size_t i, n, dn;
+
+	if (at == NULL)
+		return 0;
+	n = (size_t)(at - as);
+	for (i = 0; roles[i] != NULL; i++)
+		if (strlen(roles[i]) == n && strncasecmp(as, roles[i], n) == 0)
+			break;
+	if (roles[i] == NULL)
+		return 0;
+	dn = (size_t)(ae - at - 1);
+	for (i = 0; i < nex; i++)
+		if (ex[i] != NULL && (d = strchr(ex[i], '@')) != NULL &&
+		    strlen(d + 1) == dn && strncasecmp(d + 1, at + 1, dn) == 0)
+			return 1;
+	for (i = 0; asks[i] != NULL; i++)
+		if (has_ci(line, (size_t)(as - line), asks[i]))
+			return 1;
 	return 0;
 }
 
@@ -581,6 +689,31 @@ continues(const char *li, const char *lj, const char *e)
 }
 
 /*
+ * Is the line at ls a session transcript's "RCPT TO:<x>" for the
+ * address at as, with the server's refusal on the line after it
+ * ("--> RCPT To:<x>" then "<-- 550 5.1.1 ..." in MDaemon's transcript,
+ * "hMailServer sent: RCPT TO:<x>" then "Remote server replied: 550
+ * ...")? Returns the end of that reply's line, or NULL.
+ */
+static const char *
+rcpt_command(const char *ls, const char *as, const char *e)
+{
+	const char *le = line_end(ls, e), *p, *ne;
+
+	if (find_ws_ci(ls, (size_t)(as - ls), "RCPT TO", NULL) == NULL ||
+	    le >= e)
+		return NULL;
+	ne = line_end(le + 1, e);
+	for (p = le + 1; p + 3 <= ne; p++)
+		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && (p == le + 1 ||
+		    !isalnum((unsigned char)p[-1])) && (p + 3 == ne ||
+		    p[3] == ' ' || p[3] == '-'))
+			return ne;
+	return NULL;
+}
+
+/*
  * The first heading line in [ls, e): dashes, equals signs or stars
  * around words ("   ----- Transcript of session follows -----"). NULL if
  * none.
@@ -602,6 +735,135 @@ heading_line(const char *ls, const char *e)
 			return ls;
 	}
 	return NULL;
+}
+
+/* The line at ls without its leading blanks, up to its end le. */
+static int
+header_line_at(const char *ls, const char *le)
+{
+	while (ls < le && is_wsp(*ls))
+		ls++;
+	return header_line(ls, le);
+}
+
+/*
+ * Is the line at ls the To: or Cc: of a block of header fields the
+ * notice quotes ("The message you sent had these header fields:\n
+ * From: ...\n  To: list@x\n  Subject: ...")? Those are the original's
+ * recipients as its headers had them (a list's address, several
+ * people), not the one the notice says failed.
+ */
+static int
+header_rcpt_line(const char *s, const char *ls, const char *e)
+{
+	const char *le = line_end(ls, e), *p = ls, *pl;
+
+	while (p < le && is_wsp(*p))
+		p++;
+	if (!(le - p > 3 && (strncasecmp(p, "To:", 3) == 0 ||
+	    strncasecmp(p, "Cc:", 3) == 0)))
+		return 0;
+	if (le < e && header_line_at(le + 1, line_end(le + 1, e)))
+		return 1;
+	if (ls > s) {
+		for (pl = ls - 1; pl > s && pl[-1] != '\n'; pl--)
+			;
+		if (header_line_at(pl, ls - 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * When the notice names some addresses outside a quoted header block,
+ * the header block's To: and Cc: addresses are none of its recipients:
+ * drops them from c (n of them). Returns the new count; *nlead counts
+ * the leading ones left.
+ */
+static size_t
+drop_header_rcpts(struct cand *c, size_t n, size_t *nlead)
+{
+	size_t i, k, body = 0;
+
+	for (i = 0; i < n; i++)
+		body += !c[i].hdr;
+	if (body == 0 || body == n)
+		return n;
+	for (i = 0, k = 0, *nlead = 0; i < n; i++) {
+		if (c[i].hdr)
+			continue;
+		c[k] = c[i];
+		*nlead += c[k].lead;
+		k++;
+	}
+	return k;
+}
+
+/* Is candidate j one text_rcpts() reads (all of them, or the leading)? */
+static int
+cand_read(const struct cand *c, size_t j, size_t nlead)
+{
+	return nlead == 0 || c[j].lead;
+}
+
+/*
+ * Is the line of candidate j only its address (and blanks, brackets,
+ * punctuation)?
+ */
+static int
+cand_alone(const struct cand *c, size_t j, const char *e)
+{
+	const char *le = line_end(c[j].after, e);
+
+	return !has_alnum(c[j].after, c[j].as) && !has_alnum(c[j].ae, le);
+}
+
+/*
+ * A list of addresses, one a line, with one reason after the last
+ * ("The following recipients could not be reached:\n\n  a@x\n  b@x\n\n
+ * Reason: 552 5.2.2 Mailbox quota exceeded"): for candidate i, alone on
+ * its line and in such a list, sets [*ts, *te) to the text after the
+ * list, up to the next recipient's line or the next section
+ * ("----- Transcript of session follows -----", whose replies may be
+ * some other recipient's). Returns 0 when i is in no such list or
+ * nothing follows it.
+ */
+static int
+list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
+    const char *e, const char **ts, const char **te)
+{
+	const char *ls, *end = e, *q;
+	size_t k = i, j;
+
+	if (!cand_alone(c, i, e))
+		return 0;
+	for (j = i + 1; j < nc; j++) {
+		if (!cand_read(c, j, nlead) || c[j].after == c[k].after)
+			continue;
+		/* The next line, or after blank lines only. */
+		ls = line_end(c[k].after, e);
+		if (has_alnum(ls, c[j].after) || !cand_alone(c, j, e))
+			break;
+		k = j;
+	}
+	if (k == i)
+		return 0;
+	ls = line_end(c[k].after, e);
+	for (j = k + 1; j < nc; j++)
+		if (cand_read(c, j, nlead) && c[j].after != c[k].after) {
+			end = c[j].after;
+			break;
+		}
+	if ((q = heading_line(ls, end)) != NULL)
+		end = q;
+	if (!has_alnum(ls, end))
+		return 0;
+	*ts = ls;
+	*te = end;
+	if ((size_t)(*te - *ts) > MAX_DIAG)
+		*te = *ts + MAX_DIAG;
+	trim_span(ts, te);
+	return 1;
 }
 
 /* Does [as, ae) name the address [bs, be)? */
@@ -704,7 +966,9 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * recipients.
 			 */
 			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
-			    after_from(ls, as) || ds_field_line(ls, le) ||
+			    after_from(ls, as) || after_msgid(ls, as) ||
+			    contact_addr(fl != ls ? fl : ls, as, ae, ex, nex) ||
+			    ds_field_line(ls, le) ||
 			    (fl != ls && (after_from(fl, as) ||
 			    ds_field_line(fl, line_end(fl, e)))))
 				continue;
@@ -730,10 +994,12 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 */
 			c[nc].lead = addr_leads(ls, as) && (fl == ls ||
 			    ends_colon(s, ls));
+			c[nc].hdr = header_rcpt_line(s, ls, e);
 			nlead += c[nc].lead;
 			nc++;
 		}
 	}
+	nc = drop_header_rcpts(c, nc, &nlead);
 	addrset_init(p->a, &set, rep->nrcpts + nc);
 	for (k = 0; k < rep->nrcpts; k++) {
 		size_t *slot;
@@ -794,11 +1060,31 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 				sendmail_reply(s, &ts, &te, e);
 				break;
 			}
+		/*
+		 * A transcript that shows the recipient's RCPT TO and the
+		 * refusal after it: that exchange is the text (the lines
+		 * above it are the session's other commands and replies,
+		 * "250 2.1.0 Ok" among them; the lines below it, other
+		 * recipients' exchanges).
+		 */
+		for (j = i; !only_known && ts == c[i].after && j < nc; j++)
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0 &&
+			    (q = rcpt_command(c[j].after, c[j].as, e)) !=
+			    NULL) {
+				ts = c[j].after;
+				te = q;
+				break;
+			}
 		if ((size_t)(te - ts) > MAX_DIAG)
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
 		general = 0;
-		if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
+		if (!only_known && !has_alnum(ts, c[i].as) &&
+		    !has_alnum(c[i].ae, te) &&
+		    list_reason(c, nc, i, nlead, e, &ts, &te))
+			;	/* the reason after the list it is in */
+		else if (!has_alnum(ts, c[i].as) && !has_alnum(c[i].ae, te)) {
 			/* Nothing but the address: the text before says why. */
 			const char *ps, *pe;
 
@@ -836,6 +1122,11 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		if (r == NULL) {
 			r = rcpt_add(p, rep);
 			r->rcpt = lower_dup(p->a, c[i].as, an);
+			/*
+			 * Only in a quoted header block: the original's
+			 * recipient, which the notice does not name.
+			 */
+			r->unnamed = c[i].hdr;
 			*slot = rep->nrcpts;
 		}
 		r->ctx = ts;
@@ -914,6 +1205,18 @@ matches_any(const char *s, const char *const *list)
 		return 0;
 	n = strlen(s);
 	for (i = 0; list[i] != NULL; i++)
+		if (has_ci(s, n, list[i]))
+			return 1;
+	return 0;
+}
+
+/* Does [s, s + n) hold one of the phrases of list, in any case? */
+static int
+any_in(const char *s, size_t n, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && list[i] != NULL; i++)
 		if (has_ci(s, n, list[i]))
 			return 1;
 	return 0;
@@ -998,6 +1301,40 @@ fml_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *subject,
 		r->diaglen = r->ctxlen = sn + 1 + (n > MAX_DIAG ? MAX_DIAG : n);
 		r->diag_in_text = 1;
 	}
+}
+
+/* --- a warning: delivery still being tried --------------------------- */
+
+static const char *const warning_phrases[] = {
+	"warning message only", "this is a warning only",
+	"you do not need to resend", "has not yet been delivered",
+	"have not yet been delivered", "has been delayed",
+	"delivery is delayed", "hasn't been delivered yet",
+	"has not been delivered yet",
+	"will keep trying", "still trying", "will be retried until",
+	"delivery attempts will continue", "still undelivered after",
+	"will continue to attempt", "will retry for",
+	"temporary problem delivering", "not yet able to deliver",
+	NULL
+};
+
+static const char *const warning_subjects[] = {
+	"(delay)", "delayed mail", "delivery delayed", "delivery delay",
+	"warning: could not send message", "still being retried",
+	"message delayed", NULL
+};
+
+/*
+ * Is a bounce in words a warning that delivery is still being tried
+ * ("THIS IS A WARNING MESSAGE ONLY", "Delivery has been delayed",
+ * "Will keep trying until message is 5 days old", a "(Delay)"
+ * subject)? The MTA has not given up: the text proves nothing for good.
+ */
+int
+warning_text(const char *subject, const char *s, size_t n)
+{
+	return matches_any(subject, warning_subjects) ||
+	    any_in(s, n, warning_phrases);
 }
 
 /* --- a report pasted into the text ----------------------------------- */

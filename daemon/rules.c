@@ -936,7 +936,8 @@ link_chains(struct ruleset *rs)
 		p->nchain = p->nown + rs->ngeneric;
 		p->chain = keep(rs, xcalloc(p->nchain ? p->nchain : 1,
 		    sizeof(*p->chain)));
-		memcpy(p->chain, p->own, p->nown * sizeof(*p->chain));
+		if (p->nown)	/* a provider of no rules of its own */
+			memcpy(p->chain, p->own, p->nown * sizeof(*p->chain));
 		if (rs->ngeneric)
 			memcpy(p->chain + p->nown, rs->generic,
 			    rs->ngeneric * sizeof(*p->chain));

@@ -7,11 +7,13 @@
  * mail, bare and in an SNS envelope, with SES's own verdict), ARF,
  * an auto-reply and a non-bounce: what dsn_parse() must find in each,
  * and, with the rules of the tree, what dsn_classify() makes of it.
- * Then the limits (100,000 recipients, a 1 MB line) and, when
- * ../shared is there, a few real bounces from the corpus.
+ * Then the limits (100,000 recipients, a 1 MB line), the samples of
+ * shapes the corpus lacks (t/data/bounces/shapes/, with their index)
+ * and, when ../shared is there, a few real bounces from the corpus.
  *
  * See also: dsn.h, t/corpus-accuracy.sh.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -975,7 +977,9 @@ END_TEST
  * failure. The original's recipient is the one that failed; and when
  * the notice gives no other address (or the text is reworded), the
  * sender's own addresses (the bounce's To, the original's From and
- * Reply-To) are never suppressed.
+ * Reply-To) are never suppressed. Nor is the original's recipient when
+ * the notice does not name it: it may be another of the original's
+ * recipients than the one that failed.
  */
 static const char aol_head[] =
 	"Return-Path: <>\n"
@@ -986,7 +990,7 @@ static const char aol_head[] =
 
 static void
 sender_case(const char *text, const char *orig, const char *want_rcpt,
-    int want_suppress)
+    const char *guard)
 {
 	struct dsn_parser *p = dsn_parser_new();
 	struct classifier *cl = classifier_new(rules);
@@ -1002,11 +1006,11 @@ sender_case(const char *text, const char *orig, const char *want_rcpt,
 	dsn_classify(cl, rules, &rep, 0, &res);
 	ck_assert_msg(res.cl.reason == R_USERUNKNOWN, "reason %s",
 	    reason_name(res.cl.reason));
-	ck_assert_msg(!!(res.cl.decision & D_SUPPRESS) == want_suppress,
+	ck_assert_msg(!!(res.cl.decision & D_SUPPRESS) == (guard == NULL),
 	    "%s: decision %u, details \"%s\"", want_rcpt, res.cl.decision,
 	    res.cl.details);
-	if (!want_suppress)
-		ck_assert(strstr(res.cl.details, "guard=sender") != NULL);
+	if (guard != NULL)
+		ck_assert(strstr(res.cl.details, guard) != NULL);
 	classifier_free(cl);
 	free(msg);
 	dsn_parser_free(p);
@@ -1020,23 +1024,23 @@ START_TEST(test_sender_never_suppressed)
 	sender_case("Sorry <kim@sender.example>. Your message to "
 	    "ann@aol.example could not be\ndelivered: the user does not "
 	    "exist.\n", "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
-	    "Subject: hello\n", "ann@aol.example", 1);
-	/* Only the sender: the original's To is the recipient. */
+	    "Subject: hello\n", "ann@aol.example", NULL);
+	/* Only the sender: the original's To is the recipient, unnamed. */
 	sender_case("Sorry <kim@sender.example>. Your message could not be\n"
 	    "delivered: the user does not exist.\n",
 	    "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
-	    "Subject: hello\n", "ann@aol.example", 1);
+	    "Subject: hello\n", "ann@aol.example", "guard=unnamed");
 	/* Nothing else to go by: the sender is read, never suppressed. */
 	sender_case("Sorry <kim@sender.example>. Your message could not be\n"
 	    "delivered: the user does not exist.\n",
 	    "From: Kim <kim@sender.example>\nSubject: hello\n",
-	    "kim@sender.example", 0);
+	    "kim@sender.example", "guard=sender");
 	/* The original's Reply-To is the sending side too. */
 	sender_case("Sorry <news@sender.example>. Your message could not be\n"
 	    "delivered: the user does not exist.\n",
 	    "From: Kim <kim@sender.example>\nReply-To: news@sender.example\n"
 	    "To: news@sender.example\nSubject: hello\n",
-	    "news@sender.example", 0);
+	    "news@sender.example", "guard=sender");
 }
 END_TEST
 
@@ -1378,6 +1382,167 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+/*
+ * t/data/bounces/shapes/: bounces of shapes the corpus lacks, each
+ * with every recipient dsn_parse() must find (and no other), its reason
+ * and its decision, in index.tsv ("file<TAB>recipient<TAB>reason<TAB>
+ * decision"). A warning ("warning-*") or an auto-reply ("vacation-*")
+ * never suppresses, whatever the index says.
+ */
+#define SHAPES_DIR	"t/data/bounces/shapes"
+#define MAX_SHAPE	(256 * 1024)
+
+/* The index's rows for file, one "rcpt\treason\tdecision\n" each. */
+static char *
+shape_rows(const char *index, const char *file)
+{
+	size_t fl = strlen(file), cap = 4096, len = 0;
+	char *out = xmalloc(cap);
+	const char *p = index, *le;
+
+	out[0] = '\0';
+	for (; *p != '\0'; p = *le ? le + 1 : le) {
+		le = strchr(p, '\n');
+		if (le == NULL)
+			le = p + strlen(p);
+		if (*p == '#' || (size_t)(le - p) <= fl + 1 ||
+		    strncmp(p, file, fl) != 0 || p[fl] != '\t')
+			continue;
+		while (len + (size_t)(le - p) + 2 > cap)
+			out = xrealloc(out, cap *= 2);
+		memcpy(out + len, p + fl + 1, (size_t)(le - p) - fl - 1);
+		len += (size_t)(le - p) - fl - 1;
+		out[len++] = '\n';
+		out[len] = '\0';
+	}
+	return out;
+}
+
+static int
+shape_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What dsn_classify() says of every recipient of msg, as shape_rows(). */
+static char *
+shape_got(const char *file, const char *msg, size_t len)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct classifier *cl = classifier_new(rules);
+	struct dsn_report rep;
+	struct dsn_result res;
+	char dec[64], **rows, *out;
+	size_t n, i, total = 1;
+
+	n = dsn_parse(p, msg, len, &rep);
+	rows = xmalloc((n ? n : 1) * sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		dsn_classify(cl, rules, &rep, i, &res);
+		decision_format(res.cl.decision, dec, sizeof(dec));
+		if ((strncmp(file, "warning-", 8) == 0 ||
+		    strncmp(file, "vacation-", 9) == 0))
+			ck_assert_msg(!(res.cl.decision & D_SUPPRESS),
+			    "%s: %s suppressed", file, rep.rcpts[i].rcpt);
+		rows[i] = xasprintf("%s\t%s\t%s\n", rep.rcpts[i].rcpt,
+		    reason_name(res.cl.reason), dec);
+		total += strlen(rows[i]);
+	}
+	qsort(rows, n, sizeof(*rows), shape_cmp);
+	out = xmalloc(total);
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strcat(out, rows[i]);
+		free(rows[i]);
+	}
+	free(rows);
+	classifier_free(cl);
+	dsn_parser_free(p);
+	return out;
+}
+
+static char *
+slurp(const char *path, size_t max, size_t *lenp)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+
+	if (fp == NULL)
+		return NULL;
+	buf = xmalloc(max + 1);
+	*lenp = fread(buf, 1, max, fp);
+	buf[*lenp] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* Every sample in the directory has its rows in the index. */
+static void
+shapes_indexed(const char *src, const char *index)
+{
+	char *dir = xasprintf("%s/" SHAPES_DIR, src), *rows;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	size_t n;
+
+	ck_assert_msg(d != NULL, "no %s", dir);
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".eml") != 0)
+			continue;
+		rows = shape_rows(index, de->d_name);
+		ck_assert_msg(rows[0] != '\0', "%s is not in index.tsv",
+		    de->d_name);
+		free(rows);
+	}
+	closedir(d);
+	free(dir);
+}
+
+START_TEST(test_shapes)
+{
+	const char *src = testlib_env("BOUNCER_SRCDIR", ".");
+	char *path, *index, *msg, *want, *got, *file, *seen = NULL;
+	const char *p, *le;
+	size_t len, n = 0;
+
+	ck_assert_ptr_nonnull(rules);
+	path = xasprintf("%s/" SHAPES_DIR "/index.tsv", src);
+	index = slurp(path, 1024 * 1024, &len);
+	ck_assert_msg(index != NULL, "no %s", path);
+	free(path);
+	for (p = index; *p != '\0'; p = *le ? le + 1 : le) {
+		le = p + strcspn(p, "\n");
+		if (*p == '#' || strchr(p, '\t') == NULL ||
+		    strchr(p, '\t') > le)
+			continue;
+		file = xasprintf("%.*s", (int)strcspn(p, "\t"), p);
+		if (seen != NULL && strcmp(seen, file) == 0) {
+			free(file);
+			continue;	/* the file's next recipient */
+		}
+		free(seen);
+		seen = file;
+		path = xasprintf("%s/" SHAPES_DIR "/%s", src, file);
+		msg = slurp(path, MAX_SHAPE, &len);
+		ck_assert_msg(msg != NULL, "no %s", path);
+		want = shape_rows(index, file);
+		got = shape_got(file, msg, len);
+		ck_assert_msg(strcmp(want, got) == 0,
+		    "%s: want\n%sgot\n%s", file, want, got);
+		free(want);
+		free(got);
+		free(msg);
+		free(path);
+		n++;
+	}
+	free(seen);
+	ck_assert_uint_ge(n, 50);
+	shapes_indexed(src, index);
+	free(index);
+}
+END_TEST
+
 /* Real bounces from ../shared/corpus, when it is there. */
 struct corpus_case {
 	const char	*path;
@@ -1459,6 +1624,11 @@ dsn_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_many_rcpts);
 	tcase_add_test(tc, test_long_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shapes");
+	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
+	tcase_add_test(tc, test_shapes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");
