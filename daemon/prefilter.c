@@ -38,7 +38,7 @@
  * give nothing. Literals shorter than 3 bytes are not kept; a pattern
  * left with no set has no prefilter and is always tried.
  */
-#define LS_MAX		256	/* alternatives in a set */
+#define LS_MAX		48	/* alternatives in a set */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
 #define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
 #define UNIT_SETS	2	/* of them, for one of several branches */
@@ -87,7 +87,7 @@ cnf_add(struct litcnf *c, const struct litset *ls)
 static void
 cnf_run(struct litcnf *c, const char *run, size_t n)
 {
-	struct litset *one;
+	struct litset one;
 
 	if (n < 3)
 		return;
@@ -96,12 +96,10 @@ cnf_run(struct litcnf *c, const char *run, size_t n)
 		run += (n - LS_LEN) / 2;
 		n = LS_LEN;
 	}
-	one = xmalloc(sizeof(*one));
-	one->n = 1;
-	one->len[0] = n;
-	memcpy(one->lit[0], run, n);
-	cnf_add(c, one);
-	free(one);
+	one.n = 1;
+	one.len[0] = n;
+	memcpy(one.lit[0], run, n);
+	cnf_add(c, &one);
 }
 
 /* Is the atom just ended made optional by the quantifier at p? */
@@ -144,7 +142,7 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 {
 	char run[256];
 	size_t nrun = 0, i;
-	struct litcnf *sub = xmalloc(sizeof(*sub));	/* large: not on the stack */
+	struct litcnf sub;
 	const char *q;
 
 	out->n = 0;
@@ -203,14 +201,14 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			if (*p == ':' || *p == '>' || *p == '\'' || *p == '=' ||
 			    *p == '!')
 				p++;
-			p = ls_alt(p, sub, depth + 1);
+			p = ls_alt(p, &sub, depth + 1);
 			if (*p == ')')
 				p++;
 			cnf_run(out, run, nrun);
 			nrun = 0;
 			if (!look && !quant_optional(p))
-				for (i = 0; i < sub->n; i++)
-					cnf_add(out, &sub->set[i]);
+				for (i = 0; i < sub.n; i++)
+					cnf_add(out, &sub.set[i]);
 			p = quant_skip(p);
 			continue;
 		} else if (c == '.') {
@@ -243,7 +241,6 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 		p = quant_skip(p);
 	}
 	cnf_run(out, run, nrun);
-	free(sub);
 	return p;
 }
 
@@ -255,12 +252,12 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 static const char *
 ls_alt(const char *p, struct litcnf *out, int depth)
 {
-	struct litcnf *br = xmalloc(sizeof(*br));	/* large: not on the stack */
-	struct litset *u = xmalloc(sizeof(*u));
+	struct litcnf br;
+	struct litset u;
 	size_t i;
 	int nbranch = 0, ok = 1;
 
-	u->n = 0;
+	u.n = 0;
 	out->n = 0;
 	for (;;) {
 		if (depth >= 16) {
@@ -268,15 +265,14 @@ ls_alt(const char *p, struct litcnf *out, int depth)
 			ok = 0;
 			break;
 		}
-		p = ls_seq(p, br, depth);
+		p = ls_seq(p, &br, depth);
 		if (nbranch++ == 0)
-			*out = *br;
-		if (br->n == 0 || u->n + br->set[0].n > LS_MAX)
+			*out = br;
+		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
 			ok = 0;
-		for (i = 0; ok && i < br->set[0].n; i++) {
-			u->len[u->n] = br->set[0].len[i];
-			memcpy(u->lit[u->n++], br->set[0].lit[i],
-			    br->set[0].len[i]);
+		for (i = 0; ok && i < br.set[0].n; i++) {
+			u.len[u.n] = br.set[0].len[i];
+			memcpy(u.lit[u.n++], br.set[0].lit[i], br.set[0].len[i]);
 		}
 		if (*p != '|')
 			break;
@@ -285,11 +281,9 @@ ls_alt(const char *p, struct litcnf *out, int depth)
 	if (nbranch > 1) {
 		out->n = 0;
 		if (ok)
-			cnf_add(out, u);
+			cnf_add(out, &u);
 	} else if (!ok && depth >= 16)
 		out->n = 0;
-	free(br);
-	free(u);
 	return p;
 }
 

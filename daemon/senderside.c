@@ -574,18 +574,18 @@ static const char pattern_l10n[] =
 	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN;
 
 /*
- * The top-level branches of a pattern: the offsets of their ends (the
- * '|' between them, or the end) in ends[], at most max of them.
- * Escapes and classes are skipped, so a '|' in them is not a split.
+ * Where the group or class at p ends, or at the end of the branch at p
+ * (depth 0: the '|' or end that closes it): the offset of the byte
+ * after it. Escapes and classes are skipped, so a '|' or ')' in them
+ * does not count.
  */
 static size_t
-branch_ends(const char *src, size_t *ends, size_t max)
+scan_to(const char *src, size_t from, int group)
 {
 	const char *p;
-	size_t n = 0;
 	int depth = 0;
 
-	for (p = src; *p != '\0'; p++) {
+	for (p = src + from; *p != '\0'; p++) {
 		if (*p == '\\') {
 			if (p[1] != '\0')
 				p++;
@@ -600,58 +600,145 @@ branch_ends(const char *src, size_t *ends, size_t max)
 				break;
 		} else if (*p == '(')
 			depth++;
-		else if (*p == ')')
-			depth--;
-		else if (*p == '|' && depth == 0 && n < max)
-			ends[n++] = (size_t)(p - src);
+		else if (*p == ')') {
+			if (--depth == 0 && group)
+				return (size_t)(p - src) + 1;
+			if (depth < 0)
+				break;
+		} else if (*p == '|' && depth == 0 && !group)
+			break;
 	}
-	if (n < max)
-		ends[n++] = (size_t)(p - src);
-	return n;
+	return (size_t)(p - src);
 }
 
-#define SS_MAXBRANCH	128	/* of one pattern */
+#define SS_MAXBRANCH	256	/* in all */
+
+/* Compiles pattern text [b, b + n) as the next branch; 0 on error. */
+static int
+add_one(struct senderside *s, const char *b, size_t n,
+    struct prefilter_need **needs)
+{
+	char *t = xstrndup(b, n);
+	pcre2_code *re;
+	int err;
+	PCRE2_SIZE off;
+
+	if (s->nre == SS_MAXBRANCH || (re = pcre2_compile((PCRE2_SPTR)t,
+	    PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL)) == NULL) {
+		free(t);
+		return 0;
+	}
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	needs[s->nre] = prefilter_need(t);
+	s->re[s->nre++] = re;
+	free(t);
+	return 1;
+}
+
+/*
+ * The need of "(?:" alternatives [a, ae) ")" then the rest of the
+ * branch: NULL when the walk cannot tell one.
+ */
+static struct prefilter_need *
+lead_need(const char *a, size_t an, const char *rest)
+{
+	char *t = xasprintf("(?:%.*s)%s", (int)an, a, rest);
+	struct prefilter_need *pn = prefilter_need(t);
+
+	free(t);
+	return pn;
+}
+
+/*
+ * Adds the branch [b, b + n). One that opens with a group of many
+ * alternatives ("(?:Absender|expediteur|...|your account ...) ...")
+ * may have no need as a whole, as a literal set holds only so many
+ * literals (prefilter.h): it is added as several branches, each with as
+ * many of the group's alternatives as leave it a need, so that a reply
+ * holding none of their words runs none of them.
+ */
+static int
+add_branch(struct senderside *s, const char *b, size_t n,
+    struct prefilter_need **needs)
+{
+	struct prefilter_need *pn;
+	char *t = xstrndup(b, n), *rest, *inner;
+	size_t ge, start, end, first, last;
+	int ok = 1, has;
+
+	if ((pn = prefilter_need(t)) != NULL || strncmp(t, "(?:", 3) != 0 ||
+	    (ge = scan_to(t, 0, 1)) < 4 || t[ge - 1] != ')') {
+		free(pn);
+		free(t);
+		return add_one(s, b, n, needs);
+	}
+	inner = t + 3;
+	t[ge - 1] = '\0';
+	rest = t + ge;
+	/* The rest must not be what the walk cannot read. */
+	if ((pn = lead_need("zzz", 3, rest)) == NULL) {
+		free(t);
+		return add_one(s, b, n, needs);
+	}
+	free(pn);
+	for (first = 0; ok && inner[first] != '\0'; first = last) {
+		/*
+		 * Alternatives [first, last) while they leave a need; one
+		 * that has none alone is a branch by itself, always run.
+		 */
+		last = end = first;
+		do {
+			start = end + (end > first);
+			end = scan_to(inner, start, 0);
+			pn = lead_need(inner + first, end - first, rest);
+			has = pn != NULL;
+			free(pn);
+			if (has || last == first)
+				last = end;
+		} while (has && inner[end] != '\0');
+		{
+			char *g = xasprintf("(?:%.*s)%s", (int)(last - first),
+			    inner + first, rest);
+
+			ok = add_one(s, g, strlen(g), needs);
+			free(g);
+		}
+		if (inner[last] == '|')
+			last++;
+	}
+	free(t);
+	return ok;
+}
 
 /* Compiles the branches of src into s->re from s->nre on; 0 on error. */
 static int
 add_branches(struct senderside *s, const char *src,
     struct prefilter_need **needs)
 {
-	size_t ends[SS_MAXBRANCH], n, i, start = 0;
-	int err;
-	PCRE2_SIZE off;
+	size_t start = 0, end;
 
-	n = branch_ends(src, ends, SS_MAXBRANCH);
-	for (i = 0; i < n; start = ends[i++] + 1) {
-		char *b = xstrndup(src + start, ends[i] - start);
-		pcre2_code *re;
-
-		re = pcre2_compile((PCRE2_SPTR)b, PCRE2_ZERO_TERMINATED,
-		    PCRE2_CASELESS, &err, &off, NULL);
-		if (re == NULL) {
-			free(b);
+	for (;;) {
+		end = scan_to(src, start, 0);
+		if (!add_branch(s, src + start, end - start, needs))
 			return 0;
-		}
-		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-		needs[s->nre] = prefilter_need(b);
-		s->re[s->nre++] = re;
-		free(b);
+		if (src[end] != '|')
+			return 1;
+		start = end + 1;
 	}
-	return 1;
 }
 
 struct senderside *
 senderside_new(void)
 {
 	static const char *const src[] = { pattern, pattern_l10n };
-	struct prefilter_need *needs[2 * SS_MAXBRANCH];
+	struct prefilter_need *needs[SS_MAXBRANCH];
 	struct senderside *s;
 	size_t i;
 	int ok = 1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->re = xcalloc(2 * SS_MAXBRANCH, sizeof(*s->re));
+	s->re = xcalloc(SS_MAXBRANCH, sizeof(*s->re));
 	for (i = 0; i < 2 && ok; i++)
 		ok = add_branches(s, src[i], needs);
 	if (ok) {
