@@ -68,6 +68,7 @@
  * the subject of a predicate before it ("User unknown Sender: <x@y>",
  * told apart from "Unknown sender: <x@y>" by the header's capitals).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,11 +83,18 @@
  * scanned for all of them in one pass, and only the branches whose
  * literals it holds are run. Run as one alternation, the guard tried
  * every branch at every offset of every reply it saw: 50 us a reply.
+ * The branches and their prefilter are built once for the process
+ * (immutable, shared by every handle and thread); a handle has its own
+ * match data and scan space.
  */
-struct senderside {
+struct guard {
 	pcre2_code		**re;		/* one a branch */
 	size_t			  nre;
 	struct prefilter	 *pf;
+};
+
+struct senderside {
+	const struct guard	 *g;
 	void			 *scratch;	/* of a scan */
 	pcre2_match_data	 *md;
 };
@@ -615,7 +623,7 @@ scan_to(const char *src, size_t from, int group)
 
 /* Compiles pattern text [b, b + n) as the next branch; 0 on error. */
 static int
-add_one(struct senderside *s, const char *b, size_t n,
+add_one(struct guard *g, const char *b, size_t n,
     struct prefilter_need **needs)
 {
 	char *t = xstrndup(b, n);
@@ -623,14 +631,14 @@ add_one(struct senderside *s, const char *b, size_t n,
 	int err;
 	PCRE2_SIZE off;
 
-	if (s->nre == SS_MAXBRANCH || (re = pcre2_compile((PCRE2_SPTR)t,
+	if (g->nre == SS_MAXBRANCH || (re = pcre2_compile((PCRE2_SPTR)t,
 	    PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL)) == NULL) {
 		free(t);
 		return 0;
 	}
 	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	needs[s->nre] = prefilter_need(t);
-	s->re[s->nre++] = re;
+	needs[g->nre] = prefilter_need(t);
+	g->re[g->nre++] = re;
 	free(t);
 	return 1;
 }
@@ -658,11 +666,11 @@ lead_need(const char *a, size_t an, const char *rest)
  * holding none of their words runs none of them.
  */
 static int
-add_branch(struct senderside *s, const char *b, size_t n,
+add_branch(struct guard *g, const char *b, size_t n,
     struct prefilter_need **needs)
 {
 	struct prefilter_need *pn;
-	char *t = xstrndup(b, n), *rest, *inner;
+	char *t = xstrndup(b, n), *rest, *inner, *grp;
 	size_t ge, start, end, first, last;
 	int ok = 1, has;
 
@@ -670,7 +678,7 @@ add_branch(struct senderside *s, const char *b, size_t n,
 	    (ge = scan_to(t, 0, 1)) < 4 || t[ge - 1] != ')') {
 		free(pn);
 		free(t);
-		return add_one(s, b, n, needs);
+		return add_one(g, b, n, needs);
 	}
 	inner = t + 3;
 	t[ge - 1] = '\0';
@@ -678,7 +686,7 @@ add_branch(struct senderside *s, const char *b, size_t n,
 	/* The rest must not be what the walk cannot read. */
 	if ((pn = lead_need("zzz", 3, rest)) == NULL) {
 		free(t);
-		return add_one(s, b, n, needs);
+		return add_one(g, b, n, needs);
 	}
 	free(pn);
 	for (first = 0; ok && inner[first] != '\0'; first = last) {
@@ -696,13 +704,10 @@ add_branch(struct senderside *s, const char *b, size_t n,
 			if (has || last == first)
 				last = end;
 		} while (has && inner[end] != '\0');
-		{
-			char *g = xasprintf("(?:%.*s)%s", (int)(last - first),
-			    inner + first, rest);
-
-			ok = add_one(s, g, strlen(g), needs);
-			free(g);
-		}
+		grp = xasprintf("(?:%.*s)%s", (int)(last - first),
+		    inner + first, rest);
+		ok = add_one(g, grp, strlen(grp), needs);
+		free(grp);
 		if (inner[last] == '|')
 			last++;
 	}
@@ -710,16 +715,16 @@ add_branch(struct senderside *s, const char *b, size_t n,
 	return ok;
 }
 
-/* Compiles the branches of src into s->re from s->nre on; 0 on error. */
+/* Compiles the branches of src into g->re from g->nre on; 0 on error. */
 static int
-add_branches(struct senderside *s, const char *src,
+add_branches(struct guard *g, const char *src,
     struct prefilter_need **needs)
 {
 	size_t start = 0, end;
 
 	for (;;) {
 		end = scan_to(src, start, 0);
-		if (!add_branch(s, src + start, end - start, needs))
+		if (!add_branch(g, src + start, end - start, needs))
 			return 0;
 		if (src[end] != '|')
 			return 1;
@@ -727,29 +732,48 @@ add_branches(struct senderside *s, const char *src,
 	}
 }
 
-struct senderside *
-senderside_new(void)
+static struct guard *the_guard;	/* NULL: a pattern did not compile */
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void
+guard_build(void)
 {
 	static const char *const src[] = { pattern, pattern_l10n };
 	struct prefilter_need *needs[SS_MAXBRANCH];
-	struct senderside *s;
+	struct guard *g = xcalloc(1, sizeof(*g));
 	size_t i;
 	int ok = 1;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->re = xcalloc(SS_MAXBRANCH, sizeof(*s->re));
+	g->re = xcalloc(SS_MAXBRANCH, sizeof(*g->re));
 	for (i = 0; i < 2 && ok; i++)
-		ok = add_branches(s, src[i], needs);
-	if (ok) {
-		s->pf = prefilter_build((const struct prefilter_need *const *)
-		    needs, s->nre);
-		s->scratch = xmalloc(prefilter_scratch_size(s->pf));
-	}
-	for (i = 0; i < s->nre; i++)
+		ok = add_branches(g, src[i], needs);
+	if (ok)
+		g->pf = prefilter_build((const struct prefilter_need *const *)
+		    needs, g->nre);
+	for (i = 0; i < g->nre; i++)
 		free(needs[i]);
+	if (ok) {
+		the_guard = g;
+		return;
+	}
+	for (i = 0; i < g->nre; i++)
+		pcre2_code_free(g->re[i]);
+	free(g->re);
+	free(g);
+}
+
+struct senderside *
+senderside_new(void)
+{
+	struct senderside *s;
+
+	(void)pthread_once(&guard_once, guard_build);
+	if (the_guard == NULL || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->g = the_guard;
+	s->scratch = xmalloc(prefilter_scratch_size(s->g->pf));
 	/* Whether it matches is all we ask: one pair of offsets will do. */
-	if (!ok || (s->md = pcre2_match_data_create(1, NULL)) == NULL) {
+	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
 		senderside_free(s);
 		return NULL;
 	}
@@ -759,15 +783,9 @@ senderside_new(void)
 void
 senderside_free(struct senderside *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
 	pcre2_match_data_free(s->md);
-	for (i = 0; i < s->nre; i++)
-		pcre2_code_free(s->re[i]);
-	free(s->re);
-	prefilter_free(s->pf);
 	free(s->scratch);
 	free(s);
 }
@@ -775,12 +793,13 @@ senderside_free(struct senderside *s)
 int
 senderside_match(struct senderside *s, const char *text, size_t len)
 {
+	const struct guard *g = s->g;
 	const uint8_t *out;
 	size_t i;
 
-	out = prefilter_scan(s->pf, text, len, s->scratch);
-	for (i = 0; i < s->nre; i++)
-		if (out[i] == 0 && pcre2_match(s->re[i], (PCRE2_SPTR)text,
+	out = prefilter_scan(g->pf, text, len, s->scratch);
+	for (i = 0; i < g->nre; i++)
+		if (out[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
 		    len, 0, 0, s->md, NULL) >= 0)
 			return 1;
 	return 0;
@@ -789,10 +808,11 @@ senderside_match(struct senderside *s, const char *text, size_t len)
 int
 senderside_match_all(struct senderside *s, const char *text, size_t len)
 {
+	const struct guard *g = s->g;
 	size_t i;
 
-	for (i = 0; i < s->nre; i++)
-		if (pcre2_match(s->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md,
+	for (i = 0; i < g->nre; i++)
+		if (pcre2_match(g->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md,
 		    NULL) >= 0)
 			return 1;
 	return 0;

@@ -20,7 +20,12 @@
 
 struct senderside;
 
-/* NULL if the pattern cannot be compiled or memory is short. */
+/*
+ * A handle: its own match data and scan space. The guard's compiled
+ * patterns are built at the first call and shared by every handle of
+ * the process (never freed). NULL if a pattern cannot be compiled or
+ * memory is short.
+ */
 struct senderside *senderside_new(void);
 void		 senderside_free(struct senderside *);	/* NULL is fine */
 
