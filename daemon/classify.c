@@ -14,7 +14,8 @@
  * recipient's existence, so it never suppresses; a reply that names
  * another address than the recipient's is not about the recipient and
  * never suppresses it; nor does a reply that speaks of the sending side
- * (senderside.h); and a
+ * (senderside.h), or that says its lookup failed or its failure is
+ * temporary (uncertain.h); and a
  * "no such user" for a quoted local part is an alert about the
  * quoting, since the address may exist.
  *
@@ -30,6 +31,7 @@
 #include "ascii.h"
 #include "classify.h"
 #include "senderside.h"
+#include "uncertain.h"
 #include "xalloc.h"
 
 struct classifier {
@@ -41,6 +43,7 @@ struct classifier {
 	size_t			 nrcpt;		/* classifier_transaction() */
 	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
+	struct uncertain	*unsure;	/* the uncertainty guard's */
 };
 
 struct classifier *
@@ -53,7 +56,8 @@ classifier_new(const struct ruleset *rs)
 	c->scratch = xcalloc(1, ruleset_prefilter_size(rs));
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	c->side = senderside_new();
-	if (c->md == NULL || c->side == NULL) {
+	c->unsure = uncertain_new();
+	if (c->md == NULL || c->side == NULL || c->unsure == NULL) {
 		classifier_free(c);
 		return NULL;
 	}
@@ -67,6 +71,7 @@ classifier_free(struct classifier *c)
 		return;
 	pcre2_match_data_free(c->md);
 	senderside_free(c->side);
+	uncertain_free(c->unsure);
 	reply_free(&c->reply);
 	free(c->scratch);
 	free(c);
@@ -335,6 +340,41 @@ contact_local(const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Is the mailbox that ends at de, in text (up to e), the subject of what
+ * the reply says ("<postmaster@example.org>: User unknown",
+ * "postmaster@example.org does not exist")? A contact address is named
+ * for the reader to write to; one followed by a colon, "..." or a verb
+ * of its own is the address the reply is about.
+ */
+static int
+subject_address(const char *de, const char *e)
+{
+	static const char *const words[] = {
+		"does", "doesn't", "did", "is", "was", "not", "unknown",
+		"user", "mailbox", "no", "has", "account", NULL
+	};
+	const char *w;
+	size_t i, n;
+
+	if (de < e && (*de == '>' || *de == '"' || *de == '\''))
+		de++;
+	if (de < e && *de == ':')
+		return 1;
+	if (e - de >= 3 && memcmp(de, "...", 3) == 0)
+		return 1;
+	if (de >= e || *de != ' ')
+		return 0;
+	for (w = ++de; w < e && (isalpha((unsigned char)*w) || *w == '\'');
+	    w++)
+		;
+	n = (size_t)(w - de);
+	for (i = 0; words[i] != NULL; i++)
+		if (strlen(words[i]) == n && ascii_eq_ci(de, words[i], n))
+			return 1;
+	return 0;
+}
+
 /* What a reply's text says of mailboxes, for the guards below. */
 enum mention {
 	MENTION_NONE,		/* no mailbox, or rcpt has no domain */
@@ -371,7 +411,8 @@ new_address(const char *text, const char *l)
 
 /*
  * Which mailboxes (local@domain.tld) does text name? The recipient
- * itself wins over any other; contact addresses and the senders' own
+ * itself wins over any other; contact addresses (unless the reply is
+ * about them, see subject_address()) and the senders' own
  * do not count, nor, with moved set, the new address of a moved
  * mailbox (see new_address()).
  */
@@ -409,8 +450,8 @@ mentions(const char *rcpt, const char *text, size_t len,
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
 			return MENTION_RCPT;
-		if (contact_local(l, (size_t)(p - l)) ||
-		    (moved && new_address(text, l)))
+		if ((contact_local(l, (size_t)(p - l)) &&
+		    !subject_address(de, e)) || (moved && new_address(text, l)))
 			continue;
 		for (i = 0; i < nsenders; i++)
 			if (strlen(senders[i]) == (size_t)(de - l) &&
@@ -582,6 +623,17 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		if (out->decision == 0)
 			out->decision = D_ALERT;
 		detail_add(out, "guard", 5, "sender-side", 11);
+	}
+	/*
+	 * A reply that says the lookup failed or the failure is temporary
+	 * ("User unknown, try again later", "LDAP lookup failed") has not
+	 * found the mailbox gone, whatever its code: it is retried. See
+	 * uncertain.h.
+	 */
+	if ((out->decision & D_SUPPRESS) &&
+	    uncertain_match(c->unsure, rp->text, rp->textlen)) {
+		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
+		detail_add(out, "guard", 5, "uncertain", 9);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&

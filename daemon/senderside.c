@@ -58,6 +58,8 @@
  *      the sender or our account in the same clause: "No se encontró
  *      la dirección del remitente", "Не удалось найти адрес
  *      отправителя", "تعذر العثور على عنوان المرسل";
+ *  11. an IP said not to be found or to be refused in them: "IP non
+ *      trovato", "IP-Adresse nicht gefunden";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
  *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
@@ -110,7 +112,8 @@ struct senderside {
 	"|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c" \
 	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender" \
 	/* your account, mailbox or address */ \
-	"|Ihre? (?:E-Mail-)?(?:Konto|Postfach|Account|Adresse|Absenderadresse)" \
+	"|Ihre? (?:E-Mail-)?(?:Konto|Benutzerkonto|Nutzerkonto|Mailkonto" \
+	"|Postfach|Account|Adresse|Absenderadresse)" \
 	"|votre (?:compte|adresse|bo(?:\u00ee|i)te)" \
 	"|su (?:cuenta|direcci(?:\u00f3|o)n|buz(?:\u00f3|o)n)" \
 	"|(?:sua|seu) (?:conta|endere(?:\u00e7|c)o|caixa)" \
@@ -187,13 +190,13 @@ struct senderside {
 	"|ung(?:\u00fc|ue)ltig|gesperrt|abgelehnt|blockiert|inconnue?" \
 	"|inexistante?|n.existe pas|introuvable|invalide" \
 	"|bloqu(?:\u00e9|e)|refus(?:\u00e9|e)|rejet(?:\u00e9|e)" \
-	"|desconocid[oa]|no existe|inexistente" \
+	"|desconocid[oa]|no existe|inexistente|no encontrad[oa]" \
 	"|no (?:es )?v(?:\u00e1|a)lid[oa]|bloquead[oa]|rechazad[oa]" \
-	"|desconhecid[oa]|n(?:\u00e3|a)o existe" \
+	"|desconhecid[oa]|n(?:\u00e3|a)o existe|n(?:\u00e3|a)o encontrad[oa]" \
 	"|inv(?:\u00e1|a)lid[oa]|rejeitad[oa]|recusad[oa]" \
-	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]" \
+	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]|non trovat[oa]" \
 	"|bloccat[oa]|rifiutat[oa]|onbekend|bestaat niet|ongeldig" \
-	"|geblokkeerd|geweigerd|nieznany|nie istnieje" \
+	"|geblokkeerd|geweigerd|niet gevonden|nieznany|nie istnieje" \
 	"|nieprawid(?:\u0142|l)owy|zablokowany|odrzucony" \
 	"|nezn(?:\u00e1|a)m|neexistuje|neplatn|blokov(?:\u00e1|a)n" \
 	"|odm(?:\u00ed|i)tnut" \
@@ -360,7 +363,7 @@ struct senderside {
 	"\u03c5\u03bd\u03b1\u03c4\u03ae \u03b7 \u03b5\u03cd\u03c1\u03b5" \
 	"\u03c3\u03b7|\u03b2\u03c1\u03ad\u03b8\u03b7\u03ba\u03b5)" \
 	"|\u627e\u4e0d\u5230|\u65e0\u6cd5\u627e\u5230" \
-	"|\u7121\u6cd5\u627e\u5230|\u672a\u80fd\u627e\u5230)"
+	"|\u7121\u6cd5\u627e\u5230|\u672a\u80fd\u627e\u5230|\u672a\u627e\u5230)"
 
 /* An adjective before the sender (part 10): "Unbekannter Absender". */
 #define L10N_ADJ \
@@ -448,8 +451,9 @@ static const char pattern[] =
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
 	"|mailbox)"
-	"|from address|from header|reply-to|envelope[- ](?:sender|from)"
-	"|return[- ]path|reverse[- ]path|originator"
+	"|from:? address|from header|reply-to|envelope[- ](?:sender|from)"
+	"|return[- ]path|reverse[- ]path|originator|return address"
+	"|bounce address"
 	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
 	"|domain)(?! ?book)(?! ?list)"
 	"|(?:sending|(?:outgoing|outbound) (?:mail|e-?mail|messages?))"
@@ -467,6 +471,7 @@ static const char pattern[] =
 	PREDICATE
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
+	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted) (?:you|your)\\b"
 	"|\\bsending (?:is |has been |was )?(?:disabled|blocked|restricted"
 	"|suspended|deactivated|not allowed|prohibited) (?:for|on|from)"
 	" (?:this|your) (?:e-?mail )?(?:account|mailbox|address|domain)\\b"
@@ -546,7 +551,15 @@ static const char pattern_l10n[] =
 	 * "Nieznany nadawca", "未知发件人", "알 수 없는 발신자", "Okänd
 	 * avsändare", "Άγνωστος αποστολέας".
 	 */
-	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN;
+	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN
+	/*
+	 * 11: an IP (ours: the only one a receiver looks up) said not to
+	 * be found or to be refused, in them: "IP non trovato", "IP-Adresse
+	 * nicht gefunden", "No se encontró la IP".
+	 */
+	"|\\bIP(?:-\\w+)?(?: [^\\s.;:]+)? " L10N_PREDICATE
+	"|" L10N_FIRST " (?:(?:la|el|l'|o|a|die|de|het) ?)?(?:direcci(?:\u00f3|o)n "
+	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b";
 
 struct senderside *
 senderside_new(void)

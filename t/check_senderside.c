@@ -30,6 +30,20 @@ static const struct ss_case cases[] = {
 	{ "Sender verify failed", 1 },
 	{ "Verification failed for <bounce@news.example.com>", 1 },
 	{ "Could not verify sender: mailbox unavailable", 1 },
+	/* the sender under other names */
+	{ "Return address unknown", 1 },
+	{ "Bounce address does not exist", 1 },
+	{ "The From: address is unknown", 1 },
+	{ "The user has blocked you", 1 },
+	{ "Ihr Benutzerkonto wurde deaktiviert", 1 },
+	{ "Dominio del remitente no encontrado", 1 },
+	{ "\u672a\u627e\u5230\u53d1\u4ef6\u4eba\u57df", 1 },
+	{ "IP non trovato", 1 },
+	{ "IP-Adresse nicht gefunden", 1 },
+	/* a recipient's own words, with an IP or a From header near */
+	{ "Callout verification failed: 550 5.1.1 user unknown", 0 },
+	{ "Empf\u00e4nger unbekannt (IP 192.0.2.1 gepr\u00fcft)", 0 },
+	{ "Return-Path: <bounce@example.com> User unknown", 0 },
 	/* 2. our IP or host */
 	{ "Your IP address 192.0.2.1 has been blocked: No such user here", 1 },
 	{ "This IP has been temporarily blocked", 1 },
