@@ -468,6 +468,81 @@ mentions(const char *rcpt, const char *text, size_t len,
 	return other;
 }
 
+/* Is the dotted name t (n bytes) the domain d, one under it or above it? */
+static int
+domain_related(const char *t, size_t n, const char *d)
+{
+	size_t dn = strlen(d);
+
+	if (n == dn)
+		return ascii_eq_ci(t, d, n);
+	if (n > dn)
+		return t[n - dn - 1] == '.' && ascii_eq_ci(t + n - dn, d, dn);
+	return d[dn - n - 1] == '.' && ascii_eq_ci(d + dn - n, t, n);
+}
+
+/*
+ * Is the run t (n bytes) a host or domain name as a reply names one:
+ * labels with a dot between, the last of two letters or more, and no
+ * capital inside a word (Exchange's "SMTPSEND.DNS.NonExistentDomain"
+ * is a code)?
+ */
+static int
+domain_name(const char *t, size_t n)
+{
+	size_t i, last;
+
+	if (n == 0 || !isalnum((unsigned char)t[0]) ||
+	    memchr(t, '.', n) == NULL)
+		return 0;
+	for (i = 1; i < n; i++)
+		if (islower((unsigned char)t[i - 1]) &&
+		    isupper((unsigned char)t[i]))
+			return 0;
+	for (last = n; last > 0 && t[last - 1] != '.'; last--)
+		;
+	if (n - last < 2)
+		return 0;
+	for (i = last; i < n; i++)
+		if (!isalpha((unsigned char)t[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Does text name a host or domain (outside a mailbox and a URL) and
+ * never the recipient's domain d, one under it or one above it? "Domain
+ * our.example not found" is then about another domain than the
+ * recipient's, most often the sender's.
+ */
+static int
+names_other_domain(const char *d, const char *text, size_t len)
+{
+	const char *p = text, *e = text + len, *t, *te;
+	int other = 0;
+
+	if (*d == '\0')
+		return 0;
+	while (p < e) {
+		if (!domain_char((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		for (t = p; p < e && domain_char((unsigned char)*p); p++)
+			;
+		for (te = p; te > t && (te[-1] == '.' || te[-1] == '-'); te--)
+			;
+		if ((t > text && (t[-1] == '@' || t[-1] == '/')) ||
+		    (p < e && (*p == '@' || *p == '/')) ||
+		    !domain_name(t, (size_t)(te - t)))
+			continue;
+		if (domain_related(t, (size_t)(te - t), d))
+			return 0;
+		other = 1;
+	}
+	return other;
+}
+
 /*
  * The reasons that say a named mailbox is gone, full or closed; a
  * rejection of "rejected" or "filtered" often names the sender instead.
@@ -588,6 +663,16 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason == R_HASMOVED)))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
+	 * A domain that does not exist, when the reply names a domain and
+	 * it is not the recipient's ("Domain our.example not found"), is
+	 * another one's, most often our sender's.
+	 */
+	if ((out->decision & D_SUPPRESS) && out->reason == R_HOSTUNKNOWN &&
+	    names_other_domain(domain, rp->text, rp->textlen)) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-domain", 12);
 	}
 	/*
 	 * A reply to DATA or to the message answers for every recipient

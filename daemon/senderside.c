@@ -399,6 +399,22 @@ static const char pattern[] =
 	"|\\bsender verif(?:y|ication) failed\\b"
 	"|\\bverification failed for\\b"
 	"|\\b(?:could not|unable to|cannot) verify (?:the )?sender\\b"
+	"|\\bsender (?:callback|callout|check)\\b"
+	"|\\bcall(?:back|out)(?: verification)? (?:of|for|to) (?:the )?sender\\b"
+	"|\\(sender\\)"
+	/* 1b: "you", the sending client, the SMTP AUTH we gave */
+	"|\\byou are (?:not (?:a )?(?:known|registered|recogni[sz]ed|valid)"
+	"|unknown)\\b"
+	"|\\byou are not (?:allowed|permitted|authori[sz]ed) to (?:send|relay"
+	"|use)\\b"
+	"|\\b(?:SMTP[- ]AUTH|AUTH(?:entication)?)\\b(?:[^.;]){0,20}?\\b(?:failed"
+	"|failure|unsuccessful)\\b"
+	"|\\b(?:unknown|invalid|unauthori[sz]ed|unresolvable) (?:client"
+	"|sending (?:host|server|domain|IP))\\b"
+	"|\\bclient(?: ?host ?name| name| address)? (?:is )?(?:unknown"
+	"|not (?:found|known|recogni[sz]ed|resolv))"
+	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
+	"|\\broute to (?:the )?sender\\b"
 	/* 2 */
 	"|\\b(?:your|this|the sending|sending|client) IP\\b"
 	/* "your IP" in the other languages servers answer in */
@@ -446,7 +462,7 @@ static const char pattern[] =
 	"|rejections)"
 	"|directory harvest|\\bharvest(?:ing)? attack"
 	/* 4 */
-	"|\\bMAIL FROM (?:command|address|domain)\\b"
+	"|\\bMAIL FROM (?:command|address|domain)\\b|\\bin (?:the )?MAIL FROM\\b"
 	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
@@ -489,9 +505,9 @@ static const char pattern[] =
 	"|\\byour (?:host ?name|host|server name|domain name)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
-	"|account) (?:of|for|on) (?:the |your |this )?(?:sender|sending"
+	"|account) (?:of|for|on|in) (?:the |your |this )?(?:sender|sending"
 	"|envelope sender|return[- ]path|reverse[- ]path|originator"
-	"|from address|MAIL FROM)\\b"
+	"|from:? address|from:? header|MAIL FROM)\\b"
 	/*
 	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
 	 * after it in the same clause (no 、 or 。 between): does not exist,
