@@ -60,6 +60,8 @@
  *      отправителя", "تعذر العثور على عنوان المرسل";
  *  11. an IP said not to be found or to be refused in them: "IP non
  *      trovato", "IP-Adresse nicht gefunden";
+ *  12. a check of the sender in them: "Absenderprüfung fehlgeschlagen",
+ *      "La vérification de l'expéditeur a échoué", "发件人验证失败";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
  *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
@@ -382,13 +384,31 @@ struct senderside {
 	"(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente|afzender" \
 	"|nadawc|odes(?:\u00ed|i)latel|\u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba" \
 	"|\u5bc4\u4ef6\u4eba|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c|\u9001\u4fe1\u8005|\u5dee\u51fa\u4eba|\u9001\u4fe1\u5143" \
-	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender|l(?:\u00e4|a)hett(?:\u00e4|a)j" \
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndar|afsender|avsender|l(?:\u00e4|a)hett(?:\u00e4|a)j" \
 	"|felad(?:\u00f3|o)|expeditor|\u03b1\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad|ng\u01b0\u1eddi g\u1eedi|pengirim|\u0e1c\u0e39\u0e49\u0e2a\u0e48\u0e07)"
 
 #define L10N_ADDR \
 	"(?:(?:(?:E-Mail-)?Adresse|adres\\S*|(?:\u0410|\u0430)\u0434\u0440\u0435\u0441\\S*|c(?:\u00ed|i)m\\S*" \
 	"|osoite\\S*|\u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7|\u5730\u5740|\u30a2\u30c9\u30ec\u30b9|\uc8fc\uc18c|address|domain\\S*" \
 	"|(?:\u0414|\u0434)\u043e\u043c\u0435\u043d\\S*)\\s*)?"
+
+/*
+ * A check or verification (part 12), in the same languages: "Prüfung",
+ * "vérification", "verificación", "проверка", "验证", "확인", "検証".
+ */
+#define L10N_VERIFY \
+	"(?:pr(?:\u00fc|ue)fung|verifizierung|verifikation|v(?:\u00e9|e)rification" \
+	"|verificaci(?:\u00f3|o)n|verifica(?:\u00e7|c)(?:\u00e3|a)o" \
+	"|verifica\\b|verificatie|controle|weryfikacj|ov(?:\u011b|e)(?:\u0159|r)en" \
+	"|(?:\u041f|\u043f)\u0440\u043e\u0432\u0435\u0440\u043a" \
+	"|(?:\u041f|\u043f)\u0435\u0440\u0435\u0432\u0456\u0440\u043a" \
+	"|\u9a8c\u8bc1|\u9a57\u8b49|\u6821\u9a8c|\u78ba\u8a8d|\u691c\u8a3c" \
+	"|\ud655\uc778|\uc778\uc99d|\uac80\uc99d" \
+	"|do(?:\u011f|g)rulama|verifiering|bekr(?:\u00e6|ae)ftelse|verifisering" \
+	"|bekreftelse|tarkistus|vahvistus|ellen(?:\u0151|o)rz|verificarea" \
+	"|\u03b5\u03c0\u03b1\u03bb\u03ae\u03b8\u03b5\u03c5\u03c3" \
+	"|x\u00e1c minh|verifikasi|\u0e15\u0e23\u0e27\u0e08\u0e2a\u0e2d\u0e1a" \
+	"|\u0627\u0644\u062a\u062d\u0642\u0642|\u05d0\u05d9\u05de\u05d5\u05ea)"
 
 #define L10N_CLAUSE \
 	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
@@ -575,7 +595,17 @@ static const char pattern_l10n[] =
 	 */
 	"|\\bIP(?:-\\w+)?(?: [^\\s.;:]+)? " L10N_PREDICATE
 	"|" L10N_FIRST " (?:(?:la|el|l'|o|a|die|de|het) ?)?(?:direcci(?:\u00f3|o)n "
-	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b";
+	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b"
+	/*
+	 * 12: a check of the sender, the translations of "Sender verify
+	 * failed": "Absenderprüfung", "vérification de l'expéditeur",
+	 * "проверка отправителя", "发件人验证", "발신자 확인".
+	 */
+	"|" L10N_VERIFY "(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,24}?"
+	"(?:" L10N_SENDER "|" L10N_SENDER_NOUN ")"
+	"|" L10N_SENDER_NOUN "\\S{0,6} ?" L10N_VERIFY
+	"|" L10N_SENDER_NOUN "(?:(?!\\. |;|:).){0,30}?\\bnicht (?:verifiziert"
+	"|(?:\u00fc|ue)berpr(?:\u00fc|ue)ft)";
 
 struct senderside *
 senderside_new(void)

@@ -35,7 +35,7 @@ struct uncertain {
 static const char pattern[] =
 	/* 1. temporary, in English */
 	"\\btemporar(?:y|ily)\\b"
-	"|\\b(?:try|retry|come back|resend)(?: (?:it|again|back|once more))?"
+	"|\\b(?:try|retry|come back)(?: (?:it|again|back|once more))?"
 	" (?:later|shortly|in (?:a few|\\d+))\\b"
 	/* ... and in other languages */
 	"|vor(?:\u00fc|ue)bergehend|sp(?:\u00e4|ae)ter (?:erneut|noch|wieder)"
@@ -48,7 +48,10 @@ static const char pattern[] =
 	"|\u4e00\u6642\u7684|\u3057\u3070\u3089\u304f\u3057\u3066\u304b\u3089"
 	"|\uc77c\uc2dc\uc801|\ub098\uc911\uc5d0"
 	"|\\bge(?:\u00e7|c)ici|tillf(?:\u00e4|a)llig|midlertidig"
-	"|v(?:\u00e4|a)liaikais|do(?:\u010d|c)asn"
+	"|v(?:\u00e4|a)liaikais|do(?:\u010d|c)asn|(?:\u00e1|a)tmenetileg"
+	"|ideiglenes|\\btemporar\\b|\u03c0\u03c1\u03bf\u03c3\u03c9\u03c1\u03b9\u03bd"
+	"|t\u1ea1m th\u1eddi|\\bsementara\\b|\u0e0a\u0e31\u0e48\u0e27\u0e04\u0e23\u0e32\u0e27"
+	"|\u0645\u0624\u0642\u062a|\u05d6\u05de\u05e0\u05d9"
 	/* 2. busy */
 	"|\\b(?:mail ?box|user|account|recipient)(?: is)? (?:currently )?busy\\b"
 	/* 3. a lookup that failed */

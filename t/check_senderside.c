@@ -51,6 +51,17 @@ static const struct ss_case cases[] = {
 	{ "Unknown sending host 192.0.2.3", 1 },
 	{ "Cannot resolve your hostname", 1 },
 	{ "Unable to route to sender domain", 1 },
+	/* a check of the sender, in other languages */
+	{ "Absenderpr\u00fcfung fehlgeschlagen: Benutzer unbekannt", 1 },
+	{ "La v\u00e9rification de l'exp\u00e9diteur a \u00e9chou\u00e9", 1 },
+	{ "\u041f\u0440\u043e\u0432\u0435\u0440\u043a\u0430 \u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b\u044f \u043d\u0435 \u043f\u0440\u043e\u0439\u0434\u0435\u043d\u0430", 1 },
+	{ "\u53d1\u4ef6\u4eba\u9a8c\u8bc1\u5931\u8d25", 1 },
+	{ "Avs\u00e4ndarverifiering misslyckades", 1 },
+	{ "L\u00e4hett\u00e4j\u00e4n tarkistus ep\u00e4onnistui", 1 },
+	/* ... not the recipient's address to check */
+	{ "Benutzer unbekannt. Bitte pr\u00fcfen Sie die Empf\u00e4ngeradresse", 0 },
+	{ "Usuario desconocido. Verifique la direcci\u00f3n del destinatario", 0 },
+	{ "\uc218\uc2e0\uc790 \uc8fc\uc18c\ub97c \ud655\uc778\ud558\uc138\uc694", 0 },
 	/* a recipient's own words, with an IP or a From header near */
 	{ "The user you are trying to reach is unknown", 0 },
 	{ "Unknown user; client 192.0.2.1 logged", 0 },
