@@ -95,7 +95,9 @@ struct senderside {
 	"|blocklisted|banned|not (?:allowed|permitted|authori[sz]ed))" \
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
-	"|unresolvable|(?:publishes|has) (?:a )?null MX)\\b"
+	"|unresolvable|(?:publishes|has) (?:a )?null MX" \
+	"|(?:is |are )?(?:on|in) (?:our|a|the|an) (?:\\w+ )?(?:block|black|deny" \
+	"|ban) ?list)\\b"
 
 /*
  * The sender, or our account (mailbox, address), in the languages
@@ -435,6 +437,18 @@ static const char pattern[] =
 	"|not (?:found|known|recogni[sz]ed|resolv))"
 	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
 	"|\\broute to (?:the )?sender\\b"
+	"|\\b(?:reputation|block ?list(?:ing)?|black ?list(?:ing)?) (?:of|for)"
+	" (?:the |your )?(?:sending|sender)\\b"
+	"|\\b(?:mail|messages?|e-?mail|relay(?:ing)?|connections?) from"
+	" (?:this|your|the) (?:domain|IP|host|server|network|relay)\\b"
+	"|\\b(?:mail|messages?|e-?mail|relay(?:ing)?|connections?) from"
+	" (?:[a-z0-9-]+\\.)+[a-z]{2,}\\b(?! (?:said|says|reported|reports)\\b)"
+	"(?: is| are| was| has been)? (?:not accepted|refused|rejected|denied"
+	"|blocked|blacklisted|banned|not allowed)\\b"
+	"|\\buse your (?:ISP|provider|internet service provider)(?:'s)?"
+	" (?:relay|SMTP|mail server|smarthost)\\b"
+	"|\\bfrom (?:bulk |mass |unknown |unregistered )?senders? (?:is |are )?"
+	"(?:not accepted|refused|rejected|blocked|not allowed)\\b"
 	/* 2 */
 	"|\\b(?:your|this|the sending|sending|client) IP\\b"
 	/* "your IP" in the other languages servers answer in */
@@ -461,7 +475,7 @@ static const char pattern[] =
 	" (?:is|was|has been) (?:temporarily )?(?:not allowed|not accepted"
 	"|refused|rejected|denied|blocked|blacklisted|banned|listed"
 	"|suspended)\\b"
-	"|\\b(?:connections?|mail|messages?) from \\[?\\d{1,3}(?:\\.\\d{1,3}){3}"
+	"|\\b(?:connections?|mail|messages?|relay(?:ing)?) from \\[?\\d{1,3}(?:\\.\\d{1,3}){3}"
 	"\\]? (?:is |are |was |were |has been |have been )?(?:temporarily )?"
 	"(?:not allowed|not accepted|refused|rejected|denied|blocked"
 	"|blacklisted|banned|suspended)\\b"
@@ -486,7 +500,7 @@ static const char pattern[] =
 	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
-	"|mailbox)"
+	"|mailbox|MTA|relay|network|IP)|their network"
 	"|from:? address|from header|reply-to|envelope[- ](?:sender|from)"
 	"|return[- ]path|reverse[- ]path|originator|return address"
 	"|bounce address"

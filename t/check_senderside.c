@@ -62,6 +62,13 @@ static const struct ss_case cases[] = {
 	{ "Benutzer unbekannt. Bitte pr\u00fcfen Sie die Empf\u00e4ngeradresse", 0 },
 	{ "Usuario desconocido. Verifique la direcci\u00f3n del destinatario", 0 },
 	{ "\uc218\uc2e0\uc790 \uc8fc\uc18c\ub97c \ud655\uc778\ud558\uc138\uc694", 0 },
+	{ "the sending domain is on our block list", 1 },
+	{ "blocked due to poor reputation of the sending server", 1 },
+	{ "Mail from our.example not accepted", 1 },
+	{ "Relay from 192.0.2.3 is blocked", 1 },
+	{ "Please use your ISP's relay", 1 },
+	{ "mail from bulk senders not accepted", 1 },
+	{ "Recipient unknown: mail from mx.example.org said user unknown", 0 },
 	/* a recipient's own words, with an IP or a From header near */
 	{ "The user you are trying to reach is unknown", 0 },
 	{ "Unknown user; client 192.0.2.1 logged", 0 },
