@@ -380,7 +380,8 @@ enum mention {
 	MENTION_NONE,		/* no mailbox, or rcpt has no domain */
 	MENTION_OTHER_DOMAIN,	/* only mailboxes of other domains */
 	MENTION_SAME_DOMAIN,	/* another mailbox of rcpt's domain */
-	MENTION_RCPT		/* rcpt itself */
+	MENTION_RCPT,		/* rcpt itself */
+	MENTION_RCPT_AND_OTHER	/* rcpt and another mailbox after it */
 };
 
 /*
@@ -416,13 +417,47 @@ new_address(const char *text, const char *l)
  * do not count, nor, with moved set, the new address of a moved
  * mailbox (see new_address()).
  */
+/*
+ * Is the mailbox at l, in text, given as the sender ("from=<x@y>",
+ * "from <x@y>", "sender x@y", "MAIL FROM:<x@y>")? The word before it
+ * says so.
+ */
+static int
+sender_address(const char *text, const char *l)
+{
+	const char *we, *w;
+
+	for (we = l; we > text && (we[-1] == ' ' || we[-1] == '<' ||
+	    we[-1] == '"' || we[-1] == '=' || we[-1] == ':'); we--)
+		;
+	for (w = we; w > text && isalpha((unsigned char)w[-1]); w--)
+		;
+	return ((size_t)(we - w) == 4 && ascii_eq_ci(w, "from", 4)) ||
+	    ((size_t)(we - w) == 6 && ascii_eq_ci(w, "sender", 6));
+}
+
+/* Is the mailbox from l to de one of the senders'? */
+static int
+is_sender(const char *const *senders, size_t nsenders, const char *l,
+    const char *de)
+{
+	size_t i;
+
+	for (i = 0; i < nsenders; i++)
+		if (strlen(senders[i]) == (size_t)(de - l) &&
+		    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
+			return 1;
+	return 0;
+}
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const char *const *senders, size_t nsenders, int moved)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
-	size_t rlen, rdlen, i;
+	size_t rlen, rdlen;
 	enum mention other = MENTION_NONE;
+	int seen = 0;
 
 	if (rcpt == NULL)
 		return MENTION_NONE;
@@ -448,16 +483,25 @@ mentions(const char *rcpt, const char *text, size_t len,
 		if (l == p || de == p + 1 ||
 		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
 			continue;
-		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
-			return MENTION_RCPT;
+		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
+			seen = 1;
+			continue;
+		}
 		if ((contact_local(l, (size_t)(p - l)) &&
 		    !subject_address(de, e)) || (moved && new_address(text, l)))
 			continue;
-		for (i = 0; i < nsenders; i++)
-			if (strlen(senders[i]) == (size_t)(de - l) &&
-			    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
-				break;
-		if (i < nsenders)
+		/*
+		 * After the recipient, another mailbox is the one it was
+		 * forwarded or expanded to ("<ann@x>: alias expansion
+		 * failed: <old@x>: user unknown"), unless it is the sender.
+		 */
+		if (seen) {
+			if (!sender_address(text, l) &&
+			    !is_sender(senders, nsenders, l, de))
+				return MENTION_RCPT_AND_OTHER;
+			continue;
+		}
+		if (is_sender(senders, nsenders, l, de))
 			continue;
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
@@ -465,7 +509,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 		else if (other == MENTION_NONE)
 			other = MENTION_OTHER_DOMAIN;
 	}
-	return other;
+	return seen ? MENTION_RCPT : other;
 }
 
 /* Is the dotted name t (n bytes) the domain d, one under it or above it? */
@@ -658,7 +702,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	named = mentions(rcpt, rp->text, rp->textlen, c->senders,
 	    c->nsenders, out->reason == R_HASMOVED);
 	if ((out->decision & D_SUPPRESS) &&
-	    (named == MENTION_SAME_DOMAIN || (named == MENTION_OTHER_DOMAIN &&
+	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
+	    named == MENTION_RCPT_AND_OTHER) &&
 	    (reason_names_mailbox(out->reason) ||
 	    out->reason == R_HASMOVED)))) {
 		out->decision &= ~D_SUPPRESS;

@@ -437,6 +437,11 @@ static const char pattern[] =
 	"|not (?:found|known|recogni[sz]ed|resolv))"
 	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
 	"|\\broute to (?:the )?sender\\b"
+	/* the null sender of a bounce: "<>: user unknown" */
+	"|(?:<>|<?\\bMAILER-DAEMON>?)(?::| \\.\\.\\.)? (?:[^.;]){0,20}?" PREDICATE
+	"|\\bnull (?:sender|return[- ]path|reverse[- ]path|MAIL FROM)\\b"
+	"|\\b(?:bounce|DSN|NDR)s?(?: messages?)? (?:are |is )?not (?:accepted"
+	"|allowed|permitted)\\b"
 	"|\\b(?:reputation|block ?list(?:ing)?|black ?list(?:ing)?) (?:of|for)"
 	" (?:the |your )?(?:sending|sender)\\b"
 	"|\\b(?:mail|messages?|e-?mail|relay(?:ing)?|connections?) from"
