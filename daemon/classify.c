@@ -623,8 +623,12 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 
 	/* The status that constraints see: the reply's, else the MTA's. */
 	status_split(rp->status[0] ? rp->status : dsn, &st);
+	/*
+	 * Temporary when the code or the enhanced status says so: "550
+	 * 4.1.1" is a transient status (RFC 3463), whatever the code.
+	 */
 	if (rp->code)
-		out->temporary = rp->code / 100 == 4;
+		out->temporary = rp->code / 100 == 4 || st.cls == 4;
 	else if (st.cls)
 		out->temporary = st.cls == 4;
 	else

@@ -437,6 +437,14 @@ static const char pattern[] =
 	"|not (?:found|known|recogni[sz]ed|resolv))"
 	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
 	"|\\broute to (?:the )?sender\\b"
+	/* our account at a relay: outbound, SMTP, its login and password */
+	"|\\b(?:outbound|outgoing|SMTP|submission|relay|SMTP[- ]AUTH)"
+	" (?:e-?mail |mail )?(?:account|access|user|login|service)\\b"
+	"(?:[^.;]){0,30}?\\b" PREDICATE
+	"|\\b(?:disabled|blocked|suspended|locked) (?:for|from) (?:outgoing"
+	"|outbound) (?:mail|e-?mail|messages|traffic|sending)\\b"
+	"|\\bsmtp-?auth\\b"
+	"|\\bpassword (?:has )?(?:expired|incorrect|invalid|wrong|not accepted)\\b"
 	/* the null sender of a bounce: "<>: user unknown" */
 	"|(?:<>|<?\\bMAILER-DAEMON>?)(?::| \\.\\.\\.)? (?:[^.;]){0,20}?" PREDICATE
 	"|\\bnull (?:sender|return[- ]path|reverse[- ]path|MAIL FROM)\\b"
