@@ -35,7 +35,9 @@ struct uncertain {
 static const char pattern[] =
 	/* 1. temporary, in English */
 	"\\btemporar(?:y|ily)\\b"
-	"|\\b(?:try|retry|come back)(?: (?:it|again|back|once more))?"
+	/* (not after "check the address and": advice about a wrong one) */
+	"|(?<!address and )(?<!address, and )(?<!spelling and )"
+	"\\b(?:try|retry|come back)(?: (?:it|again|back|once more))?"
 	" (?:later|shortly|in (?:a few|\\d+))\\b"
 	/* ... and in other languages */
 	"|vor(?:\u00fc|ue)bergehend|sp(?:\u00e4|ae)ter (?:erneut|noch|wieder)"

@@ -51,6 +51,8 @@ static const struct un_case cases[] = {
 	{ "A postafi\u00f3k \u00e1tmenetileg nem \u00e9rhet\u0151 el", 1 },
 	/* dead addresses, with words near the pattern's */
 	{ "No such user here. Please verify the address and resend later", 0 },
+	{ "Mailbox not found. If you are the sender, please check the address "
+	  "and try again later", 0 },
 	{ "all host address lookups failed permanently", 0 },
 	{ "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP "
 	  "address lookup", 0 },
