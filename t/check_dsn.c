@@ -1358,6 +1358,33 @@ START_TEST(test_reason_before_transcript)
 }
 END_TEST
 
+/*
+ * Exim puts each address on a line of its own above its text. At the
+ * end of DATA one reply refuses every recipient alike: the address
+ * line is the bounce's label, so the texts are the same reply and do
+ * not name their recipient; neither is known to be gone.
+ */
+START_TEST(test_exim_data_two_rcpts)
+{
+	static const char msg[] =
+	    "From: Mail Delivery System <Mailer-Daemon@a.example>\n"
+	    "To: s@a.example\n"
+	    "Subject: Mail delivery failed: returning message to sender\n\n"
+	    "A message that you sent could not be delivered to one or more "
+	    "of its\nrecipients. This is a permanent error. The following "
+	    "address(es) failed:\n\n"
+	    "  k@b.example\n"
+	    "    SMTP error from remote mail server after end of data:\n"
+	    "    550 5.1.1 Message rejected: unknown user in message headers\n"
+	    "  m@b.example\n"
+	    "    SMTP error from remote mail server after end of data:\n"
+	    "    550 5.1.1 Message rejected: unknown user in message headers\n";
+
+	sm_text_case(msg, 0, "userunknown", "5.1.1", 0);
+	sm_text_case(msg, 1, "userunknown", "5.1.1", 0);
+}
+END_TEST
+
 /* A 1 MB line in a text bounce: parsed, bounded text. */
 START_TEST(test_long_line)
 {
@@ -1452,6 +1479,7 @@ dsn_suite(void)
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_sender_never_suppressed);
 	tcase_add_test(tc, test_reason_before_transcript);
+	tcase_add_test(tc, test_exim_data_two_rcpts);
 	tcase_add_loop_test(tc, test_ses, 0, NCASES(ses_cases));
 	suite_add_tcase(s, tc);
 
