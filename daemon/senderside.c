@@ -85,7 +85,8 @@ struct senderside {
 };
 
 #define PREDICATE \
-	"(?:unknown|invalid|not (?:a )?valid|(?:does not|doesn't|did not" \
+	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
+	"|(?:does not|doesn't|did not" \
 	"|not) exist|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
@@ -96,6 +97,7 @@ struct senderside {
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX" \
+	"|(?:could not|cannot|can't) be verified|not verified" \
 	"|(?:is |are )?(?:on|in) (?:our|a|the|an) (?:\\w+ )?(?:block|black|deny" \
 	"|ban) ?list)\\b"
 
@@ -509,22 +511,31 @@ static const char pattern[] =
 	"|rejections)"
 	"|directory harvest|\\bharvest(?:ing)? attack"
 	/* 4 */
-	"|\\bMAIL FROM (?:command|address|domain)\\b|\\bin (?:the )?MAIL FROM\\b"
+	"|\\bMAIL ?FROM (?:command|address|domain|user)\\b|\\bin (?:the )?MAIL FROM\\b"
 	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
 	"|mailbox|MTA|relay|network|IP)|their network"
 	"|from:? address|from header|reply-to|envelope[- ](?:sender|from)"
 	"|return[- ]path|reverse[- ]path|originator|return address"
-	"|bounce address"
-	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
-	"|domain)(?! ?book)(?! ?list)"
+	"|bounce address|bounce-to address|errors-to address|reply address"
+	"|response address|originating (?:address|mailbox|account|user"
+	"|domain)|(?:message )?author(?:'s)? address|message author"
+	"|(?:RFC ?)?5322\\.From|MAILFROM"
+	"|your (?:e-?mail |own |sending |reply )?(?:address|account|mailbox"
+	"|domain|identity)(?! ?book)(?! ?list)"
 	"|(?:sending|(?:outgoing|outbound) (?:mail|e-?mail|messages?))"
 	" (?:for|from|of|on) (?:this|your) (?:e-?mail )?(?:account|mailbox"
 	"|address|domain)"
 	"|(?:e-?mail |user )?(?:account|mailbox|address|user|domain|identity)"
-	" (?:that |which )?you (?:are |were |have been )?(?:trying to "
+	" (?:that |which )?you(?: are| were| have been|'re)? (?:trying to "
 	"|attempting to )?(?:send(?:ing)?|sent|mail(?:ing)?) (?:from|as|with)"
+	"|(?:account|mailbox|address|user|domain) (?:that |which )?"
+	"(?:you|this message|the message|it) (?:was |were )?sent"
+	"(?: this message| it)? from"
+	"|(?:account|mailbox|address|user|domain) from which (?:you|this"
+	" message|the message|it) (?:was |were )?(?:sent|send)"
+	"(?: this message| it)?"
 	"|(?:account|mailbox|address|user|domain) (?:used to send|that sent"
 	"|which sent|who sent)(?: this| the)?(?: message| mail| e-?mail)?"
 	"|authenticated (?:user|account|sender)"
@@ -535,12 +546,25 @@ static const char pattern[] =
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
 	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted) (?:you|your)\\b"
+	"|\\b(?:was |were )?sent (?:this message |this |it |the message )?from"
+	" (?:an? |the |this )?(?:address|account|mailbox|user)\\b"
+	"(?:[^.;]){0,30}?\\b" PREDICATE
+	"|\\bfrom (?:an? )?(?:unknown|invalid|non-?existe?nt|nonexisting"
+	"|unregistered|unverified) (?:users?|addresse?s?|accounts?|senders?"
+	"|mailbox(?:es)?)\\b"
+	"|\\bidentity (?:is )?(?:unknown|not verified|could not be verified)"
+	"|\\bFROM: (?:user|address|mailbox|sender) (?:unknown|not found"
+	"|does not exist|invalid)\\b"
+	/* a sender code: SENDER_UNKNOWN, SenderNotFound, InvalidSender */
+	"|(?<![a-z])sender_?(?:not_?found|not_?exists?|unknown|invalid)"
+	"|(?<![a-z])(?:unknown|invalid)_?sender(?![a-z])"
 	"|\\bsending (?:is |has been |was )?(?:disabled|blocked|restricted"
 	"|suspended|deactivated|not allowed|prohibited) (?:for|on|from)"
 	" (?:this|your) (?:e-?mail )?(?:account|mailbox|address|domain)\\b"
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
-	"|bad|blocked|blacklisted|blocklisted|banned|denied)"
+	"|bad|blocked|blacklisted|blocklisted|banned|denied|forged|spoofed"
+	"|fake|unauthenticated|unverified)"
 	" (?!(?-i:Sender|Return-Path|Reverse-Path): )(?:sender"
 	"|from address|originator|envelope sender|return[- ]path"
 	"|reverse[- ]path)\\b"
