@@ -475,6 +475,9 @@ static const char pattern[] =
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
 	" (?:IP|\u0430\u0439\u043f\u0438)"
 	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
+	/* the sending IP: 발신 IP, 发件人IP, 发送IP, 送信元IP */
+	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?IP"
+	"|(?:\u53d1\u4ef6\u4eba|\u53d1\u9001\u65b9?|\u53d1\u4fe1|\u9001\u4fe1\u5143) ?IP"
 	"|\\b(?:din|ditt) IP\\b|\\bIP-osoitteesi"
 	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m|\\bIP-c(?:\u00ed|i)med"
 	"|\\bIP-ul (?:dvs|dumneavoastr)|\\badresa IP a (?:dvs|dumneavoastr)"

@@ -56,13 +56,30 @@ static const char pattern[] =
 	"|\u0645\u0624\u0642\u062a|\u05d6\u05de\u05e0\u05d9"
 	/* 2. busy */
 	"|\\b(?:mail ?box|user|account|recipient)(?: is)? (?:currently )?busy\\b"
+	/* ... and in other languages */
+	"|\\bausgelastet|\\bbesetzt\\b|\\boccup(?:\u00e9|e)e?\\b|\\bocupad[oa]\\b"
+	"|\\boccupat[oa]\\b|\\bbezet\\b|\\bzaj(?:\u0119|e)t"
+	"|\u0437\u0430\u043d\u044f\u0442"		/* zanyat */
+	"|\u7e41\u5fd9|\u30d3\u30b8\u30fc|\ud63c\uc7a1"
 	/* 3. a lookup that failed */
 	"|\\blook ?-?ups? (?:has |have )?(?:failed|failure|error|timed out"
 	"|timeout)\\b(?! permanently)"
 	"|\\b(?:unable|failed|could not|couldn't|cannot|can't|can not)"
 	" (?:to )?(?:look ?up|verify|validate|query|contact)\\b"
 	"|\\bverification (?:is )?(?:in progress|pending|timed out)\\b"
-	"|\\btimed out\\b|\\bunreachable\\b"
+	"|\\btimed out\\b|\\btime-?out\\b|\\bunreachable\\b"
+	"|Zeit(?:\u00fc|ue)berschreitung|d(?:\u00e9|e)lai (?:d(?:\u00e9|e)pass"
+	"|d.attente)|tiempo de espera|tempo (?:esgotado|limite)"
+	"|\u8d85\u65f6|\u903e\u6642|\u30bf\u30a4\u30e0\u30a2\u30a6\u30c8"
+	"|\uc2dc\uac04 \ucd08\uacfc"
+	/* an LDAP or a directory lookup that failed, in other languages */
+	"|\\bLDAP\\b.{0,30}?(?:fehlgeschlagen|Fehler|(?:\u00e9|e)chec|erreur"
+	"|error|fallo|falha|errore|\u043e\u0448\u0438\u0431\u043a)"
+	"|(?:Abfrage|(?:\u00e9|\u00c9|e)chec|erreur|error|fallo|falha|errore"
+	"|(?:\u041e|\u043e)\u0448\u0438\u0431\u043a).{0,30}?\\bLDAP\\b"
+	"|(?:\u67e5\u8be2|\u67e5\u627e|\u67e5\u8a62|\u691c\u7d22"
+	"|\u7167\u4f1a|\uc870\ud68c).{0,15}?(?:\u5931\u8d25|\u5931\u6557"
+	"|\uc2e4\ud328)"
 	"|\\b(?:LDAP|directory|database|backend|DB)(?: \\w+)?"
 	" (?:is )?(?:unavailable|unreachable|down|error|failure|failed"
 	"|not responding)\\b"

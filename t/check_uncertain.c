@@ -49,7 +49,16 @@ static const struct un_case cases[] = {
 	{ "Serveur introuvable", 1 },
 	{ "No se encontr\u00f3 el servidor", 1 },
 	{ "A postafi\u00f3k \u00e1tmenetileg nem \u00e9rhet\u0151 el", 1 },
+	{ "Postfach ausgelastet", 1 },
+	{ "\u0423\u0447\u0435\u0442\u043d\u0430\u044f \u0437\u0430\u043f\u0438\u0441\u044c \u0437\u0430\u043d\u044f\u0442\u0430", 1 },
+	{ "LDAP-Abfrage fehlgeschlagen", 1 },
+	{ "\u00c9chec de la recherche LDAP", 1 },
+	{ "\u67e5\u8be2\u7528\u6237\u5931\u8d25", 1 },
+	{ "\uc0ac\uc6a9\uc790 \uc870\ud68c \uc2e4\ud328", 1 },
+	{ "Zeit\u00fcberschreitung bei der Empf\u00e4ngerpr\u00fcfung", 1 },
 	/* dead addresses, with words near the pattern's */
+	{ "Benutzer im LDAP nicht gefunden", 0 },
+	{ "\uc0ac\uc6a9 \uc911\uc9c0\ub41c \uacc4\uc815", 0 },
 	{ "No such user here. Please verify the address and resend later", 0 },
 	{ "Mailbox not found. If you are the sender, please check the address "
 	  "and try again later", 0 },
