@@ -439,6 +439,8 @@ static const char pattern[] =
 	"|not (?:found|known|recogni[sz]ed|resolv))"
 	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
 	"|\\broute to (?:the )?sender\\b"
+	"|\\b(?:denied|refused|rejected|blocked|not allowed) (?:for|to)"
+	" (?:the |this |your )?sender\\b"
 	/* our account at a relay: outbound, SMTP, its login and password */
 	"|\\b(?:outbound|outgoing|SMTP|submission|relay|SMTP[- ]AUTH)"
 	" (?:e-?mail |mail )?(?:account|access|user|login|service)\\b"

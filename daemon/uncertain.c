@@ -15,7 +15,11 @@
  *      directory (LDAP, database, backend) that is down or in error;
  *   4. a server not found, in the other languages ("Server nicht
  *      gefunden", "Serveur introuvable", "No se encontró el servidor"):
- *      a route or a name that failed, not a mailbox.
+ *      a route or a name that failed, not a mailbox;
+ *   5. Postfix's address verification with no verdict: "unverified
+ *      address" (the probe was deferred), a probe answered with a 4xx
+ *      ("said: 450 ..."), one that could not connect ("connect to
+ *      ...: Connection refused") or looped back to the server.
  *
  * Not a lookup that "failed permanently" (Exim's "all host address
  * lookups failed permanently": the domain does not exist), nor
@@ -83,6 +87,14 @@ static const char pattern[] =
 	"|\\b(?:LDAP|directory|database|backend|DB)(?: \\w+)?"
 	" (?:is )?(?:unavailable|unreachable|down|error|failure|failed"
 	"|not responding)\\b"
+	/*
+	 * 5. Postfix's address verification that did not get a verdict:
+	 * "unverified address" (the probe was deferred), a probe that
+	 * got a 4xx, could not connect or looped back.
+	 */
+	"|\\bunverified address\\b|\\bsaid: 4\\d\\d\\b"
+	"|\\bconnect to \\S+: (?:Connection refused|No route to host"
+	"|Network is unreachable)|\\bloops back to myself\\b"
 	/* 4. a server not found */
 	"|\\b(?:Mail)?(?:server|serveur|servidor|servidor de correo)(?: \\S+)?"
 	" (?:nicht gefunden|nicht erreichbar|introuvable|inaccessible"

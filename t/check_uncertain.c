@@ -56,7 +56,13 @@ static const struct un_case cases[] = {
 	{ "\u67e5\u8be2\u7528\u6237\u5931\u8d25", 1 },
 	{ "\uc0ac\uc6a9\uc790 \uc870\ud68c \uc2e4\ud328", 1 },
 	{ "Zeit\u00fcberschreitung bei der Empf\u00e4ngerpr\u00fcfung", 1 },
+	{ "Recipient address rejected: unverified address: host "
+	  "mx.example.org[192.0.2.1] said: 450 4.1.1 User unknown", 1 },
+	{ "Recipient address rejected: undeliverable address: connect to "
+	  "mx.example.org[192.0.2.1]:25: Connection refused", 1 },
 	/* dead addresses, with words near the pattern's */
+	{ "Recipient address rejected: undeliverable address: host "
+	  "mx.example.org[192.0.2.1] said: 550 5.1.1 User unknown", 0 },
 	{ "Benutzer im LDAP nicht gefunden", 0 },
 	{ "\uc0ac\uc6a9 \uc911\uc9c0\ub41c \uacc4\uc815", 0 },
 	{ "No such user here. Please verify the address and resend later", 0 },
