@@ -90,7 +90,7 @@ struct senderside {
 	"|not) exist|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
-	"|deleted|(?:has )?moved" \
+	"|deleted|locked|(?:has )?moved" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
 	"|blocklisted|banned|not (?:allowed|permitted|authori[sz]ed))" \
@@ -439,8 +439,15 @@ static const char pattern[] =
 	"|not (?:found|known|recogni[sz]ed|resolv))"
 	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
 	"|\\broute to (?:the )?sender\\b"
-	"|\\b(?:denied|refused|rejected|blocked|not allowed) (?:for|to)"
+	"|\\b(?:denied|refused|rejected|blocked|disabled|not allowed) (?:for|to)"
 	" (?:the |this |your )?sender\\b"
+	/* our connection: over IPv6, the IP's frequency or rate (QQ) */
+	"|\\b(?:e-?mail|mail|messages?|connections?) over IPv6\\b"
+	"|\\bIP (?:frequency|rate)(?: limit(?:ed)?)?\\b"
+	/* the sending server, IP or domain refused, in Korean */
+	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?(?:\uc11c\ubc84|IP"
+	"|\ub3c4\uba54\uc778).{0,30}?(?:\ucc28\ub2e8|\uac70\ubd80"
+	"|\uc81c\ud55c)"
 	/* our account at a relay: outbound, SMTP, its login and password */
 	"|\\b(?:outbound|outgoing|SMTP|submission|relay|SMTP[- ]AUTH)"
 	" (?:e-?mail |mail )?(?:account|access|user|login|service)\\b"
