@@ -714,11 +714,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
 	/*
-	 * A domain that does not exist, when the reply names a domain and
-	 * it is not the recipient's ("Domain our.example not found"), is
-	 * another one's, most often our sender's.
+	 * A domain that does not exist or takes no mail, when the reply
+	 * names a domain and it is not the recipient's ("Domain our.example
+	 * not found", "... publishes a null MX"), is another one's, most
+	 * often our sender's.
 	 */
-	if ((out->decision & D_SUPPRESS) && out->reason == R_HOSTUNKNOWN &&
+	if ((out->decision & D_SUPPRESS) && (out->reason == R_HOSTUNKNOWN ||
+	    out->reason == R_NOTACCEPT) &&
 	    names_other_domain(domain, rp->text, rp->textlen)) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-domain", 12);

@@ -90,7 +90,8 @@ struct senderside {
 	"|not) exist|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
-	"|deleted|locked|(?:has )?moved" \
+	"|deleted|locked|(?:has )?moved|(?:has )?changed" \
+	"|does not accept (?:e-?)?mail" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
 	"|blocklisted|banned|not (?:allowed|permitted|authori[sz]ed))" \
@@ -439,6 +440,13 @@ static const char pattern[] =
 	"|not (?:found|known|recogni[sz]ed|resolv))"
 	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
 	"|\\broute to (?:the )?sender\\b"
+	"|\\b(?:domain|host) (?:of|in|for) your (?:e-?mail )?(?:address|account"
+	"|message|mail)\\b"
+	/* the domains of our message: its links, its DKIM signature */
+	"|\\b(?:link|URL|DKIM|signing|SPF)(?:'s)? domain\\b"
+	"|\\bdomain (?:of|in) (?:the |a )?(?:link|URL|DKIM|signature)"
+	"|\\b(?:not found|does not exist|unknown|unresolvable) in (?:the |a "
+	"|your )?(?:URL|link|message body)"
 	"|\\b(?:denied|refused|rejected|blocked|disabled|not allowed) (?:for|to)"
 	" (?:the |this |your )?sender\\b"
 	/* our connection: over IPv6, the IP's frequency or rate (QQ) */
@@ -528,7 +536,7 @@ static const char pattern[] =
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
 	"|mailbox|MTA|relay|network|IP)|their network"
-	"|from:? address|from header|reply-to|envelope[- ](?:sender|from)"
+	"|from:? address|from header|reply-to|envelope[- ](?:sender|from|domain)"
 	"|return[- ]path|reverse[- ]path|originator|return address"
 	"|bounce address|bounce-to address|errors-to address|reply address"
 	"|response address|originating (?:address|mailbox|account|user"
@@ -576,7 +584,7 @@ static const char pattern[] =
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
 	"|bad|blocked|blacklisted|blocklisted|banned|denied|forged|spoofed"
-	"|fake|unauthenticated|unverified)"
+	"|fake|unauthenticated|unverified|unrou?teable|unresolvable)"
 	" (?!(?-i:Sender|Return-Path|Reverse-Path): )(?:sender"
 	"|from address|originator|envelope sender|return[- ]path"
 	"|reverse[- ]path)\\b"
