@@ -670,7 +670,7 @@ past_own_address(const struct dsn_rcpt *r, const char **d, size_t *dn)
 	const char *p = *d, *e = *d + *dn;
 	size_t n = strlen(r->rcpt);
 
-	if (!r->diag_in_text || *d != r->diag)
+	if (!r->diag_in_text || *d != r->diag || r->rcpt == NULL)
 		return;
 	if (p < e && *p == '<')
 		p++;
@@ -704,7 +704,9 @@ same_text(const char *a, size_t an, const char *b, size_t bn)
 {
 	if (an > bn)
 		return same_text(b, bn, a, an);
-	if (an == 0 || memcmp(a, b, an) != 0)
+	if (an == 0)
+		return bn == 0;
+	if (memcmp(a, b, an) != 0)
 		return 0;
 	return an == bn || b[an] == '\n' || b[an] == '\r';
 }
