@@ -119,16 +119,16 @@ struct senderside {
 	"|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c" \
 	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender" \
 	/* your account, mailbox or address */ \
-	"|Ihre? (?:E-Mail-)?(?:Konto|Benutzerkonto|Nutzerkonto|Mailkonto" \
+	"|(?:Ihre?|Deine?) (?:E-Mail-)?(?:Konto|Benutzerkonto|Nutzerkonto|Mailkonto" \
 	"|Postfach|Account|Adresse|Absenderadresse)" \
-	"|votre (?:compte|adresse|bo(?:\u00ee|i)te)" \
-	"|su (?:cuenta|direcci(?:\u00f3|o)n|buz(?:\u00f3|o)n)" \
-	"|(?:sua|seu) (?:conta|endere(?:\u00e7|c)o|caixa)" \
+	"|(?:votre|ton|ta) (?:compte|adresse|bo(?:\u00ee|i)te)" \
+	"|(?:su|tu) (?:cuenta|direcci(?:\u00f3|o)n|buz(?:\u00f3|o)n)" \
+	"|(?:sua|seu|tua|teu) (?:conta|endere(?:\u00e7|c)o|caixa)" \
 	"|(?:il tuo|il vostro|la tua|la vostra) (?:account|indirizzo|casella)" \
 	"|(?:uw|je|jouw) (?:account|e-?mailadres|adres|postvak|mailbox)" \
-	"|(?:twoje|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)" \
-	"|(?:v(?:\u00e1|a)(?:\u0161|s)|tv(?:\u016f|u)j)" \
-	" (?:(?:\u00fa|u)(?:\u010d|c)et|adresa)" \
+	"|(?:twoje|twoja|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)" \
+	"|(?:v(?:\u00e1|a)(?:\u0161|s)e?|tv(?:\u016f|u)j|tvoje)" \
+	" (?:(?:\u00fa|u)(?:\u010d|c)et|adresa|schr(?:\u00e1|a)nka)" \
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0435" \
 	"|\u0435\u0433\u043e)? (?:\u0430\u043a\u043a\u0430\u0443\u043d\u0442" \
 	"|\u0443\u0447(?:\u0435|\u0451)\u0442\u043d|\u044f\u0449\u0438\u043a" \
@@ -140,7 +140,9 @@ struct senderside {
 	"|(?:\u60a8|\u4f60)\u7684(?:\u8d26\u6237|\u5e10\u6237|\u8d26\u53f7" \
 	"|\u5e10\u53f7|\u5e33\u865f|\u5e33\u6236|\u90ae\u7bb1|\u90f5\u7bb1" \
 	"|\u5730\u5740)" \
-	"|\uadc0\ud558\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)" \
+	"|(?:\uadc0\ud558|\ub2f9\uc2e0)\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)" \
+	"|(?:kontoen|postkassen|adressen|e-?postkontoen|innboksen|indbakken)" \
+	" din" \
 	"|hesab(?:\u0131|i)n(?:\u0131|i)z|posta kutunuz" \
 	"|(?:ditt|din) (?:konto|adress|adresse|brevl(?:\u00e5|a)da|postkasse)" \
 	"|l\u00e4hett\u00e4j\u00e4|lahettaja|felad(?:\u00f3|o)|expeditor" \
@@ -225,6 +227,7 @@ struct senderside {
 	"|bulunamad|mevcut de(?:\u011f|g)il|ge(?:\u00e7|c)ersiz" \
 	"|engellen|reddedildi|ok(?:\u00e4|a)nd|finns inte|ogiltig" \
 	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent" \
+	"|st(?:\u00e4|a)ngts av|st(?:\u00e4|a)ngd|st(?:\u00e4|a)ngt" \
 	"|finnes ikke|blokkert" \
 	/* disabled, suspended, deactivated, closed */ \
 	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu" \
@@ -610,7 +613,7 @@ static const char pattern[] =
 	"|\u5dee\u51fa\u4eba"
 	"|\u9001\u4fe1\u5143"
 	/* your (the customer's) account or address */
-	"|(?:\u304a\u5ba2\u69d8|\u3042\u306a\u305f)\u306e(?:\u30a2\u30ab"
+	"|(?:\u304a\u5ba2\u69d8|\u3042\u306a\u305f|\u8cb4\u65b9|\u8cb4\u6bbf)\u306e(?:\u30a2\u30ab"
 	"\u30a6\u30f3\u30c8"
 	"|\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9))"
 	"(?:\u306e)?"

@@ -80,6 +80,13 @@ static const struct ss_case cases[] = {
 	{ "The recipient's address isn't valid", 0 },
 	{ "The message was sent to an address that does not exist", 0 },
 	{ "RecipientNotFound", 0 },
+	{ "Dein Konto wurde gesperrt", 1 },
+	{ "Tu cuenta ha sido suspendida", 1 },
+	{ "Kontoen din er deaktivert", 1 },
+	{ "Ditt konto har st\u00e4ngts av", 1 },
+	{ "El destinatario de tu mensaje no existe", 0 },
+	{ "Deine E-Mail an ann@example.de konnte nicht zugestellt werden: "
+	  "Empf\u00e4nger unbekannt", 0 },
 	/* a recipient's own words, with an IP or a From header near */
 	{ "The user you are trying to reach is unknown", 0 },
 	{ "Unknown user; client 192.0.2.1 logged", 0 },
