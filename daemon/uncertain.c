@@ -84,7 +84,7 @@ static const char pattern[] =
 	"|(?:\u67e5\u8be2|\u67e5\u627e|\u67e5\u8a62|\u691c\u7d22"
 	"|\u7167\u4f1a|\uc870\ud68c).{0,15}?(?:\u5931\u8d25|\u5931\u6557"
 	"|\uc2e4\ud328)"
-	"|\\b(?:LDAP|directory|database|backend|DB)(?: \\w+)?"
+	"|\\b(?:LDAP|directory|database|backend|DB):?(?: \\w+)?"
 	" (?:is )?(?:unavailable|unreachable|down|error|failure|failed"
 	"|not responding)\\b"
 	/*
