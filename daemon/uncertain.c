@@ -11,7 +11,8 @@
  *   2. a busy mailbox: "mailbox busy", "mailbox is busy";
  *   3. a lookup that failed: "lookup failed", "lookup failure",
  *      "unable to (look up|verify|validate)", "could not verify",
- *      "verification in progress", "timed out", "unreachable", and a
+ *      "verification in progress", "timed out", a host or server
+ *      "unreachable", and a
  *      directory (LDAP, database, backend) that is down or in error;
  *   4. a server not found, in the other languages ("Server nicht
  *      gefunden", "Serveur introuvable", "No se encontró el servidor"):
@@ -40,7 +41,8 @@ static const char pattern[] =
 	/* 1. temporary, in English */
 	"\\btemporar(?:y|ily)\\b"
 	/* (not after "check the address and": advice about a wrong one) */
-	"|(?<!address and )(?<!address, and )(?<!spelling and )"
+	"|(?<!address and )(?<!address, and )(?<!spelling and )(?<!not )"
+	"(?<!n't )(?<!never )"
 	"\\b(?:try|retry|come back)(?: (?:it|again|back|once more))?"
 	" (?:later|shortly|in (?:a few|\\d+))\\b"
 	/* ... and in other languages */
@@ -71,7 +73,9 @@ static const char pattern[] =
 	"|\\b(?:unable|failed|could not|couldn't|cannot|can't|can not)"
 	" (?:to )?(?:look ?up|verify|validate|query|contact)\\b"
 	"|\\bverification (?:is )?(?:in progress|pending|timed out)\\b"
-	"|\\btimed out\\b|\\btime-?out\\b|\\bunreachable\\b"
+	"|\\btimed out\\b|\\btime-?out\\b"
+	"|\\b(?:host|server|network|service|destination|relay)s? (?:is |was )?"
+	"(?:currently )?unreachable\\b"
 	"|Zeit(?:\u00fc|ue)berschreitung|d(?:\u00e9|e)lai (?:d(?:\u00e9|e)pass"
 	"|d.attente)|tiempo de espera|tempo (?:esgotado|limite)"
 	"|\u8d85\u65f6|\u903e\u6642|\u30bf\u30a4\u30e0\u30a2\u30a6\u30c8"

@@ -66,6 +66,8 @@ static const struct un_case cases[] = {
 	{ "Benutzer im LDAP nicht gefunden", 0 },
 	{ "\uc0ac\uc6a9 \uc911\uc9c0\ub41c \uacc4\uc815", 0 },
 	{ "No such user here. Please verify the address and resend later", 0 },
+	{ "User unknown. This is a permanent error; do not try again later", 0 },
+	{ "Recipient unreachable", 0 },
 	{ "Mailbox not found. If you are the sender, please check the address "
 	  "and try again later", 0 },
 	{ "all host address lookups failed permanently", 0 },
