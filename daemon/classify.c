@@ -14,7 +14,8 @@
  * recipient's existence, so it never suppresses; a reply that names
  * another address than the recipient's is not about the recipient and
  * never suppresses it; nor does a reply that speaks of the sending side
- * (senderside.h); and a
+ * (senderside.h), or that says its lookup failed or its failure is
+ * temporary (uncertain.h); and a
  * "no such user" for a quoted local part is an alert about the
  * quoting, since the address may exist.
  *
@@ -30,6 +31,7 @@
 #include "ascii.h"
 #include "classify.h"
 #include "senderside.h"
+#include "uncertain.h"
 #include "xalloc.h"
 
 struct classifier {
@@ -41,6 +43,7 @@ struct classifier {
 	size_t			 nrcpt;		/* classifier_transaction() */
 	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
+	struct uncertain	*unsure;	/* the uncertainty guard's */
 };
 
 struct classifier *
@@ -53,7 +56,8 @@ classifier_new(const struct ruleset *rs)
 	c->scratch = xcalloc(1, ruleset_prefilter_size(rs));
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	c->side = senderside_new();
-	if (c->md == NULL || c->side == NULL) {
+	c->unsure = uncertain_new();
+	if (c->md == NULL || c->side == NULL || c->unsure == NULL) {
 		classifier_free(c);
 		return NULL;
 	}
@@ -67,6 +71,7 @@ classifier_free(struct classifier *c)
 		return;
 	pcre2_match_data_free(c->md);
 	senderside_free(c->side);
+	uncertain_free(c->unsure);
 	reply_free(&c->reply);
 	free(c->scratch);
 	free(c);
@@ -335,12 +340,48 @@ contact_local(const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Is the mailbox that ends at de, in text (up to e), the subject of what
+ * the reply says ("<postmaster@example.org>: User unknown",
+ * "postmaster@example.org does not exist")? A contact address is named
+ * for the reader to write to; one followed by a colon, "..." or a verb
+ * of its own is the address the reply is about.
+ */
+static int
+subject_address(const char *de, const char *e)
+{
+	static const char *const words[] = {
+		"does", "doesn't", "did", "is", "was", "not", "unknown",
+		"user", "mailbox", "no", "has", "account", NULL
+	};
+	const char *w;
+	size_t i, n;
+
+	if (de < e && (*de == '>' || *de == '"' || *de == '\''))
+		de++;
+	if (de < e && *de == ':')
+		return 1;
+	if (e - de >= 3 && memcmp(de, "...", 3) == 0)
+		return 1;
+	if (de >= e || *de != ' ')
+		return 0;
+	for (w = ++de; w < e && (isalpha((unsigned char)*w) || *w == '\'');
+	    w++)
+		;
+	n = (size_t)(w - de);
+	for (i = 0; words[i] != NULL; i++)
+		if (strlen(words[i]) == n && ascii_eq_ci(de, words[i], n))
+			return 1;
+	return 0;
+}
+
 /* What a reply's text says of mailboxes, for the guards below. */
 enum mention {
 	MENTION_NONE,		/* no mailbox, or rcpt has no domain */
 	MENTION_OTHER_DOMAIN,	/* only mailboxes of other domains */
 	MENTION_SAME_DOMAIN,	/* another mailbox of rcpt's domain */
-	MENTION_RCPT		/* rcpt itself */
+	MENTION_RCPT,		/* rcpt itself */
+	MENTION_RCPT_AND_OTHER	/* rcpt and another mailbox after it */
 };
 
 /*
@@ -371,17 +412,52 @@ new_address(const char *text, const char *l)
 
 /*
  * Which mailboxes (local@domain.tld) does text name? The recipient
- * itself wins over any other; contact addresses and the senders' own
+ * itself wins over any other; contact addresses (unless the reply is
+ * about them, see subject_address()) and the senders' own
  * do not count, nor, with moved set, the new address of a moved
  * mailbox (see new_address()).
  */
+/*
+ * Is the mailbox at l, in text, given as the sender ("from=<x@y>",
+ * "from <x@y>", "sender x@y", "MAIL FROM:<x@y>")? The word before it
+ * says so.
+ */
+static int
+sender_address(const char *text, const char *l)
+{
+	const char *we, *w;
+
+	for (we = l; we > text && (we[-1] == ' ' || we[-1] == '<' ||
+	    we[-1] == '"' || we[-1] == '=' || we[-1] == ':'); we--)
+		;
+	for (w = we; w > text && isalpha((unsigned char)w[-1]); w--)
+		;
+	return ((size_t)(we - w) == 4 && ascii_eq_ci(w, "from", 4)) ||
+	    ((size_t)(we - w) == 6 && ascii_eq_ci(w, "sender", 6));
+}
+
+/* Is the mailbox from l to de one of the senders'? */
+static int
+is_sender(const char *const *senders, size_t nsenders, const char *l,
+    const char *de)
+{
+	size_t i;
+
+	for (i = 0; i < nsenders; i++)
+		if (strlen(senders[i]) == (size_t)(de - l) &&
+		    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
+			return 1;
+	return 0;
+}
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const char *const *senders, size_t nsenders, int moved)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
-	size_t rlen, rdlen, i;
+	size_t rlen, rdlen;
 	enum mention other = MENTION_NONE;
+	int seen = 0;
 
 	if (rcpt == NULL)
 		return MENTION_NONE;
@@ -407,22 +483,106 @@ mentions(const char *rcpt, const char *text, size_t len,
 		if (l == p || de == p + 1 ||
 		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
 			continue;
-		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen))
-			return MENTION_RCPT;
-		if (contact_local(l, (size_t)(p - l)) ||
-		    (moved && new_address(text, l)))
+		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
+			seen = 1;
 			continue;
-		for (i = 0; i < nsenders; i++)
-			if (strlen(senders[i]) == (size_t)(de - l) &&
-			    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
-				break;
-		if (i < nsenders)
+		}
+		if ((contact_local(l, (size_t)(p - l)) &&
+		    !subject_address(de, e)) || (moved && new_address(text, l)))
+			continue;
+		/*
+		 * After the recipient, another mailbox is the one it was
+		 * forwarded or expanded to ("<ann@x>: alias expansion
+		 * failed: <old@x>: user unknown"), unless it is the sender.
+		 */
+		if (seen) {
+			if (!sender_address(text, l) &&
+			    !is_sender(senders, nsenders, l, de))
+				return MENTION_RCPT_AND_OTHER;
+			continue;
+		}
+		if (is_sender(senders, nsenders, l, de))
 			continue;
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
 			other = MENTION_SAME_DOMAIN;
 		else if (other == MENTION_NONE)
 			other = MENTION_OTHER_DOMAIN;
+	}
+	return seen ? MENTION_RCPT : other;
+}
+
+/* Is the dotted name t (n bytes) the domain d, one under it or above it? */
+static int
+domain_related(const char *t, size_t n, const char *d)
+{
+	size_t dn = strlen(d);
+
+	if (n == dn)
+		return ascii_eq_ci(t, d, n);
+	if (n > dn)
+		return t[n - dn - 1] == '.' && ascii_eq_ci(t + n - dn, d, dn);
+	return d[dn - n - 1] == '.' && ascii_eq_ci(d + dn - n, t, n);
+}
+
+/*
+ * Is the run t (n bytes) a host or domain name as a reply names one:
+ * labels with a dot between, the last of two letters or more, and no
+ * capital inside a word (Exchange's "SMTPSEND.DNS.NonExistentDomain"
+ * is a code)?
+ */
+static int
+domain_name(const char *t, size_t n)
+{
+	size_t i, last;
+
+	if (n == 0 || !isalnum((unsigned char)t[0]) ||
+	    memchr(t, '.', n) == NULL)
+		return 0;
+	for (i = 1; i < n; i++)
+		if (islower((unsigned char)t[i - 1]) &&
+		    isupper((unsigned char)t[i]))
+			return 0;
+	for (last = n; last > 0 && t[last - 1] != '.'; last--)
+		;
+	if (n - last < 2)
+		return 0;
+	for (i = last; i < n; i++)
+		if (!isalpha((unsigned char)t[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Does text name a host or domain (outside a mailbox and a URL) and
+ * never the recipient's domain d, one under it or one above it? "Domain
+ * our.example not found" is then about another domain than the
+ * recipient's, most often the sender's.
+ */
+static int
+names_other_domain(const char *d, const char *text, size_t len)
+{
+	const char *p = text, *e = text + len, *t, *te;
+	int other = 0;
+
+	if (*d == '\0')
+		return 0;
+	while (p < e) {
+		if (!domain_char((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		for (t = p; p < e && domain_char((unsigned char)*p); p++)
+			;
+		for (te = p; te > t && (te[-1] == '.' || te[-1] == '-'); te--)
+			;
+		if ((t > text && (t[-1] == '@' || t[-1] == '/')) ||
+		    (p < e && (*p == '@' || *p == '/')) ||
+		    !domain_name(t, (size_t)(te - t)))
+			continue;
+		if (domain_related(t, (size_t)(te - t), d))
+			return 0;
+		other = 1;
 	}
 	return other;
 }
@@ -463,8 +623,12 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 
 	/* The status that constraints see: the reply's, else the MTA's. */
 	status_split(rp->status[0] ? rp->status : dsn, &st);
+	/*
+	 * Temporary when the code or the enhanced status says so: "550
+	 * 4.1.1" is a transient status (RFC 3463), whatever the code.
+	 */
 	if (rp->code)
-		out->temporary = rp->code / 100 == 4;
+		out->temporary = rp->code / 100 == 4 || st.cls == 4;
 	else if (st.cls)
 		out->temporary = st.cls == 4;
 	else
@@ -542,11 +706,24 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	named = mentions(rcpt, rp->text, rp->textlen, c->senders,
 	    c->nsenders, out->reason == R_HASMOVED);
 	if ((out->decision & D_SUPPRESS) &&
-	    (named == MENTION_SAME_DOMAIN || (named == MENTION_OTHER_DOMAIN &&
+	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
+	    named == MENTION_RCPT_AND_OTHER) &&
 	    (reason_names_mailbox(out->reason) ||
 	    out->reason == R_HASMOVED)))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
+	 * A domain that does not exist or takes no mail, when the reply
+	 * names a domain and it is not the recipient's ("Domain our.example
+	 * not found", "... publishes a null MX"), is another one's, most
+	 * often our sender's.
+	 */
+	if ((out->decision & D_SUPPRESS) && (out->reason == R_HOSTUNKNOWN ||
+	    out->reason == R_NOTACCEPT) &&
+	    names_other_domain(domain, rp->text, rp->textlen)) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-domain", 12);
 	}
 	/*
 	 * A reply to DATA or to the message answers for every recipient
@@ -582,6 +759,17 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		if (out->decision == 0)
 			out->decision = D_ALERT;
 		detail_add(out, "guard", 5, "sender-side", 11);
+	}
+	/*
+	 * A reply that says the lookup failed or the failure is temporary
+	 * ("User unknown, try again later", "LDAP lookup failed") has not
+	 * found the mailbox gone, whatever its code: it is retried. See
+	 * uncertain.h.
+	 */
+	if ((out->decision & D_SUPPRESS) &&
+	    uncertain_match(c->unsure, rp->text, rp->textlen)) {
+		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
+		detail_add(out, "guard", 5, "uncertain", 9);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&

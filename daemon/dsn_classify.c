@@ -654,19 +654,77 @@ context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 }
 
 /*
+ * A recipient's text taken from the bounce's own words begins, in
+ * Exim's, Sendmail's and some other bounces, with the address it is
+ * about on a line of its own ("ann@example.org\n    SMTP error from
+ * remote mail server after end of data: ..."), or, in Postfix's, with
+ * the address and a colon ("<ann@example.org>: host mx.example.org
+ * said: ..."). That heading is the bounce's label, not the remote
+ * server's words: the text starts after it, so that neither the
+ * reply's code nor "the reply names the recipient" hangs on it. Sets
+ * *d, *dn past it; leaves them alone otherwise.
+ */
+static void
+past_own_address(const struct dsn_rcpt *r, const char **d, size_t *dn)
+{
+	const char *p = *d, *e = *d + *dn;
+	size_t n = strlen(r->rcpt);
+
+	if (!r->diag_in_text || *d != r->diag || r->rcpt == NULL)
+		return;
+	if (p < e && *p == '<')
+		p++;
+	if ((size_t)(e - p) <= n || strncasecmp(p, r->rcpt, n) != 0)
+		return;
+	p += n;
+	if (p < e && *p == '>')
+		p++;
+	if (e - p >= 2 && p[0] == ':' && (p[1] == ' ' || p[1] == '\n'))
+		p++;		/* Postfix's "<x@y>: host ..." */
+	else if (p < e && *p != '\n' && *p != '\r')
+		return;		/* not on a line of its own */
+	while (p < e && isspace((unsigned char)*p))
+		p++;
+	if (p == e)
+		return;
+	*dn = (size_t)(e - p);
+	*d = p;
+}
+
+/*
  * How many recipients of the report failed with r's very text: one
  * reply to DATA refuses every recipient of its transaction alike, so
- * that is the transaction's size as far as the report can tell.
+ * that is the transaction's size as far as the report can tell. The
+ * text of the last address of a Sendmail bounce runs on into the
+ * transcript below: a text that is another's and then a new line is
+ * the same failure.
  */
+static int
+same_text(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an > bn)
+		return same_text(b, bn, a, an);
+	if (an == 0)
+		return bn == 0;
+	if (memcmp(a, b, an) != 0)
+		return 0;
+	return an == bn || b[an] == '\n' || b[an] == '\r';
+}
+
 static size_t
 same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r)
 {
-	size_t i, n = 0;
+	const char *d = r->diag, *o;
+	size_t i, n = 0, dn = r->diaglen, on;
 
-	for (i = 0; i < rep->nrcpts; i++)
-		if (rep->rcpts[i].diaglen == r->diaglen &&
-		    memcmp(rep->rcpts[i].diag, r->diag, r->diaglen) == 0)
+	past_own_address(r, &d, &dn);
+	for (i = 0; i < rep->nrcpts; i++) {
+		o = rep->rcpts[i].diag;
+		on = rep->rcpts[i].diaglen;
+		past_own_address(&rep->rcpts[i], &o, &on);
+		if (same_text(o, on, d, dn))
 			n++;
+	}
 	return n;
 }
 
@@ -819,6 +877,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		staged_reply(r, &d, &dn);
 	if (d == r->diag)
 		transcript_reply(rep, r, full, sizeof(full), &d, &dn);
+	past_own_address(r, &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
 	classifier_transaction(c, same_failure(rep, r), context_stage(rep, r));
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);

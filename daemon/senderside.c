@@ -58,6 +58,10 @@
  *      the sender or our account in the same clause: "No se encontró
  *      la dirección del remitente", "Не удалось найти адрес
  *      отправителя", "تعذر العثور على عنوان المرسل";
+ *  11. an IP said not to be found or to be refused in them: "IP non
+ *      trovato", "IP-Adresse nicht gefunden";
+ *  12. a check of the sender in them: "Absenderprüfung fehlgeschlagen",
+ *      "La vérification de l'expéditeur a échoué", "发件人验证失败";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
  *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
@@ -100,17 +104,22 @@ struct senderside {
 };
 
 #define PREDICATE \
-	"(?:unknown|invalid|not (?:a )?valid|(?:does not|doesn't|did not" \
+	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
+	"|(?:does not|doesn't|did not" \
 	"|not) exist|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
-	"|deleted|(?:has )?moved" \
+	"|deleted|locked|(?:has )?moved|(?:has )?changed" \
+	"|does not accept (?:e-?)?mail" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
 	"|blocklisted|banned|not (?:allowed|permitted|authori[sz]ed))" \
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
-	"|unresolvable|(?:publishes|has) (?:a )?null MX)\\b"
+	"|unresolvable|(?:publishes|has) (?:a )?null MX" \
+	"|(?:could not|cannot|can't) be verified|not verified" \
+	"|(?:is |are )?(?:on|in) (?:our|a|the|an) (?:\\w+ )?(?:block|black|deny" \
+	"|ban) ?list)\\b"
 
 /*
  * The sender, or our account (mailbox, address), in the languages
@@ -133,22 +142,25 @@ struct senderside {
 	 * ("account", "mailbox") is written with the possessive before
 	 * it, and so is "conta" (in "contact"): the guard's prefilter
 	 * then looks for "ihr account", not for "account" (see struct
-	 * senderside).
+	 * guard).
 	 */ \
-	"|Ihre? (?:E-Mail-)?(?:Konto|Postfach|Adresse|Absenderadresse)" \
-	"|Ihr Account|Ihre Account|Ihr E-Mail-Account|Ihre E-Mail-Account" \
-	"|votre (?:compte|adresse|bo(?:\u00ee|i)te)" \
-	"|su cuenta|su direcci(?:\u00f3|o)n|su buz(?:\u00f3|o)n" \
-	"|(?:sua|seu) (?:endere(?:\u00e7|c)o|caixa)" \
-	"|sua conta|seu conta" \
+	"|(?:Ihre?|Deine?) (?:E-Mail-)?(?:Konto|Benutzerkonto|Nutzerkonto|Mailkonto" \
+	"|Postfach|Adresse|Absenderadresse)" \
+	"|Ihr Account|Ihre Account|Dein Account|Deine Account" \
+	"|Ihr E-Mail-Account|Ihre E-Mail-Account|Dein E-Mail-Account" \
+	"|Deine E-Mail-Account" \
+	"|(?:votre|ton|ta) (?:compte|adresse|bo(?:\u00ee|i)te)" \
+	"|(?:su|tu) cuenta|(?:su|tu) direcci(?:\u00f3|o)n|(?:su|tu) buz(?:\u00f3|o)n" \
+	"|(?:sua|seu|tua|teu) (?:endere(?:\u00e7|c)o|caixa)" \
+	"|sua conta|seu conta|tua conta|teu conta" \
 	"|(?:il tuo|il vostro|la tua|la vostra) (?:indirizzo|casella)" \
 	"|il tuo account|il vostro account|la tua account|la vostra account" \
 	"|(?:uw|je|jouw) (?:e-?mailadres|adres|postvak)" \
 	"|uw account|je account|jouw account|uw mailbox|je mailbox" \
 	"|jouw mailbox" \
-	"|(?:twoje|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)" \
-	"|(?:v(?:\u00e1|a)(?:\u0161|s)|tv(?:\u016f|u)j)" \
-	" (?:\u00fa\u010det|\u00facet|u\u010det|ucet|adresa)" \
+	"|(?:twoje|twoja|tw(?:\u00f3|o)j) (?:konto|adres|skrzynka)" \
+	"|(?:v(?:\u00e1|a)(?:\u0161|s)e?|tv(?:\u016f|u)j|tvoje)" \
+	" (?:\u00fa\u010det|\u00facet|u\u010det|ucet|adresa|schr(?:\u00e1|a)nka)" \
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0430|\u0435" \
 	"|\u0435\u0433\u043e)? (?:\u0430\u043a\u043a\u0430\u0443\u043d\u0442" \
 	"|\u0443\u0447(?:\u0435|\u0451)\u0442\u043d|\u044f\u0449\u0438\u043a" \
@@ -160,7 +172,9 @@ struct senderside {
 	"|(?:\u60a8|\u4f60)\u7684(?:\u8d26\u6237|\u5e10\u6237|\u8d26\u53f7" \
 	"|\u5e10\u53f7|\u5e33\u865f|\u5e33\u6236|\u90ae\u7bb1|\u90f5\u7bb1" \
 	"|\u5730\u5740)" \
-	"|\uadc0\ud558\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)" \
+	"|(?:\uadc0\ud558|\ub2f9\uc2e0)\uc758 (?:\uacc4\uc815|\uba54\uc77c|\uc8fc\uc18c)" \
+	"|(?:kontoen|postkassen|adressen|e-?postkontoen|innboksen|indbakken)" \
+	" din" \
 	"|hesab(?:\u0131|i)n(?:\u0131|i)z|posta kutunuz" \
 	"|(?:ditt|din) (?:konto|adress|adresse|brevl(?:\u00e5|a)da|postkasse)" \
 	"|l\u00e4hett\u00e4j\u00e4|lahettaja|felad(?:\u00f3|o)|expeditor" \
@@ -219,13 +233,13 @@ struct senderside {
 	"|ung(?:\u00fc|ue)ltig|gesperrt|abgelehnt|blockiert|inconnue?" \
 	"|inexistante?|n.existe pas|introuvable|invalide" \
 	"|bloqu(?:\u00e9|e)|refus(?:\u00e9|e)|rejet(?:\u00e9|e)" \
-	"|desconocid[oa]|no existe|inexistente" \
+	"|desconocid[oa]|no existe|inexistente|no encontrad[oa]" \
 	"|no (?:es )?v(?:\u00e1|a)lid[oa]|bloquead[oa]|rechazad[oa]" \
-	"|desconhecid[oa]|n(?:\u00e3|a)o existe" \
+	"|desconhecid[oa]|n(?:\u00e3|a)o existe|n(?:\u00e3|a)o encontrad[oa]" \
 	"|inv(?:\u00e1|a)lid[oa]|rejeitad[oa]|recusad[oa]" \
-	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]" \
+	"|sconosciut[oa]|non esiste|inesistente|non valid[oa]|non trovat[oa]" \
 	"|bloccat[oa]|rifiutat[oa]|onbekend|bestaat niet|ongeldig" \
-	"|geblokkeerd|geweigerd|nieznany|nie istnieje" \
+	"|geblokkeerd|geweigerd|niet gevonden|nieznany|nie istnieje" \
 	"|nieprawid(?:\u0142|l)owy|zablokowany|odrzucony" \
 	"|nezn(?:\u00e1|a)m|neexistuje|neplatn|blokov(?:\u00e1|a)n" \
 	"|odm(?:\u00ed|i)tnut" \
@@ -247,6 +261,7 @@ struct senderside {
 	"|bulunamad|mevcut de(?:\u011f|g)il|ge(?:\u00e7|c)ersiz" \
 	"|engellen|reddedildi|ok(?:\u00e4|a)nd|finns inte|ogiltig" \
 	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent" \
+	"|st(?:\u00e4|a)ngts av|st(?:\u00e4|a)ngd|st(?:\u00e4|a)ngt" \
 	"|finnes ikke|blokkert" \
 	/* disabled, suspended, deactivated, closed */ \
 	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu" \
@@ -392,7 +407,7 @@ struct senderside {
 	"\u03c5\u03bd\u03b1\u03c4\u03ae \u03b7 \u03b5\u03cd\u03c1\u03b5" \
 	"\u03c3\u03b7|\u03b2\u03c1\u03ad\u03b8\u03b7\u03ba\u03b5)" \
 	"|\u627e\u4e0d\u5230|\u65e0\u6cd5\u627e\u5230" \
-	"|\u7121\u6cd5\u627e\u5230|\u672a\u80fd\u627e\u5230)"
+	"|\u7121\u6cd5\u627e\u5230|\u672a\u80fd\u627e\u5230|\u672a\u627e\u5230)"
 
 /* An adjective before the sender (part 10): "Unbekannter Absender". */
 #define L10N_ADJ \
@@ -411,13 +426,31 @@ struct senderside {
 	"(?:Absender|exp(?:\u00e9|e)diteur|remitente|remetente|mittente|afzender" \
 	"|nadawc|odes(?:\u00ed|i)latel|\u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u0435\u043b|(?:\u0412|\u0432)\u0456\u0434\u043f\u0440\u0430\u0432\u043d\u0438\u043a|\u53d1\u4ef6\u4eba|\u767c\u4ef6\u4eba" \
 	"|\u5bc4\u4ef6\u4eba|\u5bc4\u4ef6\u8005|\u53d1\u4fe1\u4eba|\ubc1c\uc2e0\uc790|\ubcf4\ub0b8 \uc0ac\ub78c|\u9001\u4fe1\u8005|\u5dee\u51fa\u4eba|\u9001\u4fe1\u5143" \
-	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndare|afsender|avsender|l(?:\u00e4|a)hett(?:\u00e4|a)j" \
+	"|g(?:\u00f6|o)nderen|avs(?:\u00e4|a)ndar|afsender|avsender|l(?:\u00e4|a)hett(?:\u00e4|a)j" \
 	"|felad(?:\u00f3|o)|expeditor|\u03b1\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad|ng\u01b0\u1eddi g\u1eedi|pengirim|\u0e1c\u0e39\u0e49\u0e2a\u0e48\u0e07)"
 
 #define L10N_ADDR \
 	"(?:(?:(?:E-Mail-)?Adresse|adres\\S*|(?:\u0410|\u0430)\u0434\u0440\u0435\u0441\\S*|c(?:\u00ed|i)m\\S*" \
 	"|osoite\\S*|\u03b4\u03b9\u03b5\u03cd\u03b8\u03c5\u03bd\u03c3\u03b7|\u5730\u5740|\u30a2\u30c9\u30ec\u30b9|\uc8fc\uc18c|address|domain\\S*" \
 	"|(?:\u0414|\u0434)\u043e\u043c\u0435\u043d\\S*)\\s*)?"
+
+/*
+ * A check or verification (part 12), in the same languages: "Prüfung",
+ * "vérification", "verificación", "проверка", "验证", "확인", "検証".
+ */
+#define L10N_VERIFY \
+	"(?:pr(?:\u00fc|ue)fung|verifizierung|verifikation|v(?:\u00e9|e)rification" \
+	"|verificaci(?:\u00f3|o)n|verifica(?:\u00e7|c)(?:\u00e3|a)o" \
+	"|verifica\\b|verificatie|controle|weryfikacj|ov(?:\u011b|e)(?:\u0159|r)en" \
+	"|(?:\u041f|\u043f)\u0440\u043e\u0432\u0435\u0440\u043a" \
+	"|(?:\u041f|\u043f)\u0435\u0440\u0435\u0432\u0456\u0440\u043a" \
+	"|\u9a8c\u8bc1|\u9a57\u8b49|\u6821\u9a8c|\u78ba\u8a8d|\u691c\u8a3c" \
+	"|\ud655\uc778|\uc778\uc99d|\uac80\uc99d" \
+	"|do(?:\u011f|g)rulama|verifiering|bekr(?:\u00e6|ae)ftelse|verifisering" \
+	"|bekreftelse|tarkistus|vahvistus|ellen(?:\u0151|o)rz|verificarea" \
+	"|\u03b5\u03c0\u03b1\u03bb\u03ae\u03b8\u03b5\u03c5\u03c3" \
+	"|x\u00e1c minh|verifikasi|\u0e15\u0e23\u0e27\u0e08\u0e2a\u0e2d\u0e1a" \
+	"|\u0627\u0644\u062a\u062d\u0642\u0642|\u05d0\u05d9\u05de\u05d5\u05ea)"
 
 #define L10N_CLAUSE \
 	"(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,40}?"
@@ -428,6 +461,63 @@ static const char pattern[] =
 	"|\\bsender verif(?:y|ication) failed\\b"
 	"|\\bverification failed for\\b"
 	"|\\b(?:could not|unable to|cannot) verify (?:the )?sender\\b"
+	"|\\bsender (?:callback|callout|check)\\b"
+	"|\\bcall(?:back|out)(?: verification)? (?:of|for|to) (?:the )?sender\\b"
+	"|\\(sender\\)"
+	/* 1b: "you", the sending client, the SMTP AUTH we gave */
+	"|\\byou are (?:not (?:a )?(?:known|registered|recogni[sz]ed|valid)"
+	"|unknown)\\b"
+	"|\\byou are not (?:allowed|permitted|authori[sz]ed) to (?:send|relay"
+	"|use)\\b"
+	"|\\b(?:SMTP[- ]AUTH|AUTH(?:entication)?)\\b(?:[^.;]){0,20}?\\b(?:failed"
+	"|failure|unsuccessful)\\b"
+	"|\\b(?:unknown|invalid|unauthori[sz]ed|unresolvable) (?:client"
+	"|sending (?:host|server|domain|IP))\\b"
+	"|\\bclient(?: ?host ?name| name| address)? (?:is )?(?:unknown"
+	"|not (?:found|known|recogni[sz]ed|resolv))"
+	"|\\b(?:cannot|can't|could not|unable to|failed to) resolve your\\b"
+	"|\\broute to (?:the )?sender\\b"
+	"|\\b(?:domain|host) (?:of|in|for) your (?:e-?mail )?(?:address|account"
+	"|message|mail)\\b"
+	/* the domains of our message: its links, its DKIM signature */
+	"|\\b(?:link|URL|DKIM|signing|SPF)(?:'s)? domain\\b"
+	"|\\bdomain (?:of|in) (?:the |a )?(?:link|URL|DKIM|signature)"
+	"|\\b(?:not found|does not exist|unknown|unresolvable) in (?:the |a "
+	"|your )?(?:URL|link|message body)"
+	"|\\b(?:denied|refused|rejected|blocked|disabled|not allowed) (?:for|to)"
+	" (?:the |this |your )?sender\\b"
+	/* our connection: over IPv6, the IP's frequency or rate (QQ) */
+	"|\\b(?:e-?mail|mail|messages?|connections?) over IPv6\\b"
+	"|\\bIP (?:frequency|rate)(?: limit(?:ed)?)?\\b"
+	/* the sending server, IP or domain refused, in Korean */
+	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?(?:\uc11c\ubc84|IP"
+	"|\ub3c4\uba54\uc778).{0,30}?(?:\ucc28\ub2e8|\uac70\ubd80"
+	"|\uc81c\ud55c)"
+	/* our account at a relay: outbound, SMTP, its login and password */
+	"|\\b(?:outbound|outgoing|SMTP|submission|relay|SMTP[- ]AUTH)"
+	" (?:e-?mail |mail )?(?:account|access|user|login|service)\\b"
+	"(?:[^.;]){0,30}?\\b" PREDICATE
+	"|\\b(?:disabled|blocked|suspended|locked) (?:for|from) (?:outgoing"
+	"|outbound) (?:mail|e-?mail|messages|traffic|sending)\\b"
+	"|\\bsmtp-?auth\\b"
+	"|\\bpassword (?:has )?(?:expired|incorrect|invalid|wrong|not accepted)\\b"
+	/* the null sender of a bounce: "<>: user unknown" */
+	"|(?:<>|<?\\bMAILER-DAEMON>?)(?::| \\.\\.\\.)? (?:[^.;]){0,20}?" PREDICATE
+	"|\\bnull (?:sender|return[- ]path|reverse[- ]path|MAIL FROM)\\b"
+	"|\\b(?:bounce|DSN|NDR)s?(?: messages?)? (?:are |is )?not (?:accepted"
+	"|allowed|permitted)\\b"
+	"|\\b(?:reputation|block ?list(?:ing)?|black ?list(?:ing)?) (?:of|for)"
+	" (?:the |your )?(?:sending|sender)\\b"
+	"|\\b(?:mail|messages?|e-?mail|relay(?:ing)?|connections?) from"
+	" (?:this|your|the) (?:domain|IP|host|server|network|relay)\\b"
+	"|\\b(?:mail|messages?|e-?mail|relay(?:ing)?|connections?) from"
+	" (?:[a-z0-9-]+\\.)+[a-z]{2,}\\b(?! (?:said|says|reported|reports)\\b)"
+	"(?: is| are| was| has been)? (?:not accepted|refused|rejected|denied"
+	"|blocked|blacklisted|banned|not allowed)\\b"
+	"|\\buse your (?:ISP|provider|internet service provider)(?:'s)?"
+	" (?:relay|SMTP|mail server|smarthost)\\b"
+	"|\\bfrom (?:bulk |mass |unknown |unregistered )?senders? (?:is |are )?"
+	"(?:not accepted|refused|rejected|blocked|not allowed)\\b"
 	/* 2 */
 	"|\\b(?:your|this|the sending|sending|client) IP\\b"
 	/* "your IP" in the other languages servers answer in */
@@ -440,6 +530,9 @@ static const char pattern[] =
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
 	" (?:IP|\u0430\u0439\u043f\u0438)"
 	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
+	/* the sending IP: 발신 IP, 发件人IP, 发送IP, 送信元IP */
+	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?IP"
+	"|(?:\u53d1\u4ef6\u4eba|\u53d1\u9001\u65b9?|\u53d1\u4fe1|\u9001\u4fe1\u5143) ?IP"
 	"|\\b(?:din|ditt) IP\\b|\\bIP-osoitteesi"
 	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m|\\bIP-c(?:\u00ed|i)med"
 	"|\\bIP-ul (?:dvs|dumneavoastr)|\\badresa IP a (?:dvs|dumneavoastr)"
@@ -455,7 +548,7 @@ static const char pattern[] =
 	" (?:is|was|has been) (?:temporarily )?(?:not allowed|not accepted"
 	"|refused|rejected|denied|blocked|blacklisted|banned|listed"
 	"|suspended)\\b"
-	"|\\b(?:connections?|mail|messages?) from \\[?\\d{1,3}(?:\\.\\d{1,3}){3}"
+	"|\\b(?:connections?|mail|messages?|relay(?:ing)?) from \\[?\\d{1,3}(?:\\.\\d{1,3}){3}"
 	"\\]? (?:is |are |was |were |has been |have been )?(?:temporarily )?"
 	"(?:not allowed|not accepted|refused|rejected|denied|blocked"
 	"|blacklisted|banned|suspended)\\b"
@@ -476,21 +569,31 @@ static const char pattern[] =
 	"|rejections)"
 	"|directory harvest|\\bharvest(?:ing)? attack"
 	/* 4 */
-	"|\\bMAIL FROM (?:command|address|domain)\\b"
+	"|\\bMAIL ?FROM (?:command|address|domain|user)\\b|\\bin (?:the )?MAIL FROM\\b"
 	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
-	"|mailbox)"
-	"|from address|from header|reply-to|envelope[- ](?:sender|from)"
-	"|return[- ]path|reverse[- ]path|originator"
-	"|your (?:e-?mail |own |sending )?(?:address|account|mailbox"
-	"|domain)(?! ?book)(?! ?list)"
+	"|mailbox|MTA|relay|network|IP)|their network"
+	"|from:? address|from header|reply-to|envelope[- ](?:sender|from|domain)"
+	"|return[- ]path|reverse[- ]path|originator|return address"
+	"|bounce address|bounce-to address|errors-to address|reply address"
+	"|response address|originating (?:address|mailbox|account|user"
+	"|domain)|(?:message )?author(?:'s)? address|message author"
+	"|(?:RFC ?)?5322\\.From|MAILFROM"
+	"|your (?:e-?mail |own |sending |reply )?(?:address|account|mailbox"
+	"|domain|identity)(?! ?book)(?! ?list)"
 	"|(?:sending|(?:outgoing|outbound) (?:mail|e-?mail|messages?))"
 	" (?:for|from|of|on) (?:this|your) (?:e-?mail )?(?:account|mailbox"
 	"|address|domain)"
 	"|(?:e-?mail |user )?(?:account|mailbox|address|user|domain|identity)"
-	" (?:that |which )?you (?:are |were |have been )?(?:trying to "
+	" (?:that |which )?you(?: are| were| have been|'re)? (?:trying to "
 	"|attempting to )?(?:send(?:ing)?|sent|mail(?:ing)?) (?:from|as|with)"
+	"|(?:account|mailbox|address|user|domain) (?:that |which )?"
+	"(?:you|this message|the message|it) (?:was |were )?sent"
+	"(?: this message| it)? from"
+	"|(?:account|mailbox|address|user|domain) from which (?:you|this"
+	" message|the message|it) (?:was |were )?(?:sent|send)"
+	"(?: this message| it)?"
 	"|(?:account|mailbox|address|user|domain) (?:used to send|that sent"
 	"|which sent|who sent)(?: this| the)?(?: message| mail| e-?mail)?"
 	"|authenticated (?:user|account|sender)"
@@ -500,12 +603,26 @@ static const char pattern[] =
 	PREDICATE
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
+	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted) (?:you|your)\\b"
+	"|\\b(?:was |were )?sent (?:this message |this |it |the message )?from"
+	" (?:an? |the |this )?(?:address|account|mailbox|user)\\b"
+	"(?:[^.;]){0,30}?\\b" PREDICATE
+	"|\\bfrom (?:an? )?(?:unknown|invalid|non-?existe?nt|nonexisting"
+	"|unregistered|unverified) (?:users?|addresse?s?|accounts?|senders?"
+	"|mailbox(?:es)?)\\b"
+	"|\\bidentity (?:is )?(?:unknown|not verified|could not be verified)"
+	"|\\bFROM: (?:user|address|mailbox|sender) (?:unknown|not found"
+	"|does not exist|invalid)\\b"
+	/* a sender code: SENDER_UNKNOWN, SenderNotFound, InvalidSender */
+	"|(?<![a-z])sender_?(?:not_?found|not_?exists?|unknown|invalid)"
+	"|(?<![a-z])(?:unknown|invalid)_?sender(?![a-z])"
 	"|\\bsending (?:is |has been |was )?(?:disabled|blocked|restricted"
 	"|suspended|deactivated|not allowed|prohibited) (?:for|on|from)"
 	" (?:this|your) (?:e-?mail )?(?:account|mailbox|address|domain)\\b"
 	"|\\b(?:no such|unknown|invalid|non-?existe?nt|unrecogni[sz]ed"
 	"|unregistered|disabled|suspended|deactivated|terminated|inactive"
-	"|bad|blocked|blacklisted|blocklisted|banned|denied)"
+	"|bad|blocked|blacklisted|blocklisted|banned|denied|forged|spoofed"
+	"|fake|unauthenticated|unverified|unrou?teable|unresolvable)"
 	" (?!(?-i:Sender|Return-Path|Reverse-Path): )(?:sender"
 	"|from address|originator|envelope sender|return[- ]path"
 	"|reverse[- ]path)\\b"
@@ -517,9 +634,9 @@ static const char pattern[] =
 	"|\\byour (?:host ?name|host|server name|domain name)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
-	"|account) (?:of|for|on) (?:the |your |this )?(?:sender|sending"
+	"|account) (?:of|for|on|in) (?:the |your |this )?(?:sender|sending"
 	"|envelope sender|return[- ]path|reverse[- ]path|originator"
-	"|from address|MAIL FROM)\\b"
+	"|from:? address|from:? header|MAIL FROM)\\b"
 	/*
 	 * 7: the sender in Japanese (送信者, 差出人, 送信元) and a predicate
 	 * after it in the same clause (no 、 or 。 between): does not exist,
@@ -531,7 +648,7 @@ static const char pattern[] =
 	"|\u5dee\u51fa\u4eba"
 	"|\u9001\u4fe1\u5143"
 	/* your (the customer's) account or address */
-	"|(?:\u304a\u5ba2\u69d8|\u3042\u306a\u305f)\u306e(?:\u30a2\u30ab"
+	"|(?:\u304a\u5ba2\u69d8|\u3042\u306a\u305f|\u8cb4\u65b9|\u8cb4\u6bbf)\u306e(?:\u30a2\u30ab"
 	"\u30a6\u30f3\u30c8"
 	"|\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9))"
 	"(?:\u306e)?"
@@ -579,7 +696,25 @@ static const char pattern_l10n[] =
 	 * "Nieznany nadawca", "未知发件人", "알 수 없는 발신자", "Okänd
 	 * avsändare", "Άγνωστος αποστολέας".
 	 */
-	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN;
+	"|(?:" L10N_ADJ ")\\s*" L10N_ADDR L10N_SENDER_NOUN
+	/*
+	 * 11: an IP (ours: the only one a receiver looks up) said not to
+	 * be found or to be refused, in them: "IP non trovato", "IP-Adresse
+	 * nicht gefunden", "No se encontró la IP".
+	 */
+	"|\\bIP(?:-\\w+)?(?: [^\\s.;:]+)? " L10N_PREDICATE
+	"|" L10N_FIRST " (?:(?:la|el|l'|o|a|die|de|het) ?)?(?:direcci(?:\u00f3|o)n "
+	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b"
+	/*
+	 * 12: a check of the sender, the translations of "Sender verify
+	 * failed": "Absenderprüfung", "vérification de l'expéditeur",
+	 * "проверка отправителя", "发件人验证", "발신자 확인".
+	 */
+	"|" L10N_VERIFY "(?:(?!\\. |;|:|\u3002|\u3001|\uff0c|\uff1a).){0,24}?"
+	"(?:" L10N_SENDER "|" L10N_SENDER_NOUN ")"
+	"|" L10N_SENDER_NOUN "\\S{0,6} ?" L10N_VERIFY
+	"|" L10N_SENDER_NOUN "(?:(?!\\. |;|:).){0,30}?\\bnicht (?:verifiziert"
+	"|(?:\u00fc|ue)berpr(?:\u00fc|ue)ft)";
 
 /*
  * Where the group or class at p ends, or at the end of the branch at p

@@ -1362,6 +1362,57 @@ START_TEST(test_reason_before_transcript)
 }
 END_TEST
 
+/*
+ * Exim puts each address on a line of its own above its text, Postfix
+ * before it with a colon, Sendmail on a line of its own and the
+ * transcript after the last. At the end of DATA one reply refuses
+ * every recipient alike: the address is the bounce's label, so the texts are the same reply and do
+ * not name their recipient; neither is known to be gone.
+ */
+START_TEST(test_exim_data_two_rcpts)
+{
+	static const char msg[] =
+	    "From: Mail Delivery System <Mailer-Daemon@a.example>\n"
+	    "To: s@a.example\n"
+	    "Subject: Mail delivery failed: returning message to sender\n\n"
+	    "A message that you sent could not be delivered to one or more "
+	    "of its\nrecipients. This is a permanent error. The following "
+	    "address(es) failed:\n\n"
+	    "  k@b.example\n"
+	    "    SMTP error from remote mail server after end of data:\n"
+	    "    550 5.1.1 Message rejected: unknown user in message headers\n"
+	    "  m@b.example\n"
+	    "    SMTP error from remote mail server after end of data:\n"
+	    "    550 5.1.1 Message rejected: unknown user in message headers\n";
+
+	static const char postfix[] =
+	    "From: MAILER-DAEMON@a.example (Mail Delivery System)\n"
+	    "To: s@a.example\n"
+	    "Subject: Undelivered Mail Returned to Sender\n\n"
+	    "<k@b.example>: host mx.b.example[192.0.2.1] said: 550 5.1.1 "
+	    "Message\n    rejected: unknown user in headers (in reply to end "
+	    "of DATA command)\n\n"
+	    "<m@b.example>: host mx.b.example[192.0.2.1] said: 550 5.1.1 "
+	    "Message\n    rejected: unknown user in headers (in reply to end "
+	    "of DATA command)\n";
+	/* Sendmail: the last address's text runs into the transcript. */
+	static const char sendmail[] = SM_TEXT_HEAD
+	    "<k@b.example>\n    (reason: 550 5.1.1 Message rejected: unknown "
+	    "user in headers)\n"
+	    "<m@b.example>\n    (reason: 550 5.1.1 Message rejected: unknown "
+	    "user in headers)\n" SM_TRANSCRIPT
+	    ">>> DATA\n<<< 550 5.1.1 Message rejected: unknown user in "
+	    "headers\n554 5.0.0 Service unavailable\n";
+
+	sm_text_case(msg, 0, "userunknown", "5.1.1", 0);
+	sm_text_case(msg, 1, "userunknown", "5.1.1", 0);
+	sm_text_case(postfix, 0, "userunknown", "5.1.1", 0);
+	sm_text_case(postfix, 1, "userunknown", "5.1.1", 0);
+	sm_text_case(sendmail, 0, "userunknown", "5.1.1", 0);
+	sm_text_case(sendmail, 1, "userunknown", "5.1.1", 0);
+}
+END_TEST
+
 /* A 1 MB line in a text bounce: parsed, bounded text. */
 START_TEST(test_long_line)
 {
@@ -1617,6 +1668,7 @@ dsn_suite(void)
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_sender_never_suppressed);
 	tcase_add_test(tc, test_reason_before_transcript);
+	tcase_add_test(tc, test_exim_data_two_rcpts);
 	tcase_add_loop_test(tc, test_ses, 0, NCASES(ses_cases));
 	suite_add_tcase(s, tc);
 
