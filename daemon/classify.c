@@ -436,6 +436,71 @@ sender_address(const char *text, const char *l)
 	    ((size_t)(we - w) == 6 && ascii_eq_ci(w, "sender", 6));
 }
 
+/*
+ * Is the "mailbox" at l, in text, a message identifier ("Message-ID:
+ * <x@y>", "message-id=<x@y>", "In-Reply-To:", "References:")? The name
+ * before it says so.
+ */
+static int
+msgid_address(const char *text, const char *l)
+{
+	static const char *const names[] = {
+		"message-id", "messageid", "msgid", "in-reply-to",
+		"references", "original-message-id", NULL
+	};
+	const char *we, *w;
+	size_t i;
+
+	for (we = l; we > text && (we[-1] == ' ' || we[-1] == '<' ||
+	    we[-1] == '\t'); we--)
+		;
+	if (we == text || (we[-1] != ':' && we[-1] != '='))
+		return 0;
+	we--;
+	for (w = we; w > text && (isalpha((unsigned char)w[-1]) ||
+	    w[-1] == '-'); w--)
+		;
+	for (i = 0; names[i] != NULL; i++)
+		if (strlen(names[i]) == (size_t)(we - w) &&
+		    ascii_eq_ci(w, names[i], (size_t)(we - w)))
+			return 1;
+	return 0;
+}
+
+/*
+ * Is the mailbox at l, in text, in a header field the reply quotes from
+ * the message ("  To: list@example.org", "From: News <news@x>")? Those
+ * are the message's addresses, not where it was forwarded. The field's
+ * name is written as a header's, capitalised after a blank, at most a
+ * display name before the address (the reply's lines may have been
+ * joined).
+ */
+static int
+quoted_header_address(const char *text, const char *l)
+{
+	static const char *const names[] = {
+		"To:", "Cc:", "CC:", "Bcc:", "From:", "Reply-To:", "Sender:",
+		"Return-Path:", NULL
+	};
+	const char *w, *stop = l - (l - text > 80 ? 80 : l - text);
+	size_t i, n;
+
+	for (w = l; w > stop && w[-1] != '@' && w[-1] != ',' &&
+	    w[-1] != ';'; w--) {
+		if (w[-1] != ':' || (w - 1 > text && !isalpha(
+		    (unsigned char)w[-2])))
+			continue;
+		for (i = 0; names[i] != NULL; i++) {
+			n = strlen(names[i]);
+			if ((size_t)(w - text) >= n &&
+			    memcmp(w - n, names[i], n) == 0 &&
+			    (w - n == text || isspace((unsigned char)w[-n - 1])))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* Is the mailbox from l to de one of the senders'? */
 static int
 is_sender(const char *const *senders, size_t nsenders, const char *l,
@@ -488,7 +553,8 @@ mentions(const char *rcpt, const char *text, size_t len,
 			continue;
 		}
 		if ((contact_local(l, (size_t)(p - l)) &&
-		    !subject_address(de, e)) || (moved && new_address(text, l)))
+		    !subject_address(de, e)) || (moved && new_address(text, l)) ||
+		    msgid_address(text, l))
 			continue;
 		/*
 		 * After the recipient, another mailbox is the one it was
@@ -497,6 +563,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 		 */
 		if (seen) {
 			if (!sender_address(text, l) &&
+			    !quoted_header_address(text, l) &&
 			    !is_sender(senders, nsenders, l, de))
 				return MENTION_RCPT_AND_OTHER;
 			continue;
