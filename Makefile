@@ -49,7 +49,7 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/histo.c \
 	    daemon/acmatch.c daemon/prefilter.c daemon/verdict.c \
 	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
-	    daemon/uncertain.c \
+	    daemon/uncertain.c daemon/phrases.c \
 	    daemon/maillog.c \
 	    daemon/logline.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c daemon/dsn_scan.c \

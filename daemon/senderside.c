@@ -76,31 +76,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prefilter.h"
-#include "rules.h"	/* PCRE2 with the code unit width set */
+#include "phrases.h"
 #include "senderside.h"
 #include "xalloc.h"
 
 /*
- * Each top-level branch of the two patterns is compiled on its own,
- * with the literals it needs (prefilter.h) found once: a reply is
- * scanned for all of them in one pass, and only the branches whose
- * literals it holds are run. Run as one alternation, the guard tried
- * every branch at every offset of every reply it saw: 50 us a reply.
- * The branches and their prefilter are built once for the process
- * (immutable, shared by every handle and thread); a handle has its own
- * match data and scan space.
+ * The two patterns are built once for the process into a phrase set
+ * (phrases.h: each branch prefiltered), shared by every handle; a
+ * handle has its own match data and scan space.
  */
-struct guard {
-	pcre2_code		**re;		/* one a branch */
-	size_t			  nre;
-	struct prefilter	 *pf;
-};
-
 struct senderside {
-	const struct guard	 *g;
-	void			 *scratch;	/* of a scan */
-	pcre2_match_data	 *md;
+	const struct phrases	*g;
+	void			*scratch;	/* of a scan */
+	pcre2_match_data	*md;
 };
 
 #define PREDICATE \
@@ -716,185 +704,15 @@ static const char pattern_l10n[] =
 	"|" L10N_SENDER_NOUN "(?:(?!\\. |;|:).){0,30}?\\bnicht (?:verifiziert"
 	"|(?:\u00fc|ue)berpr(?:\u00fc|ue)ft)";
 
-/*
- * Where the group or class at p ends, or at the end of the branch at p
- * (depth 0: the '|' or end that closes it): the offset of the byte
- * after it. Escapes and classes are skipped, so a '|' or ')' in them
- * does not count.
- */
-static size_t
-scan_to(const char *src, size_t from, int group)
-{
-	const char *p;
-	int depth = 0;
-
-	for (p = src + from; *p != '\0'; p++) {
-		if (*p == '\\') {
-			if (p[1] != '\0')
-				p++;
-		} else if (*p == '[') {
-			/* A ']' first in a class is a member. */
-			p += p[1] == '^' ? 2 : 1;
-			if (*p == ']')
-				p++;
-			while (*p != '\0' && *p != ']')
-				p += *p == '\\' && p[1] != '\0' ? 2 : 1;
-			if (*p == '\0')
-				break;
-		} else if (*p == '(')
-			depth++;
-		else if (*p == ')') {
-			if (--depth == 0 && group)
-				return (size_t)(p - src) + 1;
-			if (depth < 0)
-				break;
-		} else if (*p == '|' && depth == 0 && !group)
-			break;
-	}
-	return (size_t)(p - src);
-}
-
-#define SS_MAXBRANCH	256	/* in all */
-
-/* Compiles pattern text [b, b + n) as the next branch; 0 on error. */
-static int
-add_one(struct guard *g, const char *b, size_t n,
-    struct prefilter_need **needs)
-{
-	char *t = xstrndup(b, n);
-	pcre2_code *re;
-	int err;
-	PCRE2_SIZE off;
-
-	if (g->nre == SS_MAXBRANCH || (re = pcre2_compile((PCRE2_SPTR)t,
-	    PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL)) == NULL) {
-		free(t);
-		return 0;
-	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	needs[g->nre] = prefilter_need(t);
-	g->re[g->nre++] = re;
-	free(t);
-	return 1;
-}
-
-/*
- * The need of "(?:" alternatives [a, ae) ")" then the rest of the
- * branch: NULL when the walk cannot tell one.
- */
-static struct prefilter_need *
-lead_need(const char *a, size_t an, const char *rest)
-{
-	char *t = xasprintf("(?:%.*s)%s", (int)an, a, rest);
-	struct prefilter_need *pn = prefilter_need(t);
-
-	free(t);
-	return pn;
-}
-
-/*
- * Adds the branch [b, b + n). One that opens with a group of many
- * alternatives ("(?:Absender|expediteur|...|your account ...) ...")
- * may have no need as a whole, as a literal set holds only so many
- * literals (prefilter.h): it is added as several branches, each with as
- * many of the group's alternatives as leave it a need, so that a reply
- * holding none of their words runs none of them.
- */
-static int
-add_branch(struct guard *g, const char *b, size_t n,
-    struct prefilter_need **needs)
-{
-	struct prefilter_need *pn;
-	char *t = xstrndup(b, n), *rest, *inner, *grp;
-	size_t ge, start, end, first, last;
-	int ok = 1, has;
-
-	if ((pn = prefilter_need(t)) != NULL || strncmp(t, "(?:", 3) != 0 ||
-	    (ge = scan_to(t, 0, 1)) < 4 || t[ge - 1] != ')') {
-		free(pn);
-		free(t);
-		return add_one(g, b, n, needs);
-	}
-	inner = t + 3;
-	t[ge - 1] = '\0';
-	rest = t + ge;
-	/* The rest must not be what the walk cannot read. */
-	if ((pn = lead_need("zzz", 3, rest)) == NULL) {
-		free(t);
-		return add_one(g, b, n, needs);
-	}
-	free(pn);
-	for (first = 0; ok && inner[first] != '\0'; first = last) {
-		/*
-		 * Alternatives [first, last) while they leave a need; one
-		 * that has none alone is a branch by itself, always run.
-		 */
-		last = end = first;
-		do {
-			start = end + (end > first);
-			end = scan_to(inner, start, 0);
-			pn = lead_need(inner + first, end - first, rest);
-			has = pn != NULL;
-			free(pn);
-			if (has || last == first)
-				last = end;
-		} while (has && inner[end] != '\0');
-		grp = xasprintf("(?:%.*s)%s", (int)(last - first),
-		    inner + first, rest);
-		ok = add_one(g, grp, strlen(grp), needs);
-		free(grp);
-		if (inner[last] == '|')
-			last++;
-	}
-	free(t);
-	return ok;
-}
-
-/* Compiles the branches of src into g->re from g->nre on; 0 on error. */
-static int
-add_branches(struct guard *g, const char *src,
-    struct prefilter_need **needs)
-{
-	size_t start = 0, end;
-
-	for (;;) {
-		end = scan_to(src, start, 0);
-		if (!add_branch(g, src + start, end - start, needs))
-			return 0;
-		if (src[end] != '|')
-			return 1;
-		start = end + 1;
-	}
-}
-
-static struct guard *the_guard;	/* NULL: a pattern did not compile */
+static struct phrases *the_guard;	/* NULL: a pattern did not compile */
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 
 static void
 guard_build(void)
 {
 	static const char *const src[] = { pattern, pattern_l10n };
-	struct prefilter_need *needs[SS_MAXBRANCH];
-	struct guard *g = xcalloc(1, sizeof(*g));
-	size_t i;
-	int ok = 1;
 
-	g->re = xcalloc(SS_MAXBRANCH, sizeof(*g->re));
-	for (i = 0; i < 2 && ok; i++)
-		ok = add_branches(g, src[i], needs);
-	if (ok)
-		g->pf = prefilter_build((const struct prefilter_need *const *)
-		    needs, g->nre);
-	for (i = 0; i < g->nre; i++)
-		free(needs[i]);
-	if (ok) {
-		the_guard = g;
-		return;
-	}
-	for (i = 0; i < g->nre; i++)
-		pcre2_code_free(g->re[i]);
-	free(g->re);
-	free(g);
+	the_guard = phrases_build(src, 2);
 }
 
 struct senderside *
@@ -906,7 +724,7 @@ senderside_new(void)
 	if (the_guard == NULL || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->g = the_guard;
-	s->scratch = xmalloc(prefilter_scratch_size(s->g->pf));
+	s->scratch = xmalloc(phrases_scratch_size(s->g));
 	/* Whether it matches is all we ask: one pair of offsets will do. */
 	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
 		senderside_free(s);
@@ -928,27 +746,11 @@ senderside_free(struct senderside *s)
 int
 senderside_match(struct senderside *s, const char *text, size_t len)
 {
-	const struct guard *g = s->g;
-	const uint8_t *out;
-	size_t i;
-
-	out = prefilter_scan(g->pf, text, len, s->scratch);
-	for (i = 0; i < g->nre; i++)
-		if (out[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
-		    len, 0, 0, s->md, NULL) >= 0)
-			return 1;
-	return 0;
+	return phrases_match(s->g, text, len, s->scratch, s->md);
 }
 
 int
 senderside_match_all(struct senderside *s, const char *text, size_t len)
 {
-	const struct guard *g = s->g;
-	size_t i;
-
-	for (i = 0; i < g->nre; i++)
-		if (pcre2_match(g->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md,
-		    NULL) >= 0)
-			return 1;
-	return 0;
+	return phrases_match_all(s->g, text, len, s->md);
 }

@@ -27,13 +27,17 @@
  * "verification failed" alone, nor "not found in the directory":
  * a server that looked and found nothing has said the mailbox is gone.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
-#include "rules.h"	/* PCRE2 with the code unit width set */
+#include "phrases.h"
 #include "uncertain.h"
+#include "xalloc.h"
 
+/* The pattern as a phrase set (phrases.h), built once, shared. */
 struct uncertain {
-	pcre2_code		*re;
+	const struct phrases	*g;
+	void			*scratch;	/* of a scan */
 	pcre2_match_data	*md;
 };
 
@@ -109,22 +113,27 @@ static const char pattern[] =
 	" encontrar|impossibile (?:trovare|raggiungere)) (?:(?:el|le|o|il) )?"
 	"(?:server|serveur|servidor)\\b";
 
+static struct phrases *the_set;	/* NULL: the pattern did not compile */
+static pthread_once_t set_once = PTHREAD_ONCE_INIT;
+
+static void
+set_build(void)
+{
+	static const char *const src[] = { pattern };
+
+	the_set = phrases_build(src, 1);
+}
+
 struct uncertain *
 uncertain_new(void)
 {
 	struct uncertain *u;
-	int err;
-	PCRE2_SIZE off;
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	(void)pthread_once(&set_once, set_build);
+	if (the_set == NULL || (u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	u->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	    PCRE2_CASELESS, &err, &off, NULL);
-	if (u->re == NULL) {
-		uncertain_free(u);
-		return NULL;
-	}
-	(void)pcre2_jit_compile(u->re, PCRE2_JIT_COMPLETE);
+	u->g = the_set;
+	u->scratch = xmalloc(phrases_scratch_size(u->g));
 	/* Whether it matches is all we ask: one pair of offsets will do. */
 	if ((u->md = pcre2_match_data_create(1, NULL)) == NULL) {
 		uncertain_free(u);
@@ -139,13 +148,18 @@ uncertain_free(struct uncertain *u)
 	if (u == NULL)
 		return;
 	pcre2_match_data_free(u->md);
-	pcre2_code_free(u->re);
+	free(u->scratch);
 	free(u);
 }
 
 int
 uncertain_match(struct uncertain *u, const char *text, size_t len)
 {
-	return pcre2_match(u->re, (PCRE2_SPTR)text, len, 0, 0, u->md,
-	    NULL) >= 0;
+	return phrases_match(u->g, text, len, u->scratch, u->md);
+}
+
+int
+uncertain_match_all(struct uncertain *u, const char *text, size_t len)
+{
+	return phrases_match_all(u->g, text, len, u->md);
 }

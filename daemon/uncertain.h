@@ -20,7 +20,11 @@
 
 struct uncertain;
 
-/* NULL if the pattern cannot be compiled or memory is short. */
+/*
+ * A handle: its own match data and scan space. The compiled pattern is
+ * built at the first call and shared by every handle of the process
+ * (never freed). NULL if it cannot be compiled or memory is short.
+ */
 struct uncertain *uncertain_new(void);
 void		 uncertain_free(struct uncertain *);	/* NULL is fine */
 
@@ -30,6 +34,13 @@ void		 uncertain_free(struct uncertain *);	/* NULL is fine */
  * match error. A handle is for one thread at a time.
  */
 int		 uncertain_match(struct uncertain *, const char *text,
+		    size_t len);
+
+/*
+ * The same with every branch of the pattern tried, its prefilter left
+ * out (phrases.h): uncertain_match() must always agree with it.
+ */
+int		 uncertain_match_all(struct uncertain *, const char *text,
 		    size_t len);
 
 #endif

@@ -94,6 +94,32 @@ START_TEST(test_case)
 }
 END_TEST
 
+/* Does the guard answer the same with its prefilter as without? */
+static void
+agree(const char *text, size_t len, void *arg)
+{
+	struct uncertain *u = arg;
+
+	ck_assert_msg(uncertain_match(u, text, len) ==
+	    uncertain_match_all(u, text, len), "\"%.*s\": the prefilter "
+	    "skips a branch that matches", (int)len, text);
+}
+
+/* The prefilter is sound on the cases and every reply text kept. */
+START_TEST(test_prefilter_sound)
+{
+	struct uncertain *u = uncertain_new();
+	size_t i;
+
+	ck_assert_ptr_nonnull(u);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		agree(cases[i].text, strlen(cases[i].text), u);
+	if (getenv("BOUNCER_SRCDIR") != NULL)
+		ck_assert_uint_gt(testlib_each_reply(agree, u), 1000);
+	uncertain_free(u);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
 	uncertain_free(NULL);
@@ -108,6 +134,7 @@ uncertain_suite(void)
 
 	tcase_add_loop_test(tc, test_case, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_prefilter_sound);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;

@@ -26,7 +26,8 @@ cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -I$d $(pkg-config --cflags libpcre2-8)"
 core="$d/xalloc.c $d/log.c $d/lineio.c $d/acmatch.c $d/prefilter.c $d/verdict.c
-    $d/reply.c $d/rules.c $d/classify.c $d/senderside.c"
+    $d/reply.c $d/rules.c $d/classify.c $d/senderside.c $d/uncertain.c
+    $d/phrases.c"
 mkdir -p "$work" || exit 1
 
 seeds() {	# target dir

@@ -4,6 +4,8 @@
  * See testlib.h. The log capture keeps every message in memory until
  * the next testlib_log_start(); tests log little, so this stays small.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -422,4 +424,80 @@ testlib_tsv_read(const char *path, testlib_tsv_fn *fn, void *arg)
 	free(line);
 	fclose(fp);
 	return 1;
+}
+
+/* Gives fn the text as written, then in capitals. */
+static void
+each_text(const char *text, size_t len, testlib_text_fn *fn, void *arg)
+{
+	char *up = malloc(len + 1);
+	size_t i;
+
+	if (up == NULL)
+		abort();
+	fn(text, len, arg);
+	for (i = 0; i < len; i++)
+		up[i] = (char)((unsigned char)text[i] < 0x80 ?
+		    toupper((unsigned char)text[i]) : text[i]);
+	fn(up, len, arg);
+	free(up);
+}
+
+/* Each line of a file, from its tab-th tab on (0: all of it). */
+static size_t
+each_line(const char *path, int tab, testlib_text_fn *fn, void *arg)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	size_t n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line;
+		int t;
+
+		for (t = 0; t < tab && p != NULL; t++)
+			if ((p = strchr(p, '\t')) != NULL)
+				p++;
+		if (p == NULL || line[0] == '#')
+			continue;
+		each_text(p, strcspn(p, "\t\n"), fn, arg);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+size_t
+testlib_each_reply(testlib_text_fn *fn, void *arg)
+{
+	const char *src = getenv("BOUNCER_SRCDIR"),
+	    *shared = getenv("BOUNCER_SHARED");
+	char path[4096];
+	size_t n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (src != NULL) {
+		snprintf(path, sizeof(path), "%s/t/data/sender-side.tsv", src);
+		n += each_line(path, 2, fn, arg);
+		snprintf(path, sizeof(path), "%s/rules", src);
+		if ((d = opendir(path)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				if (strstr(de->d_name, ".rules") == NULL)
+					continue;
+				snprintf(path, sizeof(path), "%s/rules/%s",
+				    src, de->d_name);
+				n += each_line(path, 0, fn, arg);
+			}
+			closedir(d);
+		}
+	}
+	if (shared != NULL) {
+		snprintf(path, sizeof(path), "%s/cases/seed-replies.tsv",
+		    shared);
+		n += each_line(path, 3, fn, arg);
+	}
+	return n;
 }

@@ -124,4 +124,15 @@ typedef void	 testlib_tsv_fn(char **f, size_t nf, int lineno, void *arg);
 int		 testlib_tsv_read(const char *path, testlib_tsv_fn *fn,
 		    void *arg);
 
+/*
+ * Calls fn with every reply text the project keeps, each as written and
+ * with its ASCII letters in capitals: the replies of
+ * t/data/sender-side.tsv, every line of the stock rule files (their
+ * test vectors among them) and, when ../shared is there, the replies of
+ * its seed cases. The source tree and ../shared are BOUNCER_SRCDIR's
+ * and BOUNCER_SHARED's. Returns how many texts fn was given.
+ */
+typedef void	 testlib_text_fn(const char *text, size_t len, void *arg);
+size_t		 testlib_each_reply(testlib_text_fn *fn, void *arg);
+
 #endif

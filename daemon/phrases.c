@@ -1,0 +1,243 @@
+/*
+ * phrases.c -- many phrases, each top-level branch prefiltered
+ *
+ * See phrases.h. The branches are found by a small scan over the
+ * pattern text that skips escapes and classes; a branch's need is
+ * prefilter_need()'s. Splitting a branch's leading group is sound: the
+ * group's alternatives, each followed by the rest of the branch, match
+ * what the branch matches.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phrases.h"
+#include "prefilter.h"
+#include "xalloc.h"
+
+struct phrases {
+	pcre2_code		**re;		/* one a branch */
+	size_t			  nre;
+	struct prefilter	 *pf;
+};
+
+/*
+ * Where the group or class at p ends, or at the end of the branch at p
+ * (depth 0: the '|' or end that closes it): the offset of the byte
+ * after it. Escapes and classes are skipped, so a '|' or ')' in them
+ * does not count.
+ */
+static size_t
+scan_to(const char *src, size_t from, int group)
+{
+	const char *p;
+	int depth = 0;
+
+	for (p = src + from; *p != '\0'; p++) {
+		if (*p == '\\') {
+			if (p[1] != '\0')
+				p++;
+		} else if (*p == '[') {
+			/* A ']' first in a class is a member. */
+			p += p[1] == '^' ? 2 : 1;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']')
+				p += *p == '\\' && p[1] != '\0' ? 2 : 1;
+			if (*p == '\0')
+				break;
+		} else if (*p == '(')
+			depth++;
+		else if (*p == ')') {
+			if (--depth == 0 && group)
+				return (size_t)(p - src) + 1;
+			if (depth < 0)
+				break;
+		} else if (*p == '|' && depth == 0 && !group)
+			break;
+	}
+	return (size_t)(p - src);
+}
+
+#define PH_MAXBRANCH	512	/* in all */
+
+/* Compiles pattern text [b, b + n) as the next branch; 0 on error. */
+static int
+add_one(struct phrases *g, const char *b, size_t n,
+    struct prefilter_need **needs)
+{
+	char *t = xstrndup(b, n);
+	pcre2_code *re;
+	int err;
+	PCRE2_SIZE off;
+
+	if (g->nre == PH_MAXBRANCH || (re = pcre2_compile((PCRE2_SPTR)t,
+	    PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL)) == NULL) {
+		free(t);
+		return 0;
+	}
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	needs[g->nre] = prefilter_need(t);
+	g->re[g->nre++] = re;
+	free(t);
+	return 1;
+}
+
+/*
+ * The need of "(?:" alternatives [a, ae) ")" then the rest of the
+ * branch: NULL when the walk cannot tell one.
+ */
+static struct prefilter_need *
+lead_need(const char *a, size_t an, const char *rest)
+{
+	char *t = xasprintf("(?:%.*s)%s", (int)an, a, rest);
+	struct prefilter_need *pn = prefilter_need(t);
+
+	free(t);
+	return pn;
+}
+
+/*
+ * Adds the branch [b, b + n). One that opens with a group of many
+ * alternatives ("(?:Absender|expediteur|...|your account ...) ...")
+ * may have no need as a whole, as a literal set holds only so many
+ * literals (prefilter.h): it is added as several branches, each with as
+ * many of the group's alternatives as leave it a need, so that a reply
+ * holding none of their words runs none of them.
+ */
+static int
+add_branch(struct phrases *g, const char *b, size_t n,
+    struct prefilter_need **needs)
+{
+	struct prefilter_need *pn;
+	char *t = xstrndup(b, n), *rest, *inner, *grp;
+	size_t ge, start, end, first, last;
+	int ok = 1, has;
+
+	if ((pn = prefilter_need(t)) != NULL || strncmp(t, "(?:", 3) != 0 ||
+	    (ge = scan_to(t, 0, 1)) < 4 || t[ge - 1] != ')') {
+		free(pn);
+		free(t);
+		return add_one(g, b, n, needs);
+	}
+	inner = t + 3;
+	t[ge - 1] = '\0';
+	rest = t + ge;
+	/* The rest must not be what the walk cannot read. */
+	if ((pn = lead_need("zzz", 3, rest)) == NULL) {
+		free(t);
+		return add_one(g, b, n, needs);
+	}
+	free(pn);
+	for (first = 0; ok && inner[first] != '\0'; first = last) {
+		/*
+		 * Alternatives [first, last) while they leave a need; one
+		 * that has none alone is a branch by itself, always run.
+		 */
+		last = end = first;
+		do {
+			start = end + (end > first);
+			end = scan_to(inner, start, 0);
+			pn = lead_need(inner + first, end - first, rest);
+			has = pn != NULL;
+			free(pn);
+			if (has || last == first)
+				last = end;
+		} while (has && inner[end] != '\0');
+		grp = xasprintf("(?:%.*s)%s", (int)(last - first),
+		    inner + first, rest);
+		ok = add_one(g, grp, strlen(grp), needs);
+		free(grp);
+		if (inner[last] == '|')
+			last++;
+	}
+	free(t);
+	return ok;
+}
+
+/* Compiles the branches of src into g->re from g->nre on; 0 on error. */
+static int
+add_branches(struct phrases *g, const char *src,
+    struct prefilter_need **needs)
+{
+	size_t start = 0, end;
+
+	for (;;) {
+		end = scan_to(src, start, 0);
+		if (!add_branch(g, src + start, end - start, needs))
+			return 0;
+		if (src[end] != '|')
+			return 1;
+		start = end + 1;
+	}
+}
+
+struct phrases *
+phrases_build(const char *const *patterns, size_t n)
+{
+	struct prefilter_need *needs[PH_MAXBRANCH];
+	struct phrases *g = xcalloc(1, sizeof(*g));
+	size_t i;
+	int ok = 1;
+
+	g->re = xcalloc(PH_MAXBRANCH, sizeof(*g->re));
+	for (i = 0; i < n && ok; i++)
+		ok = add_branches(g, patterns[i], needs);
+	if (ok)
+		g->pf = prefilter_build((const struct prefilter_need *const *)
+		    needs, g->nre);
+	for (i = 0; i < g->nre; i++)
+		free(needs[i]);
+	if (!ok) {
+		phrases_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void
+phrases_free(struct phrases *g)
+{
+	size_t i;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < g->nre; i++)
+		pcre2_code_free(g->re[i]);
+	free(g->re);
+	prefilter_free(g->pf);
+	free(g);
+}
+
+size_t
+phrases_scratch_size(const struct phrases *g)
+{
+	return prefilter_scratch_size(g->pf);
+}
+
+int
+phrases_match(const struct phrases *g, const char *text, size_t len,
+    void *scratch, pcre2_match_data *md)
+{
+	const uint8_t *out;
+	size_t i;
+
+	out = prefilter_scan(g->pf, text, len, scratch);
+	for (i = 0; i < g->nre; i++)
+		if (out[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
+		    len, 0, 0, md, NULL) >= 0)
+			return 1;
+	return 0;
+}
+
+int
+phrases_match_all(const struct phrases *g, const char *text, size_t len,
+    pcre2_match_data *md)
+{
+	size_t i;
+
+	for (i = 0; i < g->nre; i++)
+		if (pcre2_match(g->re[i], (PCRE2_SPTR)text, len, 0, 0, md,
+		    NULL) >= 0)
+			return 1;
+	return 0;
+}

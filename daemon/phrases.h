@@ -1,0 +1,51 @@
+/*
+ * phrases.h -- does a text hold any of many phrases, fast?
+ *
+ * The classifier's guards (senderside.h, uncertain.h) ask, of every
+ * reply that would suppress, whether it holds any of a few hundred
+ * phrases in thirty languages, written as PCRE2 alternations. Run as
+ * one alternation, PCRE2 tries every branch at every offset: tens of
+ * microseconds a reply. Here each top-level branch is compiled on its
+ * own, with the literals it needs (prefilter.h) found at build: one
+ * scan of the text for all of them tells which branches can match, and
+ * only those run. A branch that opens with a group of many alternatives
+ * and leaves the prefilter no need as a whole is split into several,
+ * each with as many of the alternatives as leave it one.
+ *
+ * A built phrase set is immutable and may be shared between threads;
+ * the scratch space and match data of a match are the caller's.
+ */
+#ifndef BOUNCER_PHRASES_H
+#define BOUNCER_PHRASES_H
+
+#include <stddef.h>
+
+#include "rules.h"	/* PCRE2 with the code unit width set */
+
+struct phrases;
+
+/*
+ * Builds the phrase set of n patterns (compiled caseless; any of them
+ * may match). NULL if one does not compile. The patterns are not kept.
+ */
+struct phrases	*phrases_build(const char *const *patterns, size_t n);
+void		 phrases_free(struct phrases *);	/* NULL is fine */
+
+/* Bytes of scratch space a match needs. */
+size_t		 phrases_scratch_size(const struct phrases *);
+
+/*
+ * 1 if text (len bytes) matches one of the patterns, 0 if not or on a
+ * match error. scratch: phrases_scratch_size() bytes, aligned as
+ * malloc's; md: match data for one pair of offsets at least.
+ */
+int		 phrases_match(const struct phrases *, const char *text,
+		    size_t len, void *scratch, pcre2_match_data *md);
+/*
+ * The same with every branch tried, the prefilter left out:
+ * phrases_match() must always agree with it (for tests).
+ */
+int		 phrases_match_all(const struct phrases *, const char *text,
+		    size_t len, pcre2_match_data *md);
+
+#endif
