@@ -482,7 +482,7 @@ quoted_header_address(const char *text, const char *l)
 		"To:", "Cc:", "CC:", "Bcc:", "From:", "Reply-To:", "Sender:",
 		"Return-Path:", NULL
 	};
-	const char *w, *stop = l - (l - text > 80 ? 80 : l - text);
+	const char *w, *h, *stop = l - (l - text > 80 ? 80 : l - text);
 	size_t i, n;
 
 	for (w = l; w > stop && w[-1] != '@' && w[-1] != ',' &&
@@ -492,9 +492,11 @@ quoted_header_address(const char *text, const char *l)
 			continue;
 		for (i = 0; names[i] != NULL; i++) {
 			n = strlen(names[i]);
-			if ((size_t)(w - text) >= n &&
-			    memcmp(w - n, names[i], n) == 0 &&
-			    (w - n == text || isspace((unsigned char)w[-n - 1])))
+			if ((size_t)(w - text) < n)
+				continue;
+			h = w - n;
+			if (memcmp(h, names[i], n) == 0 &&
+			    (h == text || isspace((unsigned char)h[-1])))
 				return 1;
 		}
 	}
