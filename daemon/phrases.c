@@ -241,3 +241,49 @@ phrases_match_all(const struct phrases *g, const char *text, size_t len,
 			return 1;
 	return 0;
 }
+
+struct phrases_handle {
+	const struct phrases	*g;
+	void			*scratch;	/* of a scan */
+	pcre2_match_data	*md;
+};
+
+struct phrases_handle *
+phrases_handle_new(const struct phrases *g)
+{
+	struct phrases_handle *h;
+
+	if (g == NULL || (h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->g = g;
+	h->scratch = xmalloc(phrases_scratch_size(g));
+	/* Whether it matches is all we ask: one pair of offsets will do. */
+	if ((h->md = pcre2_match_data_create(1, NULL)) == NULL) {
+		phrases_handle_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+phrases_handle_free(struct phrases_handle *h)
+{
+	if (h == NULL)
+		return;
+	pcre2_match_data_free(h->md);
+	free(h->scratch);
+	free(h);
+}
+
+int
+phrases_handle_match(struct phrases_handle *h, const char *text, size_t len)
+{
+	return phrases_match(h->g, text, len, h->scratch, h->md);
+}
+
+int
+phrases_handle_match_all(struct phrases_handle *h, const char *text,
+    size_t len)
+{
+	return phrases_match_all(h->g, text, len, h->md);
+}

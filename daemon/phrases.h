@@ -48,4 +48,18 @@ int		 phrases_match(const struct phrases *, const char *text,
 int		 phrases_match_all(const struct phrases *, const char *text,
 		    size_t len, pcre2_match_data *md);
 
+/*
+ * A handle: a phrase set with the match data and scan space of one
+ * thread. The set must outlive it. NULL if memory is short.
+ */
+struct phrases_handle;
+
+struct phrases_handle *phrases_handle_new(const struct phrases *);
+void		 phrases_handle_free(struct phrases_handle *);	/* NULL: fine */
+/* phrases_match() and phrases_match_all() with the handle's space. */
+int		 phrases_handle_match(struct phrases_handle *,
+		    const char *text, size_t len);
+int		 phrases_handle_match_all(struct phrases_handle *,
+		    const char *text, size_t len);
+
 #endif

@@ -78,19 +78,12 @@
 
 #include "phrases.h"
 #include "senderside.h"
-#include "xalloc.h"
 
 /*
  * The two patterns are built once for the process into a phrase set
- * (phrases.h: each branch prefiltered), shared by every handle; a
- * handle has its own match data and scan space.
+ * (phrases.h: each branch prefiltered), shared by every handle. A
+ * handle is a phrases_handle: struct senderside is never defined.
  */
-struct senderside {
-	const struct phrases	*g;
-	void			*scratch;	/* of a scan */
-	pcre2_match_data	*md;
-};
-
 #define PREDICATE \
 	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
 	"|(?:does not|doesn't|did not" \
@@ -718,39 +711,25 @@ guard_build(void)
 struct senderside *
 senderside_new(void)
 {
-	struct senderside *s;
-
 	(void)pthread_once(&guard_once, guard_build);
-	if (the_guard == NULL || (s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->g = the_guard;
-	s->scratch = xmalloc(phrases_scratch_size(s->g));
-	/* Whether it matches is all we ask: one pair of offsets will do. */
-	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
-		senderside_free(s);
-		return NULL;
-	}
-	return s;
+	return (struct senderside *)phrases_handle_new(the_guard);
 }
 
 void
 senderside_free(struct senderside *s)
 {
-	if (s == NULL)
-		return;
-	pcre2_match_data_free(s->md);
-	free(s->scratch);
-	free(s);
+	phrases_handle_free((struct phrases_handle *)s);
 }
 
 int
 senderside_match(struct senderside *s, const char *text, size_t len)
 {
-	return phrases_match(s->g, text, len, s->scratch, s->md);
+	return phrases_handle_match((struct phrases_handle *)s, text, len);
 }
 
 int
 senderside_match_all(struct senderside *s, const char *text, size_t len)
 {
-	return phrases_match_all(s->g, text, len, s->md);
+	return phrases_handle_match_all((struct phrases_handle *)s, text,
+	    len);
 }

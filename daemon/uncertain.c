@@ -32,14 +32,12 @@
 
 #include "phrases.h"
 #include "uncertain.h"
-#include "xalloc.h"
 
-/* The pattern as a phrase set (phrases.h), built once, shared. */
-struct uncertain {
-	const struct phrases	*g;
-	void			*scratch;	/* of a scan */
-	pcre2_match_data	*md;
-};
+/*
+ * The pattern is built once for the process into a phrase set
+ * (phrases.h), shared by every handle. A handle is a phrases_handle:
+ * struct uncertain is never defined.
+ */
 
 static const char pattern[] =
 	/* 1. temporary, in English */
@@ -127,39 +125,25 @@ set_build(void)
 struct uncertain *
 uncertain_new(void)
 {
-	struct uncertain *u;
-
 	(void)pthread_once(&set_once, set_build);
-	if (the_set == NULL || (u = calloc(1, sizeof(*u))) == NULL)
-		return NULL;
-	u->g = the_set;
-	u->scratch = xmalloc(phrases_scratch_size(u->g));
-	/* Whether it matches is all we ask: one pair of offsets will do. */
-	if ((u->md = pcre2_match_data_create(1, NULL)) == NULL) {
-		uncertain_free(u);
-		return NULL;
-	}
-	return u;
+	return (struct uncertain *)phrases_handle_new(the_set);
 }
 
 void
-uncertain_free(struct uncertain *u)
+uncertain_free(struct uncertain *s)
 {
-	if (u == NULL)
-		return;
-	pcre2_match_data_free(u->md);
-	free(u->scratch);
-	free(u);
+	phrases_handle_free((struct phrases_handle *)s);
 }
 
 int
-uncertain_match(struct uncertain *u, const char *text, size_t len)
+uncertain_match(struct uncertain *s, const char *text, size_t len)
 {
-	return phrases_match(u->g, text, len, u->scratch, u->md);
+	return phrases_handle_match((struct phrases_handle *)s, text, len);
 }
 
 int
-uncertain_match_all(struct uncertain *u, const char *text, size_t len)
+uncertain_match_all(struct uncertain *s, const char *text, size_t len)
 {
-	return phrases_match_all(u->g, text, len, u->md);
+	return phrases_handle_match_all((struct phrases_handle *)s, text,
+	    len);
 }

@@ -501,3 +501,32 @@ testlib_each_reply(testlib_text_fn *fn, void *arg)
 	}
 	return n;
 }
+
+void
+testlib_agree(testlib_match_fn *fast, testlib_match_fn *all, void *h,
+    const char *text, size_t len)
+{
+	ck_assert_msg(fast(h, text, len) == all(h, text, len), "\"%.*s\": "
+	    "the prefilter skips a branch that matches", (int)len, text);
+}
+
+struct agree_arg {
+	testlib_match_fn	*fast, *all;
+	void			*h;
+};
+
+static void
+agree_one(const char *text, size_t len, void *arg)
+{
+	struct agree_arg *a = arg;
+
+	testlib_agree(a->fast, a->all, a->h, text, len);
+}
+
+size_t
+testlib_agree_replies(testlib_match_fn *fast, testlib_match_fn *all, void *h)
+{
+	struct agree_arg a = { fast, all, h };
+
+	return testlib_each_reply(agree_one, &a);
+}

@@ -135,4 +135,16 @@ int		 testlib_tsv_read(const char *path, testlib_tsv_fn *fn,
 typedef void	 testlib_text_fn(const char *text, size_t len, void *arg);
 size_t		 testlib_each_reply(testlib_text_fn *fn, void *arg);
 
+/*
+ * A guard's two ways of matching (phrases.h): with its prefilter, and
+ * with every branch. testlib_agree() fails the test if they answer
+ * text differently; testlib_agree_replies() asks it of every text
+ * testlib_each_reply() gives and returns how many.
+ */
+typedef int	 testlib_match_fn(void *h, const char *text, size_t len);
+void		 testlib_agree(testlib_match_fn *fast, testlib_match_fn *all,
+		    void *h, const char *text, size_t len);
+size_t		 testlib_agree_replies(testlib_match_fn *fast,
+		    testlib_match_fn *all, void *h);
+
 #endif
