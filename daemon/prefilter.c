@@ -382,8 +382,9 @@ prefilter_need(const char *pat)
  * word most rules use, such as "mail" or "user", is in most replies
  * too): only the anchor's literals refer to the unit, as litref
  * [litstart[lit] .. litstart[lit + 1]). When the scan finds one, the
- * unit's other sets, oset[uoth[u] .. uoth[u + 1]), are looked up in the
- * literals found: set j is olit[obeg[j] .. obeg[j + 1]). A pattern is
+ * unit's other sets, [uoth[u] .. uoth[u + 1]), are looked up in the
+ * literals found: set j holds the literals of omask[m] in word oword[m]
+ * of the bitset, for m in [obeg[j] .. obeg[j + 1]). A pattern is
  * a candidate once one of its units has a literal of every set; rinit
  * [i] is 0 for a pattern with no units, which always is.
  *
@@ -396,7 +397,8 @@ struct prefilter {
 	uint32_t		 *upat;		/* nunits */
 	uint32_t		 *uoth;		/* nunits + 1 */
 	uint32_t		 *obeg;		/* other sets + 1 */
-	uint32_t		 *olit;
+	uint32_t		 *oword;	/* their pairs */
+	uint64_t		 *omask;
 	size_t			  nunits;
 	uint8_t			 *rinit;
 	size_t			  npats;
@@ -483,6 +485,30 @@ anchor_set(const struct prefilter_need *r, size_t first, size_t end,
 	return best;
 }
 
+/*
+ * Places a set of n literals from pair no on, as pairs of a word of the
+ * scan's bitset and the mask of the set's literals in it; returns where
+ * the next set's begin. A set of thirty words in as many languages,
+ * numbered together, takes a pair or two.
+ */
+static uint32_t
+set_words(struct prefilter *pf, uint32_t no, const uint32_t *id, size_t n)
+{
+	uint32_t start = no, k;
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		for (k = start; k < no && pf->oword[k] != id[j] / 64; k++)
+			;
+		if (k == no) {
+			pf->oword[no] = id[j] / 64;
+			pf->omask[no++] = 0;
+		}
+		pf->omask[k] |= UINT64_C(1) << (id[j] % 64);
+	}
+	return no;
+}
+
 /* Counts (place 0) or places (1) the refs of an anchor's n literals. */
 static void
 anchor_refs(struct prefilter *pf, int place, size_t unit, const uint32_t *id,
@@ -503,7 +529,7 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 	struct prefilter *pf;
 	struct pflits pl;
 	uint32_t *shared, *id, noth = 0, nolit = 0;
-	size_t i, j, k, set, unit, u, anchor;
+	size_t i, k, set, unit, u, anchor;
 
 	pf = xcalloc(1, sizeof(*pf));
 	pf->npats = npats;
@@ -521,7 +547,8 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 	pf->upat = xcalloc(pl.nunits ? pl.nunits : 1, sizeof(*pf->upat));
 	pf->uoth = xcalloc(pl.nunits + 1, sizeof(*pf->uoth));
 	pf->obeg = xcalloc(pl.nsets + 1, sizeof(*pf->obeg));
-	pf->olit = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->olit));
+	pf->oword = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->oword));
+	pf->omask = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->omask));
 	pf->litstart = xcalloc(pl.n + 1, sizeof(*pf->litstart));
 	pf->litref = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->litref));
 
@@ -552,8 +579,8 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 					if (!place)
 						continue;
 					pf->obeg[noth++] = nolit;
-					for (j = lo; j < r->setend[set]; j++)
-						pf->olit[nolit++] = id[j];
+					nolit = set_words(pf, nolit, id + lo,
+					    r->setend[set] - lo);
 				}
 				first = r->unitend[u];
 			}
@@ -584,7 +611,8 @@ prefilter_free(struct prefilter *pf)
 	free(pf->upat);
 	free(pf->uoth);
 	free(pf->obeg);
-	free(pf->olit);
+	free(pf->oword);
+	free(pf->omask);
 	free(pf->rinit);
 	free(pf->litstart);
 	free(pf->litref);
@@ -602,14 +630,12 @@ prefilter_scratch_size(const struct prefilter *pf)
 static int
 unit_rest(const struct prefilter *pf, uint32_t u, const uint64_t *bits)
 {
-	uint32_t j, m, l;
+	uint32_t j, m;
 
 	for (j = pf->uoth[u]; j < pf->uoth[u + 1]; j++) {
-		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++) {
-			l = pf->olit[m];
-			if (bits[l / 64] & UINT64_C(1) << (l % 64))
+		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++)
+			if (bits[pf->oword[m]] & pf->omask[m])
 				break;
-		}
 		if (m == pf->obeg[j + 1])
 			return 0;
 	}
