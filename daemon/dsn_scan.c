@@ -10,8 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "arena.h"
+#include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
 #include "mime.h"
@@ -49,29 +53,64 @@ folded_end(const char *p, const char *e)
 	return le;
 }
 
-/* Is lit (lowercase) in s, ignoring case? */
+/*
+ * The next offset i' >= i, below end, where byte c0 is at i' and byte
+ * c1 at i' + d, each in either ASCII case (for a letter; other bytes
+ * may give a few more, which the caller checks), or end. Sixteen
+ * offsets at a time where SSE2 is there; no byte at or past lim is
+ * read (end + d <= lim).
+ */
+static size_t
+next_cand(const unsigned char *t, size_t i, size_t end, size_t lim,
+    unsigned char c0, unsigned char c1, size_t d)
+{
+#ifdef __SSE2__
+	const __m128i f0 = _mm_set1_epi8((char)(c0 | 0x20)),
+	    f1 = _mm_set1_epi8((char)(c1 | 0x20)),
+	    low = _mm_set1_epi8(0x20);
+
+	for (; i + d + 16 <= lim && i < end; i += 16) {
+		__m128i b0 = _mm_loadu_si128((const __m128i *)(t + i)),
+		    b1 = _mm_loadu_si128((const __m128i *)(t + i + d));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_or_si128(b0, low), f0),
+		    _mm_cmpeq_epi8(_mm_or_si128(b1, low), f1)));
+
+		if (m != 0) {
+			i += (size_t)__builtin_ctz(m);
+			return i < end ? i : end;
+		}
+	}
+#else
+	(void)lim;
+#endif
+	for (; i < end; i++)
+		if ((t[i] | 0x20) == (c0 | 0x20) &&
+		    (t[i + d] | 0x20) == (c1 | 0x20))
+			return i;
+	return end;
+}
+
+/*
+ * Is lit in [s, s + n)? Its first byte as given or in upper case (a
+ * capital stays one), the rest in either case.
+ */
 int
 has_ci(const char *s, size_t n, const char *lit)
 {
-	size_t k = strlen(lit);
-	const char *p = s, *e, *q, *r;
+	size_t k = strlen(lit), i, end;
+	const unsigned char *t = (const unsigned char *)s;
 	unsigned char lo = (unsigned char)lit[0],
 	    up = (unsigned char)toupper(lo);
 
-	if (s == NULL || n < k)
+	if (s == NULL || n < k || k == 0)
 		return 0;
-	e = s + n - (k - 1);
-	while (p < e) {
-		q = memchr(p, lo, (size_t)(e - p));
-		if (lo != up && (r = memchr(p, up, (size_t)((q ? q : e) -
-		    p))) != NULL)
-			q = r;
-		if (q == NULL)
-			return 0;
-		if (strncasecmp(q + 1, lit + 1, k - 1) == 0)
+	end = n - (k - 1);
+	for (i = 0; (i = next_cand(t, i, end, n, lo,
+	    (unsigned char)lit[k - 1], k - 1)) < end; i++)
+		if ((t[i] == lo || t[i] == up) &&
+		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
 			return 1;
-		p = q + 1;
-	}
 	return 0;
 }
 
@@ -95,6 +134,11 @@ find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
 	if (s == NULL)
 		return NULL;
 	for (p = s; p < e; p++) {
+		if (*lit != ' ' && *lit != '\0' &&	/* to its first byte */
+		    (p = s + next_cand((const unsigned char *)s,
+		    (size_t)(p - s), n, n, (unsigned char)*lit,
+		    (unsigned char)*lit, 0)) == e)
+			break;
 		for (q = p, l = lit; *l != '\0' && q < e; l++) {
 			if (*l == ' ') {
 				if (!isspace((unsigned char)*q))

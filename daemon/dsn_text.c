@@ -155,23 +155,33 @@ static const char *const separators[] = {
  * say "virus". Not a scanner's verdict ("scanned and found to contain
  * a virus").
  */
+static const char *const footers[] = {
+	"has been scanned for viruses by", "scanned by the messagelabs",
+	"email security system", "e-mail security system",
+	"has been checked for viruses by", NULL
+};
+
+/* Is a footer's phrase anywhere in [s, le)? */
+static int
+footer_in(const char *s, const char *le)
+{
+	size_t n = (size_t)(le - s), i;
+
+	for (i = 0; footers[i] != NULL; i++)
+		if (has_ci(s, n, footers[i]))
+			return 1;
+	return 0;
+}
+
 static int
 scanner_footer(const char *s, const char *le)
 {
-	static const char *const footers[] = {
-		"has been scanned for viruses by", "scanned by the messagelabs",
-		"email security system", "e-mail security system",
-		"has been checked for viruses by", NULL
-	};
 	static const char *const verdicts[] = {
 		"found", "contain", "infected", "detected", NULL
 	};
 	size_t n = (size_t)(le - s), i;
 
-	for (i = 0; footers[i] != NULL; i++)
-		if (has_ci(s, n, footers[i]))
-			break;
-	if (footers[i] == NULL)
+	if (!footer_in(s, le))
 		return 0;
 	for (i = 0; verdicts[i] != NULL; i++)
 		if (has_ci(s, n, verdicts[i]))
@@ -192,6 +202,11 @@ text_cut(const char *s, const char *e)
 	const char *p, *le, *l2, *l3;
 	size_t i, n;
 	int dashes, text = 0;	/* a line of the bounce's own seen */
+	/*
+	 * No line holds a footer unless the rest of the text does: one
+	 * search, when the first line could be one (-1: not searched).
+	 */
+	int footed = -1;
 
 	for (p = s; p < e; p = le < e ? le + 1 : e, text |= n > 1) {
 		le = line_end(p, e);
@@ -230,7 +245,9 @@ text_cut(const char *s, const char *e)
 					    logical_start(s, p, e) == p)))
 						return p;
 		}
-		if (text && scanner_footer(p, le))
+		if (text && footed < 0)
+			footed = footer_in(p, e);
+		if (text && footed && scanner_footer(p, le))
 			return p;
 		if (orig_header_line(p, le) && !ds_field_line(p, le) &&
 		    le < e) {

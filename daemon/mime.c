@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "arena.h"
 #include "lineio.h"
@@ -218,6 +221,32 @@ has_esc_jis(const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Is [s, s + n) ASCII without ESC (nothing to convert)? Sixteen bytes
+ * at a time where SSE2 is there.
+ */
+static int
+plain_ascii(const char *s, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i esc = _mm_set1_epi8(0x1b);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(s + i));
+
+		if (_mm_movemask_epi8(_mm_or_si128(b,
+		    _mm_cmpeq_epi8(b, esc))) != 0)
+			return 0;
+	}
+#endif
+	for (; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80 || s[i] == 0x1b)
+			return 0;
+	return 1;
+}
+
 const char *
 mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
     size_t *lenp)
@@ -227,12 +256,7 @@ mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
 	iconv_t cd = (iconv_t)-1;
 	int ascii = 1;
 
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80 || s[i] == 0x1b) {
-			ascii = 0;
-			break;
-		}
-	if (ascii) {
+	if ((ascii = plain_ascii(s, n)) != 0) {
 		out = arena_strndup(m->a, s, n);
 		if (lenp)
 			*lenp = n;
@@ -305,7 +329,13 @@ qp_decode(char *d, const char *s, size_t n, int q)
 	int h, l;
 
 	while (s < e) {
-		if (*s == '_' && q) {
+		if (!q && *s != '=') {	/* the run up to the next '=' */
+			if ((t = memchr(s, '=', (size_t)(e - s))) == NULL)
+				t = e;
+			memmove(d, s, (size_t)(t - s));
+			d += t - s;
+			s = t;
+		} else if (*s == '_' && q) {
 			*d++ = ' ';
 			s++;
 		} else if (*s != '=') {
@@ -528,7 +558,7 @@ hdr_store(struct mime *m, struct mime_header **hp, size_t *np, size_t *capp,
     const char *name, size_t namelen, const char *v, const char *ve)
 {
 	struct mime_header *h, *nh;
-	const char *s;
+	const char *s, *le;
 	char *d, *val;
 
 	if (*np >= MIME_MAX_HEADERS)
@@ -545,9 +575,17 @@ hdr_store(struct mime *m, struct mime_header **hp, size_t *np, size_t *capp,
 	while (v < ve && (is_wsp(*v) || *v == '\r' || *v == '\n'))
 		v++;
 	val = d = arena_alloc(m->a, (size_t)(ve - v) + 1);
-	for (s = v; s < ve; s++)
-		if (*s != '\r' && *s != '\n')
-			*d++ = *s;
+	for (s = v; s < ve; s = le + 1) {	/* line by line, CR and LF out */
+		if ((le = memchr(s, '\n', (size_t)(ve - s))) == NULL)
+			le = ve;
+		if (memchr(s, '\r', (size_t)(le - s)) == NULL) {
+			memcpy(d, s, (size_t)(le - s));
+			d += le - s;
+		} else
+			for (; s < le; s++)
+				if (*s != '\r')
+					*d++ = *s;
+	}
 	while (d > val && (is_wsp(d[-1]) || d[-1] == '\r'))
 		d--;
 	*d = '\0';

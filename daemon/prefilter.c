@@ -370,17 +370,29 @@ prefilter_need(const char *pat)
 }
 
 /*
- * The scan's tables. uneed[u] has bit k for each literal set k of unit
- * u, of pattern upat[u]; a literal clears the bits in its refs, unit
- * << 2 | set, which are litref[litstart[lit] .. litstart[lit + 1]). A
- * pattern is a candidate once one of its units has none left; rinit[i]
- * is 0 for a pattern with no units, which always is.
+ * The scan's tables. A unit (one top-level branch of pattern upat[u])
+ * needs a literal of each of its sets. One set of each unit, its
+ * anchor, is the one whose literals the fewest other sets share (a
+ * word most rules use, such as "mail" or "user", is in most replies
+ * too): only the anchor's literals refer to the unit, as litref
+ * [litstart[lit] .. litstart[lit + 1]). When the scan finds one, the
+ * unit's other sets, [uoth[u] .. uoth[u + 1]), are looked up in the
+ * literals found: set j holds the literals of omask[m] in word oword[m]
+ * of the bitset, for m in [obeg[j] .. obeg[j + 1]). A pattern is
+ * a candidate once one of its units has a literal of every set; rinit
+ * [i] is 0 for a pattern with no units, which always is.
+ *
+ * The answer is that of marking every set of every unit, but a reply
+ * holding "mail" no longer visits the fifty units that need it.
  */
 struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
 	size_t			  acwords;	/* acmatch_words(ac) */
-	uint8_t			 *uneed;
-	uint32_t		 *upat;
+	uint32_t		 *upat;		/* nunits */
+	uint32_t		 *uoth;		/* nunits + 1 */
+	uint32_t		 *obeg;		/* other sets + 1 */
+	uint32_t		 *oword;	/* their pairs */
+	uint64_t		 *omask;
 	size_t			  nunits;
 	uint8_t			 *rinit;
 	size_t			  npats;
@@ -397,79 +409,190 @@ struct prefilter {
  */
 #define AC_LEN	12
 
-struct prefilter *
-prefilter_build(const struct prefilter_need *const *needs, size_t npats)
-{
-	struct prefilter *pf;
-	const char **lits = NULL;
-	size_t *lens = NULL, n = 0, i, j, k, len, set, unit, nunits = 0;
-	uint32_t *ids = NULL;
-	size_t nids = 0;
+/* The literals of all patterns, numbered; ids[] gives each its number. */
+struct pflits {
+	const char	**lits;
+	size_t		 *lens;
+	size_t		  n;
+	uint32_t	 *ids;		/* per literal of every need, in order */
+	size_t		  nids;
+	size_t		  nunits;
+	size_t		  nsets;
+};
 
-	pf = xcalloc(1, sizeof(*pf));
-	pf->npats = npats;
-	pf->rinit = xcalloc(npats ? npats : 1, 1);
+static void
+pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
+    size_t npats)
+{
+	size_t i, j, k, len;
+
+	memset(pl, 0, sizeof(*pl));
 	for (i = 0; i < npats; i++) {
 		const struct prefilter_need *r = needs[i];
 
 		if (r == NULL || r->nunits == 0)
 			continue;
-		pf->rinit[i] = 1;
-		nunits += r->nunits;
-		lits = xreallocarray(lits, n + r->nlits, sizeof(*lits));
-		lens = xreallocarray(lens, n + r->nlits, sizeof(*lens));
-		ids = xreallocarray(ids, nids + r->nlits, sizeof(*ids));
+		pl->nunits += r->nunits;
+		pl->nsets += r->nsets;
+		pl->lits = xreallocarray(pl->lits, pl->n + r->nlits,
+		    sizeof(*pl->lits));
+		pl->lens = xreallocarray(pl->lens, pl->n + r->nlits,
+		    sizeof(*pl->lens));
+		pl->ids = xreallocarray(pl->ids, pl->nids + r->nlits,
+		    sizeof(*pl->ids));
 		for (j = 0; j < r->nlits; j++) {
 			len = r->litlens[j] < AC_LEN ? r->litlens[j] : AC_LEN;
-			for (k = 0; k < n; k++)
-				if (lens[k] == len &&
-				    memcmp(lits[k], r->lits[j], len) == 0)
+			for (k = 0; k < pl->n; k++)
+				if (pl->lens[k] == len &&
+				    memcmp(pl->lits[k], r->lits[j], len) == 0)
 					break;
-			if (k == n) {
-				lits[n] = r->lits[j];
-				lens[n++] = len;
+			if (k == pl->n) {
+				pl->lits[pl->n] = r->lits[j];
+				pl->lens[pl->n++] = len;
 			}
-			ids[nids++] = (uint32_t)k;
+			pl->ids[pl->nids++] = (uint32_t)k;
 		}
 	}
-	pf->ac = acmatch_build(lits, lens, n);
+}
+
+/*
+ * The anchor of a unit whose sets are [first, end) and whose literals'
+ * numbers start at id: the set whose literals are in the fewest sets
+ * in all (shared[lit]); the first such.
+ */
+static size_t
+anchor_set(const struct prefilter_need *r, size_t first, size_t end,
+    const uint32_t *id, const uint32_t *shared)
+{
+	size_t set, j, best = first;
+	uint64_t score, min = UINT64_MAX;
+
+	for (set = first; set < end; set++) {
+		score = 0;
+		for (j = set ? r->setend[set - 1] : 0; j < r->setend[set]; j++)
+			score += shared[id[j]];
+		if (score < min) {
+			min = score;
+			best = set;
+		}
+	}
+	return best;
+}
+
+/*
+ * Places a set of n literals from pair no on, as pairs of a word of the
+ * scan's bitset and the mask of the set's literals in it; returns where
+ * the next set's begin. A set of thirty words in as many languages,
+ * numbered together, takes a pair or two.
+ */
+static uint32_t
+set_words(struct prefilter *pf, uint32_t no, const uint32_t *id, size_t n)
+{
+	uint32_t start = no, k;
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		for (k = start; k < no && pf->oword[k] != id[j] / 64; k++)
+			;
+		if (k == no) {
+			pf->oword[no] = id[j] / 64;
+			pf->omask[no++] = 0;
+		}
+		pf->omask[k] |= UINT64_C(1) << (id[j] % 64);
+	}
+	return no;
+}
+
+/* Counts (place 0) or places (1) the refs of an anchor's n literals. */
+static void
+anchor_refs(struct prefilter *pf, int place, size_t unit, const uint32_t *id,
+    size_t n)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (place)
+			pf->litref[pf->litstart[id[j]]++] = (uint32_t)unit;
+		else
+			pf->litstart[id[j] + 1]++;
+}
+
+struct prefilter *
+prefilter_build(const struct prefilter_need *const *needs, size_t npats)
+{
+	struct prefilter *pf;
+	struct pflits pl;
+	uint32_t *shared, *id, noth = 0, nolit = 0;
+	size_t i, k, set, unit, u, anchor;
+
+	pf = xcalloc(1, sizeof(*pf));
+	pf->npats = npats;
+	pf->rinit = xcalloc(npats ? npats : 1, 1);
+	pflits_collect(&pl, needs, npats);
+	pf->ac = acmatch_build(pl.lits, pl.lens, pl.n);
 	pf->acwords = acmatch_words(pf->ac);
 
-	/* The units, and the refs of each literal, counted then placed. */
-	pf->nunits = nunits;
-	pf->uneed = xcalloc(nunits ? nunits : 1, 1);
-	pf->upat = xcalloc(nunits ? nunits : 1, sizeof(*pf->upat));
-	pf->litstart = xcalloc(n + 1, sizeof(*pf->litstart));
-	pf->litref = xcalloc(nids ? nids : 1, sizeof(*pf->litref));
-	for (i = 0; i < nids; i++)
-		pf->litstart[ids[i] + 1]++;
-	for (k = 0; k < n; k++)
-		pf->litstart[k + 1] += pf->litstart[k];
-	for (i = 0, nids = 0, unit = 0; i < npats; i++) {
-		const struct prefilter_need *r = needs[i];
-		size_t u, first = 0;
+	/* How many sets each literal is in: what an anchor avoids. */
+	shared = xcalloc(pl.n + 1, sizeof(*shared));
+	for (i = 0; i < pl.nids; i++)
+		shared[pl.ids[i]]++;
 
-		if (pf->rinit[i] == 0)
-			continue;
-		for (u = 0; u < r->nunits; u++, unit++) {
-			pf->upat[unit] = (uint32_t)i;
-			pf->uneed[unit] =
-			    (uint8_t)((1u << (r->unitend[u] - first)) - 1);
-			for (set = first; set < r->unitend[u]; set++)
-				for (j = set ? r->setend[set - 1] : 0;
-				    j < r->setend[set]; j++)
-					pf->litref[pf->litstart[ids[nids++]]++] =
-					    (uint32_t)(unit << 2 |
-					    (set - first));
-			first = r->unitend[u];
+	pf->nunits = pl.nunits;
+	pf->upat = xcalloc(pl.nunits ? pl.nunits : 1, sizeof(*pf->upat));
+	pf->uoth = xcalloc(pl.nunits + 1, sizeof(*pf->uoth));
+	pf->obeg = xcalloc(pl.nsets + 1, sizeof(*pf->obeg));
+	pf->oword = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->oword));
+	pf->omask = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->omask));
+	pf->litstart = xcalloc(pl.n + 1, sizeof(*pf->litstart));
+	pf->litref = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->litref));
+
+	/* Two passes: count the refs of each literal, then place them. */
+	for (int place = 0; place < 2; place++) {
+		id = pl.ids;
+		for (i = 0, unit = 0; i < npats; i++) {
+			const struct prefilter_need *r = needs[i];
+			size_t first = 0;
+
+			if (r == NULL || r->nunits == 0)
+				continue;
+			pf->rinit[i] = 1;
+			for (u = 0; u < r->nunits; u++, unit++) {
+				anchor = anchor_set(r, first, r->unitend[u],
+				    id, shared);
+				pf->upat[unit] = (uint32_t)i;
+				if (place)
+					pf->uoth[unit] = noth;
+				for (set = first; set < r->unitend[u]; set++) {
+					size_t lo = set ? r->setend[set - 1] : 0;
+
+					if (set == anchor) {
+						anchor_refs(pf, place, unit,
+						    id + lo, r->setend[set] - lo);
+						continue;
+					}
+					if (!place)
+						continue;
+					pf->obeg[noth++] = nolit;
+					nolit = set_words(pf, nolit, id + lo,
+					    r->setend[set] - lo);
+				}
+				first = r->unitend[u];
+			}
+			id += r->nlits;
 		}
+		if (!place)
+			for (k = 0; k < pl.n; k++)
+				pf->litstart[k + 1] += pf->litstart[k];
 	}
-	for (k = n; k > 0; k--)		/* each start moved to the next's */
+	pf->uoth[pf->nunits] = noth;
+	pf->obeg[noth] = nolit;
+	for (k = pl.n; k > 0; k--)	/* each start moved to the next's */
 		pf->litstart[k] = pf->litstart[k - 1];
 	pf->litstart[0] = 0;
-	free(lits);
-	free(lens);
-	free(ids);
+	free(shared);
+	free(pl.lits);
+	free(pl.lens);
+	free(pl.ids);
 	return pf;
 }
 
@@ -479,8 +602,11 @@ prefilter_free(struct prefilter *pf)
 	if (pf == NULL)
 		return;
 	acmatch_free(pf->ac);
-	free(pf->uneed);
 	free(pf->upat);
+	free(pf->uoth);
+	free(pf->obeg);
+	free(pf->oword);
+	free(pf->omask);
 	free(pf->rinit);
 	free(pf->litstart);
 	free(pf->litref);
@@ -490,7 +616,24 @@ prefilter_free(struct prefilter *pf)
 size_t
 prefilter_scratch_size(const struct prefilter *pf)
 {
-	return pf->acwords * sizeof(uint64_t) + pf->nunits + pf->npats;
+	return pf->acwords * sizeof(uint64_t) + pf->npats;
+}
+
+/* Whether the literals found (bits) hold one of each set of unit u but
+ * its anchor. */
+static int
+unit_rest(const struct prefilter *pf, uint32_t u, const uint64_t *bits)
+{
+	uint32_t j, m;
+
+	for (j = pf->uoth[u]; j < pf->uoth[u + 1]; j++) {
+		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++)
+			if (bits[pf->oword[m]] & pf->omask[m])
+				break;
+		if (m == pf->obeg[j + 1])
+			return 0;
+	}
+	return 1;
 }
 
 const uint8_t *
@@ -498,22 +641,20 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
     void *scratch)
 {
 	uint64_t *bits = scratch;
-	uint8_t *umiss = (uint8_t *)(bits + pf->acwords);
-	uint8_t *rmiss = umiss + pf->nunits;
+	uint8_t *rmiss = (uint8_t *)(bits + pf->acwords);
 	size_t w, i;
-	uint32_t l, ref;
+	uint32_t l, u;
 
-	memcpy(umiss, pf->uneed, pf->nunits);
 	memcpy(rmiss, pf->rinit, pf->npats);
 	acmatch_scan(pf->ac, text, len, bits);
 	for (w = 0; w < pf->acwords; w++)
 		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
 			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
 			for (i = pf->litstart[l]; i < pf->litstart[l + 1]; i++) {
-				ref = pf->litref[i];
-				if ((umiss[ref >> 2] &= (uint8_t)~(1u <<
-				    (ref & 3))) == 0)
-					rmiss[pf->upat[ref >> 2]] = 0;
+				u = pf->litref[i];
+				if (rmiss[pf->upat[u]] != 0 &&
+				    unit_rest(pf, u, bits))
+					rmiss[pf->upat[u]] = 0;
 			}
 		}
 	return rmiss;

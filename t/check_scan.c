@@ -1,0 +1,158 @@
+/*
+ * check_scan.c -- the bounce parser's literal searches agree with their
+ * plain definitions
+ *
+ * has_ci() and find_ws_ci() skip ahead sixteen bytes at a time to the
+ * places a literal can start. Held here, on random texts and literals
+ * (letters of both cases, white space, bytes above 0x7f, NUL) and on
+ * every length around the block size, to the byte-at-a-time searches
+ * they replaced: same answer, same match, same end.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dsn_impl.h"
+#include "testlib.h"
+
+/* The first byte as given or in upper case, the rest in either case. */
+static int
+ref_has_ci(const char *s, size_t n, const char *lit)
+{
+	size_t k = strlen(lit), i;
+	unsigned char lo = (unsigned char)lit[0],
+	    up = (unsigned char)toupper(lo);
+
+	if (s == NULL || n < k || k == 0)
+		return 0;
+	for (i = 0; i + k <= n; i++)
+		if (((unsigned char)s[i] == lo || (unsigned char)s[i] == up) &&
+		    strncasecmp(s + i + 1, lit + 1, k - 1) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *
+ref_find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
+{
+	const char *p, *q, *e = s + n, *l;
+
+	for (p = s; p < e; p++) {
+		for (q = p, l = lit; *l != '\0' && q < e; l++) {
+			if (*l == ' ') {
+				if (!isspace((unsigned char)*q))
+					break;
+				while (q < e && isspace((unsigned char)*q))
+					q++;
+			} else if (tolower((unsigned char)*q) ==
+			    tolower((unsigned char)*l))
+				q++;
+			else
+				break;
+		}
+		if (*l == '\0') {
+			*endp = q;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static const char alphabet[] = "aAbBeE@<> \t\n.-\x80\xc3\xe9";
+
+static void
+fill(char *buf, size_t n, int with_nul)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		buf[i] = alphabet[(size_t)rand() % (sizeof(alphabet) - 1)];
+		if (with_nul && rand() % 50 == 0)
+			buf[i] = '\0';
+	}
+}
+
+static void
+check_one(const char *text, size_t n, const char *lit)
+{
+	const char *e1 = NULL, *e2 = NULL, *m1, *m2;
+
+	ck_assert_int_eq(has_ci(text, n, lit), ref_has_ci(text, n, lit));
+	m1 = find_ws_ci(text, n, lit, &e1);
+	m2 = ref_find_ws_ci(text, n, lit, &e2);
+	ck_assert_ptr_eq(m1, m2);
+	if (m1 != NULL)
+		ck_assert_ptr_eq(e1, e2);
+}
+
+START_TEST(test_random)
+{
+	char text[80], lit[6];
+	size_t n, k, i;
+
+	srand(7);
+	for (i = 0; i < 200000; i++) {
+		n = (size_t)rand() % sizeof(text);
+		k = 1 + (size_t)rand() % (sizeof(lit) - 1);
+		fill(text, n, 1);
+		fill(lit, k, 0);
+		lit[k] = '\0';
+		/* Half of them taken from the text, so that they occur. */
+		if (n >= k && rand() % 2) {
+			memcpy(lit, text + (size_t)rand() % (n - k + 1), k);
+			lit[k] = '\0';
+			if (strlen(lit) == 0)
+				continue;
+		}
+		check_one(text, n, lit);
+	}
+}
+END_TEST
+
+START_TEST(test_lengths)
+{
+	/* A match at every place of every length near the block size. */
+	static const char *const lits[] = { "e", "Ee", "be", "a b", "E.",
+	    "\xc3\xa9", "<ab>" };
+	char *text;
+	size_t n, at, j, k;
+
+	for (n = 0; n <= 40; n++)
+		for (j = 0; j < sizeof(lits) / sizeof(lits[0]); j++) {
+			k = strlen(lits[j]);
+			for (at = 0; at + k <= n || at == 0; at++) {
+				/* Exactly n bytes on the heap: no reading past. */
+				text = malloc(n ? n : 1);
+				memset(text, 'x', n);
+				if (at + k <= n)
+					memcpy(text + at, lits[j], k);
+				check_one(text, n, lits[j]);
+				free(text);
+				if (at + k > n)
+					break;
+			}
+		}
+	ck_assert_int_eq(has_ci(NULL, 0, "a"), 0);
+	ck_assert_ptr_null(find_ws_ci(NULL, 0, "a", NULL));
+}
+END_TEST
+
+static Suite *
+scan_suite(void)
+{
+	Suite *s = suite_create("scan");
+	TCase *tc = tcase_create("search");
+
+	tcase_add_test(tc, test_random);
+	tcase_add_test(tc, test_lengths);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testlib_run(scan_suite());
+}
