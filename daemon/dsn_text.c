@@ -710,7 +710,8 @@ continues(const char *li, const char *lj, const char *e)
  * address at as, with the server's refusal on the line after it
  * ("--> RCPT To:<x>" then "<-- 550 5.1.1 ..." in MDaemon's transcript,
  * "hMailServer sent: RCPT TO:<x>" then "Remote server replied: 550
- * ...")? Returns the end of that reply's line, or NULL.
+ * ...")? Returns the end of that reply's line (with the lines that
+ * continue it, folded at some width), or NULL.
  */
 static const char *
 rcpt_command(const char *ls, const char *as, const char *e)
@@ -726,7 +727,7 @@ rcpt_command(const char *ls, const char *as, const char *e)
 		    isdigit((unsigned char)p[2]) && (p == le + 1 ||
 		    !isalnum((unsigned char)p[-1])) && (p + 3 == ne ||
 		    p[3] == ' ' || p[3] == '-'))
-			return ne;
+			return folded_end(le + 1, e);	/* and its continuations */
 	return NULL;
 }
 
