@@ -425,15 +425,30 @@ new_address(const char *text, const char *l)
 static int
 sender_address(const char *text, const char *l)
 {
-	const char *we, *w;
+	const char *we, *w, *b;
 
 	for (we = l; we > text && (we[-1] == ' ' || we[-1] == '<' ||
 	    we[-1] == '"' || we[-1] == '=' || we[-1] == ':'); we--)
 		;
 	for (w = we; w > text && isalpha((unsigned char)w[-1]); w--)
 		;
-	return ((size_t)(we - w) == 4 && ascii_eq_ci(w, "from", 4)) ||
-	    ((size_t)(we - w) == 6 && ascii_eq_ci(w, "sender", 6));
+	if ((size_t)(we - w) == 6 && ascii_eq_ci(w, "sender", 6))
+		return 1;
+	if ((size_t)(we - w) != 4 || !ascii_eq_ci(w, "from", 4))
+		return 0;
+	/*
+	 * "from=<x>", "from:<x>", "(from x)", "MAIL FROM <x>", "envelope
+	 * from <x>": a plain "from" may be anyone's ("response from
+	 * <x@y>", "forwarded from x@y").
+	 */
+	if ((we < l && (*we == '=' || *we == ':')) || (w > text && w[-1] == '('))
+		return 1;
+	for (b = w; b > text && b[-1] == ' '; b--)
+		;
+	for (we = b; b > text && isalpha((unsigned char)b[-1]); b--)
+		;
+	return ((size_t)(we - b) == 4 && ascii_eq_ci(b, "mail", 4)) ||
+	    ((size_t)(we - b) == 8 && ascii_eq_ci(b, "envelope", 8));
 }
 
 /*
@@ -467,13 +482,36 @@ msgid_address(const char *text, const char *l)
 	return 0;
 }
 
+/* Does a verb of forwarding end at e ("Redirect", "forwarded")? */
+static int
+forward_verb(const char *text, const char *e)
+{
+	static const char *const verbs[] = {
+		"redirect", "redirected", "forward", "forwarded", "relay",
+		"relayed", "resent", "sent", "delivered", "copied", "routed",
+		NULL
+	};
+	const char *w;
+	size_t i;
+
+	while (e > text && isspace((unsigned char)e[-1]))
+		e--;
+	for (w = e; w > text && isalpha((unsigned char)w[-1]); w--)
+		;
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strlen(verbs[i]) == (size_t)(e - w) &&
+		    ascii_eq_ci(w, verbs[i], (size_t)(e - w)))
+			return 1;
+	return 0;
+}
+
 /*
  * Is the mailbox at l, in text, in a header field the reply quotes from
  * the message ("  To: list@example.org", "From: News <news@x>")? Those
  * are the message's addresses, not where it was forwarded. The field's
- * name is written as a header's, capitalised after a blank, at most a
- * display name before the address (the reply's lines may have been
- * joined).
+ * name is written as a header's, capitalised after a blank (the reply's
+ * lines may have been joined), at most a display name before the
+ * address, and not after a verb of forwarding ("Redirect To: x@y").
  */
 static int
 quoted_header_address(const char *text, const char *l)
@@ -495,8 +533,9 @@ quoted_header_address(const char *text, const char *l)
 			if ((size_t)(w - text) < n)
 				continue;
 			h = w - n;
-			if (memcmp(h, names[i], n) == 0 &&
-			    (h == text || isspace((unsigned char)h[-1])))
+			if (memcmp(h, names[i], n) == 0 && (h == text ||
+			    (isspace((unsigned char)h[-1]) &&
+			    !forward_verb(text, h - 1))))
 				return 1;
 		}
 	}
@@ -578,7 +617,15 @@ mentions(const char *rcpt, const char *text, size_t len,
 		else if (other == MENTION_NONE)
 			other = MENTION_OTHER_DOMAIN;
 	}
-	return seen ? MENTION_RCPT : other;
+	/*
+	 * Another mailbox before the recipient is the one that failed
+	 * just as well ("<bob@y> (expanded from <ann@x>): unknown user",
+	 * "<bob@y>... User unknown (forwarded from ann@x)").
+	 */
+	if (seen)
+		return other != MENTION_NONE ? MENTION_RCPT_AND_OTHER :
+		    MENTION_RCPT;
+	return other;
 }
 
 /* Is the dotted name t (n bytes) the domain d, one under it or above it? */

@@ -760,9 +760,13 @@ static const struct mta_category {
 
 /*
  * May a "bad-mailbox" category suppress r, whose reply is [d, d + dn)?
- * Only with a 5xx reply or a 5.1.1 status, and only where the reply
- * with status 5.1.1 would suppress: the classifier's guards (a reply
- * about the sender, our IP, another address) still apply. The second
+ * Only with a 5xx reply or a 5.1.1 status, only where the reply with
+ * status 5.1.1 would suppress (the classifier's guards, a reply about
+ * the sender, our IP, another address, still apply), and, unless the
+ * report's own status is 5.1.1, only where words of the reply say so
+ * ("mailbox unavailable"): a bare "550 Rejected" is not known to be
+ * about the mailbox, whatever the sending MTA filed it under, and a
+ * rule of the status alone would say yes to anything. The second
  * classify() leaves c's reply as it was: it parses the same text.
  */
 static int
@@ -771,12 +775,13 @@ category_may_suppress(struct classifier *c, const struct ruleset *rs,
 {
 	struct classification by;
 	int code = first_code(d, dn);
+	int own = r->status != NULL && strcmp(r->status, "5.1.1") == 0;
 
-	if (!(code / 100 == 5 || (code == 0 && r->status != NULL &&
-	    strcmp(r->status, "5.1.1") == 0)))
+	if (!(code / 100 == 5 || (code == 0 && own)))
 		return 0;
 	classify(c, rs, r->rcpt, d, dn, "5.1.1", r->remote_mta, &by);
-	return (by.decision & D_SUPPRESS) != 0;
+	return (by.decision & D_SUPPRESS) != 0 &&
+	    (own || (by.rule != NULL && by.rule->re != NULL));
 }
 
 /*
