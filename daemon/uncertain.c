@@ -52,8 +52,8 @@ static const char pattern[] =
 	"|temporairement|\\bplus tard\\b|temporalmente|m(?:\u00e1|a)s tarde"
 	"|temporariamente|mais tarde|temporaneamente|pi(?:\u00f9|u) tardi"
 	"|\\btijdelijk|later (?:opnieuw|nog eens)|tymczasow|p(?:\u00f3|o)(?:\u017a|z)niej"
-	"|\u0432\u0440\u0435\u043c\u0435\u043d\u043d"	/* vremenn- */
-	"|\u043f\u043e\u0437\u0436\u0435"		/* pozzhe */
+	"|(?:\u0412|\u0432)\u0440\u0435\u043c\u0435\u043d\u043d"	/* vremenn- */
+	"|(?:\u041f|\u043f)\u043e\u0437\u0436\u0435"	/* pozzhe */
 	"|\u6682\u65f6|\u66ab\u6642|\u7a0d\u540e|\u7a0d\u5f8c"
 	"|\u4e00\u6642\u7684|\u3057\u3070\u3089\u304f\u3057\u3066\u304b\u3089"
 	"|\uc77c\uc2dc\uc801|\ub098\uc911\uc5d0"
@@ -67,7 +67,7 @@ static const char pattern[] =
 	/* ... and in other languages */
 	"|\\bausgelastet|\\bbesetzt\\b|\\boccup(?:\u00e9|e)e?\\b|\\bocupad[oa]\\b"
 	"|\\boccupat[oa]\\b|\\bbezet\\b|\\bzaj(?:\u0119|e)t"
-	"|\u0437\u0430\u043d\u044f\u0442"		/* zanyat */
+	"|(?:\u0417|\u0437)\u0430\u043d\u044f\u0442"	/* zanyat */
 	"|\u7e41\u5fd9|\u30d3\u30b8\u30fc|\ud63c\uc7a1"
 	/* 3. a lookup that failed */
 	"|\\blook ?-?ups? (?:has |have )?(?:failed|failure|error|timed out"
@@ -75,7 +75,12 @@ static const char pattern[] =
 	"|\\b(?:unable|failed|could not|couldn't|cannot|can't|can not)"
 	" (?:to )?(?:look ?up|verify|validate|query|contact)\\b"
 	"|\\bverification (?:is )?(?:in progress|pending|timed out)\\b"
-	"|\\btimed out\\b|\\btime-?out\\b"
+	/* a timeout of the lookup, not any timeout the text names */
+	"|\\b(?:look ?-?ups?|quer(?:y|ies)|LDAP|directory|DNS|verification"
+	"|database|backend)\\b(?: \\S+){0,3}? (?:has |have )?(?:timed out"
+	"|time-?out)\\b"
+	"|\\b(?:timed out|time-?out)\\b(?: \\S+){0,3}? (?:look ?-?ups?"
+	"|quer(?:y|ying|ies)|LDAP|directory|verif\\w*)\\b"
 	"|\\b(?:host|server|network|service|destination|relay)s? (?:is |was )?"
 	"(?:currently )?unreachable\\b"
 	"|Zeit(?:\u00fc|ue)berschreitung|d(?:\u00e9|e)lai (?:d(?:\u00e9|e)pass"
@@ -83,10 +88,11 @@ static const char pattern[] =
 	"|\u8d85\u65f6|\u903e\u6642|\u30bf\u30a4\u30e0\u30a2\u30a6\u30c8"
 	"|\uc2dc\uac04 \ucd08\uacfc"
 	/* an LDAP or a directory lookup that failed, in other languages */
-	"|\\bLDAP\\b.{0,30}?(?:fehlgeschlagen|Fehler|(?:\u00e9|e)chec|erreur"
-	"|error|fallo|falha|errore|\u043e\u0448\u0438\u0431\u043a)"
+	/* (a few words between: "user not found in LDAP" is not one) */
+	"|\\bLDAP\\b(?:[- ]\\S+){0,2}?[- ](?:fehlgeschlagen|Fehler|(?:\u00e9|e)chec"
+	"|erreur|error|fallo|falha|errore|\u043e\u0448\u0438\u0431\u043a)"
 	"|(?:Abfrage|(?:\u00e9|\u00c9|e)chec|erreur|error|fallo|falha|errore"
-	"|(?:\u041e|\u043e)\u0448\u0438\u0431\u043a).{0,30}?\\bLDAP\\b"
+	"|(?:\u041e|\u043e)\u0448\u0438\u0431\u043a)\\S*(?: \\S+){0,3}? LDAP\\b"
 	"|(?:\u67e5\u8be2|\u67e5\u627e|\u67e5\u8a62|\u691c\u7d22"
 	"|\u7167\u4f1a|\uc870\ud68c).{0,15}?(?:\u5931\u8d25|\u5931\u6557"
 	"|\uc2e4\ud328)"
@@ -102,7 +108,10 @@ static const char pattern[] =
 	"|\\bconnect to \\S+: (?:Connection refused|No route to host"
 	"|Network is unreachable)|\\bloops back to myself\\b"
 	/* 4. a server not found */
-	"|\\b(?:Mail)?(?:server|serveur|servidor|servidor de correo)(?: \\S+)?"
+	/* (the server itself, not "not found on the server") */
+	"|(?<!auf dem )(?<!auf diesem )(?<!im )(?<!on the )(?<!sur le )"
+	"(?<!en el )(?<!no )(?<!sul )(?<!op de )"
+	"\\b(?:Mail)?(?:server|serveur|servidor|servidor de correo)(?: \\S+)?"
 	" (?:nicht gefunden|nicht erreichbar|introuvable|inaccessible"
 	"|no encontrado|n(?:\u00e3|a)o encontrado|non trovato|niet gevonden"
 	"|nie znaleziony|nicht verf(?:\u00fc|ue)gbar)"

@@ -79,6 +79,14 @@ static const struct un_case cases[] = {
 	{ "User unknown; please check the address and try again", 0 },
 	{ "Recipient verification failed: no such user", 0 },
 	{ "Host or domain name not found", 0 },
+	/* a permanent verdict with such a word elsewhere in it */
+	{ "Der Empfaenger wurde auf dem Server nicht gefunden", 0 },
+	{ "Error: user not found in LDAP", 0 },
+	{ "Recipient unknown. Session timeout reset.", 0 },
+	{ "User unknown, LDAP lookup timed out", 1 },
+	/* capitals of other scripts: the pattern folds ASCII only */
+	{ "\u0412\u0440\u0435\u043c\u0435\u043d\u043d\u043e "
+	  "\u043d\u0435\u0434\u043e\u0441\u0442\u0443\u043f\u0435\u043d", 1 },
 };
 
 START_TEST(test_case)
