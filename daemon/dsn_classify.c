@@ -471,10 +471,11 @@ static int
 sendmail_names(const struct dsn_rcpt *r, const char *text, size_t len)
 {
 	const char *p, *e, *le, *q;
-	size_t n = strlen(r->rcpt);
+	size_t n;
 
-	if (text == NULL)
+	if (text == NULL || r->rcpt == NULL)
 		return 0;
+	n = strlen(r->rcpt);
 	e = text + len;
 	for (p = text; p < e; p = le + 1) {
 		le = line_end(p, e);
@@ -668,10 +669,11 @@ static void
 past_own_address(const struct dsn_rcpt *r, const char **d, size_t *dn)
 {
 	const char *p = *d, *e = *d + *dn;
-	size_t n = strlen(r->rcpt);
+	size_t n;
 
 	if (!r->diag_in_text || *d != r->diag || r->rcpt == NULL)
 		return;
+	n = strlen(r->rcpt);
 	if (p < e && *p == '<')
 		p++;
 	if ((size_t)(e - p) <= n || strncasecmp(p, r->rcpt, n) != 0)
