@@ -7,6 +7,7 @@
  * group's alternatives, each followed by the rest of the branch, match
  * what the branch matches.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,17 @@ add_branch(struct phrases *g, const char *b, size_t n,
 	inner = t + 3;
 	t[ge - 1] = '\0';
 	rest = t + ge;
+	/*
+	 * Not a group that is repeated or optional as a whole ("(?:a|b){2}"),
+	 * nor one with an empty alternative ("(?:a|b|)").
+	 */
+	if (*rest == '{' || *rest == '*' || *rest == '+' || *rest == '?' ||
+	    *inner == '|' || strstr(inner, "||") != NULL ||
+	    (*inner != '\0' && inner[strlen(inner) - 1] == '|' &&
+	    (strlen(inner) < 2 || inner[strlen(inner) - 2] != '\\'))) {
+		free(t);
+		return add_one(g, b, n, needs);
+	}
 	/* The rest must not be what the walk cannot read. */
 	if ((pn = lead_need("zzz", 3, rest)) == NULL) {
 		free(t);
@@ -154,12 +166,52 @@ add_branch(struct phrases *g, const char *b, size_t n,
 	return ok;
 }
 
+/*
+ * May src be cut into its branches? Not when it holds what the cutting
+ * scan does not read, or what ties one branch to another: quoting
+ * (\Q...\E), an option change that holds to the end of its group
+ * ((?x), (?i), (?-i); a scoped "(?-i:...)" is fine), back references,
+ * POSIX classes ([[:alpha:]]), or parentheses that do not balance.
+ * Such a pattern is one branch, as written.
+ */
+static int
+splittable(const char *src)
+{
+	const char *p;
+	int depth = 0;
+
+	for (p = src; *p != '\0'; p++) {
+		if (*p == '\\') {
+			if (p[1] == 'Q' || p[1] == 'g' || p[1] == 'k' ||
+			    (p[1] >= '1' && p[1] <= '9'))
+				return 0;
+			if (p[1] != '\0')
+				p++;
+		} else if (*p == '[' && p[1] == '[' && p[2] == ':')
+			return 0;
+		else if (*p == '(') {
+			/* "(?-i)" holds to the end of its group; "(?-i:x)" not */
+			if (p[1] == '?' && (isalpha((unsigned char)p[2]) ||
+			    p[2] == '-' || p[2] == '^') &&
+			    p[2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-^")] != ':')
+				return 0;
+			depth++;
+		} else if (*p == ')' && --depth < 0)
+			return 0;
+	}
+	return depth == 0;
+}
+
 /* Compiles the branches of src into g->re from g->nre on; 0 on error. */
 static int
 add_branches(struct phrases *g, const char *src,
     struct prefilter_need **needs)
 {
 	size_t start = 0, end;
+
+	if (!splittable(src))
+		return add_one(g, src, strlen(src), needs);
 
 	for (;;) {
 		end = scan_to(src, start, 0);
