@@ -18,12 +18,7 @@
 #include "uncertain.h"
 #include "testlib.h"
 
-struct un_case {
-	const char	*text;
-	int		 want;
-};
-
-static const struct un_case cases[] = {
+static const struct testlib_guard_case cases[] = {
 	/* 1. temporary */
 	{ "user unknown, try again later", 1 },
 	{ "User unknown. Retry later", 1 },
@@ -91,7 +86,7 @@ static const struct un_case cases[] = {
 
 START_TEST(test_case)
 {
-	const struct un_case *c = &cases[_i];
+	const struct testlib_guard_case *c = &cases[_i];
 	struct uncertain *u;
 
 	u = uncertain_new();
@@ -122,14 +117,10 @@ all(void *h, const char *text, size_t len)
 START_TEST(test_prefilter_sound)
 {
 	struct uncertain *h = uncertain_new();
-	size_t i;
 
 	ck_assert_ptr_nonnull(h);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		testlib_agree(fast, all, h, cases[i].text,
-		    strlen(cases[i].text));
-	if (getenv("BOUNCER_SRCDIR") != NULL)
-		ck_assert_uint_gt(testlib_agree_replies(fast, all, h), 1000);
+	testlib_guard_sound(fast, all, h, cases,
+	    sizeof(cases) / sizeof(cases[0]));
 	uncertain_free(h);
 }
 END_TEST
