@@ -580,7 +580,13 @@ mentions(const char *rcpt, const char *text, size_t len,
 	rdlen = (size_t)(re - rd);
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
-		for (l = p; l > text && local_char((unsigned char)l[-1]); l--)
+		/*
+		 * A quote opens it unless a letter is before it ("550-'ann@x...
+		 * User unknown'", but "o'brien@x").
+		 */
+		for (l = p; l > text && local_char((unsigned char)l[-1]) &&
+		    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
+		    !isalnum((unsigned char)l[-2]))); l--)
 			;
 		for (d = p + 1; d < e && domain_char((unsigned char)*d); d++)
 			;
