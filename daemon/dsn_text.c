@@ -9,11 +9,13 @@
  * into a text bounce. Everything it keeps is in the parser's arena.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "arena.h"
+#include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
 #include "mime.h"
@@ -395,6 +397,38 @@ struct cand {
 
 #define MAX_CANDS	100000
 
+/*
+ * Is the address at as introduced on its line by a delivery failure
+ * naming it ("Message could not be delivered to x: 552 ...", "Delivery
+ * failed for x", "Unable to deliver to <x>")? It leads that line as a
+ * recipient would at its start; a line that only mentions an address
+ * ("Your message to x ...", "RCPT TO:<x>") does not.
+ */
+static int
+failure_names(const char *line, const char *as)
+{
+	static const char *const ends[] = {
+		"delivered to", "deliver to", "delivery to", "failed for",
+		"undeliverable to", "could not be sent to", NULL
+	};
+	const char *p = line, *e = as;
+	size_t i, n;
+
+	while (p < e && is_wsp(*p))
+		p++;
+	while (e > p && (is_wsp(e[-1]) || e[-1] == '<' || e[-1] == '"'))
+		e--;
+	if (e - p > 60 || !isalpha((unsigned char)*p))
+		return 0;
+	for (i = 0; ends[i] != NULL; i++) {
+		n = strlen(ends[i]);
+		if ((size_t)(e - p) >= n && ascii_eq_ci(e - n, ends[i], n) &&
+		    (e - n == p || is_wsp(e[-(ptrdiff_t)n - 1])))
+			return 1;
+	}
+	return 0;
+}
+
 /* Does the address at as start its line (after blanks, <, ", ')? */
 static int
 addr_leads(const char *line, const char *as)
@@ -406,8 +440,7 @@ addr_leads(const char *line, const char *as)
 		p++;
 	if (p == as)
 		return 1;
-	/* "RCPT TO:<x>", "To: x", "Recipient: x", "Failed to deliver to x" */
-	return 0;
+	return failure_names(line, as);
 }
 
 /* The number of blanks that indent the line at ls. */
