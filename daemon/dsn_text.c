@@ -397,22 +397,64 @@ struct cand {
 
 #define MAX_CANDS	100000
 
+/* Does the text from s to e say a delivery failed? */
+static int
+says_failed(const char *s, const char *e)
+{
+	static const char *const words[] = {
+		"fail", "reject", "refused", "bounced", "undeliver",
+		"not be delivered", "not delivered", "could not", NULL
+	};
+	const char *p;
+	size_t i;
+
+	for (p = s; p + 3 <= e; p++)
+		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && (p == s ||
+		    !isalnum((unsigned char)p[-1])) && (p + 3 == e ||
+		    !isalnum((unsigned char)p[3])))
+			return 1;
+	for (i = 0; words[i] != NULL; i++)
+		if (has_ci(s, (size_t)(e - s), words[i]))
+			return 1;
+	return 0;
+}
+
+/* Does the run p..e end with one of the words (after a blank, or all)? */
+static int
+ends_with_word(const char *p, const char *e, const char *const *words)
+{
+	size_t i, n;
+
+	for (i = 0; words[i] != NULL; i++) {
+		n = strlen(words[i]);
+		if ((size_t)(e - p) >= n && ascii_eq_ci(e - n, words[i], n) &&
+		    (e - n == p || is_wsp(e[-(ptrdiff_t)n - 1])))
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * Is the address at as introduced on its line by a delivery failure
- * naming it ("Message could not be delivered to x: 552 ...", "Delivery
- * failed for x", "Unable to deliver to <x>")? It leads that line as a
- * recipient would at its start; a line that only mentions an address
- * ("Your message to x ...", "RCPT TO:<x>") does not.
+ * Is the address at as..ae introduced on its line (ending at le) by a
+ * delivery failure naming it ("Message could not be delivered to x:
+ * 552 ...", "Delivery failed for x", "Unable to deliver to <x>"), or by
+ * "the message to x" with the failure after it ("The message to x was
+ * rejected: 554 ...")? It leads that line as a recipient would at its
+ * start; a line that only mentions an address ("Your message to x
+ * follows", "RCPT TO:<x>") does not.
  */
 static int
-failure_names(const char *line, const char *as)
+failure_names(const char *line, const char *as, const char *ae,
+    const char *le)
 {
 	static const char *const ends[] = {
 		"delivered to", "deliver to", "delivery to", "failed for",
 		"undeliverable to", "could not be sent to", NULL
+	}, *const messages[] = {
+		"message to", "mail to", "e-mail to", "email to", NULL
 	};
 	const char *p = line, *e = as;
-	size_t i, n;
 
 	while (p < e && is_wsp(*p))
 		p++;
@@ -420,18 +462,14 @@ failure_names(const char *line, const char *as)
 		e--;
 	if (e - p > 60 || !isalpha((unsigned char)*p))
 		return 0;
-	for (i = 0; ends[i] != NULL; i++) {
-		n = strlen(ends[i]);
-		if ((size_t)(e - p) >= n && ascii_eq_ci(e - n, ends[i], n) &&
-		    (e - n == p || is_wsp(e[-(ptrdiff_t)n - 1])))
-			return 1;
-	}
-	return 0;
+	return ends_with_word(p, e, ends) ||
+	    (ends_with_word(p, e, messages) && says_failed(ae, le));
 }
 
 /* Does the address at as start its line (after blanks, <, ", ')? */
 static int
-addr_leads(const char *line, const char *as)
+addr_leads(const char *line, const char *as, const char *ae,
+    const char *le)
 {
 	const char *p = line;
 
@@ -440,7 +478,7 @@ addr_leads(const char *line, const char *as)
 		p++;
 	if (p == as)
 		return 1;
-	return failure_names(line, as);
+	return failure_names(line, as, ae, le);
 }
 
 /* The number of blanks that indent the line at ls. */
@@ -1043,7 +1081,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * from\n        x@y)"), unless the line above
 			 * announces a list ("failed:").
 			 */
-			c[nc].lead = addr_leads(ls, as) && (fl == ls ||
+			c[nc].lead = addr_leads(ls, as, ae, le) && (fl == ls ||
 			    ends_colon(s, ls));
 			c[nc].hdr = header_rcpt_line(s, ls, e);
 			nlead += c[nc].lead;
