@@ -521,6 +521,22 @@ logical_start(const char *s, const char *ls, const char *e)
 	return ls;
 }
 
+/*
+ * Is the line at ls an item of the list that the line at fl announces
+ * ("Failed addresses follow:", then each address on a line of its own,
+ * indented alike)? Not the folded text of the first item.
+ */
+static int
+list_item(const char *fl, const char *ls, const char *e)
+{
+	const char *fe = line_end(fl, e), *first = fe + 1;
+
+	while (fe > fl && isspace((unsigned char)fe[-1]))
+		fe--;
+	return fe > fl && fe[-1] == ':' && first < ls &&
+	    indent_of(first, e) == indent_of(ls, e);
+}
+
 /* Does the line above the one at ls end with a colon? */
 static int
 ends_colon(const char *s, const char *ls)
@@ -1082,7 +1098,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * announces a list ("failed:").
 			 */
 			c[nc].lead = addr_leads(ls, as, ae, le) && (fl == ls ||
-			    ends_colon(s, ls));
+			    ends_colon(s, ls) || list_item(fl, ls, e));
 			c[nc].hdr = header_rcpt_line(s, ls, e);
 			nlead += c[nc].lead;
 			nc++;
