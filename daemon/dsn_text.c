@@ -471,8 +471,16 @@ static int
 addr_leads(const char *line, const char *as, const char *ae,
     const char *le)
 {
-	const char *p = line;
+	const char *p = line, *q;
 
+	while (p < as && is_wsp(*p))
+		p++;
+	/* a list's number ("1. x", "2) x") */
+	for (q = p; q < as && isdigit((unsigned char)*q); q++)
+		;
+	if (q > p && q - p < 4 && q + 1 < as && (*q == '.' || *q == ')') &&
+	    is_wsp(q[1]))
+		p = q + 1;
 	while (p < as && (is_wsp(*p) || *p == '<' || *p == '"' ||
 	    *p == '\'' || *p == '(' || *p == '*' || *p == '-' || *p == '>'))
 		p++;
