@@ -397,6 +397,31 @@ struct cand {
 
 #define MAX_CANDS	100000
 
+/*
+ * Is the run from p to the address at as only addresses and the commas,
+ * semicolons, blanks and brackets between them ("ann@x, bob@x, <c@x>")?
+ * Then the address at as is one of a list the line holds.
+ */
+static int
+list_from(const char *p, const char *as)
+{
+	const char *bs, *be;
+	int n = 0;
+
+	while (p < as) {
+		if (is_wsp(*p) || *p == ',' || *p == ';' || *p == '<' ||
+		    *p == '>' || *p == '"') {
+			p++;
+			continue;
+		}
+		if (!addr_next(p, as, &bs, &be) || bs != p)
+			return 0;
+		p = be;
+		n++;
+	}
+	return n > 0;
+}
+
 /* Does the text from s to e say a delivery failed? */
 static int
 says_failed(const char *s, const char *e)
@@ -454,16 +479,34 @@ failure_names(const char *line, const char *as, const char *ae,
 	}, *const messages[] = {
 		"message to", "mail to", "e-mail to", "email to", NULL
 	};
-	const char *p = line, *e = as;
+	const char *p = line, *e = as, *k;
 
 	while (p < e && is_wsp(*p))
 		p++;
+	if (as - p > 200)
+		return 0;
+	/* the addresses of a list before this one ("to ann@x, bob@x") */
+	for (k = p + 1; k < e; k++)
+		if (is_wsp(k[-1]) && list_from(k, as)) {
+			e = k;
+			break;
+		}
 	while (e > p && (is_wsp(e[-1]) || e[-1] == '<' || e[-1] == '"'))
 		e--;
 	if (e - p > 60 || !isalpha((unsigned char)*p))
 		return 0;
 	return ends_with_word(p, e, ends) ||
 	    (ends_with_word(p, e, messages) && says_failed(ae, le));
+}
+
+/* Is the line at ls..le a list of two addresses or more and nothing else? */
+static int
+addr_list_line(const char *ls, const char *le)
+{
+	const char *as, *ae;
+
+	return addr_next(ls, le, &as, &ae) && addr_next(ae, le, &as, &ae) &&
+	    list_from(ls, le);
 }
 
 /* Does the address at as start its line (after blanks, <, ", ')? */
@@ -486,7 +529,7 @@ addr_leads(const char *line, const char *as, const char *ae,
 		p++;
 	if (p == as)
 		return 1;
-	return failure_names(line, as, ae, le);
+	return list_from(p, as) || failure_names(line, as, ae, le);
 }
 
 /* The number of blanks that indent the line at ls. */
@@ -1064,7 +1107,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 	struct cand *c = NULL;
 	struct addrset set;
 	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
-	int general;
+	int general, listed;
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
@@ -1189,6 +1232,21 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 				te = q;
 				break;
 			}
+		/*
+		 * A line that lists several addresses ("ann@x, bob@x,
+		 * carol@x") names each of them: the text below it, to the
+		 * next section, is their reason; with nothing below, the
+		 * text above it (as for an address alone on its line).
+		 */
+		listed = ts == c[i].after &&
+		    addr_list_line(ts, line_end(ts, e));
+		if (listed) {
+			ts = line_end(ts, e);
+			if ((q = heading_line(ts, te)) != NULL)
+				te = q;
+			if (!has_alnum(ts, te))
+				ts = te = c[i].as;
+		}
 		if ((size_t)(te - ts) > MAX_DIAG)
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
@@ -1203,7 +1261,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 
 			general = 1;
 			ts = s;
-			te = c[i].as;
+			te = listed ? c[i].after : c[i].as;
 			if ((size_t)(te - ts) > MAX_DIAG)
 				ts = te - MAX_DIAG;
 			trim_span(&ts, &te);
