@@ -1262,6 +1262,20 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			general = 1;
 			ts = s;
 			te = listed ? c[i].after : c[i].as;
+			/*
+			 * After another recipient's line, the words between
+			 * it and this one are this one's ("over quota:\n
+			 * <a@x>\n\nThe following recipients did not receive
+			 * this message:\n<b@x>"): b is not over quota.
+			 */
+			for (j = i; j-- > 0;)
+				if (cand_read(c, j, nlead) &&
+				    c[j].after != c[i].after) {
+					q = line_end(c[j].after, e);
+					if (q < te && has_alnum(q, te))
+						ts = q;
+					break;
+				}
 			if ((size_t)(te - ts) > MAX_DIAG)
 				ts = te - MAX_DIAG;
 			trim_span(&ts, &te);
