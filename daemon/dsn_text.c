@@ -393,6 +393,7 @@ struct cand {
 	const char	*after;		/* the start of its line */
 	int		 lead;		/* it starts its line */
 	int		 hdr;		/* on a To:/Cc: line of a header block */
+	int		 listline;	/* its line lists addresses, only */
 };
 
 #define MAX_CANDS	100000
@@ -499,20 +500,12 @@ failure_names(const char *line, const char *as, const char *ae,
 	    (ends_with_word(p, e, messages) && says_failed(ae, le));
 }
 
-/* Is the line at ls..le a list of two addresses or more and nothing else? */
+/*
+ * Does the address at as start its line (after blanks, <, ", ', a list's
+ * number)?
+ */
 static int
-addr_list_line(const char *ls, const char *le)
-{
-	const char *as, *ae;
-
-	return addr_next(ls, le, &as, &ae) && addr_next(ae, le, &as, &ae) &&
-	    list_from(ls, le);
-}
-
-/* Does the address at as start its line (after blanks, <, ", ')? */
-static int
-addr_leads(const char *line, const char *as, const char *ae,
-    const char *le)
+starts_line(const char *line, const char *as)
 {
 	const char *p = line, *q;
 
@@ -527,9 +520,18 @@ addr_leads(const char *line, const char *as, const char *ae,
 	while (p < as && (is_wsp(*p) || *p == '<' || *p == '"' ||
 	    *p == '\'' || *p == '(' || *p == '*' || *p == '-' || *p == '>'))
 		p++;
-	if (p == as)
-		return 1;
-	return list_from(p, as) || failure_names(line, as, ae, le);
+	return p == as;
+}
+
+/* Is the run [p, e) only what stands between the addresses of a list? */
+static int
+list_gap(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (!is_wsp(*p) && *p != ',' && *p != ';' && *p != '<' &&
+		    *p != '>' && *p != '"')
+			return 0;
+	return 1;
 }
 
 /* The number of blanks that indent the line at ls. */
@@ -1106,13 +1108,22 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 	const char *e = s + n, *ls, *le, *as, *ae, *q, *fl;
 	struct cand *c = NULL;
 	struct addrset set;
-	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
-	int general, listed;
+	size_t nc = 0, cap = 0, i, j, k, nlead = 0, first, naddr;
+	int general, listed, only = 0;
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
 		fl = NULL;
+		first = nc;
+		naddr = 0;
 		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
+			/*
+			 * Every address so far with nothing but a list's
+			 * commas and blanks between: each leads the line
+			 * ("ann@x, bob@x, carol@x").
+			 */
+			only = naddr++ == 0 ? starts_line(ls, as) :
+			    only && list_gap(q, as);
 			if (fl == NULL)
 				fl = logical_start(s, ls, e);
 			/*
@@ -1148,12 +1159,17 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * from\n        x@y)"), unless the line above
 			 * announces a list ("failed:").
 			 */
-			c[nc].lead = addr_leads(ls, as, ae, le) && (fl == ls ||
-			    ends_colon(s, ls) || list_item(fl, ls, e));
+			c[nc].lead = (only || failure_names(ls, as, ae, le)) &&
+			    (fl == ls || ends_colon(s, ls) ||
+			    list_item(fl, ls, e));
 			c[nc].hdr = header_rcpt_line(s, ls, e);
+			c[nc].listline = 0;
 			nlead += c[nc].lead;
 			nc++;
 		}
+		if (naddr > 1 && only && list_gap(q, le))
+			for (k = first; k < nc; k++)
+				c[k].listline = 1;
 	}
 	nc = drop_header_rcpts(c, nc, &nlead);
 	addrset_init(p->a, &set, rep->nrcpts + nc);
@@ -1238,8 +1254,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		 * next section, is their reason; with nothing below, the
 		 * text above it (as for an address alone on its line).
 		 */
-		listed = ts == c[i].after &&
-		    addr_list_line(ts, line_end(ts, e));
+		listed = ts == c[i].after && c[i].listline;
 		if (listed) {
 			ts = line_end(ts, e);
 			if ((q = heading_line(ts, te)) != NULL)
