@@ -465,20 +465,23 @@ ends_with_word(const char *p, const char *e, const char *const *words)
  * Is the address at as..ae introduced on its line (ending at le) by a
  * delivery failure naming it ("Message could not be delivered to x:
  * 552 ...", "Delivery failed for x", "Unable to deliver to <x>"), or by
- * "the message to x" with the failure after it ("The message to x was
- * rejected: 554 ...")? It leads that line as a recipient would at its
- * start; a line that only mentions an address ("Your message to x
- * follows", "RCPT TO:<x>") does not.
+ * "the message to x" or "delivery to x" with the failure after it ("The
+ * message to x was rejected: 554 ...")? It leads that line as a
+ * recipient would at its start; a line that only mentions an address
+ * ("Your message to x follows", "Your message was delivered to x",
+ * "RCPT TO:<x>") does not.
  */
 static int
 failure_names(const char *line, const char *as, const char *ae,
     const char *le)
 {
 	static const char *const ends[] = {
-		"delivered to", "deliver to", "delivery to", "failed for",
-		"undeliverable to", "could not be sent to", NULL
+		"not be delivered to", "not delivered to", "not deliver to",
+		"failed to deliver to", "unable to deliver to", "failed for",
+		"undeliverable to", "not be sent to", NULL
 	}, *const messages[] = {
-		"message to", "mail to", "e-mail to", "email to", NULL
+		"delivery to", "message to", "mail to", "e-mail to",
+		"email to", NULL
 	};
 	const char *p = line, *e = as, *k;
 
