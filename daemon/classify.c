@@ -44,6 +44,8 @@ struct classifier {
 	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
 	struct uncertain	*unsure;	/* the uncertainty guard's */
+	char			*words;		/* the text, mailboxes masked */
+	size_t			 wordsz;
 };
 
 struct classifier *
@@ -73,6 +75,7 @@ classifier_free(struct classifier *c)
 	senderside_free(c->side);
 	uncertain_free(c->unsure);
 	reply_free(&c->reply);
+	free(c->words);
 	free(c->scratch);
 	free(c);
 }
@@ -323,6 +326,75 @@ domain_char(unsigned char ch)
 }
 
 /*
+ * The start of the local part of the mailbox whose @ is at `at`, in
+ * text: back over its characters, but a quote opens it unless a letter
+ * is before it ("550-'ann@x... User unknown'", but "o'brien@x"). `at`
+ * itself when there is none.
+ */
+static const char *
+local_start(const char *text, const char *at)
+{
+	const char *l;
+
+	for (l = at; l > text && local_char((unsigned char)l[-1]) &&
+	    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
+	    !isalnum((unsigned char)l[-2]))); l--)
+		;
+	return l;
+}
+
+/*
+ * The end of the domain of the mailbox whose @ is at `at`, without a
+ * final dot; at + 1 when it has no dot inside (no domain).
+ */
+static const char *
+domain_end(const char *at, const char *e)
+{
+	const char *d, *de;
+
+	for (d = at + 1; d < e && domain_char((unsigned char)*d); d++)
+		;
+	for (de = d; de > at + 1 && de[-1] == '.'; de--)
+		;
+	if (de == at + 1 || memchr(at + 1, '.', (size_t)(de - at - 1)) ==
+	    NULL)
+		return at + 1;
+	return de;
+}
+
+/*
+ * Copies the reply's text to c->words with the letters of every
+ * mailbox's local part made 'x': what a reply says is in its words, not
+ * in the names of the mailboxes it quotes (a recipient called
+ * dmarc@, virus@ or greylist@ is not an authentication failure, a virus
+ * or greylisting). Domains stay: "zen.spamhaus.org" is a word of the
+ * reply. Same length, so that offsets agree with the text.
+ */
+static void
+mask_mailboxes(struct classifier *c, const char *text, size_t len)
+{
+	const char *p, *e = text + len, *l;
+	char *w;
+
+	if (c->wordsz < len + 1) {
+		c->wordsz = len + 1 < 256 ? 256 : len + 1;
+		free(c->words);
+		c->words = xmalloc(c->wordsz);
+	}
+	memcpy(c->words, text, len);
+	c->words[len] = '\0';
+	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
+	    p++) {
+		l = local_start(text, p);
+		if (l == p || domain_end(p, e) == p + 1)
+			continue;
+		for (w = c->words + (l - text); w < c->words + (p - text); w++)
+			if (isalpha((unsigned char)*w))
+				*w = 'x';
+	}
+}
+
+/*
  * Mailboxes that a reply names as a contact, not as the subject of the
  * reply ("contact postmaster@example.net").
  */
@@ -560,10 +632,10 @@ static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const char *const *senders, size_t nsenders, int moved)
 {
-	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
+	const char *r, *re, *rd, *p, *e = text + len, *l, *de;
 	size_t rlen, rdlen;
 	enum mention other = MENTION_NONE;
-	int seen = 0;
+	int seen = 0, sender = 0;
 
 	if (rcpt == NULL)
 		return MENTION_NONE;
@@ -580,20 +652,9 @@ mentions(const char *rcpt, const char *text, size_t len,
 	rdlen = (size_t)(re - rd);
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
-		/*
-		 * A quote opens it unless a letter is before it ("550-'ann@x...
-		 * User unknown'", but "o'brien@x").
-		 */
-		for (l = p; l > text && local_char((unsigned char)l[-1]) &&
-		    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
-		    !isalnum((unsigned char)l[-2]))); l--)
-			;
-		for (d = p + 1; d < e && domain_char((unsigned char)*d); d++)
-			;
-		for (de = d; de > p + 1 && de[-1] == '.'; de--)
-			;
-		if (l == p || de == p + 1 ||
-		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
+		l = local_start(text, p);
+		de = domain_end(p, e);
+		if (l == p || de == p + 1)
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
 			seen = 1;
@@ -615,8 +676,12 @@ mentions(const char *rcpt, const char *text, size_t len,
 				return MENTION_RCPT_AND_OTHER;
 			continue;
 		}
-		if (is_sender(senders, nsenders, l, de))
+		if (is_sender(senders, nsenders, l, de)) {
+			/* named as the subject, not as "from=<x>" */
+			if (!sender_address(text, l))
+				sender = 1;
 			continue;
+		}
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
 			other = MENTION_SAME_DOMAIN;
@@ -631,6 +696,13 @@ mentions(const char *rcpt, const char *text, size_t len,
 	if (seen)
 		return other != MENTION_NONE ? MENTION_RCPT_AND_OTHER :
 		    MENTION_RCPT;
+	/*
+	 * Only the sender named, and not as the sender ("<bounce@news.x>...
+	 * User unknown"): the reply is about our address, not the
+	 * recipient's.
+	 */
+	if (other == MENTION_NONE && sender)
+		return MENTION_OTHER_DOMAIN;
 	return other;
 }
 
@@ -756,7 +828,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
-	miss = ruleset_prefilter(rs, rp->text, rp->textlen, c->scratch);
+	mask_mailboxes(c, rp->text, rp->textlen);
+	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nrules);
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
@@ -773,7 +846,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
 		    (r->stages && !(r->stages & 1u << rp->stage)))
 			continue;
-		if (rule_matches(r, c, rp->text, rp->textlen)) {
+		if (rule_matches(r, c, c->words, rp->textlen)) {
 			out->rule = r;
 			break;
 		}
@@ -784,7 +857,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->decision = out->rule->decision;
 		details_static(out, out->rule->details);
 		if (out->rule->re != NULL)
-			details_groups(out, out->rule, rp->text, c->md);
+			details_groups(out, out->rule, c->words, c->md);
 	} else {
 		out->reason = R_UNDEFINED;
 		out->decision = out->temporary == 1 ? D_RETRY : 0;
@@ -876,7 +949,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * decided, the recipient is not known to be gone. See senderside.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    senderside_match(c->side, rp->text, rp->textlen)) {
+	    senderside_match(c->side, c->words, rp->textlen)) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
@@ -889,7 +962,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * uncertain.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    uncertain_match(c->unsure, rp->text, rp->textlen)) {
+	    uncertain_match(c->unsure, c->words, rp->textlen)) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "uncertain", 9);
 	}

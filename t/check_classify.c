@@ -624,6 +624,11 @@ START_TEST(test_senders)
 	reply = "550 No such user v@mail.example; mail from s@sender.example";
 	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
 	ck_assert_uint_eq(cl.decision, 0);
+	/* The sender alone, as the subject: about us, not the recipient. */
+	reply = "550 <s@sender.example>... No such user";
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	ck_assert_str_eq(cl.details, "guard=other-address");
 	classifier_senders(c, NULL, 0);
 	reply = "550 No such user; mail from s@sender.example";
 	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
