@@ -364,16 +364,21 @@ domain_end(const char *at, const char *e)
 
 /*
  * Copies the reply's text to c->words with the letters of every
- * mailbox's local part made 'x': what a reply says is in its words, not
- * in the names of the mailboxes it quotes (a recipient called
- * dmarc@, virus@ or greylist@ is not an authentication failure, a virus
- * or greylisting). Domains stay: "zen.spamhaus.org" is a word of the
- * reply. Same length, so that offsets agree with the text.
+ * mailbox's local part made 'x', and of its domain when that is the
+ * recipient's (domain, lowercase, "" if none): what a reply says is in
+ * its words, not in the names of the mailboxes it quotes (a recipient
+ * called dmarc@, virus@ or greylist@, or at spf.example.org, is not an
+ * authentication failure, a virus or greylisting). Other domains stay:
+ * "zen.spamhaus.org" is a word of the reply, and so is a provider's
+ * contact mailbox's ("tosa@rx.t-online.de"). Same length, so that
+ * offsets agree with the text.
  */
 static void
-mask_mailboxes(struct classifier *c, const char *text, size_t len)
+mask_mailboxes(struct classifier *c, const char *text, size_t len,
+    const char *domain)
 {
-	const char *p, *e = text + len, *l;
+	const char *p, *e = text + len, *l, *de;
+	size_t dn = strlen(domain);
 	char *w;
 
 	if (c->wordsz < len + 1) {
@@ -386,9 +391,13 @@ mask_mailboxes(struct classifier *c, const char *text, size_t len)
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
 		l = local_start(text, p);
-		if (l == p || domain_end(p, e) == p + 1)
+		if (l == p || (de = domain_end(p, e)) == p + 1)
 			continue;
-		for (w = c->words + (l - text); w < c->words + (p - text); w++)
+		/* the recipient's domain too, in its mailboxes */
+		if (dn == 0 || (size_t)(de - p - 1) != dn ||
+		    !ascii_eq_ci(p + 1, domain, dn))
+			de = p;
+		for (w = c->words + (l - text); w < c->words + (de - text); w++)
 			if (isalpha((unsigned char)*w))
 				*w = 'x';
 	}
@@ -828,11 +837,11 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
-	mask_mailboxes(c, rp->text, rp->textlen);
+	rcpt_domain(rcpt, domain, sizeof(domain));
+	mask_mailboxes(c, rp->text, rp->textlen, domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nrules);
 
-	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,
 	    relay != NULL && *relay ? relay : rp->host);
 	chain = ruleset_candidates(rs, out->provider, rp->code, st.cls,
