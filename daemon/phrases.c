@@ -59,7 +59,7 @@ scan_to(const char *src, size_t from, int group)
 	return (size_t)(p - src);
 }
 
-#define PH_MAXBRANCH	512	/* in all */
+#define PH_MAXBRANCH	1024	/* in all */
 
 /* Compiles pattern text [b, b + n) as the next branch; 0 on error. */
 static int
@@ -98,12 +98,59 @@ lead_need(const char *a, size_t an, const char *rest)
 }
 
 /*
- * Adds the branch [b, b + n). One that opens with a group of many
- * alternatives ("(?:Absender|expediteur|...|your account ...) ...")
- * may have no need as a whole, as a literal set holds only so many
- * literals (prefilter.h): it is added as several branches, each with as
- * many of the group's alternatives as leave it a need, so that a reply
- * holding none of their words runs none of them.
+ * Adds, one branch each, the alternatives of the group [inner, inner +
+ * ilen) that a branch opens with, each preceded by lead (a "\\b" before
+ * the group, or nothing) and followed by the rest of the branch: when
+ * there are no more than PH_MAXSPLIT of them and each has a need of its
+ * own. -1 when they do not, without adding anything; else 1, or 0 on
+ * error.
+ */
+#define PH_MAXSPLIT	48
+
+static int
+add_each(struct phrases *g, const char *lead, const char *inner,
+    const char *rest, struct prefilter_need **needs)
+{
+	struct prefilter_need *pn;
+	size_t start, end, k = 0, at[PH_MAXSPLIT + 1];
+	char *one;
+	int ok = 1;
+
+	for (start = 0;; start = end + 1) {
+		end = scan_to(inner, start, 0);
+		if (k == PH_MAXSPLIT || (pn = lead_need(inner + start,
+		    end - start, rest)) == NULL)
+			return -1;
+		free(pn);
+		at[k++] = start;
+		if (inner[end] != '|')
+			break;
+	}
+	at[k] = end + 1;
+	for (size_t i = 0; i < k && ok; i++) {
+		one = xasprintf("%s(?:%.*s)%s", lead, (int)(at[i + 1] - 1 -
+		    at[i]), inner + at[i], rest);
+		ok = add_one(g, one, strlen(one), needs);
+		free(one);
+	}
+	return ok;
+}
+
+/*
+ * Adds the branch [b, b + n). One that opens with a group of
+ * alternatives (after a "\\b", or not) is split:
+ *
+ * - when the branch has a need as a whole, into one branch for each
+ *   alternative, if each then has a need of its own. The need of the
+ *   whole is the union of the alternatives' words ("sender", "reply-to",
+ *   "your", "account", "address", "user" ...), and a reply holding any
+ *   one of them ran the whole alternation; split, a reply runs only the
+ *   alternatives whose words it holds;
+ * - when it has none, as a literal set holds only so many literals
+ *   (prefilter.h) ("(?:Absender|expediteur|...|your account ...) ..."),
+ *   into several branches, each with as many of the group's
+ *   alternatives as leave it a need, so that a reply holding none of
+ *   their words runs none of them.
  */
 static int
 add_branch(struct phrases *g, const char *b, size_t n,
@@ -111,16 +158,20 @@ add_branch(struct phrases *g, const char *b, size_t n,
 {
 	struct prefilter_need *pn;
 	char *t = xstrndup(b, n), *rest, *inner, *grp;
-	size_t ge, start, end, first, last;
-	int ok = 1, has;
+	const char *lead;
+	size_t ge, start, end, first, last, ln;
+	int ok = 1, has, whole, alone;
 
-	if ((pn = prefilter_need(t)) != NULL || strncmp(t, "(?:", 3) != 0 ||
-	    (ge = scan_to(t, 0, 1)) < 4 || t[ge - 1] != ')') {
-		free(pn);
+	ln = strncmp(t, "\\b(?:", 5) == 0 ? 2 : 0;
+	lead = ln ? "\\b" : "";
+	whole = (pn = prefilter_need(t)) != NULL;
+	free(pn);
+	if (strncmp(t + ln, "(?:", 3) != 0 ||
+	    (ge = scan_to(t, ln, 1)) < ln + 4 || t[ge - 1] != ')') {
 		free(t);
 		return add_one(g, b, n, needs);
 	}
-	inner = t + 3;
+	inner = t + ln + 3;
 	t[ge - 1] = '\0';
 	rest = t + ge;
 	/*
@@ -140,12 +191,21 @@ add_branch(struct phrases *g, const char *b, size_t n,
 		return add_one(g, b, n, needs);
 	}
 	free(pn);
+	if (whole) {
+		ok = add_each(g, lead, inner, rest, needs);
+		free(t);
+		return ok >= 0 ? ok : add_one(g, b, n, needs);
+	}
 	for (first = 0; ok && inner[first] != '\0'; first = last) {
 		/*
 		 * Alternatives [first, last) while they leave a need; one
-		 * that has none alone is a branch by itself, always run.
+		 * that has none alone is a branch by itself, itself split
+		 * if it opens with a group: "(?:votre|ton|ta) (?:compte|...)"
+		 * has no need ("ta" is too short a literal), "(?:votre|ton
+		 * |ta) " has one.
 		 */
 		last = end = first;
+		alone = 0;
 		do {
 			start = end + (end > first);
 			end = scan_to(inner, start, 0);
@@ -154,10 +214,17 @@ add_branch(struct phrases *g, const char *b, size_t n,
 			free(pn);
 			if (has || last == first)
 				last = end;
+			if (!has && start == first)
+				alone = 1;
 		} while (has && inner[end] != '\0');
-		grp = xasprintf("(?:%.*s)%s", (int)(last - first),
-		    inner + first, rest);
-		ok = add_one(g, grp, strlen(grp), needs);
+		if (alone)
+			grp = xasprintf("%s%.*s%s", lead, (int)(last - first),
+			    inner + first, rest);
+		else
+			grp = xasprintf("%s(?:%.*s)%s", lead, (int)(last - first),
+			    inner + first, rest);
+		ok = alone ? add_branch(g, grp, strlen(grp), needs) :
+		    add_one(g, grp, strlen(grp), needs);
 		free(grp);
 		if (inner[last] == '|')
 			last++;

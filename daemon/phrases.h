@@ -8,9 +8,13 @@
  * microseconds a reply. Here each top-level branch is compiled on its
  * own, with the literals it needs (prefilter.h) found at build: one
  * scan of the text for all of them tells which branches can match, and
- * only those run. A branch that opens with a group of many alternatives
- * and leaves the prefilter no need as a whole is split into several,
- * each with as many of the alternatives as leave it one.
+ * only those run. A branch that opens with a group of alternatives (after
+ * a \b or not) is split: into one branch an alternative when each has
+ * a need of its own (the need of the whole, the union of their words,
+ * is met by most replies: "user", "address", "account"), else, when
+ * the whole has no need, into several, each with as many of the
+ * alternatives as leave it one; an alternative with none alone is
+ * split in turn if it opens with a group.
  *
  * A built phrase set is immutable and may be shared between threads;
  * the scratch space and match data of a match are the caller's.
