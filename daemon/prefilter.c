@@ -303,10 +303,19 @@ prefilter_need(const char *pat)
 	char *str;
 	size_t nbr = 0, nsets = 0, nlits = 0, nbytes = 0, i, j, k, s, u;
 
-	/* Extended mode makes spaces insignificant; so do comments. */
-	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
-		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x") || q[2] == '#')
+	/*
+	 * Extended mode makes spaces insignificant; so do comments. An
+	 * "x" counts among the option letters of "(?x)" or "(?x:" only:
+	 * not in "(?!mail ?box)", a lookahead.
+	 */
+	for (q = pat; (q = strstr(q, "(?")) != NULL; q++) {
+		size_t nopt = strspn(q + 2, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-^");
+
+		if (q[2] == '#' || ((q[2 + nopt] == ':' || q[2 + nopt] == ')') &&
+		    memchr(q + 2, 'x', nopt) != NULL))
 			return NULL;
+	}
 	/* Verbs: (*UTF), (*ACCEPT) ends a match early. */
 	if (strstr(pat, "(*") != NULL)
 		return NULL;

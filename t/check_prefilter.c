@@ -39,6 +39,9 @@ static const struct pcase {
 	{ "a+bcd", "bcd" },
 	{ "(?<ip>\\d+\\.\\d+) blocked", " blocked" },
 	{ "(?x) spaced out", "" },
+	{ "(?ix:a b) spaced out", "" },
+	/* an "x" in a lookahead is no option */
+	{ "(?!mail ?box)full mailbox", "full mailbox" },
 	{ "\\Qa.b\\E", "" },
 	/* Escapes and constructs that stand for unseen text: no filter. */
 	{ "\\x41bcdef", "" },
