@@ -260,14 +260,30 @@ details_groups(struct classification *out, const struct rule *r,
 	}
 }
 
+/*
+ * Whether rule r (ruleset_rules()[i]) matches text. A rule with parts
+ * runs those its prefilter lets through (scanned into c->scratch):
+ * whether one matches is whether the whole pattern does, and r has no
+ * named group to read from the match.
+ */
 static int
-rule_matches(const struct rule *r, struct classifier *c, const char *text,
-    size_t len)
+rule_matches(const struct ruleset *rs, size_t i, const struct rule *r,
+    struct classifier *c, const char *text, size_t len)
 {
+	const uint8_t *ok;
+	size_t u;
 	int rc;
 
 	if (r->re == NULL)
 		return 1;
+	if (r->nparts > 0) {
+		ok = ruleset_units(rs, c->scratch, i);
+		for (u = 0; u < r->nparts; u++)
+			if (ok[u] && pcre2_match(r->parts[u], (PCRE2_SPTR)text,
+			    len, 0, 0, c->md, NULL) >= 0)
+				return 1;
+		return 0;
+	}
 	if (r->jit)
 		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
 		    c->md, NULL);
@@ -767,7 +783,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
 		    (r->stages && !(r->stages & 1u << rp->stage)))
 			continue;
-		if (rule_matches(r, c, rp->text, rp->textlen)) {
+		if (rule_matches(rs, chain[i], r, c, rp->text, rp->textlen)) {
 			out->rule = r;
 			break;
 		}

@@ -241,8 +241,8 @@ add_branch(struct phrases *g, const char *b, size_t n,
  * POSIX classes ([[:alpha:]]), or parentheses that do not balance.
  * Such a pattern is one branch, as written.
  */
-static int
-splittable(const char *src)
+int
+phrases_splittable(const char *src)
 {
 	const char *p;
 	int depth = 0;
@@ -277,7 +277,7 @@ add_branches(struct phrases *g, const char *src,
 {
 	size_t start = 0, end;
 
-	if (!splittable(src))
+	if (!phrases_splittable(src))
 		return add_one(g, src, strlen(src), needs);
 
 	for (;;) {

@@ -35,6 +35,14 @@ struct phrases;
 struct phrases	*phrases_build(const char *const *patterns, size_t n);
 void		 phrases_free(struct phrases *);	/* NULL is fine */
 
+/*
+ * May a pattern be cut into its top-level branches, each then matched
+ * on its own? Not when it holds quoting (\Q...\E), an option change
+ * that holds to the end of its group, a back reference, a POSIX class
+ * or parentheses that do not balance.
+ */
+int		 phrases_splittable(const char *pattern);
+
 /* Bytes of scratch space a match needs. */
 size_t		 phrases_scratch_size(const struct phrases *);
 

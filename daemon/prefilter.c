@@ -299,6 +299,7 @@ prefilter_need(const char *pat)
 {
 	struct prefilter_need *pn;
 	struct litcnf *br = NULL;
+	size_t *span = NULL;
 	const char *q;
 	char *str;
 	size_t nbr = 0, nsets = 0, nlits = 0, nbytes = 0, i, j, k, s, u;
@@ -330,12 +331,16 @@ prefilter_need(const char *pat)
 			return NULL;
 	for (q = pat;; q++) {
 		br = xreallocarray(br, nbr + 1, sizeof(*br));
+		span = xreallocarray(span, 2 * (nbr + 1), sizeof(*span));
+		span[2 * nbr] = (size_t)(q - pat);
 		q = ls_seq(q, &br[nbr], 0);
+		span[2 * nbr + 1] = (size_t)(q - pat);
 		if (br[nbr++].n == 0 || *q != '|')
 			break;
 	}
 	if (*q != '\0' || br[nbr - 1].n == 0) {
 		free(br);	/* nothing required, or a ")" compile rejects */
+		free(span);
 		return NULL;
 	}
 	for (u = 0; u < nbr; u++) {
@@ -351,12 +356,14 @@ prefilter_need(const char *pat)
 	}
 	/* One block: the struct, its arrays, then the strings. */
 	pn = xcalloc(1, sizeof(*pn) + nlits * sizeof(*pn->lits) +
-	    (nlits + nsets + nbr) * sizeof(size_t) + nbytes);
+	    (nlits + nsets + 3 * nbr) * sizeof(size_t) + nbytes);
 	pn->lits = (const char **)(pn + 1);
 	pn->litlens = (size_t *)(pn->lits + nlits);
 	pn->setend = pn->litlens + nlits;
 	pn->unitend = pn->setend + nsets;
-	str = (char *)(pn->unitend + nbr);
+	pn->unitspan = pn->unitend + nbr;
+	memcpy(pn->unitspan, span, 2 * nbr * sizeof(*span));
+	str = (char *)(pn->unitspan + 2 * nbr);
 	pn->nlits = nlits;
 	pn->nsets = nsets;
 	pn->nunits = nbr;
@@ -375,6 +382,7 @@ prefilter_need(const char *pat)
 		pn->unitend[u] = s;
 	}
 	free(br);
+	free(span);
 	return pn;
 }
 
@@ -392,7 +400,10 @@ prefilter_need(const char *pat)
  * [i] is 0 for a pattern with no units, which always is.
  *
  * The answer is that of marking every set of every unit, but a reply
- * holding "mail" no longer visits the fifty units that need it.
+ * holding "mail" no longer visits the fifty units that need it. The
+ * units of a pattern built to report them have slots, uslot[u], in the
+ * bytes after rinit's in the scratch space: each is marked when its
+ * unit can match.
  */
 struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
@@ -407,7 +418,12 @@ struct prefilter {
 	size_t			  npats;
 	uint32_t		 *litstart;
 	uint32_t		 *litref;
+	uint32_t		 *uslot;	/* nunits: in uok[], or NOSLOT */
+	uint32_t		 *pslot;	/* npats: first unit's slot */
+	size_t			  nslots;
 };
+
+#define NOSLOT	UINT32_MAX
 
 /*
  * One automaton for the literals of every pattern. A literal is cut to
@@ -529,6 +545,13 @@ anchor_refs(struct prefilter *pf, int place, size_t unit, const uint32_t *id,
 struct prefilter *
 prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 {
+	return prefilter_build_units(needs, npats, NULL);
+}
+
+struct prefilter *
+prefilter_build_units(const struct prefilter_need *const *needs,
+    size_t npats, const uint8_t *units)
+{
 	struct prefilter *pf;
 	struct pflits pl;
 	uint32_t *shared, *id, noth = 0, nolit = 0;
@@ -554,6 +577,18 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 	pf->omask = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->omask));
 	pf->litstart = xcalloc(pl.n + 1, sizeof(*pf->litstart));
 	pf->litref = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->litref));
+	pf->uslot = xcalloc(pl.nunits ? pl.nunits : 1, sizeof(*pf->uslot));
+	pf->pslot = xcalloc(npats ? npats : 1, sizeof(*pf->pslot));
+	for (i = 0, unit = 0; i < npats; i++) {
+		const struct prefilter_need *r = needs[i];
+		int rep = units != NULL && units[i];
+
+		pf->pslot[i] = (uint32_t)pf->nslots;
+		if (r == NULL || r->nunits == 0)
+			continue;
+		for (u = 0; u < r->nunits; u++, unit++)
+			pf->uslot[unit] = rep ? (uint32_t)pf->nslots++ : NOSLOT;
+	}
 
 	/* Two passes: count the refs of each literal, then place them. */
 	for (int place = 0; place < 2; place++) {
@@ -619,13 +654,15 @@ prefilter_free(struct prefilter *pf)
 	free(pf->rinit);
 	free(pf->litstart);
 	free(pf->litref);
+	free(pf->uslot);
+	free(pf->pslot);
 	free(pf);
 }
 
 size_t
 prefilter_scratch_size(const struct prefilter *pf)
 {
-	return pf->acwords * sizeof(uint64_t) + pf->npats;
+	return pf->acwords * sizeof(uint64_t) + pf->npats + pf->nslots;
 }
 
 /* Whether the literals found (bits) hold one of each set of unit u but
@@ -654,17 +691,37 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
 	size_t w, i;
 	uint32_t l, u;
 
+	uint8_t *uok = rmiss + pf->npats;
+	uint32_t s;
+
 	memcpy(rmiss, pf->rinit, pf->npats);
+	memset(uok, 0, pf->nslots);
 	acmatch_scan(pf->ac, text, len, bits);
 	for (w = 0; w < pf->acwords; w++)
 		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
 			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
 			for (i = pf->litstart[l]; i < pf->litstart[l + 1]; i++) {
 				u = pf->litref[i];
-				if (rmiss[pf->upat[u]] != 0 &&
+				if ((s = pf->uslot[u]) != NOSLOT) {
+					/* each unit told, not just one */
+					if (uok[s] == 0 && unit_rest(pf, u,
+					    bits)) {
+						uok[s] = 1;
+						rmiss[pf->upat[u]] = 0;
+					}
+				} else if (rmiss[pf->upat[u]] != 0 &&
 				    unit_rest(pf, u, bits))
 					rmiss[pf->upat[u]] = 0;
 			}
 		}
 	return rmiss;
+}
+
+const uint8_t *
+prefilter_units(const struct prefilter *pf, const void *scratch, size_t pat)
+{
+	const uint8_t *uok = (const uint8_t *)((const uint64_t *)scratch +
+	    pf->acwords) + pf->npats;
+
+	return uok + pf->pslot[pat];
 }
