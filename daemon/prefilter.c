@@ -38,7 +38,7 @@
  * give nothing. Literals shorter than 3 bytes are not kept; a pattern
  * left with no set has no prefilter and is always tried.
  */
-#define LS_MAX		48	/* alternatives in a set */
+#define LS_MAX		96	/* alternatives in a set (one of 70 exists) */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
 #define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
 #define UNIT_SETS	2	/* of them, for one of several branches */
