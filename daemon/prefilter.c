@@ -66,11 +66,36 @@ ls_min(const struct litset *ls)
 	return ls->n ? m : 0;
 }
 
+/*
+ * Copies a set, only as much of it as is used: a whole one is about
+ * 4 KB, most hold a literal or two, and a pattern's walk copies many.
+ */
+static void
+ls_copy(struct litset *d, const struct litset *s)
+{
+	size_t j;
+
+	d->n = s->n;
+	memcpy(d->len, s->len, s->n * sizeof(s->len[0]));
+	for (j = 0; j < s->n; j++)
+		memcpy(d->lit[j], s->lit[j], s->len[j]);
+}
+
+static void
+cnf_copy(struct litcnf *d, const struct litcnf *s)
+{
+	size_t i;
+
+	d->n = s->n;
+	for (i = 0; i < s->n; i++)
+		ls_copy(&d->set[i], &s->set[i]);
+}
+
 /* Adds a set to a conjunction, keeping the best LS_SETS. */
 static void
 cnf_add(struct litcnf *c, const struct litset *ls)
 {
-	size_t i, m = ls_min(ls);
+	size_t i, k, m = ls_min(ls);
 
 	if (m < 3)
 		return;
@@ -80,8 +105,9 @@ cnf_add(struct litcnf *c, const struct litset *ls)
 		return;
 	if (c->n < LS_SETS)
 		c->n++;
-	memmove(&c->set[i + 1], &c->set[i], (c->n - 1 - i) * sizeof(c->set[0]));
-	c->set[i] = *ls;
+	for (k = c->n - 1; k > i; k--)
+		ls_copy(&c->set[k], &c->set[k - 1]);
+	ls_copy(&c->set[i], ls);
 }
 
 static void
@@ -267,7 +293,7 @@ ls_alt(const char *p, struct litcnf *out, int depth)
 		}
 		p = ls_seq(p, &br, depth);
 		if (nbranch++ == 0)
-			*out = br;
+			cnf_copy(out, &br);
 		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
 			ok = 0;
 		for (i = 0; ok && i < br.set[0].n; i++) {
