@@ -44,6 +44,8 @@ struct classifier {
 	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
 	struct uncertain	*unsure;	/* the uncertainty guard's */
+	const struct phrases	*sideset;	/* their phrase sets */
+	const struct phrases	*unsureset;
 };
 
 struct classifier *
@@ -57,6 +59,8 @@ classifier_new(const struct ruleset *rs)
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	c->side = senderside_new();
 	c->unsure = uncertain_new();
+	c->sideset = senderside_set();
+	c->unsureset = uncertain_set();
 	if (c->md == NULL || c->side == NULL || c->unsure == NULL) {
 		classifier_free(c);
 		return NULL;
@@ -737,7 +741,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 {
 	const struct rule *const *rules;
 	const uint32_t *chain;
-	const uint8_t *miss;
+	const uint8_t *miss, *gmiss;
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
@@ -886,7 +890,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * decided, the recipient is not known to be gone. See senderside.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    senderside_match(c->side, rp->text, rp->textlen)) {
+	    ((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
+	    senderside_match_scanned(c->side, gmiss, rp->text, rp->textlen) :
+	    senderside_match(c->side, rp->text, rp->textlen))) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
@@ -899,7 +905,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * uncertain.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    uncertain_match(c->unsure, rp->text, rp->textlen)) {
+	    ((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
+	    uncertain_match_scanned(c->unsure, gmiss, rp->text, rp->textlen) :
+	    uncertain_match(c->unsure, rp->text, rp->textlen))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "uncertain", 9);
 	}

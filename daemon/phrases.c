@@ -19,6 +19,7 @@ struct phrases {
 	pcre2_code		**re;		/* one a branch */
 	size_t			  nre;
 	struct prefilter	 *pf;
+	struct prefilter_need	**needs;	/* one a branch, or NULL */
 };
 
 /*
@@ -301,11 +302,11 @@ phrases_build(const char *const *patterns, size_t n)
 	g->re = xcalloc(PH_MAXBRANCH, sizeof(*g->re));
 	for (i = 0; i < n && ok; i++)
 		ok = add_branches(g, patterns[i], needs);
+	g->needs = xcalloc(g->nre ? g->nre : 1, sizeof(*g->needs));
+	memcpy(g->needs, needs, g->nre * sizeof(*needs));
 	if (ok)
 		g->pf = prefilter_build((const struct prefilter_need *const *)
 		    needs, g->nre);
-	for (i = 0; i < g->nre; i++)
-		free(needs[i]);
 	if (!ok) {
 		phrases_free(g);
 		return NULL;
@@ -320,9 +321,13 @@ phrases_free(struct phrases *g)
 
 	if (g == NULL)
 		return;
-	for (i = 0; i < g->nre; i++)
+	for (i = 0; i < g->nre; i++) {
 		pcre2_code_free(g->re[i]);
+		if (g->needs != NULL)
+			free(g->needs[i]);
+	}
 	free(g->re);
+	free(g->needs);
 	prefilter_free(g->pf);
 	free(g);
 }
@@ -343,6 +348,31 @@ phrases_match(const struct phrases *g, const char *text, size_t len,
 	out = prefilter_scan(g->pf, text, len, scratch);
 	for (i = 0; i < g->nre; i++)
 		if (out[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
+		    len, 0, 0, md, NULL) >= 0)
+			return 1;
+	return 0;
+}
+
+size_t
+phrases_count(const struct phrases *g)
+{
+	return g->nre;
+}
+
+const struct prefilter_need *
+phrases_need(const struct phrases *g, size_t i)
+{
+	return g->needs[i];
+}
+
+int
+phrases_match_scanned(const struct phrases *g, const uint8_t *miss,
+    const char *text, size_t len, pcre2_match_data *md)
+{
+	size_t i;
+
+	for (i = 0; i < g->nre; i++)
+		if (miss[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
 		    len, 0, 0, md, NULL) >= 0)
 			return 1;
 	return 0;
@@ -398,6 +428,19 @@ int
 phrases_handle_match(struct phrases_handle *h, const char *text, size_t len)
 {
 	return phrases_match(h->g, text, len, h->scratch, h->md);
+}
+
+const struct phrases *
+phrases_handle_set(const struct phrases_handle *h)
+{
+	return h->g;
+}
+
+int
+phrases_handle_match_scanned(struct phrases_handle *h, const uint8_t *miss,
+    const char *text, size_t len)
+{
+	return phrases_match_scanned(h->g, miss, text, len, h->md);
 }
 
 int

@@ -23,10 +23,12 @@
 #define BOUNCER_PHRASES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules.h"	/* PCRE2 with the code unit width set */
 
 struct phrases;
+struct prefilter_need;
 
 /*
  * Builds the phrase set of n patterns (compiled caseless; any of them
@@ -54,6 +56,17 @@ size_t		 phrases_scratch_size(const struct phrases *);
 int		 phrases_match(const struct phrases *, const char *text,
 		    size_t len, void *scratch, pcre2_match_data *md);
 /*
+ * The branches and their needs (prefilter.h; NULL: none, always run),
+ * for a caller that scans for them with literals of its own; and the
+ * match of phrases_match() after such a scan: miss holds one byte per
+ * branch, nonzero where the scan rules the branch out.
+ */
+size_t		 phrases_count(const struct phrases *);
+const struct prefilter_need *phrases_need(const struct phrases *, size_t i);
+int		 phrases_match_scanned(const struct phrases *,
+		    const uint8_t *miss, const char *text, size_t len,
+		    pcre2_match_data *md);
+/*
  * The same with every branch tried, the prefilter left out:
  * phrases_match() must always agree with it (for tests).
  */
@@ -73,5 +86,9 @@ int		 phrases_handle_match(struct phrases_handle *,
 		    const char *text, size_t len);
 int		 phrases_handle_match_all(struct phrases_handle *,
 		    const char *text, size_t len);
+/* The handle's set, and phrases_match_scanned() with its space. */
+const struct phrases *phrases_handle_set(const struct phrases_handle *);
+int		 phrases_handle_match_scanned(struct phrases_handle *,
+		    const uint8_t *miss, const char *text, size_t len);
 
 #endif

@@ -43,6 +43,8 @@
 #include "ascii.h"
 #include "phrases.h"
 #include "prefilter.h"
+#include "senderside.h"
+#include "uncertain.h"
 #include "reply.h"
 #include "rules.h"
 #include "xalloc.h"
@@ -95,7 +97,9 @@ struct ruleset {
 	struct hostmap		  domains;
 	struct hostmap		  mxs;
 	unsigned		  maxcap;
-	struct prefilter	 *pf;		/* indexed as rules[] */
+	struct prefilter	 *pf;		/* indexed as rules[], then: */
+	const struct phrases	 *guard[2];	/* the guards' branches */
+	size_t			  guardoff[2];	/* where each set's start */
 	void			**mem;		/* everything else to free */
 	size_t			  nmem;
 };
@@ -996,21 +1000,37 @@ link_chains(struct ruleset *rs)
 	fill_buckets(rs, rs->gbuckets, rs->generic, rs->ngeneric);
 }
 
-/* One prefilter for every rule, indexed as rules[]. */
+/*
+ * One prefilter for every rule, indexed as rules[], then for the
+ * branches of the guards' phrase sets (senderside.h, uncertain.h): the
+ * guards run on the text the rules were matched on, and one scan finds
+ * the literals of both.
+ */
 static void
 build_prefilter(struct ruleset *rs)
 {
 	const struct prefilter_need **needs;
 	uint8_t *units;
-	size_t i;
+	size_t i, k, n, j;
 
-	needs = xcalloc(rs->nrules ? rs->nrules : 1, sizeof(*needs));
-	units = xcalloc(rs->nrules ? rs->nrules : 1, 1);
+	rs->guard[0] = senderside_set();
+	rs->guard[1] = uncertain_set();
+	n = rs->nrules;
+	for (k = 0; k < 2; k++)
+		n += rs->guard[k] != NULL ? phrases_count(rs->guard[k]) : 0;
+	needs = xcalloc(n ? n : 1, sizeof(*needs));
+	units = xcalloc(n ? n : 1, 1);
 	for (i = 0; i < rs->nrules; i++) {
 		needs[i] = rs->rules[i]->re != NULL ? rs->rules[i]->need : NULL;
 		units[i] = needs[i] != NULL && rs->rules[i]->nparts > 0;
 	}
-	rs->pf = prefilter_build_units(needs, rs->nrules, units);
+	for (k = 0; k < 2; k++) {
+		rs->guardoff[k] = i;
+		for (j = 0; rs->guard[k] != NULL &&
+		    j < phrases_count(rs->guard[k]); j++)
+			needs[i++] = phrases_need(rs->guard[k], j);
+	}
+	rs->pf = prefilter_build_units(needs, n, units);
 	free(needs);
 	free(units);
 }
@@ -1336,6 +1356,18 @@ const uint8_t *
 ruleset_units(const struct ruleset *rs, const void *scratch, size_t i)
 {
 	return prefilter_units(rs->pf, scratch, i);
+}
+
+const uint8_t *
+ruleset_guard_miss(const struct ruleset *rs, const uint8_t *miss,
+    const struct phrases *set)
+{
+	size_t k;
+
+	for (k = 0; k < 2; k++)
+		if (set != NULL && rs->guard[k] == set)
+			return miss + rs->guardoff[k];
+	return NULL;
 }
 
 unsigned

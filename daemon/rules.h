@@ -171,6 +171,15 @@ const uint8_t	*ruleset_prefilter(const struct ruleset *, const char *text,
  */
 const uint8_t	*ruleset_units(const struct ruleset *, const void *scratch,
 		    size_t i);
+/*
+ * The same scan looks for the literals of the guards' phrase sets
+ * (senderside.h, uncertain.h). After ruleset_prefilter() returned miss:
+ * the bytes of set's branches (phrases_match_scanned()), or NULL when
+ * set is not one the rule set scans for.
+ */
+struct phrases;
+const uint8_t	*ruleset_guard_miss(const struct ruleset *,
+		    const uint8_t *miss, const struct phrases *set);
 /* The most capture pairs any pattern needs, for match data. */
 unsigned	 ruleset_max_captures(const struct ruleset *);
 
