@@ -343,14 +343,9 @@ phrases_match(const struct phrases *g, const char *text, size_t len,
     void *scratch, pcre2_match_data *md)
 {
 	const uint8_t *out;
-	size_t i;
 
 	out = prefilter_scan(g->pf, text, len, scratch);
-	for (i = 0; i < g->nre; i++)
-		if (out[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
-		    len, 0, 0, md, NULL) >= 0)
-			return 1;
-	return 0;
+	return phrases_match_scanned(g, out, text, len, md);
 }
 
 size_t
@@ -365,16 +360,22 @@ phrases_need(const struct phrases *g, size_t i)
 	return g->needs[i];
 }
 
+/*
+ * The branches the scan lets through are few of hundreds: memchr()
+ * finds the next one many bytes at a time.
+ */
 int
 phrases_match_scanned(const struct phrases *g, const uint8_t *miss,
     const char *text, size_t len, pcre2_match_data *md)
 {
-	size_t i;
+	const uint8_t *p = miss, *e = miss + g->nre;
 
-	for (i = 0; i < g->nre; i++)
-		if (miss[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
-		    len, 0, 0, md, NULL) >= 0)
+	while (p < e && (p = memchr(p, 0, (size_t)(e - p))) != NULL) {
+		if (pcre2_match(g->re[p - miss], (PCRE2_SPTR)text, len, 0, 0,
+		    md, NULL) >= 0)
 			return 1;
+		p++;
+	}
 	return 0;
 }
 
