@@ -509,7 +509,8 @@ pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
 /*
  * The anchor of a unit whose sets are [first, end) and whose literals'
  * numbers start at id: the set whose literals are in the fewest sets
- * in all (shared[lit]); the first such.
+ * in all (shared[lit]), weighted by how many sample texts hold them
+ * when there are samples (prefilter_build_sampled()); the first such.
  */
 static size_t
 anchor_set(const struct prefilter_need *r, size_t first, size_t end,
@@ -578,6 +579,43 @@ struct prefilter *
 prefilter_build_units(const struct prefilter_need *const *needs,
     size_t npats, const uint8_t *units)
 {
+	return prefilter_build_sampled(needs, npats, units, NULL, 0);
+}
+
+/*
+ * What an anchor avoids, a number per literal: the sets it is in, and
+ * before that, the sample texts that hold it (a literal most replies
+ * hold, such as "user", makes a poor anchor whatever the sets).
+ */
+static uint32_t *
+lit_weights(const struct prefilter *pf, const struct pflits *pl,
+    const char *const *samples, size_t nsamples)
+{
+	uint32_t *w = xcalloc(pl->n + 1, sizeof(*w));
+	uint64_t *bits;
+	size_t i, k;
+
+	for (i = 0; i < pl->nids; i++)
+		w[pl->ids[i]]++;
+	if (nsamples == 0)
+		return w;
+	bits = xcalloc(pf->acwords, sizeof(*bits));
+	for (i = 0; i < nsamples; i++) {
+		acmatch_scan(pf->ac, samples[i], strlen(samples[i]), bits);
+		for (k = 0; k < pf->acwords; k++)
+			for (uint64_t x = bits[k]; x != 0; x &= x - 1)
+				w[k * 64 + (size_t)__builtin_ctzll(x)] +=
+				    1u << 12;
+	}
+	free(bits);
+	return w;
+}
+
+struct prefilter *
+prefilter_build_sampled(const struct prefilter_need *const *needs,
+    size_t npats, const uint8_t *units, const char *const *samples,
+    size_t nsamples)
+{
 	struct prefilter *pf;
 	struct pflits pl;
 	uint32_t *shared, *id, noth = 0, nolit = 0;
@@ -590,10 +628,7 @@ prefilter_build_units(const struct prefilter_need *const *needs,
 	pf->ac = acmatch_build(pl.lits, pl.lens, pl.n);
 	pf->acwords = acmatch_words(pf->ac);
 
-	/* How many sets each literal is in: what an anchor avoids. */
-	shared = xcalloc(pl.n + 1, sizeof(*shared));
-	for (i = 0; i < pl.nids; i++)
-		shared[pl.ids[i]]++;
+	shared = lit_weights(pf, &pl, samples, nsamples);
 
 	pf->nunits = pl.nunits;
 	pf->upat = xcalloc(pl.nunits ? pl.nunits : 1, sizeof(*pf->upat));

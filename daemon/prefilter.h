@@ -64,6 +64,16 @@ struct prefilter	*prefilter_build(const struct prefilter_need *const *needs,
 struct prefilter	*prefilter_build_units(
 			    const struct prefilter_need *const *needs,
 			    size_t npats, const uint8_t *units);
+/*
+ * The same, told of texts like those it will scan (nsamples
+ * NUL-terminated strings): a unit is reached through the set of its
+ * literals that they hold the least. What a scan answers is the same;
+ * only the work it does to tell changes.
+ */
+struct prefilter	*prefilter_build_sampled(
+			    const struct prefilter_need *const *needs,
+			    size_t npats, const uint8_t *units,
+			    const char *const *samples, size_t nsamples);
 void			 prefilter_free(struct prefilter *);	/* NULL is fine */
 
 /* Bytes of scratch space a scan needs. */

@@ -1010,6 +1010,7 @@ static void
 build_prefilter(struct ruleset *rs)
 {
 	const struct prefilter_need **needs;
+	const char **samples;
 	uint8_t *units;
 	size_t i, k, n, j;
 
@@ -1030,7 +1031,13 @@ build_prefilter(struct ruleset *rs)
 		    j < phrases_count(rs->guard[k]); j++)
 			needs[i++] = phrases_need(rs->guard[k], j);
 	}
-	rs->pf = prefilter_build_units(needs, n, units);
+	/* The test vectors stand for the replies the scan will see. */
+	samples = xcalloc(rs->ntests ? rs->ntests : 1, sizeof(*samples));
+	for (j = 0; j < rs->ntests; j++)
+		samples[j] = rs->tests[j].reply;
+	rs->pf = prefilter_build_sampled(needs, n, units, samples,
+	    rs->ntests);
+	free(samples);
 	free(needs);
 	free(units);
 }
