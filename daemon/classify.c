@@ -46,6 +46,8 @@ struct classifier {
 	struct uncertain	*unsure;	/* the uncertainty guard's */
 	char			*words;		/* the text, mailboxes masked */
 	size_t			 wordsz;
+	const struct phrases	*sideset;	/* their phrase sets */
+	const struct phrases	*unsureset;
 };
 
 struct classifier *
@@ -59,6 +61,8 @@ classifier_new(const struct ruleset *rs)
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	c->side = senderside_new();
 	c->unsure = uncertain_new();
+	c->sideset = senderside_set();
+	c->unsureset = uncertain_set();
 	if (c->md == NULL || c->side == NULL || c->unsure == NULL) {
 		classifier_free(c);
 		return NULL;
@@ -263,14 +267,30 @@ details_groups(struct classification *out, const struct rule *r,
 	}
 }
 
+/*
+ * Whether rule r (ruleset_rules()[i]) matches text. A rule with parts
+ * runs those its prefilter lets through (scanned into c->scratch):
+ * whether one matches is whether the whole pattern does, and r has no
+ * named group to read from the match.
+ */
 static int
-rule_matches(const struct rule *r, struct classifier *c, const char *text,
-    size_t len)
+rule_matches(const struct ruleset *rs, size_t i, const struct rule *r,
+    struct classifier *c, const char *text, size_t len)
 {
+	const uint8_t *ok;
+	size_t u;
 	int rc;
 
 	if (r->re == NULL)
 		return 1;
+	if (r->nparts > 0) {
+		ok = ruleset_units(rs, c->scratch, i);
+		for (u = 0; u < r->nparts; u++)
+			if (ok[u] && pcre2_match(r->parts[u], (PCRE2_SPTR)text,
+			    len, 0, 0, c->md, NULL) >= 0)
+				return 1;
+		return 0;
+	}
 	if (r->jit)
 		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
 		    c->md, NULL);
@@ -808,7 +828,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 {
 	const struct rule *const *rules;
 	const uint32_t *chain;
-	const uint8_t *miss;
+	const uint8_t *miss, *gmiss;
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
@@ -855,7 +875,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
 		    (r->stages && !(r->stages & 1u << rp->stage)))
 			continue;
-		if (rule_matches(r, c, c->words, rp->textlen)) {
+		if (rule_matches(rs, chain[i], r, c, c->words, rp->textlen)) {
 			out->rule = r;
 			break;
 		}
@@ -958,7 +978,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * decided, the recipient is not known to be gone. See senderside.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    senderside_match(c->side, c->words, rp->textlen)) {
+	    ((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
+	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
+	    senderside_match(c->side, c->words, rp->textlen))) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
@@ -971,7 +993,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * uncertain.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    uncertain_match(c->unsure, c->words, rp->textlen)) {
+	    ((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
+	    uncertain_match_scanned(c->unsure, gmiss, c->words, rp->textlen) :
+	    uncertain_match(c->unsure, c->words, rp->textlen))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "uncertain", 9);
 	}
