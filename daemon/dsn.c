@@ -72,6 +72,7 @@ dsn_parser_free(struct dsn_parser *p)
 	if (p == NULL)
 		return;
 	mime_free(p->m);
+	free(p->fwd);
 	free(p);
 }
 
@@ -558,6 +559,33 @@ wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
 	rep->contextlen = total;
 }
 
+/*
+ * A bounce a person forwarded in the text of the part: parsed as a
+ * message of its own, from a copy (the parse resets the arena that
+ * holds the decoded part). If it says nothing, msg is parsed again
+ * with forwards off. Returns the number of recipients.
+ */
+static size_t
+forwarded(struct dsn_parser *p, struct mime_part *part, const char *msg,
+    size_t len, struct dsn_report *rep)
+{
+	const char *v, *g;
+	size_t n, gn, k;
+
+	v = mime_body(p->m, part, &n);
+	if (n > MAX_TEXT || (g = forwarded_bounce(v, n, &gn)) == NULL)
+		return 0;
+	p->fwd = xmalloc(gn + 1);
+	memcpy(p->fwd, g, gn);
+	p->fwd[gn] = '\0';
+	p->inner = 1;
+	k = dsn_parse(p, p->fwd, gn, rep);
+	if (k == 0)
+		k = dsn_parse(p, msg, len, rep);
+	p->inner = 0;
+	return k;
+}
+
 size_t
 dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
     struct dsn_report *rep)
@@ -565,10 +593,14 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	struct mime_part *root;
 	struct found f;
 	const char *subject, *from, *text, *ex[MAX_EXCLUDE], *v, *g;
-	size_t textlen, nex = 0, i, n;
+	size_t textlen, nex = 0, i, n, k;
 
 	memset(rep, 0, sizeof(*rep));
 	p->cap = 0;
+	if (!p->inner) {
+		free(p->fwd);
+		p->fwd = NULL;
+	}
 	root = mime_parse(p->m, msg, len);
 	rep->nheaders = root->nhdrs;
 	/* An SES notification as it came, with no mail around it. */
@@ -632,8 +664,6 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	if (!p->inner && (v = inlined_report(root, &n)) != NULL) {
 		/* Parse the pasted report instead; if it says nothing, parse
 		 * this message again, as text. */
-		size_t k;
-
 		p->inner = 1;
 		k = dsn_parse(p, v, n, rep);
 		if (k == 0)
@@ -643,6 +673,17 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	}
 	if (ses_json(p, rep, text, textlen))
 		return rep->nrcpts;
+	/* A transcript for the postmaster, a frozen message, a lure. */
+	v = NULL;
+	n = 0;
+	if (f.html != NULL && f.ntext == 0)
+		v = mime_body(p->m, f.html, &n);
+	if (f.orig == NULL && not_a_report(subject, text, textlen, v, n))
+		return 0;
+	if (!p->inner && f.ntext > 0 && from_person(subject, from,
+	    mime_header_value(root, "Return-Path")) &&
+	    (k = forwarded(p, f.text[0], msg, len, rep)) > 0)
+		return k;
 
 	if (is_autoreply(root, subject, from)) {
 		if (from != NULL && (v = addr_dup(p->a, from,

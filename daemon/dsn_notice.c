@@ -1,0 +1,239 @@
+/*
+ * dsn_notice.c -- messages that look like bounces and report no delivery
+ *
+ * Mailers write notices that are not the report of a delivery: the
+ * transcript of an SMTP session sent to the postmaster (Postfix's
+ * notify_classes: "Postfix SMTP server: errors from ...", " In:  RCPT
+ * TO:<x>", " Out: 550 ..."), a message frozen in the queue or stopped
+ * by a system filter (Exim's notices to the admin). A message dressed as
+ * a bounce that asks the reader to click, log in or upgrade is a lure,
+ * not a mailer's report. None of them names a recipient that failed:
+ * dsn_parse() gives nothing for them.
+ *
+ * A bounce forwarded in the body by a person ("---------- Forwarded
+ * message ---------" and the bounce's header lines) is the bounce it
+ * carries: forwarded_bounce() finds it, and dsn_parse() reads it as a
+ * message of its own.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dsn.h"
+#include "dsn_impl.h"
+
+/* Does the line [p, le) begin, after blanks, with the word w ("In:")? */
+static int
+line_word(const char *p, const char *le, const char *w)
+{
+	size_t n = strlen(w);
+
+	while (p < le && is_wsp(*p))
+		p++;
+	return (size_t)(le - p) > n && strncmp(p, w, n) == 0 &&
+	    is_wsp(p[n]);
+}
+
+/* Does [p, le) hold a reply code after its word ("Out: 550 5.1.1")? */
+static int
+coded(const char *p, const char *le)
+{
+	while (p < le && is_wsp(*p))
+		p++;
+	while (p < le && !is_wsp(*p))
+		p++;
+	while (p < le && is_wsp(*p))
+		p++;
+	return le - p >= 3 && p[0] >= '2' && p[0] <= '5' &&
+	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]);
+}
+
+/*
+ * The transcript of a session in Postfix's notation: lines that begin
+ * "In:" and "Out:", one of them a reply. Bounces quote what a server
+ * said ("host x said: 550 ...", ">>> RCPT To:" and "<<< 550" in
+ * Sendmail's); only the notices to the postmaster show both sides so.
+ */
+static int
+session_transcript(const char *s, size_t n)
+{
+	const char *p, *e = s + n, *le;
+	int in = 0, out = 0, code = 0;
+
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (line_word(p, le, "In:")) {
+			in++;
+			code |= coded(p, le);
+		} else if (line_word(p, le, "Out:")) {
+			out++;
+			code |= coded(p, le);
+		}
+		if (in > 0 && out > 0 && code)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A message still in the queue: frozen, or held by a filter that
+ * failed. Nothing was refused; the admin is asked to look.
+ */
+static int
+queue_notice(const char *subject, const char *s, size_t n)
+{
+	static const char *const held[] = {
+		"has been frozen", "message is frozen", "been frozen",
+		"error in the system filter", "error in system filter",
+		"delivery of it is suspended", NULL
+	};
+	size_t i;
+
+	for (i = 0; held[i] != NULL; i++)
+		if (has_ci(s, n, held[i]) || (subject != NULL &&
+		    has_ci(subject, strlen(subject), held[i])))
+			return 1;
+	return 0;
+}
+
+/*
+ * A lure dressed as a bounce: a link, and words that ask the reader to
+ * act on an account ("click here", "verify your account", "upgrade
+ * your storage"). A mailer's report says what happened to a message; it
+ * never asks its reader to log in.
+ */
+static int
+lure(const char *s, size_t n, const char *html, size_t hn)
+{
+	static const char *const asks[] = {
+		"click here", "click the link", "click below", "click on the",
+		"verify your", "verify it", "validate your", "confirm your account",
+		"upgrade your", "log in to", "login to", "sign in to",
+		"release your messages", "release the messages",
+		"restore your", "reactivate your", NULL
+	};
+	size_t i;
+
+	if (!has_ci(s, n, "http://") && !has_ci(s, n, "https://") &&
+	    !has_ci(html, hn, "http://") && !has_ci(html, hn, "https://"))
+		return 0;
+	for (i = 0; asks[i] != NULL; i++)
+		if (has_ci(s, n, asks[i]))
+			return 1;
+	return 0;
+}
+
+int
+not_a_report(const char *subject, const char *s, size_t n,
+    const char *html, size_t hn)
+{
+	return session_transcript(s, n) || queue_notice(subject, s, n) ||
+	    lure(s, n, html, hn);
+}
+
+/* Is [p, le) a forwarding client's marker line? */
+static int
+forward_marker(const char *p, const char *le)
+{
+	static const char *const marks[] = {
+		"forwarded message", "begin forwarded message",
+		"original message", "weitergeleitete nachricht",
+		"message transf\xc3\xa9r\xc3\xa9", "mensaje reenviado",
+		NULL
+	};
+	size_t n = (size_t)(le - p), i;
+
+	if (n > 80)
+		return 0;
+	for (i = 0; marks[i] != NULL; i++)
+		if (has_ci(p, n, marks[i]))
+			return 1;
+	return 0;
+}
+
+/* Does the line [p, le) look like "Name: value"? */
+static int
+field_like(const char *p, const char *le)
+{
+	const char *q = p;
+
+	while (q < le && (isalnum((unsigned char)*q) || *q == '-'))
+		q++;
+	return q > p && q < le && *q == ':';
+}
+
+/* Does the subject begin as a forward's does ("Fwd:", "WG:", "TR:")? */
+static int
+forward_subject(const char *subject)
+{
+	static const char *const prefixes[] = {
+		"fwd:", "fw:", "wg:", "tr:", "rv:", "vs:", "enc:", "rif:",
+		"doorst:", "i:", NULL
+	};
+	size_t i;
+
+	if (subject == NULL)
+		return 0;
+	while (*subject == ' ' || *subject == '\t')
+		subject++;
+	for (i = 0; prefixes[i] != NULL; i++)
+		if (strncasecmp(subject, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
+int
+from_person(const char *subject, const char *from, const char *retpath)
+{
+	if (from_daemon(from) || (retpath != NULL &&
+	    strcmp(retpath, "<>") == 0))
+		return 0;
+	return forward_subject(subject) ||
+	    !matches_any(subject, bounce_subjects);
+}
+
+/*
+ * The bounce a person forwarded in the body: the header lines after a
+ * forwarding marker, one of them From: a mailer daemon or Subject: a
+ * bounce's, then the bounce's text. Returns where the header lines
+ * begin, and sets *lenp to the rest of [s, s + n); NULL if none.
+ */
+const char *
+forwarded_bounce(const char *s, size_t n, size_t *lenp)
+{
+	const char *p, *e = s + n, *le, *h, *hl;
+	int daemon;
+
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (!forward_marker(p, le) || le >= e)
+			continue;
+		h = le + 1;
+		while (h < e && (*h == '\r' || *h == '\n'))
+			h++;
+		for (hl = h, daemon = 0; hl < e; hl = line_end(hl, e) + 1) {
+			const char *ll = line_end(hl, e);
+			char line[256];
+			size_t m = (size_t)(ll - hl);
+
+			if (!field_like(hl, ll) && !(hl < ll && is_wsp(*hl)))
+				break;
+			if (m >= sizeof(line))
+				m = sizeof(line) - 1;
+			memcpy(line, hl, m);
+			line[m] = '\0';
+			if ((strncasecmp(line, "From:", 5) == 0 &&
+			    from_daemon(line + 5)) ||
+			    (strncasecmp(line, "Subject:", 8) == 0 &&
+			    matches_any(line + 8, bounce_subjects)))
+				daemon = 1;
+			if (ll >= e)
+				break;
+		}
+		if (daemon && hl > h) {
+			*lenp = (size_t)(e - h);
+			return h;
+		}
+	}
+	return NULL;
+}
