@@ -429,6 +429,26 @@ mark_delayed(struct dsn_report *rep, const char *subject, const char *text,
 			rep->rcpts[i].action = "delayed";
 }
 
+/*
+ * A notice in words that a delivery succeeded: its recipients without
+ * an Action of their own were delivered.
+ */
+static void
+mark_delivered(struct dsn_report *rep, const char *subject,
+    const char *text, size_t textlen)
+{
+	size_t i;
+
+	if (!success_text(subject, text, textlen))
+		return;
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].action == NULL) {
+			rep->rcpts[i].action = "delivered";
+			if (rep->rcpts[i].status == NULL)
+				rep->rcpts[i].status = "2.0.0";
+		}
+}
+
 /* Adds the original's recipient v, which the notice does not name. */
 static void
 rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v)
@@ -693,7 +713,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		}
 		return rep->nrcpts;
 	}
-	if (!is_bounce(root, subject, from)) {
+	if (!is_bounce(root, subject, from) &&
+	    !filter_notice(subject, text, textlen)) {
 		if (!fml_notice(root, from))
 			return 0;
 		rep->kind = DSN_TEXT;
@@ -747,6 +768,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		/* No address in the text: the original's recipient. */
 		rcpt_unnamed(p, rep, v);
 	}
+	mark_delivered(rep, subject, text, textlen);
 	mark_delayed(rep, subject, text, textlen);
 	for (i = 0; i < rep->nrcpts; i++)
 		if (rep->rcpts[i].diaglen == 0) {

@@ -142,6 +142,10 @@ void		 detail_add(struct classification *cl, const char *kv);
  */
 int		 not_a_report(const char *subject, const char *s, size_t n,
 		    const char *html, size_t hn);
+/* A report in words of a successful delivery, and of no failure? */
+int		 success_text(const char *subject, const char *s, size_t n);
+/* A content filter's notice to the sender about a virus or banned part? */
+int		 filter_notice(const char *subject, const char *s, size_t n);
 /* Was the message written by a person (not a mailer), as a forward is? */
 int		 from_person(const char *subject, const char *from,
 		    const char *retpath);

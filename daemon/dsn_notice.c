@@ -22,6 +22,18 @@
 #include "dsn.h"
 #include "dsn_impl.h"
 
+/* Does [s, s + n) hold one of the phrases of list, in any case? */
+static int
+any_ci(const char *s, size_t n, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (has_ci(s, n, list[i]))
+			return 1;
+	return 0;
+}
+
 /* Does the line [p, le) begin, after blanks, with the word w ("In:")? */
 static int
 line_word(const char *p, const char *le, const char *w)
@@ -129,6 +141,59 @@ not_a_report(const char *subject, const char *s, size_t n,
 {
 	return session_transcript(s, n) || queue_notice(subject, s, n) ||
 	    lure(s, n, html, hn);
+}
+
+/*
+ * A content filter's notice to the sender (McAfee, Symantec, Sophos,
+ * ClamAV behind a milter): its subject names a virus or banned content,
+ * and it speaks of the sender's message. It is a report like a bounce's,
+ * in words: the recipients it names are read from its text.
+ */
+int
+filter_notice(const char *subject, const char *s, size_t n)
+{
+	static const char *const found[] = {
+		"virus", "banned content", "banned attachment", "infected",
+		"malware", "blocked attachment", "quarantine", NULL
+	};
+	static const char *const yours[] = {
+		"from you", "your message", "you sent", "your mail",
+		"your e-mail", "your email", "you have sent", NULL
+	};
+
+	if (!matches_any(subject, found))
+		return 0;
+	return matches_any(subject, yours) || any_ci(s, n, yours);
+}
+
+/*
+ * A report in words of a delivery that succeeded ("Delivery to the
+ * following recipient(s) was successful", Exchange's "Relayed:" notice),
+ * with no word of a failure beside it.
+ */
+int
+success_text(const char *subject, const char *s, size_t n)
+{
+	static const char *const subjects[] = {
+		"(success)", "successful mail delivery", "delivered:",
+		"relayed:", "message delivered", "delivery success", NULL
+	};
+	static const char *const phrases[] = {
+		"successfully delivered", "was successful",
+		"delivered successfully", "has been delivered to the following",
+		"was delivered to the following", "is complete, but",
+		"delivery to these recipients or groups is complete",
+		"delivery to these recipients or distribution lists is complete",
+		NULL
+	};
+	static const char *const failed[] = {
+		"fail", "could not", "couldn't", "undeliver", "not delivered",
+		"not be delivered", "rejected", "error", "unable to", NULL
+	};
+
+	if (!matches_any(subject, subjects) && !any_ci(s, n, phrases))
+		return 0;
+	return !any_ci(s, n, failed) && !matches_any(subject, failed);
 }
 
 /* Is [p, le) a forwarding client's marker line? */
