@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """notices.py -- the notices MTAs send their postmaster, from the real MTAs
 
-Runs Postfix (and Sendmail, when scripts/setup-mtas unpacked it) on
+Runs Postfix (and Sendmail and Exim, when scripts/setup-mtas unpacked them) on
 127.0.0.1 with its notices to the postmaster turned on, against a
 provider in this process that refuses some recipients, and saves every
 message the MTA sends (the postmaster's mail and the bounces) in OUT as
 NNNN.eml, with Return-Path and X-Envelope-To on top. Samples in
 t/data/bounces/shapes/notice-postfix-*.eml and
-notice-sendmail-postmaster-02.eml came from it.
+notice-sendmail-postmaster-02.eml and notice-exim-frozen-01.eml came
+from it.
 
 Postfix: notify_classes = bounce, 2bounce, delay, policy, protocol,
 resource, software gives "Postmaster Copy: Undelivered Mail" for each
@@ -16,7 +17,8 @@ its sender refused, "Postfix SMTP client: errors from ..." for a 501
 reply (a protocol error of the session), and "Postfix SMTP server:
 errors from ..." for a relay refused and an unknown command of an
 inbound session. Sendmail: confCOPY_ERRORS_TO gives "Postmaster notify:
-see transcript for details". Run as root:
+see transcript for details". Exim: freeze_tell gives "Message frozen"
+for a message its system filter froze. Run as root:
 
     /usr/bin/python3 t/bouncelab/notices.py OUT
 """
@@ -52,6 +54,13 @@ maximal_queue_lifetime = 1d
 mynetworks = 192.0.2.0/24
 """
 SENDMAIL = "define(`confCOPY_ERRORS_TO', `postmaster@example.net')dnl\n"
+EXIM = "freeze_tell = postmaster@example.net\nsystem_filter = %s\n"
+# Exim's system filter freezes a message it holds.
+EXIM_FILTER = """# Exim filter
+if $h_subject: contains "hold" then
+  freeze "held for review by the system filter"
+endif
+"""
 
 
 class Provider:
@@ -112,6 +121,9 @@ def run(name, extra, out, pport):
                           "Hello.\\n' | sendmail -C %s -f %s %s"
                           % (sender, rcpt, subj, conf, sender, rcpt))
             inbound(m.port)
+        elif name == "exim":
+            send(m.port, "ann@example.net", "bea@example.org",
+                 "Please hold this")
         else:
             send(m.port, "ann@example.net", "nobody@example.org",
                  "Newsletter")
@@ -134,6 +146,12 @@ def main():
         run("postfix", POSTFIX, out, pport)
         if not mtas.missing("sendmail"):
             run("sendmail", SENDMAIL, out, pport)
+        if not mtas.missing("exim"):
+            filt = os.path.join(os.path.abspath(out), "exim.filter")
+            with open(filt, "w") as f:
+                f.write(EXIM_FILTER)
+            os.chmod(filt, 0o644)
+            run("exim", EXIM % filt, out, pport)
     finally:
         ctl.stop()
 
