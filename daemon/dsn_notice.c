@@ -109,10 +109,11 @@ queue_notice(const char *subject, const char *s, size_t n)
 }
 
 /*
- * A lure dressed as a bounce: a link, and words that ask the reader to
- * act on an account ("click here", "verify your account", "upgrade
- * your storage"). A mailer's report says what happened to a message; it
- * never asks its reader to log in.
+ * A lure dressed as a bounce: a link, words that ask the reader to act
+ * ("click here", "verify it", "upgrade your storage") and words of the
+ * reader's own mailbox or account. A mailer's report says what happened
+ * to a message it was given; it never asks its reader to log in to
+ * save a mailbox.
  */
 static int
 lure(const char *s, size_t n, const char *html, size_t hn)
@@ -124,15 +125,17 @@ lure(const char *s, size_t n, const char *html, size_t hn)
 		"release your messages", "release the messages",
 		"restore your", "reactivate your", NULL
 	};
-	size_t i;
+	/* What it would have the reader fear for: never a bounce's topic. */
+	static const char *const yours[] = {
+		"your mailbox", "your e-mail account",
+		"your email account", "your storage", "your quota",
+		"your password", "your messages", "your incoming", NULL
+	};
 
 	if (!has_ci(s, n, "http://") && !has_ci(s, n, "https://") &&
 	    !has_ci(html, hn, "http://") && !has_ci(html, hn, "https://"))
 		return 0;
-	for (i = 0; asks[i] != NULL; i++)
-		if (has_ci(s, n, asks[i]))
-			return 1;
-	return 0;
+	return any_ci(s, n, asks) && any_ci(s, n, yours);
 }
 
 int
@@ -154,7 +157,7 @@ filter_notice(const char *subject, const char *s, size_t n)
 {
 	static const char *const found[] = {
 		"virus", "banned content", "banned attachment", "infected",
-		"malware", "blocked attachment", "quarantine", NULL
+		"malware", "blocked attachment", NULL
 	};
 	static const char *const yours[] = {
 		"from you", "your message", "you sent", "your mail",
