@@ -696,7 +696,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	/* A transcript for the postmaster, a frozen message, a lure. */
 	v = NULL;
 	n = 0;
-	if (f.html != NULL && f.ntext == 0)
+	if (f.html != NULL)
 		v = mime_body(p->m, f.html, &n);
 	if (f.orig == NULL && not_a_report(subject, text, textlen, v, n))
 		return 0;
@@ -756,8 +756,14 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		    (v = addr_dup(p->a, v, v + strlen(v))) != NULL &&
 		    !excluded(ex, nex, v, strlen(v)))
 			rcpt_unnamed(p, rep, v);
-		/* The sender may be the recipient (a redacted bounce). */
-		if (rep->nrcpts == 0)
+		/*
+		 * The sender may be the recipient (a redacted bounce); not
+		 * in a message a person wrote to its reader ("Dear <To>,
+		 * delivery failed ...": a lure, never a mailer's report).
+		 */
+		if (rep->nrcpts == 0 && (from_daemon(from) || f.orig != NULL ||
+		    f.nds > 0 || !from_person(NULL, from,
+		    mime_header_value(root, "Return-Path"))))
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
 	}
 	if (rep->nrcpts == 0 && (v = tail_to(p, &f)) != NULL)
