@@ -583,11 +583,13 @@ wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
  * A bounce a person forwarded in the text of the part: parsed as a
  * message of its own, from a copy (the parse resets the arena that
  * holds the decoded part). If it says nothing, msg is parsed again
- * with forwards off. Returns the number of recipients.
+ * with forwards off. Returns 0 if there is no forwarded bounce; else 1,
+ * with the number of recipients in *kp: either parse reset the arena,
+ * and the caller's view of msg is gone.
  */
-static size_t
+static int
 forwarded(struct dsn_parser *p, struct mime_part *part, const char *msg,
-    size_t len, struct dsn_report *rep)
+    size_t len, struct dsn_report *rep, size_t *kp)
 {
 	const char *v, *g;
 	size_t n, gn, k;
@@ -603,7 +605,8 @@ forwarded(struct dsn_parser *p, struct mime_part *part, const char *msg,
 	if (k == 0)
 		k = dsn_parse(p, msg, len, rep);
 	p->inner = 0;
-	return k;
+	*kp = k;
+	return 1;
 }
 
 size_t
@@ -702,7 +705,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		return 0;
 	if (!p->inner && f.ntext > 0 && from_person(subject, from,
 	    mime_header_value(root, "Return-Path")) &&
-	    (k = forwarded(p, f.text[0], msg, len, rep)) > 0)
+	    forwarded(p, f.text[0], msg, len, rep, &k))
 		return k;
 
 	if (is_autoreply(root, subject, from)) {
