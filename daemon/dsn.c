@@ -8,12 +8,16 @@
  *      carries Hotmail's X-HmXmrOriginalRecipient.
  *   2. Does it carry RFC 3464 fields? A message/delivery-status part
  *      (base64 or not), or "Final-Recipient:" lines in its text.
- *   3. Is it an Amazon SES JSON notification?
+ *   3. Is it an Amazon SES JSON notification? Is it a notice that
+ *      reports no delivery (a session transcript to the postmaster, a
+ *      frozen message, a lure dressed as a bounce): then nothing. Is
+ *      it a bounce a person forwarded in the text: then that bounce.
  *   4. Is it an auto-reply (RFC 3834 Auto-Submitted, X-Autoreply,
  *      Precedence: auto_reply, or an out-of-office subject) from a
  *      person rather than a mailer daemon?
  *   5. Does it look like a bounce at all (a mailer-daemon sender, a
- *      bounce subject, X-Failed-Recipients, a null Return-Path)? If
+ *      bounce subject, X-Failed-Recipients, a null Return-Path, a
+ *      content filter's notice of a virus to the sender)? If
  *      so, read its text: every address that starts a line (or is
  *      named by X-Failed-Recipients) is a recipient, and the text
  *      after it, up to the next recipient, is its failure text.
@@ -29,8 +33,8 @@
  * and what a failure text means is for the rules to say.
  *
  * This file asks the questions and reads RFC 3464 fields; the other
- * shapes are read by dsn_arf.c (1, 4), dsn_json.c (3) and dsn_text.c
- * (5), and dsn_classify.c turns a recipient into a classification.
+ * shapes are read by dsn_arf.c (1, 4), dsn_json.c (3), dsn_notice.c
+ * (3, 5) and dsn_text.c (5), and dsn_classify.c turns a recipient into a classification.
  * dsn_impl.h is what they share.
  */
 #include <ctype.h>

@@ -6,9 +6,10 @@
  * tree, the RFC 3464 fields, the order of the questions); the answers
  * for other shapes of bounce live beside it: dsn_text.c reads a bounce
  * in words, dsn_json.c an Amazon SES notification, dsn_arf.c feedback
- * reports and auto-replies, and dsn_classify.c turns one recipient of a
- * report into a classification. dsn_scan.c has the scanning helpers
- * they all use (lines, literals, addresses).
+ * reports and auto-replies, dsn_notice.c the notices that report no
+ * delivery (and forwarded bounces), and dsn_classify.c turns one
+ * recipient of a report into a classification. dsn_scan.c has the
+ * scanning helpers they all use (lines, literals, addresses).
  *
  * They are stages of one parser over one struct dsn_parser, not
  * modules of their own: nothing outside dsn*.c includes this header,
