@@ -34,8 +34,8 @@
  *
  * This file asks the questions and reads RFC 3464 fields; the other
  * shapes are read by dsn_arf.c (1, 4), dsn_json.c (3), dsn_notice.c
- * (3, 5) and dsn_text.c (5), and dsn_classify.c turns a recipient into a classification.
- * dsn_impl.h is what they share.
+ * (3, 5) and dsn_text.c (5), and dsn_classify.c turns a recipient
+ * into a classification. dsn_impl.h is what they share.
  */
 #include <ctype.h>
 #include <stdlib.h>
