@@ -88,23 +88,29 @@ session_transcript(const char *s, size_t n)
 }
 
 /*
- * A message still in the queue: frozen, or held by a filter that
- * failed. Nothing was refused; the admin is asked to look.
+ * A message still in the queue: frozen ("Message 1xaXBz-0006V9-2y has
+ * been frozen by the system filter.", Exim's "Message frozen"), or held
+ * by a system filter that failed. Nothing was refused; the admin is
+ * asked to look. Not an account that "has been frozen": that is a
+ * recipient's refusal (suspend).
  */
 static int
 queue_notice(const char *subject, const char *s, size_t n)
 {
 	static const char *const held[] = {
-		"has been frozen", "message is frozen", "been frozen",
-		"error in the system filter", "error in system filter",
-		"delivery of it is suspended", NULL
+		"message frozen", "error in the system filter",
+		"error in system filter", NULL
 	};
-	size_t i;
+	const char *p, *e = s + n, *le;
 
-	for (i = 0; held[i] != NULL; i++)
-		if (has_ci(s, n, held[i]) || (subject != NULL &&
-		    has_ci(subject, strlen(subject), held[i])))
+	if (matches_any(subject, held) || any_ci(s, n, held + 1))
+		return 1;
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		le = line_end(p, e);
+		if (le - p > 8 && strncasecmp(p, "Message ", 8) == 0 &&
+		    has_ci(p, (size_t)(le - p), "has been frozen"))
 			return 1;
+	}
 	return 0;
 }
 
