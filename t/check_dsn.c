@@ -1413,6 +1413,55 @@ START_TEST(test_exim_data_two_rcpts)
 }
 END_TEST
 
+/*
+ * One parser, one message after another: a bounce a person forwarded in
+ * the text (read from the parser's own copy), a Postfix notice with a
+ * session transcript (nothing), the forward again, and a message with
+ * "In:" and "Out:" lines that is a bounce: each answer its own.
+ */
+static const char fwd_msg[] =
+	"From: Ann <ann@example.net>\nTo: support@example.net\n"
+	"Subject: Fwd: Undelivered Mail Returned to Sender\n\n"
+	"Can you look?\n\n---------- Forwarded message ---------\n"
+	"From: Mail Delivery System <MAILER-DAEMON@mta.example.net>\n"
+	"Subject: Undelivered Mail Returned to Sender\n"
+	"To: <ann@example.net>\n\n"
+	"<max@example.org>: host mx.example.org[192.0.2.30] said: 550 5.1.1\n"
+	"    <max@example.org>: Recipient address rejected: User unknown\n"
+	"    (in reply to RCPT TO command)\n";
+static const char transcript_msg[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+	"To: postmaster@mx.example.org\n"
+	"Subject: Postfix SMTP server: errors from unknown[192.0.2.9]\n\n"
+	"Transcript of session follows.\n\n"
+	" In:  RCPT TO:<nobody@example.org>\n"
+	" Out: 550 5.1.1 <nobody@example.org>: Recipient address rejected\n";
+static const char one_sided_msg[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+	"To: ann@example.net\nSubject: Undelivered Mail Returned to Sender\n\n"
+	"<uma@example.org>: host mx.example.org said: 550 5.1.1 User unknown\n"
+	"Out: of 2 recipients, 1 failed.\n";
+
+START_TEST(test_notices_reuse)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct dsn_report rep;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		ck_assert_uint_eq(dsn_parse(p, fwd_msg, strlen(fwd_msg), &rep),
+		    1);
+		ck_assert_str_eq(rep.rcpts[0].rcpt, "max@example.org");
+		ck_assert_uint_eq(dsn_parse(p, transcript_msg,
+		    strlen(transcript_msg), &rep), 0);
+	}
+	ck_assert_uint_eq(dsn_parse(p, one_sided_msg, strlen(one_sided_msg),
+	    &rep), 1);
+	ck_assert_str_eq(rep.rcpts[0].rcpt, "uma@example.org");
+	dsn_parser_free(p);
+}
+END_TEST
+
 /* A 1 MB line in a text bounce: parsed, bounded text. */
 START_TEST(test_long_line)
 {
@@ -1683,6 +1732,7 @@ dsn_suite(void)
 	tc = tcase_create("shapes");
 	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
 	tcase_add_test(tc, test_shapes);
+	tcase_add_test(tc, test_notices_reuse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");
