@@ -644,6 +644,9 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 
 	if (arf(p, rep, root, &f))
 		return rep->nrcpts;
+	/* A read receipt: the message was delivered. */
+	if (is_mdn(root))
+		return 0;
 
 	/* RFC 3464 fields in a part, or in the text. */
 	if (f.nds == 0 && f.orig != NULL) {

@@ -143,6 +143,8 @@ void		 detail_add(struct classification *cl, const char *kv);
  */
 int		 not_a_report(const char *subject, const char *s, size_t n,
 		    const char *html, size_t hn);
+/* A message disposition notification (RFC 8098), never a bounce? */
+int		 is_mdn(const struct mime_part *root);
 /* A report in words of a successful delivery, and of no failure? */
 int		 success_text(const char *subject, const char *s, size_t n);
 /* A content filter's notice to the sender about a virus or banned part? */

@@ -21,6 +21,7 @@
 
 #include "dsn.h"
 #include "dsn_impl.h"
+#include "mime.h"
 
 /* Does [s, s + n) hold one of the phrases of list, in any case? */
 static int
@@ -173,6 +174,39 @@ filter_notice(const char *subject, const char *s, size_t n)
 	if (!matches_any(subject, found))
 		return 0;
 	return matches_any(subject, yours) || any_ci(s, n, yours);
+}
+
+/* Is there a message/disposition-notification part under part? */
+static int
+has_mdn_part(const struct mime_part *part, int depth)
+{
+	const struct mime_part *c;
+
+	if (depth > 8)
+		return 0;
+	if (strcmp(part->type, "message/disposition-notification") == 0 ||
+	    strcmp(part->type, "message/global-disposition-notification") == 0)
+		return 1;
+	if (strncmp(part->type, "multipart/", 10) != 0)
+		return 0;
+	for (c = part->child; c != NULL; c = c->next)
+		if (has_mdn_part(c, depth + 1))
+			return 1;
+	return 0;
+}
+
+/*
+ * A message disposition notification (RFC 8098: a read receipt,
+ * "displayed", "deleted", "dispatched"): its report-type, or its part.
+ * The message was delivered; what the reader did with it is no bounce,
+ * whoever sent the notification (a Sieve script's is from a daemon).
+ */
+int
+is_mdn(const struct mime_part *root)
+{
+	return (root->report_type != NULL &&
+	    strcmp(root->report_type, "disposition-notification") == 0) ||
+	    has_mdn_part(root, 0);
 }
 
 /*
