@@ -5,7 +5,8 @@
  * transcript of an SMTP session sent to the postmaster (Postfix's
  * notify_classes: "Postfix SMTP server: errors from ...", " In:  RCPT
  * TO:<x>", " Out: 550 ..."), a message frozen in the queue or stopped
- * by a system filter (Exim's notices to the admin). A message dressed as
+ * by a system filter (Exim's notices to the admin), a list's post held
+ * for its moderator. A message dressed as
  * a bounce that asks the reader to click, log in or upgrade is a lure,
  * not a mailer's report. None of them names a recipient that failed:
  * dsn_parse() gives nothing for them.
@@ -116,6 +117,25 @@ queue_notice(const char *subject, const char *s, size_t n)
 }
 
 /*
+ * A mailing list's post held for its moderator (Majordomo's "BOUNCE
+ * list: Non-member submission from [x]" to the owner, Mailman's "awaits
+ * moderator approval" to the poster): the post waits; nobody refused a
+ * recipient.
+ */
+static int
+held_post(const char *subject, const char *s, size_t n)
+{
+	static const char *const held[] = {
+		"non-member submission", "awaits moderator approval",
+		"held for approval", "held for moderation",
+		"held until the list moderator", "pending moderator approval",
+		"awaiting moderator approval", NULL
+	};
+
+	return matches_any(subject, held) || any_ci(s, n, held);
+}
+
+/*
  * A lure dressed as a bounce: a link, words that ask the reader to act
  * ("click here", "verify it", "upgrade your storage") and words of the
  * reader's own mailbox or account. A mailer's report says what happened
@@ -150,7 +170,7 @@ not_a_report(const char *subject, const char *s, size_t n,
     const char *html, size_t hn)
 {
 	return session_transcript(s, n) || queue_notice(subject, s, n) ||
-	    lure(s, n, html, hn);
+	    held_post(subject, s, n) || lure(s, n, html, hn);
 }
 
 /*
