@@ -68,8 +68,8 @@ int		 is_wsp(int c);
 const char	*line_end(const char *p, const char *e);
 /*
  * The end of the line at p with its continuations: the lines after it
- * that begin with a space or a tab and are not blank, as a text folded
- * at some width has them.
+ * that begin with a space or a tab, are not blank and are indented at
+ * least as deep as it, as a text folded at some width has them.
  */
 const char	*folded_end(const char *p, const char *e);
 int		 has_ci(const char *s, size_t n, const char *lit);

@@ -727,6 +727,21 @@ senderside_match(struct senderside *s, const char *text, size_t len)
 	return phrases_handle_match((struct phrases_handle *)s, text, len);
 }
 
+const struct phrases *
+senderside_set(void)
+{
+	(void)pthread_once(&guard_once, guard_build);
+	return the_guard;
+}
+
+int
+senderside_match_scanned(struct senderside *s, const uint8_t *miss,
+    const char *text, size_t len)
+{
+	return phrases_handle_match_scanned((struct phrases_handle *)s, miss,
+	    text, len);
+}
+
 int
 senderside_match_all(struct senderside *s, const char *text, size_t len)
 {

@@ -1025,8 +1025,16 @@ START_TEST(test_sender_never_suppressed)
 	    "ann@aol.example could not be\ndelivered: the user does not "
 	    "exist.\n", "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
 	    "Subject: hello\n", "ann@aol.example", NULL);
-	/* Only the sender: the original's To is the recipient, unnamed. */
+	/*
+	 * Only the sender: the original's To is the recipient, unnamed,
+	 * and the reply names only our address.
+	 */
 	sender_case("Sorry <kim@sender.example>. Your message could not be\n"
+	    "delivered: the user does not exist.\n",
+	    "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
+	    "Subject: hello\n", "ann@aol.example", "guard=other-address");
+	/* No address at all: the original's To, unnamed, is not suppressed. */
+	sender_case("Sorry. Your message could not be\n"
 	    "delivered: the user does not exist.\n",
 	    "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
 	    "Subject: hello\n", "ann@aol.example", "guard=unnamed");
