@@ -724,7 +724,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		return rep->nrcpts;
 	}
 	if (!is_bounce(root, subject, from) &&
-	    !filter_notice(subject, text, textlen)) {
+	    !filter_notice(subject, text, textlen,
+	    mime_header(root, "Auto-Submitted") != NULL)) {
 		if (!fml_notice(root, from))
 			return 0;
 		rep->kind = DSN_TEXT;

@@ -148,7 +148,8 @@ int		 is_mdn(const struct mime_part *root);
 /* A report in words of a successful delivery, and of no failure? */
 int		 success_text(const char *subject, const char *s, size_t n);
 /* A content filter's notice to the sender about a virus or banned part? */
-int		 filter_notice(const char *subject, const char *s, size_t n);
+int		 filter_notice(const char *subject, const char *s, size_t n,
+		    int autosent);
 /* Was the message written by a person (not a mailer), as a forward is? */
 int		 from_person(const char *subject, const char *from,
 		    const char *retpath);

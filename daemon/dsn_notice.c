@@ -176,24 +176,31 @@ not_a_report(const char *subject, const char *s, size_t n,
 /*
  * A content filter's notice to the sender (McAfee, Symantec, Sophos,
  * ClamAV behind a milter): its subject names a virus or banned content,
- * and it speaks of the sender's message. It is a report like a bounce's,
- * in words: the recipients it names are read from its text.
+ * and the sender's message, in the subject ("Virus found in your
+ * message") or, when a program sent it (autosent: the message has an
+ * Auto-Submitted field), in the text. It is a report like a bounce's, in
+ * words: the recipients it names are read from its text. A newsletter
+ * about viruses is none.
  */
 int
-filter_notice(const char *subject, const char *s, size_t n)
+filter_notice(const char *subject, const char *s, size_t n, int autosent)
 {
 	static const char *const found[] = {
 		"virus", "banned content", "banned attachment", "infected",
 		"malware", "blocked attachment", NULL
 	};
 	static const char *const yours[] = {
-		"from you", "your message", "you sent", "your mail",
-		"your e-mail", "your email", "you have sent", NULL
+		"from you", "your message", "you sent", "you have sent", NULL
+	};
+	static const char *const yours_text[] = {
+		"from you", "your message", "you sent", "you have sent",
+		"your mail", "your e-mail", "your email", NULL
 	};
 
 	if (!matches_any(subject, found))
 		return 0;
-	return matches_any(subject, yours) || any_ci(s, n, yours);
+	return matches_any(subject, yours) || (autosent &&
+	    any_ci(s, n, yours_text));
 }
 
 /* Is there a message/disposition-notification part under part? */
