@@ -7,10 +7,12 @@
  *      report-type of feedback-report, or an attached original that
  *      carries Hotmail's X-HmXmrOriginalRecipient.
  *   2. Does it carry RFC 3464 fields? A message/delivery-status part
- *      (base64 or not), or "Final-Recipient:" lines in its text.
+ *      (base64 or not), or "Final-Recipient:" lines in its text. (A
+ *      read receipt, RFC 8098, has such lines too: it gives nothing.)
  *   3. Is it an Amazon SES JSON notification? Is it a notice that
  *      reports no delivery (a session transcript to the postmaster, a
- *      frozen message, a lure dressed as a bounce): then nothing. Is
+ *      frozen message, a post held for a list's moderator, a lure
+ *      dressed as a bounce): then nothing. Is
  *      it a bounce a person forwarded in the text: then that bounce.
  *   4. Is it an auto-reply (RFC 3834 Auto-Submitted, X-Autoreply,
  *      Precedence: auto_reply, or an out-of-office subject) from a
@@ -703,7 +705,10 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	}
 	if (ses_json(p, rep, text, textlen))
 		return rep->nrcpts;
-	/* A transcript for the postmaster, a frozen message, a lure. */
+	/*
+	 * A transcript for the postmaster, a frozen message, a post held
+	 * for a list's moderator, a lure: nothing.
+	 */
 	v = NULL;
 	n = 0;
 	if (f.html != NULL)
@@ -772,8 +777,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		 * in a message a person wrote to its reader ("Dear <To>,
 		 * delivery failed ...": a lure, never a mailer's report).
 		 */
-		if (rep->nrcpts == 0 && (from_daemon(from) || f.orig != NULL ||
-		    f.nds > 0 || !from_person(NULL, from,
+		if (rep->nrcpts == 0 && (f.orig != NULL || f.nds > 0 ||
+		    !from_person(NULL, from,
 		    mime_header_value(root, "Return-Path"))))
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
 	}
