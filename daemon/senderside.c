@@ -90,7 +90,7 @@
 	"|not) exist|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
-	"|deleted|locked|(?:has )?moved|(?:has )?changed" \
+	"|deleted|locked|frozen|expired|(?:has )?moved|(?:has )?changed" \
 	"|does not accept (?:e-?)?mail" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
