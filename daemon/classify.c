@@ -404,7 +404,8 @@ mask_mailboxes(struct classifier *c, const char *text, size_t len,
 	if (c->wordsz < len + 1) {
 		c->wordsz = len + 1 < 256 ? 256 : len + 1;
 		free(c->words);
-		c->words = xmalloc(c->wordsz);
+		/* zeroed: the JIT reads ahead of the text, within it */
+		c->words = xcalloc(1, c->wordsz);
 	}
 	memcpy(c->words, text, len);
 	c->words[len] = '\0';
