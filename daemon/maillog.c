@@ -122,6 +122,26 @@ exim_id_len(const char *p, const char *e)
 }
 
 /*
+ * After the first word of a pipe's command ("|/bin/sh -c 'exit 67'
+ * <ann@example.org> R=..."): where " <address>" starts, or t when there
+ * is none before the text.
+ */
+static const char *
+pipe_end(const char *t, const char *end)
+{
+	const char *w, *q;
+
+	for (w = t; (w = memmem_lit(w, end, " <")) != NULL; w += 2) {
+		for (q = w + 2; q < end && *q != '>' && *q != ' '; q++)
+			;
+		if (q < end && *q == '>' && q > w + 2 &&
+		    (q + 1 == end || q[1] == ' ' || q[1] == ':'))
+			return w;
+	}
+	return t;
+}
+
+/*
  * Exim's main log:
  *
  *   2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.net R=dnslookup
@@ -190,6 +210,9 @@ exim_parse(const char *line, const char *end, struct maillog_entry *e)
 		return 0;
 	e->to.p = a;
 	e->to.n = (size_t)(t - a);
+	/* A pipe's command has spaces: its address is the first "<...>". */
+	if (*a == '|')
+		t = pipe_end(t, end);
 	if (end - t > 2 && t[0] == ' ' && t[1] == '<') {
 		for (w = t + 2; w < end && *w != '>' && *w != ' '; w++)
 			;
