@@ -3,7 +3,8 @@
 #
 # The second half of the bounce lab (t/bouncelab.sh): not the replies a
 # remote server gives, but what Postfix, Exim, Sendmail and OpenSMTPD
-# decide themselves and write in their own words: a domain that does not
+# decide themselves and write in their own words (Courier too, for what
+# it can be set up for here): a domain that does not
 # exist (NXDOMAIN), has no MX and no address, an MX without address, a
 # null MX, SERVFAIL; a host that refuses the connection, never greets or
 # drops it in DATA; an MX that points back at the MTA, too many Received
@@ -18,7 +19,7 @@
 # reason and a decision that ../shared/cases/REASONS.md allows; where it
 # says nothing (loops, pipe exit codes, an MTA whose bounce has no
 # words), t/bouncelab/own.py's header says what is expected and why.
-# About a minute on 2 cores.
+# About two minutes on 2 cores.
 #
 # First, without any MTA, the same check runs on the sample of these
 # bounces and log lines in t/data/bounces/ (own.tsv).

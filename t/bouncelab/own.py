@@ -657,8 +657,32 @@ match from any for any action "lab"
         return []
 
 
+class Courier(mtas.Courier):
+    """mtas.Courier, with DNS: no esmtproutes, and the lab's resolv.conf
+    bound again over the read-only overlay of /etc."""
+    relay = False
+    queuetime = "20s"
+
+    def start(self):
+        shutil.copyfile(os.path.join(os.path.dirname(self.run),
+                                     "resolv.conf"),
+                        self.run + ".resolv.conf")
+        setup = mtas.COURIER_SETUP
+        mtas.COURIER_SETUP = setup.replace(
+            'mount --bind "$R/etc" /etc/courier\n',
+            'mount --bind "$R/etc" /etc/courier\n'
+            'mount --bind "$R.resolv.conf" /etc/resolv.conf\n')
+        try:
+            super().start()
+        finally:
+            mtas.COURIER_SETUP = setup
+
+    def logs(self):
+        return []
+
+
 OWN = {"postfix": Postfix, "exim": Exim, "sendmail": Sendmail,
-       "opensmtpd": OpenSMTPD}
+       "opensmtpd": OpenSMTPD, "courier": Courier}
 
 
 # --- classification -------------------------------------------------------
@@ -960,6 +984,11 @@ SKIP = {
     # No mailbox quota; it waits 300 s for a connection and a greeting
     # (compiled in).
     "opensmtpd": ("local-quota", "nogreeting", "connect-timeout"),
+    # No local domain, no TLS policy set up; its greeting timeout is
+    # minutes and its size limit 10 MB.
+    "courier": ("local-unknown", "local-quota", "pipe-67", "pipe-75",
+                "pipe-69", "pipe-77", "tls-required", "nogreeting",
+                "own-size"),
 }
 
 # Where an MTA's bounce cannot say more: (mta, case) -> (reasons,
@@ -995,6 +1024,9 @@ OPENSMTPD_EXPIRED = (
 for _c in ("nomx-noaddr", "mx-noaddr", "nullmx", "loop-self",
            "tls-required"):
     EXPECT[("opensmtpd", _c)] = OPENSMTPD_EXPIRED
+EXPECT[("courier", "nullmx")] = (
+    {"notaccept", "hostunknown"}, {"suppress"},
+    "Courier 1.0 knows no null MX: \"No such domain.\"")
 # Failures an MTA logs with no delivery line (Sendmail: a SYSERR only).
 NO_LOG = {("sendmail", "too-many-hops")}
 # ... and for its log lines too.
