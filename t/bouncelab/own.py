@@ -13,22 +13,27 @@ in DIR/MTA/own-*.
 The failures no remote server words: the MTA itself finds that a domain
 does not exist, that nothing answers, that the message is too big, that
 a local mailbox is full or a pipe command failed, that it would send mail
-to itself, that TLS is not offered. Each MTA (Postfix, Exim, Sendmail,
-OpenSMTPD) runs in a network namespace of its own (only the loopback
-interface, 127.0.0.0/8) with /etc/resolv.conf pointing at a fake DNS
-server (t/lib/dnsd.py) on 127.0.0.1:53, and delivers to port 25 of
+to itself, that TLS is not offered. The MTAs (Postfix, Exim, Sendmail,
+OpenSMTPD, Courier), one after the other, run in a network and mount
+namespace of this script's own (loopback, and a veth address that
+OpenSMTPD's resolver wants) with /etc/resolv.conf pointing at a fake
+DNS server (t/lib/dnsd.py) on 127.0.0.1:53, and deliver to port 25 of
 scripted hosts on 127.0.0.x: a sink that takes everything (and the
-bounces, for bounce.example.net), an address nothing listens on, a host
-that never greets, one that drops the connection in the middle of DATA,
-one that advertises SIZE 1000, none that offers STARTTLS.
+bounces, for bounce.example.net), an address nothing listens on, one
+that never answers a SYN, a host that never greets, one that drops the
+connection in the middle of DATA, one that advertises SIZE 1000, none
+that offers STARTTLS. What an MTA cannot be set up for here is SKIP.
 
 For every case (CASES below) `bouncerctl classify-mail` must give the
 bounce's recipient one of the expected reasons and decisions, and
 `bouncerctl classify --maillog` the same on the MTA's log lines for that
-recipient (Postfix's maillog, Exim's mainlog, OpenSMTPD's log on stderr;
-Sendmail logs to syslog, which has no socket here: its bounces only).
-A failure that is temporary for the MTA bounces once the queue lifetime
-(made a few seconds) has run out; its log lines say deferred first.
+recipient, the last line's verdict (and none may suppress unless that is
+expected): Postfix's maillog, Exim's mainlog, Sendmail's syslog (a
+/dev/log of the namespace's own); bouncerctl reads no OpenSMTPD or
+Courier log. A failure the MTA refuses at once (a size limit, too many
+Received headers at SMTP time) is checked on its SMTP reply. A failure
+that is temporary for the MTA bounces once the queue lifetime (made a
+few seconds) has run out; its log lines say deferred first.
 
 The expectations follow ../shared/cases/REASONS.md, where it says;
 where it does not:
@@ -54,7 +59,8 @@ where it does not:
    none of them suppresses except 67 said as "user unknown" (a local
    part the destination does not know, said by the destination itself).
 
-Prints one line per MTA and failure kind, then each disagreement.
+Prints one line per MTA, with agreement per failure kind ("dns 5/5 log
+5/5": bounces, log lines), then each disagreement.
 Exit status 0: all agree (or skipped), 1: a disagreement, 2: a lab failure.
 """
 import argparse
@@ -1035,16 +1041,19 @@ LOG_TOO = {("exim", "local-unknown")}
 
 def report(name, rows, problems):
     kinds = {}
-    for kind, _, _, bounce, log in rows:
-        k = kinds.setdefault(kind, [0, 0, 0, 0])
+    for kind, _, how, bounce, log in rows:
+        k = kinds.setdefault(kind, [0, 0, 0, 0, 0])
         k[0] += 1
         k[1] += bounce is True
+        k[4] += how == "refused"
         if log is not None:
             k[2] += 1
             k[3] += log is True
     parts = []
-    for kind, (n, b, nl, lg) in kinds.items():
-        parts.append(f"{kind} {b}/{n}" + (f" log {lg}/{nl}" if nl else ""))
+    for kind, (n, b, nl, lg, ref) in kinds.items():
+        parts.append(f"{kind} {b}/{n}" +
+                     (f" ({ref} refused at submission)" if ref else "") +
+                     (f" log {lg}/{nl}" if nl else ""))
     print(f"bouncelab-own: {name}: " + ", ".join(parts), flush=True)
     for p in problems:
         print("  " + p, flush=True)
