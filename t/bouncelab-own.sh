@@ -19,7 +19,7 @@
 # reason and a decision that ../shared/cases/REASONS.md allows; where it
 # says nothing (loops, pipe exit codes, an MTA whose bounce has no
 # words), t/bouncelab/own.py's header says what is expected and why.
-# About two minutes on 2 cores.
+# The MTAs run side by side: about a minute and a half on 2 cores.
 #
 # First, without any MTA, the same check runs on the sample of these
 # bounces and log lines in t/data/bounces/ (own.tsv).

@@ -14,7 +14,7 @@ The failures no remote server words: the MTA itself finds that a domain
 does not exist, that nothing answers, that the message is too big, that
 a local mailbox is full or a pipe command failed, that it would send mail
 to itself, that TLS is not offered. The MTAs (Postfix, Exim, Sendmail,
-OpenSMTPD, Courier), one after the other, run in a network and mount
+OpenSMTPD, Courier), side by side, run in a network and mount
 namespace of this script's own (loopback, and a veth address that
 OpenSMTPD's resolver wants) with /etc/resolv.conf pointing at a fake
 DNS server (t/lib/dnsd.py) on 127.0.0.1:53, and deliver to port 25 of
@@ -104,6 +104,7 @@ CASES = [
      {"suppress"}, {}),
     ("nullmx", "dns", "ann@nullmx.test", {"notaccept"}, {"suppress"}, {}),
     ("servfail", "dns", "ann@servfail.test", *RETRY_NET, {}),
+    ("dns-timeout", "dns", "ann@dnsdrop.test", *RETRY_NET, {}),
     ("refused", "net", "ann@refused.test", *RETRY_NET, {}),
     ("connect-timeout", "net", "ann@silent.test", *RETRY_NET, {}),
     ("nogreeting", "net", "ann@nogreet.test", *RETRY_NET, {}),
@@ -142,6 +143,7 @@ def zone(names):
         "mxghost.test MX 10 ghost.mxghost.test",
         "nullmx.test MX 0 .",
         "servfail.test SERVFAIL",
+        "dnsdrop.test DROP",
         f"refused.test A {REFUSED}",
         f"nogreet.test A {NOGREET}",
         f"silent.test A {SILENT}",
@@ -466,7 +468,6 @@ begin rewrite
         subprocess.run(["mount", "--bind", os.path.join(
             os.path.dirname(d), "resolv.conf"), "/etc/resolv.conf"],
             check=True)
-        self.mounted = True
         p = subprocess.Popen([self.bin, "-bdf", "-q2s"],
                              stdout=open(d + "/daemon.out", "w"),
                              stderr=subprocess.STDOUT)
@@ -476,12 +477,8 @@ begin rewrite
     def flush(self):
         subprocess.run([self.bin, "-qff"], capture_output=True, timeout=60)
 
-    def stop(self):
-        super().stop()
-        if getattr(self, "mounted", False):
-            subprocess.run(["umount", "/etc/resolv.conf"])
-            subprocess.run(["umount", "/etc"])
-            self.mounted = False
+    # The overlay of /etc stays: the MTAs running beside it read /etc
+    # too, and the namespace ends with this script.
 
     def logs(self):
         return [self.run + "/log/mainlog"]
@@ -532,9 +529,9 @@ class Syslog(threading.Thread):
                     f.flush()
 
     def stop(self):
+        # /dev stays as it is for the MTAs running beside it; the
+        # namespace ends with this script.
         self.sock.close()
-        subprocess.run(["umount", "-R", "-l", "/dev"])
-        subprocess.run(["umount", "-R", self.old])
 
 
 class Sendmail(mtas.Sendmail):
@@ -723,11 +720,18 @@ def classify_log(bouncerctl, rules, files):
     return res
 
 
+START = threading.Lock()
+
+
 def run_mta(name, out, cases):
     """Starts name, submits every case, waits for the bounces; returns
     (the MTA's log files, {case id: refusal at submission})."""
     m = OWN[name](os.path.join(out, name + ".run"), 25)
-    m.start()
+    # One start at a time: Exim lays an overlay on /etc and Sendmail a
+    # new /dev in this namespace, which OpenSMTPD and Courier copy into
+    # theirs when they start.
+    with START:
+        m.start()
     refused = {}
     try:
         for cid, _, rcpt, _, _, opts in cases:
@@ -759,8 +763,7 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
         if os.path.isdir(d) else []
     got = classify_mail(bouncerctl, rules, files)
     inlog = classify_log(bouncerctl, rules, logs)
-    rows, problems = [], []
-    check.kept = []
+    rows, problems, kept = [], [], []
     for cid, kind, rcpt, reasons, decisions, _ in cases:
         breasons, bdecisions, _ = EXPECT.get((name, cid),
                                              (reasons, decisions, ""))
@@ -814,9 +817,9 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
                                     f"{'/'.join(sorted(decisions))}")
         rows.append((kind, cid, "bounce", bounce, log))
         if bounce and log is not False:
-            check.kept.append((kind, cid, r, mine[0], breasons, bdecisions,
+            kept.append((kind, cid, r, mine[0], breasons, bdecisions,
                                reasons, decisions, log is not None))
-    return rows, problems
+    return rows, problems, kept
 
 
 def save_sample(sample, name, kept, logs):
@@ -955,6 +958,28 @@ def main():
             if os.path.exists(os.path.join(args.out, "dns.port")):
                 break
             time.sleep(0.1)
+        # All at once: most of the time is waiting for queue lifetimes.
+        results, lock = {}, threading.Lock()
+
+        def one(name):
+            started = time.time()
+            cases = [c for c in CASES if c[0] not in SKIP.get(name, ())]
+            try:
+                logs, refused = run_mta(name, args.out, cases)
+                rows, problems, kept = check(bouncerctl, rules, name,
+                                             args.out, cases, logs, refused)
+            except Exception as e:  # noqa: BLE001
+                with lock:
+                    print(f"bouncelab-own: {name}: FAIL: {e}", flush=True)
+                results[name] = 2
+                return
+            with lock:
+                report(name, rows, problems, time.time() - started)
+                if args.save_sample:
+                    save_sample(args.save_sample, name, kept, logs)
+            results[name] = 1 if problems else 0
+
+        threads = []
         for name in names:
             why = mtas.missing(name)
             if why:
@@ -962,20 +987,11 @@ def main():
                 if os.environ.get("CI") == "true":
                     status = 1
                 continue
-            cases = [c for c in CASES if c[0] not in SKIP.get(name, ())]
-            try:
-                logs, refused = run_mta(name, args.out, cases)
-            except Exception as e:  # noqa: BLE001
-                print(f"bouncelab-own: {name}: FAIL: {e}", flush=True)
-                status = 2
-                continue
-            rows, problems = check(bouncerctl, rules, name, args.out, cases,
-                                   logs, refused)
-            report(name, rows, problems)
-            if args.save_sample:
-                save_sample(args.save_sample, name, check.kept, logs)
-            if problems:
-                status = max(status, 1)
+            threads.append(threading.Thread(target=one, args=(name,)))
+            threads[-1].start()
+        for t in threads:
+            t.join()
+        status = max([status] + list(results.values()))
     finally:
         dns.terminate()
         dns.wait()
@@ -992,7 +1008,7 @@ SKIP = {
     "opensmtpd": ("local-quota", "nogreeting", "connect-timeout"),
     # No local domain, no TLS policy set up; its greeting timeout is
     # minutes and its size limit 10 MB.
-    "courier": ("local-unknown", "local-quota", "pipe-67", "pipe-75",
+    "courier": ("dns-timeout", "local-unknown", "local-quota", "pipe-67", "pipe-75",
                 "pipe-69", "pipe-77", "tls-required", "nogreeting",
                 "own-size"),
 }
@@ -1039,7 +1055,7 @@ NO_LOG = {("sendmail", "too-many-hops")}
 LOG_TOO = {("exim", "local-unknown")}
 
 
-def report(name, rows, problems):
+def report(name, rows, problems, secs):
     kinds = {}
     for kind, _, how, bounce, log in rows:
         k = kinds.setdefault(kind, [0, 0, 0, 0, 0])
@@ -1054,7 +1070,8 @@ def report(name, rows, problems):
         parts.append(f"{kind} {b}/{n}" +
                      (f" ({ref} refused at submission)" if ref else "") +
                      (f" log {lg}/{nl}" if nl else ""))
-    print(f"bouncelab-own: {name}: " + ", ".join(parts), flush=True)
+    print(f"bouncelab-own: {name}: " + ", ".join(parts) +
+          f" ({secs:.0f} s)", flush=True)
     for p in problems:
         print("  " + p, flush=True)
 
