@@ -130,7 +130,24 @@ CASES = [
      {"none", "alert"}, {}),
     ("tls-required", "tls", "ann@notls.test", {"securityerror"},
      {"alert"}, {}),
+    # One message, three failures: one bounce (or one per time of
+    # failure) lists them all, and each recipient keeps its own; the
+    # suppression of the first must not reach the others.
+    ("mixed", "mixed", [("cat@nx.test", {"hostunknown"}, {"suppress"}),
+                        ("dog@refused.test", *RETRY_NET),
+                        ("eel@middata.test", *RETRY_NET)], None, None, {}),
 ]
+
+
+def expand(cases):
+    """One row a recipient: (id, kind, rcpt, reasons, decisions, opts)."""
+    out = []
+    for cid, kind, rcpt, reasons, decisions, opts in cases:
+        if isinstance(rcpt, list):
+            out += [(cid, kind, r, rs, ds, opts) for r, rs, ds in rcpt]
+        else:
+            out.append((cid, kind, rcpt, reasons, decisions, opts))
+    return out
 
 
 def zone(names):
@@ -264,7 +281,7 @@ class Host(threading.Thread):
 
 # --- the MTAs ----------------------------------------------------------------
 
-def message(sender, rcpt, case, mta, opts):
+def message(sender, rcpts, case, mta, opts):
     hops = "".join(
         f"Received: from hop{i}.example.net by hop{i + 1}.example.net; "
         "Sat, 05 Dec 2026 19:00:00 +0000\r\n"
@@ -273,7 +290,8 @@ def message(sender, rcpt, case, mta, opts):
     if opts.get("big"):
         line = "x" * 70 + "\r\n"
         body += line * (opts["big"] // len(line) + 1)
-    return (hops + f"From: Lab Sender <{sender}>\r\nTo: {rcpt}\r\n"
+    return (hops + f"From: Lab Sender <{sender}>\r\n"
+            f"To: {', '.join(rcpts)}\r\n"
             f"Subject: bounce lab {case}\r\n"
             f"Message-ID: <{case}.{mta}@lab.example.net>\r\n"
             "Date: Sat, 05 Dec 2026 20:00:00 +0000\r\n"
@@ -281,14 +299,14 @@ def message(sender, rcpt, case, mta, opts):
             "Content-Type: text/plain; charset=us-ascii\r\n\r\n" + body)
 
 
-def submit(port, sender, rcpt, text):
+def submit(port, sender, rcpts, text):
     """Hands the message over by SMTP; returns the MTA's refusal, if any
     (a failure it reports at once instead of in a bounce)."""
     import smtplib
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=60,
                           local_hostname="client.example.net") as s:
-            s.sendmail(sender, [rcpt], text)
+            s.sendmail(sender, rcpts, text)
     except smtplib.SMTPRecipientsRefused as e:
         code, msg = list(e.recipients.values())[0]
         return f"{code} {msg.decode('latin-1')}"
@@ -723,6 +741,18 @@ def classify_log(bouncerctl, rules, files):
 START = threading.Lock()
 
 
+def bounced(d, cid, rcpts):
+    """Whether the bounces of cid in d name every one of rcpts."""
+    if not os.path.isdir(d):
+        return False
+    text = b""
+    for f in os.listdir(d):
+        if f.split(".")[0] == cid:
+            with open(os.path.join(d, f), "rb") as fh:
+                text += fh.read().lower()
+    return bool(text) and all(r.lower().encode() in text for r in rcpts)
+
+
 def run_mta(name, out, cases):
     """Starts name, submits every case, waits for the bounces; returns
     (the MTA's log files, {case id: refusal at submission})."""
@@ -734,20 +764,21 @@ def run_mta(name, out, cases):
         m.start()
     refused = {}
     try:
-        for cid, _, rcpt, _, _, opts in cases:
+        msgs = {}
+        for cid, _, rcpt, _, _, opts in expand(cases):
+            msgs.setdefault(cid, ([], opts))[0].append(rcpt.format(
+                mta=name))
+        for cid, (rcpts, opts) in msgs.items():
             sender = f"lab-{name}-{cid}@{BOUNCE_DOMAIN}"
-            r = rcpt.format(mta=name)
-            why = submit(m.port, sender, r, message(sender, r, cid, name,
-                                                    opts))
+            why = submit(m.port, sender, rcpts, message(sender, rcpts, cid,
+                                                        name, opts))
             if why:
                 refused[cid] = why
-        want = {c[0] for c in cases} - set(refused)
+        want = {c: r for c, (r, _) in msgs.items() if c not in refused}
         deadline = time.time() + 90
         d = os.path.join(out, "bounces", name)
         while time.time() < deadline:
-            have = {f.split(".")[0] for f in os.listdir(d)} \
-                if os.path.isdir(d) else set()
-            if want <= have:
+            if all(bounced(d, c, r) for c, r in want.items()):
                 break
             m.flush()
             time.sleep(2)
@@ -764,7 +795,7 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
     got = classify_mail(bouncerctl, rules, files)
     inlog = classify_log(bouncerctl, rules, logs)
     rows, problems, kept = [], [], []
-    for cid, kind, rcpt, reasons, decisions, _ in cases:
+    for cid, kind, rcpt, reasons, decisions, _ in expand(cases):
         breasons, bdecisions, _ = EXPECT.get((name, cid),
                                              (reasons, decisions, ""))
         if (name, cid) in LOG_TOO:
@@ -817,7 +848,8 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
                                     f"{'/'.join(sorted(decisions))}")
         rows.append((kind, cid, "bounce", bounce, log))
         if bounce and log is not False:
-            kept.append((kind, cid, r, mine[0], breasons, bdecisions,
+            kept.append((kind, cid, r, [f for f in mine if any(
+                x[0] == r for x in got[f])][0], breasons, bdecisions,
                                reasons, decisions, log is not None))
     return rows, problems, kept
 
@@ -825,12 +857,12 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
 def save_sample(sample, name, kept, logs):
     """One bounce per failure kind, and the log lines about them."""
     os.makedirs(os.path.join(sample, name), exist_ok=True)
-    seen, rows, rcpts = set(), [], set()
+    seen, rows, rcpts = {}, [], set()
     for kind, cid, r, f, br, bd, lr, ld, haslog in kept:
-        if kind in seen:
+        # The first case of each kind, with all its recipients.
+        if seen.setdefault(kind, cid) != cid:
             continue
-        seen.add(kind)
-        rel = f"{name}/own-{cid}.eml"
+        rel = f"{name}/own-{os.path.basename(f).replace('.eml', '')}.eml"
         shutil.copyfile(f, os.path.join(sample, rel))
         rows.append(f"{rel}\t{r}\t{','.join(sorted(br))}\t"
                     f"{','.join(sorted(bd))}\t{cid}\n")
