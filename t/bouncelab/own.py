@@ -859,13 +859,13 @@ def save_sample(sample, name, kept, logs):
     os.makedirs(os.path.join(sample, name), exist_ok=True)
     seen, rows, rcpts = {}, [], set()
     for kind, cid, r, f, br, bd, lr, ld, haslog in kept:
-        # The first case of each kind, with all its recipients.
-        if seen.setdefault(kind, cid) != cid:
-            continue
-        rel = f"{name}/own-{os.path.basename(f).replace('.eml', '')}.eml"
-        shutil.copyfile(f, os.path.join(sample, rel))
-        rows.append(f"{rel}\t{r}\t{','.join(sorted(br))}\t"
-                    f"{','.join(sorted(bd))}\t{cid}\n")
+        # The first case of each kind, with all its recipients; the log
+        # lines of every case (a few lines each).
+        if seen.setdefault(kind, cid) == cid:
+            rel = f"{name}/own-{os.path.basename(f)[:-4]}.eml"
+            shutil.copyfile(f, os.path.join(sample, rel))
+            rows.append(f"{rel}\t{r}\t{','.join(sorted(br))}\t"
+                        f"{','.join(sorted(bd))}\t{cid}\n")
         if haslog:
             rows.append(f"{name}/own.log\t{r}\t{','.join(sorted(lr))}\t"
                         f"{','.join(sorted(ld))}\t{cid}\n")
