@@ -53,7 +53,7 @@ LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/maillog.c \
 	    daemon/logline.c \
 	    daemon/arena.c daemon/mime.c daemon/dsn.c daemon/dsn_scan.c \
-	    daemon/dsn_text.c daemon/dsn_json.c daemon/dsn_arf.c daemon/dsn_classify.c \
+	    daemon/dsn_text.c daemon/dsn_json.c daemon/dsn_arf.c daemon/dsn_notice.c daemon/dsn_classify.c \
 	    daemon/listener.c daemon/policy.c daemon/logtail.c \
 	    daemon/alert.c daemon/dnsbl.c daemon/health.c daemon/metrics.c daemon/milter.c daemon/socketmap.c \
 	    daemon/connlimit.c daemon/daemonize.c daemon/writer.c \

@@ -29,8 +29,11 @@ W=$(mktemp -d /tmp/bench-policy.XXXXXX)
 PIDS=
 RPID=
 cleanup() {
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# the processes may be gone already: that is no failure (set -e)
+	for p in $RPID $PIDS; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	rm -rf "$W"
 }
 trap cleanup EXIT INT TERM

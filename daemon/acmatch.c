@@ -549,9 +549,9 @@ acmatch_words(const struct acmatch *ac)
 
 /*
  * Sets the bits of the literals a state reports (given as its target).
- * Out of line and cold: the scan loop keeps its lanes in registers.
+ * Out of line: the scan loop keeps its lanes in registers.
  */
-static void __attribute__((noinline, cold))
+static void __attribute__((noinline))
 report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
 {
 	uint32_t k = ac->slot[to].next, i, l;
@@ -560,6 +560,30 @@ report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
 		l = ac->olist[i];
 		bits[l / 64] |= UINT64_C(1) << (l % 64);
 	}
+}
+
+/*
+ * The states that report, as the lanes reach them. A reply's bytes
+ * reach one every five or so, as often as not: tested with a branch,
+ * that was a misprediction at every few bytes. Each step writes its
+ * state to the next entry and moves on only if the state reports; the
+ * entries are reported when the buffer fills and at the end.
+ */
+#define HITS	256
+
+struct hits {
+	uint32_t	st[HITS];
+	size_t		n;
+};
+
+static void __attribute__((noinline))
+hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		report(ac, h->st[i], bits);
+	h->n = 0;
 }
 
 /*
@@ -588,8 +612,14 @@ report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
 									\
 	(s) = UNPREDICTABLE(e_->owner == (uint32_t)(s)) ? n_ : d_;	\
 	(p)++;								\
-	if ((s) >= outmin)						\
-		report(ac, (uint32_t)(s), bits);			\
+	h.st[h.n] = (uint32_t)(s);					\
+	h.n += (s) >= outmin;						\
+} while (0)
+
+/* Room for four more steps, checked once a round of the lanes. */
+#define ROOM() do {							\
+	if (h.n > HITS - 4)						\
+		hits_flush(ac, &h, bits);				\
 } while (0)
 
 /*
@@ -613,6 +643,7 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 	size_t s0, s1, s2, s3;		/* wide: no extension in the chain */
 	uint32_t outmin;
 	size_t chunk, over;
+	struct hits h;
 
 	memset(bits, 0, acmatch_words(ac) * sizeof(*bits));
 	if (ac == NULL || len == 0)
@@ -628,9 +659,13 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 	s1 = s2 = s3 = ac->rootbase;
 	over = ac->maxlen - 1;
 	chunk = len / 4;
+	h.n = 0;
 	if (chunk <= over) {
-		for (p0 = t + 1; p0 < e; )
+		for (p0 = t + 1; p0 < e; ) {
 			STEP(s0, p0);
+			ROOM();
+		}
+		hits_flush(ac, &h, bits);
 		return;
 	}
 	/*
@@ -647,11 +682,19 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 		STEP(s1, p1);
 		STEP(s2, p2);
 		STEP(s3, p3);
+		ROOM();
 	}
-	while (p1 < t + 2 * chunk)
+	while (p1 < t + 2 * chunk) {
 		STEP(s1, p1);
-	while (p2 < t + 3 * chunk)
+		ROOM();
+	}
+	while (p2 < t + 3 * chunk) {
 		STEP(s2, p2);
-	while (p3 < e)
+		ROOM();
+	}
+	while (p3 < e) {
 		STEP(s3, p3);
+		ROOM();
+	}
+	hits_flush(ac, &h, bits);
 }

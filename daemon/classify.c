@@ -44,6 +44,10 @@ struct classifier {
 	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
 	struct uncertain	*unsure;	/* the uncertainty guard's */
+	char			*words;		/* the text, mailboxes masked */
+	size_t			 wordsz;
+	const struct phrases	*sideset;	/* their phrase sets */
+	const struct phrases	*unsureset;
 };
 
 struct classifier *
@@ -57,6 +61,8 @@ classifier_new(const struct ruleset *rs)
 	c->md = pcre2_match_data_create(ruleset_max_captures(rs), NULL);
 	c->side = senderside_new();
 	c->unsure = uncertain_new();
+	c->sideset = senderside_set();
+	c->unsureset = uncertain_set();
 	if (c->md == NULL || c->side == NULL || c->unsure == NULL) {
 		classifier_free(c);
 		return NULL;
@@ -73,6 +79,7 @@ classifier_free(struct classifier *c)
 	senderside_free(c->side);
 	uncertain_free(c->unsure);
 	reply_free(&c->reply);
+	free(c->words);
 	free(c->scratch);
 	free(c);
 }
@@ -260,14 +267,30 @@ details_groups(struct classification *out, const struct rule *r,
 	}
 }
 
+/*
+ * Whether rule r (ruleset_rules()[i]) matches text. A rule with parts
+ * runs those its prefilter lets through (scanned into c->scratch):
+ * whether one matches is whether the whole pattern does, and r has no
+ * named group to read from the match.
+ */
 static int
-rule_matches(const struct rule *r, struct classifier *c, const char *text,
-    size_t len)
+rule_matches(const struct ruleset *rs, size_t i, const struct rule *r,
+    struct classifier *c, const char *text, size_t len)
 {
+	const uint8_t *ok;
+	size_t u;
 	int rc;
 
 	if (r->re == NULL)
 		return 1;
+	if (r->nparts > 0) {
+		ok = ruleset_units(rs, c->scratch, i);
+		for (u = 0; u < r->nparts; u++)
+			if (ok[u] && pcre2_match(r->parts[u], (PCRE2_SPTR)text,
+			    len, 0, 0, c->md, NULL) >= 0)
+				return 1;
+		return 0;
+	}
 	if (r->jit)
 		rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0,
 		    c->md, NULL);
@@ -320,6 +343,85 @@ static int
 domain_char(unsigned char ch)
 {
 	return isalnum(ch) || ch == '.' || ch == '-';
+}
+
+/*
+ * The start of the local part of the mailbox whose @ is at `at`, in
+ * text: back over its characters, but a quote opens it unless a letter
+ * is before it ("550-'ann@x... User unknown'", but "o'brien@x"). `at`
+ * itself when there is none.
+ */
+static const char *
+local_start(const char *text, const char *at)
+{
+	const char *l;
+
+	for (l = at; l > text && local_char((unsigned char)l[-1]) &&
+	    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
+	    !isalnum((unsigned char)l[-2]))); l--)
+		;
+	return l;
+}
+
+/*
+ * The end of the domain of the mailbox whose @ is at `at`, without a
+ * final dot; at + 1 when it has no dot inside (no domain).
+ */
+static const char *
+domain_end(const char *at, const char *e)
+{
+	const char *d, *de;
+
+	for (d = at + 1; d < e && domain_char((unsigned char)*d); d++)
+		;
+	for (de = d; de > at + 1 && de[-1] == '.'; de--)
+		;
+	if (de == at + 1 || memchr(at + 1, '.', (size_t)(de - at - 1)) ==
+	    NULL)
+		return at + 1;
+	return de;
+}
+
+/*
+ * Copies the reply's text to c->words with the letters of every
+ * mailbox's local part made 'x', and of its domain when that is the
+ * recipient's (domain, lowercase, "" if none): what a reply says is in
+ * its words, not in the names of the mailboxes it quotes (a recipient
+ * called dmarc@, virus@ or greylist@, or at spf.example.org, is not an
+ * authentication failure, a virus or greylisting). Other domains stay:
+ * "zen.spamhaus.org" is a word of the reply, and so is a provider's
+ * contact mailbox's ("tosa@rx.t-online.de"). Same length, so that
+ * offsets agree with the text.
+ */
+static void
+mask_mailboxes(struct classifier *c, const char *text, size_t len,
+    const char *domain)
+{
+	const char *p, *e = text + len, *l, *de;
+	size_t dn = strlen(domain);
+	char *w;
+
+	if (c->wordsz < len + 1) {
+		c->wordsz = len + 1 < 256 ? 256 : len + 1;
+		free(c->words);
+		/* zeroed: the JIT reads ahead of the text, within it */
+		c->words = xcalloc(1, c->wordsz);
+	}
+	memcpy(c->words, text, len);
+	c->words[len] = '\0';
+	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
+	    p++) {
+		l = local_start(text, p);
+		if (l == p || (de = domain_end(p, e)) == p + 1)
+			continue;
+		/* the recipient's domain too, in its mailboxes */
+		if (dn == 0 || (size_t)(de - p - 1) != dn ||
+		    !ascii_eq_ci(p + 1, domain, dn))
+			de = p;
+		for (w = c->words + (l - text); w < c->words + (de - text); w++)
+			if (isalpha((unsigned char)*w))
+				*w = 'x';
+	}
 }
 
 /*
@@ -560,10 +662,10 @@ static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const char *const *senders, size_t nsenders, int moved)
 {
-	const char *r, *re, *rd, *p, *e = text + len, *l, *d, *de;
+	const char *r, *re, *rd, *p, *e = text + len, *l, *de;
 	size_t rlen, rdlen;
 	enum mention other = MENTION_NONE;
-	int seen = 0;
+	int seen = 0, sender = 0;
 
 	if (rcpt == NULL)
 		return MENTION_NONE;
@@ -580,14 +682,9 @@ mentions(const char *rcpt, const char *text, size_t len,
 	rdlen = (size_t)(re - rd);
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
-		for (l = p; l > text && local_char((unsigned char)l[-1]); l--)
-			;
-		for (d = p + 1; d < e && domain_char((unsigned char)*d); d++)
-			;
-		for (de = d; de > p + 1 && de[-1] == '.'; de--)
-			;
-		if (l == p || de == p + 1 ||
-		    memchr(p + 1, '.', (size_t)(de - p - 1)) == NULL)
+		l = local_start(text, p);
+		de = domain_end(p, e);
+		if (l == p || de == p + 1)
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
 			seen = 1;
@@ -609,8 +706,12 @@ mentions(const char *rcpt, const char *text, size_t len,
 				return MENTION_RCPT_AND_OTHER;
 			continue;
 		}
-		if (is_sender(senders, nsenders, l, de))
+		if (is_sender(senders, nsenders, l, de)) {
+			/* named as the subject, not as "from=<x>" */
+			if (!sender_address(text, l))
+				sender = 1;
 			continue;
+		}
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
 			other = MENTION_SAME_DOMAIN;
@@ -625,6 +726,13 @@ mentions(const char *rcpt, const char *text, size_t len,
 	if (seen)
 		return other != MENTION_NONE ? MENTION_RCPT_AND_OTHER :
 		    MENTION_RCPT;
+	/*
+	 * Only the sender named, and not as the sender ("<bounce@news.x>...
+	 * User unknown"): the reply is about our address, not the
+	 * recipient's.
+	 */
+	if (other == MENTION_NONE && sender)
+		return MENTION_OTHER_DOMAIN;
 	return other;
 }
 
@@ -721,7 +829,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 {
 	const struct rule *const *rules;
 	const uint32_t *chain;
-	const uint8_t *miss;
+	const uint8_t *miss, *gmiss;
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
@@ -750,10 +858,11 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	else
 		out->temporary = -1;
 
-	miss = ruleset_prefilter(rs, rp->text, rp->textlen, c->scratch);
+	rcpt_domain(rcpt, domain, sizeof(domain));
+	mask_mailboxes(c, rp->text, rp->textlen, domain);
+	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nrules);
 
-	rcpt_domain(rcpt, domain, sizeof(domain));
 	out->provider = ruleset_provider(rs, domain,
 	    relay != NULL && *relay ? relay : rp->host);
 	chain = ruleset_candidates(rs, out->provider, rp->code, st.cls,
@@ -767,7 +876,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
 		    (r->stages && !(r->stages & 1u << rp->stage)))
 			continue;
-		if (rule_matches(r, c, rp->text, rp->textlen)) {
+		if (rule_matches(rs, chain[i], r, c, c->words, rp->textlen)) {
 			out->rule = r;
 			break;
 		}
@@ -778,7 +887,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->decision = out->rule->decision;
 		details_static(out, out->rule->details);
 		if (out->rule->re != NULL)
-			details_groups(out, out->rule, rp->text, c->md);
+			details_groups(out, out->rule, c->words, c->md);
 	} else {
 		out->reason = R_UNDEFINED;
 		out->decision = out->temporary == 1 ? D_RETRY : 0;
@@ -870,7 +979,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * decided, the recipient is not known to be gone. See senderside.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    senderside_match(c->side, rp->text, rp->textlen)) {
+	    ((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
+	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
+	    senderside_match(c->side, c->words, rp->textlen))) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
@@ -883,7 +994,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * uncertain.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    uncertain_match(c->unsure, rp->text, rp->textlen)) {
+	    ((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
+	    uncertain_match_scanned(c->unsure, gmiss, c->words, rp->textlen) :
+	    uncertain_match(c->unsure, c->words, rp->textlen))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "uncertain", 9);
 	}

@@ -46,8 +46,10 @@ void		 classifier_free(struct classifier *);	/* NULL is fine */
 /*
  * The sending side's addresses (n of them, or none with NULL, 0) for the
  * calls that follow on c: a reply that names one of them besides the
- * recipient is not taken to name someone else (see the other-address
- * guard). c keeps the pointers; they must stay valid while set.
+ * recipient is not taken to name someone else, and one that names only
+ * them is about the sending side, not the recipient (see the
+ * other-address guard). c keeps the pointers; they must stay valid while
+ * set.
  */
 void		 classifier_senders(struct classifier *c,
 		    const char *const *addrs, size_t n);

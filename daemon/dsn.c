@@ -7,13 +7,19 @@
  *      report-type of feedback-report, or an attached original that
  *      carries Hotmail's X-HmXmrOriginalRecipient.
  *   2. Does it carry RFC 3464 fields? A message/delivery-status part
- *      (base64 or not), or "Final-Recipient:" lines in its text.
- *   3. Is it an Amazon SES JSON notification?
+ *      (base64 or not), or "Final-Recipient:" lines in its text. (A
+ *      read receipt, RFC 8098, has such lines too: it gives nothing.)
+ *   3. Is it an Amazon SES JSON notification? Is it a notice that
+ *      reports no delivery (a session transcript to the postmaster, a
+ *      frozen message, a post held for a list's moderator, a lure
+ *      dressed as a bounce): then nothing. Is
+ *      it a bounce a person forwarded in the text: then that bounce.
  *   4. Is it an auto-reply (RFC 3834 Auto-Submitted, X-Autoreply,
  *      Precedence: auto_reply, or an out-of-office subject) from a
  *      person rather than a mailer daemon?
  *   5. Does it look like a bounce at all (a mailer-daemon sender, a
- *      bounce subject, X-Failed-Recipients, a null Return-Path)? If
+ *      bounce subject, X-Failed-Recipients, a null Return-Path, a
+ *      content filter's notice of a virus to the sender)? If
  *      so, read its text: every address that starts a line (or is
  *      named by X-Failed-Recipients) is a recipient, and the text
  *      after it, up to the next recipient, is its failure text.
@@ -29,9 +35,9 @@
  * and what a failure text means is for the rules to say.
  *
  * This file asks the questions and reads RFC 3464 fields; the other
- * shapes are read by dsn_arf.c (1, 4), dsn_json.c (3) and dsn_text.c
- * (5), and dsn_classify.c turns a recipient into a classification.
- * dsn_impl.h is what they share.
+ * shapes are read by dsn_arf.c (1, 4), dsn_json.c (3), dsn_notice.c
+ * (3, 5) and dsn_text.c (5), and dsn_classify.c turns a recipient
+ * into a classification. dsn_impl.h is what they share.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -72,6 +78,7 @@ dsn_parser_free(struct dsn_parser *p)
 	if (p == NULL)
 		return;
 	mime_free(p->m);
+	free(p->fwd);
 	free(p);
 }
 
@@ -428,6 +435,26 @@ mark_delayed(struct dsn_report *rep, const char *subject, const char *text,
 			rep->rcpts[i].action = "delayed";
 }
 
+/*
+ * A notice in words that a delivery succeeded: its recipients without
+ * an Action of their own were delivered.
+ */
+static void
+mark_delivered(struct dsn_report *rep, const char *subject,
+    const char *text, size_t textlen)
+{
+	size_t i;
+
+	if (!success_text(subject, text, textlen))
+		return;
+	for (i = 0; i < rep->nrcpts; i++)
+		if (rep->rcpts[i].action == NULL) {
+			rep->rcpts[i].action = "delivered";
+			if (rep->rcpts[i].status == NULL)
+				rep->rcpts[i].status = "2.0.0";
+		}
+}
+
 /* Adds the original's recipient v, which the notice does not name. */
 static void
 rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v)
@@ -558,6 +585,36 @@ wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
 	rep->contextlen = total;
 }
 
+/*
+ * A bounce a person forwarded in the text of the part: parsed as a
+ * message of its own, from a copy (the parse resets the arena that
+ * holds the decoded part). If it says nothing, msg is parsed again
+ * with forwards off. Returns 0 if there is no forwarded bounce; else 1,
+ * with the number of recipients in *kp: either parse reset the arena,
+ * and the caller's view of msg is gone.
+ */
+static int
+forwarded(struct dsn_parser *p, struct mime_part *part, const char *msg,
+    size_t len, struct dsn_report *rep, size_t *kp)
+{
+	const char *v, *g;
+	size_t n, gn, k;
+
+	v = mime_body(p->m, part, &n);
+	if (n > MAX_TEXT || (g = forwarded_bounce(v, n, &gn)) == NULL)
+		return 0;
+	p->fwd = xmalloc(gn + 1);
+	memcpy(p->fwd, g, gn);
+	p->fwd[gn] = '\0';
+	p->inner = 1;
+	k = dsn_parse(p, p->fwd, gn, rep);
+	if (k == 0)
+		k = dsn_parse(p, msg, len, rep);
+	p->inner = 0;
+	*kp = k;
+	return 1;
+}
+
 size_t
 dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
     struct dsn_report *rep)
@@ -565,10 +622,14 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	struct mime_part *root;
 	struct found f;
 	const char *subject, *from, *text, *ex[MAX_EXCLUDE], *v, *g;
-	size_t textlen, nex = 0, i, n;
+	size_t textlen, nex = 0, i, n, k;
 
 	memset(rep, 0, sizeof(*rep));
 	p->cap = 0;
+	if (!p->inner) {
+		free(p->fwd);
+		p->fwd = NULL;
+	}
 	root = mime_parse(p->m, msg, len);
 	rep->nheaders = root->nhdrs;
 	/* An SES notification as it came, with no mail around it. */
@@ -585,6 +646,9 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 
 	if (arf(p, rep, root, &f))
 		return rep->nrcpts;
+	/* A read receipt: the message was delivered. */
+	if (is_mdn(root))
+		return 0;
 
 	/* RFC 3464 fields in a part, or in the text. */
 	if (f.nds == 0 && f.orig != NULL) {
@@ -632,8 +696,6 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	if (!p->inner && (v = inlined_report(root, &n)) != NULL) {
 		/* Parse the pasted report instead; if it says nothing, parse
 		 * this message again, as text. */
-		size_t k;
-
 		p->inner = 1;
 		k = dsn_parse(p, v, n, rep);
 		if (k == 0)
@@ -643,6 +705,20 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	}
 	if (ses_json(p, rep, text, textlen))
 		return rep->nrcpts;
+	/*
+	 * A transcript for the postmaster, a frozen message, a post held
+	 * for a list's moderator, a lure: nothing.
+	 */
+	v = NULL;
+	n = 0;
+	if (f.html != NULL)
+		v = mime_body(p->m, f.html, &n);
+	if (f.orig == NULL && not_a_report(subject, text, textlen, v, n))
+		return 0;
+	if (!p->inner && f.ntext > 0 && from_person(subject, from,
+	    mime_header_value(root, "Return-Path")) &&
+	    forwarded(p, f.text[0], msg, len, rep, &k))
+		return k;
 
 	if (is_autoreply(root, subject, from)) {
 		if (from != NULL && (v = addr_dup(p->a, from,
@@ -652,7 +728,9 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		}
 		return rep->nrcpts;
 	}
-	if (!is_bounce(root, subject, from)) {
+	if (!is_bounce(root, subject, from) &&
+	    !filter_notice(subject, text, textlen,
+	    mime_header(root, "Auto-Submitted") != NULL)) {
 		if (!fml_notice(root, from))
 			return 0;
 		rep->kind = DSN_TEXT;
@@ -694,8 +772,14 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		    (v = addr_dup(p->a, v, v + strlen(v))) != NULL &&
 		    !excluded(ex, nex, v, strlen(v)))
 			rcpt_unnamed(p, rep, v);
-		/* The sender may be the recipient (a redacted bounce). */
-		if (rep->nrcpts == 0)
+		/*
+		 * The sender may be the recipient (a redacted bounce); not
+		 * in a message a person wrote to its reader ("Dear <To>,
+		 * delivery failed ...": a lure, never a mailer's report).
+		 */
+		if (rep->nrcpts == 0 && (f.orig != NULL || f.nds > 0 ||
+		    !from_person(NULL, from,
+		    mime_header_value(root, "Return-Path"))))
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
 	}
 	if (rep->nrcpts == 0 && (v = tail_to(p, &f)) != NULL)
@@ -706,6 +790,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		/* No address in the text: the original's recipient. */
 		rcpt_unnamed(p, rep, v);
 	}
+	mark_delivered(rep, subject, text, textlen);
 	mark_delayed(rep, subject, text, textlen);
 	for (i = 0; i < rep->nrcpts; i++)
 		if (rep->rcpts[i].diaglen == 0) {

@@ -6,9 +6,10 @@
  * tree, the RFC 3464 fields, the order of the questions); the answers
  * for other shapes of bounce live beside it: dsn_text.c reads a bounce
  * in words, dsn_json.c an Amazon SES notification, dsn_arf.c feedback
- * reports and auto-replies, and dsn_classify.c turns one recipient of a
- * report into a classification. dsn_scan.c has the scanning helpers
- * they all use (lines, literals, addresses).
+ * reports and auto-replies, dsn_notice.c the notices that report no
+ * delivery (and forwarded bounces), and dsn_classify.c turns one
+ * recipient of a report into a classification. dsn_scan.c has the
+ * scanning helpers they all use (lines, literals, addresses).
  *
  * They are stages of one parser over one struct dsn_parser, not
  * modules of their own: nothing outside dsn*.c includes this header,
@@ -42,6 +43,12 @@ struct dsn_parser {
 	struct arena		*a;
 	size_t			 cap;		/* of the report's rcpts */
 	int			 inner;		/* parsing an inlined report */
+	/*
+	 * A copy of a bounce forwarded in a person's text, parsed as a
+	 * message of its own (the MIME arena is reset by that parse);
+	 * freed by the next top-level dsn_parse() or dsn_parser_free().
+	 */
+	char			*fwd;
 };
 
 /* What a walk over the tree found. */
@@ -61,8 +68,8 @@ int		 is_wsp(int c);
 const char	*line_end(const char *p, const char *e);
 /*
  * The end of the line at p with its continuations: the lines after it
- * that begin with a space or a tab and are not blank, as a text folded
- * at some width has them.
+ * that begin with a space or a tab, are not blank and are indented at
+ * least as deep as it, as a text folded at some width has them.
  */
 const char	*folded_end(const char *p, const char *e);
 int		 has_ci(const char *s, size_t n, const char *lit);
@@ -126,6 +133,28 @@ void		 ses_verdict(const struct dsn_report *rep,
 /* dsn_classify.c */
 /* Appends "k=v" (or a flag) to cl->details, space-separated. */
 void		 detail_add(struct classification *cl, const char *kv);
+
+/* dsn_notice.c: notices that report no delivery, forwarded bounces */
+/*
+ * Is the text a notice that names no failed recipient (a session
+ * transcript to the postmaster, a message frozen in the queue, a list's
+ * post held for its moderator, a lure dressed as a bounce)? html is the HTML part the text came from, with
+ * its links (or NULL).
+ */
+int		 not_a_report(const char *subject, const char *s, size_t n,
+		    const char *html, size_t hn);
+/* A message disposition notification (RFC 8098), never a bounce? */
+int		 is_mdn(const struct mime_part *root);
+/* A report in words of a successful delivery, and of no failure? */
+int		 success_text(const char *subject, const char *s, size_t n);
+/* A content filter's notice to the sender about a virus or banned part? */
+int		 filter_notice(const char *subject, const char *s, size_t n,
+		    int autosent);
+/* Was the message written by a person (not a mailer), as a forward is? */
+int		 from_person(const char *subject, const char *from,
+		    const char *retpath);
+/* The bounce forwarded in [s, s + n), from its header lines; or NULL. */
+const char	*forwarded_bounce(const char *s, size_t n, size_t *lenp);
 
 /* dsn_arf.c: feedback reports and auto-replies */
 int		 is_autoreply(struct mime_part *root, const char *subject,

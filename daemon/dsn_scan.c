@@ -41,12 +41,21 @@ const char *
 folded_end(const char *p, const char *e)
 {
 	const char *le = line_end(p, e), *q;
+	size_t ind = 0, i;
 
+	while (p + ind < le && is_wsp((unsigned char)p[ind]))
+		ind++;
 	while (le < e) {
 		q = le + 1;
 		if (q == e || !is_wsp((unsigned char)*q))
 			break;
 		if (!has_alnum(q, line_end(q, e)))
+			break;
+		/* a line indented less is the next item, not this one's */
+		for (i = 0; i < ind && q + i < e && is_wsp((unsigned char)q[i]);
+		    i++)
+			;
+		if (i < ind)
 			break;
 		le = line_end(q, e);
 	}

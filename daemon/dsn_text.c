@@ -9,11 +9,13 @@
  * into a text bounce. Everything it keeps is in the parser's arena.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "arena.h"
+#include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
 #include "mime.h"
@@ -391,23 +393,148 @@ struct cand {
 	const char	*after;		/* the start of its line */
 	int		 lead;		/* it starts its line */
 	int		 hdr;		/* on a To:/Cc: line of a header block */
+	int		 listline;	/* its line lists addresses, only */
 };
 
 #define MAX_CANDS	100000
 
-/* Does the address at as start its line (after blanks, <, ", ')? */
+/*
+ * Is the run from p to the address at as only addresses and the commas,
+ * semicolons, blanks and brackets between them ("ann@x, bob@x, <c@x>")?
+ * Then the address at as is one of a list the line holds.
+ */
 static int
-addr_leads(const char *line, const char *as)
+list_from(const char *p, const char *as)
 {
-	const char *p = line;
+	const char *bs, *be;
+	int n = 0;
 
+	while (p < as) {
+		if (is_wsp(*p) || *p == ',' || *p == ';' || *p == '<' ||
+		    *p == '>' || *p == '"') {
+			p++;
+			continue;
+		}
+		if (!addr_next(p, as, &bs, &be) || bs != p)
+			return 0;
+		p = be;
+		n++;
+	}
+	return n > 0;
+}
+
+/* Does the text from s to e say a delivery failed? */
+static int
+says_failed(const char *s, const char *e)
+{
+	static const char *const words[] = {
+		"fail", "reject", "refused", "bounced", "undeliver",
+		"not be delivered", "not delivered", "could not", NULL
+	};
+	const char *p;
+	size_t i;
+
+	for (p = s; p + 3 <= e; p++)
+		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && (p == s ||
+		    !isalnum((unsigned char)p[-1])) && (p + 3 == e ||
+		    !isalnum((unsigned char)p[3])))
+			return 1;
+	for (i = 0; words[i] != NULL; i++)
+		if (has_ci(s, (size_t)(e - s), words[i]))
+			return 1;
+	return 0;
+}
+
+/* Does the run p..e end with one of the words (after a blank, or all)? */
+static int
+ends_with_word(const char *p, const char *e, const char *const *words)
+{
+	size_t i, n;
+
+	for (i = 0; words[i] != NULL; i++) {
+		n = strlen(words[i]);
+		if ((size_t)(e - p) >= n && ascii_eq_ci(e - n, words[i], n) &&
+		    (e - n == p || is_wsp(e[-(ptrdiff_t)n - 1])))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is the address at as..ae introduced on its line (ending at le) by a
+ * delivery failure naming it ("Message could not be delivered to x:
+ * 552 ...", "Delivery failed for x", "Unable to deliver to <x>"), or by
+ * "the message to x" or "delivery to x" with the failure after it ("The
+ * message to x was rejected: 554 ...")? It leads that line as a
+ * recipient would at its start; a line that only mentions an address
+ * ("Your message to x follows", "Your message was delivered to x",
+ * "RCPT TO:<x>") does not.
+ */
+static int
+failure_names(const char *line, const char *as, const char *ae,
+    const char *le)
+{
+	static const char *const ends[] = {
+		"not be delivered to", "not delivered to", "not deliver to",
+		"failed to deliver to", "unable to deliver to", "failed for",
+		"undeliverable to", "not be sent to", NULL
+	}, *const messages[] = {
+		"delivery to", "message to", "mail to", "e-mail to",
+		"email to", NULL
+	};
+	const char *p = line, *e = as, *k;
+
+	while (p < e && is_wsp(*p))
+		p++;
+	if (as - p > 200)
+		return 0;
+	/* the addresses of a list before this one ("to ann@x, bob@x") */
+	for (k = p + 1; k < e; k++)
+		if (is_wsp(k[-1]) && list_from(k, as)) {
+			e = k;
+			break;
+		}
+	while (e > p && (is_wsp(e[-1]) || e[-1] == '<' || e[-1] == '"'))
+		e--;
+	if (e - p > 60 || !isalpha((unsigned char)*p))
+		return 0;
+	return ends_with_word(p, e, ends) ||
+	    (ends_with_word(p, e, messages) && says_failed(ae, le));
+}
+
+/*
+ * Does the address at as start its line (after blanks, <, ", ', a list's
+ * number)?
+ */
+static int
+starts_line(const char *line, const char *as)
+{
+	const char *p = line, *q;
+
+	while (p < as && is_wsp(*p))
+		p++;
+	/* a list's number ("1. x", "2) x") */
+	for (q = p; q < as && isdigit((unsigned char)*q); q++)
+		;
+	if (q > p && q - p < 4 && q + 1 < as && (*q == '.' || *q == ')') &&
+	    is_wsp(q[1]))
+		p = q + 1;
 	while (p < as && (is_wsp(*p) || *p == '<' || *p == '"' ||
 	    *p == '\'' || *p == '(' || *p == '*' || *p == '-' || *p == '>'))
 		p++;
-	if (p == as)
-		return 1;
-	/* "RCPT TO:<x>", "To: x", "Recipient: x", "Failed to deliver to x" */
-	return 0;
+	return p == as;
+}
+
+/* Is the run [p, e) only what stands between the addresses of a list? */
+static int
+list_gap(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (!is_wsp(*p) && *p != ',' && *p != ';' && *p != '<' &&
+		    *p != '>' && *p != '"')
+			return 0;
+	return 1;
 }
 
 /* The number of blanks that indent the line at ls. */
@@ -448,6 +575,22 @@ logical_start(const char *s, const char *ls, const char *e)
 		cur = pl;
 	}
 	return ls;
+}
+
+/*
+ * Is the line at ls an item of the list that the line at fl announces
+ * ("Failed addresses follow:", then each address on a line of its own,
+ * indented alike)? Not the folded text of the first item.
+ */
+static int
+list_item(const char *fl, const char *ls, const char *e)
+{
+	const char *fe = line_end(fl, e), *first = fe + 1;
+
+	while (fe > fl && isspace((unsigned char)fe[-1]))
+		fe--;
+	return fe > fl && fe[-1] == ':' && first < ls &&
+	    indent_of(first, e) == indent_of(ls, e);
 }
 
 /* Does the line above the one at ls end with a colon? */
@@ -968,13 +1111,22 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 	const char *e = s + n, *ls, *le, *as, *ae, *q, *fl;
 	struct cand *c = NULL;
 	struct addrset set;
-	size_t nc = 0, cap = 0, i, j, k, nlead = 0;
-	int general;
+	size_t nc = 0, cap = 0, i, j, k, nlead = 0, first, naddr;
+	int general, listed, only = 0;
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
 		fl = NULL;
+		first = nc;
+		naddr = 0;
 		for (q = ls; q < le && addr_next(q, le, &as, &ae); q = ae) {
+			/*
+			 * Every address so far with nothing but a list's
+			 * commas and blanks between: each leads the line
+			 * ("ann@x, bob@x, carol@x").
+			 */
+			only = naddr++ == 0 ? starts_line(ls, as) :
+			    only && list_gap(q, as);
 			if (fl == NULL)
 				fl = logical_start(s, ls, e);
 			/*
@@ -1010,12 +1162,17 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * from\n        x@y)"), unless the line above
 			 * announces a list ("failed:").
 			 */
-			c[nc].lead = addr_leads(ls, as) && (fl == ls ||
-			    ends_colon(s, ls));
+			c[nc].lead = (only || failure_names(ls, as, ae, le)) &&
+			    (fl == ls || ends_colon(s, ls) ||
+			    list_item(fl, ls, e));
 			c[nc].hdr = header_rcpt_line(s, ls, e);
+			c[nc].listline = 0;
 			nlead += c[nc].lead;
 			nc++;
 		}
+		if (naddr > 1 && only && list_gap(q, le))
+			for (k = first; k < nc; k++)
+				c[k].listline = 1;
 	}
 	nc = drop_header_rcpts(c, nc, &nlead);
 	addrset_init(p->a, &set, rep->nrcpts + nc);
@@ -1094,6 +1251,20 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 				te = q;
 				break;
 			}
+		/*
+		 * A line that lists several addresses ("ann@x, bob@x,
+		 * carol@x") names each of them: the text below it, to the
+		 * next section, is their reason; with nothing below, the
+		 * text above it (as for an address alone on its line).
+		 */
+		listed = ts == c[i].after && c[i].listline;
+		if (listed) {
+			ts = line_end(ts, e);
+			if ((q = heading_line(ts, te)) != NULL)
+				te = q;
+			if (!has_alnum(ts, te))
+				ts = te = c[i].as;
+		}
 		if ((size_t)(te - ts) > MAX_DIAG)
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
@@ -1108,7 +1279,21 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 
 			general = 1;
 			ts = s;
-			te = c[i].as;
+			te = listed ? c[i].after : c[i].as;
+			/*
+			 * After another recipient's line, the words between
+			 * it and this one are this one's ("over quota:\n
+			 * <a@x>\n\nThe following recipients did not receive
+			 * this message:\n<b@x>"): b is not over quota.
+			 */
+			for (j = i; j-- > 0;)
+				if (cand_read(c, j, nlead) &&
+				    c[j].after != c[i].after) {
+					q = line_end(c[j].after, e);
+					if (q < te && has_alnum(q, te))
+						ts = q;
+					break;
+				}
 			if ((size_t)(te - ts) > MAX_DIAG)
 				ts = te - MAX_DIAG;
 			trim_span(&ts, &te);

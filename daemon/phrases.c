@@ -19,6 +19,7 @@ struct phrases {
 	pcre2_code		**re;		/* one a branch */
 	size_t			  nre;
 	struct prefilter	 *pf;
+	struct prefilter_need	**needs;	/* one a branch, or NULL */
 };
 
 /*
@@ -59,7 +60,7 @@ scan_to(const char *src, size_t from, int group)
 	return (size_t)(p - src);
 }
 
-#define PH_MAXBRANCH	512	/* in all */
+#define PH_MAXBRANCH	1024	/* in all */
 
 /* Compiles pattern text [b, b + n) as the next branch; 0 on error. */
 static int
@@ -98,12 +99,59 @@ lead_need(const char *a, size_t an, const char *rest)
 }
 
 /*
- * Adds the branch [b, b + n). One that opens with a group of many
- * alternatives ("(?:Absender|expediteur|...|your account ...) ...")
- * may have no need as a whole, as a literal set holds only so many
- * literals (prefilter.h): it is added as several branches, each with as
- * many of the group's alternatives as leave it a need, so that a reply
- * holding none of their words runs none of them.
+ * Adds, one branch each, the alternatives of the group [inner, inner +
+ * ilen) that a branch opens with, each preceded by lead (a "\\b" before
+ * the group, or nothing) and followed by the rest of the branch: when
+ * there are no more than PH_MAXSPLIT of them and each has a need of its
+ * own. -1 when they do not, without adding anything; else 1, or 0 on
+ * error.
+ */
+#define PH_MAXSPLIT	48
+
+static int
+add_each(struct phrases *g, const char *lead, const char *inner,
+    const char *rest, struct prefilter_need **needs)
+{
+	struct prefilter_need *pn;
+	size_t start, end, k = 0, at[PH_MAXSPLIT + 1];
+	char *one;
+	int ok = 1;
+
+	for (start = 0;; start = end + 1) {
+		end = scan_to(inner, start, 0);
+		if (k == PH_MAXSPLIT || (pn = lead_need(inner + start,
+		    end - start, rest)) == NULL)
+			return -1;
+		free(pn);
+		at[k++] = start;
+		if (inner[end] != '|')
+			break;
+	}
+	at[k] = end + 1;
+	for (size_t i = 0; i < k && ok; i++) {
+		one = xasprintf("%s(?:%.*s)%s", lead, (int)(at[i + 1] - 1 -
+		    at[i]), inner + at[i], rest);
+		ok = add_one(g, one, strlen(one), needs);
+		free(one);
+	}
+	return ok;
+}
+
+/*
+ * Adds the branch [b, b + n). One that opens with a group of
+ * alternatives (after a "\\b", or not) is split:
+ *
+ * - when the branch has a need as a whole, into one branch for each
+ *   alternative, if each then has a need of its own. The need of the
+ *   whole is the union of the alternatives' words ("sender", "reply-to",
+ *   "your", "account", "address", "user" ...), and a reply holding any
+ *   one of them ran the whole alternation; split, a reply runs only the
+ *   alternatives whose words it holds;
+ * - when it has none, as a literal set holds only so many literals
+ *   (prefilter.h) ("(?:Absender|expediteur|...|your account ...) ..."),
+ *   into several branches, each with as many of the group's
+ *   alternatives as leave it a need, so that a reply holding none of
+ *   their words runs none of them.
  */
 static int
 add_branch(struct phrases *g, const char *b, size_t n,
@@ -111,16 +159,20 @@ add_branch(struct phrases *g, const char *b, size_t n,
 {
 	struct prefilter_need *pn;
 	char *t = xstrndup(b, n), *rest, *inner, *grp;
-	size_t ge, start, end, first, last;
-	int ok = 1, has;
+	const char *lead;
+	size_t ge, start, end, first, last, ln;
+	int ok = 1, has, whole, alone;
 
-	if ((pn = prefilter_need(t)) != NULL || strncmp(t, "(?:", 3) != 0 ||
-	    (ge = scan_to(t, 0, 1)) < 4 || t[ge - 1] != ')') {
-		free(pn);
+	ln = strncmp(t, "\\b(?:", 5) == 0 ? 2 : 0;
+	lead = ln ? "\\b" : "";
+	whole = (pn = prefilter_need(t)) != NULL;
+	free(pn);
+	if (strncmp(t + ln, "(?:", 3) != 0 ||
+	    (ge = scan_to(t, ln, 1)) < ln + 4 || t[ge - 1] != ')') {
 		free(t);
 		return add_one(g, b, n, needs);
 	}
-	inner = t + 3;
+	inner = t + ln + 3;
 	t[ge - 1] = '\0';
 	rest = t + ge;
 	/*
@@ -140,12 +192,21 @@ add_branch(struct phrases *g, const char *b, size_t n,
 		return add_one(g, b, n, needs);
 	}
 	free(pn);
+	if (whole) {
+		ok = add_each(g, lead, inner, rest, needs);
+		free(t);
+		return ok >= 0 ? ok : add_one(g, b, n, needs);
+	}
 	for (first = 0; ok && inner[first] != '\0'; first = last) {
 		/*
 		 * Alternatives [first, last) while they leave a need; one
-		 * that has none alone is a branch by itself, always run.
+		 * that has none alone is a branch by itself, itself split
+		 * if it opens with a group: "(?:votre|ton|ta) (?:compte|...)"
+		 * has no need ("ta" is too short a literal), "(?:votre|ton
+		 * |ta) " has one.
 		 */
 		last = end = first;
+		alone = 0;
 		do {
 			start = end + (end > first);
 			end = scan_to(inner, start, 0);
@@ -154,10 +215,17 @@ add_branch(struct phrases *g, const char *b, size_t n,
 			free(pn);
 			if (has || last == first)
 				last = end;
+			if (!has && start == first)
+				alone = 1;
 		} while (has && inner[end] != '\0');
-		grp = xasprintf("(?:%.*s)%s", (int)(last - first),
-		    inner + first, rest);
-		ok = add_one(g, grp, strlen(grp), needs);
+		if (alone)
+			grp = xasprintf("%s%.*s%s", lead, (int)(last - first),
+			    inner + first, rest);
+		else
+			grp = xasprintf("%s(?:%.*s)%s", lead, (int)(last - first),
+			    inner + first, rest);
+		ok = alone ? add_branch(g, grp, strlen(grp), needs) :
+		    add_one(g, grp, strlen(grp), needs);
 		free(grp);
 		if (inner[last] == '|')
 			last++;
@@ -174,8 +242,8 @@ add_branch(struct phrases *g, const char *b, size_t n,
  * POSIX classes ([[:alpha:]]), or parentheses that do not balance.
  * Such a pattern is one branch, as written.
  */
-static int
-splittable(const char *src)
+int
+phrases_splittable(const char *src)
 {
 	const char *p;
 	int depth = 0;
@@ -210,7 +278,7 @@ add_branches(struct phrases *g, const char *src,
 {
 	size_t start = 0, end;
 
-	if (!splittable(src))
+	if (!phrases_splittable(src))
 		return add_one(g, src, strlen(src), needs);
 
 	for (;;) {
@@ -234,11 +302,11 @@ phrases_build(const char *const *patterns, size_t n)
 	g->re = xcalloc(PH_MAXBRANCH, sizeof(*g->re));
 	for (i = 0; i < n && ok; i++)
 		ok = add_branches(g, patterns[i], needs);
+	g->needs = xcalloc(g->nre ? g->nre : 1, sizeof(*g->needs));
+	memcpy(g->needs, needs, g->nre * sizeof(*needs));
 	if (ok)
 		g->pf = prefilter_build((const struct prefilter_need *const *)
 		    needs, g->nre);
-	for (i = 0; i < g->nre; i++)
-		free(needs[i]);
 	if (!ok) {
 		phrases_free(g);
 		return NULL;
@@ -253,9 +321,13 @@ phrases_free(struct phrases *g)
 
 	if (g == NULL)
 		return;
-	for (i = 0; i < g->nre; i++)
+	for (i = 0; i < g->nre; i++) {
 		pcre2_code_free(g->re[i]);
+		if (g->needs != NULL)
+			free(g->needs[i]);
+	}
 	free(g->re);
+	free(g->needs);
 	prefilter_free(g->pf);
 	free(g);
 }
@@ -271,13 +343,39 @@ phrases_match(const struct phrases *g, const char *text, size_t len,
     void *scratch, pcre2_match_data *md)
 {
 	const uint8_t *out;
-	size_t i;
 
 	out = prefilter_scan(g->pf, text, len, scratch);
-	for (i = 0; i < g->nre; i++)
-		if (out[i] == 0 && pcre2_match(g->re[i], (PCRE2_SPTR)text,
-		    len, 0, 0, md, NULL) >= 0)
+	return phrases_match_scanned(g, out, text, len, md);
+}
+
+size_t
+phrases_count(const struct phrases *g)
+{
+	return g->nre;
+}
+
+const struct prefilter_need *
+phrases_need(const struct phrases *g, size_t i)
+{
+	return g->needs[i];
+}
+
+/*
+ * The branches the scan lets through are few of hundreds: memchr()
+ * finds the next one many bytes at a time.
+ */
+int
+phrases_match_scanned(const struct phrases *g, const uint8_t *miss,
+    const char *text, size_t len, pcre2_match_data *md)
+{
+	const uint8_t *p = miss, *e = miss + g->nre;
+
+	while (p < e && (p = memchr(p, 0, (size_t)(e - p))) != NULL) {
+		if (pcre2_match(g->re[p - miss], (PCRE2_SPTR)text, len, 0, 0,
+		    md, NULL) >= 0)
 			return 1;
+		p++;
+	}
 	return 0;
 }
 
@@ -331,6 +429,19 @@ int
 phrases_handle_match(struct phrases_handle *h, const char *text, size_t len)
 {
 	return phrases_match(h->g, text, len, h->scratch, h->md);
+}
+
+const struct phrases *
+phrases_handle_set(const struct phrases_handle *h)
+{
+	return h->g;
+}
+
+int
+phrases_handle_match_scanned(struct phrases_handle *h, const uint8_t *miss,
+    const char *text, size_t len)
+{
+	return phrases_match_scanned(h->g, miss, text, len, h->md);
 }
 
 int

@@ -38,7 +38,7 @@
  * give nothing. Literals shorter than 3 bytes are not kept; a pattern
  * left with no set has no prefilter and is always tried.
  */
-#define LS_MAX		48	/* alternatives in a set */
+#define LS_MAX		96	/* alternatives in a set (one of 70 exists) */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
 #define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
 #define UNIT_SETS	2	/* of them, for one of several branches */
@@ -66,11 +66,36 @@ ls_min(const struct litset *ls)
 	return ls->n ? m : 0;
 }
 
+/*
+ * Copies a set, only as much of it as is used: a whole one is about
+ * 4 KB, most hold a literal or two, and a pattern's walk copies many.
+ */
+static void
+ls_copy(struct litset *d, const struct litset *s)
+{
+	size_t j;
+
+	d->n = s->n;
+	memcpy(d->len, s->len, s->n * sizeof(s->len[0]));
+	for (j = 0; j < s->n; j++)
+		memcpy(d->lit[j], s->lit[j], s->len[j]);
+}
+
+static void
+cnf_copy(struct litcnf *d, const struct litcnf *s)
+{
+	size_t i;
+
+	d->n = s->n;
+	for (i = 0; i < s->n; i++)
+		ls_copy(&d->set[i], &s->set[i]);
+}
+
 /* Adds a set to a conjunction, keeping the best LS_SETS. */
 static void
 cnf_add(struct litcnf *c, const struct litset *ls)
 {
-	size_t i, m = ls_min(ls);
+	size_t i, k, m = ls_min(ls);
 
 	if (m < 3)
 		return;
@@ -80,8 +105,9 @@ cnf_add(struct litcnf *c, const struct litset *ls)
 		return;
 	if (c->n < LS_SETS)
 		c->n++;
-	memmove(&c->set[i + 1], &c->set[i], (c->n - 1 - i) * sizeof(c->set[0]));
-	c->set[i] = *ls;
+	for (k = c->n - 1; k > i; k--)
+		ls_copy(&c->set[k], &c->set[k - 1]);
+	ls_copy(&c->set[i], ls);
 }
 
 static void
@@ -267,7 +293,7 @@ ls_alt(const char *p, struct litcnf *out, int depth)
 		}
 		p = ls_seq(p, &br, depth);
 		if (nbranch++ == 0)
-			*out = br;
+			cnf_copy(out, &br);
 		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
 			ok = 0;
 		for (i = 0; ok && i < br.set[0].n; i++) {
@@ -299,14 +325,24 @@ prefilter_need(const char *pat)
 {
 	struct prefilter_need *pn;
 	struct litcnf *br = NULL;
+	size_t *span = NULL;
 	const char *q;
 	char *str;
 	size_t nbr = 0, nsets = 0, nlits = 0, nbytes = 0, i, j, k, s, u;
 
-	/* Extended mode makes spaces insignificant; so do comments. */
-	for (q = pat; (q = strstr(q, "(?")) != NULL; q++)
-		if (strcspn(q + 2, ":)") > strcspn(q + 2, "x") || q[2] == '#')
+	/*
+	 * Extended mode makes spaces insignificant; so do comments. An
+	 * "x" counts among the option letters of "(?x)" or "(?x:" only:
+	 * not in "(?!mail ?box)", a lookahead.
+	 */
+	for (q = pat; (q = strstr(q, "(?")) != NULL; q++) {
+		size_t nopt = strspn(q + 2, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-^");
+
+		if (q[2] == '#' || ((q[2 + nopt] == ':' || q[2 + nopt] == ')') &&
+		    memchr(q + 2, 'x', nopt) != NULL))
 			return NULL;
+	}
 	/* Verbs: (*UTF), (*ACCEPT) ends a match early. */
 	if (strstr(pat, "(*") != NULL)
 		return NULL;
@@ -321,12 +357,16 @@ prefilter_need(const char *pat)
 			return NULL;
 	for (q = pat;; q++) {
 		br = xreallocarray(br, nbr + 1, sizeof(*br));
+		span = xreallocarray(span, 2 * (nbr + 1), sizeof(*span));
+		span[2 * nbr] = (size_t)(q - pat);
 		q = ls_seq(q, &br[nbr], 0);
+		span[2 * nbr + 1] = (size_t)(q - pat);
 		if (br[nbr++].n == 0 || *q != '|')
 			break;
 	}
 	if (*q != '\0' || br[nbr - 1].n == 0) {
 		free(br);	/* nothing required, or a ")" compile rejects */
+		free(span);
 		return NULL;
 	}
 	for (u = 0; u < nbr; u++) {
@@ -342,12 +382,14 @@ prefilter_need(const char *pat)
 	}
 	/* One block: the struct, its arrays, then the strings. */
 	pn = xcalloc(1, sizeof(*pn) + nlits * sizeof(*pn->lits) +
-	    (nlits + nsets + nbr) * sizeof(size_t) + nbytes);
+	    (nlits + nsets + 3 * nbr) * sizeof(size_t) + nbytes);
 	pn->lits = (const char **)(pn + 1);
 	pn->litlens = (size_t *)(pn->lits + nlits);
 	pn->setend = pn->litlens + nlits;
 	pn->unitend = pn->setend + nsets;
-	str = (char *)(pn->unitend + nbr);
+	pn->unitspan = pn->unitend + nbr;
+	memcpy(pn->unitspan, span, 2 * nbr * sizeof(*span));
+	str = (char *)(pn->unitspan + 2 * nbr);
 	pn->nlits = nlits;
 	pn->nsets = nsets;
 	pn->nunits = nbr;
@@ -366,6 +408,7 @@ prefilter_need(const char *pat)
 		pn->unitend[u] = s;
 	}
 	free(br);
+	free(span);
 	return pn;
 }
 
@@ -383,7 +426,10 @@ prefilter_need(const char *pat)
  * [i] is 0 for a pattern with no units, which always is.
  *
  * The answer is that of marking every set of every unit, but a reply
- * holding "mail" no longer visits the fifty units that need it.
+ * holding "mail" no longer visits the fifty units that need it. The
+ * units of a pattern built to report them have slots, uslot[u], in the
+ * bytes after rinit's in the scratch space: each is marked when its
+ * unit can match.
  */
 struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
@@ -398,7 +444,12 @@ struct prefilter {
 	size_t			  npats;
 	uint32_t		 *litstart;
 	uint32_t		 *litref;
+	uint32_t		 *uslot;	/* nunits: in uok[], or NOSLOT */
+	uint32_t		 *pslot;	/* npats: first unit's slot */
+	size_t			  nslots;
 };
+
+#define NOSLOT	UINT32_MAX
 
 /*
  * One automaton for the literals of every pattern. A literal is cut to
@@ -458,7 +509,8 @@ pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
 /*
  * The anchor of a unit whose sets are [first, end) and whose literals'
  * numbers start at id: the set whose literals are in the fewest sets
- * in all (shared[lit]); the first such.
+ * in all (shared[lit]), weighted by how many sample texts hold them
+ * when there are samples (prefilter_build_sampled()); the first such.
  */
 static size_t
 anchor_set(const struct prefilter_need *r, size_t first, size_t end,
@@ -520,6 +572,50 @@ anchor_refs(struct prefilter *pf, int place, size_t unit, const uint32_t *id,
 struct prefilter *
 prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 {
+	return prefilter_build_units(needs, npats, NULL);
+}
+
+struct prefilter *
+prefilter_build_units(const struct prefilter_need *const *needs,
+    size_t npats, const uint8_t *units)
+{
+	return prefilter_build_sampled(needs, npats, units, NULL, 0);
+}
+
+/*
+ * What an anchor avoids, a number per literal: the sets it is in, and
+ * before that, the sample texts that hold it (a literal most replies
+ * hold, such as "user", makes a poor anchor whatever the sets).
+ */
+static uint32_t *
+lit_weights(const struct prefilter *pf, const struct pflits *pl,
+    const char *const *samples, size_t nsamples)
+{
+	uint32_t *w = xcalloc(pl->n + 1, sizeof(*w));
+	uint64_t *bits;
+	size_t i, k;
+
+	for (i = 0; i < pl->nids; i++)
+		w[pl->ids[i]]++;
+	if (nsamples == 0)
+		return w;
+	bits = xcalloc(pf->acwords, sizeof(*bits));
+	for (i = 0; i < nsamples; i++) {
+		acmatch_scan(pf->ac, samples[i], strlen(samples[i]), bits);
+		for (k = 0; k < pf->acwords; k++)
+			for (uint64_t x = bits[k]; x != 0; x &= x - 1)
+				w[k * 64 + (size_t)__builtin_ctzll(x)] +=
+				    1u << 12;
+	}
+	free(bits);
+	return w;
+}
+
+struct prefilter *
+prefilter_build_sampled(const struct prefilter_need *const *needs,
+    size_t npats, const uint8_t *units, const char *const *samples,
+    size_t nsamples)
+{
 	struct prefilter *pf;
 	struct pflits pl;
 	uint32_t *shared, *id, noth = 0, nolit = 0;
@@ -532,10 +628,7 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 	pf->ac = acmatch_build(pl.lits, pl.lens, pl.n);
 	pf->acwords = acmatch_words(pf->ac);
 
-	/* How many sets each literal is in: what an anchor avoids. */
-	shared = xcalloc(pl.n + 1, sizeof(*shared));
-	for (i = 0; i < pl.nids; i++)
-		shared[pl.ids[i]]++;
+	shared = lit_weights(pf, &pl, samples, nsamples);
 
 	pf->nunits = pl.nunits;
 	pf->upat = xcalloc(pl.nunits ? pl.nunits : 1, sizeof(*pf->upat));
@@ -545,6 +638,18 @@ prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 	pf->omask = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->omask));
 	pf->litstart = xcalloc(pl.n + 1, sizeof(*pf->litstart));
 	pf->litref = xcalloc(pl.nids ? pl.nids : 1, sizeof(*pf->litref));
+	pf->uslot = xcalloc(pl.nunits ? pl.nunits : 1, sizeof(*pf->uslot));
+	pf->pslot = xcalloc(npats ? npats : 1, sizeof(*pf->pslot));
+	for (i = 0, unit = 0; i < npats; i++) {
+		const struct prefilter_need *r = needs[i];
+		int rep = units != NULL && units[i];
+
+		pf->pslot[i] = (uint32_t)pf->nslots;
+		if (r == NULL || r->nunits == 0)
+			continue;
+		for (u = 0; u < r->nunits; u++, unit++)
+			pf->uslot[unit] = rep ? (uint32_t)pf->nslots++ : NOSLOT;
+	}
 
 	/* Two passes: count the refs of each literal, then place them. */
 	for (int place = 0; place < 2; place++) {
@@ -610,13 +715,15 @@ prefilter_free(struct prefilter *pf)
 	free(pf->rinit);
 	free(pf->litstart);
 	free(pf->litref);
+	free(pf->uslot);
+	free(pf->pslot);
 	free(pf);
 }
 
 size_t
 prefilter_scratch_size(const struct prefilter *pf)
 {
-	return pf->acwords * sizeof(uint64_t) + pf->npats;
+	return pf->acwords * sizeof(uint64_t) + pf->npats + pf->nslots;
 }
 
 /* Whether the literals found (bits) hold one of each set of unit u but
@@ -645,17 +752,37 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
 	size_t w, i;
 	uint32_t l, u;
 
+	uint8_t *uok = rmiss + pf->npats;
+	uint32_t s;
+
 	memcpy(rmiss, pf->rinit, pf->npats);
+	memset(uok, 0, pf->nslots);
 	acmatch_scan(pf->ac, text, len, bits);
 	for (w = 0; w < pf->acwords; w++)
 		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
 			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
 			for (i = pf->litstart[l]; i < pf->litstart[l + 1]; i++) {
 				u = pf->litref[i];
-				if (rmiss[pf->upat[u]] != 0 &&
+				if ((s = pf->uslot[u]) != NOSLOT) {
+					/* each unit told, not just one */
+					if (uok[s] == 0 && unit_rest(pf, u,
+					    bits)) {
+						uok[s] = 1;
+						rmiss[pf->upat[u]] = 0;
+					}
+				} else if (rmiss[pf->upat[u]] != 0 &&
 				    unit_rest(pf, u, bits))
 					rmiss[pf->upat[u]] = 0;
 			}
 		}
 	return rmiss;
+}
+
+const uint8_t *
+prefilter_units(const struct prefilter *pf, const void *scratch, size_t pat)
+{
+	const uint8_t *uok = (const uint8_t *)((const uint64_t *)scratch +
+	    pf->acwords) + pf->npats;
+
+	return uok + pf->pslot[pat];
 }

@@ -25,6 +25,8 @@
  * match a text that holds, for some unit, a literal of each of its
  * sets. Set i is lits[setend[i - 1] .. setend[i]); unit u is sets
  * [unitend[u - 1] .. unitend[u]). Literals are NUL-terminated too.
+ * Unit u is the branch [unitspan[2u], unitspan[2u + 1]) of the
+ * pattern's text.
  */
 struct prefilter_need {
 	const char	**lits;
@@ -34,6 +36,7 @@ struct prefilter_need {
 	size_t		  nsets;
 	size_t		 *unitend;
 	size_t		  nunits;
+	size_t		 *unitspan;
 };
 
 /*
@@ -52,6 +55,25 @@ struct prefilter;
  */
 struct prefilter	*prefilter_build(const struct prefilter_need *const *needs,
 			    size_t npats);
+/*
+ * The same, and for each pattern i with units[i] nonzero (units may be
+ * NULL), a scan also tells which of its units can match
+ * (prefilter_units()): a pattern whose branches are run one by one
+ * runs only those.
+ */
+struct prefilter	*prefilter_build_units(
+			    const struct prefilter_need *const *needs,
+			    size_t npats, const uint8_t *units);
+/*
+ * The same, told of texts like those it will scan (nsamples
+ * NUL-terminated strings): a unit is reached through the set of its
+ * literals that they hold the least. What a scan answers is the same;
+ * only the work it does to tell changes.
+ */
+struct prefilter	*prefilter_build_sampled(
+			    const struct prefilter_need *const *needs,
+			    size_t npats, const uint8_t *units,
+			    const char *const *samples, size_t nsamples);
 void			 prefilter_free(struct prefilter *);	/* NULL is fine */
 
 /* Bytes of scratch space a scan needs. */
@@ -64,5 +86,12 @@ size_t			 prefilter_scratch_size(const struct prefilter *);
  */
 const uint8_t		*prefilter_scan(const struct prefilter *,
 			    const char *text, size_t len, void *scratch);
+/*
+ * After a scan into scratch, for pattern pat built with units[pat] set:
+ * one byte per unit of its need, in order, nonzero if the unit can
+ * match. Inside scratch, valid until it is used again.
+ */
+const uint8_t		*prefilter_units(const struct prefilter *,
+			    const void *scratch, size_t pat);
 
 #endif

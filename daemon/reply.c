@@ -687,7 +687,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	if (r->bufsz < n + 1) {
 		r->bufsz = n + 1 < 256 ? 256 : n + 1;
 		free(r->buf);
-		r->buf = xmalloc(r->bufsz);
+		/* zeroed: the JIT reads ahead of the text, within it */
+		r->buf = xcalloc(1, r->bufsz);
 	}
 
 	w = fold(r->buf, in, n);

@@ -41,7 +41,10 @@
 #include <string.h>
 
 #include "ascii.h"
+#include "phrases.h"
 #include "prefilter.h"
+#include "senderside.h"
+#include "uncertain.h"
 #include "reply.h"
 #include "rules.h"
 #include "xalloc.h"
@@ -94,7 +97,9 @@ struct ruleset {
 	struct hostmap		  domains;
 	struct hostmap		  mxs;
 	unsigned		  maxcap;
-	struct prefilter	 *pf;		/* indexed as rules[] */
+	struct prefilter	 *pf;		/* indexed as rules[], then: */
+	const struct phrases	 *guard[2];	/* the guards' branches */
+	size_t			  guardoff[2];	/* where each set's start */
 	void			**mem;		/* everything else to free */
 	size_t			  nmem;
 };
@@ -393,6 +398,17 @@ rule_without(struct loader *ld, const struct rule *r)
 	return hit;
 }
 
+/* Frees the parts of r's pattern (the array is the set's to free). */
+static void
+rule_parts_free(struct rule *r)
+{
+	size_t u;
+
+	for (u = 0; u < r->nparts; u++)
+		pcre2_code_free(r->parts[u]);
+	r->nparts = 0;
+}
+
 /*
  * Drops rule r, the last one read, with its test vectors: it is the
  * last of the set's rules and of its provider's, and its tests are the
@@ -408,6 +424,7 @@ rule_drop(struct loader *ld, struct rule *r)
 	rs->ntests = ld->ntests0;
 	pcre2_code_free(r->re);
 	r->re = NULL;
+	rule_parts_free(r);
 }
 
 /* Checks a finished rule; the line number is the rule's own. */
@@ -444,6 +461,41 @@ rule_end(struct loader *ld)
 	ld->rule = NULL;
 }
 
+/*
+ * Compiles the branches of r's pattern v one by one, as the units of its
+ * need (rules.h): when there are two or more and v may be cut
+ * (phrases_splittable()). Nothing when one does not compile.
+ */
+static void
+rule_split(struct loader *ld, struct rule *r, const char *v)
+{
+	const struct prefilter_need *pn = r->need;
+	pcre2_code **parts;
+	PCRE2_SIZE off;
+	size_t u;
+	int err;
+
+	if (pn == NULL || pn->nunits < 2 || !phrases_splittable(v))
+		return;
+	parts = xcalloc(pn->nunits, sizeof(*parts));
+	for (u = 0; u < pn->nunits; u++) {
+		parts[u] = pcre2_compile((PCRE2_SPTR)v + pn->unitspan[2 * u],
+		    pn->unitspan[2 * u + 1] - pn->unitspan[2 * u],
+		    PCRE2_CASELESS, &err, &off, NULL);
+		if (parts[u] == NULL)
+			break;
+		(void)pcre2_jit_compile(parts[u], PCRE2_JIT_COMPLETE);
+	}
+	if (u < pn->nunits) {
+		while (u-- > 0)
+			pcre2_code_free(parts[u]);
+		free(parts);
+		return;
+	}
+	r->parts = keep(ld->rs, parts);
+	r->nparts = pn->nunits;
+}
+
 static void
 rule_match(struct loader *ld, struct rule *r, const char *v)
 {
@@ -471,8 +523,10 @@ rule_match(struct loader *ld, struct rule *r, const char *v)
 	pcre2_pattern_info(r->re, PCRE2_INFO_NAMECOUNT, &count);
 	pcre2_pattern_info(r->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
 	pcre2_pattern_info(r->re, PCRE2_INFO_NAMETABLE, &table);
-	if (count == 0)
+	if (count == 0) {
+		rule_split(ld, r, v);
 		return;
+	}
 	r->groups = keep(ld->rs, xcalloc(count, sizeof(*r->groups)));
 	for (i = 0; i < count; i++) {
 		const unsigned char *e = table + i * size;
@@ -946,18 +1000,46 @@ link_chains(struct ruleset *rs)
 	fill_buckets(rs, rs->gbuckets, rs->generic, rs->ngeneric);
 }
 
-/* One prefilter for every rule, indexed as rules[]. */
+/*
+ * One prefilter for every rule, indexed as rules[], then for the
+ * branches of the guards' phrase sets (senderside.h, uncertain.h): the
+ * guards run on the text the rules were matched on, and one scan finds
+ * the literals of both.
+ */
 static void
 build_prefilter(struct ruleset *rs)
 {
 	const struct prefilter_need **needs;
-	size_t i;
+	const char **samples;
+	uint8_t *units;
+	size_t i, k, n, j;
 
-	needs = xcalloc(rs->nrules ? rs->nrules : 1, sizeof(*needs));
-	for (i = 0; i < rs->nrules; i++)
+	rs->guard[0] = senderside_set();
+	rs->guard[1] = uncertain_set();
+	n = rs->nrules;
+	for (k = 0; k < 2; k++)
+		n += rs->guard[k] != NULL ? phrases_count(rs->guard[k]) : 0;
+	needs = xcalloc(n ? n : 1, sizeof(*needs));
+	units = xcalloc(n ? n : 1, 1);
+	for (i = 0; i < rs->nrules; i++) {
 		needs[i] = rs->rules[i]->re != NULL ? rs->rules[i]->need : NULL;
-	rs->pf = prefilter_build(needs, rs->nrules);
+		units[i] = needs[i] != NULL && rs->rules[i]->nparts > 0;
+	}
+	for (k = 0; k < 2; k++) {
+		rs->guardoff[k] = i;
+		for (j = 0; rs->guard[k] != NULL &&
+		    j < phrases_count(rs->guard[k]); j++)
+			needs[i++] = phrases_need(rs->guard[k], j);
+	}
+	/* The test vectors stand for the replies the scan will see. */
+	samples = xcalloc(rs->ntests ? rs->ntests : 1, sizeof(*samples));
+	for (j = 0; j < rs->ntests; j++)
+		samples[j] = rs->tests[j].reply;
+	rs->pf = prefilter_build_sampled(needs, n, units, samples,
+	    rs->ntests);
+	free(samples);
 	free(needs);
+	free(units);
 }
 
 /* Is file name among the files to leave out? Marks the name used. */
@@ -1175,8 +1257,10 @@ ruleset_unref(struct ruleset *rs)
 
 	if (rs == NULL || __atomic_sub_fetch(&rs->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	for (i = 0; i < rs->nrules; i++)
+	for (i = 0; i < rs->nrules; i++) {
 		pcre2_code_free(((struct rule *)rs->rules[i])->re);
+		rule_parts_free((struct rule *)rs->rules[i]);
+	}
 	for (i = 0; i < rs->nprovs; i++)
 		free(rs->provs[i]->own);
 	prefilter_free(rs->pf);
@@ -1273,6 +1357,24 @@ ruleset_prefilter(const struct ruleset *rs, const char *text, size_t len,
     void *scratch)
 {
 	return prefilter_scan(rs->pf, text, len, scratch);
+}
+
+const uint8_t *
+ruleset_units(const struct ruleset *rs, const void *scratch, size_t i)
+{
+	return prefilter_units(rs->pf, scratch, i);
+}
+
+const uint8_t *
+ruleset_guard_miss(const struct ruleset *rs, const uint8_t *miss,
+    const struct phrases *set)
+{
+	size_t k;
+
+	for (k = 0; k < 2; k++)
+		if (set != NULL && rs->guard[k] == set)
+			return miss + rs->guardoff[k];
+	return NULL;
 }
 
 unsigned

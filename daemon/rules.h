@@ -65,6 +65,14 @@ struct rule {
 	const struct prefilter_need *need;
 	int			 nocode;	/* "code none": reply has no code */
 	unsigned long		 index;		/* position in the whole set */
+	/*
+	 * A pattern of two or more top-level branches and no named group
+	 * also has them compiled one by one, parts[u] the branch of its
+	 * need's unit u: classify() runs only those the prefilter lets
+	 * through (ruleset_units()). NULL, 0: it runs re.
+	 */
+	pcre2_code		**parts;
+	size_t			 nparts;
 };
 
 /*
@@ -156,6 +164,22 @@ const struct rule_test *ruleset_tests(const struct ruleset *, size_t *n);
 size_t		 ruleset_prefilter_size(const struct ruleset *);
 const uint8_t	*ruleset_prefilter(const struct ruleset *, const char *text,
 		    size_t len, void *scratch);
+/*
+ * After ruleset_prefilter() into scratch, for rule i (an index into
+ * ruleset_rules()) with parts: one byte per part, nonzero if the part
+ * can match.
+ */
+const uint8_t	*ruleset_units(const struct ruleset *, const void *scratch,
+		    size_t i);
+/*
+ * The same scan looks for the literals of the guards' phrase sets
+ * (senderside.h, uncertain.h). After ruleset_prefilter() returned miss:
+ * the bytes of set's branches (phrases_match_scanned()), or NULL when
+ * set is not one the rule set scans for.
+ */
+struct phrases;
+const uint8_t	*ruleset_guard_miss(const struct ruleset *,
+		    const uint8_t *miss, const struct phrases *set);
 /* The most capture pairs any pattern needs, for match data. */
 unsigned	 ruleset_max_captures(const struct ruleset *);
 

@@ -90,7 +90,7 @@
 	"|not) exist|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
-	"|deleted|locked|(?:has )?moved|(?:has )?changed" \
+	"|deleted|locked|frozen|expired|(?:has )?moved|(?:has )?changed" \
 	"|does not accept (?:e-?)?mail" \
 	"|not local|is full|mailbox full|over ?quota|unavailable" \
 	"|(?:is |has been )?(?:rejected|refused|blocked|blacklisted" \
@@ -725,6 +725,21 @@ int
 senderside_match(struct senderside *s, const char *text, size_t len)
 {
 	return phrases_handle_match((struct phrases_handle *)s, text, len);
+}
+
+const struct phrases *
+senderside_set(void)
+{
+	(void)pthread_once(&guard_once, guard_build);
+	return the_guard;
+}
+
+int
+senderside_match_scanned(struct senderside *s, const uint8_t *miss,
+    const char *text, size_t len)
+{
+	return phrases_handle_match_scanned((struct phrases_handle *)s, miss,
+	    text, len);
 }
 
 int

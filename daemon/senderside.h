@@ -17,6 +17,9 @@
 #define BOUNCER_SENDERSIDE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct phrases;
 
 struct senderside;
 
@@ -44,5 +47,16 @@ int		 senderside_match(struct senderside *, const char *text,
  */
 int		 senderside_match_all(struct senderside *, const char *text,
 		    size_t len);
+
+/*
+ * The guard's phrase set (phrases.h), built at the first call, shared,
+ * never freed; NULL if it cannot be built. The rule set's prefilter
+ * looks for its literals in the same scan as the rules' (rules.h:
+ * ruleset_guard_miss()), and senderside_match_scanned() is senderside_match()
+ * after such a scan: miss holds one byte per branch of the set.
+ */
+const struct phrases *senderside_set(void);
+int		 senderside_match_scanned(struct senderside *, const uint8_t *miss,
+		    const char *text, size_t len);
 
 #endif

@@ -150,6 +150,21 @@ uncertain_match(struct uncertain *s, const char *text, size_t len)
 	return phrases_handle_match((struct phrases_handle *)s, text, len);
 }
 
+const struct phrases *
+uncertain_set(void)
+{
+	(void)pthread_once(&set_once, set_build);
+	return the_set;
+}
+
+int
+uncertain_match_scanned(struct uncertain *s, const uint8_t *miss,
+    const char *text, size_t len)
+{
+	return phrases_handle_match_scanned((struct phrases_handle *)s, miss,
+	    text, len);
+}
+
 int
 uncertain_match_all(struct uncertain *s, const char *text, size_t len)
 {

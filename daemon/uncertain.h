@@ -17,6 +17,9 @@
 #define BOUNCER_UNCERTAIN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct phrases;
 
 struct uncertain;
 
@@ -42,5 +45,16 @@ int		 uncertain_match(struct uncertain *, const char *text,
  */
 int		 uncertain_match_all(struct uncertain *, const char *text,
 		    size_t len);
+
+/*
+ * The guard's phrase set (phrases.h), built at the first call, shared,
+ * never freed; NULL if it cannot be built. The rule set's prefilter
+ * looks for its literals in the same scan as the rules' (rules.h:
+ * ruleset_guard_miss()), and uncertain_match_scanned() is uncertain_match()
+ * after such a scan: miss holds one byte per branch of the set.
+ */
+const struct phrases *uncertain_set(void);
+int		 uncertain_match_scanned(struct uncertain *, const uint8_t *miss,
+		    const char *text, size_t len);
 
 #endif

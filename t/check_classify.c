@@ -256,6 +256,14 @@ static const struct cl_case cases[] = {
 	  "550 No such user <v@forward.example>", NULL, NULL, R_USERUNKNOWN,
 	  0, "5.0.911", 550, STAGE_UNKNOWN, 0, "mail", "nouser",
 	  "guard=other-address" },
+	{ "the recipient in quotes after a reply code", U,
+	  "Unknown address error 550-'" U "... No such user'", NULL, NULL,
+	  R_USERUNKNOWN, D_SUPPRESS, "5.0.911", 0, STAGE_UNKNOWN, -1,
+	  "mail", "nouser", "" },
+	{ "another mailbox in quotes", U,
+	  "550 'v@mail.example... No such user'", NULL, NULL,
+	  R_USERUNKNOWN, 0, "5.0.911", 550, STAGE_UNKNOWN, 0, "mail",
+	  "nouser", "guard=other-address" },
 	{ "other domain names the sender of a refusal", U,
 	  "550 Go away, s@sender.example", NULL, NULL, R_REJECTED,
 	  D_SUPPRESS, "5.0.918", 550, STAGE_UNKNOWN, 0, "mail", "goaway", "" },
@@ -616,6 +624,11 @@ START_TEST(test_senders)
 	reply = "550 No such user v@mail.example; mail from s@sender.example";
 	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
 	ck_assert_uint_eq(cl.decision, 0);
+	/* The sender alone, as the subject: about us, not the recipient. */
+	reply = "550 <s@sender.example>... No such user";
+	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	ck_assert_str_eq(cl.details, "guard=other-address");
 	classifier_senders(c, NULL, 0);
 	reply = "550 No such user; mail from s@sender.example";
 	classify(c, rs, U, reply, strlen(reply), NULL, NULL, &cl);

@@ -1025,8 +1025,16 @@ START_TEST(test_sender_never_suppressed)
 	    "ann@aol.example could not be\ndelivered: the user does not "
 	    "exist.\n", "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
 	    "Subject: hello\n", "ann@aol.example", NULL);
-	/* Only the sender: the original's To is the recipient, unnamed. */
+	/*
+	 * Only the sender: the original's To is the recipient, unnamed,
+	 * and the reply names only our address.
+	 */
 	sender_case("Sorry <kim@sender.example>. Your message could not be\n"
+	    "delivered: the user does not exist.\n",
+	    "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
+	    "Subject: hello\n", "ann@aol.example", "guard=other-address");
+	/* No address at all: the original's To, unnamed, is not suppressed. */
+	sender_case("Sorry. Your message could not be\n"
 	    "delivered: the user does not exist.\n",
 	    "From: Kim <kim@sender.example>\nTo: ann@aol.example\n"
 	    "Subject: hello\n", "ann@aol.example", "guard=unnamed");
@@ -1413,6 +1421,55 @@ START_TEST(test_exim_data_two_rcpts)
 }
 END_TEST
 
+/*
+ * One parser, one message after another: a bounce a person forwarded in
+ * the text (read from the parser's own copy), a Postfix notice with a
+ * session transcript (nothing), the forward again, and a message with
+ * "In:" and "Out:" lines that is a bounce: each answer its own.
+ */
+static const char fwd_msg[] =
+	"From: Ann <ann@example.net>\nTo: support@example.net\n"
+	"Subject: Fwd: Undelivered Mail Returned to Sender\n\n"
+	"Can you look?\n\n---------- Forwarded message ---------\n"
+	"From: Mail Delivery System <MAILER-DAEMON@mta.example.net>\n"
+	"Subject: Undelivered Mail Returned to Sender\n"
+	"To: <ann@example.net>\n\n"
+	"<max@example.org>: host mx.example.org[192.0.2.30] said: 550 5.1.1\n"
+	"    <max@example.org>: Recipient address rejected: User unknown\n"
+	"    (in reply to RCPT TO command)\n";
+static const char transcript_msg[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+	"To: postmaster@mx.example.org\n"
+	"Subject: Postfix SMTP server: errors from unknown[192.0.2.9]\n\n"
+	"Transcript of session follows.\n\n"
+	" In:  RCPT TO:<nobody@example.org>\n"
+	" Out: 550 5.1.1 <nobody@example.org>: Recipient address rejected\n";
+static const char one_sided_msg[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+	"To: ann@example.net\nSubject: Undelivered Mail Returned to Sender\n\n"
+	"<uma@example.org>: host mx.example.org said: 550 5.1.1 User unknown\n"
+	"Out: of 2 recipients, 1 failed.\n";
+
+START_TEST(test_notices_reuse)
+{
+	struct dsn_parser *p = dsn_parser_new();
+	struct dsn_report rep;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		ck_assert_uint_eq(dsn_parse(p, fwd_msg, strlen(fwd_msg), &rep),
+		    1);
+		ck_assert_str_eq(rep.rcpts[0].rcpt, "max@example.org");
+		ck_assert_uint_eq(dsn_parse(p, transcript_msg,
+		    strlen(transcript_msg), &rep), 0);
+	}
+	ck_assert_uint_eq(dsn_parse(p, one_sided_msg, strlen(one_sided_msg),
+	    &rep), 1);
+	ck_assert_str_eq(rep.rcpts[0].rcpt, "uma@example.org");
+	dsn_parser_free(p);
+}
+END_TEST
+
 /* A 1 MB line in a text bounce: parsed, bounded text. */
 START_TEST(test_long_line)
 {
@@ -1437,8 +1494,9 @@ END_TEST
  * t/data/bounces/shapes/: bounces of shapes the corpus lacks, each
  * with every recipient dsn_parse() must find (and no other), its reason
  * and its decision, in index.tsv ("file<TAB>recipient<TAB>reason<TAB>
- * decision"). A warning ("warning-*") or an auto-reply ("vacation-*")
- * never suppresses, whatever the index says.
+ * decision"); "file<TAB>-" when it must find none. A warning
+ * ("warning-*"), an auto-reply ("vacation-*") or a message that is not a
+ * bounce ("not-*") never suppresses, whatever the index says.
  */
 #define SHAPES_DIR	"t/data/bounces/shapes"
 #define MAX_SHAPE	(256 * 1024)
@@ -1492,7 +1550,8 @@ shape_got(const char *file, const char *msg, size_t len)
 		dsn_classify(cl, rules, &rep, i, &res);
 		decision_format(res.cl.decision, dec, sizeof(dec));
 		if ((strncmp(file, "warning-", 8) == 0 ||
-		    strncmp(file, "vacation-", 9) == 0))
+		    strncmp(file, "vacation-", 9) == 0 ||
+		    strncmp(file, "not-", 4) == 0))
 			ck_assert_msg(!(res.cl.decision & D_SUPPRESS),
 			    "%s: %s suppressed", file, rep.rcpts[i].rcpt);
 		rows[i] = xasprintf("%s\t%s\t%s\n", rep.rcpts[i].rcpt,
@@ -1500,8 +1559,8 @@ shape_got(const char *file, const char *msg, size_t len)
 		total += strlen(rows[i]);
 	}
 	qsort(rows, n, sizeof(*rows), shape_cmp);
-	out = xmalloc(total);
-	out[0] = '\0';
+	out = xmalloc(total + 2);
+	strcpy(out, n == 0 ? "-\n" : "");	/* none, as the index says it */
 	for (i = 0; i < n; i++) {
 		strcat(out, rows[i]);
 		free(rows[i]);
@@ -1681,6 +1740,7 @@ dsn_suite(void)
 	tc = tcase_create("shapes");
 	tcase_add_unchecked_fixture(tc, load_rules, unload_rules);
 	tcase_add_test(tc, test_shapes);
+	tcase_add_test(tc, test_notices_reuse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");

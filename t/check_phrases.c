@@ -21,7 +21,7 @@
 
 struct ph_case {
 	const char	*pattern;
-	const char	*texts[6];
+	const char	*texts[8];
 };
 
 static const struct ph_case cases[] = {
@@ -39,6 +39,14 @@ static const struct ph_case cases[] = {
 	{ "[|)]abc|def", { "|abc", ")abc", "def", "abc", NULL } },
 	{ "(?<!not )(?:found|seen) here|\\bzz\\b", { "found here",
 	  "not found here", "zz", NULL } },
+	/* a branch with a need, split into its alternatives (after \\b) */
+	{ "\\b(?:sender|your (?:account|address)|(?:old )?user) \\w+ unknown",
+	  { "sender x unknown", "Your Address x unknown", "old user y unknown",
+	  "xsender x unknown", "your account unknown", "user x unknownx",
+	  NULL } },
+	/* an alternative with no need alone, split in turn */
+	{ "(?:(?:vo|ton|ta) (?:ab|c(?:d|e)f)|zzz)(?:(?!\\. ).){0,5}?(?:q|r)",
+	  { "ta cef, q", "vo ab. q", "ton cdfxr", "zzzq", "tax ab q", NULL } },
 };
 
 START_TEST(test_whole)

@@ -87,6 +87,34 @@ check_one(const char *text, size_t n, const char *lit)
 		ck_assert_ptr_eq(e1, e2);
 }
 
+/*
+ * folded_end(): a line's continuations are the non-blank lines after it
+ * indented at least as deep (and at all): a line indented less is the
+ * next item of a list (Exim's "  bob@x" after "    550 ...").
+ */
+static const struct {
+	const char	*text;
+	size_t		 want;	/* the offset of the end */
+} folds[] = {
+	{ "550 x\n    y\nz", 11 },
+	{ "550 x\n    y", 11 },
+	{ "    550 x\n  bob@example.org\n    host", 9 },
+	{ "    550-x\n    550 y\n  z", 19 },
+	{ "  550 x\n      y\n  z", 19 },
+	{ "  550 x\n      y\n z", 15 },
+	{ "550 x\n \n y", 5 },
+	{ "550 x", 5 },
+};
+
+START_TEST(test_folded_end)
+{
+	const char *t = folds[_i].text;
+
+	ck_assert_uint_eq((size_t)(folded_end(t, t + strlen(t)) - t),
+	    folds[_i].want);
+}
+END_TEST
+
 START_TEST(test_random)
 {
 	char text[80], lit[6];
@@ -147,6 +175,8 @@ scan_suite(void)
 
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_lengths);
+	tcase_add_loop_test(tc, test_folded_end, 0,
+	    (int)(sizeof(folds) / sizeof(folds[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,15 +15,11 @@
 
 #include <check.h>
 
+#include "rules.h"
 #include "senderside.h"
 #include "testlib.h"
 
-struct ss_case {
-	const char	*text;
-	int		 want;
-};
-
-static const struct ss_case cases[] = {
+static const struct testlib_guard_case cases[] = {
 	/* 1. the sender refused by name */
 	{ "<bounce@news.example.com>: Sender address rejected: User unknown "
 	  "in local recipient table", 1 },
@@ -375,7 +371,7 @@ static const struct ss_case cases[] = {
 
 START_TEST(test_case)
 {
-	const struct ss_case *c = &cases[_i];
+	const struct testlib_guard_case *c = &cases[_i];
 	struct senderside *s;
 
 	s = senderside_new();
@@ -406,15 +402,63 @@ all(void *h, const char *text, size_t len)
 START_TEST(test_prefilter_sound)
 {
 	struct senderside *h = senderside_new();
-	size_t i;
 
 	ck_assert_ptr_nonnull(h);
+	testlib_guard_sound(fast, all, h, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	senderside_free(h);
+}
+END_TEST
+
+/*
+ * The same after the rule set's scan, which looks for the guard's
+ * literals with the rules' (rules.h: ruleset_guard_miss()).
+ */
+struct scanned {
+	struct senderside	*h;
+	struct ruleset		*rs;
+	void			*scratch;
+};
+
+static int
+fast_scanned(void *arg, const char *text, size_t len)
+{
+	struct scanned *sc = arg;
+	const uint8_t *miss;
+
+	miss = ruleset_prefilter(sc->rs, text, len, sc->scratch);
+	miss = ruleset_guard_miss(sc->rs, miss, senderside_set());
+	ck_assert_ptr_nonnull(miss);
+	return senderside_match_scanned(sc->h, miss, text, len);
+}
+
+static int
+all_scanned(void *arg, const char *text, size_t len)
+{
+	struct scanned *sc = arg;
+
+	return senderside_match_all(sc->h, text, len);
+}
+
+START_TEST(test_scanned_sound)
+{
+	struct scanned sc;
+	char *err = NULL;
+	size_t i;
+
+	sc.h = senderside_new();
+	sc.rs = ruleset_load(testlib_env("BOUNCER_RULES", "rules"), &err);
+	ck_assert_msg(sc.rs != NULL, "rules: %s", err ? err : "");
+	sc.scratch = malloc(ruleset_prefilter_size(sc.rs));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		testlib_agree(fast, all, h, cases[i].text,
+		testlib_agree(fast_scanned, all_scanned, &sc, cases[i].text,
 		    strlen(cases[i].text));
 	if (getenv("BOUNCER_SRCDIR") != NULL)
-		ck_assert_uint_gt(testlib_agree_replies(fast, all, h), 1000);
-	senderside_free(h);
+		ck_assert_uint_gt(testlib_agree_replies(fast_scanned,
+		    all_scanned, &sc), 1000);
+	free(sc.scratch);
+	ruleset_unref(sc.rs);
+	senderside_free(sc.h);
 }
 END_TEST
 
@@ -433,6 +477,7 @@ senderside_suite(void)
 	tcase_add_loop_test(tc, test_case, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_prefilter_sound);
+	tcase_add_test(tc, test_scanned_sound);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;

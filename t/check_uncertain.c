@@ -15,15 +15,11 @@
 
 #include <check.h>
 
+#include "rules.h"
 #include "uncertain.h"
 #include "testlib.h"
 
-struct un_case {
-	const char	*text;
-	int		 want;
-};
-
-static const struct un_case cases[] = {
+static const struct testlib_guard_case cases[] = {
 	/* 1. temporary */
 	{ "user unknown, try again later", 1 },
 	{ "User unknown. Retry later", 1 },
@@ -91,7 +87,7 @@ static const struct un_case cases[] = {
 
 START_TEST(test_case)
 {
-	const struct un_case *c = &cases[_i];
+	const struct testlib_guard_case *c = &cases[_i];
 	struct uncertain *u;
 
 	u = uncertain_new();
@@ -122,15 +118,63 @@ all(void *h, const char *text, size_t len)
 START_TEST(test_prefilter_sound)
 {
 	struct uncertain *h = uncertain_new();
-	size_t i;
 
 	ck_assert_ptr_nonnull(h);
+	testlib_guard_sound(fast, all, h, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	uncertain_free(h);
+}
+END_TEST
+
+/*
+ * The same after the rule set's scan, which looks for the guard's
+ * literals with the rules' (rules.h: ruleset_guard_miss()).
+ */
+struct scanned {
+	struct uncertain	*h;
+	struct ruleset		*rs;
+	void			*scratch;
+};
+
+static int
+fast_scanned(void *arg, const char *text, size_t len)
+{
+	struct scanned *sc = arg;
+	const uint8_t *miss;
+
+	miss = ruleset_prefilter(sc->rs, text, len, sc->scratch);
+	miss = ruleset_guard_miss(sc->rs, miss, uncertain_set());
+	ck_assert_ptr_nonnull(miss);
+	return uncertain_match_scanned(sc->h, miss, text, len);
+}
+
+static int
+all_scanned(void *arg, const char *text, size_t len)
+{
+	struct scanned *sc = arg;
+
+	return uncertain_match_all(sc->h, text, len);
+}
+
+START_TEST(test_scanned_sound)
+{
+	struct scanned sc;
+	char *err = NULL;
+	size_t i;
+
+	sc.h = uncertain_new();
+	sc.rs = ruleset_load(testlib_env("BOUNCER_RULES", "rules"), &err);
+	ck_assert_msg(sc.rs != NULL, "rules: %s", err ? err : "");
+	sc.scratch = malloc(ruleset_prefilter_size(sc.rs));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		testlib_agree(fast, all, h, cases[i].text,
+		testlib_agree(fast_scanned, all_scanned, &sc, cases[i].text,
 		    strlen(cases[i].text));
 	if (getenv("BOUNCER_SRCDIR") != NULL)
-		ck_assert_uint_gt(testlib_agree_replies(fast, all, h), 1000);
-	uncertain_free(h);
+		ck_assert_uint_gt(testlib_agree_replies(fast_scanned,
+		    all_scanned, &sc), 1000);
+	free(sc.scratch);
+	ruleset_unref(sc.rs);
+	uncertain_free(sc.h);
 }
 END_TEST
 
@@ -149,6 +193,7 @@ uncertain_suite(void)
 	tcase_add_loop_test(tc, test_case, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_prefilter_sound);
+	tcase_add_test(tc, test_scanned_sound);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;

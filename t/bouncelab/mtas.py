@@ -89,6 +89,11 @@ A message of the bounce lab ({mta}, {txid}).
 
 class MTA:
     name = "?"
+    # More configuration, in the MTA's own syntax: lines appended to
+    # Postfix's main.cf, m4 lines for Sendmail's .mc (before its MAILER
+    # lines), options of Exim's main section. t/bouncelab/notices.py
+    # turns on the notices to the postmaster with it.
+    extra = ""
 
     def __init__(self, run, provider_port):
         self.run, self.pport = os.path.abspath(run), provider_port
@@ -161,6 +166,7 @@ queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 """)
+            f.write(self.extra)
         with open(conf + "/master.cf", "w") as f:
             f.write(postfix_template("master.cf.in", subst))
         p = subprocess.run(["postfix", "-c", conf, "start"],
@@ -218,7 +224,7 @@ never_users =
 bounce_return_message = true
 # Deliver at once: no queueing of incoming mail.
 queue_only = false
-
+{self.extra}
 begin acl
 acl_rcpt:
   accept hosts = 127.0.0.1
@@ -344,7 +350,7 @@ FEATURE(`promiscuous_relay')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`accept_unqualified_senders')dnl
 DAEMON_OPTIONS(`Port={self.port}, Addr=127.0.0.1, Name=MTA')dnl
-MAILER(`smtp')dnl
+{self.extra}MAILER(`smtp')dnl
 """
         with open(d + "/lab.mc", "w") as f:
             f.write(mc)

@@ -530,3 +530,15 @@ testlib_agree_replies(testlib_match_fn *fast, testlib_match_fn *all, void *h)
 
 	return testlib_each_reply(agree_one, &a);
 }
+
+void
+testlib_guard_sound(testlib_match_fn *fast, testlib_match_fn *all, void *h,
+    const struct testlib_guard_case *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		testlib_agree(fast, all, h, c[i].text, strlen(c[i].text));
+	if (getenv("BOUNCER_SRCDIR") != NULL)
+		ck_assert_uint_gt(testlib_agree_replies(fast, all, h), 1000);
+}

@@ -147,4 +147,18 @@ void		 testlib_agree(testlib_match_fn *fast, testlib_match_fn *all,
 size_t		 testlib_agree_replies(testlib_match_fn *fast,
 		    testlib_match_fn *all, void *h);
 
+/*
+ * A guard's own cases (text, and whether it must match). The prefilter
+ * is sound when testlib_guard_sound() passes: the cases, and (with
+ * BOUNCER_SRCDIR set) more than a thousand kept replies, get the answer
+ * every branch gives.
+ */
+struct testlib_guard_case {
+	const char	*text;
+	int		 want;
+};
+void		 testlib_guard_sound(testlib_match_fn *fast,
+		    testlib_match_fn *all, void *h,
+		    const struct testlib_guard_case *c, size_t n);
+
 #endif
