@@ -43,8 +43,8 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bouncelab-own: SKIP: the MTAs need root"
 	exit $rc
 fi
-if ! unshare --net true 2>/dev/null; then
-	echo "bouncelab-own: SKIP: no network namespaces here"
+if ! command -v ip >/dev/null || ! unshare --net true 2>/dev/null; then
+	echo "bouncelab-own: SKIP: no network namespaces here (unshare, ip)"
 	[ "${CI:-}" = true ] && rc=1
 	exit $rc
 fi
