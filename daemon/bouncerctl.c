@@ -471,6 +471,7 @@ maillog_fp(struct maillog_job *job, FILE *fp, const char *name)
 		for (pos = 0; maillog_next_rcpt(&e, &pos, rcpt, sizeof(rcpt));) {
 			classify(job->c, job->rs, rcpt, e.text.p, e.text.n,
 			    dsn[0] ? dsn : NULL, relay, &cl);
+			logline_shape(&e, &cl);
 			if (job->hits != NULL) {
 				if (cl.rule != NULL)
 					job->hits[cl.rule->index]++;

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "classify.h"
 #include "logline.h"
+#include "rules.h"
 #include "verdict.h"
 
 /* Two digits at p, or -1. */
@@ -320,4 +322,14 @@ logline_read(const char *line, size_t n, long long now, struct logline *ll)
 	if ((ll->time = logline_time(ll->e.time.p, ll->e.time.n, now)) < 0)
 		ll->kind = LL_BADTIME;
 	return ll->kind;
+}
+
+void
+logline_shape(const struct maillog_entry *e, struct classification *cl)
+{
+	if (e->to_program && (cl->rule == NULL || cl->rule->re == NULL) &&
+	    cl->reason != R_MAILBOXFULL && cl->reason != R_MESGTOOBIG) {
+		cl->reason = R_MAILERERROR;
+		cl->decision = 0;
+	}
 }

@@ -56,6 +56,17 @@ struct logline {
 	const char		*why;	/* LL_NOT_EVIDENCE: static text */
 };
 
+struct classification;
+
+/*
+ * The shape of the line after its words: a failed delivery to a program
+ * or a file whose text no rule knows ("stat=Service unavailable" with
+ * to="|cmd") is the local mailer's, as a bounce's X-Unix
+ * Diagnostic-Code is (dsn_classify.c): mailererror, no decision.
+ */
+void		 logline_shape(const struct maillog_entry *e,
+		    struct classification *cl);
+
 /* Reads one line (n bytes, no NUL needed) at `now`; returns ll->kind. */
 enum logline_kind logline_read(const char *line, size_t n, long long now,
 		    struct logline *ll);

@@ -122,6 +122,26 @@ exim_id_len(const char *p, const char *e)
 }
 
 /*
+ * After the first word of a pipe's command ("|/bin/sh -c 'exit 67'
+ * <ann@example.org> R=..."): where " <address>" starts, or t when there
+ * is none before the text.
+ */
+static const char *
+pipe_end(const char *t, const char *end)
+{
+	const char *w, *q;
+
+	for (w = t; (w = memmem_lit(w, end, " <")) != NULL; w += 2) {
+		for (q = w + 2; q < end && *q != '>' && *q != ' '; q++)
+			;
+		if (q < end && *q == '>' && q > w + 2 &&
+		    (q + 1 == end || q[1] == ' ' || q[1] == ':'))
+			return w;
+	}
+	return t;
+}
+
+/*
  * Exim's main log:
  *
  *   2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.net R=dnslookup
@@ -190,6 +210,9 @@ exim_parse(const char *line, const char *end, struct maillog_entry *e)
 		return 0;
 	e->to.p = a;
 	e->to.n = (size_t)(t - a);
+	/* A pipe's command has spaces: its address is the first "<...>". */
+	if (*a == '|')
+		t = pipe_end(t, end);
 	if (end - t > 2 && t[0] == ' ' && t[1] == '<') {
 		for (w = t + 2; w < end && *w != '>' && *w != ' '; w++)
 			;
@@ -197,8 +220,10 @@ exim_parse(const char *line, const char *end, struct maillog_entry *e)
 			e->orig_to.p = t + 2;
 			e->orig_to.n = (size_t)(w - t - 2);
 			/* A pipe or file: the address it was for. */
-			if (*a == '|' || *a == '/')
+			if (*a == '|' || *a == '/') {
 				e->to = e->orig_to;
+				e->to_program = 1;
+			}
 		}
 	}
 
@@ -222,6 +247,31 @@ exim_parse(const char *line, const char *end, struct maillog_entry *e)
 			e->status = ML_EXPIRED;
 	}
 	return 1;
+}
+
+/*
+ * Sendmail's delivery to a program or a file names it, and the address
+ * it was for in ctladdr= ('to="|exit 67", ctladdr=<ann@example.org>
+ * (1/0)'): the failure is that address's, as Exim's "|cmd <ann@...>".
+ */
+static void
+program_owner(const char *attrs, const char *end, struct maillog_entry *e)
+{
+	struct mlfield c;
+	const char *t = e->to.p, *gt;
+
+	if (e->to.n == 0)
+		return;
+	if (*t == '"' && e->to.n > 1)
+		t++;
+	if (*t != '|' && *t != '/')
+		return;
+	if (!attr(attrs, end, "ctladdr=", &c) || c.n < 3 || c.p[0] != '<' ||
+	    (gt = memchr(c.p, '>', c.n)) == NULL || gt == c.p + 1)
+		return;
+	e->to.p = e->orig_to.p = c.p + 1;
+	e->to.n = e->orig_to.n = (size_t)(gt - c.p - 1);
+	e->to_program = 1;
 }
 
 int
@@ -281,6 +331,7 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 	attr(attrs, end, "to=", &e->to);
 	attr(attrs, end, "orig_to=", &e->orig_to);
 	unbracket(&e->orig_to);
+	program_owner(attrs, end, e);
 	if (attr(attrs, end, "relay=", &e->relay))
 		relay_host(&e->relay);
 	attr(attrs, end, "dsn=", &e->dsn);

@@ -50,6 +50,9 @@ struct maillog_entry {
 	struct mlfield		 text;		/* the reply or stat= text */
 	int			 sendmail;	/* 1 for Sendmail's format */
 	int			 exim;		/* 1 for Exim's (no program) */
+	int			 to_program;	/* 1: a delivery to a program or
+						   a file, to is the address
+						   it was for */
 };
 
 /* Returns 1 and fills *e for a delivery line, 0 for any other line. */

@@ -436,6 +436,7 @@ pipeline_log_line(struct pipeline *p, const char *line, size_t n,
 		}
 		classify(p->cl, p->rs, rcpt, ll.e.text.p, ll.e.text.n,
 		    dsn[0] ? dsn : NULL, relay, &cl);
+		logline_shape(&ll.e, &cl);
 		event_from(&ev, &cl, rule, sizeof(rule));
 		if (record(p, &ev, &cl, &r) < 0)
 			rc = -1;

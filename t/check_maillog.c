@@ -241,6 +241,22 @@ static const struct ml_case cases[] = {
 	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "f@example.org",
 	  "", "", "", ML_EXPIRED, "retry timeout exceeded", 0,
 	  { "f@example.org" } },
+	{ "exim pipe, a command with spaces, its address after it",
+	  "2026-12-05 10:00:00 1abcDE-0001xY-AB ** |/bin/sh -c 'exit 67' "
+	  "<g@example.org> R=aliases T=address_pipe: Child process of "
+	  "address_pipe transport returned 67 (could mean user nonexistent) "
+	  "from command: /bin/sh",
+	  "2026-12-05 10:00:00", "", "1abcDE-0001xY-AB", "g@example.org",
+	  "g@example.org", "", "", ML_BOUNCED, "Child process of address_pipe "
+	  "transport returned 67 (could mean user nonexistent) from command: "
+	  "/bin/sh", 0, { "g@example.org" } },
+	{ "sendmail, a program, the address it was for in ctladdr=",
+	  PFX "sendmail[3306]: 5APAHPx8: to=\"|exit 67\", "
+	  "ctladdr=<h@example.org> (1/0), delay=00:00:00, xdelay=00:00:00, "
+	  "mailer=prog, pri=30501, dsn=5.1.1, stat=User unknown",
+	  "Nov 25 09:14:03", "sendmail", "5APAHPx8", "h@example.org",
+	  "h@example.org", "", "5.1.1", ML_BOUNCED, "User unknown", 1,
+	  { "h@example.org" } },
 	{ "sendmail, other outcome",
 	  PFX "sm-mta[3305]: 5APAHOx7: to=<q@example.com>, delay=00:00:00, "
 	  "mailer=esmtp, pri=30000, stat=queued",

@@ -405,6 +405,9 @@ exec sleep infinity
 
 class Courier(MTA):
     name = "courier"
+    # own.py: no route to the provider (DNS decides), its own queue time.
+    relay = True
+    queuetime = "60s"
 
     def start(self):
         d, tree = self.run, CACHE + "/courier"
@@ -421,13 +424,15 @@ class Courier(MTA):
             "esmtproutes": f":[127.0.0.1],{self.pport}",
             # Retry a temporary failure every few seconds and give up
             # after a minute; no delay warnings.
-            "queuetime": "60s",
+            "queuetime": self.queuetime,
             "warntime": "1w",
             "retryalpha": "5s",
             "retrybeta": "1",
             "retrygamma": "5s",
             "retrymaxdelta": "1",
         }
+        if not self.relay:
+            del files["esmtproutes"]
         for name, text in files.items():
             with open(f"{etc}/{name}", "w") as f:
                 f.write(text + "\n")
