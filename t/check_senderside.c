@@ -414,51 +414,20 @@ END_TEST
  * The same after the rule set's scan, which looks for the guard's
  * literals with the rules' (rules.h: ruleset_guard_miss()).
  */
-struct scanned {
-	struct senderside	*h;
-	struct ruleset		*rs;
-	void			*scratch;
-};
-
 static int
-fast_scanned(void *arg, const char *text, size_t len)
+scanned(void *h, const unsigned char *miss, const char *text, size_t len)
 {
-	struct scanned *sc = arg;
-	const uint8_t *miss;
-
-	miss = ruleset_prefilter(sc->rs, text, len, sc->scratch);
-	miss = ruleset_guard_miss(sc->rs, miss, senderside_set());
-	ck_assert_ptr_nonnull(miss);
-	return senderside_match_scanned(sc->h, miss, text, len);
-}
-
-static int
-all_scanned(void *arg, const char *text, size_t len)
-{
-	struct scanned *sc = arg;
-
-	return senderside_match_all(sc->h, text, len);
+	return senderside_match_scanned(h, miss, text, len);
 }
 
 START_TEST(test_scanned_sound)
 {
-	struct scanned sc;
-	char *err = NULL;
-	size_t i;
+	struct senderside *h = senderside_new();
 
-	sc.h = senderside_new();
-	sc.rs = ruleset_load(testlib_env("BOUNCER_RULES", "rules"), &err);
-	ck_assert_msg(sc.rs != NULL, "rules: %s", err ? err : "");
-	sc.scratch = malloc(ruleset_prefilter_size(sc.rs));
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		testlib_agree(fast_scanned, all_scanned, &sc, cases[i].text,
-		    strlen(cases[i].text));
-	if (getenv("BOUNCER_SRCDIR") != NULL)
-		ck_assert_uint_gt(testlib_agree_replies(fast_scanned,
-		    all_scanned, &sc), 1000);
-	free(sc.scratch);
-	ruleset_unref(sc.rs);
-	senderside_free(sc.h);
+	ck_assert_ptr_nonnull(h);
+	testlib_guard_scanned_sound(scanned, all, h, senderside_set(), cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	senderside_free(h);
 }
 END_TEST
 

@@ -26,6 +26,7 @@
 #include <hiredis/hiredis.h>
 #endif
 
+#include "rules.h"
 #include "testlib.h"
 #include "xalloc.h"
 
@@ -529,6 +530,51 @@ testlib_agree_replies(testlib_match_fn *fast, testlib_match_fn *all, void *h)
 	struct agree_arg a = { fast, all, h };
 
 	return testlib_each_reply(agree_one, &a);
+}
+
+struct scanned {
+	testlib_scanned_fn	*scanned;
+	testlib_match_fn	*all;
+	void			*h;
+	const struct phrases	*set;
+	struct ruleset		*rs;
+	void			*scratch;
+};
+
+static int
+scanned_fast(void *arg, const char *text, size_t len)
+{
+	struct scanned *sc = arg;
+	const uint8_t *miss;
+
+	miss = ruleset_prefilter(sc->rs, text, len, sc->scratch);
+	miss = ruleset_guard_miss(sc->rs, miss, sc->set);
+	ck_assert_ptr_nonnull(miss);
+	return sc->scanned(sc->h, miss, text, len);
+}
+
+static int
+scanned_all(void *arg, const char *text, size_t len)
+{
+	struct scanned *sc = arg;
+
+	return sc->all(sc->h, text, len);
+}
+
+void
+testlib_guard_scanned_sound(testlib_scanned_fn *scanned, testlib_match_fn *all,
+    void *h, const struct phrases *set, const struct testlib_guard_case *c,
+    size_t n)
+{
+	struct scanned sc = { scanned, all, h, set, NULL, NULL };
+	char *err = NULL;
+
+	sc.rs = ruleset_load(testlib_env("BOUNCER_RULES", "rules"), &err);
+	ck_assert_msg(sc.rs != NULL, "rules: %s", err ? err : "");
+	sc.scratch = xmalloc(ruleset_prefilter_size(sc.rs));
+	testlib_guard_sound(scanned_fast, scanned_all, &sc, c, n);
+	free(sc.scratch);
+	ruleset_unref(sc.rs);
 }
 
 void

@@ -161,4 +161,17 @@ void		 testlib_guard_sound(testlib_match_fn *fast,
 		    testlib_match_fn *all, void *h,
 		    const struct testlib_guard_case *c, size_t n);
 
+/*
+ * The same after the rule set's scan (BOUNCER_RULES, else ./rules),
+ * which looks for the guard's literals with the rules' (rules.h:
+ * ruleset_guard_miss()): scanned(h, miss, ...) is the guard's
+ * X_match_scanned(), set its X_set().
+ */
+struct phrases;
+typedef int	 testlib_scanned_fn(void *h, const unsigned char *miss,
+		    const char *text, size_t len);
+void		 testlib_guard_scanned_sound(testlib_scanned_fn *scanned,
+		    testlib_match_fn *all, void *h, const struct phrases *set,
+		    const struct testlib_guard_case *c, size_t n);
+
 #endif
