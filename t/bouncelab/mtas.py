@@ -194,24 +194,17 @@ maximal_backoff_time = 2s
             time.sleep(0.1)
 
 
-class Exim(MTA):
-    name = "exim"
-
-    def start(self):
-        d = self.run
-        for sub in ("spool", "log"):
-            os.makedirs(f"{d}/{sub}")
-            shutil.chown(f"{d}/{sub}", "Debian-exim", "Debian-exim")
-        self.conf = d + "/exim.conf"
-        self.bin = BINARIES["exim"]
-        with open(self.conf, "w") as f:
-            f.write(f"""exim_path = {self.bin}
+def exim_main(bin, hostname, port, d, extra=""):
+    """The main section of a lab Exim's configuration, through its RCPT
+    ACL (which takes any recipient from loopback): bin, its host name,
+    its SMTP port, its directory d (spool/, log/), and extra settings."""
+    return f"""exim_path = {bin}
 keep_environment =
-primary_hostname = exim.lab.example.net
+primary_hostname = {hostname}
 qualify_domain = lab.example.net
 exim_user = Debian-exim
 exim_group = Debian-exim
-daemon_smtp_ports = {self.port}
+daemon_smtp_ports = {port}
 local_interfaces = 127.0.0.1
 spool_directory = {d}/spool
 log_file_path = {d}/log/%slog
@@ -224,11 +217,26 @@ never_users =
 bounce_return_message = true
 # Deliver at once: no queueing of incoming mail.
 queue_only = false
-{self.extra}
+{extra}
 begin acl
 acl_rcpt:
   accept hosts = 127.0.0.1
+"""
 
+
+class Exim(MTA):
+    name = "exim"
+
+    def start(self):
+        d = self.run
+        for sub in ("spool", "log"):
+            os.makedirs(f"{d}/{sub}")
+            shutil.chown(f"{d}/{sub}", "Debian-exim", "Debian-exim")
+        self.conf = d + "/exim.conf"
+        self.bin = BINARIES["exim"]
+        with open(self.conf, "w") as f:
+            f.write(exim_main(self.bin, "exim.lab.example.net", self.port,
+                              d, self.extra) + f"""
 begin routers
 lab:
   driver = manualroute

@@ -403,32 +403,11 @@ class Exim(mtas.Exim):
         self.conf = d + "/stub/exim4/exim4.conf"
         self.bin = mtas.BINARIES["exim"]
         with open(self.conf, "w") as f:
-            f.write(f"""exim_path = {self.bin}
-keep_environment =
-primary_hostname = {self.hostname}
-qualify_domain = lab.example.net
-exim_user = Debian-exim
-exim_group = Debian-exim
-daemon_smtp_ports = {self.port}
-local_interfaces = 127.0.0.1
-spool_directory = {d}/spool
-log_file_path = {d}/log/%slog
-pid_file_path = {d}/exim.pid
-host_lookup =
-rfc1413_hosts =
-tls_advertise_hosts =
-acl_smtp_rcpt = acl_rcpt
-never_users =
-bounce_return_message = true
-queue_only = false
-message_size_limit = 100K
-bounce_return_size_limit = 10K
-domainlist local_domains = local.test
-
-begin acl
-acl_rcpt:
-  accept hosts = 127.0.0.1
-
+            f.write(mtas.exim_main(
+                self.bin, self.hostname, self.port, d,
+                "message_size_limit = 100K\n"
+                "bounce_return_size_limit = 10K\n"
+                "domainlist local_domains = local.test\n") + f"""
 begin routers
 aliases:
   driver = redirect
