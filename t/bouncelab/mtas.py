@@ -194,6 +194,13 @@ maximal_backoff_time = 2s
             time.sleep(0.1)
 
 
+def exim_dirs(d):
+    """A lab Exim's spool and log directories in d, Exim's own."""
+    for sub in ("spool", "log"):
+        os.makedirs(f"{d}/{sub}")
+        shutil.chown(f"{d}/{sub}", "Debian-exim", "Debian-exim")
+
+
 def exim_main(bin, hostname, port, d, extra=""):
     """The main section of a lab Exim's configuration, through its RCPT
     ACL (which takes any recipient from loopback): bin, its host name,
@@ -229,9 +236,7 @@ class Exim(MTA):
 
     def start(self):
         d = self.run
-        for sub in ("spool", "log"):
-            os.makedirs(f"{d}/{sub}")
-            shutil.chown(f"{d}/{sub}", "Debian-exim", "Debian-exim")
+        exim_dirs(d)
         self.conf = d + "/exim.conf"
         self.bin = BINARIES["exim"]
         with open(self.conf, "w") as f:
@@ -284,6 +289,10 @@ action "lab" relay host smtp://127.0.0.1:{self.pport} \\
     helo smtpd.lab.example.net
 match from any for any action "lab"
 """)
+        self.spawn()
+
+    def spawn(self):
+        """Runs smtpd -d with self.conf, once it is written."""
         self.bin = BINARIES["opensmtpd"]
         # Its spool, chroot and control socket are compiled in
         # (/var/spool/smtpd, /var/lib/opensmtpd/empty, /run/smtpd.sock):
@@ -297,7 +306,7 @@ match from any for any action "lab"
         p = subprocess.Popen(["unshare", "--mount", "--propagation",
                               "private", "sh", "-c", setup, self.bin, "-d",
                               "-f", self.conf],
-                             stdout=open(d + "/smtpd.out", "w"),
+                             stdout=open(self.run + "/smtpd.out", "w"),
                              stderr=subprocess.STDOUT)
         self.procs.append(p)
         wait_port(self.port, 15, p)

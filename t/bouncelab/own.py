@@ -383,9 +383,7 @@ class Exim(mtas.Exim):
 
     def start(self):
         d = self.run
-        for sub in ("spool", "log"):
-            os.makedirs(f"{d}/{sub}")
-            shutil.chown(f"{d}/{sub}", "Debian-exim", "Debian-exim")
+        mtas.exim_dirs(d)
         os.makedirs(d + "/boxes")
         os.chmod(d + "/boxes", 0o1777)
         box = d + "/boxes/fullbox"
@@ -636,21 +634,7 @@ match from any for domain "local.test" action "local"
 match from any for domain "notls.test" action "tls"
 match from any for any action "lab"
 """)
-        self.bin = mtas.BINARIES["opensmtpd"]
-        setup = ("mount -t tmpfs lab /var/spool && "
-                 "mkdir -m 711 /var/spool/smtpd && "
-                 "mount -t tmpfs lab /var/lib && "
-                 "mkdir -p /var/lib/opensmtpd/empty && "
-                 "mount -t tmpfs lab /run && "
-                 'exec "$0" "$@"')
-        p = subprocess.Popen(["unshare", "--mount", "--propagation",
-                              "private", "sh", "-c", setup, self.bin, "-d",
-                              "-f", self.conf],
-                             stdout=open(d + "/smtpd.out", "w"),
-                             stderr=subprocess.STDOUT)
-        self.procs.append(p)
-        mtas.wait_port(self.port, 15, p)
-        self.pid = p.pid
+        self.spawn()
 
     def logs(self):
         # bouncerctl reads no OpenSMTPD log lines: bounces only.
