@@ -398,6 +398,14 @@ struct cand {
 
 #define MAX_CANDS	100000
 
+/* Does c stand between the addresses of a list (", ", "; ", "<", ">")? */
+static int
+list_sep(char c)
+{
+	return is_wsp(c) || c == ',' || c == ';' || c == '<' || c == '>' ||
+	    c == '"';
+}
+
 /*
  * Is the run from p to the address at as only addresses and the commas,
  * semicolons, blanks and brackets between them ("ann@x, bob@x, <c@x>")?
@@ -410,8 +418,7 @@ list_from(const char *p, const char *as)
 	int n = 0;
 
 	while (p < as) {
-		if (is_wsp(*p) || *p == ',' || *p == ';' || *p == '<' ||
-		    *p == '>' || *p == '"') {
+		if (list_sep(*p)) {
 			p++;
 			continue;
 		}
@@ -531,8 +538,7 @@ static int
 list_gap(const char *p, const char *e)
 {
 	for (; p < e; p++)
-		if (!is_wsp(*p) && *p != ',' && *p != ';' && *p != '<' &&
-		    *p != '>' && *p != '"')
+		if (!list_sep(*p))
 			return 0;
 	return 1;
 }
