@@ -105,6 +105,12 @@ void		 text_rcpts(struct dsn_parser *p, struct dsn_report *rep,
 		    int only_known);
 int		 from_daemon(const char *v);
 extern const char *const bounce_subjects[];
+/*
+ * Does s hold one of the phrases of list (NULL-terminated), in any
+ * case? any_in() looks in [s, s + n); matches_any() in the string s.
+ * A NULL s holds none.
+ */
+int		 any_in(const char *s, size_t n, const char *const *list);
 int		 matches_any(const char *s, const char *const *list);
 int		 is_bounce(struct mime_part *root, const char *subject,
 		    const char *from);

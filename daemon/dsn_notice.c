@@ -24,18 +24,6 @@
 #include "dsn_impl.h"
 #include "mime.h"
 
-/* Does [s, s + n) hold one of the phrases of list, in any case? */
-static int
-any_ci(const char *s, size_t n, const char *const *list)
-{
-	size_t i;
-
-	for (i = 0; list[i] != NULL; i++)
-		if (has_ci(s, n, list[i]))
-			return 1;
-	return 0;
-}
-
 /* Does the line [p, le) begin, after blanks, with the word w ("In:")? */
 static int
 line_word(const char *p, const char *le, const char *w)
@@ -105,7 +93,7 @@ queue_notice(const char *subject, const char *s, size_t n)
 	};
 	const char *p, *e = s + n, *le;
 
-	if (matches_any(subject, held) || any_ci(s, n, held + 1))
+	if (matches_any(subject, held) || any_in(s, n, held + 1))
 		return 1;
 	for (p = s; p < e; p = le < e ? le + 1 : e) {
 		le = line_end(p, e);
@@ -132,7 +120,7 @@ held_post(const char *subject, const char *s, size_t n)
 		"awaiting moderator approval", NULL
 	};
 
-	return matches_any(subject, held) || any_ci(s, n, held);
+	return matches_any(subject, held) || any_in(s, n, held);
 }
 
 /*
@@ -162,7 +150,7 @@ lure(const char *s, size_t n, const char *html, size_t hn)
 	if (!has_ci(s, n, "http://") && !has_ci(s, n, "https://") &&
 	    !has_ci(html, hn, "http://") && !has_ci(html, hn, "https://"))
 		return 0;
-	return any_ci(s, n, asks) && any_ci(s, n, yours);
+	return any_in(s, n, asks) && any_in(s, n, yours);
 }
 
 int
@@ -200,7 +188,7 @@ filter_notice(const char *subject, const char *s, size_t n, int autosent)
 	if (!matches_any(subject, found))
 		return 0;
 	return matches_any(subject, yours) || (autosent &&
-	    any_ci(s, n, yours_text));
+	    any_in(s, n, yours_text));
 }
 
 /* Is there a message/disposition-notification part under part? */
@@ -261,9 +249,9 @@ success_text(const char *subject, const char *s, size_t n)
 		"not be delivered", "rejected", "error", "unable to", NULL
 	};
 
-	if (!matches_any(subject, subjects) && !any_ci(s, n, phrases))
+	if (!matches_any(subject, subjects) && !any_in(s, n, phrases))
 		return 0;
-	return !any_ci(s, n, failed) && !matches_any(subject, failed);
+	return !any_in(s, n, failed) && !matches_any(subject, failed);
 }
 
 /* Is [p, le) a forwarding client's marker line? */

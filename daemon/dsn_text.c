@@ -1406,21 +1406,6 @@ const char *const bounce_subjects[] = {
 };
 
 int
-matches_any(const char *s, const char *const *list)
-{
-	size_t i, n;
-
-	if (s == NULL)
-		return 0;
-	n = strlen(s);
-	for (i = 0; list[i] != NULL; i++)
-		if (has_ci(s, n, list[i]))
-			return 1;
-	return 0;
-}
-
-/* Does [s, s + n) hold one of the phrases of list, in any case? */
-static int
 any_in(const char *s, size_t n, const char *const *list)
 {
 	size_t i;
@@ -1429,6 +1414,12 @@ any_in(const char *s, size_t n, const char *const *list)
 		if (has_ci(s, n, list[i]))
 			return 1;
 	return 0;
+}
+
+int
+matches_any(const char *s, const char *const *list)
+{
+	return s != NULL && any_in(s, strlen(s), list);
 }
 
 int
