@@ -40,6 +40,8 @@ struct classifier {
 	void			*scratch;	/* the prefilter's */
 	const char *const	*senders;	/* see classifier_senders() */
 	size_t			 nsenders;
+	const char *const	*cohort;	/* see classifier_cohort() */
+	size_t			 ncohort;
 	size_t			 nrcpt;		/* classifier_transaction() */
 	enum smtp_stage	 stage;		/* ... the same */
 	struct senderside	*side;		/* the sender-side guard's */
@@ -89,6 +91,13 @@ classifier_senders(struct classifier *c, const char *const *addrs, size_t n)
 {
 	c->senders = n ? addrs : NULL;
 	c->nsenders = addrs ? n : 0;
+}
+
+void
+classifier_cohort(struct classifier *c, const char *const *addrs, size_t n)
+{
+	c->cohort = n ? addrs : NULL;
+	c->ncohort = addrs ? n : 0;
 }
 
 void
@@ -483,6 +492,7 @@ enum mention {
 	MENTION_OTHER_DOMAIN,	/* only mailboxes of other domains */
 	MENTION_SAME_DOMAIN,	/* another mailbox of rcpt's domain */
 	MENTION_RCPT,		/* rcpt itself */
+	MENTION_RCPT_COHORT,	/* rcpt and other recipients of its text */
 	MENTION_RCPT_AND_OTHER	/* rcpt and another mailbox after it */
 };
 
@@ -658,13 +668,24 @@ is_sender(const char *const *senders, size_t nsenders, const char *l,
 	return 0;
 }
 
+/*
+ * The addresses mentions() is told of: the senders' own and the other
+ * recipients given the same text (see classifier_cohort()).
+ */
+struct known {
+	const char *const	*senders;
+	size_t			 nsenders;
+	const char *const	*cohort;
+	size_t			 ncohort;
+};
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
-    const char *const *senders, size_t nsenders, int moved)
+    const struct known *k, int moved)
 {
 	const char *r, *re, *rd, *p, *e = text + len, *l, *de;
 	size_t rlen, rdlen;
-	enum mention other = MENTION_NONE;
+	enum mention other = MENTION_NONE, co = MENTION_NONE, *kind;
 	int seen = 0, sender = 0;
 
 	if (rcpt == NULL)
@@ -699,14 +720,24 @@ mentions(const char *rcpt, const char *text, size_t len,
 		 * forwarded or expanded to ("<ann@x>: alias expansion
 		 * failed: <old@x>: user unknown"), unless it is the sender.
 		 */
+		/*
+		 * Another recipient given this same text ("to ann@x,
+		 * bob@x"): counted apart, as another mailbox only if the
+		 * text does not name the recipient.
+		 */
+		kind = is_sender(k->cohort, k->ncohort, l, de) ? &co : &other;
+		if (seen && kind == &co) {
+			co = MENTION_OTHER_DOMAIN;
+			continue;
+		}
 		if (seen) {
 			if (!sender_address(text, l) &&
 			    !quoted_header_address(text, l) &&
-			    !is_sender(senders, nsenders, l, de))
+			    !is_sender(k->senders, k->nsenders, l, de))
 				return MENTION_RCPT_AND_OTHER;
 			continue;
 		}
-		if (is_sender(senders, nsenders, l, de)) {
+		if (is_sender(k->senders, k->nsenders, l, de)) {
 			/* named as the subject, not as "from=<x>" */
 			if (!sender_address(text, l))
 				sender = 1;
@@ -714,9 +745,9 @@ mentions(const char *rcpt, const char *text, size_t len,
 		}
 		if ((size_t)(de - p - 1) == rdlen && ascii_eq_ci(p + 1, rd,
 		    rdlen))
-			other = MENTION_SAME_DOMAIN;
-		else if (other == MENTION_NONE)
-			other = MENTION_OTHER_DOMAIN;
+			*kind = MENTION_SAME_DOMAIN;
+		else if (*kind == MENTION_NONE)
+			*kind = MENTION_OTHER_DOMAIN;
 	}
 	/*
 	 * Another mailbox before the recipient is the one that failed
@@ -725,7 +756,9 @@ mentions(const char *rcpt, const char *text, size_t len,
 	 */
 	if (seen)
 		return other != MENTION_NONE ? MENTION_RCPT_AND_OTHER :
-		    MENTION_RCPT;
+		    co != MENTION_NONE ? MENTION_RCPT_COHORT : MENTION_RCPT;
+	if (co == MENTION_SAME_DOMAIN || other == MENTION_NONE)
+		other = co;
 	/*
 	 * Only the sender named, and not as the sender ("<bounce@news.x>...
 	 * User unknown"): the reply is about our address, not the
@@ -835,6 +868,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	char domain[256];
 	size_t nchain, nrules, i;
 	enum mention named;
+	struct known known;
 
 	reply_parse(&c->reply, text, len);
 	if (c->reply.stage == STAGE_UNKNOWN)
@@ -928,8 +962,12 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * recipient's refusal often names the sender. A moved mailbox
 	 * names its new address, which does not count; the old one does.
 	 */
-	named = mentions(rcpt, rp->text, rp->textlen, c->senders,
-	    c->nsenders, out->reason == R_HASMOVED);
+	known.senders = c->senders;
+	known.nsenders = c->nsenders;
+	known.cohort = c->cohort;
+	known.ncohort = c->ncohort;
+	named = mentions(rcpt, rp->text, rp->textlen, &known,
+	    out->reason == R_HASMOVED);
 	if ((out->decision & D_SUPPRESS) &&
 	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
 	    named == MENTION_RCPT_AND_OTHER) &&

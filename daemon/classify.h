@@ -55,6 +55,20 @@ void		 classifier_senders(struct classifier *c,
 		    const char *const *addrs, size_t n);
 
 /*
+ * The other recipients of the same report that were given the very
+ * text to be classified (n of them, or none with NULL, 0), for the
+ * calls that follow on c: a text that names the recipient and some of
+ * them ("Your message to ann@x, bob@x was not delivered") speaks of
+ * each alike, and they are not "another address" to the other-address
+ * guard. A text that names them but not the recipient is still about
+ * someone else; and at or after DATA such a text is no verdict on any
+ * one of them (the data-stage guard). c keeps the pointers; they must
+ * stay valid while set.
+ */
+void		 classifier_cohort(struct classifier *c,
+		    const char *const *addrs, size_t n);
+
+/*
  * What is known of the transaction that drew the replies to come, from
  * around them (a bounce's text, a log): nrcpt, how many recipients it
  * had (1 when it was this recipient alone, more when a reply to DATA

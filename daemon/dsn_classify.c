@@ -713,19 +713,33 @@ same_text(const char *a, size_t an, const char *b, size_t bn)
 	return an == bn || b[an] == '\n' || b[an] == '\r';
 }
 
+/*
+ * The others of them, when r's text is the bounce's own words (a text
+ * that names several recipients inline, "Your message to ann@x, bob@x
+ * was not delivered", is given to each of them): up to MAX_COHORT of
+ * their addresses in cohort[], their number in *ncohort.
+ */
+#define MAX_COHORT	16
+
 static size_t
-same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r)
+same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r,
+    const char **cohort, size_t *ncohort)
 {
 	const char *d = r->diag, *o;
 	size_t i, n = 0, dn = r->diaglen, on;
 
+	*ncohort = 0;
 	past_own_address(r, &d, &dn);
 	for (i = 0; i < rep->nrcpts; i++) {
 		o = rep->rcpts[i].diag;
 		on = rep->rcpts[i].diaglen;
 		past_own_address(&rep->rcpts[i], &o, &on);
-		if (same_text(o, on, d, dn))
-			n++;
+		if (!same_text(o, on, d, dn))
+			continue;
+		n++;
+		if (r->diag_in_text && rep->rcpts[i].diag_in_text &&
+		    &rep->rcpts[i] != r && *ncohort < MAX_COHORT)
+			cohort[(*ncohort)++] = rep->rcpts[i].rcpt;
 	}
 	return n;
 }
@@ -856,9 +870,9 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 {
 	const struct dsn_rcpt *r = &rep->rcpts[i];
 	struct classification *cl = &out->cl;
-	const char *d, *hint = status_hint(rep, r);
+	const char *d, *hint = status_hint(rep, r), *cohort[MAX_COHORT];
 	char full[MAX_DIAG];
-	size_t n, dn;
+	size_t n, dn, ncohort;
 	int free_text, weak = 0;
 
 	out->hardbounce = 0;
@@ -886,7 +900,9 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		transcript_reply(rep, r, full, sizeof(full), &d, &dn);
 	past_own_address(r, &d, &dn);
 	classifier_senders(c, rep->senders, rep->nsenders);
-	classifier_transaction(c, same_failure(rep, r), context_stage(rep, r));
+	classifier_transaction(c, same_failure(rep, r, cohort, &ncohort),
+	    context_stage(rep, r));
+	classifier_cohort(c, cohort, ncohort);
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
 	if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context && rep->kind != DSN_JSON) {
@@ -1055,6 +1071,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		}
 	}
 	classifier_senders(c, NULL, 0);
+	classifier_cohort(c, NULL, 0);
 	classifier_transaction(c, 0, STAGE_UNKNOWN);
 	/*
 	 * The sending side's own address is never suppressed, whatever a

@@ -407,9 +407,21 @@ list_sep(char c)
 }
 
 /*
+ * The length of the word "and" at p, between blanks, as it joins the
+ * last two addresses of a list ("ann@x and bob@x"); 0 if not there.
+ */
+static size_t
+list_and(const char *p, const char *e)
+{
+	return e - p >= 4 && strncasecmp(p, "and", 3) == 0 && is_wsp(p[3]) &&
+	    is_wsp(p[-1]) ? 3 : 0;
+}
+
+/*
  * Is the run from p to the address at as only addresses and the commas,
- * semicolons, blanks and brackets between them ("ann@x, bob@x, <c@x>")?
- * Then the address at as is one of a list the line holds.
+ * semicolons, blanks, brackets and "and" between them ("ann@x, bob@x,
+ * <c@x>", "ann@x and bob@x")? Then the address at as is one of a list
+ * the line holds.
  */
 static int
 list_from(const char *p, const char *as)
@@ -420,6 +432,10 @@ list_from(const char *p, const char *as)
 	while (p < as) {
 		if (list_sep(*p)) {
 			p++;
+			continue;
+		}
+		if (n > 0 && list_and(p, as)) {
+			p += 3;
 			continue;
 		}
 		if (!addr_next(p, as, &bs, &be) || bs != p)
@@ -537,9 +553,13 @@ starts_line(const char *line, const char *as)
 static int
 list_gap(const char *p, const char *e)
 {
-	for (; p < e; p++)
-		if (!list_sep(*p))
+	for (; p < e; p++) {
+		if (list_sep(*p))
+			continue;
+		if (!list_and(p, e))
 			return 0;
+		p += 2;
+	}
 	return 1;
 }
 

@@ -637,6 +637,54 @@ START_TEST(test_senders)
 }
 END_TEST
 
+/*
+ * The other recipients given the same text beside the recipient's own
+ * address do not name someone else; without the recipient, or with an
+ * address that is none of them, or after DATA, they still do.
+ */
+START_TEST(test_cohort)
+{
+	struct classifier *c = classifier_new(rs);
+	struct classification cl;
+	static const char *const co[] = { "bob@example.org" };
+	const char *reply = "Your message to ann@example.org, bob@example.org "
+	    "was not delivered. Reason: user unknown";
+
+	ck_assert_ptr_nonnull(c);
+	classify(c, rs, "ann@example.org", reply, strlen(reply), NULL, NULL,
+	    &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	ck_assert_str_eq(cl.details, "guard=other-address");
+	classifier_cohort(c, co, 1);
+	classify(c, rs, "ann@example.org", reply, strlen(reply), NULL, NULL,
+	    &cl);
+	ck_assert_uint_eq(cl.decision, D_SUPPRESS);
+	ck_assert_str_eq(cl.details, "");
+	/* Only the other recipient: its text, not ann's. */
+	reply = "550 5.1.1 <bob@example.org>: user unknown";
+	classify(c, rs, "ann@example.org", reply, strlen(reply), NULL, NULL,
+	    &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	/* An address beyond them (a forward target) still counts. */
+	reply = "Your message to ann@example.org, bob@example.org was not "
+	    "delivered: forwarded to ann@example.net: user unknown";
+	classify(c, rs, "ann@example.org", reply, strlen(reply), NULL, NULL,
+	    &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	/* One reply to DATA for both: no verdict on either. */
+	reply = "host mx.example.org[192.0.2.7] said: 550 5.1.1 user unknown "
+	    "ann@example.org, bob@example.org (in reply to end of DATA "
+	    "command)";
+	classifier_transaction(c, 2, STAGE_UNKNOWN);
+	classify(c, rs, "ann@example.org", reply, strlen(reply), NULL, NULL,
+	    &cl);
+	ck_assert_uint_eq(cl.decision, 0);
+	classifier_transaction(c, 0, STAGE_UNKNOWN);
+	classifier_cohort(c, NULL, 0);
+	classifier_free(c);
+}
+END_TEST
+
 START_TEST(test_run_tests)
 {
 	struct ruleset *vrs;
@@ -736,6 +784,7 @@ classify_suite(void)
 	tcase_add_loop_test(tc, test_cases, 0, NCASES(cases));
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_senders);
+	tcase_add_test(tc, test_cohort);
 	tcase_add_test(tc, test_rule_position);
 	tcase_add_test(tc, test_length);
 	tcase_add_test(tc, test_odd_recipients);
