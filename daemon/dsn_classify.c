@@ -745,6 +745,41 @@ same_failure(const struct dsn_report *rep, const struct dsn_rcpt *r,
 }
 
 /*
+ * Does the bounce give its recipients reasons of their own? Then the
+ * reason its whole text holds is not one for all of them, and r, whose
+ * own text says nothing a rule knows, takes none of its neighbours'
+ * ("over quota" above the first address, then "The following
+ * recipients did not receive this message:" and others; "dan@x (mailbox
+ * full)", "eve@x (user unknown)", "fay@x"). It does when a recipient
+ * near r in the report (NEAR_RCPTS on each side: a bounded look), with
+ * a text from the bounce's words that is not r's, has words a rule
+ * reads as a reason. Leaves c's reply to the last of them.
+ */
+#define NEAR_RCPTS	4
+
+static int
+own_reasons(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_report *rep, size_t i)
+{
+	const struct dsn_rcpt *r = &rep->rcpts[i], *o;
+	struct classification by;
+	size_t k = i > NEAR_RCPTS ? i - NEAR_RCPTS : 0;
+
+	for (; k < rep->nrcpts && k <= i + NEAR_RCPTS; k++) {
+		o = &rep->rcpts[k];
+		if (k == i || !o->diag_in_text || o->diaglen == 0 ||
+		    same_text(o->diag, o->diaglen, r->diag, r->diaglen))
+			continue;
+		classify(c, rs, o->rcpt, o->diag, o->diaglen,
+		    status_hint(rep, o), o->remote_mta, &by);
+		if (by.rule != NULL && by.reason != R_UNDEFINED &&
+		    by.reason != R_ONHOLD)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * PowerMTA's X-PowerMTA-BounceCategory, where it names one cause: the
  * reason it stands for, and the decision it may bring by itself. Only
  * "bad-mailbox" may suppress, and only with a permanent reply (see
@@ -873,7 +908,7 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	const char *d, *hint = status_hint(rep, r), *cohort[MAX_COHORT];
 	char full[MAX_DIAG];
 	size_t n, dn, ncohort;
-	int free_text, weak = 0;
+	int free_text, weak = 0, alone = 0;
 
 	out->hardbounce = 0;
 	if (rep->kind == DSN_AUTOREPLY || rep->kind == DSN_ARF) {
@@ -904,7 +939,12 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	    context_stage(rep, r));
 	classifier_cohort(c, cohort, ncohort);
 	classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
-	if (cl->rule == NULL && rep->context != NULL &&
+	if (cl->rule == NULL && r->diag_in_text && rep->kind != DSN_JSON &&
+	    own_reasons(c, rs, rep, i)) {
+		/* Its own text, and nothing decisive. */
+		classify(c, rs, r->rcpt, d, dn, hint, r->remote_mta, cl);
+		alone = 1;
+	} else if (cl->rule == NULL && rep->context != NULL &&
 	    r->diag != rep->context && rep->kind != DSN_JSON) {
 		/*
 		 * The recipient's own text says nothing: try all of it.
@@ -989,11 +1029,14 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	}
 	/*
 	 * A failure text of the recipient's own that no rule knows is
-	 * Sisimai's "onhold" (it cannot decide); "undefined" is left for
-	 * a bounce that says nothing about the recipient at all.
+	 * Sisimai's "onhold" (it cannot decide), and so is a recipient
+	 * with no reason of its own in a bounce that gives others theirs;
+	 * "undefined" is left for a bounce that says nothing about the
+	 * recipient at all.
 	 */
 	if (cl->rule == NULL && cl->reason == R_UNDEFINED && r->diaglen > 0 &&
-	    !r->diag_general && has_alnum(r->diag, r->diag + r->diaglen)) {
+	    (!r->diag_general || alone) &&
+	    has_alnum(r->diag, r->diag + r->diaglen)) {
 		cl->reason = R_ONHOLD;
 		if (strncmp(cl->status + 1, ".0.900", 6) == 0)
 			cl->status[6] = '1';

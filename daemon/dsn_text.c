@@ -1123,6 +1123,55 @@ drop_others(struct arena *a, const char *ts, const char *te,
 }
 
 /*
+ * Is the text from the end of the line at ls (a recipient's) to e,
+ * where the next recipient's line begins, one line of words ending
+ * with a colon, indented no deeper ("The following recipients did not
+ * receive this message:")? It announces the recipients below it, and
+ * is no reason for the one above.
+ */
+static int
+heading_only(const char *ls, const char *e)
+{
+	const char *p = line_end(ls, e), *q, *hs;
+
+	while (p < e && isspace((unsigned char)*p))
+		p++;
+	for (q = e; q > p && isspace((unsigned char)q[-1]); q--)
+		;
+	for (hs = p; hs > ls && hs[-1] != '\n'; hs--)
+		;
+	return q > p && q[-1] == ':' && has_alnum(p, q) &&
+	    memchr(p, '\n', (size_t)(q - p)) == NULL &&
+	    (size_t)(p - hs) <= indent_of(ls, e);
+}
+
+/* The first line in [p, e) with a letter or digit on it (or e). */
+static const char *
+words_line(const char *p, const char *e)
+{
+	const char *le;
+
+	for (; p < e; p = le + 1) {
+		le = line_end(p, e);
+		if (has_alnum(p, le))
+			return p;
+	}
+	return e;
+}
+
+/*
+ * Is candidate j's address alone on its line, and the text below it to
+ * e (the next recipient's line) only the heading of the recipients
+ * that follow? Then nothing below j is its own.
+ */
+static int
+heading_below(const struct cand *c, size_t j, const char *e,
+    const char *end)
+{
+	return cand_alone(c, j, end) && heading_only(c[j].after, e);
+}
+
+/*
  * Finds the recipients in a bounce's text and the failure text of each:
  * the line of its address (the reason often precedes the address on
  * it) and the lines after it, up to the next recipient's line. When
@@ -1134,11 +1183,11 @@ void
 text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n, const char **ex, size_t nex, int only_known)
 {
-	const char *e = s + n, *ls, *le, *as, *ae, *q, *fl;
+	const char *e = s + n, *ls, *le, *as, *ae, *q, *fl, *run;
 	struct cand *c = NULL;
 	struct addrset set;
 	size_t nc = 0, cap = 0, i, j, k, nlead = 0, first, naddr;
-	int general, listed, only = 0;
+	int general, listed, only = 0, bare;
 
 	for (ls = s; ls < e; ls = le < e ? le + 1 : e) {
 		le = line_end(ls, e);
@@ -1240,6 +1289,13 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			    strncasecmp(c[j].as, c[i].as, an) == 0)
 				continue;	/* the same recipient again */
 			te = c[j].after;
+			/*
+			 * The address alone on its line, then only the
+			 * heading of the next recipients: nothing of its
+			 * own below it.
+			 */
+			if (heading_below(c, i, te, e))
+				te = line_end(c[i].ae, e);
 			break;
 		}
 		ts = c[i].after;
@@ -1304,6 +1360,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			const char *ps, *pe;
 
 			general = 1;
+			bare = 0;	/* only its address is its own */
 			ts = s;
 			te = listed ? c[i].after : c[i].as;
 			/*
@@ -1311,15 +1368,32 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * it and this one are this one's ("over quota:\n
 			 * <a@x>\n\nThe following recipients did not receive
 			 * this message:\n<b@x>"): b is not over quota.
+			 * Words indented under the other recipient's line
+			 * are that one's own ("eve@x\n    552 5.2.2 mailbox
+			 * full\nfay@x"): this one has none. Recipients'
+			 * lines right above this one (a list, blank lines
+			 * between at most) share the words above the first
+			 * of them; a neighbour's line is never the reason.
 			 */
-			for (j = i; j-- > 0;)
-				if (cand_read(c, j, nlead) &&
-				    c[j].after != c[i].after) {
-					q = line_end(c[j].after, e);
-					if (q < te && has_alnum(q, te))
-						ts = q;
+			run = c[i].after;
+			for (j = i; j-- > 0;) {
+				if (!cand_read(c, j, nlead) || c[j].after == run)
+					continue;
+				q = line_end(c[j].after, e);
+				if (q < run && has_alnum(q, run)) {
+					ts = q;
+					bare = !heading_below(c, j, run, e) &&
+					    continues(c[j].after,
+					    words_line(q, run), e);
 					break;
 				}
+				run = c[j].after;
+			}
+			if (bare) {
+				ts = c[i].after;
+				te = line_end(c[i].ae, e);
+			} else if (run != c[i].after)
+				te = run;
 			if ((size_t)(te - ts) > MAX_DIAG)
 				ts = te - MAX_DIAG;
 			trim_span(&ts, &te);
@@ -1331,7 +1405,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * Reasons --------", then each reason above its
 			 * address).
 			 */
-			if (c[i].after > s && (pe = c[i].after - 1) > s) {
+			if (!bare && run == c[i].after && c[i].after > s &&
+			    (pe = c[i].after - 1) > s) {
 				for (ps = pe; ps > s && ps[-1] != '\n'; ps--)
 					;
 				while (pe > ps && isspace((unsigned char)pe[-1]))
