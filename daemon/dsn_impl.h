@@ -144,8 +144,9 @@ void		 detail_add(struct classification *cl, const char *kv);
 /*
  * Is the text a notice that names no failed recipient (a session
  * transcript to the postmaster, a message frozen in the queue, a list's
- * post held for its moderator, a lure dressed as a bounce)? html is the HTML part the text came from, with
- * its links (or NULL).
+ * post held for its moderator, a report on the recall of a message, a
+ * lure dressed as a bounce)? html is the HTML part the text came from,
+ * with its links (or NULL).
  */
 int		 not_a_report(const char *subject, const char *s, size_t n,
 		    const char *html, size_t hn);

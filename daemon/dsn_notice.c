@@ -153,12 +153,32 @@ lure(const char *s, size_t n, const char *html, size_t hn)
 	return any_in(s, n, asks) && any_in(s, n, yours);
 }
 
+/*
+ * Exchange's report on the recall of a message the sender asked for
+ * ("Recall Success: x", "Recall Failure: x", "Your message ... was
+ * successfully recalled", "... could not be recalled"): the message
+ * was delivered, and nobody refused it.
+ */
+static int
+recall_report(const char *subject, const char *s, size_t n)
+{
+	static const char *const phrases[] = {
+		"successfully recalled", "could not be recalled",
+		"failed to recall", NULL
+	};
+
+	return (subject != NULL && (strncasecmp(subject, "Recall Success:",
+	    15) == 0 || strncasecmp(subject, "Recall Failure:", 15) == 0)) ||
+	    any_in(s, n, phrases);
+}
+
 int
 not_a_report(const char *subject, const char *s, size_t n,
     const char *html, size_t hn)
 {
 	return session_transcript(s, n) || queue_notice(subject, s, n) ||
-	    held_post(subject, s, n) || lure(s, n, html, hn);
+	    held_post(subject, s, n) || recall_report(subject, s, n) ||
+	    lure(s, n, html, hn);
 }
 
 /*

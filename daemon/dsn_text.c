@@ -1458,6 +1458,24 @@ static const char *const daemon_locals[] = {
 	"mailmaster", "mail-error", "auto-reply", NULL
 };
 
+/*
+ * Exchange's system mailbox, "MicrosoftExchange" and 32 hex digits
+ * ("MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@x"): it sends the
+ * server's own reports (non-delivery, "Delivered:", "Relayed:").
+ */
+static int
+exchange_system(const char *as, size_t n)
+{
+	size_t i;
+
+	if (n != 17 + 32 || strncasecmp(as, "microsoftexchange", 17) != 0)
+		return 0;
+	for (i = 17; i < n; i++)
+		if (!isxdigit((unsigned char)as[i]))
+			return 0;
+	return 1;
+}
+
 /* Is the address in v a mailer daemon's? */
 int
 from_daemon(const char *v)
@@ -1474,6 +1492,8 @@ from_daemon(const char *v)
 		return 0;
 	at = memchr(as, '@', (size_t)(ae - as));
 	n = (size_t)(at - as);
+	if (exchange_system(as, n))
+		return 1;
 	for (i = 0; daemon_locals[i] != NULL; i++)
 		if (strlen(daemon_locals[i]) == n &&
 		    strncasecmp(as, daemon_locals[i], n) == 0)
