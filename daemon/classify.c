@@ -654,16 +654,15 @@ quoted_header_address(const char *text, const char *l)
 	return 0;
 }
 
-/* Is the mailbox from l to de one of the senders'? */
+/* Is the mailbox from l to de one of the n addresses of list? */
 static int
-is_sender(const char *const *senders, size_t nsenders, const char *l,
-    const char *de)
+one_of(const char *const *list, size_t n, const char *l, const char *de)
 {
 	size_t i;
 
-	for (i = 0; i < nsenders; i++)
-		if (strlen(senders[i]) == (size_t)(de - l) &&
-		    ascii_eq_ci(senders[i], l, (size_t)(de - l)))
+	for (i = 0; i < n; i++)
+		if (strlen(list[i]) == (size_t)(de - l) &&
+		    ascii_eq_ci(list[i], l, (size_t)(de - l)))
 			return 1;
 	return 0;
 }
@@ -719,13 +718,11 @@ mentions(const char *rcpt, const char *text, size_t len,
 		 * After the recipient, another mailbox is the one it was
 		 * forwarded or expanded to ("<ann@x>: alias expansion
 		 * failed: <old@x>: user unknown"), unless it is the sender.
-		 */
-		/*
 		 * Another recipient given this same text ("to ann@x,
-		 * bob@x"): counted apart, as another mailbox only if the
+		 * bob@x") is counted apart: as another mailbox only if the
 		 * text does not name the recipient.
 		 */
-		kind = is_sender(k->cohort, k->ncohort, l, de) ? &co : &other;
+		kind = one_of(k->cohort, k->ncohort, l, de) ? &co : &other;
 		if (seen && kind == &co) {
 			co = MENTION_OTHER_DOMAIN;
 			continue;
@@ -733,11 +730,11 @@ mentions(const char *rcpt, const char *text, size_t len,
 		if (seen) {
 			if (!sender_address(text, l) &&
 			    !quoted_header_address(text, l) &&
-			    !is_sender(k->senders, k->nsenders, l, de))
+			    !one_of(k->senders, k->nsenders, l, de))
 				return MENTION_RCPT_AND_OTHER;
 			continue;
 		}
-		if (is_sender(k->senders, k->nsenders, l, de)) {
+		if (one_of(k->senders, k->nsenders, l, de)) {
 			/* named as the subject, not as "from=<x>" */
 			if (!sender_address(text, l))
 				sender = 1;
