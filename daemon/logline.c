@@ -7,8 +7,6 @@
 
 #include "classify.h"
 #include "logline.h"
-#include "rules.h"
-#include "verdict.h"
 
 /* Two digits at p, or -1. */
 static int
@@ -327,9 +325,6 @@ logline_read(const char *line, size_t n, long long now, struct logline *ll)
 void
 logline_shape(const struct maillog_entry *e, struct classification *cl)
 {
-	if (e->to_program && (cl->rule == NULL || cl->rule->re == NULL) &&
-	    cl->reason != R_MAILBOXFULL && cl->reason != R_MESGTOOBIG) {
-		cl->reason = R_MAILERERROR;
-		cl->decision = 0;
-	}
+	if (e->to_program)
+		classify_program_failure(cl);
 }

@@ -87,7 +87,7 @@
 #define PREDICATE \
 	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
 	"|(?:does not|doesn't|did not" \
-	"|not) exist|non-?existent|not found|not listed|not known" \
+	"|not) exists?|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
 	"|deleted|locked|frozen|expired|(?:has )?moved|(?:has )?changed" \
@@ -612,7 +612,7 @@ static const char pattern[] =
 	"| argument| greeting)?\\b(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:reverse (?:DNS|lookup|host ?name)|PTR(?: record)?|rDNS)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
-	"|\\byour (?:host ?name|host|server name|domain name)\\b"
+	"|\\byour (?:host ?name|host|server name|domain(?: name)?)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
 	"|account) (?:of|for|on|in) (?:the |your |this )?(?:sender|sending"
