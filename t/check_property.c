@@ -352,6 +352,8 @@ START_TEST(test_sender_side)
 {
 	struct classifier *c;
 	char from[4200];
+	const char *co[1];
+	struct classification cl;
 	size_t i;
 
 	need_rules();
@@ -363,6 +365,29 @@ START_TEST(test_sender_side)
 
 		snprintf(from, sizeof(from), "%s:%d", tsv_path, t->lineno);
 		never_suppress(c, t->rcpt, t->reply, from, t->family);
+		/*
+		 * In a bounce that names the recipient and another of its
+		 * recipients in one sentence, given the same text: no
+		 * suppression that the sentence naming the recipient alone
+		 * does not make. (That one may suppress where the reply
+		 * alone does not: behind the notice's words, the rules that
+		 * read the reply from its start do not see it.)
+		 */
+		co[0] = xasprintf("zed.other%s", strchr(t->rcpt, '@') ?
+		    strchr(t->rcpt, '@') : "@example.org");
+		w = xasprintf("Your message to %s was not delivered. "
+		    "Reason: %s", t->rcpt, t->reply);
+		classify(c, rs, t->rcpt, w, strlen(w), NULL, NULL, &cl);
+		free(w);
+		if (!(cl.decision & D_SUPPRESS)) {
+			classifier_cohort(c, co, 1);
+			w = xasprintf("Your message to %s, %s was not "
+			    "delivered. Reason: %s", t->rcpt, co[0], t->reply);
+			never_suppress(c, t->rcpt, w, from, t->family);
+			classifier_cohort(c, NULL, 0);
+			free(w);
+		}
+		free((char *)co[0]);
 		/* A reply as Postfix and Exim log it at RCPT: the same. */
 		if (!isdigit((unsigned char)t->reply[0]))
 			continue;
