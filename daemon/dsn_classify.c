@@ -780,6 +780,108 @@ own_reasons(struct classifier *c, const struct ruleset *rs,
 }
 
 /*
+ * The remote server's reply quoted behind the words of a notice in
+ * [d, d + dn): the first reply code (then a blank or a hyphen) after a
+ * colon and a blank or first on its line ("Your message to ann@x was
+ * not delivered. Reason: 550 5.2.1 Blocked", Exim's "    550 5.2.1
+ * Blocked" under its "SMTP error from remote mail server after ...:").
+ * NULL when there is none, or when the text begins with it.
+ */
+static const char *
+quoted_code(const char *d, size_t dn)
+{
+	const char *p, *e = d + dn, *b, *q;
+
+	for (b = d; b < e && isspace((unsigned char)*b); b++)
+		;
+	for (p = b + 1; p + 4 <= e; p++) {
+		if ((*p != '2' && *p != '4' && *p != '5') ||
+		    !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) ||
+		    (p[3] != ' ' && p[3] != '-'))
+			continue;
+		if (p[-1] == ' ' && p - 2 >= b && p[-2] == ':')
+			return p;
+		for (q = p; q > b && is_wsp(q[-1]); q--)
+			;
+		if (q[-1] == '\n')
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * The line above the one at ls in [d, ls), when it ends with a colon
+ * (Exim's "SMTP error from remote mail server after MAIL FROM:<x>
+ * SIZE=2048:"), from its first word; else NULL.
+ */
+static const char *
+colon_line_above(const char *d, const char *ls)
+{
+	const char *pe, *ps;
+
+	if (ls <= d)
+		return NULL;
+	for (pe = ls - 1; pe > d && isspace((unsigned char)pe[-1]); pe--)
+		;
+	if (pe <= d || pe[-1] != ':')
+		return NULL;
+	for (ps = pe; ps > d && ps[-1] != '\n'; ps--)
+		;
+	while (ps < pe && is_wsp(*ps))
+		ps++;
+	return ps < pe ? ps : NULL;
+}
+
+/*
+ * Does the reply quoted behind a notice's words, read as a reply by
+ * itself, say the recipient is gone too? Rules and guards that read a
+ * reply from its start ("550 5.2.1 Blocked", "550 5.1.1 Not
+ * authorized": words of a block, not of a mailbox; "SMTP error from
+ * remote mail server after MAIL FROM:<x>: ...": a refusal of the
+ * sender) do not see it behind the words, and the status alone would
+ * then suppress. It is read from its code, from after "Reason:" on the
+ * code's line (the MTA's own wrapping of the reply with it), on a line
+ * below the notice's first from the start of that line, and from the
+ * line above when that one ends with a colon (Exim's wrapping): each up
+ * to the end of the code's line, with the lines folded under it. Yes
+ * when every reading says so, or there is no such reply. Leaves c's
+ * reply to the last one it read.
+ */
+static int
+quoted_suppresses(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_rcpt *r, const char *d, size_t dn, const char *hint)
+{
+	struct classification alone;
+	const char *p = quoted_code(d, dn), *e = d + dn, *from[4], *ls, *q;
+	size_t n = 0, i;
+
+	if (p == NULL)
+		return 1;
+	for (ls = p; ls > d && ls[-1] != '\n'; ls--)
+		;
+	from[n++] = p;
+	if (find_ws_ci(ls, (size_t)(p - ls), "reason: ", &q) != NULL)
+		from[n++] = q;
+	if ((q = colon_line_above(d, ls)) != NULL)
+		from[n++] = q;
+	if (ls > d && has_alnum(d, ls)) {
+		while (ls < p && is_wsp(*ls))
+			ls++;
+		if (ls < p)
+			from[n++] = ls;
+	}
+	e = folded_end(p, e);
+	for (i = 0; i < n; i++) {
+		classify(c, rs, r->rcpt, from[i], (size_t)(e - from[i]), hint,
+		    r->remote_mta, &alone);
+		if (!(alone.decision & D_SUPPRESS))
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * PowerMTA's X-PowerMTA-BounceCategory, where it names one cause: the
  * reason it stands for, and the decision it may bring by itself. Only
  * "bad-mailbox" may suppress, and only with a permanent reply (see
@@ -1091,6 +1193,15 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		cl->reason = R_DELIVERED;
 		cl->decision = 0;
 		cl->temporary = 0;
+	}
+	/*
+	 * A notice in words that quotes the remote reply: a suppression
+	 * stands only if the reply, read alone, makes it too.
+	 */
+	if ((cl->decision & D_SUPPRESS) && r->diag_in_text &&
+	    !quoted_suppresses(c, rs, r, d, dn, hint)) {
+		cl->decision &= ~D_SUPPRESS;
+		detail_add(cl, "guard=quoted-reply");
 	}
 	/*
 	 * A recipient the notice does not name (the original's To, taken
