@@ -7,7 +7,8 @@
  *      failure", "try again later", "retry later", "come back later",
  *      "try again in 300 seconds", and the same words in the languages
  *      of generic.rules ("vorübergehend", "temporairement", "plus
- *      tard", "más tarde", "временно", "暂时", "一時的", "일시적" ...);
+ *      tard", "más tarde", "временно", "暂时", "一時的", "일시적" ...),
+ *      and "currently unable to receive" (the mailbox, for now);
  *   2. a busy mailbox: "mailbox busy", "mailbox is busy";
  *   3. a lookup that failed: "lookup failed", "lookup failure",
  *      "unable to (look up|verify|validate)", "could not verify",
@@ -62,6 +63,8 @@ static const char pattern[] =
 	"|ideiglenes|\\btemporar\\b|\u03c0\u03c1\u03bf\u03c3\u03c9\u03c1\u03b9\u03bd"
 	"|t\u1ea1m th\u1eddi|\\bsementara\\b|\u0e0a\u0e31\u0e48\u0e27\u0e04\u0e23\u0e32\u0e27"
 	"|\u0645\u0624\u0642\u062a|\u05d6\u05de\u05e0\u05d9"
+	/* ... and "currently unable to receive": the same, said of now */
+	"|\\bcurrently (?:unable|not able) to (?:receive|accept)\\b"
 	/* 2. busy */
 	"|\\b(?:mail ?box|user|account|recipient)(?: is)? (?:currently )?busy\\b"
 	/* ... and in other languages */

@@ -28,6 +28,8 @@ static const struct testlib_guard_case cases[] = {
 	{ "Greylisted, please try again in 300 seconds", 1 },
 	{ "Benutzer unbekannt, bitte sp\u00e4ter erneut versuchen", 1 },
 	{ "Bo\u00eete temporairement indisponible", 1 },
+	{ "Mailbox unavailable. The recipient's mailbox is currently unable "
+	  "to receive messages", 1 },
 	{ "\u90ae\u7bb1\u6682\u65f6\u4e0d\u53ef\u7528", 1 },
 	/* 2. busy */
 	{ "Mailbox busy", 1 },
@@ -75,6 +77,7 @@ static const struct testlib_guard_case cases[] = {
 	{ "User unknown; please check the address and try again", 0 },
 	{ "Recipient verification failed: no such user", 0 },
 	{ "Host or domain name not found", 0 },
+	{ "This mailbox is unable to receive mail", 0 },
 	/* a permanent verdict with such a word elsewhere in it */
 	{ "Der Empfaenger wurde auf dem Server nicht gefunden", 0 },
 	{ "Error: user not found in LDAP", 0 },
