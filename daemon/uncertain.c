@@ -9,6 +9,8 @@
  *      of generic.rules ("vorübergehend", "temporairement", "plus
  *      tard", "más tarde", "временно", "暂时", "一時的", "일시적" ...),
  *      and "currently unable to receive" (the mailbox, for now);
+ *      a 4xx code quoted by a report ("Remote Server returned '450",
+ *      "The response from the remote server was: 450", "(450, b'");
  *   2. a busy mailbox: "mailbox busy", "mailbox is busy";
  *   3. a lookup that failed: "lookup failed", "lookup failure",
  *      "unable to (look up|verify|validate)", "could not verify",
@@ -65,6 +67,19 @@ static const char pattern[] =
 	"|\u0645\u0624\u0642\u062a|\u05d6\u05de\u05e0\u05d9"
 	/* ... and "currently unable to receive": the same, said of now */
 	"|\\bcurrently (?:unable|not able) to (?:receive|accept)\\b"
+	/*
+	 * ... and a 4xx reply code quoted by a report whose wrapper the
+	 * reply's parser does not peel (Exchange's "Remote Server returned
+	 * '450 ...'", Gmail's "The response from the remote server was:
+	 * 450 ...", "Diagnostic-Code: smtp; 450", Exchange's "#450 ... ##",
+	 * Python's "(450, b'...')", Ruby's "Net::SMTPServerBusy: 450",
+	 * PHPMailer's "SMTP ERROR: RCPT TO command failed: 450"):
+	 * the reply was temporary, whatever its words
+	 */
+	"|(?:\\bRemote Server returned '|\\bresponse (?:from the remote server )?"
+	"was:? |\\bDiagnostic-Code: ?(?:smtp; ?)?|(?:^|\\s)#|\\(|\\bSMTPServerBusy: "
+	"|\\bcommand failed: )"
+	"4\\d\\d(?=[ ,'-]|$)"
 	/* 2. busy */
 	"|\\b(?:mail ?box|user|account|recipient)(?: is)? (?:currently )?busy\\b"
 	/* ... and in other languages */
