@@ -27,8 +27,9 @@
  *      given a recipient-side predicate within a few words: "sender
  *      unknown", "no such sender", "From address does not exist",
  *      "invalid return path", "your account has been disabled",
- *      "sender mailbox is full", "sending for this account is
- *      disabled" (a relay that locked our account: provider rules that
+ *      "sender mailbox is full", "(the recipient) has blocked the
+ *      sender", "sending for this account is disabled" (a relay
+ *      that locked our account: provider rules that
  *      suppress on "account is disabled" come before the generic rule
  *      that knows it);
  *   6. our HELO name, our reverse DNS (PTR) or "your host name" with
@@ -585,6 +586,8 @@ static const char pattern[] =
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
 	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted) (?:you|your)\\b"
+	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted|rejected|refused)"
+	" (?:the|this) (?:sender|sending (?:domain|address|server|IP))\\b"
 	"|\\b(?:was |were )?sent (?:this message |this |it |the message )?from"
 	" (?:an? |the |this )?(?:address|account|mailbox|user)\\b"
 	"(?:[^.;]){0,30}?\\b" PREDICATE

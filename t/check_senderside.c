@@ -31,6 +31,8 @@ static const struct testlib_guard_case cases[] = {
 	{ "Bounce address does not exist", 1 },
 	{ "The From: address is unknown", 1 },
 	{ "The user has blocked you", 1 },
+	{ "Message refused: recipient has blocked the sender news.example.com", 1 },
+	{ "The recipient has rejected the sending domain", 1 },
 	{ "Ihr Benutzerkonto wurde deaktiviert", 1 },
 	{ "Dominio del remitente no encontrado", 1 },
 	{ "\u672a\u627e\u5230\u53d1\u4ef6\u4eba\u57df", 1 },
