@@ -31,6 +31,7 @@ static const struct testlib_guard_case cases[] = {
 	{ "Bounce address does not exist", 1 },
 	{ "The From: address is unknown", 1 },
 	{ "The user has blocked you", 1 },
+	{ "The account you tried to send from has been suspended", 1 },
 	{ "Message refused: recipient has blocked the sender news.example.com", 1 },
 	{ "The recipient has rejected the sending domain", 1 },
 	{ "Ihr Benutzerkonto wurde deaktiviert", 1 },
