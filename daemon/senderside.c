@@ -612,7 +612,9 @@ static const char pattern[] =
 	"| argument| greeting)?\\b(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:reverse (?:DNS|lookup|host ?name)|PTR(?: record)?|rDNS)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
-	"|\\byour (?:host ?name|host|server name|domain(?: name)?)\\b"
+	"|\\byour (?:host ?name|host|(?:mail ?)?server(?: name)?(?! (?:admin"
+	"|administrator|postmaster|provider|operator|support|team|logs?)\\b)"
+	"|domain(?: name)?|From:? (?:header|line))\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
 	"|account) (?:of|for|on|in) (?:the |your |this )?(?:sender|sending"
