@@ -98,7 +98,8 @@
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX" \
-	"|(?:could not|cannot|can't) be verified|not verified" \
+	"|(?:could not|couldn't|cannot|can't) be (?:verified|found|located)" \
+	"|not verified" \
 	"|(?:is |are )?(?:on|in) (?:our|a|the|an) (?:\\w+ )?(?:block|black|deny" \
 	"|ban) ?list)\\b"
 
@@ -482,6 +483,12 @@ static const char pattern[] =
 	"|outbound) (?:mail|e-?mail|messages|traffic|sending)\\b"
 	"|\\bsmtp-?auth\\b"
 	"|\\bpassword (?:has )?(?:expired|incorrect|invalid|wrong|not accepted)\\b"
+	/* "Unable to find the sender", "check the sender's address" */
+	"|\\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate"
+	"|verify|resolve) (?:the |your )?(?:sender|originator|from address"
+	"|return[- ]path|envelope sender)\\b"
+	"|\\b(?:check|verify|correct) (?:the |your )?(?:sender|originator)"
+	"(?:'s)? (?:e-?mail )?address\\b"
 	/* the null sender of a bounce: "<>: user unknown" */
 	"|(?:<>|<?\\bMAILER-DAEMON>?)(?::| \\.\\.\\.)? (?:[^.;]){0,20}?" PREDICATE
 	"|\\bnull (?:sender|return[- ]path|reverse[- ]path|MAIL FROM)\\b"
