@@ -28,9 +28,9 @@ For every case (CASES below) `bouncerctl classify-mail` must give the
 bounce's recipient one of the expected reasons and decisions, and
 `bouncerctl classify --maillog` the same on the MTA's log lines for that
 recipient, the last line's verdict (and none may suppress unless that is
-expected): Postfix's maillog, Exim's mainlog, Sendmail's syslog (a
-/dev/log of the namespace's own); bouncerctl reads no OpenSMTPD or
-Courier log. A failure the MTA refuses at once (a size limit, too many
+expected): Postfix's maillog, Exim's mainlog, Sendmail's and OpenSMTPD's
+syslog (a /dev/log of the namespace's own); bouncerctl reads no Courier
+log. A failure the MTA refuses at once (a size limit, too many
 Received headers at SMTP time) is checked on its SMTP reply. A failure
 that is temporary for the MTA bounces once the queue lifetime (made a
 few seconds) has run out; its log lines say deferred first.
@@ -481,14 +481,32 @@ begin rewrite
 
 class Syslog(threading.Thread):
     """/dev/log for this namespace: a datagram socket whose messages are
-    written to a file as a syslog daemon writes them ("Dec  7 11:00:00
-    host prog[pid]: text"). In this namespace /dev becomes a tmpfs with
-    the machine's entries bound into it, and the socket."""
+    written to files as a syslog daemon writes them ("Dec  7 11:00:00
+    host prog[pid]: text"), one file per MTA, chosen by the program name
+    (Sendmail and OpenSMTPD both log here). In this namespace /dev
+    becomes a tmpfs with the machine's entries bound into it, and the
+    socket. One for the namespace: Syslog.route() makes it the first
+    time."""
 
-    def __init__(self, run, host):
+    shared = None
+    lock = threading.Lock()
+
+    @classmethod
+    def route(cls, progs, run, host):
+        """Writes the messages of the programs progs (names before "[")
+        to run/syslog as from host; returns the syslog."""
+        with cls.lock:
+            if cls.shared is None:
+                cls.shared = cls(os.path.dirname(run))
+                cls.shared.start()
+            for prog in progs:
+                cls.shared.routes[prog] = (host, run + "/syslog")
+            return cls.shared
+
+    def __init__(self, top):
         super().__init__(daemon=True)
-        self.old, self.path = run + "/olddev", run + "/syslog"
-        self.host = host
+        self.old = top + "/olddev"
+        self.routes, self.files = {}, {}
         os.makedirs(self.old)
         subprocess.run(["mount", "--rbind", "/dev", self.old], check=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "lab",
@@ -510,23 +528,26 @@ class Syslog(threading.Thread):
         os.chmod("/dev/log", 0o666)
 
     def run(self):
-        with open(self.path, "a") as f:
-            while True:
-                try:
-                    msg = self.sock.recv(65536).decode("latin-1")
-                except OSError:
-                    return
-                m = re.match(r"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (.*)",
-                             msg, re.S)
-                if m:
-                    f.write(f"{m.group(1)} {self.host} "
-                            f"{m.group(2).rstrip()}\n")
-                    f.flush()
+        while True:
+            try:
+                msg = self.sock.recv(65536).decode("latin-1")
+            except OSError:
+                return
+            m = re.match(r"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) "
+                         r"(([^\[: ]*).*)", msg, re.S)
+            if not m or m.group(3) not in self.routes:
+                continue
+            host, path = self.routes[m.group(3)]
+            if path not in self.files:
+                self.files[path] = open(path, "a")
+            self.files[path].write(f"{m.group(1)} {host} "
+                                   f"{m.group(2).rstrip()}\n")
+            self.files[path].flush()
 
     def stop(self):
-        # /dev stays as it is for the MTAs running beside it; the
-        # namespace ends with this script.
-        self.sock.close()
+        # /dev and the socket stay as they are for the MTAs running
+        # beside it; the namespace ends with this script.
+        pass
 
 
 class Sendmail(mtas.Sendmail):
@@ -592,8 +613,8 @@ MAILER(`smtp')dnl
             raise RuntimeError("m4: " + p.stderr[-300:])
         self.cf = d + "/sendmail.cf"
         self.bin = mtas.BINARIES["sendmail"]
-        self.syslog = Syslog(d, "sendmail")
-        self.syslog.start()
+        self.syslog = Syslog.route(
+            ("sendmail", "sm-mta", "mail.local"), d, "sendmail")
         subprocess.run(mtas.UTS + [self.bin, "-C", self.cf, "-bi"],
                        capture_output=True, timeout=60)
         p = subprocess.Popen(mtas.UTS + [self.bin, "-C", self.cf, "-bD",
@@ -634,11 +655,12 @@ match from any for domain "local.test" action "local"
 match from any for domain "notls.test" action "tls"
 match from any for any action "lab"
 """)
-        self.spawn()
+        # Its own words go to syslog (-F), as where it runs for real.
+        Syslog.route(("smtpd",), d, "opensmtpd")
+        self.spawn("-F")
 
     def logs(self):
-        # bouncerctl reads no OpenSMTPD log lines: bounces only.
-        return []
+        return [self.run + "/syslog"]
 
 
 class Courier(mtas.Courier):
@@ -763,6 +785,8 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
                                              (reasons, decisions, ""))
         if (name, cid) in LOG_TOO:
             reasons, decisions = breasons, bdecisions
+        if (name, cid) in LOG_EXPECT:
+            reasons, decisions, _ = LOG_EXPECT[(name, cid)]
         r = rcpt.format(mta=name).lower()
         where = f"{name} {cid} <{r}>"
         if cid in refused:
@@ -1044,6 +1068,26 @@ for _c in ("nomx-noaddr", "mx-noaddr", "nullmx", "loop-self",
 EXPECT[("courier", "nullmx")] = (
     {"notaccept", "hostunknown"}, {"suppress"},
     "Courier 1.0 knows no null MX: \"No such domain.\"")
+# Where an MTA's log lines cannot say more: (mta, case) -> (reasons,
+# decisions, why), for the log lines only.
+OPENSMTPD_NOMX = (
+    {"hostunknown", "notaccept"}, {"suppress"},
+    "OpenSMTPD 6.8 logs \"No MX found for domain\" for a domain without "
+    "MX and address, an MX without address and a null MX alike")
+LOG_EXPECT = {
+    ("opensmtpd", "nomx-noaddr"): OPENSMTPD_NOMX,
+    ("opensmtpd", "mx-noaddr"): OPENSMTPD_NOMX,
+    ("opensmtpd", "loop-self"): (
+        {"networkerror"}, {"retry"},
+        "OpenSMTPD does not see that the MX is itself: it connects to "
+        "port 25 of its own address, where the lab has nothing, and "
+        "logs \"Network error on destination MXs\""),
+    ("opensmtpd", "tls-required"): (
+        {"networkerror", "securityerror"}, {"retry", "alert"},
+        "OpenSMTPD says \"TLS required but not supported\" in an \"mta "
+        "error\" line without a recipient; the recipient's line says "
+        "\"Network error on destination MXs\""),
+}
 # Failures an MTA logs with no delivery line (Sendmail: a SYSERR only).
 NO_LOG = {("sendmail", "too-many-hops")}
 # ... and for its log lines too.
