@@ -426,6 +426,8 @@ class Courier(MTA):
     # own.py: no route to the provider (DNS decides), its own queue time.
     relay = True
     queuetime = "60s"
+    # esmtproutes lines of own.py's, when it does not relay everything.
+    routes = ""
 
     def start(self):
         d, tree = self.run, CACHE + "/courier"
@@ -450,6 +452,8 @@ class Courier(MTA):
             "retrymaxdelta": "1",
         }
         if not self.relay:
+            files["esmtproutes"] = self.routes.rstrip("\n")
+        if not files["esmtproutes"]:
             del files["esmtproutes"]
         for name, text in files.items():
             with open(f"{etc}/{name}", "w") as f:
