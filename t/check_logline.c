@@ -252,7 +252,16 @@ START_TEST(opensmtpd_lines)
 	ck_assert_str_eq(ll.qid, "6dcdacbd6772cc67");
 	ck_assert_int_eq(ll.time, local(2030, 11, 25, 9, 14, 3));
 	ck_assert_int_eq(ll.e.status, ML_BOUNCED);
+	ck_assert_int_eq(ll.e.opensmtpd, 1);
+	ck_assert_int_eq(ll.e.sendmail, 0);
 	ck_assert_ptr_null(ll.why);
+	/* A loop (written for this test: the lab's was refused at DATA). */
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: abfcb8080b50ec6e mta delivery "
+	    "evpid=6dcdacbd6772cc68 from=<news@example.net> to=<bob@example"
+	    ".org> rcpt=<-> source=\"192.0.2.1\" relay=\"mx.example.org "
+	    "(192.0.2.5)\" delay=0s result=\"Loop\" stat=\"Loop detected\"",
+	    &ll), LL_FAILED);
+	ck_assert_int_eq(ll.e.status, ML_BOUNCED);
 	ck_assert_int_eq(rd(PFX "smtpd[14719]: 0000000000000000 mta delivery "
 	    "evpid=77ed6c60e9ecbd39 from=<news@example.net> to=<ann@example."
 	    "org> rcpt=<-> source=\"-\" relay=\"example.org\" delay=0s "
