@@ -561,6 +561,12 @@ class Sendmail(mtas.Sendmail):
         with open(d + "/aliases", "w") as f:
             f.write("".join(f'ex{n}: "|exit {n}"\n'
                             for n in (67, 75, 69, 77)) +
+                    # A local delivery agent finding the mailbox full
+                    # as Dovecot's LDA says it with -e: its reason on
+                    # stderr, exit 77 (EX_NOPERM). mail.local has no
+                    # quota of its own.
+                    "fullbox: \"|echo 'Quota exceeded (mailbox for user "
+                    "is full)' >&2; exit 77\"\n"
                     "postmaster: /dev/null\nMAILER-DAEMON: postmaster\n")
         with open(d + "/hosts", "w") as f:
             f.write("127.0.0.1 localhost\n")
@@ -650,7 +656,11 @@ class OpenSMTPD(mtas.OpenSMTPD):
         d = self.run
         with open(d + "/aliases", "w") as f:
             f.write("".join(f"ex{n}: |/bin/sh -c 'exit {n}'\n"
-                            for n in (67, 75, 69, 77)))
+                            for n in (67, 75, 69, 77)) +
+                    # As Sendmail's: a local delivery agent finding the
+                    # mailbox full (Dovecot's LDA with -e).
+                    "fullbox: |/bin/sh -c 'echo \"Quota exceeded (mailbox "
+                    "for user is full)\" >&2; exit 77'\n")
         self.conf = d + "/smtpd.conf"
         with open(self.conf, "w") as f:
             f.write(f"""# bounce lab, own failures
@@ -1032,12 +1042,8 @@ def main():
 
 # Cases an MTA cannot be made to produce.
 SKIP = {
-    # No mailbox quota of its own, and mail.local has none: a full file
-    # system is ENOSPC, not a full mailbox (and tmpfs here has no quotas).
-    "sendmail": ("local-quota",),
-    # No mailbox quota; it waits 300 s for a connection and a greeting
-    # (compiled in).
-    "opensmtpd": ("local-quota", "nogreeting", "connect-timeout"),
+    # It waits 300 s for a connection and a greeting (compiled in).
+    "opensmtpd": ("nogreeting", "connect-timeout"),
     # No local domain (its local deliveries need authlib's authdaemond
     # and a user database); its greeting timeout is minutes and its size
     # limit 10 MB.
@@ -1102,6 +1108,17 @@ LOG_EXPECT = {
         "error\" line without a recipient; the recipient's line says "
         "\"Network error on destination MXs\""),
 }
+# Sendmail says of a local delivery agent's failure only what its exit
+# status means: "Insufficient permission" in the log, "Diagnostic-Code:
+# X-Unix; 77" in the bounce, whose transcript alone has the agent's
+# words ("Quota exceeded (mailbox for user is full)"). No decision is
+# taken on it, where REASONS.md would retry.
+SENDMAIL_LDA = (
+    {"mailboxfull", "mailererror"}, {"retry", "none"},
+    "Sendmail gives the agent's exit status, 77: the words of the full "
+    "mailbox are only in the bounce's transcript")
+EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
+LOG_EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
 # Sendmail's own words for its TLS_Srv requirement, "454 4.7.0
 # encryption too weak 0 less than 128", are known to no rule: the rule
 # for any 4.7.0 (securityerror, throttle) takes them, where REASONS.md
