@@ -1091,12 +1091,14 @@ EXPECT[("courier", "nullmx")] = (
 # Where an MTA's log lines cannot say more: (mta, case) -> (reasons,
 # decisions, why), for the log lines only.
 OPENSMTPD_NOMX = (
-    {"hostunknown", "notaccept"}, {"suppress"},
+    {"hostunknown", "notaccept"}, {"retry"},
     "OpenSMTPD 6.8 logs \"No MX found for domain\" for a domain without "
-    "MX and address, an MX without address and a null MX alike")
+    "MX and address, an MX without address and a null MX alike, as a "
+    "TempFail: a deferral, which never suppresses")
 LOG_EXPECT = {
     ("opensmtpd", "nomx-noaddr"): OPENSMTPD_NOMX,
     ("opensmtpd", "mx-noaddr"): OPENSMTPD_NOMX,
+    ("opensmtpd", "nullmx"): OPENSMTPD_NOMX,
     ("opensmtpd", "loop-self"): (
         {"networkerror"}, {"retry"},
         "OpenSMTPD does not see that the MX is itself: it connects to "
@@ -1119,23 +1121,6 @@ SENDMAIL_LDA = (
     "mailbox are only in the bounce's transcript")
 EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
 LOG_EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
-# Sendmail's own words for its TLS_Srv requirement, "454 4.7.0
-# encryption too weak 0 less than 128", are known to no rule: the rule
-# for any 4.7.0 (securityerror, throttle) takes them, where REASONS.md
-# says alert. Accepted here until a rule reads them; in its bounce (after
-# the queue return time) and in its log lines alike.
-SENDMAIL_TLS = (
-    {"securityerror"}, {"alert", "throttle"},
-    "Sendmail's \"454 4.7.0 encryption too weak 0 less than 128\" (its "
-    "access map's TLS_Srv) is read by the rule for any 4.7.0: throttle")
-EXPECT[("sendmail", "tls-required")] = SENDMAIL_TLS
-# Courier's "/SECURITY=REQUIRED set, but TLS is not available" (Status
-# 5.0.0, Diagnostic-Code "unknown;") is known to no rule either.
-EXPECT[("courier", "tls-required")] = (
-    {"securityerror", "undefined"}, {"alert", "none"},
-    "Courier's \"/SECURITY=REQUIRED set, but TLS is not available\" "
-    "(5.0.0) is read by no rule: undefined")
-LOG_EXPECT[("sendmail", "tls-required")] = SENDMAIL_TLS
 # Failures an MTA logs with no delivery line (Sendmail: a SYSERR only).
 NO_LOG = {("sendmail", "too-many-hops")}
 # ... and for its log lines too.
