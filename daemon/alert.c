@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "alert.h"
+#include "clock.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -80,15 +81,6 @@ job_free(struct job *j)
 		free(j->env[i]);
 	free(j->kind);
 	free(j);
-}
-
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /* The slot is free again: the next queued alert may take it. */
@@ -327,7 +319,7 @@ start_queued(struct alerter *al)
 static void
 drop(struct alerter *al)
 {
-	time_t now = mono_now();
+	time_t now = (time_t)(clock_mono_ms() / 1000);
 
 	al->stats.hooks_dropped++;
 	al->drops_unlogged++;

@@ -308,15 +308,6 @@ worker_clear(struct worker *w)
  * Brings w up to the current snapshot. Returns 0, or -1 when the store
  * cannot be opened (the caller fails open; the next call tries again).
  */
-static time_t
-mono_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static int
 worker_ready(struct worker *w)
 {
@@ -325,7 +316,8 @@ worker_ready(struct worker *w)
 	int reopen = 0;
 
 	/* Only a failed handle pays for reading the clock. */
-	if (w->failed && mono_secs() - w->opened >= STORE_REOPEN_SECS)
+	if (w->failed &&
+	    clock_mono_ms() / 1000 - w->opened >= STORE_REOPEN_SECS)
 		reopen = 1;
 	else if (w->failed && w->store == NULL)
 		return -1;
@@ -339,7 +331,7 @@ worker_ready(struct worker *w)
 	}
 	worker_clear(w);
 	w->snap = s;
-	w->opened = mono_secs();
+	w->opened = (time_t)(clock_mono_ms() / 1000);
 	w->store = store_open(conf_str(s->conf, CONF_STORE), s->conf, &err);
 	if (w->store == NULL) {
 		log_warn("store: %s", err ? err : "cannot open");

@@ -1023,6 +1023,16 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		    !(out->decision & D_SUPPRESS))), sizeof(out->status));
 }
 
+void
+classify_program_failure(struct classification *cl)
+{
+	if ((cl->rule == NULL || cl->rule->re == NULL) &&
+	    cl->reason != R_MAILBOXFULL && cl->reason != R_MESGTOOBIG) {
+		cl->reason = R_MAILERERROR;
+		cl->decision = 0;
+	}
+}
+
 const char *
 classification_rule(const struct classification *cl, char *buf,
     size_t bufsz)

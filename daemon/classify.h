@@ -88,6 +88,16 @@ void		 classify(struct classifier *c, const struct ruleset *rs,
 size_t		 classify_run_tests(const struct ruleset *rs, FILE *out,
 		    size_t *ntests, size_t *ndiffer);
 
+/*
+ * A failure a local delivery program reported (its exit status, or
+ * words of its own) that no rule's words decided is the mailer's:
+ * mailererror, no decision; unless cl says the mailbox is full or the
+ * message too big for it (from the status code), which is the failure
+ * whoever wrote the words. Callers decide that the failure was a
+ * program's (a bounce's X-Unix Diagnostic-Code, a log line's "|cmd").
+ */
+void		 classify_program_failure(struct classification *cl);
+
 /* "file:line" of the rule that decided, or "-". */
 const char	*classification_rule(const struct classification *,
 		    char *buf, size_t bufsz);

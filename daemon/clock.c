@@ -60,3 +60,18 @@ clock_now(void)
 		return (long long)time(NULL);
 	}
 }
+
+long long
+clock_mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long
+clock_mono_ms(void)
+{
+	return clock_mono_usec() / 1000;
+}

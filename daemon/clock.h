@@ -29,4 +29,12 @@ long long	 clock_now(void);
  */
 int		 clock_reset(void);
 
+/*
+ * The monotonic clock in milliseconds and in microseconds: for
+ * timeouts, intervals and back-offs only. It has no epoch and
+ * BOUNCER_NOW does not move it.
+ */
+long long	 clock_mono_ms(void);
+long long	 clock_mono_usec(void);
+
 #endif

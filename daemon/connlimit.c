@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "connlimit.h"
 #include "log.h"
 #include "xalloc.h"
@@ -96,15 +97,6 @@ forget(struct connlimit_conn *h)
 	free(h);
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sets the timer to go off in ms milliseconds, at the deadline `at`. */
 static void
 set_timer(struct connlimit_conn *h, long long at, long long ms)
@@ -133,7 +125,7 @@ arm(struct connlimit_conn *h, int seconds)
 		}
 		return;
 	}
-	now = mono_ms();
+	now = clock_mono_ms();
 	h->deadline = now + (long long)seconds * 1000;
 	if (h->armed == 0 || h->deadline < h->armed)
 		set_timer(h, h->deadline, (long long)seconds * 1000);
@@ -187,15 +179,6 @@ log_kind(struct connlimit *cl, int kind, unsigned long n, int first,
 	}
 }
 
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /*
  * Counts one event of kind and logs it: at once if no line of its kind
  * was logged in the last interval, otherwise as a count at the end of
@@ -205,7 +188,7 @@ static void
 note(struct connlimit *cl, int kind, const struct connlimit_conn *h)
 {
 	struct timeval tv = { CONNLIMIT_LOG_INTERVAL, 0 };
-	time_t now = mono_now();
+	time_t now = (time_t)(clock_mono_ms() / 1000);
 
 	if (cl->logged[kind] == 0 ||
 	    now - cl->logged[kind] >= CONNLIMIT_LOG_INTERVAL) {
@@ -222,7 +205,7 @@ static void
 on_logtimer(evutil_socket_t fd, short what, void *arg)
 {
 	struct connlimit *cl = arg;
-	time_t now = mono_now();
+	time_t now = (time_t)(clock_mono_ms() / 1000);
 	int k;
 
 	(void)fd;
@@ -251,7 +234,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct connlimit_conn *h = arg;
 	struct connlimit *cl = h->cl;
-	long long now = mono_ms();
+	long long now = clock_mono_ms();
 
 	(void)fd;
 	(void)what;

@@ -536,15 +536,6 @@ evdns_log(int severity, const char *msg)
 	log_debug("evdns: %s", msg);
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A random number of ms in [0, n). */
 static long long
 rnd(long long n)
@@ -645,7 +636,7 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 	if (result == DNS_ERR_SHUTDOWN || result == DNS_ERR_CANCEL)
 		return;
 	it->inflight = 0;
-	took = mono_ms() - it->sent_ms;
+	took = clock_mono_ms() - it->sent_ms;
 	log_debug("dnsbl: %s: %s, %d address(es), ttl %d, %lld ms",
 	    it->qname, evdns_err_to_string(result), count, ttl, took);
 	if (ttl < 0)
@@ -738,7 +729,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		schedule(it, mon->interval_ms);
 		return;
 	}
-	it->sent_ms = mono_ms();
+	it->sent_ms = clock_mono_ms();
 	mon->queries++;
 	it->inflight = 1;
 	/* The answer always comes later, from the loop (never in here). */

@@ -946,19 +946,14 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * X-Actual-Recipient is a program ("|procmail ...") was being
 	 * delivered to one: when no rule knows the words, the failure is
 	 * the mailer's, whatever the Status ("x-unix; temporary failure"
-	 * with 4.3.0), except a Status that says the mailbox is full or the
-	 * message too big for it: that is the failure, whoever wrote the
-	 * words (Postfix's "x-unix; input/output error" with 5.2.2 when the
-	 * mailbox reached mailbox_size_limit). REASONS.md puts the status
-	 * code before the shape of the bounce.
+	 * with 4.3.0), except a full mailbox or a message too big
+	 * (Postfix's "x-unix; input/output error" with 5.2.2 when the
+	 * mailbox reached mailbox_size_limit): classify_program_failure().
+	 * REASONS.md puts the status code before the shape of the bounce.
 	 */
-	if (((r->diagtype != NULL && strcasecmp(r->diagtype, "x-unix") == 0 &&
-	    r->diaglen > 0) || r->to_program) &&
-	    (cl->rule == NULL || cl->rule->re == NULL) &&
-	    cl->reason != R_MAILBOXFULL && cl->reason != R_MESGTOOBIG) {
-		cl->reason = R_MAILERERROR;
-		cl->decision = 0;
-	}
+	if ((r->diagtype != NULL && strcasecmp(r->diagtype, "x-unix") == 0 &&
+	    r->diaglen > 0) || r->to_program)
+		classify_program_failure(cl);
 	/*
 	 * "No such user" after DATA is a content filter's answer on the
 	 * recipient side (Sisimai's "filtered"), not proof of absence.

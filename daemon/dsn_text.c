@@ -430,6 +430,30 @@ list_from(const char *p, const char *as)
 	return n > 0;
 }
 
+/*
+ * The first failure reply code (4xx or 5xx, not part of a longer word
+ * or number) in [s, e), or NULL. With reply_form the code must stand
+ * as an SMTP reply's does, followed by a blank or a dash ("550 ...",
+ * "550-...") or the end; else by anything but a letter or digit
+ * ("550:", "(550)").
+ */
+static const char *
+reply_code_in(const char *s, const char *e, int reply_form)
+{
+	const char *p;
+
+	for (p = s; p + 3 <= e; p++) {
+		if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) ||
+		    (p > s && isalnum((unsigned char)p[-1])))
+			continue;
+		if (p + 3 == e || (reply_form ? p[3] == ' ' || p[3] == '-' :
+		    !isalnum((unsigned char)p[3])))
+			return p;
+	}
+	return NULL;
+}
+
 /* Does the text from s to e say a delivery failed? */
 static int
 says_failed(const char *s, const char *e)
@@ -438,15 +462,10 @@ says_failed(const char *s, const char *e)
 		"fail", "reject", "refused", "bounced", "undeliver",
 		"not be delivered", "not delivered", "could not", NULL
 	};
-	const char *p;
 	size_t i;
 
-	for (p = s; p + 3 <= e; p++)
-		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
-		    isdigit((unsigned char)p[2]) && (p == s ||
-		    !isalnum((unsigned char)p[-1])) && (p + 3 == e ||
-		    !isalnum((unsigned char)p[3])))
-			return 1;
+	if (reply_code_in(s, e, 0) != NULL)
+		return 1;
 	for (i = 0; words[i] != NULL; i++)
 		if (has_ci(s, (size_t)(e - s), words[i]))
 			return 1;
@@ -865,19 +884,12 @@ continues(const char *li, const char *lj, const char *e)
 static const char *
 rcpt_command(const char *ls, const char *as, const char *e)
 {
-	const char *le = line_end(ls, e), *p, *ne;
+	const char *le = line_end(ls, e);
 
 	if (find_ws_ci(ls, (size_t)(as - ls), "RCPT TO", NULL) == NULL ||
-	    le >= e)
+	    le >= e || reply_code_in(le + 1, line_end(le + 1, e), 1) == NULL)
 		return NULL;
-	ne = line_end(le + 1, e);
-	for (p = le + 1; p + 3 <= ne; p++)
-		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
-		    isdigit((unsigned char)p[2]) && (p == le + 1 ||
-		    !isalnum((unsigned char)p[-1])) && (p + 3 == ne ||
-		    p[3] == ' ' || p[3] == '-'))
-			return folded_end(le + 1, e);	/* and its continuations */
-	return NULL;
+	return folded_end(le + 1, e);	/* and its continuations */
 }
 
 /*

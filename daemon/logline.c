@@ -7,7 +7,6 @@
 
 #include "classify.h"
 #include "logline.h"
-#include "rules.h"
 #include "verdict.h"
 
 /* Two digits at p, or -1. */
@@ -327,9 +326,18 @@ logline_read(const char *line, size_t n, long long now, struct logline *ll)
 void
 logline_shape(const struct maillog_entry *e, struct classification *cl)
 {
-	if (e->to_program && (cl->rule == NULL || cl->rule->re == NULL) &&
-	    cl->reason != R_MAILBOXFULL && cl->reason != R_MESGTOOBIG) {
-		cl->reason = R_MAILERERROR;
-		cl->decision = 0;
-	}
+	if (e->to_program)
+		classify_program_failure(cl);
+	/*
+	 * A deferral is the MTA's own word that it will try again, with a
+	 * reply code or without one (OpenSMTPD's TempFail "No MX found for
+	 * domain"): the recipient is not known to be gone, and a status
+	 * derived from the words has the class of a deferral.
+	 */
+	if (e->status != ML_DEFERRED)
+		return;
+	if (cl->decision & D_SUPPRESS)
+		cl->decision = (cl->decision & ~D_SUPPRESS) | D_RETRY;
+	if (cl->status[0] == '5' && e->dsn.n == 0)	/* derived, not said */
+		cl->status[0] = '4';
 }

@@ -58,6 +58,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "listener.h"
 #include "log.h"
 #include "logtail.h"
@@ -146,21 +147,6 @@ struct logtail {
 	char			*buf;
 };
 
-static long long
-mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static long long
-mono_ms(void)
-{
-	return mono_usec() / 1000;
-}
-
 static void
 state_text(const struct logtail *lt, enum lt_state s, char *why,
     size_t whysz)
@@ -188,7 +174,7 @@ state_text(const struct logtail *lt, enum lt_state s, char *why,
 		snprintf(why, whysz, "%s: %lu line%s held for %llds: the "
 		    "store fails", lt->sock >= 0 ? "syslog" : lt->path,
 		    lt->stats.held, lt->stats.held == 1 ? "" : "s",
-		    (mono_ms() - lt->held_since) / 1000);
+		    (clock_mono_ms() - lt->held_since) / 1000);
 		break;
 	case ST_STALLED:
 		snprintf(why, whysz, "%s: not advancing; %ju bytes unread",
@@ -238,7 +224,7 @@ logtail_health(const struct logtail *lt, char *why, size_t whysz)
 static void
 hold(struct logtail *lt)
 {
-	long long now = mono_ms();
+	long long now = clock_mono_ms();
 
 	if (!lt->held)
 		lt->held_since = now;
@@ -333,7 +319,7 @@ struct budget {
 static int
 spent(const struct budget *b)
 {
-	return b->bytes == 0 || mono_usec() >= b->until;
+	return b->bytes == 0 || clock_mono_usec() >= b->until;
 }
 
 /*
@@ -465,7 +451,7 @@ use_file(struct logtail *lt, int fd, const struct stat *st, off_t start)
 	lt->dev = st->st_dev;
 	lt->ino = st->st_ino;
 	reset_to(lt, start);
-	lt->progress_at = mono_ms();
+	lt->progress_at = clock_mono_ms();
 }
 
 static int
@@ -669,8 +655,8 @@ schedule(struct logtail *lt, int more)
 		return;
 	if (more)
 		ms = 0;
-	else if (lt->held && lt->retry_at - mono_ms() < ms)
-		ms = lt->retry_at - mono_ms() > 0 ? lt->retry_at - mono_ms() :
+	else if (lt->held && lt->retry_at - clock_mono_ms() < ms)
+		ms = lt->retry_at - clock_mono_ms() > 0 ? lt->retry_at - clock_mono_ms() :
 		    0;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
@@ -702,7 +688,7 @@ poll_file(struct logtail *lt)
 	int fd, rc = 0, more = 0, final;
 
 	memset(&st, 0, sizeof(st));
-	b.until = mono_usec() + SLICE_USEC;
+	b.until = clock_mono_usec() + SLICE_USEC;
 	b.bytes = SLICE_BYTES;
 	/* The path first: health, and has it been rotated? */
 	fd = look(lt, &pst, &pstate);
@@ -711,7 +697,7 @@ poll_file(struct logtail *lt)
 		fd = -1;
 		log_info("%s: following from the start", lt->path);
 	}
-	if (lt->held && mono_ms() < lt->retry_at)
+	if (lt->held && clock_mono_ms() < lt->retry_at)
 		goto done;
 	while (lt->fd >= 0) {
 		if (fstat(lt->fd, &st) == 0 && truncated(lt, &st)) {
@@ -761,7 +747,7 @@ done:
 		close(fd);
 	measure_lag(lt);
 	if (lt->pos != before || lt->stats.lag == 0 || lt->held)
-		lt->progress_at = mono_ms();
+		lt->progress_at = clock_mono_ms();
 	lt->stats.held = lt->held ? 1 : 0;
 	if (pstate != ST_OK)
 		set_state(lt, pstate);
@@ -769,12 +755,12 @@ done:
 		set_state(lt, rstate);
 	else if (lt->held)
 		set_state(lt, ST_HELD);
-	else if (mono_ms() - lt->progress_at > STALL_MS)
+	else if (clock_mono_ms() - lt->progress_at > STALL_MS)
 		set_state(lt, ST_STALLED);
 	else
 		set_state(lt, ST_OK);
 	/* While a backlog is read, not at every slice: once a second. */
-	if (lt->dirty && (!more || mono_ms() - lt->saved_at >= SAVE_MS))
+	if (lt->dirty && (!more || clock_mono_ms() - lt->saved_at >= SAVE_MS))
 		logtail_save(lt);
 	return more;
 }
@@ -786,9 +772,9 @@ poll_held(struct logtail *lt)
 	struct budget b;
 	struct held *h;
 
-	b.until = mono_usec() + SLICE_USEC;
+	b.until = clock_mono_usec() + SLICE_USEC;
 	b.bytes = SLICE_BYTES;
-	if (lt->hhead == NULL || mono_ms() < lt->retry_at)
+	if (lt->hhead == NULL || clock_mono_ms() < lt->retry_at)
 		return 0;
 	while ((h = lt->hhead) != NULL) {
 		if (emit(lt, h->line, h->len) < 0) {
@@ -847,7 +833,7 @@ logtail_save(struct logtail *lt)
 		log_warn("%s: %s", lt->statefile, strerror(errno));
 	else
 		lt->dirty = 0;
-	lt->saved_at = mono_ms();
+	lt->saved_at = clock_mono_ms();
 	free(tmp);
 }
 
@@ -871,7 +857,7 @@ lt_new(const char *path, logtail_line_fn *fn, void *arg)
 	lt->sock = -1;
 	lt->htail = &lt->hhead;
 	lt->buf = xmalloc(LINE_MAX_BYTES + 2);
-	lt->progress_at = mono_ms();
+	lt->progress_at = clock_mono_ms();
 	return lt;
 }
 

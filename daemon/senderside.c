@@ -88,7 +88,7 @@
 #define PREDICATE \
 	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
 	"|(?:does not|doesn't|did not" \
-	"|not) exist|non-?existent|not found|not listed|not known" \
+	"|not) exists?|non-?existent|not found|not listed|not known" \
 	"|isn't known|not recogni[sz]ed|not registered|no longer" \
 	"|disabled|suspended|inactive|deactivated|closed|terminated" \
 	"|deleted|locked|frozen|expired|(?:has )?moved|(?:has )?changed" \
@@ -99,7 +99,8 @@
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX" \
-	"|(?:could not|cannot|can't) be verified|not verified" \
+	"|(?:could not|couldn't|cannot|can't) be (?:verified|found|located)" \
+	"|not verified" \
 	"|(?:is |are )?(?:on|in) (?:our|a|the|an) (?:\\w+ )?(?:block|black|deny" \
 	"|ban) ?list)\\b"
 
@@ -483,6 +484,12 @@ static const char pattern[] =
 	"|outbound) (?:mail|e-?mail|messages|traffic|sending)\\b"
 	"|\\bsmtp-?auth\\b"
 	"|\\bpassword (?:has )?(?:expired|incorrect|invalid|wrong|not accepted)\\b"
+	/* "Unable to find the sender", "check the sender's address" */
+	"|\\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate"
+	"|verify|resolve) (?:the |your )?(?:sender|originator|from address"
+	"|return[- ]path|envelope sender)\\b"
+	"|\\b(?:check|verify|correct) (?:the |your )?(?:sender|originator)"
+	"(?:'s)? (?:e-?mail )?address\\b"
 	/* the null sender of a bounce: "<>: user unknown" */
 	"|(?:<>|<?\\bMAILER-DAEMON>?)(?::| \\.\\.\\.)? (?:[^.;]){0,20}?" PREDICATE
 	"|\\bnull (?:sender|return[- ]path|reverse[- ]path|MAIL FROM)\\b"
@@ -616,7 +623,9 @@ static const char pattern[] =
 	"| argument| greeting)?\\b(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:reverse (?:DNS|lookup|host ?name)|PTR(?: record)?|rDNS)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
-	"|\\byour (?:host ?name|host|server name|domain name)\\b"
+	"|\\byour (?:host ?name|host|(?:mail ?)?server(?: name)?(?! (?:admin"
+	"|administrator|postmaster|provider|operator|support|team|logs?)\\b)"
+	"|domain(?: name)?|From:? (?:header|line))\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
 	"|account) (?:of|for|on|in) (?:the |your |this )?(?:sender|sending"

@@ -88,6 +88,7 @@
 
 #include <hiredis.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 #include "store_impl.h"
@@ -512,15 +513,6 @@ known_clear(struct redis_store *r)
 	kmap_clear(&r->known[1]);
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *
 where(struct redis_store *r, char *buf, size_t bufsz)
 {
@@ -645,7 +637,7 @@ drop(struct redis_store *r, const char *why)
 	r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN;
 	if (r->backoff > BACKOFF_MAX)
 		r->backoff = BACKOFF_MAX;
-	r->next_try = mono_ms() + r->backoff;
+	r->next_try = clock_mono_ms() + r->backoff;
 }
 
 /* Runs a command on a fresh context during connect; 0 on success. */
@@ -923,13 +915,13 @@ ensure_tv(struct redis_store *r, const struct timeval *tv)
 		}
 		return 0;
 	}
-	if (mono_ms() < r->next_try)
+	if (clock_mono_ms() < r->next_try)
 		return -1;
 	if (connect_now(r, tv, &err) < 0) {
 		r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN;
 		if (r->backoff > BACKOFF_MAX)
 			r->backoff = BACKOFF_MAX;
-		r->next_try = mono_ms() + r->backoff;
+		r->next_try = clock_mono_ms() + r->backoff;
 		if (!r->down)
 			log_warn("store redis %s: %s; retrying with back-off",
 			    where(r, w, sizeof(w)), err);
