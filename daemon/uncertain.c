@@ -9,6 +9,8 @@
  *      of generic.rules ("vorübergehend", "temporairement", "plus
  *      tard", "más tarde", "временно", "暂时", "一時的", "일시적" ...),
  *      and "currently unable to receive" (the mailbox, for now);
+ *      a delay notice's words ("will retry", "has been delayed", "will
+ *      keep trying", "not yet been delivered", "warning only");
  *      a 4xx code quoted by a report ("Remote Server returned '450",
  *      "The response from the remote server was: 450", "(450, b'");
  *   2. a busy mailbox: "mailbox busy", "mailbox is busy";
@@ -67,6 +69,16 @@ static const char pattern[] =
 	"|\u0645\u0624\u0642\u062a|\u05d6\u05de\u05e0\u05d9"
 	/* ... and "currently unable to receive": the same, said of now */
 	"|\\bcurrently (?:unable|not able) to (?:receive|accept)\\b"
+	/*
+	 * ... and a delay notice's words: the message is still queued
+	 * ("Gmail will retry for 47 more hours", "Delivery to the following
+	 * recipients has been delayed", "will keep trying", "has not yet
+	 * been delivered", "THIS IS A WARNING MESSAGE ONLY")
+	 */
+	"|\\bwill (?:be )?retr(?:y|ied)\\b|\\b(?:has been|is|was|been) delayed\\b"
+	"|\\bwill (?:keep|continue) (?:trying|to try|attempting)\\b"
+	"|\\bstill (?:trying|being retried)\\b|\\bnot yet been delivered\\b"
+	"|\\bwarning (?:message )?only\\b|\\bdo not need to resend\\b"
 	/*
 	 * ... and a 4xx reply code quoted by a report whose wrapper the
 	 * reply's parser does not peel (Exchange's "Remote Server returned

@@ -35,6 +35,12 @@ static const struct testlib_guard_case cases[] = {
 	{ "The response from the remote server was: 450 Benutzer unbekannt", 1 },
 	{ "Diagnostic-Code: smtp; 450 Mailbox not found", 1 },
 	{ "#450 User unknown ##", 1 },
+	{ "Delivery incomplete. There was a temporary problem delivering your "
+	  "message. Gmail will retry for 47 more hours.", 1 },
+	{ "Delivery to the following recipients has been delayed: "
+	  "ann@example.org", 1 },
+	{ "THIS IS A WARNING MESSAGE ONLY. YOU DO NOT NEED TO RESEND YOUR "
+	  "MESSAGE. User unknown", 1 },
 	{ "SMTP ERROR: RCPT TO command failed: 450 Benutzer unbekannt", 1 },
 	{ "smtplib.SMTPRecipientsRefused: {'ann@example.org': (450, "
 	  "b'User unknown')}", 1 },
@@ -86,6 +92,8 @@ static const struct testlib_guard_case cases[] = {
 	{ "Recipient verification failed: no such user", 0 },
 	{ "Host or domain name not found", 0 },
 	{ "This mailbox is unable to receive mail", 0 },
+	{ "User unknown. The message will not be retried.", 0 },
+	{ "Retry timeout exceeded: user unknown", 0 },
 	{ "Remote Server returned '550 5.1.1 User unknown'", 0 },
 	{ "The response from the remote server was: 550 User unknown "
 	  "(4500 attempts)", 0 },
