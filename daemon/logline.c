@@ -7,6 +7,7 @@
 
 #include "classify.h"
 #include "logline.h"
+#include "verdict.h"
 
 /* Two digits at p, or -1. */
 static int
@@ -327,4 +328,16 @@ logline_shape(const struct maillog_entry *e, struct classification *cl)
 {
 	if (e->to_program)
 		classify_program_failure(cl);
+	/*
+	 * A deferral is the MTA's own word that it will try again, with a
+	 * reply code or without one (OpenSMTPD's TempFail "No MX found for
+	 * domain"): the recipient is not known to be gone, and a status
+	 * derived from the words has the class of a deferral.
+	 */
+	if (e->status != ML_DEFERRED)
+		return;
+	if (cl->decision & D_SUPPRESS)
+		cl->decision = (cl->decision & ~D_SUPPRESS) | D_RETRY;
+	if (cl->status[0] == '5' && e->dsn.n == 0)	/* derived, not said */
+		cl->status[0] = '4';
 }

@@ -62,7 +62,8 @@ struct classification;
  * The shape of the line after its words: a failed delivery to a program
  * or a file whose text no rule knows ("stat=Service unavailable" with
  * to="|cmd") is the local mailer's, as a bounce's X-Unix
- * Diagnostic-Code is (dsn_classify.c): mailererror, no decision.
+ * Diagnostic-Code is (dsn_classify.c): mailererror, no decision. A
+ * deferral never suppresses: retry instead.
  */
 void		 logline_shape(const struct maillog_entry *e,
 		    struct classification *cl);

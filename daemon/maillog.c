@@ -1,6 +1,6 @@
 /*
- * maillog.c -- pick delivery attempts out of Postfix, Sendmail and Exim
- * logs
+ * maillog.c -- pick delivery attempts out of Postfix, Sendmail, Exim and
+ * OpenSMTPD logs
  */
 #include <ctype.h>
 #include <string.h>
@@ -274,6 +274,263 @@ program_owner(const char *attrs, const char *end, struct maillog_entry *e)
 	e->to_program = 1;
 }
 
+/*
+ * The program name and time of a syslog line whose program ends at
+ * colon: "STAMP HOST PROG[PID]: ".
+ */
+static void
+syslog_head(const char *line, const char *colon, struct maillog_entry *e)
+{
+	const char *q, *h;
+
+	for (q = colon; q > line && q[-1] != ' '; q--)
+		;
+	e->program.p = q;
+	e->program.n = (size_t)(colon - q);
+	if (e->program.n && q[e->program.n - 1] == ']') {
+		const char *b = memchr(q, '[', e->program.n);
+
+		if (b != NULL)
+			e->program.n = (size_t)(b - q);
+	}
+	e->time.p = line;
+	e->time.n = 0;
+	if (q > line) {
+		/* "Nov 25 03:00:01 host " or "2026-11-25T03:00:01+00:00 host " */
+		h = q - 1;
+		while (h > line && h[-1] != ' ')
+			h--;
+		e->time.n = h > line ? (size_t)(h - 1 - line) : 0;
+	}
+}
+
+/* n lower-case hex digits at p, then a space. */
+static int
+hex_word(const char *p, const char *end, size_t n)
+{
+	size_t i;
+
+	if ((size_t)(end - p) <= n || p[n] != ' ')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)p[i]) && (p[i] < 'a' || p[i] > 'f'))
+			return 0;
+	return 1;
+}
+
+/*
+ * " key=<address>" at p, an address without spaces (OpenSMTPD takes
+ * none), before a space, a comma or the end: the address in f,
+ * unbracketed; returns what follows or NULL.
+ */
+static const char *
+smtpd_addr(const char *p, const char *end, const char *key,
+    struct mlfield *f)
+{
+	size_t kn = strlen(key);
+	const char *q;
+
+	if ((size_t)(end - p) < kn + 2 || memcmp(p, key, kn) != 0 ||
+	    p[kn] != '<')
+		return NULL;
+	for (q = p + kn + 1; q < end && *q != ' '; q++)
+		;
+	if (q[-1] == ',')		/* the envelope lines' separator */
+		q--;
+	if (q[-1] != '>')
+		return NULL;
+	f->p = p + kn + 1;
+	f->n = (size_t)(q - 1 - f->p);
+	return q;
+}
+
+/* A value, without the quotes OpenSMTPD 6.7 and later put around it. */
+static void
+unquote(struct mlfield *f)
+{
+	if (f->n >= 2 && f->p[0] == '"' && f->p[f->n - 1] == '"') {
+		f->p++;
+		f->n -= 2;
+	}
+}
+
+static enum maillog_status
+smtpd_result(const struct mlfield *r)
+{
+#define IS(s)	(r->n == sizeof(s) - 1 && memcmp(r->p, s, r->n) == 0)
+	if (IS("Ok"))
+		return ML_SENT;
+	if (IS("TempFail"))
+		return ML_DEFERRED;
+	/* A loop is no use trying again: a bounce, as OpenSMTPD makes it. */
+	if (IS("PermFail") || IS("Loop"))
+		return ML_BOUNCED;
+	if (IS("Expire"))
+		return ML_EXPIRED;
+#undef IS
+	return ML_OTHER;
+}
+
+/*
+ * The value of " key=" in [p, end): up to the next " word=" or end.
+ * Quoted values end at the quote before it.
+ */
+static const char *
+smtpd_value(const char *p, const char *end, const char *key,
+    struct mlfield *f)
+{
+	const char *v = memmem_lit(p, end, key), *q, *a;
+
+	if (v == NULL)
+		return NULL;
+	v += strlen(key);
+	for (q = v; (q = memchr(q, ' ', (size_t)(end - q))) != NULL; q++) {
+		for (a = q + 1; a < end && isalpha((unsigned char)*a); a++)
+			;
+		if (a < end && *a == '=' && a > q + 1)
+			break;
+	}
+	if (q == NULL)
+		q = end;
+	f->p = v;
+	f->n = (size_t)(q - v);
+	unquote(f);
+	return q;
+}
+
+/*
+ * OpenSMTPD 6.7 and later (syslog, program "smtpd"):
+ *
+ *   Dec  7 14:08:03 mx smtpd[14719]: 8e29610267fdcb3a mta delivery
+ *     evpid=dd12dc53d87e0266 from=<s@example.net> to=<ann@example.org>
+ *     rcpt=<-> source="127.0.0.1" relay="mx.example.org (192.0.2.5)"
+ *     delay=0s result="PermFail" stat="550 5.1.1 No such user"
+ *   Dec  7 14:08:03 mx smtpd[14719]: 8e2961051e2ae3d1 mda delivery
+ *     evpid=6da6f0bb47abb32c from=<s@example.net> to=<ann@example.org>
+ *     rcpt=<ann@example.org> user=ann delay=0s result=PermFail
+ *     stat=Error (user unknown: exited abnormally)
+ *
+ * "mta" relays, "mda" delivers locally (a mailbox, a program). A
+ * session that fails before any recipient ("0000000000000000") is the
+ * connector's: the domain, not a host. The text is the rest of the
+ * line after stat=. Addresses hold no spaces (OpenSMTPD refuses such
+ * local parts), so a sender cannot write the fields after its own.
+ */
+static int
+smtpd_delivery(const char *p, const char *end, struct maillog_entry *e)
+{
+	struct mlfield rcpt, result, user;
+	const char *q;
+	int mda;
+
+	if (!hex_word(p, end, 16))
+		return 0;
+	q = p + 17;
+	if ((size_t)(end - q) < 20 || (memcmp(q, "mta delivery evpid=", 19) &&
+	    memcmp(q, "mda delivery evpid=", 19)))
+		return 0;
+	mda = q[1] == 'd';
+	q += 19;
+	if (!hex_word(q, end, 16))
+		return 0;
+	e->queue_id.p = q;
+	e->queue_id.n = 16;
+	q += 16;
+	if ((q = smtpd_addr(q, end, " from=", &rcpt)) == NULL ||
+	    (q = smtpd_addr(q, end, " to=", &e->to)) == NULL ||
+	    (q = smtpd_addr(q, end, " rcpt=", &rcpt)) == NULL)
+		return 0;
+	if (rcpt.n > 0 && !(rcpt.n == 1 && rcpt.p[0] == '-'))
+		e->orig_to = rcpt;
+	if (!mda && smtpd_value(q, end, " relay=", &e->relay) != NULL)
+		relay_host(&e->relay);
+	/* A local delivery agent's words, as Sendmail's to a program. */
+	if (mda && smtpd_value(q, end, " user=", &user) != NULL)
+		e->to_program = 1;
+	if ((q = smtpd_value(q, end, " result=", &result)) == NULL ||
+	    (e->status = smtpd_result(&result)) == ML_OTHER ||
+	    e->status == ML_EXPIRED ||
+	    end - q < 6 || memcmp(q, " stat=", 6) != 0)
+		return 0;
+	e->text.p = q + 6;
+	e->text.n = (size_t)(end - e->text.p);
+	unquote(&e->text);
+	return 1;
+}
+
+/*
+ * OpenSMTPD's envelope lines, the only ones before 6.7 and its expiry
+ * lines still:
+ *
+ *   Dec  7 14:08:23 mx smtpd[14720]: relay: Expire for
+ *     dbc5744cca36de67: from=<s@example.net>, to=<ann@example.org>,
+ *     rcpt=<->, delay=20s, stat=Envelope expired
+ *   ... smtpd[44]: delivery: PermFail for 6da6f0bb47abb32c:
+ *     from=<s@example.net>, to=<ann@example.org>, rcpt=<->, delay=1s,
+ *     relay=mx.example.org [192.0.2.5], stat=550 5.1.1 No such user
+ */
+static int
+smtpd_envelope(const char *p, const char *end, struct maillog_entry *e)
+{
+	struct mlfield result, rcpt;
+	const char *q, *f;
+
+	if ((size_t)(end - p) > 7 && memcmp(p, "relay: ", 7) == 0)
+		p += 7;
+	else if ((size_t)(end - p) > 10 && memcmp(p, "delivery: ", 10) == 0)
+		p += 10;
+	else
+		return 0;
+	if ((f = memmem_lit(p, end, " for ")) == NULL || f - p > 8)
+		return 0;
+	result.p = p;
+	result.n = (size_t)(f - p);
+	if ((e->status = smtpd_result(&result)) == ML_OTHER)
+		return 0;
+	q = f + 5;
+	if (end - q < 18 || q[16] != ':')
+		return 0;
+	for (f = q; f < q + 16; f++)
+		if (!isxdigit((unsigned char)*f))
+			return 0;
+	e->queue_id.p = q;
+	e->queue_id.n = 16;
+	q += 17;
+	if ((q = smtpd_addr(q, end, " from=", &rcpt)) == NULL ||
+	    q >= end || *q++ != ',' ||
+	    (q = smtpd_addr(q, end, " to=", &e->to)) == NULL)
+		return 0;
+	if (q < end && *q == ',' && smtpd_addr(q + 1, end, " rcpt=", &rcpt) &&
+	    rcpt.n > 0 && !(rcpt.n == 1 && rcpt.p[0] == '-'))
+		e->orig_to = rcpt;
+	if (attr(q, end, "relay=", &e->relay))
+		relay_host(&e->relay);
+	if ((f = memmem_lit(q, end, ", stat=")) == NULL)
+		return 0;
+	e->text.p = f + 7;
+	e->text.n = (size_t)(end - e->text.p);
+	return 1;
+}
+
+/* OpenSMTPD's delivery lines: "smtpd[PID]: " and one of the above. */
+static int
+smtpd_parse(const char *line, const char *end, struct maillog_entry *e)
+{
+	const char *colon, *p;
+
+	if ((colon = memmem_lit(line, end, "]: ")) == NULL)
+		return 0;
+	memset(e, 0, sizeof(*e));
+	syslog_head(line, colon + 1, e);
+	if (e->program.n != 5 || memcmp(e->program.p, "smtpd", 5) != 0)
+		return 0;
+	p = colon + 3;
+	if (!smtpd_delivery(p, end, e) && !smtpd_envelope(p, end, e))
+		return 0;
+	e->opensmtpd = 1;
+	return 1;
+}
+
 int
 maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 {
@@ -283,6 +540,8 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	if (exim_parse(line, end, e))
+		return 1;
+	if (smtpd_parse(line, end, e))
 		return 1;
 	/* The cheap test: every Postfix or Sendmail delivery has ": to=". */
 	if (memmem_lit(line, end, ": to=") == NULL)
@@ -305,27 +564,7 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 		return 0;
 	e->queue_id.p = q;
 	e->queue_id.n = (size_t)(to - q);
-	colon++;
-	for (q = colon; q > line && q[-1] != ' '; q--)
-		;
-	e->program.p = q;
-	e->program.n = (size_t)(colon - q);
-	if (e->program.n && q[e->program.n - 1] == ']') {
-		const char *b = memchr(q, '[', e->program.n);
-
-		if (b != NULL)
-			e->program.n = (size_t)(b - q);
-	}
-	e->time.p = line;
-	e->time.n = 0;
-	if (q > line) {
-		/* "Nov 25 03:00:01 host " or "2026-11-25T03:00:01+00:00 host " */
-		const char *h = q - 1;
-
-		while (h > line && h[-1] != ' ')
-			h--;
-		e->time.n = h > line ? (size_t)(h - 1 - line) : 0;
-	}
+	syslog_head(line, colon + 1, e);
 
 	attrs = to + 2;
 	attr(attrs, end, "to=", &e->to);

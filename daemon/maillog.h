@@ -1,6 +1,6 @@
 /*
- * maillog.h -- pick delivery attempts out of Postfix, Sendmail and Exim
- * logs
+ * maillog.h -- pick delivery attempts out of Postfix, Sendmail, Exim and
+ * OpenSMTPD logs
  *
  * A delivery line names a queue id, a recipient, the relay, the DSN
  * status and the outcome, with the remote reply in parentheses
@@ -19,6 +19,20 @@
  *   2026-12-05 10:00:00 1abcDE-0001xY-AB ** a@example.net R=dnslookup
  *     T=remote_smtp H=mx.example.net [192.0.2.5]: SMTP error from remote
  *     mail server after RCPT TO:<a@example.net>: 550 5.1.1 No such user
+ *
+ * OpenSMTPD's (program "smtpd") say result= and stat=, the reply
+ * quoted, without the stage; "mta" relays, "mda" delivers locally:
+ *
+ *   Dec  7 14:08:03 mx smtpd[14719]: 8e29610267fdcb3a mta delivery
+ *     evpid=dd12dc53d87e0266 from=<s@example.net> to=<a@example.net>
+ *     rcpt=<-> source="127.0.0.1" relay="mx.example.net (192.0.2.5)"
+ *     delay=0s result="PermFail" stat="550 5.1.1 No such user"
+ *
+ * "PermFail" and "Loop" are bounced, "TempFail" deferred, "Ok" sent;
+ * its envelope lines ("relay: Expire for EVPID: from=<...>, to=<...>,
+ * ..., stat=Envelope expired", and OpenSMTPD 6.6 and before's
+ * "delivery: PermFail for EVPID: ...") are read as Sendmail's
+ * attributes. Its "mta error" lines name no recipient: not read.
  *
  * Other lines are refused after a cheap scan. Nothing is allocated:
  * the entry's pointers point into the line.
@@ -50,6 +64,7 @@ struct maillog_entry {
 	struct mlfield		 text;		/* the reply or stat= text */
 	int			 sendmail;	/* 1 for Sendmail's format */
 	int			 exim;		/* 1 for Exim's (no program) */
+	int			 opensmtpd;	/* 1 for OpenSMTPD's */
 	int			 to_program;	/* 1: a delivery to a program or
 						   a file, to is the address
 						   it was for */

@@ -27,8 +27,9 @@
  *      given a recipient-side predicate within a few words: "sender
  *      unknown", "no such sender", "From address does not exist",
  *      "invalid return path", "your account has been disabled",
- *      "sender mailbox is full", "sending for this account is
- *      disabled" (a relay that locked our account: provider rules that
+ *      "sender mailbox is full", "(the recipient) has blocked the
+ *      sender", "sending for this account is disabled" (a relay
+ *      that locked our account: provider rules that
  *      suppress on "account is disabled" come before the generic rule
  *      that knows it);
  *   6. our HELO name, our reverse DNS (PTR) or "your host name" with
@@ -98,7 +99,8 @@
 	"|has no (?:MX|DNS|A|valid|mail)" \
 	"|(?:does not|doesn't|cannot|can't|could not) (?:be )?resolved?" \
 	"|unresolvable|(?:publishes|has) (?:a )?null MX" \
-	"|(?:could not|cannot|can't) be verified|not verified" \
+	"|(?:could not|couldn't|cannot|can't) be (?:verified|found|located)" \
+	"|not verified" \
 	"|(?:is |are )?(?:on|in) (?:our|a|the|an) (?:\\w+ )?(?:block|black|deny" \
 	"|ban) ?list)\\b"
 
@@ -482,6 +484,12 @@ static const char pattern[] =
 	"|outbound) (?:mail|e-?mail|messages|traffic|sending)\\b"
 	"|\\bsmtp-?auth\\b"
 	"|\\bpassword (?:has )?(?:expired|incorrect|invalid|wrong|not accepted)\\b"
+	/* "Unable to find the sender", "check the sender's address" */
+	"|\\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate"
+	"|verify|resolve) (?:the |your )?(?:sender|originator|from address"
+	"|return[- ]path|envelope sender)\\b"
+	"|\\b(?:check|verify|correct) (?:the |your )?(?:sender|originator)"
+	"(?:'s)? (?:e-?mail )?address\\b"
 	/* the null sender of a bounce: "<>: user unknown" */
 	"|(?:<>|<?\\bMAILER-DAEMON>?)(?::| \\.\\.\\.)? (?:[^.;]){0,20}?" PREDICATE
 	"|\\bnull (?:sender|return[- ]path|reverse[- ]path|MAIL FROM)\\b"
@@ -568,7 +576,8 @@ static const char pattern[] =
 	"|address|domain)"
 	"|(?:e-?mail |user )?(?:account|mailbox|address|user|domain|identity)"
 	" (?:that |which )?you(?: are| were| have been|'re)? (?:trying to "
-	"|attempting to )?(?:send(?:ing)?|sent|mail(?:ing)?) (?:from|as|with)"
+	"|attempting to |tried to |attempted to )?(?:send(?:ing)?|sent"
+	"|mail(?:ing)?) (?:from|as|with)"
 	"|(?:account|mailbox|address|user|domain) (?:that |which )?"
 	"(?:you|this message|the message|it) (?:was |were )?sent"
 	"(?: this message| it)? from"
@@ -585,6 +594,8 @@ static const char pattern[] =
 	"|\\b(?:disabled|blocked|restricted|suspended|not allowed|prohibited)"
 	" (?:from|for) sending\\b"
 	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted) (?:you|your)\\b"
+	"|\\b(?:has|have|had) (?:blocked|banned|blacklisted|rejected|refused)"
+	" (?:the|this) (?:sender|sending (?:domain|address|server|IP))\\b"
 	"|\\b(?:was |were )?sent (?:this message |this |it |the message )?from"
 	" (?:an? |the |this )?(?:address|account|mailbox|user)\\b"
 	"(?:[^.;]){0,30}?\\b" PREDICATE
@@ -612,7 +623,9 @@ static const char pattern[] =
 	"| argument| greeting)?\\b(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:reverse (?:DNS|lookup|host ?name)|PTR(?: record)?|rDNS)\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
-	"|\\byour (?:host ?name|host|server name|domain(?: name)?)\\b"
+	"|\\byour (?:host ?name|host|(?:mail ?)?server(?: name)?(?! (?:admin"
+	"|administrator|postmaster|provider|operator|support|team|logs?)\\b)"
+	"|domain(?: name)?|From:? (?:header|line))\\b"
 	"(?:[^.;]|\\.(?=\\S)){0,40}?\\b" PREDICATE
 	"|\\b(?:domain|host ?name|host|MX|mail exchanger|DNS|address|mailbox"
 	"|account) (?:of|for|on|in) (?:the |your |this )?(?:sender|sending"

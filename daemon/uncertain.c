@@ -7,7 +7,12 @@
  *      failure", "try again later", "retry later", "come back later",
  *      "try again in 300 seconds", and the same words in the languages
  *      of generic.rules ("vorübergehend", "temporairement", "plus
- *      tard", "más tarde", "временно", "暂时", "一時的", "일시적" ...);
+ *      tard", "más tarde", "временно", "暂时", "一時的", "일시적" ...),
+ *      and "currently unable to receive" (the mailbox, for now);
+ *      a delay notice's words ("will retry", "has been delayed", "will
+ *      keep trying", "not yet been delivered", "warning only");
+ *      a 4xx code quoted by a report ("Remote Server returned '450",
+ *      "The response from the remote server was: 450", "(450, b'");
  *   2. a busy mailbox: "mailbox busy", "mailbox is busy";
  *   3. a lookup that failed: "lookup failed", "lookup failure",
  *      "unable to (look up|verify|validate)", "could not verify",
@@ -62,6 +67,31 @@ static const char pattern[] =
 	"|ideiglenes|\\btemporar\\b|\u03c0\u03c1\u03bf\u03c3\u03c9\u03c1\u03b9\u03bd"
 	"|t\u1ea1m th\u1eddi|\\bsementara\\b|\u0e0a\u0e31\u0e48\u0e27\u0e04\u0e23\u0e32\u0e27"
 	"|\u0645\u0624\u0642\u062a|\u05d6\u05de\u05e0\u05d9"
+	/* ... and "currently unable to receive": the same, said of now */
+	"|\\bcurrently (?:unable|not able) to (?:receive|accept)\\b"
+	/*
+	 * ... and a delay notice's words: the message is still queued
+	 * ("Gmail will retry for 47 more hours", "Delivery to the following
+	 * recipients has been delayed", "will keep trying", "has not yet
+	 * been delivered", "THIS IS A WARNING MESSAGE ONLY")
+	 */
+	"|\\bwill (?:be )?retr(?:y|ied)\\b|\\b(?:has been|is|was|been) delayed\\b"
+	"|\\bwill (?:keep|continue) (?:trying|to try|attempting)\\b"
+	"|\\bstill (?:trying|being retried)\\b|\\bnot yet been delivered\\b"
+	"|\\bwarning (?:message )?only\\b|\\bdo not need to resend\\b"
+	/*
+	 * ... and a 4xx reply code quoted by a report whose wrapper the
+	 * reply's parser does not peel (Exchange's "Remote Server returned
+	 * '450 ...'", Gmail's "The response from the remote server was:
+	 * 450 ...", "Diagnostic-Code: smtp; 450", Exchange's "#450 ... ##",
+	 * Python's "(450, b'...')", Ruby's "Net::SMTPServerBusy: 450",
+	 * PHPMailer's "SMTP ERROR: RCPT TO command failed: 450"):
+	 * the reply was temporary, whatever its words
+	 */
+	"|(?:\\bRemote Server returned '|\\bresponse (?:from the remote server )?"
+	"was:? |\\bDiagnostic-Code: ?(?:smtp; ?)?|(?:^|\\s)#|\\(|\\bSMTPServerBusy: "
+	"|\\bcommand failed: )"
+	"4\\d\\d(?=[ ,'-]|$)"
 	/* 2. busy */
 	"|\\b(?:mail ?box|user|account|recipient)(?: is)? (?:currently )?busy\\b"
 	/* ... and in other languages */

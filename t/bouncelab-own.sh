@@ -15,8 +15,9 @@
 # scripted hosts on port 25; temporary failures bounce once a queue
 # lifetime of seconds has run out. `bouncerctl classify-mail` on each
 # bounce and `bouncerctl classify --maillog` on the MTA's log lines for
-# it (Postfix's maillog, Exim's mainlog, Sendmail's syslog) must give a
-# reason and a decision that ../shared/cases/REASONS.md allows; where it
+# it (Postfix's maillog, Exim's mainlog, Sendmail's and OpenSMTPD's
+# syslog) must give a reason and a decision that
+# ../shared/cases/REASONS.md allows; where it
 # says nothing (loops, pipe exit codes, an MTA whose bounce has no
 # words), t/bouncelab/own.py's header says what is expected and why.
 # The MTAs run side by side: about a minute and a half on 2 cores.

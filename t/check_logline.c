@@ -4,7 +4,8 @@
  * Time stamps with and without a year, around the turn of the year and
  * at the clock's own instant (every "now" here is built from a date,
  * never taken from the clock); Message-ID lines of Postfix and
- * Sendmail; and which failures are evidence: bouncer's own answers,
+ * Sendmail; Exim's and OpenSMTPD's delivery lines; and which failures
+ * are evidence: bouncer's own answers,
  * Postfix's error and retry transports and suspended deliveries are
  * not, every remote reply is.
  *
@@ -238,6 +239,59 @@ START_TEST(exim_lines)
 }
 END_TEST
 
+/* OpenSMTPD 6.8's lines, as the bounce lab captured them. */
+START_TEST(opensmtpd_lines)
+{
+	struct logline ll;
+
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: abfcb8080b50ec6e mta delivery "
+	    "evpid=6dcdacbd6772cc67 from=<news@example.net> to=<alice@example"
+	    ".org> rcpt=<-> source=\"192.0.2.1\" relay=\"mx.example.org "
+	    "(192.0.2.5)\" delay=0s result=\"PermFail\" stat=\"550 5.1.1 "
+	    "<alice@example.org>: user does not exist\"", &ll), LL_FAILED);
+	ck_assert_str_eq(ll.qid, "6dcdacbd6772cc67");
+	ck_assert_int_eq(ll.time, local(2030, 11, 25, 9, 14, 3));
+	ck_assert_int_eq(ll.e.status, ML_BOUNCED);
+	ck_assert_int_eq(ll.e.opensmtpd, 1);
+	ck_assert_int_eq(ll.e.sendmail, 0);
+	ck_assert_ptr_null(ll.why);
+	/* A loop (written for this test: the lab's was refused at DATA). */
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: abfcb8080b50ec6e mta delivery "
+	    "evpid=6dcdacbd6772cc68 from=<news@example.net> to=<bob@example"
+	    ".org> rcpt=<-> source=\"192.0.2.1\" relay=\"mx.example.org "
+	    "(192.0.2.5)\" delay=0s result=\"Loop\" stat=\"Loop detected\"",
+	    &ll), LL_FAILED);
+	ck_assert_int_eq(ll.e.status, ML_BOUNCED);
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: 0000000000000000 mta delivery "
+	    "evpid=77ed6c60e9ecbd39 from=<news@example.net> to=<ann@example."
+	    "org> rcpt=<-> source=\"-\" relay=\"example.org\" delay=0s "
+	    "result=\"TempFail\" stat=\"Temporary failure in MX lookup\"",
+	    &ll), LL_FAILED);
+	ck_assert_int_eq(ll.e.status, ML_DEFERRED);
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: 8e2961051e2ae3d1 mda delivery "
+	    "evpid=49d32a0175d31db6 from=<news@example.net> to=<ex69@example."
+	    "org> rcpt=<ex69@example.org> user=opensmtpd delay=0s result="
+	    "PermFail stat=Error (service unavailable: exited abnormally)",
+	    &ll), LL_FAILED);
+	ck_assert_int_eq(ll.e.to_program, 1);
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: 8e29611a0b31688e mta delivery "
+	    "evpid=1233f4dbfef5fa56 from=<> to=<news@example.net> rcpt=<-> "
+	    "source=\"192.0.2.1\" relay=\"192.0.2.10 (192.0.2.10)\" "
+	    "delay=0s result=\"Ok\" stat=\"250 2.0.0 Ok: queued\"", &ll),
+	    LL_SENT);
+	/* The give-up after the queue ttl: no reply. */
+	ck_assert_int_eq(rd(PFX "smtpd[14720]: relay: Expire for "
+	    "dbc5744cca36de67: from=<news@example.net>, to=<ann@example.org>,"
+	    " rcpt=<->, delay=20s, stat=Envelope expired", &ll),
+	    LL_NOT_EVIDENCE);
+	ck_assert_str_eq(ll.why, "expired, no reply");
+	/* A session's error names no recipient. */
+	ck_assert_int_eq(rd(PFX "smtpd[14719]: 8e2961108ee161ae mta error "
+	    "reason=TLS required but not supported by remote host", &ll),
+	    LL_OTHER);
+}
+END_TEST
+
 START_TEST(evidence)
 {
 	struct logline ll;
@@ -364,6 +418,7 @@ logline_suite(void)
 	tcase_add_test(tc, bad_stamps);
 	tcase_add_test(tc, exim_stamp);
 	tcase_add_test(tc, exim_lines);
+	tcase_add_test(tc, opensmtpd_lines);
 	tcase_add_test(tc, msgid_lines);
 	tcase_add_test(tc, evidence);
 	tcase_add_test(tc, not_evidence);

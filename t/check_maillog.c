@@ -1,5 +1,6 @@
 /*
- * check_maillog.c -- delivery lines out of Postfix, Sendmail and Exim logs
+ * check_maillog.c -- delivery lines out of Postfix, Sendmail, Exim and
+ * OpenSMTPD logs
  *
  * Each case is one log line and every field maillog_parse() must find
  * in it; lines that are not deliveries must give 0. Garbage and every
@@ -257,6 +258,78 @@ static const struct ml_case cases[] = {
 	  "Nov 25 09:14:03", "sendmail", "5APAHPx8", "h@example.org",
 	  "h@example.org", "", "5.1.1", ML_BOUNCED, "User unknown", 1,
 	  { "h@example.org" } },
+	/* OpenSMTPD 6.8 (Debian 12), as the bounce lab captured it */
+	{ "opensmtpd relay, the remote's reply",
+	  PFX "smtpd[14719]: abfcb8080b50ec6e mta delivery evpid="
+	  "6dcdacbd6772cc67 from=<news@example.net> to=<alice@example.org> "
+	  "rcpt=<-> source=\"192.0.2.1\" relay=\"mx.example.org "
+	  "(192.0.2.5)\" delay=0s result=\"PermFail\" stat=\"550 5.1.1 "
+	  "<alice@example.org>: user does not exist\"",
+	  "Nov 25 09:14:03", "smtpd", "6dcdacbd6772cc67", "alice@example.org",
+	  "", "mx.example.org", "", ML_BOUNCED, "550 5.1.1 <alice@example.org>:"
+	  " user does not exist", 0, { "alice@example.org" } },
+	{ "opensmtpd relay, a multi-line reply joined",
+	  PFX "smtpd[14719]: abfcb8080b50ec6e mta delivery evpid="
+	  "4b651181f2266d72 from=<news@example.net> to=<rupert@example.org> "
+	  "rcpt=<-> source=\"192.0.2.1\" relay=\"192.0.2.5 (192.0.2.5)\" "
+	  "delay=1s result=\"PermFail\" stat=\"550-5.7.26 The MAIL FROM "
+	  "domain [news.example.net] has an SPF record with a hard fail5.7.26 "
+	  "policy (-all) but it fails to pass SPF checks\"",
+	  "Nov 25 09:14:03", "smtpd", "4b651181f2266d72", "rupert@example.org",
+	  "", "192.0.2.5", "", ML_BOUNCED, "550-5.7.26 The MAIL FROM domain "
+	  "[news.example.net] has an SPF record with a hard fail5.7.26 policy "
+	  "(-all) but it fails to pass SPF checks", 0,
+	  { "rupert@example.org" } },
+	{ "opensmtpd relay, a deferral",
+	  PFX "smtpd[14719]: abfcb823aa5ded74 mta delivery evpid="
+	  "ed53b9414701fdbd from=<news@example.net> to=<pia@example.org> "
+	  "rcpt=<-> source=\"192.0.2.1\" relay=\"mx.example.org "
+	  "(192.0.2.5)\" delay=1s result=\"TempFail\" stat=\"450 4.2.1 Peak "
+	  "SMTP relay limit exceeded for customer. This is a temporary "
+	  "error.\"",
+	  "Nov 25 09:14:03", "smtpd", "ed53b9414701fdbd", "pia@example.org",
+	  "", "mx.example.org", "", ML_DEFERRED, "450 4.2.1 Peak SMTP relay "
+	  "limit exceeded for customer. This is a temporary error.", 0,
+	  { "pia@example.org" } },
+	{ "opensmtpd relay, its own words: the connector, no host",
+	  PFX "smtpd[14719]: 0000000000000000 mta delivery evpid="
+	  "c862cf146c80f23a from=<news@example.net> to=<ann@nx.example.org> "
+	  "rcpt=<-> source=\"-\" relay=\"nx.example.org\" delay=0s "
+	  "result=\"PermFail\" stat=\"Domain does not exist\"",
+	  "Nov 25 09:14:03", "smtpd", "c862cf146c80f23a", "ann@nx.example.org",
+	  "", "nx.example.org", "", ML_BOUNCED, "Domain does not exist", 0,
+	  { "ann@nx.example.org" } },
+	{ "opensmtpd relay, delivered",
+	  PFX "smtpd[14719]: 8e29611a0b31688e mta delivery evpid="
+	  "1233f4dbfef5fa56 from=<> to=<news@example.net> rcpt=<-> "
+	  "source=\"192.0.2.1\" relay=\"192.0.2.10 (192.0.2.10)\" delay=0s "
+	  "result=\"Ok\" stat=\"250 2.0.0 Ok: queued\"",
+	  "Nov 25 09:14:03", "smtpd", "1233f4dbfef5fa56", "news@example.net",
+	  "", "192.0.2.10", "", ML_SENT, "250 2.0.0 Ok: queued", 0,
+	  { "news@example.net" } },
+	{ "opensmtpd local delivery agent, a program exiting 67",
+	  PFX "smtpd[14719]: 8e2961051e2ae3d1 mda delivery evpid="
+	  "6da6f0bb47abb32c from=<news@example.net> to=<ex67@example.org> "
+	  "rcpt=<list@example.org> user=opensmtpd delay=0s result=PermFail "
+	  "stat=Error (user unknown: exited abnormally)",
+	  "Nov 25 09:14:03", "smtpd", "6da6f0bb47abb32c", "ex67@example.org",
+	  "list@example.org", "", "", ML_BOUNCED, "Error (user unknown: exited"
+	  " abnormally)", 0, { "ex67@example.org" } },
+	{ "opensmtpd expiry: a give-up",
+	  PFX "smtpd[14720]: relay: Expire for dbc5744cca36de67: "
+	  "from=<news@example.net>, to=<ann@example.org>, rcpt=<->, "
+	  "delay=20s, stat=Envelope expired",
+	  "Nov 25 09:14:03", "smtpd", "dbc5744cca36de67", "ann@example.org",
+	  "", "", "", ML_EXPIRED, "Envelope expired", 0,
+	  { "ann@example.org" } },
+	{ "opensmtpd 6.6 and before: an envelope line",
+	  PFX "smtpd[4410]: delivery: PermFail for 6da6f0bb47abb32c: "
+	  "from=<news@example.net>, to=<bob@example.org>, rcpt=<->, "
+	  "delay=1s, relay=mx.example.org [192.0.2.5], stat=550 5.1.1 "
+	  "<bob@example.org>: Recipient address rejected, relay=x",
+	  "Nov 25 09:14:03", "smtpd", "6da6f0bb47abb32c", "bob@example.org",
+	  "", "mx.example.org", "", ML_BOUNCED, "550 5.1.1 <bob@example.org>: "
+	  "Recipient address rejected, relay=x", 0, { "bob@example.org" } },
 	{ "sendmail, other outcome",
 	  PFX "sm-mta[3305]: 5APAHOx7: to=<q@example.com>, delay=00:00:00, "
 	  "mailer=esmtp, pri=30000, stat=queued",
@@ -356,6 +429,37 @@ static const char *const other_lines[] = {
 	"2026-12-05 10:00:00 1abcDE ** a@example.org: 550 x",
 	"2026-12-05 10:00:00 1abcDE-0001xY-AB **",
 	"2026-12-05 10:00 1abcDE-0001xY-AB ** a@example.org: 550 x",
+	/* OpenSMTPD lines that are not deliveries */
+	PFX "smtpd[14719]: 8e2960df5e107779 smtp envelope evpid="
+	"c862cf146c80f23a from=<news@example.net> to=<ann@example.org>",
+	PFX "smtpd[14719]: 8e2961033229df7a smtp failed-command command=\"rcpt"
+	" TO:<nosuchuser@example.org>\" result=\"550 Invalid recipient: "
+	"<nosuchuser@example.org>\"",
+	PFX "smtpd[14719]: 8e2961108ee161ae mta error reason=TLS required but "
+	"not supported by remote host",
+	PFX "smtpd[14719]: smtp-out: Failed to resolve MX for [relay:nx.example"
+	".org,smtp]: Domain does not exist",
+	PFX "smtpd[14719]: 8e29611a0b31688e mta disconnected reason=quit "
+	"messages=6",
+	/* a delivery written into a sender: no spaces in an address */
+	PFX "smtpd[14719]: 8e2960df5e107779 mta delivery evpid="
+	"c862cf146c80f23a from=<a result=\"PermFail\" stat=\"550 5.1.1\">",
+	PFX "smtpd[14719]: 8e2960df5e107779 mta delivery evpid="
+	"c862cf146c80f23a from=<a@example.net> to=<b@example.org> rcpt=<->",
+	PFX "smtpd[14719]: 8e2960df5e107779 mta delivery evpid="
+	"c862cf146c80f23a from=<a@example.net> to=<b@example.org> rcpt=<-> "
+	"result=\"Maybe\" stat=\"550 5.1.1 x\"",
+	PFX "smtpd[14719]: 8e2960df5e107779 mta delivery evpid=c862cf14 "
+	"from=<a@example.net> to=<b@example.org> rcpt=<-> result=\"PermFail\""
+	" stat=\"550 5.1.1 x\"",
+	/* another program's words in OpenSMTPD's shape */
+	PFX "postfix/smtp[1]: 8e2960df5e107779 mta delivery evpid="
+	"c862cf146c80f23a from=<a@example.net> to=<b@example.org> rcpt=<-> "
+	"result=\"PermFail\" stat=\"550 5.1.1 x\"",
+	PFX "smtpd[4410]: delivery: Maybe for 6da6f0bb47abb32c: from=<a@b>, "
+	"to=<c@d>, rcpt=<->, stat=x",
+	PFX "smtpd[4410]: delivery: PermFail for 6da6f0bb: from=<a@b>, "
+	"to=<c@d>, rcpt=<->, stat=x",
 	"2027-01-15T08:00:00+01:00 relay postfix/smtpd[77]: NOQUEUE: reject: "
 	"RCPT from unknown[203.0.113.9]: 554 5.7.1 <x@gmail.com>: Relay access "
 	"denied; from=<\"z 5ZZZ: to=<v@gmail.com>, status=bounced (550 x)\"@e>",

@@ -28,6 +28,22 @@ static const struct testlib_guard_case cases[] = {
 	{ "Greylisted, please try again in 300 seconds", 1 },
 	{ "Benutzer unbekannt, bitte sp\u00e4ter erneut versuchen", 1 },
 	{ "Bo\u00eete temporairement indisponible", 1 },
+	{ "Mailbox unavailable. The recipient's mailbox is currently unable "
+	  "to receive messages", 1 },
+	{ "Remote Server returned '450 Requested mail action not taken: "
+	  "mailbox unavailable'", 1 },
+	{ "The response from the remote server was: 450 Benutzer unbekannt", 1 },
+	{ "Diagnostic-Code: smtp; 450 Mailbox not found", 1 },
+	{ "#450 User unknown ##", 1 },
+	{ "Delivery incomplete. There was a temporary problem delivering your "
+	  "message. Gmail will retry for 47 more hours.", 1 },
+	{ "Delivery to the following recipients has been delayed: "
+	  "ann@example.org", 1 },
+	{ "THIS IS A WARNING MESSAGE ONLY. YOU DO NOT NEED TO RESEND YOUR "
+	  "MESSAGE. User unknown", 1 },
+	{ "SMTP ERROR: RCPT TO command failed: 450 Benutzer unbekannt", 1 },
+	{ "smtplib.SMTPRecipientsRefused: {'ann@example.org': (450, "
+	  "b'User unknown')}", 1 },
 	{ "\u90ae\u7bb1\u6682\u65f6\u4e0d\u53ef\u7528", 1 },
 	/* 2. busy */
 	{ "Mailbox busy", 1 },
@@ -75,6 +91,12 @@ static const struct testlib_guard_case cases[] = {
 	{ "User unknown; please check the address and try again", 0 },
 	{ "Recipient verification failed: no such user", 0 },
 	{ "Host or domain name not found", 0 },
+	{ "This mailbox is unable to receive mail", 0 },
+	{ "User unknown. The message will not be retried.", 0 },
+	{ "Retry timeout exceeded: user unknown", 0 },
+	{ "Remote Server returned '550 5.1.1 User unknown'", 0 },
+	{ "The response from the remote server was: 550 User unknown "
+	  "(4500 attempts)", 0 },
 	/* a permanent verdict with such a word elsewhere in it */
 	{ "Der Empfaenger wurde auf dem Server nicht gefunden", 0 },
 	{ "Error: user not found in LDAP", 0 },

@@ -21,6 +21,12 @@ recipient of the transaction, so each of them is compared with that one
 reply classified for itself. Every recipient of a transaction must be in
 its bounce, and nobody else.
 
+OpenSMTPD's log lines (its -d output, each line the text of a syslog
+message) go through `bouncerctl classify --maillog` too: each
+recipient's last failure must give what its bounce gives when it is
+permanent, and what the reply means at either stage (the log names none)
+when it is temporary, where the bounce says only that it expired.
+
 Prints one line per MTA: "bouncelab: MTA: N bounces, R recipients, A agree"
 (or "SKIP: why"), then each disagreement. Exit status: 0 all agree (or
 skipped), 1 a disagreement or a missing bounce, 2 a lab failure.
@@ -447,6 +453,81 @@ def check(bouncerctl, rules, mta, txs, out, answered):
     return len(files), nrcpt, agree, expired, known, problems, strict
 
 
+def smtpd_log(run):
+    """OpenSMTPD's delivery lines from its -d output (run/smtpd.out: the
+    text of its syslog messages, one a line), each made a syslog line
+    again; -> [(sender, rcpt, result, line)] of the failures."""
+    rows = []
+    path = os.path.join(run, "smtpd.out")
+    if not os.path.exists(path):
+        return rows
+    with open(path, encoding="latin-1") as f:
+        for text in f:
+            m = re.match(r"[0-9a-f]{16} m[dt]a delivery evpid=[0-9a-f]{16} "
+                         r"from=<([^>]*)> to=<([^>]*)> .*? result=\"?(\w+)",
+                         text)
+            if m and m.group(3) != "Ok":
+                rows.append((m.group(1).lower(), m.group(2).lower(),
+                             m.group(3), "Dec  7 00:00:00 lab smtpd[1]: " +
+                             text.rstrip("\n") + "\n"))
+    return rows
+
+
+def check_log(bouncerctl, rules, mta, txs, out, run):
+    """OpenSMTPD's log lines (the MTA bouncerctl reads the log of here):
+    each recipient's last failure must say what its bounce says when it
+    is permanent, and what the reply means (at either stage, the log has
+    none) when it is temporary (the bounce then says only expired).
+    Returns (recipients with a log line, agreeing, [problems])."""
+    rows = smtpd_log(run)
+    if not rows:
+        return 0, 0, []
+    p = subprocess.run([bouncerctl, "classify", "-r", rules, "--maillog",
+                        "-"], input="".join(r[3] for r in rows),
+                       capture_output=True, text=True)
+    got = [tuple(x.split("\t")[1:3]) for x in p.stdout.splitlines()]
+    if len(got) != len(rows):
+        return 0, 0, [f"{mta} log: {len(got)} verdicts for {len(rows)} "
+                      "failure lines"]
+    last = {}
+    for (sender, rcpt, result, line), v in zip(rows, got):
+        last[(sender, rcpt)] = (result, v, line)
+    d = os.path.join(out, mta)
+    files = sorted(os.path.join(d, f) for f in os.listdir(d)) \
+        if os.path.isdir(d) else []
+    bounce = {}
+    for f, vs in classify_mail(bouncerctl, rules, files).items():
+        for r, reason, decision in vs:
+            bounce.setdefault((os.path.basename(f).split(".")[0], norm(r)),
+                              set()).add((reason, decision))
+    items = [(r, reply, tx.stage, len(tx.rcpts)) for tx in txs
+             for r, reply, _ in tx.rcpts]
+    want = iter(classify(bouncerctl, rules, items))
+    other = iter(classify(bouncerctl, rules, [
+        (r, reply, OTHER_STAGE[st], n) for r, reply, st, n in items]))
+    n = agree = 0
+    problems = []
+    for tx in txs:
+        for r, reply, cid in tx.rcpts:
+            ok = {next(want), next(other)}
+            x = last.get((tx.sender(mta).lower(), norm(r)))
+            if x is None:
+                continue
+            n += 1
+            result, v, line = x
+            if result == "TempFail":
+                good = v in ok
+            else:
+                good = bounce.get((tx.txid, norm(r)), set()) == {v}
+                ok = bounce.get((tx.txid, norm(r)), set())
+            agree += good
+            if not good:
+                problems.append(f"{mta} log tx {tx.txid} {cid} <{r}>: "
+                                f"{result} {v[0]} {v[1]}, want "
+                                f"{sorted(ok)}\n    {line.strip()[:300]}")
+    return n, agree, problems
+
+
 def save_sample(sample, mta, strict):
     """Copies a few bounces that agree into sample/MTA/ and appends their
     rows to sample/index.tsv: one alone and one of several recipients at
@@ -619,6 +700,13 @@ def main():
               f"{nr} recipients, {agree} agree ({expired} of them as "
               f"expired), {len(known)} known, {len(problems)} disagree",
               flush=True)
+        if n == "opensmtpd":
+            ln, lagree, lproblems = check_log(
+                bouncerctl, rules, n, mine, os.path.join(args.out, "bounces"),
+                os.path.join(args.out, n + ".run"))
+            print(f"bouncelab: {n}: log lines for {ln} recipients, "
+                  f"{lagree} agree", flush=True)
+            problems += lproblems
         if os.environ.get("BOUNCELAB_VERBOSE") == "1":
             for p in known:
                 print("  known: " + p)

@@ -291,8 +291,9 @@ match from any for any action "lab"
 """)
         self.spawn()
 
-    def spawn(self):
-        """Runs smtpd -d with self.conf, once it is written."""
+    def spawn(self, flag="-d"):
+        """Runs smtpd with self.conf, once it is written: -d logs to
+        stderr (smtpd.out), -F to syslog."""
         self.bin = BINARIES["opensmtpd"]
         # Its spool, chroot and control socket are compiled in
         # (/var/spool/smtpd, /var/lib/opensmtpd/empty, /run/smtpd.sock):
@@ -304,7 +305,7 @@ match from any for any action "lab"
                  "mount -t tmpfs lab /run && "
                  'exec "$0" "$@"')
         p = subprocess.Popen(["unshare", "--mount", "--propagation",
-                              "private", "sh", "-c", setup, self.bin, "-d",
+                              "private", "sh", "-c", setup, self.bin, flag,
                               "-f", self.conf],
                              stdout=open(self.run + "/smtpd.out", "w"),
                              stderr=subprocess.STDOUT)
@@ -425,6 +426,8 @@ class Courier(MTA):
     # own.py: no route to the provider (DNS decides), its own queue time.
     relay = True
     queuetime = "60s"
+    # esmtproutes lines of own.py's, when it does not relay everything.
+    routes = ""
 
     def start(self):
         d, tree = self.run, CACHE + "/courier"
@@ -449,6 +452,8 @@ class Courier(MTA):
             "retrymaxdelta": "1",
         }
         if not self.relay:
+            files["esmtproutes"] = self.routes.rstrip("\n")
+        if not files["esmtproutes"]:
             del files["esmtproutes"]
         for name, text in files.items():
             with open(f"{etc}/{name}", "w") as f:

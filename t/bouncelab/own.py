@@ -28,9 +28,9 @@ For every case (CASES below) `bouncerctl classify-mail` must give the
 bounce's recipient one of the expected reasons and decisions, and
 `bouncerctl classify --maillog` the same on the MTA's log lines for that
 recipient, the last line's verdict (and none may suppress unless that is
-expected): Postfix's maillog, Exim's mainlog, Sendmail's syslog (a
-/dev/log of the namespace's own); bouncerctl reads no OpenSMTPD or
-Courier log. A failure the MTA refuses at once (a size limit, too many
+expected): Postfix's maillog, Exim's mainlog, Sendmail's and OpenSMTPD's
+syslog (a /dev/log of the namespace's own); bouncerctl reads no Courier
+log. A failure the MTA refuses at once (a size limit, too many
 Received headers at SMTP time) is checked on its SMTP reply. A failure
 that is temporary for the MTA bounces once the queue lifetime (made a
 few seconds) has run out; its log lines say deferred first.
@@ -481,14 +481,32 @@ begin rewrite
 
 class Syslog(threading.Thread):
     """/dev/log for this namespace: a datagram socket whose messages are
-    written to a file as a syslog daemon writes them ("Dec  7 11:00:00
-    host prog[pid]: text"). In this namespace /dev becomes a tmpfs with
-    the machine's entries bound into it, and the socket."""
+    written to files as a syslog daemon writes them ("Dec  7 11:00:00
+    host prog[pid]: text"), one file per MTA, chosen by the program name
+    (Sendmail and OpenSMTPD both log here). In this namespace /dev
+    becomes a tmpfs with the machine's entries bound into it, and the
+    socket. One for the namespace: Syslog.route() makes it the first
+    time."""
 
-    def __init__(self, run, host):
+    shared = None
+    lock = threading.Lock()
+
+    @classmethod
+    def route(cls, progs, run, host):
+        """Writes the messages of the programs progs (names before "[")
+        to run/syslog as from host; returns the syslog."""
+        with cls.lock:
+            if cls.shared is None:
+                cls.shared = cls(os.path.dirname(run))
+                cls.shared.start()
+            for prog in progs:
+                cls.shared.routes[prog] = (host, run + "/syslog")
+            return cls.shared
+
+    def __init__(self, top):
         super().__init__(daemon=True)
-        self.old, self.path = run + "/olddev", run + "/syslog"
-        self.host = host
+        self.old = top + "/olddev"
+        self.routes, self.files = {}, {}
         os.makedirs(self.old)
         subprocess.run(["mount", "--rbind", "/dev", self.old], check=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "lab",
@@ -510,23 +528,26 @@ class Syslog(threading.Thread):
         os.chmod("/dev/log", 0o666)
 
     def run(self):
-        with open(self.path, "a") as f:
-            while True:
-                try:
-                    msg = self.sock.recv(65536).decode("latin-1")
-                except OSError:
-                    return
-                m = re.match(r"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (.*)",
-                             msg, re.S)
-                if m:
-                    f.write(f"{m.group(1)} {self.host} "
-                            f"{m.group(2).rstrip()}\n")
-                    f.flush()
+        while True:
+            try:
+                msg = self.sock.recv(65536).decode("latin-1")
+            except OSError:
+                return
+            m = re.match(r"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) "
+                         r"(([^\[: ]*).*)", msg, re.S)
+            if not m or m.group(3) not in self.routes:
+                continue
+            host, path = self.routes[m.group(3)]
+            if path not in self.files:
+                self.files[path] = open(path, "a")
+            self.files[path].write(f"{m.group(1)} {host} "
+                                   f"{m.group(2).rstrip()}\n")
+            self.files[path].flush()
 
     def stop(self):
-        # /dev stays as it is for the MTAs running beside it; the
-        # namespace ends with this script.
-        self.sock.close()
+        # /dev and the socket stay as they are for the MTAs running
+        # beside it; the namespace ends with this script.
+        pass
 
 
 class Sendmail(mtas.Sendmail):
@@ -540,6 +561,12 @@ class Sendmail(mtas.Sendmail):
         with open(d + "/aliases", "w") as f:
             f.write("".join(f'ex{n}: "|exit {n}"\n'
                             for n in (67, 75, 69, 77)) +
+                    # A local delivery agent finding the mailbox full
+                    # as Dovecot's LDA says it with -e: its reason on
+                    # stderr, exit 77 (EX_NOPERM). mail.local has no
+                    # quota of its own.
+                    "fullbox: \"|echo 'Quota exceeded (mailbox for user "
+                    "is full)' >&2; exit 77\"\n"
                     "postmaster: /dev/null\nMAILER-DAEMON: postmaster\n")
         with open(d + "/hosts", "w") as f:
             f.write("127.0.0.1 localhost\n")
@@ -578,6 +605,7 @@ FEATURE(`no_default_msa')dnl
 FEATURE(`promiscuous_relay')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`accept_unqualified_senders')dnl
+FEATURE(`access_db', `hash -o -T<TMPF> {d}/access')dnl
 LOCAL_DOMAIN(`local.test')dnl
 DAEMON_OPTIONS(`Port={self.port}, Addr=127.0.0.1, Name=MTA')dnl
 MAILER(`local')dnl
@@ -591,9 +619,18 @@ MAILER(`smtp')dnl
         if p.returncode:
             raise RuntimeError("m4: " + p.stderr[-300:])
         self.cf = d + "/sendmail.cf"
+        # TLS required for notls.test: the access map's TLS_Srv.
+        with open(d + "/access", "w") as f:
+            f.write("TLS_Srv:notls.test\tENCR:128\n")
+        p = subprocess.run([mtas.CACHE + "/sendmail/usr/libexec/sendmail/"
+                            "makemap", "-C", self.cf, "hash", d + "/access"],
+                           stdin=open(d + "/access"), capture_output=True,
+                           text=True)
+        if p.returncode:
+            raise RuntimeError("makemap: " + p.stderr[-300:])
         self.bin = mtas.BINARIES["sendmail"]
-        self.syslog = Syslog(d, "sendmail")
-        self.syslog.start()
+        self.syslog = Syslog.route(
+            ("sendmail", "sm-mta", "mail.local"), d, "sendmail")
         subprocess.run(mtas.UTS + [self.bin, "-C", self.cf, "-bi"],
                        capture_output=True, timeout=60)
         p = subprocess.Popen(mtas.UTS + [self.bin, "-C", self.cf, "-bD",
@@ -619,7 +656,11 @@ class OpenSMTPD(mtas.OpenSMTPD):
         d = self.run
         with open(d + "/aliases", "w") as f:
             f.write("".join(f"ex{n}: |/bin/sh -c 'exit {n}'\n"
-                            for n in (67, 75, 69, 77)))
+                            for n in (67, 75, 69, 77)) +
+                    # As Sendmail's: a local delivery agent finding the
+                    # mailbox full (Dovecot's LDA with -e).
+                    "fullbox: |/bin/sh -c 'echo \"Quota exceeded (mailbox "
+                    "for user is full)\" >&2; exit 77'\n")
         self.conf = d + "/smtpd.conf"
         with open(self.conf, "w") as f:
             f.write(f"""# bounce lab, own failures
@@ -634,18 +675,22 @@ match from any for domain "local.test" action "local"
 match from any for domain "notls.test" action "tls"
 match from any for any action "lab"
 """)
-        self.spawn()
+        # Its own words go to syslog (-F), as where it runs for real.
+        Syslog.route(("smtpd",), d, "opensmtpd")
+        self.spawn("-F")
 
     def logs(self):
-        # bouncerctl reads no OpenSMTPD log lines: bounces only.
-        return []
+        return [self.run + "/syslog"]
 
 
 class Courier(mtas.Courier):
-    """mtas.Courier, with DNS: no esmtproutes, and the lab's resolv.conf
-    bound again over the read-only overlay of /etc."""
+    """mtas.Courier, with DNS: no esmtproutes but TLS required for
+    notls.test, and the lab's resolv.conf bound again over the read-only
+    overlay of /etc."""
     relay = False
     queuetime = "20s"
+    # TLS required for notls.test (Courier's own SECURITY extension).
+    routes = f"notls.test: [{NOTLS}] /SECURITY=REQUIRED\n"
 
     def start(self):
         shutil.copyfile(os.path.join(os.path.dirname(self.run),
@@ -763,6 +808,8 @@ def check(bouncerctl, rules, name, out, cases, logs, refused):
                                              (reasons, decisions, ""))
         if (name, cid) in LOG_TOO:
             reasons, decisions = breasons, bdecisions
+        if (name, cid) in LOG_EXPECT:
+            reasons, decisions, _ = LOG_EXPECT[(name, cid)]
         r = rcpt.format(mta=name).lower()
         where = f"{name} {cid} <{r}>"
         if cid in refused:
@@ -995,16 +1042,13 @@ def main():
 
 # Cases an MTA cannot be made to produce.
 SKIP = {
-    # No mailbox quota of its own; TLS per destination needs an access
-    # map (TLS_Srv:), left out.
-    "sendmail": ("local-quota", "tls-required"),
-    # No mailbox quota; it waits 300 s for a connection and a greeting
-    # (compiled in).
-    "opensmtpd": ("local-quota", "nogreeting", "connect-timeout"),
-    # No local domain, no TLS policy set up; its greeting timeout is
-    # minutes and its size limit 10 MB.
+    # It waits 300 s for a connection and a greeting (compiled in).
+    "opensmtpd": ("nogreeting", "connect-timeout"),
+    # No local domain (its local deliveries need authlib's authdaemond
+    # and a user database); its greeting timeout is minutes and its size
+    # limit 10 MB.
     "courier": ("dns-timeout", "local-unknown", "local-quota", "pipe-67", "pipe-75",
-                "pipe-69", "pipe-77", "tls-required", "nogreeting",
+                "pipe-69", "pipe-77", "nogreeting",
                 "own-size"),
 }
 
@@ -1044,6 +1088,39 @@ for _c in ("nomx-noaddr", "mx-noaddr", "nullmx", "loop-self",
 EXPECT[("courier", "nullmx")] = (
     {"notaccept", "hostunknown"}, {"suppress"},
     "Courier 1.0 knows no null MX: \"No such domain.\"")
+# Where an MTA's log lines cannot say more: (mta, case) -> (reasons,
+# decisions, why), for the log lines only.
+OPENSMTPD_NOMX = (
+    {"hostunknown", "notaccept"}, {"retry"},
+    "OpenSMTPD 6.8 logs \"No MX found for domain\" for a domain without "
+    "MX and address, an MX without address and a null MX alike, as a "
+    "TempFail: a deferral, which never suppresses")
+LOG_EXPECT = {
+    ("opensmtpd", "nomx-noaddr"): OPENSMTPD_NOMX,
+    ("opensmtpd", "mx-noaddr"): OPENSMTPD_NOMX,
+    ("opensmtpd", "nullmx"): OPENSMTPD_NOMX,
+    ("opensmtpd", "loop-self"): (
+        {"networkerror"}, {"retry"},
+        "OpenSMTPD does not see that the MX is itself: it connects to "
+        "port 25 of its own address, where the lab has nothing, and "
+        "logs \"Network error on destination MXs\""),
+    ("opensmtpd", "tls-required"): (
+        {"networkerror", "securityerror"}, {"retry", "alert"},
+        "OpenSMTPD says \"TLS required but not supported\" in an \"mta "
+        "error\" line without a recipient; the recipient's line says "
+        "\"Network error on destination MXs\""),
+}
+# Sendmail says of a local delivery agent's failure only what its exit
+# status means: "Insufficient permission" in the log, "Diagnostic-Code:
+# X-Unix; 77" in the bounce, whose transcript alone has the agent's
+# words ("Quota exceeded (mailbox for user is full)"). No decision is
+# taken on it, where REASONS.md would retry.
+SENDMAIL_LDA = (
+    {"mailboxfull", "mailererror"}, {"retry", "none"},
+    "Sendmail gives the agent's exit status, 77: the words of the full "
+    "mailbox are only in the bounce's transcript")
+EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
+LOG_EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
 # Failures an MTA logs with no delivery line (Sendmail: a SYSERR only).
 NO_LOG = {("sendmail", "too-many-hops")}
 # ... and for its log lines too.
