@@ -483,23 +483,62 @@ strip_back(struct reply *r, struct span *s)
 	return 0;
 }
 
-/* Where in a text with no leading code the reply itself starts. */
+/*
+ * Where in a text with no leading code the reply itself starts: after
+ * a mark that introduces the server's words ("Remote host said: ",
+ * "Reason: ", Exchange's "Remote Server returned '", .NET's "The
+ * server response was: ", a PHP mailer's "with message \"", Java's
+ * and Ruby's exception names), when a reply code or an enhanced
+ * status follows it; or at a wrapper that names the command it
+ * answered (Exim's "SMTP error from remote mail server after ..."),
+ * which strip_front() then peels. The words in front of it are the
+ * reporter's, not the server's.
+ */
 static void
 find_embedded_reply(struct reply *r, struct span *s)
 {
 	static const char *const marks[] = {
 		"Remote host said: ", " said: ", " reply: ", "<<< ",
+		"Reason: ", "Remote Server returned '",
+		"The server response was: ", "with message \"",
+		"Diagnostic-Code: smtp; ", "Exception: ", "Error: ",
+		"SMTPServerBusy: ",
 	};
-	size_t i, n;
-	char *q;
+	static const char *const wrappers[] = {
+		"SMTP error from remote mail server after ",
+		"SMTP error from remote mailer after ",
+		"Connected to ",
+	};
+	enum smtp_stage stage;
+	size_t i, n, guard;
+	char *q, *was;
+	int had_host, had_ip;
 
+	/* A wrapper first: it says the stage too. */
+	for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+		if ((q = find_ci(s->p, s->e, wrappers[i])) == NULL)
+			continue;
+		was = s->p;
+		stage = r->stage;
+		had_host = r->host[0] != '\0';
+		had_ip = r->ip[0] != '\0';
+		s->p = q;
+		for (guard = 0; guard < 4 && strip_front(r, s); guard++)
+			trim(s);
+		if (is_code(s->p, s->e))
+			return;
+		s->p = was;		/* not a wrapper after all */
+		r->stage = stage;
+		if (!had_host)
+			r->host[0] = '\0';
+		if (!had_ip)
+			r->ip[0] = '\0';
+	}
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
 			continue;
 		n = strlen(marks[i]);
-		if (s->e - (q + n) >= 3 && isdigit((unsigned char)q[n]) &&
-		    isdigit((unsigned char)q[n + 1]) &&
-		    isdigit((unsigned char)q[n + 2])) {
+		if (is_code(q + n, s->e) || status_at(q + n, s->e) != 0) {
 			if (*marks[i] == '<') {
 				/* Sendmail: ">>> RCPT To:<x>" before it */
 				char *c = find_ci(s->p, q, ">>> ");

@@ -340,6 +340,65 @@ static const struct reply_case bare_cases[] = {
 	{ "empty dsn", "smtp;", 0, "", STAGE_UNKNOWN, "", "", "" },
 };
 
+/*
+ * A reply quoted inside a reporter's words: a notice's "Reason:",
+ * Exchange's "Remote Server returned", the exceptions of mail
+ * libraries, an Exim wrapper after other words. The reply starts at
+ * the server's words; the reporter's words in front are not read.
+ */
+static const struct reply_case embedded_cases[] = {
+	{ "notice, Reason:",
+	  "Your message to ann@example.org was not delivered. Reason: 550 "
+	  "5.2.1 Blocked",
+	  550, "5.2.1", STAGE_UNKNOWN, "", "", "Blocked" },
+	{ "notice, Reason: 535",
+	  "Your message to ann@example.org was not delivered. Reason: 535 "
+	  "Invalid account or password",
+	  535, "", STAGE_UNKNOWN, "", "", "Invalid account or password" },
+	{ "notice, Exim wrapper",
+	  "Your message to ann@example.org was not delivered. Reason: SMTP "
+	  "error from remote mail server after MAIL FROM:<s@example.net> "
+	  "SIZE=2048: 550 5.1.1 User unknown",
+	  550, "5.1.1", STAGE_MAIL, "", "", "User unknown" },
+	{ "notice, qmail wrapper",
+	  "Not delivered: s@example.net: Connected to 192.0.2.20 but sender "
+	  "was rejected. Remote host said: 550 No such user here",
+	  550, "", STAGE_MAIL, "", "192.0.2.20", "No such user here" },
+	{ "Exchange",
+	  "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not "
+	  "found'",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "RESOLVER.ADR.RecipNotFound; not found'" },
+	{ ".NET, a status only",
+	  "Mailbox unavailable. The server response was: 5.7.1 Client does "
+	  "not have permissions to send as this sender",
+	  0, "5.7.1", STAGE_UNKNOWN, "", "",
+	  "5.7.1 Client does not have permissions to send as this sender" },
+	{ "PHP mailer",
+	  "Expected response code 250 but got code \"550\", with message "
+	  "\"550 5.1.1 No such user\"",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "No such user\"" },
+	{ "Java",
+	  "com.sun.mail.smtp.SMTPAddressFailedException: 550 5.1.1 <a@b.example>"
+	  ": Recipient address rejected: User unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "<a@b.example>: Recipient address rejected: User unknown" },
+	{ "Ruby",
+	  "Net::SMTPServerBusy: 450 4.2.1 Try again later",
+	  450, "4.2.1", STAGE_UNKNOWN, "", "", "Try again later" },
+	{ "pasted DSN field",
+	  "Diagnostic-Code: smtp; 550 5.1.1 <a@b.example>: User unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "<a@b.example>: User unknown" },
+	{ "a mark without a reply after it",
+	  "Your message was not delivered. Reason: the mailbox is full",
+	  0, "", STAGE_UNKNOWN, "", "",
+	  "Your message was not delivered. Reason: the mailbox is full" },
+	{ "connected to, no address",
+	  "We connected to the server but it said: mailbox full",
+	  0, "", STAGE_UNKNOWN, "", "",
+	  "We connected to the server but it said: mailbox full" },
+};
+
 static void
 check_case(const struct reply_case *c, const char *group)
 {
@@ -403,6 +462,12 @@ END_TEST
 START_TEST(test_bare)
 {
 	check_case(&bare_cases[_i], "bare");
+}
+END_TEST
+
+START_TEST(test_embedded)
+{
+	check_case(&embedded_cases[_i], "embedded");
 }
 END_TEST
 
@@ -697,6 +762,7 @@ reply_suite(void)
 
 	tc = tcase_create("bare");
 	tcase_add_loop_test(tc, test_bare, 0, NCASES(bare_cases));
+	tcase_add_loop_test(tc, test_embedded, 0, NCASES(embedded_cases));
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_not_terminated);
 	tcase_add_test(tc, test_code_digit_at_end);
