@@ -852,6 +852,38 @@ reason_names_mailbox(enum reason r)
 	    r == R_HOSTUNKNOWN || r == R_NOTACCEPT;
 }
 
+/*
+ * Does the text speak of our sending host rather than our sender: its
+ * IP address, host name, HELO, server, network or connections?
+ */
+static int
+names_our_host(const char *text, size_t len)
+{
+	static const char *const words[] = {
+		"ip", "helo", "ehlo", "host", "hostname", "server", "network",
+		"connection", "connections", "ptr", "rdns", "relay", NULL
+	};
+	const char *p, *e = text + len, *w;
+	size_t i, n;
+	int dots;
+
+	for (p = text; p < e; p = w) {
+		while (p < e && !isalnum((unsigned char)*p))
+			p++;
+		for (w = p, dots = 0; w < e && (isalnum((unsigned char)*w) ||
+		    (*w == '.' && w + 1 < e && isdigit((unsigned char)w[1])));
+		    w++)
+			dots += *w == '.';
+		n = (size_t)(w - p);
+		if (dots == 3 && isdigit((unsigned char)*p))
+			return 1;	/* a dotted quad */
+		for (i = 0; words[i] != NULL; i++)
+			if (strlen(words[i]) == n && ascii_eq_ci(p, words[i], n))
+				return 1;
+	}
+	return 0;
+}
+
 void
 classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
     const char *text, size_t len, const char *dsn, const char *relay,
@@ -1020,6 +1052,11 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
+		/* REASONS.md: our sender refused, or our host blocked */
+		if (reason_names_mailbox(out->reason) ||
+		    out->reason == R_HASMOVED)
+			out->reason = names_our_host(c->words, rp->textlen) ?
+			    R_BLOCKED : R_REJECTED;
 		detail_add(out, "guard", 5, "sender-side", 11);
 	}
 	/*
