@@ -386,6 +386,24 @@ dequote(struct arena *a, const char *s, size_t n, size_t *lenp)
 
 /* --- the message ----------------------------------------------------- */
 
+const char *
+cut_of(struct dsn_parser *p, const char *s, const char *e)
+{
+	const char *cut;
+	size_t i;
+
+	for (i = 0; i < p->ncuts; i++)
+		if (p->cuts[i].s == s && p->cuts[i].e == e)
+			return p->cuts[i].cut;
+	cut = text_cut(s, e);
+	if (p->ncuts < MAX_CUTS) {
+		p->cuts[p->ncuts].s = s;
+		p->cuts[p->ncuts].e = e;
+		p->cuts[p->ncuts++].cut = cut;
+	}
+	return cut;
+}
+
 /* Message-ID of the original, from its headers or from the text. */
 static const char *
 orig_message_id(struct dsn_parser *p, struct mime_part *root,
@@ -402,7 +420,7 @@ orig_message_id(struct dsn_parser *p, struct mime_part *root,
 		return NULL;
 	s = mime_body(p->m, f->text[f->ntext - 1], &n);
 	e = s + n;
-	for (q = text_cut(s, e); q < e; q = le < e ? le + 1 : e) {
+	for (q = cut_of(p, s, e); q < e; q = le < e ? le + 1 : e) {
 		le = line_end(q, e);
 		if ((size_t)(le - q) > 11 && strncasecmp(q, "Message-ID:",
 		    11) == 0) {
@@ -478,7 +496,7 @@ tail_to(struct dsn_parser *p, struct found *f)
 	for (i = 0; i < f->ntext; i++) {
 		s = mime_body(p->m, f->text[i], &n);
 		e = s + n;
-		for (q = text_cut(s, e); q < e; q = le < e ? le + 1 : e) {
+		for (q = cut_of(p, s, e); q < e; q = le < e ? le + 1 : e) {
 			le = line_end(q, e);
 			if ((size_t)(le - q) > 3 && strncasecmp(q, "To:", 3) == 0)
 				return addr_dup(p->a, q + 3, le);
@@ -631,6 +649,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		p->fwd = NULL;
 	}
 	root = mime_parse(p->m, msg, len);
+	p->ncuts = 0;		/* the bodies cut before are gone */
 	rep->nheaders = root->nhdrs;
 	/* An SES notification as it came, with no mail around it. */
 	if (ses_bare(p, rep, msg, len))

@@ -37,6 +37,7 @@ struct mime_part;
 #define MAX_TEXTPARTS	8
 #define MAX_DSPARTS	8
 #define MAX_EXCLUDE	16
+#define MAX_CUTS	8	/* text_cut() answers a parse remembers */
 
 struct dsn_parser {
 	struct mime		*m;
@@ -49,6 +50,15 @@ struct dsn_parser {
 	 * freed by the next top-level dsn_parse() or dsn_parser_free().
 	 */
 	char			*fwd;
+	/*
+	 * text_cut() of the bodies this parse has cut (cut_of()): the
+	 * text of a part is cut for the report's own text, then again
+	 * for what follows the cut. Emptied by each dsn_parse().
+	 */
+	struct {
+		const char	*s, *e, *cut;
+	}			 cuts[MAX_CUTS];
+	size_t			 ncuts;
 };
 
 /* What a walk over the tree found. */
@@ -95,6 +105,8 @@ const char	*host_dup(struct arena *a, const char *v);
 
 /* dsn_text.c: a bounce in words */
 const char	*text_cut(const char *s, const char *e);
+/* text_cut(s, e), cut once a parse for each [s, e) (dsn.c). */
+const char	*cut_of(struct dsn_parser *p, const char *s, const char *e);
 const char	*own_text(struct dsn_parser *p, struct found *f, size_t *lenp);
 int		 excluded(const char *const *ex, size_t nex, const char *as,
 		    size_t n);

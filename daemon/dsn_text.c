@@ -350,7 +350,7 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 
 	for (i = 0; i < f->ntext; i++) {
 		s = mime_body(p->m, f->text[i], &n);
-		n = (size_t)(text_cut(s, s + n) - s);
+		n = (size_t)(cut_of(p, s, s + n) - s);
 		parts[np] = s;
 		lens[np++] = n;
 		total += n + 1;
@@ -358,7 +358,7 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 	if (np == 0 && f->html != NULL) {
 		s = mime_body(p->m, f->html, &n);
 		s = html_text(p->a, s, n, &n);
-		n = (size_t)(text_cut(s, s + n) - s);
+		n = (size_t)(cut_of(p, s, s + n) - s);
 		parts[np] = s;
 		lens[np++] = n;
 		total += n + 1;
