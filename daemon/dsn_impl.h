@@ -83,6 +83,14 @@ const char	*line_end(const char *p, const char *e);
  */
 const char	*folded_end(const char *p, const char *e);
 int		 has_ci(const char *s, size_t n, const char *lit);
+/*
+ * Is one of the phrases of list (NULL-terminated, static: never
+ * changed once used) in [s, s + n), as has_ci() finds it? One pass for all of them:
+ * a window as long as the shortest moves on as far as its last two
+ * bytes allow (Wu-Manber). The list's table is built at its first use
+ * and kept to the end of the process. A NULL s holds none.
+ */
+int		 has_any_ci(const char *s, size_t n, const char *const *list);
 int		 has_cs(const char *s, size_t n, const char *lit);
 const char	*find_ws_ci(const char *s, size_t n, const char *lit,
 		    const char **endp);
@@ -120,7 +128,8 @@ extern const char *const bounce_subjects[];
 /*
  * Does s hold one of the phrases of list (NULL-terminated), in any
  * case? any_in() looks in [s, s + n); matches_any() in the string s.
- * A NULL s holds none.
+ * A NULL s holds none. The list must be static (has_any_ci() keeps a
+ * table for it by its address).
  */
 int		 any_in(const char *s, size_t n, const char *const *list);
 int		 matches_any(const char *s, const char *const *list);

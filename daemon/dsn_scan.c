@@ -7,6 +7,9 @@
  * passed in; nothing here allocates otherwise or keeps state.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -120,6 +123,143 @@ has_ci(const char *s, size_t n, const char *lit)
 		if ((t[i] == lo || t[i] == up) &&
 		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
 			return 1;
+	return 0;
+}
+
+/*
+ * The phrase lists has_any_ci() has seen, each with its table: built
+ * at a list's first use, under wm_lock, and kept to the end; looked up
+ * without the lock (an entry is complete before wm_count counts it).
+ */
+#define WM_BITS		12
+#define WM_LISTS	64
+#define WM_PHRASES	128
+
+struct wm {
+	const char *const	*list;
+	size_t			 n;		/* phrases */
+	size_t			 m;		/* the window: the shortest */
+	int			 plain;		/* one phrase at a time */
+	size_t			 len[WM_PHRASES];
+	/*
+	 * How far the window may move on when its last two bytes (any
+	 * case) hash here: no phrase holds them nearer the end of its
+	 * first m bytes. 0 where a phrase may end its window there.
+	 */
+	unsigned char		 shift[1 << WM_BITS];
+};
+
+static struct wm *wm_tab[WM_LISTS];
+static atomic_size_t wm_count;
+static pthread_mutex_t wm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Of two bytes in either case: bytes that ascii_lower() makes one stay
+ * one with the 0x20 bit set (so do a few others: "@" and "`").
+ */
+static unsigned
+wm_hash(unsigned char a, unsigned char b)
+{
+	return ((unsigned)(a | 0x20) << 4 ^ (unsigned)(b | 0x20)) &
+	    ((1u << WM_BITS) - 1);
+}
+
+static struct wm *
+wm_build(const char *const *list)
+{
+	struct wm *w = xcalloc(1, sizeof(*w));
+	size_t i, q;
+	unsigned h;
+
+	w->list = list;
+	w->m = 255;
+	for (i = 0; list[i] != NULL; i++) {
+		if (i == WM_PHRASES) {
+			w->plain = 1;
+			return w;
+		}
+		w->len[i] = strlen(list[i]);
+		if (w->len[i] < w->m)
+			w->m = w->len[i];
+	}
+	w->n = i;
+	/* A phrase of two bytes or fewer leaves no window worth moving. */
+	if (w->m < 3) {
+		w->plain = 1;
+		return w;
+	}
+	memset(w->shift, (int)(w->m - 1), sizeof(w->shift));
+	for (i = 0; i < w->n; i++)
+		for (q = 0; q + 1 < w->m; q++) {
+			h = wm_hash((unsigned char)list[i][q],
+			    (unsigned char)list[i][q + 1]);
+			if (w->shift[h] > w->m - 2 - q)
+				w->shift[h] = (unsigned char)(w->m - 2 - q);
+		}
+	return w;
+}
+
+/* The table of list; NULL when too many lists have been seen. */
+static const struct wm *
+wm_get(const char *const *list)
+{
+	size_t n = atomic_load_explicit(&wm_count, memory_order_acquire), i;
+	struct wm *w = NULL;
+
+	for (i = 0; i < n; i++)
+		if (wm_tab[i]->list == list)
+			return wm_tab[i];
+	pthread_mutex_lock(&wm_lock);
+	n = atomic_load_explicit(&wm_count, memory_order_relaxed);
+	for (i = 0; i < n && w == NULL; i++)
+		if (wm_tab[i]->list == list)
+			w = wm_tab[i];
+	if (w == NULL && n < WM_LISTS) {
+		w = wm_tab[n] = wm_build(list);
+		atomic_store_explicit(&wm_count, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&wm_lock);
+	return w;
+}
+
+/* Does phrase lit (k bytes) start at t, as has_ci() finds it? */
+static int
+phrase_at(const unsigned char *t, const char *lit, size_t k)
+{
+	unsigned char lo = (unsigned char)lit[0];
+
+	return (t[0] == lo || t[0] == (unsigned char)toupper(lo)) &&
+	    ascii_eq_ci((const char *)t + 1, lit + 1, k - 1);
+}
+
+int
+has_any_ci(const char *s, size_t n, const char *const *list)
+{
+	const unsigned char *t = (const unsigned char *)s;
+	const struct wm *w;
+	size_t i, j, p, sh;
+
+	if (s == NULL)
+		return 0;
+	if ((w = wm_get(list)) == NULL || w->plain) {
+		for (i = 0; list[i] != NULL; i++)
+			if (has_ci(s, n, list[i]))
+				return 1;
+		return 0;
+	}
+	/* i: the last byte of the window [i + 1 - m, i]. */
+	for (i = w->m - 1; i < n; ) {
+		if ((sh = w->shift[wm_hash(t[i - 1], t[i])]) != 0) {
+			i += sh;
+			continue;
+		}
+		p = i + 1 - w->m;
+		for (j = 0; j < w->n; j++)
+			if (w->len[j] <= n - p &&
+			    phrase_at(t + p, w->list[j], w->len[j]))
+				return 1;
+		i++;
+	}
 	return 0;
 }
 

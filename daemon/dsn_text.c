@@ -167,12 +167,7 @@ static const char *const footers[] = {
 static int
 footer_in(const char *s, const char *le)
 {
-	size_t n = (size_t)(le - s), i;
-
-	for (i = 0; footers[i] != NULL; i++)
-		if (has_ci(s, n, footers[i]))
-			return 1;
-	return 0;
+	return has_any_ci(s, (size_t)(le - s), footers);
 }
 
 static int
@@ -1408,12 +1403,7 @@ const char *const bounce_subjects[] = {
 int
 any_in(const char *s, size_t n, const char *const *list)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && list[i] != NULL; i++)
-		if (has_ci(s, n, list[i]))
-			return 1;
-	return 0;
+	return has_any_ci(s, n, list);
 }
 
 int
