@@ -213,34 +213,25 @@ text_cut(const char *s, const char *e)
 			    p[i] == '_')
 				dashes++;
 		if ((dashes >= 3 || n < 64) && n >= 6) {
-			char low[128];
-			size_t m = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
+			/* Its first 127 bytes, up to a NUL. */
+			size_t m = n < 127 ? n : 127;
+			const char *z = memchr(p, '\0', m);
 
-			for (i = 0; i < m; i++)
-				low[i] = (char)tolower((unsigned char)p[i]);
-			low[m] = '\0';
-			/* Every separator holds one of these words. */
-			if (strstr(low, "messag") != NULL ||
-			    strstr(low, "mail") != NULL ||
-			    strstr(low, "rfc822") != NULL ||
-			    strstr(low, "header") != NULL)
-				for (i = 0; separators[i] != NULL; i++)
-					/*
-					 * Without dashes, only after some text:
-					 * "The attached message had PERMANENT
-					 * fatal delivery errors!" opens
-					 * MDaemon's bounce. And only on a line
-					 * of its own: the continuation of a
-					 * folded sentence ("delete your own
-					 * text from the attached\n    returned
-					 * message.") is prose.
-					 */
-					if (strstr(low, separators[i]) != NULL &&
-					    (dashes >= 3 || (text && strstr(low,
-					    "your own text") == NULL &&
-					    strstr(low, "transcript") == NULL &&
-					    logical_start(s, p, e) == p)))
-						return p;
+			if (z != NULL)
+				m = (size_t)(z - p);
+			/*
+			 * Without dashes, only after some text: "The
+			 * attached message had PERMANENT fatal delivery
+			 * errors!" opens MDaemon's bounce. And only on a
+			 * line of its own: the continuation of a folded
+			 * sentence ("delete your own text from the
+			 * attached\n    returned message.") is prose.
+			 */
+			if (has_any_ci(p, m, separators) && (dashes >= 3 ||
+			    (text && !has_ci(p, m, "your own text") &&
+			    !has_ci(p, m, "transcript") &&
+			    logical_start(s, p, e) == p)))
+				return p;
 		}
 		if (text && footed < 0)
 			footed = footer_in(p, e);
