@@ -133,7 +133,7 @@ has_ci(const char *s, size_t n, const char *lit)
  */
 #define WM_BITS		12
 #define WM_LISTS	64
-#define WM_PHRASES	128
+#define WM_PHRASES	64	/* a bit each in zmask */
 
 struct wm {
 	const char *const	*list;
@@ -144,9 +144,12 @@ struct wm {
 	/*
 	 * How far the window may move on when its last two bytes (any
 	 * case) hash here: no phrase holds them nearer the end of its
-	 * first m bytes. 0 where a phrase may end its window there.
+	 * first m bytes. 0 where a phrase may end its window there:
+	 * zmask[zslot[h]] has a bit for each such phrase.
 	 */
 	unsigned char		 shift[1 << WM_BITS];
+	unsigned char		 zslot[1 << WM_BITS];
+	uint64_t		 zmask[WM_PHRASES + 1];
 };
 
 static struct wm *wm_tab[WM_LISTS];
@@ -160,15 +163,15 @@ static pthread_mutex_t wm_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned
 wm_hash(unsigned char a, unsigned char b)
 {
-	return ((unsigned)(a | 0x20) << 4 ^ (unsigned)(b | 0x20)) &
-	    ((1u << WM_BITS) - 1);
+	return (((unsigned)(a | 0x20) << 8 | (unsigned)(b | 0x20)) *
+	    2654435761u) >> (32 - WM_BITS);
 }
 
 static struct wm *
 wm_build(const char *const *list)
 {
 	struct wm *w = xcalloc(1, sizeof(*w));
-	size_t i, q;
+	size_t i, q, nz = 0;
 	unsigned h;
 
 	w->list = list;
@@ -189,13 +192,17 @@ wm_build(const char *const *list)
 		return w;
 	}
 	memset(w->shift, (int)(w->m - 1), sizeof(w->shift));
-	for (i = 0; i < w->n; i++)
+	for (i = 0; i < w->n; i++) {
 		for (q = 0; q + 1 < w->m; q++) {
 			h = wm_hash((unsigned char)list[i][q],
 			    (unsigned char)list[i][q + 1]);
 			if (w->shift[h] > w->m - 2 - q)
 				w->shift[h] = (unsigned char)(w->m - 2 - q);
 		}
+		if (w->zslot[h] == 0)
+			w->zslot[h] = (unsigned char)++nz;
+		w->zmask[w->zslot[h]] |= UINT64_C(1) << i;
+	}
 	return w;
 }
 
@@ -238,6 +245,8 @@ has_any_ci(const char *s, size_t n, const char *const *list)
 	const unsigned char *t = (const unsigned char *)s;
 	const struct wm *w;
 	size_t i, j, p, sh;
+	uint64_t z;
+	unsigned h;
 
 	if (s == NULL)
 		return 0;
@@ -249,15 +258,18 @@ has_any_ci(const char *s, size_t n, const char *const *list)
 	}
 	/* i: the last byte of the window [i + 1 - m, i]. */
 	for (i = w->m - 1; i < n; ) {
-		if ((sh = w->shift[wm_hash(t[i - 1], t[i])]) != 0) {
+		h = wm_hash(t[i - 1], t[i]);
+		if ((sh = w->shift[h]) != 0) {
 			i += sh;
 			continue;
 		}
 		p = i + 1 - w->m;
-		for (j = 0; j < w->n; j++)
+		for (z = w->zmask[w->zslot[h]]; z != 0; z &= z - 1) {
+			j = (size_t)__builtin_ctzll(z);
 			if (w->len[j] <= n - p &&
 			    phrase_at(t + p, w->list[j], w->len[j]))
 				return 1;
+		}
 		i++;
 	}
 	return 0;
