@@ -291,15 +291,21 @@ const char *
 find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
 {
 	const char *p, *q, *e = s + n, *l;
+	/* Its first two bytes are found together unless one is a space. */
+	size_t d = lit[0] != ' ' && lit[0] != '\0' && lit[1] != ' ' &&
+	    lit[1] != '\0', c;
 
 	if (s == NULL)
 		return NULL;
 	for (p = s; p < e; p++) {
-		if (*lit != ' ' && *lit != '\0' &&	/* to its first byte */
-		    (p = s + next_cand((const unsigned char *)s,
-		    (size_t)(p - s), n, n, (unsigned char)*lit,
-		    (unsigned char)*lit, 0)) == e)
-			break;
+		if (*lit != ' ' && *lit != '\0') {	/* to its first byte */
+			c = next_cand((const unsigned char *)s,
+			    (size_t)(p - s), n - d, n, (unsigned char)lit[0],
+			    (unsigned char)lit[d], d);
+			if (c == n - d)
+				break;
+			p = s + c;
+		}
 		for (q = p, l = lit; *l != '\0' && q < e; l++) {
 			if (*l == ' ') {
 				if (!isspace((unsigned char)*q))
