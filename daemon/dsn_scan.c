@@ -13,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "arena.h"
 #include "ascii.h"
@@ -66,44 +63,6 @@ folded_end(const char *p, const char *e)
 }
 
 /*
- * The next offset i' >= i, below end, where byte c0 is at i' and byte
- * c1 at i' + d, each in either ASCII case (for a letter; other bytes
- * may give a few more, which the caller checks), or end. Sixteen
- * offsets at a time where SSE2 is there; no byte at or past lim is
- * read (end + d <= lim).
- */
-static size_t
-next_cand(const unsigned char *t, size_t i, size_t end, size_t lim,
-    unsigned char c0, unsigned char c1, size_t d)
-{
-#ifdef __SSE2__
-	const __m128i f0 = _mm_set1_epi8((char)(c0 | 0x20)),
-	    f1 = _mm_set1_epi8((char)(c1 | 0x20)),
-	    low = _mm_set1_epi8(0x20);
-
-	for (; i + d + 16 <= lim && i < end; i += 16) {
-		__m128i b0 = _mm_loadu_si128((const __m128i *)(t + i)),
-		    b1 = _mm_loadu_si128((const __m128i *)(t + i + d));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
-		    _mm_cmpeq_epi8(_mm_or_si128(b0, low), f0),
-		    _mm_cmpeq_epi8(_mm_or_si128(b1, low), f1)));
-
-		if (m != 0) {
-			i += (size_t)__builtin_ctz(m);
-			return i < end ? i : end;
-		}
-	}
-#else
-	(void)lim;
-#endif
-	for (; i < end; i++)
-		if ((t[i] | 0x20) == (c0 | 0x20) &&
-		    (t[i + d] | 0x20) == (c1 | 0x20))
-			return i;
-	return end;
-}
-
-/*
  * Is lit in [s, s + n)? Its first byte as given or in upper case (a
  * capital stays one), the rest in either case.
  */
@@ -118,7 +77,7 @@ has_ci(const char *s, size_t n, const char *lit)
 	if (s == NULL || n < k || k == 0)
 		return 0;
 	end = n - (k - 1);
-	for (i = 0; (i = next_cand(t, i, end, n, lo,
+	for (i = 0; (i = ascii_next_pair(t, i, end, n, lo,
 	    (unsigned char)lit[k - 1], k - 1)) < end; i++)
 		if ((t[i] == lo || t[i] == up) &&
 		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
@@ -299,7 +258,7 @@ find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
 		return NULL;
 	for (p = s; p < e; p++) {
 		if (*lit != ' ' && *lit != '\0') {	/* to its first byte */
-			c = next_cand((const unsigned char *)s,
+			c = ascii_next_pair((const unsigned char *)s,
 			    (size_t)(p - s), n - d, n, (unsigned char)lit[0],
 			    (unsigned char)lit[d], d);
 			if (c == n - d)
