@@ -37,6 +37,27 @@ ascii_eq_ci(const char *a, const char *b, size_t n)
 }
 
 /*
+ * Are the strings a and b the same, ignoring ASCII case? What
+ * strcasecmp(a, b) == 0 says in the C locale, without the call: most
+ * names differ in their first byte.
+ */
+static inline int
+ascii_streq_ci(const char *a, const char *b)
+{
+	unsigned char x, y;
+
+	for (;; a++, b++) {
+		x = (unsigned char)*a;
+		y = (unsigned char)*b;
+		if (x == y) {
+			if (x == '\0')
+				return 1;
+		} else if ((x ^ y) != 0x20 || (unsigned)((x | 0x20) - 'a') >= 26)
+			return 0;
+	}
+}
+
+/*
  * The next offset i' >= i, below end, where byte c0 is at i' and byte
  * c1 at i' + d, each in either ASCII case (for a letter; other bytes
  * may give a few more, which the caller checks), or end. Sixteen

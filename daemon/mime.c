@@ -33,6 +33,7 @@
 #endif
 
 #include "arena.h"
+#include "ascii.h"
 #include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
@@ -656,7 +657,7 @@ mime_header(const struct mime_part *part, const char *name)
 	size_t i;
 
 	for (i = 0; i < part->nhdrs; i++)
-		if (strcasecmp(part->hdrs[i].name, name) == 0)
+		if (ascii_streq_ci(part->hdrs[i].name, name))
 			return &part->hdrs[i];
 	return NULL;
 }
