@@ -112,8 +112,8 @@ orig_header_line(const char *s, const char *le)
 		return 0;
 	for (i = 0; orig_headers[i] != NULL; i++) {
 		n = strlen(orig_headers[i]);
-		if ((size_t)(le - s) >= n && strncasecmp(s, orig_headers[i],
-		    n) == 0)
+		if ((size_t)(le - s) >= n && ascii_eq_ci(s, orig_headers[i],
+		    n))
 			return 1;
 	}
 	return 0;
@@ -133,7 +133,7 @@ ds_field_line(const char *s, const char *le)
 
 	for (i = 0; names[i] != NULL; i++) {
 		n = strlen(names[i]);
-		if ((size_t)(le - s) >= n && strncasecmp(s, names[i], n) == 0)
+		if ((size_t)(le - s) >= n && ascii_eq_ci(s, names[i], n))
 			return 1;
 	}
 	return 0;
@@ -278,10 +278,10 @@ html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 
 	while (p < e) {
 		if (*p == '<') {
-			int br = e - p > 3 && (strncasecmp(p, "<br", 3) == 0 ||
-			    strncasecmp(p, "<p", 2) == 0 ||
-			    strncasecmp(p, "<div", 4) == 0 ||
-			    strncasecmp(p, "<tr", 3) == 0);
+			int br = e - p > 3 && (ascii_eq_ci(p, "<br", 3) ||
+			    ascii_eq_ci(p, "<p", 2) ||
+			    ascii_eq_ci(p, "<div", 4) ||
+			    ascii_eq_ci(p, "<tr", 3));
 			const char *q = memchr(p, '>', (size_t)(e - p));
 
 			/* An address in angle brackets is text. */
