@@ -554,13 +554,18 @@ field_colon(const char *p, const char *le)
 	return q < le && q > p ? q : NULL;
 }
 
+/*
+ * Stores the field name (namelen bytes) with its value [v, ve); folded:
+ * the value has continuation lines (else it holds no newline).
+ */
 static void
 hdr_store(struct mime *m, struct mime_header **hp, size_t *np, size_t *capp,
-    const char *name, size_t namelen, const char *v, const char *ve)
+    const char *name, size_t namelen, const char *v, const char *ve,
+    int folded)
 {
 	struct mime_header *h, *nh;
 	const char *s, *le;
-	char *d, *val;
+	char *d, *val, *nm;
 
 	if (*np >= MIME_MAX_HEADERS)
 		return;
@@ -572,12 +577,17 @@ hdr_store(struct mime *m, struct mime_header **hp, size_t *np, size_t *capp,
 		*hp = nh;
 	}
 	h = &(*hp)[(*np)++];
-	h->name = arena_strndup(m->a, name, namelen);
 	while (v < ve && (is_wsp(*v) || *v == '\r' || *v == '\n'))
 		v++;
-	val = d = arena_alloc(m->a, (size_t)(ve - v) + 1);
+	/* The name and the value in one piece of the arena. */
+	nm = arena_alloc(m->a, namelen + 1 + (size_t)(ve - v) + 1);
+	memcpy(nm, name, namelen);
+	nm[namelen] = '\0';
+	h->name = nm;
+	val = d = nm + namelen + 1;
 	for (s = v; s < ve; s = le + 1) {	/* line by line, CR and LF out */
-		if ((le = memchr(s, '\n', (size_t)(ve - s))) == NULL)
+		if (!folded ||
+		    (le = memchr(s, '\n', (size_t)(ve - s))) == NULL)
 			le = ve;
 		if (memchr(s, '\r', (size_t)(le - s)) == NULL) {
 			memcpy(d, s, (size_t)(le - s));
@@ -604,6 +614,7 @@ parse_headers(struct mime *m, const char *p, const char *e, int top,
 {
 	const char *le, *nl, *colon, *name = NULL, *vstart = NULL, *vend = NULL;
 	size_t namelen = 0, cap = 0;
+	int folded = 0;
 
 	*hp = NULL;
 	*np = 0;
@@ -622,10 +633,12 @@ parse_headers(struct mime *m, const char *p, const char *e, int top,
 		}
 		if (is_wsp(*p) && name != NULL) {
 			vend = le;	/* continuation */
+			folded = 1;
 		} else if ((colon = field_colon(p, le)) != NULL) {
 			if (name != NULL)
 				hdr_store(m, hp, np, &cap, name, namelen,
-				    vstart, vend);
+				    vstart, vend, folded);
+			folded = 0;
 			name = p;
 			for (namelen = (size_t)(colon - p); namelen > 0 &&
 			    is_wsp(p[namelen - 1]); namelen--)
@@ -637,7 +650,8 @@ parse_headers(struct mime *m, const char *p, const char *e, int top,
 		p = nl < e ? nl + 1 : e;
 	}
 	if (name != NULL)
-		hdr_store(m, hp, np, &cap, name, namelen, vstart, vend);
+		hdr_store(m, hp, np, &cap, name, namelen, vstart, vend,
+		    folded);
 	return p;
 }
 
