@@ -731,6 +731,10 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	/* A status elsewhere in the text: "(#4.4.1)", "... 5.1.1 ...". */
 	if (r->status[0] == '\0') {
 		for (q = s.p; q < s.e; q++) {
+			/* What status_at() needs first: "2.", "4." or "5.". */
+			if ((*q != '2' && *q != '4' && *q != '5') ||
+			    q + 1 >= s.e || q[1] != '.')
+				continue;
 			if (q > s.p && (isalnum((unsigned char)q[-1]) ||
 			    q[-1] == '.' || q[-1] == '-' || q[-1] == '/' ||
 			    q[-1] == '='))
