@@ -198,14 +198,58 @@ phrase_at(const unsigned char *t, const char *lit, size_t k)
 	    ascii_eq_ci((const char *)t + 1, lit + 1, k - 1);
 }
 
+/*
+ * Does a phrase that may end the window at i (its last two bytes hash
+ * to h) start at i + 1 - m?
+ */
+static int
+wm_check(const struct wm *w, const unsigned char *t, size_t n, size_t i,
+    unsigned h)
+{
+	size_t p = i + 1 - w->m, j;
+	uint64_t z;
+
+	for (z = w->zmask[w->zslot[h]]; z != 0; z &= z - 1) {
+		j = (size_t)__builtin_ctzll(z);
+		if (w->len[j] <= n - p && phrase_at(t + p, w->list[j],
+		    w->len[j]))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The windows that end at i and on, below stop, that the shifts let
+ * through: 1 if a phrase starts in one of them. *ip: where the walk
+ * stopped.
+ */
+static int
+wm_walk(const struct wm *w, const unsigned char *t, size_t n, size_t *ip,
+    size_t stop)
+{
+	size_t i = *ip, sh;
+	unsigned h;
+
+	while (i < stop) {
+		h = wm_hash(t[i - 1], t[i]);
+		if ((sh = w->shift[h]) == 0) {
+			if (wm_check(w, t, n, i, h))
+				return 1;
+			sh = 1;
+		}
+		i += sh;
+	}
+	*ip = i;
+	return 0;
+}
+
 int
 has_any_ci(const char *s, size_t n, const char *const *list)
 {
 	const unsigned char *t = (const unsigned char *)s;
 	const struct wm *w;
-	size_t i, j, p, sh;
-	uint64_t z;
-	unsigned h;
+	size_t i, k, mid, s0, s1;
+	unsigned h0, h1;
 
 	if (s == NULL)
 		return 0;
@@ -215,23 +259,32 @@ has_any_ci(const char *s, size_t n, const char *const *list)
 				return 1;
 		return 0;
 	}
-	/* i: the last byte of the window [i + 1 - m, i]. */
-	for (i = w->m - 1; i < n; ) {
-		h = wm_hash(t[i - 1], t[i]);
-		if ((sh = w->shift[h]) != 0) {
-			i += sh;
-			continue;
-		}
-		p = i + 1 - w->m;
-		for (z = w->zmask[w->zslot[h]]; z != 0; z &= z - 1) {
-			j = (size_t)__builtin_ctzll(z);
-			if (w->len[j] <= n - p &&
-			    phrase_at(t + p, w->list[j], w->len[j]))
+	/*
+	 * i: the last byte of a window [i + 1 - m, i]. Each step waits on
+	 * the loads of the one before; on a long text two windows walk
+	 * side by side, k from the middle on, and their loads overlap.
+	 */
+	i = w->m - 1;
+	if (n < 8 * w->m)
+		return wm_walk(w, t, n, &i, n);
+	mid = n / 2;
+	for (k = mid; i < mid && k < n; i += s0, k += s1) {
+		h0 = wm_hash(t[i - 1], t[i]);
+		h1 = wm_hash(t[k - 1], t[k]);
+		s0 = w->shift[h0];
+		s1 = w->shift[h1];
+		if (s0 == 0) {
+			if (wm_check(w, t, n, i, h0))
 				return 1;
+			s0 = 1;
 		}
-		i++;
+		if (s1 == 0) {
+			if (wm_check(w, t, n, k, h1))
+				return 1;
+			s1 = 1;
+		}
 	}
-	return 0;
+	return wm_walk(w, t, n, &i, mid) || wm_walk(w, t, n, &k, n);
 }
 
 /* Is the case-sensitive literal lit in [s, s + n)? */
