@@ -52,7 +52,8 @@ ascii_streq_ci(const char *a, const char *b)
 		if (x == y) {
 			if (x == '\0')
 				return 1;
-		} else if ((x ^ y) != 0x20 || (unsigned)((x | 0x20) - 'a') >= 26)
+		} else if ((x ^ y) != 0x20 ||
+		    (unsigned)((x | 0x20) - 'a') >= 26)
 			return 0;
 	}
 }

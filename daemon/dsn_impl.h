@@ -85,10 +85,11 @@ const char	*folded_end(const char *p, const char *e);
 int		 has_ci(const char *s, size_t n, const char *lit);
 /*
  * Is one of the phrases of list (NULL-terminated, static: never
- * changed once used) in [s, s + n), as has_ci() finds it? One pass for all of them:
- * a window as long as the shortest moves on as far as its last two
- * bytes allow (Wu-Manber). The list's table is built at its first use
- * and kept to the end of the process. A NULL s holds none.
+ * changed once used) in [s, s + n), as has_ci() finds it? One pass
+ * for all of them: a window as long as the shortest moves on as far as
+ * its last two bytes allow (Wu-Manber). The list's table is built at
+ * its first use and kept to the end of the process. A NULL s holds
+ * none.
  */
 int		 has_any_ci(const char *s, size_t n, const char *const *list);
 int		 has_cs(const char *s, size_t n, const char *lit);
