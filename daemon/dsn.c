@@ -358,6 +358,13 @@ dequote(struct arena *a, const char *s, size_t n, size_t *lenp)
 	size_t lines = 0, quoted = 0;
 	char *out, *d;
 
+	/* Fewer than eight lines start with '>': none to count. */
+	for (p = s; quoted < 8 && p < e &&
+	    (p = memchr(p, '>', (size_t)(e - p))) != NULL; p++)
+		quoted += p == s || p[-1] == '\n';
+	if (quoted < 8)
+		return NULL;
+	quoted = 0;
 	for (p = s; p < e; p = le < e ? le + 1 : e) {
 		le = line_end(p, e);
 		if (le == p || (le - p == 1 && *p == '\r'))
