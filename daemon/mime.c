@@ -939,6 +939,45 @@ part_new(struct mime *m, struct mime_part *parent)
 }
 
 /*
+ * The first b (n bytes, n > 0) in [p, e), as memmem() finds it, or NULL:
+ * sixteen places at a time where its first and last bytes are, then the
+ * bytes between. A boundary's are rare in a body.
+ */
+static const char *
+find_bytes(const char *p, const char *e, const char *b, size_t n)
+{
+	const unsigned char *t = (const unsigned char *)p;
+	size_t len = (size_t)(e - p), end, i = 0;
+
+	if (len < n)
+		return NULL;
+	end = len - (n - 1);
+#ifdef __SSE2__
+	const __m128i f0 = _mm_set1_epi8(b[0]), f1 = _mm_set1_epi8(b[n - 1]);
+
+	for (; i + (n - 1) + 16 <= len; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(t + i)),
+		    f0), _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)
+		    (t + i + n - 1)), f1)));
+
+		for (; m != 0; m &= m - 1) {
+			size_t j = i + (size_t)__builtin_ctz(m);
+
+			if (memcmp(p + j, b, n) == 0)
+				return p + j;
+		}
+	}
+#endif
+	for (; i < end; i++)
+		if (t[i] == (unsigned char)b[0] &&
+		    t[i + n - 1] == (unsigned char)b[n - 1] &&
+		    memcmp(p + i, b, n) == 0)
+			return p + i;
+	return NULL;
+}
+
+/*
  * Finds the next delimiter line "--boundary" at or after p (at a line
  * start). Sets *close for "--boundary--" and *after to the start of the
  * next line. Returns the start of the delimiter line, or NULL.
@@ -949,7 +988,7 @@ find_delim(const char *p, const char *e, const char *b, size_t blen,
 {
 	const char *q = p, *t, *le;
 
-	while (q < e && (q = memmem(q, (size_t)(e - q), b, blen)) != NULL) {
+	while (q < e && (q = find_bytes(q, e, b, blen)) != NULL) {
 		if (q - p < 2 || q[-1] != '-' || q[-2] != '-' ||
 		    (q - 2 != p && q[-3] != '\n')) {
 			q += blen;
