@@ -32,9 +32,7 @@ is_wsp(int c)
 const char *
 line_end(const char *p, const char *e)
 {
-	const char *nl = memchr(p, '\n', (size_t)(e - p));
-
-	return nl ? nl : e;
+	return ascii_find_byte(p, e, '\n');
 }
 
 const char *

@@ -120,9 +120,7 @@ lower_dup(struct arena *a, const char *s, size_t n)
 static const char *
 line_end(const char *p, const char *e)
 {
-	const char *nl = memchr(p, '\n', (size_t)(e - p));
-
-	return nl ? nl : e;
+	return ascii_find_byte(p, e, '\n');
 }
 
 /* --- charsets -------------------------------------------------------- */
