@@ -86,10 +86,10 @@ has_ci(const char *s, size_t n, const char *lit)
 /*
  * The phrase lists has_any_ci() has seen, each with its table: built
  * at a list's first use, under wm_lock, and kept to the end; looked up
- * without the lock (an entry is complete before wm_count counts it).
+ * without the lock (an entry is complete before its slot is set).
  */
 #define WM_BITS		12
-#define WM_LISTS	64
+#define WM_LISTS	128	/* slots, for 64 lists */
 #define WM_PHRASES	64	/* a bit each in zmask */
 
 struct wm {
@@ -109,8 +109,9 @@ struct wm {
 	uint64_t		 zmask[WM_PHRASES + 1];
 };
 
-static struct wm *wm_tab[WM_LISTS];
-static atomic_size_t wm_count;
+/* Open addressing by the list's address; an entry, once set, stays. */
+static _Atomic(struct wm *) wm_tab[WM_LISTS];
+static size_t wm_count;		/* under wm_lock */
 static pthread_mutex_t wm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
@@ -163,24 +164,33 @@ wm_build(const char *const *list)
 	return w;
 }
 
+static size_t
+wm_slot(const char *const *list)
+{
+	return ((uintptr_t)list >> 3) % WM_LISTS;
+}
+
 /* The table of list; NULL when too many lists have been seen. */
 static const struct wm *
 wm_get(const char *const *list)
 {
-	size_t n = atomic_load_explicit(&wm_count, memory_order_acquire), i;
-	struct wm *w = NULL;
+	struct wm *w;
+	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (wm_tab[i]->list == list)
-			return wm_tab[i];
+	for (i = wm_slot(list); (w = atomic_load_explicit(&wm_tab[i],
+	    memory_order_acquire)) != NULL; i = (i + 1) % WM_LISTS)
+		if (w->list == list)
+			return w;
 	pthread_mutex_lock(&wm_lock);
-	n = atomic_load_explicit(&wm_count, memory_order_relaxed);
-	for (i = 0; i < n && w == NULL; i++)
-		if (wm_tab[i]->list == list)
-			w = wm_tab[i];
-	if (w == NULL && n < WM_LISTS) {
-		w = wm_tab[n] = wm_build(list);
-		atomic_store_explicit(&wm_count, n + 1, memory_order_release);
+	for (i = wm_slot(list); (w = atomic_load_explicit(&wm_tab[i],
+	    memory_order_relaxed)) != NULL; i = (i + 1) % WM_LISTS)
+		if (w->list == list)
+			break;
+	/* Half the slots at most are used: a probe ends at a free one. */
+	if (w == NULL && wm_count < WM_LISTS / 2) {
+		w = wm_build(list);
+		atomic_store_explicit(&wm_tab[i], w, memory_order_release);
+		wm_count++;
 	}
 	pthread_mutex_unlock(&wm_lock);
 	return w;
