@@ -45,6 +45,7 @@
 #include <strings.h>
 
 #include "arena.h"
+#include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
 #include "mime.h"
@@ -176,8 +177,8 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 {
 	const char *name = h->name, *v = h->value, *a;
 
-	if (strcasecmp(name, "Final-Recipient") == 0 ||
-	    strcasecmp(name, "Original-Recipient") == 0) {
+	if (ascii_streq_ci(name, "Final-Recipient") ||
+	    ascii_streq_ci(name, "Original-Recipient")) {
 		if ((a = addr_dup(p->a, v, v + h->len)) == NULL) {
 			v = after_type(v);
 			if (*v == '\0' || strchr(v, '@') == v)
@@ -191,27 +192,27 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 			if (r->rcpt == NULL)
 				r->rcpt = a;
 		}
-	} else if (strcasecmp(name, "Action") == 0) {
+	} else if (ascii_streq_ci(name, "Action")) {
 		v = after_type(v);
 		r->action = lower_dup(p->a, v, strlen(v));
-	} else if (strcasecmp(name, "Status") == 0) {
+	} else if (ascii_streq_ci(name, "Status")) {
 		r->status = status_dup(p->a, v);
-	} else if (strcasecmp(name, "Remote-MTA") == 0) {
+	} else if (ascii_streq_ci(name, "Remote-MTA")) {
 		r->remote_mta = host_dup(p->a, v);
-	} else if (strcasecmp(name, "Diagnostic-Code") == 0) {
+	} else if (ascii_streq_ci(name, "Diagnostic-Code")) {
 		a = after_type(v);
 		if (a != v)
 			r->diagtype = lower_dup(p->a, v, strcspn(v, "; \t"));
 		v = a;
 		r->diag = v;
 		r->diaglen = strlen(v);
-	} else if (strcasecmp(name, "Last-Attempt-Date") == 0) {
+	} else if (ascii_streq_ci(name, "Last-Attempt-Date")) {
 		r->last_attempt = field_dup(p->a, h);
-	} else if (strcasecmp(name, "X-Actual-Recipient") == 0) {
+	} else if (ascii_streq_ci(name, "X-Actual-Recipient")) {
 		/* Sendmail: an alias that pipes to a program, "|prog ..." */
 		a = after_type(v);
 		r->to_program = *a == '|' || (*a == '"' && a[1] == '|');
-	} else if (strcasecmp(name, "X-PowerMTA-BounceCategory") == 0) {
+	} else if (ascii_streq_ci(name, "X-PowerMTA-BounceCategory")) {
 		v = after_type(v);
 		r->category = lower_dup(p->a, v, strcspn(v, " \t;("));
 	}
@@ -229,7 +230,7 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 	for (i = rep->nrcpts > 8 ? rep->nrcpts - 8 : 0; i < rep->nrcpts;
 	    i++) {
 		r = &rep->rcpts[i];
-		if (strcasecmp(r->rcpt, t->rcpt) != 0)
+		if (!ascii_streq_ci(r->rcpt, t->rcpt))
 			continue;
 		if (r->status == NULL)
 			r->status = t->status;
@@ -277,7 +278,7 @@ ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 		}
 		s += used;
 		for (i = 0, nfinal = 0; i < nh; i++)
-			if (strcasecmp(h[i].name, "Final-Recipient") == 0)
+			if (ascii_streq_ci(h[i].name, "Final-Recipient"))
 				nfinal++;
 		memset(&t, 0, sizeof(t));
 		t.diag = "";
@@ -286,17 +287,17 @@ ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			const char *name = h[i].name;
 
 			v = h[i].value;
-			if (strcasecmp(name, "Reporting-MTA") == 0) {
+			if (ascii_streq_ci(name, "Reporting-MTA")) {
 				if (rep->reporting_mta == NULL)
 					rep->reporting_mta = host_dup(p->a, v);
 				continue;
 			}
-			if (strcasecmp(name, "X-Postfix-Queue-ID") == 0) {
+			if (ascii_streq_ci(name, "X-Postfix-Queue-ID")) {
 				if (rep->queue_id == NULL)
 					rep->queue_id = field_dup(p->a, &h[i]);
 				continue;
 			}
-			if (strcasecmp(name, "Arrival-Date") == 0) {
+			if (ascii_streq_ci(name, "Arrival-Date")) {
 				if (rep->arrival_date == NULL)
 					rep->arrival_date = field_dup(p->a,
 					    &h[i]);
@@ -308,16 +309,16 @@ ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * Original-Recipient once the group has one.
 			 */
 			if (nfinal > 1 && t.rcpt != NULL && have &&
-			    (strcasecmp(name, "Final-Recipient") == 0 ||
-			    (t.orig_rcpt != NULL && strcasecmp(name,
-			    "Original-Recipient") == 0))) {
+			    (ascii_streq_ci(name, "Final-Recipient") ||
+			    (t.orig_rcpt != NULL && ascii_streq_ci(name,
+			    "Original-Recipient")))) {
 				rcpt_merge(p, rep, &t);
 				memset(&t, 0, sizeof(t));
 				t.diag = "";
 				have = 0;
 			}
 			ds_rcpt_field(p, &t, &h[i]);
-			if (strcasecmp(name, "Final-Recipient") == 0)
+			if (ascii_streq_ci(name, "Final-Recipient"))
 				have = 1;
 		}
 		if (t.rcpt != NULL)
@@ -357,6 +358,13 @@ dequote(struct arena *a, const char *s, size_t n, size_t *lenp)
 	size_t lines = 0, quoted = 0;
 	char *out, *d;
 
+	/* Fewer than eight lines start with '>': none to count. */
+	for (p = s; quoted < 8 && p < e &&
+	    (p = memchr(p, '>', (size_t)(e - p))) != NULL; p++)
+		quoted += p == s || p[-1] == '\n';
+	if (quoted < 8)
+		return NULL;
+	quoted = 0;
 	for (p = s; p < e; p = le < e ? le + 1 : e) {
 		le = line_end(p, e);
 		if (le == p || (le - p == 1 && *p == '\r'))
@@ -386,6 +394,24 @@ dequote(struct arena *a, const char *s, size_t n, size_t *lenp)
 
 /* --- the message ----------------------------------------------------- */
 
+const char *
+cut_of(struct dsn_parser *p, const char *s, const char *e)
+{
+	const char *cut;
+	size_t i;
+
+	for (i = 0; i < p->ncuts; i++)
+		if (p->cuts[i].s == s && p->cuts[i].e == e)
+			return p->cuts[i].cut;
+	cut = text_cut(s, e);
+	if (p->ncuts < MAX_CUTS) {
+		p->cuts[p->ncuts].s = s;
+		p->cuts[p->ncuts].e = e;
+		p->cuts[p->ncuts++].cut = cut;
+	}
+	return cut;
+}
+
 /* Message-ID of the original, from its headers or from the text. */
 static const char *
 orig_message_id(struct dsn_parser *p, struct mime_part *root,
@@ -402,7 +428,7 @@ orig_message_id(struct dsn_parser *p, struct mime_part *root,
 		return NULL;
 	s = mime_body(p->m, f->text[f->ntext - 1], &n);
 	e = s + n;
-	for (q = text_cut(s, e); q < e; q = le < e ? le + 1 : e) {
+	for (q = cut_of(p, s, e); q < e; q = le < e ? le + 1 : e) {
 		le = line_end(q, e);
 		if ((size_t)(le - q) > 11 && strncasecmp(q, "Message-ID:",
 		    11) == 0) {
@@ -478,7 +504,7 @@ tail_to(struct dsn_parser *p, struct found *f)
 	for (i = 0; i < f->ntext; i++) {
 		s = mime_body(p->m, f->text[i], &n);
 		e = s + n;
-		for (q = text_cut(s, e); q < e; q = le < e ? le + 1 : e) {
+		for (q = cut_of(p, s, e); q < e; q = le < e ? le + 1 : e) {
 			le = line_end(q, e);
 			if ((size_t)(le - q) > 3 && strncasecmp(q, "To:", 3) == 0)
 				return addr_dup(p->a, q + 3, le);
@@ -631,6 +657,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		p->fwd = NULL;
 	}
 	root = mime_parse(p->m, msg, len);
+	p->ncuts = 0;		/* the bodies cut before are gone */
 	rep->nheaders = root->nhdrs;
 	/* An SES notification as it came, with no mail around it. */
 	if (ses_bare(p, rep, msg, len))

@@ -37,6 +37,7 @@ struct mime_part;
 #define MAX_TEXTPARTS	8
 #define MAX_DSPARTS	8
 #define MAX_EXCLUDE	16
+#define MAX_CUTS	8	/* text_cut() answers a parse remembers */
 
 struct dsn_parser {
 	struct mime		*m;
@@ -49,6 +50,15 @@ struct dsn_parser {
 	 * freed by the next top-level dsn_parse() or dsn_parser_free().
 	 */
 	char			*fwd;
+	/*
+	 * text_cut() of the bodies this parse has cut (cut_of()): the
+	 * text of a part is cut for the report's own text, then again
+	 * for what follows the cut. Emptied by each dsn_parse().
+	 */
+	struct {
+		const char	*s, *e, *cut;
+	}			 cuts[MAX_CUTS];
+	size_t			 ncuts;
 };
 
 /* What a walk over the tree found. */
@@ -73,6 +83,15 @@ const char	*line_end(const char *p, const char *e);
  */
 const char	*folded_end(const char *p, const char *e);
 int		 has_ci(const char *s, size_t n, const char *lit);
+/*
+ * Is one of the phrases of list (NULL-terminated, static: never
+ * changed once used) in [s, s + n), as has_ci() finds it? One pass
+ * for all of them: a window as long as the shortest moves on as far as
+ * its last two bytes allow (Wu-Manber). The list's table is built at
+ * its first use and kept to the end of the process. A NULL s holds
+ * none.
+ */
+int		 has_any_ci(const char *s, size_t n, const char *const *list);
 int		 has_cs(const char *s, size_t n, const char *lit);
 const char	*find_ws_ci(const char *s, size_t n, const char *lit,
 		    const char **endp);
@@ -95,6 +114,8 @@ const char	*host_dup(struct arena *a, const char *v);
 
 /* dsn_text.c: a bounce in words */
 const char	*text_cut(const char *s, const char *e);
+/* text_cut(s, e), cut once a parse for each [s, e) (dsn.c). */
+const char	*cut_of(struct dsn_parser *p, const char *s, const char *e);
 const char	*own_text(struct dsn_parser *p, struct found *f, size_t *lenp);
 int		 excluded(const char *const *ex, size_t nex, const char *as,
 		    size_t n);
@@ -108,7 +129,8 @@ extern const char *const bounce_subjects[];
 /*
  * Does s hold one of the phrases of list (NULL-terminated), in any
  * case? any_in() looks in [s, s + n); matches_any() in the string s.
- * A NULL s holds none.
+ * A NULL s holds none. The list must be static (has_any_ci() keeps a
+ * table for it by its address).
  */
 int		 any_in(const char *s, size_t n, const char *const *list);
 int		 matches_any(const char *s, const char *const *list);

@@ -246,6 +246,9 @@ ses_json(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 	const char *addr;
 	struct dsn_rcpt *r;
 
+	/* Every key looked for below is quoted: no quote, no notification. */
+	if (n == 0 || memchr(s, '"', n) == NULL)
+		return 0;
 	if ((q = memmem(s, n, "\"notificationType\"", 18)) == NULL &&
 	    (q = memmem(s, n, "\"eventType\"", 11)) == NULL) {
 		if (mailgun_json(p, rep, s, n))

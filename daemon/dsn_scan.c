@@ -7,12 +7,12 @@
  * passed in; nothing here allocates otherwise or keeps state.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "arena.h"
 #include "ascii.h"
@@ -32,9 +32,7 @@ is_wsp(int c)
 const char *
 line_end(const char *p, const char *e)
 {
-	const char *nl = memchr(p, '\n', (size_t)(e - p));
-
-	return nl ? nl : e;
+	return ascii_find_byte(p, e, '\n');
 }
 
 const char *
@@ -63,44 +61,6 @@ folded_end(const char *p, const char *e)
 }
 
 /*
- * The next offset i' >= i, below end, where byte c0 is at i' and byte
- * c1 at i' + d, each in either ASCII case (for a letter; other bytes
- * may give a few more, which the caller checks), or end. Sixteen
- * offsets at a time where SSE2 is there; no byte at or past lim is
- * read (end + d <= lim).
- */
-static size_t
-next_cand(const unsigned char *t, size_t i, size_t end, size_t lim,
-    unsigned char c0, unsigned char c1, size_t d)
-{
-#ifdef __SSE2__
-	const __m128i f0 = _mm_set1_epi8((char)(c0 | 0x20)),
-	    f1 = _mm_set1_epi8((char)(c1 | 0x20)),
-	    low = _mm_set1_epi8(0x20);
-
-	for (; i + d + 16 <= lim && i < end; i += 16) {
-		__m128i b0 = _mm_loadu_si128((const __m128i *)(t + i)),
-		    b1 = _mm_loadu_si128((const __m128i *)(t + i + d));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
-		    _mm_cmpeq_epi8(_mm_or_si128(b0, low), f0),
-		    _mm_cmpeq_epi8(_mm_or_si128(b1, low), f1)));
-
-		if (m != 0) {
-			i += (size_t)__builtin_ctz(m);
-			return i < end ? i : end;
-		}
-	}
-#else
-	(void)lim;
-#endif
-	for (; i < end; i++)
-		if ((t[i] | 0x20) == (c0 | 0x20) &&
-		    (t[i + d] | 0x20) == (c1 | 0x20))
-			return i;
-	return end;
-}
-
-/*
  * Is lit in [s, s + n)? Its first byte as given or in upper case (a
  * capital stays one), the rest in either case.
  */
@@ -115,12 +75,226 @@ has_ci(const char *s, size_t n, const char *lit)
 	if (s == NULL || n < k || k == 0)
 		return 0;
 	end = n - (k - 1);
-	for (i = 0; (i = next_cand(t, i, end, n, lo,
+	for (i = 0; (i = ascii_next_pair(t, i, end, n, lo,
 	    (unsigned char)lit[k - 1], k - 1)) < end; i++)
 		if ((t[i] == lo || t[i] == up) &&
 		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
 			return 1;
 	return 0;
+}
+
+/*
+ * The phrase lists has_any_ci() has seen, each with its table: built
+ * at a list's first use, under wm_lock, and kept to the end; looked up
+ * without the lock (an entry is complete before its slot is set).
+ */
+#define WM_BITS		12
+#define WM_LISTS	128	/* slots, for 64 lists */
+#define WM_PHRASES	64	/* a bit each in zmask */
+
+struct wm {
+	const char *const	*list;
+	size_t			 n;		/* phrases */
+	size_t			 m;		/* the window: the shortest */
+	int			 plain;		/* one phrase at a time */
+	size_t			 len[WM_PHRASES];
+	/*
+	 * How far the window may move on when its last two bytes (any
+	 * case) hash here: no phrase holds them nearer the end of its
+	 * first m bytes. 0 where a phrase may end its window there:
+	 * zmask[zslot[h]] has a bit for each such phrase.
+	 */
+	unsigned char		 shift[1 << WM_BITS];
+	unsigned char		 zslot[1 << WM_BITS];
+	uint64_t		 zmask[WM_PHRASES + 1];
+};
+
+/* Open addressing by the list's address; an entry, once set, stays. */
+static _Atomic(struct wm *) wm_tab[WM_LISTS];
+static size_t wm_count;		/* under wm_lock */
+static pthread_mutex_t wm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Of two bytes in either case: bytes that ascii_lower() makes one stay
+ * one with the 0x20 bit set (so do a few others: "@" and "`"). A shift
+ * and an exclusive or: the step of a window waits on it, and the pairs
+ * it does not tell apart cost no more than a look at zmask.
+ */
+static unsigned
+wm_hash(unsigned char a, unsigned char b)
+{
+	return ((unsigned)(a | 0x20) << 5 ^ (unsigned)(b | 0x20)) &
+	    ((1u << WM_BITS) - 1);
+}
+
+static struct wm *
+wm_build(const char *const *list)
+{
+	struct wm *w = xcalloc(1, sizeof(*w));
+	size_t i, q, nz = 0;
+	unsigned h;
+
+	w->list = list;
+	w->m = 255;
+	for (i = 0; list[i] != NULL; i++) {
+		if (i == WM_PHRASES) {
+			w->plain = 1;
+			return w;
+		}
+		w->len[i] = strlen(list[i]);
+		if (w->len[i] < w->m)
+			w->m = w->len[i];
+	}
+	w->n = i;
+	/* A phrase of two bytes or fewer leaves no window worth moving. */
+	if (w->m < 3) {
+		w->plain = 1;
+		return w;
+	}
+	memset(w->shift, (int)(w->m - 1), sizeof(w->shift));
+	for (i = 0; i < w->n; i++) {
+		for (q = 0; q + 1 < w->m; q++) {
+			h = wm_hash((unsigned char)list[i][q],
+			    (unsigned char)list[i][q + 1]);
+			if (w->shift[h] > w->m - 2 - q)
+				w->shift[h] = (unsigned char)(w->m - 2 - q);
+		}
+		if (w->zslot[h] == 0)
+			w->zslot[h] = (unsigned char)++nz;
+		w->zmask[w->zslot[h]] |= UINT64_C(1) << i;
+	}
+	return w;
+}
+
+static size_t
+wm_slot(const char *const *list)
+{
+	return ((uintptr_t)list >> 3) % WM_LISTS;
+}
+
+/* The table of list; NULL when too many lists have been seen. */
+static const struct wm *
+wm_get(const char *const *list)
+{
+	struct wm *w;
+	size_t i;
+
+	for (i = wm_slot(list); (w = atomic_load_explicit(&wm_tab[i],
+	    memory_order_acquire)) != NULL; i = (i + 1) % WM_LISTS)
+		if (w->list == list)
+			return w;
+	pthread_mutex_lock(&wm_lock);
+	for (i = wm_slot(list); (w = atomic_load_explicit(&wm_tab[i],
+	    memory_order_relaxed)) != NULL; i = (i + 1) % WM_LISTS)
+		if (w->list == list)
+			break;
+	/* Half the slots at most are used: a probe ends at a free one. */
+	if (w == NULL && wm_count < WM_LISTS / 2) {
+		w = wm_build(list);
+		atomic_store_explicit(&wm_tab[i], w, memory_order_release);
+		wm_count++;
+	}
+	pthread_mutex_unlock(&wm_lock);
+	return w;
+}
+
+/* Does phrase lit (k bytes) start at t, as has_ci() finds it? */
+static int
+phrase_at(const unsigned char *t, const char *lit, size_t k)
+{
+	unsigned char lo = (unsigned char)lit[0];
+
+	return (t[0] == lo || t[0] == (unsigned char)toupper(lo)) &&
+	    ascii_eq_ci((const char *)t + 1, lit + 1, k - 1);
+}
+
+/*
+ * Does a phrase that may end the window at i (its last two bytes hash
+ * to h) start at i + 1 - m?
+ */
+static int
+wm_check(const struct wm *w, const unsigned char *t, size_t n, size_t i,
+    unsigned h)
+{
+	size_t p = i + 1 - w->m, j;
+	uint64_t z;
+
+	for (z = w->zmask[w->zslot[h]]; z != 0; z &= z - 1) {
+		j = (size_t)__builtin_ctzll(z);
+		if (w->len[j] <= n - p && phrase_at(t + p, w->list[j],
+		    w->len[j]))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The windows that end at i and on, below stop, that the shifts let
+ * through: 1 if a phrase starts in one of them. *ip: where the walk
+ * stopped.
+ */
+static int
+wm_walk(const struct wm *w, const unsigned char *t, size_t n, size_t *ip,
+    size_t stop)
+{
+	size_t i = *ip, sh;
+	unsigned h;
+
+	while (i < stop) {
+		h = wm_hash(t[i - 1], t[i]);
+		if ((sh = w->shift[h]) == 0) {
+			if (wm_check(w, t, n, i, h))
+				return 1;
+			sh = 1;
+		}
+		i += sh;
+	}
+	*ip = i;
+	return 0;
+}
+
+int
+has_any_ci(const char *s, size_t n, const char *const *list)
+{
+	const unsigned char *t = (const unsigned char *)s;
+	const struct wm *w;
+	size_t i, k, mid, s0, s1;
+	unsigned h0, h1;
+
+	if (s == NULL)
+		return 0;
+	if ((w = wm_get(list)) == NULL || w->plain) {
+		for (i = 0; list[i] != NULL; i++)
+			if (has_ci(s, n, list[i]))
+				return 1;
+		return 0;
+	}
+	/*
+	 * i: the last byte of a window [i + 1 - m, i]. Each step waits on
+	 * the loads of the one before; on a long text two windows walk
+	 * side by side, k from the middle on, and their loads overlap.
+	 */
+	i = w->m - 1;
+	if (n < 8 * w->m)
+		return wm_walk(w, t, n, &i, n);
+	mid = n / 2;
+	for (k = mid; i < mid && k < n; i += s0, k += s1) {
+		h0 = wm_hash(t[i - 1], t[i]);
+		h1 = wm_hash(t[k - 1], t[k]);
+		s0 = w->shift[h0];
+		s1 = w->shift[h1];
+		if (s0 == 0) {
+			if (wm_check(w, t, n, i, h0))
+				return 1;
+			s0 = 1;
+		}
+		if (s1 == 0) {
+			if (wm_check(w, t, n, k, h1))
+				return 1;
+			s1 = 1;
+		}
+	}
+	return wm_walk(w, t, n, &i, mid) || wm_walk(w, t, n, &k, n);
 }
 
 /* Is the case-sensitive literal lit in [s, s + n)? */
@@ -139,15 +313,21 @@ const char *
 find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
 {
 	const char *p, *q, *e = s + n, *l;
+	/* Its first two bytes are found together unless one is a space. */
+	size_t d = lit[0] != ' ' && lit[0] != '\0' && lit[1] != ' ' &&
+	    lit[1] != '\0', c;
 
 	if (s == NULL)
 		return NULL;
 	for (p = s; p < e; p++) {
-		if (*lit != ' ' && *lit != '\0' &&	/* to its first byte */
-		    (p = s + next_cand((const unsigned char *)s,
-		    (size_t)(p - s), n, n, (unsigned char)*lit,
-		    (unsigned char)*lit, 0)) == e)
-			break;
+		if (*lit != ' ' && *lit != '\0') {	/* to its first byte */
+			c = ascii_next_pair((const unsigned char *)s,
+			    (size_t)(p - s), n - d, n, (unsigned char)lit[0],
+			    (unsigned char)lit[d], d);
+			if (c == n - d)
+				break;
+			p = s + c;
+		}
 		for (q = p, l = lit; *l != '\0' && q < e; l++) {
 			if (*l == ' ') {
 				if (!isspace((unsigned char)*q))

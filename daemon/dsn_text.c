@@ -112,8 +112,8 @@ orig_header_line(const char *s, const char *le)
 		return 0;
 	for (i = 0; orig_headers[i] != NULL; i++) {
 		n = strlen(orig_headers[i]);
-		if ((size_t)(le - s) >= n && strncasecmp(s, orig_headers[i],
-		    n) == 0)
+		if ((size_t)(le - s) >= n && ascii_eq_ci(s, orig_headers[i],
+		    n))
 			return 1;
 	}
 	return 0;
@@ -133,7 +133,7 @@ ds_field_line(const char *s, const char *le)
 
 	for (i = 0; names[i] != NULL; i++) {
 		n = strlen(names[i]);
-		if ((size_t)(le - s) >= n && strncasecmp(s, names[i], n) == 0)
+		if ((size_t)(le - s) >= n && ascii_eq_ci(s, names[i], n))
 			return 1;
 	}
 	return 0;
@@ -167,12 +167,7 @@ static const char *const footers[] = {
 static int
 footer_in(const char *s, const char *le)
 {
-	size_t n = (size_t)(le - s), i;
-
-	for (i = 0; footers[i] != NULL; i++)
-		if (has_ci(s, n, footers[i]))
-			return 1;
-	return 0;
+	return has_any_ci(s, (size_t)(le - s), footers);
 }
 
 static int
@@ -218,34 +213,25 @@ text_cut(const char *s, const char *e)
 			    p[i] == '_')
 				dashes++;
 		if ((dashes >= 3 || n < 64) && n >= 6) {
-			char low[128];
-			size_t m = n < sizeof(low) - 1 ? n : sizeof(low) - 1;
+			/* Its first 127 bytes, up to a NUL. */
+			size_t m = n < 127 ? n : 127;
+			const char *z = memchr(p, '\0', m);
 
-			for (i = 0; i < m; i++)
-				low[i] = (char)tolower((unsigned char)p[i]);
-			low[m] = '\0';
-			/* Every separator holds one of these words. */
-			if (strstr(low, "messag") != NULL ||
-			    strstr(low, "mail") != NULL ||
-			    strstr(low, "rfc822") != NULL ||
-			    strstr(low, "header") != NULL)
-				for (i = 0; separators[i] != NULL; i++)
-					/*
-					 * Without dashes, only after some text:
-					 * "The attached message had PERMANENT
-					 * fatal delivery errors!" opens
-					 * MDaemon's bounce. And only on a line
-					 * of its own: the continuation of a
-					 * folded sentence ("delete your own
-					 * text from the attached\n    returned
-					 * message.") is prose.
-					 */
-					if (strstr(low, separators[i]) != NULL &&
-					    (dashes >= 3 || (text && strstr(low,
-					    "your own text") == NULL &&
-					    strstr(low, "transcript") == NULL &&
-					    logical_start(s, p, e) == p)))
-						return p;
+			if (z != NULL)
+				m = (size_t)(z - p);
+			/*
+			 * Without dashes, only after some text: "The
+			 * attached message had PERMANENT fatal delivery
+			 * errors!" opens MDaemon's bounce. And only on a
+			 * line of its own: the continuation of a folded
+			 * sentence ("delete your own text from the
+			 * attached\n    returned message.") is prose.
+			 */
+			if (has_any_ci(p, m, separators) && (dashes >= 3 ||
+			    (text && !has_ci(p, m, "your own text") &&
+			    !has_ci(p, m, "transcript") &&
+			    logical_start(s, p, e) == p)))
+				return p;
 		}
 		if (text && footed < 0)
 			footed = footer_in(p, e);
@@ -292,10 +278,10 @@ html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 
 	while (p < e) {
 		if (*p == '<') {
-			int br = e - p > 3 && (strncasecmp(p, "<br", 3) == 0 ||
-			    strncasecmp(p, "<p", 2) == 0 ||
-			    strncasecmp(p, "<div", 4) == 0 ||
-			    strncasecmp(p, "<tr", 3) == 0);
+			int br = e - p > 3 && (ascii_eq_ci(p, "<br", 3) ||
+			    ascii_eq_ci(p, "<p", 2) ||
+			    ascii_eq_ci(p, "<div", 4) ||
+			    ascii_eq_ci(p, "<tr", 3));
 			const char *q = memchr(p, '>', (size_t)(e - p));
 
 			/* An address in angle brackets is text. */
@@ -350,7 +336,7 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 
 	for (i = 0; i < f->ntext; i++) {
 		s = mime_body(p->m, f->text[i], &n);
-		n = (size_t)(text_cut(s, s + n) - s);
+		n = (size_t)(cut_of(p, s, s + n) - s);
 		parts[np] = s;
 		lens[np++] = n;
 		total += n + 1;
@@ -358,7 +344,7 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 	if (np == 0 && f->html != NULL) {
 		s = mime_body(p->m, f->html, &n);
 		s = html_text(p->a, s, n, &n);
-		n = (size_t)(text_cut(s, s + n) - s);
+		n = (size_t)(cut_of(p, s, s + n) - s);
 		parts[np] = s;
 		lens[np++] = n;
 		total += n + 1;
@@ -1535,12 +1521,7 @@ const char *const bounce_subjects[] = {
 int
 any_in(const char *s, size_t n, const char *const *list)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && list[i] != NULL; i++)
-		if (has_ci(s, n, list[i]))
-			return 1;
-	return 0;
+	return has_any_ci(s, n, list);
 }
 
 int

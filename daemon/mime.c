@@ -33,6 +33,7 @@
 #endif
 
 #include "arena.h"
+#include "ascii.h"
 #include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
@@ -119,9 +120,7 @@ lower_dup(struct arena *a, const char *s, size_t n)
 static const char *
 line_end(const char *p, const char *e)
 {
-	const char *nl = memchr(p, '\n', (size_t)(e - p));
-
-	return nl ? nl : e;
+	return ascii_find_byte(p, e, '\n');
 }
 
 /* --- charsets -------------------------------------------------------- */
@@ -553,13 +552,18 @@ field_colon(const char *p, const char *le)
 	return q < le && q > p ? q : NULL;
 }
 
+/*
+ * Stores the field name (namelen bytes) with its value [v, ve); folded:
+ * the value has continuation lines (else it holds no newline).
+ */
 static void
 hdr_store(struct mime *m, struct mime_header **hp, size_t *np, size_t *capp,
-    const char *name, size_t namelen, const char *v, const char *ve)
+    const char *name, size_t namelen, const char *v, const char *ve,
+    int folded)
 {
 	struct mime_header *h, *nh;
 	const char *s, *le;
-	char *d, *val;
+	char *d, *val, *nm;
 
 	if (*np >= MIME_MAX_HEADERS)
 		return;
@@ -571,12 +575,17 @@ hdr_store(struct mime *m, struct mime_header **hp, size_t *np, size_t *capp,
 		*hp = nh;
 	}
 	h = &(*hp)[(*np)++];
-	h->name = arena_strndup(m->a, name, namelen);
 	while (v < ve && (is_wsp(*v) || *v == '\r' || *v == '\n'))
 		v++;
-	val = d = arena_alloc(m->a, (size_t)(ve - v) + 1);
+	/* The name and the value in one piece of the arena. */
+	nm = arena_alloc(m->a, namelen + 1 + (size_t)(ve - v) + 1);
+	memcpy(nm, name, namelen);
+	nm[namelen] = '\0';
+	h->name = nm;
+	val = d = nm + namelen + 1;
 	for (s = v; s < ve; s = le + 1) {	/* line by line, CR and LF out */
-		if ((le = memchr(s, '\n', (size_t)(ve - s))) == NULL)
+		if (!folded ||
+		    (le = memchr(s, '\n', (size_t)(ve - s))) == NULL)
 			le = ve;
 		if (memchr(s, '\r', (size_t)(le - s)) == NULL) {
 			memcpy(d, s, (size_t)(le - s));
@@ -603,6 +612,7 @@ parse_headers(struct mime *m, const char *p, const char *e, int top,
 {
 	const char *le, *nl, *colon, *name = NULL, *vstart = NULL, *vend = NULL;
 	size_t namelen = 0, cap = 0;
+	int folded = 0;
 
 	*hp = NULL;
 	*np = 0;
@@ -621,10 +631,12 @@ parse_headers(struct mime *m, const char *p, const char *e, int top,
 		}
 		if (is_wsp(*p) && name != NULL) {
 			vend = le;	/* continuation */
+			folded = 1;
 		} else if ((colon = field_colon(p, le)) != NULL) {
 			if (name != NULL)
 				hdr_store(m, hp, np, &cap, name, namelen,
-				    vstart, vend);
+				    vstart, vend, folded);
+			folded = 0;
 			name = p;
 			for (namelen = (size_t)(colon - p); namelen > 0 &&
 			    is_wsp(p[namelen - 1]); namelen--)
@@ -636,7 +648,8 @@ parse_headers(struct mime *m, const char *p, const char *e, int top,
 		p = nl < e ? nl + 1 : e;
 	}
 	if (name != NULL)
-		hdr_store(m, hp, np, &cap, name, namelen, vstart, vend);
+		hdr_store(m, hp, np, &cap, name, namelen, vstart, vend,
+		    folded);
 	return p;
 }
 
@@ -656,7 +669,7 @@ mime_header(const struct mime_part *part, const char *name)
 	size_t i;
 
 	for (i = 0; i < part->nhdrs; i++)
-		if (strcasecmp(part->hdrs[i].name, name) == 0)
+		if (ascii_streq_ci(part->hdrs[i].name, name))
 			return &part->hdrs[i];
 	return NULL;
 }
@@ -684,6 +697,24 @@ mime_header_text(struct mime *m, const struct mime_part *part,
 
 #define MAX_PIECES	32
 
+/* Is name (n bytes, n > 0) in [s, s + len), ignoring ASCII case? */
+static int
+holds_ci(const char *s, size_t len, const char *name, size_t n)
+{
+	const unsigned char *t = (const unsigned char *)s;
+	size_t i, end;
+
+	if (len < n)
+		return 0;
+	end = len - (n - 1);
+	for (i = 0; (i = ascii_next_pair(t, i, end, len,
+	    (unsigned char)name[0], (unsigned char)name[n - 1], n - 1)) < end;
+	    i++)
+		if (ascii_eq_ci(s + i, name, n))
+			return 1;
+	return 0;
+}
+
 const char *
 mime_param(struct mime *m, const char *value, size_t len, const char *name)
 {
@@ -695,6 +726,9 @@ mime_param(struct mime *m, const char *value, size_t len, const char *name)
 	size_t simplelen = 0, extlen = 0;
 	char *out, *d;
 
+	/* Its name, in any case, is not there at all: no parameter. */
+	if (nlen > 0 && !holds_ci(value, len, name, nlen))
+		return NULL;
 	memset(piece, 0, sizeof(piece));
 	/* Skip the type itself. */
 	while (p < e && *p != ';')
@@ -903,6 +937,45 @@ part_new(struct mime *m, struct mime_part *parent)
 }
 
 /*
+ * The first b (n bytes, n > 0) in [p, e), as memmem() finds it, or NULL:
+ * sixteen places at a time where its first and last bytes are, then the
+ * bytes between. A boundary's are rare in a body.
+ */
+static const char *
+find_bytes(const char *p, const char *e, const char *b, size_t n)
+{
+	const unsigned char *t = (const unsigned char *)p;
+	size_t len = (size_t)(e - p), end, i = 0;
+
+	if (len < n)
+		return NULL;
+	end = len - (n - 1);
+#ifdef __SSE2__
+	const __m128i f0 = _mm_set1_epi8(b[0]), f1 = _mm_set1_epi8(b[n - 1]);
+
+	for (; i + (n - 1) + 16 <= len; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(t + i)),
+		    f0), _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)
+		    (t + i + n - 1)), f1)));
+
+		for (; m != 0; m &= m - 1) {
+			size_t j = i + (size_t)__builtin_ctz(m);
+
+			if (memcmp(p + j, b, n) == 0)
+				return p + j;
+		}
+	}
+#endif
+	for (; i < end; i++)
+		if (t[i] == (unsigned char)b[0] &&
+		    t[i + n - 1] == (unsigned char)b[n - 1] &&
+		    memcmp(p + i, b, n) == 0)
+			return p + i;
+	return NULL;
+}
+
+/*
  * Finds the next delimiter line "--boundary" at or after p (at a line
  * start). Sets *close for "--boundary--" and *after to the start of the
  * next line. Returns the start of the delimiter line, or NULL.
@@ -913,7 +986,7 @@ find_delim(const char *p, const char *e, const char *b, size_t blen,
 {
 	const char *q = p, *t, *le;
 
-	while (q < e && (q = memmem(q, (size_t)(e - q), b, blen)) != NULL) {
+	while (q < e && (q = find_bytes(q, e, b, blen)) != NULL) {
 		if (q - p < 2 || q[-1] != '-' || q[-2] != '-' ||
 		    (q - 2 != p && q[-3] != '\n')) {
 			q += blen;

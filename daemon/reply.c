@@ -96,16 +96,19 @@ suffix_ci(const struct span *s, const char *lit)
 static char *
 find_ci(char *p, char *e, const char *lit)
 {
-	size_t n = strlen(lit);
+	size_t n = strlen(lit), len = (size_t)(e - p), i, end;
 	unsigned char c0 = (unsigned char)tolower((unsigned char)lit[0]);
 	unsigned char fold = isalpha(c0) ? 0x20 : 0;
 
-	if ((size_t)(e - p) < n)
-		return NULL;
-	for (e -= n - 1; p < e; p++)
-		if (((unsigned char)*p | fold) == c0 &&
-		    ascii_eq_ci(p + 1, lit + 1, n - 1))
-			return p;
+	if (len < n || n == 0)
+		return n == 0 && p < e ? p : NULL;
+	/* To the places where its first and last bytes are. */
+	end = len - (n - 1);
+	for (i = 0; (i = ascii_next_pair((const unsigned char *)p, i, end,
+	    len, c0, (unsigned char)lit[n - 1], n - 1)) < end; i++)
+		if (((unsigned char)p[i] | fold) == c0 &&
+		    ascii_eq_ci(p + i + 1, lit + 1, n - 1))
+			return p + i;
 	return NULL;
 }
 
@@ -767,6 +770,10 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	/* A status elsewhere in the text: "(#4.4.1)", "... 5.1.1 ...". */
 	if (r->status[0] == '\0') {
 		for (q = s.p; q < s.e; q++) {
+			/* What status_at() needs first: "2.", "4." or "5.". */
+			if ((*q != '2' && *q != '4' && *q != '5') ||
+			    q + 1 >= s.e || q[1] != '.')
+				continue;
 			if (q > s.p && (isalnum((unsigned char)q[-1]) ||
 			    q[-1] == '.' || q[-1] == '-' || q[-1] == '/' ||
 			    q[-1] == '='))

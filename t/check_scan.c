@@ -6,7 +6,8 @@
  * places a literal can start. Held here, on random texts and literals
  * (letters of both cases, white space, bytes above 0x7f, NUL) and on
  * every length around the block size, to the byte-at-a-time searches
- * they replaced: same answer, same match, same end.
+ * they replaced: same answer, same match, same end. has_any_ci(), one
+ * pass for a list of phrases, is held to has_ci() of each phrase.
  */
 #include <check.h>
 #include <ctype.h>
@@ -167,6 +168,81 @@ START_TEST(test_lengths)
 }
 END_TEST
 
+/*
+ * Lists of phrases for has_any_ci(): built once (it keeps a table for
+ * each list by its address), of random lengths, some of them 1 or 2
+ * bytes (no window: one phrase at a time), some with capitals first.
+ */
+#define NLISTS	24
+#define NPHR	12
+
+static char phr[NLISTS][NPHR][10];
+static const char *lists[NLISTS][NPHR + 1];
+
+static void
+make_lists(void)
+{
+	size_t l, j, k;
+
+	for (l = 0; l < NLISTS; l++) {
+		size_t np = 1 + (size_t)rand() % NPHR, kmin = 1 + l % 5;
+
+		for (j = 0; j < np; j++) {
+			k = kmin + (size_t)rand() % (sizeof(phr[l][j]) - kmin);
+			fill(phr[l][j], k, 0);
+			phr[l][j][k] = '\0';
+			lists[l][j] = phr[l][j];
+		}
+		lists[l][np] = NULL;
+	}
+}
+
+static int
+ref_any(const char *s, size_t n, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (ref_has_ci(s, n, list[i]))
+			return 1;
+	return 0;
+}
+
+START_TEST(test_any)
+{
+	char text[300];
+	size_t n, i, l, j, k, at;
+
+	srand(11);
+	make_lists();
+	for (i = 0; i < 100000; i++) {
+		l = (size_t)rand() % NLISTS;
+		n = (size_t)rand() % sizeof(text);
+		fill(text, n, 1);
+		/* Most with one of the phrases, in some case, somewhere. */
+		if (rand() % 4) {
+			for (j = 0; lists[l][j] != NULL; j++)
+				;
+			j = (size_t)rand() % j;
+			k = strlen(lists[l][j]);
+			if (k <= n) {
+				at = (size_t)rand() % (n - k + 1);
+				memcpy(text + at, lists[l][j], k);
+				if (rand() % 2)
+					text[at] = (char)toupper(
+					    (unsigned char)text[at]);
+				if (rand() % 2)
+					text[at + k - 1] = (char)toupper(
+					    (unsigned char)text[at + k - 1]);
+			}
+		}
+		ck_assert_int_eq(has_any_ci(text, n, lists[l]),
+		    ref_any(text, n, lists[l]));
+	}
+	ck_assert_int_eq(has_any_ci(NULL, 0, lists[0]), 0);
+}
+END_TEST
+
 static Suite *
 scan_suite(void)
 {
@@ -175,6 +251,7 @@ scan_suite(void)
 
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_lengths);
+	tcase_add_test(tc, test_any);
 	tcase_add_loop_test(tc, test_folded_end, 0,
 	    (int)(sizeof(folds) / sizeof(folds[0])));
 	suite_add_tcase(s, tc);
