@@ -755,6 +755,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		}
 		return rep->nrcpts;
 	}
+	if (challenge_request(subject, from, text, textlen))
+		return 0;
 	if (!is_bounce(root, subject, from) &&
 	    !filter_notice(subject, text, textlen,
 	    mime_header(root, "Auto-Submitted") != NULL)) {
