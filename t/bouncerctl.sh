@@ -92,7 +92,6 @@ user@nonexistent.example
 nobody@example.com
 former@example.com
 later@example.com
-ann@nomx.example
 EOF
 cut -f1 "$tmp/maillog.out" >"$tmp/got.rcpts"
 if ! diff -u "$tmp/want.rcpts" "$tmp/got.rcpts" >"$tmp/diff"; then
@@ -134,6 +133,24 @@ fi
 # Sorted by count, largest first.
 if ! cut -f1 "$tmp/summary.out" | sort -rn -c 2>/dev/null; then
 	fail "classify --summary: not sorted by count"
+else
+	ok
+fi
+
+# --- --maillog: a deferral never suppresses ---------------------------
+
+# OpenSMTPD logs its own "No MX found for domain" as a TempFail: the
+# words are those of a domain that takes no mail, the line a deferral.
+cat >"$tmp/defer.log" <<'EOF'
+Nov 25 10:04:01 mta smtpd[4410]: 0000000000000000 mta delivery evpid=77ed6c60e9ecbd40 from=<news@example.net> to=<ann@nomx.example> rcpt=<-> source="-" relay="nomx.example" delay=0s result="TempFail" stat="No MX found for domain"
+Nov 25 10:04:02 mta smtpd[4410]: 0000000000000000 mta delivery evpid=77ed6c60e9ecbd41 from=<news@example.net> to=<bob@nomx.example> rcpt=<-> source="-" relay="nomx.example" delay=0s result="PermFail" stat="No MX found for domain"
+EOF
+ctl classify -r "$BOUNCER_RULES" --maillog "$tmp/defer.log" 2>&1 |
+    cut -f1-4 >"$tmp/defer.out"
+printf 'ann@nomx.example\tnotaccept\tretry\t4.0.932\n%s\n' \
+    'bob@nomx.example	notaccept	suppress	5.0.932' >"$tmp/defer.want"
+if ! diff -u "$tmp/defer.want" "$tmp/defer.out" >"$tmp/diff"; then
+	fail "classify --maillog: a deferral suppressed:"; cat "$tmp/diff" >&2
 else
 	ok
 fi
