@@ -515,7 +515,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 	enum smtp_stage stage;
 	size_t i, n, guard;
 	char *q, *was;
-	int had_host, had_ip;
+	char host[sizeof(r->host)], ip[sizeof(r->ip)];
 
 	/* A wrapper first: it says the stage too. */
 	for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
@@ -523,19 +523,18 @@ find_embedded_reply(struct reply *r, struct span *s)
 			continue;
 		was = s->p;
 		stage = r->stage;
-		had_host = r->host[0] != '\0';
-		had_ip = r->ip[0] != '\0';
+		memcpy(host, r->host, sizeof(host));
+		memcpy(ip, r->ip, sizeof(ip));
 		s->p = q;
 		for (guard = 0; guard < 4 && strip_front(r, s); guard++)
 			trim(s);
 		if (is_code(s->p, s->e))
 			return;
-		s->p = was;		/* not a wrapper after all */
+		/* Not a wrapper after all: what it read is not the reply's. */
+		s->p = was;
 		r->stage = stage;
-		if (!had_host)
-			r->host[0] = '\0';
-		if (!had_ip)
-			r->ip[0] = '\0';
+		memcpy(r->host, host, sizeof(host));
+		memcpy(r->ip, ip, sizeof(ip));
 	}
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
