@@ -48,6 +48,8 @@ struct classifier {
 	struct uncertain	*unsure;	/* the uncertainty guard's */
 	char			*words;		/* the text, mailboxes masked */
 	size_t			 wordsz;
+	char			*leadw;		/* the reply's lead, the same */
+	size_t			 leadwsz;
 	const struct phrases	*sideset;	/* their phrase sets */
 	const struct phrases	*unsureset;
 };
@@ -82,6 +84,7 @@ classifier_free(struct classifier *c)
 	uncertain_free(c->unsure);
 	reply_free(&c->reply);
 	free(c->words);
+	free(c->leadw);
 	free(c->scratch);
 	free(c);
 }
@@ -392,7 +395,8 @@ domain_end(const char *at, const char *e)
 }
 
 /*
- * Copies the reply's text to c->words with the letters of every
+ * Copies the reply's text to *bufp (c->words; grown as needed, *szp
+ * its size) with the letters of every
  * mailbox's local part made 'x', and of its domain when that is the
  * recipient's (domain, lowercase, "" if none): what a reply says is in
  * its words, not in the names of the mailboxes it quotes (a recipient
@@ -403,21 +407,21 @@ domain_end(const char *at, const char *e)
  * offsets agree with the text.
  */
 static void
-mask_mailboxes(struct classifier *c, const char *text, size_t len,
+mask_mailboxes(char **bufp, size_t *szp, const char *text, size_t len,
     const char *domain)
 {
 	const char *p, *e = text + len, *l, *de;
 	size_t dn = strlen(domain);
 	char *w;
 
-	if (c->wordsz < len + 1) {
-		c->wordsz = len + 1 < 256 ? 256 : len + 1;
-		free(c->words);
+	if (*szp < len + 1) {
+		*szp = len + 1 < 256 ? 256 : len + 1;
+		free(*bufp);
 		/* zeroed: the JIT reads ahead of the text, within it */
-		c->words = xcalloc(1, c->wordsz);
+		*bufp = xcalloc(1, *szp);
 	}
-	memcpy(c->words, text, len);
-	c->words[len] = '\0';
+	memcpy(*bufp, text, len);
+	(*bufp)[len] = '\0';
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
 		l = local_start(text, p);
@@ -427,7 +431,7 @@ mask_mailboxes(struct classifier *c, const char *text, size_t len,
 		if (dn == 0 || (size_t)(de - p - 1) != dn ||
 		    !ascii_eq_ci(p + 1, domain, dn))
 			de = p;
-		for (w = c->words + (l - text); w < c->words + (de - text); w++)
+		for (w = *bufp + (l - text); w < *bufp + (de - text); w++)
 			if (isalpha((unsigned char)*w))
 				*w = 'x';
 	}
@@ -853,6 +857,24 @@ reason_names_mailbox(enum reason r)
 }
 
 /*
+ * Do the reporter's words in front of the reply (struct reply's lead:
+ * "Your account has been suspended. Error: 550 5.1.1 ...", "Sender
+ * address <s@x> rejected. Reason: 550 ...") speak of the sending side,
+ * as the sender-side guard reads a reply? The reply alone may not.
+ * Leaves them, masked as a reply's words are, in c->leadw.
+ */
+static int
+lead_senderside(struct classifier *c, const struct reply *rp,
+    const char *domain)
+{
+	if (rp->leadlen == 0)
+		return 0;
+	mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
+	    domain);
+	return senderside_match(c->side, c->leadw, rp->leadlen);
+}
+
+/*
  * Does the text speak of our sending host rather than our sender: its
  * IP address, host name, HELO, server, network or connections?
  */
@@ -898,6 +920,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	size_t nchain, nrules, i;
 	enum mention named;
 	struct known known;
+	int lead = 0;
 
 	reply_parse(&c->reply, text, len);
 	if (c->reply.stage == STAGE_UNKNOWN)
@@ -922,7 +945,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->temporary = -1;
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
-	mask_mailboxes(c, rp->text, rp->textlen, domain);
+	mask_mailboxes(&c->words, &c->wordsz, rp->text, rp->textlen, domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nrules);
 
@@ -1046,16 +1069,18 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * decided, the recipient is not known to be gone. See senderside.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    ((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
+	    (((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
 	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
-	    senderside_match(c->side, c->words, rp->textlen))) {
+	    senderside_match(c->side, c->words, rp->textlen)) ||
+	    (lead = lead_senderside(c, rp, domain)) != 0)) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
 		/* REASONS.md: our sender refused, or our host blocked */
 		if (reason_names_mailbox(out->reason) ||
 		    out->reason == R_HASMOVED)
-			out->reason = names_our_host(c->words, rp->textlen) ?
+			out->reason = names_our_host(c->words, rp->textlen) ||
+			    (lead && names_our_host(c->leadw, rp->leadlen)) ?
 			    R_BLOCKED : R_REJECTED;
 		detail_add(out, "guard", 5, "sender-side", 11);
 	}

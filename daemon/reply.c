@@ -495,9 +495,10 @@ strip_back(struct reply *r, struct span *s)
  * status follows it; or at a wrapper that names the command it
  * answered (Exim's "SMTP error from remote mail server after ..."),
  * which strip_front() then peels. The words in front of it are the
- * reporter's, not the server's.
+ * reporter's, not the server's. Returns where the mark or the wrapper
+ * starts, or NULL when it found none.
  */
-static void
+static char *
 find_embedded_reply(struct reply *r, struct span *s)
 {
 	static const char *const marks[] = {
@@ -529,7 +530,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 		for (guard = 0; guard < 4 && strip_front(r, s); guard++)
 			trim(s);
 		if (is_code(s->p, s->e))
-			return;
+			return q;
 		/* Not a wrapper after all: what it read is not the reply's. */
 		s->p = was;
 		r->stage = stage;
@@ -549,9 +550,10 @@ find_embedded_reply(struct reply *r, struct span *s)
 					r->stage = stage_of_command(c + 4, q);
 			}
 			s->p = q + n;
-			return;
+			return q;
 		}
 	}
+	return NULL;
 }
 
 /* The host and IP of Postfix's own "connect to x[ip]:25: ..." texts. */
@@ -715,7 +717,7 @@ void
 reply_parse(struct reply *r, const char *in, size_t n)
 {
 	struct span s;
-	char *w, *q;
+	char *w, *q, *lead;
 	size_t len;
 	int guard;
 
@@ -742,9 +744,15 @@ reply_parse(struct reply *r, const char *in, size_t n)
 			break;
 	}
 	trim(&s);
+	r->lead = NULL;
+	r->leadlen = 0;
 	if (!is_code(s.p, s.e)) {
 		postfix_own_host(r, &s);
-		find_embedded_reply(r, &s);
+		lead = s.p;
+		if ((q = find_embedded_reply(r, &s)) != NULL && q > lead) {
+			r->lead = lead;
+			r->leadlen = (size_t)(q - lead);
+		}
 	}
 
 	if (is_code(s.p, s.e)) {
