@@ -682,6 +682,27 @@ struct known {
 	size_t			 ncohort;
 };
 
+/*
+ * Is [p, e) only what joins the addresses of one list: blanks, commas,
+ * semicolons, angle brackets, quotes and the word "and" ("ann@x,
+ * <bob@x>", "ann@x and bob@x")?
+ */
+static int
+list_join(const char *p, const char *e)
+{
+	for (; p < e; p++) {
+		if (*p == ' ' || *p == '\t' || *p == ',' || *p == ';' ||
+		    *p == '<' || *p == '>' || *p == '"')
+			continue;
+		if (e - p >= 4 && ascii_eq_ci(p, "and ", 4) && p[-1] == ' ') {
+			p += 2;
+			continue;
+		}
+		return 0;
+	}
+	return 1;
+}
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const struct known *k, int moved)
@@ -690,6 +711,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 	size_t rlen, rdlen;
 	enum mention other = MENTION_NONE, co = MENTION_NONE, *kind;
 	int seen = 0, sender = 0;
+	const char *listed = NULL;	/* the end of the list's last so far */
 
 	if (rcpt == NULL)
 		return MENTION_NONE;
@@ -712,6 +734,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
 			seen = 1;
+			listed = de;
 			continue;
 		}
 		if ((contact_local(l, (size_t)(p - l)) &&
@@ -724,13 +747,18 @@ mentions(const char *rcpt, const char *text, size_t len,
 		 * failed: <old@x>: user unknown"), unless it is the sender.
 		 * Another recipient given this same text ("to ann@x,
 		 * bob@x") is counted apart: as another mailbox only if the
-		 * text does not name the recipient.
+		 * text does not name the recipient, or names it again apart
+		 * from the list ("to ann@x, bob@x ... Reason: bob@x: user
+		 * unknown" is said of bob alone).
 		 */
 		kind = one_of(k->cohort, k->ncohort, l, de) ? &co : &other;
-		if (seen && kind == &co) {
+		if (seen && kind == &co && list_join(listed, l)) {
 			co = MENTION_OTHER_DOMAIN;
+			listed = de;
 			continue;
 		}
+		if (kind == &co && !seen)
+			listed = de;
 		if (seen) {
 			if (!sender_address(text, l) &&
 			    !quoted_header_address(text, l) &&
