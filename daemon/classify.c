@@ -1048,6 +1048,16 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	known.ncohort = c->ncohort;
 	named = mentions(rcpt, rp->text, rp->textlen, &known,
 	    out->reason == R_HASMOVED);
+	/*
+	 * The reporter's words in front of the reply may name the mailbox
+	 * the recipient was forwarded to ("ann@x is forwarded to ann@y.
+	 * Error: 550 5.1.1 User unknown"): the reply is that one's.
+	 */
+	if (rp->leadlen > 0 && named != MENTION_RCPT_AND_OTHER &&
+	    named != MENTION_SAME_DOMAIN && mentions(rcpt, rp->lead,
+	    rp->leadlen, &known, out->reason == R_HASMOVED) ==
+	    MENTION_RCPT_AND_OTHER)
+		named = MENTION_RCPT_AND_OTHER;
 	if ((out->decision & D_SUPPRESS) &&
 	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
 	    named == MENTION_RCPT_AND_OTHER) &&
