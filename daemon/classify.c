@@ -885,24 +885,6 @@ reason_names_mailbox(enum reason r)
 }
 
 /*
- * Do the reporter's words in front of the reply (struct reply's lead:
- * "Your account has been suspended. Error: 550 5.1.1 ...", "Sender
- * address <s@x> rejected. Reason: 550 ...") speak of the sending side,
- * as the sender-side guard reads a reply? The reply alone may not.
- * Leaves them, masked as a reply's words are, in c->leadw.
- */
-static int
-lead_senderside(struct classifier *c, const struct reply *rp,
-    const char *domain)
-{
-	if (rp->leadlen == 0)
-		return 0;
-	mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
-	    domain);
-	return senderside_match(c->side, c->leadw, rp->leadlen);
-}
-
-/*
  * Does the text speak of our sending host rather than our sender: its
  * IP address, host name, HELO, server, network or connections?
  */
@@ -974,6 +956,15 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	mask_mailboxes(&c->words, &c->wordsz, rp->text, rp->textlen, domain);
+	/*
+	 * The reporter's words in front of a reply found inside them
+	 * (struct reply's lead: "Your account has been suspended. Error:
+	 * 550 5.1.1 ...", "Lookup failed, will retry. Reason: 550 ..."):
+	 * no rule reads them, but the guards do, as the reply's.
+	 */
+	if (rp->leadlen > 0)
+		mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
+		    domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nrules);
 
@@ -1048,16 +1039,6 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	known.ncohort = c->ncohort;
 	named = mentions(rcpt, rp->text, rp->textlen, &known,
 	    out->reason == R_HASMOVED);
-	/*
-	 * The reporter's words in front of the reply may name the mailbox
-	 * the recipient was forwarded to ("ann@x is forwarded to ann@y.
-	 * Error: 550 5.1.1 User unknown"): the reply is that one's.
-	 */
-	if (rp->leadlen > 0 && named != MENTION_RCPT_AND_OTHER &&
-	    named != MENTION_SAME_DOMAIN && mentions(rcpt, rp->lead,
-	    rp->leadlen, &known, out->reason == R_HASMOVED) ==
-	    MENTION_RCPT_AND_OTHER)
-		named = MENTION_RCPT_AND_OTHER;
 	if ((out->decision & D_SUPPRESS) &&
 	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
 	    named == MENTION_RCPT_AND_OTHER) &&
@@ -1110,7 +1091,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    (((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
 	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
 	    senderside_match(c->side, c->words, rp->textlen)) ||
-	    (lead = lead_senderside(c, rp, domain)) != 0)) {
+	    (lead = rp->leadlen > 0 && senderside_match(c->side, c->leadw,
+	    rp->leadlen)) != 0)) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
@@ -1129,11 +1111,27 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * uncertain.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    ((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
+	    (((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
 	    uncertain_match_scanned(c->unsure, gmiss, c->words, rp->textlen) :
-	    uncertain_match(c->unsure, c->words, rp->textlen))) {
+	    uncertain_match(c->unsure, c->words, rp->textlen)) ||
+	    (rp->leadlen > 0 && uncertain_match(c->unsure, c->leadw,
+	    rp->leadlen)))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "uncertain", 9);
+	}
+	/*
+	 * The reporter's words in front of the reply may name the mailbox
+	 * the recipient was forwarded to ("ann@x is forwarded to ann@y.
+	 * Error: 550 5.1.1 User unknown"): the reply is that one's. After
+	 * the guards above, which name what the words say of our side.
+	 */
+	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
+	    (reason_names_mailbox(out->reason) ||
+	    out->reason == R_HASMOVED) && mentions(rcpt, rp->lead,
+	    rp->leadlen, &known, out->reason == R_HASMOVED) ==
+	    MENTION_RCPT_AND_OTHER) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-address", 13);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&
