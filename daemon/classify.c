@@ -1013,6 +1013,15 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			if (out->decision == 0)
 				out->decision = out->temporary == 1 ?
 				    D_THROTTLE : D_ALERT;
+			/*
+			 * REASONS.md: about us, our sender or our host; a
+			 * server that takes no mail at all stays notaccept.
+			 */
+			if ((reason_names_mailbox(out->reason) &&
+			    out->reason != R_NOTACCEPT) ||
+			    out->reason == R_HASMOVED)
+				out->reason = rp->stage == STAGE_MAIL ?
+				    R_REJECTED : R_BLOCKED;
 			detail_add(out, "guard", 5, "stage", 5);
 			break;
 		case GUARD_NONE:

@@ -481,14 +481,51 @@ mark_delivered(struct dsn_report *rep, const char *subject,
 		}
 }
 
-/* Adds the original's recipient v, which the notice does not name. */
+/*
+ * Does the text [s, s + n) list the local part of the address v at the
+ * start of a line, alone or before "(" or ":" (GroupWise's "\tvera (user
+ * not found)", AOL's screen name alone)? The notice then names the
+ * recipient, without its domain. Local parts shorter than 3 never count.
+ */
+static int
+local_listed(const char *s, size_t n, const char *v)
+{
+	const char *at = strchr(v, '@'), *p, *e = s + n, *le, *q;
+	size_t k;
+
+	if (s == NULL || at == NULL || (k = (size_t)(at - v)) < 3)
+		return 0;
+	for (p = s; p < e; p = le < e ? le + 1 : e) {
+		if ((le = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			le = e;
+		for (q = p; q < le && (is_wsp(*q) || *q == '<'); q++)
+			;
+		if ((size_t)(le - q) < k || strncasecmp(q, v, k) != 0)
+			continue;
+		q += k;
+		if (q < le && *q == '>')
+			q++;
+		if (q < le && *q == ' ')
+			q++;
+		if (q == le || *q == '\r' || *q == '(' || *q == ':')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Adds the original's recipient v, which the notice does not name with
+ * its address: it never suppresses, unless the text lists its local
+ * part (local_listed()).
+ */
 static void
-rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v)
+rcpt_unnamed(struct dsn_parser *p, struct dsn_report *rep, const char *v,
+    const char *text, size_t textlen)
 {
 	struct dsn_rcpt *r = rcpt_add(p, rep);
 
 	r->rcpt = v;
-	r->unnamed = 1;
+	r->unnamed = !local_listed(text, textlen, v);
 }
 
 /*
@@ -755,6 +792,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		}
 		return rep->nrcpts;
 	}
+	if (challenge_request(subject, from, text, textlen))
+		return 0;
 	if (!is_bounce(root, subject, from) &&
 	    !filter_notice(subject, text, textlen,
 	    mime_header(root, "Auto-Submitted") != NULL)) {
@@ -798,7 +837,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		    (v = mime_header_value(f.orig, "To")) != NULL &&
 		    (v = addr_dup(p->a, v, v + strlen(v))) != NULL &&
 		    !excluded(ex, nex, v, strlen(v)))
-			rcpt_unnamed(p, rep, v);
+			rcpt_unnamed(p, rep, v, text, textlen);
 		/*
 		 * The sender may be the recipient (a redacted bounce); not
 		 * in a message a person wrote to its reader ("Dear <To>,
@@ -810,12 +849,12 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 			text_rcpts(p, rep, text, textlen, ex, 0, 0);
 	}
 	if (rep->nrcpts == 0 && (v = tail_to(p, &f)) != NULL)
-		rcpt_unnamed(p, rep, v);
+		rcpt_unnamed(p, rep, v, text, textlen);
 	if (rep->nrcpts == 0 && f.orig != NULL &&
 	    (v = mime_header_value(f.orig, "To")) != NULL &&
 	    (v = addr_dup(p->a, v, v + strlen(v))) != NULL) {
 		/* No address in the text: the original's recipient. */
-		rcpt_unnamed(p, rep, v);
+		rcpt_unnamed(p, rep, v, text, textlen);
 	}
 	mark_delivered(rep, subject, text, textlen);
 	mark_delayed(rep, subject, text, textlen);

@@ -179,6 +179,14 @@ int		 success_text(const char *subject, const char *s, size_t n);
 /* A content filter's notice to the sender about a virus or banned part? */
 int		 filter_notice(const char *subject, const char *s, size_t n,
 		    int autosent);
+/*
+ * A challenge-response system's request to the sender to prove itself
+ * before the message is delivered ("I allow incoming messages only from
+ * senders I have approved"), from the recipient's address, not from a
+ * mailer? It reports no failed recipient.
+ */
+int		 challenge_request(const char *subject, const char *from,
+		    const char *s, size_t n);
 /* Was the message written by a person (not a mailer), as a forward is? */
 int		 from_person(const char *subject, const char *from,
 		    const char *retpath);

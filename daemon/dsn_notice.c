@@ -181,6 +181,26 @@ not_a_report(const char *subject, const char *s, size_t n,
 	    lure(s, n, html, hn);
 }
 
+int
+challenge_request(const char *subject, const char *from, const char *s,
+    size_t n)
+{
+	static const char *const asks[] = {
+		"approved senders", "senders i have approved",
+		"list of approved", "approve you", "approved sender list",
+		"challenge-response", "challenge/response",
+		"confirm that you are a", "verify that you are a",
+		"prove that you are a", "you are a real person",
+		"you are a person", "confirm your message",
+		"verify your message", "request to be added", NULL
+	};
+
+	if (from_daemon(from) || (matches_any(subject, bounce_subjects) &&
+	    strncasecmp(subject, "Re:", 3) != 0))
+		return 0;
+	return any_in(s, n, asks);
+}
+
 /*
  * A content filter's notice to the sender (McAfee, Symantec, Sophos,
  * ClamAV behind a milter): its subject names a virus or banned content,

@@ -400,6 +400,9 @@ addr_next(const char *p, const char *e, const char **as, const char **ae)
 			while (r > at + 1 && (r[-1] == '.' || r[-1] == '-'))
 				r--;
 		}
+		/* Exchange quotes an address in apostrophes: 'ann@example.org' */
+		if (*l == '\'' && r < e && *r == '\'')
+			l++;
 		if (l < at && r > at + 1 && dot && r - l < 256) {
 			*as = l;
 			*ae = r;

@@ -213,7 +213,7 @@ static const struct cl_case cases[] = {
 	  "mail", "goaway", "guard=stage" },
 	{ "5xx suppress,retry at mail keeps retry", O,
 	  MX " said: 550 5.1.6 Gone or later (in reply to MAIL FROM command)",
-	  NULL, NULL, R_HASMOVED, D_RETRY, "5.1.6", 550, STAGE_MAIL, 0,
+	  NULL, NULL, R_REJECTED, D_RETRY, "5.1.6", 550, STAGE_MAIL, 0,
 	  "mail", "gone-or-later", "guard=stage" },
 	{ "5xx suppress,retry at rcpt untouched", O,
 	  MX " said: 550 5.1.6 Gone or later (in reply to RCPT TO command)",

@@ -1365,8 +1365,8 @@ START_TEST(test_reason_before_transcript)
 	sm_text_case(bare, 1, "mailboxfull", "5.2.2", D_RETRY);
 	sm_text_case(bare, 0, "userunknown", "5.1.1", D_SUPPRESS);
 	/* Our sender refused at MAIL FROM: neither address is gone. */
-	sm_text_case(mail, 0, "userunknown", NULL, D_ALERT);
-	sm_text_case(mail, 1, "userunknown", NULL, D_ALERT);
+	sm_text_case(mail, 0, "rejected", NULL, D_ALERT);
+	sm_text_case(mail, 1, "rejected", NULL, D_ALERT);
 }
 END_TEST
 

@@ -513,8 +513,14 @@ def check_log(bouncerctl, rules, mta, txs, out, run):
             x = last.get((tx.sender(mta).lower(), norm(r)))
             if x is None:
                 continue
-            n += 1
             result, v, line = x
+            if result == "TempFail" and not re.search(
+                    r'stat="?[245][0-9][0-9][ -]', line):
+                # OpenSMTPD's own deferral ("Too many consecutive
+                # errors, closing connection" after the replies before
+                # it): this recipient's reply was never given.
+                continue
+            n += 1
             if result == "TempFail":
                 good = v in ok
             else:
