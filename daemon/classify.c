@@ -48,6 +48,8 @@ struct classifier {
 	struct uncertain	*unsure;	/* the uncertainty guard's */
 	char			*words;		/* the text, mailboxes masked */
 	size_t			 wordsz;
+	char			*leadw;		/* the reply's lead, the same */
+	size_t			 leadwsz;
 	const struct phrases	*sideset;	/* their phrase sets */
 	const struct phrases	*unsureset;
 };
@@ -82,6 +84,7 @@ classifier_free(struct classifier *c)
 	uncertain_free(c->unsure);
 	reply_free(&c->reply);
 	free(c->words);
+	free(c->leadw);
 	free(c->scratch);
 	free(c);
 }
@@ -392,7 +395,8 @@ domain_end(const char *at, const char *e)
 }
 
 /*
- * Copies the reply's text to c->words with the letters of every
+ * Copies the reply's text to *bufp (c->words; grown as needed, *szp
+ * its size) with the letters of every
  * mailbox's local part made 'x', and of its domain when that is the
  * recipient's (domain, lowercase, "" if none): what a reply says is in
  * its words, not in the names of the mailboxes it quotes (a recipient
@@ -403,21 +407,21 @@ domain_end(const char *at, const char *e)
  * offsets agree with the text.
  */
 static void
-mask_mailboxes(struct classifier *c, const char *text, size_t len,
+mask_mailboxes(char **bufp, size_t *szp, const char *text, size_t len,
     const char *domain)
 {
 	const char *p, *e = text + len, *l, *de;
 	size_t dn = strlen(domain);
 	char *w;
 
-	if (c->wordsz < len + 1) {
-		c->wordsz = len + 1 < 256 ? 256 : len + 1;
-		free(c->words);
+	if (*szp < len + 1) {
+		*szp = len + 1 < 256 ? 256 : len + 1;
+		free(*bufp);
 		/* zeroed: the JIT reads ahead of the text, within it */
-		c->words = xcalloc(1, c->wordsz);
+		*bufp = xcalloc(1, *szp);
 	}
-	memcpy(c->words, text, len);
-	c->words[len] = '\0';
+	memcpy(*bufp, text, len);
+	(*bufp)[len] = '\0';
 	for (p = text; p < e && (p = memchr(p, '@', (size_t)(e - p))) != NULL;
 	    p++) {
 		l = local_start(text, p);
@@ -427,7 +431,7 @@ mask_mailboxes(struct classifier *c, const char *text, size_t len,
 		if (dn == 0 || (size_t)(de - p - 1) != dn ||
 		    !ascii_eq_ci(p + 1, domain, dn))
 			de = p;
-		for (w = c->words + (l - text); w < c->words + (de - text); w++)
+		for (w = *bufp + (l - text); w < *bufp + (de - text); w++)
 			if (isalpha((unsigned char)*w))
 				*w = 'x';
 	}
@@ -678,6 +682,27 @@ struct known {
 	size_t			 ncohort;
 };
 
+/*
+ * Is [p, e) only what joins the addresses of one list: blanks, commas,
+ * semicolons, angle brackets, quotes and the word "and" ("ann@x,
+ * <bob@x>", "ann@x and bob@x")?
+ */
+static int
+list_join(const char *p, const char *e)
+{
+	for (; p < e; p++) {
+		if (*p == ' ' || *p == '\t' || *p == ',' || *p == ';' ||
+		    *p == '<' || *p == '>' || *p == '"')
+			continue;
+		if (e - p >= 4 && ascii_eq_ci(p, "and ", 4) && p[-1] == ' ') {
+			p += 2;
+			continue;
+		}
+		return 0;
+	}
+	return 1;
+}
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const struct known *k, int moved)
@@ -686,6 +711,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 	size_t rlen, rdlen;
 	enum mention other = MENTION_NONE, co = MENTION_NONE, *kind;
 	int seen = 0, sender = 0;
+	const char *listed = NULL;	/* the end of the list's last so far */
 
 	if (rcpt == NULL)
 		return MENTION_NONE;
@@ -708,6 +734,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 			continue;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
 			seen = 1;
+			listed = de;
 			continue;
 		}
 		if ((contact_local(l, (size_t)(p - l)) &&
@@ -720,13 +747,18 @@ mentions(const char *rcpt, const char *text, size_t len,
 		 * failed: <old@x>: user unknown"), unless it is the sender.
 		 * Another recipient given this same text ("to ann@x,
 		 * bob@x") is counted apart: as another mailbox only if the
-		 * text does not name the recipient.
+		 * text does not name the recipient, or names it again apart
+		 * from the list ("to ann@x, bob@x ... Reason: bob@x: user
+		 * unknown" is said of bob alone).
 		 */
 		kind = one_of(k->cohort, k->ncohort, l, de) ? &co : &other;
-		if (seen && kind == &co) {
+		if (seen && kind == &co && list_join(listed, l)) {
 			co = MENTION_OTHER_DOMAIN;
+			listed = de;
 			continue;
 		}
+		if (kind == &co && !seen)
+			listed = de;
 		if (seen) {
 			if (!sender_address(text, l) &&
 			    !quoted_header_address(text, l) &&
@@ -898,6 +930,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	size_t nchain, nrules, i;
 	enum mention named;
 	struct known known;
+	int lead = 0;
 
 	reply_parse(&c->reply, text, len);
 	if (c->reply.stage == STAGE_UNKNOWN)
@@ -922,7 +955,16 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->temporary = -1;
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
-	mask_mailboxes(c, rp->text, rp->textlen, domain);
+	mask_mailboxes(&c->words, &c->wordsz, rp->text, rp->textlen, domain);
+	/*
+	 * The reporter's words in front of a reply found inside them
+	 * (struct reply's lead: "Your account has been suspended. Error:
+	 * 550 5.1.1 ...", "Lookup failed, will retry. Reason: 550 ..."):
+	 * no rule reads them, but the guards do, as the reply's.
+	 */
+	if (rp->leadlen > 0)
+		mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
+		    domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 	rules = ruleset_rules(rs, &nrules);
 
@@ -1055,16 +1097,19 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * decided, the recipient is not known to be gone. See senderside.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    ((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
+	    (((gmiss = ruleset_guard_miss(rs, miss, c->sideset)) != NULL ?
 	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
-	    senderside_match(c->side, c->words, rp->textlen))) {
+	    senderside_match(c->side, c->words, rp->textlen)) ||
+	    (lead = rp->leadlen > 0 && senderside_match(c->side, c->leadw,
+	    rp->leadlen)) != 0)) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
 		/* REASONS.md: our sender refused, or our host blocked */
 		if (reason_names_mailbox(out->reason) ||
 		    out->reason == R_HASMOVED)
-			out->reason = names_our_host(c->words, rp->textlen) ?
+			out->reason = names_our_host(c->words, rp->textlen) ||
+			    (lead && names_our_host(c->leadw, rp->leadlen)) ?
 			    R_BLOCKED : R_REJECTED;
 		detail_add(out, "guard", 5, "sender-side", 11);
 	}
@@ -1075,11 +1120,27 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * uncertain.h.
 	 */
 	if ((out->decision & D_SUPPRESS) &&
-	    ((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
+	    (((gmiss = ruleset_guard_miss(rs, miss, c->unsureset)) != NULL ?
 	    uncertain_match_scanned(c->unsure, gmiss, c->words, rp->textlen) :
-	    uncertain_match(c->unsure, c->words, rp->textlen))) {
+	    uncertain_match(c->unsure, c->words, rp->textlen)) ||
+	    (rp->leadlen > 0 && uncertain_match(c->unsure, c->leadw,
+	    rp->leadlen)))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_add(out, "guard", 5, "uncertain", 9);
+	}
+	/*
+	 * The reporter's words in front of the reply may name the mailbox
+	 * the recipient was forwarded to ("ann@x is forwarded to ann@y.
+	 * Error: 550 5.1.1 User unknown"): the reply is that one's. After
+	 * the guards above, which name what the words say of our side.
+	 */
+	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
+	    (reason_names_mailbox(out->reason) ||
+	    out->reason == R_HASMOVED) && mentions(rcpt, rp->lead,
+	    rp->leadlen, &known, out->reason == R_HASMOVED) ==
+	    MENTION_RCPT_AND_OTHER) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-address", 13);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&

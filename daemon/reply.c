@@ -495,9 +495,10 @@ strip_back(struct reply *r, struct span *s)
  * status follows it; or at a wrapper that names the command it
  * answered (Exim's "SMTP error from remote mail server after ..."),
  * which strip_front() then peels. The words in front of it are the
- * reporter's, not the server's.
+ * reporter's, not the server's. Returns where the mark or the wrapper
+ * starts, or NULL when it found none.
  */
-static void
+static char *
 find_embedded_reply(struct reply *r, struct span *s)
 {
 	static const char *const marks[] = {
@@ -515,7 +516,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 	enum smtp_stage stage;
 	size_t i, n, guard;
 	char *q, *was;
-	int had_host, had_ip;
+	char host[sizeof(r->host)], ip[sizeof(r->ip)];
 
 	/* A wrapper first: it says the stage too. */
 	for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
@@ -523,19 +524,18 @@ find_embedded_reply(struct reply *r, struct span *s)
 			continue;
 		was = s->p;
 		stage = r->stage;
-		had_host = r->host[0] != '\0';
-		had_ip = r->ip[0] != '\0';
+		memcpy(host, r->host, sizeof(host));
+		memcpy(ip, r->ip, sizeof(ip));
 		s->p = q;
 		for (guard = 0; guard < 4 && strip_front(r, s); guard++)
 			trim(s);
 		if (is_code(s->p, s->e))
-			return;
-		s->p = was;		/* not a wrapper after all */
+			return q;
+		/* Not a wrapper after all: what it read is not the reply's. */
+		s->p = was;
 		r->stage = stage;
-		if (!had_host)
-			r->host[0] = '\0';
-		if (!had_ip)
-			r->ip[0] = '\0';
+		memcpy(r->host, host, sizeof(host));
+		memcpy(r->ip, ip, sizeof(ip));
 	}
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
@@ -550,9 +550,10 @@ find_embedded_reply(struct reply *r, struct span *s)
 					r->stage = stage_of_command(c + 4, q);
 			}
 			s->p = q + n;
-			return;
+			return q;
 		}
 	}
+	return NULL;
 }
 
 /* The host and IP of Postfix's own "connect to x[ip]:25: ..." texts. */
@@ -716,7 +717,7 @@ void
 reply_parse(struct reply *r, const char *in, size_t n)
 {
 	struct span s;
-	char *w, *q;
+	char *w, *q, *lead;
 	size_t len;
 	int guard;
 
@@ -743,9 +744,15 @@ reply_parse(struct reply *r, const char *in, size_t n)
 			break;
 	}
 	trim(&s);
+	r->lead = NULL;
+	r->leadlen = 0;
 	if (!is_code(s.p, s.e)) {
 		postfix_own_host(r, &s);
-		find_embedded_reply(r, &s);
+		lead = s.p;
+		if ((q = find_embedded_reply(r, &s)) != NULL && q > lead) {
+			r->lead = lead;
+			r->leadlen = (size_t)(q - lead);
+		}
 	}
 
 	if (is_code(s.p, s.e)) {

@@ -38,6 +38,14 @@ struct reply {
 	char		 ip[64];	/* remote address, or "" */
 	const char	*text;		/* NUL-terminated, inside buf */
 	size_t		 textlen;
+	/*
+	 * The reporter's words in front of a reply found inside them ("Your
+	 * message to x was not delivered." before "Reason: 550 ..."), up to
+	 * the mark or wrapper that introduces it: inside buf, not
+	 * NUL-terminated. NULL and 0 when the reply is the whole text.
+	 */
+	const char	*lead;
+	size_t		 leadlen;
 	char		*buf;		/* owned */
 	size_t		 bufsz;
 };

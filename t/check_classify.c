@@ -183,6 +183,21 @@ static const struct cl_case cases[] = {
 	  NULL, R_REJECTED, D_SUPPRESS, "5.7.1", 550, STAGE_RCPT, 0,
 	  "mail", "goaway", "" },
 
+	/*
+	 * The words in front of a reply found inside a notice: no rule
+	 * reads them, the guards do.
+	 */
+	{ "uncertain words before an embedded reply", U,
+	  "Mailbox lookup failed, will retry later. Error: 550 5.1.1 no such "
+	  "user", NULL, NULL,
+	  R_USERUNKNOWN, D_RETRY, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=uncertain" },
+	{ "forward target before an embedded reply", U,
+	  "The mailbox " U " is forwarded to v@other.example. Error: 550 "
+	  "5.1.1 no such user", NULL, NULL,
+	  R_USERUNKNOWN, 0, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=other-address" },
+
 	/* The stage guard. */
 	{ "5xx suppress at mail", O,
 	  MX " said: 550 5.7.1 Go away (in reply to MAIL FROM command)", NULL,

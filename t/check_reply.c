@@ -397,6 +397,19 @@ static const struct reply_case embedded_cases[] = {
 	  "We connected to the server but it said: mailbox full",
 	  0, "", STAGE_UNKNOWN, "", "",
 	  "We connected to the server but it said: mailbox full" },
+	/* A wrapper that is none leaves the host read before it. */
+	{ "not a wrapper, after a host",
+	  "host mx.example.org[192.0.2.5] said: we were Connected to "
+	  "10.0.0.1 earlier",
+	  0, "", STAGE_UNKNOWN, "mx.example.org", "192.0.2.5",
+	  "we were Connected to 10.0.0.1 earlier" },
+	{ "not a wrapper, after a host, Exim's",
+	  "host mx.example.org[192.0.2.5] said: see SMTP error from remote "
+	  "mail server after RCPT TO:<a@b.example>: host mx2.example.org "
+	  "[10.0.0.1]: no reply",
+	  0, "", STAGE_UNKNOWN, "mx.example.org", "192.0.2.5",
+	  "see SMTP error from remote mail server after RCPT TO:<a@b.example>: "
+	  "host mx2.example.org [10.0.0.1]: no reply" },
 };
 
 static void
