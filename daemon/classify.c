@@ -703,6 +703,39 @@ list_join(const char *p, const char *e)
 	return 1;
 }
 
+/*
+ * The first rule that words take alone, with no code, no status and
+ * no stage to constrain it, and a pattern (a rule on codes alone does
+ * not count); NULL if none. Runs the prefilter on them: c's scratch
+ * is theirs afterwards.
+ */
+static const struct rule *
+words_rule(struct classifier *c, const struct ruleset *rs,
+    const struct provider *provider, const char *words, size_t len)
+{
+	const struct rule *const *rules;
+	const struct status_num none = { 0 };
+	const uint32_t *chain;
+	const uint8_t *miss;
+	size_t nchain, nrules, i;
+	const struct rule *r;
+
+	miss = ruleset_prefilter(rs, words, len, c->scratch);
+	rules = ruleset_rules(rs, &nrules);
+	chain = ruleset_candidates(rs, provider, 0, 0, 0, &nchain);
+	for (i = 0; i < nchain; i++) {
+		if (miss[chain[i]])
+			continue;
+		r = rules[chain[i]];
+		if (r->re == NULL || !code_ok(r, 0) || !status_ok(r, &none) ||
+		    r->stages)
+			continue;
+		if (rule_matches(rs, chain[i], r, c, words, len))
+			return r;
+	}
+	return NULL;
+}
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const struct known *k, int moved)
@@ -930,6 +963,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	size_t nchain, nrules, i;
 	enum mention named;
 	struct known known;
+	const struct rule *lr;
 	int lead = 0;
 
 	reply_parse(&c->reply, text, len);
@@ -1141,6 +1175,19 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    MENTION_RCPT_AND_OTHER) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
+	 * And the words in front may say another thing than the reply
+	 * ("ann@x: mailbox full. Error: 550 5.1.1 unknown"): a suppression
+	 * stands only if a rule reading them alone would not decide
+	 * otherwise. Last, as it runs the prefilter anew.
+	 */
+	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
+	    (lr = words_rule(c, rs, out->provider, c->leadw,
+	    rp->leadlen)) != NULL && !(lr->decision & D_SUPPRESS)) {
+		out->decision = (out->decision & ~D_SUPPRESS) |
+		    (lr->decision != 0 ? lr->decision : D_ALERT);
+		detail_add(out, "guard", 5, "lead", 4);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&
