@@ -704,6 +704,37 @@ list_join(const char *p, const char *e)
 }
 
 /*
+ * The first rule of chain (nchain indices, the prefilter's miss beside
+ * them) that takes text (len bytes) with this code, status and stage;
+ * with words_only, only a rule with a pattern (not one on codes
+ * alone). NULL if none.
+ */
+static const struct rule *
+first_rule(struct classifier *c, const struct ruleset *rs,
+    const uint32_t *chain, size_t nchain, const uint8_t *miss, int code,
+    const struct status_num *st, enum smtp_stage stage, const char *text,
+    size_t len, int words_only)
+{
+	const struct rule *const *rules;
+	const struct rule *r;
+	size_t nrules, i;
+
+	rules = ruleset_rules(rs, &nrules);
+	for (i = 0; i < nchain; i++) {
+		if (miss[chain[i]])
+			continue;
+		r = rules[chain[i]];
+		if ((words_only && r->re == NULL) || !code_ok(r, code) ||
+		    !status_ok(r, st) ||
+		    (r->stages && !(r->stages & 1u << stage)))
+			continue;
+		if (rule_matches(rs, chain[i], r, c, text, len))
+			return r;
+	}
+	return NULL;
+}
+
+/*
  * The first rule that words take alone, with no code, no status and
  * no stage to constrain it, and a pattern (a rule on codes alone does
  * not count); NULL if none. Runs the prefilter on them: c's scratch
@@ -713,27 +744,15 @@ static const struct rule *
 words_rule(struct classifier *c, const struct ruleset *rs,
     const struct provider *provider, const char *words, size_t len)
 {
-	const struct rule *const *rules;
 	const struct status_num none = { 0 };
 	const uint32_t *chain;
 	const uint8_t *miss;
-	size_t nchain, nrules, i;
-	const struct rule *r;
+	size_t nchain;
 
 	miss = ruleset_prefilter(rs, words, len, c->scratch);
-	rules = ruleset_rules(rs, &nrules);
 	chain = ruleset_candidates(rs, provider, 0, 0, 0, &nchain);
-	for (i = 0; i < nchain; i++) {
-		if (miss[chain[i]])
-			continue;
-		r = rules[chain[i]];
-		if (r->re == NULL || !code_ok(r, 0) || !status_ok(r, &none) ||
-		    r->stages)
-			continue;
-		if (rule_matches(rs, chain[i], r, c, words, len))
-			return r;
-	}
-	return NULL;
+	return first_rule(c, rs, chain, nchain, miss, 0, &none,
+	    STAGE_UNKNOWN, words, len, 1);
 }
 
 static enum mention
@@ -954,13 +973,12 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
     const char *text, size_t len, const char *dsn, const char *relay,
     struct classification *out)
 {
-	const struct rule *const *rules;
 	const uint32_t *chain;
 	const uint8_t *miss, *gmiss;
 	const struct reply *rp = &c->reply;
 	struct status_num st;
 	char domain[256];
-	size_t nchain, nrules, i;
+	size_t nchain;
 	enum mention named;
 	struct known known;
 	const struct rule *lr;
@@ -1000,26 +1018,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
 		    domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
-	rules = ruleset_rules(rs, &nrules);
 
 	out->provider = ruleset_provider(rs, domain,
 	    relay != NULL && *relay ? relay : rp->host);
 	chain = ruleset_candidates(rs, out->provider, rp->code, st.cls,
 	    st.subj, &nchain);
-	for (i = 0; i < nchain; i++) {
-		const struct rule *r;
-
-		if (miss[chain[i]])
-			continue;
-		r = rules[chain[i]];
-		if (!code_ok(r, rp->code) || !status_ok(r, &st) ||
-		    (r->stages && !(r->stages & 1u << rp->stage)))
-			continue;
-		if (rule_matches(rs, chain[i], r, c, c->words, rp->textlen)) {
-			out->rule = r;
-			break;
-		}
-	}
+	out->rule = first_rule(c, rs, chain, nchain, miss, rp->code, &st,
+	    rp->stage, c->words, rp->textlen, 0);
 
 	if (out->rule != NULL) {
 		out->reason = out->rule->reason;
