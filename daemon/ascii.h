@@ -1,5 +1,6 @@
 /*
- * ascii.h -- case folding for protocol text, the same in every locale
+ * ascii.h -- case folding for protocol text, the same in every locale,
+ * and the few byte classes it is read by
  *
  * SMTP replies, host names and header keywords are ASCII; tolower(3)
  * and strncasecmp(3) depend on the locale and cost a call per use.
@@ -119,6 +120,79 @@ ascii_next_pair(const unsigned char *t, size_t i, size_t end, size_t lim,
 		    (t[i + d] | 0x20) == (c1 | 0x20))
 			return i;
 	return end;
+}
+
+/*
+ * The offset of lit (k bytes, k > 0) in [s, s + n), or n if it is not
+ * there. Every byte of lit after the first matches in either ASCII
+ * case; so does the first, unless cap is set and it is a capital (a
+ * capital stays one: with cap, "Reason" is not in "the reason").
+ */
+static inline size_t
+ascii_find_ci(const char *s, size_t n, const char *lit, size_t k, int cap)
+{
+	const unsigned char *t = (const unsigned char *)s;
+	unsigned char c0 = (unsigned char)lit[0], alt = c0;
+	size_t i, end;
+
+	/* alt: the other byte the first may be */
+	if ((unsigned)(c0 - 'a') < 26)
+		alt = (unsigned char)(c0 & ~0x20);
+	else if ((unsigned)(c0 - 'A') < 26 && !cap)
+		alt = (unsigned char)(c0 | 0x20);
+	if (k == 0 || n < k)
+		return n;
+	end = n - (k - 1);
+	for (i = 0; (i = ascii_next_pair(t, i, end, n, c0,
+	    (unsigned char)lit[k - 1], k - 1)) < end; i++)
+		if ((t[i] == c0 || t[i] == alt) &&
+		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
+			return i;
+	return n;
+}
+
+/*
+ * Does c stand between the addresses of a list ("ann@x, <bob@x>;"): a
+ * blank, a comma, a semicolon, an angle bracket or a quote?
+ */
+static inline int
+ascii_list_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '<' ||
+	    c == '>' || c == '"';
+}
+
+/*
+ * The length of the word "and" at p, between blanks, as it joins the
+ * last two addresses of a list ("ann@x and bob@x"); 0 if not there.
+ * p[-1] is read: p is not the start of its text.
+ */
+static inline size_t
+ascii_list_and(const char *p, const char *e)
+{
+	return e - p >= 4 && ascii_eq_ci(p, "and", 3) &&
+	    (p[3] == ' ' || p[3] == '\t') && (p[-1] == ' ' || p[-1] == '\t') ?
+	    3 : 0;
+}
+
+/*
+ * Is [p, e) only what stands between the addresses of a list: the
+ * bytes ascii_list_sep() takes and the word "and"? p is not the start
+ * of its text.
+ */
+static inline int
+ascii_list_gap(const char *p, const char *e)
+{
+	size_t k;
+
+	for (; p < e; p++) {
+		if (ascii_list_sep(*p))
+			continue;
+		if ((k = ascii_list_and(p, e)) == 0)
+			return 0;
+		p += k - 1;
+	}
+	return 1;
 }
 
 #endif

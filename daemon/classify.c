@@ -683,27 +683,6 @@ struct known {
 };
 
 /*
- * Is [p, e) only what joins the addresses of one list: blanks, commas,
- * semicolons, angle brackets, quotes and the word "and" ("ann@x,
- * <bob@x>", "ann@x and bob@x")?
- */
-static int
-list_join(const char *p, const char *e)
-{
-	for (; p < e; p++) {
-		if (*p == ' ' || *p == '\t' || *p == ',' || *p == ';' ||
-		    *p == '<' || *p == '>' || *p == '"')
-			continue;
-		if (e - p >= 4 && ascii_eq_ci(p, "and ", 4) && p[-1] == ' ') {
-			p += 2;
-			continue;
-		}
-		return 0;
-	}
-	return 1;
-}
-
-/*
  * The first rule of chain (nchain indices, the prefilter's miss beside
  * them) that takes text (len bytes) with this code, status and stage;
  * with words_only, only a rule with a pattern (not one on codes
@@ -804,7 +783,7 @@ mentions(const char *rcpt, const char *text, size_t len,
 		 * unknown" is said of bob alone).
 		 */
 		kind = one_of(k->cohort, k->ncohort, l, de) ? &co : &other;
-		if (seen && kind == &co && list_join(listed, l)) {
+		if (seen && kind == &co && ascii_list_gap(listed, l)) {
 			co = MENTION_OTHER_DOMAIN;
 			listed = de;
 			continue;

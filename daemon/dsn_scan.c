@@ -67,20 +67,7 @@ folded_end(const char *p, const char *e)
 int
 has_ci(const char *s, size_t n, const char *lit)
 {
-	size_t k = strlen(lit), i, end;
-	const unsigned char *t = (const unsigned char *)s;
-	unsigned char lo = (unsigned char)lit[0],
-	    up = (unsigned char)toupper(lo);
-
-	if (s == NULL || n < k || k == 0)
-		return 0;
-	end = n - (k - 1);
-	for (i = 0; (i = ascii_next_pair(t, i, end, n, lo,
-	    (unsigned char)lit[k - 1], k - 1)) < end; i++)
-		if ((t[i] == lo || t[i] == up) &&
-		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
-			return 1;
-	return 0;
+	return s != NULL && ascii_find_ci(s, n, lit, strlen(lit), 1) < n;
 }
 
 /*

@@ -384,25 +384,6 @@ struct cand {
 
 #define MAX_CANDS	100000
 
-/* Does c stand between the addresses of a list (", ", "; ", "<", ">")? */
-static int
-list_sep(char c)
-{
-	return is_wsp(c) || c == ',' || c == ';' || c == '<' || c == '>' ||
-	    c == '"';
-}
-
-/*
- * The length of the word "and" at p, between blanks, as it joins the
- * last two addresses of a list ("ann@x and bob@x"); 0 if not there.
- */
-static size_t
-list_and(const char *p, const char *e)
-{
-	return e - p >= 4 && strncasecmp(p, "and", 3) == 0 && is_wsp(p[3]) &&
-	    is_wsp(p[-1]) ? 3 : 0;
-}
-
 /*
  * Is the run from p to the address at as only addresses and the commas,
  * semicolons, blanks, brackets and "and" between them ("ann@x, bob@x,
@@ -413,15 +394,16 @@ static int
 list_from(const char *p, const char *as)
 {
 	const char *bs, *be;
+	size_t k;
 	int n = 0;
 
 	while (p < as) {
-		if (list_sep(*p)) {
+		if (ascii_list_sep(*p)) {
 			p++;
 			continue;
 		}
-		if (n > 0 && list_and(p, as)) {
-			p += 3;
+		if (n > 0 && (k = ascii_list_and(p, as)) > 0) {
+			p += k;
 			continue;
 		}
 		if (!addr_next(p, as, &bs, &be) || bs != p)
@@ -552,20 +534,6 @@ starts_line(const char *line, const char *as)
 	    *p == '\'' || *p == '(' || *p == '*' || *p == '-' || *p == '>'))
 		p++;
 	return p == as;
-}
-
-/* Is the run [p, e) only what stands between the addresses of a list? */
-static int
-list_gap(const char *p, const char *e)
-{
-	for (; p < e; p++) {
-		if (list_sep(*p))
-			continue;
-		if (!list_and(p, e))
-			return 0;
-		p += 2;
-	}
-	return 1;
 }
 
 /* The number of blanks that indent the line at ls. */
@@ -1199,7 +1167,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 * ("ann@x, bob@x, carol@x").
 			 */
 			only = naddr++ == 0 ? starts_line(ls, as) :
-			    only && list_gap(q, as);
+			    only && ascii_list_gap(q, as);
 			if (fl == NULL)
 				fl = logical_start(s, ls, e);
 			/*
@@ -1243,7 +1211,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			nlead += c[nc].lead;
 			nc++;
 		}
-		if (naddr > 1 && only && list_gap(q, le))
+		if (naddr > 1 && only && ascii_list_gap(q, le))
 			for (k = first; k < nc; k++)
 				c[k].listline = 1;
 	}

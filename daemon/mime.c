@@ -697,24 +697,6 @@ mime_header_text(struct mime *m, const struct mime_part *part,
 
 #define MAX_PIECES	32
 
-/* Is name (n bytes, n > 0) in [s, s + len), ignoring ASCII case? */
-static int
-holds_ci(const char *s, size_t len, const char *name, size_t n)
-{
-	const unsigned char *t = (const unsigned char *)s;
-	size_t i, end;
-
-	if (len < n)
-		return 0;
-	end = len - (n - 1);
-	for (i = 0; (i = ascii_next_pair(t, i, end, len,
-	    (unsigned char)name[0], (unsigned char)name[n - 1], n - 1)) < end;
-	    i++)
-		if (ascii_eq_ci(s + i, name, n))
-			return 1;
-	return 0;
-}
-
 const char *
 mime_param(struct mime *m, const char *value, size_t len, const char *name)
 {
@@ -727,7 +709,7 @@ mime_param(struct mime *m, const char *value, size_t len, const char *name)
 	char *out, *d;
 
 	/* Its name, in any case, is not there at all: no parameter. */
-	if (nlen > 0 && !holds_ci(value, len, name, nlen))
+	if (nlen > 0 && ascii_find_ci(value, len, name, nlen, 0) == len)
 		return NULL;
 	memset(piece, 0, sizeof(piece));
 	/* Skip the type itself. */

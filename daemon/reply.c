@@ -89,27 +89,14 @@ suffix_ci(const struct span *s, const char *lit)
 	return n;
 }
 
-/*
- * Finds lit (case-insensitive; its first character must not be a
- * letter of a different case) in [p, e); NULL if absent.
- */
+/* Finds lit (in any ASCII case) in [p, e); NULL if absent. */
 static char *
 find_ci(char *p, char *e, const char *lit)
 {
-	size_t n = strlen(lit), len = (size_t)(e - p), i, end;
-	unsigned char c0 = (unsigned char)tolower((unsigned char)lit[0]);
-	unsigned char fold = isalpha(c0) ? 0x20 : 0;
+	size_t len = (size_t)(e - p), i = ascii_find_ci(p, len, lit,
+	    strlen(lit), 0);
 
-	if (len < n || n == 0)
-		return n == 0 && p < e ? p : NULL;
-	/* To the places where its first and last bytes are. */
-	end = len - (n - 1);
-	for (i = 0; (i = ascii_next_pair((const unsigned char *)p, i, end,
-	    len, c0, (unsigned char)lit[n - 1], n - 1)) < end; i++)
-		if (((unsigned char)p[i] | fold) == c0 &&
-		    ascii_eq_ci(p + i + 1, lit + 1, n - 1))
-			return p + i;
-	return NULL;
+	return i < len ? p + i : NULL;
 }
 
 /* The same, within the first or last `lim` bytes of [p, e). */

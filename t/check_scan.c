@@ -8,6 +8,9 @@
  * every length around the block size, to the byte-at-a-time searches
  * they replaced: same answer, same match, same end. has_any_ci(), one
  * pass for a list of phrases, is held to has_ci() of each phrase.
+ * ascii_find_ci(), under has_ci() and the reply parser's and MIME
+ * reader's searches, gives the first offset in either first-byte mode;
+ * ascii_list_gap() takes only what joins the addresses of a list.
  */
 #include <check.h>
 #include <ctype.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "dsn_impl.h"
 #include "testlib.h"
 
@@ -33,6 +37,25 @@ ref_has_ci(const char *s, size_t n, const char *lit)
 		    strncasecmp(s + i + 1, lit + 1, k - 1) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * The first offset of lit in [s, s + n), or n: the rest of lit in
+ * either case, its first byte too unless cap is set and it is a capital.
+ */
+static size_t
+ref_find_ci(const char *s, size_t n, const char *lit, int cap)
+{
+	size_t k = strlen(lit), i;
+	unsigned char c = (unsigned char)lit[0];
+
+	for (i = 0; k > 0 && i + k <= n; i++)
+		if (((unsigned char)s[i] == c || (unsigned char)s[i] ==
+		    (unsigned char)(cap && isupper(c) ? c : isupper(c) ?
+		    tolower(c) : toupper(c))) &&
+		    strncasecmp(s + i + 1, lit + 1, k - 1) == 0)
+			return i;
+	return n;
 }
 
 static const char *
@@ -81,6 +104,10 @@ check_one(const char *text, size_t n, const char *lit)
 	const char *e1 = NULL, *e2 = NULL, *m1, *m2;
 
 	ck_assert_int_eq(has_ci(text, n, lit), ref_has_ci(text, n, lit));
+	ck_assert_uint_eq(ascii_find_ci(text, n, lit, strlen(lit), 0),
+	    ref_find_ci(text, n, lit, 0));
+	ck_assert_uint_eq(ascii_find_ci(text, n, lit, strlen(lit), 1),
+	    ref_find_ci(text, n, lit, 1));
 	m1 = find_ws_ci(text, n, lit, &e1);
 	m2 = ref_find_ws_ci(text, n, lit, &e2);
 	ck_assert_ptr_eq(m1, m2);
@@ -243,6 +270,29 @@ START_TEST(test_any)
 }
 END_TEST
 
+/* What may stand between two addresses of a list (after "x@y"). */
+static const struct {
+	const char	*gap;
+	int		 want;
+} gaps[] = {
+	{ ", ", 1 }, { ";\t<", 1 }, { ">, \"", 1 }, { " and ", 1 },
+	{ " AND <", 1 }, { "\tand\t", 1 }, { "", 1 }, { " or ", 0 },
+	{ " andy ", 0 }, { "and ", 0 }, { " and", 0 }, { ": ", 0 },
+	{ " (", 0 },
+};
+
+START_TEST(test_list_gap)
+{
+	char buf[32];
+	size_t k = strlen(gaps[_i].gap);
+
+	/* a byte of the address before it: "and" must follow a blank */
+	buf[0] = 'y';
+	memcpy(buf + 1, gaps[_i].gap, k);
+	ck_assert_int_eq(ascii_list_gap(buf + 1, buf + 1 + k), gaps[_i].want);
+}
+END_TEST
+
 static Suite *
 scan_suite(void)
 {
@@ -254,6 +304,8 @@ scan_suite(void)
 	tcase_add_test(tc, test_any);
 	tcase_add_loop_test(tc, test_folded_end, 0,
 	    (int)(sizeof(folds) / sizeof(folds[0])));
+	tcase_add_loop_test(tc, test_list_gap, 0,
+	    (int)(sizeof(gaps) / sizeof(gaps[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
