@@ -509,6 +509,15 @@ static const char pattern[] =
 	"(?:not accepted|refused|rejected|blocked|not allowed)\\b"
 	/* 2 */
 	"|\\b(?:your|this|the sending|sending|client) IP\\b"
+	/*
+	 * not as a label that only carries the address ("User unknown.
+	 * Your IP: 192.0.2.1", "(client IP: 192.0.2.1)", "your IP
+	 * 192.0.2.1 has been logged"): a predicate must follow it
+	 */
+	"(?!(?: address)?(?: is)?:? ?\\[?(?:\\d{1,3}(?:\\.\\d{1,3}){3}"
+	"|[0-9a-f]{0,4}:[0-9a-f:.]+)\\]?(?:\\.?\\s*$|[)\\],;]"
+	"|\\s+\\(in reply to\\b| (?:has been |was |is )?(?:logged|recorded"
+	"|noted)\\b))"
 	/* "your IP" in the other languages servers answer in */
 	"|\\b(?:Ihre|deine) IP\\b|\\bvotre (?:adresse )?IP\\b"
 	"|\\b(?:su IP|tu IP|su direcci\u00f3n IP|tu direcci\u00f3n IP"
