@@ -10,7 +10,8 @@
  *   2. our IP or host: "your IP" (also "Ihre IP", "votre adresse IP",
  *      "su IP", "Ваш IP", "您的IP", "din IP", "IP-osoitteesi", "az Ön
  *      IP-címe", "IP của bạn", "IP Anda", "IP ของคุณ", "IP الخاص بك",
- *      "IP שלך" ...), "this IP", "the sending IP",
+ *      "IP שלך" ...), "this IP", "the sending IP" (not as a label
+ *      that only carries the address: "Your IP: 192.0.2.1"),
  *      "client host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
  *      allowed", "connections from 192.0.2.1 not accepted", "your
  *      server (network, MTA) is not permitted";
@@ -85,6 +86,18 @@
  * (phrases.h: each branch prefiltered), shared by every handle. A
  * handle is a phrases_handle: struct senderside is never defined.
  */
+/*
+ * After "your IP" (in any language): not a label that only carries the
+ * address ("User unknown. Your IP: 192.0.2.1", "(client IP:
+ * 192.0.2.1)", "Ihre IP: 192.0.2.1", "your IP 192.0.2.1 has been
+ * logged"). Something must be said of the IP for it to be about us.
+ */
+#define IP_LABEL \
+	"(?!(?:-\\w+| address| adresse)?(?: is| ist| est| es| jest| je)? ?:? ?" \
+	"\\[?(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9a-f]{0,4}:[0-9a-f:.]+)\\]?" \
+	"(?:\\.?\\s*$|[)\\],;]|\\s+\\(in reply to\\b" \
+	"| (?:has been |was |is )?(?:logged|recorded|noted)\\b))"
+
 #define PREDICATE \
 	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
 	"|(?:does not|doesn't|did not" \
@@ -508,36 +521,30 @@ static const char pattern[] =
 	"|\\bfrom (?:bulk |mass |unknown |unregistered )?senders? (?:is |are )?"
 	"(?:not accepted|refused|rejected|blocked|not allowed)\\b"
 	/* 2 */
-	"|\\b(?:your|this|the sending|sending|client) IP\\b"
-	/*
-	 * not as a label that only carries the address ("User unknown.
-	 * Your IP: 192.0.2.1", "(client IP: 192.0.2.1)", "your IP
-	 * 192.0.2.1 has been logged"): a predicate must follow it
-	 */
-	"(?!(?: address)?(?: is)?:? ?\\[?(?:\\d{1,3}(?:\\.\\d{1,3}){3}"
-	"|[0-9a-f]{0,4}:[0-9a-f:.]+)\\]?(?:\\.?\\s*$|[)\\],;]"
-	"|\\s+\\(in reply to\\b| (?:has been |was |is )?(?:logged|recorded"
-	"|noted)\\b))"
+	"|\\b(?:your|this|the sending|sending|client) IP\\b" IP_LABEL
 	/* "your IP" in the other languages servers answer in */
-	"|\\b(?:Ihre|deine) IP\\b|\\bvotre (?:adresse )?IP\\b"
+	"|\\b(?:Ihre|deine) IP\\b" IP_LABEL "|\\bvotre (?:adresse )?IP\\b" IP_LABEL
 	"|\\b(?:su IP|tu IP|su direcci\u00f3n IP|tu direcci\u00f3n IP"
-	"|su direccion IP|tu direccion IP)\\b"
-	"|\\b(?:seu|o seu) (?:endere(?:\u00e7|c)o )?IP\\b"
-	"|\\b(?:il tuo|il vostro|vostro) (?:indirizzo )?IP\\b|\\b(?:uw|je) IP\\b"
-	"|\\b(?:tw\u00f3j|twoj) (?:adres IP|IP)\\b"
+	"|su direccion IP|tu direccion IP)\\b" IP_LABEL
+	"|\\b(?:seu|o seu) (?:endere(?:\u00e7|c)o )?IP\\b" IP_LABEL
+	"|\\b(?:il tuo|il vostro|vostro) (?:indirizzo )?IP\\b" IP_LABEL
+	"|\\b(?:uw|je) IP\\b" IP_LABEL
+	"|\\b(?:tw\u00f3j|twoj) (?:adres IP|IP)\\b" IP_LABEL
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
-	" (?:IP|\u0430\u0439\u043f\u0438)"
-	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
+	" (?:IP|\u0430\u0439\u043f\u0438)" IP_LABEL
+	"|(?:\u60a8|\u4f60)\u7684 ?IP" IP_LABEL "|\uadc0\ud558\uc758 IP" IP_LABEL
+	"|\\bIP adresiniz" IP_LABEL
 	/* the sending IP: 발신 IP, 发件人IP, 发送IP, 送信元IP */
-	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?IP"
-	"|(?:\u53d1\u4ef6\u4eba|\u53d1\u9001\u65b9?|\u53d1\u4fe1|\u9001\u4fe1\u5143) ?IP"
-	"|\\b(?:din|ditt) IP\\b|\\bIP-osoitteesi"
-	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m|\\bIP-c(?:\u00ed|i)med"
-	"|\\bIP-ul (?:dvs|dumneavoastr)|\\badresa IP a (?:dvs|dumneavoastr)"
-	"|\\bva(?:\u0161|s)e IP\\b|(?:\u0412|\u0432)\u0430\u0448\u0430 IP"
-	"|IP \u03c3\u03b1\u03c2|IP c\u1ee7a b\u1ea1n|\\bIP (?:Anda|kamu)\\b"
-	"|IP ?\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13"
-	"|IP \u0627\u0644\u062e\u0627\u0635 \u0628\u0643|IP \u05e9\u05dc\u05da"
+	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?IP" IP_LABEL
+	"|(?:\u53d1\u4ef6\u4eba|\u53d1\u9001\u65b9?|\u53d1\u4fe1|\u9001\u4fe1\u5143) ?IP" IP_LABEL
+	"|\\b(?:din|ditt) IP\\b" IP_LABEL "|\\bIP-osoitteesi" IP_LABEL
+	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m" IP_LABEL "|\\bIP-c(?:\u00ed|i)med" IP_LABEL
+	"|\\bIP-ul (?:dvs|dumneavoastr)" "|\\badresa IP a (?:dvs|dumneavoastr)"
+	"|\\bva(?:\u0161|s)e IP\\b" IP_LABEL "|(?:\u0412|\u0432)\u0430\u0448\u0430 IP" IP_LABEL
+	"|IP \u03c3\u03b1\u03c2" IP_LABEL "|IP c\u1ee7a b\u1ea1n" IP_LABEL
+	"|\\bIP (?:Anda|kamu)\\b" IP_LABEL
+	"|IP ?\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13" IP_LABEL
+	"|IP \u0627\u0644\u062e\u0627\u0635 \u0628\u0643" IP_LABEL "|IP \u05e9\u05dc\u05da" IP_LABEL
 	"|\\bclient host\\b"
 	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
 	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
