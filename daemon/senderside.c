@@ -49,7 +49,8 @@
  *      "your mailbox", "your address" in them (Ihr Konto, votre compte,
  *      su cuenta, sua conta, uw account, Ваш аккаунт, 您的账户,
  *      hesabınız ...), with a predicate in one of them after it in the
- *      same clause: "Absender unbekannt", "Ihr Konto wurde gesperrt",
+ *      same clause: "Absender unbekannt", "Absender nicht
+ *      zugelassen", "Ihr Konto wurde gesperrt",
  *      "Adresse de l'expéditeur inconnue" counts from the subject on;
  *      also Finnish (lähettäjä, tilisi), Hungarian (feladó, az Ön
  *      fiókja), Romanian (expeditor, contul dvs.), Greek (αποστολέας,
@@ -259,6 +260,19 @@
 	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent" \
 	"|st(?:\u00e4|a)ngts av|st(?:\u00e4|a)ngd|st(?:\u00e4|a)ngt" \
 	"|finnes ikke|blokkert" \
+	/* not allowed, not authorised, not accepted */ \
+	"|nicht (?:zugelassen|erlaubt|akzeptiert|autorisiert|berechtigt)" \
+	"|non (?:autoris(?:\u00e9|e)|accept(?:\u00e9|e)|permis)" \
+	"|no (?:autorizad|permitid|aceptad)" \
+	"|n(?:\u00e3|a)o (?:autorizad|permitid|aceit)" \
+	"|non (?:autorizzat|consentit|accettat)" \
+	"|niet (?:toegestaan|geaccepteerd|geautoriseerd)" \
+	"|nieautoryzowan|niedozwolon|nepovolen" \
+	"|\u043d\u0435 \u0430\u0432\u0442\u043e\u0440\u0438\u0437\u043e\u0432\u0430\u043d" \
+	"|\u043d\u0435 \u0440\u0430\u0437\u0440\u0435\u0448\u0435\u043d" \
+	"|\u672a\u6388\u6743|\u672a\u7d93\u6388\u6b0a|\u4e0d\u5141\u8bb8" \
+	"|\ud5c8\uc6a9\ub418\uc9c0 \uc54a" \
+	"|inte till(?:\u00e5|a)ten|ikke tilladt|ikke tillatt|yetkisiz" \
 	/* disabled, suspended, deactivated, closed */ \
 	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu" \
 	"|desactivad|suspendid|deshabilitad|desativad|suspens" \
