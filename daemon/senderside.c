@@ -62,7 +62,8 @@
  *      la dirección del remitente", "Не удалось найти адрес
  *      отправителя", "تعذر العثور على عنوان المرسل";
  *  11. an IP said not to be found or to be refused in them: "IP non
- *      trovato", "IP-Adresse nicht gefunden";
+ *      trovato", "IP-Adresse nicht gefunden", and with no space in
+ *      Japanese, Chinese, Korean: "IPアドレスがブロックされています";
  *  12. a check of the sender in them: "Absenderprüfung fehlgeschlagen",
  *      "La vérification de l'expéditeur a échoué", "发件人验证失败";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
@@ -727,6 +728,14 @@ static const char pattern_l10n[] =
 	 * nicht gefunden", "No se encontró la IP".
 	 */
 	"|\\bIP(?:-\\w+)?(?: [^\\s.;:]+)? " L10N_PREDICATE
+	/* in Japanese, Chinese and Korean, with no space: "IPアドレスがブロック
+	 * されています", "IP已被封锁", "IP가 차단되었습니다" */
+	"|\\bIP(?:\u30a2\u30c9\u30ec\u30b9|\u5730\u5740|\u4f4d\u5740|\\s?\uc8fc\uc18c)?"
+	"(?:(?!\u3002|\uff0c|\u3001|\\. ).){0,24}?(?:\u30d6\u30ed\u30c3\u30af"
+	"|\u62d2\u5426|\u30d6\u30e9\u30c3\u30af\u30ea\u30b9\u30c8"
+	"|\u5c01\u9501|\u5c01\u9396|\u5c01\u7981|\u88ab\u5c01|\u9ed1\u540d\u5355"
+	"|\u9ed1\u540d\u55ae|\u5c4f\u853d|\u88ab\u62d2|\u62d2\u7edd|\u62d2\u7d55"
+	"|\ucc28\ub2e8|\uac70\ubd80)"
 	"|" L10N_FIRST " (?:(?:la|el|l'|o|a|die|de|het) ?)?(?:direcci(?:\u00f3|o)n "
 	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b"
 	/*
