@@ -66,6 +66,8 @@
  *      Japanese, Chinese, Korean: "IPアドレスがブロックされています";
  *  12. a check of the sender in them: "Absenderprüfung fehlgeschlagen",
  *      "La vérification de l'expéditeur a échoué", "发件人验证失败";
+ *  13. our HELO name or "your host name" in them with a predicate:
+ *      "HELO-Name unbekannt", "Votre nom d'hôte est inconnu";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
  *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
@@ -736,6 +738,16 @@ static const char pattern_l10n[] =
 	"|\u5c01\u9501|\u5c01\u9396|\u5c01\u7981|\u88ab\u5c01|\u9ed1\u540d\u5355"
 	"|\u9ed1\u540d\u55ae|\u5c4f\u853d|\u88ab\u62d2|\u62d2\u7edd|\u62d2\u7d55"
 	"|\ucc28\ub2e8|\uac70\ubd80)"
+	/*
+	 * 13: our HELO name or host name, in them: "HELO-Name unbekannt",
+	 * "Votre nom d'hôte est inconnu", "Ваше имя хоста не найдено".
+	 */
+	"|\\b(?:HELO|EHLO)\\b" L10N_CLAUSE L10N_PREDICATE
+	"|(?:\\b(?:Ihr|Ihre|votre|su|seu|il tuo|uw|tw(?:\u00f3|o)j)"
+	"|(?:\u0412|\u0432)\u0430\u0448\u0435|\u60a8\u7684) ?(?:Hostname"
+	"|Rechnername|nom d.h(?:\u00f4|o)te|nombre de host|hostnaam|nazwa hosta"
+	"|\u0438\u043c\u044f \u0445\u043e\u0441\u0442\u0430|\u4e3b\u673a\u540d)"
+	L10N_CLAUSE L10N_PREDICATE
 	"|" L10N_FIRST " (?:(?:la|el|l'|o|a|die|de|het) ?)?(?:direcci(?:\u00f3|o)n "
 	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b"
 	/*
