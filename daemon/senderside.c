@@ -497,6 +497,12 @@ static const char pattern[] =
 	"|\\bdomain (?:of|in) (?:the |a )?(?:link|URL|DKIM|signature)"
 	"|\\b(?:not found|does not exist|unknown|unresolvable) in (?:the |a "
 	"|your )?(?:URL|link|message body)"
+	"|\\blinks? to (?:a |an |the )?(?:domain|host|site)\\b"
+	"|\\b(?:URL|link)s? (?:in|of) (?:the |your |this )?message\\b"
+	/* our login at a relay: SASL, a client certificate, "login failed" */
+	"|\\bSASL (?:user|login|user ?name|authentication)\\b"
+	"|\\bclient certificate\\b|\\blogin (?:failed|incorrect|denied)\\b"
+	"|\\byour (?:user ?(?:name|ID)|login)\\b"
 	"|\\b(?:denied|refused|rejected|blocked|disabled|not allowed) (?:for|to)"
 	" (?:the |this |your )?sender\\b"
 	/* our connection: over IPv6, the IP's frequency or rate (QQ) */
