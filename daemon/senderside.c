@@ -66,6 +66,8 @@
  *      Japanese, Chinese, Korean: "IPアドレスがブロックされています";
  *  12. a check of the sender in them: "Absenderprüfung fehlgeschlagen",
  *      "La vérification de l'expéditeur a échoué", "发件人验证失败";
+ *  14. the sender in them as a label, the predicate after the colon:
+ *      "Absender: Benutzer unbekannt" (not "Absender: <x@y>");
  *  13. our HELO name or "your host name" in them with a predicate:
  *      "HELO-Name unbekannt", "Votre nom d'hôte est inconnu";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
@@ -715,6 +717,13 @@ static const char pattern_l10n[] =
 	 * changed.
 	 */
 	L10N_SENDER L10N_CLAUSE L10N_PREDICATE
+	/*
+	 * 14: the same as a label, the predicate after a colon: "Absender:
+	 * Benutzer unbekannt", "Αποστολέας: ο χρήστης δεν υπάρχει" (a quoted
+	 * "Absender: <x@y>" line, an address after the colon, is not one).
+	 */
+	"|" L10N_SENDER "\\S{0,8} ?(?::|\uff1a) ?(?!<?[^\\s<>@]+@)"
+	L10N_CLAUSE L10N_PREDICATE
 	/*
 	 * 9: a predicate in one of them before the sender or our account,
 	 * as the languages that put the verb first say it: "Impossible de

@@ -120,6 +120,13 @@ static const struct testlib_guard_case cases[] = {
 	{ "Login failed: unknown user", 1 },
 	{ "SASL user unknown", 1 },
 	{ "Your message links to a domain that does not exist", 1 },
+	/* the sender as a label, the predicate after the colon */
+	{ "Absender: Benutzer unbekannt", 1 },
+	{ "Feladó: a felhasználó nem létezik", 1 },
+	{ "\u0391\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad\u03b1\u03c2:"
+	  " \u03bf \u03c7\u03c1\u03ae\u03c3\u03c4\u03b7\u03c2 \u03b4\u03b5"
+	  "\u03bd \u03c5\u03c0\u03ac\u03c1\u03c7\u03b5\u03b9", 1 },
+	{ "Benutzer unbekannt. Absender: <bounce@example.com>", 0 },
 	/* the sender not allowed, in other languages */
 	{ "Absender nicht zugelassen", 1 },
 	{ "Exp\u00e9diteur non autoris\u00e9", 1 },
