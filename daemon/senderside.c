@@ -10,7 +10,8 @@
  *   2. our IP or host: "your IP" (also "Ihre IP", "votre adresse IP",
  *      "su IP", "Ваш IP", "您的IP", "din IP", "IP-osoitteesi", "az Ön
  *      IP-címe", "IP của bạn", "IP Anda", "IP ของคุณ", "IP الخاص بك",
- *      "IP שלך" ...), "this IP", "the sending IP",
+ *      "IP שלך" ...), "this IP", "the sending IP" (not as a label
+ *      that only carries the address: "Your IP: 192.0.2.1"),
  *      "client host", "IP address 192.0.2.1 ... blocked", "host 192.0.2.1 is not
  *      allowed", "connections from 192.0.2.1 not accepted", "your
  *      server (network, MTA) is not permitted";
@@ -48,7 +49,8 @@
  *      "your mailbox", "your address" in them (Ihr Konto, votre compte,
  *      su cuenta, sua conta, uw account, Ваш аккаунт, 您的账户,
  *      hesabınız ...), with a predicate in one of them after it in the
- *      same clause: "Absender unbekannt", "Ihr Konto wurde gesperrt",
+ *      same clause: "Absender unbekannt", "Absender nicht
+ *      zugelassen", "Ihr Konto wurde gesperrt",
  *      "Adresse de l'expéditeur inconnue" counts from the subject on;
  *      also Finnish (lähettäjä, tilisi), Hungarian (feladó, az Ön
  *      fiókja), Romanian (expeditor, contul dvs.), Greek (αποστολέας,
@@ -60,9 +62,14 @@
  *      la dirección del remitente", "Не удалось найти адрес
  *      отправителя", "تعذر العثور على عنوان المرسل";
  *  11. an IP said not to be found or to be refused in them: "IP non
- *      trovato", "IP-Adresse nicht gefunden";
+ *      trovato", "IP-Adresse nicht gefunden", and with no space in
+ *      Japanese, Chinese, Korean: "IPアドレスがブロックされています";
  *  12. a check of the sender in them: "Absenderprüfung fehlgeschlagen",
  *      "La vérification de l'expéditeur a échoué", "发件人验证失败";
+ *  14. the sender in them as a label, the predicate after the colon:
+ *      "Absender: Benutzer unbekannt" (not "Absender: <x@y>");
+ *  13. our HELO name or "your host name" in them with a predicate:
+ *      "HELO-Name unbekannt", "Votre nom d'hôte est inconnu";
  *  10. an adjective (unknown, invalid, blocked) right before the sender
  *      in them: "Unbekannter Absender", "Nieznany nadawca", "未知发件人".
  *
@@ -85,6 +92,18 @@
  * (phrases.h: each branch prefiltered), shared by every handle. A
  * handle is a phrases_handle: struct senderside is never defined.
  */
+/*
+ * After "your IP" (in any language): not a label that only carries the
+ * address ("User unknown. Your IP: 192.0.2.1", "(client IP:
+ * 192.0.2.1)", "Ihre IP: 192.0.2.1", "your IP 192.0.2.1 has been
+ * logged"). Something must be said of the IP for it to be about us.
+ */
+#define IP_LABEL \
+	"(?!(?:-\\w+| address| adresse)?(?: is| ist| est| es| jest| je)? ?:? ?" \
+	"\\[?(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9a-f]{0,4}:[0-9a-f:.]+)\\]?" \
+	"(?:\\.?\\s*$|[)\\],;]|\\s+\\(in reply to\\b" \
+	"| (?:has been |was |is )?(?:logged|recorded|noted)\\b))"
+
 #define PREDICATE \
 	"(?:unknown|invalid|not (?:a )?valid|isn't (?:a )?valid" \
 	"|(?:does not|doesn't|did not" \
@@ -246,6 +265,19 @@
 	"|blockerad|ukendt|findes ikke|ugyldig|blokeret|ukjent" \
 	"|st(?:\u00e4|a)ngts av|st(?:\u00e4|a)ngd|st(?:\u00e4|a)ngt" \
 	"|finnes ikke|blokkert" \
+	/* not allowed, not authorised, not accepted */ \
+	"|nicht (?:zugelassen|erlaubt|akzeptiert|autorisiert|berechtigt)" \
+	"|non (?:autoris(?:\u00e9|e)|accept(?:\u00e9|e)|permis)" \
+	"|no (?:autorizad|permitid|aceptad)" \
+	"|n(?:\u00e3|a)o (?:autorizad|permitid|aceit)" \
+	"|non (?:autorizzat|consentit|accettat)" \
+	"|niet (?:toegestaan|geaccepteerd|geautoriseerd)" \
+	"|nieautoryzowan|niedozwolon|nepovolen" \
+	"|\u043d\u0435 \u0430\u0432\u0442\u043e\u0440\u0438\u0437\u043e\u0432\u0430\u043d" \
+	"|\u043d\u0435 \u0440\u0430\u0437\u0440\u0435\u0448\u0435\u043d" \
+	"|\u672a\u6388\u6743|\u672a\u7d93\u6388\u6b0a|\u4e0d\u5141\u8bb8" \
+	"|\ud5c8\uc6a9\ub418\uc9c0 \uc54a" \
+	"|inte till(?:\u00e5|a)ten|ikke tilladt|ikke tillatt|yetkisiz" \
 	/* disabled, suspended, deactivated, closed */ \
 	"|deaktiviert|stillgelegt|d(?:\u00e9|e)sactiv|suspendu" \
 	"|desactivad|suspendid|deshabilitad|desativad|suspens" \
@@ -467,6 +499,12 @@ static const char pattern[] =
 	"|\\bdomain (?:of|in) (?:the |a )?(?:link|URL|DKIM|signature)"
 	"|\\b(?:not found|does not exist|unknown|unresolvable) in (?:the |a "
 	"|your )?(?:URL|link|message body)"
+	"|\\blinks? to (?:a |an |the )?(?:domain|host|site)\\b"
+	"|\\b(?:URL|link)s? (?:in|of) (?:the |your |this )?message\\b"
+	/* our login at a relay: SASL, a client certificate, "login failed" */
+	"|\\bSASL (?:user|login|user ?name|authentication)\\b"
+	"|\\bclient certificate\\b|\\blogin (?:failed|incorrect|denied)\\b"
+	"|\\byour (?:user ?(?:name|ID)|login)\\b"
 	"|\\b(?:denied|refused|rejected|blocked|disabled|not allowed) (?:for|to)"
 	" (?:the |this |your )?sender\\b"
 	/* our connection: over IPv6, the IP's frequency or rate (QQ) */
@@ -508,27 +546,30 @@ static const char pattern[] =
 	"|\\bfrom (?:bulk |mass |unknown |unregistered )?senders? (?:is |are )?"
 	"(?:not accepted|refused|rejected|blocked|not allowed)\\b"
 	/* 2 */
-	"|\\b(?:your|this|the sending|sending|client) IP\\b"
+	"|\\b(?:your|this|the sending|sending|client) IP\\b" IP_LABEL
 	/* "your IP" in the other languages servers answer in */
-	"|\\b(?:Ihre|deine) IP\\b|\\bvotre (?:adresse )?IP\\b"
+	"|\\b(?:Ihre|deine) IP\\b" IP_LABEL "|\\bvotre (?:adresse )?IP\\b" IP_LABEL
 	"|\\b(?:su IP|tu IP|su direcci\u00f3n IP|tu direcci\u00f3n IP"
-	"|su direccion IP|tu direccion IP)\\b"
-	"|\\b(?:seu|o seu) (?:endere(?:\u00e7|c)o )?IP\\b"
-	"|\\b(?:il tuo|il vostro|vostro) (?:indirizzo )?IP\\b|\\b(?:uw|je) IP\\b"
-	"|\\b(?:tw\u00f3j|twoj) (?:adres IP|IP)\\b"
+	"|su direccion IP|tu direccion IP)\\b" IP_LABEL
+	"|\\b(?:seu|o seu) (?:endere(?:\u00e7|c)o )?IP\\b" IP_LABEL
+	"|\\b(?:il tuo|il vostro|vostro) (?:indirizzo )?IP\\b" IP_LABEL
+	"|\\b(?:uw|je) IP\\b" IP_LABEL
+	"|\\b(?:tw\u00f3j|twoj) (?:adres IP|IP)\\b" IP_LABEL
 	"|(?:\u0412|\u0432)\u0430\u0448(?:\u0435\u0433\u043e)?"
-	" (?:IP|\u0430\u0439\u043f\u0438)"
-	"|(?:\u60a8|\u4f60)\u7684 ?IP|\uadc0\ud558\uc758 IP|\\bIP adresiniz"
+	" (?:IP|\u0430\u0439\u043f\u0438)" IP_LABEL
+	"|(?:\u60a8|\u4f60)\u7684 ?IP" IP_LABEL "|\uadc0\ud558\uc758 IP" IP_LABEL
+	"|\\bIP adresiniz" IP_LABEL
 	/* the sending IP: 발신 IP, 发件人IP, 发送IP, 送信元IP */
-	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?IP"
-	"|(?:\u53d1\u4ef6\u4eba|\u53d1\u9001\u65b9?|\u53d1\u4fe1|\u9001\u4fe1\u5143) ?IP"
-	"|\\b(?:din|ditt) IP\\b|\\bIP-osoitteesi"
-	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m|\\bIP-c(?:\u00ed|i)med"
-	"|\\bIP-ul (?:dvs|dumneavoastr)|\\badresa IP a (?:dvs|dumneavoastr)"
-	"|\\bva(?:\u0161|s)e IP\\b|(?:\u0412|\u0432)\u0430\u0448\u0430 IP"
-	"|IP \u03c3\u03b1\u03c2|IP c\u1ee7a b\u1ea1n|\\bIP (?:Anda|kamu)\\b"
-	"|IP ?\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13"
-	"|IP \u0627\u0644\u062e\u0627\u0635 \u0628\u0643|IP \u05e9\u05dc\u05da"
+	"|(?:\ubc1c\uc2e0|\ubc1c\uc1a1|\uc1a1\uc2e0) ?IP" IP_LABEL
+	"|(?:\u53d1\u4ef6\u4eba|\u53d1\u9001\u65b9?|\u53d1\u4fe1|\u9001\u4fe1\u5143) ?IP" IP_LABEL
+	"|\\b(?:din|ditt) IP\\b" IP_LABEL "|\\bIP-osoitteesi" IP_LABEL
+	"|(?:\u00d6|\u00f6)n IP-c(?:\u00ed|i)m" IP_LABEL "|\\bIP-c(?:\u00ed|i)med" IP_LABEL
+	"|\\bIP-ul (?:dvs|dumneavoastr)" "|\\badresa IP a (?:dvs|dumneavoastr)"
+	"|\\bva(?:\u0161|s)e IP\\b" IP_LABEL "|(?:\u0412|\u0432)\u0430\u0448\u0430 IP" IP_LABEL
+	"|IP \u03c3\u03b1\u03c2" IP_LABEL "|IP c\u1ee7a b\u1ea1n" IP_LABEL
+	"|\\bIP (?:Anda|kamu)\\b" IP_LABEL
+	"|IP ?\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13" IP_LABEL
+	"|IP \u0627\u0644\u062e\u0627\u0635 \u0628\u0643" IP_LABEL "|IP \u05e9\u05dc\u05da" IP_LABEL
 	"|\\bclient host\\b"
 	"|\\bIP (?:address )?\\[?\\d{1,3}(?:\\.\\d{1,3}){3}\\]? (?:is |has "
 	"been )?(?:temporarily )?(?:blocked|blacklisted|banned|listed"
@@ -677,6 +718,13 @@ static const char pattern_l10n[] =
 	 */
 	L10N_SENDER L10N_CLAUSE L10N_PREDICATE
 	/*
+	 * 14: the same as a label, the predicate after a colon: "Absender:
+	 * Benutzer unbekannt", "Αποστολέας: ο χρήστης δεν υπάρχει" (a quoted
+	 * "Absender: <x@y>" line, an address after the colon, is not one).
+	 */
+	"|" L10N_SENDER "\\S{0,8} ?(?::|\uff1a) ?(?!<?[^\\s<>@]+@)"
+	L10N_CLAUSE L10N_PREDICATE
+	/*
 	 * 9: a predicate in one of them before the sender or our account,
 	 * as the languages that put the verb first say it: "Impossible de
 	 * trouver l'adresse de l'expéditeur", "ไม่พบที่อยู่ของผู้ส่ง".
@@ -697,6 +745,24 @@ static const char pattern_l10n[] =
 	 * nicht gefunden", "No se encontró la IP".
 	 */
 	"|\\bIP(?:-\\w+)?(?: [^\\s.;:]+)? " L10N_PREDICATE
+	/* in Japanese, Chinese and Korean, with no space: "IPアドレスがブロック
+	 * されています", "IP已被封锁", "IP가 차단되었습니다" */
+	"|\\bIP(?:\u30a2\u30c9\u30ec\u30b9|\u5730\u5740|\u4f4d\u5740|\\s?\uc8fc\uc18c)?"
+	"(?:(?!\u3002|\uff0c|\u3001|\\. ).){0,24}?(?:\u30d6\u30ed\u30c3\u30af"
+	"|\u62d2\u5426|\u30d6\u30e9\u30c3\u30af\u30ea\u30b9\u30c8"
+	"|\u5c01\u9501|\u5c01\u9396|\u5c01\u7981|\u88ab\u5c01|\u9ed1\u540d\u5355"
+	"|\u9ed1\u540d\u55ae|\u5c4f\u853d|\u88ab\u62d2|\u62d2\u7edd|\u62d2\u7d55"
+	"|\ucc28\ub2e8|\uac70\ubd80)"
+	/*
+	 * 13: our HELO name or host name, in them: "HELO-Name unbekannt",
+	 * "Votre nom d'hôte est inconnu", "Ваше имя хоста не найдено".
+	 */
+	"|\\b(?:HELO|EHLO)\\b" L10N_CLAUSE L10N_PREDICATE
+	"|(?:\\b(?:Ihr|Ihre|votre|su|seu|il tuo|uw|tw(?:\u00f3|o)j)"
+	"|(?:\u0412|\u0432)\u0430\u0448\u0435|\u60a8\u7684) ?(?:Hostname"
+	"|Rechnername|nom d.h(?:\u00f4|o)te|nombre de host|hostnaam|nazwa hosta"
+	"|\u0438\u043c\u044f \u0445\u043e\u0441\u0442\u0430|\u4e3b\u673a\u540d)"
+	L10N_CLAUSE L10N_PREDICATE
 	"|" L10N_FIRST " (?:(?:la|el|l'|o|a|die|de|het) ?)?(?:direcci(?:\u00f3|o)n "
 	"|adresse |endere(?:\u00e7|c)o |indirizzo )?IP\\b"
 	/*

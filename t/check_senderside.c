@@ -102,6 +102,34 @@ static const struct testlib_guard_case cases[] = {
 	{ "Mail from [192.0.2.1] refused: mailbox unavailable", 1 },
 	{ "Your network is not allowed to send mail: user unknown", 1 },
 	{ "Your mail server is not permitted: recipient unknown", 1 },
+	/* "your IP" as a label that only carries the address */
+	{ "User unknown. Your IP: 192.0.2.1", 0 },
+	{ "User unknown (client IP: 192.0.2.1)", 0 },
+	{ "Recipient unknown, your IP 192.0.2.1 has been logged", 0 },
+	{ "Der Empf\u00e4nger existiert nicht. Ihre IP: 192.0.2.1", 0 },
+	{ "Destinataire inconnu (votre adresse IP : 192.0.2.1)", 0 },
+	{ "User unknown. Your IP: 192.0.2.1 is listed", 1 },
+	{ "Unknown user, your IP 192.0.2.1 is blocked", 1 },
+	/* our IP in Japanese and Chinese, no space after it */
+	{ "IP\u30a2\u30c9\u30ec\u30b9\u304c\u30d6\u30ed\u30c3\u30af"
+	  "\u3055\u308c\u3066\u3044\u307e\u3059", 1 },
+	{ "IP\u5df2\u88ab\u5c01\u9501", 1 },
+	/* our HELO name or host name, our relay login, our links */
+	{ "HELO-Name unbekannt", 1 },
+	{ "Votre nom d'h\u00f4te est inconnu", 1 },
+	{ "Login failed: unknown user", 1 },
+	{ "SASL user unknown", 1 },
+	{ "Your message links to a domain that does not exist", 1 },
+	/* the sender as a label, the predicate after the colon */
+	{ "Absender: Benutzer unbekannt", 1 },
+	{ "Feladó: a felhasználó nem létezik", 1 },
+	{ "\u0391\u03c0\u03bf\u03c3\u03c4\u03bf\u03bb\u03ad\u03b1\u03c2:"
+	  " \u03bf \u03c7\u03c1\u03ae\u03c3\u03c4\u03b7\u03c2 \u03b4\u03b5"
+	  "\u03bd \u03c5\u03c0\u03ac\u03c1\u03c7\u03b5\u03b9", 1 },
+	{ "Benutzer unbekannt. Absender: <bounce@example.com>", 0 },
+	/* the sender not allowed, in other languages */
+	{ "Absender nicht zugelassen", 1 },
+	{ "Exp\u00e9diteur non autoris\u00e9", 1 },
 	/* "your IP" in other languages */
 	{ "Konto gesperrt: Ihre IP 192.0.2.1 steht auf der Sperrliste", 1 },
 	{ "Compte bloqu\u00e9 : votre adresse IP est sur liste noire", 1 },
