@@ -1167,7 +1167,8 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * "undefined" is left for a bounce that says nothing about the
 	 * recipient at all.
 	 */
-	if (cl->rule == NULL && cl->reason == R_UNDEFINED && r->diaglen > 0 &&
+	if ((cl->rule == NULL || cl->rule->re == NULL) &&
+	    cl->reason == R_UNDEFINED && r->diaglen > 0 &&
 	    (!r->diag_general || alone) &&
 	    has_alnum(r->diag, r->diag + r->diaglen)) {
 		cl->reason = R_ONHOLD;
