@@ -1638,8 +1638,7 @@ static const char *const warning_subjects[] = {
  * warning.
  */
 static const char *const final_phrases[] = {
-	"has given up", "have given up", "i've given up",
-	"permanent fatal", "permanently failed", NULL
+	"has given up", "i've given up", "permanent fatal", NULL
 };
 
 /*
