@@ -794,15 +794,20 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	}
 	if (challenge_request(subject, from, text, textlen))
 		return 0;
-	if (!is_bounce(root, subject, from) &&
-	    !filter_notice(subject, text, textlen,
-	    mime_header(root, "Auto-Submitted") != NULL)) {
-		if (!fml_notice(root, from))
-			return 0;
+	/*
+	 * An fml notice names the list in its own way, whether or not it
+	 * comes with a null Return-Path: the other addresses in its text
+	 * are the list's command address and the like.
+	 */
+	if (fml_notice(root, from)) {
 		rep->kind = DSN_TEXT;
 		fml_rcpts(p, rep, subject, text, textlen);
 		return rep->nrcpts;
 	}
+	if (!is_bounce(root, subject, from) &&
+	    !filter_notice(subject, text, textlen,
+	    mime_header(root, "Auto-Submitted") != NULL))
+		return 0;
 
 	/* A bounce in words: find the addresses and what follows them. */
 	rep->kind = DSN_TEXT;

@@ -982,6 +982,30 @@ mta_category(struct classifier *c, const struct ruleset *rs,
 }
 
 /*
+ * A Diagnostic-Code that is only a local mailer's exit status ("X-Unix;
+ * 77", Sendmail) under a Status that says what failed: the address or
+ * mailbox (x.1.x, x.2.x), the mail system (x.3.x) or the delivery
+ * (x.4.x). The status then outranks the shape of the bounce
+ * (REASONS.md); an x.0.0 or a protocol status (x.5.x) says no more than
+ * the exit number, and the failure stays the mailer's.
+ */
+static int
+exit_status_under_status(const struct dsn_rcpt *r)
+{
+	size_t i;
+
+	if (r->diagtype == NULL || strcasecmp(r->diagtype, "x-unix") != 0 ||
+	    r->diaglen == 0 || r->diaglen > 3 || r->status == NULL ||
+	    r->status[1] != '.' || r->status[2] < '1' || r->status[2] > '4' ||
+	    r->status[3] != '.')
+		return 0;
+	for (i = 0; i < r->diaglen; i++)
+		if (!isdigit((unsigned char)r->diag[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * A report of a delivery still being tried (Action: delayed, or a
  * warning in words) proves nothing for good: the MTA has not given up.
  * It never suppresses and is no hard bounce.
@@ -1107,10 +1131,22 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * with 4.3.0), except a full mailbox or a message too big
 	 * (Postfix's "x-unix; input/output error" with 5.2.2 when the
 	 * mailbox reached mailbox_size_limit): classify_program_failure().
-	 * REASONS.md puts the status code before the shape of the bounce.
+	 * REASONS.md puts the status code before the shape of the bounce:
+	 * under a bare exit status ("X-Unix; 77" with 5.3.0, "X-Unix; 75"
+	 * with 4.4.7) a Status that names what failed decides.
 	 */
-	if ((r->diagtype != NULL && strcasecmp(r->diagtype, "x-unix") == 0 &&
-	    r->diaglen > 0) || r->to_program)
+	if (exit_status_under_status(r)) {
+		struct classification by_status;
+
+		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
+		    &by_status);
+		if (by_status.rule != NULL && by_status.reason != R_UNDEFINED)
+			*cl = by_status;
+		else
+			classify_program_failure(cl);
+	} else if ((r->diagtype != NULL &&
+	    strcasecmp(r->diagtype, "x-unix") == 0 && r->diaglen > 0) ||
+	    r->to_program)
 		classify_program_failure(cl);
 	/*
 	 * "No such user" after DATA is a content filter's answer on the
@@ -1131,7 +1167,8 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * "undefined" is left for a bounce that says nothing about the
 	 * recipient at all.
 	 */
-	if (cl->rule == NULL && cl->reason == R_UNDEFINED && r->diaglen > 0 &&
+	if ((cl->rule == NULL || cl->rule->re == NULL) &&
+	    cl->reason == R_UNDEFINED && r->diaglen > 0 &&
 	    (!r->diag_general || alone) &&
 	    has_alnum(r->diag, r->diag + r->diaglen)) {
 		cl->reason = R_ONHOLD;

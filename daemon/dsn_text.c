@@ -1601,16 +1601,26 @@ static const char *const warning_subjects[] = {
 };
 
 /*
+ * Words of a notice that the MTA has stopped trying: "YOU DO NOT NEED
+ * TO RESEND THE MESSAGE.  THIS SERVER HAS GIVEN UP." (MDaemon) is no
+ * warning.
+ */
+static const char *const final_phrases[] = {
+	"has given up", "i've given up", "permanent fatal", NULL
+};
+
+/*
  * Is a bounce in words a warning that delivery is still being tried
  * ("THIS IS A WARNING MESSAGE ONLY", "Delivery has been delayed",
  * "Will keep trying until message is 5 days old", a "(Delay)"
  * subject)? The MTA has not given up: the text proves nothing for good.
+ * Not when the text says it has given up or failed for good.
  */
 int
 warning_text(const char *subject, const char *s, size_t n)
 {
-	return matches_any(subject, warning_subjects) ||
-	    any_in(s, n, warning_phrases);
+	return (matches_any(subject, warning_subjects) ||
+	    any_in(s, n, warning_phrases)) && !any_in(s, n, final_phrases);
 }
 
 /* --- a report pasted into the text ----------------------------------- */

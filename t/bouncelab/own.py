@@ -1114,12 +1114,16 @@ LOG_EXPECT = {
 # status means: "Insufficient permission" in the log, "Diagnostic-Code:
 # X-Unix; 77" in the bounce, whose transcript alone has the agent's
 # words ("Quota exceeded (mailbox for user is full)"). No decision is
-# taken on it, where REASONS.md would retry.
+# taken on it, where REASONS.md would retry. The bounce's Status for it
+# is 5.3.0, which outranks the shape of an exit status: systemerror, as
+# Sisimai reads the same bounce (shared/corpus lhost-sendmail-13).
 SENDMAIL_LDA = (
     {"mailboxfull", "mailererror"}, {"retry", "none"},
     "Sendmail gives the agent's exit status, 77: the words of the full "
     "mailbox are only in the bounce's transcript")
-EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
+EXPECT[("sendmail", "local-quota")] = (
+    SENDMAIL_LDA[0] | {"systemerror"}, SENDMAIL_LDA[1],
+    SENDMAIL_LDA[2] + ", under Status 5.3.0 (systemerror)")
 LOG_EXPECT[("sendmail", "local-quota")] = SENDMAIL_LDA
 # Failures an MTA logs with no delivery line (Sendmail: a SYSERR only).
 NO_LOG = {("sendmail", "too-many-hops")}
