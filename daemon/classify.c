@@ -916,6 +916,23 @@ reason_names_mailbox(enum reason r)
 }
 
 /*
+ * Is a text that names mailboxes so (see mentions()) about another than
+ * the recipient, for a reply of this reason? Another mailbox of the
+ * recipient's own domain always counts; one elsewhere only for a reason
+ * about a mailbox's existence, since a list's or a recipient's refusal
+ * often names the sender. A moved mailbox names its new address, which
+ * does not count (mentions() leaves it out); the old one does.
+ */
+static int
+about_another(enum mention named, enum reason reason)
+{
+	return named == MENTION_SAME_DOMAIN ||
+	    ((named == MENTION_OTHER_DOMAIN ||
+	    named == MENTION_RCPT_AND_OTHER) &&
+	    (reason_names_mailbox(reason) || reason == R_HASMOVED));
+}
+
+/*
  * Does the text speak of our sending host rather than our sender: its
  * IP address, host name, HELO, server, network or connections?
  */
@@ -1054,11 +1071,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * A reply that names someone else is not about this recipient: a
 	 * refusal at the end of DATA answers for every recipient of the
 	 * transaction and names one of them, and a forwarded message is
-	 * refused for the address it was forwarded to. Another mailbox of
-	 * the recipient's own domain always counts; one elsewhere only for
-	 * a reason about a mailbox's existence, since a list's or a
-	 * recipient's refusal often names the sender. A moved mailbox
-	 * names its new address, which does not count; the old one does.
+	 * refused for the address it was forwarded to: about_another().
 	 */
 	known.senders = c->senders;
 	known.nsenders = c->nsenders;
@@ -1066,11 +1079,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	known.ncohort = c->ncohort;
 	named = mentions(rcpt, rp->text, rp->textlen, &known,
 	    out->reason == R_HASMOVED);
-	if ((out->decision & D_SUPPRESS) &&
-	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
-	    named == MENTION_RCPT_AND_OTHER) &&
-	    (reason_names_mailbox(out->reason) ||
-	    out->reason == R_HASMOVED)))) {
+	if ((out->decision & D_SUPPRESS) && about_another(named, out->reason)) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
@@ -1149,14 +1158,15 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	/*
 	 * The reporter's words in front of the reply may name the mailbox
 	 * the recipient was forwarded to ("ann@x is forwarded to ann@y.
-	 * Error: 550 5.1.1 User unknown"): the reply is that one's. After
-	 * the guards above, which name what the words say of our side.
+	 * Error: 550 5.1.1 User unknown") or the one that failed in its
+	 * stead ("Delivery to old@x failed. Error: 550 5.1.1 User
+	 * unknown", a group's member, when the recipient is the group): the
+	 * reply is that one's, as it would be were the words the reply's.
+	 * After the guards above, which name what the words say of our side.
 	 */
 	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
-	    (reason_names_mailbox(out->reason) ||
-	    out->reason == R_HASMOVED) && mentions(rcpt, rp->lead,
-	    rp->leadlen, &known, out->reason == R_HASMOVED) ==
-	    MENTION_RCPT_AND_OTHER) {
+	    about_another(mentions(rcpt, rp->lead, rp->leadlen, &known,
+	    out->reason == R_HASMOVED), out->reason)) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
