@@ -462,6 +462,18 @@ strip_back(struct reply *r, struct span *s)
 		s->e = q;
 		return 1;
 	}
+	/*
+	 * Yahoo's: "Remote host said: 550 5.1.1 ... [RCPT_TO]", the
+	 * command in brackets after the reply.
+	 */
+	if ((n = suffix_ci(s, " [MAIL_FROM]")) != 0 ||
+	    (n = suffix_ci(s, " [RCPT_TO]")) != 0) {
+		if (r->stage == STAGE_UNKNOWN)
+			r->stage = n == sizeof(" [MAIL_FROM]") - 1 ?
+			    STAGE_MAIL : STAGE_RCPT;
+		s->e -= n;
+		return 1;
+	}
 	/* qmail: " Giving up on 192.0.2.1." */
 	if (s->e - s->p > 20 && s->e[-1] == '.' &&
 	    isdigit((unsigned char)s->e[-2]) &&

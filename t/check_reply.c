@@ -248,6 +248,13 @@ static const struct reply_case qmail_cases[] = {
 	  "x@example.org: Connected to 192.0.2.20 but my name was rejected. "
 	  "Remote host said: 550 Bad HELO",
 	  550, "", STAGE_HELO, "", "192.0.2.20", "Bad HELO" },
+	{ "yahoo's command after the reply",
+	  "Remote host said: 550 5.1.1 User unknown  [MAIL_FROM]",
+	  550, "5.1.1", STAGE_MAIL, "", "", "User unknown" },
+	{ "yahoo's rcpt",
+	  "Remote host said: 550 5.1.1 <x@example.org>... User Unknown "
+	  "[RCPT_TO]",
+	  550, "5.1.1", STAGE_RCPT, "", "", "<x@example.org>... User Unknown" },
 	{ "after the message",
 	  "x@example.org: 192.0.2.20 failed after I sent the message. Remote "
 	  "host said: 554 5.7.1 Spam Giving up on 192.0.2.20.",
