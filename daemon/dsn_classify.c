@@ -344,6 +344,30 @@ better_status(const struct dsn_rcpt *r, struct classification *cl)
 	}
 }
 
+/*
+ * Does a classification say the refusal was of our side (our host, our
+ * sender, our connection or authentication), or come at a stage before
+ * any recipient was named? Then the recipient's existence was not in
+ * question, whatever a Status says.
+ */
+static int
+refused_us(const struct classification *cl)
+{
+	switch (cl->reason) {
+	case R_AUTHFAILURE:
+	case R_BADREPUTATION:
+	case R_BLOCKED:
+	case R_NORELAYING:
+	case R_REJECTED:
+	case R_REQUIREPTR:
+	case R_SPEEDING:
+	case R_TOOMANYCONN:
+		return 1;
+	default:
+		return verdict_scope(cl->stage, R_USERUNKNOWN) == GUARD_STAGE;
+	}
+}
+
 /* Did the MTA give up delivering after a network failure? */
 static int
 gave_up(const struct dsn_rcpt *r, const struct classification *cl)
@@ -1082,14 +1106,16 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		snprintf(cl->status, sizeof(cl->status), "%s", r->status);
 	/*
 	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
-	 * outranks words about the message or the sender found in the
-	 * bounce's free text: without a Diagnostic-Code that text holds the
-	 * notice's boilerplate too ("This email has been scanned for
-	 * viruses by ..."). The status rules decide then, if one does.
+	 * outranks words about the message found in the bounce's free
+	 * text: without a Diagnostic-Code that text holds the notice's
+	 * boilerplate too ("This email has been scanned for viruses by
+	 * ..."). The status rules decide then, if one does. Not over words
+	 * that the refusal was of our side (refused_us()): the status
+	 * rules read no words, and no guard would stop them.
 	 */
 	if (free_text && r->status != NULL && (r->status[2] == '1' ||
 	    r->status[2] == '2') && r->status[3] == '.' && cl->rule != NULL &&
-	    !reason_may_suppress(cl->reason)) {
+	    !reason_may_suppress(cl->reason) && !refused_us(cl)) {
 		struct classification by_status;
 
 		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
