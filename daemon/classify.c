@@ -1141,6 +1141,21 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		detail_add(out, "guard", 5, "sender-side", 11);
 	}
 	/*
+	 * A suppression on a status alone (a rule that reads no words),
+	 * when the status is not the reply's own but the one the reporting
+	 * MTA gave it, does not stand against words that name our sending
+	 * host ("550 Your server 192.0.2.9 is not welcome here" under
+	 * "Status: 5.1.1"): they are the remote's own, the status is a
+	 * reading of them.
+	 */
+	if ((out->decision & D_SUPPRESS) && out->rule != NULL &&
+	    out->rule->re == NULL && rp->status[0] == '\0' && dsn != NULL &&
+	    *dsn != '\0' && names_our_host(c->words, rp->textlen)) {
+		out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
+		out->reason = R_BLOCKED;
+		detail_add(out, "guard", 5, "our-host", 8);
+	}
+	/*
 	 * A reply that says the lookup failed or the failure is temporary
 	 * ("User unknown, try again later", "LDAP lookup failed") has not
 	 * found the mailbox gone, whatever its code: it is retried. See
