@@ -28,6 +28,34 @@ hard_reason(enum reason r)
 }
 
 /*
+ * Is address b another mailbox than a: another local part, or another
+ * domain that is neither a's nor one under or above it (Sendmail's
+ * "ann@mail.example.org" for "ann@example.org" is the same one)?
+ */
+static int
+another_mailbox(const char *a, const char *b)
+{
+	const char *ad = strrchr(a, '@'), *bd = strrchr(b, '@');
+	size_t an, bn;
+
+	if (ad == NULL || bd == NULL)
+		return 0;
+	if (ad - a != bd - b || strncasecmp(a, b, (size_t)(ad - a)) != 0)
+		return 1;
+	ad++;
+	bd++;
+	an = strlen(ad);
+	bn = strlen(bd);
+	if (an < bn)
+		return !(bd[bn - an - 1] == '.' &&
+		    strcasecmp(bd + bn - an, ad) == 0);
+	if (bn < an)
+		return !(ad[an - bn - 1] == '.' &&
+		    strcasecmp(ad + an - bn, bd) == 0);
+	return strcasecmp(ad, bd) != 0;
+}
+
+/*
  * Is a "no such user" known to be the answer to RCPT TO? Either the
  * reply's stage says so, or the bounce names the command (Sisimai reads
  * "RCPT" anywhere in the text; qmail says "does not like recipient"),
@@ -1237,6 +1265,19 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (r->unnamed && (cl->decision & D_SUPPRESS)) {
 		cl->decision &= ~D_SUPPRESS;
 		detail_add(cl, "guard=unnamed");
+	}
+	/*
+	 * Sendmail's X-Actual-Recipient names the mailbox an alias or a
+	 * forward led to: when that is another mailbox than the recipient,
+	 * a gone, full or closed one is that one's, as a reply that named
+	 * it would say (classify()'s other-address guard).
+	 */
+	if ((cl->decision & D_SUPPRESS) && r->actual != NULL &&
+	    another_mailbox(r->rcpt, r->actual) &&
+	    (hard_reason(cl->reason) || cl->reason == R_MAILBOXFULL ||
+	    cl->reason == R_SUSPEND)) {
+		cl->decision &= ~D_SUPPRESS;
+		detail_add(cl, "guard=other-address");
 	}
 	if (delayed(r)) {
 		cl->temporary = 1;
