@@ -377,14 +377,23 @@ local_start(const char *text, const char *at)
 
 /*
  * The end of the domain of the mailbox whose @ is at `at`, without a
- * final dot; at + 1 when it has no dot inside (no domain).
+ * final dot; at + 1 when it has no dot inside (no domain). An address
+ * literal ("[192.0.2.7]", "[IPv6:2001:db8::1]") ends after its "]"; a
+ * name may hold UTF-8 (an internationalised domain, RFC 6531).
  */
 static const char *
 domain_end(const char *at, const char *e)
 {
 	const char *d, *de;
 
-	for (d = at + 1; d < e && domain_char((unsigned char)*d); d++)
+	if (e - at > 2 && at[1] == '[') {
+		for (d = at + 2; d < e && d - at < 64 && (isalnum(
+		    (unsigned char)*d) || *d == '.' || *d == ':'); d++)
+			;
+		return d < e && *d == ']' && d > at + 2 ? d + 1 : at + 1;
+	}
+	for (d = at + 1; d < e && (domain_char((unsigned char)*d) ||
+	    (unsigned char)*d >= 0x80); d++)
 		;
 	for (de = d; de > at + 1 && de[-1] == '.'; de--)
 		;
