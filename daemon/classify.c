@@ -1077,6 +1077,16 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		detail_add(out, "guard", 5, "temporary", 9);
 	}
 	/*
+	 * A reply whose code or enhanced status says the command succeeded
+	 * or goes on (2xx, 3xx, 2.x.x: "250 2.1.5 Ok, user unknown check
+	 * skipped", "221 Bye") refused nothing, whatever its words.
+	 */
+	if ((out->decision & D_SUPPRESS) && ((rp->code >= 200 &&
+	    rp->code < 400) || st.cls == 2)) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "success", 7);
+	}
+	/*
 	 * A reply that names someone else is not about this recipient: a
 	 * refusal at the end of DATA answers for every recipient of the
 	 * transaction and names one of them, and a forwarded message is
