@@ -396,6 +396,23 @@ refused_us(const struct classification *cl)
 	}
 }
 
+/*
+ * What a feedback report of this type (RFC 5965, 6591, 6650) asks of
+ * us: a complaint ("abuse", "fraud"), an unsubscription ("opt-out") or
+ * one of no type we know is the recipient's wish to get no more mail;
+ * "not-spam" says the opposite; "auth-failure" (our SPF, DKIM or DMARC)
+ * and "virus" are about our message, not the recipient's wish.
+ */
+static unsigned
+feedback_decision(const char *type)
+{
+	if (strcmp(type, "not-spam") == 0)
+		return 0;
+	if (strcmp(type, "auth-failure") == 0 || strcmp(type, "virus") == 0)
+		return D_ALERT;
+	return D_SUPPRESS;
+}
+
 /* Did the MTA give up delivering after a network failure? */
 static int
 gave_up(const struct dsn_rcpt *r, const struct classification *cl)
@@ -1074,9 +1091,13 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			    "auto-reply");
 		} else {
 			cl->reason = R_FEEDBACK;
-			cl->decision = D_SUPPRESS;
+			cl->decision = feedback_decision(rep->feedback_type);
 			snprintf(cl->details, sizeof(cl->details),
 			    "feedback_type=%s", rep->feedback_type);
+			if ((cl->decision & D_SUPPRESS) && r->unnamed) {
+				cl->decision &= ~D_SUPPRESS;
+				detail_add(cl, "guard=unnamed");
+			}
 		}
 		return;
 	}
