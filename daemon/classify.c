@@ -1205,6 +1205,17 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
 	/*
+	 * The RCPT TO a wrapper says the reply answered ("SMTP error from
+	 * remote mail server after RCPT TO:<bob@x>: 550 5.1.1 User
+	 * unknown") names the mailbox the reply is about.
+	 */
+	if ((out->decision & D_SUPPRESS) && rp->rcptcmdlen > 0 &&
+	    about_another(mentions(rcpt, rp->rcptcmd, rp->rcptcmdlen, &known,
+	    out->reason == R_HASMOVED), out->reason)) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
 	 * And the words in front may say another thing than the reply
 	 * ("ann@x: mailbox full. Error: 550 5.1.1 unknown"): a suppression
 	 * stands only if a rule reading them alone would not decide

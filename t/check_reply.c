@@ -756,6 +756,46 @@ START_TEST(test_stage_bad)
 }
 END_TEST
 
+/* The RCPT TO a wrapper says the reply answered, and none otherwise. */
+START_TEST(test_rcpt_command)
+{
+	static const struct {
+		const char	*in;
+		const char	*cmd;
+	} cases[] = {
+		{ "SMTP error from remote mail server after RCPT "
+		  "TO:<bob@example.org>: 550 5.1.1 User unknown",
+		  "RCPT TO:<bob@example.org>" },
+		{ "SMTP error from remote mail server after pipelined RCPT "
+		  "TO:<bob@example.org>: 550 5.1.1 User unknown",
+		  "RCPT TO:<bob@example.org>" },
+		{ ">>> RCPT To:<bob@example.org> <<< 550 5.1.1 User unknown",
+		  "RCPT To:<bob@example.org>" },
+		{ "SMTP error from remote mail server after MAIL "
+		  "FROM:<a@b.example>: 550 5.1.1 User unknown", NULL },
+		{ ">>> DATA <<< 554 5.7.1 Content rejected", NULL },
+		{ "550 5.1.1 RCPT TO:<bob@example.org> User unknown", NULL },
+	};
+	struct reply r;
+	size_t i;
+
+	reply_init(&r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		reply_parse(&r, cases[i].in, strlen(cases[i].in));
+		if (cases[i].cmd == NULL) {
+			ck_assert_msg(r.rcptcmd == NULL && r.rcptcmdlen == 0,
+			    "case %zu: a command", i);
+			continue;
+		}
+		ck_assert_uint_eq(r.rcptcmdlen, strlen(cases[i].cmd));
+		ck_assert_msg(memcmp(r.rcptcmd, cases[i].cmd,
+		    r.rcptcmdlen) == 0, "case %zu: \"%.*s\"", i,
+		    (int)r.rcptcmdlen, r.rcptcmd);
+	}
+	reply_free(&r);
+}
+END_TEST
+
 static Suite *
 reply_suite(void)
 {
@@ -788,6 +828,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_code_digit_at_end);
 	tcase_add_test(tc, test_huge);
 	tcase_add_test(tc, test_fold_random);
+	tcase_add_test(tc, test_rcpt_command);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
