@@ -377,14 +377,23 @@ local_start(const char *text, const char *at)
 
 /*
  * The end of the domain of the mailbox whose @ is at `at`, without a
- * final dot; at + 1 when it has no dot inside (no domain).
+ * final dot; at + 1 when it has no dot inside (no domain). An address
+ * literal ("[192.0.2.7]", "[IPv6:2001:db8::1]") ends after its "]"; a
+ * name may hold UTF-8 (an internationalised domain, RFC 6531).
  */
 static const char *
 domain_end(const char *at, const char *e)
 {
 	const char *d, *de;
 
-	for (d = at + 1; d < e && domain_char((unsigned char)*d); d++)
+	if (e - at > 2 && at[1] == '[') {
+		for (d = at + 2; d < e && d - at < 64 && (isalnum(
+		    (unsigned char)*d) || *d == '.' || *d == ':'); d++)
+			;
+		return d < e && *d == ']' && d > at + 2 ? d + 1 : at + 1;
+	}
+	for (d = at + 1; d < e && (domain_char((unsigned char)*d) ||
+	    (unsigned char)*d >= 0x80); d++)
 		;
 	for (de = d; de > at + 1 && de[-1] == '.'; de--)
 		;
@@ -916,6 +925,23 @@ reason_names_mailbox(enum reason r)
 }
 
 /*
+ * Is a text that names mailboxes so (see mentions()) about another than
+ * the recipient, for a reply of this reason? Another mailbox of the
+ * recipient's own domain always counts; one elsewhere only for a reason
+ * about a mailbox's existence, since a list's or a recipient's refusal
+ * often names the sender. A moved mailbox names its new address, which
+ * does not count (mentions() leaves it out); the old one does.
+ */
+static int
+about_another(enum mention named, enum reason reason)
+{
+	return named == MENTION_SAME_DOMAIN ||
+	    ((named == MENTION_OTHER_DOMAIN ||
+	    named == MENTION_RCPT_AND_OTHER) &&
+	    (reason_names_mailbox(reason) || reason == R_HASMOVED));
+}
+
+/*
  * Does the text speak of our sending host rather than our sender: its
  * IP address, host name, HELO, server, network or connections?
  */
@@ -1051,14 +1077,20 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		detail_add(out, "guard", 5, "temporary", 9);
 	}
 	/*
+	 * A reply whose code or enhanced status says the command succeeded
+	 * or goes on (2xx, 3xx, 2.x.x: "250 2.1.5 Ok, user unknown check
+	 * skipped", "221 Bye") refused nothing, whatever its words.
+	 */
+	if ((out->decision & D_SUPPRESS) && ((rp->code >= 200 &&
+	    rp->code < 400) || st.cls == 2)) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "success", 7);
+	}
+	/*
 	 * A reply that names someone else is not about this recipient: a
 	 * refusal at the end of DATA answers for every recipient of the
 	 * transaction and names one of them, and a forwarded message is
-	 * refused for the address it was forwarded to. Another mailbox of
-	 * the recipient's own domain always counts; one elsewhere only for
-	 * a reason about a mailbox's existence, since a list's or a
-	 * recipient's refusal often names the sender. A moved mailbox
-	 * names its new address, which does not count; the old one does.
+	 * refused for the address it was forwarded to: about_another().
 	 */
 	known.senders = c->senders;
 	known.nsenders = c->nsenders;
@@ -1066,11 +1098,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	known.ncohort = c->ncohort;
 	named = mentions(rcpt, rp->text, rp->textlen, &known,
 	    out->reason == R_HASMOVED);
-	if ((out->decision & D_SUPPRESS) &&
-	    (named == MENTION_SAME_DOMAIN || ((named == MENTION_OTHER_DOMAIN ||
-	    named == MENTION_RCPT_AND_OTHER) &&
-	    (reason_names_mailbox(out->reason) ||
-	    out->reason == R_HASMOVED)))) {
+	if ((out->decision & D_SUPPRESS) && about_another(named, out->reason)) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
@@ -1132,6 +1160,21 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		detail_add(out, "guard", 5, "sender-side", 11);
 	}
 	/*
+	 * A suppression on a status alone (a rule that reads no words),
+	 * when the status is not the reply's own but the one the reporting
+	 * MTA gave it, does not stand against words that name our sending
+	 * host ("550 Your server 192.0.2.9 is not welcome here" under
+	 * "Status: 5.1.1"): they are the remote's own, the status is a
+	 * reading of them.
+	 */
+	if ((out->decision & D_SUPPRESS) && out->rule != NULL &&
+	    out->rule->re == NULL && rp->status[0] == '\0' && dsn != NULL &&
+	    *dsn != '\0' && names_our_host(c->words, rp->textlen)) {
+		out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
+		out->reason = R_BLOCKED;
+		detail_add(out, "guard", 5, "our-host", 8);
+	}
+	/*
 	 * A reply that says the lookup failed or the failure is temporary
 	 * ("User unknown, try again later", "LDAP lookup failed") has not
 	 * found the mailbox gone, whatever its code: it is retried. See
@@ -1149,14 +1192,26 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	/*
 	 * The reporter's words in front of the reply may name the mailbox
 	 * the recipient was forwarded to ("ann@x is forwarded to ann@y.
-	 * Error: 550 5.1.1 User unknown"): the reply is that one's. After
-	 * the guards above, which name what the words say of our side.
+	 * Error: 550 5.1.1 User unknown") or the one that failed in its
+	 * stead ("Delivery to old@x failed. Error: 550 5.1.1 User
+	 * unknown", a group's member, when the recipient is the group): the
+	 * reply is that one's, as it would be were the words the reply's.
+	 * After the guards above, which name what the words say of our side.
 	 */
 	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
-	    (reason_names_mailbox(out->reason) ||
-	    out->reason == R_HASMOVED) && mentions(rcpt, rp->lead,
-	    rp->leadlen, &known, out->reason == R_HASMOVED) ==
-	    MENTION_RCPT_AND_OTHER) {
+	    about_another(mentions(rcpt, rp->lead, rp->leadlen, &known,
+	    out->reason == R_HASMOVED), out->reason)) {
+		out->decision &= ~D_SUPPRESS;
+		detail_add(out, "guard", 5, "other-address", 13);
+	}
+	/*
+	 * The RCPT TO a wrapper says the reply answered ("SMTP error from
+	 * remote mail server after RCPT TO:<bob@x>: 550 5.1.1 User
+	 * unknown") names the mailbox the reply is about.
+	 */
+	if ((out->decision & D_SUPPRESS) && rp->rcptcmdlen > 0 &&
+	    about_another(mentions(rcpt, rp->rcptcmd, rp->rcptcmdlen, &known,
+	    out->reason == R_HASMOVED), out->reason)) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
 	}

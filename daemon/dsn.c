@@ -212,6 +212,8 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 		/* Sendmail: an alias that pipes to a program, "|prog ..." */
 		a = after_type(v);
 		r->to_program = *a == '|' || (*a == '"' && a[1] == '|');
+		if (!r->to_program)
+			r->actual = addr_dup(p->a, v, v + h->len);
 	} else if (ascii_streq_ci(name, "X-PowerMTA-BounceCategory")) {
 		v = after_type(v);
 		r->category = lower_dup(p->a, v, strcspn(v, " \t;("));
@@ -245,6 +247,8 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 		if (r->category == NULL)
 			r->category = t->category;
 		r->to_program |= t->to_program;
+		if (r->actual == NULL)
+			r->actual = t->actual;
 		return r;
 	}
 	r = rcpt_add(p, rep);

@@ -60,6 +60,8 @@ struct dsn_rcpt {
 	const char	*remote_mta;	/* host name, or NULL */
 	const char	*last_attempt;	/* Last-Attempt-Date, or NULL */
 	int		 to_program;	/* X-Actual-Recipient "|prog" */
+	const char	*actual;	/* X-Actual-Recipient's address
+					   (lowercase), or NULL */
 	/*
 	 * The sending MTA's own name for the failure, lowercase, or NULL:
 	 * PowerMTA's X-PowerMTA-BounceCategory ("bad-mailbox", ...).

@@ -132,6 +132,20 @@ is_autoreply(struct mime_part *root, const char *subject, const char *from)
 
 /* --- feedback reports ------------------------------------------------ */
 
+/* The number of addresses in a header value (NULL: none). */
+static size_t
+addr_count(const char *v)
+{
+	const char *e, *as, *ae;
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	for (e = v + strlen(v); addr_next(v, e, &as, &ae); v = ae)
+		n++;
+	return n;
+}
+
 int
 arf(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *root,
     struct found *f)
@@ -175,11 +189,20 @@ arf(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *root,
 	if (rep->nrcpts == 0 && removal != NULL)
 		rcpt_add(p, rep)->rcpt = removal;
 	if (rep->nrcpts == 0 && f->orig != NULL) {
+		int several = 0;
+
 		v = mime_header_value(f->orig, "X-HmXmrOriginalRecipient");
-		if (v == NULL)
+		if (v == NULL) {
 			v = mime_header_value(f->orig, "To");
-		if (v != NULL && (v = addr_dup(p->a, v, v + strlen(v))))
-			rcpt_add(p, rep)->rcpt = v;
+			several = addr_count(v) + addr_count(mime_header_value(
+			    f->orig, "Cc")) > 1;
+		}
+		if (v != NULL && (v = addr_dup(p->a, v, v + strlen(v)))) {
+			r = rcpt_add(p, rep);
+			r->rcpt = v;
+			/* the first of them may not be the one who reported */
+			r->unnamed = several;
+		}
 	}
 	if (rep->nrcpts == 0) {
 		/* A complaint about a message to nobody we can name. */

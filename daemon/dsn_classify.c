@@ -28,6 +28,34 @@ hard_reason(enum reason r)
 }
 
 /*
+ * Is address b another mailbox than a: another local part, or another
+ * domain that is neither a's nor one under or above it (Sendmail's
+ * "ann@mail.example.org" for "ann@example.org" is the same one)?
+ */
+static int
+another_mailbox(const char *a, const char *b)
+{
+	const char *ad = strrchr(a, '@'), *bd = strrchr(b, '@');
+	size_t an, bn;
+
+	if (ad == NULL || bd == NULL)
+		return 0;
+	if (ad - a != bd - b || strncasecmp(a, b, (size_t)(ad - a)) != 0)
+		return 1;
+	ad++;
+	bd++;
+	an = strlen(ad);
+	bn = strlen(bd);
+	if (an < bn)
+		return !(bd[bn - an - 1] == '.' &&
+		    strcasecmp(bd + bn - an, ad) == 0);
+	if (bn < an)
+		return !(ad[an - bn - 1] == '.' &&
+		    strcasecmp(ad + an - bn, bd) == 0);
+	return strcasecmp(ad, bd) != 0;
+}
+
+/*
  * Is a "no such user" known to be the answer to RCPT TO? Either the
  * reply's stage says so, or the bounce names the command (Sisimai reads
  * "RCPT" anywhere in the text; qmail says "does not like recipient"),
@@ -342,6 +370,47 @@ better_status(const struct dsn_rcpt *r, struct classification *cl)
 			}
 		}
 	}
+}
+
+/*
+ * Does a classification say the refusal was of our side (our host, our
+ * sender, our connection or authentication), or come at a stage before
+ * any recipient was named? Then the recipient's existence was not in
+ * question, whatever a Status says.
+ */
+static int
+refused_us(const struct classification *cl)
+{
+	switch (cl->reason) {
+	case R_AUTHFAILURE:
+	case R_BADREPUTATION:
+	case R_BLOCKED:
+	case R_NORELAYING:
+	case R_REJECTED:
+	case R_REQUIREPTR:
+	case R_SPEEDING:
+	case R_TOOMANYCONN:
+		return 1;
+	default:
+		return verdict_scope(cl->stage, R_USERUNKNOWN) == GUARD_STAGE;
+	}
+}
+
+/*
+ * What a feedback report of this type (RFC 5965, 6591, 6650) asks of
+ * us: a complaint ("abuse", "fraud"), an unsubscription ("opt-out") or
+ * one of no type we know is the recipient's wish to get no more mail;
+ * "not-spam" says the opposite; "auth-failure" (our SPF, DKIM or DMARC)
+ * and "virus" are about our message, not the recipient's wish.
+ */
+static unsigned
+feedback_decision(const char *type)
+{
+	if (strcmp(type, "not-spam") == 0)
+		return 0;
+	if (strcmp(type, "auth-failure") == 0 || strcmp(type, "virus") == 0)
+		return D_ALERT;
+	return D_SUPPRESS;
 }
 
 /* Did the MTA give up delivering after a network failure? */
@@ -1046,9 +1115,13 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 			    "auto-reply");
 		} else {
 			cl->reason = R_FEEDBACK;
-			cl->decision = D_SUPPRESS;
+			cl->decision = feedback_decision(rep->feedback_type);
 			snprintf(cl->details, sizeof(cl->details),
 			    "feedback_type=%s", rep->feedback_type);
+			if ((cl->decision & D_SUPPRESS) && r->unnamed) {
+				cl->decision &= ~D_SUPPRESS;
+				detail_add(cl, "guard=unnamed");
+			}
 		}
 		return;
 	}
@@ -1106,14 +1179,16 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 		snprintf(cl->status, sizeof(cl->status), "%s", r->status);
 	/*
 	 * A Status about the recipient's address or mailbox (x.1.x, x.2.x)
-	 * outranks words about the message or the sender found in the
-	 * bounce's free text: without a Diagnostic-Code that text holds the
-	 * notice's boilerplate too ("This email has been scanned for
-	 * viruses by ..."). The status rules decide then, if one does.
+	 * outranks words about the message found in the bounce's free
+	 * text: without a Diagnostic-Code that text holds the notice's
+	 * boilerplate too ("This email has been scanned for viruses by
+	 * ..."). The status rules decide then, if one does. Not over words
+	 * that the refusal was of our side (refused_us()): the status
+	 * rules read no words, and no guard would stop them.
 	 */
 	if (free_text && r->status != NULL && (r->status[2] == '1' ||
 	    r->status[2] == '2') && r->status[3] == '.' && cl->rule != NULL &&
-	    !reason_may_suppress(cl->reason)) {
+	    !reason_may_suppress(cl->reason) && !refused_us(cl)) {
 		struct classification by_status;
 
 		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
@@ -1248,6 +1323,19 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (r->unnamed && (cl->decision & D_SUPPRESS)) {
 		cl->decision &= ~D_SUPPRESS;
 		detail_add(cl, "guard=unnamed");
+	}
+	/*
+	 * Sendmail's X-Actual-Recipient names the mailbox an alias or a
+	 * forward led to: when that is another mailbox than the recipient,
+	 * a gone, full or closed one is that one's, as a reply that named
+	 * it would say (classify()'s other-address guard).
+	 */
+	if ((cl->decision & D_SUPPRESS) && r->actual != NULL &&
+	    another_mailbox(r->rcpt, r->actual) &&
+	    (hard_reason(cl->reason) || cl->reason == R_MAILBOXFULL ||
+	    cl->reason == R_SUSPEND)) {
+		cl->decision &= ~D_SUPPRESS;
+		detail_add(cl, "guard=other-address");
 	}
 	if (delayed(r)) {
 		cl->temporary = 1;

@@ -668,15 +668,47 @@ after_msgid(const char *line, const char *as)
 }
 
 /*
- * Is the address at [as, ae) one a notice gives to write to, not a
- * recipient: a role's mailbox (postmaster, abuse, helpdesk, ...) at the
- * domain of an address of the sending or reporting side (ex), or on a
- * line that asks to write to it ("contact postmaster@x", "please send
- * mail to helpdesk@x", "For help, ...")?
+ * The start of the line above the one at ls, in the text from s; NULL
+ * when there is none or it is blank (a paragraph ends there).
+ */
+static const char *
+line_above(const char *s, const char *ls)
+{
+	const char *pl;
+
+	if (ls <= s || ls[-1] != '\n')
+		return NULL;
+	for (pl = ls - 1; pl > s && pl[-1] != '\n'; pl--)
+		;
+	return has_alnum(pl, ls - 1) ? pl : NULL;
+}
+
+/*
+ * Is the local part at as (n bytes) a mailing list's own administrative
+ * mailbox ("owner-staff", "staff-owner", "staff-request"; RFC 2142's
+ * and the list managers' forms)?
  */
 static int
-contact_addr(const char *line, const char *as, const char *ae,
-    const char *const *ex, size_t nex)
+list_admin(const char *as, size_t n)
+{
+	return (n > 6 && strncasecmp(as, "owner-", 6) == 0) ||
+	    (n > 6 && strncasecmp(as + n - 6, "-owner", 6) == 0) ||
+	    (n > 8 && strncasecmp(as + n - 8, "-request", 8) == 0);
+}
+
+/*
+ * Is the address at [as, ae) one a notice gives to write to, not a
+ * recipient: a role's mailbox (postmaster, abuse, helpdesk, a list's
+ * owner, ...) at the domain of an address of the sending or reporting
+ * side (ex), or on a line that asks to write to it ("contact
+ * postmaster@x", "please send mail to helpdesk@x", "For help, ...")?
+ * An address that starts its line may close the sentence of the line
+ * above ("... contact the list owner at\nstaff-owner@x."): from, when
+ * not NULL, that line's start.
+ */
+static int
+contact_addr(const char *line, const char *from, const char *as,
+    const char *ae, const char *const *ex, size_t nex)
 {
 	static const char *const roles[] = {
 		"postmaster", "abuse", "hostmaster", "webmaster", "helpdesk",
@@ -698,15 +730,17 @@ contact_addr(const char *line, const char *as, const char *ae,
 	for (i = 0; roles[i] != NULL; i++)
 		if (strlen(roles[i]) == n && strncasecmp(as, roles[i], n) == 0)
 			break;
-	if (roles[i] == NULL)
+	if (roles[i] == NULL && !list_admin(as, n))
 		return 0;
 	dn = (size_t)(ae - at - 1);
 	for (i = 0; i < nex; i++)
 		if (ex[i] != NULL && (d = strchr(ex[i], '@')) != NULL &&
 		    strlen(d + 1) == dn && strncasecmp(d + 1, at + 1, dn) == 0)
 			return 1;
+	if (from == NULL || !starts_line(line, as))
+		from = line;
 	for (i = 0; asks[i] != NULL; i++)
-		if (has_ci(line, (size_t)(as - line), asks[i]))
+		if (has_ci(from, (size_t)(as - from), asks[i]))
 			return 1;
 	return 0;
 }
@@ -1178,7 +1212,8 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			 */
 			if (excluded(ex, nex, as, (size_t)(ae - as)) ||
 			    after_from(ls, as) || after_msgid(ls, as) ||
-			    contact_addr(fl != ls ? fl : ls, as, ae, ex, nex) ||
+			    contact_addr(fl != ls ? fl : ls, line_above(s, fl),
+			    as, ae, ex, nex) ||
 			    ds_field_line(ls, le) ||
 			    (fl != ls && (after_from(fl, as) ||
 			    ds_field_line(fl, line_end(fl, e)))))

@@ -329,6 +329,19 @@ logline_shape(const struct maillog_entry *e, struct classification *cl)
 	if (e->to_program)
 		classify_program_failure(cl);
 	/*
+	 * A line cut short by syslog's limit has lost its end, where
+	 * Postfix says which command the reply answered ("(in reply to
+	 * MAIL FROM command)") and the server may have said whose the
+	 * fault was: what is left is not enough to suppress on.
+	 */
+	if (e->cut && (cl->decision & D_SUPPRESS)) {
+		size_t off = strlen(cl->details);
+
+		cl->decision &= ~D_SUPPRESS;
+		snprintf(cl->details + off, sizeof(cl->details) - off,
+		    "%sguard=cut", off ? " " : "");
+	}
+	/*
 	 * A deferral is the MTA's own word that it will try again, with a
 	 * reply code or without one (OpenSMTPD's TempFail "No MX found for
 	 * domain"): the recipient is not known to be gone, and a status

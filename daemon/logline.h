@@ -63,7 +63,8 @@ struct classification;
  * or a file whose text no rule knows ("stat=Service unavailable" with
  * to="|cmd") is the local mailer's, as a bounce's X-Unix
  * Diagnostic-Code is (dsn_classify.c): mailererror, no decision. A
- * deferral never suppresses: retry instead.
+ * deferral never suppresses: retry instead. Nor does a Postfix line cut
+ * short by syslog (struct maillog_entry's cut): detail guard=cut.
  */
 void		 logline_shape(const struct maillog_entry *e,
 		    struct classification *cl);

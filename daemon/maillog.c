@@ -588,8 +588,13 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 		if (st + 1 < end && st[0] == ' ' && st[1] == '(') {
 			e->text.p = st + 2;
 			e->text.n = (size_t)(end - e->text.p);
+			while (e->text.n > 0 && (e->text.p[e->text.n - 1] ==
+			    ' ' || e->text.p[e->text.n - 1] == '\t'))
+				e->text.n--;
 			if (e->text.n && e->text.p[e->text.n - 1] == ')')
 				e->text.n--;
+			else
+				e->cut = 1;
 		}
 		return 1;
 	}

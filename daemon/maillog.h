@@ -68,6 +68,9 @@ struct maillog_entry {
 	int			 to_program;	/* 1: a delivery to a program or
 						   a file, to is the address
 						   it was for */
+	int			 cut;		/* 1: Postfix's "(text)" has
+						   no ")": the line was cut
+						   short (syslog's limit) */
 };
 
 /* Returns 1 and fills *e for a delivery line, 0 for any other line. */

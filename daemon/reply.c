@@ -270,6 +270,24 @@ stage_of_command(const char *p, const char *e)
 	return STAGE_UNKNOWN;
 }
 
+/*
+ * Notes the command at p when it is RCPT TO with its argument ("RCPT
+ * TO:<x@y>", "pipelined RCPT TO:<x@y>"), up to its ">".
+ */
+static void
+rcpt_command(struct reply *r, const char *p, const char *e)
+{
+	const char *q;
+
+	if (e - p > 10 && ascii_eq_ci(p, "pipelined ", 10))
+		p += 10;
+	if (e - p < 9 || !ascii_eq_ci(p, "RCPT TO:<", 9) ||
+	    (q = memchr(p + 9, '>', (size_t)(e - p - 9))) == NULL)
+		return;
+	r->rcptcmd = p;
+	r->rcptcmdlen = (size_t)(q + 1 - p);
+}
+
 /* Does a reply code ("550 ", "550-", or "550" alone) start at p? */
 static int
 is_code(const char *p, const char *e)
@@ -346,6 +364,7 @@ strip_front(struct reply *r, struct span *s)
 			r->stage = stage_of_command(q, s->e);
 		if (ascii_eq_ci(s->p, "SMTP timeout", 12))
 			return 0;
+		rcpt_command(r, q, s->e);
 		/*
 		 * Skip the command, and its argument if it has one, up to
 		 * ": ": "end of data: 550 ...", "RCPT TO:<x>: 550 ...",
@@ -430,6 +449,7 @@ strip_front(struct reply *r, struct span *s)
 	/* Sendmail transcript: ">>> RCPT To:<x> <<< 550 5.1.1 ..." */
 	if ((n = prefix_ci(s, ">>> ")) != 0) {
 		r->stage = stage_of_command(s->p + n, s->e);
+		rcpt_command(r, s->p + n, s->e);
 		if ((t = find_ci(s->p, s->e, "<<< ")) != NULL) {
 			s->p = t + 4;
 			return 1;
@@ -460,6 +480,18 @@ strip_back(struct reply *r, struct span *s)
 	    (size_t)(s->e - q) > 13 && ascii_eq_ci(q, "(in reply to ", 13)) {
 		r->stage = stage_of_command(q + 13, s->e - n);
 		s->e = q;
+		return 1;
+	}
+	/*
+	 * Yahoo's: "Remote host said: 550 5.1.1 ... [RCPT_TO]", the
+	 * command in brackets after the reply.
+	 */
+	if ((n = suffix_ci(s, " [MAIL_FROM]")) != 0 ||
+	    (n = suffix_ci(s, " [RCPT_TO]")) != 0) {
+		if (r->stage == STAGE_UNKNOWN)
+			r->stage = n == sizeof(" [MAIL_FROM]") - 1 ?
+			    STAGE_MAIL : STAGE_RCPT;
+		s->e -= n;
 		return 1;
 	}
 	/* qmail: " Giving up on 192.0.2.1." */
@@ -711,6 +743,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	r->code = 0;
 	r->status[0] = '\0';
 	r->stage = STAGE_UNKNOWN;
+	r->rcptcmd = NULL;
+	r->rcptcmdlen = 0;
 	r->host[0] = r->ip[0] = '\0';
 	if (n == 0)
 		in = "";	/* an absent text (NULL) is an empty one */

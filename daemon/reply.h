@@ -46,6 +46,15 @@ struct reply {
 	 */
 	const char	*lead;
 	size_t		 leadlen;
+	/*
+	 * The RCPT TO command a wrapper says the reply answered, with its
+	 * argument ("RCPT TO:<x@y>" of Exim's "SMTP error from remote mail
+	 * server after RCPT TO:<x@y>: ", of a transcript's ">>> RCPT
+	 * To:<x@y> <<< "): inside buf, not NUL-terminated; NULL and 0 when
+	 * no wrapper names one.
+	 */
+	const char	*rcptcmd;
+	size_t		 rcptcmdlen;
 	char		*buf;		/* owned */
 	size_t		 bufsz;
 };

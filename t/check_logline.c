@@ -18,6 +18,7 @@
 
 #include <check.h>
 
+#include "classify.h"
 #include "logline.h"
 #include "testlib.h"
 #include "verdict.h"
@@ -405,6 +406,39 @@ START_TEST(bad_time_line)
 }
 END_TEST
 
+/*
+ * A Postfix line cut short by syslog (no ")" at the end) has lost where
+ * the reply says which command it answered: no suppression on it.
+ */
+START_TEST(cut_short)
+{
+	static const char line[] = PFX "postfix/smtp[2110]: 4BAA0021: "
+	    "to=<a@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=1, "
+	    "delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.example.org"
+	    "[192.0.2.1] said: 550 5.1.1 user unknown (in reply to RCPT TO "
+	    "command))";
+	struct logline ll;
+	struct classification cl;
+	size_t n;
+
+	for (n = sizeof(line) - 1; n + 100 > sizeof(line); n -= 20) {
+		memset(&cl, 0, sizeof(cl));
+		cl.reason = R_USERUNKNOWN;
+		cl.decision = D_SUPPRESS;
+		ck_assert_int_eq(logline_read(line, n, local(2030, 11, 25, 10,
+		    0, 0), &ll), LL_FAILED);
+		logline_shape(&ll.e, &cl);
+		if (n == sizeof(line) - 1) {
+			ck_assert_uint_eq(cl.decision, D_SUPPRESS);
+			ck_assert_str_eq(cl.details, "");
+		} else {
+			ck_assert_uint_eq(cl.decision, 0);
+			ck_assert_str_eq(cl.details, "guard=cut");
+		}
+	}
+}
+END_TEST
+
 static Suite *
 logline_suite(void)
 {
@@ -424,6 +458,7 @@ logline_suite(void)
 	tcase_add_test(tc, not_evidence);
 	tcase_add_test(tc, answers);
 	tcase_add_test(tc, bad_time_line);
+	tcase_add_test(tc, cut_short);
 	suite_add_tcase(s, tc);
 	return s;
 }

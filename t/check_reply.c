@@ -248,6 +248,13 @@ static const struct reply_case qmail_cases[] = {
 	  "x@example.org: Connected to 192.0.2.20 but my name was rejected. "
 	  "Remote host said: 550 Bad HELO",
 	  550, "", STAGE_HELO, "", "192.0.2.20", "Bad HELO" },
+	{ "yahoo's command after the reply",
+	  "Remote host said: 550 5.1.1 User unknown  [MAIL_FROM]",
+	  550, "5.1.1", STAGE_MAIL, "", "", "User unknown" },
+	{ "yahoo's rcpt",
+	  "Remote host said: 550 5.1.1 <x@example.org>... User Unknown "
+	  "[RCPT_TO]",
+	  550, "5.1.1", STAGE_RCPT, "", "", "<x@example.org>... User Unknown" },
 	{ "after the message",
 	  "x@example.org: 192.0.2.20 failed after I sent the message. Remote "
 	  "host said: 554 5.7.1 Spam Giving up on 192.0.2.20.",
@@ -749,6 +756,46 @@ START_TEST(test_stage_bad)
 }
 END_TEST
 
+/* The RCPT TO a wrapper says the reply answered, and none otherwise. */
+START_TEST(test_rcpt_command)
+{
+	static const struct {
+		const char	*in;
+		const char	*cmd;
+	} cases[] = {
+		{ "SMTP error from remote mail server after RCPT "
+		  "TO:<bob@example.org>: 550 5.1.1 User unknown",
+		  "RCPT TO:<bob@example.org>" },
+		{ "SMTP error from remote mail server after pipelined RCPT "
+		  "TO:<bob@example.org>: 550 5.1.1 User unknown",
+		  "RCPT TO:<bob@example.org>" },
+		{ ">>> RCPT To:<bob@example.org> <<< 550 5.1.1 User unknown",
+		  "RCPT To:<bob@example.org>" },
+		{ "SMTP error from remote mail server after MAIL "
+		  "FROM:<a@b.example>: 550 5.1.1 User unknown", NULL },
+		{ ">>> DATA <<< 554 5.7.1 Content rejected", NULL },
+		{ "550 5.1.1 RCPT TO:<bob@example.org> User unknown", NULL },
+	};
+	struct reply r;
+	size_t i;
+
+	reply_init(&r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		reply_parse(&r, cases[i].in, strlen(cases[i].in));
+		if (cases[i].cmd == NULL) {
+			ck_assert_msg(r.rcptcmd == NULL && r.rcptcmdlen == 0,
+			    "case %zu: a command", i);
+			continue;
+		}
+		ck_assert_uint_eq(r.rcptcmdlen, strlen(cases[i].cmd));
+		ck_assert_msg(memcmp(r.rcptcmd, cases[i].cmd,
+		    r.rcptcmdlen) == 0, "case %zu: \"%.*s\"", i,
+		    (int)r.rcptcmdlen, r.rcptcmd);
+	}
+	reply_free(&r);
+}
+END_TEST
+
 static Suite *
 reply_suite(void)
 {
@@ -781,6 +828,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_code_digit_at_end);
 	tcase_add_test(tc, test_huge);
 	tcase_add_test(tc, test_fold_random);
+	tcase_add_test(tc, test_rcpt_command);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
