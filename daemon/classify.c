@@ -392,8 +392,10 @@ domain_end(const char *at, const char *e)
 			;
 		return d < e && *d == ']' && d > at + 2 ? d + 1 : at + 1;
 	}
+	/* two dots end it: Sendmail writes "ann@example.org...User unknown" */
 	for (d = at + 1; d < e && (domain_char((unsigned char)*d) ||
-	    (unsigned char)*d >= 0x80); d++)
+	    (unsigned char)*d >= 0x80) &&
+	    !(d[0] == '.' && d + 1 < e && d[1] == '.'); d++)
 		;
 	for (de = d; de > at + 1 && de[-1] == '.'; de--)
 		;
