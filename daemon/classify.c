@@ -376,15 +376,49 @@ local_start(const char *text, const char *at)
 }
 
 /*
+ * The length of the UTF-8 character at d (before e) when it may stand
+ * in an internationalised domain name; 0 for a broken sequence and for
+ * punctuation and symbols (Latin-1's, U+2000-U+206F, CJK and full-width
+ * ones): an address ends before the U+2019 of "ann@example.org's",
+ * the guillemets around it, an ideographic full stop after it.
+ */
+static size_t
+utf8_name_len(const unsigned char *d, const unsigned char *e)
+{
+	unsigned c;
+	size_t n, i;
+
+	if (d[0] < 0xc2 || d[0] > 0xf4)
+		return 0;
+	n = d[0] < 0xe0 ? 2 : d[0] < 0xf0 ? 3 : 4;
+	if ((size_t)(e - d) < n)
+		return 0;
+	c = d[0] & (0x3fu >> (n - 1));
+	for (i = 1; i < n; i++) {
+		if ((d[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (d[i] & 0x3fu);
+	}
+	if (c < 0xc0 || c == 0xd7 || c == 0xf7 ||
+	    (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0x3040) ||
+	    (c >= 0xfe30 && c < 0xfe70) || (c >= 0xff00 && c < 0xff10) ||
+	    (c >= 0xff1a && c < 0xff21) || (c >= 0xff5b && c < 0xff66))
+		return 0;
+	return n;
+}
+
+/*
  * The end of the domain of the mailbox whose @ is at `at`, without a
  * final dot; at + 1 when it has no dot inside (no domain). An address
  * literal ("[192.0.2.7]", "[IPv6:2001:db8::1]") ends after its "]"; a
- * name may hold UTF-8 (an internationalised domain, RFC 6531).
+ * name may hold UTF-8 letters (an internationalised domain, RFC 6531):
+ * utf8_name_len().
  */
 static const char *
 domain_end(const char *at, const char *e)
 {
 	const char *d, *de;
+	size_t k;
 
 	if (e - at > 2 && at[1] == '[') {
 		for (d = at + 2; d < e && d - at < 64 && (isalnum(
@@ -393,10 +427,15 @@ domain_end(const char *at, const char *e)
 		return d < e && *d == ']' && d > at + 2 ? d + 1 : at + 1;
 	}
 	/* two dots end it: Sendmail writes "ann@example.org...User unknown" */
-	for (d = at + 1; d < e && (domain_char((unsigned char)*d) ||
-	    (unsigned char)*d >= 0x80) &&
-	    !(d[0] == '.' && d + 1 < e && d[1] == '.'); d++)
-		;
+	for (d = at + 1; d < e; d += k) {
+		if (domain_char((unsigned char)*d))
+			k = 1;
+		else if ((k = utf8_name_len((const unsigned char *)d,
+		    (const unsigned char *)e)) == 0)
+			break;
+		if (d[0] == '.' && d + 1 < e && d[1] == '.')
+			break;
+	}
 	for (de = d; de > at + 1 && de[-1] == '.'; de--)
 		;
 	if (de == at + 1 || memchr(at + 1, '.', (size_t)(de - at - 1)) ==
