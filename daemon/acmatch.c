@@ -62,13 +62,11 @@ struct acmatch {
 	/*
 	 * For the reports. No state has a slot for class 0 (no literal
 	 * has its bytes), so a state that reports literals keeps its slot
-	 * of class 0 for k, its number among them: it reports olist
-	 * [ostart[k] .. ostart[k+1]), its own literals and its dictionary
-	 * chain's. The slot's owner stays NONE, so the scan never takes
-	 * it for a transition.
+	 * of class 0 for them: it reports olist[next .. next + NONE -
+	 * owner), its own literals and its dictionary chain's. The owner
+	 * is then above every base, so the scan never takes the slot for
+	 * a transition, and a report reads one slot, then its list.
 	 */
-	size_t		 nout;
-	uint32_t	*ostart;
 	uint32_t	*olist;
 };
 
@@ -453,29 +451,26 @@ fill_dflt(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 }
 
 /*
- * What each reporting state reports, and its number among them in its
- * slot of class 0 (after fill_slots()).
+ * What each reporting state reports, in its slot of class 0 (after
+ * fill_slots()): where its list starts, and NONE less its length.
  */
 static void
 fill_outputs(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 {
-	uint32_t s, f, l;
-	size_t k, i;
+	uint32_t s, f, l, n;
+	size_t i, total;
 
-	for (ac->nout = 0, s = 1; s < tr->n; s++)
-		ac->nout += reports(tr, s);
-	ac->ostart = xcalloc(ac->nout + 1, sizeof(*ac->ostart));
-	for (k = 0, s = 1; s < tr->n; s++) {
+	for (total = 0, s = 1; s < tr->n; s++) {
 		if (!reports(tr, s))
 			continue;
-		ac->slot[base[s]].next = (uint32_t)k;
-		ac->ostart[k + 1] = ac->ostart[k];
-		for (f = s; f != 0; f = tr->dict[f])
+		for (n = 0, f = s; f != 0; f = tr->dict[f])
 			for (l = tr->out[f]; l != NONE; l = tr->outnext[l])
-				ac->ostart[k + 1]++;
-		k++;
+				n++;
+		ac->slot[base[s]].next = (uint32_t)total;
+		ac->slot[base[s]].owner = NONE - n;
+		total += n;
 	}
-	ac->olist = xmalloc((ac->ostart[ac->nout] + 1) * sizeof(*ac->olist));
+	ac->olist = xmalloc((total + 1) * sizeof(*ac->olist));
 	for (i = 0, s = 1; s < tr->n; s++)
 		for (f = reports(tr, s) ? s : 0; f != 0; f = tr->dict[f])
 			for (l = tr->out[f]; l != NONE; l = tr->outnext[l])
@@ -536,7 +531,6 @@ acmatch_free(struct acmatch *ac)
 		return;
 	free(ac->dflt);
 	free(ac->slot);
-	free(ac->ostart);
 	free(ac->olist);
 	free(ac);
 }
@@ -554,12 +548,11 @@ acmatch_words(const struct acmatch *ac)
 static void __attribute__((noinline))
 report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
 {
-	uint32_t k = ac->slot[to].next, i, l;
+	const struct acslot *e = &ac->slot[to];
+	const uint32_t *l = ac->olist + e->next, *end = l + (NONE - e->owner);
 
-	for (i = ac->ostart[k]; i < ac->ostart[k + 1]; i++) {
-		l = ac->olist[i];
-		bits[l / 64] |= UINT64_C(1) << (l % 64);
-	}
+	for (; l < end; l++)
+		bits[*l / 64] |= UINT64_C(1) << (*l % 64);
 }
 
 /*
