@@ -430,7 +430,26 @@ prefilter_need(const char *pat)
  * units of a pattern built to report them have slots, uslot[u], in the
  * bytes after rinit's in the scratch space: each is marked when its
  * unit can match.
+ *
+ * Those are the tables as built. The scan reads them packed, so that
+ * a literal found leads to its units with no more loads than it must:
+ * ref[litstart[lit] .. litstart[lit + 1]) holds, for each unit the
+ * literal anchors, the unit's pattern, slot and other sets, and those
+ * sets are runs of pair[], the last pair of each marked.
  */
+struct pfref {
+	uint32_t	pat;
+	uint32_t	slot;		/* or NOSLOT */
+	uint32_t	pbeg;		/* the unit's other sets in pair[] */
+	uint32_t	pend;
+};
+
+struct pfpair {
+	uint64_t	mask;		/* literals of the set in bits[word] */
+	uint32_t	word;
+	uint32_t	last;		/* the last pair of its set */
+};
+
 struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
 	size_t			  acwords;	/* acmatch_words(ac) */
@@ -447,6 +466,8 @@ struct prefilter {
 	uint32_t		 *uslot;	/* nunits: in uok[], or NOSLOT */
 	uint32_t		 *pslot;	/* npats: first unit's slot */
 	size_t			  nslots;
+	struct pfref		 *ref;		/* litref's units, packed */
+	struct pfpair		 *pair;		/* oword/omask, packed */
 };
 
 #define NOSLOT	UINT32_MAX
@@ -567,6 +588,42 @@ anchor_refs(struct prefilter *pf, int place, size_t unit, const uint32_t *id,
 			pf->litref[pf->litstart[id[j]]++] = (uint32_t)unit;
 		else
 			pf->litstart[id[j] + 1]++;
+}
+
+/*
+ * The tables as the scan reads them (struct pfref, struct pfpair), from
+ * those built: nlits literals, nsets other sets, npairs pairs.
+ */
+static void
+pack_scan(struct prefilter *pf, size_t nlits, uint32_t nsets, uint32_t npairs)
+{
+	uint32_t i, j, m, u;
+
+	pf->ref = xcalloc(pf->litstart[nlits] ? pf->litstart[nlits] : 1,
+	    sizeof(*pf->ref));
+	for (i = 0; i < pf->litstart[nlits]; i++) {
+		u = pf->litref[i];
+		pf->ref[i].pat = pf->upat[u];
+		pf->ref[i].slot = pf->uslot[u];
+		pf->ref[i].pbeg = pf->obeg[pf->uoth[u]];
+		pf->ref[i].pend = pf->obeg[pf->uoth[u + 1]];
+	}
+	pf->pair = xcalloc(npairs ? npairs : 1, sizeof(*pf->pair));
+	for (j = 0; j < nsets; j++)
+		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++) {
+			pf->pair[m].mask = pf->omask[m];
+			pf->pair[m].word = pf->oword[m];
+			pf->pair[m].last = m + 1 == pf->obeg[j + 1];
+		}
+	/* Only the packed tables are read from now on. */
+	free(pf->upat);
+	free(pf->uoth);
+	free(pf->obeg);
+	free(pf->oword);
+	free(pf->omask);
+	free(pf->litref);
+	pf->upat = pf->uoth = pf->obeg = pf->oword = pf->litref = NULL;
+	pf->omask = NULL;
 }
 
 struct prefilter *
@@ -694,6 +751,7 @@ prefilter_build_sampled(const struct prefilter_need *const *needs,
 	for (k = pl.n; k > 0; k--)	/* each start moved to the next's */
 		pf->litstart[k] = pf->litstart[k - 1];
 	pf->litstart[0] = 0;
+	pack_scan(pf, pl.n, noth, nolit);
 	free(shared);
 	free(pl.lits);
 	free(pl.lens);
@@ -717,6 +775,8 @@ prefilter_free(struct prefilter *pf)
 	free(pf->litref);
 	free(pf->uslot);
 	free(pf->pslot);
+	free(pf->ref);
+	free(pf->pair);
 	free(pf);
 }
 
@@ -726,18 +786,19 @@ prefilter_scratch_size(const struct prefilter *pf)
 	return pf->acwords * sizeof(uint64_t) + pf->npats + pf->nslots;
 }
 
-/* Whether the literals found (bits) hold one of each set of unit u but
- * its anchor. */
+/*
+ * Whether the literals found (bits) hold one of each set of a unit but
+ * its anchor: the sets are the runs of pairs [p, e).
+ */
 static int
-unit_rest(const struct prefilter *pf, uint32_t u, const uint64_t *bits)
+unit_rest(const struct pfpair *p, const struct pfpair *e,
+    const uint64_t *bits)
 {
-	uint32_t j, m;
-
-	for (j = pf->uoth[u]; j < pf->uoth[u + 1]; j++) {
-		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++)
-			if (bits[pf->oword[m]] & pf->omask[m])
-				break;
-		if (m == pf->obeg[j + 1])
+	for (; p < e; p++) {
+		if (bits[p->word] & p->mask) {
+			while (!p->last)	/* the set is met */
+				p++;
+		} else if (p->last)
 			return 0;
 	}
 	return 1;
@@ -749,11 +810,10 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
 {
 	uint64_t *bits = scratch;
 	uint8_t *rmiss = (uint8_t *)(bits + pf->acwords);
-	size_t w, i;
-	uint32_t l, u;
-
 	uint8_t *uok = rmiss + pf->npats;
-	uint32_t s;
+	const struct pfref *r, *re;
+	size_t w;
+	uint32_t l;
 
 	memcpy(rmiss, pf->rinit, pf->npats);
 	memset(uok, 0, pf->nslots);
@@ -761,18 +821,20 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
 	for (w = 0; w < pf->acwords; w++)
 		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
 			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-			for (i = pf->litstart[l]; i < pf->litstart[l + 1]; i++) {
-				u = pf->litref[i];
-				if ((s = pf->uslot[u]) != NOSLOT) {
+			re = pf->ref + pf->litstart[l + 1];
+			for (r = pf->ref + pf->litstart[l]; r < re; r++) {
+				if (r->slot != NOSLOT) {
 					/* each unit told, not just one */
-					if (uok[s] == 0 && unit_rest(pf, u,
-					    bits)) {
-						uok[s] = 1;
-						rmiss[pf->upat[u]] = 0;
+					if (uok[r->slot] == 0 && unit_rest(
+					    pf->pair + r->pbeg, pf->pair +
+					    r->pend, bits)) {
+						uok[r->slot] = 1;
+						rmiss[r->pat] = 0;
 					}
-				} else if (rmiss[pf->upat[u]] != 0 &&
-				    unit_rest(pf, u, bits))
-					rmiss[pf->upat[u]] = 0;
+				} else if (rmiss[r->pat] != 0 && unit_rest(
+				    pf->pair + r->pbeg, pf->pair + r->pend,
+				    bits))
+					rmiss[r->pat] = 0;
 			}
 		}
 	return rmiss;
