@@ -34,11 +34,24 @@
  * alternation needs one of its branches, so it gives one set, the
  * union of each branch's best. Plain characters and escaped
  * punctuation join into runs; classes, dots and escapes like \s end a
- * run; anything made optional by ?, * or {0 gives nothing; lookarounds
+ * run; anything made optional by *, + or {0 gives nothing; lookarounds
  * give nothing. Literals shorter than 3 bytes are not kept; a pattern
  * left with no set has no prefilter and is always tried.
+ *
+ * A group that matches nothing but literal text, and a character or
+ * such a group made optional by ?, join the run too: the run becomes
+ * each of the ways it can be ("(?:mailbox|inbox) (?:is )?full" needs
+ * one of "mailbox full", "mailbox is full", "inbox full", "inbox is
+ * full", where it needed "mailbox" or "inbox", and "full"). Common
+ * words found apart in a reply ("mail", "you", "not") no longer let a
+ * pattern through when their phrase is not there. Ways are at most
+ * LS_MAX, each at most LS_LEN bytes: past that, the ways so far are a
+ * set, and the run starts again at the group. When an alternation's
+ * union of ways would be over LS_MAX, its branches are walked again
+ * without joining (the words as they are).
  */
 #define LS_MAX		96	/* alternatives in a set (one of 70 exists) */
+#define WAYS_MAX	16	/* ways a run can be (below) */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
 #define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
 #define UNIT_SETS	2	/* of them, for one of several branches */
@@ -160,17 +173,174 @@ quant_skip(const char *p)
 	return p;
 }
 
-static const char *ls_alt(const char *, struct litcnf *, int);
+static const char *ls_alt(const char *, struct litcnf *, int,
+		    struct litset *, int);
 
-/* A sequence, up to '|', ')' or the end. */
-static const char *
-ls_seq(const char *p, struct litcnf *out, int depth)
+/*
+ * The literal text a sequence is at: one run, as long as 256 bytes, or
+ * after a group of literal alternatives, each of the ways it can be
+ * (multi: "(?:mailbox|inbox) full" is at "mailbox full" or "inbox
+ * full"; "user (?:is )?unknown" at "user unknown" or "user is
+ * unknown"), each at most LS_LEN bytes, at most LS_MAX of them.
+ */
+struct runs {
+	int		multi;
+	size_t		nrun;
+	char		run[256];
+	struct litset	m;
+};
+
+/*
+ * Drops from a set each literal that holds another of it: a text with
+ * "user is unknown" or "limit exceeded" in it is found by "user is
+ * unknown" and "limit" as well without "limit exceeded".
+ */
+static void
+ls_prune(struct litset *ls)
 {
-	char run[256];
-	size_t nrun = 0, i;
+	size_t i, j, k;
+
+	for (i = 0, k = 0; i < ls->n; i++) {
+		for (j = 0; j < ls->n; j++)
+			if (j != i && ls->len[j] <= ls->len[i] &&
+			    (ls->len[j] < ls->len[i] || j < i) &&
+			    memmem(ls->lit[i], ls->len[i], ls->lit[j],
+			    ls->len[j]) != NULL)
+				break;
+		if (j < ls->n)
+			continue;
+		ls->len[k] = ls->len[i];
+		memmove(ls->lit[k++], ls->lit[i], ls->len[i]);
+	}
+	ls->n = k;
+}
+
+/* Gives the runs to the conjunction as a set, and starts anew. */
+static void
+runs_flush(struct litcnf *out, struct runs *r)
+{
+	if (r->multi) {
+		ls_prune(&r->m);
+		cnf_add(out, &r->m);
+	} else
+		cnf_run(out, r->run, r->nrun);
+	r->multi = 0;
+	r->nrun = 0;
+}
+
+/*
+ * Appends byte c to each way; 0 if the run was full (c is dropped).
+ * *cut is set when the ways, too long, went to the conjunction first.
+ */
+static int
+runs_char(struct litcnf *out, struct runs *r, int c, int *cut)
+{
+	size_t i;
+
+	if (r->multi) {
+		for (i = 0; i < r->m.n; i++)
+			if (r->m.len[i] == LS_LEN)
+				break;
+		if (i == r->m.n) {
+			for (i = 0; i < r->m.n; i++)
+				r->m.lit[i][r->m.len[i]++] = (char)c;
+			return 1;
+		}
+		runs_flush(out, r);
+		*cut = 1;
+	}
+	if (r->nrun == sizeof(r->run))
+		return 0;
+	r->run[r->nrun++] = (char)c;
+	return 1;
+}
+
+/* Adds s (n bytes) to set d unless it is there; 0 if d is full. */
+static int
+ls_put(struct litset *d, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->len[i] == n && memcmp(d->lit[i], s, n) == 0)
+			return 1;
+	if (d->n == WAYS_MAX)
+		return 0;
+	d->len[d->n] = n;
+	memcpy(d->lit[d->n++], s, n);
+	return 1;
+}
+
+/*
+ * The runs followed by one of the strings of e (or by nothing too, if
+ * optional): each way of the runs with each of e's. When there would
+ * be too many ways or too long ones, the runs go to the conjunction
+ * first, and e's strings alone are the ways: then it returns 0.
+ */
+static int
+runs_times(struct litcnf *out, struct runs *r, const struct litset *e,
+    int optional)
+{
+	struct litset t;
+	size_t i, j, n = r->multi ? r->m.n : 1;
+	int fit = r->multi || r->nrun <= LS_LEN;
+
+	t.n = 0;
+	for (i = 0; fit && i < n; i++) {
+		const char *a = r->multi ? r->m.lit[i] : r->run;
+		size_t an = r->multi ? r->m.len[i] : r->nrun;
+
+		if (optional)
+			fit = ls_put(&t, a, an);
+		for (j = 0; fit && j < e->n; j++) {
+			char buf[2 * LS_LEN];
+
+			if (an + e->len[j] > LS_LEN) {
+				fit = 0;
+				break;
+			}
+			memcpy(buf, a, an);
+			memcpy(buf + an, e->lit[j], e->len[j]);
+			fit = ls_put(&t, buf, an + e->len[j]);
+		}
+	}
+	if (!fit) {
+		runs_flush(out, r);
+		t.n = 0;
+		if (optional)
+			(void)ls_put(&t, "", 0);
+		for (j = 0; j < e->n; j++)
+			(void)ls_put(&t, e->lit[j], e->len[j]);
+	}
+	if (t.n == 1) {
+		r->multi = 0;
+		r->nrun = t.len[0];
+		memcpy(r->run, t.lit[0], t.len[0]);
+	} else {
+		r->multi = 1;
+		ls_copy(&r->m, &t);
+	}
+	return fit;
+}
+
+/*
+ * A sequence, up to '|', ')' or the end. When it is nothing but
+ * literal text, groups of it and optional parts of it, *ex holds each
+ * string it matches (it is exact); else ex->n is 0.
+ */
+static const char *
+ls_seq(const char *p, struct litcnf *out, int depth, struct litset *ex,
+    int join)
+{
+	struct runs r;
+	struct litset gex;
+	size_t i;
 	struct litcnf sub;
 	const char *q;
+	int exact = 1, cut = 0;
 
+	r.multi = 0;
+	r.nrun = 0;
 	out->n = 0;
 	while (*p != '\0' && *p != '|' && *p != ')') {
 		int c = (unsigned char)*p, lit = -1;
@@ -227,11 +397,23 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			if (*p == ':' || *p == '>' || *p == '\'' || *p == '=' ||
 			    *p == '!')
 				p++;
-			p = ls_alt(p, &sub, depth + 1);
+			p = ls_alt(p, &sub, depth + 1, &gex, join);
 			if (*p == ')')
 				p++;
-			cnf_run(out, run, nrun);
-			nrun = 0;
+			/*
+			 * A group of literal text, required or optional
+			 * ("?"), goes on the run: each of its strings after
+			 * each way the run is.
+			 */
+			if (join && !look && gex.n > 0 && (*p == '?' ||
+			    quant_skip(p) == p)) {
+				if (!runs_times(out, &r, &gex, *p == '?'))
+					exact = 0;
+				p = quant_skip(p);
+				continue;
+			}
+			exact = 0;
+			runs_flush(out, &r);
 			if (!look && !quant_optional(p))
 				for (i = 0; i < sub.n; i++)
 					cnf_add(out, &sub.set[i]);
@@ -250,64 +432,106 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			lit = c;
 			p++;
 		}
+		if (join && lit >= 0 && *p == '?') {
+			/* "x?": x or nothing */
+			gex.n = 1;
+			gex.len[0] = 1;
+			gex.lit[0][0] = (char)tolower(lit);
+			if (!runs_times(out, &r, &gex, 1))
+				exact = 0;
+			p = quant_skip(p);
+			continue;
+		}
 		if (lit >= 0 && quant_optional(p))
-			lit = -1;		/* "x?": not required */
-		if (lit >= 0 && nrun < sizeof(run)) {
-			run[nrun++] = (char)tolower(lit);
+			lit = -1;		/* "x*": not required */
+		if (lit >= 0 && runs_char(out, &r, tolower(lit), &cut)) {
+			if (cut)
+				exact = 0;
 			if (quant_skip(p) != p) {
 				/* "x+", "x{2}": x is there; the run ends */
-				cnf_run(out, run, nrun);
-				nrun = 0;
+				exact = 0;
+				runs_flush(out, &r);
 				p = quant_skip(p);
 			}
 			continue;
 		}
-		cnf_run(out, run, nrun);
-		nrun = 0;
+		exact = 0;
+		runs_flush(out, &r);
 		p = quant_skip(p);
 	}
-	cnf_run(out, run, nrun);
+	ex->n = 0;
+	if (exact && r.multi)
+		ls_copy(ex, &r.m);
+	else if (exact && r.nrun <= LS_LEN) {
+		ex->n = 1;
+		ex->len[0] = r.nrun;
+		memcpy(ex->lit[0], r.run, r.nrun);
+	}
+	runs_flush(out, &r);
 	return p;
 }
 
 /*
  * Alternatives up to ')' or the end. One branch: its sets. Several:
  * one set, the union of each branch's best, or none if a branch has
- * nothing to offer.
+ * nothing to offer. *ex: every string the alternatives match, when
+ * each is exact (ls_seq()) and there are no more than LS_MAX.
  */
 static const char *
-ls_alt(const char *p, struct litcnf *out, int depth)
+ls_alt(const char *p, struct litcnf *out, int depth, struct litset *ex,
+    int join)
 {
 	struct litcnf br;
-	struct litset u;
+	struct litset u, bex;
+	const char *start = p;
 	size_t i;
-	int nbranch = 0, ok = 1;
+	int nbranch = 0, ok = 1, exact = 1, big = 0, empty = 0;
 
 	u.n = 0;
 	out->n = 0;
+	ex->n = 0;
 	for (;;) {
 		if (depth >= 16) {
 			p += strcspn(p, ")");
 			ok = 0;
+			exact = 0;
 			break;
 		}
-		p = ls_seq(p, &br, depth);
+		p = ls_seq(p, &br, depth, &bex, join);
 		if (nbranch++ == 0)
 			cnf_copy(out, &br);
-		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
-			ok = 0;
+		if (br.n == 0)
+			ok = 0, empty = 1;
+		else if (u.n + br.set[0].n > LS_MAX)
+			ok = 0, big = 1;
 		for (i = 0; ok && i < br.set[0].n; i++) {
 			u.len[u.n] = br.set[0].len[i];
 			memcpy(u.lit[u.n++], br.set[0].lit[i], br.set[0].len[i]);
 		}
+
+		if (bex.n == 0)
+			exact = 0;
+		for (i = 0; exact && i < bex.n; i++)
+			exact = ls_put(ex, bex.lit[i], bex.len[i]);
 		if (*p != '|')
 			break;
 		p++;
 	}
+	if (!exact)
+		ex->n = 0;
 	if (nbranch > 1) {
 		out->n = 0;
 		if (ok)
 			cnf_add(out, &u);
+		else if (join && big && !empty) {
+			/*
+			 * The branches' ways are too many for one set: their
+			 * words as they are, not joined, may not be.
+			 */
+			struct litset none;
+
+			(void)ls_alt(start, out, depth, &none, 0);
+		}
 	} else if (!ok && depth >= 16)
 		out->n = 0;
 	return p;
@@ -327,6 +551,7 @@ prefilter_need(const char *pat)
 	struct litcnf *br = NULL;
 	size_t *span = NULL;
 	const char *q;
+	struct litset ex;
 	char *str;
 	size_t nbr = 0, nsets = 0, nlits = 0, nbytes = 0, i, j, k, s, u;
 
@@ -343,8 +568,13 @@ prefilter_need(const char *pat)
 		    memchr(q + 2, 'x', nopt) != NULL))
 			return NULL;
 	}
-	/* Verbs: (*UTF), (*ACCEPT) ends a match early. */
-	if (strstr(pat, "(*") != NULL)
+	/*
+	 * Verbs: (*UTF), (*ACCEPT) ends a match early. Branch resets and
+	 * conditions, "(?|" and "(?(", are groups the walk does not read:
+	 * joined to the text around them, their words would be wrong.
+	 */
+	if (strstr(pat, "(*") != NULL || strstr(pat, "(?|") != NULL ||
+	    strstr(pat, "(?(") != NULL)
 		return NULL;
 	/*
 	 * Escapes the walk knows: classes, zero-width assertions and
@@ -359,7 +589,7 @@ prefilter_need(const char *pat)
 		br = xreallocarray(br, nbr + 1, sizeof(*br));
 		span = xreallocarray(span, 2 * (nbr + 1), sizeof(*span));
 		span[2 * nbr] = (size_t)(q - pat);
-		q = ls_seq(q, &br[nbr], 0);
+		q = ls_seq(q, &br[nbr], 0, &ex, 1);
 		span[2 * nbr + 1] = (size_t)(q - pat);
 		if (br[nbr++].n == 0 || *q != '|')
 			break;
@@ -492,13 +722,33 @@ struct pflits {
 	size_t		  nsets;
 };
 
+static uint32_t
+lit_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Numbers the literals, equal ones alike (found by a hash of them). */
 static void
 pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
     size_t npats)
 {
-	size_t i, j, k, len;
+	size_t i, j, len, total = 0, mask;
+	uint32_t *slot, h, k;
 
 	memset(pl, 0, sizeof(*pl));
+	for (i = 0; i < npats; i++)
+		if (needs[i] != NULL)
+			total += needs[i]->nlits;
+	for (mask = 1; mask < 2 * total; mask <<= 1)
+		;
+	slot = xmalloc(mask * sizeof(*slot));	/* number + 1, or 0 */
+	memset(slot, 0, mask * sizeof(*slot));
+	mask--;
 	for (i = 0; i < npats; i++) {
 		const struct prefilter_need *r = needs[i];
 
@@ -514,17 +764,20 @@ pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
 		    sizeof(*pl->ids));
 		for (j = 0; j < r->nlits; j++) {
 			len = r->litlens[j] < AC_LEN ? r->litlens[j] : AC_LEN;
-			for (k = 0; k < pl->n; k++)
-				if (pl->lens[k] == len &&
-				    memcmp(pl->lits[k], r->lits[j], len) == 0)
+			for (h = lit_hash(r->lits[j], len) & mask;
+			    (k = slot[h]) != 0; h = (h + 1) & mask)
+				if (pl->lens[k - 1] == len && memcmp(
+				    pl->lits[k - 1], r->lits[j], len) == 0)
 					break;
-			if (k == pl->n) {
+			if (k == 0) {
 				pl->lits[pl->n] = r->lits[j];
 				pl->lens[pl->n++] = len;
+				k = slot[h] = (uint32_t)pl->n;
 			}
-			pl->ids[pl->nids++] = (uint32_t)k;
+			pl->ids[pl->nids++] = k - 1;
 		}
 	}
+	free(slot);
 }
 
 /*
