@@ -546,13 +546,16 @@ acmatch_words(const struct acmatch *ac)
  * Out of line: the scan loop keeps its lanes in registers.
  */
 static void __attribute__((noinline))
-report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
+report(const struct acmatch *ac, uint32_t to, uint64_t *bits, uint64_t *marks)
 {
 	const struct acslot *e = &ac->slot[to];
 	const uint32_t *l = ac->olist + e->next, *end = l + (NONE - e->owner);
 
-	for (; l < end; l++)
+	for (; l < end; l++) {
 		bits[*l / 64] |= UINT64_C(1) << (*l % 64);
+		if (marks != NULL)
+			marks[*l / 4096] |= UINT64_C(1) << (*l / 64 % 64);
+	}
 }
 
 /*
@@ -570,12 +573,13 @@ struct hits {
 };
 
 static void __attribute__((noinline))
-hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
+hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
+    uint64_t *marks)
 {
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		report(ac, h->st[i], bits);
+		report(ac, h->st[i], bits, marks);
 	h->n = 0;
 }
 
@@ -612,7 +616,7 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
 /* Room for four more steps, checked once a round of the lanes. */
 #define ROOM() do {							\
 	if (h.n > HITS - 4)						\
-		hits_flush(ac, &h, bits);				\
+		hits_flush(ac, &h, bits, marks);			\
 } while (0)
 
 /*
@@ -625,9 +629,9 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
  * been read too (the default row is that byte's): it may then also
  * report a literal that begins there, which the text does hold.
  */
-void
-acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
-    uint64_t *bits)
+static void
+scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
+    uint64_t *marks)
 {
 	const unsigned char *t = (const unsigned char *)text, *e = t + len;
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
@@ -648,7 +652,7 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 	/* The first byte has none before it: the root's row. */
 	s0 = dflt[cls[t[0]] & CLSMASK];
 	if (s0 >= outmin)
-		report(ac, (uint32_t)s0, bits);
+		report(ac, (uint32_t)s0, bits, marks);
 	s1 = s2 = s3 = ac->rootbase;
 	over = ac->maxlen - 1;
 	chunk = len / 4;
@@ -658,7 +662,7 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 			STEP(s0, p0);
 			ROOM();
 		}
-		hits_flush(ac, &h, bits);
+		hits_flush(ac, &h, bits, marks);
 		return;
 	}
 	/*
@@ -689,5 +693,26 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 		STEP(s3, p3);
 		ROOM();
 	}
-	hits_flush(ac, &h, bits);
+	hits_flush(ac, &h, bits, marks);
+}
+
+void
+acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
+    uint64_t *bits)
+{
+	scan(ac, text, len, bits, NULL);
+}
+
+size_t
+acmatch_mark_words(const struct acmatch *ac)
+{
+	return (acmatch_words(ac) + 63) / 64;
+}
+
+void
+acmatch_scan_marked(const struct acmatch *ac, const char *text, size_t len,
+    uint64_t *bits, uint64_t *marks)
+{
+	memset(marks, 0, acmatch_mark_words(ac) * sizeof(*marks));
+	scan(ac, text, len, bits, marks);
 }

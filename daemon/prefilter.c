@@ -683,6 +683,7 @@ struct pfpair {
 struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
 	size_t			  acwords;	/* acmatch_words(ac) */
+	size_t			  mwords;	/* acmatch_mark_words(ac) */
 	uint32_t		 *upat;		/* nunits */
 	uint32_t		 *uoth;		/* nunits + 1 */
 	uint32_t		 *obeg;		/* other sets + 1 */
@@ -937,6 +938,7 @@ prefilter_build_sampled(const struct prefilter_need *const *needs,
 	pflits_collect(&pl, needs, npats);
 	pf->ac = acmatch_build(pl.lits, pl.lens, pl.n);
 	pf->acwords = acmatch_words(pf->ac);
+	pf->mwords = acmatch_mark_words(pf->ac);
 
 	shared = lit_weights(pf, &pl, samples, nsamples);
 
@@ -1036,7 +1038,8 @@ prefilter_free(struct prefilter *pf)
 size_t
 prefilter_scratch_size(const struct prefilter *pf)
 {
-	return pf->acwords * sizeof(uint64_t) + pf->npats + pf->nslots;
+	return (pf->acwords + pf->mwords) * sizeof(uint64_t) + pf->npats +
+	    pf->nslots;
 }
 
 /*
@@ -1057,38 +1060,52 @@ unit_rest(const struct pfpair *p, const struct pfpair *e,
 	return 1;
 }
 
+/* The units literal l anchors, after a scan into bits. */
+static inline void
+lit_found(const struct prefilter *pf, uint32_t l, const uint64_t *bits,
+    uint8_t *rmiss, uint8_t *uok)
+{
+	const struct pfref *r = pf->ref + pf->litstart[l];
+	const struct pfref *re = pf->ref + pf->litstart[l + 1];
+
+	for (; r < re; r++) {
+		if (r->slot != NOSLOT) {
+			/* each unit told, not just one */
+			if (uok[r->slot] == 0 && unit_rest(pf->pair + r->pbeg,
+			    pf->pair + r->pend, bits)) {
+				uok[r->slot] = 1;
+				rmiss[r->pat] = 0;
+			}
+		} else if (rmiss[r->pat] != 0 && unit_rest(pf->pair +
+		    r->pbeg, pf->pair + r->pend, bits))
+			rmiss[r->pat] = 0;
+	}
+}
+
+/*
+ * The literals found are a few dozen of thousands: the words of the
+ * bitset that hold any are read through the scan's marks.
+ */
 const uint8_t *
 prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
     void *scratch)
 {
 	uint64_t *bits = scratch;
-	uint8_t *rmiss = (uint8_t *)(bits + pf->acwords);
+	uint64_t *marks = bits + pf->acwords;
+	uint8_t *rmiss = (uint8_t *)(marks + pf->mwords);
 	uint8_t *uok = rmiss + pf->npats;
-	const struct pfref *r, *re;
-	size_t w;
-	uint32_t l;
+	uint64_t x, y;
+	size_t m, w;
 
 	memcpy(rmiss, pf->rinit, pf->npats);
 	memset(uok, 0, pf->nslots);
-	acmatch_scan(pf->ac, text, len, bits);
-	for (w = 0; w < pf->acwords; w++)
-		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
-			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-			re = pf->ref + pf->litstart[l + 1];
-			for (r = pf->ref + pf->litstart[l]; r < re; r++) {
-				if (r->slot != NOSLOT) {
-					/* each unit told, not just one */
-					if (uok[r->slot] == 0 && unit_rest(
-					    pf->pair + r->pbeg, pf->pair +
-					    r->pend, bits)) {
-						uok[r->slot] = 1;
-						rmiss[r->pat] = 0;
-					}
-				} else if (rmiss[r->pat] != 0 && unit_rest(
-				    pf->pair + r->pbeg, pf->pair + r->pend,
-				    bits))
-					rmiss[r->pat] = 0;
-			}
+	acmatch_scan_marked(pf->ac, text, len, bits, marks);
+	for (m = 0; m < pf->mwords; m++)
+		for (y = marks[m]; y != 0; y &= y - 1) {
+			w = m * 64 + (size_t)__builtin_ctzll(y);
+			for (x = bits[w]; x != 0; x &= x - 1)
+				lit_found(pf, (uint32_t)(w * 64 + (size_t)
+				    __builtin_ctzll(x)), bits, rmiss, uok);
 		}
 	return rmiss;
 }
@@ -1097,7 +1114,7 @@ const uint8_t *
 prefilter_units(const struct prefilter *pf, const void *scratch, size_t pat)
 {
 	const uint8_t *uok = (const uint8_t *)((const uint64_t *)scratch +
-	    pf->acwords) + pf->npats;
+	    pf->acwords + pf->mwords) + pf->npats;
 
 	return uok + pf->pslot[pat];
 }

@@ -311,7 +311,7 @@ START_TEST(test_acmatch_wide)
 	char lits[200][16], text[2000];
 	const char *lp[200];
 	size_t lens[200], nlit, i, j, n, round;
-	uint64_t bits[4];
+	uint64_t bits[4], was[4], marks[1];
 	struct acmatch *ac;
 
 	srand(11);
@@ -350,6 +350,16 @@ START_TEST(test_acmatch_wide)
 				    naive_has(text, n, lits[i], lens[i]),
 				    "round %zu, literal %zu of %zu, text of %zu",
 				    round, i, nlit, n);
+			/* the same with marks: a word is marked if not 0 */
+			memcpy(was, bits, sizeof(bits));
+			ck_assert_uint_eq(acmatch_mark_words(ac), 1);
+			marks[0] = ~UINT64_C(0);
+			acmatch_scan_marked(ac, text, n, bits, marks);
+			ck_assert(memcmp(was, bits, sizeof(bits)) == 0);
+			for (i = 0; i < acmatch_words(ac); i++)
+				ck_assert_uint_eq(marks[0] >> i & 1,
+				    bits[i] != 0);
+			ck_assert_uint_eq(marks[0] >> acmatch_words(ac), 0);
 		}
 		acmatch_free(ac);
 	}
