@@ -35,8 +35,9 @@
  * union of each branch's best. Plain characters and escaped
  * punctuation join into runs; classes, dots and escapes like \s end a
  * run; anything made optional by *, + or {0 gives nothing; lookarounds
- * give nothing. Literals shorter than 3 bytes are not kept; a pattern
- * left with no set has no prefilter and is always tried.
+ * give nothing. Literals shorter than 3 bytes are not kept (but for a
+ * few of 2, lit_long()); a pattern left with no set has no prefilter
+ * and is always tried.
  *
  * A group that matches nothing but literal text, and a character or
  * such a group made optional by ?, join the run too: the run becomes
@@ -104,14 +105,32 @@ cnf_copy(struct litcnf *d, const struct litcnf *s)
 		ls_copy(&d->set[i], &s->set[i]);
 }
 
+/*
+ * Is a literal of n bytes long enough to look for? Three bytes, or two
+ * with a bracket or "#" that replies seldom hold ("#4" of "#4.2.1",
+ * "(4" of "(421)", "<>"): a shorter one is in most texts and would
+ * tell nothing.
+ */
+static int
+lit_long(const char *s, size_t n)
+{
+	static const char rare[] = "#()<>[]{}";
+
+	return n >= 3 || (n == 2 && (memchr(rare, s[0], sizeof(rare) - 1) !=
+	    NULL || memchr(rare, s[1], sizeof(rare) - 1) != NULL));
+}
+
 /* Adds a set to a conjunction, keeping the best LS_SETS. */
 static void
 cnf_add(struct litcnf *c, const struct litset *ls)
 {
 	size_t i, k, m = ls_min(ls);
 
-	if (m < 3)
+	if (ls->n == 0)
 		return;
+	for (i = 0; i < ls->n; i++)
+		if (!lit_long(ls->lit[i], ls->len[i]))
+			return;
 	for (i = c->n; i > 0 && ls_min(&c->set[i - 1]) < m; i--)
 		;
 	if (i >= LS_SETS)
@@ -128,7 +147,7 @@ cnf_run(struct litcnf *c, const char *run, size_t n)
 {
 	struct litset one;
 
-	if (n < 3)
+	if (!lit_long(run, n))
 		return;
 	/* The middle of a long run is as good as all of it. */
 	if (n > LS_LEN) {

@@ -90,6 +90,10 @@ static const struct pcase {
 	  "mailbox full|inbox full || quota exceeded|quota reached || "
 	  "over quota" },
 	{ "abc|de", "" },
+	/* two bytes will do with a bracket or "#" */
+	{ "\\s#4\\d\\d", "#4" },
+	{ "\\(4\\d\\d|<>", "(4 || <>" },
+	{ "ab\\d", "" },
 };
 
 START_TEST(test_extract)
