@@ -76,9 +76,12 @@ static const struct pcase {
 	 * and the group is not taken as literal text by the one around it
 	 * ("xcccc...yz" is nowhere in what it matches).
 	 */
-	{ "(?:aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb)(?:cccccccccccccccc|dddd) end",
-	  "aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb&cccccccccccccccc end|dddd end" },
-	{ "x(?:(?:aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb)(?:cccccccccccccccc|dddd))yz",
+	{ "(?:aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb)"
+	  "(?:cccccccccccccccc|dddd) end",
+	  "aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb&"
+	  "cccccccccccccccc end|dddd end" },
+	{ "x(?:(?:aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb)"
+	  "(?:cccccccccccccccc|dddd))yz",
 	  "aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb&cccccccccccccccc|dddd" },
 	/* groups the walk does not read */
 	{ "abc(?|def|ghi)jkl", "" },
