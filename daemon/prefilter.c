@@ -372,9 +372,13 @@ ls_seq(const char *p, struct litcnf *out, int depth, struct litset *ex,
 			p += 2;		/* zero width: the run goes on */
 			continue;
 		} else if (c == '\\' && p[1] != '\0') {
-			/* \s, \d, \p{..}, \pL: not a literal */
+			/*
+			 * \s, \d, \p{..}, \pL: not a literal. Only \p and
+			 * \P take a "{...}": after another, a "{" is a
+			 * quantifier or a brace ("\s{|x": "|" ends the branch).
+			 */
 			p += 2;
-			if (*p == '{')
+			if ((p[-1] == 'p' || p[-1] == 'P') && *p == '{')
 				while (*p != '\0' && *p++ != '}')
 					;
 			else if ((p[-1] == 'p' || p[-1] == 'P') && *p != '\0')

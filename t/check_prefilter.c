@@ -97,6 +97,9 @@ static const struct pcase {
 	{ "\\s#4\\d\\d", "#4" },
 	{ "\\(4\\d\\d|<>", "(4 || <>" },
 	{ "ab\\d", "" },
+	/* a brace after \s is no property's: the branches go on */
+	{ "abcd\\s{|", "" },
+	{ "abcd\\s{2}efg", "abcd&efg" },
 };
 
 START_TEST(test_extract)
