@@ -62,13 +62,11 @@ struct acmatch {
 	/*
 	 * For the reports. No state has a slot for class 0 (no literal
 	 * has its bytes), so a state that reports literals keeps its slot
-	 * of class 0 for k, its number among them: it reports olist
-	 * [ostart[k] .. ostart[k+1]), its own literals and its dictionary
-	 * chain's. The slot's owner stays NONE, so the scan never takes
-	 * it for a transition.
+	 * of class 0 for them: it reports olist[next .. next + NONE -
+	 * owner), its own literals and its dictionary chain's. The owner
+	 * is then above every base, so the scan never takes the slot for
+	 * a transition, and a report reads one slot, then its list.
 	 */
-	size_t		 nout;
-	uint32_t	*ostart;
 	uint32_t	*olist;
 };
 
@@ -453,29 +451,26 @@ fill_dflt(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 }
 
 /*
- * What each reporting state reports, and its number among them in its
- * slot of class 0 (after fill_slots()).
+ * What each reporting state reports, in its slot of class 0 (after
+ * fill_slots()): where its list starts, and NONE less its length.
  */
 static void
 fill_outputs(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 {
-	uint32_t s, f, l;
-	size_t k, i;
+	uint32_t s, f, l, n;
+	size_t i, total;
 
-	for (ac->nout = 0, s = 1; s < tr->n; s++)
-		ac->nout += reports(tr, s);
-	ac->ostart = xcalloc(ac->nout + 1, sizeof(*ac->ostart));
-	for (k = 0, s = 1; s < tr->n; s++) {
+	for (total = 0, s = 1; s < tr->n; s++) {
 		if (!reports(tr, s))
 			continue;
-		ac->slot[base[s]].next = (uint32_t)k;
-		ac->ostart[k + 1] = ac->ostart[k];
-		for (f = s; f != 0; f = tr->dict[f])
+		for (n = 0, f = s; f != 0; f = tr->dict[f])
 			for (l = tr->out[f]; l != NONE; l = tr->outnext[l])
-				ac->ostart[k + 1]++;
-		k++;
+				n++;
+		ac->slot[base[s]].next = (uint32_t)total;
+		ac->slot[base[s]].owner = NONE - n;
+		total += n;
 	}
-	ac->olist = xmalloc((ac->ostart[ac->nout] + 1) * sizeof(*ac->olist));
+	ac->olist = xmalloc((total + 1) * sizeof(*ac->olist));
 	for (i = 0, s = 1; s < tr->n; s++)
 		for (f = reports(tr, s) ? s : 0; f != 0; f = tr->dict[f])
 			for (l = tr->out[f]; l != NONE; l = tr->outnext[l])
@@ -536,7 +531,6 @@ acmatch_free(struct acmatch *ac)
 		return;
 	free(ac->dflt);
 	free(ac->slot);
-	free(ac->ostart);
 	free(ac->olist);
 	free(ac);
 }
@@ -552,13 +546,15 @@ acmatch_words(const struct acmatch *ac)
  * Out of line: the scan loop keeps its lanes in registers.
  */
 static void __attribute__((noinline))
-report(const struct acmatch *ac, uint32_t to, uint64_t *bits)
+report(const struct acmatch *ac, uint32_t to, uint64_t *bits, uint64_t *marks)
 {
-	uint32_t k = ac->slot[to].next, i, l;
+	const struct acslot *e = &ac->slot[to];
+	const uint32_t *l = ac->olist + e->next, *end = l + (NONE - e->owner);
 
-	for (i = ac->ostart[k]; i < ac->ostart[k + 1]; i++) {
-		l = ac->olist[i];
-		bits[l / 64] |= UINT64_C(1) << (l % 64);
+	for (; l < end; l++) {
+		bits[*l / 64] |= UINT64_C(1) << (*l % 64);
+		if (marks != NULL)
+			marks[*l / 4096] |= UINT64_C(1) << (*l / 64 % 64);
 	}
 }
 
@@ -577,12 +573,13 @@ struct hits {
 };
 
 static void __attribute__((noinline))
-hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
+hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
+    uint64_t *marks)
 {
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		report(ac, h->st[i], bits);
+		report(ac, h->st[i], bits, marks);
 	h->n = 0;
 }
 
@@ -619,7 +616,7 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
 /* Room for four more steps, checked once a round of the lanes. */
 #define ROOM() do {							\
 	if (h.n > HITS - 4)						\
-		hits_flush(ac, &h, bits);				\
+		hits_flush(ac, &h, bits, marks);			\
 } while (0)
 
 /*
@@ -632,9 +629,9 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits)
  * been read too (the default row is that byte's): it may then also
  * report a literal that begins there, which the text does hold.
  */
-void
-acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
-    uint64_t *bits)
+static void
+scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
+    uint64_t *marks)
 {
 	const unsigned char *t = (const unsigned char *)text, *e = t + len;
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
@@ -655,7 +652,7 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 	/* The first byte has none before it: the root's row. */
 	s0 = dflt[cls[t[0]] & CLSMASK];
 	if (s0 >= outmin)
-		report(ac, (uint32_t)s0, bits);
+		report(ac, (uint32_t)s0, bits, marks);
 	s1 = s2 = s3 = ac->rootbase;
 	over = ac->maxlen - 1;
 	chunk = len / 4;
@@ -665,7 +662,7 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 			STEP(s0, p0);
 			ROOM();
 		}
-		hits_flush(ac, &h, bits);
+		hits_flush(ac, &h, bits, marks);
 		return;
 	}
 	/*
@@ -696,5 +693,26 @@ acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
 		STEP(s3, p3);
 		ROOM();
 	}
-	hits_flush(ac, &h, bits);
+	hits_flush(ac, &h, bits, marks);
+}
+
+void
+acmatch_scan(const struct acmatch *ac, const char *text, size_t len,
+    uint64_t *bits)
+{
+	scan(ac, text, len, bits, NULL);
+}
+
+size_t
+acmatch_mark_words(const struct acmatch *ac)
+{
+	return (acmatch_words(ac) + 63) / 64;
+}
+
+void
+acmatch_scan_marked(const struct acmatch *ac, const char *text, size_t len,
+    uint64_t *bits, uint64_t *marks)
+{
+	memset(marks, 0, acmatch_mark_words(ac) * sizeof(*marks));
+	scan(ac, text, len, bits, marks);
 }

@@ -35,5 +35,14 @@ size_t		 acmatch_words(const struct acmatch *);
  * occurring in text. */
 void		 acmatch_scan(const struct acmatch *, const char *text,
 		    size_t len, uint64_t *bits);
+/*
+ * Words of uint64_t the marks of a scan need, and the same scan, which
+ * also sets bit w of marks (acmatch_mark_words() words, cleared first)
+ * when word w of bits is not zero: a caller that walks the literals
+ * found need not read every word of a bitset that is mostly zeros.
+ */
+size_t		 acmatch_mark_words(const struct acmatch *);
+void		 acmatch_scan_marked(const struct acmatch *, const char *text,
+		    size_t len, uint64_t *bits, uint64_t *marks);
 
 #endif

@@ -239,7 +239,8 @@ add_branch(struct phrases *g, const char *b, size_t n,
  * scan does not read, or what ties one branch to another: quoting
  * (\Q...\E), an option change that holds to the end of its group
  * ((?x), (?i), (?-i); a scoped "(?-i:...)" is fine), back references,
- * POSIX classes ([[:alpha:]]), or parentheses that do not balance.
+ * POSIX classes ([[:alpha:]]), or parentheses that do not balance
+ * (outside classes: "[)\],;]" holds a member, not a group's end).
  * Such a pattern is one branch, as written.
  */
 int
@@ -255,9 +256,22 @@ phrases_splittable(const char *src)
 				return 0;
 			if (p[1] != '\0')
 				p++;
-		} else if (*p == '[' && p[1] == '[' && p[2] == ':')
-			return 0;
-		else if (*p == '(') {
+		} else if (*p == '[') {
+			/*
+			 * A class: its brackets and parentheses are members
+			 * ("[)\],;]"), as scan_to() reads them.
+			 */
+			p += p[1] == '^' ? 2 : 1;
+			if (*p == ']')
+				p++;
+			for (; *p != '\0' && *p != ']'; p++)
+				if (*p == '[' && p[1] == ':')
+					return 0;
+				else if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				return 0;
+		} else if (*p == '(') {
 			/* "(?-i)" holds to the end of its group; "(?-i:x)" not */
 			if (p[1] == '?' && (isalpha((unsigned char)p[2]) ||
 			    p[2] == '-' || p[2] == '^') &&

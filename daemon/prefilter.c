@@ -34,11 +34,25 @@
  * alternation needs one of its branches, so it gives one set, the
  * union of each branch's best. Plain characters and escaped
  * punctuation join into runs; classes, dots and escapes like \s end a
- * run; anything made optional by ?, * or {0 gives nothing; lookarounds
- * give nothing. Literals shorter than 3 bytes are not kept; a pattern
- * left with no set has no prefilter and is always tried.
+ * run; anything made optional by *, + or {0 gives nothing; lookarounds
+ * give nothing. Literals shorter than 3 bytes are not kept (but for a
+ * few of 2, lit_long()); a pattern left with no set has no prefilter
+ * and is always tried.
+ *
+ * A group that matches nothing but literal text, and a character or
+ * such a group made optional by ?, join the run too: the run becomes
+ * each of the ways it can be ("(?:mailbox|inbox) (?:is )?full" needs
+ * one of "mailbox full", "mailbox is full", "inbox full", "inbox is
+ * full", where it needed "mailbox" or "inbox", and "full"). Common
+ * words found apart in a reply ("mail", "you", "not") no longer let a
+ * pattern through when their phrase is not there. Ways are at most
+ * LS_MAX, each at most LS_LEN bytes: past that, the ways so far are a
+ * set, and the run starts again at the group. When an alternation's
+ * union of ways would be over LS_MAX, its branches are walked again
+ * without joining (the words as they are).
  */
 #define LS_MAX		96	/* alternatives in a set (one of 70 exists) */
+#define WAYS_MAX	16	/* ways a run can be (below) */
 #define LS_LEN		32	/* bytes kept of a literal: any part will do */
 #define LS_SETS		4	/* sets kept; at most 4 (uneed[]) */
 #define UNIT_SETS	2	/* of them, for one of several branches */
@@ -91,14 +105,32 @@ cnf_copy(struct litcnf *d, const struct litcnf *s)
 		ls_copy(&d->set[i], &s->set[i]);
 }
 
+/*
+ * Is a literal of n bytes long enough to look for? Three bytes, or two
+ * with a bracket or "#" that replies seldom hold ("#4" of "#4.2.1",
+ * "(4" of "(421)", "<>"): a shorter one is in most texts and would
+ * tell nothing.
+ */
+static int
+lit_long(const char *s, size_t n)
+{
+	static const char rare[] = "#()<>[]{}";
+
+	return n >= 3 || (n == 2 && (memchr(rare, s[0], sizeof(rare) - 1) !=
+	    NULL || memchr(rare, s[1], sizeof(rare) - 1) != NULL));
+}
+
 /* Adds a set to a conjunction, keeping the best LS_SETS. */
 static void
 cnf_add(struct litcnf *c, const struct litset *ls)
 {
 	size_t i, k, m = ls_min(ls);
 
-	if (m < 3)
+	if (ls->n == 0)
 		return;
+	for (i = 0; i < ls->n; i++)
+		if (!lit_long(ls->lit[i], ls->len[i]))
+			return;
 	for (i = c->n; i > 0 && ls_min(&c->set[i - 1]) < m; i--)
 		;
 	if (i >= LS_SETS)
@@ -115,7 +147,7 @@ cnf_run(struct litcnf *c, const char *run, size_t n)
 {
 	struct litset one;
 
-	if (n < 3)
+	if (!lit_long(run, n))
 		return;
 	/* The middle of a long run is as good as all of it. */
 	if (n > LS_LEN) {
@@ -160,17 +192,174 @@ quant_skip(const char *p)
 	return p;
 }
 
-static const char *ls_alt(const char *, struct litcnf *, int);
+static const char *ls_alt(const char *, struct litcnf *, int,
+		    struct litset *, int);
 
-/* A sequence, up to '|', ')' or the end. */
-static const char *
-ls_seq(const char *p, struct litcnf *out, int depth)
+/*
+ * The literal text a sequence is at: one run, as long as 256 bytes, or
+ * after a group of literal alternatives, each of the ways it can be
+ * (multi: "(?:mailbox|inbox) full" is at "mailbox full" or "inbox
+ * full"; "user (?:is )?unknown" at "user unknown" or "user is
+ * unknown"), each at most LS_LEN bytes, at most LS_MAX of them.
+ */
+struct runs {
+	int		multi;
+	size_t		nrun;
+	char		run[256];
+	struct litset	m;
+};
+
+/*
+ * Drops from a set each literal that holds another of it: a text with
+ * "user is unknown" or "limit exceeded" in it is found by "user is
+ * unknown" and "limit" as well without "limit exceeded".
+ */
+static void
+ls_prune(struct litset *ls)
 {
-	char run[256];
-	size_t nrun = 0, i;
+	size_t i, j, k;
+
+	for (i = 0, k = 0; i < ls->n; i++) {
+		for (j = 0; j < ls->n; j++)
+			if (j != i && ls->len[j] <= ls->len[i] &&
+			    (ls->len[j] < ls->len[i] || j < i) &&
+			    memmem(ls->lit[i], ls->len[i], ls->lit[j],
+			    ls->len[j]) != NULL)
+				break;
+		if (j < ls->n)
+			continue;
+		ls->len[k] = ls->len[i];
+		memmove(ls->lit[k++], ls->lit[i], ls->len[i]);
+	}
+	ls->n = k;
+}
+
+/* Gives the runs to the conjunction as a set, and starts anew. */
+static void
+runs_flush(struct litcnf *out, struct runs *r)
+{
+	if (r->multi) {
+		ls_prune(&r->m);
+		cnf_add(out, &r->m);
+	} else
+		cnf_run(out, r->run, r->nrun);
+	r->multi = 0;
+	r->nrun = 0;
+}
+
+/*
+ * Appends byte c to each way; 0 if the run was full (c is dropped).
+ * *cut is set when the ways, too long, went to the conjunction first.
+ */
+static int
+runs_char(struct litcnf *out, struct runs *r, int c, int *cut)
+{
+	size_t i;
+
+	if (r->multi) {
+		for (i = 0; i < r->m.n; i++)
+			if (r->m.len[i] == LS_LEN)
+				break;
+		if (i == r->m.n) {
+			for (i = 0; i < r->m.n; i++)
+				r->m.lit[i][r->m.len[i]++] = (char)c;
+			return 1;
+		}
+		runs_flush(out, r);
+		*cut = 1;
+	}
+	if (r->nrun == sizeof(r->run))
+		return 0;
+	r->run[r->nrun++] = (char)c;
+	return 1;
+}
+
+/* Adds s (n bytes) to set d unless it is there; 0 if d is full. */
+static int
+ls_put(struct litset *d, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->len[i] == n && memcmp(d->lit[i], s, n) == 0)
+			return 1;
+	if (d->n == WAYS_MAX)
+		return 0;
+	d->len[d->n] = n;
+	memcpy(d->lit[d->n++], s, n);
+	return 1;
+}
+
+/*
+ * The runs followed by one of the strings of e (or by nothing too, if
+ * optional): each way of the runs with each of e's. When there would
+ * be too many ways or too long ones, the runs go to the conjunction
+ * first, and e's strings alone are the ways: then it returns 0.
+ */
+static int
+runs_times(struct litcnf *out, struct runs *r, const struct litset *e,
+    int optional)
+{
+	struct litset t;
+	size_t i, j, n = r->multi ? r->m.n : 1;
+	int fit = r->multi || r->nrun <= LS_LEN;
+
+	t.n = 0;
+	for (i = 0; fit && i < n; i++) {
+		const char *a = r->multi ? r->m.lit[i] : r->run;
+		size_t an = r->multi ? r->m.len[i] : r->nrun;
+
+		if (optional)
+			fit = ls_put(&t, a, an);
+		for (j = 0; fit && j < e->n; j++) {
+			char buf[2 * LS_LEN];
+
+			if (an + e->len[j] > LS_LEN) {
+				fit = 0;
+				break;
+			}
+			memcpy(buf, a, an);
+			memcpy(buf + an, e->lit[j], e->len[j]);
+			fit = ls_put(&t, buf, an + e->len[j]);
+		}
+	}
+	if (!fit) {
+		runs_flush(out, r);
+		t.n = 0;
+		if (optional)
+			(void)ls_put(&t, "", 0);
+		for (j = 0; j < e->n; j++)
+			(void)ls_put(&t, e->lit[j], e->len[j]);
+	}
+	if (t.n == 1) {
+		r->multi = 0;
+		r->nrun = t.len[0];
+		memcpy(r->run, t.lit[0], t.len[0]);
+	} else {
+		r->multi = 1;
+		ls_copy(&r->m, &t);
+	}
+	return fit;
+}
+
+/*
+ * A sequence, up to '|', ')' or the end. When it is nothing but
+ * literal text, groups of it and optional parts of it, *ex holds each
+ * string it matches (it is exact); else ex->n is 0.
+ */
+static const char *
+ls_seq(const char *p, struct litcnf *out, int depth, struct litset *ex,
+    int join)
+{
+	struct runs r;
+	struct litset gex;
+	size_t i;
 	struct litcnf sub;
 	const char *q;
+	int exact = 1, cut = 0;
 
+	r.multi = 0;
+	r.nrun = 0;
 	out->n = 0;
 	while (*p != '\0' && *p != '|' && *p != ')') {
 		int c = (unsigned char)*p, lit = -1;
@@ -183,9 +372,13 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			p += 2;		/* zero width: the run goes on */
 			continue;
 		} else if (c == '\\' && p[1] != '\0') {
-			/* \s, \d, \p{..}, \pL: not a literal */
+			/*
+			 * \s, \d, \p{..}, \pL: not a literal. Only \p and
+			 * \P take a "{...}": after another, a "{" is a
+			 * quantifier or a brace ("\s{|x": "|" ends the branch).
+			 */
 			p += 2;
-			if (*p == '{')
+			if ((p[-1] == 'p' || p[-1] == 'P') && *p == '{')
 				while (*p != '\0' && *p++ != '}')
 					;
 			else if ((p[-1] == 'p' || p[-1] == 'P') && *p != '\0')
@@ -227,11 +420,23 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			if (*p == ':' || *p == '>' || *p == '\'' || *p == '=' ||
 			    *p == '!')
 				p++;
-			p = ls_alt(p, &sub, depth + 1);
+			p = ls_alt(p, &sub, depth + 1, &gex, join);
 			if (*p == ')')
 				p++;
-			cnf_run(out, run, nrun);
-			nrun = 0;
+			/*
+			 * A group of literal text, required or optional
+			 * ("?"), goes on the run: each of its strings after
+			 * each way the run is.
+			 */
+			if (join && !look && gex.n > 0 && (*p == '?' ||
+			    quant_skip(p) == p)) {
+				if (!runs_times(out, &r, &gex, *p == '?'))
+					exact = 0;
+				p = quant_skip(p);
+				continue;
+			}
+			exact = 0;
+			runs_flush(out, &r);
 			if (!look && !quant_optional(p))
 				for (i = 0; i < sub.n; i++)
 					cnf_add(out, &sub.set[i]);
@@ -250,64 +455,106 @@ ls_seq(const char *p, struct litcnf *out, int depth)
 			lit = c;
 			p++;
 		}
+		if (join && lit >= 0 && *p == '?') {
+			/* "x?": x or nothing */
+			gex.n = 1;
+			gex.len[0] = 1;
+			gex.lit[0][0] = (char)tolower(lit);
+			if (!runs_times(out, &r, &gex, 1))
+				exact = 0;
+			p = quant_skip(p);
+			continue;
+		}
 		if (lit >= 0 && quant_optional(p))
-			lit = -1;		/* "x?": not required */
-		if (lit >= 0 && nrun < sizeof(run)) {
-			run[nrun++] = (char)tolower(lit);
+			lit = -1;		/* "x*": not required */
+		if (lit >= 0 && runs_char(out, &r, tolower(lit), &cut)) {
+			if (cut)
+				exact = 0;
 			if (quant_skip(p) != p) {
 				/* "x+", "x{2}": x is there; the run ends */
-				cnf_run(out, run, nrun);
-				nrun = 0;
+				exact = 0;
+				runs_flush(out, &r);
 				p = quant_skip(p);
 			}
 			continue;
 		}
-		cnf_run(out, run, nrun);
-		nrun = 0;
+		exact = 0;
+		runs_flush(out, &r);
 		p = quant_skip(p);
 	}
-	cnf_run(out, run, nrun);
+	ex->n = 0;
+	if (exact && r.multi)
+		ls_copy(ex, &r.m);
+	else if (exact && r.nrun <= LS_LEN) {
+		ex->n = 1;
+		ex->len[0] = r.nrun;
+		memcpy(ex->lit[0], r.run, r.nrun);
+	}
+	runs_flush(out, &r);
 	return p;
 }
 
 /*
  * Alternatives up to ')' or the end. One branch: its sets. Several:
  * one set, the union of each branch's best, or none if a branch has
- * nothing to offer.
+ * nothing to offer. *ex: every string the alternatives match, when
+ * each is exact (ls_seq()) and there are no more than LS_MAX.
  */
 static const char *
-ls_alt(const char *p, struct litcnf *out, int depth)
+ls_alt(const char *p, struct litcnf *out, int depth, struct litset *ex,
+    int join)
 {
 	struct litcnf br;
-	struct litset u;
+	struct litset u, bex;
+	const char *start = p;
 	size_t i;
-	int nbranch = 0, ok = 1;
+	int nbranch = 0, ok = 1, exact = 1, big = 0, empty = 0;
 
 	u.n = 0;
 	out->n = 0;
+	ex->n = 0;
 	for (;;) {
 		if (depth >= 16) {
 			p += strcspn(p, ")");
 			ok = 0;
+			exact = 0;
 			break;
 		}
-		p = ls_seq(p, &br, depth);
+		p = ls_seq(p, &br, depth, &bex, join);
 		if (nbranch++ == 0)
 			cnf_copy(out, &br);
-		if (br.n == 0 || u.n + br.set[0].n > LS_MAX)
-			ok = 0;
+		if (br.n == 0)
+			ok = 0, empty = 1;
+		else if (u.n + br.set[0].n > LS_MAX)
+			ok = 0, big = 1;
 		for (i = 0; ok && i < br.set[0].n; i++) {
 			u.len[u.n] = br.set[0].len[i];
 			memcpy(u.lit[u.n++], br.set[0].lit[i], br.set[0].len[i]);
 		}
+
+		if (bex.n == 0)
+			exact = 0;
+		for (i = 0; exact && i < bex.n; i++)
+			exact = ls_put(ex, bex.lit[i], bex.len[i]);
 		if (*p != '|')
 			break;
 		p++;
 	}
+	if (!exact)
+		ex->n = 0;
 	if (nbranch > 1) {
 		out->n = 0;
 		if (ok)
 			cnf_add(out, &u);
+		else if (join && big && !empty) {
+			/*
+			 * The branches' ways are too many for one set: their
+			 * words as they are, not joined, may not be.
+			 */
+			struct litset none;
+
+			(void)ls_alt(start, out, depth, &none, 0);
+		}
 	} else if (!ok && depth >= 16)
 		out->n = 0;
 	return p;
@@ -327,6 +574,7 @@ prefilter_need(const char *pat)
 	struct litcnf *br = NULL;
 	size_t *span = NULL;
 	const char *q;
+	struct litset ex;
 	char *str;
 	size_t nbr = 0, nsets = 0, nlits = 0, nbytes = 0, i, j, k, s, u;
 
@@ -343,8 +591,13 @@ prefilter_need(const char *pat)
 		    memchr(q + 2, 'x', nopt) != NULL))
 			return NULL;
 	}
-	/* Verbs: (*UTF), (*ACCEPT) ends a match early. */
-	if (strstr(pat, "(*") != NULL)
+	/*
+	 * Verbs: (*UTF), (*ACCEPT) ends a match early. Branch resets and
+	 * conditions, "(?|" and "(?(", are groups the walk does not read:
+	 * joined to the text around them, their words would be wrong.
+	 */
+	if (strstr(pat, "(*") != NULL || strstr(pat, "(?|") != NULL ||
+	    strstr(pat, "(?(") != NULL)
 		return NULL;
 	/*
 	 * Escapes the walk knows: classes, zero-width assertions and
@@ -359,7 +612,7 @@ prefilter_need(const char *pat)
 		br = xreallocarray(br, nbr + 1, sizeof(*br));
 		span = xreallocarray(span, 2 * (nbr + 1), sizeof(*span));
 		span[2 * nbr] = (size_t)(q - pat);
-		q = ls_seq(q, &br[nbr], 0);
+		q = ls_seq(q, &br[nbr], 0, &ex, 1);
 		span[2 * nbr + 1] = (size_t)(q - pat);
 		if (br[nbr++].n == 0 || *q != '|')
 			break;
@@ -430,10 +683,30 @@ prefilter_need(const char *pat)
  * units of a pattern built to report them have slots, uslot[u], in the
  * bytes after rinit's in the scratch space: each is marked when its
  * unit can match.
+ *
+ * Those are the tables as built. The scan reads them packed, so that
+ * a literal found leads to its units with no more loads than it must:
+ * ref[litstart[lit] .. litstart[lit + 1]) holds, for each unit the
+ * literal anchors, the unit's pattern, slot and other sets, and those
+ * sets are runs of pair[], the last pair of each marked.
  */
+struct pfref {
+	uint32_t	pat;
+	uint32_t	slot;		/* or NOSLOT */
+	uint32_t	pbeg;		/* the unit's other sets in pair[] */
+	uint32_t	pend;
+};
+
+struct pfpair {
+	uint64_t	mask;		/* literals of the set in bits[word] */
+	uint32_t	word;
+	uint32_t	last;		/* the last pair of its set */
+};
+
 struct prefilter {
 	struct acmatch		 *ac;		/* every pattern's literals */
 	size_t			  acwords;	/* acmatch_words(ac) */
+	size_t			  mwords;	/* acmatch_mark_words(ac) */
 	uint32_t		 *upat;		/* nunits */
 	uint32_t		 *uoth;		/* nunits + 1 */
 	uint32_t		 *obeg;		/* other sets + 1 */
@@ -447,6 +720,8 @@ struct prefilter {
 	uint32_t		 *uslot;	/* nunits: in uok[], or NOSLOT */
 	uint32_t		 *pslot;	/* npats: first unit's slot */
 	size_t			  nslots;
+	struct pfref		 *ref;		/* litref's units, packed */
+	struct pfpair		 *pair;		/* oword/omask, packed */
 };
 
 #define NOSLOT	UINT32_MAX
@@ -471,13 +746,33 @@ struct pflits {
 	size_t		  nsets;
 };
 
+static uint32_t
+lit_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Numbers the literals, equal ones alike (found by a hash of them). */
 static void
 pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
     size_t npats)
 {
-	size_t i, j, k, len;
+	size_t i, j, len, total = 0, mask;
+	uint32_t *slot, h, k;
 
 	memset(pl, 0, sizeof(*pl));
+	for (i = 0; i < npats; i++)
+		if (needs[i] != NULL)
+			total += needs[i]->nlits;
+	for (mask = 1; mask < 2 * total; mask <<= 1)
+		;
+	slot = xmalloc(mask * sizeof(*slot));	/* number + 1, or 0 */
+	memset(slot, 0, mask * sizeof(*slot));
+	mask--;
 	for (i = 0; i < npats; i++) {
 		const struct prefilter_need *r = needs[i];
 
@@ -493,17 +788,20 @@ pflits_collect(struct pflits *pl, const struct prefilter_need *const *needs,
 		    sizeof(*pl->ids));
 		for (j = 0; j < r->nlits; j++) {
 			len = r->litlens[j] < AC_LEN ? r->litlens[j] : AC_LEN;
-			for (k = 0; k < pl->n; k++)
-				if (pl->lens[k] == len &&
-				    memcmp(pl->lits[k], r->lits[j], len) == 0)
+			for (h = lit_hash(r->lits[j], len) & mask;
+			    (k = slot[h]) != 0; h = (h + 1) & mask)
+				if (pl->lens[k - 1] == len && memcmp(
+				    pl->lits[k - 1], r->lits[j], len) == 0)
 					break;
-			if (k == pl->n) {
+			if (k == 0) {
 				pl->lits[pl->n] = r->lits[j];
 				pl->lens[pl->n++] = len;
+				k = slot[h] = (uint32_t)pl->n;
 			}
-			pl->ids[pl->nids++] = (uint32_t)k;
+			pl->ids[pl->nids++] = k - 1;
 		}
 	}
+	free(slot);
 }
 
 /*
@@ -569,6 +867,42 @@ anchor_refs(struct prefilter *pf, int place, size_t unit, const uint32_t *id,
 			pf->litstart[id[j] + 1]++;
 }
 
+/*
+ * The tables as the scan reads them (struct pfref, struct pfpair), from
+ * those built: nlits literals, nsets other sets, npairs pairs.
+ */
+static void
+pack_scan(struct prefilter *pf, size_t nlits, uint32_t nsets, uint32_t npairs)
+{
+	uint32_t i, j, m, u;
+
+	pf->ref = xcalloc(pf->litstart[nlits] ? pf->litstart[nlits] : 1,
+	    sizeof(*pf->ref));
+	for (i = 0; i < pf->litstart[nlits]; i++) {
+		u = pf->litref[i];
+		pf->ref[i].pat = pf->upat[u];
+		pf->ref[i].slot = pf->uslot[u];
+		pf->ref[i].pbeg = pf->obeg[pf->uoth[u]];
+		pf->ref[i].pend = pf->obeg[pf->uoth[u + 1]];
+	}
+	pf->pair = xcalloc(npairs ? npairs : 1, sizeof(*pf->pair));
+	for (j = 0; j < nsets; j++)
+		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++) {
+			pf->pair[m].mask = pf->omask[m];
+			pf->pair[m].word = pf->oword[m];
+			pf->pair[m].last = m + 1 == pf->obeg[j + 1];
+		}
+	/* Only the packed tables are read from now on. */
+	free(pf->upat);
+	free(pf->uoth);
+	free(pf->obeg);
+	free(pf->oword);
+	free(pf->omask);
+	free(pf->litref);
+	pf->upat = pf->uoth = pf->obeg = pf->oword = pf->litref = NULL;
+	pf->omask = NULL;
+}
+
 struct prefilter *
 prefilter_build(const struct prefilter_need *const *needs, size_t npats)
 {
@@ -627,6 +961,7 @@ prefilter_build_sampled(const struct prefilter_need *const *needs,
 	pflits_collect(&pl, needs, npats);
 	pf->ac = acmatch_build(pl.lits, pl.lens, pl.n);
 	pf->acwords = acmatch_words(pf->ac);
+	pf->mwords = acmatch_mark_words(pf->ac);
 
 	shared = lit_weights(pf, &pl, samples, nsamples);
 
@@ -694,6 +1029,7 @@ prefilter_build_sampled(const struct prefilter_need *const *needs,
 	for (k = pl.n; k > 0; k--)	/* each start moved to the next's */
 		pf->litstart[k] = pf->litstart[k - 1];
 	pf->litstart[0] = 0;
+	pack_scan(pf, pl.n, noth, nolit);
 	free(shared);
 	free(pl.lits);
 	free(pl.lens);
@@ -717,63 +1053,82 @@ prefilter_free(struct prefilter *pf)
 	free(pf->litref);
 	free(pf->uslot);
 	free(pf->pslot);
+	free(pf->ref);
+	free(pf->pair);
 	free(pf);
 }
 
 size_t
 prefilter_scratch_size(const struct prefilter *pf)
 {
-	return pf->acwords * sizeof(uint64_t) + pf->npats + pf->nslots;
+	return (pf->acwords + pf->mwords) * sizeof(uint64_t) + pf->npats +
+	    pf->nslots;
 }
 
-/* Whether the literals found (bits) hold one of each set of unit u but
- * its anchor. */
+/*
+ * Whether the literals found (bits) hold one of each set of a unit but
+ * its anchor: the sets are the runs of pairs [p, e).
+ */
 static int
-unit_rest(const struct prefilter *pf, uint32_t u, const uint64_t *bits)
+unit_rest(const struct pfpair *p, const struct pfpair *e,
+    const uint64_t *bits)
 {
-	uint32_t j, m;
-
-	for (j = pf->uoth[u]; j < pf->uoth[u + 1]; j++) {
-		for (m = pf->obeg[j]; m < pf->obeg[j + 1]; m++)
-			if (bits[pf->oword[m]] & pf->omask[m])
-				break;
-		if (m == pf->obeg[j + 1])
+	for (; p < e; p++) {
+		if (bits[p->word] & p->mask) {
+			while (!p->last)	/* the set is met */
+				p++;
+		} else if (p->last)
 			return 0;
 	}
 	return 1;
 }
 
+/* The units literal l anchors, after a scan into bits. */
+static inline void
+lit_found(const struct prefilter *pf, uint32_t l, const uint64_t *bits,
+    uint8_t *rmiss, uint8_t *uok)
+{
+	const struct pfref *r = pf->ref + pf->litstart[l];
+	const struct pfref *re = pf->ref + pf->litstart[l + 1];
+
+	for (; r < re; r++) {
+		if (r->slot != NOSLOT) {
+			/* each unit told, not just one */
+			if (uok[r->slot] == 0 && unit_rest(pf->pair + r->pbeg,
+			    pf->pair + r->pend, bits)) {
+				uok[r->slot] = 1;
+				rmiss[r->pat] = 0;
+			}
+		} else if (rmiss[r->pat] != 0 && unit_rest(pf->pair +
+		    r->pbeg, pf->pair + r->pend, bits))
+			rmiss[r->pat] = 0;
+	}
+}
+
+/*
+ * The literals found are a few dozen of thousands: the words of the
+ * bitset that hold any are read through the scan's marks.
+ */
 const uint8_t *
 prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
     void *scratch)
 {
 	uint64_t *bits = scratch;
-	uint8_t *rmiss = (uint8_t *)(bits + pf->acwords);
-	size_t w, i;
-	uint32_t l, u;
-
+	uint64_t *marks = bits + pf->acwords;
+	uint8_t *rmiss = (uint8_t *)(marks + pf->mwords);
 	uint8_t *uok = rmiss + pf->npats;
-	uint32_t s;
+	uint64_t x, y;
+	size_t m, w;
 
 	memcpy(rmiss, pf->rinit, pf->npats);
 	memset(uok, 0, pf->nslots);
-	acmatch_scan(pf->ac, text, len, bits);
-	for (w = 0; w < pf->acwords; w++)
-		for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
-			l = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-			for (i = pf->litstart[l]; i < pf->litstart[l + 1]; i++) {
-				u = pf->litref[i];
-				if ((s = pf->uslot[u]) != NOSLOT) {
-					/* each unit told, not just one */
-					if (uok[s] == 0 && unit_rest(pf, u,
-					    bits)) {
-						uok[s] = 1;
-						rmiss[pf->upat[u]] = 0;
-					}
-				} else if (rmiss[pf->upat[u]] != 0 &&
-				    unit_rest(pf, u, bits))
-					rmiss[pf->upat[u]] = 0;
-			}
+	acmatch_scan_marked(pf->ac, text, len, bits, marks);
+	for (m = 0; m < pf->mwords; m++)
+		for (y = marks[m]; y != 0; y &= y - 1) {
+			w = m * 64 + (size_t)__builtin_ctzll(y);
+			for (x = bits[w]; x != 0; x &= x - 1)
+				lit_found(pf, (uint32_t)(w * 64 + (size_t)
+				    __builtin_ctzll(x)), bits, rmiss, uok);
 		}
 	return rmiss;
 }
@@ -782,7 +1137,7 @@ const uint8_t *
 prefilter_units(const struct prefilter *pf, const void *scratch, size_t pat)
 {
 	const uint8_t *uok = (const uint8_t *)((const uint64_t *)scratch +
-	    pf->acwords) + pf->npats;
+	    pf->acwords + pf->mwords) + pf->npats;
 
 	return uok + pf->pslot[pat];
 }

@@ -92,6 +92,22 @@ START_TEST(test_broken)
 }
 END_TEST
 
+/*
+ * What may be cut into branches: a class's parentheses and brackets
+ * are members ("[)\\],;]"), a POSIX class and unbalanced groups are not.
+ */
+START_TEST(test_splittable)
+{
+	ck_assert_int_eq(phrases_splittable("ab[)\\],;]c|def"), 1);
+	ck_assert_int_eq(phrases_splittable("ab[(]c|d(e|f)"), 1);
+	ck_assert_int_eq(phrases_splittable("ab[^]()]c|def"), 1);
+	ck_assert_int_eq(phrases_splittable("a[[:alpha:]]|def"), 0);
+	ck_assert_int_eq(phrases_splittable("a[x[:digit:]]|def"), 0);
+	ck_assert_int_eq(phrases_splittable("ab)c|def"), 0);
+	ck_assert_int_eq(phrases_splittable("ab[)c|def"), 0);
+}
+END_TEST
+
 static Suite *
 phrases_suite(void)
 {
@@ -101,6 +117,7 @@ phrases_suite(void)
 	tcase_add_loop_test(tc, test_whole, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_broken);
+	tcase_add_test(tc, test_splittable);
 	suite_add_tcase(s, tc);
 	return s;
 }

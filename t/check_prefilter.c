@@ -28,13 +28,13 @@ static const struct pcase {
 	{ "does not exist", "does not exist" },
 	{ "tried to reach does not exist|p=NoSuchUser",
 	  "tried to reach does not exist || p=nosuchuser" },
-	{ "user (is )?unknown", "unknown&user " },
+	{ "user (is )?unknown", "user unknown|user is unknown" },
 	{ "mailbox\\s+full", "mailbox&full" },
-	{ "over ?quota", "quota&over" },
+	{ "over ?quota", "overquota|over quota" },
 	{ "quota exceeded|ab", "" },
 	{ "spamhaus\\.org/query", "spamhaus.org/query" },
 	{ "[0-9]+ spam", " spam" },
-	{ "colou?r scheme", "r scheme&colo" },
+	{ "colou?r scheme", "color scheme|colour scheme" },
 	{ "x{0,3}yz{2}abc", "abc" },
 	{ "a+bcd", "bcd" },
 	{ "(?<ip>\\d+\\.\\d+) blocked", " blocked" },
@@ -57,22 +57,49 @@ static const struct pcase {
 	{ "^550 .*rejected$", "rejected&550 " },
 	{ "banned sending IP", "banned sending ip" },
 	{ "(?<url>https?://(?:www\\.)?spamhaus\\.org/query)",
-	  "spamhaus.org/query&http&://" },
-	{ "(?:mailbox|inbox) is full", " is full&mailbox|inbox" },
+	  "http://spamhaus.org/query|http://www.spamhaus.org/query|"
+	  "https://spamhaus.org/query|https://www.spamhaus.org/query" },
+	{ "(?:mailbox|inbox) is full", "mailbox is full|inbox is full" },
 	{ "(?:mailbox|inbox)\\s+full", "mailbox|inbox&full" },
-	{ "(?:quota|storage) (?:exceeded|full)", "quota|storage&exceeded|full" },
-	{ "(?:ab|cd)e", "" },
+	{ "(?:quota|storage) (?:exceeded|full)",
+	  "quota exceeded|quota full|storage exceeded|storage full" },
+	{ "(?:ab|cd)e", "abe|cde" },
 	{ "(?=.*spam)x", "" },
 	{ "(?!spam)abcdef", "abcdef" },
 	{ "(?:exceeded)?limit", "limit" },
 	{ "(?i)no such user", "no such user" },
-	{ "x(?:one|two(?:three|four))", "one|three|four" },
+	{ "x(?:one|two(?:three|four))", "xone|xtwothree|xtwofour" },
+	/* a way holding another is dropped */
+	{ "(?:exceeded )?limit", "limit" },
+	/*
+	 * Ways too long for a literal: the group's words go as they are,
+	 * and the group is not taken as literal text by the one around it
+	 * ("xcccc...yz" is nowhere in what it matches).
+	 */
+	{ "(?:aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb)"
+	  "(?:cccccccccccccccc|dddd) end",
+	  "aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb&"
+	  "cccccccccccccccc end|dddd end" },
+	{ "x(?:(?:aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb)"
+	  "(?:cccccccccccccccc|dddd))yz",
+	  "aaaaaaaaaaaaaaaaaaaa|bbbbbbbbbbbbbbbbbbbb&cccccccccccccccc|dddd" },
+	/* groups the walk does not read */
+	{ "abc(?|def|ghi)jkl", "" },
+	{ "(a)?abc(?(1)def|ghi)jkl", "" },
 	/* Top-level branches are units of their own. */
 	{ "reject(?:ed)? by policy|mass mailer",
-	  " by policy&reject || mass mailer" },
+	  "reject by policy|rejected by policy || mass mailer" },
 	{ "(?:mailbox|inbox) full|quota (?:exceeded|reached)|over quota",
-	  "mailbox|inbox& full || exceeded|reached&quota  || over quota" },
+	  "mailbox full|inbox full || quota exceeded|quota reached || "
+	  "over quota" },
 	{ "abc|de", "" },
+	/* two bytes will do with a bracket or "#" */
+	{ "\\s#4\\d\\d", "#4" },
+	{ "\\(4\\d\\d|<>", "(4 || <>" },
+	{ "ab\\d", "" },
+	/* a brace after \s is no property's: the branches go on */
+	{ "abcd\\s{|", "" },
+	{ "abcd\\s{2}efg", "abcd&efg" },
 };
 
 START_TEST(test_extract)
@@ -294,7 +321,7 @@ START_TEST(test_acmatch_wide)
 	char lits[200][16], text[2000];
 	const char *lp[200];
 	size_t lens[200], nlit, i, j, n, round;
-	uint64_t bits[4];
+	uint64_t bits[4], was[4], marks[1];
 	struct acmatch *ac;
 
 	srand(11);
@@ -333,6 +360,16 @@ START_TEST(test_acmatch_wide)
 				    naive_has(text, n, lits[i], lens[i]),
 				    "round %zu, literal %zu of %zu, text of %zu",
 				    round, i, nlit, n);
+			/* the same with marks: a word is marked if not 0 */
+			memcpy(was, bits, sizeof(bits));
+			ck_assert_uint_eq(acmatch_mark_words(ac), 1);
+			marks[0] = ~UINT64_C(0);
+			acmatch_scan_marked(ac, text, n, bits, marks);
+			ck_assert(memcmp(was, bits, sizeof(bits)) == 0);
+			for (i = 0; i < acmatch_words(ac); i++)
+				ck_assert_uint_eq(marks[0] >> i & 1,
+				    bits[i] != 0);
+			ck_assert_uint_eq(marks[0] >> acmatch_words(ac), 0);
 		}
 		acmatch_free(ac);
 	}
