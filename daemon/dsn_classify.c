@@ -1075,6 +1075,18 @@ exit_status_under_status(const struct dsn_rcpt *r)
 }
 
 /*
+ * What the rules make of r's Status alone (no words, its remote MTA),
+ * into *out; the rule that decided, NULL if none did.
+ */
+static const struct rule *
+by_status(struct classifier *c, const struct ruleset *rs,
+    const struct dsn_rcpt *r, struct classification *out)
+{
+	classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta, out);
+	return out->rule;
+}
+
+/*
  * A report of a delivery still being tried (Action: delayed, or a
  * warning in words) proves nothing for good: the MTA has not given up.
  * It never suppresses and is no hard bounce.
@@ -1189,13 +1201,11 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	if (free_text && r->status != NULL && (r->status[2] == '1' ||
 	    r->status[2] == '2') && r->status[3] == '.' && cl->rule != NULL &&
 	    !reason_may_suppress(cl->reason) && !refused_us(cl)) {
-		struct classification by_status;
+		struct classification st;
 
-		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
-		    &by_status);
-		if (by_status.rule != NULL &&
-		    reason_may_suppress(by_status.reason))
-			*cl = by_status;
+		if (by_status(c, rs, r, &st) != NULL &&
+		    reason_may_suppress(st.reason))
+			*cl = st;
 	}
 	/*
 	 * A Diagnostic-Code of type X-Unix is the local delivery program's
@@ -1211,12 +1221,11 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * with 4.4.7) a Status that names what failed decides.
 	 */
 	if (exit_status_under_status(r)) {
-		struct classification by_status;
+		struct classification st;
 
-		classify(c, rs, r->rcpt, "", 0, r->status, r->remote_mta,
-		    &by_status);
-		if (by_status.rule != NULL && by_status.reason != R_UNDEFINED)
-			*cl = by_status;
+		if (by_status(c, rs, r, &st) != NULL &&
+		    st.reason != R_UNDEFINED)
+			*cl = st;
 		else
 			classify_program_failure(cl);
 	} else if ((r->diagtype != NULL &&
