@@ -983,6 +983,19 @@ about_another(enum mention named, enum reason reason)
 }
 
 /*
+ * Does a span of the reply other than its text (the words in front of
+ * it, the command it answered; len 0 when there is none) name another
+ * mailbox than rcpt, as about_another() reads a reply of this reason?
+ */
+static int
+span_about_another(const char *rcpt, const char *text, size_t len,
+    const struct known *known, enum reason reason)
+{
+	return len > 0 && about_another(mentions(rcpt, text, len, known,
+	    reason == R_HASMOVED), reason);
+}
+
+/*
  * Does the text speak of our sending host rather than our sender: its
  * IP address, host name, HELO, server, network or connections?
  */
@@ -1238,21 +1251,14 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * unknown", a group's member, when the recipient is the group): the
 	 * reply is that one's, as it would be were the words the reply's.
 	 * After the guards above, which name what the words say of our side.
+	 * So does the RCPT TO a wrapper says the reply answered ("SMTP
+	 * error from remote mail server after RCPT TO:<bob@x>: 550 5.1.1
+	 * User unknown"): it names the mailbox the reply is about.
 	 */
-	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
-	    about_another(mentions(rcpt, rp->lead, rp->leadlen, &known,
-	    out->reason == R_HASMOVED), out->reason)) {
-		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-address", 13);
-	}
-	/*
-	 * The RCPT TO a wrapper says the reply answered ("SMTP error from
-	 * remote mail server after RCPT TO:<bob@x>: 550 5.1.1 User
-	 * unknown") names the mailbox the reply is about.
-	 */
-	if ((out->decision & D_SUPPRESS) && rp->rcptcmdlen > 0 &&
-	    about_another(mentions(rcpt, rp->rcptcmd, rp->rcptcmdlen, &known,
-	    out->reason == R_HASMOVED), out->reason)) {
+	if ((out->decision & D_SUPPRESS) &&
+	    (span_about_another(rcpt, rp->lead, rp->leadlen, &known,
+	    out->reason) || span_about_another(rcpt, rp->rcptcmd,
+	    rp->rcptcmdlen, &known, out->reason))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_add(out, "guard", 5, "other-address", 13);
 	}
