@@ -311,6 +311,15 @@ strip_front(struct reply *r, struct span *s)
 	if (is_code(s->p, s->e))
 		return 0;
 
+	/* A reply quoted whole: "550 ...", '550 ...' (its end may be cut) */
+	if ((*s->p == '"' || *s->p == '\'' || *s->p == '`') &&
+	    s->e - s->p > 1) {
+		if (s->e[-1] == *s->p)
+			s->e--;
+		s->p++;
+		return 1;
+	}
+
 	/* DSN diagnostic type: "smtp; 550 ...", "X-Postfix; ..." */
 	for (q = s->p; q < s->e && q - s->p < 16 &&
 	    (isalnum((unsigned char)*q) || *q == '-'); q++)
@@ -467,12 +476,91 @@ last_paren(char *p, char *e, size_t lim)
 	return memrchr(p, '(', (size_t)(e - p));
 }
 
+
+/*
+ * Does [p, e) hold a server's trailing id: a host name with two dots
+ * or more and a letter, then, maybe, a time and a hex id (Exchange
+ * Online: "[BN8NAM11FT066.eop-nam11.prod.protection.outlook.com
+ * 2024-03-01T10:14:33.123Z 08DC3A2B1C0D9E8F]")? An address, a reply
+ * code or words in brackets are not one.
+ */
+static int
+server_id(const char *p, const char *e)
+{
+	const char *q;
+	int dots = 0, alpha = 0;
+
+	for (q = p; q < e && *q != ' '; q++) {
+		if (*q == '.')
+			dots++;
+		else if (isalpha((unsigned char)*q))
+			alpha = 1;
+		else if (!isdigit((unsigned char)*q) && *q != '-')
+			return 0;
+	}
+	if (dots < 2 || !alpha || q[-1] == '.')
+		return 0;
+	for (; q < e; q++)
+		if (!isalnum((unsigned char)*q) && *q != ' ' && *q != '.' &&
+		    *q != ':' && *q != '-' && *q != '+')
+			return 0;
+	return 1;
+}
+
+/*
+ * Is [p, e) the start of Postfix's "RCPT TO command", "end of DATA
+ * command", ..., cut off before its end (four bytes at least)?
+ */
+static int
+cut_command(const char *p, const char *e)
+{
+	static const char *const cmds[] = {
+		"RCPT TO command", "MAIL FROM command", "end of DATA command",
+		"DATA command", "BDAT command",
+	};
+	size_t i, n = (size_t)(e - p);
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (n >= 4 && n < strlen(cmds[i]) && ascii_eq_ci(p, cmds[i], n))
+			return 1;
+	return 0;
+}
+
 /* Peels one wrapper off the back of s; returns 1 if it did. */
 static int
 strip_back(struct reply *r, struct span *s)
 {
 	char *q;
 	size_t n;
+
+	/* An ellipsis where a quote was cut short: "... User unkn..." */
+	if ((n = suffix_ci(s, "...")) != 0 ||
+	    (n = suffix_ci(s, "\xe2\x80\xa6")) != 0) {
+		s->e -= n;
+		return 1;
+	}
+	/* Exchange Online's host, time and id after the reply: " [BN8...]" */
+	if (s->e - s->p > 8 && s->e[-1] == ']' &&
+	    (q = memrchr(s->p, '[', (size_t)(s->e - s->p))) != NULL &&
+	    s->e - q < 128 && q > s->p && q[-1] == ' ' &&
+	    server_id(q + 1, s->e - 1)) {
+		s->e = q;
+		return 1;
+	}
+	/* A quote closing one opened at the front, or left from a payload */
+	if (s->e - s->p > 1 && (s->e[-1] == '"' || s->e[-1] == '\'') &&
+	    memchr(s->p, s->e[-1], (size_t)(s->e - s->p - 1)) == NULL) {
+		s->e--;
+		return 1;
+	}
+	/* "(in reply to MAIL FROM" with the rest of it cut off */
+	if ((q = last_paren(s->p, s->e, 40)) != NULL &&
+	    (size_t)(s->e - q) > 13 && ascii_eq_ci(q, "(in reply to ", 13) &&
+	    cut_command(q + 13, s->e)) {
+		r->stage = stage_of_command(q + 13, s->e);
+		s->e = q;
+		return 1;
+	}
 
 	/* Postfix: " (in reply to RCPT TO command)" */
 	if ((n = suffix_ci(s, " command)")) != 0 &&
@@ -732,6 +820,78 @@ fold(char *out, const char *in, size_t n)
 	return w;
 }
 
+/*
+ * Undoes the quoting damage a reply picks up when it is pasted from a
+ * web page, a JSON payload or a log that escapes its text: HTML
+ * entities ("&lt;x&gt;", twice escaped "&amp;lt;", "&quot;", "&#39;",
+ * "&#10;"), "<br>", and the backslash escapes of JSON and C strings
+ * ("\n", "\r", "\t", "\"", "\'", "\/", "\u003c"). A line break becomes
+ * a space, as fold() makes it; runs of spaces stay one. Works in place
+ * on [p, e) (the text only shrinks); returns the new end.
+ */
+static char *
+unescape(char *p, char *e)
+{
+	static const struct {
+		const char	*lit;
+		char		 to;
+	} ents[] = {
+		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
+		{ "&quot;", '"' }, { "&#39;", '\'' }, { "&#x27;", '\'' },
+		{ "&apos;", '\'' }, { "&#34;", '"' }, { "&#10;", ' ' },
+		{ "&#13;", ' ' }, { "&#xA;", ' ' }, { "&#xD;", ' ' },
+		{ "&nbsp;", ' ' }, { "<br>", ' ' }, { "<br/>", ' ' },
+		{ "<br />", ' ' },
+		{ "\\n", ' ' }, { "\\r", ' ' }, { "\\t", ' ' },
+		{ "\\\"", '"' }, { "\\'", '\'' }, { "\\/", '/' },
+		{ "\\u003c", '<' }, { "\\u003e", '>' }, { "\\u0027", '\'' },
+		{ "\\u0026", '&' }, { "\\u0022", '"' }, { "\\u000a", ' ' },
+		{ "\\u000d", ' ' },
+	};
+	char *rd, *wr;
+	size_t i, n;
+	int pass;
+
+	/* Twice: "&amp;lt;" is "&lt;" once undone. */
+	for (pass = 0; pass < 2; pass++) {
+		if (memchr(p, '&', (size_t)(e - p)) == NULL &&
+		    memchr(p, '\\', (size_t)(e - p)) == NULL &&
+		    memchr(p, '<', (size_t)(e - p)) == NULL)
+			break;
+		for (rd = wr = p; rd < e; ) {
+			char c = *rd;
+
+			if (c == '&' || c == '\\' || c == '<') {
+				for (i = 0; i < sizeof(ents) / sizeof(ents[0]);
+				    i++) {
+					n = strlen(ents[i].lit);
+					if ((size_t)(e - rd) >= n &&
+					    ascii_eq_ci(rd, ents[i].lit, n))
+						break;
+				}
+				if (i < sizeof(ents) / sizeof(ents[0])) {
+					c = ents[i].to;
+					rd += n;
+					if (c == ' ' && (wr == p || wr[-1] == ' '))
+						continue;
+					*wr++ = c;
+					continue;
+				}
+			}
+			if (c == ' ' && wr > p && wr[-1] == ' ') {
+				rd++;
+				continue;
+			}
+			*wr++ = *rd++;
+		}
+		e = wr;
+	}
+	while (e > p && e[-1] == ' ')
+		e--;
+	*e = '\0';
+	return e;
+}
+
 void
 reply_parse(struct reply *r, const char *in, size_t n)
 {
@@ -756,6 +916,7 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	}
 
 	w = fold(r->buf, in, n);
+	w = unescape(r->buf, w);
 	s.p = r->buf;
 	s.e = w;
 

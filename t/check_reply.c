@@ -353,6 +353,60 @@ static const struct reply_case bare_cases[] = {
  * libraries, an Exim wrapper after other words. The reply starts at
  * the server's words; the reporter's words in front are not read.
  */
+/* Quoting damage from pages, payloads and logs that escape the text. */
+static const struct reply_case damage_cases[] = {
+	{ "HTML entities",
+	  "550 5.1.1 &lt;bob@example.org&gt;: Recipient address rejected",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "<bob@example.org>: Recipient address rejected" },
+	{ "HTML entities escaped twice",
+	  "550 5.1.1 &amp;lt;bob@example.org&amp;gt;: User unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "<bob@example.org>: User unknown" },
+	{ "numeric entities and a line feed",
+	  "550 5.1.1 the recipient&#39;s address&#10;",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "the recipient's address" },
+	{ "JSON escapes",
+	  "550-5.1.1 Please try\\n550-5.1.1 the recipient\\u0027s address \\\"x\\\"",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "Please try the recipient's address \"x\"" },
+	{ "<br> between lines",
+	  "550-5.1.1 A<br>550 5.1.1 B",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "A B" },
+	{ "quoted whole",
+	  "\"550 5.1.1 <bob@example.org>: User unknown\"",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "<bob@example.org>: User unknown" },
+	{ "quoted whole, a Postfix wrapper inside",
+	  "\"host mx.example.org[192.0.2.5] said: 550 5.1.1 User unknown (in "
+	  "reply to end of DATA command)\"",
+	  550, "5.1.1", STAGE_EOD, "mx.example.org", "192.0.2.5", "User unknown" },
+	{ "Exchange Online's id after the stage",
+	  "550 5.1.1 User unknown (in reply to end of DATA command) "
+	  "[BN8NAM11FT066.eop-nam11.prod.protection.outlook.com]",
+	  550, "5.1.1", STAGE_EOD, "", "", "User unknown" },
+	{ "Exchange Online's id, time and hex id",
+	  "550 5.5.0 Requested action not taken: mailbox unavailable "
+	  "[BN8NAM11FT045.eop-nam11.prod.protection.outlook.com "
+	  "2024-03-01T10:14:33.123Z 08DC3A2B1C0D9E8F]",
+	  550, "5.5.0", STAGE_UNKNOWN, "", "",
+	  "Requested action not taken: mailbox unavailable" },
+	{ "an IP in brackets stays",
+	  "550 5.7.1 Client host blocked [192.0.2.5]",
+	  550, "5.7.1", STAGE_UNKNOWN, "", "", "Client host blocked [192.0.2.5]" },
+	{ "words in brackets stay",
+	  "550 5.7.1 Rejected [see policy.example.org/why please]",
+	  550, "5.7.1", STAGE_UNKNOWN, "", "",
+	  "Rejected [see policy.example.org/why please]" },
+	{ "the stage cut short",
+	  "550 5.1.1 User unknown (in reply to MAIL FROM...",
+	  550, "5.1.1", STAGE_MAIL, "", "", "User unknown" },
+	{ "an ellipsis",
+	  "550 5.1.1 <bob@example.org>: Recipient address rejected: User unkn\xe2\x80\xa6",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "<bob@example.org>: Recipient address rejected: User unkn" },
+	{ "a backslash that escapes nothing known stays",
+	  "550 5.7.1 path C:\\mail\\x rejected",
+	  550, "5.7.1", STAGE_UNKNOWN, "", "", "path C:\\mail\\x rejected" },
+};
+
 static const struct reply_case embedded_cases[] = {
 	{ "notice, Reason:",
 	  "Your message to ann@example.org was not delivered. Reason: 550 "
@@ -375,7 +429,7 @@ static const struct reply_case embedded_cases[] = {
 	  "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not "
 	  "found'",
 	  550, "5.1.1", STAGE_UNKNOWN, "", "",
-	  "RESOLVER.ADR.RecipNotFound; not found'" },
+	  "RESOLVER.ADR.RecipNotFound; not found" },
 	{ ".NET, a status only",
 	  "Mailbox unavailable. The server response was: 5.7.1 Client does "
 	  "not have permissions to send as this sender",
@@ -384,7 +438,7 @@ static const struct reply_case embedded_cases[] = {
 	{ "PHP mailer",
 	  "Expected response code 250 but got code \"550\", with message "
 	  "\"550 5.1.1 No such user\"",
-	  550, "5.1.1", STAGE_UNKNOWN, "", "", "No such user\"" },
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "No such user" },
 	{ "Java",
 	  "com.sun.mail.smtp.SMTPAddressFailedException: 550 5.1.1 <a@b.example>"
 	  ": Recipient address rejected: User unknown",
@@ -488,6 +542,12 @@ END_TEST
 START_TEST(test_embedded)
 {
 	check_case(&embedded_cases[_i], "embedded");
+}
+END_TEST
+
+START_TEST(test_damage)
+{
+	check_case(&damage_cases[_i], "damage");
 }
 END_TEST
 
@@ -823,6 +883,7 @@ reply_suite(void)
 	tc = tcase_create("bare");
 	tcase_add_loop_test(tc, test_bare, 0, NCASES(bare_cases));
 	tcase_add_loop_test(tc, test_embedded, 0, NCASES(embedded_cases));
+	tcase_add_loop_test(tc, test_damage, 0, NCASES(damage_cases));
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_not_terminated);
 	tcase_add_test(tc, test_code_digit_at_end);
