@@ -594,6 +594,57 @@ strip_back(struct reply *r, struct span *s)
 }
 
 /*
+ * The reply inside an event payload or a dashboard's line: the value
+ * of a JSON member or a key=value pair that sending services and
+ * their tools fill with it (SendGrid's "reason" and "response",
+ * Mailgun's "message", SES's "diagnosticCode", SparkPost's
+ * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
+ * "{LED=...}"), when a reply code or an enhanced status starts it,
+ * maybe after "smtp;". Sets s to the value, up to its closing quote
+ * (or "}" for LED=); returns where the key starts, or NULL.
+ */
+static char *
+payload_reply(struct span *s)
+{
+	static const char *const keys[] = {
+		/* JSON, its opening quote left out: a quote in front of
+		 * the whole text is gone by now */
+		"reason\":", "response\":", "message\":",
+		"diagnosticCode\":", "diagnostic_code\":", "error\":",
+		"reason=", "raw_reason=", "response=", "diagnosticCode=",
+		"diag: ", "diag=", "Details: ", "Bounce reason: ",
+		"diagnosticCode: ", "{LED=", "RecipientStatus: {",
+	};
+	size_t i, n;
+	char *q, *v, *t, close;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if ((q = find_ci(s->p, s->e, keys[i])) == NULL)
+			continue;
+		n = strlen(keys[i]);
+		v = q + n;
+		if (v < s->e && *v == ' ')
+			v++;
+		close = '\0';
+		if (v < s->e && (*v == '"' || *v == '\'')) {
+			close = *v++;
+		} else if (keys[i][0] == '{' || keys[i][n - 1] == '{') {
+			close = '}';
+		}
+		if (s->e - v > 5 && ascii_eq_ci(v, "smtp;", 5))
+			v += v[5] == ' ' ? 6 : 5;
+		if (!is_code(v, s->e) && status_at(v, s->e) == 0)
+			continue;
+		if (close != '\0' && (t = memchr(v, close,
+		    (size_t)(s->e - v))) != NULL)
+			s->e = t;
+		s->p = v;
+		return q;
+	}
+	return NULL;
+}
+
+/*
  * Where in a text with no leading code the reply itself starts: after
  * a mark that introduces the server's words ("Remote host said: ",
  * "Reason: ", Exchange's "Remote Server returned '", .NET's "The
@@ -644,6 +695,8 @@ find_embedded_reply(struct reply *r, struct span *s)
 		memcpy(r->host, host, sizeof(host));
 		memcpy(r->ip, ip, sizeof(ip));
 	}
+	if ((q = payload_reply(s)) != NULL)
+		return q;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
 			continue;

@@ -408,6 +408,29 @@ static const struct reply_case damage_cases[] = {
 };
 
 static const struct reply_case embedded_cases[] = {
+	{ "JSON member",
+	  "{\"event\":\"deferred\",\"response\":\"421 4.7.0 Try again "
+	  "later\",\"attempt\":\"2\"}",
+	  421, "4.7.0", STAGE_UNKNOWN, "", "", "Try again later" },
+	{ "JSON member, smtp; and a space",
+	  "\"diagnosticCode\": \"smtp; 550 5.1.1 user unknown\"",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "user unknown" },
+	{ "key=value",
+	  "raw_reason=\"smtp;452 4.2.2 Mailbox full\" bounce_class=22",
+	  452, "4.2.2", STAGE_UNKNOWN, "", "", "Mailbox full" },
+	{ "a label and smtp;",
+	  "Type: HardBounce Details: smtp;550 5.1.1 <a@example.org>... User "
+	  "unknown",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "<a@example.org>... User unknown" },
+	{ "Exchange message trace LED=",
+	  "Reason: [{LED=550 5.1.10 RESOLVER.ADR.RecipientNotFound; not "
+	  "found};{MSG=};{FQDN=};{IP=};{LRT=}]",
+	  550, "5.1.10", STAGE_UNKNOWN, "", "",
+	  "RESOLVER.ADR.RecipientNotFound; not found" },
+	{ "a key with no reply after it",
+	  "{\"reason\":\"bounced address\",\"status\":\"x\"}",
+	  0, "", STAGE_UNKNOWN, "", "",
+	  "{\"reason\":\"bounced address\",\"status\":\"x\"}" },
 	{ "notice, Reason:",
 	  "Your message to ann@example.org was not delivered. Reason: 550 "
 	  "5.2.1 Blocked",
