@@ -603,6 +603,43 @@ strip_back(struct reply *r, struct span *s)
  * maybe after "smtp;". Sets s to the value, up to its closing quote
  * (or "}" for LED=); returns where the key starts, or NULL.
  */
+/*
+ * PowerMTA's accounting row: "b,2024-03-01 10:14:33+0000,...,orig,rcpt,
+ * ...,failed,5.1.1 (bad destination mailbox address),smtp;550 ...,
+ * mx.example (192.0.2.4),smtp,...". The reply is its dsnDiag field, up
+ * to the next comma (a field holding one is quoted). Sets s to it and
+ * returns 1; the fields in front are the row's, never the server's
+ * words, so the caller keeps no lead.
+ */
+static int
+acct_row(struct span *s)
+{
+	char *p = s->p, *q, *t, close = ',';
+	int n;
+
+	for (n = 0; p + n < s->e && n < 3 && islower((unsigned char)p[n]); n++)
+		;
+	if (n == 0 || n == 3 || s->e - p < n + 12 || p[n] != ',' ||
+	    !isdigit((unsigned char)p[n + 1]) || p[n + 5] != '-' ||
+	    p[n + 8] != '-')
+		return 0;
+	if ((q = find_ci(p, s->e, ",smtp;")) != NULL)
+		q += 6;
+	else if ((q = find_ci(p, s->e, ",\"smtp;")) != NULL) {
+		q += 7;
+		close = '"';
+	} else
+		return 0;
+	if (q < s->e && *q == ' ')
+		q++;
+	if (!is_code(q, s->e))
+		return 0;
+	if ((t = memchr(q, close, (size_t)(s->e - q))) != NULL)
+		s->e = t;
+	s->p = q;
+	return 1;
+}
+
 static char *
 payload_reply(struct span *s)
 {
@@ -695,6 +732,8 @@ find_embedded_reply(struct reply *r, struct span *s)
 		memcpy(r->host, host, sizeof(host));
 		memcpy(r->ip, ip, sizeof(ip));
 	}
+	if (acct_row(s))
+		return NULL;
 	if ((q = payload_reply(s)) != NULL)
 		return q;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {

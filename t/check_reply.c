@@ -427,6 +427,17 @@ static const struct reply_case embedded_cases[] = {
 	  "found};{MSG=};{FQDN=};{IP=};{LRT=}]",
 	  550, "5.1.10", STAGE_UNKNOWN, "", "",
 	  "RESOLVER.ADR.RecipientNotFound; not found" },
+	{ "PowerMTA accounting row",
+	  "b,2024-03-01 10:14:33+0000,2024-03-01 10:14:31+0000,s@example.net,"
+	  "a@example.org,,failed,5.1.1 (bad destination mailbox address),"
+	  "smtp;550 5.1.1 <a@example.org>: User unknown,mx.example.org "
+	  "(192.0.2.4),smtp,pool1,bad-mailbox",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "", "<a@example.org>: User unknown" },
+	{ "PowerMTA accounting row, the reply quoted",
+	  "t,2024-03-01 10:16:12+0000,2024-03-01 10:15:11+0000,s@example.net,"
+	  "a@example.org,,relayed,4.2.2 (mailbox full),\"smtp;452 4.2.2 Full, "
+	  "try later\",mx.example.org (192.0.2.4),smtp",
+	  452, "4.2.2", STAGE_UNKNOWN, "", "", "Full, try later" },
 	{ "a key with no reply after it",
 	  "{\"reason\":\"bounced address\",\"status\":\"x\"}",
 	  0, "", STAGE_UNKNOWN, "", "",
