@@ -191,7 +191,7 @@ status_ok(const struct rule *r, const struct status_num *st)
 
 /* Appends " key=value" (value up to its first space) within bounds. */
 static void
-detail_add(struct classification *out, const char *key, size_t klen,
+detail_kv(struct classification *out, const char *key, size_t klen,
     const char *val, size_t vlen)
 {
 	size_t off = strlen(out->details), i, need;
@@ -223,6 +223,15 @@ detail_add(struct classification *out, const char *key, size_t klen,
 		facts_set(&out->facts, key, klen, v, vlen);
 }
 
+void
+detail_add(struct classification *cl, const char *kv)
+{
+	size_t off = strlen(cl->details);
+
+	snprintf(cl->details + off, sizeof(cl->details) - off, "%s%s",
+	    off ? " " : "", kv);
+}
+
 static void
 details_static(struct classification *out, const char *s)
 {
@@ -237,10 +246,10 @@ details_static(struct classification *out, const char *s)
 		if ((n = (size_t)(s - w)) == 0)
 			break;
 		if ((eq = memchr(w, '=', n)) != NULL)
-			detail_add(out, w, (size_t)(eq - w), eq + 1,
+			detail_kv(out, w, (size_t)(eq - w), eq + 1,
 			    n - (size_t)(eq - w) - 1);
 		else
-			detail_add(out, NULL, 0, w, n);
+			detail_kv(out, NULL, 0, w, n);
 	}
 }
 
@@ -273,9 +282,9 @@ details_groups(struct classification *out, const struct rule *r,
 
 			len = (size_t)snprintf(num, sizeof(num), "%lu",
 			    v * g->scale);
-			detail_add(out, g->key, strlen(g->key), num, len);
+			detail_kv(out, g->key, strlen(g->key), num, len);
 		} else
-			detail_add(out, g->key, strlen(g->key), val, len);
+			detail_kv(out, g->key, strlen(g->key), val, len);
 	}
 }
 
@@ -1120,7 +1129,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			    out->reason == R_HASMOVED)
 				out->reason = rp->stage == STAGE_MAIL ?
 				    R_REJECTED : R_BLOCKED;
-			detail_add(out, "guard", 5, "stage", 5);
+			detail_kv(out, "guard", 5, "stage", 5);
 			break;
 		case GUARD_NONE:
 			break;
@@ -1128,7 +1137,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	}
 	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
-		detail_add(out, "guard", 5, "temporary", 9);
+		detail_kv(out, "guard", 5, "temporary", 9);
 	}
 	/*
 	 * A reply whose code or enhanced status says the command succeeded
@@ -1138,7 +1147,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	if ((out->decision & D_SUPPRESS) && ((rp->code >= 200 &&
 	    rp->code < 400) || st.cls == 2)) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "success", 7);
+		detail_kv(out, "guard", 5, "success", 7);
 	}
 	/*
 	 * A reply that names someone else is not about this recipient: a
@@ -1154,7 +1163,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason == R_HASMOVED);
 	if ((out->decision & D_SUPPRESS) && about_another(named, out->reason)) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-address", 13);
+		detail_kv(out, "guard", 5, "other-address", 13);
 	}
 	/*
 	 * A domain that does not exist or takes no mail, when the reply
@@ -1166,7 +1175,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason == R_NOTACCEPT) &&
 	    names_other_domain(domain, rp->text, rp->textlen)) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-domain", 12);
+		detail_kv(out, "guard", 5, "other-domain", 12);
 	}
 	/*
 	 * A reply to DATA or to the message answers for every recipient
@@ -1188,7 +1197,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		    out->provider != NULL &&
 		    out->rule->provider == out->provider)) {
 			out->decision &= ~D_SUPPRESS;
-			detail_add(out, "guard", 5, "data-stage", 10);
+			detail_kv(out, "guard", 5, "data-stage", 10);
 		}
 	}
 	/*
@@ -1211,7 +1220,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			out->reason = names_our_host(c->words, rp->textlen) ||
 			    (lead && names_our_host(c->leadw, rp->leadlen)) ?
 			    R_BLOCKED : R_REJECTED;
-		detail_add(out, "guard", 5, "sender-side", 11);
+		detail_kv(out, "guard", 5, "sender-side", 11);
 	}
 	/*
 	 * A suppression on a status alone (a rule that reads no words),
@@ -1226,7 +1235,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    *dsn != '\0' && names_our_host(c->words, rp->textlen)) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
 		out->reason = R_BLOCKED;
-		detail_add(out, "guard", 5, "our-host", 8);
+		detail_kv(out, "guard", 5, "our-host", 8);
 	}
 	/*
 	 * A reply that says the lookup failed or the failure is temporary
@@ -1241,7 +1250,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    (rp->leadlen > 0 && uncertain_match(c->unsure, c->leadw,
 	    rp->leadlen)))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
-		detail_add(out, "guard", 5, "uncertain", 9);
+		detail_kv(out, "guard", 5, "uncertain", 9);
 	}
 	/*
 	 * The reporter's words in front of the reply may name the mailbox
@@ -1260,7 +1269,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason) || span_about_another(rcpt, rp->rcptcmd,
 	    rp->rcptcmdlen, &known, out->reason))) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-address", 13);
+		detail_kv(out, "guard", 5, "other-address", 13);
 	}
 	/*
 	 * And the words in front may say another thing than the reply
@@ -1273,13 +1282,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    rp->leadlen)) != NULL && !(lr->decision & D_SUPPRESS)) {
 		out->decision = (out->decision & ~D_SUPPRESS) |
 		    (lr->decision != 0 ? lr->decision : D_ALERT);
-		detail_add(out, "guard", 5, "lead", 4);
+		detail_kv(out, "guard", 5, "lead", 4);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&
 		    out->reason == R_USERUNKNOWN)
 			out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
-		detail_add(out, NULL, 0, "quoted-local-part", 17);
+		detail_kv(out, NULL, 0, "quoted-local-part", 17);
 	}
 
 	/*
