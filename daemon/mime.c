@@ -53,6 +53,8 @@ struct mime {
 	unsigned long	 tick;
 	char		*scratch;	/* for encoded words */
 	size_t		 scratchsz;
+	char		*lf;		/* a CR-only message, with LF */
+	size_t		 lfsz;
 };
 
 static const char *const utf8_repl = "\xef\xbf\xbd";
@@ -82,6 +84,7 @@ mime_free(struct mime *m)
 			iconv_close(m->conv[i].cd);
 	arena_free(m->a);
 	free(m->scratch);
+	free(m->lf);
 	free(m);
 }
 
@@ -142,6 +145,7 @@ static const struct {
 	{ "ascii", "" }, { "utf-8", "" }, { "utf8", "" },
 	{ "ks_c_5601-1987", "CP949" }, { "euc-kr", "CP949" },
 	{ "gb2312", "GB18030" }, { "gbk", "GB18030" },
+	{ "unicode", "UTF-16" }, { "unicodefffe", "UTF-16BE" },
 	{ "x-unknown", "" }, { "unknown-8bit", "" }, { "default", "" },
 };
 
@@ -246,6 +250,22 @@ plain_ascii(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * Is cs (any case) a charset of 16- or 32-bit units (UTF-16LE,
+ * UCS-2, ...)? Its ASCII text has NUL bytes: never plain ASCII.
+ */
+static int
+wide_charset(const char *cs)
+{
+	return cs != NULL && (strncasecmp(cs, "utf-16", 6) == 0 ||
+	    strncasecmp(cs, "utf-32", 6) == 0 ||
+	    strncasecmp(cs, "utf16", 5) == 0 ||
+	    strncasecmp(cs, "utf32", 5) == 0 ||
+	    strncasecmp(cs, "ucs-2", 5) == 0 ||
+	    strncasecmp(cs, "ucs-4", 5) == 0 ||
+	    strncasecmp(cs, "unicode", 7) == 0);
+}
+
 const char *
 mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
     size_t *lenp)
@@ -253,9 +273,8 @@ mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
 	char cs[40], *out, *d, *in;
 	size_t i, inleft, outleft, len;
 	iconv_t cd = (iconv_t)-1;
-	int ascii = 1;
 
-	if ((ascii = plain_ascii(s, n)) != 0) {
+	if (!wide_charset(charset) && plain_ascii(s, n)) {
 		out = arena_strndup(m->a, s, n);
 		if (lenp)
 			*lenp = n;
@@ -1130,11 +1149,36 @@ parse_entity(struct mime *m, struct mime_part *part, const char *p,
 	}
 }
 
+/*
+ * A message whose lines end in CR alone (an old Macintosh's, or a
+ * gateway's that dropped the LFs) has no line for the parser: a copy
+ * with LF for CR, in a buffer of the parser's own (it outlives the
+ * arena's resets, as the caller's buffer would), else msg itself.
+ */
+static const char *
+cr_lines(struct mime *m, const char *msg, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || memchr(msg, '\n', len) != NULL ||
+	    memchr(msg, '\r', len) == NULL)
+		return msg;
+	if (len > m->lfsz) {
+		free(m->lf);
+		m->lf = xmalloc(len);
+		m->lfsz = len;
+	}
+	for (i = 0; i < len; i++)
+		m->lf[i] = msg[i] == '\r' ? '\n' : msg[i];
+	return m->lf;
+}
+
 struct mime_part *
 mime_parse(struct mime *m, const char *msg, size_t len)
 {
 	struct mime_part *root;
 
+	msg = cr_lines(m, msg, len);
 	arena_reset(m->a);
 	m->nparts = 0;
 	root = part_new(m, NULL);

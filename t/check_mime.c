@@ -325,6 +325,16 @@ static const struct tree_case tree_cases[] = {
 	  "multipart/digest(message/rfc822(text/plain))", 0, NULL, NULL },
 	{ "garbage content type",
 	  "Content-Type: ;;;===\n\nbody", "text/plain", 0, NULL, "body" },
+	{ "lines that end in CR alone",
+	  "Subject: a\rContent-Type: multipart/report; boundary=b\r\r--b\r"
+	  "\rone\r--b\rContent-Type: message/delivery-status\r\r"
+	  "Status: 5.1.1\r--b--\r",
+	  "multipart/report(text/plain,message/delivery-status)", 0,
+	  "subject=a", "one" },
+	{ "utf-16le base64 text",
+	  "Content-Type: text/plain; charset=utf-16le\n"
+	  "Content-Transfer-Encoding: base64\n\nNQA1ADAAIAB4AA==\n",
+	  "text/plain", 0, NULL, "550 x" },
 };
 
 static const struct mime_part *
@@ -368,6 +378,64 @@ START_TEST(test_tree)
 		    "%s: body \"%s\"", c->name, body);
 	}
 	free(msg);
+	mime_free(m);
+}
+END_TEST
+
+/*
+ * Charsets of 16- and 32-bit units: their ASCII has NUL bytes, which
+ * are never kept as text.
+ */
+struct wide_case {
+	const char	*charset;
+	const char	*bytes;
+	size_t		 len;
+	const char	*utf8;
+};
+
+static const struct wide_case wide_cases[] = {
+	{ "utf-16le", "5\0005\0000\0 \0x\0", 10, "550 x" },
+	{ "UTF-16BE", "\0005\0005\0000", 6, "550" },
+	{ "utf-16", "\xff\xfe" "5\0\xe9\0", 6, "5\xc3\xa9" },
+	{ "utf-16", "\xfe\xff\0005\0\xe9", 6, "5\xc3\xa9" },
+	{ "unicode", "\xff\xfe" "a\0b\0", 6, "ab" },
+	{ "utf-32le", "a\0\0\0b\0\0\0", 8, "ab" },
+	/* An odd byte at the end is replaced, the rest kept. */
+	{ "utf-16le", "a\0b", 3, "a\xef\xbf\xbd" },
+};
+
+START_TEST(test_wide)
+{
+	const struct wide_case *c = &wide_cases[_i];
+	struct mime *m = mime_new();
+	char *in = xmalloc(c->len);
+	const char *out;
+	size_t len;
+
+	memcpy(in, c->bytes, c->len);
+	out = mime_to_utf8(m, c->charset, in, c->len, &len);
+	ck_assert_msg(len == strlen(c->utf8) && memcmp(out, c->utf8,
+	    len) == 0, "%s #%d: got \"%s\"", c->charset, _i, out);
+	free(in);
+	mime_free(m);
+}
+END_TEST
+
+/* A CR-only message parsed twice, and after a parse of another. */
+START_TEST(test_cr_reuse)
+{
+	static const char cr[] = "Subject: cr\r\rbody\r";
+	static const char lf[] = "Subject: lf\n\nbody\n";
+	struct mime *m = mime_new();
+	struct mime_part *root;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		root = mime_parse(m, i == 1 ? lf : cr, strlen(cr));
+		ck_assert_str_eq(mime_header_value(root, "subject"),
+		    i == 1 ? "lf" : "cr");
+		ck_assert_str_eq(mime_body(m, root, NULL), "body\n");
+	}
 	mime_free(m);
 }
 END_TEST
@@ -497,6 +565,7 @@ mime_suite(void)
 	tc = tcase_create("charsets");
 	tcase_add_loop_test(tc, test_charset_body, 0, NCASES(charset_cases));
 	tcase_add_loop_test(tc, test_charset_word, 0, NCASES(charset_cases));
+	tcase_add_loop_test(tc, test_wide, 0, NCASES(wide_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("headers");
@@ -511,6 +580,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_prefixes);
+	tcase_add_test(tc, test_cr_reuse);
 	suite_add_tcase(s, tc);
 	return s;
 }
