@@ -269,7 +269,53 @@ text_cut(const char *s, const char *e)
 	return e;
 }
 
-/* Strips tags and a few entities from HTML; crude, but bounded. */
+/*
+ * A numeric character reference at p ("&#64;", "&#x40;"), written as
+ * UTF-8 at d: returns its length, or 0 when there is none. What it
+ * writes is never longer than the reference.
+ */
+static size_t
+html_numeric(const char *p, const char *e, char **dp)
+{
+	const char *q = p + 2;
+	unsigned long c = 0;
+	int hex, digits = 0;
+	char *d = *dp;
+
+	if (e - p < 4 || p[0] != '&' || p[1] != '#')
+		return 0;
+	hex = *q == 'x' || *q == 'X';
+	q += hex;
+	for (; q < e && digits < 7 && (hex ? isxdigit((unsigned char)*q) :
+	    isdigit((unsigned char)*q)); q++, digits++)
+		c = c * (hex ? 16 : 10) + (unsigned long)(isdigit(
+		    (unsigned char)*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
+	if (digits == 0 || q >= e || *q != ';' || c == 0 || c > 0x10ffff ||
+	    (c >= 0xd800 && c < 0xe000))
+		return 0;
+	if (c < 0x80)
+		*d++ = (char)c;
+	else if (c < 0x800) {
+		*d++ = (char)(0xc0 | c >> 6);
+		*d++ = (char)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		*d++ = (char)(0xe0 | c >> 12);
+		*d++ = (char)(0x80 | (c >> 6 & 0x3f));
+		*d++ = (char)(0x80 | (c & 0x3f));
+	} else {
+		*d++ = (char)(0xf0 | c >> 18);
+		*d++ = (char)(0x80 | (c >> 12 & 0x3f));
+		*d++ = (char)(0x80 | (c >> 6 & 0x3f));
+		*d++ = (char)(0x80 | (c & 0x3f));
+	}
+	*dp = d;
+	return (size_t)(q + 1 - p);
+}
+
+/*
+ * Strips tags and a few entities from HTML, and decodes numeric ones
+ * ("max&#64;example.org"); crude, but bounded.
+ */
 static const char *
 html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 {
@@ -315,12 +361,28 @@ html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 				p += k;
 				continue;
 			}
+			if ((k = html_numeric(p, e, &d)) > 0) {
+				p += k;
+				continue;
+			}
 		}
 		*d++ = *p++;
 	}
 	*d = '\0';
 	*lenp = (size_t)(d - out);
 	return out;
+}
+
+/* Is [s, s + n) blanks and line ends only? */
+static int
+blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
 }
 
 /*
@@ -341,6 +403,11 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 		lens[np++] = n;
 		total += n + 1;
 	}
+	/* Text parts that are empty (an HTML-only alternative): none. */
+	for (i = 0; i < np && blank(parts[i], lens[i]); i++)
+		;
+	if (i == np)
+		np = total = 0;
 	if (np == 0 && f->html != NULL) {
 		s = mime_body(p->m, f->html, &n);
 		s = html_text(p->a, s, n, &n);
