@@ -653,6 +653,40 @@ wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
 }
 
 /*
+ * Does the bounce's own text [s, s + n) name a recipient of its own (an
+ * address that starts a line, not the bounce's From or To nor one of
+ * the sending side) that the report in its attachment does not name?
+ * Then the attachment is the message it could not deliver (a bounce
+ * that bounced), and that report is about another delivery.
+ */
+static int
+names_another(struct dsn_parser *p, const struct dsn_report *rep,
+    const struct mime_part *root, const char *s, size_t n)
+{
+	const char *ex[MAX_EXCLUDE], *as, *ae, *e = s + n, *l;
+	size_t nex = 0, i, k;
+
+	exclude_add(p->a, ex, &nex, mime_header_value(root, "To"));
+	exclude_add(p->a, ex, &nex, mime_header_value(root, "From"));
+	for (i = 0; i < rep->nsenders && nex < MAX_EXCLUDE; i++)
+		ex[nex++] = rep->senders[i];
+	for (; addr_next(s, e, &as, &ae); s = ae) {
+		for (l = as; l > s && (is_wsp(l[-1]) || l[-1] == '<' ||
+		    l[-1] == '"' || l[-1] == '\''); l--)
+			;
+		k = (size_t)(ae - as);
+		if ((l > s && l[-1] != '\n') || excluded(ex, nex, as, k))
+			continue;
+		for (i = 0; i < rep->nrcpts; i++)
+			if (addr_eq(rep->rcpts[i].rcpt, as, k))
+				break;
+		if (i == rep->nrcpts)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * A bounce a person forwarded in the text of the part: parsed as a
  * message of its own, from a copy (the parse resets the arena that
  * holds the decoded part). If it says nothing, msg is parsed again
@@ -690,6 +724,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	struct found f;
 	const char *subject, *from, *text, *ex[MAX_EXCLUDE], *v, *g;
 	size_t textlen, nex = 0, i, n, k;
+	int adopted = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	p->cap = 0;
@@ -727,10 +762,17 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		walk(p, f.orig, &f2);
 		memcpy(f.ds, f2.ds, sizeof(f.ds));
 		f.nds = f2.nds;
+		adopted = f.nds > 0;
 	}
 	for (i = 0; i < f.nds; i++) {
 		v = mime_body(p->m, f.ds[i], &n);
 		ds_fields(p, rep, v, n);
+	}
+	if (adopted && rep->nrcpts > 0 && names_another(p, rep, root, text,
+	    textlen)) {
+		rep->nrcpts = 0;
+		rep->reporting_mta = rep->queue_id = rep->arrival_date = NULL;
+		f.nds = 0;
 	}
 	if (rep->nrcpts == 0 && (g = ds_in_text(text, textlen)) != NULL)
 		ds_fields(p, rep, g, textlen - (size_t)(g - text));
