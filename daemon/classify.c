@@ -357,21 +357,53 @@ domain_char(unsigned char ch)
 	return isalnum(ch) || ch == '.' || ch == '-';
 }
 
+static size_t utf8_name_len(const unsigned char *, const unsigned char *);
+
+/*
+ * The start of the UTF-8 letter that ends at l (after text), as a local
+ * part may hold them (RFC 6531: "jérôme@example.fr"); l when the bytes
+ * before it are no such letter.
+ */
+static const char *
+utf8_letter_before(const char *text, const char *l)
+{
+	const char *s = l;
+
+	while (s > text && l - s < 3 && ((unsigned char)s[-1] & 0xc0) == 0x80)
+		s--;
+	if (s == l || s == text)
+		return l;
+	s--;
+	if (utf8_name_len((const unsigned char *)s,
+	    (const unsigned char *)l) != (size_t)(l - s))
+		return l;
+	return s;
+}
+
 /*
  * The start of the local part of the mailbox whose @ is at `at`, in
- * text: back over its characters, but a quote opens it unless a letter
- * is before it ("550-'ann@x... User unknown'", but "o'brien@x"). `at`
- * itself when there is none.
+ * text: back over its characters (UTF-8 letters too), but a quote opens
+ * it unless a letter is before it ("550-'ann@x... User unknown'", but
+ * "o'brien@x"). `at` itself when there is none.
  */
 static const char *
 local_start(const char *text, const char *at)
 {
-	const char *l;
+	const char *l = at, *u;
 
-	for (l = at; l > text && local_char((unsigned char)l[-1]) &&
-	    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
-	    !isalnum((unsigned char)l[-2]))); l--)
-		;
+	while (l > text) {
+		if ((unsigned char)l[-1] >= 0x80) {
+			if ((u = utf8_letter_before(text, l)) == l)
+				break;
+			l = u;
+			continue;
+		}
+		if (!local_char((unsigned char)l[-1]) ||
+		    ((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
+		    !isalnum((unsigned char)l[-2]))))
+			break;
+		l--;
+	}
 	return l;
 }
 
