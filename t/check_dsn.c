@@ -884,6 +884,27 @@ static const struct dsn_case cases[] = {
 	  "<<< 550 5.1.1 <ann@example.jp>... User unknown\n\n--b--\n",
 	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
 	  NULL, "userunknown", 1 },
+	/* Text that runs on after an address without a blank. */
+	{ "address glued to japanese text",
+	  "From: MAILER-DAEMON@docomo.example.jp\nSubject: =?UTF-8?B?"
+	  "44Oh44O844Or6YWN5L+h44Ko44Op44O8?=\nContent-Type: text/plain; "
+	  "charset=utf-8\n\n\xe4\xbb\xa5\xe4\xb8\x8b\xe3\x81\xae"
+	  "kana@docomo.example.jp\xe5\xae\x9b\xe3\x81\xae\xe3\x83\xa1"
+	  "\xe3\x83\xbc\xe3\x83\xab\n550 Unknown user\n",
+	  DSN_TEXT, 1, "kana@docomo.example.jp", NULL, "550 Unknown user",
+	  NULL, "userunknown", 0 },
+	{ "address in smart quotes and guillemets",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+	  "Content-Type: text/plain; charset=utf-8\n\n"
+	  "\xe2\x80\x9c" "ann@example.org\xe2\x80\x9d\n"
+	  "\xc2\xab" "bob@example.org\xc2\xbb\n550 5.1.1 User unknown\n",
+	  DSN_TEXT, 2, "ann@example.org", NULL, NULL, NULL, NULL, 0 },
+	{ "utf-8 local part",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+	  "Content-Type: text/plain; charset=utf-8\n\n"
+	  "j\xc3\xa9r\xc3\xb4me@exemple.fr\n550 5.1.1 User unknown\n",
+	  DSN_TEXT, 1, "j\xc3\xa9r\xc3\xb4me@exemple.fr", NULL, NULL, NULL,
+	  "userunknown", 1 },
 	/* The same notice over a message a person wrote: never read. */
 	{ "gateway notice over a person's message",
 	  GW_NOTICE
