@@ -179,17 +179,27 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 
 	if (ascii_streq_ci(name, "Final-Recipient") ||
 	    ascii_streq_ci(name, "Original-Recipient")) {
-		if ((a = addr_dup(p->a, v, v + h->len)) == NULL) {
+		int isaddr = (a = addr_dup(p->a, v, v + h->len)) != NULL;
+
+		if (!isaddr) {
 			v = after_type(v);
 			if (*v == '\0' || strchr(v, '@') == v)
 				return;		/* "@host": no address */
 			a = arena_strndup(p->a, v, strlen(v));
 		}
-		if (tolower((unsigned char)*name) == 'f')
-			r->rcpt = a;
-		else {
+		/*
+		 * A Final-Recipient that is no mail address (an X.400
+		 * name, a local user "eda") never hides the address an
+		 * Original-Recipient gives.
+		 */
+		if (tolower((unsigned char)*name) == 'f') {
+			if (isaddr || r->rcpt == NULL ||
+			    strchr(r->rcpt, '@') == NULL)
+				r->rcpt = a;
+		} else {
 			r->orig_rcpt = a;
-			if (r->rcpt == NULL)
+			if (r->rcpt == NULL || (isaddr &&
+			    strchr(r->rcpt, '@') == NULL))
 				r->rcpt = a;
 		}
 	} else if (ascii_streq_ci(name, "Action")) {
@@ -257,21 +267,80 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 }
 
 /*
- * Reads the fields of a delivery-status body (or of text that holds
- * them). Each group of fields (separated by an empty line) that names
+ * One group of fields of a delivery-status report. A group that names
  * a recipient is one recipient; a group that names several (no empty
  * lines between them) is split at each Final-Recipient. Per-message
  * fields count wherever they are. A recipient reported twice is merged.
+ */
+static void
+ds_group(struct dsn_parser *p, struct dsn_report *rep,
+    const struct mime_header *h, size_t nh)
+{
+	struct dsn_rcpt t;
+	const char *v;
+	size_t i, nfinal;
+	int have;
+
+	for (i = 0, nfinal = 0; i < nh; i++)
+		if (ascii_streq_ci(h[i].name, "Final-Recipient"))
+			nfinal++;
+	memset(&t, 0, sizeof(t));
+	t.diag = "";
+	have = 0;
+	for (i = 0; i < nh; i++) {
+		const char *name = h[i].name;
+
+		v = h[i].value;
+		if (ascii_streq_ci(name, "Reporting-MTA")) {
+			if (rep->reporting_mta == NULL)
+				rep->reporting_mta = host_dup(p->a, v);
+			continue;
+		}
+		if (ascii_streq_ci(name, "X-Postfix-Queue-ID")) {
+			if (rep->queue_id == NULL)
+				rep->queue_id = field_dup(p->a, &h[i]);
+			continue;
+		}
+		if (ascii_streq_ci(name, "Arrival-Date")) {
+			if (rep->arrival_date == NULL)
+				rep->arrival_date = field_dup(p->a,
+				    &h[i]);
+			continue;
+		}
+		/*
+		 * After the group's Final-Recipient, another one
+		 * starts the next recipient; so does another
+		 * Original-Recipient once the group has one.
+		 */
+		if (nfinal > 1 && t.rcpt != NULL && have &&
+		    (ascii_streq_ci(name, "Final-Recipient") ||
+		    (t.orig_rcpt != NULL && ascii_streq_ci(name,
+		    "Original-Recipient")))) {
+			rcpt_merge(p, rep, &t);
+			memset(&t, 0, sizeof(t));
+			t.diag = "";
+			have = 0;
+		}
+		ds_rcpt_field(p, &t, &h[i]);
+		if (ascii_streq_ci(name, "Final-Recipient"))
+			have = 1;
+	}
+	if (t.rcpt != NULL)
+		rcpt_merge(p, rep, &t);
+}
+
+/*
+ * Reads the fields of a delivery-status body (or of text that holds
+ * them), group by group (ds_group()), the groups separated by an empty
+ * line.
  */
 static void
 ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n)
 {
 	struct mime_header *h;
-	struct dsn_rcpt t;
-	const char *e = s + n, *le, *v;
-	size_t nh, i, used, nfinal;
-	int have;
+	const char *e = s + n, *le;
+	size_t nh, used;
 
 	while (s < e) {
 		used = mime_fields(p->m, s, (size_t)(e - s), &h, &nh);
@@ -281,53 +350,28 @@ ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			continue;
 		}
 		s += used;
-		for (i = 0, nfinal = 0; i < nh; i++)
-			if (ascii_streq_ci(h[i].name, "Final-Recipient"))
-				nfinal++;
-		memset(&t, 0, sizeof(t));
-		t.diag = "";
-		have = 0;
-		for (i = 0; i < nh; i++) {
-			const char *name = h[i].name;
-
-			v = h[i].value;
-			if (ascii_streq_ci(name, "Reporting-MTA")) {
-				if (rep->reporting_mta == NULL)
-					rep->reporting_mta = host_dup(p->a, v);
-				continue;
-			}
-			if (ascii_streq_ci(name, "X-Postfix-Queue-ID")) {
-				if (rep->queue_id == NULL)
-					rep->queue_id = field_dup(p->a, &h[i]);
-				continue;
-			}
-			if (ascii_streq_ci(name, "Arrival-Date")) {
-				if (rep->arrival_date == NULL)
-					rep->arrival_date = field_dup(p->a,
-					    &h[i]);
-				continue;
-			}
-			/*
-			 * After the group's Final-Recipient, another one
-			 * starts the next recipient; so does another
-			 * Original-Recipient once the group has one.
-			 */
-			if (nfinal > 1 && t.rcpt != NULL && have &&
-			    (ascii_streq_ci(name, "Final-Recipient") ||
-			    (t.orig_rcpt != NULL && ascii_streq_ci(name,
-			    "Original-Recipient")))) {
-				rcpt_merge(p, rep, &t);
-				memset(&t, 0, sizeof(t));
-				t.diag = "";
-				have = 0;
-			}
-			ds_rcpt_field(p, &t, &h[i]);
-			if (ascii_streq_ci(name, "Final-Recipient"))
-				have = 1;
-		}
-		if (t.rcpt != NULL)
-			rcpt_merge(p, rep, &t);
+		ds_group(p, rep, h, nh);
 	}
+}
+
+/*
+ * The fields of a delivery-status part, also where a mailer wrote them
+ * with no empty line after the part's own header ("Content-Type:
+ * message/delivery-status" then "Reporting-MTA: ..."): the part's
+ * header block then holds the first group.
+ */
+static void
+ds_part(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *part)
+{
+	const char *v;
+	size_t n;
+
+	if (mime_header(part, "Reporting-MTA") != NULL ||
+	    mime_header(part, "Final-Recipient") != NULL ||
+	    mime_header(part, "Original-Recipient") != NULL)
+		ds_group(p, rep, part->hdrs, part->nhdrs);
+	v = mime_body(p->m, part, &n);
+	ds_fields(p, rep, v, n);
 }
 
 /* "Final-Recipient:" at a line start in s? Returns that group's start. */
@@ -653,6 +697,18 @@ wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
 }
 
 /*
+ * Is the embedded message orig one of a digest's (multipart/digest)?
+ * A list's posts: a bounce among them is no report to the reader.
+ */
+static int
+in_digest(const struct mime_part *orig)
+{
+	const struct mime_part *d = orig->parent ? orig->parent->parent : NULL;
+
+	return d != NULL && strcmp(d->type, "multipart/digest") == 0;
+}
+
+/*
  * Does the bounce's own text [s, s + n) name a recipient of its own (an
  * address that starts a line, not the bounce's From or To nor one of
  * the sending side) that the report in its attachment does not name?
@@ -754,7 +810,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		return 0;
 
 	/* RFC 3464 fields in a part, or in the text. */
-	if (f.nds == 0 && f.orig != NULL) {
+	if (f.nds == 0 && f.orig != NULL && !in_digest(f.orig)) {
 		/* A forwarded bounce: the report is in the attachment. */
 		struct found f2;
 
@@ -764,10 +820,8 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		f.nds = f2.nds;
 		adopted = f.nds > 0;
 	}
-	for (i = 0; i < f.nds; i++) {
-		v = mime_body(p->m, f.ds[i], &n);
-		ds_fields(p, rep, v, n);
-	}
+	for (i = 0; i < f.nds; i++)
+		ds_part(p, rep, f.ds[i]);
 	if (adopted && rep->nrcpts > 0 && names_another(p, rep, root, text,
 	    textlen)) {
 		rep->nrcpts = 0;

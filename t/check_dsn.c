@@ -884,6 +884,43 @@ static const struct dsn_case cases[] = {
 	  "<<< 550 5.1.1 <ann@example.jp>... User unknown\n\n--b--\n",
 	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
 	  NULL, "userunknown", 1 },
+	/* Delivery-status fields right under the part's Content-Type. */
+	{ "fields in the part's header block",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n"
+	  "Reporting-MTA: dns; mx.example.net\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\n\n--b--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", NULL, NULL, NULL, 0 },
+	/* An X.400 or local Final-Recipient, an rfc822 Original one. */
+	{ "x400 final recipient",
+	  "From: postmaster@gw.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: x400; /ADMD=X/C=FR/\n\n"
+	  "Original-Recipient: rfc822;dag@example.org\n"
+	  "Final-Recipient: x400; /G=Dag/S=Example/ADMD=X/C=FR/\n"
+	  "Action: failed\nStatus: 5.1.1\n\n--b--\n",
+	  DSN_RFC3464, 1, "dag@example.org", "5.1.1", NULL, NULL, NULL, 0 },
+	{ "local final recipient after the original one",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; eda\n"
+	  "Original-Recipient: rfc822; eda@example.org\n"
+	  "Action: failed\nStatus: 5.2.2\n\n--b--\n",
+	  DSN_RFC3464, 1, "eda@example.org", "5.2.2", NULL, NULL, NULL, 0 },
+	/* A list's digest: a bounce posted to the list is no report. */
+	{ "bounce inside a digest",
+	  "From: list-request@lists.example.net\nTo: list@lists.example.net\n"
+	  "Subject: list digest\nContent-Type: multipart/digest; boundary=d"
+	  "\n\n--d\n\nFrom: MAILER-DAEMON@mx.example.net\nSubject: "
+	  "Undelivered Mail Returned to Sender\nContent-Type: multipart/report;"
+	  " boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\n\n--b--\n\n--d--\n",
+	  DSN_NONE, 0, NULL, NULL, NULL, NULL, NULL, 0 },
 	/* Text that runs on after an address without a blank. */
 	{ "address glued to japanese text",
 	  "From: MAILER-DAEMON@docomo.example.jp\nSubject: =?UTF-8?B?"
