@@ -48,6 +48,7 @@
 #include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
+#include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -170,6 +171,41 @@ host_dup(struct arena *a, const char *v)
 	return e > v ? arena_strndup(a, v, (size_t)(e - v)) : NULL;
 }
 
+/*
+ * An address with RFC 6533's escapes ("j\\x{E9}r\\x{F4}me@exemple.fr",
+ * a UTF-8 address in a 7-bit utf-8-type field) as UTF-8, in the arena;
+ * v itself when it has none. The result is never longer than v.
+ */
+static const char *
+unicode_unescape(struct arena *a, const char *v, size_t n)
+{
+	const char *e = v + n, *q;
+	unsigned long c;
+	char *out, *d;
+
+	if (memmem(v, n, "\\x{", 3) == NULL)
+		return v;
+	out = d = arena_alloc(a, n + 1);
+	while (v < e) {
+		if (e - v >= 5 && memcmp(v, "\\x{", 3) == 0) {
+			for (q = v + 3, c = 0; q < e && q - v < 10 &&
+			    isxdigit((unsigned char)*q); q++)
+				c = c << 4 | (unsigned long)(isdigit(
+				    (unsigned char)*q) ? *q - '0' :
+				    (*q | 0x20) - 'a' + 10);
+			if (q < e && *q == '}' && q > v + 3 && c > 0 &&
+			    c < 0x110000 && (c < 0xd800 || c >= 0xe000)) {
+				d += utf8_put(d, c);
+				v = q + 1;
+				continue;
+			}
+		}
+		*d++ = *v++;
+	}
+	*d = '\0';
+	return out;
+}
+
 /* Sets one per-recipient field of r from h. */
 static void
 ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
@@ -179,7 +215,10 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 
 	if (ascii_streq_ci(name, "Final-Recipient") ||
 	    ascii_streq_ci(name, "Original-Recipient")) {
-		int isaddr = (a = addr_dup(p->a, v, v + h->len)) != NULL;
+		int isaddr;
+
+		v = unicode_unescape(p->a, v, h->len);
+		isaddr = (a = addr_dup(p->a, v, v + strlen(v))) != NULL;
 
 		if (!isaddr) {
 			v = after_type(v);

@@ -18,6 +18,7 @@
 #include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
+#include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -293,22 +294,7 @@ html_numeric(const char *p, const char *e, char **dp)
 	if (digits == 0 || q >= e || *q != ';' || c == 0 || c > 0x10ffff ||
 	    (c >= 0xd800 && c < 0xe000))
 		return 0;
-	if (c < 0x80)
-		*d++ = (char)c;
-	else if (c < 0x800) {
-		*d++ = (char)(0xc0 | c >> 6);
-		*d++ = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		*d++ = (char)(0xe0 | c >> 12);
-		*d++ = (char)(0x80 | (c >> 6 & 0x3f));
-		*d++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*d++ = (char)(0xf0 | c >> 18);
-		*d++ = (char)(0x80 | (c >> 12 & 0x3f));
-		*d++ = (char)(0x80 | (c >> 6 & 0x3f));
-		*d++ = (char)(0x80 | (c & 0x3f));
-	}
-	*dp = d;
+	*dp = d + utf8_put(d, c);
 	return (size_t)(q + 1 - p);
 }
 

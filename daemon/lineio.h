@@ -35,5 +35,10 @@ int		 utf8_valid(const char *s, size_t n);
  * joins ASCII letters in one name.
  */
 size_t		 utf8_addr_char(const char *s, const char *e, int *wide);
+/*
+ * Writes code point c (below 0x110000, no surrogate) at d as UTF-8;
+ * returns the bytes written (1 to 4).
+ */
+size_t		 utf8_put(char *d, unsigned long c);
 
 #endif

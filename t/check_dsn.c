@@ -911,6 +911,17 @@ static const struct dsn_case cases[] = {
 	  "Original-Recipient: rfc822; eda@example.org\n"
 	  "Action: failed\nStatus: 5.2.2\n\n--b--\n",
 	  DSN_RFC3464, 1, "eda@example.org", "5.2.2", NULL, NULL, NULL, 0 },
+	/* RFC 6533: a UTF-8 address in 7 bits, "\x{E9}". */
+	{ "utf-8 address with escapes",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: utf-8; j\\x{E9}r\\x{F4}me@exemple.fr\n"
+	  "Action: failed\nStatus: 5.1.1\n\n"
+	  "Final-Recipient: utf-8; a\\x{zz}\\x{}\\x{110000}@exemple.fr\n"
+	  "Action: failed\nStatus: 5.1.1\n\n--b--\n",
+	  DSN_RFC3464, 2, "j\xc3\xa9r\xc3\xb4me@exemple.fr", "5.1.1", NULL,
+	  NULL, NULL, 0 },
 	/* A list's digest: a bounce posted to the list is no report. */
 	{ "bounce inside a digest",
 	  "From: list-request@lists.example.net\nTo: list@lists.example.net\n"
