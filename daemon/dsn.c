@@ -147,13 +147,26 @@ field_dup(struct arena *a, const struct mime_header *h)
 	return arena_strndup(a, v, strlen(v));
 }
 
+/*
+ * The status code of a Status field's value, also after a comment
+ * ("(permanent failure) 5.1.1") or a reply code ("550 5.1.1 User
+ * unknown"), as some mailers write it; NULL when there is none.
+ */
 const char *
 status_dup(struct arena *a, const char *v)
 {
+	const char *q;
 	size_t n;
 
 	while (is_wsp(*v))
 		v++;
+	if (*v == '(' && (q = strchr(v, ')')) != NULL)
+		for (v = q + 1; is_wsp(*v); v++)
+			;
+	if (v[0] >= '2' && v[0] <= '5' && isdigit((unsigned char)v[1]) &&
+	    isdigit((unsigned char)v[2]) && (v[3] == ' ' || v[3] == '-'))
+		for (v += 4; is_wsp(*v); v++)
+			;
 	if ((n = status_at(v, v + strlen(v))) == 0)
 		return NULL;
 	return arena_strndup(a, v, n);
@@ -364,7 +377,16 @@ ds_group(struct dsn_parser *p, struct dsn_report *rep,
 		if (ascii_streq_ci(name, "Final-Recipient"))
 			have = 1;
 	}
-	if (t.rcpt != NULL)
+	/*
+	 * A group with a recipient's fields but no recipient ("Final-
+	 * Recipient" written with the per-message fields, an empty line,
+	 * then "Action", "Status"): they complete the recipient before it.
+	 */
+	if (t.rcpt == NULL && rep->nrcpts > 0 && (t.status != NULL ||
+	    t.diaglen > 0) && rep->rcpts[rep->nrcpts - 1].status == NULL) {
+		t.rcpt = rep->rcpts[rep->nrcpts - 1].rcpt;
+		rcpt_merge(p, rep, &t);
+	} else if (t.rcpt != NULL)
 		rcpt_merge(p, rep, &t);
 }
 

@@ -922,6 +922,27 @@ static const struct dsn_case cases[] = {
 	  "Action: failed\nStatus: 5.1.1\n\n--b--\n",
 	  DSN_RFC3464, 2, "j\xc3\xa9r\xc3\xb4me@exemple.fr", "5.1.1", NULL,
 	  NULL, NULL, 0 },
+	/* A Status with a reply code or a comment before its code. */
+	{ "status after a reply code",
+	  "From: postmaster@gw.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; dov@example.org\nAction: failed\n"
+	  "Status: 550 5.1.1 User unknown\n\n"
+	  "Final-Recipient: rfc822; cal@example.org\nAction: failed\n"
+	  "Status: (permanent failure) 5.2.2\n\n--b--\n",
+	  DSN_RFC3464, 2, "dov@example.org", "5.1.1", NULL, NULL, NULL, 0 },
+	/* A recipient's fields in a group of their own after it. */
+	{ "status in the next group",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n"
+	  "Final-Recipient: rfc822; vera@example.org\n\nAction: failed\n"
+	  "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n"
+	  "\n--b--\n",
+	  DSN_RFC3464, 1, "vera@example.org", "5.1.1", "User unknown", NULL,
+	  "userunknown", 1 },
 	/* A list's digest: a bounce posted to the list is no report. */
 	{ "bounce inside a digest",
 	  "From: list-request@lists.example.net\nTo: list@lists.example.net\n"
