@@ -103,6 +103,8 @@ walk(struct dsn_parser *p, struct mime_part *part, struct found *f)
 	struct mime_part *c;
 	const char *t = part->type;
 
+	if (f->top == NULL)
+		f->top = part;
 	f->flags |= part->flags;
 	if (strncmp(t, "multipart/", 10) == 0) {
 		for (c = part->child; c != NULL; c = c->next)

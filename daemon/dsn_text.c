@@ -402,6 +402,19 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 		lens[np++] = n;
 		total += n + 1;
 	}
+	/*
+	 * No text in any part: a mailer that wrote its notice before the
+	 * first part, in the multipart's preamble.
+	 */
+	if (np == 0 && f->top != NULL && f->top->preamble != NULL &&
+	    !blank(f->top->preamble, f->top->preamblelen)) {
+		s = mime_to_utf8(p->m, NULL, f->top->preamble,
+		    f->top->preamblelen, &n);
+		n = (size_t)(cut_of(p, s, s + n) - s);
+		parts[np] = s;
+		lens[np++] = n;
+		total += n + 1;
+	}
 	if (np == 1 && lens[0] <= MAX_TEXT) {
 		*lenp = lens[0];
 		return parts[0];

@@ -1064,6 +1064,10 @@ parse_multipart(struct mime *m, struct mime_part *part, const char *p,
 		part->type = "text/plain";
 		return;
 	}
+	if (d > p) {
+		part->preamble = p;
+		part->preamblelen = (size_t)(d - p);
+	}
 	while (d != NULL && !close) {
 		start = after;
 		d = find_delim(start, e, b, blen, &close, &after);

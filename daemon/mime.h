@@ -63,6 +63,9 @@ struct mime_part {
 	enum mime_cte		 cte;
 	const char		*raw;		/* the body as sent */
 	size_t			 rawlen;
+	const char		*preamble;	/* a multipart's text before
+						 * its first part, or NULL */
+	size_t			 preamblelen;
 	int			 depth;
 	unsigned		 flags;
 	/* Set by mime_body(): the decoded body, NUL-terminated. */

@@ -943,6 +943,17 @@ static const struct dsn_case cases[] = {
 	  "\n--b--\n",
 	  DSN_RFC3464, 1, "vera@example.org", "5.1.1", "User unknown", NULL,
 	  "userunknown", 1 },
+	/* The notice in the preamble, no text in the parts. */
+	{ "notice in the preamble",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail "
+	  "Returned to Sender\nContent-Type: multipart/mixed; boundary=b\n\n"
+	  "<ulla@example.org>: host mx.example.org[192.0.2.1] said: 552 "
+	  "5.2.2 Mailbox full (in reply to RCPT TO command)\n"
+	  "--b\nContent-Type: text/plain\n\n\n--b\n"
+	  "Content-Type: message/rfc822\n\nFrom: s@example.net\n"
+	  "To: ulla@example.org\n\nhi\n--b--\n",
+	  DSN_TEXT, 1, "ulla@example.org", NULL, "Mailbox full", NULL,
+	  "mailboxfull", 0 },
 	/* A list's digest: a bounce posted to the list is no report. */
 	{ "bounce inside a digest",
 	  "From: list-request@lists.example.net\nTo: list@lists.example.net\n"

@@ -421,6 +421,27 @@ START_TEST(test_wide)
 }
 END_TEST
 
+/* A multipart's preamble: the text before its first delimiter. */
+START_TEST(test_preamble)
+{
+	static const char msg[] = "Content-Type: multipart/mixed; "
+	    "boundary=b\n\nThe notice.\n--b\n\none\n--b--\n";
+	static const char none[] = "Content-Type: multipart/mixed; "
+	    "boundary=b\n\n--b\n\none\n--b--\n";
+	struct mime *m = mime_new();
+	struct mime_part *root;
+
+	root = mime_parse(m, msg, strlen(msg));
+	ck_assert_uint_eq(root->preamblelen, 12);
+	ck_assert(memcmp(root->preamble, "The notice.\n", 12) == 0);
+	ck_assert_ptr_null(root->child->preamble);
+	root = mime_parse(m, none, strlen(none));
+	ck_assert_ptr_null(root->preamble);
+	ck_assert_uint_eq(root->preamblelen, 0);
+	mime_free(m);
+}
+END_TEST
+
 /* A CR-only message parsed twice, and after a parse of another. */
 START_TEST(test_cr_reuse)
 {
@@ -581,6 +602,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_prefixes);
 	tcase_add_test(tc, test_cr_reuse);
+	tcase_add_test(tc, test_preamble);
 	suite_add_tcase(s, tc);
 	return s;
 }
