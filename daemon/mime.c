@@ -251,13 +251,15 @@ plain_ascii(const char *s, size_t n)
 }
 
 /*
- * Is cs (any case) a charset of 16- or 32-bit units (UTF-16LE,
- * UCS-2, ...)? Its ASCII text has NUL bytes: never plain ASCII.
+ * Is cs (any case) a charset whose text in ASCII bytes is not ASCII
+ * text: one of 16- or 32-bit units (UTF-16LE, UCS-2, ...), whose ASCII
+ * has NUL bytes, or UTF-7, where "+AOQ-" is a letter?
  */
 static int
 wide_charset(const char *cs)
 {
 	return cs != NULL && (strncasecmp(cs, "utf-16", 6) == 0 ||
+	    strcasecmp(cs, "utf-7") == 0 || strcasecmp(cs, "utf7") == 0 ||
 	    strncasecmp(cs, "utf-32", 6) == 0 ||
 	    strncasecmp(cs, "utf16", 5) == 0 ||
 	    strncasecmp(cs, "utf32", 5) == 0 ||

@@ -383,8 +383,8 @@ START_TEST(test_tree)
 END_TEST
 
 /*
- * Charsets of 16- and 32-bit units: their ASCII has NUL bytes, which
- * are never kept as text.
+ * Charsets of 16- and 32-bit units, whose ASCII has NUL bytes, which
+ * are never kept as text; UTF-7, whose ASCII bytes are not all ASCII.
  */
 struct wide_case {
 	const char	*charset;
@@ -400,6 +400,9 @@ static const struct wide_case wide_cases[] = {
 	{ "utf-16", "\xfe\xff\0005\0\xe9", 6, "5\xc3\xa9" },
 	{ "unicode", "\xff\xfe" "a\0b\0", 6, "ab" },
 	{ "utf-32le", "a\0\0\0b\0\0\0", 8, "ab" },
+	/* UTF-7: ASCII bytes, not ASCII text. */
+	{ "utf-7", "Empf+AOQ-nger", 13, "Empf\xc3\xa4nger" },
+	{ "UTF-7", "a+-b", 4, "a+b" },
 	/* An odd byte at the end is replaced, the rest kept. */
 	{ "utf-16le", "a\0b", 3, "a\xef\xbf\xbd" },
 };
