@@ -299,6 +299,46 @@ html_numeric(const char *p, const char *e, char **dp)
 }
 
 /*
+ * What the tag at p (its "<") stands for in text: a line break for one
+ * that breaks the line ("<br>", "<p>", "<div>", "<tr>"); for one that
+ * starts or ends another block ("</div>", "<li>", "<h2>", ...) or a
+ * table cell ("<td>", "</td>": the cells of a row are words apart,
+ * "ann@example.org" and "550 ..."), HTML_SOFT, a break only where the
+ * text on both sides of the tags meets with no blank; else 0.
+ */
+#define HTML_SOFT	1
+
+static int
+html_break(const char *p, const char *e)
+{
+	static const char *const lines[] = { "br", "p", "div", "tr", "li",
+	    "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+	    "pre", "blockquote", "dt", "dd", NULL };
+	const char *n = p + 1, *ne;
+	size_t i;
+
+	if (e - p > 3 && (ascii_eq_ci(p, "<br", 3) || ascii_eq_ci(p, "<p", 2) ||
+	    ascii_eq_ci(p, "<div", 4) || ascii_eq_ci(p, "<tr", 3)))
+		return '\n';
+	if (n < e && *n == '/')
+		n++;
+	for (ne = n; ne < e && ne - n < 12 && isalnum((unsigned char)*ne);
+	    ne++)
+		;
+	if (ne == n || (ne < e && *ne != '>' && *ne != '/' && !is_wsp(*ne) &&
+	    *ne != '\r' && *ne != '\n'))
+		return 0;
+	if ((ne - n == 2 && (ascii_eq_ci(n, "td", 2) ||
+	    ascii_eq_ci(n, "th", 2))))
+		return HTML_SOFT;
+	for (i = 0; lines[i] != NULL; i++)
+		if (strlen(lines[i]) == (size_t)(ne - n) &&
+		    ascii_eq_ci(n, lines[i], (size_t)(ne - n)))
+			return HTML_SOFT;
+	return 0;
+}
+
+/*
  * Strips tags and a few entities from HTML, and decodes numeric ones
  * ("max&#64;example.org"); crude, but bounded.
  */
@@ -307,26 +347,37 @@ html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 {
 	char *out = arena_alloc(a, n + 1), *d = out;
 	const char *p = s, *e = s + n;
+	int soft = 0;
 
 	while (p < e) {
+		/* A soft break stands where text meets text. */
+		if (soft && *p != '<' && !isspace((unsigned char)*p) &&
+		    d > out && !isspace((unsigned char)d[-1]))
+			*d++ = '\n';
+		if (*p != '<')
+			soft = 0;
 		if (*p == '<') {
-			int br = e - p > 3 && (ascii_eq_ci(p, "<br", 3) ||
-			    ascii_eq_ci(p, "<p", 2) ||
-			    ascii_eq_ci(p, "<div", 4) ||
-			    ascii_eq_ci(p, "<tr", 3));
+			int br = html_break(p, e);
 			const char *q = memchr(p, '>', (size_t)(e - p));
 
 			/* An address in angle brackets is text. */
 			if (q != NULL && memchr(p, '@', (size_t)(q - p)) &&
 			    !memchr(p, ' ', (size_t)(q - p))) {
+				if (soft && d > out &&
+				    !isspace((unsigned char)d[-1]))
+					*d++ = '\n';
+				soft = 0;
 				memcpy(d, p, (size_t)(q + 1 - p));
 				d += q + 1 - p;
 				p = q + 1;
 				continue;
 			}
 			p = q ? q + 1 : e;
-			if (br)
+			if (br == '\n') {
 				*d++ = '\n';
+				soft = 0;
+			} else if (br == HTML_SOFT)
+				soft = 1;
 			continue;
 		}
 		if (*p == '&') {
