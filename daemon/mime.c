@@ -1092,6 +1092,24 @@ parse_multipart(struct mime *m, struct mime_part *part, const char *p,
 		part->flags |= MIME_F_UNCLOSED;
 }
 
+/*
+ * Does part have a field of MIME's own (Content-*, MIME-Version)? A
+ * part of a multipart without one, when it starts with "Name: value"
+ * lines, is text a mailer wrote with no empty line after the
+ * delimiter ("Reason: 550 5.1.1 ..."): its body, not its header.
+ */
+static int
+has_mime_field(const struct mime_part *part)
+{
+	size_t i;
+
+	for (i = 0; i < part->nhdrs; i++)
+		if (strncasecmp(part->hdrs[i].name, "content-", 8) == 0 ||
+		    strcasecmp(part->hdrs[i].name, "mime-version") == 0)
+			return 1;
+	return 0;
+}
+
 static void
 parse_entity(struct mime *m, struct mime_part *part, const char *p,
     const char *e, int depth)
@@ -1104,6 +1122,14 @@ parse_entity(struct mime *m, struct mime_part *part, const char *p,
 	    (part->parent->type != NULL &&
 	    strncmp(part->parent->type, "multipart/", 10) != 0),
 	    &part->hdrs, &part->nhdrs);
+	if (part->nhdrs > 0 && part->parent != NULL &&
+	    part->parent->type != NULL &&
+	    strncmp(part->parent->type, "multipart/", 10) == 0 &&
+	    !has_mime_field(part)) {
+		part->hdrs = NULL;
+		part->nhdrs = 0;
+		body = p;
+	}
 	part->raw = body;
 	part->rawlen = (size_t)(e - body);
 

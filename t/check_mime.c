@@ -325,6 +325,16 @@ static const struct tree_case tree_cases[] = {
 	  "multipart/digest(message/rfc822(text/plain))", 0, NULL, NULL },
 	{ "garbage content type",
 	  "Content-Type: ;;;===\n\nbody", "text/plain", 0, NULL, "body" },
+	{ "part text with no empty line after the delimiter",
+	  "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	  "Reason: 550 5.1.1 user unknown\n--b\nContent-Type: text/html\n"
+	  "X-Note: a\n\n<p>x\n--b--\n",
+	  "multipart/mixed(text/plain,text/html)", 0, NULL,
+	  "Reason: 550 5.1.1 user unknown" },
+	{ "digest post with no empty line after the delimiter",
+	  "Content-Type: multipart/digest; boundary=b\n\n--b\n"
+	  "Subject: one\n\nx\n--b--\n",
+	  "multipart/digest(message/rfc822(text/plain))", 0, NULL, "x" },
 	{ "lines that end in CR alone",
 	  "Subject: a\rContent-Type: multipart/report; boundary=b\r\r--b\r"
 	  "\rone\r--b\rContent-Type: message/delivery-status\r\r"
