@@ -30,6 +30,7 @@
 
 #include "ascii.h"
 #include "classify.h"
+#include "lineio.h"
 #include "senderside.h"
 #include "uncertain.h"
 #include "xalloc.h"
@@ -367,53 +368,55 @@ domain_char(unsigned char ch)
 }
 
 /*
+ * The start of the UTF-8 letter that ends at l (after text), as a local
+ * part may hold them (RFC 6531: "jérôme@example.fr"), with *wide set
+ * as utf8_addr_char() does; l when the bytes before it are no such
+ * letter.
+ */
+static const char *
+utf8_letter_before(const char *text, const char *l, int *wide)
+{
+	const char *s = l;
+
+	*wide = 0;
+	while (s > text && l - s < 3 && ((unsigned char)s[-1] & 0xc0) == 0x80)
+		s--;
+	if (s == l || s == text)
+		return l;
+	s--;
+	if (utf8_addr_char(s, l, wide) != (size_t)(l - s))
+		return l;
+	return s;
+}
+
+/*
  * The start of the local part of the mailbox whose @ is at `at`, in
- * text: back over its characters, but a quote opens it unless a letter
- * is before it ("550-'ann@x... User unknown'", but "o'brien@x"). `at`
- * itself when there is none.
+ * text: back over its characters (UTF-8 letters too, but an ideograph
+ * never before an ASCII letter: "宛先ann@x"), but a quote opens it
+ * unless a letter is before it ("550-'ann@x... User unknown'", but
+ * "o'brien@x"). `at` itself when there is none.
  */
 static const char *
 local_start(const char *text, const char *at)
 {
-	const char *l;
+	const char *l = at, *u;
+	int wide;
 
-	for (l = at; l > text && local_char((unsigned char)l[-1]) &&
-	    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
-	    !isalnum((unsigned char)l[-2]))); l--)
-		;
-	return l;
-}
-
-/*
- * The length of the UTF-8 character at d (before e) when it may stand
- * in an internationalised domain name; 0 for a broken sequence and for
- * punctuation and symbols (Latin-1's, U+2000-U+206F, CJK and full-width
- * ones): an address ends before the U+2019 of "ann@example.org's",
- * the guillemets around it, an ideographic full stop after it.
- */
-static size_t
-utf8_name_len(const unsigned char *d, const unsigned char *e)
-{
-	unsigned c;
-	size_t n, i;
-
-	if (d[0] < 0xc2 || d[0] > 0xf4)
-		return 0;
-	n = d[0] < 0xe0 ? 2 : d[0] < 0xf0 ? 3 : 4;
-	if ((size_t)(e - d) < n)
-		return 0;
-	c = d[0] & (0x3fu >> (n - 1));
-	for (i = 1; i < n; i++) {
-		if ((d[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (d[i] & 0x3fu);
+	while (l > text) {
+		if ((unsigned char)l[-1] >= 0x80) {
+			if ((u = utf8_letter_before(text, l, &wide)) == l ||
+			    (wide && l < at && isalnum((unsigned char)*l)))
+				break;
+			l = u;
+			continue;
+		}
+		if (!local_char((unsigned char)l[-1]) ||
+		    ((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
+		    !isalnum((unsigned char)l[-2]))))
+			break;
+		l--;
 	}
-	if (c < 0xc0 || c == 0xd7 || c == 0xf7 ||
-	    (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0x3040) ||
-	    (c >= 0xfe30 && c < 0xfe70) || (c >= 0xff00 && c < 0xff10) ||
-	    (c >= 0xff1a && c < 0xff21) || (c >= 0xff5b && c < 0xff66))
-		return 0;
-	return n;
+	return l;
 }
 
 /*
@@ -421,13 +424,15 @@ utf8_name_len(const unsigned char *d, const unsigned char *e)
  * final dot; at + 1 when it has no dot inside (no domain). An address
  * literal ("[192.0.2.7]", "[IPv6:2001:db8::1]") ends after its "]"; a
  * name may hold UTF-8 letters (an internationalised domain, RFC 6531):
- * utf8_name_len().
+ * utf8_addr_char(), but no ideograph right after an ASCII letter
+ * ("ann@example.jp宛の").
  */
 static const char *
 domain_end(const char *at, const char *e)
 {
 	const char *d, *de;
 	size_t k;
+	int wide;
 
 	if (e - at > 2 && at[1] == '[') {
 		for (d = at + 2; d < e && d - at < 64 && (isalnum(
@@ -439,8 +444,8 @@ domain_end(const char *at, const char *e)
 	for (d = at + 1; d < e; d += k) {
 		if (domain_char((unsigned char)*d))
 			k = 1;
-		else if ((k = utf8_name_len((const unsigned char *)d,
-		    (const unsigned char *)e)) == 0)
+		else if ((k = utf8_addr_char(d, e, &wide)) == 0 ||
+		    (wide && isalnum((unsigned char)d[-1])))
 			break;
 		if (d[0] == '.' && d + 1 < e && d[1] == '.')
 			break;

@@ -70,6 +70,7 @@ struct found {
 	size_t			 ntext;
 	struct mime_part	*html;
 	struct mime_part	*orig;		/* headers of the original */
+	struct mime_part	*top;		/* the first part walked */
 	unsigned		 flags;
 };
 
