@@ -231,6 +231,7 @@ stage_of_command(const char *p, const char *e)
 	} cmds[] = {
 		{ "end of data", STAGE_EOD },
 		{ "end of DATA", STAGE_EOD },
+		{ "final DATA", STAGE_EOD },	/* dma */
 		{ "RCPT", STAGE_RCPT },
 		{ "pipelined RCPT", STAGE_RCPT },
 		{ "MAIL", STAGE_MAIL },
@@ -380,6 +381,20 @@ strip_front(struct reply *r, struct span *s)
 		else
 			s->p = s->e;
 		return 1;
+	}
+	/*
+	 * DragonFly dma: "mx.example [192.0.2.5] did not like our RCPT TO:
+	 * 550 ...", from its wrapper on (find_embedded_reply()).
+	 */
+	if ((n = prefix_ci(s, "did not like our ")) != 0) {
+		q = s->p + n;
+		if (r->stage == STAGE_UNKNOWN)
+			r->stage = stage_of_command(q, s->e);
+		if ((t = find_ci_head(q, s->e, 24, ": ")) != NULL) {
+			s->p = t + 2;
+			return 1;
+		}
+		return 0;
 	}
 	/* Google's relay: "PERM_FAILURE: SMTP Error (state 12): 550 ..." */
 	if ((q = memchr(s->p, '(', (size_t)(s->e - s->p) < 48 ?
@@ -531,6 +546,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 		"SMTP error from remote mail server after ",
 		"SMTP error from remote mailer after ",
 		"Connected to ",
+		"did not like our ",
 	};
 	enum smtp_stage stage;
 	size_t i, n, guard;
