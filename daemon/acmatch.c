@@ -68,7 +68,17 @@ struct acmatch {
 	 * a transition, and a report reads one slot, then its list.
 	 */
 	uint32_t	*olist;
+	/*
+	 * dep[base]: the state's depth, the length of the text it stands
+	 * for, at most DEPMAX. A lane that has walked past its end goes
+	 * on while the state it is in began before that end (below).
+	 */
+	uint8_t		*dep;
 };
+
+#define DEPMAX	255
+/* Under this many bytes a lane, the text is walked in one. */
+#define LANEMIN	8
 
 /*
  * The trie while building: a state's children are a list (first, then
@@ -477,6 +487,18 @@ fill_outputs(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 				ac->olist[i++] = l;
 }
 
+/* The states' depths, by base (slots no state has as its base: 0). */
+static void
+fill_depths(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
+{
+	uint32_t s;
+
+	ac->dep = xcalloc(ac->nslot, sizeof(*ac->dep));
+	for (s = 0; s < tr->n; s++)
+		ac->dep[base[s]] = tr->depth[s] > DEPMAX ? DEPMAX :
+		    (uint8_t)tr->depth[s];
+}
+
 struct acmatch *
 acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 {
@@ -516,6 +538,7 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	fill_slots(ac, &tr, &r, base);
 	fill_dflt(ac, &tr, base);
 	fill_outputs(ac, &tr, base);
+	fill_depths(ac, &tr, base);
 	for (i = 0; i < 256; i++)
 		ac->cls[i] |= (uint32_t)(ac->cls[i] * ac->nclass) << CLSBITS;
 	free(base);
@@ -532,6 +555,7 @@ acmatch_free(struct acmatch *ac)
 	free(ac->dflt);
 	free(ac->slot);
 	free(ac->olist);
+	free(ac->dep);
 	free(ac);
 }
 
@@ -620,14 +644,30 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
 } while (0)
 
 /*
+ * A lane that has walked to its end, at p, goes on while its state
+ * began before that end, S: the literals it may still find are the
+ * ones the next lane, which starts at S, cannot see whole.
+ */
+#define TAIL(s, p, S) do {						\
+	while ((p) < e && dep[s] > (size_t)((p) - (S))) {		\
+		STEP(s, p);						\
+		ROOM();							\
+	}								\
+} while (0)
+
+/*
  * Each byte costs a load that depends on the one before, so one walk
  * over the text waits on memory at every byte. The text is cut into
- * four pieces walked side by side, each starting early enough to see
- * a literal that crosses into it (maxlen - 1 bytes): the loads of the
- * lanes overlap and the scan runs several times faster. A lane starts
- * at the root, and reads its first byte as if the byte before it had
- * been read too (the default row is that byte's): it may then also
- * report a literal that begins there, which the text does hold.
+ * four pieces walked side by side: the loads of the lanes overlap and
+ * the scan runs several times faster. A lane starts at the root, and
+ * reads its first byte as if the byte before it had been read too
+ * (the default row is that byte's): it may then also report a literal
+ * that begins there, which the text does hold. A literal that crosses
+ * from one piece into the next is found by the lane of the first: it
+ * walks on past its end for as long as its state began before that
+ * end, a few bytes where a lane that started maxlen - 1 bytes early
+ * would walk them all. With literals longer than DEPMAX (no prefilter
+ * makes them) the lanes start that early.
  */
 static void
 scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
@@ -637,9 +677,10 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
 	const uint32_t *cls, *dflt;
 	const struct acslot *slot;
+	const uint8_t *dep;
 	size_t s0, s1, s2, s3;		/* wide: no extension in the chain */
 	uint32_t outmin;
-	size_t chunk, over;
+	size_t chunk, lead;
 	struct hits h;
 
 	memset(bits, 0, acmatch_words(ac) * sizeof(*bits));
@@ -648,16 +689,17 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 	slot = ac->slot;
 	dflt = ac->dflt;
 	cls = ac->cls;
+	dep = ac->dep;
 	outmin = ac->outmin;
 	/* The first byte has none before it: the root's row. */
 	s0 = dflt[cls[t[0]] & CLSMASK];
 	if (s0 >= outmin)
 		report(ac, (uint32_t)s0, bits, marks);
 	s1 = s2 = s3 = ac->rootbase;
-	over = ac->maxlen - 1;
+	lead = ac->maxlen > DEPMAX ? ac->maxlen - 1 : 0;
 	chunk = len / 4;
 	h.n = 0;
-	if (chunk <= over) {
+	if (chunk <= lead || chunk < LANEMIN) {
 		for (p0 = t + 1; p0 < e; ) {
 			STEP(s0, p0);
 			ROOM();
@@ -666,14 +708,14 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 		return;
 	}
 	/*
-	 * Lanes 0-2 cover chunk bytes each, lane 3 the rest; lanes 1-3
-	 * start over bytes early. All walk the length of lane 0
-	 * together, then each finishes its own.
+	 * Lanes 0-2 cover chunk bytes each, lane 3 the rest. All walk the
+	 * length of lane 0 together, then each finishes its own and walks
+	 * on past its end as long as it needs to.
 	 */
 	p0 = t + 1;
-	p1 = t + chunk - over;
-	p2 = t + 2 * chunk - over;
-	p3 = t + 3 * chunk - over;
+	p1 = t + chunk - lead;
+	p2 = t + 2 * chunk - lead;
+	p3 = t + 3 * chunk - lead;
 	for (e0 = t + chunk; p0 < e0; ) {
 		STEP(s0, p0);
 		STEP(s1, p1);
@@ -693,6 +735,9 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 		STEP(s3, p3);
 		ROOM();
 	}
+	TAIL(s0, p0, t + chunk);
+	TAIL(s1, p1, t + 2 * chunk);
+	TAIL(s2, p2, t + 3 * chunk);
 	hits_flush(ac, &h, bits, marks);
 }
 
