@@ -21,7 +21,10 @@
  * different states interleave (row displacement, as in yacc's and
  * flex's tables), and a slot names the base of the state that owns it.
  * A state is its base: the scan reads slot s + c and takes its target
- * if s owns it, dflt[p][c] if not. The dense table this replaces had
+ * if s owns it, dflt[p][c] if not. The scan reads dflt by the two
+ * bytes themselves, a table of 65,536 entries made from it (pair):
+ * one load for the two bytes, where the classes of both, a shift and
+ * an add came before it. The dense table this replaces had
  * a row of nclass entries per state, and literals in other languages
  * had made the alphabet 256 classes wide: 11 MB for 2,154 literals,
  * against about 0.4 MB now, and the two lookups of a byte are
@@ -35,9 +38,6 @@
 
 #define NONE	UINT32_MAX
 
-/* cls[]: a byte's class in the low bits, its row of dflt above them. */
-#define CLSBITS	9
-#define CLSMASK	((1u << CLSBITS) - 1)
 
 struct acslot {
 	uint32_t	 owner;		/* the base of the state, or NONE */
@@ -45,15 +45,19 @@ struct acslot {
 };
 
 struct acmatch {
-	uint32_t	 cls[256];	/* byte -> class, row (CLSBITS) */
+	uint32_t	 cls[256];	/* byte -> class */
 	size_t		 nclass;	/* class 0: no literal has the byte */
 	size_t		 maxlen;	/* of the longest literal */
 	/*
-	 * dflt[p * nclass + c]: the target on class c after a byte of
-	 * class p, unless the state owns slot base + c. Row 0 is the
-	 * root's, where a scan starts.
+	 * dflt[p * nclass + c] (while building): the target on class c
+	 * after a byte of class p, unless the state owns slot base + c.
+	 * Row 0 is the root's, where a scan starts. The scan reads it as
+	 * pair[] (by the two bytes, read as one uint16_t) and, for the
+	 * first byte of a text, first[] (by the byte).
 	 */
 	uint32_t	*dflt;
+	uint32_t	*pair;
+	uint32_t	 first[256];
 	uint32_t	 rootbase;
 	uint32_t	 outmin;	/* the states from here on report */
 	struct acslot	*slot;		/* nslot: the last base + nclass */
@@ -487,6 +491,33 @@ fill_outputs(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 				ac->olist[i++] = l;
 }
 
+/*
+ * dflt by bytes: pair[] by the two bytes as a scan reads them (one
+ * uint16_t, in the machine's order), first[] by a text's first byte.
+ * dflt is not needed after.
+ */
+static void
+fill_pairs(struct acmatch *ac)
+{
+	unsigned b0, b1;
+	unsigned char two[2];
+	uint16_t w;
+
+	ac->pair = xmalloc(65536 * sizeof(*ac->pair));
+	for (b0 = 0; b0 < 256; b0++) {
+		ac->first[b0] = ac->dflt[ac->cls[b0]];
+		for (b1 = 0; b1 < 256; b1++) {
+			two[0] = (unsigned char)b0;
+			two[1] = (unsigned char)b1;
+			memcpy(&w, two, sizeof(w));
+			ac->pair[w] = ac->dflt[ac->cls[b0] * ac->nclass +
+			    ac->cls[b1]];
+		}
+	}
+	free(ac->dflt);
+	ac->dflt = NULL;
+}
+
 /* The states' depths, by base (slots no state has as its base: 0). */
 static void
 fill_depths(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
@@ -539,8 +570,7 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	fill_dflt(ac, &tr, base);
 	fill_outputs(ac, &tr, base);
 	fill_depths(ac, &tr, base);
-	for (i = 0; i < 256; i++)
-		ac->cls[i] |= (uint32_t)(ac->cls[i] * ac->nclass) << CLSBITS;
+	fill_pairs(ac);
 	free(base);
 	rows_free(&r);
 	trie_free(&tr);
@@ -552,7 +582,7 @@ acmatch_free(struct acmatch *ac)
 {
 	if (ac == NULL)
 		return;
-	free(ac->dflt);
+	free(ac->pair);
 	free(ac->slot);
 	free(ac->olist);
 	free(ac->dep);
@@ -626,8 +656,12 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
  * the slot's load waits on the state.
  */
 #define STEP(s, p) do {							\
-	uint32_t c_ = cls[(p)[0]] & CLSMASK;				\
-	uint32_t d_ = dflt[(cls[(p)[-1]] >> CLSBITS) + c_];		\
+	uint32_t c_ = cls[(p)[0]];					\
+	uint16_t w_;							\
+	uint32_t d_;							\
+									\
+	memcpy(&w_, (p) - 1, sizeof(w_));				\
+	d_ = pair[w_];							\
 	const struct acslot *e_ = &slot[(s) + c_];			\
 	uint32_t n_ = e_->next;						\
 									\
@@ -675,7 +709,7 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 {
 	const unsigned char *t = (const unsigned char *)text, *e = t + len;
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
-	const uint32_t *cls, *dflt;
+	const uint32_t *cls, *pair;
 	const struct acslot *slot;
 	const uint8_t *dep;
 	size_t s0, s1, s2, s3;		/* wide: no extension in the chain */
@@ -687,12 +721,12 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 	if (ac == NULL || len == 0)
 		return;
 	slot = ac->slot;
-	dflt = ac->dflt;
+	pair = ac->pair;
 	cls = ac->cls;
 	dep = ac->dep;
 	outmin = ac->outmin;
 	/* The first byte has none before it: the root's row. */
-	s0 = dflt[cls[t[0]] & CLSMASK];
+	s0 = ac->first[t[0]];
 	if (s0 >= outmin)
 		report(ac, (uint32_t)s0, bits, marks);
 	s1 = s2 = s3 = ac->rootbase;
