@@ -596,23 +596,6 @@ acmatch_words(const struct acmatch *ac)
 }
 
 /*
- * Sets the bits of the literals a state reports (given as its target).
- * Out of line: the scan loop keeps its lanes in registers.
- */
-static void __attribute__((noinline))
-report(const struct acmatch *ac, uint32_t to, uint64_t *bits, uint64_t *marks)
-{
-	const struct acslot *e = &ac->slot[to];
-	const uint32_t *l = ac->olist + e->next, *end = l + (NONE - e->owner);
-
-	for (; l < end; l++) {
-		bits[*l / 64] |= UINT64_C(1) << (*l % 64);
-		if (marks != NULL)
-			marks[*l / 4096] |= UINT64_C(1) << (*l / 64 % 64);
-	}
-}
-
-/*
  * The states that report, as the lanes reach them. A reply's bytes
  * reach one every five or so, as often as not: tested with a branch,
  * that was a misprediction at every few bytes. Each step writes its
@@ -626,14 +609,34 @@ struct hits {
 	size_t		n;
 };
 
+/*
+ * Sets the bits (and marks, if any) of the literals the states in h
+ * report, and empties h. Out of line: the scan loop keeps its lanes in
+ * registers. The text's first state goes in with the others.
+ */
 static void __attribute__((noinline))
 hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
     uint64_t *marks)
 {
+	const struct acslot *e;
+	const uint32_t *l, *end;
 	size_t i;
 
-	for (i = 0; i < h->n; i++)
-		report(ac, h->st[i], bits, marks);
+	/* Each state's list: its own literals and its dictionary chain's. */
+	for (i = 0; i < h->n; i++) {
+		e = &ac->slot[h->st[i]];
+		l = ac->olist + e->next;
+		end = l + (NONE - e->owner);
+		if (marks == NULL)
+			for (; l < end; l++)
+				bits[*l / 64] |= UINT64_C(1) << (*l % 64);
+		else
+			for (; l < end; l++) {
+				bits[*l / 64] |= UINT64_C(1) << (*l % 64);
+				marks[*l / 4096] |= UINT64_C(1) <<
+				    (*l / 64 % 64);
+			}
+	}
 	h->n = 0;
 }
 
@@ -727,12 +730,11 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 	outmin = ac->outmin;
 	/* The first byte has none before it: the root's row. */
 	s0 = ac->first[t[0]];
-	if (s0 >= outmin)
-		report(ac, (uint32_t)s0, bits, marks);
+	h.st[0] = (uint32_t)s0;
+	h.n = s0 >= outmin;
 	s1 = s2 = s3 = ac->rootbase;
 	lead = ac->maxlen > DEPMAX ? ac->maxlen - 1 : 0;
 	chunk = len / 4;
-	h.n = 0;
 	if (chunk <= lead || chunk < LANEMIN) {
 		for (p0 = t + 1; p0 < e; ) {
 			STEP(s0, p0);
