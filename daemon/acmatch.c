@@ -38,7 +38,6 @@
 
 #define NONE	UINT32_MAX
 
-
 struct acslot {
 	uint32_t	 owner;		/* the base of the state, or NONE */
 	uint32_t	 next;		/* the target's base */
