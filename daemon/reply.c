@@ -190,7 +190,7 @@ ipv4_at(struct reply *r, char *p, char *e)
 	char *q = p;
 	int dots = 0;
 
-	while (q < e && (isdigit((unsigned char)*q) || *q == '.')) {
+	while (q < e && (ascii_isdigit((unsigned char)*q) || *q == '.')) {
 		if (*q == '.')
 			dots++;
 		q++;
@@ -219,14 +219,14 @@ status_at(const char *s, const char *end)
 		if (p >= end || *p != '.')
 			return 0;
 		p++;
-		for (digits = 0; p < end && isdigit((unsigned char)*p);
+		for (digits = 0; p < end && ascii_isdigit((unsigned char)*p);
 		    p++, digits++)
 			;
 		if (digits < 1 || digits > 3)
 			return 0;
 	}
 	/* Not the head of an IP address or a version number. */
-	if (p + 1 < end && *p == '.' && isdigit((unsigned char)p[1]))
+	if (p + 1 < end && *p == '.' && ascii_isdigit((unsigned char)p[1]))
 		return 0;
 	if (p < end && isalnum((unsigned char)*p))
 		return 0;
@@ -305,7 +305,7 @@ static int
 is_code(const char *p, const char *e)
 {
 	return e - p >= 3 && (p[0] >= '2' && p[0] <= '5') &&
-	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    ascii_isdigit((unsigned char)p[1]) && ascii_isdigit((unsigned char)p[2]) &&
 	    (e - p == 3 || p[3] == ' ' || p[3] == '-');
 }
 
@@ -411,7 +411,7 @@ strip_front(struct reply *r, struct span *s)
 	if (q + 1 < s->e && q[0] == ':' && q[1] == ' ' &&
 	    memchr(s->p, '@', (size_t)(q - s->p)) != NULL &&
 	    (*s->p != '<' || (q[-1] == '>' && q + 2 < s->e &&
-	    (isdigit((unsigned char)q[2]) ||
+	    (ascii_isdigit((unsigned char)q[2]) ||
 	    ascii_eq_ci(q + 2, "Connected to ", 13) ||
 	    ascii_eq_ci(q + 2, "Sorry, ", 7))))) {
 		s->p = q + 2;
@@ -508,7 +508,7 @@ strip_back(struct reply *r, struct span *s)
 	}
 	/* qmail: " Giving up on 192.0.2.1." */
 	if (s->e - s->p > 20 && s->e[-1] == '.' &&
-	    isdigit((unsigned char)s->e[-2]) &&
+	    ascii_isdigit((unsigned char)s->e[-2]) &&
 	    (q = find_ci_tail(s->p, s->e, 64, " Giving up on ")) != NULL &&
 	    ipv4_at(r, q + 14, s->e) == s->e - 1) {
 		s->e = q;
