@@ -307,9 +307,12 @@ rule_matches(const struct ruleset *rs, size_t i, const struct rule *r,
 		return 1;
 	if (r->nparts > 0) {
 		ok = ruleset_units(rs, c->scratch, i);
+		/* The same answers: pcre2_match() runs the JIT code. */
 		for (u = 0; u < r->nparts; u++)
-			if (ok[u] && pcre2_match(r->parts[u], (PCRE2_SPTR)text,
-			    len, 0, 0, c->md, NULL) >= 0)
+			if (ok[u] && (r->partsjit ? pcre2_jit_match(
+			    r->parts[u], (PCRE2_SPTR)text, len, 0, 0, c->md,
+			    NULL) : pcre2_match(r->parts[u], (PCRE2_SPTR)text,
+			    len, 0, 0, c->md, NULL)) >= 0)
 				return 1;
 		return 0;
 	}
