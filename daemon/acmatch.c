@@ -21,7 +21,10 @@
  * different states interleave (row displacement, as in yacc's and
  * flex's tables), and a slot names the base of the state that owns it.
  * A state is its base: the scan reads slot s + c and takes its target
- * if s owns it, dflt[p][c] if not. The dense table this replaces had
+ * if s owns it, dflt[p][c] if not. The scan reads dflt by the two
+ * bytes themselves, a table of 65,536 entries made from it (pair):
+ * one load for the two bytes, where the classes of both, a shift and
+ * an add came before it. The dense table this replaces had
  * a row of nclass entries per state, and literals in other languages
  * had made the alphabet 256 classes wide: 11 MB for 2,154 literals,
  * against about 0.4 MB now, and the two lookups of a byte are
@@ -35,25 +38,25 @@
 
 #define NONE	UINT32_MAX
 
-/* cls[]: a byte's class in the low bits, its row of dflt above them. */
-#define CLSBITS	9
-#define CLSMASK	((1u << CLSBITS) - 1)
-
 struct acslot {
 	uint32_t	 owner;		/* the base of the state, or NONE */
 	uint32_t	 next;		/* the target's base */
 };
 
 struct acmatch {
-	uint32_t	 cls[256];	/* byte -> class, row (CLSBITS) */
+	uint32_t	 cls[256];	/* byte -> class */
 	size_t		 nclass;	/* class 0: no literal has the byte */
 	size_t		 maxlen;	/* of the longest literal */
 	/*
-	 * dflt[p * nclass + c]: the target on class c after a byte of
-	 * class p, unless the state owns slot base + c. Row 0 is the
-	 * root's, where a scan starts.
+	 * dflt[p * nclass + c] (while building): the target on class c
+	 * after a byte of class p, unless the state owns slot base + c.
+	 * Row 0 is the root's, where a scan starts. The scan reads it as
+	 * pair[] (by the two bytes, read as one uint16_t) and, for the
+	 * first byte of a text, first[] (by the byte).
 	 */
 	uint32_t	*dflt;
+	uint32_t	*pair;
+	uint32_t	 first[256];
 	uint32_t	 rootbase;
 	uint32_t	 outmin;	/* the states from here on report */
 	struct acslot	*slot;		/* nslot: the last base + nclass */
@@ -68,7 +71,17 @@ struct acmatch {
 	 * a transition, and a report reads one slot, then its list.
 	 */
 	uint32_t	*olist;
+	/*
+	 * dep[base]: the state's depth, the length of the text it stands
+	 * for, at most DEPMAX. A lane that has walked past its end goes
+	 * on while the state it is in began before that end (below).
+	 */
+	uint8_t		*dep;
 };
+
+#define DEPMAX	255
+/* Under this many bytes a lane, the text is walked in one. */
+#define LANEMIN	8
 
 /*
  * The trie while building: a state's children are a list (first, then
@@ -477,6 +490,45 @@ fill_outputs(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
 				ac->olist[i++] = l;
 }
 
+/*
+ * dflt by bytes: pair[] by the two bytes as a scan reads them (one
+ * uint16_t, in the machine's order), first[] by a text's first byte.
+ * dflt is not needed after.
+ */
+static void
+fill_pairs(struct acmatch *ac)
+{
+	unsigned b0, b1;
+	unsigned char two[2];
+	uint16_t w;
+
+	ac->pair = xmalloc(65536 * sizeof(*ac->pair));
+	for (b0 = 0; b0 < 256; b0++) {
+		ac->first[b0] = ac->dflt[ac->cls[b0]];
+		for (b1 = 0; b1 < 256; b1++) {
+			two[0] = (unsigned char)b0;
+			two[1] = (unsigned char)b1;
+			memcpy(&w, two, sizeof(w));
+			ac->pair[w] = ac->dflt[ac->cls[b0] * ac->nclass +
+			    ac->cls[b1]];
+		}
+	}
+	free(ac->dflt);
+	ac->dflt = NULL;
+}
+
+/* The states' depths, by base (slots no state has as its base: 0). */
+static void
+fill_depths(struct acmatch *ac, const struct trie *tr, const uint32_t *base)
+{
+	uint32_t s;
+
+	ac->dep = xcalloc(ac->nslot, sizeof(*ac->dep));
+	for (s = 0; s < tr->n; s++)
+		ac->dep[base[s]] = tr->depth[s] > DEPMAX ? DEPMAX :
+		    (uint8_t)tr->depth[s];
+}
+
 struct acmatch *
 acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 {
@@ -516,8 +568,8 @@ acmatch_build(const char *const *lits, const size_t *lens, size_t n)
 	fill_slots(ac, &tr, &r, base);
 	fill_dflt(ac, &tr, base);
 	fill_outputs(ac, &tr, base);
-	for (i = 0; i < 256; i++)
-		ac->cls[i] |= (uint32_t)(ac->cls[i] * ac->nclass) << CLSBITS;
+	fill_depths(ac, &tr, base);
+	fill_pairs(ac);
 	free(base);
 	rows_free(&r);
 	trie_free(&tr);
@@ -529,9 +581,10 @@ acmatch_free(struct acmatch *ac)
 {
 	if (ac == NULL)
 		return;
-	free(ac->dflt);
+	free(ac->pair);
 	free(ac->slot);
 	free(ac->olist);
+	free(ac->dep);
 	free(ac);
 }
 
@@ -539,23 +592,6 @@ size_t
 acmatch_words(const struct acmatch *ac)
 {
 	return ac == NULL ? 1 : (ac->nlits + 63) / 64;
-}
-
-/*
- * Sets the bits of the literals a state reports (given as its target).
- * Out of line: the scan loop keeps its lanes in registers.
- */
-static void __attribute__((noinline))
-report(const struct acmatch *ac, uint32_t to, uint64_t *bits, uint64_t *marks)
-{
-	const struct acslot *e = &ac->slot[to];
-	const uint32_t *l = ac->olist + e->next, *end = l + (NONE - e->owner);
-
-	for (; l < end; l++) {
-		bits[*l / 64] |= UINT64_C(1) << (*l % 64);
-		if (marks != NULL)
-			marks[*l / 4096] |= UINT64_C(1) << (*l / 64 % 64);
-	}
 }
 
 /*
@@ -572,14 +608,34 @@ struct hits {
 	size_t		n;
 };
 
+/*
+ * Sets the bits (and marks, if any) of the literals the states in h
+ * report, and empties h. Out of line: the scan loop keeps its lanes in
+ * registers. The text's first state goes in with the others.
+ */
 static void __attribute__((noinline))
 hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
     uint64_t *marks)
 {
+	const struct acslot *e;
+	const uint32_t *l, *end;
 	size_t i;
 
-	for (i = 0; i < h->n; i++)
-		report(ac, h->st[i], bits, marks);
+	/* Each state's list: its own literals and its dictionary chain's. */
+	for (i = 0; i < h->n; i++) {
+		e = &ac->slot[h->st[i]];
+		l = ac->olist + e->next;
+		end = l + (NONE - e->owner);
+		if (marks == NULL)
+			for (; l < end; l++)
+				bits[*l / 64] |= UINT64_C(1) << (*l % 64);
+		else
+			for (; l < end; l++) {
+				bits[*l / 64] |= UINT64_C(1) << (*l % 64);
+				marks[*l / 4096] |= UINT64_C(1) <<
+				    (*l / 64 % 64);
+			}
+	}
 	h->n = 0;
 }
 
@@ -602,8 +658,12 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
  * the slot's load waits on the state.
  */
 #define STEP(s, p) do {							\
-	uint32_t c_ = cls[(p)[0]] & CLSMASK;				\
-	uint32_t d_ = dflt[(cls[(p)[-1]] >> CLSBITS) + c_];		\
+	uint32_t c_ = cls[(p)[0]];					\
+	uint16_t w_;							\
+	uint32_t d_;							\
+									\
+	memcpy(&w_, (p) - 1, sizeof(w_));				\
+	d_ = pair[w_];							\
 	const struct acslot *e_ = &slot[(s) + c_];			\
 	uint32_t n_ = e_->next;						\
 									\
@@ -620,14 +680,30 @@ hits_flush(const struct acmatch *ac, struct hits *h, uint64_t *bits,
 } while (0)
 
 /*
+ * A lane that has walked to its end, at p, goes on while its state
+ * began before that end, S: the literals it may still find are the
+ * ones the next lane, which starts at S, cannot see whole.
+ */
+#define TAIL(s, p, S) do {						\
+	while ((p) < e && dep[s] > (size_t)((p) - (S))) {		\
+		STEP(s, p);						\
+		ROOM();							\
+	}								\
+} while (0)
+
+/*
  * Each byte costs a load that depends on the one before, so one walk
  * over the text waits on memory at every byte. The text is cut into
- * four pieces walked side by side, each starting early enough to see
- * a literal that crosses into it (maxlen - 1 bytes): the loads of the
- * lanes overlap and the scan runs several times faster. A lane starts
- * at the root, and reads its first byte as if the byte before it had
- * been read too (the default row is that byte's): it may then also
- * report a literal that begins there, which the text does hold.
+ * four pieces walked side by side: the loads of the lanes overlap and
+ * the scan runs several times faster. A lane starts at the root, and
+ * reads its first byte as if the byte before it had been read too
+ * (the default row is that byte's): it may then also report a literal
+ * that begins there, which the text does hold. A literal that crosses
+ * from one piece into the next is found by the lane of the first: it
+ * walks on past its end for as long as its state began before that
+ * end, a few bytes where a lane that started maxlen - 1 bytes early
+ * would walk them all. With literals longer than DEPMAX (no prefilter
+ * makes them) the lanes start that early.
  */
 static void
 scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
@@ -635,29 +711,30 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 {
 	const unsigned char *t = (const unsigned char *)text, *e = t + len;
 	const unsigned char *p0, *p1, *p2, *p3, *e0;
-	const uint32_t *cls, *dflt;
+	const uint32_t *cls, *pair;
 	const struct acslot *slot;
+	const uint8_t *dep;
 	size_t s0, s1, s2, s3;		/* wide: no extension in the chain */
 	uint32_t outmin;
-	size_t chunk, over;
+	size_t chunk, lead;
 	struct hits h;
 
 	memset(bits, 0, acmatch_words(ac) * sizeof(*bits));
 	if (ac == NULL || len == 0)
 		return;
 	slot = ac->slot;
-	dflt = ac->dflt;
+	pair = ac->pair;
 	cls = ac->cls;
+	dep = ac->dep;
 	outmin = ac->outmin;
 	/* The first byte has none before it: the root's row. */
-	s0 = dflt[cls[t[0]] & CLSMASK];
-	if (s0 >= outmin)
-		report(ac, (uint32_t)s0, bits, marks);
+	s0 = ac->first[t[0]];
+	h.st[0] = (uint32_t)s0;
+	h.n = s0 >= outmin;
 	s1 = s2 = s3 = ac->rootbase;
-	over = ac->maxlen - 1;
+	lead = ac->maxlen > DEPMAX ? ac->maxlen - 1 : 0;
 	chunk = len / 4;
-	h.n = 0;
-	if (chunk <= over) {
+	if (chunk <= lead || chunk < LANEMIN) {
 		for (p0 = t + 1; p0 < e; ) {
 			STEP(s0, p0);
 			ROOM();
@@ -666,14 +743,14 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 		return;
 	}
 	/*
-	 * Lanes 0-2 cover chunk bytes each, lane 3 the rest; lanes 1-3
-	 * start over bytes early. All walk the length of lane 0
-	 * together, then each finishes its own.
+	 * Lanes 0-2 cover chunk bytes each, lane 3 the rest. All walk the
+	 * length of lane 0 together, then each finishes its own and walks
+	 * on past its end as long as it needs to.
 	 */
 	p0 = t + 1;
-	p1 = t + chunk - over;
-	p2 = t + 2 * chunk - over;
-	p3 = t + 3 * chunk - over;
+	p1 = t + chunk - lead;
+	p2 = t + 2 * chunk - lead;
+	p3 = t + 3 * chunk - lead;
 	for (e0 = t + chunk; p0 < e0; ) {
 		STEP(s0, p0);
 		STEP(s1, p1);
@@ -693,6 +770,9 @@ scan(const struct acmatch *ac, const char *text, size_t len, uint64_t *bits,
 		STEP(s3, p3);
 		ROOM();
 	}
+	TAIL(s0, p0, t + chunk);
+	TAIL(s1, p1, t + 2 * chunk);
+	TAIL(s2, p2, t + 3 * chunk);
 	hits_flush(ac, &h, bits, marks);
 }
 

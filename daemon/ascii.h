@@ -21,6 +21,16 @@ ascii_lower(unsigned char c)
 }
 
 /*
+ * Is c one of "0" to "9"? What isdigit(c) says in every locale (the
+ * digits are the same in all), without its call for the table.
+ */
+static inline int
+ascii_isdigit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10;
+}
+
+/*
  * Do a and b agree in their first n bytes, ignoring ASCII case? Stops
  * at the first difference, so one of them may end (NUL) before n bytes
  * as long as the other holds no NUL there.

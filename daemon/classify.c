@@ -30,6 +30,7 @@
 
 #include "ascii.h"
 #include "classify.h"
+#include "lineio.h"
 #include "senderside.h"
 #include "uncertain.h"
 #include "xalloc.h"
@@ -191,7 +192,7 @@ status_ok(const struct rule *r, const struct status_num *st)
 
 /* Appends " key=value" (value up to its first space) within bounds. */
 static void
-detail_add(struct classification *out, const char *key, size_t klen,
+detail_kv(struct classification *out, const char *key, size_t klen,
     const char *val, size_t vlen)
 {
 	size_t off = strlen(out->details), i, need;
@@ -223,6 +224,15 @@ detail_add(struct classification *out, const char *key, size_t klen,
 		facts_set(&out->facts, key, klen, v, vlen);
 }
 
+void
+detail_add(struct classification *cl, const char *kv)
+{
+	size_t off = strlen(cl->details);
+
+	snprintf(cl->details + off, sizeof(cl->details) - off, "%s%s",
+	    off ? " " : "", kv);
+}
+
 static void
 details_static(struct classification *out, const char *s)
 {
@@ -237,10 +247,10 @@ details_static(struct classification *out, const char *s)
 		if ((n = (size_t)(s - w)) == 0)
 			break;
 		if ((eq = memchr(w, '=', n)) != NULL)
-			detail_add(out, w, (size_t)(eq - w), eq + 1,
+			detail_kv(out, w, (size_t)(eq - w), eq + 1,
 			    n - (size_t)(eq - w) - 1);
 		else
-			detail_add(out, NULL, 0, w, n);
+			detail_kv(out, NULL, 0, w, n);
 	}
 }
 
@@ -273,9 +283,9 @@ details_groups(struct classification *out, const struct rule *r,
 
 			len = (size_t)snprintf(num, sizeof(num), "%lu",
 			    v * g->scale);
-			detail_add(out, g->key, strlen(g->key), num, len);
+			detail_kv(out, g->key, strlen(g->key), num, len);
 		} else
-			detail_add(out, g->key, strlen(g->key), val, len);
+			detail_kv(out, g->key, strlen(g->key), val, len);
 	}
 }
 
@@ -297,9 +307,12 @@ rule_matches(const struct ruleset *rs, size_t i, const struct rule *r,
 		return 1;
 	if (r->nparts > 0) {
 		ok = ruleset_units(rs, c->scratch, i);
+		/* The same answers: pcre2_match() runs the JIT code. */
 		for (u = 0; u < r->nparts; u++)
-			if (ok[u] && pcre2_match(r->parts[u], (PCRE2_SPTR)text,
-			    len, 0, 0, c->md, NULL) >= 0)
+			if (ok[u] && (r->partsjit ? pcre2_jit_match(
+			    r->parts[u], (PCRE2_SPTR)text, len, 0, 0, c->md,
+			    NULL) : pcre2_match(r->parts[u], (PCRE2_SPTR)text,
+			    len, 0, 0, c->md, NULL)) >= 0)
 				return 1;
 		return 0;
 	}
@@ -358,53 +371,55 @@ domain_char(unsigned char ch)
 }
 
 /*
+ * The start of the UTF-8 letter that ends at l (after text), as a local
+ * part may hold them (RFC 6531: "jérôme@example.fr"), with *wide set
+ * as utf8_addr_char() does; l when the bytes before it are no such
+ * letter.
+ */
+static const char *
+utf8_letter_before(const char *text, const char *l, int *wide)
+{
+	const char *s = l;
+
+	*wide = 0;
+	while (s > text && l - s < 3 && ((unsigned char)s[-1] & 0xc0) == 0x80)
+		s--;
+	if (s == l || s == text)
+		return l;
+	s--;
+	if (utf8_addr_char(s, l, wide) != (size_t)(l - s))
+		return l;
+	return s;
+}
+
+/*
  * The start of the local part of the mailbox whose @ is at `at`, in
- * text: back over its characters, but a quote opens it unless a letter
- * is before it ("550-'ann@x... User unknown'", but "o'brien@x"). `at`
- * itself when there is none.
+ * text: back over its characters (UTF-8 letters too, but an ideograph
+ * never before an ASCII letter: "宛先ann@x"), but a quote opens it
+ * unless a letter is before it ("550-'ann@x... User unknown'", but
+ * "o'brien@x"). `at` itself when there is none.
  */
 static const char *
 local_start(const char *text, const char *at)
 {
-	const char *l;
+	const char *l = at, *u;
+	int wide;
 
-	for (l = at; l > text && local_char((unsigned char)l[-1]) &&
-	    !((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
-	    !isalnum((unsigned char)l[-2]))); l--)
-		;
-	return l;
-}
-
-/*
- * The length of the UTF-8 character at d (before e) when it may stand
- * in an internationalised domain name; 0 for a broken sequence and for
- * punctuation and symbols (Latin-1's, U+2000-U+206F, CJK and full-width
- * ones): an address ends before the U+2019 of "ann@example.org's",
- * the guillemets around it, an ideographic full stop after it.
- */
-static size_t
-utf8_name_len(const unsigned char *d, const unsigned char *e)
-{
-	unsigned c;
-	size_t n, i;
-
-	if (d[0] < 0xc2 || d[0] > 0xf4)
-		return 0;
-	n = d[0] < 0xe0 ? 2 : d[0] < 0xf0 ? 3 : 4;
-	if ((size_t)(e - d) < n)
-		return 0;
-	c = d[0] & (0x3fu >> (n - 1));
-	for (i = 1; i < n; i++) {
-		if ((d[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (d[i] & 0x3fu);
+	while (l > text) {
+		if ((unsigned char)l[-1] >= 0x80) {
+			if ((u = utf8_letter_before(text, l, &wide)) == l ||
+			    (wide && l < at && isalnum((unsigned char)*l)))
+				break;
+			l = u;
+			continue;
+		}
+		if (!local_char((unsigned char)l[-1]) ||
+		    ((l[-1] == '\'' || l[-1] == '`') && (l - 1 == text ||
+		    !isalnum((unsigned char)l[-2]))))
+			break;
+		l--;
 	}
-	if (c < 0xc0 || c == 0xd7 || c == 0xf7 ||
-	    (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0x3040) ||
-	    (c >= 0xfe30 && c < 0xfe70) || (c >= 0xff00 && c < 0xff10) ||
-	    (c >= 0xff1a && c < 0xff21) || (c >= 0xff5b && c < 0xff66))
-		return 0;
-	return n;
+	return l;
 }
 
 /*
@@ -412,13 +427,15 @@ utf8_name_len(const unsigned char *d, const unsigned char *e)
  * final dot; at + 1 when it has no dot inside (no domain). An address
  * literal ("[192.0.2.7]", "[IPv6:2001:db8::1]") ends after its "]"; a
  * name may hold UTF-8 letters (an internationalised domain, RFC 6531):
- * utf8_name_len().
+ * utf8_addr_char(), but no ideograph right after an ASCII letter
+ * ("ann@example.jp宛の").
  */
 static const char *
 domain_end(const char *at, const char *e)
 {
 	const char *d, *de;
 	size_t k;
+	int wide;
 
 	if (e - at > 2 && at[1] == '[') {
 		for (d = at + 2; d < e && d - at < 64 && (isalnum(
@@ -430,8 +447,8 @@ domain_end(const char *at, const char *e)
 	for (d = at + 1; d < e; d += k) {
 		if (domain_char((unsigned char)*d))
 			k = 1;
-		else if ((k = utf8_name_len((const unsigned char *)d,
-		    (const unsigned char *)e)) == 0)
+		else if ((k = utf8_addr_char(d, e, &wide)) == 0 ||
+		    (wide && isalnum((unsigned char)d[-1])))
 			break;
 		if (d[0] == '.' && d + 1 < e && d[1] == '.')
 			break;
@@ -1120,7 +1137,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			    out->reason == R_HASMOVED)
 				out->reason = rp->stage == STAGE_MAIL ?
 				    R_REJECTED : R_BLOCKED;
-			detail_add(out, "guard", 5, "stage", 5);
+			detail_kv(out, "guard", 5, "stage", 5);
 			break;
 		case GUARD_NONE:
 			break;
@@ -1128,7 +1145,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	}
 	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
-		detail_add(out, "guard", 5, "temporary", 9);
+		detail_kv(out, "guard", 5, "temporary", 9);
 	}
 	/*
 	 * A reply whose code or enhanced status says the command succeeded
@@ -1138,7 +1155,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	if ((out->decision & D_SUPPRESS) && ((rp->code >= 200 &&
 	    rp->code < 400) || st.cls == 2)) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "success", 7);
+		detail_kv(out, "guard", 5, "success", 7);
 	}
 	/*
 	 * A reply that names someone else is not about this recipient: a
@@ -1154,7 +1171,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason == R_HASMOVED);
 	if ((out->decision & D_SUPPRESS) && about_another(named, out->reason)) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-address", 13);
+		detail_kv(out, "guard", 5, "other-address", 13);
 	}
 	/*
 	 * A domain that does not exist or takes no mail, when the reply
@@ -1166,7 +1183,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason == R_NOTACCEPT) &&
 	    names_other_domain(domain, rp->text, rp->textlen)) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-domain", 12);
+		detail_kv(out, "guard", 5, "other-domain", 12);
 	}
 	/*
 	 * A reply to DATA or to the message answers for every recipient
@@ -1188,7 +1205,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		    out->provider != NULL &&
 		    out->rule->provider == out->provider)) {
 			out->decision &= ~D_SUPPRESS;
-			detail_add(out, "guard", 5, "data-stage", 10);
+			detail_kv(out, "guard", 5, "data-stage", 10);
 		}
 	}
 	/*
@@ -1211,7 +1228,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			out->reason = names_our_host(c->words, rp->textlen) ||
 			    (lead && names_our_host(c->leadw, rp->leadlen)) ?
 			    R_BLOCKED : R_REJECTED;
-		detail_add(out, "guard", 5, "sender-side", 11);
+		detail_kv(out, "guard", 5, "sender-side", 11);
 	}
 	/*
 	 * A suppression on a status alone (a rule that reads no words),
@@ -1226,7 +1243,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    *dsn != '\0' && names_our_host(c->words, rp->textlen)) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
 		out->reason = R_BLOCKED;
-		detail_add(out, "guard", 5, "our-host", 8);
+		detail_kv(out, "guard", 5, "our-host", 8);
 	}
 	/*
 	 * A reply that says the lookup failed or the failure is temporary
@@ -1241,7 +1258,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    (rp->leadlen > 0 && uncertain_match(c->unsure, c->leadw,
 	    rp->leadlen)))) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
-		detail_add(out, "guard", 5, "uncertain", 9);
+		detail_kv(out, "guard", 5, "uncertain", 9);
 	}
 	/*
 	 * The reporter's words in front of the reply may name the mailbox
@@ -1260,7 +1277,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    out->reason) || span_about_another(rcpt, rp->rcptcmd,
 	    rp->rcptcmdlen, &known, out->reason))) {
 		out->decision &= ~D_SUPPRESS;
-		detail_add(out, "guard", 5, "other-address", 13);
+		detail_kv(out, "guard", 5, "other-address", 13);
 	}
 	/*
 	 * And the words in front may say another thing than the reply
@@ -1273,13 +1290,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    rp->leadlen)) != NULL && !(lr->decision & D_SUPPRESS)) {
 		out->decision = (out->decision & ~D_SUPPRESS) |
 		    (lr->decision != 0 ? lr->decision : D_ALERT);
-		detail_add(out, "guard", 5, "lead", 4);
+		detail_kv(out, "guard", 5, "lead", 4);
 	}
 	if (rcpt_quoted(rcpt)) {
 		if ((out->decision & D_SUPPRESS) &&
 		    out->reason == R_USERUNKNOWN)
 			out->decision = (out->decision & ~D_SUPPRESS) | D_ALERT;
-		detail_add(out, NULL, 0, "quoted-local-part", 17);
+		detail_kv(out, NULL, 0, "quoted-local-part", 17);
 	}
 
 	/*

@@ -112,6 +112,13 @@ size_t		 classify_run_tests(const struct ruleset *rs, FILE *out,
  */
 void		 classify_program_failure(struct classification *cl);
 
+/*
+ * Appends "k=v" (or a flag) to cl->details, space-separated, as far as
+ * it fits: for the callers' own findings after classify() (a bounce's
+ * guards, a log line cut short).
+ */
+void		 detail_add(struct classification *cl, const char *kv);
+
 /* "file:line" of the rule that decided, or "-". */
 const char	*classification_rule(const struct classification *,
 		    char *buf, size_t bufsz);

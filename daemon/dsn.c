@@ -48,6 +48,7 @@
 #include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
+#include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -102,6 +103,8 @@ walk(struct dsn_parser *p, struct mime_part *part, struct found *f)
 	struct mime_part *c;
 	const char *t = part->type;
 
+	if (f->top == NULL)
+		f->top = part;
 	f->flags |= part->flags;
 	if (strncmp(t, "multipart/", 10) == 0) {
 		for (c = part->child; c != NULL; c = c->next)
@@ -146,13 +149,26 @@ field_dup(struct arena *a, const struct mime_header *h)
 	return arena_strndup(a, v, strlen(v));
 }
 
+/*
+ * The status code of a Status field's value, also after a comment
+ * ("(permanent failure) 5.1.1") or a reply code ("550 5.1.1 User
+ * unknown"), as some mailers write it; NULL when there is none.
+ */
 const char *
 status_dup(struct arena *a, const char *v)
 {
+	const char *q;
 	size_t n;
 
 	while (is_wsp(*v))
 		v++;
+	if (*v == '(' && (q = strchr(v, ')')) != NULL)
+		for (v = q + 1; is_wsp(*v); v++)
+			;
+	if (v[0] >= '2' && v[0] <= '5' && isdigit((unsigned char)v[1]) &&
+	    isdigit((unsigned char)v[2]) && (v[3] == ' ' || v[3] == '-'))
+		for (v += 4; is_wsp(*v); v++)
+			;
 	if ((n = status_at(v, v + strlen(v))) == 0)
 		return NULL;
 	return arena_strndup(a, v, n);
@@ -170,6 +186,41 @@ host_dup(struct arena *a, const char *v)
 	return e > v ? arena_strndup(a, v, (size_t)(e - v)) : NULL;
 }
 
+/*
+ * An address with RFC 6533's escapes ("j\\x{E9}r\\x{F4}me@exemple.fr",
+ * a UTF-8 address in a 7-bit utf-8-type field) as UTF-8, in the arena;
+ * v itself when it has none. The result is never longer than v.
+ */
+static const char *
+unicode_unescape(struct arena *a, const char *v, size_t n)
+{
+	const char *e = v + n, *q;
+	unsigned long c;
+	char *out, *d;
+
+	if (memmem(v, n, "\\x{", 3) == NULL)
+		return v;
+	out = d = arena_alloc(a, n + 1);
+	while (v < e) {
+		if (e - v >= 5 && memcmp(v, "\\x{", 3) == 0) {
+			for (q = v + 3, c = 0; q < e && q - v < 10 &&
+			    isxdigit((unsigned char)*q); q++)
+				c = c << 4 | (unsigned long)(isdigit(
+				    (unsigned char)*q) ? *q - '0' :
+				    (*q | 0x20) - 'a' + 10);
+			if (q < e && *q == '}' && q > v + 3 && c > 0 &&
+			    c < 0x110000 && (c < 0xd800 || c >= 0xe000)) {
+				d += utf8_put(d, c);
+				v = q + 1;
+				continue;
+			}
+		}
+		*d++ = *v++;
+	}
+	*d = '\0';
+	return out;
+}
+
 /* Sets one per-recipient field of r from h. */
 static void
 ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
@@ -179,17 +230,30 @@ ds_rcpt_field(struct dsn_parser *p, struct dsn_rcpt *r,
 
 	if (ascii_streq_ci(name, "Final-Recipient") ||
 	    ascii_streq_ci(name, "Original-Recipient")) {
-		if ((a = addr_dup(p->a, v, v + h->len)) == NULL) {
+		int isaddr;
+
+		v = unicode_unescape(p->a, v, h->len);
+		isaddr = (a = addr_dup(p->a, v, v + strlen(v))) != NULL;
+
+		if (!isaddr) {
 			v = after_type(v);
 			if (*v == '\0' || strchr(v, '@') == v)
 				return;		/* "@host": no address */
 			a = arena_strndup(p->a, v, strlen(v));
 		}
-		if (tolower((unsigned char)*name) == 'f')
-			r->rcpt = a;
-		else {
+		/*
+		 * A Final-Recipient that is no mail address (an X.400
+		 * name, a local user "eda") never hides the address an
+		 * Original-Recipient gives.
+		 */
+		if (tolower((unsigned char)*name) == 'f') {
+			if (isaddr || r->rcpt == NULL ||
+			    strchr(r->rcpt, '@') == NULL)
+				r->rcpt = a;
+		} else {
 			r->orig_rcpt = a;
-			if (r->rcpt == NULL)
+			if (r->rcpt == NULL || (isaddr &&
+			    strchr(r->rcpt, '@') == NULL))
 				r->rcpt = a;
 		}
 	} else if (ascii_streq_ci(name, "Action")) {
@@ -257,21 +321,89 @@ rcpt_merge(struct dsn_parser *p, struct dsn_report *rep,
 }
 
 /*
- * Reads the fields of a delivery-status body (or of text that holds
- * them). Each group of fields (separated by an empty line) that names
+ * One group of fields of a delivery-status report. A group that names
  * a recipient is one recipient; a group that names several (no empty
  * lines between them) is split at each Final-Recipient. Per-message
  * fields count wherever they are. A recipient reported twice is merged.
+ */
+static void
+ds_group(struct dsn_parser *p, struct dsn_report *rep,
+    const struct mime_header *h, size_t nh)
+{
+	struct dsn_rcpt t;
+	const char *v;
+	size_t i, nfinal;
+	int have;
+
+	for (i = 0, nfinal = 0; i < nh; i++)
+		if (ascii_streq_ci(h[i].name, "Final-Recipient"))
+			nfinal++;
+	memset(&t, 0, sizeof(t));
+	t.diag = "";
+	have = 0;
+	for (i = 0; i < nh; i++) {
+		const char *name = h[i].name;
+
+		v = h[i].value;
+		if (ascii_streq_ci(name, "Reporting-MTA")) {
+			if (rep->reporting_mta == NULL)
+				rep->reporting_mta = host_dup(p->a, v);
+			continue;
+		}
+		if (ascii_streq_ci(name, "X-Postfix-Queue-ID")) {
+			if (rep->queue_id == NULL)
+				rep->queue_id = field_dup(p->a, &h[i]);
+			continue;
+		}
+		if (ascii_streq_ci(name, "Arrival-Date")) {
+			if (rep->arrival_date == NULL)
+				rep->arrival_date = field_dup(p->a,
+				    &h[i]);
+			continue;
+		}
+		/*
+		 * After the group's Final-Recipient, another one
+		 * starts the next recipient; so does another
+		 * Original-Recipient once the group has one.
+		 */
+		if (nfinal > 1 && t.rcpt != NULL && have &&
+		    (ascii_streq_ci(name, "Final-Recipient") ||
+		    (t.orig_rcpt != NULL && ascii_streq_ci(name,
+		    "Original-Recipient")))) {
+			rcpt_merge(p, rep, &t);
+			memset(&t, 0, sizeof(t));
+			t.diag = "";
+			have = 0;
+		}
+		ds_rcpt_field(p, &t, &h[i]);
+		if (ascii_streq_ci(name, "Final-Recipient"))
+			have = 1;
+	}
+	/*
+	 * A group with a recipient's fields but no recipient ("Final-
+	 * Recipient" written with the per-message fields, an empty line,
+	 * then "Action", "Status"): they complete the recipient before it.
+	 */
+	if (t.rcpt == NULL && rep->nrcpts > 0 && (t.status != NULL ||
+	    t.diaglen > 0) && rep->rcpts[rep->nrcpts - 1].status == NULL) {
+		t.rcpt = rep->rcpts[rep->nrcpts - 1].rcpt;
+		rcpt_merge(p, rep, &t);
+	} else if (t.rcpt != NULL)
+		rcpt_merge(p, rep, &t);
+}
+
+/*
+ * Reads the fields of a delivery-status body (or of text that holds
+ * them), group by group (ds_group()), the groups separated by an empty
+ * line.
  */
 static void
 ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
     size_t n)
 {
 	struct mime_header *h;
-	struct dsn_rcpt t;
-	const char *e = s + n, *le, *v;
-	size_t nh, i, used, nfinal;
-	int have;
+	const char *e = s + n, *le;
+	size_t nh, used;
 
 	while (s < e) {
 		used = mime_fields(p->m, s, (size_t)(e - s), &h, &nh);
@@ -281,53 +413,28 @@ ds_fields(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			continue;
 		}
 		s += used;
-		for (i = 0, nfinal = 0; i < nh; i++)
-			if (ascii_streq_ci(h[i].name, "Final-Recipient"))
-				nfinal++;
-		memset(&t, 0, sizeof(t));
-		t.diag = "";
-		have = 0;
-		for (i = 0; i < nh; i++) {
-			const char *name = h[i].name;
-
-			v = h[i].value;
-			if (ascii_streq_ci(name, "Reporting-MTA")) {
-				if (rep->reporting_mta == NULL)
-					rep->reporting_mta = host_dup(p->a, v);
-				continue;
-			}
-			if (ascii_streq_ci(name, "X-Postfix-Queue-ID")) {
-				if (rep->queue_id == NULL)
-					rep->queue_id = field_dup(p->a, &h[i]);
-				continue;
-			}
-			if (ascii_streq_ci(name, "Arrival-Date")) {
-				if (rep->arrival_date == NULL)
-					rep->arrival_date = field_dup(p->a,
-					    &h[i]);
-				continue;
-			}
-			/*
-			 * After the group's Final-Recipient, another one
-			 * starts the next recipient; so does another
-			 * Original-Recipient once the group has one.
-			 */
-			if (nfinal > 1 && t.rcpt != NULL && have &&
-			    (ascii_streq_ci(name, "Final-Recipient") ||
-			    (t.orig_rcpt != NULL && ascii_streq_ci(name,
-			    "Original-Recipient")))) {
-				rcpt_merge(p, rep, &t);
-				memset(&t, 0, sizeof(t));
-				t.diag = "";
-				have = 0;
-			}
-			ds_rcpt_field(p, &t, &h[i]);
-			if (ascii_streq_ci(name, "Final-Recipient"))
-				have = 1;
-		}
-		if (t.rcpt != NULL)
-			rcpt_merge(p, rep, &t);
+		ds_group(p, rep, h, nh);
 	}
+}
+
+/*
+ * The fields of a delivery-status part, also where a mailer wrote them
+ * with no empty line after the part's own header ("Content-Type:
+ * message/delivery-status" then "Reporting-MTA: ..."): the part's
+ * header block then holds the first group.
+ */
+static void
+ds_part(struct dsn_parser *p, struct dsn_report *rep, struct mime_part *part)
+{
+	const char *v;
+	size_t n;
+
+	if (mime_header(part, "Reporting-MTA") != NULL ||
+	    mime_header(part, "Final-Recipient") != NULL ||
+	    mime_header(part, "Original-Recipient") != NULL)
+		ds_group(p, rep, part->hdrs, part->nhdrs);
+	v = mime_body(p->m, part, &n);
+	ds_fields(p, rep, v, n);
 }
 
 /* "Final-Recipient:" at a line start in s? Returns that group's start. */
@@ -653,6 +760,52 @@ wrapped_bounce(struct dsn_parser *p, struct dsn_report *rep,
 }
 
 /*
+ * Is the embedded message orig one of a digest's (multipart/digest)?
+ * A list's posts: a bounce among them is no report to the reader.
+ */
+static int
+in_digest(const struct mime_part *orig)
+{
+	const struct mime_part *d = orig->parent ? orig->parent->parent : NULL;
+
+	return d != NULL && strcmp(d->type, "multipart/digest") == 0;
+}
+
+/*
+ * Does the bounce's own text [s, s + n) name a recipient of its own (an
+ * address that starts a line, not the bounce's From or To nor one of
+ * the sending side) that the report in its attachment does not name?
+ * Then the attachment is the message it could not deliver (a bounce
+ * that bounced), and that report is about another delivery.
+ */
+static int
+names_another(struct dsn_parser *p, const struct dsn_report *rep,
+    const struct mime_part *root, const char *s, size_t n)
+{
+	const char *ex[MAX_EXCLUDE], *as, *ae, *e = s + n, *l;
+	size_t nex = 0, i, k;
+
+	exclude_add(p->a, ex, &nex, mime_header_value(root, "To"));
+	exclude_add(p->a, ex, &nex, mime_header_value(root, "From"));
+	for (i = 0; i < rep->nsenders && nex < MAX_EXCLUDE; i++)
+		ex[nex++] = rep->senders[i];
+	for (; addr_next(s, e, &as, &ae); s = ae) {
+		for (l = as; l > s && (is_wsp(l[-1]) || l[-1] == '<' ||
+		    l[-1] == '"' || l[-1] == '\''); l--)
+			;
+		k = (size_t)(ae - as);
+		if ((l > s && l[-1] != '\n') || excluded(ex, nex, as, k))
+			continue;
+		for (i = 0; i < rep->nrcpts; i++)
+			if (addr_eq(rep->rcpts[i].rcpt, as, k))
+				break;
+		if (i == rep->nrcpts)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * A bounce a person forwarded in the text of the part: parsed as a
  * message of its own, from a copy (the parse resets the arena that
  * holds the decoded part). If it says nothing, msg is parsed again
@@ -690,6 +843,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 	struct found f;
 	const char *subject, *from, *text, *ex[MAX_EXCLUDE], *v, *g;
 	size_t textlen, nex = 0, i, n, k;
+	int adopted = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	p->cap = 0;
@@ -719,7 +873,7 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		return 0;
 
 	/* RFC 3464 fields in a part, or in the text. */
-	if (f.nds == 0 && f.orig != NULL) {
+	if (f.nds == 0 && f.orig != NULL && !in_digest(f.orig)) {
 		/* A forwarded bounce: the report is in the attachment. */
 		struct found f2;
 
@@ -727,10 +881,15 @@ dsn_parse(struct dsn_parser *p, const char *msg, size_t len,
 		walk(p, f.orig, &f2);
 		memcpy(f.ds, f2.ds, sizeof(f.ds));
 		f.nds = f2.nds;
+		adopted = f.nds > 0;
 	}
-	for (i = 0; i < f.nds; i++) {
-		v = mime_body(p->m, f.ds[i], &n);
-		ds_fields(p, rep, v, n);
+	for (i = 0; i < f.nds; i++)
+		ds_part(p, rep, f.ds[i]);
+	if (adopted && rep->nrcpts > 0 && names_another(p, rep, root, text,
+	    textlen)) {
+		rep->nrcpts = 0;
+		rep->reporting_mta = rep->queue_id = rep->arrival_date = NULL;
+		f.nds = 0;
 	}
 	if (rep->nrcpts == 0 && (g = ds_in_text(text, textlen)) != NULL)
 		ds_fields(p, rep, g, textlen - (size_t)(g - text));

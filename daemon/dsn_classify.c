@@ -1098,15 +1098,6 @@ delayed(const struct dsn_rcpt *r)
 }
 
 void
-detail_add(struct classification *cl, const char *kv)
-{
-	size_t off = strlen(cl->details);
-
-	snprintf(cl->details + off, sizeof(cl->details) - off, "%s%s",
-	    off ? " " : "", kv);
-}
-
-void
 dsn_classify(struct classifier *c, const struct ruleset *rs,
     const struct dsn_report *rep, size_t i, struct dsn_result *out)
 {

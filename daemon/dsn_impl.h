@@ -70,6 +70,7 @@ struct found {
 	size_t			 ntext;
 	struct mime_part	*html;
 	struct mime_part	*orig;		/* headers of the original */
+	struct mime_part	*top;		/* the first part walked */
 	unsigned		 flags;
 };
 
@@ -157,10 +158,6 @@ int		 ses_bare(struct dsn_parser *p, struct dsn_report *rep,
  */
 void		 ses_verdict(const struct dsn_report *rep,
 		    const struct dsn_rcpt *r, struct classification *cl);
-
-/* dsn_classify.c */
-/* Appends "k=v" (or a flag) to cl->details, space-separated. */
-void		 detail_add(struct classification *cl, const char *kv);
 
 /* dsn_notice.c: notices that report no delivery, forwarded bounces */
 /*

@@ -18,6 +18,7 @@
 #include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
+#include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -339,14 +340,71 @@ find_ws_ci(const char *s, size_t n, const char *lit, const char **endp)
 static int
 local_char(int c)
 {
-	return isalnum(c) || (c != 0 && strchr(".!#$%&'*+/=?^_`{|}~-", c)) ||
-	    c >= 0x80;
+	return isalnum(c) || (c != 0 && strchr(".!#$%&'*+/=?^_`{|}~-", c));
 }
 
 static int
 domain_char(int c)
 {
-	return isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80;
+	return isalnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+/*
+ * The start of the local part that ends at `at` (after p): back over
+ * its ASCII characters and its UTF-8 letters (utf8_addr_char()), but
+ * not over an ideograph before an ASCII letter ("宛先ann@"), nor a
+ * quotation mark or a replaced byte.
+ */
+static const char *
+local_back(const char *p, const char *at)
+{
+	const char *l = at, *s;
+	int wide;
+
+	while (l > p) {
+		if ((unsigned char)l[-1] < 0x80) {
+			if (!local_char((unsigned char)l[-1]))
+				break;
+			l--;
+			continue;
+		}
+		for (s = l - 1; s > p && l - s < 4 &&
+		    ((unsigned char)*s & 0xc0) == 0x80; s--)
+			;
+		if (utf8_addr_char(s, l, &wide) != (size_t)(l - s) ||
+		    (wide && l < at && isalnum((unsigned char)*l)))
+			break;
+		l = s;
+	}
+	return l;
+}
+
+/*
+ * The end of the domain that starts at d (before e): its ASCII
+ * characters and UTF-8 letters, but no ideograph right after an ASCII
+ * letter ("example.jp宛の"). Sets *dot when it holds a dot.
+ */
+static const char *
+domain_fwd(const char *d, const char *e, int *dot)
+{
+	const char *r = d;
+	size_t k;
+	int wide;
+
+	while (r < e) {
+		if ((unsigned char)*r < 0x80) {
+			if (!domain_char((unsigned char)*r))
+				break;
+			*dot |= *r == '.';
+			r++;
+			continue;
+		}
+		if ((k = utf8_addr_char(r, e, &wide)) == 0 ||
+		    (wide && r > d && isalnum((unsigned char)r[-1])))
+			break;
+		r += k;
+	}
+	return r;
 }
 
 /*
@@ -360,8 +418,7 @@ addr_next(const char *p, const char *e, const char **as, const char **ae)
 	int dot;
 
 	while (p < e && (at = memchr(p, '@', (size_t)(e - p))) != NULL) {
-		for (l = at; l > p && local_char((unsigned char)l[-1]); l--)
-			;
+		l = local_back(p, at);
 		/* A quoted local part: "john doe"@example.com */
 		if (l == at && at > p && at[-1] == '"') {
 			const char *q = at - 1;
@@ -381,9 +438,7 @@ addr_next(const char *p, const char *e, const char **as, const char **ae)
 			if (r < e && *r == ']')
 				r++, dot = 1;
 		} else {
-			for (; r < e && domain_char((unsigned char)*r); r++)
-				if (*r == '.')
-					dot = 1;
+			r = domain_fwd(r, e, &dot);
 			while (r > at + 1 && (r[-1] == '.' || r[-1] == '-'))
 				r--;
 		}

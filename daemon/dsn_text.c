@@ -18,6 +18,7 @@
 #include "ascii.h"
 #include "dsn.h"
 #include "dsn_impl.h"
+#include "lineio.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -269,32 +270,114 @@ text_cut(const char *s, const char *e)
 	return e;
 }
 
-/* Strips tags and a few entities from HTML; crude, but bounded. */
+/*
+ * A numeric character reference at p ("&#64;", "&#x40;"), written as
+ * UTF-8 at d: returns its length, or 0 when there is none. What it
+ * writes is never longer than the reference.
+ */
+static size_t
+html_numeric(const char *p, const char *e, char **dp)
+{
+	const char *q = p + 2;
+	unsigned long c = 0;
+	int hex, digits = 0;
+	char *d = *dp;
+
+	if (e - p < 4 || p[0] != '&' || p[1] != '#')
+		return 0;
+	hex = *q == 'x' || *q == 'X';
+	q += hex;
+	for (; q < e && digits < 7 && (hex ? isxdigit((unsigned char)*q) :
+	    isdigit((unsigned char)*q)); q++, digits++)
+		c = c * (hex ? 16 : 10) + (unsigned long)(isdigit(
+		    (unsigned char)*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
+	if (digits == 0 || q >= e || *q != ';' || c == 0 || c > 0x10ffff ||
+	    (c >= 0xd800 && c < 0xe000))
+		return 0;
+	*dp = d + utf8_put(d, c);
+	return (size_t)(q + 1 - p);
+}
+
+/*
+ * What the tag at p (its "<") stands for in text: a line break for one
+ * that breaks the line ("<br>", "<p>", "<div>", "<tr>"); for one that
+ * starts or ends another block ("</div>", "<li>", "<h2>", ...) or a
+ * table cell ("<td>", "</td>": the cells of a row are words apart,
+ * "ann@example.org" and "550 ..."), HTML_SOFT, a break only where the
+ * text on both sides of the tags meets with no blank; else 0.
+ */
+#define HTML_SOFT	1
+
+static int
+html_break(const char *p, const char *e)
+{
+	static const char *const lines[] = { "br", "p", "div", "tr", "li",
+	    "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+	    "pre", "blockquote", "dt", "dd", NULL };
+	const char *n = p + 1, *ne;
+	size_t i;
+
+	if (e - p > 3 && (ascii_eq_ci(p, "<br", 3) || ascii_eq_ci(p, "<p", 2) ||
+	    ascii_eq_ci(p, "<div", 4) || ascii_eq_ci(p, "<tr", 3)))
+		return '\n';
+	if (n < e && *n == '/')
+		n++;
+	for (ne = n; ne < e && ne - n < 12 && isalnum((unsigned char)*ne);
+	    ne++)
+		;
+	if (ne == n || (ne < e && *ne != '>' && *ne != '/' && !is_wsp(*ne) &&
+	    *ne != '\r' && *ne != '\n'))
+		return 0;
+	if ((ne - n == 2 && (ascii_eq_ci(n, "td", 2) ||
+	    ascii_eq_ci(n, "th", 2))))
+		return HTML_SOFT;
+	for (i = 0; lines[i] != NULL; i++)
+		if (strlen(lines[i]) == (size_t)(ne - n) &&
+		    ascii_eq_ci(n, lines[i], (size_t)(ne - n)))
+			return HTML_SOFT;
+	return 0;
+}
+
+/*
+ * Strips tags and a few entities from HTML, and decodes numeric ones
+ * ("max&#64;example.org"); crude, but bounded.
+ */
 static const char *
 html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 {
 	char *out = arena_alloc(a, n + 1), *d = out;
 	const char *p = s, *e = s + n;
+	int soft = 0;
 
 	while (p < e) {
+		/* A soft break stands where text meets text. */
+		if (soft && *p != '<' && !isspace((unsigned char)*p) &&
+		    d > out && !isspace((unsigned char)d[-1]))
+			*d++ = '\n';
+		if (*p != '<')
+			soft = 0;
 		if (*p == '<') {
-			int br = e - p > 3 && (ascii_eq_ci(p, "<br", 3) ||
-			    ascii_eq_ci(p, "<p", 2) ||
-			    ascii_eq_ci(p, "<div", 4) ||
-			    ascii_eq_ci(p, "<tr", 3));
+			int br = html_break(p, e);
 			const char *q = memchr(p, '>', (size_t)(e - p));
 
 			/* An address in angle brackets is text. */
 			if (q != NULL && memchr(p, '@', (size_t)(q - p)) &&
 			    !memchr(p, ' ', (size_t)(q - p))) {
+				if (soft && d > out &&
+				    !isspace((unsigned char)d[-1]))
+					*d++ = '\n';
+				soft = 0;
 				memcpy(d, p, (size_t)(q + 1 - p));
 				d += q + 1 - p;
 				p = q + 1;
 				continue;
 			}
 			p = q ? q + 1 : e;
-			if (br)
+			if (br == '\n') {
 				*d++ = '\n';
+				soft = 0;
+			} else if (br == HTML_SOFT)
+				soft = 1;
 			continue;
 		}
 		if (*p == '&') {
@@ -315,12 +398,28 @@ html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 				p += k;
 				continue;
 			}
+			if ((k = html_numeric(p, e, &d)) > 0) {
+				p += k;
+				continue;
+			}
 		}
 		*d++ = *p++;
 	}
 	*d = '\0';
 	*lenp = (size_t)(d - out);
 	return out;
+}
+
+/* Is [s, s + n) blanks and line ends only? */
+static int
+blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
 }
 
 /*
@@ -341,9 +440,27 @@ own_text(struct dsn_parser *p, struct found *f, size_t *lenp)
 		lens[np++] = n;
 		total += n + 1;
 	}
+	/* Text parts that are empty (an HTML-only alternative): none. */
+	for (i = 0; i < np && blank(parts[i], lens[i]); i++)
+		;
+	if (i == np)
+		np = total = 0;
 	if (np == 0 && f->html != NULL) {
 		s = mime_body(p->m, f->html, &n);
 		s = html_text(p->a, s, n, &n);
+		n = (size_t)(cut_of(p, s, s + n) - s);
+		parts[np] = s;
+		lens[np++] = n;
+		total += n + 1;
+	}
+	/*
+	 * No text in any part: a mailer that wrote its notice before the
+	 * first part, in the multipart's preamble.
+	 */
+	if (np == 0 && f->top != NULL && f->top->preamble != NULL &&
+	    !blank(f->top->preamble, f->top->preamblelen)) {
+		s = mime_to_utf8(p->m, NULL, f->top->preamble,
+		    f->top->preamblelen, &n);
 		n = (size_t)(cut_of(p, s, s + n) - s);
 		parts[np] = s;
 		lens[np++] = n;

@@ -94,3 +94,59 @@ utf8_valid(const char *str, size_t n)
 	}
 	return 1;
 }
+
+size_t
+utf8_addr_char(const char *s, const char *e, int *wide)
+{
+	const unsigned char *d = (const unsigned char *)s;
+	unsigned c;
+	size_t n, i;
+
+	*wide = 0;
+	if (s >= e || d[0] < 0xc2 || d[0] > 0xf4)
+		return 0;
+	n = d[0] < 0xe0 ? 2 : d[0] < 0xf0 ? 3 : 4;
+	if ((size_t)(e - s) < n)
+		return 0;
+	c = d[0] & (0x3fu >> (n - 1));
+	for (i = 1; i < n; i++) {
+		if ((d[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (d[i] & 0x3fu);
+	}
+	if (c < 0xc0 || c == 0xd7 || c == 0xf7 ||
+	    (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0x3040) ||
+	    (c >= 0xfe30 && c < 0xfe70) || (c >= 0xff00 && c < 0xff10) ||
+	    (c >= 0xff1a && c < 0xff21) || (c >= 0xff5b && c < 0xff66) ||
+	    (c >= 0xfff0 && c < 0x10000) || (n == 3 && c < 0x800) ||
+	    (n == 4 && c < 0x10000) || (c >= 0xd800 && c < 0xe000) ||
+	    c > 0x10ffff)
+		return 0;
+	*wide = c >= 0x2e80;
+	return n;
+}
+
+size_t
+utf8_put(char *d, unsigned long c)
+{
+	if (c < 0x80) {
+		d[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		d[0] = (char)(0xc0 | c >> 6);
+		d[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		d[0] = (char)(0xe0 | c >> 12);
+		d[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		d[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	d[0] = (char)(0xf0 | c >> 18);
+	d[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	d[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	d[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}

@@ -24,5 +24,21 @@ const char	*lineio_read(struct lineio *, size_t *len, int *overlong);
 
 /* 1 if [s, s+n) is well-formed UTF-8 (no overlongs, no surrogates). */
 int		 utf8_valid(const char *s, size_t n);
+/*
+ * The length of the UTF-8 character at s (before e) when it may stand
+ * in an address (RFC 6531): a letter or digit of any script; 0 for a
+ * broken sequence, for punctuation and symbols (Latin-1's, U+2000 to
+ * U+206F, CJK and full-width ones) and for U+FFF0 and up (U+FFFD, what
+ * replaced bytes in an unknown charset). *wide is set for ideographs,
+ * kana and hangul (U+2E80 and up): text in those scripts runs on after
+ * an address without a blank ("ann@example.jp宛の"), so it never
+ * joins ASCII letters in one name.
+ */
+size_t		 utf8_addr_char(const char *s, const char *e, int *wide);
+/*
+ * Writes code point c (below 0x110000, no surrogate) at d as UTF-8;
+ * returns the bytes written (1 to 4).
+ */
+size_t		 utf8_put(char *d, unsigned long c);
 
 #endif

@@ -335,11 +335,8 @@ logline_shape(const struct maillog_entry *e, struct classification *cl)
 	 * fault was: what is left is not enough to suppress on.
 	 */
 	if (e->cut && (cl->decision & D_SUPPRESS)) {
-		size_t off = strlen(cl->details);
-
 		cl->decision &= ~D_SUPPRESS;
-		snprintf(cl->details + off, sizeof(cl->details) - off,
-		    "%sguard=cut", off ? " " : "");
+		detail_add(cl, "guard=cut");
 	}
 	/*
 	 * A deferral is the MTA's own word that it will try again, with a

@@ -53,6 +53,8 @@ struct mime {
 	unsigned long	 tick;
 	char		*scratch;	/* for encoded words */
 	size_t		 scratchsz;
+	char		*lf;		/* a CR-only message, with LF */
+	size_t		 lfsz;
 };
 
 static const char *const utf8_repl = "\xef\xbf\xbd";
@@ -82,6 +84,7 @@ mime_free(struct mime *m)
 			iconv_close(m->conv[i].cd);
 	arena_free(m->a);
 	free(m->scratch);
+	free(m->lf);
 	free(m);
 }
 
@@ -142,6 +145,7 @@ static const struct {
 	{ "ascii", "" }, { "utf-8", "" }, { "utf8", "" },
 	{ "ks_c_5601-1987", "CP949" }, { "euc-kr", "CP949" },
 	{ "gb2312", "GB18030" }, { "gbk", "GB18030" },
+	{ "unicode", "UTF-16" }, { "unicodefffe", "UTF-16BE" },
 	{ "x-unknown", "" }, { "unknown-8bit", "" }, { "default", "" },
 };
 
@@ -246,6 +250,24 @@ plain_ascii(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * Is cs (any case) a charset whose text in ASCII bytes is not ASCII
+ * text: one of 16- or 32-bit units (UTF-16LE, UCS-2, ...), whose ASCII
+ * has NUL bytes, or UTF-7, where "+AOQ-" is a letter?
+ */
+static int
+wide_charset(const char *cs)
+{
+	return cs != NULL && (strncasecmp(cs, "utf-16", 6) == 0 ||
+	    strcasecmp(cs, "utf-7") == 0 || strcasecmp(cs, "utf7") == 0 ||
+	    strncasecmp(cs, "utf-32", 6) == 0 ||
+	    strncasecmp(cs, "utf16", 5) == 0 ||
+	    strncasecmp(cs, "utf32", 5) == 0 ||
+	    strncasecmp(cs, "ucs-2", 5) == 0 ||
+	    strncasecmp(cs, "ucs-4", 5) == 0 ||
+	    strncasecmp(cs, "unicode", 7) == 0);
+}
+
 const char *
 mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
     size_t *lenp)
@@ -253,9 +275,8 @@ mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
 	char cs[40], *out, *d, *in;
 	size_t i, inleft, outleft, len;
 	iconv_t cd = (iconv_t)-1;
-	int ascii = 1;
 
-	if ((ascii = plain_ascii(s, n)) != 0) {
+	if (!wide_charset(charset) && plain_ascii(s, n)) {
 		out = arena_strndup(m->a, s, n);
 		if (lenp)
 			*lenp = n;
@@ -1045,6 +1066,10 @@ parse_multipart(struct mime *m, struct mime_part *part, const char *p,
 		part->type = "text/plain";
 		return;
 	}
+	if (d > p) {
+		part->preamble = p;
+		part->preamblelen = (size_t)(d - p);
+	}
 	while (d != NULL && !close) {
 		start = after;
 		d = find_delim(start, e, b, blen, &close, &after);
@@ -1067,6 +1092,24 @@ parse_multipart(struct mime *m, struct mime_part *part, const char *p,
 		part->flags |= MIME_F_UNCLOSED;
 }
 
+/*
+ * Does part have a field of MIME's own (Content-*, MIME-Version)? A
+ * part of a multipart without one, when it starts with "Name: value"
+ * lines, is text a mailer wrote with no empty line after the
+ * delimiter ("Reason: 550 5.1.1 ..."): its body, not its header.
+ */
+static int
+has_mime_field(const struct mime_part *part)
+{
+	size_t i;
+
+	for (i = 0; i < part->nhdrs; i++)
+		if (strncasecmp(part->hdrs[i].name, "content-", 8) == 0 ||
+		    strcasecmp(part->hdrs[i].name, "mime-version") == 0)
+			return 1;
+	return 0;
+}
+
 static void
 parse_entity(struct mime *m, struct mime_part *part, const char *p,
     const char *e, int depth)
@@ -1079,6 +1122,14 @@ parse_entity(struct mime *m, struct mime_part *part, const char *p,
 	    (part->parent->type != NULL &&
 	    strncmp(part->parent->type, "multipart/", 10) != 0),
 	    &part->hdrs, &part->nhdrs);
+	if (part->nhdrs > 0 && part->parent != NULL &&
+	    part->parent->type != NULL &&
+	    strncmp(part->parent->type, "multipart/", 10) == 0 &&
+	    !has_mime_field(part)) {
+		part->hdrs = NULL;
+		part->nhdrs = 0;
+		body = p;
+	}
 	part->raw = body;
 	part->rawlen = (size_t)(e - body);
 
@@ -1130,11 +1181,36 @@ parse_entity(struct mime *m, struct mime_part *part, const char *p,
 	}
 }
 
+/*
+ * A message whose lines end in CR alone (an old Macintosh's, or a
+ * gateway's that dropped the LFs) has no line for the parser: a copy
+ * with LF for CR, in a buffer of the parser's own (it outlives the
+ * arena's resets, as the caller's buffer would), else msg itself.
+ */
+static const char *
+cr_lines(struct mime *m, const char *msg, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || memchr(msg, '\n', len) != NULL ||
+	    memchr(msg, '\r', len) == NULL)
+		return msg;
+	if (len > m->lfsz) {
+		free(m->lf);
+		m->lf = xmalloc(len);
+		m->lfsz = len;
+	}
+	for (i = 0; i < len; i++)
+		m->lf[i] = msg[i] == '\r' ? '\n' : msg[i];
+	return m->lf;
+}
+
 struct mime_part *
 mime_parse(struct mime *m, const char *msg, size_t len)
 {
 	struct mime_part *root;
 
+	msg = cr_lines(m, msg, len);
 	arena_reset(m->a);
 	m->nparts = 0;
 	root = part_new(m, NULL);

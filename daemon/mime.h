@@ -2,12 +2,12 @@
  * mime.h -- parse one RFC 5322 message with MIME into a tree of parts
  *
  * The parser reads what mail systems really send: an mbox "From " line
- * before the headers, CRLF or LF line ends, folded and 8-bit headers,
+ * before the headers, CRLF, LF or CR line ends, folded and 8-bit headers,
  * RFC 2047 encoded words, RFC 2231 parameter continuations, nested
  * multiparts whose boundaries are missing, wrong or never closed
  * (parsed as far as they go), quoted-printable and base64, legacy
  * charsets (ISO-2022-JP, Shift_JIS/CP932, EUC-JP, ISO-8859-x,
- * Windows-125x, ...) converted to UTF-8 through iconv, and embedded
+ * Windows-125x, UTF-16, ...) converted to UTF-8 through iconv, and embedded
  * messages (message/rfc822, message/global, text/rfc822-headers),
  * which become the child of their part.
  *
@@ -63,6 +63,9 @@ struct mime_part {
 	enum mime_cte		 cte;
 	const char		*raw;		/* the body as sent */
 	size_t			 rawlen;
+	const char		*preamble;	/* a multipart's text before
+						 * its first part, or NULL */
+	size_t			 preamblelen;
 	int			 depth;
 	unsigned		 flags;
 	/* Set by mime_body(): the decoded body, NUL-terminated. */

@@ -18,6 +18,7 @@
 struct phrases {
 	pcre2_code		**re;		/* one a branch */
 	size_t			  nre;
+	int			  jit;		/* every branch JIT-compiled */
 	struct prefilter	 *pf;
 	struct prefilter_need	**needs;	/* one a branch, or NULL */
 };
@@ -77,7 +78,8 @@ add_one(struct phrases *g, const char *b, size_t n,
 		free(t);
 		return 0;
 	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	if (pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) != 0)
+		g->jit = 0;
 	needs[g->nre] = prefilter_need(t);
 	g->re[g->nre++] = re;
 	free(t);
@@ -314,6 +316,7 @@ phrases_build(const char *const *patterns, size_t n)
 	int ok = 1;
 
 	g->re = xcalloc(PH_MAXBRANCH, sizeof(*g->re));
+	g->jit = 1;	/* until a branch is not */
 	for (i = 0; i < n && ok; i++)
 		ok = add_branches(g, patterns[i], needs);
 	g->needs = xcalloc(g->nre ? g->nre : 1, sizeof(*g->needs));
@@ -385,8 +388,11 @@ phrases_match_scanned(const struct phrases *g, const uint8_t *miss,
 	const uint8_t *p = miss, *e = miss + g->nre;
 
 	while (p < e && (p = memchr(p, 0, (size_t)(e - p))) != NULL) {
-		if (pcre2_match(g->re[p - miss], (PCRE2_SPTR)text, len, 0, 0,
-		    md, NULL) >= 0)
+		/* The same answers: pcre2_match() runs the JIT code. */
+		if ((g->jit ? pcre2_jit_match(g->re[p - miss],
+		    (PCRE2_SPTR)text, len, 0, 0, md, NULL) :
+		    pcre2_match(g->re[p - miss], (PCRE2_SPTR)text, len, 0, 0,
+		    md, NULL)) >= 0)
 			return 1;
 		p++;
 	}

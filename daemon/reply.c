@@ -135,13 +135,24 @@ static const unsigned char host_end[256] = {
 	['['] = 1, [' '] = 1, [':'] = 1, [','] = 1,
 };
 
-/* May c be in the [] after a host: an address, or a word like "unix"? */
-static inline int
-ip_char(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10 || (unsigned)((c | 0x20) - 'a') < 26 ||
-	    c == '.' || c == ':';
-}
+/*
+ * The bytes that may be in the [] after a host: an address, or a word
+ * like "unix" (digits, letters, "." and ":").
+ */
+static const unsigned char ip_char[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['.'] = 1, [':'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
 
 /*
  * Reads "name[ip]" or "name [ip]" at p into the reply's host and ip.
@@ -150,7 +161,7 @@ ip_char(unsigned char c)
 static char *
 host_at(struct reply *r, char *p, char *e)
 {
-	char *n = p, *b, *c;
+	char *n = p, *b, *c, *lim;
 
 	while (p < e && !host_end[(unsigned char)*p])
 		p++;
@@ -161,9 +172,10 @@ host_at(struct reply *r, char *p, char *e)
 		b++;
 	if (b >= e || *b != '[')
 		return NULL;
-	for (c = b + 1; c < e && c - b < 64 && *c != ']'; c++)
-		if (!ip_char((unsigned char)*c))
-			break;
+	/* Up to the "]", at most 63 bytes in; ip_char[']'] is 0. */
+	lim = e - b > 64 ? b + 64 : e;
+	for (c = b + 1; c < lim && ip_char[(unsigned char)*c]; c++)
+		;
 	if (c >= e || *c != ']')
 		return NULL;
 	copy_field(r->host, sizeof(r->host), n, (size_t)(p - n));
@@ -178,7 +190,7 @@ ipv4_at(struct reply *r, char *p, char *e)
 	char *q = p;
 	int dots = 0;
 
-	while (q < e && (isdigit((unsigned char)*q) || *q == '.')) {
+	while (q < e && (ascii_isdigit((unsigned char)*q) || *q == '.')) {
 		if (*q == '.')
 			dots++;
 		q++;
@@ -207,14 +219,14 @@ status_at(const char *s, const char *end)
 		if (p >= end || *p != '.')
 			return 0;
 		p++;
-		for (digits = 0; p < end && isdigit((unsigned char)*p);
+		for (digits = 0; p < end && ascii_isdigit((unsigned char)*p);
 		    p++, digits++)
 			;
 		if (digits < 1 || digits > 3)
 			return 0;
 	}
 	/* Not the head of an IP address or a version number. */
-	if (p + 1 < end && *p == '.' && isdigit((unsigned char)p[1]))
+	if (p + 1 < end && *p == '.' && ascii_isdigit((unsigned char)p[1]))
 		return 0;
 	if (p < end && isalnum((unsigned char)*p))
 		return 0;
@@ -231,6 +243,7 @@ stage_of_command(const char *p, const char *e)
 	} cmds[] = {
 		{ "end of data", STAGE_EOD },
 		{ "end of DATA", STAGE_EOD },
+		{ "final DATA", STAGE_EOD },	/* dma */
 		{ "RCPT", STAGE_RCPT },
 		{ "pipelined RCPT", STAGE_RCPT },
 		{ "MAIL", STAGE_MAIL },
@@ -293,7 +306,7 @@ static int
 is_code(const char *p, const char *e)
 {
 	return e - p >= 3 && (p[0] >= '2' && p[0] <= '5') &&
-	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    ascii_isdigit((unsigned char)p[1]) && ascii_isdigit((unsigned char)p[2]) &&
 	    (e - p == 3 || p[3] == ' ' || p[3] == '-');
 }
 
@@ -390,6 +403,20 @@ strip_front(struct reply *r, struct span *s)
 			s->p = s->e;
 		return 1;
 	}
+	/*
+	 * DragonFly dma: "mx.example [192.0.2.5] did not like our RCPT TO:
+	 * 550 ...", from its wrapper on (find_embedded_reply()).
+	 */
+	if ((n = prefix_ci(s, "did not like our ")) != 0) {
+		q = s->p + n;
+		if (r->stage == STAGE_UNKNOWN)
+			r->stage = stage_of_command(q, s->e);
+		if ((t = find_ci_head(q, s->e, 24, ": ")) != NULL) {
+			s->p = t + 2;
+			return 1;
+		}
+		return 0;
+	}
 	/* Google's relay: "PERM_FAILURE: SMTP Error (state 12): 550 ..." */
 	if ((q = memchr(s->p, '(', (size_t)(s->e - s->p) < 48 ?
 	    (size_t)(s->e - s->p) : 48)) != NULL && q - s->p >= 11 &&
@@ -408,7 +435,7 @@ strip_front(struct reply *r, struct span *s)
 	if (q + 1 < s->e && q[0] == ':' && q[1] == ' ' &&
 	    memchr(s->p, '@', (size_t)(q - s->p)) != NULL &&
 	    (*s->p != '<' || (q[-1] == '>' && q + 2 < s->e &&
-	    (isdigit((unsigned char)q[2]) ||
+	    (ascii_isdigit((unsigned char)q[2]) ||
 	    ascii_eq_ci(q + 2, "Connected to ", 13) ||
 	    ascii_eq_ci(q + 2, "Sorry, ", 7))))) {
 		s->p = q + 2;
@@ -584,7 +611,7 @@ strip_back(struct reply *r, struct span *s)
 	}
 	/* qmail: " Giving up on 192.0.2.1." */
 	if (s->e - s->p > 20 && s->e[-1] == '.' &&
-	    isdigit((unsigned char)s->e[-2]) &&
+	    ascii_isdigit((unsigned char)s->e[-2]) &&
 	    (q = find_ci_tail(s->p, s->e, 64, " Giving up on ")) != NULL &&
 	    ipv4_at(r, q + 14, s->e) == s->e - 1) {
 		s->e = q;
@@ -707,6 +734,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 		"SMTP error from remote mail server after ",
 		"SMTP error from remote mailer after ",
 		"Connected to ",
+		"did not like our ",
 	};
 	enum smtp_stage stage;
 	size_t i, n, guard;

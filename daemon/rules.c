@@ -478,13 +478,15 @@ rule_split(struct loader *ld, struct rule *r, const char *v)
 	if (pn == NULL || pn->nunits < 2 || !phrases_splittable(v))
 		return;
 	parts = xcalloc(pn->nunits, sizeof(*parts));
+	r->partsjit = 1;
 	for (u = 0; u < pn->nunits; u++) {
 		parts[u] = pcre2_compile((PCRE2_SPTR)v + pn->unitspan[2 * u],
 		    pn->unitspan[2 * u + 1] - pn->unitspan[2 * u],
 		    PCRE2_CASELESS, &err, &off, NULL);
 		if (parts[u] == NULL)
 			break;
-		(void)pcre2_jit_compile(parts[u], PCRE2_JIT_COMPLETE);
+		if (pcre2_jit_compile(parts[u], PCRE2_JIT_COMPLETE) != 0)
+			r->partsjit = 0;
 	}
 	if (u < pn->nunits) {
 		while (u-- > 0)

@@ -73,6 +73,7 @@ struct rule {
 	 */
 	pcre2_code		**parts;
 	size_t			 nparts;
+	int			 partsjit;	/* every part JIT-compiled */
 };
 
 /*

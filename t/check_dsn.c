@@ -884,6 +884,107 @@ static const struct dsn_case cases[] = {
 	  "<<< 550 5.1.1 <ann@example.jp>... User unknown\n\n--b--\n",
 	  DSN_TEXT, 1, "ann@example.jp", NULL, "Unable to deliver",
 	  NULL, "userunknown", 1 },
+	/* Delivery-status fields right under the part's Content-Type. */
+	{ "fields in the part's header block",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n"
+	  "Reporting-MTA: dns; mx.example.net\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\n\n--b--\n",
+	  DSN_RFC3464, 1, "ann@example.org", "5.1.1", NULL, NULL, NULL, 0 },
+	/* An X.400 or local Final-Recipient, an rfc822 Original one. */
+	{ "x400 final recipient",
+	  "From: postmaster@gw.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: x400; /ADMD=X/C=FR/\n\n"
+	  "Original-Recipient: rfc822;dag@example.org\n"
+	  "Final-Recipient: x400; /G=Dag/S=Example/ADMD=X/C=FR/\n"
+	  "Action: failed\nStatus: 5.1.1\n\n--b--\n",
+	  DSN_RFC3464, 1, "dag@example.org", "5.1.1", NULL, NULL, NULL, 0 },
+	{ "local final recipient after the original one",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; eda\n"
+	  "Original-Recipient: rfc822; eda@example.org\n"
+	  "Action: failed\nStatus: 5.2.2\n\n--b--\n",
+	  DSN_RFC3464, 1, "eda@example.org", "5.2.2", NULL, NULL, NULL, 0 },
+	/* RFC 6533: a UTF-8 address in 7 bits, "\x{E9}". */
+	{ "utf-8 address with escapes",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: utf-8; j\\x{E9}r\\x{F4}me@exemple.fr\n"
+	  "Action: failed\nStatus: 5.1.1\n\n"
+	  "Final-Recipient: utf-8; a\\x{zz}\\x{}\\x{110000}@exemple.fr\n"
+	  "Action: failed\nStatus: 5.1.1\n\n--b--\n",
+	  DSN_RFC3464, 2, "j\xc3\xa9r\xc3\xb4me@exemple.fr", "5.1.1", NULL,
+	  NULL, NULL, 0 },
+	/* A Status with a reply code or a comment before its code. */
+	{ "status after a reply code",
+	  "From: postmaster@gw.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; dov@example.org\nAction: failed\n"
+	  "Status: 550 5.1.1 User unknown\n\n"
+	  "Final-Recipient: rfc822; cal@example.org\nAction: failed\n"
+	  "Status: (permanent failure) 5.2.2\n\n--b--\n",
+	  DSN_RFC3464, 2, "dov@example.org", "5.1.1", NULL, NULL, NULL, 0 },
+	/* A recipient's fields in a group of their own after it. */
+	{ "status in the next group",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: failure\n"
+	  "Content-Type: multipart/report; boundary=b\n\n--b\n\nfailed\n"
+	  "--b\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example.net\n"
+	  "Final-Recipient: rfc822; vera@example.org\n\nAction: failed\n"
+	  "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n"
+	  "\n--b--\n",
+	  DSN_RFC3464, 1, "vera@example.org", "5.1.1", "User unknown", NULL,
+	  "userunknown", 1 },
+	/* The notice in the preamble, no text in the parts. */
+	{ "notice in the preamble",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail "
+	  "Returned to Sender\nContent-Type: multipart/mixed; boundary=b\n\n"
+	  "<ulla@example.org>: host mx.example.org[192.0.2.1] said: 552 "
+	  "5.2.2 Mailbox full (in reply to RCPT TO command)\n"
+	  "--b\nContent-Type: text/plain\n\n\n--b\n"
+	  "Content-Type: message/rfc822\n\nFrom: s@example.net\n"
+	  "To: ulla@example.org\n\nhi\n--b--\n",
+	  DSN_TEXT, 1, "ulla@example.org", NULL, "Mailbox full", NULL,
+	  "mailboxfull", 0 },
+	/* A list's digest: a bounce posted to the list is no report. */
+	{ "bounce inside a digest",
+	  "From: list-request@lists.example.net\nTo: list@lists.example.net\n"
+	  "Subject: list digest\nContent-Type: multipart/digest; boundary=d"
+	  "\n\n--d\n\nFrom: MAILER-DAEMON@mx.example.net\nSubject: "
+	  "Undelivered Mail Returned to Sender\nContent-Type: multipart/report;"
+	  " boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822; ann@example.org\nAction: failed\n"
+	  "Status: 5.1.1\n\n--b--\n\n--d--\n",
+	  DSN_NONE, 0, NULL, NULL, NULL, NULL, NULL, 0 },
+	/* Text that runs on after an address without a blank. */
+	{ "address glued to japanese text",
+	  "From: MAILER-DAEMON@docomo.example.jp\nSubject: =?UTF-8?B?"
+	  "44Oh44O844Or6YWN5L+h44Ko44Op44O8?=\nContent-Type: text/plain; "
+	  "charset=utf-8\n\n\xe4\xbb\xa5\xe4\xb8\x8b\xe3\x81\xae"
+	  "kana@docomo.example.jp\xe5\xae\x9b\xe3\x81\xae\xe3\x83\xa1"
+	  "\xe3\x83\xbc\xe3\x83\xab\n550 Unknown user\n",
+	  DSN_TEXT, 1, "kana@docomo.example.jp", NULL, "550 Unknown user",
+	  NULL, "userunknown", 0 },
+	{ "address in smart quotes and guillemets",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+	  "Content-Type: text/plain; charset=utf-8\n\n"
+	  "\xe2\x80\x9c" "ann@example.org\xe2\x80\x9d\n"
+	  "\xc2\xab" "bob@example.org\xc2\xbb\n550 5.1.1 User unknown\n",
+	  DSN_TEXT, 2, "ann@example.org", NULL, NULL, NULL, NULL, 0 },
+	{ "utf-8 local part",
+	  "From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+	  "Content-Type: text/plain; charset=utf-8\n\n"
+	  "j\xc3\xa9r\xc3\xb4me@exemple.fr\n550 5.1.1 User unknown\n",
+	  DSN_TEXT, 1, "j\xc3\xa9r\xc3\xb4me@exemple.fr", NULL, NULL, NULL,
+	  "userunknown", 1 },
 	/* The same notice over a message a person wrote: never read. */
 	{ "gateway notice over a person's message",
 	  GW_NOTICE

@@ -325,6 +325,26 @@ static const struct tree_case tree_cases[] = {
 	  "multipart/digest(message/rfc822(text/plain))", 0, NULL, NULL },
 	{ "garbage content type",
 	  "Content-Type: ;;;===\n\nbody", "text/plain", 0, NULL, "body" },
+	{ "part text with no empty line after the delimiter",
+	  "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	  "Reason: 550 5.1.1 user unknown\n--b\nContent-Type: text/html\n"
+	  "X-Note: a\n\n<p>x\n--b--\n",
+	  "multipart/mixed(text/plain,text/html)", 0, NULL,
+	  "Reason: 550 5.1.1 user unknown" },
+	{ "digest post with no empty line after the delimiter",
+	  "Content-Type: multipart/digest; boundary=b\n\n--b\n"
+	  "Subject: one\n\nx\n--b--\n",
+	  "multipart/digest(message/rfc822(text/plain))", 0, NULL, "x" },
+	{ "lines that end in CR alone",
+	  "Subject: a\rContent-Type: multipart/report; boundary=b\r\r--b\r"
+	  "\rone\r--b\rContent-Type: message/delivery-status\r\r"
+	  "Status: 5.1.1\r--b--\r",
+	  "multipart/report(text/plain,message/delivery-status)", 0,
+	  "subject=a", "one" },
+	{ "utf-16le base64 text",
+	  "Content-Type: text/plain; charset=utf-16le\n"
+	  "Content-Transfer-Encoding: base64\n\nNQA1ADAAIAB4AA==\n",
+	  "text/plain", 0, NULL, "550 x" },
 };
 
 static const struct mime_part *
@@ -368,6 +388,88 @@ START_TEST(test_tree)
 		    "%s: body \"%s\"", c->name, body);
 	}
 	free(msg);
+	mime_free(m);
+}
+END_TEST
+
+/*
+ * Charsets of 16- and 32-bit units, whose ASCII has NUL bytes, which
+ * are never kept as text; UTF-7, whose ASCII bytes are not all ASCII.
+ */
+struct wide_case {
+	const char	*charset;
+	const char	*bytes;
+	size_t		 len;
+	const char	*utf8;
+};
+
+static const struct wide_case wide_cases[] = {
+	{ "utf-16le", "5\0005\0000\0 \0x\0", 10, "550 x" },
+	{ "UTF-16BE", "\0005\0005\0000", 6, "550" },
+	{ "utf-16", "\xff\xfe" "5\0\xe9\0", 6, "5\xc3\xa9" },
+	{ "utf-16", "\xfe\xff\0005\0\xe9", 6, "5\xc3\xa9" },
+	{ "unicode", "\xff\xfe" "a\0b\0", 6, "ab" },
+	{ "utf-32le", "a\0\0\0b\0\0\0", 8, "ab" },
+	/* UTF-7: ASCII bytes, not ASCII text. */
+	{ "utf-7", "Empf+AOQ-nger", 13, "Empf\xc3\xa4nger" },
+	{ "UTF-7", "a+-b", 4, "a+b" },
+	/* An odd byte at the end is replaced, the rest kept. */
+	{ "utf-16le", "a\0b", 3, "a\xef\xbf\xbd" },
+};
+
+START_TEST(test_wide)
+{
+	const struct wide_case *c = &wide_cases[_i];
+	struct mime *m = mime_new();
+	char *in = xmalloc(c->len);
+	const char *out;
+	size_t len;
+
+	memcpy(in, c->bytes, c->len);
+	out = mime_to_utf8(m, c->charset, in, c->len, &len);
+	ck_assert_msg(len == strlen(c->utf8) && memcmp(out, c->utf8,
+	    len) == 0, "%s #%d: got \"%s\"", c->charset, _i, out);
+	free(in);
+	mime_free(m);
+}
+END_TEST
+
+/* A multipart's preamble: the text before its first delimiter. */
+START_TEST(test_preamble)
+{
+	static const char msg[] = "Content-Type: multipart/mixed; "
+	    "boundary=b\n\nThe notice.\n--b\n\none\n--b--\n";
+	static const char none[] = "Content-Type: multipart/mixed; "
+	    "boundary=b\n\n--b\n\none\n--b--\n";
+	struct mime *m = mime_new();
+	struct mime_part *root;
+
+	root = mime_parse(m, msg, strlen(msg));
+	ck_assert_uint_eq(root->preamblelen, 12);
+	ck_assert(memcmp(root->preamble, "The notice.\n", 12) == 0);
+	ck_assert_ptr_null(root->child->preamble);
+	root = mime_parse(m, none, strlen(none));
+	ck_assert_ptr_null(root->preamble);
+	ck_assert_uint_eq(root->preamblelen, 0);
+	mime_free(m);
+}
+END_TEST
+
+/* A CR-only message parsed twice, and after a parse of another. */
+START_TEST(test_cr_reuse)
+{
+	static const char cr[] = "Subject: cr\r\rbody\r";
+	static const char lf[] = "Subject: lf\n\nbody\n";
+	struct mime *m = mime_new();
+	struct mime_part *root;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		root = mime_parse(m, i == 1 ? lf : cr, strlen(cr));
+		ck_assert_str_eq(mime_header_value(root, "subject"),
+		    i == 1 ? "lf" : "cr");
+		ck_assert_str_eq(mime_body(m, root, NULL), "body\n");
+	}
 	mime_free(m);
 }
 END_TEST
@@ -497,6 +599,7 @@ mime_suite(void)
 	tc = tcase_create("charsets");
 	tcase_add_loop_test(tc, test_charset_body, 0, NCASES(charset_cases));
 	tcase_add_loop_test(tc, test_charset_word, 0, NCASES(charset_cases));
+	tcase_add_loop_test(tc, test_wide, 0, NCASES(wide_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("headers");
@@ -511,6 +614,8 @@ mime_suite(void)
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_prefixes);
+	tcase_add_test(tc, test_cr_reuse);
+	tcase_add_test(tc, test_preamble);
 	suite_add_tcase(s, tc);
 	return s;
 }

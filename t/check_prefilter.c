@@ -376,6 +376,53 @@ START_TEST(test_acmatch_wide)
 }
 END_TEST
 
+/*
+ * Literals longer than a lane of the scan (a text of n bytes has lanes
+ * of n / 4), so that one crosses two seams or more, and longer than
+ * the depth a state records (255): the lane that saw a literal begin
+ * must walk on until it ends.
+ */
+START_TEST(test_acmatch_long)
+{
+	static const char alpha[] = "aB";
+	static char lits[16][400], text[1200];
+	const char *lp[16];
+	size_t lens[16], nlit, i, j, n, round, maxl;
+	uint64_t bits[1];
+	struct acmatch *ac;
+
+	srand(13);
+	for (round = 0; round < 40; round++) {
+		nlit = 1 + (size_t)rand() % 16;
+		maxl = round % 2 ? 300 : 40;
+		for (i = 0; i < nlit; i++) {
+			lens[i] = 1 + (size_t)rand() % maxl;
+			for (j = 0; j < lens[i]; j++)
+				lits[i][j] = (char)tolower(alpha[rand() % 2]);
+			lp[i] = lits[i];
+		}
+		ac = acmatch_build(lp, lens, nlit);
+		ck_assert_ptr_nonnull(ac);
+		for (n = 0; n < sizeof(text); n += 1 + (size_t)rand() % 29) {
+			for (i = 0; i < n; i++)
+				text[i] = alpha[rand() % 2];
+			/* plant one literal whole, across the seams */
+			i = (size_t)rand() % nlit;
+			if (lens[i] <= n)
+				memcpy(text + (size_t)rand() % (n - lens[i] + 1),
+				    lits[i], lens[i]);
+			acmatch_scan(ac, text, n, bits);
+			for (i = 0; i < nlit; i++)
+				ck_assert_msg(!!(bits[0] >> i & 1) ==
+				    naive_has(text, n, lits[i], lens[i]),
+				    "round %zu, literal %zu of %zu bytes, text "
+				    "of %zu", round, i, lens[i], n);
+		}
+		acmatch_free(ac);
+	}
+}
+END_TEST
+
 static Suite *
 prefilter_suite(void)
 {
@@ -389,6 +436,7 @@ prefilter_suite(void)
 	tcase_add_test(tc, test_sound_on_rule_set);
 	tcase_add_test(tc, test_acmatch_random);
 	tcase_add_test(tc, test_acmatch_wide);
+	tcase_add_test(tc, test_acmatch_long);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -455,6 +455,21 @@ static const struct reply_case embedded_cases[] = {
 	  "error from remote mail server after MAIL FROM:<s@example.net> "
 	  "SIZE=2048: 550 5.1.1 User unknown",
 	  550, "5.1.1", STAGE_MAIL, "", "", "User unknown" },
+	{ "dma, final DATA",
+	  "There was an error delivering your mail to <x@example.org>. "
+	  "mx.example.org [192.0.2.20] did not like our final DATA: 550 5.7.1 "
+	  "Spam",
+	  550, "5.7.1", STAGE_EOD, "", "", "Spam" },
+	{ "dma, RCPT TO",
+	  "There was an error delivering your mail to <x@example.org>. "
+	  "mx.example.org [192.0.2.20] did not like our RCPT TO: 550 User "
+	  "unknown",
+	  550, "", STAGE_RCPT, "", "", "User unknown" },
+	{ "dma, MAIL FROM",
+	  "mx.example.org [192.0.2.20] did not like our MAIL FROM: 553 5.1.8 "
+	  "Domain of sender address does not exist",
+	  553, "5.1.8", STAGE_MAIL, "", "",
+	  "Domain of sender address does not exist" },
 	{ "notice, qmail wrapper",
 	  "Not delivered: s@example.net: Connected to 192.0.2.20 but sender "
 	  "was rejected. Remote host said: 550 No such user here",

@@ -110,7 +110,10 @@ CASES = [
     ("nogreeting", "net", "ann@nogreet.test", *RETRY_NET, {}),
     ("lost-in-data", "net", "ann@middata.test", *RETRY_NET, {}),
     ("loop-self", "loop", "ann@loop-{mta}.test", *LOOP, {}),
-    ("too-many-hops", "loop", "hops@ok.test", *LOOP, {"hops": 110}),
+    # Exim counts the Received: headers itself: "Too many \"Received\"
+    # headers - suspected mail loop" is Sisimai's contenterror
+    ("too-many-hops", "loop", "hops@ok.test", LOOP[0] | {"contenterror"},
+     LOOP[1], {"hops": 110}),
     ("remote-size", "size", "ann@small.test", {"mesgtoobig"},
      {"none"}, {"big": 3000}),
     ("own-size", "size", "big@ok.test", {"mesgtoobig", "exceedlimit"},

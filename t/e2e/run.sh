@@ -537,8 +537,11 @@ EOF
 	await 10 "nosuchuser@gmail.com suppressed from the missed log lines" \
 	    policy_is "$d" nosuchuser@gmail.com '^550 5\.1\.1 '
 	must 10 "bouncerd read the whole log" caught_up_since_restart "$d" || return 1
+	# Decisions only: Postfix's own DSN reaching the milter before the
+	# follower has read its log line is logged "unverified ... recorded
+	# nothing" under the same queue and recipient (on a loaded box).
 	expect "every (queue, recipient) decided at most once across the restart" \
-	    test -z "$(grep -oE 'queue=[^ ]+ rcpt=<[^>]+>' "$d/bouncerd.log" | sort | uniq -d)"
+	    test -z "$(grep -oE 'queue=[^ ]+ rcpt=<[^>]+> reason=' "$d/bouncerd.log" | sort | uniq -d)"
 	expect "after the restart, events counted = the 2 bounces missed (got $(metric "$d" 'bouncer_events_total{source='))" \
 	    test "$(metric "$d" 'bouncer_events_total{source=')" = 2
 	expect "gone@icloud.com decided twice in all (two bounces), not three times" \
