@@ -92,6 +92,8 @@ user@nonexistent.example
 nobody@example.com
 former@example.com
 later@example.com
+gone@example.org
+guarded@example.org
 EOF
 cut -f1 "$tmp/maillog.out" >"$tmp/got.rcpts"
 if ! diff -u "$tmp/want.rcpts" "$tmp/got.rcpts" >"$tmp/diff"; then
