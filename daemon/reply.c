@@ -584,7 +584,9 @@ strip_back(struct reply *r, struct span *s)
 	if ((q = last_paren(s->p, s->e, 40)) != NULL &&
 	    (size_t)(s->e - q) > 13 && ascii_eq_ci(q, "(in reply to ", 13) &&
 	    cut_command(q + 13, s->e)) {
-		r->stage = stage_of_command(q + 13, s->e);
+		/* "end of" cut before its "DATA" names no command yet */
+		r->stage = ascii_eq_ci(q + 13, "end ", 4) ? STAGE_EOD :
+		    stage_of_command(q + 13, s->e);
 		s->e = q;
 		return 1;
 	}
