@@ -623,16 +623,6 @@ strip_back(struct reply *r, struct span *s)
 }
 
 /*
- * The reply inside an event payload or a dashboard's line: the value
- * of a JSON member or a key=value pair that sending services and
- * their tools fill with it (SendGrid's "reason" and "response",
- * Mailgun's "message", SES's "diagnosticCode", SparkPost's
- * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
- * "{LED=...}"), when a reply code or an enhanced status starts it,
- * maybe after "smtp;". Sets s to the value, up to its closing quote
- * (or "}" for LED=); returns where the key starts, or NULL.
- */
-/*
  * PowerMTA's accounting row: "b,2024-03-01 10:14:33+0000,...,orig,rcpt,
  * ...,failed,5.1.1 (bad destination mailbox address),smtp;550 ...,
  * mx.example (192.0.2.4),smtp,...". The reply is its dsnDiag field, up
@@ -669,6 +659,40 @@ acct_row(struct span *s)
 	return 1;
 }
 
+/*
+ * The closing quote q of a value that starts at v (before e): the first
+ * q after which the payload goes on, in JSON with a ",", "}" or "]"
+ * (maybe after blanks) or its end, in key=value text with a blank, a
+ * ",", ";", "}", "]" or its end. A quote inside the value ("550 5.1.1
+ * \"ann@x\" ...", whose backslashes unescape() has undone) is not
+ * one. NULL when there is none.
+ */
+static char *
+value_end(char *v, char *e, char q, int json)
+{
+	char *t, *a;
+
+	for (t = v; t < e && (t = memchr(t, q, (size_t)(e - t))) != NULL;
+	    t++) {
+		for (a = t + 1; json && a < e && *a == ' '; a++)
+			;
+		if (a >= e || *a == ',' || *a == '}' || *a == ']' ||
+		    (!json && (*a == ' ' || *a == ';')))
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * The reply inside an event payload or a dashboard's line: the value
+ * of a JSON member or a key=value pair that sending services and
+ * their tools fill with it (SendGrid's "reason" and "response",
+ * Mailgun's "message", SES's "diagnosticCode", SparkPost's
+ * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
+ * "{LED=...}"), when a reply code or an enhanced status starts it,
+ * maybe after "smtp;". Sets s to the value, up to its closing quote
+ * (value_end()) or "}" for LED=; returns where the key starts, or NULL.
+ */
 static char *
 payload_reply(struct span *s)
 {
@@ -701,8 +725,13 @@ payload_reply(struct span *s)
 			v += v[5] == ' ' ? 6 : 5;
 		if (!is_code(v, s->e) && status_at(v, s->e) == 0)
 			continue;
-		if (close != '\0' && (t = memchr(v, close,
-		    (size_t)(s->e - v))) != NULL)
+		if (close == '}')
+			t = memchr(v, close, (size_t)(s->e - v));
+		else if (close != '\0')
+			t = value_end(v, s->e, close, keys[i][n - 2] == '"');
+		else
+			t = NULL;
+		if (t != NULL)
 			s->e = t;
 		s->p = v;
 		return q;
@@ -718,9 +747,12 @@ payload_reply(struct span *s)
  * and Ruby's exception names), when a reply code or an enhanced
  * status follows it; or at a wrapper that names the command it
  * answered (Exim's "SMTP error from remote mail server after ..."),
- * which strip_front() then peels. The words in front of it are the
- * reporter's, not the server's. Returns where the mark or the wrapper
- * starts, or NULL when it found none.
+ * which strip_front() then peels; or in a PowerMTA accounting row
+ * (acct_row(), with no lead) or an event payload's field
+ * (payload_reply()), looked for before the marks. The words in front
+ * of it are the reporter's, not the server's. Returns where the mark,
+ * the wrapper or the key starts, or NULL when it found none (or read
+ * a row).
  */
 static char *
 find_embedded_reply(struct reply *r, struct span *s)

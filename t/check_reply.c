@@ -441,6 +441,15 @@ static const struct reply_case embedded_cases[] = {
 	  "a@example.org,,relayed,4.2.2 (mailbox full),\"smtp;452 4.2.2 Full, "
 	  "try later\",mx.example.org (192.0.2.4),smtp",
 	  452, "4.2.2", STAGE_UNKNOWN, "", "", "Full, try later" },
+	{ "JSON member with escaped quotes inside",
+	  "{\"event\":\"bounce\",\"reason\":\"550 5.1.1 \\\"s@example.net\\\" "
+	  "Sender address rejected\",\"type\":\"bounce\"}",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "\"s@example.net\" Sender address rejected" },
+	{ "key=value, an apostrophe inside",
+	  "reason='550 5.1.1 sender's domain has no MX' type=bounce",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "sender's domain has no MX" },
 	{ "a key with no reply after it",
 	  "{\"reason\":\"bounced address\",\"status\":\"x\"}",
 	  0, "", STAGE_UNKNOWN, "", "",
