@@ -515,7 +515,7 @@ static int
 server_id(const char *p, const char *e)
 {
 	const char *q;
-	int dots = 0, alpha = 0;
+	int dots = 0, alpha = 0, digit;
 
 	for (q = p; q < e && *q != ' '; q++) {
 		if (*q == '.')
@@ -527,11 +527,19 @@ server_id(const char *p, const char *e)
 	}
 	if (dots < 2 || !alpha || q[-1] == '.')
 		return 0;
-	for (; q < e; q++)
-		if (!isalnum((unsigned char)*q) && *q != ' ' && *q != '.' &&
+	/* Then words with a digit each: "[mx.example.org sender x]" is words */
+	for (digit = 1; q < e; q++) {
+		if (*q == ' ') {
+			if (!digit)
+				return 0;
+			digit = 0;
+		} else if (isdigit((unsigned char)*q))
+			digit = 1;
+		else if (!isalpha((unsigned char)*q) && *q != '.' &&
 		    *q != ':' && *q != '-' && *q != '+')
 			return 0;
-	return 1;
+	}
+	return digit;
 }
 
 /*
