@@ -268,12 +268,31 @@ wide_charset(const char *cs)
 	    strncasecmp(cs, "unicode", 7) == 0);
 }
 
+/*
+ * The bytes of one code unit of cs (lowercase): 2 for UTF-16 and UCS-2,
+ * 4 for UTF-32 and UCS-4, else 1. What iconv cannot convert (a lone
+ * surrogate) is skipped a unit at a time, so the text after it is read
+ * in step and not one byte off.
+ */
+static size_t
+unit_size(const char *cs)
+{
+	if (strncmp(cs, "utf-16", 6) == 0 || strncmp(cs, "utf16", 5) == 0 ||
+	    strncmp(cs, "ucs-2", 5) == 0 || strcmp(cs, "unicode") == 0 ||
+	    strcmp(cs, "unicodefffe") == 0)
+		return 2;
+	if (strncmp(cs, "utf-32", 6) == 0 || strncmp(cs, "utf32", 5) == 0 ||
+	    strncmp(cs, "ucs-4", 5) == 0)
+		return 4;
+	return 1;
+}
+
 const char *
 mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
     size_t *lenp)
 {
 	char cs[40], *out, *d, *in;
-	size_t i, inleft, outleft, len;
+	size_t i, inleft, outleft, len, unit, k;
 	iconv_t cd = (iconv_t)-1;
 
 	if (!wide_charset(charset) && plain_ascii(s, n)) {
@@ -302,6 +321,7 @@ mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
 	}
 	in = (char *)(uintptr_t)s;
 	inleft = n;
+	unit = unit_size(cs);
 	d = out;
 	outleft = n * 4 + 12;
 	while (inleft > 0) {
@@ -309,14 +329,15 @@ mime_to_utf8(struct mime *m, const char *charset, const char *s, size_t n,
 			break;
 		if (errno == E2BIG)
 			break;		/* cannot happen with 4n; be safe */
-		/* EILSEQ or EINVAL: one replacement, skip one byte. */
+		/* EILSEQ or EINVAL: one replacement, skip one unit. */
 		if (outleft < 3)
 			break;
 		memcpy(d, utf8_repl, 3);
 		d += 3;
 		outleft -= 3;
-		in++;
-		inleft--;
+		k = unit < inleft ? unit : inleft;
+		in += k;
+		inleft -= k;
 	}
 	iconv(cd, NULL, NULL, &d, &outleft);
 	len = (size_t)(d - out);

@@ -515,7 +515,7 @@ static int
 server_id(const char *p, const char *e)
 {
 	const char *q;
-	int dots = 0, alpha = 0;
+	int dots = 0, alpha = 0, digit;
 
 	for (q = p; q < e && *q != ' '; q++) {
 		if (*q == '.')
@@ -527,11 +527,19 @@ server_id(const char *p, const char *e)
 	}
 	if (dots < 2 || !alpha || q[-1] == '.')
 		return 0;
-	for (; q < e; q++)
-		if (!isalnum((unsigned char)*q) && *q != ' ' && *q != '.' &&
+	/* Then words with a digit each: "[mx.example.org sender x]" is words */
+	for (digit = 1; q < e; q++) {
+		if (*q == ' ') {
+			if (!digit)
+				return 0;
+			digit = 0;
+		} else if (isdigit((unsigned char)*q))
+			digit = 1;
+		else if (!isalpha((unsigned char)*q) && *q != '.' &&
 		    *q != ':' && *q != '-' && *q != '+')
 			return 0;
-	return 1;
+	}
+	return digit;
 }
 
 /*
@@ -584,7 +592,9 @@ strip_back(struct reply *r, struct span *s)
 	if ((q = last_paren(s->p, s->e, 40)) != NULL &&
 	    (size_t)(s->e - q) > 13 && ascii_eq_ci(q, "(in reply to ", 13) &&
 	    cut_command(q + 13, s->e)) {
-		r->stage = stage_of_command(q + 13, s->e);
+		/* "end of" cut before its "DATA" names no command yet */
+		r->stage = ascii_eq_ci(q + 13, "end ", 4) ? STAGE_EOD :
+		    stage_of_command(q + 13, s->e);
 		s->e = q;
 		return 1;
 	}
@@ -620,16 +630,6 @@ strip_back(struct reply *r, struct span *s)
 	return 0;
 }
 
-/*
- * The reply inside an event payload or a dashboard's line: the value
- * of a JSON member or a key=value pair that sending services and
- * their tools fill with it (SendGrid's "reason" and "response",
- * Mailgun's "message", SES's "diagnosticCode", SparkPost's
- * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
- * "{LED=...}"), when a reply code or an enhanced status starts it,
- * maybe after "smtp;". Sets s to the value, up to its closing quote
- * (or "}" for LED=); returns where the key starts, or NULL.
- */
 /*
  * PowerMTA's accounting row: "b,2024-03-01 10:14:33+0000,...,orig,rcpt,
  * ...,failed,5.1.1 (bad destination mailbox address),smtp;550 ...,
@@ -667,6 +667,40 @@ acct_row(struct span *s)
 	return 1;
 }
 
+/*
+ * The closing quote q of a value that starts at v (before e): the first
+ * q after which the payload goes on, in JSON with a ",", "}" or "]"
+ * (maybe after blanks) or its end, in key=value text with a blank, a
+ * ",", ";", "}", "]" or its end. A quote inside the value ("550 5.1.1
+ * \"ann@x\" ...", whose backslashes unescape() has undone) is not
+ * one. NULL when there is none.
+ */
+static char *
+value_end(char *v, char *e, char q, int json)
+{
+	char *t, *a;
+
+	for (t = v; t < e && (t = memchr(t, q, (size_t)(e - t))) != NULL;
+	    t++) {
+		for (a = t + 1; json && a < e && *a == ' '; a++)
+			;
+		if (a >= e || *a == ',' || *a == '}' || *a == ']' ||
+		    (!json && (*a == ' ' || *a == ';')))
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * The reply inside an event payload or a dashboard's line: the value
+ * of a JSON member or a key=value pair that sending services and
+ * their tools fill with it (SendGrid's "reason" and "response",
+ * Mailgun's "message", SES's "diagnosticCode", SparkPost's
+ * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
+ * "{LED=...}"), when a reply code or an enhanced status starts it,
+ * maybe after "smtp;". Sets s to the value, up to its closing quote
+ * (value_end()) or "}" for LED=; returns where the key starts, or NULL.
+ */
 static char *
 payload_reply(struct span *s)
 {
@@ -699,8 +733,13 @@ payload_reply(struct span *s)
 			v += v[5] == ' ' ? 6 : 5;
 		if (!is_code(v, s->e) && status_at(v, s->e) == 0)
 			continue;
-		if (close != '\0' && (t = memchr(v, close,
-		    (size_t)(s->e - v))) != NULL)
+		if (close == '}')
+			t = memchr(v, close, (size_t)(s->e - v));
+		else if (close != '\0')
+			t = value_end(v, s->e, close, keys[i][n - 2] == '"');
+		else
+			t = NULL;
+		if (t != NULL)
 			s->e = t;
 		s->p = v;
 		return q;
@@ -716,9 +755,12 @@ payload_reply(struct span *s)
  * and Ruby's exception names), when a reply code or an enhanced
  * status follows it; or at a wrapper that names the command it
  * answered (Exim's "SMTP error from remote mail server after ..."),
- * which strip_front() then peels. The words in front of it are the
- * reporter's, not the server's. Returns where the mark or the wrapper
- * starts, or NULL when it found none.
+ * which strip_front() then peels; or in a PowerMTA accounting row
+ * (acct_row(), with no lead) or an event payload's field
+ * (payload_reply()), looked for before the marks. The words in front
+ * of it are the reporter's, not the server's. Returns where the mark,
+ * the wrapper or the key starts, or NULL when it found none (or read
+ * a row).
  */
 static char *
 find_embedded_reply(struct reply *r, struct span *s)

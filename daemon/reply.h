@@ -6,10 +6,13 @@
  * remote mail server after RCPT TO:<x>: 550 ..."), Sendmail ("... <<< 550
  * 5.1.1 ...", "reply: 550 ..."), qmail ("x@y: 192.0.2.1 does not like
  * recipient. Remote host said: 550 ... Giving up on 192.0.2.1."), DSN
- * diagnostic codes ("smtp; 550 ...") and bare replies all parse to the
- * same struct reply: code, enhanced status, stage, remote host and the
- * text with wrappers and continuation prefixes removed and whitespace
- * folded to single spaces.
+ * diagnostic codes ("smtp; 550 ..."), DragonFly dma ("mx [192.0.2.1]
+ * did not like our RCPT TO: 550 ..."), replies inside a sending
+ * service's event payload ("reason":"550 ...", raw_reason=, {LED=...})
+ * or a PowerMTA accounting row, and bare replies all parse to the same
+ * struct reply: code, enhanced status, stage, remote host and the text
+ * with wrappers and continuation prefixes removed, HTML entities and
+ * backslash escapes undone and whitespace folded to single spaces.
  *
  * A struct reply owns one buffer that grows to the longest reply seen
  * and is reused: parsing allocates nothing once it is big enough.

@@ -415,6 +415,10 @@ static const struct wide_case wide_cases[] = {
 	{ "UTF-7", "a+-b", 4, "a+b" },
 	/* An odd byte at the end is replaced, the rest kept. */
 	{ "utf-16le", "a\0b", 3, "a\xef\xbf\xbd" },
+	/* A lone surrogate is one unit: the text after it stays in step. */
+	{ "utf-16le", "\0\xd8" "a\0b\0", 6, "\xef\xbf\xbd" "ab" },
+	{ "UTF-16BE", "\xdc\0\0a", 4, "\xef\xbf\xbd" "a" },
+	{ "utf-32le", "\0\0\x11\0" "a\0\0\0", 8, "\xef\xbf\xbd" "a" },
 };
 
 START_TEST(test_wide)
