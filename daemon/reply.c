@@ -667,6 +667,51 @@ acct_row(struct span *s)
 	return 1;
 }
 
+/*
+ * Does the quote at q end a payload's value: is it followed by the end
+ * of the text, by "}", "]", ";" or another key (maybe after a comma),
+ * not by more words? A quote inside the value was escaped ("\"x\"
+ * is not valid"), and unescape() made it a plain one.
+ */
+static int
+value_closes(const char *q, const char *e)
+{
+	const char *k;
+
+	for (q++; q < e && *q == ' '; q++)
+		;
+	if (q == e || *q == '}' || *q == ']' || *q == ';')
+		return 1;
+	if (*q == ',')
+		for (q++; q < e && *q == ' '; q++)
+			;
+	if (q == e || *q == '"' || *q == '\'' || *q == '{')
+		return 1;
+	for (k = q; k < e && (isalnum((unsigned char)*k) || *k == '_' ||
+	    *k == '-'); k++)
+		;
+	return k > q && k < e && (*k == '=' || *k == ':');
+}
+
+/*
+ * Where the value that starts at v and is quoted with close ends: the
+ * first such quote that value_closes(), else the first one; NULL when
+ * there is none.
+ */
+static char *
+value_end(char *v, char *e, char close)
+{
+	char *t, *first = memchr(v, close, (size_t)(e - v));
+
+	if (close == '}')
+		return first;
+	for (t = first; t != NULL; t = memchr(t + 1, close,
+	    (size_t)(e - t - 1)))
+		if (value_closes(t, e))
+			return t;
+	return first;
+}
+
 static char *
 payload_reply(struct span *s)
 {
@@ -699,8 +744,7 @@ payload_reply(struct span *s)
 			v += v[5] == ' ' ? 6 : 5;
 		if (!is_code(v, s->e) && status_at(v, s->e) == 0)
 			continue;
-		if (close != '\0' && (t = memchr(v, close,
-		    (size_t)(s->e - v))) != NULL)
+		if (close != '\0' && (t = value_end(v, s->e, close)) != NULL)
 			s->e = t;
 		s->p = v;
 		return q;

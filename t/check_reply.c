@@ -438,6 +438,16 @@ static const struct reply_case embedded_cases[] = {
 	  "a@example.org,,relayed,4.2.2 (mailbox full),\"smtp;452 4.2.2 Full, "
 	  "try later\",mx.example.org (192.0.2.4),smtp",
 	  452, "4.2.2", STAGE_UNKNOWN, "", "", "Full, try later" },
+	{ "JSON member with escaped quotes inside",
+	  "{\"reason\":\"550 5.1.1 \\\"Sender address <s@example.net>\\\" is "
+	  "not valid: user unknown\",\"email\":\"a@example.org\"}",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "\"Sender address <s@example.net>\" is not valid: user unknown" },
+	{ "JSON member, an escaped quote before a comma",
+	  "{\"response\":\"550 5.1.1 From \\\"s@example.net\\\", sender "
+	  "unknown\", \"event\":\"bounce\"}",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "From \"s@example.net\", sender unknown" },
 	{ "a key with no reply after it",
 	  "{\"reason\":\"bounced address\",\"status\":\"x\"}",
 	  0, "", STAGE_UNKNOWN, "", "",
