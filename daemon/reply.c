@@ -713,7 +713,7 @@ value_end(char *v, char *e, char close)
 }
 
 static char *
-payload_reply(struct span *s)
+payload_reply(struct reply *r, struct span *s)
 {
 	static const char *const keys[] = {
 		/* JSON, its opening quote left out: a quote in front of
@@ -744,8 +744,13 @@ payload_reply(struct span *s)
 			v += v[5] == ' ' ? 6 : 5;
 		if (!is_code(v, s->e) && status_at(v, s->e) == 0)
 			continue;
-		if (close != '\0' && (t = value_end(v, s->e, close)) != NULL)
+		if (close != '\0' && (t = value_end(v, s->e, close)) != NULL) {
+			if (s->e - t > 1) {
+				r->tail = t + 1;
+				r->taillen = (size_t)(s->e - t - 1);
+			}
 			s->e = t;
+		}
 		s->p = v;
 		return q;
 	}
@@ -806,7 +811,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 	}
 	if (acct_row(s))
 		return NULL;
-	if ((q = payload_reply(s)) != NULL)
+	if ((q = payload_reply(r, s)) != NULL)
 		return q;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
@@ -1092,6 +1097,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	trim(&s);
 	r->lead = NULL;
 	r->leadlen = 0;
+	r->tail = NULL;
+	r->taillen = 0;
 	if (!is_code(s.p, s.e)) {
 		postfix_own_host(r, &s);
 		lead = s.p;

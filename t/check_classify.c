@@ -258,6 +258,29 @@ static const struct cl_case cases[] = {
 	  R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
 	  "mail", "nouser", "" },
 
+	/*
+	 * A payload's members after its reply are the reporter's words too,
+	 * and a log's "key=" is not part of the address after it.
+	 */
+	{ "another recipient after a payload's reply", U,
+	  "{\"reason\":\"550 5.1.1 no such user\",\"recipient\":\"" O
+	  "\"}", NULL, NULL,
+	  R_USERUNKNOWN, 0, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=other-address" },
+	{ "the recipient after a payload's reply", U,
+	  "{\"reason\":\"550 5.1.1 no such user\",\"recipient\":\"" U
+	  "\"}", NULL, NULL,
+	  R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "the recipient as a log's key=value", U,
+	  "rcpt_to=" U " raw_reason=\"smtp;550 5.1.1 no such user\"", NULL,
+	  NULL, R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "x=recipient inside <> is another address", U,
+	  "550 5.1.1 <x=" U ">: no such user", NULL, NULL,
+	  R_USERUNKNOWN, 0, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=other-address" },
+
 	/* A reply that names another mailbox is not about the recipient. */
 	{ "other mailbox of the same domain", U,
 	  MX " said: 550 No such user v@mail.example (in reply to end of "
