@@ -638,8 +638,29 @@ strip_back(struct reply *r, struct span *s)
  * returns 1; the fields in front are the row's, never the server's
  * words, so the caller keeps no lead.
  */
+/*
+ * The row's rcpt field (its fifth: type, timeLogged, timeQueued, orig,
+ * rcpt), the mailbox the reply answered, as r->rcptcmd when it holds
+ * an "@" and lies in front of the reply at q.
+ */
+static void
+acct_rcpt(struct reply *r, char *p, char *q)
+{
+	char *f, *c;
+	int i;
+
+	for (f = p, i = 0; i < 4 && f != NULL && f < q; i++)
+		if ((f = memchr(f, ',', (size_t)(q - f))) != NULL)
+			f++;
+	if (f == NULL || f >= q || (c = memchr(f, ',', (size_t)(q - f))) ==
+	    NULL || memchr(f, '@', (size_t)(c - f)) == NULL)
+		return;
+	r->rcptcmd = f;
+	r->rcptcmdlen = (size_t)(c - f);
+}
+
 static int
-acct_row(struct span *s)
+acct_row(struct reply *r, struct span *s)
 {
 	char *p = s->p, *q, *t, close = ',';
 	int n;
@@ -661,8 +682,13 @@ acct_row(struct span *s)
 		q++;
 	if (!is_code(q, s->e))
 		return 0;
-	if ((t = memchr(q, close, (size_t)(s->e - q))) != NULL)
+	/* in a quoted field, "" is a quote of the text */
+	for (t = q; (t = memchr(t, close, (size_t)(s->e - t))) != NULL &&
+	    close == '"' && t + 1 < s->e && t[1] == '"'; t += 2)
+		;
+	if (t != NULL)
 		s->e = t;
+	acct_rcpt(r, p, q);
 	s->p = q;
 	return 1;
 }
@@ -809,7 +835,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 		memcpy(r->host, host, sizeof(host));
 		memcpy(r->ip, ip, sizeof(ip));
 	}
-	if (acct_row(s))
+	if (acct_row(r, s))
 		return NULL;
 	if ((q = payload_reply(r, s)) != NULL)
 		return q;
