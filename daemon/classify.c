@@ -51,6 +51,8 @@ struct classifier {
 	size_t			 wordsz;
 	char			*leadw;		/* the reply's lead, the same */
 	size_t			 leadwsz;
+	char			*tailw;		/* a payload's tail, the same */
+	size_t			 tailwsz;
 	const struct phrases	*sideset;	/* their phrase sets */
 	const struct phrases	*unsureset;
 };
@@ -86,6 +88,7 @@ classifier_free(struct classifier *c)
 	reply_free(&c->reply);
 	free(c->words);
 	free(c->leadw);
+	free(c->tailw);
 	free(c->scratch);
 	free(c);
 }
@@ -1115,6 +1118,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	if (rp->leadlen > 0)
 		mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
 		    domain);
+	if (rp->taillen > 0)
+		mask_mailboxes(&c->tailw, &c->tailwsz, rp->tail, rp->taillen,
+		    domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 
 	out->provider = ruleset_provider(rs, domain,
@@ -1240,7 +1246,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
 	    senderside_match(c->side, c->words, rp->textlen)) ||
 	    (lead = rp->leadlen > 0 && senderside_match(c->side, c->leadw,
-	    rp->leadlen)) != 0)) {
+	    rp->leadlen)) != 0 || (rp->taillen > 0 &&
+	    senderside_match(c->side, c->tailw, rp->taillen)))) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
