@@ -51,6 +51,8 @@ struct classifier {
 	size_t			 wordsz;
 	char			*leadw;		/* the reply's lead, the same */
 	size_t			 leadwsz;
+	char			*tailw;		/* a payload's tail, the same */
+	size_t			 tailwsz;
 	const struct phrases	*sideset;	/* their phrase sets */
 	const struct phrases	*unsureset;
 };
@@ -86,6 +88,7 @@ classifier_free(struct classifier *c)
 	reply_free(&c->reply);
 	free(c->words);
 	free(c->leadw);
+	free(c->tailw);
 	free(c->scratch);
 	free(c);
 }
@@ -801,6 +804,26 @@ words_rule(struct classifier *c, const struct ruleset *rs,
 	    STAGE_UNKNOWN, words, len, 1);
 }
 
+/*
+ * Is [l, de) a log's key=value pair whose value is the last n bytes
+ * ("rcpt_to=ann@x", "to=ann@x" after a space or at the start): a key
+ * of letters and "_" that local_start() took into the local part? Not
+ * inside "<...>" or quotes, where "x=ann@y" is one address.
+ */
+static int
+log_key(const char *text, const char *l, const char *de, size_t n)
+{
+	const char *k;
+
+	if ((size_t)(de - l) <= n + 1 || de[-(ptrdiff_t)n - 1] != '=' ||
+	    (l > text && l[-1] != ' ' && l[-1] != ',' && l[-1] != ';'))
+		return 0;
+	for (k = l; k < de - n - 1; k++)
+		if (!isalpha((unsigned char)*k) && *k != '_')
+			return 0;
+	return 1;
+}
+
 static enum mention
 mentions(const char *rcpt, const char *text, size_t len,
     const struct known *k, int moved)
@@ -830,6 +853,8 @@ mentions(const char *rcpt, const char *text, size_t len,
 		de = domain_end(p, e);
 		if (l == p || de == p + 1)
 			continue;
+		if (log_key(text, l, de, rlen) && ascii_eq_ci(de - rlen, r, rlen))
+			l = de - rlen;
 		if ((size_t)(de - l) == rlen && ascii_eq_ci(l, r, rlen)) {
 			seen = 1;
 			listed = de;
@@ -1093,6 +1118,9 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	if (rp->leadlen > 0)
 		mask_mailboxes(&c->leadw, &c->leadwsz, rp->lead, rp->leadlen,
 		    domain);
+	if (rp->taillen > 0)
+		mask_mailboxes(&c->tailw, &c->tailwsz, rp->tail, rp->taillen,
+		    domain);
 	miss = ruleset_prefilter(rs, c->words, rp->textlen, c->scratch);
 
 	out->provider = ruleset_provider(rs, domain,
@@ -1218,7 +1246,8 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	    senderside_match_scanned(c->side, gmiss, c->words, rp->textlen) :
 	    senderside_match(c->side, c->words, rp->textlen)) ||
 	    (lead = rp->leadlen > 0 && senderside_match(c->side, c->leadw,
-	    rp->leadlen)) != 0)) {
+	    rp->leadlen)) != 0 || (rp->taillen > 0 &&
+	    senderside_match(c->side, c->tailw, rp->taillen)))) {
 		out->decision &= ~D_SUPPRESS;
 		if (out->decision == 0)
 			out->decision = D_ALERT;
@@ -1270,11 +1299,13 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * After the guards above, which name what the words say of our side.
 	 * So does the RCPT TO a wrapper says the reply answered ("SMTP
 	 * error from remote mail server after RCPT TO:<bob@x>: 550 5.1.1
-	 * User unknown"): it names the mailbox the reply is about.
+	 * User unknown"): it names the mailbox the reply is about. So do a
+	 * payload's members after the reply ("...","recipient":"bob@x").
 	 */
 	if ((out->decision & D_SUPPRESS) &&
 	    (span_about_another(rcpt, rp->lead, rp->leadlen, &known,
-	    out->reason) || span_about_another(rcpt, rp->rcptcmd,
+	    out->reason) || span_about_another(rcpt, rp->tail, rp->taillen,
+	    &known, out->reason) || span_about_another(rcpt, rp->rcptcmd,
 	    rp->rcptcmdlen, &known, out->reason))) {
 		out->decision &= ~D_SUPPRESS;
 		detail_kv(out, "guard", 5, "other-address", 13);

@@ -638,8 +638,29 @@ strip_back(struct reply *r, struct span *s)
  * returns 1; the fields in front are the row's, never the server's
  * words, so the caller keeps no lead.
  */
+/*
+ * The row's rcpt field (its fifth: type, timeLogged, timeQueued, orig,
+ * rcpt), the mailbox the reply answered, as r->rcptcmd when it holds
+ * an "@" and lies in front of the reply at q.
+ */
+static void
+acct_rcpt(struct reply *r, char *p, char *q)
+{
+	char *f, *c;
+	int i;
+
+	for (f = p, i = 0; i < 4 && f != NULL && f < q; i++)
+		if ((f = memchr(f, ',', (size_t)(q - f))) != NULL)
+			f++;
+	if (f == NULL || f >= q || (c = memchr(f, ',', (size_t)(q - f))) ==
+	    NULL || memchr(f, '@', (size_t)(c - f)) == NULL)
+		return;
+	r->rcptcmd = f;
+	r->rcptcmdlen = (size_t)(c - f);
+}
+
 static int
-acct_row(struct span *s)
+acct_row(struct reply *r, struct span *s)
 {
 	char *p = s->p, *q, *t, close = ',';
 	int n;
@@ -661,34 +682,60 @@ acct_row(struct span *s)
 		q++;
 	if (!is_code(q, s->e))
 		return 0;
-	if ((t = memchr(q, close, (size_t)(s->e - q))) != NULL)
+	/* in a quoted field, "" is a quote of the text */
+	for (t = q; (t = memchr(t, close, (size_t)(s->e - t))) != NULL &&
+	    close == '"' && t + 1 < s->e && t[1] == '"'; t += 2)
+		;
+	if (t != NULL)
 		s->e = t;
+	acct_rcpt(r, p, q);
 	s->p = q;
 	return 1;
 }
 
 /*
- * The closing quote q of a value that starts at v (before e): the first
- * q after which the payload goes on, in JSON with a ",", "}" or "]"
- * (maybe after blanks) or its end, in key=value text with a blank, a
- * ",", ";", "}", "]" or its end. A quote inside the value ("550 5.1.1
- * \"ann@x\" ...", whose backslashes unescape() has undone) is not
- * one. NULL when there is none.
+ * Does the quote at q end a payload's value: is it followed by the end
+ * of the text, by "}", "]", ";" or another key (maybe after a comma),
+ * not by more words? A quote inside the value was escaped ("\"x\"
+ * is not valid"), and unescape() made it a plain one.
+ */
+static int
+value_closes(const char *q, const char *e)
+{
+	const char *k;
+
+	for (q++; q < e && *q == ' '; q++)
+		;
+	if (q == e || *q == '}' || *q == ']' || *q == ';')
+		return 1;
+	if (*q == ',')
+		for (q++; q < e && *q == ' '; q++)
+			;
+	if (q == e || *q == '"' || *q == '\'' || *q == '{')
+		return 1;
+	for (k = q; k < e && (isalnum((unsigned char)*k) || *k == '_' ||
+	    *k == '-'); k++)
+		;
+	return k > q && k < e && (*k == '=' || *k == ':');
+}
+
+/*
+ * Where the value that starts at v and is quoted with close ends: the
+ * first such quote that value_closes(), else the first one; NULL when
+ * there is none.
  */
 static char *
-value_end(char *v, char *e, char q, int json)
+value_end(char *v, char *e, char close)
 {
-	char *t, *a;
+	char *t, *first = memchr(v, close, (size_t)(e - v));
 
-	for (t = v; t < e && (t = memchr(t, q, (size_t)(e - t))) != NULL;
-	    t++) {
-		for (a = t + 1; json && a < e && *a == ' '; a++)
-			;
-		if (a >= e || *a == ',' || *a == '}' || *a == ']' ||
-		    (!json && (*a == ' ' || *a == ';')))
+	if (close == '}')
+		return first;
+	for (t = first; t != NULL; t = memchr(t + 1, close,
+	    (size_t)(e - t - 1)))
+		if (value_closes(t, e))
 			return t;
-	}
-	return NULL;
+	return first;
 }
 
 /*
@@ -699,10 +746,12 @@ value_end(char *v, char *e, char q, int json)
  * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
  * "{LED=...}"), when a reply code or an enhanced status starts it,
  * maybe after "smtp;". Sets s to the value, up to its closing quote
- * (value_end()) or "}" for LED=; returns where the key starts, or NULL.
+ * (value_end()) or "}" for LED=, and r's tail to what follows it (the
+ * payload's other fields, for the guards); returns where the key
+ * starts, or NULL.
  */
 static char *
-payload_reply(struct span *s)
+payload_reply(struct reply *r, struct span *s)
 {
 	static const char *const keys[] = {
 		/* JSON, its opening quote left out: a quote in front of
@@ -733,14 +782,13 @@ payload_reply(struct span *s)
 			v += v[5] == ' ' ? 6 : 5;
 		if (!is_code(v, s->e) && status_at(v, s->e) == 0)
 			continue;
-		if (close == '}')
-			t = memchr(v, close, (size_t)(s->e - v));
-		else if (close != '\0')
-			t = value_end(v, s->e, close, keys[i][n - 2] == '"');
-		else
-			t = NULL;
-		if (t != NULL)
+		if (close != '\0' && (t = value_end(v, s->e, close)) != NULL) {
+			if (s->e - t > 1) {
+				r->tail = t + 1;
+				r->taillen = (size_t)(s->e - t - 1);
+			}
 			s->e = t;
+		}
 		s->p = v;
 		return q;
 	}
@@ -802,9 +850,9 @@ find_embedded_reply(struct reply *r, struct span *s)
 		memcpy(r->host, host, sizeof(host));
 		memcpy(r->ip, ip, sizeof(ip));
 	}
-	if (acct_row(s))
+	if (acct_row(r, s))
 		return NULL;
-	if ((q = payload_reply(s)) != NULL)
+	if ((q = payload_reply(r, s)) != NULL)
 		return q;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
@@ -1090,6 +1138,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	trim(&s);
 	r->lead = NULL;
 	r->leadlen = 0;
+	r->tail = NULL;
+	r->taillen = 0;
 	if (!is_code(s.p, s.e)) {
 		postfix_own_host(r, &s);
 		lead = s.p;

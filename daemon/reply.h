@@ -50,6 +50,15 @@ struct reply {
 	const char	*lead;
 	size_t		 leadlen;
 	/*
+	 * The payload's members after the value that held the reply
+	 * ("550 5.1.1 User unknown" of {"reason":"550 5.1.1 User
+	 * unknown","recipient":"bob@x"}), from its closing quote on: the
+	 * reporter's, as the lead is. Inside buf, not NUL-terminated; NULL
+	 * and 0 when the reply is not a payload's or nothing follows it.
+	 */
+	const char	*tail;
+	size_t		 taillen;
+	/*
 	 * The RCPT TO command a wrapper says the reply answered, with its
 	 * argument ("RCPT TO:<x@y>" of Exim's "SMTP error from remote mail
 	 * server after RCPT TO:<x@y>: ", of a transcript's ">>> RCPT

@@ -258,6 +258,43 @@ static const struct cl_case cases[] = {
 	  R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
 	  "mail", "nouser", "" },
 
+	/*
+	 * A payload's members after its reply are the reporter's words too,
+	 * and a log's "key=" is not part of the address after it.
+	 */
+	{ "another recipient after a payload's reply", U,
+	  "{\"reason\":\"550 5.1.1 no such user\",\"recipient\":\"" O
+	  "\"}", NULL, NULL,
+	  R_USERUNKNOWN, 0, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=other-address" },
+	{ "the recipient after a payload's reply", U,
+	  "{\"reason\":\"550 5.1.1 no such user\",\"recipient\":\"" U
+	  "\"}", NULL, NULL,
+	  R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "the recipient as a log's key=value", U,
+	  "rcpt_to=" U " raw_reason=\"smtp;550 5.1.1 no such user\"", NULL,
+	  NULL, R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+	{ "x=recipient inside <> is another address", U,
+	  "550 5.1.1 <x=" U ">: no such user", NULL, NULL,
+	  R_USERUNKNOWN, 0, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=other-address" },
+
+	/* A PowerMTA accounting row: its rcpt field says whose reply it is. */
+	{ "accounting row of another recipient", U,
+	  "b,2024-03-01 10:14:33+0000,2024-03-01 10:14:31+0000,s@example.net,"
+	  O ",,failed,5.1.1 (bad destination mailbox address),smtp;550 5.1.1 "
+	  "no such user,mx.example.org (192.0.2.4),smtp,pool1,bad-mailbox",
+	  NULL, NULL, R_USERUNKNOWN, 0, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "guard=other-address" },
+	{ "accounting row of the recipient", U,
+	  "b,2024-03-01 10:14:33+0000,2024-03-01 10:14:31+0000,s@example.net,"
+	  U ",,failed,5.1.1 (bad destination mailbox address),smtp;550 5.1.1 "
+	  "no such user,mx.example.org (192.0.2.4),smtp,pool1,bad-mailbox",
+	  NULL, NULL, R_USERUNKNOWN, D_SUPPRESS, "5.1.1", 550, STAGE_UNKNOWN, 0,
+	  "mail", "nouser", "" },
+
 	/* A reply that names another mailbox is not about the recipient. */
 	{ "other mailbox of the same domain", U,
 	  MX " said: 550 No such user v@mail.example (in reply to end of "

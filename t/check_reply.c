@@ -454,6 +454,23 @@ static const struct reply_case embedded_cases[] = {
 	  "reason='550 5.1.1 sender's domain has no MX' type=bounce",
 	  550, "5.1.1", STAGE_UNKNOWN, "", "",
 	  "sender's domain has no MX" },
+	{ "JSON member with escaped quotes inside, a key after it",
+	  "{\"reason\":\"550 5.1.1 \\\"Sender address <s@example.net>\\\" is "
+	  "not valid: user unknown\",\"email\":\"a@example.org\"}",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "\"Sender address <s@example.net>\" is not valid: user unknown" },
+	{ "JSON member, an escaped quote before a comma",
+	  "{\"response\":\"550 5.1.1 From \\\"s@example.net\\\", sender "
+	  "unknown\", \"event\":\"bounce\"}",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "From \"s@example.net\", sender unknown" },
+	{ "PowerMTA accounting row, doubled quotes in the quoted reply",
+	  "b,2024-03-01 10:14:33+0000,2024-03-01 10:14:31+0000,s@example.net,"
+	  "a@example.org,,failed,5.1.1 (bad destination mailbox address),"
+	  "\"smtp;550 5.1.1 Sender \"\"s@example.net\"\" unknown\",mx.example.org "
+	  "(192.0.2.4),smtp",
+	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  "Sender \"\"s@example.net\"\" unknown" },
 	{ "a key with no reply after it",
 	  "{\"reason\":\"bounced address\",\"status\":\"x\"}",
 	  0, "", STAGE_UNKNOWN, "", "",
