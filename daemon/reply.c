@@ -21,6 +21,7 @@
 #endif
 
 #include "ascii.h"
+#include "lineio.h"
 #include "reply.h"
 #include "xalloc.h"
 
@@ -1033,8 +1034,8 @@ fold(char *out, const char *in, size_t n)
 /*
  * Undoes the quoting damage a reply picks up when it is pasted from a
  * web page, a JSON payload or a log that escapes its text: HTML
- * entities ("&lt;x&gt;", twice escaped "&amp;lt;", "&quot;", "&#39;",
- * "&#10;"), "<br>", and the backslash escapes of JSON and C strings
+ * character references ("&lt;x&gt;", twice escaped "&amp;lt;",
+ * "&quot;", "&#39;", "&#10;"; see html_entity()), "<br>", and the backslash escapes of JSON and C strings
  * ("\n", "\r", "\t", "\"", "\'", "\/", "\u003c"). A line break becomes
  * a space, as fold() makes it; runs of spaces stay one. Works in place
  * on [p, e) (the text only shrinks); returns the new end.
@@ -1046,12 +1047,7 @@ unescape(char *p, char *e)
 		const char	*lit;
 		char		 to;
 	} ents[] = {
-		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
-		{ "&quot;", '"' }, { "&#39;", '\'' }, { "&#x27;", '\'' },
-		{ "&apos;", '\'' }, { "&#34;", '"' }, { "&#10;", ' ' },
-		{ "&#13;", ' ' }, { "&#xA;", ' ' }, { "&#xD;", ' ' },
-		{ "&nbsp;", ' ' }, { "<br>", ' ' }, { "<br/>", ' ' },
-		{ "<br />", ' ' },
+		{ "<br>", ' ' }, { "<br/>", ' ' }, { "<br />", ' ' },
 		{ "\\n", ' ' }, { "\\r", ' ' }, { "\\t", ' ' },
 		{ "\\\"", '"' }, { "\\'", '\'' }, { "\\/", '/' },
 		{ "\\u003c", '<' }, { "\\u003e", '>' }, { "\\u0027", '\'' },
@@ -1069,9 +1065,20 @@ unescape(char *p, char *e)
 		    memchr(p, '<', (size_t)(e - p)) == NULL)
 			break;
 		for (rd = wr = p; rd < e; ) {
-			char c = *rd;
+			char c = *rd, u[4], *up = u;
 
-			if (c == '&' || c == '\\' || c == '<') {
+			if (c == '&' && (n = html_entity(rd, e, &up)) > 0) {
+				rd += n;
+				if (up - u == 1 && isspace((unsigned char)u[0])) {
+					if (wr > p && wr[-1] != ' ')
+						*wr++ = ' ';
+					continue;
+				}
+				memcpy(wr, u, (size_t)(up - u));
+				wr += up - u;
+				continue;
+			}
+			if (c == '\\' || c == '<') {
 				for (i = 0; i < sizeof(ents) / sizeof(ents[0]);
 				    i++) {
 					n = strlen(ents[i].lit);
