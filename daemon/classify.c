@@ -1171,6 +1171,21 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			break;
 		}
 	}
+	/*
+	 * Postfix's "delivery temporarily suspended: <reply>": the queue
+	 * manager deferred this recipient without trying it, because the
+	 * site failed before. The reply it repeats gives the reason (the
+	 * site's), but it answered another recipient or the session: it
+	 * is temporary, and never suppresses this one.
+	 */
+	if (rp->suspended) {
+		out->temporary = 1;
+		if (out->decision & D_SUPPRESS) {
+			out->decision = (out->decision & ~D_SUPPRESS) |
+			    D_RETRY;
+			detail_kv(out, "guard", 5, "suspended", 9);
+		}
+	}
 	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
 		out->decision = (out->decision & ~D_SUPPRESS) | D_RETRY;
 		detail_kv(out, "guard", 5, "temporary", 9);

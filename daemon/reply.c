@@ -347,8 +347,12 @@ strip_front(struct reply *r, struct span *s)
 	 * Sendmail's stat=: "Deferred: 421 ..."; Postfix's dead-destination
 	 * note, which is followed by the reply that made it so.
 	 */
-	if ((n = prefix_ci(s, "Deferred: ")) != 0 ||
-	    (n = prefix_ci(s, "delivery temporarily suspended: ")) != 0) {
+	if ((n = prefix_ci(s, "Deferred: ")) != 0) {
+		s->p += n;
+		return 1;
+	}
+	if ((n = prefix_ci(s, "delivery temporarily suspended: ")) != 0) {
+		r->suspended = 1;
 		s->p += n;
 		return 1;
 	}
@@ -1115,6 +1119,7 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	r->stage = STAGE_UNKNOWN;
 	r->rcptcmd = NULL;
 	r->rcptcmdlen = 0;
+	r->suspended = 0;
 	r->host[0] = r->ip[0] = '\0';
 	if (n == 0)
 		in = "";	/* an absent text (NULL) is an empty one */

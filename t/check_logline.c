@@ -411,6 +411,13 @@ START_TEST(not_evidence)
 		"status=deferred (delivery temporarily suspended: host "
 		"gmail-smtp-in.l.google.com[142.250.4.27] refused to talk to "
 		"me: 421 4.7.0 Try again later)",
+		/* Postfix's own delivery agent could not run, or died */
+		PFX "postfix/qmgr[1002]: 4BAA0017: to=<c@example.org>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.3.0, "
+		"status=deferred (mail transport unavailable)",
+		PFX "postfix/smtp[2111]: 4BAA0018: to=<d@example.org>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.3.0, "
+		"status=deferred (unknown mail transport error)",
 		/* another MTA of the fleet refusing at RCPT on bouncer's word */
 		PFX "postfix/smtp[2110]: 4BAA0016: to=<full@gmail.com>, "
 		"relay=relay2.example.net[10.0.0.2]:25, delay=1, delays=0/0/0/1, "
