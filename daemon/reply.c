@@ -747,7 +747,7 @@ value_end(char *v, char *e, char close)
  * of a JSON member or a key=value pair that sending services and
  * their tools fill with it (SendGrid's "reason" and "response",
  * Mailgun's "message", SES's "diagnosticCode", SparkPost's
- * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
+ * "raw_reason", Mandrill's "diag", Postmark's "Details", Exchange's
  * "{LED=...}"), when a reply code or an enhanced status starts it,
  * maybe after "smtp;". Sets s to the value, up to its closing quote
  * (value_end()) or "}" for LED=, and r's tail to what follows it (the
@@ -763,7 +763,8 @@ payload_reply(struct reply *r, struct span *s)
 		"reason\":", "response\":", "message\":",
 		"diagnosticCode\":", "diagnostic_code\":", "error\":",
 		"reason=", "raw_reason=", "response=", "diagnosticCode=",
-		"diag: ", "diag=", "Details: ", "Bounce reason: ",
+		"diag: ", "diag=", "Details: ", "Details\":",
+		"Bounce reason: ",
 		"diagnosticCode: ", "{LED=", "RecipientStatus: {",
 	};
 	size_t i, n;
