@@ -220,7 +220,9 @@ expect "suppress add -f - twice" 1 lctl suppress add -f - -f -
 # --- ingest --maillog, twice ------------------------------------------
 
 expect "ingest --maillog" 0 ctl ingest --maillog "$DATA/sample.maillog" &&
-    has "ingest counts" "$tmp/err" "ingest: 19 events, 12 changed the state, 0 seen before"
+    has "ingest counts" "$tmp/err" "ingest: 19 events, 12 changed the state, 0 seen before" &&
+    has "ingest: Postfix's own transport failure is no evidence" "$tmp/err" \
+	"; 1 failures no remote server said"
 expect "ingest --maillog again" 0 ctl ingest --maillog "$DATA/sample.maillog" &&
     has "ingest again counts nothing" "$tmp/err" "0 changed the state, 12 seen before"
 expect "query after ingest" 0 ctl query old.friend@gmail.com \
