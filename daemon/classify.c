@@ -605,8 +605,8 @@ new_address(const char *text, const char *l)
  */
 /*
  * Is the mailbox at l, in text, given as the sender ("from=<x@y>",
- * "from <x@y>", "sender x@y", "MAIL FROM:<x@y>")? The word before it
- * says so.
+ * "from <x@y>", "sender x@y", "MAIL FROM:<x@y>", an SES notification's
+ * "source":"x@y")? The word before it says so.
  */
 static int
 sender_address(const char *text, const char *l)
@@ -618,7 +618,8 @@ sender_address(const char *text, const char *l)
 		;
 	for (w = we; w > text && isalpha((unsigned char)w[-1]); w--)
 		;
-	if ((size_t)(we - w) == 6 && ascii_eq_ci(w, "sender", 6))
+	if ((size_t)(we - w) == 6 && (ascii_eq_ci(w, "sender", 6) ||
+	    ascii_eq_ci(w, "source", 6)))
 		return 1;
 	if ((size_t)(we - w) != 4 || !ascii_eq_ci(w, "from", 4))
 		return 0;
@@ -1069,6 +1070,65 @@ names_our_host(const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * Does the field key, as a JSON member or a key=value pair ("key":
+ * "value", key=value, "key" : value), hold value at p? Case is the
+ * service's for the key, any for the value.
+ */
+static int
+field_is(const char *p, const char *e, const char *key, const char *value)
+{
+	size_t kn = strlen(key), vn = strlen(value);
+	const char *k, *v;
+
+	for (k = p; (size_t)(e - k) >= kn && (k = memmem(k, (size_t)(e - k),
+	    key, kn)) != NULL; k++) {
+		if (k > p && (isalnum((unsigned char)k[-1]) || k[-1] == '_'))
+			continue;
+		v = k + kn;
+		if (v < e && *v == '"')
+			v++;
+		while (v < e && *v == ' ')
+			v++;
+		if (v >= e || (*v != ':' && *v != '='))
+			continue;
+		for (v++; v < e && *v == ' '; v++)
+			;
+		if (v < e && *v == '"')
+			v++;
+		if ((size_t)(e - v) >= vn && ascii_eq_ci(v, value, vn) &&
+		    (v + vn == e || !isalnum((unsigned char)v[vn])))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A sending service's own word, among a payload's fields, that the
+ * failure is temporary: Mailgun's "severity": "temporary" (it will
+ * try again), SES's "bounceType": "Transient", Postmark's "Type":
+ * "SoftBounce" or "Transient". Whatever the reply inside says, the
+ * service judged that the address may work again.
+ */
+static int
+esp_transient(const char *p, size_t n)
+{
+	static const char *const kv[][2] = {
+		{ "severity", "temporary" },
+		{ "bounceType", "Transient" },
+		{ "Type", "SoftBounce" },
+		{ "Type", "Transient" },
+	};
+	size_t i;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+		if (field_is(p, p + n, kv[i][0], kv[i][1]))
+			return 1;
+	return 0;
+}
+
 void
 classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
     const char *text, size_t len, const char *dsn, const char *relay,
@@ -1106,6 +1166,10 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 		out->temporary = st.cls == 4;
 	else
 		out->temporary = -1;
+	if (esp_transient(rp->text, rp->textlen) ||
+	    esp_transient(rp->lead, rp->leadlen) ||
+	    esp_transient(rp->tail, rp->taillen))
+		out->temporary = 1;
 
 	rcpt_domain(rcpt, domain, sizeof(domain));
 	mask_mailboxes(&c->words, &c->wordsz, rp->text, rp->textlen, domain);
@@ -1169,6 +1233,21 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 			break;
 		case GUARD_NONE:
 			break;
+		}
+	}
+	/*
+	 * Postfix's "delivery temporarily suspended: <reply>": the queue
+	 * manager deferred this recipient without trying it, because the
+	 * site failed before. The reply it repeats gives the reason (the
+	 * site's), but it answered another recipient or the session: it
+	 * is temporary, and never suppresses this one.
+	 */
+	if (rp->suspended) {
+		out->temporary = 1;
+		if (out->decision & D_SUPPRESS) {
+			out->decision = (out->decision & ~D_SUPPRESS) |
+			    D_RETRY;
+			detail_kv(out, "guard", 5, "suspended", 9);
 		}
 	}
 	if ((out->decision & D_SUPPRESS) && out->temporary == 1) {
@@ -1314,11 +1393,16 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	 * And the words in front may say another thing than the reply
 	 * ("ann@x: mailbox full. Error: 550 5.1.1 unknown"): a suppression
 	 * stands only if a rule reading them alone would not decide
-	 * otherwise. Last, as it runs the prefilter anew.
+	 * otherwise. A rule that finds too little to decide (onhold, no
+	 * action, no detail: a sending service's bare "HardBounce" in
+	 * front of the reply it carries) decides nothing; one that names
+	 * a suppression list does. Last, as it runs the prefilter anew.
 	 */
 	if ((out->decision & D_SUPPRESS) && rp->leadlen > 0 &&
 	    (lr = words_rule(c, rs, out->provider, c->leadw,
-	    rp->leadlen)) != NULL && !(lr->decision & D_SUPPRESS)) {
+	    rp->leadlen)) != NULL && !(lr->decision & D_SUPPRESS) &&
+	    !(lr->reason == R_ONHOLD && lr->decision == 0 &&
+	    lr->details[0] == '\0')) {
 		out->decision = (out->decision & ~D_SUPPRESS) |
 		    (lr->decision != 0 ? lr->decision : D_ALERT);
 		detail_kv(out, "guard", 5, "lead", 4);

@@ -257,6 +257,22 @@ stamp_len(const char *line, size_t n)
 	return n >= 15 ? 15 : 0;
 }
 
+/* The text is Postfix's "mail transport unavailable" or its kin. */
+static int
+local_transport(const char *t, size_t n)
+{
+	static const char *const texts[] = {
+		"mail transport unavailable",
+		"unknown mail transport error",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (n == strlen(texts[i]) && memcmp(t, texts[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Why a failure is no evidence, or NULL when it is. */
 static const char *
 not_evidence(const struct maillog_entry *e)
@@ -280,6 +296,13 @@ not_evidence(const struct maillog_entry *e)
 	if (memmem(e->text.p, e->text.n, "delivery temporarily suspended",
 	    30) != NULL)
 		return "delivery temporarily suspended";
+	/*
+	 * Postfix's own words when its delivery agent could not be run or
+	 * died (a transport master.cf lacks, a crash): our side's fault,
+	 * the whole text, no server was asked.
+	 */
+	if (local_transport(e->text.p, e->text.n))
+		return "Postfix's local transport failure";
 	/* Exim's queue runner skipping an address: no new attempt. */
 	if (memmem(e->text.p, e->text.n, "retry time not reached", 22) !=
 	    NULL)

@@ -17,7 +17,9 @@
  *    Postfix's error and retry transports (which deliver nothing and
  *    log what a transport map told them), "delivery temporarily
  *    suspended" (the queue manager repeating an earlier failure
- *    without a new attempt), Exim's "retry time not reached" (the
+ *    without a new attempt), Postfix's "mail transport unavailable"
+ *    and "unknown mail transport error" (its own delivery agent could
+ *    not run or died), Exim's "retry time not reached" (the
  *    same), and Sendmail's or Postfix's "expired"
  *    (a give-up, not an answer);
  *  - the Message-ID of a queue id: Postfix's cleanup line

@@ -1,6 +1,6 @@
 /*
- * maillog.c -- pick delivery attempts out of Postfix, Sendmail, Exim and
- * OpenSMTPD logs
+ * maillog.c -- pick delivery attempts out of Postfix, Sendmail, Exim,
+ * OpenSMTPD and Haraka logs
  */
 #include <ctype.h>
 #include <string.h>
@@ -512,6 +512,97 @@ smtpd_envelope(const char *p, const char *end, struct maillog_entry *e)
 	return 1;
 }
 
+/*
+ * The stamp or syslog head in front of Haraka's own "[LEVEL] ": none
+ * (Haraka writing to its standard output), one ISO 8601 word (its
+ * log_timestamps), or "STAMP HOST PROG[PID]: " (syslog, journald),
+ * whose first ": " must be the one that ends it, as maillog_parse()
+ * anchors Postfix's. Returns 0 when the prefix [line, h) is none of
+ * these.
+ */
+static int
+haraka_head(const char *line, const char *h, struct maillog_entry *e)
+{
+	const char *c;
+
+	if (h == line)
+		return 1;	/* no stamp: LL_BADTIME, as any such line */
+	if (h[-1] != ' ')
+		return 0;
+	if (memchr(line, ' ', (size_t)(h - 1 - line)) == NULL) {
+		if (!is_digit_at(line, h, "dddd-dd-ddTdd:dd:dd"))
+			return 0;
+		e->time.p = line;
+		e->time.n = (size_t)(h - 1 - line);
+		return 1;
+	}
+	if ((c = memmem_lit(line, h, ": ")) == NULL || c + 2 != h)
+		return 0;
+	syslog_head(line, c, e);
+	return e->program.n > 0;
+}
+
+/*
+ * Haraka's outbound delivery, one line for each recipient a remote
+ * server refused (outbound/hmail.js, in its DEFAULT log format):
+ *
+ *   [NOTICE] [UUID.1] [outbound] recipient <ann@example.org> rejected:
+ *     550 5.1.1 <ann@example.org>: Recipient address rejected: ...
+ *   [NOTICE] [UUID.1] [outbound] recipient <ann@example.org> deferred:
+ *     452 4.2.2 Mailbox full
+ *
+ * "rejected" (5xx) is a bounce, "deferred" (4xx) a deferral; the reply
+ * is the rest of the line, its lines joined with spaces. The
+ * transaction's UUID is the queue id. Its other lines ("bouncing mail:
+ * ...", "Temp failing FILE for N seconds: ...", "delivered file=...")
+ * name no recipient and are not read, nor are the inbound plugins'
+ * lines (another origin than "[outbound]").
+ */
+static int
+haraka_parse(const char *line, const char *end, struct maillog_entry *e)
+{
+	static const char mark[] = "] [outbound] recipient <";
+	const char *m, *u, *h, *a, *gt;
+
+	if ((m = memmem_lit(line, end, mark)) == NULL)
+		return 0;
+	for (u = m; u > line && u[-1] != '[' && u[-1] != ' ' &&
+	    u[-1] != ']'; u--)
+		;
+	if (u == m || u - line < 4 || u[-1] != '[' || u[-2] != ' ' ||
+	    u[-3] != ']')
+		return 0;
+	for (h = u - 3; h > line && isupper((unsigned char)h[-1]); h--)
+		;
+	if (h == u - 3 || h == line || *--h != '[')
+		return 0;
+	memset(e, 0, sizeof(*e));
+	e->time.p = line;
+	if (!haraka_head(line, h, e))
+		return 0;
+	e->queue_id.p = u;
+	e->queue_id.n = (size_t)(m - u);
+	a = m + sizeof(mark) - 1;
+	/* An address with a space is no address Haraka was given. */
+	for (gt = a; gt < end && *gt != '>' && *gt != ' '; gt++)
+		;
+	if (gt == a || gt >= end || *gt != '>' || memchr(a, '@',
+	    (size_t)(gt - a)) == NULL)
+		return 0;
+	if (end - gt > 12 && memcmp(gt, "> rejected: ", 12) == 0)
+		e->status = ML_BOUNCED;
+	else if (end - gt > 12 && memcmp(gt, "> deferred: ", 12) == 0)
+		e->status = ML_DEFERRED;
+	else
+		return 0;
+	e->to.p = a;
+	e->to.n = (size_t)(gt - a);
+	e->text.p = gt + 12;
+	e->text.n = (size_t)(end - e->text.p);
+	e->haraka = 1;
+	return 1;
+}
+
 /* OpenSMTPD's delivery lines: "smtpd[PID]: " and one of the above. */
 static int
 smtpd_parse(const char *line, const char *end, struct maillog_entry *e)
@@ -542,6 +633,8 @@ maillog_parse(const char *line, size_t n, struct maillog_entry *e)
 	if (exim_parse(line, end, e))
 		return 1;
 	if (smtpd_parse(line, end, e))
+		return 1;
+	if (haraka_parse(line, end, e))
 		return 1;
 	/* The cheap test: every Postfix or Sendmail delivery has ": to=". */
 	if (memmem_lit(line, end, ": to=") == NULL)

@@ -1,6 +1,6 @@
 /*
- * maillog.h -- pick delivery attempts out of Postfix, Sendmail, Exim and
- * OpenSMTPD logs
+ * maillog.h -- pick delivery attempts out of Postfix, Sendmail, Exim,
+ * OpenSMTPD and Haraka logs
  *
  * A delivery line names a queue id, a recipient, the relay, the DSN
  * status and the outcome, with the remote reply in parentheses
@@ -34,6 +34,15 @@
  * "delivery: PermFail for EVPID: ...") are read as Sendmail's
  * attributes. Its "mta error" lines name no recipient: not read.
  *
+ * Haraka's outbound says which recipient a server refused, at a notice
+ * level, with no stage; a stamp only with log_timestamps or syslog:
+ *
+ *   2026-12-07T14:08:03.123Z [NOTICE] [UUID.1] [outbound] recipient
+ *     <a@example.net> rejected: 550 5.1.1 No such user
+ *
+ * "rejected" is bounced, "deferred" deferred. Its lines without a
+ * recipient ("bouncing mail: ...", "Temp failing ...") are not read.
+ *
  * Other lines are refused after a cheap scan. Nothing is allocated:
  * the entry's pointers point into the line.
  */
@@ -65,6 +74,7 @@ struct maillog_entry {
 	int			 sendmail;	/* 1 for Sendmail's format */
 	int			 exim;		/* 1 for Exim's (no program) */
 	int			 opensmtpd;	/* 1 for OpenSMTPD's */
+	int			 haraka;	/* 1 for Haraka's */
 	int			 to_program;	/* 1: a delivery to a program or
 						   a file, to is the address
 						   it was for */

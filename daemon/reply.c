@@ -348,8 +348,12 @@ strip_front(struct reply *r, struct span *s)
 	 * Sendmail's stat=: "Deferred: 421 ..."; Postfix's dead-destination
 	 * note, which is followed by the reply that made it so.
 	 */
-	if ((n = prefix_ci(s, "Deferred: ")) != 0 ||
-	    (n = prefix_ci(s, "delivery temporarily suspended: ")) != 0) {
+	if ((n = prefix_ci(s, "Deferred: ")) != 0) {
+		s->p += n;
+		return 1;
+	}
+	if ((n = prefix_ci(s, "delivery temporarily suspended: ")) != 0) {
+		r->suspended = 1;
 		s->p += n;
 		return 1;
 	}
@@ -744,7 +748,7 @@ value_end(char *v, char *e, char close)
  * of a JSON member or a key=value pair that sending services and
  * their tools fill with it (SendGrid's "reason" and "response",
  * Mailgun's "message", SES's "diagnosticCode", SparkPost's
- * "raw_reason", Mandrill's "diag", Postmark's "Details: ", Exchange's
+ * "raw_reason", Mandrill's "diag", Postmark's "Details", Exchange's
  * "{LED=...}"), when a reply code or an enhanced status starts it,
  * maybe after "smtp;". Sets s to the value, up to its closing quote
  * (value_end()) or "}" for LED=, and r's tail to what follows it (the
@@ -760,7 +764,8 @@ payload_reply(struct reply *r, struct span *s)
 		"reason\":", "response\":", "message\":",
 		"diagnosticCode\":", "diagnostic_code\":", "error\":",
 		"reason=", "raw_reason=", "response=", "diagnosticCode=",
-		"diag: ", "diag=", "Details: ", "Bounce reason: ",
+		"diag: ", "diag=", "Details: ", "Details\":",
+		"Bounce reason: ",
 		"diagnosticCode: ", "{LED=", "RecipientStatus: {",
 	};
 	size_t i, n;
@@ -1122,6 +1127,7 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	r->stage = STAGE_UNKNOWN;
 	r->rcptcmd = NULL;
 	r->rcptcmdlen = 0;
+	r->suspended = 0;
 	r->host[0] = r->ip[0] = '\0';
 	if (n == 0)
 		in = "";	/* an absent text (NULL) is an empty one */

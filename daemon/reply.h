@@ -67,6 +67,12 @@ struct reply {
 	 */
 	const char	*rcptcmd;
 	size_t		 rcptcmdlen;
+	/*
+	 * 1 when Postfix's "delivery temporarily suspended: " was in front:
+	 * the queue manager deferred the recipient without trying it, on
+	 * an earlier failure of the site, which is the reply that follows.
+	 */
+	int		 suspended;
 	char		*buf;		/* owned */
 	size_t		 bufsz;
 };

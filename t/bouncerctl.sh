@@ -94,6 +94,8 @@ former@example.com
 later@example.com
 gone@example.org
 guarded@example.org
+nobody.here@example.net
+busy@example.net
 EOF
 cut -f1 "$tmp/maillog.out" >"$tmp/got.rcpts"
 if ! diff -u "$tmp/want.rcpts" "$tmp/got.rcpts" >"$tmp/diff"; then

@@ -4,10 +4,10 @@
  * Time stamps with and without a year, around the turn of the year and
  * at the clock's own instant (every "now" here is built from a date,
  * never taken from the clock); Message-ID lines of Postfix and
- * Sendmail; Exim's and OpenSMTPD's delivery lines; and which failures
- * are evidence: bouncer's own answers,
- * Postfix's error and retry transports and suspended deliveries are
- * not, every remote reply is.
+ * Sendmail; Exim's, OpenSMTPD's and Haraka's delivery lines; and which
+ * failures are evidence: bouncer's own answers, Postfix's error and
+ * retry transports and suspended deliveries are not, every remote
+ * reply is.
  *
  * See also: logline.h.
  */
@@ -293,6 +293,68 @@ START_TEST(opensmtpd_lines)
 }
 END_TEST
 
+/*
+ * Haraka's outbound (outbound/hmail.js, DEFAULT format): bare, with its
+ * log_timestamps, and through syslog. Only "recipient <x> rejected:" and
+ * "deferred:" name a recipient.
+ */
+#define HUUID	"7F4B2A10-5C3D-4E2F-8A1B-9C0D1E2F3A4B.1"
+START_TEST(haraka_lines)
+{
+	static const char *const other[] = {
+		"[INFO] [" HUUID "] [outbound] bouncing mail: Some recipients "
+		"failed: <gone@example.org>",
+		"[INFO] [" HUUID "] [outbound] bouncing mail: 550 5.7.1 "
+		"Message rejected as spam",
+		"[INFO] [" HUUID "] [outbound] Temp failing 1765116483123_1765"
+		"116483123_0_2231_aBcDeF_1_mx for 60 seconds: Upstream error: "
+		"421 4.7.0 Try again later",
+		"[NOTICE] [" HUUID "] [outbound] delivered file=1765116483123_"
+		"1765116483123_0_2231_aBcDeF_1_mx domain=example.org host=mx."
+		"example.org ip=192.0.2.5 port=25 mode=SMTP tls=Y auth=N "
+		"response=\"2.0.0 Ok\" delay=1.2 fails=0 rcpts=1/0/1",
+		/* Haraka receiving: an inbound plugin's refusal */
+		"[NOTICE] [3C1D9E02-1A2B-4C3D-8E9F-0A1B2C3D4E5F.1] "
+		"[rcpt_to.in_host_list] recipient <x@example.com> rejected: "
+		"550 5.1.1 mailbox does not exist",
+		/* a quoted local part with a space: not an address we read */
+		"[NOTICE] [" HUUID "] [outbound] recipient <\"a b> rejected: "
+		"550 5.1.1 x\"@example.org> deferred: 452 4.2.2 Mailbox full",
+		/* the words inside another program's line */
+		PFX "postfix/smtpd[77]: NOQUEUE: reject: RCPT from x[192.0.2.9]"
+		": 550 5.7.1 <y@example.net>: Relay access denied; from=<[NOTICE] "
+		"[" HUUID "] [outbound] recipient <v@example.org> rejected: 550 "
+		"5.1.1 No such user>",
+		"Dec  7 14:08:04 mx haraka[2231]: x [NOTICE] [" HUUID "] "
+		"[outbound] recipient <v@example.org> rejected: 550 5.1.1 x",
+	};
+	struct logline ll;
+	size_t i;
+
+	ck_assert_int_eq(rd(PFX "haraka[2231]: [NOTICE] [" HUUID "] [outbound]"
+	    " recipient <gone@example.org> rejected: 550 5.1.1 <gone@example."
+	    "org>: Recipient address rejected: User unknown", &ll), LL_FAILED);
+	ck_assert_str_eq(ll.qid, HUUID);
+	ck_assert_int_eq(ll.time, local(2030, 11, 25, 9, 14, 3));
+	ck_assert_int_eq(ll.e.status, ML_BOUNCED);
+	ck_assert_int_eq(ll.e.haraka, 1);
+	ck_assert_int_eq((int)ll.e.to.n, 16);
+	ck_assert_int_eq(memcmp(ll.e.to.p, "gone@example.org", 16), 0);
+	ck_assert_int_eq(memcmp(ll.e.text.p, "550 5.1.1 <gone@", 16), 0);
+	ck_assert_int_eq(rd("2030-11-25T09:14:03.123Z [NOTICE] [" HUUID "] "
+	    "[outbound] recipient <full@example.org> deferred: 452 4.2.2 "
+	    "Mailbox full", &ll), LL_FAILED);
+	ck_assert_int_eq(ll.e.status, ML_DEFERRED);
+	ck_assert_int_eq(ll.time, 1921828443LL);
+	/* No stamp (Haraka's default on its standard output). */
+	ck_assert_int_eq(rd("[NOTICE] [" HUUID "] [outbound] recipient <a@"
+	    "example.org> rejected: 550 5.1.1 No such user", &ll), LL_BADTIME);
+	ck_assert_int_eq(ll.e.status, ML_BOUNCED);
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		ck_assert_msg(rd(other[i], &ll) == LL_OTHER, "%s", other[i]);
+}
+END_TEST
+
 START_TEST(evidence)
 {
 	struct logline ll;
@@ -349,6 +411,13 @@ START_TEST(not_evidence)
 		"status=deferred (delivery temporarily suspended: host "
 		"gmail-smtp-in.l.google.com[142.250.4.27] refused to talk to "
 		"me: 421 4.7.0 Try again later)",
+		/* Postfix's own delivery agent could not run, or died */
+		PFX "postfix/qmgr[1002]: 4BAA0017: to=<c@example.org>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.3.0, "
+		"status=deferred (mail transport unavailable)",
+		PFX "postfix/smtp[2111]: 4BAA0018: to=<d@example.org>, "
+		"relay=none, delay=0.1, delays=0.1/0/0/0, dsn=4.3.0, "
+		"status=deferred (unknown mail transport error)",
 		/* another MTA of the fleet refusing at RCPT on bouncer's word */
 		PFX "postfix/smtp[2110]: 4BAA0016: to=<full@gmail.com>, "
 		"relay=relay2.example.net[10.0.0.2]:25, delay=1, delays=0/0/0/1, "
@@ -453,6 +522,7 @@ logline_suite(void)
 	tcase_add_test(tc, exim_stamp);
 	tcase_add_test(tc, exim_lines);
 	tcase_add_test(tc, opensmtpd_lines);
+	tcase_add_test(tc, haraka_lines);
 	tcase_add_test(tc, msgid_lines);
 	tcase_add_test(tc, evidence);
 	tcase_add_test(tc, not_evidence);

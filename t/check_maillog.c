@@ -315,6 +315,20 @@ static const struct ml_case cases[] = {
 	  "Nov 25 09:14:03", "smtpd", "6da6f0bb47abb32c", "ex67@example.org",
 	  "list@example.org", "", "", ML_BOUNCED, "Error (user unknown: exited"
 	  " abnormally)", 0, { "ex67@example.org" } },
+	{ "haraka outbound, refused at RCPT (syslog)",
+	  PFX "haraka[2231]: [NOTICE] [7F4B2A10-5C3D-4E2F-8A1B-9C0D1E2F3A4B.1] "
+	  "[outbound] recipient <gone@example.org> rejected: 550 5.1.1 "
+	  "<gone@example.org>: Recipient address rejected: User unknown",
+	  "Nov 25 09:14:03", "haraka", "7F4B2A10-5C3D-4E2F-8A1B-9C0D1E2F3A4B.1",
+	  "gone@example.org", "", "", "", ML_BOUNCED, "550 5.1.1 <gone@example"
+	  ".org>: Recipient address rejected: User unknown", 0,
+	  { "gone@example.org" } },
+	{ "haraka outbound, deferred (log_timestamps)",
+	  "2030-11-25T09:14:03.123Z [NOTICE] [7F4B2A10.2] [outbound] recipient "
+	  "<full@example.org> deferred: 452 4.2.2 Mailbox full",
+	  "2030-11-25T09:14:03.123Z", "", "7F4B2A10.2", "full@example.org", "",
+	  "", "", ML_DEFERRED, "452 4.2.2 Mailbox full", 0,
+	  { "full@example.org" } },
 	{ "opensmtpd expiry: a give-up",
 	  PFX "smtpd[14720]: relay: Expire for dbc5744cca36de67: "
 	  "from=<news@example.net>, to=<ann@example.org>, rcpt=<->, "
