@@ -1423,7 +1423,7 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			te = ts + MAX_DIAG;
 		trim_span(&ts, &te);
 		general = 0;
-		if (!only_known && !has_alnum(ts, c[i].as) &&
+		if (!has_alnum(ts, c[i].as) &&
 		    !has_alnum(c[i].ae, te) &&
 		    list_reason(c, nc, i, nlead, e, &ts, &te))
 			;	/* the reason after the list it is in */
