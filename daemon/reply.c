@@ -808,6 +808,33 @@ payload_reply(struct reply *r, struct span *s)
 }
 
 /*
+ * Does [p, e) hold a "2" to "5", the first byte of any reply code
+ * (is_code()) or enhanced status (status_at())? Sixteen bytes at a time
+ * where SSE2 is there.
+ */
+static int
+code_digit(const char *p, const char *e)
+{
+#ifdef __SSE2__
+	/* c - "2" < 4, unsigned: c + (0x80 - "2") < 0x84, signed */
+	const __m128i off = _mm_set1_epi8((char)(0x80 - '2')),
+	    lim = _mm_set1_epi8((char)(0x80 + 4));
+
+	for (; e - p >= 16; p += 16) {
+		__m128i v = _mm_add_epi8(_mm_loadu_si128(
+		    (const __m128i *)(const void *)p), off);
+
+		if (_mm_movemask_epi8(_mm_cmplt_epi8(v, lim)) != 0)
+			return 1;
+	}
+#endif
+	for (; p < e; p++)
+		if ((unsigned)((unsigned char)*p - '2') < 4)
+			return 1;
+	return 0;
+}
+
+/*
  * Where in a text with no leading code the reply itself starts: after
  * a mark that introduces the server's words ("Remote host said: ",
  * "Reason: ", Exchange's "Remote Server returned '", .NET's "The
@@ -863,6 +890,9 @@ find_embedded_reply(struct reply *r, struct span *s)
 		memcpy(r->ip, ip, sizeof(ip));
 	}
 	if (acct_row(r, s))
+		return NULL;
+	/* A key or a mark counts only before a code or a status */
+	if (!code_digit(s->p, s->e))
 		return NULL;
 	if ((q = payload_reply(r, s)) != NULL)
 		return q;
@@ -1072,9 +1102,11 @@ escape_at(const char *rd, const char *e, size_t *n)
 {
 	size_t i;
 
+	/* An escape's first byte is no letter: compared as it is */
 	for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
 		*n = ents[i].len;
-		if ((size_t)(e - rd) >= *n && ascii_eq_ci(rd, ents[i].lit, *n))
+		if (*rd == ents[i].lit[0] && (size_t)(e - rd) >= *n &&
+		    ascii_eq_ci(rd + 1, ents[i].lit + 1, *n - 1))
 			break;
 	}
 	return i;
