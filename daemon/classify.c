@@ -1356,6 +1356,28 @@ classify_program_failure(struct classification *cl)
 	}
 }
 
+int
+classify_stageless_unknown(struct classification *cl, int own_status)
+{
+	const char *st = cl->status;
+
+	if (cl->reason != R_USERUNKNOWN || cl->stage != STAGE_UNKNOWN)
+		return 0;
+	if (st[0] == '\0' || st[1] != '.' || st[3] != '.' ||
+	    !(st[2] == '0' || st[2] == '2' || st[2] == '7'))
+		return 0;		/* x.1.x says "no such address" */
+	if (!own_status && (cl->reply == NULL ||
+	    cl->reply->status[0] == '\0' ||
+	    strcmp(cl->reply->status + 1, ".0.0") == 0))
+		return 0;		/* no status to go by */
+	if (cl->rule != NULL && cl->provider != NULL &&
+	    cl->rule->provider == cl->provider && st[2] != '2')
+		return 0;
+	cl->reason = R_FILTERED;
+	cl->decision &= ~D_SUPPRESS;
+	return 1;
+}
+
 const char *
 classification_rule(const struct classification *cl, char *buf,
     size_t bufsz)

@@ -113,6 +113,23 @@ size_t		 classify_run_tests(const struct ruleset *rs, FILE *out,
 void		 classify_program_failure(struct classification *cl);
 
 /*
+ * A "no such user" (userunknown) given at no stage anybody can tell,
+ * under a status that is no address status (x.0.x, x.2.x or x.7.x:
+ * "550 5.7.1 <x>: Recipient address rejected: Access denied") may be
+ * the answer of a filter on the recipient's side after DATA: Sisimai's
+ * "filtered", not proof that the mailbox is gone. If so, makes cl
+ * filtered without a suppression and returns 1. The status must be the
+ * report's own (own_status: a bounce's Status field) or the reply's,
+ * and not a bare x.0.0 made from the reply code; a rule of the
+ * recipient's own provider, which knows its server's wording, keeps
+ * its reason unless the status is a mailbox one (x.2.x). Callers rule
+ * out what they can see and cl cannot: the reply named RCPT, or the
+ * words were a mailer's own and no reply.
+ */
+int		 classify_stageless_unknown(struct classification *cl,
+		    int own_status);
+
+/*
  * Appends "k=v" (or a flag) to cl->details, space-separated, as far as
  * it fits: for the callers' own findings after classify() (a bounce's
  * guards, a log line cut short).

@@ -461,41 +461,6 @@ status_of_its_own(const struct dsn_rcpt *r)
 }
 
 /*
- * Was a "no such user" given after the message, or at a stage nobody
- * can tell, in a report that carries its own status? Then it may be
- * the answer of a filter on the recipient's side: Sisimai's
- * "filtered". A rule of the recipient's provider that knows its
- * server's wording keeps its reason unless the status is a mailbox
- * status (x.2.x, "mailbox disabled"); a bounce with no status at all
- * (Exchange 2003, IMail, McAfee, ... say what they mean in words) keeps
- * it too.
- */
-static int
-unknown_is_filtered(const struct dsn_rcpt *r, const struct classification *cl)
-{
-	const char *st = cl->status;
-
-	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
-		return 0;		/* the status says "no such address" */
-	if (cl->stage != STAGE_UNKNOWN)
-		return 0;		/* classify() has settled it */
-	if (rcpt_evident(r, cl))
-		return 0;
-	if (r->diagtype != NULL && strcmp(r->diagtype, "smtp") != 0)
-		return 0;		/* a mailer's own words, not a reply */
-	if (!(st[2] == '0' || st[2] == '2' || st[2] == '7') || st[3] != '.')
-		return 0;		/* x.5.x protocol, x.4.x network ... */
-	if (!status_of_its_own(r) && (cl->reply == NULL ||
-	    cl->reply->status[0] == '\0' ||
-	    strcmp(cl->reply->status + 1, ".0.0") == 0))
-		return 0;		/* no status to go by */
-	if (cl->rule != NULL && cl->provider != NULL &&
-	    cl->rule->provider == cl->provider)
-		return st[2] == '2' && st[3] == '.';
-	return 1;
-}
-
-/*
  * The Status to classify with. Postfix, Exim and OpenSMTPD write
  * "5.0.0" (or "4.0.0") when the remote reply had no enhanced status of
  * its own: that says nothing the reply code does not, and as a hint it
@@ -1230,11 +1195,10 @@ dsn_classify(struct classifier *c, const struct ruleset *rs,
 	 * writes a report per domain, so that does not make it the only
 	 * one of its transaction.
 	 */
-	if (cl->reason == R_USERUNKNOWN && unknown_is_filtered(r, cl)) {
-		cl->reason = R_FILTERED;
-		cl->decision &= ~D_SUPPRESS;
+	if (cl->reason == R_USERUNKNOWN && !rcpt_evident(r, cl) &&
+	    (r->diagtype == NULL || strcmp(r->diagtype, "smtp") == 0) &&
+	    classify_stageless_unknown(cl, status_of_its_own(r)))
 		weak = 1;
-	}
 	/*
 	 * A failure text of the recipient's own that no rule knows is
 	 * Sisimai's "onhold" (it cannot decide), and so is a recipient

@@ -271,34 +271,6 @@ text_cut(const char *s, const char *e)
 }
 
 /*
- * A numeric character reference at p ("&#64;", "&#x40;"), written as
- * UTF-8 at d: returns its length, or 0 when there is none. What it
- * writes is never longer than the reference.
- */
-static size_t
-html_numeric(const char *p, const char *e, char **dp)
-{
-	const char *q = p + 2;
-	unsigned long c = 0;
-	int hex, digits = 0;
-	char *d = *dp;
-
-	if (e - p < 4 || p[0] != '&' || p[1] != '#')
-		return 0;
-	hex = *q == 'x' || *q == 'X';
-	q += hex;
-	for (; q < e && digits < 7 && (hex ? isxdigit((unsigned char)*q) :
-	    isdigit((unsigned char)*q)); q++, digits++)
-		c = c * (hex ? 16 : 10) + (unsigned long)(isdigit(
-		    (unsigned char)*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
-	if (digits == 0 || q >= e || *q != ';' || c == 0 || c > 0x10ffff ||
-	    (c >= 0xd800 && c < 0xe000))
-		return 0;
-	*dp = d + utf8_put(d, c);
-	return (size_t)(q + 1 - p);
-}
-
-/*
  * What the tag at p (its "<") stands for in text: a line break for one
  * that breaks the line ("<br>", "<p>", "<div>", "<tr>"); for one that
  * starts or ends another block ("</div>", "<li>", "<h2>", ...) or a
@@ -339,14 +311,15 @@ html_break(const char *p, const char *e)
 }
 
 /*
- * Strips tags and a few entities from HTML, and decodes numeric ones
- * ("max&#64;example.org"); crude, but bounded.
+ * Strips tags from HTML and decodes its character references
+ * ("max&#64;example.org", "&lt;"); crude, but bounded.
  */
 static const char *
 html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 {
 	char *out = arena_alloc(a, n + 1), *d = out;
 	const char *p = s, *e = s + n;
+	size_t k;
 	int soft = 0;
 
 	while (p < e) {
@@ -380,28 +353,9 @@ html_text(struct arena *a, const char *s, size_t n, size_t *lenp)
 				soft = 1;
 			continue;
 		}
-		if (*p == '&') {
-			static const struct { const char *ent; char c; } ents[] = {
-				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-				{ "&nbsp;", ' ' }, { "&quot;", '"' }, { "&#39;", '\'' },
-			};
-			size_t i, k;
-
-			for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
-				k = strlen(ents[i].ent);
-				if ((size_t)(e - p) >= k &&
-				    strncasecmp(p, ents[i].ent, k) == 0)
-					break;
-			}
-			if (i < sizeof(ents) / sizeof(ents[0])) {
-				*d++ = ents[i].c;
-				p += k;
-				continue;
-			}
-			if ((k = html_numeric(p, e, &d)) > 0) {
-				p += k;
-				continue;
-			}
+		if (*p == '&' && (k = html_entity(p, e, &d)) > 0) {
+			p += k;
+			continue;
 		}
 		*d++ = *p++;
 	}

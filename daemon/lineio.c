@@ -1,9 +1,11 @@
 /*
- * lineio.c -- read lines of bounded length; check UTF-8
+ * lineio.c -- read lines of bounded length; check and write UTF-8
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "lineio.h"
 #include "xalloc.h"
 
@@ -149,4 +151,51 @@ utf8_put(char *d, unsigned long c)
 	d[2] = (char)(0x80 | (c >> 6 & 0x3f));
 	d[3] = (char)(0x80 | (c & 0x3f));
 	return 4;
+}
+
+/* A numeric reference at p ("&#64;", "&#x40;"): see html_entity(). */
+static size_t
+html_numeric(const char *p, const char *e, char **dp)
+{
+	const char *q = p + 2;
+	unsigned long c = 0;
+	int hex, digits = 0;
+
+	if (e - p < 4 || p[1] != '#')
+		return 0;
+	hex = *q == 'x' || *q == 'X';
+	q += hex;
+	for (; q < e && digits < 7 && (hex ? isxdigit((unsigned char)*q) :
+	    isdigit((unsigned char)*q)); q++, digits++)
+		c = c * (hex ? 16 : 10) + (unsigned long)(isdigit(
+		    (unsigned char)*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
+	if (digits == 0 || q >= e || *q != ';' || c == 0 || c > 0x10ffff ||
+	    (c >= 0xd800 && c < 0xe000))
+		return 0;
+	*dp += utf8_put(*dp, c);
+	return (size_t)(q + 1 - p);
+}
+
+size_t
+html_entity(const char *p, const char *e, char **dp)
+{
+	static const struct {
+		const char	*name;
+		char		 c;
+	} named[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		{ "&quot;", '"' }, { "&apos;", '\'' }, { "&nbsp;", ' ' },
+	};
+	size_t i, k;
+
+	if (p >= e || *p != '&')
+		return 0;
+	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		k = strlen(named[i].name);
+		if ((size_t)(e - p) >= k && ascii_eq_ci(p, named[i].name, k)) {
+			*(*dp)++ = named[i].c;
+			return k;
+		}
+	}
+	return html_numeric(p, e, dp);
 }

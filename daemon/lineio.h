@@ -1,5 +1,5 @@
 /*
- * lineio.h -- read lines of bounded length; check UTF-8
+ * lineio.h -- read lines of bounded length; check and write UTF-8
  *
  * A line longer than the limit is not an error that stops the reader:
  * lineio_read() returns its first `limit` bytes with *overlong set and
@@ -40,5 +40,15 @@ size_t		 utf8_addr_char(const char *s, const char *e, int *wide);
  * returns the bytes written (1 to 4).
  */
 size_t		 utf8_put(char *d, unsigned long c);
+/*
+ * An HTML character reference at p (before e): a named one text is
+ * written with (&amp; &lt; &gt; &quot; &apos;, and &nbsp; as a plain
+ * space) or a numeric one ("&#64;", "&#x40;"; not NUL, not a
+ * surrogate). Writes what it stands for as UTF-8 at *dp and advances
+ * *dp; returns the reference's length, or 0 (nothing written) when
+ * there is none at p. What it writes is never longer than the
+ * reference, so text can be decoded in place.
+ */
+size_t		 html_entity(const char *p, const char *e, char **dp);
 
 #endif

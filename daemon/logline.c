@@ -323,45 +323,19 @@ logline_read(const char *line, size_t n, long long now, struct logline *ll)
 	return ll->kind;
 }
 
-/*
- * OpenSMTPD's log says at which stage no reply was given; so does its
- * bounce, which dsn_classify() reads by unknown_is_filtered(): a "no
- * such user" whose reply has a status of its own that is no address
- * status ("550 5.7.1 <x>: Recipient address rejected: Access denied")
- * may be a filter's answer after DATA, Sisimai's "filtered". Its log
- * line reads the same, so the two never disagree; a rule of the
- * recipient's own provider keeps its reason unless the status is a
- * mailbox one (x.2.x).
- */
-static int
-stageless_filtered(const struct classification *cl)
-{
-	const char *st = cl->status;
-
-	if (cl->reason != R_USERUNKNOWN || cl->stage != STAGE_UNKNOWN ||
-	    cl->reply == NULL || cl->reply->status[0] == '\0' ||
-	    strcmp(cl->reply->status + 1, ".0.0") == 0)
-		return 0;
-	if (st[0] == '\0' || st[1] != '.' || st[3] != '.' ||
-	    !(st[2] == '0' || st[2] == '2' || st[2] == '7'))
-		return 0;
-	if (strstr(cl->reply->text, "RCPT") != NULL)	/* NUL-terminated */
-		return 0;
-	if (cl->rule != NULL && cl->provider != NULL &&
-	    cl->rule->provider == cl->provider)
-		return st[2] == '2';
-	return 1;
-}
-
 void
 logline_shape(const struct maillog_entry *e, struct classification *cl)
 {
 	if (e->to_program)
 		classify_program_failure(cl);
-	if (e->opensmtpd && stageless_filtered(cl)) {
-		cl->reason = R_FILTERED;
-		cl->decision &= ~D_SUPPRESS;
-	}
+	/*
+	 * OpenSMTPD's log line says at which stage no reply was given,
+	 * as its bounce does: read alike (see dsn_classify()), the two
+	 * never disagree.
+	 */
+	if (e->opensmtpd && cl->reply != NULL &&
+	    strstr(cl->reply->text, "RCPT") == NULL)	/* NUL-terminated */
+		(void)classify_stageless_unknown(cl, 0);
 	/*
 	 * A line cut short by syslog's limit has lost its end, where
 	 * Postfix says which command the reply answered ("(in reply to

@@ -21,6 +21,7 @@
 #endif
 
 #include "ascii.h"
+#include "lineio.h"
 #include "reply.h"
 #include "xalloc.h"
 
@@ -1072,19 +1073,17 @@ fold(char *out, const char *in, size_t n)
 	return w;
 }
 
-/* The escapes unescape() undoes, and what each one stands for. */
+/*
+ * The escapes unescape() undoes besides HTML's character references
+ * (html_entity()), and what each one stands for.
+ */
 static const struct {
 	const char	*lit;
 	size_t		 len;
 	char		 to;
 } ents[] = {
 #define ENT(s, c)	{ s, sizeof(s) - 1, c }
-	ENT("&lt;", '<'), ENT("&gt;", '>'), ENT("&amp;", '&'),
-	ENT("&quot;", '"'), ENT("&#39;", '\''), ENT("&#x27;", '\''),
-	ENT("&apos;", '\''), ENT("&#34;", '"'), ENT("&#10;", ' '),
-	ENT("&#13;", ' '), ENT("&#xA;", ' '), ENT("&#xD;", ' '),
-	ENT("&nbsp;", ' '), ENT("<br>", ' '), ENT("<br/>", ' '),
-	ENT("<br />", ' '),
+	ENT("<br>", ' '), ENT("<br/>", ' '), ENT("<br />", ' '),
 	ENT("\\n", ' '), ENT("\\r", ' '), ENT("\\t", ' '),
 	ENT("\\\"", '"'), ENT("\\'", '\''), ENT("\\/", '/'),
 	ENT("\\u003c", '<'), ENT("\\u003e", '>'), ENT("\\u0027", '\''),
@@ -1112,11 +1111,16 @@ escape_at(const char *rd, const char *e, size_t *n)
 	return i;
 }
 
-/* Is c the first byte of an escape: "&", "\\" or "<"? */
-static inline int
-escape_lead(char c)
+/* Does an escape start at p (below e): a character reference or one of ents[]? */
+static int
+is_escape(const char *p, const char *e)
 {
-	return c == '&' || c == '\\' || c == '<';
+	char u[4], *up = u;
+	size_t n;
+
+	if (*p == '&')
+		return html_entity(p, e, &up) > 0;
+	return escape_at(p, e, &n) < sizeof(ents) / sizeof(ents[0]);
 }
 
 /*
@@ -1127,8 +1131,6 @@ escape_lead(char c)
 static char *
 first_escape(char *p, char *e)
 {
-	size_t n;
-
 #ifdef __SSE2__
 	const __m128i amp = _mm_set1_epi8('&'), bsl = _mm_set1_epi8('\\'),
 	    lt = _mm_set1_epi8('<');
@@ -1140,14 +1142,12 @@ first_escape(char *p, char *e)
 		    _mm_cmpeq_epi8(v, lt)));
 
 		for (; m != 0; m &= m - 1)
-			if (escape_at(p + __builtin_ctz(m), e, &n) <
-			    sizeof(ents) / sizeof(ents[0]))
+			if (is_escape(p + __builtin_ctz(m), e))
 				return p + __builtin_ctz(m);
 	}
 #endif
 	for (; p < e; p++)
-		if (escape_lead(*p) &&
-		    escape_at(p, e, &n) < sizeof(ents) / sizeof(ents[0]))
+		if ((*p == '&' || *p == '\\' || *p == '<') && is_escape(p, e))
 			return p;
 	return e;
 }
@@ -1155,8 +1155,8 @@ first_escape(char *p, char *e)
 /*
  * Undoes the quoting damage a reply picks up when it is pasted from a
  * web page, a JSON payload or a log that escapes its text: HTML
- * entities ("&lt;x&gt;", twice escaped "&amp;lt;", "&quot;", "&#39;",
- * "&#10;"), "<br>", and the backslash escapes of JSON and C strings
+ * character references ("&lt;x&gt;", twice escaped "&amp;lt;",
+ * "&quot;", "&#39;", "&#10;"; see html_entity()), "<br>", and the backslash escapes of JSON and C strings
  * ("\n", "\r", "\t", "\"", "\'", "\/", "\u003c"). A line break becomes
  * a space, as fold() makes it; runs of spaces stay one. Works in place
  * on [p, e) (the text only shrinks); returns the new end.
@@ -1179,9 +1179,20 @@ unescape(char *p, char *e)
 		if ((rd = first_escape(p, e)) == e)
 			break;
 		for (wr = rd; rd < e; ) {
-			char c = *rd;
+			char c = *rd, u[4], *up = u;
 
-			if (escape_lead(c)) {
+			if (c == '&' && (n = html_entity(rd, e, &up)) > 0) {
+				rd += n;
+				if (up - u == 1 && isspace((unsigned char)u[0])) {
+					if (wr > p && wr[-1] != ' ')
+						*wr++ = ' ';
+					continue;
+				}
+				memcpy(wr, u, (size_t)(up - u));
+				wr += up - u;
+				continue;
+			}
+			if (c == '\\' || c == '<') {
 				i = escape_at(rd, e, &n);
 				if (i < sizeof(ents) / sizeof(ents[0])) {
 					c = ents[i].to;

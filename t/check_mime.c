@@ -16,6 +16,7 @@
 #include <check.h>
 
 #include "arena.h"
+#include "lineio.h"
 #include "mime.h"
 #include "testlib.h"
 #include "xalloc.h"
@@ -594,6 +595,49 @@ START_TEST(test_prefixes)
 }
 END_TEST
 
+/* HTML character references: what each stands for, and its length. */
+static const struct {
+	const char	*in;
+	size_t		 used;
+	const char	*out;
+} entity_cases[] = {
+	{ "&amp;lt;", 5, "&" },
+	{ "&LT;x", 4, "<" },
+	{ "&apos;", 6, "'" },
+	{ "&nbsp;", 6, " " },
+	{ "&#64;", 5, "@" },
+	{ "&#x40;", 6, "@" },
+	{ "&#X2019;", 8, "\xe2\x80\x99" },
+	{ "&#128512;", 9, "\xf0\x9f\x98\x80" },
+	{ "&#0000039;", 10, "'" },
+	{ "&#00000039;", 0, "" },		/* eight digits */
+	{ "&#0;", 0, "" },
+	{ "&#xD800;", 0, "" },			/* a surrogate */
+	{ "&#x110000;", 0, "" },
+	{ "&#;", 0, "" },
+	{ "&#x;", 0, "" },
+	{ "&#64", 0, "" },			/* no ";" */
+	{ "&amp", 0, "" },
+	{ "&", 0, "" },
+	{ "x&amp;", 0, "" },
+};
+
+START_TEST(test_entity)
+{
+	const char *in = entity_cases[_i].in;
+	char buf[16], *d = buf;
+	size_t used;
+
+	memset(buf, 'Z', sizeof(buf));
+	used = html_entity(in, in + strlen(in), &d);
+	ck_assert_msg(used == entity_cases[_i].used, "%s: used %zu", in, used);
+	ck_assert_uint_le((size_t)(d - buf), used);
+	ck_assert_msg((size_t)(d - buf) == strlen(entity_cases[_i].out) &&
+	    memcmp(buf, entity_cases[_i].out, (size_t)(d - buf)) == 0,
+	    "%s: wrote \"%.*s\"", in, (int)(d - buf), buf);
+}
+END_TEST
+
 static Suite *
 mime_suite(void)
 {
@@ -604,6 +648,7 @@ mime_suite(void)
 	tcase_add_loop_test(tc, test_charset_body, 0, NCASES(charset_cases));
 	tcase_add_loop_test(tc, test_charset_word, 0, NCASES(charset_cases));
 	tcase_add_loop_test(tc, test_wide, 0, NCASES(wide_cases));
+	tcase_add_loop_test(tc, test_entity, 0, NCASES(entity_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("headers");
