@@ -41,7 +41,7 @@ ascii_eq_ci(const char *a, const char *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) !=
+		if (a[i] != b[i] && ascii_lower((unsigned char)a[i]) !=
 		    ascii_lower((unsigned char)b[i]))
 			return 0;
 	return 1;

@@ -717,6 +717,12 @@ struct prefilter {
 	size_t			  npats;
 	uint32_t		 *litstart;
 	uint32_t		 *litref;
+	/*
+	 * acwords: bit l set when literal l anchors a unit (litstart[l] <
+	 * litstart[l + 1]). The rest are the guards' phrases, and parts of
+	 * sets that some other literal anchors: the scan skips them.
+	 */
+	uint64_t		 *anchors;
 	uint32_t		 *uslot;	/* nunits: in uok[], or NOSLOT */
 	uint32_t		 *pslot;	/* npats: first unit's slot */
 	size_t			  nslots;
@@ -1029,6 +1035,10 @@ prefilter_build_sampled(const struct prefilter_need *const *needs,
 	for (k = pl.n; k > 0; k--)	/* each start moved to the next's */
 		pf->litstart[k] = pf->litstart[k - 1];
 	pf->litstart[0] = 0;
+	pf->anchors = xcalloc(pf->acwords, sizeof(*pf->anchors));
+	for (k = 0; k < pl.n; k++)
+		if (pf->litstart[k] < pf->litstart[k + 1])
+			pf->anchors[k / 64] |= UINT64_C(1) << (k % 64);
 	pack_scan(pf, pl.n, noth, nolit);
 	free(shared);
 	free(pl.lits);
@@ -1051,6 +1061,7 @@ prefilter_free(struct prefilter *pf)
 	free(pf->rinit);
 	free(pf->litstart);
 	free(pf->litref);
+	free(pf->anchors);
 	free(pf->uslot);
 	free(pf->pslot);
 	free(pf->ref);
@@ -1126,7 +1137,7 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
 	for (m = 0; m < pf->mwords; m++)
 		for (y = marks[m]; y != 0; y &= y - 1) {
 			w = m * 64 + (size_t)__builtin_ctzll(y);
-			for (x = bits[w]; x != 0; x &= x - 1)
+			for (x = bits[w] & pf->anchors[w]; x != 0; x &= x - 1)
 				lit_found(pf, (uint32_t)(w * 64 + (size_t)
 				    __builtin_ctzll(x)), bits, rmiss, uok);
 		}

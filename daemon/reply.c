@@ -81,14 +81,18 @@ prefix_ci_n(const struct span *s, const char *lit, size_t n)
 #define prefix_ci(s, lit)	prefix_ci_n((s), (lit), sizeof(lit) - 1)
 
 static size_t
-suffix_ci(const struct span *s, const char *lit)
+suffix_ci_n(const struct span *s, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-
-	if ((size_t)(s->e - s->p) < n || !ascii_eq_ci(s->e - n, lit, n))
+	if ((size_t)(s->e - s->p) < n ||
+	    ((unsigned char)s->e[-1] | 0x20) !=
+	    ((unsigned char)lit[n - 1] | 0x20) ||
+	    !ascii_eq_ci(s->e - n, lit, n))
 		return 0;
 	return n;
 }
+
+/* lit must be a string literal. */
+#define suffix_ci(s, lit)	suffix_ci_n((s), (lit), sizeof(lit) - 1)
 
 /* Finds lit (in any ASCII case) in [p, e); NULL if absent. */
 static char *
@@ -554,14 +558,22 @@ server_id(const char *p, const char *e)
 static int
 cut_command(const char *p, const char *e)
 {
-	static const char *const cmds[] = {
-		"RCPT TO command", "MAIL FROM command", "end of DATA command",
-		"DATA command", "BDAT command",
+	static const struct {
+		const char	*cmd;
+		size_t		 len;
+	} cmds[] = {
+#define CMD(s)	{ s, sizeof(s) - 1 }
+		CMD("RCPT TO command"), CMD("MAIL FROM command"),
+		CMD("end of DATA command"), CMD("DATA command"),
+		CMD("BDAT command"),
+#undef CMD
 	};
 	size_t i, n = (size_t)(e - p);
 
+	if (n < 4)
+		return 0;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (n >= 4 && n < strlen(cmds[i]) && ascii_eq_ci(p, cmds[i], n))
+		if (n < cmds[i].len && ascii_eq_ci(p, cmds[i].cmd, n))
 			return 1;
 	return 0;
 }
@@ -802,6 +814,33 @@ payload_reply(struct reply *r, struct span *s)
 }
 
 /*
+ * Does [p, e) hold a "2" to "5", the first byte of any reply code
+ * (is_code()) or enhanced status (status_at())? Sixteen bytes at a time
+ * where SSE2 is there.
+ */
+static int
+code_digit(const char *p, const char *e)
+{
+#ifdef __SSE2__
+	/* c - "2" < 4, unsigned: c + (0x80 - "2") < 0x84, signed */
+	const __m128i off = _mm_set1_epi8((char)(0x80 - '2')),
+	    lim = _mm_set1_epi8((char)(0x80 + 4));
+
+	for (; e - p >= 16; p += 16) {
+		__m128i v = _mm_add_epi8(_mm_loadu_si128(
+		    (const __m128i *)(const void *)p), off);
+
+		if (_mm_movemask_epi8(_mm_cmplt_epi8(v, lim)) != 0)
+			return 1;
+	}
+#endif
+	for (; p < e; p++)
+		if ((unsigned)((unsigned char)*p - '2') < 4)
+			return 1;
+	return 0;
+}
+
+/*
  * Where in a text with no leading code the reply itself starts: after
  * a mark that introduces the server's words ("Remote host said: ",
  * "Reason: ", Exchange's "Remote Server returned '", .NET's "The
@@ -857,6 +896,9 @@ find_embedded_reply(struct reply *r, struct span *s)
 		memcpy(r->ip, ip, sizeof(ip));
 	}
 	if (acct_row(r, s))
+		return NULL;
+	/* A key or a mark counts only before a code or a status */
+	if (!code_digit(s->p, s->e))
 		return NULL;
 	if ((q = payload_reply(r, s)) != NULL)
 		return q;
@@ -1037,6 +1079,85 @@ fold(char *out, const char *in, size_t n)
 }
 
 /*
+ * The escapes unescape() undoes besides HTML's character references
+ * (html_entity()), and what each one stands for.
+ */
+static const struct {
+	const char	*lit;
+	size_t		 len;
+	char		 to;
+} ents[] = {
+#define ENT(s, c)	{ s, sizeof(s) - 1, c }
+	ENT("<br>", ' '), ENT("<br/>", ' '), ENT("<br />", ' '),
+	ENT("\\n", ' '), ENT("\\r", ' '), ENT("\\t", ' '),
+	ENT("\\\"", '"'), ENT("\\'", '\''), ENT("\\/", '/'),
+	ENT("\\u003c", '<'), ENT("\\u003e", '>'), ENT("\\u0027", '\''),
+	ENT("\\u0026", '&'), ENT("\\u0022", '"'), ENT("\\u000a", ' '),
+	ENT("\\u000d", ' '),
+#undef ENT
+};
+
+/*
+ * The index in ents[] of the escape at rd (below e), its length in *n;
+ * the size of ents[] when there is none.
+ */
+static size_t
+escape_at(const char *rd, const char *e, size_t *n)
+{
+	size_t i;
+
+	/* An escape's first byte is no letter: compared as it is */
+	for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		*n = ents[i].len;
+		if (*rd == ents[i].lit[0] && (size_t)(e - rd) >= *n &&
+		    ascii_eq_ci(rd + 1, ents[i].lit + 1, *n - 1))
+			break;
+	}
+	return i;
+}
+
+/* Does an escape start at p (below e): a character reference or one of ents[]? */
+static int
+is_escape(const char *p, const char *e)
+{
+	char u[4], *up = u;
+	size_t n;
+
+	if (*p == '&')
+		return html_entity(p, e, &up) > 0;
+	return escape_at(p, e, &n) < sizeof(ents) / sizeof(ents[0]);
+}
+
+/*
+ * Where the first escape of ents[] starts in [p, e), or e. Sixteen
+ * bytes at a time where SSE2 is there: most texts hold none of the
+ * bytes an escape starts with, or only the "<" of an address.
+ */
+static char *
+first_escape(char *p, char *e)
+{
+#ifdef __SSE2__
+	const __m128i amp = _mm_set1_epi8('&'), bsl = _mm_set1_epi8('\\'),
+	    lt = _mm_set1_epi8('<');
+
+	for (; e - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(void *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, bsl)),
+		    _mm_cmpeq_epi8(v, lt)));
+
+		for (; m != 0; m &= m - 1)
+			if (is_escape(p + __builtin_ctz(m), e))
+				return p + __builtin_ctz(m);
+	}
+#endif
+	for (; p < e; p++)
+		if ((*p == '&' || *p == '\\' || *p == '<') && is_escape(p, e))
+			return p;
+	return e;
+}
+
+/*
  * Undoes the quoting damage a reply picks up when it is pasted from a
  * web page, a JSON payload or a log that escapes its text: HTML
  * character references ("&lt;x&gt;", twice escaped "&amp;lt;",
@@ -1048,28 +1169,21 @@ fold(char *out, const char *in, size_t n)
 static char *
 unescape(char *p, char *e)
 {
-	static const struct {
-		const char	*lit;
-		char		 to;
-	} ents[] = {
-		{ "<br>", ' ' }, { "<br/>", ' ' }, { "<br />", ' ' },
-		{ "\\n", ' ' }, { "\\r", ' ' }, { "\\t", ' ' },
-		{ "\\\"", '"' }, { "\\'", '\'' }, { "\\/", '/' },
-		{ "\\u003c", '<' }, { "\\u003e", '>' }, { "\\u0027", '\'' },
-		{ "\\u0026", '&' }, { "\\u0022", '"' }, { "\\u000a", ' ' },
-		{ "\\u000d", ' ' },
-	};
 	char *rd, *wr;
 	size_t i, n;
 	int pass;
 
 	/* Twice: "&amp;lt;" is "&lt;" once undone. */
 	for (pass = 0; pass < 2; pass++) {
-		if (memchr(p, '&', (size_t)(e - p)) == NULL &&
-		    memchr(p, '\\', (size_t)(e - p)) == NULL &&
-		    memchr(p, '<', (size_t)(e - p)) == NULL)
+		/*
+		 * The text holds no two spaces together (fold() made it so,
+		 * and so does a pass), so up to the first escape a pass
+		 * copies each byte onto itself: it starts there, and a text
+		 * with none is done.
+		 */
+		if ((rd = first_escape(p, e)) == e)
 			break;
-		for (rd = wr = p; rd < e; ) {
+		for (wr = rd; rd < e; ) {
 			char c = *rd, u[4], *up = u;
 
 			if (c == '&' && (n = html_entity(rd, e, &up)) > 0) {
@@ -1084,13 +1198,7 @@ unescape(char *p, char *e)
 				continue;
 			}
 			if (c == '\\' || c == '<') {
-				for (i = 0; i < sizeof(ents) / sizeof(ents[0]);
-				    i++) {
-					n = strlen(ents[i].lit);
-					if ((size_t)(e - rd) >= n &&
-					    ascii_eq_ci(rd, ents[i].lit, n))
-						break;
-				}
+				i = escape_at(rd, e, &n);
 				if (i < sizeof(ents) / sizeof(ents[0])) {
 					c = ents[i].to;
 					rd += n;

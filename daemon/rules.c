@@ -162,34 +162,56 @@ lerr(struct loader *ld, const char *fmt, ...)
 
 /* --- host maps ------------------------------------------------------- */
 
+/*
+ * FNV-1a over the bytes from the last to the first, ASCII case folded:
+ * one pass from the end of a host name gives the hashes of all its
+ * suffixes (hostmap_find()).
+ */
+static inline uint32_t
+hash_step(uint32_t h, unsigned char c)
+{
+	return (h ^ ascii_lower(c)) * 16777619u;
+}
+
+#define HASH_BASIS	2166136261u
+
 static uint32_t
 hash_ci(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = HASH_BASIS;
 
-	while (n--) {
-		h ^= ascii_lower((unsigned char)*s++);
-		h *= 16777619u;
-	}
+	while (n--)
+		h = hash_step(h, (unsigned char)s[n]);
 	return h;
 }
 
+/*
+ * The slot of key k (n bytes, no NUL among them) whose hash_ci() is h;
+ * *idx is its index, or that of the empty slot where it would go.
+ */
 static const struct provider **
-hostmap_slot(const struct hostmap *m, const char *k, size_t n, size_t *idx)
+hostmap_probe(const struct hostmap *m, uint32_t h, const char *k, size_t n,
+    size_t *idx)
 {
 	size_t i;
 
-	if (m->cap == 0)
-		return NULL;
-	for (i = hash_ci(k, n) & (m->cap - 1); m->keys[i] != NULL;
+	for (i = h & (m->cap - 1); m->keys[i] != NULL;
 	    i = (i + 1) & (m->cap - 1)) {
-		if (strlen(m->keys[i]) == n && strncasecmp(m->keys[i], k, n) == 0) {
+		if (ascii_eq_ci(m->keys[i], k, n) && m->keys[i][n] == '\0') {
 			*idx = i;
 			return &m->vals[i];
 		}
 	}
 	*idx = i;
 	return NULL;
+}
+
+static const struct provider **
+hostmap_slot(const struct hostmap *m, const char *k, size_t n, size_t *idx)
+{
+	if (m->cap == 0)
+		return NULL;
+	return hostmap_probe(m, hash_ci(k, n), k, n, idx);
 }
 
 /* Returns the provider already holding key, or NULL after adding it. */
@@ -226,7 +248,9 @@ static const struct provider *
 hostmap_find(const struct hostmap *m, const char *name)
 {
 	const struct provider **v;
-	size_t i, n;
+	size_t i, j, n, nd;
+	uint32_t h, dh[254];
+	uint8_t dot[254];	/* a name is at most 253 bytes here */
 
 	if (name == NULL || *name == '\0' || m->cap == 0)
 		return NULL;
@@ -235,11 +259,19 @@ hostmap_find(const struct hostmap *m, const char *name)
 		n--;
 	if (n > 253)			/* no host name is that long */
 		return NULL;
-	if ((v = hostmap_slot(m, name, n, &i)) != NULL)
+	/* The hashes of the name and of each suffix from a dot, at once */
+	for (j = n, h = HASH_BASIS, nd = 0; j-- > 0; ) {
+		h = hash_step(h, (unsigned char)name[j]);
+		if (name[j] == '.') {
+			dot[nd] = (uint8_t)j;
+			dh[nd++] = h;
+		}
+	}
+	if ((v = hostmap_probe(m, h, name, n, &i)) != NULL)
 		return *v;
-	for (const char *d = name; (d = memchr(d, '.', n - (size_t)(d - name)))
-	    != NULL; d++)
-		if ((v = hostmap_slot(m, d, n - (size_t)(d - name), &i)) != NULL)
+	while (nd-- > 0)	/* the leftmost dot's is the last */
+		if ((v = hostmap_probe(m, dh[nd], name + dot[nd], n - dot[nd],
+		    &i)) != NULL)
 			return *v;
 	return NULL;
 }
