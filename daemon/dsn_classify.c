@@ -675,6 +675,34 @@ text_reason_line(const struct dsn_report *rep, const struct dsn_rcpt *r)
 }
 
 /*
+ * A recipient's text that is itself the exchange that failed, as
+ * Sendmail v5 gives it: the command, the refusal, then the verdict,
+ * which names the recipient whatever the command was (">>> MAIL
+ * From:<s>", "<<< 553 ... Sender domain must resolve", "554 <rcpt>...
+ * Remote protocol error"; the ">>> " may be gone). A refusal of MAIL
+ * FROM is then the stage, not the RCPT that the verdict's form
+ * suggests; STAGE_UNKNOWN when the text begins with no such exchange
+ * (the checks after settle the other commands).
+ */
+static enum smtp_stage
+own_exchange_stage(const struct dsn_rcpt *r)
+{
+	const char *p, *e, *le;
+
+	if (!r->diag_in_text || r->ctx == NULL)
+		return STAGE_UNKNOWN;
+	p = r->ctx;
+	e = r->ctx + r->ctxlen;
+	if (e - p >= 4 && strncmp(p, ">>> ", 4) == 0)
+		p += 4;
+	if (e - p < 10 || strncasecmp(p, "MAIL FROM:", 10) != 0)
+		return STAGE_UNKNOWN;
+	le = line_end(p, e);
+	return e - le > 8 && strncmp(le + 1, "<<< ", 4) == 0 ? STAGE_MAIL :
+	    STAGE_UNKNOWN;
+}
+
+/*
  * The stage the bounce says the recipient's reply came at, when the
  * reply does not say it itself: in Postfix's, Exim's and Sendmail's
  * words, in the recipient's own text and in Sendmail's shared
@@ -686,6 +714,8 @@ context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 	const char *p, *e, *s;
 	enum smtp_stage st;
 
+	if (own_exchange_stage(r) == STAGE_MAIL)
+		return STAGE_MAIL;
 	if (sendmail_names(r, r->ctx, r->ctxlen) ||
 	    sendmail_names(r, rep->context, rep->contextlen))
 		return STAGE_RCPT;
