@@ -422,6 +422,13 @@ gave_up(const struct dsn_rcpt *r, const struct classification *cl)
 	if (st[0] != '\0' && strncmp(st + 1, ".4.", 3) == 0 &&
 	    (strcmp(st + 4, "1") == 0 || strcmp(st + 4, "7") == 0))
 		return 1;
+	/*
+	 * The report's own Status says so when the reply's does not
+	 * ("Status: 4.4.7" over "421 4.4.2 Connection timed out").
+	 */
+	if ((st = r->status) != NULL && strncmp(st + 1, ".4.", 3) == 0 &&
+	    (strcmp(st + 4, "1") == 0 || strcmp(st + 4, "7") == 0))
+		return 1;
 	if (r->action != NULL && (strcmp(r->action, "expired") == 0 ||
 	    strcmp(r->action, "delayed") == 0))
 		return 1;
