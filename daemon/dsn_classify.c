@@ -56,6 +56,37 @@ another_mailbox(const char *a, const char *b)
 }
 
 /*
+ * Does the reply, one with no enhanced status, open with the
+ * recipient's address after its code ("542 ann@example.org Rejected",
+ * Symantec Email Security.cloud's)? Then it is the verdict on that
+ * address, as RCPT TO gets. With a status, the status says what it is
+ * ("550 5.2.1 <ann@example.org>... User Unknown" is filtered).
+ */
+static int
+reply_opens_with_rcpt(const struct dsn_rcpt *r)
+{
+	const char *p = r->diag, *e = r->diag + r->diaglen;
+	size_t n;
+
+	if (p == NULL || r->rcpt == NULL || r->diag_in_text)
+		return 0;
+	if (e - p < 4 || !isdigit((unsigned char)p[0]) ||
+	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+	    p[3] != ' ')
+		return 0;
+	p += 4;
+	if (p < e && isdigit((unsigned char)*p) && e - p > 1 && p[1] == '.')
+		return 0;	/* its enhanced status speaks (x.2.1 ...) */
+	if (p < e && *p == '<')
+		p++;
+	n = strlen(r->rcpt);
+	if ((size_t)(e - p) < n || strncasecmp(p, r->rcpt, n) != 0)
+		return 0;
+	p += n;
+	return p == e || *p == '>' || *p == ' ';
+}
+
+/*
  * Is a "no such user" known to be the answer to RCPT TO? Either the
  * reply's stage says so, or the bounce names the command (Sisimai reads
  * "RCPT" anywhere in the text; qmail says "does not like recipient"),
@@ -70,6 +101,8 @@ rcpt_evident(const struct dsn_rcpt *r, const struct classification *cl)
 	if (cl->stage == STAGE_RCPT)
 		return 1;
 	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
+		return 1;
+	if (reply_opens_with_rcpt(r))
 		return 1;
 	if (has_cs(r->diag, r->diaglen, "RCPT") ||
 	    has_cs(r->ctx, r->ctxlen, "RCPT") ||
