@@ -56,6 +56,37 @@ another_mailbox(const char *a, const char *b)
 }
 
 /*
+ * Does the reply, one with no enhanced status, open with the
+ * recipient's address after its code ("542 ann@example.org Rejected",
+ * Symantec Email Security.cloud's)? Then it is the verdict on that
+ * address, as RCPT TO gets. With a status, the status says what it is
+ * ("550 5.2.1 <ann@example.org>... User Unknown" is filtered).
+ */
+static int
+reply_opens_with_rcpt(const struct dsn_rcpt *r)
+{
+	const char *p = r->diag, *e = r->diag + r->diaglen;
+	size_t n;
+
+	if (p == NULL || r->rcpt == NULL || r->diag_in_text)
+		return 0;
+	if (e - p < 4 || !isdigit((unsigned char)p[0]) ||
+	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+	    p[3] != ' ')
+		return 0;
+	p += 4;
+	if (p < e && isdigit((unsigned char)*p) && e - p > 1 && p[1] == '.')
+		return 0;	/* its enhanced status speaks (x.2.1 ...) */
+	if (p < e && *p == '<')
+		p++;
+	n = strlen(r->rcpt);
+	if ((size_t)(e - p) < n || strncasecmp(p, r->rcpt, n) != 0)
+		return 0;
+	p += n;
+	return p == e || *p == '>' || *p == ' ';
+}
+
+/*
  * Is a "no such user" known to be the answer to RCPT TO? Either the
  * reply's stage says so, or the bounce names the command (Sisimai reads
  * "RCPT" anywhere in the text; qmail says "does not like recipient"),
@@ -70,6 +101,8 @@ rcpt_evident(const struct dsn_rcpt *r, const struct classification *cl)
 	if (cl->stage == STAGE_RCPT)
 		return 1;
 	if (st[0] != '\0' && st[1] == '.' && st[2] == '1' && st[3] == '.')
+		return 1;
+	if (reply_opens_with_rcpt(r))
 		return 1;
 	if (has_cs(r->diag, r->diaglen, "RCPT") ||
 	    has_cs(r->ctx, r->ctxlen, "RCPT") ||
@@ -422,6 +455,13 @@ gave_up(const struct dsn_rcpt *r, const struct classification *cl)
 	if (st[0] != '\0' && strncmp(st + 1, ".4.", 3) == 0 &&
 	    (strcmp(st + 4, "1") == 0 || strcmp(st + 4, "7") == 0))
 		return 1;
+	/*
+	 * The report's own Status says so when the reply's does not
+	 * ("Status: 4.4.7" over "421 4.4.2 Connection timed out").
+	 */
+	if ((st = r->status) != NULL && strncmp(st + 1, ".4.", 3) == 0 &&
+	    (strcmp(st + 4, "1") == 0 || strcmp(st + 4, "7") == 0))
+		return 1;
 	if (r->action != NULL && (strcmp(r->action, "expired") == 0 ||
 	    strcmp(r->action, "delayed") == 0))
 		return 1;
@@ -640,6 +680,34 @@ text_reason_line(const struct dsn_report *rep, const struct dsn_rcpt *r)
 }
 
 /*
+ * A recipient's text that is itself the exchange that failed, as
+ * Sendmail v5 gives it: the command, the refusal, then the verdict,
+ * which names the recipient whatever the command was (">>> MAIL
+ * From:<s>", "<<< 553 ... Sender domain must resolve", "554 <rcpt>...
+ * Remote protocol error"; the ">>> " may be gone). A refusal of MAIL
+ * FROM is then the stage, not the RCPT that the verdict's form
+ * suggests; STAGE_UNKNOWN when the text begins with no such exchange
+ * (the checks after settle the other commands).
+ */
+static enum smtp_stage
+own_exchange_stage(const struct dsn_rcpt *r)
+{
+	const char *p, *e, *le;
+
+	if (!r->diag_in_text || r->ctx == NULL)
+		return STAGE_UNKNOWN;
+	p = r->ctx;
+	e = r->ctx + r->ctxlen;
+	if (e - p >= 4 && strncmp(p, ">>> ", 4) == 0)
+		p += 4;
+	if (e - p < 10 || strncasecmp(p, "MAIL FROM:", 10) != 0)
+		return STAGE_UNKNOWN;
+	le = line_end(p, e);
+	return e - le > 8 && strncmp(le + 1, "<<< ", 4) == 0 ? STAGE_MAIL :
+	    STAGE_UNKNOWN;
+}
+
+/*
  * The stage the bounce says the recipient's reply came at, when the
  * reply does not say it itself: in Postfix's, Exim's and Sendmail's
  * words, in the recipient's own text and in Sendmail's shared
@@ -651,6 +719,8 @@ context_stage(const struct dsn_report *rep, const struct dsn_rcpt *r)
 	const char *p, *e, *s;
 	enum smtp_stage st;
 
+	if (own_exchange_stage(r) == STAGE_MAIL)
+		return STAGE_MAIL;
 	if (sendmail_names(r, r->ctx, r->ctxlen) ||
 	    sendmail_names(r, rep->context, rep->contextlen))
 		return STAGE_RCPT;

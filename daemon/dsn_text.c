@@ -1077,13 +1077,42 @@ cand_alone(const struct cand *c, size_t j, const char *e)
 }
 
 /*
+ * Is the heading line at ls one over the failure's own words ("-----
+ * Non-delivered information -----", BIGLOBE's; "--- Reason ---"), not
+ * over a transcript (replies that may be other recipients') or the
+ * returned message?
+ */
+static int
+reason_heading(const char *ls, const char *e)
+{
+	static const char *const yes[] = {
+		"information", "reason", "error", "diagnos", "detail"
+	};
+	static const char *const no[] = {
+		"transcript", "original", "follows", "header", "copy",
+		"unsent", "returned", "attach"
+	};
+	const char *le = line_end(ls, e);
+	size_t n = (size_t)(le - ls), i;
+
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (has_ci(ls, n, no[i]))
+			return 0;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (has_ci(ls, n, yes[i]))
+			return 1;
+	return 0;
+}
+
+/*
  * A list of addresses, one a line, with one reason after the last
  * ("The following recipients could not be reached:\n\n  a@x\n  b@x\n\n
  * Reason: 552 5.2.2 Mailbox quota exceeded"): for candidate i, alone on
  * its line and in such a list, sets [*ts, *te) to the text after the
  * list, up to the next recipient's line or the next section
  * ("----- Transcript of session follows -----", whose replies may be
- * some other recipient's). Returns 0 when i is in no such list or
+ * some other recipient's), or the section under a heading right after
+ * it that is over the reason (see reason_heading()). Returns 0 when i is in no such list or
  * nothing follows it.
  */
 static int
@@ -1112,8 +1141,19 @@ list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
 			end = c[j].after;
 			break;
 		}
-	if ((q = heading_line(ls, end)) != NULL)
-		end = q;
+	if ((q = heading_line(ls, end)) != NULL) {
+		/*
+		 * Only blank lines, then a heading over the failure's own
+		 * words: the section under it is the list's reason.
+		 */
+		if (!has_alnum(ls, q) && reason_heading(q, end)) {
+			ls = line_end(q, end);
+			if ((q = heading_line(ls < end ? ls + 1 : ls, end)) !=
+			    NULL)
+				end = q;
+		} else
+			end = q;
+	}
 	if (!has_alnum(ls, end))
 		return 0;
 	*ts = ls;
