@@ -72,9 +72,10 @@ reply_opens_with_rcpt(const struct dsn_rcpt *r)
 		return 0;
 	if (e - p < 4 || !isdigit((unsigned char)p[0]) ||
 	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-	    p[3] != ' ')
+	    !isspace((unsigned char)p[3]))
 		return 0;
-	p += 4;
+	for (p += 4; p < e && isspace((unsigned char)*p); p++)
+		;	/* a folded Diagnostic-Code breaks anywhere */
 	if (p < e && isdigit((unsigned char)*p) && e - p > 1 && p[1] == '.')
 		return 0;	/* its enhanced status speaks (x.2.1 ...) */
 	if (p < e && *p == '<')
@@ -83,7 +84,7 @@ reply_opens_with_rcpt(const struct dsn_rcpt *r)
 	if ((size_t)(e - p) < n || strncasecmp(p, r->rcpt, n) != 0)
 		return 0;
 	p += n;
-	return p == e || *p == '>' || *p == ' ';
+	return p == e || *p == '>' || isspace((unsigned char)*p);
 }
 
 /*
