@@ -67,6 +67,14 @@ struct reply {
 	 */
 	const char	*rcptcmd;
 	size_t		 rcptcmdlen;
+	/*
+	 * Set by the caller before reply_parse(), kept by it: the recipient
+	 * the reply is read for, or NULL. Of an application's report of
+	 * several recipients' answers (a Python dict keyed by recipient,
+	 * Nodemailer's rejectedErrors) reply_parse() reads want's; see
+	 * replyapp.h. Not owned.
+	 */
+	const char	*want;
 	char		*buf;		/* owned */
 	size_t		 bufsz;
 };
