@@ -900,9 +900,13 @@ app_reply(struct reply *r, struct span *s, int loose)
 		return NULL;
 	if (a.stage != STAGE_UNKNOWN)
 		r->stage = a.stage;
-	if (a.rcpt != NULL && r->rcptcmd == NULL) {
-		r->rcptcmd = a.rcpt;
-		r->rcptcmdlen = a.rcptlen;
+	if (a.rcpt != NULL && memchr(a.rcpt, '@', a.rcptlen) != NULL) {
+		r->mailbox = a.rcpt;
+		r->mailboxlen = a.rcptlen;
+		if (r->rcptcmd == NULL) {
+			r->rcptcmd = a.rcpt;
+			r->rcptcmdlen = a.rcptlen;
+		}
 	}
 	s->p = a.p;
 	s->e = a.e;
@@ -1152,6 +1156,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	r->stage = STAGE_UNKNOWN;
 	r->rcptcmd = NULL;
 	r->rcptcmdlen = 0;
+	r->mailbox = NULL;
+	r->mailboxlen = 0;
 	r->host[0] = r->ip[0] = '\0';
 	if (n == 0)
 		in = "";	/* an absent text (NULL) is an empty one */

@@ -68,6 +68,15 @@ struct reply {
 	const char	*rcptcmd;
 	size_t		 rcptcmdlen;
 	/*
+	 * The mailbox an application's report says the reply is about (a
+	 * Python dict's key, Nodemailer's recipient:, PHPMailer's
+	 * "recipients failed: x:", swaks' RCPT TO:<x>; see replyapp.h),
+	 * bare: inside buf, not NUL-terminated. NULL and 0 when the report
+	 * names none. For a caller given no recipient.
+	 */
+	const char	*mailbox;
+	size_t		 mailboxlen;
+	/*
 	 * Set by the caller before reply_parse(), kept by it: the recipient
 	 * the reply is read for, or NULL. Of an application's report of
 	 * several recipients' answers (a Python dict keyed by recipient,

@@ -1104,6 +1104,15 @@ START_TEST(test_app)
 		    r.rcptcmdlen) == 0, "app/%s: mailbox \"%.*s\", want \"%s\"",
 		    c->name, (int)r.rcptcmdlen, r.rcptcmd ? r.rcptcmd : "",
 		    c->rcpt);
+	/* the same mailbox, bare, for a caller given no recipient */
+	if (c->rcpt == NULL)
+		ck_assert_msg(r.mailbox == NULL && r.mailboxlen == 0,
+		    "app/%s: a mailbox", c->name);
+	else
+		ck_assert_msg(r.mailboxlen == strlen(c->rcpt) &&
+		    memcmp(r.mailbox, c->rcpt, r.mailboxlen) == 0,
+		    "app/%s: mailbox \"%.*s\"", c->name, (int)r.mailboxlen,
+		    r.mailbox ? r.mailbox : "");
 	/* the caller's want is its own: parsing keeps it */
 	ck_assert_ptr_eq(r.want, c->want);
 	reply_free(&r);
