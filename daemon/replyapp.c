@@ -367,8 +367,8 @@ static const char *const trailers[] = {
 	" at java.", " at javax.", " at jakarta.", " at System.",
 	" at MailKit.", " at Object.", " at process", " At C:\\",
 	" At line:", " { code: '", " code: 'E", "; nested exception",
-	" ; message exception details", " msmtp: could not send", " *** ",
-	" -> ", " <- ", " <~ ", ". Please check the message recipient",
+	" ; message exception details", " msmtp: could not send",
+	". Please check the message recipient",
 	". Please verify that your email address",
 	". Please check the message and try again", " ---> ",
 	" {\"exception\"", "\". in /", "\" in /", " CLIENT -> SERVER: ",
@@ -531,12 +531,18 @@ stamp_at(const char *p)
 	return 1;
 }
 
+/* A swaks transcript's next line: a command, a reply, a note. */
+static const char *const swaks_trailers[] = {
+	" -> ", " <- ", " <~ ", " *** ", " ~> ", " === ",
+};
+
 /*
- * Cuts [v, *e) at the first trailer, and drops the time stamp of a
- * transcript's next line left at its end.
+ * Cuts [v, *e) at the first trailer (of a swaks transcript too, when
+ * swaks is set), and drops the time stamp of a transcript's next line
+ * left at its end.
  */
 static void
-cut_trailers(char *v, char **e)
+cut_trailers(char *v, char **e, int swaks)
 {
 	size_t i;
 	char *q, *end = *e;
@@ -544,6 +550,10 @@ cut_trailers(char *v, char **e)
 	/* the earliest, though a longer one starts before a shorter one */
 	for (i = 0; i < sizeof(trailers) / sizeof(trailers[0]); i++)
 		if ((q = find(v, end, trailers[i])) != NULL && q < *e)
+			*e = q;
+	for (i = 0; swaks && i < sizeof(swaks_trailers) /
+	    sizeof(swaks_trailers[0]); i++)
+		if ((q = find(v, end, swaks_trailers[i])) != NULL && q < *e)
 			*e = q;
 	if (*e - v > 20 && (*e)[-20] == ' ' && stamp_at(*e - 19))
 		*e -= 20;
@@ -736,7 +746,7 @@ mark_reply(char *p, char *e, const char *want, struct appreply *out)
 	if (!code_at(v, end) && status_at(v, end) == 0 &&
 	    !(m->flags & M_TEXT))
 		return 0;
-	cut_trailers(v, &end);
+	cut_trailers(v, &end, m->lit[0] == '<' || (m->flags & M_CMDARG));
 	drop_seps(v, &end, " <** ");
 	drop_seps(v, &end, " msmtp: server message: ");
 	out->p = v;
@@ -767,7 +777,7 @@ appreply_loose(char *p, char *e, struct appreply *out)
 			out->p = q + 2;
 			out->e = e;
 			out->wrapper = q;
-			cut_trailers(out->p, &out->e);
+			cut_trailers(out->p, &out->e, 0);
 			return 1;
 		}
 	return 0;

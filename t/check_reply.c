@@ -647,6 +647,11 @@ static const struct app_case {
 	  "'EMESSAGE', response: '554 5.7.1 Spam message rejected', "
 	  "responseCode: 554, command: 'DATA' }", NULL,
 	  554, "5.7.1", STAGE_EOD, "Spam message rejected", NULL },
+	{ "Nodemailer, an arrow inside the reply",
+	  "Error: Message failed: 550 5.7.350 Remote server returned message "
+	  "detected as spam -> 554 5.7.1 Service unavailable", NULL,
+	  550, "5.7.350", STAGE_EOD, "Remote server returned message detected "
+	  "as spam -> 554 5.7.1 Service unavailable", NULL },
 	{ "Nodemailer, rejectedErrors, want's",
 	  "rejectedErrors: [ Error: Recipient command failed: 550 5.1.1 User "
 	  "unknown { response: '550 5.1.1 User unknown', recipient: "
