@@ -48,7 +48,8 @@ STORE_LIBS = $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 LIB_SRCS  = daemon/xalloc.c daemon/log.c daemon/clock.c daemon/lineio.c \
 	    daemon/histo.c \
 	    daemon/acmatch.c daemon/prefilter.c daemon/verdict.c \
-	    daemon/reply.c daemon/rules.c daemon/classify.c daemon/senderside.c \
+	    daemon/reply.c daemon/replyapp.c daemon/rules.c daemon/classify.c \
+	    daemon/senderside.c \
 	    daemon/uncertain.c daemon/phrases.c \
 	    daemon/maillog.c \
 	    daemon/logline.c \

@@ -373,7 +373,19 @@ classify_stdin(const struct ruleset *rs, int json, size_t nrcpt)
 			snprintf(rcpt, sizeof(rcpt), "%.*s", (int)rn, line);
 			classify(c, rs, rcpt, tab + 1, len - rn - 1, NULL, NULL,
 			    &cl);
-			print_classification(stdout, line, rn, &cl, json);
+			/*
+			 * No recipient given, but the application that
+			 * reported the reply names one: it is the reply's.
+			 */
+			if (rn == 0 && cl.reply->mailboxlen > 0 &&
+			    cl.reply->mailboxlen < sizeof(rcpt)) {
+				rn = cl.reply->mailboxlen;
+				memcpy(rcpt, cl.reply->mailbox, rn);
+				rcpt[rn] = '\0';
+				classify(c, rs, rcpt, tab + 1, len - 1, NULL,
+				    NULL, &cl);
+			}
+			print_classification(stdout, rcpt, rn, &cl, json);
 		}
 	}
 	if (ferror(stdin)) {

@@ -1145,6 +1145,7 @@ classify(struct classifier *c, const struct ruleset *rs, const char *rcpt,
 	const struct rule *lr;
 	int lead = 0;
 
+	c->reply.want = rcpt;
 	reply_parse(&c->reply, text, len);
 	if (c->reply.stage == STAGE_UNKNOWN)
 		c->reply.stage = c->stage;

@@ -23,6 +23,7 @@
 #include "ascii.h"
 #include "lineio.h"
 #include "reply.h"
+#include "replyapp.h"
 #include "xalloc.h"
 
 static const char *const stage_names[STAGE_COUNT] = {
@@ -616,6 +617,15 @@ strip_back(struct reply *r, struct span *s)
 		return 1;
 	}
 
+	/*
+	 * The ")" closing the parenthesis a log line opened before the
+	 * reply: "status=bounced (host x said: 550 ... (in reply to end of
+	 * DATA command))".
+	 */
+	if ((n = suffix_ci(s, " command))")) != 0) {
+		s->e--;
+		return 1;
+	}
 	/* Postfix: " (in reply to RCPT TO command)" */
 	if ((n = suffix_ci(s, " command)")) != 0 &&
 	    (q = last_paren(s->p, s->e, 64)) != NULL &&
@@ -919,6 +929,37 @@ find_embedded_reply(struct reply *r, struct span *s)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The reply inside an application's or library's report of it (Python's
+ * smtplib, PHPMailer, Nodemailer, JavaMail, .NET, swaks, ...: see
+ * replyapp.h), with the stage and the mailbox the report names; loose
+ * is the last resort, "words: 550 5.1.1 ...". Sets s to the reply and
+ * returns where the report's own words start, or NULL.
+ */
+static char *
+app_reply(struct reply *r, struct span *s, int loose)
+{
+	struct appreply a;
+
+	if (!(loose ? appreply_loose(s->p, s->e, &a) :
+	    appreply_find(s->p, s->e, r->want, &a)))
+		return NULL;
+	if (a.stage != STAGE_UNKNOWN)
+		r->stage = a.stage;
+	if (a.rcpt != NULL && memchr(a.rcpt, '@', a.rcptlen) != NULL) {
+		r->mailbox = a.rcpt;
+		r->mailboxlen = a.rcptlen;
+		if (r->rcptcmd == NULL) {
+			r->rcptcmd = a.rcpt;
+			r->rcptcmdlen = a.rcptlen;
+		}
+	}
+	s->p = a.p;
+	s->e = a.e;
+	trim(s);
+	return a.wrapper;
 }
 
 /* The host and IP of Postfix's own "connect to x[ip]:25: ..." texts. */
@@ -1236,6 +1277,8 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	r->rcptcmd = NULL;
 	r->rcptcmdlen = 0;
 	r->suspended = 0;
+	r->mailbox = NULL;
+	r->mailboxlen = 0;
 	r->host[0] = r->ip[0] = '\0';
 	if (n == 0)
 		in = "";	/* an absent text (NULL) is an empty one */
@@ -1264,7 +1307,10 @@ reply_parse(struct reply *r, const char *in, size_t n)
 	if (!is_code(s.p, s.e)) {
 		postfix_own_host(r, &s);
 		lead = s.p;
-		if ((q = find_embedded_reply(r, &s)) != NULL && q > lead) {
+		if (((q = app_reply(r, &s, 0)) != NULL ||
+		    (q = find_embedded_reply(r, &s)) != NULL ||
+		    (!is_code(s.p, s.e) && (q = app_reply(r, &s, 1)) != NULL))
+		    && q > lead) {
 			r->lead = lead;
 			r->leadlen = (size_t)(q - lead);
 		}

@@ -73,6 +73,23 @@ struct reply {
 	 * an earlier failure of the site, which is the reply that follows.
 	 */
 	int		 suspended;
+	/*
+	 * The mailbox an application's report says the reply is about (a
+	 * Python dict's key, Nodemailer's recipient:, PHPMailer's
+	 * "recipients failed: x:", swaks' RCPT TO:<x>; see replyapp.h),
+	 * bare: inside buf, not NUL-terminated. NULL and 0 when the report
+	 * names none. For a caller given no recipient.
+	 */
+	const char	*mailbox;
+	size_t		 mailboxlen;
+	/*
+	 * Set by the caller before reply_parse(), kept by it: the recipient
+	 * the reply is read for, or NULL. Of an application's report of
+	 * several recipients' answers (a Python dict keyed by recipient,
+	 * Nodemailer's rejectedErrors) reply_parse() reads want's; see
+	 * replyapp.h. Not owned.
+	 */
+	const char	*want;
 	char		*buf;		/* owned */
 	size_t		 bufsz;
 };

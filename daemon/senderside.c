@@ -523,8 +523,9 @@ static const char pattern[] =
 	"|\\bsmtp-?auth\\b"
 	"|\\bpassword (?:has )?(?:expired|incorrect|invalid|wrong|not accepted)\\b"
 	/* "Unable to find the sender", "check the sender's address" */
-	"|\\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate"
-	"|verify|resolve) (?:the |your )?(?:sender|originator|from address"
+	"|\\b(?:unable to|could not|couldn't|cannot|can't|does not|doesn't"
+	"|do not|don't) (?:find|locate|verify|resolve|know|recogni[sz]e)"
+	" (?:the |your )?(?:sender|originator|from address"
 	"|return[- ]path|envelope sender)\\b"
 	"|\\b(?:check|verify|correct) (?:the |your )?(?:sender|originator)"
 	"(?:'s)? (?:e-?mail )?address\\b"
@@ -600,6 +601,7 @@ static const char pattern[] =
 	"|directory harvest|\\bharvest(?:ing)? attack"
 	/* 4 */
 	"|\\bMAIL ?FROM (?:command|address|domain|user)\\b|\\bin (?:the )?MAIL FROM\\b"
+	"|\\b(?:reply|response|answer) (?:to|after) (?:the |a |your )?MAIL ?FROM\\b"
 	"|\\bMAIL FROM ?:? ?<[^<>]*>:? (?:\\S+ ){0,2}?" PREDICATE
 	/* 5 */
 	"|\\b(?:sender|sending (?:account|domain|address|host|server|user"
@@ -610,7 +612,7 @@ static const char pattern[] =
 	"|response address|originating (?:address|mailbox|account|user"
 	"|domain)|(?:message )?author(?:'s)? address|message author"
 	"|(?:RFC ?)?5322\\.From|MAILFROM"
-	"|your (?:e-?mail |own |sending |reply |ISP |provider |customer "
+	"|your (?:e-?mail |own |sending |sender |reply |ISP |provider |customer "
 	"|user |SMTP |mail |webmail |hosting )?(?:address|account|mailbox"
 	"|domain|identity)(?! ?book)(?! ?list)"
 	"|(?:sending|(?:outgoing|outbound) (?:mail|e-?mail|messages?))"

@@ -528,11 +528,11 @@ static const struct reply_case embedded_cases[] = {
 	{ "PHP mailer",
 	  "Expected response code 250 but got code \"550\", with message "
 	  "\"550 5.1.1 No such user\"",
-	  550, "5.1.1", STAGE_UNKNOWN, "", "", "No such user" },
+	  550, "5.1.1", STAGE_EOD, "", "", "No such user" },
 	{ "Java",
 	  "com.sun.mail.smtp.SMTPAddressFailedException: 550 5.1.1 <a@b.example>"
 	  ": Recipient address rejected: User unknown",
-	  550, "5.1.1", STAGE_UNKNOWN, "", "",
+	  550, "5.1.1", STAGE_RCPT, "", "",
 	  "<a@b.example>: Recipient address rejected: User unknown" },
 	{ "Ruby",
 	  "Net::SMTPServerBusy: 450 4.2.1 Try again later",
@@ -561,6 +561,192 @@ static const struct reply_case embedded_cases[] = {
 	  0, "", STAGE_UNKNOWN, "mx.example.org", "192.0.2.5",
 	  "see SMTP error from remote mail server after RCPT TO:<a@b.example>: "
 	  "host mx2.example.org [10.0.0.1]: no reply" },
+};
+
+/*
+ * Replies as applications and libraries report them (replyapp.h): the
+ * reply read out of the report, the stage it names, and the mailbox it
+ * says the reply is about; want is the recipient classified for.
+ */
+static const struct app_case {
+	const char	*name;
+	const char	*in;
+	const char	*want;
+	int		 code;
+	const char	*status;
+	enum smtp_stage	 stage;
+	const char	*text;
+	const char	*rcpt;		/* NULL: none */
+} app_cases[] = {
+	{ "smtplib recipients refused",
+	  "smtplib.SMTPRecipientsRefused: {'ann@example.org': (550, "
+	  "b'5.1.1 <ann@example.org>: Recipient address rejected: User "
+	  "unknown')}", NULL,
+	  550, "5.1.1", STAGE_RCPT,
+	  "<ann@example.org>: Recipient address rejected: User unknown",
+	  "ann@example.org" },
+	{ "smtplib, two recipients, the second's",
+	  "smtplib.SMTPRecipientsRefused: {'ann@example.org': (550, b'5.1.1 "
+	  "User unknown'), 'bob@example.net': (452, b'4.2.2 Mailbox full')}",
+	  "bob@example.net",
+	  452, "4.2.2", STAGE_RCPT, "Mailbox full", "bob@example.net" },
+	{ "smtplib, two recipients, the first's",
+	  "smtplib.SMTPRecipientsRefused: {'ann@example.org': (550, b'5.1.1 "
+	  "User unknown'), 'bob@example.net': (452, b'4.2.2 Mailbox full')}",
+	  "<ann@example.org>",
+	  550, "5.1.1", STAGE_RCPT, "User unknown", "ann@example.org" },
+	{ "smtplib, a multi-line reply, double quotes",
+	  "smtplib.SMTPRecipientsRefused: {'x@gmail.com': (550, b\"5.1.1 The "
+	  "email account that you tried to reach does not exist. Please "
+	  "try\\n5.1.1 double-checking the recipient's email address\")}",
+	  NULL, 550, "5.1.1", STAGE_RCPT,
+	  "The email account that you tried to reach does not exist. Please "
+	  "try double-checking the recipient's email address", "x@gmail.com" },
+	{ "smtplib sender refused",
+	  "smtplib.SMTPSenderRefused: (550, b'5.1.1 <us@shop.example>... User "
+	  "unknown', 'us@shop.example')", "ann@example.org",
+	  550, "5.1.1", STAGE_MAIL, "<us@shop.example>... User unknown", NULL },
+	{ "smtplib data error",
+	  "smtplib.SMTPDataError: (554, b'5.7.1 Message rejected as spam')",
+	  NULL, 554, "5.7.1", STAGE_EOD, "Message rejected as spam", NULL },
+	{ "smtplib authentication error",
+	  "smtplib.SMTPAuthenticationError: (535, b'5.7.8 Username and "
+	  "Password not accepted.')", NULL,
+	  535, "5.7.8", STAGE_HELO, "Username and Password not accepted.",
+	  NULL },
+	{ "aiosmtplib, the recipient third",
+	  "aiosmtplib.errors.SMTPRecipientRefused: (550, '5.1.1 User unknown', "
+	  "'tom@example.de')", NULL,
+	  550, "5.1.1", STAGE_RCPT, "User unknown", "tom@example.de" },
+	{ "a tuple in prose is none",
+	  "we tried (550, 'x') twice", NULL, 0, "", STAGE_UNKNOWN,
+	  "we tried (550, 'x') twice", NULL },
+	{ "PHPMailer RCPT",
+	  "SMTP ERROR: RCPT TO command failed: 550 5.1.1 <a@b.example>: "
+	  "Recipient address rejected: User unknown SMTP Error: The "
+	  "following recipients failed: a@b.example: <a@b.example>: "
+	  "Recipient address rejected: User unknown", NULL,
+	  550, "5.1.1", STAGE_RCPT,
+	  "<a@b.example>: Recipient address rejected: User unknown", NULL },
+	{ "PHPMailer DATA END",
+	  "SMTP ERROR: DATA END command failed: 550 5.1.1 <a@b.example> user "
+	  "unknown SMTP Error: data not accepted.", NULL,
+	  550, "5.1.1", STAGE_EOD, "<a@b.example> user unknown", NULL },
+	{ "PHPMailer, recipients failed",
+	  "Message could not be sent. Mailer Error: SMTP Error: The following "
+	  "recipients failed: kim@example.net: 5.1.1 <kim@example.net>: No "
+	  "such user here", NULL,
+	  0, "5.1.1", STAGE_RCPT, "5.1.1 <kim@example.net>: No such user here",
+	  "kim@example.net" },
+	{ "PHPMailer, code and status apart",
+	  "SMTP Error: data not accepted. SMTP server error: DATA END command "
+	  "failed Detail: Message rejected as spam SMTP code: 554 Additional "
+	  "SMTP info: 5.7.1", NULL,
+	  554, "5.7.1", STAGE_EOD, "Message rejected as spam", NULL },
+	{ "Nodemailer, its response field",
+	  "Error: Can't send mail - all recipients were rejected: 550 5.1.1 "
+	  "<a@b.example>: User unknown at SMTPConnection._formatError "
+	  "(/app/index.js:784:19) { code: 'EENVELOPE', response: '550-5.1.1 "
+	  "<a@b.example>: User\\n550 5.1.1 unknown', responseCode: 550, "
+	  "command: 'RCPT TO' }", NULL,
+	  550, "5.1.1", STAGE_RCPT, "<a@b.example>: User unknown", NULL },
+	{ "Nodemailer, message failed",
+	  "Error: Message failed: 554 5.7.1 Spam message rejected { code: "
+	  "'EMESSAGE', response: '554 5.7.1 Spam message rejected', "
+	  "responseCode: 554, command: 'DATA' }", NULL,
+	  554, "5.7.1", STAGE_EOD, "Spam message rejected", NULL },
+	{ "Nodemailer, an arrow inside the reply",
+	  "Error: Message failed: 550 5.7.350 Remote server returned message "
+	  "detected as spam -> 554 5.7.1 Service unavailable", NULL,
+	  550, "5.7.350", STAGE_EOD, "Remote server returned message detected "
+	  "as spam -> 554 5.7.1 Service unavailable", NULL },
+	{ "Nodemailer, rejectedErrors, want's",
+	  "rejectedErrors: [ Error: Recipient command failed: 550 5.1.1 User "
+	  "unknown { response: '550 5.1.1 User unknown', recipient: "
+	  "'ann@example.org' }, Error: Recipient command failed: 452 4.2.2 "
+	  "Mailbox full { response: '452 4.2.2 Mailbox full', recipient: "
+	  "'bob@example.net' } ]", "bob@example.net",
+	  452, "4.2.2", STAGE_RCPT, "Mailbox full", "bob@example.net" },
+	{ "JavaMail, sender under send",
+	  "com.sun.mail.smtp.SMTPSendFailedException: 553 5.1.8 Domain of "
+	  "sender address does not exist ; nested exception is: "
+	  "com.sun.mail.smtp.SMTPSenderFailedException: 553 5.1.8 Domain of "
+	  "sender address does not exist", NULL,
+	  553, "5.1.8", STAGE_MAIL, "Domain of sender address does not exist",
+	  NULL },
+	{ ".NET, a failed recipient",
+	  "System.Net.Mail.SmtpFailedRecipientException: Mailbox unavailable. "
+	  "The server response was: 5.1.1 User unknown", NULL,
+	  0, "5.1.1", STAGE_RCPT, "5.1.1 User unknown", NULL },
+	{ "Ruby, in parentheses",
+	  "Net::SMTPFatalError (550 5.1.1 <a@b.example>: User unknown\\n):",
+	  NULL, 550, "5.1.1", STAGE_UNKNOWN, "<a@b.example>: User unknown",
+	  NULL },
+	{ "Symfony, RCPT",
+	  "Expected response code \"250/251/252\" but got code \"550\", with "
+	  "message \"550 5.1.1 <a@b.example>: User unknown\".", NULL,
+	  550, "5.1.1", STAGE_RCPT, "<a@b.example>: User unknown", NULL },
+	{ "Symfony, DATA",
+	  "Expected response code \"354\" but got code \"554\", with message "
+	  "\"554 5.5.1 Error: no valid recipients\".", NULL,
+	  554, "5.5.1", STAGE_DATA, "Error: no valid recipients", NULL },
+	{ "swaks, RCPT, two lines",
+	  " -> RCPT TO:<a@b.example> <** 550-5.1.1 No such <** 550 5.1.1 user "
+	  " -> QUIT", NULL,
+	  550, "5.1.1", STAGE_RCPT, "No such user", "a@b.example" },
+	{ "swaks, end of data",
+	  " -> . <** 554 5.7.1 Rejected *** Remote host closed connection", NULL,
+	  554, "5.7.1", STAGE_EOD, "Rejected", NULL },
+	{ "msmtp, sender",
+	  "msmtp: envelope from address us@shop.example not accepted by the "
+	  "server msmtp: server message: 553 5.7.1 Sender address rejected "
+	  "msmtp: could not send mail", NULL,
+	  553, "5.7.1", STAGE_MAIL, "Sender address rejected", NULL },
+	{ "ssmtp",
+	  "ssmtp: RCPT TO:<a@b.example> (550 5.1.1 User unknown)", NULL,
+	  550, "5.1.1", STAGE_RCPT, "User unknown", "a@b.example" },
+	{ "Outlook's pop-up",
+	  "Your message did not reach some or all of the intended recipients. "
+	  "The following recipient(s) cannot be reached: 'a@b.example' on "
+	  "3/3/2024 10:11 AM Server error: '550 5.7.1 Unfortunately, messages "
+	  "from [192.0.2.1] weren't sent.'", NULL,
+	  550, "5.7.1", STAGE_UNKNOWN,
+	  "Unfortunately, messages from [192.0.2.1] weren't sent.", NULL },
+	{ "Thunderbird, our address",
+	  "An error occurred while sending mail. The mail server responded: "
+	  "5.7.1 Sender address rejected: Access denied. Please verify that "
+	  "your email address is correct in your account settings and try "
+	  "again.", NULL,
+	  0, "5.7.1", STAGE_MAIL, "5.7.1 Sender address rejected: Access denied",
+	  NULL },
+	{ "PHPMailer's SMTPDebug transcript",
+	  "2024-01-05 10:00:01 SERVER -> CLIENT: 220 mx.example ESMTP "
+	  "2024-01-05 10:00:01 CLIENT -> SERVER: RCPT TO:<a@b.example> "
+	  "2024-01-05 10:00:01 SERVER -> CLIENT: 550 5.1.1 <a@b.example>: "
+	  "Recipient address rejected: User unknown 2024-01-05 10:00:01 "
+	  "CLIENT -> SERVER: QUIT", NULL,
+	  550, "5.1.1", STAGE_RCPT,
+	  "<a@b.example>: Recipient address rejected: User unknown", NULL },
+	{ "Nodemailer's logger, after DATA",
+	  "[2024-03-03 10:11:12] DEBUG [x1] C: . [2024-03-03 10:11:12] DEBUG "
+	  "[x1] S: 554 5.7.1 Rejected for policy reasons", NULL,
+	  554, "5.7.1", STAGE_EOD, "Rejected for policy reasons", NULL },
+	{ "lettre, the code in parentheses",
+	  "Error: permanent error (550): 5.1.1 <a@b.example>: Recipient address "
+	  "rejected: User unknown", NULL,
+	  550, "5.1.1", STAGE_UNKNOWN,
+	  "<a@b.example>: Recipient address rejected: User unknown", NULL },
+	{ "PHPMailer, recipient words at the end of data",
+	  "SMTP ERROR: DATA END command failed: 550 5.7.1 Recipient address "
+	  "rejected: content", NULL,
+	  550, "5.7.1", STAGE_EOD, "Recipient address rejected: content", NULL },
+	{ "words, a colon, a reply",
+	  "gomail: could not send email 1: 550 5.1.1 User unknown", NULL,
+	  550, "5.1.1", STAGE_UNKNOWN, "User unknown", NULL },
+	{ "Postfix's log line, its parenthesis closed",
+	  "status=bounced (host mx.example[192.0.2.5] said: 550 User unknown "
+	  "(in reply to end of DATA command))", NULL,
+	  550, "", STAGE_EOD, "User unknown", NULL },
 };
 
 static void
@@ -906,6 +1092,46 @@ START_TEST(test_stage_bad)
 }
 END_TEST
 
+START_TEST(test_app)
+{
+	const struct app_case *c = &app_cases[_i];
+	struct reply r;
+
+	reply_init(&r);
+	r.want = c->want;
+	reply_parse(&r, c->in, strlen(c->in));
+	ck_assert_msg(r.code == c->code, "app/%s: code %d, want %d", c->name,
+	    r.code, c->code);
+	ck_assert_msg(strcmp(r.status, c->status) == 0,
+	    "app/%s: status \"%s\", want \"%s\"", c->name, r.status, c->status);
+	ck_assert_msg(r.stage == c->stage, "app/%s: stage %s, want %s",
+	    c->name, stage_name(r.stage), stage_name(c->stage));
+	ck_assert_msg(strcmp(r.text, c->text) == 0,
+	    "app/%s: text\n  \"%s\", want\n  \"%s\"", c->name, r.text, c->text);
+	if (c->rcpt == NULL)
+		ck_assert_msg(r.rcptcmd == NULL, "app/%s: a mailbox \"%.*s\"",
+		    c->name, (int)r.rcptcmdlen, r.rcptcmd);
+	else
+		ck_assert_msg(r.rcptcmd != NULL && r.rcptcmdlen ==
+		    strlen(c->rcpt) && memcmp(r.rcptcmd, c->rcpt,
+		    r.rcptcmdlen) == 0, "app/%s: mailbox \"%.*s\", want \"%s\"",
+		    c->name, (int)r.rcptcmdlen, r.rcptcmd ? r.rcptcmd : "",
+		    c->rcpt);
+	/* the same mailbox, bare, for a caller given no recipient */
+	if (c->rcpt == NULL)
+		ck_assert_msg(r.mailbox == NULL && r.mailboxlen == 0,
+		    "app/%s: a mailbox", c->name);
+	else
+		ck_assert_msg(r.mailboxlen == strlen(c->rcpt) &&
+		    memcmp(r.mailbox, c->rcpt, r.mailboxlen) == 0,
+		    "app/%s: mailbox \"%.*s\"", c->name, (int)r.mailboxlen,
+		    r.mailbox ? r.mailbox : "");
+	/* the caller's want is its own: parsing keeps it */
+	ck_assert_ptr_eq(r.want, c->want);
+	reply_free(&r);
+}
+END_TEST
+
 /* The RCPT TO a wrapper says the reply answered, and none otherwise. */
 START_TEST(test_rcpt_command)
 {
@@ -980,6 +1206,10 @@ reply_suite(void)
 	tcase_add_test(tc, test_huge);
 	tcase_add_test(tc, test_fold_random);
 	tcase_add_test(tc, test_rcpt_command);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("app");
+	tcase_add_loop_test(tc, test_app, 0, NCASES(app_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");

@@ -26,7 +26,7 @@ cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -I$d $(pkg-config --cflags libpcre2-8)"
 core="$d/xalloc.c $d/log.c $d/lineio.c $d/acmatch.c $d/prefilter.c $d/verdict.c
-    $d/reply.c $d/rules.c $d/classify.c $d/senderside.c $d/uncertain.c
+    $d/reply.c $d/replyapp.c $d/rules.c $d/classify.c $d/senderside.c $d/uncertain.c
     $d/phrases.c"
 mkdir -p "$work" || exit 1
 
@@ -66,7 +66,7 @@ seeds() {	# target dir
 fail=0
 for t in $targets; do
 	case $t in
-	reply)		srcs="$d/xalloc.c $d/reply.c"; max=70000 ;;
+	reply)		srcs="$d/xalloc.c $d/reply.c $d/replyapp.c"; max=70000 ;;
 	classify)	srcs=$core; max=70000 ;;
 	maillog)	srcs="$core $d/maillog.c"; max=70000 ;;
 	mail)		srcs="$core $d/arena.c $d/mime.c $d/dsn*.c"; max=262144 ;;
