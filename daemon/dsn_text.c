@@ -1104,6 +1104,69 @@ reason_heading(const char *ls, const char *e)
 	return 0;
 }
 
+/* Does [as, ae) name the address [bs, be)? */
+static int
+same_addr(const char *as, const char *ae, const char *bs, const char *be)
+{
+	return ae - as == be - bs &&
+	    strncasecmp(as, bs, (size_t)(ae - as)) == 0;
+}
+
+/* Can c be part of a local part around a word ("bob" in "bob.lee")? */
+static int
+local_byte(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '+';
+}
+
+/*
+ * Does [ts, te) name the local part of the address [as, ae) as a word
+ * ("bob: no such user", "The user bob does not exist", "<bob@x>")?
+ */
+static int
+names_local(const char *ts, const char *te, const char *as, const char *ae)
+{
+	const char *at = memchr(as, '@', (size_t)(ae - as)), *x;
+	size_t n;
+
+	if (at == NULL || at == as)
+		return 0;
+	n = (size_t)(at - as);
+	for (x = ts; (size_t)(te - x) >= n; x++) {
+		if (!ascii_eq_ci(x, as, n))
+			continue;
+		if (x > ts && (local_byte((unsigned char)x[-1]) || x[-1] == '.'))
+			continue;
+		if (x + n < te && (local_byte((unsigned char)x[n]) ||
+		    (x[n] == '.' && x + n + 1 < te &&
+		    isalnum((unsigned char)x[n + 1]))))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is the reason [ts, te) found after a list one recipient's only: does
+ * it name another recipient's mailbox ("550 5.1.1 bob: no such user")
+ * and not candidate i's? Then it is not the list's.
+ */
+static int
+names_another(const struct cand *c, size_t nc, size_t i, size_t nlead,
+    const char *ts, const char *te)
+{
+	size_t j;
+
+	if (names_local(ts, te, c[i].as, c[i].ae))
+		return 0;
+	for (j = 0; j < nc; j++)
+		if (j != i && cand_read(c, j, nlead) &&
+		    !same_addr(c[j].as, c[j].ae, c[i].as, c[i].ae) &&
+		    names_local(ts, te, c[j].as, c[j].ae))
+			return 1;
+	return 0;
+}
+
 /*
  * A list of addresses, one a line, with one reason after the last
  * ("The following recipients could not be reached:\n\n  a@x\n  b@x\n\n
@@ -1112,8 +1175,9 @@ reason_heading(const char *ls, const char *e)
  * list, up to the next recipient's line or the next section
  * ("----- Transcript of session follows -----", whose replies may be
  * some other recipient's), or the section under a heading right after
- * it that is over the reason (see reason_heading()). Returns 0 when i is in no such list or
- * nothing follows it.
+ * it that is over the reason (see reason_heading()). Returns 0 when i
+ * is in no such list, nothing follows it, or what follows is another
+ * recipient's alone (names_another()).
  */
 static int
 list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
@@ -1154,7 +1218,7 @@ list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
 		} else
 			end = q;
 	}
-	if (!has_alnum(ls, end))
+	if (!has_alnum(ls, end) || names_another(c, nc, i, nlead, ls, end))
 		return 0;
 	*ts = ls;
 	*te = end;
@@ -1162,14 +1226,6 @@ list_reason(const struct cand *c, size_t nc, size_t i, size_t nlead,
 		*te = *ts + MAX_DIAG;
 	trim_span(ts, te);
 	return 1;
-}
-
-/* Does [as, ae) name the address [bs, be)? */
-static int
-same_addr(const char *as, const char *ae, const char *bs, const char *be)
-{
-	return ae - as == be - bs &&
-	    strncasecmp(as, bs, (size_t)(ae - as)) == 0;
 }
 
 /*

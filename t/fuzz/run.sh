@@ -66,7 +66,7 @@ seeds() {	# target dir
 fail=0
 for t in $targets; do
 	case $t in
-	reply)		srcs="$d/xalloc.c $d/reply.c $d/replyapp.c"; max=70000 ;;
+	reply)		srcs="$d/xalloc.c $d/lineio.c $d/reply.c $d/replyapp.c"; max=70000 ;;
 	classify)	srcs=$core; max=70000 ;;
 	maillog)	srcs="$core $d/maillog.c"; max=70000 ;;
 	mail)		srcs="$core $d/arena.c $d/mime.c $d/dsn*.c"; max=262144 ;;
