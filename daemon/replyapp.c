@@ -375,18 +375,10 @@ static const char *const trailers[] = {
 	" SERVER -> CLIENT: ", "] C: ",
 };
 
-/*
- * The stage of the command a swaks transcript sent last before q
- * (" -> RCPT TO:<x>", " -> .", " -> DATA").
- */
+/* The stage of the command at c (before q): "RCPT TO:<x>", ".", ... */
 static enum smtp_stage
-swaks_stage(char *p, char *q)
+command_stage(const char *c, const char *q)
 {
-	char *c = find_last(p, q, "-> ");
-
-	if (c == NULL)
-		return STAGE_UNKNOWN;
-	c += 3;
 	if (starts(c, q, "RCPT"))
 		return STAGE_RCPT;
 	if (starts(c, q, "MAIL"))
@@ -399,6 +391,18 @@ swaks_stage(char *p, char *q)
 	    starts(c, q, "AUTH") || starts(c, q, "STARTTLS"))
 		return STAGE_HELO;
 	return STAGE_UNKNOWN;
+}
+
+/*
+ * The stage of the command a swaks transcript sent last before q
+ * (" -> RCPT TO:<x>", " -> .", " -> DATA").
+ */
+static enum smtp_stage
+swaks_stage(char *p, char *q)
+{
+	char *c = find_last(p, q, "-> ");
+
+	return c != NULL ? command_stage(c + 3, q) : STAGE_UNKNOWN;
 }
 
 /*
@@ -417,18 +421,7 @@ client_stage(char *p, char *q)
 		c += 18;
 	else
 		return STAGE_UNKNOWN;
-	if (starts(c, q, "RCPT"))
-		return STAGE_RCPT;
-	if (starts(c, q, "MAIL"))
-		return STAGE_MAIL;
-	if (starts(c, q, "DATA"))
-		return STAGE_DATA;
-	if (c < q && *c == '.')
-		return STAGE_EOD;
-	if (starts(c, q, "EHLO") || starts(c, q, "HELO") ||
-	    starts(c, q, "AUTH") || starts(c, q, "STARTTLS"))
-		return STAGE_HELO;
-	return STAGE_UNKNOWN;
+	return command_stage(c, q);
 }
 
 /*
