@@ -885,6 +885,48 @@ sendmail_rcpt_line(const char *ls, const char *as, const char *ae,
 }
 
 /*
+ * Is the line at ls the recipient at [as, ae) with its reply after a
+ * colon ("ann@example.org: 550 5.1.1 user unknown", "<ann@x>: 552
+ * ..."), as notices that list the addresses first write under their
+ * error heading? Only blanks (and a "<") may stand before the address.
+ */
+static int
+addr_reply_line(const char *ls, const char *as, const char *ae,
+    const char *e)
+{
+	const char *q;
+
+	for (q = ls; q < as && (is_wsp(*q) || *q == '<'); q++)
+		;
+	if (q != as)
+		return 0;
+	if (ae < e && *ae == '>')
+		ae++;
+	if (ae >= e || *ae != ':')
+		return 0;
+	for (q = ae + 1; q < e && is_wsp(*q); q++)
+		;
+	return e - q >= 4 && q[0] >= '2' && q[0] <= '5' &&
+	    isdigit((unsigned char)q[1]) && isdigit((unsigned char)q[2]) &&
+	    (q[3] == ' ' || q[3] == '-');
+}
+
+/* Does a reply code (three digits, 2xx to 5xx, a word) stand in [p, e)? */
+static int
+has_reply_code(const char *s, const char *e)
+{
+	const char *p;
+
+	for (p = s; e - p >= 3; p++)
+		if (*p >= '2' && *p <= '5' && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) &&
+		    (e - p == 3 || !isalnum((unsigned char)p[3])) &&
+		    (p == s || !isalnum((unsigned char)p[-1])))
+			return 1;
+	return 0;
+}
+
+/*
  * Sendmail's verdict line is the recipient's text by itself (the next
  * line is about another host or recipient), and when the transcript
  * shows the exchange it came from ("While talking to x:", ">>> MAIL
@@ -1483,6 +1525,23 @@ text_rcpts(struct dsn_parser *p, struct dsn_report *rep, const char *s,
 			    e)) {
 				ts = c[j].after;
 				sendmail_reply(s, &ts, &te, e);
+				break;
+			}
+		/*
+		 * So is a line of its own further on that gives the
+		 * address and its reply ("ann@x: 550 ..."), under the
+		 * error heading of a notice that listed the addresses
+		 * first: the section holds the others' lines too. Only
+		 * when its first line gives it no reply.
+		 */
+		for (j = i + 1; !only_known && ts == c[i].after &&
+		    !has_reply_code(c[i].ae, te) && j < nc; j++)
+			if (c[j].ae - c[j].as == c[i].ae - c[i].as &&
+			    strncasecmp(c[j].as, c[i].as, an) == 0 &&
+			    c[j].after >= te &&
+			    addr_reply_line(c[j].after, c[j].as, c[j].ae, e)) {
+				ts = c[j].after;
+				te = folded_end(ts, e);
 				break;
 			}
 		/*
