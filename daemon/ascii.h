@@ -10,6 +10,7 @@
 #define BOUNCER_ASCII_H
 
 #include <stddef.h>
+#include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -159,6 +160,19 @@ ascii_find_ci(const char *s, size_t n, const char *lit, size_t k, int cap)
 		    ascii_eq_ci(s + i + 1, lit + 1, k - 1))
 			return i;
 	return n;
+}
+
+/* Finds lit (any ASCII case) in [p, e); NULL if absent. */
+static inline char *
+ascii_find_in(char *p, char *e, const char *lit)
+{
+	size_t n, i;
+
+	if (p >= e)
+		return NULL;
+	n = (size_t)(e - p);
+	i = ascii_find_ci(p, n, lit, strlen(lit), 0);
+	return i < n ? p + i : NULL;
 }
 
 /*

@@ -95,27 +95,17 @@ suffix_ci_n(const struct span *s, const char *lit, size_t n)
 /* lit must be a string literal. */
 #define suffix_ci(s, lit)	suffix_ci_n((s), (lit), sizeof(lit) - 1)
 
-/* Finds lit (in any ASCII case) in [p, e); NULL if absent. */
-static char *
-find_ci(char *p, char *e, const char *lit)
-{
-	size_t len = (size_t)(e - p), i = ascii_find_ci(p, len, lit,
-	    strlen(lit), 0);
-
-	return i < len ? p + i : NULL;
-}
-
-/* The same, within the first or last `lim` bytes of [p, e). */
+/* ascii_find_in() within the first or last `lim` bytes of [p, e). */
 static char *
 find_ci_head(char *p, char *e, size_t lim, const char *lit)
 {
-	return find_ci(p, (size_t)(e - p) > lim ? p + lim : e, lit);
+	return ascii_find_in(p, (size_t)(e - p) > lim ? p + lim : e, lit);
 }
 
 static char *
 find_ci_tail(char *p, char *e, size_t lim, const char *lit)
 {
-	return find_ci((size_t)(e - p) > lim ? e - lim : p, e, lit);
+	return ascii_find_in((size_t)(e - p) > lim ? e - lim : p, e, lit);
 }
 
 static void
@@ -407,7 +397,7 @@ strip_front(struct reply *r, struct span *s)
 		    t + 1 < s->e && t[1] == '<' &&
 		    (t = memchr(t, '>', (size_t)(s->e - t))) != NULL)
 			q = t;
-		if ((t = find_ci(q, s->e, ": ")) != NULL)
+		if ((t = ascii_find_in(q, s->e, ": ")) != NULL)
 			s->p = t + 2;
 		else
 			s->p = s->e;
@@ -477,13 +467,13 @@ strip_front(struct reply *r, struct span *s)
 	/* qmail: "Connected to 192.0.2.1 but sender was rejected." */
 	if ((n = prefix_ci(s, "Connected to ")) != 0 &&
 	    (q = ipv4_at(r, s->p + n, s->e)) != NULL) {
-		if ((t = find_ci(q, s->e, "sender was rejected")) != NULL)
+		if ((t = ascii_find_in(q, s->e, "sender was rejected")) != NULL)
 			r->stage = STAGE_MAIL;
-		else if (find_ci(q, s->e, "greeting failed") != NULL)
+		else if (ascii_find_in(q, s->e, "greeting failed") != NULL)
 			r->stage = STAGE_CONNECT;
-		else if (find_ci(q, s->e, "my name was rejected") != NULL)
+		else if (ascii_find_in(q, s->e, "my name was rejected") != NULL)
 			r->stage = STAGE_HELO;
-		if ((t = find_ci(q, s->e, ". ")) != NULL) {
+		if ((t = ascii_find_in(q, s->e, ". ")) != NULL) {
 			s->p = t + 2;
 			return 1;
 		}
@@ -496,7 +486,7 @@ strip_front(struct reply *r, struct span *s)
 	if ((n = prefix_ci(s, ">>> ")) != 0) {
 		r->stage = stage_of_command(s->p + n, s->e);
 		rcpt_command(r, s->p + n, s->e);
-		if ((t = find_ci(s->p, s->e, "<<< ")) != NULL) {
+		if ((t = ascii_find_in(s->p, s->e, "<<< ")) != NULL) {
 			s->p = t + 4;
 			return 1;
 		}
@@ -698,9 +688,9 @@ acct_row(struct reply *r, struct span *s)
 	    !isdigit((unsigned char)p[n + 1]) || p[n + 5] != '-' ||
 	    p[n + 8] != '-')
 		return 0;
-	if ((q = find_ci(p, s->e, ",smtp;")) != NULL)
+	if ((q = ascii_find_in(p, s->e, ",smtp;")) != NULL)
 		q += 6;
-	else if ((q = find_ci(p, s->e, ",\"smtp;")) != NULL) {
+	else if ((q = ascii_find_in(p, s->e, ",\"smtp;")) != NULL) {
 		q += 7;
 		close = '"';
 	} else
@@ -794,7 +784,7 @@ payload_reply(struct reply *r, struct span *s)
 	char *q, *v, *t, close;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if ((q = find_ci(s->p, s->e, keys[i])) == NULL)
+		if ((q = ascii_find_in(s->p, s->e, keys[i])) == NULL)
 			continue;
 		n = strlen(keys[i]);
 		v = q + n;
@@ -888,7 +878,7 @@ find_embedded_reply(struct reply *r, struct span *s)
 
 	/* A wrapper first: it says the stage too. */
 	for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
-		if ((q = find_ci(s->p, s->e, wrappers[i])) == NULL)
+		if ((q = ascii_find_in(s->p, s->e, wrappers[i])) == NULL)
 			continue;
 		was = s->p;
 		stage = r->stage;
@@ -913,13 +903,13 @@ find_embedded_reply(struct reply *r, struct span *s)
 	if ((q = payload_reply(r, s)) != NULL)
 		return q;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-		if ((q = find_ci(s->p, s->e, marks[i])) == NULL)
+		if ((q = ascii_find_in(s->p, s->e, marks[i])) == NULL)
 			continue;
 		n = strlen(marks[i]);
 		if (is_code(q + n, s->e) || status_at(q + n, s->e) != 0) {
 			if (*marks[i] == '<') {
 				/* Sendmail: ">>> RCPT To:<x>" before it */
-				char *c = find_ci(s->p, q, ">>> ");
+				char *c = ascii_find_in(s->p, q, ">>> ");
 
 				if (c != NULL)
 					r->stage = stage_of_command(c + 4, q);
@@ -978,14 +968,14 @@ postfix_own_host(struct reply *r, struct span *s)
 	char *q, *w;
 
 	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
-		if ((q = find_ci(s->p, s->e, own[i].lit)) == NULL)
+		if ((q = ascii_find_in(s->p, s->e, own[i].lit)) == NULL)
 			continue;
 		n = strlen(own[i].lit);
 		if (host_at(r, q + n, s->e) == NULL)
 			continue;
 		if (own[i].stage != STAGE_UNKNOWN)
 			r->stage = own[i].stage;
-		else if ((w = find_ci(q, s->e, " while ")) != NULL)
+		else if ((w = ascii_find_in(q, s->e, " while ")) != NULL)
 			r->stage = stage_of_command(w + 7, s->e);
 		return;
 	}
@@ -1202,8 +1192,9 @@ first_escape(char *p, char *e)
  * Undoes the quoting damage a reply picks up when it is pasted from a
  * web page, a JSON payload or a log that escapes its text: HTML
  * character references ("&lt;x&gt;", twice escaped "&amp;lt;",
- * "&quot;", "&#39;", "&#10;"; see html_entity()), "<br>", and the backslash escapes of JSON and C strings
- * ("\n", "\r", "\t", "\"", "\'", "\/", "\u003c"). A line break becomes
+ * "&quot;", "&#39;", "&#10;"; see html_entity()), "<br>", and the
+ * backslash escapes of JSON and C strings ("\n", "\r", "\t", "\"",
+ * "\'", "\/", "\u003c"). A line break becomes
  * a space, as fold() makes it; runs of spaces stay one. Works in place
  * on [p, e) (the text only shrinks); returns the new end.
  */

@@ -19,18 +19,6 @@
 #include "ascii.h"
 #include "replyapp.h"
 
-/* Finds lit (any ASCII case) in [p, e); NULL if absent. */
-static char *
-find(char *p, char *e, const char *lit)
-{
-	size_t n = (size_t)(e - p), i;
-
-	if (p >= e)
-		return NULL;
-	i = ascii_find_ci(p, n, lit, strlen(lit), 0);
-	return i < n ? p + i : NULL;
-}
-
 /* Does [p, e) start with lit (any ASCII case)? */
 static int
 starts(const char *p, const char *e, const char *lit)
@@ -46,7 +34,7 @@ find_last(char *p, char *e, const char *lit)
 {
 	char *q, *last = NULL;
 
-	for (q = p; (q = find(q, e, lit)) != NULL; q++)
+	for (q = p; (q = ascii_find_in(q, e, lit)) != NULL; q++)
 		last = q;
 	return last;
 }
@@ -97,7 +85,7 @@ holds_want(char *p, char *e, const char *want)
 		return 0;
 	memcpy(w, want, wn);
 	w[wn] = '\0';
-	return find(p, e, w) != NULL;
+	return ascii_find_in(p, e, w) != NULL;
 }
 
 /*
@@ -110,7 +98,7 @@ drop_seps(char *p, char **e, const char *sep)
 	size_t n = strlen(sep) - 1;
 	char *q;
 
-	while ((q = find(p, *e, sep)) != NULL) {
+	while ((q = ascii_find_in(p, *e, sep)) != NULL) {
 		memmove(q + 1, q + 1 + n, (size_t)(*e - q - 1 - n));
 		*e -= n;
 		p = q + 1;
@@ -238,7 +226,7 @@ py_stage(char *p, char *e, int keyed)
 	size_t i;
 
 	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
-		if (find(p, e, ex[i].name) != NULL)
+		if (ascii_find_in(p, e, ex[i].name) != NULL)
 			return ex[i].stage;
 	return keyed ? STAGE_RCPT : STAGE_UNKNOWN;
 }
@@ -267,7 +255,7 @@ python_reply(char *p, char *e, const char *want, struct appreply *out)
 		got = &first;
 	/* Only what Python printed: bytes, a dict key or an SMTP class. */
 	if (got->v[-2] != 'b' && got->key == NULL &&
-	    find(p, got->open, "SMTP") == NULL)
+	    ascii_find_in(p, got->open, "SMTP") == NULL)
 		return 0;
 	out->stage = py_stage(p, first.open, first.key != NULL);
 	if (got->key != NULL) {
@@ -471,7 +459,7 @@ words_stage(char *p, char *e, enum smtp_stage stage)
 	 */
 	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		if ((i < 8 || stage == STAGE_UNKNOWN) &&
-		    find(p, e, w[i].lit) != NULL)
+		    ascii_find_in(p, e, w[i].lit) != NULL)
 			return w[i].stage;
 	return stage;
 }
@@ -485,7 +473,7 @@ first_mark(char *p, char *e, char **at)
 	char *q, *lim = e;
 
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-		for (q = p; (q = find(q, lim, marks[i].lit)) != NULL; q++) {
+		for (q = p; (q = ascii_find_in(q, lim, marks[i].lit)) != NULL; q++) {
 			char *v = q + strlen(marks[i].lit);
 
 			if ((marks[i].flags & M_XSCRIPT) && (!code_at(v, e) ||
@@ -542,11 +530,11 @@ cut_trailers(char *v, char **e, int swaks)
 
 	/* the earliest, though a longer one starts before a shorter one */
 	for (i = 0; i < sizeof(trailers) / sizeof(trailers[0]); i++)
-		if ((q = find(v, end, trailers[i])) != NULL && q < *e)
+		if ((q = ascii_find_in(v, end, trailers[i])) != NULL && q < *e)
 			*e = q;
 	for (i = 0; swaks && i < sizeof(swaks_trailers) /
 	    sizeof(swaks_trailers[0]); i++)
-		if ((q = find(v, end, swaks_trailers[i])) != NULL && q < *e)
+		if ((q = ascii_find_in(v, end, swaks_trailers[i])) != NULL && q < *e)
 			*e = q;
 	if (*e - v > 20 && (*e)[-20] == ' ' && stamp_at(*e - 19))
 		*e -= 20;
@@ -562,11 +550,11 @@ detail_reply(char *lo, char *v, char **e)
 	char *c, *x, code[3], st[16];
 	size_t sl = 0;
 
-	if ((c = find(v, *e, " SMTP code: ")) == NULL ||
+	if ((c = ascii_find_in(v, *e, " SMTP code: ")) == NULL ||
 	    !code_at(c + 12, *e))
 		return NULL;
 	memcpy(code, c + 12, 3);
-	if ((x = find(c, *e, "Additional SMTP info: ")) != NULL &&
+	if ((x = ascii_find_in(c, *e, "Additional SMTP info: ")) != NULL &&
 	    (sl = status_at(x + 22, *e)) != 0 && sl < sizeof(st))
 		memcpy(st, x + 22, sl);
 	else
@@ -605,7 +593,7 @@ node_rcpt(char *p, char *e, struct appreply *out)
 	char *q, *s;
 	size_t n;
 
-	if ((q = find(p, e, "recipient: ")) != NULL &&
+	if ((q = ascii_find_in(p, e, "recipient: ")) != NULL &&
 	    py_string(q + 11, e, &s, &n) != NULL &&
 	    memchr(s, '@', n) != NULL) {
 		out->rcpt = s;
@@ -631,7 +619,7 @@ app_words(char *p, char *at)
 	char *q, *w = at;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if ((q = find(p, w, words[i])) != NULL)
+		if ((q = ascii_find_in(p, w, words[i])) != NULL)
 			w = q;
 	return w;
 }
@@ -650,15 +638,15 @@ mark_reply(char *p, char *e, const char *want, struct appreply *out)
 	len = strlen(m->lit);
 	/* Several recipients' answers under one mark: want's, else the first */
 	end = e;
-	if ((nx = find(at + len, e, m->lit)) != NULL) {
+	if ((nx = ascii_find_in(at + len, e, m->lit)) != NULL) {
 		for (q = at; q != NULL; q = nx) {
-			nx = find(q + len, e, m->lit);
+			nx = ascii_find_in(q + len, e, m->lit);
 			if (holds_want(q, nx != NULL ? nx : e, want)) {
 				at = q;
 				break;
 			}
 		}
-		nx = find(at + len, e, m->lit);
+		nx = ascii_find_in(at + len, e, m->lit);
 		if (nx != NULL)
 			end = nx;
 	}
@@ -690,7 +678,7 @@ mark_reply(char *p, char *e, const char *want, struct appreply *out)
 		v[-1] = ' ';
 		v -= 4;
 	}
-	if ((m->flags & M_KEY) && (q = find(v, end, ": ")) != NULL &&
+	if ((m->flags & M_KEY) && (q = ascii_find_in(v, end, ": ")) != NULL &&
 	    memchr(v, '@', (size_t)(q - v)) != NULL &&
 	    memchr(v, ' ', (size_t)(q - v)) == NULL) {
 		out->rcpt = v;
@@ -700,13 +688,13 @@ mark_reply(char *p, char *e, const char *want, struct appreply *out)
 	out->stage = words_stage(p, e, out->stage);
 	if (m->flags & M_DETAIL) {
 		out->stage = words_stage(p, at, STAGE_UNKNOWN);
-		if (find(p, at, "error: RCPT TO") != NULL)
+		if (ascii_find_in(p, at, "error: RCPT TO") != NULL)
 			out->stage = STAGE_RCPT;
-		else if (find(p, at, "error: MAIL FROM") != NULL)
+		else if (ascii_find_in(p, at, "error: MAIL FROM") != NULL)
 			out->stage = STAGE_MAIL;
-		else if (find(p, at, "error: DATA END") != NULL)
+		else if (ascii_find_in(p, at, "error: DATA END") != NULL)
 			out->stage = STAGE_EOD;
-		else if (find(p, at, "error: DATA") != NULL)
+		else if (ascii_find_in(p, at, "error: DATA") != NULL)
 			out->stage = STAGE_DATA;
 		if ((r = detail_reply(p, v, &end)) == NULL)
 			return 0;
@@ -716,7 +704,7 @@ mark_reply(char *p, char *e, const char *want, struct appreply *out)
 		return 1;
 	}
 	/* Nodemailer gives the reply whole as response: '...' */
-	if ((q = find(v, end, "response: '")) != NULL &&
+	if ((q = ascii_find_in(v, end, "response: '")) != NULL &&
 	    code_at(q + 11, end) &&
 	    (r = close_quote(q + 11, end, '\'')) != NULL) {
 		node_rcpt(v, end, out);
@@ -762,8 +750,8 @@ appreply_loose(char *p, char *e, struct appreply *out)
 	char *q;
 
 	memset(out, 0, sizeof(*out));
-	for (q = p; (q = find(q, e, ": ")) != NULL; q++)
-		if (find(p, q, ". ") != NULL)
+	for (q = p; (q = ascii_find_in(q, e, ": ")) != NULL; q++)
+		if (ascii_find_in(p, q, ". ") != NULL)
 			return 0;
 		else if (code_at(q + 2, e) && e - q > 10 &&
 		    status_at(q + 6, e) != 0) {
